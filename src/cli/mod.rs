@@ -1,0 +1,95 @@
+//! The command line: argument parsing and dispatch. Each command lives in its own file and
+//! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
+
+mod demo;
+mod import;
+mod list;
+mod output;
+mod sync;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::core::config::{self, Config};
+use crate::core::store::Store;
+
+/// A terminal triage desk for security response teams.
+///
+/// Pulls the security@ mailbox over IMAP into a local SQLite store, classifies each message
+/// as spam, invalid or valid, and tracks each report through triage.
+#[derive(Debug, Parser)]
+#[command(name = "secdesk", version, propagate_version = true)]
+pub struct Cli {
+    /// Config file [default: $XDG_CONFIG_HOME/secdesk/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch new mail from the IMAP mailbox into the store.
+    Sync(sync::Args),
+    /// Import an mbox file, a Maildir, or a folder of .eml files.
+    Import(import::Args),
+    /// List reports, newest first.
+    List(list::Args),
+    /// Load the bundled demo mailbox into a temporary database and show it.
+    Demo(demo::Args),
+}
+
+/// What every command may need: the config (loaded on demand) and the store.
+pub struct Context {
+    pub config_path: PathBuf,
+    explicit_config: bool,
+}
+
+impl Context {
+    pub fn new(config: Option<PathBuf>) -> Context {
+        let explicit_config = config.is_some();
+        Context {
+            config_path: config.unwrap_or_else(config::default_config_path),
+            explicit_config,
+        }
+    }
+
+    /// Loads the config; a missing default config explains where it looked and what to do.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(&self.config_path)?)
+    }
+
+    /// Opens the store named by the config.
+    pub fn store(&self) -> anyhow::Result<(Config, Store)> {
+        let config = self.config()?;
+        let store = Store::open(&config.store_path())?;
+        Ok((config, store))
+    }
+
+    pub fn explicit_config(&self) -> bool {
+        self.explicit_config
+    }
+}
+
+/// Parses arguments, runs the command and turns any error into one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Context::new(cli.config);
+    let result = match cli.command {
+        Some(Command::Sync(args)) => sync::run(&ctx, args),
+        Some(Command::Import(args)) => import::run(&ctx, args),
+        Some(Command::List(args)) => list::run(&ctx, args),
+        Some(Command::Demo(args)) => demo::run(&ctx, args),
+        None => list::run(&ctx, list::Args::default()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            output::error_line(&e);
+            ExitCode::FAILURE
+        }
+    }
+}

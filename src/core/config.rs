@@ -1,0 +1,503 @@
+//! The TOML configuration: its keys (a contract other tools rely on), defaults, default paths
+//! and validation. Every key is explained in `config.example.toml`.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a configuration could not be used. Each message names the file, the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no config file at {path}: copy config.example.toml there and edit it, pass --config FILE, or try `secdesk demo`")]
+    Missing { path: PathBuf },
+    #[error("cannot read config {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message} (see config.example.toml for every key)")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// How to secure a connection to a mail server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain TCP upgraded with STARTTLS; never falls back to plaintext.
+    Starttls,
+    /// No encryption at all: refused unless the host is loopback.
+    Plain,
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub imap: Option<ImapConfig>,
+    #[serde(default)]
+    pub store: StoreConfig,
+    pub identity: Identity,
+    #[serde(default)]
+    pub team: TeamConfig,
+    #[serde(default)]
+    pub clocks: ClockConfig,
+    pub smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    pub reply: ReplyConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    /// Where the file was read from; used to find overrides (rules, templates) beside it.
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+/// `[imap]`: the security@ mailbox.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    pub host: String,
+    #[serde(default = "default_imap_port")]
+    pub port: u16,
+    #[serde(default = "default_security")]
+    pub security: Security,
+    pub username: String,
+    /// The argv of a command whose first line of output is the password. Never run by a shell.
+    pub password_command: Option<Vec<String>>,
+    /// The name of an environment variable that holds the password.
+    pub password_env: Option<String>,
+    /// A PEM file of extra CA certificates to trust besides the system roots.
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+}
+
+/// `[store]`: where the SQLite database lives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: Option<PathBuf>,
+}
+
+/// A person: `[identity]` (who I am) or a `[team]` member.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+/// `[team]`: the people who can coordinate reports, and the team's own address.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    /// The team's security@ address; replies are copied to it by default.
+    pub address: Option<String>,
+    #[serde(default)]
+    pub members: Vec<Identity>,
+}
+
+/// `[clocks]`: response targets, in days.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    #[serde(default = "default_ack_days")]
+    pub acknowledge_days: f64,
+    #[serde(default = "default_triage_days")]
+    pub triage_days: f64,
+    #[serde(default = "default_close_days")]
+    pub close_days: f64,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            acknowledge_days: default_ack_days(),
+            triage_days: default_triage_days(),
+            close_days: default_close_days(),
+        }
+    }
+}
+
+/// `[smtp]`: the server replies are sent through. Login keys are optional: a local relay
+/// may need none.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    #[serde(default = "default_security")]
+    pub security: Security,
+    pub username: Option<String>,
+    pub password_command: Option<Vec<String>>,
+    pub password_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[reply]`: how replies are addressed, filed and signed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyConfig {
+    /// Copy every reply here; defaults to `[team] address`.
+    pub cc: Option<String>,
+    /// The IMAP mailbox a copy of each sent reply is appended to; defaults to `Sent`.
+    pub sent_mailbox: Option<String>,
+    pub signature: Option<String>,
+}
+
+/// `[sync]`: background sync in the desk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Seconds between polls when the server has no IDLE.
+    #[serde(default = "default_poll_seconds")]
+    pub poll_seconds: u64,
+    /// Seconds before a stalled connection is given up.
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            poll_seconds: default_poll_seconds(),
+            timeout_seconds: default_timeout_seconds(),
+        }
+    }
+}
+
+fn default_imap_port() -> u16 {
+    993
+}
+fn default_smtp_port() -> u16 {
+    465
+}
+fn default_security() -> Security {
+    Security::Tls
+}
+fn default_mailbox() -> String {
+    "INBOX".to_string()
+}
+fn default_ack_days() -> f64 {
+    2.0
+}
+fn default_triage_days() -> f64 {
+    10.0
+}
+fn default_close_days() -> f64 {
+    90.0
+}
+fn default_poll_seconds() -> u64 {
+    60
+}
+fn default_timeout_seconds() -> u64 {
+    30
+}
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(source) => {
+                return Err(ConfigError::Unreadable {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        Config::parse(&text, path)
+    }
+
+    /// Parses config text; `path` only names the file in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| invalid(describe_toml_error(&e, text)))?;
+        config.source = path.to_path_buf();
+        config.validate().map_err(invalid)?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(imap) = &self.imap {
+            check_security("imap", &imap.host, imap.security)?;
+            check_password_source(
+                "imap",
+                imap.password_command.as_deref(),
+                imap.password_env.as_deref(),
+                true,
+            )?;
+            if imap.mailbox.trim().is_empty() {
+                return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            check_security("smtp", &smtp.host, smtp.security)?;
+            check_password_source(
+                "smtp",
+                smtp.password_command.as_deref(),
+                smtp.password_env.as_deref(),
+                false,
+            )?;
+            let has_password = smtp.password_command.is_some() || smtp.password_env.is_some();
+            if has_password && smtp.username.is_none() {
+                return Err("key `smtp.username` is missing: a password is configured, so name the user to log in as".into());
+            }
+        }
+        if !self.identity.email.contains('@') {
+            return Err(format!(
+                "key `identity.email` = {:?} is not an email address: write your own address, e.g. \"you@example.org\"",
+                self.identity.email
+            ));
+        }
+        for (what, days) in [
+            ("clocks.acknowledge_days", self.clocks.acknowledge_days),
+            ("clocks.triage_days", self.clocks.triage_days),
+            ("clocks.close_days", self.clocks.close_days),
+        ] {
+            if !(days.is_finite() && days > 0.0) {
+                return Err(format!(
+                    "key `{what}` = {days} must be a positive number of days"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder the config file sits in: overrides (rules, templates) are looked up here.
+    pub fn dir(&self) -> PathBuf {
+        self.source
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The database path: `[store] path`, else `$XDG_DATA_HOME/secdesk/secdesk.db`.
+    pub fn store_path(&self) -> PathBuf {
+        match &self.store.path {
+            Some(p) => expand_home(p),
+            None => default_data_dir().join("secdesk.db"),
+        }
+    }
+
+    /// The team's address replies are copied to.
+    pub fn team_address(&self) -> Option<&str> {
+        self.reply.cc.as_deref().or(self.team.address.as_deref())
+    }
+
+    /// Finds a team member by email or by name (case-insensitive).
+    pub fn member(&self, who: &str) -> Option<&Identity> {
+        let who = who.trim();
+        self.members()
+            .into_iter()
+            .find(|m| m.email.eq_ignore_ascii_case(who) || m.name.eq_ignore_ascii_case(who))
+    }
+
+    /// The team members, with `[identity]` included even when not listed.
+    pub fn members(&self) -> Vec<&Identity> {
+        let mut all: Vec<&Identity> = self.team.members.iter().collect();
+        if !all
+            .iter()
+            .any(|m| m.email.eq_ignore_ascii_case(&self.identity.email))
+        {
+            all.push(&self.identity);
+        }
+        all
+    }
+}
+
+fn check_security(section: &str, host: &str, security: Security) -> Result<(), String> {
+    if security == Security::Plain && !is_loopback(host) {
+        return Err(format!(
+            "key `{section}.security` = \"plain\" is refused for host {host:?}: plaintext is only allowed on loopback; use \"tls\" or \"starttls\""
+        ));
+    }
+    Ok(())
+}
+
+fn check_password_source(
+    section: &str,
+    command: Option<&[String]>,
+    env: Option<&str>,
+    required: bool,
+) -> Result<(), String> {
+    match (command, env) {
+        (Some(_), Some(_)) => Err(format!(
+            "keys `{section}.password_command` and `{section}.password_env` are both set: keep one"
+        )),
+        (Some([]), None) => Err(format!(
+            "key `{section}.password_command` is empty: give the argv of a command that prints the password, e.g. [\"pass\", \"show\", \"mail/security\"]"
+        )),
+        (None, None) if required => Err(format!(
+            "key `{section}.password_command` (or `{section}.password_env`) is missing: say how to get the password, e.g. password_command = [\"pass\", \"show\", \"mail/security\"]"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+/// Turns a toml error into one line: the key, the line number and what is expected.
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn expand_home(p: &Path) -> PathBuf {
+    match p.strip_prefix("~") {
+        Ok(rest) => home().join(rest),
+        Err(_) => p.to_path_buf(),
+    }
+}
+
+fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => home().join(fallback),
+    }
+}
+
+/// `$XDG_CONFIG_HOME/secdesk` (default `~/.config/secdesk`).
+pub fn default_config_dir() -> PathBuf {
+    xdg_dir("XDG_CONFIG_HOME", ".config").join("secdesk")
+}
+
+/// `$XDG_CONFIG_HOME/secdesk/config.toml`.
+pub fn default_config_path() -> PathBuf {
+    default_config_dir().join("config.toml")
+}
+
+/// `$XDG_DATA_HOME/secdesk` (default `~/.local/share/secdesk`).
+pub fn default_data_dir() -> PathBuf {
+    xdg_dir("XDG_DATA_HOME", ".local/share").join("secdesk")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[imap]
+host = "mail.example.org"
+username = "security"
+password_command = ["pass", "show", "mail/security"]
+
+[identity]
+name = "Ada"
+email = "ada@example.org"
+"#;
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let c = Config::parse(MINIMAL, Path::new("/etc/x/config.toml")).unwrap();
+        let imap = c.imap.unwrap();
+        assert_eq!(imap.port, 993);
+        assert_eq!(imap.security, Security::Tls);
+        assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(c.clocks.acknowledge_days, 2.0);
+        assert_eq!(c.clocks.triage_days, 10.0);
+        assert_eq!(c.clocks.close_days, 90.0);
+    }
+
+    #[test]
+    fn misspelt_key_names_file_line_and_key() {
+        let text = MINIMAL.replace("host =", "hots =");
+        let err = Config::parse(&text, Path::new("/etc/x/config.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/etc/x/config.toml"), "{err}");
+        assert!(err.contains("hots"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("config.example.toml"), "{err}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let text = MINIMAL.replace("username = \"security\"\n", "");
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("username"), "{err}");
+    }
+
+    #[test]
+    fn plain_is_refused_off_loopback() {
+        let text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = \"plain\"\n");
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("imap.security"), "{err}");
+        let text = text.replace("mail.example.org", "127.0.0.1");
+        assert!(Config::parse(&text, Path::new("c.toml")).is_ok());
+    }
+
+    #[test]
+    fn missing_password_source_says_how_to_fix() {
+        let text = MINIMAL.replace(
+            "password_command = [\"pass\", \"show\", \"mail/security\"]\n",
+            "",
+        );
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("imap.password_command"), "{err}");
+    }
+
+    #[test]
+    fn loopback_detection() {
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("127.3.2.1"));
+        assert!(is_loopback("::1"));
+        assert!(!is_loopback("mail.example.org"));
+        assert!(!is_loopback("10.0.0.1"));
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let c = Config::load(&path).unwrap();
+        assert!(c.imap.is_some() && c.smtp.is_some());
+        assert_eq!(c.team.members.len(), 2);
+        assert_eq!(c.team_address(), Some("security@example.org"));
+    }
+}

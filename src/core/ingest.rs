@@ -1,0 +1,365 @@
+//! The one pipeline every message goes through, whether it comes from IMAP sync or from an
+//! archive import: parse, classify, deduplicate, thread, store.
+//!
+//! A batch is stored in one transaction together with the IMAP cursor that produced it, so a
+//! process killed at any moment leaves either the whole batch or none of it, and the next
+//! sync resumes exactly where the last commit ended.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use crate::core::model::{Direction, Verdict};
+use crate::core::parse::{content_hash, parse_message, Mailbox, ParsedMessage};
+use crate::core::store::{timestamp, Result, Store};
+
+/// One message as it arrives, before parsing.
+#[derive(Debug, Clone)]
+pub struct RawIncoming {
+    pub raw: Vec<u8>,
+    /// When the mailbox received it (IMAP INTERNALDATE); the Date header is used otherwise.
+    pub received_at: Option<DateTime<Utc>>,
+    pub origin: Origin,
+}
+
+/// Where a message came from.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Imap {
+        mailbox: String,
+        uidvalidity: u32,
+        uid: u32,
+    },
+    File,
+    /// A reply the team sent from the desk.
+    Sent,
+}
+
+/// The IMAP position a batch brings the store to, committed with the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxCursor {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+}
+
+/// What a batch added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    pub new_messages: usize,
+    pub new_reports: usize,
+    /// Messages already in the store (same content), skipped.
+    pub duplicates: usize,
+}
+
+impl std::ops::AddAssign for IngestSummary {
+    fn add_assign(&mut self, o: Self) {
+        self.new_messages += o.new_messages;
+        self.new_reports += o.new_reports;
+        self.duplicates += o.duplicates;
+    }
+}
+
+/// Suggests a class for a parsed message.
+pub type ClassifyFn = Box<dyn Fn(&ParsedMessage) -> Verdict + Send>;
+
+/// Parses, classifies and stores batches of messages.
+pub struct Ingestor {
+    classify: Option<ClassifyFn>,
+}
+
+impl Ingestor {
+    /// An ingestor that stores messages without suggesting a class.
+    pub fn without_classifier() -> Ingestor {
+        Ingestor { classify: None }
+    }
+
+    pub fn with_classifier(classify: ClassifyFn) -> Ingestor {
+        Ingestor {
+            classify: Some(classify),
+        }
+    }
+
+    /// Stores a batch in one transaction, with the cursor when given.
+    pub fn ingest_batch(
+        &self,
+        store: &mut Store,
+        batch: Vec<RawIncoming>,
+        cursor: Option<&MailboxCursor>,
+    ) -> Result<IngestSummary> {
+        // Parse and classify outside the transaction: it is the slow part, and needs no lock.
+        let prepared: Vec<Prepared> = batch
+            .into_iter()
+            .map(|incoming| {
+                let hash = content_hash(&incoming.raw);
+                let parsed = parse_message(&incoming.raw);
+                let verdict = self.classify.as_ref().map(|f| f(&parsed));
+                Prepared {
+                    incoming,
+                    hash,
+                    parsed,
+                    verdict,
+                }
+            })
+            .collect();
+        let tx = store.conn_mut().transaction()?;
+        let mut summary = IngestSummary::default();
+        for p in &prepared {
+            match store_message(&tx, p, Direction::In)? {
+                Stored::Duplicate => summary.duplicates += 1,
+                Stored::Joined(_) => summary.new_messages += 1,
+                Stored::NewReport(_) => {
+                    summary.new_messages += 1;
+                    summary.new_reports += 1;
+                }
+            }
+        }
+        if let Some(c) = cursor {
+            tx.execute(
+                "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity,
+                 last_uid = excluded.last_uid",
+                params![c.mailbox, c.uidvalidity, c.last_uid],
+            )?;
+        }
+        tx.commit()?;
+        Ok(summary)
+    }
+}
+
+struct Prepared {
+    incoming: RawIncoming,
+    hash: String,
+    parsed: ParsedMessage,
+    verdict: Option<Verdict>,
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Duplicate,
+    Joined(i64),
+    NewReport(i64),
+}
+
+/// Stores one message of a batch inside the caller's transaction.
+fn store_message(tx: &Transaction<'_>, p: &Prepared, direction: Direction) -> Result<Stored> {
+    let exists: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM messages WHERE content_hash = ?1",
+            [&p.hash],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_some() {
+        return Ok(Stored::Duplicate);
+    }
+    let m = &p.parsed;
+    let received_at = p.incoming.received_at.or(m.date).unwrap_or_else(Utc::now);
+    let received = timestamp(received_at);
+    let parent = thread_parent(tx, m)?;
+    let (report_id, is_new) = match parent {
+        Some(id) => (id, false),
+        None => {
+            let v = p.verdict.as_ref();
+            tx.execute(
+                "INSERT INTO reports (created_at, class, outcome, spam_score, confidence, reasons, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
+                params![
+                    received,
+                    v.map(|v| v.class.as_str()),
+                    v.map(|v| v.outcome.as_str()),
+                    v.map(|v| v.spam_score),
+                    v.map(|v| v.confidence),
+                    v.map(|v| json(&v.reasons)),
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO events (report_id, actor, at, kind, before, after)
+                 VALUES (?1, 'secdesk', ?2, 'created', NULL, ?3)",
+                params![id, received, v.map(|v| v.class.as_str())],
+            )?;
+            (id, true)
+        }
+    };
+    let (mailbox, uidvalidity, uid) = match &p.incoming.origin {
+        Origin::Imap {
+            mailbox,
+            uidvalidity,
+            uid,
+        } => (Some(mailbox.as_str()), Some(*uidvalidity), Some(*uid)),
+        _ => (None, None, None),
+    };
+    let v = p.verdict.as_ref();
+    tx.execute(
+        "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
+            from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
+            notes, spf, dkim, dmarc, class, outcome, spam_score, confidence, reasons,
+            mailbox, uidvalidity, uid, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+        params![
+            report_id,
+            p.hash,
+            m.message_id,
+            direction.as_str(),
+            received,
+            m.date.map(timestamp),
+            m.from.as_ref().and_then(|f| f.name.clone()),
+            m.from.as_ref().map(|f| f.addr.clone()),
+            addrs_json(&m.reply_to),
+            addrs_json(&m.to),
+            addrs_json(&m.cc),
+            m.subject,
+            m.in_reply_to.first(),
+            json(&m.references),
+            m.body_text,
+            (!m.notes.is_empty()).then(|| json(&m.notes)),
+            m.auth.spf,
+            m.auth.dkim,
+            m.auth.dmarc,
+            v.map(|v| v.class.as_str()),
+            v.map(|v| v.outcome.as_str()),
+            v.map(|v| v.spam_score),
+            v.map(|v| v.confidence),
+            v.map(|v| json(&v.reasons)),
+            mailbox,
+            uidvalidity,
+            uid,
+            p.incoming.raw,
+        ],
+    )?;
+    let message_row = tx.last_insert_rowid();
+    for a in &m.attachments {
+        tx.execute(
+            "INSERT INTO attachments (message_id, name, content_type, size) VALUES (?1, ?2, ?3, ?4)",
+            params![message_row, a.name, a.content_type, a.size as i64],
+        )?;
+    }
+    let sender = m.from.as_ref().map(Mailbox::display).unwrap_or_default();
+    tx.execute(
+        "INSERT INTO messages_fts (rowid, subject, sender, body) VALUES (?1, ?2, ?3, ?4)",
+        params![message_row, m.subject, sender, m.body_text],
+    )?;
+    if !is_new {
+        tx.execute(
+            "UPDATE reports SET updated_at = ?2 WHERE id = ?1",
+            params![report_id, timestamp(Utc::now())],
+        )?;
+    }
+    Ok(if is_new {
+        Stored::NewReport(report_id)
+    } else {
+        Stored::Joined(report_id)
+    })
+}
+
+/// The report a message belongs to: the one holding a message its In-Reply-To or References
+/// names (RFC 5322 §3.6.4), nearest ancestor first.
+fn thread_parent(tx: &Transaction<'_>, m: &ParsedMessage) -> Result<Option<i64>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT report_id FROM messages WHERE message_id = ?1 LIMIT 1")?;
+    let candidates = m
+        .in_reply_to
+        .iter()
+        .chain(m.references.iter().rev())
+        .filter(|id| Some(id.as_str()) != m.message_id.as_deref());
+    for id in candidates {
+        if let Some(report) = stmt.query_row([id], |r| r.get(0)).optional()? {
+            return Ok(Some(report));
+        }
+    }
+    Ok(None)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    // Serialising strings and plain structs to JSON cannot fail.
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn addrs_json(list: &[Mailbox]) -> Option<String> {
+    (!list.is_empty()).then(|| json(&list.iter().map(Mailbox::display).collect::<Vec<_>>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(raw: &str) -> RawIncoming {
+        RawIncoming {
+            raw: raw.as_bytes().to_vec(),
+            received_at: None,
+            origin: Origin::File,
+        }
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store
+            .conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn replies_join_their_thread_and_duplicates_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let ing = Ingestor::without_classifier();
+        let first =
+            "Message-ID: <r1@x>\nSubject: bug\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\nA bug\n";
+        let reply = "Message-ID: <r2@x>\nIn-Reply-To: <r1@x>\nSubject: Re: bug\n\nmore\n";
+        let other = "Message-ID: <o1@x>\nSubject: other\n\nB\n";
+        let s = ing
+            .ingest_batch(
+                &mut store,
+                vec![incoming(first), incoming(reply), incoming(other)],
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            s,
+            IngestSummary {
+                new_messages: 3,
+                new_reports: 2,
+                duplicates: 0
+            }
+        );
+        let again = ing
+            .ingest_batch(
+                &mut store,
+                vec![incoming(first), incoming(&first.replace('\n', "\r\n"))],
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            again,
+            IngestSummary {
+                new_messages: 0,
+                new_reports: 0,
+                duplicates: 2
+            }
+        );
+        assert_eq!(count(&store, "messages"), 3);
+        assert_eq!(count(&store, "reports"), 2);
+    }
+
+    #[test]
+    fn cursor_is_committed_with_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let cursor = MailboxCursor {
+            mailbox: "INBOX".into(),
+            uidvalidity: 7,
+            last_uid: 42,
+        };
+        Ingestor::without_classifier()
+            .ingest_batch(
+                &mut store,
+                vec![incoming("Subject: a\n\nb\n")],
+                Some(&cursor),
+            )
+            .unwrap();
+        let st = store.mailbox_state("INBOX").unwrap().unwrap();
+        assert_eq!((st.uidvalidity, st.last_uid), (7, 42));
+    }
+}

@@ -1,0 +1,390 @@
+//! Turning raw RFC 5322 bytes into the fields the desk stores and classifies.
+//!
+//! Parsing never fails: whatever cannot be understood is recorded in [`ParsedMessage::notes`]
+//! and the raw bytes are always kept by the store. Header values are decoded per RFC 2047 by
+//! mailparse; MIME structure follows RFC 2045/2046.
+
+mod auth_results;
+mod html;
+
+pub use auth_results::AuthResults;
+pub use html::html_to_text;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mailparse::{MailHeaderMap, ParsedMail};
+use sha2::{Digest, Sha256};
+
+/// Messages larger than this keep their raw bytes but only their headers are parsed.
+pub const MAX_PARSE_BYTES: usize = 25 * 1024 * 1024;
+
+/// Bodies longer than this are cut (the raw message still holds everything).
+const MAX_BODY_CHARS: usize = 1024 * 1024;
+
+/// An address from a header: the display name (decoded) and the address itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub addr: String,
+}
+
+impl Mailbox {
+    /// `Name <addr>`, or the bare address.
+    pub fn display(&self) -> String {
+        match &self.name {
+            Some(n) if !n.is_empty() => format!("{n} <{}>", self.addr),
+            _ => self.addr.clone(),
+        }
+    }
+}
+
+/// An attachment's metadata; its bytes stay in the raw message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attachment {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size: usize,
+}
+
+/// Everything the desk reads out of one message.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedMessage {
+    /// The Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    pub date: Option<DateTime<Utc>>,
+    pub from: Option<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// Decoded per RFC 2047; empty when absent.
+    pub subject: String,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Every header, name and decoded value, in order.
+    pub headers: Vec<(String, String)>,
+    /// The plain-text body: the first text/plain part, else HTML converted to text.
+    pub body_text: String,
+    /// The first text/html part, when there is one.
+    pub body_html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub auth: AuthResults,
+    /// What could not be parsed, in words a triager understands.
+    pub notes: Vec<String>,
+}
+
+impl ParsedMessage {
+    /// The first value of a header, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses raw message bytes. Never fails and never panics on hostile input.
+pub fn parse_message(raw: &[u8]) -> ParsedMessage {
+    let mut out = ParsedMessage::default();
+    if raw.len() > MAX_PARSE_BYTES {
+        out.notes.push(format!(
+            "message is {} MB, over the {} MB parse limit: only headers were read; the raw message is kept",
+            raw.len() / (1024 * 1024),
+            MAX_PARSE_BYTES / (1024 * 1024)
+        ));
+        match mailparse::parse_headers(raw) {
+            Ok((headers, _)) => read_headers(&headers, &mut out),
+            Err(e) => out.notes.push(format!("headers could not be parsed: {e}")),
+        }
+        return out;
+    }
+    match mailparse::parse_mail(raw) {
+        Ok(mail) => {
+            read_headers(&mail.headers, &mut out);
+            let mut walk = Walk::default();
+            walk.part(&mail, 0, &mut out);
+            out.body_text = match (walk.text, &out.body_html) {
+                (Some(t), _) => t,
+                (None, Some(h)) => html_to_text(h),
+                (None, None) => String::new(),
+            };
+            if out.body_text.chars().count() > MAX_BODY_CHARS {
+                out.body_text = out.body_text.chars().take(MAX_BODY_CHARS).collect();
+                out.notes
+                    .push("body is longer than 1M characters: it was cut for display".into());
+            }
+        }
+        Err(e) => {
+            out.notes.push(format!(
+                "the MIME structure could not be parsed ({e}): the raw message is kept"
+            ));
+            if let Ok((headers, _)) = mailparse::parse_headers(raw) {
+                read_headers(&headers, &mut out);
+            }
+            out.body_text = String::from_utf8_lossy(raw).into_owned();
+        }
+    }
+    out
+}
+
+fn read_headers(headers: &[mailparse::MailHeader<'_>], out: &mut ParsedMessage) {
+    out.headers = headers
+        .iter()
+        .map(|h| (h.get_key(), h.get_value()))
+        .collect();
+    out.message_id = headers
+        .get_first_value("Message-ID")
+        .and_then(|v| msg_ids(&v).into_iter().next());
+    out.subject = headers
+        .get_first_value("Subject")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    out.date = headers
+        .get_first_value("Date")
+        .and_then(|d| mailparse::dateparse(&d).ok())
+        .and_then(|ts| Utc.timestamp_opt(ts, 0).single());
+    out.from = headers
+        .get_first_header("From")
+        .map(addresses)
+        .and_then(|v| v.into_iter().next());
+    out.reply_to = headers
+        .get_first_header("Reply-To")
+        .map(addresses)
+        .unwrap_or_default();
+    out.to = headers
+        .get_all_headers("To")
+        .into_iter()
+        .flat_map(addresses)
+        .collect();
+    out.cc = headers
+        .get_all_headers("Cc")
+        .into_iter()
+        .flat_map(addresses)
+        .collect();
+    out.in_reply_to = headers
+        .get_first_value("In-Reply-To")
+        .map(|v| msg_ids(&v))
+        .unwrap_or_default();
+    out.references = headers
+        .get_first_value("References")
+        .map(|v| msg_ids(&v))
+        .unwrap_or_default();
+    out.auth = AuthResults::from_headers(
+        headers
+            .get_all_values("Authentication-Results")
+            .iter()
+            .map(String::as_str),
+    );
+}
+
+/// Reads the addresses of an address header, falling back to the raw text when the header
+/// does not follow RFC 5322.
+fn addresses(header: &mailparse::MailHeader<'_>) -> Vec<Mailbox> {
+    match mailparse::addrparse_header(header) {
+        Ok(list) => list
+            .iter()
+            .flat_map(|a| match a {
+                mailparse::MailAddr::Single(s) => vec![single(s)],
+                mailparse::MailAddr::Group(g) => g.addrs.iter().map(single).collect(),
+            })
+            .collect(),
+        Err(_) => {
+            let v = header.get_value();
+            let v = v.trim();
+            if v.is_empty() {
+                Vec::new()
+            } else {
+                vec![Mailbox {
+                    name: None,
+                    addr: v.to_string(),
+                }]
+            }
+        }
+    }
+}
+
+fn single(s: &mailparse::SingleInfo) -> Mailbox {
+    Mailbox {
+        name: s.display_name.clone().filter(|n| !n.trim().is_empty()),
+        addr: s.addr.clone(),
+    }
+}
+
+/// Extracts message ids (`<...>`) from an In-Reply-To, References or Message-ID value, without
+/// the angle brackets. A bare id without brackets is accepted as one id.
+pub fn msg_ids(value: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut rest = value;
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start + 1..].find('>') else {
+            break;
+        };
+        let id = rest[start + 1..start + 1 + len].trim();
+        if !id.is_empty() && !id.contains(char::is_whitespace) {
+            ids.push(id.to_string());
+        }
+        rest = &rest[start + 1 + len + 1..];
+    }
+    if ids.is_empty() {
+        let bare = value.trim();
+        if !bare.is_empty() && !bare.contains(char::is_whitespace) {
+            ids.push(bare.to_string());
+        }
+    }
+    ids
+}
+
+/// Collects the body and the attachments while walking the MIME tree.
+#[derive(Default)]
+struct Walk {
+    text: Option<String>,
+}
+
+/// mailparse stops splitting far before this, but the walk guards its own recursion too.
+const MAX_DEPTH: usize = 64;
+
+impl Walk {
+    fn part(&mut self, part: &ParsedMail<'_>, depth: usize, out: &mut ParsedMessage) {
+        if depth > MAX_DEPTH {
+            if !out.notes.iter().any(|n| n.starts_with("MIME nesting")) {
+                out.notes.push(format!(
+                    "MIME nesting deeper than {MAX_DEPTH} levels: inner parts were not read; the raw message is kept"
+                ));
+            }
+            return;
+        }
+        let mimetype = part.ctype.mimetype.to_ascii_lowercase();
+        if !part.subparts.is_empty() {
+            for sub in &part.subparts {
+                self.part(sub, depth + 1, out);
+            }
+            return;
+        }
+        let disposition = part.get_content_disposition();
+        let name = disposition
+            .params
+            .get("filename")
+            .or_else(|| part.ctype.params.get("name"))
+            .cloned();
+        let is_attachment =
+            disposition.disposition == mailparse::DispositionType::Attachment || name.is_some();
+        if !is_attachment && mimetype == "text/plain" && self.text.is_none() {
+            self.text = Some(self.decode(part, out));
+        } else if !is_attachment && mimetype == "text/html" && out.body_html.is_none() {
+            out.body_html = Some(self.decode(part, out));
+        } else if is_attachment || !mimetype.starts_with("text/") {
+            let size = part.get_body_raw().map(|b| b.len()).unwrap_or(0);
+            out.attachments.push(Attachment {
+                name,
+                content_type: mimetype,
+                size,
+            });
+        }
+    }
+
+    fn decode(&self, part: &ParsedMail<'_>, out: &mut ParsedMessage) -> String {
+        match part.get_body() {
+            Ok(body) => body,
+            Err(e) => {
+                out.notes.push(format!(
+                    "a {} part could not be decoded ({e}): shown as raw text",
+                    part.ctype.mimetype
+                ));
+                String::from_utf8_lossy(part.raw_bytes).into_owned()
+            }
+        }
+    }
+}
+
+/// The hash that identifies a message's content across sources: SHA-256 of the raw bytes with
+/// line endings normalised to LF and any leading mbox `From ` line dropped, so the same
+/// message fetched over IMAP and imported from an archive is recognised as one.
+pub fn content_hash(raw: &[u8]) -> String {
+    let mut body = raw;
+    if body.starts_with(b"From ") {
+        body = match body.iter().position(|&b| b == b'\n') {
+            Some(i) => &body[i + 1..],
+            None => &[],
+        };
+    }
+    let mut hasher = Sha256::new();
+    let mut start = 0;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\r' && body.get(i + 1) == Some(&b'\n') {
+            hasher.update(&body[start..i]);
+            start = i + 1;
+        }
+    }
+    hasher.update(&body[start..]);
+    let digest = hasher.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIMPLE: &[u8] = b"Message-ID: <abc@example.org>\r\nFrom: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\nTo: security@python.org\r\nSubject: =?UTF-8?B?UmU6IGjDqWxsbw==?=\r\nIn-Reply-To: <parent@example.org>\r\nReferences: <root@example.org>\r\n <parent@example.org>\r\nDate: Tue, 03 Nov 2026 10:00:00 +0100\r\n\r\nHello\r\n";
+
+    #[test]
+    fn reads_decoded_headers() {
+        let m = parse_message(SIMPLE);
+        assert_eq!(m.message_id.as_deref(), Some("abc@example.org"));
+        assert_eq!(m.subject, "Re: héllo");
+        let from = m.from.unwrap();
+        assert_eq!(from.name.as_deref(), Some("Jürgen"));
+        assert_eq!(from.addr, "j@example.org");
+        assert_eq!(m.in_reply_to, vec!["parent@example.org"]);
+        assert_eq!(m.references, vec!["root@example.org", "parent@example.org"]);
+        assert_eq!(m.date.unwrap().to_rfc3339(), "2026-11-03T09:00:00+00:00");
+        assert_eq!(m.body_text.trim(), "Hello");
+        assert!(m.notes.is_empty());
+    }
+
+    #[test]
+    fn html_only_message_gets_text_body() {
+        let raw = b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Hi &amp; <b>bye</b></p><script>evil()</script></body></html>\r\n";
+        let m = parse_message(raw);
+        assert_eq!(m.body_text.trim(), "Hi & bye");
+        assert!(m.body_html.is_some());
+    }
+
+    #[test]
+    fn attachments_are_listed_with_size() {
+        let raw = b"Subject: poc\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: text/x-python; name=poc.py\r\nContent-Disposition: attachment; filename=poc.py\r\nContent-Transfer-Encoding: base64\r\n\r\ncHJpbnQoMSkK\r\n--b--\r\n";
+        let m = parse_message(raw);
+        assert_eq!(m.body_text.trim(), "see attached");
+        assert_eq!(
+            m.attachments,
+            vec![Attachment {
+                name: Some("poc.py".into()),
+                content_type: "text/x-python".into(),
+                size: 9
+            }]
+        );
+    }
+
+    #[test]
+    fn content_hash_ignores_line_endings_and_mbox_from_line() {
+        let crlf = b"Subject: a\r\n\r\nbody\r\n";
+        let lf = b"Subject: a\n\nbody\n";
+        let mbox = b"From someone@example.org Tue Nov  3 10:00:00 2026\nSubject: a\n\nbody\n";
+        assert_eq!(content_hash(crlf), content_hash(lf));
+        assert_eq!(content_hash(lf), content_hash(mbox));
+        assert_ne!(content_hash(lf), content_hash(b"Subject: b\n\nbody\n"));
+    }
+
+    #[test]
+    fn garbage_never_panics_and_is_noted() {
+        let m = parse_message(b"\x00\xff\xfe: \r\n\r\n\x1b[31m");
+        let _ = m.body_text;
+        let m = parse_message(b"");
+        assert!(m.subject.is_empty());
+    }
+
+    #[test]
+    fn msg_ids_handles_bare_and_multiple() {
+        assert_eq!(msg_ids(" <a@b> <c@d>"), vec!["a@b", "c@d"]);
+        assert_eq!(msg_ids("bare@id"), vec!["bare@id"]);
+        assert!(msg_ids("  ").is_empty());
+    }
+}

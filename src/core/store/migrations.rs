@@ -1,0 +1,100 @@
+//! The schema, as one ordered list of migrations. `PRAGMA user_version` records how many have
+//! been applied; a new schema change is a new entry at the end, never an edit of an old one.
+
+/// Each entry runs once, in order, inside a transaction.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: mail, reports, triage records.
+    r#"
+    CREATE TABLE mailbox_state (
+        mailbox      TEXT PRIMARY KEY,
+        uidvalidity  INTEGER NOT NULL,
+        last_uid     INTEGER NOT NULL
+    );
+
+    CREATE TABLE reports (
+        id              INTEGER PRIMARY KEY,
+        created_at      TEXT NOT NULL,           -- RFC 3339 UTC, when the first message arrived
+        state           TEXT NOT NULL DEFAULT 'new',
+        invalid_reason  TEXT,
+        class           TEXT,                    -- spam | invalid | valid (suggested or confirmed)
+        class_confirmed INTEGER NOT NULL DEFAULT 0,
+        outcome         TEXT,                    -- spam | unsure | ham
+        spam_score      REAL,
+        confidence      REAL,
+        reasons         TEXT,                    -- JSON array of strings
+        coordinator     TEXT,                    -- a team member's email
+        duplicate_of    INTEGER REFERENCES reports(id),
+        flagged         INTEGER NOT NULL DEFAULT 0, -- the reporter answered while we waited
+        version         INTEGER NOT NULL DEFAULT 0, -- bumped on every change; guards stale views
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX reports_state ON reports(state);
+    CREATE INDEX reports_created ON reports(created_at);
+
+    CREATE TABLE messages (
+        id            INTEGER PRIMARY KEY,
+        report_id     INTEGER NOT NULL REFERENCES reports(id),
+        content_hash  TEXT NOT NULL UNIQUE,
+        message_id    TEXT,
+        direction     TEXT NOT NULL DEFAULT 'in',  -- in | out
+        received_at   TEXT NOT NULL,
+        date          TEXT,
+        from_name     TEXT,
+        from_addr     TEXT,
+        reply_to      TEXT,                        -- JSON array of addresses
+        to_addrs      TEXT,                        -- JSON array of addresses
+        cc_addrs      TEXT,                        -- JSON array of addresses
+        subject       TEXT NOT NULL DEFAULT '',
+        in_reply_to   TEXT,
+        refs          TEXT,                        -- JSON array of message ids
+        body          TEXT NOT NULL DEFAULT '',
+        notes         TEXT,                        -- JSON array: what could not be parsed
+        spf           TEXT,
+        dkim          TEXT,
+        dmarc         TEXT,
+        class         TEXT,
+        outcome       TEXT,
+        spam_score    REAL,
+        confidence    REAL,
+        reasons       TEXT,                        -- JSON array of strings
+        mailbox       TEXT,
+        uidvalidity   INTEGER,
+        uid           INTEGER,
+        raw           BLOB NOT NULL
+    );
+    CREATE INDEX messages_report ON messages(report_id);
+    CREATE INDEX messages_message_id ON messages(message_id);
+
+    CREATE TABLE attachments (
+        message_id    INTEGER NOT NULL REFERENCES messages(id),
+        name          TEXT,
+        content_type  TEXT NOT NULL,
+        size          INTEGER NOT NULL
+    );
+    CREATE INDEX attachments_message ON attachments(message_id);
+
+    CREATE TABLE notes (
+        id         INTEGER PRIMARY KEY,
+        report_id  INTEGER NOT NULL REFERENCES reports(id),
+        author     TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        text       TEXT NOT NULL
+    );
+    CREATE INDEX notes_report ON notes(report_id);
+
+    -- The audit log. Response metrics are derived from these rows, never from mutable fields.
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY,
+        report_id  INTEGER NOT NULL REFERENCES reports(id),
+        actor      TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        kind       TEXT NOT NULL,  -- class | state | coordinator | note | duplicate | reply | ...
+        before     TEXT,
+        after      TEXT
+    );
+    CREATE INDEX events_report ON events(report_id);
+    CREATE INDEX events_kind_at ON events(kind, at);
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5(subject, sender, body, tokenize = 'unicode61');
+    "#,
+];

@@ -1,0 +1,188 @@
+//! Reading reports back: the queue listing.
+
+use rusqlite::params_from_iter;
+use serde::Serialize;
+
+use super::{Result, Store};
+
+/// One line of the queue: a report with its opening message.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportSummary {
+    pub id: i64,
+    /// The Message-ID of the report's first message.
+    pub message_id: Option<String>,
+    /// When the first message arrived, RFC 3339.
+    pub received_at: String,
+    /// The first message's sender, `Name <addr>`.
+    pub from: String,
+    pub subject: String,
+    /// How many messages the thread holds.
+    pub messages: i64,
+    pub state: String,
+    pub class: Option<String>,
+    pub class_confirmed: bool,
+    pub outcome: Option<String>,
+    pub confidence: Option<f64>,
+    /// The coordinator's email, if any.
+    pub coordinator: Option<String>,
+    pub flagged: bool,
+}
+
+/// Which reports to list. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub states: Vec<String>,
+    pub classes: Vec<String>,
+    pub coordinator: Option<String>,
+    pub unassigned: bool,
+    /// Full-text search over subject, sender and body (SQLite FTS5 query syntax is escaped).
+    pub search: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl Store {
+    /// Reports matching `filter`, newest first.
+    pub fn list_reports(&self, filter: &ListFilter) -> Result<Vec<ReportSummary>> {
+        let mut sql = String::from(
+            "SELECT r.id, m.message_id, r.created_at, m.from_name, m.from_addr, m.subject,
+                (SELECT count(*) FROM messages c WHERE c.report_id = r.id),
+                r.state, r.class, r.class_confirmed, r.outcome, r.confidence, r.coordinator, r.flagged
+             FROM reports r
+             JOIN messages m ON m.id = (SELECT min(id) FROM messages f WHERE f.report_id = r.id)
+             WHERE 1 = 1",
+        );
+        let mut args: Vec<String> = Vec::new();
+        if !filter.states.is_empty() {
+            sql += &format!(" AND r.state IN ({})", placeholders(filter.states.len()));
+            args.extend(filter.states.iter().cloned());
+        }
+        if !filter.classes.is_empty() {
+            sql += &format!(" AND r.class IN ({})", placeholders(filter.classes.len()));
+            args.extend(filter.classes.iter().cloned());
+        }
+        if let Some(c) = &filter.coordinator {
+            sql += " AND r.coordinator = ?";
+            args.push(c.clone());
+        }
+        if filter.unassigned {
+            sql += " AND r.coordinator IS NULL";
+        }
+        if let Some(q) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            sql += " AND r.id IN (SELECT report_id FROM messages WHERE id IN
+                       (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))";
+            args.push(fts_query(q));
+        }
+        sql += " ORDER BY r.created_at DESC, r.id DESC";
+        if let Some(n) = filter.limit {
+            sql += &format!(" LIMIT {n}");
+        }
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            let name: Option<String> = r.get(3)?;
+            let addr: Option<String> = r.get(4)?;
+            Ok(ReportSummary {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                received_at: r.get(2)?,
+                from: match (name, addr) {
+                    (Some(n), Some(a)) => format!("{n} <{a}>"),
+                    (None, Some(a)) => a,
+                    (Some(n), None) => n,
+                    (None, None) => String::new(),
+                },
+                subject: r.get(5)?,
+                messages: r.get(6)?,
+                state: r.get(7)?,
+                class: r.get(8)?,
+                class_confirmed: r.get(9)?,
+                outcome: r.get(10)?,
+                confidence: r.get(11)?,
+                coordinator: r.get(12)?,
+                flagged: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Turns what a user typed into an FTS5 query of prefix terms, all of which must match.
+/// Each term is quoted, so FTS5 operators and syntax errors cannot come from user input.
+pub fn fts_query(input: &str) -> String {
+    input
+        .split_whitespace()
+        .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+
+    fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let batch = msgs
+            .iter()
+            .map(|m| RawIncoming {
+                raw: m.as_bytes().to_vec(),
+                received_at: None,
+                origin: Origin::File,
+            })
+            .collect();
+        Ingestor::without_classifier()
+            .ingest_batch(&mut store, batch, None)
+            .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn newest_first_with_thread_counts() {
+        let (_d, store) = store_with(&[
+            "Message-ID: <a@x>\nFrom: Old <old@x>\nSubject: old\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\nx\n",
+            "Message-ID: <b@x>\nFrom: new@x\nSubject: new\nDate: Tue, 3 Nov 2026 10:00:00 +0000\n\ny\n",
+            "Message-ID: <c@x>\nIn-Reply-To: <a@x>\nSubject: Re: old\nDate: Wed, 4 Nov 2026 10:00:00 +0000\n\nz\n",
+        ]);
+        let list = store.list_reports(&ListFilter::default()).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].subject, "new");
+        assert_eq!(list[0].from, "new@x");
+        assert_eq!(list[1].subject, "old");
+        assert_eq!(list[1].from, "Old <old@x>");
+        assert_eq!(list[1].messages, 2);
+        assert_eq!(list[1].received_at, "2026-11-02T10:00:00Z");
+        assert_eq!(list[1].message_id.as_deref(), Some("a@x"));
+    }
+
+    #[test]
+    fn search_is_full_text_and_safe() {
+        let (_d, store) = store_with(&[
+            "Subject: tarfile traversal\n\nextractall writes outside\n",
+            "Subject: hello\n\nbuy now\n",
+        ]);
+        let hits = |q: &str| {
+            store
+                .list_reports(&ListFilter {
+                    search: Some(q.into()),
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|r| r.subject)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hits("extract"), vec!["tarfile traversal"]);
+        assert_eq!(hits("TARFILE"), vec!["tarfile traversal"]);
+        assert!(hits("\"unbalanced AND (").is_empty());
+    }
+}
