@@ -1,0 +1,191 @@
+//! The hostile-mail suite: mail crafted to break a parser, a terminal or a spreadsheet.
+//! Each input gets a clear outcome and never a panic, and the raw message is always kept.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use secdesk::core::ingest::{Ingestor, Origin, RawIncoming};
+use secdesk::core::parse::parse_message;
+use secdesk::core::sanitize::is_terminal_safe;
+use secdesk::core::store::Store;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hostile")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// A throwaway desk: a config pointing at a fresh database.
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "[store]\npath = {:?}\n\n[identity]\nname = \"Tess Ter\"\nemail = \"tess@example.org\"\n",
+            dir.path().join("desk.db")
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Desk { dir }
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_secdesk"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn import_bytes(&self, name: &str, raw: &[u8]) -> std::process::Output {
+        let path: PathBuf = self.dir.path().join(name);
+        std::fs::write(&path, raw).unwrap();
+        let out = self.run(&["import", path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("desk.db")).unwrap()
+    }
+
+    fn raw_of_only_message(&self) -> Vec<u8> {
+        self.store()
+            .conn()
+            .query_row("SELECT raw FROM messages", [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+fn assert_terminal_safe(out: &[u8]) {
+    let text = String::from_utf8(out.to_vec()).expect("output is UTF-8");
+    assert!(
+        is_terminal_safe(&text),
+        "raw control or bidi characters reached the terminal: {text:?}"
+    );
+}
+
+#[test]
+fn terminal_escapes_and_bidi_never_reach_the_terminal() {
+    let desk = Desk::new();
+    desk.import_bytes("escapes.eml", &fixture("escapes.eml"));
+    let list = desk.run(&["list"]);
+    assert!(list.status.success());
+    assert_terminal_safe(&list.stdout);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listed.contains("␛[2J"),
+        "the escape is shown inert, not hidden: {listed}"
+    );
+    // The message's own bytes are untouched in the store.
+    assert_eq!(desk.raw_of_only_message(), fixture("escapes.eml"));
+    let m = parse_message(&fixture("escapes.eml"));
+    assert_eq!(
+        m.attachments.len(),
+        1,
+        "the attachment with a hostile name is still listed"
+    );
+}
+
+#[test]
+fn nul_bytes_and_unencoded_8bit_headers_are_read() {
+    let raw = fixture("nul-and-8bit.eml");
+    let m = parse_message(&raw);
+    assert!(m.subject.contains("caf"), "{:?}", m.subject);
+    assert!(m.body_text.contains("latin-1"));
+    let desk = Desk::new();
+    desk.import_bytes("nul.eml", &raw);
+    assert_eq!(desk.raw_of_only_message(), raw);
+    assert_terminal_safe(&desk.run(&["list"]).stdout);
+}
+
+#[test]
+fn invalid_charsets_and_malformed_encoded_words_fall_back_to_text() {
+    let m = parse_message(&fixture("bad-charsets.eml"));
+    assert!(!m.subject.is_empty());
+    assert!(m.body_text.contains("unknown charset"), "{:?}", m.body_text);
+    assert_eq!(m.from.unwrap().addr, "b@example.net");
+}
+
+#[test]
+fn broken_base64_and_quoted_printable_keep_what_can_be_read() {
+    let m = parse_message(&fixture("broken-encodings.eml"));
+    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(m.attachments[0].name.as_deref(), Some("x.pdf"));
+    assert!(m.body_html.is_some());
+}
+
+#[test]
+fn a_50_mb_message_is_kept_whole_with_a_note() {
+    let mut raw =
+        b"Message-ID: <big@example.net>\nSubject: big one\nContent-Type: text/plain\n\n".to_vec();
+    let line = b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n";
+    while raw.len() < 50 * 1024 * 1024 {
+        raw.extend_from_slice(line);
+    }
+    let m = parse_message(&raw);
+    assert_eq!(m.subject, "big one");
+    assert!(
+        m.notes.iter().any(|n| n.contains("parse limit")),
+        "{:?}",
+        m.notes
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let batch = vec![RawIncoming {
+        raw: raw.clone(),
+        received_at: None,
+        origin: Origin::File,
+    }];
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap();
+    let (stored, notes): (Vec<u8>, String) = store
+        .conn()
+        .query_row("SELECT raw, notes FROM messages", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(stored.len(), raw.len());
+    assert!(notes.contains("parse limit"));
+}
+
+#[test]
+fn mime_nested_10000_deep_does_not_overflow() {
+    let mut raw = b"Message-ID: <deep@example.net>\nSubject: deep\nMIME-Version: 1.0\n".to_vec();
+    for i in 0..10_000 {
+        raw.extend_from_slice(
+            format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n").as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"Content-Type: text/plain\n\ninnermost\n");
+    let m = parse_message(&raw);
+    assert_eq!(m.subject, "deep");
+    assert!(
+        !m.notes.is_empty(),
+        "the depth problem is noted for the triager"
+    );
+}
+
+#[test]
+fn a_hundred_thousand_header_lines_parse() {
+    let mut raw = b"Message-ID: <hdr@example.net>\nSubject: many headers\n".to_vec();
+    for i in 0..100_000 {
+        raw.extend_from_slice(format!("X-Filler-{i}: value {i}\n").as_bytes());
+    }
+    raw.extend_from_slice(b"\nbody\n");
+    let m = parse_message(&raw);
+    assert_eq!(m.subject, "many headers");
+    assert_eq!(m.message_id.as_deref(), Some("hdr@example.net"));
+    assert_eq!(m.body_text.trim(), "body");
+}
