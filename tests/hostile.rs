@@ -189,3 +189,23 @@ fn a_hundred_thousand_header_lines_parse() {
     assert_eq!(m.message_id.as_deref(), Some("hdr@example.net"));
     assert_eq!(m.body_text.trim(), "body");
 }
+
+#[test]
+fn attachment_names_with_dot_dot_cannot_escape_the_folder() {
+    let desk = Desk::new();
+    desk.import_bytes("trav.eml", &fixture("traversal-filename.eml"));
+    let into = desk.dir.path().join("a/b/saved");
+    let out = desk.run(&["save", "1", "--dir", into.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(into.join("bashrc")).unwrap(), b"echo owned");
+    assert!(!desk.dir.path().join("a/.bashrc").exists());
+    assert!(!desk.dir.path().join(".bashrc").exists());
+    // Saving again never overwrites: a second copy gets a new name.
+    let again = desk.run(&["save", "1", "--dir", into.to_str().unwrap()]);
+    assert!(again.status.success());
+    assert!(into.join("bashrc-1").exists());
+}

@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod list;
 mod output;
+mod save;
 mod sync;
 
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub enum Command {
     List(list::Args),
     /// Load the bundled demo mailbox into a temporary database and show it.
     Demo(demo::Args),
+    /// Save a report's attachments into a folder (names are made safe; nothing is overwritten).
+    Save(save::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Some(Command::Import(args)) => import::run(&ctx, args),
         Some(Command::List(args)) => list::run(&ctx, args),
         Some(Command::Demo(args)) => demo::run(&ctx, args),
+        Some(Command::Save(args)) => save::run(&ctx, args),
         None => list::run(&ctx, list::Args::default()),
     };
     match result {

@@ -102,6 +102,31 @@ pub fn header_value<'a>(field: &str, value: &'a str) -> Result<&'a str, HeaderIn
     }
 }
 
+/// A file name that is safe to create inside a chosen folder: only the last path component
+/// of what the sender wrote, without controls or bidi tricks, no leading dots, and only
+/// plain characters. `fallback` is used when nothing usable remains.
+pub fn safe_file_name(name: Option<&str>, fallback: &str) -> String {
+    let last = name.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        fallback.to_string()
+    } else {
+        cleaned
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +158,19 @@ mod tests {
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_cell("plain"), "plain");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
+    }
+
+    #[test]
+    fn file_names_cannot_escape_the_folder() {
+        assert_eq!(safe_file_name(Some("../../.bashrc"), "a"), "bashrc");
+        assert_eq!(safe_file_name(Some("..\\..\\win.ini"), "a"), "win.ini");
+        assert_eq!(safe_file_name(Some("/etc/passwd"), "a"), "passwd");
+        assert_eq!(safe_file_name(Some(".."), "attachment-1"), "attachment-1");
+        assert_eq!(safe_file_name(None, "attachment-2"), "attachment-2");
+        assert_eq!(
+            safe_file_name(Some("\u{1b}[31mred\u{202e}txt.exe"), "a"),
+            "_31mredtxt.exe"
+        );
     }
 
     #[test]

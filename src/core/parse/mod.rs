@@ -237,6 +237,8 @@ pub fn msg_ids(value: &str) -> Vec<String> {
 #[derive(Default)]
 struct Walk {
     text: Option<String>,
+    /// When set, the decoded bytes of each attachment, in the order of `out.attachments`.
+    bodies: Option<Vec<Vec<u8>>>,
 }
 
 /// mailparse stops splitting far before this, but the walk guards its own recursion too.
@@ -272,7 +274,11 @@ impl Walk {
         } else if !is_attachment && mimetype == "text/html" && out.body_html.is_none() {
             out.body_html = Some(self.decode(part, out));
         } else if is_attachment || !mimetype.starts_with("text/") {
-            let size = part.get_body_raw().map(|b| b.len()).unwrap_or(0);
+            let body = part.get_body_raw().unwrap_or_default();
+            let size = body.len();
+            if let Some(bodies) = &mut self.bodies {
+                bodies.push(body);
+            }
             out.attachments.push(Attachment {
                 name,
                 content_type: mimetype,
@@ -293,6 +299,26 @@ impl Walk {
             }
         }
     }
+}
+
+/// Every attachment of a message with its decoded bytes, for saving to disk.
+pub fn attachments_with_bodies(raw: &[u8]) -> Vec<(Attachment, Vec<u8>)> {
+    if raw.len() > MAX_PARSE_BYTES {
+        return Vec::new();
+    }
+    let Ok(mail) = mailparse::parse_mail(raw) else {
+        return Vec::new();
+    };
+    let mut out = ParsedMessage::default();
+    let mut walk = Walk {
+        text: None,
+        bodies: Some(Vec::new()),
+    };
+    walk.part(&mail, 0, &mut out);
+    out.attachments
+        .into_iter()
+        .zip(walk.bodies.unwrap_or_default())
+        .collect()
 }
 
 /// The hash that identifies a message's content across sources: SHA-256 of the raw bytes with
