@@ -9,4 +9,5 @@
 
 pub mod cli;
 pub mod core;
+pub mod fuzzing;
 pub mod mailio;

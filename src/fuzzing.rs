@@ -1,0 +1,39 @@
+//! Entry points shared by the `cargo fuzz` targets (`fuzz/`) and by the test that replays
+//! saved crashers in CI (`tests/fuzz_regressions.rs`). Each one runs a hostile-input path
+//! and checks the properties that must hold whatever the input.
+
+use crate::core::parse::parse_message as parse;
+use crate::core::sanitize::{is_terminal_safe, terminal_line, terminal_text};
+
+/// Parses a message and sanitizes everything a view would show.
+pub fn parse_message(data: &[u8]) {
+    let m = parse(data);
+    for text in [m.subject.as_str(), m.body_text.as_str()] {
+        assert!(is_terminal_safe(&terminal_text(text)));
+        assert!(is_terminal_safe(&terminal_line(text)));
+    }
+    if let Some(from) = &m.from {
+        assert!(is_terminal_safe(&terminal_line(&from.display())));
+    }
+    for a in &m.attachments {
+        if let Some(name) = &a.name {
+            assert!(is_terminal_safe(&terminal_line(name)));
+            let safe = crate::core::sanitize::safe_file_name(Some(name), "x");
+            assert!(!safe.contains('/') && !safe.starts_with('.') && !safe.is_empty());
+        }
+    }
+}
+
+/// Splits an mbox and parses each message.
+pub fn import_mbox(data: &[u8]) {
+    for m in crate::mailio::import::split_mbox(data) {
+        parse(&m);
+    }
+}
+
+/// Parses and validates a config file.
+pub fn config(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::core::config::Config::parse(text, std::path::Path::new("fuzz.toml"));
+    }
+}
