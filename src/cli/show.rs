@@ -74,7 +74,11 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
         d.id,
         terminal_line(d.coordinator.as_deref().unwrap_or("-")),
         d.version,
-        if d.flagged { "  [reporter replied]" } else { "" },
+        if d.flagged {
+            "  [reporter replied]"
+        } else {
+            ""
+        },
     )?;
     writeln!(out, "subject: {}", terminal_line(&d.subject))?;
     writeln!(out, "from:    {}", terminal_line(&d.from))?;
@@ -91,7 +95,10 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     }
     let cl = &d.classifier;
     if cl.class.is_some() || cl.outcome.is_some() {
-        let score = cl.score.map(|s| format!(" score {s:.2}")).unwrap_or_default();
+        let score = cl
+            .score
+            .map(|s| format!(" score {s:.2}"))
+            .unwrap_or_default();
         writeln!(
             out,
             "classifier: {} ({}{score}){}",

@@ -42,10 +42,6 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         Some(r) => format!("{} ({r})", a.after.state),
         None => a.after.state.to_string(),
     };
-    change::confirm(
-        args.id,
-        &format!("{} → {after}", a.before.state),
-        a.version,
-    );
+    change::confirm(args.id, &format!("{} → {after}", a.before.state), a.version);
     Ok(ExitCode::SUCCESS)
 }

@@ -85,7 +85,10 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
             writeln!(out, "  {:<28} {n:>6}", terminal_line(k))?;
         }
     }
-    writeln!(out, "\nintake per week     spam invalid  valid unclassified")?;
+    writeln!(
+        out,
+        "\nintake per week     spam invalid  valid unclassified"
+    )?;
     for w in &s.weekly {
         writeln!(
             out,
@@ -110,7 +113,13 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
     if !s.cleared_by.is_empty() {
         writeln!(out, "\ncleared by             spam invalid")?;
         for (who, c) in &s.cleared_by {
-            writeln!(out, "  {:<20} {:>6} {:>7}", terminal_line(who), c.spam, c.invalid)?;
+            writeln!(
+                out,
+                "  {:<20} {:>6} {:>7}",
+                terminal_line(who),
+                c.spam,
+                c.invalid
+            )?;
         }
     }
     Ok(())
@@ -118,5 +127,10 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
 
 fn figures(f: &TimeFigures) -> String {
     let h = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
-    format!("{:>9} {:>8} {:>6}", h(f.median_hours), h(f.p90_hours), f.count)
+    format!(
+        "{:>9} {:>8} {:>6}",
+        h(f.median_hours),
+        h(f.p90_hours),
+        f.count
+    )
 }
