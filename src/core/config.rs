@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::core::secret::Secret;
+
 /// Why a configuration could not be used. Each message names the file, the key and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -64,6 +66,8 @@ pub struct ImapConfig {
     #[serde(default = "default_security")]
     pub security: Security,
     pub username: String,
+    /// The password itself: only accepted when the config file is private (mode 0600).
+    pub password: Option<Secret>,
     /// The argv of a command whose first line of output is the password. Never run by a shell.
     pub password_command: Option<Vec<String>>,
     /// The name of an environment variable that holds the password.
@@ -132,6 +136,7 @@ pub struct SmtpConfig {
     #[serde(default = "default_security")]
     pub security: Security,
     pub username: Option<String>,
+    pub password: Option<Secret>,
     pub password_command: Option<Vec<String>>,
     pub password_env: Option<String>,
     pub ca_file: Option<PathBuf>,
@@ -214,7 +219,37 @@ impl Config {
                 })
             }
         };
-        Config::parse(&text, path)
+        let config = Config::parse(&text, path)?;
+        config.check_private(path)?;
+        Ok(config)
+    }
+
+    /// A config that holds a password must not be readable by group or others.
+    fn check_private(&self, path: &Path) -> Result<(), ConfigError> {
+        use std::os::unix::fs::PermissionsExt;
+        let holds_password = self.imap.as_ref().is_some_and(|i| i.password.is_some())
+            || self.smtp.as_ref().is_some_and(|s| s.password.is_some());
+        if !holds_password {
+            return Ok(());
+        }
+        let mode = std::fs::metadata(path)
+            .map_err(|source| ConfigError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "it holds a password but is readable by group or others (mode {:o}): run `chmod 600 {}`, or use password_command instead",
+                    mode & 0o777,
+                    path.display()
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Parses config text; `path` only names the file in errors and anchors relative paths.
@@ -235,6 +270,7 @@ impl Config {
             check_security("imap", &imap.host, imap.security)?;
             check_password_source(
                 "imap",
+                imap.password.is_some(),
                 imap.password_command.as_deref(),
                 imap.password_env.as_deref(),
                 true,
@@ -247,11 +283,14 @@ impl Config {
             check_security("smtp", &smtp.host, smtp.security)?;
             check_password_source(
                 "smtp",
+                smtp.password.is_some(),
                 smtp.password_command.as_deref(),
                 smtp.password_env.as_deref(),
                 false,
             )?;
-            let has_password = smtp.password_command.is_some() || smtp.password_env.is_some();
+            let has_password = smtp.password.is_some()
+                || smtp.password_command.is_some()
+                || smtp.password_env.is_some();
             if has_password && smtp.username.is_none() {
                 return Err("key `smtp.username` is missing: a password is configured, so name the user to log in as".into());
             }
@@ -329,10 +368,20 @@ fn check_security(section: &str, host: &str, security: Security) -> Result<(), S
 
 fn check_password_source(
     section: &str,
+    inline: bool,
     command: Option<&[String]>,
     env: Option<&str>,
     required: bool,
 ) -> Result<(), String> {
+    let sources = inline as u8 + command.is_some() as u8 + env.is_some() as u8;
+    if inline && sources > 1 {
+        return Err(format!(
+            "key `{section}.password` is set together with `{section}.password_command` or `{section}.password_env`: keep one"
+        ));
+    }
+    if inline {
+        return Ok(());
+    }
     match (command, env) {
         (Some(_), Some(_)) => Err(format!(
             "keys `{section}.password_command` and `{section}.password_env` are both set: keep one"
@@ -475,6 +524,29 @@ email = "ada@example.org"
             .unwrap_err()
             .to_string();
         assert!(err.contains("imap.password_command"), "{err}");
+    }
+
+    #[test]
+    fn inline_password_needs_a_private_file_and_never_prints() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = MINIMAL.replace(
+            "password_command = [\"pass\", \"show\", \"mail/security\"]",
+            "password = \"correct horse battery\"",
+        );
+        std::fs::write(&path, &text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        assert!(!err.contains("correct horse"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = Config::load(&path).unwrap();
+        assert!(!format!("{c:?}").contains("correct horse"));
+        assert_eq!(
+            c.imap.unwrap().password.unwrap().expose(),
+            "correct horse battery"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod model;
 pub mod parse;
 pub mod queue;
 pub mod sanitize;
+pub mod secret;
 pub mod stats;
 pub mod store;
 pub mod triage;

@@ -2,35 +2,9 @@
 //!
 //! A [`Secret`] never prints itself: not in `Debug`, not in errors.
 
-use std::fmt;
 use std::process::{Command, Stdio};
 
-/// A password. Its `Debug` and `Display` print `***`.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: String) -> Secret {
-        Secret(s)
-    }
-
-    /// The password itself, for the one place that sends it to a server.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::core::secret::Secret;
 
 /// Why no password could be had. None of these messages carries the password.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +31,35 @@ pub enum SecretError {
     NotConfigured { section: String },
 }
 
+/// The IMAP password: inline (from a private config file), from the command, or from the
+/// environment.
+pub fn imap_password(c: &crate::core::config::ImapConfig) -> Result<Secret, SecretError> {
+    match &c.password {
+        Some(p) => Ok(p.clone()),
+        None => resolve(
+            "imap",
+            c.password_command.as_deref(),
+            c.password_env.as_deref(),
+        ),
+    }
+}
+
+/// The SMTP password, or `None` when the relay needs no login.
+pub fn smtp_password(c: &crate::core::config::SmtpConfig) -> Result<Option<Secret>, SecretError> {
+    if let Some(p) = &c.password {
+        return Ok(Some(p.clone()));
+    }
+    if c.password_command.is_none() && c.password_env.is_none() {
+        return Ok(None);
+    }
+    resolve(
+        "smtp",
+        c.password_command.as_deref(),
+        c.password_env.as_deref(),
+    )
+    .map(Some)
+}
+
 /// Resolves the password for config section `section` (`imap` or `smtp`).
 pub fn resolve(
     section: &str,
@@ -65,7 +68,7 @@ pub fn resolve(
 ) -> Result<Secret, SecretError> {
     if let Some(var) = env {
         return match std::env::var(var) {
-            Ok(v) if !v.is_empty() => Ok(Secret(v)),
+            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
             _ => Err(SecretError::EnvMissing {
                 section: section.into(),
                 var: var.into(),
@@ -103,7 +106,7 @@ pub fn resolve(
             program: program.clone(),
         });
     }
-    Ok(Secret(first))
+    Ok(Secret::new(first))
 }
 
 #[cfg(test)]
