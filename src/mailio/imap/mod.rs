@@ -1,0 +1,8 @@
+//! IMAP client side (RFC 3501, IMAP4rev1; RFC 9051 where it agrees): connecting
+//! with TLS, STARTTLS or loopback-only plaintext, and the errors a user can see.
+
+pub mod connect;
+pub mod error;
+
+pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};
+pub use error::ImapError;
