@@ -57,7 +57,7 @@ fn smtp_delivers_into_a_dovecot_inbox() {
             break;
         }
     };
-    let mut send = |s: &str| (&tcp).write_all(s.as_bytes()).expect("smtp write");
+    let send = |s: &str| (&tcp).write_all(s.as_bytes()).expect("smtp write");
     expect("220");
     send("EHLO test\r\n");
     expect("250");
