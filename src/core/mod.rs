@@ -5,6 +5,8 @@
 pub mod config;
 pub mod ingest;
 pub mod model;
+pub mod outbox;
 pub mod parse;
+pub mod reply;
 pub mod sanitize;
 pub mod store;
