@@ -97,4 +97,11 @@ pub const MIGRATIONS: &[&str] = &[
 
     CREATE VIRTUAL TABLE messages_fts USING fts5(subject, sender, body, tokenize = 'unicode61');
     "#,
+    // 2 (triage): why a change was made (the invalid reason, the note given with a state
+    // change), kept apart from `before`/`after` so those stay plain values metrics can match.
+    r#"
+    ALTER TABLE events ADD COLUMN detail TEXT;
+    CREATE INDEX reports_duplicate_of ON reports(duplicate_of);
+    CREATE INDEX reports_coordinator ON reports(coordinator);
+    "#,
 ];
