@@ -17,10 +17,7 @@ use rustls::{ClientConfig, RootCertStore};
 #[derive(Debug, thiserror::Error)]
 pub enum TlsConfigError {
     #[error("cannot read ca_file {}: {error}; fix or remove the ca_file setting", path.display())]
-    ReadCaFile {
-        path: PathBuf,
-        error: io::Error,
-    },
+    ReadCaFile { path: PathBuf, error: io::Error },
     #[error("ca_file {} holds no PEM certificate; point ca_file at a file with a \"BEGIN CERTIFICATE\" block", path.display())]
     NoCertificate { path: PathBuf },
     #[error("ca_file {} is not valid PEM ({detail}); point ca_file at a PEM certificate file", path.display())]
