@@ -16,12 +16,8 @@ use rustls::{ClientConfig, RootCertStore};
 /// Why a TLS client configuration could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsConfigError {
-    #[error("cannot read ca_file {}: {source}; fix or remove the ca_file setting", path.display())]
-    ReadCaFile {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot read ca_file {}: {error}; fix or remove the ca_file setting", path.display())]
+    ReadCaFile { path: PathBuf, error: io::Error },
     #[error("ca_file {} holds no PEM certificate; point ca_file at a file with a \"BEGIN CERTIFICATE\" block", path.display())]
     NoCertificate { path: PathBuf },
     #[error("ca_file {} is not valid PEM ({detail}); point ca_file at a PEM certificate file", path.display())]
@@ -69,9 +65,9 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsCon
 
 /// Reads every certificate from a PEM file; at least one must be present.
 fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
-    let pem = fs::read(path).map_err(|source| TlsConfigError::ReadCaFile {
+    let pem = fs::read(path).map_err(|error| TlsConfigError::ReadCaFile {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let certs = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<Vec<_>, _>>()

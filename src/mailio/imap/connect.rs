@@ -14,7 +14,7 @@
 //! - `plain`: only to a loopback host, for local test servers and tunnels.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,15 +23,10 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use super::error::ImapError;
+use crate::core::config::is_loopback;
 use crate::mailio::tls;
 
-/// How the connection is protected; mirrors `security` in the `[imap]` config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    Tls,
-    Starttls,
-    Plain,
-}
+pub use crate::core::config::Security;
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -98,7 +93,7 @@ pub fn connect(endpoint: &Endpoint, user: &str, password: &str) -> Result<ImapSe
 pub fn open(endpoint: &Endpoint) -> Result<imap::Client<ImapStream>, ImapError> {
     // Checked before any packet leaves, so a misconfigured remote host never
     // sees even a plaintext greeting exchange.
-    if endpoint.security == Security::Plain && !is_loopback_name(&endpoint.host) {
+    if endpoint.security == Security::Plain && !is_loopback(&endpoint.host) {
         return Err(ImapError::PlainNotLoopback {
             host: endpoint.host.clone(),
         });
@@ -154,22 +149,13 @@ pub fn login(
         })
 }
 
-/// True for `localhost` and for loopback IP literals (127.0.0.0/8, ::1).
-pub fn is_loopback_name(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
     let addrs: Vec<SocketAddr> = (endpoint.host.as_str(), endpoint.port)
         .to_socket_addrs()
-        .map_err(|source| ImapError::Resolve {
+        .map_err(|error| ImapError::Resolve {
             host: endpoint.host.clone(),
             port: endpoint.port,
-            source,
+            error,
         })?
         .collect();
     if endpoint.security == Security::Plain && !addrs.iter().all(|a| a.ip().is_loopback()) {
@@ -187,10 +173,10 @@ fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
                     .set_read_timeout(Some(endpoint.timeout))
                     .and_then(|()| tcp.set_write_timeout(Some(endpoint.timeout)))
                     .and_then(|()| tcp.set_nodelay(true));
-                set.map_err(|source| ImapError::Unreachable {
+                set.map_err(|error| ImapError::Unreachable {
                     host: endpoint.host.clone(),
                     port: endpoint.port,
-                    source,
+                    error,
                 })?;
                 return Ok(tcp);
             }
@@ -200,7 +186,7 @@ fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
     Err(ImapError::Unreachable {
         host: endpoint.host.clone(),
         port: endpoint.port,
-        source: last_err,
+        error: last_err,
     })
 }
 
@@ -390,23 +376,6 @@ pub(crate) fn classify_io(endpoint: &Endpoint, during: &'static str, err: io::Er
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_names() {
-        for host in [
-            "localhost",
-            "LOCALHOST",
-            "127.0.0.1",
-            "127.3.2.1",
-            "::1",
-            "[::1]",
-        ] {
-            assert!(is_loopback_name(host), "{host}");
-        }
-        for host in ["example.org", "10.0.0.1", "localhost.example.org", "::2"] {
-            assert!(!is_loopback_name(host), "{host}");
-        }
-    }
 
     #[test]
     fn plain_to_remote_host_is_refused_before_connecting() {

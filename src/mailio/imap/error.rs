@@ -1,6 +1,9 @@
 //! The errors an IMAP connection or sync can end with, each rendered as one
 //! line that says what failed, against which server or mailbox, and what to do.
 //!
+//! Causes are part of each message rather than chained `source`s, so printing
+//! the error with its chain (`{:#}`) does not repeat them.
+//!
 //! No variant carries a password: login failures name the user and host only,
 //! and the imap crate's input-validation error (which would quote a character
 //! of the password) is replaced by [`ImapError::PasswordUnsendable`].
@@ -12,19 +15,17 @@ use crate::mailio::tls::TlsConfigError;
 /// A failure talking to the IMAP server.
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
-    #[error("cannot resolve IMAP server {host}:{port}: {source}; check host in [imap]")]
+    #[error("cannot resolve IMAP server {host}:{port}: {error}; check host in [imap]")]
     Resolve {
         host: String,
         port: u16,
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
-    #[error("cannot reach IMAP server {host}:{port}: {source}; check host and port in [imap] and that the server is running")]
+    #[error("cannot reach IMAP server {host}:{port}: {error}; check host and port in [imap] and that the server is running")]
     Unreachable {
         host: String,
         port: u16,
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
     #[error("IMAP server {host}:{port} did not answer within {seconds} s while {during}; check the network and try again")]
     TimedOut {
