@@ -88,12 +88,14 @@ pub fn apply_buffer(draft: &Draft, text: &str) -> Result<Draft, ReplyError> {
             "to" => &mut to,
             "cc" => &mut cc,
             "subject" => &mut subject,
-            other => return Err(ReplyError::Buffer {
-                line,
-                message: format!(
+            other => {
+                return Err(ReplyError::Buffer {
+                    line,
+                    message: format!(
                     "the header {other:?} cannot be set here: only To, Cc and Subject are editable"
                 ),
-            }),
+                })
+            }
         };
         if slot.is_some() {
             return Err(ReplyError::Buffer {
