@@ -8,6 +8,7 @@
 
 pub mod buffer;
 pub mod message;
+pub mod state_change;
 pub mod template;
 pub mod threading;
 
