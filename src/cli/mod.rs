@@ -2,9 +2,12 @@
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
 mod demo;
+pub mod editor;
 mod import;
 mod list;
+mod outbox;
 mod output;
+pub mod reply;
 mod sync;
 
 use std::path::PathBuf;
@@ -38,6 +41,10 @@ pub enum Command {
     Import(import::Args),
     /// List reports, newest first.
     List(list::Args),
+    /// Reply to a report's reporter: template, editor, preview, then send.
+    Reply(reply::Args),
+    /// Replies not yet sent, with their errors; --retry sends them now.
+    Outbox(outbox::Args),
     /// Load the bundled demo mailbox into a temporary database and show it.
     Demo(demo::Args),
 }
@@ -83,6 +90,8 @@ pub fn main() -> ExitCode {
         Some(Command::Import(args)) => import::run(&ctx, args),
         Some(Command::List(args)) => list::run(&ctx, args),
         Some(Command::Demo(args)) => demo::run(&ctx, args),
+        Some(Command::Reply(args)) => reply::run(&ctx, args),
+        Some(Command::Outbox(args)) => outbox::run(&ctx, args),
         None => list::run(&ctx, list::Args::default()),
     };
     match result {
