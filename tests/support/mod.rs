@@ -100,6 +100,14 @@ impl Dovecot {
         self.dir.path()
     }
 
+    /// The server's `localhost` certificate and key (PEM), signed by [`Dovecot::ca_file`].
+    pub fn server_cert(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        )
+    }
+
     /// The test CA certificate (PEM) that signed the server's `localhost` leaf.
     pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.crt")
@@ -462,11 +470,30 @@ impl Drop for Dovecot {
 pub struct Smtp {
     pub port: u16,
     child: Child,
+    tls: bool,
+    _tls_dir: Option<tempfile::TempDir>,
+}
+
+/// How to run an [`Smtp`] sink besides the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct SmtpOptions {
+    /// Listen on this port (e.g. one a client was configured with while the server was
+    /// down) instead of a fresh one.
+    pub port: Option<u16>,
+    /// Refuse messages larger than this many bytes (552 after DATA: a permanent failure).
+    pub max_size: Option<usize>,
+    /// Implicit TLS (SMTPS) with this certificate and key, e.g. [`Dovecot::server_cert`].
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Smtp {
     /// Starts aiosmtpd delivering into `maildir` (created if missing).
     pub fn start(maildir: &Path) -> Self {
+        Self::start_with(maildir, SmtpOptions::default())
+    }
+
+    /// Starts aiosmtpd delivering into `maildir`, as `options` say.
+    pub fn start_with(maildir: &Path, options: SmtpOptions) -> Self {
         const PYTHON: &str = "/usr/bin/python3";
         assert!(
             Path::new(PYTHON).exists(),
@@ -479,29 +506,65 @@ impl Smtp {
             fs::create_dir_all(&d).expect("create smtp maildir");
             chown(&d, Some(uid), Some(gid)).expect("chown smtp maildir");
         }
+        // aiosmtpd runs as dovecot, so it gets its own readable copy of the key.
+        let tls_dir = options.tls.as_ref().map(|(cert, key)| {
+            let dir = tempfile::Builder::new()
+                .prefix("secdesk-smtp-tls-")
+                .tempdir()
+                .expect("create smtp tls dir");
+            set_mode(dir.path(), 0o755);
+            for (from, name) in [(cert, "smtp.crt"), (key, "smtp.key")] {
+                let to = dir.path().join(name);
+                fs::copy(from, &to).expect("copy smtp tls file");
+                chown(&to, Some(uid), Some(gid)).expect("chown smtp tls file");
+            }
+            dir
+        });
         let mut last_err = String::new();
         for _attempt in 0..5 {
-            let port = free_port();
-            let child = Command::new("/usr/bin/setpriv")
-                .args([
-                    "--reuid=dovecot",
-                    "--regid=dovecot",
-                    "--init-groups",
-                    PYTHON,
-                ])
-                .args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
+            let port = options.port.unwrap_or_else(free_port);
+            let mut cmd = Command::new("/usr/bin/setpriv");
+            cmd.args([
+                "--reuid=dovecot",
+                "--regid=dovecot",
+                "--init-groups",
+                PYTHON,
+            ])
+            .args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg("-l")
+            .arg(format!("127.0.0.1:{port}"));
+            if let Some(size) = options.max_size {
+                cmd.arg("-s").arg(size.to_string());
+            }
+            if let Some(dir) = &tls_dir {
+                cmd.arg("--smtpscert")
+                    .arg(dir.path().join("smtp.crt"))
+                    .arg("--smtpskey")
+                    .arg(dir.path().join("smtp.key"));
+            }
+            // The handler's argument goes last, after every option.
+            let child = cmd
                 .arg(maildir)
-                .arg("-l")
-                .arg(format!("127.0.0.1:{port}"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawn aiosmtpd: {e}: {INSTALL_HINT}"));
-            let mut smtp = Smtp { port, child };
+            let mut smtp = Smtp {
+                port,
+                child,
+                tls: tls_dir.is_some(),
+                _tls_dir: None,
+            };
             match smtp.wait_ready() {
-                Ok(()) => return smtp,
+                Ok(()) => {
+                    smtp._tls_dir = tls_dir;
+                    return smtp;
+                }
                 Err(e) => last_err = e,
+            }
+            if options.port.is_some() {
+                break;
             }
         }
         panic!("aiosmtpd did not start: {last_err}");
@@ -517,7 +580,12 @@ impl Smtp {
                 }
                 return Err(format!("aiosmtpd exited with {status}: {err}"));
             }
-            if let Ok(tcp) = TcpStream::connect(("127.0.0.1", self.port)) {
+            if self.tls {
+                // The greeting comes only after a TLS handshake: listening is enough.
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return Ok(());
+                }
+            } else if let Ok(tcp) = TcpStream::connect(("127.0.0.1", self.port)) {
                 tcp.set_read_timeout(Some(Duration::from_secs(2))).ok();
                 let mut line = String::new();
                 if BufReader::new(&tcp).read_line(&mut line).is_ok() && line.starts_with("220") {
