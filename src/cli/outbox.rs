@@ -5,8 +5,10 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use crate::core::config::Config;
 use crate::core::outbox::{self, OutboxEntry};
 use crate::core::sanitize::terminal_line;
+use crate::core::store::Store;
 use crate::mailio::delivery::{self, DeliverOptions, Outcome};
 
 use super::{output, reply, Context};
@@ -81,6 +83,28 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         print_table(&rows)?;
     }
     Ok(code)
+}
+
+/// Attempts the replies that are due, after a sync. Never fails the sync: the mail is
+/// stored whatever happens here; problems are reported on stderr.
+pub fn deliver_after_sync(config: &Config, store: &mut Store) {
+    if config.smtp.is_none() {
+        return;
+    }
+    match delivery::deliver_due(config, store, DeliverOptions::default()) {
+        Ok(done) => {
+            for d in done {
+                let message_id = outbox::get(store, d.outbox_id)
+                    .map(|r| r.message_id)
+                    .unwrap_or_default();
+                reply::report_delivery(&d, &message_id);
+            }
+        }
+        Err(e) => eprintln!(
+            "secdesk: the outbox could not be delivered: {}",
+            terminal_line(&e.to_string())
+        ),
+    }
 }
 
 fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {

@@ -106,6 +106,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.verbose || output::stdout_is_terminal() {
         println!("{}", summary_line(&report, started.elapsed()));
     }
+    // Replies waiting in the outbox go out on every sync, as their backoff allows.
+    super::outbox::deliver_after_sync(&config, &mut store);
     Ok(ExitCode::SUCCESS)
 }
 

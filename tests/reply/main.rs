@@ -2,20 +2,17 @@
 //! and a real SMTP server (aiosmtpd). The SMTP server delivers into a maildir that Dovecot
 //! serves as the reporter's INBOX, so each test reads what the reporter would read.
 
+#[path = "../support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod desk;
+
+use std::time::Duration;
 
 use mailparse::MailHeaderMap;
-use support::{free_port, Dovecot, Smtp, SmtpOptions};
 
-const TEAM: &str = "security";
-const REPORTER: &str = "reporter";
-const PASSWORD: &str = "pw-Team-1";
-const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+use desk::{addrs, body, header, stderr, stdout, Desk, REPORTER, TEAM};
+use support::{free_port, Smtp, SmtpOptions};
 
 /// The report, as the reporter sent it: a follow-up in an older thread, with a Cc.
 const REPORT: &str = "From: Reporter <reporter@example.net>\r\n\
@@ -30,169 +27,6 @@ MIME-Version: 1.0\r\n\
 Content-Type: text/plain; charset=utf-8\r\n\
 \r\n\
 extractall() follows a symlink out of the target directory.\r\n";
-
-/// A desk (config and database) talking to one Dovecot, with the report synced in.
-struct Desk {
-    server: Dovecot,
-    dir: tempfile::TempDir,
-}
-
-impl Desk {
-    /// Starts Dovecot with the team and reporter accounts, files `report` in the team's
-    /// INBOX and syncs it into a new desk whose SMTP server is `smtp_port`.
-    fn new(report: &str, smtp_port: u16) -> Desk {
-        let server = Dovecot::start();
-        server.add_user(TEAM, PASSWORD);
-        server.add_user(REPORTER, PASSWORD);
-        server.append(TEAM, "INBOX", report.as_bytes());
-        let desk = Desk {
-            server,
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        desk.configure(smtp_port, "");
-        let out = desk.run(&["sync"], &[]);
-        assert!(out.status.success(), "sync failed: {}", stderr(&out));
-        desk
-    }
-
-    /// (Re)writes the config; `smtp_extra` adds lines to `[smtp]`.
-    fn configure(&self, smtp_port: u16, smtp_extra: &str) {
-        let config = format!(
-            "[imap]\nhost = \"localhost\"\nport = {imaps}\nsecurity = \"tls\"\n\
-             username = \"{TEAM}\"\npassword_env = \"{PASSWORD_VAR}\"\nca_file = {ca:?}\n\n\
-             [store]\npath = {db:?}\n\n\
-             [identity]\nname = \"Grace Hopper\"\nemail = \"grace@example.org\"\n\n\
-             [team]\naddress = \"security@example.org\"\n\n\
-             [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"plain\"\n{smtp_extra}\n\
-             [reply]\nsignature = \"-- \\nThe Security Team\"\n\n\
-             [sync]\ntimeout_seconds = 10\n",
-            imaps = self.server.imaps_port,
-            ca = self.server.ca_file(),
-            db = self.db_path(),
-        );
-        std::fs::write(self.dir.path().join("config.toml"), config).expect("write config");
-    }
-
-    fn db_path(&self) -> PathBuf {
-        self.dir.path().join("secdesk.db")
-    }
-
-    fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.db_path()).expect("open test db")
-    }
-
-    fn query(&self, sql: &str) -> i64 {
-        self.db()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
-    /// Runs the secdesk binary with `args` (and environment `env`) to completion.
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
-        cmd.arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .args(args)
-            .env(PASSWORD_VAR, PASSWORD)
-            .env_remove("VISUAL")
-            .env("EDITOR", "false")
-            .env("HOME", self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("run secdesk");
-        let deadline = Instant::now() + RUN_TIMEOUT;
-        while child.try_wait().expect("poll secdesk").is_none() {
-            if Instant::now() > deadline {
-                child.kill().ok();
-                panic!("secdesk {args:?} still running after {RUN_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().expect("collect secdesk output")
-    }
-
-    /// The reporter's INBOX over IMAP, oldest first.
-    fn reporter_inbox(&self) -> Vec<Vec<u8>> {
-        self.mailbox(REPORTER, "INBOX")
-    }
-
-    fn mailbox(&self, user: &str, mailbox: &str) -> Vec<Vec<u8>> {
-        let mut s = self.server.session(user);
-        let mb = s.examine(mailbox).expect("examine");
-        if mb.exists == 0 {
-            return Vec::new();
-        }
-        let fetches = s.fetch("1:*", "BODY.PEEK[]").expect("fetch");
-        let out = fetches
-            .iter()
-            .map(|f| f.body().expect("body").to_vec())
-            .collect();
-        s.logout().ok();
-        out
-    }
-
-    /// Messages delivered into the reporter's maildir (counted on disk).
-    fn reporter_maildir_count(&self) -> usize {
-        maildir_count(&self.server.maildir(REPORTER, "INBOX"))
-    }
-
-    fn outbox_json(&self) -> serde_json::Value {
-        let out = self.run(&["outbox", "--json"], &[]);
-        assert!(out.status.success(), "outbox failed: {}", stderr(&out));
-        serde_json::from_slice(&out.stdout).expect("outbox --json is JSON")
-    }
-}
-
-fn maildir_count(dir: &Path) -> usize {
-    ["new", "cur"]
-        .iter()
-        .map(|sub| {
-            std::fs::read_dir(dir.join(sub))
-                .map(|d| d.count())
-                .unwrap_or(0)
-        })
-        .sum()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn header(raw: &[u8], name: &str) -> Option<String> {
-    let (headers, _) = mailparse::parse_headers(raw).expect("headers parse");
-    headers.get_first_value(name)
-}
-
-/// `name <addr>` (or `addr`) of each mailbox in an address header, decoded.
-fn addrs(raw: &[u8], name: &str) -> Vec<String> {
-    let (headers, _) = mailparse::parse_headers(raw).expect("headers parse");
-    let header = headers.get_first_header(name).expect("header present");
-    let list = mailparse::addrparse_header(header).expect("addresses parse");
-    list.iter()
-        .map(|a| match a {
-            mailparse::MailAddr::Single(s) => match &s.display_name {
-                Some(n) => format!("{n} <{}>", s.addr),
-                None => s.addr.clone(),
-            },
-            mailparse::MailAddr::Group(g) => panic!("unexpected group {}", g.group_name),
-        })
-        .collect()
-}
-
-fn body(raw: &[u8]) -> String {
-    mailparse::parse_mail(raw)
-        .expect("mail parses")
-        .get_body()
-        .expect("body decodes")
-}
 
 #[test]
 fn reply_reaches_the_reporter_threaded_and_is_filed() {
@@ -655,4 +489,37 @@ fn smtp_tls_is_verified_against_the_configured_ca() {
     let out = desk.run(&["outbox", "--retry"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+#[test]
+fn sync_sends_queued_replies_once_their_backoff_has_passed() {
+    let port = free_port();
+    let desk = Desk::new(REPORT, port);
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let _smtp = Smtp::start_with(
+        &desk.server.maildir(REPORTER, "INBOX"),
+        SmtpOptions {
+            port: Some(port),
+            ..SmtpOptions::default()
+        },
+    );
+    // Within the backoff, a sync leaves it queued.
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.reporter_maildir_count(), 0);
+    assert_eq!(desk.outbox_json()[0]["state"], "queued");
+    // Once due, the next sync sends it, and the one after sends nothing more.
+    desk.db()
+        .execute(
+            "UPDATE outbox SET next_attempt_at = '2026-01-01T00:00:00Z'",
+            [],
+        )
+        .unwrap();
+    for _ in 0..2 {
+        let out = desk.run(&["sync"], &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(desk.reporter_maildir_count(), 1);
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
 }
