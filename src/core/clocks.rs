@@ -3,6 +3,9 @@
 //!
 //! The milestones are read from the audit log, never from mutable fields, so reopening or
 //! editing a report cannot rewrite history:
+//! Only people's events count towards response and triage: secdesk's own (a report coming back
+//! from `needs-info` when the reporter answers) are not a response from the team.
+//!
 //! - **first response**: the first `reply` event, or the first move into `acknowledged` (or a
 //!   later stage of the open track: `triaged`, `fixing`, `disclosed`, `needs-info`);
 //! - **triage**: the first decision on the report: a move into `triaged`, `fixing`,
@@ -20,6 +23,7 @@ use serde::Serialize;
 use crate::core::config::ClockConfig;
 use crate::core::model::{ReportId, ReportState};
 use crate::core::store::{parse_timestamp, timestamp};
+use crate::core::triage::SYSTEM_ACTOR;
 
 /// States whose first entry counts as the first response.
 pub const RESPONSE_STATES: &[ReportState] = &[
@@ -150,9 +154,9 @@ pub fn milestones(
     // Timestamps are RFC 3339 UTC to the second, so text order is time order.
     let sql = format!(
         "SELECT r.id, r.created_at, r.state,
-            (SELECT min(at) FROM events e WHERE e.report_id = r.id AND
+            (SELECT min(at) FROM events e WHERE e.report_id = r.id AND e.actor <> ?2 AND
                 (e.kind = 'reply' OR (e.kind = 'state' AND e.after IN ({response})))),
-            (SELECT min(at) FROM events e WHERE e.report_id = r.id AND
+            (SELECT min(at) FROM events e WHERE e.report_id = r.id AND e.actor <> ?2 AND
                 e.kind = 'state' AND e.after IN ({triage})),
             (SELECT max(at) FROM events e WHERE e.report_id = r.id AND
                 e.kind = 'state' AND e.after IN ({closed}))
@@ -162,7 +166,7 @@ pub fn milestones(
         closed = in_list(&closed),
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([only], |r| {
+    let rows = stmt.query_map(rusqlite::params![only, SYSTEM_ACTOR], |r| {
         let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
             Ok(r.get::<_, Option<String>>(i)?
                 .as_deref()

@@ -294,7 +294,7 @@ fn store_message(
         )?;
         if direction == Direction::In {
             // A reporter answering a question brings a needs-info report back (issue 4).
-            crate::core::triage::reporter::reply_arrived(tx, report_id, received_at)?;
+            crate::core::triage::reporter::reply_arrived(tx, report_id, Utc::now())?;
         }
     }
     Ok(if is_new {

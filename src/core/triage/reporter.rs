@@ -13,8 +13,10 @@ use crate::core::store::{timestamp, Result};
 /// Why the state changed, in the audit log.
 const REPLY_DETAIL: &str = "the reporter replied";
 
-/// Handles a reporter's reply joining report `id` at `at`. Returns the state the report went
-/// back to, or `None` when it was not waiting on the reporter.
+/// Handles a reporter's reply joining report `id`; the change is logged at `at`, the time
+/// secdesk makes it (not the message's date: an archive imported late must not rewrite when
+/// the team's clock stopped). Returns the state the report went back to, or `None` when it
+/// was not waiting on the reporter.
 pub fn reply_arrived(
     conn: &Connection,
     id: ReportId,
