@@ -99,6 +99,18 @@ impl Desk {
         child.wait_with_output().expect("collect secdesk output")
     }
 
+    /// The same command as [`Desk::run`], as one shell line (for a tmux pane). Only test
+    /// paths and fixed words go into it, never mail text.
+    pub fn shell_line(&self, args: &[&str]) -> String {
+        format!(
+            "env -u VISUAL {PASSWORD_VAR}={PASSWORD} EDITOR=false HOME={home} {bin} --config {config} {args}",
+            home = self.dir.path().display(),
+            bin = env!("CARGO_BIN_EXE_secdesk"),
+            config = self.dir.path().join("config.toml").display(),
+            args = args.join(" "),
+        )
+    }
+
     /// The reporter's INBOX over IMAP, oldest first.
     pub fn reporter_inbox(&self) -> Vec<Vec<u8>> {
         self.mailbox(REPORTER, "INBOX")

@@ -227,9 +227,14 @@ fn answered_message(
     }
 }
 
-/// Collapses whitespace runs (CR and LF included) to single spaces.
+/// One line for a header or a placeholder: control characters (CR, LF, ESC, NUL…) become
+/// spaces and whitespace runs collapse to one space.
 pub fn flatten(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let spaced: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `On DATE, NAME wrote:` and the message's text, each line prefixed with `> `.

@@ -9,8 +9,9 @@ const REPLY_PREFIXES: &[&str] = &["re", "aw", "sv", "vs", "antw", "odp", "r", "r
 /// The subject of a reply: `Re: ` and the original subject without its own reply prefixes,
 /// so a thread never grows `Re: Re:` (RFC 5322 §3.6.5 suggests exactly one `Re: `).
 ///
-/// `RE:`, `Re[2]:`, `Re(3):`, `AW:` and repeats of them are all stripped. Whitespace runs,
-/// including any CR or LF a hostile subject decoded to, become one space.
+/// `RE:`, `Re[2]:`, `Re(3):`, `AW:` and repeats of them are all stripped. Control
+/// characters (any CR or LF a hostile subject decoded to, ESC…) and whitespace runs become
+/// one space.
 pub fn reply_subject(original: &str) -> String {
     let base = base_subject(original);
     if base.is_empty() {
@@ -23,7 +24,7 @@ pub fn reply_subject(original: &str) -> String {
 /// The subject without reply prefixes and with whitespace runs collapsed: what the thread
 /// is about, for `{subject}` in a template.
 pub fn base_subject(original: &str) -> String {
-    let flat = original.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = super::flatten(original);
     let mut rest = flat.as_str();
     while let Some(after) = strip_reply_prefix(rest) {
         rest = after;
@@ -125,11 +126,12 @@ mod tests {
     }
 
     #[test]
-    fn line_breaks_in_a_subject_are_flattened() {
+    fn line_breaks_and_escapes_in_a_subject_are_flattened() {
         assert_eq!(
             reply_subject("hi\r\nBcc: victim@example.org"),
             "Re: hi Bcc: victim@example.org"
         );
+        assert_eq!(reply_subject("a\x1b]2;x\x07b\0c"), "Re: a ]2;x b c");
     }
 
     #[test]
