@@ -48,6 +48,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let (config, mut store) = ctx.store()?;
+    if config.smtp.is_none() {
+        // Say so before the user writes a reply that could not leave.
+        return Err(crate::mailio::smtp::SmtpSetupError::NotConfigured {
+            path: config.source.clone(),
+        }
+        .into());
+    }
     let draft = compose(&config, &store, args.id, args.template.as_deref())?;
     let Some((draft, built)) = settle(&config, draft, !args.no_edit, args.yes, interactive)? else {
         eprintln!("secdesk: reply to report #{} not sent", args.id);

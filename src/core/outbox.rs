@@ -11,10 +11,11 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::core::config::Config;
 use crate::core::ingest;
 use crate::core::model::ReportId;
-use crate::core::reply::message::BuiltMessage;
-use crate::core::reply::Draft;
+use crate::core::reply::message::{self, BuiltMessage};
+use crate::core::reply::{Draft, ReplyError};
 use crate::core::store::{parse_timestamp, timestamp, Store, StoreError};
 
 /// Where an outbox row is.
@@ -45,6 +46,8 @@ pub enum OutboxError {
     },
     #[error("outbox reply #{id} has an unreadable draft ({detail}): discard it and write the reply again")]
     BadDraft { id: i64, detail: String },
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
 }
 
 impl From<rusqlite::Error> for OutboxError {
@@ -140,6 +143,17 @@ pub fn queue(
         ],
     )?;
     Ok(store.conn().last_insert_rowid())
+}
+
+/// Builds `draft` as `config`'s identity would send it now (new Message-ID on the
+/// identity's domain, Date now) and queues it. The one call a front end needs after the
+/// user confirmed; returns the outbox id and what will be sent.
+pub fn queue_draft(config: &Config, store: &Store, draft: &Draft) -> Result<(i64, BuiltMessage)> {
+    let now = Utc::now();
+    let id = message::new_message_id(message::domain_of(&config.identity.email));
+    let built = message::build(draft, &id, now)?;
+    let outbox_id = queue(store, draft, &built, &config.identity.email, now)?;
+    Ok((outbox_id, built))
 }
 
 /// One row, without its bytes.

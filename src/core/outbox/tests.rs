@@ -141,3 +141,29 @@ fn permanent_failure_is_kept_for_editing() {
     discard(&store, id).unwrap();
     assert!(pending(&store).unwrap().is_empty());
 }
+
+#[test]
+fn queue_draft_builds_with_a_fresh_id_on_the_identity_domain() {
+    let (d, store, draft, _) = setup();
+    let config = Config::parse(
+        "[identity]\nname = \"Me\"\nemail = \"me@team.example\"\n",
+        &d.path().join("config.toml"),
+    )
+    .unwrap();
+    let (id, built) = queue_draft(&config, &store, &draft).unwrap();
+    let (id2, built2) = queue_draft(&config, &store, &draft).unwrap();
+    assert_ne!(id, id2);
+    assert_ne!(built.message_id, built2.message_id);
+    assert!(built.message_id.ends_with("@team.example"));
+    let row = get(&store, id).unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.actor.as_str()),
+        ("queued", "me@team.example")
+    );
+    let mut bad = draft.clone();
+    bad.to.clear();
+    assert!(matches!(
+        queue_draft(&config, &store, &bad),
+        Err(OutboxError::Reply(ReplyError::NoRecipients))
+    ));
+}
