@@ -5,12 +5,15 @@ mod assign;
 mod change;
 mod demo;
 mod dup;
+pub mod editor;
 mod import;
 mod list;
 mod log;
 mod mark;
 mod note;
+mod outbox;
 mod output;
+pub mod reply;
 mod save;
 mod show;
 mod state;
@@ -70,6 +73,10 @@ pub enum Command {
     Log(log::Args),
     /// Team figures for a period: counts, intake, response times, clocks.
     Stats(stats::Args),
+    /// Reply to a report's reporter: template, editor, preview, then send.
+    Reply(reply::Args),
+    /// Replies not yet sent, with their errors; --retry sends them now.
+    Outbox(outbox::Args),
     /// Load the bundled demo mailbox into a temporary database and show it.
     Demo(demo::Args),
     /// Save a report's attachments into a folder (names are made safe; nothing is overwritten).
@@ -128,6 +135,8 @@ pub fn main() -> ExitCode {
         Some(Command::Dup(args)) => dup::run(&ctx, args),
         Some(Command::Log(args)) => log::run(&ctx, args),
         Some(Command::Stats(args)) => stats::run(&ctx, args),
+        Some(Command::Reply(args)) => reply::run(&ctx, args),
+        Some(Command::Outbox(args)) => outbox::run(&ctx, args),
         None => list::run(&ctx, list::Args::default()),
     };
     match result {

@@ -104,7 +104,7 @@ impl Ingestor {
         let tx = store.conn_mut().transaction()?;
         let mut summary = IngestSummary::default();
         for p in &prepared {
-            match store_message(&tx, p, Direction::In)? {
+            match store_message(&tx, p, Direction::In, None)? {
                 Stored::Duplicate => summary.duplicates += 1,
                 Stored::Joined(_) => summary.new_messages += 1,
                 Stored::NewReport(_) => {
@@ -141,8 +141,38 @@ pub enum Stored {
     NewReport(i64),
 }
 
-/// Stores one message of a batch inside the caller's transaction.
-fn store_message(tx: &Transaction<'_>, p: &Prepared, direction: Direction) -> Result<Stored> {
+/// Stores a reply the team sent from the desk in report `report_id`'s thread, with direction
+/// `out`, inside the caller's transaction (the outbox records the send in the same one).
+///
+/// When the copy sent to the team address later arrives by sync, [`store_message`]
+/// recognises its Message-ID and skips it, so a reply is never mistaken for the reporter's.
+pub fn store_sent(
+    tx: &Transaction<'_>,
+    report_id: i64,
+    raw: &[u8],
+    sent_at: DateTime<Utc>,
+) -> Result<Stored> {
+    let p = Prepared {
+        incoming: RawIncoming {
+            raw: raw.to_vec(),
+            received_at: Some(sent_at),
+            origin: Origin::Sent,
+        },
+        hash: content_hash(raw),
+        parsed: parse_message(raw),
+        verdict: None,
+    };
+    store_message(tx, &p, Direction::Out, Some(report_id))
+}
+
+/// Stores one message of a batch inside the caller's transaction, in report `report` when
+/// given, else in the thread its headers point to (or a new report).
+fn store_message(
+    tx: &Transaction<'_>,
+    p: &Prepared,
+    direction: Direction,
+    report: Option<i64>,
+) -> Result<Stored> {
     let exists: Option<i64> = tx
         .query_row(
             "SELECT id FROM messages WHERE content_hash = ?1",
@@ -154,9 +184,25 @@ fn store_message(tx: &Transaction<'_>, p: &Prepared, direction: Direction) -> Re
         return Ok(Stored::Duplicate);
     }
     let m = &p.parsed;
+    // Our own reply coming back (the team address is on Cc): already stored as sent.
+    if let Some(id) = m.message_id.as_deref() {
+        let ours: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out' LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if ours.is_some() {
+            return Ok(Stored::Duplicate);
+        }
+    }
     let received_at = p.incoming.received_at.or(m.date).unwrap_or_else(Utc::now);
     let received = timestamp(received_at);
-    let parent = thread_parent(tx, m)?;
+    let parent = match report {
+        Some(id) => Some(id),
+        None => thread_parent(tx, m)?,
+    };
     let (report_id, is_new) = match parent {
         Some(id) => (id, false),
         None => {
@@ -345,6 +391,40 @@ mod tests {
         );
         assert_eq!(count(&store, "messages"), 3);
         assert_eq!(count(&store, "reports"), 2);
+    }
+
+    #[test]
+    fn sent_reply_joins_its_report_and_its_copy_is_not_stored_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let ing = Ingestor::without_classifier();
+        let report = "Message-ID: <r1@x>\nSubject: bug\n\nA bug\n";
+        ing.ingest_batch(&mut store, vec![incoming(report)], None)
+            .unwrap();
+        // No threading headers at all: the report id alone places it.
+        let sent = "Message-ID: <out1@team>\nFrom: me@team\nSubject: Re: bug\n\nThanks\n";
+        let tx = store.conn_mut().transaction().unwrap();
+        assert_eq!(
+            store_sent(&tx, 1, sent.as_bytes(), Utc::now()).unwrap(),
+            Stored::Joined(1)
+        );
+        tx.commit().unwrap();
+        let dir_of: String = store
+            .conn()
+            .query_row(
+                "SELECT direction FROM messages WHERE message_id = 'out1@team'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(dir_of, "out");
+        // The Cc copy arrives by sync with a Received header added: skipped.
+        let copy = format!("Received: from relay\n{sent}");
+        let s = ing
+            .ingest_batch(&mut store, vec![incoming(&copy)], None)
+            .unwrap();
+        assert_eq!(s.duplicates, 1);
+        assert_eq!(count(&store, "messages"), 2);
     }
 
     #[test]

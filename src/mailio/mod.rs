@@ -1,5 +1,9 @@
 //! Mail IO: IMAP sync, SMTP send and archive import. These run on worker threads and talk to
 //! the front ends through return values and channels; the core never calls into them.
 
+pub mod delivery;
+pub mod imap;
 pub mod import;
 pub mod secret;
+pub mod smtp;
+pub mod tls;

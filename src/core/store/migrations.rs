@@ -104,4 +104,30 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX reports_duplicate_of ON reports(duplicate_of);
     CREATE INDEX reports_coordinator ON reports(coordinator);
     "#,
+    // 3 (reply): the outbox. A reply is written here before any SMTP attempt, so it is never
+    // lost; `state` moves queued -> sending -> sent, or to failed-permanent (kept for editing).
+    r#"
+    CREATE TABLE outbox (
+        id               INTEGER PRIMARY KEY,
+        report_id        INTEGER NOT NULL REFERENCES reports(id),
+        message_id       TEXT NOT NULL UNIQUE,  -- without angle brackets
+        actor            TEXT NOT NULL,         -- who wrote it: the [identity] email
+        created_at       TEXT NOT NULL,
+        subject          TEXT NOT NULL,
+        envelope_from    TEXT NOT NULL,
+        recipients       TEXT NOT NULL,         -- JSON array of addresses (RCPT TO)
+        draft            TEXT NOT NULL,         -- JSON of the draft, to edit and resend
+        raw              BLOB NOT NULL,         -- the exact bytes sent
+        state            TEXT NOT NULL DEFAULT 'queued', -- queued | sending | sent | failed-permanent | discarded
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        last_error       TEXT,
+        last_attempt_at  TEXT,
+        next_attempt_at  TEXT NOT NULL,
+        sent_at          TEXT,
+        sent_copy        TEXT,                  -- after sending: pending | filed
+        sent_copy_error  TEXT
+    );
+    CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+    CREATE INDEX outbox_report ON outbox(report_id);
+    "#,
 ];

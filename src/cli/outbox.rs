@@ -1,0 +1,148 @@
+//! `secdesk outbox`: replies not yet sent (queued, in an unfinished attempt, or refused)
+//! and sent replies whose Sent copy is missing, with their errors. `--retry` attempts them
+//! now; `--edit ID` reopens a refused reply in the editor and sends it again.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use crate::core::config::Config;
+use crate::core::outbox::{self, OutboxEntry};
+use crate::core::sanitize::terminal_line;
+use crate::core::store::Store;
+use crate::mailio::delivery::{self, DeliverOptions, Outcome};
+
+use super::{output, reply, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Attempt queued replies now, whatever their backoff, and file missing Sent copies.
+    #[arg(long, conflicts_with_all = ["edit", "discard"])]
+    pub retry: bool,
+    /// Edit a refused reply in $VISUAL/$EDITOR, then send it again.
+    #[arg(long, value_name = "OUTBOX_ID", conflicts_with = "discard")]
+    pub edit: Option<i64>,
+    /// Give up on a queued or refused reply (kept in the database as discarded).
+    #[arg(long, value_name = "OUTBOX_ID")]
+    pub discard: Option<i64>,
+    /// With --edit: send without the preview and confirmation.
+    #[arg(long, short, requires = "edit")]
+    pub yes: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, mut store) = ctx.store()?;
+    if let Some(id) = args.discard {
+        outbox::discard(&store, id)?;
+        println!("outbox #{id} discarded");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(id) = args.edit {
+        let interactive = std::io::stdin().is_terminal();
+        let row = outbox::get(&store, id)?;
+        if row.state != outbox::state::FAILED_PERMANENT {
+            anyhow::bail!(
+                "outbox #{id} is {}, not failed-permanent: only a refused reply is edited here",
+                row.state
+            );
+        }
+        let draft = outbox::draft(&store, id)?;
+        let Some((draft, built)) = reply::settle(&config, draft, true, args.yes, interactive)?
+        else {
+            eprintln!("secdesk: outbox #{id} left as it was");
+            return Ok(ExitCode::FAILURE);
+        };
+        outbox::requeue_edited(&store, id, &draft, &built, chrono::Utc::now())?;
+        let d = delivery::deliver_one(&config, &mut store, id)?;
+        return Ok(reply::report_delivery(&d, &built.message_id));
+    }
+    let mut code = ExitCode::SUCCESS;
+    if args.retry {
+        let options = DeliverOptions {
+            ignore_backoff: true,
+            ..DeliverOptions::default()
+        };
+        for d in delivery::deliver_due(&config, &mut store, options)? {
+            let message_id = outbox::get(&store, d.outbox_id)?.message_id;
+            if !args.json {
+                let c = reply::report_delivery(&d, &message_id);
+                if !matches!(d.outcome, Outcome::Sent { .. } | Outcome::Skipped) {
+                    code = c;
+                }
+            } else if !matches!(d.outcome, Outcome::Sent { .. } | Outcome::Skipped) {
+                code = ExitCode::from(reply::EXIT_QUEUED);
+            }
+        }
+    }
+    let rows = outbox::pending(&store)?;
+    if args.json {
+        output::print_json(&rows)?;
+    } else {
+        print_table(&rows)?;
+    }
+    Ok(code)
+}
+
+/// Attempts the replies that are due, after a sync. Never fails the sync: the mail is
+/// stored whatever happens here; problems are reported on stderr.
+pub fn deliver_after_sync(config: &Config, store: &mut Store) {
+    if config.smtp.is_none() {
+        return;
+    }
+    match delivery::deliver_due(config, store, DeliverOptions::default()) {
+        Ok(done) => {
+            for d in done {
+                let message_id = outbox::get(store, d.outbox_id)
+                    .map(|r| r.message_id)
+                    .unwrap_or_default();
+                reply::report_delivery(&d, &message_id);
+            }
+        }
+        Err(e) => eprintln!(
+            "secdesk: the outbox could not be delivered: {}",
+            terminal_line(&e.to_string())
+        ),
+    }
+}
+
+fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if rows.is_empty() {
+        if output::stdout_is_terminal() {
+            writeln!(
+                out,
+                "the outbox is empty: every reply has been sent and filed"
+            )?;
+        }
+        return Ok(());
+    }
+    for r in rows {
+        let status = match r.state.as_str() {
+            outbox::state::QUEUED if r.attempts > 0 => {
+                format!("queued, retry from {}", delivery::when(&r.next_attempt_at))
+            }
+            outbox::state::SENT => "sent, Sent copy missing".to_string(),
+            other => other.to_string(),
+        };
+        writeln!(
+            out,
+            "{:>4}  report #{:<5} {:<40}  attempts {}  {}",
+            r.id,
+            r.report_id,
+            status,
+            r.attempts,
+            terminal_line(&r.subject)
+        )?;
+        let error = if r.state == outbox::state::SENT {
+            r.sent_copy_error.as_ref()
+        } else {
+            r.last_error.as_ref()
+        };
+        if let Some(e) = error {
+            writeln!(out, "      {}", terminal_line(e))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! `secdesk reply ID`: compose a reply from a template, edit it, preview it, confirm, then
+//! queue it in the outbox and send it.
+//!
+//! Exit status: 0 when sent, 75 (EX_TEMPFAIL) when kept queued after a transient failure,
+//! 1 when refused or cancelled.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::core::config::Config;
+use crate::core::outbox;
+use crate::core::reply::buffer::{apply_buffer, to_buffer};
+use crate::core::reply::message::{build, domain_of, new_message_id, BuiltMessage};
+use crate::core::reply::{compose, Draft, ReplyError};
+use crate::core::sanitize::{terminal_line, terminal_text};
+use crate::core::store::Store;
+use crate::mailio::delivery::{self, Delivery, Outcome};
+
+use super::{editor, Context};
+
+/// Exit status when the reply is safe in the outbox but not yet sent.
+pub const EXIT_QUEUED: u8 = 75;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The report to reply to.
+    pub id: i64,
+    /// Start from this template (acknowledge, needs-more-info, not-a-vulnerability,
+    /// third-party, duplicate, fixed-and-disclosed, or one in the config's templates/).
+    #[arg(long, short, value_name = "NAME")]
+    pub template: Option<String>,
+    /// Do not open $VISUAL/$EDITOR: send the template as composed.
+    #[arg(long)]
+    pub no_edit: bool,
+    /// Send without the preview and confirmation (for scripts).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let interactive = std::io::stdin().is_terminal();
+    if !args.yes && !interactive {
+        anyhow::bail!(
+            "not sending the reply to report #{}: it needs a confirmation and stdin is not a terminal; pass --yes to send without one",
+            args.id
+        );
+    }
+    let (config, mut store) = ctx.store()?;
+    if config.smtp.is_none() {
+        // Say so before the user writes a reply that could not leave.
+        return Err(crate::mailio::smtp::SmtpSetupError::NotConfigured {
+            path: config.source.clone(),
+        }
+        .into());
+    }
+    let draft = compose(&config, &store, args.id, args.template.as_deref())?;
+    let Some((draft, built)) = settle(&config, draft, !args.no_edit, args.yes, interactive)? else {
+        eprintln!("secdesk: reply to report #{} not sent", args.id);
+        return Ok(ExitCode::FAILURE);
+    };
+    send_and_report(&config, &mut store, &draft, &built)
+}
+
+/// Edits (when asked), builds and confirms a draft until it is ready to send.
+/// `None` when the user cancels.
+pub fn settle(
+    config: &Config,
+    mut draft: Draft,
+    mut edit: bool,
+    yes: bool,
+    interactive: bool,
+) -> anyhow::Result<Option<(Draft, BuiltMessage)>> {
+    let mut buffer = to_buffer(&draft);
+    loop {
+        if edit {
+            let text = editor::edit_text(&buffer)?;
+            match apply_buffer(&draft, &text) {
+                Ok(d) => draft = d,
+                Err(ReplyError::EmptyBody) => return Ok(None),
+                Err(e) if interactive => {
+                    buffer = with_error_note(&text, &e);
+                    if ask(&format!("{e}. Edit again? [Y/n] "), true)? {
+                        continue;
+                    }
+                    return Ok(None);
+                }
+                Err(e) => return Err(e.into()),
+            }
+            buffer = to_buffer(&draft);
+        }
+        let message_id = new_message_id(domain_of(&config.identity.email));
+        let built = match build(&draft, &message_id, Utc::now()) {
+            Ok(b) => b,
+            Err(e) if interactive && !matches!(e, ReplyError::Format(_)) => {
+                buffer = with_error_note(&buffer, &e);
+                if ask(&format!("{e}. Edit the reply? [Y/n] "), true)? {
+                    edit = true;
+                    continue;
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if yes {
+            return Ok(Some((draft, built)));
+        }
+        print_preview(&draft)?;
+        match choose("Send this reply? [y]es, [e]dit, [n]o: ")? {
+            'y' => return Ok(Some((draft, built))),
+            'e' => edit = true,
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// Queues the reply, attempts it, and says what happened.
+pub fn send_and_report(
+    config: &Config,
+    store: &mut Store,
+    draft: &Draft,
+    built: &BuiltMessage,
+) -> anyhow::Result<ExitCode> {
+    let id = outbox::queue(store, draft, built, &config.identity.email, Utc::now())?;
+    let delivery = delivery::deliver_one(config, store, id)?;
+    Ok(report_delivery(&delivery, &built.message_id))
+}
+
+/// Prints one delivery's outcome (data on stdout, trouble on stderr) and the exit status.
+pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
+    let r = d.report_id;
+    match &d.outcome {
+        Outcome::Sent {
+            already_on_server,
+            states,
+            state_error,
+            sent_copy_error,
+        } => {
+            let how = if *already_on_server {
+                "was already on the server (not sent again)"
+            } else {
+                "sent"
+            };
+            println!("reply to report #{r} {how}: Message-ID <{message_id}>");
+            if let Some(last) = states.last() {
+                println!("report #{r} is now {last}");
+            }
+            if let Some(e) = state_error {
+                warn(&format!(
+                    "the reply was sent, but the template's state change was not made: {e}"
+                ));
+            }
+            if let Some(e) = sent_copy_error {
+                warn(&format!("the reply was sent, but {e}"));
+            }
+            ExitCode::SUCCESS
+        }
+        Outcome::Queued {
+            error,
+            next_attempt_at,
+        } => {
+            warn(&format!(
+                "reply to report #{r} is queued as outbox #{} and not yet sent: {error}; it is retried from {} or now with `secdesk outbox --retry`",
+                d.outbox_id,
+                delivery::when(next_attempt_at)
+            ));
+            ExitCode::from(EXIT_QUEUED)
+        }
+        Outcome::Failed { error } => {
+            warn(&format!("reply to report #{r} was refused: {error}"));
+            ExitCode::FAILURE
+        }
+        Outcome::Unverified { error } => {
+            warn(&format!(
+                "reply to report #{r} (outbox #{}): {error}",
+                d.outbox_id
+            ));
+            ExitCode::from(EXIT_QUEUED)
+        }
+        Outcome::Skipped => {
+            warn(&format!(
+                "outbox #{} is being sent by another desk right now",
+                d.outbox_id
+            ));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn warn(text: &str) {
+    eprintln!("secdesk: {}", terminal_line(text));
+}
+
+/// The edited text again, with the problem noted at the top (a comment line).
+fn with_error_note(text: &str, e: &ReplyError) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.starts_with("# error:"))
+        .collect();
+    format!(
+        "# error: {}\n{}\n",
+        terminal_line(&e.to_string()),
+        kept.join("\n")
+    )
+}
+
+/// What will be sent, every part made terminal-safe (the quote holds a stranger's text).
+fn print_preview(d: &Draft) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "From:    {}", terminal_line(&d.from))?;
+    writeln!(out, "To:      {}", terminal_line(&d.to.join(", ")))?;
+    if !d.cc.is_empty() {
+        writeln!(out, "Cc:      {}", terminal_line(&d.cc.join(", ")))?;
+    }
+    writeln!(out, "Subject: {}", terminal_line(&d.subject))?;
+    if let Some(parent) = &d.in_reply_to {
+        writeln!(out, "In reply to <{}>", terminal_line(parent))?;
+    }
+    if let Some(change) = &d.state_change {
+        let reason = change.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+        writeln!(
+            out,
+            "After sending, report #{} becomes {}{reason}",
+            d.report_id, change.state
+        )?;
+    }
+    writeln!(out, "{}", "-".repeat(72))?;
+    write!(out, "{}", terminal_text(&d.body))?;
+    writeln!(out, "{}", "-".repeat(72))?;
+    Ok(())
+}
+
+fn read_answer(prompt: &str) -> anyhow::Result<String> {
+    let mut err = std::io::stderr().lock();
+    write!(err, "{prompt}")?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_lowercase())
+}
+
+fn ask(prompt: &str, default: bool) -> anyhow::Result<bool> {
+    let answer = read_answer(prompt)?;
+    Ok(match answer.chars().next() {
+        Some('y') => true,
+        Some('n') => false,
+        _ => default,
+    })
+}
+
+fn choose(prompt: &str) -> anyhow::Result<char> {
+    Ok(read_answer(prompt)?.chars().next().unwrap_or('n'))
+}

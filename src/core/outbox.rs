@@ -1,0 +1,397 @@
+//! The outbox: every reply is written here before any SMTP attempt, so it is never lost,
+//! and moves through `queued` → `sending` → `sent` (or `failed-permanent`, kept for
+//! editing). No network here: `mailio::delivery` drives the states.
+//!
+//! Never sent twice: a row is claimed (`queued` → `sending`) by a compare-and-set before
+//! SMTP, so two desks sharing the database cannot both send it; a row found in `sending`
+//! later means a crash or a lost connection after the attempt began, and delivery checks
+//! the server for its Message-ID before trying again.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::core::config::Config;
+use crate::core::ingest;
+use crate::core::model::ReportId;
+use crate::core::reply::message::{self, BuiltMessage};
+use crate::core::reply::{Draft, ReplyError};
+use crate::core::store::{parse_timestamp, timestamp, Store, StoreError};
+
+/// Where an outbox row is.
+pub mod state {
+    /// Waiting for its first or next attempt.
+    pub const QUEUED: &str = "queued";
+    /// An attempt began and has not been recorded as finished.
+    pub const SENDING: &str = "sending";
+    pub const SENT: &str = "sent";
+    /// The server refused it (5xx): kept, to be edited and resent or discarded.
+    pub const FAILED_PERMANENT: &str = "failed-permanent";
+    /// Given up by a person; kept for the record.
+    pub const DISCARDED: &str = "discarded";
+}
+
+/// What can go wrong with the outbox itself.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no reply #{0} in the outbox: `secdesk outbox` lists them")]
+    NotFound(i64),
+    #[error("outbox reply #{id} is {state}, not {expected}: `secdesk outbox` shows where it is")]
+    WrongState {
+        id: i64,
+        state: String,
+        expected: &'static str,
+    },
+    #[error("outbox reply #{id} has an unreadable draft ({detail}): discard it and write the reply again")]
+    BadDraft { id: i64, detail: String },
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+}
+
+impl From<rusqlite::Error> for OutboxError {
+    fn from(e: rusqlite::Error) -> Self {
+        OutboxError::Store(StoreError::Sql(e))
+    }
+}
+
+pub type Result<T, E = OutboxError> = std::result::Result<T, E>;
+
+/// One reply in the outbox, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub report_id: ReportId,
+    pub message_id: String,
+    pub actor: String,
+    pub created_at: String,
+    pub subject: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub next_attempt_at: String,
+    pub sent_at: Option<String>,
+    /// After sending: `pending` until the copy is in the Sent mailbox, then `filed`.
+    pub sent_copy: Option<String>,
+    pub sent_copy_error: Option<String>,
+}
+
+const COLUMNS: &str = "id, report_id, message_id, actor, created_at, subject, envelope_from,
+    recipients, state, attempts, last_error, last_attempt_at, next_attempt_at, sent_at,
+    sent_copy, sent_copy_error";
+
+fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    let recipients: String = r.get(7)?;
+    Ok(OutboxEntry {
+        id: r.get(0)?,
+        report_id: r.get(1)?,
+        message_id: r.get(2)?,
+        actor: r.get(3)?,
+        created_at: r.get(4)?,
+        subject: r.get(5)?,
+        envelope_from: r.get(6)?,
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        state: r.get(8)?,
+        attempts: r.get(9)?,
+        last_error: r.get(10)?,
+        last_attempt_at: r.get(11)?,
+        next_attempt_at: r.get(12)?,
+        sent_at: r.get(13)?,
+        sent_copy: r.get(14)?,
+        sent_copy_error: r.get(15)?,
+    })
+}
+
+/// The wait before attempt `attempts + 1` after a transient failure: 1, 2, 4 … minutes,
+/// at most 6 hours.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(1, 10) - 1;
+    Duration::minutes(1i64 << exp).min(Duration::hours(6))
+}
+
+/// Writes a built reply to the outbox as `queued`, due now. Returns its outbox id.
+pub fn queue(
+    store: &Store,
+    draft: &Draft,
+    built: &BuiltMessage,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let draft_json = serde_json::to_string(draft).map_err(|e| OutboxError::BadDraft {
+        id: 0,
+        detail: e.to_string(),
+    })?;
+    let now = timestamp(now);
+    store.conn().execute(
+        "INSERT INTO outbox (report_id, message_id, actor, created_at, subject, envelope_from,
+            recipients, draft, raw, state, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?4)",
+        params![
+            draft.report_id,
+            built.message_id,
+            actor,
+            now,
+            draft.subject,
+            built.envelope_from,
+            serde_json::to_string(&built.recipients).unwrap_or_default(),
+            draft_json,
+            built.raw,
+        ],
+    )?;
+    Ok(store.conn().last_insert_rowid())
+}
+
+/// Builds `draft` as `config`'s identity would send it now (new Message-ID on the
+/// identity's domain, Date now) and queues it. The one call a front end needs after the
+/// user confirmed; returns the outbox id and what will be sent.
+pub fn queue_draft(config: &Config, store: &Store, draft: &Draft) -> Result<(i64, BuiltMessage)> {
+    let now = Utc::now();
+    let id = message::new_message_id(message::domain_of(&config.identity.email));
+    let built = message::build(draft, &id, now)?;
+    let outbox_id = queue(store, draft, &built, &config.identity.email, now)?;
+    Ok((outbox_id, built))
+}
+
+/// One row, without its bytes.
+pub fn get(store: &Store, id: i64) -> Result<OutboxEntry> {
+    store
+        .conn()
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
+            [id],
+            entry,
+        )
+        .optional()?
+        .ok_or(OutboxError::NotFound(id))
+}
+
+/// The exact bytes of a reply.
+pub fn raw(store: &Store, id: i64) -> Result<Vec<u8>> {
+    store
+        .conn()
+        .query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or(OutboxError::NotFound(id))
+}
+
+/// The draft a reply was built from, to edit it again.
+pub fn draft(store: &Store, id: i64) -> Result<Draft> {
+    let text: String = store
+        .conn()
+        .query_row("SELECT draft FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or(OutboxError::NotFound(id))?;
+    serde_json::from_str(&text).map_err(|e| OutboxError::BadDraft {
+        id,
+        detail: e.to_string(),
+    })
+}
+
+/// Replies that need attention: not yet sent, or sent without a Sent copy. Oldest first.
+pub fn pending(store: &Store) -> Result<Vec<OutboxEntry>> {
+    select(
+        store,
+        "state IN ('queued', 'sending', 'failed-permanent')
+         OR (state = 'sent' AND sent_copy = 'pending')",
+        params![],
+    )
+}
+
+/// Every row of report `report_id`, oldest first (the TUI shows them in the thread).
+pub fn for_report(store: &Store, report_id: ReportId) -> Result<Vec<OutboxEntry>> {
+    select(store, "report_id = ?1", params![report_id])
+}
+
+/// Rows to attempt now: `queued` ones due by `now` (all of them when `ignore_backoff`),
+/// and `sending` ones whose attempt began before `stale_before` (a crash or a lost
+/// connection: check the server before resending).
+pub fn due(
+    store: &Store,
+    now: DateTime<Utc>,
+    ignore_backoff: bool,
+    stale_before: DateTime<Utc>,
+) -> Result<Vec<OutboxEntry>> {
+    select(
+        store,
+        "(state = 'queued' AND (?1 OR next_attempt_at <= ?2))
+         OR (state = 'sending' AND coalesce(last_attempt_at, '') < ?3)",
+        params![ignore_backoff, timestamp(now), timestamp(stale_before)],
+    )
+}
+
+/// Sent replies whose copy is not yet in the Sent mailbox.
+pub fn sent_copies_pending(store: &Store) -> Result<Vec<OutboxEntry>> {
+    select(store, "state = 'sent' AND sent_copy = 'pending'", params![])
+}
+
+fn select(store: &Store, filter: &str, args: impl rusqlite::Params) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = store.conn().prepare(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE {filter} ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(args, entry)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Claims a row for an attempt: `queued` → `sending`, or a stale `sending` (as last seen,
+/// `seen_attempt_at`) → `sending` again. False when another desk claimed it first.
+pub fn claim(store: &Store, row: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
+    let changed = store.conn().execute(
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?2
+         WHERE id = ?1 AND state = ?3 AND coalesce(last_attempt_at, '') = coalesce(?4, '')",
+        params![row.id, timestamp(now), row.state, row.last_attempt_at],
+    )?;
+    Ok(changed == 1)
+}
+
+/// A transient failure (server unreachable, timeout, 4xx): back to `queued` with the error,
+/// due again after [`backoff`].
+pub fn mark_transient(store: &Store, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
+    let attempts: i64 = store
+        .conn()
+        .query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or(OutboxError::NotFound(id))?;
+    store.conn().execute(
+        "UPDATE outbox SET state = 'queued', last_error = ?2, next_attempt_at = ?3
+         WHERE id = ?1 AND state = 'sending'",
+        params![id, error, timestamp(now + backoff(attempts))],
+    )?;
+    Ok(())
+}
+
+/// A permanent refusal (5xx): kept as `failed-permanent` for the user to edit or discard.
+pub fn mark_permanent(store: &Store, id: i64, error: &str) -> Result<()> {
+    store.conn().execute(
+        "UPDATE outbox SET state = 'failed-permanent', last_error = ?2
+         WHERE id = ?1 AND state = 'sending'",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
+/// A `sending` row whose fate cannot be checked (the server could not be searched): it
+/// stays `sending`, with why, and is checked again on the next run.
+pub fn mark_unverified(store: &Store, id: i64, error: &str) -> Result<()> {
+    store.conn().execute(
+        "UPDATE outbox SET last_error = ?2 WHERE id = ?1 AND state = 'sending'",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
+/// Records a delivered reply, in one transaction: the row becomes `sent` (Sent copy
+/// pending), the message joins the report's thread with direction `out`, and a `reply`
+/// event goes into the audit log (the first one is the report's first response).
+pub fn record_sent(store: &mut Store, id: i64, now: DateTime<Utc>) -> Result<OutboxEntry> {
+    let row = get(store, id)?;
+    if row.state != state::SENDING {
+        return Err(OutboxError::WrongState {
+            id,
+            state: row.state,
+            expected: state::SENDING,
+        });
+    }
+    let raw = raw(store, id)?;
+    let draft = draft(store, id)?;
+    let at = timestamp(now);
+    let tx = store.conn_mut().transaction().map_err(StoreError::from)?;
+    tx.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = ?2, sent_copy = 'pending', last_error = NULL
+         WHERE id = ?1",
+        params![id, at],
+    )?;
+    ingest::store_sent(&tx, row.report_id, &raw, now)?;
+    tx.execute(
+        "INSERT INTO events (report_id, actor, at, kind, before, after, detail)
+         VALUES (?1, ?2, ?3, 'reply', NULL, ?4, ?5)",
+        params![row.report_id, row.actor, at, row.message_id, draft.template],
+    )?;
+    tx.execute(
+        "UPDATE reports SET updated_at = ?2 WHERE id = ?1",
+        params![row.report_id, at],
+    )?;
+    tx.commit().map_err(StoreError::from)?;
+    get(store, id)
+}
+
+/// Records whether the copy reached the Sent mailbox.
+pub fn mark_sent_copy(store: &Store, id: i64, error: Option<&str>) -> Result<()> {
+    store.conn().execute(
+        "UPDATE outbox SET sent_copy = CASE WHEN ?2 IS NULL THEN 'filed' ELSE 'pending' END,
+            sent_copy_error = ?2
+         WHERE id = ?1 AND state = 'sent'",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
+/// Replaces a `failed-permanent` reply with its edited version (new Message-ID and bytes)
+/// and queues it again, due now.
+pub fn requeue_edited(
+    store: &Store,
+    id: i64,
+    draft: &Draft,
+    built: &BuiltMessage,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let row = get(store, id)?;
+    if row.state != state::FAILED_PERMANENT {
+        return Err(OutboxError::WrongState {
+            id,
+            state: row.state,
+            expected: state::FAILED_PERMANENT,
+        });
+    }
+    let draft_json = serde_json::to_string(draft).map_err(|e| OutboxError::BadDraft {
+        id,
+        detail: e.to_string(),
+    })?;
+    store.conn().execute(
+        "UPDATE outbox SET message_id = ?2, subject = ?3, envelope_from = ?4, recipients = ?5,
+            draft = ?6, raw = ?7, state = 'queued', attempts = 0, last_error = NULL,
+            last_attempt_at = NULL, next_attempt_at = ?8
+         WHERE id = ?1 AND state = 'failed-permanent'",
+        params![
+            id,
+            built.message_id,
+            draft.subject,
+            built.envelope_from,
+            serde_json::to_string(&built.recipients).unwrap_or_default(),
+            draft_json,
+            built.raw,
+            timestamp(now),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Gives up on a reply that was not sent; the row is kept as `discarded`.
+pub fn discard(store: &Store, id: i64) -> Result<()> {
+    let row = get(store, id)?;
+    if row.state != state::FAILED_PERMANENT && row.state != state::QUEUED {
+        return Err(OutboxError::WrongState {
+            id,
+            state: row.state,
+            expected: "queued or failed-permanent",
+        });
+    }
+    store.conn().execute(
+        "UPDATE outbox SET state = 'discarded' WHERE id = ?1 AND state = ?2",
+        params![id, row.state],
+    )?;
+    Ok(())
+}
+
+/// When a row is next due, for display.
+pub fn next_attempt(row: &OutboxEntry) -> Option<DateTime<Utc>> {
+    parse_timestamp(&row.next_attempt_at)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! Outbox state machine against a real (temporary) store.
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::core::config::Config;
+use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+use crate::core::reply::{compose, message};
+
+fn t(min: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + Duration::minutes(min)
+}
+
+fn setup() -> (tempfile::TempDir, Store, Draft, BuiltMessage) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![RawIncoming {
+                raw: b"Message-ID: <r1@x.example>\nFrom: r@x.example\nSubject: bug\n\nA bug\n"
+                    .to_vec(),
+                received_at: None,
+                origin: Origin::File,
+            }],
+            None,
+        )
+        .unwrap();
+    let config = Config::parse(
+        "[identity]\nname = \"Me\"\nemail = \"me@team.example\"\n",
+        &dir.path().join("config.toml"),
+    )
+    .unwrap();
+    let draft = compose(&config, &store, 1, Some("acknowledge")).unwrap();
+    let built = message::build(&draft, "m1@team.example", t(0)).unwrap();
+    (dir, store, draft, built)
+}
+
+fn count(store: &Store, sql: &str) -> i64 {
+    store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn queued_reply_is_claimed_once_and_recorded_when_sent() {
+    let (_d, mut store, draft, built) = setup();
+    let id = queue(&store, &draft, &built, "me@team.example", t(0)).unwrap();
+    let due_now = due(&store, t(0), false, t(-10)).unwrap();
+    assert_eq!(due_now.len(), 1);
+    assert_eq!(raw(&store, id).unwrap(), built.raw);
+    assert!(claim(&store, &due_now[0], t(0)).unwrap());
+    // A second desk holding the same stale view cannot claim it again.
+    assert!(!claim(&store, &due_now[0], t(0)).unwrap());
+    assert!(due(&store, t(1), true, t(-10)).unwrap().is_empty());
+
+    let sent = record_sent(&mut store, id, t(1)).unwrap();
+    assert_eq!(sent.state, state::SENT);
+    assert_eq!(sent.sent_copy.as_deref(), Some("pending"));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM messages WHERE report_id = 1 AND direction = 'out'
+             AND message_id = 'm1@team.example'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM events WHERE report_id = 1 AND kind = 'reply'
+             AND after = 'm1@team.example' AND detail = 'acknowledge'"
+        ),
+        1
+    );
+    assert_eq!(pending(&store).unwrap().len(), 1);
+    mark_sent_copy(&store, id, None).unwrap();
+    assert!(pending(&store).unwrap().is_empty());
+    // Recording twice is refused: the row is no longer sending.
+    assert!(matches!(
+        record_sent(&mut store, id, t(2)),
+        Err(OutboxError::WrongState { .. })
+    ));
+}
+
+#[test]
+fn transient_failures_back_off_and_keep_the_error() {
+    let (_d, store, draft, built) = setup();
+    let id = queue(&store, &draft, &built, "me", t(0)).unwrap();
+    let row = get(&store, id).unwrap();
+    assert!(claim(&store, &row, t(0)).unwrap());
+    mark_transient(&store, id, "connection refused", t(0)).unwrap();
+    let row = get(&store, id).unwrap();
+    assert_eq!(row.state, state::QUEUED);
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.last_error.as_deref(), Some("connection refused"));
+    assert_eq!(next_attempt(&row), Some(t(1)));
+    assert!(due(&store, t(0), false, t(-10)).unwrap().is_empty());
+    assert_eq!(due(&store, t(0), true, t(-10)).unwrap().len(), 1);
+    assert_eq!(due(&store, t(1), false, t(-10)).unwrap().len(), 1);
+    assert!(claim(&store, &row, t(1)).unwrap());
+    mark_transient(&store, id, "421 try later", t(1)).unwrap();
+    assert_eq!(next_attempt(&get(&store, id).unwrap()), Some(t(3)));
+    assert_eq!(backoff(30), Duration::hours(6));
+}
+
+#[test]
+fn a_crashed_attempt_is_due_only_once_stale() {
+    let (_d, store, draft, built) = setup();
+    let id = queue(&store, &draft, &built, "me", t(0)).unwrap();
+    assert!(claim(&store, &get(&store, id).unwrap(), t(0)).unwrap());
+    // Another desk may be sending right now: not due before the stale limit.
+    assert!(due(&store, t(1), true, t(-5)).unwrap().is_empty());
+    let stale = due(&store, t(30), true, t(20)).unwrap();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].state, state::SENDING);
+    assert!(claim(&store, &stale[0], t(30)).unwrap());
+    assert!(!claim(&store, &stale[0], t(30)).unwrap());
+    assert_eq!(get(&store, id).unwrap().attempts, 2);
+}
+
+#[test]
+fn permanent_failure_is_kept_for_editing() {
+    let (_d, store, draft, built) = setup();
+    let id = queue(&store, &draft, &built, "me", t(0)).unwrap();
+    assert!(claim(&store, &get(&store, id).unwrap(), t(0)).unwrap());
+    mark_permanent(&store, id, "550 no such user").unwrap();
+    assert!(due(&store, t(100), true, t(50)).unwrap().is_empty());
+    let listed = pending(&store).unwrap();
+    assert_eq!(listed[0].state, state::FAILED_PERMANENT);
+    assert_eq!(self::draft(&store, id).unwrap(), draft);
+
+    let mut edited = draft.clone();
+    edited.to = vec!["fixed@x.example".into()];
+    let rebuilt = message::build(&edited, "m2@team.example", t(5)).unwrap();
+    requeue_edited(&store, id, &edited, &rebuilt, t(5)).unwrap();
+    let row = get(&store, id).unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.attempts, row.message_id.as_str()),
+        ("queued", 0, "m2@team.example")
+    );
+    assert_eq!(row.recipients[0], "fixed@x.example");
+    discard(&store, id).unwrap();
+    assert!(pending(&store).unwrap().is_empty());
+}
+
+#[test]
+fn queue_draft_builds_with_a_fresh_id_on_the_identity_domain() {
+    let (d, store, draft, _) = setup();
+    let config = Config::parse(
+        "[identity]\nname = \"Me\"\nemail = \"me@team.example\"\n",
+        &d.path().join("config.toml"),
+    )
+    .unwrap();
+    let (id, built) = queue_draft(&config, &store, &draft).unwrap();
+    let (id2, built2) = queue_draft(&config, &store, &draft).unwrap();
+    assert_ne!(id, id2);
+    assert_ne!(built.message_id, built2.message_id);
+    assert!(built.message_id.ends_with("@team.example"));
+    let row = get(&store, id).unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.actor.as_str()),
+        ("queued", "me@team.example")
+    );
+    let mut bad = draft.clone();
+    bad.to.clear();
+    assert!(matches!(
+        queue_draft(&config, &store, &bad),
+        Err(OutboxError::Reply(ReplyError::NoRecipients))
+    ));
+}

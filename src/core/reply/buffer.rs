@@ -1,0 +1,145 @@
+//! The text a reply is edited as: a few comment lines, the editable headers (To, Cc,
+//! Subject), a blank line, then the body — the shape of a message (RFC 5322 §2.1), so it
+//! reads naturally in any editor.
+//!
+//! After editing, the headers are read back and checked again: an address the user typed
+//! goes through the same validation as one from the mail.
+
+use super::{flatten, message::format_mailbox, Draft, ReplyError};
+
+const HELP: &str = "\
+# Write your reply below the blank line. You may edit To, Cc and Subject;
+# delete an address to drop that recipient. Lines starting with # up here
+# are ignored. Save and quit to continue; an empty body cancels.
+";
+
+/// The editor buffer for `draft`.
+pub fn to_buffer(draft: &Draft) -> String {
+    format!(
+        "{HELP}To: {}\nCc: {}\nSubject: {}\n\n{}",
+        draft.to.join(", "),
+        draft.cc.join(", "),
+        draft.subject,
+        draft.body
+    )
+}
+
+/// Reads an edited buffer back into a copy of `draft`.
+///
+/// Unknown header lines are refused (so a typo is not silently dropped, and no header the
+/// desk does not manage can be added). A body left empty is [`ReplyError::EmptyBody`].
+pub fn apply_buffer(draft: &Draft, text: &str) -> Result<Draft, ReplyError> {
+    let text = text.replace("\r\n", "\n");
+    let mut headers: Vec<(usize, String, String)> = Vec::new();
+    let mut body_start = None;
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let lineno = i + 1;
+        let content = line.trim_end_matches('\n');
+        offset += line.len();
+        if content.trim().is_empty() {
+            body_start = Some(offset);
+            break;
+        }
+        if content.starts_with('#') {
+            continue;
+        }
+        if content.starts_with([' ', '\t']) {
+            // A folded continuation of the previous header (RFC 5322 §2.2.3).
+            match headers.last_mut() {
+                Some((_, _, value)) => {
+                    value.push(' ');
+                    value.push_str(content.trim());
+                    continue;
+                }
+                None => {
+                    return Err(ReplyError::Buffer {
+                        line: lineno,
+                        message: "an indented line cannot start the headers".into(),
+                    })
+                }
+            }
+        }
+        let Some((name, value)) = content.split_once(':') else {
+            return Err(ReplyError::Buffer {
+                line: lineno,
+                message: format!(
+                    "{content:?} is not a header line; leave a blank line between the headers and the body"
+                ),
+            });
+        };
+        headers.push((
+            lineno,
+            name.trim().to_ascii_lowercase(),
+            value.trim().to_string(),
+        ));
+    }
+    let mut out = draft.clone();
+    out.body = match body_start {
+        Some(start) => format!("{}\n", text[start..].trim_end()),
+        None => String::new(),
+    };
+    if out.body.trim().is_empty() {
+        return Err(ReplyError::EmptyBody);
+    }
+    let (mut to, mut cc, mut subject) = (None, None, None);
+    for (line, name, value) in headers {
+        let slot = match name.as_str() {
+            "to" => &mut to,
+            "cc" => &mut cc,
+            "subject" => &mut subject,
+            other => {
+                return Err(ReplyError::Buffer {
+                    line,
+                    message: format!(
+                    "the header {other:?} cannot be set here: only To, Cc and Subject are editable"
+                ),
+                })
+            }
+        };
+        if slot.is_some() {
+            return Err(ReplyError::Buffer {
+                line,
+                message: format!("{name:?} appears twice: keep one line"),
+            });
+        }
+        *slot = Some((line, value));
+    }
+    out.to = match to {
+        Some((line, v)) => addresses(line, &v)?,
+        None => Vec::new(),
+    };
+    out.cc = match cc {
+        Some((line, v)) => addresses(line, &v)?,
+        None => Vec::new(),
+    };
+    if let Some((_, s)) = subject {
+        out.subject = flatten(&s);
+    }
+    Ok(out)
+}
+
+/// Splits an address line (`A <a@x>, "Doe, J" <j@x>`) into formatted mailboxes.
+fn addresses(line: usize, value: &str) -> Result<Vec<String>, ReplyError> {
+    if value.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = mailparse::addrparse(value).map_err(|e| ReplyError::Buffer {
+        line,
+        message: format!("{value:?} is not a list of addresses ({e})"),
+    })?;
+    let mut out = Vec::new();
+    for a in list.iter() {
+        match a {
+            mailparse::MailAddr::Single(s) => {
+                out.push(format_mailbox(s.display_name.as_deref(), &s.addr))
+            }
+            mailparse::MailAddr::Group(g) => out.extend(
+                g.addrs
+                    .iter()
+                    .map(|s| format_mailbox(s.display_name.as_deref(), &s.addr)),
+            ),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,167 @@
+//! Turning a [`Draft`] into the bytes that are sent: RFC 5322 headers (From, To, Cc,
+//! Subject, Date, Message-ID, In-Reply-To, References per §3.6.4), and a UTF-8 text/plain
+//! body, 7bit when it can be, quoted-printable (RFC 2045 §6.7) otherwise. Non-ASCII header
+//! text is encoded per RFC 2047 by lettre.
+//!
+//! Every header value is checked for CR, LF and NUL first ([`header_value`]): a value from
+//! the mail or the editor can never add a header line.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, SinglePart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+
+use super::{Draft, ReplyError};
+use crate::core::sanitize::header_value;
+
+/// A reply ready for the outbox: its bytes and its SMTP envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltMessage {
+    /// Without angle brackets.
+    pub message_id: String,
+    pub raw: Vec<u8>,
+    /// The envelope sender (RFC 5321 MAIL FROM).
+    pub envelope_from: String,
+    /// Every To and Cc address (RFC 5321 RCPT TO).
+    pub recipients: Vec<String>,
+}
+
+/// `Name <addr>` with the name quoted where RFC 5322 needs it, or the bare address. An
+/// address lettre cannot read is returned as-is, so the user sees and fixes it.
+pub fn format_mailbox(name: Option<&str>, addr: &str) -> String {
+    let name = name.map(super::flatten).filter(|n| !n.is_empty());
+    match addr.trim().parse() {
+        Ok(address) => Mailbox::new(name, address).to_string(),
+        Err(_) => match name {
+            Some(n) => format!("{n} <{addr}>"),
+            None => addr.to_string(),
+        },
+    }
+}
+
+/// A new globally unique Message-ID (RFC 5322 §3.6.4) on `domain`, without angle brackets.
+pub fn new_message_id(domain: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(now.as_nanos().to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    // The address of a stack value adds ASLR entropy between processes.
+    let local = 0u8;
+    h.update((&local as *const u8 as usize).to_le_bytes());
+    let digest = h.finalize();
+    let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.{}@{domain}", now.as_secs())
+}
+
+/// The domain of an address (`you@example.org` → `example.org`).
+pub fn domain_of(addr: &str) -> &str {
+    addr.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
+}
+
+/// Parses one mailbox of a draft, naming the header it sits in when it is bad.
+fn mailbox(field: &'static str, value: &str) -> Result<Mailbox, ReplyError> {
+    header_value(field, value)?;
+    Mailbox::from_str(value.trim()).map_err(|e| ReplyError::BadAddress {
+        field,
+        value: value.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Checks a draft and formats it as mail with the given Message-ID and Date.
+pub fn build(
+    draft: &Draft,
+    message_id: &str,
+    date: DateTime<Utc>,
+) -> Result<BuiltMessage, ReplyError> {
+    header_value("Subject", &draft.subject)?;
+    if draft.subject.trim().is_empty() {
+        return Err(ReplyError::EmptySubject);
+    }
+    if draft.body.trim().is_empty() {
+        return Err(ReplyError::EmptyBody);
+    }
+    if draft.to.is_empty() {
+        return Err(ReplyError::NoRecipients);
+    }
+    let from = mailbox("From", &draft.from)?;
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(draft.subject.trim())
+        .date(SystemTime::from(date))
+        .message_id(Some(format!("<{}>", id_value("Message-ID", message_id)?)));
+    let mut recipients = Vec::new();
+    for to in &draft.to {
+        let m = mailbox("To", to)?;
+        recipients.push(m.email.to_string());
+        builder = builder.to(m);
+    }
+    for cc in &draft.cc {
+        let m = mailbox("Cc", cc)?;
+        recipients.push(m.email.to_string());
+        builder = builder.cc(m);
+    }
+    if let Some(parent) = &draft.in_reply_to {
+        builder = builder.in_reply_to(format!("<{}>", id_value("In-Reply-To", parent)?));
+    }
+    if !draft.references.is_empty() {
+        let ids = draft
+            .references
+            .iter()
+            .map(|id| id_value("References", id).map(|id| format!("<{id}>")))
+            .collect::<Result<Vec<_>, _>>()?;
+        builder = builder.references(ids.join(" "));
+    }
+    let text = draft.body.replace("\r\n", "\n");
+    let body = match Body::new_with_encoding(text, ContentTransferEncoding::SevenBit) {
+        Ok(seven_bit) => seven_bit,
+        Err(bytes) => {
+            // Only bytes of a `String` come back, so they are valid UTF-8.
+            let text = String::from_utf8(bytes).map_err(|e| ReplyError::Format(e.to_string()))?;
+            Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
+                .map_err(|_| ReplyError::Format("quoted-printable encoding failed".into()))?
+        }
+    };
+    let part = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(body);
+    let message = builder
+        .singlepart(part)
+        .map_err(|e| ReplyError::Format(e.to_string()))?;
+    Ok(BuiltMessage {
+        message_id: message_id.to_string(),
+        raw: message.formatted(),
+        envelope_from: from.email.to_string(),
+        recipients,
+    })
+}
+
+/// True for an id that can go between angle brackets (RFC 5322 §3.6.4 `msg-id`): printable
+/// ASCII, no whitespace, no brackets. Ids from hostile mail that fail this are not echoed.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 250
+        && id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
+}
+
+/// A message id as it may appear between angle brackets.
+fn id_value<'a>(field: &'static str, id: &'a str) -> Result<&'a str, ReplyError> {
+    header_value(field, id)?;
+    if !is_valid_id(id) {
+        return Err(ReplyError::Format(format!(
+            "the {field} id {id:?} is not a valid message id"
+        )));
+    }
+    Ok(id)
+}

@@ -1,0 +1,276 @@
+//! Composing replies to reporters, without any network: which message is answered, who it
+//! goes to, the threading headers (RFC 5322 §3.6.4), the body from a template, and the
+//! editable [`Draft`] the front ends show in `$EDITOR`.
+//!
+//! The flow shared by the CLI (`secdesk reply`) and the TUI (`r`):
+//! [`compose`] → (optional) [`buffer::to_buffer`] / editor / [`buffer::apply_buffer`] →
+//! [`message::build`] for the preview → `core::outbox::queue` → `mailio::delivery`.
+
+pub mod buffer;
+pub mod message;
+pub mod state_change;
+pub mod template;
+pub mod threading;
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::core::config::Config;
+use crate::core::model::ReportId;
+use crate::core::parse::{parse_message, ParsedMessage};
+use crate::core::sanitize::HeaderInjection;
+use crate::core::store::{Store, StoreError};
+
+pub use template::{Placeholders, StateChange, Template, TemplateError, Templates};
+
+/// Why a reply could not be composed or built. Each says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("report #{0} has no messages to reply to")]
+    NoMessages(ReportId),
+    #[error(transparent)]
+    HeaderInjection(#[from] HeaderInjection),
+    #[error(
+        "{field} address {value:?} is not a valid mail address ({reason}): correct or remove it"
+    )]
+    BadAddress {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("the reply has no recipient: add an address to the To line")]
+    NoRecipients,
+    #[error("the reply's subject is empty: write a Subject line")]
+    EmptySubject,
+    #[error("the reply's body is empty: write something before sending")]
+    EmptyBody,
+    #[error("in the edited reply, line {line}: {message}")]
+    Buffer { line: usize, message: String },
+    #[error("the reply could not be formatted as mail: {0}")]
+    Format(String),
+}
+
+/// A reply being written: everything the user may change, plus the threading headers they
+/// may not. Message-ID and Date are given when the reply is queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    pub report_id: ReportId,
+    /// The template it started from, if any.
+    pub template: Option<String>,
+    /// Applied to the report once the reply has been sent.
+    pub state_change: Option<StateChange>,
+    /// `Name <addr>` of `[identity]`.
+    pub from: String,
+    /// `Name <addr>` entries, as shown on the editor's To line.
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    /// The Message-ID answered, without angle brackets.
+    pub in_reply_to: Option<String>,
+    /// Ids without angle brackets, oldest first.
+    pub references: Vec<String>,
+    pub body: String,
+}
+
+/// Used when no template is chosen.
+const BLANK: &str =
+    "Hello {reporter_name},\n\n\n\nBest regards,\n{my_name}\n{signature}\n\n{quote}\n";
+
+/// Most lines of the original quoted in a reply; the rest is marked as cut.
+const MAX_QUOTE_LINES: usize = 100;
+
+/// Composes a reply to report `report_id`, from template `template` (a name looked up in
+/// the config directory's `templates/`, then the shipped set) or a blank greeting.
+///
+/// The reply answers the reporter's latest message in the thread: To is its Reply-To
+/// (else its From), Cc the team address plus the other recipients of that message.
+pub fn compose(
+    config: &Config,
+    store: &Store,
+    report_id: ReportId,
+    template: Option<&str>,
+) -> Result<Draft, ReplyError> {
+    let tpl = match template {
+        Some(name) => Templates::new(&config.dir()).load(name)?,
+        None => Template::parse("(blank)", "built in", BLANK)?,
+    };
+    let ours = our_addresses(config);
+    let parent = answered_message(store, report_id, &ours)?;
+
+    let reporters: Vec<&crate::core::parse::Mailbox> = if parent.reply_to.is_empty() {
+        parent.from.iter().collect()
+    } else {
+        parent.reply_to.iter().collect()
+    };
+    let to: Vec<String> = reporters
+        .iter()
+        .map(|m| message::format_mailbox(m.name.as_deref(), &m.addr))
+        .collect();
+    let mut seen: Vec<String> = reporters.iter().map(|m| m.addr.to_lowercase()).collect();
+    seen.push(config.identity.email.to_lowercase());
+    let mut cc = Vec::new();
+    if let Some(team) = config.team_address() {
+        seen.push(team.to_lowercase());
+        cc.push(team.trim().to_string());
+    }
+    // The other people the reporter wrote to stay on the reply (the user may drop them).
+    for m in parent.to.iter().chain(parent.cc.iter()) {
+        let addr = m.addr.to_lowercase();
+        if !seen.contains(&addr) && !ours.contains(&addr) {
+            seen.push(addr);
+            cc.push(message::format_mailbox(m.name.as_deref(), &m.addr));
+        }
+    }
+
+    let reporter_name = reporters
+        .first()
+        .map(|m| {
+            m.name
+                .as_deref()
+                .map(flatten)
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| m.addr.clone())
+        })
+        .unwrap_or_else(|| "there".to_string());
+    let values = Placeholders {
+        reporter_name,
+        report_id: report_id.to_string(),
+        subject: threading::base_subject(&parent.subject),
+        my_name: config.identity.name.clone(),
+        quote: quote(&parent),
+        signature: config.reply.signature.clone().unwrap_or_default(),
+    };
+    let mut body = tpl.render(&values);
+    if !tpl.uses("signature") {
+        if let Some(sig) = config.reply.signature.as_deref().filter(|s| !s.is_empty()) {
+            body = format!("{}\n\n{sig}\n", body.trim_end());
+        }
+    }
+    Ok(Draft {
+        report_id,
+        template: template.map(str::to_string),
+        state_change: tpl.state_change,
+        from: message::format_mailbox(Some(&config.identity.name), &config.identity.email),
+        to,
+        cc,
+        subject: threading::reply_subject(&parent.subject),
+        in_reply_to: parent
+            .message_id
+            .clone()
+            .filter(|id| message::is_valid_id(id)),
+        references: threading::reply_references(
+            parent.message_id.as_deref(),
+            &parent.references,
+            &parent.in_reply_to,
+        )
+        .into_iter()
+        .filter(|id| message::is_valid_id(id))
+        .collect(),
+        body: format!("{}\n", body.trim_end()),
+    })
+}
+
+/// The team's own addresses, lowercased: never the reporter, never a duplicate Cc.
+fn our_addresses(config: &Config) -> Vec<String> {
+    let mut ours: Vec<String> = config
+        .members()
+        .iter()
+        .map(|m| m.email.to_lowercase())
+        .collect();
+    ours.extend(config.team.address.iter().map(|a| a.to_lowercase()));
+    ours.extend(config.reply.cc.iter().map(|a| a.to_lowercase()));
+    ours
+}
+
+/// The message a reply answers: the latest incoming message not sent by the team itself,
+/// else the latest incoming one, else the first of the thread.
+fn answered_message(
+    store: &Store,
+    report_id: ReportId,
+    ours: &[String],
+) -> Result<ParsedMessage, ReplyError> {
+    let conn = store.conn();
+    let exists: Option<i64> = conn
+        .query_row("SELECT id FROM reports WHERE id = ?1", [report_id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(StoreError::from)?;
+    if exists.is_none() {
+        return Err(StoreError::NoSuchReport(report_id).into());
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT direction, lower(coalesce(from_addr, '')), raw FROM messages
+             WHERE report_id = ?1 ORDER BY received_at, id",
+        )
+        .map_err(StoreError::from)?;
+    let rows: Vec<(String, String, Vec<u8>)> = stmt
+        .query_map(params![report_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::from)?;
+    let pick = rows
+        .iter()
+        .rev()
+        .find(|(dir, from, _)| dir == "in" && !ours.contains(from))
+        .or_else(|| rows.iter().rev().find(|(dir, _, _)| dir == "in"))
+        .or_else(|| rows.first());
+    match pick {
+        Some((_, _, raw)) => Ok(parse_message(raw)),
+        None => Err(ReplyError::NoMessages(report_id)),
+    }
+}
+
+/// One line for a header or a placeholder: control characters (CR, LF, ESC, NUL…) become
+/// spaces and whitespace runs collapse to one space.
+pub fn flatten(s: &str) -> String {
+    let spaced: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `On DATE, NAME wrote:` and the message's text, each line prefixed with `> `.
+/// Control characters from the mail are dropped: the quote goes into an editor.
+fn quote(m: &ParsedMessage) -> String {
+    let who = m
+        .from
+        .as_ref()
+        .map(|f| flatten(&f.display()))
+        .unwrap_or_else(|| "the reporter".to_string());
+    let intro = match m.date {
+        Some(d) => format!("On {}, {who} wrote:", d.format("%a, %-d %b %Y %H:%M UTC")),
+        None => format!("{who} wrote:"),
+    };
+    let clean: String = m
+        .body_text
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect();
+    let lines: Vec<&str> = clean.trim_end().lines().collect();
+    let mut out = vec![intro];
+    for line in lines.iter().take(MAX_QUOTE_LINES) {
+        out.push(if line.is_empty() {
+            ">".to_string()
+        } else {
+            format!("> {line}")
+        });
+    }
+    if lines.len() > MAX_QUOTE_LINES {
+        out.push(format!(
+            "> [... {} more lines]",
+            lines.len() - MAX_QUOTE_LINES
+        ));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests;

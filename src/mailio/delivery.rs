@@ -1,0 +1,387 @@
+//! Delivering the outbox: SMTP, then the bookkeeping that makes a reply count — the copy
+//! APPENDed to the Sent mailbox (RFC 3501 §6.3.11), the message in the report's thread,
+//! the `reply` audit event and the template's state change.
+//!
+//! Never twice: a reply found in `sending` (an attempt that crashed or lost its connection
+//! after it began) is only resent once its Message-ID has been looked for, and not found,
+//! on the IMAP server — in the team mailbox (the Cc copy arrives there) and in the Sent
+//! mailbox — with `UID SEARCH HEADER Message-ID` (RFC 3501 §6.4.4).
+//!
+//! Used by `secdesk reply`, `secdesk outbox --retry` and the desk's background sync; it
+//! blocks on the network, so the TUI calls it from a worker thread.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::core::config::Config;
+use crate::core::model::ReportState;
+use crate::core::outbox::{self, state, OutboxEntry, OutboxError};
+use crate::core::reply::state_change;
+use crate::core::store::Store;
+use crate::mailio::imap::{connect, Endpoint, ImapError, ImapSession};
+use crate::mailio::secret;
+use crate::mailio::smtp::{FailureKind, SmtpSender, SmtpSetupError};
+
+/// Why delivery could not run at all (one reply's failure is an [`Outcome`] instead).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error(transparent)]
+    Smtp(#[from] SmtpSetupError),
+}
+
+/// How a delivery run treats the schedule.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverOptions {
+    /// Attempt queued replies now even if their backoff has not run out (`outbox --retry`).
+    pub ignore_backoff: bool,
+    /// A `sending` row older than this is taken as a crashed attempt and checked.
+    pub stale_after: Duration,
+}
+
+impl Default for DeliverOptions {
+    fn default() -> Self {
+        DeliverOptions {
+            ignore_backoff: false,
+            stale_after: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// What happened to one reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sent now (or found on the server after a crash: `already_on_server`).
+    Sent {
+        already_on_server: bool,
+        /// The states the template's change moved the report through.
+        states: Vec<ReportState>,
+        /// Why the state change did not happen, when it did not.
+        state_error: Option<String>,
+        /// Why the Sent copy is missing, when it is.
+        sent_copy_error: Option<String>,
+    },
+    /// Kept queued after a transient failure; retried from `next_attempt_at`.
+    Queued {
+        error: String,
+        next_attempt_at: String,
+    },
+    /// Refused for good (5xx): kept for editing.
+    Failed { error: String },
+    /// Left in `sending`: whether the server got it could not be checked.
+    Unverified { error: String },
+    /// Another desk claimed it first.
+    Skipped,
+}
+
+/// One reply's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub outbox_id: i64,
+    pub report_id: i64,
+    pub outcome: Outcome,
+}
+
+/// Attempts every reply that is due (see [`DeliverOptions`]), then files any Sent copies
+/// still missing. An SMTP or IMAP connection is only opened when needed.
+pub fn deliver_due(
+    config: &Config,
+    store: &mut Store,
+    options: DeliverOptions,
+) -> Result<Vec<Delivery>, DeliveryError> {
+    let now = Utc::now();
+    let stale_before = now - chrono::Duration::from_std(options.stale_after).unwrap_or_default();
+    let rows = outbox::due(store, now, options.ignore_backoff, stale_before)?;
+    let mut run = Run::new(config);
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(run.deliver(store, row)?);
+    }
+    run.file_pending_copies(store)?;
+    run.close();
+    Ok(out)
+}
+
+/// Attempts one queued reply now (right after `secdesk reply` queued it).
+pub fn deliver_one(
+    config: &Config,
+    store: &mut Store,
+    outbox_id: i64,
+) -> Result<Delivery, DeliveryError> {
+    let row = outbox::get(store, outbox_id)?;
+    let mut run = Run::new(config);
+    let delivery = run.deliver(store, row)?;
+    run.close();
+    Ok(delivery)
+}
+
+/// The connections of one delivery run, opened lazily and reused.
+struct Run<'a> {
+    config: &'a Config,
+    smtp: Option<SmtpSender>,
+    imap: Option<ImapSession>,
+    /// Replies whose Sent copy was attempted in this run: not tried twice.
+    copies_tried: Vec<i64>,
+}
+
+impl<'a> Run<'a> {
+    fn new(config: &'a Config) -> Run<'a> {
+        Run {
+            config,
+            smtp: None,
+            imap: None,
+            copies_tried: Vec::new(),
+        }
+    }
+
+    fn close(mut self) {
+        if let Some(mut s) = self.imap.take() {
+            let _ = s.logout();
+        }
+    }
+
+    fn deliver(&mut self, store: &mut Store, row: OutboxEntry) -> Result<Delivery, DeliveryError> {
+        let (outbox_id, report_id) = (row.id, row.report_id);
+        let done = |outcome| {
+            Ok(Delivery {
+                outbox_id,
+                report_id,
+                outcome,
+            })
+        };
+        if row.state == state::SENDING {
+            // Did the crashed attempt reach the server? Only resend when it surely did not.
+            match self.find_on_server(&row.message_id) {
+                Ok(Some(found_in_sent)) => {
+                    if !outbox::claim(store, &row, Utc::now())? {
+                        return done(Outcome::Skipped);
+                    }
+                    let outcome = self.after_send(store, &row, true, found_in_sent)?;
+                    return done(outcome);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    let error = format!(
+                        "an earlier attempt may have reached the server, and it could not be checked: {error}; it is checked again on the next retry"
+                    );
+                    outbox::mark_unverified(store, row.id, &error)?;
+                    return done(Outcome::Unverified { error });
+                }
+            }
+        } else if row.state != state::QUEUED {
+            return done(Outcome::Skipped);
+        }
+        if !outbox::claim(store, &row, Utc::now())? {
+            return done(Outcome::Skipped);
+        }
+        let raw = outbox::raw(store, row.id)?;
+        let sender = match self.smtp.take() {
+            Some(s) => s,
+            None => match SmtpSender::from_config(self.config) {
+                Ok(s) => s,
+                Err(e) => {
+                    // The reply stays queued: fixing the config is enough.
+                    let error = e.to_string();
+                    outbox::mark_transient(store, row.id, &error, Utc::now())?;
+                    return done(self.queued(store, row.id, error)?);
+                }
+            },
+        };
+        let result = sender.send(&row.envelope_from, &row.recipients, &raw);
+        self.smtp = Some(sender);
+        match result {
+            Ok(()) => {
+                let outcome = self.after_send(store, &row, false, false)?;
+                done(outcome)
+            }
+            Err(e) if e.kind == FailureKind::Permanent => {
+                let error = format!(
+                    "{e}; the reply is kept: edit it with `secdesk outbox --edit {}` or drop it with `secdesk outbox --discard {}`",
+                    row.id, row.id
+                );
+                outbox::mark_permanent(store, row.id, &error)?;
+                done(Outcome::Failed { error })
+            }
+            Err(e) => {
+                let error = e.to_string();
+                outbox::mark_transient(store, row.id, &error, Utc::now())?;
+                done(self.queued(store, row.id, error)?)
+            }
+        }
+    }
+
+    fn queued(&self, store: &Store, id: i64, error: String) -> Result<Outcome, DeliveryError> {
+        let row = outbox::get(store, id)?;
+        Ok(Outcome::Queued {
+            error,
+            next_attempt_at: row.next_attempt_at,
+        })
+    }
+
+    /// Records the send, applies the state change and files the Sent copy.
+    fn after_send(
+        &mut self,
+        store: &mut Store,
+        row: &OutboxEntry,
+        already_on_server: bool,
+        already_in_sent: bool,
+    ) -> Result<Outcome, DeliveryError> {
+        let now = Utc::now();
+        outbox::record_sent(store, row.id, now)?;
+        let (states, state_error) = match outbox::draft(store, row.id)?.state_change {
+            Some(change) => {
+                match state_change::apply(store, row.report_id, change, &row.actor, now) {
+                    Ok(states) => (states, None),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                }
+            }
+            None => (Vec::new(), None),
+        };
+        let sent_copy_error = if already_in_sent {
+            outbox::mark_sent_copy(store, row.id, None)?;
+            None
+        } else {
+            self.file_copy(store, row.id)?
+        };
+        Ok(Outcome::Sent {
+            already_on_server,
+            states,
+            state_error,
+            sent_copy_error,
+        })
+    }
+
+    /// APPENDs one sent reply to the Sent mailbox; returns why not, if it failed.
+    fn file_copy(&mut self, store: &Store, id: i64) -> Result<Option<String>, DeliveryError> {
+        self.copies_tried.push(id);
+        let raw = outbox::raw(store, id)?;
+        let mailbox = sent_mailbox(self.config);
+        let result = self
+            .session()
+            .and_then(|s| append_sent(s, &mailbox, &raw).map_err(|e| e.to_string()));
+        let error = result.err().map(|e| {
+            // The session may be unusable after an IO error; reconnect next time.
+            self.imap = None;
+            format!("the copy could not be filed in {mailbox:?}: {e}; `secdesk outbox --retry` tries again")
+        });
+        outbox::mark_sent_copy(store, id, error.as_deref())?;
+        Ok(error)
+    }
+
+    fn file_pending_copies(&mut self, store: &Store) -> Result<(), DeliveryError> {
+        for row in outbox::sent_copies_pending(store)? {
+            if self.copies_tried.contains(&row.id) {
+                continue;
+            }
+            if self.file_copy(store, row.id)?.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks for `message_id` in the team mailbox and the Sent mailbox. `Some(true)` when
+    /// it is in Sent, `Some(false)` when only in the team mailbox.
+    fn find_on_server(&mut self, message_id: &str) -> Result<Option<bool>, String> {
+        let sent = sent_mailbox(self.config);
+        let team = self
+            .config
+            .imap
+            .as_ref()
+            .map(|i| i.mailbox.clone())
+            .unwrap_or_else(|| "INBOX".into());
+        let session = self.session()?;
+        let query = format!(
+            "HEADER Message-ID \"<{}>\"",
+            message_id.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        for (mailbox, is_sent) in [(sent.as_str(), true), (team.as_str(), false)] {
+            match session.examine(mailbox) {
+                Ok(_) => {}
+                // A Sent mailbox that does not exist yet holds nothing.
+                Err(imap::Error::No(_)) if is_sent => continue,
+                Err(e) => return Err(format!("cannot open {mailbox:?}: {e}")),
+            }
+            let hits = session
+                .uid_search(&query)
+                .map_err(|e| format!("cannot search {mailbox:?}: {e}"))?;
+            if !hits.is_empty() {
+                return Ok(Some(is_sent));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The IMAP session, connected on first use.
+    fn session(&mut self) -> Result<&mut ImapSession, String> {
+        if self.imap.is_none() {
+            self.imap = Some(open_imap(self.config)?);
+        }
+        self.imap
+            .as_mut()
+            .ok_or_else(|| "no IMAP session".to_string())
+    }
+}
+
+/// `[reply] sent_mailbox`, default `Sent`.
+pub fn sent_mailbox(config: &Config) -> String {
+    config
+        .reply
+        .sent_mailbox
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| "Sent".to_string())
+}
+
+/// Connects and logs in to `[imap]`.
+fn open_imap(config: &Config) -> Result<ImapSession, String> {
+    let imap = config.imap.as_ref().ok_or_else(|| {
+        format!(
+            "config {} has no [imap] section, so secdesk cannot reach the mailbox",
+            config.source.display()
+        )
+    })?;
+    let password = secret::imap_password(imap).map_err(|e| e.to_string())?;
+    let endpoint = Endpoint {
+        host: imap.host.clone(),
+        port: imap.port,
+        security: imap.security,
+        ca_file: imap.ca_file.as_ref().map(|p| config.dir().join(p)),
+        timeout: Duration::from_secs(config.sync.timeout_seconds.max(1)),
+    };
+    connect::connect(&endpoint, &imap.username, password.expose())
+        .map_err(|e: ImapError| e.to_string())
+}
+
+/// APPENDs `raw` to `mailbox` as seen, creating the mailbox when the server says it is
+/// missing (RFC 3501 §6.3.11, `[TRYCREATE]`).
+fn append_sent(session: &mut ImapSession, mailbox: &str, raw: &[u8]) -> Result<(), String> {
+    if mailbox.contains(['"', '\\', '\r', '\n']) {
+        return Err(format!(
+            "the mailbox name {mailbox:?} in reply.sent_mailbox contains a quote, backslash or line break: rename it in the config"
+        ));
+    }
+    let append = |s: &mut ImapSession| {
+        s.append(mailbox, raw)
+            .flag(imap::types::Flag::Seen)
+            .finish()
+            .map(|_| ())
+    };
+    match append(session) {
+        Ok(()) => Ok(()),
+        Err(first) => {
+            // Most likely the mailbox does not exist yet; anything else fails again below.
+            let _ = session.create(mailbox);
+            append(session).map_err(|e| format!("{e} (first attempt: {first})"))
+        }
+    }
+}
+
+/// When a queued reply is next attempted, `YYYY-MM-DD HH:MM UTC`, for messages.
+pub fn when(ts: &str) -> String {
+    crate::core::store::parse_timestamp(ts)
+        .map(|t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}

@@ -1,0 +1,290 @@
+//! Sending mail over SMTP (RFC 5321) with lettre: implicit TLS (RFC 8314, port 465),
+//! STARTTLS (RFC 3207, never falling back to plaintext) or plaintext to a loopback relay.
+//!
+//! Certificates are always verified, against the system roots plus the optional `ca_file`;
+//! there is no switch to turn verification off. Every network step has a timeout.
+//!
+//! A failed send is classified for the outbox: a 5xx reply is permanent (the message as it
+//! is will never be accepted); everything else — refused connection, timeout, TLS trouble,
+//! a 4xx reply, a rejected login — is transient: the reply stays queued with the error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::transport::smtp::SmtpTransport;
+use lettre::{Address, Transport};
+
+use crate::core::config::{is_loopback, Config, Security, SmtpConfig};
+use crate::mailio::secret::{self, SecretError};
+
+/// Why no SMTP connection could even be set up (before any network traffic).
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpSetupError {
+    #[error("config {path} has no [smtp] section: add host, port and security to send replies (see config.example.toml)")]
+    NotConfigured { path: PathBuf },
+    #[error("refusing plaintext SMTP to {host}: security = \"plain\" is only allowed for a loopback host; use \"tls\" or \"starttls\"")]
+    PlainNotLoopback { host: String },
+    #[error("cannot read smtp.ca_file {}: {source}; fix or remove the ca_file setting", path.display())]
+    CaFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("smtp.ca_file {} holds no usable PEM certificate: point it at the CA's certificate", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("TLS for SMTP server {host} could not be set up: {detail}")]
+    Tls { host: String, detail: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// Whether retrying the same message can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Retry later: the server was unreachable, slow, or asked us to come back (4xx).
+    Transient,
+    /// The server refused this message (5xx): it must be changed, not retried.
+    Permanent,
+}
+
+/// A failed send, with what the server or the network said.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("SMTP server {server}: {detail}")]
+pub struct SendError {
+    pub kind: FailureKind,
+    /// `host:port`.
+    pub server: String,
+    pub detail: String,
+}
+
+/// A configured SMTP connection, ready to send.
+pub struct SmtpSender {
+    transport: SmtpTransport,
+    server: String,
+}
+
+/// SMTP reply codes about authentication (RFC 4954 §6): a config problem, not the message's.
+const AUTH_CODES: &[&str] = &["530", "534", "535", "538"];
+
+impl SmtpSender {
+    /// Builds the sender from `[smtp]`: resolves the password (if a login is configured)
+    /// and the TLS trust store. No network traffic yet.
+    pub fn from_config(config: &Config) -> Result<SmtpSender, SmtpSetupError> {
+        let smtp = config
+            .smtp
+            .as_ref()
+            .ok_or_else(|| SmtpSetupError::NotConfigured {
+                path: config.source.clone(),
+            })?;
+        let ca_file = smtp.ca_file.as_ref().map(|p| config.dir().join(p));
+        let timeout = Duration::from_secs(config.sync.timeout_seconds.max(1));
+        SmtpSender::new(smtp, ca_file.as_deref(), timeout)
+    }
+
+    /// Builds the sender for `smtp`, trusting `ca_file` besides the system roots.
+    pub fn new(
+        smtp: &SmtpConfig,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<SmtpSender, SmtpSetupError> {
+        let tls = match smtp.security {
+            Security::Plain => {
+                if !is_loopback(&smtp.host) {
+                    return Err(SmtpSetupError::PlainNotLoopback {
+                        host: smtp.host.clone(),
+                    });
+                }
+                Tls::None
+            }
+            Security::Tls => Tls::Wrapper(tls_parameters(&smtp.host, ca_file)?),
+            Security::Starttls => Tls::Required(tls_parameters(&smtp.host, ca_file)?),
+        };
+        let mut builder = SmtpTransport::builder_dangerous(smtp.host.as_str())
+            .port(smtp.port)
+            .tls(tls)
+            .timeout(Some(timeout));
+        if let (Some(user), Some(password)) = (&smtp.username, secret::smtp_password(smtp)?) {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        Ok(SmtpSender {
+            transport: builder.build(),
+            server: format!("{}:{}", smtp.host, smtp.port),
+        })
+    }
+
+    /// `host:port`, for messages.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends `raw` as is (it already carries its headers) to `recipients`.
+    pub fn send(&self, from: &str, recipients: &[String], raw: &[u8]) -> Result<(), SendError> {
+        let permanent = |detail: String| SendError {
+            kind: FailureKind::Permanent,
+            server: self.server.clone(),
+            detail,
+        };
+        let from: Address = from
+            .parse()
+            .map_err(|e| permanent(format!("the sender address {from:?} is invalid ({e})")))?;
+        let to = recipients
+            .iter()
+            .map(|r| {
+                r.parse::<Address>()
+                    .map_err(|e| permanent(format!("the recipient {r:?} is invalid ({e})")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let envelope = Envelope::new(Some(from), to)
+            .map_err(|e| permanent(format!("the envelope is invalid ({e})")))?;
+        self.transport
+            .send_raw(&envelope, raw)
+            .map(|_| ())
+            .map_err(|e| self.classify(&e))
+    }
+
+    fn classify(&self, e: &lettre::transport::smtp::Error) -> SendError {
+        let detail = describe(e);
+        let code = e.status().map(|c| c.to_string());
+        let auth = code.as_deref().is_some_and(|c| AUTH_CODES.contains(&c));
+        let kind = if e.is_permanent() && !auth {
+            FailureKind::Permanent
+        } else {
+            FailureKind::Transient
+        };
+        let detail = if auth {
+            format!("{detail} (the login was refused: check smtp.username and the password)")
+        } else if e.is_timeout() {
+            format!("{detail} (no answer in time)")
+        } else {
+            detail
+        };
+        SendError {
+            kind,
+            server: self.server.clone(),
+            detail,
+        }
+    }
+}
+
+/// The error and its causes on one line (lettre puts the server's words in the causes).
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// TLS parameters trusting the system roots plus `ca_file`.
+fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, SmtpSetupError> {
+    let tls_err = |detail: String| SmtpSetupError::Tls {
+        host: host.to_string(),
+        detail,
+    };
+    // lettre's own default store is the compiled-in webpki roots; secdesk trusts what the
+    // system trusts instead, like its IMAP side (`mailio::tls`).
+    let mut builder =
+        TlsParameters::builder(host.to_string()).certificate_store(CertificateStore::None);
+    if let Ok(system) = rustls_native_certs::load_native_certs() {
+        for der in system {
+            if let Ok(cert) = Certificate::from_der(der.as_ref().to_vec()) {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+    }
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|source| SmtpSetupError::CaFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+            .filter_map(Result::ok)
+            .collect();
+        if certs.is_empty() {
+            return Err(SmtpSetupError::NoCertificate {
+                path: path.to_path_buf(),
+            });
+        }
+        for der in certs {
+            let cert = Certificate::from_der(der.as_ref().to_vec())
+                .map_err(|e| tls_err(format!("{}: {e}", path.display())))?;
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build_rustls().map_err(|e| tls_err(describe(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp(host: &str, security: Security) -> SmtpConfig {
+        SmtpConfig {
+            host: host.into(),
+            port: 2525,
+            security,
+            username: None,
+            password: None,
+            password_command: None,
+            password_env: None,
+            ca_file: None,
+        }
+    }
+
+    #[test]
+    fn plain_off_loopback_is_refused_before_connecting() {
+        let e = SmtpSender::new(
+            &smtp("mail.example.org", Security::Plain),
+            None,
+            Duration::from_secs(1),
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(e, SmtpSetupError::PlainNotLoopback { .. }), "{e}");
+    }
+
+    #[test]
+    fn bad_ca_file_is_named() {
+        let e = SmtpSender::new(
+            &smtp("localhost", Security::Tls),
+            Some(Path::new("/nonexistent/ca.pem")),
+            Duration::from_secs(1),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn refused_connection_is_transient() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cfg = smtp("127.0.0.1", Security::Plain);
+        cfg.port = port;
+        let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2)).unwrap();
+        let e = sender
+            .send(
+                "a@example.org",
+                &["b@example.org".into()],
+                b"Subject: x\r\n\r\nx\r\n",
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, FailureKind::Transient, "{e}");
+        assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+    }
+}

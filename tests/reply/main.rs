@@ -1,0 +1,527 @@
+//! `secdesk reply` and `secdesk outbox` end to end, with the real binary, a real Dovecot
+//! and a real SMTP server (aiosmtpd). The SMTP server delivers into a maildir that Dovecot
+//! serves as the reporter's INBOX, so each test reads what the reporter would read.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod desk;
+mod interactive;
+
+use std::time::Duration;
+
+use mailparse::MailHeaderMap;
+
+use desk::{addrs, body, header, stderr, stdout, Desk, REPORTER, TEAM};
+use support::{free_port, Smtp, SmtpOptions};
+
+/// The report, as the reporter sent it: a follow-up in an older thread, with a Cc.
+const REPORT: &str = "From: Reporter <reporter@example.net>\r\n\
+To: security@example.org\r\n\
+Cc: Other Maintainer <other@example.com>\r\n\
+Subject: Re: RE: tarfile escape\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+Message-ID: <report-1@reporter.example>\r\n\
+In-Reply-To: <root-0@reporter.example>\r\n\
+References: <root-0@reporter.example>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+extractall() follows a symlink out of the target directory.\r\n";
+
+#[test]
+fn reply_reaches_the_reporter_threaded_and_is_filed() {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(REPORTER, "INBOX"));
+    desk.configure(smtp.port, "");
+
+    let out = desk.run(
+        &[
+            "reply",
+            "1",
+            "--template",
+            "acknowledge",
+            "--no-edit",
+            "--yes",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "reply failed: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains("reply to report #1 sent"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("now acknowledged"),
+        "{}",
+        stdout(&out)
+    );
+
+    let inbox = desk.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    let raw = &inbox[0];
+    assert_eq!(addrs(raw, "To"), ["Reporter <reporter@example.net>"]);
+    assert_eq!(
+        addrs(raw, "Cc"),
+        [
+            "security@example.org",
+            "Other Maintainer <other@example.com>"
+        ]
+    );
+    assert_eq!(addrs(raw, "From"), ["Grace Hopper <grace@example.org>"]);
+    // Re: exactly once, though the original had `Re: RE:`.
+    assert_eq!(
+        header(raw, "Subject").as_deref(),
+        Some("Re: tarfile escape")
+    );
+    assert_eq!(
+        header(raw, "In-Reply-To").as_deref(),
+        Some("<report-1@reporter.example>")
+    );
+    assert_eq!(
+        header(raw, "References").as_deref(),
+        Some("<root-0@reporter.example> <report-1@reporter.example>")
+    );
+    let message_id = header(raw, "Message-ID").expect("Message-ID");
+    assert!(
+        message_id.starts_with('<') && message_id.ends_with("@example.org>"),
+        "{message_id}"
+    );
+    let date = header(raw, "Date").expect("Date");
+    assert!(mailparse::dateparse(&date).is_ok(), "{date}");
+    assert!(header(raw, "Content-Type")
+        .unwrap()
+        .starts_with("text/plain; charset=utf-8"));
+    // Every recipient got it: the envelope the server saw.
+    let rcpt = header(raw, "X-RcptTo").expect("aiosmtpd adds X-RcptTo");
+    for addr in [
+        "reporter@example.net",
+        "security@example.org",
+        "other@example.com",
+    ] {
+        assert!(rcpt.contains(addr), "{rcpt}");
+    }
+    let text = body(raw);
+    assert!(text.starts_with("Hello Reporter,"), "{text}");
+    assert!(text.contains("tracked as report #1"), "{text}");
+    assert!(
+        text.contains("Grace Hopper\r\n-- \r\nThe Security Team"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("> extractall() follows a symlink out of the target directory."),
+        "{text}"
+    );
+
+    // The Sent copy, marked seen, with the same Message-ID.
+    let sent = desk.mailbox(TEAM, "Sent");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(header(&sent[0], "Message-ID"), Some(message_id.clone()));
+    let flags = desk.server.flags(TEAM, "Sent");
+    assert!(flags[0].1.iter().any(|f| f.contains("Seen")), "{flags:?}");
+
+    // In the thread, as the first response, and the template's state applied.
+    let id = message_id.trim_matches(['<', '>']);
+    assert_eq!(
+        desk.query(&format!(
+            "SELECT count(*) FROM messages WHERE report_id = 1 AND direction = 'out'
+             AND message_id = '{id}'"
+        )),
+        1
+    );
+    assert_eq!(
+        desk.query("SELECT count(*) FROM events WHERE report_id = 1 AND kind = 'reply'"),
+        1
+    );
+    assert_eq!(
+        desk.query("SELECT count(*) FROM reports WHERE id = 1 AND state = 'acknowledged'"),
+        1
+    );
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
+}
+
+#[test]
+fn smtp_down_then_retry_delivers_exactly_once() {
+    let port = free_port();
+    let desk = Desk::new(REPORT, port);
+
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("queued") && err.contains("outbox --retry"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+
+    let rows = desk.outbox_json();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["state"], "queued");
+    assert_eq!(rows[0]["attempts"], 1);
+    assert!(rows[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("127.0.0.1"));
+    // Nothing counts as a response yet.
+    assert_eq!(
+        desk.query("SELECT count(*) FROM events WHERE kind = 'reply'"),
+        0
+    );
+    let table = stdout(&desk.run(&["outbox"], &[]));
+    assert!(
+        table.contains("report #1") && table.contains("retry from"),
+        "{table}"
+    );
+
+    let _smtp = Smtp::start_with(
+        &desk.server.maildir(REPORTER, "INBOX"),
+        SmtpOptions {
+            port: Some(port),
+            ..SmtpOptions::default()
+        },
+    );
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("sent"), "{}", stdout(&out));
+    assert_eq!(desk.reporter_maildir_count(), 1);
+
+    // Retrying again (and again) sends nothing more.
+    for _ in 0..2 {
+        let out = desk.run(&["outbox", "--retry"], &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(desk.reporter_maildir_count(), 1);
+    assert_eq!(desk.mailbox(TEAM, "Sent").len(), 1);
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
+    assert_eq!(
+        desk.query("SELECT count(*) FROM events WHERE kind = 'reply'"),
+        1
+    );
+}
+
+#[test]
+fn crash_after_the_server_accepted_never_sends_twice() {
+    let port = free_port();
+    let desk = Desk::new(REPORT, port);
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+
+    // The team's copy lands in the team mailbox, as the Cc to security@ does in real life.
+    let _smtp = Smtp::start_with(
+        &desk.server.maildir(TEAM, "INBOX"),
+        SmtpOptions {
+            port: Some(port),
+            ..SmtpOptions::default()
+        },
+    );
+    // An attempt reaches the server, then the process dies before recording it.
+    let (raw, from, rcpt): (Vec<u8>, String, String) = desk
+        .db()
+        .query_row(
+            "SELECT raw, envelope_from, recipients FROM outbox WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let rcpt: Vec<String> = serde_json::from_str(&rcpt).unwrap();
+    let cfg = secdesk::core::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security: secdesk::core::config::Security::Plain,
+        username: None,
+        password: None,
+        password_command: None,
+        password_env: None,
+        ca_file: None,
+    };
+    secdesk::mailio::smtp::SmtpSender::new(&cfg, None, Duration::from_secs(10))
+        .unwrap()
+        .send(&from, &rcpt, &raw)
+        .unwrap();
+    desk.db()
+        .execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1,
+             last_attempt_at = '2026-01-01T00:00:00Z' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    let team_inbox_before = desk.mailbox(TEAM, "INBOX").len();
+
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("already on the server (not sent again)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(desk.mailbox(TEAM, "INBOX").len(), team_inbox_before);
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
+    assert_eq!(
+        desk.query("SELECT count(*) FROM messages WHERE direction = 'out'"),
+        1
+    );
+    assert_eq!(desk.mailbox(TEAM, "Sent").len(), 1);
+
+    // Syncing the team's copy does not add it to the thread a second time, nor as the
+    // reporter's message.
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.query("SELECT count(*) FROM messages"), 2);
+}
+
+#[test]
+fn an_unsent_crashed_attempt_is_sent_once() {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(REPORTER, "INBOX"));
+    // Queued with SMTP pointing nowhere, then "crashed" in sending before any byte left.
+    desk.configure(free_port(), "");
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    desk.db()
+        .execute(
+            "UPDATE outbox SET state = 'sending', last_attempt_at = '2026-01-01T00:00:00Z'",
+            [],
+        )
+        .unwrap();
+    desk.configure(smtp.port, "");
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("reply to report #1 sent"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+#[test]
+fn permanent_refusal_is_kept_for_editing_and_not_retried() {
+    let desk = Desk::new(REPORT, 0);
+    let maildir = desk.server.maildir(REPORTER, "INBOX");
+    let tiny = Smtp::start_with(
+        &maildir,
+        SmtpOptions {
+            max_size: Some(300),
+            ..SmtpOptions::default()
+        },
+    );
+    desk.configure(tiny.port, "");
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("refused") && err.contains("552"), "{err}");
+    assert!(err.contains("outbox --edit 1"), "{err}");
+
+    let rows = desk.outbox_json();
+    assert_eq!(rows[0]["state"], "failed-permanent");
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.outbox_json()[0]["attempts"], 1, "retried a 5xx");
+    assert_eq!(desk.reporter_maildir_count(), 0);
+
+    // The user edits it and sends it through a server that takes it.
+    drop(tiny);
+    let smtp = Smtp::start(&maildir);
+    desk.configure(smtp.port, "");
+    let out = desk.run(
+        &["outbox", "--edit", "1", "--yes"],
+        &[("EDITOR", "sed -i -e s/^Hello/Howdy/")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inbox = desk.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    assert!(body(&inbox[0]).starts_with("Howdy Reporter,"));
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
+}
+
+#[test]
+fn header_injection_from_mail_and_editor_never_adds_headers() {
+    let evil =
+        "From: =?UTF-8?Q?Eve=0D=0ABcc=3A_victim=40evil=2Eexample?= <eve@reporter.example>\r\n\
+        To: security@example.org\r\n\
+        Reply-To: =?UTF-8?Q?Eve=0D=0ABcc=3A_v2=40evil=2Eexample?= <eve@reporter.example>\r\n\
+        Subject: =?UTF-8?Q?hi=0D=0ABcc=3A_v3=40evil=2Eexample?=\r\n\
+        Message-ID: <evil-1@reporter.example>\r\n\r\nhello\r\n";
+    let desk = Desk::new(evil, 0);
+    let smtp = Smtp::start(&desk.server.maildir(REPORTER, "INBOX"));
+    desk.configure(smtp.port, "");
+
+    // A header line added in the editor is refused, and nothing is sent.
+    let out = desk.run(
+        &["reply", "1", "--yes"],
+        &[("EDITOR", "sed -i -e 1iBcc:victim@evil.example")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("only To, Cc and Subject"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(desk.reporter_maildir_count(), 0);
+
+    // A bare CR typed into the Subject line is folded into the subject.
+    let out = desk.run(
+        &["reply", "1", "--yes"],
+        &[(
+            "EDITOR",
+            r"sed -i -e s/^Subject:.*/Subject:\x20x\rBcc:\x20v4@evil.example/",
+        )],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inbox = desk.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    let raw = &inbox[0];
+    let (headers, _) = mailparse::parse_headers(raw).unwrap();
+    assert!(headers.get_first_value("Bcc").is_none());
+    assert_eq!(
+        headers.get_first_value("Subject").as_deref(),
+        Some("x Bcc: v4@evil.example")
+    );
+    let rcpt = header(raw, "X-RcptTo").unwrap();
+    assert!(!rcpt.contains("evil.example"), "{rcpt}");
+
+    // Mail-borne line breaks (subject and Reply-To name) are flattened, never sent raw.
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inbox = desk.reporter_inbox();
+    let raw = &inbox[1];
+    let (headers, _) = mailparse::parse_headers(raw).unwrap();
+    assert!(headers.get_first_value("Bcc").is_none());
+    assert_eq!(
+        headers.get_first_value("Subject").as_deref(),
+        Some("Re: hi Bcc: v3@evil.example")
+    );
+    let to = headers.get_first_value("To").unwrap();
+    assert!(
+        to.contains("<eve@reporter.example>") && !to.contains('\n'),
+        "{to}"
+    );
+    let rcpt = header(raw, "X-RcptTo").unwrap();
+    assert!(!rcpt.contains("evil.example"), "{rcpt}");
+}
+
+#[test]
+fn template_from_the_config_dir_overrides_the_shipped_one() {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(REPORTER, "INBOX"));
+    desk.configure(smtp.port, "");
+    let templates = desk.dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("acknowledge.txt"),
+        "---\nstate = triaged\n---\nDear {reporter_name}, our own words on #{report_id}. Grüße\n",
+    )
+    .unwrap();
+    let out = desk.run(
+        &["reply", "1", "-t", "acknowledge", "--no-edit", "--yes"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inbox = desk.reporter_inbox();
+    let raw = &inbox[0];
+    let text = body(raw);
+    assert!(
+        text.starts_with("Dear Reporter, our own words on #1. Grüße"),
+        "{text}"
+    );
+    assert_eq!(
+        header(raw, "Content-Transfer-Encoding").as_deref(),
+        Some("quoted-printable")
+    );
+    assert_eq!(
+        desk.query("SELECT count(*) FROM reports WHERE id = 1 AND state = 'triaged'"),
+        1
+    );
+
+    // An unknown placeholder is a clear error naming the template; nothing is queued.
+    std::fs::write(templates.join("acknowledge.txt"), "Hi {reporter}\n").unwrap();
+    let out = desk.run(
+        &["reply", "1", "-t", "acknowledge", "--no-edit", "--yes"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("acknowledge") && err.contains("{reporter}"),
+        "{err}"
+    );
+    assert_eq!(desk.query("SELECT count(*) FROM outbox"), 1);
+}
+
+#[test]
+fn smtp_tls_is_verified_against_the_configured_ca() {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start_with(
+        &desk.server.maildir(REPORTER, "INBOX"),
+        SmtpOptions {
+            tls: Some(desk.server.server_cert()),
+            ..SmtpOptions::default()
+        },
+    );
+    // Without the test CA the certificate is not trusted: kept queued, nothing sent.
+    let tls = |ca: bool| {
+        let mut cfg = std::fs::read_to_string(desk.dir.path().join("config.toml")).unwrap();
+        cfg = cfg.replace("host = \"127.0.0.1\"\nport", "host = \"localhost\"\nport");
+        cfg = cfg.replace("security = \"plain\"", "security = \"tls\"");
+        if ca {
+            cfg = cfg.replace(
+                "security = \"tls\"\n\n[reply]",
+                &format!(
+                    "security = \"tls\"\nca_file = {:?}\n\n[reply]",
+                    desk.server.ca_file()
+                ),
+            );
+        }
+        std::fs::write(desk.dir.path().join("config.toml"), cfg).unwrap();
+    };
+    desk.configure(smtp.port, "");
+    tls(false);
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).to_lowercase().contains("certificate"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(desk.reporter_maildir_count(), 0);
+
+    desk.configure(smtp.port, "");
+    tls(true);
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+#[test]
+fn sync_sends_queued_replies_once_their_backoff_has_passed() {
+    let port = free_port();
+    let desk = Desk::new(REPORT, port);
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let _smtp = Smtp::start_with(
+        &desk.server.maildir(REPORTER, "INBOX"),
+        SmtpOptions {
+            port: Some(port),
+            ..SmtpOptions::default()
+        },
+    );
+    // Within the backoff, a sync leaves it queued.
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.reporter_maildir_count(), 0);
+    assert_eq!(desk.outbox_json()[0]["state"], "queued");
+    // Once due, the next sync sends it, and the one after sends nothing more.
+    desk.db()
+        .execute(
+            "UPDATE outbox SET next_attempt_at = '2026-01-01T00:00:00Z'",
+            [],
+        )
+        .unwrap();
+    for _ in 0..2 {
+        let out = desk.run(&["sync"], &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(desk.reporter_maildir_count(), 1);
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
+}
