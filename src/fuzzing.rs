@@ -37,3 +37,29 @@ pub fn config(data: &[u8]) {
         let _ = crate::core::config::Config::parse(text, std::path::Path::new("fuzz.toml"));
     }
 }
+
+/// Parses a reply template and renders it with hostile values: a value that looks like a
+/// placeholder is inserted literally, never expanded again.
+pub fn template(data: &[u8]) {
+    use crate::core::reply::template::{Placeholders, Template};
+    const MARKER: &str = "\u{e000}my-name-value\u{e001}";
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(t) = Template::parse("fuzz", "fuzz", text) {
+        let values = Placeholders {
+            reporter_name: "{my_name}".into(),
+            subject: "{quote}\r\nBcc: x@example.org".into(),
+            my_name: MARKER.into(),
+            quote: "> {subject}".into(),
+            ..Placeholders::default()
+        };
+        let out = t.render(&values);
+        if !t.uses("my_name") && !text.contains(MARKER) {
+            assert!(
+                !out.contains(MARKER),
+                "a value was expanded as a placeholder"
+            );
+        }
+    }
+}

@@ -41,12 +41,17 @@ fn crashers_and_hostile_mail_replay_cleanly() {
     }
     assert!(replayed >= 7, "the hostile fixtures are missing");
     secdesk::fuzzing::import_mbox(&mbox);
-    for target in ["parse_message", "import_mbox", "config"] {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/templates");
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        secdesk::fuzzing::template(&std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    for target in ["parse_message", "import_mbox", "config", "template"] {
         for (name, data) in inputs(target) {
             println!("replaying {target}/{name}");
             match target {
                 "parse_message" => secdesk::fuzzing::parse_message(&data),
                 "import_mbox" => secdesk::fuzzing::import_mbox(&data),
+                "template" => secdesk::fuzzing::template(&data),
                 _ => secdesk::fuzzing::config(&data),
             }
         }
