@@ -1,11 +1,14 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own file and
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
+mod classify;
 mod demo;
+mod eval;
 mod import;
 mod list;
 mod output;
 mod sync;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +43,12 @@ pub enum Command {
     List(list::Args),
     /// Load the bundled demo mailbox into a temporary database and show it.
     Demo(demo::Args),
+    /// Train the classifier on folders of labelled messages (DIR/spam, ham, invalid, valid).
+    Train(train::Args),
+    /// Classify message files and print class, score and reasons; stores nothing.
+    Classify(classify::Args),
+    /// Measure the classifier on folders of labelled messages; never trains.
+    Eval(eval::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -83,6 +92,9 @@ pub fn main() -> ExitCode {
         Some(Command::Import(args)) => import::run(&ctx, args),
         Some(Command::List(args)) => list::run(&ctx, args),
         Some(Command::Demo(args)) => demo::run(&ctx, args),
+        Some(Command::Train(args)) => train::run(&ctx, args),
+        Some(Command::Classify(args)) => classify::run(&ctx, args),
+        Some(Command::Eval(args)) => eval::run(&ctx, args),
         None => list::run(&ctx, list::Args::default()),
     };
     match result {
