@@ -24,8 +24,12 @@ command -v bogofilter >/dev/null || { echo "bench: bogofilter not installed (apt
 
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 SECDESK="$ROOT/target/release/secdesk"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# SECDESK_BENCH_WORK=DIR keeps the work folder (stores, splits) for a closer look.
+if [ -n "${SECDESK_BENCH_WORK:-}" ]; then
+    WORK="$SECDESK_BENCH_WORK"; rm -rf "$WORK"; mkdir -p "$WORK"
+else
+    WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
+fi
 
 # A config whose store lives in the work folder.
 cat > "$WORK/config.toml" <<CFG

@@ -109,21 +109,25 @@ pub fn score<'a>(
     tokens: impl Iterator<Item = (&'a str, SideCounts)>,
     p: &BayesParams,
 ) -> (f64, Vec<Clue>) {
-    let mut clues: Vec<Clue> = tokens
-        .map(|(token, c)| Clue {
-            token: token.to_string(),
-            probability: token_probability(c, p),
-        })
-        .filter(|c| (c.probability - 0.5).abs() >= p.min_deviation)
+    let mut chosen: Vec<(&str, f64)> = tokens
+        .map(|(token, c)| (token, token_probability(c, p)))
+        .filter(|(_, f)| (f - 0.5).abs() >= p.min_deviation)
         .collect();
     // Most significant first; ties broken by token so results are reproducible.
-    clues.sort_by(|a, b| {
-        let da = (a.probability - 0.5).abs();
-        let db = (b.probability - 0.5).abs();
-        db.total_cmp(&da).then_with(|| a.token.cmp(&b.token))
+    chosen.sort_unstable_by(|a, b| {
+        let da = (a.1 - 0.5).abs();
+        let db = (b.1 - 0.5).abs();
+        db.total_cmp(&da).then_with(|| a.0.cmp(b.0))
     });
-    clues.truncate(p.max_tokens);
-    let probs: Vec<f64> = clues.iter().map(|c| c.probability).collect();
+    chosen.truncate(p.max_tokens);
+    let probs: Vec<f64> = chosen.iter().map(|c| c.1).collect();
+    let clues = chosen
+        .into_iter()
+        .map(|(token, probability)| Clue {
+            token: token.to_string(),
+            probability,
+        })
+        .collect();
     (fisher_combine(&probs), clues)
 }
 

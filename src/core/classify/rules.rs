@@ -4,10 +4,14 @@
 //! A rule is a regular expression on one field of the message, with a class and a weight.
 //! Every rule that fires becomes a reason. Regexes are compiled with the `regex` crate, whose
 //! matching time is linear in the input, so a hostile message cannot stall classification.
+//!
+//! Patterns are ASCII by default (`\w`, `\b`, `(?i)` are ASCII; other characters match
+//! literally): Unicode word boundaries make the regex engine fall back to its slowest mode on
+//! any non-ASCII text, and rules run on every message. `(?u)` turns Unicode back on.
 
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::tokenize::prefix_at_char_boundary;
@@ -119,6 +123,7 @@ struct Rule {
     weight: f64,
     field: Field,
     pattern: Regex,
+    also: Option<Regex>,
     unless: Option<Regex>,
 }
 
@@ -144,6 +149,8 @@ struct RuleDef {
     weight: f64,
     field: String,
     pattern: String,
+    #[serde(default)]
+    also: Option<String>,
     #[serde(default)]
     unless: Option<String>,
     #[serde(default)]
@@ -210,12 +217,14 @@ impl RuleSet {
                 ))
             })?;
             let compile = |p: &str| {
-                regex::RegexBuilder::new(p)
+                RegexBuilder::new(p)
+                    .unicode(false)
                     .size_limit(MAX_REGEX_BYTES)
                     .build()
                     .map_err(|e| fail(format!("bad regex: {e}")))
             };
             let pattern = compile(&def.pattern)?;
+            let also = def.also.as_deref().map(compile).transpose()?;
             let unless = def.unless.as_deref().map(compile).transpose()?;
             rules.push(Rule {
                 name: def.name,
@@ -223,6 +232,7 @@ impl RuleSet {
                 weight: def.weight,
                 field,
                 pattern,
+                also,
                 unless,
             });
         }
@@ -258,7 +268,9 @@ impl RuleSet {
                 }
             };
             let Some(text) = &cache[pos].1 else { continue };
+            let text = text.as_bytes();
             if rule.pattern.is_match(text)
+                && rule.also.as_ref().is_none_or(|a| a.is_match(text))
                 && !rule.unless.as_ref().is_some_and(|u| u.is_match(text))
             {
                 fired.push(Fired {
@@ -314,6 +326,7 @@ class = "valid"
 weight = 1.0
 field = "body"
 pattern = 'reproduce'
+also = '(?i)steps'
 unless = '3\.\d+'
 "#;
 
@@ -321,12 +334,14 @@ unless = '3\.\d+'
     fn rules_fire_on_their_field_and_respect_unless() {
         let rules = RuleSet::parse(GOOD, "test").unwrap();
         let m = parse_message(
-            b"Subject: Missing DMARC record\nAuto-Submitted: auto-replied\n\nTo reproduce: dig\n",
+            b"Subject: Missing DMARC record\nAuto-Submitted: auto-replied\n\nSteps to reproduce: dig\n",
         );
         let names: Vec<String> = rules.evaluate(&m).into_iter().map(|f| f.name).collect();
         assert_eq!(names, ["dmarc", "ooo", "repro-without-version"]);
-        let m = parse_message(b"Subject: hi\n\nTo reproduce on 3.11: run\n");
+        let m = parse_message(b"Subject: hi\n\nSteps to reproduce on 3.11: run\n");
         assert!(rules.evaluate(&m).is_empty());
+        let m = parse_message(b"Subject: hi\n\nTo reproduce: run\n");
+        assert!(rules.evaluate(&m).is_empty(), "`also` must match too");
         assert_eq!(
             Fired {
                 name: "dmarc".into(),

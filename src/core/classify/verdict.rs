@@ -10,7 +10,7 @@
 //! - Class `spam` only ever comes with outcome `spam`; `unsure` is never closed automatically.
 
 use super::bayes::{self, BayesParams, Clue};
-use super::model::Model;
+use super::model::{Counts, Model};
 use super::rules::{Fired, RuleSet};
 use super::tokenize::tokenize;
 use crate::core::model::{Class, Outcome, Verdict};
@@ -81,16 +81,18 @@ impl Classifier {
 
     /// Classifies a message whose tokens are already known.
     pub fn classify_tokens(&self, m: &ParsedMessage, tokens: &[String]) -> Verdict {
+        let known: Vec<(&str, &Counts)> = tokens
+            .iter()
+            .filter_map(|t| self.model.tokens.get(t).map(|c| (t.as_str(), c)))
+            .collect();
         let (bayes_spam, spam_clues) = bayes::score(
-            tokens
-                .iter()
-                .filter_map(|t| self.model.spam_side(t).map(|c| (t.as_str(), c))),
+            known.iter().map(|(t, c)| (*t, self.model.spam_side(c))),
             &self.params,
         );
         let (bayes_valid, valid_clues) = bayes::score(
-            tokens
+            known
                 .iter()
-                .filter_map(|t| self.model.valid_side(t).map(|c| (t.as_str(), c))),
+                .filter_map(|(t, c)| self.model.valid_side(c).map(|side| (*t, side))),
             &self.params,
         );
         let mut fired = self.rules.evaluate(m);
