@@ -139,8 +139,10 @@ impl Model {
         }
     }
 
-    /// The model as text, keeping only tokens seen at least `min_count` times in all (rare
-    /// tokens carry little evidence and most of the size). Sorted, so rebuilds diff cleanly.
+    /// The model as text, keeping only tokens seen in at least `min_count` messages in all
+    /// (rare tokens carry little evidence and most of the size), except tokens of valid and
+    /// invalid reports: there are few of those, and each one counts. Sorted, so rebuilds diff
+    /// cleanly.
     pub fn to_tsv(&self, min_count: u64) -> String {
         let mut out = String::new();
         out.push_str("# secdesk token model: token, then in how many trained messages of each label it occurs.\n");
@@ -151,7 +153,7 @@ impl Model {
         let mut keys: Vec<&String> = self
             .tokens
             .iter()
-            .filter(|(_, c)| c.iter().sum::<u64>() >= min_count)
+            .filter(|(_, c)| c.iter().sum::<u64>() >= min_count || c[2] + c[3] > 0)
             .map(|(k, _)| k)
             .collect();
         keys.sort();
@@ -228,12 +230,15 @@ mod tests {
     fn text_form_round_trips_and_prunes_rare_tokens() {
         let mut m = Model::default();
         m.apply(Label::Spam, &toks(&["common", "rare"]), false);
-        m.apply(Label::Invalid, &toks(&["common"]), false);
+        m.apply(Label::Ham, &toks(&["common"]), false);
+        m.apply(Label::Valid, &toks(&["report"]), false);
         let text = m.to_tsv(2);
         let back = Model::from_tsv(&text).unwrap();
-        assert_eq!(back.messages, [1, 0, 1, 0]);
-        assert_eq!(back.tokens.get("common"), Some(&[1, 0, 1, 0]));
+        assert_eq!(back.messages, [1, 1, 0, 1]);
+        assert_eq!(back.tokens.get("common"), Some(&[1, 1, 0, 0]));
         assert!(!back.tokens.contains_key("rare"));
+        // Tokens of reports are kept however rare.
+        assert_eq!(back.tokens.get("report"), Some(&[0, 0, 0, 1]));
     }
 
     #[test]

@@ -228,7 +228,12 @@ fn text_tokens(text: &str, prefix: &str, t: &mut Tokens) {
         }
         let mut token = String::with_capacity(prefix.len() + word.len());
         token.push_str(prefix);
-        token.extend(word.chars().flat_map(char::to_lowercase));
+        if word.is_ascii() {
+            token.push_str(word);
+            token.make_ascii_lowercase();
+        } else {
+            token.extend(word.chars().flat_map(char::to_lowercase));
+        }
         t.add(token);
     }
 }
