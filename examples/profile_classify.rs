@@ -7,9 +7,13 @@ use secdesk::core::parse::parse_message;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let db = args.next().expect("usage: profile_classify STORE.db FILE...");
+    let db = args
+        .next()
+        .expect("usage: profile_classify STORE.db FILE...");
     let stage = std::env::var("STAGE").unwrap_or_default();
-    let raws: Vec<Vec<u8>> = args.map(|f| std::fs::read(f).expect("readable file")).collect();
+    let raws: Vec<Vec<u8>> = args
+        .map(|f| std::fs::read(f).expect("readable file"))
+        .collect();
     let t = Instant::now();
     let parsed: Vec<_> = raws.iter().map(|r| parse_message(r)).collect();
     println!("parse    {:?}", t.elapsed());

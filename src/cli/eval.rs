@@ -86,7 +86,11 @@ fn print_tables(o: &EvalOutput) -> anyhow::Result<()> {
         )?;
     }
     writeln!(out, "\nconfusion (rows: label, columns: predicted class)")?;
-    writeln!(out, "{:<8} {:>8} {:>8} {:>8}", "", "spam", "invalid", "valid")?;
+    writeln!(
+        out,
+        "{:<8} {:>8} {:>8} {:>8}",
+        "", "spam", "invalid", "valid"
+    )?;
     for row in &r.confusion {
         writeln!(
             out,

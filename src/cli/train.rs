@@ -59,8 +59,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             });
         }
         let tx = store.conn_mut().transaction()?;
-        let summary = train_batch(&tx, &items)
-            .with_context(|| format!("training on {}", dir.display()))?;
+        let summary =
+            train_batch(&tx, &items).with_context(|| format!("training on {}", dir.display()))?;
         tx.commit()?;
         let counts: Vec<String> = Label::ALL
             .iter()

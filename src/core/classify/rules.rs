@@ -270,7 +270,7 @@ impl RuleSet {
             let Some(text) = &cache[pos].1 else { continue };
             let text = text.as_bytes();
             if rule.pattern.is_match(text)
-                && rule.also.as_ref().is_none_or(|a| a.is_match(text))
+                && rule.also.as_ref().map_or(true, |a| a.is_match(text))
                 && !rule.unless.as_ref().is_some_and(|u| u.is_match(text))
             {
                 fired.push(Fired {

@@ -247,7 +247,8 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 /// Tell-tale HTML tags.
 static HTML_TAG: LazyLock<Regex> = LazyLock::new(|| {
     // A constant pattern: compiling it cannot fail.
-    Regex::new(r"(?i-u)<(img|form|font|table|script|iframe|input|center)\b").expect("valid tag regex")
+    Regex::new(r"(?i-u)<(img|form|font|table|script|iframe|input|center)\b")
+        .expect("valid tag regex")
 });
 
 /// At most this many links per text are tokenized.
@@ -291,10 +292,12 @@ fn html_tag_tokens(html: &str, t: &mut Tokens) {
     let mut seen = [false; 8];
     for found in HTML_TAG.captures_iter(html).take(10_000) {
         let name = found[1].to_ascii_lowercase();
-        let i = ["img", "form", "font", "table", "script", "iframe", "input", "center"]
-            .iter()
-            .position(|n| *n == name)
-            .unwrap_or(0);
+        let i = [
+            "img", "form", "font", "table", "script", "iframe", "input", "center",
+        ]
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(0);
         if !seen[i] {
             seen[i] = true;
             t.add(format!("html:{name}"));
