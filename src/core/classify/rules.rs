@@ -23,8 +23,9 @@ use crate::core::parse::ParsedMessage;
 pub const BUILTIN_RULES: &str = include_str!("../../../assets/rules.toml");
 /// The file name looked for in the config directory.
 pub const RULES_FILE: &str = "rules.toml";
-/// Rules read at most this much of the body.
-const MAX_RULE_BODY_BYTES: usize = 64 * 1024;
+/// Rules read at most this much of the body: what makes a report a report (or not) is in
+/// its first pages, and rules run on every message.
+const MAX_RULE_BODY_BYTES: usize = 16 * 1024;
 /// Compiled regexes are capped in size so a rule file cannot exhaust memory.
 const MAX_REGEX_BYTES: usize = 1 << 20;
 

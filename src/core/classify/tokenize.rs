@@ -87,9 +87,13 @@ impl Tokens {
         if token.is_empty() {
             return;
         }
-        let clean = token
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !is_invisible_format(c));
+        let clean = if token.is_ascii() {
+            token.bytes().all(|b| b > b' ' && b != 0x7f)
+        } else {
+            token
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && !is_invisible_format(c))
+        };
         if clean {
             self.0.push(token);
         } else {
