@@ -3,9 +3,11 @@
 
 mod assign;
 mod change;
+mod classify;
 mod demo;
 mod dup;
 pub mod editor;
+mod eval;
 mod import;
 mod list;
 mod log;
@@ -20,6 +22,7 @@ mod state;
 mod stats;
 mod sync;
 mod take;
+mod train;
 mod unassign;
 
 use std::path::PathBuf;
@@ -81,6 +84,12 @@ pub enum Command {
     Demo(demo::Args),
     /// Save a report's attachments into a folder (names are made safe; nothing is overwritten).
     Save(save::Args),
+    /// Train the classifier on folders of labelled messages (DIR/spam, ham, invalid, valid).
+    Train(train::Args),
+    /// Classify message files and print class, score and reasons; stores nothing.
+    Classify(classify::Args),
+    /// Measure the classifier on folders of labelled messages; never trains.
+    Eval(eval::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -137,6 +146,9 @@ pub fn main() -> ExitCode {
         Some(Command::Stats(args)) => stats::run(&ctx, args),
         Some(Command::Reply(args)) => reply::run(&ctx, args),
         Some(Command::Outbox(args)) => outbox::run(&ctx, args),
+        Some(Command::Train(args)) => train::run(&ctx, args),
+        Some(Command::Classify(args)) => classify::run(&ctx, args),
+        Some(Command::Eval(args)) => eval::run(&ctx, args),
         None => list::run(&ctx, list::Args::default()),
     };
     match result {

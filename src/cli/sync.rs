@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         session: &mut session,
         batch_size: args.batch_size,
     };
-    let ingestor = Ingestor::without_classifier();
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
     let result = sync::run(
         remote,
         &examined,

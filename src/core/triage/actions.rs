@@ -53,7 +53,7 @@ pub fn set_state(
     note: Option<&str>,
 ) -> Result<Applied<StateSnapshot>, TriageError> {
     let note = note.map(str::trim).filter(|n| !n.is_empty());
-    let (applied, learned) = in_transaction(store, |conn| {
+    let applied = in_transaction(store, |conn| {
         let current = guard(conn, id, req)?;
         let target = match (state, reason) {
             (ReportState::Invalid, None) => return Err(TriageError::ReasonRequired { id }),
@@ -76,25 +76,20 @@ pub fn set_state(
             class_for(state).filter(|c| current.class != Some(*c) || !current.class_confirmed);
         if let Some(class) = learned {
             record::write_class(conn, &current, Some(class), true, req)?;
+            learn_confirmed_class(conn, id, class)?;
         }
         if let Some(text) = note {
             insert_note(conn, id, req, text)?;
         }
         let version = record::bump(conn, &current, req)?;
-        Ok((
-            Applied {
-                report_id: id,
-                before: current.state.clone(),
-                after: target,
-                version,
-                undo: Undo::Class(current.class_snapshot()),
-            },
-            learned,
-        ))
+        Ok(Applied {
+            report_id: id,
+            before: current.state.clone(),
+            after: target,
+            version,
+            undo: Undo::Class(current.class_snapshot()),
+        })
     })?;
-    if let Some(class) = learned {
-        learn_confirmed_class(store, id, class)?;
-    }
     Ok(applied)
 }
 
@@ -154,6 +149,9 @@ pub fn mark(
             record::write_state(conn, &current, &target, req, None)?;
             version = record::bump(conn, &current, req)?;
         }
+        if before.class != Some(class) || !before.confirmed {
+            learn_confirmed_class(conn, id, class)?;
+        }
         Ok(Applied {
             report_id: id,
             undo: if before == after {
@@ -166,20 +164,19 @@ pub fn mark(
             version,
         })
     })?;
-    if applied.before.class != Some(class) || !applied.before.confirmed {
-        learn_confirmed_class(store, id, class)?;
-    }
     Ok(applied)
 }
 
-/// Teaches the classifier a class a person confirmed.
-fn learn_confirmed_class(store: &mut Store, id: ReportId, class: Class) -> Result<(), TriageError> {
-    // LEAD, when merging `classify`: this is the one call site. Replace the body with
-    //     crate::core::classify::learn(store, id, class)?;
-    // (the change itself is already committed; a training failure should be reported, not
-    // roll the triage back).
-    let _ = (store, id, class);
-    Ok(())
+/// Teaches the classifier a class a person confirmed, in the same transaction as the change
+/// and its audit entry, so the model and the log never disagree.
+fn learn_confirmed_class(
+    conn: &rusqlite::Connection,
+    id: ReportId,
+    class: Class,
+) -> Result<(), TriageError> {
+    crate::core::classify::learn_in(conn, id, class)
+        .map(|_| ())
+        .map_err(|e| TriageError::Learning(e.to_string()))
 }
 
 /// Marks report `id` a duplicate of `original` (closing it in `duplicate`). The original then
@@ -317,6 +314,15 @@ pub fn revert(
             Undo::Class(c) => {
                 record::write_class(conn, &current, c.class, c.confirmed, req)?;
                 record::write_state(conn, &current, &c.state, req, Some("undo"))?;
+                // The model follows the class: back to the earlier confirmed label, or
+                // untrained when the class was only a suggestion.
+                match (c.class, c.confirmed) {
+                    (Some(class), true) => learn_confirmed_class(conn, id, class)?,
+                    _ => {
+                        crate::core::classify::forget_in(conn, id)
+                            .map_err(|e| TriageError::Learning(e.to_string()))?;
+                    }
+                }
             }
             Undo::Coordinator(c) => {
                 if current.coordinator != *c {

@@ -7,6 +7,11 @@ use crate::core::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
+    #[error(
+        "the classifier could not learn from this change: {0}; the change was not made, try again"
+    )]
+    Learning(String),
+
     #[error("no report #{0}: `secdesk list` shows the reports there are")]
     NoSuchReport(ReportId),
 
