@@ -97,4 +97,11 @@ pub const MIGRATIONS: &[&str] = &[
 
     CREATE VIRTUAL TABLE messages_fts USING fts5(subject, sender, body, tokenize = 'unicode61');
     "#,
+    // 2: indexes the desk's queue walks instead of sorting (core::store::queue): per state
+    // newest first, needs-triage with suggested spam last, and per coordinator.
+    r#"
+    CREATE INDEX reports_state_created ON reports(state, created_at);
+    CREATE INDEX reports_state_spam_created ON reports(state, (class IS 'spam') DESC, created_at);
+    CREATE INDEX reports_coordinator_created ON reports(coordinator, created_at);
+    "#,
 ];
