@@ -2,6 +2,7 @@
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
 mod demo;
+mod desk;
 mod import;
 mod list;
 mod output;
@@ -38,7 +39,7 @@ pub enum Command {
     Import(import::Args),
     /// List reports, newest first.
     List(list::Args),
-    /// Load the bundled demo mailbox into a temporary database and show it.
+    /// Open the desk on the bundled demo mailbox, in a temporary database.
     Demo(demo::Args),
 }
 
@@ -83,7 +84,7 @@ pub fn main() -> ExitCode {
         Some(Command::Import(args)) => import::run(&ctx, args),
         Some(Command::List(args)) => list::run(&ctx, args),
         Some(Command::Demo(args)) => demo::run(&ctx, args),
-        None => list::run(&ctx, list::Args::default()),
+        None => desk::run(&ctx),
     };
     match result {
         Ok(code) => code,
