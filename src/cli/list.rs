@@ -1,12 +1,17 @@
-//! `secdesk list`: reports, newest first.
+//! `secdesk list`: reports, newest first, with filters by state, class, coordinator and
+//! clocks.
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use chrono::Utc;
+
+use crate::core::model::{Class, ReportState};
+use crate::core::queue::{self, QueueEntry};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::reports::{ListFilter, ReportSummary};
 
-use super::{output, Context};
+use super::{change, output, Context};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
@@ -16,39 +21,91 @@ pub struct Args {
     /// Only reports whose subject, sender or body match these words.
     #[arg(long, value_name = "WORDS")]
     pub search: Option<String>,
+    /// Only reports in these states (repeat, or separate with commas).
+    #[arg(long, value_name = "STATE", value_delimiter = ',')]
+    pub state: Vec<String>,
+    /// Only reports of these classes: spam, invalid, valid (repeat, or separate with commas).
+    #[arg(long, value_name = "CLASS", value_delimiter = ',')]
+    pub class: Vec<String>,
+    /// Only reports I coordinate.
+    #[arg(long, conflicts_with = "unassigned")]
+    pub mine: bool,
+    /// Only reports nobody coordinates.
+    #[arg(long)]
+    pub unassigned: bool,
+    /// Only open reports past a response deadline.
+    #[arg(long)]
+    pub overdue: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (_config, store) = ctx.store()?;
+    // Check the words before opening anything, so a typo gets a one-line answer.
+    let states = args
+        .state
+        .iter()
+        .map(|s| change::parse::<ReportState>(s).map(|s| s.to_string()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let classes = args
+        .class
+        .iter()
+        .map(|c| change::parse::<Class>(c).map(|c| c.to_string()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (config, store) = ctx.store()?;
     let filter = ListFilter {
         search: args.search,
+        states,
+        classes,
+        coordinator: args.mine.then(|| config.identity.email.clone()),
+        unassigned: args.unassigned,
         ..ListFilter::default()
     };
-    let reports = store.list_reports(&filter)?;
+    let entries = queue::queue(&store, &filter, args.overdue, &config.clocks, Utc::now())?;
     if args.json {
-        output::print_json(&reports)?;
+        output::print_json(&entries)?;
     } else {
-        print_table(&reports)?;
+        print_queue(&entries)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The queue as a table: `!` marks overdue reports, `*` a reporter's unread answer.
+pub fn print_queue(entries: &[QueueEntry]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for e in entries {
+        let r = &e.report;
+        let marks = format!(
+            "{}{}",
+            if e.overdue { "!" } else { " " },
+            if r.flagged { "*" } else { " " }
+        );
+        writeln!(
+            out,
+            "{:>5}{marks} {:<16.16}  {}",
+            r.id,
+            terminal_line(r.coordinator.as_deref().unwrap_or("-")),
+            row(r),
+        )?;
+    }
+    Ok(())
 }
 
 /// A plain table; every field from mail is made terminal-safe.
 pub fn print_table(reports: &[ReportSummary]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     for r in reports {
-        let class = r.class.as_deref().unwrap_or("-");
-        writeln!(
-            out,
-            "{:>5}  {:<10}  {:<12}  {:<7}  {:>3}  {:<30.30}  {}",
-            r.id,
-            &r.received_at[..10.min(r.received_at.len())],
-            r.state,
-            class,
-            r.messages,
-            terminal_line(&r.from),
-            terminal_line(&r.subject),
-        )?;
+        writeln!(out, "{:>5}  {}", r.id, row(r))?;
     }
     Ok(())
+}
+
+fn row(r: &ReportSummary) -> String {
+    format!(
+        "{:<10}  {:<12}  {:<7}  {:>3}  {:<30.30}  {}",
+        &r.received_at[..10.min(r.received_at.len())],
+        r.state,
+        r.class.as_deref().unwrap_or("-"),
+        r.messages,
+        terminal_line(&r.from),
+        terminal_line(&r.subject),
+    )
 }

@@ -1,12 +1,23 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own file and
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
+mod assign;
+mod change;
 mod demo;
 mod desk;
+mod dup;
 mod import;
 mod list;
+mod log;
+mod mark;
+mod note;
 mod output;
+mod show;
+mod state;
+mod stats;
 mod sync;
+mod take;
+mod unassign;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +50,26 @@ pub enum Command {
     Import(import::Args),
     /// List reports, newest first.
     List(list::Args),
+    /// Show one report: its thread, team notes, links, clocks and audit log.
+    Show(show::Args),
+    /// Confirm a report's class: spam or invalid also close it; valid acknowledges it.
+    Mark(mark::Args),
+    /// Move a report to another state of the triage lifecycle.
+    State(state::Args),
+    /// Make a team member the report's coordinator.
+    Assign(assign::Args),
+    /// Become the report's coordinator.
+    Take(take::Args),
+    /// Leave the report without a coordinator.
+    Unassign(unassign::Args),
+    /// Add a team note to a report (never sent to the reporter).
+    Note(note::Args),
+    /// Close a report as a duplicate of another.
+    Dup(dup::Args),
+    /// Show a report's audit log.
+    Log(log::Args),
+    /// Team figures for a period: counts, intake, response times, clocks.
+    Stats(stats::Args),
     /// Open the desk on the bundled demo mailbox, in a temporary database.
     Demo(demo::Args),
 }
@@ -84,6 +115,16 @@ pub fn main() -> ExitCode {
         Some(Command::Import(args)) => import::run(&ctx, args),
         Some(Command::List(args)) => list::run(&ctx, args),
         Some(Command::Demo(args)) => demo::run(&ctx, args),
+        Some(Command::Show(args)) => show::run(&ctx, args),
+        Some(Command::Mark(args)) => mark::run(&ctx, args),
+        Some(Command::State(args)) => state::run(&ctx, args),
+        Some(Command::Assign(args)) => assign::run(&ctx, args),
+        Some(Command::Take(args)) => take::run(&ctx, args),
+        Some(Command::Unassign(args)) => unassign::run(&ctx, args),
+        Some(Command::Note(args)) => note::run(&ctx, args),
+        Some(Command::Dup(args)) => dup::run(&ctx, args),
+        Some(Command::Log(args)) => log::run(&ctx, args),
+        Some(Command::Stats(args)) => stats::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {

@@ -246,6 +246,10 @@ fn store_message(tx: &Transaction<'_>, p: &Prepared, direction: Direction) -> Re
             "UPDATE reports SET updated_at = ?2 WHERE id = ?1",
             params![report_id, timestamp(Utc::now())],
         )?;
+        if direction == Direction::In {
+            // A reporter answering a question brings a needs-info report back (issue 4).
+            crate::core::triage::reporter::reply_arrived(tx, report_id, Utc::now())?;
+        }
     }
     Ok(if is_new {
         Stored::NewReport(report_id)

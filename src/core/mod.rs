@@ -2,9 +2,14 @@
 //!
 //! Nothing below this module touches the terminal or the network.
 
+pub mod clocks;
 pub mod config;
 pub mod ingest;
+pub mod lifecycle;
 pub mod model;
 pub mod parse;
+pub mod queue;
 pub mod sanitize;
+pub mod stats;
 pub mod store;
+pub mod triage;

@@ -19,7 +19,7 @@ fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
         Screen::Report => state
             .report
             .as_ref()
-            .map(|d| vec![(d.id, d.version)])
+            .map(|d| vec![(d.id(), d.report.version)])
             .unwrap_or_default(),
         Screen::Queue if bulk && !state.selection.is_empty() => {
             state.selection.iter().map(|(id, v)| (*id, *v)).collect()
@@ -35,11 +35,10 @@ fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
 
 /// The state of the report a single-report key acts on.
 fn target_state(state: &State) -> Option<ReportState> {
-    let s = match state.screen {
-        Screen::Report => state.report.as_ref().map(|d| d.state.clone()),
-        _ => state.queue.current().map(|r| r.summary.state.clone()),
-    }?;
-    s.parse().ok()
+    match state.screen {
+        Screen::Report => state.report.as_ref().map(|d| d.report.state),
+        _ => state.queue.current()?.summary.state.parse().ok(),
+    }
 }
 
 fn batch(state: &mut State, bulk: bool, label: String, change: Change) -> Vec<Request> {
@@ -92,7 +91,7 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
                 state.info(text::NO_REPORT);
                 return Vec::new();
             };
-            let items: Vec<_> = super::desk::allowed_states(current)
+            let items: Vec<_> = crate::core::lifecycle::allowed_from(current)
                 .iter()
                 .map(|s| (s.to_string(), PickerChoice::State(*s)))
                 .collect();

@@ -108,3 +108,14 @@ pub const NO_IMAP: &str = "sync off: the config has no [imap] section";
 pub const SYNC_NOT_BUILT: &str = "IMAP sync is not in this build yet";
 pub const DEMO_GREETING: &str =
     "Demo mailbox loaded into a temporary database. ? shows the keys, q quits.";
+pub const NOBODY: &str = "nobody";
+pub const REPORTER_ANSWERED: &str = "the reporter answered";
+pub const WHY_CLASS: &str = "Why the classifier said so";
+pub const AUDIT_LOG: &str = "Audit log";
+
+pub fn thread_title(n: usize) -> String {
+    match n {
+        1 => "Thread (1 item)".to_string(),
+        n => format!("Thread ({n} items)"),
+    }
+}

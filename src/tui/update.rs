@@ -34,7 +34,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             ensure_window(state)
         }
         Action::ReportLoaded(detail) => {
-            if state.report_id == Some(detail.id) {
+            if state.report_id == Some(detail.id()) {
                 state.report = Some(detail);
             }
             Vec::new()
@@ -280,8 +280,8 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
         {
             row.version = *version;
         }
-        if let Some(d) = state.report.as_mut().filter(|d| d.id == *id) {
-            d.version = *version;
+        if let Some(d) = state.report.as_mut().filter(|d| d.id() == *id) {
+            d.report.version = *version;
         }
         state.selection.remove(id);
     }

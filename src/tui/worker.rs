@@ -41,7 +41,12 @@ pub fn spawn_store_worker(
             pending.extend(requests.try_iter());
             for request in coalesce(pending) {
                 if events
-                    .send(desk::handle(&mut store, &config, request))
+                    .send(desk::handle(
+                        &mut store,
+                        &config,
+                        chrono::Utc::now(),
+                        request,
+                    ))
                     .is_err()
                 {
                     return;

@@ -97,7 +97,14 @@ pub const MIGRATIONS: &[&str] = &[
 
     CREATE VIRTUAL TABLE messages_fts USING fts5(subject, sender, body, tokenize = 'unicode61');
     "#,
-    // 2: indexes the desk's queue walks instead of sorting (core::store::queue): per state
+    // 2 (triage): why a change was made (the invalid reason, the note given with a state
+    // change), kept apart from `before`/`after` so those stay plain values metrics can match.
+    r#"
+    ALTER TABLE events ADD COLUMN detail TEXT;
+    CREATE INDEX reports_duplicate_of ON reports(duplicate_of);
+    CREATE INDEX reports_coordinator ON reports(coordinator);
+    "#,
+    // 3 (tui): indexes the desk's queue walks instead of sorting (core::store::queue): per state
     // newest first, needs-triage with suggested spam last, and per coordinator.
     r#"
     CREATE INDEX reports_state_created ON reports(state, created_at);

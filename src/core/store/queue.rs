@@ -5,12 +5,13 @@
 //! Paging is `LIMIT/OFFSET` over the `reports` table alone (an index scan, see migration 2);
 //! the first message, the thread size and the sender are looked up only for the page's rows.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
 use super::reports::{fts_query, ReportSummary};
 use super::{parse_timestamp, Result, Store};
+use crate::core::clocks;
 use crate::core::config::ClockConfig;
 
 /// The order of a queue.
@@ -19,7 +20,10 @@ pub enum QueueOrder {
     /// Newest first.
     #[default]
     Age,
-    /// The soonest open clock deadline first; closed reports (no deadline) last.
+    /// The soonest running clock first; closed reports (no clock) last. The order reads the
+    /// clock from the state (acknowledge while `new`, triage while acknowledged or waiting,
+    /// close while triaged or fixing), so SQLite can sort without reading the audit log; the
+    /// deadline shown on each row comes from the audit log (`core::clocks`).
     Deadline,
 }
 
@@ -39,7 +43,8 @@ pub struct QueueFilter {
 }
 
 /// One line of the queue, with what the desk needs beyond the listing: the version the view
-/// loaded (a change from a stale view is refused) and the next clock deadline.
+/// loaded (a change from a stale view is refused) and the earliest deadline the report has
+/// not met yet (`core::clocks`); past it, the report is overdue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueRow {
     pub summary: ReportSummary,
@@ -55,34 +60,13 @@ pub struct QueuePage {
     pub rows: Vec<QueueRow>,
 }
 
-/// The next clock a report in `state` runs against, created at `created`: acknowledge while
-/// `new`, triage while acknowledged or waiting, close while being fixed. Closed reports have
-/// no running clock.
-pub fn next_deadline(
-    state: &str,
-    created: DateTime<Utc>,
-    clocks: &ClockConfig,
-) -> Option<DateTime<Utc>> {
-    let days = clock_days(state, clocks)?;
-    Some(created + Duration::seconds((days * 86_400.0).round() as i64))
-}
-
-fn clock_days(state: &str, clocks: &ClockConfig) -> Option<f64> {
-    match state {
-        "new" => Some(clocks.acknowledge_days),
-        "acknowledged" | "needs-info" => Some(clocks.triage_days),
-        "triaged" | "fixing" => Some(clocks.close_days),
-        _ => None,
-    }
-}
-
 impl Store {
     /// Up to `limit` reports of the queue described by `filter`, from position `offset`, and
     /// how many there are in all.
     pub fn queue_page(
         &self,
         filter: &QueueFilter,
-        clocks: &ClockConfig,
+        targets: &ClockConfig,
         offset: usize,
         limit: usize,
     ) -> Result<QueuePage> {
@@ -92,7 +76,7 @@ impl Store {
             params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
-        let order = order_clause(filter, clocks);
+        let order = order_clause(filter, targets);
         let ids: Vec<i64> = {
             let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT r.id FROM reports r WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
@@ -142,8 +126,16 @@ impl Store {
             else {
                 continue;
             };
-            let deadline = parse_timestamp(&summary.received_at)
-                .and_then(|created| next_deadline(&summary.state, created, clocks));
+            let deadline = clocks::milestones(self.conn(), Some(id))?
+                .remove(&id)
+                .map(|m| m.deadlines(targets))
+                .and_then(|d| {
+                    [d.acknowledge, d.triage, d.close]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| parse_timestamp(&t))
+                        .min()
+                });
             out.push(QueueRow {
                 summary,
                 version,

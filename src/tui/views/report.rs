@@ -10,8 +10,9 @@ use ratatui::Frame;
 
 use super::{class_span, due, safe};
 use crate::core::sanitize::terminal_text;
+use crate::core::triage::view::MessageView;
 use crate::tui::app::State;
-use crate::tui::desk::{Detail, Mail, ThreadItem};
+use crate::tui::desk::{Detail, ThreadItem};
 use crate::tui::text;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
@@ -19,21 +20,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(text::LOADING), area);
         return;
     };
-    let title = first_subject(d)
-        .map(|s| format!(" #{} {} ", d.id, safe(s)))
-        .unwrap_or_else(|| format!(" #{} ", d.id));
+    let title = format!(" #{} {} ", d.id(), safe(&d.report.subject));
     let paragraph = Paragraph::new(lines(d, state))
         .block(Block::default().borders(Borders::TOP).title(title))
         .wrap(Wrap { trim: false })
         .scroll((state.report_scroll, 0));
     frame.render_widget(paragraph, area);
-}
-
-fn first_subject(d: &Detail) -> Option<&str> {
-    d.thread.iter().find_map(|t| match t {
-        ThreadItem::Mail(m) => Some(m.subject.as_str()),
-        ThreadItem::Note { .. } => None,
-    })
 }
 
 fn bold() -> Style {
@@ -52,31 +44,29 @@ fn section(title: &str) -> Line<'static> {
 }
 
 fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
+    let r = &d.report;
     let mut out = Vec::new();
-    let mut state_text = d.state.clone();
-    if let Some(r) = &d.invalid_reason {
-        state_text += &format!(" ({r})");
+    let mut state_text = r.state.to_string();
+    if let Some(reason) = r.invalid_reason {
+        state_text += &format!(" ({reason})");
     }
-    if let Some(of) = d.duplicate_of {
+    if let Some(of) = r.duplicate_of {
         state_text += &format!(" of #{of}");
     }
     out.push(field("State", state_text));
+    let c = &r.classifier;
+    let class = r.class.map(|c| c.as_str()).or(c.class.as_deref());
     out.push(field(
         "Class",
-        class_span(
-            d.class.as_deref(),
-            d.outcome.as_deref(),
-            d.confidence,
-            d.class_confirmed,
-        ),
+        class_span(class, c.outcome.as_deref(), c.confidence, r.class_confirmed),
     ));
     out.push(field(
         "Coordinator",
-        d.coordinator.clone().unwrap_or_else(|| "nobody".into()),
+        r.coordinator.clone().unwrap_or_else(|| text::NOBODY.into()),
     ));
-    out.push(field("Received", d.created_at.clone()));
+    out.push(field("Received", r.created_at.clone()));
     if let Some(deadline) = d.deadline {
-        let (text, late) = due(state.now, deadline);
+        let (due_text, late) = due(state.now, deadline);
         let style = if late {
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
         } else {
@@ -85,63 +75,64 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         out.push(field(
             "Next clock",
             Span::styled(
-                format!("{} ({text})", deadline.format("%Y-%m-%d %H:%M")),
+                format!("{} ({due_text})", deadline.format("%Y-%m-%d %H:%M")),
                 style,
             ),
         ));
     }
-    if !d.duplicates.is_empty() {
-        let list: Vec<String> = d.duplicates.iter().map(|i| format!("#{i}")).collect();
+    if !r.duplicates.is_empty() {
+        let list: Vec<String> = r.duplicates.iter().map(|i| format!("#{i}")).collect();
         out.push(field("Duplicates", list.join(" ")));
     }
-    if d.flagged {
+    if r.flagged {
         out.push(field(
             "Flag",
-            Span::styled("the reporter answered", Style::new().fg(Color::Cyan)),
+            Span::styled(text::REPORTER_ANSWERED, Style::new().fg(Color::Cyan)),
         ));
     }
-    if !d.reasons.is_empty() || d.spam_score.is_some() {
+    if !c.reasons.is_empty() || c.score.is_some() {
         out.push(Line::raw(""));
-        out.push(section("Why the classifier said so"));
-        if let Some(score) = d.spam_score {
+        out.push(section(text::WHY_CLASS));
+        if let Some(score) = c.score {
             out.push(Line::raw(format!("  spam score {score:.2}")));
         }
-        for r in &d.reasons {
-            out.push(Line::raw(format!("  • {}", safe(r))));
+        for reason in &c.reasons {
+            out.push(Line::raw(format!("  • {}", safe(reason))));
         }
     }
     out.push(Line::raw(""));
-    out.push(section(&format!("Thread ({} items)", d.thread.len())));
+    out.push(section(&text::thread_title(d.thread.len())));
     for item in &d.thread {
         match item {
             ThreadItem::Mail(m) => mail_lines(&mut out, m),
-            ThreadItem::Note {
-                author,
-                at,
-                text: body,
-            } => {
+            ThreadItem::Note(n) => {
                 let style = Style::new().fg(Color::Yellow);
                 out.push(Line::from(Span::styled(
-                    format!("✎ {} — {} — {}", text::THREAD_NOTE, safe(author), at),
+                    format!("✎ {} — {} — {}", text::THREAD_NOTE, safe(&n.author), n.at),
                     style.add_modifier(Modifier::BOLD),
                 )));
-                for l in terminal_text(body).lines() {
+                for l in terminal_text(&n.text).lines() {
                     out.push(Line::from(Span::styled(format!("│ {l}"), style)));
                 }
             }
         }
         out.push(Line::raw(""));
     }
-    out.push(section("Audit log"));
-    for e in &d.events {
+    out.push(section(text::AUDIT_LOG));
+    for e in &r.events {
         let change = match (&e.before, &e.after) {
             (Some(b), Some(a)) => format!("{} → {}", safe(b), safe(a)),
             (None, Some(a)) => safe(a),
             (Some(b), None) => format!("{} → none", safe(b)),
             (None, None) => String::new(),
         };
+        let detail = e
+            .detail
+            .as_deref()
+            .map(|d| format!(" ({})", safe(d)))
+            .unwrap_or_default();
         out.push(Line::raw(format!(
-            "  {}  {:<20} {:<12} {change}",
+            "  {}  {:<20} {:<12} {change}{detail}",
             e.at,
             safe(&e.actor),
             e.kind
@@ -150,8 +141,8 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     out
 }
 
-fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a Mail) {
-    let (mark, who, colour) = if m.ours {
+fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView) {
+    let (mark, who, colour) = if m.direction == "out" {
         ("◀", text::THREAD_OUT, Color::Green)
     } else {
         ("▶", text::THREAD_IN, Color::Cyan)
@@ -178,18 +169,22 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a Mail) {
             dim,
         )));
     }
-    if !m.auth.is_empty() {
-        let auth: Vec<String> = m
-            .auth
-            .iter()
-            .map(|(k, v)| format!("{k} {}", safe(v)))
-            .collect();
+    let auth: Vec<String> = [
+        ("SPF", &m.auth.spf),
+        ("DKIM", &m.auth.dkim),
+        ("DMARC", &m.auth.dmarc),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k} {}", safe(v))))
+    .collect();
+    if !auth.is_empty() {
         out.push(Line::from(Span::styled(
             format!("  Auth: {}", auth.join(", ")),
             dim,
         )));
     }
-    for (name, kind, size) in &m.attachments {
+    for a in &m.attachments {
+        let (name, kind, size) = (&a.name, &a.content_type, a.size);
         out.push(Line::from(Span::styled(
             format!(
                 "  📎 {} ({}, {} bytes)",
@@ -200,7 +195,7 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a Mail) {
             Style::new().fg(Color::Magenta),
         )));
     }
-    for n in &m.notes {
+    for n in &m.parse_notes {
         out.push(Line::from(Span::styled(
             format!("  ⚠ {}", safe(n)),
             Style::new().fg(Color::Red),

@@ -112,7 +112,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Paragraph::new(overdue_lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" Overdue ({}) ", stats.overdue.len())),
+                .title(format!(" Overdue ({}) ", stats.overdue_count)),
         ),
         overdue,
     );

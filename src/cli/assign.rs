@@ -1,0 +1,39 @@
+//! `secdesk assign ID MEMBER`: make a team member (email or name) the coordinator.
+
+use std::process::ExitCode;
+
+use crate::core::triage;
+
+use super::change::{self, Guard};
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    /// A team member's email or name, from `[team] members`.
+    pub member: String,
+    #[command(flatten)]
+    pub guard: Guard,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, mut store) = ctx.store()?;
+    let req = change::request(&config, &args.guard);
+    let a = triage::assign(&mut store, &req, &config, args.id, &args.member)?;
+    report(args.id, &a)
+}
+
+/// The confirmation shared by assign, take and unassign.
+pub fn report(id: i64, a: &triage::Applied<Option<String>>) -> anyhow::Result<ExitCode> {
+    let who = change::or_dash(a.after.as_deref());
+    if a.changed() {
+        let what = format!(
+            "coordinator {} → {who}",
+            change::or_dash(a.before.as_deref())
+        );
+        change::confirm(id, &what, a.version);
+    } else {
+        change::unchanged(id, &format!("coordinated by {who}"), a.version);
+    }
+    Ok(ExitCode::SUCCESS)
+}

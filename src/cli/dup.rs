@@ -1,0 +1,31 @@
+//! `secdesk dup ID --of ORIGINAL`: close a report as a duplicate of another.
+
+use std::process::ExitCode;
+
+use crate::core::triage;
+
+use super::change::{self, Guard};
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    /// The report this one duplicates.
+    #[arg(long = "of", value_name = "ORIGINAL")]
+    pub original: i64,
+    #[command(flatten)]
+    pub guard: Guard,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, mut store) = ctx.store()?;
+    let req = change::request(&config, &args.guard);
+    let a = triage::mark_duplicate(&mut store, &req, args.id, args.original)?;
+    let what = format!("duplicate of #{}", args.original);
+    if a.changed() {
+        change::confirm(args.id, &format!("{} → {what}", a.before.state), a.version);
+    } else {
+        change::unchanged(args.id, &what, a.version);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,44 @@
+//! `secdesk log ID [--json]`: a report's audit log, oldest first.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::core::sanitize::terminal_line;
+use crate::core::triage;
+
+use super::{change::or_dash, output, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    /// Print a JSON array of events.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (_config, store) = ctx.store()?;
+    let events = triage::events(&store, args.id)?;
+    if args.json {
+        output::print_json(&events)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    for e in &events {
+        let detail = e
+            .detail
+            .as_deref()
+            .map(|d| format!("  ({})", terminal_line(d)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}  {:<24}  {:<11}  {} → {}{detail}",
+            e.at,
+            terminal_line(&e.actor),
+            e.kind,
+            terminal_line(or_dash(e.before.as_deref())),
+            terminal_line(or_dash(e.after.as_deref())),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

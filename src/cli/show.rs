@@ -1,0 +1,177 @@
+//! `secdesk show ID [--json]`: one report whole. The thread interleaves reporter mail, our
+//! replies and team notes by time, each kind marked differently so a note is never mistaken
+//! for something the reporter saw. Everything printed passes through the terminal sanitizer.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::core::clocks::ClockState;
+use crate::core::sanitize::{terminal_line, terminal_text};
+use crate::core::triage::{self, ReportDetail};
+
+use super::{output, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    /// Print the report as a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, store) = ctx.store()?;
+    let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
+    if args.json {
+        output::print_json(&detail)?;
+    } else {
+        print_report(&mut std::io::stdout().lock(), &detail)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One entry of the thread as shown: when, what kind, header, body.
+struct Entry<'a> {
+    at: &'a str,
+    kind: EntryKind,
+    header: String,
+    body: &'a str,
+}
+
+#[derive(Clone, Copy)]
+enum EntryKind {
+    ReporterMail,
+    OurReply,
+    TeamNote,
+}
+
+impl EntryKind {
+    /// The banner over the entry, and the prefix of each body line.
+    fn marks(self) -> (&'static str, &'static str) {
+        match self {
+            EntryKind::ReporterMail => ("MAIL from the reporter", "  │ "),
+            EntryKind::OurReply => ("REPLY sent by us", "  » "),
+            EntryKind::TeamNote => ("TEAM NOTE, internal, never sent", "  # "),
+        }
+    }
+}
+
+fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
+    let state = match d.invalid_reason {
+        Some(r) => format!("{} ({r})", d.state),
+        None => d.state.to_string(),
+    };
+    let class = match (d.class, d.class_confirmed) {
+        (Some(c), true) => format!("{c} (confirmed)"),
+        (Some(c), false) => format!("{c} (suggested)"),
+        (None, _) => "-".into(),
+    };
+    writeln!(
+        out,
+        "report #{}  state {state}  class {class}  coordinator {}  version {}{}",
+        d.id,
+        terminal_line(d.coordinator.as_deref().unwrap_or("-")),
+        d.version,
+        if d.flagged {
+            "  [reporter replied]"
+        } else {
+            ""
+        },
+    )?;
+    writeln!(out, "subject: {}", terminal_line(&d.subject))?;
+    writeln!(out, "from:    {}", terminal_line(&d.from))?;
+    writeln!(out, "arrived: {}", d.created_at)?;
+    let closed = d.state.is_closed();
+    if let Some(c) = &d.clocks {
+        writeln!(
+            out,
+            "clocks:  acknowledge {}; triage {}; close {}",
+            clock(&c.acknowledge, closed),
+            clock(&c.triage, closed),
+            clock(&c.close, closed)
+        )?;
+    }
+    let cl = &d.classifier;
+    if cl.class.is_some() || cl.outcome.is_some() {
+        let score = cl
+            .score
+            .map(|s| format!(" score {s:.2}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "classifier: {} ({}{score}){}",
+            cl.class.as_deref().unwrap_or("-"),
+            cl.outcome.as_deref().unwrap_or("-"),
+            if cl.reasons.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", terminal_line(&cl.reasons.join("; ")))
+            }
+        )?;
+    }
+    if let Some(o) = d.duplicate_of {
+        writeln!(out, "duplicate of #{o}")?;
+    }
+    if !d.duplicates.is_empty() {
+        let ids: Vec<String> = d.duplicates.iter().map(|i| format!("#{i}")).collect();
+        writeln!(out, "duplicates: {}", ids.join(", "))?;
+    }
+    for e in thread(d) {
+        let (banner, prefix) = e.kind.marks();
+        writeln!(out)?;
+        writeln!(out, "── {banner} · {} · {}", e.at, terminal_line(&e.header))?;
+        for line in terminal_text(e.body).lines() {
+            writeln!(out, "{prefix}{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Messages and notes in time order.
+fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
+    let mut entries: Vec<Entry<'_>> = d
+        .messages
+        .iter()
+        .map(|m| {
+            let mut header = format!("{} · {}", m.from, m.subject);
+            for a in &m.attachments {
+                header += &format!(
+                    " · attachment {} ({}, {} bytes)",
+                    a.name.as_deref().unwrap_or("unnamed"),
+                    a.content_type,
+                    a.size
+                );
+            }
+            Entry {
+                at: &m.received_at,
+                kind: if m.direction == "out" {
+                    EntryKind::OurReply
+                } else {
+                    EntryKind::ReporterMail
+                },
+                header,
+                body: &m.body,
+            }
+        })
+        .chain(d.notes.iter().map(|n| Entry {
+            at: &n.at,
+            kind: EntryKind::TeamNote,
+            header: n.author.clone(),
+            body: &n.text,
+        }))
+        .collect();
+    entries.sort_by(|a, b| a.at.cmp(b.at));
+    entries
+}
+
+fn clock(c: &ClockState, closed: bool) -> String {
+    match (&c.met_at, c.overdue, c.over_target) {
+        (Some(at), _, true) => format!("met late {at}"),
+        (Some(at), _, false) => format!("met {at}"),
+        (None, _, _) if closed => "stopped (closed)".into(),
+        (None, true, _) => format!("OVERDUE since {}", c.due),
+        (None, false, _) => format!("due {}", c.due),
+    }
+}

@@ -1,0 +1,136 @@
+//! `secdesk stats [--since DATE] [--until DATE] [--format table|csv|json]`: team figures for
+//! a period, for people (table), spreadsheets (CSV, formula-guarded) or scripts (JSON).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chrono::{NaiveDate, Utc};
+
+use crate::core::sanitize::terminal_line;
+use crate::core::stats::{self, Period, Stats, TimeFigures};
+
+use super::{output, Context};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// First day of the period (YYYY-MM-DD): reports that arrived on or after it.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Last day of the period (YYYY-MM-DD), included.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
+    text.map(|t| {
+        NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
+            anyhow::anyhow!("--{flag} {t:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-01")
+        })
+    })
+    .transpose()
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let period = Period {
+        since: date("since", args.since.as_deref())?,
+        until: date("until", args.until.as_deref())?,
+    };
+    if let (Some(s), Some(u)) = (period.since, period.until) {
+        if s > u {
+            anyhow::bail!("--since {s} is after --until {u}: swap them");
+        }
+    }
+    let (config, store) = ctx.store()?;
+    let figures = stats::compute(&store, period, &config.clocks, Utc::now())?;
+    let format = if args.json { Format::Json } else { args.format };
+    match format {
+        Format::Json => output::print_json(&figures)?,
+        Format::Csv => std::io::stdout()
+            .lock()
+            .write_all(stats::to_csv(&figures).as_bytes())?,
+        Format::Table => print_table(&mut std::io::stdout().lock(), &figures)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "period {} .. {}: {} reports, {} overdue now",
+        s.since.as_deref().unwrap_or("start"),
+        s.until.as_deref().unwrap_or("now"),
+        s.reports,
+        s.overdue
+    )?;
+    for (title, counts) in [
+        ("by state", &s.by_state),
+        ("by class", &s.by_class),
+        ("by coordinator", &s.by_coordinator),
+    ] {
+        writeln!(out, "\n{title}")?;
+        for (k, n) in counts.iter().filter(|(_, n)| **n > 0) {
+            writeln!(out, "  {:<28} {n:>6}", terminal_line(k))?;
+        }
+    }
+    writeln!(
+        out,
+        "\nintake per week     spam invalid  valid unclassified"
+    )?;
+    for w in &s.weekly {
+        writeln!(
+            out,
+            "  {:<16} {:>6} {:>7} {:>6} {:>12}",
+            w.week, w.spam, w.invalid, w.valid, w.unclassified
+        )?;
+    }
+    writeln!(out, "\nhours                   median      p90  count")?;
+    for (name, f) in [
+        ("to first response", &s.time_to_first_response),
+        ("to triage", &s.time_to_triage),
+        ("to close", &s.time_to_close),
+    ] {
+        writeln!(out, "  {name:<18} {}", figures(f))?;
+    }
+    let o = &s.over_target;
+    writeln!(
+        out,
+        "\nover target: acknowledge {}, triage {}, close {}",
+        o.acknowledge, o.triage, o.close
+    )?;
+    if !s.cleared_by.is_empty() {
+        writeln!(out, "\ncleared by             spam invalid")?;
+        for (who, c) in &s.cleared_by {
+            writeln!(
+                out,
+                "  {:<20} {:>6} {:>7}",
+                terminal_line(who),
+                c.spam,
+                c.invalid
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn figures(f: &TimeFigures) -> String {
+    let h = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+    format!(
+        "{:>9} {:>8} {:>6}",
+        h(f.median_hours),
+        h(f.p90_hours),
+        f.count
+    )
+}

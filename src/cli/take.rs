@@ -1,0 +1,22 @@
+//! `secdesk take ID`: become the report's coordinator.
+
+use std::process::ExitCode;
+
+use crate::core::triage;
+
+use super::change::{self, Guard};
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    #[command(flatten)]
+    pub guard: Guard,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, mut store) = ctx.store()?;
+    let req = change::request(&config, &args.guard);
+    let a = triage::take(&mut store, &req, args.id)?;
+    super::assign::report(args.id, &a)
+}

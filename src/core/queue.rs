@@ -1,0 +1,45 @@
+//! The queue: listed reports together with their response clocks, so a front end can show
+//! and filter what is overdue.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::core::clocks::{self, Deadlines};
+use crate::core::config::ClockConfig;
+use crate::core::store::reports::{ListFilter, ReportSummary};
+use crate::core::store::{Result, Store};
+
+/// One line of the queue (`secdesk list --json` prints these).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueEntry {
+    #[serde(flatten)]
+    pub report: ReportSummary,
+    /// An open report past a deadline it has not met.
+    pub overdue: bool,
+    pub deadlines: Deadlines,
+}
+
+/// Reports matching `filter`, newest first, with their clocks judged at `now`; only the
+/// overdue ones when `overdue_only`.
+pub fn queue(
+    store: &Store,
+    filter: &ListFilter,
+    overdue_only: bool,
+    targets: &ClockConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<QueueEntry>> {
+    let reports = store.list_reports(filter)?;
+    let milestones = clocks::milestones(store.conn(), None)?;
+    Ok(reports
+        .into_iter()
+        .map(|report| {
+            let m = milestones.get(&report.id);
+            QueueEntry {
+                overdue: m.is_some_and(|m| m.is_overdue(targets, now)),
+                deadlines: m.map(|m| m.deadlines(targets)).unwrap_or_default(),
+                report,
+            }
+        })
+        .filter(|e| !overdue_only || e.overdue)
+        .collect())
+}

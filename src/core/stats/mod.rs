@@ -1,0 +1,245 @@
+//! Team statistics over a period: counts by class, state and coordinator, weekly intake,
+//! response times, reports over each clock target, and spam and invalid cleared per
+//! moderator. `secdesk stats --format json` prints [`Stats`] as is: its names are a contract.
+//!
+//! The period selects reports by when they arrived (`created_at`); `until` is inclusive.
+//! Every time figure is derived from the audit log through [`crate::core::clocks`].
+//! Percentiles interpolate linearly between the closest ranks (the median of an even count is
+//! the mean of the middle two).
+
+mod csv;
+
+pub use csv::to_csv;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::core::clocks;
+use crate::core::config::ClockConfig;
+use crate::core::model::{Class, ReportId, ReportState};
+use crate::core::store::{parse_timestamp, Result, Store};
+
+/// Which reports count: those that arrived on or after `since` and on or before `until`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Period {
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+/// The key used for reports without a class or without a coordinator.
+pub const UNCLASSIFIED: &str = "unclassified";
+pub const UNASSIGNED: &str = "unassigned";
+
+/// Every figure of `secdesk stats`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stats {
+    /// The period, `YYYY-MM-DD` or null for open-ended.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// How many reports arrived in the period.
+    pub reports: usize,
+    pub by_state: BTreeMap<String, usize>,
+    pub by_class: BTreeMap<String, usize>,
+    pub by_coordinator: BTreeMap<String, usize>,
+    pub weekly: Vec<WeekIntake>,
+    pub time_to_first_response: TimeFigures,
+    pub time_to_triage: TimeFigures,
+    pub time_to_close: TimeFigures,
+    pub over_target: OverTarget,
+    /// Open reports past a deadline now.
+    pub overdue: usize,
+    /// Per moderator (the actor of the event that closed them): spam and invalid cleared.
+    pub cleared_by: BTreeMap<String, Cleared>,
+}
+
+/// Reports that arrived in one ISO week, by class.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct WeekIntake {
+    /// `YYYY-Www` (ISO 8601 week date).
+    pub week: String,
+    pub spam: usize,
+    pub invalid: usize,
+    pub valid: usize,
+    pub unclassified: usize,
+}
+
+/// The distribution of one duration, in hours.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TimeFigures {
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+    pub count: usize,
+}
+
+/// Reports that met a clock late, or are still pending past it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct OverTarget {
+    pub acknowledge: usize,
+    pub triage: usize,
+    pub close: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Cleared {
+    pub spam: usize,
+    pub invalid: usize,
+}
+
+/// Computes the figures for `period`, judging overdue clocks at `now`.
+pub fn compute(
+    store: &Store,
+    period: Period,
+    targets: &ClockConfig,
+    now: DateTime<Utc>,
+) -> Result<Stats> {
+    let conn = store.conn();
+    let mut stmt = conn.prepare(
+        "SELECT id, created_at, state, class, coordinator FROM reports ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, ReportId>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let from = period.since.map(start_of);
+    let to = period.until.map(|d| start_of(d) + Duration::days(1));
+    let milestones = clocks::milestones(conn, None)?;
+    let closers = closers(store)?;
+
+    let mut stats = Stats {
+        since: period.since.map(|d| d.to_string()),
+        until: period.until.map(|d| d.to_string()),
+        reports: 0,
+        by_state: ReportState::ALL
+            .iter()
+            .map(|s| (s.to_string(), 0))
+            .collect(),
+        by_class: Class::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
+        by_coordinator: BTreeMap::new(),
+        weekly: Vec::new(),
+        time_to_first_response: TimeFigures::default(),
+        time_to_triage: TimeFigures::default(),
+        time_to_close: TimeFigures::default(),
+        over_target: OverTarget::default(),
+        overdue: 0,
+        cleared_by: BTreeMap::new(),
+    };
+    let mut weeks: BTreeMap<String, WeekIntake> = BTreeMap::new();
+    let (mut responded, mut triaged, mut closed) = (Vec::new(), Vec::new(), Vec::new());
+    for row in rows {
+        let (id, created_at, state, class, coordinator) = row?;
+        let Some(created) = parse_timestamp(&created_at) else {
+            continue;
+        };
+        if from.is_some_and(|f| created < f) || to.is_some_and(|t| created >= t) {
+            continue;
+        }
+        stats.reports += 1;
+        *stats.by_state.entry(state.clone()).or_default() += 1;
+        let class = class.unwrap_or_else(|| UNCLASSIFIED.to_string());
+        *stats.by_class.entry(class.clone()).or_default() += 1;
+        let coordinator = coordinator.unwrap_or_else(|| UNASSIGNED.to_string());
+        *stats.by_coordinator.entry(coordinator).or_default() += 1;
+        let iso = created.iso_week();
+        let week = format!("{}-W{:02}", iso.year(), iso.week());
+        let intake = weeks.entry(week.clone()).or_insert_with(|| WeekIntake {
+            week,
+            ..WeekIntake::default()
+        });
+        match class.as_str() {
+            "spam" => intake.spam += 1,
+            "invalid" => intake.invalid += 1,
+            "valid" => intake.valid += 1,
+            _ => intake.unclassified += 1,
+        }
+        if let Some(m) = milestones.get(&id) {
+            let hours = |t: DateTime<Utc>| (t - m.created).num_seconds() as f64 / 3600.0;
+            responded.extend(m.responded.map(hours));
+            triaged.extend(m.triaged.map(hours));
+            closed.extend(m.closed.map(hours));
+            let c = m.clocks(targets, now);
+            stats.over_target.acknowledge += usize::from(c.acknowledge.over_target);
+            stats.over_target.triage += usize::from(c.triage.over_target);
+            stats.over_target.close += usize::from(c.close.over_target);
+            stats.overdue += usize::from(m.is_overdue(targets, now));
+        }
+        if let Some((actor, closed_as)) = closers.get(&id) {
+            let cleared = stats.cleared_by.entry(actor.clone()).or_default();
+            match closed_as {
+                ReportState::Spam => cleared.spam += 1,
+                _ => cleared.invalid += 1,
+            }
+        }
+    }
+    stats.weekly = weeks.into_values().collect();
+    stats.time_to_first_response = figures(responded);
+    stats.time_to_triage = figures(triaged);
+    stats.time_to_close = figures(closed);
+    Ok(stats)
+}
+
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0)
+        // Midnight exists on every date.
+        .unwrap_or_default()
+        .and_utc()
+}
+
+/// For each report closed now as spam or invalid, who closed it: the actor of its latest
+/// state event, which is the one that moved it into that state.
+fn closers(store: &Store) -> Result<HashMap<ReportId, (String, ReportState)>> {
+    let mut stmt = store.conn().prepare(
+        "SELECT r.id, e.actor, r.state FROM reports r
+         JOIN events e ON e.id = (SELECT max(id) FROM events x
+                                  WHERE x.report_id = r.id AND x.kind = 'state')
+         WHERE r.state IN (?1, ?2) AND e.after = r.state",
+    )?;
+    let rows = stmt.query_map(
+        params![ReportState::Spam.as_str(), ReportState::Invalid.as_str()],
+        |r| {
+            Ok((
+                r.get::<_, ReportId>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
+    )?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (id, actor, state) = row?;
+        if let Ok(state) = state.parse() {
+            out.insert(id, (actor, state));
+        }
+    }
+    Ok(out)
+}
+
+/// Median, 90th percentile and count of `hours`.
+pub fn figures(mut hours: Vec<f64>) -> TimeFigures {
+    hours.sort_by(f64::total_cmp);
+    TimeFigures {
+        median_hours: percentile(&hours, 0.5),
+        p90_hours: percentile(&hours, 0.9),
+        count: hours.len(),
+    }
+}
+
+/// The `p` quantile of sorted values, interpolating linearly between the closest ranks;
+/// rounded to hundredths of an hour.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let rank = p * last as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    let value = sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64);
+    Some((value * 100.0).round() / 100.0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,493 @@
+//! The triage actions the front ends call. Each one is a single transaction: stale-view guard,
+//! lifecycle check, change, audit events, version bump.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::record::{self, event, guard, plain, Current};
+use super::{Applied, ClassSnapshot, Note, Request, StateSnapshot, TriageError, Undo};
+use crate::core::config::{Config, Identity};
+use crate::core::lifecycle;
+use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
+use crate::core::store::{timestamp, Store};
+
+/// Runs `f` in an immediate (write-locking) transaction, so two desks cannot interleave a
+/// read-check-write on the same report; the busy timeout makes the second one wait.
+fn in_transaction<T>(
+    store: &mut Store,
+    f: impl FnOnce(&Connection) -> Result<T, TriageError>,
+) -> Result<T, TriageError> {
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+fn check_move(current: &Current, to: ReportState) -> Result<(), TriageError> {
+    lifecycle::check(current.state.state, to).map_err(|refused| TriageError::Transition {
+        id: current.id,
+        refused,
+    })
+}
+
+/// The class a state implies: closing as spam or invalid is a person's verdict on the class.
+fn class_for(state: ReportState) -> Option<Class> {
+    match state {
+        ReportState::Spam => Some(Class::Spam),
+        ReportState::Invalid => Some(Class::Invalid),
+        _ => None,
+    }
+}
+
+/// Moves a report to `state`. `invalid` needs a `reason`; `duplicate` goes through
+/// [`mark_duplicate`]. A `note`, when given, is added as a team note in the same change.
+/// Closing as spam or invalid also confirms that class.
+pub fn set_state(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    state: ReportState,
+    reason: Option<InvalidReason>,
+    note: Option<&str>,
+) -> Result<Applied<StateSnapshot>, TriageError> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    let (applied, learned) = in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        let target = match (state, reason) {
+            (ReportState::Invalid, None) => return Err(TriageError::ReasonRequired { id }),
+            (ReportState::Invalid, Some(r)) => StateSnapshot {
+                invalid_reason: Some(r),
+                ..plain(state)
+            },
+            (ReportState::Duplicate, _) => return Err(TriageError::OriginalRequired { id }),
+            (other, Some(_)) => return Err(TriageError::ReasonNotApplicable { id, state: other }),
+            (other, None) => plain(other),
+        };
+        // Changing the reason of an invalid report is not a move between states.
+        let reasoned_again =
+            current.state.state == ReportState::Invalid && state == current.state.state;
+        if !reasoned_again {
+            check_move(&current, state)?;
+        }
+        record::write_state(conn, &current, &target, req, note)?;
+        let learned =
+            class_for(state).filter(|c| current.class != Some(*c) || !current.class_confirmed);
+        if let Some(class) = learned {
+            record::write_class(conn, &current, Some(class), true, req)?;
+        }
+        if let Some(text) = note {
+            insert_note(conn, id, req, text)?;
+        }
+        let version = record::bump(conn, &current, req)?;
+        Ok((
+            Applied {
+                report_id: id,
+                before: current.state.clone(),
+                after: target,
+                version,
+                undo: Undo::Class(current.class_snapshot()),
+            },
+            learned,
+        ))
+    })?;
+    if let Some(class) = learned {
+        learn_confirmed_class(store, id, class)?;
+    }
+    Ok(applied)
+}
+
+/// Confirms (or changes) a report's class. Spam and invalid also close the report in that
+/// state (invalid with `reason`, by default `not-a-vulnerability`); valid moves a `new`
+/// report to `acknowledged` and reopens one closed as spam or invalid, and otherwise leaves
+/// the state alone. The confirmed class trains the classifier.
+pub fn mark(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    class: Class,
+    reason: Option<InvalidReason>,
+) -> Result<Applied<ClassSnapshot>, TriageError> {
+    let applied = in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        let now = &current.state;
+        let target = match class {
+            Class::Spam if reason.is_some() => {
+                return Err(TriageError::ReasonNotApplicable {
+                    id,
+                    state: ReportState::Spam,
+                })
+            }
+            Class::Spam => plain(ReportState::Spam),
+            Class::Invalid => StateSnapshot {
+                invalid_reason: reason
+                    .or(now.invalid_reason)
+                    .or(Some(InvalidReason::NotAVulnerability)),
+                ..plain(ReportState::Invalid)
+            },
+            Class::Valid if reason.is_some() => {
+                return Err(TriageError::ReasonNotApplicable {
+                    id,
+                    state: now.state,
+                })
+            }
+            Class::Valid => match now.state {
+                ReportState::New | ReportState::Spam | ReportState::Invalid => {
+                    plain(ReportState::Acknowledged)
+                }
+                _ => now.clone(),
+            },
+        };
+        if target.state != now.state {
+            check_move(&current, target.state)?;
+        }
+        let before = current.class_snapshot();
+        let after = ClassSnapshot {
+            class: Some(class),
+            confirmed: true,
+            state: target.clone(),
+        };
+        let mut version = current.version;
+        if before != after {
+            record::write_class(conn, &current, Some(class), true, req)?;
+            record::write_state(conn, &current, &target, req, None)?;
+            version = record::bump(conn, &current, req)?;
+        }
+        Ok(Applied {
+            report_id: id,
+            undo: if before == after {
+                Undo::Nothing
+            } else {
+                Undo::Class(before.clone())
+            },
+            before,
+            after,
+            version,
+        })
+    })?;
+    if applied.before.class != Some(class) || !applied.before.confirmed {
+        learn_confirmed_class(store, id, class)?;
+    }
+    Ok(applied)
+}
+
+/// Teaches the classifier a class a person confirmed.
+fn learn_confirmed_class(store: &mut Store, id: ReportId, class: Class) -> Result<(), TriageError> {
+    // LEAD, when merging `classify`: this is the one call site. Replace the body with
+    //     crate::core::classify::learn(store, id, class)?;
+    // (the change itself is already committed; a training failure should be reported, not
+    // roll the triage back).
+    let _ = (store, id, class);
+    Ok(())
+}
+
+/// Finds a team member by email or name, or says who the members are.
+pub fn resolve_member(config: &Config, who: &str) -> Result<Identity, TriageError> {
+    config
+        .member(who)
+        .cloned()
+        .ok_or_else(|| TriageError::UnknownMember {
+            who: who.to_string(),
+            members: config
+                .members()
+                .iter()
+                .map(|m| format!("{} <{}>", m.name, m.email))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Makes `who` (a team member's email or name) the report's coordinator.
+pub fn assign(
+    store: &mut Store,
+    req: &Request,
+    config: &Config,
+    id: ReportId,
+    who: &str,
+) -> Result<Applied<Option<String>>, TriageError> {
+    let member = resolve_member(config, who)?;
+    set_coordinator(store, req, id, Some(member.email))
+}
+
+/// Makes the requester the report's coordinator.
+pub fn take(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+) -> Result<Applied<Option<String>>, TriageError> {
+    set_coordinator(store, req, id, Some(req.actor.clone()))
+}
+
+/// Leaves the report without a coordinator.
+pub fn unassign(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+) -> Result<Applied<Option<String>>, TriageError> {
+    set_coordinator(store, req, id, None)
+}
+
+fn set_coordinator(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    to: Option<String>,
+) -> Result<Applied<Option<String>>, TriageError> {
+    in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        let mut version = current.version;
+        if current.coordinator != to {
+            write_coordinator(conn, &current, to.as_deref(), req)?;
+            version = record::bump(conn, &current, req)?;
+        }
+        Ok(Applied {
+            report_id: id,
+            undo: if current.coordinator == to {
+                Undo::Nothing
+            } else {
+                Undo::Coordinator(current.coordinator.clone())
+            },
+            before: current.coordinator,
+            after: to,
+            version,
+        })
+    })
+}
+
+fn write_coordinator(
+    conn: &Connection,
+    current: &Current,
+    to: Option<&str>,
+    req: &Request,
+) -> Result<(), TriageError> {
+    conn.execute(
+        "UPDATE reports SET coordinator = ?2 WHERE id = ?1",
+        params![current.id, to],
+    )?;
+    event(
+        conn,
+        current.id,
+        req,
+        "coordinator",
+        current.coordinator.as_deref(),
+        to,
+        None,
+    )
+}
+
+/// Adds a team note. Notes are never sent to the reporter.
+pub fn add_note(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    text: &str,
+) -> Result<Applied<Option<Note>>, TriageError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(TriageError::EmptyNote { id });
+    }
+    in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        let note = insert_note(conn, id, req, text)?;
+        let version = record::bump(conn, &current, req)?;
+        Ok(Applied {
+            report_id: id,
+            before: None,
+            undo: Undo::Note(note.id),
+            after: Some(note),
+            version,
+        })
+    })
+}
+
+fn insert_note(
+    conn: &Connection,
+    id: ReportId,
+    req: &Request,
+    text: &str,
+) -> Result<Note, TriageError> {
+    let at = timestamp(req.at);
+    conn.execute(
+        "INSERT INTO notes (report_id, author, at, text) VALUES (?1, ?2, ?3, ?4)",
+        params![id, req.actor, at, text],
+    )?;
+    let note_id = conn.last_insert_rowid();
+    event(
+        conn,
+        id,
+        req,
+        "note",
+        None,
+        Some(text),
+        Some(&note_id.to_string()),
+    )?;
+    Ok(Note {
+        id: note_id,
+        author: req.actor.clone(),
+        at,
+        text: text.to_string(),
+    })
+}
+
+/// Marks report `id` a duplicate of `original` (closing it in `duplicate`). The original then
+/// lists it among its duplicates. Self-links and loops are refused.
+pub fn mark_duplicate(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    original: ReportId,
+) -> Result<Applied<StateSnapshot>, TriageError> {
+    if id == original {
+        return Err(TriageError::SelfDuplicate { id });
+    }
+    in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        refuse_cycle(conn, id, original)?;
+        if current.state.state != ReportState::Duplicate {
+            check_move(&current, ReportState::Duplicate)?;
+        }
+        let target = StateSnapshot {
+            duplicate_of: Some(original),
+            ..plain(ReportState::Duplicate)
+        };
+        let mut version = current.version;
+        if current.state != target {
+            record::write_state(conn, &current, &target, req, None)?;
+            version = record::bump(conn, &current, req)?;
+        }
+        Ok(Applied {
+            report_id: id,
+            undo: if current.state == target {
+                Undo::Nothing
+            } else {
+                Undo::State(current.state.clone())
+            },
+            before: current.state,
+            after: target,
+            version,
+        })
+    })
+}
+
+/// Follows `original`'s own duplicate links; reaching `id` would make a loop.
+fn refuse_cycle(conn: &Connection, id: ReportId, original: ReportId) -> Result<(), TriageError> {
+    let mut chain = vec![original];
+    let mut at = record::load(conn, original)?.state.duplicate_of;
+    while let Some(next) = at {
+        if next == id {
+            let links: Vec<String> = chain.iter().map(|c| format!("#{c}")).collect();
+            return Err(TriageError::DuplicateCycle {
+                id,
+                original,
+                chain: format!("{} → #{id}", links.join(" → ")),
+            });
+        }
+        if chain.contains(&next) {
+            break; // An existing loop elsewhere: not ours to report, and we must not spin.
+        }
+        chain.push(next);
+        at = conn
+            .query_row(
+                "SELECT duplicate_of FROM reports WHERE id = ?1",
+                [next],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+    }
+    Ok(())
+}
+
+/// Clears the "reporter answered" flag once someone has looked.
+pub fn clear_flag(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+) -> Result<Applied<bool>, TriageError> {
+    in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        let mut version = current.version;
+        if current.flagged {
+            write_flag(conn, &current, false, req)?;
+            version = record::bump(conn, &current, req)?;
+        }
+        Ok(Applied {
+            report_id: id,
+            before: current.flagged,
+            after: false,
+            version,
+            undo: if current.flagged {
+                Undo::Flag(true)
+            } else {
+                Undo::Nothing
+            },
+        })
+    })
+}
+
+pub(crate) fn write_flag(
+    conn: &Connection,
+    current: &Current,
+    flagged: bool,
+    req: &Request,
+) -> Result<(), TriageError> {
+    conn.execute(
+        "UPDATE reports SET flagged = ?2 WHERE id = ?1",
+        params![current.id, flagged],
+    )?;
+    let text = |b: bool| if b { "flagged" } else { "cleared" };
+    event(
+        conn,
+        current.id,
+        req,
+        "flag",
+        Some(text(current.flagged)),
+        Some(text(flagged)),
+        None,
+    )
+}
+
+/// Takes an action back. Pass the version the action returned as `req.expected_version`, so
+/// an undo never overwrites someone else's later change. Restores exactly the earlier value,
+/// so it is not checked against the lifecycle table; it is audited like any change.
+pub fn revert(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    undo: &Undo,
+) -> Result<i64, TriageError> {
+    in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        match undo {
+            Undo::Nothing => return Ok(current.version),
+            Undo::State(s) => record::write_state(conn, &current, s, req, Some("undo"))?,
+            Undo::Class(c) => {
+                record::write_class(conn, &current, c.class, c.confirmed, req)?;
+                record::write_state(conn, &current, &c.state, req, Some("undo"))?;
+            }
+            Undo::Coordinator(c) => {
+                if current.coordinator != *c {
+                    write_coordinator(conn, &current, c.as_deref(), req)?;
+                }
+            }
+            Undo::Flag(f) => {
+                if current.flagged != *f {
+                    write_flag(conn, &current, *f, req)?;
+                }
+            }
+            Undo::Note(note_id) => {
+                let text: String = conn
+                    .query_row(
+                        "SELECT text FROM notes WHERE id = ?1 AND report_id = ?2",
+                        params![note_id, id],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .ok_or(TriageError::NothingToUndo { id })?;
+                conn.execute("DELETE FROM notes WHERE id = ?1", [note_id])?;
+                event(conn, id, req, "note", Some(&text), None, Some("undo"))?;
+            }
+        }
+        record::bump(conn, &current, req)
+    })
+}

@@ -1,0 +1,238 @@
+//! The low-level writes every action shares, inside the action's transaction: reading the
+//! report as it is now, the stale-view guard, field changes each with their audit event, and
+//! the version bump.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{ClassSnapshot, Request, StateSnapshot, TriageError};
+use crate::core::model::{Class, ReportId, ReportState};
+use crate::core::store::timestamp;
+
+/// The triage fields of a report, as stored now.
+#[derive(Debug, Clone)]
+pub(crate) struct Current {
+    pub id: ReportId,
+    pub state: StateSnapshot,
+    pub class: Option<Class>,
+    pub class_confirmed: bool,
+    pub coordinator: Option<String>,
+    pub flagged: bool,
+    pub version: i64,
+}
+
+impl Current {
+    pub fn class_snapshot(&self) -> ClassSnapshot {
+        ClassSnapshot {
+            class: self.class,
+            confirmed: self.class_confirmed,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// Reads the report, or says there is no such report.
+pub(crate) fn load(conn: &Connection, id: ReportId) -> Result<Current, TriageError> {
+    let row = conn
+        .query_row(
+            "SELECT state, invalid_reason, duplicate_of, class, class_confirmed, coordinator,
+                    flagged, version
+             FROM reports WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, bool>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or(TriageError::NoSuchReport(id))?;
+    let (state, reason, duplicate_of, class, confirmed, coordinator, flagged, version) = row;
+    let bad = |field: &'static str, value: &str| TriageError::BadStoredValue {
+        id,
+        field,
+        value: value.to_string(),
+    };
+    Ok(Current {
+        id,
+        state: StateSnapshot {
+            state: state.parse().map_err(|_| bad("state", &state))?,
+            invalid_reason: match reason {
+                Some(r) => Some(r.parse().map_err(|_| bad("invalid reason", &r))?),
+                None => None,
+            },
+            duplicate_of,
+        },
+        class: match class {
+            Some(c) => Some(c.parse().map_err(|_| bad("class", &c))?),
+            None => None,
+        },
+        class_confirmed: confirmed,
+        coordinator,
+        flagged,
+        version,
+    })
+}
+
+/// Loads the report and refuses the change when the caller's view of it is stale.
+pub(crate) fn guard(
+    conn: &Connection,
+    id: ReportId,
+    req: &Request,
+) -> Result<Current, TriageError> {
+    let current = load(conn, id)?;
+    if let Some(loaded) = req.expected_version {
+        if loaded != current.version {
+            let (by, at) = last_change(conn, id)?;
+            return Err(TriageError::StaleView {
+                id,
+                by,
+                at,
+                loaded,
+                current: current.version,
+            });
+        }
+    }
+    Ok(current)
+}
+
+/// Who made the latest recorded change to a report, and when.
+fn last_change(conn: &Connection, id: ReportId) -> Result<(String, String), TriageError> {
+    Ok(conn
+        .query_row(
+            "SELECT actor, at FROM events WHERE report_id = ?1 ORDER BY id DESC LIMIT 1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or_else(|| ("someone".into(), "an unknown time".into())))
+}
+
+/// Appends one audit event.
+pub(crate) fn event(
+    conn: &Connection,
+    id: ReportId,
+    req: &Request,
+    kind: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    detail: Option<&str>,
+) -> Result<(), TriageError> {
+    conn.execute(
+        "INSERT INTO events (report_id, actor, at, kind, before, after, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id,
+            req.actor,
+            timestamp(req.at),
+            kind,
+            before,
+            after,
+            detail
+        ],
+    )?;
+    Ok(())
+}
+
+/// Bumps the version once per action; returns the new version.
+pub(crate) fn bump(
+    conn: &Connection,
+    current: &Current,
+    req: &Request,
+) -> Result<i64, TriageError> {
+    conn.execute(
+        "UPDATE reports SET version = version + 1, updated_at = ?2 WHERE id = ?1",
+        params![current.id, timestamp(req.at)],
+    )?;
+    Ok(current.version + 1)
+}
+
+/// Writes a new state (with its reason and duplicate link) and its events. Does not consult
+/// the lifecycle table: callers check the move first (or are undoing one).
+pub(crate) fn write_state(
+    conn: &Connection,
+    current: &Current,
+    to: &StateSnapshot,
+    req: &Request,
+    detail: Option<&str>,
+) -> Result<(), TriageError> {
+    let from = &current.state;
+    if from == to {
+        return Ok(());
+    }
+    conn.execute(
+        "UPDATE reports SET state = ?2, invalid_reason = ?3, duplicate_of = ?4 WHERE id = ?1",
+        params![
+            current.id,
+            to.state.as_str(),
+            to.invalid_reason.map(|r| r.as_str()),
+            to.duplicate_of
+        ],
+    )?;
+    if from.duplicate_of != to.duplicate_of {
+        let id_text = |d: Option<ReportId>| d.map(|d| d.to_string());
+        event(
+            conn,
+            current.id,
+            req,
+            "duplicate",
+            id_text(from.duplicate_of).as_deref(),
+            id_text(to.duplicate_of).as_deref(),
+            None,
+        )?;
+    }
+    if from.state != to.state || from.invalid_reason != to.invalid_reason {
+        let reason = to.invalid_reason.map(|r| r.as_str());
+        event(
+            conn,
+            current.id,
+            req,
+            "state",
+            Some(from.state.as_str()),
+            Some(to.state.as_str()),
+            reason.or(detail),
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes a class (and whether a person confirmed it) and its event.
+pub(crate) fn write_class(
+    conn: &Connection,
+    current: &Current,
+    class: Option<Class>,
+    confirmed: bool,
+    req: &Request,
+) -> Result<(), TriageError> {
+    if current.class == class && current.class_confirmed == confirmed {
+        return Ok(());
+    }
+    conn.execute(
+        "UPDATE reports SET class = ?2, class_confirmed = ?3 WHERE id = ?1",
+        params![current.id, class.map(Class::as_str), confirmed],
+    )?;
+    event(
+        conn,
+        current.id,
+        req,
+        "class",
+        current.class.map(Class::as_str),
+        class.map(Class::as_str),
+        Some(if confirmed { "confirmed" } else { "suggested" }),
+    )
+}
+
+/// The snapshot for moving to a plain state (no reason, no duplicate link).
+pub(crate) fn plain(state: ReportState) -> StateSnapshot {
+    StateSnapshot {
+        state,
+        invalid_reason: None,
+        duplicate_of: None,
+    }
+}

@@ -1,0 +1,318 @@
+//! Actions, their audit events, the stale-view guard, undo and the needs-info return.
+
+use super::*;
+use crate::core::config::Config;
+use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+use crate::core::store::Store;
+use chrono::TimeZone;
+
+const ADA: &str = "ada@example.org";
+const BOB: &str = "bob@example.org";
+
+fn store(n: usize) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let batch = (0..n)
+        .map(|i| RawIncoming {
+            raw: format!(
+                "Message-ID: <r{i}@x>\nFrom: r{i}@reporter.example\nSubject: report {i}\n\
+                 Date: Mon, 2 Mar 2026 10:00:00 +0000\n\nbody {i}\n"
+            )
+            .into_bytes(),
+            received_at: None,
+            origin: Origin::File,
+        })
+        .collect();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap();
+    (dir, store)
+}
+
+fn config() -> Config {
+    Config::parse(
+        r#"
+[identity]
+name = "Ada"
+email = "ada@example.org"
+[team]
+members = [{ name = "Bob", email = "bob@example.org" }]
+"#,
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap()
+}
+
+fn ada() -> Request {
+    Request::new(ADA).at(Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap())
+}
+
+fn detail(store: &Store, id: i64) -> ReportDetail {
+    report_detail(store, id, &Default::default(), Utc::now()).unwrap()
+}
+
+fn kinds(store: &Store, id: i64) -> Vec<(String, Option<String>, Option<String>)> {
+    events(store, id)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.before, e.after))
+        .collect()
+}
+
+fn ev(
+    kind: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> (String, Option<String>, Option<String>) {
+    (kind.into(), before.map(Into::into), after.map(Into::into))
+}
+
+#[test]
+fn state_change_is_recorded_with_actor_and_bumps_version() {
+    let (_d, mut s) = store(1);
+    let a = set_state(&mut s, &ada(), 1, ReportState::Acknowledged, None, None).unwrap();
+    assert_eq!(a.before.state, ReportState::New);
+    assert_eq!(a.after.state, ReportState::Acknowledged);
+    assert_eq!(a.version, 1);
+    let e = events(&s, 1).unwrap();
+    let last = e.last().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.at.as_str(), last.kind.as_str()),
+        (ADA, "2026-03-03T09:00:00Z", "state")
+    );
+    assert_eq!(detail(&s, 1).version, 1);
+}
+
+#[test]
+fn refused_transition_lists_what_is_allowed_and_changes_nothing() {
+    let (_d, mut s) = store(1);
+    let err = set_state(&mut s, &ada(), 1, ReportState::Fixing, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("report #1 cannot move from new to fixing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("acknowledged, triaged, spam, invalid, duplicate, resolved"),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 1).state, ReportState::New);
+    assert_eq!(detail(&s, 1).version, 0);
+}
+
+#[test]
+fn invalid_needs_a_reason_and_duplicate_an_original() {
+    let (_d, mut s) = store(1);
+    let err = set_state(&mut s, &ada(), 1, ReportState::Invalid, None, None).unwrap_err();
+    assert!(err.to_string().contains("third-party"), "{err}");
+    let err = set_state(&mut s, &ada(), 1, ReportState::Duplicate, None, None).unwrap_err();
+    assert!(err.to_string().contains("--of"), "{err}");
+    let ok = set_state(
+        &mut s,
+        &ada(),
+        1,
+        ReportState::Invalid,
+        Some(InvalidReason::ThirdParty),
+        Some("upstream's bug"),
+    )
+    .unwrap();
+    assert_eq!(ok.after.invalid_reason, Some(InvalidReason::ThirdParty));
+    let d = detail(&s, 1);
+    assert_eq!(
+        d.class,
+        Some(Class::Invalid),
+        "closing as invalid confirms the class"
+    );
+    assert!(d.class_confirmed);
+    assert_eq!(d.notes[0].text, "upstream's bug");
+}
+
+#[test]
+fn mark_spam_closes_and_mark_valid_acknowledges() {
+    let (_d, mut s) = store(2);
+    let a = mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    assert_eq!(a.after.state.state, ReportState::Spam);
+    assert_eq!(
+        kinds(&s, 1)[1..],
+        [
+            ev("class", None, Some("spam")),
+            ev("state", Some("new"), Some("spam"))
+        ]
+    );
+    let v = mark(&mut s, &ada(), 2, Class::Valid, None).unwrap();
+    assert_eq!(v.after.state.state, ReportState::Acknowledged);
+    set_state(&mut s, &ada(), 2, ReportState::Triaged, None, None).unwrap();
+    let again = mark(&mut s, &ada(), 2, Class::Valid, None).unwrap();
+    assert_eq!(
+        again.after.state.state,
+        ReportState::Triaged,
+        "valid leaves triaged alone"
+    );
+    assert!(!again.changed());
+}
+
+#[test]
+fn mark_invalid_defaults_its_reason() {
+    let (_d, mut s) = store(1);
+    let a = mark(&mut s, &ada(), 1, Class::Invalid, None).unwrap();
+    assert_eq!(
+        a.after.state.invalid_reason,
+        Some(InvalidReason::NotAVulnerability)
+    );
+}
+
+#[test]
+fn stale_view_is_refused_naming_who_changed_it() {
+    let (_d, mut s) = store(1);
+    let loaded = detail(&s, 1).version;
+    take(&mut s, &Request::new(BOB), 1).unwrap();
+    let err = set_state(
+        &mut s,
+        &ada().if_version(Some(loaded)),
+        1,
+        ReportState::Acknowledged,
+        None,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("report #1 was changed by bob@example.org at "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("since you loaded it (version 0, now 1): reload and retry"),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 1).state, ReportState::New);
+}
+
+#[test]
+fn assign_refuses_strangers_and_lists_members() {
+    let (_d, mut s) = store(1);
+    let c = config();
+    let err = assign(&mut s, &ada(), &c, 1, "eve@evil.example")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Bob <bob@example.org>, Ada <ada@example.org>"),
+        "{err}"
+    );
+    let a = assign(&mut s, &ada(), &c, 1, "bob").unwrap();
+    assert_eq!(a.after.as_deref(), Some(BOB));
+    let t = take(&mut s, &ada(), 1).unwrap();
+    assert_eq!(
+        (t.before.as_deref(), t.after.as_deref()),
+        (Some(BOB), Some(ADA))
+    );
+    unassign(&mut s, &ada(), 1).unwrap();
+    assert_eq!(detail(&s, 1).coordinator, None);
+    assert_eq!(
+        kinds(&s, 1)[1..],
+        [
+            ev("coordinator", None, Some(BOB)),
+            ev("coordinator", Some(BOB), Some(ADA)),
+            ev("coordinator", Some(ADA), None)
+        ]
+    );
+}
+
+#[test]
+fn duplicates_link_both_ways_and_refuse_self_and_loops() {
+    let (_d, mut s) = store(3);
+    assert!(mark_duplicate(&mut s, &ada(), 1, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("itself"));
+    mark_duplicate(&mut s, &ada(), 2, 1).unwrap();
+    mark_duplicate(&mut s, &ada(), 3, 2).unwrap();
+    let err = set_state(&mut s, &ada(), 1, ReportState::Acknowledged, None, None)
+        .and_then(|_| mark_duplicate(&mut s, &ada(), 1, 3))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("#3 → #2 → #1"), "{err}");
+    assert_eq!(detail(&s, 1).duplicates, vec![2]);
+    assert_eq!(detail(&s, 2).duplicate_of, Some(1));
+    assert!(matches!(
+        mark_duplicate(&mut s, &ada(), 2, 99),
+        Err(TriageError::NoSuchReport(99))
+    ));
+    // Reopening a duplicate drops its link.
+    set_state(&mut s, &ada(), 2, ReportState::Acknowledged, None, None).unwrap();
+    assert_eq!(detail(&s, 2).duplicate_of, None);
+    assert!(detail(&s, 1).duplicates.is_empty());
+}
+
+#[test]
+fn undo_restores_the_previous_value_and_is_audited() {
+    let (_d, mut s) = store(1);
+    let a = mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    revert(&mut s, &ada().if_version(Some(a.version)), 1, &a.undo).unwrap();
+    let d = detail(&s, 1);
+    assert_eq!(
+        (d.state, d.class, d.class_confirmed),
+        (ReportState::New, None, false)
+    );
+    let n = add_note(&mut s, &ada(), 1, "looks real").unwrap();
+    let v = revert(&mut s, &ada().if_version(Some(n.version)), 1, &n.undo).unwrap();
+    assert!(detail(&s, 1).notes.is_empty());
+    assert_eq!(detail(&s, 1).version, v);
+    // An undo from a stale view is refused like any change.
+    let t = take(&mut s, &ada(), 1).unwrap();
+    add_note(&mut s, &Request::new(BOB), 1, "mine").unwrap();
+    assert!(matches!(
+        revert(&mut s, &ada().if_version(Some(t.version)), 1, &t.undo),
+        Err(TriageError::StaleView { .. })
+    ));
+}
+
+#[test]
+fn empty_note_is_refused() {
+    let (_d, mut s) = store(1);
+    assert!(matches!(
+        add_note(&mut s, &ada(), 1, "  "),
+        Err(TriageError::EmptyNote { id: 1 })
+    ));
+}
+
+#[test]
+fn reporter_reply_brings_needs_info_back_and_flags_it() {
+    let (_d, mut s) = store(1);
+    set_state(&mut s, &ada(), 1, ReportState::Acknowledged, None, None).unwrap();
+    set_state(&mut s, &ada(), 1, ReportState::Triaged, None, None).unwrap();
+    set_state(&mut s, &ada(), 1, ReportState::NeedsInfo, None, None).unwrap();
+    let reply = "Message-ID: <re@x>\nIn-Reply-To: <r0@x>\nFrom: r0@reporter.example\n\
+                 Subject: Re: report 0\nDate: Wed, 4 Mar 2026 10:00:00 +0000\n\nhere it is\n";
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut s,
+            vec![RawIncoming {
+                raw: reply.as_bytes().to_vec(),
+                received_at: None,
+                origin: Origin::File,
+            }],
+            None,
+        )
+        .unwrap();
+    let d = detail(&s, 1);
+    assert_eq!(d.state, ReportState::Triaged);
+    assert!(d.flagged);
+    let last = &d.events[d.events.len() - 2];
+    assert_eq!(
+        (
+            last.actor.as_str(),
+            last.at.as_str(),
+            last.before.as_deref(),
+            last.after.as_deref()
+        ),
+        (
+            "secdesk",
+            "2026-03-04T10:00:00Z",
+            Some("needs-info"),
+            Some("triaged")
+        )
+    );
+    let c = clear_flag(&mut s, &ada(), 1).unwrap();
+    assert!(c.before && !detail(&s, 1).flagged);
+}

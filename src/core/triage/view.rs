@@ -1,0 +1,276 @@
+//! Reading one report whole: its thread, notes, duplicate links, audit log, clocks and the
+//! classifier's suggestion. `secdesk show --json` prints [`ReportDetail`] as is, so its field
+//! names are a contract (add fields freely, never rename).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use super::record;
+use super::{Note, TriageError};
+use crate::core::clocks::{self, Clocks, Deadlines};
+use crate::core::config::ClockConfig;
+use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
+use crate::core::store::Store;
+
+/// One report, everything about it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportDetail {
+    pub id: ReportId,
+    pub state: ReportState,
+    pub invalid_reason: Option<InvalidReason>,
+    pub class: Option<Class>,
+    /// Whether a person confirmed `class`.
+    pub class_confirmed: bool,
+    /// The member's email, or null.
+    pub coordinator: Option<String>,
+    /// The reporter answered while the team waited.
+    pub flagged: bool,
+    /// Pass this back (`--if-version`) so a change from this view is refused if the report
+    /// changed meanwhile.
+    pub version: i64,
+    pub created_at: String,
+    pub subject: String,
+    pub from: String,
+    pub classifier: ClassifierView,
+    pub messages: Vec<MessageView>,
+    pub notes: Vec<Note>,
+    pub duplicate_of: Option<ReportId>,
+    pub duplicates: Vec<ReportId>,
+    pub events: Vec<Event>,
+    pub deadlines: Deadlines,
+    pub clocks: Option<Clocks>,
+    pub overdue: bool,
+}
+
+/// What the classifier suggested when the report arrived.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClassifierView {
+    pub class: Option<String>,
+    pub outcome: Option<String>,
+    pub score: Option<f64>,
+    pub confidence: Option<f64>,
+    pub reasons: Vec<String>,
+}
+
+/// One message of the thread. `direction` is `in` (reporter) or `out` (our reply).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MessageView {
+    pub message_id: Option<String>,
+    pub from: String,
+    /// The Date header, else when it arrived; RFC 3339.
+    pub date: String,
+    pub received_at: String,
+    pub subject: String,
+    pub body: String,
+    pub direction: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub attachments: Vec<AttachmentView>,
+    pub auth: AuthView,
+    /// What could not be parsed.
+    pub parse_notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AttachmentView {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// Authentication-Results (RFC 8601) as recorded by our receiving server.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuthView {
+    pub spf: Option<String>,
+    pub dkim: Option<String>,
+    pub dmarc: Option<String>,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub actor: String,
+    /// RFC 3339.
+    pub at: String,
+    /// `created`, `state`, `class`, `coordinator`, `note`, `duplicate`, `flag`, `reply`, …
+    pub kind: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Why: the invalid reason, the note given with a change, `undo`.
+    pub detail: Option<String>,
+}
+
+/// Loads report `id` whole, with its clocks judged at `now`.
+pub fn report_detail(
+    store: &Store,
+    id: ReportId,
+    targets: &ClockConfig,
+    now: DateTime<Utc>,
+) -> Result<ReportDetail, TriageError> {
+    let conn = store.conn();
+    let current = record::load(conn, id)?;
+    let (created_at, outcome, score, confidence, reasons): (
+        String,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        Option<String>,
+    ) = conn.query_row(
+        "SELECT created_at, outcome, spam_score, confidence, reasons FROM reports WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    let messages = messages(conn, id)?;
+    let suggested: Option<String> = conn.query_row(
+        "SELECT class FROM messages WHERE report_id = ?1 ORDER BY id LIMIT 1",
+        [id],
+        |r| r.get(0),
+    )?;
+    let milestones = clocks::milestones(conn, Some(id))?.remove(&id);
+    let duplicates = conn
+        .prepare_cached("SELECT id FROM reports WHERE duplicate_of = ?1 ORDER BY id")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<ReportId>>>()?;
+    let (subject, from) = messages
+        .first()
+        .map(|m| (m.subject.clone(), m.from.clone()))
+        .unwrap_or_default();
+    Ok(ReportDetail {
+        id,
+        state: current.state.state,
+        invalid_reason: current.state.invalid_reason,
+        class: current.class,
+        class_confirmed: current.class_confirmed,
+        coordinator: current.coordinator,
+        flagged: current.flagged,
+        version: current.version,
+        created_at,
+        subject,
+        from,
+        classifier: ClassifierView {
+            class: suggested,
+            outcome,
+            score,
+            confidence,
+            reasons: json_list(reasons),
+        },
+        messages,
+        notes: notes(conn, id)?,
+        duplicate_of: current.state.duplicate_of,
+        duplicates,
+        events: events_of(conn, id)?,
+        deadlines: milestones
+            .as_ref()
+            .map(|m| m.deadlines(targets))
+            .unwrap_or_default(),
+        clocks: milestones.as_ref().map(|m| m.clocks(targets, now)),
+        overdue: milestones.is_some_and(|m| m.is_overdue(targets, now)),
+    })
+}
+
+/// The audit log of report `id`, oldest first.
+pub fn events(store: &Store, id: ReportId) -> Result<Vec<Event>, TriageError> {
+    record::load(store.conn(), id)?;
+    events_of(store.conn(), id)
+}
+
+fn events_of(conn: &Connection, id: ReportId) -> Result<Vec<Event>, TriageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, actor, at, kind, before, after, detail FROM events
+         WHERE report_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Event {
+            id: r.get(0)?,
+            actor: r.get(1)?,
+            at: r.get(2)?,
+            kind: r.get(3)?,
+            before: r.get(4)?,
+            after: r.get(5)?,
+            detail: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn notes(conn: &Connection, id: ReportId) -> Result<Vec<Note>, TriageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, author, at, text FROM notes WHERE report_id = ?1 ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Note {
+            id: r.get(0)?,
+            author: r.get(1)?,
+            at: r.get(2)?,
+            text: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, message_id, from_name, from_addr, date, received_at, subject, body,
+                direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes
+         FROM messages WHERE report_id = ?1 ORDER BY received_at, id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        let name: Option<String> = r.get(2)?;
+        let addr: Option<String> = r.get(3)?;
+        let received_at: String = r.get(5)?;
+        Ok((
+            r.get::<_, i64>(0)?,
+            MessageView {
+                message_id: r.get(1)?,
+                from: match (name, addr) {
+                    (Some(n), Some(a)) => format!("{n} <{a}>"),
+                    (None, Some(a)) => a,
+                    (Some(n), None) => n,
+                    (None, None) => String::new(),
+                },
+                date: r
+                    .get::<_, Option<String>>(4)?
+                    .unwrap_or(received_at.clone()),
+                received_at,
+                subject: r.get(6)?,
+                body: r.get(7)?,
+                direction: r.get(8)?,
+                to: json_list(r.get(9)?),
+                cc: json_list(r.get(10)?),
+                attachments: Vec::new(),
+                auth: AuthView {
+                    spf: r.get(11)?,
+                    dkim: r.get(12)?,
+                    dmarc: r.get(13)?,
+                },
+                parse_notes: json_list(r.get(14)?),
+            },
+        ))
+    })?;
+    let mut out = Vec::new();
+    let mut attachments = conn.prepare_cached(
+        "SELECT name, content_type, size FROM attachments WHERE message_id = ?1 ORDER BY rowid",
+    )?;
+    for row in rows {
+        let (row_id, mut message) = row?;
+        message.attachments = attachments
+            .query_map(params![row_id], |r| {
+                Ok(AttachmentView {
+                    name: r.get(0)?,
+                    content_type: r.get(1)?,
+                    size: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        out.push(message);
+    }
+    Ok(out)
+}
+
+/// A stored JSON array of strings; anything unreadable reads as empty.
+fn json_list(text: Option<String>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
