@@ -3,7 +3,7 @@
 
 mod assign;
 mod change;
-mod demo;
+pub mod demo;
 mod desk;
 mod dup;
 mod import;

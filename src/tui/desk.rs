@@ -31,8 +31,8 @@ pub struct Detail {
     pub report: ReportDetail,
     pub thread: Vec<ThreadItem>,
     pub deadline: Option<DateTime<Utc>>,
-    /// Where the report may move next (the lifecycle table's row), for the `S` picker.
-    pub allowed: Vec<ReportState>,
+    /// About how many lines the report view takes, so scrolling stops at the end.
+    pub lines: u16,
 }
 
 impl Detail {
@@ -112,8 +112,22 @@ pub fn load_detail(
         .flatten()
         .filter_map(|t| parse_timestamp(t))
         .min();
+    let text_lines = |s: &str| s.lines().count() + 1;
+    let lines = 24
+        + report.classifier.reasons.len()
+        + report.events.len()
+        + report
+            .messages
+            .iter()
+            .map(|m| 8 + m.attachments.len() + text_lines(&m.body))
+            .sum::<usize>()
+        + report
+            .notes
+            .iter()
+            .map(|n| 2 + text_lines(&n.text))
+            .sum::<usize>();
     Ok(Detail {
-        allowed: crate::core::lifecycle::allowed_from(report.state).to_vec(),
+        lines: lines.min(u16::MAX as usize) as u16,
         thread: timeline.into_iter().map(|(_, item)| item).collect(),
         deadline,
         report,

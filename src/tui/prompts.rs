@@ -16,11 +16,15 @@ use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
 /// in the report view; in the queue, the selection for bulk keys (`s`, `i`) or the cursor's.
 fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
     match state.screen {
-        Screen::Report => state
-            .report
-            .as_ref()
-            .map(|d| vec![(d.id(), d.report.version)])
-            .unwrap_or_default(),
+        // Until the report has loaded, the queue line it was opened from stands in for it.
+        Screen::Report => match state.report.as_ref() {
+            Some(d) if Some(d.id()) == state.report_id => vec![(d.id(), d.report.version)],
+            _ => state
+                .queue
+                .current()
+                .map(|r| vec![(r.summary.id, r.version)])
+                .unwrap_or_default(),
+        },
         Screen::Queue if bulk && !state.selection.is_empty() => {
             state.selection.iter().map(|(id, v)| (*id, *v)).collect()
         }
@@ -36,7 +40,9 @@ fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
 /// The state of the report a single-report key acts on.
 fn target_state(state: &State) -> Option<ReportState> {
     match state.screen {
-        Screen::Report => state.report.as_ref().map(|d| d.report.state),
+        Screen::Report if state.report.as_ref().map(|d| d.id()) == state.report_id => {
+            state.report.as_ref().map(|d| d.report.state)
+        }
         _ => state.queue.current()?.summary.state.parse().ok(),
     }
 }

@@ -159,8 +159,10 @@ fn move_by(state: &mut State, delta: i64) -> Vec<Request> {
             ensure_window(state)
         }
         Screen::Report => {
+            let end = state.report.as_ref().map_or(0, |d| d.lines) as i64;
+            let max = (end - state.viewport() as i64 / 2).max(0);
             let next = (state.report_scroll as i64).saturating_add(delta);
-            state.report_scroll = next.clamp(0, u16::MAX as i64) as u16;
+            state.report_scroll = next.clamp(0, max) as u16;
             Vec::new()
         }
         Screen::Stats => Vec::new(),
@@ -289,7 +291,8 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
     if !changed_ids.is_empty() {
         let what = format!("{} {}", text::reports(&changed_ids), applied.label);
         if applied.undo {
-            message = text::undone(&what);
+            // An undo's label already names the reports it took back.
+            message = text::undone(&applied.label);
         } else {
             message = format!("{what}{}", text::undo_hint());
             state.undo.push(UndoEntry {
