@@ -319,8 +319,9 @@ pub fn command_for(key: &KeyEvent, at: Where) -> Option<Command> {
 
 /// The footer: the hinted bindings that apply on screen `at`.
 pub fn hints(at: Where) -> Vec<(&'static str, &'static str)> {
-    KEYMAP
-        .iter()
+    // Help first: when the footer is cut off on a narrow terminal, `?` still shows the rest.
+    let help = KEYMAP.iter().filter(|b| b.command == Command::Help);
+    help.chain(KEYMAP.iter().filter(|b| b.command != Command::Help))
         .filter(|b| !b.hint.is_empty() && applies(b.scope, at))
         .map(|b| (b.label, b.hint))
         .collect()

@@ -18,10 +18,10 @@ const WIDTHS: [Constraint; 10] = [
     Constraint::Length(6),  // id
     Constraint::Length(4),  // age
     Constraint::Length(9),  // due
-    Constraint::Length(11), // class
+    Constraint::Length(13), // class
     Constraint::Length(12), // state
-    Constraint::Length(10), // coordinator
-    Constraint::Length(26), // sender
+    Constraint::Length(8),  // coordinator
+    Constraint::Length(22), // sender
     Constraint::Length(3),  // messages
     Constraint::Min(10),    // subject
 ];
