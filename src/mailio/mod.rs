@@ -1,5 +1,7 @@
 //! Mail IO: IMAP sync, SMTP send and archive import. These run on worker threads and talk to
 //! the front ends through return values and channels; the core never calls into them.
 
+pub mod imap;
 pub mod import;
 pub mod secret;
+pub mod tls;

@@ -1,0 +1,395 @@
+//! Opening an authenticated IMAP session (RFC 3501 §6.2, RFC 9051 §6.2).
+//!
+//! Owns the transport: TCP with connect, read and write timeouts, TLS through
+//! rustls (see [`crate::mailio::tls`]), the STARTTLS upgrade, and LOGIN. The
+//! imap crate's own `ClientBuilder` is not used because it cannot trust an
+//! extra CA and its automatic mode may stay in plaintext; here the stream is
+//! built by hand and every security decision is explicit:
+//!
+//! - `tls`: TLS from the first byte (IMAPS, RFC 8314).
+//! - `starttls`: plaintext greeting, then STARTTLS (RFC 3501 §6.2.1). If the
+//!   server does not offer or accept it, the connection is abandoned before
+//!   any credential is sent. Anything the server sent after its STARTTLS
+//!   reply and before the handshake is discarded (response injection).
+//! - `plain`: only to a loopback host, for local test servers and tunnels.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+
+use super::error::ImapError;
+use crate::core::config::is_loopback;
+use crate::mailio::tls;
+
+pub use crate::core::config::Security;
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// Extra CA (PEM) trusted besides the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Applies to the TCP connect and to every socket read and write.
+    pub timeout: Duration,
+}
+
+impl Endpoint {
+    /// The timeout used when the caller has no reason to pick another.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+}
+
+/// The byte stream under an IMAP session: plain TCP (loopback only) or TLS.
+pub enum ImapStream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Read for ImapStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            ImapStream::Plain(s) => s.read(buf),
+            ImapStream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for ImapStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            ImapStream::Plain(s) => s.write(buf),
+            ImapStream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            ImapStream::Plain(s) => s.flush(),
+            ImapStream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// An authenticated IMAP session.
+pub type ImapSession = imap::Session<ImapStream>;
+
+/// Connects, secures the stream as `endpoint.security` demands, and logs in.
+///
+/// The password is passed straight to LOGIN (RFC 3501 §6.2.3) and never
+/// appears in an error.
+pub fn connect(endpoint: &Endpoint, user: &str, password: &str) -> Result<ImapSession, ImapError> {
+    let client = open(endpoint)?;
+    login(endpoint, client, user, password)
+}
+
+/// Connects and secures the stream, leaving the client unauthenticated
+/// (RFC 3501 §3.1, "Not Authenticated State").
+pub fn open(endpoint: &Endpoint) -> Result<imap::Client<ImapStream>, ImapError> {
+    // Checked before any packet leaves, so a misconfigured remote host never
+    // sees even a plaintext greeting exchange.
+    if endpoint.security == Security::Plain && !is_loopback(&endpoint.host) {
+        return Err(ImapError::PlainNotLoopback {
+            host: endpoint.host.clone(),
+        });
+    }
+    // The TLS configuration is built before connecting, so a bad ca_file is
+    // reported without touching the network.
+    match endpoint.security {
+        Security::Plain => {
+            let tcp = tcp_connect(endpoint)?;
+            let mut client = imap::Client::new(ImapStream::Plain(tcp));
+            read_greeting(endpoint, &mut client)?;
+            Ok(client)
+        }
+        Security::Tls => {
+            let config = tls::client_config(endpoint.ca_file.as_deref())?;
+            let tcp = tcp_connect(endpoint)?;
+            let stream = tls_handshake(endpoint, config, tcp)?;
+            let mut client = imap::Client::new(ImapStream::Tls(Box::new(stream)));
+            read_greeting(endpoint, &mut client)?;
+            Ok(client)
+        }
+        Security::Starttls => {
+            let config = tls::client_config(endpoint.ca_file.as_deref())?;
+            let tcp = starttls(endpoint, tcp_connect(endpoint)?)?;
+            let stream = tls_handshake(endpoint, config, tcp)?;
+            // RFC 3501 §6.2.1: the server sends no new greeting after the
+            // handshake; the session continues with the next command.
+            Ok(imap::Client::new(ImapStream::Tls(Box::new(stream))))
+        }
+    }
+}
+
+/// Authenticates with LOGIN (RFC 3501 §6.2.3).
+pub fn login(
+    endpoint: &Endpoint,
+    client: imap::Client<ImapStream>,
+    user: &str,
+    password: &str,
+) -> Result<ImapSession, ImapError> {
+    client
+        .login(user, password)
+        .map_err(|(err, _client)| match err {
+            imap::Error::No(_) | imap::Error::Bad(_) => ImapError::LoginRefused {
+                user: user.to_string(),
+                host: endpoint.host.clone(),
+            },
+            // The crate's validation error quotes the offending character, which
+            // may come from the password: never let it through.
+            imap::Error::Validate(_) => ImapError::PasswordUnsendable {
+                user: user.to_string(),
+            },
+            other => classify(endpoint, "logging in", other),
+        })
+}
+
+fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
+    let addrs: Vec<SocketAddr> = (endpoint.host.as_str(), endpoint.port)
+        .to_socket_addrs()
+        .map_err(|error| ImapError::Resolve {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            error,
+        })?
+        .collect();
+    if endpoint.security == Security::Plain && !addrs.iter().all(|a| a.ip().is_loopback()) {
+        // `localhost` resolving elsewhere would defeat the loopback rule.
+        return Err(ImapError::PlainNotLoopback {
+            host: endpoint.host.clone(),
+        });
+    }
+
+    let mut last_err = io::Error::new(io::ErrorKind::NotFound, "no address found");
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, endpoint.timeout) {
+            Ok(tcp) => {
+                let set = tcp
+                    .set_read_timeout(Some(endpoint.timeout))
+                    .and_then(|()| tcp.set_write_timeout(Some(endpoint.timeout)))
+                    .and_then(|()| tcp.set_nodelay(true));
+                set.map_err(|error| ImapError::Unreachable {
+                    host: endpoint.host.clone(),
+                    port: endpoint.port,
+                    error,
+                })?;
+                return Ok(tcp);
+            }
+            Err(e) => last_err = e,
+        }
+    }
+    Err(ImapError::Unreachable {
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        error: last_err,
+    })
+}
+
+fn tls_handshake(
+    endpoint: &Endpoint,
+    config: Arc<ClientConfig>,
+    mut tcp: TcpStream,
+) -> Result<StreamOwned<ClientConnection, TcpStream>, ImapError> {
+    let tls_err = |detail: String| ImapError::Tls {
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        detail,
+    };
+    let name = endpoint.host.trim_start_matches('[').trim_end_matches(']');
+    let server_name = ServerName::try_from(name.to_string())
+        .map_err(|e| tls_err(format!("\"{name}\" is not a valid TLS server name ({e})")))?;
+    let mut conn =
+        ClientConnection::new(config, server_name).map_err(|e| tls_err(e.to_string()))?;
+
+    // Drive the handshake here rather than lazily on first read, so that a
+    // certificate problem is reported as such and not as a failed greeting.
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut tcp) {
+            return Err(classify_io(endpoint, "negotiating TLS", e));
+        }
+    }
+    Ok(StreamOwned::new(conn, tcp))
+}
+
+/// Plaintext greeting, CAPABILITY, STARTTLS; returns the bare TCP stream ready
+/// for the TLS handshake (RFC 3501 §6.2.1, §6.1.1).
+///
+/// Spoken by hand because the imap crate offers no public way to send STARTTLS
+/// on a client it did not build. No credential is sent in this phase.
+fn starttls(endpoint: &Endpoint, tcp: TcpStream) -> Result<TcpStream, ImapError> {
+    let lost = |e: io::Error| classify_io(endpoint, "starting TLS", e);
+    // The reader is dropped with whatever it buffered: bytes the server sent
+    // before the handshake must never be read as if TLS protected them.
+    let mut reader = BufReader::new(&tcp);
+
+    let greeting = read_line(&mut reader).map_err(lost)?;
+    if !greeting.starts_with("* OK") {
+        return Err(ImapError::Greeting {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            detail: greeting.trim().to_string(),
+        });
+    }
+
+    (&tcp).write_all(b"S1 CAPABILITY\r\n").map_err(lost)?;
+    let mut offered = false;
+    loop {
+        let line = read_line(&mut reader).map_err(lost)?;
+        if line.starts_with("* CAPABILITY ") {
+            offered |= line
+                .split_ascii_whitespace()
+                .any(|cap| cap.eq_ignore_ascii_case("STARTTLS"));
+        } else if line.starts_with("S1 ") {
+            break;
+        }
+    }
+    if !offered {
+        return Err(ImapError::StartTlsUnavailable {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+        });
+    }
+
+    (&tcp).write_all(b"S2 STARTTLS\r\n").map_err(lost)?;
+    loop {
+        let line = read_line(&mut reader).map_err(lost)?;
+        if let Some(status) = line.strip_prefix("S2 ") {
+            if status.starts_with("OK") {
+                break;
+            }
+            return Err(ImapError::StartTlsRefused {
+                host: endpoint.host.clone(),
+                port: endpoint.port,
+                detail: status.trim().to_string(),
+            });
+        }
+    }
+    drop(reader);
+    Ok(tcp)
+}
+
+/// Reads one CRLF-terminated response line, bounded so a hostile server
+/// cannot make us buffer without end.
+fn read_line(reader: &mut impl BufRead) -> io::Result<String> {
+    const MAX_LINE: u64 = 64 * 1024;
+    let mut line = Vec::new();
+    reader.take(MAX_LINE).read_until(b'\n', &mut line)?;
+    if line.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the server closed the connection",
+        ));
+    }
+    if !line.ends_with(b"\n") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "response line too long",
+        ));
+    }
+    Ok(String::from_utf8_lossy(&line).into_owned())
+}
+
+fn read_greeting<S: Read + Write>(
+    endpoint: &Endpoint,
+    client: &mut imap::Client<S>,
+) -> Result<(), ImapError> {
+    let line = client
+        .read_greeting()
+        .map_err(|e| classify(endpoint, "waiting for the greeting", e))?;
+    // RFC 3501 §7.1.5: a BYE greeting means the server will not serve us.
+    if line.starts_with(b"* BYE") {
+        return Err(ImapError::Greeting {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            detail: String::from_utf8_lossy(&line).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Maps an imap crate error to a user-facing error for `endpoint`.
+pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Error) -> ImapError {
+    match err {
+        imap::Error::Io(e) => classify_io(endpoint, during, e),
+        imap::Error::ConnectionLost => ImapError::ConnectionLost {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            during,
+            detail: "the server closed the connection".to_string(),
+        },
+        imap::Error::Bye(bye) => ImapError::ConnectionLost {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            during,
+            detail: format!("the server said BYE: {}", bye.information),
+        },
+        other => ImapError::Protocol {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            during,
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Maps a socket or TLS-layer I/O error. rustls reports its failures as
+/// `io::Error`s of kind `InvalidData` wrapping a `rustls::Error`.
+pub(crate) fn classify_io(endpoint: &Endpoint, during: &'static str, err: io::Error) -> ImapError {
+    if let Some(tls_err) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        return match tls_err {
+            rustls::Error::InvalidCertificate(cert) => ImapError::UntrustedCertificate {
+                host: endpoint.host.clone(),
+                port: endpoint.port,
+                detail: format!("{cert:?}"),
+            },
+            other => ImapError::Tls {
+                host: endpoint.host.clone(),
+                port: endpoint.port,
+                detail: other.to_string(),
+            },
+        };
+    }
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ImapError::TimedOut {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            seconds: endpoint.timeout.as_secs(),
+            during,
+        },
+        _ => ImapError::ConnectionLost {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            during,
+            detail: err.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_to_remote_host_is_refused_before_connecting() {
+        let endpoint = Endpoint {
+            host: "mail.example.org".into(),
+            port: 143,
+            security: Security::Plain,
+            ca_file: None,
+            timeout: Duration::from_secs(1),
+        };
+        let err = open(&endpoint)
+            .err()
+            .expect("plain to a remote host must fail");
+        assert!(matches!(err, ImapError::PlainNotLoopback { .. }), "{err}");
+        assert!(err.to_string().contains("mail.example.org"));
+    }
+}

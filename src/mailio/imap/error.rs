@@ -1,0 +1,93 @@
+//! The errors an IMAP connection or sync can end with, each rendered as one
+//! line that says what failed, against which server or mailbox, and what to do.
+//!
+//! Causes are part of each message rather than chained `source`s, so printing
+//! the error with its chain (`{:#}`) does not repeat them.
+//!
+//! No variant carries a password: login failures name the user and host only,
+//! and the imap crate's input-validation error (which would quote a character
+//! of the password) is replaced by [`ImapError::PasswordUnsendable`].
+
+use std::io;
+
+use crate::mailio::tls::TlsConfigError;
+
+/// A failure talking to the IMAP server.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot resolve IMAP server {host}:{port}: {error}; check host in [imap]")]
+    Resolve {
+        host: String,
+        port: u16,
+        error: io::Error,
+    },
+    #[error("cannot reach IMAP server {host}:{port}: {error}; check host and port in [imap] and that the server is running")]
+    Unreachable {
+        host: String,
+        port: u16,
+        error: io::Error,
+    },
+    #[error("IMAP server {host}:{port} did not answer within {seconds} s while {during}; check the network and try again")]
+    TimedOut {
+        host: String,
+        port: u16,
+        seconds: u64,
+        during: &'static str,
+    },
+    #[error("TLS with {host}:{port} failed: the server certificate is not trusted ({detail}); if the server uses a private CA, set ca_file in [imap] to that CA's PEM certificate")]
+    UntrustedCertificate {
+        host: String,
+        port: u16,
+        detail: String,
+    },
+    #[error("TLS with {host}:{port} failed: {detail}; check security in [imap] (\"tls\" for port 993, \"starttls\" for port 143)")]
+    Tls {
+        host: String,
+        port: u16,
+        detail: String,
+    },
+    #[error("IMAP server {host}:{port} does not offer STARTTLS; refusing to continue in plaintext (use security = \"tls\" with the server's IMAPS port)")]
+    StartTlsUnavailable { host: String, port: u16 },
+    #[error("IMAP server {host}:{port} refused STARTTLS ({detail}); refusing to continue in plaintext (use security = \"tls\" with the server's IMAPS port)")]
+    StartTlsRefused {
+        host: String,
+        port: u16,
+        detail: String,
+    },
+    #[error("refusing plaintext IMAP to {host}: security = \"plain\" is only allowed for a loopback host; use \"tls\" or \"starttls\"")]
+    PlainNotLoopback { host: String },
+    #[error("login refused for user {user} at {host}: check password_command/password_env")]
+    LoginRefused { user: String, host: String },
+    #[error("the password for user {user} contains a line break, which IMAP LOGIN cannot send; check password_command/password_env")]
+    PasswordUnsendable { user: String },
+    #[error("IMAP server {host}:{port} rejected the greeting or closed the connection: {detail}")]
+    Greeting {
+        host: String,
+        port: u16,
+        detail: String,
+    },
+    #[error("mailbox \"{mailbox}\" cannot be opened at {host}: {detail}; check mailbox in [imap]")]
+    BadMailbox {
+        mailbox: String,
+        host: String,
+        detail: String,
+    },
+    #[error("mailbox \"{mailbox}\" at {host} reports no UIDVALIDITY, so secdesk cannot sync it incrementally")]
+    NoUidValidity { mailbox: String, host: String },
+    #[error("connection to IMAP server {host}:{port} lost while {during}: {detail}; try again")]
+    ConnectionLost {
+        host: String,
+        port: u16,
+        during: &'static str,
+        detail: String,
+    },
+    #[error("IMAP server {host}:{port} answered unexpectedly while {during}: {detail}")]
+    Protocol {
+        host: String,
+        port: u16,
+        during: &'static str,
+        detail: String,
+    },
+    #[error(transparent)]
+    TlsConfig(#[from] TlsConfigError),
+}

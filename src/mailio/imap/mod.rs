@@ -1,0 +1,10 @@
+//! IMAP client side (RFC 3501, IMAP4rev1; RFC 9051 where it agrees): connecting
+//! with TLS, STARTTLS or loopback-only plaintext, incremental sync of a mailbox
+//! into the store, and the errors a user can see.
+
+pub mod connect;
+pub mod error;
+pub mod sync;
+
+pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};
+pub use error::ImapError;

@@ -1,0 +1,683 @@
+//! Real mail servers for integration tests: a Dovecot IMAP server and an
+//! aiosmtpd SMTP sink, each in its own temporary directory on free loopback
+//! ports. No mock stands in for either.
+//!
+//! Dovecot runs as root with its internal processes as `dovecot`/`dovenull`
+//! (see ../shared/NOTES.md). The helpers here talk IMAP over the plaintext
+//! loopback port with the imap crate directly, so they do not depend on the
+//! code under test.
+//!
+//! Every wait has a timeout and panics with the Dovecot log tail.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+const IO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What to run when the mail servers are missing.
+const INSTALL_HINT: &str =
+    "run scripts/test, which installs dovecot-imapd, python3-aiosmtpd and the other test tools";
+
+/// A running Dovecot. Stopped (and its directory removed) on drop.
+pub struct Dovecot {
+    dir: tempfile::TempDir,
+    /// IMAPS (TLS from the first byte); 0 when started without TLS.
+    pub imaps_port: u16,
+    /// Plaintext port; offers STARTTLS unless started with [`Dovecot::start_without_tls`].
+    pub imap_port: u16,
+    tls: bool,
+    users: Mutex<HashMap<String, String>>,
+    child: Option<Child>,
+    uid: u32,
+    gid: u32,
+}
+
+impl Dovecot {
+    /// Starts Dovecot with an IMAPS port and a plain port offering STARTTLS.
+    pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// Starts Dovecot with TLS off entirely: one plaintext port, no STARTTLS.
+    /// For checking that STARTTLS mode refuses to continue in plaintext.
+    pub fn start_without_tls() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(tls: bool) -> Self {
+        for tool in ["/usr/sbin/dovecot", "/usr/bin/openssl"] {
+            assert!(
+                Path::new(tool).exists(),
+                "{tool} is missing: {INSTALL_HINT}"
+            );
+        }
+        let (uid, gid) = lookup_user("dovecot")
+            .unwrap_or_else(|| panic!("system user `dovecot` is missing: {INSTALL_HINT}"));
+
+        let dir = tempfile::Builder::new()
+            .prefix("secdesk-dovecot-")
+            .tempdir()
+            .expect("create temp dir for dovecot");
+        // mktemp-style dirs are 0700; dovecot's processes must be able to enter.
+        set_mode(dir.path(), 0o755);
+        for sub in ["run", "state", "mail"] {
+            fs::create_dir(dir.path().join(sub)).expect("create dovecot subdir");
+        }
+        set_mode(&dir.path().join("state"), 0o755);
+        chown(dir.path().join("mail"), Some(uid), Some(gid)).expect("chown mail dir");
+        fs::write(dir.path().join("passwd"), "").expect("write passwd file");
+        set_mode(&dir.path().join("passwd"), 0o644);
+        // Made even without TLS, so a client can be pointed at a valid CA.
+        make_certificates(dir.path());
+
+        let mut server = Dovecot {
+            dir,
+            imaps_port: 0,
+            imap_port: 0,
+            tls,
+            users: Mutex::new(HashMap::new()),
+            child: None,
+            uid,
+            gid,
+        };
+        server.launch_on_fresh_ports();
+        server
+    }
+
+    /// The temp directory holding config, log and maildirs.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The test CA certificate (PEM) that signed the server's `localhost` leaf.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    /// The maildir folder behind `mailbox` of `user` (Maildir++ layout).
+    pub fn maildir(&self, user: &str, mailbox: &str) -> PathBuf {
+        let root = self.dir.path().join("mail").join(user);
+        if mailbox.eq_ignore_ascii_case("INBOX") {
+            root
+        } else {
+            root.join(format!(".{mailbox}"))
+        }
+    }
+
+    /// Adds a login. Dovecot re-reads the passwd-file when it changes.
+    pub fn add_user(&self, name: &str, password: &str) {
+        let mut users = self.users.lock().unwrap();
+        users.insert(name.to_string(), password.to_string());
+        let mut text = String::new();
+        for (user, pass) in users.iter() {
+            text.push_str(&format!("{user}:{{PLAIN}}{pass}::::::\n"));
+        }
+        let path = self.dir.path().join("passwd");
+        let tmp = self.dir.path().join("passwd.tmp");
+        fs::write(&tmp, text).expect("write passwd file");
+        set_mode(&tmp, 0o644);
+        fs::rename(&tmp, &path).expect("replace passwd file");
+    }
+
+    /// Opens an authenticated session over the plaintext loopback port.
+    pub fn session(&self, user: &str) -> imap::Session<TcpStream> {
+        let password = self
+            .users
+            .lock()
+            .unwrap()
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| panic!("test user {user} was never added"));
+        let tcp = TcpStream::connect(("127.0.0.1", self.imap_port))
+            .unwrap_or_else(|e| panic!("connect to dovecot: {e}\n{}", self.log_tail()));
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        tcp.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        let mut client = imap::Client::new(tcp);
+        client
+            .read_greeting()
+            .unwrap_or_else(|e| panic!("dovecot greeting: {e}\n{}", self.log_tail()));
+        client
+            .login(user, &password)
+            .unwrap_or_else(|(e, _)| panic!("test login as {user}: {e}\n{}", self.log_tail()))
+    }
+
+    /// Creates a mailbox over IMAP.
+    pub fn create_mailbox(&self, user: &str, mailbox: &str) {
+        let mut s = self.session(user);
+        s.create(mailbox)
+            .unwrap_or_else(|e| panic!("CREATE {mailbox}: {e}\n{}", self.log_tail()));
+        s.logout().ok();
+    }
+
+    /// APPENDs one message over IMAP.
+    pub fn append(&self, user: &str, mailbox: &str, raw: &[u8]) {
+        self.append_all(user, mailbox, &[raw.to_vec()]);
+    }
+
+    /// APPENDs messages in order over one session.
+    pub fn append_all(&self, user: &str, mailbox: &str, raws: &[Vec<u8>]) {
+        let mut s = self.session(user);
+        for raw in raws {
+            s.append(mailbox, raw)
+                .finish()
+                .unwrap_or_else(|e| panic!("APPEND to {mailbox}: {e}\n{}", self.log_tail()));
+        }
+        s.logout().ok();
+    }
+
+    /// Writes messages straight into the maildir's `cur/` (as seen, or not),
+    /// owned by dovecot. Much faster than APPEND for thousands of messages;
+    /// Dovecot indexes them on the next access. The mailbox must exist
+    /// (INBOX always does once the user has logged in or this is called).
+    pub fn write_maildir(&self, user: &str, mailbox: &str, raws: &[Vec<u8>]) {
+        let root = self.maildir(user, mailbox);
+        let user_root = self.maildir(user, "INBOX");
+        for dir in [&user_root, &root] {
+            for sub in ["", "cur", "new", "tmp"] {
+                let d = dir.join(sub);
+                if !d.exists() {
+                    fs::create_dir_all(&d).expect("create maildir");
+                    chown(&d, Some(self.uid), Some(self.gid)).expect("chown maildir");
+                }
+            }
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        for (i, raw) in raws.iter().enumerate() {
+            let name = format!(
+                "{stamp}.M{i}P{}.secdesk-test,S={}:2,",
+                std::process::id(),
+                raw.len()
+            );
+            let path = root.join("cur").join(name);
+            fs::write(&path, raw).expect("write maildir message");
+            chown(&path, Some(self.uid), Some(self.gid)).expect("chown maildir message");
+        }
+    }
+
+    /// UID and flags of every message in `mailbox`, in UID order.
+    pub fn flags(&self, user: &str, mailbox: &str) -> Vec<(u32, Vec<String>)> {
+        let mut s = self.session(user);
+        s.examine(mailbox)
+            .unwrap_or_else(|e| panic!("EXAMINE {mailbox}: {e}\n{}", self.log_tail()));
+        let fetches = s
+            .uid_fetch("1:*", "FLAGS")
+            .unwrap_or_else(|e| panic!("FETCH FLAGS: {e}\n{}", self.log_tail()));
+        let mut out: Vec<(u32, Vec<String>)> = fetches
+            .iter()
+            .map(|f| {
+                (
+                    f.uid.expect("UID FETCH returns UIDs"),
+                    f.flags().iter().map(|fl| format!("{fl:?}")).collect(),
+                )
+            })
+            .collect();
+        s.logout().ok();
+        out.sort();
+        out
+    }
+
+    /// The mailbox's current UIDVALIDITY (RFC 3501 §2.3.1.1).
+    pub fn uidvalidity(&self, user: &str, mailbox: &str) -> u32 {
+        let mut s = self.session(user);
+        let mb = s
+            .examine(mailbox)
+            .unwrap_or_else(|e| panic!("EXAMINE {mailbox}: {e}\n{}", self.log_tail()));
+        s.logout().ok();
+        mb.uid_validity.expect("dovecot reports UIDVALIDITY")
+    }
+
+    /// Makes Dovecot forget the mailbox's UIDs: stops the server, removes the
+    /// uidlist and index files, restarts. Dovecot then assigns a new
+    /// UIDVALIDITY and renumbers the same messages. Returns the new value.
+    pub fn reset_uidvalidity(&mut self, user: &str, mailbox: &str) -> u32 {
+        let before = self.uidvalidity(user, mailbox);
+        self.stop();
+        let dir = self.maildir(user, mailbox);
+        for entry in fs::read_dir(&dir).expect("read maildir") {
+            let entry = entry.expect("maildir entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "dovecot-uidlist" || name.starts_with("dovecot.index") {
+                fs::remove_file(entry.path()).expect("remove dovecot index file");
+            }
+        }
+        self.launch();
+        let after = self.uidvalidity(user, mailbox);
+        assert_ne!(
+            before,
+            after,
+            "UIDVALIDITY did not change after wiping the index\n{}",
+            self.log_tail()
+        );
+        after
+    }
+
+    /// The last lines of the Dovecot log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        format!("--- dovecot log tail ---\n{tail}")
+    }
+
+    /// Stops the server (SIGTERM via master.pid, SIGKILL after a timeout).
+    pub fn stop(&mut self) {
+        let pid_file = self.dir.path().join("run").join("master.pid");
+        let pid = fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .or_else(|| self.child.as_ref().map(|c| c.id() as i32));
+        if let Some(pid) = pid {
+            // SAFETY: plain signal delivery to a pid we started.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        if let Some(mut child) = self.child.take() {
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        child.kill().ok();
+                        child.wait().ok();
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = fs::remove_file(pid_file);
+    }
+
+    fn launch_on_fresh_ports(&mut self) {
+        // Ports are picked by binding :0 and releasing; another process may
+        // grab one in between, so a bind failure is retried with new ports.
+        for _attempt in 0..5 {
+            self.imap_port = free_port();
+            self.imaps_port = if self.tls { free_port() } else { 0 };
+            self.write_config();
+            match self.try_launch() {
+                Ok(()) => return,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("dovecot did not start\n{log}"),
+            }
+        }
+        panic!(
+            "dovecot could not bind free ports after 5 attempts\n{}",
+            self.log_tail()
+        );
+    }
+
+    fn launch(&mut self) {
+        if let Err(log) = self.try_launch() {
+            panic!("dovecot did not restart\n{log}");
+        }
+    }
+
+    fn try_launch(&mut self) -> Result<(), String> {
+        let conf = self.dir.path().join("dovecot.conf");
+        let log = fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("dovecot.stderr"))
+            .expect("open dovecot stderr log");
+        let child = Command::new("/usr/sbin/dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn dovecot: {e}: {INSTALL_HINT}"));
+        self.child = Some(child);
+
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    let stderr = fs::read_to_string(self.dir.path().join("dovecot.stderr"))
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "dovecot exited with {status}\n{stderr}\n{}",
+                        self.log_tail()
+                    ));
+                }
+            }
+            if self.greets_ready() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.stop();
+                return Err(format!(
+                    "dovecot not ready on 127.0.0.1:{} within {START_TIMEOUT:?}\n{}",
+                    self.imap_port,
+                    self.log_tail()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Ready means the greeting says so: right after start Dovecot first
+    /// greets with "Waiting for authentication process to respond".
+    fn greets_ready(&self) -> bool {
+        let Ok(tcp) = TcpStream::connect(("127.0.0.1", self.imap_port)) else {
+            return false;
+        };
+        tcp.set_read_timeout(Some(Duration::from_secs(2))).ok();
+        let mut reader = BufReader::new(&tcp);
+        let mut ready = false;
+        for _ in 0..4 {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            if line.starts_with("* OK") && line.contains("ready") {
+                ready = true;
+                break;
+            }
+        }
+        let _ = (&tcp).write_all(b"z LOGOUT\r\n");
+        ready
+    }
+
+    fn write_config(&self) {
+        let d = self.dir.path().display();
+        let ssl = if self.tls {
+            format!("ssl = yes\nssl_cert = <{d}/server.crt\nssl_key = <{d}/server.key\n")
+        } else {
+            "ssl = no\n".to_string()
+        };
+        let imaps = if self.tls {
+            format!(
+                "  inet_listener imaps {{\n    port = {}\n    ssl = yes\n  }}\n",
+                self.imaps_port
+            )
+        } else {
+            String::new()
+        };
+        let conf = format!(
+            "\
+protocols = imap
+listen = 127.0.0.1, 127.0.0.2
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+first_valid_uid = 1
+first_valid_gid = 1
+default_login_user = dovenull
+default_internal_user = dovecot
+default_internal_group = dovecot
+{ssl}disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{d}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={d}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = {imap}
+  }}
+{imaps}}}
+service anvil {{
+  chroot =
+}}
+",
+            imap = self.imap_port,
+        );
+        fs::write(self.dir.path().join("dovecot.conf"), conf).expect("write dovecot.conf");
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running aiosmtpd that stores every message it receives into a maildir,
+/// as the dovecot user so Dovecot can serve that maildir. Stopped on drop.
+pub struct Smtp {
+    pub port: u16,
+    child: Child,
+}
+
+impl Smtp {
+    /// Starts aiosmtpd delivering into `maildir` (created if missing).
+    pub fn start(maildir: &Path) -> Self {
+        const PYTHON: &str = "/usr/bin/python3";
+        assert!(
+            Path::new(PYTHON).exists(),
+            "{PYTHON} is missing: {INSTALL_HINT}"
+        );
+        let (uid, gid) = lookup_user("dovecot")
+            .unwrap_or_else(|| panic!("system user `dovecot` is missing: {INSTALL_HINT}"));
+        for sub in ["", "cur", "new", "tmp"] {
+            let d = maildir.join(sub);
+            fs::create_dir_all(&d).expect("create smtp maildir");
+            chown(&d, Some(uid), Some(gid)).expect("chown smtp maildir");
+        }
+        let mut last_err = String::new();
+        for _attempt in 0..5 {
+            let port = free_port();
+            let child = Command::new("/usr/bin/setpriv")
+                .args([
+                    "--reuid=dovecot",
+                    "--regid=dovecot",
+                    "--init-groups",
+                    PYTHON,
+                ])
+                .args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(maildir)
+                .arg("-l")
+                .arg(format!("127.0.0.1:{port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn aiosmtpd: {e}: {INSTALL_HINT}"));
+            let mut smtp = Smtp { port, child };
+            match smtp.wait_ready() {
+                Ok(()) => return smtp,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("aiosmtpd did not start: {last_err}");
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    std::io::Read::read_to_string(&mut e, &mut err).ok();
+                }
+                return Err(format!("aiosmtpd exited with {status}: {err}"));
+            }
+            if let Ok(tcp) = TcpStream::connect(("127.0.0.1", self.port)) {
+                tcp.set_read_timeout(Some(Duration::from_secs(2))).ok();
+                let mut line = String::new();
+                if BufReader::new(&tcp).read_line(&mut line).is_ok() && line.starts_with("220") {
+                    let _ = (&tcp).write_all(b"QUIT\r\n");
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "not ready on port {} within {START_TIMEOUT:?}",
+                    self.port
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+fn lookup_user(name: &str) -> Option<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() > 3 && f[0] == name {
+            Some((f[2].parse().ok()?, f[3].parse().ok()?))
+        } else {
+            None
+        }
+    })
+}
+
+/// A test CA and a `localhost` leaf it signed (CA:FALSE, SAN localhost and
+/// 127.0.0.1, serverAuth): rustls refuses a self-signed CA as end entity.
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("/usr/bin/openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("run openssl: {e}: {INSTALL_HINT}"));
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend_from_slice(&ec);
+    ca.extend_from_slice(&[
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=secdesk test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&ca);
+    let mut csr = vec!["req"];
+    csr.extend_from_slice(&ec);
+    csr.extend_from_slice(&[
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    run(&csr);
+    fs::write(
+        dir.join("leaf.ext"),
+        "basicConstraints=critical,CA:FALSE\n\
+         subjectAltName=DNS:localhost,IP:127.0.0.1\n\
+         extendedKeyUsage=serverAuth\n\
+         keyUsage=critical,digitalSignature\n",
+    )
+    .expect("write leaf.ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    // The key is read by dovecot's config process (running as root) via
+    // `ssl_key = <FILE`, but login processes need nothing from it directly.
+    set_mode(&dir.join("server.key"), 0o600);
+}
+
+/// A small RFC 5322 message.
+pub fn message(message_id: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Reporter <reporter@example.net>\r\n\
+         To: security@example.org\r\n\
+         Subject: {subject}\r\n\
+         Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <{message_id}>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         {body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A reply to `parent_id` (In-Reply-To and References set).
+pub fn reply(message_id: &str, parent_id: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Security Team <security@example.org>\r\n\
+         To: reporter@example.net\r\n\
+         Subject: Re: {subject}\r\n\
+         Date: Tue, 24 Nov 2026 11:00:00 +0000\r\n\
+         Message-ID: <{message_id}>\r\n\
+         In-Reply-To: <{parent_id}>\r\n\
+         References: <{parent_id}>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         {body}\r\n"
+    )
+    .into_bytes()
+}
