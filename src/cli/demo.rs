@@ -58,7 +58,8 @@ pub fn load_demo(store: &mut Store) -> anyhow::Result<()> {
             origin: Origin::File,
         })
         .collect();
-    Ingestor::without_classifier().ingest_batch(store, batch, None)?;
+    // The demo has no config: the starter model and the shipped rules.
+    Ingestor::from_store(store, None)?.ingest_batch(store, batch, None)?;
     Ok(())
 }
 

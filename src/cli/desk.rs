@@ -69,14 +69,9 @@ fn sync_once(config: &Config) -> anyhow::Result<usize> {
         session: &mut session,
         batch_size: DEFAULT_BATCH_SIZE,
     };
-    let report = sync::run(
-        remote,
-        &examined,
-        plan,
-        &mut store,
-        &Ingestor::without_classifier(),
-        &mut |_| {},
-    )?;
+    // Classified on the way in, like `secdesk import`: rules and overrides beside the config.
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
+    let report = sync::run(remote, &examined, plan, &mut store, &ingestor, &mut |_| {})?;
     // The mail is stored; a failed goodbye changes nothing.
     let _ = session.logout();
     Ok(report.stored.new_messages)

@@ -17,8 +17,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (_config, mut store) = ctx.store()?;
-    let ingestor = Ingestor::without_classifier();
+    let (config, mut store) = ctx.store()?;
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
     let started = Instant::now();
     let mut total = IngestSummary::default();
     let bar = output::stdout_is_terminal().then(|| {

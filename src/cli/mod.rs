@@ -3,9 +3,11 @@
 
 mod assign;
 mod change;
+mod classify;
 pub mod demo;
 mod desk;
 mod dup;
+mod eval;
 mod import;
 mod list;
 mod log;
@@ -17,6 +19,7 @@ mod state;
 mod stats;
 mod sync;
 mod take;
+mod train;
 mod unassign;
 
 use std::path::PathBuf;
@@ -72,6 +75,12 @@ pub enum Command {
     Stats(stats::Args),
     /// Open the desk on the bundled demo mailbox, in a temporary database.
     Demo(demo::Args),
+    /// Train the classifier on folders of labelled messages (DIR/spam, ham, invalid, valid).
+    Train(train::Args),
+    /// Classify message files and print class, score and reasons; stores nothing.
+    Classify(classify::Args),
+    /// Measure the classifier on folders of labelled messages; never trains.
+    Eval(eval::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -125,6 +134,9 @@ pub fn main() -> ExitCode {
         Some(Command::Dup(args)) => dup::run(&ctx, args),
         Some(Command::Log(args)) => log::run(&ctx, args),
         Some(Command::Stats(args)) => stats::run(&ctx, args),
+        Some(Command::Train(args)) => train::run(&ctx, args),
+        Some(Command::Classify(args)) => classify::run(&ctx, args),
+        Some(Command::Eval(args)) => eval::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {

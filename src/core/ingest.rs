@@ -5,9 +5,12 @@
 //! process killed at any moment leaves either the whole batch or none of it, and the next
 //! sync resumes exactly where the last commit ended.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
 use crate::core::parse::{content_hash, parse_message, Mailbox, ParsedMessage};
 use crate::core::store::{timestamp, Result, Store};
@@ -77,6 +80,19 @@ impl Ingestor {
         Ingestor {
             classify: Some(classify),
         }
+    }
+
+    /// An ingestor that classifies with the store's model (the starter model on a fresh
+    /// store) and the rules in force: `rules.toml` in `config_dir` if present, else the
+    /// shipped ones. Fails on a broken rule file, naming the file and the line.
+    pub fn from_store(
+        store: &mut Store,
+        config_dir: Option<&Path>,
+    ) -> std::result::Result<Ingestor, ClassifyError> {
+        let classifier = load_classifier(store, config_dir)?;
+        Ok(Ingestor::with_classifier(Box::new(move |m| {
+            classifier.classify(m)
+        })))
     }
 
     /// Stores a batch in one transaction, with the cursor when given.

@@ -104,7 +104,41 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX reports_duplicate_of ON reports(duplicate_of);
     CREATE INDEX reports_coordinator ON reports(coordinator);
     "#,
-    // 3 (tui): indexes the desk's queue walks instead of sorting (core::store::queue): per state
+    // 3 (classify): the classifier's model (core::classify). Self-contained: only its own tables.
+    r#"
+    -- One row: how many messages were trained per label, and where the model came from
+    -- ('starter' = loaded from assets/starter-model.tsv, 'empty' = `train --empty`).
+    -- No row means the model was never set up: the starter model is loaded on first use.
+    CREATE TABLE classify_model (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        origin      TEXT NOT NULL,
+        spam        INTEGER NOT NULL DEFAULT 0,
+        ham         INTEGER NOT NULL DEFAULT 0,   -- not spam, not known to be valid or invalid
+        invalid     INTEGER NOT NULL DEFAULT 0,
+        valid       INTEGER NOT NULL DEFAULT 0,
+        updated_at  TEXT NOT NULL
+    );
+
+    -- Per token, in how many trained messages of each label it occurs.
+    -- A row whose counts all reach zero is deleted, so untraining restores the table exactly.
+    CREATE TABLE classify_tokens (
+        token    TEXT PRIMARY KEY,
+        spam     INTEGER NOT NULL DEFAULT 0,
+        ham      INTEGER NOT NULL DEFAULT 0,
+        invalid  INTEGER NOT NULL DEFAULT 0,
+        valid    INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+
+    -- Every message trained since the model was set up, by content hash (as messages.content_hash),
+    -- with its label and the exact tokens it added, so relabelling untrains precisely.
+    CREATE TABLE classify_trained (
+        content_hash  TEXT PRIMARY KEY,
+        label         TEXT NOT NULL,               -- spam | ham | invalid | valid
+        tokens        TEXT NOT NULL,               -- newline-separated
+        trained_at    TEXT NOT NULL
+    );
+    "#,
+    // 4 (tui): indexes the desk's queue walks instead of sorting (core::store::queue): per state
     // newest first, needs-triage with suggested spam last, and per coordinator.
     r#"
     CREATE INDEX reports_state_created ON reports(state, created_at);

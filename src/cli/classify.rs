@@ -1,0 +1,78 @@
+//! `secdesk classify FILE... [--json]`: class, spam score and reasons for message files,
+//! using the store's model. Stores nothing.
+//!
+//! `--json` is a contract: an array with one object per file, with `file`, `class`,
+//! `outcome`, `spam_score`, `confidence` and `reasons`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::core::classify::corpus::read_message;
+use crate::core::classify::load_classifier;
+use crate::core::model::{Class, Outcome};
+use crate::core::parse::parse_message;
+use crate::core::sanitize::terminal_line;
+
+use super::{output, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Message files (.eml, one RFC 5322 message each).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print a JSON array, one object per file.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One file's verdict, as printed by `--json`.
+#[derive(Debug, Serialize)]
+pub struct FileVerdict {
+    pub file: String,
+    pub class: Class,
+    pub outcome: Outcome,
+    pub spam_score: f64,
+    pub confidence: f64,
+    pub reasons: Vec<String>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, mut store) = ctx.store()?;
+    let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+    let mut results = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        let raw = read_message(path)?;
+        let v = classifier.classify(&parse_message(&raw));
+        results.push(FileVerdict {
+            file: path.display().to_string(),
+            class: v.class,
+            outcome: v.outcome,
+            spam_score: v.spam_score,
+            confidence: v.confidence,
+            reasons: v.reasons,
+        });
+    }
+    if args.json {
+        output::print_json(&results)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    for r in &results {
+        writeln!(
+            out,
+            "{}: {} (outcome {}, spam score {:.3}, confidence {:.2})",
+            terminal_line(&r.file),
+            r.class,
+            r.outcome,
+            r.spam_score,
+            r.confidence
+        )?;
+        for reason in &r.reasons {
+            writeln!(out, "    {}", terminal_line(reason))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

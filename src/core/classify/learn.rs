@@ -1,0 +1,171 @@
+//! Learning from the team: when someone sets a report's class, the model trains on the
+//! report's incoming messages under that label, untraining any earlier label first.
+//!
+//! The audit log entry for the change is written by the caller (the triage workflow), in the
+//! same transaction when it uses [`learn_in`].
+
+use rusqlite::Connection;
+
+use super::model::Label;
+use super::storage::{ensure_model_in, train_batch, untrain, TrainItem, TrainSummary};
+use super::tokenize::tokenize;
+use super::ClassifyError;
+use crate::core::model::{Class, ReportId};
+use crate::core::parse::parse_message;
+use crate::core::store::{Store, StoreError};
+
+/// What learning from one report did.
+pub type LearnSummary = TrainSummary;
+
+/// Trains the model on every incoming message of `report_id` as `class`, in one transaction.
+/// A message trained before under another label is untrained first; one already trained
+/// under `class` is left alone. Errors with [`StoreError::NoSuchReport`] for an unknown id.
+pub fn learn(
+    store: &mut Store,
+    report_id: ReportId,
+    class: Class,
+) -> Result<LearnSummary, ClassifyError> {
+    let tx = store.conn_mut().transaction()?;
+    let summary = learn_in(&tx, report_id, class)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// [`learn`] inside the caller's transaction (so the class change, its audit entry and the
+/// training commit together).
+pub fn learn_in(
+    conn: &Connection,
+    report_id: ReportId,
+    class: Class,
+) -> Result<LearnSummary, ClassifyError> {
+    ensure_model_in(conn)?;
+    let label = Label::from(class);
+    let items = incoming_messages(conn, report_id)?
+        .into_iter()
+        .map(|(content_hash, raw)| TrainItem {
+            content_hash,
+            label,
+            tokens: tokenize(&parse_message(&raw)),
+        })
+        .collect::<Vec<_>>();
+    train_batch(conn, &items)
+}
+
+/// Untrains every message of `report_id` (for example when a class is cleared). Returns how
+/// many messages were untrained.
+pub fn forget(store: &mut Store, report_id: ReportId) -> Result<usize, ClassifyError> {
+    let tx = store.conn_mut().transaction()?;
+    let mut n = 0;
+    for (hash, _) in incoming_messages(&tx, report_id)? {
+        if untrain(&tx, &hash)?.is_some() {
+            n += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The content hash and raw bytes of the report's incoming messages. The team's own replies
+/// say nothing about what the report is, so they are not trained.
+fn incoming_messages(
+    conn: &Connection,
+    report_id: ReportId,
+) -> Result<Vec<(String, Vec<u8>)>, ClassifyError> {
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM reports WHERE id = ?1",
+        [report_id],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        return Err(StoreError::NoSuchReport(report_id).into());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT content_hash, raw FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+    )?;
+    let rows = stmt.query_map([report_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::storage::{load_model, replace_model, ORIGIN_EMPTY};
+    use crate::core::classify::Model;
+    use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+
+    fn store_with_report() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let raw = "Message-ID: <a@x>\nSubject: heap overflow in zipfile\n\nreproducer attached\n";
+        let reply = "Message-ID: <b@x>\nIn-Reply-To: <a@x>\nSubject: Re: heap overflow\n\nmore details here\n";
+        let batch = [raw, reply]
+            .iter()
+            .map(|r| RawIncoming {
+                raw: r.as_bytes().to_vec(),
+                received_at: None,
+                origin: Origin::File,
+            })
+            .collect();
+        Ingestor::without_classifier()
+            .ingest_batch(&mut store, batch, None)
+            .unwrap();
+        (dir, store)
+    }
+
+    fn table(store: &Store, sql: &str) -> Vec<String> {
+        let mut stmt = store.conn().prepare(sql).unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((0..r.as_ref().column_count())
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn learning_trains_and_relabelling_untrains_first() {
+        let (_dir, mut store) = store_with_report();
+        let mut base = Model::default();
+        base.apply(Label::Ham, &["seen".to_string()], false);
+        replace_model(&mut store, ORIGIN_EMPTY, &base).unwrap();
+
+        let s = learn(&mut store, 1, Class::Spam).unwrap();
+        assert_eq!((s.trained, s.relabelled), (2, 0));
+        let m = load_model(&mut store).unwrap();
+        assert_eq!(m.messages, [2, 1, 0, 0]);
+        assert_eq!(m.tokens["subj:zipfile"], [1, 0, 0, 0]);
+
+        // Relabel: spam counts go back, valid counts come in.
+        let s = learn(&mut store, 1, Class::Valid).unwrap();
+        assert_eq!((s.trained, s.relabelled), (0, 2));
+        let m = load_model(&mut store).unwrap();
+        assert_eq!(m.messages, [0, 1, 0, 2]);
+        assert_eq!(m.tokens["subj:zipfile"], [0, 0, 0, 1]);
+
+        // Same label again changes nothing.
+        assert_eq!(learn(&mut store, 1, Class::Valid).unwrap().unchanged, 2);
+        assert!(matches!(
+            learn(&mut store, 99, Class::Spam),
+            Err(ClassifyError::Store(StoreError::NoSuchReport(99)))
+        ));
+    }
+
+    #[test]
+    fn train_then_untrain_restores_the_stored_model_exactly() {
+        let (_dir, mut store) = store_with_report();
+        // Start from the starter model: its tables must come back byte for byte.
+        crate::core::classify::storage::ensure_model(&mut store).unwrap();
+        let tokens = "SELECT * FROM classify_tokens ORDER BY token";
+        let counts = "SELECT spam, ham, invalid, valid, origin FROM classify_model";
+        let before = (table(&store, tokens), table(&store, counts));
+        learn(&mut store, 1, Class::Invalid).unwrap();
+        learn(&mut store, 1, Class::Spam).unwrap();
+        assert_ne!(table(&store, counts), before.1);
+        assert_eq!(forget(&mut store, 1).unwrap(), 2);
+        assert_eq!((table(&store, tokens), table(&store, counts)), before);
+        assert!(table(&store, "SELECT * FROM classify_trained").is_empty());
+    }
+}

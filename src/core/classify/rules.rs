@@ -1,0 +1,392 @@
+//! Weighted, named rules read from a TOML data file (`assets/rules.toml`, or `rules.toml`
+//! beside the config file, which replaces it). The file documents its own format.
+//!
+//! A rule is a regular expression on one field of the message, with a class and a weight.
+//! Every rule that fires becomes a reason. Regexes are compiled with the `regex` crate, whose
+//! matching time is linear in the input, so a hostile message cannot stall classification.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+
+use super::tokenize::prefix_at_char_boundary;
+use super::ClassifyError;
+use crate::core::model::Class;
+use crate::core::parse::ParsedMessage;
+
+/// The shipped rules, compiled in.
+pub const BUILTIN_RULES: &str = include_str!("../../../assets/rules.toml");
+/// The file name looked for in the config directory.
+pub const RULES_FILE: &str = "rules.toml";
+/// Rules read at most this much of the body.
+const MAX_RULE_BODY_BYTES: usize = 64 * 1024;
+/// Compiled regexes are capped in size so a rule file cannot exhaust memory.
+const MAX_REGEX_BYTES: usize = 1 << 20;
+
+/// A rule that fired on a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    pub name: String,
+    pub class: Class,
+    pub weight: f64,
+}
+
+impl Fired {
+    /// The reason as shown to people: `rule beg-bounty-dmarc +2.0 invalid`.
+    pub fn reason(&self) -> String {
+        format!("rule {} {:+.1} {}", self.name, self.weight, self.class)
+    }
+}
+
+/// Which text of a message a rule looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Field {
+    Subject,
+    Body,
+    /// Subject and body, separated by a line break.
+    Text,
+    From,
+    /// Every value of one header, by name.
+    Header(String),
+    /// All headers as `Name: value` lines.
+    Headers,
+    /// Attachment content types and names, one per line.
+    Attachments,
+}
+
+impl Field {
+    fn parse(s: &str) -> Option<Field> {
+        Some(match s {
+            "subject" => Field::Subject,
+            "body" => Field::Body,
+            "text" => Field::Text,
+            "from" => Field::From,
+            "headers" => Field::Headers,
+            "attachments" => Field::Attachments,
+            _ => {
+                let name = s.strip_prefix("header:")?.trim();
+                if name.is_empty() {
+                    return None;
+                }
+                Field::Header(name.to_string())
+            }
+        })
+    }
+
+    /// The field's text; `None` when a header is absent (so the rule cannot fire).
+    fn text(&self, m: &ParsedMessage) -> Option<String> {
+        let body = prefix_at_char_boundary(&m.body_text, MAX_RULE_BODY_BYTES);
+        Some(match self {
+            Field::Subject => m.subject.clone(),
+            Field::Body => body.to_string(),
+            Field::Text => format!("{}\n{}", m.subject, body),
+            Field::From => m.from.as_ref().map(|f| f.display()).unwrap_or_default(),
+            Field::Header(name) => {
+                let values: Vec<&str> = m
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                if values.is_empty() {
+                    return None;
+                }
+                values.join("\n")
+            }
+            Field::Headers => m
+                .headers
+                .iter()
+                .take(200)
+                .map(|(n, v)| format!("{n}: {}", prefix_at_char_boundary(v, 2048)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Field::Attachments => m
+                .attachments
+                .iter()
+                .map(|a| format!("{} {}", a.content_type, a.name.as_deref().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        })
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    name: String,
+    class: Class,
+    weight: f64,
+    field: Field,
+    pattern: Regex,
+    unless: Option<Regex>,
+}
+
+/// The rules in force, and the file they came from.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<toml::Spanned<RuleDef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    name: String,
+    class: String,
+    weight: f64,
+    field: String,
+    pattern: String,
+    #[serde(default)]
+    unless: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // Documentation for people editing the file.
+    description: Option<String>,
+}
+
+impl RuleSet {
+    /// The rules from `rules.toml` in `config_dir` when that file exists, else the shipped ones.
+    pub fn load(config_dir: Option<&Path>) -> Result<RuleSet, ClassifyError> {
+        if let Some(dir) = config_dir {
+            let path = dir.join(RULES_FILE);
+            if path.exists() {
+                let text = std::fs::read_to_string(&path).map_err(|source| ClassifyError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                return RuleSet::parse(&text, &path.display().to_string());
+            }
+        }
+        RuleSet::builtin()
+    }
+
+    /// The shipped rules.
+    pub fn builtin() -> Result<RuleSet, ClassifyError> {
+        RuleSet::parse(BUILTIN_RULES, "assets/rules.toml (built in)")
+    }
+
+    /// Parses and compiles a rule file; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<RuleSet, ClassifyError> {
+        let error = |offset: usize, message: String| ClassifyError::RuleFile {
+            file: PathBuf::from(file),
+            line: line_of(text, offset),
+            message,
+        };
+        let parsed: RuleFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            error(offset, e.message().trim().to_string())
+        })?;
+        let mut rules: Vec<Rule> = Vec::with_capacity(parsed.rule.len());
+        for spanned in parsed.rule {
+            let at = spanned.span().start;
+            let def = spanned.into_inner();
+            let fail = |message: String| error(at, format!("rule '{}': {message}", def.name));
+            if def.name.is_empty() || def.name.contains(char::is_whitespace) {
+                return Err(fail(
+                    "the name must be one word, like beg-bounty-dmarc".into(),
+                ));
+            }
+            if rules.iter().any(|r| r.name == def.name) {
+                return Err(fail("a rule with this name is defined earlier".into()));
+            }
+            let class: Class = def.class.parse().map_err(fail)?;
+            if !(def.weight.is_finite() && def.weight > 0.0 && def.weight <= 20.0) {
+                return Err(fail(format!(
+                    "weight {} must be a number above 0 and at most 20",
+                    def.weight
+                )));
+            }
+            let field = Field::parse(&def.field).ok_or_else(|| {
+                fail(format!(
+                    "unknown field '{}': expected subject, body, text, from, headers, attachments or header:NAME",
+                    def.field
+                ))
+            })?;
+            let compile = |p: &str| {
+                regex::RegexBuilder::new(p)
+                    .size_limit(MAX_REGEX_BYTES)
+                    .build()
+                    .map_err(|e| fail(format!("bad regex: {e}")))
+            };
+            let pattern = compile(&def.pattern)?;
+            let unless = def.unless.as_deref().map(compile).transpose()?;
+            rules.push(Rule {
+                name: def.name,
+                class,
+                weight: def.weight,
+                field,
+                pattern,
+                unless,
+            });
+        }
+        Ok(RuleSet {
+            rules,
+            source: file.to_string(),
+        })
+    }
+
+    /// Where the rules came from, for messages.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The rules that fire on a message, in file order.
+    pub fn evaluate(&self, m: &ParsedMessage) -> Vec<Fired> {
+        let mut cache: Vec<(Field, Option<String>)> = Vec::new();
+        let mut fired = Vec::new();
+        for rule in &self.rules {
+            let pos = match cache.iter().position(|(f, _)| *f == rule.field) {
+                Some(p) => p,
+                None => {
+                    cache.push((rule.field.clone(), rule.field.text(m)));
+                    cache.len() - 1
+                }
+            };
+            let Some(text) = &cache[pos].1 else { continue };
+            if rule.pattern.is_match(text)
+                && !rule.unless.as_ref().is_some_and(|u| u.is_match(text))
+            {
+                fired.push(Fired {
+                    name: rule.name.clone(),
+                    class: rule.class,
+                    weight: rule.weight,
+                });
+            }
+        }
+        fired
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::parse::parse_message;
+
+    fn err(text: &str) -> String {
+        RuleSet::parse(text, "/etc/secdesk/rules.toml")
+            .unwrap_err()
+            .to_string()
+    }
+
+    const GOOD: &str = r#"
+[[rule]]
+name = "dmarc"
+class = "invalid"
+weight = 2.0
+field = "text"
+pattern = '(?i)\bdmarc\b'
+
+[[rule]]
+name = "ooo"
+class = "invalid"
+weight = 3.0
+field = "header:Auto-Submitted"
+pattern = '(?i)^auto-'
+
+[[rule]]
+name = "repro-without-version"
+class = "valid"
+weight = 1.0
+field = "body"
+pattern = 'reproduce'
+unless = '3\.\d+'
+"#;
+
+    #[test]
+    fn rules_fire_on_their_field_and_respect_unless() {
+        let rules = RuleSet::parse(GOOD, "test").unwrap();
+        let m = parse_message(
+            b"Subject: Missing DMARC record\nAuto-Submitted: auto-replied\n\nTo reproduce: dig\n",
+        );
+        let names: Vec<String> = rules.evaluate(&m).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["dmarc", "ooo", "repro-without-version"]);
+        let m = parse_message(b"Subject: hi\n\nTo reproduce on 3.11: run\n");
+        assert!(rules.evaluate(&m).is_empty());
+        assert_eq!(
+            Fired {
+                name: "dmarc".into(),
+                class: Class::Invalid,
+                weight: 2.0
+            }
+            .reason(),
+            "rule dmarc +2.0 invalid"
+        );
+    }
+
+    #[test]
+    fn toml_syntax_errors_name_file_and_line() {
+        let e = err("[[rule]]\nname = \"x\"\nclass = \"invalid\nweight = 1\n");
+        assert!(e.contains("/etc/secdesk/rules.toml line 3"), "{e}");
+    }
+
+    #[test]
+    fn bad_regex_names_file_line_and_rule() {
+        let text = GOOD.replace(r"'(?i)^auto-'", "'(unclosed'");
+        let e = err(&text);
+        assert!(e.contains("/etc/secdesk/rules.toml line 9"), "{e}");
+        assert!(e.contains("rule 'ooo'"), "{e}");
+        assert!(e.contains("bad regex"), "{e}");
+    }
+
+    #[test]
+    fn bad_class_field_weight_and_unknown_keys_are_refused() {
+        let e = err(&GOOD.replace("class = \"valid\"", "class = \"maybe\""));
+        assert!(
+            e.contains("line 16") && e.contains("unknown class 'maybe'"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("field = \"body\"", "field = \"bdy\""));
+        assert!(e.contains("unknown field 'bdy'"), "{e}");
+        let e = err(&GOOD.replace("weight = 3.0", "weight = -1.0"));
+        assert!(e.contains("line 9") && e.contains("weight -1"), "{e}");
+        let e = err(&GOOD.replace("weight = 2.0", "weight = 2.0\nwieght = 1"));
+        assert!(e.contains("line 6") && e.contains("wieght"), "{e}");
+    }
+
+    #[test]
+    fn shipped_rules_load() {
+        let rules = RuleSet::builtin().unwrap();
+        assert!(rules.len() >= 20, "only {} rules", rules.len());
+    }
+
+    #[test]
+    fn a_rules_file_beside_the_config_replaces_the_shipped_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(RuleSet::load(Some(dir.path())).unwrap().len() >= 20);
+        std::fs::write(dir.path().join(RULES_FILE), GOOD).unwrap();
+        let rules = RuleSet::load(Some(dir.path())).unwrap();
+        assert_eq!(rules.len(), 3);
+        std::fs::write(dir.path().join(RULES_FILE), "[[rule]]\nname = 1\n").unwrap();
+        let e = RuleSet::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(
+            e.contains(&dir.path().join(RULES_FILE).display().to_string()),
+            "{e}"
+        );
+        assert!(e.contains("line 2"), "{e}");
+    }
+}

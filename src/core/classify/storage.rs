@@ -1,0 +1,284 @@
+//! The model's home in the SQLite store (tables `classify_model`, `classify_tokens`,
+//! `classify_trained`): loading it, setting it up from the starter model on first use, and
+//! training or untraining batches of messages in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::model::{Label, Model};
+use super::ClassifyError;
+use crate::core::store::{timestamp, Store};
+
+/// The starter model, built from `../shared/corpora` (see `docs/classifier.md`) and compiled
+/// in so a fresh store classifies sensibly on day one.
+pub const STARTER_MODEL: &str = include_str!("../../../assets/starter-model.tsv");
+
+/// Where the model in a store came from.
+pub const ORIGIN_STARTER: &str = "starter";
+pub const ORIGIN_EMPTY: &str = "empty";
+
+/// Loads the starter model into the store when it has no model yet.
+pub fn ensure_model(store: &mut Store) -> Result<(), ClassifyError> {
+    let tx = store.conn_mut().transaction()?;
+    ensure_model_in(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`ensure_model`] inside the caller's transaction.
+pub fn ensure_model_in(conn: &Connection) -> Result<(), ClassifyError> {
+    if model_origin(conn)?.is_none() {
+        replace_model_in(conn, ORIGIN_STARTER, &starter_model()?)?;
+    }
+    Ok(())
+}
+
+/// The built-in starter model.
+pub fn starter_model() -> Result<Model, ClassifyError> {
+    Model::from_tsv(STARTER_MODEL).map_err(|e| ClassifyError::ModelFile {
+        file: "assets/starter-model.tsv (built in)".into(),
+        line: e.line,
+        message: e.message,
+    })
+}
+
+/// Replaces the whole model (and forgets which messages were trained).
+pub fn replace_model(store: &mut Store, origin: &str, model: &Model) -> Result<(), ClassifyError> {
+    let tx = store.conn_mut().transaction()?;
+    replace_model_in(&tx, origin, model)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`replace_model`] inside the caller's transaction.
+pub fn replace_model_in(tx: &Connection, origin: &str, model: &Model) -> Result<(), ClassifyError> {
+    tx.execute_batch(
+        "DELETE FROM classify_tokens; DELETE FROM classify_trained; DELETE FROM classify_model;",
+    )?;
+    let m = model.messages;
+    tx.execute(
+        "INSERT INTO classify_model (id, origin, spam, ham, invalid, valid, updated_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            origin,
+            m[0] as i64,
+            m[1] as i64,
+            m[2] as i64,
+            m[3] as i64,
+            timestamp(Utc::now())
+        ],
+    )?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO classify_tokens (token, spam, ham, invalid, valid) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (token, c) in &model.tokens {
+            insert.execute(params![
+                token,
+                c[0] as i64,
+                c[1] as i64,
+                c[2] as i64,
+                c[3] as i64
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the whole model into memory (setting up the starter model first if needed).
+pub fn load_model(store: &mut Store) -> Result<Model, ClassifyError> {
+    ensure_model(store)?;
+    let conn = store.conn();
+    let mut model = Model::default();
+    model.messages = conn.query_row(
+        "SELECT spam, ham, invalid, valid FROM classify_model WHERE id = 1",
+        [],
+        |r| Ok([r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].map(|n| n.max(0) as u64)),
+    )?;
+    let mut stmt = conn.prepare("SELECT token, spam, ham, invalid, valid FROM classify_tokens")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?].map(|n| n.max(0) as u64),
+        ))
+    })?;
+    for row in rows {
+        let (token, counts) = row?;
+        model.tokens.insert(token, counts);
+    }
+    Ok(model)
+}
+
+/// Where the store's model came from (`starter`, `empty`), if it was set up.
+pub fn model_origin(conn: &Connection) -> Result<Option<String>, ClassifyError> {
+    Ok(conn
+        .query_row("SELECT origin FROM classify_model WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// One message to train.
+#[derive(Debug, Clone)]
+pub struct TrainItem {
+    /// As `messages.content_hash`: identifies the message across sources.
+    pub content_hash: String,
+    pub label: Label,
+    pub tokens: Vec<String>,
+}
+
+/// What a training batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrainSummary {
+    /// Messages trained for the first time.
+    pub trained: usize,
+    /// Messages trained before under another label: untrained, then trained on the new one.
+    pub relabelled: usize,
+    /// Messages already trained with this label: left alone.
+    pub unchanged: usize,
+}
+
+/// Trains a batch; run it inside a transaction (the counts change in several statements). A message trained before under another
+/// label is untrained first (with the exact tokens it was trained with); one trained under
+/// the same label is left alone, so training twice does not count twice.
+pub fn train_batch(tx: &Connection, items: &[TrainItem]) -> Result<TrainSummary, ClassifyError> {
+    let mut delta = Delta::default();
+    let mut summary = TrainSummary::default();
+    let now = timestamp(Utc::now());
+    for item in items {
+        match previous(tx, &item.content_hash)? {
+            Some((label, _)) if label == item.label => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some((label, tokens)) => {
+                delta.add(label, &tokens, -1);
+                summary.relabelled += 1;
+            }
+            None => summary.trained += 1,
+        }
+        delta.add(item.label, &item.tokens, 1);
+        tx.execute(
+            "INSERT INTO classify_trained (content_hash, label, tokens, trained_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(content_hash) DO UPDATE SET label = excluded.label,
+                tokens = excluded.tokens, trained_at = excluded.trained_at",
+            params![
+                item.content_hash,
+                item.label.as_str(),
+                item.tokens.join("\n"),
+                now
+            ],
+        )?;
+    }
+    delta.write(tx)?;
+    Ok(summary)
+}
+
+/// Untrains a message, if it was trained. Returns the label it had.
+pub fn untrain(tx: &Connection, content_hash: &str) -> Result<Option<Label>, ClassifyError> {
+    let Some((label, tokens)) = previous(tx, content_hash)? else {
+        return Ok(None);
+    };
+    let mut delta = Delta::default();
+    delta.add(label, &tokens, -1);
+    delta.write(tx)?;
+    tx.execute(
+        "DELETE FROM classify_trained WHERE content_hash = ?1",
+        [content_hash],
+    )?;
+    Ok(Some(label))
+}
+
+/// The label and tokens a message was trained with.
+fn previous(
+    tx: &Connection,
+    content_hash: &str,
+) -> Result<Option<(Label, Vec<String>)>, ClassifyError> {
+    let row: Option<(String, String)> = tx
+        .query_row(
+            "SELECT label, tokens FROM classify_trained WHERE content_hash = ?1",
+            [content_hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((label, tokens)) = row else {
+        return Ok(None);
+    };
+    let label = label.parse().map_err(|e: String| ClassifyError::Corrupt {
+        what: format!("classify_trained row {content_hash}"),
+        message: e,
+    })?;
+    let tokens = tokens
+        .split('\n')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(Some((label, tokens)))
+}
+
+/// Changes to counts, gathered in memory and written once per batch.
+#[derive(Default)]
+struct Delta {
+    messages: [i64; 4],
+    tokens: HashMap<String, [i64; 4]>,
+}
+
+impl Delta {
+    fn add(&mut self, label: Label, tokens: &[String], step: i64) {
+        let i = label.index();
+        self.messages[i] += step;
+        for t in tokens {
+            self.tokens.entry(t.clone()).or_default()[i] += step;
+        }
+    }
+
+    /// Writes the changes; counts never go below zero and all-zero rows are deleted, so a
+    /// train followed by an untrain leaves the tables exactly as they were.
+    fn write(&self, tx: &Connection) -> Result<(), ClassifyError> {
+        let m = self.messages;
+        let changed = tx.execute(
+            "UPDATE classify_model SET spam = max(spam + ?1, 0), ham = max(ham + ?2, 0),
+                invalid = max(invalid + ?3, 0), valid = max(valid + ?4, 0), updated_at = ?5
+             WHERE id = 1",
+            params![m[0], m[1], m[2], m[3], timestamp(Utc::now())],
+        )?;
+        if changed == 0 {
+            return Err(ClassifyError::Corrupt {
+                what: "classify_model".into(),
+                message: "the model row is missing; it is set up before training".into(),
+            });
+        }
+        let mut get = tx.prepare_cached(
+            "SELECT spam, ham, invalid, valid FROM classify_tokens WHERE token = ?1",
+        )?;
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO classify_tokens (token, spam, ham, invalid, valid)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut delete = tx.prepare_cached("DELETE FROM classify_tokens WHERE token = ?1")?;
+        for (token, d) in &self.tokens {
+            if d.iter().all(|&n| n == 0) {
+                continue;
+            }
+            let current: [i64; 4] = get
+                .query_row([token], |r| {
+                    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+                })
+                .optional()?
+                .unwrap_or_default();
+            let mut next = [0i64; 4];
+            for i in 0..4 {
+                next[i] = (current[i] + d[i]).max(0);
+            }
+            if next.iter().all(|&n| n == 0) {
+                delete.execute([token])?;
+            } else {
+                put.execute(params![token, next[0], next[1], next[2], next[3]])?;
+            }
+        }
+        Ok(())
+    }
+}

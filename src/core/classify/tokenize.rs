@@ -1,0 +1,357 @@
+//! Turning a parsed message into the set of tokens the statistical models count.
+//!
+//! In the SpamBayes/bogofilter tradition a token is counted once per message. Header tokens
+//! carry a prefix naming their header (`subj:`, `from:`, `rcvd:`, `hdr:`, …) so the same word
+//! means different things in different places; URLs yield `url:` domain and path tokens,
+//! attachments `att:` tokens. HTML has already been turned into text by the parser; only a
+//! few tell-tale tags (`html:img`, `html:form`) are counted here.
+//!
+//! Work is bounded whatever the input: only the first [`MAX_BODY_BYTES`] of the body and
+//! [`MAX_HTML_BYTES`] of the HTML are read, and at most [`MAX_TOKENS`] distinct tokens are kept.
+//! Tokens never contain whitespace, control or invisible characters, so they are safe in the
+//! model file and in reasons shown on a terminal.
+
+use std::collections::BTreeSet;
+
+use crate::core::parse::ParsedMessage;
+use crate::core::sanitize::is_invisible_format;
+
+/// The body is read up to this many bytes: spam shows its hand early, and hostile mail
+/// cannot make classification slow.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The HTML part is scanned for tell-tale tags up to this many bytes.
+pub const MAX_HTML_BYTES: usize = 64 * 1024;
+/// At most this many distinct tokens per message.
+pub const MAX_TOKENS: usize = 3000;
+/// Words longer than this become a `skip:` token (first character and length bucket).
+const MAX_WORD_CHARS: usize = 12;
+/// Words shorter than this carry no information (SpamBayes' finding).
+const MIN_WORD_CHARS: usize = 3;
+/// Headers whose values are tokenized word by word, with their own prefix.
+const VALUE_HEADERS: &[(&str, &str)] = &[
+    ("x-mailer", "xmailer:"),
+    ("user-agent", "xmailer:"),
+    ("content-type", "ctype:"),
+    ("precedence", "precedence:"),
+    ("auto-submitted", "autosub:"),
+    ("x-autoreply", "autoreply:"),
+    ("x-auto-response-suppress", "autoresp:"),
+    ("list-id", "listid:"),
+    ("organization", "org:"),
+];
+
+/// The distinct tokens of a message, sorted.
+pub fn tokenize(m: &ParsedMessage) -> Vec<String> {
+    let mut t = Tokens::default();
+    header_tokens(m, &mut t);
+    let body = prefix_at_char_boundary(&m.body_text, MAX_BODY_BYTES);
+    text_tokens(body, "", &mut t);
+    url_tokens(body, &mut t);
+    if let Some(html) = &m.body_html {
+        t.add("mime:html");
+        if m.body_text.trim().is_empty() {
+            t.add("mime:html-empty-text");
+        }
+        html_tag_tokens(prefix_at_char_boundary(html, MAX_HTML_BYTES), &mut t);
+        url_tokens(prefix_at_char_boundary(html, MAX_HTML_BYTES), &mut t);
+    }
+    for a in &m.attachments {
+        t.add(&format!("att:{}", a.content_type));
+        if let Some(ext) = a.name.as_deref().and_then(|n| n.rsplit_once('.')) {
+            t.add(&format!("att:.{}", ext.1.to_lowercase()));
+        }
+    }
+    t.0.into_iter().collect()
+}
+
+/// A bounded, sanitised set of tokens.
+#[derive(Default)]
+struct Tokens(BTreeSet<String>);
+
+impl Tokens {
+    fn add(&mut self, token: &str) {
+        if self.0.len() >= MAX_TOKENS || token.is_empty() {
+            return;
+        }
+        let clean = token
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !is_invisible_format(c));
+        if clean {
+            if !self.0.contains(token) {
+                self.0.insert(token.to_string());
+            }
+        } else {
+            let cleaned: String = token
+                .chars()
+                .map(|c| {
+                    if c.is_whitespace() || c.is_control() || is_invisible_format(c) {
+                        '?'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            self.0.insert(cleaned);
+        }
+    }
+}
+
+fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
+    text_tokens(&m.subject, "subj:", t);
+    if let Some(from) = &m.from {
+        let addr = from.addr.to_lowercase();
+        t.add(&format!("from:{addr}"));
+        if let Some((_, domain)) = addr.rsplit_once('@') {
+            domain_tokens(domain, "from:", t);
+        }
+        match &from.name {
+            Some(name) => text_tokens(name, "from:name:", t),
+            None => t.add("from:no-name"),
+        }
+    } else {
+        t.add("from:none");
+    }
+    if m.reply_to
+        .iter()
+        .any(|r| Some(&r.addr) != m.from.as_ref().map(|f| &f.addr))
+    {
+        t.add("reply-to:differs");
+    }
+    t.add(&format!("to:count:{}", (m.to.len() + m.cc.len()).min(5)));
+    if m.message_id.is_none() {
+        t.add("msgid:none");
+    }
+    for (name, value) in m.headers.iter().take(200) {
+        let lname = name.to_ascii_lowercase();
+        t.add(&format!("hdr:{lname}"));
+        if lname == "received" {
+            received_tokens(value, t);
+        } else if let Some((_, prefix)) = VALUE_HEADERS.iter().find(|(h, _)| *h == lname) {
+            let value = prefix_at_char_boundary(value, 512).to_lowercase();
+            for word in value.split(|c: char| c.is_whitespace() || c == ';' || c == '"') {
+                let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+                if !word.is_empty() && word.len() <= 40 {
+                    t.add(&format!("{prefix}{word}"));
+                }
+            }
+        }
+    }
+    for (name, value) in [
+        ("spf", &m.auth.spf),
+        ("dkim", &m.auth.dkim),
+        ("dmarc", &m.auth.dmarc),
+    ] {
+        if let Some(v) = value {
+            t.add(&format!("auth:{name}:{}", v.to_lowercase()));
+        }
+    }
+}
+
+/// Host names and IP prefixes of a Received header: where mail came through says a lot.
+fn received_tokens(value: &str, t: &mut Tokens) {
+    let value = prefix_at_char_boundary(value, 1024).to_lowercase();
+    for word in value.split(|c: char| c.is_whitespace() || "()[];<>".contains(c)) {
+        if word.len() > 253 || word.is_empty() {
+            continue;
+        }
+        if is_ipv4(word) {
+            let parts: Vec<&str> = word.split('.').collect();
+            t.add(&format!("rcvd:ip:{}.{}", parts[0], parts[1]));
+            t.add(&format!("rcvd:ip:{}.{}.{}", parts[0], parts[1], parts[2]));
+        } else if word.contains('.')
+            && word.chars().any(|c| c.is_ascii_alphabetic())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            domain_tokens(word.trim_matches('.'), "rcvd:", t);
+        } else if matches!(
+            word,
+            "esmtp" | "esmtps" | "esmtpa" | "smtp" | "http" | "local"
+        ) {
+            t.add(&format!("rcvd:with:{word}"));
+        }
+    }
+}
+
+fn is_ipv4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A domain and its parents down to two labels: `a.b.example.org` gives `a.b.example.org`,
+/// `b.example.org` and `example.org`.
+fn domain_tokens(domain: &str, prefix: &str, t: &mut Tokens) {
+    let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
+    let keep = labels.len().min(5);
+    for start in labels.len() - keep..labels.len().saturating_sub(1) {
+        t.add(&format!("{prefix}{}", labels[start..].join(".")));
+    }
+    if labels.len() == 1 {
+        t.add(&format!("{prefix}{}", labels[0]));
+    }
+}
+
+/// Words of free text, lower-cased, with punctuation trimmed from both ends.
+fn text_tokens(text: &str, prefix: &str, t: &mut Tokens) {
+    for raw in text.split_whitespace() {
+        let word = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '$' && c != '!');
+        let word = word.trim_end_matches('!');
+        let chars = word.chars().count();
+        if chars < MIN_WORD_CHARS {
+            continue;
+        }
+        if word.contains("://") || word.starts_with("www.") {
+            // URLs become url: tokens instead.
+            continue;
+        }
+        if chars > MAX_WORD_CHARS {
+            // Long strings (hashes, base64 left-overs) only say "something long".
+            let first = word.chars().next().unwrap_or('?');
+            t.add(&format!("{prefix}skip:{first}:{}", chars / 10 * 10));
+            continue;
+        }
+        t.add(&format!("{prefix}{}", word.to_lowercase()));
+    }
+}
+
+/// `url:` tokens for each http(s) or www. link: the scheme, the host and its parents, and
+/// the first path segments.
+fn url_tokens(text: &str, t: &mut Tokens) {
+    let lower = text.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    let mut seen = 0;
+    while seen < 200 {
+        let found = ["http://", "https://", "www."]
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i, *p)))
+            .min_by_key(|(i, _)| *i);
+        let Some((start, scheme)) = found else { break };
+        seen += 1;
+        let after = if scheme == "www." {
+            &rest[start..]
+        } else {
+            t.add(&format!("url:proto:{}", scheme.trim_end_matches("://")));
+            &rest[start + scheme.len()..]
+        };
+        let end = after
+            .find(|c: char| c.is_whitespace() || "\"'<>()[]{}".contains(c))
+            .unwrap_or(after.len());
+        let url = &after[..end];
+        rest = &after[end..];
+        let (host, path) = url.split_once('/').unwrap_or((url, ""));
+        let host = host.rsplit('@').next().unwrap_or(host);
+        let host = host.split(':').next().unwrap_or(host).trim_end_matches('.');
+        if host.is_empty() || host.len() > 253 {
+            continue;
+        }
+        if is_ipv4(host) {
+            t.add("url:ip");
+        } else {
+            domain_tokens(host, "url:", t);
+        }
+        for seg in path
+            .split(|c: char| "/?&=#.".contains(c))
+            .filter(|s| s.len() >= 3 && s.len() <= 20)
+            .take(4)
+        {
+            t.add(&format!("url:path:{seg}"));
+        }
+    }
+}
+
+/// Tags that tell HTML newsletters and phishing apart from people writing mail.
+fn html_tag_tokens(html: &str, t: &mut Tokens) {
+    let lower = html.to_ascii_lowercase();
+    for tag in [
+        "img", "form", "font", "table", "script", "iframe", "input", "center",
+    ] {
+        if lower.contains(&format!("<{tag}")) {
+            t.add(&format!("html:{tag}"));
+        }
+    }
+}
+
+/// The longest prefix of `s` no longer than `max` bytes that ends on a character boundary.
+pub(crate) fn prefix_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::parse::parse_message;
+
+    fn tokens(raw: &str) -> Vec<String> {
+        tokenize(&parse_message(raw.as_bytes()))
+    }
+
+    #[test]
+    fn headers_body_urls_and_attachments_get_their_prefixes() {
+        let raw = "From: Jo Doe <jo@mail.example.org>\nSubject: Cheap VIAGRA now!!\n\
+                   Received: from relay.bad.test (relay.bad.test [203.0.113.9]) by mx.example.org\n\
+                   MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n\
+                   --b\nContent-Type: text/plain\n\nBuy at https://shop.pills.test/buy/now?x=1 today, friend.\n\
+                   --b\nContent-Type: application/zip; name=inv.zip\nContent-Disposition: attachment; filename=inv.zip\n\nUEsDBA==\n--b--\n";
+        let t = tokens(raw);
+        for want in [
+            "subj:cheap",
+            "subj:viagra",
+            "subj:now",
+            "from:jo@mail.example.org",
+            "from:mail.example.org",
+            "from:example.org",
+            "from:name:doe",
+            "rcvd:bad.test",
+            "rcvd:relay.bad.test",
+            "rcvd:ip:203.0",
+            "rcvd:ip:203.0.113",
+            "buy",
+            "today",
+            "friend",
+            "url:proto:https",
+            "url:shop.pills.test",
+            "url:pills.test",
+            "url:path:buy",
+            "att:application/zip",
+            "att:.zip",
+            "hdr:mime-version",
+        ] {
+            assert!(t.contains(&want.to_string()), "missing {want} in {t:?}");
+        }
+        // Short words are dropped, and each token occurs once.
+        assert!(!t.contains(&"at".to_string()));
+        let mut dedup = t.clone();
+        dedup.dedup();
+        assert_eq!(dedup, t);
+    }
+
+    #[test]
+    fn long_words_become_skip_tokens_and_controls_are_removed() {
+        let t = tokens("Subject: x\n\nabcdefghijklmnopqrstuvwxyz0123 ev\u{1b}[31mil\n");
+        assert!(t.contains(&"skip:a:30".to_string()), "{t:?}");
+        assert!(t.iter().all(|w| !w.contains('\u{1b}')), "{t:?}");
+    }
+
+    #[test]
+    fn hostile_input_is_bounded() {
+        let mut raw = String::from("Subject: many\n\n");
+        for i in 0..200_000 {
+            raw.push_str(&format!("w{i} "));
+        }
+        let t = tokens(&raw);
+        assert!(t.len() <= MAX_TOKENS);
+        // Only the first 64 KB of the body is read.
+        assert!(!t.contains(&"w199999".to_string()));
+    }
+}

@@ -1,0 +1,272 @@
+//! Combining the learned models and the rules into a verdict: class, spam outcome, score,
+//! confidence and reasons.
+//!
+//! - The spam score is the Fisher score of the spam model, moved in log-odds by the rules:
+//!   spam rules toward spam, valid rules away from it. The outcome follows the cut-offs.
+//! - Calling a real report spam costs far more than letting spam through, so a message the
+//!   valid-side evidence strongly calls a report is never `spam`: it is held at `unsure`.
+//! - Among what is not spam, valid against invalid is the log-odds of the valid model plus
+//!   the rule weights (valid positive, invalid negative). Ties go to valid: a person looks.
+//! - Class `spam` only ever comes with outcome `spam`; `unsure` is never closed automatically.
+
+use super::bayes::{self, BayesParams, Clue};
+use super::model::Model;
+use super::rules::{Fired, RuleSet};
+use super::tokenize::tokenize;
+use crate::core::model::{Class, Outcome, Verdict};
+use crate::core::parse::ParsedMessage;
+
+/// The spam score cut-offs: below `ham` is ham, from `spam` on is spam, between is unsure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cutoffs {
+    pub ham: f64,
+    pub spam: f64,
+}
+
+impl Default for Cutoffs {
+    /// Tuned on the SpamAssassin and triage corpora (`bench/classify.sh`) for no ham
+    /// classified as spam; see `docs/benchmarks.md`.
+    fn default() -> Self {
+        Cutoffs {
+            ham: 0.20,
+            spam: 0.90,
+        }
+    }
+}
+
+/// Valid-side evidence (log-odds) at or above which a message is never called spam.
+const KEEP_OUT_OF_SPAM: f64 = 4.0;
+/// How far the valid model's score may move the valid/invalid log-odds (it learns from few
+/// messages, so it is clamped to 0.05..0.95 before taking log-odds).
+const VALID_MODEL_CLAMP: f64 = 0.05;
+/// Token reasons listed per decision.
+const SPAM_TOKEN_REASONS: usize = 5;
+const VALID_TOKEN_REASONS: usize = 3;
+
+/// A loaded model with its rules, ready to classify.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    model: Model,
+    rules: RuleSet,
+    pub params: BayesParams,
+    pub cutoffs: Cutoffs,
+}
+
+impl Classifier {
+    pub fn new(model: Model, rules: RuleSet) -> Classifier {
+        Classifier {
+            model,
+            rules,
+            params: BayesParams::default(),
+            cutoffs: Cutoffs::default(),
+        }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    pub fn model_mut(&mut self) -> &mut Model {
+        &mut self.model
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Classifies one parsed message.
+    pub fn classify(&self, m: &ParsedMessage) -> Verdict {
+        self.classify_tokens(m, &tokenize(m))
+    }
+
+    /// Classifies a message whose tokens are already known.
+    pub fn classify_tokens(&self, m: &ParsedMessage, tokens: &[String]) -> Verdict {
+        let (bayes_spam, spam_clues) = bayes::score(
+            tokens
+                .iter()
+                .filter_map(|t| self.model.spam_side(t).map(|c| (t.as_str(), c))),
+            &self.params,
+        );
+        let (bayes_valid, valid_clues) = bayes::score(
+            tokens
+                .iter()
+                .filter_map(|t| self.model.valid_side(t).map(|c| (t.as_str(), c))),
+            &self.params,
+        );
+        let mut fired = self.rules.evaluate(m);
+        fired.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+
+        let rule_spam: f64 = fired
+            .iter()
+            .map(|f| match f.class {
+                Class::Spam => f.weight,
+                Class::Valid => -f.weight,
+                Class::Invalid => 0.0,
+            })
+            .sum();
+        let spam_score = if rule_spam == 0.0 {
+            bayes_spam
+        } else {
+            sigmoid(logit(bayes_spam) + rule_spam)
+        };
+
+        let model_valid = if valid_clues.is_empty() {
+            0.0
+        } else {
+            logit(bayes_valid.clamp(VALID_MODEL_CLAMP, 1.0 - VALID_MODEL_CLAMP))
+        };
+        let rule_valid: f64 = fired
+            .iter()
+            .map(|f| match f.class {
+                Class::Valid => f.weight,
+                Class::Invalid => -f.weight,
+                Class::Spam => 0.0,
+            })
+            .sum();
+        let valid_evidence = model_valid + rule_valid;
+
+        let mut reasons = Vec::new();
+        let mut outcome = if spam_score >= self.cutoffs.spam {
+            Outcome::Spam
+        } else if spam_score < self.cutoffs.ham {
+            Outcome::Ham
+        } else {
+            Outcome::Unsure
+        };
+        if outcome == Outcome::Spam && valid_evidence >= KEEP_OUT_OF_SPAM {
+            outcome = Outcome::Unsure;
+            reasons.push(format!(
+                "kept out of spam: reads like a vulnerability report (valid evidence {valid_evidence:+.1})"
+            ));
+        }
+        let (class, confidence) = match outcome {
+            Outcome::Spam => (Class::Spam, spam_score),
+            _ if valid_evidence >= 0.0 => {
+                (Class::Valid, (1.0 - spam_score) * sigmoid(valid_evidence))
+            }
+            _ => (
+                Class::Invalid,
+                (1.0 - spam_score) * sigmoid(-valid_evidence),
+            ),
+        };
+
+        reasons.extend(fired.iter().map(Fired::reason));
+        reasons.extend(
+            spam_clues
+                .iter()
+                .take(SPAM_TOKEN_REASONS)
+                .map(|c| clue_reason(c, "spam", "ham")),
+        );
+        if class != Class::Spam {
+            reasons.extend(
+                valid_clues
+                    .iter()
+                    .take(VALID_TOKEN_REASONS)
+                    .map(|c| clue_reason(c, "valid", "invalid")),
+            );
+        }
+        Verdict {
+            class,
+            outcome,
+            spam_score: round(spam_score),
+            confidence: round(confidence),
+            reasons,
+        }
+    }
+}
+
+/// `token "viagra" 0.99 spam`: the token, its f(w) for the positive side, and the side it
+/// speaks for.
+fn clue_reason(c: &Clue, pos: &str, neg: &str) -> String {
+    let side = if c.probability >= 0.5 { pos } else { neg };
+    format!("token {:?} {:.2} {side}", c.token, c.probability)
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Scores are stored and shown to six places; more is noise.
+fn round(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::model::Label;
+    use crate::core::parse::parse_message;
+
+    fn trained() -> Classifier {
+        let mut model = Model::default();
+        let spam = "Subject: cheap pills\n\nbuy cheap pills viagra online now\n";
+        let ham = "Subject: meeting notes\n\nthe meeting notes from tuesday are attached\n";
+        let valid =
+            "Subject: overflow in tarfile\n\ntraceback reproducer cpython tarfile overflow\n";
+        let invalid = "Subject: missing dmarc\n\nbounty reward dmarc record missing please pay\n";
+        for _ in 0..5 {
+            for (raw, label) in [
+                (spam, Label::Spam),
+                (ham, Label::Ham),
+                (valid, Label::Valid),
+                (invalid, Label::Invalid),
+            ] {
+                model.apply(label, &tokenize(&parse_message(raw.as_bytes())), false);
+            }
+        }
+        Classifier::new(model, RuleSet::parse("", "none").unwrap())
+    }
+
+    #[test]
+    fn spam_is_spam_with_token_reasons() {
+        let c = trained();
+        let v = c.classify(&parse_message(b"Subject: cheap pills\n\nviagra online\n"));
+        assert_eq!((v.class, v.outcome), (Class::Spam, Outcome::Spam));
+        assert!(v.spam_score >= 0.9, "{v:?}");
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.starts_with("token \"viagra\" 0.9")),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn reports_are_told_apart_among_ham() {
+        let c = trained();
+        let v = c.classify(&parse_message(
+            b"Subject: overflow\n\ncpython tarfile traceback reproducer\n",
+        ));
+        assert_eq!((v.class, v.outcome), (Class::Valid, Outcome::Ham), "{v:?}");
+        let v = c.classify(&parse_message(
+            b"Subject: dmarc\n\nbounty reward please pay\n",
+        ));
+        assert_eq!(v.class, Class::Invalid, "{v:?}");
+    }
+
+    #[test]
+    fn strong_report_evidence_keeps_a_message_out_of_spam() {
+        let rules = RuleSet::parse(
+            "[[rule]]\nname = \"cpython-source\"\nclass = \"valid\"\nweight = 20.0\nfield = \"body\"\npattern = 'Lib/\\w+\\.py'\n",
+            "test",
+        )
+        .unwrap();
+        let mut c = trained();
+        c.rules = rules;
+        let v = c.classify(&parse_message(
+            b"Subject: cheap pills\n\nviagra online cheap pills, see Lib/tarfile.py\n",
+        ));
+        assert_ne!(v.outcome, Outcome::Spam, "{v:?}");
+        assert_ne!(v.class, Class::Spam, "{v:?}");
+        assert!(v
+            .reasons
+            .iter()
+            .any(|r| r == "rule cpython-source +20.0 valid"));
+    }
+}
