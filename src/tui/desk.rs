@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::core::config::{ClockConfig, Config};
 use crate::core::model::{ReportId, ReportState};
 use crate::core::stats::{self, Period};
-use crate::core::store::queue::{QueueFilter, QueueOrder};
+use crate::core::store::queue::{QueueFilter, QueueOrder, QueuePage};
 use crate::core::store::{parse_timestamp, Store};
 use crate::core::triage::{self, ReportDetail, TriageError};
 
@@ -57,32 +57,88 @@ pub struct StatsData {
 /// How many overdue reports the stats screen lists.
 const OVERDUE_SHOWN: usize = 50;
 
-/// Runs one request against `store` at time `now` and says what happened, as the action to
-/// feed back.
-pub fn handle(store: &mut Store, config: &Config, now: DateTime<Utc>, request: Request) -> Action {
-    let clocks = &config.clocks;
-    let result: Result<Action, TriageError> = match request {
-        Request::Queue {
-            generation,
-            filter,
-            offset,
-            limit,
-        } => store
-            .queue_page(&filter, clocks, offset, limit)
-            .map(|page| Action::QueueLoaded { generation, page })
-            .map_err(TriageError::from),
-        Request::Report(id) => {
-            load_detail(store, clocks, now, id).map(|d| Action::ReportLoaded(Box::new(d)))
+/// The store worker's side of the desk: its own connection, and the count of the queue on
+/// screen, kept while nothing changed so scrolling a large queue does not count it again.
+pub struct Session {
+    pub store: Store,
+    pub config: Config,
+    /// The filter counted, the `data_version` it was counted at, and the count.
+    count: Option<(QueueFilter, i64, usize)>,
+}
+
+impl Session {
+    pub fn new(store: Store, config: Config) -> Session {
+        Session {
+            store,
+            config,
+            count: None,
         }
-        Request::Stats => load_stats(store, clocks, now).map(|s| Action::StatsLoaded(Box::new(s))),
-        Request::Triage(batch) => Ok(Action::Applied(super::triage::apply(
-            store, config, now, batch,
-        ))),
-        Request::Undo(entry) => Ok(Action::Applied(super::triage::undo(
-            store, config, now, entry,
-        ))),
-    };
-    result.unwrap_or_else(|e| Action::Failed(super::text::store_error(&e.to_string())))
+    }
+
+    /// Runs one request at time `now` and says what happened, as the action to feed back.
+    pub fn handle(&mut self, now: DateTime<Utc>, request: Request) -> Action {
+        let result = self.run(now, request);
+        result.unwrap_or_else(|e| Action::Failed(super::text::store_error(&e.to_string())))
+    }
+
+    fn run(&mut self, now: DateTime<Utc>, request: Request) -> Result<Action, TriageError> {
+        let clocks = &self.config.clocks.clone();
+        Ok(match request {
+            Request::Queue {
+                generation,
+                filter,
+                offset,
+                limit,
+            } => {
+                let total = self.count(&filter)?;
+                let rows = self.store.queue_rows(&filter, clocks, offset, limit)?;
+                Action::QueueLoaded {
+                    generation,
+                    page: QueuePage {
+                        total,
+                        offset,
+                        rows,
+                    },
+                }
+            }
+            Request::Report(id) => {
+                Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
+            }
+            Request::Stats => Action::StatsLoaded(Box::new(load_stats(&self.store, clocks, now)?)),
+            Request::Triage(batch) => {
+                // Our own commits do not move this connection's data_version.
+                self.count = None;
+                Action::Applied(super::triage::apply(
+                    &mut self.store,
+                    &self.config,
+                    now,
+                    batch,
+                ))
+            }
+            Request::Undo(entry) => {
+                self.count = None;
+                Action::Applied(super::triage::undo(
+                    &mut self.store,
+                    &self.config,
+                    now,
+                    entry,
+                ))
+            }
+        })
+    }
+
+    /// The queue's size, counted again only when the filter or the database changed.
+    fn count(&mut self, filter: &QueueFilter) -> Result<usize, TriageError> {
+        let version = self.store.data_version()?;
+        if let Some((f, v, n)) = &self.count {
+            if f == filter && *v == version {
+                return Ok(*n);
+            }
+        }
+        let n = self.store.queue_count(filter)?;
+        self.count = Some((filter.clone(), version, n));
+        Ok(n)
+    }
 }
 
 /// Reads one report whole, through the triage core.

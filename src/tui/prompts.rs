@@ -285,12 +285,16 @@ pub fn on_input_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     Vec::new()
 }
 
-/// The queue follows the search as it is typed.
+/// The queue follows the search as it is typed, from the second letter on.
 fn search_as_typed(state: &mut State) -> Vec<Request> {
     let Overlay::Input(input) = &state.overlay else {
         return Vec::new();
     };
     let q = input.text.trim();
+    // One letter matches nearly everything: wait for the second (Enter searches anyway).
+    if q.chars().count() == 1 {
+        return Vec::new();
+    }
     state.search = (!q.is_empty()).then(|| q.to_string());
     new_queue(state)
 }

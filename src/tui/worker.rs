@@ -29,8 +29,8 @@ pub fn spawn_store_worker(
     events: Sender<Action>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
-        let mut store = match Store::open(&path) {
-            Ok(s) => s,
+        let mut session = match Store::open(&path) {
+            Ok(s) => desk::Session::new(s, config),
             Err(e) => {
                 let _ = events.send(Action::Failed(super::text::store_error(&e.to_string())));
                 return;
@@ -41,12 +41,7 @@ pub fn spawn_store_worker(
             pending.extend(requests.try_iter());
             for request in coalesce(pending) {
                 if events
-                    .send(desk::handle(
-                        &mut store,
-                        &config,
-                        chrono::Utc::now(),
-                        request,
-                    ))
+                    .send(session.handle(chrono::Utc::now(), request))
                     .is_err()
                 {
                     return;

@@ -22,6 +22,7 @@ pub fn now() -> DateTime<Utc> {
 
 pub struct Desk {
     pub dir: tempfile::TempDir,
+    pub session: desk::Session,
     pub store: Store,
     pub config: Config,
     pub state: State,
@@ -90,8 +91,10 @@ impl Desk {
         .unwrap();
         let config = demo_config().unwrap();
         let state = initial_state(&config, now());
+        let session = desk::Session::new(Store::open(store.path()).unwrap(), config.clone());
         let mut desk = Desk {
             dir,
+            session,
             store,
             config,
             state,
@@ -108,7 +111,7 @@ impl Desk {
         let mut queue = std::collections::VecDeque::from([action]);
         while let Some(a) = queue.pop_front() {
             for request in update(&mut self.state, a) {
-                queue.push_back(desk::handle(&mut self.store, &self.config, now(), request));
+                queue.push_back(self.session.handle(now(), request));
             }
         }
     }

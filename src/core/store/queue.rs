@@ -70,12 +70,33 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<QueuePage> {
+        Ok(QueuePage {
+            total: self.queue_count(filter)?,
+            offset,
+            rows: self.queue_rows(filter, targets, offset, limit)?,
+        })
+    }
+
+    /// How many reports the queue described by `filter` holds.
+    pub fn queue_count(&self, filter: &QueueFilter) -> Result<usize> {
         let (where_sql, args) = where_clause(filter);
         let total: i64 = self.conn().query_row(
             &format!("SELECT count(*) FROM reports r WHERE {where_sql}"),
             params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
+        Ok(total.max(0) as usize)
+    }
+
+    /// Up to `limit` reports of the queue described by `filter`, from position `offset`.
+    pub fn queue_rows(
+        &self,
+        filter: &QueueFilter,
+        targets: &ClockConfig,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<QueueRow>> {
+        let (where_sql, args) = where_clause(filter);
         let order = order_clause(filter, targets);
         let ids: Vec<i64> = {
             let mut stmt = self.conn().prepare_cached(&format!(
@@ -142,11 +163,7 @@ impl Store {
                 deadline,
             });
         }
-        Ok(QueuePage {
-            total: total.max(0) as usize,
-            offset,
-            rows: out,
-        })
+        Ok(out)
     }
 }
 
