@@ -90,16 +90,20 @@ impl Session {
                 offset,
                 limit,
             } => {
-                let total = self.count(&filter)?;
-                let rows = self.store.queue_rows(&filter, clocks, offset, limit)?;
-                Action::QueueLoaded {
-                    generation,
-                    page: QueuePage {
-                        total,
+                let version = self.store.data_version()?;
+                let page = match &self.count {
+                    Some((f, v, total)) if *f == filter && *v == version => QueuePage {
+                        total: *total,
                         offset,
-                        rows,
+                        rows: self.store.queue_rows(&filter, clocks, offset, limit)?,
                     },
-                }
+                    _ => {
+                        let page = self.store.queue_page(&filter, clocks, offset, limit)?;
+                        self.count = Some((filter, version, page.total));
+                        page
+                    }
+                };
+                Action::QueueLoaded { generation, page }
             }
             Request::Report(id) => {
                 Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
@@ -125,19 +129,6 @@ impl Session {
                 ))
             }
         })
-    }
-
-    /// The queue's size, counted again only when the filter or the database changed.
-    fn count(&mut self, filter: &QueueFilter) -> Result<usize, TriageError> {
-        let version = self.store.data_version()?;
-        if let Some((f, v, n)) = &self.count {
-            if f == filter && *v == version {
-                return Ok(*n);
-            }
-        }
-        let n = self.store.queue_count(filter)?;
-        self.count = Some((filter.clone(), version, n));
-        Ok(n)
     }
 }
 

@@ -70,10 +70,15 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<QueuePage> {
+        let (ids, counted) = self.queue_ids(filter, targets, offset, limit, true)?;
+        let total = match counted {
+            Some(n) => n,
+            None => self.queue_count(filter)?,
+        };
         Ok(QueuePage {
-            total: self.queue_count(filter)?,
+            total,
             offset,
-            rows: self.queue_rows(filter, targets, offset, limit)?,
+            rows: self.rows_for(&ids, targets)?,
         })
     }
 
@@ -96,15 +101,45 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<QueueRow>> {
+        let (ids, _) = self.queue_ids(filter, targets, offset, limit, false)?;
+        self.rows_for(&ids, targets)
+    }
+
+    /// The ids of one page, in order. With `count` and a search, the same statement counts
+    /// the whole queue (a window over the matches it has to sort anyway), so a search runs
+    /// the full-text match once rather than twice.
+    fn queue_ids(
+        &self,
+        filter: &QueueFilter,
+        targets: &ClockConfig,
+        offset: usize,
+        limit: usize,
+        count: bool,
+    ) -> Result<(Vec<i64>, Option<usize>)> {
         let (where_sql, args) = where_clause(filter);
         let order = order_clause(filter, targets);
-        let ids: Vec<i64> = {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT r.id FROM reports r WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-            ))?;
-            let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let windowed = count
+            && filter
+                .search
+                .as_deref()
+                .is_some_and(|q| !q.trim().is_empty());
+        let total = if windowed { "count(*) OVER ()" } else { "NULL" };
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT r.id, {total} FROM reports r WHERE {where_sql} ORDER BY {order} \
+             LIMIT {limit} OFFSET {offset}"
+        ))?;
+        let mut counted = None;
+        let mut ids = Vec::with_capacity(limit.min(1024));
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        while let Some(r) = rows.next()? {
+            ids.push(r.get(0)?);
+            counted = r.get::<_, Option<i64>>(1)?.map(|n| n.max(0) as usize);
+        }
+        Ok((ids, counted))
+    }
+
+    /// The queue lines of these reports, in this order.
+    fn rows_for(&self, ids: &[i64], targets: &ClockConfig) -> Result<Vec<QueueRow>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT r.id, m.message_id, r.created_at, m.from_name, m.from_addr, m.subject,
                 (SELECT count(*) FROM messages c WHERE c.report_id = r.id),
@@ -116,7 +151,7 @@ impl Store {
              WHERE r.id = ?1",
         )?;
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
+        for &id in ids {
             let Some((summary, version)) = stmt
                 .query_row([id], |r| {
                     let name: Option<String> = r.get(3)?;
@@ -211,6 +246,11 @@ fn order_clause(filter: &QueueFilter, clocks: &ClockConfig) -> String {
     };
     match filter.order {
         QueueOrder::Age => format!("{spam}r.created_at DESC, r.id DESC"),
+        // One state runs one clock, so soonest deadline is simply oldest first (and SQLite
+        // walks an index again).
+        QueueOrder::Deadline if filter.states.len() == 1 => {
+            format!("{spam}r.created_at, r.id")
+        }
         QueueOrder::Deadline => {
             // julianday() of the creation plus the state's clock, in days; NULL (closed) last.
             let case = format!(
