@@ -10,7 +10,7 @@ use super::{prompts, text};
 use crate::core::store::queue::QueueOrder;
 
 /// Rows loaded beyond each edge of the viewport, so scrolling rarely waits on the store.
-pub const PREFETCH: usize = 100;
+pub const PREFETCH: usize = 40;
 
 /// Applies one action and returns the store work it calls for.
 pub fn update(state: &mut State, action: Action) -> Vec<Request> {
