@@ -3,16 +3,17 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use super::coordinator::write_coordinator;
+use super::notes::insert_note;
 use super::record::{self, event, guard, plain, Current};
-use super::{Applied, ClassSnapshot, Note, Request, StateSnapshot, TriageError, Undo};
-use crate::core::config::{Config, Identity};
+use super::{Applied, ClassSnapshot, Request, StateSnapshot, TriageError, Undo};
 use crate::core::lifecycle;
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
-use crate::core::store::{timestamp, Store};
+use crate::core::store::Store;
 
 /// Runs `f` in an immediate (write-locking) transaction, so two desks cannot interleave a
 /// read-check-write on the same report; the busy timeout makes the second one wait.
-fn in_transaction<T>(
+pub(super) fn in_transaction<T>(
     store: &mut Store,
     f: impl FnOnce(&Connection) -> Result<T, TriageError>,
 ) -> Result<T, TriageError> {
@@ -179,154 +180,6 @@ fn learn_confirmed_class(store: &mut Store, id: ReportId, class: Class) -> Resul
     // roll the triage back).
     let _ = (store, id, class);
     Ok(())
-}
-
-/// Finds a team member by email or name, or says who the members are.
-pub fn resolve_member(config: &Config, who: &str) -> Result<Identity, TriageError> {
-    config
-        .member(who)
-        .cloned()
-        .ok_or_else(|| TriageError::UnknownMember {
-            who: who.to_string(),
-            members: config
-                .members()
-                .iter()
-                .map(|m| format!("{} <{}>", m.name, m.email))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
-/// Makes `who` (a team member's email or name) the report's coordinator.
-pub fn assign(
-    store: &mut Store,
-    req: &Request,
-    config: &Config,
-    id: ReportId,
-    who: &str,
-) -> Result<Applied<Option<String>>, TriageError> {
-    let member = resolve_member(config, who)?;
-    set_coordinator(store, req, id, Some(member.email))
-}
-
-/// Makes the requester the report's coordinator.
-pub fn take(
-    store: &mut Store,
-    req: &Request,
-    id: ReportId,
-) -> Result<Applied<Option<String>>, TriageError> {
-    set_coordinator(store, req, id, Some(req.actor.clone()))
-}
-
-/// Leaves the report without a coordinator.
-pub fn unassign(
-    store: &mut Store,
-    req: &Request,
-    id: ReportId,
-) -> Result<Applied<Option<String>>, TriageError> {
-    set_coordinator(store, req, id, None)
-}
-
-fn set_coordinator(
-    store: &mut Store,
-    req: &Request,
-    id: ReportId,
-    to: Option<String>,
-) -> Result<Applied<Option<String>>, TriageError> {
-    in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
-        let mut version = current.version;
-        if current.coordinator != to {
-            write_coordinator(conn, &current, to.as_deref(), req)?;
-            version = record::bump(conn, &current, req)?;
-        }
-        Ok(Applied {
-            report_id: id,
-            undo: if current.coordinator == to {
-                Undo::Nothing
-            } else {
-                Undo::Coordinator(current.coordinator.clone())
-            },
-            before: current.coordinator,
-            after: to,
-            version,
-        })
-    })
-}
-
-fn write_coordinator(
-    conn: &Connection,
-    current: &Current,
-    to: Option<&str>,
-    req: &Request,
-) -> Result<(), TriageError> {
-    conn.execute(
-        "UPDATE reports SET coordinator = ?2 WHERE id = ?1",
-        params![current.id, to],
-    )?;
-    event(
-        conn,
-        current.id,
-        req,
-        "coordinator",
-        current.coordinator.as_deref(),
-        to,
-        None,
-    )
-}
-
-/// Adds a team note. Notes are never sent to the reporter.
-pub fn add_note(
-    store: &mut Store,
-    req: &Request,
-    id: ReportId,
-    text: &str,
-) -> Result<Applied<Option<Note>>, TriageError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(TriageError::EmptyNote { id });
-    }
-    in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
-        let note = insert_note(conn, id, req, text)?;
-        let version = record::bump(conn, &current, req)?;
-        Ok(Applied {
-            report_id: id,
-            before: None,
-            undo: Undo::Note(note.id),
-            after: Some(note),
-            version,
-        })
-    })
-}
-
-fn insert_note(
-    conn: &Connection,
-    id: ReportId,
-    req: &Request,
-    text: &str,
-) -> Result<Note, TriageError> {
-    let at = timestamp(req.at);
-    conn.execute(
-        "INSERT INTO notes (report_id, author, at, text) VALUES (?1, ?2, ?3, ?4)",
-        params![id, req.actor, at, text],
-    )?;
-    let note_id = conn.last_insert_rowid();
-    event(
-        conn,
-        id,
-        req,
-        "note",
-        None,
-        Some(text),
-        Some(&note_id.to_string()),
-    )?;
-    Ok(Note {
-        id: note_id,
-        author: req.actor.clone(),
-        at,
-        text: text.to_string(),
-    })
 }
 
 /// Marks report `id` a duplicate of `original` (closing it in `duplicate`). The original then

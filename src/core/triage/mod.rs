@@ -11,16 +11,17 @@
 //! The CLI and the TUI call these same functions.
 
 mod actions;
+mod coordinator;
 mod errors;
+mod notes;
 mod record;
 pub mod reporter;
 pub mod view;
 
-pub use actions::{
-    add_note, assign, clear_flag, mark, mark_duplicate, resolve_member, revert, set_state, take,
-    unassign,
-};
+pub use actions::{clear_flag, mark, mark_duplicate, revert, set_state};
+pub use coordinator::{assign, resolve_member, take, unassign};
 pub use errors::TriageError;
+pub use notes::add_note;
 pub use view::{events, report_detail, Event, ReportDetail};
 
 use chrono::{DateTime, Utc};

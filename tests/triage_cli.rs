@@ -1,0 +1,406 @@
+//! The triage commands, run as the real binary against a temporary config and database seeded
+//! with `secdesk import` of `tests/fixtures/triage/`.
+//!
+//! Report ids follow the import order: #1 the traversal report, #2 spam, #3 a duplicate whose
+//! subject and body carry terminal escape sequences.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    /// A desk for Ada with two teammates: Bob, and Eve whose address is a spreadsheet formula.
+    fn new() -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("secdesk.db");
+        let config = format!(
+            r#"
+[store]
+path = "{}"
+[identity]
+name = "Ada"
+email = "ada@example.org"
+[team]
+members = [
+    {{ name = "Bob", email = "bob@example.org" }},
+    {{ name = "Eve", email = "=2+5@evil.example" }},
+]
+"#,
+            db.display()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let desk = Desk { dir };
+        desk.ok(&["import", fixture("inbox").to_str().unwrap()]);
+        desk
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_secdesk"));
+        c.arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must be refused; returns its single line of stderr.
+    fn refused(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} was not refused");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err:?}");
+        err.trim_end().to_string()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn show(&self, id: &str) -> Value {
+        self.json(&["show", id, "--json"])
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/triage")
+        .join(name)
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort();
+    k
+}
+
+fn has_keys(v: &Value, expected: &[&str]) {
+    let k = keys(v);
+    for e in expected {
+        assert!(k.contains(e), "missing {e:?} in {k:?}");
+    }
+}
+
+#[test]
+fn show_json_keeps_the_contract() {
+    let desk = Desk::new();
+    desk.ok(&["take", "1"]);
+    desk.ok(&["note", "1", "reproduced", "on", "2.4"]);
+    desk.ok(&["dup", "3", "--of", "1"]);
+    let d = desk.show("1");
+    has_keys(
+        &d,
+        &[
+            "id",
+            "state",
+            "class",
+            "coordinator",
+            "messages",
+            "notes",
+            "duplicate_of",
+            "duplicates",
+            "events",
+            "deadlines",
+            "version",
+            "classifier",
+        ],
+    );
+    assert_eq!(d["id"], 1);
+    assert_eq!(d["state"], "new");
+    assert_eq!(d["coordinator"], "ada@example.org");
+    assert_eq!(d["duplicate_of"], Value::Null);
+    assert_eq!(d["duplicates"], serde_json::json!([3]));
+    let m = &d["messages"][0];
+    has_keys(
+        m,
+        &[
+            "message_id",
+            "from",
+            "date",
+            "subject",
+            "body",
+            "attachments",
+            "auth",
+            "direction",
+        ],
+    );
+    assert_eq!(m["message_id"], "report-1@reporter.example");
+    assert_eq!(m["date"], "2026-03-02T10:00:00Z");
+    assert_eq!(m["direction"], "in");
+    let n = &d["notes"][0];
+    has_keys(n, &["author", "at", "text"]);
+    assert_eq!(n["text"], "reproduced on 2.4");
+    assert_eq!(n["author"], "ada@example.org");
+    for e in d["events"].as_array().unwrap() {
+        has_keys(e, &["actor", "at", "kind", "before", "after"]);
+    }
+    let kinds: Vec<&str> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "coordinator", "note"]);
+    assert_eq!(keys(&d["deadlines"]), ["acknowledge", "close", "triage"]);
+    assert_eq!(d["deadlines"]["acknowledge"], "2026-03-04T10:00:00Z");
+    assert_eq!(desk.show("3")["duplicate_of"], 1);
+    assert_eq!(desk.show("3")["deadlines"]["close"], Value::Null, "closed");
+}
+
+#[test]
+fn list_json_gains_triage_fields_and_filters() {
+    let desk = Desk::new();
+    desk.ok(&["mark", "2", "spam"]);
+    desk.ok(&["mark", "1", "valid"]);
+    desk.ok(&["take", "1"]);
+    let all = desk.json(&["list", "--json"]);
+    let one = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == 1)
+        .unwrap();
+    has_keys(
+        one,
+        &["state", "class", "coordinator", "overdue", "id", "subject"],
+    );
+    assert_eq!(one["state"], "acknowledged");
+    assert_eq!(one["class"], "valid");
+    assert_eq!(one["coordinator"], "ada@example.org");
+    assert_eq!(one["overdue"], true, "fixtures arrived in March 2026");
+    let ids = |args: &[&str]| -> Vec<i64> {
+        let mut a = vec!["list", "--json"];
+        a.extend_from_slice(args);
+        let v = desk.json(&a);
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&["--state", "spam"]), [2]);
+    assert_eq!(ids(&["--state", "new,acknowledged"]), [3, 1]);
+    assert_eq!(ids(&["--class", "valid"]), [1]);
+    assert_eq!(ids(&["--mine"]), [1]);
+    assert_eq!(ids(&["--unassigned"]), [3, 2]);
+    assert_eq!(ids(&["--overdue"]), [3, 1], "closed spam is never overdue");
+    let err = desk.refused(&["list", "--state", "open"]);
+    assert!(err.contains("expected one of new, acknowledged"), "{err}");
+}
+
+#[test]
+fn a_change_from_a_stale_view_is_refused_across_processes() {
+    let desk = Desk::new();
+    let seen = desk.show("1")["version"].as_i64().unwrap().to_string();
+    // Another desk (another process) changes the report meanwhile.
+    desk.ok(&["assign", "1", "bob"]);
+    let err = desk.refused(&["state", "1", "acknowledged", "--if-version", &seen]);
+    assert!(
+        err.starts_with("secdesk: error: report #1 was changed by ada@example.org at "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("since you loaded it (version 0, now 1): reload and retry"),
+        "{err}"
+    );
+    assert_eq!(desk.show("1")["state"], "new", "nothing was overwritten");
+    // Reloaded, the same change goes through.
+    let now = desk.show("1")["version"].as_i64().unwrap().to_string();
+    desk.ok(&["state", "1", "acknowledged", "--if-version", &now]);
+}
+
+#[test]
+fn two_desks_racing_from_one_view_cannot_both_win() {
+    let desk = Desk::new();
+    let seen = desk.show("1")["version"].as_i64().unwrap().to_string();
+    let racers: Vec<_> = [["mark", "1", "spam"], ["mark", "1", "valid"]]
+        .iter()
+        .map(|args| {
+            let mut a = args.to_vec();
+            a.extend(["--if-version", &seen]);
+            desk.command(&a)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outcomes: Vec<Output> = racers
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let won = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(won, 1, "exactly one desk applies its change");
+    let loser = outcomes.iter().find(|o| !o.status.success()).unwrap();
+    let err = String::from_utf8_lossy(&loser.stderr);
+    assert!(err.contains("reload and retry"), "{err}");
+    assert_eq!(desk.show("1")["version"], 1);
+}
+
+#[test]
+fn refused_commands_say_why_and_what_is_allowed_in_one_line() {
+    let desk = Desk::new();
+    let err = desk.refused(&["state", "1", "fixing"]);
+    assert_eq!(
+        err,
+        "secdesk: error: report #1 cannot move from new to fixing: from new the allowed states \
+         are acknowledged, triaged, spam, invalid, duplicate, resolved"
+    );
+    let err = desk.refused(&["assign", "1", "mallory"]);
+    assert!(err.contains("no team member 'mallory'"), "{err}");
+    assert!(err.contains("Bob <bob@example.org>"), "{err}");
+    let err = desk.refused(&["show", "99"]);
+    assert!(err.contains("no report #99"), "{err}");
+    let err = desk.refused(&["take", "99"]);
+    assert!(err.contains("no report #99"), "{err}");
+    let err = desk.refused(&["state", "1", "invalid"]);
+    assert!(
+        err.contains("invalid needs a reason: one of not-a-vulnerability"),
+        "{err}"
+    );
+    let err = desk.refused(&["dup", "1", "--of", "1"]);
+    assert!(err.contains("itself"), "{err}");
+    desk.ok(&["dup", "3", "--of", "1"]);
+    let err = desk.refused(&["dup", "1", "--of", "3"]);
+    assert!(err.contains("loop"), "{err}");
+    let err = desk.refused(&["stats", "--since", "yesterday"]);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+}
+
+#[test]
+fn mark_closes_spam_and_invalid_with_a_default_reason() {
+    let desk = Desk::new();
+    desk.ok(&["mark", "2", "spam"]);
+    let spam = desk.show("2");
+    assert_eq!(
+        (spam["state"].as_str(), spam["class"].as_str()),
+        (Some("spam"), Some("spam"))
+    );
+    assert_eq!(spam["class_confirmed"], true);
+    desk.ok(&["mark", "3", "invalid"]);
+    assert_eq!(desk.show("3")["invalid_reason"], "not-a-vulnerability");
+    desk.ok(&["state", "3", "acknowledged"]);
+    desk.ok(&[
+        "state",
+        "3",
+        "invalid",
+        "--reason",
+        "third-party",
+        "--note",
+        "upstream bug",
+    ]);
+    let d = desk.show("3");
+    assert_eq!(d["invalid_reason"], "third-party");
+    assert_eq!(d["notes"][0]["text"], "upstream bug");
+    let log = desk.json(&["log", "3", "--json"]);
+    let last = log.as_array().unwrap().last().unwrap();
+    assert_eq!(last["kind"], "note");
+}
+
+#[test]
+fn reporter_answer_brings_needs_info_back_flagged() {
+    let desk = Desk::new();
+    desk.ok(&["mark", "1", "valid"]);
+    desk.ok(&["state", "1", "triaged"]);
+    desk.ok(&["state", "1", "needs-info", "--note", "asked which versions"]);
+    desk.ok(&["import", fixture("reply").to_str().unwrap()]);
+    let d = desk.show("1");
+    assert_eq!(d["state"], "triaged");
+    assert_eq!(d["flagged"], true);
+    let back = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["before"] == "needs-info")
+        .unwrap();
+    assert_eq!(back["actor"], "secdesk");
+    assert_eq!(back["after"], "triaged");
+}
+
+#[test]
+fn show_keeps_mail_replies_and_notes_apart_and_terminal_safe() {
+    let desk = Desk::new();
+    desk.ok(&["note", "3", "same as #1"]);
+    let out = desk.ok(&["show", "3"]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(
+        out.contains("␛[31mURGENT"),
+        "the trick stays visible: {out}"
+    );
+    assert!(out.contains("── MAIL from the reporter"), "{out}");
+    assert!(out.contains("── TEAM NOTE, internal, never sent"), "{out}");
+    assert!(out.contains("  # same as #1"), "{out}");
+    assert!(out.contains("  │ I found the extractor bug too."), "{out}");
+    let log = desk.ok(&["log", "3"]);
+    assert!(log.contains("note") && log.contains("same as #1"), "{log}");
+}
+
+#[test]
+fn stats_exports_json_and_formula_safe_csv() {
+    let desk = Desk::new();
+    desk.ok(&["assign", "1", "Eve"]);
+    desk.ok(&["mark", "2", "spam"]);
+    let s = desk.json(&["stats", "--format", "json"]);
+    has_keys(
+        &s,
+        &[
+            "by_state",
+            "by_class",
+            "by_coordinator",
+            "weekly",
+            "time_to_first_response",
+            "time_to_triage",
+            "time_to_close",
+            "overdue",
+        ],
+    );
+    assert_eq!(s["by_state"]["spam"], 1);
+    assert_eq!(s["by_coordinator"]["=2+5@evil.example"], 1);
+    assert_eq!(s["weekly"][0]["week"], "2026-W10");
+    assert_eq!(s["weekly"][0]["spam"], 1);
+    assert_eq!(
+        keys(&s["time_to_close"]),
+        ["count", "median_hours", "p90_hours"]
+    );
+    assert_eq!(s["time_to_close"]["count"], 1);
+    assert_eq!(s["cleared_by"]["ada@example.org"]["spam"], 1);
+    assert_eq!(
+        desk.json(&["stats", "--json", "--since", "2026-03-03"])["by_state"]["spam"],
+        0
+    );
+    let csv = desk.ok(&["stats", "--format", "csv"]);
+    assert!(
+        csv.contains("by_coordinator,'=2+5@evil.example,count,1"),
+        "{csv}"
+    );
+    for line in csv.lines() {
+        for cell in line.split(',') {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "unguarded cell {cell:?}"
+            );
+        }
+    }
+    let table = desk.ok(&["stats"]);
+    assert!(table.contains("to first response"), "{table}");
+}
