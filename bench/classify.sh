@@ -24,8 +24,12 @@ command -v bogofilter >/dev/null || { echo "bench: bogofilter not installed (apt
 
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 SECDESK="$ROOT/target/release/secdesk"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# SECDESK_BENCH_WORK=DIR keeps the work folder (stores, splits) for a closer look.
+if [ -n "${SECDESK_BENCH_WORK:-}" ]; then
+    WORK="$SECDESK_BENCH_WORK"; rm -rf "$WORK"; mkdir -p "$WORK"
+else
+    WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
+fi
 
 # A config whose store lives in the work folder.
 cat > "$WORK/config.toml" <<CFG
@@ -63,6 +67,13 @@ start=$(date +%s.%N)
 sd classify --json "${TEST_FILES[@]}" > "$WORK/secdesk.json"
 end=$(date +%s.%N)
 echo "$start $end" > "$WORK/secdesk.time"
+# The same on one core: secdesk classifies on every core it may use, bogofilter on one.
+if command -v taskset >/dev/null; then
+    start=$(date +%s.%N)
+    taskset -c 0 "$SECDESK" --config "$WORK/config.toml" classify --json "${TEST_FILES[@]}" > /dev/null
+    end=$(date +%s.%N)
+    echo "$start $end" > "$WORK/secdesk1.time"
+fi
 
 BOGO="bogofilter -C -d $WORK/bogo"
 mkdir -p "$WORK/bogo"
@@ -137,7 +148,13 @@ for line in open(f"{work}/bogo.txt"):
     path, verdict, score = line.split()
     outcome = {"S": "spam", "H": "ham", "U": "unsure"}[verdict]
     bogo.append(("/spam/" in path, outcome, float(score)))
+import os
 a, b = figures(sd, seconds("secdesk")), figures(bogo, seconds("bogo"))
+a["messages/second"] += f" ({os.cpu_count()} cores)"
+b["messages/second"] += " (1 core)"
+if os.path.exists(f"{work}/secdesk1.time"):
+    a["messages/second, one core"] = f"{len(sd)/seconds('secdesk1'):.0f}"
+    b["messages/second, one core"] = b["messages/second"].split()[0]
 print("\n## spamassassin, half/half split by file-name hash")
 print(f"| {'':30} | {'secdesk':>24} | {'bogofilter 1.2.5':>24} |")
 print(f"| {'-'*30} | {'-'*24}:| {'-'*24}:|")

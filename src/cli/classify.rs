@@ -13,7 +13,6 @@ use serde::Serialize;
 use crate::core::classify::corpus::read_message;
 use crate::core::classify::load_classifier;
 use crate::core::model::{Class, Outcome};
-use crate::core::parse::parse_message;
 use crate::core::sanitize::terminal_line;
 
 use super::{output, Context};
@@ -42,10 +41,14 @@ pub struct FileVerdict {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+    let raws = args
+        .files
+        .iter()
+        .map(|p| read_message(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let verdicts = classifier.classify_raw_many(&raws);
     let mut results = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        let raw = read_message(path)?;
-        let v = classifier.classify(&parse_message(&raw));
+    for (path, v) in args.files.iter().zip(verdicts) {
         results.push(FileVerdict {
             file: path.display().to_string(),
             class: v.class,

@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::core::classify::corpus::{labelled_files, read_message};
 use crate::core::classify::evaluate::{evaluate, EvalReport, Sample};
 use crate::core::classify::load_classifier;
-use crate::core::parse::parse_message;
 
 use super::{output, Context};
 
@@ -41,15 +40,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for dir in &args.dirs {
         files.extend(labelled_files(dir)?);
     }
-    let mut raws = Vec::with_capacity(files.len());
-    for (label, path) in &files {
-        raws.push((*label, read_message(path)?));
-    }
+    let raws = files
+        .iter()
+        .map(|(_, path)| read_message(path))
+        .collect::<Result<Vec<_>, _>>()?;
     // Timed: parsing and classifying, not reading files or loading the model.
     let started = Instant::now();
-    let samples: Vec<Sample> = raws
+    let samples: Vec<Sample> = files
         .iter()
-        .map(|(label, raw)| Sample::new(*label, &classifier.classify(&parse_message(raw))))
+        .zip(classifier.classify_raw_many(&raws))
+        .map(|((label, _), v)| Sample::new(*label, &v))
         .collect();
     let seconds = started.elapsed().as_secs_f64();
     let out = EvalOutput {

@@ -4,7 +4,6 @@
 //! The text form is one line per token, tab-separated: `token spam ham invalid valid`, after
 //! a `#messages` line with the message counts. Lines starting with `# ` are comments.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -78,8 +77,9 @@ pub type Counts = [u64; 4];
 pub struct Model {
     /// Trained messages per label.
     pub messages: Counts,
-    /// For each token, in how many trained messages of each label it occurs.
-    pub tokens: HashMap<String, Counts>,
+    /// For each token, in how many trained messages of each label it occurs. (foldhash: the
+    /// lookup per token is the hot path of classification.)
+    pub tokens: foldhash::HashMap<String, Counts>,
 }
 
 /// A line of a model file that could not be read.
@@ -92,19 +92,18 @@ pub struct ModelFileError {
 
 impl Model {
     /// Counts for the spam decision: spam against every other label.
-    pub fn spam_side(&self, token: &str) -> Option<SideCounts> {
-        let c = self.tokens.get(token)?;
-        Some(SideCounts {
+    pub fn spam_side(&self, c: &Counts) -> SideCounts {
+        SideCounts {
             pos: c[Label::Spam.index()],
             neg: c[1] + c[2] + c[3],
             pos_messages: self.messages[Label::Spam.index()],
             neg_messages: self.messages[1] + self.messages[2] + self.messages[3],
-        })
+        }
     }
 
-    /// Counts for the valid-or-invalid decision among what is not spam.
-    pub fn valid_side(&self, token: &str) -> Option<SideCounts> {
-        let c = self.tokens.get(token)?;
+    /// Counts for the valid-or-invalid decision among what is not spam; `None` when the
+    /// token was never seen in a valid or invalid report.
+    pub fn valid_side(&self, c: &Counts) -> Option<SideCounts> {
         let (valid, invalid) = (c[Label::Valid.index()], c[Label::Invalid.index()]);
         (valid + invalid > 0).then_some(SideCounts {
             pos: valid,
@@ -140,8 +139,10 @@ impl Model {
         }
     }
 
-    /// The model as text, keeping only tokens seen at least `min_count` times in all (rare
-    /// tokens carry little evidence and most of the size). Sorted, so rebuilds diff cleanly.
+    /// The model as text, keeping only tokens seen in at least `min_count` messages in all
+    /// (rare tokens carry little evidence and most of the size), except tokens of valid and
+    /// invalid reports: there are few of those, and each one counts. Sorted, so rebuilds diff
+    /// cleanly.
     pub fn to_tsv(&self, min_count: u64) -> String {
         let mut out = String::new();
         out.push_str("# secdesk token model: token, then in how many trained messages of each label it occurs.\n");
@@ -152,7 +153,7 @@ impl Model {
         let mut keys: Vec<&String> = self
             .tokens
             .iter()
-            .filter(|(_, c)| c.iter().sum::<u64>() >= min_count)
+            .filter(|(_, c)| c.iter().sum::<u64>() >= min_count || c[2] + c[3] > 0)
             .map(|(k, _)| k)
             .collect();
         keys.sort();
@@ -229,12 +230,15 @@ mod tests {
     fn text_form_round_trips_and_prunes_rare_tokens() {
         let mut m = Model::default();
         m.apply(Label::Spam, &toks(&["common", "rare"]), false);
-        m.apply(Label::Invalid, &toks(&["common"]), false);
+        m.apply(Label::Ham, &toks(&["common"]), false);
+        m.apply(Label::Valid, &toks(&["report"]), false);
         let text = m.to_tsv(2);
         let back = Model::from_tsv(&text).unwrap();
-        assert_eq!(back.messages, [1, 0, 1, 0]);
-        assert_eq!(back.tokens.get("common"), Some(&[1, 0, 1, 0]));
+        assert_eq!(back.messages, [1, 1, 0, 1]);
+        assert_eq!(back.tokens.get("common"), Some(&[1, 1, 0, 0]));
         assert!(!back.tokens.contains_key("rare"));
+        // Tokens of reports are kept however rare.
+        assert_eq!(back.tokens.get("report"), Some(&[0, 0, 0, 1]));
     }
 
     #[test]

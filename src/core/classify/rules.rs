@@ -4,10 +4,14 @@
 //! A rule is a regular expression on one field of the message, with a class and a weight.
 //! Every rule that fires becomes a reason. Regexes are compiled with the `regex` crate, whose
 //! matching time is linear in the input, so a hostile message cannot stall classification.
+//!
+//! Patterns are ASCII by default (`\w`, `\b`, `(?i)` are ASCII; other characters match
+//! literally): Unicode word boundaries make the regex engine fall back to its slowest mode on
+//! any non-ASCII text, and rules run on every message. `(?u)` turns Unicode back on.
 
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::tokenize::prefix_at_char_boundary;
@@ -19,8 +23,9 @@ use crate::core::parse::ParsedMessage;
 pub const BUILTIN_RULES: &str = include_str!("../../../assets/rules.toml");
 /// The file name looked for in the config directory.
 pub const RULES_FILE: &str = "rules.toml";
-/// Rules read at most this much of the body.
-const MAX_RULE_BODY_BYTES: usize = 64 * 1024;
+/// Rules read at most this much of the body: what makes a report a report (or not) is in
+/// its first pages, and rules run on every message.
+const MAX_RULE_BODY_BYTES: usize = 16 * 1024;
 /// Compiled regexes are capped in size so a rule file cannot exhaust memory.
 const MAX_REGEX_BYTES: usize = 1 << 20;
 
@@ -119,6 +124,7 @@ struct Rule {
     weight: f64,
     field: Field,
     pattern: Regex,
+    also: Option<Regex>,
     unless: Option<Regex>,
 }
 
@@ -144,6 +150,8 @@ struct RuleDef {
     weight: f64,
     field: String,
     pattern: String,
+    #[serde(default)]
+    also: Option<String>,
     #[serde(default)]
     unless: Option<String>,
     #[serde(default)]
@@ -210,12 +218,14 @@ impl RuleSet {
                 ))
             })?;
             let compile = |p: &str| {
-                regex::RegexBuilder::new(p)
+                RegexBuilder::new(p)
+                    .unicode(false)
                     .size_limit(MAX_REGEX_BYTES)
                     .build()
                     .map_err(|e| fail(format!("bad regex: {e}")))
             };
             let pattern = compile(&def.pattern)?;
+            let also = def.also.as_deref().map(compile).transpose()?;
             let unless = def.unless.as_deref().map(compile).transpose()?;
             rules.push(Rule {
                 name: def.name,
@@ -223,6 +233,7 @@ impl RuleSet {
                 weight: def.weight,
                 field,
                 pattern,
+                also,
                 unless,
             });
         }
@@ -258,7 +269,9 @@ impl RuleSet {
                 }
             };
             let Some(text) = &cache[pos].1 else { continue };
+            let text = text.as_bytes();
             if rule.pattern.is_match(text)
+                && rule.also.as_ref().map_or(true, |a| a.is_match(text))
                 && !rule.unless.as_ref().is_some_and(|u| u.is_match(text))
             {
                 fired.push(Fired {
@@ -314,6 +327,7 @@ class = "valid"
 weight = 1.0
 field = "body"
 pattern = 'reproduce'
+also = '(?i)steps'
 unless = '3\.\d+'
 "#;
 
@@ -321,12 +335,14 @@ unless = '3\.\d+'
     fn rules_fire_on_their_field_and_respect_unless() {
         let rules = RuleSet::parse(GOOD, "test").unwrap();
         let m = parse_message(
-            b"Subject: Missing DMARC record\nAuto-Submitted: auto-replied\n\nTo reproduce: dig\n",
+            b"Subject: Missing DMARC record\nAuto-Submitted: auto-replied\n\nSteps to reproduce: dig\n",
         );
         let names: Vec<String> = rules.evaluate(&m).into_iter().map(|f| f.name).collect();
         assert_eq!(names, ["dmarc", "ooo", "repro-without-version"]);
-        let m = parse_message(b"Subject: hi\n\nTo reproduce on 3.11: run\n");
+        let m = parse_message(b"Subject: hi\n\nSteps to reproduce on 3.11: run\n");
         assert!(rules.evaluate(&m).is_empty());
+        let m = parse_message(b"Subject: hi\n\nTo reproduce: run\n");
+        assert!(rules.evaluate(&m).is_empty(), "`also` must match too");
         assert_eq!(
             Fired {
                 name: "dmarc".into(),

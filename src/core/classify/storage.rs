@@ -91,12 +91,15 @@ pub fn replace_model_in(tx: &Connection, origin: &str, model: &Model) -> Result<
 pub fn load_model(store: &mut Store) -> Result<Model, ClassifyError> {
     ensure_model(store)?;
     let conn = store.conn();
-    let mut model = Model::default();
-    model.messages = conn.query_row(
+    let messages = conn.query_row(
         "SELECT spam, ham, invalid, valid FROM classify_model WHERE id = 1",
         [],
         |r| Ok([r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].map(|n| n.max(0) as u64)),
     )?;
+    let mut model = Model {
+        messages,
+        ..Model::default()
+    };
     let mut stmt = conn.prepare("SELECT token, spam, ham, invalid, valid FROM classify_tokens")?;
     let rows = stmt.query_map([], |r| {
         Ok((

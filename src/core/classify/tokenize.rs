@@ -11,7 +11,9 @@
 //! Tokens never contain whitespace, control or invisible characters, so they are safe in the
 //! model file and in reasons shown on a terminal.
 
-use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::core::parse::ParsedMessage;
 use crate::core::sanitize::is_invisible_format;
@@ -21,7 +23,7 @@ use crate::core::sanitize::is_invisible_format;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The HTML part is scanned for tell-tale tags up to this many bytes.
 pub const MAX_HTML_BYTES: usize = 64 * 1024;
-/// At most this many distinct tokens per message.
+/// At most this many distinct tokens per message (the first in sort order are kept).
 pub const MAX_TOKENS: usize = 3000;
 /// Words longer than this become a `skip:` token (first character and length bucket).
 const MAX_WORD_CHARS: usize = 12;
@@ -56,30 +58,44 @@ pub fn tokenize(m: &ParsedMessage) -> Vec<String> {
         url_tokens(prefix_at_char_boundary(html, MAX_HTML_BYTES), &mut t);
     }
     for a in &m.attachments {
-        t.add(&format!("att:{}", a.content_type));
+        t.add(format!("att:{}", a.content_type));
         if let Some(ext) = a.name.as_deref().and_then(|n| n.rsplit_once('.')) {
-            t.add(&format!("att:.{}", ext.1.to_lowercase()));
+            t.add(format!("att:.{}", ext.1.to_lowercase()));
         }
     }
-    t.0.into_iter().collect()
+    let mut tokens = t.0;
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens.truncate(MAX_TOKENS);
+    tokens
 }
 
-/// A bounded, sanitised set of tokens.
+/// Tokens gathered before sorting and removing duplicates: bounded so hostile input cannot
+/// make the list grow without end.
+const MAX_RAW_TOKENS: usize = 4 * MAX_TOKENS;
+
+/// A bounded list of sanitised tokens.
 #[derive(Default)]
-struct Tokens(BTreeSet<String>);
+struct Tokens(Vec<String>);
 
 impl Tokens {
-    fn add(&mut self, token: &str) {
-        if self.0.len() >= MAX_TOKENS || token.is_empty() {
+    fn add(&mut self, token: impl Into<String>) {
+        if self.0.len() >= MAX_RAW_TOKENS {
             return;
         }
-        let clean = token
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !is_invisible_format(c));
+        let token = token.into();
+        if token.is_empty() {
+            return;
+        }
+        let clean = if token.is_ascii() {
+            token.bytes().all(|b| b > b' ' && b != 0x7f)
+        } else {
+            token
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && !is_invisible_format(c))
+        };
         if clean {
-            if !self.0.contains(token) {
-                self.0.insert(token.to_string());
-            }
+            self.0.push(token);
         } else {
             let cleaned: String = token
                 .chars()
@@ -91,7 +107,7 @@ impl Tokens {
                     }
                 })
                 .collect();
-            self.0.insert(cleaned);
+            self.0.push(cleaned);
         }
     }
 }
@@ -100,7 +116,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
     text_tokens(&m.subject, "subj:", t);
     if let Some(from) = &m.from {
         let addr = from.addr.to_lowercase();
-        t.add(&format!("from:{addr}"));
+        t.add(format!("from:{addr}"));
         if let Some((_, domain)) = addr.rsplit_once('@') {
             domain_tokens(domain, "from:", t);
         }
@@ -117,13 +133,13 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
     {
         t.add("reply-to:differs");
     }
-    t.add(&format!("to:count:{}", (m.to.len() + m.cc.len()).min(5)));
+    t.add(format!("to:count:{}", (m.to.len() + m.cc.len()).min(5)));
     if m.message_id.is_none() {
         t.add("msgid:none");
     }
     for (name, value) in m.headers.iter().take(200) {
         let lname = name.to_ascii_lowercase();
-        t.add(&format!("hdr:{lname}"));
+        t.add(format!("hdr:{lname}"));
         if lname == "received" {
             received_tokens(value, t);
         } else if let Some((_, prefix)) = VALUE_HEADERS.iter().find(|(h, _)| *h == lname) {
@@ -131,7 +147,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
             for word in value.split(|c: char| c.is_whitespace() || c == ';' || c == '"') {
                 let word = word.trim_matches(|c: char| !c.is_alphanumeric());
                 if !word.is_empty() && word.len() <= 40 {
-                    t.add(&format!("{prefix}{word}"));
+                    t.add(format!("{prefix}{word}"));
                 }
             }
         }
@@ -142,7 +158,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
         ("dmarc", &m.auth.dmarc),
     ] {
         if let Some(v) = value {
-            t.add(&format!("auth:{name}:{}", v.to_lowercase()));
+            t.add(format!("auth:{name}:{}", v.to_lowercase()));
         }
     }
 }
@@ -156,8 +172,8 @@ fn received_tokens(value: &str, t: &mut Tokens) {
         }
         if is_ipv4(word) {
             let parts: Vec<&str> = word.split('.').collect();
-            t.add(&format!("rcvd:ip:{}.{}", parts[0], parts[1]));
-            t.add(&format!("rcvd:ip:{}.{}.{}", parts[0], parts[1], parts[2]));
+            t.add(format!("rcvd:ip:{}.{}", parts[0], parts[1]));
+            t.add(format!("rcvd:ip:{}.{}.{}", parts[0], parts[1], parts[2]));
         } else if word.contains('.')
             && word.chars().any(|c| c.is_ascii_alphabetic())
             && word
@@ -169,7 +185,7 @@ fn received_tokens(value: &str, t: &mut Tokens) {
             word,
             "esmtp" | "esmtps" | "esmtpa" | "smtp" | "http" | "local"
         ) {
-            t.add(&format!("rcvd:with:{word}"));
+            t.add(format!("rcvd:with:{word}"));
         }
     }
 }
@@ -188,10 +204,10 @@ fn domain_tokens(domain: &str, prefix: &str, t: &mut Tokens) {
     let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
     let keep = labels.len().min(5);
     for start in labels.len() - keep..labels.len().saturating_sub(1) {
-        t.add(&format!("{prefix}{}", labels[start..].join(".")));
+        t.add(format!("{prefix}{}", labels[start..].join(".")));
     }
     if labels.len() == 1 {
-        t.add(&format!("{prefix}{}", labels[0]));
+        t.add(format!("{prefix}{}", labels[0]));
     }
 }
 
@@ -211,38 +227,50 @@ fn text_tokens(text: &str, prefix: &str, t: &mut Tokens) {
         if chars > MAX_WORD_CHARS {
             // Long strings (hashes, base64 left-overs) only say "something long".
             let first = word.chars().next().unwrap_or('?');
-            t.add(&format!("{prefix}skip:{first}:{}", chars / 10 * 10));
+            t.add(format!("{prefix}skip:{first}:{}", chars / 10 * 10));
             continue;
         }
-        t.add(&format!("{prefix}{}", word.to_lowercase()));
+        let mut token = String::with_capacity(prefix.len() + word.len());
+        token.push_str(prefix);
+        if word.is_ascii() {
+            token.push_str(word);
+            token.make_ascii_lowercase();
+        } else {
+            token.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        t.add(token);
     }
 }
+
+/// Links: `http://`, `https://` or `www.` up to a space or a delimiter. One linear scan.
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    // A constant pattern: compiling it cannot fail.
+    Regex::new(r#"(?i-u:https?://|www\.)[^\s"'<>()\[\]{}]*"#).expect("valid URL regex")
+});
+
+/// Tell-tale HTML tags.
+static HTML_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    // A constant pattern: compiling it cannot fail.
+    Regex::new(r"(?i-u)<(img|form|font|table|script|iframe|input|center)\b")
+        .expect("valid tag regex")
+});
+
+/// At most this many links per text are tokenized.
+const MAX_URLS: usize = 200;
 
 /// `url:` tokens for each http(s) or www. link: the scheme, the host and its parents, and
 /// the first path segments.
 fn url_tokens(text: &str, t: &mut Tokens) {
-    let lower = text.to_ascii_lowercase();
-    let mut rest = lower.as_str();
-    let mut seen = 0;
-    while seen < 200 {
-        let found = ["http://", "https://", "www."]
-            .iter()
-            .filter_map(|p| rest.find(p).map(|i| (i, *p)))
-            .min_by_key(|(i, _)| *i);
-        let Some((start, scheme)) = found else { break };
-        seen += 1;
-        let after = if scheme == "www." {
-            &rest[start..]
-        } else {
-            t.add(&format!("url:proto:{}", scheme.trim_end_matches("://")));
-            &rest[start + scheme.len()..]
+    for found in URL.find_iter(text).take(MAX_URLS) {
+        let url = found.as_str().to_ascii_lowercase();
+        let rest = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                t.add(format!("url:proto:{scheme}"));
+                rest
+            }
+            None => url.as_str(),
         };
-        let end = after
-            .find(|c: char| c.is_whitespace() || "\"'<>()[]{}".contains(c))
-            .unwrap_or(after.len());
-        let url = &after[..end];
-        rest = &after[end..];
-        let (host, path) = url.split_once('/').unwrap_or((url, ""));
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
         let host = host.rsplit('@').next().unwrap_or(host);
         let host = host.split(':').next().unwrap_or(host).trim_end_matches('.');
         if host.is_empty() || host.len() > 253 {
@@ -258,19 +286,25 @@ fn url_tokens(text: &str, t: &mut Tokens) {
             .filter(|s| s.len() >= 3 && s.len() <= 20)
             .take(4)
         {
-            t.add(&format!("url:path:{seg}"));
+            t.add(format!("url:path:{seg}"));
         }
     }
 }
 
 /// Tags that tell HTML newsletters and phishing apart from people writing mail.
 fn html_tag_tokens(html: &str, t: &mut Tokens) {
-    let lower = html.to_ascii_lowercase();
-    for tag in [
-        "img", "form", "font", "table", "script", "iframe", "input", "center",
-    ] {
-        if lower.contains(&format!("<{tag}")) {
-            t.add(&format!("html:{tag}"));
+    let mut seen = [false; 8];
+    for found in HTML_TAG.captures_iter(html).take(10_000) {
+        let name = found[1].to_ascii_lowercase();
+        let i = [
+            "img", "form", "font", "table", "script", "iframe", "input", "center",
+        ]
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(0);
+        if !seen[i] {
+            seen[i] = true;
+            t.add(format!("html:{name}"));
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Combining the learned models and the rules into a verdict: class, spam outcome, score,
 //! confidence and reasons.
 //!
-//! - The spam score is the Fisher score of the spam model, moved in log-odds by the rules:
-//!   spam rules toward spam, valid rules away from it. The outcome follows the cut-offs.
+//! - The spam score is the Fisher score of the spam model, moved in log-odds by the spam
+//!   rules. The outcome follows the cut-offs.
 //! - Calling a real report spam costs far more than letting spam through, so a message the
 //!   valid-side evidence strongly calls a report is never `spam`: it is held at `unsure`.
 //! - Among what is not spam, valid against invalid is the log-odds of the valid model plus
@@ -10,11 +10,11 @@
 //! - Class `spam` only ever comes with outcome `spam`; `unsure` is never closed automatically.
 
 use super::bayes::{self, BayesParams, Clue};
-use super::model::Model;
+use super::model::{Counts, Model};
 use super::rules::{Fired, RuleSet};
 use super::tokenize::tokenize;
 use crate::core::model::{Class, Outcome, Verdict};
-use crate::core::parse::ParsedMessage;
+use crate::core::parse::{parse_message, ParsedMessage};
 
 /// The spam score cut-offs: below `ham` is ham, from `spam` on is spam, between is unsure.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,30 +79,64 @@ impl Classifier {
         self.classify_tokens(m, &tokenize(m))
     }
 
+    /// Parses and classifies many raw messages, spread over the machine's cores (the
+    /// classifier is read-only, so threads share it). Verdicts come back in input order.
+    pub fn classify_raw_many(&self, raws: &[Vec<u8>]) -> Vec<Verdict> {
+        let threads = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+            .clamp(1, 16);
+        if threads == 1 || raws.len() < 64 {
+            return raws
+                .iter()
+                .map(|r| self.classify(&parse_message(r)))
+                .collect();
+        }
+        let chunk = raws.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = raws
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|r| self.classify(&parse_message(r)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                // A worker only panics if classification has a bug; surface it, do not hide it.
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    }
+
     /// Classifies a message whose tokens are already known.
     pub fn classify_tokens(&self, m: &ParsedMessage, tokens: &[String]) -> Verdict {
+        let known: Vec<(&str, &Counts)> = tokens
+            .iter()
+            .filter_map(|t| self.model.tokens.get(t).map(|c| (t.as_str(), c)))
+            .collect();
         let (bayes_spam, spam_clues) = bayes::score(
-            tokens
-                .iter()
-                .filter_map(|t| self.model.spam_side(t).map(|c| (t.as_str(), c))),
+            known.iter().map(|(t, c)| (*t, self.model.spam_side(c))),
             &self.params,
         );
         let (bayes_valid, valid_clues) = bayes::score(
-            tokens
+            known
                 .iter()
-                .filter_map(|t| self.model.valid_side(t).map(|c| (t.as_str(), c))),
+                .filter_map(|(t, c)| self.model.valid_side(c).map(|side| (*t, side))),
             &self.params,
         );
         let mut fired = self.rules.evaluate(m);
         fired.sort_by(|a, b| b.weight.total_cmp(&a.weight));
 
+        // Only spam rules move the spam score: plenty of spam talks about software, so
+        // report-like rules would hide it; real reports are protected by KEEP_OUT_OF_SPAM.
         let rule_spam: f64 = fired
             .iter()
-            .map(|f| match f.class {
-                Class::Spam => f.weight,
-                Class::Valid => -f.weight,
-                Class::Invalid => 0.0,
-            })
+            .filter(|f| f.class == Class::Spam)
+            .map(|f| f.weight)
             .sum();
         let spam_score = if rule_spam == 0.0 {
             bayes_spam

@@ -1,0 +1,125 @@
+//! The classifier on the shared corpora: trained on part, scored on the held-back part.
+//! Skips (and passes) when `../shared/corpora` is absent.
+
+use std::path::{Path, PathBuf};
+
+use secdesk::core::classify::corpus::labelled_files;
+use secdesk::core::classify::evaluate::{evaluate, Sample};
+use secdesk::core::classify::tokenize::tokenize;
+use secdesk::core::classify::{Classifier, Label, Model, RuleSet};
+use secdesk::core::model::Class;
+use secdesk::core::parse::parse_message;
+
+/// Floors the held-back SpamAssassin half must reach (`bench/classify.sh` measures more).
+const MIN_AUC: f64 = 0.99;
+const MIN_RECALL_AT_ZERO_HAM_LOSS: f64 = 0.5;
+
+fn corpora() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
+    if dir.join("spamassassin").is_dir() && dir.join("triage").is_dir() {
+        Some(dir)
+    } else {
+        println!("skipped: ../shared/corpora not found");
+        None
+    }
+}
+
+/// A stable split by file name.
+fn bucket(path: &Path, n: u64) -> u64 {
+    let name = path.file_name().unwrap().to_string_lossy();
+    name.bytes().fold(7u64, |h, b| {
+        (h.wrapping_mul(131) + b as u64) % 1_000_000_007
+    }) % n
+}
+
+fn load(dir: &Path) -> Vec<(Label, PathBuf, Vec<String>, Vec<u8>)> {
+    labelled_files(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(label, path)| {
+            let raw = std::fs::read(&path).unwrap();
+            let tokens = tokenize(&parse_message(&raw));
+            (label, path, tokens, raw)
+        })
+        .collect()
+}
+
+#[test]
+fn held_back_half_of_spamassassin_scores_above_the_floor() {
+    let Some(corpora) = corpora() else { return };
+    let all = load(&corpora.join("spamassassin"));
+    let mut model = Model::default();
+    for (label, path, tokens, _) in &all {
+        if bucket(path, 2) == 0 {
+            model.apply(*label, tokens, false);
+        }
+    }
+    let c = Classifier::new(model, RuleSet::builtin().unwrap());
+    let samples: Vec<Sample> = all
+        .iter()
+        .filter(|(_, path, _, _)| bucket(path, 2) == 1)
+        .map(|(label, _, tokens, raw)| {
+            Sample::new(*label, &c.classify_tokens(&parse_message(raw), tokens))
+        })
+        .collect();
+    let r = evaluate(&samples).spam;
+    println!("held-back half: {r:?}");
+    assert!(
+        r.spam > 100 && r.not_spam > 500,
+        "the split is lopsided: {r:?}"
+    );
+    assert!(r.auc >= MIN_AUC, "AUC {} below {MIN_AUC}", r.auc);
+    assert_eq!(r.false_positive_rate, 0.0, "ham classified as spam");
+    assert!(
+        r.spam_recall_at_zero_ham_loss >= MIN_RECALL_AT_ZERO_HAM_LOSS,
+        "{r:?}"
+    );
+}
+
+#[test]
+fn triage_cross_validated_never_calls_a_valid_report_spam() {
+    let Some(corpora) = corpora() else { return };
+    let background = load(&corpora.join("spamassassin"));
+    let triage = load(&corpora.join("triage"));
+    let mut base = Model::default();
+    for (label, _, tokens, _) in &background {
+        base.apply(*label, tokens, false);
+    }
+    let mut samples = Vec::new();
+    for fold in 0..5 {
+        let mut model = base.clone();
+        for (label, path, tokens, _) in &triage {
+            if bucket(path, 5) != fold {
+                model.apply(*label, tokens, false);
+            }
+        }
+        let c = Classifier::new(model, RuleSet::builtin().unwrap());
+        for (label, path, tokens, raw) in &triage {
+            if bucket(path, 5) == fold {
+                let v = c.classify_tokens(&parse_message(raw), tokens);
+                samples.push((*label, path.clone(), v));
+            }
+        }
+    }
+    assert_eq!(samples.len(), 45);
+    let valid_as_spam: Vec<_> = samples
+        .iter()
+        .filter(|(l, _, v)| *l == Label::Valid && v.class == Class::Spam)
+        .map(|(_, p, _)| p.display().to_string())
+        .collect();
+    assert!(
+        valid_as_spam.is_empty(),
+        "valid reports called spam: {valid_as_spam:?}"
+    );
+    let r = evaluate(
+        &samples
+            .iter()
+            .map(|(l, _, v)| Sample::new(*l, v))
+            .collect::<Vec<_>>(),
+    );
+    println!("triage 5-fold: {:?}", r.per_class);
+    let valid = &r.per_class[2];
+    assert!(valid.recall >= 0.8, "valid recall {}", valid.recall);
+    let spam = &r.per_class[0];
+    assert!(spam.precision == 1.0 || spam.support == 0, "{spam:?}");
+}

@@ -1,0 +1,103 @@
+//! `secdesk classify --json` keeps its contract, and a broken rule file is reported with its
+//! name and line.
+
+use std::path::Path;
+use std::process::Command;
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[identity]\nname = \"T\"\nemail = \"t@example.org\"\n[store]\npath = \"{}\"\n",
+            dir.path().join("s.db").display()
+        ),
+    )
+    .unwrap();
+    (dir, config)
+}
+
+fn demo(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/demo")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn classify_json_has_one_object_per_file_with_the_contract_fields() {
+    let (_dir, config) = setup();
+    let files = [
+        demo("01-tarfile-data-filter-symlink-escape.eml"),
+        demo("11-crypto-withdrawal-advance-fee.eml"),
+        demo("07-auto-reply-out-of-office.eml"),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .arg("--config")
+        .arg(&config)
+        .args(["classify", "--json"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    for (obj, file) in arr.iter().zip(&files) {
+        assert_eq!(obj["file"], file.as_str());
+        assert!(["spam", "invalid", "valid"].contains(&obj["class"].as_str().unwrap()));
+        assert!(["spam", "unsure", "ham"].contains(&obj["outcome"].as_str().unwrap()));
+        let score = obj["spam_score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score));
+        let confidence = obj["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&confidence));
+        assert!(obj["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.is_string()));
+    }
+    // Day one, on the starter model: the tarfile report is valid, the crypto scam is not,
+    // and the out-of-office reply is invalid with the rule that says why.
+    assert_eq!(arr[0]["class"], "valid", "{}", arr[0]);
+    assert_ne!(arr[1]["class"], "valid", "{}", arr[1]);
+    assert_eq!(arr[2]["class"], "invalid", "{}", arr[2]);
+    assert!(
+        arr[2]["reasons"].as_array().unwrap().iter().any(|r| r
+            .as_str()
+            .unwrap()
+            .starts_with("rule auto-submitted +4.0 invalid")),
+        "{}",
+        arr[2]
+    );
+}
+
+#[test]
+fn a_broken_rules_file_beside_the_config_names_file_and_line() {
+    let (dir, config) = setup();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"x\"\nclass = \"invalid\"\nweight = 1.0\nfield = \"body\"\npattern = '(oops'\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .arg("--config")
+        .arg(&config)
+        .args(["classify", &demo("07-auto-reply-out-of-office.eml")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("rule file {} line 1", rules.display())),
+        "{err}"
+    );
+    assert!(err.contains("bad regex"), "{err}");
+}
