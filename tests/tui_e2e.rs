@@ -201,3 +201,21 @@ fn first_run_without_config_explains_instead_of_crashing() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn without_a_terminal_the_desk_says_so_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .args(["demo", "--db"])
+        .arg(dir.path().join("demo.db"))
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("needs a terminal") && err.contains("demo --list"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -25,6 +25,7 @@ pub mod update;
 pub mod views;
 pub mod worker;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -80,9 +81,18 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     if let Some(g) = options.greeting {
         state.info(g);
     }
-    // ratatui::init enters raw mode and the alternate screen and installs a panic hook that
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(text::NOT_A_TERMINAL);
+    }
+    // try_init enters raw mode and the alternate screen and installs a panic hook that
     // restores the terminal before the panic message is printed.
-    let mut terminal = ratatui::init();
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            anyhow::bail!("{}: {e}", text::NOT_A_TERMINAL);
+        }
+    };
     worker::spawn_input(events_tx);
     let result = event_loop(&mut terminal, state, &events, &requests_tx);
     ratatui::restore();

@@ -119,3 +119,5 @@ pub fn thread_title(n: usize) -> String {
         n => format!("Thread ({n} items)"),
     }
 }
+pub const NOT_A_TERMINAL: &str =
+    "the desk needs a terminal: run secdesk in one, or use `secdesk list` (`secdesk demo --list` for the demo)";
