@@ -81,7 +81,7 @@ pub const KEYMAP: &[Binding] = &[
         "g/G",
         Command::Top,
         Scope::Everywhere,
-        "first / last",
+        "first",
         "",
     ),
     bind(
