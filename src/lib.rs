@@ -11,3 +11,4 @@ pub mod cli;
 pub mod core;
 pub mod fuzzing;
 pub mod mailio;
+pub mod tui;

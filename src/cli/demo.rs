@@ -1,10 +1,13 @@
-//! `secdesk demo`: the bundled demo mailbox in a temporary database.
+//! `secdesk demo`: the desk on the bundled demo mailbox, in a temporary database (or the
+//! one named by `--db`), with a demo team so every key works without a config file.
 
 use std::process::ExitCode;
 
+use crate::core::config::Config;
 use crate::core::ingest::{Ingestor, Origin, RawIncoming};
 use crate::core::store::reports::ListFilter;
 use crate::core::store::Store;
+use crate::tui;
 
 use super::Context;
 
@@ -12,11 +15,37 @@ use super::Context;
 pub static DEMO_MESSAGES: &[(&str, &[u8])] =
     include!(concat!(env!("OUT_DIR"), "/demo_messages.rs"));
 
+/// The demo's config: who "you" are and a small team to assign to.
+const DEMO_CONFIG: &str = r#"
+[identity]
+name = "Demo Triager"
+email = "you@demo.example"
+
+[team]
+address = "security@demo.example"
+members = [
+    { name = "Demo Triager", email = "you@demo.example" },
+    { name = "Ada Lovelace", email = "ada@demo.example" },
+    { name = "Grace Hopper", email = "grace@demo.example" },
+]
+"#;
+
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
     /// Keep the demo database at this path instead of a temporary one.
     #[arg(long, value_name = "FILE")]
     pub db: Option<std::path::PathBuf>,
+    /// Print the reports as a table instead of opening the desk.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// The config `secdesk demo` runs with.
+pub fn demo_config() -> anyhow::Result<Config> {
+    Ok(Config::parse(
+        DEMO_CONFIG,
+        std::path::Path::new("(built-in demo config)"),
+    )?)
 }
 
 /// Loads the demo messages into `store`.
@@ -39,7 +68,19 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let path = args.db.unwrap_or_else(|| dir.path().join("demo.db"));
     let mut store = Store::open(&path)?;
     load_demo(&mut store)?;
-    let reports = store.list_reports(&ListFilter::default())?;
-    super::list::print_table(&reports)?;
+    if args.list {
+        let reports = store.list_reports(&ListFilter::default())?;
+        super::list::print_table(&reports)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(store);
+    let mut config = demo_config()?;
+    config.store.path = Some(path.clone());
+    tui::run(tui::Options {
+        config,
+        store_path: path,
+        sync: None,
+        greeting: Some(tui::text::DEMO_GREETING.to_string()),
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,8 @@
 mod assign;
 mod change;
 mod classify;
-mod demo;
+pub mod demo;
+mod desk;
 mod dup;
 pub mod editor;
 mod eval;
@@ -80,7 +81,7 @@ pub enum Command {
     Reply(reply::Args),
     /// Replies not yet sent, with their errors; --retry sends them now.
     Outbox(outbox::Args),
-    /// Load the bundled demo mailbox into a temporary database and show it.
+    /// Open the desk on the bundled demo mailbox, in a temporary database.
     Demo(demo::Args),
     /// Save a report's attachments into a folder (names are made safe; nothing is overwritten).
     Save(save::Args),
@@ -149,7 +150,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&ctx, args),
         Some(Command::Classify(args)) => classify::run(&ctx, args),
         Some(Command::Eval(args)) => eval::run(&ctx, args),
-        None => list::run(&ctx, list::Args::default()),
+        None => desk::run(&ctx),
     };
     match result {
         Ok(code) => code,

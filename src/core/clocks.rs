@@ -160,10 +160,17 @@ pub fn milestones(
                 e.kind = 'state' AND e.after IN ({triage})),
             (SELECT max(at) FROM events e WHERE e.report_id = r.id AND
                 e.kind = 'state' AND e.after IN ({closed}))
-         FROM reports r WHERE ?1 IS NULL OR r.id = ?1",
+         FROM reports r WHERE {only}",
         response = in_list(RESPONSE_STATES),
         triage = in_list(TRIAGE_STATES),
         closed = in_list(&closed),
+        // Two statements rather than `?1 IS NULL OR r.id = ?1`, which SQLite cannot answer
+        // from the primary key: one report would cost a scan of every report.
+        only = if only.is_some() {
+            "r.id = ?1"
+        } else {
+            "?1 IS NULL"
+        },
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params![only, SYSTEM_ACTOR], |r| {

@@ -164,4 +164,13 @@ pub const MIGRATIONS: &[&str] = &[
         trained_at    TEXT NOT NULL
     );
     "#,
+    // 5 (tui): indexes the desk's queue walks instead of sorting (core::store::queue): per state
+    // newest first, needs-triage with suggested spam last (newest first for the age order,
+    // oldest first for the deadline order), and per coordinator.
+    r#"
+    CREATE INDEX reports_state_created ON reports(state, created_at);
+    CREATE INDEX reports_state_spam_created ON reports(state, (class IS 'spam') DESC, created_at);
+    CREATE INDEX reports_state_spam_oldest ON reports(state, (class IS 'spam'), created_at);
+    CREATE INDEX reports_coordinator_created ON reports(coordinator, created_at);
+    "#,
 ];

@@ -1,0 +1,100 @@
+//! The messages of the desk's Elm loop: [`Action`]s flow into `update`, [`Request`]s flow
+//! out of it to the store worker, whose answers come back as actions.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
+use crate::core::store::queue::{QueueFilter, QueuePage};
+
+use super::desk::{Detail, StatsData, UndoToken};
+
+/// Everything that can happen to the desk.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A key press; the keymap decides what it means where.
+    Key(KeyEvent),
+    /// The terminal's size, in cells.
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The clock moved on (ages and overdue marks follow it).
+    Tick(DateTime<Utc>),
+    /// A page of the queue, for the queue generation it was asked for.
+    QueueLoaded {
+        generation: u64,
+        page: QueuePage,
+    },
+    ReportLoaded(Box<Detail>),
+    StatsLoaded(Box<StatsData>),
+    /// What a batch of triage changes (or an undo) did.
+    Applied(Applied),
+    /// Another connection committed to the database (`PRAGMA data_version` moved).
+    StoreChanged,
+    /// The background sync finished a round: a summary line or what went wrong.
+    Sync(Result<String, String>),
+    /// A read failed; the message says what and is shown in the status line.
+    Failed(String),
+}
+
+/// Work for the store worker. Reads are answered with the matching `…Loaded` action, writes
+/// with [`Action::Applied`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Queue {
+        generation: u64,
+        filter: QueueFilter,
+        offset: usize,
+        limit: usize,
+    },
+    Report(ReportId),
+    Stats,
+    Triage(Batch),
+    Undo(UndoEntry),
+}
+
+/// One key's worth of triage: the same change to one or more reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// What the status line says was done, e.g. "marked spam".
+    pub label: String,
+    pub ops: Vec<TriageOp>,
+}
+
+/// One change to one report, made from the view that loaded `version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriageOp {
+    pub id: ReportId,
+    pub version: i64,
+    pub change: Change,
+}
+
+/// The changes the desk's keys make; each is one triage core call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Mark(Class, Option<InvalidReason>),
+    State(ReportState, Option<InvalidReason>),
+    Assign(String),
+    Take,
+    Note(String),
+    DuplicateOf(ReportId),
+}
+
+/// What the worker did with a batch: the reports changed (with how to take each back) and
+/// the ones refused, each with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub label: String,
+    pub undo: bool,
+    pub changed: Vec<(ReportId, i64, UndoToken)>,
+    pub unchanged: Vec<ReportId>,
+    pub refused: Vec<(ReportId, String)>,
+}
+
+/// A batch that can be taken back: each report with the version after the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoEntry {
+    pub label: String,
+    pub items: Vec<(ReportId, i64, UndoToken)>,
+}

@@ -1,0 +1,280 @@
+//! The desk's whole state. Views draw from `&State` alone; only `update` changes it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::core::config::{ClockConfig, Identity};
+use crate::core::model::{InvalidReason, ReportId, ReportState};
+use crate::core::store::queue::{QueueFilter, QueueOrder, QueuePage, QueueRow};
+
+use super::action::UndoEntry;
+use super::desk::{Detail, StatsData};
+
+/// The queues a triager switches between with Tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Every report still `new`, suggested spam last. The desk opens here.
+    NeedsTriage,
+    /// Open reports I coordinate.
+    Mine,
+    /// Open reports nobody coordinates.
+    Unassigned,
+    Spam,
+    Invalid,
+    /// Closed for another reason: duplicate, resolved, disclosed.
+    Closed,
+    All,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 7] = [
+        Tab::NeedsTriage,
+        Tab::Mine,
+        Tab::Unassigned,
+        Tab::Spam,
+        Tab::Invalid,
+        Tab::Closed,
+        Tab::All,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::NeedsTriage => "Needs triage",
+            Tab::Mine => "Mine",
+            Tab::Unassigned => "Unassigned",
+            Tab::Spam => "Spam quarantine",
+            Tab::Invalid => "Invalid",
+            Tab::Closed => "Closed",
+            Tab::All => "All",
+        }
+    }
+
+    /// The store filter behind the tab, for `me`.
+    pub fn filter(self, me: &str) -> QueueFilter {
+        let closed_states = || {
+            ReportState::ALL
+                .iter()
+                .filter(|s| s.is_closed())
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let states = |s: &[ReportState]| s.iter().map(|s| s.to_string()).collect();
+        match self {
+            Tab::NeedsTriage => QueueFilter {
+                states: states(&[ReportState::New]),
+                spam_last: true,
+                ..Default::default()
+            },
+            Tab::Mine => QueueFilter {
+                coordinator: Some(me.to_string()),
+                exclude_states: closed_states(),
+                ..Default::default()
+            },
+            Tab::Unassigned => QueueFilter {
+                unassigned: true,
+                exclude_states: closed_states(),
+                ..Default::default()
+            },
+            Tab::Spam => QueueFilter {
+                states: states(&[ReportState::Spam]),
+                ..Default::default()
+            },
+            Tab::Invalid => QueueFilter {
+                states: states(&[ReportState::Invalid]),
+                ..Default::default()
+            },
+            Tab::Closed => QueueFilter {
+                states: states(&[
+                    ReportState::Duplicate,
+                    ReportState::Resolved,
+                    ReportState::Disclosed,
+                ]),
+                ..Default::default()
+            },
+            Tab::All => QueueFilter::default(),
+        }
+    }
+}
+
+/// Which full screen is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Queue,
+    Report,
+    Stats,
+}
+
+/// A one-line text prompt at the bottom of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub purpose: InputPurpose,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputPurpose {
+    Search,
+    Note,
+    DuplicateOf,
+}
+
+/// A list to choose one entry from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picker {
+    pub purpose: PickerPurpose,
+    /// What each line shows, and what choosing it means.
+    pub items: Vec<(String, PickerChoice)>,
+    pub cursor: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerPurpose {
+    Assign,
+    State,
+    InvalidReason,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PickerChoice {
+    Member(String),
+    State(ReportState),
+    Reason(InvalidReason),
+}
+
+/// What sits on top of the screen, taking the keys.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    Help,
+    Input(Input),
+    Picker(Picker),
+}
+
+/// The status line: what the last action did, or what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The loaded window of the current queue and where the cursor is in it.
+#[derive(Debug, Clone, Default)]
+pub struct QueueView {
+    /// Bumped whenever the filter changes; pages for an older generation are dropped.
+    pub generation: u64,
+    pub page: QueuePage,
+    /// Whether `page` belongs to this generation yet.
+    pub loaded: bool,
+    /// The cursor's position in the whole queue.
+    pub cursor: usize,
+    /// The position of the first visible line.
+    pub top: usize,
+    /// The window last asked for, so a scroll inside it asks for nothing.
+    pub requested: Option<(usize, usize)>,
+}
+
+impl QueueView {
+    /// The row at queue position `pos`, if that part of the queue is loaded.
+    pub fn row(&self, pos: usize) -> Option<&QueueRow> {
+        pos.checked_sub(self.page.offset)
+            .and_then(|i| self.page.rows.get(i))
+    }
+
+    pub fn current(&self) -> Option<&QueueRow> {
+        self.row(self.cursor)
+    }
+}
+
+/// The desk.
+pub struct State {
+    /// The time ages and deadlines are measured against; tests fix it.
+    pub now: DateTime<Utc>,
+    pub me: Identity,
+    pub members: Vec<Identity>,
+    pub clocks: ClockConfig,
+    pub screen: Screen,
+    pub tab: Tab,
+    pub order: QueueOrder,
+    pub search: Option<String>,
+    pub queue: QueueView,
+    /// Selected reports, with the version each was selected at.
+    pub selection: BTreeMap<ReportId, i64>,
+    /// The report open in the report view (or being loaded for it).
+    pub report: Option<Box<Detail>>,
+    pub report_id: Option<ReportId>,
+    pub report_scroll: u16,
+    pub stats: Option<Box<StatsData>>,
+    pub overlay: Overlay,
+    pub status: Option<Status>,
+    /// The last sync's outcome, shown at the right of the status line.
+    pub sync: Option<Result<String, String>>,
+    pub undo: Vec<UndoEntry>,
+    /// The terminal size, for paging the queue to the viewport.
+    pub width: u16,
+    pub height: u16,
+    pub quit: bool,
+}
+
+/// Lines the queue screen spends on tabs, header, status and hints.
+pub const QUEUE_CHROME: u16 = 5;
+
+impl State {
+    pub fn new(
+        me: Identity,
+        members: Vec<Identity>,
+        clocks: ClockConfig,
+        now: DateTime<Utc>,
+    ) -> State {
+        State {
+            now,
+            me,
+            members,
+            clocks,
+            screen: Screen::Queue,
+            tab: Tab::NeedsTriage,
+            order: QueueOrder::Age,
+            search: None,
+            queue: QueueView::default(),
+            selection: BTreeMap::new(),
+            report: None,
+            report_id: None,
+            report_scroll: 0,
+            stats: None,
+            overlay: Overlay::None,
+            status: None,
+            sync: None,
+            undo: Vec::new(),
+            width: 80,
+            height: 24,
+            quit: false,
+        }
+    }
+
+    /// The filter of the queue on screen: the tab's, with the sort and the search.
+    pub fn filter(&self) -> QueueFilter {
+        let mut f = self.tab.filter(&self.me.email);
+        f.order = self.order;
+        f.search = self.search.clone();
+        f
+    }
+
+    /// How many queue lines fit on screen.
+    pub fn viewport(&self) -> usize {
+        self.height.saturating_sub(QUEUE_CHROME).max(1) as usize
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: true,
+        });
+    }
+}
