@@ -102,17 +102,28 @@ impl Ingestor {
         batch: Vec<RawIncoming>,
         cursor: Option<&MailboxCursor>,
     ) -> Result<IngestSummary> {
-        // Parse and classify outside the transaction: it is the slow part, and needs no lock.
+        let parsed = batch.into_iter().map(ParsedIncoming::parse).collect();
+        self.store_parsed(store, parsed, cursor)
+    }
+
+    /// Like [`Ingestor::ingest_batch`], for messages already parsed with
+    /// [`ParsedIncoming::parse`]: lets a caller (IMAP sync) parse on one thread while
+    /// this one stores the previous batch.
+    pub fn store_parsed(
+        &self,
+        store: &mut Store,
+        batch: Vec<ParsedIncoming>,
+        cursor: Option<&MailboxCursor>,
+    ) -> Result<IngestSummary> {
+        // Classify outside the transaction: it needs no lock.
         let prepared: Vec<Prepared> = batch
             .into_iter()
-            .map(|incoming| {
-                let hash = content_hash(&incoming.raw);
-                let parsed = parse_message(&incoming.raw);
-                let verdict = self.classify.as_ref().map(|f| f(&parsed));
+            .map(|p| {
+                let verdict = self.classify.as_ref().map(|f| f(&p.parsed));
                 Prepared {
-                    incoming,
-                    hash,
-                    parsed,
+                    incoming: p.incoming,
+                    hash: p.hash,
+                    parsed: p.parsed,
                     verdict,
                 }
             })
@@ -139,6 +150,24 @@ impl Ingestor {
         }
         tx.commit()?;
         Ok(summary)
+    }
+}
+
+/// A message hashed and parsed, not yet stored. Parsing is the slow part of ingest and
+/// needs no store, so it can run on another thread.
+pub struct ParsedIncoming {
+    incoming: RawIncoming,
+    hash: String,
+    parsed: ParsedMessage,
+}
+
+impl ParsedIncoming {
+    pub fn parse(incoming: RawIncoming) -> ParsedIncoming {
+        ParsedIncoming {
+            hash: content_hash(&incoming.raw),
+            parsed: parse_message(&incoming.raw),
+            incoming,
+        }
     }
 }
 
