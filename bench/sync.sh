@@ -71,16 +71,21 @@ echo "writing $copies copies of the corpus into the maildir..." >&2
 mkdir -p run state mail/bench/{cur,new,tmp}
 echo "bench:{PLAIN}benchpw::::::" > passwd
 chmod 644 passwd
-stamp=$(date +%s)
-n=0
-for copy in $(seq 1 "$copies"); do
-    for f in "$corpus"/ham/*.eml "$corpus"/spam/*.eml; do
-        n=$((n + 1))
-        { printf 'X-Bench-Copy: %d\n' "$copy"; cat "$f"; } > "mail/bench/cur/$stamp.M${n}.bench:2,"
-    done
-done
+total=$(/usr/bin/python3 - "$corpus" "$copies" "$work/mail/bench/cur" <<'PY'
+import os, sys, time
+corpus, copies, cur = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+files = sorted(os.path.join(corpus, d, f) for d in ("ham", "spam") for f in os.listdir(os.path.join(corpus, d)))
+bodies = [open(f, "rb").read() for f in files]
+stamp, n = int(time.time()), 0
+for copy in range(1, copies + 1):
+    for body in bodies:
+        n += 1
+        with open(f"{cur}/{stamp}.M{n}.bench:2,", "wb") as out:
+            out.write(b"X-Bench-Copy: %d\n" % copy + body)
+print(n)
+PY
+)
 chown -R dovecot:dovecot mail
-total=$n
 
 imap_port=$(free_port)
 imaps_port=$(free_port)
@@ -122,7 +127,7 @@ service anvil {
   chroot =
 }
 EOF
-/usr/sbin/dovecot -F -c dovecot.conf &
+/usr/sbin/dovecot -F -c dovecot.conf </dev/null >>dovecot.log 2>&1 &
 dovecot_pid=$!
 for _ in $(seq 1 200); do
     if timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$imap_port; head -n1 <&3" 2>/dev/null | grep -q ready; then
@@ -133,6 +138,8 @@ done
 # Index the maildir once, so neither client pays for Dovecot's first scan.
 doveadm -c dovecot.conf mailbox status -u bench messages INBOX >/dev/null
 echo "mailbox ready: $total messages" >&2
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- 1. mbsync
 mkdir -p mbsync
@@ -163,10 +170,10 @@ EOF
 timed() { # timed NAME CMD... -> "seconds max_rss_kb" in $work/NAME.time
     local name=$1
     shift
-    /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@"
 }
 timed mbsync mbsync -q -c mbsyncrc bench
-mbsync_files=$(find mbsync/INBOX -type f | wc -l)
+mbsync_files=$(find mbsync \( -path '*/cur/*' -o -path '*/new/*' \) -type f | wc -l)
 
 # --- 2. and 3. secdesk sync, fresh database, then again with nothing new
 cat > secdesk.toml <<EOF
@@ -191,17 +198,19 @@ timed full "$secdesk" --config secdesk.toml sync --verbose > full.out
 timed nochange "$secdesk" --config secdesk.toml sync --verbose > nochange.out
 stored=$(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from messages').fetchone()[0])" "$work/secdesk.db")
 
-read -r mb_s mb_kb < mbsync.time
-read -r full_s full_kb < full.time
-read -r nc_s nc_kb < nochange.time
+read -r mb_s mb_kb mb_u mb_sys < mbsync.time
+read -r full_s full_kb full_u full_sys < full.time
+read -r nc_s nc_kb _ _ < nochange.time
+cpu() { awk -v u="$1" -v s="$2" 'BEGIN { printf "%.2f", u + s }'; }
 ratio=$(awk -v a="$full_s" -v b="$mb_s" 'BEGIN { printf "%.2f", a / b }')
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "ok" : "MISSED" }'; }
 
 cat <<EOF
 
 Sync benchmark, $(date -u +%Y-%m-%d), $total messages ($copies x SpamAssassin corpus), Dovecot over TLS on loopback, $(nproc) cores
-  mbsync full pull            : ${mb_s} s   (peak RSS $((mb_kb / 1024)) MB, $mbsync_files files)
-  secdesk sync, fresh db      : ${full_s} s   (peak RSS $((full_kb / 1024)) MB, $stored messages stored)
+  load average before the run : $load
+  mbsync full pull            : ${mb_s} s   (CPU $(cpu "$mb_u" "$mb_sys") s, peak RSS $((mb_kb / 1024)) MB, $mbsync_files files)
+  secdesk sync, fresh db      : ${full_s} s   (CPU $(cpu "$full_u" "$full_sys") s, peak RSS $((full_kb / 1024)) MB, $stored messages stored)
                                 $(cat full.out)
   secdesk sync, nothing new   : ${nc_s} s   (peak RSS $((nc_kb / 1024)) MB)
   ratio secdesk/mbsync        : ${ratio}   (target <= 0.35: $(verdict "$ratio" 0.35))
