@@ -63,7 +63,8 @@ impl std::ops::AddAssign for IngestSummary {
 }
 
 /// Suggests a class for a parsed message.
-pub type ClassifyFn = Box<dyn Fn(&ParsedMessage) -> Verdict + Send>;
+/// `Sync` so that IMAP sync can parse and classify on one thread while another stores.
+pub type ClassifyFn = Box<dyn Fn(&ParsedMessage) -> Verdict + Send + Sync>;
 
 /// Parses, classifies and stores batches of messages.
 pub struct Ingestor {
@@ -102,32 +103,33 @@ impl Ingestor {
         batch: Vec<RawIncoming>,
         cursor: Option<&MailboxCursor>,
     ) -> Result<IngestSummary> {
-        let parsed = batch.into_iter().map(ParsedIncoming::parse).collect();
-        self.store_parsed(store, parsed, cursor)
+        let prepared = batch.into_iter().map(|m| self.prepare(m)).collect();
+        self.store_prepared(store, prepared, cursor)
     }
 
-    /// Like [`Ingestor::ingest_batch`], for messages already parsed with
-    /// [`ParsedIncoming::parse`]: lets a caller (IMAP sync) parse on one thread while
-    /// this one stores the previous batch.
-    pub fn store_parsed(
+    /// Hashes, parses and classifies one message: the slow part of ingest, which needs no
+    /// store, so a caller (IMAP sync) may run it on another thread than
+    /// [`Ingestor::store_prepared`].
+    pub fn prepare(&self, incoming: RawIncoming) -> Prepared {
+        let hash = content_hash(&incoming.raw);
+        let parsed = parse_message(&incoming.raw);
+        let verdict = self.classify.as_ref().map(|f| f(&parsed));
+        Prepared {
+            incoming,
+            hash,
+            parsed,
+            verdict,
+        }
+    }
+
+    /// Stores messages made by [`Ingestor::prepare`] in one transaction, with the cursor
+    /// when given.
+    pub fn store_prepared(
         &self,
         store: &mut Store,
-        batch: Vec<ParsedIncoming>,
+        prepared: Vec<Prepared>,
         cursor: Option<&MailboxCursor>,
     ) -> Result<IngestSummary> {
-        // Classify outside the transaction: it needs no lock.
-        let prepared: Vec<Prepared> = batch
-            .into_iter()
-            .map(|p| {
-                let verdict = self.classify.as_ref().map(|f| f(&p.parsed));
-                Prepared {
-                    incoming: p.incoming,
-                    hash: p.hash,
-                    parsed: p.parsed,
-                    verdict,
-                }
-            })
-            .collect();
         let tx = store.conn_mut().transaction()?;
         let mut summary = IngestSummary::default();
         for p in &prepared {
@@ -153,25 +155,8 @@ impl Ingestor {
     }
 }
 
-/// A message hashed and parsed, not yet stored. Parsing is the slow part of ingest and
-/// needs no store, so it can run on another thread.
-pub struct ParsedIncoming {
-    incoming: RawIncoming,
-    hash: String,
-    parsed: ParsedMessage,
-}
-
-impl ParsedIncoming {
-    pub fn parse(incoming: RawIncoming) -> ParsedIncoming {
-        ParsedIncoming {
-            hash: content_hash(&incoming.raw),
-            parsed: parse_message(&incoming.raw),
-            incoming,
-        }
-    }
-}
-
-struct Prepared {
+/// A message hashed, parsed and classified, not yet stored.
+pub struct Prepared {
     incoming: RawIncoming,
     hash: String,
     parsed: ParsedMessage,
