@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
         ));
     }
     lines.push(Line::from(Span::styled(
-        "─".repeat(area.width as usize),
+        "─".repeat(area.width.saturating_sub(2) as usize),
         Style::new().fg(Color::DarkGray),
     )));
     let body: Vec<Line> = terminal_text(&d.body)
