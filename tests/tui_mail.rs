@@ -182,3 +182,71 @@ fn the_sync_worker_idles_and_new_mail_arrives_within_seconds() {
     assert!(screen.contains("IDLE brought this"), "{screen}");
     assert!(screen.contains("synced: 1 new message"), "{screen}");
 }
+
+/// A private tmux server for one test, killed when it ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.0, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.run(&["capture-pane", "-p", "-t", "0"]);
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{needle:?} never appeared; the pane shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn the_real_desk_hands_the_terminal_to_the_editor_and_takes_it_back() {
+    let mail = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(smtp.port, "");
+    let editor =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/ask-then-append");
+    let line = mail.shell_line(&[]).replacen(
+        "EDITOR=false",
+        &format!("EDITOR=false VISUAL={}", editor.display()),
+        1,
+    );
+    let tmux = Tmux(format!("secdesk-tui-mail-{}", std::process::id()));
+    tmux.run(&["new-session", "-d", "-x", "120", "-y", "40", &line]);
+    tmux.wait_for("tarfile escape");
+    tmux.run(&["send-keys", "-t", "0", "r"]);
+    tmux.wait_for("blank (no template)");
+    tmux.run(&["send-keys", "-t", "0", "Enter"]);
+    // The desk left the alternate screen: the editor has the terminal and the keyboard.
+    tmux.wait_for("EDITOR IS RUNNING");
+    tmux.run(&["send-keys", "-t", "0", "-l", "hello from tmux"]);
+    tmux.run(&["send-keys", "-t", "0", "Enter"]);
+    // Back in the desk, redrawn whole: the preview, with what was typed in the editor.
+    let screen = tmux.wait_for("Typed in the editor: hello from tmux");
+    assert!(screen.contains("Reply to #1"), "{screen}");
+    assert!(!screen.contains("EDITOR IS RUNNING"), "{screen}");
+    tmux.run(&["send-keys", "-t", "0", "y"]);
+    tmux.wait_for("Reply to #1 sent");
+    let inbox = mail.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    assert!(body(&inbox[0]).contains("Typed in the editor: hello from tmux"));
+}
