@@ -161,9 +161,15 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
             flow.previewing = false;
             vec![Request::EditReply(flow.buffer.clone())]
         }
-        Command::CancelReply | Command::Back | Command::Quit => {
+        Command::CancelReply | Command::Back => {
             state.reply = None;
             state.info(text::REPLY_CANCELLED);
+            Vec::new()
+        }
+        // Ctrl-C quits from anywhere; the draft was never queued, so nothing is left behind.
+        Command::Quit => {
+            state.reply = None;
+            state.quit = true;
             Vec::new()
         }
         Command::Down => scroll(flow, 1),
