@@ -176,15 +176,39 @@ fn server() -> Dovecot {
 /// How many message bodies Dovecot served in its most recent finished session
 /// (its logout line reports `body_count`).
 fn bodies_served_last(server: &Dovecot) -> u64 {
+    session_ends(server)
+        .last()
+        .copied()
+        .unwrap_or_else(|| panic!("no logout line in the dovecot log\n{}", server.log_tail()))
+}
+
+/// The `body_count` of every finished session of USER, oldest first.
+fn session_ends(server: &Dovecot) -> Vec<u64> {
     let log = std::fs::read_to_string(server.dir().join("dovecot.log")).expect("dovecot log");
     log.lines()
-        .rev()
         .filter(|l| l.contains(&format!("imap({USER})")) && l.contains("Disconnected"))
-        .find_map(|l| {
+        .filter_map(|l| {
             let rest = &l[l.find(" body_count=")? + " body_count=".len()..];
             rest.split_whitespace().next()?.parse().ok()
         })
-        .unwrap_or_else(|| panic!("no logout line in the dovecot log\n{}", server.log_tail()))
+        .collect()
+}
+
+/// Runs a sync and returns how many message bodies its own IMAP session downloaded.
+/// Dovecot logs a session's end a moment after the client leaves, so this waits for it.
+fn sync_counting_bodies(desk: &Desk, server: &Dovecot) -> (String, u64) {
+    let before = session_ends(server).len();
+    let out = desk.sync_ok(server);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while session_ends(server).len() <= before {
+        assert!(
+            Instant::now() < deadline,
+            "dovecot never logged the end of the sync session\n{}",
+            server.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (out, bodies_served_last(server))
 }
 
 /// The one line a failed sync prints, asserted to be exactly one line on
@@ -254,24 +278,20 @@ fn incremental_sync_fetches_only_new_mail_and_is_quiet_without_a_terminal() {
         "INBOX",
         &[message("i3@x", "three", "3"), message("i4@x", "four", "4")],
     );
-    let out = desk.sync_ok(&server);
+    let (out, bodies) = sync_counting_bodies(&desk, &server);
     assert!(
         out.starts_with("fetched 2 new messages, 2 new reports"),
         "{out}"
     );
-    assert_eq!(
-        bodies_served_last(&server),
-        2,
-        "only the new mail is downloaded"
-    );
+    assert_eq!(bodies, 2, "only the new mail is downloaded");
     assert_eq!(desk.count("messages"), 4);
 
-    let out = desk.sync_ok(&server);
+    let (out, bodies) = sync_counting_bodies(&desk, &server);
     assert!(
         out.starts_with("fetched 0 new messages, 0 new reports"),
         "{out}"
     );
-    assert_eq!(bodies_served_last(&server), 0);
+    assert_eq!(bodies, 0);
 }
 
 #[test]
@@ -331,9 +351,9 @@ fn uidvalidity_reset_neither_duplicates_nor_loses_mail() {
 
     // Back to incremental under the new UIDVALIDITY.
     server.append(USER, "INBOX", &message("u5@x", "five", "5"));
-    let out = desk.sync_ok(&server);
+    let (out, bodies) = sync_counting_bodies(&desk, &server);
     assert!(out.starts_with("fetched 1 new message"), "{out}");
-    assert_eq!(bodies_served_last(&server), 1);
+    assert_eq!(bodies, 1);
 }
 
 #[test]

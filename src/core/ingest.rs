@@ -63,7 +63,8 @@ impl std::ops::AddAssign for IngestSummary {
 }
 
 /// Suggests a class for a parsed message.
-pub type ClassifyFn = Box<dyn Fn(&ParsedMessage) -> Verdict + Send>;
+/// `Sync` so that IMAP sync can parse and classify on one thread while another stores.
+pub type ClassifyFn = Box<dyn Fn(&ParsedMessage) -> Verdict + Send + Sync>;
 
 /// Parses, classifies and stores batches of messages.
 pub struct Ingestor {
@@ -102,21 +103,33 @@ impl Ingestor {
         batch: Vec<RawIncoming>,
         cursor: Option<&MailboxCursor>,
     ) -> Result<IngestSummary> {
-        // Parse and classify outside the transaction: it is the slow part, and needs no lock.
-        let prepared: Vec<Prepared> = batch
-            .into_iter()
-            .map(|incoming| {
-                let hash = content_hash(&incoming.raw);
-                let parsed = parse_message(&incoming.raw);
-                let verdict = self.classify.as_ref().map(|f| f(&parsed));
-                Prepared {
-                    incoming,
-                    hash,
-                    parsed,
-                    verdict,
-                }
-            })
-            .collect();
+        let prepared = batch.into_iter().map(|m| self.prepare(m)).collect();
+        self.store_prepared(store, prepared, cursor)
+    }
+
+    /// Hashes, parses and classifies one message: the slow part of ingest, which needs no
+    /// store, so a caller (IMAP sync) may run it on another thread than
+    /// [`Ingestor::store_prepared`].
+    pub fn prepare(&self, incoming: RawIncoming) -> Prepared {
+        let hash = content_hash(&incoming.raw);
+        let parsed = parse_message(&incoming.raw);
+        let verdict = self.classify.as_ref().map(|f| f(&parsed));
+        Prepared {
+            incoming,
+            hash,
+            parsed,
+            verdict,
+        }
+    }
+
+    /// Stores messages made by [`Ingestor::prepare`] in one transaction, with the cursor
+    /// when given.
+    pub fn store_prepared(
+        &self,
+        store: &mut Store,
+        prepared: Vec<Prepared>,
+        cursor: Option<&MailboxCursor>,
+    ) -> Result<IngestSummary> {
         let tx = store.conn_mut().transaction()?;
         let mut summary = IngestSummary::default();
         for p in &prepared {
@@ -142,7 +155,8 @@ impl Ingestor {
     }
 }
 
-struct Prepared {
+/// A message hashed, parsed and classified, not yet stored.
+pub struct Prepared {
     incoming: RawIncoming,
     hash: String,
     parsed: ParsedMessage,

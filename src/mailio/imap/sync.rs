@@ -8,15 +8,16 @@
 //!
 //! Messages are fetched with `BODY.PEEK[]` (RFC 3501 §6.4.5), which never sets
 //! `\Seen`, from a mailbox opened with EXAMINE (§6.3.2, read-only), in batches
-//! of UIDs. One thread fetches while the calling thread parses and stores; a
-//! bounded channel between them keeps memory flat. Each batch is committed in
+//! of UIDs. One thread fetches, another parses and classifies, and the calling
+//! thread stores;
+//! bounded channels between them keep memory flat. Each batch is committed in
 //! one transaction together with the cursor it reaches, so a process killed at
 //! any moment resumes exactly where the last commit ended.
 
 use std::sync::mpsc;
 use std::thread;
 
-use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Origin, RawIncoming};
+use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Origin, Prepared, RawIncoming};
 use crate::core::store::{MailboxState, Store, StoreError};
 
 use super::connect::{classify, Endpoint, ImapSession};
@@ -65,6 +66,8 @@ pub enum SyncError {
     Imap(#[from] ImapError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot start a sync worker thread: {error}; the system is out of threads or memory, try again")]
+    Thread { error: std::io::Error },
 }
 
 /// Opens `mailbox` read-only with EXAMINE (RFC 3501 §6.3.2).
@@ -192,26 +195,50 @@ pub fn run(
         return Ok(report);
     }
 
-    let (tx, rx) = mpsc::sync_channel::<Result<FetchedBatch, ImapError>>(PIPELINE_DEPTH);
+    // Three stages, each on its own thread, joined by bounded channels:
+    // fetch (network, TLS) -> prepare (MIME parse, classify) -> store (SQLite, this thread).
+    let (fetched_tx, fetched_rx) = mpsc::sync_channel::<Fetched>(PIPELINE_DEPTH);
+    let (parsed_tx, parsed_rx) = mpsc::sync_channel::<Parsed>(PIPELINE_DEPTH);
     let mailbox = examined.mailbox.as_str();
     let uidvalidity = examined.uidvalidity;
     thread::scope(|scope| -> Result<(), SyncError> {
-        scope.spawn(move || {
-            for chunk in uids.chunks(batch_size.max(1)) {
-                let batch = fetch_batch(endpoint, session, mailbox, uidvalidity, chunk);
-                let failed = batch.is_err();
-                // A closed channel means the store side stopped; so do we.
-                if tx.send(batch).is_err() || failed {
-                    break;
+        let spawn_err = |error| SyncError::Thread { error };
+        thread::Builder::new()
+            .name("sync-fetch".into())
+            .spawn_scoped(scope, move || {
+                for chunk in uids.chunks(batch_size.max(1)) {
+                    let batch = fetch_batch(endpoint, session, mailbox, uidvalidity, chunk);
+                    let failed = batch.is_err();
+                    // A closed channel means a later stage stopped; so do we.
+                    if fetched_tx.send(batch).is_err() || failed {
+                        break;
+                    }
                 }
-            }
-        });
-        // Dropping `rx` on an early return unblocks and ends the fetcher.
-        for batch in rx {
-            let batch = batch?;
-            report.fetched += batch.messages.len();
-            let summary =
-                ingestor.ingest_batch(store, batch.messages, Some(&cursor_at(batch.last_uid)))?;
+            })
+            .map_err(spawn_err)?;
+        thread::Builder::new()
+            .name("sync-prepare".into())
+            .spawn_scoped(scope, move || {
+                for batch in fetched_rx {
+                    let parsed = batch.map(|b| {
+                        let messages = b
+                            .messages
+                            .into_iter()
+                            .map(|m| ingestor.prepare(m))
+                            .collect();
+                        (messages, b.last_uid)
+                    });
+                    if parsed_tx.send(parsed).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(spawn_err)?;
+        // Returning early drops `parsed_rx`, which unblocks and ends the other stages.
+        for batch in parsed_rx {
+            let (messages, last_uid) = batch?;
+            report.fetched += messages.len();
+            let summary = ingestor.store_prepared(store, messages, Some(&cursor_at(last_uid)))?;
             report.stored += summary;
             progress(SyncProgress::Stored {
                 done: report.fetched,
@@ -221,6 +248,9 @@ pub fn run(
     })?;
     Ok(report)
 }
+
+type Fetched = Result<FetchedBatch, ImapError>;
+type Parsed = Result<(Vec<Prepared>, u32), ImapError>;
 
 /// One fetched batch and the cursor it brings the store to.
 struct FetchedBatch {
