@@ -196,8 +196,19 @@ fn tabs_sorting_reply_and_quit() {
     desk.key(KeyCode::Tab); // Unassigned
     desk.key(KeyCode::Tab); // Spam quarantine
     assert_eq!(desk.queue_ids(), vec![4]);
+    // `r` offers the templates; without [smtp] the desk says so before any editing.
     desk.key(KeyCode::Char('r'));
-    assert!(desk.status().contains("not available"), "{}", desk.status());
+    let screen = desk.screen();
+    for name in ["blank (no template)", "acknowledge", "needs-more-info"] {
+        assert!(screen.contains(name), "{name} in\n{screen}");
+    }
+    desk.key(KeyCode::Enter);
+    assert!(
+        desk.status().contains("no [smtp] section"),
+        "{}",
+        desk.status()
+    );
+    assert!(desk.state.reply.is_none());
     desk.key(KeyCode::BackTab);
     desk.key(KeyCode::BackTab);
     desk.key(KeyCode::BackTab);

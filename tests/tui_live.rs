@@ -42,8 +42,10 @@ fn a_failing_sync_shows_in_the_status_line_and_the_desk_goes_on() {
     let mut desk = Desk::demo();
     let (tx, rx) = mpsc::channel();
     sync::spawn(
-        Box::new(|| Err("cannot connect to mail.example.org:993: connection refused".into())),
-        Duration::from_secs(3600),
+        Box::new(sync::Polling {
+            round: || Err("cannot connect to mail.example.org:993: connection refused".into()),
+            every: Duration::from_secs(3600),
+        }),
         tx,
     );
     let action = rx.recv_timeout(Duration::from_secs(5)).unwrap();

@@ -2,21 +2,16 @@
 //! background sync when an `[imap]` section is configured.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use crate::core::config::Config;
-use crate::core::ingest::Ingestor;
-use crate::core::store::Store;
-use crate::mailio::imap::sync::{self, Remote, DEFAULT_BATCH_SIZE};
-use crate::mailio::imap::{connect, Endpoint};
-use crate::mailio::secret;
-use crate::tui::{self, sync::SyncRound};
+use crate::mailio::watch::Watch;
+use crate::tui::{self, sync::SyncSource};
 
 use super::Context;
 
 pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
-    let (sync, greeting) = sync_round(&config);
+    let (sync, greeting) = sync_source(&config);
     tui::run(tui::Options {
         store_path: config.store_path(),
         config,
@@ -26,53 +21,32 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One round of background sync for the desk, or why there is none. Each round logs in,
-/// fetches what is new (the same steps as `secdesk sync`) and logs out; the store worker's
-/// watcher then sees the commit and the queue reloads.
-fn sync_round(config: &Config) -> (Option<SyncRound>, Option<String>) {
+/// The desk's background sync, or why there is none: [`Watch`] keeps one IMAP session,
+/// syncs (the same steps as `secdesk sync`) and delivers due replies each round, and IDLEs
+/// in between where the server can. The store worker's watcher then sees the commits and
+/// the queue reloads.
+pub fn sync_source(config: &Config) -> (Option<Box<dyn SyncSource>>, Option<String>) {
     if config.imap.is_none() {
         return (None, Some(tui::text::NO_IMAP.to_string()));
     }
-    let config = config.clone();
-    let round: SyncRound = Box::new(move || {
-        sync_once(&config)
-            .map(tui::text::sync_done)
-            .map_err(|e| format!("{e:#}"))
-    });
-    (Some(round), None)
+    (Some(Box::new(DeskSync(Watch::new(config.clone())))), None)
 }
 
-/// Fetches new mail once; the number of new messages stored.
-fn sync_once(config: &Config) -> anyhow::Result<usize> {
-    let Some(imap) = config.imap.as_ref() else {
-        return Ok(0);
-    };
-    let password = secret::resolve(
-        "imap",
-        imap.password_command.as_deref(),
-        imap.password_env.as_deref(),
-    )?;
-    let endpoint = Endpoint {
-        host: imap.host.clone(),
-        port: imap.port,
-        security: imap.security,
-        ca_file: imap.ca_file.as_ref().map(|p| config.dir().join(p)),
-        timeout: Duration::from_secs(config.sync.timeout_seconds.max(1)),
-    };
-    let mut session = connect::connect(&endpoint, &imap.username, password.expose())?;
-    drop(password);
-    let examined = sync::examine(&endpoint, &mut session, &imap.mailbox)?;
-    let mut store = Store::open(&config.store_path())?;
-    let plan = sync::plan(&examined, store.mailbox_state(&imap.mailbox)?);
-    let remote = Remote {
-        endpoint: &endpoint,
-        session: &mut session,
-        batch_size: DEFAULT_BATCH_SIZE,
-    };
-    // Classified on the way in, like `secdesk import`: rules and overrides beside the config.
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
-    let report = sync::run(remote, &examined, plan, &mut store, &ingestor, &mut |_| {})?;
-    // The mail is stored; a failed goodbye changes nothing.
-    let _ = session.logout();
-    Ok(report.stored.new_messages)
+/// [`Watch`] as the desk's sync worker sees it: summary lines for the status line.
+struct DeskSync(Watch);
+
+impl SyncSource for DeskSync {
+    fn round(&mut self) -> Result<String, String> {
+        self.0
+            .round()
+            .map(|r| tui::text::sync_round(r.new_messages, r.replies_sent, &r.replies_failed))
+    }
+
+    fn wait(&mut self) {
+        self.0.wait();
+    }
+
+    fn recover(&mut self) {
+        self.0.reset();
+    }
 }

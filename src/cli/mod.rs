@@ -5,7 +5,7 @@ mod assign;
 mod change;
 mod classify;
 pub mod demo;
-mod desk;
+pub mod desk;
 mod dup;
 pub mod editor;
 mod eval;

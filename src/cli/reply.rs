@@ -11,7 +11,7 @@ use chrono::Utc;
 
 use crate::core::config::Config;
 use crate::core::outbox;
-use crate::core::reply::buffer::{apply_buffer, to_buffer};
+use crate::core::reply::buffer::{apply_buffer, to_buffer, with_error_note};
 use crate::core::reply::message::{build, domain_of, new_message_id, BuiltMessage};
 use crate::core::reply::{compose, Draft, ReplyError};
 use crate::core::sanitize::{terminal_line, terminal_text};
@@ -190,19 +190,6 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
 
 fn warn(text: &str) {
     eprintln!("secdesk: {}", terminal_line(text));
-}
-
-/// The edited text again, with the problem noted at the top (a comment line).
-fn with_error_note(text: &str, e: &ReplyError) -> String {
-    let kept: Vec<&str> = text
-        .lines()
-        .skip_while(|l| l.starts_with("# error:"))
-        .collect();
-    format!(
-        "# error: {}\n{}\n",
-        terminal_line(&e.to_string()),
-        kept.join("\n")
-    )
 }
 
 /// What will be sent, every part made terminal-safe (the quote holds a stranger's text).

@@ -13,9 +13,8 @@ use anyhow::Context as _;
 
 use crate::core::ingest::Ingestor;
 use crate::core::store::Store;
+use crate::mailio::imap::account;
 use crate::mailio::imap::sync::{self, Remote, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
-use crate::mailio::imap::{connect, Endpoint};
-use crate::mailio::secret;
 
 use super::{output, Context};
 
@@ -38,23 +37,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             config.source.display()
         )
     })?;
-    let password = secret::imap_password(imap)?;
-    let endpoint = Endpoint {
-        host: imap.host.clone(),
-        port: imap.port,
-        security: imap.security,
-        // A relative ca_file is read beside the config file, wherever secdesk runs from.
-        ca_file: imap.ca_file.as_ref().map(|p| config.dir().join(p)),
-        timeout: Duration::from_secs(config.sync.timeout_seconds.max(1)),
-    };
-
-    let mut session = connect::connect(&endpoint, &imap.username, password.expose())?;
-    drop(password);
+    let (endpoint, mut session) = account::login(&config, imap)?;
     let examined = sync::examine(&endpoint, &mut session, &imap.mailbox)?;
 
     let mut store = Store::open(&config.store_path())?;
-    let stored = store.mailbox_state(&imap.mailbox)?;
-    let plan = sync::plan(&examined, stored);
 
     let show_progress = output::stdout_is_terminal() && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| {
@@ -84,14 +70,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         batch_size: args.batch_size,
     };
     let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
-    let result = sync::run(
-        remote,
-        &examined,
-        plan,
-        &mut store,
-        &ingestor,
-        &mut on_progress,
-    );
+    let result = sync::fetch_new(remote, &examined, &mut store, &ingestor, &mut on_progress);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -19,8 +19,7 @@ use crate::core::model::ReportState;
 use crate::core::outbox::{self, state, OutboxEntry, OutboxError};
 use crate::core::reply::state_change;
 use crate::core::store::Store;
-use crate::mailio::imap::{connect, Endpoint, ImapError, ImapSession};
-use crate::mailio::secret;
+use crate::mailio::imap::{account, ImapSession};
 use crate::mailio::smtp::{FailureKind, SmtpSender, SmtpSetupError};
 
 /// Why delivery could not run at all (one reply's failure is an [`Outcome`] instead).
@@ -343,16 +342,9 @@ fn open_imap(config: &Config) -> Result<ImapSession, String> {
             config.source.display()
         )
     })?;
-    let password = secret::imap_password(imap).map_err(|e| e.to_string())?;
-    let endpoint = Endpoint {
-        host: imap.host.clone(),
-        port: imap.port,
-        security: imap.security,
-        ca_file: imap.ca_file.as_ref().map(|p| config.dir().join(p)),
-        timeout: Duration::from_secs(config.sync.timeout_seconds.max(1)),
-    };
-    connect::connect(&endpoint, &imap.username, password.expose())
-        .map_err(|e: ImapError| e.to_string())
+    account::login(config, imap)
+        .map(|(_, session)| session)
+        .map_err(|e| e.to_string())
 }
 
 /// APPENDs `raw` to `mailbox` as seen, creating the mailbox when the server says it is

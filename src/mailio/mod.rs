@@ -1,4 +1,4 @@
-//! Mail IO: IMAP sync, SMTP send and archive import. These run on worker threads and talk to
+//! Mail IO: IMAP sync (and [`watch`], the desk's live sync), SMTP send and archive import. These run on worker threads and talk to
 //! the front ends through return values and channels; the core never calls into them.
 
 pub mod delivery;
@@ -7,3 +7,4 @@ pub mod import;
 pub mod secret;
 pub mod smtp;
 pub mod tls;
+pub mod watch;

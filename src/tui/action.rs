@@ -1,11 +1,14 @@
 //! The messages of the desk's Elm loop: [`Action`]s flow into `update`, [`Request`]s flow
-//! out of it to the store worker, whose answers come back as actions.
+//! out of it to the store worker (and, for the editor and SMTP, to the UI loop and the
+//! delivery worker), whose answers come back as actions.
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
+use crate::core::reply::Draft;
 use crate::core::store::queue::{QueueFilter, QueuePage};
+use crate::mailio::delivery::Delivery;
 
 use super::desk::{Detail, StatsData, UndoToken};
 
@@ -34,8 +37,22 @@ pub enum Action {
     StoreChanged,
     /// The background sync finished a round: a summary line or what went wrong.
     Sync(Result<String, String>),
-    /// A read failed; the message says what and is shown in the status line.
+    /// A read failed, or a worker panicked; the message says what and is shown in the
+    /// status line.
     Failed(String),
+    /// The draft for `r`, composed by the store worker, or why it could not be.
+    ReplyComposed(Result<Box<Draft>, String>),
+    /// The editor closed: the saved text, or why the editor could not be used.
+    ReplyEdited(Result<String, String>),
+    /// The reply is safe in the outbox and about to be sent.
+    ReplyQueued {
+        outbox_id: i64,
+        report_id: ReportId,
+    },
+    /// What the delivery worker's attempt did.
+    ReplyDelivered(Result<Box<Delivery>, String>),
+    /// Replies in the outbox that are not yet sent (or not yet filed in Sent).
+    OutboxCount(usize),
 }
 
 /// Work for the store worker. Reads are answered with the matching `…Loaded` action, writes
@@ -52,6 +69,19 @@ pub enum Request {
     Stats,
     Triage(Batch),
     Undo(UndoEntry),
+    /// Compose a reply to a report, from a template or blank.
+    ComposeReply {
+        report_id: ReportId,
+        template: Option<String>,
+    },
+    /// Open the editor on this text. The UI loop runs it (the terminal is the editor's
+    /// meanwhile), never the store worker.
+    EditReply(String),
+    /// Write the confirmed reply to the outbox.
+    QueueReply(Box<Draft>),
+    /// Attempt delivery of an outbox row: the delivery worker runs it, off the UI thread.
+    Deliver(i64),
+    OutboxCount,
 }
 
 /// One key's worth of triage: the same change to one or more reports.

@@ -10,6 +10,7 @@ use crate::core::store::queue::{QueueFilter, QueueOrder, QueuePage, QueueRow};
 
 use super::action::UndoEntry;
 use super::desk::{Detail, StatsData};
+use crate::core::reply::Draft;
 
 /// The queues a triager switches between with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +134,8 @@ pub enum PickerPurpose {
     Assign,
     State,
     InvalidReason,
+    /// The template a reply starts from.
+    Template,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +143,22 @@ pub enum PickerChoice {
     Member(String),
     State(ReportState),
     Reason(InvalidReason),
+    /// A template name, or `None` for a blank reply.
+    Template(Option<String>),
+}
+
+/// A reply being written with `r`: composed, then edited, then previewed until it is sent
+/// or cancelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyFlow {
+    pub draft: Draft,
+    /// What the editor opens next: the draft as text, with the last problem noted on top.
+    pub buffer: String,
+    /// Why the draft cannot be sent as it stands; `y` is refused until `e` fixes it.
+    pub problem: Option<String>,
+    /// Showing the preview (false while the editor is open).
+    pub previewing: bool,
+    pub scroll: u16,
 }
 
 /// What sits on top of the screen, taking the keys.
@@ -210,6 +229,12 @@ pub struct State {
     /// The last sync's outcome, shown at the right of the status line.
     pub sync: Option<Result<String, String>>,
     pub undo: Vec<UndoEntry>,
+    /// The reply being written, if any.
+    pub reply: Option<ReplyFlow>,
+    /// The template names `r` offers (shipped and the config directory's).
+    pub templates: Vec<String>,
+    /// Replies in the outbox not yet sent, once counted.
+    pub outbox_pending: Option<usize>,
     /// The terminal size, for paging the queue to the viewport.
     pub width: u16,
     pub height: u16,
@@ -245,6 +270,9 @@ impl State {
             status: None,
             sync: None,
             undo: Vec::new(),
+            reply: None,
+            templates: Vec::new(),
+            outbox_pending: None,
             width: 80,
             height: 24,
             quit: false,

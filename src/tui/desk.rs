@@ -13,6 +13,11 @@ use crate::core::store::{parse_timestamp, Store};
 use crate::core::triage::{self, ReportDetail, TriageError};
 
 use super::action::{Action, Request};
+use super::text;
+use crate::core::outbox::{self, OutboxEntry, OutboxError};
+use crate::core::reply;
+use crate::mailio::delivery;
+use crate::mailio::smtp::SmtpSetupError;
 
 /// How to take one change back: handed to the triage core's `revert`.
 pub type UndoToken = triage::Undo;
@@ -31,6 +36,8 @@ pub struct Detail {
     pub report: ReportDetail,
     pub thread: Vec<ThreadItem>,
     pub deadline: Option<DateTime<Utc>>,
+    /// Our replies to it still in the outbox (queued, being sent, or refused).
+    pub outbox: Vec<OutboxEntry>,
     /// About how many lines the report view takes, so scrolling stops at the end.
     pub lines: u16,
 }
@@ -76,9 +83,48 @@ impl Session {
     }
 
     /// Runs one request at time `now` and says what happened, as the action to feed back.
+    /// [`Request::Deliver`] blocks on SMTP: the desk's store worker hands it to the delivery
+    /// worker instead (tests run it here).
     pub fn handle(&mut self, now: DateTime<Utc>, request: Request) -> Action {
-        let result = self.run(now, request);
-        result.unwrap_or_else(|e| Action::Failed(super::text::store_error(&e.to_string())))
+        match request {
+            Request::ComposeReply {
+                report_id,
+                template,
+            } => self.compose(report_id, template.as_deref()),
+            Request::QueueReply(draft) => {
+                match outbox::queue_draft(&self.config, &self.store, &draft) {
+                    Ok((outbox_id, _)) => Action::ReplyQueued {
+                        outbox_id,
+                        report_id: draft.report_id,
+                    },
+                    Err(e) => Action::Failed(text::compose_failed(&e.to_string())),
+                }
+            }
+            Request::OutboxCount => match outbox::pending(&self.store) {
+                Ok(rows) => Action::OutboxCount(rows.len()),
+                Err(e) => Action::Failed(text::store_error(&e.to_string())),
+            },
+            Request::Deliver(id) => deliver(&self.config, &mut self.store, id),
+            Request::EditReply(_) => Action::ReplyEdited(Err(text::EDITOR_NOT_HERE.into())),
+            other => self
+                .run(now, other)
+                .unwrap_or_else(|e| Action::Failed(text::store_error(&e.to_string()))),
+        }
+    }
+
+    /// The draft for `r`: refused up front when there is no `[smtp]` to send it with.
+    fn compose(&self, report_id: ReportId, template: Option<&str>) -> Action {
+        if self.config.smtp.is_none() {
+            let e = SmtpSetupError::NotConfigured {
+                path: self.config.source.clone(),
+            };
+            return Action::ReplyComposed(Err(text::compose_failed(&e.to_string())));
+        }
+        Action::ReplyComposed(
+            reply::compose(&self.config, &self.store, report_id, template)
+                .map(Box::new)
+                .map_err(|e| text::compose_failed(&e.to_string())),
+        )
     }
 
     fn run(&mut self, now: DateTime<Utc>, request: Request) -> Result<Action, TriageError> {
@@ -109,6 +155,11 @@ impl Session {
                 Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
             }
             Request::Stats => Action::StatsLoaded(Box::new(load_stats(&self.store, clocks, now)?)),
+            Request::ComposeReply { .. }
+            | Request::QueueReply(_)
+            | Request::OutboxCount
+            | Request::Deliver(_)
+            | Request::EditReply(_) => Action::Failed(text::EDITOR_NOT_HERE.into()),
             Request::Triage(batch) => {
                 // Our own commits do not move this connection's data_version.
                 self.count = None;
@@ -132,6 +183,15 @@ impl Session {
     }
 }
 
+/// Attempts outbox row `outbox_id` now (SMTP, then the Sent copy) and says what happened.
+pub fn deliver(config: &Config, store: &mut Store, outbox_id: i64) -> Action {
+    Action::ReplyDelivered(
+        delivery::deliver_one(config, store, outbox_id)
+            .map(Box::new)
+            .map_err(|e| text::delivery_failed(&e.to_string())),
+    )
+}
+
 /// Reads one report whole, through the triage core.
 pub fn load_detail(
     store: &Store,
@@ -140,6 +200,16 @@ pub fn load_detail(
     id: ReportId,
 ) -> Result<Detail, TriageError> {
     let report = triage::report_detail(store, id, clocks, now)?;
+    // Sent replies are in the thread already; the rest still needs someone's attention.
+    let unsent: Vec<OutboxEntry> = match outbox::for_report(store, id) {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|o| o.state != outbox::state::SENT && o.state != outbox::state::DISCARDED)
+            .collect(),
+        Err(OutboxError::Store(e)) => return Err(e.into()),
+        // A plain read fails only in the store.
+        Err(_) => Vec::new(),
+    };
     let mut timeline: Vec<(String, ThreadItem)> = report
         .messages
         .iter()
@@ -173,7 +243,14 @@ pub fn load_detail(
             .iter()
             .map(|n| 2 + text_lines(&n.text))
             .sum::<usize>();
+    let lines = lines
+        + if unsent.is_empty() {
+            0
+        } else {
+            2 + unsent.len()
+        };
     Ok(Detail {
+        outbox: unsent,
         lines: lines.min(u16::MAX as usize) as u16,
         thread: timeline.into_iter().map(|(_, item)| item).collect(),
         deadline,

@@ -33,6 +33,10 @@ pub enum Command {
     ToggleSort,
     Stats,
     Quit,
+    /// On the reply preview: send, edit again, cancel.
+    SendReply,
+    EditReply,
+    CancelReply,
 }
 
 /// Where a binding applies.
@@ -42,6 +46,8 @@ pub enum Scope {
     Report,
     /// The queue and the report view: triage keys act on the selection or the open report.
     Triage,
+    /// The reply preview, over either screen.
+    ReplyPreview,
     Everywhere,
 }
 
@@ -245,6 +251,30 @@ pub const KEYMAP: &[Binding] = &[
         "reply",
     ),
     bind(
+        &[Char('y')],
+        "y",
+        Command::SendReply,
+        Scope::ReplyPreview,
+        "reply preview: send the reply",
+        "send",
+    ),
+    bind(
+        &[Char('e')],
+        "e",
+        Command::EditReply,
+        Scope::ReplyPreview,
+        "reply preview: edit it again",
+        "edit",
+    ),
+    bind(
+        &[Char('n')],
+        "n",
+        Command::CancelReply,
+        Scope::ReplyPreview,
+        "reply preview: cancel (nothing is sent)",
+        "cancel",
+    ),
+    bind(
         &[Char('u')],
         "u",
         Command::Undo,
@@ -295,6 +325,7 @@ pub enum Where {
     Queue,
     Report,
     Stats,
+    ReplyPreview,
 }
 
 fn applies(scope: Scope, at: Where) -> bool {
@@ -303,6 +334,7 @@ fn applies(scope: Scope, at: Where) -> bool {
         Scope::Queue => at == Where::Queue,
         Scope::Report => at == Where::Report,
         Scope::Triage => matches!(at, Where::Queue | Where::Report),
+        Scope::ReplyPreview => at == Where::ReplyPreview,
     }
 }
 
@@ -361,7 +393,12 @@ mod tests {
 
     #[test]
     fn every_key_means_one_thing_per_screen() {
-        for at in [Where::Queue, Where::Report, Where::Stats] {
+        for at in [
+            Where::Queue,
+            Where::Report,
+            Where::Stats,
+            Where::ReplyPreview,
+        ] {
             let mut seen = Vec::new();
             for b in KEYMAP.iter().filter(|b| applies(b.scope, at)) {
                 for k in b.keys {
@@ -388,6 +425,12 @@ mod tests {
             Some(Command::ToggleSelect)
         );
         assert_eq!(command_for(&key('s'), Where::Stats), None);
+        assert_eq!(command_for(&key('r'), Where::Queue), Some(Command::Reply));
+        assert_eq!(
+            command_for(&key('y'), Where::ReplyPreview),
+            Some(Command::SendReply)
+        );
+        assert_eq!(command_for(&key('n'), Where::Report), Some(Command::Note));
         assert!(help_lines()
             .iter()
             .any(|(k, h)| k == "u" && h.contains("undo")));

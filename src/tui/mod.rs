@@ -9,15 +9,20 @@
 //!
 //! - [`app`]: the state; [`action`]: actions and requests; [`update`] and [`prompts`]: the
 //!   only code that changes the state; [`keymap`]: the one table of keys; [`views`]: drawing.
-//! - [`worker`] and [`sync`]: the threads. The UI thread never waits on the disk or network.
+//! - [`worker`] and [`sync`]: the threads. The UI thread never waits on the disk or network;
+//!   [`guard`] turns a worker's panic into a status line and starts the worker again.
 //! - [`desk`] and [`triage`]: what the store worker runs, calling the same core functions as
-//!   the CLI. [`text`]: the user-facing strings.
+//!   the CLI. [`reply`]: the steps of `r`, from the template picker through the editor (the
+//!   UI loop suspends the terminal around it) and the preview to the delivery worker.
+//!   [`text`]: the user-facing strings.
 
 pub mod action;
 pub mod app;
 pub mod desk;
+pub mod guard;
 pub mod keymap;
 pub mod prompts;
+pub mod reply;
 pub mod sync;
 pub mod text;
 pub mod triage;
@@ -28,6 +33,7 @@ pub mod worker;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -35,6 +41,7 @@ use ratatui::backend::Backend;
 use ratatui::Terminal;
 
 use crate::core::config::Config;
+use crate::core::reply::Templates;
 use action::{Action, Request};
 use app::State;
 
@@ -42,20 +49,23 @@ use app::State;
 pub struct Options {
     pub config: Config,
     pub store_path: PathBuf,
-    /// One round of background sync, when the desk should sync.
-    pub sync: Option<sync::SyncRound>,
+    /// The background sync, when the desk should sync.
+    pub sync: Option<Box<dyn sync::SyncSource>>,
     /// Shown in the status line at start, e.g. why sync is off.
     pub greeting: Option<String>,
 }
 
 /// The initial state for `config`, at `now`.
 pub fn initial_state(config: &Config, now: chrono::DateTime<Utc>) -> State {
-    State::new(
+    let mut state = State::new(
         config.identity.clone(),
         config.members().into_iter().cloned().collect(),
         config.clocks.clone(),
         now,
-    )
+    );
+    // Read once at start: the UI thread does not touch the disk afterwards.
+    state.templates = Templates::new(&config.dir()).names();
+    state
 }
 
 /// Opens the desk on the terminal and runs it until the user quits. The terminal is put
@@ -73,9 +83,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         events_tx.clone(),
     );
     worker::spawn_watcher(&options.store_path, events_tx.clone());
-    if let Some(round) = options.sync {
-        let every = Duration::from_secs(options.config.sync.poll_seconds.max(1));
-        sync::spawn(round, every, events_tx.clone());
+    if let Some(source) = options.sync {
+        sync::spawn(source, events_tx.clone());
     }
     let mut state = initial_state(&options.config, Utc::now());
     if let Some(g) = options.greeting {
@@ -93,55 +102,82 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             anyhow::bail!("{}: {e}", text::NOT_A_TERMINAL);
         }
     };
-    worker::spawn_input(events_tx);
-    let result = event_loop(&mut terminal, state, &events, &requests_tx);
+    // ratatui's hook restores the terminal on any thread's panic; a worker's must not.
+    guard::install_ui_panic_hook();
+    let input = Arc::new(worker::InputControl::default());
+    worker::spawn_input(events_tx, input.clone());
+    let mut editor = |buffer: &str| edit_suspended(&input, buffer);
+    let result = event_loop(&mut terminal, state, &events, &requests_tx, &mut editor);
     ratatui::restore();
     result
 }
 
-/// Draws, waits for the next actions, updates; until the state says quit. Used by the real
-/// desk and by the benchmark (on a test backend).
+/// Runs the editor on the real terminal: the input thread stops reading, the desk leaves
+/// raw mode and the alternate screen, and both come back afterwards, whatever the editor
+/// did. The event loop then redraws the whole screen.
+fn edit_suspended(input: &worker::InputControl, buffer: &str) -> Action {
+    input.pause();
+    ratatui::restore();
+    let edited = reply::edit(buffer);
+    let back = crossterm::terminal::enable_raw_mode().and_then(|()| {
+        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+    });
+    input.resume();
+    match back {
+        Ok(()) => edited,
+        Err(e) => Action::Failed(text::terminal_lost(&e.to_string())),
+    }
+}
+
+/// Draws, waits for the next actions, updates; until the state says quit. Requests go to
+/// the store worker, except [`Request::EditReply`], which runs `editor` here (it needs the
+/// terminal) and feeds its answer back.
 pub fn event_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
     events: &mpsc::Receiver<Action>,
     requests: &Sender<Request>,
+    editor: &mut dyn FnMut(&str) -> Action,
 ) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
 {
     let size = terminal.size()?;
-    send_all(
-        requests,
-        update::update(
-            &mut state,
-            Action::Resize {
-                width: size.width,
-                height: size.height,
-            },
-        ),
-    );
+    let resize = Action::Resize {
+        width: size.width,
+        height: size.height,
+    };
+    let mut pending = vec![resize];
     loop {
+        // Handle everything that piled up, then draw once.
+        while let Some(action) = pending.pop() {
+            for request in update::update(&mut state, action) {
+                match request {
+                    Request::EditReply(buffer) => {
+                        pending.push(editor(&buffer));
+                        // The editor drew over the screen: repaint every cell.
+                        terminal.clear()?;
+                    }
+                    // The worker only goes away with the process; a lost request is
+                    // redrawn as loading.
+                    other => {
+                        let _ = requests.send(other);
+                    }
+                }
+            }
+        }
+        if state.quit {
+            break;
+        }
         terminal.draw(|f| views::draw(f, &state))?;
         let first = match events.recv_timeout(Duration::from_secs(1)) {
             Ok(a) => a,
             Err(RecvTimeoutError::Timeout) => Action::Tick(Utc::now()),
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        // Handle everything that piled up, then draw once.
-        for action in std::iter::once(first).chain(events.try_iter().take(256)) {
-            send_all(requests, update::update(&mut state, action));
-        }
-        if state.quit {
-            break;
-        }
+        pending.push(first);
+        pending.extend(events.try_iter().take(256));
+        pending.reverse();
     }
     Ok(())
-}
-
-fn send_all(requests: &Sender<Request>, out: Vec<Request>) {
-    for r in out {
-        // The worker only goes away with the process; a lost request is redrawn as loading.
-        let _ = requests.send(r);
-    }
 }

@@ -1,5 +1,6 @@
 //! The triage keys and the prompts some of them open: the reason picker for `i`, the member
-//! picker for `a`, the transition picker for `S`, and the note, duplicate and search inputs.
+//! picker for `a`, the transition picker for `S`, the template picker for `r`, and the note,
+//! duplicate and search inputs.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -106,6 +107,10 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
                 return Vec::new();
             }
             open_picker(state, PickerPurpose::State, items)
+        }
+        Command::Reply => {
+            let items = super::reply::template_items(state);
+            open_picker(state, PickerPurpose::Template, items)
         }
         Command::Note => open_input(state, InputPurpose::Note, String::new()),
         Command::Duplicate => open_input(state, InputPurpose::DuplicateOf, String::new()),
@@ -239,6 +244,15 @@ fn chosen(state: &mut State, purpose: PickerPurpose, choice: PickerChoice) -> Ve
         }
         (PickerPurpose::State, PickerChoice::State(ReportState::Duplicate)) => {
             open_input(state, InputPurpose::DuplicateOf, String::new())
+        }
+        (PickerPurpose::Template, PickerChoice::Template(template)) => {
+            match targets(state, false).first() {
+                Some((id, _)) => super::reply::start(state, *id, template),
+                None => {
+                    state.info(text::NO_REPORT);
+                    Vec::new()
+                }
+            }
         }
         (PickerPurpose::State, PickerChoice::State(s)) => batch(
             state,

@@ -1,27 +1,62 @@
-//! Background sync for the desk: one round of IMAP sync every `sync.poll_seconds` on its own
-//! thread and its own store connection. Each round reports a summary line or the error as an
-//! action; a failure never stops the desk, and the next round retries.
+//! Background sync for the desk, on its own thread: a [`SyncSource`] runs a round (new mail
+//! into the store, due replies out), reports a summary line or the error as an action, then
+//! blocks until the next round is due — IMAP IDLE or a poll, as the source decides. A
+//! failure never stops the desk; a panic in the source is shown in the status line and the
+//! source starts over.
 
+use std::sync::mpsc::Sender;
 use std::thread;
 use std::time::Duration;
 
-use std::sync::mpsc::Sender;
-
 use super::action::Action;
+use super::guard;
 
-/// One round of sync: a summary for the status line, or what went wrong.
-pub type SyncRound = Box<dyn FnMut() -> Result<String, String> + Send>;
+/// What the sync worker drives. The real one (`cli::desk`) wraps `mailio::watch::Watch`;
+/// tests use [`Polling`].
+pub trait SyncSource: Send {
+    /// One round: a summary for the status line, or what went wrong.
+    fn round(&mut self) -> Result<String, String>;
+    /// Blocks until the next round is due.
+    fn wait(&mut self);
+    /// Called after a panic: drop anything that may have been left half-used.
+    fn recover(&mut self) {}
+}
 
-/// Runs `round` now and then every `every`, until the UI goes away.
-pub fn spawn(
-    mut round: SyncRound,
-    every: Duration,
-    events: Sender<Action>,
-) -> thread::JoinHandle<()> {
+/// A round run every `every`: for a source with nothing to wait on.
+pub struct Polling<F> {
+    pub round: F,
+    pub every: Duration,
+}
+
+impl<F: FnMut() -> Result<String, String> + Send> SyncSource for Polling<F> {
+    fn round(&mut self) -> Result<String, String> {
+        (self.round)()
+    }
+
+    fn wait(&mut self) {
+        thread::sleep(self.every);
+    }
+}
+
+/// Runs `source` now and then whenever it says, until the UI goes away.
+pub fn spawn(mut source: Box<dyn SyncSource>, events: Sender<Action>) -> thread::JoinHandle<()> {
     thread::spawn(move || loop {
-        if events.send(Action::Sync(round())).is_err() {
+        let action = match guard::catch("sync", || source.round()) {
+            Ok(result) => Action::Sync(result),
+            Err(panicked) => {
+                source.recover();
+                Action::Failed(panicked)
+            }
+        };
+        if events.send(action).is_err() {
             return;
         }
-        thread::sleep(every);
+        if let Err(panicked) = guard::catch("sync", || source.wait()) {
+            source.recover();
+            if events.send(Action::Failed(panicked)).is_err() {
+                return;
+            }
+            thread::sleep(guard::RESTART_DELAY);
+        }
     })
 }

@@ -7,8 +7,6 @@ pub const APP_TITLE: &str = "secdesk";
 pub const LOADING: &str = "loading…";
 pub const EMPTY_QUEUE: &str = "Nothing here. Tab switches queues, / searches.";
 pub const NO_REPORT: &str = "No report under the cursor.";
-pub const REPLY_UNAVAILABLE: &str =
-    "Replies are not available in this build yet (issue 6): use your mail client for now.";
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo.";
 pub const HELP_TITLE: &str = " Keys — ? or Esc closes ";
 pub const SEARCH_PROMPT: &str = "Search: ";
@@ -121,3 +119,122 @@ pub fn thread_title(n: usize) -> String {
 }
 pub const NOT_A_TERMINAL: &str =
     "the desk needs a terminal: run secdesk in one, or use `secdesk list` (`secdesk demo --list` for the demo)";
+
+// Replies (`r`).
+pub const TEMPLATE_TITLE: &str = " Reply with template ";
+pub const BLANK_TEMPLATE: &str = "blank (no template)";
+pub const EDITOR_NOT_HERE: &str =
+    "internal error: a reply step reached the wrong worker; press r to start the reply again";
+pub const COMPOSING: &str = "Composing the reply…";
+pub const REPLY_CANCELLED: &str = "Reply cancelled: nothing was sent.";
+pub const REPLY_EMPTY: &str = "The reply's body was left empty: nothing was sent.";
+pub const REPLY_FIX_FIRST: &str = "This reply cannot be sent as it stands: e edits it, n cancels.";
+pub const PREVIEW_FROM: &str = "From";
+pub const PREVIEW_TO: &str = "To";
+pub const PREVIEW_CC: &str = "Cc";
+pub const PREVIEW_SUBJECT: &str = "Subject";
+pub const PREVIEW_IN_REPLY_TO: &str = "In reply to";
+pub const PREVIEW_THEN: &str = "After sending";
+pub const OUTBOX_SECTION: &str = "Outbox: replies not yet sent";
+
+pub fn preview_title(report_id: i64) -> String {
+    format!(" Reply to #{report_id} — y sends, e edits, n cancels ")
+}
+
+pub fn reply_problem(problem: &str) -> String {
+    format!("⚠ {problem} — e edits the reply")
+}
+
+pub fn editor_failed(e: &str) -> String {
+    format!("{e}; the reply was not sent")
+}
+
+pub fn compose_failed(e: &str) -> String {
+    format!("cannot write the reply: {e}")
+}
+
+pub fn reply_queued(report_id: i64, outbox_id: i64) -> String {
+    format!("Reply to #{report_id} saved in the outbox (#{outbox_id}); sending…")
+}
+
+pub fn reply_sent(report_id: i64, already: bool, now_state: Option<&str>) -> String {
+    let how = if already {
+        "was already on the server (not sent again)"
+    } else {
+        "sent"
+    };
+    match now_state {
+        Some(s) => format!("Reply to #{report_id} {how}; the report is now {s}"),
+        None => format!("Reply to #{report_id} {how}"),
+    }
+}
+
+pub fn reply_sent_with_warning(sent: &str, warning: &str) -> String {
+    format!("{sent}, but {warning}")
+}
+
+pub fn reply_still_queued(report_id: i64, outbox_id: i64, error: &str, retry: &str) -> String {
+    format!(
+        "Reply to #{report_id} is queued (outbox #{outbox_id}), not sent yet: {error}; retried from {retry} or with `secdesk outbox --retry`"
+    )
+}
+
+pub fn reply_refused(report_id: i64, error: &str) -> String {
+    format!("Reply to #{report_id} was refused for good: {error}")
+}
+
+pub fn reply_unverified(report_id: i64, error: &str) -> String {
+    format!("Reply to #{report_id}: {error}")
+}
+
+pub fn reply_taken_elsewhere(outbox_id: i64) -> String {
+    format!("Outbox #{outbox_id} is being sent by another desk right now")
+}
+
+pub fn delivery_failed(e: &str) -> String {
+    format!("the reply is kept in the outbox, but delivery could not run: {e}")
+}
+
+pub fn outbox_pending(n: usize) -> String {
+    format!("outbox: {n} pending")
+}
+
+/// One outbox row in the report view.
+pub fn outbox_line(id: i64, state: &str, attempts: i64, error: Option<&str>) -> String {
+    let error = error.map(|e| format!(": {e}")).unwrap_or_default();
+    format!("#{id} {state} after {attempts} attempt(s){error}")
+}
+
+/// The sync worker's line after a round.
+pub fn sync_round(new: usize, replies_sent: usize, replies_failed: &[String]) -> String {
+    let mut line = sync_done(new);
+    if replies_sent > 0 {
+        line.push_str(&format!(", {replies_sent} queued reply(ies) sent"));
+    }
+    if let Some(last) = replies_failed.last() {
+        line.push_str(&format!(
+            ", {} reply(ies) still queued ({last})",
+            replies_failed.len()
+        ));
+    }
+    line
+}
+
+// Workers.
+pub fn worker_panicked(worker: &str, message: &str, at: Option<&str>) -> String {
+    let at = at
+        .filter(|a| !a.is_empty())
+        .map(|a| format!(" at {a}"))
+        .unwrap_or_default();
+    format!(
+        "internal error: the {worker} worker panicked ({message}{at}); it was started again, and the desk goes on — please report this"
+    )
+}
+
+pub fn worker_given_up(message: &str) -> String {
+    format!("{message} (it kept failing and was stopped: restart secdesk)")
+}
+
+pub fn terminal_lost(e: &str) -> String {
+    format!("the terminal could not be restored after the editor ({e}): quit with q and start secdesk again")
+}

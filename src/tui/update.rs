@@ -6,7 +6,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use super::action::{Action, Applied, Request, UndoEntry};
 use super::app::{Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
-use super::{prompts, text};
+use super::{prompts, reply, text};
 use crate::core::store::queue::QueueOrder;
 
 /// Rows loaded beyond each edge of the viewport, so scrolling rarely waits on the store.
@@ -19,7 +19,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         Action::Resize { width, height } => {
             state.width = width;
             state.height = height;
-            ensure_window(state)
+            let mut out = ensure_window(state);
+            if state.outbox_pending.is_none() {
+                out.push(Request::OutboxCount);
+            }
+            out
         }
         Action::Tick(now) => {
             state.now = now;
@@ -58,6 +62,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             state.error(message);
             Vec::new()
         }
+        Action::OutboxCount(n) => {
+            state.outbox_pending = Some(n);
+            Vec::new()
+        }
+        reply_step @ (Action::ReplyComposed(_)
+        | Action::ReplyEdited(_)
+        | Action::ReplyQueued { .. }
+        | Action::ReplyDelivered(_)) => reply::on_action(state, reply_step),
     }
 }
 
@@ -73,6 +85,16 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
             return Vec::new();
         }
         Overlay::None => {}
+    }
+    if state.reply.as_ref().is_some_and(|r| r.previewing) {
+        return match keymap::command_for(&key, Where::ReplyPreview) {
+            Some(Command::Help) => {
+                state.overlay = Overlay::Help;
+                Vec::new()
+            }
+            Some(command) => reply::on_preview_command(state, command),
+            None => Vec::new(),
+        };
     }
     let at = match state.screen {
         Screen::Queue => Where::Queue,
@@ -132,10 +154,6 @@ fn on_command(state: &mut State, command: Command) -> Vec<Request> {
         Command::Stats => {
             state.screen = Screen::Stats;
             vec![Request::Stats]
-        }
-        Command::Reply => {
-            state.info(text::REPLY_UNAVAILABLE);
-            Vec::new()
         }
         Command::Undo => match state.undo.pop() {
             Some(entry) => vec![Request::Undo(entry)],
@@ -215,6 +233,7 @@ pub fn new_queue(state: &mut State) -> Vec<Request> {
 pub fn reload(state: &mut State) -> Vec<Request> {
     state.queue.requested = None;
     let mut out = request_window(state);
+    out.push(Request::OutboxCount);
     if state.screen == Screen::Report {
         if let Some(id) = state.report_id {
             out.push(Request::Report(id));

@@ -1,19 +1,25 @@
 //! The desk's background threads. The UI thread only draws and runs `update`; every read and
 //! write of the store happens on the store worker, which owns its own connection. A watcher
 //! polls `PRAGMA data_version` on a third connection so other desks' commits (and the sync's)
-//! show up within a second, and an input thread turns terminal events into actions.
+//! show up within a second, and an input thread turns terminal events into actions. A
+//! delivery worker sends replies, so SMTP never holds up the store worker.
+//!
+//! Each runs under [`guard::spawn`]: a panic becomes an error in the status line and the
+//! worker starts again.
 //!
 //! Everything reports back on one channel of [`Action`]s; the UI keeps the latest answer.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use crossterm::event::Event;
 
 use super::action::{Action, Request};
-use super::desk;
+use super::{desk, guard};
 use crate::core::config::Config;
 use crate::core::store::Store;
 
@@ -21,16 +27,19 @@ use crate::core::store::Store;
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Starts the store worker: it answers each request with an action on `events`, dropping
-/// reads that a newer read of the same kind has already replaced.
+/// reads that a newer read of the same kind has already replaced. Delivery requests go on
+/// to a delivery worker of its own, so SMTP never holds up the reads.
 pub fn spawn_store_worker(
     path: PathBuf,
     config: Config,
     requests: Receiver<Request>,
     events: Sender<Action>,
 ) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
+    let (deliveries, jobs) = mpsc::channel();
+    spawn_delivery_worker(path.clone(), config.clone(), jobs, events.clone());
+    guard::spawn("store", events.clone(), move || {
         let mut session = match Store::open(&path) {
-            Ok(s) => desk::Session::new(s, config),
+            Ok(s) => desk::Session::new(s, config.clone()),
             Err(e) => {
                 let _ = events.send(Action::Failed(super::text::store_error(&e.to_string())));
                 return;
@@ -40,12 +49,43 @@ pub fn spawn_store_worker(
             let mut pending = vec![first];
             pending.extend(requests.try_iter());
             for request in coalesce(pending) {
-                if events
-                    .send(session.handle(chrono::Utc::now(), request))
-                    .is_err()
-                {
+                let answer = match request {
+                    Request::Deliver(id) => {
+                        // The delivery worker lives as long as this one.
+                        let _ = deliveries.send(id);
+                        continue;
+                    }
+                    // The UI loop runs the editor; it never comes here.
+                    Request::EditReply(_) => continue,
+                    other => session.handle(chrono::Utc::now(), other),
+                };
+                if events.send(answer).is_err() {
                     return;
                 }
+            }
+        }
+    })
+}
+
+/// Starts the delivery worker: each outbox id it is given is attempted now (SMTP, then the
+/// Sent copy), on its own store connection, and the outcome comes back as an action.
+pub fn spawn_delivery_worker(
+    path: PathBuf,
+    config: Config,
+    jobs: Receiver<i64>,
+    events: Sender<Action>,
+) -> thread::JoinHandle<()> {
+    guard::spawn("delivery", events.clone(), move || {
+        let mut store = match Store::open(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = events.send(Action::Failed(super::text::store_error(&e.to_string())));
+                return;
+            }
+        };
+        while let Ok(id) = jobs.recv() {
+            if events.send(desk::deliver(&config, &mut store, id)).is_err() {
+                return;
             }
         }
     })
@@ -58,7 +98,13 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         Request::Queue { .. } => Some(0),
         Request::Report(_) => Some(1),
         Request::Stats => Some(2),
-        Request::Triage(_) | Request::Undo(_) => None,
+        Request::OutboxCount => Some(3),
+        Request::Triage(_)
+        | Request::Undo(_)
+        | Request::ComposeReply { .. }
+        | Request::EditReply(_)
+        | Request::QueueReply(_)
+        | Request::Deliver(_) => None,
     };
     let mut out = Vec::with_capacity(pending.len());
     for (i, r) in pending.iter().enumerate() {
@@ -75,7 +121,7 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
 /// the UI goes away.
 pub fn spawn_watcher(path: &Path, events: Sender<Action>) -> thread::JoinHandle<()> {
     let path = path.to_path_buf();
-    thread::spawn(move || {
+    guard::spawn("watcher", events.clone(), move || {
         let Ok(store) = Store::open(&path) else {
             return;
         };
@@ -93,9 +139,53 @@ pub fn spawn_watcher(path: &Path, events: Sender<Action>) -> thread::JoinHandle<
     })
 }
 
-/// Starts the input thread: key presses and resizes become actions.
-pub fn spawn_input(events: Sender<Action>) -> thread::JoinHandle<()> {
-    thread::spawn(move || loop {
+/// Lets the UI take the keyboard away from the input thread while an editor runs.
+#[derive(Debug, Default)]
+pub struct InputControl {
+    paused: AtomicBool,
+    /// The input thread has seen `paused` and is not reading.
+    parked: AtomicBool,
+}
+
+/// How often a paused input thread looks whether it may read again, and how long one poll
+/// for input lasts.
+const INPUT_TICK: Duration = Duration::from_millis(20);
+
+impl InputControl {
+    /// Stops the input thread reading, and waits (briefly) until it has: keys typed from
+    /// now on are the editor's.
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while !self.parked.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Starts the input thread: key presses and resizes become actions. While `control` is
+/// paused it reads nothing.
+pub fn spawn_input(events: Sender<Action>, control: Arc<InputControl>) -> thread::JoinHandle<()> {
+    guard::spawn("input", events.clone(), move || loop {
+        if control.paused.load(Ordering::SeqCst) {
+            control.parked.store(true, Ordering::SeqCst);
+            thread::sleep(INPUT_TICK);
+            continue;
+        }
+        control.parked.store(false, Ordering::SeqCst);
+        match crossterm::event::poll(INPUT_TICK) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(_) => return,
+        }
+        // Paused between the poll and here: leave the input to the editor.
+        if control.paused.load(Ordering::SeqCst) {
+            continue;
+        }
         let action = match crossterm::event::read() {
             Ok(Event::Key(key)) => Action::Key(key),
             Ok(Event::Resize(width, height)) => Action::Resize { width, height },

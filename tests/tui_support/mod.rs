@@ -11,7 +11,7 @@ use rusqlite::params;
 use secdesk::cli::demo::{demo_config, load_demo};
 use secdesk::core::config::Config;
 use secdesk::core::store::Store;
-use secdesk::tui::action::Action;
+use secdesk::tui::action::{Action, Request};
 use secdesk::tui::app::State;
 use secdesk::tui::{desk, initial_state, update::update, views};
 
@@ -89,7 +89,11 @@ impl Desk {
             [],
         )
         .unwrap();
-        let config = demo_config().unwrap();
+        Desk::open(dir, store, demo_config().unwrap())
+    }
+
+    /// A desk on `store` with `config`, 120 x 32; `dir` is kept alive with it.
+    pub fn open(dir: tempfile::TempDir, store: Store, config: Config) -> Desk {
         let state = initial_state(&config, now());
         let session = desk::Session::new(Store::open(store.path()).unwrap(), config.clone());
         let mut desk = Desk {
@@ -111,7 +115,13 @@ impl Desk {
         let mut queue = std::collections::VecDeque::from([action]);
         while let Some(a) = queue.pop_front() {
             for request in update(&mut self.state, a) {
-                queue.push_back(self.session.handle(now(), request));
+                // The desk's UI loop runs the editor (around a suspended terminal); here
+                // it runs in place, with whatever $VISUAL the test set.
+                let answer = match request {
+                    Request::EditReply(buffer) => secdesk::tui::reply::edit(&buffer),
+                    other => self.session.handle(now(), other),
+                };
+                queue.push_back(answer);
             }
         }
     }

@@ -119,6 +119,20 @@ pub fn apply_buffer(draft: &Draft, text: &str) -> Result<Draft, ReplyError> {
     Ok(out)
 }
 
+/// The edited text again, with the problem noted at the top (a comment line, which
+/// [`apply_buffer`] ignores), replacing any earlier note.
+pub fn with_error_note(text: &str, e: &ReplyError) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.starts_with("# error:"))
+        .collect();
+    format!(
+        "# error: {}\n{}\n",
+        crate::core::sanitize::terminal_line(&e.to_string()),
+        kept.join("\n")
+    )
+}
+
 /// Splits an address line (`A <a@x>, "Doe, J" <j@x>`) into formatted mailboxes.
 fn addresses(line: usize, value: &str) -> Result<Vec<String>, ReplyError> {
     if value.trim().is_empty() {

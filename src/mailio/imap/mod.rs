@@ -1,9 +1,12 @@
 //! IMAP client side (RFC 3501, IMAP4rev1; RFC 9051 where it agrees): connecting
 //! with TLS, STARTTLS or loopback-only plaintext, incremental sync of a mailbox
-//! into the store, and the errors a user can see.
+//! into the store, waiting for new mail with IDLE (RFC 2177), and the errors a user
+//! can see.
 
+pub mod account;
 pub mod connect;
 pub mod error;
+pub mod idle;
 pub mod sync;
 
 pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};

@@ -143,6 +143,20 @@ pub struct Remote<'a> {
     pub batch_size: usize,
 }
 
+/// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
+/// fetches and stores what is new. The one code path of `secdesk sync` and the desk's sync
+/// worker.
+pub fn fetch_new(
+    remote: Remote<'_>,
+    examined: &Examined,
+    store: &mut Store,
+    ingestor: &Ingestor,
+    progress: &mut dyn FnMut(SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    let plan = plan(examined, store.mailbox_state(&examined.mailbox)?);
+    run(remote, examined, plan, store, ingestor, progress)
+}
+
 /// Fetches what `plan` calls for and stores it, batch by batch.
 pub fn run(
     remote: Remote<'_>,

@@ -4,6 +4,7 @@
 mod help;
 mod picker;
 mod queue;
+mod reply;
 mod report;
 mod stats;
 
@@ -31,6 +32,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Screen::Queue => queue::draw(frame, body, state),
         Screen::Report => report::draw(frame, body, state),
         Screen::Stats => stats::draw(frame, body, state),
+    }
+    if let Some(flow) = state.reply.as_ref().filter(|r| r.previewing) {
+        reply::draw(frame, body, flow);
     }
     draw_status(frame, status, state);
     draw_footer(frame, footer, state);
@@ -61,14 +65,22 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    let sync = match &state.sync {
+    let mut right = Vec::new();
+    if let Some(n) = state.outbox_pending.filter(|n| *n > 0) {
+        right.push(Span::styled(
+            format!("{}  ", text::outbox_pending(n)),
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        ));
+    }
+    right.push(match &state.sync {
         Some(Ok(s)) => Span::styled(safe(s), Style::new().fg(Color::DarkGray)),
         Some(Err(e)) => Span::styled(
             text::sync_failed(&safe(e)),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
         None => Span::raw(""),
-    };
+    });
+    let sync = Line::from(right);
     let sync_width = (sync.width() as u16).min(area.width / 2);
     let [left, right] =
         Layout::horizontal([Constraint::Min(1), Constraint::Length(sync_width)]).areas(area);
@@ -88,6 +100,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
 
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     let at = match state.screen {
+        _ if state.reply.as_ref().is_some_and(|r| r.previewing) => Where::ReplyPreview,
         Screen::Queue => Where::Queue,
         Screen::Report => Where::Report,
         Screen::Stats => Where::Stats,

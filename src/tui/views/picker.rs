@@ -1,4 +1,5 @@
-//! Pickers: the team members for `a`, the allowed transitions for `S`, the invalid reasons.
+//! Pickers: the team members for `a`, the allowed transitions for `S`, the invalid reasons,
+//! the reply templates for `r`.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -15,6 +16,7 @@ pub fn draw(frame: &mut Frame, area: Rect, picker: &Picker) {
         PickerPurpose::Assign => text::ASSIGN_TITLE,
         PickerPurpose::State => text::STATE_TITLE,
         PickerPurpose::InvalidReason => text::REASON_TITLE,
+        PickerPurpose::Template => text::TEMPLATE_TITLE,
     };
     let lines: Vec<Line> = picker
         .items

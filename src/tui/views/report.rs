@@ -1,6 +1,7 @@
 //! The report view: the report's triage fields, why the classifier said what it said, the
-//! whole thread (reporter mail, our replies and team notes each drawn differently) and the
-//! audit log, in one scrolling page.
+//! replies of ours still in the outbox (queued or refused), the whole thread (reporter mail,
+//! our replies and team notes each drawn differently) and the audit log, in one scrolling
+//! page.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -9,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{class_span, due, safe};
+use crate::core::outbox;
 use crate::core::sanitize::terminal_text;
 use crate::core::triage::view::MessageView;
 use crate::tui::app::State;
@@ -98,6 +100,30 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         }
         for reason in &c.reasons {
             out.push(Line::raw(format!("  • {}", safe(reason))));
+        }
+    }
+    if !d.outbox.is_empty() {
+        out.push(Line::raw(""));
+        out.push(section(text::OUTBOX_SECTION));
+        for o in &d.outbox {
+            let style = if o.state == outbox::state::FAILED_PERMANENT {
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().fg(Color::Yellow)
+            };
+            out.push(Line::from(Span::styled(
+                format!(
+                    "  ✉ {} — {}",
+                    safe(&o.subject),
+                    safe(&text::outbox_line(
+                        o.id,
+                        &o.state,
+                        o.attempts,
+                        o.last_error.as_deref()
+                    ))
+                ),
+                style,
+            )));
         }
     }
     out.push(Line::raw(""));

@@ -1,0 +1,70 @@
+//! Waiting for new mail with IDLE (RFC 2177), on a session whose mailbox is selected.
+//!
+//! The imap crate's `Handle` drives the command: `IDLE`, then untagged responses until the
+//! server reports `EXISTS` (RFC 3501 §7.3.1, a message arrived) or the read timeout passes,
+//! then `DONE`. RFC 2177 §3 asks clients to re-issue IDLE at least every 29 minutes; the
+//! caller picks a shorter timeout (it also wakes to deliver replies) and IDLEs again.
+
+use std::time::Duration;
+
+use imap::extensions::idle::{SetReadTimeout, WaitOutcome};
+use imap::types::UnsolicitedResponse;
+
+use super::connect::{classify, Endpoint, ImapSession, ImapStream};
+use super::error::ImapError;
+
+/// Why an IDLE ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The mailbox grew: something new to fetch.
+    NewMail,
+    /// Nothing happened within the timeout.
+    TimedOut,
+}
+
+/// Whether the server announces IDLE in its CAPABILITY (RFC 3501 §6.1.1).
+pub fn supported(endpoint: &Endpoint, session: &mut ImapSession) -> Result<bool, ImapError> {
+    session
+        .capabilities()
+        .map(|c| c.has_str("IDLE"))
+        .map_err(|e| classify(endpoint, "asking for the server's capabilities", e))
+}
+
+/// IDLEs on the selected mailbox until the server reports new mail or `timeout` passes.
+/// Afterwards the socket's read timeout is `endpoint.timeout` again.
+pub fn wait(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    timeout: Duration,
+) -> Result<Wake, ImapError> {
+    let outcome = {
+        let mut handle = session.idle();
+        // One IDLE per call: the caller decides what to do on a timeout.
+        handle.timeout(timeout).keepalive(false);
+        handle.wait_while(|response| !matches!(response, UnsolicitedResponse::Exists(_)))
+        // Dropping the handle sends DONE and reads the tagged OK.
+    };
+    match outcome {
+        Ok(WaitOutcome::MailboxChanged) => Ok(Wake::NewMail),
+        Ok(WaitOutcome::TimedOut) => Ok(Wake::TimedOut),
+        Err(e) => Err(classify(endpoint, "waiting for new mail (IDLE)", e)),
+    }
+}
+
+/// The imap crate sets the read timeout for the IDLE and clears it (`None`) afterwards.
+/// Cleared, a later read could block for ever on a dead connection, so `None` puts back
+/// the connection's own timeout instead: the write timeout, which `connect` set to the
+/// endpoint's timeout and nothing changes.
+impl SetReadTimeout for ImapStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
+        let tcp = match self {
+            ImapStream::Plain(s) => &*s,
+            ImapStream::Tls(s) => s.get_ref(),
+        };
+        let timeout = match timeout {
+            Some(t) => Some(t),
+            None => tcp.write_timeout().map_err(imap::Error::Io)?,
+        };
+        tcp.set_read_timeout(timeout).map_err(imap::Error::Io)
+    }
+}

@@ -1,0 +1,184 @@
+//! Keeping the store live for the desk: one logged-in IMAP session, kept between rounds.
+//! Each round syncs new mail (the same [`sync::fetch_new`] as `secdesk sync`) and delivers
+//! the replies that are due. Between rounds it IDLEs (RFC 2177) when the server announces
+//! IDLE, waking on `EXISTS` and at least every `[sync] poll_seconds` (so due replies go
+//! out); otherwise it sleeps `poll_seconds`. After an error the session is dropped and the
+//! next round logs in again, after a backoff that grows with each failure in a row.
+//!
+//! Blocking by design: it runs on the desk's sync worker thread, never the UI thread.
+
+use std::time::Duration;
+
+use crate::core::config::Config;
+use crate::core::ingest::Ingestor;
+use crate::core::store::Store;
+use crate::mailio::delivery::{self, DeliverOptions, Delivery, Outcome};
+use crate::mailio::imap::idle;
+use crate::mailio::imap::sync::{self, Remote, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::{account, Endpoint, ImapSession};
+
+/// RFC 2177 §3: re-issue IDLE at least every 29 minutes; stay well inside that.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(25 * 60);
+
+/// The longest wait before logging in again after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Round {
+    pub new_messages: usize,
+    /// Replies sent (or found already sent) from the outbox.
+    pub replies_sent: usize,
+    /// Replies still queued or refused after this round's attempt, with the last error.
+    pub replies_failed: Vec<String>,
+    /// Whether the next wait is an IDLE (the server has it) rather than a poll.
+    pub idle: bool,
+}
+
+/// The logged-in session and what the server offers.
+struct Connection {
+    endpoint: Endpoint,
+    session: ImapSession,
+    idle: bool,
+}
+
+/// The desk's background sync: see the module header.
+pub struct Watch {
+    config: Config,
+    connection: Option<Connection>,
+    store: Option<Store>,
+    /// Failed rounds in a row.
+    failures: u32,
+}
+
+impl Watch {
+    pub fn new(config: Config) -> Watch {
+        Watch {
+            config,
+            connection: None,
+            store: None,
+            failures: 0,
+        }
+    }
+
+    /// Syncs new mail into the store and delivers due replies. On an error the session is
+    /// dropped (the next round logs in again) and the error says what to do.
+    pub fn round(&mut self) -> Result<Round, String> {
+        match self.try_round() {
+            Ok(round) => {
+                self.failures = 0;
+                Ok(round)
+            }
+            Err(e) => {
+                self.failures = self.failures.saturating_add(1);
+                self.reset();
+                Err(e)
+            }
+        }
+    }
+
+    /// Blocks until the next round is due: new mail (IDLE), the poll interval, or the
+    /// backoff after a failure.
+    pub fn wait(&mut self) {
+        let poll = Duration::from_secs(self.config.sync.poll_seconds.max(1));
+        if self.failures > 0 {
+            std::thread::sleep(backoff(self.failures));
+            return;
+        }
+        match self.connection.as_mut().filter(|c| c.idle) {
+            Some(c) => {
+                if idle::wait(&c.endpoint, &mut c.session, poll.min(IDLE_LIMIT)).is_err() {
+                    // The session is unusable: the next round logs in again, and says why
+                    // if it cannot.
+                    self.reset();
+                }
+            }
+            None => std::thread::sleep(poll),
+        }
+    }
+
+    /// Forgets the session and the store connection (after an error or a panic): the next
+    /// round starts afresh.
+    pub fn reset(&mut self) {
+        if let Some(mut c) = self.connection.take() {
+            let _ = c.session.logout();
+        }
+        self.store = None;
+    }
+
+    fn try_round(&mut self) -> Result<Round, String> {
+        let Some(imap) = self.config.imap.clone() else {
+            return Ok(Round::default());
+        };
+        if self.connection.is_none() {
+            let (endpoint, mut session) =
+                account::login(&self.config, &imap).map_err(|e| e.to_string())?;
+            let idle = idle::supported(&endpoint, &mut session).map_err(|e| e.to_string())?;
+            self.connection = Some(Connection {
+                endpoint,
+                session,
+                idle,
+            });
+        }
+        if self.store.is_none() {
+            self.store = Some(Store::open(&self.config.store_path()).map_err(|e| e.to_string())?);
+        }
+        let (Some(c), Some(store)) = (self.connection.as_mut(), self.store.as_mut()) else {
+            // Both were filled in just above.
+            return Err("internal error: no session".to_string());
+        };
+        let examined =
+            sync::examine(&c.endpoint, &mut c.session, &imap.mailbox).map_err(|e| e.to_string())?;
+        let remote = Remote {
+            endpoint: &c.endpoint,
+            session: &mut c.session,
+            batch_size: DEFAULT_BATCH_SIZE,
+        };
+        // Classified on the way in, like `secdesk import`: rules and overrides beside the config.
+        let ingestor =
+            Ingestor::from_store(store, Some(&self.config.dir())).map_err(|e| e.to_string())?;
+        let report = sync::fetch_new(remote, &examined, store, &ingestor, &mut |_| {})
+            .map_err(|e| e.to_string())?;
+        let mut round = Round {
+            new_messages: report.stored.new_messages,
+            idle: c.idle,
+            ..Round::default()
+        };
+        if self.config.smtp.is_some() {
+            match delivery::deliver_due(&self.config, store, DeliverOptions::default()) {
+                Ok(done) => tally(&mut round, &done),
+                Err(e) => round.replies_failed.push(e.to_string()),
+            }
+        }
+        Ok(round)
+    }
+}
+
+fn tally(round: &mut Round, done: &[Delivery]) {
+    for d in done {
+        match &d.outcome {
+            Outcome::Sent { .. } => round.replies_sent += 1,
+            Outcome::Queued { error, .. }
+            | Outcome::Failed { error }
+            | Outcome::Unverified { error } => round.replies_failed.push(error.clone()),
+            Outcome::Skipped => {}
+        }
+    }
+}
+
+/// 2, 4, 8 … seconds after 1, 2, 3 … failures in a row, at most [`MAX_BACKOFF`].
+pub fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.clamp(1, 16)).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+}

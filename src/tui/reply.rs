@@ -1,0 +1,221 @@
+//! `r`: replying to the reporter from the desk, as `update` sees it. The steps, each an
+//! action answering the request before it:
+//!
+//! ```text
+//! r → template picker → ComposeReply (store worker: core::reply::compose)
+//!   → ReplyComposed → EditReply (UI loop: terminal suspended, $VISUAL/$EDITOR)
+//!   → ReplyEdited → preview (y sends, e edits again, n/Esc cancels)
+//!   → QueueReply (store worker: core::outbox::queue_draft, before any SMTP)
+//!   → ReplyQueued → Deliver (delivery worker: mailio::delivery::deliver_one)
+//!   → ReplyDelivered → the status line says sent / queued with the error / refused
+//! ```
+//!
+//! The edited text is read back with `core::reply::buffer::apply_buffer` and the draft is
+//! built once for the preview, so the header checks (CR/LF refused, addresses parsed) run
+//! before the user is asked to confirm.
+
+use chrono::Utc;
+
+use super::action::{Action, Request};
+use super::app::{PickerChoice, ReplyFlow, State};
+use super::keymap::Command;
+use super::text;
+use crate::cli::editor;
+use crate::core::model::ReportId;
+use crate::core::reply::buffer::{apply_buffer, to_buffer, with_error_note};
+use crate::core::reply::message::{build, new_message_id};
+use crate::core::reply::{Draft, ReplyError};
+use crate::mailio::delivery::{self, Delivery, Outcome};
+
+/// The template picker's lines: blank first, then every template by name.
+pub fn template_items(state: &State) -> Vec<(String, PickerChoice)> {
+    std::iter::once((
+        text::BLANK_TEMPLATE.to_string(),
+        PickerChoice::Template(None),
+    ))
+    .chain(
+        state
+            .templates
+            .iter()
+            .map(|n| (n.clone(), PickerChoice::Template(Some(n.clone())))),
+    )
+    .collect()
+}
+
+/// A template was picked for report `report_id`: ask the store worker for the draft.
+pub fn start(state: &mut State, report_id: ReportId, template: Option<String>) -> Vec<Request> {
+    state.reply = None;
+    state.info(text::COMPOSING);
+    vec![Request::ComposeReply {
+        report_id,
+        template,
+    }]
+}
+
+/// Runs the editor on `buffer` and says what came back. The caller owns the terminal: the
+/// desk suspends it around this call.
+pub fn edit(buffer: &str) -> Action {
+    Action::ReplyEdited(editor::edit_text(buffer).map_err(|e| text::editor_failed(&e.to_string())))
+}
+
+/// The reply steps' answers.
+pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
+    match action {
+        Action::ReplyComposed(Ok(draft)) => {
+            let buffer = to_buffer(&draft);
+            state.reply = Some(ReplyFlow {
+                draft: *draft,
+                buffer: buffer.clone(),
+                problem: None,
+                previewing: false,
+                scroll: 0,
+            });
+            vec![Request::EditReply(buffer)]
+        }
+        Action::ReplyComposed(Err(e)) => {
+            state.error(e);
+            Vec::new()
+        }
+        Action::ReplyEdited(result) => edited(state, result),
+        Action::ReplyQueued {
+            outbox_id,
+            report_id,
+        } => {
+            state.info(text::reply_queued(report_id, outbox_id));
+            vec![Request::Deliver(outbox_id), Request::OutboxCount]
+        }
+        Action::ReplyDelivered(result) => {
+            match result {
+                Ok(d) => delivered(state, &d),
+                Err(e) => state.error(e),
+            }
+            let mut out = super::update::reload(state);
+            out.push(Request::OutboxCount);
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn edited(state: &mut State, result: Result<String, String>) -> Vec<Request> {
+    let Some(flow) = state.reply.as_mut() else {
+        return Vec::new();
+    };
+    let edited = match result {
+        Ok(t) => t,
+        Err(e) => {
+            state.reply = None;
+            state.error(e);
+            return Vec::new();
+        }
+    };
+    match apply_buffer(&flow.draft, &edited) {
+        Ok(draft) => {
+            flow.problem = check(&draft).err().map(|e| e.to_string());
+            flow.buffer = match &flow.problem {
+                Some(_) => edited,
+                None => to_buffer(&draft),
+            };
+            flow.draft = draft;
+        }
+        Err(ReplyError::EmptyBody) => {
+            state.reply = None;
+            state.info(text::REPLY_EMPTY);
+            return Vec::new();
+        }
+        Err(e) => {
+            // The preview shows the draft as it was, with what is wrong; `e` opens the
+            // edited text again with the problem noted on top.
+            flow.buffer = with_error_note(&edited, &e);
+            flow.problem = Some(e.to_string());
+        }
+    }
+    flow.previewing = true;
+    flow.scroll = 0;
+    state.status = None;
+    Vec::new()
+}
+
+/// Builds the draft as it would be sent, for the checks alone: the outbox builds it again
+/// with the Message-ID and Date it keeps.
+fn check(draft: &Draft) -> Result<(), ReplyError> {
+    build(draft, &new_message_id("preview.invalid"), Utc::now()).map(|_| ())
+}
+
+/// Keys on the preview.
+pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
+    let Some(flow) = state.reply.as_mut() else {
+        return Vec::new();
+    };
+    match command {
+        Command::SendReply => {
+            if flow.problem.is_some() {
+                state.error(text::REPLY_FIX_FIRST);
+                return Vec::new();
+            }
+            let draft = flow.draft.clone();
+            state.reply = None;
+            vec![Request::QueueReply(Box::new(draft))]
+        }
+        Command::EditReply => {
+            flow.previewing = false;
+            vec![Request::EditReply(flow.buffer.clone())]
+        }
+        Command::CancelReply | Command::Back => {
+            state.reply = None;
+            state.info(text::REPLY_CANCELLED);
+            Vec::new()
+        }
+        // Ctrl-C quits from anywhere; the draft was never queued, so nothing is left behind.
+        Command::Quit => {
+            state.reply = None;
+            state.quit = true;
+            Vec::new()
+        }
+        Command::Down => scroll(flow, 1),
+        Command::Up => scroll(flow, -1),
+        Command::PageDown => scroll(flow, 10),
+        Command::PageUp => scroll(flow, -10),
+        Command::Top => scroll(flow, -(u16::MAX as i32)),
+        Command::Bottom => scroll(flow, u16::MAX as i32),
+        _ => Vec::new(),
+    }
+}
+
+fn scroll(flow: &mut ReplyFlow, delta: i32) -> Vec<Request> {
+    let max = flow.draft.body.lines().count() as i32;
+    flow.scroll = (flow.scroll as i32 + delta).clamp(0, max) as u16;
+    Vec::new()
+}
+
+/// What the status line says about a delivery attempt.
+fn delivered(state: &mut State, d: &Delivery) {
+    let r = d.report_id;
+    match &d.outcome {
+        Outcome::Sent {
+            already_on_server,
+            states,
+            state_error,
+            sent_copy_error,
+        } => {
+            let now = states.last().map(|s| s.to_string());
+            let sent = text::reply_sent(r, *already_on_server, now.as_deref());
+            match state_error.as_ref().or(sent_copy_error.as_ref()) {
+                Some(w) => state.error(text::reply_sent_with_warning(&sent, w)),
+                None => state.info(sent),
+            }
+        }
+        Outcome::Queued {
+            error,
+            next_attempt_at,
+        } => state.error(text::reply_still_queued(
+            r,
+            d.outbox_id,
+            error,
+            &delivery::when(next_attempt_at),
+        )),
+        Outcome::Failed { error } => state.error(text::reply_refused(r, error)),
+        Outcome::Unverified { error } => state.error(text::reply_unverified(r, error)),
+        Outcome::Skipped => state.info(text::reply_taken_elsewhere(d.outbox_id)),
+    }
+}

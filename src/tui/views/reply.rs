@@ -1,0 +1,73 @@
+//! The reply preview: the message as it will be sent (headers, then the body), over the
+//! screen it was started from. Everything in it passes through the terminal-safe filters:
+//! the quote and the addresses come from a stranger's mail.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::safe;
+use crate::core::sanitize::terminal_text;
+use crate::tui::app::ReplyFlow;
+use crate::tui::text;
+
+pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
+    let d = &flow.draft;
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{name:<14}"), bold),
+            Span::raw(value),
+        ])
+    };
+    let mut lines = Vec::new();
+    if let Some(problem) = &flow.problem {
+        lines.push(Line::from(Span::styled(
+            text::reply_problem(&safe(problem)),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines.push(field(text::PREVIEW_FROM, safe(&d.from)));
+    lines.push(field(text::PREVIEW_TO, safe(&d.to.join(", "))));
+    if !d.cc.is_empty() {
+        lines.push(field(text::PREVIEW_CC, safe(&d.cc.join(", "))));
+    }
+    lines.push(field(text::PREVIEW_SUBJECT, safe(&d.subject)));
+    if let Some(parent) = &d.in_reply_to {
+        lines.push(field(
+            text::PREVIEW_IN_REPLY_TO,
+            format!("<{}>", safe(parent)),
+        ));
+    }
+    if let Some(change) = &d.state_change {
+        let reason = change.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+        lines.push(field(
+            text::PREVIEW_THEN,
+            format!("#{} becomes {}{reason}", d.report_id, change.state),
+        ));
+    }
+    lines.push(Line::from(Span::styled(
+        "─".repeat(area.width.saturating_sub(2) as usize),
+        Style::new().fg(Color::DarkGray),
+    )));
+    let body: Vec<Line> = terminal_text(&d.body)
+        .replace('\t', "    ")
+        .lines()
+        .skip(flow.scroll as usize)
+        .map(|l| Line::raw(l.to_string()))
+        .collect();
+    lines.extend(body);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(text::preview_title(d.report_id)),
+            )
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

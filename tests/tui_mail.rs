@@ -1,0 +1,252 @@
+//! The desk's mail workers against a real Dovecot and a real SMTP server (aiosmtpd):
+//! `r` composes, edits (a stand-in editor through $VISUAL), previews and sends a reply that
+//! reaches the reporter exactly once; the sync worker IDLEs and brings new mail in within
+//! seconds, long before its poll interval.
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[allow(dead_code)]
+#[path = "reply/desk.rs"]
+mod desk;
+
+mod tui_support;
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+use secdesk::core::config::Config;
+use secdesk::core::store::Store;
+use secdesk::tui::action::Action;
+use secdesk::tui::sync;
+
+use desk::{body, header, Desk, REPORTER, TEAM};
+use support::Smtp;
+
+const REPORT: &str = "From: Reporter <reporter@example.net>\r\n\
+To: security@example.org\r\n\
+Subject: tarfile escape\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+Message-ID: <report-1@reporter.example>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+extractall() follows a symlink out of the target directory.\r\n";
+
+/// What the stand-in editor adds.
+const ADDED: &str = "A line added in the editor.";
+
+/// The test desk's environment: the stand-in editor and the IMAP password `Desk` configures.
+fn environment() {
+    let editor = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/append-line");
+    std::env::set_var("VISUAL", editor);
+    std::env::set_var("SECDESK_TEST_IMAP_PASSWORD", "pw-Team-1");
+}
+
+/// The TUI, driven key by key, on the database and config of `mail`.
+fn tui_on(mail: &Desk) -> tui_support::Desk {
+    environment();
+    let config = Config::load(&mail.dir.path().join("config.toml")).unwrap();
+    let store = Store::open(&mail.db_path()).unwrap();
+    tui_support::Desk::open(tempfile::tempdir().unwrap(), store, config)
+}
+
+#[test]
+fn r_edits_previews_and_sends_the_reply_once() {
+    let mail = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(smtp.port, "");
+    let mut tui = tui_on(&mail);
+    assert_eq!(tui.queue_ids(), vec![1]);
+
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Char('j')); // acknowledge: the first template after blank
+    tui.key(KeyCode::Enter);
+    // The editor ran and the preview shows the message as it will go out.
+    let preview = tui.screen();
+    for needle in [
+        "Reply to #1",
+        "Reporter <reporter@example.net>",
+        "Re: tarfile escape",
+        "<report-1@reporter.example>",
+        "#1 becomes acknowledged",
+        ADDED,
+        "y send",
+    ] {
+        assert!(preview.contains(needle), "{needle} in\n{preview}");
+    }
+    assert_eq!(mail.reporter_maildir_count(), 0, "nothing sent before y");
+
+    tui.key(KeyCode::Char('y'));
+    assert!(
+        tui.status().contains("Reply to #1 sent") && tui.status().contains("acknowledged"),
+        "{}",
+        tui.status()
+    );
+    let inbox = mail.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(
+        header(&inbox[0], "In-Reply-To").as_deref(),
+        Some("<report-1@reporter.example>")
+    );
+    assert!(body(&inbox[0]).contains(ADDED), "{}", body(&inbox[0]));
+    assert_eq!(
+        mail.query("SELECT count(*) FROM events WHERE report_id = 1 AND kind = 'reply'"),
+        1
+    );
+    assert_eq!(tui.state.outbox_pending, Some(0));
+    assert_eq!(mail.mailbox(TEAM, "Sent").len(), 1);
+
+    // A retry afterwards finds nothing to send: exactly once.
+    let out = mail.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", desk::stderr(&out));
+    assert_eq!(mail.reporter_maildir_count(), 1);
+}
+
+#[test]
+fn smtp_down_keeps_the_reply_queued_and_shown_on_the_report() {
+    let mail = Desk::new(REPORT, support::free_port());
+    let mut tui = tui_on(&mail);
+    tui.key(KeyCode::Enter); // the report view
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    tui.key(KeyCode::Char('y'));
+    let status = tui.status();
+    assert!(
+        status.contains("queued (outbox #1), not sent yet") && status.contains("127.0.0.1"),
+        "{status}"
+    );
+    assert_eq!(tui.state.outbox_pending, Some(1));
+    let screen = tui.screen();
+    assert!(screen.contains("outbox: 1 pending"), "{screen}");
+    assert!(
+        screen.contains("Outbox: replies not yet sent") && screen.contains("#1 queued"),
+        "{screen}"
+    );
+    assert_eq!(
+        mail.query("SELECT count(*) FROM events WHERE kind = 'reply'"),
+        0
+    );
+}
+
+#[test]
+fn the_preview_shows_the_whole_message_and_n_cancels() {
+    let mail = Desk::new(REPORT, 0);
+    let mut tui = tui_on(&mail);
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    insta::assert_snapshot!(tui.screen());
+    tui.key(KeyCode::Char('n'));
+    assert!(
+        tui.status().contains("nothing was sent"),
+        "{}",
+        tui.status()
+    );
+    assert!(!tui.screen().contains("y send"));
+    assert_eq!(mail.query("SELECT count(*) FROM outbox"), 0);
+}
+
+#[test]
+fn the_sync_worker_idles_and_new_mail_arrives_within_seconds() {
+    let mail = Desk::new(REPORT, 0);
+    let mut tui = tui_on(&mail);
+    let mut config = Config::load(&mail.dir.path().join("config.toml")).unwrap();
+    // Far longer than the test waits: only IDLE can bring the mail in time.
+    config.sync.poll_seconds = 120;
+    let (source, _) = secdesk::cli::desk::sync_source(&config);
+    let (tx, rx) = mpsc::channel();
+    sync::spawn(source.expect("a sync source for [imap]"), tx);
+    let first = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(
+        matches!(&first, Action::Sync(Ok(s)) if s.contains("no new mail")),
+        "{first:?}"
+    );
+
+    let started = Instant::now();
+    mail.server.append(
+        TEAM,
+        "INBOX",
+        &support::message("idle-2@reporter.example", "IDLE brought this", "hello"),
+    );
+    let next = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        matches!(&next, Action::Sync(Ok(s)) if s.contains("1 new message")),
+        "{next:?}"
+    );
+    tui.act(next);
+    tui.act(Action::StoreChanged);
+    let screen = tui.screen();
+    assert!(screen.contains("IDLE brought this"), "{screen}");
+    assert!(screen.contains("synced: 1 new message"), "{screen}");
+}
+
+/// A private tmux server for one test, killed when it ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.0, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.run(&["capture-pane", "-p", "-t", "0"]);
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{needle:?} never appeared; the pane shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn the_real_desk_hands_the_terminal_to_the_editor_and_takes_it_back() {
+    let mail = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(smtp.port, "");
+    let editor =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/ask-then-append");
+    let line = mail.shell_line(&[]).replacen(
+        "EDITOR=false",
+        &format!("EDITOR=false VISUAL={}", editor.display()),
+        1,
+    );
+    let tmux = Tmux(format!("secdesk-tui-mail-{}", std::process::id()));
+    tmux.run(&["new-session", "-d", "-x", "120", "-y", "40", &line]);
+    tmux.wait_for("tarfile escape");
+    tmux.run(&["send-keys", "-t", "0", "r"]);
+    tmux.wait_for("blank (no template)");
+    tmux.run(&["send-keys", "-t", "0", "Enter"]);
+    // The desk left the alternate screen: the editor has the terminal and the keyboard.
+    tmux.wait_for("EDITOR IS RUNNING");
+    tmux.run(&["send-keys", "-t", "0", "-l", "hello from tmux"]);
+    tmux.run(&["send-keys", "-t", "0", "Enter"]);
+    // Back in the desk, redrawn whole: the preview, with what was typed in the editor.
+    let screen = tmux.wait_for("Typed in the editor: hello from tmux");
+    assert!(screen.contains("Reply to #1"), "{screen}");
+    assert!(!screen.contains("EDITOR IS RUNNING"), "{screen}");
+    tmux.run(&["send-keys", "-t", "0", "y"]);
+    tmux.wait_for("Reply to #1 sent");
+    let inbox = mail.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    assert!(body(&inbox[0]).contains("Typed in the editor: hello from tmux"));
+}
