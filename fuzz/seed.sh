@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared="$root/../shared/corpora"
 [ -d "$shared" ] || { echo "fuzz/seed.sh: $shared not found; fuzzing starts from an empty corpus" >&2; exit 0; }
-mkdir -p "$root/fuzz/corpus/parse_message" "$root/fuzz/corpus/import_mbox" "$root/fuzz/corpus/config" "$root/fuzz/corpus/template"
+mkdir -p "$root/fuzz/corpus/parse_message" "$root/fuzz/corpus/import_mbox" "$root/fuzz/corpus/config" "$root/fuzz/corpus/template" "$root/fuzz/corpus/rules"
 cp "$root"/assets/templates/* "$root/fuzz/corpus/template/"
 cp "$shared"/triage/*/*.eml "$root/fuzz/corpus/parse_message/"
 # Every 8th SpamAssassin message: enough variety, fast to load.
@@ -20,4 +20,5 @@ for group in $(ls "$shared"/triage/*/*.eml | xargs -n 3 | tr ' ' ','); do
     > "$root/fuzz/corpus/import_mbox/seed-$i.mbox"
 done
 cp "$root/config.example.toml" "$root/fuzz/corpus/config/"
-echo "seeded: $(ls "$root/fuzz/corpus/parse_message" | wc -l) messages, $i mboxes, 1 config"
+cp "$root/assets/rules.toml" "$root/fuzz/corpus/rules/"
+echo "seeded: $(ls "$root/fuzz/corpus/parse_message" | wc -l) messages, $i mboxes, 1 config, 1 rule file"

@@ -63,3 +63,27 @@ pub fn template(data: &[u8]) {
         }
     }
 }
+
+/// Parses a classifier rule file. A file that parses must also run: every compiled rule is
+/// evaluated on a small message without panicking, and a file that fails names a line
+/// inside the file.
+pub fn rules(data: &[u8]) {
+    use crate::core::classify::rules::RuleSet;
+    use crate::core::classify::ClassifyError;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match RuleSet::parse(text, "fuzz.toml") {
+        Ok(set) => {
+            let m = parse(
+                b"From: a@example.org\r\nSubject: bug bounty xss\r\n\r\nsteps to reproduce\r\n",
+            );
+            let fired = set.evaluate(&m);
+            assert!(fired.len() <= set.len());
+        }
+        Err(ClassifyError::RuleFile { line, .. }) => {
+            assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+        }
+        Err(other) => panic!("a rule file parse failed without a line: {other}"),
+    }
+}

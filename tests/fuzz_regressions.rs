@@ -45,13 +45,24 @@ fn crashers_and_hostile_mail_replay_cleanly() {
     for entry in std::fs::read_dir(shipped).unwrap() {
         secdesk::fuzzing::template(&std::fs::read(entry.unwrap().path()).unwrap());
     }
-    for target in ["parse_message", "import_mbox", "config", "template"] {
+    // The shipped rule file is the rules target's main seed; it must parse and run.
+    secdesk::fuzzing::rules(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/rules.toml")).unwrap(),
+    );
+    for target in [
+        "parse_message",
+        "import_mbox",
+        "config",
+        "template",
+        "rules",
+    ] {
         for (name, data) in inputs(target) {
             println!("replaying {target}/{name}");
             match target {
                 "parse_message" => secdesk::fuzzing::parse_message(&data),
                 "import_mbox" => secdesk::fuzzing::import_mbox(&data),
                 "template" => secdesk::fuzzing::template(&data),
+                "rules" => secdesk::fuzzing::rules(&data),
                 _ => secdesk::fuzzing::config(&data),
             }
         }

@@ -285,6 +285,17 @@ pub fn mark_unverified(store: &Store, id: i64, error: &str) -> Result<()> {
     Ok(())
 }
 
+/// A `sending` row whose connection was lost after the whole message was handed over:
+/// the server may have it. It stays `sending`, with why, and is due for the on-server check
+/// at once (its attempt time is cleared) rather than after the stale-attempt window.
+pub fn mark_uncertain(store: &Store, id: i64, error: &str) -> Result<()> {
+    store.conn().execute(
+        "UPDATE outbox SET last_error = ?2, last_attempt_at = NULL WHERE id = ?1 AND state = 'sending'",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
 /// Records a delivered reply, in one transaction: the row becomes `sent` (Sent copy
 /// pending), the message joins the report's thread with direction `out`, and a `reply`
 /// event goes into the audit log (the first one is the report's first response).

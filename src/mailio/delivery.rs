@@ -203,6 +203,15 @@ impl<'a> Run<'a> {
                 outbox::mark_permanent(store, row.id, &error)?;
                 done(Outcome::Failed { error })
             }
+            Err(e) if e.kind == FailureKind::Uncertain => {
+                // Sending again now could deliver it twice: it stays `sending`, and the next
+                // run looks for it on the server before deciding.
+                let error = format!(
+                    "{e}; the next `secdesk outbox --retry` looks for it on the server and sends it only if it is not there"
+                );
+                outbox::mark_uncertain(store, row.id, &error)?;
+                done(Outcome::Unverified { error })
+            }
             Err(e) => {
                 let error = e.to_string();
                 outbox::mark_transient(store, row.id, &error, Utc::now())?;
@@ -242,7 +251,7 @@ impl<'a> Run<'a> {
             outbox::mark_sent_copy(store, row.id, None)?;
             None
         } else {
-            self.file_copy(store, row.id)?
+            self.file_copy(store, row.id, false)?
         };
         Ok(Outcome::Sent {
             already_on_server,
@@ -253,13 +262,25 @@ impl<'a> Run<'a> {
     }
 
     /// APPENDs one sent reply to the Sent mailbox; returns why not, if it failed.
-    fn file_copy(&mut self, store: &Store, id: i64) -> Result<Option<String>, DeliveryError> {
+    ///
+    /// A copy left pending by an earlier run (`look_first`) may have been filed just before
+    /// that run died: it is looked for in the Sent mailbox first, so it is never filed twice.
+    fn file_copy(
+        &mut self,
+        store: &Store,
+        id: i64,
+        look_first: bool,
+    ) -> Result<Option<String>, DeliveryError> {
         self.copies_tried.push(id);
+        let row = outbox::get(store, id)?;
         let raw = outbox::raw(store, id)?;
         let mailbox = sent_mailbox(self.config);
-        let result = self
-            .session()
-            .and_then(|s| append_sent(s, &mailbox, &raw).map_err(|e| e.to_string()));
+        let result = self.session().and_then(|s| {
+            if look_first && in_mailbox(s, &mailbox, &row.message_id, true)? {
+                return Ok(());
+            }
+            append_sent(s, &mailbox, &raw)
+        });
         let error = result.err().map(|e| {
             // The session may be unusable after an IO error; reconnect next time.
             self.imap = None;
@@ -274,7 +295,7 @@ impl<'a> Run<'a> {
             if self.copies_tried.contains(&row.id) {
                 continue;
             }
-            if self.file_copy(store, row.id)?.is_some() {
+            if self.file_copy(store, row.id, true)?.is_some() {
                 break;
             }
         }
@@ -292,21 +313,8 @@ impl<'a> Run<'a> {
             .map(|i| i.mailbox.clone())
             .unwrap_or_else(|| "INBOX".into());
         let session = self.session()?;
-        let query = format!(
-            "HEADER Message-ID \"<{}>\"",
-            message_id.replace('\\', "\\\\").replace('"', "\\\"")
-        );
         for (mailbox, is_sent) in [(sent.as_str(), true), (team.as_str(), false)] {
-            match session.examine(mailbox) {
-                Ok(_) => {}
-                // A Sent mailbox that does not exist yet holds nothing.
-                Err(imap::Error::No(_)) if is_sent => continue,
-                Err(e) => return Err(format!("cannot open {mailbox:?}: {e}")),
-            }
-            let hits = session
-                .uid_search(&query)
-                .map_err(|e| format!("cannot search {mailbox:?}: {e}"))?;
-            if !hits.is_empty() {
+            if in_mailbox(session, mailbox, message_id, is_sent)? {
                 return Ok(Some(is_sent));
             }
         }
@@ -322,6 +330,30 @@ impl<'a> Run<'a> {
             .as_mut()
             .ok_or_else(|| "no IMAP session".to_string())
     }
+}
+
+/// Whether a message with `message_id` is in `mailbox` (RFC 3501 §6.4.4, `HEADER`). A
+/// mailbox that does not exist holds nothing when `may_be_missing` (the Sent mailbox is
+/// created on the first APPEND).
+fn in_mailbox(
+    session: &mut ImapSession,
+    mailbox: &str,
+    message_id: &str,
+    may_be_missing: bool,
+) -> Result<bool, String> {
+    match session.examine(mailbox) {
+        Ok(_) => {}
+        Err(imap::Error::No(_)) if may_be_missing => return Ok(false),
+        Err(e) => return Err(format!("cannot open {mailbox:?}: {e}")),
+    }
+    let query = format!(
+        "HEADER Message-ID \"<{}>\"",
+        message_id.replace('\\', "\\\\").replace('"', "\\\"")
+    );
+    let hits = session
+        .uid_search(&query)
+        .map_err(|e| format!("cannot search {mailbox:?}: {e}"))?;
+    Ok(!hits.is_empty())
 }
 
 /// `[reply] sent_mailbox`, default `Sent`.

@@ -5,17 +5,27 @@
 //! there is no switch to turn verification off. Every network step has a timeout.
 //!
 //! A failed send is classified for the outbox: a 5xx reply is permanent (the message as it
-//! is will never be accepted); everything else — refused connection, timeout, TLS trouble,
+//! is will never be accepted); a connection lost or timed out after the whole message was
+//! handed over (after the final `.` of DATA, RFC 5321 §4.1.1.4) is uncertain — the server
+//! may have accepted it and only its answer was lost — so the outbox checks the mailbox
+//! before sending it again; everything else — refused connection, timeout, TLS trouble,
 //! a 4xx reply, a rejected login — is transient: the reply stays queued with the error.
+//!
+//! The session is driven step by step with lettre's `SmtpConnection` rather than
+//! `SmtpTransport::send_raw`, because only then is it known whether a failure came before
+//! or after the message was handed over.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::transport::smtp::SmtpTransport;
-use lettre::{Address, Transport};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{
+    Certificate, CertificateStore, SmtpConnection, TlsParameters,
+};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::Address;
 
 use crate::core::config::{is_loopback, Config, Security, SmtpConfig};
 use crate::mailio::secret::{self, SecretError};
@@ -47,6 +57,9 @@ pub enum FailureKind {
     Transient,
     /// The server refused this message (5xx): it must be changed, not retried.
     Permanent,
+    /// The connection was lost after the whole message was handed over: the server may
+    /// have accepted it. Resending blindly could deliver it twice.
+    Uncertain,
 }
 
 /// A failed send, with what the server or the network said.
@@ -59,9 +72,23 @@ pub struct SendError {
     pub detail: String,
 }
 
+/// How the connection is secured.
+enum Transport {
+    Plain,
+    /// TLS from the first byte (RFC 8314).
+    Wrapper(TlsParameters),
+    /// STARTTLS, required (RFC 3207).
+    Starttls(TlsParameters),
+}
+
 /// A configured SMTP connection, ready to send.
 pub struct SmtpSender {
-    transport: SmtpTransport,
+    host: String,
+    port: u16,
+    transport: Transport,
+    timeout: Duration,
+    credentials: Option<Credentials>,
+    hello: ClientId,
     server: String,
 }
 
@@ -89,30 +116,33 @@ impl SmtpSender {
         ca_file: Option<&Path>,
         timeout: Duration,
     ) -> Result<SmtpSender, SmtpSetupError> {
-        let tls = match smtp.security {
+        let transport = match smtp.security {
             Security::Plain => {
                 if !is_loopback(&smtp.host) {
                     return Err(SmtpSetupError::PlainNotLoopback {
                         host: smtp.host.clone(),
                     });
                 }
-                Tls::None
+                Transport::Plain
             }
-            Security::Tls => Tls::Wrapper(tls_parameters(&smtp.host, ca_file)?),
-            Security::Starttls => Tls::Required(tls_parameters(&smtp.host, ca_file)?),
+            Security::Tls => Transport::Wrapper(tls_parameters(&smtp.host, ca_file)?),
+            Security::Starttls => Transport::Starttls(tls_parameters(&smtp.host, ca_file)?),
         };
-        let mut builder = SmtpTransport::builder_dangerous(smtp.host.as_str())
-            .port(smtp.port)
-            .tls(tls)
-            .timeout(Some(timeout));
-        if let (Some(user), Some(password)) = (&smtp.username, secret::smtp_password(smtp)?) {
-            builder = builder.credentials(Credentials::new(
+        let credentials = match (&smtp.username, secret::smtp_password(smtp)?) {
+            (Some(user), Some(password)) => Some(Credentials::new(
                 user.clone(),
                 password.expose().to_string(),
-            ));
-        }
+            )),
+            _ => None,
+        };
         Ok(SmtpSender {
-            transport: builder.build(),
+            host: smtp.host.clone(),
+            port: smtp.port,
+            transport,
+            // Applies to the TCP connect and to every read and write on the socket.
+            timeout,
+            credentials,
+            hello: ClientId::default(),
             server: format!("{}:{}", smtp.host, smtp.port),
         })
     }
@@ -141,10 +171,96 @@ impl SmtpSender {
             .collect::<Result<Vec<_>, _>>()?;
         let envelope = Envelope::new(Some(from), to)
             .map_err(|e| permanent(format!("the envelope is invalid ({e})")))?;
-        self.transport
-            .send_raw(&envelope, raw)
-            .map(|_| ())
-            .map_err(|e| self.classify(&e))
+
+        let wrapper = match &self.transport {
+            Transport::Wrapper(p) => Some(p),
+            _ => None,
+        };
+        let mut conn = SmtpConnection::connect(
+            (self.host.as_str(), self.port),
+            Some(self.timeout),
+            &self.hello,
+            wrapper,
+            None,
+        )
+        .map_err(|e| self.classify(&e))?;
+        // Everything up to the end of DATA: a failure here means the message was not taken.
+        let handed_over = self.hand_over(&mut conn, &envelope, raw);
+        match handed_over {
+            Ok(()) => {
+                // The message is accepted; a failed goodbye changes nothing.
+                let _ = conn.quit();
+                Ok(())
+            }
+            Err(e) => {
+                conn.abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// STARTTLS, login, MAIL, RCPT, DATA (RFC 5321 §3.3), then the message itself.
+    fn hand_over(
+        &self,
+        conn: &mut SmtpConnection,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<(), SendError> {
+        let before = |e: lettre::transport::smtp::Error| self.classify(&e);
+        if let Transport::Starttls(p) = &self.transport {
+            conn.starttls(p, &self.hello).map_err(before)?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, credentials).map_err(before)?;
+        }
+        // As lettre's own `send` does: declare 8-bit content (RFC 6152) and UTF-8
+        // addresses (RFC 6531) when the server offers them.
+        let mut options = Vec::new();
+        let info = conn.server_info();
+        let non_ascii = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .any(|a: &Address| !AsRef::<str>::as_ref(a).is_ascii());
+        let unsupported = |what: &str| SendError {
+            kind: FailureKind::Transient,
+            server: self.server.clone(),
+            detail: format!("the server does not support {what}"),
+        };
+        if non_ascii {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(unsupported("SMTPUTF8, needed for a non-ASCII address"));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !raw.is_ascii() {
+            if !info.supports_feature(Extension::EightBitMime) {
+                return Err(unsupported("8BITMIME, needed for 8-bit message text"));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        conn.command(Mail::new(envelope.from().cloned(), options))
+            .map_err(before)?;
+        for to in envelope.to() {
+            conn.command(Rcpt::new(to.clone(), vec![]))
+                .map_err(before)?;
+        }
+        conn.command(Data).map_err(before)?;
+        conn.message(raw).map(|_| ()).map_err(|e| {
+            if e.status().is_some() {
+                // The server answered the message with a code: it said what happened.
+                self.classify(&e)
+            } else {
+                SendError {
+                    kind: FailureKind::Uncertain,
+                    server: self.server.clone(),
+                    detail: format!(
+                        "the connection was lost after the message was handed over ({}), so the server may have accepted it",
+                        describe(&e)
+                    ),
+                }
+            }
+        })
     }
 
     fn classify(&self, e: &lettre::transport::smtp::Error) -> SendError {
@@ -158,8 +274,11 @@ impl SmtpSender {
         };
         let detail = if auth {
             format!("{detail} (the login was refused: check smtp.username and the password)")
-        } else if e.is_timeout() {
-            format!("{detail} (no answer in time)")
+        } else if timed_out(e) {
+            format!(
+                "no answer within {} s; check the network and the server, then retry",
+                self.timeout.as_secs()
+            )
         } else {
             detail
         };
@@ -169,6 +288,25 @@ impl SmtpSender {
             detail,
         }
     }
+}
+
+/// Whether a socket timeout ended the session. lettre only recognises `TimedOut`, but a
+/// read timeout on Linux is `WouldBlock` (EAGAIN), which it would report as "Resource
+/// temporarily unavailable".
+fn timed_out(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    e.is_timeout()
 }
 
 /// The error and its causes on one line (lettre puts the server's words in the causes).

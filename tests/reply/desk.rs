@@ -99,6 +99,33 @@ impl Desk {
         child.wait_with_output().expect("collect secdesk output")
     }
 
+    /// Spawns the command of [`Desk::run`], SIGKILLs it after `delay` if it is still
+    /// running, and reaps it. Returns whether the kill landed before it ended on its own.
+    pub fn kill_after(&self, args: &[&str], delay: Duration) -> bool {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
+        cmd.arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args)
+            .env(PASSWORD_VAR, PASSWORD)
+            .env_remove("VISUAL")
+            .env("EDITOR", "false")
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("run secdesk");
+        let started = Instant::now();
+        while started.elapsed() < delay {
+            if child.try_wait().expect("poll secdesk").is_some() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.kill().expect("SIGKILL secdesk"); // Child::kill sends SIGKILL
+        child.wait().expect("reap secdesk");
+        true
+    }
+
     /// The same command as [`Desk::run`], as one shell line (for a tmux pane). Only test
     /// paths and fixed words go into it, never mail text.
     pub fn shell_line(&self, args: &[&str]) -> String {

@@ -6,6 +6,7 @@
 mod support;
 
 mod desk;
+mod faults;
 mod interactive;
 
 use std::time::Duration;

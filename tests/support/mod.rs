@@ -11,6 +11,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod proxy;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -484,6 +486,10 @@ pub struct SmtpOptions {
     pub max_size: Option<usize>,
     /// Implicit TLS (SMTPS) with this certificate and key, e.g. [`Dovecot::server_cert`].
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Answer every message with this reply (e.g. a 4xx) instead of storing it.
+    pub data_reply: Option<String>,
+    /// Offer AUTH in plaintext and refuse every login (535).
+    pub refuse_auth: bool,
 }
 
 impl Smtp {
@@ -529,10 +535,23 @@ impl Smtp {
                 "--regid=dovecot",
                 "--init-groups",
                 PYTHON,
-            ])
-            .args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg("-l")
-            .arg(format!("127.0.0.1:{port}"));
+            ]);
+            if options.data_reply.is_some() || options.refuse_auth {
+                // aiosmtpd's command line cannot script these; the launcher can.
+                let script =
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/aiosmtpd_faults.py");
+                cmd.arg(script).arg(port.to_string()).arg(maildir);
+                if let Some(reply) = &options.data_reply {
+                    cmd.arg("--data-reply").arg(reply);
+                }
+                if options.refuse_auth {
+                    cmd.arg("--refuse-auth");
+                }
+            } else {
+                cmd.args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
+                    .arg("-l")
+                    .arg(format!("127.0.0.1:{port}"));
+            }
             if let Some(size) = options.max_size {
                 cmd.arg("-s").arg(size.to_string());
             }
@@ -542,9 +561,11 @@ impl Smtp {
                     .arg("--smtpskey")
                     .arg(dir.path().join("smtp.key"));
             }
-            // The handler's argument goes last, after every option.
+            if options.data_reply.is_none() && !options.refuse_auth {
+                // The handler's argument goes last, after every option.
+                cmd.arg(maildir);
+            }
             let child = cmd
-                .arg(maildir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -748,4 +769,35 @@ pub fn reply(message_id: &str, parent_id: &str, subject: &str, body: &str) -> Ve
          {body}\r\n"
     )
     .into_bytes()
+}
+
+/// A small seeded pseudo-random generator (SplitMix64), so fault-injection runs reproduce:
+/// the seed is `SECDESK_FAULT_SEED` when set, else a fixed default, and tests print it.
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn from_env(default: u64) -> SeededRng {
+        let seed = std::env::var("SECDESK_FAULT_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default);
+        eprintln!("fault seed {seed} (set SECDESK_FAULT_SEED to change it)");
+        SeededRng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..hi` (`lo` when the range is empty).
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo {
+            return lo;
+        }
+        lo + self.next_u64() % (hi - lo)
+    }
 }

@@ -364,6 +364,16 @@ pub(crate) fn classify_io(endpoint: &Endpoint, during: &'static str, err: io::Er
             seconds: endpoint.timeout.as_secs(),
             during,
         },
+        // rustls reports a connection closed without close_notify (a cut link, a crashed
+        // server) with a long explanation and a URL; the user needs to know it was closed.
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
+            ImapError::ConnectionLost {
+                host: endpoint.host.clone(),
+                port: endpoint.port,
+                during,
+                detail: "the server closed the connection".to_string(),
+            }
+        }
         _ => ImapError::ConnectionLost {
             host: endpoint.host.clone(),
             port: endpoint.port,
