@@ -209,3 +209,83 @@ fn attachment_names_with_dot_dot_cannot_escape_the_folder() {
     assert!(again.status.success());
     assert!(into.join("bashrc-1").exists());
 }
+
+#[test]
+fn a_csv_export_never_hands_a_spreadsheet_a_formula() {
+    let desk = Desk::new();
+    desk.import_bytes("csv.eml", &fixture("formula-subject.eml"));
+    let out = desk.run(&["list", "--csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let row = csv.lines().nth(1).expect("one report row");
+    // Neither the sender nor the subject may start a cell with = + - @.
+    for cell in split_csv_row(row) {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@']),
+            "unguarded cell {cell:?} in {row}"
+        );
+    }
+    assert!(
+        row.contains("'=HYPERLINK"),
+        "the subject is kept, as text: {row}"
+    );
+    assert!(row.contains("'=cmd|"), "the sender is kept, as text: {row}");
+}
+
+/// Splits one RFC 4180 row into unquoted cells.
+fn split_csv_row(row: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = row.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cells.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(String::new()),
+            (c, _) => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells
+}
+
+#[test]
+fn a_reply_to_mail_with_encoded_line_breaks_cannot_inject_headers() {
+    use secdesk::core::config::Config;
+    use secdesk::core::reply::{compose, message};
+    let desk = Desk::new();
+    desk.import_bytes("inj.eml", &fixture("header-injection-reply.eml"));
+    let config_path = desk.dir.path().join("config.toml");
+    let config = Config::load(&config_path).unwrap();
+    let store = desk.store();
+    let draft = compose(&config, &store, 1, Some("acknowledge")).unwrap();
+    let built = message::build(
+        &draft,
+        &message::new_message_id("example.org"),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let raw = String::from_utf8_lossy(&built.raw);
+    let headers = &raw[..raw.find("\r\n\r\n").expect("a header block")];
+    let names: Vec<&str> = headers
+        .split("\r\n")
+        .filter(|l| !l.starts_with([' ', '\t']))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.eq_ignore_ascii_case("bcc")),
+        "{headers}"
+    );
+    assert_eq!(
+        built.recipients,
+        vec!["r@example.net".to_string()],
+        "no extra recipient"
+    );
+    assert!(draft.subject.starts_with("Re: bug"), "{:?}", draft.subject);
+}

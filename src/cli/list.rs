@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use crate::core::model::{Class, ReportState};
 use crate::core::queue::{self, QueueEntry};
-use crate::core::sanitize::terminal_line;
+use crate::core::sanitize::{csv_cell, terminal_line};
 use crate::core::store::reports::{ListFilter, ReportSummary};
 
 use super::{change, output, Context};
@@ -16,8 +16,12 @@ use super::{change, output, Context};
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
     /// Print a JSON array instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print CSV (RFC 4180) for a spreadsheet; cells a spreadsheet would run as a formula
+    /// are prefixed with `'`.
+    #[arg(long)]
+    pub csv: bool,
     /// Only reports whose subject, sender or body match these words.
     #[arg(long, value_name = "WORDS")]
     pub search: Option<String>,
@@ -62,6 +66,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let entries = queue::queue(&store, &filter, args.overdue, &config.clocks, Utc::now())?;
     if args.json {
         output::print_json(&entries)?;
+    } else if args.csv {
+        print_csv(&entries)?;
     } else {
         print_queue(&entries)?;
     }
@@ -85,6 +91,33 @@ pub fn print_queue(entries: &[QueueEntry]) -> anyhow::Result<()> {
             terminal_line(r.coordinator.as_deref().unwrap_or("-")),
             row(r),
         )?;
+    }
+    Ok(())
+}
+
+/// The queue as CSV. Every cell goes through the formula guard: a subject such as
+/// `=HYPERLINK(...)` must stay text in the team's spreadsheet.
+pub fn print_csv(entries: &[QueueEntry]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "id,received_at,state,class,coordinator,overdue,messages,from,subject"
+    )?;
+    for e in entries {
+        let r = &e.report;
+        let cells = [
+            r.id.to_string(),
+            r.received_at.clone(),
+            r.state.clone(),
+            r.class.clone().unwrap_or_default(),
+            r.coordinator.clone().unwrap_or_default(),
+            e.overdue.to_string(),
+            r.messages.to_string(),
+            r.from.clone(),
+            r.subject.clone(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        writeln!(out, "{}", line.join(","))?;
     }
     Ok(())
 }
