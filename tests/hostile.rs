@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use secdesk::core::ingest::{Ingestor, Origin, RawIncoming};
+use secdesk::core::ingest::{Ingestor, RawIncoming};
 use secdesk::core::parse::parse_message;
 use secdesk::core::sanitize::is_terminal_safe;
 use secdesk::core::store::Store;
@@ -142,11 +142,7 @@ fn a_50_mb_message_is_kept_whole_with_a_note() {
     );
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let batch = vec![RawIncoming {
-        raw: raw.clone(),
-        received_at: None,
-        origin: Origin::File,
-    }];
+    let batch = vec![RawIncoming::file(raw.clone())];
     Ingestor::without_classifier()
         .ingest_batch(&mut store, batch, None)
         .unwrap();

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::core::config::Config;
-use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+use crate::core::ingest::{Ingestor, RawIncoming};
 use crate::core::store::reports::ListFilter;
 use crate::core::store::Store;
 use crate::tui;
@@ -52,11 +52,7 @@ pub fn demo_config() -> anyhow::Result<Config> {
 pub fn load_demo(store: &mut Store) -> anyhow::Result<()> {
     let batch = DEMO_MESSAGES
         .iter()
-        .map(|(_, raw)| RawIncoming {
-            raw: raw.to_vec(),
-            received_at: None,
-            origin: Origin::File,
-        })
+        .map(|(_, raw)| RawIncoming::file(*raw))
         .collect();
     // The demo has no config: the starter model and the shipped rules.
     Ingestor::from_store(store, None)?.ingest_batch(store, batch, None)?;

@@ -24,6 +24,17 @@ pub struct RawIncoming {
     pub origin: Origin,
 }
 
+impl RawIncoming {
+    /// A message read from a file or an archive: no receive time beyond its Date header.
+    pub fn file(raw: impl Into<Vec<u8>>) -> RawIncoming {
+        RawIncoming {
+            raw: raw.into(),
+            received_at: None,
+            origin: Origin::File,
+        }
+    }
+}
+
 /// Where a message came from.
 #[derive(Debug, Clone)]
 pub enum Origin {
@@ -366,11 +377,7 @@ mod tests {
     use super::*;
 
     fn incoming(raw: &str) -> RawIncoming {
-        RawIncoming {
-            raw: raw.as_bytes().to_vec(),
-            received_at: None,
-            origin: Origin::File,
-        }
+        RawIncoming::file(raw)
     }
 
     fn count(store: &Store, table: &str) -> i64 {

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::core::ingest::{IngestSummary, Ingestor, Origin, RawIncoming};
+use crate::core::ingest::{IngestSummary, Ingestor, RawIncoming};
 use crate::core::store::{Store, StoreError};
 
 /// Messages stored per transaction.
@@ -91,11 +91,7 @@ pub fn import_path(
     let mut batch = Vec::with_capacity(BATCH);
     let mut seen = 0;
     for raw in messages {
-        batch.push(RawIncoming {
-            raw: raw?,
-            received_at: None,
-            origin: Origin::File,
-        });
+        batch.push(RawIncoming::file(raw?));
         if batch.len() == BATCH {
             seen += batch.len();
             summary += ingestor.ingest_batch(store, std::mem::take(&mut batch), None)?;

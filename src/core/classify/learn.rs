@@ -97,21 +97,14 @@ mod tests {
     use super::*;
     use crate::core::classify::storage::{load_model, replace_model, ORIGIN_EMPTY};
     use crate::core::classify::Model;
-    use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+    use crate::core::ingest::{Ingestor, RawIncoming};
 
     fn store_with_report() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let raw = "Message-ID: <a@x>\nSubject: heap overflow in zipfile\n\nreproducer attached\n";
         let reply = "Message-ID: <b@x>\nIn-Reply-To: <a@x>\nSubject: Re: heap overflow\n\nmore details here\n";
-        let batch = [raw, reply]
-            .iter()
-            .map(|r| RawIncoming {
-                raw: r.as_bytes().to_vec(),
-                received_at: None,
-                origin: Origin::File,
-            })
-            .collect();
+        let batch = [raw, reply].iter().map(|r| RawIncoming::file(*r)).collect();
         Ingestor::without_classifier()
             .ingest_batch(&mut store, batch, None)
             .unwrap();

@@ -57,7 +57,7 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+    use crate::core::ingest::{Ingestor, RawIncoming};
     use crate::core::model::InvalidReason;
 
     fn store() -> (tempfile::TempDir, Store) {
@@ -66,11 +66,7 @@ mod tests {
         Ingestor::without_classifier()
             .ingest_batch(
                 &mut store,
-                vec![RawIncoming {
-                    raw: b"Message-ID: <a@x>\nSubject: s\n\nb\n".to_vec(),
-                    received_at: None,
-                    origin: Origin::File,
-                }],
+                vec![RawIncoming::file(b"Message-ID: <a@x>\nSubject: s\n\nb\n")],
                 None,
             )
             .unwrap();

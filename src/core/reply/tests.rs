@@ -7,7 +7,7 @@ use chrono::TimeZone;
 use super::buffer::{apply_buffer, to_buffer};
 use super::message::build;
 use super::*;
-use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+use crate::core::ingest::{Ingestor, RawIncoming};
 use crate::core::model::ReportState;
 
 const CONFIG: &str = r#"
@@ -41,14 +41,7 @@ fn config(dir: &Path) -> Config {
 
 fn store_with(dir: &Path, msgs: &[&str]) -> Store {
     let mut store = Store::open(&dir.join("s.db")).unwrap();
-    let batch = msgs
-        .iter()
-        .map(|m| RawIncoming {
-            raw: m.as_bytes().to_vec(),
-            received_at: None,
-            origin: Origin::File,
-        })
-        .collect();
+    let batch = msgs.iter().map(|m| RawIncoming::file(*m)).collect();
     Ingestor::without_classifier()
         .ingest_batch(&mut store, batch, None)
         .unwrap();

@@ -127,19 +127,12 @@ pub fn fts_query(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+    use crate::core::ingest::{Ingestor, RawIncoming};
 
     fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let batch = msgs
-            .iter()
-            .map(|m| RawIncoming {
-                raw: m.as_bytes().to_vec(),
-                received_at: None,
-                origin: Origin::File,
-            })
-            .collect();
+        let batch = msgs.iter().map(|m| RawIncoming::file(*m)).collect();
         Ingestor::without_classifier()
             .ingest_batch(&mut store, batch, None)
             .unwrap();

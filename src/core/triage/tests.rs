@@ -285,15 +285,7 @@ fn reporter_reply_brings_needs_info_back_and_flags_it() {
     let reply = "Message-ID: <re@x>\nIn-Reply-To: <r0@x>\nFrom: r0@reporter.example\n\
                  Subject: Re: report 0\nDate: Wed, 4 Mar 2026 10:00:00 +0000\n\nhere it is\n";
     Ingestor::without_classifier()
-        .ingest_batch(
-            &mut s,
-            vec![RawIncoming {
-                raw: reply.as_bytes().to_vec(),
-                received_at: None,
-                origin: Origin::File,
-            }],
-            None,
-        )
+        .ingest_batch(&mut s, vec![RawIncoming::file(reply)], None)
         .unwrap();
     let d = detail(&s, 1);
     assert_eq!(d.state, ReportState::Triaged);
