@@ -12,7 +12,7 @@
 use super::bayes::{self, BayesParams, Clue};
 use super::model::{Counts, Model};
 use super::rules::{Fired, RuleSet};
-use super::tokenize::tokenize;
+use super::tokenize::tokenize_unordered;
 use crate::core::model::{Class, Outcome, Verdict};
 use crate::core::parse::{parse_message, ParsedMessage};
 
@@ -76,7 +76,7 @@ impl Classifier {
 
     /// Classifies one parsed message.
     pub fn classify(&self, m: &ParsedMessage) -> Verdict {
-        self.classify_tokens(m, &tokenize(m))
+        self.classify_tokens(m, &tokenize_unordered(m))
     }
 
     /// Parses and classifies many raw messages, spread over the machine's cores (the
@@ -118,15 +118,18 @@ impl Classifier {
             .iter()
             .filter_map(|t| self.model.tokens.get(t).map(|c| (t.as_str(), c)))
             .collect();
-        let (bayes_spam, spam_clues) = bayes::score(
+        let (bayes_spam, spam_clues) = bayes::score_top(
             known.iter().map(|(t, c)| (*t, self.model.spam_side(c))),
             &self.params,
+            SPAM_TOKEN_REASONS,
         );
-        let (bayes_valid, valid_clues) = bayes::score(
+        // At least one clue comes back whenever there are any, as `model_valid` needs.
+        let (bayes_valid, valid_clues) = bayes::score_top(
             known
                 .iter()
                 .filter_map(|(t, c)| self.model.valid_side(c).map(|side| (*t, side))),
             &self.params,
+            VALID_TOKEN_REASONS.max(1),
         );
         let mut fired = self.rules.evaluate(m);
         fired.sort_by(|a, b| b.weight.total_cmp(&a.weight));
@@ -234,6 +237,7 @@ fn round(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::core::classify::model::Label;
+    use crate::core::classify::tokenize::tokenize;
     use crate::core::parse::parse_message;
 
     fn trained() -> Classifier {
