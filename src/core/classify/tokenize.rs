@@ -44,17 +44,18 @@ const VALUE_HEADERS: &[(&str, &str)] = &[
 
 /// The distinct tokens of a message, sorted.
 pub fn tokenize(m: &ParsedMessage) -> Vec<String> {
-    let mut tokens = collect(m);
+    let list = tokenize_list(m);
+    let mut tokens: Vec<String> = list.iter().map(str::to_owned).collect();
     tokens.sort_unstable();
     tokens.truncate(MAX_TOKENS);
     tokens
 }
 
-/// The same tokens as [`tokenize`], in no particular order: what scoring needs, since the
-/// scorer orders its clues itself. Sorting is only needed to choose which to keep when there
-/// are more than [`MAX_TOKENS`].
-pub fn tokenize_unordered(m: &ParsedMessage) -> Vec<String> {
-    let mut tokens = collect(m);
+/// The same tokens as [`tokenize`], in no particular order and borrowed from `list`: what
+/// scoring needs, since the scorer orders its clues itself. Sorting only chooses which to
+/// keep when there are more than [`MAX_TOKENS`].
+pub fn scoring_tokens(list: &TokenList) -> Vec<&str> {
+    let mut tokens: Vec<&str> = list.iter().collect();
     if tokens.len() > MAX_TOKENS {
         tokens.sort_unstable();
         tokens.truncate(MAX_TOKENS);
@@ -62,8 +63,36 @@ pub fn tokenize_unordered(m: &ParsedMessage) -> Vec<String> {
     tokens
 }
 
-/// The distinct tokens of a message, unsorted and not yet cut to [`MAX_TOKENS`].
-fn collect(m: &ParsedMessage) -> Vec<String> {
+/// The distinct tokens of a message in one buffer, in the order first seen, not yet cut to
+/// [`MAX_TOKENS`]. One allocation for all of them instead of one per token: classification
+/// only looks tokens up, and the allocations were a good part of its time.
+pub struct TokenList {
+    text: String,
+    /// Start and length of each token in `text`.
+    spans: Vec<(u32, u32)>,
+}
+
+impl TokenList {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|&span| span_str(&self.text, span))
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+fn span_str(text: &str, (start, len): (u32, u32)) -> &str {
+    // Spans are only made by `Tokens::insert`, from whole tokens pushed onto `text`.
+    &text[start as usize..(start + len) as usize]
+}
+
+/// The distinct tokens of a message, unsorted.
+pub fn tokenize_list(m: &ParsedMessage) -> TokenList {
     let mut t = Tokens::default();
     header_tokens(m, &mut t);
     let body = prefix_at_char_boundary(&m.body_text, MAX_BODY_BYTES);
@@ -83,7 +112,10 @@ fn collect(m: &ParsedMessage) -> Vec<String> {
             t.add2("att:.", &ext.1.to_lowercase());
         }
     }
-    t.seen.into_iter().collect()
+    TokenList {
+        text: t.text,
+        spans: t.spans,
+    }
 }
 
 /// Tokens gathered before sorting and removing duplicates: bounded so hostile input cannot
@@ -94,11 +126,16 @@ const MAX_RAW_TOKENS: usize = 4 * MAX_TOKENS;
 const EXPECTED_TOKENS: usize = 1024;
 
 /// A bounded set of sanitised tokens. Duplicates are dropped as they arrive (a word repeated
-/// in the body costs a hash lookup, not an allocation and a place in the sort), but they still
-/// count towards [`MAX_RAW_TOKENS`], so the result is the same as collecting every token and
+/// in the body costs a hash lookup, not a copy and a place in the sort), but they still count
+/// towards [`MAX_RAW_TOKENS`], so the result is the same as collecting every token and
 /// removing duplicates at the end.
 struct Tokens {
-    seen: foldhash::HashSet<String>,
+    /// The distinct tokens, one after another.
+    text: String,
+    spans: Vec<(u32, u32)>,
+    /// Indexes into `spans`, by the hash of the token.
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
     /// Tokens added so far, duplicates included.
     raw: usize,
     /// Reused to build prefixed tokens without an allocation each.
@@ -108,7 +145,10 @@ struct Tokens {
 impl Default for Tokens {
     fn default() -> Self {
         Tokens {
-            seen: foldhash::HashSet::with_capacity_and_hasher(EXPECTED_TOKENS, Default::default()),
+            text: String::with_capacity(EXPECTED_TOKENS * 8),
+            spans: Vec::with_capacity(EXPECTED_TOKENS),
+            table: hashbrown::HashTable::with_capacity(EXPECTED_TOKENS),
+            hasher: foldhash::fast::FixedState::default(),
             raw: 0,
             scratch: String::new(),
         }
@@ -129,9 +169,7 @@ impl Tokens {
                 .all(|c| !c.is_whitespace() && !c.is_control() && !is_invisible_format(c))
         };
         if clean {
-            if !self.seen.contains(token) {
-                self.seen.insert(token.to_owned());
-            }
+            self.insert(token);
         } else {
             let cleaned: String = token
                 .chars()
@@ -143,8 +181,34 @@ impl Tokens {
                     }
                 })
                 .collect();
-            self.seen.insert(cleaned);
+            self.insert(&cleaned);
         }
+    }
+
+    /// Keeps `token` unless it is already there.
+    fn insert(&mut self, token: &str) {
+        use std::hash::BuildHasher as _;
+        let Tokens {
+            text,
+            spans,
+            table,
+            hasher,
+            ..
+        } = self;
+        let hash = hasher.hash_one(token);
+        if table
+            .find(hash, |&i| span_str(text, spans[i as usize]) == token)
+            .is_some()
+        {
+            return;
+        }
+        // Both fit: at most MAX_RAW_TOKENS tokens of bounded length are ever added.
+        let span = (text.len() as u32, token.len() as u32);
+        text.push_str(token);
+        spans.push(span);
+        table.insert_unique(hash, (spans.len() - 1) as u32, |&i| {
+            hasher.hash_one(span_str(text, spans[i as usize]))
+        });
     }
 
     /// Adds `prefix` followed by `rest`.
