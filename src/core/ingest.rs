@@ -6,8 +6,6 @@
 //! sync resumes exactly where the last commit ended.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -64,17 +62,6 @@ impl std::ops::AddAssign for IngestSummary {
     }
 }
 
-/// Threads that parse and classify a batch at most (see [`Ingestor::prepare_batch`]).
-const MAX_PREPARE_THREADS: usize = 8;
-/// Batches smaller than this are prepared on the calling thread: not worth a thread.
-const MIN_PARALLEL_BATCH: usize = 32;
-
-/// Locks a mutex whose holder may have panicked: the panic is re-raised when the scope
-/// joins that thread, so the data is never used after it.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Suggests a class for a parsed message.
 /// `Sync` so that IMAP sync can parse and classify on one thread while another stores.
 pub type ClassifyFn = Box<dyn Fn(&ParsedMessage) -> Verdict + Send + Sync>;
@@ -116,54 +103,8 @@ impl Ingestor {
         batch: Vec<RawIncoming>,
         cursor: Option<&MailboxCursor>,
     ) -> Result<IngestSummary> {
-        let prepared = self.prepare_batch(batch);
+        let prepared = batch.into_iter().map(|m| self.prepare(m)).collect();
         self.store_prepared(store, prepared, cursor)
-    }
-
-    /// [`Ingestor::prepare`] for a whole batch, spread over the machine's cores (the
-    /// classifier is read-only, so threads share it), in input order. Parsing and
-    /// classifying is most of a sync's CPU time; on one thread it held the whole pipeline
-    /// back while the fetch thread sat waiting for it.
-    pub fn prepare_batch(&self, batch: Vec<RawIncoming>) -> Vec<Prepared> {
-        let threads = std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(1)
-            .clamp(1, MAX_PREPARE_THREADS);
-        if threads == 1 || batch.len() < MIN_PARALLEL_BATCH {
-            return batch.into_iter().map(|m| self.prepare(m)).collect();
-        }
-        // Small pieces taken in turn, so a thread that got large messages does not hold the
-        // others up. A helper that cannot be started is simply not there: the calling
-        // thread takes every piece left.
-        let piece = batch.len().div_ceil(threads * 4);
-        let mut pieces: Vec<Mutex<Option<Vec<RawIncoming>>>> = Vec::new();
-        let mut rest = batch;
-        while !rest.is_empty() {
-            let tail = rest.split_off(piece.min(rest.len()));
-            pieces.push(Mutex::new(Some(rest)));
-            rest = tail;
-        }
-        let done: Vec<Mutex<Vec<Prepared>>> = pieces.iter().map(|_| Mutex::default()).collect();
-        let next = AtomicUsize::new(0);
-        let work = || loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = pieces.get(i) else { break };
-            let part = lock(slot).take().unwrap_or_default();
-            let prepared: Vec<Prepared> = part.into_iter().map(|m| self.prepare(m)).collect();
-            *lock(&done[i]) = prepared;
-        };
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                // Not started: the calling thread does that share of the work.
-                let _ = std::thread::Builder::new()
-                    .name("sync-prepare-helper".into())
-                    .spawn_scoped(s, work);
-            }
-            work();
-        });
-        done.into_iter()
-            .flat_map(|d| d.into_inner().unwrap_or_else(PoisonError::into_inner))
-            .collect()
     }
 
     /// Hashes, parses and classifies one message: the slow part of ingest, which needs no

@@ -8,8 +8,8 @@
 //!
 //! Messages are fetched with `BODY.PEEK[]` (RFC 3501 §6.4.5), which never sets
 //! `\Seen`, from a mailbox opened with EXAMINE (§6.3.2, read-only), in batches
-//! of UIDs. One thread fetches, another parses and classifies (with a helper
-//! per further core, [`Ingestor::prepare_batch`]), and the calling thread stores;
+//! of UIDs. One thread fetches, another parses and classifies, and the calling
+//! thread stores;
 //! bounded channels between them keep memory flat. Each batch is committed in
 //! one transaction together with the cursor it reaches, so a process killed at
 //! any moment resumes exactly where the last commit ended.
@@ -206,7 +206,14 @@ pub fn run(
             .name("sync-prepare".into())
             .spawn_scoped(scope, move || {
                 for batch in fetched_rx {
-                    let parsed = batch.map(|b| (ingestor.prepare_batch(b.messages), b.last_uid));
+                    let parsed = batch.map(|b| {
+                        let messages = b
+                            .messages
+                            .into_iter()
+                            .map(|m| ingestor.prepare(m))
+                            .collect();
+                        (messages, b.last_uid)
+                    });
                     if parsed_tx.send(parsed).is_err() {
                         break;
                     }
