@@ -111,6 +111,17 @@ pub fn score<'a>(
     tokens: impl Iterator<Item = (&'a str, SideCounts)>,
     p: &BayesParams,
 ) -> (f64, Vec<Clue>) {
+    score_top(tokens, p, usize::MAX)
+}
+
+/// As [`score`], returning only the `top` most significant clues: classification shows a
+/// handful as reasons, and copying all of them (up to [`BayesParams::max_tokens`]) into
+/// strings for every message was measurable. The score is the same.
+pub fn score_top<'a>(
+    tokens: impl Iterator<Item = (&'a str, SideCounts)>,
+    p: &BayesParams,
+    top: usize,
+) -> (f64, Vec<Clue>) {
     let mut chosen: Vec<(&str, f64)> = tokens
         .map(|(token, c)| (token, token_probability(c, p)))
         .filter(|(_, f)| (f - 0.5).abs() >= p.min_deviation)
@@ -125,6 +136,7 @@ pub fn score<'a>(
     let probs: Vec<f64> = chosen.iter().map(|c| c.1).collect();
     let clues = chosen
         .into_iter()
+        .take(top)
         .map(|(token, probability)| Clue {
             token: token.to_string(),
             probability,

@@ -15,6 +15,7 @@ pub mod corpus;
 pub mod evaluate;
 pub mod learn;
 pub mod model;
+pub mod prefilter;
 pub mod rules;
 pub mod storage;
 pub mod tokenize;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use super::prefilter::{Passed, Prefilter, PrefilterBuilder};
 use super::tokenize::prefix_at_char_boundary;
 use super::ClassifyError;
 use crate::core::model::Class;
@@ -61,6 +62,16 @@ enum Field {
 }
 
 impl Field {
+    /// The field whose text the prefilter scans for this one: subject and body are parts of
+    /// `text`, so one scan serves all three (a literal found in the wider text only means
+    /// the regex is run).
+    fn scanned_as(&self) -> &Field {
+        match self {
+            Field::Subject | Field::Body => &Field::Text,
+            other => other,
+        }
+    }
+
     fn parse(s: &str) -> Option<Field> {
         Some(match s {
             "subject" => Field::Subject,
@@ -123,16 +134,74 @@ struct Rule {
     class: Class,
     weight: f64,
     field: Field,
-    pattern: Regex,
-    also: Option<Regex>,
-    unless: Option<Regex>,
+    pattern: Gated,
+    also: Option<Gated>,
+    unless: Option<Gated>,
+}
+
+/// A regex and its prefilter gate (`None`: always run it).
+#[derive(Debug, Clone)]
+struct Gated {
+    regex: Regex,
+    gate: Option<usize>,
 }
 
 /// The rules in force, and the file they came from.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    prefilter: Prefilter,
+    /// The fields the prefilter scans, by channel number.
+    scanned: Vec<Field>,
     source: String,
+}
+
+/// A field's text and the gates it passes, each worked out once per message when needed.
+struct FieldCache<'m> {
+    message: &'m ParsedMessage,
+    texts: Vec<(Field, Option<String>)>,
+    scans: Vec<(Field, Passed)>,
+}
+
+impl FieldCache<'_> {
+    fn text(&mut self, field: &Field) -> Option<&[u8]> {
+        let pos = match self.texts.iter().position(|(f, _)| f == field) {
+            Some(p) => p,
+            None => {
+                self.texts.push((field.clone(), field.text(self.message)));
+                self.texts.len() - 1
+            }
+        };
+        self.texts[pos].1.as_deref().map(str::as_bytes)
+    }
+
+    /// Whether `gate` passes on the text the prefilter scans for `field`.
+    fn passes(&mut self, rules: &RuleSet, field: &Field, gate: Option<usize>) -> bool {
+        let Some(gate) = gate else { return true };
+        let scanned = field.scanned_as();
+        let pos = match self.scans.iter().position(|(f, _)| f == scanned) {
+            Some(p) => p,
+            None => {
+                let channel = rules.scanned.iter().position(|f| f == scanned);
+                let passed = match (self.text(scanned), channel) {
+                    (Some(text), Some(channel)) => rules.prefilter.scan(channel, text),
+                    // An absent header: no regex on it can match.
+                    _ => Vec::new(),
+                };
+                self.scans.push((scanned.clone(), passed));
+                self.scans.len() - 1
+            }
+        };
+        self.scans[pos].1.get(gate).copied().unwrap_or(false)
+    }
+
+    /// Whether `g` matches the field's text, running the regex only when the gate passes.
+    fn is_match(&mut self, rules: &RuleSet, field: &Field, g: &Gated) -> bool {
+        if !self.passes(rules, field, g.gate) {
+            return false;
+        }
+        self.text(field).is_some_and(|text| g.regex.is_match(text))
+    }
 }
 
 #[derive(Deserialize)]
@@ -192,6 +261,8 @@ impl RuleSet {
             error(offset, e.message().trim().to_string())
         })?;
         let mut rules: Vec<Rule> = Vec::with_capacity(parsed.rule.len());
+        let mut prefilter = PrefilterBuilder::default();
+        let mut scanned: Vec<Field> = Vec::new();
         for spanned in parsed.rule {
             let at = spanned.span().start;
             let def = spanned.into_inner();
@@ -217,16 +288,27 @@ impl RuleSet {
                     def.field
                 ))
             })?;
-            let compile = |p: &str| {
-                RegexBuilder::new(p)
+            let channel = match scanned.iter().position(|f| f == field.scanned_as()) {
+                Some(c) => c,
+                None => {
+                    scanned.push(field.scanned_as().clone());
+                    scanned.len() - 1
+                }
+            };
+            let mut compile = |p: &str| {
+                let regex = RegexBuilder::new(p)
                     .unicode(false)
                     .size_limit(MAX_REGEX_BYTES)
                     .build()
-                    .map_err(|e| fail(format!("bad regex: {e}")))
+                    .map_err(|e| fail(format!("bad regex: {e}")))?;
+                Ok::<_, ClassifyError>(Gated {
+                    regex,
+                    gate: prefilter.add(channel, p),
+                })
             };
             let pattern = compile(&def.pattern)?;
-            let also = def.also.as_deref().map(compile).transpose()?;
-            let unless = def.unless.as_deref().map(compile).transpose()?;
+            let also = def.also.as_deref().map(&mut compile).transpose()?;
+            let unless = def.unless.as_deref().map(&mut compile).transpose()?;
             rules.push(Rule {
                 name: def.name,
                 class,
@@ -239,6 +321,8 @@ impl RuleSet {
         }
         Ok(RuleSet {
             rules,
+            prefilter: prefilter.build(),
+            scanned,
             source: file.to_string(),
         })
     }
@@ -258,21 +342,24 @@ impl RuleSet {
 
     /// The rules that fire on a message, in file order.
     pub fn evaluate(&self, m: &ParsedMessage) -> Vec<Fired> {
-        let mut cache: Vec<(Field, Option<String>)> = Vec::new();
+        let mut cache = FieldCache {
+            message: m,
+            texts: Vec::new(),
+            scans: Vec::new(),
+        };
+        let pf = self;
         let mut fired = Vec::new();
         for rule in &self.rules {
-            let pos = match cache.iter().position(|(f, _)| *f == rule.field) {
-                Some(p) => p,
-                None => {
-                    cache.push((rule.field.clone(), rule.field.text(m)));
-                    cache.len() - 1
-                }
-            };
-            let Some(text) = &cache[pos].1 else { continue };
-            let text = text.as_bytes();
-            if rule.pattern.is_match(text)
-                && rule.also.as_ref().map_or(true, |a| a.is_match(text))
-                && !rule.unless.as_ref().is_some_and(|u| u.is_match(text))
+            let field = &rule.field;
+            if cache.is_match(pf, field, &rule.pattern)
+                && rule
+                    .also
+                    .as_ref()
+                    .map_or(true, |a| cache.is_match(pf, field, a))
+                && !rule
+                    .unless
+                    .as_ref()
+                    .is_some_and(|u| cache.is_match(pf, field, u))
             {
                 fired.push(Fired {
                     name: rule.name.clone(),

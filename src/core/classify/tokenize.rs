@@ -44,6 +44,55 @@ const VALUE_HEADERS: &[(&str, &str)] = &[
 
 /// The distinct tokens of a message, sorted.
 pub fn tokenize(m: &ParsedMessage) -> Vec<String> {
+    let list = tokenize_list(m);
+    let mut tokens: Vec<String> = list.iter().map(str::to_owned).collect();
+    tokens.sort_unstable();
+    tokens.truncate(MAX_TOKENS);
+    tokens
+}
+
+/// The same tokens as [`tokenize`], in no particular order and borrowed from `list`: what
+/// scoring needs, since the scorer orders its clues itself. Sorting only chooses which to
+/// keep when there are more than [`MAX_TOKENS`].
+pub fn scoring_tokens(list: &TokenList) -> Vec<&str> {
+    let mut tokens: Vec<&str> = list.iter().collect();
+    if tokens.len() > MAX_TOKENS {
+        tokens.sort_unstable();
+        tokens.truncate(MAX_TOKENS);
+    }
+    tokens
+}
+
+/// The distinct tokens of a message in one buffer, in the order first seen, not yet cut to
+/// [`MAX_TOKENS`]. One allocation for all of them instead of one per token: classification
+/// only looks tokens up, and the allocations were a good part of its time.
+pub struct TokenList {
+    text: String,
+    /// Start and length of each token in `text`.
+    spans: Vec<(u32, u32)>,
+}
+
+impl TokenList {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|&span| span_str(&self.text, span))
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+fn span_str(text: &str, (start, len): (u32, u32)) -> &str {
+    // Spans are only made by `Tokens::insert`, from whole tokens pushed onto `text`.
+    &text[start as usize..(start + len) as usize]
+}
+
+/// The distinct tokens of a message, unsorted.
+pub fn tokenize_list(m: &ParsedMessage) -> TokenList {
     let mut t = Tokens::default();
     header_tokens(m, &mut t);
     let body = prefix_at_char_boundary(&m.body_text, MAX_BODY_BYTES);
@@ -58,35 +107,60 @@ pub fn tokenize(m: &ParsedMessage) -> Vec<String> {
         url_tokens(prefix_at_char_boundary(html, MAX_HTML_BYTES), &mut t);
     }
     for a in &m.attachments {
-        t.add(format!("att:{}", a.content_type));
+        t.add2("att:", &a.content_type);
         if let Some(ext) = a.name.as_deref().and_then(|n| n.rsplit_once('.')) {
-            t.add(format!("att:.{}", ext.1.to_lowercase()));
+            t.add2("att:.", &ext.1.to_lowercase());
         }
     }
-    let mut tokens = t.0;
-    tokens.sort_unstable();
-    tokens.dedup();
-    tokens.truncate(MAX_TOKENS);
-    tokens
+    TokenList {
+        text: t.text,
+        spans: t.spans,
+    }
 }
 
 /// Tokens gathered before sorting and removing duplicates: bounded so hostile input cannot
 /// make the list grow without end.
 const MAX_RAW_TOKENS: usize = 4 * MAX_TOKENS;
 
-/// A bounded list of sanitised tokens.
-#[derive(Default)]
-struct Tokens(Vec<String>);
+/// Typical mail has a few hundred distinct tokens: room for them without rehashing.
+const EXPECTED_TOKENS: usize = 1024;
+
+/// A bounded set of sanitised tokens. Duplicates are dropped as they arrive (a word repeated
+/// in the body costs a hash lookup, not a copy and a place in the sort), but they still count
+/// towards [`MAX_RAW_TOKENS`], so the result is the same as collecting every token and
+/// removing duplicates at the end.
+struct Tokens {
+    /// The distinct tokens, one after another.
+    text: String,
+    spans: Vec<(u32, u32)>,
+    /// Indexes into `spans`, by the hash of the token.
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+    /// Tokens added so far, duplicates included.
+    raw: usize,
+    /// Reused to build prefixed tokens without an allocation each.
+    scratch: String,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Tokens {
+            text: String::with_capacity(EXPECTED_TOKENS * 8),
+            spans: Vec::with_capacity(EXPECTED_TOKENS),
+            table: hashbrown::HashTable::with_capacity(EXPECTED_TOKENS),
+            hasher: foldhash::fast::FixedState::default(),
+            raw: 0,
+            scratch: String::new(),
+        }
+    }
+}
 
 impl Tokens {
-    fn add(&mut self, token: impl Into<String>) {
-        if self.0.len() >= MAX_RAW_TOKENS {
+    fn add(&mut self, token: &str) {
+        if self.raw >= MAX_RAW_TOKENS || token.is_empty() {
             return;
         }
-        let token = token.into();
-        if token.is_empty() {
-            return;
-        }
+        self.raw += 1;
         let clean = if token.is_ascii() {
             token.bytes().all(|b| b > b' ' && b != 0x7f)
         } else {
@@ -95,7 +169,7 @@ impl Tokens {
                 .all(|c| !c.is_whitespace() && !c.is_control() && !is_invisible_format(c))
         };
         if clean {
-            self.0.push(token);
+            self.insert(token);
         } else {
             let cleaned: String = token
                 .chars()
@@ -107,8 +181,55 @@ impl Tokens {
                     }
                 })
                 .collect();
-            self.0.push(cleaned);
+            self.insert(&cleaned);
         }
+    }
+
+    /// Keeps `token` unless it is already there.
+    fn insert(&mut self, token: &str) {
+        use std::hash::BuildHasher as _;
+        let Tokens {
+            text,
+            spans,
+            table,
+            hasher,
+            ..
+        } = self;
+        let hash = hasher.hash_one(token);
+        if table
+            .find(hash, |&i| span_str(text, spans[i as usize]) == token)
+            .is_some()
+        {
+            return;
+        }
+        // Both fit: at most MAX_RAW_TOKENS tokens of bounded length are ever added.
+        let span = (text.len() as u32, token.len() as u32);
+        text.push_str(token);
+        spans.push(span);
+        table.insert_unique(hash, (spans.len() - 1) as u32, |&i| {
+            hasher.hash_one(span_str(text, spans[i as usize]))
+        });
+    }
+
+    /// Adds `prefix` followed by `rest`.
+    fn add2(&mut self, prefix: &str, rest: &str) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        buf.push_str(prefix);
+        buf.push_str(rest);
+        self.add(&buf);
+        self.scratch = buf;
+    }
+
+    /// Adds a formatted token.
+    fn add_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        use std::fmt::Write as _;
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        // Writing to a String cannot fail.
+        let _ = buf.write_fmt(args);
+        self.add(&buf);
+        self.scratch = buf;
     }
 }
 
@@ -116,7 +237,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
     text_tokens(&m.subject, "subj:", t);
     if let Some(from) = &m.from {
         let addr = from.addr.to_lowercase();
-        t.add(format!("from:{addr}"));
+        t.add2("from:", &addr);
         if let Some((_, domain)) = addr.rsplit_once('@') {
             domain_tokens(domain, "from:", t);
         }
@@ -133,13 +254,16 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
     {
         t.add("reply-to:differs");
     }
-    t.add(format!("to:count:{}", (m.to.len() + m.cc.len()).min(5)));
+    t.add_fmt(format_args!(
+        "to:count:{}",
+        (m.to.len() + m.cc.len()).min(5)
+    ));
     if m.message_id.is_none() {
         t.add("msgid:none");
     }
     for (name, value) in m.headers.iter().take(200) {
         let lname = name.to_ascii_lowercase();
-        t.add(format!("hdr:{lname}"));
+        t.add2("hdr:", &lname);
         if lname == "received" {
             received_tokens(value, t);
         } else if let Some((_, prefix)) = VALUE_HEADERS.iter().find(|(h, _)| *h == lname) {
@@ -147,7 +271,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
             for word in value.split(|c: char| c.is_whitespace() || c == ';' || c == '"') {
                 let word = word.trim_matches(|c: char| !c.is_alphanumeric());
                 if !word.is_empty() && word.len() <= 40 {
-                    t.add(format!("{prefix}{word}"));
+                    t.add2(prefix, word);
                 }
             }
         }
@@ -158,7 +282,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
         ("dmarc", &m.auth.dmarc),
     ] {
         if let Some(v) = value {
-            t.add(format!("auth:{name}:{}", v.to_lowercase()));
+            t.add_fmt(format_args!("auth:{name}:{}", v.to_lowercase()));
         }
     }
 }
@@ -172,8 +296,11 @@ fn received_tokens(value: &str, t: &mut Tokens) {
         }
         if is_ipv4(word) {
             let parts: Vec<&str> = word.split('.').collect();
-            t.add(format!("rcvd:ip:{}.{}", parts[0], parts[1]));
-            t.add(format!("rcvd:ip:{}.{}.{}", parts[0], parts[1], parts[2]));
+            t.add_fmt(format_args!("rcvd:ip:{}.{}", parts[0], parts[1]));
+            t.add_fmt(format_args!(
+                "rcvd:ip:{}.{}.{}",
+                parts[0], parts[1], parts[2]
+            ));
         } else if word.contains('.')
             && word.chars().any(|c| c.is_ascii_alphabetic())
             && word
@@ -185,7 +312,7 @@ fn received_tokens(value: &str, t: &mut Tokens) {
             word,
             "esmtp" | "esmtps" | "esmtpa" | "smtp" | "http" | "local"
         ) {
-            t.add(format!("rcvd:with:{word}"));
+            t.add2("rcvd:with:", word);
         }
     }
 }
@@ -204,10 +331,10 @@ fn domain_tokens(domain: &str, prefix: &str, t: &mut Tokens) {
     let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
     let keep = labels.len().min(5);
     for start in labels.len() - keep..labels.len().saturating_sub(1) {
-        t.add(format!("{prefix}{}", labels[start..].join(".")));
+        t.add2(prefix, &labels[start..].join("."));
     }
     if labels.len() == 1 {
-        t.add(format!("{prefix}{}", labels[0]));
+        t.add2(prefix, labels[0]);
     }
 }
 
@@ -227,10 +354,11 @@ fn text_tokens(text: &str, prefix: &str, t: &mut Tokens) {
         if chars > MAX_WORD_CHARS {
             // Long strings (hashes, base64 left-overs) only say "something long".
             let first = word.chars().next().unwrap_or('?');
-            t.add(format!("{prefix}skip:{first}:{}", chars / 10 * 10));
+            t.add_fmt(format_args!("{prefix}skip:{first}:{}", chars / 10 * 10));
             continue;
         }
-        let mut token = String::with_capacity(prefix.len() + word.len());
+        let mut token = std::mem::take(&mut t.scratch);
+        token.clear();
         token.push_str(prefix);
         if word.is_ascii() {
             token.push_str(word);
@@ -238,7 +366,8 @@ fn text_tokens(text: &str, prefix: &str, t: &mut Tokens) {
         } else {
             token.extend(word.chars().flat_map(char::to_lowercase));
         }
-        t.add(token);
+        t.add(&token);
+        t.scratch = token;
     }
 }
 
@@ -265,7 +394,7 @@ fn url_tokens(text: &str, t: &mut Tokens) {
         let url = found.as_str().to_ascii_lowercase();
         let rest = match url.split_once("://") {
             Some((scheme, rest)) => {
-                t.add(format!("url:proto:{scheme}"));
+                t.add2("url:proto:", scheme);
                 rest
             }
             None => url.as_str(),
@@ -286,7 +415,7 @@ fn url_tokens(text: &str, t: &mut Tokens) {
             .filter(|s| s.len() >= 3 && s.len() <= 20)
             .take(4)
         {
-            t.add(format!("url:path:{seg}"));
+            t.add2("url:path:", seg);
         }
     }
 }
@@ -304,7 +433,7 @@ fn html_tag_tokens(html: &str, t: &mut Tokens) {
         .unwrap_or(0);
         if !seen[i] {
             seen[i] = true;
-            t.add(format!("html:{name}"));
+            t.add2("html:", &name);
         }
     }
 }

@@ -12,7 +12,7 @@
 use super::bayes::{self, BayesParams, Clue};
 use super::model::{Counts, Model};
 use super::rules::{Fired, RuleSet};
-use super::tokenize::tokenize;
+use super::tokenize::{scoring_tokens, tokenize_list};
 use crate::core::model::{Class, Outcome, Verdict};
 use crate::core::parse::{parse_message, ParsedMessage};
 
@@ -76,7 +76,8 @@ impl Classifier {
 
     /// Classifies one parsed message.
     pub fn classify(&self, m: &ParsedMessage) -> Verdict {
-        self.classify_tokens(m, &tokenize(m))
+        let list = tokenize_list(m);
+        self.classify_strs(m, &scoring_tokens(&list))
     }
 
     /// Parses and classifies many raw messages, spread over the machine's cores (the
@@ -114,19 +115,27 @@ impl Classifier {
 
     /// Classifies a message whose tokens are already known.
     pub fn classify_tokens(&self, m: &ParsedMessage, tokens: &[String]) -> Verdict {
+        let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        self.classify_strs(m, &tokens)
+    }
+
+    fn classify_strs(&self, m: &ParsedMessage, tokens: &[&str]) -> Verdict {
         let known: Vec<(&str, &Counts)> = tokens
             .iter()
-            .filter_map(|t| self.model.tokens.get(t).map(|c| (t.as_str(), c)))
+            .filter_map(|&t| self.model.tokens.get(t).map(|c| (t, c)))
             .collect();
-        let (bayes_spam, spam_clues) = bayes::score(
+        let (bayes_spam, spam_clues) = bayes::score_top(
             known.iter().map(|(t, c)| (*t, self.model.spam_side(c))),
             &self.params,
+            SPAM_TOKEN_REASONS,
         );
-        let (bayes_valid, valid_clues) = bayes::score(
+        // At least one clue comes back whenever there are any, as `model_valid` needs.
+        let (bayes_valid, valid_clues) = bayes::score_top(
             known
                 .iter()
                 .filter_map(|(t, c)| self.model.valid_side(c).map(|side| (*t, side))),
             &self.params,
+            VALID_TOKEN_REASONS.max(1),
         );
         let mut fired = self.rules.evaluate(m);
         fired.sort_by(|a, b| b.weight.total_cmp(&a.weight));
@@ -234,6 +243,7 @@ fn round(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::core::classify::model::Label;
+    use crate::core::classify::tokenize::tokenize;
     use crate::core::parse::parse_message;
 
     fn trained() -> Classifier {

@@ -173,4 +173,24 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX reports_state_spam_oldest ON reports(state, (class IS 'spam'), created_at);
     CREATE INDEX reports_coordinator_created ON reports(coordinator, created_at);
     "#,
+    // 6 (perf): the full-text index keeps no second copy of the text. A default FTS5 table
+    // stores every indexed column again in its own content table; searches only ever read
+    // rowids from it (core::store::reports, core::store::queue), so a contentless table
+    // serves them the same and halves what indexing writes during a sync. Deleting rows stays
+    // possible (contentless_delete, SQLite 3.43). Rebuilt from the stored messages; `sender`
+    // is `Name <addr>`, or the bare address, as ingest writes it (parse::Mailbox::display).
+    r#"
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        subject, sender, body,
+        tokenize = 'unicode61', content = '', contentless_delete = 1
+    );
+    INSERT INTO messages_fts (rowid, subject, sender, body)
+        SELECT id, subject,
+               CASE WHEN from_name IS NOT NULL AND from_name != ''
+                    THEN from_name || ' <' || coalesce(from_addr, '') || '>'
+                    ELSE coalesce(from_addr, '') END,
+               body
+        FROM messages;
+    "#,
 ];
