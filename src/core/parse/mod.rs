@@ -126,22 +126,37 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
 }
 
 fn read_headers(headers: &[mailparse::MailHeader<'_>], out: &mut ParsedMessage) {
+    // Decode every header once (RFC 2047), then read the fields from the decoded list.
     out.headers = headers
         .iter()
         .map(|h| (h.get_key(), h.get_value()))
         .collect();
-    out.message_id = headers
-        .get_first_value("Message-ID")
-        .and_then(|v| msg_ids(&v).into_iter().next());
-    out.subject = headers
-        .get_first_value("Subject")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    out.date = headers
-        .get_first_value("Date")
-        .and_then(|d| mailparse::dateparse(&d).ok())
+    let first = |name: &str| {
+        out.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let message_id = first("Message-ID").and_then(|v| msg_ids(v).into_iter().next());
+    let subject = first("Subject").unwrap_or_default().trim().to_string();
+    let date = first("Date")
+        .and_then(|d| mailparse::dateparse(d).ok())
         .and_then(|ts| Utc.timestamp_opt(ts, 0).single());
+    let in_reply_to = first("In-Reply-To").map(msg_ids).unwrap_or_default();
+    let references = first("References").map(msg_ids).unwrap_or_default();
+    let auth = AuthResults::from_headers(
+        out.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("Authentication-Results"))
+            .map(|(_, v)| v.as_str()),
+    );
+    out.message_id = message_id;
+    out.subject = subject;
+    out.date = date;
+    out.in_reply_to = in_reply_to;
+    out.references = references;
+    out.auth = auth;
+    // Address headers are parsed from the raw header, where the structure still shows.
     out.from = headers
         .get_first_header("From")
         .map(addresses)
@@ -160,20 +175,6 @@ fn read_headers(headers: &[mailparse::MailHeader<'_>], out: &mut ParsedMessage) 
         .into_iter()
         .flat_map(addresses)
         .collect();
-    out.in_reply_to = headers
-        .get_first_value("In-Reply-To")
-        .map(|v| msg_ids(&v))
-        .unwrap_or_default();
-    out.references = headers
-        .get_first_value("References")
-        .map(|v| msg_ids(&v))
-        .unwrap_or_default();
-    out.auth = AuthResults::from_headers(
-        headers
-            .get_all_values("Authentication-Results")
-            .iter()
-            .map(String::as_str),
-    );
 }
 
 /// Reads the addresses of an address header, falling back to the raw text when the header
