@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
-use super::reports::{fts_query, ReportSummary};
+use super::reports::{
+    fts_query, placeholders, summary_from_row, ReportSummary, SUMMARY_COLUMNS, SUMMARY_FROM,
+};
 use super::{parse_timestamp, Result, Store};
 use crate::core::clocks;
 use crate::core::config::ClockConfig;
@@ -140,44 +142,13 @@ impl Store {
 
     /// The queue lines of these reports, in this order.
     fn rows_for(&self, ids: &[i64], targets: &ClockConfig) -> Result<Vec<QueueRow>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT r.id, m.message_id, r.created_at, m.from_name, m.from_addr, m.subject,
-                (SELECT count(*) FROM messages c WHERE c.report_id = r.id),
-                r.state, r.class, r.class_confirmed, r.outcome, r.confidence, r.coordinator,
-                r.flagged, r.version
-             FROM reports r
-             LEFT JOIN messages m ON m.id =
-                (SELECT min(id) FROM messages f WHERE f.report_id = r.id)
-             WHERE r.id = ?1",
-        )?;
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {SUMMARY_COLUMNS}, r.version FROM {SUMMARY_FROM} WHERE r.id = ?1"
+        ))?;
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
             let Some((summary, version)) = stmt
-                .query_row([id], |r| {
-                    let name: Option<String> = r.get(3)?;
-                    let addr: Option<String> = r.get(4)?;
-                    let summary = ReportSummary {
-                        id: r.get(0)?,
-                        message_id: r.get(1)?,
-                        received_at: r.get(2)?,
-                        from: match (name, addr) {
-                            (Some(n), Some(a)) => format!("{n} <{a}>"),
-                            (None, Some(a)) => a,
-                            (Some(n), None) => n,
-                            (None, None) => String::new(),
-                        },
-                        subject: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                        messages: r.get(6)?,
-                        state: r.get(7)?,
-                        class: r.get(8)?,
-                        class_confirmed: r.get(9)?,
-                        outcome: r.get(10)?,
-                        confidence: r.get(11)?,
-                        coordinator: r.get(12)?,
-                        flagged: r.get(13)?,
-                    };
-                    Ok((summary, r.get::<_, i64>(14)?))
-                })
+                .query_row([id], |r| Ok((summary_from_row(r)?, r.get::<_, i64>(14)?)))
                 .optional()?
             else {
                 continue;
@@ -268,24 +239,10 @@ fn order_clause(filter: &QueueFilter, clocks: &ClockConfig) -> String {
     }
 }
 
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ingest::{Ingestor, RawIncoming};
-
-    fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let batch = msgs.iter().map(|m| RawIncoming::file(*m)).collect();
-        Ingestor::without_classifier()
-            .ingest_batch(&mut store, batch, None)
-            .unwrap();
-        (dir, store)
-    }
+    use crate::core::store::reports::store_with;
 
     fn three() -> (tempfile::TempDir, Store) {
         store_with(&[

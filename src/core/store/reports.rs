@@ -43,14 +43,8 @@ pub struct ListFilter {
 impl Store {
     /// Reports matching `filter`, newest first.
     pub fn list_reports(&self, filter: &ListFilter) -> Result<Vec<ReportSummary>> {
-        let mut sql = String::from(
-            "SELECT r.id, m.message_id, r.created_at, m.from_name, m.from_addr, m.subject,
-                (SELECT count(*) FROM messages c WHERE c.report_id = r.id),
-                r.state, r.class, r.class_confirmed, r.outcome, r.confidence, r.coordinator, r.flagged
-             FROM reports r
-             JOIN messages m ON m.id = (SELECT min(id) FROM messages f WHERE f.report_id = r.id)
-             WHERE 1 = 1",
-        );
+        let mut sql =
+            format!("SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE m.id IS NOT NULL");
         let mut args: Vec<String> = Vec::new();
         if !filter.states.is_empty() {
             sql += &format!(" AND r.state IN ({})", placeholders(filter.states.len()));
@@ -82,35 +76,48 @@ impl Store {
             sql += &format!(" LIMIT {n}");
         }
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-            let name: Option<String> = r.get(3)?;
-            let addr: Option<String> = r.get(4)?;
-            Ok(ReportSummary {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                received_at: r.get(2)?,
-                from: match (name, addr) {
-                    (Some(n), Some(a)) => format!("{n} <{a}>"),
-                    (None, Some(a)) => a,
-                    (Some(n), None) => n,
-                    (None, None) => String::new(),
-                },
-                subject: r.get(5)?,
-                messages: r.get(6)?,
-                state: r.get(7)?,
-                class: r.get(8)?,
-                class_confirmed: r.get(9)?,
-                outcome: r.get(10)?,
-                confidence: r.get(11)?,
-                coordinator: r.get(12)?,
-                flagged: r.get(13)?,
-            })
-        })?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), summary_from_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }
 
-fn placeholders(n: usize) -> String {
+/// The columns [`summary_from_row`] reads, in its order; more may follow them.
+pub(super) const SUMMARY_COLUMNS: &str =
+    "r.id, m.message_id, r.created_at, m.from_name, m.from_addr, m.subject,
+     (SELECT count(*) FROM messages c WHERE c.report_id = r.id),
+     r.state, r.class, r.class_confirmed, r.outcome, r.confidence, r.coordinator, r.flagged";
+
+/// Each report with its opening message (`m`, NULL for a report with no message).
+pub(super) const SUMMARY_FROM: &str = "reports r
+     LEFT JOIN messages m ON m.id = (SELECT min(id) FROM messages f WHERE f.report_id = r.id)";
+
+/// Reads the first 14 columns of a row selected with [`SUMMARY_COLUMNS`].
+pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportSummary> {
+    let name: Option<String> = r.get(3)?;
+    let addr: Option<String> = r.get(4)?;
+    Ok(ReportSummary {
+        id: r.get(0)?,
+        message_id: r.get(1)?,
+        received_at: r.get(2)?,
+        from: match (name, addr) {
+            (Some(n), Some(a)) => format!("{n} <{a}>"),
+            (None, Some(a)) => a,
+            (Some(n), None) => n,
+            (None, None) => String::new(),
+        },
+        subject: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+        messages: r.get(6)?,
+        state: r.get(7)?,
+        class: r.get(8)?,
+        class_confirmed: r.get(9)?,
+        outcome: r.get(10)?,
+        confidence: r.get(11)?,
+        coordinator: r.get(12)?,
+        flagged: r.get(13)?,
+    })
+}
+
+pub(super) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
@@ -124,20 +131,22 @@ pub fn fts_query(input: &str) -> String {
         .join(" ")
 }
 
+/// A fresh store holding `msgs`, stored without a classifier, for the store's tests.
+#[cfg(test)]
+pub(super) fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
+    use crate::core::ingest::{Ingestor, RawIncoming};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let batch = msgs.iter().map(|m| RawIncoming::file(*m)).collect();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ingest::{Ingestor, RawIncoming};
-
-    fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let batch = msgs.iter().map(|m| RawIncoming::file(*m)).collect();
-        Ingestor::without_classifier()
-            .ingest_batch(&mut store, batch, None)
-            .unwrap();
-        (dir, store)
-    }
 
     #[test]
     fn newest_first_with_thread_counts() {
