@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
-use super::reports::{
-    fts_query, placeholders, summary_from_row, ReportSummary, SUMMARY_COLUMNS, SUMMARY_FROM,
-};
+use super::reports::{summary_from_row, Conditions, ReportSummary, SUMMARY_COLUMNS, SUMMARY_FROM};
 use super::{parse_timestamp, Result, Store};
 use crate::core::clocks;
 use crate::core::config::ClockConfig;
@@ -174,37 +172,15 @@ impl Store {
 }
 
 fn where_clause(filter: &QueueFilter) -> (String, Vec<Value>) {
-    let mut sql = String::from("1 = 1");
-    let mut args: Vec<Value> = Vec::new();
-    if !filter.states.is_empty() {
-        sql += &format!(" AND r.state IN ({})", placeholders(filter.states.len()));
-        args.extend(filter.states.iter().cloned().map(Value::Text));
+    Conditions {
+        states: &filter.states,
+        exclude_states: &filter.exclude_states,
+        classes: &[],
+        coordinator: filter.coordinator.as_deref(),
+        unassigned: filter.unassigned,
+        search: filter.search.as_deref(),
     }
-    if !filter.exclude_states.is_empty() {
-        sql += &format!(
-            " AND r.state NOT IN ({})",
-            placeholders(filter.exclude_states.len())
-        );
-        args.extend(filter.exclude_states.iter().cloned().map(Value::Text));
-    }
-    if let Some(c) = &filter.coordinator {
-        sql += " AND r.coordinator = ?";
-        args.push(Value::Text(c.clone()));
-    }
-    if filter.unassigned {
-        sql += " AND r.coordinator IS NULL";
-    }
-    if let Some(q) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-    {
-        sql += " AND r.id IN (SELECT report_id FROM messages WHERE id IN
-                   (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))";
-        args.push(Value::Text(fts_query(q)));
-    }
-    (sql, args)
+    .sql()
 }
 
 /// The ORDER BY for a queue. The age orders match the indexes of migration 2, so SQLite

@@ -1,6 +1,7 @@
 //! Reading reports back: the queue listing.
 
 use rusqlite::params_from_iter;
+use rusqlite::types::Value;
 use serde::Serialize;
 
 use super::{Result, Store};
@@ -45,32 +46,16 @@ impl Store {
     pub fn list_reports(&self, filter: &ListFilter) -> Result<Vec<ReportSummary>> {
         let mut sql =
             format!("SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE m.id IS NOT NULL");
-        let mut args: Vec<String> = Vec::new();
-        if !filter.states.is_empty() {
-            sql += &format!(" AND r.state IN ({})", placeholders(filter.states.len()));
-            args.extend(filter.states.iter().cloned());
+        let (conditions, args) = Conditions {
+            states: &filter.states,
+            exclude_states: &[],
+            classes: &filter.classes,
+            coordinator: filter.coordinator.as_deref(),
+            unassigned: filter.unassigned,
+            search: filter.search.as_deref(),
         }
-        if !filter.classes.is_empty() {
-            sql += &format!(" AND r.class IN ({})", placeholders(filter.classes.len()));
-            args.extend(filter.classes.iter().cloned());
-        }
-        if let Some(c) = &filter.coordinator {
-            sql += " AND r.coordinator = ?";
-            args.push(c.clone());
-        }
-        if filter.unassigned {
-            sql += " AND r.coordinator IS NULL";
-        }
-        if let Some(q) = filter
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-        {
-            sql += " AND r.id IN (SELECT report_id FROM messages WHERE id IN
-                       (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))";
-            args.push(fts_query(q));
-        }
+        .sql();
+        sql += &format!(" AND {conditions}");
         sql += " ORDER BY r.created_at DESC, r.id DESC";
         if let Some(n) = filter.limit {
             sql += &format!(" LIMIT {n}");
@@ -78,6 +63,49 @@ impl Store {
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args.iter()), summary_from_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+/// The filters a listing of reports can apply, shared by `secdesk list` and the desk's queue,
+/// so both read "state", "coordinator" and "search" the same way.
+pub(super) struct Conditions<'a> {
+    pub states: &'a [String],
+    pub exclude_states: &'a [String],
+    pub classes: &'a [String],
+    pub coordinator: Option<&'a str>,
+    pub unassigned: bool,
+    pub search: Option<&'a str>,
+}
+
+impl Conditions<'_> {
+    /// A WHERE condition over `reports r` and its bound values. Search input is quoted for
+    /// FTS5 ([`fts_query`]), so user input never becomes query syntax.
+    pub fn sql(&self) -> (String, Vec<Value>) {
+        let mut sql = String::from("1 = 1");
+        let mut args: Vec<Value> = Vec::new();
+        let mut within = |column: &str, negate: bool, values: &[String]| {
+            if !values.is_empty() {
+                let not = if negate { "NOT " } else { "" };
+                sql += &format!(" AND {column} {not}IN ({})", placeholders(values.len()));
+                args.extend(values.iter().cloned().map(Value::Text));
+            }
+        };
+        within("r.state", false, self.states);
+        within("r.state", true, self.exclude_states);
+        within("r.class", false, self.classes);
+        if let Some(c) = self.coordinator {
+            sql += " AND r.coordinator = ?";
+            args.push(Value::Text(c.to_string()));
+        }
+        if self.unassigned {
+            sql += " AND r.coordinator IS NULL";
+        }
+        if let Some(q) = self.search.map(str::trim).filter(|q| !q.is_empty()) {
+            sql += " AND r.id IN (SELECT report_id FROM messages WHERE id IN
+                       (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))";
+            args.push(Value::Text(fts_query(q)));
+        }
+        (sql, args)
     }
 }
 
