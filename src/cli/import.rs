@@ -18,7 +18,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
     let started = Instant::now();
     let mut total = IngestSummary::default();
     let bar = output::stdout_is_terminal().then(|| {

@@ -69,7 +69,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         session: &mut session,
         batch_size: args.batch_size,
     };
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
     let result = sync::fetch_new(remote, &examined, &mut store, &ingestor, &mut on_progress);
     if let Some(b) = bar {
         b.finish_and_clear();

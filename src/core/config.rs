@@ -143,7 +143,7 @@ pub struct SmtpConfig {
 }
 
 /// `[reply]`: how replies are addressed, filed and signed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyConfig {
     /// Copy every reply here; defaults to `[team] address`.
@@ -151,6 +151,25 @@ pub struct ReplyConfig {
     /// The IMAP mailbox a copy of each sent reply is appended to; defaults to `Sent`.
     pub sent_mailbox: Option<String>,
     pub signature: Option<String>,
+    /// A reply to more addresses than this (To and Cc together) is refused unless the user
+    /// confirms it or names the addresses with `secdesk reply --to`.
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: usize,
+}
+
+impl Default for ReplyConfig {
+    fn default() -> Self {
+        ReplyConfig {
+            cc: None,
+            sent_mailbox: None,
+            signature: None,
+            max_recipients: default_max_recipients(),
+        }
+    }
+}
+
+fn default_max_recipients() -> usize {
+    5
 }
 
 /// `[sync]`: background sync in the desk.

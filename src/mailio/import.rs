@@ -4,7 +4,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
+
 use crate::core::ingest::{IngestSummary, Ingestor, RawIncoming};
+use crate::core::parse::mbox_from_date;
 use crate::core::store::{Store, StoreError};
 
 /// Messages stored per transaction.
@@ -70,28 +73,41 @@ pub fn import_path(
             source,
         })
     };
-    let messages: Box<dyn Iterator<Item = Result<Vec<u8>, ImportError>>> = match detect(path)? {
-        ArchiveKind::Mbox => Box::new(split_mbox(&read(path)?).into_iter().map(Ok)),
-        ArchiveKind::Eml => Box::new(std::iter::once(read(path))),
+    // Each message with when it arrived, as the archive recorded it: an mbox `From ` line,
+    // else the file's mtime (Maildir delivery sets it), else now. The Date header is
+    // checked against it (core::parse::dates).
+    let read_file = move |p: &Path| -> Result<RawIncoming, ImportError> {
+        let raw = read(p)?;
+        Ok(RawIncoming::imported(raw, modified(p)))
+    };
+    let messages: Box<dyn Iterator<Item = Result<RawIncoming, ImportError>>> = match detect(path)? {
+        ArchiveKind::Mbox => {
+            let file_time = modified(path);
+            Box::new(split_mbox(&read(path)?).into_iter().map(move |raw| {
+                let arrival = mbox_from_date(&raw).unwrap_or(file_time);
+                Ok(RawIncoming::imported(raw, arrival))
+            }))
+        }
+        ArchiveKind::Eml => Box::new(std::iter::once(read_file(path))),
         ArchiveKind::Maildir => {
             let mut files = Vec::new();
             for sub in ["cur", "new"] {
                 files.extend(list_files(&path.join(sub), |_| true)?);
             }
-            Box::new(files.into_iter().map(move |f| read(&f)))
+            Box::new(files.into_iter().map(move |f| read_file(&f)))
         }
         ArchiveKind::EmlFolder => {
             let files = list_files(path, |p| {
                 p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"))
             })?;
-            Box::new(files.into_iter().map(move |f| read(&f)))
+            Box::new(files.into_iter().map(move |f| read_file(&f)))
         }
     };
     let mut summary = IngestSummary::default();
     let mut batch = Vec::with_capacity(BATCH);
     let mut seen = 0;
     for raw in messages {
-        batch.push(RawIncoming::file(raw?));
+        batch.push(raw?);
         if batch.len() == BATCH {
             seen += batch.len();
             summary += ingestor.ingest_batch(store, std::mem::take(&mut batch), None)?;
@@ -104,6 +120,14 @@ pub fn import_path(
         progress(seen);
     }
     Ok(summary)
+}
+
+/// When `path` was last written, or now when that cannot be read.
+fn modified(path: &Path) -> DateTime<Utc> {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(DateTime::<Utc>::from)
+        .unwrap_or_else(|_| Utc::now())
 }
 
 /// Regular files under `dir` (recursively), sorted, that `keep` accepts. Hidden files are

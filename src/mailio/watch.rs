@@ -135,8 +135,9 @@ impl Watch {
             batch_size: DEFAULT_BATCH_SIZE,
         };
         // Classified on the way in, like `secdesk import`: rules and overrides beside the config.
-        let ingestor =
-            Ingestor::from_store(store, Some(&self.config.dir())).map_err(|e| e.to_string())?;
+        let ingestor = Ingestor::from_store(store, Some(&self.config.dir()))
+            .map_err(|e| e.to_string())?
+            .with_team(&self.config);
         let report = sync::fetch_new(remote, &examined, store, &ingestor, &mut |_| {})
             .map_err(|e| e.to_string())?;
         let mut round = Round {

@@ -35,6 +35,9 @@ extractall() follows a symlink.\r\n\
 \r\n\
 PoC attached.\r\n";
 
+/// The reporter of [`REPORT`], as a reply addresses him.
+const JUERGEN: &str = "\"Jürgen R.\" <juergen@reporter.example>";
+
 fn config(dir: &Path) -> Config {
     Config::parse(CONFIG, &dir.join("config.toml")).unwrap()
 }
@@ -59,24 +62,16 @@ fn compose_addresses_threads_and_fills_the_template() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with(dir.path(), &[REPORT]);
     let d = compose(&config(dir.path()), &store, 1, Some("acknowledge")).unwrap();
-    // Reply-To wins over From.
-    assert_eq!(d.to, vec!["Jürgen private <jr@private.example>"]);
-    // Team first; other recipients kept; the team's own members and the team address not
-    // repeated.
-    assert_eq!(
-        d.cc,
-        vec![
-            "security@example.org",
-            "Other Maintainer <other@example.com>",
-            "cve@mitre.example"
-        ]
-    );
+    // The Reply-To is on another domain than the sender's: not followed.
+    assert_eq!(d.to, vec![JUERGEN]);
+    // The team address alone: the report's other recipients (To and Cc) are not copied.
+    assert_eq!(d.cc, vec!["security@example.org"]);
     assert_eq!(d.from, "Grace Hopper <grace@example.org>");
     assert_eq!(d.subject, "Re: tarfile symlink escape");
     assert_eq!(d.in_reply_to.as_deref(), Some("r1@reporter.example"));
     assert_eq!(d.references, vec!["r1@reporter.example"]);
     assert_eq!(d.state_change.unwrap().state, ReportState::Acknowledged);
-    assert!(d.body.starts_with("Hello Jürgen private,"), "{}", d.body);
+    assert!(d.body.starts_with("Hello Jürgen R.,"), "{}", d.body);
     assert!(d.body.contains("#1"), "{}", d.body);
     assert!(d.body.contains("\"tarfile symlink escape\""), "{}", d.body);
     assert!(
@@ -103,7 +98,7 @@ fn reply_answers_the_reporters_latest_message() {
         Subject: Re: tarfile\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nThanks\r\n";
     let store = store_with(dir.path(), &[REPORT, ours, follow]);
     let d = compose(&config(dir.path()), &store, 1, None).unwrap();
-    assert_eq!(d.to, vec!["juergen@reporter.example"]);
+    assert_eq!(d.to, vec![JUERGEN]);
     assert_eq!(d.in_reply_to.as_deref(), Some("r2@reporter.example"));
     assert_eq!(
         d.references,
@@ -177,12 +172,7 @@ fn built_message_has_threading_headers_and_encodes_utf8() {
     assert_eq!(b.envelope_from, "grace@example.org");
     assert_eq!(
         b.recipients,
-        vec![
-            "jr@private.example",
-            "security@example.org",
-            "other@example.com",
-            "cve@mitre.example"
-        ]
+        vec!["juergen@reporter.example", "security@example.org"]
     );
     // It reads back as the same reply.
     let parsed = crate::core::parse::parse_message(&b.raw);
@@ -191,7 +181,7 @@ fn built_message_has_threading_headers_and_encodes_utf8() {
         parsed.body_text.replace("\r\n", "\n").trim_end(),
         d.body.trim_end()
     );
-    assert_eq!(parsed.to[0].name.as_deref(), Some("Jürgen private"));
+    assert_eq!(parsed.to[0].name.as_deref(), Some("Jürgen R."));
 }
 
 #[test]
@@ -207,6 +197,7 @@ fn ascii_body_stays_7bit() {
         in_reply_to: None,
         references: vec![],
         body: "plain ascii\n".into(),
+        other_senders: vec![],
     };
     let text = String::from_utf8(build(&d, "a@b", date()).unwrap().raw).unwrap();
     assert!(text.contains("Content-Transfer-Encoding: 7bit"), "{text}");
@@ -266,9 +257,12 @@ fn editor_buffer_round_trips_and_revalidates() {
     let buf = to_buffer(&d);
     assert_eq!(apply_buffer(&d, &buf).unwrap(), d);
 
-    // Drop a Cc, rewrite the body; a # line in the body is kept.
+    // Add a Cc, rewrite the body; a # line in the body is kept.
     let edited = buf
-        .replace(", cve@mitre.example", "")
+        .replace(
+            "Cc: security@example.org",
+            "Cc: security@example.org, cve@mitre.example",
+        )
         .split("\n\nHello")
         .next()
         .unwrap()

@@ -193,4 +193,12 @@ pub const MIGRATIONS: &[&str] = &[
                body
         FROM messages;
     "#,
+    // 7 (replies, issue 11): evidence kept on each message. `another_sender` marks a message
+    // that joined a report's thread from an address other than the reporter's (it never
+    // chooses who a reply goes to); `date_header` keeps the original Date header when it was
+    // implausible and the arrival time was used instead (core::parse::dates).
+    r#"
+    ALTER TABLE messages ADD COLUMN another_sender INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN date_header TEXT;
+    "#,
 ];
