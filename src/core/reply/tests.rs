@@ -304,3 +304,127 @@ fn editor_buffer_round_trips_and_revalidates() {
         .unwrap_err();
     assert!(e.contains("not an address") || e.contains("To"), "{e}");
 }
+
+const RITA: &str = "From: Rita Reporter <rita@reporter.test>\r\nTo: security@example.org\r\n\
+    Message-ID: <report@reporter.test>\r\nSubject: heap overflow in parser\r\n\
+    Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nThe parser overflows.\r\n";
+
+fn hijack() -> String {
+    let reply_to: Vec<String> = (0..30).map(|i| format!("x{i}@evil.test")).collect();
+    format!(
+        "From: Rita Reporter <rita@evil.test>\r\nReply-To: {}\r\nMessage-ID: <h@evil.test>\r\n\
+         In-Reply-To: <report@reporter.test>\r\nSubject: Re: heap overflow in parser\r\n\r\n\
+         Please send the advisory draft here.\r\n",
+        reply_to.join(", ")
+    )
+}
+
+#[test]
+fn a_hijacking_follow_up_never_steers_the_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[RITA, &hijack()]);
+    let d = compose(&config(dir.path()), &store, 1, Some("acknowledge")).unwrap();
+    assert_eq!(d.to, vec!["Rita Reporter <rita@reporter.test>"]);
+    assert_eq!(d.cc, vec!["security@example.org"]);
+    // It answers Rita's mail, and quotes hers, not the stranger's.
+    assert_eq!(d.in_reply_to.as_deref(), Some("report@reporter.test"));
+    assert!(d.body.contains("> The parser overflows."), "{}", d.body);
+    assert!(!d.body.contains("advisory draft"), "{}", d.body);
+    assert_eq!(d.other_senders, vec!["rita@evil.test"]);
+    let b = build(&d, "a@b", date()).unwrap();
+    assert_eq!(
+        b.recipients,
+        vec!["rita@reporter.test", "security@example.org"]
+    );
+    check_recipient_limit(&config(dir.path()), &d).unwrap();
+
+    // Named explicitly, the other sender is answered: its own mail is the one quoted.
+    let d = compose_to(
+        &config(dir.path()),
+        &store,
+        1,
+        None,
+        &["rita@evil.test".to_string()],
+    )
+    .unwrap();
+    assert_eq!(d.to, vec!["rita@evil.test"]);
+    assert_eq!(d.in_reply_to.as_deref(), Some("h@evil.test"));
+    assert!(!d.body.contains("The parser overflows"), "{}", d.body);
+    assert!(compose_to(
+        &config(dir.path()),
+        &store,
+        1,
+        None,
+        &["not an address".into()]
+    )
+    .is_err());
+}
+
+#[test]
+fn an_incoming_cc_is_never_copied_and_many_recipients_need_a_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cc: Vec<String> = (0..2000).map(|i| format!("list{i}@many.test")).collect();
+    let report = RITA.replace(
+        "To: security@example.org\r\n",
+        &format!("To: security@example.org\r\nCc: {}\r\n", cc.join(",\r\n ")),
+    );
+    let store = store_with(dir.path(), &[&report]);
+    let mut d = compose(&config(dir.path()), &store, 1, None).unwrap();
+    assert_eq!(d.to.len() + d.cc.len(), 2);
+
+    // Six addresses typed into the editor: over the default limit of 5.
+    d.cc.extend((0..4).map(|i| format!("p{i}@x.test")));
+    match check_recipient_limit(&config(dir.path()), &d) {
+        Err(ReplyError::TooManyRecipients { count: 6, max: 5 }) => {}
+        other => panic!("{other:?}"),
+    }
+    let mut roomy = config(dir.path());
+    roomy.reply.max_recipients = 6;
+    check_recipient_limit(&roomy, &d).unwrap();
+}
+
+#[test]
+fn reply_to_on_the_senders_domain_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = RITA.replace(
+        "To: security@example.org\r\n",
+        "To: security@example.org\r\nReply-To: Rita at work <rita.work@reporter.test>, x@evil.test\r\n",
+    );
+    let store = store_with(dir.path(), &[&report]);
+    let d = compose(&config(dir.path()), &store, 1, None).unwrap();
+    assert_eq!(d.to, vec!["Rita at work <rita.work@reporter.test>"]);
+}
+
+#[test]
+fn long_address_lists_and_huge_subjects_are_folded_and_shortened() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[RITA]);
+    let mut d = compose(&config(dir.path()), &store, 1, None).unwrap();
+    d.cc = (0..45)
+        .map(|i| format!("maintainer{i:02}@project.test"))
+        .collect();
+    d.subject = format!("Re: {}", "overflow ".repeat(120_000));
+    let b = build(&d, "a@b", date()).unwrap();
+    let text = String::from_utf8(b.raw.clone()).unwrap();
+    let head = text.split("\r\n\r\n").next().unwrap();
+    for line in head.split("\r\n") {
+        assert!(line.len() <= 78, "{} chars: {line}", line.len());
+    }
+    // Unfolded, it is the same message: every address, the subject cut with an ellipsis.
+    let parsed = crate::core::parse::parse_message(&b.raw);
+    assert_eq!(parsed.cc.len(), 45);
+    assert_eq!(parsed.cc[44].addr, "maintainer44@project.test");
+    assert_eq!(b.recipients.len(), 46);
+    assert!(
+        parsed.subject.starts_with("Re: overflow overflow") && parsed.subject.ends_with('…'),
+        "{}",
+        parsed.subject
+    );
+    assert!(parsed.subject.chars().count() <= message::MAX_SUBJECT_CHARS);
+
+    // A word no folding can split is refused, not sent broken.
+    let mut giant = d.clone();
+    giant.references = vec!["x".repeat(240); 5];
+    build(&giant, "a@b", date()).unwrap();
+    assert!(message::fold_headers(format!("X: {}\r\n\r\nb", "y".repeat(1200)).as_bytes()).is_err());
+}
