@@ -252,13 +252,16 @@ fn store_message(
         return Ok(Stored::Duplicate);
     }
     let m = &p.parsed;
-    // Our own reply coming back (the team address is on Cc): already stored as sent.
+    // Our own reply coming back (the team address is on Cc): already stored as sent. Only
+    // from our own address: someone else reusing the id is stored (`evidence` notes it).
     if let Some(id) = m.message_id.as_deref() {
+        let from = m.from.as_ref().map(|f| f.addr.as_str()).unwrap_or_default();
         let ours: Option<i64> = tx
             .prepare_cached(
-                "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out' LIMIT 1",
+                "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out'
+                 AND lower(coalesce(from_addr, '')) = lower(?2) LIMIT 1",
             )?
-            .query_row([id], |r| r.get(0))
+            .query_row([id, from], |r| r.get(0))
             .optional()?;
         if ours.is_some() {
             return Ok(Stored::Duplicate);

@@ -87,6 +87,12 @@ fn sent_reply_joins_its_report_and_its_copy_is_not_stored_again() {
         .unwrap();
     assert_eq!(s.duplicates, 1);
     assert_eq!(count(&store, "messages"), 2);
+    // Someone else reusing our reply's Message-ID is kept, not taken for our copy.
+    let squat = "Message-ID: <out1@team>\nFrom: eve@evil.test\nSubject: Re: bug\n\nhi\n";
+    let s = ing
+        .ingest_batch(&mut store, vec![incoming(squat)], None)
+        .unwrap();
+    assert_eq!(s.new_messages, 1);
 }
 
 #[test]
