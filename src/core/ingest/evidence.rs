@@ -15,7 +15,7 @@
 //!   collision is noted, so a squatted id never pulls the real reporter's mail into the
 //!   squatter's report.
 
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::Transaction;
 
 use crate::core::parse::ParsedMessage;
 use crate::core::store::Result;
@@ -100,7 +100,7 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
         ));
     }
     out.report = Some(earliest);
-    let reporter = reporter_of(tx, earliest)?;
+    let reporter = reporter_of(tx, earliest, team)?;
     if let Some(reporter) = reporter.filter(|r| !r.is_empty()) {
         if from != reporter && !team.contains(&from) {
             out.another_sender = true;
@@ -113,15 +113,23 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
     Ok(out)
 }
 
-/// The reporter of a report: the sender of its first incoming message, lowercase.
-pub(crate) fn reporter_of(tx: &rusqlite::Connection, report: i64) -> Result<Option<String>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT lower(trim(coalesce(from_addr, ''))) FROM messages
-             WHERE report_id = ?1 AND direction = 'in' ORDER BY id LIMIT 1",
-        )?
-        .query_row([report], |r| r.get(0))
-        .optional()?)
+/// The reporter of a report, lowercase: the sender of its first incoming message that is
+/// not the team's own (as `core::reply::recipients` addresses it), else of its first.
+fn reporter_of(tx: &Transaction<'_>, report: i64, team: &[String]) -> Result<Option<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT lower(trim(coalesce(from_addr, ''))) FROM messages
+         WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+    )?;
+    let mut rows = stmt.query([report])?;
+    let mut first = None;
+    while let Some(row) = rows.next()? {
+        let from: String = row.get(0)?;
+        if !team.contains(&from) {
+            return Ok(Some(from));
+        }
+        first.get_or_insert(from);
+    }
+    Ok(first)
 }
 
 /// The stored incoming or outgoing messages holding Message-ID `id`, oldest first.
