@@ -171,6 +171,12 @@ impl SmtpSender {
             .collect::<Result<Vec<_>, _>>()?;
         let envelope = Envelope::new(Some(from), to)
             .map_err(|e| permanent(format!("the envelope is invalid ({e})")))?;
+        if let Some((line, len)) = overlong_line(raw) {
+            // Servers refuse it for good ("500 Line too long"); say so before connecting.
+            return Err(permanent(format!(
+                "line {line} of the message is {len} characters, over the 998 SMTP allows (RFC 5321 §4.5.3.1.6); edit the reply so it is built again with folded headers"
+            )));
+        }
 
         let wrapper = match &self.transport {
             Transport::Wrapper(p) => Some(p),
@@ -290,6 +296,16 @@ impl SmtpSender {
     }
 }
 
+/// The first line (1-based) longer than RFC 5321's 998 characters before CRLF, and its
+/// length.
+fn overlong_line(raw: &[u8]) -> Option<(usize, usize)> {
+    raw.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).len())
+        .enumerate()
+        .find(|&(_, len)| len > 998)
+        .map(|(i, len)| (i + 1, len))
+}
+
 /// Whether a socket timeout ended the session. lettre only recognises `TimedOut`, but a
 /// read timeout on Linux is `WouldBlock` (EAGAIN), which it would report as "Resource
 /// temporarily unavailable".
@@ -403,6 +419,29 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn an_overlong_line_is_refused_before_connecting() {
+        // Nothing listens on this port: the refusal comes before any connection.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cfg = smtp("127.0.0.1", Security::Plain);
+        cfg.port = port;
+        let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2)).unwrap();
+        let raw = format!("Subject: x\r\nCc: {}\r\n\r\nbody\r\n", "a".repeat(999));
+        let e = sender
+            .send("a@example.org", &["b@example.org".into()], raw.as_bytes())
+            .unwrap_err();
+        assert_eq!(e.kind, FailureKind::Permanent, "{e}");
+        assert!(
+            e.detail.contains("line 2") && e.detail.contains("1003"),
+            "{e}"
+        );
+        assert_eq!(overlong_line(b"a\r\nb\r\n"), None);
     }
 
     #[test]
