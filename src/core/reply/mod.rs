@@ -45,7 +45,7 @@ pub enum ReplyError {
     #[error("the reply has no recipient: add an address to the To line")]
     NoRecipients,
     #[error(
-        "the reply would go to {count} addresses, more than [reply] max_recipients = {max}: confirm it at the preview, name the addresses with --to, or remove some"
+        "the reply would go to {count} addresses, more than [reply] max_recipients = {max}: confirm them at the preview (without --yes), name them with --to, or remove some"
     )]
     TooManyRecipients { count: usize, max: usize },
     #[error("the reply's subject is empty: write a Subject line")]
