@@ -123,7 +123,9 @@ pub fn is_terminal_safe(s: &str) -> bool {
 pub fn json_for_terminal(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
-        if c.is_control() || is_hidden(c) {
+        // A raw line break or tab is layout between values (inside a string serde_json has
+        // already escaped it).
+        if (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || is_hidden(c) {
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 out.push_str(&format!("\\u{u:04x}"));
@@ -251,11 +253,14 @@ mod tests {
 
     #[test]
     fn json_on_a_terminal_escapes_what_would_act_or_hide() {
-        let json = serde_json::to_string(&"a\u{202e}b\u{9b}c\u{e0041}\u{7f}d").unwrap();
+        let json = serde_json::to_string_pretty(&["a\u{202e}b\u{9b}c\u{e0041}\u{7f}d\n"]).unwrap();
         let shown = json_for_terminal(&json);
-        assert_eq!(shown, r#""a\u202eb\u009bc\udb40\udc41\u007fd""#);
-        let back: String = serde_json::from_str(&shown).unwrap();
-        assert_eq!(back, "a\u{202e}b\u{9b}c\u{e0041}\u{7f}d");
+        assert_eq!(
+            shown,
+            "[\n  \"a\\u202eb\\u009bc\\udb40\\udc41\\u007fd\\n\"\n]"
+        );
+        let back: Vec<String> = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, ["a\u{202e}b\u{9b}c\u{e0041}\u{7f}d\n"]);
         assert!(shown.is_ascii());
     }
 

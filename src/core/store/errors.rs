@@ -75,9 +75,7 @@ pub fn describe_error(e: &(dyn StdError + 'static), path: &Path) -> Option<Strin
 pub fn describe_sqlite(e: &rusqlite::Error, path: &Path) -> Option<String> {
     let p = path.display();
     let line = match e.sqlite_error_code()? {
-        ErrorCode::ReadOnly => format!(
-            "the store {p} is read-only: check its permissions, its folder's, and that its disk is not mounted read-only"
-        ),
+        ErrorCode::ReadOnly => read_only(path),
         ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => format!(
             "the store {p} is busy: another secdesk is writing; retried for {} s; try again when it is done",
             BUSY_TIMEOUT.as_secs()
@@ -90,6 +88,7 @@ pub fn describe_sqlite(e: &rusqlite::Error, path: &Path) -> Option<String> {
             "the file {p} is not a secdesk store (it is not an SQLite database); secdesk leaves it untouched: move it away, or set [store] path to another file"
         ),
         ErrorCode::CannotOpen | ErrorCode::SystemIoFailure if disk_is_full(path) => full(path),
+        ErrorCode::CannotOpen if !writable(path) => read_only(path),
         ErrorCode::CannotOpen => format!(
             "cannot open the store {p}: check that its folder exists and that you may write there"
         ),
@@ -105,6 +104,35 @@ pub fn describe_sqlite(e: &rusqlite::Error, path: &Path) -> Option<String> {
     Some(line)
 }
 
+fn read_only(path: &Path) -> String {
+    format!(
+        "the store {} is read-only: check its permissions, its folder's, and that its disk is not mounted read-only",
+        path.display()
+    )
+}
+
+/// Whether this process may write the store and create its `-wal`/`-shm` files beside it
+/// (a read-only mount, or a file or folder without write permission, says no).
+fn writable(path: &Path) -> bool {
+    let dir = folder(path);
+    let ok = |p: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            // SAFETY: a valid NUL-terminated path; access(2) only reads it.
+            .map(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
+            .unwrap_or(false)
+    };
+    ok(dir) && (!path.exists() || ok(path))
+}
+
+/// The folder holding `path`.
+fn folder(path: &Path) -> &Path {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    }
+}
+
 fn full(path: &Path) -> String {
     format!(
         "the disk holding {} is full: nothing more was written; free some space, then run the command again",
@@ -115,11 +143,7 @@ fn full(path: &Path) -> String {
 /// Whether the file system holding `path` has (almost) no space left for an ordinary user.
 fn disk_is_full(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(d) => d,
-        None => Path::new("."),
-    };
-    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+    let Ok(c_path) = std::ffi::CString::new(folder(path).as_os_str().as_bytes()) else {
         return false;
     };
     // SAFETY: `c_path` is a valid NUL-terminated string and `stat` a plain struct that
