@@ -83,7 +83,7 @@ impl Store {
         let conn = Connection::open(path).map_err(opened)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
         let identity = file::identify(&conn, path)?;
-        if identity != Identity::New {
+        if identity != Identity::New && !file::checked_before(path) {
             if let Some(detail) = file::damage(&conn, path)? {
                 drop(conn);
                 let conn = Connection::open_with_flags(
