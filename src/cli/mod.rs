@@ -137,7 +137,7 @@ impl Context {
         let store = self.open_store(&config.store_path(), Store::open_for_reading)?;
         if let Some(detail) = store.damage() {
             output::notice(&format!(
-                "the store {} is damaged ({detail}); it is open read-only: copy what it holds with `secdesk backup FILE`, then see `secdesk check`",
+                "the store {} is damaged ({detail}); it is open read-only: run `secdesk check`; recover what it holds with `secdesk backup NEW_FILE`",
                 store.path().display()
             ));
         }

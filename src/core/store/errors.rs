@@ -38,7 +38,7 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("the store {path} is damaged ({detail}), so it is open read-only and nothing was changed: copy what it holds with `secdesk backup FILE`, then see `secdesk check`")]
+    #[error("the store {path} is damaged ({detail}), so nothing was changed and changes are refused: run `secdesk check`; recover what it holds with `secdesk backup NEW_FILE`")]
     Damaged { path: PathBuf, detail: String },
     #[error("a schema upgrade of the store {path} would break {added} reference(s) between its tables, so it was not applied: keep this secdesk's previous version and report the problem")]
     BrokenReferences { path: PathBuf, added: i64 },

@@ -199,7 +199,7 @@ pub fn damage(conn: &Connection, path: &Path) -> Result<Option<String>> {
             }
             Ok(None)
         }
-        Ok(Some(problem)) => Ok(Some(problem)),
+        Ok(Some(problem)) => Ok(Some(short(&problem))),
         Ok(None) => Ok(Some("the check gave no answer".into())),
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
             Ok(Some(short(&e.to_string())))
@@ -211,9 +211,14 @@ pub fn damage(conn: &Connection, path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// What quick_check said, kept to one short line.
+/// What a check said, kept to one short line (without SQLite's `*** in database main ***`
+/// banner).
 fn short(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("*** in database"))
+        .unwrap_or("");
     if line.chars().count() > 120 {
         format!("{}…", line.chars().take(120).collect::<String>())
     } else {
@@ -229,9 +234,11 @@ pub fn integrity_problems(conn: &Connection, limit: usize) -> rusqlite::Result<V
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(problems
-        .into_iter()
-        .filter(|p| p != "ok")
-        .map(|p| short(&p))
+        .iter()
+        .filter(|p| *p != "ok")
+        .flat_map(|p| p.lines())
+        .map(short)
+        .filter(|p| !p.is_empty())
         .collect())
 }
 
