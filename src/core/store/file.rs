@@ -59,8 +59,8 @@ pub fn create_private(path: &Path) -> Result<bool> {
 }
 
 /// Makes the store and its `-wal`/`-shm` files 0600 when they are readable or writable by
-/// others; returns a notice for each one tightened.
-pub fn tighten_modes(path: &Path) -> Result<Vec<String>> {
+/// others; returns a notice for each one tightened (or that could not be).
+pub fn tighten_modes(path: &Path) -> Vec<String> {
     use std::os::unix::fs::PermissionsExt;
     let mut notices = Vec::new();
     let mut files = vec![path.to_path_buf()];
@@ -77,18 +77,22 @@ pub fn tighten_modes(path: &Path) -> Result<Vec<String>> {
         if mode & 0o077 == 0 {
             continue;
         }
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(
-            |source| StoreError::File {
-                path: file.clone(),
-                source,
+        // Refusing to open would protect nothing (the file is readable already), so a
+        // file that cannot be tightened (another user's) is only reported.
+        notices.push(
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => format!(
+                    "{} was readable by others (mode {mode:04o}); it holds embargoed reports, so it is now 0600",
+                    file.display()
+                ),
+                Err(e) => format!(
+                    "{} is readable by others (mode {mode:04o}) and could not be made private ({e}); it holds embargoed reports: have its owner run `chmod 600` on it",
+                    file.display()
+                ),
             },
-        )?;
-        notices.push(format!(
-            "{} was readable by others (mode {mode:04o}); it holds embargoed reports, so it is now 0600",
-            file.display()
-        ));
+        );
     }
-    Ok(notices)
+    notices
 }
 
 /// Refuses a file that is not an SQLite database at all, before SQLite touches it.

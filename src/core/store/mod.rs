@@ -73,7 +73,7 @@ impl Store {
         let notices = if file::create_private(path)? {
             Vec::new()
         } else {
-            file::tighten_modes(path)?
+            file::tighten_modes(path)
         };
         file::check_header(path)?;
         let opened = |source| StoreError::Open {
