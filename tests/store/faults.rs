@@ -171,6 +171,52 @@ fn a_read_only_disk_gives_one_line_and_loses_nothing() {
 }
 
 #[test]
+fn a_store_file_without_write_permission_gives_one_line() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    desk.ok(&["note", "1", "before"]);
+    // Root may write anything: run secdesk as `nobody`, owning a store it may only read.
+    let chown = Command::new("chown")
+        .args(["-R", "nobody"])
+        .arg(desk.dir.path())
+        .output()
+        .unwrap();
+    if !chown.status.success() {
+        eprintln!(
+            "skipped: cannot chown to nobody (run the tests as root): {}",
+            stderr(&chown)
+        );
+        return;
+    }
+    std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_secdesk"))
+            .arg("--config")
+            .arg(desk.dir.path().join("config.toml"))
+            .args(args)
+            .env("HOME", desk.dir.path());
+        c.output().unwrap()
+    };
+    let out = as_nobody(&["note", "1", "after"]);
+    assert!(!out.status.success());
+    let line = one_line(&out, &["note"]);
+    assert!(
+        line.contains(&format!(
+            "the store {} is read-only: check its permissions",
+            desk.db.display()
+        )),
+        "{line}"
+    );
+    // Reading still works, and nothing was lost or added.
+    let out = as_nobody(&["show", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let show = String::from_utf8_lossy(&out.stdout);
+    assert!(show.contains("before") && !show.contains("after"), "{show}");
+}
+
+#[test]
 fn a_store_locked_by_another_writer_is_busy_for_10_s_then_one_line() {
     let desk = Desk::new();
     desk.import_ok(&reports(2, "x"));
