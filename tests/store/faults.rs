@@ -330,8 +330,20 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
 fn a_whole_store_is_backed_up_while_in_use_and_never_over_a_file() {
     let desk = Desk::new();
     desk.import_ok(&reports(5, "x"));
+    // Another desk is in the middle of writing: the backup neither waits for it nor
+    // copies its unfinished change.
+    let writer = desk.db();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM notes; INSERT INTO notes (report_id, author, at, text) VALUES (1, 'other', 't', 'unfinished');")
+        .unwrap();
     let copy = desk.dir.path().join("b.db");
+    let started = Instant::now();
     let said = desk.ok(&["backup", copy.to_str().unwrap()]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the backup waited for the writer"
+    );
+    writer.execute_batch("COMMIT").unwrap();
     assert!(said.starts_with("copied the store"), "{said}");
     assert!(desk
         .ok(&["check", copy.to_str().unwrap()])
@@ -343,6 +355,11 @@ fn a_whole_store_is_backed_up_while_in_use_and_never_over_a_file() {
         .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
         .unwrap();
     assert_eq!(copied, 5);
+    let notes = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row("SELECT count(*) FROM notes", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    assert_eq!(notes, 0, "the copy holds an unfinished change");
 }
 
 /// Fills the file system holding `dir` until a write fails.

@@ -234,8 +234,24 @@ impl Store {
         };
         let mut target = Connection::open(dest).map_err(named)?;
         let copied = {
+            use rusqlite::backup::StepResult;
             let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
-            backup.run_to_completion(1024, Duration::from_millis(0), None)?;
+            // All pages in one step: one read transaction, so one consistent snapshot, which
+            // in WAL mode never blocks the desks writing meanwhile.
+            let started = std::time::Instant::now();
+            loop {
+                match backup.step(-1)? {
+                    StepResult::Done => break,
+                    StepResult::Busy | StepResult::Locked if started.elapsed() > BUSY_TIMEOUT => {
+                        return Err(StoreError::Sql(rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                            None,
+                        )));
+                    }
+                    // More (not with -1), Busy, Locked: step again.
+                    _ => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
             backup.progress().pagecount
         };
         // A backup is one file: no WAL beside it to lose when it is copied elsewhere.
