@@ -74,7 +74,7 @@ pub fn tighten_modes(path: &Path) -> Vec<String> {
             continue; // -wal and -shm come and go with the connections
         };
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 == 0 {
+        if !meta.is_file() || mode & 0o077 == 0 {
             continue;
         }
         // Refusing to open would protect nothing (the file is readable already), so a
