@@ -1,16 +1,14 @@
 //! `secdesk check [FILE]`: is the store (or a backup at FILE) whole, private, secdesk's, and
-//! are its references intact? Reads only: nothing is tightened, marked or migrated here.
-//! Exit 0 when the file is whole, 1 when it is damaged, with the steps to recover.
+//! are its references intact? Reads only (`core::store::inspect`). Exit 0 when the file is
+//! whole, 1 when it is damaged, with the steps to recover.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rusqlite::{Connection, OpenFlags};
-
 use crate::core::sanitize::terminal_line;
-use crate::core::store::{file, StoreError, BUSY_TIMEOUT, MIGRATIONS};
+use crate::core::store::file::Identity;
+use crate::core::store::inspect::inspect;
 
 use super::Context;
 
@@ -35,76 +33,56 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    let found = inspect(&path, LIMIT)?;
     let shown = terminal_line(&path.display().to_string());
     let mut out = std::io::stdout().lock();
     writeln!(out, "store       {shown}")?;
-
-    let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
-    if mode & 0o077 == 0 {
-        writeln!(out, "mode        {mode:04o}, private")?;
+    if found.is_private() {
+        writeln!(out, "mode        {:04o}, private", found.mode)?;
     } else {
         writeln!(
             out,
-            "mode        {mode:04o}, readable by others: any secdesk command on it makes it 0600 (or run `chmod 600 {shown}`)"
+            "mode        {:04o}, readable by others: any secdesk command on it makes it 0600 (or run `chmod 600 {shown}`)",
+            found.mode
         )?;
     }
-
-    file::check_header(&path)?;
-    let conn = Connection::open_with_flags(
-        &path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| StoreError::Open {
-        path: path.clone(),
-        source,
-    })?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    let identity = file::identify(&conn, &path)?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let owner = match identity {
-        file::Identity::Ours => "secdesk store",
-        file::Identity::Unmarked => "secdesk store from before the mark (marked on next open)",
-        file::Identity::New => "empty (secdesk creates its schema on first use)",
+    let owner = match found.identity {
+        Identity::Ours => "secdesk store",
+        Identity::Unmarked => "secdesk store from before the mark (marked on next open)",
+        Identity::New => "empty (secdesk creates its schema on first use)",
     };
     writeln!(
         out,
-        "owner       {owner}, schema version {version} of {}",
-        MIGRATIONS.len()
+        "owner       {owner}, schema version {} of {}",
+        found.schema_version, found.known_version
     )?;
-    let pages: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
-    let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
     writeln!(
         out,
-        "size        {pages} pages, {:.1} MB",
-        (pages * page_size) as f64 / 1e6
+        "size        {} pages, {:.1} MB",
+        found.pages,
+        found.bytes as f64 / 1e6
     )?;
-
-    let problems = match file::integrity_problems(&conn, LIMIT) {
-        Ok(p) => p,
-        Err(e) => vec![e.to_string()],
-    };
-    if problems.is_empty() {
+    if found.damage.is_empty() {
         writeln!(out, "integrity   ok")?;
     } else {
         writeln!(out, "integrity   DAMAGED:")?;
-        for p in &problems {
+        for p in &found.damage {
             writeln!(out, "  {}", terminal_line(p))?;
         }
     }
-    let broken = file::broken_references(&conn, LIMIT).unwrap_or_default();
-    if broken.is_empty() {
+    if found.broken_references.is_empty() {
         writeln!(out, "references  ok")?;
     } else {
         writeln!(out, "references  rows referring to rows that are gone:")?;
-        for b in &broken {
+        for b in &found.broken_references {
             writeln!(out, "  {}", terminal_line(b))?;
         }
         writeln!(
             out,
-            "  (an outbox reply whose report is gone is never sent: `secdesk outbox` marks it failed; discard it with `secdesk outbox --discard ID`)"
+            "  (an outbox reply whose report is gone is never sent: the next `secdesk outbox --retry` or sync marks it failed; discard it with `secdesk outbox --discard ID`)"
         )?;
     }
-    if problems.is_empty() {
+    if found.damage.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(

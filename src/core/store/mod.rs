@@ -8,6 +8,7 @@
 
 mod errors;
 pub mod file;
+pub mod inspect;
 mod migrations;
 pub mod queue;
 pub mod reports;
