@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, store) = ctx.store()?;
+    let (config, store) = ctx.read_store()?;
     let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
     if args.json {
         output::print_json(&detail)?;

@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (endpoint, mut session) = account::login(&config, imap)?;
     let examined = sync::examine(&endpoint, &mut session, &imap.mailbox)?;
 
-    let mut store = Store::open(&config.store_path())?;
+    let mut store = ctx.open_store(&config.store_path(), Store::open)?;
 
     let show_progress = output::stdout_is_terminal() && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| {

@@ -150,6 +150,9 @@ impl<'a> Run<'a> {
                 outcome,
             })
         };
+        if let Some((_, error)) = outbox::fail_orphans(store, Some(row.id))?.pop() {
+            return done(Outcome::Failed { error });
+        }
         if row.state == state::SENDING {
             // Did the crashed attempt reach the server? Only resend when it surely did not.
             match self.find_on_server(&row.message_id) {

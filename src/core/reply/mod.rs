@@ -214,22 +214,19 @@ pub fn flatten(s: &str) -> String {
 }
 
 /// `On DATE, NAME wrote:` and the message's text, each line prefixed with `> `.
-/// Control characters from the mail are dropped: the quote goes into an editor.
+/// The quote goes into an editor: control characters from the mail are dropped and hidden
+/// characters shown as `<U+XXXX>` (`core::sanitize::quoted_text`).
 fn quote(m: &ParsedMessage) -> String {
     let who = m
         .from
         .as_ref()
-        .map(|f| flatten(&f.display()))
+        .map(|f| crate::core::sanitize::quoted_text(&flatten(&f.display())))
         .unwrap_or_else(|| "the reporter".to_string());
     let intro = match m.date {
         Some(d) => format!("On {}, {who} wrote:", d.format("%a, %-d %b %Y %H:%M UTC")),
         None => format!("{who} wrote:"),
     };
-    let clean: String = m
-        .body_text
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect();
+    let clean = crate::core::sanitize::quoted_text(&m.body_text);
     let lines: Vec<&str> = clean.trim_end().lines().collect();
     let mut out = vec![intro];
     for line in lines.iter().take(MAX_QUOTE_LINES) {

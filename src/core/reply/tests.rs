@@ -428,3 +428,23 @@ fn long_address_lists_and_huge_subjects_are_folded_and_shortened() {
     build(&giant, "a@b", date()).unwrap();
     assert!(message::fold_headers(format!("X: {}\r\n\r\nb", "y".repeat(1200)).as_bytes()).is_err());
 }
+
+#[test]
+fn quoted_mail_shows_hidden_characters_in_the_editor_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "Message-ID: <h1@reporter.example>\r\nFrom: rita@reporter.example\r\n\
+        Subject: bug\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\n\
+        pay \u{202e}gnp.exe\u{202c} now\u{e0041}\u{e0042}\u{00ad}\r\n";
+    let store = store_with(dir.path(), &[hostile]);
+    let d = compose(&config(dir.path()), &store, 1, Some("acknowledge")).unwrap();
+    let buffer = to_buffer(&d);
+    assert!(
+        buffer.contains("> pay <U+202E>gnp.exe<U+202C> now<U+E0041><U+E0042><U+00AD>"),
+        "{buffer}"
+    );
+    assert!(
+        crate::core::sanitize::is_terminal_safe(&buffer),
+        "{buffer:?}"
+    );
+}
