@@ -72,6 +72,8 @@ pub struct ImapConfig {
     pub password_command: Option<Vec<String>>,
     /// The name of an environment variable that holds the password.
     pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
     /// A PEM file of extra CA certificates to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
     #[serde(default = "default_mailbox")]
@@ -139,6 +141,8 @@ pub struct SmtpConfig {
     pub password: Option<Secret>,
     pub password_command: Option<Vec<String>>,
     pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
     pub ca_file: Option<PathBuf>,
 }
 
@@ -201,6 +205,9 @@ fn default_poll_seconds() -> u64 {
 fn default_timeout_seconds() -> u64 {
     30
 }
+
+/// How long `password_command` may run when `password_command_timeout_seconds` is not set.
+pub const DEFAULT_PASSWORD_COMMAND_TIMEOUT_SECONDS: u64 = 30;
 
 impl Config {
     /// Reads and validates the config at `path`.
@@ -275,6 +282,7 @@ impl Config {
                 imap.password_env.as_deref(),
                 true,
             )?;
+            check_positive("imap", imap.password_command_timeout_seconds)?;
             if imap.mailbox.trim().is_empty() {
                 return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
             }
@@ -288,6 +296,7 @@ impl Config {
                 smtp.password_env.as_deref(),
                 false,
             )?;
+            check_positive("smtp", smtp.password_command_timeout_seconds)?;
             let has_password = smtp.password.is_some()
                 || smtp.password_command.is_some()
                 || smtp.password_env.is_some();
@@ -394,6 +403,15 @@ fn check_password_source(
         )),
         _ => Ok(()),
     }
+}
+
+fn check_positive(section: &str, timeout: Option<u64>) -> Result<(), String> {
+    if timeout == Some(0) {
+        return Err(format!(
+            "key `{section}.password_command_timeout_seconds` = 0: give the number of seconds the command may run, e.g. 30"
+        ));
+    }
+    Ok(())
 }
 
 /// True for `localhost`, 127.0.0.0/8 and ::1.

@@ -376,6 +376,7 @@ mod tests {
             password: None,
             password_command: None,
             password_env: None,
+            password_command_timeout_seconds: None,
             ca_file: None,
         }
     }
