@@ -11,6 +11,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod courier;
+pub mod cyrus;
+pub mod imap_server;
 pub mod proxy;
 
 use std::collections::HashMap;
