@@ -11,6 +11,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod badimap;
+pub mod measure;
 pub mod proxy;
 
 use std::collections::HashMap;
