@@ -218,9 +218,10 @@ fn sync_cut_mid_fetch_again_and_again_resumes_without_duplicate_or_gap() {
 
     let mut before = 0;
     for attempt in 0..CUTS {
-        // Past the TLS handshake, login, EXAMINE and SEARCH (about 5 KB), and well short
-        // of the mailbox (about 1 MB), so every cut lands in a FETCH response.
-        let offset = rng.between(8_000, 60_000);
+        // Past the TLS handshake, login, EXAMINE and the UID listing (about 30 KB for 600
+        // messages), and well short of the mailbox (about 1 MB), so every cut lands in a
+        // FETCH of bodies.
+        let offset = rng.between(40_000, 100_000);
         proxy.set_fault(Fault::CutAfter(offset));
         let (out, took) = desk.run(&["sync", "--batch-size", "10"]);
         let line = one_error_line(&out);

@@ -68,6 +68,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         endpoint: &endpoint,
         session: &mut session,
         batch_size: args.batch_size,
+        max_message_bytes: config.sync.max_message_bytes,
     };
     let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
     let result = sync::fetch_new(remote, &examined, &mut store, &ingestor, &mut on_progress);
@@ -78,12 +79,47 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     // The mail is stored; a failed goodbye changes nothing.
     let _ = session.logout();
 
-    if args.verbose || output::stdout_is_terminal() {
+    if args.verbose || output::stdout_is_terminal() || !report.complete() {
         println!("{}", summary_line(&report, started.elapsed()));
     }
     // Replies waiting in the outbox go out on every sync, as their backoff allows.
     super::outbox::deliver_after_sync(&config, &mut store);
-    Ok(ExitCode::SUCCESS)
+    if report.complete() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A gap is never a success: name each one, then fail.
+    for line in gap_lines(&report, &endpoint.host) {
+        eprintln!("secdesk: {line}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// One line per problem and per missing UID (runs of UIDs with one reason share a line).
+fn gap_lines(report: &SyncReport, host: &str) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("IMAP server {host}: {p}"))
+        .collect();
+    let mut i = 0;
+    while i < report.missing.len() {
+        let (first, reason) = &report.missing[i];
+        let mut j = i;
+        while j + 1 < report.missing.len() && &report.missing[j + 1].1 == reason {
+            j += 1;
+        }
+        let uids: Vec<u32> = report.missing[i..=j].iter().map(|(u, _)| *u).collect();
+        let named = if uids.len() == 1 {
+            format!("UID {first}")
+        } else {
+            format!("UIDs {}", sync::uid_set(&uids))
+        };
+        lines.push(format!(
+            "IMAP server {host}: {named} not stored: {reason}; recorded as missing, the next sync asks again"
+        ));
+        i = j + 1;
+    }
+    lines
 }
 
 /// `fetched 120 new messages, 97 new reports in 1.4 s`
@@ -133,6 +169,7 @@ mod tests {
                 duplicates: 0,
             },
             uidvalidity_changed: false,
+            ..SyncReport::default()
         };
         assert_eq!(
             summary_line(&report, Duration::from_millis(1400)),
@@ -150,6 +187,7 @@ mod tests {
                 duplicates: 2,
             },
             uidvalidity_changed: true,
+            ..SyncReport::default()
         };
         assert_eq!(
             summary_line(&report, Duration::from_millis(200)),

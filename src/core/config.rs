@@ -167,6 +167,10 @@ pub struct SyncConfig {
     /// Seconds before a stalled connection is given up.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// A message larger than this is stored as its headers and a note; the whole message
+    /// stays on the server.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
 }
 
 impl Default for SyncConfig {
@@ -174,6 +178,7 @@ impl Default for SyncConfig {
         SyncConfig {
             poll_seconds: default_poll_seconds(),
             timeout_seconds: default_timeout_seconds(),
+            max_message_bytes: default_max_message_bytes(),
         }
     }
 }
@@ -198,6 +203,9 @@ fn default_triage_days() -> f64 {
 }
 fn default_close_days() -> f64 {
     90.0
+}
+fn default_max_message_bytes() -> u64 {
+    50 * 1024 * 1024
 }
 fn default_poll_seconds() -> u64 {
     60

@@ -133,12 +133,17 @@ impl Watch {
             endpoint: &c.endpoint,
             session: &mut c.session,
             batch_size: DEFAULT_BATCH_SIZE,
+            max_message_bytes: self.config.sync.max_message_bytes,
         };
         // Classified on the way in, like `secdesk import`: rules and overrides beside the config.
         let ingestor =
             Ingestor::from_store(store, Some(&self.config.dir())).map_err(|e| e.to_string())?;
         let report = sync::fetch_new(remote, &examined, store, &ingestor, &mut |_| {})
             .map_err(|e| e.to_string())?;
+        if !report.complete() {
+            // A gap is an error the desk shows; what was stored stays, the rest is retried.
+            return Err(gap_summary(&imap.mailbox, &report));
+        }
         let mut round = Round {
             new_messages: report.stored.new_messages,
             idle: c.idle,
@@ -152,6 +157,21 @@ impl Watch {
         }
         Ok(round)
     }
+}
+
+/// `2 messages of mailbox "INBOX" not stored (UID 4: ...); the next round asks again`
+fn gap_summary(mailbox: &str, report: &sync::SyncReport) -> String {
+    let first = report
+        .missing
+        .first()
+        .map(|(uid, why)| format!("UID {uid}: {why}"))
+        .or_else(|| report.problems.first().cloned())
+        .unwrap_or_default();
+    format!(
+        "{} listed in mailbox \"{mailbox}\" not stored, {} answers refused ({first}); the next round asks again",
+        report.missing.len(),
+        report.problems.len()
+    )
 }
 
 fn tally(round: &mut Round, done: &[Delivery]) {

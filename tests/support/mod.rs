@@ -11,9 +11,11 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod badimap;
 pub mod courier;
 pub mod cyrus;
 pub mod imap_server;
+pub mod measure;
 pub mod proxy;
 
 use std::collections::HashMap;

@@ -4,6 +4,7 @@
 //! timeout let several desks share one database.
 
 mod migrations;
+pub mod missing;
 pub mod queue;
 pub mod reports;
 

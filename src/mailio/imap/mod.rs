@@ -6,7 +6,9 @@
 pub mod account;
 pub mod connect;
 pub mod error;
+pub mod fetch;
 pub mod idle;
+pub mod listing;
 pub mod sync;
 
 pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};

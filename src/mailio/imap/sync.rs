@@ -14,14 +14,17 @@
 //! one transaction together with the cursor it reaches, so a process killed at
 //! any moment resumes exactly where the last commit ended.
 
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::thread;
 
-use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Origin, Prepared, RawIncoming};
+use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Prepared};
 use crate::core::store::{MailboxState, Store, StoreError};
 
 use super::connect::{classify, Endpoint, ImapSession};
 use super::error::ImapError;
+use super::fetch::{self, Batch, FetchedBatch, Source};
+use super::listing::{self, Listed, Listing};
 
 /// UIDs per `UID FETCH`: large enough that round trips do not dominate, small
 /// enough that a batch of ordinary mail stays a few megabytes.
@@ -41,13 +44,27 @@ pub struct Examined {
 }
 
 /// What a sync did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     /// Messages downloaded (including ones already stored, after a UIDVALIDITY change).
     pub fetched: usize,
     pub stored: IngestSummary,
     /// The server's UIDVALIDITY differed from the stored one, so all mail was fetched again.
     pub uidvalidity_changed: bool,
+    /// Messages over `max_message_bytes`, stored as headers and a note.
+    pub too_large: usize,
+    /// UIDs the server listed whose body was not stored, with why; also recorded in the
+    /// store, and asked for again by the next sync.
+    pub missing: Vec<(u32, String)>,
+    /// Server answers refused and counts that did not add up, one line each.
+    pub problems: Vec<String>,
+}
+
+impl SyncReport {
+    /// Every UID the server announced is stored: nothing missing, nothing refused.
+    pub fn complete(&self) -> bool {
+        self.missing.is_empty() && self.problems.is_empty()
+    }
 }
 
 /// Progress for a progress bar.
@@ -141,6 +158,8 @@ pub struct Remote<'a> {
     pub session: &'a mut ImapSession,
     /// UIDs per `UID FETCH`; see [`DEFAULT_BATCH_SIZE`].
     pub batch_size: usize,
+    /// Larger messages are stored as headers and a note (`[sync] max_message_bytes`).
+    pub max_message_bytes: u64,
 }
 
 /// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
@@ -157,7 +176,9 @@ pub fn fetch_new(
     run(remote, examined, plan, store, ingestor, progress)
 }
 
-/// Fetches what `plan` calls for and stores it, batch by batch.
+/// Fetches what `plan` calls for and stores it, batch by batch. Every UID the server lists
+/// ends stored, or recorded missing with its reason (in the report and in the store); the
+/// cursor only moves past UIDs that are stored.
 pub fn run(
     remote: Remote<'_>,
     examined: &Examined,
@@ -170,47 +191,166 @@ pub fn run(
         endpoint,
         session,
         batch_size,
+        max_message_bytes,
     } = remote;
+    let mailbox = examined.mailbox.as_str();
+    let uidvalidity = examined.uidvalidity;
     let mut report = SyncReport {
         uidvalidity_changed: plan.reset,
         ..SyncReport::default()
     };
     let cursor_at = |last_uid| MailboxCursor {
         mailbox: examined.mailbox.clone(),
-        uidvalidity: examined.uidvalidity,
+        uidvalidity,
         last_uid,
     };
 
-    let uids = if plan.up_to_date {
-        Vec::new()
+    let listing = if plan.up_to_date {
+        Listing::default()
     } else {
-        new_uids(endpoint, session, plan.first_uid)?
+        listing::list(endpoint, session, examined, plan.first_uid)?
     };
-    progress(SyncProgress::Planned { total: uids.len() });
+    report.problems.extend(listing.problems.iter().cloned());
+    let already = store.stored_uids(mailbox, uidvalidity, plan.first_uid)?;
+    let to_fetch: Vec<Listed> = listing
+        .uids
+        .iter()
+        .filter(|l| !already.contains(&l.uid))
+        .copied()
+        .collect();
+    let batches = fetch::batches(&to_fetch, batch_size, max_message_bytes);
+    progress(SyncProgress::Planned {
+        total: to_fetch.len(),
+    });
+    let mut walk = Walk {
+        listed: listing.uids.iter().map(|l| l.uid).collect(),
+        pos: 0,
+        done: already,
+        at: plan.first_uid.saturating_sub(1),
+        frozen: listing.incomplete,
+    };
+    walk.advance();
 
-    if uids.is_empty() {
-        if plan.reset {
-            ingestor.ingest_batch(store, Vec::new(), Some(&cursor_at(0)))?;
-        }
-        return Ok(report);
+    let source = Source {
+        mailbox,
+        uidvalidity,
+        max_message_bytes,
+    };
+    let piped = pipeline(
+        endpoint,
+        session,
+        &source,
+        batches,
+        ingestor,
+        &mut |batch: PreparedBatch| {
+            report.problems.extend(batch.refused);
+            if !batch.missing.is_empty() {
+                store.record_missing(mailbox, uidvalidity, &batch.missing)?;
+                report.missing.extend(batch.missing);
+            }
+            report.fetched += batch.messages.len();
+            report.too_large += batch.too_large;
+            walk.done.extend(batch.messages.iter().map(|(uid, _)| *uid));
+            let at = walk.advance();
+            let messages = batch.messages.into_iter().map(|(_, m)| m).collect();
+            report.stored += ingestor.store_prepared(store, messages, Some(&cursor_at(at)))?;
+            progress(SyncProgress::Stored {
+                done: report.fetched,
+            });
+            Ok(())
+        },
+    );
+    if let Err(e) = piped {
+        // What was not fetched is accounted for in the store, with the cause.
+        let reason = format!("not fetched: {e}");
+        let left: Vec<(u32, String)> = walk.pending().map(|u| (u, reason.clone())).collect();
+        store.record_missing(mailbox, uidvalidity, &left)?;
+        return Err(e);
     }
 
-    // Three stages, each on its own thread, joined by bounded channels:
-    // fetch (network, TLS) -> prepare (MIME parse, classify) -> store (SQLite, this thread).
-    let (fetched_tx, fetched_rx) = mpsc::sync_channel::<Fetched>(PIPELINE_DEPTH);
-    let (parsed_tx, parsed_rx) = mpsc::sync_channel::<Parsed>(PIPELINE_DEPTH);
-    let mailbox = examined.mailbox.as_str();
-    let uidvalidity = examined.uidvalidity;
+    // Everything listed is stored and the counts add up: nothing below UIDNEXT is left
+    // (UIDs are never reused, RFC 3501 §2.3.1.1), so the next sync can skip the listing.
+    let mut last = walk.at;
+    if !walk.frozen && walk.pos == walk.listed.len() {
+        if let Some(next) = examined.uid_next {
+            last = last.max(next.saturating_sub(1));
+        }
+    }
+    if plan.reset || last != plan.first_uid.saturating_sub(1) {
+        ingestor.ingest_batch(store, Vec::new(), Some(&cursor_at(last)))?;
+    }
+    store.settle_missing(mailbox, uidvalidity, last)?;
+    Ok(report)
+}
+
+/// The cursor's walk over the listed UIDs: it moves past a UID only once it is stored.
+struct Walk {
+    /// Ascending.
+    listed: Vec<u32>,
+    pos: usize,
+    done: BTreeSet<u32>,
+    at: u32,
+    /// The listing did not add up: the cursor stays where it was.
+    frozen: bool,
+}
+
+impl Walk {
+    fn advance(&mut self) -> u32 {
+        while !self.frozen
+            && self.pos < self.listed.len()
+            && self.done.contains(&self.listed[self.pos])
+        {
+            self.at = self.at.max(self.listed[self.pos]);
+            self.pos += 1;
+        }
+        self.at
+    }
+
+    /// Listed UIDs not stored yet.
+    fn pending(&self) -> impl Iterator<Item = u32> + '_ {
+        self.listed
+            .iter()
+            .copied()
+            .filter(|u| !self.done.contains(u))
+    }
+}
+
+/// A fetched batch, parsed and classified.
+struct PreparedBatch {
+    messages: Vec<(u32, Prepared)>,
+    missing: Vec<(u32, String)>,
+    refused: Vec<String>,
+    too_large: usize,
+}
+
+/// Three stages, each on its own thread, joined by bounded channels:
+/// fetch (network, TLS) -> prepare (MIME parse, classify) -> `store` (SQLite, this thread).
+fn pipeline(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    source: &Source<'_>,
+    batches: Vec<Batch>,
+    ingestor: &Ingestor,
+    store: &mut dyn FnMut(PreparedBatch) -> Result<(), SyncError>,
+) -> Result<(), SyncError> {
+    if batches.is_empty() {
+        return Ok(());
+    }
+    let (fetched_tx, fetched_rx) =
+        mpsc::sync_channel::<Result<(FetchedBatch, bool), ImapError>>(PIPELINE_DEPTH);
+    let (parsed_tx, parsed_rx) =
+        mpsc::sync_channel::<Result<PreparedBatch, ImapError>>(PIPELINE_DEPTH);
     thread::scope(|scope| -> Result<(), SyncError> {
         let spawn_err = |error| SyncError::Thread { error };
         thread::Builder::new()
             .name("sync-fetch".into())
             .spawn_scoped(scope, move || {
-                for chunk in uids.chunks(batch_size.max(1)) {
-                    let batch = fetch_batch(endpoint, session, mailbox, uidvalidity, chunk);
-                    let failed = batch.is_err();
+                for batch in &batches {
+                    let fetched = fetch::fetch_batch(endpoint, session, source, batch)
+                        .map(|f| (f, batch.headers_only));
+                    let failed = fetched.is_err();
                     // A closed channel means a later stage stopped; so do we.
-                    if fetched_tx.send(batch).is_err() || failed {
+                    if fetched_tx.send(fetched).is_err() || failed {
                         break;
                     }
                 }
@@ -220,13 +360,15 @@ pub fn run(
             .name("sync-prepare".into())
             .spawn_scoped(scope, move || {
                 for batch in fetched_rx {
-                    let parsed = batch.map(|b| {
-                        let messages = b
+                    let parsed = batch.map(|(b, headers_only)| PreparedBatch {
+                        too_large: if headers_only { b.messages.len() } else { 0 },
+                        messages: b
                             .messages
                             .into_iter()
-                            .map(|m| ingestor.prepare(m))
-                            .collect();
-                        (messages, b.last_uid)
+                            .map(|(uid, m)| (uid, ingestor.prepare(m)))
+                            .collect(),
+                        missing: b.missing,
+                        refused: b.refused,
                     });
                     if parsed_tx.send(parsed).is_err() {
                         break;
@@ -236,82 +378,9 @@ pub fn run(
             .map_err(spawn_err)?;
         // Returning early drops `parsed_rx`, which unblocks and ends the other stages.
         for batch in parsed_rx {
-            let (messages, last_uid) = batch?;
-            report.fetched += messages.len();
-            let summary = ingestor.store_prepared(store, messages, Some(&cursor_at(last_uid)))?;
-            report.stored += summary;
-            progress(SyncProgress::Stored {
-                done: report.fetched,
-            });
+            store(batch?)?;
         }
         Ok(())
-    })?;
-    Ok(report)
-}
-
-type Fetched = Result<FetchedBatch, ImapError>;
-type Parsed = Result<(Vec<Prepared>, u32), ImapError>;
-
-/// One fetched batch and the cursor it brings the store to.
-struct FetchedBatch {
-    messages: Vec<RawIncoming>,
-    /// The highest UID asked for: a message expunged in between is gone for
-    /// good (UIDs are never reused within a UIDVALIDITY), so skipping it is safe.
-    last_uid: u32,
-}
-
-/// The UIDs at or above `first_uid`, ascending (RFC 3501 §6.4.4, §6.4.8).
-fn new_uids(
-    endpoint: &Endpoint,
-    session: &mut ImapSession,
-    first_uid: u32,
-) -> Result<Vec<u32>, ImapError> {
-    let found = session
-        .uid_search(format!("UID {first_uid}:*"))
-        .map_err(|e| classify(endpoint, "searching for new mail", e))?;
-    // `N:*` always matches the highest UID, even when it is below N
-    // (RFC 3501 §6.4.8), so filter rather than trust the range.
-    let mut uids: Vec<u32> = found.into_iter().filter(|&u| u >= first_uid).collect();
-    uids.sort_unstable();
-    Ok(uids)
-}
-
-fn fetch_batch(
-    endpoint: &Endpoint,
-    session: &mut ImapSession,
-    mailbox: &str,
-    uidvalidity: u32,
-    uids: &[u32],
-) -> Result<FetchedBatch, ImapError> {
-    let fetches = session
-        .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
-        .map_err(|e| classify(endpoint, "fetching messages", e))?;
-    let mut messages: Vec<(u32, RawIncoming)> = fetches
-        .iter()
-        .filter_map(|f| {
-            // Unsolicited FETCH responses (flag changes) carry no body; skip them.
-            let uid = f.uid?;
-            let raw = f.body()?.to_vec();
-            Some((
-                uid,
-                RawIncoming {
-                    raw,
-                    received_at: f.internal_date().map(|d| d.to_utc()),
-                    origin: Origin::Imap {
-                        mailbox: mailbox.to_string(),
-                        uidvalidity,
-                        uid,
-                    },
-                },
-            ))
-        })
-        .collect();
-    // Threading links a reply to an earlier message; UID order is arrival order.
-    messages.sort_by_key(|(uid, _)| *uid);
-    Ok(FetchedBatch {
-        messages: messages.into_iter().map(|(_, m)| m).collect(),
-        // `uids` comes from one `chunks()` slice and is never empty.
-        last_uid: uids.last().copied().unwrap_or(0),
     })
 }
 

@@ -1551,7 +1551,12 @@ impl<T: Read + Write> Connection<T> {
                 0
             } else {
                 let start_new = data.len();
-                self.readline(data)?;
+                // secdesk patch: a server that says BYE and hangs up in the middle of a
+                // response (RFC 3501 section 7.1.5) is reported with its reason, not as a
+                // bare lost connection.
+                if let Err(e) = self.readline(data) {
+                    break Err(bye_in(data).unwrap_or(e));
+                }
                 // secdesk patch: a line ending in a literal announcement `{N}` is followed
                 // by N bytes of literal. Read them in one go, with the line after them,
                 // instead of one line at a time with a parse attempt after each: that
@@ -1759,6 +1764,18 @@ pub(crate) mod testutils {
         assert_eq!(resource.usage, usage);
         assert_eq!(resource.limit, limit);
     }
+}
+
+/// secdesk patch: the untagged BYE among the lines read so far, as an error.
+fn bye_in(data: &[u8]) -> Option<Error> {
+    let line = data
+        .split(|&b| b == b'\n')
+        .find(|l| l.len() > 6 && l[..6].eq_ignore_ascii_case(b"* BYE "))?;
+    let text = &line[6..line.len().min(206)];
+    Some(Error::Bye(Bye {
+        code: None,
+        information: String::from_utf8_lossy(text).trim_end().to_string(),
+    }))
 }
 
 /// secdesk patch: the length of the literal a response line announces at its end

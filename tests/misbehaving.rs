@@ -1,0 +1,270 @@
+//! `secdesk sync` against a misbehaving IMAP server (tests/support/badimap.rs) on loopback,
+//! driving the real binary. Each case must end in a clear error or a complete store,
+//! within its deadline and with bounded memory (peak RSS from `wait4`), and the store must
+//! account for every UID the server announced: stored, or recorded missing with the reason.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use support::badimap::{BadImap, Behaviour};
+use support::measure::{self, Measured};
+
+const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
+/// Every run here must end well within this, or it is killed and the test fails.
+const HARD_DEADLINE: Duration = Duration::from_secs(60);
+/// Peak resident memory allowed to `secdesk sync` in any of these cases.
+const MAX_RSS_MIB: f64 = 200.0;
+
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    fn new(port: u16, extra_sync: &str) -> Desk {
+        Desk::with_imap(port, "mailbox = \"INBOX\"\n", extra_sync)
+    }
+
+    fn with_imap(port: u16, imap_extra: &str, extra_sync: &str) -> Desk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n{imap_extra}\n\
+             [store]\npath = {db:?}\n\n\
+             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+             [sync]\ntimeout_seconds = 5\n{extra_sync}\n",
+            db = dir.path().join("secdesk.db"),
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
+        Desk { dir }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("secdesk.db")
+    }
+
+    fn sync(&self) -> Measured {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
+        cmd.arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(["sync", "--verbose"])
+            .env(PASSWORD_VAR, "pw");
+        let run = measure::run(cmd, HARD_DEADLINE);
+        assert!(
+            !run.killed,
+            "sync did not end within {HARD_DEADLINE:?}: {run:?}"
+        );
+        assert!(
+            run.peak_rss_mib < MAX_RSS_MIB,
+            "sync peaked at {:.0} MiB: {run:?}",
+            run.peak_rss_mib
+        );
+        run
+    }
+
+    fn query<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
+        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
+        let mut stmt = conn.prepare(sql).expect("prepare");
+        let rows = stmt.query_map([], |r| r.get(0)).expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    fn stored_uids(&self) -> Vec<u32> {
+        self.query("SELECT uid FROM messages WHERE mailbox = 'INBOX' ORDER BY uid")
+    }
+
+    fn cursor(&self) -> u32 {
+        self.query("SELECT last_uid FROM mailbox_state WHERE mailbox = 'INBOX'")
+            .first()
+            .copied()
+            .expect("a cursor for INBOX")
+    }
+
+    fn missing(&self) -> Vec<(u32, String)> {
+        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
+        let mut stmt = conn
+            .prepare("SELECT uid, reason FROM imap_missing ORDER BY uid")
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    }
+}
+
+fn inbox(uids: std::ops::RangeInclusive<u32>) -> Behaviour {
+    let messages = uids
+        .map(|u| {
+            let raw = support::message(
+                &format!("m{u}@example.net"),
+                &format!("report {u}"),
+                "hello",
+            );
+            (u, raw)
+        })
+        .collect();
+    Behaviour {
+        mailboxes: vec![("INBOX".to_string(), messages)],
+        uidvalidity: 7,
+        ..Behaviour::default()
+    }
+}
+
+fn failed(run: &Measured) -> bool {
+    run.code != Some(0)
+}
+
+#[test]
+fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync() {
+    let server = BadImap::start(Behaviour {
+        withhold: vec![4, 5],
+        ..inbox(1..=5)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert!(
+        failed(&run),
+        "a sync with two bodies missing must fail: {run:?}"
+    );
+    assert!(run.stderr.contains("UIDs 4:5 not stored"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("127.0.0.1"),
+        "names the server: {}",
+        run.stderr
+    );
+    assert_eq!(desk.stored_uids(), vec![1, 2, 3]);
+    assert_eq!(
+        desk.cursor(),
+        3,
+        "the cursor never moves past a UID not stored"
+    );
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![4, 5], "the gap is recorded in the store");
+
+    server.set(|b| b.withhold.clear());
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), vec![1, 2, 3, 4, 5]);
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+    assert_eq!(desk.cursor(), 5);
+}
+
+#[test]
+fn a_huge_uid_in_the_listing_is_refused_and_never_moves_the_cursor() {
+    let server = BadImap::start(Behaviour {
+        extra_listed: vec![(8, 4_294_967_295)],
+        ..inbox(1..=7)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert!(failed(&run), "{run:?}");
+    assert!(run.stderr.contains("UID 4294967295"), "{}", run.stderr);
+    assert!(run.stderr.contains("UIDNEXT 8"), "{}", run.stderr);
+    assert_eq!(desk.stored_uids(), (1..=7).collect::<Vec<_>>());
+    assert!(desk.cursor() <= 7, "cursor {}", desk.cursor());
+
+    // Every later sync still sees the mailbox as it is, and the server's word is checked.
+    server.set(|b| b.extra_listed.clear());
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), (1..=7).collect::<Vec<_>>());
+    assert_eq!(desk.cursor(), 7);
+}
+
+#[test]
+fn a_body_for_a_uid_not_asked_for_is_refused() {
+    let stray = support::message("stray@example.net", "not asked for", "x");
+    let server = BadImap::start(Behaviour {
+        extra_bodies: vec![(4_294_967_295, stray)],
+        ..inbox(1..=3)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert!(failed(&run), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("UID 4294967295, which was not asked for; refused"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(desk.stored_uids(), vec![1, 2, 3]);
+    assert_eq!(desk.cursor(), 3);
+    let subjects: Vec<String> = desk.query("SELECT subject FROM messages");
+    assert!(
+        !subjects.iter().any(|s| s == "not asked for"),
+        "{subjects:?}"
+    );
+}
+
+#[test]
+fn an_empty_search_answer_does_not_hide_mail_because_uids_are_listed_with_fetch() {
+    let server = BadImap::start(inbox(1..=22));
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+    assert!(
+        run.stdout.contains("fetched 22 new messages"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
+    let server = BadImap::start(Behaviour {
+        empty_listing: true,
+        ..inbox(1..=22)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert!(failed(&run), "22 announced, none listed: {run:?}");
+    assert!(
+        run.stderr
+            .contains("announced 22 messages (EXISTS) but listed 0 UIDs"),
+        "{}",
+        run.stderr
+    );
+    assert!(desk.stored_uids().is_empty());
+    assert_eq!(desk.cursor(), 0);
+
+    server.set(|b| b.empty_listing = false);
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
+    let server = BadImap::start(Behaviour {
+        bye_after_bodies: Some(4),
+        ..inbox(1..=10)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert!(failed(&run), "{run:?}");
+    assert!(
+        run.stderr.contains("127.0.0.1") && run.stderr.contains("BYE"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    let stored = desk.stored_uids();
+    let mut all = stored.clone();
+    all.extend(&missing);
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=10).collect::<Vec<_>>(),
+        "every UID stored or recorded missing"
+    );
+
+    server.set(|b| b.bye_after_bodies = None);
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), (1..=10).collect::<Vec<_>>());
+    assert!(desk.missing().is_empty());
+}
