@@ -34,7 +34,7 @@ impl Desk {
              username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n{imap_extra}\n\
              [store]\npath = {db:?}\n\n\
              [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\ntimeout_seconds = 5\n{extra_sync}\n",
+             [sync]\ntimeout_seconds = 3\n{extra_sync}\n",
             db = dir.path().join("secdesk.db"),
         );
         std::fs::write(dir.path().join("config.toml"), config).expect("write config");
@@ -267,4 +267,154 @@ fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(desk.stored_uids(), (1..=10).collect::<Vec<_>>());
     assert!(desk.missing().is_empty());
+}
+
+/// `[sync]` keys for the timing cases: 3 s without progress, 4 s per operation.
+const TIGHT: &str = "deadline_seconds = 4\n";
+
+fn assert_deadline(run: &Measured, port: u16, during: &str) {
+    assert!(failed(run), "{run:?}");
+    let line = run.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    assert!(
+        line.contains(&format!(
+            "IMAP server 127.0.0.1:{port} was still answering after 4 s while {during}"
+        )),
+        "{line}"
+    );
+    assert!(
+        run.elapsed < Duration::from_secs(15),
+        "took {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn a_greeting_dripped_one_byte_a_second_ends_at_the_login_deadline() {
+    let server = BadImap::start(Behaviour {
+        drip_greeting: Some(Duration::from_secs(1)),
+        ..inbox(1..=3)
+    });
+    let desk = Desk::new(server.port, TIGHT);
+    let run = desk.sync();
+    assert_deadline(&run, server.port, "waiting for the greeting");
+    assert!(!desk.db().exists(), "nothing touched before login");
+}
+
+#[test]
+fn a_fetch_dripped_one_byte_a_second_ends_at_the_batch_deadline_and_keeps_the_cursor() {
+    let server = BadImap::start(Behaviour {
+        drip_fetch: Some(Duration::from_secs(1)),
+        ..inbox(1..=3)
+    });
+    let desk = Desk::new(server.port, TIGHT);
+    let run = desk.sync();
+    assert_deadline(&run, server.port, "fetching messages");
+    assert!(desk.stored_uids().is_empty());
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![1, 2, 3], "accounted for in the store");
+}
+
+fn assert_refused(run: &Measured, port: u16, what: &str) {
+    assert!(failed(run), "{run:?}");
+    let line = run.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    assert!(
+        line.contains(&format!("IMAP server 127.0.0.1:{port} sent {what}")),
+        "{line}"
+    );
+    assert!(line.contains("refused"), "{line}");
+    eprintln!(
+        "peak RSS {:.0} MiB in {:?}: {line}",
+        run.peak_rss_mib, run.elapsed
+    );
+}
+
+#[test]
+fn a_gigabyte_greeting_without_a_line_end_is_refused_in_bounded_memory() {
+    let server = BadImap::start(Behaviour {
+        huge_greeting: Some(1_200_000_000),
+        ..inbox(1..=3)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_refused(
+        &run,
+        server.port,
+        "a line longer than the limit of 1048576 bytes",
+    );
+}
+
+#[test]
+fn a_flood_of_untagged_lines_is_refused_in_bounded_memory() {
+    let server = BadImap::start(Behaviour {
+        flood_lines: Some(760_000_000),
+        ..inbox(1..=3)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_refused(&run, server.port, "a response longer than the limit");
+}
+
+#[test]
+fn an_endless_line_in_a_fetch_is_refused_in_bounded_memory() {
+    let server = BadImap::start(Behaviour {
+        long_line: Some(1_000_000_000),
+        ..inbox(1..=3)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_refused(&run, server.port, "a line longer than the limit");
+}
+
+#[test]
+fn a_gigabyte_literal_is_refused_before_it_is_read() {
+    let server = BadImap::start(Behaviour {
+        huge_literal: Some(1_073_741_824),
+        ..inbox(1..=3)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_refused(
+        &run,
+        server.port,
+        "a literal of 1073741824 bytes, over the limit",
+    );
+    assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+}
+
+#[test]
+fn a_message_over_max_message_bytes_is_stored_as_headers_and_a_note() {
+    let mut b = inbox(1..=3);
+    let big = support::message("big@example.net", "huge attachment", &"A".repeat(20_000));
+    b.mailboxes[0].1[1].1 = big.clone();
+    let server = BadImap::start(b);
+    let desk = Desk::new(server.port, "max_message_bytes = 10000\n");
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains("1 too large, stored as headers only"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(desk.stored_uids(), vec![1, 2, 3], "its UID counts as done");
+    let bodies: Vec<String> =
+        desk.query("SELECT body FROM messages WHERE subject = 'huge attachment'");
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        bodies[0].contains(&format!(
+            "too large, {} bytes, kept on the server",
+            big.len()
+        )),
+        "{}",
+        bodies[0]
+    );
+    assert_eq!(desk.cursor(), 3);
+    assert!(
+        server
+            .commands()
+            .iter()
+            .any(|c| c.contains("BODY.PEEK[HEADER]")),
+        "headers only were asked for"
+    );
 }

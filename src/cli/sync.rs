@@ -132,6 +132,19 @@ fn summary_line(report: &SyncReport, elapsed: Duration) -> String {
         plural(report.stored.new_reports, "report", "reports"),
         elapsed.as_secs_f64()
     );
+    if report.too_large > 0 {
+        line.push_str(&format!(
+            " ({} too large, stored as headers only)",
+            report.too_large
+        ));
+    }
+    if !report.missing.is_empty() {
+        line.push_str(&format!(
+            "; {} listed {} not stored",
+            report.missing.len(),
+            plural(report.missing.len(), "message", "messages")
+        ));
+    }
     if report.stored.duplicates > 0 {
         line.push_str(&format!(
             " ({} already stored{})",

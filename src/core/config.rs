@@ -171,6 +171,9 @@ pub struct SyncConfig {
     /// stays on the server.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: u64,
+    /// The most one whole operation may take: a login, one fetch batch, one SMTP send.
+    #[serde(default = "default_deadline_seconds")]
+    pub deadline_seconds: u64,
 }
 
 impl Default for SyncConfig {
@@ -179,6 +182,7 @@ impl Default for SyncConfig {
             poll_seconds: default_poll_seconds(),
             timeout_seconds: default_timeout_seconds(),
             max_message_bytes: default_max_message_bytes(),
+            deadline_seconds: default_deadline_seconds(),
         }
     }
 }
@@ -203,6 +207,9 @@ fn default_triage_days() -> f64 {
 }
 fn default_close_days() -> f64 {
     90.0
+}
+fn default_deadline_seconds() -> u64 {
+    600
 }
 fn default_max_message_bytes() -> u64 {
     50 * 1024 * 1024

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use crate::core::ingest::{Origin, RawIncoming};
 
-use super::connect::{classify, Endpoint, ImapSession};
+use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::error::ImapError;
 use super::listing::Listed;
 
@@ -84,9 +84,10 @@ pub fn fetch_batch(
     } else {
         "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])"
     };
-    let fetches = session
-        .uid_fetch(super::sync::uid_set(&batch.uids), items)
-        .map_err(|e| classify(endpoint, "fetching messages", e))?;
+    let fetches = within_deadline(endpoint, session, |s| {
+        s.uid_fetch(super::sync::uid_set(&batch.uids), items)
+    })
+    .map_err(|e| classify(endpoint, "fetching messages", e))?;
     let asked: BTreeSet<u32> = batch.uids.iter().copied().collect();
     let mut got = BTreeSet::new();
     let mut out = FetchedBatch {

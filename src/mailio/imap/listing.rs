@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::connect::{classify, Endpoint, ImapSession};
+use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::error::ImapError;
 use super::sync::Examined;
 
@@ -54,9 +54,10 @@ pub fn list(
     examined: &Examined,
     first_uid: u32,
 ) -> Result<Listing, ImapError> {
-    let fetches = session
-        .uid_fetch(format!("{first_uid}:*"), "(UID RFC822.SIZE)")
-        .map_err(|e| classify(endpoint, "listing the mailbox's UIDs", e))?;
+    let fetches = within_deadline(endpoint, session, |s| {
+        s.uid_fetch(format!("{first_uid}:*"), "(UID RFC822.SIZE)")
+    })
+    .map_err(|e| classify(endpoint, "listing the mailbox's UIDs", e))?;
     let answers: Vec<Answer> = fetches
         .iter()
         .filter_map(|f| {

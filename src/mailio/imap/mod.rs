@@ -9,6 +9,7 @@ pub mod error;
 pub mod fetch;
 pub mod idle;
 pub mod listing;
+pub mod stream;
 pub mod sync;
 
 pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};

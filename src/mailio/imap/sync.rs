@@ -21,7 +21,7 @@ use std::thread;
 use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Prepared};
 use crate::core::store::{MailboxState, Store, StoreError};
 
-use super::connect::{classify, Endpoint, ImapSession};
+use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::error::ImapError;
 use super::fetch::{self, Batch, FetchedBatch, Source};
 use super::listing::{self, Listed, Listing};
@@ -98,12 +98,13 @@ pub fn examine(
         host: endpoint.host.clone(),
         detail: detail.trim().trim_end_matches('.').to_string(),
     };
-    let status = session.examine(mailbox).map_err(|e| match e {
-        imap::Error::No(no) => bad(no.information),
-        imap::Error::Bad(b) => bad(b.information),
-        imap::Error::Validate(_) => bad("the name contains a line break".to_string()),
-        other => classify(endpoint, "opening the mailbox", other),
-    })?;
+    let status =
+        within_deadline(endpoint, session, |s| s.examine(mailbox)).map_err(|e| match e {
+            imap::Error::No(no) => bad(no.information),
+            imap::Error::Bad(b) => bad(b.information),
+            imap::Error::Validate(_) => bad("the name contains a line break".to_string()),
+            other => classify(endpoint, "opening the mailbox", other),
+        })?;
     let uidvalidity = status
         .uid_validity
         .ok_or_else(|| ImapError::NoUidValidity {
