@@ -1,7 +1,7 @@
 //! Intake that is bounded and honest, through the real `secdesk` binary and a real SQLite
 //! store: an mbox body line beginning `From ` survives whole; a FIFO and `/dev/zero` are
 //! refused at once; a Maildir's symlink and FIFO are named in the summary; a large mbox is
-//! imported in bounded memory; a `password_command` that hangs is stopped at its configured
+//! imported in bounded memory, its oversized message kept as headers and a note; a `password_command` that hangs is stopped at its configured
 //! deadline, and one that fails shows its stderr as one line.
 
 use std::ffi::CString;
@@ -260,20 +260,35 @@ fn a_large_mbox_is_imported_in_bounded_memory() {
         run.took.as_secs_f64(),
         run.peak_kib / 1024
     );
-    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .starts_with(&format!("imported {SMALL} new messages")),
+            .starts_with(&format!("imported {} new messages", SMALL + 1)),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("large.mbox: message 1 is 16")
-            && run.stdout.contains("it stays in the mbox"),
+        run.stdout
+            .contains("stored 1 message too large as headers and a note")
+            && run.stdout.contains("large.mbox: message 1, 16"),
         "{}",
         run.stdout
     );
-    assert_eq!(desk.stored(), SMALL as i64);
+    assert_eq!(desk.stored(), SMALL as i64 + 1);
+    // The big one is findable: its own headers, and a note saying where the rest is.
+    let (subject, body): (String, String) = desk
+        .db()
+        .query_row(
+            "SELECT subject, body FROM messages WHERE message_id LIKE '%big@example.net%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the big message is stored as headers and a note");
+    assert_eq!(subject, "huge log");
+    assert!(
+        body.contains("too large, 16") && body.contains("kept in message 1 of the mbox"),
+        "{body}"
+    );
     // The file is ~195 MB; a reader that held it (or the big message) would pass 160 MB.
     assert!(run.peak_kib < 120 * 1024, "peak RSS {} KiB", run.peak_kib);
 }
@@ -319,5 +334,47 @@ fn a_failing_password_command_shows_its_stderr_as_one_line() {
             "failed (exit status: 2), saying: gpg: decryption failed: No secret key / ␛[2Jcleared"
         ),
         "{line}"
+    );
+}
+
+#[test]
+fn an_oversized_maildir_message_is_kept_as_headers_and_a_note() {
+    let desk = Desk::new("[sync]\nmax_message_bytes = 1000\n");
+    let md = desk.path("Maildir");
+    std::fs::create_dir_all(md.join("cur")).expect("maildir");
+    let big = message("fat@example.net", "Crash dump attached", &"z".repeat(5000));
+    std::fs::write(md.join("cur/1700000000.1.host:2,S"), &big).expect("write");
+    std::fs::write(
+        md.join("cur/1700000001.2.host:2,S"),
+        message("thin@example.net", "small", "ok\n"),
+    )
+    .expect("write");
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 2 new messages"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("cur/1700000000.1.host:2,S: {} bytes", big.len())),
+        "{}",
+        run.stdout
+    );
+    let body: String = desk
+        .db()
+        .query_row(
+            "SELECT body FROM messages WHERE subject = 'Crash dump attached'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("stored as headers and a note");
+    assert!(
+        body.contains(&format!(
+            "too large, {} bytes, kept in the file it was imported from",
+            big.len()
+        )) && body.contains("max_message_bytes (1000)"),
+        "{body}"
     );
 }

@@ -1,7 +1,8 @@
 //! `secdesk import PATH...`: mbox files, Maildirs and folders of .eml files.
 //!
 //! The summary names every entry that was not imported and why; when there is one, the
-//! command exits 1 after importing everything else.
+//! command exits 1 after importing everything else. It also names each message over
+//! `[sync] max_message_bytes`, stored as its headers and a note (as sync does).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,13 +27,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut total = IngestSummary::default();
     let mut skipped = Vec::new();
+    let mut oversized = Vec::new();
     let bar = output::stdout_is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message("importing");
         bar
     });
     for path in &args.paths {
-        let report = import_path(&mut store, &ingestor, path, &mut |n| {
+        let limit = config.sync.max_message_bytes;
+        let report = import_path(&mut store, &ingestor, path, limit, &mut |n| {
             if let Some(b) = &bar {
                 b.set_position(n as u64);
             }
@@ -52,21 +55,34 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         };
         total += report.summary;
         skipped.extend(report.skipped);
+        oversized.extend(report.oversized);
     }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     print_summary(&total, started);
+    if !oversized.is_empty() {
+        println!(
+            "stored {} too large as headers and a note (over [sync] max_message_bytes; the whole message stays in the file):",
+            plural(oversized.len(), "message", "messages")
+        );
+        for o in &oversized {
+            println!("  {o}");
+        }
+    }
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    println!("skipped {} (not imported):", plural(skipped.len()));
+    println!(
+        "skipped {} (not imported):",
+        plural(skipped.len(), "entry", "entries")
+    );
     for s in &skipped {
         println!("  {s}");
     }
     eprintln!(
         "secdesk: error: {} not imported (listed above); everything else was",
-        plural(skipped.len())
+        plural(skipped.len(), "entry", "entries")
     );
     Ok(ExitCode::FAILURE)
 }
@@ -81,10 +97,6 @@ fn print_summary(total: &IngestSummary, started: Instant) {
     );
 }
 
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 entry".to_string()
-    } else {
-        format!("{n} entries")
-    }
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

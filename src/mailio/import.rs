@@ -2,8 +2,9 @@
 //! Messages go through the same pipeline as sync, so importing twice adds nothing.
 //!
 //! Bounded in memory: an mbox is read as a stream ([`mbox`]), messages are stored in batches
-//! of at most [`BATCH`] messages or [`BATCH_BYTES`] bytes, and no message over
-//! [`MAX_MESSAGE_BYTES`] is read. Only regular files are opened, non-blocking and checked
+//! of at most [`BATCH`] messages or [`BATCH_BYTES`] bytes, and no message over the limit
+//! (`[sync] max_message_bytes`, as for sync) is read whole: it is stored as its headers and a
+//! note, as sync does, and the summary names it. Only regular files are opened,, non-blocking and checked
 //! after opening, so a FIFO, a device such as `/dev/zero` or a socket is refused at once
 //! instead of hanging or filling memory. Symbolic links inside a Maildir or folder are not
 //! followed. Whatever is not imported is reported as a [`Skipped`] entry with its reason.
@@ -24,8 +25,6 @@ use mbox::{MboxItem, MboxReader};
 const BATCH: usize = 500;
 /// Bytes of messages held before a batch is stored, at most.
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
-/// The largest message import reads, as `[sync] max_message_bytes` defaults to.
-pub const MAX_MESSAGE_BYTES: usize = 50 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -36,8 +35,6 @@ pub enum ImportError {
     },
     #[error("{} is {kind}, not a regular file or a folder: import reads an mbox file, a Maildir, a folder of .eml files or one .eml file; save the mail to a file first", show(path))]
     NotAFile { path: PathBuf, kind: &'static str },
-    #[error("{} is a file of {bytes} bytes that does not start with an mbox `From ` line, so it would be one message, over the {MAX_MESSAGE_BYTES}-byte limit", show(path))]
-    TooLarge { path: PathBuf, bytes: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,29 +68,38 @@ pub enum SkipReason {
     NotRegular(&'static str),
     Unreadable(std::io::Error),
     Empty,
-    /// Message `index` of an mbox (or the whole file when `None`), of `bytes` bytes.
-    TooLarge {
-        index: Option<usize>,
-        bytes: u64,
-    },
+}
+
+/// A message over the limit, stored as its headers and a note: message `index` of the mbox
+/// at `path`, or the whole file when `None`.
+#[derive(Debug)]
+pub struct Oversized {
+    pub path: PathBuf,
+    pub index: Option<usize>,
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for Oversized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = show(&self.path);
+        match self.index {
+            Some(i) => write!(f, "{path}: message {i}, {} bytes", self.bytes),
+            None => write!(f, "{path}: {} bytes", self.bytes),
+        }
+    }
 }
 
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let path = show(&self.path);
         match &self.reason {
-            SkipReason::Symlink => write!(f, "{path}: a symbolic link, not followed; copy the file itself in to import it"),
+            SkipReason::Symlink => write!(
+                f,
+                "{path}: a symbolic link, not followed; copy the file itself in to import it"
+            ),
             SkipReason::NotRegular(kind) => write!(f, "{path}: {kind}, not a regular file"),
             SkipReason::Unreadable(e) => write!(f, "{path}: cannot be read: {e}"),
             SkipReason::Empty => write!(f, "{path}: an empty file"),
-            SkipReason::TooLarge { index: Some(i), bytes } => write!(
-                f,
-                "{path}: message {i} is {bytes} bytes, over the {MAX_MESSAGE_BYTES}-byte limit; it stays in the mbox"
-            ),
-            SkipReason::TooLarge { index: None, bytes } => write!(
-                f,
-                "{path}: {bytes} bytes, over the {MAX_MESSAGE_BYTES}-byte limit for one message"
-            ),
         }
     }
 }
@@ -103,6 +109,8 @@ impl std::fmt::Display for Skipped {
 pub struct ImportReport {
     pub summary: IngestSummary,
     pub skipped: Vec<Skipped>,
+    /// Messages stored as headers and a note (counted in `summary` too).
+    pub oversized: Vec<Oversized>,
 }
 
 /// What kind of file `meta` describes, when it is not a regular file or a folder.
@@ -213,6 +221,9 @@ struct Batcher<'a> {
     bytes: usize,
     seen: usize,
     summary: IngestSummary,
+    /// The largest message stored whole.
+    limit: u64,
+    oversized: Vec<Oversized>,
 }
 
 impl Batcher<'_> {
@@ -222,6 +233,22 @@ impl Batcher<'_> {
         if self.batch.len() >= BATCH || self.bytes >= BATCH_BYTES {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// Stores a message over the limit as its `headers` and a note saying where it is.
+    fn push_oversized(&mut self, what: Oversized, headers: &[u8]) -> Result<(), ImportError> {
+        let place = match what.index {
+            Some(i) => format!("message {i} of the mbox it was imported from"),
+            None => "the file it was imported from".to_string(),
+        };
+        let note = format!(
+            "[secdesk] too large, {} bytes, kept in {place}: only its headers are stored here, \
+             as it is over [sync] max_message_bytes ({}).",
+            what.bytes, self.limit
+        );
+        self.push(headers_and_note(headers, &note))?;
+        self.oversized.push(what);
         Ok(())
     }
 
@@ -238,11 +265,13 @@ impl Batcher<'_> {
     }
 }
 
-/// Imports every message under `path`, calling `progress` with the running total.
+/// Imports every message under `path`, calling `progress` with the running total. A message
+/// over `max_message_bytes` is stored as its headers and a note.
 pub fn import_path(
     store: &mut Store,
     ingestor: &Ingestor,
     path: &Path,
+    max_message_bytes: u64,
     progress: &mut dyn FnMut(usize),
 ) -> Result<ImportReport, ImportError> {
     let kind = detect(path)?;
@@ -254,19 +283,15 @@ pub fn import_path(
         bytes: 0,
         seen: 0,
         summary: IngestSummary::default(),
+        limit: max_message_bytes.max(1),
+        oversized: Vec::new(),
     };
     let mut skipped = Vec::new();
     match kind {
-        ArchiveKind::Mbox => import_mbox(path, &mut out, &mut skipped)?,
+        ArchiveKind::Mbox => import_mbox(path, &mut out)?,
         ArchiveKind::Eml => {
             let (file, len) = open_named(path)?;
-            if len > MAX_MESSAGE_BYTES as u64 {
-                return Err(ImportError::TooLarge {
-                    path: path.to_path_buf(),
-                    bytes: len,
-                });
-            }
-            out.push(read_capped(file, path)?)?;
+            import_file(file, len, path, &mut out)?;
         }
         ArchiveKind::Maildir => {
             for sub in ["cur", "new"] {
@@ -282,46 +307,93 @@ pub fn import_path(
     Ok(ImportReport {
         summary: out.summary,
         skipped,
+        oversized: out.oversized,
     })
 }
 
-fn import_mbox(
-    path: &Path,
-    out: &mut Batcher,
-    skipped: &mut Vec<Skipped>,
-) -> Result<(), ImportError> {
+fn import_mbox(path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
     let (file, _) = open_named(path)?;
-    for item in MboxReader::new(
-        BufReader::with_capacity(256 * 1024, file),
-        MAX_MESSAGE_BYTES,
-    ) {
+    let limit = usize::try_from(out.limit).unwrap_or(usize::MAX);
+    for item in MboxReader::new(BufReader::with_capacity(256 * 1024, file), limit) {
         match item.map_err(|source| ImportError::Read {
             path: path.to_path_buf(),
             source,
         })? {
             MboxItem::Message(raw) => out.push(raw)?,
-            MboxItem::TooLarge { index, bytes, .. } => skipped.push(Skipped {
-                path: path.to_path_buf(),
-                reason: SkipReason::TooLarge {
+            MboxItem::TooLarge {
+                index,
+                bytes,
+                headers,
+                ..
+            } => out.push_oversized(
+                Oversized {
+                    path: path.to_path_buf(),
                     index: Some(index),
                     bytes,
                 },
-            }),
+                &headers,
+            )?,
         }
     }
     Ok(())
 }
 
-/// Reads a whole (regular, already size-checked) file, never more than the limit.
-fn read_capped(file: File, path: &Path) -> Result<Vec<u8>, ImportError> {
+/// Stores one message file of `len` bytes: whole, or over the limit as its headers and a note.
+/// Never reads more than the limit (a file that grows meanwhile is cut there).
+fn import_file(file: File, len: u64, path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
+    let oversized = len > out.limit;
+    let cap = if oversized {
+        mbox::MAX_HEADERS as u64
+    } else {
+        out.limit
+    };
     let mut raw = Vec::new();
-    file.take(MAX_MESSAGE_BYTES as u64)
+    file.take(cap)
         .read_to_end(&mut raw)
         .map_err(|source| ImportError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-    Ok(raw)
+    if oversized {
+        let what = Oversized {
+            path: path.to_path_buf(),
+            index: None,
+            bytes: len,
+        };
+        out.push_oversized(what, mbox::header_section(&raw))
+    } else {
+        out.push(raw)
+    }
+}
+
+/// The message kept for one too large to store: its own headers, with its MIME structure
+/// renamed away (`X-Secdesk-Original-…`) so the note is what a reader sees, and the note as a
+/// plain-text body.
+fn headers_and_note(headers: &[u8], note: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(headers.len() + note.len() + 128);
+    for line in headers.split_inclusive(|&b| b == b'\n') {
+        let line = line.trim_ascii_end();
+        if line.is_empty() {
+            continue;
+        }
+        let lower = line.to_ascii_lowercase();
+        if [
+            &b"content-type:"[..],
+            b"content-transfer-encoding:",
+            b"mime-version:",
+        ]
+        .iter()
+        .any(|h| lower.starts_with(h))
+        {
+            out.extend_from_slice(b"X-Secdesk-Original-");
+        }
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+    out.extend_from_slice(note.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
 }
 
 /// Imports the regular files under `dir` (recursively, in name order) that `keep` accepts.
@@ -387,14 +459,8 @@ fn import_files(
             Err(OpenError::Odd(kind)) => skipped.push(skip(SkipReason::NotRegular(kind))),
             Err(OpenError::Io(e)) => skipped.push(skip(SkipReason::Unreadable(e))),
             Ok((_, 0)) => skipped.push(skip(SkipReason::Empty)),
-            Ok((_, len)) if len > MAX_MESSAGE_BYTES as u64 => {
-                skipped.push(skip(SkipReason::TooLarge {
-                    index: None,
-                    bytes: len,
-                }))
-            }
-            Ok((file, _)) => match read_capped(file, &p) {
-                Ok(raw) => out.push(raw)?,
+            Ok((file, len)) => match import_file(file, len, &p, out) {
+                Ok(()) => {}
                 Err(ImportError::Read { source, .. }) => {
                     skipped.push(skip(SkipReason::Unreadable(source)))
                 }
@@ -405,9 +471,9 @@ fn import_files(
     Ok(())
 }
 
-/// Splits an in-memory mbox into its messages (see [`mbox`]); oversized ones are left out.
+/// Splits an in-memory mbox into its messages (see [`mbox`]).
 pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
-    MboxReader::new(data, MAX_MESSAGE_BYTES)
+    MboxReader::new(data, usize::MAX)
         .filter_map(|item| match item {
             Ok(MboxItem::Message(m)) => Some(m),
             _ => None,

@@ -8,7 +8,8 @@
 //! mboxrd rule, which also undoes mboxo's quoting of plain `From ` lines.
 //!
 //! Memory: a line is read in pieces of at most [`MAX_PIECE`] bytes, and a message bigger
-//! than the reader's limit is not kept but counted and reported as [`MboxItem::TooLarge`].
+//! than the reader's limit is not kept: only its header section (at most [`MAX_HEADERS`]
+//! bytes) and its size are, reported as [`MboxItem::TooLarge`].
 
 use std::io::{self, BufRead};
 use std::sync::OnceLock;
@@ -17,6 +18,8 @@ use regex::bytes::Regex;
 
 /// The longest piece of a line held at once; longer lines are handled piece by piece.
 const MAX_PIECE: usize = 64 * 1024;
+/// The most of an oversized message's header section that is kept.
+pub const MAX_HEADERS: usize = 256 * 1024;
 
 /// One entry of an mbox.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,11 +27,12 @@ pub enum MboxItem {
     /// A message, without its separator line and with quoted `From ` lines unquoted.
     Message(Vec<u8>),
     /// A message over the limit, not kept: its number in the file (from 1), the byte offset
-    /// of its separator line, and its size.
+    /// of its separator line, its size and its header section (see [`header_section`]).
     TooLarge {
         index: usize,
         offset: u64,
         bytes: u64,
+        headers: Vec<u8>,
     },
 }
 
@@ -60,7 +64,8 @@ struct Current {
     data: Vec<u8>,
     /// Bytes seen, including those dropped once over the limit.
     bytes: u64,
-    too_large: bool,
+    /// Set once over the limit: the header section, kept instead of `data`.
+    too_large: Option<Vec<u8>>,
 }
 
 impl<R: BufRead> MboxReader<R> {
@@ -112,7 +117,7 @@ impl<R: BufRead> MboxReader<R> {
             offset,
             data: Vec::new(),
             bytes: 0,
-            too_large: false,
+            too_large: None,
         };
         self.current.replace(next).and_then(Current::finish)
     }
@@ -128,9 +133,13 @@ impl<R: BufRead> MboxReader<R> {
             return;
         };
         m.bytes += bytes.len() as u64;
+        if m.too_large.is_some() {
+            return;
+        }
         if m.bytes > self.max_message as u64 {
-            m.too_large = true;
-            m.data = Vec::new();
+            let mut data = std::mem::take(&mut m.data);
+            data.extend_from_slice(bytes);
+            m.too_large = Some(header_section(&data).to_vec());
         } else {
             m.data.extend_from_slice(bytes);
         }
@@ -140,11 +149,12 @@ impl<R: BufRead> MboxReader<R> {
 impl Current {
     /// The finished entry, or `None` for an empty one (a stray separator).
     fn finish(self) -> Option<MboxItem> {
-        if self.too_large {
+        if let Some(headers) = self.too_large {
             return Some(MboxItem::TooLarge {
                 index: self.index,
                 offset: self.offset,
                 bytes: self.bytes,
+                headers,
             });
         }
         let mut m = self.data;
@@ -210,6 +220,23 @@ pub fn is_separator(line: &[u8]) -> bool {
             Regex::new(&pattern).expect("mbox separator pattern")
         })
         .is_match(line)
+}
+
+/// The header section at the start of `message`: up to and including the first empty line,
+/// at most [`MAX_HEADERS`] bytes (cut at a line end when there is one).
+pub fn header_section(message: &[u8]) -> &[u8] {
+    let head = &message[..message.len().min(MAX_HEADERS)];
+    let mut end = 0;
+    for line in head.split_inclusive(|&b| b == b'\n') {
+        if !line.ends_with(b"\n") {
+            break;
+        }
+        end += line.len();
+        if line == b"\n" || line == b"\r\n" {
+            break;
+        }
+    }
+    &head[..end]
 }
 
 /// `>From `, `>>From `, ...: a body line its writer quoted.
@@ -291,10 +318,14 @@ mod tests {
         mbox.extend_from_slice(b"\n\nFrom b@x Mon Nov  2 11:00:00 2026\nSubject: small\n\nok\n");
         let items = read(&mbox, MAX_PIECE);
         assert_eq!(items.len(), 2, "{items:?}");
-        assert!(
-            matches!(items[0], MboxItem::TooLarge { index: 1, offset: 0, bytes } if bytes == 3 * MAX_PIECE as u64 + 16),
-            "{:?}",
-            items[0]
+        assert_eq!(
+            items[0],
+            MboxItem::TooLarge {
+                index: 1,
+                offset: 0,
+                bytes: 3 * MAX_PIECE as u64 + 16,
+                headers: b"Subject: big\n\n".to_vec(),
+            }
         );
         assert_eq!(
             items[1],
