@@ -418,3 +418,67 @@ fn a_message_over_max_message_bytes_is_stored_as_headers_and_a_note() {
         "headers only were asked for"
     );
 }
+
+/// `mailbox::find` against a server's LIST answer.
+fn find_role(
+    list: Vec<(&str, &str)>,
+    role: secdesk::mailio::imap::mailbox::Role,
+) -> Option<String> {
+    use secdesk::mailio::imap::{connect, mailbox, Endpoint, Security};
+    let server = BadImap::start(Behaviour {
+        list: list
+            .into_iter()
+            .map(|(a, n)| (a.to_string(), n.to_string()))
+            .collect(),
+        ..inbox(1..=1)
+    });
+    let endpoint = Endpoint::new("127.0.0.1", server.port, Security::Plain);
+    let mut session = connect(&endpoint, "security", "pw").expect("log in");
+    mailbox::find(&endpoint, &mut session, role).expect("LIST")
+}
+
+#[test]
+fn special_use_finds_sent_and_junk_and_usual_names_are_the_fallback() {
+    use secdesk::mailio::imap::mailbox::Role;
+    let marked = vec![
+        ("\\HasNoChildren", "INBOX"),
+        ("\\HasNoChildren \\Sent", "\"Envoy&AOk-s\""),
+        ("\\HasNoChildren \\Junk", "Pourriel"),
+        ("\\HasNoChildren", "Sent"),
+    ];
+    assert_eq!(
+        find_role(marked.clone(), Role::Sent).as_deref(),
+        Some("Envoyés")
+    );
+    assert_eq!(find_role(marked, Role::Junk).as_deref(), Some("Pourriel"));
+    // No SPECIAL-USE: a usual name the server lists.
+    let plain = vec![
+        ("\\HasNoChildren", "INBOX"),
+        ("\\HasNoChildren", "\"Sent Items\""),
+    ];
+    assert_eq!(
+        find_role(plain.clone(), Role::Sent).as_deref(),
+        Some("Sent Items")
+    );
+    assert_eq!(find_role(plain, Role::Junk), None);
+}
+
+#[test]
+fn a_server_with_no_extension_at_all_is_synced_with_imap4rev1_alone() {
+    // The test server announces only IMAP4rev1: no IDLE, UIDPLUS, MOVE, CONDSTORE,
+    // SPECIAL-USE nor LITERAL+.
+    let server = BadImap::start(inbox(1..=4));
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), vec![1, 2, 3, 4]);
+    let used: Vec<String> = server.commands();
+    for ext in ["IDLE", "MOVE", "CHANGEDSINCE", "ENABLE", "UID SEARCH"] {
+        assert!(
+            !used
+                .iter()
+                .any(|c| c.to_ascii_uppercase().starts_with(ext) || c.contains(ext)),
+            "{ext} used: {used:?}"
+        );
+    }
+}

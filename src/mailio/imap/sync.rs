@@ -100,13 +100,14 @@ pub fn examine(
         host: endpoint.host.clone(),
         detail: detail.trim().trim_end_matches('.').to_string(),
     };
-    let status =
-        within_deadline(endpoint, session, |s| s.examine(mailbox)).map_err(|e| match e {
-            imap::Error::No(no) => bad(no.information),
-            imap::Error::Bad(b) => bad(b.information),
-            imap::Error::Validate(_) => bad("the name contains a line break".to_string()),
-            other => classify(endpoint, "opening the mailbox", other),
-        })?;
+    // On the wire in modified UTF-7 (RFC 3501 §5.1.3); everywhere else as configured.
+    let wire = super::mailbox::encode(mailbox);
+    let status = within_deadline(endpoint, session, |s| s.examine(&wire)).map_err(|e| match e {
+        imap::Error::No(no) => bad(no.information),
+        imap::Error::Bad(b) => bad(b.information),
+        imap::Error::Validate(_) => bad("the name contains a line break".to_string()),
+        other => classify(endpoint, "opening the mailbox", other),
+    })?;
     let uidvalidity = status
         .uid_validity
         .ok_or_else(|| ImapError::NoUidValidity {
