@@ -52,6 +52,13 @@ impl Desk {
             .args(["sync", "--verbose"])
             .env(PASSWORD_VAR, "pw");
         let run = measure::run(cmd, HARD_DEADLINE);
+        eprintln!(
+            "sync: exit {:?}, peak RSS {:.0} MiB, {:.2} s; {}",
+            run.code,
+            run.peak_rss_mib,
+            run.elapsed.as_secs_f64(),
+            run.stderr.lines().next().unwrap_or("")
+        );
         assert!(
             !run.killed,
             "sync did not end within {HARD_DEADLINE:?}: {run:?}"
@@ -324,10 +331,6 @@ fn assert_refused(run: &Measured, port: u16, what: &str) {
         "{line}"
     );
     assert!(line.contains("refused"), "{line}");
-    eprintln!(
-        "peak RSS {:.0} MiB in {:?}: {line}",
-        run.peak_rss_mib, run.elapsed
-    );
 }
 
 #[test]

@@ -98,7 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     // A gap is never a success: name each one, then fail.
     for report in &reports {
-        for line in gap_lines(report, &endpoint.host) {
+        for line in gap_lines(report, &format!("{}:{}", endpoint.host, endpoint.port)) {
             eprintln!("secdesk: {line}");
         }
     }
@@ -106,11 +106,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// One line per problem and per missing UID (runs of UIDs with one reason share a line).
-fn gap_lines(report: &SyncReport, host: &str) -> Vec<String> {
+fn gap_lines(report: &SyncReport, server: &str) -> Vec<String> {
     let mut lines: Vec<String> = report
         .problems
         .iter()
-        .map(|p| format!("IMAP server {host}: {p}"))
+        .map(|p| format!("IMAP server {server}, {p}"))
         .collect();
     let mut i = 0;
     while i < report.missing.len() {
@@ -126,7 +126,7 @@ fn gap_lines(report: &SyncReport, host: &str) -> Vec<String> {
             format!("UIDs {}", sync::uid_set(&uids))
         };
         lines.push(format!(
-            "IMAP server {host}: mailbox \"{}\": {named} not stored: {reason}; recorded as missing, the next sync asks again",
+            "IMAP server {server}, mailbox \"{}\": {named} not stored: {reason}; recorded as missing, the next sync asks again",
             report.mailbox
         ));
         i = j + 1;
