@@ -223,6 +223,7 @@ fn an_empty_search_answer_does_not_hide_mail_because_uids_are_listed_with_fetch(
 fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
     let server = BadImap::start(Behaviour {
         empty_listing: true,
+        empty_seq_listing: true,
         ..inbox(1..=22)
     });
     let desk = Desk::new(server.port, "");
@@ -237,10 +238,30 @@ fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
     assert!(desk.stored_uids().is_empty());
     assert_eq!(desk.cursor(), 0);
 
-    server.set(|b| b.empty_listing = false);
+    server.set(|b| {
+        b.empty_listing = false;
+        b.empty_seq_listing = false;
+    });
     let run = desk.sync();
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_uid_listing_short_of_exists_is_completed_by_a_listing_by_sequence_numbers() {
+    let server = BadImap::start(Behaviour {
+        empty_listing: true,
+        ..inbox(1..=22)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+    assert!(
+        server.commands().iter().any(|c| c.starts_with("FETCH 1:*")),
+        "listed a second way: {:?}",
+        server.commands()
+    );
 }
 
 #[test]
