@@ -5,99 +5,51 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use support::badimap::{BadImap, Behaviour};
-use support::measure::{self, Measured};
+use support::measure::Measured;
+use support::syncdesk::{SyncDesk, PASSWORD_VAR};
 
-const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
 /// Every run here must end well within this, or it is killed and the test fails.
 const HARD_DEADLINE: Duration = Duration::from_secs(60);
 /// Peak resident memory allowed to `secdesk sync` in any of these cases.
 const MAX_RSS_MIB: f64 = 200.0;
 
-struct Desk {
-    dir: tempfile::TempDir,
-}
+/// A desk syncing from the test server at `port`, plain on loopback.
+struct Desk(SyncDesk);
 
 impl Desk {
     fn new(port: u16, extra_sync: &str) -> Desk {
-        Desk::with_imap(port, "mailbox = \"INBOX\"\n", extra_sync)
-    }
-
-    fn with_imap(port: u16, imap_extra: &str, extra_sync: &str) -> Desk {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
-             username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n{imap_extra}\n\
-             [store]\npath = {db:?}\n\n\
-             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\ntimeout_seconds = 3\n{extra_sync}\n",
-            db = dir.path().join("secdesk.db"),
-        );
-        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
-        Desk { dir }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("secdesk.db")
+        Desk(SyncDesk::new(
+            &format!(
+                "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+                 username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\n\
+                 [store]\npath = {{db}}\n\n\
+                 [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+                 [sync]\ntimeout_seconds = 3\n{extra_sync}\n"
+            ),
+            "pw",
+        ))
     }
 
     fn sync(&self) -> Measured {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
-        cmd.arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .args(["sync", "--verbose"])
-            .env(PASSWORD_VAR, "pw");
-        let run = measure::run(cmd, HARD_DEADLINE);
-        eprintln!(
-            "sync: exit {:?}, peak RSS {:.0} MiB, {:.2} s; {}",
-            run.code,
-            run.peak_rss_mib,
-            run.elapsed.as_secs_f64(),
-            run.stderr.lines().next().unwrap_or("")
-        );
-        assert!(
-            !run.killed,
-            "sync did not end within {HARD_DEADLINE:?}: {run:?}"
-        );
-        assert!(
-            run.peak_rss_mib < MAX_RSS_MIB,
-            "sync peaked at {:.0} MiB: {run:?}",
-            run.peak_rss_mib
-        );
-        run
-    }
-
-    fn query<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
-        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
-        let mut stmt = conn.prepare(sql).expect("prepare");
-        let rows = stmt.query_map([], |r| r.get(0)).expect("query");
-        rows.map(|r| r.expect("row")).collect()
+        self.0.sync(HARD_DEADLINE, MAX_RSS_MIB)
     }
 
     fn stored_uids(&self) -> Vec<u32> {
-        self.query("SELECT uid FROM messages WHERE mailbox = 'INBOX' ORDER BY uid")
+        self.0.uids("INBOX")
     }
 
     fn cursor(&self) -> u32 {
-        self.query("SELECT last_uid FROM mailbox_state WHERE mailbox = 'INBOX'")
-            .first()
-            .copied()
-            .expect("a cursor for INBOX")
+        self.0.cursor("INBOX").expect("a cursor for INBOX")
     }
+}
 
-    fn missing(&self) -> Vec<(u32, String)> {
-        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
-        let mut stmt = conn
-            .prepare("SELECT uid, reason FROM imap_missing ORDER BY uid")
-            .expect("prepare");
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query");
-        rows.map(|r| r.expect("row")).collect()
+impl std::ops::Deref for Desk {
+    type Target = SyncDesk;
+    fn deref(&self) -> &SyncDesk {
+        &self.0
     }
 }
 

@@ -5,79 +5,38 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use support::measure::{self, Measured};
+use support::measure::Measured;
+use support::syncdesk::{SyncDesk, PASSWORD_VAR};
 use support::{message, reply, Dovecot, Smtp};
 
 const USER: &str = "security";
 const PASSWORD: &str = "mailboxes-Pa55word";
-const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
 const HARD_DEADLINE: Duration = Duration::from_secs(120);
 
-struct Desk {
-    dir: tempfile::TempDir,
-}
+/// A desk syncing from `server` over IMAPS.
+struct Desk(SyncDesk);
 
 impl Desk {
     fn new(server: &Dovecot, imap_extra: &str) -> Desk {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = format!(
-            "[imap]\nhost = \"localhost\"\nport = {port}\nsecurity = \"tls\"\n\
-             username = \"{USER}\"\npassword_env = \"{PASSWORD_VAR}\"\nca_file = {ca:?}\n\
-             {imap_extra}\n\n[store]\npath = {db:?}\n\n\
-             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n",
-            port = server.imaps_port,
-            ca = server.ca_file(),
-            db = dir.path().join("secdesk.db"),
-        );
-        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
-        Desk { dir }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("secdesk.db")
-    }
-
-    fn sync(&self) -> Measured {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
-        cmd.arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .args(["sync", "--verbose"])
-            .env(PASSWORD_VAR, PASSWORD);
-        let run = measure::run(cmd, HARD_DEADLINE);
-        assert!(
-            !run.killed,
-            "sync still running after {HARD_DEADLINE:?}: {run:?}"
-        );
-        run
+        Desk(SyncDesk::new(
+            &format!(
+                "[imap]\nhost = \"localhost\"\nport = {port}\nsecurity = \"tls\"\n\
+                 username = \"{USER}\"\npassword_env = \"{PASSWORD_VAR}\"\nca_file = {ca:?}\n\
+                 {imap_extra}\n\n[store]\npath = {{db}}\n\n\
+                 [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n",
+                port = server.imaps_port,
+                ca = server.ca_file(),
+            ),
+            PASSWORD,
+        ))
     }
 
     fn sync_ok(&self, server: &Dovecot) -> Measured {
-        let run = self.sync();
+        let run = self.0.sync(HARD_DEADLINE, 200.0);
         assert_eq!(run.code, Some(0), "{run:?}\n{}", server.log_tail());
         run
-    }
-
-    fn conn(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.db()).expect("open the store")
-    }
-
-    fn uids(&self, mailbox: &str) -> Vec<u32> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT uid FROM messages WHERE mailbox = ?1 ORDER BY uid")
-            .expect("prepare");
-        let rows = stmt.query_map([mailbox], |r| r.get(0)).expect("query");
-        rows.map(|r| r.expect("row")).collect()
-    }
-
-    fn missing(&self) -> i64 {
-        self.conn()
-            .query_row("SELECT count(*) FROM imap_missing", [], |r| r.get(0))
-            .expect("count missing")
     }
 
     fn report_of(&self, message_id: &str) -> i64 {
@@ -88,6 +47,13 @@ impl Desk {
                 |r| r.get(0),
             )
             .unwrap_or_else(|e| panic!("message {message_id} not stored: {e}"))
+    }
+}
+
+impl std::ops::Deref for Desk {
+    type Target = SyncDesk;
+    fn deref(&self) -> &SyncDesk {
+        &self.0
     }
 }
 
@@ -139,7 +105,7 @@ fn mail_added_while_the_desk_syncs_is_all_stored_as_the_server_lists_it() {
         listed,
         "the store holds exactly the server's UIDs"
     );
-    assert_eq!(desk.missing(), 0);
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
     let run = desk.sync_ok(&server);
     assert!(
         run.stdout.starts_with("fetched 0 new messages"),
@@ -287,7 +253,7 @@ fn a_60_mb_message_is_kept_as_headers_and_a_note_in_bounded_memory() {
         server_uids(&server, "INBOX"),
         "its UID counts as done"
     );
-    assert_eq!(desk.missing(), 0);
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
 }
 
 #[test]
@@ -301,7 +267,7 @@ fn a_reply_is_filed_in_a_sent_mailbox_named_in_utf8() {
     );
     let smtp = Smtp::start(&server.maildir("reporter", "INBOX"));
     let desk = Desk::new(&server, "mailbox = \"INBOX\"");
-    let config = desk.dir.path().join("config.toml");
+    let config = desk.config();
     let mut text = std::fs::read_to_string(&config).expect("read config");
     text.push_str(&format!(
         "\n[team]\naddress = \"security@example.org\"\n\n\
@@ -312,21 +278,17 @@ fn a_reply_is_filed_in_a_sent_mailbox_named_in_utf8() {
     std::fs::write(&config, text).expect("write config");
     desk.sync_ok(&server);
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
-    cmd.arg("--config")
-        .arg(&config)
-        .args([
+    let run = desk.run(
+        &[
             "reply",
             "1",
             "--template",
             "acknowledge",
             "--no-edit",
             "--yes",
-        ])
-        .env(PASSWORD_VAR, PASSWORD)
-        .env("EDITOR", "false")
-        .env("HOME", desk.dir.path());
-    let run = measure::run(cmd, HARD_DEADLINE);
+        ],
+        HARD_DEADLINE,
+    );
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(!run.stdout.contains("could not be filed"), "{}", run.stdout);
     // Read back by its wire name, independently of the code under test.

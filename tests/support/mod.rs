@@ -14,6 +14,7 @@
 pub mod badimap;
 pub mod measure;
 pub mod proxy;
+pub mod syncdesk;
 
 use std::collections::HashMap;
 use std::fs;
