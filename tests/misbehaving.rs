@@ -5,92 +5,51 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use support::badimap::{BadImap, Behaviour};
-use support::measure::{self, Measured};
+use support::measure::Measured;
+use support::syncdesk::{SyncDesk, PASSWORD_VAR};
 
-const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
 /// Every run here must end well within this, or it is killed and the test fails.
 const HARD_DEADLINE: Duration = Duration::from_secs(60);
 /// Peak resident memory allowed to `secdesk sync` in any of these cases.
 const MAX_RSS_MIB: f64 = 200.0;
 
-struct Desk {
-    dir: tempfile::TempDir,
-}
+/// A desk syncing from the test server at `port`, plain on loopback.
+struct Desk(SyncDesk);
 
 impl Desk {
     fn new(port: u16, extra_sync: &str) -> Desk {
-        Desk::with_imap(port, "mailbox = \"INBOX\"\n", extra_sync)
-    }
-
-    fn with_imap(port: u16, imap_extra: &str, extra_sync: &str) -> Desk {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
-             username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n{imap_extra}\n\
-             [store]\npath = {db:?}\n\n\
-             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\ntimeout_seconds = 3\n{extra_sync}\n",
-            db = dir.path().join("secdesk.db"),
-        );
-        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
-        Desk { dir }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("secdesk.db")
+        Desk(SyncDesk::new(
+            &format!(
+                "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+                 username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\n\
+                 [store]\npath = {{db}}\n\n\
+                 [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+                 [sync]\ntimeout_seconds = 3\n{extra_sync}\n"
+            ),
+            "pw",
+        ))
     }
 
     fn sync(&self) -> Measured {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
-        cmd.arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .args(["sync", "--verbose"])
-            .env(PASSWORD_VAR, "pw");
-        let run = measure::run(cmd, HARD_DEADLINE);
-        assert!(
-            !run.killed,
-            "sync did not end within {HARD_DEADLINE:?}: {run:?}"
-        );
-        assert!(
-            run.peak_rss_mib < MAX_RSS_MIB,
-            "sync peaked at {:.0} MiB: {run:?}",
-            run.peak_rss_mib
-        );
-        run
-    }
-
-    fn query<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
-        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
-        let mut stmt = conn.prepare(sql).expect("prepare");
-        let rows = stmt.query_map([], |r| r.get(0)).expect("query");
-        rows.map(|r| r.expect("row")).collect()
+        self.0.sync(HARD_DEADLINE, MAX_RSS_MIB)
     }
 
     fn stored_uids(&self) -> Vec<u32> {
-        self.query("SELECT uid FROM messages WHERE mailbox = 'INBOX' ORDER BY uid")
+        self.0.uids("INBOX")
     }
 
     fn cursor(&self) -> u32 {
-        self.query("SELECT last_uid FROM mailbox_state WHERE mailbox = 'INBOX'")
-            .first()
-            .copied()
-            .expect("a cursor for INBOX")
+        self.0.cursor("INBOX").expect("a cursor for INBOX")
     }
+}
 
-    fn missing(&self) -> Vec<(u32, String)> {
-        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
-        let mut stmt = conn
-            .prepare("SELECT uid, reason FROM imap_missing ORDER BY uid")
-            .expect("prepare");
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query");
-        rows.map(|r| r.expect("row")).collect()
+impl std::ops::Deref for Desk {
+    type Target = SyncDesk;
+    fn deref(&self) -> &SyncDesk {
+        &self.0
     }
 }
 
@@ -216,6 +175,7 @@ fn an_empty_search_answer_does_not_hide_mail_because_uids_are_listed_with_fetch(
 fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
     let server = BadImap::start(Behaviour {
         empty_listing: true,
+        empty_seq_listing: true,
         ..inbox(1..=22)
     });
     let desk = Desk::new(server.port, "");
@@ -230,10 +190,30 @@ fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
     assert!(desk.stored_uids().is_empty());
     assert_eq!(desk.cursor(), 0);
 
-    server.set(|b| b.empty_listing = false);
+    server.set(|b| {
+        b.empty_listing = false;
+        b.empty_seq_listing = false;
+    });
     let run = desk.sync();
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_uid_listing_short_of_exists_is_completed_by_a_listing_by_sequence_numbers() {
+    let server = BadImap::start(Behaviour {
+        empty_listing: true,
+        ..inbox(1..=22)
+    });
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+    assert!(
+        server.commands().iter().any(|c| c.starts_with("FETCH 1:*")),
+        "listed a second way: {:?}",
+        server.commands()
+    );
 }
 
 #[test]
@@ -324,10 +304,6 @@ fn assert_refused(run: &Measured, port: u16, what: &str) {
         "{line}"
     );
     assert!(line.contains("refused"), "{line}");
-    eprintln!(
-        "peak RSS {:.0} MiB in {:?}: {line}",
-        run.peak_rss_mib, run.elapsed
-    );
 }
 
 #[test]
@@ -417,4 +393,68 @@ fn a_message_over_max_message_bytes_is_stored_as_headers_and_a_note() {
             .any(|c| c.contains("BODY.PEEK[HEADER]")),
         "headers only were asked for"
     );
+}
+
+/// `mailbox::find` against a server's LIST answer.
+fn find_role(
+    list: Vec<(&str, &str)>,
+    role: secdesk::mailio::imap::mailbox::Role,
+) -> Option<String> {
+    use secdesk::mailio::imap::{connect, mailbox, Endpoint, Security};
+    let server = BadImap::start(Behaviour {
+        list: list
+            .into_iter()
+            .map(|(a, n)| (a.to_string(), n.to_string()))
+            .collect(),
+        ..inbox(1..=1)
+    });
+    let endpoint = Endpoint::new("127.0.0.1", server.port, Security::Plain);
+    let mut session = connect(&endpoint, "security", "pw").expect("log in");
+    mailbox::find(&endpoint, &mut session, role).expect("LIST")
+}
+
+#[test]
+fn special_use_finds_sent_and_junk_and_usual_names_are_the_fallback() {
+    use secdesk::mailio::imap::mailbox::Role;
+    let marked = vec![
+        ("\\HasNoChildren", "INBOX"),
+        ("\\HasNoChildren \\Sent", "\"Envoy&AOk-s\""),
+        ("\\HasNoChildren \\Junk", "Pourriel"),
+        ("\\HasNoChildren", "Sent"),
+    ];
+    assert_eq!(
+        find_role(marked.clone(), Role::Sent).as_deref(),
+        Some("Envoyés")
+    );
+    assert_eq!(find_role(marked, Role::Junk).as_deref(), Some("Pourriel"));
+    // No SPECIAL-USE: a usual name the server lists.
+    let plain = vec![
+        ("\\HasNoChildren", "INBOX"),
+        ("\\HasNoChildren", "\"Sent Items\""),
+    ];
+    assert_eq!(
+        find_role(plain.clone(), Role::Sent).as_deref(),
+        Some("Sent Items")
+    );
+    assert_eq!(find_role(plain, Role::Junk), None);
+}
+
+#[test]
+fn a_server_with_no_extension_at_all_is_synced_with_imap4rev1_alone() {
+    // The test server announces only IMAP4rev1: no IDLE, UIDPLUS, MOVE, CONDSTORE,
+    // SPECIAL-USE nor LITERAL+.
+    let server = BadImap::start(inbox(1..=4));
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), vec![1, 2, 3, 4]);
+    let used: Vec<String> = server.commands();
+    for ext in ["IDLE", "MOVE", "CHANGEDSINCE", "ENABLE", "UID SEARCH"] {
+        assert!(
+            !used
+                .iter()
+                .any(|c| c.to_ascii_uppercase().starts_with(ext) || c.contains(ext)),
+            "{ext} used: {used:?}"
+        );
+    }
 }

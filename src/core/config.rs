@@ -76,8 +76,23 @@ pub struct ImapConfig {
     pub password_command_timeout_seconds: Option<u64>,
     /// A PEM file of extra CA certificates to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
+    /// The one mailbox to sync (kept for configs written before `mailboxes`).
     #[serde(default = "default_mailbox")]
     pub mailbox: String,
+    /// The mailboxes to sync, each with its own cursor; when set, `mailbox` is not used.
+    #[serde(default)]
+    pub mailboxes: Vec<String>,
+}
+
+impl ImapConfig {
+    /// The mailboxes to sync, in order: `mailboxes` when set, else `mailbox`.
+    pub fn sync_mailboxes(&self) -> Vec<String> {
+        if self.mailboxes.is_empty() {
+            vec![self.mailbox.clone()]
+        } else {
+            self.mailboxes.clone()
+        }
+    }
 }
 
 /// `[store]`: where the SQLite database lives.
@@ -301,6 +316,17 @@ impl Config {
             if imap.mailbox.trim().is_empty() {
                 return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
             }
+            let mut seen = std::collections::HashSet::new();
+            for name in &imap.mailboxes {
+                if name.trim().is_empty() {
+                    return Err("key `imap.mailboxes` holds an empty name: list mailboxes such as [\"INBOX\", \"Moderation\"]".into());
+                }
+                if !seen.insert(name) {
+                    return Err(format!(
+                        "key `imap.mailboxes` lists {name:?} twice: list each mailbox once"
+                    ));
+                }
+            }
         }
         if let Some(smtp) = &self.smtp {
             check_security("smtp", &smtp.host, smtp.security)?;
@@ -504,12 +530,30 @@ email = "ada@example.org"
 "#;
 
     #[test]
+    fn several_mailboxes_replace_the_single_one_and_are_checked() {
+        let text = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"Moderation\"]",
+        );
+        let c = Config::parse(&text, Path::new("/etc/x/config.toml")).unwrap();
+        let names = c.imap.unwrap().sync_mailboxes();
+        assert_eq!(names, vec!["INBOX".to_string(), "Moderation".to_string()]);
+        let twice = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"INBOX\"]",
+        );
+        let err = Config::parse(&twice, Path::new("/etc/x/config.toml")).unwrap_err();
+        assert!(err.to_string().contains("lists \"INBOX\" twice"), "{err}");
+    }
+
+    #[test]
     fn minimal_config_gets_documented_defaults() {
         let c = Config::parse(MINIMAL, Path::new("/etc/x/config.toml")).unwrap();
         let imap = c.imap.unwrap();
         assert_eq!(imap.port, 993);
         assert_eq!(imap.security, Security::Tls);
         assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(imap.sync_mailboxes(), vec!["INBOX".to_string()]);
         assert_eq!(c.clocks.acknowledge_days, 2.0);
         assert_eq!(c.clocks.triage_days, 10.0);
         assert_eq!(c.clocks.close_days, 90.0);

@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub extra_listed: Vec<(u32, u32)>,
     /// Answer `UID FETCH ... (UID ...)` listings with nothing at all.
     pub empty_listing: bool,
+    /// Answer `FETCH 1:* (UID ...)` (by sequence numbers) with nothing at all.
+    pub empty_seq_listing: bool,
     /// UIDs whose body FETCH answer omits them (the tagged OK still comes).
     pub withhold: Vec<u32>,
     /// After this many bodies in one FETCH answer, send `* BYE` and close.
@@ -255,6 +257,27 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 }
                 write!(out, "{tag} OK done\r\n")?;
             }
+        } else if upper.starts_with("FETCH") {
+            // A listing by sequence numbers (`FETCH 1:* (UID RFC822.SIZE)`).
+            let msgs = selected
+                .as_ref()
+                .and_then(|s| b.mailboxes.iter().find(|(n, _)| n == s))
+                .map(|(_, m)| m.clone())
+                .unwrap_or_default();
+            let set = rest.split_whitespace().nth(1).unwrap_or("");
+            if !b.empty_seq_listing {
+                for (i, (uid, raw)) in msgs.iter().enumerate() {
+                    let seq = i as u32 + 1;
+                    if in_set(set, seq, msgs.len() as u32) {
+                        write!(
+                            out,
+                            "* {seq} FETCH (UID {uid} RFC822.SIZE {})\r\n",
+                            raw.len()
+                        )?;
+                    }
+                }
+            }
+            write!(out, "{tag} OK done\r\n")?;
         } else if upper.starts_with("LIST") {
             for (attrs, name) in &b.list {
                 write!(out, "* LIST ({attrs}) \"/\" {name}\r\n")?;

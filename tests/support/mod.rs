@@ -17,6 +17,7 @@ pub mod cyrus;
 pub mod imap_server;
 pub mod measure;
 pub mod proxy;
+pub mod syncdesk;
 
 use std::collections::HashMap;
 use std::fs;

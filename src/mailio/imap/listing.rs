@@ -47,17 +47,41 @@ pub struct Answer {
     pub size: Option<u32>,
 }
 
-/// Lists the UIDs at or above `first_uid` of the examined mailbox.
+/// Lists the UIDs at or above `first_uid` of the examined mailbox. When the answer does not
+/// add up, the mailbox is listed a second way, by sequence numbers (`FETCH 1:* (UID ...)`,
+/// RFC 3501 §6.4.5), and that listing is used if it adds up.
 pub fn list(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     examined: &Examined,
     first_uid: u32,
 ) -> Result<Listing, ImapError> {
-    let fetches = within_deadline(endpoint, session, |s| {
+    let by_uid = within_deadline(endpoint, session, |s| {
         s.uid_fetch(format!("{first_uid}:*"), "(UID RFC822.SIZE)")
-    })
-    .map_err(|e| classify(endpoint, "listing the mailbox's UIDs", e))?;
+    });
+    let (answers, changed) = collect(endpoint, session, by_uid)?;
+    let listing = check(examined, first_uid, &answers, changed, false);
+    if !listing.incomplete {
+        return Ok(listing);
+    }
+    let by_seq = within_deadline(endpoint, session, |s| s.fetch("1:*", "(UID RFC822.SIZE)"));
+    let second = match by_seq {
+        // A server that refuses this form leaves the first listing's verdict standing.
+        Err(imap::Error::No(_) | imap::Error::Bad(_)) => return Ok(listing),
+        other => collect(endpoint, session, other)?,
+    };
+    let again = check(examined, first_uid, &second.0, second.1, true);
+    Ok(if again.incomplete { listing } else { again })
+}
+
+/// The answers of one listing FETCH, and whether the server announced new mail or
+/// expunges meanwhile (the counts moved).
+fn collect(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    fetched: imap::Result<imap::types::Fetches>,
+) -> Result<(Vec<Answer>, bool), ImapError> {
+    let fetches = fetched.map_err(|e| classify(endpoint, "listing the mailbox's UIDs", e))?;
     let answers: Vec<Answer> = fetches
         .iter()
         .filter_map(|f| {
@@ -69,7 +93,6 @@ pub fn list(
         })
         .collect();
     drop(fetches);
-    // New mail or expunges during the listing change the counts it is checked against.
     let mut changed = false;
     for r in session.take_all_unsolicited() {
         changed |= matches!(
@@ -79,14 +102,21 @@ pub fn list(
                 | imap::types::UnsolicitedResponse::Vanished { .. }
         );
     }
-    Ok(check(examined, first_uid, &answers, changed))
+    Ok((answers, changed))
 }
 
 /// Checks a listing answer against EXAMINE's counts (see the module documentation).
 /// `changed`: the server announced new mail or expunges meanwhile, so the counts moved
 /// and only the UID bounds are checked; UIDs from UIDNEXT up are then new mail that the
-/// next sync takes.
-pub fn check(examined: &Examined, first_uid: u32, answers: &[Answer], changed: bool) -> Listing {
+/// next sync takes. `whole`: the answer lists the whole mailbox (by sequence numbers), so
+/// UIDs below `first_uid` are expected and skipped.
+pub fn check(
+    examined: &Examined,
+    first_uid: u32,
+    answers: &[Answer],
+    changed: bool,
+    whole: bool,
+) -> Listing {
     let mut listing = Listing::default();
     let server = &examined.mailbox;
     let mut by_uid: BTreeMap<u32, Answer> = BTreeMap::new();
@@ -100,7 +130,7 @@ pub fn check(examined: &Examined, first_uid: u32, answers: &[Answer], changed: b
         }
         if a.uid < first_uid {
             // `n:*` matches the highest UID even when it is below n (RFC 3501 §6.4.8).
-            if Some(a.seq) != top_seq || answers.len() > 1 {
+            if !whole && (Some(a.seq) != top_seq || answers.len() > 1) {
                 listing.problems.push(format!(
                     "mailbox \"{server}\": the server listed UID {} although UIDs from {first_uid} up were asked for; refused",
                     a.uid
@@ -195,6 +225,7 @@ mod tests {
             1,
             &answers(&[(1, 2), (2, 5), (3, 8)]),
             false,
+            false,
         );
         assert_eq!(uids(&l), vec![2, 5, 8]);
         assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
@@ -202,7 +233,7 @@ mod tests {
 
     #[test]
     fn an_empty_answer_while_exists_says_22_is_a_gap() {
-        let l = check(&examined(22, 23), 1, &[], false);
+        let l = check(&examined(22, 23), 1, &[], false, false);
         assert!(l.incomplete);
         assert!(
             l.problems[0].contains("announced 22 messages"),
@@ -214,7 +245,7 @@ mod tests {
 
     #[test]
     fn the_star_match_below_first_uid_is_not_new_mail() {
-        let l = check(&examined(5, 11), 11, &answers(&[(5, 10)]), false);
+        let l = check(&examined(5, 11), 11, &answers(&[(5, 10)]), false, false);
         assert!(
             l.uids.is_empty() && l.problems.is_empty() && !l.incomplete,
             "{l:?}"
@@ -223,7 +254,13 @@ mod tests {
 
     #[test]
     fn an_incremental_listing_must_reach_exists() {
-        let l = check(&examined(5, 11), 8, &answers(&[(3, 8), (4, 9)]), false);
+        let l = check(
+            &examined(5, 11),
+            8,
+            &answers(&[(3, 8), (4, 9)]),
+            false,
+            false,
+        );
         assert!(
             l.incomplete,
             "seq 5 (the last message) was not listed: {l:?}"
@@ -233,6 +270,7 @@ mod tests {
             8,
             &answers(&[(3, 8), (4, 9), (5, 10)]),
             false,
+            false,
         );
         assert!(!l.incomplete && l.problems.is_empty(), "{l:?}");
     }
@@ -240,12 +278,20 @@ mod tests {
     #[test]
     fn uids_at_or_above_uidnext_are_refused() {
         let a = answers(&[(1, 1), (2, 2), (3, 4_294_967_295)]);
-        let l = check(&examined(3, 3), 1, &a, false);
+        let l = check(&examined(3, 3), 1, &a, false, false);
         assert_eq!(uids(&l), vec![1, 2]);
         assert!(
             l.problems.iter().any(|p| p.contains("UID 4294967295")),
             "{l:?}"
         );
+    }
+
+    #[test]
+    fn a_whole_mailbox_listing_skips_what_is_below_first_uid() {
+        let a = answers(&[(1, 3), (2, 5), (3, 8), (4, 9)]);
+        let l = check(&examined(4, 10), 6, &a, false, true);
+        assert_eq!(uids(&l), vec![8, 9]);
+        assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
     }
 
     #[test]
@@ -255,6 +301,7 @@ mod tests {
             1,
             &answers(&[(1, 1), (2, 2), (3, 3)]),
             true,
+            false,
         );
         assert_eq!(uids(&l), vec![1, 2]);
         assert!(l.problems.is_empty(), "{l:?}");

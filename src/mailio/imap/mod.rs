@@ -5,10 +5,12 @@
 
 pub mod account;
 pub mod connect;
+pub mod cursor;
 pub mod error;
 pub mod fetch;
 pub mod idle;
 pub mod listing;
+pub mod mailbox;
 pub mod stream;
 pub mod sync;
 

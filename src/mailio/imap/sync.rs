@@ -14,14 +14,14 @@
 //! one transaction together with the cursor it reaches, so a process killed at
 //! any moment resumes exactly where the last commit ended.
 
-use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::thread;
 
 use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Prepared};
-use crate::core::store::{MailboxState, Store, StoreError};
+use crate::core::store::{Store, StoreError};
 
 use super::connect::{classify, within_deadline, Endpoint, ImapSession};
+use super::cursor::{plan, Plan, Walk};
 use super::error::ImapError;
 use super::fetch::{self, Batch, FetchedBatch, Source};
 use super::listing::{self, Listed, Listing};
@@ -46,6 +46,8 @@ pub struct Examined {
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
+    /// The mailbox, as configured.
+    pub mailbox: String,
     /// Messages downloaded (including ones already stored, after a UIDVALIDITY change).
     pub fetched: usize,
     pub stored: IngestSummary,
@@ -98,13 +100,14 @@ pub fn examine(
         host: endpoint.host.clone(),
         detail: detail.trim().trim_end_matches('.').to_string(),
     };
-    let status =
-        within_deadline(endpoint, session, |s| s.examine(mailbox)).map_err(|e| match e {
-            imap::Error::No(no) => bad(no.information),
-            imap::Error::Bad(b) => bad(b.information),
-            imap::Error::Validate(_) => bad("the name contains a line break".to_string()),
-            other => classify(endpoint, "opening the mailbox", other),
-        })?;
+    // On the wire in modified UTF-7 (RFC 3501 §5.1.3); everywhere else as configured.
+    let wire = super::mailbox::encode(mailbox);
+    let status = within_deadline(endpoint, session, |s| s.examine(&wire)).map_err(|e| match e {
+        imap::Error::No(no) => bad(no.information),
+        imap::Error::Bad(b) => bad(b.information),
+        imap::Error::Validate(_) => bad("the name contains a line break".to_string()),
+        other => classify(endpoint, "opening the mailbox", other),
+    })?;
     let uidvalidity = status
         .uid_validity
         .ok_or_else(|| ImapError::NoUidValidity {
@@ -119,39 +122,6 @@ pub fn examine(
     })
 }
 
-/// Where to start fetching, given what the store remembers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
-    /// The first UID to ask for.
-    pub first_uid: u32,
-    /// The cursor must be rewritten even if no message arrives (new mailbox or
-    /// UIDVALIDITY change), so the next sync is incremental.
-    pub reset: bool,
-    /// The server's UIDNEXT proves there is nothing new: skip the search.
-    pub up_to_date: bool,
-}
-
-/// Decides what to fetch (RFC 3501 §2.3.1.1).
-pub fn plan(examined: &Examined, stored: Option<MailboxState>) -> Plan {
-    match stored {
-        Some(st) if st.uidvalidity == examined.uidvalidity => {
-            let first_uid = st.last_uid.saturating_add(1);
-            let up_to_date =
-                examined.exists == 0 || examined.uid_next.is_some_and(|next| next <= first_uid);
-            Plan {
-                first_uid,
-                reset: false,
-                up_to_date,
-            }
-        }
-        _ => Plan {
-            first_uid: 1,
-            reset: true,
-            up_to_date: examined.exists == 0,
-        },
-    }
-}
-
 /// The server side of a sync: a session with the mailbox examined.
 pub struct Remote<'a> {
     pub endpoint: &'a Endpoint,
@@ -159,8 +129,35 @@ pub struct Remote<'a> {
     pub session: &'a mut ImapSession,
     /// UIDs per `UID FETCH`; see [`DEFAULT_BATCH_SIZE`].
     pub batch_size: usize,
-    /// Larger messages are stored as headers and a note (`[sync] max_message_bytes`).
-    pub max_message_bytes: u64,
+}
+
+/// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
+/// code path of `secdesk sync` and the desk's sync worker. Earlier mailboxes are stored
+/// first, so a reply filed in a later one joins the report it answers. Stops at the first
+/// error; what was stored stays.
+pub fn sync_mailboxes(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    mailboxes: &[String],
+    batch_size: usize,
+    store: &mut Store,
+    ingestor: &Ingestor,
+    progress: &mut dyn FnMut(&str, SyncProgress),
+) -> Result<Vec<SyncReport>, SyncError> {
+    let mut reports = Vec::with_capacity(mailboxes.len());
+    for name in mailboxes {
+        let examined = examine(endpoint, session, name)?;
+        let remote = Remote {
+            endpoint,
+            session,
+            batch_size,
+        };
+        let report = fetch_new(remote, &examined, store, ingestor, &mut |p| {
+            progress(name, p)
+        })?;
+        reports.push(report);
+    }
+    Ok(reports)
 }
 
 /// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
@@ -192,11 +189,12 @@ pub fn run(
         endpoint,
         session,
         batch_size,
-        max_message_bytes,
     } = remote;
+    let max_message_bytes = endpoint.max_message_bytes;
     let mailbox = examined.mailbox.as_str();
     let uidvalidity = examined.uidvalidity;
     let mut report = SyncReport {
+        mailbox: examined.mailbox.clone(),
         uidvalidity_changed: plan.reset,
         ..SyncReport::default()
     };
@@ -282,38 +280,6 @@ pub fn run(
     }
     store.settle_missing(mailbox, uidvalidity, last)?;
     Ok(report)
-}
-
-/// The cursor's walk over the listed UIDs: it moves past a UID only once it is stored.
-struct Walk {
-    /// Ascending.
-    listed: Vec<u32>,
-    pos: usize,
-    done: BTreeSet<u32>,
-    at: u32,
-    /// The listing did not add up: the cursor stays where it was.
-    frozen: bool,
-}
-
-impl Walk {
-    fn advance(&mut self) -> u32 {
-        while !self.frozen
-            && self.pos < self.listed.len()
-            && self.done.contains(&self.listed[self.pos])
-        {
-            self.at = self.at.max(self.listed[self.pos]);
-            self.pos += 1;
-        }
-        self.at
-    }
-
-    /// Listed UIDs not stored yet.
-    fn pending(&self) -> impl Iterator<Item = u32> + '_ {
-        self.listed
-            .iter()
-            .copied()
-            .filter(|u| !self.done.contains(u))
-    }
 }
 
 /// A fetched batch, parsed and classified.
@@ -419,38 +385,5 @@ mod tests {
         assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
         assert_eq!(uid_set(&[5]), "5");
         assert_eq!(uid_set(&[]), "");
-    }
-
-    fn examined(uidvalidity: u32, uid_next: u32, exists: u32) -> Examined {
-        Examined {
-            mailbox: "INBOX".into(),
-            uidvalidity,
-            uid_next: Some(uid_next),
-            exists,
-        }
-    }
-
-    #[test]
-    fn same_uidvalidity_continues_after_last_uid() {
-        let st = MailboxState {
-            uidvalidity: 7,
-            last_uid: 40,
-        };
-        let p = plan(&examined(7, 45, 44), Some(st));
-        assert_eq!((p.first_uid, p.reset, p.up_to_date), (41, false, false));
-        let p = plan(&examined(7, 41, 40), Some(st));
-        assert!(p.up_to_date, "UIDNEXT 41 means nothing after 40");
-    }
-
-    #[test]
-    fn new_or_changed_uidvalidity_fetches_everything() {
-        let st = MailboxState {
-            uidvalidity: 7,
-            last_uid: 40,
-        };
-        let p = plan(&examined(8, 41, 40), Some(st));
-        assert_eq!((p.first_uid, p.reset, p.up_to_date), (1, true, false));
-        let p = plan(&examined(8, 1, 0), None);
-        assert_eq!((p.first_uid, p.reset, p.up_to_date), (1, true, true));
     }
 }
