@@ -45,12 +45,28 @@ impl Desk {
     /// Runs secdesk with `args`; stdout and stderr go to files, so a full pipe cannot stall
     /// it, and wait4 gives its own peak RSS.
     fn run(&self, args: &[&str]) -> Run {
+        self.run_with(Command::new(env!("CARGO_BIN_EXE_secdesk")), args)
+    }
+
+    /// [`Desk::run`] as the unprivileged `nobody`, for whom file modes count (tests run as
+    /// root, who can read anything).
+    fn run_as_nobody(&self, args: &[&str]) -> Run {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod desk dir");
+        let mut cmd = Command::new("/usr/bin/setpriv");
+        cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_secdesk"));
+        self.run_with(cmd, args)
+    }
+
+    fn run_with(&self, mut cmd: Command, args: &[&str]) -> Run {
         let out = self.path("stdout");
         let err = self.path("stderr");
         let started = Instant::now();
         // Reaped below with wait4 (for its rusage), not Child::wait.
         #[allow(clippy::zombie_processes)]
-        let child = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        let child = cmd
             .arg("--config")
             .arg(self.path("config.toml"))
             .args(args)
@@ -223,6 +239,33 @@ fn a_maildir_symlink_and_fifo_are_named_in_the_summary() {
 
 /// Writes an mbox of about `total` bytes to `path` as a stream: one `big`-byte message
 /// (over the import limit), then `small` messages of about 8 KiB.
+#[test]
+fn a_maildir_file_that_cannot_be_read_is_named_and_the_rest_imported() {
+    use std::os::unix::fs::PermissionsExt;
+    let desk = Desk::new("");
+    let md = desk.path("Maildir");
+    std::fs::create_dir_all(md.join("cur")).expect("maildir");
+    for (name, id, mode) in [("1.a:2,S", "open", 0o644), ("2.b:2,S", "locked", 0o000)] {
+        let path = md.join("cur").join(name);
+        std::fs::write(&path, message(&format!("{id}@example.net"), id, "body\n")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let run = desk.run_as_nobody(&["import", md.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new messages"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("cur/2.b:2,S: cannot be read: Permission denied"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(desk.stored(), 1);
+}
+
 fn write_big_mbox(path: &Path, big: usize, small: usize) {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create mbox"));
@@ -376,5 +419,48 @@ fn an_oversized_maildir_message_is_kept_as_headers_and_a_note() {
             big.len()
         )) && body.contains("max_message_bytes (1000)"),
         "{body}"
+    );
+}
+
+#[test]
+fn in_the_desk_a_password_commands_stderr_stays_inside_the_status_line() {
+    let desk = Desk::new(
+        "[imap]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"plain\"\nusername = \"u\"\n\
+         password_command = [\"sh\", \"-c\", \"echo PAINTED-PROMPT >&2; exit 1\"]\n",
+    );
+    let socket = format!("secdesk-intake-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/test installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let line = format!(
+        "{} --config {}",
+        env!("CARGO_BIN_EXE_secdesk"),
+        desk.path("config.toml").display()
+    );
+    tmux(&["new-session", "-d", "-x", "220", "-y", "30", &line]);
+    let started = Instant::now();
+    let screen = loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", "0"]);
+        if screen.contains("sync failed") || started.elapsed() > Duration::from_secs(20) {
+            break screen;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    tmux(&["kill-server"]);
+    let hits: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("PAINTED-PROMPT"))
+        .collect();
+    // Shown once, inside the desk's own message, never painted raw over the screen.
+    assert_eq!(hits.len(), 1, "{screen}");
+    assert!(
+        hits[0].contains("sync failed: imap.password_command \"sh\" failed")
+            && hits[0].contains("saying: PAINTED-PROMPT"),
+        "{screen}"
     );
 }
