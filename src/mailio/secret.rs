@@ -374,6 +374,59 @@ mod tests {
     }
 
     #[test]
+    fn each_section_has_its_own_configured_timeout() {
+        let text = r#"
+[imap]
+host = "127.0.0.1"
+security = "plain"
+username = "u"
+password_command = ["sleep", "7"]
+password_command_timeout_seconds = 1
+
+[smtp]
+host = "127.0.0.1"
+security = "plain"
+username = "u"
+password_command = ["sleep", "8"]
+password_command_timeout_seconds = 2
+
+[identity]
+name = "T"
+email = "t@example.org"
+"#;
+        let c = crate::core::config::Config::parse(text, std::path::Path::new("c.toml")).unwrap();
+        let started = Instant::now();
+        let e = imap_password(c.imap.as_ref().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("imap.password_command \"sleep\" did not finish within 1 s"),
+            "{e}"
+        );
+        let e = smtp_password(c.smtp.as_ref().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("smtp.password_command \"sleep\" did not finish within 2 s"),
+            "{e}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(timeout(None), Duration::from_secs(30), "the documented default");
+        let zero = text.replace("timeout_seconds = 2", "timeout_seconds = 0");
+        let e = crate::core::config::Config::parse(&zero, std::path::Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("smtp.password_command_timeout_seconds` = 0"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_successful_command_runs_once_per_process() {
         let dir = tempfile::tempdir().unwrap();
         let count = dir.path().join("count");
