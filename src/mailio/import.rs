@@ -4,22 +4,23 @@
 //! Bounded in memory: an mbox is read as a stream ([`mbox`]), messages are stored in batches
 //! of at most [`BATCH`] messages or [`BATCH_BYTES`] bytes, and no message over the limit
 //! (`[sync] max_message_bytes`, as for sync) is read whole: it is stored as its headers and a
-//! note, as sync does, and the summary names it. Only regular files are opened,, non-blocking and checked
+//! note, as sync does, and the summary names it. Only regular files are opened, non-blocking and checked
 //! after opening, so a FIFO, a device such as `/dev/zero` or a socket is refused at once
 //! instead of hanging or filling memory. Symbolic links inside a Maildir or folder are not
 //! followed. Whatever is not imported is reported as a [`Skipped`] entry with its reason.
 
 pub mod mbox;
+mod open;
 
-use std::fs::{self, File, Metadata};
+use std::fs::{self, File};
 use std::io::{BufReader, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::core::ingest::{IngestSummary, Ingestor, RawIncoming};
 use crate::core::store::{Store, StoreError};
 
 use mbox::{MboxItem, MboxReader};
+use open::{odd_kind, open_regular, OpenError};
 
 /// Messages stored per transaction, at most.
 const BATCH: usize = 500;
@@ -111,56 +112,6 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
     /// Messages stored as headers and a note (counted in `summary` too).
     pub oversized: Vec<Oversized>,
-}
-
-/// What kind of file `meta` describes, when it is not a regular file or a folder.
-fn odd_kind(meta: &Metadata) -> Option<&'static str> {
-    let t = meta.file_type();
-    if t.is_file() || t.is_dir() {
-        None
-    } else if t.is_fifo() {
-        Some("a FIFO (named pipe)")
-    } else if t.is_socket() {
-        Some("a socket")
-    } else if t.is_char_device() {
-        Some("a character device")
-    } else if t.is_block_device() {
-        Some("a block device")
-    } else if t.is_symlink() {
-        Some("a symbolic link")
-    } else {
-        Some("not a regular file")
-    }
-}
-
-/// Why a file could not be opened as a regular file.
-enum OpenError {
-    Odd(&'static str),
-    Io(std::io::Error),
-}
-
-/// Opens `path` for reading only if it is a regular file. The open itself never blocks
-/// (O_NONBLOCK: a FIFO without a writer would), and the type is checked on the opened file,
-/// so a path swapped for a FIFO between a check and the open is still refused. With
-/// `follow` false a symbolic link is not followed (O_NOFOLLOW).
-fn open_regular(path: &Path, follow: bool) -> Result<(File, u64), OpenError> {
-    let mut flags = libc::O_NONBLOCK;
-    if !follow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) if !follow => OpenError::Odd("a symbolic link"),
-            _ => OpenError::Io(e),
-        })?;
-    let meta = file.metadata().map_err(OpenError::Io)?;
-    if let Some(kind) = odd_kind(&meta) {
-        return Err(OpenError::Odd(kind));
-    }
-    Ok((file, meta.len()))
 }
 
 /// [`open_regular`] for the path the user named: anything else is an [`ImportError`].

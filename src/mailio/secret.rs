@@ -415,7 +415,11 @@ email = "t@example.org"
             "{:?}",
             started.elapsed()
         );
-        assert_eq!(timeout(None), Duration::from_secs(30), "the documented default");
+        assert_eq!(
+            timeout(None),
+            Duration::from_secs(30),
+            "the documented default"
+        );
         let zero = text.replace("timeout_seconds = 2", "timeout_seconds = 0");
         let e = crate::core::config::Config::parse(&zero, std::path::Path::new("c.toml"))
             .unwrap_err()
