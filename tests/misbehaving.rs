@@ -133,6 +133,34 @@ fn a_huge_uid_in_the_listing_is_refused_and_never_moves_the_cursor() {
 }
 
 #[test]
+fn without_uidnext_a_huge_uid_is_stored_but_never_becomes_the_cursor() {
+    let mut b = inbox(1..=3);
+    b.mailboxes[0].1[2].0 = 4_294_967_295;
+    b.omit_uid_next = true;
+    let server = BadImap::start(b);
+    let desk = Desk::new(server.port, "");
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.stored_uids(), vec![1, 2, 4_294_967_295]);
+    assert_eq!(
+        desk.cursor(),
+        0,
+        "nothing bounds the UIDs: the cursor stays"
+    );
+    // The next sync lists again, skips what is stored, and still sees new mail.
+    let late = support::message("late@example.net", "late", "x");
+    server.set(|b| b.mailboxes[0].1.insert(2, (3, late)));
+    let run = desk.sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.starts_with("fetched 1 new message,"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(desk.stored_uids(), vec![1, 2, 3, 4_294_967_295]);
+}
+
+#[test]
 fn a_body_for_a_uid_not_asked_for_is_refused() {
     let stray = support::message("stray@example.net", "not asked for", "x");
     let server = BadImap::start(Behaviour {
@@ -189,6 +217,10 @@ fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
     );
     assert!(desk.stored_uids().is_empty());
     assert_eq!(desk.cursor(), 0);
+    let recorded = desk.missing();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].0, 0, "a gap no UID names is kept as UID 0");
+    assert!(recorded[0].1.contains("22 unaccounted for"), "{recorded:?}");
 
     server.set(|b| {
         b.empty_listing = false;
@@ -197,6 +229,7 @@ fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
     let run = desk.sync();
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
 }
 
 #[test]
@@ -457,4 +490,52 @@ fn a_server_with_no_extension_at_all_is_synced_with_imap4rev1_alone() {
             "{ext} used: {used:?}"
         );
     }
+}
+
+#[test]
+fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
+    use secdesk::core::config::Config;
+    use secdesk::mailio::watch::Watch;
+    use std::os::unix::fs::PermissionsExt;
+    let mut b = inbox(1..=2);
+    let held = support::message("mod1@example.net", "held", "x");
+    b.mailboxes
+        .push(("Moderation".to_string(), vec![(1, held)]));
+    let server = BadImap::start(b);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword = \"pw\"\nmailboxes = [\"INBOX\", \"Moderation\"]\n\n\
+             [store]\npath = {:?}\n\n\
+             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+             [sync]\npoll_seconds = 1\ntimeout_seconds = 3\n",
+            server.port,
+            dir.path().join("secdesk.db")
+        ),
+    )
+    .expect("write config");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let mut watch = Watch::new(Config::load(&path).expect("config"));
+    let round = watch.round().expect("first round");
+    assert_eq!(round.new_messages, 3);
+    assert!(!round.idle, "the server has no IDLE: the desk polls");
+
+    let late = support::message("late@example.net", "late report", "x");
+    server.set(|b| b.mailboxes[0].1.push((3, late)));
+    let started = std::time::Instant::now();
+    watch.wait();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    assert_eq!(watch.round().expect("second round").new_messages, 1);
+    assert!(
+        !server.commands().iter().any(|c| c.starts_with("IDLE")),
+        "{:?}",
+        server.commands()
+    );
 }
