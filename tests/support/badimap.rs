@@ -61,6 +61,25 @@ pub struct Behaviour {
     pub list: Vec<(String, String)>,
 }
 
+/// An honest server whose INBOX holds one small report per UID in `uids`.
+pub fn inbox(uids: std::ops::RangeInclusive<u32>) -> Behaviour {
+    let messages = uids
+        .map(|u| {
+            let raw = super::message(
+                &format!("m{u}@example.net"),
+                &format!("report {u}"),
+                "hello",
+            );
+            (u, raw)
+        })
+        .collect();
+    Behaviour {
+        mailboxes: vec![("INBOX".to_string(), messages)],
+        uidvalidity: 7,
+        ..Behaviour::default()
+    }
+}
+
 struct Shared {
     behaviour: Mutex<Behaviour>,
     stop: AtomicBool,
