@@ -29,6 +29,8 @@ pub struct Behaviour {
     pub exists: Option<u32>,
     /// Announce this UIDNEXT instead of the true one.
     pub uid_next: Option<u32>,
+    /// Announce no UIDNEXT at all (RFC 3501 requires it; some servers forget).
+    pub omit_uid_next: bool,
     /// Extra `(seq, uid)` FETCH lines added to every UID listing answer.
     pub extra_listed: Vec<(u32, u32)>,
     /// Answer `UID FETCH ... (UID ...)` listings with nothing at all.
@@ -57,6 +59,25 @@ pub struct Behaviour {
     pub capabilities: Vec<String>,
     /// LIST answers: (attributes, name) with the name as sent on the wire.
     pub list: Vec<(String, String)>,
+}
+
+/// An honest server whose INBOX holds one small report per UID in `uids`.
+pub fn inbox(uids: std::ops::RangeInclusive<u32>) -> Behaviour {
+    let messages = uids
+        .map(|u| {
+            let raw = super::message(
+                &format!("m{u}@example.net"),
+                &format!("report {u}"),
+                "hello",
+            );
+            (u, raw)
+        })
+        .collect();
+    Behaviour {
+        mailboxes: vec![("INBOX".to_string(), messages)],
+        uidvalidity: 7,
+        ..Behaviour::default()
+    }
 }
 
 struct Shared {
@@ -204,13 +225,16 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             let exists = b.exists.unwrap_or(msgs.len() as u32);
             let next = b
                 .uid_next
-                .unwrap_or_else(|| msgs.last().map_or(1, |(u, _)| u + 1));
+                .unwrap_or_else(|| msgs.last().map_or(1, |(u, _)| u.saturating_add(1)));
             write!(
                 out,
                 "* FLAGS (\\Seen)\r\n* {exists} EXISTS\r\n* 0 RECENT\r\n\
-                 * OK [UIDVALIDITY {}] ok\r\n* OK [UIDNEXT {next}] ok\r\n",
+                 * OK [UIDVALIDITY {}] ok\r\n",
                 b.uidvalidity.max(1)
             )?;
+            if !b.omit_uid_next {
+                write!(out, "* OK [UIDNEXT {next}] ok\r\n")?;
+            }
             if let Some(n) = b.flood_lines {
                 let line = format!("* OK {}\r\n", "y".repeat(1000));
                 let mut sent = 0;

@@ -3,6 +3,10 @@
 //! past one (RFC 3501 §2.3.1.1: UIDs ascend, so the cursor is the highest UID below which
 //! everything listed is stored), and the next sync asks for them again. Rows at or below
 //! the cursor, or of an older UIDVALIDITY, are settled (stored since, or expunged).
+//!
+//! UID 0, never a real UID (RFC 3501 §2.3.1.1, `nz-number`), marks a gap that the
+//! server's counts show but no listed UID names (EXISTS says more than were listed); it
+//! stays until a sync's listing adds up.
 
 use std::collections::BTreeSet;
 
@@ -59,11 +63,32 @@ impl Store {
     /// or at or below `cursor` (expunged on the server).
     pub fn settle_missing(&mut self, mailbox: &str, uidvalidity: u32, cursor: u32) -> Result<()> {
         self.conn().execute(
-            "DELETE FROM imap_missing WHERE mailbox = ?1 AND (uidvalidity != ?2 OR uid <= ?3
+            "DELETE FROM imap_missing WHERE mailbox = ?1 AND (uidvalidity != ?2
+                OR (uid > 0 AND uid <= ?3)
                 OR uid IN (SELECT uid FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2))",
             params![mailbox, uidvalidity, cursor],
         )?;
         Ok(())
+    }
+
+    /// Records (with `Some(reason)`) or clears the gap of `mailbox` that its counts show but
+    /// no UID names (kept as UID 0).
+    pub fn record_count_gap(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        match reason {
+            Some(reason) => self.record_missing(mailbox, uidvalidity, &[(0, reason.to_string())]),
+            None => {
+                self.conn().execute(
+                    "DELETE FROM imap_missing WHERE mailbox = ?1 AND uid = 0",
+                    [mailbox],
+                )?;
+                Ok(())
+            }
+        }
     }
 
     /// Every UID still missing, in every mailbox, by mailbox and UID.
@@ -111,6 +136,18 @@ mod tests {
             .map(|m| m.uid)
             .collect();
         assert_eq!(uids, vec![5]);
+        store
+            .record_count_gap("INBOX", 7, Some("22 announced, 0 listed"))
+            .unwrap();
+        store.settle_missing("INBOX", 7, 4).unwrap();
+        let uids: Vec<u32> = store
+            .missing_uids()
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(uids, vec![0, 5], "a count gap outlives the cursor");
+        store.record_count_gap("INBOX", 7, None).unwrap();
         store.settle_missing("INBOX", 8, 0).unwrap();
         assert!(store.missing_uids().unwrap().is_empty(), "new UIDVALIDITY");
     }

@@ -37,6 +37,8 @@ pub struct Listing {
     /// The counts did not add up: messages may exist that were not listed, so the cursor
     /// must not move this sync.
     pub incomplete: bool,
+    /// Why, when the counts did not add up (also among `problems`).
+    pub count_gap: Option<String>,
 }
 
 /// One FETCH of a listing answer: sequence number, UID, size.
@@ -168,7 +170,10 @@ pub fn check(
     let seqs: Vec<u32> = by_uid.values().map(|a| a.seq).collect();
     let consecutive = seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1));
     let expected = match seqs.first() {
-        Some(&first_seq) => u64::from(exists) + 1 - u64::from(first_seq.min(exists + 1)),
+        Some(&first_seq) => {
+            let after_last = u64::from(exists) + 1;
+            after_last - u64::from(first_seq).min(after_last)
+        }
         // Nothing at or above first_uid: fine when the highest message is below it.
         None if exists == 0 || top_seq == Some(exists) => 0,
         None => u64::from(exists),
@@ -182,10 +187,12 @@ pub fn check(
         } else {
             expected.saturating_sub(listed)
         };
-        listing.problems.push(format!(
+        let gap = format!(
             "mailbox \"{server}\": the server announced {exists} messages (EXISTS) but listed {listed} UIDs from {first_uid} up, with sequence numbers that do not add up{}; the cursor stays where it was and the next sync lists them again",
             if missing > 0 { format!(" ({missing} unaccounted for)") } else { String::new() }
-        ));
+        );
+        listing.problems.push(gap.clone());
+        listing.count_gap = Some(gap);
     }
     listing
 }
@@ -250,6 +257,26 @@ mod tests {
             l.uids.is_empty() && l.problems.is_empty() && !l.incomplete,
             "{l:?}"
         );
+    }
+
+    #[test]
+    fn an_absurd_exists_is_a_gap_not_a_panic() {
+        let l = check(
+            &examined(u32::MAX, 3),
+            1,
+            &answers(&[(1, 1), (2, 2)]),
+            false,
+            false,
+        );
+        assert!(l.incomplete && l.count_gap.is_some(), "{l:?}");
+        let l = check(
+            &examined(u32::MAX, 3),
+            2,
+            &answers(&[(u32::MAX, 2)]),
+            false,
+            false,
+        );
+        assert!(!l.incomplete, "{l:?}");
     }
 
     #[test]

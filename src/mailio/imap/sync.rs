@@ -226,7 +226,9 @@ pub fn run(
         pos: 0,
         done: already,
         at: plan.first_uid.saturating_sub(1),
-        frozen: listing.incomplete,
+        // Without UIDNEXT nothing bounds the UIDs a server may list (one could say
+        // 4294967295), so the cursor stays and each sync lists again; stored UIDs are skipped.
+        frozen: listing.incomplete || examined.uid_next.is_none(),
     };
     walk.advance();
 
@@ -279,6 +281,8 @@ pub fn run(
         ingestor.ingest_batch(store, Vec::new(), Some(&cursor_at(last)))?;
     }
     store.settle_missing(mailbox, uidvalidity, last)?;
+    // A gap no UID names is kept as UID 0 until a listing adds up.
+    store.record_count_gap(mailbox, uidvalidity, listing.count_gap.as_deref())?;
     Ok(report)
 }
 
@@ -359,7 +363,7 @@ pub fn uid_set(uids: &[u32]) -> String {
     while i < uids.len() {
         let start = uids[i];
         let mut end = start;
-        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+        while i + 1 < uids.len() && end.checked_add(1) == Some(uids[i + 1]) {
             i += 1;
             end = uids[i];
         }
