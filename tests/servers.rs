@@ -7,7 +7,8 @@
 //! - a UIDVALIDITY change (the folder deleted and made again: every server gives it a new
 //!   UIDVALIDITY) neither duplicates nor loses mail;
 //! - new mail reaches the running desk (in tmux) by IDLE where the server offers it (with a
-//!   poll interval far longer than the wait) and by polling where it does not;
+//!   poll interval far longer than the wait) and by polling where it does not (and Courier
+//!   once more with IDLE announced);
 //! - mail APPENDed while `secdesk sync` runs again and again ends up in the store exactly as
 //!   the server's own UID list says;
 //! - a reply sent with `secdesk reply` reaches the SMTP sink (aiosmtpd) and is APPENDed to
@@ -423,6 +424,13 @@ macro_rules! on_every_server {
             $(#[test] fn $test() { super::$test(&super::Courier::start()) })*
         }
     };
+}
+
+/// Courier with IDLE announced: IDLE from a server whose IDLE re-checks the maildir every
+/// second (`IMAP_IDLE_TIMEOUT=1`, no change notification service).
+#[test]
+fn courier_with_idle_brings_new_mail_by_idle() {
+    new_mail_reaches_the_running_desk(&Courier::start_with(true));
 }
 
 on_every_server!(
