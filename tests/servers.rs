@@ -12,7 +12,8 @@
 //! - mail APPENDed while `secdesk sync` runs again and again ends up in the store exactly as
 //!   the server's own UID list says;
 //! - a reply sent with `secdesk reply` reaches the SMTP sink (aiosmtpd) and is APPENDed to
-//!   the server's Sent folder.
+//!   the server's Sent folder, configured or (unconfigured) found by SPECIAL-USE or its
+//!   usual name.
 
 mod support;
 
@@ -274,6 +275,19 @@ fn mail_added_while_syncing_matches_the_servers_uid_list(server: &dyn ImapServer
 }
 
 fn a_reply_is_sent_and_filed_in_sent(server: &dyn ImapServer) {
+    reply_and_find_it_in_sent(server, true);
+}
+
+/// With no `[reply] sent_mailbox`, the server's own Sent folder is found: by SPECIAL-USE
+/// where offered, else by its usual name (`INBOX.Sent` on Courier).
+fn a_reply_finds_the_servers_sent_folder_unconfigured(server: &dyn ImapServer) {
+    srv::create(server, &server.folder("Sent"));
+    reply_and_find_it_in_sent(server, false);
+}
+
+/// Sends a reply with `secdesk reply`; checks the SMTP sink got it once and the server's
+/// Sent folder holds its copy. `configured`: whether `[reply] sent_mailbox` names the folder.
+fn reply_and_find_it_in_sent(server: &dyn ImapServer, configured: bool) {
     srv::append_all(
         server,
         "INBOX",
@@ -286,6 +300,12 @@ fn a_reply_is_sent_and_filed_in_sent(server: &dyn ImapServer) {
     let sink = tempfile::tempdir().expect("sink dir");
     let smtp = Smtp::start(&sink.path().join("Maildir"));
     let desk = Desk::new(server, "INBOX", 60, smtp.port);
+    if !configured {
+        let config = std::fs::read_to_string(desk.config()).expect("config");
+        let line = format!("sent_mailbox = \"{}\"\n", server.folder("Sent"));
+        assert!(config.contains(&line));
+        std::fs::write(desk.config(), config.replace(&line, "")).expect("rewrite config");
+    }
     desk.sync(server);
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"]);
     assert!(
@@ -438,6 +458,7 @@ on_every_server!(
     uidvalidity_change_neither_duplicates_nor_loses_mail,
     mail_added_while_syncing_matches_the_servers_uid_list,
     a_reply_is_sent_and_filed_in_sent,
+    a_reply_finds_the_servers_sent_folder_unconfigured,
     new_mail_reaches_the_running_desk,
 );
 
