@@ -13,8 +13,8 @@ use anyhow::Context as _;
 
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
-use crate::mailio::imap::account;
 use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::{account, connect};
 
 use super::{output, Context};
 
@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let reports = result?;
     // The mail is stored; a failed goodbye changes nothing.
-    let _ = session.logout();
+    connect::logout(&endpoint, &mut session);
 
     let complete = reports.iter().all(SyncReport::complete);
     if args.verbose || output::stdout_is_terminal() || !complete {
