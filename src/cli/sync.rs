@@ -1,4 +1,4 @@
-//! `secdesk sync`: fetch new mail from the IMAP mailbox into the store.
+//! `secdesk sync`: fetch new mail from the IMAP mailboxes into the store, and fail on any gap.
 //!
 //! Connects and opens the mailbox before touching the database, so a wrong
 //! password, an unreachable server or a bad mailbox name leaves the store as it
