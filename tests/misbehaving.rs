@@ -6,7 +6,10 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use secdesk::core::config::Config;
+use secdesk::mailio::watch::Watch;
 
 use support::badimap::{inbox, BadImap, Behaviour};
 use support::measure::Measured;
@@ -287,40 +290,49 @@ fn a_server_with_no_extension_at_all_is_synced_with_imap4rev1_alone() {
     }
 }
 
-#[test]
-fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
-    use secdesk::core::config::Config;
-    use secdesk::mailio::watch::Watch;
+/// The desk's sync worker (`Watch`) on the test server at `port`, syncing `mailboxes`
+/// (a TOML array) with `sync` in `[sync]`. The folder holds its config and store.
+fn watch_on(port: u16, mailboxes: &str, sync: &str) -> (tempfile::TempDir, Watch) {
     use std::os::unix::fs::PermissionsExt;
-    let mut b = inbox(1..=2);
-    let held = support::message("mod1@example.net", "held", "x");
-    b.mailboxes
-        .push(("Moderation".to_string(), vec![(1, held)]));
-    let server = BadImap::start(b);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("config.toml");
     std::fs::write(
         &path,
         format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
-             username = \"security\"\npassword = \"pw\"\nmailboxes = [\"INBOX\", \"Moderation\"]\n\n\
+            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword = \"pw\"\nmailboxes = {mailboxes}\n\n\
              [store]\npath = {:?}\n\n\
              [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\npoll_seconds = 1\ntimeout_seconds = 3\n",
-            server.port,
+             [sync]\n{sync}\n",
             dir.path().join("secdesk.db")
         ),
     )
     .expect("write config");
+    // The password is in the file, which must then be private.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let mut watch = Watch::new(Config::load(&path).expect("config"));
+    let watch = Watch::new(Config::load(&path).expect("config"));
+    (dir, watch)
+}
+
+#[test]
+fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
+    let mut b = inbox(1..=2);
+    let held = support::message("mod1@example.net", "held", "x");
+    b.mailboxes
+        .push(("Moderation".to_string(), vec![(1, held)]));
+    let server = BadImap::start(b);
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\", \"Moderation\"]",
+        "poll_seconds = 1\ntimeout_seconds = 3",
+    );
     let round = watch.round().expect("first round");
     assert_eq!(round.new_messages, 3);
     assert!(!round.idle, "the server has no IDLE: the desk polls");
 
     let late = support::message("late@example.net", "late report", "x");
     server.set(|b| b.mailboxes[0].1.push((3, late)));
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     watch.wait();
     let waited = started.elapsed();
     assert!(
@@ -332,5 +344,35 @@ fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
         !server.commands().iter().any(|c| c.starts_with("IDLE")),
         "{:?}",
         server.commands()
+    );
+}
+
+#[test]
+fn a_drip_during_idle_ends_the_wait_and_the_next_round_logs_in_again() {
+    let server = BadImap::start(Behaviour {
+        capabilities: vec!["IDLE".to_string()],
+        drip_idle: Some(Duration::from_millis(500)),
+        ..inbox(1..=2)
+    });
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\"]",
+        "poll_seconds = 1\ntimeout_seconds = 2",
+    );
+    let round = watch.round().expect("first round");
+    assert!(round.idle, "the server announces IDLE");
+    let started = Instant::now();
+    // Each dripped byte is progress within timeout_seconds; only the deadline
+    // (poll 1 s + timeout 2 s) ends the wait.
+    watch.wait();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(6), "{waited:?}");
+    assert!(server.commands().iter().any(|c| c.starts_with("IDLE")));
+    let logins = server.logins();
+    assert_eq!(watch.round().expect("the next round").new_messages, 0);
+    assert_eq!(
+        server.logins(),
+        logins + 1,
+        "the dripped session was dropped"
     );
 }
