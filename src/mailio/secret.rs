@@ -234,31 +234,8 @@ struct Run {
 /// deadline (a grandchild that escaped the group may hold a pipe open) is not waited for.
 fn run_with_deadline(mut child: Child, limit: Duration) -> Run {
     let deadline = Instant::now() + limit;
-    let spawn_reader = |pipe: Option<Box<dyn Read + Send>>, cap: u64| {
-        let (tx, rx) = mpsc::channel();
-        if let Some(pipe) = pipe {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = pipe.take(cap).read_to_end(&mut buf);
-                let _ = tx.send(buf);
-            });
-        }
-        rx
-    };
-    let stdout = spawn_reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        MAX_STDOUT,
-    );
-    let stderr = spawn_reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        MAX_STDERR,
-    );
+    let stdout = spawn_reader(child.stdout.take().map(boxed), MAX_STDOUT);
+    let stderr = spawn_reader(child.stderr.take().map(boxed), MAX_STDERR);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(Ok(status)),
@@ -274,20 +251,63 @@ fn run_with_deadline(mut child: Child, limit: Duration) -> Run {
             Err(e) => break Some(Err(e)),
         }
     };
-    // After a kill, give the pipes a moment to close; after an exit, wait until the deadline.
-    let collect_until = match status {
-        None => Instant::now() + Duration::from_millis(200),
-        Some(_) => deadline.max(Instant::now() + Duration::from_millis(200)),
-    };
-    let collect = |rx: mpsc::Receiver<Vec<u8>>| {
-        rx.recv_timeout(collect_until.saturating_duration_since(Instant::now()))
-            .unwrap_or_default()
-    };
+    // What the command wrote before it ended is already in the pipes: a short grace reads it
+    // even when a daemon it started (a gpg-agent) keeps a pipe open and no end ever comes.
+    let until = Instant::now() + OUTPUT_GRACE;
     Run {
         status,
-        stdout: Zeroizing::new(collect(stdout)),
-        stderr: collect(stderr),
+        stdout: Zeroizing::new(collect(&stdout, until)),
+        stderr: collect(&stderr, until),
     }
+}
+
+/// How long output is still read once the command has ended or been stopped.
+const OUTPUT_GRACE: Duration = Duration::from_millis(300);
+
+fn boxed<R: Read + Send + 'static>(pipe: R) -> Box<dyn Read + Send> {
+    Box::new(pipe)
+}
+
+/// Reads `pipe` (at most `cap` bytes) on a thread, sending each chunk as it comes and `None`
+/// at its end.
+fn spawn_reader(pipe: Option<Box<dyn Read + Send>>, cap: u64) -> mpsc::Receiver<Option<Vec<u8>>> {
+    let (tx, rx) = mpsc::channel();
+    match pipe {
+        Some(pipe) => {
+            std::thread::spawn(move || {
+                let mut pipe = pipe.take(cap);
+                let mut chunk = Zeroizing::new(vec![0u8; 4096]);
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            if tx.send(Some(chunk[..n].to_vec())).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = tx.send(None);
+            });
+        }
+        None => {
+            let _ = tx.send(None);
+        }
+    }
+    rx
+}
+
+/// The chunks a reader sent until its end or `until`, whichever comes first. Chunks of the
+/// password are zeroed once copied.
+fn collect(rx: &mpsc::Receiver<Option<Vec<u8>>>, until: Instant) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        let chunk = Zeroizing::new(chunk);
+        out.extend_from_slice(&chunk);
+    }
+    out
 }
 
 /// A command's stderr as one sanitized line: its non-empty lines joined by ` / `, control
@@ -427,6 +447,20 @@ email = "t@example.org"
         assert!(
             e.contains("smtp.password_command_timeout_seconds` = 0"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_child_left_holding_the_pipes_does_not_hold_up_the_answer() {
+        // Like `pass` starting a gpg-agent that keeps stdout and stderr open.
+        let argv = argv(&["sh", "-c", "sleep 5 & echo pw-now"]);
+        let started = Instant::now();
+        let s = resolve("imap", Some(&argv), None, LIMIT).unwrap();
+        assert_eq!(s.expose(), "pw-now");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
         );
     }
 
