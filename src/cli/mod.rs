@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own file and
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
+mod advisory;
 mod assign;
 mod change;
 mod classify;
@@ -9,11 +10,13 @@ pub mod desk;
 mod dup;
 pub mod editor;
 mod eval;
+mod export;
 mod import;
 mod list;
 mod log;
 mod mark;
 mod note;
+mod notice;
 mod outbox;
 mod output;
 pub mod reply;
@@ -91,6 +94,12 @@ pub enum Command {
     Classify(classify::Args),
     /// Measure the classifier on folders of labelled messages; never trains.
     Eval(eval::Args),
+    /// Show or set a report's advisory fields (--set KEY=VALUE, --unset KEY, --edit, --json).
+    Advisory(advisory::Args),
+    /// Export a report's advisory: OSV, CVE JSON 5.1, GHSA request body, or the announce mail.
+    Export(export::Args),
+    /// Send an embargoed notification (--template embargo) to distributors.
+    Notice(notice::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -150,6 +159,9 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&ctx, args),
         Some(Command::Classify(args)) => classify::run(&ctx, args),
         Some(Command::Eval(args)) => eval::run(&ctx, args),
+        Some(Command::Advisory(args)) => advisory::run(&ctx, args),
+        Some(Command::Export(args)) => export::run(&ctx, args),
+        Some(Command::Notice(args)) => notice::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {

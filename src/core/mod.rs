@@ -2,6 +2,7 @@
 //!
 //! Nothing below this module touches the terminal or the network.
 
+pub mod advisory;
 pub mod classify;
 pub mod clocks;
 pub mod config;
