@@ -433,3 +433,48 @@ fn ghsa_body_and_announce_mail() {
     let err = desk.fails(&["export", "1", "--format", "announce", "--yes"]);
     assert!(err.contains("set `announce_to` under [advisory]"), "{err}");
 }
+
+#[test]
+fn pep811_clocks_in_show_and_list_due() {
+    let desk = Desk::new();
+    let show = desk.json(&["show", "1", "--json"]);
+    let created =
+        chrono::DateTime::parse_from_rfc3339(show["created_at"].as_str().unwrap()).unwrap();
+    let due = (created + chrono::Duration::days(3)).with_timezone(&chrono::Utc);
+    assert_eq!(
+        show["deadlines"]["coordinator"],
+        due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert_eq!(
+        show["deadlines"]["finish"],
+        Value::Null,
+        "no coordinator yet"
+    );
+
+    let before = chrono::Utc::now();
+    desk.ok(&["take", "1"]);
+    let show = desk.json(&["show", "1", "--json"]);
+    assert_eq!(show["deadlines"]["coordinator"], Value::Null, "met");
+    let finish =
+        chrono::DateTime::parse_from_rfc3339(show["deadlines"]["finish"].as_str().unwrap())
+            .unwrap();
+    let days = (finish.with_timezone(&chrono::Utc) - before).num_hours() as f64 / 24.0;
+    assert!(
+        (89.9..90.1).contains(&days),
+        "finish {days} days after taking"
+    );
+
+    desk.ok(&["mark", "2", "spam"]);
+    let ids = |args: &[&str]| -> Vec<i64> {
+        desk.json(args)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect()
+    };
+    let due = ids(&["list", "--due", "14d", "--json"]);
+    assert!(due.contains(&3) && !due.contains(&2), "{due:?}");
+    let err = desk.fails(&["list", "--due", "fortnight"]);
+    assert!(err.contains("write a number and d, w or h"), "{err}");
+}

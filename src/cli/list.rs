@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::core::model::{Class, ReportState};
+use crate::core::pep811;
 use crate::core::queue::{self, QueueEntry};
 use crate::core::sanitize::{csv_cell, terminal_line};
 use crate::core::store::reports::{ListFilter, ReportSummary};
@@ -40,6 +41,10 @@ pub struct Args {
     /// Only open reports past a response deadline.
     #[arg(long)]
     pub overdue: bool,
+    /// Only open reports with a deadline (acknowledge, triage, close, or PEP 811's
+    /// coordinator and finish) within SPAN from now, or already past: e.g. 14d, 2w, 36h.
+    #[arg(long, value_name = "SPAN", value_parser = |s: &str| crate::core::pep811::parse_span(s))]
+    pub due: Option<chrono::Duration>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -63,7 +68,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         unassigned: args.unassigned,
         ..ListFilter::default()
     };
-    let entries = queue::queue(&store, &filter, args.overdue, &config.clocks, Utc::now())?;
+    let now = Utc::now();
+    let mut entries = queue::queue(&store, &filter, args.overdue, &config.clocks, now)?;
+    if let Some(span) = args.due {
+        entries.retain(|e| pep811::next_due(&e.deadlines).is_some_and(|d| d <= now + span));
+    }
     if args.json {
         output::print_json(&entries)?;
     } else if args.csv {

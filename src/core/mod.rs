@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod outbox;
 pub mod parse;
+pub mod pep811;
 pub mod queue;
 pub mod reply;
 pub mod sanitize;
