@@ -7,6 +7,9 @@
 //! the official OSV schema (`tests/schemas/osv/schema.json`, Apache-2.0, from ossf/osv-schema).
 //! Without that virtualenv those checks print a plain skip.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -477,4 +480,112 @@ fn pep811_clocks_in_show_and_list_due() {
     assert!(due.contains(&3) && !due.contains(&2), "{due:?}");
     let err = desk.fails(&["list", "--due", "fortnight"]);
     assert!(err.contains("write a number and d, w or h"), "{err}");
+}
+
+/// The messages aiosmtpd delivered into `maildir`, as text.
+fn delivered(maildir: &Path) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mail: Vec<String> = std::fs::read_dir(maildir.join("new"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !mail.is_empty() || std::time::Instant::now() > deadline {
+            return mail;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn announce_and_embargo_notice_go_out_through_the_outbox() {
+    let desk = Desk::new();
+    let maildir = desk.path("smtp-sink");
+    let smtp = support::Smtp::start(&maildir);
+    let config = desk.path("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "announce_to = \"security-announce@python.org\"\n";
+    text += &format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n",
+        smtp.port
+    );
+    std::fs::write(&config, text).unwrap();
+    desk.set_full_advisory();
+
+    // Refused without the embargo's end, with the list of what is missing.
+    let err = desk.fails(&[
+        "notice",
+        "1",
+        "--template",
+        "embargo",
+        "--to",
+        "distros@vs.openwall.org",
+        "--yes",
+        "--no-edit",
+    ]);
+    assert!(err.contains("missing embargo_until"), "{err}");
+
+    desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-03"]); // a Saturday
+    let out = desk.run_with(
+        &[
+            "notice",
+            "1",
+            "--template",
+            "embargo",
+            "--to",
+            "distros@vs.openwall.org",
+            "--yes",
+            "--no-edit",
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("ends on a Saturday"), "{err}");
+    let mail = delivered(&maildir);
+    assert_eq!(mail.len(), 1);
+    let m = &mail[0];
+    assert!(m.contains("To: distros@vs.openwall.org"), "{m}");
+    assert!(
+        m.contains("Subject: [EMBARGOED until 2099-01-03] CVE-2026-1234:"),
+        "{m}"
+    );
+    for section in [
+        "Summary",
+        "CVE",
+        "Affected versions",
+        "Reporter credit",
+        "Severity",
+        "Reproducer",
+        "Remediation",
+        "Timeline",
+    ] {
+        assert!(
+            m.contains(&format!("\n{section}\n")),
+            "section {section} missing: {m}"
+        );
+    }
+    assert!(m.contains("Lukas Brenner (finder)"), "{m}");
+    assert!(m.contains("Disclosed: planned for 2099-01-03"), "{m}");
+    let a = desk.json(&["advisory", "1", "--json"]);
+    assert_eq!(
+        a["notified"][0]["who"], "distros@vs.openwall.org",
+        "sending records who was told"
+    );
+
+    desk.ok(&["export", "1", "--format", "announce", "--yes", "--no-edit"]);
+    let mail = delivered(&maildir);
+    let announce = mail
+        .iter()
+        .find(|m| m.contains("To: security-announce@python.org"))
+        .expect("the announcement was delivered");
+    assert!(
+        announce.contains("Subject: Security advisory CVE-2026-1234:"),
+        "{announce}"
+    );
+    let outbox = desk.ok(&["outbox"]);
+    assert!(!outbox.contains("queued"), "nothing left queued: {outbox}");
 }
