@@ -515,8 +515,7 @@ fn announce_and_embargo_notice_go_out_through_the_outbox() {
     std::fs::write(&config, text).unwrap();
     desk.set_full_advisory();
 
-    // Refused without the embargo's end, with the list of what is missing.
-    let err = desk.fails(&[
+    const NOTICE: &[&str] = &[
         "notice",
         "1",
         "--template",
@@ -525,23 +524,13 @@ fn announce_and_embargo_notice_go_out_through_the_outbox() {
         "distros@vs.openwall.org",
         "--yes",
         "--no-edit",
-    ]);
+    ];
+    // Refused without the embargo's end, with the list of what is missing.
+    let err = desk.fails(NOTICE);
     assert!(err.contains("missing embargo_until"), "{err}");
 
     desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-03"]); // a Saturday
-    let out = desk.run_with(
-        &[
-            "notice",
-            "1",
-            "--template",
-            "embargo",
-            "--to",
-            "distros@vs.openwall.org",
-            "--yes",
-            "--no-edit",
-        ],
-        None,
-    );
+    let out = desk.run_with(NOTICE, None);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("ends on a Saturday"), "{err}");
