@@ -578,3 +578,71 @@ fn announce_and_embargo_notice_go_out_through_the_outbox() {
     let outbox = desk.ok(&["outbox"]);
     assert!(!outbox.contains("queued"), "nothing left queued: {outbox}");
 }
+
+#[test]
+fn yearly_stats_in_json_csv_table_and_charts() {
+    let desk = Desk::new();
+    desk.ok(&["take", "1"]);
+    let svg = desk.path("year.svg");
+    let html = desk.path("year.html");
+    let s = desk.json(&[
+        "stats",
+        "--by",
+        "month",
+        "--format",
+        "json",
+        "--svg",
+        svg.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    for key in [
+        "reports",
+        "by_state",
+        "weekly",
+        "time_to_first_response",
+        "cleared_by",
+        "by",
+        "by_period",
+        "response_efficiency",
+        "response_times",
+        "time_to_fix",
+        "time_to_disclose",
+        "invalid_reasons",
+        "excluded",
+        "moderation",
+        "members",
+    ] {
+        assert!(s.get(key).is_some(), "no key {key}");
+    }
+    assert_eq!(s["by"], "month");
+    assert_eq!(s["by_period"][0]["period"], "2026-03");
+    // The fixtures were imported from files: historical (or spam), so left out of the clocks.
+    assert_eq!(
+        s["excluded"],
+        serde_json::json!({"spam": 1, "historical": 2})
+    );
+    assert_eq!(s["response_times"]["close"]["unit"], "days");
+    assert_eq!(s["members"][0]["email"], "ada@example.org");
+    assert_eq!(
+        s["members"][0]["inactive"], false,
+        "the import just now counts"
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg"));
+
+    let csv = desk.ok(&["stats", "--by", "quarter", "--format", "csv"]);
+    assert!(csv.contains("\r\nby_period,2026-Q1,unclassified,"), "{csv}");
+    assert!(
+        csv.contains("\r\nresponse_efficiency,acknowledge,share,"),
+        "{csv}"
+    );
+    let table = desk.ok(&["stats", "--by", "year"]);
+    assert!(
+        table.contains("per year") && table.contains("response efficiency"),
+        "{table}"
+    );
+    let err = desk.fails(&["stats", "--by", "fortnight"]);
+    assert!(err.contains("choose week, month, quarter or year"), "{err}");
+}

@@ -6,7 +6,7 @@
 //! A report missing what the format needs is refused with the list of missing fields.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -15,7 +15,7 @@ use crate::core::advisory::export::{cve, ghsa, osv, Format, Meta};
 use crate::core::advisory::{self, mail};
 use crate::core::store::timestamp;
 
-use super::{notice, Context};
+use super::{notice, output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         Format::Announce => {
             let text = mail::announce(id, &a, &config.identity.name, &config.dir())?;
             if let Some(path) = &args.out {
-                write_out(path, &format!("Subject: {}\n\n{}", text.subject, text.body))?;
+                output::write_whole(path, &format!("Subject: {}\n\n{}", text.subject, text.body))?;
                 return Ok(ExitCode::SUCCESS);
             }
             let to = config.advisory.announce_to.clone().ok_or_else(|| {
@@ -85,21 +85,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     };
     let text = format!("{}\n", serde_json::to_string_pretty(&value)?);
     match &args.out {
-        Some(path) => write_out(path, &text)?,
+        Some(path) => output::write_whole(path, &text)?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes the whole file or nothing: a temporary file beside it, renamed over it.
-fn write_out(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let fail = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", path.display());
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    tmp.write_all(text.as_bytes()).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
 }

@@ -24,6 +24,7 @@ mod save;
 mod show;
 mod state;
 mod stats;
+mod stats_year;
 mod sync;
 mod take;
 mod train;
