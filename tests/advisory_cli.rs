@@ -218,6 +218,19 @@ fn set_show_unset_and_audit_advisory_fields() {
             "advisory:credits"
         ]
     );
+
+    // The report view counts the embargo down and warns of a Friday end.
+    desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-02"]);
+    let view = desk.ok(&["show", "1"]);
+    assert!(view.contains("severity 9.3 critical (CVSS 4.0)"), "{view}");
+    assert!(
+        view.contains("embargo:  ") && view.contains("days left (until 2099-01-02T00:00:00Z)"),
+        "{view}"
+    );
+    assert!(
+        view.contains("warning:  the embargo ends on a Friday (2099-01-02)"),
+        "{view}"
+    );
 }
 
 #[test]

@@ -165,6 +165,44 @@ fn keep(id: i64, text: &str) -> anyhow::Result<std::path::PathBuf> {
     Ok(path)
 }
 
+/// The advisory in a few lines under the report view (`show`): ids, severity, and the
+/// embargo countdown with its warnings. Nothing when no field is set.
+pub fn print_summary(out: &mut impl Write, store: &Store, id: i64) -> anyhow::Result<()> {
+    let a = advisory::load(store.conn(), id)?;
+    if a == Advisory::default() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = [&a.cve, &a.ghsa]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let severity = a
+        .severity()
+        .map(|s| format!("  severity {} {} (CVSS {})", s.score, s.rating, s.version))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "\nadvisory: {}{severity}  (`secdesk advisory {id}` for all fields)",
+        terminal_line(&if ids.is_empty() {
+            "-".into()
+        } else {
+            ids.join(", ")
+        })
+    )?;
+    if let Some(e) = embargo::embargo(&a, Utc::now()) {
+        writeln!(
+            out,
+            "embargo:  {} days left (until {})",
+            e.days_left, e.until
+        )?;
+        for w in &e.warnings {
+            writeln!(out, "warning:  {}", terminal_line(w))?;
+        }
+    }
+    Ok(())
+}
+
 fn print_fields(out: &mut impl Write, id: i64, a: &Advisory) -> anyhow::Result<()> {
     writeln!(out, "report #{id} advisory")?;
     for key in Key::ALL {

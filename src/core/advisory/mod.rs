@@ -210,6 +210,66 @@ pub fn apply(
     })
 }
 
+/// Sets one field to a JSON value as an `advisory:KEY` event carries it (`null` clears a
+/// single field, `[]` a list):
+/// the entry point for a team sync applying a remote last-writer-wins register. The value is
+/// checked as `--set` checks it.
+pub fn set_field_json(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    key: Key,
+    value: &serde_json::Value,
+) -> Result<crate::core::triage::Applied<Advisory>, FieldError> {
+    let current = load(store.conn(), id)?;
+    let mut all = serde_json::to_value(&current).unwrap_or_default();
+    if let Some(o) = all.as_object_mut() {
+        o.insert(key.as_str().into(), value.clone());
+    }
+    let next: Advisory = serde_json::from_value(all).map_err(|e| FieldError::Invalid {
+        id,
+        message: format!("{}: {e}", key.as_str()),
+    })?;
+    check(&next, key).map_err(|message| FieldError::Invalid { id, message })?;
+    Ok(replace(store, req, id, &next)?)
+}
+
+/// Re-checks the values of `key` in `a` as `--set` would.
+fn check(a: &Advisory, key: Key) -> Result<(), String> {
+    let now = Utc::now();
+    let texts: Vec<String> = match key {
+        Key::References => a.references.clone(),
+        Key::Credits => a
+            .credits
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.kind))
+            .collect(),
+        Key::Notified => a
+            .notified
+            .iter()
+            .map(|n| format!("{}:{}", n.who, n.at))
+            .collect(),
+        k => a
+            .field_json(k)
+            .as_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+    };
+    texts
+        .iter()
+        .try_for_each(|t| fields::parse_value(key, t, now).map(|_| ()))
+}
+
+/// Why a field could not be set from JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    #[error("report #{id}: advisory field {message}")]
+    Invalid { id: ReportId, message: String },
+    #[error(transparent)]
+    Triage(#[from] TriageError),
+}
+
 /// Replaces the fields with `to` (the form's save), as one action.
 pub fn replace(
     store: &mut Store,

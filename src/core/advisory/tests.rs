@@ -308,3 +308,19 @@ fn osv_ids_count_up_per_year_and_stay() {
     let (again, p2) = osv_id(&mut store, 1, "PSF", now() + chrono::Duration::days(1)).unwrap();
     assert_eq!((again, p2), (id1, p1));
 }
+
+#[test]
+fn a_field_set_from_its_event_json_is_checked_and_audited() {
+    let (_dir, mut store) = store();
+    let req = Request::new("bob@example.org").at(now());
+    let v = serde_json::json!([{ "name": "Lukas Brenner", "type": "finder" }]);
+    let a = set_field_json(&mut store, &req, 1, Key::Credits, &v).unwrap();
+    assert_eq!(a.after.credits[0].kind, "finder");
+    let bad = serde_json::json!("CVE-12");
+    let err = set_field_json(&mut store, &req, 1, Key::Cve, &bad).unwrap_err();
+    assert!(err.to_string().contains("is not a CVE id"), "{err}");
+    let cleared = set_field_json(&mut store, &req, 1, Key::Credits, &serde_json::Value::Null);
+    assert!(cleared.is_err(), "a list is cleared with [], not null");
+    set_field_json(&mut store, &req, 1, Key::Credits, &serde_json::json!([])).unwrap();
+    assert!(load(store.conn(), 1).unwrap().credits.is_empty());
+}
