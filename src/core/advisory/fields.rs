@@ -131,6 +131,58 @@ pub const CREDIT_TYPES: [&str; 10] = [
     "other",
 ];
 
+/// The OSV ecosystems (OSV schema 1.7 `ecosystemName`), as OSV spells them.
+pub const ECOSYSTEMS: &[&str] = &[
+    "AlmaLinux",
+    "Alpaquita",
+    "Alpine",
+    "Android",
+    "Azure Linux",
+    "BellSoft Hardened Containers",
+    "Bioconductor",
+    "Bitnami",
+    "Chainguard",
+    "CleanStart",
+    "ConanCenter",
+    "CRAN",
+    "crates.io",
+    "Debian",
+    "Docker Hardened Images",
+    "Echo",
+    "FreeBSD",
+    "GHC",
+    "GitHub Actions",
+    "Go",
+    "Hackage",
+    "Hex",
+    "Julia",
+    "Kubernetes",
+    "Linux",
+    "Mageia",
+    "Maven",
+    "MinimOS",
+    "npm",
+    "NuGet",
+    "opam",
+    "openEuler",
+    "openSUSE",
+    "OSS-Fuzz",
+    "Packagist",
+    "Photon OS",
+    "Pub",
+    "PyPI",
+    "Red Hat",
+    "Rocky Linux",
+    "Root",
+    "RubyGems",
+    "SUSE",
+    "SwiftURL",
+    "TuxCare",
+    "Ubuntu",
+    "VSCode",
+    "Wolfi",
+];
+
 /// A credit: who, and for what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credit {
@@ -180,8 +232,14 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
     match key {
         Key::Component | Key::Summary | Key::Details => text(v.to_string()),
         Key::Package => match v.split_once(':') {
-            Some((eco, name)) if !eco.trim().is_empty() && !name.trim().is_empty() => {
-                text(format!("{}:{}", eco.trim(), name.trim()))
+            Some((eco, name)) if !name.trim().is_empty() => {
+                let eco = eco.trim();
+                match ECOSYSTEMS.iter().find(|e| e.eq_ignore_ascii_case(eco)) {
+                    Some(known) => text(format!("{known}:{}", name.trim())),
+                    None => Err(format!(
+                        "package {v:?}: unknown ecosystem {eco:?}: use an OSV ecosystem such as PyPI, npm, crates.io, Go, Maven (or set component for what is not a package)"
+                    )),
+                }
             }
             _ => bad("is not ECOSYSTEM:NAME"),
         },

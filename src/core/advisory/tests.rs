@@ -50,6 +50,11 @@ fn values_are_checked_and_normalised() {
     assert!(err("cvss=AV:N/AC:L/Au:N/C:P/I:P/A:P").contains("CVSS"));
     assert!(err("colour=red").contains("the fields are component, package"));
     assert!(err("summary").contains("has no '='"));
+    assert!(err("package=pyip:pip").contains("unknown ecosystem \"pyip\""));
+    assert_eq!(
+        set("package=pypi: pip"),
+        Change::Set(Key::Package, Value::Text("PyPI:pip".into()))
+    );
     assert_eq!(
         set("cve=cve-2026-12345"),
         Change::Set(Key::Cve, Value::Text("CVE-2026-12345".into()))
