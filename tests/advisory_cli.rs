@@ -491,6 +491,16 @@ fn pep811_clocks_in_show_and_list_due() {
     };
     let due = ids(&["list", "--due", "14d", "--json"]);
     assert!(due.contains(&3) && !due.contains(&2), "{due:?}");
+    desk.ok(&["advisory", "3", "--set", "embargo_until=2099-01-06"]);
+    let table = desk.ok(&["list"]);
+    let line3 = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("3"))
+        .unwrap();
+    assert!(
+        line3.ends_with("d]") && line3.contains("[embargo "),
+        "{line3}"
+    );
     let err = desk.fails(&["list", "--due", "fortnight"]);
     assert!(err.contains("write a number and d, w or h"), "{err}");
 }

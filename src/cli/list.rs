@@ -1,11 +1,13 @@
 //! `secdesk list`: reports, newest first, with filters by state, class, coordinator and
 //! clocks.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
+use crate::core::advisory::embargo::{self, Embargo};
 use crate::core::model::{Class, ReportState};
 use crate::core::pep811;
 use crate::core::queue::{self, QueueEntry};
@@ -78,13 +80,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else if args.csv {
         print_csv(&entries)?;
     } else {
-        print_queue(&entries)?;
+        let embargoes = embargo::all(store.conn(), now)?;
+        print_queue(&entries, &embargoes, now)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The queue as a table: `!` marks overdue reports, `*` a reporter's unread answer.
-pub fn print_queue(entries: &[QueueEntry]) -> anyhow::Result<()> {
+/// The queue as a table: `!` marks overdue reports, `*` a reporter's unread answer; at the
+/// end, the PEP 811 finish clock once 14 days or fewer are left, and the embargo countdown.
+pub fn print_queue(
+    entries: &[QueueEntry],
+    embargoes: &HashMap<i64, Embargo>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     for e in entries {
         let r = &e.report;
@@ -93,9 +101,19 @@ pub fn print_queue(entries: &[QueueEntry]) -> anyhow::Result<()> {
             if e.overdue { "!" } else { " " },
             if r.flagged { "*" } else { " " }
         );
+        let mut tail: Vec<String> = Vec::new();
+        tail.extend(embargo::finish_mark(e.deadlines.finish.as_deref(), now));
+        if let Some(em) = embargoes.get(&r.id) {
+            tail.push(format!("embargo {}d", em.days_left));
+        }
+        let tail = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", tail.join(", "))
+        };
         writeln!(
             out,
-            "{:>5}{marks} {:<16.16}  {}",
+            "{:>5}{marks} {:<16.16}  {}{tail}",
             r.id,
             terminal_line(r.coordinator.as_deref().unwrap_or("-")),
             row(r),

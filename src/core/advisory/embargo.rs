@@ -53,6 +53,41 @@ pub fn embargo(a: &Advisory, now: DateTime<Utc>) -> Option<Embargo> {
     })
 }
 
+/// The embargo of every report that has one, for the queue's countdown.
+pub fn all(
+    conn: &rusqlite::Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<std::collections::HashMap<i64, Embargo>> {
+    let mut stmt = conn.prepare(
+        "SELECT report_id, fields FROM advisories WHERE fields LIKE '%\"embargo_until\":\"%'",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (id, fields) = row?;
+        // An unreadable row has no countdown here; `advisory ID` names the problem.
+        if let Ok(a) = serde_json::from_str::<Advisory>(&fields) {
+            out.extend(embargo(&a, now).map(|e| (id, e)));
+        }
+    }
+    Ok(out)
+}
+
+/// The queue's mark for the PEP 811 finish clock: days left once 14 or fewer remain, with
+/// `!` from 7 (the team bot's two reminders), or `OVERDUE`.
+pub fn finish_mark(finish: Option<&str>, now: DateTime<Utc>) -> Option<String> {
+    let due = crate::core::store::parse_timestamp(finish?)?;
+    if due < now {
+        return Some("finish OVERDUE".to_string());
+    }
+    let left = (due - now).num_days();
+    match left {
+        0..=7 => Some(format!("finish in {left}d!")),
+        8..=14 => Some(format!("finish in {left}d")),
+        _ => None,
+    }
+}
+
 fn weekday_name(d: Weekday) -> &'static str {
     match d {
         Weekday::Mon => "Monday",

@@ -235,6 +235,17 @@ fn embargo_warns_past_fourteen_days_and_on_a_weekend() {
     assert!(embargo::embargo(&a, now()).unwrap().warnings.is_empty());
 }
 
+#[test]
+fn the_queue_marks_fourteen_and_seven_days_left_to_finish() {
+    let due = |days: i64| crate::core::store::timestamp(now() + chrono::Duration::days(days));
+    let mark = |days: i64| embargo::finish_mark(Some(&due(days)), now());
+    assert_eq!(mark(30), None);
+    assert_eq!(mark(14).as_deref(), Some("finish in 14d"));
+    assert_eq!(mark(7).as_deref(), Some("finish in 7d!"));
+    assert_eq!(mark(-1).as_deref(), Some("finish OVERDUE"));
+    assert_eq!(embargo::finish_mark(None, now()), None);
+}
+
 fn full() -> Advisory {
     let mut a = Advisory::default();
     for t in [
