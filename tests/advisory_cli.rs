@@ -3,8 +3,10 @@
 //! traversal report).
 //!
 //! Exports are checked with real validators installed from PyPI into `.venv-tests/` by
-//! `scripts/test`: cvelib's `cve validate` for CVE records, and the `jsonschema` package with
-//! the official OSV schema (`tests/schemas/osv/schema.json`, Apache-2.0, from ossf/osv-schema).
+//! `scripts/test`: cvelib's `cve validate` for CVE records, the `jsonschema` package with
+//! the official OSV schema (`tests/schemas/osv/schema.json`, Apache-2.0, from ossf/osv-schema),
+//! and githubkit's pydantic model of GitHub's create-repository-advisory body (generated from
+//! GitHub's REST description) for GHSA bodies.
 //! Without that virtualenv those checks print a plain skip.
 
 #[path = "support/mod.rs"]
@@ -419,6 +421,25 @@ fn ghsa_body_and_announce_mail() {
         serde_json::json!([{"login": "sethmlarson", "type": "coordinator"}])
     );
     let err = String::from_utf8_lossy(&out.stderr);
+    if let Some(venv) = venv() {
+        let file = desk.path("ghsa.json");
+        std::fs::write(&file, &out.stdout).unwrap();
+        let check = Command::new(venv.join("python"))
+            .args([
+                "-c",
+                "import json,sys\n\
+                 from githubkit_schemas.latest.models import RepositoryAdvisoryCreate\n\
+                 RepositoryAdvisoryCreate.model_validate(json.load(open(sys.argv[1])))",
+            ])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "GitHub's create-advisory model refused the body: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
     assert!(
         err.contains("\"Lukas Brenner\" (finder) is not a GitHub login"),
         "{err}"
