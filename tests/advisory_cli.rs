@@ -302,6 +302,21 @@ fn venv() -> Option<PathBuf> {
     }
 }
 
+/// Runs a validator from the virtualenv; its refusal fails the test with its own words.
+fn validate(venv: &Path, program: &str, args: &[&str]) {
+    let out = Command::new(venv.join(program))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {:?} refused the export: {}{}",
+        args.last(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn osv_export_is_valid_against_the_official_schema() {
     let desk = Desk::new();
@@ -349,23 +364,17 @@ fn osv_export_is_valid_against_the_official_schema() {
     let Some(venv) = venv() else { return };
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/osv/schema.json");
     for f in [&file, &git_file] {
-        let out = Command::new(venv.join("python"))
-            .args([
+        validate(
+            &venv,
+            "python",
+            &[
                 "-c",
                 "import json,sys,jsonschema\n\
                  s=json.load(open(sys.argv[1]));d=json.load(open(sys.argv[2]))\n\
-                 jsonschema.Draft202012Validator(s, format_checker=jsonschema.FormatChecker()).validate(d)\n\
-                 print('valid')",
-            ])
-            .arg(&schema)
-            .arg(f)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{} is not a valid OSV record: {}",
-            f.display(),
-            String::from_utf8_lossy(&out.stderr)
+                 jsonschema.Draft202012Validator(s, format_checker=jsonschema.FormatChecker()).validate(d)",
+                schema.to_str().unwrap(),
+                f.to_str().unwrap(),
+            ],
         );
     }
 }
@@ -391,16 +400,10 @@ fn cve_export_passes_cvelib_validation() {
         if schema == "cna-published" {
             std::fs::write(&path, cna.to_string()).unwrap();
         }
-        let out = Command::new(venv.join("cve"))
-            .args(["validate", "-s", schema, "-f"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cve validate -s {schema} refused the record: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        validate(
+            &venv,
+            "cve",
+            &["validate", "-s", schema, "-f", path.to_str().unwrap()],
         );
     }
 }
@@ -424,20 +427,16 @@ fn ghsa_body_and_announce_mail() {
     if let Some(venv) = venv() {
         let file = desk.path("ghsa.json");
         std::fs::write(&file, &out.stdout).unwrap();
-        let check = Command::new(venv.join("python"))
-            .args([
+        validate(
+            &venv,
+            "python",
+            &[
                 "-c",
                 "import json,sys\n\
                  from githubkit_schemas.latest.models import RepositoryAdvisoryCreate\n\
                  RepositoryAdvisoryCreate.model_validate(json.load(open(sys.argv[1])))",
-            ])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "GitHub's create-advisory model refused the body: {}",
-            String::from_utf8_lossy(&check.stderr)
+                file.to_str().unwrap(),
+            ],
         );
     }
     assert!(
