@@ -222,7 +222,16 @@ fn set_show_unset_and_audit_advisory_fields() {
     );
 
     // The report view counts the embargo down and warns of a Friday end.
-    desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-02"]);
+    let out = desk.run_with(
+        &["advisory", "1", "--set", "embargo_until=2099-01-02"],
+        None,
+    );
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: report #1: the embargo ends on a Friday"),
+        "{err}"
+    );
     let view = desk.ok(&["show", "1"]);
     assert!(view.contains("severity 9.3 critical (CVSS 4.0)"), "{view}");
     assert!(
@@ -272,6 +281,34 @@ fn the_form_is_checked_on_save_and_errors_name_the_line() {
     let a = desk.json(&["advisory", "1", "--json"]);
     assert_eq!(a["summary"], "Traversal");
     assert_eq!(a["credits"][0]["type"], "finder");
+
+    // A teammate's change while the form is open is not overwritten: the save is refused
+    // and the form kept.
+    let script = desk.path("racing-editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n'{}' --config '{}' advisory 1 --set cwe=CWE-22 >/dev/null\n\
+             printf 'summary = \"Mine\"\\n' > \"$1\"\n",
+            env!("CARGO_BIN_EXE_secdesk"),
+            desk.path("config.toml").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = desk.run_with(&["advisory", "1", "--edit"], Some(&script));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was changed by ada@example.org") && err.contains("your form is kept in"),
+        "{err}"
+    );
+    let a = desk.json(&["advisory", "1", "--json"]);
+    assert_eq!(
+        (a["summary"].as_str(), a["cwe"].as_str()),
+        (Some("Traversal"), Some("CWE-22"))
+    );
 }
 
 #[test]

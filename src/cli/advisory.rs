@@ -64,6 +64,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else if !changes.is_empty() {
         let applied = advisory::apply(&mut store, &req, args.id, &changes)?;
         confirm(&applied);
+        warn_embargo(&applied.after, args.id);
     }
     let a = advisory::load(store.conn(), args.id)?;
     let version = crate::core::triage::record::load(store.conn(), args.id)?.version;
@@ -108,16 +109,31 @@ fn confirm(applied: &crate::core::triage::Applied<Advisory>) {
 /// the first failure; a rejected form is kept in a file, never lost. True when saved.
 fn edit(store: &mut Store, req: &Request, id: i64) -> anyhow::Result<bool> {
     let current = advisory::load(store.conn(), id)?;
-    // Refuse a missing report before opening the editor.
-    crate::core::triage::record::load(store.conn(), id)?;
+    // Refuses a missing report before opening the editor; the form is saved only onto the
+    // version it was made from, so a teammate's change meanwhile is not overwritten.
+    let loaded = crate::core::triage::record::load(store.conn(), id)?.version;
+    let req = req
+        .clone()
+        .if_version(req.expected_version.or(Some(loaded)));
     let mut text = form::render(id, &current);
     loop {
         let edited = editor::edit_text(&text)?;
         match form::parse(&edited, Utc::now()) {
             Ok(a) => {
-                let applied = advisory::replace(store, req, id, &a)?;
-                confirm(&applied);
-                return Ok(true);
+                return match advisory::replace(store, &req, id, &a) {
+                    Ok(applied) => {
+                        confirm(&applied);
+                        warn_embargo(&applied.after, id);
+                        Ok(true)
+                    }
+                    Err(e) => {
+                        let kept = keep(id, &edited)?;
+                        Err(anyhow::anyhow!(
+                            "{e}; your form is kept in {}",
+                            kept.display()
+                        ))
+                    }
+                };
             }
             Err(errors) => {
                 for e in &errors {
@@ -140,6 +156,16 @@ fn edit(store: &mut Store, req: &Request, id: i64) -> anyhow::Result<bool> {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// The embargo's warnings on stderr, when it has any.
+fn warn_embargo(a: &Advisory, id: i64) {
+    for w in embargo::embargo(a, Utc::now())
+        .map(|e| e.warnings)
+        .unwrap_or_default()
+    {
+        eprintln!("secdesk: warning: report #{id}: {}", terminal_line(&w));
     }
 }
 
