@@ -142,7 +142,7 @@ fn edit(store: &mut Store, req: &Request, id: i64) -> anyhow::Result<bool> {
                         terminal_line(&e.to_string())
                     );
                 }
-                text = with_errors(&edited, &errors);
+                text = form::with_errors(&edited, &errors);
                 if std::io::stdin().is_terminal()
                     && super::reply::ask("Edit the form again? [Y/n] ", true)?
                 {
@@ -167,18 +167,6 @@ fn warn_embargo(a: &Advisory, id: i64) {
     {
         eprintln!("secdesk: warning: report #{id}: {}", terminal_line(&w));
     }
-}
-
-const ERRORS_MARK: &str = "# --- secdesk: problems found on save";
-
-/// The form with the problems listed as comments at its end (so line numbers stay right).
-fn with_errors(text: &str, errors: &[form::FormError]) -> String {
-    let body = text.split(ERRORS_MARK).next().unwrap_or(text).trim_end();
-    let mut out = format!("{body}\n\n{ERRORS_MARK}\n");
-    for e in errors {
-        out += &format!("# {e}\n");
-    }
-    out
 }
 
 fn keep(id: i64, text: &str) -> anyhow::Result<std::path::PathBuf> {

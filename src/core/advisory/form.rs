@@ -64,6 +64,19 @@ fn list(items: impl Iterator<Item = String>) -> String {
     }
 }
 
+/// The comment line above the problems [`with_errors`] lists.
+pub const ERRORS_MARK: &str = "# --- secdesk: problems found on save";
+
+/// The form with the problems listed as comments at its end (so line numbers stay right).
+pub fn with_errors(text: &str, errors: &[FormError]) -> String {
+    let body = text.split(ERRORS_MARK).next().unwrap_or(text).trim_end();
+    let mut out = format!("{body}\n\n{ERRORS_MARK}\n");
+    for e in errors {
+        out += &format!("# {e}\n");
+    }
+    out
+}
+
 /// Checks a saved form and returns the fields it sets, or every problem found.
 pub fn parse(text: &str, now: DateTime<Utc>) -> Result<Advisory, Vec<FormError>> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {

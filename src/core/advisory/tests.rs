@@ -211,6 +211,16 @@ fn the_form_round_trips_and_names_the_line_of_each_error() {
         found.iter().any(|e| e.contains("is not a CVE id")),
         "{found:?}"
     );
+    // Listed at the end, the problems leave every line where it was; a second round
+    // replaces the list, and the form still parses (the list is comments).
+    let noted = form::with_errors(&edited, &errors);
+    assert_eq!(
+        noted.lines().take(line_of("cwe = 22")).last(),
+        Some("cwe = 22")
+    );
+    let again = form::with_errors(&noted, &errors[..1]);
+    assert_eq!(again.matches(form::ERRORS_MARK).count(), 1);
+    assert_eq!(form::parse(&again, now()).unwrap_err().len(), 3);
     let syntax = form::parse("summary = \"x\"\ncve = \"unterminated\n", now()).unwrap_err();
     assert_eq!(syntax[0].line, 2, "{:?}", syntax);
 }
