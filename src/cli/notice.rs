@@ -80,6 +80,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let req = change::request(&config, &args.guard);
         let applied = advisory::apply(&mut store, &req, args.id, &changes)?;
         change::confirm(args.id, "notified recorded", applied.version);
+    } else {
+        eprintln!(
+            "secdesk: report #{}: not recorded in notified, as the notice was not sent; once it is, record it with `secdesk advisory {} --set notified=WHO`",
+            args.id, args.id
+        );
     }
     Ok(code)
 }
