@@ -188,7 +188,17 @@ fn show_json_keeps_the_contract() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["created", "coordinator", "note"]);
-    assert_eq!(keys(&d["deadlines"]), ["acknowledge", "close", "triage"]);
+    // Issue 15 adds PEP 811's coordinator and finish clocks.
+    assert_eq!(
+        keys(&d["deadlines"]),
+        ["acknowledge", "close", "coordinator", "finish", "triage"]
+    );
+    assert_eq!(
+        d["deadlines"]["coordinator"],
+        Value::Null,
+        "a coordinator is set"
+    );
+    assert!(d["deadlines"]["finish"].is_string());
     assert_eq!(d["deadlines"]["acknowledge"], "2026-03-04T10:00:00Z");
     assert_eq!(desk.show("3")["duplicate_of"], 1);
     assert_eq!(desk.show("3")["deadlines"]["close"], Value::Null, "closed");

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own file and
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
+mod advisory;
 mod assign;
 mod backup;
 mod change;
@@ -11,11 +12,13 @@ pub mod desk;
 mod dup;
 pub mod editor;
 mod eval;
+mod export;
 mod import;
 mod list;
 mod log;
 mod mark;
 mod note;
+mod notice;
 mod outbox;
 mod output;
 pub mod reply;
@@ -23,6 +26,7 @@ mod save;
 mod show;
 mod state;
 mod stats;
+mod stats_year;
 mod sync;
 mod take;
 mod train;
@@ -102,6 +106,12 @@ pub enum Command {
     Backup(backup::Args),
     /// Check the store file: whole, private, secdesk's, references intact.
     Check(check::Args),
+    /// Show or set a report's advisory fields (--set KEY=VALUE, --unset KEY, --edit, --json).
+    Advisory(advisory::Args),
+    /// Export a report's advisory: OSV, CVE JSON 5.1, GHSA request body, or the announce mail.
+    Export(export::Args),
+    /// Send an embargoed notification (--template embargo) to distributors.
+    Notice(notice::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -204,6 +214,9 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&ctx, args),
         Some(Command::Backup(args)) => backup::run(&ctx, args),
         Some(Command::Check(args)) => check::run(&ctx, args),
+        Some(Command::Advisory(args)) => advisory::run(&ctx, args),
+        Some(Command::Export(args)) => export::run(&ctx, args),
+        Some(Command::Notice(args)) => notice::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {

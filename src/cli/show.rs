@@ -27,7 +27,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         output::print_json(&detail)?;
     } else {
-        print_report(&mut std::io::stdout().lock(), &detail)?;
+        let mut out = std::io::stdout().lock();
+        print_report(&mut out, &detail)?;
+        super::advisory::print_summary(&mut out, &store, args.id)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -83,6 +83,10 @@ pub struct Deadlines {
     pub acknowledge: Option<String>,
     pub triage: Option<String>,
     pub close: Option<String>,
+    /// PEP 811: a coordinator set within 3 days of receipt ([`crate::core::pep811`]).
+    pub coordinator: Option<String>,
+    /// PEP 811: finished within 90 days of the coordinator being set.
+    pub finish: Option<String>,
 }
 
 fn days(d: f64) -> Duration {
@@ -123,6 +127,7 @@ impl Milestones {
             acknowledge: pending(targets.acknowledge_days, self.responded),
             triage: pending(targets.triage_days, self.triaged),
             close: pending(targets.close_days, self.closed),
+            ..Deadlines::default()
         }
     }
 

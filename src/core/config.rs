@@ -51,6 +51,8 @@ pub struct Config {
     pub reply: ReplyConfig,
     #[serde(default)]
     pub sync: SyncConfig,
+    #[serde(default)]
+    pub advisory: crate::core::advisory::AdvisoryConfig,
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]
     pub source: PathBuf,

@@ -7,7 +7,11 @@
 //! Percentiles interpolate linearly between the closest ranks (the median of an even count is
 //! the mean of the middle two).
 
+pub mod chart;
 mod csv;
+pub mod period;
+mod period_csv;
+pub use period_csv::to_csv_rows;
 
 pub use csv::to_csv;
 
@@ -241,5 +245,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some((value * 100.0).round() / 100.0)
 }
 
+#[cfg(test)]
+mod period_tests;
 #[cfg(test)]
 mod tests;

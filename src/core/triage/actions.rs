@@ -13,7 +13,7 @@ use crate::core::store::Store;
 
 /// Runs `f` in an immediate (write-locking) transaction, so two desks cannot interleave a
 /// read-check-write on the same report; the busy timeout makes the second one wait.
-pub(super) fn in_transaction<T>(
+pub(crate) fn in_transaction<T>(
     store: &mut Store,
     f: impl FnOnce(&Connection) -> Result<T, TriageError>,
 ) -> Result<T, TriageError> {

@@ -10,11 +10,11 @@
 //! Each action returns the previous value and an [`Undo`], so a front end can offer undo.
 //! The CLI and the TUI call these same functions.
 
-mod actions;
+pub(crate) mod actions;
 mod coordinator;
 mod errors;
 mod notes;
-mod record;
+pub(crate) mod record;
 pub mod reporter;
 pub mod view;
 

@@ -173,10 +173,14 @@ pub fn report_detail(
         duplicate_of: current.state.duplicate_of,
         duplicates,
         events: events_of(conn, id)?,
-        deadlines: milestones
-            .as_ref()
-            .map(|m| m.deadlines(targets))
-            .unwrap_or_default(),
+        deadlines: crate::core::pep811::with_pep811(
+            conn,
+            id,
+            milestones
+                .as_ref()
+                .map(|m| m.deadlines(targets))
+                .unwrap_or_default(),
+        )?,
         clocks: milestones.as_ref().map(|m| m.clocks(targets, now)),
         overdue: milestones.is_some_and(|m| m.is_overdue(targets, now)),
     })
