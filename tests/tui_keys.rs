@@ -8,21 +8,25 @@ use secdesk::tui::app::{Overlay, Screen};
 use tui_support::{now, Desk};
 
 #[test]
-fn needs_triage_opens_first_with_suggested_spam_last() {
-    let desk = Desk::demo();
+fn needs_triage_opens_first_and_suspected_spam_has_a_queue_of_its_own() {
+    let mut desk = Desk::demo();
     let ids = desk.queue_ids();
-    assert_eq!(desk.state.queue.page.total, 14);
-    // Newest first among the non-spam, then the suggested spam, newest first.
-    let first_spam = ids.iter().position(|id| *id >= 10).unwrap();
-    assert!(ids[first_spam..].iter().all(|id| *id >= 10), "{ids:?}");
+    assert_eq!(desk.state.queue.page.total, 9, "{ids:?}");
+    assert!(ids.iter().all(|id| *id < 10), "no suspected spam: {ids:?}");
     assert_eq!(ids[0], 4, "the newest report leads: {ids:?}");
+    desk.key(KeyCode::Tab);
+    assert!(desk.screen().contains("Suspected spam"));
+    let mut spam = desk.queue_ids();
+    spam.sort();
+    assert_eq!(spam, vec![10, 11, 12, 13, 14]);
 }
 
 #[test]
 fn a_selection_is_marked_spam_in_one_key_and_undone_in_another() {
     let mut desk = Desk::demo();
+    desk.key(KeyCode::Tab); // Suspected spam
     desk.key(KeyCode::Char('G'));
-    // The cursor is on the last (oldest suggested-spam) report; select it and the one above.
+    // The cursor is on the last report; select it and the one above.
     let last = desk.state.queue.current().unwrap().summary.id;
     desk.key(KeyCode::Char('x'));
     desk.key(KeyCode::Char('k'));
@@ -31,42 +35,72 @@ fn a_selection_is_marked_spam_in_one_key_and_undone_in_another() {
     desk.key(KeyCode::Char('x'));
     assert_eq!(desk.state.selection.len(), 2);
     desk.key(KeyCode::Char('s'));
+    assert!(matches!(desk.state.overlay, Overlay::None), "no question");
     for id in [last, above] {
         assert_eq!(desk.report_field(id, "state").as_deref(), Some("spam"));
         assert_eq!(desk.report_field(id, "class").as_deref(), Some("spam"));
     }
     assert!(desk.status().contains("marked spam"), "{}", desk.status());
     assert!(desk.state.selection.is_empty());
-    assert_eq!(desk.state.queue.page.total, 12, "both left Needs triage");
+    assert_eq!(desk.state.queue.page.total, 3, "both left Suspected spam");
 
     desk.key(KeyCode::Char('u'));
     for id in [last, above] {
         assert_eq!(desk.report_field(id, "state").as_deref(), Some("new"));
     }
     assert!(desk.status().starts_with("Undone"), "{}", desk.status());
-    assert_eq!(desk.state.queue.page.total, 14);
+    assert_eq!(desk.state.queue.page.total, 5);
 }
 
-#[test]
-fn select_screen_then_spam_clears_a_screen_in_two_keystrokes() {
-    let mut desk = Desk::demo();
-    // Show only the suggested spam: search for a word they share would be brittle, so use
-    // the Spam-suggested tail of Needs triage by moving there first.
-    desk.key(KeyCode::Char('X'));
-    let selected = desk.state.selection.len();
-    assert_eq!(selected, 14, "all 14 fit on a 32-line screen");
-    desk.key(KeyCode::Char('s'));
-    let spam: i64 = desk
-        .store
+fn spam_count(desk: &Desk) -> i64 {
+    desk.store
         .conn()
         .query_row(
             "SELECT count(*) FROM reports WHERE state = 'spam'",
             [],
             |r| r.get(0),
         )
-        .unwrap();
-    assert_eq!(spam, 14);
-    assert!(desk.status().contains("14 reports"), "{}", desk.status());
+        .unwrap()
+}
+
+#[test]
+fn the_spam_sweep_confirms_exactly_the_suspected_spam() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Tab); // Suspected spam
+    desk.key(KeyCode::Char('X'));
+    assert_eq!(desk.state.selection.len(), 5);
+    desk.key(KeyCode::Char('s'));
+    assert!(matches!(desk.state.overlay, Overlay::None), "no question");
+    assert_eq!(spam_count(&desk), 5);
+    for id in 1..=9 {
+        assert_eq!(desk.report_field(id, "state").as_deref(), Some("new"));
+    }
+    assert!(desk.status().contains("5 reports"), "{}", desk.status());
+}
+
+#[test]
+fn a_bulk_verdict_over_other_suggestions_asks_first_and_n_changes_nothing() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('X'));
+    assert_eq!(desk.state.selection.len(), 9);
+    desk.key(KeyCode::Char('s'));
+    let Overlay::Confirm(c) = &desk.state.overlay else {
+        panic!("s over valid reports asks first")
+    };
+    assert_eq!(
+        c.question,
+        "mark 9 as spam: 5 suggested invalid, 3 suggested valid, 1 unsure? y/N"
+    );
+    assert!(desk.screen().contains("mark 9 as spam"));
+    desk.key(KeyCode::Char('n'));
+    assert_eq!(spam_count(&desk), 0, "n changes nothing");
+    assert_eq!(desk.state.selection.len(), 9, "the selection stays");
+    // Asked again, y does it, and u takes it all back.
+    desk.key(KeyCode::Char('s'));
+    desk.key(KeyCode::Char('y'));
+    assert_eq!(spam_count(&desk), 9);
+    desk.key(KeyCode::Char('u'));
+    assert_eq!(spam_count(&desk), 0);
 }
 
 #[test]
@@ -93,7 +127,7 @@ fn assign_take_state_and_note_from_the_report_view() {
     let id = desk.state.report.as_ref().unwrap().id();
 
     desk.key(KeyCode::Char('a'));
-    desk.key(KeyCode::Char('j')); // Ada, after the demo triager
+    desk.keys("ada"); // the picker narrows as you type
     desk.key(KeyCode::Enter);
     assert_eq!(
         desk.report_field(id, "coordinator").as_deref(),
@@ -119,7 +153,7 @@ fn assign_take_state_and_note_from_the_report_view() {
         Some("acknowledged")
     );
 
-    desk.key(KeyCode::Char('n'));
+    desk.key(KeyCode::Char('c'));
     desk.keys("asked upstream");
     desk.key(KeyCode::Enter);
     let shown = desk.state.report.as_ref().unwrap();
@@ -130,8 +164,9 @@ fn assign_take_state_and_note_from_the_report_view() {
     );
     assert!(desk.status().contains("noted"), "{}", desk.status());
 
+    // d picks the original by subject: the tarfile report is #1.
     desk.key(KeyCode::Char('d'));
-    desk.keys("1");
+    desk.keys("tarfile");
     desk.key(KeyCode::Enter);
     assert_eq!(desk.report_field(id, "state").as_deref(), Some("duplicate"));
     let of: i64 = desk
@@ -184,14 +219,17 @@ fn search_filters_the_queue_as_typed_and_esc_clears_it() {
     desk.key(KeyCode::Enter);
     assert!(desk.screen().contains("search: zipfile"));
     desk.key(KeyCode::Esc);
-    assert_eq!(desk.state.queue.page.total, 14);
-    assert!(!desk.state.quit, "Esc first clears the search");
+    assert_eq!(desk.state.queue.page.total, 9);
+    assert!(!desk.state.quit, "Esc clears the search");
+    desk.key(KeyCode::Esc);
+    assert!(!desk.state.quit, "Esc never quits");
 }
 
 #[test]
 fn tabs_sorting_reply_and_quit() {
     let mut desk = Desk::demo();
     desk.key(KeyCode::Char('s'));
+    desk.key(KeyCode::Tab); // Suspected spam
     desk.key(KeyCode::Tab); // Mine
     desk.key(KeyCode::Tab); // Unassigned
     desk.key(KeyCode::Tab); // Spam quarantine
@@ -209,9 +247,9 @@ fn tabs_sorting_reply_and_quit() {
         desk.status()
     );
     assert!(desk.state.reply.is_none());
-    desk.key(KeyCode::BackTab);
-    desk.key(KeyCode::BackTab);
-    desk.key(KeyCode::BackTab);
+    for _ in 0..4 {
+        desk.key(KeyCode::BackTab);
+    }
     desk.key(KeyCode::Char('o'));
     // By deadline: the most overdue (oldest new report) first.
     assert_eq!(desk.queue_ids()[0], 5, "{:?}", desk.queue_ids());

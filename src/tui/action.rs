@@ -10,7 +10,7 @@ use crate::core::reply::Draft;
 use crate::core::store::queue::{QueueFilter, QueuePage};
 use crate::mailio::delivery::Delivery;
 
-use super::desk::{Detail, StatsData, UndoToken};
+use super::desk::{Candidate, Detail, StatsData, UndoToken};
 
 /// Everything that can happen to the desk.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub enum Action {
     },
     ReportLoaded(Box<Detail>),
     StatsLoaded(Box<StatsData>),
+    /// The answer to [`Request::Candidates`].
+    CandidatesLoaded(ReportId, Vec<Candidate>),
     /// What a batch of triage changes (or an undo) did.
     Applied(Applied),
     /// Another connection committed to the database (`PRAGMA data_version` moved).
@@ -67,6 +69,8 @@ pub enum Request {
     },
     Report(ReportId),
     Stats,
+    /// The reports `d` can name as the original of this one.
+    Candidates(ReportId),
     Triage(Batch),
     Undo(UndoEntry),
     /// Compose a reply to a report, from a template or blank.
@@ -109,6 +113,8 @@ pub enum Change {
     Take,
     Note(String),
     DuplicateOf(ReportId),
+    /// Invalid for a reason in the triager's own words.
+    InvalidBecause(String),
 }
 
 /// What the worker did with a batch: the reports changed (with how to take each back) and

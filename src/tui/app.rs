@@ -15,8 +15,12 @@ use crate::core::reply::Draft;
 /// The queues a triager switches between with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
-    /// Every report still `new`, suggested spam last. The desk opens here.
+    /// Every report still `new` but the suspected spam, suggested spam (unsure) last. The
+    /// desk opens here.
     NeedsTriage,
+    /// `new` reports the classifier calls spam and nobody confirmed: `X s` here confirms
+    /// exactly those (`core::store::queue::SUSPECTED_SPAM`).
+    SuspectedSpam,
     /// Open reports I coordinate.
     Mine,
     /// Open reports nobody coordinates.
@@ -29,8 +33,9 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::NeedsTriage,
+        Tab::SuspectedSpam,
         Tab::Mine,
         Tab::Unassigned,
         Tab::Spam,
@@ -42,10 +47,25 @@ impl Tab {
     pub fn title(self) -> &'static str {
         match self {
             Tab::NeedsTriage => "Needs triage",
+            Tab::SuspectedSpam => "Suspected spam",
             Tab::Mine => "Mine",
             Tab::Unassigned => "Unassigned",
             Tab::Spam => "Spam quarantine",
             Tab::Invalid => "Invalid",
+            Tab::Closed => "Closed",
+            Tab::All => "All",
+        }
+    }
+
+    /// The title on a narrow screen.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Tab::NeedsTriage => "Triage",
+            Tab::SuspectedSpam => "Suspect",
+            Tab::Mine => "Mine",
+            Tab::Unassigned => "Unasg",
+            Tab::Spam => "Spam",
+            Tab::Invalid => "Inval",
             Tab::Closed => "Closed",
             Tab::All => "All",
         }
@@ -65,6 +85,11 @@ impl Tab {
             Tab::NeedsTriage => QueueFilter {
                 states: states(&[ReportState::New]),
                 spam_last: true,
+                suspected_spam: Some(false),
+                ..Default::default()
+            },
+            Tab::SuspectedSpam => QueueFilter {
+                suspected_spam: Some(true),
                 ..Default::default()
             },
             Tab::Mine => QueueFilter {
@@ -106,27 +131,106 @@ pub enum Screen {
     Stats,
 }
 
-/// A one-line text prompt at the bottom of the screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A one-line text prompt at the bottom of the screen, edited the readline way (`tui-input`:
+/// Ctrl-U, Ctrl-W, Ctrl-A, Ctrl-E, Ctrl-K, arrows).
+#[derive(Debug, Clone)]
 pub struct Input {
     pub purpose: InputPurpose,
-    pub text: String,
+    pub field: tui_input::Input,
+}
+
+impl Input {
+    pub fn new(purpose: InputPurpose, text: String) -> Input {
+        Input {
+            purpose,
+            field: tui_input::Input::new(text),
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        self.field.value()
+    }
+}
+
+impl PartialEq for Input {
+    fn eq(&self, other: &Input) -> bool {
+        self.purpose == other.purpose
+            && self.field.value() == other.field.value()
+            && self.field.cursor() == other.field.cursor()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputPurpose {
     Search,
+    /// Search the open report's text (report view); n/N step through the matches.
+    FindInReport,
     Note,
-    DuplicateOf,
+    /// A reason of one's own for `invalid`, beside the list.
+    InvalidReasonText,
+    /// `:` commands (`:messages`, `:q`).
+    Command,
 }
 
-/// A list to choose one entry from.
+/// A list to choose one entry from. Typing narrows it (fuzzy, by any part of the line).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Picker {
     pub purpose: PickerPurpose,
     /// What each line shows, and what choosing it means.
     pub items: Vec<(String, PickerChoice)>,
+    /// The cursor's place among the matching items.
     pub cursor: usize,
+    /// What was typed to narrow the list.
+    pub filter: String,
+}
+
+impl Picker {
+    pub fn new(purpose: PickerPurpose, items: Vec<(String, PickerChoice)>) -> Picker {
+        Picker {
+            purpose,
+            items,
+            cursor: 0,
+            filter: String::new(),
+        }
+    }
+
+    /// The items the filter lets through, best first.
+    pub fn matching(&self) -> Vec<&(String, PickerChoice)> {
+        let mut scored: Vec<(i64, usize, &(String, PickerChoice))> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| fuzzy_score(&self.filter, &item.0).map(|s| (s, i, item)))
+            .collect();
+        scored.sort_by_key(|(score, i, _)| (-score, *i));
+        scored.into_iter().map(|(_, _, item)| item).collect()
+    }
+}
+
+/// How well `pattern` matches `text` as a subsequence, ignoring case: `None` when it does
+/// not; higher for matches that are contiguous or start a word. An empty pattern matches all.
+pub fn fuzzy_score(pattern: &str, text: &str) -> Option<i64> {
+    let text: Vec<char> = text.to_lowercase().chars().collect();
+    let mut score = 0i64;
+    let mut at = 0usize;
+    let mut last: Option<usize> = None;
+    for p in pattern
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+    {
+        let found = (at..text.len()).find(|&i| text[i] == p)?;
+        score += 1;
+        if last.is_some_and(|l| l + 1 == found) {
+            score += 4;
+        }
+        if found == 0 || !text[found - 1].is_alphanumeric() {
+            score += 3;
+        }
+        last = Some(found);
+        at = found + 1;
+    }
+    Some(score)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +240,8 @@ pub enum PickerPurpose {
     InvalidReason,
     /// The template a reply starts from.
     Template,
+    /// The original report for `d`, by subject or id.
+    DuplicateOf,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +251,10 @@ pub enum PickerChoice {
     Reason(InvalidReason),
     /// A template name, or `None` for a blank reply.
     Template(Option<String>),
+    /// A report, for `d`.
+    Report(ReportId),
+    /// "Another reason…": type one.
+    OtherReason,
 }
 
 /// A reply being written with `r`: composed, then edited, then previewed until it is sent
@@ -161,13 +271,79 @@ pub struct ReplyFlow {
     pub scroll: u16,
 }
 
+/// A question that must be answered `y` before something happens; anything else says no.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub question: String,
+    pub on_yes: OnYes,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OnYes {
+    /// Send these requests (a bulk triage change).
+    Requests(Vec<super::action::Request>, Option<Follow>),
+    Quit,
+}
+
 /// What sits on top of the screen, taking the keys.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     None,
-    Help,
+    /// The keys, scrolled by this many lines.
+    Help(u16),
     Input(Input),
     Picker(Picker),
+    Confirm(Confirm),
+    /// The message log (`L`, `:messages`), scrolled by this many lines from the end.
+    Messages(u16),
+}
+
+/// A selected report: the version it was selected at and what the classifier suggested, so
+/// a bulk action can say what it would overrule before it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picked {
+    pub version: i64,
+    pub class: Option<String>,
+    pub outcome: Option<String>,
+    pub confirmed: bool,
+}
+
+impl Picked {
+    pub fn of(row: &QueueRow) -> Picked {
+        let s = &row.summary;
+        Picked {
+            version: row.version,
+            class: s.class.clone(),
+            outcome: s.outcome.clone(),
+            confirmed: s.class_confirmed,
+        }
+    }
+
+    /// How the suggestion reads in a question: "suggested valid", "unsure", "confirmed spam".
+    pub fn suggestion(&self) -> String {
+        match (&self.class, self.confirmed, self.outcome.as_deref()) {
+            (Some(c), true, _) => format!("confirmed {c}"),
+            (_, false, Some("unsure")) => "unsure".to_string(),
+            (Some(c), false, _) => format!("suggested {c}"),
+            (None, _, _) => "unclassified".to_string(),
+        }
+    }
+
+    /// Whether the classifier (or a person) already says `class`, surely.
+    pub fn says(&self, class: &str) -> bool {
+        self.class.as_deref() == Some(class)
+            && (self.confirmed || self.outcome.as_deref() != Some("unsure"))
+    }
+}
+
+/// Where the cursor goes once a change has landed: back onto the acted-on report if it is
+/// still in the queue, else onto the one that followed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follow {
+    pub acted: ReportId,
+    pub next: Option<ReportId>,
+    /// The change has been applied: the next queue page is the one to land on.
+    pub landed: bool,
 }
 
 /// The status line: what the last action did, or what went wrong.
@@ -217,18 +393,28 @@ pub struct State {
     pub order: QueueOrder,
     pub search: Option<String>,
     pub queue: QueueView,
-    /// Selected reports, with the version each was selected at.
-    pub selection: BTreeMap<ReportId, i64>,
+    /// Selected reports, with the version each was selected at and its suggestion.
+    pub selection: BTreeMap<ReportId, Picked>,
     /// The report open in the report view (or being loaded for it).
     pub report: Option<Box<Detail>>,
     pub report_id: Option<ReportId>,
     pub report_scroll: u16,
+    /// Whether the report view unfolds the classifier's reasons.
+    pub show_reasons: bool,
+    /// The text searched for in the report view, for n/N.
+    pub find: Option<String>,
     pub stats: Option<Box<StatsData>>,
     pub overlay: Overlay,
     pub status: Option<Status>,
     /// The last sync's outcome, shown at the right of the status line.
     pub sync: Option<Result<String, String>>,
     pub undo: Vec<UndoEntry>,
+    /// The last status lines, oldest first (`L` shows them).
+    pub messages: std::collections::VecDeque<String>,
+    /// A count typed before a motion (`5j`).
+    pub count: Option<usize>,
+    /// Where the cursor goes when the change on its way lands.
+    pub follow: Option<Follow>,
     /// The reply being written, if any.
     pub reply: Option<ReplyFlow>,
     /// The template names `r` offers (shipped and the config directory's).
@@ -240,6 +426,12 @@ pub struct State {
     pub height: u16,
     pub quit: bool,
 }
+
+/// How many status lines the message log keeps.
+pub const MESSAGE_LOG: usize = 100;
+
+/// Lines the report view spends on its title, the status line and the footer.
+pub const REPORT_CHROME: u16 = 3;
 
 /// Lines the queue screen spends on tabs, header, status and hints.
 pub const QUEUE_CHROME: u16 = 5;
@@ -265,11 +457,16 @@ impl State {
             report: None,
             report_id: None,
             report_scroll: 0,
+            show_reasons: false,
+            find: None,
             stats: None,
             overlay: Overlay::None,
             status: None,
             sync: None,
             undo: Vec::new(),
+            messages: Default::default(),
+            count: None,
+            follow: None,
             reply: None,
             templates: Vec::new(),
             outbox_pending: None,
@@ -292,17 +489,31 @@ impl State {
         self.height.saturating_sub(QUEUE_CHROME).max(1) as usize
     }
 
+    /// How many lines a page is on the screen showing: queue rows, or report lines.
+    pub fn page_lines(&self) -> usize {
+        match self.screen {
+            Screen::Queue => self.viewport(),
+            _ => self.height.saturating_sub(REPORT_CHROME).max(1) as usize,
+        }
+    }
+
     pub fn info(&mut self, text: impl Into<String>) {
-        self.status = Some(Status {
-            text: text.into(),
-            error: false,
-        });
+        self.set_status(text.into(), false);
     }
 
     pub fn error(&mut self, text: impl Into<String>) {
-        self.status = Some(Status {
-            text: text.into(),
-            error: true,
-        });
+        self.set_status(text.into(), true);
+    }
+
+    fn set_status(&mut self, text: String, error: bool) {
+        if !text.is_empty() {
+            let stamp = self.now.format("%H:%M:%S");
+            let mark = if error { "error: " } else { "" };
+            self.messages.push_back(format!("{stamp} {mark}{text}"));
+            while self.messages.len() > MESSAGE_LOG {
+                self.messages.pop_front();
+            }
+        }
+        self.status = Some(Status { text, error });
     }
 }

@@ -48,6 +48,11 @@ impl Detail {
     }
 }
 
+pub use crate::core::triage::Candidate;
+
+/// How many reports the `d` picker lists, newest first.
+const CANDIDATES: usize = 5000;
+
 /// What the stats screen shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StatsData {
@@ -155,6 +160,9 @@ impl Session {
                 Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
             }
             Request::Stats => Action::StatsLoaded(Box::new(load_stats(&self.store, clocks, now)?)),
+            Request::Candidates(id) => {
+                Action::CandidatesLoaded(id, candidates(&self.store, CANDIDATES)?)
+            }
             Request::ComposeReply { .. }
             | Request::QueueReply(_)
             | Request::OutboxCount
@@ -190,6 +198,17 @@ pub fn deliver(config: &Config, store: &mut Store, outbox_id: i64) -> Action {
             .map(Box::new)
             .map_err(|e| text::delivery_failed(&e.to_string())),
     )
+}
+
+/// The newest `limit` reports, for the `d` picker.
+pub fn candidates(store: &Store, limit: usize) -> Result<Vec<Candidate>, TriageError> {
+    Ok(triage::candidates(store, limit)?
+        .into_iter()
+        .map(|c| Candidate {
+            subject: crate::core::sanitize::terminal_line(&c.subject),
+            ..c
+        })
+        .collect())
 }
 
 /// Reads one report whole, through the triage core.

@@ -61,6 +61,7 @@ pub fn invalid_reason_label(r: InvalidReason) -> &'static str {
         InvalidReason::SupportRequest => "support request",
         InvalidReason::WorkingAsIntended => "working as intended",
         InvalidReason::NoResponse => "no response from the reporter",
+        InvalidReason::Other => "other",
     }
 }
 
@@ -238,3 +239,65 @@ pub fn worker_given_up(message: &str) -> String {
 pub fn terminal_lost(e: &str) -> String {
     format!("the terminal could not be restored after the editor ({e}): quit with q and start secdesk again")
 }
+
+// Moderation, the cursor, Esc and q.
+pub const OTHER_REASON: &str = "other: type the reason…";
+pub const EMPTY_REASON: &str = "No reason typed: nothing changed.";
+pub const NOTHING_MATCHES: &str = "Nothing matches what was typed: nothing changed.";
+pub const NOTHING_CHANGED: &str = "Nothing changed.";
+pub const NO_SEARCH: &str = "No search yet: / searches, then n and N step through the matches.";
+pub const SEARCH_CLEARED: &str = "Search cleared.";
+pub const ESC_DOES_NOT_QUIT: &str = "Esc closes prompts and views; q quits the desk.";
+pub const REASON_PROMPT: &str = "Invalid because: ";
+pub const COMMAND_PROMPT: &str = ":";
+pub const FIND_PROMPT: &str = "Find in report: ";
+pub const MESSAGES_TITLE: &str = " Messages (last 100) — j/k scroll, any other key closes ";
+pub const REASONS_FOLDED: &str = "w shows them";
+pub const NOTHING_LOGGED: &str = "No messages yet.";
+
+/// "mark 40 as spam: 15 suggested valid, 10 unsure? y/N"
+pub fn confirm_bulk(total: usize, class: &str, counts: &[(String, usize)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(what, n)| format!("{n} {what}"))
+        .collect();
+    format!("mark {total} as {class}: {}? y/N", parts.join(", "))
+}
+
+pub fn quit_with_selection(n: usize) -> String {
+    format!("quit with {n} selected (the selection is dropped, nothing else changes)? y/N")
+}
+
+pub fn selection_cleared(n: usize) -> String {
+    format!("Selection cleared ({n} unselected).")
+}
+
+pub fn now_on(id: i64) -> String {
+    format!(" · now on #{id}")
+}
+
+pub fn no_such_report(id: i64) -> String {
+    format!("no report #{id}")
+}
+
+pub fn no_more_matches(q: &str) -> String {
+    format!("No more matches for \"{q}\".")
+}
+
+pub fn match_position(cursor: usize, total: usize) -> String {
+    format!("match {}", queue_position(cursor, total))
+}
+
+pub fn unknown_command(c: &str) -> String {
+    format!("unknown command :{c} (:messages shows the message log, :q quits)")
+}
+
+pub fn reasons_folded(n: usize) -> String {
+    format!("{n} reason(s) — {REASONS_FOLDED}")
+}
+pub const DUPLICATE_TITLE: &str = " Duplicate of (type a subject or #id) ";
+pub const PICKER_TYPE_HINT: &str = "type to narrow, ↑↓ move, Enter picks";
+pub const NOTHING_LISTED: &str = " nothing matches";
+pub const CONFIRM_TITLE: &str = " Are you sure? y does it, any other key does not ";
+pub const NO_MATCH_HERE: &str =
+    "No match in this queue. Tab moves to another (All holds every report); Esc clears the search.";

@@ -1,12 +1,12 @@
 //! `update(state, action)`: the only code that changes the desk's state. It never touches
 //! the store; what it needs from there it returns as [`Request`]s for the store worker.
 
-use crossterm::event::{KeyEvent, KeyEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Applied, Request, UndoEntry};
-use super::app::{Overlay, Screen, State, Tab};
+use super::app::{Confirm, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
-use super::{prompts, reply, text};
+use super::{prompts, reply, text, views};
 use crate::core::store::queue::QueueOrder;
 
 /// Rows loaded beyond each edge of the viewport, so scrolling rarely waits on the store.
@@ -19,6 +19,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         Action::Resize { width, height } => {
             state.width = width;
             state.height = height;
+            clamp_report_scroll(state);
             let mut out = ensure_window(state);
             if state.outbox_pending.is_none() {
                 out.push(Request::OutboxCount);
@@ -35,12 +36,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             }
             state.queue.page = page;
             state.queue.loaded = true;
+            land(state);
             ensure_window(state)
         }
         Action::ReportLoaded(detail) => {
             if state.report_id == Some(detail.id()) {
                 state.report = Some(detail);
+                clamp_report_scroll(state);
             }
+            Vec::new()
+        }
+        Action::CandidatesLoaded(id, reports) => {
+            prompts::candidates_loaded(state, id, reports);
             Vec::new()
         }
         Action::StatsLoaded(stats) => {
@@ -80,8 +87,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     match &state.overlay {
         Overlay::Input(_) => return prompts::on_input_key(state, key),
         Overlay::Picker(_) => return prompts::on_picker_key(state, key),
-        Overlay::Help => {
-            state.overlay = Overlay::None;
+        Overlay::Confirm(_) => return prompts::on_confirm_key(state, key),
+        Overlay::Help(_) | Overlay::Messages(_) => {
+            scroll_overlay(state, key);
             return Vec::new();
         }
         Overlay::None => {}
@@ -89,49 +97,111 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     if state.reply.as_ref().is_some_and(|r| r.previewing) {
         return match keymap::command_for(&key, Where::ReplyPreview) {
             Some(Command::Help) => {
-                state.overlay = Overlay::Help;
+                state.overlay = Overlay::Help(0);
                 Vec::new()
             }
             Some(command) => reply::on_preview_command(state, command),
             None => Vec::new(),
         };
     }
+    // A count before a motion, as in vi: 5j.
+    if let KeyCode::Char(c @ '0'..='9') = key.code {
+        if !key.modifiers.contains(KeyModifiers::CONTROL) && (c != '0' || state.count.is_some()) {
+            let digit = c as usize - '0' as usize;
+            let n = state
+                .count
+                .unwrap_or(0)
+                .saturating_mul(10)
+                .saturating_add(digit);
+            state.count = Some(n.min(100_000));
+            return Vec::new();
+        }
+    }
     let at = match state.screen {
         Screen::Queue => Where::Queue,
         Screen::Report => Where::Report,
         Screen::Stats => Where::Stats,
     };
+    let count = state.count.take();
     match keymap::command_for(&key, at) {
-        Some(command) => on_command(state, command),
+        Some(command) => on_command(state, command, count),
         None => Vec::new(),
     }
 }
 
-fn on_command(state: &mut State, command: Command) -> Vec<Request> {
+/// Keys over the help and the message log: the motions scroll, anything else closes.
+fn scroll_overlay(state: &mut State, key: KeyEvent) {
+    let (Overlay::Help(scroll) | Overlay::Messages(scroll)) = &mut state.overlay else {
+        return;
+    };
+    let page = state.height.saturating_sub(6).max(1);
+    match keymap::command_for(&key, Where::Queue) {
+        Some(Command::Down) => *scroll = scroll.saturating_add(1),
+        Some(Command::Up) => *scroll = scroll.saturating_sub(1),
+        Some(Command::PageDown | Command::HalfPageDown) => *scroll = scroll.saturating_add(page),
+        Some(Command::PageUp | Command::HalfPageUp) => *scroll = scroll.saturating_sub(page),
+        Some(Command::Top) => *scroll = 0,
+        Some(Command::Bottom) => *scroll = u16::MAX,
+        _ => {
+            state.overlay = Overlay::None;
+            return;
+        }
+    }
+    let max = match state.overlay {
+        Overlay::Help(_) => views::help::help_max_scroll(state.width, state.height),
+        _ => views::help::messages_max_scroll(state),
+    };
+    if let Overlay::Help(scroll) | Overlay::Messages(scroll) = &mut state.overlay {
+        *scroll = (*scroll).min(max);
+    }
+}
+
+fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<Request> {
+    let n = count.unwrap_or(1).max(1) as i64;
+    let page = state.page_lines() as i64;
     match command {
-        Command::Up => move_by(state, -1),
-        Command::Down => move_by(state, 1),
-        Command::PageUp => move_by(state, -(state.viewport() as i64)),
-        Command::PageDown => move_by(state, state.viewport() as i64),
+        Command::Up => move_by(state, -n),
+        Command::Down => move_by(state, n),
+        Command::PageUp => move_by(state, -page * n),
+        Command::PageDown => move_by(state, page * n),
+        Command::HalfPageUp => move_by(state, -(page / 2).max(1) * n),
+        Command::HalfPageDown => move_by(state, (page / 2).max(1) * n),
+        // 5G goes to the fifth, as in vi.
+        Command::Top | Command::Bottom if count.is_some() => {
+            move_to(state, (n - 1).max(0) as usize)
+        }
         Command::Top => move_by(state, i64::MIN / 2),
         Command::Bottom => move_by(state, i64::MAX / 2),
         Command::Open => open_current(state),
+        Command::Close => close(state),
         Command::Back => back(state),
         Command::Quit => {
             state.quit = true;
             Vec::new()
         }
         Command::Help => {
-            state.overlay = Overlay::Help;
+            state.overlay = Overlay::Help(0);
             Vec::new()
+        }
+        Command::Messages => {
+            state.overlay = Overlay::Messages(views::help::messages_max_scroll(state));
+            Vec::new()
+        }
+        Command::ToggleReasons => {
+            state.show_reasons = !state.show_reasons;
+            clamp_report_scroll(state);
+            Vec::new()
+        }
+        Command::NextMatch | Command::PrevMatch => {
+            find_next(state, command == Command::NextMatch, n)
         }
         Command::NextTab | Command::PrevTab => {
             let i = Tab::ALL.iter().position(|t| *t == state.tab).unwrap_or(0);
-            let n = Tab::ALL.len();
+            let len = Tab::ALL.len();
             let next = if command == Command::NextTab {
-                (i + 1) % n
+                (i + 1) % len
             } else {
-                (i + n - 1) % n
+                (i + len - 1) % len
             };
             state.tab = Tab::ALL[next];
             state.selection.clear();
@@ -170,20 +240,94 @@ fn on_command(state: &mut State, command: Command) -> Vec<Request> {
 fn move_by(state: &mut State, delta: i64) -> Vec<Request> {
     match state.screen {
         Screen::Queue => {
-            let last = state.queue.page.total.saturating_sub(1) as i64;
-            state.queue.cursor = (state.queue.cursor as i64)
-                .saturating_add(delta)
-                .clamp(0, last) as usize;
-            ensure_window(state)
+            let to = (state.queue.cursor as i64).saturating_add(delta).max(0) as usize;
+            move_to(state, to)
         }
         Screen::Report => {
-            let end = state.report.as_ref().map_or(0, |d| d.lines) as i64;
-            let max = (end - state.viewport() as i64 / 2).max(0);
             let next = (state.report_scroll as i64).saturating_add(delta);
-            state.report_scroll = next.clamp(0, max) as u16;
+            state.report_scroll = next.clamp(0, u16::MAX as i64) as u16;
+            clamp_report_scroll(state);
             Vec::new()
         }
         Screen::Stats => Vec::new(),
+    }
+}
+
+/// Puts the cursor (queue) or the top line (report) at `pos`, within bounds.
+fn move_to(state: &mut State, pos: usize) -> Vec<Request> {
+    match state.screen {
+        Screen::Queue => {
+            let last = state.queue.page.total.saturating_sub(1);
+            state.queue.cursor = pos.min(last);
+            ensure_window(state)
+        }
+        Screen::Report => {
+            state.report_scroll = pos.min(u16::MAX as usize) as u16;
+            clamp_report_scroll(state);
+            Vec::new()
+        }
+        Screen::Stats => Vec::new(),
+    }
+}
+
+/// The report view stops when its last line reaches the bottom of the screen.
+pub fn clamp_report_scroll(state: &mut State) {
+    let max = views::report::max_scroll(state);
+    state.report_scroll = state.report_scroll.min(max);
+}
+
+/// n/N: the next (previous) line of the open report holding the text searched for; in the
+/// queue, where the search already narrowed the list to matches, the next (previous) match.
+fn find_next(state: &mut State, forward: bool, n: i64) -> Vec<Request> {
+    match state.screen {
+        Screen::Report => {
+            let Some(find) = state.find.clone() else {
+                state.info(text::NO_SEARCH);
+                return Vec::new();
+            };
+            let mut from = state.report_scroll;
+            for _ in 0..n {
+                match views::report::find_line(state, &find, i64::from(from), forward) {
+                    Some(line) => from = line,
+                    None => {
+                        state.info(text::no_more_matches(&views::safe(&find)));
+                        break;
+                    }
+                }
+            }
+            state.report_scroll = from;
+            clamp_report_scroll(state);
+            Vec::new()
+        }
+        Screen::Queue if state.search.is_some() => {
+            let out = move_by(state, if forward { n } else { -n });
+            state.info(text::match_position(
+                state.queue.cursor,
+                state.queue.page.total,
+            ));
+            out
+        }
+        _ => {
+            state.info(text::NO_SEARCH);
+            Vec::new()
+        }
+    }
+}
+
+/// After a search in the report view: the first match from the top of the page shown.
+pub fn find_first(state: &mut State) {
+    let Some(find) = state.find.clone() else {
+        return;
+    };
+    let from = i64::from(state.report_scroll) - 1;
+    let hit = views::report::find_line(state, &find, from, true)
+        .or_else(|| views::report::find_line(state, &find, from + 1, false));
+    match hit {
+        Some(row) => {
+            state.report_scroll = row;
+            clamp_report_scroll(state);
+        }
+        None => state.info(text::no_more_matches(&views::safe(&find))),
     }
 }
 
@@ -195,6 +339,7 @@ fn open_current(state: &mut State) -> Vec<Request> {
     let id = row.summary.id;
     state.screen = Screen::Report;
     state.report_scroll = 0;
+    state.show_reasons = false;
     if state.report_id != Some(id) {
         state.report = None;
     }
@@ -202,15 +347,44 @@ fn open_current(state: &mut State) -> Vec<Request> {
     vec![Request::Report(id)]
 }
 
-fn back(state: &mut State) -> Vec<Request> {
+/// Esc: closes the innermost thing open, and never quits.
+fn close(state: &mut State) -> Vec<Request> {
     match state.screen {
         Screen::Report | Screen::Stats => {
             state.screen = Screen::Queue;
+            ensure_window(state)
+        }
+        Screen::Queue if !state.selection.is_empty() => {
+            let n = state.selection.len();
+            state.selection.clear();
+            state.info(text::selection_cleared(n));
             Vec::new()
         }
         Screen::Queue if state.search.is_some() => {
             state.search = None;
+            state.info(text::SEARCH_CLEARED);
             new_queue(state)
+        }
+        Screen::Queue => {
+            state.info(text::ESC_DOES_NOT_QUIT);
+            Vec::new()
+        }
+    }
+}
+
+/// q: back to the queue; from the queue, quits (asking first over a selection).
+fn back(state: &mut State) -> Vec<Request> {
+    match state.screen {
+        Screen::Report | Screen::Stats => {
+            state.screen = Screen::Queue;
+            ensure_window(state)
+        }
+        Screen::Queue if !state.selection.is_empty() => {
+            state.overlay = Overlay::Confirm(Confirm {
+                question: text::quit_with_selection(state.selection.len()),
+                on_yes: OnYes::Quit,
+            });
+            Vec::new()
         }
         Screen::Queue => {
             state.quit = true;
@@ -251,6 +425,8 @@ pub fn ensure_window(state: &mut State) -> Vec<Request> {
     let q = &mut state.queue;
     if q.loaded {
         q.cursor = q.cursor.min(q.page.total.saturating_sub(1));
+        // No blank screen below the last report while reports above are out of view.
+        q.top = q.top.min(q.page.total.saturating_sub(vp));
     }
     if q.cursor < q.top {
         q.top = q.cursor;
@@ -285,6 +461,36 @@ fn request_window(state: &mut State) -> Vec<Request> {
         offset,
         limit,
     }]
+}
+
+/// The reload after a change has landed: the cursor goes back to the acted-on report if
+/// it is still in the queue, else to the report that followed it, and the status line
+/// says which report is selected now.
+fn land(state: &mut State) {
+    let Some(follow) = state.follow.as_ref().filter(|f| f.landed) else {
+        return;
+    };
+    let q = &state.queue;
+    let position = |id: i64| {
+        q.page
+            .rows
+            .iter()
+            .position(|r| r.summary.id == id)
+            .map(|i| i + q.page.offset)
+    };
+    let (acted, next) = (follow.acted, follow.next);
+    state.follow = None;
+    if let Some(pos) = position(acted) {
+        state.queue.cursor = pos;
+        return;
+    }
+    if let Some(pos) = next.and_then(position) {
+        state.queue.cursor = pos;
+    }
+    let now_on = state.queue.current().map(|r| r.summary.id);
+    if let (Some(id), Some(status)) = (now_on, state.status.as_mut()) {
+        status.text.push_str(&text::now_on(id));
+    }
 }
 
 fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
@@ -338,6 +544,9 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
         state.error(message);
     } else {
         state.info(message);
+    }
+    if let Some(f) = state.follow.as_mut() {
+        f.landed = true;
     }
     reload(state)
 }

@@ -22,7 +22,7 @@ pub use actions::{clear_flag, mark, mark_duplicate, revert, set_state};
 pub use coordinator::{assign, resolve_member, take, unassign};
 pub use errors::TriageError;
 pub use notes::add_note;
-pub use view::{events, report_detail, Event, ReportDetail};
+pub use view::{candidates, events, report_detail, Candidate, Event, ReportDetail};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
