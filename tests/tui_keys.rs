@@ -256,3 +256,132 @@ fn tabs_sorting_reply_and_quit() {
     desk.key(KeyCode::Char('q'));
     assert!(desk.state.quit);
 }
+
+#[test]
+fn after_v_the_cursor_moves_to_the_next_report_and_the_status_names_both() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('j'));
+    let acted = desk.current();
+    let next = desk.queue_ids()[2];
+    desk.key(KeyCode::Char('v'));
+    assert_eq!(
+        desk.report_field(acted, "state").as_deref(),
+        Some("acknowledged")
+    );
+    assert_eq!(desk.current(), next, "the cursor is on the report after it");
+    let status = desk.status();
+    assert!(
+        status.contains(&format!("#{acted} marked valid"))
+            && status.contains(&format!("now on #{next}")),
+        "{status}"
+    );
+    // The next key acts on the report the status line names.
+    desk.key(KeyCode::Char('t'));
+    assert_eq!(
+        desk.report_field(next, "coordinator").as_deref(),
+        Some("you@demo.example")
+    );
+    assert_eq!(
+        desk.current(),
+        next,
+        "take leaves it in Needs triage: the cursor stays"
+    );
+}
+
+#[test]
+fn esc_never_quits_and_q_asks_first_over_a_selection() {
+    let mut desk = Desk::demo();
+    for _ in 0..3 {
+        desk.key(KeyCode::Esc);
+    }
+    assert!(!desk.state.quit, "Esc never quits");
+    assert!(desk.status().contains("q quits"), "{}", desk.status());
+    desk.key(KeyCode::Char('x'));
+    desk.key(KeyCode::Char('q'));
+    assert!(!desk.state.quit, "q over a selection asks first");
+    assert!(matches!(desk.state.overlay, Overlay::Confirm(_)));
+    desk.key(KeyCode::Esc);
+    assert!(!desk.state.quit, "Esc answers no");
+    assert_eq!(desk.state.selection.len(), 1);
+    desk.key(KeyCode::Esc);
+    assert!(desk.state.selection.is_empty(), "Esc clears the selection");
+    assert!(!desk.state.quit);
+    desk.key(KeyCode::Char('x'));
+    desk.key(KeyCode::Char('q'));
+    desk.key(KeyCode::Char('y'));
+    assert!(desk.state.quit);
+}
+
+#[test]
+fn vim_motions_counts_and_half_pages() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 10); // five rows on screen
+    desk.keys("5j");
+    assert_eq!(desk.state.queue.cursor, 5);
+    desk.keys("2k");
+    assert_eq!(desk.state.queue.cursor, 3);
+    desk.ctrl('u');
+    assert_eq!(desk.state.queue.cursor, 1);
+    desk.ctrl('d');
+    assert_eq!(desk.state.queue.cursor, 3);
+    desk.ctrl('f');
+    assert_eq!(desk.state.queue.cursor, 8);
+    desk.ctrl('b');
+    assert_eq!(desk.state.queue.cursor, 3);
+    desk.key(KeyCode::Char(' '));
+    assert_eq!(desk.state.queue.cursor, 8);
+    desk.keys("3G");
+    assert_eq!(desk.state.queue.cursor, 2);
+    // n/N step through a search's matches.
+    desk.key(KeyCode::Char('n'));
+    assert!(desk.status().contains("/ searches"), "{}", desk.status());
+}
+
+#[test]
+fn prompts_edit_the_readline_way() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('c'));
+    desk.keys("first words");
+    desk.ctrl('w');
+    desk.keys("second");
+    desk.ctrl('a');
+    desk.keys("> ");
+    desk.ctrl('e');
+    desk.keys("!");
+    let Overlay::Input(input) = &desk.state.overlay else {
+        panic!("c opens the note prompt")
+    };
+    assert_eq!(input.text(), "> first second!");
+    desk.ctrl('u');
+    let Overlay::Input(input) = &desk.state.overlay else {
+        panic!("still open")
+    };
+    assert_eq!(input.text(), "");
+    desk.key(KeyCode::Esc);
+    assert!(matches!(desk.state.overlay, Overlay::None));
+    assert!(!desk.state.quit);
+}
+
+#[test]
+fn invalid_takes_a_reason_in_the_triagers_own_words() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    desk.key(KeyCode::Char('i'));
+    desk.key(KeyCode::Char('G')); // nothing: pickers move with j/k and digits
+    desk.keys("6"); // "other: type the reason…"
+    desk.keys("a feature request");
+    desk.key(KeyCode::Enter);
+    assert_eq!(desk.report_field(id, "state").as_deref(), Some("invalid"));
+    assert_eq!(
+        desk.report_field(id, "invalid_reason").as_deref(),
+        Some("other")
+    );
+    let note: String = desk
+        .store
+        .conn()
+        .query_row("SELECT text FROM notes WHERE report_id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(note, "a feature request");
+}

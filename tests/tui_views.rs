@@ -41,7 +41,7 @@ fn report_view_shows_thread_notes_and_replies_apart() {
     assert!(screen.contains("poc.py"), "the attachment is listed");
     // The report opens on the mail: the reporter's first lines show, the reasons are folded.
     assert!(screen.contains("Hello PSRT"), "{screen}");
-    assert!(screen.contains("w shows them"), "{screen}");
+    assert!(screen.contains("1 reason, w shows"), "{screen}");
     // / finds text in the report and scrolls to it.
     desk.key(KeyCode::Char('/'));
     desk.keys("team note");

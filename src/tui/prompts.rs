@@ -2,22 +2,21 @@
 //! picker for `a`, the transition picker for `S`, the template picker for `r`, and the note,
 //! duplicate and search inputs.
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent};
 
 use super::action::{Batch, Change, Request, TriageOp};
 use super::app::{
     Confirm, Follow, Input, InputPurpose, OnYes, Overlay, Picked, Picker, PickerChoice,
     PickerPurpose, Screen, State,
 };
-use super::desk::Candidate;
 use super::keymap::Command;
 use super::text;
 use super::update::new_queue;
-use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
+use crate::core::model::{Class, ReportId, ReportState};
 
 /// The reports a triage key acts on, each with the version the view loaded: the open report
 /// in the report view; in the queue, the selection for bulk keys (`s`, `i`) or the cursor's.
-fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
+pub(super) fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
     match state.screen {
         // Until the report has loaded, the queue line it was opened from stands in for it.
         Screen::Report => match state.report.as_ref() {
@@ -52,7 +51,7 @@ fn target_state(state: &State) -> Option<ReportState> {
     }
 }
 
-fn batch(state: &mut State, bulk: bool, label: String, change: Change) -> Vec<Request> {
+pub(super) fn batch(state: &mut State, bulk: bool, label: String, change: Change) -> Vec<Request> {
     let ops: Vec<TriageOp> = targets(state, bulk)
         .into_iter()
         .map(|(id, version)| TriageOp {
@@ -141,7 +140,11 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
             Change::Mark(Class::Valid, None),
         ),
         Command::Take => batch(state, false, "taken by you".into(), Change::Take),
-        Command::MarkInvalid => open_picker(state, PickerPurpose::InvalidReason, reason_items()),
+        Command::MarkInvalid => open_picker(
+            state,
+            PickerPurpose::InvalidReason,
+            super::pickers::reason_items(),
+        ),
         Command::Assign => {
             let items = state
                 .members
@@ -175,7 +178,7 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
             open_picker(state, PickerPurpose::Template, items)
         }
         Command::Note => open_input(state, InputPurpose::Note, String::new()),
-        Command::Duplicate => ask_original(state),
+        Command::Duplicate => super::pickers::ask_original(state),
         Command::Search if state.screen == Screen::Report => {
             let current = state.find.clone().unwrap_or_default();
             open_input(state, InputPurpose::FindInReport, current)
@@ -191,56 +194,7 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
     }
 }
 
-/// `d`: the picker of reports to name as the original, once the store has listed them.
-fn ask_original(state: &mut State) -> Vec<Request> {
-    let Some((id, _)) = targets(state, false).first().copied() else {
-        state.info(text::NO_REPORT);
-        return Vec::new();
-    };
-    vec![Request::Candidates(id)]
-}
-
-/// The store's answer to [`Request::Candidates`]: every other report, newest first, each
-/// as "#id subject (state)"; a duplicate is shown with its own original.
-pub fn candidates_loaded(state: &mut State, for_id: ReportId, reports: Vec<Candidate>) {
-    if targets(state, false).first().map(|t| t.0) != Some(for_id) {
-        return;
-    }
-    let items = reports
-        .into_iter()
-        .filter(|c| c.id != for_id)
-        .map(|c| {
-            let state_text = match c.duplicate_of {
-                Some(of) => format!("duplicate of #{of}"),
-                None => c.state,
-            };
-            (
-                format!("#{} {} ({state_text})", c.id, c.subject),
-                PickerChoice::Report(c.id),
-            )
-        })
-        .collect();
-    open_picker(state, PickerPurpose::DuplicateOf, items);
-}
-
-fn reason_items() -> Vec<(String, PickerChoice)> {
-    InvalidReason::ALL
-        .iter()
-        .filter(|r| **r != InvalidReason::Other)
-        .map(|r| {
-            (
-                text::invalid_reason_label(*r).to_string(),
-                PickerChoice::Reason(*r),
-            )
-        })
-        .chain(std::iter::once((
-            text::OTHER_REASON.to_string(),
-            PickerChoice::OtherReason,
-        )))
-        .collect()
-}
-
-fn open_picker(
+pub(super) fn open_picker(
     state: &mut State,
     purpose: PickerPurpose,
     items: Vec<(String, PickerChoice)>,
@@ -253,7 +207,7 @@ fn open_picker(
     Vec::new()
 }
 
-fn open_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<Request> {
+pub(super) fn open_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<Request> {
     let on_report = matches!(
         purpose,
         InputPurpose::Note | InputPurpose::InvalidReasonText
@@ -306,106 +260,11 @@ fn select_screen(state: &mut State) -> Vec<Request> {
     Vec::new()
 }
 
-/// Keys over a picker. The member and report pickers narrow as you type (arrows, Ctrl-N
-/// and Ctrl-P move); the short ones move with j/k and choose with a digit.
-pub fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
-    let Overlay::Picker(picker) = &mut state.overlay else {
-        return Vec::new();
-    };
-    let typed = matches!(
-        picker.purpose,
-        PickerPurpose::Assign | PickerPurpose::DuplicateOf
-    );
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let shown = picker.matching().len();
-    let last = shown.saturating_sub(1);
-    match key.code {
-        KeyCode::Down | KeyCode::Tab => picker.cursor = (picker.cursor + 1).min(last),
-        KeyCode::Up | KeyCode::BackTab => picker.cursor = picker.cursor.saturating_sub(1),
-        KeyCode::Char('n') if ctrl => picker.cursor = (picker.cursor + 1).min(last),
-        KeyCode::Char('p') if ctrl => picker.cursor = picker.cursor.saturating_sub(1),
-        KeyCode::Char('u') if ctrl && typed => {
-            picker.filter.clear();
-            picker.cursor = 0;
-        }
-        KeyCode::Char('j') if !typed => picker.cursor = (picker.cursor + 1).min(last),
-        KeyCode::Char('k') if !typed => picker.cursor = picker.cursor.saturating_sub(1),
-        KeyCode::Char('q') if !typed => state.overlay = Overlay::None,
-        KeyCode::Char(c @ '1'..='9') if !typed => {
-            let i = c as usize - '1' as usize;
-            if i < shown {
-                picker.cursor = i;
-                return pick(state);
-            }
-        }
-        KeyCode::Char(c) if typed && !ctrl => {
-            picker.filter.push(c);
-            picker.cursor = 0;
-        }
-        KeyCode::Backspace if typed => {
-            picker.filter.pop();
-            picker.cursor = 0;
-        }
-        KeyCode::Esc => state.overlay = Overlay::None,
-        KeyCode::Enter => return pick(state),
-        _ => {}
-    }
-    Vec::new()
-}
-
-/// Enter on a picker: the line under the cursor; in the report picker, a number typed
-/// in full names that report even when it is not listed.
-fn pick(state: &mut State) -> Vec<Request> {
-    let Overlay::Picker(picker) = &state.overlay else {
-        return Vec::new();
-    };
-    let typed_id = (picker.purpose == PickerPurpose::DuplicateOf)
-        .then(|| {
-            picker
-                .filter
-                .trim()
-                .trim_start_matches('#')
-                .parse::<ReportId>()
-                .ok()
-        })
-        .flatten();
-    let choice = match typed_id {
-        Some(id) => Some(PickerChoice::Report(id)),
-        None => picker.matching().get(picker.cursor).map(|i| i.1.clone()),
-    };
-    let purpose = picker.purpose;
-    state.overlay = Overlay::None;
-    match choice {
-        Some(choice) => chosen(state, purpose, choice),
-        None => {
-            state.info(text::NOTHING_MATCHES);
-            Vec::new()
-        }
-    }
-}
-
-/// y answers yes; anything else no, and nothing changes.
-pub fn on_confirm_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
-    let Overlay::Confirm(confirm) = std::mem::replace(&mut state.overlay, Overlay::None) else {
-        return Vec::new();
-    };
-    if !matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-        state.info(text::NOTHING_CHANGED);
-        return Vec::new();
-    }
-    match confirm.on_yes {
-        OnYes::Quit => {
-            state.quit = true;
-            Vec::new()
-        }
-        OnYes::Requests(requests, follow) => {
-            state.follow = follow;
-            requests
-        }
-    }
-}
-
-fn chosen(state: &mut State, purpose: PickerPurpose, choice: PickerChoice) -> Vec<Request> {
+pub(super) fn chosen(
+    state: &mut State,
+    purpose: PickerPurpose,
+    choice: PickerChoice,
+) -> Vec<Request> {
     match (purpose, choice) {
         (PickerPurpose::InvalidReason, PickerChoice::Reason(r)) => batch(
             state,
@@ -423,10 +282,14 @@ fn chosen(state: &mut State, purpose: PickerPurpose, choice: PickerChoice) -> Ve
             Change::Assign(email),
         ),
         // Invalid needs its reason and duplicate its original: ask for them next.
-        (PickerPurpose::State, PickerChoice::State(ReportState::Invalid)) => {
-            open_picker(state, PickerPurpose::InvalidReason, reason_items())
+        (PickerPurpose::State, PickerChoice::State(ReportState::Invalid)) => open_picker(
+            state,
+            PickerPurpose::InvalidReason,
+            super::pickers::reason_items(),
+        ),
+        (PickerPurpose::State, PickerChoice::State(ReportState::Duplicate)) => {
+            super::pickers::ask_original(state)
         }
-        (PickerPurpose::State, PickerChoice::State(ReportState::Duplicate)) => ask_original(state),
         (PickerPurpose::DuplicateOf, PickerChoice::Report(of)) => batch(
             state,
             false,
@@ -513,7 +376,7 @@ fn submit(state: &mut State, purpose: InputPurpose, typed: String) -> Vec<Reques
         InputPurpose::Note => batch(state, false, "noted".into(), Change::Note(typed)),
         InputPurpose::FindInReport => {
             state.find = (!typed.is_empty()).then_some(typed);
-            super::update::find_first(state);
+            super::motion::find_first(state);
             Vec::new()
         }
         InputPurpose::InvalidReasonText if typed.is_empty() => {

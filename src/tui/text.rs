@@ -109,7 +109,7 @@ pub const DEMO_GREETING: &str =
     "Demo mailbox loaded into a temporary database. ? shows the keys, q quits.";
 pub const NOBODY: &str = "nobody";
 pub const REPORTER_ANSWERED: &str = "the reporter answered";
-pub const WHY_CLASS: &str = "Why the classifier said so";
+pub const WHY_CLASS: &str = "Classifier";
 pub const AUDIT_LOG: &str = "Audit log";
 
 pub fn thread_title(n: usize) -> String {
@@ -252,7 +252,7 @@ pub const REASON_PROMPT: &str = "Invalid because: ";
 pub const COMMAND_PROMPT: &str = ":";
 pub const FIND_PROMPT: &str = "Find in report: ";
 pub const MESSAGES_TITLE: &str = " Messages (last 100) — j/k scroll, any other key closes ";
-pub const REASONS_FOLDED: &str = "w shows them";
+pub const REASONS_FOLDED: &str = "w shows";
 pub const NOTHING_LOGGED: &str = "No messages yet.";
 
 /// "mark 40 as spam: 15 suggested valid, 10 unsure? y/N"
@@ -293,7 +293,10 @@ pub fn unknown_command(c: &str) -> String {
 }
 
 pub fn reasons_folded(n: usize) -> String {
-    format!("{n} reason(s) — {REASONS_FOLDED}")
+    match n {
+        1 => format!("1 reason, {REASONS_FOLDED}"),
+        n => format!("{n} reasons, {REASONS_FOLDED}"),
+    }
 }
 pub const DUPLICATE_TITLE: &str = " Duplicate of (type a subject or #id) ";
 pub const PICKER_TYPE_HINT: &str = "type to narrow, ↑↓ move, Enter picks";

@@ -118,10 +118,10 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         Span::styled("   Coordinator ", bold()),
         Span::raw(r.coordinator.clone().unwrap_or_else(|| text::NOBODY.into())),
     ]));
-    let mut second = vec![
-        Span::styled("Received ", bold()),
-        Span::raw(r.created_at.clone()),
-    ];
+    let received = crate::core::store::parse_timestamp(&r.created_at)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| r.created_at.clone());
+    let mut second = vec![Span::styled("Received ", bold()), Span::raw(received)];
     if let Some(deadline) = d.deadline {
         let (due_text, late) = due(state.now, deadline);
         let style = if late {
@@ -129,9 +129,9 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         } else {
             Style::new()
         };
-        second.push(Span::styled("   Next clock ", bold()));
+        second.push(Span::styled("   Due ", bold()));
         second.push(Span::styled(
-            format!("{} ({due_text})", deadline.format("%Y-%m-%d %H:%M")),
+            format!("{} ({due_text})", deadline.format("%m-%d %H:%M")),
             style,
         ));
     }
@@ -152,7 +152,7 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             .map(|s| format!("spam score {s:.2} · "))
             .unwrap_or_default();
         if state.show_reasons {
-            out.push(section(&format!("{} ({score}w folds)", text::WHY_CLASS)));
+            out.push(section(&format!("{}: {score}w folds", text::WHY_CLASS)));
             for reason in &c.reasons {
                 out.push(Line::raw(format!("  • {}", safe(reason))));
             }
@@ -191,7 +191,7 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     out.push(section(&text::thread_title(d.thread.len())));
     for item in &d.thread {
         match item {
-            ThreadItem::Mail(m) => mail_lines(&mut out, m),
+            ThreadItem::Mail(m) => mail_lines(&mut out, m, &r.subject),
             ThreadItem::Note(n) => {
                 let style = Style::new().fg(Color::Yellow);
                 out.push(Line::from(Span::styled(
@@ -228,7 +228,8 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     out
 }
 
-fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView) {
+/// One message of the thread; its subject only when it differs from the report's.
+fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str) {
     let (mark, who, colour) = if m.direction == "out" {
         ("◀", text::THREAD_OUT, Color::Green)
     } else {
@@ -240,10 +241,12 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView) {
         head,
     )));
     let dim = Style::new().fg(Color::DarkGray);
-    out.push(Line::from(Span::styled(
-        format!("  Subject: {}", safe(&m.subject)),
-        dim,
-    )));
+    if m.subject != subject {
+        out.push(Line::from(Span::styled(
+            format!("  Subject: {}", safe(&m.subject)),
+            dim,
+        )));
+    }
     if !m.to.is_empty() {
         out.push(Line::from(Span::styled(
             format!("  To: {}", safe(&m.to.join(", "))),
