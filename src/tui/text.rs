@@ -304,3 +304,7 @@ pub const NOTHING_LISTED: &str = " nothing matches";
 pub const CONFIRM_TITLE: &str = " Are you sure? y does it, any other key does not ";
 pub const NO_MATCH_HERE: &str =
     "No match in this queue. Tab moves to another (All holds every report); Esc clears the search.";
+
+pub fn preview_then_unknown(id: i64, state: &str) -> String {
+    format!("#{id} moves to {state} if its state allows")
+}

@@ -5,7 +5,7 @@
 //!
 //! | report | first response | triage decision | closed              |
 //! |--------|----------------|-----------------|---------------------|
-//! | 1      | 2 (mark valid) | 24              | 100 (disclosed)     |
+//! | 1      | 3 (by phone)   | 24              | 100 (disclosed)     |
 //! | 2      | 4              | 48              |                     |
 //! | 3      | 6              | 300 (late)      |                     |
 //! | 4      | 10             | 20 (invalid)    | 20 (by bob)         |
@@ -13,7 +13,10 @@
 //! | 6      |                |                 | 1 (spam, by bob)    |
 //! | 7      |                |                 | 1 (spam, by ada)    |
 //!
-//! First response [2, 4, 6, 10, 50]: median 6, p90 = 10 + 0.6 × 40 = 34.
+//! Confirming a class or moving a state is not a response: report 1 is marked valid at 2h
+//! and answered by phone at 3h; reports 2 to 5 move to `acknowledged` when answered.
+//!
+//! First response [3, 4, 6, 10, 50]: median 6, p90 = 10 + 0.6 × 40 = 34.
 //! Triage [20, 24, 48, 300]: median 36, p90 = 48 + 0.7 × 252 = 224.4.
 //! Close [1, 1, 20, 100]: median 10.5, p90 = 20 + 0.7 × 80 = 76.
 
@@ -63,7 +66,14 @@ fn fixture() -> (tempfile::TempDir, Store) {
     let state = |s: &mut Store, r: Request, id, to| {
         triage::set_state(s, &r, id, to, None, None).unwrap();
     };
+    let answered = |s: &mut Store, r: Request, id| {
+        triage::responded(s, &r, id, triage::Via::Phone).unwrap();
+    };
     triage::mark(&mut s, &by(ADA, 1, 2), 1, Class::Valid, None).unwrap();
+    answered(&mut s, by(ADA, 1, 3), 1);
+    for (id, hours) in [(2, 4), (3, 6), (4, 10), (5, 50)] {
+        answered(&mut s, by(ADA, id, hours), id);
+    }
     triage::take(&mut s, &by(ADA, 1, 3), 1).unwrap();
     state(&mut s, by(ADA, 1, 24), 1, Triaged);
     state(&mut s, by(ADA, 1, 30), 1, Fixing);

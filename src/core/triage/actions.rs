@@ -334,6 +334,7 @@ pub fn revert(
                     write_flag(conn, &current, *f, req)?;
                 }
             }
+            Undo::Responded(event_id) => super::responded::take_back(conn, id, req, *event_id)?,
             Undo::Note(note_id) => {
                 let text: String = conn
                     .query_row(

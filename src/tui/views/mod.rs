@@ -34,7 +34,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Screen::Stats => stats::draw(frame, body, state),
     }
     if let Some(flow) = state.reply.as_ref().filter(|r| r.previewing) {
-        reply::draw(frame, body, flow);
+        reply::draw(frame, body, flow, state);
     }
     draw_status(frame, status, state);
     draw_footer(frame, footer, state);

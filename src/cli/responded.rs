@@ -1,0 +1,43 @@
+//! `secdesk responded ID --via phone|other`: the reporter was answered outside secdesk (a
+//! call, a chat, another mailbox). It stops the acknowledge clock as a reply sent from
+//! secdesk does; confirming a class or moving a state does not.
+
+use std::process::ExitCode;
+
+use crate::core::triage::{self, Via};
+
+use super::change::{self, Guard};
+use super::Context;
+
+/// How the reporter was answered.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum How {
+    Phone,
+    Other,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    /// How the reporter was answered (a reply sent with `secdesk reply` counts by itself).
+    #[arg(long, value_enum)]
+    pub via: How,
+    #[command(flatten)]
+    pub guard: Guard,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, mut store) = ctx.store()?;
+    let req = change::request(&config, &args.guard);
+    let via = match args.via {
+        How::Phone => Via::Phone,
+        How::Other => Via::Other,
+    };
+    let a = triage::responded(&mut store, &req, args.id, via)?;
+    change::confirm(
+        args.id,
+        &format!("first response recorded (via {})", via.as_str()),
+        a.version,
+    );
+    Ok(ExitCode::SUCCESS)
+}
