@@ -404,3 +404,40 @@ fn stats_exports_json_and_formula_safe_csv() {
     let table = desk.ok(&["stats"]);
     assert!(table.contains("to first response"), "{table}");
 }
+
+#[test]
+fn issue14_members_by_any_name_responded_dup_of_a_dup_list_header_and_empty_outbox() {
+    let desk = Desk::new();
+    // A member by local part and by name, and a stranger refused in one line.
+    assert!(desk.ok(&["assign", "1", "bob"]).contains("bob@example.org"));
+    assert!(desk.ok(&["assign", "1", "ADA"]).contains("ada@example.org"));
+    assert!(desk
+        .refused(&["assign", "1", "mallory"])
+        .contains("no team member"));
+    // A first response given by phone stops the acknowledge clock; marking valid does not.
+    desk.ok(&["mark", "1", "valid"]);
+    let clocks = &desk.show("1")["clocks"];
+    assert!(clocks["acknowledge"]["met_at"].is_null(), "{clocks}");
+    assert!(desk
+        .ok(&["responded", "1", "--via", "phone"])
+        .contains("first response recorded (via phone)"));
+    let clocks = &desk.show("1")["clocks"];
+    assert!(clocks["acknowledge"]["met_at"].is_string(), "{clocks}");
+    assert!(desk
+        .refused(&["responded", "1", "--via", "fax"])
+        .contains("phone"));
+    // A duplicate of a duplicate is refused, naming the original.
+    desk.ok(&["dup", "3", "--of", "1"]);
+    let err = desk.refused(&["dup", "2", "--of", "3"]);
+    assert!(err.contains("mark #2 a duplicate of #1"), "{err}");
+    // list has a header row; the JSON has none.
+    let table = desk.ok(&["list"]);
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("id") && header.contains("subject"),
+        "{header}"
+    );
+    assert!(desk.json(&["list", "--json"]).is_array());
+    // outbox says when it is empty, even through a pipe.
+    assert!(desk.ok(&["outbox"]).contains("the outbox is empty"));
+}

@@ -9,30 +9,21 @@ use crate::core::triage::{self, Via};
 use super::change::{self, Guard};
 use super::Context;
 
-/// How the reporter was answered.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum How {
-    Phone,
-    Other,
-}
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     pub id: i64,
     /// How the reporter was answered (a reply sent with `secdesk reply` counts by itself).
-    #[arg(long, value_enum)]
-    pub via: How,
+    #[arg(long, value_name = "phone|other")]
+    pub via: String,
     #[command(flatten)]
     pub guard: Guard,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    // Checked before opening anything, so a typo gets a one-line answer.
+    let via: Via = change::parse(&args.via)?;
     let (config, mut store) = ctx.store()?;
     let req = change::request(&config, &args.guard);
-    let via = match args.via {
-        How::Phone => Via::Phone,
-        How::Other => Via::Other,
-    };
     let a = triage::responded(&mut store, &req, args.id, via)?;
     change::confirm(
         args.id,

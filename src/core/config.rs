@@ -91,6 +91,10 @@ pub struct StoreConfig {
 pub struct Identity {
     pub name: String,
     pub email: String,
+    /// A short name to type for this member (`secdesk assign 12 ada`); the local part of
+    /// the email and the name work too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
 }
 
 /// `[team]`: the people who can coordinate reports, and the team's own address.
@@ -342,6 +346,15 @@ impl Config {
         self.members()
             .into_iter()
             .find(|m| m.email.eq_ignore_ascii_case(who) || m.name.eq_ignore_ascii_case(who))
+    }
+
+    /// My email as the team list spells it (the `[team]` entry matching `[identity]`,
+    /// ignoring case), so `--mine` finds the reports assigned to me by name.
+    pub fn my_email(&self) -> String {
+        self.members()
+            .into_iter()
+            .find(|m| m.email.eq_ignore_ascii_case(&self.identity.email))
+            .map_or_else(|| self.identity.email.clone(), |m| m.email.clone())
     }
 
     /// The team members, with `[identity]` included even when not listed.

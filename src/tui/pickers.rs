@@ -30,14 +30,18 @@ pub fn candidates_loaded(state: &mut State, for_id: ReportId, reports: Vec<Candi
         .into_iter()
         .filter(|c| c.id != for_id)
         .map(|c| {
-            let state_text = match c.duplicate_of {
-                Some(of) => format!("duplicate of #{of}"),
-                None => c.state,
-            };
-            (
-                format!("#{} {} ({state_text})", c.id, c.subject),
-                PickerChoice::Report(c.id),
-            )
+            // Choosing a duplicate names its original: a duplicate of a duplicate would
+            // hide it (the triage core refuses one).
+            match c.duplicate_of {
+                Some(of) => (
+                    format!("#{} {} (duplicate: picks #{of})", c.id, c.subject),
+                    PickerChoice::Report(of),
+                ),
+                None => (
+                    format!("#{} {} ({})", c.id, c.subject, c.state),
+                    PickerChoice::Report(c.id),
+                ),
+            }
         })
         .collect();
     open_picker(state, PickerPurpose::DuplicateOf, items);

@@ -150,8 +150,13 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
                 .members
                 .iter()
                 .map(|m| {
+                    let handle = m
+                        .handle
+                        .as_deref()
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default();
                     (
-                        format!("{} <{}>", m.name, m.email),
+                        format!("{} <{}>{handle}", m.name, m.email),
                         PickerChoice::Member(m.email.clone()),
                     )
                 })

@@ -193,6 +193,11 @@ pub fn mark_duplicate(
     in_transaction(store, |conn| {
         let current = guard(conn, id, req)?;
         refuse_cycle(conn, id, original)?;
+        // A duplicate of a duplicate would hide the original: name the original instead.
+        let of = record::load(conn, original)?.state;
+        if let (ReportState::Duplicate, Some(root)) = (of.state, of.duplicate_of) {
+            return Err(TriageError::OriginalIsDuplicate { id, original, root });
+        }
         if current.state.state != ReportState::Duplicate {
             check_move(&current, ReportState::Duplicate)?;
         }

@@ -20,7 +20,7 @@ mod responded;
 pub mod view;
 
 pub use actions::{clear_flag, mark, mark_duplicate, revert, set_state};
-pub use coordinator::{assign, resolve_member, take, unassign};
+pub use coordinator::{assign, find_member, resolve_member, take, unassign};
 pub use errors::TriageError;
 pub use notes::add_note;
 pub use responded::{responded, Via, RESPONDED};

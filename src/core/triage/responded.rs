@@ -18,6 +18,20 @@ pub enum Via {
     Other,
 }
 
+impl std::str::FromStr for Via {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Via, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "phone" => Ok(Via::Phone),
+            "other" => Ok(Via::Other),
+            _ => Err(format!(
+                "--via {s:?}: say how the reporter was answered: phone or other (a reply sent with `secdesk reply` counts by itself)"
+            )),
+        }
+    }
+}
+
 impl Via {
     pub fn as_str(self) -> &'static str {
         match self {
