@@ -16,6 +16,16 @@ struct Desk {
 impl Desk {
     /// A desk for Ada with two teammates: Bob, and Eve whose address is a spreadsheet formula.
     fn new() -> Desk {
+        Desk::with("")
+    }
+
+    /// [`Desk::new`] with more config appended.
+    fn with(extra: &str) -> Desk {
+        Desk::importing(extra, &[])
+    }
+
+    /// [`Desk::with`], importing the fixture inbox with `import_args` added.
+    fn importing(extra: &str, import_args: &[&str]) -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("secdesk.db");
         let config = format!(
@@ -30,12 +40,16 @@ members = [
     {{ name = "Bob", email = "bob@example.org" }},
     {{ name = "Eve", email = "=2+5@evil.example" }},
 ]
+{extra}
 "#,
             db.display()
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let desk = Desk { dir };
-        desk.ok(&["import", fixture("inbox").to_str().unwrap()]);
+        let inbox = fixture("inbox");
+        let mut args = vec!["import", inbox.to_str().unwrap()];
+        args.extend_from_slice(import_args);
+        desk.ok(&args);
         desk
     }
 
@@ -440,4 +454,37 @@ fn issue14_members_by_any_name_responded_dup_of_a_dup_list_header_and_empty_outb
     assert!(desk.json(&["list", "--json"]).is_array());
     // outbox says when it is empty, even through a pipe.
     assert!(desk.ok(&["outbox"]).contains("the outbox is empty"));
+}
+
+#[test]
+fn issue14_history_comes_in_closed_and_stays_out_of_response_times() {
+    let fresh = Desk::new();
+    let new = fresh.json(&["list", "--json"]);
+    assert!(new.as_array().unwrap().iter().all(|r| r["state"] == "new"));
+
+    let archive = Desk::importing("", &["--historical"]);
+    let reports = archive.json(&["list", "--json"]);
+    let reports = reports.as_array().unwrap();
+    assert!(!reports.is_empty());
+    for r in reports {
+        let state = r["state"].as_str().unwrap();
+        assert!(state == "resolved" || state == "spam", "{r}");
+        assert_eq!(r["overdue"], false, "{r}");
+    }
+    let log = archive.ok(&["log", "1"]);
+    assert!(log.contains("imported"), "{log}");
+    let stats = archive.json(&["stats", "--json"]);
+    assert_eq!(stats["historical"], reports.len());
+    assert_eq!(stats["time_to_close"]["count"], 0);
+    let with = archive.json(&["stats", "--json", "--historical"]);
+    assert_eq!(with["time_to_close"]["count"], reports.len());
+
+    // [sync] historical_before, as a bare TOML date: the same for mail older than it.
+    let dated = Desk::with("[sync]\nhistorical_before = 2100-01-01\n");
+    let reports = dated.json(&["list", "--json"]);
+    assert!(reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["state"] != "new"));
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::core::ingest::{IngestSummary, Ingestor};
+use crate::core::triage::history;
 use crate::mailio::import::import_path;
 
 use super::{output, Context};
@@ -14,12 +15,17 @@ pub struct Args {
     /// An mbox file, a Maildir, a folder of .eml files or one .eml file.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Old mail: the new reports come in closed (resolved, or spam when the classifier says
+    /// so), their clocks stopped and their class kept; `stats` leaves them out.
+    #[arg(long)]
+    pub historical: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
     let started = Instant::now();
+    let last_before = history::last_report(&store)?;
     let mut total = IngestSummary::default();
     let bar = output::stdout_is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -38,12 +44,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let historical = history::after_import(&mut store, &config, args.historical, last_before)?;
     println!(
-        "imported {} new messages, {} new reports ({} already stored) in {:.1} s",
+        "imported {} new messages, {} new reports ({} already stored) in {:.1} s{}",
         total.new_messages,
         total.new_reports,
         total.duplicates,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        history::closed_note(historical)
     );
     Ok(ExitCode::SUCCESS)
 }

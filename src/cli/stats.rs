@@ -32,6 +32,9 @@ pub struct Args {
     /// Same as --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Count historical reports (imported closed) in response times and clocks too.
+    #[arg(long)]
+    pub historical: bool,
 }
 
 fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
@@ -47,6 +50,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let period = Period {
         since: date("since", args.since.as_deref())?,
         until: date("until", args.until.as_deref())?,
+        with_historical: args.historical,
     };
     if let (Some(s), Some(u)) = (period.since, period.until) {
         if s > u {
@@ -75,6 +79,14 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
         s.reports,
         s.overdue
     )?;
+    if s.historical > 0 {
+        writeln!(
+            out,
+            "{} historical (imported closed): counted by state, class and week; in the times \
+             and clocks only with --historical",
+            s.historical
+        )?;
+    }
     for (title, counts) in [
         ("by state", &s.by_state),
         ("by class", &s.by_class),

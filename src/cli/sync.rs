@@ -13,6 +13,7 @@ use anyhow::Context as _;
 
 use crate::core::ingest::Ingestor;
 use crate::core::store::Store;
+use crate::core::triage::history;
 use crate::mailio::imap::account;
 use crate::mailio::imap::sync::{self, Remote, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 
@@ -77,9 +78,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let report = result?;
     // The mail is stored; a failed goodbye changes nothing.
     let _ = session.logout();
+    let historical = history::close_before(&mut store, config.sync.historical_before)?;
 
     if args.verbose || output::stdout_is_terminal() {
-        println!("{}", summary_line(&report, started.elapsed()));
+        let line = summary_line(&report, started.elapsed());
+        println!("{line}{}", history::closed_note(historical));
     }
     // Replies waiting in the outbox go out on every sync, as their backoff allows.
     super::outbox::deliver_after_sync(&config, &mut store);

@@ -167,6 +167,31 @@ pub struct SyncConfig {
     /// Seconds before a stalled connection is given up.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// Mail that arrived before this date (YYYY-MM-DD) comes in closed, as history: resolved
+    /// or spam, its clocks stopped, its class kept, left out of `stats` response times.
+    #[serde(default, deserialize_with = "date")]
+    pub historical_before: Option<chrono::NaiveDate>,
+}
+
+/// A TOML date, bare (`2026-01-01`) or quoted.
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateIn {
+        Bare(toml::value::Datetime),
+        Quoted(String),
+    }
+    let text = match DateIn::deserialize(d)? {
+        DateIn::Bare(t) => t.to_string(),
+        DateIn::Quoted(s) => s,
+    };
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-01"
+            ))
+        })
 }
 
 impl Default for SyncConfig {
@@ -174,6 +199,7 @@ impl Default for SyncConfig {
         SyncConfig {
             poll_seconds: default_poll_seconds(),
             timeout_seconds: default_timeout_seconds(),
+            historical_before: None,
         }
     }
 }

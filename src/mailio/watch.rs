@@ -139,6 +139,8 @@ impl Watch {
             Ingestor::from_store(store, Some(&self.config.dir())).map_err(|e| e.to_string())?;
         let report = sync::fetch_new(remote, &examined, store, &ingestor, &mut |_| {})
             .map_err(|e| e.to_string())?;
+        crate::core::triage::history::close_before(store, self.config.sync.historical_before)
+            .map_err(|e| e.to_string())?;
         let mut round = Round {
             new_messages: report.stored.new_messages,
             idle: c.idle,

@@ -192,14 +192,14 @@ fn the_period_selects_reports_by_arrival_with_until_inclusive() {
     let day = |d| NaiveDate::from_ymd_opt(2026, 3, d);
     let later = Period {
         since: day(9),
-        until: None,
+        ..Period::default()
     };
     let st = compute(&s, later, &ClockConfig::default(), now()).unwrap();
     assert_eq!(st.reports, 1);
     assert_eq!(st.time_to_close.median_hours, Some(1.0));
     let first_week = Period {
-        since: None,
         until: day(8),
+        ..Period::default()
     };
     let st = compute(&s, first_week, &ClockConfig::default(), now()).unwrap();
     assert_eq!(st.reports, 6);
@@ -237,4 +237,38 @@ fn csv_guards_formulas_in_names() {
     );
     assert!(csv.contains("time_to_triage,,p90_hours,224.4\r\n"), "{csv}");
     assert!(!csv.contains(",=") && !csv.lines().any(|l| l.starts_with('=')));
+}
+
+#[test]
+fn historical_reports_stay_out_of_response_times_unless_asked() {
+    let (_d, mut s) = fixture();
+    // An archive of old mail: two more reports, imported closed.
+    let last = triage::history::last_report(&s).unwrap();
+    let old = (1..=2)
+        .map(|n| {
+            RawIncoming::file(format!(
+                "Message-ID: <old{n}@x>\nFrom: o@x\nSubject: old {n}\nDate: Mon, 5 Jan 2026 10:00:00 +0000\n\nb\n"
+            ))
+        })
+        .collect();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut s, old, None)
+        .unwrap();
+    let closed =
+        triage::history::close_historical(&mut s, triage::history::Historical::After(last))
+            .unwrap();
+    assert_eq!(closed, 2);
+    let st = compute(&s, Period::default(), &ClockConfig::default(), now()).unwrap();
+    assert_eq!((st.reports, st.historical), (9, 2));
+    assert_eq!(
+        st.time_to_close.count, 4,
+        "the fixture's four, not the archive"
+    );
+    assert_eq!(st.by_state["resolved"], 2, "still counted by state");
+    let with = Period {
+        with_historical: true,
+        ..Period::default()
+    };
+    let st = compute(&s, with, &ClockConfig::default(), now()).unwrap();
+    assert_eq!(st.time_to_close.count, 6);
 }

@@ -13,6 +13,7 @@
 mod actions;
 mod coordinator;
 mod errors;
+pub mod history;
 mod notes;
 mod record;
 pub mod reporter;
