@@ -255,6 +255,7 @@ fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
 fn draw_info(frame: &mut Frame, area: Rect, state: &State) {
     let q = &state.queue;
     let mut parts = vec![
+        state.tab.title().to_string(),
         if q.loaded {
             text::queue_position(q.cursor, q.page.total)
         } else {
