@@ -177,4 +177,7 @@ fn the_footer_keeps_the_most_useful_keys() {
     desk.key(KeyCode::Char('T'));
     let screen = desk.screen();
     insta::assert_snapshot!("stats_80x24", screen);
+    // The response table's count column ends inside its box, not clipped by it.
+    let head = screen.lines().find(|l| l.contains("median")).unwrap();
+    assert!(head.contains("target     n│"), "{head}");
 }

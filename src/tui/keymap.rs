@@ -107,7 +107,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[ctrl('u')], "", Command::HalfPageUp, Scope::Screens, "half a page up", "", HELP_ONLY),
     bind(&[k(Enter)], "Enter", Command::Open, Scope::Queue, "open the report", "open", 1),
     bind(&[k(Esc)], "Esc", Command::Close, Scope::Screens, "close view/selection/search (not quit)", "", HELP_ONLY),
-    bind(&[k(Char('q'))], "q", Command::Back, Scope::Screens, "back; quit from the queue", "back", 20),
+    bind(&[k(Char('q'))], "q", Command::Back, Scope::Screens, "back; quit from the queue", "back", 9),
     bind(&[k(Char('/'))], "/", Command::Search, Scope::Screens, "search (queue: mail; report: its text)", "search", 12),
     bind(&[k(Char('n'))], "n/N", Command::NextMatch, Scope::Screens, "next match of the search", "", HELP_ONLY),
     bind(&[k(Char('N'))], "", Command::PrevMatch, Scope::Screens, "previous match of the search", "", HELP_ONLY),

@@ -366,7 +366,12 @@ fn land(state: &mut State) {
     if let Some(pos) = next.and_then(position) {
         state.queue.cursor = pos;
     }
+    // In the report view the keys still act on the open report: only the queue's cursor
+    // moved, and the status line says so when the queue is what shows.
     let now_on = state.queue.current().map(|r| r.summary.id);
+    if state.screen != Screen::Queue {
+        return;
+    }
     if let (Some(id), Some(status)) = (now_on, state.status.as_mut()) {
         status.text.push_str(&text::now_on(id));
     }

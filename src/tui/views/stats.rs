@@ -11,6 +11,11 @@ use super::{class_style, due, safe};
 use crate::tui::app::State;
 use crate::tui::text;
 
+/// " {state:<13}{n:>7}" and the borders.
+const STATES_WIDTH: u16 = 1 + 13 + 7 + 2;
+/// " {clock:<18}{median:>9}{target:>9}{n:>6}" and the borders.
+const RESPONSE_WIDTH: u16 = 1 + 18 + 9 + 9 + 6 + 2;
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let Some(stats) = state.stats.as_deref() else {
         frame.render_widget(Paragraph::new(text::LOADING), area);
@@ -18,9 +23,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     };
     let [chart, lower] =
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    // Each box is as wide as its widest line and its borders, so no count is clipped.
     let [states, response, overdue] = Layout::horizontal([
-        Constraint::Length(24),
-        Constraint::Length(44),
+        Constraint::Length(STATES_WIDTH),
+        Constraint::Length(RESPONSE_WIDTH),
         Constraint::Min(20),
     ])
     .areas(lower);
