@@ -57,6 +57,9 @@ pub fn set_state(
         let current = guard(conn, id, req)?;
         let target = match (state, reason) {
             (ReportState::Invalid, None) => return Err(TriageError::ReasonRequired { id }),
+            (ReportState::Invalid, Some(InvalidReason::Other)) if note.is_none() => {
+                return Err(TriageError::OtherReasonNeedsText { id })
+            }
             (ReportState::Invalid, Some(r)) => StateSnapshot {
                 invalid_reason: Some(r),
                 ..plain(state)
@@ -115,6 +118,9 @@ pub fn mark(
                 })
             }
             Class::Spam => plain(ReportState::Spam),
+            Class::Invalid if reason == Some(InvalidReason::Other) => {
+                return Err(TriageError::OtherReasonNeedsText { id })
+            }
             Class::Invalid => StateSnapshot {
                 invalid_reason: reason
                     .or(now.invalid_reason)

@@ -348,3 +348,25 @@ fn reporter_reply_brings_needs_info_back_and_flags_it() {
     let c = clear_flag(&mut s, &ada(), 1).unwrap();
     assert!(c.before && !detail(&s, 1).flagged);
 }
+
+#[test]
+fn invalid_for_another_reason_takes_the_words_as_its_note() {
+    let (_d, mut s) = store(1);
+    let other = Some(InvalidReason::Other);
+    let err = set_state(&mut s, &ada(), 1, ReportState::Invalid, other, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs its words"), "{err}");
+    set_state(
+        &mut s,
+        &ada(),
+        1,
+        ReportState::Invalid,
+        other,
+        Some("a feature request"),
+    )
+    .unwrap();
+    let d = detail(&s, 1);
+    assert_eq!(d.invalid_reason, other);
+    assert_eq!(d.notes[0].text, "a feature request");
+}
