@@ -310,13 +310,18 @@ impl State {
 
     fn set_status(&mut self, text: String, error: bool) {
         if !text.is_empty() {
-            let stamp = self.now.format("%H:%M:%S");
             let mark = if error { "error: " } else { "" };
-            self.messages.push_back(format!("{stamp} {mark}{text}"));
-            while self.messages.len() > MESSAGE_LOG {
-                self.messages.pop_front();
-            }
+            self.log(&format!("{mark}{text}"));
         }
         self.status = Some(Status { text, error });
+    }
+
+    /// Adds a line to the message log (`L`) without showing it in the status line.
+    pub fn log(&mut self, text: &str) {
+        let stamp = self.now.format("%H:%M:%S");
+        self.messages.push_back(format!("{stamp} {text}"));
+        while self.messages.len() > MESSAGE_LOG {
+            self.messages.pop_front();
+        }
     }
 }

@@ -59,6 +59,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         Action::StoreChanged => reload(state),
         Action::Sync(result) => {
             let changed = result.is_ok();
+            // A failing sync is shown at the right of the status line, cut to fit; the log
+            // keeps it whole (only when it changes, not every retry).
+            if let Err(e) = &result {
+                if state.sync.as_ref() != Some(&result) {
+                    state.log(&text::sync_failed(e));
+                }
+            }
             state.sync = Some(result);
             if changed {
                 reload(state)

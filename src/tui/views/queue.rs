@@ -272,6 +272,9 @@ fn draw_info(frame: &mut Frame, area: Rect, state: &State) {
     if !state.selection.is_empty() {
         parts.push(text::selected(state.selection.len()));
     }
+    if let Some(n) = state.count {
+        parts.push(format!("{n}…"));
+    }
     frame.render_widget(
         Paragraph::new(Span::styled(
             parts.join(" · "),
