@@ -43,6 +43,8 @@ pub enum Command {
     ToggleSort,
     Stats,
     Quit,
+    /// Keys inside a prompt or a picker: listed in the help, handled by the prompt itself.
+    InPrompt,
     /// On the reply preview: send, edit again, cancel.
     SendReply,
     EditReply,
@@ -60,6 +62,8 @@ pub enum Scope {
     ReplyPreview,
     /// The queue, the report view and the stats screen (not the reply preview).
     Screens,
+    /// Inside a prompt or picker: in the help only (`prompts` and `pickers` handle them).
+    Prompt,
     Everywhere,
 }
 
@@ -133,6 +137,8 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('T'))], "T", Command::Stats, Scope::Queue, "stats", "stats", 23),
     bind(&[k(Char('L'))], "L", Command::Messages, Scope::Screens, "message log (last 100 lines), :messages", "log", 26),
     bind(&[k(Char(':'))], ":", Command::CommandLine, Scope::Screens, "command: :messages, :q", "", HELP_ONLY),
+    bind(&[ctrl('a'), ctrl('e'), ctrl('u'), ctrl('w')], "", Command::InPrompt, Scope::Prompt, "prompt: start, end, clear, delete word", "", HELP_ONLY),
+    bind(&[k(Up), k(Down), ctrl('n'), ctrl('p')], "", Command::InPrompt, Scope::Prompt, "in a picker: move (type to narrow)", "", HELP_ONLY),
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -173,6 +179,7 @@ fn applies(scope: Scope, at: Where) -> bool {
         Scope::Report => at == Where::Report,
         Scope::Triage => matches!(at, Where::Queue | Where::Report),
         Scope::ReplyPreview => at == Where::ReplyPreview,
+        Scope::Prompt => false,
     }
 }
 
@@ -233,7 +240,7 @@ fn key_name(k: &Key) -> String {
         other => format!("{other:?}"),
     };
     if k.1 {
-        format!("Ctrl-{}", name.to_uppercase())
+        format!("^{}", name.to_uppercase())
     } else {
         name
     }
