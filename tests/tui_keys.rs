@@ -275,8 +275,22 @@ fn after_v_the_cursor_moves_to_the_next_report_and_the_status_names_both() {
             && status.contains(&format!("now on #{next}")),
         "{status}"
     );
+    // The row it jumped to stands out until the next key.
+    assert_eq!(desk.state.landed, Some(next));
+    let t = desk.terminal(120, 32);
+    let buf = t.backend().buffer();
+    let row = (0..32)
+        .find(|&y| {
+            (0..120)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .contains(&format!(" {next} "))
+        })
+        .unwrap();
+    assert_eq!(buf[(10, row)].fg, ratatui::style::Color::Yellow);
     // The next key acts on the report the status line names.
     desk.key(KeyCode::Char('t'));
+    assert_eq!(desk.state.landed, None);
     assert_eq!(
         desk.report_field(next, "coordinator").as_deref(),
         Some("you@demo.example")

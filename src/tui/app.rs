@@ -218,6 +218,9 @@ pub struct State {
     pub count: Option<usize>,
     /// Where the cursor goes when the change on its way lands.
     pub follow: Option<Follow>,
+    /// The report the cursor just landed on after a change took the one before it away:
+    /// highlighted until the next key, so the jump is seen.
+    pub landed: Option<ReportId>,
     /// The reply being written, if any.
     pub reply: Option<ReplyFlow>,
     /// The template names `r` offers (shipped and the config directory's).
@@ -270,6 +273,7 @@ impl State {
             messages: Default::default(),
             count: None,
             follow: None,
+            landed: None,
             reply: None,
             templates: Vec::new(),
             outbox_pending: None,

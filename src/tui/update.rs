@@ -92,6 +92,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    state.landed = None;
     match &state.overlay {
         Overlay::Input(_) => return prompts::on_input_key(state, key),
         Overlay::Picker(_) => return pickers::on_picker_key(state, key),
@@ -376,6 +377,7 @@ fn land(state: &mut State) {
     // In the report view the keys still act on the open report: only the queue's cursor
     // moved, and the status line says so when the queue is what shows.
     let now_on = state.queue.current().map(|r| r.summary.id);
+    state.landed = now_on;
     if state.screen != Screen::Queue {
         return;
     }

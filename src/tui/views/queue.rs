@@ -168,7 +168,15 @@ fn draw_rows(frame: &mut Frame, area: Rect, state: &State) {
                 Some(r) => report_row(r, state, &cols),
                 None => Row::new([Cell::from(""), Cell::from(text::LOADING)]),
             };
-            if pos == q.cursor {
+            let landed = q.row(pos).map(|r| r.summary.id) == state.landed;
+            if pos == q.cursor && landed {
+                // The row the cursor jumped to after a change: stands out until the next key.
+                row.style(
+                    Style::new()
+                        .fg(Color::Yellow)
+                        .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+                )
+            } else if pos == q.cursor {
                 row.style(Style::new().add_modifier(Modifier::REVERSED))
             } else {
                 row
