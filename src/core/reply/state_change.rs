@@ -88,16 +88,18 @@ impl Plan {
     }
 }
 
-/// Moves report `id` as `change` says, recorded as done by `actor` at `at`. Returns the
-/// states it went through (empty when it stays where it is, see [`plan`]).
-pub fn apply(
-    store: &mut Store,
+/// [`plan`] for report `id` as it is stored now.
+pub fn plan_for(store: &Store, id: ReportId, change: StateChange) -> Result<Plan, TriageError> {
+    let (current, reason) = current(store, id)?;
+    Ok(plan(current, reason, change))
+}
+
+/// The report's state and invalid reason as stored now.
+fn current(
+    store: &Store,
     id: ReportId,
-    change: StateChange,
-    actor: &str,
-    at: DateTime<Utc>,
-) -> Result<Vec<ReportState>, TriageError> {
-    let current: Option<(String, Option<String>)> = store
+) -> Result<(ReportState, Option<InvalidReason>), TriageError> {
+    let row: Option<(String, Option<String>)> = store
         .conn()
         .query_row(
             "SELECT state, invalid_reason FROM reports WHERE id = ?1",
@@ -106,7 +108,7 @@ pub fn apply(
         )
         .optional()
         .map_err(StoreError::from)?;
-    let Some((state, reason)) = current else {
+    let Some((state, reason)) = row else {
         return Err(TriageError::NoSuchReport(id));
     };
     let Ok(current) = state.parse::<ReportState>() else {
@@ -116,9 +118,20 @@ pub fn apply(
             value: state,
         });
     };
-    let reason = reason.and_then(|r| r.parse().ok());
+    Ok((current, reason.and_then(|r| r.parse().ok())))
+}
+
+/// Moves report `id` as `change` says, recorded as done by `actor` at `at`. Returns the
+/// states it went through (empty when it stays where it is, see [`plan`]).
+pub fn apply(
+    store: &mut Store,
+    id: ReportId,
+    change: StateChange,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<ReportState>, TriageError> {
     let req = Request::new(actor).at(at);
-    match plan(current, reason, change) {
+    match plan_for(store, id, change)? {
         Plan::Stays(_) | Plan::AlreadyPast { .. } => Ok(Vec::new()),
         Plan::Refused(refused) => Err(TriageError::Transition { id, refused }),
         Plan::Moves(path) => {
