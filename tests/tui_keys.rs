@@ -399,3 +399,56 @@ fn invalid_takes_a_reason_in_the_triagers_own_words() {
         .unwrap();
     assert_eq!(note, "a feature request");
 }
+
+#[test]
+fn search_in_a_report_marks_its_matches_and_n_steps_through_them() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Tab); // Suspected spam
+    desk.key(KeyCode::Char('/'));
+    desk.keys("clipboard");
+    desk.key(KeyCode::Enter);
+    desk.key(KeyCode::Enter);
+    desk.key(KeyCode::Char('/'));
+    desk.keys("the");
+    desk.key(KeyCode::Enter);
+    let first = desk.status();
+    assert!(first.starts_with("match 1 of "), "{first}");
+    let of: usize = first["match 1 of ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(of >= 3, "{first}");
+    let at = desk.state.find_at;
+    desk.key(KeyCode::Char('n'));
+    assert!(desk.status().starts_with("match 2 of"), "{}", desk.status());
+    assert_ne!(desk.state.find_at, at);
+    desk.key(KeyCode::Char('N'));
+    assert_eq!(desk.state.find_at, at);
+    desk.key(KeyCode::Char('N'));
+    assert!(desk.status().contains("wrapped round"), "{}", desk.status());
+    // The current match is drawn reversed.
+    let t = desk.terminal(80, 24);
+    let buf = t.backend().buffer();
+    let reversed = (0..24).any(|y| {
+        (0..80).any(|x| {
+            buf[(x, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+    });
+    assert!(reversed);
+    desk.key(KeyCode::Char('/'));
+    for _ in 0..3 {
+        desk.key(KeyCode::Backspace);
+    }
+    desk.keys("no such words");
+    desk.key(KeyCode::Enter);
+    assert!(
+        desk.status().contains("is not in this report"),
+        "{}",
+        desk.status()
+    );
+}

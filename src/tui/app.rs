@@ -206,6 +206,8 @@ pub struct State {
     pub show_reasons: bool,
     /// The text searched for in the report view, for n/N.
     pub find: Option<String>,
+    /// The report line of the current match.
+    pub find_at: Option<usize>,
     pub stats: Option<Box<StatsData>>,
     pub overlay: Overlay,
     pub status: Option<Status>,
@@ -265,6 +267,7 @@ impl State {
             report_scroll: 0,
             show_reasons: false,
             find: None,
+            find_at: None,
             stats: None,
             overlay: Overlay::None,
             status: None,

@@ -81,22 +81,13 @@ pub fn clamp_report_scroll(state: &mut State) {
 pub(super) fn find_next(state: &mut State, forward: bool, n: i64) -> Vec<Request> {
     match state.screen {
         Screen::Report => {
-            let Some(find) = state.find.clone() else {
+            if state.find.is_none() {
                 state.info(text::NO_SEARCH);
-                return Vec::new();
-            };
-            let mut from = state.report_scroll;
-            for _ in 0..n {
-                match views::report::find_line(state, &find, i64::from(from), forward) {
-                    Some(line) => from = line,
-                    None => {
-                        state.info(text::no_more_matches(&views::safe(&find)));
-                        break;
-                    }
+            } else {
+                for _ in 0..n.max(1) {
+                    step_match(state, forward);
                 }
             }
-            state.report_scroll = from;
-            clamp_report_scroll(state);
             Vec::new()
         }
         Screen::Queue if state.search.is_some() => {
@@ -114,19 +105,45 @@ pub(super) fn find_next(state: &mut State, forward: bool, n: i64) -> Vec<Request
     }
 }
 
-/// After a search in the report view: the first match from the top of the page shown.
-pub fn find_first(state: &mut State) {
+/// The next (previous) match of the report search, wrapping round at the end as vi does;
+/// the page scrolls to it (as far as it can) and the status line counts.
+fn step_match(state: &mut State, forward: bool) {
     let Some(find) = state.find.clone() else {
         return;
     };
-    let from = i64::from(state.report_scroll) - 1;
-    let hit = views::report::find_line(state, &find, from, true)
-        .or_else(|| views::report::find_line(state, &find, from + 1, false));
-    match hit {
-        Some(row) => {
-            state.report_scroll = row;
-            clamp_report_scroll(state);
-        }
-        None => state.info(text::no_more_matches(&views::safe(&find))),
+    let hits = views::report::find_hits(state, &find);
+    if hits.is_empty() {
+        state.find_at = None;
+        state.info(text::no_match_in_report(&views::safe(&find)));
+        return;
     }
+    let at = state.find_at;
+    let next = match (at, forward) {
+        (None, _) => hits
+            .iter()
+            .position(|(_, row)| *row >= state.report_scroll)
+            .unwrap_or(0),
+        (Some(a), true) => hits.iter().position(|(i, _)| *i > a).unwrap_or(0),
+        (Some(a), false) => hits
+            .iter()
+            .rposition(|(i, _)| *i < a)
+            .unwrap_or(hits.len() - 1),
+    };
+    let wrapped = match (at, forward) {
+        (Some(a), true) => hits[next].0 <= a,
+        (Some(a), false) => hits[next].0 >= a,
+        (None, _) => false,
+    };
+    let (line, row) = hits[next];
+    state.find_at = Some(line);
+    // The match a few lines below the top, so it is read in its context.
+    state.report_scroll = row.saturating_sub(2);
+    clamp_report_scroll(state);
+    state.info(text::report_match(next + 1, hits.len(), wrapped));
+}
+
+/// After a search in the report view: the first match from the top of the page shown.
+pub fn find_first(state: &mut State) {
+    state.find_at = None;
+    step_match(state, true);
 }

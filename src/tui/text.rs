@@ -280,9 +280,6 @@ pub fn no_such_report(id: i64) -> String {
     format!("no report #{id}")
 }
 
-pub fn no_more_matches(q: &str) -> String {
-    format!("No more matches for \"{q}\".")
-}
 
 pub fn match_position(cursor: usize, total: usize) -> String {
     format!("match {}", queue_position(cursor, total))
@@ -307,4 +304,13 @@ pub const NO_MATCH_HERE: &str =
 
 pub fn preview_then_unknown(id: i64, state: &str) -> String {
     format!("#{id} moves to {state} if its state allows")
+}
+
+pub fn no_match_in_report(q: &str) -> String {
+    format!("\"{q}\" is not in this report.")
+}
+
+pub fn report_match(n: usize, of: usize, wrapped: bool) -> String {
+    let wrap = if wrapped { " (wrapped round)" } else { "" };
+    format!("match {n} of {of}{wrap} · n next, N previous")
 }

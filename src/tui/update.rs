@@ -227,6 +227,7 @@ fn open_current(state: &mut State) -> Vec<Request> {
     state.screen = Screen::Report;
     state.report_scroll = 0;
     state.show_reasons = false;
+    state.find_at = None;
     if state.report_id != Some(id) {
         state.report = None;
     }

@@ -50,28 +50,50 @@ pub fn max_scroll(state: &State) -> u16 {
         .unwrap_or(0)
 }
 
-/// The first screen row after (or before) row `from` whose line holds `needle`, ignoring
-/// case.
-pub fn find_line(state: &State, needle: &str, from: i64, forward: bool) -> Option<u16> {
-    let d = state.report.as_deref()?;
+/// Every line of the report view holding `needle` (ignoring case), as (line index, the
+/// screen row it starts on at the current width), top to bottom.
+pub fn find_hits(state: &State, needle: &str) -> Vec<(usize, u16)> {
+    let Some(d) = state.report.as_deref() else {
+        return Vec::new();
+    };
     let width = state.width.max(1);
     let needle = needle.to_lowercase();
     let mut row = 0usize;
     let mut hits = Vec::new();
-    for line in lines(d, state) {
-        let plain: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-        if plain.to_lowercase().contains(&needle) {
-            hits.push(row.min(u16::MAX as usize) as u16);
+    for (i, line) in raw_lines(d, state).into_iter().enumerate() {
+        if plain(&line).to_lowercase().contains(&needle) {
+            hits.push((i, row.min(u16::MAX as usize) as u16));
         }
         row += Paragraph::new(line)
             .wrap(Wrap { trim: false })
             .line_count(width);
     }
-    if forward {
-        hits.into_iter().find(|r| i64::from(*r) > from)
-    } else {
-        hits.into_iter().rev().find(|r| i64::from(*r) < from)
-    }
+    hits
+}
+
+fn plain(line: &Line) -> String {
+    line.spans.iter().map(|s| s.content.as_ref()).collect()
+}
+
+/// The report's lines with the search's matches marked: the current one reversed, the
+/// others underlined.
+fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
+    let out = raw_lines(d, state);
+    let Some(needle) = state.find.as_deref().map(str::to_lowercase) else {
+        return out;
+    };
+    out.into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if !plain(&line).to_lowercase().contains(&needle) {
+                line
+            } else if state.find_at == Some(i) {
+                line.style(Style::new().add_modifier(Modifier::REVERSED))
+            } else {
+                line.style(Style::new().add_modifier(Modifier::UNDERLINED))
+            }
+        })
+        .collect()
 }
 
 fn bold() -> Style {
@@ -89,7 +111,7 @@ fn section(title: &str) -> Line<'static> {
     Line::from(Span::styled(format!("── {title} "), bold().fg(Color::Blue)))
 }
 
-fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
+fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     let r = &d.report;
     let mut out = Vec::new();
     let mut state_text = r.state.to_string();
