@@ -132,7 +132,7 @@ fn open_a_report_mark_it_quit_and_the_store_has_it() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("Thread (1 item)");
     tmux.keys(&["i"]);
-    tmux.wait_for("Invalid because");
+    tmux.wait_for("#3 invalid because");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("marked invalid");
     assert!(

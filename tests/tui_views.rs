@@ -109,6 +109,8 @@ fn member_picker() {
     let screen = desk.screen();
     insta::assert_snapshot!(screen);
     assert!(screen.contains("Ada Lovelace <ada@demo.example>"));
+    // The title names the report the choice changes: the one under the cursor.
+    assert!(screen.contains("Assign #4 to"), "{screen}");
 }
 
 #[test]

@@ -10,11 +10,10 @@ pub const NO_REPORT: &str = "No report under the cursor.";
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo.";
 pub const HELP_TITLE: &str = " Keys — ? or Esc closes ";
 pub const SEARCH_PROMPT: &str = "Search: ";
-pub const NOTE_PROMPT: &str = "Note: ";
 pub const DUPLICATE_PROMPT: &str = "Duplicate of report #: ";
-pub const ASSIGN_TITLE: &str = " Assign to ";
-pub const STATE_TITLE: &str = " Move to state ";
-pub const REASON_TITLE: &str = " Invalid because ";
+pub const ASSIGN_TITLE: &str = "Assign {} to";
+pub const STATE_TITLE: &str = "Move {} to state";
+pub const REASON_TITLE: &str = "{} invalid because";
 pub const NO_TRANSITIONS: &str = "No state change is allowed from here.";
 pub const NOT_A_NUMBER: &str = "Type the number of the original report, e.g. 12.";
 pub const EMPTY_NOTE: &str = "An empty note was not added.";
@@ -122,7 +121,7 @@ pub const NOT_A_TERMINAL: &str =
     "the desk needs a terminal: run secdesk in one, or use `secdesk list` (`secdesk demo --list` for the demo)";
 
 // Replies (`r`).
-pub const TEMPLATE_TITLE: &str = " Reply with template ";
+pub const TEMPLATE_TITLE: &str = "Reply to {} with template";
 pub const BLANK_TEMPLATE: &str = "blank (no template)";
 pub const EDITOR_NOT_HERE: &str =
     "internal error: a reply step reached the wrong worker; press r to start the reply again";
@@ -248,7 +247,6 @@ pub const NOTHING_CHANGED: &str = "Nothing changed.";
 pub const NO_SEARCH: &str = "No search yet: / searches, then n and N step through the matches.";
 pub const SEARCH_CLEARED: &str = "Search cleared.";
 pub const ESC_DOES_NOT_QUIT: &str = "Esc closes prompts and views; q quits the desk.";
-pub const REASON_PROMPT: &str = "Invalid because: ";
 pub const COMMAND_PROMPT: &str = ":";
 pub const FIND_PROMPT: &str = "Find in report: ";
 pub const MESSAGES_TITLE: &str = " Messages (last 100) — j/k scroll, any other key closes ";
@@ -280,7 +278,6 @@ pub fn no_such_report(id: i64) -> String {
     format!("no report #{id}")
 }
 
-
 pub fn match_position(cursor: usize, total: usize) -> String {
     format!("match {}", queue_position(cursor, total))
 }
@@ -295,7 +292,7 @@ pub fn reasons_folded(n: usize) -> String {
         n => format!("{n} reasons, {REASONS_FOLDED}"),
     }
 }
-pub const DUPLICATE_TITLE: &str = " Duplicate of (type a subject or #id) ";
+pub const DUPLICATE_TITLE: &str = "{} duplicate of (type a subject or #id)";
 pub const PICKER_TYPE_HINT: &str = "type to narrow, ↑↓ move, Enter picks";
 pub const NOTHING_LISTED: &str = " nothing matches";
 pub const CONFIRM_TITLE: &str = " Are you sure? y does it, any other key does not ";
@@ -313,4 +310,17 @@ pub fn no_match_in_report(q: &str) -> String {
 pub fn report_match(n: usize, of: usize, wrapped: bool) -> String {
     let wrap = if wrapped { " (wrapped round)" } else { "" };
     format!("match {n} of {of}{wrap} · n next, N previous")
+}
+
+/// A picker's title with the report(s) it changes in place of `{}`.
+pub fn picker_title(title: &str, target: &str) -> String {
+    format!(" {} ", title.replacen("{}", target, 1))
+}
+
+pub fn note_prompt(target: &str) -> String {
+    format!("Note on {target}: ")
+}
+
+pub fn reason_prompt(target: &str) -> String {
+    format!("{target} invalid because: ")
 }

@@ -41,9 +41,19 @@ pub fn draw(frame: &mut Frame, state: &State) {
     match &state.overlay {
         Overlay::Help(scroll) => help::draw(frame, body, *scroll),
         Overlay::Messages(scroll) => help::draw_messages(frame, body, state, *scroll),
-        Overlay::Picker(p) => picker::draw(frame, body, p),
+        Overlay::Picker(p) => picker::draw(frame, body, p, &acting_on(state, p.purpose)),
         Overlay::Confirm(c) => picker::draw_confirm(frame, body, c),
         Overlay::Input(_) | Overlay::None => {}
+    }
+}
+
+/// Which reports a picker's choice will change, for its title: "#4", "12 selected".
+fn acting_on(state: &State, purpose: super::app::PickerPurpose) -> String {
+    let bulk = purpose == super::app::PickerPurpose::InvalidReason;
+    let targets = super::prompts::targets(state, bulk);
+    match targets.as_slice() {
+        [(id, _)] => format!("#{id}"),
+        many => text::selected(many.len()),
     }
 }
 
@@ -77,7 +87,7 @@ pub fn safe(s: &str) -> String {
 
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     if let Overlay::Input(input) = &state.overlay {
-        draw_prompt(frame, area, input);
+        draw_prompt(frame, area, input, state);
         return;
     }
     let mut right = Vec::new();
@@ -147,13 +157,17 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 /// A prompt being typed, with its cursor; a long text scrolls to keep the cursor in view.
-fn draw_prompt(frame: &mut Frame, area: Rect, input: &super::app::Input) {
+fn draw_prompt(frame: &mut Frame, area: Rect, input: &super::app::Input, state: &State) {
     let prompt = match input.purpose {
-        InputPurpose::Search => text::SEARCH_PROMPT,
-        InputPurpose::FindInReport => text::FIND_PROMPT,
-        InputPurpose::Note => text::NOTE_PROMPT,
-        InputPurpose::InvalidReasonText => text::REASON_PROMPT,
-        InputPurpose::Command => text::COMMAND_PROMPT,
+        InputPurpose::Search => text::SEARCH_PROMPT.to_string(),
+        InputPurpose::FindInReport => text::FIND_PROMPT.to_string(),
+        InputPurpose::Note => {
+            text::note_prompt(&acting_on(state, super::app::PickerPurpose::Assign))
+        }
+        InputPurpose::InvalidReasonText => {
+            text::reason_prompt(&acting_on(state, super::app::PickerPurpose::InvalidReason))
+        }
+        InputPurpose::Command => text::COMMAND_PROMPT.to_string(),
     };
     let room = (area.width as usize).saturating_sub(prompt.chars().count() + 1);
     let field = &input.field;

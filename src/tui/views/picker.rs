@@ -12,14 +12,19 @@ use super::{centered, fit, safe};
 use crate::tui::app::{Confirm, Picker, PickerPurpose};
 use crate::tui::text;
 
-pub fn draw(frame: &mut Frame, area: Rect, picker: &Picker) {
-    let title = match picker.purpose {
-        PickerPurpose::Assign => text::ASSIGN_TITLE,
-        PickerPurpose::State => text::STATE_TITLE,
-        PickerPurpose::InvalidReason => text::REASON_TITLE,
-        PickerPurpose::Template => text::TEMPLATE_TITLE,
-        PickerPurpose::DuplicateOf => text::DUPLICATE_TITLE,
-    };
+/// The picker over `area`; `target` names the report(s) the choice changes.
+pub fn draw(frame: &mut Frame, area: Rect, picker: &Picker, target: &str) {
+    let title = text::picker_title(
+        match picker.purpose {
+            PickerPurpose::Assign => text::ASSIGN_TITLE,
+            PickerPurpose::State => text::STATE_TITLE,
+            PickerPurpose::InvalidReason => text::REASON_TITLE,
+            PickerPurpose::Template => text::TEMPLATE_TITLE,
+            PickerPurpose::DuplicateOf => text::DUPLICATE_TITLE,
+        },
+        target,
+    );
+    let title = title.as_str();
     let typed = matches!(
         picker.purpose,
         PickerPurpose::Assign | PickerPurpose::DuplicateOf
@@ -32,7 +37,8 @@ pub fn draw(frame: &mut Frame, area: Rect, picker: &Picker) {
         .max()
         .unwrap_or(20)
         .max(title.chars().count() as u16 + 4)
-        .max(text::PICKER_TYPE_HINT.chars().count() as u16 + 4);
+        // "> " + the filter and its cursor + "  " + the hint, inside the borders.
+        .max(text::PICKER_TYPE_HINT.chars().count() as u16 + 10);
     let width = widest.min(area.width);
     let inner_w = width.saturating_sub(2) as usize;
     let extra = u16::from(typed);
