@@ -452,3 +452,24 @@ fn search_in_a_report_marks_its_matches_and_n_steps_through_them() {
         desk.status()
     );
 }
+
+#[test]
+fn esc_typed_fast_before_a_key_is_still_an_esc() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('x'));
+    assert_eq!(desk.state.selection.len(), 1);
+    // The terminal sends Esc then s, typed fast, as Alt-s.
+    desk.act(secdesk::tui::action::Action::Key(
+        crossterm::event::KeyEvent::new(KeyCode::Char('s'), crossterm::event::KeyModifiers::ALT),
+    ));
+    assert!(
+        desk.state.selection.is_empty(),
+        "the Esc cleared the selection"
+    );
+    let acted = desk.queue_ids().len();
+    assert_eq!(
+        acted,
+        9 - 1,
+        "then s marked the report under the cursor only"
+    );
+}

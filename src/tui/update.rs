@@ -16,6 +16,19 @@ pub const PREFETCH: usize = 40;
 /// Applies one action and returns the store work it calls for.
 pub fn update(state: &mut State, action: Action) -> Vec<Request> {
     match action {
+        // A terminal sends Esc and a key typed right after it as one Alt-key: take it as
+        // the two keys the user pressed, so Esc-then-s never skips the Esc.
+        Action::Key(key)
+            if key.modifiers.contains(KeyModifiers::ALT)
+                && matches!(key.code, KeyCode::Char(_))
+                && !matches!(state.overlay, Overlay::Input(_)) =>
+        {
+            let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+            let mut out = on_key(state, esc);
+            let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+            out.extend(on_key(state, plain));
+            out
+        }
         Action::Key(key) => on_key(state, key),
         Action::Resize { width, height } => {
             state.width = width;
