@@ -200,7 +200,9 @@ fn the_footer_keeps_the_most_useful_keys() {
     desk.resize(80, 24);
     let screen = desk.screen();
     let footer = rows(&screen)[23];
-    for key in ["? help", "s spam", "v valid", "u undo", "r reply", "d dup"] {
+    for key in [
+        "? help", "s spam", "v valid", "u undo", "r reply", "d dup", "T stats", "q quit",
+    ] {
         assert!(footer.contains(key), "{key}: {footer}");
     }
     desk.key(KeyCode::Char('T'));

@@ -198,9 +198,10 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     let mut spans = Vec::new();
     let mut used = 0usize;
     for (keys, what) in keymap::hints(at) {
-        let hint = format!(" {what}  ");
+        // The key stands out on its own background: one space between hints is enough.
+        let hint = format!(" {what} ");
         let w = keys.chars().count() + hint.chars().count();
-        if used + w > area.width as usize + 2 {
+        if used + w > area.width as usize + 1 {
             continue;
         }
         used += w;
