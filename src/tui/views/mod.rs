@@ -57,6 +57,32 @@ fn acting_on(state: &State, purpose: super::app::PickerPurpose) -> String {
     }
 }
 
+/// `line` broken into rows of at most `width` cells, at spaces where it can and inside a
+/// word only when the word alone is wider; an empty line stays one empty row. The report
+/// view wraps mail itself so every row keeps its quote bar.
+pub fn wrap(line: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
+    let cells = |s: &str| s.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>();
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    // Each piece is a word with the spaces after it; leading spaces are a piece of their own.
+    for piece in line.split_inclusive(' ') {
+        let word = piece.trim_end_matches(' ');
+        if cells(&row) + cells(word) > width && !row.trim().is_empty() {
+            rows.push(std::mem::take(&mut row).trim_end().to_string());
+        }
+        for c in piece.chars() {
+            if c != ' ' && cells(&row) + c.width().unwrap_or(0) > width {
+                rows.push(std::mem::take(&mut row));
+            }
+            row.push(c);
+        }
+    }
+    rows.push(row.trim_end().to_string());
+    rows
+}
+
 /// `s` cut to `width` cells, ending in "…" when it was longer.
 pub fn fit(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
@@ -295,6 +321,17 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_splits_only_long_words() {
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(wrap("hello world again", 11), vec!["hello world", "again"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("  indented line", 40), vec!["  indented line"]);
+        for row in wrap("a quick brown fox jumps over the lazy dog", 9) {
+            assert!(row.chars().count() <= 9, "{row:?}");
+        }
+    }
 
     #[test]
     fn ages_read_at_a_glance() {

@@ -213,7 +213,7 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     out.push(section(&text::thread_title(d.thread.len())));
     for item in &d.thread {
         match item {
-            ThreadItem::Mail(m) => mail_lines(&mut out, m, &r.subject),
+            ThreadItem::Mail(m) => mail_lines(&mut out, m, &r.subject, state.width as usize),
             ThreadItem::Note(n) => {
                 let style = Style::new().fg(Color::Yellow);
                 out.push(Line::from(Span::styled(
@@ -221,7 +221,9 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
                     style.add_modifier(Modifier::BOLD),
                 )));
                 for l in terminal_text(&n.text).lines() {
-                    out.push(Line::from(Span::styled(format!("│ {l}"), style)));
+                    for row in super::wrap(l, (state.width as usize).saturating_sub(2)) {
+                        out.push(Line::from(Span::styled(format!("│ {row}"), style)));
+                    }
                 }
             }
         }
@@ -251,7 +253,7 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
 }
 
 /// One message of the thread; its subject only when it differs from the report's.
-fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str) {
+fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, width: usize) {
     let (mark, who, colour) = if m.direction == "out" {
         ("◀", text::THREAD_OUT, Color::Green)
     } else {
@@ -315,9 +317,8 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str) {
     }
     let bar = Style::new().fg(colour);
     for l in terminal_text(&m.body).replace('\t', "    ").lines() {
-        out.push(Line::from(vec![
-            Span::styled("┃ ", bar),
-            Span::raw(l.to_string()),
-        ]));
+        for row in super::wrap(l, width.saturating_sub(2)) {
+            out.push(Line::from(vec![Span::styled("┃ ", bar), Span::raw(row)]));
+        }
     }
 }
