@@ -473,3 +473,21 @@ fn esc_typed_fast_before_a_key_is_still_an_esc() {
         "then s marked the report under the cursor only"
     );
 }
+
+#[test]
+fn an_unknown_report_is_named_without_a_cli_command() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('d'));
+    desk.keys("999");
+    desk.key(KeyCode::Enter);
+    let status = desk.status();
+    assert!(status.contains("no report #999"), "{status}");
+    assert!(!status.contains("secdesk"), "{status}");
+    let answer = desk
+        .session
+        .handle(now(), secdesk::tui::action::Request::Report(999));
+    let secdesk::tui::action::Action::Failed(message) = answer else {
+        panic!("a missing report is an error")
+    };
+    assert!(!message.contains("secdesk"), "{message}");
+}

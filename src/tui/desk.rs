@@ -111,9 +111,11 @@ impl Session {
             },
             Request::Deliver(id) => deliver(&self.config, &mut self.store, id),
             Request::EditReply(_) => Action::ReplyEdited(Err(text::EDITOR_NOT_HERE.into())),
-            other => self
-                .run(now, other)
-                .unwrap_or_else(|e| Action::Failed(text::store_error(&e.to_string()))),
+            other => self.run(now, other).unwrap_or_else(|e| match e {
+                // The CLI's hint (`secdesk list`) means nothing where the queue is on screen.
+                TriageError::NoSuchReport(id) => Action::Failed(text::no_such_report(id)),
+                e => Action::Failed(text::store_error(&e.to_string())),
+            }),
         }
     }
 
