@@ -7,7 +7,7 @@
 //! from `needs-info` when the reporter answers) are not a response from the team.
 //!
 //! - **first response**: the first reply sent to the reporter (a `reply` event, written when
-//!   the outbox delivers it), or the first `responded` event (`secdesk responded ID --via
+//!   the outbox delivers it, whose recipients include the reporter), or the first `responded` event (`secdesk responded ID --via
 //!   phone|other`: an answer given elsewhere). Confirming a class or moving the state is not
 //!   a response;
 //! - **triage**: the first decision on the report: a move into `triaged`, `fixing`,
@@ -130,6 +130,16 @@ impl Milestones {
     }
 }
 
+/// True for a `reply` event `e` whose message went to the reporter: the outbox row it was
+/// sent from lists the address of the report's first incoming message among its
+/// recipients. A reply with no outbox row (recorded before the outbox kept recipients) or a
+/// report with no known reporter address counts as it always did.
+const TO_REPORTER: &str =
+    "coalesce((SELECT instr(lower(o.recipients), lower('\"' || m.from_addr || '\"')) > 0
+     FROM outbox o, messages m
+     WHERE o.message_id = e.after AND m.id = (SELECT min(f.id) FROM messages f
+         WHERE f.report_id = e.report_id AND f.direction = 'in')), 1)";
+
 /// True for a state event `e` that was not taken back: the next state event of the same
 /// report is not an undo.
 const NOT_UNDONE: &str = "coalesce((SELECT n.detail FROM events n WHERE n.report_id = e.report_id
@@ -157,7 +167,7 @@ pub fn milestones(
     let sql = format!(
         "SELECT r.id, r.created_at, r.state,
             (SELECT min(at) FROM events e WHERE e.report_id = r.id AND e.actor <> ?2 AND
-                (e.kind = 'reply' OR (e.kind = 'responded' AND e.detail IS NOT 'undo' AND
+                ((e.kind = 'reply' AND {to_reporter}) OR (e.kind = 'responded' AND e.detail IS NOT 'undo' AND
                  NOT EXISTS (SELECT 1 FROM events u WHERE u.report_id = e.report_id AND
                      u.kind = 'responded' AND u.detail = 'undo' AND u.before = CAST(e.id AS TEXT))))),
             (SELECT min(at) FROM events e WHERE e.report_id = r.id AND e.actor <> ?2 AND
@@ -167,6 +177,7 @@ pub fn milestones(
          FROM reports r WHERE {only}",
         triage = in_list(TRIAGE_STATES),
         not_undone = NOT_UNDONE,
+        to_reporter = TO_REPORTER,
         closed = in_list(&closed),
         // Two statements rather than `?1 IS NULL OR r.id = ?1`, which SQLite cannot answer
         // from the primary key: one report would cost a scan of every report.
@@ -334,6 +345,39 @@ mod tests {
                 )
                 .unwrap();
             assert_eq!(of(&store2).responded, Some(t(1, 7)));
+        }
+
+        #[test]
+        fn a_reply_that_did_not_go_to_the_reporter_is_no_response() {
+            let (_d, store) = one_report();
+            let sent = |id: &str, to: &str, hour: u32| {
+                store
+                    .conn()
+                    .execute(
+                        "INSERT INTO outbox (report_id, message_id, actor, created_at, subject,
+                            envelope_from, recipients, draft, raw, next_attempt_at, state)
+                         VALUES (1, ?1, 'ada@x', '2026-03-01T00:00:00Z', 's', 'sec@x', ?2, '{}',
+                            x'00', '2026-03-01T00:00:00Z', 'sent')",
+                        rusqlite::params![id, to],
+                    )
+                    .unwrap();
+                store
+                    .conn()
+                    .execute(
+                        "INSERT INTO events (report_id, actor, at, kind, after)
+                         VALUES (1, 'ada@x', ?1, 'reply', ?2)",
+                        rusqlite::params![timestamp(t(1, hour)), id],
+                    )
+                    .unwrap();
+            };
+            sent("up@x", r#"["upstream@vendor.example"]"#, 3);
+            assert_eq!(
+                of(&store).responded,
+                None,
+                "a reply upstream is not a response"
+            );
+            sent("rep@x", r#"["R@X", "sec@x"]"#, 4);
+            assert_eq!(of(&store).responded, Some(t(1, 4)));
         }
 
         #[test]
