@@ -491,3 +491,26 @@ fn an_unknown_report_is_named_without_a_cli_command() {
     };
     assert!(!message.contains("secdesk"), "{message}");
 }
+
+#[test]
+fn answered_elsewhere_stops_the_acknowledge_clock_and_u_takes_it_back() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    let responded = |desk: &Desk| {
+        secdesk::core::clocks::milestones(desk.store.conn(), Some(id)).unwrap()[&id].responded
+    };
+    desk.key(KeyCode::Char('v'));
+    assert_eq!(responded(&desk), None, "v is not a response");
+    desk.key(KeyCode::Char('u'));
+    desk.key(KeyCode::Char('A'));
+    assert!(desk.screen().contains("answered by"), "{}", desk.screen());
+    desk.keys("1"); // phone
+    assert!(
+        desk.status().contains("answered by phone"),
+        "{}",
+        desk.status()
+    );
+    assert_eq!(responded(&desk), Some(now()));
+    desk.key(KeyCode::Char('u'));
+    assert_eq!(responded(&desk), None, "undone, the clock runs again");
+}

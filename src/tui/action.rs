@@ -115,6 +115,8 @@ pub enum Change {
     DuplicateOf(ReportId),
     /// Invalid for a reason in the triager's own words.
     InvalidBecause(String),
+    /// The reporter was answered outside secdesk: a first response.
+    Responded(crate::core::triage::Via),
 }
 
 /// What the worker did with a batch: the reports changed (with how to take each back) and

@@ -31,6 +31,8 @@ pub enum Command {
     Note,
     Duplicate,
     Reply,
+    /// Record a first response given outside secdesk.
+    Answered,
     ToggleSelect,
     SelectScreen,
     Undo,
@@ -129,6 +131,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('c'))], "c", Command::Note, Scope::Triage, "add a team note (comment)", "note", 22),
     bind(&[k(Char('d'))], "d", Command::Duplicate, Scope::Triage, "duplicate of… (pick by subject or #id)", "dup", 7),
     bind(&[k(Char('r'))], "r", Command::Reply, Scope::Triage, "reply to the reporter", "reply", 6),
+    bind(&[k(Char('A'))], "A", Command::Answered, Scope::Triage, "answered elsewhere: record a first response (phone, other)", "", HELP_ONLY),
     bind(&[k(Char('w'))], "w", Command::ToggleReasons, Scope::Report, "why: unfold the classifier's reasons", "why", 8),
     bind(&[k(Char('y'))], "y", Command::SendReply, Scope::ReplyPreview, "reply preview: send the reply", "send", 1),
     bind(&[k(Char('e'))], "e", Command::EditReply, Scope::ReplyPreview, "reply preview: edit it again", "edit", 2),

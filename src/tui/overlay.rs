@@ -116,6 +116,8 @@ pub enum PickerPurpose {
     Template,
     /// The original report for `d`, by subject or id.
     DuplicateOf,
+    /// How the reporter was answered elsewhere, for `A`.
+    Answered,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +131,8 @@ pub enum PickerChoice {
     Report(ReportId),
     /// "Another reason…": type one.
     OtherReason,
+    /// How the reporter was answered outside secdesk.
+    Via(crate::core::triage::Via),
 }
 
 /// A question that must be answered `y` before something happens; anything else says no.

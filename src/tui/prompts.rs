@@ -13,6 +13,7 @@ use super::keymap::Command;
 use super::text;
 use super::update::new_queue;
 use crate::core::model::{Class, ReportId, ReportState};
+use crate::core::triage::Via;
 
 /// The reports a triage key acts on, each with the version the view loaded: the open report
 /// in the report view; in the queue, the selection for bulk keys (`s`, `i`) or the cursor's.
@@ -182,6 +183,13 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
             let items = super::reply::template_items(state);
             open_picker(state, PickerPurpose::Template, items)
         }
+        Command::Answered => {
+            let items = [Via::Phone, Via::Other]
+                .into_iter()
+                .map(|v| (v.as_str().to_string(), PickerChoice::Via(v)))
+                .collect();
+            open_picker(state, PickerPurpose::Answered, items)
+        }
         Command::Note => open_input(state, InputPurpose::Note, String::new()),
         Command::Duplicate => super::pickers::ask_original(state),
         Command::Search if state.screen == Screen::Report => {
@@ -276,6 +284,12 @@ pub(super) fn chosen(
             true,
             format!("marked invalid ({})", text::invalid_reason_label(r)),
             Change::Mark(Class::Invalid, Some(r)),
+        ),
+        (PickerPurpose::Answered, PickerChoice::Via(via)) => batch(
+            state,
+            false,
+            text::answered(via.as_str()),
+            Change::Responded(via),
         ),
         (PickerPurpose::InvalidReason, PickerChoice::OtherReason) => {
             open_input(state, InputPurpose::InvalidReasonText, String::new())

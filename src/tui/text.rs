@@ -324,3 +324,10 @@ pub fn note_prompt(target: &str) -> String {
 pub fn reason_prompt(target: &str) -> String {
     format!("{target} invalid because: ")
 }
+
+pub const ANSWERED_TITLE: &str = "{}: the reporter was answered by";
+
+/// The status line after `A`: "#4 answered by phone (first response recorded)".
+pub fn answered(via: &str) -> String {
+    format!("answered by {via} (first response recorded)")
+}

@@ -76,6 +76,10 @@ fn one(
             let a = triage::set_state(store, req, id, ReportState::Invalid, other, Some(why))?;
             (a.version, a.undo)
         }
+        Change::Responded(via) => {
+            let a = triage::responded(store, req, id, *via)?;
+            (a.version, a.undo)
+        }
         Change::DuplicateOf(original) => {
             let a = triage::mark_duplicate(store, req, id, *original)?;
             (a.version, a.undo)

@@ -21,6 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, picker: &Picker, target: &str) {
             PickerPurpose::InvalidReason => text::REASON_TITLE,
             PickerPurpose::Template => text::TEMPLATE_TITLE,
             PickerPurpose::DuplicateOf => text::DUPLICATE_TITLE,
+            PickerPurpose::Answered => text::ANSWERED_TITLE,
         },
         target,
     );
