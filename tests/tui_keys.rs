@@ -14,6 +14,12 @@ fn needs_triage_opens_first_and_suspected_spam_has_a_queue_of_its_own() {
     assert_eq!(desk.state.queue.page.total, 9, "{ids:?}");
     assert!(ids.iter().all(|id| *id < 10), "no suspected spam: {ids:?}");
     assert_eq!(ids[0], 4, "the newest report leads: {ids:?}");
+    // The tabs say how much work waits where.
+    assert!(
+        desk.screen().contains("Suspected spam 5"),
+        "{}",
+        desk.screen()
+    );
     desk.key(KeyCode::Tab);
     assert!(desk.screen().contains("Suspected spam"));
     let mut spam = desk.queue_ids();
@@ -279,7 +285,7 @@ fn after_v_the_cursor_moves_to_the_next_report_and_the_status_names_both() {
     assert_eq!(desk.state.landed, Some(next));
     let t = desk.terminal(120, 32);
     let buf = t.backend().buffer();
-    let row = (0..32)
+    let row = (2..32)
         .find(|&y| {
             (0..120)
                 .map(|x| buf[(x, y)].symbol())

@@ -55,6 +55,8 @@ pub enum Action {
     ReplyDelivered(Result<Box<Delivery>, String>),
     /// Replies in the outbox that are not yet sent (or not yet filed in Sent).
     OutboxCount(usize),
+    /// The answer to [`Request::TabCounts`], in its order.
+    TabCounts(Vec<usize>),
 }
 
 /// Work for the store worker. Reads are answered with the matching `…Loaded` action, writes
@@ -86,6 +88,8 @@ pub enum Request {
     /// Attempt delivery of an outbox row: the delivery worker runs it, off the UI thread.
     Deliver(i64),
     OutboxCount,
+    /// How many reports each of these queues holds (the counted tabs' filters).
+    TabCounts(Vec<QueueFilter>),
 }
 
 /// One key's worth of triage: the same change to one or more reports.

@@ -48,6 +48,9 @@ impl Tab {
         Tab::All,
     ];
 
+    /// The tabs whose size the tab bar shows: the work waiting.
+    pub const COUNTED: [Tab; 3] = [Tab::NeedsTriage, Tab::SuspectedSpam, Tab::Mine];
+
     pub fn title(self) -> &'static str {
         match self {
             Tab::NeedsTriage => "Needs triage",
@@ -214,6 +217,8 @@ pub struct State {
     /// The last sync's outcome, shown at the right of the status line.
     pub sync: Option<Result<String, String>>,
     pub undo: Vec<UndoEntry>,
+    /// How many reports the counted tabs hold ([`Tab::COUNTED`]), once counted.
+    pub tab_counts: Vec<(Tab, usize)>,
     /// The last status lines, oldest first (`L` shows them).
     pub messages: std::collections::VecDeque<String>,
     /// A count typed before a motion (`5j`).
@@ -274,6 +279,7 @@ impl State {
             sync: None,
             undo: Vec::new(),
             messages: Default::default(),
+            tab_counts: Vec::new(),
             count: None,
             follow: None,
             landed: None,

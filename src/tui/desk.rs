@@ -109,6 +109,14 @@ impl Session {
                 Ok(rows) => Action::OutboxCount(rows.len()),
                 Err(e) => Action::Failed(text::store_error(&e.to_string())),
             },
+            Request::TabCounts(tabs) => {
+                let counted: Result<Vec<_>, _> =
+                    tabs.iter().map(|f| self.store.queue_count(f)).collect();
+                match counted {
+                    Ok(counts) => Action::TabCounts(counts),
+                    Err(e) => Action::Failed(text::store_error(&e.to_string())),
+                }
+            }
             Request::Deliver(id) => deliver(&self.config, &mut self.store, id),
             Request::EditReply(_) => Action::ReplyEdited(Err(text::EDITOR_NOT_HERE.into())),
             other => self.run(now, other).unwrap_or_else(|e| match e {
@@ -168,6 +176,7 @@ impl Session {
             Request::ComposeReply { .. }
             | Request::QueueReply(_)
             | Request::OutboxCount
+            | Request::TabCounts(_)
             | Request::Deliver(_)
             | Request::EditReply(_) => Action::Failed(text::EDITOR_NOT_HERE.into()),
             Request::Triage(batch) => {

@@ -37,6 +37,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             let mut out = ensure_window(state);
             if state.outbox_pending.is_none() {
                 out.push(Request::OutboxCount);
+                out.push(tab_counts(state));
             }
             out
         }
@@ -88,6 +89,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         }
         Action::Failed(message) => {
             state.error(message);
+            Vec::new()
+        }
+        Action::TabCounts(counts) => {
+            state.tab_counts = Tab::COUNTED.into_iter().zip(counts).collect();
             Vec::new()
         }
         Action::OutboxCount(n) => {
@@ -309,6 +314,7 @@ pub fn reload(state: &mut State) -> Vec<Request> {
     state.queue.requested = None;
     let mut out = request_window(state);
     out.push(Request::OutboxCount);
+    out.push(tab_counts(state));
     if state.screen == Screen::Report {
         if let Some(id) = state.report_id {
             out.push(Request::Report(id));
@@ -318,6 +324,16 @@ pub fn reload(state: &mut State) -> Vec<Request> {
         out.push(Request::Stats);
     }
     out
+}
+
+/// Counts the tabs the tab bar shows sizes for.
+fn tab_counts(state: &State) -> Request {
+    Request::TabCounts(
+        Tab::COUNTED
+            .iter()
+            .map(|t| t.filter(&state.me.email))
+            .collect(),
+    )
 }
 
 /// Keeps the cursor on screen and the rows around it loaded (or asked for).

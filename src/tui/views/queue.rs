@@ -109,28 +109,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     ])
     .areas(area);
     let selected = Tab::ALL.iter().position(|t| *t == state.tab);
-    frame.render_widget(tab_bar(tabs.width, selected), tabs);
+    frame.render_widget(tab_bar(tabs.width, selected, &state.tab_counts), tabs);
     draw_rows(frame, table, state);
     draw_info(frame, info, state);
 }
 
-/// The tabs, full names when they fit, else short ones, else short ones tightly packed.
-fn tab_bar(width: u16, selected: Option<usize>) -> Tabs<'static> {
-    let full: usize = Tab::ALL.iter().map(|t| t.title().chars().count() + 3).sum();
-    let style = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
-    let tabs = if full <= width as usize {
-        Tabs::new(Tab::ALL.iter().map(|t| t.title()))
-    } else {
-        Tabs::new(Tab::ALL.iter().map(|t| t.short_title()))
+/// The tabs, with the size of the counted ones: full names when they fit, else short ones,
+/// else short ones tightly packed.
+fn tab_bar(width: u16, selected: Option<usize>, counts: &[(Tab, usize)]) -> Tabs<'static> {
+    let label = |t: &Tab, name: &str| match counts.iter().find(|(c, _)| c == t) {
+        Some((_, n)) => format!("{name} {n}"),
+        None => name.to_string(),
     };
-    let short: usize = Tab::ALL
-        .iter()
-        .map(|t| t.short_title().chars().count() + 3)
-        .sum();
-    let tabs = if full > width as usize && short > width as usize {
-        tabs.padding("", "").divider("|")
+    let full: Vec<String> = Tab::ALL.iter().map(|t| label(t, t.title())).collect();
+    let short: Vec<String> = Tab::ALL.iter().map(|t| label(t, t.short_title())).collect();
+    let room = |names: &[String], pad: usize| -> usize {
+        names.iter().map(|n| n.chars().count() + pad).sum()
+    };
+    let style = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+    let tabs = if room(&full, 3) <= width as usize {
+        Tabs::new(full)
+    } else if room(&short, 3) <= width as usize {
+        Tabs::new(short)
     } else {
-        tabs
+        Tabs::new(short).padding("", "").divider("|")
     };
     tabs.select(selected).highlight_style(style)
 }
