@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         search: args.search,
         states,
         classes,
-        coordinator: args.mine.then(|| config.identity.email.clone()),
+        coordinator: args.mine.then(|| config.my_email()),
         unassigned: args.unassigned,
         ..ListFilter::default()
     };
@@ -94,6 +94,7 @@ pub fn print_queue(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    writeln!(out, "{:>5}   {:<16}  {}", "id", "coordinator", header())?;
     for e in entries {
         let r = &e.report;
         let marks = format!(
@@ -152,10 +153,19 @@ pub fn print_csv(entries: &[QueueEntry]) -> anyhow::Result<()> {
 /// A plain table; every field from mail is made terminal-safe.
 pub fn print_table(reports: &[ReportSummary]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    writeln!(out, "{:>5}  {}", "id", header())?;
     for r in reports {
         writeln!(out, "{:>5}  {}", r.id, row(r))?;
     }
     Ok(())
+}
+
+/// The column names over [`row`].
+fn header() -> String {
+    format!(
+        "{:<10}  {:<12}  {:<7}  {:>3}  {:<30}  {}",
+        "received", "state", "class", "msg", "from", "subject"
+    )
 }
 
 fn row(r: &ReportSummary) -> String {

@@ -22,6 +22,7 @@ mod notice;
 mod outbox;
 mod output;
 pub mod reply;
+mod responded;
 mod save;
 mod show;
 mod state;
@@ -82,6 +83,8 @@ pub enum Command {
     Unassign(unassign::Args),
     /// Add a team note to a report (never sent to the reporter).
     Note(note::Args),
+    /// Record a first response given outside secdesk (--via phone|other).
+    Responded(responded::Args),
     /// Close a report as a duplicate of another.
     Dup(dup::Args),
     /// Show a report's audit log.
@@ -202,6 +205,7 @@ pub fn main() -> ExitCode {
         Some(Command::State(args)) => state::run(&ctx, args),
         Some(Command::Assign(args)) => assign::run(&ctx, args),
         Some(Command::Take(args)) => take::run(&ctx, args),
+        Some(Command::Responded(args)) => responded::run(&ctx, args),
         Some(Command::Unassign(args)) => unassign::run(&ctx, args),
         Some(Command::Note(args)) => note::run(&ctx, args),
         Some(Command::Dup(args)) => dup::run(&ctx, args),

@@ -113,7 +113,7 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     if cl.class.is_some() || cl.outcome.is_some() {
         let score = cl
             .score
-            .map(|s| format!(" score {s:.2}"))
+            .map(|s| format!(", spam score {s:.2}"))
             .unwrap_or_default();
         writeln!(
             out,

@@ -43,6 +43,9 @@ pub struct Args {
     /// Also write one self-contained HTML page (charts and tables) into FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<std::path::PathBuf>,
+    /// Count historical reports (imported closed) in response times and clocks too.
+    #[arg(long)]
+    pub historical: bool,
 }
 
 fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
@@ -58,6 +61,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let period = Period {
         since: date("since", args.since.as_deref())?,
         until: date("until", args.until.as_deref())?,
+        with_historical: args.historical,
     };
     if let (Some(s), Some(u)) = (period.since, period.until) {
         if s > u {
@@ -108,6 +112,14 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
         s.reports,
         s.overdue
     )?;
+    if s.historical > 0 {
+        writeln!(
+            out,
+            "{} historical (imported closed): counted by state, class and week; in the times \
+             and clocks only with --historical",
+            s.historical
+        )?;
+    }
     for (title, counts) in [
         ("by state", &s.by_state),
         ("by class", &s.by_class),

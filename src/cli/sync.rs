@@ -13,6 +13,7 @@ use anyhow::Context as _;
 
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
+use crate::core::triage::history;
 use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 use crate::mailio::imap::{account, connect};
 
@@ -86,10 +87,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let reports = result?;
     // The mail is stored; a failed goodbye changes nothing.
     connect::logout(&endpoint, &mut session);
+    let historical = history::close_before(&mut store, config.sync.historical_before)?;
 
     let complete = reports.iter().all(SyncReport::complete);
     if args.verbose || output::stdout_is_terminal() || !complete {
-        println!("{}", summary_line(&reports, started.elapsed()));
+        println!(
+            "{}{}",
+            summary_line(&reports, started.elapsed()),
+            history::closed_note(historical)
+        );
     }
     // Replies waiting in the outbox go out on every sync, as their backoff allows.
     super::outbox::deliver_after_sync(&config, &mut store);

@@ -5,8 +5,9 @@
 //! (`secdesk stats --format json`), added beside the older [`super::Stats`] keys.
 //!
 //! Response and close times leave out spam (its "close" is moderation, reported apart) and
-//! historical reports: those imported from an archive (no message of theirs came over IMAP),
-//! whose clocks measure when someone got to the archive, not how the team responded.
+//! historical reports (`core::triage::history`: imported with `--historical` or arrived before
+//! `[sync] historical_before`), whose clocks measure when someone got to the archive, not how
+//! the team responded; `--historical` counts them in.
 //! A clock whose target is longer than 2 days is given in days, others in hours.
 
 use std::collections::{BTreeMap, HashMap};
@@ -274,9 +275,10 @@ pub fn compute(
             to_clear.extend(m.and_then(|m| m.closed).map(|c| hours(r.created, c)));
         }
         let spam = r.class.as_deref() == Some("spam") || r.state == "spam";
-        if spam || r.historical {
+        let historical = r.historical && !period.with_historical;
+        if spam || historical {
             f.excluded.spam += usize::from(spam);
-            f.excluded.historical += usize::from(!spam && r.historical);
+            f.excluded.historical += usize::from(!spam && historical);
             continue;
         }
         to_fix.extend(fixed.get(&r.id).map(|t| hours(r.created, *t)));
@@ -353,12 +355,11 @@ fn outcomes(
 }
 
 fn rows(store: &Store) -> Result<Vec<Row>> {
-    let mut stmt = store.conn().prepare(
-        "SELECT r.id, r.created_at, r.state, r.class, r.invalid_reason, r.coordinator,
-            NOT EXISTS (SELECT 1 FROM messages m WHERE m.report_id = r.id
-                        AND m.direction = 'in' AND m.uid IS NOT NULL)
-         FROM reports r ORDER BY r.created_at, r.id",
-    )?;
+    let mut stmt = store.conn().prepare(&format!(
+        "SELECT r.id, r.created_at, r.state, r.class, r.invalid_reason, r.coordinator, {}
+             FROM reports r ORDER BY r.created_at, r.id",
+        crate::core::triage::history::IS_HISTORICAL
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, ReportId>(0)?,

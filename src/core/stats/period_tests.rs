@@ -10,6 +10,7 @@ use crate::core::config::{ClockConfig, Identity};
 use crate::core::ingest::{Ingestor, Origin, RawIncoming};
 use crate::core::model::{InvalidReason, ReportState};
 use crate::core::store::Store;
+use crate::core::triage::history::{self, Historical};
 use crate::core::triage::{self, Request};
 
 fn at(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
@@ -37,7 +38,7 @@ fn incoming(i: u32, date: DateTime<Utc>, imap: bool) -> RawIncoming {
 }
 
 /// #1 March, handled well and disclosed; #2 April spam; #3 April acknowledged late, invalid;
-/// #4 March, imported from an archive and resolved months later.
+/// #4 March, imported from an archive as history (closed on import).
 fn year() -> (tempfile::TempDir, YearFigures) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
@@ -50,31 +51,41 @@ fn year() -> (tempfile::TempDir, YearFigures) {
     Ingestor::without_classifier()
         .ingest_batch(&mut store, batch, None)
         .unwrap();
+    // #4 came from the archive with `secdesk import --historical`: closed, clocks stopped.
+    let closed = history::close_historical(&mut store, Historical::After(3)).unwrap();
+    assert_eq!(closed, 1);
     let ada = |t: DateTime<Utc>| Request::new("ada@example.org").at(t);
     let state = |store: &mut Store, id, s, t, reason| {
         triage::set_state(store, &ada(t), id, s, reason, None).unwrap();
     };
     use ReportState::*;
+    // A first response is an answer to the reporter (issue 14): here, by phone.
+    let answer = |store: &mut Store, id, t| {
+        triage::responded(store, &ada(t), id, triage::Via::Phone).unwrap();
+    };
+    answer(&mut store, 1, at(3, 2, 11));
     state(&mut store, 1, Acknowledged, at(3, 2, 11), None);
     triage::take(&mut store, &ada(at(3, 3, 10)), 1).unwrap();
     state(&mut store, 1, Triaged, at(3, 7, 10), None);
     state(&mut store, 1, Fixing, at(3, 8, 10), None);
     state(&mut store, 1, Disclosed, at(4, 1, 10), None);
     state(&mut store, 2, Spam, at(4, 10, 12), None);
+    answer(&mut store, 3, at(4, 15, 10));
     state(&mut store, 3, Acknowledged, at(4, 15, 10), None);
     let reason = Some(InvalidReason::ThirdParty);
     state(&mut store, 3, Invalid, at(4, 16, 10), reason);
-    state(&mut store, 4, Resolved, at(9, 1, 10), None);
     triage::add_note(&mut store, &ada(at(4, 16, 11)), 3, "upstream's bug").unwrap();
 
     let members = [
         Identity {
             name: "Ada".into(),
             email: "ada@example.org".into(),
+            handle: None,
         },
         Identity {
             name: "Bob".into(),
             email: "bob@example.org".into(),
+            handle: None,
         },
     ];
     let refs: Vec<&Identity> = members.iter().collect();
@@ -129,7 +140,7 @@ fn a_year_by_month_without_spam_and_historical_reports() {
 
     let ada = &f.members[0];
     assert_eq!((ada.coordinated, ada.notes, ada.replies), (1, 1, 0));
-    assert_eq!(ada.last_activity.as_deref(), Some("2026-09-01T10:00:00Z"));
+    assert_eq!(ada.last_activity.as_deref(), Some("2026-04-16T11:00:00Z"));
     assert!(!ada.inactive);
     assert!(f.members[1].inactive, "Bob did nothing in 12 months");
 }
