@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::core::ingest::{IngestSummary, Ingestor};
+use crate::mailio::gpg;
 use crate::mailio::import::import_path;
 
 use super::{output, Context};
@@ -18,7 +19,9 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
+        .with_team(&config)
+        .with_pgp(gpg::engine(&config));
     let started = Instant::now();
     let mut total = IngestSummary::default();
     let bar = output::stdout_is_terminal().then(|| {

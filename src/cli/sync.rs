@@ -13,6 +13,7 @@ use anyhow::Context as _;
 
 use crate::core::ingest::Ingestor;
 use crate::core::store::Store;
+use crate::mailio::gpg;
 use crate::mailio::imap::account;
 use crate::mailio::imap::sync::{self, Remote, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 
@@ -69,7 +70,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         session: &mut session,
         batch_size: args.batch_size,
     };
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
+        .with_team(&config)
+        .with_pgp(gpg::engine(&config));
     let result = sync::fetch_new(remote, &examined, &mut store, &ingestor, &mut on_progress);
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -51,6 +51,7 @@ pub struct Config {
     pub reply: ReplyConfig,
     #[serde(default)]
     pub sync: SyncConfig,
+    pub pgp: Option<crate::core::pgp::PgpConfig>,
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]
     pub source: PathBuf,
@@ -285,6 +286,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(pgp) = &self.pgp {
+            pgp.validate()?;
+        }
         if let Some(imap) = &self.imap {
             check_security("imap", &imap.host, imap.security)?;
             check_password_source(

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod outbox;
 pub mod parse;
+pub mod pgp;
 pub mod queue;
 pub mod reply;
 pub mod sanitize;

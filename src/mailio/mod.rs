@@ -2,6 +2,7 @@
 //! the front ends through return values and channels; the core never calls into them.
 
 pub mod delivery;
+pub mod gpg;
 pub mod imap;
 pub mod import;
 pub mod secret;

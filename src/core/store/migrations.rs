@@ -247,4 +247,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN another_sender INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN date_header TEXT;
     "#,
+    // 9 (pgp, issue 16): a message's OpenPGP state as JSON (`core::pgp::PgpInfo`:
+    // encrypted, signature, signer); NULL for mail with no OpenPGP part.
+    r#"
+    ALTER TABLE messages ADD COLUMN pgp TEXT;
+    "#,
 ];

@@ -1,0 +1,297 @@
+//! Running `gpg` for the desk: decrypting and verifying reports, encrypting replies.
+//!
+//! gpg is run by argv (never a shell) with `--batch`, `--no-tty`, `--status-fd 2` (its
+//! machine-readable `[GNUPG:]` lines, doc/DETAILS) and `GNUPGHOME` from `[pgp] gnupg_home`.
+//! Every run is bounded: hostile input (huge or deeply nested packets, a decompression bomb,
+//! malformed armour) is stopped after `[pgp] timeout_seconds` or `max_output_mb` of output,
+//! and the child is killed. `--pinentry-mode error` makes a key that needs a passphrase fail
+//! at once instead of waiting for someone to type it.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::core::config::Config;
+use crate::core::pgp::{mime, EngineRun, PgpConfig, PgpEngine};
+
+/// The most input one run is given: larger ciphertext is not decrypted.
+const MAX_INPUT: usize = 64 * 1024 * 1024;
+/// The most status and log text kept from one run.
+const MAX_STATUS: usize = 1024 * 1024;
+
+/// gpg with the team keyring and the limits of `[pgp]`.
+#[derive(Debug, Clone)]
+pub struct Gpg {
+    program: PathBuf,
+    home: PathBuf,
+    timeout: Duration,
+    max_output: usize,
+}
+
+impl Gpg {
+    pub fn from_config(pgp: &PgpConfig) -> Gpg {
+        Gpg {
+            program: "gpg".into(),
+            home: pgp.gnupg_home.clone(),
+            timeout: Duration::from_secs(pgp.timeout_seconds),
+            max_output: usize::try_from(pgp.max_output_mb)
+                .unwrap_or(usize::MAX / (1024 * 1024))
+                .saturating_mul(1024 * 1024),
+        }
+    }
+
+    /// The same keyring with other limits (tests of the limits).
+    pub fn with_limits(mut self, timeout: Duration, max_output: usize) -> Gpg {
+        self.timeout = timeout;
+        self.max_output = max_output;
+        self
+    }
+
+    /// Runs gpg with `args` after the fixed ones, `input` on stdin, within the limits.
+    pub fn run(&self, args: &[OsString], input: &[u8]) -> EngineRun {
+        if input.len() > MAX_INPUT {
+            return stopped(format!(
+                "the OpenPGP data is {} MB, over the {} MB limit",
+                input.len() >> 20,
+                MAX_INPUT >> 20
+            ));
+        }
+        let mut cmd = Command::new(&self.program);
+        cmd.env("GNUPGHOME", &self.home)
+            .args([
+                "--batch",
+                "--no-tty",
+                "--status-fd",
+                "2",
+                "--pinentry-mode",
+                "error",
+                "--no-auto-key-retrieve",
+                "--no-auto-key-locate",
+                "--no-greeting",
+            ])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return stopped(format!(
+                    "gpg could not be started: {e}; install GnuPG (`gpg`) or remove [pgp] from the config"
+                ))
+            }
+        };
+        let over = Arc::new(AtomicBool::new(false));
+        let stdin = child.stdin.take();
+        let data = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            if let Some(mut s) = stdin {
+                // gpg may stop reading (bad input, killed): a broken pipe is expected then.
+                let _ = s.write_all(&data);
+            }
+        });
+        let out = reader(child.stdout.take(), self.max_output, over.clone());
+        let err = reader(
+            child.stderr.take(),
+            MAX_STATUS,
+            Arc::new(AtomicBool::new(false)),
+        );
+        let timed_out = self.wait(&mut child, &over);
+        let _ = writer.join();
+        let output = out.join().unwrap_or_default();
+        let status = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+        let stopped_why = if over.load(Ordering::SeqCst) {
+            Some(format!(
+                "its output passed the {} MB limit (`[pgp] max_output_mb`; a decompression bomb?)",
+                self.max_output >> 20
+            ))
+        } else if timed_out {
+            Some(format!(
+                "it took longer than {} s (`[pgp] timeout_seconds`)",
+                self.timeout.as_secs()
+            ))
+        } else {
+            None
+        };
+        EngineRun {
+            status,
+            output,
+            stopped: stopped_why,
+        }
+    }
+
+    /// Waits for the child until the time limit or the output limit; kills it then.
+    /// True when the time ran out.
+    fn wait(&self, child: &mut Child, over: &AtomicBool) -> bool {
+        let start = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => return false,
+                Ok(None) => {}
+                Err(_) => break,
+            }
+            if over.load(Ordering::SeqCst) {
+                break;
+            }
+            if start.elapsed() >= self.timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Whether every address in `recipients` has a usable encryption key in the keyring.
+    pub fn can_encrypt_to(&self, recipients: &[String]) -> bool {
+        !recipients.is_empty()
+            && recipients.iter().all(|r| {
+                let run = self.run(
+                    &[
+                        "--with-colons".into(),
+                        "--list-keys".into(),
+                        "--".into(),
+                        format!("<{r}>").into(),
+                    ],
+                    b"",
+                );
+                run.stopped.is_none()
+                    && String::from_utf8_lossy(&run.output).lines().any(|l| {
+                        let f: Vec<&str> = l.split(':').collect();
+                        // A primary or subkey that is valid (not e/r/d/i) and can encrypt.
+                        matches!(f.first(), Some(&"pub") | Some(&"sub"))
+                            && !matches!(
+                                f.get(1),
+                                Some(&"e") | Some(&"r") | Some(&"d") | Some(&"i")
+                            )
+                            && f.get(11)
+                                .is_some_and(|c| c.contains('e') || c.contains('E'))
+                    })
+            })
+    }
+
+    /// Encrypts `raw` (a message we built) to `recipients` and the team key, signed with the
+    /// team key, as PGP/MIME (RFC 3156 §4, combined signing and encryption §6.2).
+    pub fn seal(
+        &self,
+        raw: &[u8],
+        recipients: &[String],
+        team_key: &str,
+    ) -> Result<Vec<u8>, String> {
+        let (outer, inner) = mime::split_for_sealing(raw);
+        let mut args: Vec<OsString> = vec![
+            "--trust-model".into(),
+            "always".into(),
+            "--armor".into(),
+            "--local-user".into(),
+            team_key.into(),
+            "--encrypt".into(),
+            "--sign".into(),
+            "--recipient".into(),
+            team_key.into(),
+        ];
+        for r in recipients {
+            args.push("--recipient".into());
+            args.push(format!("<{r}>").into());
+        }
+        let run = self.run(&args, &inner);
+        if let Some(why) = run.stopped {
+            return Err(format!("gpg was stopped: {why}"));
+        }
+        let ok = run
+            .status
+            .lines()
+            .any(|l| l.starts_with("[GNUPG:] END_ENCRYPTION"));
+        if !ok || run.output.is_empty() {
+            let why = run
+                .status
+                .lines()
+                .find(|l| l.starts_with("[GNUPG:] INV_RECP") || l.starts_with("[GNUPG:] INV_SGNR"))
+                .map(|_| "a recipient's key or the team key cannot be used")
+                .unwrap_or("gpg did not encrypt it");
+            return Err(format!("the reply could not be encrypted: {why}"));
+        }
+        let boundary = format!("pgp-{:016x}", fnv(&run.output));
+        Ok(mime::sealed(&outer, &run.output, &boundary))
+    }
+}
+
+/// The engine ingest decrypts and verifies with, when `[pgp]` is configured.
+pub fn engine(config: &Config) -> Option<Box<dyn PgpEngine>> {
+    config
+        .pgp
+        .as_ref()
+        .map(|p| Box::new(Gpg::from_config(p)) as Box<dyn PgpEngine>)
+}
+
+impl PgpEngine for Gpg {
+    fn decrypt(&self, data: &[u8]) -> EngineRun {
+        self.run(&["--decrypt".into()], data)
+    }
+
+    fn verify_detached(&self, signed: &[u8], signature: &[u8]) -> EngineRun {
+        // The signature goes in a private temporary file, the signed data on stdin.
+        let file = tempfile::NamedTempFile::new().and_then(|mut f| {
+            f.write_all(signature)?;
+            Ok(f)
+        });
+        match file {
+            Ok(f) => self.run(&["--verify".into(), f.path().into(), "-".into()], signed),
+            Err(e) => stopped(format!(
+                "the signature could not be written to a temporary file: {e}"
+            )),
+        }
+    }
+}
+
+/// A run that did not happen.
+fn stopped(why: String) -> EngineRun {
+    EngineRun {
+        stopped: Some(why),
+        ..EngineRun::default()
+    }
+}
+
+/// Reads a pipe to its end on a thread, keeping at most `limit` bytes; sets `over` (and
+/// stops reading, so the child is killed) past it.
+fn reader(
+    pipe: Option<impl Read + Send + 'static>,
+    limit: usize,
+    over: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let Some(mut pipe) = pipe else {
+            return kept;
+        };
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if kept.len() + n > limit {
+                        over.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                    kept.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        kept
+    })
+}
+
+/// A boundary that cannot occur in the armoured text it encloses (armour is base64 and
+/// headers; the boundary has a `-` after `pgp`, which base64 lacks).
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
