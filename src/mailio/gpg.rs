@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::core::config::Config;
-use crate::core::pgp::{mime, EngineRun, PgpConfig, PgpEngine};
+use crate::core::pgp::{mime, EncryptReplies, EngineRun, PgpConfig, PgpEngine};
 
 /// The most input one run is given: larger ciphertext is not decrypted.
 const MAX_INPUT: usize = 64 * 1024 * 1024;
@@ -149,10 +149,11 @@ impl Gpg {
         false
     }
 
-    /// Whether every address in `recipients` has a usable encryption key in the keyring.
-    pub fn can_encrypt_to(&self, recipients: &[String]) -> bool {
-        !recipients.is_empty()
-            && recipients.iter().all(|r| {
+    /// The addresses in `recipients` with no usable encryption key in the keyring.
+    pub fn missing_keys(&self, recipients: &[String]) -> Vec<String> {
+        recipients
+            .iter()
+            .filter(|r| {
                 let run = self.run(
                     &[
                         "--with-colons".into(),
@@ -162,19 +163,19 @@ impl Gpg {
                     ],
                     b"",
                 );
-                run.stopped.is_none()
+                let usable = run.stopped.is_none()
                     && String::from_utf8_lossy(&run.output).lines().any(|l| {
                         let f: Vec<&str> = l.split(':').collect();
-                        // A primary or subkey that is valid (not e/r/d/i) and can encrypt.
+                        // A key that is valid (not expired, revoked, disabled, invalid) and
+                        // can encrypt (capability `e`, or `E` for the whole key).
                         matches!(f.first(), Some(&"pub") | Some(&"sub"))
-                            && !matches!(
-                                f.get(1),
-                                Some(&"e") | Some(&"r") | Some(&"d") | Some(&"i")
-                            )
-                            && f.get(11)
-                                .is_some_and(|c| c.contains('e') || c.contains('E'))
-                    })
+                            && !matches!(f.get(1), Some(&"e" | &"r" | &"d" | &"i"))
+                            && f.get(11).is_some_and(|c| c.contains(['e', 'E']))
+                    });
+                !usable
             })
+            .cloned()
+            .collect()
     }
 
     /// Encrypts `raw` (a message we built) to `recipients` and the team key, signed with the
@@ -220,6 +221,63 @@ impl Gpg {
         }
         let boundary = format!("pgp-{:016x}", fnv(&run.output));
         Ok(mime::sealed(&outer, &run.output, &boundary))
+    }
+}
+
+/// Whether a reply to `recipients` is encrypted, as `[pgp] encrypt_replies` and the keyring say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sealing {
+    /// No `[pgp]`, or `encrypt_replies = "never"`.
+    Off,
+    /// Encrypted to every recipient and the team key, signed with the team key.
+    Encrypted { team_key: String },
+    /// Sent as written: these recipients have no key in the keyring.
+    Plain { missing: Vec<String> },
+}
+
+impl Sealing {
+    /// One line for the preview; `None` when encryption is off.
+    pub fn line(&self) -> Option<String> {
+        match self {
+            Sealing::Off => None,
+            Sealing::Encrypted { .. } => Some(
+                "Encrypted: yes, to every recipient and the team key, signed with the team key (PGP/MIME)".into(),
+            ),
+            Sealing::Plain { missing } => Some(format!(
+                "Encrypted: NO, sent readable: no key in the keyring for {}",
+                missing.join(", ")
+            )),
+        }
+    }
+}
+
+/// Decides whether a reply to `recipients` is encrypted.
+pub fn sealing(config: &Config, recipients: &[String]) -> Sealing {
+    let Some(pgp) = config.pgp.as_ref() else {
+        return Sealing::Off;
+    };
+    let Some(team_key) = pgp.team_fingerprint() else {
+        return Sealing::Off;
+    };
+    if pgp.encrypt_replies != EncryptReplies::WhenPossible {
+        return Sealing::Off;
+    }
+    let missing = Gpg::from_config(pgp).missing_keys(recipients);
+    if missing.is_empty() && !recipients.is_empty() {
+        Sealing::Encrypted { team_key }
+    } else {
+        Sealing::Plain { missing }
+    }
+}
+
+/// `raw` as it goes on the wire and into the Sent mailbox: encrypted when [`sealing`] says
+/// so (the Sent copy is thus encrypted to the team key too), else unchanged.
+pub fn seal_reply(config: &Config, recipients: &[String], raw: Vec<u8>) -> Result<Vec<u8>, String> {
+    match (sealing(config, recipients), config.pgp.as_ref()) {
+        (Sealing::Encrypted { team_key }, Some(pgp)) => {
+            Gpg::from_config(pgp).seal(&raw, recipients, &team_key)
+        }
+        _ => Ok(raw),
     }
 }
 

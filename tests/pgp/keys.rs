@@ -1,5 +1,6 @@
 //! Temporary gpg keyrings with freshly generated keys (ed25519/cv25519, no passphrase),
 //! for the OpenPGP tests. Each keyring's gpg-agent is stopped on drop.
+#![allow(dead_code)] // each test binary uses part of it
 
 use std::io::Write;
 use std::path::Path;

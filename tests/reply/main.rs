@@ -9,6 +9,9 @@ mod desk;
 mod faults;
 mod hostile;
 mod interactive;
+#[path = "../pgp/keys.rs"]
+mod keys;
+mod pgp;
 
 use std::time::Duration;
 
