@@ -12,6 +12,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use keys::{encrypted_mime, signed_mime, Keyring};
+use secdesk::core::parse::parse_message;
+use secdesk::core::pgp::{open, EncryptReplies, PgpConfig, PgpEngine, Signature};
+use secdesk::mailio::gpg::Gpg;
 use support::Dovecot;
 
 const USER: &str = "security";
@@ -281,4 +284,62 @@ fn a_decompression_bomb_is_stopped_within_its_limits() {
     let notes = r["messages"][0]["parse_notes"].to_string();
     assert!(notes.contains("passed the 1 MB limit"), "{notes}");
     assert!(r["messages"][0]["body"].as_str().unwrap().len() < 1024 * 1024);
+
+    // The time limit: the same bomb with a 50 ms budget is stopped by the clock.
+    let gpg = team_gpg(&team).with_limits(Duration::from_millis(50), usize::MAX);
+    let started = Instant::now();
+    let run = gpg.decrypt(&armoured);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let why = run.stopped.expect("stopped");
+    assert!(why.contains("took longer than"), "{why}");
+}
+
+fn team_gpg(team: &Keyring) -> Gpg {
+    Gpg::from_config(&PgpConfig {
+        gnupg_home: team.path().to_path_buf(),
+        team_key: Some(team.fpr.clone()),
+        encrypt_replies: EncryptReplies::Never,
+        timeout_seconds: 10,
+        max_output_mb: 1,
+    })
+}
+
+#[test]
+fn malformed_armour_and_deeply_nested_packets_end_with_a_note_not_a_hang() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let gpg = team_gpg(&team);
+    // Garbage armour, and 20 000 nested compressed-data packets (old format tag 8,
+    // indeterminate length, algorithm 0) around a literal packet.
+    let garbage =
+        b"-----BEGIN PGP MESSAGE-----\n\n!!!not*base64%%%\n=AAAA\n-----END PGP MESSAGE-----\n"
+            .to_vec();
+    let mut nested = [0xA3u8, 0x00].repeat(20_000);
+    nested.extend_from_slice(&[0xCB, 0x06, b'b', 0, 0, 0, 0, 0]);
+    for (name, data) in [("garbage armour", garbage), ("nested packets", nested)] {
+        let raw = encrypted_mime(&headers(1, name), &data);
+        let mut parsed = parse_message(&raw);
+        let started = Instant::now();
+        let info = open(&raw, &mut parsed, Some(&gpg)).expect("an OpenPGP part");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+        assert!(
+            info.encrypted && info.signature == Signature::None,
+            "{name}: {info:?}"
+        );
+        assert!(
+            parsed
+                .notes
+                .iter()
+                .any(|n| n.starts_with("encrypted, not decrypted")),
+            "{name}: {:?}",
+            parsed.notes
+        );
+    }
 }
