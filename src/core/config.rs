@@ -75,8 +75,23 @@ pub struct ImapConfig {
     pub password_env: Option<String>,
     /// A PEM file of extra CA certificates to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
+    /// The one mailbox to sync (kept for configs written before `mailboxes`).
     #[serde(default = "default_mailbox")]
     pub mailbox: String,
+    /// The mailboxes to sync, each with its own cursor; when set, `mailbox` is not used.
+    #[serde(default)]
+    pub mailboxes: Vec<String>,
+}
+
+impl ImapConfig {
+    /// The mailboxes to sync, in order: `mailboxes` when set, else `mailbox`.
+    pub fn sync_mailboxes(&self) -> Vec<String> {
+        if self.mailboxes.is_empty() {
+            vec![self.mailbox.clone()]
+        } else {
+            self.mailboxes.clone()
+        }
+    }
 }
 
 /// `[store]`: where the SQLite database lives.
@@ -183,6 +198,13 @@ pub struct SyncConfig {
     /// Seconds before a stalled connection is given up.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// A message larger than this is stored as its headers and a note; the whole message
+    /// stays on the server.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
+    /// The most one whole operation may take: a login, one fetch batch, one SMTP send.
+    #[serde(default = "default_deadline_seconds")]
+    pub deadline_seconds: u64,
 }
 
 impl Default for SyncConfig {
@@ -190,6 +212,8 @@ impl Default for SyncConfig {
         SyncConfig {
             poll_seconds: default_poll_seconds(),
             timeout_seconds: default_timeout_seconds(),
+            max_message_bytes: default_max_message_bytes(),
+            deadline_seconds: default_deadline_seconds(),
         }
     }
 }
@@ -214,6 +238,12 @@ fn default_triage_days() -> f64 {
 }
 fn default_close_days() -> f64 {
     90.0
+}
+fn default_deadline_seconds() -> u64 {
+    600
+}
+fn default_max_message_bytes() -> u64 {
+    50 * 1024 * 1024
 }
 fn default_poll_seconds() -> u64 {
     60
@@ -300,6 +330,17 @@ impl Config {
             )?;
             if imap.mailbox.trim().is_empty() {
                 return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
+            }
+            let mut seen = std::collections::HashSet::new();
+            for name in &imap.mailboxes {
+                if name.trim().is_empty() {
+                    return Err("key `imap.mailboxes` holds an empty name: list mailboxes such as [\"INBOX\", \"Moderation\"]".into());
+                }
+                if !seen.insert(name) {
+                    return Err(format!(
+                        "key `imap.mailboxes` lists {name:?} twice: list each mailbox once"
+                    ));
+                }
             }
         }
         if let Some(smtp) = &self.smtp {
@@ -494,12 +535,30 @@ email = "ada@example.org"
 "#;
 
     #[test]
+    fn several_mailboxes_replace_the_single_one_and_are_checked() {
+        let text = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"Moderation\"]",
+        );
+        let c = Config::parse(&text, Path::new("/etc/x/config.toml")).unwrap();
+        let names = c.imap.unwrap().sync_mailboxes();
+        assert_eq!(names, vec!["INBOX".to_string(), "Moderation".to_string()]);
+        let twice = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"INBOX\"]",
+        );
+        let err = Config::parse(&twice, Path::new("/etc/x/config.toml")).unwrap_err();
+        assert!(err.to_string().contains("lists \"INBOX\" twice"), "{err}");
+    }
+
+    #[test]
     fn minimal_config_gets_documented_defaults() {
         let c = Config::parse(MINIMAL, Path::new("/etc/x/config.toml")).unwrap();
         let imap = c.imap.unwrap();
         assert_eq!(imap.port, 993);
         assert_eq!(imap.security, Security::Tls);
         assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(imap.sync_mailboxes(), vec!["INBOX".to_string()]);
         assert_eq!(c.clocks.acknowledge_days, 2.0);
         assert_eq!(c.clocks.triage_days, 10.0);
         assert_eq!(c.clocks.close_days, 90.0);

@@ -11,7 +11,10 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod badimap;
+pub mod measure;
 pub mod proxy;
+pub mod syncdesk;
 
 use std::collections::HashMap;
 use std::fs;

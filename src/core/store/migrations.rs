@@ -252,4 +252,21 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN pgp TEXT;
     "#,
+    // 10 (sync): IMAP UIDs the server listed but whose body was not stored, with why, so a
+    // gap is accounted for in the store and retried by the next sync (core::store::missing).
+    // The cursor in mailbox_state never moves past one of them. The index answers "which
+    // UIDs of this mailbox are stored" without reading the raw column.
+    r#"
+    CREATE TABLE imap_missing (
+        mailbox      TEXT NOT NULL,
+        uidvalidity  INTEGER NOT NULL,
+        uid          INTEGER NOT NULL,
+        reason       TEXT NOT NULL,
+        first_seen   TEXT NOT NULL,              -- RFC 3339 UTC
+        last_tried   TEXT NOT NULL,              -- RFC 3339 UTC
+        attempts     INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (mailbox, uidvalidity, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_imap_uid ON messages(mailbox, uidvalidity, uid) WHERE uid IS NOT NULL;
+    "#,
 ];

@@ -10,6 +10,7 @@ mod errors;
 pub mod file;
 pub mod inspect;
 mod migrations;
+pub mod missing;
 pub mod queue;
 pub mod reports;
 pub mod salvage;

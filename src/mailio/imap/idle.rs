@@ -52,19 +52,11 @@ pub fn wait(
 }
 
 /// The imap crate sets the read timeout for the IDLE and clears it (`None`) afterwards.
-/// Cleared, a later read could block for ever on a dead connection, so `None` puts back
-/// the connection's own timeout instead: the write timeout, which `connect` set to the
-/// endpoint's timeout and nothing changes.
+/// The stream keeps it as its no-progress timeout; `None` puts back the endpoint's, so a
+/// later read never blocks for ever on a dead connection.
 impl SetReadTimeout for ImapStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
-        let tcp = match self {
-            ImapStream::Plain(s) => &*s,
-            ImapStream::Tls(s) => s.get_ref(),
-        };
-        let timeout = match timeout {
-            Some(t) => Some(t),
-            None => tcp.write_timeout().map_err(imap::Error::Io)?,
-        };
-        tcp.set_read_timeout(timeout).map_err(imap::Error::Io)
+        self.set_idle(timeout);
+        Ok(())
     }
 }
