@@ -73,6 +73,13 @@ pub struct ImapConfig {
     pub password_command: Option<Vec<String>>,
     /// The name of an environment variable that holds the password.
     pub password_env: Option<String>,
+    /// `password` (LOGIN / AUTH PLAIN), `xoauth2` or `oauthbearer` (RFC 7628).
+    #[serde(default)]
+    pub auth: crate::core::oauth::AuthMethod,
+    /// For OAuth2: the argv of a command that prints an access token (run without a shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// Seconds the token command may take before it is stopped (default 30).
+    pub oauth2_token_timeout_seconds: Option<u64>,
     /// A PEM file of extra CA certificates to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// The one mailbox to sync (kept for configs written before `mailboxes`).
@@ -155,6 +162,13 @@ pub struct SmtpConfig {
     pub password: Option<Secret>,
     pub password_command: Option<Vec<String>>,
     pub password_env: Option<String>,
+    /// `password` (LOGIN / AUTH PLAIN), `xoauth2` or `oauthbearer` (RFC 7628).
+    #[serde(default)]
+    pub auth: crate::core::oauth::AuthMethod,
+    /// For OAuth2: the argv of a command that prints an access token (run without a shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// Seconds the token command may take before it is stopped (default 30).
+    pub oauth2_token_timeout_seconds: Option<u64>,
     pub ca_file: Option<PathBuf>,
 }
 
@@ -321,12 +335,13 @@ impl Config {
         }
         if let Some(imap) = &self.imap {
             check_security("imap", &imap.host, imap.security)?;
+            check_oauth2("imap", imap.auth, imap.oauth2_token_command.as_deref())?;
             check_password_source(
                 "imap",
                 imap.password.is_some(),
                 imap.password_command.as_deref(),
                 imap.password_env.as_deref(),
-                true,
+                imap.auth == crate::core::oauth::AuthMethod::Password,
             )?;
             if imap.mailbox.trim().is_empty() {
                 return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
@@ -345,6 +360,10 @@ impl Config {
         }
         if let Some(smtp) = &self.smtp {
             check_security("smtp", &smtp.host, smtp.security)?;
+            check_oauth2("smtp", smtp.auth, smtp.oauth2_token_command.as_deref())?;
+            if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
+                return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
+            }
             check_password_source(
                 "smtp",
                 smtp.password.is_some(),
@@ -428,6 +447,24 @@ fn check_security(section: &str, host: &str, security: Security) -> Result<(), S
         ));
     }
     Ok(())
+}
+
+/// An OAuth2 login needs its token command; a password login must not name one.
+fn check_oauth2(
+    section: &str,
+    auth: crate::core::oauth::AuthMethod,
+    command: Option<&[String]>,
+) -> Result<(), String> {
+    use crate::core::oauth::AuthMethod;
+    match (auth, command) {
+        (AuthMethod::Password, Some(_)) => Err(format!(
+            "key `{section}.oauth2_token_command` is set but `{section}.auth` is \"password\": set auth = \"xoauth2\" or \"oauthbearer\", or remove the command"
+        )),
+        (AuthMethod::Xoauth2 | AuthMethod::Oauthbearer, None | Some([])) => Err(format!(
+            "key `{section}.oauth2_token_command` is missing: an OAuth2 login needs the argv of a command that prints an access token, e.g. [\"oauth2-token\", \"security@example.org\"]"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_password_source(

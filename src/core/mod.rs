@@ -8,6 +8,7 @@ pub mod config;
 pub mod ingest;
 pub mod lifecycle;
 pub mod model;
+pub mod oauth;
 pub mod outbox;
 pub mod parse;
 pub mod pgp;

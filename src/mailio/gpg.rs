@@ -8,15 +8,14 @@
 //! at once instead of waiting for someone to type it.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::core::config::Config;
 use crate::core::pgp::{mime, EncryptReplies, EngineRun, PgpConfig, PgpEngine};
+use crate::mailio::process;
 
 /// The most input one run is given: larger ciphertext is not decrypted.
 const MAX_INPUT: usize = 64 * 1024 * 1024;
@@ -73,43 +72,21 @@ impl Gpg {
                 "--no-auto-key-locate",
                 "--no-greeting",
             ])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
+            .args(args);
+        let run = match process::run(&mut cmd, input, self.timeout, self.max_output, MAX_STATUS) {
+            Ok(r) => r,
             Err(e) => {
                 return stopped(format!(
                     "gpg could not be started: {e}; install GnuPG (`gpg`) or remove [pgp] from the config"
                 ))
             }
         };
-        let over = Arc::new(AtomicBool::new(false));
-        let stdin = child.stdin.take();
-        let data = input.to_vec();
-        let writer = std::thread::spawn(move || {
-            if let Some(mut s) = stdin {
-                // gpg may stop reading (bad input, killed): a broken pipe is expected then.
-                let _ = s.write_all(&data);
-            }
-        });
-        let out = reader(child.stdout.take(), self.max_output, over.clone());
-        let err = reader(
-            child.stderr.take(),
-            MAX_STATUS,
-            Arc::new(AtomicBool::new(false)),
-        );
-        let timed_out = self.wait(&mut child, &over);
-        let _ = writer.join();
-        let output = out.join().unwrap_or_default();
-        let status = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
-        let stopped_why = if over.load(Ordering::SeqCst) {
+        let stopped_why = if run.over {
             Some(format!(
                 "its output passed the {} MB limit (`[pgp] max_output_mb`; a decompression bomb?)",
                 self.max_output >> 20
             ))
-        } else if timed_out {
+        } else if run.timed_out {
             Some(format!(
                 "it took longer than {} s (`[pgp] timeout_seconds`)",
                 self.timeout.as_secs()
@@ -118,35 +95,10 @@ impl Gpg {
             None
         };
         EngineRun {
-            status,
-            output,
+            status: String::from_utf8_lossy(&run.stderr).into_owned(),
+            output: run.stdout,
             stopped: stopped_why,
         }
-    }
-
-    /// Waits for the child until the time limit or the output limit; kills it then.
-    /// True when the time ran out.
-    fn wait(&self, child: &mut Child, over: &AtomicBool) -> bool {
-        let start = Instant::now();
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => return false,
-                Ok(None) => {}
-                Err(_) => break,
-            }
-            if over.load(Ordering::SeqCst) {
-                break;
-            }
-            if start.elapsed() >= self.timeout {
-                let _ = child.kill();
-                let _ = child.wait();
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        false
     }
 
     /// The addresses in `recipients` with no usable encryption key in the keyring.
@@ -315,35 +267,6 @@ fn stopped(why: String) -> EngineRun {
         stopped: Some(why),
         ..EngineRun::default()
     }
-}
-
-/// Reads a pipe to its end on a thread, keeping at most `limit` bytes; sets `over` (and
-/// stops reading, so the child is killed) past it.
-fn reader(
-    pipe: Option<impl Read + Send + 'static>,
-    limit: usize,
-    over: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let Some(mut pipe) = pipe else {
-            return kept;
-        };
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if kept.len() + n > limit {
-                        over.store(true, Ordering::SeqCst);
-                        break;
-                    }
-                    kept.extend_from_slice(&buf[..n]);
-                }
-            }
-        }
-        kept
-    })
 }
 
 /// A boundary that cannot occur in the armoured text it encloses (armour is base64 and

@@ -5,6 +5,8 @@ pub mod delivery;
 pub mod gpg;
 pub mod imap;
 pub mod import;
+pub mod oauth;
+pub mod process;
 pub mod secret;
 pub mod smtp;
 pub mod tls;

@@ -448,6 +448,9 @@ mod tests {
             password: None,
             password_command: None,
             password_env: None,
+            auth: Default::default(),
+            oauth2_token_command: None,
+            oauth2_token_timeout_seconds: None,
             ca_file: None,
         }
     }

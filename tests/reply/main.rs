@@ -230,6 +230,9 @@ fn crash_after_the_server_accepted_never_sends_twice() {
         password: None,
         password_command: None,
         password_env: None,
+        auth: Default::default(),
+        oauth2_token_command: None,
+        oauth2_token_timeout_seconds: None,
         ca_file: None,
     };
     secdesk::mailio::smtp::SmtpSender::new(&cfg, None, Duration::from_secs(10))

@@ -13,6 +13,7 @@
 
 pub mod badimap;
 pub mod measure;
+pub mod oauth2;
 pub mod proxy;
 pub mod syncdesk;
 
@@ -425,6 +426,7 @@ impl Dovecot {
         } else {
             String::new()
         };
+        let (mechanisms, oauth2_passdb) = oauth2::dovecot_lines(self.dir.path());
         let conf = format!(
             "\
 protocols = imap
@@ -438,9 +440,9 @@ default_login_user = dovenull
 default_internal_user = dovecot
 default_internal_group = dovecot
 {ssl}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{d}/mail/%u
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}
