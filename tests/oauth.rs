@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::oauth2::{jwt, now};
+use support::oauth2::{jwt, now, OauthSmtp};
 use support::{message, Dovecot};
 
 const USER: &str = "security";
@@ -275,4 +275,71 @@ fn kick(server: &Dovecot, user: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A desk that has synced the report, with `[smtp]` logging in by XOAUTH2 to `smtp` with
+/// the token in the file `smtp-token`.
+fn smtp_desk(server: &Dovecot, smtp: &OauthSmtp) -> Desk {
+    let smtp_lines = format!(
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nusername = \"{USER}\"\n\
+         auth = \"xoauth2\"\noauth2_token_command = [\"cat\", \"{{dir}}/smtp-token\"]\n\
+         [team]\naddress = \"security@example.org\"\n",
+        smtp.port
+    );
+    let desk = Desk::new(server, "xoauth2", None, "");
+    let config = std::fs::read_to_string(desk.config_path()).expect("config");
+    let smtp_lines = smtp_lines.replace("{dir}", &desk.dir.path().display().to_string());
+    let config = config.replace("\n[store]", &format!("{smtp_lines}\n[store]"));
+    std::fs::write(desk.config_path(), config).expect("config");
+    desk.set_token(&jwt(USER, now() - 10, now() + 600, KEY));
+    let out = desk.sync();
+    assert!(out.status.success(), "{}", text(&out));
+    desk
+}
+
+fn reply(desk: &Desk) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .arg("--config")
+        .arg(desk.config_path())
+        .args([
+            "reply",
+            "1",
+            "--template",
+            "acknowledge",
+            "--no-edit",
+            "--yes",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run secdesk")
+}
+
+#[test]
+fn smtp_xoauth2_sends_with_a_valid_token_and_queues_on_a_refused_one() {
+    let server = server();
+    let smtp = OauthSmtp::start(KEY);
+    let desk = smtp_desk(&server, &smtp);
+    let token = jwt(USER, now() - 10, now() + 600, KEY);
+    std::fs::write(desk.dir.path().join("smtp-token"), &token).expect("token");
+    let out = reply(&desk);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(smtp.auth_log(), ["ok"]);
+    assert!(!text(&out).contains(&token));
+
+    let smtp = OauthSmtp::start(KEY);
+    let desk = smtp_desk(&server, &smtp);
+    let expired = jwt(USER, now() - 7200, now() - 3600, KEY);
+    std::fs::write(desk.dir.path().join("smtp-token"), &expired).expect("token");
+    let out = reply(&desk);
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("refused the OAuth2 token for security, and then a fresh one from smtp.oauth2_token_command"),
+        "{all}"
+    );
+    assert!(all.contains("queued"), "{all}");
+    assert!(!all.contains(&expired));
+    assert_eq!(smtp.auth_log(), ["refused expired", "refused expired"]);
+    assert!(smtp.messages().is_empty());
 }

@@ -361,6 +361,9 @@ impl Config {
         if let Some(smtp) = &self.smtp {
             check_security("smtp", &smtp.host, smtp.security)?;
             check_oauth2("smtp", smtp.auth, smtp.oauth2_token_command.as_deref())?;
+            if smtp.auth == crate::core::oauth::AuthMethod::Oauthbearer {
+                return Err("key `smtp.auth` is \"oauthbearer\", which secdesk does not speak over SMTP yet: use \"xoauth2\" (Gmail and Microsoft 365 accept both)".into());
+            }
             if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
                 return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
             }

@@ -173,3 +173,29 @@ impl imap::Authenticator for SaslOauth {
         }
     }
 }
+
+/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 (lettre has no OAUTHBEARER; the config refuses it
+/// for SMTP).
+#[derive(Debug, Clone)]
+pub struct SmtpOauth {
+    pub user: String,
+    pub source: TokenSource,
+}
+
+impl SmtpOauth {
+    /// AUTH XOAUTH2 with `token`: `Ok(true)` when accepted, `Ok(false)` when the server
+    /// refused it (535, or an error challenge, after which the connection is unusable).
+    pub fn auth(
+        &self,
+        conn: &mut lettre::transport::smtp::client::SmtpConnection,
+        token: &Secret,
+    ) -> Result<bool, lettre::transport::smtp::Error> {
+        use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+        let credentials = Credentials::new(self.user.clone(), token.expose().to_string());
+        match conn.auth(&[Mechanism::Xoauth2], &credentials) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_permanent() || e.is_client() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -104,3 +104,66 @@ pub fn base64(data: &[u8], url: bool) -> String {
     }
     out
 }
+
+/// aiosmtpd whose AUTH XOAUTH2 checks the same JWTs (`aiosmtpd_oauth2.py`), storing mail in
+/// a maildir of its own. Stopped on drop.
+pub struct OauthSmtp {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl OauthSmtp {
+    pub fn start(key: &[u8]) -> OauthSmtp {
+        let dir = tempfile::tempdir().expect("smtp dir");
+        fs::write(dir.path().join("key"), key).expect("key");
+        let port = super::free_port();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/support/aiosmtpd_oauth2.py");
+        let child = std::process::Command::new("/usr/bin/python3")
+            .env("PYTHONWARNINGS", "ignore")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path().join("mail"))
+            .arg(dir.path().join("key"))
+            .arg(dir.path().join("auth.log"))
+            .spawn()
+            .expect("start aiosmtpd (python3-aiosmtpd)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        OauthSmtp { port, dir, child }
+    }
+
+    /// The messages it stored.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        ["new", "cur"]
+            .iter()
+            .filter_map(|s| fs::read_dir(self.dir.path().join("mail").join(s)).ok())
+            .flatten()
+            .filter_map(|e| fs::read(e.ok()?.path()).ok())
+            .collect()
+    }
+
+    /// One line per AUTH attempt: `ok` or `refused WHY`.
+    pub fn auth_log(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join("auth.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for OauthSmtp {
+    fn drop(&mut self) {
+        // SAFETY: plain signal delivery to the child we started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
