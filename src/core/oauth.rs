@@ -83,4 +83,24 @@ mod tests {
         assert!(initial_response(AuthMethod::Password, "u", "h", 1, &t).is_none());
         assert_eq!(error_reply(AuthMethod::Oauthbearer), b"\x01");
     }
+
+    #[test]
+    fn the_config_says_what_an_oauth2_login_lacks() {
+        use crate::core::config::Config;
+        let parse = |imap: &str| {
+            let text = format!(
+                "[imap]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nusername = \"u\"\n{imap}\n\
+                 [identity]\nname = \"n\"\nemail = \"n@x\"\n"
+            );
+            Config::parse(&text, std::path::Path::new("c.toml")).map_err(|e| e.to_string())
+        };
+        let ok = parse("auth = \"oauthbearer\"\noauth2_token_command = [\"tok\"]").unwrap();
+        assert_eq!(ok.imap.unwrap().auth, AuthMethod::Oauthbearer);
+        let e = parse("auth = \"xoauth2\"").unwrap_err();
+        assert!(e.contains("`imap.oauth2_token_command` is missing"), "{e}");
+        let e = parse("password_env = \"P\"\noauth2_token_command = [\"tok\"]").unwrap_err();
+        assert!(e.contains("`imap.auth` is \"password\""), "{e}");
+        let e = parse("auth = \"kerberos\"\noauth2_token_command = [\"tok\"]").unwrap_err();
+        assert!(e.contains("kerberos"), "{e}");
+    }
 }

@@ -72,3 +72,26 @@ impl PgpConfig {
         self.team_key.as_ref().map(|k| k.replace(' ', ""))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::config::Config;
+
+    fn parse(pgp: &str) -> Result<Config, String> {
+        let text = format!("[identity]\nname = \"n\"\nemail = \"n@x\"\n\n[pgp]\n{pgp}\n");
+        Config::parse(&text, std::path::Path::new("c.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn pgp_keys_are_checked() {
+        let c = parse("gnupg_home = \"/k\"").unwrap();
+        let p = c.pgp.unwrap();
+        assert_eq!((p.timeout_seconds, p.max_output_mb), (10, 20));
+        let e = parse("gnupg_home = \"/k\"\nencrypt_replies = \"when-possible\"").unwrap_err();
+        assert!(e.contains("`pgp.team_key` is missing"), "{e}");
+        let e = parse("gnupg_home = \"/k\"\nteam_key = \"ABCD\"").unwrap_err();
+        assert!(e.contains("full fingerprint"), "{e}");
+        let e = parse("gnupg_home = \"/k\"\nencrypt_replies = \"always\"").unwrap_err();
+        assert!(e.contains("always"), "{e}");
+    }
+}
