@@ -1,75 +1,19 @@
 //! `secdesk sync` against a misbehaving IMAP server (tests/support/badimap.rs) on loopback,
-//! driving the real binary. Each case must end in a clear error or a complete store,
-//! within its deadline and with bounded memory (peak RSS from `wait4`), and the store must
+//! driving the real binary: what the server says is checked. Each case must end in a clear
+//! error or a complete store, within its deadline and with bounded memory, and the store must
 //! account for every UID the server announced: stored, or recorded missing with the reason.
+//! Deadlines and size limits are in tests/misbehaving_limits.rs.
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use support::badimap::{BadImap, Behaviour};
+use secdesk::core::config::Config;
+use secdesk::mailio::watch::Watch;
+
+use support::badimap::{inbox, BadImap, Behaviour};
 use support::measure::Measured;
-use support::syncdesk::{SyncDesk, PASSWORD_VAR};
-
-/// Every run here must end well within this, or it is killed and the test fails.
-const HARD_DEADLINE: Duration = Duration::from_secs(60);
-/// Peak resident memory allowed to `secdesk sync` in any of these cases.
-const MAX_RSS_MIB: f64 = 200.0;
-
-/// A desk syncing from the test server at `port`, plain on loopback.
-struct Desk(SyncDesk);
-
-impl Desk {
-    fn new(port: u16, extra_sync: &str) -> Desk {
-        Desk(SyncDesk::new(
-            &format!(
-                "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
-                 username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\n\
-                 [store]\npath = {{db}}\n\n\
-                 [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-                 [sync]\ntimeout_seconds = 3\n{extra_sync}\n"
-            ),
-            "pw",
-        ))
-    }
-
-    fn sync(&self) -> Measured {
-        self.0.sync(HARD_DEADLINE, MAX_RSS_MIB)
-    }
-
-    fn stored_uids(&self) -> Vec<u32> {
-        self.0.uids("INBOX")
-    }
-
-    fn cursor(&self) -> u32 {
-        self.0.cursor("INBOX").expect("a cursor for INBOX")
-    }
-}
-
-impl std::ops::Deref for Desk {
-    type Target = SyncDesk;
-    fn deref(&self) -> &SyncDesk {
-        &self.0
-    }
-}
-
-fn inbox(uids: std::ops::RangeInclusive<u32>) -> Behaviour {
-    let messages = uids
-        .map(|u| {
-            let raw = support::message(
-                &format!("m{u}@example.net"),
-                &format!("report {u}"),
-                "hello",
-            );
-            (u, raw)
-        })
-        .collect();
-    Behaviour {
-        mailboxes: vec![("INBOX".to_string(), messages)],
-        uidvalidity: 7,
-        ..Behaviour::default()
-    }
-}
+use support::syncdesk::SyncDesk;
 
 fn failed(run: &Measured) -> bool {
     run.code != Some(0)
@@ -81,8 +25,8 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
         withhold: vec![4, 5],
         ..inbox(1..=5)
     });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert!(
         failed(&run),
         "a sync with two bodies missing must fail: {run:?}"
@@ -93,9 +37,9 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
         "names the server: {}",
         run.stderr
     );
-    assert_eq!(desk.stored_uids(), vec![1, 2, 3]);
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3]);
     assert_eq!(
-        desk.cursor(),
+        desk.inbox_cursor(),
         3,
         "the cursor never moves past a UID not stored"
     );
@@ -103,11 +47,11 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
     assert_eq!(missing, vec![4, 5], "the gap is recorded in the store");
 
     server.set(|b| b.withhold.clear());
-    let run = desk.sync();
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
     assert!(desk.missing().is_empty(), "{:?}", desk.missing());
-    assert_eq!(desk.cursor(), 5);
+    assert_eq!(desk.inbox_cursor(), 5);
 }
 
 #[test]
@@ -116,20 +60,20 @@ fn a_huge_uid_in_the_listing_is_refused_and_never_moves_the_cursor() {
         extra_listed: vec![(8, 4_294_967_295)],
         ..inbox(1..=7)
     });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert!(failed(&run), "{run:?}");
     assert!(run.stderr.contains("UID 4294967295"), "{}", run.stderr);
     assert!(run.stderr.contains("UIDNEXT 8"), "{}", run.stderr);
-    assert_eq!(desk.stored_uids(), (1..=7).collect::<Vec<_>>());
-    assert!(desk.cursor() <= 7, "cursor {}", desk.cursor());
+    assert_eq!(desk.uids("INBOX"), (1..=7).collect::<Vec<_>>());
+    assert!(desk.inbox_cursor() <= 7, "cursor {}", desk.inbox_cursor());
 
     // Every later sync still sees the mailbox as it is, and the server's word is checked.
     server.set(|b| b.extra_listed.clear());
-    let run = desk.sync();
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), (1..=7).collect::<Vec<_>>());
-    assert_eq!(desk.cursor(), 7);
+    assert_eq!(desk.uids("INBOX"), (1..=7).collect::<Vec<_>>());
+    assert_eq!(desk.inbox_cursor(), 7);
 }
 
 #[test]
@@ -138,26 +82,26 @@ fn without_uidnext_a_huge_uid_is_stored_but_never_becomes_the_cursor() {
     b.mailboxes[0].1[2].0 = 4_294_967_295;
     b.omit_uid_next = true;
     let server = BadImap::start(b);
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), vec![1, 2, 4_294_967_295]);
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 4_294_967_295]);
     assert_eq!(
-        desk.cursor(),
+        desk.inbox_cursor(),
         0,
         "nothing bounds the UIDs: the cursor stays"
     );
     // The next sync lists again, skips what is stored, and still sees new mail.
     let late = support::message("late@example.net", "late", "x");
     server.set(|b| b.mailboxes[0].1.insert(2, (3, late)));
-    let run = desk.sync();
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(
         run.stdout.starts_with("fetched 1 new message,"),
         "{}",
         run.stdout
     );
-    assert_eq!(desk.stored_uids(), vec![1, 2, 3, 4_294_967_295]);
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4_294_967_295]);
 }
 
 #[test]
@@ -167,8 +111,8 @@ fn a_body_for_a_uid_not_asked_for_is_refused() {
         extra_bodies: vec![(4_294_967_295, stray)],
         ..inbox(1..=3)
     });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert!(failed(&run), "{run:?}");
     assert!(
         run.stderr
@@ -176,8 +120,8 @@ fn a_body_for_a_uid_not_asked_for_is_refused() {
         "{}",
         run.stderr
     );
-    assert_eq!(desk.stored_uids(), vec![1, 2, 3]);
-    assert_eq!(desk.cursor(), 3);
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3]);
+    assert_eq!(desk.inbox_cursor(), 3);
     let subjects: Vec<String> = desk.query("SELECT subject FROM messages");
     assert!(
         !subjects.iter().any(|s| s == "not asked for"),
@@ -188,10 +132,10 @@ fn a_body_for_a_uid_not_asked_for_is_refused() {
 #[test]
 fn an_empty_search_answer_does_not_hide_mail_because_uids_are_listed_with_fetch() {
     let server = BadImap::start(inbox(1..=22));
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+    assert_eq!(desk.uids("INBOX"), (1..=22).collect::<Vec<_>>());
     assert!(
         run.stdout.contains("fetched 22 new messages"),
         "{}",
@@ -206,8 +150,8 @@ fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
         empty_seq_listing: true,
         ..inbox(1..=22)
     });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert!(failed(&run), "22 announced, none listed: {run:?}");
     assert!(
         run.stderr
@@ -215,8 +159,8 @@ fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
         "{}",
         run.stderr
     );
-    assert!(desk.stored_uids().is_empty());
-    assert_eq!(desk.cursor(), 0);
+    assert!(desk.uids("INBOX").is_empty());
+    assert_eq!(desk.inbox_cursor(), 0);
     let recorded = desk.missing();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert_eq!(recorded[0].0, 0, "a gap no UID names is kept as UID 0");
@@ -226,9 +170,9 @@ fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
         b.empty_listing = false;
         b.empty_seq_listing = false;
     });
-    let run = desk.sync();
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+    assert_eq!(desk.uids("INBOX"), (1..=22).collect::<Vec<_>>());
     assert!(desk.missing().is_empty(), "{:?}", desk.missing());
 }
 
@@ -238,10 +182,10 @@ fn a_uid_listing_short_of_exists_is_completed_by_a_listing_by_sequence_numbers()
         empty_listing: true,
         ..inbox(1..=22)
     });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), (1..=22).collect::<Vec<_>>());
+    assert_eq!(desk.uids("INBOX"), (1..=22).collect::<Vec<_>>());
     assert!(
         server.commands().iter().any(|c| c.starts_with("FETCH 1:*")),
         "listed a second way: {:?}",
@@ -255,8 +199,8 @@ fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
         bye_after_bodies: Some(4),
         ..inbox(1..=10)
     });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert!(failed(&run), "{run:?}");
     assert!(
         run.stderr.contains("127.0.0.1") && run.stderr.contains("BYE"),
@@ -265,7 +209,7 @@ fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
     );
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
     let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
-    let stored = desk.stored_uids();
+    let stored = desk.uids("INBOX");
     let mut all = stored.clone();
     all.extend(&missing);
     all.sort_unstable();
@@ -276,156 +220,10 @@ fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
     );
 
     server.set(|b| b.bye_after_bodies = None);
-    let run = desk.sync();
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), (1..=10).collect::<Vec<_>>());
+    assert_eq!(desk.uids("INBOX"), (1..=10).collect::<Vec<_>>());
     assert!(desk.missing().is_empty());
-}
-
-/// `[sync]` keys for the timing cases: 3 s without progress, 4 s per operation.
-const TIGHT: &str = "deadline_seconds = 4\n";
-
-fn assert_deadline(run: &Measured, port: u16, during: &str) {
-    assert!(failed(run), "{run:?}");
-    let line = run.stderr.trim();
-    assert_eq!(line.lines().count(), 1, "one line: {line}");
-    assert!(
-        line.contains(&format!(
-            "IMAP server 127.0.0.1:{port} was still answering after 4 s while {during}"
-        )),
-        "{line}"
-    );
-    assert!(
-        run.elapsed < Duration::from_secs(15),
-        "took {:?}",
-        run.elapsed
-    );
-}
-
-#[test]
-fn a_greeting_dripped_one_byte_a_second_ends_at_the_login_deadline() {
-    let server = BadImap::start(Behaviour {
-        drip_greeting: Some(Duration::from_secs(1)),
-        ..inbox(1..=3)
-    });
-    let desk = Desk::new(server.port, TIGHT);
-    let run = desk.sync();
-    assert_deadline(&run, server.port, "waiting for the greeting");
-    assert!(!desk.db().exists(), "nothing touched before login");
-}
-
-#[test]
-fn a_fetch_dripped_one_byte_a_second_ends_at_the_batch_deadline_and_keeps_the_cursor() {
-    let server = BadImap::start(Behaviour {
-        drip_fetch: Some(Duration::from_secs(1)),
-        ..inbox(1..=3)
-    });
-    let desk = Desk::new(server.port, TIGHT);
-    let run = desk.sync();
-    assert_deadline(&run, server.port, "fetching messages");
-    assert!(desk.stored_uids().is_empty());
-    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
-    assert_eq!(missing, vec![1, 2, 3], "accounted for in the store");
-}
-
-fn assert_refused(run: &Measured, port: u16, what: &str) {
-    assert!(failed(run), "{run:?}");
-    let line = run.stderr.trim();
-    assert_eq!(line.lines().count(), 1, "one line: {line}");
-    assert!(
-        line.contains(&format!("IMAP server 127.0.0.1:{port} sent {what}")),
-        "{line}"
-    );
-    assert!(line.contains("refused"), "{line}");
-}
-
-#[test]
-fn a_gigabyte_greeting_without_a_line_end_is_refused_in_bounded_memory() {
-    let server = BadImap::start(Behaviour {
-        huge_greeting: Some(1_200_000_000),
-        ..inbox(1..=3)
-    });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
-    assert_refused(
-        &run,
-        server.port,
-        "a line longer than the limit of 1048576 bytes",
-    );
-}
-
-#[test]
-fn a_flood_of_untagged_lines_is_refused_in_bounded_memory() {
-    let server = BadImap::start(Behaviour {
-        flood_lines: Some(760_000_000),
-        ..inbox(1..=3)
-    });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
-    assert_refused(&run, server.port, "a response longer than the limit");
-}
-
-#[test]
-fn an_endless_line_in_a_fetch_is_refused_in_bounded_memory() {
-    let server = BadImap::start(Behaviour {
-        long_line: Some(1_000_000_000),
-        ..inbox(1..=3)
-    });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
-    assert_refused(&run, server.port, "a line longer than the limit");
-}
-
-#[test]
-fn a_gigabyte_literal_is_refused_before_it_is_read() {
-    let server = BadImap::start(Behaviour {
-        huge_literal: Some(1_073_741_824),
-        ..inbox(1..=3)
-    });
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
-    assert_refused(
-        &run,
-        server.port,
-        "a literal of 1073741824 bytes, over the limit",
-    );
-    assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
-}
-
-#[test]
-fn a_message_over_max_message_bytes_is_stored_as_headers_and_a_note() {
-    let mut b = inbox(1..=3);
-    let big = support::message("big@example.net", "huge attachment", &"A".repeat(20_000));
-    b.mailboxes[0].1[1].1 = big.clone();
-    let server = BadImap::start(b);
-    let desk = Desk::new(server.port, "max_message_bytes = 10000\n");
-    let run = desk.sync();
-    assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(
-        run.stdout.contains("1 too large, stored as headers only"),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(desk.stored_uids(), vec![1, 2, 3], "its UID counts as done");
-    let bodies: Vec<String> =
-        desk.query("SELECT body FROM messages WHERE subject = 'huge attachment'");
-    assert_eq!(bodies.len(), 1);
-    assert!(
-        bodies[0].contains(&format!(
-            "too large, {} bytes, kept on the server",
-            big.len()
-        )),
-        "{}",
-        bodies[0]
-    );
-    assert_eq!(desk.cursor(), 3);
-    assert!(
-        server
-            .commands()
-            .iter()
-            .any(|c| c.contains("BODY.PEEK[HEADER]")),
-        "headers only were asked for"
-    );
 }
 
 /// `mailbox::find` against a server's LIST answer.
@@ -477,10 +275,10 @@ fn a_server_with_no_extension_at_all_is_synced_with_imap4rev1_alone() {
     // The test server announces only IMAP4rev1: no IDLE, UIDPLUS, MOVE, CONDSTORE,
     // SPECIAL-USE nor LITERAL+.
     let server = BadImap::start(inbox(1..=4));
-    let desk = Desk::new(server.port, "");
-    let run = desk.sync();
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(desk.stored_uids(), vec![1, 2, 3, 4]);
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4]);
     let used: Vec<String> = server.commands();
     for ext in ["IDLE", "MOVE", "CHANGEDSINCE", "ENABLE", "UID SEARCH"] {
         assert!(
@@ -492,40 +290,49 @@ fn a_server_with_no_extension_at_all_is_synced_with_imap4rev1_alone() {
     }
 }
 
-#[test]
-fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
-    use secdesk::core::config::Config;
-    use secdesk::mailio::watch::Watch;
+/// The desk's sync worker (`Watch`) on the test server at `port`, syncing `mailboxes`
+/// (a TOML array) with `sync` in `[sync]`. The folder holds its config and store.
+fn watch_on(port: u16, mailboxes: &str, sync: &str) -> (tempfile::TempDir, Watch) {
     use std::os::unix::fs::PermissionsExt;
-    let mut b = inbox(1..=2);
-    let held = support::message("mod1@example.net", "held", "x");
-    b.mailboxes
-        .push(("Moderation".to_string(), vec![(1, held)]));
-    let server = BadImap::start(b);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("config.toml");
     std::fs::write(
         &path,
         format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
-             username = \"security\"\npassword = \"pw\"\nmailboxes = [\"INBOX\", \"Moderation\"]\n\n\
+            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword = \"pw\"\nmailboxes = {mailboxes}\n\n\
              [store]\npath = {:?}\n\n\
              [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\npoll_seconds = 1\ntimeout_seconds = 3\n",
-            server.port,
+             [sync]\n{sync}\n",
             dir.path().join("secdesk.db")
         ),
     )
     .expect("write config");
+    // The password is in the file, which must then be private.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let mut watch = Watch::new(Config::load(&path).expect("config"));
+    let watch = Watch::new(Config::load(&path).expect("config"));
+    (dir, watch)
+}
+
+#[test]
+fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
+    let mut b = inbox(1..=2);
+    let held = support::message("mod1@example.net", "held", "x");
+    b.mailboxes
+        .push(("Moderation".to_string(), vec![(1, held)]));
+    let server = BadImap::start(b);
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\", \"Moderation\"]",
+        "poll_seconds = 1\ntimeout_seconds = 3",
+    );
     let round = watch.round().expect("first round");
     assert_eq!(round.new_messages, 3);
     assert!(!round.idle, "the server has no IDLE: the desk polls");
 
     let late = support::message("late@example.net", "late report", "x");
     server.set(|b| b.mailboxes[0].1.push((3, late)));
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     watch.wait();
     let waited = started.elapsed();
     assert!(
@@ -537,5 +344,35 @@ fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
         !server.commands().iter().any(|c| c.starts_with("IDLE")),
         "{:?}",
         server.commands()
+    );
+}
+
+#[test]
+fn a_drip_during_idle_ends_the_wait_and_the_next_round_logs_in_again() {
+    let server = BadImap::start(Behaviour {
+        capabilities: vec!["IDLE".to_string()],
+        drip_idle: Some(Duration::from_millis(500)),
+        ..inbox(1..=2)
+    });
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\"]",
+        "poll_seconds = 1\ntimeout_seconds = 2",
+    );
+    let round = watch.round().expect("first round");
+    assert!(round.idle, "the server announces IDLE");
+    let started = Instant::now();
+    // Each dripped byte is progress within timeout_seconds; only the deadline
+    // (poll 1 s + timeout 2 s) ends the wait.
+    watch.wait();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(6), "{waited:?}");
+    assert!(server.commands().iter().any(|c| c.starts_with("IDLE")));
+    let logins = server.logins();
+    assert_eq!(watch.round().expect("the next round").new_messages, 0);
+    assert_eq!(
+        server.logins(),
+        logins + 1,
+        "the dripped session was dropped"
     );
 }

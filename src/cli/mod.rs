@@ -54,7 +54,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch new mail from the IMAP mailbox into the store.
+    /// Fetch new mail from the IMAP mailboxes into the store.
+    ///
+    /// Every UID the server lists is stored, or named on stderr and recorded as missing
+    /// (the next sync asks again); any gap, refused answer or count that does not add up
+    /// makes the command exit non-zero.
     Sync(sync::Args),
     /// Import an mbox file, a Maildir, or a folder of .eml files.
     Import(import::Args),

@@ -1,4 +1,4 @@
-//! `secdesk sync`: fetch new mail from the IMAP mailbox into the store.
+//! `secdesk sync`: fetch new mail from the IMAP mailboxes into the store, and fail on any gap.
 //!
 //! Connects and opens the mailbox before touching the database, so a wrong
 //! password, an unreachable server or a bad mailbox name leaves the store as it
@@ -14,8 +14,8 @@ use anyhow::Context as _;
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
 use crate::mailio::gpg;
-use crate::mailio::imap::account;
 use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::{account, connect};
 
 use super::{output, Context};
 
@@ -88,7 +88,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let reports = result?;
     // The mail is stored; a failed goodbye changes nothing.
-    let _ = session.logout();
+    connect::logout(&endpoint, &mut session);
 
     let complete = reports.iter().all(SyncReport::complete);
     if args.verbose || output::stdout_is_terminal() || !complete {

@@ -361,14 +361,19 @@ impl<'a> Run<'a> {
         name
     }
 
-    /// The IMAP session, connected on first use.
+    /// The IMAP session, connected on first use. Each use (a search, an APPEND) must end
+    /// within `[sync] deadline_seconds` from here, however slowly the server answers.
     fn session(&mut self) -> Result<&mut ImapSession, String> {
         if self.imap.is_none() {
             self.imap = Some(open_imap(self.config)?);
         }
-        self.imap
+        let deadline = Duration::from_secs(self.config.sync.deadline_seconds.max(1));
+        let session = self
+            .imap
             .as_mut()
-            .ok_or_else(|| "no IMAP session".to_string())
+            .ok_or_else(|| "no IMAP session".to_string())?;
+        session.stream_mut().set_deadline(Some(deadline));
+        Ok(session)
     }
 }
 

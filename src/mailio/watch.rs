@@ -15,7 +15,7 @@ use crate::core::store::Store;
 use crate::mailio::delivery::{self, DeliverOptions, Delivery, Outcome};
 use crate::mailio::imap::idle;
 use crate::mailio::imap::sync::{self, DEFAULT_BATCH_SIZE};
-use crate::mailio::imap::{account, Endpoint, ImapSession};
+use crate::mailio::imap::{account, connect, Endpoint, ImapSession};
 
 /// RFC 2177 §3: re-issue IDLE at least every 29 minutes; stay well inside that.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(25 * 60);
@@ -101,7 +101,7 @@ impl Watch {
     /// round starts afresh.
     pub fn reset(&mut self) {
         if let Some(mut c) = self.connection.take() {
-            let _ = c.session.logout();
+            connect::logout(&c.endpoint, &mut c.session);
         }
         self.store = None;
     }

@@ -55,10 +55,31 @@ pub struct Behaviour {
     pub long_line: Option<u64>,
     /// Announce a literal of this many bytes for each body and stream that many.
     pub huge_literal: Option<u64>,
+    /// During IDLE, send `* OK` lines one byte at a time, this far apart, and never stop.
+    pub drip_idle: Option<Duration>,
     /// Capabilities beyond IMAP4rev1 (e.g. "IDLE", "SPECIAL-USE").
     pub capabilities: Vec<String>,
     /// LIST answers: (attributes, name) with the name as sent on the wire.
     pub list: Vec<(String, String)>,
+}
+
+/// An honest server whose INBOX holds one small report per UID in `uids`.
+pub fn inbox(uids: std::ops::RangeInclusive<u32>) -> Behaviour {
+    let messages = uids
+        .map(|u| {
+            let raw = super::message(
+                &format!("m{u}@example.net"),
+                &format!("report {u}"),
+                "hello",
+            );
+            (u, raw)
+        })
+        .collect();
+    Behaviour {
+        mailboxes: vec![("INBOX".to_string(), messages)],
+        uidvalidity: 7,
+        ..Behaviour::default()
+    }
 }
 
 struct Shared {
@@ -115,6 +136,14 @@ impl BadImap {
     /// Changes the behaviour for connections and commands from now on.
     pub fn set(&self, f: impl FnOnce(&mut Behaviour)) {
         f(&mut lock(&self.shared.behaviour));
+    }
+
+    /// LOGIN commands received so far.
+    pub fn logins(&self) -> usize {
+        self.commands()
+            .iter()
+            .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
+            .count()
     }
 
     /// Every command received so far, tag stripped.
@@ -288,6 +317,17 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 write!(out, "* LIST ({attrs}) \"/\" {name}\r\n")?;
             }
             write!(out, "{tag} OK done\r\n")?;
+        } else if upper.starts_with("IDLE") {
+            // RFC 2177: a continuation, untagged updates, then the tagged OK after DONE.
+            out.write_all(b"+ idling\r\n")?;
+            if let Some(gap) = b.drip_idle {
+                loop {
+                    send(&mut out, b"* OK still here\r\n", Some(gap))?;
+                }
+            }
+            let mut done = String::new();
+            reader.read_line(&mut done)?;
+            write!(out, "{tag} OK idle done\r\n")?;
         } else if upper.starts_with("LOGOUT") {
             write!(out, "* BYE bye\r\n{tag} OK done\r\n")?;
             return Ok(());

@@ -29,6 +29,31 @@ impl SyncDesk {
         }
     }
 
+    /// A desk syncing plain from a test server on loopback `port`, password `pw`; `sync`
+    /// adds lines to `[sync]` (where `timeout_seconds = 3`).
+    pub fn loopback(port: u16, sync: &str) -> SyncDesk {
+        SyncDesk::new(
+            &format!(
+                "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+                 username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\n\
+                 [store]\npath = {{db}}\n\n\
+                 [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+                 [sync]\ntimeout_seconds = 3\n{sync}\n"
+            ),
+            "pw",
+        )
+    }
+
+    /// `secdesk sync --verbose` within a minute and below 200 MiB.
+    pub fn sync_bounded(&self) -> Measured {
+        self.sync(Duration::from_secs(60), 200.0)
+    }
+
+    /// The cursor kept for INBOX.
+    pub fn inbox_cursor(&self) -> u32 {
+        self.cursor("INBOX").expect("a cursor for INBOX")
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("config.toml")
     }

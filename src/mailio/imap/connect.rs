@@ -162,6 +162,13 @@ pub fn within_deadline<T>(
     out
 }
 
+/// Says goodbye (RFC 3501 §6.1.3), within one no-progress timeout in all, ignoring the
+/// answer: whatever was stored stays stored, and a server that drips its reply is left.
+pub fn logout(endpoint: &Endpoint, session: &mut ImapSession) {
+    session.stream_mut().set_deadline(Some(endpoint.timeout));
+    let _ = session.logout();
+}
+
 /// Authenticates with LOGIN (RFC 3501 §6.2.3).
 pub fn login(
     endpoint: &Endpoint,

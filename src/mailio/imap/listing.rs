@@ -122,8 +122,15 @@ pub fn check(
     let mut listing = Listing::default();
     let server = &examined.mailbox;
     let mut by_uid: BTreeMap<u32, Answer> = BTreeMap::new();
+    // A FETCH without the RFC822.SIZE asked for is the server's own news (a flag change,
+    // RFC 3501 §7.4.2), not part of the answer; unless no answer has a size at all.
+    let sized = answers.iter().any(|a| a.size.is_some());
+    let answers: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.size.is_some() || !sized)
+        .collect();
     let top_seq = answers.iter().map(|a| a.seq).max();
-    for a in answers {
+    for &a in &answers {
         if a.uid == 0 {
             listing.problems.push(format!(
                 "mailbox \"{server}\": the server listed UID 0, which is not a valid UID; refused"
@@ -318,6 +325,19 @@ mod tests {
         let a = answers(&[(1, 3), (2, 5), (3, 8), (4, 9)]);
         let l = check(&examined(4, 10), 6, &a, false, true);
         assert_eq!(uids(&l), vec![8, 9]);
+        assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
+    }
+
+    #[test]
+    fn flag_updates_the_server_slips_in_are_not_part_of_the_listing() {
+        let mut a = answers(&[(4, 7), (5, 9)]);
+        a.push(Answer {
+            seq: 2,
+            uid: 3,
+            size: None,
+        });
+        let l = check(&examined(5, 10), 7, &a, false, false);
+        assert_eq!(uids(&l), vec![7, 9]);
         assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
     }
 
