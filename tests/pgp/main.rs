@@ -164,6 +164,15 @@ fn encrypted_and_signed_reports_are_opened_verified_and_marked() {
         .into_bytes(),
     );
 
+    let inline = reporter.encrypt(&team.fpr, true, b"extractall() follows a symlink\n");
+    mails.push(
+        format!(
+            "{}Content-Type: text/plain\r\n\r\nsee the encrypted text below\r\n{}",
+            headers(7, "inline encrypted report"),
+            keys::crlf(&String::from_utf8_lossy(&inline))
+        )
+        .into_bytes(),
+    );
     let server = Dovecot::start();
     server.add_user(USER, PASSWORD);
     server.append_all(USER, "INBOX", &mails);
@@ -237,8 +246,21 @@ fn encrypted_and_signed_reports_are_opened_verified_and_marked() {
         body[..marker].contains("the fix is in commit 6b1e0c4"),
         "{body}"
     );
-    assert!(body[marker..].contains("sent from my phone"), "{body}");
-    assert!(body[marker..].contains("mailing list footer"), "{body}");
+    assert!(body.contains("\nunsigned | sent from my phone"), "{body}");
+    assert!(body.contains("\nunsigned | mailing list footer"), "{body}");
+
+    // Inline encrypted and signed, with a line outside: decrypted, good, the line marked.
+    let r = desk.report("inline encrypted report");
+    assert_eq!(
+        pgp(&r),
+        &serde_json::json!({"encrypted": true, "signature": "good", "signer": reporter.fpr})
+    );
+    let body = r["messages"][0]["body"].as_str().unwrap();
+    assert!(body.starts_with("extractall() follows a symlink"), "{body}");
+    assert!(
+        body.contains("\nunsigned | see the encrypted text below"),
+        "{body}"
+    );
 }
 
 #[test]

@@ -68,10 +68,13 @@ impl PgpInfo {
     }
 }
 
-/// What marks text that no signature or encryption covers.
-const OUTSIDE_SIGNED: &str = "[unsigned: the text below is outside the signed part]";
-const OUTSIDE_ENCRYPTED: &str = "[not encrypted: the text below is outside the encrypted part]";
-const OUTSIDE_END: &str = "[end of unsigned text]";
+/// What marks text that no signature or encryption covers: a heading, then every line of
+/// it prefixed, so text inside cannot fake the end of the marking.
+const OUTSIDE_SIGNED: &str =
+    "[unsigned: the lines marked \"unsigned |\" are outside the signed part]";
+const OUTSIDE_ENCRYPTED: &str =
+    "[not encrypted: the lines marked \"unsigned |\" are outside the encrypted part]";
+const OUTSIDE_PREFIX: &str = "unsigned | ";
 
 /// Finds the OpenPGP part of `raw` (parsed as `parsed`) and opens it with `engine`: the
 /// decrypted or verified text replaces `parsed.body_text` (text outside the part is kept,
@@ -94,11 +97,14 @@ pub fn open(
         ..PgpInfo::default()
     };
     let Some(engine) = engine else {
-        if encrypted {
-            parsed.notes.push(
-                "encrypted, not decrypted: no [pgp] section in the config; the message is kept as received".into(),
-            );
-        }
+        parsed.notes.push(
+            if encrypted {
+                "encrypted, not decrypted: no [pgp] section in the config; the message is kept as received"
+            } else {
+                "signed, signature not checked: no [pgp] section in the config"
+            }
+            .into(),
+        );
         return Some(info);
     };
     let (run, inner) = match &found.kind {
@@ -203,11 +209,16 @@ fn open_signed_inside(
     open(entity_raw, entity, Some(engine))
 }
 
-/// `text`, then each outside chunk between markers.
+/// `text`, then each outside chunk under a heading, every line of it prefixed.
 fn with_outside(text: &str, outside: &[String], marker: &str) -> String {
     let mut out = text.trim_end().to_string();
     for chunk in outside {
-        out.push_str(&format!("\n\n{marker}\n{chunk}\n{OUTSIDE_END}"));
+        out.push_str(&format!("\n\n{marker}"));
+        for line in chunk.lines() {
+            out.push('\n');
+            out.push_str(OUTSIDE_PREFIX);
+            out.push_str(line);
+        }
     }
     out.push('\n');
     out
