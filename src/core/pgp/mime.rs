@@ -38,7 +38,7 @@ pub struct Found {
 
 /// Finds the first OpenPGP part of `raw`, whose plain-text body (as parsed) is `body_text`.
 pub fn find(raw: &[u8], body_text: &str) -> Option<Found> {
-    if contains_ci(raw, b"application/pgp-") {
+    if names_pgp_mime(raw) {
         if let Ok(mail) = mailparse::parse_mail(raw) {
             let mut outside = Vec::new();
             if let Some(kind) = walk(&mail, 0, &mut outside) {
@@ -143,9 +143,21 @@ pub fn crlf(data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+/// Whether `hay` names a PGP/MIME content type, in any case: one automaton scan, since every
+/// message of a sync passes here.
+fn names_pgp_mime(hay: &[u8]) -> bool {
+    static FINDER: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let finder = FINDER.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["application/pgp-"])
+            .ok()
+    });
+    match finder {
+        Some(f) => f.is_match(hay),
+        None => true,
+    }
 }
 
 /// An inline armoured block in the body, and the text around it.
