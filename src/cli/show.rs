@@ -98,7 +98,7 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     if d.messages.iter().any(|m| m.pgp.signature == Signature::Bad) {
         writeln!(
             out,
-            "!!! WARNING: BAD PGP SIGNATURE on a message below: its text was changed after signing or the signature is forged !!!"
+            "!!! WARNING: BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!"
         )?;
     }
     writeln!(out, "subject: {}", terminal_line(&d.subject))?;

@@ -57,7 +57,7 @@ impl PgpInfo {
                 "good signature by {}",
                 self.signer.as_deref().unwrap_or("?")
             ),
-            Signature::Bad => "BAD SIGNATURE: the signed text was changed or the signature is forged; do not trust it".into(),
+            Signature::Bad => "BAD SIGNATURE: it does not verify (the text was changed, or see the note below); do not trust the signed text".into(),
             Signature::UnknownKey => format!(
                 "signed by a key not in the keyring ({}): not verified",
                 self.signer.as_deref().unwrap_or("fingerprint not given")

@@ -37,7 +37,8 @@ pub struct StatusReport {
     pub decrypted: bool,
     /// Why decryption failed, in words, when it did.
     pub decrypt_failure: Option<String>,
-    /// A signature was made by a key that is expired or revoked (reported as `bad`).
+    /// Why a signature is `bad` though gpg did not say BADSIG: an expired or revoked key, or
+    /// a signature gpg could not check.
     pub key_problem: Option<String>,
 }
 
@@ -77,7 +78,12 @@ pub fn read_status(status: &str) -> StatusReport {
                     unknown = true;
                     unknown_fpr = f.get(7).and_then(|s| fingerprint(s));
                 } else {
+                    // Not provably forged, but not verifiable either: it is not trusted.
                     bad = true;
+                    r.key_problem = Some(format!(
+                        "gpg could not check the signature (error code {}, e.g. an old or conflicting digest algorithm), so it is treated as bad",
+                        f.get(6).unwrap_or(&"?")
+                    ));
                 }
             }
             "NO_PUBKEY" => unknown = true,
@@ -153,6 +159,9 @@ mod tests {
         );
         assert_eq!(r.signature, Signature::None);
         assert!(r.decrypt_failure.unwrap().contains("secret key"));
+        let r = read_status("[GNUPG:] ERRSIG A1DB5F2CD9B006F7 1 1 01 1030635673 1 -\n");
+        assert_eq!(r.signature, Signature::Bad);
+        assert!(r.key_problem.unwrap().contains("error code 1"));
         let r = read_status("[GNUPG:] EXPKEYSIG 1 a\n");
         assert_eq!(r.signature, Signature::Bad);
         assert!(r.key_problem.is_some());
