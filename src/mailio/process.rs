@@ -51,7 +51,18 @@ pub fn run(
         max_stderr,
         Arc::new(AtomicBool::new(false)),
     );
-    let (status, timed_out) = wait(&mut child, timeout, &over);
+    let started = Instant::now();
+    let (status, mut timed_out) = wait(&mut child, timeout, &over);
+    // A background process the program left behind may still hold the pipes open: it gets
+    // what is left of the time limit, then its group is killed too.
+    while !(out.is_finished() && err.is_finished()) {
+        if started.elapsed() >= timeout {
+            kill_group(&child);
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let _ = writer.join();
     Ok(Bounded {
         status,
@@ -60,6 +71,15 @@ pub fn run(
         timed_out,
         over: over.load(Ordering::SeqCst),
     })
+}
+
+/// Kills the process group made for `child` (`process_group(0)` made its pid the group id).
+fn kill_group(child: &Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: a signal to the process group we created for this child; no memory is
+        // touched.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
 }
 
 /// Waits until the child ends, the time runs out or the output passes its limit; in the
@@ -80,11 +100,7 @@ fn wait(child: &mut Child, timeout: Duration, over: &AtomicBool) -> (Option<Exit
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: a signal to the process group we created for this child (process_group(0)
-        // made its pid the group id); no memory is touched.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
-    }
+    kill_group(child);
     let _ = child.kill();
     let _ = child.wait();
     (None, timed_out)
@@ -117,4 +133,38 @@ fn reader(
         }
         kept
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_left_behind_background_process_cannot_hold_the_run_open() {
+        let started = Instant::now();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo token; sleep 30 &"]);
+        let r = super::run(&mut cmd, b"", Duration::from_secs(1), 1024, 1024).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.stdout, b"token\n");
+        assert!(r.status.is_some_and(|s| s.success()));
+    }
+
+    #[test]
+    fn output_and_time_limits_stop_the_whole_group() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "yes | head -c 10000000"]);
+        let r = super::run(&mut cmd, b"", Duration::from_secs(10), 4096, 1024).unwrap();
+        assert!(r.over && r.stdout.len() <= 4096);
+        let started = Instant::now();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 30; echo late"]);
+        let r = super::run(&mut cmd, b"", Duration::from_millis(300), 1024, 1024).unwrap();
+        assert!(r.timed_out && r.stdout.is_empty());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }
