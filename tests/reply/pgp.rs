@@ -101,3 +101,33 @@ fn without_the_reporters_key_the_preview_says_the_reply_goes_readable() {
     let inbox = desk.reporter_inbox();
     assert!(String::from_utf8_lossy(&inbox[0]).contains("tracked as report #1"));
 }
+
+#[test]
+fn a_reply_that_cannot_be_signed_is_queued_never_sent_readable() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    team.trust(&reporter);
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    // Every recipient has a key, but the team key named is not in the keyring.
+    let lines = pgp_lines(&team).replace(&team.fpr, &"0123456789ABCDEF".repeat(5)[..40]);
+    desk.configure(smtp.port, &lines);
+    let out = desk.run(
+        &[
+            "reply",
+            "1",
+            "--template",
+            "acknowledge",
+            "--no-edit",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not be encrypted") && stderr(&out).contains("queued"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(desk.reporter_inbox().is_empty());
+}
