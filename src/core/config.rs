@@ -335,7 +335,11 @@ impl Config {
         }
         if let Some(imap) = &self.imap {
             check_security("imap", &imap.host, imap.security)?;
-            check_oauth2("imap", imap.auth, imap.oauth2_token_command.as_deref())?;
+            crate::core::oauth::check_config(
+                "imap",
+                imap.auth,
+                imap.oauth2_token_command.as_deref(),
+            )?;
             check_password_source(
                 "imap",
                 imap.password.is_some(),
@@ -360,7 +364,11 @@ impl Config {
         }
         if let Some(smtp) = &self.smtp {
             check_security("smtp", &smtp.host, smtp.security)?;
-            check_oauth2("smtp", smtp.auth, smtp.oauth2_token_command.as_deref())?;
+            crate::core::oauth::check_config(
+                "smtp",
+                smtp.auth,
+                smtp.oauth2_token_command.as_deref(),
+            )?;
             if smtp.auth == crate::core::oauth::AuthMethod::Oauthbearer {
                 return Err("key `smtp.auth` is \"oauthbearer\", which secdesk does not speak over SMTP yet: use \"xoauth2\" (Gmail and Microsoft 365 accept both)".into());
             }
@@ -450,24 +458,6 @@ fn check_security(section: &str, host: &str, security: Security) -> Result<(), S
         ));
     }
     Ok(())
-}
-
-/// An OAuth2 login needs its token command; a password login must not name one.
-fn check_oauth2(
-    section: &str,
-    auth: crate::core::oauth::AuthMethod,
-    command: Option<&[String]>,
-) -> Result<(), String> {
-    use crate::core::oauth::AuthMethod;
-    match (auth, command) {
-        (AuthMethod::Password, Some(_)) => Err(format!(
-            "key `{section}.oauth2_token_command` is set but `{section}.auth` is \"password\": set auth = \"xoauth2\" or \"oauthbearer\", or remove the command"
-        )),
-        (AuthMethod::Xoauth2 | AuthMethod::Oauthbearer, None | Some([])) => Err(format!(
-            "key `{section}.oauth2_token_command` is missing: an OAuth2 login needs the argv of a command that prints an access token, e.g. [\"oauth2-token\", \"security@example.org\"]"
-        )),
-        _ => Ok(()),
-    }
 }
 
 fn check_password_source(

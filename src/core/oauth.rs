@@ -66,6 +66,23 @@ pub fn error_reply(method: AuthMethod) -> &'static [u8] {
     }
 }
 
+/// An OAuth2 login needs its token command; a password login must not name one.
+pub fn check_config(
+    section: &str,
+    auth: AuthMethod,
+    command: Option<&[String]>,
+) -> Result<(), String> {
+    match (auth, command) {
+        (AuthMethod::Password, Some(_)) => Err(format!(
+            "key `{section}.oauth2_token_command` is set but `{section}.auth` is \"password\": set auth = \"xoauth2\" or \"oauthbearer\", or remove the command"
+        )),
+        (AuthMethod::Xoauth2 | AuthMethod::Oauthbearer, None | Some([])) => Err(format!(
+            "key `{section}.oauth2_token_command` is missing: an OAuth2 login needs the argv of a command that prints an access token, e.g. [\"oauth2-token\", \"security@example.org\"]"
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
