@@ -277,4 +277,9 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at  TEXT NOT NULL
     );
     "#,
+    // 11 (pgp, issue 16): a message's OpenPGP state as JSON (`core::pgp::PgpInfo`:
+    // encrypted, signature, signer); NULL for mail with no OpenPGP part.
+    r#"
+    ALTER TABLE messages ADD COLUMN pgp TEXT;
+    "#,
 ];
