@@ -508,7 +508,7 @@ fn answered_elsewhere_stops_the_acknowledge_clock_and_u_takes_it_back() {
     desk.key(KeyCode::Char('v'));
     assert_eq!(responded(&desk), None, "v is not a response");
     desk.key(KeyCode::Char('u'));
-    desk.key(KeyCode::Char('A'));
+    desk.key(KeyCode::Char('R'));
     assert!(desk.screen().contains("answered by"), "{}", desk.screen());
     desk.keys("1"); // phone
     assert!(

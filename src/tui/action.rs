@@ -57,6 +57,21 @@ pub enum Action {
     OutboxCount(usize),
     /// The answer to [`Request::TabCounts`], in its order.
     TabCounts(Vec<usize>),
+    /// The advisory form for `A`, rendered by the store worker, or why it could not be.
+    AdvisoryForm(Result<AdvisoryForm, String>),
+    /// The editor closed on the advisory form: the saved text, or why the editor failed.
+    AdvisoryEdited(AdvisoryForm, Result<String, String>),
+    /// The form was saved (what changed), or refused (why; the form is kept for `A`).
+    AdvisorySaved(AdvisoryForm, Result<String, String>),
+}
+
+/// The advisory form of one report, and the report version it was made from: saved only
+/// onto that version, so a teammate's change meanwhile is not overwritten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdvisoryForm {
+    pub id: ReportId,
+    pub version: i64,
+    pub text: String,
 }
 
 /// Work for the store worker. Reads are answered with the matching `…Loaded` action, writes
@@ -90,6 +105,12 @@ pub enum Request {
     OutboxCount,
     /// How many reports each of these queues holds (the counted tabs' filters).
     TabCounts(Vec<QueueFilter>),
+    /// Render the advisory form of a report (`A`).
+    AdvisoryForm(ReportId),
+    /// Open the editor on the advisory form: the UI loop runs it, as for replies.
+    EditAdvisory(AdvisoryForm),
+    /// Check the edited form (`core::advisory::form::parse`) and save it onto its version.
+    SaveAdvisory(AdvisoryForm),
 }
 
 /// One key's worth of triage: the same change to one or more reports.

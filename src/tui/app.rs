@@ -230,6 +230,8 @@ pub struct State {
     pub landed: Option<ReportId>,
     /// The reply being written, if any.
     pub reply: Option<ReplyFlow>,
+    /// An advisory form not saved (errors, a refusal): `A` on its report opens it again.
+    pub advisory_kept: Option<super::action::AdvisoryForm>,
     /// The template names `r` offers (shipped and the config directory's).
     pub templates: Vec<String>,
     /// Replies in the outbox not yet sent, once counted.
@@ -284,6 +286,7 @@ impl State {
             follow: None,
             landed: None,
             reply: None,
+            advisory_kept: None,
             templates: Vec::new(),
             outbox_pending: None,
             width: 80,

@@ -119,11 +119,17 @@ impl Session {
             }
             Request::Deliver(id) => deliver(&self.config, &mut self.store, id),
             Request::EditReply(_) => Action::ReplyEdited(Err(text::EDITOR_NOT_HERE.into())),
-            other => self.run(now, other).unwrap_or_else(|e| match e {
-                // The CLI's hint (`secdesk list`) means nothing where the queue is on screen.
-                TriageError::NoSuchReport(id) => Action::Failed(text::no_such_report(id)),
-                e => Action::Failed(text::store_error(&e.to_string())),
-            }),
+            Request::AdvisoryForm(id) => super::advisory::load_form(&self.store, id),
+            Request::EditAdvisory(form) => {
+                Action::AdvisoryEdited(form, Err(text::EDITOR_NOT_HERE.into()))
+            }
+            Request::SaveAdvisory(form) => {
+                self.count = None;
+                super::advisory::save(&mut self.store, &self.config, now, form)
+            }
+            other => self
+                .run(now, other)
+                .unwrap_or_else(|e| Action::Failed(triage_message(&e))),
         }
     }
 
@@ -178,6 +184,9 @@ impl Session {
             | Request::OutboxCount
             | Request::TabCounts(_)
             | Request::Deliver(_)
+            | Request::AdvisoryForm(_)
+            | Request::EditAdvisory(_)
+            | Request::SaveAdvisory(_)
             | Request::EditReply(_) => Action::Failed(text::EDITOR_NOT_HERE.into()),
             Request::Triage(batch) => {
                 // Our own commits do not move this connection's data_version.
@@ -199,6 +208,15 @@ impl Session {
                 ))
             }
         })
+    }
+}
+
+/// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing
+/// where the queue is on screen.
+pub fn triage_message(e: &TriageError) -> String {
+    match e {
+        TriageError::NoSuchReport(id) => text::no_such_report(*id),
+        e => text::store_error(&e.to_string()),
     }
 }
 

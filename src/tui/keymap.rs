@@ -33,6 +33,8 @@ pub enum Command {
     Reply,
     /// Record a first response given outside secdesk.
     Answered,
+    /// Edit the report's advisory fields as a TOML form in $EDITOR.
+    Advisory,
     ToggleSelect,
     SelectScreen,
     Undo,
@@ -131,7 +133,8 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('c'))], "c", Command::Note, Scope::Triage, "add a team note (comment)", "note", 22),
     bind(&[k(Char('d'))], "d", Command::Duplicate, Scope::Triage, "duplicate of… (pick by subject or #id)", "dup", 7),
     bind(&[k(Char('r'))], "r", Command::Reply, Scope::Triage, "reply to the reporter", "reply", 6),
-    bind(&[k(Char('A'))], "A", Command::Answered, Scope::Triage, "answered elsewhere: record a first response (phone, other)", "", HELP_ONLY),
+    bind(&[k(Char('A'))], "A", Command::Advisory, Scope::Triage, "advisory fields: edit the TOML form in $EDITOR", "", HELP_ONLY),
+    bind(&[k(Char('R'))], "R", Command::Answered, Scope::Triage, "answered elsewhere: record a first response (phone, other)", "", HELP_ONLY),
     bind(&[k(Char('w'))], "w", Command::ToggleReasons, Scope::Report, "why: unfold the classifier's reasons", "why", 8),
     bind(&[k(Char('y'))], "y", Command::SendReply, Scope::ReplyPreview, "reply preview: send the reply", "send", 1),
     bind(&[k(Char('e'))], "e", Command::EditReply, Scope::ReplyPreview, "reply preview: edit it again", "edit", 2),
@@ -293,6 +296,15 @@ mod tests {
             Some(Command::SendReply)
         );
         assert_eq!(command_for(&key('c'), Where::Report), Some(Command::Note));
+        // Issue 15: A is the advisory form; answered elsewhere moved to R.
+        assert_eq!(
+            command_for(&key('A'), Where::Report),
+            Some(Command::Advisory)
+        );
+        assert_eq!(
+            command_for(&key('R'), Where::Queue),
+            Some(Command::Answered)
+        );
         assert_eq!(
             command_for(&key('n'), Where::Queue),
             Some(Command::NextMatch)

@@ -16,9 +16,11 @@
 //! - [`desk`] and [`triage`]: what the store worker runs, calling the same core functions as
 //!   the CLI. [`reply`]: the steps of `r`, from the template picker through the editor (the
 //!   UI loop suspends the terminal around it) and the preview to the delivery worker.
+//!   [`advisory`]: `A`, the advisory form in the editor, the same way.
 //!   [`text`]: the user-facing strings.
 
 pub mod action;
+pub mod advisory;
 pub mod app;
 pub mod desk;
 pub mod guard;
@@ -136,7 +138,7 @@ fn edit_suspended(input: &worker::InputControl, buffer: &str) -> Action {
 
 /// Draws, waits for the next actions, updates; until the state says quit. Requests go to
 /// the store worker, except [`Request::EditReply`], which runs `editor` here (it needs the
-/// terminal) and feeds its answer back.
+/// terminal) and feeds its answer back; so does [`Request::EditAdvisory`].
 pub fn event_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
@@ -161,6 +163,11 @@ where
                     Request::EditReply(buffer) => {
                         pending.push(editor(&buffer));
                         // The editor drew over the screen: repaint every cell.
+                        terminal.clear()?;
+                    }
+                    Request::EditAdvisory(form) => {
+                        let answer = editor(&form.text);
+                        pending.push(advisory::edited(form, answer));
                         terminal.clear()?;
                     }
                     // The worker only goes away with the process; a lost request is

@@ -149,6 +149,37 @@ pub fn editor_failed(e: &str) -> String {
     format!("{e}; the reply was not sent")
 }
 
+pub fn advisory_refused(e: &str) -> String {
+    format!("advisory form not saved: {e}; A opens your form again")
+}
+
+pub fn advisory_form_error(id: i64, e: &str) -> String {
+    format!("advisory form of report #{id}, {e}")
+}
+
+pub fn advisory_form_errors(id: i64, errors: &[String]) -> String {
+    format!("advisory form of report #{id}: {}", errors.join("; "))
+}
+
+pub fn advisory_edit_again(id: i64, n: usize) -> String {
+    let problems = if n == 1 {
+        "1 problem".to_string()
+    } else {
+        format!("{n} problems")
+    };
+    format!(
+        "Advisory form of #{id}: {problems} (L lists them). Edit again? [y/n; n keeps it for A]"
+    )
+}
+
+pub fn advisory_saved(id: i64, changed: &[&str]) -> String {
+    if changed.is_empty() {
+        format!("report #{id}: advisory unchanged")
+    } else {
+        format!("report #{id}: advisory {} changed", changed.join(", "))
+    }
+}
+
 pub fn compose_failed(e: &str) -> String {
     format!("cannot write the reply: {e}")
 }

@@ -7,7 +7,7 @@ use super::action::{Action, Applied, Request, UndoEntry};
 use super::app::{Confirm, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
 use super::motion::{clamp_report_scroll, find_next, move_by, move_to, scroll_overlay};
-use super::{pickers, prompts, reply, text, views};
+use super::{advisory, pickers, prompts, reply, text, views};
 use crate::core::store::queue::QueueOrder;
 
 /// Rows loaded beyond each edge of the viewport, so scrolling rarely waits on the store.
@@ -103,6 +103,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         | Action::ReplyEdited(_)
         | Action::ReplyQueued { .. }
         | Action::ReplyDelivered(_)) => reply::on_action(state, reply_step),
+        advisory_step @ (Action::AdvisoryForm(_)
+        | Action::AdvisoryEdited(..)
+        | Action::AdvisorySaved(..)) => advisory::on_action(state, advisory_step),
     }
 }
 
@@ -232,6 +235,7 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
                 Vec::new()
             }
         },
+        Command::Advisory => advisory::start(state),
         other => prompts::on_triage_command(state, other),
     }
 }

@@ -56,7 +56,7 @@ pub fn spawn_store_worker(
                         continue;
                     }
                     // The UI loop runs the editor; it never comes here.
-                    Request::EditReply(_) => continue,
+                    Request::EditReply(_) | Request::EditAdvisory(_) => continue,
                     other => session.handle(chrono::Utc::now(), other),
                 };
                 if events.send(answer).is_err() {
@@ -105,6 +105,9 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         | Request::Undo(_)
         | Request::ComposeReply { .. }
         | Request::EditReply(_)
+        | Request::AdvisoryForm(_)
+        | Request::EditAdvisory(_)
+        | Request::SaveAdvisory(_)
         | Request::QueueReply(_)
         | Request::Deliver(_) => None,
     };

@@ -119,6 +119,10 @@ impl Desk {
                 // it runs in place, with whatever $VISUAL the test set.
                 let answer = match request {
                     Request::EditReply(buffer) => secdesk::tui::reply::edit(&buffer),
+                    Request::EditAdvisory(form) => {
+                        let answer = secdesk::tui::reply::edit(&form.text);
+                        secdesk::tui::advisory::edited(form, answer)
+                    }
                     other => self.session.handle(now(), other),
                 };
                 queue.push_back(answer);

@@ -1,0 +1,77 @@
+//! The desk's `A` (issue 15): the advisory form in the editor, checked on save, errors shown
+//! and the form opened again, saved onto the version it was made from.
+
+mod tui_support;
+
+use std::path::Path;
+
+use crossterm::event::KeyCode;
+use tui_support::Desk;
+
+#[test]
+fn a_edits_the_advisory_form_and_shows_errors_before_saving() {
+    let editor = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/advisory-form");
+    std::env::set_var("VISUAL", editor);
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    let cve = |desk: &Desk| {
+        secdesk::core::advisory::load(desk.store.conn(), id)
+            .unwrap()
+            .cve
+    };
+    desk.key(KeyCode::Char('A'));
+    // The first save has a bad vector: nothing is saved, the problem names its line.
+    assert_eq!(cve(&desk), None);
+    let status = desk.status();
+    assert!(status.contains("line "), "{status}");
+    assert!(status.contains("cvss"), "{status}");
+    let screen = desk.screen();
+    assert!(screen.contains("Edit again?"), "{screen}");
+    // y opens the form again with the problems noted; the editor fixes it and it is saved.
+    desk.key(KeyCode::Char('y'));
+    assert_eq!(cve(&desk).as_deref(), Some("CVE-2026-41234"));
+    assert!(
+        desk.status().contains("advisory cve changed"),
+        "{}",
+        desk.status()
+    );
+    assert!(desk.state.advisory_kept.is_none());
+    // The change is one audited action, as from the CLI.
+    let events: i64 = desk
+        .store
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE report_id = ?1 AND kind = 'advisory:cve'",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(events, 1);
+}
+
+#[test]
+fn a_form_from_a_stale_version_is_refused_and_kept() {
+    let editor = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/advisory-form");
+    std::env::set_var("VISUAL", editor);
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    desk.key(KeyCode::Char('A'));
+    // A teammate changes the report while the form is open (between the two edits).
+    secdesk::core::triage::add_note(
+        &mut desk.store,
+        &secdesk::core::triage::Request::new("bob@demo.example"),
+        id,
+        "meanwhile",
+    )
+    .unwrap();
+    desk.key(KeyCode::Char('y'));
+    assert!(desk.status().contains("not saved"), "{}", desk.status());
+    assert_eq!(
+        secdesk::core::advisory::load(desk.store.conn(), id)
+            .unwrap()
+            .cve,
+        None
+    );
+    let kept = desk.state.advisory_kept.as_ref().expect("the form is kept");
+    assert!(kept.text.contains("CVE-2026-41234"));
+}
