@@ -75,3 +75,42 @@ fn a_form_from_a_stale_version_is_refused_and_kept() {
     let kept = desk.state.advisory_kept.as_ref().expect("the form is kept");
     assert!(kept.text.contains("CVE-2026-41234"));
 }
+
+#[test]
+fn queue_and_report_view_show_the_finish_clock_and_the_embargo_countdown() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    let me = desk.config.identity.email.clone();
+    // A coordinator set 80 days ago: 10 days left on PEP 811's 90-day finish clock.
+    let then = tui_support::now() - chrono::Duration::days(80);
+    let req = secdesk::core::triage::Request::new(me.as_str()).at(then);
+    secdesk::core::triage::assign(&mut desk.store, &req, &desk.config, id, &me).unwrap();
+    // An embargo ending on Saturday 2026-11-28, three days after the desk's "now".
+    let set =
+        secdesk::core::advisory::parse_set("embargo_until=2026-11-28", tui_support::now()).unwrap();
+    let req = secdesk::core::triage::Request::new(me.as_str()).at(tui_support::now());
+    secdesk::core::advisory::apply(&mut desk.store, &req, id, &[set]).unwrap();
+    desk.act(secdesk::tui::action::Action::StoreChanged);
+    let queue = desk.screen();
+    let row = queue
+        .lines()
+        .find(|l| l.contains(&format!(" {id} ")))
+        .expect("the report's row");
+    assert!(row.contains("[finish in 10d · embargo 2d]"), "{queue}");
+    // Still there at 60 columns, where the subject column is narrow.
+    desk.resize(60, 15);
+    assert!(
+        desk.screen().contains("[finish in 10d"),
+        "{}",
+        desk.screen()
+    );
+    desk.resize(80, 24);
+    desk.key(KeyCode::Enter);
+    let report = desk.screen();
+    assert!(report.contains("finish in 10d"), "{report}");
+    assert!(report.contains("2d left (until 2026-11-28)"), "{report}");
+    assert!(
+        report.contains("Saturday"),
+        "the weekend warning shows: {report}"
+    );
+}

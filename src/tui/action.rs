@@ -28,6 +28,8 @@ pub enum Action {
     QueueLoaded {
         generation: u64,
         page: QueuePage,
+        /// The PEP 811 finish mark and embargo countdown of the page's reports that have one.
+        marks: std::collections::HashMap<ReportId, String>,
     },
     ReportLoaded(Box<Detail>),
     StatsLoaded(Box<StatsData>),

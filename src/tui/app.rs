@@ -173,6 +173,8 @@ pub struct QueueView {
     pub top: usize,
     /// The window last asked for, so a scroll inside it asks for nothing.
     pub requested: Option<(usize, usize)>,
+    /// The loaded reports' PEP 811 finish marks and embargo countdowns (issue 15).
+    pub marks: std::collections::HashMap<ReportId, String>,
 }
 
 impl QueueView {

@@ -3,7 +3,12 @@
 //! (in [`super::triage`]) call the triage core functions with the version the view loaded, so
 //! a change from a stale view is refused, not applied.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+
+use crate::core::advisory::{self, embargo};
+use crate::core::pep811;
 
 use crate::core::config::{ClockConfig, Config};
 use crate::core::model::{ReportId, ReportState};
@@ -38,6 +43,10 @@ pub struct Detail {
     pub deadline: Option<DateTime<Utc>>,
     /// Our replies to it still in the outbox (queued, being sent, or refused).
     pub outbox: Vec<OutboxEntry>,
+    /// The PEP 811 finish mark, once 14 days or fewer are left (issue 15).
+    pub finish_mark: Option<String>,
+    /// The embargo, when the advisory sets one: the countdown and its warnings.
+    pub embargo: Option<embargo::Embargo>,
     /// About how many lines the report view takes, so scrolling stops at the end.
     pub lines: u16,
 }
@@ -170,7 +179,12 @@ impl Session {
                         page
                     }
                 };
-                Action::QueueLoaded { generation, page }
+                let marks = clock_marks(&self.store, &page, now)?;
+                Action::QueueLoaded {
+                    generation,
+                    page,
+                    marks,
+                }
             }
             Request::Report(id) => {
                 Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
@@ -227,6 +241,35 @@ pub fn deliver(config: &Config, store: &mut Store, outbox_id: i64) -> Action {
             .map(Box::new)
             .map_err(|e| text::delivery_failed(&e.to_string())),
     )
+}
+
+/// The queue's marks for the rows of `page` (issue 15): the PEP 811 finish clock once 14
+/// days or fewer are left (`advisory::embargo::finish_mark`) and the embargo countdown, as
+/// `secdesk list` shows them.
+pub fn clock_marks(
+    store: &Store,
+    page: &QueuePage,
+    now: DateTime<Utc>,
+) -> Result<HashMap<ReportId, String>, TriageError> {
+    let embargoes = embargo::all(store.conn(), now)?;
+    let mut out = HashMap::new();
+    for row in &page.rows {
+        let id = row.summary.id;
+        let coordination = pep811::coordination(store.conn(), Some(id))?;
+        let finish = coordination
+            .get(&id)
+            .and_then(|c| c.finish_due())
+            .map(crate::core::store::timestamp);
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(embargo::finish_mark(finish.as_deref(), now));
+        if let Some(e) = embargoes.get(&id) {
+            parts.push(text::embargo_countdown(e.days_left));
+        }
+        if !parts.is_empty() {
+            out.insert(id, parts.join(" · "));
+        }
+    }
+    Ok(out)
 }
 
 /// The newest `limit` reports, for the `d` picker.
@@ -297,7 +340,10 @@ pub fn load_detail(
         } else {
             2 + unsent.len()
         };
+    let embargo = embargo::embargo(&advisory::load(store.conn(), id)?, now);
     Ok(Detail {
+        finish_mark: embargo::finish_mark(report.deadlines.finish.as_deref(), now),
+        embargo,
         outbox: unsent,
         lines: lines.min(u16::MAX as usize) as u16,
         thread: timeline.into_iter().map(|(_, item)| item).collect(),

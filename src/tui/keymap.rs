@@ -133,7 +133,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('c'))], "c", Command::Note, Scope::Triage, "add a team note (comment)", "note", 22),
     bind(&[k(Char('d'))], "d", Command::Duplicate, Scope::Triage, "duplicate of… (pick by subject or #id)", "dup", 7),
     bind(&[k(Char('r'))], "r", Command::Reply, Scope::Triage, "reply to the reporter", "reply", 6),
-    bind(&[k(Char('A'))], "A", Command::Advisory, Scope::Triage, "advisory fields: edit the TOML form in $EDITOR", "", HELP_ONLY),
+    bind(&[k(Char('A'))], "A", Command::Advisory, Scope::Triage, "advisory fields: TOML form in $EDITOR", "", HELP_ONLY),
     bind(&[k(Char('R'))], "R", Command::Answered, Scope::Triage, "answered elsewhere: record a first response (phone, other)", "", HELP_ONLY),
     bind(&[k(Char('w'))], "w", Command::ToggleReasons, Scope::Report, "why: unfold the classifier's reasons", "why", 8),
     bind(&[k(Char('y'))], "y", Command::SendReply, Scope::ReplyPreview, "reply preview: send the reply", "send", 1),

@@ -149,6 +149,22 @@ pub fn editor_failed(e: &str) -> String {
     format!("{e}; the reply was not sent")
 }
 
+pub fn embargo_countdown(days_left: i64) -> String {
+    if days_left < 0 {
+        format!("embargo ended {}d ago", -days_left)
+    } else {
+        format!("embargo {days_left}d")
+    }
+}
+
+pub fn embargo_left(days_left: i64) -> String {
+    if days_left < 0 {
+        format!("ended {}d ago", -days_left)
+    } else {
+        format!("{days_left}d left")
+    }
+}
+
 pub fn advisory_refused(e: &str) -> String {
     format!("advisory form not saved: {e}; A opens your form again")
 }

@@ -45,11 +45,16 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             state.now = now;
             Vec::new()
         }
-        Action::QueueLoaded { generation, page } => {
+        Action::QueueLoaded {
+            generation,
+            page,
+            marks,
+        } => {
             if generation != state.queue.generation {
                 return Vec::new();
             }
             state.queue.page = page;
+            state.queue.marks = marks;
             state.queue.loaded = true;
             land(state);
             ensure_window(state)

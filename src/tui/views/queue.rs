@@ -256,7 +256,14 @@ fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
             Column::Coordinator => Cell::from(coordinator.clone()),
             Column::From => Cell::from(safe(&s.from)),
             Column::Messages => Cell::from(format!("{:>3}", s.messages)),
-            Column::Subject => Cell::from(safe(&s.subject)),
+            Column::Subject => match state.queue.marks.get(&s.id) {
+                // The finish clock and the embargo first, so a narrow screen still shows them.
+                Some(mark) => Cell::from(Line::from(vec![
+                    Span::styled(format!("[{mark}] "), late),
+                    Span::raw(safe(&s.subject)),
+                ])),
+                None => Cell::from(safe(&s.subject)),
+            },
         }
     };
     Row::new(cols.iter().map(cell).collect::<Vec<_>>())

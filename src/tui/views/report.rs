@@ -157,7 +157,27 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             style,
         ));
     }
+    let urgent = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    if let Some(mark) = &d.finish_mark {
+        second.push(Span::raw("   "));
+        second.push(Span::styled(mark.clone(), urgent));
+    }
     out.push(Line::from(second));
+    if let Some(e) = &d.embargo {
+        let until = crate::core::store::parse_timestamp(&e.until)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| e.until.clone());
+        out.push(field(
+            "Embargo",
+            Span::styled(
+                format!("{} (until {until})", text::embargo_left(e.days_left)),
+                Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
+            ),
+        ));
+        for w in &e.warnings {
+            out.push(Line::from(Span::styled(format!("  ⚠ {w}"), urgent)));
+        }
+    }
     if !r.duplicates.is_empty() {
         let list: Vec<String> = r.duplicates.iter().map(|i| format!("#{i}")).collect();
         out.push(field("Duplicates", list.join(" ")));
