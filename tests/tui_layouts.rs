@@ -208,7 +208,16 @@ fn the_footer_keeps_the_most_useful_keys() {
     desk.key(KeyCode::Char('T'));
     let screen = desk.screen();
     insta::assert_snapshot!("stats_80x24", screen);
-    // The response table's count column ends inside its box, not clipped by it.
+    // The response table's last column (the share that met each target) ends inside its
+    // box, not clipped by it; PEP 811's clocks are there too.
     let head = screen.lines().find(|l| l.contains("median")).unwrap();
-    assert!(head.contains("target     n│"), "{head}");
+    assert!(head.contains("n   met│"), "{head}");
+    assert!(screen.contains("finish"), "{screen}");
+    // m: the same screen by month, still fitting at 80 x 24.
+    desk.key(KeyCode::Char('m'));
+    let monthly = desk.screen();
+    insta::assert_snapshot!("stats_monthly_80x24", monthly);
+    assert!(monthly.contains("Monthly intake"), "{monthly}");
+    assert!(monthly.contains("2026-11"), "{monthly}");
+    assert!(monthly.contains("n   met│"), "{monthly}");
 }

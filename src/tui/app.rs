@@ -214,6 +214,8 @@ pub struct State {
     /// The report line of the current match.
     pub find_at: Option<usize>,
     pub stats: Option<Box<StatsData>>,
+    /// The stats screen's chart by month instead of by week (`m`).
+    pub stats_monthly: bool,
     pub overlay: Overlay,
     pub status: Option<Status>,
     /// The last sync's outcome, shown at the right of the status line.
@@ -278,6 +280,7 @@ impl State {
             find: None,
             find_at: None,
             stats: None,
+            stats_monthly: false,
             overlay: Overlay::None,
             status: None,
             sync: None,

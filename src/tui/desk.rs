@@ -67,6 +67,12 @@ const CANDIDATES: usize = 5000;
 pub struct StatsData {
     /// ISO week (`YYYY-Www`) and the intake per class in it, oldest first.
     pub weekly: Vec<(String, Vec<(String, u64)>)>,
+    /// Month (`YYYY-MM`) and the intake per class in it, oldest first: `stats --by month`'s
+    /// `by_period` (issue 15).
+    pub monthly: Vec<(String, Vec<(String, u64)>)>,
+    /// Per clock, the share of reports that met its target (`response_efficiency`): clock
+    /// name, met, missed, share.
+    pub efficiency: Vec<(String, usize, usize, Option<f64>)>,
     pub by_state: Vec<(String, u64)>,
     /// Clock name, median hours (if any report has one), target hours, how many measured.
     pub response: Vec<(String, Option<f64>, f64, u64)>,
@@ -189,7 +195,12 @@ impl Session {
             Request::Report(id) => {
                 Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
             }
-            Request::Stats => Action::StatsLoaded(Box::new(load_stats(&self.store, clocks, now)?)),
+            Request::Stats => Action::StatsLoaded(Box::new(load_stats(
+                &self.store,
+                clocks,
+                &self.config.members(),
+                now,
+            )?)),
             Request::Candidates(id) => {
                 Action::CandidatesLoaded(id, candidates(&self.store, CANDIDATES)?)
             }
@@ -357,9 +368,43 @@ pub fn load_detail(
 pub fn load_stats(
     store: &Store,
     clocks: &ClockConfig,
+    members: &[&crate::core::config::Identity],
     now: DateTime<Utc>,
 ) -> Result<StatsData, TriageError> {
     let s = stats::compute(store, Period::default(), clocks, now)?;
+    let year = stats::period::compute(
+        store,
+        Period::default(),
+        stats::period::By::Month,
+        clocks,
+        members,
+        now,
+    )?;
+    let monthly = year
+        .by_period
+        .iter()
+        .map(|p| {
+            (
+                p.period.clone(),
+                vec![
+                    ("spam".to_string(), p.spam as u64),
+                    ("invalid".to_string(), p.invalid as u64),
+                    ("valid".to_string(), p.valid as u64),
+                ],
+            )
+        })
+        .collect();
+    let e = &year.response_efficiency;
+    let efficiency = [
+        ("first response", &e.acknowledge),
+        ("triage", &e.triage),
+        ("close", &e.close),
+        ("coordinator", &e.coordinator),
+        ("finish", &e.finish),
+    ]
+    .into_iter()
+    .map(|(clock, s)| (clock.to_string(), s.met, s.missed, s.share))
+    .collect();
     let weekly = s
         .weekly
         .iter()
@@ -420,6 +465,8 @@ pub fn load_stats(
         .collect();
     Ok(StatsData {
         weekly,
+        monthly,
+        efficiency,
         by_state,
         response,
         overdue_count: s.overdue,

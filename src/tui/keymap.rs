@@ -46,6 +46,8 @@ pub enum Command {
     PrevTab,
     ToggleSort,
     Stats,
+    /// On the stats screen: the chart by month or by week.
+    ToggleMonthly,
     Quit,
     /// Keys inside a prompt or a picker: listed in the help, handled by the prompt itself.
     InPrompt,
@@ -64,6 +66,8 @@ pub enum Scope {
     Triage,
     /// The reply preview, over either screen.
     ReplyPreview,
+    /// The stats screen.
+    Stats,
     /// The queue, the report view and the stats screen (not the reply preview).
     Screens,
     /// Inside a prompt or picker: in the help only (`prompts` and `pickers` handle them).
@@ -141,6 +145,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('n')), k(Esc)], "n/Esc", Command::CancelReply, Scope::ReplyPreview, "reply preview: cancel (nothing is sent)", "cancel", 3),
     bind(&[k(Char('u'))], "u", Command::Undo, Scope::Triage, "undo the last action", "undo", 5),
     bind(&[k(Char('T'))], "T", Command::Stats, Scope::Queue, "stats", "stats", 9),
+    bind(&[k(Char('m'))], "m", Command::ToggleMonthly, Scope::Stats, "stats: by month / by week", "monthly", 2),
     bind(&[k(Char('L'))], "L", Command::Messages, Scope::Screens, "message log (last 100 lines), :messages", "log", 26),
     bind(&[k(Char(':'))], ":", Command::CommandLine, Scope::Screens, "command: :messages, :q", "", HELP_ONLY),
     bind(&[ctrl('a'), ctrl('e'), ctrl('u'), ctrl('w')], "", Command::InPrompt, Scope::Prompt, "prompt: start, end, clear, delete word", "", HELP_ONLY),
@@ -185,6 +190,7 @@ fn applies(scope: Scope, at: Where) -> bool {
         Scope::Report => at == Where::Report,
         Scope::Triage => matches!(at, Where::Queue | Where::Report),
         Scope::ReplyPreview => at == Where::ReplyPreview,
+        Scope::Stats => at == Where::Stats,
         Scope::Prompt => false,
     }
 }

@@ -149,6 +149,10 @@ pub fn editor_failed(e: &str) -> String {
     format!("{e}; the reply was not sent")
 }
 
+pub const WEEKLY_INTAKE: &str = " Weekly intake by class (spam, invalid, valid) · m: monthly ";
+pub const MONTHLY_INTAKE: &str = " Monthly intake by class (spam, invalid, valid) · m: weekly ";
+pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
+
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
         format!("embargo ended {}d ago", -days_left)

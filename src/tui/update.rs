@@ -241,6 +241,10 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
             }
         },
         Command::Advisory => advisory::start(state),
+        Command::ToggleMonthly => {
+            state.stats_monthly = !state.stats_monthly;
+            Vec::new()
+        }
         other => prompts::on_triage_command(state, other),
     }
 }

@@ -1,5 +1,6 @@
-//! The stats screen: weekly intake by class as a bar chart, counts by state, median
-//! response times against their targets, and the overdue list.
+//! The stats screen: weekly (or, with `m`, monthly) intake by class as a bar chart, counts
+//! by state, median response times against their targets with the share of reports that met
+//! each target (`response_efficiency`, PEP 811's clocks too), and the overdue list.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -13,8 +14,8 @@ use crate::tui::text;
 
 /// " {state:<13}{n:>7}" and the borders.
 const STATES_WIDTH: u16 = 1 + 13 + 7 + 2;
-/// " {clock:<18}{median:>9}{target:>9}{n:>6}" and the borders.
-const RESPONSE_WIDTH: u16 = 1 + 18 + 9 + 9 + 6 + 2;
+/// " {clock:<14}{median:>7}{target:>7}{n:>5}{met:>6}" and the borders.
+const RESPONSE_WIDTH: u16 = 1 + 14 + 7 + 7 + 5 + 6 + 2;
 /// The narrowest overdue list worth putting beside them.
 const OVERDUE_MIN: u16 = 30;
 
@@ -37,7 +38,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .areas(lower);
         (chart, states, response, overdue)
     } else {
-        let tables = stats.by_state.iter().filter(|(_, n)| *n > 0).count().max(4) as u16 + 2;
+        let response_rows = 1 + stats.efficiency.len().max(stats.response.len());
+        let tables = stats
+            .by_state
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .count()
+            .max(response_rows) as u16
+            + 2;
         let [chart, middle, overdue] = Layout::vertical([
             Constraint::Percentage(35),
             Constraint::Length(tables),
@@ -52,16 +60,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         (chart, states, response, overdue)
     };
 
-    // The most recent weeks that fit, each a group of one bar per class.
+    // The most recent weeks (or months) that fit, each a group of one bar per class.
     let per_group = 3 * 3 + 1;
     let fit = (chart.width.saturating_sub(2) / per_group).max(1) as usize;
-    let weeks = &stats.weekly[stats.weekly.len().saturating_sub(fit)..];
+    let (series, title) = if state.stats_monthly {
+        (&stats.monthly, text::MONTHLY_INTAKE)
+    } else {
+        (&stats.weekly, text::WEEKLY_INTAKE)
+    };
+    let weeks = &series[series.len().saturating_sub(fit)..];
     let mut barchart = BarChart::default()
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Weekly intake by class (spam, invalid, valid) "),
-        )
+        .block(Block::default().borders(Borders::ALL).title(title))
         .bar_width(3)
         .bar_gap(0)
         .group_gap(1);
@@ -75,12 +84,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     .value_style(class_style(Some(class)).add_modifier(Modifier::REVERSED))
             })
             .collect();
-        let label = week.split_once('-').map(|(_, w)| w).unwrap_or(week);
-        barchart = barchart.data(
-            BarGroup::default()
-                .label(Line::from(label.to_string()))
-                .bars(&bars),
-        );
+        // "W47" for a week, "2026-11" for a month.
+        let label = match week.split_once("-W") {
+            Some((_, w)) => format!("W{w}"),
+            None => week.clone(),
+        };
+        barchart = barchart.data(BarGroup::default().label(Line::from(label)).bars(&bars));
     }
     frame.render_widget(barchart, chart);
 
@@ -97,31 +106,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         states,
     );
 
-    let mut response_lines = vec![Line::from(Span::styled(
-        format!(" {:<18}{:>9}{:>9}{:>6}", "clock", "median", "target", "n"),
-        Style::new().add_modifier(Modifier::BOLD),
-    ))];
-    for (clock, median, target, n) in &stats.response {
-        let (median_text, late) = match median {
-            Some(m) => (hours(*m), m > target),
-            None => ("-".to_string(), false),
-        };
-        let style = if late {
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
-        } else {
-            Style::new().fg(Color::Green)
-        };
-        response_lines.push(Line::from(vec![
-            Span::raw(format!(" {clock:<18}")),
-            Span::styled(format!("{median_text:>9}"), style),
-            Span::raw(format!("{:>9}{n:>6}", hours(*target))),
-        ]));
-    }
     frame.render_widget(
-        Paragraph::new(response_lines).block(
+        Paragraph::new(response_lines(stats)).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" Median response vs target "),
+                .title(text::RESPONSE_TITLE),
         ),
         response,
     );
@@ -145,6 +134,51 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         ),
         overdue,
     );
+}
+
+/// The clocks: median against target, and the share that met the target. PEP 811's
+/// coordinator and finish clocks have a share but no median.
+fn response_lines(stats: &crate::tui::desk::StatsData) -> Vec<Line<'static>> {
+    let mut out = vec![Line::from(Span::styled(
+        format!(
+            " {:<14}{:>7}{:>7}{:>5}{:>6}",
+            "clock", "median", "target", "n", "met"
+        ),
+        Style::new().add_modifier(Modifier::BOLD),
+    ))];
+    let bad = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let good = Style::new().fg(Color::Green);
+    for (i, (clock, met, missed, share)) in stats.efficiency.iter().enumerate() {
+        let timed = stats.response.get(i).filter(|r| r.0 == *clock);
+        let (median_text, late, target, n) = match timed {
+            Some((_, Some(m), target, n)) => (hours(*m), m > target, hours(*target), *n),
+            Some((_, None, target, n)) => ("-".to_string(), false, hours(*target), *n),
+            // PEP 811's clocks, counted in whole days.
+            None => {
+                let days = match clock.as_str() {
+                    "coordinator" => crate::core::pep811::COORDINATOR_DAYS,
+                    _ => crate::core::pep811::FINISH_DAYS,
+                };
+                (
+                    "-".to_string(),
+                    false,
+                    format!("{days}d"),
+                    (*met + *missed) as u64,
+                )
+            }
+        };
+        let share_text = share.map_or("-".to_string(), |s| format!("{:.0}%", s * 100.0));
+        out.push(Line::from(vec![
+            Span::raw(format!(" {clock:<14}")),
+            Span::styled(format!("{median_text:>7}"), if late { bad } else { good }),
+            Span::raw(format!("{target:>7}{n:>5}")),
+            Span::styled(
+                format!("{share_text:>6}"),
+                if missed > met { bad } else { good },
+            ),
+        ]));
+    }
+    out
 }
 
 /// "36h" under three days, "4.5d" above.
