@@ -136,3 +136,55 @@ fn hostile_mail_is_drawn_inert() {
         "the OSC 52 attempt is visible, not executed"
     );
 }
+
+#[test]
+fn a_bad_signature_is_a_banner_and_each_pgp_message_says_what_it_was() {
+    let mut desk = Desk::demo();
+    // What ingest stores for an encrypted message with a good signature, and for a signed
+    // one whose signature does not verify (the PGP tests make both with a real gpg).
+    let conn = desk.store.conn();
+    conn.execute(
+        "UPDATE messages SET pgp = '{\"encrypted\":true,\"signature\":\"good\",\"signer\":\"ABCD1234ABCD1234\"}'
+         WHERE report_id = 1 AND direction = 'in'",
+        [],
+    )
+    .unwrap();
+    desk.key(KeyCode::Char('/'));
+    desk.keys("tarfile");
+    desk.key(KeyCode::Enter);
+    desk.key(KeyCode::Enter);
+    let screen = desk.screen();
+    assert!(
+        screen.contains("pgp: encrypted, good signature by ABCD1234ABCD1234"),
+        "{screen}"
+    );
+    assert!(!screen.contains("BAD PGP SIGNATURE"), "{screen}");
+    desk.store
+        .conn()
+        .execute(
+            "UPDATE messages SET pgp = '{\"encrypted\":false,\"signature\":\"bad\",\"signer\":null}'
+             WHERE report_id = 1 AND direction = 'in'",
+            [],
+        )
+        .unwrap();
+    desk.act(secdesk::tui::action::Action::StoreChanged);
+    // Scrolled to the end, the title still says it, white on red.
+    desk.key(KeyCode::Char('G'));
+    let t = desk.terminal(120, 32);
+    let buf = t.backend().buffer();
+    let top: String = (0..120).map(|x| buf[(x, 0)].symbol()).collect();
+    assert!(top.contains("BAD PGP SIGNATURE"), "{top}");
+    let at = top.find("BAD").unwrap();
+    let x = top[..at].chars().count() as u16;
+    assert_eq!(buf[(x, 0)].bg, Color::Red);
+    desk.key(KeyCode::Char('g'));
+    let screen = desk.screen();
+    assert!(
+        screen.contains("!!! BAD PGP SIGNATURE on a message below"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("pgp: not encrypted, BAD SIGNATURE"),
+        "{screen}"
+    );
+}

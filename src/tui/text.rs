@@ -153,6 +153,9 @@ pub const WEEKLY_INTAKE: &str = " Weekly intake by class (spam, invalid, valid) 
 pub const MONTHLY_INTAKE: &str = " Monthly intake by class (spam, invalid, valid) · m: weekly ";
 pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
 
+pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";
+pub const BAD_SIGNATURE_BANNER: &str = "!!! BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!";
+
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
         format!("embargo ended {}d ago", -days_left)

@@ -12,6 +12,7 @@ use ratatui::Frame;
 
 use super::{class_span, due, safe};
 use crate::core::outbox;
+use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::terminal_text;
 use crate::core::triage::view::MessageView;
 use crate::tui::app::{State, REPORT_CHROME};
@@ -23,9 +24,21 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(text::LOADING), area);
         return;
     };
-    let title = format!(" #{} {} ", d.id(), safe(&d.report.subject));
+    let mut title = vec![Span::raw(format!(
+        " #{} {} ",
+        d.id(),
+        safe(&d.report.subject)
+    ))];
+    // A bad signature stays in sight however far the report is scrolled (issue 16).
+    if bad_signature(d) {
+        title.insert(0, Span::styled(text::BAD_SIGNATURE_TITLE, alarm()));
+    }
     let paragraph = Paragraph::new(lines(d, state))
-        .block(Block::default().borders(Borders::TOP).title(title))
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(Line::from(title)),
+        )
         .wrap(Wrap { trim: false })
         .scroll((state.report_scroll, 0));
     frame.render_widget(paragraph, area);
@@ -111,9 +124,31 @@ fn section(title: &str) -> Line<'static> {
     Line::from(Span::styled(format!("── {title} "), bold().fg(Color::Blue)))
 }
 
+/// Whether any message of the report has a signature that does not verify.
+fn bad_signature(d: &Detail) -> bool {
+    d.report
+        .messages
+        .iter()
+        .any(|m| m.pgp.signature == Signature::Bad)
+}
+
+/// White on red: what must not be missed.
+fn alarm() -> Style {
+    Style::new()
+        .fg(Color::White)
+        .bg(Color::Red)
+        .add_modifier(Modifier::BOLD)
+}
+
 fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     let r = &d.report;
     let mut out = Vec::new();
+    if bad_signature(d) {
+        out.push(Line::from(Span::styled(
+            text::BAD_SIGNATURE_BANNER,
+            alarm(),
+        )));
+    }
     let mut state_text = r.state.to_string();
     if let Some(reason) = r.invalid_reason {
         state_text += &format!(" ({reason})");
@@ -317,6 +352,18 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, wi
         out.push(Line::from(Span::styled(
             format!("  Auth: {}", auth.join(", ")),
             dim,
+        )));
+    }
+    // The OpenPGP line, when the message was encrypted or signed at all.
+    if m.pgp != PgpInfo::default() {
+        let style = match m.pgp.signature {
+            Signature::Bad => alarm(),
+            Signature::Good => Style::new().fg(Color::Green),
+            _ => Style::new().fg(Color::Yellow),
+        };
+        out.push(Line::from(Span::styled(
+            format!("  {}", safe(&m.pgp.line())),
+            style,
         )));
     }
     for a in &m.attachments {
