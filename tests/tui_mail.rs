@@ -12,6 +12,9 @@ mod desk;
 
 mod tui_support;
 
+#[path = "pgp/keys.rs"]
+mod keys;
+
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -316,4 +319,72 @@ fn another_sender_is_flagged_and_r_still_answers_the_reporter() {
     let rcpt = header(&inbox[0], "X-RcptTo").unwrap();
     assert!(!rcpt.contains("evil.example"), "{rcpt}");
     assert!(rcpt.contains("reporter@example.net"), "{rcpt}");
+}
+
+/// Issue 11: over `[reply] max_recipients` (6 Reply-To addresses and the team: 7 > 5) the
+/// desk's preview says so, and `y` asks a question naming the count before anything is sent.
+#[test]
+fn the_preview_asks_before_sending_to_more_than_max_recipients() {
+    let devs: Vec<String> = (0..6).map(|i| format!("dev{i}@example.net")).collect();
+    let report = REPORT.replace(
+        "To: security@example.org\r\n",
+        &format!(
+            "To: security@example.org\r\nReply-To: {}\r\n",
+            devs.join(", ")
+        ),
+    );
+    let mail = Desk::new(&report, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(smtp.port, "");
+    let mut tui = tui_on(&mail);
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    let preview = tui.screen();
+    assert!(preview.contains("max_recipients = 5"), "{preview}");
+    // Without [pgp] nothing is said about encryption; the check is back (not "checking").
+    assert!(!preview.contains("checking the recipients"), "{preview}");
+    tui.key(KeyCode::Char('y'));
+    let asked = tui.screen();
+    assert!(asked.contains("Send to all 7 addresses?"), "{asked}");
+    // n goes back to the preview: nothing sent, the reply still there.
+    tui.key(KeyCode::Char('n'));
+    assert!(tui.state.reply.is_some());
+    assert_eq!(mail.reporter_maildir_count(), 0, "sent before the answer");
+    tui.key(KeyCode::Char('y'));
+    tui.key(KeyCode::Char('y'));
+    assert!(tui.status().contains("sent"), "{}", tui.status());
+    assert_eq!(mail.reporter_maildir_count(), 1);
+}
+
+/// Issue 16: the preview says whether the reply will be encrypted, as the store worker found
+/// with a real gpg: readable (naming the recipient without a key) until the reporter's key
+/// is in the team keyring, then encrypted.
+#[test]
+fn the_preview_says_whether_the_reply_will_be_encrypted() {
+    let team = keys::Keyring::generate("Security Team <security@example.org>");
+    let mail = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    let pgp = format!(
+        "\n[pgp]\ngnupg_home = {:?}\nteam_key = \"{}\"\nencrypt_replies = \"when-possible\"\n",
+        team.path(),
+        team.fpr
+    );
+    mail.configure(smtp.port, &pgp);
+    let mut tui = tui_on(&mail);
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    let preview = tui.screen();
+    assert!(
+        preview.contains(
+            "Encrypted: NO, sent readable: no key in the keyring for reporter@example.net"
+        ),
+        "{preview}"
+    );
+    tui.key(KeyCode::Char('n'));
+    let reporter = keys::Keyring::generate("Reporter <reporter@example.net>");
+    team.trust(&reporter);
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter);
+    let preview = tui.screen();
+    assert!(preview.contains("Encrypted: yes"), "{preview}");
 }

@@ -48,6 +48,8 @@ pub enum Action {
     ReplyComposed(Result<Box<Draft>, String>),
     /// The editor closed: the saved text, or why the editor could not be used.
     ReplyEdited(Result<String, String>),
+    /// The answer to [`Request::CheckReply`], for that draft.
+    ReplyChecked(Box<Draft>, ReplyCheck),
     /// The reply is safe in the outbox and about to be sent.
     ReplyQueued {
         outbox_id: i64,
@@ -65,6 +67,18 @@ pub enum Action {
     AdvisoryEdited(AdvisoryForm, Result<String, String>),
     /// The form was saved (what changed), or refused (why; the form is kept for `A`).
     AdvisorySaved(AdvisoryForm, Result<String, String>),
+}
+
+/// What the store worker found out about a reply before it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyCheck {
+    /// How many addresses the SMTP envelope has.
+    pub recipients: usize,
+    /// `mailio::gpg::sealing(..).line()`: encrypted or not, and why; `None` without `[pgp]`.
+    pub sealing: Option<String>,
+    /// `core::reply::check_recipient_limit`'s refusal: sending then needs a confirmation
+    /// naming the count.
+    pub over_limit: Option<String>,
 }
 
 /// The advisory form of one report, and the report version it was made from: saved only
@@ -100,6 +114,10 @@ pub enum Request {
     /// Open the editor on this text. The UI loop runs it (the terminal is the editor's
     /// meanwhile), never the store worker.
     EditReply(String),
+    /// What the preview needs that the UI thread must not work out itself: whether the reply
+    /// will be encrypted (gpg looks up each recipient's key) and whether it is over
+    /// `[reply] max_recipients`.
+    CheckReply(Box<Draft>),
     /// Write the confirmed reply to the outbox.
     QueueReply(Box<Draft>),
     /// Attempt delivery of an outbox row: the delivery worker runs it, off the UI thread.

@@ -149,6 +149,9 @@ pub struct ReplyFlow {
     pub problem: Option<String>,
     /// Showing the preview (false while the editor is open).
     pub previewing: bool,
+    /// The store worker's checks of the draft as it stands (encryption, recipient limit);
+    /// `None` until they are back. Sending waits for them.
+    pub check: Option<super::action::ReplyCheck>,
     pub scroll: u16,
 }
 

@@ -17,10 +17,11 @@ use crate::core::store::queue::{QueueFilter, QueueOrder, QueuePage};
 use crate::core::store::{parse_timestamp, Store};
 use crate::core::triage::{self, ReportDetail, TriageError};
 
-use super::action::{Action, Request};
+use super::action::{Action, ReplyCheck, Request};
 use super::text;
 use crate::core::outbox::{self, OutboxEntry, OutboxError};
 use crate::core::reply;
+use crate::core::reply::Draft;
 use crate::mailio::delivery;
 use crate::mailio::smtp::SmtpSetupError;
 
@@ -120,6 +121,7 @@ impl Session {
                     Err(e) => Action::Failed(text::compose_failed(&e.to_string())),
                 }
             }
+            Request::CheckReply(draft) => check_reply(&self.config, draft),
             Request::OutboxCount => match outbox::pending(&self.store) {
                 Ok(rows) => Action::OutboxCount(rows.len()),
                 Err(e) => Action::Failed(text::store_error(&e.to_string())),
@@ -206,6 +208,7 @@ impl Session {
             }
             Request::ComposeReply { .. }
             | Request::QueueReply(_)
+            | Request::CheckReply(_)
             | Request::OutboxCount
             | Request::TabCounts(_)
             | Request::Deliver(_)
@@ -234,6 +237,33 @@ impl Session {
             }
         })
     }
+}
+
+/// The reply preview's checks, as `secdesk reply` makes them: the envelope as built, whether
+/// it will be encrypted (this runs gpg: the store worker's job, never the UI thread's) and
+/// the recipient limit.
+pub fn check_reply(config: &Config, draft: Box<Draft>) -> Action {
+    let built = reply::message::build(
+        &draft,
+        &reply::message::new_message_id("preview.invalid"),
+        Utc::now(),
+    );
+    let recipients = match &built {
+        Ok(b) => b.recipients.clone(),
+        // The preview already says what is wrong with the draft; count what it names.
+        Err(_) => draft.to.iter().chain(&draft.cc).cloned().collect(),
+    };
+    let check = ReplyCheck {
+        recipients: recipients.len(),
+        sealing: built
+            .is_ok()
+            .then(|| crate::mailio::gpg::sealing(config, &recipients).line())
+            .flatten(),
+        over_limit: reply::check_recipient_limit(config, &draft)
+            .err()
+            .map(|e| e.to_string()),
+    };
+    Action::ReplyChecked(draft, check)
 }
 
 /// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing

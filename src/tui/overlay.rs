@@ -147,6 +147,8 @@ pub enum OnYes {
     /// Send these requests (a bulk triage change).
     Requests(Vec<super::action::Request>, Option<Follow>),
     Quit,
+    /// Send the reply on the preview (over the recipient limit).
+    SendReply,
 }
 
 /// What sits on top of the screen, taking the keys.

@@ -156,6 +156,7 @@ pub fn on_confirm_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
             state.quit = true;
             Vec::new()
         }
+        OnYes::SendReply => super::reply::send(state),
         OnYes::Requests(requests, follow) => {
             state.follow = follow;
             requests

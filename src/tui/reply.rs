@@ -16,8 +16,8 @@
 
 use chrono::Utc;
 
-use super::action::{Action, Request};
-use super::app::{PickerChoice, ReplyFlow, State};
+use super::action::{Action, ReplyCheck, Request};
+use super::app::{Confirm, OnYes, Overlay, PickerChoice, ReplyFlow, State};
 use super::keymap::Command;
 use super::text;
 use crate::cli::editor;
@@ -91,6 +91,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
                 buffer: buffer.clone(),
                 problem: None,
                 previewing: false,
+                check: None,
                 scroll: 0,
             });
             vec![Request::EditReply(buffer)]
@@ -100,6 +101,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
             Vec::new()
         }
         Action::ReplyEdited(result) => edited(state, result),
+        Action::ReplyChecked(draft, check) => {
+            checked(state, &draft, check);
+            Vec::new()
+        }
         Action::ReplyQueued {
             outbox_id,
             report_id,
@@ -155,8 +160,17 @@ fn edited(state: &mut State, result: Result<String, String>) -> Vec<Request> {
     }
     flow.previewing = true;
     flow.scroll = 0;
+    flow.check = None;
+    let draft = Box::new(flow.draft.clone());
     state.status = None;
-    Vec::new()
+    vec![Request::CheckReply(draft)]
+}
+
+/// The store worker's checks came back: kept when they are of the draft on screen.
+fn checked(state: &mut State, draft: &Draft, check: ReplyCheck) {
+    if let Some(flow) = state.reply.as_mut().filter(|f| f.draft == *draft) {
+        flow.check = Some(check);
+    }
 }
 
 /// Builds the draft as it would be sent, for the checks alone: the outbox builds it again
@@ -176,9 +190,20 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
                 state.error(text::REPLY_FIX_FIRST);
                 return Vec::new();
             }
-            let draft = flow.draft.clone();
-            state.reply = None;
-            vec![Request::QueueReply(Box::new(draft))]
+            let Some(check) = &flow.check else {
+                state.info(text::REPLY_STILL_CHECKING);
+                return Vec::new();
+            };
+            // Over `[reply] max_recipients`: sending needs a yes that names the count, as
+            // `secdesk reply` asks it.
+            if check.over_limit.is_some() {
+                state.overlay = Overlay::Confirm(Confirm {
+                    question: text::send_to_all(check.recipients),
+                    on_yes: OnYes::SendReply,
+                });
+                return Vec::new();
+            }
+            send(state)
         }
         Command::EditReply => {
             flow.previewing = false;
@@ -202,6 +227,14 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
         Command::Top => scroll(flow, -(u16::MAX as i32)),
         Command::Bottom => scroll(flow, u16::MAX as i32),
         _ => Vec::new(),
+    }
+}
+
+/// Hands the previewed draft to the outbox.
+pub fn send(state: &mut State) -> Vec<Request> {
+    match state.reply.take() {
+        Some(flow) => vec![Request::QueueReply(Box::new(flow.draft))],
+        None => Vec::new(),
     }
 }
 

@@ -156,6 +156,15 @@ pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
 pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";
 pub const BAD_SIGNATURE_BANNER: &str = "!!! BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!";
 
+pub const REPLY_STILL_CHECKING: &str =
+    "still checking the recipients (keys, limit): press y again in a moment";
+pub const PREVIEW_SEALING: &str = "Encryption";
+pub const PREVIEW_CHECKING: &str = "checking the recipients' keys…";
+
+pub fn send_to_all(n: usize) -> String {
+    format!("Send to all {n} addresses? [y]es; n goes back to the preview, where e edits")
+}
+
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
         format!("embargo ended {}d ago", -days_left)

@@ -106,6 +106,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         }
         reply_step @ (Action::ReplyComposed(_)
         | Action::ReplyEdited(_)
+        | Action::ReplyChecked(..)
         | Action::ReplyQueued { .. }
         | Action::ReplyDelivered(_)) => reply::on_action(state, reply_step),
         advisory_step @ (Action::AdvisoryForm(_)

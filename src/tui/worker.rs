@@ -109,6 +109,7 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         | Request::EditAdvisory(_)
         | Request::SaveAdvisory(_)
         | Request::QueueReply(_)
+        | Request::CheckReply(_)
         | Request::Deliver(_) => None,
     };
     let mut out = Vec::with_capacity(pending.len());

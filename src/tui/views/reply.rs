@@ -40,6 +40,23 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
         text::PREVIEW_RECIPIENTS,
         text::recipient_count(all.len(), &safe(&all.join(", "))),
     ));
+    match &flow.check {
+        Some(check) => {
+            if let Some(over) = &check.over_limit {
+                lines.push(Line::from(Span::styled(
+                    safe(over),
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                )));
+            }
+            if let Some(sealing) = &check.sealing {
+                lines.push(field(text::PREVIEW_SEALING, safe(sealing)));
+            }
+        }
+        None => lines.push(Line::from(Span::styled(
+            text::PREVIEW_CHECKING,
+            Style::new().fg(Color::DarkGray),
+        ))),
+    }
     if !d.other_senders.is_empty() {
         lines.push(Line::from(vec![
             Span::styled(format!("{:<14}", text::PREVIEW_OTHERS), bold),
