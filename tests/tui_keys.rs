@@ -520,3 +520,24 @@ fn answered_elsewhere_stops_the_acknowledge_clock_and_u_takes_it_back() {
     desk.key(KeyCode::Char('u'));
     assert_eq!(responded(&desk), None, "undone, the clock runs again");
 }
+
+/// Issue 11: a store error on the desk is the CLI's one line naming the store file, not
+/// SQLite's code and text: here another program holds the write lock past the busy timeout.
+#[test]
+fn a_busy_store_is_one_status_line_naming_the_file() {
+    let mut desk = Desk::demo();
+    let path = desk.store.path().to_path_buf();
+    let id = desk.current();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    desk.key(KeyCode::Char('s')); // waits out the busy timeout, then is refused
+    other.execute_batch("ROLLBACK").unwrap();
+    let status = desk.status();
+    assert!(desk.state.status.as_ref().unwrap().error, "{status}");
+    assert!(
+        status.contains(&format!("the store {} is busy", path.display())),
+        "{status}"
+    );
+    assert!(!status.contains("Error code"), "{status}");
+    assert_eq!(desk.report_field(id, "state").as_deref(), Some("new"));
+}

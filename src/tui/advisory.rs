@@ -114,7 +114,7 @@ pub fn load_form(store: &Store, id: i64) -> Action {
             text: form::render(id, &current),
         })
     };
-    Action::AdvisoryForm(loaded().map_err(|e| super::desk::triage_message(&e)))
+    Action::AdvisoryForm(loaded().map_err(|e| super::desk::triage_message(&e, store.path())))
 }
 
 /// The store worker's side of [`Request::SaveAdvisory`]: `advisory::replace` onto the
@@ -140,7 +140,7 @@ pub fn save(store: &mut Store, config: &Config, now: DateTime<Utc>, f: AdvisoryF
             Action::AdvisorySaved(f, Ok(text::advisory_saved(applied.report_id, &changed)))
         }
         Err(e) => {
-            let message = super::desk::triage_message(&e);
+            let message = super::desk::triage_message(&e, store.path());
             Action::AdvisorySaved(f, Err(message))
         }
     }

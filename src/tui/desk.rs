@@ -124,14 +124,14 @@ impl Session {
             Request::CheckReply(draft) => check_reply(&self.config, draft),
             Request::OutboxCount => match outbox::pending(&self.store) {
                 Ok(rows) => Action::OutboxCount(rows.len()),
-                Err(e) => Action::Failed(text::store_error(&e.to_string())),
+                Err(e) => Action::Failed(text::store_error(&e, self.store.path())),
             },
             Request::TabCounts(tabs) => {
                 let counted: Result<Vec<_>, _> =
                     tabs.iter().map(|f| self.store.queue_count(f)).collect();
                 match counted {
                     Ok(counts) => Action::TabCounts(counts),
-                    Err(e) => Action::Failed(text::store_error(&e.to_string())),
+                    Err(e) => Action::Failed(text::store_error(&e, self.store.path())),
                 }
             }
             Request::Deliver(id) => deliver(&self.config, &mut self.store, id),
@@ -146,7 +146,7 @@ impl Session {
             }
             other => self
                 .run(now, other)
-                .unwrap_or_else(|e| Action::Failed(triage_message(&e))),
+                .unwrap_or_else(|e| Action::Failed(triage_message(&e, self.store.path()))),
         }
     }
 
@@ -268,10 +268,11 @@ pub fn check_reply(config: &Config, draft: Box<Draft>) -> Action {
 
 /// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing
 /// where the queue is on screen.
-pub fn triage_message(e: &TriageError) -> String {
+/// A store error names the store file, as the CLI's do.
+pub fn triage_message(e: &TriageError, path: &std::path::Path) -> String {
     match e {
         TriageError::NoSuchReport(id) => text::no_such_report(*id),
-        e => text::store_error(&e.to_string()),
+        e => crate::core::store::describe_error(e, path).unwrap_or_else(|| e.to_string()),
     }
 }
 

@@ -98,8 +98,11 @@ pub fn sync_done(new: usize) -> String {
     }
 }
 
-pub fn store_error(e: &str) -> String {
-    format!("database: {e}")
+/// A store error as one line: the store's own line naming the file (read-only, busy, full,
+/// damaged …, as the CLI prints it), else what went wrong.
+pub fn store_error(e: &(dyn std::error::Error + 'static), path: &std::path::Path) -> String {
+    crate::core::store::describe_error(e, path)
+        .unwrap_or_else(|| format!("the store {}: {e}", path.display()))
 }
 
 pub const NO_IMAP: &str = "sync off: the config has no [imap] section";

@@ -28,7 +28,7 @@ pub fn apply(store: &mut Store, config: &Config, now: DateTime<Utc>, batch: Batc
         match one(store, config, &req, &op) {
             Ok((_, Undo::Nothing)) => out.unchanged.push(op.id),
             Ok((version, undo)) => out.changed.push((op.id, version, undo)),
-            Err(e) => out.refused.push((op.id, refusal(&e))),
+            Err(e) => out.refused.push((op.id, refusal(&e, store.path()))),
         }
     }
     out
@@ -36,11 +36,8 @@ pub fn apply(store: &mut Store, config: &Config, now: DateTime<Utc>, batch: Batc
 
 /// Why a change was refused, in the desk's words: the CLI's hint to run `secdesk list`
 /// means nothing here, where the queue is on screen.
-fn refusal(e: &TriageError) -> String {
-    match e {
-        TriageError::NoSuchReport(id) => super::text::no_such_report(*id),
-        other => other.to_string(),
-    }
+fn refusal(e: &TriageError, path: &std::path::Path) -> String {
+    super::desk::triage_message(e, path)
 }
 
 fn one(
@@ -102,7 +99,7 @@ pub fn undo(store: &mut Store, config: &Config, now: DateTime<Utc>, entry: UndoE
             .if_version(Some(version));
         match triage::revert(store, &req, id, &token) {
             Ok(v) => out.changed.push((id, v, Undo::Nothing)),
-            Err(e) => out.refused.push((id, refusal(&e))),
+            Err(e) => out.refused.push((id, refusal(&e, store.path()))),
         }
     }
     out

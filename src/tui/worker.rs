@@ -41,7 +41,7 @@ pub fn spawn_store_worker(
         let mut session = match Store::open(&path) {
             Ok(s) => desk::Session::new(s, config.clone()),
             Err(e) => {
-                let _ = events.send(Action::Failed(super::text::store_error(&e.to_string())));
+                let _ = events.send(Action::Failed(super::text::store_error(&e, &path)));
                 return;
             }
         };
@@ -79,7 +79,7 @@ pub fn spawn_delivery_worker(
         let mut store = match Store::open(&path) {
             Ok(s) => s,
             Err(e) => {
-                let _ = events.send(Action::Failed(super::text::store_error(&e.to_string())));
+                let _ = events.send(Action::Failed(super::text::store_error(&e, &path)));
                 return;
             }
         };
