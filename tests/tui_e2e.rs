@@ -329,3 +329,97 @@ fn the_spam_sweep_at_80x24_touches_only_what_was_meant() {
     tmux.keys(&["q"]);
     tmux.wait_dead();
 }
+
+/// Every byte as `=XX`: an RFC 2047 Q encoded word that carries anything, controls included.
+fn encoded_word(s: &str) -> String {
+    let hex: String = s.bytes().map(|b| format!("={b:02X}")).collect();
+    format!("=?utf-8?q?{hex}?=")
+}
+
+/// Issue 11: invisible and control characters in a mail's subject, sender and body (a bidi
+/// override, Unicode tag characters, a soft hyphen, ESC colour and cursor sequences, an OSC 2
+/// title and an OSC 52 clipboard write) never reach the terminal raw, in the queue or in the
+/// report view.
+#[test]
+fn hostile_subject_sender_and_body_reach_the_terminal_inert() {
+    let hostile = "\u{202e}fdp.exe\u{e0041}\u{e0042}soft\u{ad}hyphen\x1b[31mRED\x1b[2J\x1b]2;PWNED\x07\x1b]52;c;SGFjaw==\x07";
+    let raw = format!(
+        "From: {} <mallory@example.net>\r\nTo: security@python.org\r\n\
+         Subject: Zebrahostile {}\r\nDate: Wed, 25 Nov 2026 09:00:00 +0000\r\n\
+         Message-ID: <hostile-e2e@example.net>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Body starts. {hostile} Body ends.\r\n",
+        encoded_word(&format!("Mallory{hostile}")),
+        encoded_word(hostile),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    {
+        let mut store = Store::open(&db).unwrap();
+        let mut ingest = secdesk::core::ingest::Ingestor::from_store(&mut store, None).unwrap();
+        let batch = vec![secdesk::core::ingest::RawIncoming::file(raw.into_bytes())];
+        ingest.ingest_batch(&mut store, batch, None).unwrap();
+    }
+    let tmux = Tmux::start("hostile-chars", &desk_command(&db), 160, 45);
+    tmux.wait_for(" of ");
+    let title = tmux.format("#{pane_title}");
+    let clean = |screen: &str, what: &str| {
+        for bad in [
+            '\u{202e}',
+            '\u{e0041}',
+            '\u{e0042}',
+            '\u{ad}',
+            '\u{1b}',
+            '\u{7}',
+        ] {
+            assert!(
+                !screen.contains(bad),
+                "{what}: U+{:04X} reached the pane raw:\n{screen}",
+                bad as u32
+            );
+        }
+        assert!(
+            !screen.chars().any(|c| c.is_control() && c != '\n'),
+            "{what}: a raw control character reached the pane:\n{screen}"
+        );
+        let buffers = tmux.run(&["list-buffers"]);
+        assert_eq!(
+            String::from_utf8_lossy(&buffers.stdout).trim(),
+            "",
+            "{what}: an OSC 52 clipboard write reached tmux"
+        );
+        assert_eq!(
+            tmux.format("#{pane_title}"),
+            title,
+            "{what}: the pane title changed"
+        );
+    };
+    tmux.keys(&["Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Tab"]); // All
+    tmux.wait_for("All ");
+    tmux.keys(&["/", "Zebrahostile", "Enter"]);
+    let queue = tmux.wait_for("1 of 1 ");
+    // The row is there, its subject drawn with the invisible characters named.
+    assert!(queue.contains("Zebrahostile"), "{queue}");
+    assert!(queue.contains("<U+202E>"), "{queue}");
+    clean(&queue, "queue");
+    tmux.keys(&["Enter"]);
+    let report = tmux.wait_for("Body ends.");
+    assert!(report.contains("Body starts."), "{report}");
+    assert!(report.contains("<U+E0041>"), "{report}");
+    assert!(
+        report.contains("␛]52;c;"),
+        "the OSC 52 attempt is shown inert: {report}"
+    );
+    // The colour sequence did not colour anything: the pane's own escape codes (-e) show no
+    // red foreground from the mail.
+    let styled = tmux.run(&["capture-pane", "-p", "-e", "-t", "0"]);
+    let styled = String::from_utf8_lossy(&styled.stdout);
+    let line = styled
+        .lines()
+        .find(|l| l.contains("Body starts."))
+        .unwrap_or_else(|| panic!("{styled}"));
+    assert!(!line.contains("\x1b[31m"), "{line:?}");
+    clean(&report, "report view");
+    tmux.keys(&["q", "q"]);
+    tmux.wait_dead();
+}
