@@ -356,7 +356,7 @@ fn hostile_subject_sender_and_body_reach_the_terminal_inert() {
     let db = dir.path().join("demo.db");
     {
         let mut store = Store::open(&db).unwrap();
-        let mut ingest = secdesk::core::ingest::Ingestor::from_store(&mut store, None).unwrap();
+        let ingest = secdesk::core::ingest::Ingestor::from_store(&mut store, None).unwrap();
         let batch = vec![secdesk::core::ingest::RawIncoming::file(raw.into_bytes())];
         ingest.ingest_batch(&mut store, batch, None).unwrap();
     }
