@@ -13,10 +13,15 @@
 pub mod bayes;
 pub mod corpus;
 pub mod evaluate;
+pub mod features;
+pub mod fitting;
 pub mod learn;
 pub mod model;
 pub mod prefilter;
+pub mod replay;
 pub mod rules;
+pub mod split;
+pub mod stack;
 pub mod storage;
 pub mod tokenize;
 pub mod verdict;

@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::features::{evidence, Evidence};
 use crate::core::parse::ParsedMessage;
 use crate::core::sanitize::is_invisible_format;
 
@@ -93,7 +94,16 @@ fn span_str(text: &str, (start, len): (u32, u32)) -> &str {
 
 /// The distinct tokens of a message, unsorted.
 pub fn tokenize_list(m: &ParsedMessage) -> TokenList {
+    tokenize_list_with(m, &evidence(m))
+}
+
+/// [`tokenize_list`] when the message's evidence is already known: each feature present
+/// becomes a `feat:` token, so the token models learn its weight like any word's.
+pub fn tokenize_list_with(m: &ParsedMessage, e: &Evidence) -> TokenList {
     let mut t = Tokens::default();
+    for f in e.present() {
+        t.add2("feat:", f.name());
+    }
     header_tokens(m, &mut t);
     let body = prefix_at_char_boundary(&m.body_text, MAX_BODY_BYTES);
     text_tokens(body, "", &mut t);
@@ -261,11 +271,31 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
     if m.message_id.is_none() {
         t.add("msgid:none");
     }
+    let received: Vec<&str> = m
+        .headers
+        .iter()
+        .take(200)
+        .filter(|(n, _)| n.eq_ignore_ascii_case("received"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let first_external = first_external_hop(&received);
+    for (i, value) in received.iter().enumerate().skip(first_external) {
+        // The first external hop's `by` part is the receiving system's own relay.
+        let value = if i == first_external {
+            value.split(" by ").next().unwrap_or(value)
+        } else {
+            value
+        };
+        received_tokens(value, t);
+    }
     for (name, value) in m.headers.iter().take(200) {
         let lname = name.to_ascii_lowercase();
+        if is_receiver_header(&lname) {
+            continue;
+        }
         t.add2("hdr:", &lname);
         if lname == "received" {
-            received_tokens(value, t);
+            continue;
         } else if let Some((_, prefix)) = VALUE_HEADERS.iter().find(|(h, _)| *h == lname) {
             let value = prefix_at_char_boundary(value, 512).to_lowercase();
             for word in value.split(|c: char| c.is_whitespace() || c == ';' || c == '"') {
@@ -285,6 +315,111 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
             t.add_fmt(format_args!("auth:{name}:{}", v.to_lowercase()));
         }
     }
+}
+
+/// Headers the receiving system adds (delivery agents, mail stores, local filters): they
+/// describe where a mail was collected, not what it says, so they give no tokens.
+fn is_receiver_header(lname: &str) -> bool {
+    matches!(
+        lname,
+        "x-status"
+            | "status"
+            | "x-keywords"
+            | "x-uid"
+            | "x-uidl"
+            | "delivery-date"
+            | "delivered-to"
+            | "envelope-to"
+            | "return-path"
+            | "x-original-to"
+            | "x-envelope-from"
+            | "x-envelope-to"
+            | "lines"
+            | "content-length"
+            | "x-mozilla-status"
+            | "x-mozilla-status2"
+            | "x-evolution-source"
+            | "x-gmail-labels"
+            | "x-gm-thrid"
+            | "received-spf"
+            | "authentication-results"
+            | "arc-authentication-results"
+            | "x-virus-scanned"
+            | "x-loop"
+            | "errors-to"
+    ) || lname.starts_with("x-spam")
+        || lname.starts_with("x-dspam")
+        || lname.starts_with("x-bogosity")
+        || lname.starts_with("x-razor")
+        || lname.starts_with("x-pyzor")
+        || lname.starts_with("x-ms-exchange-organization")
+}
+
+/// Of the Received headers (newest first), the index of the first one added when the mail
+/// crossed into the receiving system: the hops above it are the receiver's own relays
+/// (loopback, private addresses, hosts of the receiver's domains), which describe where the
+/// mail was collected. Walking down, a hop is internal when it came from localhost, a
+/// private address or a host of a domain already seen relaying inside; each internal hop's
+/// `by` domain joins that set.
+pub(crate) fn first_external_hop(received: &[&str]) -> usize {
+    let mut inside: Vec<String> = Vec::new();
+    for (i, value) in received.iter().enumerate() {
+        let lower = prefix_at_char_boundary(value, 1024).to_ascii_lowercase();
+        let (from_part, by_part) = match lower.split_once(" by ") {
+            Some((f, b)) => (f, b),
+            None if lower.starts_with("by ") => ("", &lower[3..]),
+            None => (lower.as_str(), ""),
+        };
+        if let Some(by) = by_part.split_whitespace().next() {
+            let d = registered_domain(by);
+            if i == 0 && !d.is_empty() && !inside.contains(&d) {
+                inside.push(d);
+            }
+        }
+        let from_part = from_part.trim_start_matches("from").trim();
+        let internal = from_part.is_empty()
+            || from_part.starts_with("localhost")
+            || from_part.contains("127.0.0.1")
+            || from_part.contains("[::1]")
+            || from_part
+                .split(|c: char| "()[] ".contains(c))
+                .filter(|w| is_ipv4(w))
+                .all(is_private_ipv4)
+                && from_part.split(|c: char| "()[] ".contains(c)).any(is_ipv4)
+            || from_part
+                .split(|c: char| "()[] ".contains(c))
+                .filter(|w| w.contains('.') && !is_ipv4(w))
+                .any(|h| inside.contains(&registered_domain(h)));
+        if !internal {
+            return i;
+        }
+        if let Some(by) = by_part.split_whitespace().next() {
+            let d = registered_domain(by);
+            if !d.is_empty() && !inside.contains(&d) {
+                inside.push(d);
+            }
+        }
+    }
+    received.len()
+}
+
+/// The last two labels of a host name (`mx1.mail.example.org` → `example.org`).
+fn registered_domain(host: &str) -> String {
+    let host = host.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let labels: Vec<&str> = host.split('.').filter(|l| !l.is_empty()).collect();
+    if labels.len() < 2 {
+        return String::new();
+    }
+    labels[labels.len() - 2..].join(".")
+}
+
+fn is_private_ipv4(s: &str) -> bool {
+    let p: Vec<u8> = s.split('.').filter_map(|x| x.parse().ok()).collect();
+    p.len() == 4
+        && (p[0] == 10
+            || p[0] == 127
+            || (p[0] == 172 && (16..32).contains(&p[1]))
+            || (p[0] == 192 && p[1] == 168))
 }
 
 /// Host names and IP prefixes of a Received header: where mail came through says a lot.

@@ -193,4 +193,15 @@ pub const MIGRATIONS: &[&str] = &[
                body
         FROM messages;
     "#,
+    // 7 (classifier): the learned combiner's weights (core::classify::stack), fitted by
+    // `secdesk train` or read from the starter model: per decision (spam, valid, cutoff) and
+    // input, one weight. A store without rows falls back to summing log-odds.
+    r#"
+    CREATE TABLE classify_weights (
+        side    TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        weight  REAL NOT NULL,
+        PRIMARY KEY (side, name)
+    );
+    "#,
 ];

@@ -1,0 +1,743 @@
+//! Evidence beyond words: the structure of a message (HTML only, links, tracking images,
+//! bulk-mail headers, Reply-To, impersonated display names, SPF/DKIM/DMARC results,
+//! attachment types, money and crypto amounts), the marks of a vulnerability report (code,
+//! tracebacks, sanitizer output, versions, CPython modules, CVE/CWE/GHSA ids, steps to
+//! reproduce), and the team's policy flags (claims a severity, attaches a PDF or a program,
+//! long with no reproducer, no affected version, asks for a bounty, about a third-party
+//! project).
+//!
+//! Each [`Feature`] is binary. It becomes a `feat:` token for the token models, and an input
+//! of the learned combiner ([`super::stack`]); neither gives it a hand-set weight. The same
+//! evidence also yields the plain reasons a person reads ([`Evidence::plain`]).
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::tokenize::prefix_at_char_boundary;
+use crate::core::parse::ParsedMessage;
+
+/// CPython's standard-library module names (`scripts/gen-stdlib-modules.py` regenerates it).
+const STDLIB_MODULES: &str = include_str!("../../../assets/stdlib-modules.tsv");
+
+/// Text read for evidence: the same bound as the tokenizer.
+const MAX_TEXT: usize = 64 * 1024;
+/// A body with more words than this and no reproducer "runs long".
+const LONG_WORDS: usize = 350;
+
+macro_rules! features {
+    ($($variant:ident = $name:literal,)*) => {
+        /// One piece of binary evidence.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Feature { $($variant,)* }
+        impl Feature {
+            pub const ALL: &'static [Feature] = &[$(Feature::$variant,)*];
+            /// The name in tokens (`feat:NAME`), reasons and the model file.
+            pub fn name(self) -> &'static str {
+                match self { $(Feature::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+features! {
+    HtmlOnly = "html-only",
+    ManyLinks = "many-links",
+    TrackingImage = "tracking-image",
+    BulkMail = "bulk-mail",
+    ReplyToDiffers = "reply-to-differs",
+    Impersonates = "impersonates-recipient",
+    SpfPass = "spf-pass",
+    SpfFail = "spf-fail",
+    DkimPass = "dkim-pass",
+    DkimFail = "dkim-fail",
+    DmarcPass = "dmarc-pass",
+    DmarcFail = "dmarc-fail",
+    AttachPdf = "attach-pdf",
+    AttachProgram = "attach-program",
+    AttachArchive = "attach-archive",
+    AttachOffice = "attach-office",
+    MoneyAmount = "money-amount",
+    CryptoAmount = "crypto-amount",
+    CodeBlock = "code-block",
+    Traceback = "traceback",
+    Sanitizer = "sanitizer",
+    Version = "version",
+    StdlibModule = "stdlib-module",
+    StdlibCall = "stdlib-call",
+    CpythonSource = "cpython-source",
+    CveId = "cve-id",
+    CweId = "cwe-id",
+    GhsaId = "ghsa-id",
+    Steps = "steps-to-reproduce",
+    ClaimsSeverity = "claims-severity",
+    LongNoReproducer = "long-no-reproducer",
+    NoVersion = "no-affected-version",
+    AsksBounty = "asks-bounty",
+    ThirdParty = "third-party",
+}
+
+/// The team's policy flags: each shown as a named reason with the reply template that fits.
+pub const POLICY: &[(Feature, &str, &str)] = &[
+    (
+        Feature::ThirdParty,
+        "about a third-party project, not CPython",
+        "third-party",
+    ),
+    (
+        Feature::ClaimsSeverity,
+        "claims a severity or CVSS score",
+        "needs-more-info",
+    ),
+    (
+        Feature::AttachPdf,
+        "attaches a PDF instead of plain text",
+        "needs-more-info",
+    ),
+    (
+        Feature::AttachProgram,
+        "attaches a program or binary",
+        "needs-more-info",
+    ),
+    (
+        Feature::LongNoReproducer,
+        "runs long with no reproducer",
+        "needs-more-info",
+    ),
+    (
+        Feature::NoVersion,
+        "names no affected version",
+        "needs-more-info",
+    ),
+    (
+        Feature::AsksBounty,
+        "asks for a bounty",
+        "not-a-vulnerability",
+    ),
+];
+
+/// The evidence found in one message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    flags: u64,
+    /// Standard-library modules named, in order of first mention (at most 3).
+    pub modules: Vec<String>,
+    /// Third-party projects named (at most 2).
+    pub third_party: Vec<String>,
+    /// The domain the mail was sent to, when a display name impersonates it.
+    pub impersonated: Option<String>,
+}
+
+impl Evidence {
+    pub fn has(&self, f: Feature) -> bool {
+        self.flags & (1 << f as u64) != 0
+    }
+
+    fn set(&mut self, f: Feature, on: bool) {
+        if on {
+            self.flags |= 1 << f as u64;
+        }
+    }
+
+    /// The features present, in [`Feature::ALL`] order.
+    pub fn present(&self) -> impl Iterator<Item = Feature> + '_ {
+        Feature::ALL.iter().copied().filter(|f| self.has(*f))
+    }
+
+    /// Has a reproducer of some kind: code, an interactive session, a traceback or sanitizer
+    /// output, or written steps.
+    pub fn has_reproducer(&self) -> bool {
+        [
+            Feature::CodeBlock,
+            Feature::Traceback,
+            Feature::Sanitizer,
+            Feature::Steps,
+        ]
+        .iter()
+        .any(|f| self.has(*f))
+    }
+
+    /// The evidence in words, most telling first: "names CPython's tarfile and a version;
+    /// has a reproducer; DKIM pass" or "bulk mail; Reply-To differs; crypto amounts".
+    pub fn plain(&self) -> Vec<String> {
+        use Feature::*;
+        let mut out = Vec::new();
+        if self.has(ThirdParty) {
+            out.push(format!("about {}", self.third_party.join(" and ")));
+        }
+        if !self.modules.is_empty() {
+            let version = if self.has(Version) {
+                " and a version"
+            } else {
+                ""
+            };
+            out.push(format!(
+                "names CPython's {}{version}",
+                self.modules.join(", ")
+            ));
+        } else if self.has(Version) {
+            out.push("names a version".into());
+        }
+        let simple: &[(Feature, &str)] = &[
+            (CpythonSource, "points at CPython source"),
+            (Traceback, "has a traceback"),
+            (Sanitizer, "has sanitizer output"),
+        ];
+        out.extend(
+            simple
+                .iter()
+                .filter(|(f, _)| self.has(*f))
+                .map(|(_, s)| s.to_string()),
+        );
+        if self.has(CodeBlock) || self.has(Steps) {
+            out.push("has a reproducer".into());
+        }
+        if self.has(CveId) || self.has(CweId) || self.has(GhsaId) {
+            out.push("cites CVE/CWE/GHSA ids".into());
+        }
+        let rest: &[(Feature, &str)] = &[
+            (BulkMail, "bulk mail"),
+            (HtmlOnly, "HTML only"),
+            (ManyLinks, "many links for its text"),
+            (TrackingImage, "tracking image"),
+            (ReplyToDiffers, "Reply-To differs"),
+            (MoneyAmount, "money amounts"),
+            (CryptoAmount, "crypto amounts"),
+            (AttachPdf, "attaches a PDF"),
+            (AttachProgram, "attaches a program"),
+            (AttachArchive, "attaches an archive"),
+            (AttachOffice, "attaches an office document"),
+            (SpfFail, "SPF fail"),
+            (DkimFail, "DKIM fail"),
+            (DmarcFail, "DMARC fail"),
+            (DkimPass, "DKIM pass"),
+        ];
+        if let Some(d) = &self.impersonated {
+            out.push(format!("display name impersonates {d}"));
+        }
+        out.extend(
+            rest.iter()
+                .filter(|(f, _)| self.has(*f))
+                .map(|(_, s)| s.to_string()),
+        );
+        out
+    }
+
+    /// The policy flags raised, as `(name, what, template)`.
+    pub fn policy(&self) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> + '_ {
+        POLICY
+            .iter()
+            .filter(|(f, _, _)| self.has(*f))
+            .map(|(f, what, template)| (f.name(), *what, *template))
+    }
+}
+
+fn re(pattern: &str) -> Regex {
+    // Only called on the constant patterns below; a bad one is a bug caught by the tests.
+    Regex::new(pattern).expect("valid evidence regex")
+}
+
+static TRACKING_IMG: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)<img(?-u:\b)[^>]{0,400}?(?-u:\b)(width|height)\s*=\s*["']?[01](px)?["'\s/>]|<img(?-u:\b)[^>]{0,400}?display\s*:\s*none"#,
+    )
+});
+static URL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)https?://|www\."));
+static MONEY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)(\$|(?u:[\x{20ac}\x{a3}]))\s?\d{1,3}(,\d{3})+|(\$|(?u:[\x{20ac}\x{a3}]))\s?\d{3,}|\b\d[\d,.]*\s?(million|billion|usd|eur|gbp|dollars|euros|pounds)\b",
+    )
+});
+static CRYPTO: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\b\d[\d,.]*\s?(btc|eth|usdt|usdc|bitcoins?|ether|xmr)\b|\b(bc1[a-z0-9]{25,60}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[0-9a-fA-F]{40})\b",
+    )
+});
+static CODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?m)^\s*(```|>>> \S|\$ \S|#include(?-u:\b)|(def|class) \w+.*:\s*$|import \w+|from [\w.]+ import )|^(    |\t)\S.*\n(    |\t)\S.*\n(    |\t)\S",
+    )
+});
+static TRACEBACK: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"Traceback \(most recent call last\)|File "[^"\n]{1,200}", line \d+"#));
+static SANITIZER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?-u)AddressSanitizer|UndefinedBehaviorSanitizer|MemorySanitizer|ThreadSanitizer|LeakSanitizer|==\d+==ERROR|runtime error: |Segmentation fault|core dumped|heap-buffer-overflow|stack-buffer-overflow|heap-use-after-free|Valgrind",
+    )
+});
+static VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\b(python|cpython|version|versions|v|py)\s?[23]\.\d{1,2}(\.\d{1,2})?\b|\b3\.\d{1,2}\.\d{1,2}\b|\b3\.(6|7|8|9|1[0-4])\b|\bmain branch\b|\bcommit [0-9a-f]{7,40}\b|\bgh-\d{4,}",
+    )
+});
+static CPYTHON_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?-u)\b(Lib/[A-Za-z_/]+\.py|Modules/[A-Za-z_/]+\.[ch]|Objects/[a-z_]+\.c|Python/[a-z_]+\.c|Parser/[a-z_]+\.c|Include/[a-z_/]+\.h)\b",
+    )
+});
+static CVE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)\bCVE-\d{4}-\d{4,}\b"));
+static CWE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)\bCWE-\d{1,4}\b"));
+static GHSA: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i-u)\bGHSA(-[23456789cfghjmpqrvwx]{4}){3}\b"));
+static STEPS: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?im)steps to reproduce|to reproduce(?-u:\b)|reproduc(er|tion)(?-u:\b)|proof of concept|(?-u:\b)poc(?-u:\b)|^\s*(step )?1[.):]\s+\S.*\n\s*(step )?2[.):]\s",
+    )
+});
+static SEVERITY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\bcvss\b|severity\s*(:|=|-|is|rating)?\s*(critical|high|medium|moderate|low)|\b(critical|high)[- ]severity\b|\bCVSS:[23]\.\d/",
+    )
+});
+static BOUNTY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\b(bug )?bount(y|ies)\b|\breward(ed|s)?\b|\bcompensat(e|ion)\b|\bhonorarium\b|\bpaid (for|program)|\bpayment for (this|my|the) (report|finding|disclosure)",
+    )
+});
+/// Third-party projects reports about which belong with their own maintainers.
+static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\b(urllib3|django|flask|numpy|pandas|pillow|jinja2|werkzeug|setuptools|cryptography|pyyaml|sqlalchemy|fastapi|tornado|twisted|aiohttp|paramiko|lxml|scipy|boto3|certifi|httpx|starlette|pydantic|celery|gunicorn|uvicorn|pytest|ansible|pypi package|pypi\.org/project/[a-z0-9_.-]+)\b|\b(requests|pip)( library| package| module|==|\s\d+\.\d+|\.(get|post|put|request|session)\b)|\b(psf/requests|import requests|pypa/pip)\b",
+    )
+});
+/// `module.function(` or `module.attr`: a name used as code.
+static DOTTED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?-u)\b(?:import |from )?([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\.([A-Za-z_][A-Za-z0-9_]*)(\()?",
+    )
+});
+static IMPORT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?m-u)^\s*(?:import|from) ([a-z_][a-z0-9_.]*)"));
+static WORD: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u)\b[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?\b"));
+
+/// `bare` and `dotted` module names (see the data file).
+struct Stdlib {
+    bare: HashSet<&'static str>,
+    all: HashSet<&'static str>,
+}
+
+static STDLIB: LazyLock<Stdlib> = LazyLock::new(|| {
+    let mut s = Stdlib {
+        bare: HashSet::new(),
+        all: HashSet::new(),
+    };
+    for line in STDLIB_MODULES.lines().filter(|l| !l.starts_with('#')) {
+        if let Some((name, how)) = line.split_once('\t') {
+            s.all.insert(name);
+            if how == "bare" {
+                s.bare.insert(name);
+            }
+        }
+    }
+    s
+});
+
+/// Finds every piece of evidence in a message.
+pub fn evidence(m: &ParsedMessage) -> Evidence {
+    use Feature::*;
+    let mut e = Evidence::default();
+    let body = prefix_at_char_boundary(&m.body_text, MAX_TEXT);
+    let html = m
+        .body_html
+        .as_deref()
+        .map(|h| prefix_at_char_boundary(h, MAX_TEXT))
+        .unwrap_or("");
+
+    // Structure.
+    let top_type = m.header("content-type").unwrap_or("").to_ascii_lowercase();
+    e.set(
+        HtmlOnly,
+        top_type.starts_with("text/html") || (!html.is_empty() && body.trim().is_empty()),
+    );
+    let words = body.split_whitespace().count();
+    let links = URL.find_iter(body).count().max(URL.find_iter(html).count());
+    e.set(ManyLinks, links >= 3 && links * 40 > words);
+    e.set(TrackingImage, TRACKING_IMG.is_match(html));
+    let precedence = m.header("precedence").unwrap_or("").to_ascii_lowercase();
+    e.set(
+        BulkMail,
+        m.header("list-unsubscribe").is_some()
+            || ["bulk", "list", "junk"]
+                .iter()
+                .any(|p| precedence.contains(p)),
+    );
+    let from_addr = m.from.as_ref().map(|f| f.addr.to_ascii_lowercase());
+    e.set(
+        ReplyToDiffers,
+        m.reply_to
+            .iter()
+            .any(|r| Some(r.addr.to_ascii_lowercase()) != from_addr),
+    );
+    e.impersonated = impersonation(m);
+    e.set(Impersonates, e.impersonated.is_some());
+    for (value, pass, fail) in [
+        (&m.auth.spf, SpfPass, SpfFail),
+        (&m.auth.dkim, DkimPass, DkimFail),
+        (&m.auth.dmarc, DmarcPass, DmarcFail),
+    ] {
+        let v = value.as_deref().unwrap_or("").to_ascii_lowercase();
+        e.set(pass, v == "pass");
+        e.set(
+            fail,
+            ["fail", "softfail", "permerror"].contains(&v.as_str()),
+        );
+    }
+    for a in &m.attachments {
+        let ctype = a.content_type.to_ascii_lowercase();
+        let ext = a
+            .name
+            .as_deref()
+            .and_then(|n| n.rsplit_once('.'))
+            .map(|(_, x)| x.to_ascii_lowercase())
+            .unwrap_or_default();
+        let is = |exts: &[&str]| exts.contains(&ext.as_str());
+        e.set(AttachPdf, ctype == "application/pdf" || ext == "pdf");
+        e.set(
+            AttachProgram,
+            is(&[
+                "exe", "dll", "bin", "so", "msi", "scr", "apk", "jar", "elf", "com", "bat", "ps1",
+                "vbs", "js",
+            ]) || ctype.contains("x-msdownload")
+                || ctype.contains("x-executable"),
+        );
+        e.set(
+            AttachArchive,
+            is(&["zip", "rar", "7z", "tar", "gz", "tgz", "iso", "img", "cab"])
+                || ctype.contains("zip")
+                || ctype.contains("compressed"),
+        );
+        e.set(
+            AttachOffice,
+            is(&[
+                "doc", "docx", "docm", "xls", "xlsx", "xlsm", "ppt", "pptx", "rtf", "htm", "html",
+            ]) || ctype.contains("msword")
+                || ctype.contains("officedocument"),
+        );
+    }
+    let text_subject = &m.subject;
+    e.set(
+        MoneyAmount,
+        MONEY.is_match(body) || MONEY.is_match(text_subject),
+    );
+    e.set(
+        CryptoAmount,
+        CRYPTO.is_match(body) || CRYPTO.is_match(text_subject),
+    );
+
+    // Report evidence.
+    e.set(CodeBlock, CODE.is_match(body));
+    e.set(Traceback, TRACEBACK.is_match(body));
+    e.set(Sanitizer, SANITIZER.is_match(body));
+    e.set(
+        Version,
+        VERSION.is_match(body) || VERSION.is_match(text_subject),
+    );
+    e.set(CpythonSource, CPYTHON_SOURCE.is_match(body));
+    e.set(CveId, CVE.is_match(body) || CVE.is_match(text_subject));
+    e.set(CweId, CWE.is_match(body));
+    e.set(GhsaId, GHSA.is_match(body));
+    e.set(Steps, STEPS.is_match(body));
+    let (modules, called) = stdlib_names(text_subject, body);
+    e.set(StdlibModule, !modules.is_empty());
+    e.set(StdlibCall, called);
+    e.modules = modules;
+
+    // Policy.
+    e.set(
+        ClaimsSeverity,
+        SEVERITY.is_match(body) || SEVERITY.is_match(text_subject),
+    );
+    e.set(LongNoReproducer, words > LONG_WORDS && !e.has_reproducer());
+    e.set(NoVersion, !e.has(Version));
+    e.set(
+        AsksBounty,
+        BOUNTY.is_match(body) || BOUNTY.is_match(text_subject),
+    );
+    e.third_party = third_party(text_subject, body);
+    e.set(
+        ThirdParty,
+        !e.third_party.is_empty() && !e.has(CpythonSource),
+    );
+    e
+}
+
+/// Standard-library modules named as words (distinctive names) or used as code (any name),
+/// and whether one is called (`module.function(`).
+fn stdlib_names(subject: &str, body: &str) -> (Vec<String>, bool) {
+    let lib = &*STDLIB;
+    let mut found: Vec<String> = Vec::new();
+    let add = |name: &str, found: &mut Vec<String>| {
+        if found.len() < 3 && !found.iter().any(|f| f == name) {
+            found.push(name.to_string());
+        }
+    };
+    let mut called = false;
+    for text in [subject, body] {
+        for c in DOTTED.captures_iter(text).take(2000) {
+            let start = c.get(0).map_or(0, |m| m.start());
+            let before = text[..start].chars().next_back();
+            if matches!(before, Some('@' | '/' | '.' | '-')) || is_tld(&c[2]) {
+                continue; // part of a host name or a mail address, not code
+            }
+            let module = &c[1];
+            let head = module.split('.').next().unwrap_or(module);
+            if lib.all.contains(module) || lib.all.contains(head) {
+                let name = if lib.all.contains(module) {
+                    module
+                } else {
+                    head
+                };
+                add(name, &mut found);
+                called |= c.get(3).is_some();
+            }
+        }
+        for c in IMPORT.captures_iter(text).take(200) {
+            let head = c[1].split('.').next().unwrap_or("");
+            if lib.all.contains(head) {
+                add(head, &mut found);
+            }
+        }
+        let lower = text.to_ascii_lowercase();
+        for w in WORD.find_iter(&lower).take(20_000) {
+            if lib.bare.contains(w.as_str()) {
+                add(w.as_str(), &mut found);
+            }
+        }
+    }
+    (found, called)
+}
+
+/// Top-level domains that make `name.tld` a host, not `module.attribute`.
+fn is_tld(s: &str) -> bool {
+    matches!(
+        s,
+        "com"
+            | "org"
+            | "net"
+            | "io"
+            | "edu"
+            | "gov"
+            | "de"
+            | "uk"
+            | "fr"
+            | "ru"
+            | "cn"
+            | "jp"
+            | "info"
+            | "biz"
+            | "co"
+            | "us"
+            | "nl"
+            | "in"
+            | "me"
+            | "dev"
+            | "app"
+            | "xyz"
+            | "top"
+            | "example"
+            | "test"
+            | "invalid"
+            | "localhost"
+    )
+}
+
+/// Third-party projects named in the subject, or at least twice in the body.
+fn third_party(subject: &str, body: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in THIRD_PARTY.find_iter(subject) {
+        push_project(&mut out, m.as_str());
+    }
+    // (name, mentions, named with context such as "library" or "import")
+    let mut counts: Vec<(String, usize, bool)> = Vec::new();
+    for m in THIRD_PARTY.find_iter(body).take(500) {
+        let found = m.as_str().to_ascii_lowercase();
+        let contextual = found.contains([' ', '=', '.', '/']);
+        let name = found
+            .trim_start_matches("import ")
+            .split([' ', '=', '.'])
+            .next()
+            .unwrap_or("")
+            .to_string();
+        match counts.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, c, ctx)) => {
+                *c += 1;
+                *ctx |= contextual;
+            }
+            None => counts.push((name, 1, contextual)),
+        }
+    }
+    for (name, n, contextual) in counts {
+        if n >= 2 || contextual {
+            push_project(&mut out, &name);
+        }
+    }
+    out
+}
+
+/// Keeps the project's name ("requests library" and "import requests" both name requests).
+fn push_project(out: &mut Vec<String>, found: &str) {
+    let lower = found.to_ascii_lowercase();
+    let name = match lower
+        .split(|c: char| {
+            !(c.is_ascii_alphanumeric() || c == '/' || c == '.' || c == '-' || c == '_')
+        })
+        .find(|w| !w.is_empty() && *w != "import")
+    {
+        Some(w) if w.starts_with("pypi.org/project/") => {
+            w.trim_start_matches("pypi.org/project/").to_string()
+        }
+        Some(w) => w
+            .rsplit('/')
+            .next()
+            .unwrap_or(w)
+            .trim_end_matches('.')
+            .to_string(),
+        None => return,
+    };
+    let name = if name == "pypi" {
+        "a PyPI package".to_string()
+    } else {
+        name
+    };
+    if out.len() < 2 && !out.contains(&name) {
+        out.push(name);
+    }
+}
+
+/// The domain a From display name impersonates: it names the recipient's domain (or its
+/// first label, like "Python") while the address is from somewhere else.
+fn impersonation(m: &ParsedMessage) -> Option<String> {
+    let from = m.from.as_ref()?;
+    let name = from.name.as_deref()?.to_ascii_lowercase();
+    let from_domain = from.addr.rsplit_once('@')?.1.to_ascii_lowercase();
+    for to in &m.to {
+        let Some((_, domain)) = to.addr.rsplit_once('@') else {
+            continue;
+        };
+        let domain = domain.to_ascii_lowercase();
+        if from_domain == domain || from_domain.ends_with(&format!(".{domain}")) {
+            return None;
+        }
+        let label = domain.split('.').next().unwrap_or("");
+        let staff = [
+            "security", "support", "admin", "team", "helpdesk", "it ", "mail", "service", "account",
+        ];
+        if name.contains(&domain)
+            || (label.len() >= 4 && name.contains(label) && staff.iter().any(|s| name.contains(s)))
+        {
+            return Some(domain);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::parse::parse_message;
+
+    fn ev(raw: &str) -> Evidence {
+        evidence(&parse_message(raw.as_bytes()))
+    }
+
+    #[test]
+    fn a_report_shows_its_substance_in_plain_words() {
+        let e = ev("From: Ann <ann@example.net>\nTo: security@python.org\nSubject: tarfile escape\n\
+                    Authentication-Results: mx.python.org; dkim=pass header.d=example.net\n\n\
+                    On Python 3.12.1 tarfile.extractall( follows a symlink out of the target.\n\
+                    Steps to reproduce:\n\n    import tarfile\n    t = tarfile.open('x.tar')\n    t.extractall('out')\n\
+                    See CVE-2023-12345.\n");
+        for f in [
+            Feature::StdlibModule,
+            Feature::StdlibCall,
+            Feature::Version,
+            Feature::CodeBlock,
+            Feature::Steps,
+            Feature::CveId,
+            Feature::DkimPass,
+        ] {
+            assert!(e.has(f), "{f:?} missing in {e:?}");
+        }
+        assert!(!e.has(Feature::NoVersion));
+        assert_eq!(e.modules, ["tarfile"]);
+        let plain = e.plain().join("; ");
+        assert!(
+            plain.starts_with("names CPython's tarfile and a version"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("has a reproducer") && plain.contains("DKIM pass"),
+            "{plain}"
+        );
+        assert_eq!(
+            e.policy().count(),
+            0,
+            "{:?}",
+            e.policy().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn spam_structure_is_seen() {
+        let e = ev("From: \"Python Security Team\" <alerts@mailer.example>\nTo: security@python.org\n\
+                    Reply-To: claims@payout.example\nList-Unsubscribe: <mailto:u@mailer.example>\n\
+                    Subject: your payout\nContent-Type: text/html\n\n\
+                    <p>Withdraw 2.5 BTC ($120,000) now</p><img src=\"https://t.example/o.gif\" width=\"1\" height=\"1\">\n");
+        for f in [
+            Feature::HtmlOnly,
+            Feature::TrackingImage,
+            Feature::BulkMail,
+            Feature::ReplyToDiffers,
+            Feature::Impersonates,
+            Feature::CryptoAmount,
+            Feature::MoneyAmount,
+        ] {
+            assert!(e.has(f), "{f:?} missing in {e:?}");
+        }
+        let plain = e.plain().join("; ");
+        assert!(plain.contains("bulk mail; HTML only"), "{plain}");
+        assert!(
+            plain.contains("Reply-To differs") && plain.contains("crypto amounts"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("display name impersonates python.org"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn policy_flags_name_the_reply_that_fits() {
+        let long = "word ".repeat(400);
+        let e = ev(&format!(
+            "Subject: Critical vulnerability in requests\n\nCVSS 9.8. The requests library leaks. I expect a bounty.\n{long}\n"
+        ));
+        let flags: Vec<_> = e.policy().map(|(n, _, t)| (n, t)).collect();
+        assert_eq!(
+            flags,
+            [
+                ("third-party", "third-party"),
+                ("claims-severity", "needs-more-info"),
+                ("long-no-reproducer", "needs-more-info"),
+                ("no-affected-version", "needs-more-info"),
+                ("asks-bounty", "not-a-vulnerability"),
+            ]
+        );
+        assert_eq!(e.third_party, ["requests"]);
+        // A CPython report that mentions a third-party project in passing is not third-party.
+        let e =
+            ev("Subject: bug\n\nLib/http/client.py breaks requests and requests users on 3.11\n");
+        assert!(!e.has(Feature::ThirdParty), "{e:?}");
+    }
+
+    #[test]
+    fn ordinary_words_are_not_module_names_unless_used_as_code() {
+        let e = ev("Subject: hi\n\nThe time and string of random code.\n");
+        assert!(e.modules.is_empty(), "{e:?}");
+        let e = ev("Subject: hi\n\nCalling os.path.join and re.compile(x) hangs.\n");
+        assert_eq!(e.modules, ["os.path", "re"]);
+        assert!(e.has(Feature::StdlibCall));
+    }
+}
