@@ -130,3 +130,68 @@ fn triage_cross_validated_never_calls_a_valid_report_spam() {
     let spam = &r.per_class[0];
     assert!(spam.precision == 1.0 || spam.support == 0, "{spam:?}");
 }
+
+/// Duplicate finder on the hand-written fixtures (`tests/fixtures/duplicates/README.md`):
+/// each later report `b` is ranked against every earlier `a` and near miss `c`.
+#[test]
+fn duplicates_are_found_first_and_near_misses_stay_below_their_bug() {
+    use secdesk::core::classify::similar::{scores, signature, THRESHOLD};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/duplicates");
+    let read = |name: &str| {
+        let raw = std::fs::read(dir.join(name)).unwrap();
+        let m = parse_message(&raw);
+        signature(&m.subject, &m.body_text)
+    };
+    let groups: Vec<String> = (1..=10).map(|i| format!("{i:02}")).collect();
+    // Pool ids: 2k = a of group k, 2k+1 = c of group k.
+    let pool: Vec<(i64, _)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(k, g)| {
+            [
+                (2 * k as i64, read(&format!("{g}-a.eml"))),
+                (2 * k as i64 + 1, read(&format!("{g}-c.eml"))),
+            ]
+        })
+        .collect();
+    let mut top1 = 0;
+    let mut suggested = 0;
+    let mut near_miss_above = 0;
+    for (k, g) in groups.iter().enumerate() {
+        let r = scores(&read(&format!("{g}-b.eml")), &pool);
+        if r[0].id == 2 * k as i64 {
+            top1 += 1;
+        } else {
+            println!("{g}: best {:?}", &r[..3]);
+        }
+        if r[0].id == 2 * k as i64 && r[0].score >= THRESHOLD {
+            suggested += 1;
+        }
+        // The near miss of the same module, asked as a new report: its own `a` (same
+        // module, different bug) should not be suggested.
+        let others: Vec<_> = pool
+            .iter()
+            .filter(|(id, _)| *id != 2 * k as i64 + 1)
+            .cloned()
+            .collect();
+        let c = scores(&read(&format!("{g}-c.eml")), &others);
+        let c = c.iter().find(|s| s.id == 2 * k as i64).unwrap();
+        if c.score >= THRESHOLD {
+            near_miss_above += 1;
+        }
+        println!(
+            "{g}: duplicate {:.3}, near miss vs its a {:.3}",
+            r.iter().find(|s| s.id == 2 * k as i64).unwrap().score,
+            c.score
+        );
+    }
+    println!(
+        "top-1 {top1}/10, suggested above threshold {suggested}/10, near misses above threshold {near_miss_above}/10"
+    );
+    assert!(top1 >= 9, "top-1 accuracy {top1}/10");
+    assert!(suggested >= 9, "duplicates suggested {suggested}/10");
+    assert!(
+        near_miss_above <= 3,
+        "near misses suggested {near_miss_above}/10"
+    );
+}

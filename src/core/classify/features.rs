@@ -71,6 +71,7 @@ features! {
     CweId = "cwe-id",
     GhsaId = "ghsa-id",
     Steps = "steps-to-reproduce",
+    SecurityClaim = "security-claim",
     ClaimsSeverity = "claims-severity",
     LongNoReproducer = "long-no-reproducer",
     NoVersion = "no-affected-version",
@@ -285,6 +286,12 @@ static STEPS: LazyLock<Regex> = LazyLock::new(|| {
         r"(?im)steps to reproduce|to reproduce(?-u:\b)|reproduc(er|tion)(?-u:\b)|proof of concept|(?-u:\b)poc(?-u:\b)|^\s*(step )?1[.):]\s+\S.*\n\s*(step )?2[.):]\s",
     )
 });
+/// The message claims a security problem (the policy flags about reports apply to it).
+static SECURITY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\b(vulnerab\w*|exploit\w*|attack\w*|security (issue|flaw|hole|bug|problem|risk)|cve|rce|xss|csrf|ssrf|injection|overflow|bypass|denial of service|dos|traversal|privilege escalation|remote code)\b",
+    )
+});
 static SEVERITY: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i-u)\bcvss\b|severity\s*(:|=|-|is|rating)?\s*(critical|high|medium|moderate|low)|\b(critical|high)[- ]severity\b|\bCVSS:[23]\.\d/",
@@ -444,13 +451,18 @@ pub fn evidence(m: &ParsedMessage) -> Evidence {
     e.set(StdlibCall, called);
     e.modules = modules;
 
-    // Policy.
+    // Policy: the flags about reports count only when the message claims a security problem.
+    let claim = SECURITY.is_match(body) || SECURITY.is_match(text_subject);
+    e.set(SecurityClaim, claim);
     e.set(
         ClaimsSeverity,
         SEVERITY.is_match(body) || SEVERITY.is_match(text_subject),
     );
-    e.set(LongNoReproducer, words > LONG_WORDS && !e.has_reproducer());
-    e.set(NoVersion, !e.has(Version));
+    e.set(
+        LongNoReproducer,
+        claim && words > LONG_WORDS && !e.has_reproducer(),
+    );
+    e.set(NoVersion, claim && !e.has(Version));
     e.set(
         AsksBounty,
         BOUNTY.is_match(body) || BOUNTY.is_match(text_subject),
@@ -736,6 +748,8 @@ mod tests {
     fn ordinary_words_are_not_module_names_unless_used_as_code() {
         let e = ev("Subject: hi\n\nThe time and string of random code.\n");
         assert!(e.modules.is_empty(), "{e:?}");
+        // Nor does a message that claims no security problem get report policy flags.
+        assert_eq!(e.policy().count(), 0, "{e:?}");
         let e = ev("Subject: hi\n\nCalling os.path.join and re.compile(x) hangs.\n");
         assert_eq!(e.modules, ["os.path", "re"]);
         assert!(e.has(Feature::StdlibCall));

@@ -20,6 +20,7 @@ pub mod model;
 pub mod prefilter;
 pub mod replay;
 pub mod rules;
+pub mod similar;
 pub mod split;
 pub mod stack;
 pub mod storage;
