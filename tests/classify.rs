@@ -195,3 +195,74 @@ fn duplicates_are_found_first_and_near_misses_stay_below_their_bug() {
         "near misses suggested {near_miss_above}/10"
     );
 }
+
+/// The time-ordered split: trained on the older half of each corpus, scored on the newer
+/// half, with weights and cut-offs chosen on the older half only.
+#[test]
+fn newer_half_by_date_scores_above_the_floor_and_no_report_is_called_spam() {
+    use secdesk::core::classify::split::{read_folder, run_split, SplitKind};
+    let Some(corpora) = corpora() else { return };
+    let folders: Vec<(String, _)> = ["spamassassin", "triage"]
+        .iter()
+        .map(|n| (n.to_string(), read_folder(&corpora.join(n)).unwrap()))
+        .collect();
+    let r = run_split(&folders, SplitKind::Date, &RuleSet::builtin().unwrap());
+    let (sa, triage) = (&r[0].report, &r[1].report);
+    println!(
+        "date split: spamassassin {:?}; triage {:?}",
+        sa.spam, triage.confusion
+    );
+    assert!(sa.spam.auc >= MIN_AUC, "AUC {}", sa.spam.auc);
+    assert_eq!(
+        sa.spam.false_positives, 0,
+        "newer ham called spam: {:?}",
+        sa.spam
+    );
+    assert!(sa.spam.spam_recall_at_zero_ham_loss >= 0.7, "{:?}", sa.spam);
+    let valid = triage
+        .confusion
+        .iter()
+        .find(|c| c.label == "valid")
+        .unwrap();
+    assert_eq!(valid.spam, 0, "valid reports called spam: {valid:?}");
+    assert!(triage.macro_f1 >= 0.8, "macro-F1 {}", triage.macro_f1);
+}
+
+/// Learning from moderators: SpamAssassin then triage in date order, classify then learn.
+#[test]
+fn replay_never_calls_a_valid_report_spam_and_learns() {
+    use secdesk::core::classify::replay::replay;
+    use secdesk::core::classify::split::read_folder;
+    let Some(corpora) = corpora() else { return };
+    let folders: Vec<(String, _)> = ["spamassassin", "triage"]
+        .iter()
+        .map(|n| (n.to_string(), read_folder(&corpora.join(n)).unwrap()))
+        .collect();
+    let r = replay(&folders, &RuleSet::builtin().unwrap());
+    println!(
+        "replay: {:?}; curve {:?}",
+        r.sources,
+        r.curve.iter().map(|p| p.errors).collect::<Vec<_>>()
+    );
+    assert_eq!(r.steps.len(), 3170);
+    for s in &r.sources {
+        assert_eq!(s.valid_as_spam, 0, "{s:?}");
+    }
+    // It learns: the last 1,000 messages have far fewer errors than the first 1,000.
+    let errors = |p: &[secdesk::core::classify::replay::CurvePoint]| {
+        p.iter().map(|p| p.errors).sum::<usize>()
+    };
+    let (first, last) = (
+        errors(&r.curve[..20]),
+        errors(&r.curve[r.curve.len() - 20..]),
+    );
+    assert!(
+        last * 3 < first,
+        "errors: first 1,000 {first}, last 1,000 {last}"
+    );
+    assert!(
+        r.sources[0].spam_recall_last_half >= 0.9,
+        "{:?}",
+        r.sources[0]
+    );
+}

@@ -10,6 +10,7 @@
 //!
 //! No terminal or network code lives here.
 
+pub mod advice;
 pub mod bayes;
 pub mod corpus;
 pub mod evaluate;
