@@ -3,8 +3,9 @@
 //! when a moderator confirms a class.
 //!
 //! The token model starts empty. The combiner ([`super::stack`]) is refitted every
-//! [`REFIT_EVERY`] messages on the scores messages got *before* they were learned (which are
-//! honest out-of-sample scores); until it has seen both spam and not spam it is not used.
+//! [`REFIT_EVERY`] messages on the scores the latest [`REFIT_WINDOW`] messages got *before*
+//! they were learned (honest out-of-sample scores; older ones came from a model that knew
+//! little); until it has seen both spam and not spam it is not used.
 //! The result is every step, the cumulative confusion matrix and the learning curve (errors
 //! per [`CURVE_STEP`] messages).
 
@@ -19,6 +20,8 @@ use crate::core::parse::parse_message;
 
 /// Messages between refits of the combiner.
 pub const REFIT_EVERY: usize = 250;
+/// The combiner is refitted on the scores of this many latest messages.
+pub const REFIT_WINDOW: usize = 1000;
 /// Messages per point of the learning curve.
 pub const CURVE_STEP: usize = 50;
 /// Not-spam and spam messages needed before the combiner is first fitted.
@@ -121,9 +124,11 @@ pub fn replay(folders: &[(String, Vec<Item>)], rules: &RuleSet) -> ReplayReport 
             .model_mut()
             .apply(item.label, &example.tokens, false);
         if (index + 1) % REFIT_EVERY == 0 {
-            let spam = rows.iter().filter(|r| r.0 == Label::Spam).count();
-            if spam >= MIN_TO_FIT && rows.len() - spam >= MIN_TO_FIT {
-                classifier.set_stack(Some(fit_rows(&rows)));
+            // The latest scores only: early ones came from a model that knew little.
+            let recent = &rows[rows.len().saturating_sub(REFIT_WINDOW)..];
+            let spam = recent.iter().filter(|r| r.0 == Label::Spam).count();
+            if spam >= MIN_TO_FIT && recent.len() - spam >= MIN_TO_FIT {
+                classifier.set_stack(Some(fit_rows(recent)));
             }
         }
     }
