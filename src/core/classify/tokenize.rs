@@ -652,4 +652,34 @@ mod tests {
         // Only the first 64 KB of the body is read.
         assert!(!t.contains(&"w199999".to_string()));
     }
+
+    #[test]
+    fn headers_the_receiving_system_adds_give_no_tokens() {
+        let raw = "Received: from localhost (localhost [127.0.0.1]) by mx.lerctr.example (Postfix)\n\
+                   Received: from relay.lerctr.example (relay.lerctr.example [10.0.0.5]) by mx.lerctr.example\n\
+                   Received: from out.sender.test (out.sender.test [198.51.100.7]) by relay.lerctr.example\n\
+                   Received: from laptop.sender.test ([192.0.2.1]) by out.sender.test\n\
+                   X-Status: RO\nX-Keywords: junk\nDelivery-Date: Mon, 1 Jan 2001\nReturn-Path: <a@b.test>\n\
+                   Subject: hi\n\nhello there\n";
+        let t = tokens(raw);
+        for gone in [
+            "hdr:x-status",
+            "hdr:x-keywords",
+            "hdr:delivery-date",
+            "hdr:return-path",
+            "rcvd:lerctr.example",
+            "rcvd:mx.lerctr.example",
+        ] {
+            assert!(!t.contains(&gone.to_string()), "{gone} in {t:?}");
+        }
+        for kept in [
+            "rcvd:sender.test",
+            "rcvd:out.sender.test",
+            "rcvd:ip:198.51",
+            "rcvd:laptop.sender.test",
+            "hdr:received",
+        ] {
+            assert!(t.contains(&kept.to_string()), "{kept} missing in {t:?}");
+        }
+    }
 }
