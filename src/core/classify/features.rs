@@ -637,6 +637,14 @@ fn impersonation(m: &ParsedMessage) -> Option<String> {
             continue;
         };
         let domain = domain.to_ascii_lowercase();
+        // It is shown in reasons: a plain host name or nothing.
+        if domain.is_empty()
+            || !domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            continue;
+        }
         if from_domain == domain || from_domain.ends_with(&format!(".{domain}")) {
             return None;
         }
