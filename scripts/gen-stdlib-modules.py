@@ -48,7 +48,7 @@ ORDINARY = {
 DISTINCTIVE = {
     "asyncio", "ctypes", "ipaddress", "multiprocessing", "tarfile", "zipfile", "plistlib",
     "urllib", "shutil", "tempfile", "hashlib", "imaplib", "smtplib", "ftplib", "poplib",
-    "nntplib", "telnetlib", "mailbox", "pickle", "marshal", "subprocess", "sqlite3",
+    "nntplib", "telnetlib", "pickle", "subprocess", "sqlite3",
     "tomllib", "configparser", "socketserver", "xmlrpc", "wsgiref", "difflib", "pathlib",
     "mimetypes", "unicodedata", "zipimport", "zlib", "gzip", "lzma", "bz2", "base64",
     "binascii", "mailcap", "cgi", "cgitb", "tracemalloc", "faulthandler", "importlib",
