@@ -57,7 +57,7 @@ pub fn inputs(token_score: f64, rule_sum: f64, e: &Evidence) -> Vec<f64> {
     x
 }
 
-/// The token score as log-odds, within ±[`MAX_LOGIT`].
+/// The token score as log-odds, within ±`MAX_LOGIT`.
 pub fn clamped_logit(p: f64) -> f64 {
     let p = p.clamp(1e-9, 1.0 - 1e-9);
     (p / (1.0 - p)).ln().clamp(-MAX_LOGIT, MAX_LOGIT)
@@ -222,7 +222,7 @@ pub fn balance(y: &[bool]) -> Vec<f64> {
         .collect()
 }
 
-/// Spam cut-offs from out-of-fold probabilities: spam from [`CUTOFF_MARGIN`] log-odds above
+/// Spam cut-offs from out-of-fold probabilities: spam from `CUTOFF_MARGIN` log-odds above
 /// the highest not-spam probability (between 0.5 and 0.999); ham below the 2nd percentile of
 /// spam, never above the spam cut-off.
 pub fn choose_cutoffs(spam_probs: &[f64], not_spam_probs: &[f64]) -> (f64, f64) {
