@@ -103,7 +103,7 @@ pub enum Command {
     Train(train::Args),
     /// Classify message files and print class, score and reasons; stores nothing.
     Classify(classify::Args),
-    /// Measure the classifier on folders of labelled messages; never trains.
+    /// Measure the classifier on folders of labelled messages (held-out splits and replays train in memory); never changes the store.
     Eval(eval::Args),
     /// Copy the store into a new file, consistently, while desks keep working.
     Backup(backup::Args),

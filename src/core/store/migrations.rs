@@ -282,4 +282,15 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN pgp TEXT;
     "#,
+    // 12 (classifier): the learned combiner's weights (core::classify::stack), fitted by
+    // `secdesk train` or read from the starter model: per decision (spam, valid, cutoff) and
+    // input, one weight. A store without rows falls back to summing log-odds.
+    r#"
+    CREATE TABLE classify_weights (
+        side    TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        weight  REAL NOT NULL,
+        PRIMARY KEY (side, name)
+    );
+    "#,
 ];
