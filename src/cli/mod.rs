@@ -9,6 +9,7 @@ pub mod desk;
 mod dup;
 pub mod editor;
 mod eval;
+mod held;
 mod import;
 mod list;
 mod log;
@@ -91,6 +92,8 @@ pub enum Command {
     Classify(classify::Args),
     /// Measure the classifier on folders of labelled messages; never trains.
     Eval(eval::Args),
+    /// The list's hold queue (Mailman 3): list, accept, discard, reject, defer, sweep spam.
+    Held(held::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -150,6 +153,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&ctx, args),
         Some(Command::Classify(args)) => classify::run(&ctx, args),
         Some(Command::Eval(args)) => eval::run(&ctx, args),
+        Some(Command::Held(args)) => held::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod ingest;
 pub mod lifecycle;
 pub mod model;
+pub mod moderation;
 pub mod outbox;
 pub mod parse;
 pub mod queue;

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::core::clocks;
 use crate::core::config::ClockConfig;
 use crate::core::model::{Class, ReportId, ReportState};
+use crate::core::moderation::{self, stats::ModerationStats};
 use crate::core::store::{parse_timestamp, Result, Store};
 
 /// Which reports count: those that arrived on or after `since` and on or before `until`.
@@ -53,6 +54,9 @@ pub struct Stats {
     pub overdue: usize,
     /// Per moderator (the actor of the event that closed them): spam and invalid cleared.
     pub cleared_by: BTreeMap<String, Cleared>,
+    /// The list's held queue: actions taken in the period (by when they were taken), posts
+    /// cleared per moderator, and time held (`core::moderation::stats`).
+    pub moderation: ModerationStats,
 }
 
 /// Reports that arrived in one ISO week, by class.
@@ -130,6 +134,7 @@ pub fn compute(
         over_target: OverTarget::default(),
         overdue: 0,
         cleared_by: BTreeMap::new(),
+        moderation: moderation::stats::compute(store, from, to)?,
     };
     let mut weeks: BTreeMap<String, WeekIntake> = BTreeMap::new();
     let (mut responded, mut triaged, mut closed) = (Vec::new(), Vec::new(), Vec::new());
