@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Held-queue benchmark: a private GNU Mailman 3 core (Debian `mailman3`) holding N posts
+# (default 1,000) from non-members, then `secdesk held --json` (fetch every page over REST,
+# classify every post with the store's model) timed with the release binary, best of 3.
+# Also times Mailman's own share: the same pages fetched with Python's urllib.
+#
+# The posts are the SpamAssassin corpus (../shared/corpora/spamassassin, ham and spam
+# mixed) when it is there, otherwise generated text; only messages whose lines all fit
+# LMTP's 1,000 characters are posted.
+#
+# Usage: bench/held.sh [N]     Needs root, like the tests.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+corpus="$root/../shared/corpora/spamassassin"
+count="${1:-1000}"
+
+if [[ ! -x /usr/bin/mailman ]]; then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y mailman3
+fi
+
+echo "building release binary..." >&2
+(cd "$root" && cargo build --release --quiet)
+secdesk="$root/target/release/secdesk"
+
+work="$(mktemp -d /tmp/secdesk-bench-held.XXXXXX)"
+master_pid=""
+cleanup() {
+    if [[ -n "$master_pid" ]]; then
+        kill -TERM "$master_pid" 2>/dev/null || true
+        for _ in $(seq 1 300); do kill -0 "$master_pid" 2>/dev/null || break; sleep 0.2; done
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+rest_port=$(free_port)
+lmtp_port=$(free_port)
+smtp_port=$(free_port)   # nothing is sent: no post is accepted
+pass="bench-Pa55word"
+
+cat > "$work/mailman.cfg" <<EOF
+[mailman]
+layout: testing
+site_owner: owner@example.test
+
+[paths.testing]
+var_dir: $work/var
+bin_dir: /usr/lib/mailman3/bin
+
+[database]
+class: mailman.database.sqlite.SQLiteDatabase
+url: sqlite:///\$DATA_DIR/mailman.db
+
+[webservice]
+hostname: 127.0.0.1
+port: $rest_port
+admin_user: restadmin
+admin_pass: $pass
+workers: 1
+
+[mta]
+incoming: mailman.mta.null.NullMTA
+outgoing: mailman.mta.deliver.deliver
+smtp_host: 127.0.0.1
+smtp_port: $smtp_port
+lmtp_host: 127.0.0.1
+lmtp_port: $lmtp_port
+
+[devmode]
+enabled: yes
+recipient: sink@example.test
+EOF
+for runner in archive bounces command nntp digest retry task; do
+    printf '\n[runner.%s]\nstart: no\n' "$runner" >> "$work/mailman.cfg"
+done
+
+echo "starting mailman..." >&2
+mailman --run-as-root -C "$work/mailman.cfg" start -q > "$work/start.log" 2>&1
+for _ in $(seq 1 300); do
+    [[ -s "$work/var/master.pid" ]] && break
+    sleep 0.2
+done
+master_pid=$(cat "$work/var/master.pid")
+
+/usr/bin/python3 - "$work" "$rest_port" "$lmtp_port" "$pass" "$count" "$corpus" <<'PY'
+import base64, os, smtplib, socket, sys, time, urllib.request
+work, rest, lmtp, password, count, corpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+base = f"http://127.0.0.1:{rest}/3.1"
+auth = "Basic " + base64.b64encode(f"restadmin:{password}".encode()).decode()
+
+def call(method, path, data=None):
+    req = urllib.request.Request(base + path, method=method, data=data and data.encode(),
+                                 headers={"Authorization": auth})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.read()
+
+deadline = time.time() + 180
+while True:
+    try:
+        call("GET", "/system/versions")
+        socket.create_connection(("127.0.0.1", lmtp), timeout=5).close()
+        break
+    except Exception:
+        if time.time() > deadline:
+            sys.exit("mailman did not start; see " + work + "/var/logs/mailman.log")
+        time.sleep(0.3)
+call("POST", "/domains", "mail_host=example.org")
+call("POST", "/lists", "fqdn_listname=security@example.org")
+call("PATCH", "/lists/security.example.org/config",
+     "default_nonmember_action=hold&respond_to_post_requests=false&admin_immed_notify=false")
+
+def messages():
+    if os.path.isdir(os.path.join(corpus, "ham")) and os.path.isdir(os.path.join(corpus, "spam")):
+        files = sorted(os.path.join(corpus, d, f) for d in ("ham", "spam")
+                       for f in os.listdir(os.path.join(corpus, d)))
+        # Interleave ham and spam so any N is a mix.
+        half = len(files) // 2
+        files = [f for pair in zip(files[:half], files[half:]) for f in pair]
+        for f in files:
+            raw = open(f, "rb").read()
+            if all(len(l) < 990 for l in raw.splitlines()):
+                yield raw
+    else:
+        print("corpus not found at", corpus, "- posting generated text", file=sys.stderr)
+    i = 0
+    while True:
+        i += 1
+        yield (f"From: sender{i}@example.net\nSubject: held post {i}\n\n"
+               f"Hello, this is post {i} about a possible crash in module{i % 37}.\n").encode()
+
+print(f"posting {count} messages over LMTP...", file=sys.stderr)
+conn = smtplib.LMTP("127.0.0.1", lmtp)
+started = time.time()
+for n, raw in zip(range(count), messages()):
+    # A fresh Message-ID each, so no two posts are the same.
+    lines = [l for l in raw.split(b"\n") if not l.lower().startswith(b"message-id:")]
+    raw = f"Message-ID: <bench-{n}@example.test>\n".encode() + b"\n".join(lines)
+    conn.sendmail(f"nonmember{n}@example.net", ["security@example.org"], raw)
+conn.quit()
+print(f"waiting for mailman to hold them ({time.time() - started:.0f} s so far)...", file=sys.stderr)
+last, still = -1, 0
+while True:
+    held = int(__import__("json").loads(call("GET", "/lists/security.example.org/held/count"))["count"])
+    if held >= count:
+        break
+    still = still + 1 if held == last else 0
+    if still > 60:
+        print(f"only {held} of {count} held after a minute without change", file=sys.stderr)
+        break
+    last = held
+    time.sleep(1)
+print(f"{held} held after {time.time() - started:.0f} s", file=sys.stderr)
+best = None
+for _ in range(3):
+    t = time.time()
+    page = 1
+    while True:
+        body = call("GET", f"/lists/security.example.org/held?count=200&page={page}")
+        if b'"entries"' not in body or page * 200 >= held:
+            break
+        page += 1
+    took = time.time() - t
+    best = took if best is None else min(best, took)
+print(f"mailman_rest_best_s {best:.3f}")
+PY
+
+cat > "$work/config.toml" <<EOF
+[store]
+path = "$work/secdesk.db"
+
+[identity]
+name = "Bench"
+email = "bench@example.org"
+
+[mailman]
+rest_url = "http://127.0.0.1:$rest_port/3.1"
+username = "restadmin"
+password_env = "SECDESK_BENCH_MAILMAN_PASSWORD"
+lists = ["security@example.org"]
+EOF
+
+export SECDESK_BENCH_MAILMAN_PASSWORD="$pass"
+# A first run sets up the store and its starter model; then the timed runs.
+"$secdesk" --config "$work/config.toml" held --json > "$work/held.json"
+listed=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d), sum(1 for x in d if x["class"]=="spam"))' "$work/held.json")
+best=""
+TIMEFORMAT=%R
+for _ in 1 2 3; do
+    t=$( { time "$secdesk" --config "$work/config.toml" held --json > /dev/null; } 2>&1 )
+    best=$(awk -v a="$t" -v b="${best:-$t}" 'BEGIN { print (a < b ? a : b) }')
+done
+echo "held_listed_and_spam $listed"
+echo "secdesk_held_json_best_s $best"
