@@ -299,6 +299,11 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     assert_eq!(cleared["rejected"], 1, "{stats}");
     assert_eq!(stats["moderation"]["time_held"]["count"], 4, "{stats}");
     assert!(stats.get("by_state").is_some(), "existing keys stay");
+    let table = desk.ok(&["stats"]);
+    assert!(
+        table.contains("held queue: accept 1, defer 0, discard 2, reject 1"),
+        "{table}"
+    );
 
     // Wrong credentials: one line, never the password.
     let out = desk.run_with("not-the-Pa55word", &["held"]);

@@ -122,6 +122,23 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
             )?;
         }
     }
+    let m = &s.moderation;
+    if m.actions.values().any(|n| *n > 0) {
+        let actions: Vec<String> = m.actions.iter().map(|(a, n)| format!("{a} {n}")).collect();
+        writeln!(out, "\nheld queue: {}", actions.join(", "))?;
+        writeln!(out, "  time held          {}", figures(&m.time_held))?;
+        writeln!(out, "  cleared by         accepted discarded rejected")?;
+        for (who, c) in &m.cleared_by {
+            writeln!(
+                out,
+                "  {:<18} {:>8} {:>9} {:>8}",
+                terminal_line(who),
+                c.accepted,
+                c.discarded,
+                c.rejected
+            )?;
+        }
+    }
     Ok(())
 }
 
