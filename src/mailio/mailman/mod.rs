@@ -24,6 +24,8 @@ use crate::mailio::secret::{self, SecretError};
 
 /// Held entries asked for per page (`?count=`).
 const PAGE_SIZE: usize = 200;
+/// Pages asked for at once after the first (Mailman runs 2 REST workers by default).
+const PARALLEL_PAGES: usize = 3;
 /// The most a single response may hold: a page of held posts, each with its whole message.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -134,54 +136,78 @@ impl Client {
         &self.base
     }
 
-    /// Every post held for `list`, in Mailman's order, page by page.
+    /// Every post held for `list`, in Mailman's order. After the first page says how many
+    /// there are, the rest are fetched [`PARALLEL_PAGES`] at a time: Mailman builds each
+    /// entry slowly (it unpickles every message) and runs several REST workers.
     pub fn held(&self, list: &str) -> Result<Vec<HeldPost>, MailmanError> {
-        let mut posts: Vec<HeldPost> = Vec::new();
-        for page in 1.. {
-            let url = format!(
-                "{}/lists/{list}/held?count={PAGE_SIZE}&page={page}",
-                self.base
-            );
-            let what = format!("the held queue of {list}");
-            let (status, body) = self.send(&url, None)?;
-            match status {
-                StatusCode::OK => {}
-                StatusCode::NOT_FOUND => {
-                    return Err(MailmanError::NoSuchList {
-                        list: list.to_string(),
-                    })
-                }
-                _ => return Err(self.unexpected(&what, status, &body)),
-            }
-            let json = parse_json(&what, &body)?;
-            // `entries` is left out when nothing (more) is held.
-            let entries = match json.get("entries") {
-                None | Some(Value::Null) => &[][..],
-                Some(Value::Array(a)) => a.as_slice(),
-                Some(_) => {
-                    return Err(MailmanError::BadResponse {
-                        what,
-                        detail: "`entries` is not an array".into(),
-                    })
-                }
-            };
-            let total = json.get("total_size").and_then(Value::as_u64);
-            for e in entries {
-                let post = held_post(list, e);
-                // A post moderated between two pages shifts the rest: never list one twice.
-                if let Some(p) =
-                    post.filter(|p| !posts.iter().any(|q| q.request_id == p.request_id))
-                {
-                    posts.push(p);
+        let (mut posts, total, mut full) = self.held_page(list, 1)?;
+        let last = total.map(|t| (t as usize).div_ceil(PAGE_SIZE));
+        let mut next = 2;
+        while full && last.map_or(true, |l| next <= l) {
+            let end = last.map_or(next + PARALLEL_PAGES, |l| {
+                (l + 1).min(next + PARALLEL_PAGES)
+            });
+            let pages = std::thread::scope(|s| {
+                let handles: Vec<_> = (next..end)
+                    .map(|page| s.spawn(move || self.held_page(list, page)))
+                    .collect();
+                handles
+                    .into_iter()
+                    // A page fetch only panics on a bug; surface it, do not hide it.
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect::<Vec<_>>()
+            });
+            for page in pages {
+                let (page_posts, _, page_full) = page?;
+                full = page_full;
+                for p in page_posts {
+                    // A post moderated meanwhile shifts the pages: never list one twice.
+                    if !posts.iter().any(|q| q.request_id == p.request_id) {
+                        posts.push(p);
+                    }
                 }
             }
-            let done =
-                entries.len() < PAGE_SIZE || total.is_some_and(|t| (page * PAGE_SIZE) as u64 >= t);
-            if done {
-                break;
-            }
+            next = end;
         }
         Ok(posts)
+    }
+
+    /// One page of the held queue: its posts, `total_size`, and whether the page was full.
+    fn held_page(
+        &self,
+        list: &str,
+        page: usize,
+    ) -> Result<(Vec<HeldPost>, Option<u64>, bool), MailmanError> {
+        let url = format!(
+            "{}/lists/{list}/held?count={PAGE_SIZE}&page={page}",
+            self.base
+        );
+        let what = format!("the held queue of {list}");
+        let (status, body) = self.send(&url, None)?;
+        match status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => {
+                return Err(MailmanError::NoSuchList {
+                    list: list.to_string(),
+                })
+            }
+            _ => return Err(self.unexpected(&what, status, &body)),
+        }
+        let json = parse_json(&what, &body)?;
+        // `entries` is left out when nothing (more) is held.
+        let entries = match json.get("entries") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(a)) => a.as_slice(),
+            Some(_) => {
+                return Err(MailmanError::BadResponse {
+                    what,
+                    detail: "`entries` is not an array".into(),
+                })
+            }
+        };
+        let total = json.get("total_size").and_then(Value::as_u64);
+        let posts = entries.iter().filter_map(|e| held_post(list, e)).collect();
+        Ok((posts, total, entries.len() >= PAGE_SIZE))
     }
 
     /// One held post, or `None` when it is no longer held.
@@ -363,64 +389,4 @@ fn base64(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_rfc_4648_base64() {
-        // RFC 7617 §2's example, and the padding cases.
-        assert_eq!(
-            base64("Aladdin:open sesame"),
-            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-        );
-        assert_eq!(base64("ab"), "YWI=");
-        assert_eq!(base64("abc"), "YWJj");
-        assert_eq!(base64(""), "");
-    }
-
-    #[test]
-    fn debug_never_shows_the_password() {
-        let c = Client::with_password(
-            "http://127.0.0.1:1/3.1/",
-            "restadmin",
-            "hunter2",
-            Duration::from_secs(1),
-        );
-        let shown = format!("{c:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains(&base64("restadmin:hunter2")));
-        assert_eq!(c.base(), "http://127.0.0.1:1/3.1");
-    }
-
-    #[test]
-    fn held_entry_reads_only_documented_fields_and_tolerates_missing_ones() {
-        let e: Value = serde_json::json!({
-            "request_id": 7,
-            "message_id": "<abc@example.net>",
-            "sender": "a@example.net",
-            "original_subject": "=?utf-8?q?hi?=",
-            "reason": "The message is not from a list member",
-            "hold_date": "2026-12-01T18:10:08.698644",
-            "msg": "Subject: hi\n\nbody\n",
-            "surprise": {"nested": true},
-        });
-        let p = held_post("security@example.org", &e).unwrap();
-        assert_eq!(p.request_id, 7);
-        assert_eq!(p.message_id.as_deref(), Some("abc@example.net"));
-        assert_eq!(p.subject, "=?utf-8?q?hi?=");
-        assert_eq!(
-            p.hold_date.map(crate::core::store::timestamp).as_deref(),
-            Some("2026-12-01T18:10:08Z")
-        );
-        assert!(held_post("l", &serde_json::json!({"sender": "x"})).is_none());
-    }
-
-    #[test]
-    fn host_is_found_for_loopback_checks_and_proxies() {
-        assert_eq!(url_host("http://127.0.0.1:8001/3.1"), Some("127.0.0.1"));
-        assert_eq!(url_host("https://[::1]:8001/3.1"), Some("::1"));
-        assert_eq!(
-            url_host("https://lists.example.org"),
-            Some("lists.example.org")
-        );
-    }
-}
+mod tests;
