@@ -116,6 +116,18 @@ impl From<&ClassifiedPost> for HeldJson {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    // Wrong flags get their one line before anything is opened or asked of Mailman.
+    let acting = args.command.as_ref().and_then(action_of);
+    if let Some((action, act)) = acting {
+        if act.comment.is_some() && action != Action::Reject {
+            anyhow::bail!("--comment is the reason mailed to the sender of a rejected post: use it with `secdesk held reject`");
+        }
+        if act.not_spam && action != Action::Discard {
+            anyhow::bail!(
+                "--not-spam only changes what `secdesk held discard` teaches the classifier"
+            );
+        }
+    }
     let (config, mut store) = ctx.store()?;
     let client = queue::connect(&config)?;
     let lists = queue::lists(&config, args.list.as_deref());
@@ -125,32 +137,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         store: &mut store,
         moderator: &config.identity.email,
     };
-    let (action, act) = match args.command {
-        None => {
-            let posts = queue::fetch(&client, &lists, &classifier)?;
-            if args.json {
-                let rows: Vec<HeldJson> = posts.iter().map(HeldJson::from).collect();
-                output::print_json(&rows)?;
-            } else {
-                print_posts(&mut std::io::stdout().lock(), &posts, &lists)?;
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(HeldCommand::Sweep(sweep)) => {
-            let posts = queue::fetch(&client, &lists, &classifier)?;
+    let Some((action, act)) = acting else {
+        let posts = queue::fetch(&client, &lists, &classifier)?;
+        if let Some(HeldCommand::Sweep(sweep)) = &args.command {
             return run_sweep(&mut moderator, &posts, sweep);
         }
-        Some(HeldCommand::Accept(a)) => (Action::Accept, a),
-        Some(HeldCommand::Discard(a)) => (Action::Discard, a),
-        Some(HeldCommand::Reject(a)) => (Action::Reject, a),
-        Some(HeldCommand::Defer(a)) => (Action::Defer, a),
+        if args.json {
+            let rows: Vec<HeldJson> = posts.iter().map(HeldJson::from).collect();
+            output::print_json(&rows)?;
+        } else {
+            print_posts(&mut std::io::stdout().lock(), &posts, &lists)?;
+        }
+        return Ok(ExitCode::SUCCESS);
     };
-    if act.comment.is_some() && action != Action::Reject {
-        anyhow::bail!("--comment is the reason mailed to the sender of a rejected post: use it with `secdesk held reject`");
-    }
-    if act.not_spam && action != Action::Discard {
-        anyhow::bail!("--not-spam only changes what `secdesk held discard` teaches the classifier");
-    }
     let train = !(action == Action::Discard && act.not_spam);
     for id in &act.ids {
         let mut found = queue::find(&client, &lists, *id)?;
@@ -177,6 +176,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The action a subcommand takes, with its arguments; `None` for sweep.
+fn action_of(command: &HeldCommand) -> Option<(Action, &ActArgs)> {
+    match command {
+        HeldCommand::Accept(a) => Some((Action::Accept, a)),
+        HeldCommand::Discard(a) => Some((Action::Discard, a)),
+        HeldCommand::Reject(a) => Some((Action::Reject, a)),
+        HeldCommand::Defer(a) => Some((Action::Defer, a)),
+        HeldCommand::Sweep(_) => None,
+    }
 }
 
 /// One line per action: what was done to which post, or that someone was first.
@@ -268,7 +278,7 @@ fn print_posts(
 fn run_sweep(
     moderator: &mut Moderator<'_>,
     posts: &[ClassifiedPost],
-    args: SweepArgs,
+    args: &SweepArgs,
 ) -> anyhow::Result<ExitCode> {
     let SweepClass::Spam = args.class;
     let doomed = moderation::spam_sweep(posts);
