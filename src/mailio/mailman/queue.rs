@@ -97,9 +97,54 @@ pub enum Acted {
     AlreadyHandled,
 }
 
+/// The network half of an action, for a caller that keeps the store on another thread
+/// (the desk): re-reads the post, and acts only if it still holds the message the moderator
+/// saw. Returns false when it was already handled. Record a `true` with [`record`].
+pub fn moderate_seen(
+    client: &Client,
+    seen: &ClassifiedPost,
+    action: Action,
+    comment: Option<&str>,
+) -> Result<bool, QueueError> {
+    let p = &seen.post;
+    match client.held_post(&p.list, p.request_id)? {
+        Some(now) if now.message_id == p.message_id => {}
+        _ => return Ok(false),
+    }
+    Ok(client.moderate(&p.list, p.request_id, action, comment)? == Moderated::Done)
+}
+
+/// The store half of an action Mailman carried out: the record, the report event and the
+/// training (a discard as spam, an accept as not spam, when `train`).
+pub fn record(
+    store: &mut Store,
+    moderator: &str,
+    seen: &ClassifiedPost,
+    action: Action,
+    comment: Option<&str>,
+    train: bool,
+) -> Result<Recorded, QueueError> {
+    let p = &seen.post;
+    let decision = Decision {
+        post: p,
+        action,
+        moderator,
+        at: Utc::now(),
+        comment,
+        verdict: Some(&seen.verdict),
+        train,
+    };
+    moderation::record(store, &decision).map_err(|source| QueueError::NotRecorded {
+        action,
+        request_id: p.request_id,
+        list: p.list.clone(),
+        source: Box::new(source),
+    })
+}
+
 impl Moderator<'_> {
-    /// Moderates the post the moderator saw. `comment` is a reject's reason, mailed to the
-    /// sender; `train` teaches the classifier (a discard as spam, an accept as not spam).
+    /// Moderates the post the moderator saw ([`moderate_seen`], then [`record`]). `comment`
+    /// is a reject's reason, mailed to the sender; `train` teaches the classifier.
     pub fn act(
         &mut self,
         seen: &ClassifiedPost,
@@ -107,35 +152,10 @@ impl Moderator<'_> {
         comment: Option<&str>,
         train: bool,
     ) -> Result<Acted, QueueError> {
-        let p = &seen.post;
-        match self.client.held_post(&p.list, p.request_id)? {
-            Some(now) if now.message_id == p.message_id => {}
-            _ => return Ok(Acted::AlreadyHandled),
-        }
-        if self
-            .client
-            .moderate(&p.list, p.request_id, action, comment)?
-            == Moderated::AlreadyHandled
-        {
+        if !moderate_seen(self.client, seen, action, comment)? {
             return Ok(Acted::AlreadyHandled);
         }
-        let decision = Decision {
-            post: p,
-            action,
-            moderator: self.moderator,
-            at: Utc::now(),
-            comment,
-            verdict: Some(&seen.verdict),
-            train,
-        };
-        moderation::record(self.store, &decision)
-            .map(Acted::Done)
-            .map_err(|source| QueueError::NotRecorded {
-                action,
-                request_id: p.request_id,
-                list: p.list.clone(),
-                source: Box::new(source),
-            })
+        record(self.store, self.moderator, seen, action, comment, train).map(Acted::Done)
     }
 
     /// Discards each post (all classified spam by [`moderation::spam_sweep`]), training the
