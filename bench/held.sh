@@ -123,11 +123,11 @@ call("PATCH", "/lists/security.example.org/config",
 
 def messages():
     if os.path.isdir(os.path.join(corpus, "ham")) and os.path.isdir(os.path.join(corpus, "spam")):
-        files = sorted(os.path.join(corpus, d, f) for d in ("ham", "spam")
-                       for f in os.listdir(os.path.join(corpus, d)))
-        # Interleave ham and spam so any N is a mix.
-        half = len(files) // 2
-        files = [f for pair in zip(files[:half], files[half:]) for f in pair]
+        ham, spam = ([os.path.join(corpus, d, f) for f in sorted(os.listdir(os.path.join(corpus, d)))]
+                     for d in ("ham", "spam"))
+        # Interleave ham and spam so any N is a mix (the longer folder's rest follows).
+        files = [f for pair in zip(ham, spam) for f in pair]
+        files += ham[len(spam):] + spam[len(ham):]
         for f in files:
             raw = open(f, "rb").read()
             if all(len(l) < 900 for l in raw.splitlines()):
