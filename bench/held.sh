@@ -10,7 +10,8 @@
 # LMTP's 1,000 characters are posted.
 #
 # Usage: bench/held.sh [N]     Needs root, like the tests. SECDESK_CORPUS=DIR names the
-# corpus folder (with ham/ and spam/) when it is not at ../shared/corpora/spamassassin.
+# corpus folder (with ham/ and spam/) when it is not at ../shared/corpora/spamassassin;
+# SECDESK_BENCH_KEEP=DIR keeps the listing (held.json) and Mailman's first page there.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -143,18 +144,27 @@ def messages():
 print(f"posting {count} messages over LMTP...", file=sys.stderr)
 conn = smtplib.LMTP("127.0.0.1", lmtp)
 started = time.time()
-n, source = 0, messages()
+n, refused, source = 0, 0, messages()
 while n < count:
     raw = next(source)
     # A fresh Message-ID each, so no two posts are the same.
-    lines = [l for l in raw.split(b"\n") if not l.lower().startswith(b"message-id:")]
-    raw = f"Message-ID: <bench-{n}@example.test>\n".encode() + b"\n".join(lines)
+    # smtplib sends bytes as they are: the CRLF line ends (RFC 5321 §2.3.8) are ours to write.
+    lines = [l for l in raw.replace(b"\r\n", b"\n").split(b"\n")
+             if not l.lower().startswith(b"message-id:")]
+    raw = f"Message-ID: <bench-{n}@example.test>\r\n".encode() + b"\r\n".join(lines)
     try:
         conn.sendmail(f"nonmember{n}@example.net", ["security@example.org"], raw)
         n += 1
-    except smtplib.SMTPDataError:
-        pass  # a line LMTP refuses (over 1,000 octets once encoded): take the next message
+    except smtplib.SMTPDataError as e:
+        if refused < 3:
+            print("LMTP refused a message:", e, file=sys.stderr)
+        refused += 1  # take the next message, on a fresh connection: the refusal
+        try:          # leaves the rest of that DATA in the stream
+            conn.close()
+        finally:
+            conn = smtplib.LMTP("127.0.0.1", lmtp)
 conn.quit()
+print(f"{refused} messages refused by LMTP and skipped", file=sys.stderr)
 print(f"waiting for mailman to hold them ({time.time() - started:.0f} s so far)...", file=sys.stderr)
 last, still = -1, 0
 while True:
@@ -227,6 +237,7 @@ sed -e "s|127.0.0.1:$rest_port|127.0.0.1:$replay_port|" -e "s|secdesk.db|replay.
 export SECDESK_BENCH_MAILMAN_PASSWORD="$pass"
 # A first run sets up the store and its starter model; then the timed runs.
 "$secdesk" --config "$work/config.toml" held --json > "$work/held.json"
+[[ -z "${SECDESK_BENCH_KEEP:-}" ]] || cp "$work/held.json" "$work/page-1.json" "$SECDESK_BENCH_KEEP/"
 listed=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d), sum(1 for x in d if x["class"]=="spam"))' "$work/held.json")
 best=""
 TIMEFORMAT=%R
