@@ -245,7 +245,7 @@ fn attach_now(
     let Some(report) = report else {
         return Ok(None);
     };
-    // The same detail text as the trigger in migration 7 writes.
+    // The same detail text as the `moderation_attach` trigger (migrations.rs, "mailman") writes.
     let mut detail = format!("list {}, request {}", d.post.list, d.post.request_id);
     if let Some(c) = d.comment {
         detail.push_str(": ");

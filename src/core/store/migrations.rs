@@ -197,7 +197,8 @@ pub const MIGRATIONS: &[&str] = &[
     // action a moderator took from this desk, keyed by list + request id + message id. The
     // trigger attaches that history to the report the post becomes or joins when it later
     // arrives by sync or import (matched by Message-ID), as `moderation` events, on every path
-    // that stores a message. Self-contained: its own table, index and trigger.
+    // that stores a message. Self-contained: its own table, indexes and trigger. A later
+    // migration that rebuilds `messages` must create the trigger again (SQLite drops it).
     r#"
     CREATE TABLE moderation (
         id           INTEGER PRIMARY KEY,
