@@ -293,12 +293,17 @@ fn moderating_the_held_queue_against_a_real_mailman() {
 
     // Statistics count moderation per moderator.
     let stats: Value = serde_json::from_str(&desk.ok(&["stats", "--json"])).unwrap();
-    let cleared = &stats["moderation"]["cleared_by"]["ada@example.org"];
+    let held = &stats["moderation"]["held"];
+    let cleared = &held["cleared_by"]["ada@example.org"];
     assert_eq!(cleared["discarded"], 2, "{stats}");
     assert_eq!(cleared["accepted"], 1, "{stats}");
     assert_eq!(cleared["rejected"], 1, "{stats}");
-    assert_eq!(stats["moderation"]["time_held"]["count"], 4, "{stats}");
+    assert_eq!(held["time_held"]["count"], 4, "{stats}");
     assert!(stats.get("by_state").is_some(), "existing keys stay");
+    assert!(
+        stats["moderation"].get("time_to_clear").is_some(),
+        "existing keys stay"
+    );
     let table = desk.ok(&["stats"]);
     assert!(
         table.contains("held queue: accept 1, defer 0, discard 2, reject 1"),

@@ -33,7 +33,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, mut store) = ctx.store()?;
+    let (config, mut store) = if args.retry || args.edit.is_some() || args.discard.is_some() {
+        ctx.store()?
+    } else {
+        ctx.read_store()?
+    };
     if let Some(id) = args.discard {
         outbox::discard(&store, id)?;
         println!("outbox #{id} discarded");
@@ -110,12 +114,10 @@ pub fn deliver_after_sync(config: &Config, store: &mut Store) {
 fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if rows.is_empty() {
-        if output::stdout_is_terminal() {
-            writeln!(
-                out,
-                "the outbox is empty: every reply has been sent and filed"
-            )?;
-        }
+        writeln!(
+            out,
+            "the outbox is empty: every reply has been sent and filed"
+        )?;
         return Ok(());
     }
     for r in rows {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::core::clocks::ClockState;
+use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::{terminal_line, terminal_text};
 use crate::core::triage::{self, ReportDetail};
 
@@ -22,12 +23,14 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, store) = ctx.store()?;
+    let (config, store) = ctx.read_store()?;
     let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
     if args.json {
         output::print_json(&detail)?;
     } else {
-        print_report(&mut std::io::stdout().lock(), &detail)?;
+        let mut out = std::io::stdout().lock();
+        print_report(&mut out, &detail)?;
+        super::advisory::print_summary(&mut out, &store, args.id)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -37,12 +40,16 @@ struct Entry<'a> {
     at: &'a str,
     kind: EntryKind,
     header: String,
+    /// What could not be parsed or trusted, and the Date header when it was not used.
+    notes: Vec<String>,
     body: &'a str,
 }
 
 #[derive(Clone, Copy)]
 enum EntryKind {
     ReporterMail,
+    /// Mail into the thread from an address that is not the reporter's.
+    AnotherSender,
     OurReply,
     TeamNote,
 }
@@ -52,6 +59,10 @@ impl EntryKind {
     fn marks(self) -> (&'static str, &'static str) {
         match self {
             EntryKind::ReporterMail => ("MAIL from the reporter", "  │ "),
+            EntryKind::AnotherSender => (
+                "MAIL from ANOTHER SENDER, not the reporter (replies do not go here)",
+                "  ! ",
+            ),
             EntryKind::OurReply => ("REPLY sent by us", "  » "),
             EntryKind::TeamNote => ("TEAM NOTE, internal, never sent", "  # "),
         }
@@ -80,6 +91,18 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             ""
         },
     )?;
+    if d.another_sender {
+        writeln!(
+            out,
+            "warning: another sender wrote into this thread (marked below); replies go to the reporter only"
+        )?;
+    }
+    if d.messages.iter().any(|m| m.pgp.signature == Signature::Bad) {
+        writeln!(
+            out,
+            "!!! WARNING: BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!"
+        )?;
+    }
     writeln!(out, "subject: {}", terminal_line(&d.subject))?;
     writeln!(out, "from:    {}", terminal_line(&d.from))?;
     writeln!(out, "arrived: {}", d.created_at)?;
@@ -97,7 +120,7 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     if cl.class.is_some() || cl.outcome.is_some() {
         let score = cl
             .score
-            .map(|s| format!(" score {s:.2}"))
+            .map(|s| format!(", spam score {s:.2}"))
             .unwrap_or_default();
         writeln!(
             out,
@@ -133,6 +156,9 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
         let (banner, prefix) = e.kind.marks();
         writeln!(out)?;
         writeln!(out, "── {banner} · {} · {}", e.at, terminal_line(&e.header))?;
+        for note in &e.notes {
+            writeln!(out, "  ⚠ {}", terminal_line(note))?;
+        }
         for line in terminal_text(e.body).lines() {
             writeln!(out, "{prefix}{line}")?;
         }
@@ -155,14 +181,25 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
                     a.size
                 );
             }
+            let mut notes = Vec::new();
+            if m.pgp != PgpInfo::default() {
+                notes.push(m.pgp.line());
+            }
+            notes.extend(m.parse_notes.iter().cloned());
+            if let Some(original) = &m.date_header {
+                notes.push(format!("Date header as sent: {original}"));
+            }
             Entry {
                 at: &m.received_at,
                 kind: if m.direction == "out" {
                     EntryKind::OurReply
+                } else if m.another_sender {
+                    EntryKind::AnotherSender
                 } else {
                     EntryKind::ReporterMail
                 },
                 header,
+                notes,
                 body: &m.body,
             }
         })
@@ -170,6 +207,7 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
             at: &n.at,
             kind: EntryKind::TeamNote,
             header: n.author.clone(),
+            notes: Vec::new(),
             body: &n.text,
         }))
         .collect();

@@ -52,6 +52,9 @@ pub struct Config {
     #[serde(default)]
     pub sync: SyncConfig,
     pub mailman: Option<MailmanConfig>,
+    #[serde(default)]
+    pub advisory: crate::core::advisory::AdvisoryConfig,
+    pub pgp: Option<crate::core::pgp::PgpConfig>,
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]
     pub source: PathBuf,
@@ -73,10 +76,34 @@ pub struct ImapConfig {
     pub password_command: Option<Vec<String>>,
     /// The name of an environment variable that holds the password.
     pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
+    /// `password` (LOGIN / AUTH PLAIN), `xoauth2` or `oauthbearer` (RFC 7628).
+    #[serde(default)]
+    pub auth: crate::core::oauth::AuthMethod,
+    /// For OAuth2: the argv of a command that prints an access token (run without a shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// Seconds the token command may take before it is stopped (default 30).
+    pub oauth2_token_timeout_seconds: Option<u64>,
     /// A PEM file of extra CA certificates to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
+    /// The one mailbox to sync (kept for configs written before `mailboxes`).
     #[serde(default = "default_mailbox")]
     pub mailbox: String,
+    /// The mailboxes to sync, each with its own cursor; when set, `mailbox` is not used.
+    #[serde(default)]
+    pub mailboxes: Vec<String>,
+}
+
+impl ImapConfig {
+    /// The mailboxes to sync, in order: `mailboxes` when set, else `mailbox`.
+    pub fn sync_mailboxes(&self) -> Vec<String> {
+        if self.mailboxes.is_empty() {
+            vec![self.mailbox.clone()]
+        } else {
+            self.mailboxes.clone()
+        }
+    }
 }
 
 /// `[mailman]`: the Mailman 3 REST API whose held queue the desk moderates (`secdesk held`).
@@ -90,6 +117,8 @@ pub struct MailmanConfig {
     pub password: Option<Secret>,
     pub password_command: Option<Vec<String>>,
     pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
     /// List ids (`security.python.org`) or addresses (`security@python.org`).
     pub lists: Vec<String>,
 }
@@ -107,6 +136,10 @@ pub struct StoreConfig {
 pub struct Identity {
     pub name: String,
     pub email: String,
+    /// A short name to type for this member (`secdesk assign 12 ada`); the local part of
+    /// the email and the name work too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
 }
 
 /// `[team]`: the people who can coordinate reports, and the team's own address.
@@ -155,11 +188,20 @@ pub struct SmtpConfig {
     pub password: Option<Secret>,
     pub password_command: Option<Vec<String>>,
     pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
+    /// `password` (LOGIN / AUTH PLAIN), `xoauth2` or `oauthbearer` (RFC 7628).
+    #[serde(default)]
+    pub auth: crate::core::oauth::AuthMethod,
+    /// For OAuth2: the argv of a command that prints an access token (run without a shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// Seconds the token command may take before it is stopped (default 30).
+    pub oauth2_token_timeout_seconds: Option<u64>,
     pub ca_file: Option<PathBuf>,
 }
 
 /// `[reply]`: how replies are addressed, filed and signed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyConfig {
     /// Copy every reply here; defaults to `[team] address`.
@@ -167,6 +209,25 @@ pub struct ReplyConfig {
     /// The IMAP mailbox a copy of each sent reply is appended to; defaults to `Sent`.
     pub sent_mailbox: Option<String>,
     pub signature: Option<String>,
+    /// A reply to more addresses than this (To and Cc together) is refused unless the user
+    /// confirms it or names the addresses with `secdesk reply --to`.
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: usize,
+}
+
+impl Default for ReplyConfig {
+    fn default() -> Self {
+        ReplyConfig {
+            cc: None,
+            sent_mailbox: None,
+            signature: None,
+            max_recipients: default_max_recipients(),
+        }
+    }
+}
+
+fn default_max_recipients() -> usize {
+    5
 }
 
 /// `[sync]`: background sync in the desk.
@@ -179,6 +240,38 @@ pub struct SyncConfig {
     /// Seconds before a stalled connection is given up.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// A message larger than this is stored as its headers and a note; the whole message
+    /// stays on the server.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
+    /// The most one whole operation may take: a login, one fetch batch, one SMTP send.
+    #[serde(default = "default_deadline_seconds")]
+    pub deadline_seconds: u64,
+    /// Mail that arrived before this date (YYYY-MM-DD) comes in closed, as history: resolved
+    /// or spam, its clocks stopped, its class kept, left out of `stats` response times.
+    #[serde(default, deserialize_with = "date")]
+    pub historical_before: Option<chrono::NaiveDate>,
+}
+
+/// A TOML date, bare (`2026-01-01`) or quoted.
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateIn {
+        Bare(toml::value::Datetime),
+        Quoted(String),
+    }
+    let text = match DateIn::deserialize(d)? {
+        DateIn::Bare(t) => t.to_string(),
+        DateIn::Quoted(s) => s,
+    };
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-01"
+            ))
+        })
 }
 
 impl Default for SyncConfig {
@@ -186,6 +279,9 @@ impl Default for SyncConfig {
         SyncConfig {
             poll_seconds: default_poll_seconds(),
             timeout_seconds: default_timeout_seconds(),
+            max_message_bytes: default_max_message_bytes(),
+            deadline_seconds: default_deadline_seconds(),
+            historical_before: None,
         }
     }
 }
@@ -211,12 +307,21 @@ fn default_triage_days() -> f64 {
 fn default_close_days() -> f64 {
     90.0
 }
+fn default_deadline_seconds() -> u64 {
+    600
+}
+fn default_max_message_bytes() -> u64 {
+    50 * 1024 * 1024
+}
 fn default_poll_seconds() -> u64 {
     60
 }
 fn default_timeout_seconds() -> u64 {
     30
 }
+
+/// How long `password_command` may run when `password_command_timeout_seconds` is not set.
+pub const DEFAULT_PASSWORD_COMMAND_TIMEOUT_SECONDS: u64 = 30;
 
 impl Config {
     /// Reads and validates the config at `path`.
@@ -283,21 +388,52 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(pgp) = &self.pgp {
+            pgp.validate()?;
+        }
         if let Some(imap) = &self.imap {
             check_security("imap", &imap.host, imap.security)?;
+            crate::core::oauth::check_config(
+                "imap",
+                imap.auth,
+                imap.oauth2_token_command.as_deref(),
+            )?;
             check_password_source(
                 "imap",
                 imap.password.is_some(),
                 imap.password_command.as_deref(),
                 imap.password_env.as_deref(),
-                true,
+                imap.auth == crate::core::oauth::AuthMethod::Password,
             )?;
+            check_positive("imap", imap.password_command_timeout_seconds)?;
             if imap.mailbox.trim().is_empty() {
                 return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
+            }
+            let mut seen = std::collections::HashSet::new();
+            for name in &imap.mailboxes {
+                if name.trim().is_empty() {
+                    return Err("key `imap.mailboxes` holds an empty name: list mailboxes such as [\"INBOX\", \"Moderation\"]".into());
+                }
+                if !seen.insert(name) {
+                    return Err(format!(
+                        "key `imap.mailboxes` lists {name:?} twice: list each mailbox once"
+                    ));
+                }
             }
         }
         if let Some(smtp) = &self.smtp {
             check_security("smtp", &smtp.host, smtp.security)?;
+            crate::core::oauth::check_config(
+                "smtp",
+                smtp.auth,
+                smtp.oauth2_token_command.as_deref(),
+            )?;
+            if smtp.auth == crate::core::oauth::AuthMethod::Oauthbearer {
+                return Err("key `smtp.auth` is \"oauthbearer\", which secdesk does not speak over SMTP yet: use \"xoauth2\" (Gmail and Microsoft 365 accept both)".into());
+            }
+            if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
+                return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
+            }
             check_password_source(
                 "smtp",
                 smtp.password.is_some(),
@@ -305,6 +441,7 @@ impl Config {
                 smtp.password_env.as_deref(),
                 false,
             )?;
+            check_positive("smtp", smtp.password_command_timeout_seconds)?;
             let has_password = smtp.password.is_some()
                 || smtp.password_command.is_some()
                 || smtp.password_env.is_some();
@@ -362,6 +499,15 @@ impl Config {
         self.members()
             .into_iter()
             .find(|m| m.email.eq_ignore_ascii_case(who) || m.name.eq_ignore_ascii_case(who))
+    }
+
+    /// My email as the team list spells it (the `[team]` entry matching `[identity]`,
+    /// ignoring case), so `--mine` finds the reports assigned to me by name.
+    pub fn my_email(&self) -> String {
+        self.members()
+            .into_iter()
+            .find(|m| m.email.eq_ignore_ascii_case(&self.identity.email))
+            .map_or_else(|| self.identity.email.clone(), |m| m.email.clone())
     }
 
     /// The team members, with `[identity]` included even when not listed.
@@ -464,6 +610,15 @@ fn check_mailman(m: &MailmanConfig) -> Result<(), String> {
             "key `mailman.lists` has {bad:?}, which is not a list id or address: write e.g. \"security@python.org\" or \"security.python.org\""
         ));
     }
+    check_positive("mailman", m.password_command_timeout_seconds)
+}
+
+fn check_positive(section: &str, timeout: Option<u64>) -> Result<(), String> {
+    if timeout == Some(0) {
+        return Err(format!(
+            "key `{section}.password_command_timeout_seconds` = 0: give the number of seconds the command may run, e.g. 30"
+        ));
+    }
     Ok(())
 }
 
@@ -553,12 +708,30 @@ email = "ada@example.org"
 "#;
 
     #[test]
+    fn several_mailboxes_replace_the_single_one_and_are_checked() {
+        let text = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"Moderation\"]",
+        );
+        let c = Config::parse(&text, Path::new("/etc/x/config.toml")).unwrap();
+        let names = c.imap.unwrap().sync_mailboxes();
+        assert_eq!(names, vec!["INBOX".to_string(), "Moderation".to_string()]);
+        let twice = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"INBOX\"]",
+        );
+        let err = Config::parse(&twice, Path::new("/etc/x/config.toml")).unwrap_err();
+        assert!(err.to_string().contains("lists \"INBOX\" twice"), "{err}");
+    }
+
+    #[test]
     fn minimal_config_gets_documented_defaults() {
         let c = Config::parse(MINIMAL, Path::new("/etc/x/config.toml")).unwrap();
         let imap = c.imap.unwrap();
         assert_eq!(imap.port, 993);
         assert_eq!(imap.security, Security::Tls);
         assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(imap.sync_mailboxes(), vec!["INBOX".to_string()]);
         assert_eq!(c.clocks.acknowledge_days, 2.0);
         assert_eq!(c.clocks.triage_days, 10.0);
         assert_eq!(c.clocks.close_days, 90.0);

@@ -2,6 +2,7 @@
 //!
 //! Nothing below this module touches the terminal or the network.
 
+pub mod advisory;
 pub mod classify;
 pub mod clocks;
 pub mod config;
@@ -9,8 +10,11 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod model;
 pub mod moderation;
+pub mod oauth;
 pub mod outbox;
 pub mod parse;
+pub mod pep811;
+pub mod pgp;
 pub mod queue;
 pub mod reply;
 pub mod sanitize;

@@ -11,7 +11,14 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod badimap;
+pub mod courier;
+pub mod cyrus;
+pub mod imap_server;
+pub mod measure;
+pub mod oauth2;
 pub mod proxy;
+pub mod syncdesk;
 
 use std::collections::HashMap;
 use std::fs;
@@ -422,6 +429,7 @@ impl Dovecot {
         } else {
             String::new()
         };
+        let (mechanisms, oauth2_passdb) = oauth2::dovecot_lines(self.dir.path());
         let conf = format!(
             "\
 protocols = imap
@@ -435,9 +443,9 @@ default_login_user = dovenull
 default_internal_user = dovecot
 default_internal_group = dovecot
 {ssl}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{d}/mail/%u
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}

@@ -1,4 +1,4 @@
-//! The moderation figures of `secdesk stats` (its `moderation` key, a contract): actions
+//! The held-queue figures of `secdesk stats` (JSON key `moderation.held`): actions
 //! taken on the held queue in the period, what each moderator cleared, and how long posts
 //! were held before someone cleared them.
 //!

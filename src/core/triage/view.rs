@@ -26,6 +26,9 @@ pub struct ReportDetail {
     pub coordinator: Option<String>,
     /// The reporter answered while the team waited.
     pub flagged: bool,
+    /// A message from an address other than the reporter's joined the thread (see
+    /// `messages[].another_sender`); replies still go to the reporter.
+    pub another_sender: bool,
     /// Pass this back (`--if-version`) so a change from this view is refused if the report
     /// changed meanwhile.
     pub version: i64,
@@ -58,8 +61,14 @@ pub struct ClassifierView {
 pub struct MessageView {
     pub message_id: Option<String>,
     pub from: String,
-    /// The Date header, else when it arrived; RFC 3339.
+    /// The Date header, else (absent, unreadable, or implausibly far from the arrival) when
+    /// it arrived; RFC 3339.
     pub date: String,
+    /// The Date header as written, when it was not used for `date` (see `parse_notes`).
+    pub date_header: Option<String>,
+    /// Sent by someone other than the reporter into the report's thread: never addressed
+    /// by a reply unless chosen explicitly.
+    pub another_sender: bool,
     pub received_at: String,
     pub subject: String,
     pub body: String,
@@ -68,8 +77,11 @@ pub struct MessageView {
     pub cc: Vec<String>,
     pub attachments: Vec<AttachmentView>,
     pub auth: AuthView,
-    /// What could not be parsed.
+    /// What could not be parsed or trusted: an unreadable part, an implausible Date, a
+    /// Message-ID or thread collision, another sender.
     pub parse_notes: Vec<String>,
+    /// OpenPGP: encrypted or not, the signature's state and signer (issue 16).
+    pub pgp: crate::core::pgp::PgpInfo,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -137,6 +149,7 @@ pub fn report_detail(
         .first()
         .map(|m| (m.subject.clone(), m.from.clone()))
         .unwrap_or_default();
+    let another_sender = messages.iter().any(|m| m.another_sender);
     Ok(ReportDetail {
         id,
         state: current.state.state,
@@ -145,6 +158,7 @@ pub fn report_detail(
         class_confirmed: current.class_confirmed,
         coordinator: current.coordinator,
         flagged: current.flagged,
+        another_sender,
         version: current.version,
         created_at,
         subject,
@@ -161,10 +175,14 @@ pub fn report_detail(
         duplicate_of: current.state.duplicate_of,
         duplicates,
         events: events_of(conn, id)?,
-        deadlines: milestones
-            .as_ref()
-            .map(|m| m.deadlines(targets))
-            .unwrap_or_default(),
+        deadlines: crate::core::pep811::with_pep811(
+            conn,
+            id,
+            milestones
+                .as_ref()
+                .map(|m| m.deadlines(targets))
+                .unwrap_or_default(),
+        )?,
         clocks: milestones.as_ref().map(|m| m.clocks(targets, now)),
         overdue: milestones.is_some_and(|m| m.is_overdue(targets, now)),
     })
@@ -213,7 +231,8 @@ fn notes(conn: &Connection, id: ReportId) -> Result<Vec<Note>, TriageError> {
 fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, message_id, from_name, from_addr, date, received_at, subject, body,
-                direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes
+                direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
+                another_sender, pgp
          FROM messages WHERE report_id = ?1 ORDER BY received_at, id",
     )?;
     let rows = stmt.query_map([id], |r| {
@@ -233,6 +252,8 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
                 date: r
                     .get::<_, Option<String>>(4)?
                     .unwrap_or(received_at.clone()),
+                date_header: r.get(15)?,
+                another_sender: r.get(16)?,
                 received_at,
                 subject: r.get(6)?,
                 body: r.get(7)?,
@@ -246,6 +267,10 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
                     dmarc: r.get(13)?,
                 },
                 parse_notes: json_list(r.get(14)?),
+                pgp: r
+                    .get::<_, Option<String>>(17)?
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
             },
         ))
     })?;
@@ -273,4 +298,32 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
 fn json_list(text: Option<String>) -> Vec<String> {
     text.and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
+}
+/// A report as a picker of reports lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: ReportId,
+    /// The first message's subject, as received (not yet made terminal-safe).
+    pub subject: String,
+    pub state: String,
+    /// The original, when the report is itself a duplicate.
+    pub duplicate_of: Option<ReportId>,
+}
+
+/// The newest `limit` reports, for a picker of reports (the desk's `d`).
+pub fn candidates(store: &Store, limit: usize) -> Result<Vec<Candidate>, TriageError> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT r.id, coalesce((SELECT m.subject FROM messages m WHERE m.report_id = r.id
+             ORDER BY m.id LIMIT 1), ''), r.state, r.duplicate_of
+         FROM reports r ORDER BY r.created_at DESC, r.id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(Candidate {
+            id: r.get(0)?,
+            subject: r.get(1)?,
+            state: r.get(2)?,
+            duplicate_of: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

@@ -89,14 +89,7 @@ impl Client {
     /// A client for `[mailman]`, its password resolved as for IMAP, each request bounded by
     /// `timeout`. Nothing is sent until the first request.
     pub fn new(config: &MailmanConfig, timeout: Duration) -> Result<Client, MailmanError> {
-        let password = match &config.password {
-            Some(p) => p.clone(),
-            None => secret::resolve(
-                "mailman",
-                config.password_command.as_deref(),
-                config.password_env.as_deref(),
-            )?,
-        };
+        let password = secret::mailman_password(config)?;
         Ok(Client::with_password(
             &config.rest_url,
             &config.username,

@@ -10,10 +10,10 @@ use ratatui::Frame;
 
 use super::safe;
 use crate::core::sanitize::terminal_text;
-use crate::tui::app::ReplyFlow;
+use crate::tui::app::{ReplyFlow, State};
 use crate::tui::text;
 
-pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
+pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
     let d = &flow.draft;
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let field = |name: &str, value: String| {
@@ -34,6 +34,21 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
     if !d.cc.is_empty() {
         lines.push(field(text::PREVIEW_CC, safe(&d.cc.join(", "))));
     }
+    // The final list, one address per recipient, as the SMTP server will get it.
+    let all: Vec<&str> = d.to.iter().chain(&d.cc).map(|a| bare(a)).collect();
+    lines.push(field(
+        text::PREVIEW_RECIPIENTS,
+        text::recipient_count(all.len(), &safe(&all.join(", "))),
+    ));
+    if !d.other_senders.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<14}", text::PREVIEW_OTHERS), bold),
+            Span::styled(
+                text::other_senders(&safe(&d.other_senders.join(", "))),
+                Style::new().fg(Color::Yellow),
+            ),
+        ]));
+    }
     lines.push(field(text::PREVIEW_SUBJECT, safe(&d.subject)));
     if let Some(parent) = &d.in_reply_to {
         lines.push(field(
@@ -41,12 +56,8 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
             format!("<{}>", safe(parent)),
         ));
     }
-    if let Some(change) = &d.state_change {
-        let reason = change.reason.map(|r| format!(" ({r})")).unwrap_or_default();
-        lines.push(field(
-            text::PREVIEW_THEN,
-            format!("#{} becomes {}{reason}", d.report_id, change.state),
-        ));
+    if let Some(then) = crate::tui::reply::after_sending(state, d) {
+        lines.push(field(text::PREVIEW_THEN, then));
     }
     lines.push(Line::from(Span::styled(
         "─".repeat(area.width.saturating_sub(2) as usize),
@@ -70,4 +81,12 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
             .wrap(Wrap { trim: false }),
         area,
     );
+}
+
+/// The address of `Name <addr>`, or the text itself.
+fn bare(mailbox: &str) -> &str {
+    match (mailbox.rfind('<'), mailbox.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &mailbox[a + 1..b],
+        _ => mailbox.trim(),
+    }
 }
