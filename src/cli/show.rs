@@ -155,6 +155,17 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             }
         )?;
     }
+    // A post held by the mailing list: what its moderators did (`secdesk held`).
+    for e in d.events.iter().filter(|e| e.kind == "moderation") {
+        writeln!(
+            out,
+            "moderation: {} by {} at {} ({})",
+            terminal_line(e.after.as_deref().unwrap_or("-")),
+            terminal_line(&e.actor),
+            e.at,
+            terminal_line(e.detail.as_deref().unwrap_or("-"))
+        )?;
+    }
     if let Some(o) = d.duplicate_of {
         writeln!(out, "duplicate of #{o}")?;
     }
