@@ -18,6 +18,14 @@ fn main() {
     let parsed: Vec<_> = raws.iter().map(|r| parse_message(r)).collect();
     println!("parse    {:?}", t.elapsed());
     let t = Instant::now();
+    let reps = if stage == "evidence" { 10 } else { 1 };
+    for _ in 0..reps {
+        for p in &parsed {
+            secdesk::core::classify::features::evidence(p);
+        }
+    }
+    println!("evidence {:?} (also inside tokenize)", t.elapsed() / reps);
+    let t = Instant::now();
     let reps = if stage == "tokenize" { 10 } else { 1 };
     let mut toks = Vec::new();
     for _ in 0..reps {

@@ -101,3 +101,47 @@ fn a_broken_rules_file_beside_the_config_names_file_and_line() {
     );
     assert!(err.contains("bad regex"), "{err}");
 }
+
+#[test]
+fn show_json_suggests_the_earlier_report_of_the_same_bug_first() {
+    let (_dir, config) = setup();
+    let fixture = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/duplicates")
+            .join(name)
+    };
+    let secdesk = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    // Reports 1..4: the tarfile symlink escape, an unrelated urllib report, a different
+    // tarfile bug (the near miss), then the symlink escape again in other words.
+    for name in ["01-a.eml", "02-a.eml", "01-c.eml", "01-b.eml"] {
+        secdesk(&["import", fixture(name).to_str().unwrap()]);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&secdesk(&["show", "4", "--json"])).unwrap();
+    let similar = v["similar"].as_array().unwrap();
+    assert_eq!(similar[0]["id"], 1, "{v}");
+    let scores: Vec<f64> = similar
+        .iter()
+        .map(|s| s["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(
+        similar.len() <= 5 && similar.iter().all(|s| s["id"] != 4),
+        "{v}"
+    );
+    // The first report has nothing earlier to match.
+    let v: serde_json::Value = serde_json::from_slice(&secdesk(&["show", "1", "--json"])).unwrap();
+    assert_eq!(v["similar"], serde_json::json!([]));
+}

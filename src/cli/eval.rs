@@ -1,5 +1,11 @@
-//! `secdesk eval DIR... [--json]`: measures the store's model on labelled folders (laid out
-//! as for `train`). Never trains.
+//! `secdesk eval DIR... [--json]`: measures the classifier on labelled folders (laid out as
+//! for `train`).
+//!
+//! - Plain: the store's model scores every message. Never trains.
+//! - `--split random|date|both`: a model trained in memory on part of each folder scores
+//!   the rest (older half → newer half for `date`); the store is not touched.
+//! - `--replay`: messages in date order, each classified then learned; `--json` has
+//!   `steps`, `confusion` and `curve`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,8 +15,13 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::core::classify::corpus::{labelled_files, read_message};
-use crate::core::classify::evaluate::{evaluate, EvalReport, Sample};
-use crate::core::classify::load_classifier;
+use crate::core::classify::evaluate::{evaluate, ConfusionRow, EvalReport, Sample};
+use crate::core::classify::replay::{replay, ReplayReport};
+use crate::core::classify::split::{
+    read_folder, run_split, test_part, Item, SplitKind, SplitReport,
+};
+use crate::core::classify::{load_classifier, RuleSet};
+use crate::core::sanitize::terminal_line;
 
 use super::{output, Context};
 
@@ -22,6 +33,35 @@ pub struct Args {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Train in memory on part of each folder and score the rest: by file-name hash
+    /// (random), older half then newer half (date), or both side by side.
+    #[arg(long, value_enum, conflicts_with = "replay")]
+    pub split: Option<SplitArg>,
+    /// With --split: print `split<TAB>train|test<TAB>label<TAB>file` lines instead of
+    /// evaluating (for scoring other filters on the same split).
+    #[arg(long, requires = "split")]
+    pub print_split: bool,
+    /// Stream the messages in date order from an empty model: classify each, then learn
+    /// its true label. Reports the confusion matrix and errors per 50 messages.
+    #[arg(long)]
+    pub replay: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitArg {
+    Random,
+    Date,
+    Both,
+}
+
+impl SplitArg {
+    fn kinds(self) -> Vec<SplitKind> {
+        match self {
+            SplitArg::Random => vec![SplitKind::Random],
+            SplitArg::Date => vec![SplitKind::Date],
+            SplitArg::Both => vec![SplitKind::Random, SplitKind::Date],
+        }
+    }
 }
 
 /// The figures, and how fast messages were parsed and classified.
@@ -33,7 +73,16 @@ struct EvalOutput {
     messages_per_second: f64,
 }
 
+#[derive(Debug, Serialize)]
+struct SplitOutput {
+    splits: Vec<SplitReport>,
+    seconds: f64,
+}
+
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    if args.split.is_some() || args.replay {
+        return run_held_out(ctx, &args);
+    }
     let (config, mut store) = ctx.store()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
     let mut files = Vec::new();
@@ -65,6 +114,168 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--split` and `--replay`: models trained in memory from the folders alone.
+fn run_held_out(ctx: &Context, args: &Args) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    let rules = RuleSet::load(Some(&config.dir()))?;
+    let mut folders: Vec<(String, Vec<Item>)> = Vec::new();
+    for dir in &args.dirs {
+        folders.push((dir.display().to_string(), read_folder(dir)?));
+    }
+    let started = Instant::now();
+    if args.replay {
+        let r = replay(&folders, &rules);
+        if args.json {
+            output::print_json(&r)?;
+        } else {
+            print_replay(&r)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let kinds = args.split.map(SplitArg::kinds).unwrap_or_default();
+    if args.print_split {
+        let mut out = std::io::stdout().lock();
+        for kind in kinds {
+            for (_, items) in &folders {
+                for (item, test) in items.iter().zip(test_part(items, kind)) {
+                    let part = if test { "test" } else { "train" };
+                    let file = item.path.display();
+                    writeln!(out, "{}\t{part}\t{}\t{file}", kind.as_str(), item.label)?;
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut splits = Vec::new();
+    for kind in kinds {
+        splits.extend(run_split(&folders, kind, &rules));
+    }
+    let out = SplitOutput {
+        splits,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    if args.json {
+        output::print_json(&out)?;
+    } else {
+        print_splits(&out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Per folder, one column per split.
+fn print_splits(o: &SplitOutput) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut dirs: Vec<&str> = Vec::new();
+    for s in &o.splits {
+        if !dirs.contains(&s.dir.as_str()) {
+            dirs.push(&s.dir);
+        }
+    }
+    for dir in dirs {
+        let cols: Vec<&SplitReport> = o.splits.iter().filter(|s| s.dir == dir).collect();
+        writeln!(out, "\n{}", terminal_line(dir))?;
+        let mut row = |name: &str, f: &dyn Fn(&SplitReport) -> String| -> std::io::Result<()> {
+            write!(out, "  {name:<34}")?;
+            for c in &cols {
+                write!(out, " {:>20}", f(c))?;
+            }
+            writeln!(out)
+        };
+        row("split", &|c| c.split.as_str().to_string())?;
+        row("train / test messages", &|c| {
+            format!("{} / {}", c.train, c.test)
+        })?;
+        row("test from", &|c| {
+            c.test_from
+                .as_deref()
+                .map_or("-".into(), |d| d[..10.min(d.len())].to_string())
+        })?;
+        row("cut-offs (ham < x, spam >= y)", &|c| {
+            format!("{:.3} / {:.3}", c.ham_cutoff, c.spam_cutoff)
+        })?;
+        row("ROC AUC", &|c| format!("{:.4}", c.report.spam.auc))?;
+        row("spam recall at zero ham loss", &|c| {
+            format!("{:.1}%", 100.0 * c.report.spam.spam_recall_at_zero_ham_loss)
+        })?;
+        row("not spam called spam", &|c| {
+            format!(
+                "{} / {}",
+                c.report.spam.false_positives, c.report.spam.not_spam
+            )
+        })?;
+        row("spam missed (unsure or ham)", &|c| {
+            format!("{:.1}%", 100.0 * c.report.spam.false_negative_rate)
+        })?;
+        if cols.iter().any(|c| c.report.per_class[2].support > 0) {
+            for (i, name) in ["spam", "invalid", "valid"].iter().enumerate() {
+                row(&format!("{name} P / R / F1"), &|c| {
+                    let m = &c.report.per_class[i];
+                    format!("{:.2} / {:.2} / {:.2}", m.precision, m.recall, m.f1)
+                })?;
+            }
+            row("macro-F1", &|c| format!("{:.3}", c.report.macro_f1))?;
+            for label in ["spam", "invalid", "valid"] {
+                row(&format!("{label} → spam / invalid / valid"), &|c| {
+                    c.report
+                        .confusion
+                        .iter()
+                        .find(|r| r.label == label)
+                        .map_or("-".into(), |r| {
+                            format!("{} / {} / {}", r.spam, r.invalid, r.valid)
+                        })
+                })?;
+            }
+        }
+    }
+    writeln!(out, "\n{:.1} s to train and score", o.seconds)?;
+    Ok(())
+}
+
+fn print_replay(r: &ReplayReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} messages replayed in date order", r.steps.len())?;
+    print_confusion(&mut out, "class before learning", &r.confusion)?;
+    writeln!(out, "\nerrors per 50 messages")?;
+    let line: Vec<String> = r.curve.iter().map(|p| p.errors.to_string()).collect();
+    for chunk in line.chunks(20) {
+        writeln!(out, "  {}", chunk.join(" "))?;
+    }
+    for s in &r.sources {
+        writeln!(
+            out,
+            "\n{}: {} messages, {} errors; spam recall in the last half {:.1}%; valid called spam {}; not spam called spam {}",
+            terminal_line(&s.dir),
+            s.messages,
+            s.errors,
+            100.0 * s.spam_recall_last_half,
+            s.valid_as_spam,
+            s.not_spam_as_spam
+        )?;
+    }
+    Ok(())
+}
+
+fn print_confusion(
+    out: &mut impl Write,
+    columns: &str,
+    rows: &[ConfusionRow],
+) -> std::io::Result<()> {
+    writeln!(out, "\nconfusion (rows: label, columns: {columns})")?;
+    writeln!(
+        out,
+        "{:<8} {:>8} {:>8} {:>8}",
+        "", "spam", "invalid", "valid"
+    )?;
+    for row in rows {
+        writeln!(
+            out,
+            "{:<8} {:>8} {:>8} {:>8}",
+            row.label, row.spam, row.invalid, row.valid
+        )?;
+    }
+    Ok(())
+}
+
 fn print_tables(o: &EvalOutput) -> anyhow::Result<()> {
     let r = &o.report;
     let mut out = std::io::stdout().lock();
@@ -85,25 +296,15 @@ fn print_tables(o: &EvalOutput) -> anyhow::Result<()> {
             c.f1
         )?;
     }
-    writeln!(out, "\nconfusion (rows: label, columns: predicted class)")?;
-    writeln!(
-        out,
-        "{:<8} {:>8} {:>8} {:>8}",
-        "", "spam", "invalid", "valid"
-    )?;
-    for row in &r.confusion {
-        writeln!(
-            out,
-            "{:<8} {:>8} {:>8} {:>8}",
-            row.label, row.spam, row.invalid, row.valid
-        )?;
-    }
+    writeln!(out, "macro-F1 {:.3}", r.macro_f1)?;
+    print_confusion(&mut out, "predicted class", &r.confusion)?;
     let s = &r.spam;
     writeln!(out, "\nspam against the rest")?;
     writeln!(out, "  ROC AUC                          {:.4}", s.auc)?;
     writeln!(
         out,
-        "  false positives (not spam→spam)  {:.2}%",
+        "  false positives (not spam→spam)  {} = {:.2}%",
+        s.false_positives,
         100.0 * s.false_positive_rate
     )?;
     writeln!(

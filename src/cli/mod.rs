@@ -13,6 +13,7 @@ mod dup;
 pub mod editor;
 mod eval;
 mod export;
+mod held;
 mod import;
 mod list;
 mod log;
@@ -103,8 +104,10 @@ pub enum Command {
     Train(train::Args),
     /// Classify message files and print class, score and reasons; stores nothing.
     Classify(classify::Args),
-    /// Measure the classifier on folders of labelled messages; never trains.
+    /// Measure the classifier on folders of labelled messages (held-out splits and replays train in memory); never changes the store.
     Eval(eval::Args),
+    /// The list's hold queue (Mailman 3): list, accept, discard, reject, defer, sweep spam.
+    Held(held::Args),
     /// Copy the store into a new file, consistently, while desks keep working.
     Backup(backup::Args),
     /// Check the store file: whole, private, secdesk's, references intact.
@@ -216,6 +219,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&ctx, args),
         Some(Command::Classify(args)) => classify::run(&ctx, args),
         Some(Command::Eval(args)) => eval::run(&ctx, args),
+        Some(Command::Held(args)) => held::run(&ctx, args),
         Some(Command::Backup(args)) => backup::run(&ctx, args),
         Some(Command::Check(args)) => check::run(&ctx, args),
         Some(Command::Advisory(args)) => advisory::run(&ctx, args),

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
+use crate::core::classify::similar::{similar_reports, Similar};
 use crate::core::clocks::ClockState;
 use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::{terminal_line, terminal_text};
@@ -25,14 +26,34 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.read_store()?;
     let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
+    // Duplicate suggestions (core::classify::similar): earlier reports, best first.
+    let similar = similar_reports(store.conn(), args.id)?;
     if args.json {
-        output::print_json(&detail)?;
+        output::print_json(&WithSimilar {
+            detail: &detail,
+            similar,
+        })?;
     } else {
         let mut out = std::io::stdout().lock();
         print_report(&mut out, &detail)?;
         super::advisory::print_summary(&mut out, &store, args.id)?;
+        if !similar.is_empty() {
+            let ids: Vec<String> = similar
+                .iter()
+                .map(|s| format!("#{} ({:.2})", s.id, s.score))
+                .collect();
+            writeln!(out, "\nsimilar earlier reports: {}", ids.join(", "))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `show --json`: the report, plus `similar`: `[{"id": N, "score": S}]`, best first.
+#[derive(serde::Serialize)]
+struct WithSimilar<'a> {
+    #[serde(flatten)]
+    detail: &'a ReportDetail,
+    similar: Vec<Similar>,
 }
 
 /// One entry of the thread as shown: when, what kind, header, body.
@@ -132,6 +153,17 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             } else {
                 format!(": {}", terminal_line(&cl.reasons.join("; ")))
             }
+        )?;
+    }
+    // A post held by the mailing list: what its moderators did (`secdesk held`).
+    for e in d.events.iter().filter(|e| e.kind == "moderation") {
+        writeln!(
+            out,
+            "moderation: {} by {} at {} ({})",
+            terminal_line(e.after.as_deref().unwrap_or("-")),
+            terminal_line(&e.actor),
+            e.at,
+            terminal_line(e.detail.as_deref().unwrap_or("-"))
         )?;
     }
     if let Some(o) = d.duplicate_of {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{NaiveDate, Utc};
 
+use crate::core::moderation::stats::ModerationStats;
 use crate::core::sanitize::terminal_line;
 use crate::core::stats::{self, Period, Stats, TimeFigures};
 
@@ -96,14 +97,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .write_all((stats::to_csv(&figures) + &stats::to_csv_rows(&year)).as_bytes())?,
         Format::Table => {
             let mut out = std::io::stdout().lock();
-            print_table(&mut out, &figures)?;
+            print_table(&mut out, &figures, &year.moderation.held)?;
             stats_year::print_table(&mut out, &year)?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
+fn print_table(out: &mut impl Write, s: &Stats, held: &ModerationStats) -> anyhow::Result<()> {
     writeln!(
         out,
         "period {} .. {}: {} reports, {} overdue now",
@@ -164,6 +165,23 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
                 terminal_line(who),
                 c.spam,
                 c.invalid
+            )?;
+        }
+    }
+    let m = held;
+    if m.actions.values().any(|n| *n > 0) {
+        let actions: Vec<String> = m.actions.iter().map(|(a, n)| format!("{a} {n}")).collect();
+        writeln!(out, "\nheld queue: {}", actions.join(", "))?;
+        writeln!(out, "  time held          {}", figures(&m.time_held))?;
+        writeln!(out, "  cleared by         accepted discarded rejected")?;
+        for (who, c) in &m.cleared_by {
+            writeln!(
+                out,
+                "  {:<18} {:>8} {:>9} {:>8}",
+                terminal_line(who),
+                c.accepted,
+                c.discarded,
+                c.rejected
             )?;
         }
     }

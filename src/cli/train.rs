@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+use crate::core::classify::bayes::BayesParams;
 use crate::core::classify::corpus::{labelled_files, read_message};
+use crate::core::classify::fitting::{fit_stack, Example};
 use crate::core::classify::storage::{
-    ensure_model, load_model, replace_model, train_batch, TrainItem, ORIGIN_EMPTY,
+    ensure_model, load_model, replace_model, save_stack_in, train_batch, TrainItem, ORIGIN_EMPTY,
 };
-use crate::core::classify::tokenize::tokenize;
-use crate::core::classify::{Label, Model};
+use crate::core::classify::{Label, Model, RuleSet};
 use crate::core::parse::{content_hash, parse_message};
 use crate::core::sanitize::terminal_line;
 
@@ -38,12 +39,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.dirs.is_empty() && !args.empty && args.export_model.is_none() {
         anyhow::bail!("nothing to do: name folders to train on, e.g. `secdesk train ../shared/corpora/triage`");
     }
-    let (_config, mut store) = ctx.store()?;
+    let (config, mut store) = ctx.store()?;
     if args.empty {
         replace_model(&mut store, ORIGIN_EMPTY, &Model::default())?;
     } else {
         ensure_model(&mut store)?;
     }
+    let rules = RuleSet::load(Some(&config.dir()))?;
+    let mut examples = Vec::new();
     for dir in &args.dirs {
         let started = Instant::now();
         let files = labelled_files(dir)?;
@@ -52,11 +55,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         for (label, path) in &files {
             let raw = read_message(path)?;
             per_label[label.index()] += 1;
+            let example = Example::new(&parse_message(&raw), *label, &rules);
             items.push(TrainItem {
                 content_hash: content_hash(&raw),
                 label: *label,
-                tokens: tokenize(&parse_message(&raw)),
+                tokens: example.tokens.clone(),
             });
+            examples.push(example);
         }
         let tx = store.conn_mut().transaction()?;
         let summary =
@@ -74,6 +79,23 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             counts.join(", "),
             summary.relabelled,
             summary.unchanged,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if !examples.is_empty() {
+        // The combiner's weights and cut-offs, fitted on out-of-fold scores of what was
+        // just trained (docs/classifier.md, "Learning").
+        let started = Instant::now();
+        let model = load_model(&mut store)?;
+        let stack = fit_stack(&model, &examples, &BayesParams::default());
+        let tx = store.conn_mut().transaction()?;
+        save_stack_in(&tx, Some(&stack))?;
+        tx.commit()?;
+        println!(
+            "fitted the combiner on {} messages (spam from {:.3}, ham below {:.3}) in {:.1} s",
+            examples.len(),
+            stack.spam_cutoff,
+            stack.ham_cutoff,
             started.elapsed().as_secs_f64()
         );
     }

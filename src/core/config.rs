@@ -51,6 +51,7 @@ pub struct Config {
     pub reply: ReplyConfig,
     #[serde(default)]
     pub sync: SyncConfig,
+    pub mailman: Option<MailmanConfig>,
     #[serde(default)]
     pub advisory: crate::core::advisory::AdvisoryConfig,
     pub pgp: Option<crate::core::pgp::PgpConfig>,
@@ -103,6 +104,23 @@ impl ImapConfig {
             self.mailboxes.clone()
         }
     }
+}
+
+/// `[mailman]`: the Mailman 3 REST API whose held queue the desk moderates (`secdesk held`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailmanConfig {
+    /// The REST root with its API version, e.g. `http://127.0.0.1:8001/3.1`.
+    pub rest_url: String,
+    pub username: String,
+    /// The password itself: only accepted when the config file is private (mode 0600).
+    pub password: Option<Secret>,
+    pub password_command: Option<Vec<String>>,
+    pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
+    /// List ids (`security.python.org`) or addresses (`security@python.org`).
+    pub lists: Vec<String>,
 }
 
 /// `[store]`: where the SQLite database lives.
@@ -331,7 +349,8 @@ impl Config {
     fn check_private(&self, path: &Path) -> Result<(), ConfigError> {
         use std::os::unix::fs::PermissionsExt;
         let holds_password = self.imap.as_ref().is_some_and(|i| i.password.is_some())
-            || self.smtp.as_ref().is_some_and(|s| s.password.is_some());
+            || self.smtp.as_ref().is_some_and(|s| s.password.is_some())
+            || self.mailman.as_ref().is_some_and(|m| m.password.is_some());
         if !holds_password {
             return Ok(());
         }
@@ -429,6 +448,9 @@ impl Config {
             if has_password && smtp.username.is_none() {
                 return Err("key `smtp.username` is missing: a password is configured, so name the user to log in as".into());
             }
+        }
+        if let Some(mailman) = &self.mailman {
+            check_mailman(mailman)?;
         }
         if !self.identity.email.contains('@') {
             return Err(format!(
@@ -540,6 +562,57 @@ fn check_password_source(
     }
 }
 
+fn check_mailman(m: &MailmanConfig) -> Result<(), String> {
+    let url = m.rest_url.trim();
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Err(format!(
+            "key `mailman.rest_url` = {url:?} is not a URL: write the REST root with its version, e.g. \"http://127.0.0.1:8001/3.1\""
+        ));
+    };
+    let host = url_host(url).unwrap_or("");
+    if host.is_empty() {
+        return Err(format!(
+            "key `mailman.rest_url` = {url:?} names no host: write e.g. \"http://127.0.0.1:8001/3.1\""
+        ));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(format!(
+                "key `mailman.rest_url` = {url:?} is plain http to {host:?}: the password would cross the network in the clear; use https, or an SSH tunnel to a loopback port"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "key `mailman.rest_url` = {url:?} is not http or https: write e.g. \"http://127.0.0.1:8001/3.1\""
+            ))
+        }
+    }
+    if m.username.trim().is_empty() {
+        return Err("key `mailman.username` is empty: name the REST API user (Mailman's [webservice] admin_user)".into());
+    }
+    check_password_source(
+        "mailman",
+        m.password.is_some(),
+        m.password_command.as_deref(),
+        m.password_env.as_deref(),
+        true,
+    )?;
+    if m.lists.is_empty() {
+        return Err("key `mailman.lists` is empty: name the lists to moderate, e.g. lists = [\"security@python.org\"]".into());
+    }
+    if let Some(bad) = m.lists.iter().find(|l| {
+        let l = l.trim();
+        l.is_empty() || l.contains(['/', '?', '#']) || l.contains(char::is_whitespace)
+    }) {
+        return Err(format!(
+            "key `mailman.lists` has {bad:?}, which is not a list id or address: write e.g. \"security@python.org\" or \"security.python.org\""
+        ));
+    }
+    check_positive("mailman", m.password_command_timeout_seconds)
+}
+
 fn check_positive(section: &str, timeout: Option<u64>) -> Result<(), String> {
     if timeout == Some(0) {
         return Err(format!(
@@ -547,6 +620,17 @@ fn check_positive(section: &str, timeout: Option<u64>) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The host of an `http(s)://[user@]host[:port]/…` URL, without brackets around IPv6.
+pub fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next(),
+        None => host_port.split(':').next(),
+    }
 }
 
 /// True for `localhost`, 127.0.0.0/8 and ::1.
@@ -718,6 +802,59 @@ email = "ada@example.org"
             c.imap.unwrap().password.unwrap().expose(),
             "correct horse battery"
         );
+    }
+
+    const MAILMAN: &str = r#"
+[mailman]
+rest_url = "http://127.0.0.1:8001/3.1"
+username = "restadmin"
+password_env = "MAILMAN_PASS"
+lists = ["security@python.org"]
+"#;
+
+    #[test]
+    fn mailman_section_parses_and_names_bad_keys() {
+        let c = Config::parse(&format!("{MINIMAL}{MAILMAN}"), Path::new("c.toml")).unwrap();
+        let m = c.mailman.unwrap();
+        assert_eq!(m.rest_url, "http://127.0.0.1:8001/3.1");
+        assert_eq!(m.lists, ["security@python.org"]);
+        for (from, to, key) in [
+            (
+                "http://127.0.0.1",
+                "http://lists.python.org",
+                "mailman.rest_url",
+            ),
+            (
+                "http://127.0.0.1:8001/3.1",
+                "127.0.0.1:8001",
+                "mailman.rest_url",
+            ),
+            ("[\"security@python.org\"]", "[]", "mailman.lists"),
+            ("[\"security@python.org\"]", "[\"a/b\"]", "mailman.lists"),
+            (
+                "password_env = \"MAILMAN_PASS\"\n",
+                "",
+                "mailman.password_command",
+            ),
+            (
+                "username = \"restadmin\"",
+                "username = \" \"",
+                "mailman.username",
+            ),
+        ] {
+            let text = format!("{MINIMAL}{}", MAILMAN.replace(from, to));
+            let err = Config::parse(&text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{from} -> {to}: {err}");
+        }
+        let https = MAILMAN.replace("http://127.0.0.1:8001", "https://lists.python.org");
+        assert!(Config::parse(&format!("{MINIMAL}{https}"), Path::new("c.toml")).is_ok());
+        let missing = MAILMAN.replace("lists = [\"security@python.org\"]\n", "");
+        let err = Config::parse(&format!("{MINIMAL}{missing}"), Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lists"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod ingest;
 pub mod lifecycle;
 pub mod model;
+pub mod moderation;
 pub mod oauth;
 pub mod outbox;
 pub mod parse;

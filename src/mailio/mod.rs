@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod gpg;
 pub mod imap;
 pub mod import;
+pub mod mailman;
 pub mod oauth;
 pub mod process;
 pub mod secret;

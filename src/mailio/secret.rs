@@ -113,6 +113,20 @@ pub fn smtp_password(c: &crate::core::config::SmtpConfig) -> Result<Option<Secre
     .map(Some)
 }
 
+/// The Mailman REST password (`[mailman]`): inline, from the command, or from the
+/// environment.
+pub fn mailman_password(c: &crate::core::config::MailmanConfig) -> Result<Secret, SecretError> {
+    match &c.password {
+        Some(p) => Ok(p.clone()),
+        None => resolve_cached(
+            "mailman",
+            c.password_command.as_deref(),
+            c.password_env.as_deref(),
+            timeout(c.password_command_timeout_seconds),
+        ),
+    }
+}
+
 fn timeout(seconds: Option<u64>) -> Duration {
     Duration::from_secs(
         seconds

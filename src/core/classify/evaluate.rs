@@ -35,6 +35,8 @@ impl Sample {
 pub struct EvalReport {
     pub messages: usize,
     pub per_class: Vec<ClassMetrics>,
+    /// Mean F1 of the classes that occur among the labels.
+    pub macro_f1: f64,
     pub confusion: Vec<ConfusionRow>,
     pub spam: SpamMetrics,
 }
@@ -63,6 +65,10 @@ pub struct ConfusionRow {
 pub struct SpamMetrics {
     pub spam: usize,
     pub not_spam: usize,
+    /// Not-spam messages with outcome spam.
+    pub false_positives: usize,
+    /// Spam messages whose outcome is not spam.
+    pub false_negatives: usize,
     /// Area under the ROC curve of `spam_score` (0.5 = chance, 1 = perfect).
     pub auc: f64,
     /// Not-spam messages with outcome spam, as a share of not-spam messages.
@@ -78,21 +84,8 @@ pub struct SpamMetrics {
 
 /// Computes every figure from classified samples.
 pub fn evaluate(samples: &[Sample]) -> EvalReport {
-    let mut confusion = Vec::new();
-    for label in Label::ALL {
-        let of: Vec<&Sample> = samples.iter().filter(|s| s.label == label).collect();
-        if of.is_empty() {
-            continue;
-        }
-        let n = |c: Class| of.iter().filter(|s| s.class == c).count();
-        confusion.push(ConfusionRow {
-            label: label.as_str().into(),
-            spam: n(Class::Spam),
-            invalid: n(Class::Invalid),
-            valid: n(Class::Valid),
-        });
-    }
-    let per_class = Class::ALL
+    let confusion = confusion(samples.iter().map(|s| (s.label, s.class)));
+    let per_class: Vec<ClassMetrics> = Class::ALL
         .into_iter()
         .map(|class| {
             // Ham messages only count for spam: they say nothing about invalid against valid.
@@ -125,21 +118,53 @@ pub fn evaluate(samples: &[Sample]) -> EvalReport {
     let spam_scores: Vec<f64> = spam.iter().map(|s| s.spam_score).collect();
     let rest_scores: Vec<f64> = rest.iter().map(|s| s.spam_score).collect();
     let count = |v: &[&Sample], o: Outcome| v.iter().filter(|s| s.outcome == o).count();
+    let present: Vec<&ClassMetrics> = per_class.iter().filter(|c| c.support > 0).collect();
+    let macro_f1 = if present.is_empty() {
+        0.0
+    } else {
+        present.iter().map(|c| c.f1).sum::<f64>() / present.len() as f64
+    };
+    let false_positives = count(&rest, Outcome::Spam);
+    let false_negatives = spam.len() - count(&spam, Outcome::Spam);
     EvalReport {
         messages: samples.len(),
         per_class,
+        macro_f1,
         confusion,
         spam: SpamMetrics {
             spam: spam.len(),
             not_spam: rest.len(),
+            false_positives,
+            false_negatives,
             auc: roc_auc(&spam_scores, &rest_scores),
-            false_positive_rate: ratio(count(&rest, Outcome::Spam), rest.len()),
-            false_negative_rate: ratio(spam.len() - count(&spam, Outcome::Spam), spam.len()),
+            false_positive_rate: ratio(false_positives, rest.len()),
+            false_negative_rate: ratio(false_negatives, spam.len()),
             spam_unsure_rate: ratio(count(&spam, Outcome::Unsure), spam.len()),
             not_spam_unsure_rate: ratio(count(&rest, Outcome::Unsure), rest.len()),
             spam_recall_at_zero_ham_loss: recall_at_zero_ham_loss(&spam_scores, &rest_scores),
         },
     }
+}
+
+/// The confusion matrix of `(label, predicted class)` pairs: one row per label present.
+pub fn confusion(pairs: impl Iterator<Item = (Label, Class)>) -> Vec<ConfusionRow> {
+    let mut counts = [[0usize; 3]; 4];
+    for (label, class) in pairs {
+        counts[label.index()][class as usize] += 1;
+    }
+    Label::ALL
+        .into_iter()
+        .filter(|l| counts[l.index()].iter().sum::<usize>() > 0)
+        .map(|l| {
+            let c = counts[l.index()];
+            ConfusionRow {
+                label: l.as_str().into(),
+                spam: c[Class::Spam as usize],
+                invalid: c[Class::Invalid as usize],
+                valid: c[Class::Valid as usize],
+            }
+        })
+        .collect()
 }
 
 fn ratio(a: usize, b: usize) -> f64 {

@@ -9,11 +9,13 @@ use std::fmt::Write as _;
 use std::str::FromStr;
 
 use super::bayes::SideCounts;
+use super::stack::Stack;
 use crate::core::model::Class;
 
 /// What a message was trained as. `Ham` is "not spam" from a corpus that does not say whether
 /// it is a valid or an invalid report (e.g. the SpamAssassin ham).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Label {
     Spam,
     Ham,
@@ -80,6 +82,8 @@ pub struct Model {
     /// For each token, in how many trained messages of each label it occurs. (foldhash: the
     /// lookup per token is the hot path of classification.)
     pub tokens: foldhash::HashMap<String, Counts>,
+    /// The learned combiner's weights and cut-offs, once `train` has fitted them.
+    pub stack: Option<Stack>,
 }
 
 /// A line of a model file that could not be read.
@@ -150,6 +154,11 @@ impl Model {
         out.push_str("#label\tspam\tham\tinvalid\tvalid\n");
         let m = self.messages;
         let _ = writeln!(out, "#messages\t{}\t{}\t{}\t{}", m[0], m[1], m[2], m[3]);
+        if let Some(stack) = &self.stack {
+            for (side, name, w) in stack.rows() {
+                let _ = writeln!(out, "#weight\t{side}\t{name}\t{w}");
+            }
+        }
         let mut keys: Vec<&String> = self
             .tokens
             .iter()
@@ -168,12 +177,25 @@ impl Model {
     pub fn from_tsv(text: &str) -> Result<Model, ModelFileError> {
         let mut model = Model::default();
         let mut saw_messages = false;
+        let mut weights: Vec<(String, String, f64)> = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let err = |message: String| ModelFileError {
                 line: n + 1,
                 message,
             };
             if line.is_empty() || line.starts_with("# ") || line.starts_with("#label") {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("#weight\t") {
+                let f: Vec<&str> = rest.split('\t').collect();
+                let w = match f.as_slice() {
+                    [_, _, w] => w.parse::<f64>().ok().filter(|w| w.is_finite()),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    err("expected '#weight', a decision, an input and a number".into())
+                })?;
+                weights.push((f[0].to_string(), f[1].to_string(), w));
                 continue;
             }
             let fields: Vec<&str> = line.split('\t').collect();
@@ -196,6 +218,8 @@ impl Model {
                 model.tokens.insert(fields[0].to_string(), counts);
             }
         }
+        model.stack =
+            Stack::from_rows(weights.iter().map(|(a, b, w)| (a.as_str(), b.as_str(), *w)));
         if !saw_messages {
             return Err(ModelFileError {
                 line: 1,

@@ -8,6 +8,7 @@ use chrono::Utc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::model::{Label, Model};
+use super::stack::Stack;
 use super::ClassifyError;
 use crate::core::store::{timestamp, Store};
 
@@ -57,6 +58,7 @@ pub fn replace_model_in(tx: &Connection, origin: &str, model: &Model) -> Result<
     tx.execute_batch(
         "DELETE FROM classify_tokens; DELETE FROM classify_trained; DELETE FROM classify_model;",
     )?;
+    save_stack_in(tx, model.stack.as_ref())?;
     let m = model.messages;
     tx.execute(
         "INSERT INTO classify_model (id, origin, spam, ham, invalid, valid, updated_at)
@@ -87,6 +89,19 @@ pub fn replace_model_in(tx: &Connection, origin: &str, model: &Model) -> Result<
     Ok(())
 }
 
+/// Replaces the learned combiner's weights (none: back to summing log-odds).
+pub fn save_stack_in(tx: &Connection, stack: Option<&Stack>) -> Result<(), ClassifyError> {
+    tx.execute("DELETE FROM classify_weights", [])?;
+    if let Some(stack) = stack {
+        let mut insert =
+            tx.prepare("INSERT INTO classify_weights (side, name, weight) VALUES (?1, ?2, ?3)")?;
+        for (side, name, w) in stack.rows() {
+            insert.execute(params![side, name, w])?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads the whole model into memory (setting up the starter model first if needed).
 pub fn load_model(store: &mut Store) -> Result<Model, ClassifyError> {
     ensure_model(store)?;
@@ -111,6 +126,17 @@ pub fn load_model(store: &mut Store) -> Result<Model, ClassifyError> {
         let (token, counts) = row?;
         model.tokens.insert(token, counts);
     }
+    let mut stmt = conn.prepare("SELECT side, name, weight FROM classify_weights")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    model.stack = Stack::from_rows(rows.iter().map(|(a, b, w)| (a.as_str(), b.as_str(), *w)));
     Ok(model)
 }
 

@@ -15,6 +15,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::features::{evidence, Evidence};
+use super::received::{first_external_hop, is_receiver_header};
 use crate::core::parse::ParsedMessage;
 use crate::core::sanitize::is_invisible_format;
 
@@ -93,7 +95,16 @@ fn span_str(text: &str, (start, len): (u32, u32)) -> &str {
 
 /// The distinct tokens of a message, unsorted.
 pub fn tokenize_list(m: &ParsedMessage) -> TokenList {
+    tokenize_list_with(m, &evidence(m))
+}
+
+/// [`tokenize_list`] when the message's evidence is already known: each feature present
+/// becomes a `feat:` token, so the token models learn its weight like any word's.
+pub fn tokenize_list_with(m: &ParsedMessage, e: &Evidence) -> TokenList {
     let mut t = Tokens::default();
+    for f in e.present() {
+        t.add2("feat:", f.name());
+    }
     header_tokens(m, &mut t);
     let body = prefix_at_char_boundary(&m.body_text, MAX_BODY_BYTES);
     text_tokens(body, "", &mut t);
@@ -261,11 +272,31 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
     if m.message_id.is_none() {
         t.add("msgid:none");
     }
+    let received: Vec<&str> = m
+        .headers
+        .iter()
+        .take(200)
+        .filter(|(n, _)| n.eq_ignore_ascii_case("received"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let first_external = first_external_hop(&received);
+    for (i, value) in received.iter().enumerate().skip(first_external) {
+        // The first external hop's `by` part is the receiving system's own relay.
+        let value = if i == first_external {
+            value.split(" by ").next().unwrap_or(value)
+        } else {
+            value
+        };
+        received_tokens(value, t);
+    }
     for (name, value) in m.headers.iter().take(200) {
         let lname = name.to_ascii_lowercase();
+        if is_receiver_header(&lname) {
+            continue;
+        }
         t.add2("hdr:", &lname);
         if lname == "received" {
-            received_tokens(value, t);
+            continue;
         } else if let Some((_, prefix)) = VALUE_HEADERS.iter().find(|(h, _)| *h == lname) {
             let value = prefix_at_char_boundary(value, 512).to_lowercase();
             for word in value.split(|c: char| c.is_whitespace() || c == ';' || c == '"') {
@@ -317,7 +348,7 @@ fn received_tokens(value: &str, t: &mut Tokens) {
     }
 }
 
-fn is_ipv4(s: &str) -> bool {
+pub(crate) fn is_ipv4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
     parts.len() == 4
         && parts
@@ -516,5 +547,35 @@ mod tests {
         assert!(t.len() <= MAX_TOKENS);
         // Only the first 64 KB of the body is read.
         assert!(!t.contains(&"w199999".to_string()));
+    }
+
+    #[test]
+    fn headers_the_receiving_system_adds_give_no_tokens() {
+        let raw = "Received: from localhost (localhost [127.0.0.1]) by mx.lerctr.example (Postfix)\n\
+                   Received: from relay.lerctr.example (relay.lerctr.example [10.0.0.5]) by mx.lerctr.example\n\
+                   Received: from out.sender.test (out.sender.test [198.51.100.7]) by relay.lerctr.example\n\
+                   Received: from laptop.sender.test ([192.0.2.1]) by out.sender.test\n\
+                   X-Status: RO\nX-Keywords: junk\nDelivery-Date: Mon, 1 Jan 2001\nReturn-Path: <a@b.test>\n\
+                   Subject: hi\n\nhello there\n";
+        let t = tokens(raw);
+        for gone in [
+            "hdr:x-status",
+            "hdr:x-keywords",
+            "hdr:delivery-date",
+            "hdr:return-path",
+            "rcvd:lerctr.example",
+            "rcvd:mx.lerctr.example",
+        ] {
+            assert!(!t.contains(&gone.to_string()), "{gone} in {t:?}");
+        }
+        for kept in [
+            "rcvd:sender.test",
+            "rcvd:out.sender.test",
+            "rcvd:ip:198.51",
+            "rcvd:laptop.sender.test",
+            "hdr:received",
+        ] {
+            assert!(t.contains(&kept.to_string()), "{kept} missing in {t:?}");
+        }
     }
 }

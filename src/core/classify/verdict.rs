@@ -10,9 +10,12 @@
 //! - Class `spam` only ever comes with outcome `spam`; `unsure` is never closed automatically.
 
 use super::bayes::{self, BayesParams, Clue};
+use super::features::{evidence, Evidence};
+use super::fitting::rule_sums;
 use super::model::{Counts, Model};
 use super::rules::{Fired, RuleSet};
-use super::tokenize::{scoring_tokens, tokenize_list};
+use super::stack::{self, Stack};
+use super::tokenize::{scoring_tokens, tokenize_list_with};
 use crate::core::model::{Class, Outcome, Verdict};
 use crate::core::parse::{parse_message, ParsedMessage};
 
@@ -53,13 +56,17 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    pub fn new(model: Model, rules: RuleSet) -> Classifier {
-        Classifier {
+    /// A classifier with the model's learned cut-offs, or the default ones.
+    pub fn new(mut model: Model, rules: RuleSet) -> Classifier {
+        let stack = model.stack.take();
+        let mut c = Classifier {
             model,
             rules,
             params: BayesParams::default(),
             cutoffs: Cutoffs::default(),
-        }
+        };
+        c.set_stack(stack);
+        c
     }
 
     pub fn model(&self) -> &Model {
@@ -76,8 +83,9 @@ impl Classifier {
 
     /// Classifies one parsed message.
     pub fn classify(&self, m: &ParsedMessage) -> Verdict {
-        let list = tokenize_list(m);
-        self.classify_strs(m, &scoring_tokens(&list))
+        let e = evidence(m);
+        let list = tokenize_list_with(m, &e);
+        self.classify_with(m, &e, &scoring_tokens(&list))
     }
 
     /// Parses and classifies many raw messages, spread over the machine's cores (the
@@ -116,10 +124,19 @@ impl Classifier {
     /// Classifies a message whose tokens are already known.
     pub fn classify_tokens(&self, m: &ParsedMessage, tokens: &[String]) -> Verdict {
         let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
-        self.classify_strs(m, &tokens)
+        self.classify_with(m, &evidence(m), &tokens)
     }
 
-    fn classify_strs(&self, m: &ParsedMessage, tokens: &[&str]) -> Verdict {
+    /// Sets the learned combiner (and its cut-offs; none: the default cut-offs).
+    pub fn set_stack(&mut self, stack: Option<Stack>) {
+        self.cutoffs = stack.as_ref().map_or_else(Cutoffs::default, |s| Cutoffs {
+            ham: s.ham_cutoff,
+            spam: s.spam_cutoff,
+        });
+        self.model.stack = stack;
+    }
+
+    fn scores(&self, m: &ParsedMessage, e: &Evidence, tokens: &[&str]) -> Scores {
         let known: Vec<(&str, &Counts)> = tokens
             .iter()
             .filter_map(|&t| self.model.tokens.get(t).map(|c| (t, c)))
@@ -129,7 +146,6 @@ impl Classifier {
             &self.params,
             SPAM_TOKEN_REASONS,
         );
-        // At least one clue comes back whenever there are any, as `model_valid` needs.
         let (bayes_valid, valid_clues) = bayes::score_top(
             known
                 .iter()
@@ -139,36 +155,65 @@ impl Classifier {
         );
         let mut fired = self.rules.evaluate(m);
         fired.sort_by(|a, b| b.weight.total_cmp(&a.weight));
-
-        // Only spam rules move the spam score: plenty of spam talks about software, so
-        // report-like rules would hide it; real reports are protected by KEEP_OUT_OF_SPAM.
-        let rule_spam: f64 = fired
-            .iter()
-            .filter(|f| f.class == Class::Spam)
-            .map(|f| f.weight)
-            .sum();
-        let spam_score = if rule_spam == 0.0 {
-            bayes_spam
+        let (rule_spam, rule_valid) = rule_sums(&fired);
+        // No valid/invalid token seen: the valid model has nothing to say (0.5).
+        let bayes_valid = if valid_clues.is_empty() {
+            0.5
         } else {
-            sigmoid(logit(bayes_spam) + rule_spam)
+            bayes_valid
+        };
+        Scores {
+            inputs: Inputs {
+                spam: stack::inputs(bayes_spam, rule_spam, e),
+                valid: stack::inputs(bayes_valid, rule_valid, e),
+            },
+            bayes_spam,
+            bayes_valid,
+            rule_spam,
+            rule_valid,
+            spam_clues,
+            valid_clues,
+            fired,
+        }
+    }
+
+    fn classify_with(&self, m: &ParsedMessage, e: &Evidence, tokens: &[&str]) -> Verdict {
+        self.classify_inputs(m, e, tokens).0
+    }
+
+    /// The verdict, and the inputs the combiner weighed (what a replay refits on).
+    pub fn classify_inputs(
+        &self,
+        m: &ParsedMessage,
+        e: &Evidence,
+        tokens: &[&str],
+    ) -> (Verdict, Inputs) {
+        let s = self.scores(m, e, tokens);
+        let (spam_score, valid_evidence) = match &self.model.stack {
+            Some(w) => (
+                sigmoid(Stack::score(&w.spam, &s.inputs.spam)),
+                Stack::score(&w.valid, &s.inputs.valid),
+            ),
+            None => {
+                // Without learned weights: the token models' log-odds plus the rule weights.
+                // Only spam rules move the spam score: plenty of spam talks about software.
+                let spam = if s.rule_spam == 0.0 {
+                    s.bayes_spam
+                } else {
+                    sigmoid(logit(s.bayes_spam) + s.rule_spam)
+                };
+                let model_valid = if s.valid_clues.is_empty() {
+                    0.0
+                } else {
+                    logit(
+                        s.bayes_valid
+                            .clamp(VALID_MODEL_CLAMP, 1.0 - VALID_MODEL_CLAMP),
+                    )
+                };
+                (spam, model_valid + s.rule_valid)
+            }
         };
 
-        let model_valid = if valid_clues.is_empty() {
-            0.0
-        } else {
-            logit(bayes_valid.clamp(VALID_MODEL_CLAMP, 1.0 - VALID_MODEL_CLAMP))
-        };
-        let rule_valid: f64 = fired
-            .iter()
-            .map(|f| match f.class {
-                Class::Valid => f.weight,
-                Class::Invalid => -f.weight,
-                Class::Spam => 0.0,
-            })
-            .sum();
-        let valid_evidence = model_valid + rule_valid;
-
-        let mut reasons = Vec::new();
         let mut outcome = if spam_score >= self.cutoffs.spam {
             Outcome::Spam
         } else if spam_score < self.cutoffs.ham {
@@ -176,9 +221,10 @@ impl Classifier {
         } else {
             Outcome::Unsure
         };
+        let mut held = None;
         if outcome == Outcome::Spam && valid_evidence >= KEEP_OUT_OF_SPAM {
             outcome = Outcome::Unsure;
-            reasons.push(format!(
+            held = Some(format!(
                 "kept out of spam: reads like a vulnerability report (valid evidence {valid_evidence:+.1})"
             ));
         }
@@ -193,29 +239,61 @@ impl Classifier {
             ),
         };
 
-        reasons.extend(fired.iter().map(Fired::reason));
+        // Plain reasons first, then policy flags, then rules and tokens.
+        let mut reasons = Vec::new();
+        let plain = e.plain();
+        if !plain.is_empty() {
+            reasons.push(plain.join("; "));
+        }
+        reasons.extend(held);
+        if class != Class::Spam {
+            reasons.extend(e.policy().map(|(name, what, template)| {
+                format!("policy {name}: {what} (reply: {template})")
+            }));
+        }
+        reasons.extend(s.fired.iter().map(Fired::reason));
         reasons.extend(
-            spam_clues
+            s.spam_clues
                 .iter()
                 .take(SPAM_TOKEN_REASONS)
                 .map(|c| clue_reason(c, "spam", "ham")),
         );
         if class != Class::Spam {
             reasons.extend(
-                valid_clues
+                s.valid_clues
                     .iter()
                     .take(VALID_TOKEN_REASONS)
                     .map(|c| clue_reason(c, "valid", "invalid")),
             );
         }
-        Verdict {
+        let verdict = Verdict {
             class,
             outcome,
             spam_score: round(spam_score),
             confidence: round(confidence),
             reasons,
-        }
+        };
+        (verdict, s.inputs)
     }
+}
+
+/// The combiner's inputs for both decisions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    pub spam: Vec<f64>,
+    pub valid: Vec<f64>,
+}
+
+/// Everything a verdict is made from.
+struct Scores {
+    inputs: Inputs,
+    bayes_spam: f64,
+    bayes_valid: f64,
+    rule_spam: f64,
+    rule_valid: f64,
+    spam_clues: Vec<Clue>,
+    valid_clues: Vec<Clue>,
+    fired: Vec<Fired>,
 }
 
 /// `token "viagra" 0.99 spam`: the token, its f(w) for the positive side, and the side it
@@ -230,9 +308,7 @@ fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
+use stack::sigmoid;
 
 /// Scores are stored and shown to six places; more is noise.
 fn round(x: f64) -> f64 {

@@ -178,6 +178,9 @@ pub struct Excluded {
 pub struct Moderation {
     pub cleared_by: BTreeMap<String, Cleared>,
     pub time_to_clear: Span,
+    /// The mailing list's hold queue (`secdesk held`): actions taken in the period, posts
+    /// cleared per moderator, time held (`core::moderation::stats`).
+    pub held: crate::core::moderation::stats::ModerationStats,
 }
 
 /// One team member's activity.
@@ -237,7 +240,10 @@ pub fn compute(
         time_to_disclose: Span::default(),
         invalid_reasons: BTreeMap::new(),
         excluded: Excluded::default(),
-        moderation: Moderation::default(),
+        moderation: Moderation {
+            held: crate::core::moderation::stats::compute(store, from, to)?,
+            ..Moderation::default()
+        },
         members: Vec::new(),
     };
     let mut buckets: BTreeMap<String, (PeriodFigures, [Share; 3], Vec<f64>)> = BTreeMap::new();

@@ -282,4 +282,57 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN pgp TEXT;
     "#,
+    // 12 (classifier): the learned combiner's weights (core::classify::stack), fitted by
+    // `secdesk train` or read from the starter model: per decision (spam, valid, cutoff) and
+    // input, one weight. A store without rows falls back to summing log-odds.
+    r#"
+    CREATE TABLE classify_weights (
+        side    TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        weight  REAL NOT NULL,
+        PRIMARY KEY (side, name)
+    );
+    "#,
+    // 13 (mailman): moderation of a Mailman 3 list's held queue (core::moderation). One row per
+    // action a moderator took from this desk, keyed by list + request id + message id. The
+    // trigger attaches that history to the report the post becomes or joins when it later
+    // arrives by sync or import (matched by Message-ID), as `moderation` events, on every path
+    // that stores a message. Self-contained: its own table, indexes and trigger. A later
+    // migration that rebuilds `messages` must create the trigger again (SQLite drops it).
+    r#"
+    CREATE TABLE moderation (
+        id           INTEGER PRIMARY KEY,
+        list         TEXT NOT NULL,     -- as configured in [mailman] lists
+        request_id   INTEGER NOT NULL,  -- Mailman's held-message request id
+        message_id   TEXT,              -- without angle brackets, as messages.message_id
+        action       TEXT NOT NULL,     -- accept | discard | reject | defer
+        moderator    TEXT NOT NULL,     -- the [identity] email
+        at           TEXT NOT NULL,     -- RFC 3339 UTC
+        held_at      TEXT,              -- Mailman's hold_date, RFC 3339 UTC
+        sender       TEXT,
+        subject      TEXT,
+        comment      TEXT,              -- a reject's reason, as sent to the sender
+        class        TEXT,              -- the classifier's verdict when the action was taken
+        outcome      TEXT,
+        spam_score   REAL,
+        report_id    INTEGER REFERENCES reports(id) -- set once the post is in the store
+    );
+    CREATE INDEX moderation_key ON moderation(list, request_id, message_id);
+    CREATE INDEX moderation_message ON moderation(message_id) WHERE report_id IS NULL;
+    CREATE INDEX moderation_at ON moderation(at);
+
+    CREATE TRIGGER moderation_attach AFTER INSERT ON messages
+    WHEN NEW.message_id IS NOT NULL AND NEW.direction = 'in'
+    BEGIN
+        INSERT INTO events (report_id, actor, at, kind, before, after, detail)
+            SELECT NEW.report_id, moderator, at, 'moderation', 'held', action,
+                   'list ' || list || ', request ' || request_id
+                   || CASE WHEN comment IS NOT NULL THEN ': ' || comment ELSE '' END
+            FROM moderation
+            WHERE message_id = NEW.message_id AND report_id IS NULL
+            ORDER BY id;
+        UPDATE moderation SET report_id = NEW.report_id
+            WHERE message_id = NEW.message_id AND report_id IS NULL;
+    END;
+    "#,
 ];

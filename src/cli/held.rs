@@ -1,0 +1,359 @@
+//! `secdesk held`: the mailing list's hold queue (Mailman 3), moderated from the terminal.
+//!
+//! - `held [--list L] [--json]` lists held posts with Mailman's hold reason and the
+//!   classifier's verdict. `--json` is a contract: an array of objects with `list`,
+//!   `request_id`, `message_id`, `sender`, `subject`, `reason`, `hold_date`, `class`,
+//!   `outcome`, `spam_score` and `reasons`.
+//! - `held accept|discard|reject|defer REQUEST_ID... [--list L] [--comment TEXT]` moderates.
+//! - `held sweep --class spam [--yes]` discards every post classified spam, after showing
+//!   them and asking.
+//!
+//! All of it calls `mailio::mailman::queue`, as the desk does. Held posts are hostile text:
+//! everything shown (and every JSON string) passes through `core::sanitize`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::core::classify::load_classifier;
+use crate::core::model::{Class, Outcome};
+use crate::core::moderation::{self, Action, ClassifiedPost};
+use crate::core::sanitize::terminal_line;
+use crate::core::store::timestamp;
+use crate::mailio::mailman::queue::{self, Acted, Moderator};
+
+use super::{output, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<HeldCommand>,
+    /// Only this list (a list id or address, as in [mailman] lists).
+    #[arg(long, global = true, value_name = "LIST")]
+    pub list: Option<String>,
+    /// Print a JSON array, one object per held post.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HeldCommand {
+    /// Let held posts through to the list; the classifier learns they are not spam.
+    Accept(ActArgs),
+    /// Drop held posts silently; the classifier learns they are spam (unless --not-spam).
+    Discard(ActArgs),
+    /// Drop held posts and mail each sender the reason given with --comment.
+    Reject(ActArgs),
+    /// Leave held posts in the queue, to decide later.
+    Defer(ActArgs),
+    /// Discard every held post classified spam, after showing them and asking.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ActArgs {
+    /// Mailman's request ids, as `secdesk held` lists them.
+    #[arg(required = true, value_name = "REQUEST_ID")]
+    pub ids: Vec<u64>,
+    /// The reason mailed to the sender of a rejected post (Mailman's `comment`).
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// With discard: do not teach the classifier that the post is spam (e.g. a duplicate).
+    #[arg(long)]
+    pub not_spam: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SweepClass {
+    Spam,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The class to sweep: only spam can be swept (posts classified valid, invalid or
+    /// unsure are never touched).
+    #[arg(long, value_enum)]
+    pub class: SweepClass,
+    /// Do not ask before discarding (needed when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// One held post, as `--json` prints it (the names are a contract).
+#[derive(Debug, Serialize)]
+struct HeldJson {
+    list: String,
+    request_id: u64,
+    message_id: Option<String>,
+    sender: String,
+    subject: String,
+    reason: String,
+    hold_date: Option<String>,
+    class: Class,
+    outcome: Outcome,
+    spam_score: f64,
+    reasons: Vec<String>,
+}
+
+impl From<&ClassifiedPost> for HeldJson {
+    fn from(c: &ClassifiedPost) -> HeldJson {
+        let p = &c.post;
+        HeldJson {
+            list: terminal_line(&p.list),
+            request_id: p.request_id,
+            message_id: p.message_id.as_deref().map(terminal_line),
+            sender: terminal_line(&p.sender),
+            subject: terminal_line(&p.subject),
+            reason: terminal_line(&p.reason),
+            hold_date: p.hold_date.map(timestamp),
+            class: c.verdict.class,
+            outcome: c.verdict.outcome,
+            spam_score: c.verdict.spam_score,
+            reasons: c.verdict.reasons.iter().map(|r| terminal_line(r)).collect(),
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    // Wrong flags get their one line before anything is opened or asked of Mailman.
+    let acting = args.command.as_ref().and_then(action_of);
+    if let Some((action, act)) = acting {
+        if act.comment.is_some() && action != Action::Reject {
+            anyhow::bail!("--comment is the reason mailed to the sender of a rejected post: use it with `secdesk held reject`");
+        }
+        if act.not_spam && action != Action::Discard {
+            anyhow::bail!(
+                "--not-spam only changes what `secdesk held discard` teaches the classifier"
+            );
+        }
+    }
+    let (config, mut store) = ctx.store()?;
+    let client = queue::connect(&config)?;
+    let lists = queue::lists(&config, args.list.as_deref());
+    let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+    let mut moderator = Moderator {
+        client: &client,
+        store: &mut store,
+        moderator: &config.identity.email,
+    };
+    let Some((action, act)) = acting else {
+        let posts = queue::fetch(&client, &lists, &classifier)?;
+        if let Some(HeldCommand::Sweep(sweep)) = &args.command {
+            return run_sweep(&mut moderator, &posts, sweep);
+        }
+        if args.json {
+            let rows: Vec<HeldJson> = posts.iter().map(HeldJson::from).collect();
+            output::print_json(&rows)?;
+        } else {
+            print_posts(&mut std::io::stdout().lock(), &posts, &lists)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let train = !(action == Action::Discard && act.not_spam);
+    for id in &act.ids {
+        let mut found = queue::find(&client, &lists, *id)?;
+        if found.len() > 1 {
+            let where_ = found
+                .iter()
+                .map(|p| terminal_line(&p.list))
+                .collect::<Vec<_>>();
+            anyhow::bail!(
+                "request {id} is held in several lists ({}): say which with --list",
+                where_.join(", ")
+            );
+        }
+        let Some(post) = found.pop() else {
+            println!(
+                "request {id}: already handled (no longer held in {})",
+                terminal_line(&lists.join(", "))
+            );
+            continue;
+        };
+        for seen in moderation::classify(&classifier, vec![post]) {
+            let acted = moderator.act(&seen, action, act.comment.as_deref(), train)?;
+            println!("{}", acted_line(action, &seen, acted));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The action a subcommand takes, with its arguments; `None` for sweep.
+fn action_of(command: &HeldCommand) -> Option<(Action, &ActArgs)> {
+    match command {
+        HeldCommand::Accept(a) => Some((Action::Accept, a)),
+        HeldCommand::Discard(a) => Some((Action::Discard, a)),
+        HeldCommand::Reject(a) => Some((Action::Reject, a)),
+        HeldCommand::Defer(a) => Some((Action::Defer, a)),
+        HeldCommand::Sweep(_) => None,
+    }
+}
+
+/// One line per action: what was done to which post, or that someone was first.
+fn acted_line(action: Action, seen: &ClassifiedPost, acted: Acted) -> String {
+    let p = &seen.post;
+    let what = format!(
+        "request {} of {} (\"{}\" from {})",
+        p.request_id,
+        terminal_line(&p.list),
+        terminal_line(&p.subject),
+        terminal_line(&p.sender)
+    );
+    match acted {
+        Acted::AlreadyHandled => format!("{what}: already handled"),
+        Acted::Done(r) => {
+            let verb = match action {
+                Action::Accept => "accepted",
+                Action::Discard => "discarded",
+                Action::Reject => "rejected",
+                Action::Defer => "deferred",
+            };
+            let trained = r
+                .trained
+                .map(|l| format!("; classifier trained as {l}"))
+                .unwrap_or_default();
+            let report = r
+                .report
+                .map(|id| format!("; logged on report #{id}"))
+                .unwrap_or_default();
+            format!("{verb} {what}{trained}{report}")
+        }
+    }
+}
+
+fn print_posts(
+    out: &mut impl Write,
+    posts: &[ClassifiedPost],
+    lists: &[&str],
+) -> anyhow::Result<()> {
+    if posts.is_empty() {
+        writeln!(out, "nothing held in {}", terminal_line(&lists.join(", ")))?;
+        return Ok(());
+    }
+    for c in posts {
+        let p = &c.post;
+        let v = &c.verdict;
+        writeln!(
+            out,
+            "{:>5}  {}  {:<7} {:<6} {:.3}  {}  {}",
+            p.request_id,
+            p.hold_date
+                .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "-".repeat(16)),
+            v.class.as_str(),
+            v.outcome.as_str(),
+            v.spam_score,
+            terminal_line(&p.sender),
+            terminal_line(&p.subject),
+        )?;
+        writeln!(
+            out,
+            "       list {}: held because {}",
+            terminal_line(&p.list),
+            terminal_line(&p.reason)
+        )?;
+        if !v.reasons.is_empty() {
+            let reasons: Vec<String> = v.reasons.iter().map(|r| terminal_line(r)).collect();
+            writeln!(
+                out,
+                "       why {}: {}",
+                v.class.as_str(),
+                reasons.join("; ")
+            )?;
+        }
+    }
+    let count = |class: Class| posts.iter().filter(|c| c.verdict.class == class).count();
+    writeln!(
+        out,
+        "{} held: {} spam, {} invalid, {} valid",
+        posts.len(),
+        count(Class::Spam),
+        count(Class::Invalid),
+        count(Class::Valid)
+    )?;
+    Ok(())
+}
+
+/// Shows what the sweep will discard, asks, then discards with a progress bar when many.
+fn run_sweep(
+    moderator: &mut Moderator<'_>,
+    posts: &[ClassifiedPost],
+    args: &SweepArgs,
+) -> anyhow::Result<ExitCode> {
+    let SweepClass::Spam = args.class;
+    let doomed = moderation::spam_sweep(posts);
+    let left = posts.len() - doomed.len();
+    let mut out = std::io::stdout().lock();
+    if doomed.is_empty() {
+        writeln!(
+            out,
+            "nothing to sweep: none of the {} held posts is classified spam",
+            posts.len()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{} held: {} classified spam will be discarded; {} classified valid, invalid or unsure stay held",
+        posts.len(),
+        doomed.len(),
+        left
+    )?;
+    for c in &doomed {
+        writeln!(
+            out,
+            "  {:>5}  {:.3}  {}  {}",
+            c.post.request_id,
+            c.verdict.spam_score,
+            terminal_line(&c.post.sender),
+            terminal_line(&c.post.subject)
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    if !args.yes && !confirm(&format!("Discard these {} posts?", doomed.len()))? {
+        println!("nothing discarded");
+        return Ok(ExitCode::FAILURE);
+    }
+    let bar = (doomed.len() >= 20 && std::io::stderr().is_terminal()).then(|| {
+        indicatif::ProgressBar::new(doomed.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("discarding {bar:30} {pos}/{len} {eta}")
+                // The template is a constant; the fallback only guards against an indicatif change.
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    });
+    let mut done = 0;
+    let summary = moderator.sweep(&doomed, |_, _| {
+        done += 1;
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let summary = summary.map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "the sweep stopped after {done} of {} posts (those are discarded and recorded)",
+            doomed.len()
+        ))
+    })?;
+    println!(
+        "discarded {} (classifier trained as spam); {} already handled; {} left held",
+        summary.discarded, summary.already_handled, left
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks y/N on the terminal. Refuses (an error) when stdin is not a terminal.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        anyhow::bail!("refusing to discard without asking: stdin is not a terminal; pass --yes to discard these posts");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}

@@ -1,0 +1,457 @@
+//! Finding the [`Evidence`] of a message: the patterns and word lists behind each
+//! [`Feature`]. The work is bounded like the tokenizer's: only the first 64 KB of text is
+//! read, and every scan over words or matches is capped.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet, RegexSetBuilder};
+
+use super::features::{Evidence, Feature};
+use super::tokenize::prefix_at_char_boundary;
+use crate::core::parse::ParsedMessage;
+
+/// CPython's standard-library module names (`scripts/gen-stdlib-modules.py` regenerates it).
+const STDLIB_MODULES: &str = include_str!("../../../assets/stdlib-modules.tsv");
+
+/// Text read for evidence: the same bound as the tokenizer.
+const MAX_TEXT: usize = 64 * 1024;
+/// A body with more words than this and no reproducer "runs long".
+const LONG_WORDS: usize = 350;
+
+fn re(pattern: &str) -> Regex {
+    // Only called on the constant patterns below; a bad one is a bug caught by the tests.
+    Regex::new(pattern).expect("valid evidence regex")
+}
+
+static TRACKING_IMG: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)<img(?-u:\b)[^>]{0,400}?(?-u:\b)(width|height)\s*=\s*["']?[01](px)?["'\s/>]|<img(?-u:\b)[^>]{0,400}?display\s*:\s*none"#,
+    )
+});
+static URL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)https?://|www\."));
+/// The message claims a security problem (the policy flags about reports apply to it).
+/// Third-party projects reports about which belong with their own maintainers.
+static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i-u)\b(urllib3|django|flask|numpy|pandas|pillow|jinja2|werkzeug|setuptools|cryptography|pyyaml|sqlalchemy|fastapi|tornado|twisted|aiohttp|paramiko|lxml|scipy|boto3|certifi|httpx|starlette|pydantic|celery|gunicorn|uvicorn|pytest|ansible|pypi package|pypi\.org/project/[a-z0-9_.-]+)\b|\b(requests|pip)( library| package| module|==|\s\d+\.\d+|\.(get|post|put|request|session)\b)|\b(psf/requests|import requests|pypa/pip)\b",
+    )
+});
+/// `module.function(` or `module.attr`: a name used as code.
+static DOTTED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?-u)\b(?:import |from )?([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\.([A-Za-z_][A-Za-z0-9_]*)(\()?",
+    )
+});
+static IMPORT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?m-u)^\s*(?:import|from) ([a-z_][a-z0-9_.]*)"));
+/// The evidence patterns that only say "present or not", run as one set: one pass over
+/// the text instead of one per pattern (they were most of the evidence's time).
+const PATTERNS: &[&str] = &[
+    // MONEY
+    r"(?i-u)(\$|(?u:[\x{20ac}\x{a3}]))\s?\d{1,3}(,\d{3})+|(\$|(?u:[\x{20ac}\x{a3}]))\s?\d{3,}|\b\d[\d,.]*\s?(million|billion|usd|eur|gbp|dollars|euros|pounds)\b",
+    // CRYPTO
+    r"(?i-u)\b\d[\d,.]*\s?(btc|eth|usdt|usdc|bitcoins?|ether|xmr)\b|\b(bc1[a-z0-9]{25,60}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[0-9a-fA-F]{40})\b",
+    // CODE
+    r"(?m)^\s*(```|>>> \S|\$ \S|#include(?-u:\b)|(def|class) \w+.*:\s*$|import \w+|from [\w.]+ import )|^(    |\t)\S.*\n(    |\t)\S.*\n(    |\t)\S",
+    // TRACEBACK
+    r#"Traceback \(most recent call last\)|File "[^"\n]{1,200}", line \d+"#,
+    // SANITIZER
+    r"(?-u)AddressSanitizer|UndefinedBehaviorSanitizer|MemorySanitizer|ThreadSanitizer|LeakSanitizer|==\d+==ERROR|runtime error: |Segmentation fault|core dumped|heap-buffer-overflow|stack-buffer-overflow|heap-use-after-free|Valgrind",
+    // VERSION
+    r"(?i-u)\b(python|cpython|version|versions|v|py)\s?[23]\.\d{1,2}(\.\d{1,2})?\b|\b3\.\d{1,2}\.\d{1,2}\b|\b3\.(6|7|8|9|1[0-4])\b|\bmain branch\b|\bcommit [0-9a-f]{7,40}\b|\bgh-\d{4,}",
+    // CPYTHON_SOURCE
+    r"(?-u)\b(Lib/[A-Za-z_/]+\.py|Modules/[A-Za-z_/]+\.[ch]|Objects/[a-z_]+\.c|Python/[a-z_]+\.c|Parser/[a-z_]+\.c|Include/[a-z_/]+\.h)\b",
+    // CVE
+    r"(?i-u)\bCVE-\d{4}-\d{4,}\b",
+    // CWE
+    r"(?i-u)\bCWE-\d{1,4}\b",
+    // GHSA
+    r"(?i-u)\bGHSA(-[23456789cfghjmpqrvwx]{4}){3}\b",
+    // STEPS
+    r"(?im)steps to reproduce|to reproduce(?-u:\b)|reproduc(er|tion)(?-u:\b)|proof of concept|(?-u:\b)poc(?-u:\b)|^\s*(step )?1[.):]\s+\S.*\n\s*(step )?2[.):]\s",
+    // SECURITY
+    r"(?i-u)\b(vulnerab\w*|exploit\w*|attack\w*|security (issue|flaw|hole|bug|problem|risk)|cve|rce|xss|csrf|ssrf|injection|overflow|bypass|denial of service|dos|traversal|privilege escalation|remote code)\b",
+    // SEVERITY
+    r"(?i-u)\bcvss\b|severity\s*(:|=|-|is|rating)?\s*(critical|high|medium|moderate|low)|\b(critical|high)[- ]severity\b|\bCVSS:[23]\.\d/",
+    // BOUNTY
+    r"(?i-u)\b(bug )?bount(y|ies)\b|\breward(ed|s)?\b|\bcompensat(e|ion)\b|\bhonorarium\b|\bpaid (for|program)|\bpayment for (this|my|the) (report|finding|disclosure)",
+];
+
+const MONEY: usize = 0;
+const CRYPTO: usize = 1;
+const CODE: usize = 2;
+const TRACEBACK: usize = 3;
+const SANITIZER: usize = 4;
+const VERSION: usize = 5;
+const CPYTHON_SOURCE: usize = 6;
+const CVE: usize = 7;
+const CWE: usize = 8;
+const GHSA: usize = 9;
+const STEPS: usize = 10;
+const SECURITY: usize = 11;
+const SEVERITY: usize = 12;
+const BOUNTY: usize = 13;
+
+static SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    // Only the constant patterns above; a bad one is a bug caught by the tests.
+    // A larger lazy-DFA cache: the set's many states otherwise keep being rebuilt.
+    RegexSetBuilder::new(PATTERNS)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .expect("valid evidence patterns")
+});
+
+/// `bare` and `dotted` module names (see the data file).
+struct Stdlib {
+    bare: HashSet<&'static str>,
+    all: HashSet<&'static str>,
+}
+
+static STDLIB: LazyLock<Stdlib> = LazyLock::new(|| {
+    let mut s = Stdlib {
+        bare: HashSet::new(),
+        all: HashSet::new(),
+    };
+    for line in STDLIB_MODULES.lines().filter(|l| !l.starts_with('#')) {
+        if let Some((name, how)) = line.split_once('\t') {
+            s.all.insert(name);
+            if how == "bare" {
+                s.bare.insert(name);
+            }
+        }
+    }
+    s
+});
+
+/// Finds every piece of evidence in a message.
+pub fn evidence(m: &ParsedMessage) -> Evidence {
+    use Feature::*;
+    let mut e = Evidence::default();
+    let body = prefix_at_char_boundary(&m.body_text, MAX_TEXT);
+    let html = m
+        .body_html
+        .as_deref()
+        .map(|h| prefix_at_char_boundary(h, MAX_TEXT))
+        .unwrap_or("");
+
+    // Structure.
+    let top_type = m.header("content-type").unwrap_or("").to_ascii_lowercase();
+    e.set(
+        HtmlOnly,
+        top_type.starts_with("text/html") || (!html.is_empty() && body.trim().is_empty()),
+    );
+    let words = body.split_whitespace().count();
+    let links = URL.find_iter(body).count().max(URL.find_iter(html).count());
+    e.set(ManyLinks, links >= 3 && links * 40 > words);
+    e.set(TrackingImage, TRACKING_IMG.is_match(html));
+    let precedence = m.header("precedence").unwrap_or("").to_ascii_lowercase();
+    e.set(
+        BulkMail,
+        m.header("list-unsubscribe").is_some()
+            || ["bulk", "list", "junk"]
+                .iter()
+                .any(|p| precedence.contains(p)),
+    );
+    let from_addr = m.from.as_ref().map(|f| f.addr.to_ascii_lowercase());
+    e.set(
+        ReplyToDiffers,
+        m.reply_to
+            .iter()
+            .any(|r| Some(r.addr.to_ascii_lowercase()) != from_addr),
+    );
+    e.impersonated = impersonation(m);
+    e.set(Impersonates, e.impersonated.is_some());
+    for (value, pass, fail) in [
+        (&m.auth.spf, SpfPass, SpfFail),
+        (&m.auth.dkim, DkimPass, DkimFail),
+        (&m.auth.dmarc, DmarcPass, DmarcFail),
+    ] {
+        let v = value.as_deref().unwrap_or("").to_ascii_lowercase();
+        e.set(pass, v == "pass");
+        e.set(
+            fail,
+            ["fail", "softfail", "permerror"].contains(&v.as_str()),
+        );
+    }
+    for a in &m.attachments {
+        let ctype = a.content_type.to_ascii_lowercase();
+        let ext = a
+            .name
+            .as_deref()
+            .and_then(|n| n.rsplit_once('.'))
+            .map(|(_, x)| x.to_ascii_lowercase())
+            .unwrap_or_default();
+        let is = |exts: &[&str]| exts.contains(&ext.as_str());
+        e.set(AttachPdf, ctype == "application/pdf" || ext == "pdf");
+        e.set(
+            AttachProgram,
+            is(&[
+                "exe", "dll", "bin", "so", "msi", "scr", "apk", "jar", "elf", "com", "bat", "ps1",
+                "vbs", "js",
+            ]) || ctype.contains("x-msdownload")
+                || ctype.contains("x-executable"),
+        );
+        e.set(
+            AttachArchive,
+            is(&["zip", "rar", "7z", "tar", "gz", "tgz", "iso", "img", "cab"])
+                || ctype.contains("zip")
+                || ctype.contains("compressed"),
+        );
+        e.set(
+            AttachOffice,
+            is(&[
+                "doc", "docx", "docm", "xls", "xlsx", "xlsm", "ppt", "pptx", "rtf", "htm", "html",
+            ]) || ctype.contains("msword")
+                || ctype.contains("officedocument"),
+        );
+    }
+    let text_subject = &m.subject;
+    let b = SET.matches(body);
+    let t = SET.matches(text_subject);
+    e.set(MoneyAmount, hit(&b, &t, MONEY));
+    e.set(CryptoAmount, hit(&b, &t, CRYPTO));
+
+    // Report evidence.
+    e.set(CodeBlock, b.matched(CODE));
+    e.set(Traceback, b.matched(TRACEBACK));
+    e.set(Sanitizer, b.matched(SANITIZER));
+    e.set(Version, hit(&b, &t, VERSION));
+    e.set(CpythonSource, b.matched(CPYTHON_SOURCE));
+    e.set(CveId, hit(&b, &t, CVE));
+    e.set(CweId, b.matched(CWE));
+    e.set(GhsaId, b.matched(GHSA));
+    e.set(Steps, b.matched(STEPS));
+    let (modules, called) = stdlib_names(text_subject, body);
+    e.set(StdlibModule, !modules.is_empty());
+    e.set(StdlibCall, called);
+    e.modules = modules;
+
+    // Policy: the flags about reports count only when the message claims a security problem.
+    let claim = hit(&b, &t, SECURITY);
+    e.set(SecurityClaim, claim);
+    e.set(ClaimsSeverity, hit(&b, &t, SEVERITY));
+    e.set(
+        LongNoReproducer,
+        claim && words > LONG_WORDS && !e.has_reproducer(),
+    );
+    e.set(NoVersion, claim && !e.has(Version));
+    e.set(AsksBounty, hit(&b, &t, BOUNTY));
+    e.third_party = third_party(text_subject, body);
+    e.set(
+        ThirdParty,
+        !e.third_party.is_empty() && !e.has(CpythonSource),
+    );
+    e
+}
+
+/// Whether pattern `i` matched the body or the subject.
+fn hit(b: &regex::SetMatches, t: &regex::SetMatches, i: usize) -> bool {
+    b.matched(i) || t.matched(i)
+}
+
+/// Standard-library modules named as words (distinctive names) or used as code (any name),
+/// and whether one is called (`module.function(`).
+fn stdlib_names(subject: &str, body: &str) -> (Vec<String>, bool) {
+    let lib = &*STDLIB;
+    let mut found: Vec<String> = Vec::new();
+    let add = |name: &str, found: &mut Vec<String>| {
+        if found.len() < 3 && !found.iter().any(|f| f == name) {
+            found.push(name.to_string());
+        }
+    };
+    let mut called = false;
+    for text in [subject, body] {
+        // find_iter, not captures_iter: capture groups cost a slower engine on every message.
+        for m in DOTTED.find_iter(text).take(2000) {
+            let before = text[..m.start()].chars().next_back();
+            let found_text = m.as_str();
+            let is_call = found_text.ends_with('(');
+            let name = found_text
+                .trim_start_matches("import ")
+                .trim_start_matches("from ")
+                .trim_end_matches('(');
+            let Some((module, attr)) = name.rsplit_once('.') else {
+                continue;
+            };
+            if matches!(before, Some('@' | '/' | '.' | '-')) || is_tld(attr) {
+                continue; // part of a host name or a mail address, not code
+            }
+            let head = module.split('.').next().unwrap_or(module);
+            if lib.all.contains(module) || lib.all.contains(head) {
+                let name = if lib.all.contains(module) {
+                    module
+                } else {
+                    head
+                };
+                add(name, &mut found);
+                called |= is_call;
+            }
+        }
+        for c in IMPORT.captures_iter(text).take(200) {
+            let head = c[1].split('.').next().unwrap_or("");
+            if lib.all.contains(head) {
+                add(head, &mut found);
+            }
+        }
+        // Words split by hand: a regex match per word was most of this function's time.
+        let mut buf = String::new();
+        let words = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .filter(|w| (3..=40).contains(&w.len()))
+            .take(20_000);
+        for w in words {
+            let w = w.trim_matches('.');
+            if !w.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                continue;
+            }
+            buf.clear();
+            buf.push_str(w);
+            buf.make_ascii_lowercase();
+            // `http.client.HTTPConnection`: try `http.client`, then `http`.
+            let mut parts = buf.splitn(3, '.');
+            let first = parts.next().unwrap_or("");
+            let two = parts
+                .next()
+                .map(|second| &buf[..first.len() + 1 + second.len()]);
+            if let Some(name) = two.filter(|n| lib.bare.contains(n)) {
+                add(name, &mut found);
+            } else if lib.bare.contains(first) {
+                add(first, &mut found);
+            }
+        }
+    }
+    (found, called)
+}
+
+/// Top-level domains that make `name.tld` a host, not `module.attribute`.
+fn is_tld(s: &str) -> bool {
+    matches!(
+        s,
+        "com"
+            | "org"
+            | "net"
+            | "io"
+            | "edu"
+            | "gov"
+            | "de"
+            | "uk"
+            | "fr"
+            | "ru"
+            | "cn"
+            | "jp"
+            | "info"
+            | "biz"
+            | "co"
+            | "us"
+            | "nl"
+            | "in"
+            | "me"
+            | "dev"
+            | "app"
+            | "xyz"
+            | "top"
+            | "example"
+            | "test"
+            | "invalid"
+            | "localhost"
+    )
+}
+
+/// Third-party projects named in the subject, or at least twice in the body.
+fn third_party(subject: &str, body: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in THIRD_PARTY.find_iter(subject) {
+        push_project(&mut out, m.as_str());
+    }
+    // (name, mentions, named with context such as "library" or "import")
+    let mut counts: Vec<(String, usize, bool)> = Vec::new();
+    for m in THIRD_PARTY.find_iter(body).take(500) {
+        let found = m.as_str().to_ascii_lowercase();
+        let contextual = found.contains([' ', '=', '.', '/']);
+        let name = found
+            .trim_start_matches("import ")
+            .split([' ', '=', '.'])
+            .next()
+            .unwrap_or("")
+            .to_string();
+        match counts.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, c, ctx)) => {
+                *c += 1;
+                *ctx |= contextual;
+            }
+            None => counts.push((name, 1, contextual)),
+        }
+    }
+    for (name, n, contextual) in counts {
+        if n >= 2 || contextual {
+            push_project(&mut out, &name);
+        }
+    }
+    out
+}
+
+/// Keeps the project's name ("requests library" and "import requests" both name requests).
+fn push_project(out: &mut Vec<String>, found: &str) {
+    let lower = found.to_ascii_lowercase();
+    let name = match lower
+        .split(|c: char| {
+            !(c.is_ascii_alphanumeric() || c == '/' || c == '.' || c == '-' || c == '_')
+        })
+        .find(|w| !w.is_empty() && *w != "import")
+    {
+        Some(w) if w.starts_with("pypi.org/project/") => {
+            w.trim_start_matches("pypi.org/project/").to_string()
+        }
+        Some(w) => w
+            .rsplit('/')
+            .next()
+            .unwrap_or(w)
+            .trim_end_matches('.')
+            .to_string(),
+        None => return,
+    };
+    let name = if name == "pypi" {
+        "a PyPI package".to_string()
+    } else {
+        name
+    };
+    if out.len() < 2 && !out.contains(&name) {
+        out.push(name);
+    }
+}
+
+/// The domain a From display name impersonates: it names the recipient's domain (or its
+/// first label, like "Python") while the address is from somewhere else.
+fn impersonation(m: &ParsedMessage) -> Option<String> {
+    let from = m.from.as_ref()?;
+    let name = from.name.as_deref()?.to_ascii_lowercase();
+    let from_domain = from.addr.rsplit_once('@')?.1.to_ascii_lowercase();
+    for to in &m.to {
+        let Some((_, domain)) = to.addr.rsplit_once('@') else {
+            continue;
+        };
+        let domain = domain.to_ascii_lowercase();
+        // It is shown in reasons: a plain host name or nothing.
+        if domain.is_empty()
+            || !domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            continue;
+        }
+        if from_domain == domain || from_domain.ends_with(&format!(".{domain}")) {
+            return None;
+        }
+        let label = domain.split('.').next().unwrap_or("");
+        let staff = [
+            "security", "support", "admin", "team", "helpdesk", "it ", "mail", "service", "account",
+        ];
+        if name.contains(&domain)
+            || (label.len() >= 4 && name.contains(label) && staff.iter().any(|s| name.contains(s)))
+        {
+            return Some(domain);
+        }
+    }
+    None
+}

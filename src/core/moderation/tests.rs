@@ -1,0 +1,210 @@
+use chrono::TimeZone;
+
+use super::*;
+use crate::core::ingest::{Ingestor, RawIncoming};
+use crate::core::model::Outcome;
+use crate::core::triage;
+
+const RAW: &str = "From: a@example.net\nSubject: WIN money now\nMessage-ID: <held1@example.net>\n\nclaim your prize\n";
+
+fn post() -> HeldPost {
+    HeldPost {
+        list: "security@example.org".into(),
+        request_id: 4,
+        message_id: HeldPost::normalize_message_id("<held1@example.net>"),
+        sender: "a@example.net".into(),
+        subject: "WIN money now".into(),
+        reason: "The message is not from a list member".into(),
+        hold_date: HeldPost::parse_hold_date("2026-12-01T10:00:00.5"),
+        raw: RAW.as_bytes().to_vec(),
+    }
+}
+
+fn verdict(class: Class, outcome: Outcome) -> Verdict {
+    Verdict {
+        class,
+        outcome,
+        spam_score: 0.5,
+        confidence: 0.5,
+        reasons: vec![],
+    }
+}
+
+fn decision<'a>(p: &'a HeldPost, action: Action, hour: u32) -> Decision<'a> {
+    Decision {
+        post: p,
+        action,
+        moderator: "ada@example.org",
+        at: Utc.with_ymd_and_hms(2026, 12, 1, hour, 0, 0).unwrap(),
+        comment: (action == Action::Reject).then_some("not a security report"),
+        verdict: None,
+        train: true,
+    }
+}
+
+fn trained_label(store: &Store) -> Option<String> {
+    store
+        .conn()
+        .query_row(
+            "SELECT label FROM classify_trained WHERE content_hash = ?1",
+            [content_hash(RAW.as_bytes())],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+}
+
+#[test]
+fn accepted_post_that_arrives_later_carries_its_moderation_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let p = post();
+    let r = record(&mut store, &decision(&p, Action::Defer, 11)).unwrap();
+    assert_eq!(r, Recorded::default());
+    let r = record(&mut store, &decision(&p, Action::Accept, 12)).unwrap();
+    assert_eq!((r.report, r.trained), (None, Some("ham")));
+    assert_eq!(trained_label(&store).as_deref(), Some("ham"));
+
+    // The list delivers it: a changed copy (Mailman's headers), the same Message-ID.
+    let delivered = format!(
+        "List-Id: <security.example.org>\n{}",
+        RAW.replace("Subject: ", "Subject: [Security] ")
+    );
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, vec![RawIncoming::file(delivered)], None)
+        .unwrap();
+    let log = triage::events(&store, 1).unwrap();
+    let moderation: Vec<_> = log.iter().filter(|e| e.kind == "moderation").collect();
+    assert_eq!(moderation.len(), 2, "{log:?}");
+    assert_eq!(moderation[0].after.as_deref(), Some("defer"));
+    assert_eq!(moderation[1].after.as_deref(), Some("accept"));
+    assert_eq!(moderation[1].actor, "ada@example.org");
+    assert_eq!(moderation[1].at, "2026-12-01T12:00:00Z");
+    assert_eq!(
+        moderation[1].detail.as_deref(),
+        Some("list security@example.org, request 4")
+    );
+    // Attached once: a second copy of the message adds nothing.
+    let again = RAW.replace("claim", "really claim");
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, vec![RawIncoming::file(again)], None)
+        .unwrap();
+    let n = triage::events(&store, 1)
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "moderation")
+        .count();
+    assert_eq!(n, 2);
+    assert_eq!(history(store.conn(), "held1@example.net").unwrap().len(), 2);
+}
+
+#[test]
+fn action_on_a_post_already_in_the_store_goes_into_its_log_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, vec![RawIncoming::file(RAW)], None)
+        .unwrap();
+    let p = post();
+    let r = record(&mut store, &decision(&p, Action::Reject, 12)).unwrap();
+    assert_eq!((r.report, r.trained), (Some(1), None));
+    let log = triage::events(&store, 1).unwrap();
+    let e = log.iter().find(|e| e.kind == "moderation").unwrap();
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("list security@example.org, request 4: not a security report")
+    );
+}
+
+#[test]
+fn discard_trains_spam_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let p = post();
+    let mut d = decision(&p, Action::Discard, 12);
+    d.train = false;
+    assert_eq!(record(&mut store, &d).unwrap().trained, None);
+    assert_eq!(trained_label(&store), None);
+    d.train = true;
+    assert_eq!(record(&mut store, &d).unwrap().trained, Some("spam"));
+    assert_eq!(trained_label(&store).as_deref(), Some("spam"));
+}
+
+#[test]
+fn sweep_takes_only_posts_classified_spam() {
+    let p = post();
+    let posts: Vec<ClassifiedPost> = [
+        (Class::Spam, Outcome::Spam),
+        (Class::Valid, Outcome::Ham),
+        (Class::Invalid, Outcome::Unsure),
+        (Class::Valid, Outcome::Unsure),
+        (Class::Spam, Outcome::Spam),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (c, o))| ClassifiedPost {
+        post: HeldPost {
+            request_id: i as u64,
+            ..p.clone()
+        },
+        verdict: verdict(c, o),
+    })
+    .collect();
+    let ids: Vec<u64> = spam_sweep(&posts)
+        .iter()
+        .map(|c| c.post.request_id)
+        .collect();
+    assert_eq!(ids, [0, 4]);
+}
+
+#[test]
+fn moderation_figures_count_per_moderator_and_time_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let p = post();
+    for (action, hour) in [
+        (Action::Defer, 11),
+        (Action::Discard, 12),
+        (Action::Accept, 14),
+    ] {
+        record(&mut store, &decision(&p, action, hour)).unwrap();
+    }
+    let s = stats::compute(&store, None, None).unwrap();
+    assert_eq!(s.actions["defer"], 1);
+    assert_eq!(s.actions["reject"], 0);
+    let ada = &s.cleared_by["ada@example.org"];
+    assert_eq!((ada.accepted, ada.discarded, ada.rejected), (1, 1, 0));
+    // Held at 10:00:00.5, cleared at 12:00 and 14:00 (defer does not clear).
+    assert_eq!(s.time_held.count, 2);
+    assert_eq!(s.time_held.median_hours, Some(3.0));
+    let late = Utc.with_ymd_and_hms(2026, 12, 1, 13, 0, 0).unwrap();
+    let s = stats::compute(&store, Some(late), None).unwrap();
+    assert_eq!(s.actions["accept"], 1);
+    assert_eq!(s.actions["discard"], 0);
+}
+
+#[test]
+fn mailman_dates_and_ids_are_read() {
+    assert_eq!(
+        HeldPost::parse_hold_date("2026-12-01T18:10:08.698644")
+            .map(timestamp)
+            .as_deref(),
+        Some("2026-12-01T18:10:08Z")
+    );
+    assert_eq!(
+        HeldPost::parse_hold_date("2026-12-01T18:10:08+01:00")
+            .map(timestamp)
+            .as_deref(),
+        Some("2026-12-01T17:10:08Z")
+    );
+    assert_eq!(HeldPost::parse_hold_date("yesterday"), None);
+    assert_eq!(
+        HeldPost::normalize_message_id(" <a@b> ").as_deref(),
+        Some("a@b")
+    );
+    assert_eq!("reject".parse::<Action>(), Ok(Action::Reject));
+    assert!("approve"
+        .parse::<Action>()
+        .unwrap_err()
+        .contains("accept, discard"));
+}

@@ -1,0 +1,191 @@
+//! The held queue as the CLI (`secdesk held`) and the desk use it: fetch every configured
+//! list's held posts with the classifier's verdict, moderate one post safely, sweep the spam.
+//!
+//! Safety: Mailman reuses request ids, so an action re-reads the post first and goes ahead
+//! only when it is still the one the moderator saw (same Message-ID); otherwise, as when
+//! Mailman answers 404, it is "already handled". Every action Mailman carried out is recorded
+//! (`core::moderation::record`), with the classifier trained on discards and accepts.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::{Client, MailmanError, Moderated};
+use crate::core::classify::Classifier;
+use crate::core::config::Config;
+use crate::core::moderation::{
+    self, Action, ClassifiedPost, Decision, HeldPost, ModerationError, Recorded,
+};
+use crate::core::store::Store;
+
+/// Why the held queue cannot be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("{path} has no [mailman] section: add rest_url, username, password_command and lists (see config.example.toml) to moderate the list's held queue")]
+    NotConfigured { path: String },
+    #[error(transparent)]
+    Mailman(#[from] MailmanError),
+    #[error("Mailman did {action} request {request_id} of {list}, but the desk could not record it: {source}")]
+    NotRecorded {
+        action: Action,
+        request_id: u64,
+        list: String,
+        source: Box<ModerationError>,
+    },
+}
+
+/// The client for `config`'s `[mailman]`, each request bounded by `[sync] timeout_seconds`.
+pub fn connect(config: &Config) -> Result<Client, QueueError> {
+    let mailman = config
+        .mailman
+        .as_ref()
+        .ok_or_else(|| QueueError::NotConfigured {
+            path: config.source.display().to_string(),
+        })?;
+    let timeout = Duration::from_secs(config.sync.timeout_seconds.max(1));
+    Ok(Client::new(mailman, timeout)?)
+}
+
+/// The lists to look at: `only` when given, else every configured list.
+pub fn lists<'a>(config: &'a Config, only: Option<&'a str>) -> Vec<&'a str> {
+    match only {
+        Some(l) => vec![l],
+        None => config
+            .mailman
+            .iter()
+            .flat_map(|m| m.lists.iter().map(String::as_str))
+            .collect(),
+    }
+}
+
+/// Every held post of `lists`, classified with the same classifier as ingest.
+pub fn fetch(
+    client: &Client,
+    lists: &[&str],
+    classifier: &Classifier,
+) -> Result<Vec<ClassifiedPost>, QueueError> {
+    let mut posts = Vec::new();
+    for list in lists {
+        posts.extend(client.held(list)?);
+    }
+    Ok(moderation::classify(classifier, posts))
+}
+
+/// The held posts with this request id, looked up in each of `lists` (request ids are
+/// per Mailman, but a moderator may name several lists).
+pub fn find(client: &Client, lists: &[&str], request_id: u64) -> Result<Vec<HeldPost>, QueueError> {
+    let mut found = Vec::new();
+    for list in lists {
+        found.extend(client.held_post(list, request_id)?);
+    }
+    Ok(found)
+}
+
+/// Who acts, and on what store.
+pub struct Moderator<'a> {
+    pub client: &'a Client,
+    pub store: &'a mut Store,
+    /// The `[identity]` email, recorded with each action.
+    pub moderator: &'a str,
+}
+
+/// What became of one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acted {
+    Done(Recorded),
+    /// No longer held (Mailman's 404), or its request id now holds another post.
+    AlreadyHandled,
+}
+
+/// The network half of an action, for a caller that keeps the store on another thread
+/// (the desk): re-reads the post, and acts only if it still holds the message the moderator
+/// saw. Returns false when it was already handled. Record a `true` with [`record`].
+pub fn moderate_seen(
+    client: &Client,
+    seen: &ClassifiedPost,
+    action: Action,
+    comment: Option<&str>,
+) -> Result<bool, QueueError> {
+    let p = &seen.post;
+    match client.held_post(&p.list, p.request_id)? {
+        Some(now) if now.message_id == p.message_id => {}
+        _ => return Ok(false),
+    }
+    Ok(client.moderate(&p.list, p.request_id, action, comment)? == Moderated::Done)
+}
+
+/// The store half of an action Mailman carried out: the record, the report event and the
+/// training (a discard as spam, an accept as not spam, when `train`).
+pub fn record(
+    store: &mut Store,
+    moderator: &str,
+    seen: &ClassifiedPost,
+    action: Action,
+    comment: Option<&str>,
+    train: bool,
+) -> Result<Recorded, QueueError> {
+    let p = &seen.post;
+    let decision = Decision {
+        post: p,
+        action,
+        moderator,
+        at: Utc::now(),
+        comment,
+        verdict: Some(&seen.verdict),
+        train,
+    };
+    moderation::record(store, &decision).map_err(|source| QueueError::NotRecorded {
+        action,
+        request_id: p.request_id,
+        list: p.list.clone(),
+        source: Box::new(source),
+    })
+}
+
+impl Moderator<'_> {
+    /// Moderates the post the moderator saw ([`moderate_seen`], then [`record`]). `comment`
+    /// is a reject's reason, mailed to the sender; `train` teaches the classifier.
+    pub fn act(
+        &mut self,
+        seen: &ClassifiedPost,
+        action: Action,
+        comment: Option<&str>,
+        train: bool,
+    ) -> Result<Acted, QueueError> {
+        if !moderate_seen(self.client, seen, action, comment)? {
+            return Ok(Acted::AlreadyHandled);
+        }
+        record(self.store, self.moderator, seen, action, comment, train).map(Acted::Done)
+    }
+
+    /// Discards each post (all classified spam by [`moderation::spam_sweep`]), training the
+    /// classifier, and calls `progress` after each. Stops at the first error that is not
+    /// "already handled": what was done so far stays done and recorded.
+    pub fn sweep(
+        &mut self,
+        posts: &[&ClassifiedPost],
+        mut progress: impl FnMut(&ClassifiedPost, Acted),
+    ) -> Result<SweepSummary, QueueError> {
+        let mut summary = SweepSummary::default();
+        for post in posts {
+            // Belt and braces: a sweep never touches a post not classified spam.
+            if !moderation::is_sweepable_spam(post) {
+                continue;
+            }
+            let acted = self.act(post, Action::Discard, None, true)?;
+            match acted {
+                Acted::Done(_) => summary.discarded += 1,
+                Acted::AlreadyHandled => summary.already_handled += 1,
+            }
+            progress(post, acted);
+        }
+        Ok(summary)
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepSummary {
+    pub discarded: usize,
+    pub already_handled: usize,
+}

@@ -1,0 +1,169 @@
+use super::*;
+
+#[test]
+fn basic_credentials_are_rfc_4648_base64() {
+    // RFC 7617 §2's example, and the padding cases.
+    assert_eq!(
+        base64("Aladdin:open sesame"),
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+    );
+    assert_eq!(base64("ab"), "YWI=");
+    assert_eq!(base64("abc"), "YWJj");
+    assert_eq!(base64(""), "");
+}
+
+#[test]
+fn debug_never_shows_the_password() {
+    let c = Client::with_password(
+        "http://127.0.0.1:1/3.1/",
+        "restadmin",
+        "hunter2",
+        Duration::from_secs(1),
+    );
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("hunter2") && !shown.contains(&base64("restadmin:hunter2")));
+    assert_eq!(c.base(), "http://127.0.0.1:1/3.1");
+}
+
+#[test]
+fn held_entry_reads_only_documented_fields_and_tolerates_missing_ones() {
+    let e: Value = serde_json::json!({
+        "request_id": 7,
+        "message_id": "<abc@example.net>",
+        "sender": "a@example.net",
+        "original_subject": "=?utf-8?q?hi?=",
+        "reason": "The message is not from a list member",
+        "hold_date": "2026-12-01T18:10:08.698644",
+        "msg": "Subject: hi\n\nbody\n",
+        "surprise": {"nested": true},
+    });
+    let p = held_post("security@example.org", &e).unwrap();
+    assert_eq!(p.request_id, 7);
+    assert_eq!(p.message_id.as_deref(), Some("abc@example.net"));
+    assert_eq!(p.subject, "=?utf-8?q?hi?=");
+    assert_eq!(
+        p.hold_date.map(crate::core::store::timestamp).as_deref(),
+        Some("2026-12-01T18:10:08Z")
+    );
+    assert!(held_post("l", &serde_json::json!({"sender": "x"})).is_none());
+}
+
+/// A stand-in REST server: answers each request with `reply(path)` (status, body) and
+/// records the request heads it saw.
+fn serve(
+    reply: impl Fn(&str) -> (u16, String) + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/3.1", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let reply = std::sync::Arc::new(reply);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (log, reply) = (log.clone(), reply.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                log.lock().unwrap().push(head);
+                let (status, body) = reply(&path);
+                let mut w = stream;
+                let _ = write!(
+                    w,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn every_page_is_fetched_once_with_basic_auth_and_no_post_twice() {
+    let (url, seen) = serve(|path| {
+        let page: usize = path.rsplit('=').next().unwrap().parse().unwrap();
+        // 450 held; page 2 repeats the last post of page 1 (a post moderated meanwhile).
+        let ids: Vec<usize> = match page {
+            1 => (1..=200).collect(),
+            2 => (200..=399).collect(),
+            3 => (400..=450).collect(),
+            _ => vec![],
+        };
+        let entries: Vec<String> = ids
+            .iter()
+            .map(|i| format!(r#"{{"request_id": {i}, "msg": "Subject: post {i}\n\nx\n"}}"#))
+            .collect();
+        let entries = if entries.is_empty() {
+            String::new()
+        } else {
+            format!(r#""entries": [{}], "#, entries.join(","))
+        };
+        (
+            200,
+            format!(r#"{{{entries}"start": 0, "total_size": 450}}"#),
+        )
+    });
+    let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5));
+    let posts = c.held("security@example.org").unwrap();
+    let ids: Vec<u64> = posts.iter().map(|p| p.request_id).collect();
+    assert_eq!(ids, (1..=450).collect::<Vec<u64>>());
+    let heads = seen.lock().unwrap();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    let auth = format!("Basic {}", base64("restadmin:pw"));
+    assert!(heads.iter().all(|h| h.contains(&auth)), "{heads:?}");
+}
+
+#[test]
+fn statuses_become_one_clear_error_or_already_handled() {
+    let (url, _) = serve(|path| match path {
+        p if p.ends_with("/held/1") => (404, r#"{"title": "404 Not Found"}"#.into()),
+        p if p.ends_with("/held/2") => (204, String::new()),
+        p if p.contains("/lists/nope@x/") => (404, String::new()),
+        p if p.contains("/lists/locked@x/") => (401, String::new()),
+        _ => (500, "<html>\u{1b}[31m boom</html>".into()),
+    });
+    let c = Client::with_password(&url, "restadmin", "s3cret", Duration::from_secs(5));
+    let l = "security@x";
+    assert_eq!(
+        c.moderate(l, 1, Action::Accept, None).unwrap(),
+        Moderated::AlreadyHandled
+    );
+    assert_eq!(
+        c.moderate(l, 2, Action::Reject, Some("why")).unwrap(),
+        Moderated::Done
+    );
+    let e = c.held("nope@x").unwrap_err().to_string();
+    assert!(
+        e.contains("no list \"nope@x\"") && e.contains("[mailman] lists"),
+        "{e}"
+    );
+    let e = c.held("locked@x").unwrap_err().to_string();
+    assert!(
+        e.contains("refused the login") && !e.contains("s3cret"),
+        "{e}"
+    );
+    let e = c
+        .moderate(l, 3, Action::Defer, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("HTTP 500") && !e.contains('\u{1b}'), "{e}");
+}
+
+#[test]
+fn host_is_found_for_loopback_checks_and_proxies() {
+    assert_eq!(url_host("http://127.0.0.1:8001/3.1"), Some("127.0.0.1"));
+    assert_eq!(url_host("https://[::1]:8001/3.1"), Some("::1"));
+    assert_eq!(
+        url_host("https://lists.example.org"),
+        Some("lists.example.org")
+    );
+}

@@ -1,0 +1,363 @@
+//! `secdesk held` end to end: the real binary against a real GNU Mailman 3 core, whose
+//! outgoing mail goes to an aiosmtpd sink that writes into a real Dovecot mailbox, so a post
+//! accepted from the desk comes back through `secdesk sync` like any list mail.
+//!
+//! One Mailman serves the whole moderation story (it takes seconds and ~460 MB to start);
+//! each step asserts what a moderator would see.
+
+#[path = "support/mailman.rs"]
+mod mailman;
+mod support;
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mailman::{wait_for_sink, Mailman, ADMIN_PASS, ADMIN_USER};
+use serde_json::Value;
+use support::{Dovecot, Smtp};
+
+const LIST: &str = "security@example.org";
+const LIST_ID: &str = "security.example.org";
+const IMAP_USER: &str = "security";
+const IMAP_PASS: &str = "imap-Pa55word";
+const IMAP_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
+const MAILMAN_VAR: &str = "SECDESK_TEST_MAILMAN_PASSWORD";
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One desk: a config and a database of its own.
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    fn new(rest_url: &str, who: &str, imap: Option<(&Dovecot, u16)>, extra: &str) -> Desk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let imap = imap
+            .map(|(server, port)| {
+                format!(
+                    "[imap]\nhost = \"localhost\"\nport = {port}\nsecurity = \"tls\"\n\
+                     username = \"{IMAP_USER}\"\npassword_env = \"{IMAP_VAR}\"\nca_file = {:?}\n\n",
+                    server.ca_file()
+                )
+            })
+            .unwrap_or_default();
+        let config = format!(
+            "{imap}[store]\npath = {:?}\n\n[identity]\nname = \"{who}\"\nemail = \"{who}@example.org\"\n\n\
+             [mailman]\nrest_url = \"{rest_url}\"\nusername = \"{ADMIN_USER}\"\n\
+             password_env = \"{MAILMAN_VAR}\"\nlists = [\"{LIST}\"]\n{extra}",
+            dir.path().join("secdesk.db"),
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
+        Desk { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    /// Runs secdesk with the right passwords, stdin not a terminal.
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(ADMIN_PASS, args)
+    }
+
+    fn run_with(&self, mailman_password: &str, args: &[&str]) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env(MAILMAN_VAR, mailman_password)
+            .env(IMAP_VAR, IMAP_PASS)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run secdesk");
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        while child.try_wait().expect("poll secdesk").is_none() {
+            if Instant::now() > deadline {
+                child.kill().ok();
+                panic!("secdesk {args:?} still running after {RUN_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("collect secdesk output")
+    }
+
+    /// Runs secdesk and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "secdesk {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    fn held(&self) -> Vec<Value> {
+        let json: Value = serde_json::from_str(&self.ok(&["held", "--json"])).expect("held json");
+        json.as_array().expect("held --json is an array").clone()
+    }
+}
+
+fn post(message_id: &str, from: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {LIST}\r\nSubject: {subject}\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\
+         Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// The held posts each desk test starts from: two spam, two reports, one hostile subject.
+fn hold_posts(mm: &Mailman) {
+    let posts = [
+        ("spam1@lottery.example", "win@lottery.example", "You WON 1000000 dollars, claim now",
+         "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details. Act now, limited offer, free money."),
+        ("spam2@pills.example", "deals@pills.example", "Cheap pills, best price, order now",
+         "Buy cheap viagra and cialis online now! Best price, no prescription, discount offer, click here to order and unsubscribe."),
+        ("report1@reporter.example", "alice@reporter.example", "Heap overflow in zipfile with a crafted archive",
+         "Hello, I found a heap buffer overflow in the zipfile module of CPython 3.12.1. A crafted archive with a negative extra field length crashes the interpreter. Reproducer attached: python3 repro.py crash.zip. ASAN reports a heap-buffer-overflow read in zipimport."),
+        ("report2@reporter.example", "bob@reporter.example", "Path traversal in tarfile extractall",
+         "Hi team, tarfile.extractall in Python 3.11.4 follows a symlink member and writes outside the target directory. Steps to reproduce: create the archive with the attached script, run extractall, observe /tmp/pwned. Affected versions 3.8 to 3.12."),
+        ("hostile@reporter.example", "mallory@reporter.example", "Crash in json \u{1b}]2;owned\u{7}\u{1b}[31m module",
+         "The json module of CPython 3.12 crashes with a deeply nested document; reproducer: python3 -c 'import json; json.loads(\"[\"*100000)'."),
+    ];
+    for (id, from, subject, body) in posts {
+        mm.post(LIST, from, &post(id, from, subject, body));
+    }
+    mm.wait_held(LIST_ID, posts.len());
+}
+
+fn by_message_id<'a>(held: &'a [Value], message_id: &str) -> &'a Value {
+    held.iter()
+        .find(|h| h["message_id"] == message_id)
+        .unwrap_or_else(|| panic!("{message_id} not among held posts: {held:?}"))
+}
+
+fn request_id(held: &[Value], message_id: &str) -> String {
+    by_message_id(held, message_id)["request_id"].to_string()
+}
+
+fn single_line_error(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "expected a failure, got success: {err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    err
+}
+
+#[test]
+fn moderating_the_held_queue_against_a_real_mailman() {
+    if !Mailman::installed() {
+        eprintln!("skip: Debian mailman3 is not installed (scripts/test installs it)");
+        return;
+    }
+    let dovecot = Dovecot::start();
+    dovecot.add_user(IMAP_USER, IMAP_PASS);
+    let inbox = dovecot.maildir(IMAP_USER, "INBOX");
+    let smtp = Smtp::start(&inbox);
+    let mut mm = Mailman::start(smtp.port);
+    mm.create_list(LIST);
+    hold_posts(&mm);
+    let desk = Desk::new(
+        &mm.rest_url(),
+        "ada",
+        Some((&dovecot, dovecot.imaps_port)),
+        "",
+    );
+    let second = Desk::new(&mm.rest_url(), "bob", None, "");
+
+    // Held posts are listed with their class; the contract's fields and nothing raw.
+    let held = desk.held();
+    assert_eq!(held.len(), 5, "{held:?}");
+    let fields: BTreeSet<&str> = held[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let contract = [
+        "list",
+        "request_id",
+        "message_id",
+        "sender",
+        "subject",
+        "reason",
+        "hold_date",
+        "class",
+        "outcome",
+        "spam_score",
+        "reasons",
+    ];
+    assert_eq!(fields, contract.into_iter().collect());
+    for spam in ["spam1@lottery.example", "spam2@pills.example"] {
+        assert_eq!(by_message_id(&held, spam)["class"], "spam", "{held:?}");
+    }
+    for report in ["report1@reporter.example", "report2@reporter.example"] {
+        assert_ne!(by_message_id(&held, report)["class"], "spam", "{held:?}");
+    }
+    let p = by_message_id(&held, "report1@reporter.example");
+    assert_eq!(p["list"], LIST);
+    assert_eq!(p["sender"], "alice@reporter.example");
+    assert_eq!(p["reason"], "The message is not from a list member");
+    assert!(p["hold_date"].as_str().unwrap().ends_with('Z'), "{p}");
+    let text = desk.ok(&["held"]);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "raw escape reached the terminal: {text:?}"
+    );
+    assert!(text.contains("Crash in json ␛]2;owned"), "{text}");
+    assert!(text.contains("Heap overflow in zipfile"), "{text}");
+    assert!(text.contains("5 held: 2 spam"), "{text}");
+
+    // Without a terminal and without --yes, the sweep refuses and discards nothing.
+    let out = desk.run(&["held", "sweep", "--class", "spam"]);
+    let err = single_line_error(&out);
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(mm.held_ids(LIST_ID).len(), 5);
+
+    // The second desk loaded the queue before the sweep: its ids go stale.
+    let stale_spam = request_id(&held, "spam1@lottery.example");
+
+    // The sweep discards exactly the posts classified spam, after listing them.
+    let spam_ids: BTreeSet<u64> = held
+        .iter()
+        .filter(|h| h["class"] == "spam")
+        .map(|h| h["request_id"].as_u64().unwrap())
+        .collect();
+    let out = desk.ok(&["held", "sweep", "--class", "spam", "--yes"]);
+    assert!(
+        out.contains("You WON 1000000 dollars") && out.contains("Cheap pills"),
+        "{out}"
+    );
+    assert!(!out.contains("Heap overflow"), "{out}");
+    assert!(out.contains("discarded 2"), "{out}");
+    let left: BTreeSet<u64> = mm.held_ids(LIST_ID).into_iter().collect();
+    let all: BTreeSet<u64> = held
+        .iter()
+        .map(|h| h["request_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(left, &all - &spam_ids);
+
+    // A second desk acting on a stale id is told it was already handled, and succeeds.
+    let out = second.ok(&["held", "discard", &stale_spam]);
+    assert!(out.contains("already handled"), "{out}");
+
+    // Accept delivers the post to the list: the SMTP sink gets it with List-* headers.
+    let accept = request_id(&held, "report1@reporter.example");
+    let out = desk.ok(&["held", "accept", &accept]);
+    assert!(out.contains("accepted request"), "{out}");
+    let delivered = wait_for_sink(&inbox, &["report1@reporter.example", "List-Id:"]);
+    assert!(
+        delivered.contains("Heap overflow in zipfile"),
+        "{delivered}"
+    );
+    // The other desk's id for it is stale too.
+    let out = second.ok(&["held", "accept", &accept]);
+    assert!(out.contains("already handled"), "{out}");
+
+    // Reject mails the sender the comment.
+    let reject = request_id(&held, "report2@reporter.example");
+    let comment = "Please report this through the bug tracker";
+    desk.ok(&["held", "reject", &reject, "--comment", comment]);
+    let notice = wait_for_sink(&inbox, &[comment]);
+    assert!(notice.contains("bob@reporter.example"), "{notice}");
+
+    // The accepted post arrives by IMAP and carries its moderation history.
+    desk.ok(&["sync"]);
+    let reports: Value = serde_json::from_str(&desk.ok(&["list", "--json"])).unwrap();
+    let report = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["message_id"] == "report1@reporter.example")
+        .unwrap_or_else(|| panic!("the accepted post is not a report: {reports}"));
+    let id = report["id"].to_string();
+    let log = desk.ok(&["log", &id]);
+    assert!(
+        log.contains("ada@example.org") && log.contains("moderation"),
+        "{log}"
+    );
+    assert!(log.contains("held → accept"), "{log}");
+    let show = desk.ok(&["show", &id]);
+    assert!(
+        show.contains("moderation: accept by ada@example.org"),
+        "{show}"
+    );
+
+    // Statistics count moderation per moderator.
+    let stats: Value = serde_json::from_str(&desk.ok(&["stats", "--json"])).unwrap();
+    let held = &stats["moderation"]["held"];
+    let cleared = &held["cleared_by"]["ada@example.org"];
+    assert_eq!(cleared["discarded"], 2, "{stats}");
+    assert_eq!(cleared["accepted"], 1, "{stats}");
+    assert_eq!(cleared["rejected"], 1, "{stats}");
+    assert_eq!(held["time_held"]["count"], 4, "{stats}");
+    assert!(stats.get("by_state").is_some(), "existing keys stay");
+    assert!(
+        stats["moderation"].get("time_to_clear").is_some(),
+        "existing keys stay"
+    );
+    let table = desk.ok(&["stats"]);
+    assert!(
+        table.contains("held queue: accept 1, defer 0, discard 2, reject 1"),
+        "{table}"
+    );
+
+    // Wrong credentials: one line, never the password.
+    let out = desk.run_with("not-the-Pa55word", &["held"]);
+    let err = single_line_error(&out);
+    assert!(
+        err.contains("refused the login") && err.contains(ADMIN_USER),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-Pa55word"), "{err}");
+
+    // Mailman stopped: one clear line.
+    mm.stop();
+    let out = desk.run(&["held"]);
+    let err = single_line_error(&out);
+    assert!(
+        err.contains("cannot reach Mailman at http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(!err.contains(ADMIN_PASS), "{err}");
+}
+
+#[test]
+fn a_silent_mailman_is_one_line_within_the_sync_deadline() {
+    // A server that accepts the connection and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/3.1");
+    let desk = Desk::new(&url, "ada", None, "\n[sync]\ntimeout_seconds = 2\n");
+    let started = Instant::now();
+    let out = desk.run(&["held"]);
+    let took = started.elapsed();
+    let err = single_line_error(&out);
+    assert!(err.contains("did not answer within 2 s"), "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn plain_http_to_a_remote_mailman_is_refused_before_any_request() {
+    let desk = Desk::new("http://lists.example.org/3.1", "ada", None, "");
+    let out = desk.run(&["held"]);
+    let err = single_line_error(&out);
+    assert!(
+        err.contains("mailman.rest_url") && err.contains("https"),
+        "{err}"
+    );
+}
