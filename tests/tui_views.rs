@@ -188,3 +188,52 @@ fn a_bad_signature_is_a_banner_and_each_pgp_message_says_what_it_was() {
         "{screen}"
     );
 }
+
+/// Issue 12: the report view names the classifier's similar earlier reports, and `d` offers
+/// them first, best first, before the newest reports.
+#[test]
+fn similar_reports_are_shown_and_offered_first_by_d() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = secdesk::core::store::Store::open(&dir.path().join("desk.db")).unwrap();
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/duplicates");
+    // The tarfile report, two unrelated ones, then the tarfile bug again in other words.
+    let batch = ["01-a", "02-a", "03-a", "01-b"]
+        .iter()
+        .map(|n| {
+            let raw = std::fs::read(fixtures.join(format!("{n}.eml"))).unwrap();
+            secdesk::core::ingest::RawIncoming::file(raw)
+        })
+        .collect();
+    let ingest = secdesk::core::ingest::Ingestor::from_store(&mut store, None).unwrap();
+    ingest.ingest_batch(&mut store, batch, None).unwrap();
+    let config = secdesk::cli::demo::demo_config().unwrap();
+    let mut desk = Desk::open(dir, store, config);
+    desk.key(KeyCode::Char('/'));
+    desk.keys("symlink in tarfile");
+    desk.key(KeyCode::Enter);
+    desk.key(KeyCode::Enter);
+    let id = desk.state.report_id.unwrap();
+    let report = desk.screen();
+    let similar = report
+        .lines()
+        .find(|l| l.starts_with("Similar"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(similar.contains("#1 ≈"), "{similar}");
+    assert!(similar.contains("d offers them first"), "{similar}");
+    desk.key(KeyCode::Char('d'));
+    let picker = desk.screen();
+    let items: Vec<&str> = picker.lines().filter(|l| l.contains("(new)")).collect();
+    assert!(
+        items[0].contains("│ ≈") && items[0].contains("% #1 tarfile extractall"),
+        "the similar report first, with its score:\n{picker}"
+    );
+    assert!(items[1..].iter().all(|l| !l.contains('≈')), "{picker}");
+    // Enter takes the first: marked a duplicate of the similar report.
+    desk.key(KeyCode::Enter);
+    assert_eq!(
+        desk.report_field(id, "CAST(duplicate_of AS TEXT)")
+            .as_deref(),
+        Some("1")
+    );
+}

@@ -11,6 +11,7 @@ use crate::core::store::queue::{QueueFilter, QueuePage};
 use crate::mailio::delivery::Delivery;
 
 use super::desk::{Candidate, Detail, StatsData, UndoToken};
+use crate::core::classify::similar::Similar;
 
 /// Everything that can happen to the desk.
 #[derive(Debug, Clone)]
@@ -33,8 +34,9 @@ pub enum Action {
     },
     ReportLoaded(Box<Detail>),
     StatsLoaded(Box<StatsData>),
-    /// The answer to [`Request::Candidates`].
-    CandidatesLoaded(ReportId, Vec<Candidate>),
+    /// The answer to [`Request::Candidates`]: the reports, and the classifier's similar
+    /// earlier ones (best first), which the picker offers first.
+    CandidatesLoaded(ReportId, Vec<Candidate>, Vec<Similar>),
     /// What a batch of triage changes (or an undo) did.
     Applied(Applied),
     /// Another connection committed to the database (`PRAGMA data_version` moved).

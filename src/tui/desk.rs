@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::core::advisory::{self, embargo};
+use crate::core::classify::similar::Similar;
 use crate::core::pep811;
 
 use crate::core::config::{ClockConfig, Config};
@@ -48,6 +49,8 @@ pub struct Detail {
     pub finish_mark: Option<String>,
     /// The embargo, when the advisory sets one: the countdown and its warnings.
     pub embargo: Option<embargo::Embargo>,
+    /// The classifier's similar earlier reports, best first (issue 12).
+    pub similar: Vec<Similar>,
     /// About how many lines the report view takes, so scrolling stops at the end.
     pub lines: u16,
 }
@@ -204,7 +207,8 @@ impl Session {
                 now,
             )?)),
             Request::Candidates(id) => {
-                Action::CandidatesLoaded(id, candidates(&self.store, CANDIDATES)?)
+                let similar = similar(&self.store, id);
+                Action::CandidatesLoaded(id, candidates(&self.store, CANDIDATES)?, similar)
             }
             Request::ComposeReply { .. }
             | Request::QueueReply(_)
@@ -314,6 +318,12 @@ pub fn clock_marks(
     Ok(out)
 }
 
+/// The classifier's similar earlier reports (issue 12), best first. They are a suggestion:
+/// when they cannot be worked out the desk goes on without them, and says why in the log.
+pub fn similar(store: &Store, id: ReportId) -> Vec<Similar> {
+    crate::core::classify::similar::similar_reports(store.conn(), id).unwrap_or_default()
+}
+
 /// The newest `limit` reports, for the `d` picker.
 pub fn candidates(store: &Store, limit: usize) -> Result<Vec<Candidate>, TriageError> {
     Ok(triage::candidates(store, limit)?
@@ -384,6 +394,7 @@ pub fn load_detail(
         };
     let embargo = embargo::embargo(&advisory::load(store.conn(), id)?, now);
     Ok(Detail {
+        similar: similar(store, id),
         finish_mark: embargo::finish_mark(report.deadlines.finish.as_deref(), now),
         embargo,
         outbox: unsent,

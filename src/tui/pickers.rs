@@ -9,6 +9,7 @@ use super::app::{OnYes, Overlay, PickerChoice, PickerPurpose, State};
 use super::desk::Candidate;
 use super::prompts::{chosen, open_picker, targets};
 use super::text;
+use crate::core::classify::similar::Similar;
 use crate::core::model::{InvalidReason, ReportId};
 
 /// `d`: the picker of reports to name as the original, once the store has listed them.
@@ -20,25 +21,37 @@ pub(super) fn ask_original(state: &mut State) -> Vec<Request> {
     vec![Request::Candidates(id)]
 }
 
-/// The store's answer to [`Request::Candidates`]: every other report, newest first, each
-/// as "#id subject (state)"; a duplicate is shown with its own original.
-pub fn candidates_loaded(state: &mut State, for_id: ReportId, reports: Vec<Candidate>) {
+/// The store's answer to [`Request::Candidates`]: the classifier's similar earlier reports
+/// first, best first and marked with their score, then every other report, newest first,
+/// each as "#id subject (state)"; a duplicate is shown with its own original.
+pub fn candidates_loaded(
+    state: &mut State,
+    for_id: ReportId,
+    mut reports: Vec<Candidate>,
+    similar: &[Similar],
+) {
     if targets(state, false).first().map(|t| t.0) != Some(for_id) {
         return;
     }
+    let score = |id: ReportId| similar.iter().position(|s| s.id == id);
+    // Stable: the similar ones in score order, the rest as they came (newest first).
+    reports.sort_by_key(|c| score(c.id).unwrap_or(usize::MAX));
     let items = reports
         .into_iter()
         .filter(|c| c.id != for_id)
         .map(|c| {
+            let mark = score(c.id)
+                .map(|i| text::similar_mark(similar[i].score))
+                .unwrap_or_default();
             // Choosing a duplicate names its original: a duplicate of a duplicate would
             // hide it (the triage core refuses one).
             match c.duplicate_of {
                 Some(of) => (
-                    format!("#{} {} (duplicate: picks #{of})", c.id, c.subject),
+                    format!("{mark}#{} {} (duplicate: picks #{of})", c.id, c.subject),
                     PickerChoice::Report(of),
                 ),
                 None => (
-                    format!("#{} {} ({})", c.id, c.subject, c.state),
+                    format!("{mark}#{} {} ({})", c.id, c.subject, c.state),
                     PickerChoice::Report(c.id),
                 ),
             }

@@ -168,6 +168,13 @@ pub fn send_to_all(n: usize) -> String {
     format!("Send to all {n} addresses? [y]es; n goes back to the preview, where e edits")
 }
 
+/// The `d` picker's mark on a report the classifier finds similar.
+pub fn similar_mark(score: f64) -> String {
+    format!("≈{:.0}% ", score * 100.0)
+}
+
+pub const SIMILAR_HINT: &str = "d offers them first";
+
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
         format!("embargo ended {}d ago", -days_left)

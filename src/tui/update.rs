@@ -66,8 +66,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             }
             Vec::new()
         }
-        Action::CandidatesLoaded(id, reports) => {
-            pickers::candidates_loaded(state, id, reports);
+        Action::CandidatesLoaded(id, reports, similar) => {
+            pickers::candidates_loaded(state, id, reports, &similar);
             Vec::new()
         }
         Action::StatsLoaded(stats) => {

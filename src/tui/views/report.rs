@@ -213,6 +213,20 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             out.push(Line::from(Span::styled(format!("  ⚠ {w}"), urgent)));
         }
     }
+    if !d.similar.is_empty() {
+        let list: Vec<String> = d
+            .similar
+            .iter()
+            .map(|s| format!("#{} {}", s.id, text::similar_mark(s.score).trim_end()))
+            .collect();
+        out.push(field(
+            "Similar",
+            Span::styled(
+                format!("{} — {}", list.join(" · "), text::SIMILAR_HINT),
+                Style::new().fg(Color::Yellow),
+            ),
+        ));
+    }
     if !r.duplicates.is_empty() {
         let list: Vec<String> = r.duplicates.iter().map(|i| format!("#{i}")).collect();
         out.push(field("Duplicates", list.join(" ")));
