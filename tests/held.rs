@@ -105,11 +105,7 @@ impl Desk {
 }
 
 fn post(message_id: &str, from: &str, subject: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: {LIST}\r\nSubject: {subject}\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\
-         Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
+    mailman::list_post(LIST, message_id, from, subject, body)
 }
 
 /// The held posts each desk test starts from: two spam, two reports, one hostile subject.

@@ -12,6 +12,7 @@ use crate::mailio::delivery::Delivery;
 
 use super::desk::{Candidate, Detail, StatsData, UndoToken};
 use crate::core::classify::similar::Similar;
+use crate::core::moderation::ClassifiedPost;
 
 /// Everything that can happen to the desk.
 #[derive(Debug, Clone)]
@@ -69,6 +70,10 @@ pub enum Action {
     AdvisoryEdited(AdvisoryForm, Result<String, String>),
     /// The form was saved (what changed), or refused (why; the form is kept for `A`).
     AdvisorySaved(AdvisoryForm, Result<String, String>),
+    /// The mailing list's held posts, classified, or why they could not be fetched.
+    HeldLoaded(Result<Vec<ClassifiedPost>, String>),
+    /// What a moderation did (one line), or why it failed.
+    Moderated(Result<String, String>),
 }
 
 /// What the store worker found out about a reply before it is sent.
@@ -133,6 +138,10 @@ pub enum Request {
     EditAdvisory(AdvisoryForm),
     /// Check the edited form (`core::advisory::form::parse`) and save it onto its version.
     SaveAdvisory(AdvisoryForm),
+    /// Fetch the held posts from Mailman: the held worker runs it, off the UI thread.
+    HeldFetch,
+    /// Moderate the held post the moderator saw: the held worker runs it.
+    Moderate(Box<ClassifiedPost>, crate::core::moderation::Action),
 }
 
 /// One key's worth of triage: the same change to one or more reports.

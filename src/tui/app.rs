@@ -136,6 +136,8 @@ pub enum Screen {
     Queue,
     Report,
     Stats,
+    /// The mailing list's hold queue (`H`).
+    Held,
 }
 
 /// A reply being written with `r`: composed, then edited, then previewed until it is sent
@@ -219,6 +221,11 @@ pub struct State {
     pub stats: Option<Box<StatsData>>,
     /// The stats screen's chart by month instead of by week (`m`).
     pub stats_monthly: bool,
+    /// The held posts last fetched (or why not), the cursor among them, and whether a
+    /// fetch is on its way.
+    pub held: Option<Result<Vec<crate::core::moderation::ClassifiedPost>, String>>,
+    pub held_cursor: usize,
+    pub held_loading: bool,
     pub overlay: Overlay,
     pub status: Option<Status>,
     /// The last sync's outcome, shown at the right of the status line.
@@ -284,6 +291,9 @@ impl State {
             find_at: None,
             stats: None,
             stats_monthly: false,
+            held: None,
+            held_cursor: 0,
+            held_loading: false,
             overlay: Overlay::None,
             status: None,
             sync: None,

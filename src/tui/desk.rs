@@ -125,6 +125,11 @@ impl Session {
                 }
             }
             Request::CheckReply(draft) => check_reply(&self.config, draft),
+            // The desk hands these to its held worker; tests run them here.
+            Request::HeldFetch => super::held::fetch(&self.config, &mut self.store),
+            Request::Moderate(post, action) => {
+                super::held::moderate(&self.config, &mut self.store, &post, action)
+            }
             Request::OutboxCount => match outbox::pending(&self.store) {
                 Ok(rows) => Action::OutboxCount(rows.len()),
                 Err(e) => Action::Failed(text::store_error(&e, self.store.path())),
@@ -213,6 +218,8 @@ impl Session {
             Request::ComposeReply { .. }
             | Request::QueueReply(_)
             | Request::CheckReply(_)
+            | Request::HeldFetch
+            | Request::Moderate(..)
             | Request::OutboxCount
             | Request::TabCounts(_)
             | Request::Deliver(_)

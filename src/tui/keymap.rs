@@ -48,6 +48,11 @@ pub enum Command {
     Stats,
     /// On the stats screen: the chart by month or by week.
     ToggleMonthly,
+    /// The mailing list's hold queue, and on it: accept, discard as spam, defer.
+    Held,
+    HeldAccept,
+    HeldDiscard,
+    HeldDefer,
     Quit,
     /// Keys inside a prompt or a picker: listed in the help, handled by the prompt itself.
     InPrompt,
@@ -68,6 +73,8 @@ pub enum Scope {
     ReplyPreview,
     /// The stats screen.
     Stats,
+    /// The held screen.
+    Held,
     /// The queue, the report view and the stats screen (not the reply preview).
     Screens,
     /// Inside a prompt or picker: in the help only (`prompts` and `pickers` handle them).
@@ -146,6 +153,10 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('u'))], "u", Command::Undo, Scope::Triage, "undo the last action", "undo", 5),
     bind(&[k(Char('T'))], "T", Command::Stats, Scope::Queue, "stats", "stats", 9),
     bind(&[k(Char('m'))], "m", Command::ToggleMonthly, Scope::Stats, "stats: by month / by week", "monthly", 2),
+    bind(&[k(Char('H'))], "H", Command::Held, Scope::Queue, "held posts (Mailman hold queue)", "", HELP_ONLY),
+    bind(&[k(Char('a'))], "a", Command::HeldAccept, Scope::Held, "held: accept the post", "accept", 1),
+    bind(&[k(Char('s'))], "s", Command::HeldDiscard, Scope::Held, "held: discard as spam", "discard", 2),
+    bind(&[k(Char('z'))], "z", Command::HeldDefer, Scope::Held, "held: defer (decide later)", "defer", 3),
     bind(&[k(Char('L'))], "L", Command::Messages, Scope::Screens, "message log (last 100 lines), :messages", "log", 26),
     bind(&[k(Char(':'))], ":", Command::CommandLine, Scope::Screens, "command: :messages, :q", "", HELP_ONLY),
     bind(&[ctrl('a'), ctrl('e'), ctrl('u'), ctrl('w')], "", Command::InPrompt, Scope::Prompt, "prompt: start, end, clear, delete word", "", HELP_ONLY),
@@ -179,6 +190,7 @@ pub enum Where {
     Queue,
     Report,
     Stats,
+    Held,
     ReplyPreview,
 }
 
@@ -191,6 +203,7 @@ fn applies(scope: Scope, at: Where) -> bool {
         Scope::Triage => matches!(at, Where::Queue | Where::Report),
         Scope::ReplyPreview => at == Where::ReplyPreview,
         Scope::Stats => at == Where::Stats,
+        Scope::Held => at == Where::Held,
         Scope::Prompt => false,
     }
 }
@@ -268,6 +281,7 @@ mod tests {
             Where::Queue,
             Where::Report,
             Where::Stats,
+            Where::Held,
             Where::ReplyPreview,
         ] {
             let mut seen: Vec<Key> = Vec::new();

@@ -16,7 +16,8 @@
 //! - [`desk`] and [`triage`]: what the store worker runs, calling the same core functions as
 //!   the CLI. [`reply`]: the steps of `r`, from the template picker through the editor (the
 //!   UI loop suspends the terminal around it) and the preview to the delivery worker.
-//!   [`advisory`]: `A`, the advisory form in the editor, the same way.
+//!   [`advisory`]: `A`, the advisory form in the editor, the same way. [`held`]: `H`,
+//!   the mailing list's hold queue, on a held worker of its own.
 //!   [`text`]: the user-facing strings.
 
 pub mod action;
@@ -24,6 +25,7 @@ pub mod advisory;
 pub mod app;
 pub mod desk;
 pub mod guard;
+pub mod held;
 pub mod keymap;
 pub mod motion;
 pub mod overlay;

@@ -49,6 +49,10 @@ pub(super) fn move_by(state: &mut State, delta: i64) -> Vec<Request> {
             clamp_report_scroll(state);
             Vec::new()
         }
+        Screen::Held => {
+            super::held::move_by(state, delta);
+            Vec::new()
+        }
         Screen::Stats => Vec::new(),
     }
 }
@@ -66,7 +70,7 @@ pub(super) fn move_to(state: &mut State, pos: usize) -> Vec<Request> {
             clamp_report_scroll(state);
             Vec::new()
         }
-        Screen::Stats => Vec::new(),
+        Screen::Stats | Screen::Held => Vec::new(),
     }
 }
 

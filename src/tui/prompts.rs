@@ -38,7 +38,7 @@ pub(super) fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
             .current()
             .map(|r| vec![(r.summary.id, r.version)])
             .unwrap_or_default(),
-        Screen::Stats => Vec::new(),
+        Screen::Stats | Screen::Held => Vec::new(),
     }
 }
 

@@ -175,6 +175,36 @@ pub fn similar_mark(score: f64) -> String {
 
 pub const SIMILAR_HINT: &str = "d offers them first";
 
+pub const NO_HELD_POST: &str = "no held post here";
+pub const HELD_NONE: &str = "No post is held.";
+pub const HELD_TITLE: &str = " Held posts (Mailman) · a accept · s discard as spam · z defer ";
+
+pub fn moderating(action: &str, request_id: u64) -> String {
+    format!("{action}: request {request_id}…")
+}
+
+pub fn held_post(request_id: u64, subject: &str, sender: &str) -> String {
+    format!("request {request_id} (\"{subject}\" from {sender})")
+}
+
+pub fn moderated(action: &str, what: &str) -> String {
+    let done = match action {
+        "accept" => "accepted",
+        "discard" => "discarded as spam",
+        "reject" => "rejected",
+        _ => "deferred",
+    };
+    format!("{what} {done}")
+}
+
+pub fn already_moderated(what: &str) -> String {
+    format!("{what}: already handled by someone else; nothing done")
+}
+
+pub fn held_failed(e: &str) -> String {
+    format!("held queue: {e}")
+}
+
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
         format!("embargo ended {}d ago", -days_left)

@@ -7,7 +7,7 @@ use super::action::{Action, Applied, Request, UndoEntry};
 use super::app::{Confirm, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
 use super::motion::{clamp_report_scroll, find_next, move_by, move_to, scroll_overlay};
-use super::{advisory, pickers, prompts, reply, text, views};
+use super::{advisory, held, pickers, prompts, reply, text, views};
 use crate::core::store::queue::QueueOrder;
 
 /// Rows loaded beyond each edge of the viewport, so scrolling rarely waits on the store.
@@ -109,6 +109,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         | Action::ReplyChecked(..)
         | Action::ReplyQueued { .. }
         | Action::ReplyDelivered(_)) => reply::on_action(state, reply_step),
+        held_step @ (Action::HeldLoaded(_) | Action::Moderated(_)) => {
+            held::on_action(state, held_step)
+        }
         advisory_step @ (Action::AdvisoryForm(_)
         | Action::AdvisoryEdited(..)
         | Action::AdvisorySaved(..)) => advisory::on_action(state, advisory_step),
@@ -157,6 +160,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
         Screen::Queue => Where::Queue,
         Screen::Report => Where::Report,
         Screen::Stats => Where::Stats,
+        Screen::Held => Where::Held,
     };
     let count = state.count.take();
     match keymap::command_for(&key, at) {
@@ -242,6 +246,10 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
             }
         },
         Command::Advisory => advisory::start(state),
+        Command::Held => held::open(state),
+        Command::HeldAccept | Command::HeldDiscard | Command::HeldDefer => {
+            held::on_command(state, command)
+        }
         Command::ToggleMonthly => {
             state.stats_monthly = !state.stats_monthly;
             Vec::new()
@@ -270,7 +278,7 @@ fn open_current(state: &mut State) -> Vec<Request> {
 /// Esc: closes the innermost thing open, and never quits.
 fn close(state: &mut State) -> Vec<Request> {
     match state.screen {
-        Screen::Report | Screen::Stats => {
+        Screen::Report | Screen::Stats | Screen::Held => {
             state.screen = Screen::Queue;
             ensure_window(state)
         }
@@ -295,7 +303,7 @@ fn close(state: &mut State) -> Vec<Request> {
 /// q: back to the queue; from the queue, quits (asking first over a selection).
 fn back(state: &mut State) -> Vec<Request> {
     match state.screen {
-        Screen::Report | Screen::Stats => {
+        Screen::Report | Screen::Stats | Screen::Held => {
             state.screen = Screen::Queue;
             ensure_window(state)
         }

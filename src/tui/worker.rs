@@ -37,6 +37,8 @@ pub fn spawn_store_worker(
 ) -> thread::JoinHandle<()> {
     let (deliveries, jobs) = mpsc::channel();
     spawn_delivery_worker(path.clone(), config.clone(), jobs, events.clone());
+    let (held_jobs, held_queue) = mpsc::channel();
+    spawn_held_worker(path.clone(), config.clone(), held_queue, events.clone());
     guard::spawn("store", events.clone(), move || {
         let mut session = match Store::open(&path) {
             Ok(s) => desk::Session::new(s, config.clone()),
@@ -53,6 +55,11 @@ pub fn spawn_store_worker(
                     Request::Deliver(id) => {
                         // The delivery worker lives as long as this one.
                         let _ = deliveries.send(id);
+                        continue;
+                    }
+                    held @ (Request::HeldFetch | Request::Moderate(..)) => {
+                        // So does the held worker.
+                        let _ = held_jobs.send(held);
                         continue;
                     }
                     // The UI loop runs the editor; it never comes here.
@@ -91,6 +98,36 @@ pub fn spawn_delivery_worker(
     })
 }
 
+/// Starts the held worker: Mailman's hold queue is fetched and moderated here (network),
+/// on a store connection of its own, and each answer comes back as an action.
+pub fn spawn_held_worker(
+    path: PathBuf,
+    config: Config,
+    jobs: Receiver<Request>,
+    events: Sender<Action>,
+) -> thread::JoinHandle<()> {
+    guard::spawn("held", events.clone(), move || {
+        let mut store = match Store::open(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = events.send(Action::Failed(super::text::store_error(&e, &path)));
+                return;
+            }
+        };
+        while let Ok(job) = jobs.recv() {
+            let answer = match job {
+                Request::Moderate(post, action) => {
+                    super::held::moderate(&config, &mut store, &post, action)
+                }
+                _ => super::held::fetch(&config, &mut store),
+            };
+            if events.send(answer).is_err() {
+                return;
+            }
+        }
+    })
+}
+
 /// Keeps every write, and of the reads only the last of each kind: while the worker was
 /// busy the cursor may have moved ten times, and only where it is now matters.
 pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
@@ -110,6 +147,8 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         | Request::SaveAdvisory(_)
         | Request::QueueReply(_)
         | Request::CheckReply(_)
+        | Request::HeldFetch
+        | Request::Moderate(..)
         | Request::Deliver(_) => None,
     };
     let mut out = Vec::with_capacity(pending.len());

@@ -301,6 +301,15 @@ impl Drop for Mailman {
 }
 
 /// The messages an SMTP sink stored in `maildir` (its `new/` folder), as text.
+/// A plain-text post to `list`, as a sender's mail client would write it.
+pub fn list_post(list: &str, message_id: &str, from: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {list}\r\nSubject: {subject}\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\
+         Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
 pub fn sink_messages(maildir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(maildir.join("new"))

@@ -1,6 +1,7 @@
 //! Drawing: every view is a function of `&State` and a frame, nothing else. All text that
 //! came in a mail passes through [`safe`] on its way to a widget.
 
+pub mod held;
 pub mod help;
 mod picker;
 mod queue;
@@ -32,6 +33,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Screen::Queue => queue::draw(frame, body, state),
         Screen::Report => report::draw(frame, body, state),
         Screen::Stats => stats::draw(frame, body, state),
+        Screen::Held => held::draw(frame, body, state),
     }
     if let Some(flow) = state.reply.as_ref().filter(|r| r.previewing) {
         reply::draw(frame, body, flow, state);
@@ -220,6 +222,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         Screen::Queue => Where::Queue,
         Screen::Report => Where::Report,
         Screen::Stats => Where::Stats,
+        Screen::Held => Where::Held,
     };
     let mut spans = Vec::new();
     let mut used = 0usize;
