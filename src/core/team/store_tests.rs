@@ -1,0 +1,178 @@
+//! The team log on real SQLite stores: triage actions queue events, folding them into
+//! another desk's store changes its reports, conflicts reach both audit logs.
+
+use chrono::{TimeZone, Utc};
+
+use super::local::{self, Fetched, FoldSummary};
+use super::replying;
+use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+use crate::core::model::Class;
+use crate::core::store::{MailboxState, Store};
+use crate::core::triage::{self, Request};
+
+const ADA: &str = "ada@example.org";
+const BO: &str = "bo@example.org";
+
+fn mail(n: std::ops::Range<usize>) -> Vec<RawIncoming> {
+    n.map(|i| RawIncoming {
+        raw: format!(
+            "Message-ID: <r{i}@x>\nFrom: r{i}@reporter.example\nSubject: report {i}\n\
+             Date: Mon, 2 Mar 2026 10:00:00 +0000\n\nbody {i}\n"
+        )
+        .into_bytes(),
+        received_at: None,
+        origin: Origin::File,
+    })
+    .collect()
+}
+
+fn desk(reports: usize) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, mail(0..reports), None)
+        .unwrap();
+    (dir, store)
+}
+
+fn req(actor: &str) -> Request {
+    Request::new(actor).at(Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap())
+}
+
+/// Pushes `from`'s queue and folds it into `to`, as the events folder would.
+fn ship(from: &Store, to: &mut Store) -> FoldSummary {
+    let fetched: Vec<Fetched> = local::queued(from)
+        .unwrap()
+        .into_iter()
+        .map(|(seq, ev)| Fetched {
+            uid: seq as u32,
+            event: Ok(ev),
+        })
+        .collect();
+    let cursor = MailboxState {
+        uidvalidity: 1,
+        last_uid: fetched.len() as u32,
+    };
+    local::fold(to, "secdesk", &fetched, cursor, &[ADA.into(), BO.into()]).unwrap()
+}
+
+fn row(store: &Store, id: i64) -> (String, Option<String>, Option<String>, bool) {
+    store
+        .conn()
+        .query_row(
+            "SELECT state, coordinator, class, class_confirmed FROM reports WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+}
+
+fn conflicts(store: &Store) -> Vec<String> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT detail FROM events WHERE kind = 'conflict' ORDER BY detail")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn another_desk_sees_the_assignment_and_the_class_once() {
+    let (_a, mut a) = desk(2);
+    let (_b, mut b) = desk(2);
+    triage::take(&mut a, &req(ADA), 1).unwrap();
+    triage::mark(&mut a, &req(ADA), 1, Class::Valid, None).unwrap();
+    assert_eq!(
+        local::queued(&a).unwrap().len(),
+        3,
+        "coordinator, class, state"
+    );
+
+    let summary = ship(&a, &mut b);
+    assert_eq!(summary.applied, 3);
+    assert_eq!(row(&b, 1), row(&a, 1));
+    assert_eq!(row(&b, 1).1.as_deref(), Some(ADA));
+    // Ada's change is in Bo's audit log under Ada's name.
+    let actor: String = b
+        .conn()
+        .query_row(
+            "SELECT actor FROM events WHERE kind = 'coordinator' AND report_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(actor, ADA);
+    // The same events again change nothing.
+    let again = ship(&a, &mut b);
+    assert_eq!((again.applied, again.already_known), (0, 3));
+    // Folding remote events queues nothing to push back.
+    assert!(local::queued(&b).unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_changes_agree_and_the_conflict_is_in_both_audit_logs() {
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    triage::take(&mut a, &req(ADA), 1).unwrap();
+    triage::take(&mut b, &req(BO), 1).unwrap();
+    ship(&a, &mut b);
+    ship(&b, &mut a);
+    assert_eq!(row(&a, 1), row(&b, 1));
+    assert_eq!(
+        row(&a, 1).1.as_deref(),
+        Some(BO),
+        "(lamport, actor): bo > ada"
+    );
+    let expected = vec![
+        "bo set coordinator bo@example.org; ada's coordinator ada@example.org, made at the same time, lost"
+            .to_string(),
+    ];
+    assert_eq!(conflicts(&a), expected);
+    assert_eq!(conflicts(&b), expected);
+}
+
+#[test]
+fn non_members_are_ignored_and_counted() {
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    triage::take(&mut a, &req("eve@evil.example"), 1).unwrap();
+    let summary = ship(&a, &mut b);
+    assert_eq!(summary.applied, 0);
+    assert_eq!(summary.non_members.get("eve@evil.example"), Some(&1));
+    assert_eq!(row(&b, 1).1, None);
+}
+
+#[test]
+fn events_wait_for_their_reports_mail() {
+    let (_a, mut a) = desk(2);
+    let (_b, mut b) = desk(1);
+    triage::take(&mut a, &req(ADA), 2).unwrap();
+    let summary = ship(&a, &mut b);
+    assert_eq!(summary.caught_up, 0);
+    // Desk B's sync brings report 2's mail; the waiting assignment applies then.
+    Ingestor::without_classifier()
+        .ingest_batch(&mut b, mail(1..2), None)
+        .unwrap();
+    assert_eq!(local::catch_up(&mut b).unwrap(), 1);
+    assert_eq!(row(&b, 2).1.as_deref(), Some(ADA));
+}
+
+#[test]
+fn a_reply_in_progress_shows_on_the_other_desk_until_it_ends() {
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap();
+    replying::start(&mut a, ADA, 1, t0).unwrap();
+    ship(&a, &mut b);
+    let now = t0 + chrono::Duration::minutes(4);
+    let r = replying::other_replying(&b, BO, 1, now).unwrap().unwrap();
+    assert_eq!((r.by.as_str(), r.minutes(now)), (ADA, 4));
+    // Thirty minutes on, a start without an end no longer counts.
+    let later = t0 + chrono::Duration::minutes(31);
+    assert_eq!(replying::replying(b.conn(), 1, later).unwrap(), None);
+    replying::end(&mut a, ADA, 1, now, replying::ReplyEnd::Sent).unwrap();
+    ship(&a, &mut b);
+    assert_eq!(replying::replying(b.conn(), 1, now).unwrap(), None);
+}
