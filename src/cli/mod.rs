@@ -23,6 +23,7 @@ mod state;
 mod stats;
 mod sync;
 mod take;
+mod team;
 mod train;
 mod unassign;
 

@@ -75,11 +75,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         b.finish_and_clear();
     }
     let report = result?;
+    let team = super::team::after_mail_sync(&config, &endpoint, &mut session, &mut store)?;
     // The mail is stored; a failed goodbye changes nothing.
     let _ = session.logout();
 
     if args.verbose || output::stdout_is_terminal() {
         println!("{}", summary_line(&report, started.elapsed()));
+        team.into_iter().for_each(|line| println!("{line}"));
     }
     // Replies waiting in the outbox go out on every sync, as their backoff allows.
     super::outbox::deliver_after_sync(&config, &mut store);

@@ -6,5 +6,6 @@ pub mod imap;
 pub mod import;
 pub mod secret;
 pub mod smtp;
+pub mod team;
 pub mod tls;
 pub mod watch;
