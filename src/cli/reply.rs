@@ -56,11 +56,25 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .into());
     }
     let draft = compose(&config, &store, args.id, args.template.as_deref())?;
-    let Some((draft, built)) = settle(&config, draft, !args.no_edit, args.yes, interactive)? else {
+    // Other desks see "replying" until this ends (docs/team.md); a second replier is warned.
+    let confirm = |p: &str| match interactive && !args.yes {
+        true => ask(p, false),
+        false => Ok(true),
+    };
+    if !super::team::start_reply(&config, &mut store, args.id, confirm)? {
+        eprintln!("secdesk: reply to report #{} not started", args.id);
+        return Ok(ExitCode::FAILURE);
+    }
+    let settled = settle(&config, draft, !args.no_edit, args.yes, interactive);
+    let Ok(Some((draft, built))) = settled else {
+        super::team::end_reply(&config, &mut store, args.id, false)?;
+        settled?;
         eprintln!("secdesk: reply to report #{} not sent", args.id);
         return Ok(ExitCode::FAILURE);
     };
-    send_and_report(&config, &mut store, &draft, &built)
+    let outcome = send_and_report(&config, &mut store, &draft, &built);
+    super::team::end_reply(&config, &mut store, args.id, outcome.is_ok())?;
+    outcome
 }
 
 /// Edits (when asked), builds and confirms a draft until it is ready to send.

@@ -24,10 +24,14 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.store()?;
     let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
+    let now = Utc::now();
     if args.json {
-        output::print_json(&detail)?;
+        output::print_json(&super::team::with_replying(&store, args.id, &detail, now)?)?;
     } else {
         print_report(&mut std::io::stdout().lock(), &detail)?;
+        if let Some(line) = super::team::replying_line(&config, &store, args.id, now)? {
+            println!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,12 @@
 //! The team events step of `secdesk sync` (docs/team.md): push this desk's queued triage
 //! events to `[team] events_mailbox`, fold the other desks' in, and say what was ignored.
 
+use chrono::{DateTime, Utc};
+
 use crate::core::config::Config;
+use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
+use crate::core::team::replying::{self, Replying};
 use crate::mailio::imap::{Endpoint, ImapSession};
 use crate::mailio::team::{sync_events, TeamSyncReport};
 
@@ -53,4 +57,75 @@ fn summary_line(r: &TeamSyncReport) -> String {
         line.push_str(&format!(" ({} lost to a concurrent change)", r.fold.lost));
     }
     line
+}
+
+/// `show --json`'s report with `replying: {"by", "since"}` or `null` added.
+pub fn with_replying<T: serde::Serialize>(
+    store: &Store,
+    id: i64,
+    detail: &T,
+    now: DateTime<Utc>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(detail)?;
+    let replying = replying::replying(store.conn(), id, now)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("replying".into(), serde_json::to_value(replying)?);
+    }
+    Ok(value)
+}
+
+/// `Ada is replying (4 min)`, for the report view, when someone is.
+pub fn replying_line(
+    config: &Config,
+    store: &Store,
+    id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    Ok(replying::replying(store.conn(), id, now)?.map(|r| describe(config, &r, now)))
+}
+
+fn describe(config: &Config, r: &Replying, now: DateTime<Utc>) -> String {
+    let who = config
+        .member(&r.by)
+        .map_or(r.by.as_str(), |m| m.name.as_str());
+    format!(
+        "{} is replying ({} min)",
+        terminal_line(who),
+        r.minutes(now)
+    )
+}
+
+/// Before `secdesk reply` opens the editor: warns when another member is already replying
+/// (and asks, when `ask` is set), then records "reply started". `false` when the user
+/// chose not to go on.
+pub fn start_reply(
+    config: &Config,
+    store: &mut Store,
+    id: i64,
+    ask: impl FnOnce(&str) -> anyhow::Result<bool>,
+) -> anyhow::Result<bool> {
+    let now = Utc::now();
+    let me = &config.identity.email;
+    if let Some(other) = replying::other_replying(store, me, id, now)? {
+        eprintln!(
+            "secdesk: {} to report #{id}: two replies may reach the reporter",
+            describe(config, &other, now)
+        );
+        if !ask("Reply anyway? [y/N] ")? {
+            return Ok(false);
+        }
+    }
+    replying::start(store, me, id, now)?;
+    Ok(true)
+}
+
+/// Records how `secdesk reply` ended.
+pub fn end_reply(config: &Config, store: &mut Store, id: i64, sent: bool) -> anyhow::Result<()> {
+    let how = if sent {
+        replying::ReplyEnd::Sent
+    } else {
+        replying::ReplyEnd::Abandoned
+    };
+    replying::end(store, &config.identity.email, id, Utc::now(), how)?;
+    Ok(())
 }
