@@ -7,7 +7,7 @@ use crate::core::config::Config;
 use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 use crate::core::team::replying::{self, Replying};
-use crate::mailio::imap::{Endpoint, ImapSession};
+use crate::mailio::imap::{account, Endpoint, ImapSession};
 use crate::mailio::team::{sync_events, TeamSyncReport};
 
 /// Runs the events sync when team sharing is on. Warnings go to stderr; the summary line
@@ -116,6 +116,7 @@ pub fn start_reply(
         }
     }
     replying::start(store, me, id, now)?;
+    share_now(config, store);
     Ok(true)
 }
 
@@ -127,5 +128,27 @@ pub fn end_reply(config: &Config, store: &mut Store, id: i64, sent: bool) -> any
         replying::ReplyEnd::Abandoned
     };
     replying::end(store, &config.identity.email, id, Utc::now(), how)?;
+    share_now(config, store);
     Ok(())
+}
+
+/// Shares queued events at once, so other desks see "replying" on their next sync rather
+/// than after ours. Best effort: offline, the events stay queued for the next sync.
+fn share_now(config: &Config, store: &mut Store) {
+    let Some(imap) = config.imap.as_ref().filter(|_| config.team_sharing()) else {
+        return;
+    };
+    let shared = account::login(config, imap)
+        .map_err(anyhow::Error::from)
+        .and_then(|(endpoint, mut session)| {
+            let r = sync_events(&endpoint, &mut session, config, store);
+            let _ = session.logout();
+            r.map_err(anyhow::Error::from)
+        });
+    if let Err(e) = shared {
+        eprintln!(
+            "secdesk: {}; the team hears about this reply with the next sync",
+            terminal_line(&e.to_string())
+        );
+    }
 }

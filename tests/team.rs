@@ -1,0 +1,444 @@
+//! One team, many desks (docs/team.md): the real binary, two or three stores, one real
+//! Dovecot account. What each desk shows after a sync, what the events folder holds, and
+//! that the stores agree exactly.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{message, Dovecot, Smtp};
+
+const USER: &str = "security";
+const PASSWORD: &str = "team-Pa55word";
+const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+const MEMBERS: &str = r#"[{ name = "Ada", email = "ada@example.org" }, { name = "Bo", email = "bo@example.org" }, { name = "Cy", email = "cy@example.org" }]"#;
+
+/// One desk: its own config and database on the shared account.
+struct Desk {
+    dir: tempfile::TempDir,
+    email: String,
+}
+
+impl Desk {
+    fn new(server: &Dovecot, name: &str, email: &str) -> Desk {
+        Desk::with_members(server, name, email, MEMBERS, "")
+    }
+
+    fn with_members(server: &Dovecot, name: &str, email: &str, members: &str, extra: &str) -> Desk {
+        let desk = Desk {
+            dir: tempfile::tempdir().expect("temp dir"),
+            email: email.to_string(),
+        };
+        desk.configure(server.imap_port, name, members, extra);
+        desk
+    }
+
+    fn configure(&self, port: u16, name: &str, members: &str, extra: &str) {
+        let config = format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+             username = \"{USER}\"\npassword_env = \"{PASSWORD_VAR}\"\n\n\
+             [store]\npath = {db:?}\n\n\
+             [identity]\nname = \"{name}\"\nemail = \"{email}\"\n\n\
+             [team]\nmembers = {members}\n\n\
+             [sync]\ntimeout_seconds = 5\n{extra}",
+            db = self.db(),
+            email = self.email,
+        );
+        std::fs::write(self.dir.path().join("config.toml"), config).expect("write config");
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("secdesk.db")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
+        cmd.arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args)
+            .env(PASSWORD_VAR, PASSWORD)
+            .env_remove("VISUAL")
+            .env("EDITOR", "false")
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        wait(self.command(args, &[]).spawn().expect("run secdesk"), args)
+    }
+
+    /// Runs a command that must succeed; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "secdesk {args:?} as {} failed: {}",
+            self.email,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    fn sync(&self) -> Output {
+        let out = self.run(&["sync", "--verbose"]);
+        assert!(
+            out.status.success(),
+            "sync as {} failed: {}",
+            self.email,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn show(&self, id: i64) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["show", &id.to_string(), "--json"])).expect("show --json")
+    }
+
+    fn conn(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db()).expect("open store")
+    }
+
+    fn strings(&self, sql: &str) -> BTreeSet<String> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql).expect("prepare");
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    /// Everything the team shares, by root Message-ID (local ids may differ): each
+    /// report's triage fields, the notes, and the conflicts in the audit log.
+    fn shared_state(&self) -> BTreeSet<String> {
+        let mut all = self.strings(
+            "SELECT 'report ' || m.message_id || ' ' || r.state || ' ' ||
+                    coalesce(r.invalid_reason, '-') || ' ' || coalesce(r.class, '-') || ' ' ||
+                    r.class_confirmed || ' ' || coalesce(r.coordinator, '-')
+             FROM reports r JOIN messages m ON m.report_id = r.id",
+        );
+        all.extend(self.strings(
+            "SELECT 'note ' || m.message_id || ' ' || n.author || ' ' || n.at || ' ' || n.text
+             FROM notes n JOIN messages m ON m.report_id = n.report_id",
+        ));
+        all.extend(self.conflicts());
+        all
+    }
+
+    fn conflicts(&self) -> BTreeSet<String> {
+        self.strings(
+            "SELECT 'conflict ' || m.message_id || ' ' || e.detail
+             FROM events e JOIN messages m ON m.report_id = e.report_id
+             WHERE e.kind = 'conflict'",
+        )
+    }
+}
+
+fn wait(mut child: Child, what: &[&str]) -> Output {
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    while child.try_wait().expect("poll secdesk").is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("secdesk {what:?} still running after {RUN_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A server whose INBOX holds `n` reports `r1@reporter.example` … with subjects.
+fn server(n: usize) -> Dovecot {
+    let server = Dovecot::start();
+    server.add_user(USER, PASSWORD);
+    let raws: Vec<Vec<u8>> = (1..=n)
+        .map(|i| {
+            message(
+                &format!("r{i}@reporter.example"),
+                &format!("tarfile: path traversal {i}"),
+                "extractall() follows a symlink",
+            )
+        })
+        .collect();
+    server.append_all(USER, "INBOX", &raws);
+    server
+}
+
+/// The raw messages in the server's events folder, in UID order.
+fn folder(server: &Dovecot, mailbox: &str) -> Vec<Vec<u8>> {
+    let mut s = server.session(USER);
+    s.examine(mailbox).expect("examine events folder");
+    let fetched = s.uid_fetch("1:*", "BODY.PEEK[]").expect("fetch events");
+    let mut out: Vec<(u32, Vec<u8>)> = fetched
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+        .collect();
+    s.logout().ok();
+    out.sort();
+    out.into_iter().map(|(_, b)| b).collect()
+}
+
+#[test]
+fn assignment_and_state_reach_the_other_desk_after_one_sync() {
+    let server = server(2);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+
+    ada.ok(&["take", "1"]);
+    ada.ok(&["state", "1", "triaged"]);
+    let out = ada.sync();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("team: pushed 2 events"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    bo.sync();
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], "ada@example.org", "{report}");
+    assert_eq!(report["state"], "triaged", "{report}");
+    let log = bo.ok(&["log", "1"]);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ada@example.org") && l.contains("triaged")),
+        "{log}"
+    );
+    // The folder was created and any mail client can read what happened.
+    let events = folder(&server, "secdesk");
+    assert_eq!(events.len(), 2);
+    let first = String::from_utf8_lossy(&events[0]);
+    assert!(
+        first.contains("Ada took #1 'tarfile: path traversal 1'"),
+        "{first}"
+    );
+    assert!(first.contains("application/json"), "{first}");
+    // A sync with nothing new changes nothing and pushes nothing.
+    let before = bo.shared_state();
+    let out = bo.sync();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("team: pushed 0 events, applied 0"));
+    assert_eq!(bo.shared_state(), before);
+}
+
+#[test]
+fn offline_changes_on_three_desks_agree_after_sync_and_the_conflict_shows_on_all() {
+    let server = server(1);
+    let desks = [
+        Desk::new(&server, "Ada", "ada@example.org"),
+        Desk::new(&server, "Bo", "bo@example.org"),
+        Desk::new(&server, "Cy", "cy@example.org"),
+    ];
+    for d in &desks {
+        d.sync();
+    }
+    let [ada, bo, cy] = &desks;
+    // Made without syncing in between: each desk sees only its own change.
+    ada.ok(&["state", "1", "triaged"]);
+    bo.ok(&["state", "1", "acknowledged"]);
+    cy.ok(&["note", "1", "reproduced on 3.12"]);
+    ada.ok(&["note", "1", "CVE requested"]);
+    for d in &desks {
+        d.sync();
+    }
+    for d in &desks {
+        d.sync(); // The first desk to push learns the others' events on its second sync.
+    }
+    let expected = ada.shared_state();
+    assert_eq!(bo.shared_state(), expected);
+    assert_eq!(cy.shared_state(), expected);
+    // Bo's state has the greater (clock, actor): it wins, and Ada's is not lost silently.
+    assert_eq!(bo.show(1)["state"], "acknowledged");
+    let conflict = "conflict r1@reporter.example bo set acknowledged; ada's triaged, made at the same time, lost";
+    for d in &desks {
+        assert_eq!(
+            d.conflicts().into_iter().collect::<Vec<_>>(),
+            vec![conflict.to_string()],
+            "{}",
+            d.email
+        );
+        let notes = d.show(1)["notes"].as_array().map(Vec::len);
+        assert_eq!(notes, Some(2), "both notes are kept on {}", d.email);
+    }
+    let log = ada.ok(&["log", "1"]);
+    assert!(log.contains("made at the same time, lost"), "{log}");
+}
+
+#[test]
+fn an_event_pushed_twice_is_applied_once() {
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    ada.ok(&["note", "1", "looks real"]);
+    ada.sync();
+    // The same event message again, as a push repeated after a crash would leave it.
+    let events = folder(&server, "secdesk");
+    assert_eq!(events.len(), 1);
+    server.append(USER, "secdesk", &events[0]);
+    assert_eq!(folder(&server, "secdesk").len(), 2);
+
+    bo.sync();
+    let notes = bo.show(1)["notes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["text"], "looks real");
+    assert_eq!(notes[0]["author"], "ada@example.org");
+    let note_events = bo.strings("SELECT CAST(id AS TEXT) FROM events WHERE kind = 'note'");
+    assert_eq!(note_events.len(), 1);
+}
+
+#[test]
+fn an_event_from_a_non_member_is_ignored_with_a_warning() {
+    let server = server(1);
+    // Eve shares the account and writes events, but the team does not list her.
+    let eve = Desk::with_members(
+        &server,
+        "Eve",
+        "eve@evil.example",
+        r#"[{ name = "Eve", email = "eve@evil.example" }]"#,
+        "",
+    );
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    eve.sync();
+    bo.sync();
+    eve.ok(&["take", "1"]);
+    eve.ok(&["state", "1", "resolved"]);
+    eve.sync();
+
+    let out = bo.sync();
+    assert!(
+        stderr(&out)
+            .contains("ignored 2 team events in secdesk from non-members: eve@evil.example (2)"),
+        "{}",
+        stderr(&out)
+    );
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], serde_json::Value::Null);
+    assert_eq!(report["state"], "new");
+}
+
+/// An `$EDITOR` that waits until `release` exists, leaving the reply as composed.
+fn waiting_editor(dir: &Path, release: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("wait-editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ni=0\nwhile [ ! -e {release:?} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n"
+        ),
+    )
+    .expect("write editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    script
+}
+
+#[test]
+fn replying_shows_on_the_other_desk_while_the_editor_is_open() {
+    let server = server(1);
+    let sink = tempfile::tempdir().expect("temp dir");
+    let smtp = Smtp::start(&sink.path().join("Maildir"));
+    let smtp_conf = format!(
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n",
+        smtp.port
+    );
+    let ada = Desk::with_members(&server, "Ada", "ada@example.org", MEMBERS, &smtp_conf);
+    let bo = Desk::with_members(&server, "Bo", "bo@example.org", MEMBERS, &smtp_conf);
+    ada.sync();
+    bo.sync();
+
+    let release = ada.dir.path().join("release");
+    let editor = waiting_editor(ada.dir.path(), &release);
+    let editor = editor.to_str().expect("utf-8 path");
+    let replying = ada
+        .command(
+            &["reply", "1", "--template", "acknowledge", "--yes"],
+            &[("EDITOR", editor)],
+        )
+        .spawn()
+        .expect("start secdesk reply");
+    // Ada's desk shares "reply started" before the editor opens; Bo sees it on his sync.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        bo.sync();
+        let r = bo.show(1)["replying"].clone();
+        if !r.is_null() || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(seen["by"], "ada@example.org", "{seen}");
+    assert!(
+        seen["since"].as_str().is_some_and(|s| s.ends_with('Z')),
+        "{seen}"
+    );
+    let text = bo.ok(&["show", "1"]);
+    assert!(text.contains("Ada is replying (0 min)"), "{text}");
+
+    // Bo starting a reply too is warned first (no editor: it is cancelled right away).
+    let second = bo.run(&["reply", "1", "--yes"]);
+    assert!(
+        stderr(&second).contains("Ada is replying (0 min) to report #1"),
+        "{}",
+        stderr(&second)
+    );
+
+    std::fs::write(&release, "").expect("release the editor");
+    let out = wait(replying, &["reply"]);
+    assert!(out.status.success(), "reply failed: {}", stderr(&out));
+    bo.sync();
+    assert_eq!(bo.show(1)["replying"], serde_json::Value::Null);
+}
+
+#[test]
+fn events_made_offline_survive_a_kill_and_arrive_once() {
+    let mut server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+
+    server.stop();
+    ada.ok(&["take", "1"]);
+    ada.ok(&["note", "1", "made offline"]);
+    let failed = ada.run(&["sync"]);
+    assert!(
+        !failed.status.success(),
+        "sync must fail with the server down"
+    );
+    // A sync killed while it tries: nothing of the queue may be lost.
+    let mut child = ada.command(&["sync"], &[]).spawn().expect("run sync");
+    std::thread::sleep(Duration::from_millis(30));
+    child.kill().expect("SIGKILL secdesk"); // Child::kill sends SIGKILL
+    child.wait().expect("reap");
+    assert_eq!(
+        ada.strings("SELECT event_id FROM team_outbox").len(),
+        2,
+        "both events still queued"
+    );
+
+    server.restart();
+    ada.sync();
+    ada.sync(); // A second sync pushes nothing again.
+    assert_eq!(
+        folder(&server, "secdesk").len(),
+        2,
+        "each event once on the server"
+    );
+    bo.sync();
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], "ada@example.org");
+    assert_eq!(report["notes"].as_array().map(Vec::len), Some(1));
+}
