@@ -442,3 +442,81 @@ fn events_made_offline_survive_a_kill_and_arrive_once() {
     assert_eq!(report["coordinator"], "ada@example.org");
     assert_eq!(report["notes"].as_array().map(Vec::len), Some(1));
 }
+
+/// The Message-IDs in a server folder with their flags, as an IMAP client sees them.
+fn on_server(server: &Dovecot, mailbox: &str) -> Vec<(String, Vec<String>)> {
+    let mut s = server.session(USER);
+    let exists = s.examine(mailbox).map(|m| m.exists).unwrap_or(0);
+    let mut out = Vec::new();
+    if exists > 0 {
+        let fetched = s
+            .uid_fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            .expect("fetch flags");
+        for f in fetched.iter() {
+            let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
+            let id = header
+                .trim()
+                .trim_start_matches("Message-ID:")
+                .trim()
+                .to_string();
+            let flags = f.flags().iter().map(|fl| format!("{fl:?}")).collect();
+            out.push((id, flags));
+        }
+    }
+    s.logout().ok();
+    out.sort();
+    out
+}
+
+fn has_keyword(flags: &[String], keyword: &str) -> bool {
+    flags.iter().any(|f| f.contains(keyword))
+}
+
+#[test]
+fn confirmed_spam_moves_to_junk_and_back_on_the_server() {
+    let server = server(2);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    ada.sync();
+
+    ada.ok(&["mark", "1", "spam"]);
+    ada.ok(&["mark", "2", "valid"]);
+    let out = ada.sync();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("moderation: 1 moved to Junk, 0 restored, 1 marked not junk"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let junk = on_server(&server, "Junk");
+    assert_eq!(junk.len(), 1, "{junk:?}");
+    assert_eq!(junk[0].0, "<r1@reporter.example>");
+    assert!(has_keyword(&junk[0].1, "$Junk"), "{junk:?}");
+    let inbox = on_server(&server, "INBOX");
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0].0, "<r2@reporter.example>");
+    assert!(has_keyword(&inbox[0].1, "$NotJunk"), "{inbox:?}");
+
+    // Restoring the report moves its message back, no longer $Junk.
+    ada.ok(&["mark", "1", "valid"]);
+    ada.sync();
+    assert!(on_server(&server, "Junk").is_empty());
+    let inbox = on_server(&server, "INBOX");
+    assert_eq!(inbox.len(), 2, "{inbox:?}");
+    let restored = inbox
+        .iter()
+        .find(|(id, _)| id == "<r1@reporter.example>")
+        .expect("restored to INBOX");
+    assert!(!has_keyword(&restored.1, "$Junk"), "{inbox:?}");
+    assert!(has_keyword(&restored.1, "$NotJunk"), "{inbox:?}");
+
+    // The next sync meets the restored message under its new UID: not new mail.
+    let out = ada.sync();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("fetched 0 new messages, 0 new reports"),
+        "{text}"
+    );
+    assert_eq!(ada.strings("SELECT CAST(id AS TEXT) FROM reports").len(), 2);
+    assert_eq!(ada.strings("SELECT content_hash FROM messages").len(), 2);
+    assert_eq!(ada.show(1)["state"], "acknowledged");
+}

@@ -8,18 +8,35 @@ use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 use crate::core::team::replying::{self, Replying};
 use crate::mailio::imap::{account, Endpoint, ImapSession};
+use crate::mailio::moderation;
 use crate::mailio::team::{sync_events, TeamSyncReport};
 
-/// Runs the events sync when team sharing is on. Warnings go to stderr; the summary line
-/// is returned for `--verbose`.
+/// Writes moderation back (`[imap] junk_moderation`), then runs the events sync when team
+/// sharing is on. Warnings go to stderr; summary lines are returned for `--verbose`.
 pub fn after_mail_sync(
     config: &Config,
     endpoint: &Endpoint,
     session: &mut ImapSession,
     store: &mut Store,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    if let Some(imap) = &config.imap {
+        let m = moderation::write_back(endpoint, session, imap, store)?;
+        for e in &m.errors {
+            eprintln!(
+                "secdesk: could not write moderation back to the server for {}",
+                terminal_line(e)
+            );
+        }
+        if m.junked + m.restored + m.not_junk > 0 {
+            lines.push(format!(
+                "moderation: {} moved to Junk, {} restored, {} marked not junk",
+                m.junked, m.restored, m.not_junk
+            ));
+        }
+    }
     if !config.team_sharing() {
-        return Ok(None);
+        return Ok(lines);
     }
     let report = sync_events(endpoint, session, config, store)?;
     let mailbox = &config.team.events_mailbox;
@@ -42,7 +59,8 @@ pub fn after_mail_sync(
             },
         );
     }
-    Ok(Some(summary_line(&report)))
+    lines.push(summary_line(&report));
+    Ok(lines)
 }
 
 /// `team: pushed 2 events, applied 3 (1 lost to a concurrent change)`

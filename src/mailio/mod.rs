@@ -4,6 +4,7 @@
 pub mod delivery;
 pub mod imap;
 pub mod import;
+pub mod moderation;
 pub mod secret;
 pub mod smtp;
 pub mod team;

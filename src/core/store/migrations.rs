@@ -253,5 +253,18 @@ pub const MIGRATIONS: &[&str] = &[
         uidvalidity  INTEGER NOT NULL,
         last_uid     INTEGER NOT NULL
     );
+
+    -- Moderation to write back to the server (core::team::moderation): a report confirmed
+    -- spam goes to Junk with $Junk, confirmed non-spam gets $NotJunk, a restored one moves
+    -- back. Done by the desk that made the change, at its next sync.
+    CREATE TABLE moderation_queue (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id  INTEGER NOT NULL REFERENCES reports(id),
+        action     TEXT NOT NULL,               -- junk | notjunk | restore
+        queued_at  TEXT NOT NULL,
+        done_at    TEXT,
+        error      TEXT
+    );
+    CREATE INDEX moderation_queue_report ON moderation_queue(report_id);
     "#,
 ];

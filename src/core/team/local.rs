@@ -31,6 +31,9 @@ pub fn on_audit(
     if actor == SYSTEM_ACTOR {
         return Ok(());
     }
+    if matches!(kind, "state" | "class") {
+        super::moderation::on_change(conn, report_id, at)?;
+    }
     let value = match kind {
         "state" => {
             let (state, reason, dup): (String, Option<String>, Option<i64>) = conn.query_row(

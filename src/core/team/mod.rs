@@ -9,6 +9,7 @@
 //! - [`local`]: local changes become queued events; fetched events are folded in.
 //! - [`replying`]: who is answering a report.
 //! - [`message`]: an event as a mail message (text for people, JSON for desks).
+//! - [`moderation`]: spam confirmations to write back to the server (Junk, `$NotJunk`).
 //!
 //! No network here: `mailio::team` moves the messages.
 
@@ -16,6 +17,7 @@ pub mod event;
 pub mod local;
 pub mod merge;
 pub mod message;
+pub mod moderation;
 pub mod replying;
 pub mod store;
 

@@ -1,0 +1,192 @@
+//! Moderation written back to the IMAP server (docs/team.md): carries out the changes
+//! `core::team::moderation` queued. Messages are found by Message-ID (`UID SEARCH HEADER`,
+//! RFC 3501 §6.4.4), flagged with the `$Junk`/`$NotJunk` keywords server-side filters learn
+//! from, and moved with `UID MOVE` (RFC 6851), or `UID COPY` + `\Deleted` + `UID EXPUNGE`
+//! (RFC 4315) where MOVE is missing. The Junk folder is `[imap] junk_mailbox`, else the
+//! SPECIAL-USE `\Junk` folder (RFC 6154), else `Junk` (created when missing).
+//!
+//! A restored message comes back under a new UID; the next mail sync fetches it and the
+//! content-hash dedup recognizes it, so it is not new mail.
+
+use chrono::Utc;
+
+use crate::core::config::ImapConfig;
+use crate::core::reply::message::is_valid_id;
+use crate::core::store::{timestamp, Store};
+use crate::core::team::moderation::{self, Action, Pending};
+use crate::core::team::TeamError;
+
+use super::imap::connect::{classify, Endpoint, ImapSession};
+use super::imap::error::ImapError;
+
+/// What a write-back did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModerationReport {
+    /// Messages moved to Junk.
+    pub junked: usize,
+    /// Messages moved back from Junk.
+    pub restored: usize,
+    /// Messages flagged `$NotJunk` in place.
+    pub not_junk: usize,
+    /// Changes that could not be made, with why.
+    pub errors: Vec<String>,
+}
+
+/// A failure that stops the write-back (the queue stays for the next sync).
+#[derive(Debug, thiserror::Error)]
+pub enum ModerationError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Team(#[from] TeamError),
+}
+
+/// Carries out the queued moderation, when `[imap] junk_moderation` is on. Selects
+/// mailboxes read-write, so run it after the mail sync.
+pub fn write_back(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    imap: &ImapConfig,
+    store: &Store,
+) -> Result<ModerationReport, ModerationError> {
+    let mut report = ModerationReport::default();
+    if !imap.junk_moderation {
+        return Ok(report);
+    }
+    let queue = moderation::pending(store)?;
+    if queue.is_empty() {
+        return Ok(report);
+    }
+    let junk = junk_mailbox(endpoint, session, imap)?;
+    let caps = session
+        .capabilities()
+        .map_err(|e| classify(endpoint, "reading capabilities", e))?;
+    let how = Mover {
+        has_move: caps.has_str("MOVE"),
+        has_uidplus: caps.has_str("UIDPLUS"),
+    };
+    for item in queue {
+        let result = carry_out(endpoint, session, &how, &imap.mailbox, &junk, &item);
+        let error = match result {
+            Ok(n) => {
+                match item.action {
+                    Action::Junk => report.junked += n,
+                    Action::Restore => report.restored += n,
+                    Action::NotJunk => report.not_junk += n,
+                }
+                None
+            }
+            Err(e @ ImapError::ConnectionLost { .. }) | Err(e @ ImapError::TimedOut { .. }) => {
+                return Err(e.into())
+            }
+            Err(e) => {
+                let text = format!("report #{}: {e}", item.report_id);
+                report.errors.push(text.clone());
+                Some(text)
+            }
+        };
+        moderation::finish(store, item.seq, &timestamp(Utc::now()), error.as_deref())?;
+    }
+    Ok(report)
+}
+
+/// `[imap] junk_mailbox`, else the folder LIST marks `\Junk`, else `Junk` (created).
+fn junk_mailbox(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    imap: &ImapConfig,
+) -> Result<String, ImapError> {
+    if let Some(name) = imap
+        .junk_mailbox
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        return Ok(name.to_string());
+    }
+    let names = session
+        .list(Some(""), Some("*"))
+        .map_err(|e| classify(endpoint, "listing folders", e))?;
+    let special = names.iter().find(|n| {
+        n.attributes()
+            .iter()
+            .any(|a| matches!(a, imap_proto::NameAttribute::Junk))
+    });
+    if let Some(n) = special {
+        return Ok(n.name().to_string());
+    }
+    if !names.iter().any(|n| n.name().eq_ignore_ascii_case("Junk")) {
+        session
+            .create("Junk")
+            .map_err(|e| classify(endpoint, "creating the Junk folder", e))?;
+    }
+    Ok("Junk".to_string())
+}
+
+struct Mover {
+    has_move: bool,
+    has_uidplus: bool,
+}
+
+/// One queued change; returns how many messages it touched.
+fn carry_out(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    how: &Mover,
+    inbox: &str,
+    junk: &str,
+    item: &Pending,
+) -> Result<usize, ImapError> {
+    let (from, to, add, remove) = match item.action {
+        Action::Junk => (inbox, Some(junk), "$Junk", "$NotJunk"),
+        Action::Restore => (junk, Some(inbox), "$NotJunk", "$Junk"),
+        Action::NotJunk => (inbox, None, "$NotJunk", "$Junk"),
+    };
+    session
+        .select(from)
+        .map_err(|e| classify(endpoint, "opening a folder to moderate", e))?;
+    let mut uids: Vec<u32> = Vec::new();
+    for id in &item.message_ids {
+        // Only ids that fit a quoted string unchanged go into the command.
+        if !is_valid_id(id) || id.contains(['"', '\\']) {
+            continue;
+        }
+        let found = session
+            .uid_search(format!("HEADER Message-ID \"<{id}>\""))
+            .map_err(|e| classify(endpoint, "finding a report's messages", e))?;
+        uids.extend(found);
+    }
+    uids.sort_unstable();
+    uids.dedup();
+    if uids.is_empty() {
+        return Ok(0);
+    }
+    let set = super::imap::sync::uid_set(&uids);
+    let store = |session: &mut ImapSession, query: String| {
+        session
+            .uid_store(&set, query)
+            .map(|_| ())
+            .map_err(|e| classify(endpoint, "flagging a report's messages", e))
+    };
+    store(session, format!("-FLAGS.SILENT ({remove})"))?;
+    store(session, format!("+FLAGS.SILENT ({add})"))?;
+    if let Some(to) = to {
+        if how.has_move {
+            session
+                .uid_mv(&set, to)
+                .map_err(|e| classify(endpoint, "moving a report's messages", e))?;
+        } else {
+            session
+                .uid_copy(&set, to)
+                .map_err(|e| classify(endpoint, "copying a report's messages", e))?;
+            store(session, "+FLAGS.SILENT (\\Deleted)".to_string())?;
+            if how.has_uidplus {
+                session
+                    .uid_expunge(&set)
+                    .map_err(|e| classify(endpoint, "expunging moved messages", e))?;
+            }
+            // Without UIDPLUS an EXPUNGE could remove others' \Deleted messages: the
+            // originals stay flagged \Deleted for the owner's next expunge.
+        }
+    }
+    Ok(uids.len())
+}
