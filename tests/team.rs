@@ -520,3 +520,41 @@ fn confirmed_spam_moves_to_junk_and_back_on_the_server() {
     assert_eq!(ada.strings("SELECT content_hash FROM messages").len(), 2);
     assert_eq!(ada.show(1)["state"], "acknowledged");
 }
+
+fn median_sync_seconds(desk: &Desk, runs: usize) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            desk.sync();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+#[test]
+fn a_sync_with_nothing_new_in_the_events_folder_costs_little() {
+    let server = server(20);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    let alone = Desk::with_members(&server, "Solo", "solo@example.org", "[]", "");
+    for d in [&ada, &bo, &alone] {
+        d.sync();
+    }
+    for i in 1..=20 {
+        ada.ok(&["take", &i.to_string()]);
+    }
+    ada.sync();
+    bo.sync();
+    assert_eq!(bo.show(20)["coordinator"], "ada@example.org");
+    // Medians of several runs: the machine is shared, single runs are noisy.
+    let with_events = median_sync_seconds(&bo, 7);
+    let without = median_sync_seconds(&alone, 7);
+    eprintln!("no-change sync: {with_events:.3} s with the events folder, {without:.3} s without");
+    assert!(
+        with_events - without < 0.1,
+        "the events folder added {:.3} s to a no-change sync",
+        with_events - without
+    );
+}
