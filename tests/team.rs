@@ -558,3 +558,34 @@ fn a_sync_with_nothing_new_in_the_events_folder_costs_little() {
         with_events - without
     );
 }
+
+#[test]
+fn the_desks_background_sync_shows_another_desks_change_within_five_seconds() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    // Bo's desk: the same background sync the TUI runs, in this process.
+    let text = std::fs::read_to_string(bo.dir.path().join("config.toml"))
+        .expect("read config")
+        .replace(
+            &format!("password_env = \"{PASSWORD_VAR}\""),
+            &format!("password = \"{PASSWORD}\""),
+        );
+    let path = bo.dir.path().join("desk.toml");
+    std::fs::write(&path, text).expect("write desk config");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = secdesk::core::config::Config::load(&path).expect("load config");
+    let mut watch = secdesk::mailio::watch::Watch::new(config);
+    watch.round().expect("first round");
+
+    ada.ok(&["take", "1"]);
+    ada.sync();
+    let changed = Instant::now();
+    watch.wait();
+    watch.round().expect("second round");
+    let took = changed.elapsed();
+    assert_eq!(bo.show(1)["coordinator"], "ada@example.org");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}

@@ -244,3 +244,31 @@ fn add(total: &mut FoldSummary, more: FoldSummary) {
         *total.non_members.entry(actor).or_default() += n;
     }
 }
+
+/// How often the desk's background sync looks at the events folder when sharing is on, so
+/// another desk's change shows within about this long (docs/team.md).
+pub const DESK_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The team part of a desk's background sync round, after the mail: moderation written
+/// back, events pushed and folded, then the mail folder examined again so IDLE watches it.
+pub fn desk_round(
+    config: &Config,
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    store: &mut Store,
+) -> Result<(), String> {
+    let Some(imap) = &config.imap else {
+        return Ok(());
+    };
+    let moderated =
+        super::moderation::write_back(endpoint, session, imap, store).map_err(|e| e.to_string())?;
+    let mut reselect = moderated.junked + moderated.restored + moderated.not_junk > 0;
+    if config.team_sharing() {
+        sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        reselect = true;
+    }
+    if reselect {
+        examine(endpoint, session, &imap.mailbox).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -80,7 +80,10 @@ impl Watch {
     /// Blocks until the next round is due: new mail (IDLE), the poll interval, or the
     /// backoff after a failure.
     pub fn wait(&mut self) {
-        let poll = Duration::from_secs(self.config.sync.poll_seconds.max(1));
+        let mut poll = Duration::from_secs(self.config.sync.poll_seconds.max(1));
+        if self.config.team_sharing() {
+            poll = poll.min(crate::mailio::team::DESK_POLL); // Other desks' events: a short poll.
+        }
         if self.failures > 0 {
             std::thread::sleep(backoff(self.failures));
             return;
@@ -139,6 +142,7 @@ impl Watch {
             Ingestor::from_store(store, Some(&self.config.dir())).map_err(|e| e.to_string())?;
         let report = sync::fetch_new(remote, &examined, store, &ingestor, &mut |_| {})
             .map_err(|e| e.to_string())?;
+        crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
         let mut round = Round {
             new_messages: report.stored.new_messages,
             idle: c.idle,
