@@ -143,10 +143,44 @@ impl Event {
         if self.actor.is_empty() || !self.actor.contains('@') {
             return Err(format!("actor {:?} is not an email address", self.actor));
         }
-        match &self.report {
-            ReportRef::MessageId(s) | ReportRef::ContentHash(s) if s.is_empty() => {
-                Err("an empty report reference".into())
+        if let ReportRef::MessageId(s) | ReportRef::ContentHash(s) = &self.report {
+            if s.is_empty() {
+                return Err("an empty report reference".into());
             }
+        }
+        self.validate_value()
+    }
+
+    /// A value every desk of this version can hold: otherwise desks that met the event at
+    /// different moments would show different values, so it is refused at the door.
+    fn validate_value(&self) -> Result<(), String> {
+        use crate::core::model::{Class, InvalidReason, ReportState};
+        let field = |k: &str| match self.value.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => Err(format!("{} {k} {other} is not a string", self.kind)),
+        };
+        let known = |ok: bool, k: &str, v: &str| match ok {
+            true => Ok(()),
+            false => Err(format!("unknown {k} {v:?}")),
+        };
+        match self.kind.as_str() {
+            "state" => {
+                let state = field("state")?.ok_or("a state event without a state")?;
+                known(state.parse::<ReportState>().is_ok(), "state", state)?;
+                if let Some(r) = field("invalid_reason")? {
+                    known(r.parse::<InvalidReason>().is_ok(), "invalid reason", r)?;
+                }
+                Ok(())
+            }
+            "class" => match field("class")? {
+                Some(c) => known(c.parse::<Class>().is_ok(), "class", c),
+                None => Ok(()),
+            },
+            "coordinator" => field("coordinator").map(|_| ()),
+            "note" => field("text")?
+                .map(|_| ())
+                .ok_or("a note without text".into()),
             _ => Ok(()),
         }
     }
@@ -288,6 +322,17 @@ mod tests {
             conflict_text(&bo, &ada),
             "bo set fixing; ada's triaged, made at the same time, lost"
         );
+    }
+
+    #[test]
+    fn values_no_desk_can_hold_are_refused() {
+        let mut e = ev("state", serde_json::json!({"state": "fixing"}));
+        assert_eq!(e.validate(), Ok(()));
+        e.value = serde_json::json!({"state": "frozen"});
+        assert_eq!(e.validate(), Err("unknown state \"frozen\"".to_string()));
+        let c = ev("class", serde_json::json!({"class": 3}));
+        assert!(c.validate().is_err());
+        assert!(ev("note", serde_json::json!({})).validate().is_err());
     }
 
     #[test]

@@ -176,3 +176,95 @@ fn a_reply_in_progress_shows_on_the_other_desk_until_it_ends() {
     ship(&a, &mut b);
     assert_eq!(replying::replying(b.conn(), 1, now).unwrap(), None);
 }
+
+/// Everything a store holds of the team's shared state, by report key.
+fn snapshot(store: &Store) -> Vec<String> {
+    let conn = store.conn();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT 'winner ' || report_key || ' ' || register || ' ' || event_id FROM team_registers",
+        "SELECT 'conflict ' || text FROM team_conflicts",
+        "SELECT 'audit ' || m.message_id || ' ' || e.detail FROM events e
+         JOIN messages m ON m.report_id = e.report_id WHERE e.kind = 'conflict'",
+        "SELECT 'report ' || m.message_id || ' ' || r.state || ' ' ||
+                coalesce(r.invalid_reason, '-') || ' ' || coalesce(r.class, '-') || ' ' ||
+                r.class_confirmed || ' ' || coalesce(r.coordinator, '-') || ' ' ||
+                coalesce((SELECT d.message_id FROM messages d WHERE d.report_id = r.duplicate_of), '-')
+         FROM reports r JOIN messages m ON m.report_id = r.id",
+        "SELECT 'note ' || m.message_id || ' ' || n.author || ' ' || n.text FROM notes n
+         JOIN messages m ON m.report_id = n.report_id",
+        "SELECT 'clock ' || lamport FROM team_clock",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn sqlite_desks_converge_like_the_simulated_ones() {
+    use super::tests::{arrival, fold as sim_fold, make_events, Desk, Rng, ACTORS};
+    let members: Vec<String> = ACTORS.iter().map(|a| a.to_string()).collect();
+    for seed in 1..=25 {
+        let mut rng = Rng::seeded(seed);
+        let mut sim = vec![Desk::default(), Desk::default(), Desk::default()];
+        let server = make_events(&mut rng, &mut sim);
+        let mut expected = Desk::default();
+        sim_fold(&mut expected, &server);
+        let expected_conflicts: Vec<String> = {
+            let mut c: Vec<String> = expected
+                .visible()
+                .1
+                .iter()
+                .map(|t| format!("conflict {t}"))
+                .collect();
+            c.sort();
+            c
+        };
+        let mut snapshots = Vec::new();
+        for _ in 0..3 {
+            let (_dir, mut store) = desk(0);
+            Ingestor::without_classifier()
+                .ingest_batch(&mut store, mail(1..4), None)
+                .unwrap();
+            let all = arrival(&mut rng, &server);
+            let mut uid = 0;
+            let mut rest = all.as_slice();
+            while !rest.is_empty() {
+                let n = (1 + rng.below(7)).min(rest.len());
+                let (window, later) = rest.split_at(n);
+                rest = later;
+                let fetched: Vec<Fetched> = window
+                    .iter()
+                    .map(|ev| {
+                        uid += 1;
+                        Fetched {
+                            uid,
+                            event: Ok(ev.clone()),
+                        }
+                    })
+                    .collect();
+                let cursor = MailboxState {
+                    uidvalidity: 1,
+                    last_uid: uid,
+                };
+                local::fold(&mut store, "secdesk", &fetched, cursor, &members).unwrap();
+            }
+            let snap = snapshot(&store);
+            let conflicts: Vec<String> = snap
+                .iter()
+                .filter(|l| l.starts_with("conflict "))
+                .cloned()
+                .collect();
+            assert_eq!(
+                conflicts, expected_conflicts,
+                "seed {seed}: conflicts differ from the model"
+            );
+            snapshots.push(snap);
+        }
+        assert_eq!(snapshots[0], snapshots[1], "seed {seed}");
+        assert_eq!(snapshots[0], snapshots[2], "seed {seed}");
+    }
+}

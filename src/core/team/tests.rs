@@ -11,7 +11,7 @@ use super::merge::{apply, make, Applied, Draft, Replica};
 
 /// A desk's whole team state, in memory.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct Desk {
+pub(super) struct Desk {
     clock: u64,
     log: BTreeMap<String, (Event, Option<String>)>,
     winners: BTreeMap<(ReportRef, String), Event>,
@@ -83,7 +83,7 @@ impl Replica for Desk {
 impl Desk {
     /// What a user sees: values and conflicts, without the empty conflict lists a desk that
     /// never saw a race does not have.
-    fn visible(&self) -> (BTreeMap<(ReportRef, String), String>, Vec<String>, usize) {
+    pub(super) fn visible(&self) -> (BTreeMap<(ReportRef, String), String>, Vec<String>, usize) {
         let values = self
             .winners
             .iter()
@@ -119,23 +119,27 @@ fn state(desk: &mut Desk, who: usize, to: &str) -> Event {
     change(desk, ACTORS[who], "r1@x", "state", json!({ "state": to }))
 }
 
-fn fold(desk: &mut Desk, events: &[Event]) {
+pub(super) fn fold(desk: &mut Desk, events: &[Event]) {
     for e in events {
         apply(desk, e).unwrap();
     }
 }
 
 /// xorshift64*: a small, seeded generator so a failing seed can be replayed.
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
+    pub(super) fn seeded(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
     fn shuffle<T>(&mut self, v: &mut [T]) {
@@ -146,9 +150,9 @@ impl Rng {
     }
 }
 
-const ACTORS: [&str; 3] = ["ada@example.org", "bo@example.org", "cy@example.org"];
+pub(super) const ACTORS: [&str; 3] = ["ada@example.org", "bo@example.org", "cy@example.org"];
 const REPORTS: [&str; 3] = ["r1@x", "r2@x", "r3@x"];
-const STATES: [&str; 5] = ["acknowledged", "triaged", "fixing", "fixed", "spam"];
+const STATES: [&str; 5] = ["acknowledged", "triaged", "fixing", "resolved", "spam"];
 
 fn random_change(rng: &mut Rng, desk: &mut Desk, actor: &str) -> Event {
     let report = REPORTS[rng.below(REPORTS.len())];
@@ -181,17 +185,17 @@ fn random_change(rng: &mut Rng, desk: &mut Desk, actor: &str) -> Event {
 
 /// One run: desks change reports while seeing only a random, delayed, duplicated part of the
 /// others' events; at the end every desk gets everything, in its own shuffled order.
-fn run(seed: u64) -> usize {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut desks = vec![Desk::default(), Desk::default(), Desk::default()];
+/// Desks change reports while seeing only a random, delayed, duplicated part of the others'
+/// events. Returns every event made, in the order the desks made them.
+pub(super) fn make_events(rng: &mut Rng, desks: &mut [Desk]) -> Vec<Event> {
     let mut server: Vec<Event> = Vec::new();
     for _ in 0..40 {
-        let d = rng.below(3);
+        let d = rng.below(desks.len());
         if rng.below(3) < 2 {
-            let ev = random_change(&mut rng, &mut desks[d], ACTORS[d]);
+            let ev = random_change(rng, &mut desks[d], ACTORS[d]);
             server.push(ev);
         } else if !server.is_empty() {
-            // A partial sync: a random prefix-ish subset, some twice, in random order.
+            // A partial sync: a random subset, some twice, in random order.
             let mut got: Vec<Event> = (0..rng.below(server.len() + 1))
                 .map(|_| server[rng.below(server.len())].clone())
                 .collect();
@@ -199,10 +203,24 @@ fn run(seed: u64) -> usize {
             fold(&mut desks[d], &got);
         }
     }
+    server
+}
+
+/// Every event, a random quarter of them twice, in a random order.
+pub(super) fn arrival(rng: &mut Rng, server: &[Event]) -> Vec<Event> {
+    let mut all = server.to_vec();
+    all.extend(server.iter().filter(|_| rng.below(4) == 0).cloned());
+    rng.shuffle(&mut all);
+    all
+}
+
+/// One run: at the end every desk gets everything, in its own order; all must agree.
+fn run(seed: u64) -> usize {
+    let mut rng = Rng::seeded(seed);
+    let mut desks = vec![Desk::default(), Desk::default(), Desk::default()];
+    let server = make_events(&mut rng, &mut desks);
     for desk in &mut desks {
-        let mut all = server.clone();
-        all.extend(server.iter().filter(|_| rng.below(4) == 0).cloned());
-        rng.shuffle(&mut all);
+        let all = arrival(&mut rng, &server);
         fold(desk, &all);
     }
     let first = desks[0].visible();
