@@ -143,10 +143,9 @@ impl Event {
         if self.actor.is_empty() || !self.actor.contains('@') {
             return Err(format!("actor {:?} is not an email address", self.actor));
         }
-        if let ReportRef::MessageId(s) | ReportRef::ContentHash(s) = &self.report {
-            if s.is_empty() {
-                return Err("an empty report reference".into());
-            }
+        let (ReportRef::MessageId(reference) | ReportRef::ContentHash(reference)) = &self.report;
+        if reference.is_empty() {
+            return Err("an empty report reference".into());
         }
         self.validate_value()
     }
