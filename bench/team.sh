@@ -18,7 +18,7 @@ bin="$root/target/release/examples/team_bench"
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -x /usr/bin/time ]]; then
-    /usr/bin/time -f "process: %e s wall, %M KB max RSS" "$bin" "$work/team.db" "$@"
+    /usr/bin/time -f "process: %e s wall, %U s user, %S s system CPU, %M KB max RSS" "$bin" "$work/team.db" "$@"
 else
     "$bin" "$work/team.db" "$@"
 fi

@@ -38,7 +38,9 @@ pub fn after_mail_sync(
     if !config.team_sharing() {
         return Ok(lines);
     }
+    let started = std::time::Instant::now();
     let report = sync_events(endpoint, session, config, store)?;
+    let took = started.elapsed();
     let mailbox = &config.team.events_mailbox;
     if let Some(warning) = report.non_member_warning(mailbox) {
         eprintln!("secdesk: {warning}");
@@ -59,12 +61,12 @@ pub fn after_mail_sync(
             },
         );
     }
-    lines.push(summary_line(&report));
+    lines.push(summary_line(&report, took));
     Ok(lines)
 }
 
-/// `team: pushed 2 events, applied 3 (1 lost to a concurrent change)`
-fn summary_line(r: &TeamSyncReport) -> String {
+/// `team: pushed 2 events, applied 3 (1 lost to a concurrent change) in 0.012 s`
+fn summary_line(r: &TeamSyncReport, took: std::time::Duration) -> String {
     let mut line = format!(
         "team: pushed {} {}, applied {}",
         r.pushed,
@@ -74,6 +76,7 @@ fn summary_line(r: &TeamSyncReport) -> String {
     if r.fold.lost > 0 {
         line.push_str(&format!(" ({} lost to a concurrent change)", r.fold.lost));
     }
+    line.push_str(&format!(" in {:.3} s", took.as_secs_f64()));
     line
 }
 
