@@ -309,7 +309,8 @@ fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
                 params![id, class, confirmed],
             )?;
             let how = if confirmed { "confirmed" } else { "suggested" };
-            audit("class", before.0, class, Some(how.into()))?;
+            audit("class", before.0, class.clone(), Some(how.into()))?;
+            teach(conn, id, class.as_deref().filter(|_| confirmed))?;
             true
         }
         "coordinator" => {
@@ -364,6 +365,22 @@ fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The classifier learns a class another member confirmed, as it does from a local one (and
+/// forgets it when the winning class is only a suggestion), in the same transaction.
+fn teach(conn: &Connection, id: i64, confirmed: Option<&str>) -> rusqlite::Result<()> {
+    let as_sql = |e: crate::core::classify::ClassifyError| {
+        rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+    };
+    match confirmed.and_then(|c| c.parse::<Class>().ok()) {
+        Some(class) => crate::core::classify::learn_in(conn, id, class)
+            .map(|_| ())
+            .map_err(as_sql),
+        None => crate::core::classify::forget_in(conn, id)
+            .map(|_| ())
+            .map_err(as_sql),
+    }
 }
 
 /// Applies the events that waited for their report's mail, now that a sync may have brought
