@@ -17,6 +17,8 @@ fn endpoint(server: &Dovecot, port: u16, security: Security) -> Endpoint {
         security,
         ca_file: Some(server.ca_file()),
         timeout: Duration::from_secs(10),
+        deadline: Duration::from_secs(60),
+        max_message_bytes: 50 * 1024 * 1024,
     }
 }
 
@@ -135,6 +137,8 @@ fn server_not_listening_names_host_and_port() {
         security: Security::Tls,
         ca_file: None,
         timeout: Duration::from_secs(5),
+        deadline: Duration::from_secs(60),
+        max_message_bytes: 50 * 1024 * 1024,
     };
     let err = connect(&ep, "security", PASSWORD).err().expect("must fail");
     let msg = err.to_string();
@@ -151,6 +155,8 @@ fn bad_ca_file_is_named_before_connecting() {
         security: Security::Tls,
         ca_file: Some("/nonexistent/secdesk-ca.pem".into()),
         timeout: Duration::from_secs(5),
+        deadline: Duration::from_secs(60),
+        max_message_bytes: 50 * 1024 * 1024,
     };
     let err = connect(&ep, "security", PASSWORD).err().expect("must fail");
     assert!(matches!(err, ImapError::TlsConfig(_)), "{err}");

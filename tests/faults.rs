@@ -29,13 +29,22 @@ struct Desk {
 
 impl Desk {
     fn new(server: &Dovecot, port: u16, timeout_seconds: u64) -> Desk {
+        Desk::with_sync(
+            server,
+            port,
+            &format!("timeout_seconds = {timeout_seconds}\n"),
+        )
+    }
+
+    /// A desk whose `[sync]` section is `sync`.
+    fn with_sync(server: &Dovecot, port: u16, sync: &str) -> Desk {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = format!(
             "[imap]\nhost = \"localhost\"\nport = {port}\nsecurity = \"tls\"\n\
              username = \"{USER}\"\npassword_env = \"{PASSWORD_VAR}\"\nca_file = {ca:?}\n\n\
              [store]\npath = {db:?}\n\n\
              [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\ntimeout_seconds = {timeout_seconds}\n",
+             [sync]\n{sync}",
             ca = server.ca_file(),
             db = dir.path().join("secdesk.db"),
         );
@@ -218,9 +227,10 @@ fn sync_cut_mid_fetch_again_and_again_resumes_without_duplicate_or_gap() {
 
     let mut before = 0;
     for attempt in 0..CUTS {
-        // Past the TLS handshake, login, EXAMINE and SEARCH (about 5 KB), and well short
-        // of the mailbox (about 1 MB), so every cut lands in a FETCH response.
-        let offset = rng.between(8_000, 60_000);
+        // Past the TLS handshake, login, EXAMINE and the UID listing (about 30 KB for 600
+        // messages), and well short of the mailbox (about 1 MB), so every cut lands in a
+        // FETCH of bodies.
+        let offset = rng.between(40_000, 100_000);
         proxy.set_fault(Fault::CutAfter(offset));
         let (out, took) = desk.run(&["sync", "--batch-size", "10"]);
         let line = one_error_line(&out);
@@ -305,6 +315,42 @@ fn stalled_connection_times_out_with_a_clear_message_instead_of_hanging() {
     // Silent in the middle of a FETCH.
     let line = stalled_sync(&server, 30_000, "20");
     assert!(line.contains("while fetching messages"), "{line}");
+}
+
+#[test]
+fn a_drip_through_tls_ends_at_the_operation_deadline_naming_the_server() {
+    let server = server();
+    server.append_all(USER, "INBOX", &mailbox("drip", 200));
+    // One byte a second: each read makes progress within timeout_seconds (3 s), so only
+    // the whole-operation deadline (5 s) can end it.
+    for (after, during) in [(0, "negotiating TLS"), (40_000, "fetching messages")] {
+        let proxy = Proxy::start(
+            server.imaps_port,
+            Fault::DripAfter(after, Duration::from_secs(1)),
+        );
+        let desk = Desk::with_sync(
+            &server,
+            proxy.port,
+            "timeout_seconds = 3\ndeadline_seconds = 5\n",
+        );
+        let (out, took) = desk.run(&["sync", "--batch-size", "20"]);
+        let line = one_error_line(&out);
+        assert!(
+            line.contains(&format!(
+                "IMAP server localhost:{} was still answering after 5 s while {during}",
+                proxy.port
+            )),
+            "{line}"
+        );
+        assert!(proxy.faulted() >= 1, "the proxy never dripped");
+        assert!(
+            took < Duration::from_secs(15),
+            "gave up only after {took:?}"
+        );
+        if desk.db().exists() {
+            assert_eq!(desk.integrity(), "ok");
+        }
+    }
 }
 
 /// An mbox of `n` small messages, every fifth a reply to an earlier one.

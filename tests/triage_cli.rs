@@ -35,8 +35,35 @@ members = [
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let desk = Desk { dir };
-        desk.ok(&["import", fixture("inbox").to_str().unwrap()]);
+        desk.import_fixture("inbox");
         desk
+    }
+
+    /// Imports fixture folder `name` as an archive that kept its delivery times: a copy
+    /// whose files' mtimes are their Date headers. (Import checks each Date against the
+    /// file's time, issue 11; a checkout's fresh mtimes would make every fixture look
+    /// forged.)
+    fn import_fixture(&self, name: &str) {
+        let to = self.dir.path().join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(fixture(name)).unwrap() {
+            let from = entry.unwrap().path();
+            let raw = std::fs::read(&from).unwrap();
+            let (headers, _) = mailparse::parse_headers(&raw).unwrap();
+            let date = mailparse::MailHeaderMap::get_first_value(&headers[..], "Date")
+                .and_then(|d| mailparse::dateparse(&d).ok())
+                .expect("fixtures carry a Date");
+            let copy = to.join(from.file_name().unwrap());
+            std::fs::write(&copy, &raw).unwrap();
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(date as u64);
+            std::fs::File::options()
+                .write(true)
+                .open(&copy)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        self.ok(&["import", to.to_str().unwrap()]);
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -323,7 +350,7 @@ fn reporter_answer_brings_needs_info_back_flagged() {
     desk.ok(&["mark", "1", "valid"]);
     desk.ok(&["state", "1", "triaged"]);
     desk.ok(&["state", "1", "needs-info", "--note", "asked which versions"]);
-    desk.ok(&["import", fixture("reply").to_str().unwrap()]);
+    desk.import_fixture("reply");
     let d = desk.show("1");
     assert_eq!(d["state"], "triaged");
     assert_eq!(d["flagged"], true);

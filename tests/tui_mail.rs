@@ -250,3 +250,41 @@ fn the_real_desk_hands_the_terminal_to_the_editor_and_takes_it_back() {
     assert_eq!(inbox.len(), 1);
     assert!(body(&inbox[0]).contains("Typed in the editor: hello from tmux"));
 }
+
+/// Issue 11: a follow-up from another address, naming the report in In-Reply-To with the
+/// reporter's display name and its own Reply-To, is labelled in the desk's thread, and `r`
+/// still addresses the reporter; the preview lists every recipient.
+#[test]
+fn another_sender_is_flagged_and_r_still_answers_the_reporter() {
+    let mail = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(smtp.port, "");
+    let hijack = "From: Reporter <reporter@evil.example>\r\n\
+        Reply-To: a@evil.example, b@evil.example\r\nTo: security@example.org\r\n\
+        Subject: Re: tarfile escape\r\nMessage-ID: <h@evil.example>\r\n\
+        In-Reply-To: <report-1@reporter.example>\r\n\r\nSend the fix here.\r\n";
+    mail.server.append(TEAM, "INBOX", hijack.as_bytes());
+    let out = mail.run(&["sync"], &[]);
+    assert!(out.status.success(), "{}", desk::stderr(&out));
+    let mut tui = tui_on(&mail);
+    assert_eq!(tui.queue_ids(), vec![1], "the follow-up joined the report");
+    tui.key(KeyCode::Enter);
+    let thread = tui.screen();
+    assert!(thread.contains("ANOTHER SENDER"), "{thread}");
+
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    let preview = tui.screen();
+    for needle in [
+        "2 addresses: reporter@example.net, security@example.org",
+        "reporter@evil.example (another sender",
+    ] {
+        assert!(preview.contains(needle), "{needle} in\n{preview}");
+    }
+    tui.key(KeyCode::Char('y'));
+    let inbox = mail.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    let rcpt = header(&inbox[0], "X-RcptTo").unwrap();
+    assert!(!rcpt.contains("evil.example"), "{rcpt}");
+    assert!(rcpt.contains("reporter@example.net"), "{rcpt}");
+}

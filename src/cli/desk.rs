@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use crate::core::config::Config;
+use crate::core::store::Store;
 use crate::mailio::watch::Watch;
 use crate::tui::{self, sync::SyncSource};
 
@@ -11,6 +12,8 @@ use super::Context;
 
 pub fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
+    // Checked (and its notices printed) before the desk takes the screen.
+    drop(ctx.open_store(&config.store_path(), Store::open)?);
     let (sync, greeting) = sync_source(&config);
     tui::run(tui::Options {
         store_path: config.store_path(),

@@ -1,4 +1,8 @@
 //! `secdesk import PATH...`: mbox files, Maildirs and folders of .eml files.
+//!
+//! The summary names every entry that was not imported and why; when there is one, the
+//! command exits 1 after importing everything else. It also names each message over
+//! `[sync] max_message_bytes`, stored as its headers and a note (as sync does).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,33 +15,79 @@ use super::{output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// An mbox file, a Maildir, a folder of .eml files or one .eml file.
+    /// An mbox file, a Maildir, a folder of .eml files or one .eml file. Anything else (a
+    /// FIFO, a device) is refused; symbolic links inside a folder are not followed.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
     let started = Instant::now();
     let mut total = IngestSummary::default();
+    let mut skipped = Vec::new();
+    let mut oversized = Vec::new();
     let bar = output::stdout_is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message("importing");
         bar
     });
     for path in &args.paths {
-        let summary = import_path(&mut store, &ingestor, path, &mut |n| {
+        let limit = config.sync.max_message_bytes;
+        let report = import_path(&mut store, &ingestor, path, limit, &mut |n| {
             if let Some(b) = &bar {
                 b.set_position(n as u64);
             }
-        })
-        .map_err(|e| anyhow::anyhow!("importing {}: {e}", path.display()))?;
-        total += summary;
+        });
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                // What earlier paths imported is stored: say so before the error.
+                if total.new_messages + total.duplicates > 0 {
+                    print_summary(&total, started);
+                }
+                anyhow::bail!("import stopped: {e}");
+            }
+        };
+        total += report.summary;
+        skipped.extend(report.skipped);
+        oversized.extend(report.oversized);
     }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    print_summary(&total, started);
+    if !oversized.is_empty() {
+        println!(
+            "stored {} too large as headers and a note (over [sync] max_message_bytes; the whole message stays in the file):",
+            plural(oversized.len(), "message", "messages")
+        );
+        for o in &oversized {
+            println!("  {o}");
+        }
+    }
+    if skipped.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "skipped {} (not imported):",
+        plural(skipped.len(), "entry", "entries")
+    );
+    for s in &skipped {
+        println!("  {s}");
+    }
+    eprintln!(
+        "secdesk: error: {} not imported (listed above); everything else was",
+        plural(skipped.len(), "entry", "entries")
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+fn print_summary(total: &IngestSummary, started: Instant) {
     println!(
         "imported {} new messages, {} new reports ({} already stored) in {:.1} s",
         total.new_messages,
@@ -45,5 +95,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         total.duplicates,
         started.elapsed().as_secs_f64()
     );
-    Ok(ExitCode::SUCCESS)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|c| change::parse::<Class>(c).map(|c| c.to_string()))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (config, store) = ctx.store()?;
+    let (config, store) = ctx.read_store()?;
     let filter = ListFilter {
         search: args.search,
         states,

@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (_config, store) = ctx.store()?;
+    let (_config, store) = ctx.read_store()?;
     let events = triage::events(&store, args.id)?;
     if args.json {
         output::print_json(&events)?;

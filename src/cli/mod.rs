@@ -2,7 +2,9 @@
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
 mod assign;
+mod backup;
 mod change;
+mod check;
 mod classify;
 pub mod demo;
 pub mod desk;
@@ -27,13 +29,14 @@ mod team;
 mod train;
 mod unassign;
 
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::core::config::{self, Config};
-use crate::core::store::Store;
+use crate::core::store::{Store, StoreError};
 
 /// A terminal triage desk for security response teams.
 ///
@@ -52,7 +55,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch new mail from the IMAP mailbox into the store.
+    /// Fetch new mail from the IMAP mailboxes into the store.
+    ///
+    /// Every UID the server lists is stored, or named on stderr and recorded as missing
+    /// (the next sync asks again); any gap, refused answer or count that does not add up
+    /// makes the command exit non-zero.
     Sync(sync::Args),
     /// Import an mbox file, a Maildir, or a folder of .eml files.
     Import(import::Args),
@@ -92,12 +99,18 @@ pub enum Command {
     Classify(classify::Args),
     /// Measure the classifier on folders of labelled messages; never trains.
     Eval(eval::Args),
+    /// Copy the store into a new file, consistently, while desks keep working.
+    Backup(backup::Args),
+    /// Check the store file: whole, private, secdesk's, references intact.
+    Check(check::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
 pub struct Context {
     pub config_path: PathBuf,
     explicit_config: bool,
+    /// The store this command opened (or tried to), so an error can name it.
+    store_path: RefCell<Option<PathBuf>>,
 }
 
 impl Context {
@@ -106,6 +119,7 @@ impl Context {
         Context {
             config_path: config.unwrap_or_else(config::default_config_path),
             explicit_config,
+            store_path: RefCell::new(None),
         }
     }
 
@@ -114,15 +128,53 @@ impl Context {
         Ok(Config::load(&self.config_path)?)
     }
 
-    /// Opens the store named by the config.
+    /// Opens the store named by the config, to read and write: a damaged store is refused.
     pub fn store(&self) -> anyhow::Result<(Config, Store)> {
         let config = self.config()?;
-        let store = Store::open(&config.store_path())?;
+        let store = self.open_store(&config.store_path(), Store::open)?;
         Ok((config, store))
+    }
+
+    /// Opens the store for a command that only reads: a damaged store opens read-only,
+    /// with a notice saying how to recover.
+    pub fn read_store(&self) -> anyhow::Result<(Config, Store)> {
+        let config = self.config()?;
+        let store = self.open_store(&config.store_path(), Store::open_for_reading)?;
+        if let Some(detail) = store.damage() {
+            output::notice(&format!(
+                "the store {} is damaged ({detail}); it is open read-only: run `secdesk check`; recover what it holds with `secdesk backup NEW_FILE`",
+                store.path().display()
+            ));
+        }
+        Ok((config, store))
+    }
+
+    /// Opens `path` with `open`, remembering it for error lines and printing the notices.
+    pub fn open_store(
+        &self,
+        path: &Path,
+        open: impl FnOnce(&Path) -> Result<Store, StoreError>,
+    ) -> anyhow::Result<Store> {
+        self.remember_store(path);
+        let store = open(path)?;
+        for n in store.notices() {
+            output::notice(n);
+        }
+        Ok(store)
+    }
+
+    /// Remembers `path` as the store this command works on, for error lines.
+    pub fn remember_store(&self, path: &Path) {
+        self.store_path.replace(Some(path.to_path_buf()));
     }
 
     pub fn explicit_config(&self) -> bool {
         self.explicit_config
+    }
+
+    /// The store this command opened, if any: named in store error lines.
+    pub fn store_path(&self) -> Option<PathBuf> {
+        self.store_path.borrow().clone()
     }
 }
 
@@ -151,12 +203,17 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&ctx, args),
         Some(Command::Classify(args)) => classify::run(&ctx, args),
         Some(Command::Eval(args)) => eval::run(&ctx, args),
+        Some(Command::Backup(args)) => backup::run(&ctx, args),
+        Some(Command::Check(args)) => check::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {
         Ok(code) => code,
+        // The reader of a pipe (`secdesk list | head -1`) has what it wanted: end quietly,
+        // as `ls | head` does.
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            output::error_line(&e);
+            output::error_line(&e, ctx.store_path().as_deref());
             ExitCode::FAILURE
         }
     }

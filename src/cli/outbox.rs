@@ -33,7 +33,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, mut store) = ctx.store()?;
+    let (config, mut store) = if args.retry || args.edit.is_some() || args.discard.is_some() {
+        ctx.store()?
+    } else {
+        ctx.read_store()?
+    };
     if let Some(id) = args.discard {
         outbox::discard(&store, id)?;
         println!("outbox #{id} discarded");

@@ -11,9 +11,10 @@ use chrono::Utc;
 
 use crate::core::config::Config;
 use crate::core::outbox;
+use crate::core::reply::buffer::parse_addresses;
 use crate::core::reply::buffer::{apply_buffer, to_buffer, with_error_note};
 use crate::core::reply::message::{build, domain_of, new_message_id, BuiltMessage};
-use crate::core::reply::{compose, Draft, ReplyError};
+use crate::core::reply::{check_recipient_limit, compose_to, Draft, ReplyError};
 use crate::core::sanitize::{terminal_line, terminal_text};
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, Delivery, Outcome};
@@ -34,9 +35,15 @@ pub struct Args {
     /// Do not open $VISUAL/$EDITOR: send the template as composed.
     #[arg(long)]
     pub no_edit: bool,
-    /// Send without the preview and confirmation (for scripts).
+    /// Send without the preview and confirmation (for scripts). The final recipients are
+    /// printed all the same.
     #[arg(long, short)]
     pub yes: bool,
+    /// Address the reply to ADDRESS instead of the reporter (repeat for several). The only
+    /// way to answer another sender of the thread; addresses named here may exceed
+    /// `[reply] max_recipients` without a confirmation.
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -55,7 +62,21 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
-    let draft = compose(&config, &store, args.id, args.template.as_deref())?;
+    let draft = compose_to(&config, &store, args.id, args.template.as_deref(), &args.to)?;
+    let mut named = Vec::new();
+    for value in &args.to {
+        named.extend(
+            parse_addresses("--to", value)?
+                .into_iter()
+                .map(|m| m.addr.to_lowercase()),
+        );
+    }
+    let how = Settle {
+        edit: !args.no_edit,
+        yes: args.yes,
+        interactive,
+        named,
+    };
     // Other desks see "replying" until this ends (docs/team.md); a second replier is warned.
     let confirm = |p: &str| match interactive && !args.yes {
         true => ask(p, false),
@@ -65,7 +86,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("secdesk: reply to report #{} not started", args.id);
         return Ok(ExitCode::FAILURE);
     }
-    let settled = settle(&config, draft, !args.no_edit, args.yes, interactive);
+    let settled = settle_with(&config, draft, how);
     let Ok(Some((draft, built))) = settled else {
         super::team::end_reply(&config, &mut store, args.id, false)?;
         settled?;
@@ -77,15 +98,49 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     outcome
 }
 
+/// How a draft is settled.
+pub struct Settle {
+    /// Open the editor first.
+    pub edit: bool,
+    /// No preview, no confirmation (the recipients are still printed).
+    pub yes: bool,
+    /// stdin is a terminal: problems can be fixed in the editor.
+    pub interactive: bool,
+    /// Addresses named on the command line (`--to`), lowercase: a reply to these (and the
+    /// team address) needs no confirmation however many they are.
+    pub named: Vec<String>,
+}
+
 /// Edits (when asked), builds and confirms a draft until it is ready to send.
 /// `None` when the user cancels.
 pub fn settle(
     config: &Config,
-    mut draft: Draft,
-    mut edit: bool,
+    draft: Draft,
+    edit: bool,
     yes: bool,
     interactive: bool,
 ) -> anyhow::Result<Option<(Draft, BuiltMessage)>> {
+    let how = Settle {
+        edit,
+        yes,
+        interactive,
+        named: Vec::new(),
+    };
+    settle_with(config, draft, how)
+}
+
+/// [`settle`], as `how` says.
+pub fn settle_with(
+    config: &Config,
+    mut draft: Draft,
+    how: Settle,
+) -> anyhow::Result<Option<(Draft, BuiltMessage)>> {
+    let Settle {
+        mut edit,
+        yes,
+        interactive,
+        named,
+    } = how;
     let mut buffer = to_buffer(&draft);
     loop {
         if edit {
@@ -117,11 +172,38 @@ pub fn settle(
             }
             Err(e) => return Err(e.into()),
         };
+        let team = config.team_address().map(|t| t.trim().to_lowercase());
+        let all_named = !named.is_empty()
+            && built
+                .recipients
+                .iter()
+                .map(|r| r.to_lowercase())
+                .all(|r| named.contains(&r) || team.as_ref() == Some(&r));
+        let over_limit = if all_named {
+            None
+        } else {
+            check_recipient_limit(config, &draft).err()
+        };
+        note_other_senders(&draft);
         if yes {
+            if let Some(e) = over_limit {
+                return Err(e.into());
+            }
+            print_recipients(&draft, &built)?;
             return Ok(Some((draft, built)));
         }
-        print_preview(&draft)?;
-        match choose("Send this reply? [y]es, [e]dit, [n]o: ")? {
+        print_preview(&draft, &built)?;
+        let prompt = match &over_limit {
+            Some(e) => {
+                warn(&e.to_string());
+                format!(
+                    "Send to all {} addresses? [y]es, [e]dit, [n]o: ",
+                    built.recipients.len()
+                )
+            }
+            None => "Send this reply? [y]es, [e]dit, [n]o: ".to_string(),
+        };
+        match choose(&prompt)? {
             'y' => return Ok(Some((draft, built))),
             'e' => edit = true,
             _ => return Ok(None),
@@ -206,14 +288,49 @@ fn warn(text: &str) {
     eprintln!("secdesk: {}", terminal_line(text));
 }
 
+/// The final recipient list (the SMTP envelope), printed before a `--yes` send.
+fn print_recipients(d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "reply to report #{} goes to {}",
+        d.report_id,
+        recipient_list(built)
+    )?;
+    Ok(())
+}
+
+/// `N address(es): a, b, c`, terminal-safe.
+fn recipient_list(built: &BuiltMessage) -> String {
+    let n = built.recipients.len();
+    format!(
+        "{n} address{}: {}",
+        if n == 1 { "" } else { "es" },
+        terminal_line(&built.recipients.join(", "))
+    )
+}
+
+/// Says who else wrote in the thread and is not addressed: answering them is a choice.
+fn note_other_senders(d: &Draft) {
+    if d.other_senders.is_empty() {
+        return;
+    }
+    let list = d.other_senders.join(", ");
+    warn(&format!(
+        "note: another sender wrote in report #{}'s thread and is not addressed: {list}; to answer them, name them with --to",
+        d.report_id
+    ));
+}
+
 /// What will be sent, every part made terminal-safe (the quote holds a stranger's text).
-fn print_preview(d: &Draft) -> anyhow::Result<()> {
+fn print_preview(d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "From:    {}", terminal_line(&d.from))?;
     writeln!(out, "To:      {}", terminal_line(&d.to.join(", ")))?;
     if !d.cc.is_empty() {
         writeln!(out, "Cc:      {}", terminal_line(&d.cc.join(", ")))?;
     }
+    writeln!(out, "Sent to: {}", recipient_list(built))?;
     writeln!(out, "Subject: {}", terminal_line(&d.subject))?;
     if let Some(parent) = &d.in_reply_to {
         writeln!(out, "In reply to <{}>", terminal_line(parent))?;

@@ -25,7 +25,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (_config, store) = ctx.store()?;
+    let (_config, store) = ctx.read_store()?;
     let saved = save_attachments(&store, args.id, &args.dir)?;
     let mut out = std::io::stdout().lock();
     if saved.is_empty() {

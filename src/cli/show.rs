@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, store) = ctx.store()?;
+    let (config, store) = ctx.read_store()?;
     let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
     let now = Utc::now();
     if args.json {
@@ -41,12 +41,16 @@ struct Entry<'a> {
     at: &'a str,
     kind: EntryKind,
     header: String,
+    /// What could not be parsed or trusted, and the Date header when it was not used.
+    notes: Vec<String>,
     body: &'a str,
 }
 
 #[derive(Clone, Copy)]
 enum EntryKind {
     ReporterMail,
+    /// Mail into the thread from an address that is not the reporter's.
+    AnotherSender,
     OurReply,
     TeamNote,
 }
@@ -56,6 +60,10 @@ impl EntryKind {
     fn marks(self) -> (&'static str, &'static str) {
         match self {
             EntryKind::ReporterMail => ("MAIL from the reporter", "  │ "),
+            EntryKind::AnotherSender => (
+                "MAIL from ANOTHER SENDER, not the reporter (replies do not go here)",
+                "  ! ",
+            ),
             EntryKind::OurReply => ("REPLY sent by us", "  » "),
             EntryKind::TeamNote => ("TEAM NOTE, internal, never sent", "  # "),
         }
@@ -84,6 +92,12 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             ""
         },
     )?;
+    if d.another_sender {
+        writeln!(
+            out,
+            "warning: another sender wrote into this thread (marked below); replies go to the reporter only"
+        )?;
+    }
     writeln!(out, "subject: {}", terminal_line(&d.subject))?;
     writeln!(out, "from:    {}", terminal_line(&d.from))?;
     writeln!(out, "arrived: {}", d.created_at)?;
@@ -126,6 +140,9 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
         let (banner, prefix) = e.kind.marks();
         writeln!(out)?;
         writeln!(out, "── {banner} · {} · {}", e.at, terminal_line(&e.header))?;
+        for note in &e.notes {
+            writeln!(out, "  ⚠ {}", terminal_line(note))?;
+        }
         for line in terminal_text(e.body).lines() {
             writeln!(out, "{prefix}{line}")?;
         }
@@ -148,14 +165,21 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
                     a.size
                 );
             }
+            let mut notes = m.parse_notes.clone();
+            if let Some(original) = &m.date_header {
+                notes.push(format!("Date header as sent: {original}"));
+            }
             Entry {
                 at: &m.received_at,
                 kind: if m.direction == "out" {
                     EntryKind::OurReply
+                } else if m.another_sender {
+                    EntryKind::AnotherSender
                 } else {
                     EntryKind::ReporterMail
                 },
                 header,
+                notes,
                 body: &m.body,
             }
         })
@@ -163,6 +187,7 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
             at: &n.at,
             kind: EntryKind::TeamNote,
             header: n.author.clone(),
+            notes: Vec::new(),
             body: &n.text,
         }))
         .collect();

@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--since {s} is after --until {u}: swap them");
         }
     }
-    let (config, store) = ctx.store()?;
+    let (config, store) = ctx.read_store()?;
     let figures = stats::compute(&store, period, &config.clocks, Utc::now())?;
     let format = if args.json { Format::Json } else { args.format };
     match format {

@@ -1,4 +1,4 @@
-//! `secdesk sync`: fetch new mail from the IMAP mailbox into the store.
+//! `secdesk sync`: fetch new mail from the IMAP mailboxes into the store, and fail on any gap.
 //!
 //! Connects and opens the mailbox before touching the database, so a wrong
 //! password, an unreachable server or a bad mailbox name leaves the store as it
@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::core::ingest::Ingestor;
+use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
-use crate::mailio::imap::account;
-use crate::mailio::imap::sync::{self, Remote, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::{account, connect};
 
 use super::{output, Context};
 
@@ -38,9 +38,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         )
     })?;
     let (endpoint, mut session) = account::login(&config, imap)?;
-    let examined = sync::examine(&endpoint, &mut session, &imap.mailbox)?;
+    let mailboxes = imap.sync_mailboxes();
+    // Every mailbox is opened once before the store is touched, so a wrong name leaves
+    // the store as it was.
+    for name in &mailboxes {
+        sync::examine(&endpoint, &mut session, name)?;
+    }
 
-    let mut store = Store::open(&config.store_path())?;
+    let mut store = ctx.open_store(&config.store_path(), Store::open)?;
 
     let show_progress = output::stdout_is_terminal() && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| {
@@ -52,57 +57,116 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         )
     });
-    if let Some(b) = &bar {
-        b.set_message(format!("syncing {}", imap.mailbox));
-    }
-    let mut on_progress = |p: SyncProgress| {
+    let mut on_progress = |mailbox: &str, p: SyncProgress| {
         if let Some(b) = &bar {
             match p {
-                SyncProgress::Planned { total } => b.set_length(total as u64),
+                SyncProgress::Planned { total } => {
+                    b.set_message(format!("syncing {mailbox}"));
+                    b.set_position(0);
+                    b.set_length(total as u64);
+                }
                 SyncProgress::Stored { done } => b.set_position(done as u64),
             }
         }
     };
 
-    let remote = Remote {
-        endpoint: &endpoint,
-        session: &mut session,
-        batch_size: args.batch_size,
-    };
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?;
-    let result = sync::fetch_new(remote, &examined, &mut store, &ingestor, &mut on_progress);
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
+    let result = sync::sync_mailboxes(
+        &endpoint,
+        &mut session,
+        &mailboxes,
+        args.batch_size,
+        &mut store,
+        &ingestor,
+        &mut on_progress,
+    );
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let report = result?;
+    let reports = result?;
     let team = super::team::after_mail_sync(&config, &endpoint, &mut session, &mut store)?;
     // The mail is stored; a failed goodbye changes nothing.
-    let _ = session.logout();
+    connect::logout(&endpoint, &mut session);
 
-    if args.verbose || output::stdout_is_terminal() {
-        println!("{}", summary_line(&report, started.elapsed()));
+    let complete = reports.iter().all(SyncReport::complete);
+    if args.verbose || output::stdout_is_terminal() || !complete {
+        println!("{}", summary_line(&reports, started.elapsed()));
         team.into_iter().for_each(|line| println!("{line}"));
     }
     // Replies waiting in the outbox go out on every sync, as their backoff allows.
     super::outbox::deliver_after_sync(&config, &mut store);
-    Ok(ExitCode::SUCCESS)
+    if complete {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A gap is never a success: name each one, then fail.
+    for report in &reports {
+        for line in gap_lines(report, &format!("{}:{}", endpoint.host, endpoint.port)) {
+            eprintln!("secdesk: {line}");
+        }
+    }
+    Ok(ExitCode::FAILURE)
 }
 
-/// `fetched 120 new messages, 97 new reports in 1.4 s`
-fn summary_line(report: &SyncReport, elapsed: Duration) -> String {
+/// One line per problem and per missing UID (runs of UIDs with one reason share a line).
+fn gap_lines(report: &SyncReport, server: &str) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("IMAP server {server}, {p}"))
+        .collect();
+    let mut i = 0;
+    while i < report.missing.len() {
+        let (first, reason) = &report.missing[i];
+        let mut j = i;
+        while j + 1 < report.missing.len() && &report.missing[j + 1].1 == reason {
+            j += 1;
+        }
+        let uids: Vec<u32> = report.missing[i..=j].iter().map(|(u, _)| *u).collect();
+        let named = if uids.len() == 1 {
+            format!("UID {first}")
+        } else {
+            format!("UIDs {}", sync::uid_set(&uids))
+        };
+        lines.push(format!(
+            "IMAP server {server}, mailbox \"{}\": {named} not stored: {reason}; recorded as missing, the next sync asks again",
+            report.mailbox
+        ));
+        i = j + 1;
+    }
+    lines
+}
+
+/// `fetched 120 new messages, 97 new reports in 1.4 s`, over every mailbox.
+fn summary_line(reports: &[SyncReport], elapsed: Duration) -> String {
+    let mut total = IngestSummary::default();
+    for r in reports {
+        total += r.stored;
+    }
+    let too_large: usize = reports.iter().map(|r| r.too_large).sum();
+    let missing: usize = reports.iter().map(|r| r.missing.len()).sum();
     let mut line = format!(
         "fetched {} new {}, {} new {} in {:.1} s",
-        report.stored.new_messages,
-        plural(report.stored.new_messages, "message", "messages"),
-        report.stored.new_reports,
-        plural(report.stored.new_reports, "report", "reports"),
+        total.new_messages,
+        plural(total.new_messages, "message", "messages"),
+        total.new_reports,
+        plural(total.new_reports, "report", "reports"),
         elapsed.as_secs_f64()
     );
-    if report.stored.duplicates > 0 {
+    if too_large > 0 {
+        line.push_str(&format!(" ({too_large} too large, stored as headers only)"));
+    }
+    if missing > 0 {
+        line.push_str(&format!(
+            "; {missing} listed {} not stored",
+            plural(missing, "message", "messages")
+        ));
+    }
+    if total.duplicates > 0 {
+        let changed = reports.iter().any(|r| r.uidvalidity_changed);
         line.push_str(&format!(
             " ({} already stored{})",
-            report.stored.duplicates,
-            if report.uidvalidity_changed {
+            total.duplicates,
+            if changed {
                 ", mailbox UIDVALIDITY changed"
             } else {
                 ""
@@ -123,7 +187,6 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ingest::IngestSummary;
 
     #[test]
     fn summary_reads_like_the_issue_example() {
@@ -135,9 +198,10 @@ mod tests {
                 duplicates: 0,
             },
             uidvalidity_changed: false,
+            ..SyncReport::default()
         };
         assert_eq!(
-            summary_line(&report, Duration::from_millis(1400)),
+            summary_line(&[report], Duration::from_millis(1400)),
             "fetched 120 new messages, 97 new reports in 1.4 s"
         );
     }
@@ -152,9 +216,10 @@ mod tests {
                 duplicates: 2,
             },
             uidvalidity_changed: true,
+            ..SyncReport::default()
         };
         assert_eq!(
-            summary_line(&report, Duration::from_millis(200)),
+            summary_line(&[report], Duration::from_millis(200)),
             "fetched 1 new message, 0 new reports in 0.2 s (2 already stored, mailbox UIDVALIDITY changed)"
         );
     }

@@ -72,8 +72,11 @@ pub struct ImapConfig {
     pub password_command: Option<Vec<String>>,
     /// The name of an environment variable that holds the password.
     pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
     /// A PEM file of extra CA certificates to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
+    /// The one mailbox to sync (kept for configs written before `mailboxes`).
     #[serde(default = "default_mailbox")]
     pub mailbox: String,
     /// Where confirmed spam is moved (docs/team.md); else the SPECIAL-USE `\Junk` folder,
@@ -83,6 +86,20 @@ pub struct ImapConfig {
     /// confirmed non-spam `$NotJunk`, move restored reports back.
     #[serde(default = "default_true")]
     pub junk_moderation: bool,
+    /// The mailboxes to sync, each with its own cursor; when set, `mailbox` is not used.
+    #[serde(default)]
+    pub mailboxes: Vec<String>,
+}
+
+impl ImapConfig {
+    /// The mailboxes to sync, in order: `mailboxes` when set, else `mailbox`.
+    pub fn sync_mailboxes(&self) -> Vec<String> {
+        if self.mailboxes.is_empty() {
+            vec![self.mailbox.clone()]
+        } else {
+            self.mailboxes.clone()
+        }
+    }
 }
 
 /// `[store]`: where the SQLite database lives.
@@ -150,11 +167,13 @@ pub struct SmtpConfig {
     pub password: Option<Secret>,
     pub password_command: Option<Vec<String>>,
     pub password_env: Option<String>,
+    /// Seconds `password_command` may run before it is stopped (default 30).
+    pub password_command_timeout_seconds: Option<u64>,
     pub ca_file: Option<PathBuf>,
 }
 
 /// `[reply]`: how replies are addressed, filed and signed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyConfig {
     /// Copy every reply here; defaults to `[team] address`.
@@ -162,6 +181,25 @@ pub struct ReplyConfig {
     /// The IMAP mailbox a copy of each sent reply is appended to; defaults to `Sent`.
     pub sent_mailbox: Option<String>,
     pub signature: Option<String>,
+    /// A reply to more addresses than this (To and Cc together) is refused unless the user
+    /// confirms it or names the addresses with `secdesk reply --to`.
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: usize,
+}
+
+impl Default for ReplyConfig {
+    fn default() -> Self {
+        ReplyConfig {
+            cc: None,
+            sent_mailbox: None,
+            signature: None,
+            max_recipients: default_max_recipients(),
+        }
+    }
+}
+
+fn default_max_recipients() -> usize {
+    5
 }
 
 /// `[sync]`: background sync in the desk.
@@ -174,6 +212,13 @@ pub struct SyncConfig {
     /// Seconds before a stalled connection is given up.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// A message larger than this is stored as its headers and a note; the whole message
+    /// stays on the server.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
+    /// The most one whole operation may take: a login, one fetch batch, one SMTP send.
+    #[serde(default = "default_deadline_seconds")]
+    pub deadline_seconds: u64,
 }
 
 impl Default for SyncConfig {
@@ -181,6 +226,8 @@ impl Default for SyncConfig {
         SyncConfig {
             poll_seconds: default_poll_seconds(),
             timeout_seconds: default_timeout_seconds(),
+            max_message_bytes: default_max_message_bytes(),
+            deadline_seconds: default_deadline_seconds(),
         }
     }
 }
@@ -212,12 +259,21 @@ fn default_triage_days() -> f64 {
 fn default_close_days() -> f64 {
     90.0
 }
+fn default_deadline_seconds() -> u64 {
+    600
+}
+fn default_max_message_bytes() -> u64 {
+    50 * 1024 * 1024
+}
 fn default_poll_seconds() -> u64 {
     60
 }
 fn default_timeout_seconds() -> u64 {
     30
 }
+
+/// How long `password_command` may run when `password_command_timeout_seconds` is not set.
+pub const DEFAULT_PASSWORD_COMMAND_TIMEOUT_SECONDS: u64 = 30;
 
 impl Config {
     /// Reads and validates the config at `path`.
@@ -292,8 +348,20 @@ impl Config {
                 imap.password_env.as_deref(),
                 true,
             )?;
+            check_positive("imap", imap.password_command_timeout_seconds)?;
             if imap.mailbox.trim().is_empty() {
                 return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
+            }
+            let mut seen = std::collections::HashSet::new();
+            for name in &imap.mailboxes {
+                if name.trim().is_empty() {
+                    return Err("key `imap.mailboxes` holds an empty name: list mailboxes such as [\"INBOX\", \"Moderation\"]".into());
+                }
+                if !seen.insert(name) {
+                    return Err(format!(
+                        "key `imap.mailboxes` lists {name:?} twice: list each mailbox once"
+                    ));
+                }
             }
         }
         if let Some(smtp) = &self.smtp {
@@ -305,6 +373,7 @@ impl Config {
                 smtp.password_env.as_deref(),
                 false,
             )?;
+            check_positive("smtp", smtp.password_command_timeout_seconds)?;
             let has_password = smtp.password.is_some()
                 || smtp.password_command.is_some()
                 || smtp.password_env.is_some();
@@ -421,6 +490,15 @@ fn check_password_source(
     }
 }
 
+fn check_positive(section: &str, timeout: Option<u64>) -> Result<(), String> {
+    if timeout == Some(0) {
+        return Err(format!(
+            "key `{section}.password_command_timeout_seconds` = 0: give the number of seconds the command may run, e.g. 30"
+        ));
+    }
+    Ok(())
+}
+
 /// True for `localhost`, 127.0.0.0/8 and ::1.
 pub fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
@@ -496,12 +574,30 @@ email = "ada@example.org"
 "#;
 
     #[test]
+    fn several_mailboxes_replace_the_single_one_and_are_checked() {
+        let text = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"Moderation\"]",
+        );
+        let c = Config::parse(&text, Path::new("/etc/x/config.toml")).unwrap();
+        let names = c.imap.unwrap().sync_mailboxes();
+        assert_eq!(names, vec!["INBOX".to_string(), "Moderation".to_string()]);
+        let twice = MINIMAL.replace(
+            "username = \"security\"",
+            "username = \"security\"\nmailboxes = [\"INBOX\", \"INBOX\"]",
+        );
+        let err = Config::parse(&twice, Path::new("/etc/x/config.toml")).unwrap_err();
+        assert!(err.to_string().contains("lists \"INBOX\" twice"), "{err}");
+    }
+
+    #[test]
     fn minimal_config_gets_documented_defaults() {
         let c = Config::parse(MINIMAL, Path::new("/etc/x/config.toml")).unwrap();
         let imap = c.imap.unwrap();
         assert_eq!(imap.port, 993);
         assert_eq!(imap.security, Security::Tls);
         assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(imap.sync_mailboxes(), vec!["INBOX".to_string()]);
         assert_eq!(c.clocks.acknowledge_days, 2.0);
         assert_eq!(c.clocks.triage_days, 10.0);
         assert_eq!(c.clocks.close_days, 90.0);

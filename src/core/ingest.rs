@@ -5,6 +5,8 @@
 //! process killed at any moment leaves either the whole batch or none of it, and the next
 //! sync resumes exactly where the last commit ended.
 
+mod evidence;
+
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -12,24 +14,36 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
-use crate::core::parse::{content_hash, parse_message, Mailbox, ParsedMessage};
+use crate::core::parse::{check_date, content_hash, parse_message, Mailbox, ParsedMessage};
 use crate::core::store::{timestamp, Result, Store};
 
 /// One message as it arrives, before parsing.
 #[derive(Debug, Clone)]
 pub struct RawIncoming {
     pub raw: Vec<u8>,
-    /// When the mailbox received it (IMAP INTERNALDATE); the Date header is used otherwise.
+    /// When it arrived, as our side recorded it: IMAP INTERNALDATE, an mbox `From ` line,
+    /// a file's mtime. The Date header is checked against it (`core::parse::dates`).
     pub received_at: Option<DateTime<Utc>>,
     pub origin: Origin,
 }
 
 impl RawIncoming {
-    /// A message read from a file or an archive: no receive time beyond its Date header.
+    /// A message with no known arrival (the demo, tests): its Date header is used unless it
+    /// lies in the future.
     pub fn file(raw: impl Into<Vec<u8>>) -> RawIncoming {
         RawIncoming {
             raw: raw.into(),
             received_at: None,
+            origin: Origin::File,
+        }
+    }
+
+    /// A message imported from an archive that arrived at `arrival` (its mbox `From ` line,
+    /// else the file's mtime, else the time of the import).
+    pub fn imported(raw: impl Into<Vec<u8>>, arrival: DateTime<Utc>) -> RawIncoming {
+        RawIncoming {
+            raw: raw.into(),
+            received_at: Some(arrival),
             origin: Origin::File,
         }
     }
@@ -80,18 +94,31 @@ pub type ClassifyFn = Box<dyn Fn(&ParsedMessage) -> Verdict + Send + Sync>;
 /// Parses, classifies and stores batches of messages.
 pub struct Ingestor {
     classify: Option<ClassifyFn>,
+    /// The team's own addresses, lowercase: their mail in a thread is not "another sender".
+    team: Vec<String>,
 }
 
 impl Ingestor {
     /// An ingestor that stores messages without suggesting a class.
     pub fn without_classifier() -> Ingestor {
-        Ingestor { classify: None }
+        Ingestor {
+            classify: None,
+            team: Vec::new(),
+        }
     }
 
     pub fn with_classifier(classify: ClassifyFn) -> Ingestor {
         Ingestor {
             classify: Some(classify),
+            team: Vec::new(),
         }
+    }
+
+    /// Names the team's own addresses (members, the team address, `[reply] cc`), so that a
+    /// colleague's mail in a report's thread is not marked "another sender".
+    pub fn with_team(mut self, config: &crate::core::config::Config) -> Ingestor {
+        self.team = crate::core::reply::our_addresses(config);
+        self
     }
 
     /// An ingestor that classifies with the store's model (the starter model on a fresh
@@ -144,7 +171,7 @@ impl Ingestor {
         let tx = store.conn_mut().transaction()?;
         let mut summary = IngestSummary::default();
         for p in &prepared {
-            match store_message(&tx, p, Direction::In, None)? {
+            match store_message(&tx, p, Direction::In, None, &self.team)? {
                 Stored::Duplicate => summary.duplicates += 1,
                 Stored::Joined(_) => summary.new_messages += 1,
                 Stored::NewReport(_) => {
@@ -203,7 +230,7 @@ pub fn store_sent(
         parsed: parse_message(raw),
         verdict: None,
     };
-    store_message(tx, &p, Direction::Out, Some(report_id))
+    store_message(tx, &p, Direction::Out, Some(report_id), &[])
 }
 
 /// Stores one message of a batch inside the caller's transaction, in report `report` when
@@ -213,6 +240,7 @@ fn store_message(
     p: &Prepared,
     direction: Direction,
     report: Option<i64>,
+    team: &[String],
 ) -> Result<Stored> {
     // Every statement is prepared once per connection (`prepare_cached`): parsing the SQL
     // again for each message of a sync was a tenth of the store's time.
@@ -224,24 +252,40 @@ fn store_message(
         return Ok(Stored::Duplicate);
     }
     let m = &p.parsed;
-    // Our own reply coming back (the team address is on Cc): already stored as sent.
+    // Our own reply coming back (the team address is on Cc): already stored as sent. Only
+    // from our own address: someone else reusing the id is stored (`evidence` notes it).
     if let Some(id) = m.message_id.as_deref() {
+        let from = m.from.as_ref().map(|f| f.addr.as_str()).unwrap_or_default();
         let ours: Option<i64> = tx
             .prepare_cached(
-                "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out' LIMIT 1",
+                "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out'
+                 AND lower(coalesce(from_addr, '')) = lower(?2) LIMIT 1",
             )?
-            .query_row([id], |r| r.get(0))
+            .query_row([id, from], |r| r.get(0))
             .optional()?;
         if ours.is_some() {
             return Ok(Stored::Duplicate);
         }
     }
-    let received_at = p.incoming.received_at.or(m.date).unwrap_or_else(Utc::now);
-    let received = timestamp(received_at);
-    let parent = match report {
-        Some(id) => Some(id),
-        None => thread_parent(tx, m)?,
+    // The sender's Date header orders the thread only when it fits the arrival; our side's
+    // arrival time (INTERNALDATE, the time a reply was sent) orders it when there is one.
+    let date = check_date(m.date, m.header("Date"), p.incoming.received_at, Utc::now());
+    let received = match p.incoming.origin {
+        Origin::Imap { .. } | Origin::Sent => p.incoming.received_at.unwrap_or(date.at),
+        Origin::File => date.at,
     };
+    let received = timestamp(received);
+    let placement = match report {
+        Some(id) => evidence::Placement {
+            report: Some(id),
+            ..Default::default()
+        },
+        None => evidence::place(tx, m, team)?,
+    };
+    let mut notes = m.notes.clone();
+    notes.extend(date.note.iter().cloned());
+    notes.extend(placement.notes.iter().cloned());
+    let parent = placement.report;
     let (report_id, is_new) = match parent {
         Some(id) => (id, false),
         None => {
@@ -280,9 +324,9 @@ fn store_message(
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
             from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
             notes, spf, dkim, dmarc, class, outcome, spam_score, confidence, reasons,
-            mailbox, uidvalidity, uid, raw)
+            mailbox, uidvalidity, uid, raw, another_sender, date_header)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![
         report_id,
@@ -290,7 +334,7 @@ fn store_message(
         m.message_id,
         direction.as_str(),
         received,
-        m.date.map(timestamp),
+        (m.date.is_some() || date.note.is_some()).then(|| timestamp(date.at)),
         m.from.as_ref().and_then(|f| f.name.clone()),
         m.from.as_ref().map(|f| f.addr.clone()),
         addrs_json(&m.reply_to),
@@ -300,7 +344,7 @@ fn store_message(
         m.in_reply_to.first(),
         json(&m.references),
         m.body_text,
-        (!m.notes.is_empty()).then(|| json(&m.notes)),
+        (!notes.is_empty()).then(|| json(&notes)),
         m.auth.spf,
         m.auth.dkim,
         m.auth.dmarc,
@@ -313,6 +357,8 @@ fn store_message(
         uidvalidity,
         uid,
         p.incoming.raw,
+        placement.another_sender,
+        date.note.as_ref().and(m.header("Date")),
     ])?;
     let message_row = tx.last_insert_rowid();
     for a in &m.attachments {
@@ -329,8 +375,9 @@ fn store_message(
     if !is_new {
         tx.prepare_cached("UPDATE reports SET updated_at = ?2 WHERE id = ?1")?
             .execute(params![report_id, timestamp(Utc::now())])?;
-        if direction == Direction::In {
-            // A reporter answering a question brings a needs-info report back (issue 4).
+        if direction == Direction::In && !placement.another_sender {
+            // A reporter answering a question brings a needs-info report back (issue 4);
+            // someone else writing into the thread does not.
             crate::core::triage::reporter::reply_arrived(tx, report_id, Utc::now())?;
         }
     }
@@ -339,24 +386,6 @@ fn store_message(
     } else {
         Stored::Joined(report_id)
     })
-}
-
-/// The report a message belongs to: the one holding a message its In-Reply-To or References
-/// names (RFC 5322 §3.6.4), nearest ancestor first.
-fn thread_parent(tx: &Transaction<'_>, m: &ParsedMessage) -> Result<Option<i64>> {
-    let mut stmt =
-        tx.prepare_cached("SELECT report_id FROM messages WHERE message_id = ?1 LIMIT 1")?;
-    let candidates = m
-        .in_reply_to
-        .iter()
-        .chain(m.references.iter().rev())
-        .filter(|id| Some(id.as_str()) != m.message_id.as_deref());
-    for id in candidates {
-        if let Some(report) = stmt.query_row([id], |r| r.get(0)).optional()? {
-            return Ok(Some(report));
-        }
-    }
-    Ok(None)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -369,114 +398,4 @@ fn addrs_json(list: &[Mailbox]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn incoming(raw: &str) -> RawIncoming {
-        RawIncoming::file(raw)
-    }
-
-    fn count(store: &Store, table: &str) -> i64 {
-        store
-            .conn()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    }
-
-    #[test]
-    fn replies_join_their_thread_and_duplicates_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let ing = Ingestor::without_classifier();
-        let first =
-            "Message-ID: <r1@x>\nSubject: bug\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\nA bug\n";
-        let reply = "Message-ID: <r2@x>\nIn-Reply-To: <r1@x>\nSubject: Re: bug\n\nmore\n";
-        let other = "Message-ID: <o1@x>\nSubject: other\n\nB\n";
-        let s = ing
-            .ingest_batch(
-                &mut store,
-                vec![incoming(first), incoming(reply), incoming(other)],
-                None,
-            )
-            .unwrap();
-        assert_eq!(
-            s,
-            IngestSummary {
-                new_messages: 3,
-                new_reports: 2,
-                duplicates: 0
-            }
-        );
-        let again = ing
-            .ingest_batch(
-                &mut store,
-                vec![incoming(first), incoming(&first.replace('\n', "\r\n"))],
-                None,
-            )
-            .unwrap();
-        assert_eq!(
-            again,
-            IngestSummary {
-                new_messages: 0,
-                new_reports: 0,
-                duplicates: 2
-            }
-        );
-        assert_eq!(count(&store, "messages"), 3);
-        assert_eq!(count(&store, "reports"), 2);
-    }
-
-    #[test]
-    fn sent_reply_joins_its_report_and_its_copy_is_not_stored_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let ing = Ingestor::without_classifier();
-        let report = "Message-ID: <r1@x>\nSubject: bug\n\nA bug\n";
-        ing.ingest_batch(&mut store, vec![incoming(report)], None)
-            .unwrap();
-        // No threading headers at all: the report id alone places it.
-        let sent = "Message-ID: <out1@team>\nFrom: me@team\nSubject: Re: bug\n\nThanks\n";
-        let tx = store.conn_mut().transaction().unwrap();
-        assert_eq!(
-            store_sent(&tx, 1, sent.as_bytes(), Utc::now()).unwrap(),
-            Stored::Joined(1)
-        );
-        tx.commit().unwrap();
-        let dir_of: String = store
-            .conn()
-            .query_row(
-                "SELECT direction FROM messages WHERE message_id = 'out1@team'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(dir_of, "out");
-        // The Cc copy arrives by sync with a Received header added: skipped.
-        let copy = format!("Received: from relay\n{sent}");
-        let s = ing
-            .ingest_batch(&mut store, vec![incoming(&copy)], None)
-            .unwrap();
-        assert_eq!(s.duplicates, 1);
-        assert_eq!(count(&store, "messages"), 2);
-    }
-
-    #[test]
-    fn cursor_is_committed_with_the_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let cursor = MailboxCursor {
-            mailbox: "INBOX".into(),
-            uidvalidity: 7,
-            last_uid: 42,
-        };
-        Ingestor::without_classifier()
-            .ingest_batch(
-                &mut store,
-                vec![incoming("Subject: a\n\nb\n")],
-                Some(&cursor),
-            )
-            .unwrap();
-        let st = store.mailbox_state("INBOX").unwrap().unwrap();
-        assert_eq!((st.uidvalidity, st.last_uid), (7, 42));
-    }
-}
+mod tests;

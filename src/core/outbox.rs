@@ -1,6 +1,7 @@
 //! The outbox: every reply is written here before any SMTP attempt, so it is never lost,
 //! and moves through `queued` → `sending` → `sent` (or `failed-permanent`, kept for
-//! editing). No network here: `mailio::delivery` drives the states.
+//! editing). No network here: `mailio::delivery` drives the states. A reply whose report
+//! is gone (deleted from the store) moves to `failed` and is never sent.
 //!
 //! Never sent twice: a row is claimed (`queued` → `sending`) by a compare-and-set before
 //! SMTP, so two desks sharing the database cannot both send it; a row found in `sending`
@@ -27,6 +28,8 @@ pub mod state {
     pub const SENT: &str = "sent";
     /// The server refused it (5xx): kept, to be edited and resent or discarded.
     pub const FAILED_PERMANENT: &str = "failed-permanent";
+    /// It can never be sent: its report is gone. Kept, with why, until discarded.
+    pub const FAILED: &str = "failed";
     /// Given up by a person; kept for the record.
     pub const DISCARDED: &str = "discarded";
 }
@@ -195,10 +198,27 @@ pub fn draft(store: &Store, id: i64) -> Result<Draft> {
 pub fn pending(store: &Store) -> Result<Vec<OutboxEntry>> {
     select(
         store,
-        "state IN ('queued', 'sending', 'failed-permanent')
+        "state IN ('queued', 'sending', 'failed-permanent', 'failed')
          OR (state = 'sent' AND sent_copy = 'pending')",
         params![],
     )
+}
+
+/// Moves replies whose report is gone to `failed`, with why, so they are never sent (the
+/// thread they would join, and the people they were meant for, are unknown now). Only row
+/// `only` when given, else every such row not yet sent. Returns the rows moved.
+pub fn fail_orphans(store: &Store, only: Option<i64>) -> Result<Vec<(i64, String)>> {
+    let mut stmt = store.conn().prepare(
+        "UPDATE outbox SET state = 'failed',
+             last_error = 'report #' || report_id || ' no longer exists, so this reply is never sent: '
+                 || 'discard it with `secdesk outbox --discard ' || id || '`'
+         WHERE state IN ('queued', 'sending', 'failed-permanent')
+           AND (?1 IS NULL OR id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = outbox.report_id)
+         RETURNING id, last_error",
+    )?;
+    let rows = stmt.query_map(params![only], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Every row of report `report_id`, oldest first (the TUI shows them in the thread).
@@ -215,6 +235,7 @@ pub fn due(
     ignore_backoff: bool,
     stale_before: DateTime<Utc>,
 ) -> Result<Vec<OutboxEntry>> {
+    fail_orphans(store, None)?;
     select(
         store,
         "(state = 'queued' AND (?1 OR next_attempt_at <= ?2))
@@ -237,11 +258,13 @@ fn select(store: &Store, filter: &str, args: impl rusqlite::Params) -> Result<Ve
 }
 
 /// Claims a row for an attempt: `queued` → `sending`, or a stale `sending` (as last seen,
-/// `seen_attempt_at`) → `sending` again. False when another desk claimed it first.
+/// `seen_attempt_at`) → `sending` again. False when another desk claimed it first, or when
+/// its report is gone (see [`fail_orphans`]).
 pub fn claim(store: &Store, row: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
     let changed = store.conn().execute(
         "UPDATE outbox SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?2
-         WHERE id = ?1 AND state = ?3 AND coalesce(last_attempt_at, '') = coalesce(?4, '')",
+         WHERE id = ?1 AND state = ?3 AND coalesce(last_attempt_at, '') = coalesce(?4, '')
+           AND EXISTS (SELECT 1 FROM reports r WHERE r.id = outbox.report_id)",
         params![row.id, timestamp(now), row.state, row.last_attempt_at],
     )?;
     Ok(changed == 1)
@@ -384,12 +407,14 @@ pub fn requeue_edited(
 
 /// Gives up on a reply that was not sent; the row is kept as `discarded`.
 pub fn discard(store: &Store, id: i64) -> Result<()> {
+    // A reply whose report is gone may still read `sending` (its attempt was cut short).
+    fail_orphans(store, Some(id))?;
     let row = get(store, id)?;
-    if row.state != state::FAILED_PERMANENT && row.state != state::QUEUED {
+    if ![state::FAILED_PERMANENT, state::FAILED, state::QUEUED].contains(&row.state.as_str()) {
         return Err(OutboxError::WrongState {
             id,
             state: row.state,
-            expected: "queued or failed-permanent",
+            expected: "queued, failed or failed-permanent",
         });
     }
     store.conn().execute(

@@ -7,8 +7,9 @@
 /// Makes text safe to print on a terminal, keeping line breaks and tabs.
 ///
 /// Escape sequences lose their ESC (shown as `␛`, so the trick stays visible but inert),
-/// other C0 and C1 controls become their visible pictures or `�`, and bidi overrides and
-/// zero-width characters become `�`.
+/// other C0 controls become their visible pictures, and every character that changes how
+/// text reads without being seen ([`is_hidden`]: C1 controls, bidi controls, zero-width and
+/// other default-ignorable characters, tag characters) is shown as its code, `<U+202E>`.
 pub fn terminal_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -43,14 +44,60 @@ fn push_safe(out: &mut String, c: char) {
         '\u{7f}' => out.push('␡'),
         // C0 controls have visible pictures at U+2400 + code.
         '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
-        '\u{80}'..='\u{9f}' => out.push('�'),
-        c if is_invisible_format(c) => out.push('�'),
+        c if is_hidden(c) => push_code(out, c),
         c => out.push(c),
     }
 }
 
-/// Bidi embeddings, overrides and isolates, directional marks and zero-width characters:
-/// they change how surrounding text reads without being seen.
+/// `<U+202E>`: how a hidden character is shown.
+fn push_code(out: &mut String, c: char) {
+    out.push_str(&format!("<U+{:04X}>", c as u32));
+}
+
+/// True for a character that changes how text reads, or hides text, without being seen:
+/// C1 controls, every Default_Ignorable_Code_Point (zero-width characters, U+00AD, U+034F,
+/// U+180E, U+3164, variation selectors, tag characters U+E0000–E0FFF …), every Bidi_Control,
+/// every other format character (U+FFF9–FFFB …) and the line and paragraph separators
+/// U+2028/U+2029. The sets are Unicode's own, from `icu_properties`, not a hand list.
+pub fn is_hidden(c: char) -> bool {
+    use icu_properties::props::{BidiControl, DefaultIgnorableCodePoint, GeneralCategory};
+    use icu_properties::{CodePointMapData, CodePointSetData};
+    if c.is_ascii() {
+        return false;
+    }
+    if ('\u{80}'..='\u{9f}').contains(&c)
+        || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+        || CodePointSetData::new::<BidiControl>().contains(c)
+    {
+        return true;
+    }
+    matches!(
+        CodePointMapData::<GeneralCategory>::new().get(c),
+        GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
+}
+
+/// Mail text quoted into a reply (the editor buffer, then the sent message): control
+/// characters are dropped (an escape sequence keeps its words, loses its ESC), line breaks
+/// and tabs stay, and hidden characters are shown as `<U+XXXX>`, as on the terminal, so
+/// the quote cannot hide text from the person editing it nor from the reporter.
+pub fn quoted_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c if is_hidden(c) => push_code(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The classifier's token separators: bidi embeddings, overrides and isolates, directional
+/// marks and zero-width characters. (What the screen must show is [`is_hidden`], a superset.)
 pub fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
@@ -63,24 +110,56 @@ pub fn is_invisible_format(c: char) -> bool {
     )
 }
 
-/// True when nothing in `s` would be interpreted by a terminal.
+/// True when nothing in `s` would be interpreted by a terminal or hide anything on it.
 pub fn is_terminal_safe(s: &str) -> bool {
     s.chars()
-        .all(|c| !(is_invisible_format(c) || (c.is_control() && c != '\n' && c != '\t')))
+        .all(|c| !(is_hidden(c) || (c.is_control() && c != '\n' && c != '\t')))
+}
+
+/// Escapes, in JSON text, every character a terminal would act on or hide ([`is_hidden`],
+/// DEL, and any raw control) as `\uXXXX` (a UTF-16 surrogate pair above U+FFFF), for JSON
+/// shown on a terminal. Those characters only ever occur inside JSON strings, so the
+/// escaped text decodes to exactly the same value.
+pub fn json_for_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // A raw line break or tab is layout between values (inside a string serde_json has
+        // already escaped it).
+        if (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || is_hidden(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One CSV cell (RFC 4180), guarded against formula injection: a cell a spreadsheet would
 /// evaluate (`=`, `+`, `-`, `@`, tab or CR first) gets a leading `'`.
+///
+/// A cell never carries a C0 or C1 control nor a hidden character: line breaks and tabs
+/// become spaces, ESC and the other controls their visible pictures, hidden characters
+/// `<U+XXXX>` (as on the terminal), so a CSV printed to a terminal or opened in a
+/// spreadsheet cannot act on either.
 pub fn csv_cell(s: &str) -> String {
-    let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let mut text = String::with_capacity(s.len() + 1);
+    if formula {
+        text.push('\'');
+    }
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' | '\r' => text.push(' '),
+            _ => push_safe(&mut text, c),
+        }
+    }
+    if text.contains([',', '"']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        s.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
+        text
     }
 }
 
@@ -109,7 +188,7 @@ pub fn safe_file_name(name: Option<&str>, fallback: &str) -> String {
     let last = name.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && !is_invisible_format(*c))
+        .filter(|c| !c.is_control() && !is_hidden(*c))
         .map(|c| {
             if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ' | '+') {
                 c
@@ -139,10 +218,67 @@ mod tests {
     }
 
     #[test]
-    fn c1_bidi_and_zero_width_are_replaced() {
+    fn c1_bidi_and_zero_width_are_shown_as_codes() {
         let s = terminal_line("x\u{9b}31m \u{202e}txt.exe\u{200b}");
         assert!(is_terminal_safe(&s));
-        assert_eq!(s, "x�31m �txt.exe�");
+        assert_eq!(s, "x<U+009B>31m <U+202E>txt.exe<U+200B>");
+    }
+
+    #[test]
+    fn every_invisible_character_the_issue_names_is_shown() {
+        let named = [
+            '\u{00ad}', '\u{034f}', '\u{180e}', '\u{2028}', '\u{2029}', '\u{3164}', '\u{fff9}',
+            '\u{fffa}', '\u{fffb}', '\u{2066}', '\u{2069}', '\u{061c}', '\u{feff}',
+        ];
+        let tags = (0xe0000..=0xe007f).filter_map(char::from_u32);
+        for c in named.into_iter().chain(tags) {
+            assert!(is_hidden(c), "U+{:04X} is not treated as hidden", c as u32);
+            let shown = terminal_text(&format!("a{c}b"));
+            assert_eq!(shown, format!("a<U+{:04X}>b", c as u32));
+            assert!(is_terminal_safe(&shown));
+            assert!(!is_terminal_safe(&format!("a{c}b")));
+        }
+        // A sentence hidden in tag characters becomes a visible run of codes.
+        let hidden: String = "ok"
+            .chars()
+            .map(|c| char::from_u32(0xe0000 + c as u32).unwrap())
+            .collect();
+        assert_eq!(terminal_line(&hidden), "<U+E006F><U+E006B>");
+        // Ordinary text is untouched.
+        for text in ["plain", "grüße", "日本語", "Ελληνικά", "עברית", "emoji 🙂"]
+        {
+            assert_eq!(terminal_line(text), text);
+        }
+    }
+
+    #[test]
+    fn json_on_a_terminal_escapes_what_would_act_or_hide() {
+        let json = serde_json::to_string_pretty(&["a\u{202e}b\u{9b}c\u{e0041}\u{7f}d\n"]).unwrap();
+        let shown = json_for_terminal(&json);
+        assert_eq!(
+            shown,
+            "[\n  \"a\\u202eb\\u009bc\\udb40\\udc41\\u007fd\\n\"\n]"
+        );
+        let back: Vec<String> = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, ["a\u{202e}b\u{9b}c\u{e0041}\u{7f}d\n"]);
+        assert!(shown.is_ascii());
+    }
+
+    #[test]
+    fn csv_cells_carry_no_controls() {
+        let cell = csv_cell("\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}x\r\ny\u{2067}");
+        assert_eq!(cell, "␛]0;pwned␇␛[2J<U+009B>x  y<U+2067>");
+        assert!(cell.chars().all(|c| !c.is_control()));
+        assert_eq!(csv_cell("\t=1+1"), "' =1+1");
+        assert_eq!(csv_cell("-2,\"x\""), "\"'-2,\"\"x\"\"\"");
+    }
+
+    #[test]
+    fn quotes_drop_controls_and_show_hidden_characters() {
+        assert_eq!(
+            quoted_text("see \u{1b}]2;x\u{7} a\u{202e}b\u{e0041}\r\n> c\td"),
+            "see ]2;x a<U+202E>b<U+E0041>\n> c\td"
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! A password held in memory. It never prints itself: not in `Debug`, not in `Display`,
-//! so it cannot leak into output, logs or errors by accident.
+//! so it cannot leak into output, logs or errors by accident, and its bytes are overwritten
+//! with zeros when it is dropped (the `zeroize` crate, so the compiler cannot elide the wipe).
 
 use std::fmt;
 
-/// A password. Its `Debug` and `Display` print `***`.
+use zeroize::Zeroize;
+
+/// A password. Its `Debug` and `Display` print `***`; dropping it (or any clone) zeroes it.
 #[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -16,6 +19,12 @@ impl Secret {
     /// The password itself, for the one place that sends it to a server.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 

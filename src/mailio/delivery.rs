@@ -19,7 +19,7 @@ use crate::core::model::ReportState;
 use crate::core::outbox::{self, state, OutboxEntry, OutboxError};
 use crate::core::reply::state_change;
 use crate::core::store::Store;
-use crate::mailio::imap::{account, ImapSession};
+use crate::mailio::imap::{account, mailbox, ImapSession};
 use crate::mailio::smtp::{FailureKind, SmtpSender, SmtpSetupError};
 
 /// Why delivery could not run at all (one reply's failure is an [`Outcome`] instead).
@@ -123,6 +123,8 @@ struct Run<'a> {
     imap: Option<ImapSession>,
     /// Replies whose Sent copy was attempted in this run: not tried twice.
     copies_tried: Vec<i64>,
+    /// The Sent mailbox, once known (configured, or found by SPECIAL-USE).
+    sent: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -132,6 +134,7 @@ impl<'a> Run<'a> {
             smtp: None,
             imap: None,
             copies_tried: Vec::new(),
+            sent: None,
         }
     }
 
@@ -150,6 +153,9 @@ impl<'a> Run<'a> {
                 outcome,
             })
         };
+        if let Some((_, error)) = outbox::fail_orphans(store, Some(row.id))?.pop() {
+            return done(Outcome::Failed { error });
+        }
         if row.state == state::SENDING {
             // Did the crashed attempt reach the server? Only resend when it surely did not.
             match self.find_on_server(&row.message_id) {
@@ -274,7 +280,7 @@ impl<'a> Run<'a> {
         self.copies_tried.push(id);
         let row = outbox::get(store, id)?;
         let raw = outbox::raw(store, id)?;
-        let mailbox = sent_mailbox(self.config);
+        let mailbox = self.sent_name();
         let result = self.session().and_then(|s| {
             if look_first && in_mailbox(s, &mailbox, &row.message_id, true)? {
                 return Ok(());
@@ -305,7 +311,7 @@ impl<'a> Run<'a> {
     /// Looks for `message_id` in the team mailbox and the Sent mailbox. `Some(true)` when
     /// it is in Sent, `Some(false)` when only in the team mailbox.
     fn find_on_server(&mut self, message_id: &str) -> Result<Option<bool>, String> {
-        let sent = sent_mailbox(self.config);
+        let sent = self.sent_name();
         let team = self
             .config
             .imap
@@ -321,14 +327,41 @@ impl<'a> Run<'a> {
         Ok(None)
     }
 
-    /// The IMAP session, connected on first use.
+    /// `[reply] sent_mailbox`; when it is not set, the mailbox the server marks `\Sent`
+    /// (RFC 6154), else one with a usual name, else `Sent` (created on the first APPEND).
+    fn sent_name(&mut self) -> String {
+        if let Some(name) = configured_sent_mailbox(self.config).or_else(|| self.sent.clone()) {
+            return name;
+        }
+        let endpoint = self
+            .config
+            .imap
+            .as_ref()
+            .map(|i| account::endpoint(self.config, i));
+        let found = match (endpoint, self.session()) {
+            (Some(endpoint), Ok(session)) => mailbox::find(&endpoint, session, mailbox::Role::Sent)
+                .ok()
+                .flatten(),
+            _ => None,
+        };
+        let name = found.unwrap_or_else(|| sent_mailbox(self.config));
+        self.sent = Some(name.clone());
+        name
+    }
+
+    /// The IMAP session, connected on first use. Each use (a search, an APPEND) must end
+    /// within `[sync] deadline_seconds` from here, however slowly the server answers.
     fn session(&mut self) -> Result<&mut ImapSession, String> {
         if self.imap.is_none() {
             self.imap = Some(open_imap(self.config)?);
         }
-        self.imap
+        let deadline = Duration::from_secs(self.config.sync.deadline_seconds.max(1));
+        let session = self
+            .imap
             .as_mut()
-            .ok_or_else(|| "no IMAP session".to_string())
+            .ok_or_else(|| "no IMAP session".to_string())?;
+        session.stream_mut().set_deadline(Some(deadline));
+        Ok(session)
     }
 }
 
@@ -341,7 +374,7 @@ fn in_mailbox(
     message_id: &str,
     may_be_missing: bool,
 ) -> Result<bool, String> {
-    match session.examine(mailbox) {
+    match session.examine(mailbox::encode(mailbox)) {
         Ok(_) => {}
         Err(imap::Error::No(_)) if may_be_missing => return Ok(false),
         Err(e) => return Err(format!("cannot open {mailbox:?}: {e}")),
@@ -354,6 +387,15 @@ fn in_mailbox(
         .uid_search(&query)
         .map_err(|e| format!("cannot search {mailbox:?}: {e}"))?;
     Ok(!hits.is_empty())
+}
+
+/// `[reply] sent_mailbox` when set.
+fn configured_sent_mailbox(config: &Config) -> Option<String> {
+    config
+        .reply
+        .sent_mailbox
+        .clone()
+        .filter(|m| !m.trim().is_empty())
 }
 
 /// `[reply] sent_mailbox`, default `Sent`.
@@ -387,8 +429,10 @@ fn append_sent(session: &mut ImapSession, mailbox: &str, raw: &[u8]) -> Result<(
             "the mailbox name {mailbox:?} in reply.sent_mailbox contains a quote, backslash or line break: rename it in the config"
         ));
     }
+    // On the wire in modified UTF-7 (RFC 3501 §5.1.3): `Envoyés` is `Envoy&AOk-s`.
+    let wire = mailbox::encode(mailbox);
     let append = |s: &mut ImapSession| {
-        s.append(mailbox, raw)
+        s.append(&wire, raw)
             .flag(imap::types::Flag::Seen)
             .finish()
             .map(|_| ())
@@ -397,7 +441,7 @@ fn append_sent(session: &mut ImapSession, mailbox: &str, raw: &[u8]) -> Result<(
         Ok(()) => Ok(()),
         Err(first) => {
             // Most likely the mailbox does not exist yet; anything else fails again below.
-            let _ = session.create(mailbox);
+            let _ = session.create(&wire);
             append(session).map_err(|e| format!("{e} (first attempt: {first})"))
         }
     }

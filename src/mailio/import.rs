@@ -1,24 +1,50 @@
 //! Importing archives: an mbox file, a Maildir, a folder of `.eml` files or one `.eml` file.
 //! Messages go through the same pipeline as sync, so importing twice adds nothing.
+//!
+//! Bounded in memory: an mbox is read as a stream ([`mbox`]), messages are stored in batches
+//! of at most [`BATCH`] messages or [`BATCH_BYTES`] bytes, and no message over the limit
+//! (`[sync] max_message_bytes`, as for sync) is read whole: it is stored as its headers and a
+//! note, as sync does, and the summary names it. Only regular files are opened, non-blocking and checked
+//! after opening, so a FIFO, a device such as `/dev/zero` or a socket is refused at once
+//! instead of hanging or filling memory. Symbolic links inside a Maildir or folder are not
+//! followed. Whatever is not imported is reported as a [`Skipped`] entry with its reason.
 
-use std::fs;
+pub mod mbox;
+mod open;
+
+use std::fs::{self, File};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
 
 use crate::core::ingest::{IngestSummary, Ingestor, RawIncoming};
 use crate::core::store::{Store, StoreError};
 
-/// Messages stored per transaction.
+use mbox::{MboxItem, MboxReader};
+use open::{odd_kind, open_regular, OpenError};
+
+/// Messages stored per transaction, at most.
 const BATCH: usize = 500;
+/// Bytes of messages held before a batch is stored, at most.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", show(path))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} is {kind}, not a regular file or a folder: import reads an mbox file, a Maildir, a folder of .eml files or one .eml file; save the mail to a file first", show(path))]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A path for a message: hostile file names cannot reach the terminal raw.
+fn show(path: &Path) -> String {
+    crate::core::sanitize::terminal_line(&path.display().to_string())
 }
 
 /// What a path turned out to be.
@@ -30,92 +56,338 @@ pub enum ArchiveKind {
     Eml,
 }
 
+/// Something under the imported path that was not imported, and why.
+#[derive(Debug)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug)]
+pub enum SkipReason {
+    /// A symbolic link: not followed, it could point anywhere (a device, another archive).
+    Symlink,
+    /// A FIFO, socket or device: reading it could block or never end.
+    NotRegular(&'static str),
+    Unreadable(std::io::Error),
+    Empty,
+}
+
+/// A message over the limit, stored as its headers and a note: message `index` of the mbox
+/// at `path`, or the whole file when `None`.
+#[derive(Debug)]
+pub struct Oversized {
+    pub path: PathBuf,
+    pub index: Option<usize>,
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for Oversized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = show(&self.path);
+        match self.index {
+            Some(i) => write!(f, "{path}: message {i}, {} bytes", self.bytes),
+            None => write!(f, "{path}: {} bytes", self.bytes),
+        }
+    }
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = show(&self.path);
+        match &self.reason {
+            SkipReason::Symlink => write!(
+                f,
+                "{path}: a symbolic link, not followed; copy the file itself in to import it"
+            ),
+            SkipReason::NotRegular(kind) => write!(f, "{path}: {kind}, not a regular file"),
+            SkipReason::Unreadable(e) => write!(f, "{path}: cannot be read: {e}"),
+            SkipReason::Empty => write!(f, "{path}: an empty file"),
+        }
+    }
+}
+
+/// What one import did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub summary: IngestSummary,
+    pub skipped: Vec<Skipped>,
+    /// Messages stored as headers and a note (counted in `summary` too).
+    pub oversized: Vec<Oversized>,
+}
+
+/// [`open_regular`] for the path the user named: anything else is an [`ImportError`].
+fn open_named(path: &Path) -> Result<(File, u64), ImportError> {
+    open_regular(path, true).map_err(|e| match e {
+        OpenError::Odd(kind) => ImportError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+        },
+        OpenError::Io(source) => ImportError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    })
+}
+
 /// Decides what `path` holds: a folder with `cur`/`new` is a Maildir, another folder holds
-/// `.eml` files, and a file that starts with an mbox `From ` line is an mbox.
+/// `.eml` files, and a file that starts with an mbox `From ` line is an mbox. A path that is
+/// neither a regular file nor a folder is refused.
 pub fn detect(path: &Path) -> Result<ArchiveKind, ImportError> {
-    let read_err = |source| ImportError::Read {
+    let meta = fs::metadata(path).map_err(|source| ImportError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    let meta = fs::metadata(path).map_err(read_err)?;
+    })?;
+    if let Some(kind) = odd_kind(&meta) {
+        return Err(ImportError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
     if meta.is_dir() {
         if path.join("cur").is_dir() || path.join("new").is_dir() {
             return Ok(ArchiveKind::Maildir);
         }
         return Ok(ArchiveKind::EmlFolder);
     }
-    let mut head = [0u8; 5];
-    let n = {
-        use std::io::Read;
-        let mut f = fs::File::open(path).map_err(read_err)?;
-        f.read(&mut head).map_err(read_err)?
-    };
-    Ok(if &head[..n] == b"From " {
+    let (file, _) = open_named(path)?;
+    let mut head = Vec::with_capacity(5);
+    file.take(5)
+        .read_to_end(&mut head)
+        .map_err(|source| ImportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(if head == b"From " {
         ArchiveKind::Mbox
     } else {
         ArchiveKind::Eml
     })
 }
 
-/// Imports every message under `path`, calling `progress` with the running total.
+/// Messages waiting to be stored in one transaction.
+struct Batcher<'a> {
+    store: &'a mut Store,
+    ingestor: &'a Ingestor,
+    progress: &'a mut dyn FnMut(usize),
+    batch: Vec<RawIncoming>,
+    bytes: usize,
+    seen: usize,
+    summary: IngestSummary,
+    /// The largest message stored whole.
+    limit: u64,
+    oversized: Vec<Oversized>,
+}
+
+impl Batcher<'_> {
+    /// Queues a message that arrived at `arrival` (its mbox `From ` line, else the file's
+    /// mtime, else now); the Date header is checked against it (core::parse::dates).
+    fn push(&mut self, raw: Vec<u8>, arrival: DateTime<Utc>) -> Result<(), ImportError> {
+        self.bytes += raw.len();
+        self.batch.push(RawIncoming::imported(raw, arrival));
+        if self.batch.len() >= BATCH || self.bytes >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Stores a message over the limit as its `headers` and a note saying where it is.
+    fn push_oversized(
+        &mut self,
+        what: Oversized,
+        headers: &[u8],
+        arrival: DateTime<Utc>,
+    ) -> Result<(), ImportError> {
+        let place = match what.index {
+            Some(i) => format!("message {i} of the mbox it was imported from"),
+            None => "the file it was imported from".to_string(),
+        };
+        let note = format!(
+            "[secdesk] too large, {} bytes, kept in {place}: only its headers are stored here, \
+             as it is over [sync] max_message_bytes ({}).",
+            what.bytes, self.limit
+        );
+        self.push(headers_and_note(headers, &note), arrival)?;
+        self.oversized.push(what);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ImportError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.seen += self.batch.len();
+        self.bytes = 0;
+        let batch = std::mem::take(&mut self.batch);
+        self.summary += self.ingestor.ingest_batch(self.store, batch, None)?;
+        (self.progress)(self.seen);
+        Ok(())
+    }
+}
+
+/// Imports every message under `path`, calling `progress` with the running total. A message
+/// over `max_message_bytes` is stored as its headers and a note.
 pub fn import_path(
     store: &mut Store,
     ingestor: &Ingestor,
     path: &Path,
+    max_message_bytes: u64,
     progress: &mut dyn FnMut(usize),
-) -> Result<IngestSummary, ImportError> {
-    let read = |p: &Path| {
-        fs::read(p).map_err(|source| ImportError::Read {
-            path: p.to_path_buf(),
-            source,
-        })
+) -> Result<ImportReport, ImportError> {
+    let kind = detect(path)?;
+    let mut out = Batcher {
+        store,
+        ingestor,
+        progress,
+        batch: Vec::new(),
+        bytes: 0,
+        seen: 0,
+        summary: IngestSummary::default(),
+        limit: max_message_bytes.max(1),
+        oversized: Vec::new(),
     };
-    let messages: Box<dyn Iterator<Item = Result<Vec<u8>, ImportError>>> = match detect(path)? {
-        ArchiveKind::Mbox => Box::new(split_mbox(&read(path)?).into_iter().map(Ok)),
-        ArchiveKind::Eml => Box::new(std::iter::once(read(path))),
+    let mut skipped = Vec::new();
+    match kind {
+        ArchiveKind::Mbox => import_mbox(path, &mut out)?,
+        ArchiveKind::Eml => {
+            let (file, len) = open_named(path)?;
+            import_file(file, len, path, &mut out)?;
+        }
         ArchiveKind::Maildir => {
-            let mut files = Vec::new();
             for sub in ["cur", "new"] {
-                files.extend(list_files(&path.join(sub), |_| true)?);
+                import_files(&path.join(sub), &|_| true, &mut out, &mut skipped)?;
             }
-            Box::new(files.into_iter().map(move |f| read(&f)))
         }
         ArchiveKind::EmlFolder => {
-            let files = list_files(path, |p| {
-                p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"))
-            })?;
-            Box::new(files.into_iter().map(move |f| read(&f)))
-        }
-    };
-    let mut summary = IngestSummary::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut seen = 0;
-    for raw in messages {
-        batch.push(RawIncoming::file(raw?));
-        if batch.len() == BATCH {
-            seen += batch.len();
-            summary += ingestor.ingest_batch(store, std::mem::take(&mut batch), None)?;
-            progress(seen);
+            let is_eml = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"));
+            import_files(path, &is_eml, &mut out, &mut skipped)?;
         }
     }
-    if !batch.is_empty() {
-        seen += batch.len();
-        summary += ingestor.ingest_batch(store, batch, None)?;
-        progress(seen);
-    }
-    Ok(summary)
+    out.flush()?;
+    Ok(ImportReport {
+        summary: out.summary,
+        skipped,
+        oversized: out.oversized,
+    })
 }
 
-/// Regular files under `dir` (recursively), sorted, that `keep` accepts. Hidden files are
-/// skipped (Maildir uses them for temporary state).
-fn list_files(
+fn import_mbox(path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
+    let (file, _) = open_named(path)?;
+    let file_time = modified(path);
+    let limit = usize::try_from(out.limit).unwrap_or(usize::MAX);
+    for item in MboxReader::new(BufReader::with_capacity(256 * 1024, file), limit) {
+        match item.map_err(|source| ImportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })? {
+            MboxItem::Message(raw, arrival) => out.push(raw, arrival.unwrap_or(file_time))?,
+            MboxItem::TooLarge {
+                index,
+                bytes,
+                headers,
+                ..
+            } => out.push_oversized(
+                Oversized {
+                    path: path.to_path_buf(),
+                    index: Some(index),
+                    bytes,
+                },
+                &headers,
+                file_time,
+            )?,
+        }
+    }
+    Ok(())
+}
+
+/// Stores one message file of `len` bytes: whole, or over the limit as its headers and a note.
+/// Never reads more than the limit (a file that grows meanwhile is cut there).
+fn import_file(file: File, len: u64, path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
+    let oversized = len > out.limit;
+    let arrival = file_time(&file);
+    let cap = if oversized {
+        mbox::MAX_HEADERS as u64
+    } else {
+        out.limit
+    };
+    let mut raw = Vec::new();
+    file.take(cap)
+        .read_to_end(&mut raw)
+        .map_err(|source| ImportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if oversized {
+        let what = Oversized {
+            path: path.to_path_buf(),
+            index: None,
+            bytes: len,
+        };
+        out.push_oversized(what, mbox::header_section(&raw), arrival)
+    } else {
+        out.push(raw, arrival)
+    }
+}
+
+/// When a file's message arrived, as far as the file says: its mtime (Maildir delivery and
+/// `cp -p` keep it), else now.
+fn file_time(file: &File) -> DateTime<Utc> {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .map(DateTime::<Utc>::from)
+        .unwrap_or_else(|_| Utc::now())
+}
+
+/// The mtime of the file at `path`, else now.
+fn modified(path: &Path) -> DateTime<Utc> {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(DateTime::<Utc>::from)
+        .unwrap_or_else(|_| Utc::now())
+}
+
+/// The message kept for one too large to store: its own headers, with its MIME structure
+/// renamed away (`X-Secdesk-Original-…`) so the note is what a reader sees, and the note as a
+/// plain-text body.
+fn headers_and_note(headers: &[u8], note: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(headers.len() + note.len() + 128);
+    for line in headers.split_inclusive(|&b| b == b'\n') {
+        let line = line.trim_ascii_end();
+        if line.is_empty() {
+            continue;
+        }
+        let lower = line.to_ascii_lowercase();
+        if [
+            &b"content-type:"[..],
+            b"content-transfer-encoding:",
+            b"mime-version:",
+        ]
+        .iter()
+        .any(|h| lower.starts_with(h))
+        {
+            out.extend_from_slice(b"X-Secdesk-Original-");
+        }
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+    out.extend_from_slice(note.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Imports the regular files under `dir` (recursively, in name order) that `keep` accepts.
+/// Hidden entries are Maildir's own state and are passed over; every other entry that is not
+/// imported is recorded in `skipped`. Only `dir` itself failing to open is an error.
+fn import_files(
     dir: &Path,
-    keep: impl Fn(&Path) -> bool + Copy,
-) -> Result<Vec<PathBuf>, ImportError> {
-    let mut out = Vec::new();
+    keep: &dyn Fn(&Path) -> bool,
+    out: &mut Batcher,
+    skipped: &mut Vec<Skipped>,
+) -> Result<(), ImportError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(source) => {
             return Err(ImportError::Read {
                 path: dir.to_path_buf(),
@@ -123,83 +395,75 @@ fn list_files(
             })
         }
     };
+    let mut paths = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| ImportError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let p = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let ft = entry.file_type().map_err(|source| ImportError::Read {
-            path: p.clone(),
-            source,
-        })?;
-        if ft.is_dir() {
-            out.extend(list_files(&p, keep)?);
-        } else if ft.is_file() && keep(&p) {
-            out.push(p);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Splits an mbox (mboxrd/mboxo) into messages: each starts at a line beginning `From `
-/// after a blank line or at the start of the file. Quoted `>From ` lines are unquoted one
-/// level, as mboxrd writers escape them.
-pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
-    let mut messages = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    let mut prev_blank = true;
-    for line in data.split_inclusive(|&b| b == b'\n') {
-        if line.starts_with(b"From ") && prev_blank {
-            if let Some(m) = current.take() {
-                messages.push(finish(m));
+        match entry {
+            Ok(entry) if !entry.file_name().to_string_lossy().starts_with('.') => {
+                paths.push(entry.path())
             }
-            current = Some(Vec::new());
-            prev_blank = false;
+            Ok(_) => {}
+            Err(e) => skipped.push(Skipped {
+                path: dir.to_path_buf(),
+                reason: SkipReason::Unreadable(e),
+            }),
+        }
+    }
+    paths.sort();
+    for p in paths {
+        let skip = |reason| Skipped {
+            path: p.clone(),
+            reason,
+        };
+        let meta = match fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) => {
+                skipped.push(skip(SkipReason::Unreadable(e)));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            if let Err(ImportError::Read { source, .. }) = import_files(&p, keep, out, skipped) {
+                skipped.push(skip(SkipReason::Unreadable(source)));
+            }
             continue;
         }
-        prev_blank = line == b"\n" || line == b"\r\n";
-        let body = current.get_or_insert_with(Vec::new);
-        let unquoted = line
-            .iter()
-            .position(|&b| b != b'>')
-            .filter(|&n| n > 0 && line[n..].starts_with(b"From "))
-            .map(|_| &line[1..]);
-        body.extend_from_slice(unquoted.unwrap_or(line));
+        if !keep(&p) {
+            continue;
+        }
+        if meta.file_type().is_symlink() {
+            skipped.push(skip(SkipReason::Symlink));
+            continue;
+        }
+        match open_regular(&p, false) {
+            Err(OpenError::Odd("a symbolic link")) => skipped.push(skip(SkipReason::Symlink)),
+            Err(OpenError::Odd(kind)) => skipped.push(skip(SkipReason::NotRegular(kind))),
+            Err(OpenError::Io(e)) => skipped.push(skip(SkipReason::Unreadable(e))),
+            Ok((_, 0)) => skipped.push(skip(SkipReason::Empty)),
+            Ok((file, len)) => match import_file(file, len, &p, out) {
+                Ok(()) => {}
+                Err(ImportError::Read { source, .. }) => {
+                    skipped.push(skip(SkipReason::Unreadable(source)))
+                }
+                Err(e) => return Err(e),
+            },
+        }
     }
-    if let Some(m) = current {
-        messages.push(finish(m));
-    }
-    messages.retain(|m| !m.iter().all(|b| b.is_ascii_whitespace()));
-    messages
+    Ok(())
 }
 
-/// The blank line before the next `From ` belongs to the mbox format, not the message.
-fn finish(mut m: Vec<u8>) -> Vec<u8> {
-    if m.ends_with(b"\n\n") {
-        m.pop();
-    } else if m.ends_with(b"\r\n\r\n") {
-        m.truncate(m.len() - 2);
-    }
-    m
+/// Splits an in-memory mbox into its messages (see [`mbox`]).
+pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
+    MboxReader::new(data, usize::MAX)
+        .filter_map(|item| match item {
+            Ok(MboxItem::Message(m, _)) => Some(m),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mbox_splits_and_unquotes() {
-        let mbox = b"From a@x Mon Nov  2 10:00:00 2026\nSubject: one\n\nhi\n>From the start\n\nFrom b@x Mon Nov  2 11:00:00 2026\nSubject: two\n\nFrom here on not a separator\n";
-        let msgs = split_mbox(mbox);
-        assert_eq!(msgs.len(), 2);
-        assert_eq!(msgs[0], b"Subject: one\n\nhi\nFrom the start\n");
-        assert!(msgs[1].starts_with(b"Subject: two"));
-    }
 
     #[test]
     fn kinds_are_detected() {
@@ -215,5 +479,21 @@ mod tests {
         assert_eq!(detect(&md).unwrap(), ArchiveKind::Maildir);
         assert_eq!(detect(dir.path()).unwrap(), ArchiveKind::EmlFolder);
         assert!(detect(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn devices_and_fifos_are_refused_by_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for (path, kind) in [
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/zero"), "a character device"),
+        ] {
+            let e = detect(path).unwrap_err().to_string();
+            assert!(e.contains(kind) && e.contains("not a regular file"), "{e}");
+        }
     }
 }

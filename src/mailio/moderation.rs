@@ -8,6 +8,8 @@
 //! A restored message comes back under a new UID; the next mail sync fetches it and the
 //! content-hash dedup recognizes it, so it is not new mail.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 
 use crate::core::config::ImapConfig;
@@ -18,6 +20,7 @@ use crate::core::team::TeamError;
 
 use super::imap::connect::{classify, Endpoint, ImapSession};
 use super::imap::error::ImapError;
+use super::imap::mailbox::{self, Role};
 
 /// What a write-back did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,7 +69,8 @@ pub fn write_back(
         has_uidplus: caps.has_str("UIDPLUS"),
     };
     for item in queue {
-        let result = carry_out(endpoint, session, &how, &imap.mailbox, &junk, &item);
+        let default = imap.sync_mailboxes().into_iter().next().unwrap_or_default();
+        let result = carry_out(endpoint, session, &how, &default, &junk, &item);
         let error = match result {
             Ok(n) => {
                 match item.action {
@@ -90,7 +94,8 @@ pub fn write_back(
     Ok(report)
 }
 
-/// `[imap] junk_mailbox`, else the folder LIST marks `\Junk`, else `Junk` (created).
+/// `[imap] junk_mailbox`, else the folder the server marks `\Junk` (or a usual name),
+/// else `Junk`, created.
 fn junk_mailbox(
     endpoint: &Endpoint,
     session: &mut ImapSession,
@@ -103,22 +108,12 @@ fn junk_mailbox(
     {
         return Ok(name.to_string());
     }
-    let names = session
-        .list(Some(""), Some("*"))
-        .map_err(|e| classify(endpoint, "listing folders", e))?;
-    let special = names.iter().find(|n| {
-        n.attributes()
-            .iter()
-            .any(|a| matches!(a, imap_proto::NameAttribute::Junk))
-    });
-    if let Some(n) = special {
-        return Ok(n.name().to_string());
+    if let Some(name) = mailbox::find(endpoint, session, Role::Junk)? {
+        return Ok(name);
     }
-    if !names.iter().any(|n| n.name().eq_ignore_ascii_case("Junk")) {
-        session
-            .create("Junk")
-            .map_err(|e| classify(endpoint, "creating the Junk folder", e))?;
-    }
+    session
+        .create(mailbox::encode("Junk"))
+        .map_err(|e| classify(endpoint, "creating the Junk folder", e))?;
     Ok("Junk".to_string())
 }
 
@@ -127,29 +122,56 @@ struct Mover {
     has_uidplus: bool,
 }
 
-/// One queued change; returns how many messages it touched.
+/// One queued change; returns how many messages it touched. Messages are found in, and
+/// restored to, the mailbox each was synced from (`default` for imported mail).
 fn carry_out(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     how: &Mover,
-    inbox: &str,
+    default: &str,
     junk: &str,
     item: &Pending,
 ) -> Result<usize, ImapError> {
-    let (from, to, add, remove) = match item.action {
-        Action::Junk => (inbox, Some(junk), "$Junk", "$NotJunk"),
-        Action::Restore => (junk, Some(inbox), "$NotJunk", "$Junk"),
-        Action::NotJunk => (inbox, None, "$NotJunk", "$Junk"),
-    };
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (id, mailbox) in &item.messages {
+        // Only ids that fit a quoted string unchanged go into a command.
+        if is_valid_id(id) && !id.contains(['"', '\\']) {
+            groups
+                .entry(mailbox.as_deref().unwrap_or(default))
+                .or_default()
+                .push(id);
+        }
+    }
+    let mut touched = 0;
+    for (origin, ids) in groups {
+        let (from, to, add, remove) = match item.action {
+            Action::Junk => (origin, Some(junk), "$Junk", "$NotJunk"),
+            Action::Restore => (junk, Some(origin), "$NotJunk", "$Junk"),
+            Action::NotJunk => (origin, None, "$NotJunk", "$Junk"),
+        };
+        touched += move_flagged(endpoint, session, how, from, to, &ids, add, remove)?;
+    }
+    Ok(touched)
+}
+
+/// In `from`: finds the messages by Message-ID, sets keyword `add` and clears `remove`, then
+/// moves them to `to` when given.
+#[allow(clippy::too_many_arguments)]
+fn move_flagged(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    how: &Mover,
+    from: &str,
+    to: Option<&str>,
+    ids: &[&str],
+    add: &str,
+    remove: &str,
+) -> Result<usize, ImapError> {
     session
-        .select(from)
+        .select(mailbox::encode(from))
         .map_err(|e| classify(endpoint, "opening a folder to moderate", e))?;
     let mut uids: Vec<u32> = Vec::new();
-    for id in &item.message_ids {
-        // Only ids that fit a quoted string unchanged go into the command.
-        if !is_valid_id(id) || id.contains(['"', '\\']) {
-            continue;
-        }
+    for id in ids {
         let found = session
             .uid_search(format!("HEADER Message-ID \"<{id}>\""))
             .map_err(|e| classify(endpoint, "finding a report's messages", e))?;
@@ -170,13 +192,14 @@ fn carry_out(
     store(session, format!("-FLAGS.SILENT ({remove})"))?;
     store(session, format!("+FLAGS.SILENT ({add})"))?;
     if let Some(to) = to {
+        let to = mailbox::encode(to);
         if how.has_move {
             session
-                .uid_mv(&set, to)
+                .uid_mv(&set, &to)
                 .map_err(|e| classify(endpoint, "moving a report's messages", e))?;
         } else {
             session
-                .uid_copy(&set, to)
+                .uid_copy(&set, &to)
                 .map_err(|e| classify(endpoint, "copying a report's messages", e))?;
             store(session, "+FLAGS.SILENT (\\Deleted)".to_string())?;
             if how.has_uidplus {

@@ -73,6 +73,7 @@ pub struct SendError {
 }
 
 /// How the connection is secured.
+#[derive(Clone)]
 enum Transport {
     Plain,
     /// TLS from the first byte (RFC 8314).
@@ -82,11 +83,15 @@ enum Transport {
 }
 
 /// A configured SMTP connection, ready to send.
+#[derive(Clone)]
 pub struct SmtpSender {
     host: String,
     port: u16,
     transport: Transport,
     timeout: Duration,
+    /// The most one whole send may take, from connect to the answer to the message
+    /// (`[sync] deadline_seconds`): a server answering one byte a second still ends.
+    deadline: Duration,
     credentials: Option<Credentials>,
     hello: ClientId,
     server: String,
@@ -107,7 +112,14 @@ impl SmtpSender {
             })?;
         let ca_file = smtp.ca_file.as_ref().map(|p| config.dir().join(p));
         let timeout = Duration::from_secs(config.sync.timeout_seconds.max(1));
-        SmtpSender::new(smtp, ca_file.as_deref(), timeout)
+        let deadline = Duration::from_secs(config.sync.deadline_seconds.max(1));
+        Ok(SmtpSender::new(smtp, ca_file.as_deref(), timeout)?.with_deadline(deadline))
+    }
+
+    /// Sets the whole-send deadline (600 s unless set).
+    pub fn with_deadline(mut self, deadline: Duration) -> SmtpSender {
+        self.deadline = deadline;
+        self
     }
 
     /// Builds the sender for `smtp`, trusting `ca_file` besides the system roots.
@@ -141,6 +153,7 @@ impl SmtpSender {
             transport,
             // Applies to the TCP connect and to every read and write on the socket.
             timeout,
+            deadline: Duration::from_secs(600),
             credentials,
             hello: ClientId::default(),
             server: format!("{}:{}", smtp.host, smtp.port),
@@ -152,8 +165,49 @@ impl SmtpSender {
         &self.server
     }
 
-    /// Sends `raw` as is (it already carries its headers) to `recipients`.
+    /// Sends `raw` as is (it already carries its headers) to `recipients`, within the
+    /// whole-send deadline. The session runs on a thread of its own; if the deadline passes
+    /// first, the send is given up (the thread ends at its next socket timeout or close),
+    /// as uncertain if the message had started to go out, else as transient.
     pub fn send(&self, from: &str, recipients: &[String], raw: &[u8]) -> Result<(), SendError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handing_over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let me = self.clone();
+        let (f, to, message) = (from.to_string(), recipients.to_vec(), raw.to_vec());
+        let flag = std::sync::Arc::clone(&handing_over);
+        let spawned = std::thread::Builder::new()
+            .name("smtp-send".into())
+            .spawn(move || {
+                let _ = tx.send(me.send_now(&f, &to, &message, &flag));
+            });
+        if spawned.is_err() {
+            // No thread to spare: send on this one, with the per-read timeout only.
+            return self.send_now(from, recipients, raw, &handing_over);
+        }
+        match rx.recv_timeout(self.deadline) {
+            Ok(result) => result,
+            Err(_) => {
+                let uncertain = handing_over.load(std::sync::atomic::Ordering::SeqCst);
+                Err(SendError {
+                    kind: if uncertain { FailureKind::Uncertain } else { FailureKind::Transient },
+                    server: self.server.clone(),
+                    detail: format!(
+                        "still not done after {} s (the server answers too slowly){}; raise deadline_seconds in [sync] if the link is that slow",
+                        self.deadline.as_secs(),
+                        if uncertain { ", while the message was going out, so it may have been accepted" } else { "" }
+                    ),
+                })
+            }
+        }
+    }
+
+    fn send_now(
+        &self,
+        from: &str,
+        recipients: &[String],
+        raw: &[u8],
+        handing_over: &std::sync::atomic::AtomicBool,
+    ) -> Result<(), SendError> {
         let permanent = |detail: String| SendError {
             kind: FailureKind::Permanent,
             server: self.server.clone(),
@@ -171,6 +225,12 @@ impl SmtpSender {
             .collect::<Result<Vec<_>, _>>()?;
         let envelope = Envelope::new(Some(from), to)
             .map_err(|e| permanent(format!("the envelope is invalid ({e})")))?;
+        if let Some((line, len)) = overlong_line(raw) {
+            // Servers refuse it for good ("500 Line too long"); say so before connecting.
+            return Err(permanent(format!(
+                "line {line} of the message is {len} characters, over the 998 SMTP allows (RFC 5321 §4.5.3.1.6); edit the reply so it is built again with folded headers"
+            )));
+        }
 
         let wrapper = match &self.transport {
             Transport::Wrapper(p) => Some(p),
@@ -185,7 +245,7 @@ impl SmtpSender {
         )
         .map_err(|e| self.classify(&e))?;
         // Everything up to the end of DATA: a failure here means the message was not taken.
-        let handed_over = self.hand_over(&mut conn, &envelope, raw);
+        let handed_over = self.hand_over(&mut conn, &envelope, raw, handing_over);
         match handed_over {
             Ok(()) => {
                 // The message is accepted; a failed goodbye changes nothing.
@@ -205,6 +265,7 @@ impl SmtpSender {
         conn: &mut SmtpConnection,
         envelope: &Envelope,
         raw: &[u8],
+        handing_over: &std::sync::atomic::AtomicBool,
     ) -> Result<(), SendError> {
         let before = |e: lettre::transport::smtp::Error| self.classify(&e);
         if let Transport::Starttls(p) = &self.transport {
@@ -246,6 +307,7 @@ impl SmtpSender {
                 .map_err(before)?;
         }
         conn.command(Data).map_err(before)?;
+        handing_over.store(true, std::sync::atomic::Ordering::SeqCst);
         conn.message(raw).map(|_| ()).map_err(|e| {
             if e.status().is_some() {
                 // The server answered the message with a code: it said what happened.
@@ -288,6 +350,16 @@ impl SmtpSender {
             detail,
         }
     }
+}
+
+/// The first line (1-based) longer than RFC 5321's 998 characters before CRLF, and its
+/// length.
+fn overlong_line(raw: &[u8]) -> Option<(usize, usize)> {
+    raw.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).len())
+        .enumerate()
+        .find(|&(_, len)| len > 998)
+        .map(|(i, len)| (i + 1, len))
 }
 
 /// Whether a socket timeout ended the session. lettre only recognises `TimedOut`, but a
@@ -376,6 +448,7 @@ mod tests {
             password: None,
             password_command: None,
             password_env: None,
+            password_command_timeout_seconds: None,
             ca_file: None,
         }
     }
@@ -406,6 +479,29 @@ mod tests {
     }
 
     #[test]
+    fn an_overlong_line_is_refused_before_connecting() {
+        // Nothing listens on this port: the refusal comes before any connection.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cfg = smtp("127.0.0.1", Security::Plain);
+        cfg.port = port;
+        let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2)).unwrap();
+        let raw = format!("Subject: x\r\nCc: {}\r\n\r\nbody\r\n", "a".repeat(999));
+        let e = sender
+            .send("a@example.org", &["b@example.org".into()], raw.as_bytes())
+            .unwrap_err();
+        assert_eq!(e.kind, FailureKind::Permanent, "{e}");
+        assert!(
+            e.detail.contains("line 2") && e.detail.contains("1003"),
+            "{e}"
+        );
+        assert_eq!(overlong_line(b"a\r\nb\r\n"), None);
+    }
+
+    #[test]
     fn refused_connection_is_transient() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -424,5 +520,48 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind, FailureKind::Transient, "{e}");
         assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+    }
+
+    #[test]
+    fn a_server_dripping_one_byte_at_a_time_ends_at_the_send_deadline() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                // Each byte is progress, within the 2 s timeout; the greeting never ends.
+                for b in b"220-".iter().chain(std::iter::repeat(&b'x')) {
+                    if s.write_all(&[*b]).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            }
+        });
+        let mut cfg = smtp("127.0.0.1", Security::Plain);
+        cfg.port = port;
+        let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2))
+            .unwrap()
+            .with_deadline(Duration::from_secs(1));
+        let started = std::time::Instant::now();
+        let e = sender
+            .send(
+                "a@example.org",
+                &["b@example.org".into()],
+                b"Subject: x\r\n\r\nx\r\n",
+            )
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(e.kind, FailureKind::Transient, "not handed over yet: {e}");
+        assert!(
+            e.to_string().contains(&format!(
+                "SMTP server 127.0.0.1:{port}: still not done after 1 s"
+            )),
+            "{e}"
+        );
     }
 }

@@ -109,16 +109,18 @@ fn status_or_create(
     mailbox: &str,
 ) -> Result<imap::types::Mailbox, TeamSyncError> {
     const ITEMS: &str = "(UIDNEXT UIDVALIDITY MESSAGES)";
-    match session.status(mailbox, ITEMS) {
+    // On the wire in modified UTF-7 (RFC 3501 §5.1.3).
+    let wire = super::imap::mailbox::encode(mailbox);
+    match session.status(&wire, ITEMS) {
         Ok(s) => Ok(s),
         Err(imap::Error::No(_)) => {
-            session.create(mailbox).map_err(|e| TeamSyncError::Create {
+            session.create(&wire).map_err(|e| TeamSyncError::Create {
                 mailbox: mailbox.to_string(),
                 host: endpoint.host.clone(),
                 detail: e.to_string(),
             })?;
             session
-                .status(mailbox, ITEMS)
+                .status(&wire, ITEMS)
                 .map_err(|e| classify(endpoint, "reading the team events folder", e).into())
         }
         Err(e) => Err(classify(endpoint, "reading the team events folder", e).into()),
@@ -135,6 +137,7 @@ fn push(
     mailbox: &str,
 ) -> Result<usize, TeamSyncError> {
     let queued = local::queued(store)?;
+    let wire = super::imap::mailbox::encode(mailbox);
     for (seq, ev) in &queued {
         let report_id = team_store::resolve(store.conn(), &ev.report).map_err(TeamError::from)?;
         let subject: Option<String> = match report_id {
@@ -155,7 +158,7 @@ fn push(
         };
         let raw = message::build(ev, &ctx)?;
         session
-            .append(mailbox, &raw)
+            .append(&wire, &raw)
             .flag(imap::types::Flag::Seen)
             .finish()
             .map_err(|e| classify(endpoint, "adding a team event", e))?;
@@ -268,7 +271,9 @@ pub fn desk_round(
         reselect = true;
     }
     if reselect {
-        examine(endpoint, session, &imap.mailbox).map_err(|e| e.to_string())?;
+        // IDLE watches the selected mailbox: the first synced one again.
+        let first = imap.sync_mailboxes().into_iter().next().unwrap_or_default();
+        examine(endpoint, session, &first).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

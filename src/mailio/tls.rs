@@ -6,7 +6,7 @@
 //! never disabled; there is deliberately no switch for it.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,6 +18,10 @@ use rustls::{ClientConfig, RootCertStore};
 pub enum TlsConfigError {
     #[error("cannot read ca_file {}: {error}; fix or remove the ca_file setting", path.display())]
     ReadCaFile { path: PathBuf, error: io::Error },
+    #[error("ca_file {} is not a regular file; point ca_file at a PEM certificate file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("ca_file {} is larger than {limit} bytes, far more than any CA bundle; point ca_file at a PEM certificate file", path.display())]
+    TooLarge { path: PathBuf, limit: u64 },
     #[error("ca_file {} holds no PEM certificate; point ca_file at a file with a \"BEGIN CERTIFICATE\" block", path.display())]
     NoCertificate { path: PathBuf },
     #[error("ca_file {} is not valid PEM ({detail}); point ca_file at a PEM certificate file", path.display())]
@@ -64,11 +68,30 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsCon
 }
 
 /// Reads every certificate from a PEM file; at least one must be present.
+/// A CA bundle larger than this is refused unread (the system bundle is about 200 KB).
+pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
-    let pem = fs::read(path).map_err(|error| TlsConfigError::ReadCaFile {
+    let read_err = |error| TlsConfigError::ReadCaFile {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    // Checked before opening: a FIFO would block the open, a device would never end.
+    if !fs::metadata(path).map_err(read_err)?.is_file() {
+        return Err(TlsConfigError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut pem = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+        .map_err(read_err)?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(TlsConfigError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_CA_FILE_BYTES,
+        });
+    }
     let certs = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsConfigError::BadPem {
@@ -93,6 +116,28 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("/nonexistent/ca.pem"), "{msg}");
         assert!(msg.contains("ca_file"), "{msg}");
+    }
+
+    #[test]
+    fn dev_zero_and_a_fifo_as_ca_file_are_refused_at_once() {
+        let err = client_config(Some(Path::new("/dev/zero"))).unwrap_err();
+        assert!(matches!(err, TlsConfigError::NotAFile { .. }), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ca.pem");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = client_config(Some(&fifo)).unwrap_err();
+        assert!(matches!(err, TlsConfigError::NotAFile { .. }), "{err}");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_ca_file_is_refused_after_reading_only_the_cap() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        file.as_file().set_len(MAX_CA_FILE_BYTES * 100).unwrap();
+        let err = client_config(Some(file.path())).unwrap_err();
+        assert!(matches!(err, TlsConfigError::TooLarge { .. }), "{err}");
     }
 
     #[test]

@@ -14,8 +14,8 @@ use crate::core::ingest::Ingestor;
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, DeliverOptions, Delivery, Outcome};
 use crate::mailio::imap::idle;
-use crate::mailio::imap::sync::{self, Remote, DEFAULT_BATCH_SIZE};
-use crate::mailio::imap::{account, Endpoint, ImapSession};
+use crate::mailio::imap::sync::{self, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::{account, connect, Endpoint, ImapSession};
 
 /// RFC 2177 §3: re-issue IDLE at least every 29 minutes; stay well inside that.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(25 * 60);
@@ -104,7 +104,7 @@ impl Watch {
     /// round starts afresh.
     pub fn reset(&mut self) {
         if let Some(mut c) = self.connection.take() {
-            let _ = c.session.logout();
+            connect::logout(&c.endpoint, &mut c.session);
         }
         self.store = None;
     }
@@ -130,21 +130,35 @@ impl Watch {
             // Both were filled in just above.
             return Err("internal error: no session".to_string());
         };
-        let examined =
-            sync::examine(&c.endpoint, &mut c.session, &imap.mailbox).map_err(|e| e.to_string())?;
-        let remote = Remote {
-            endpoint: &c.endpoint,
-            session: &mut c.session,
-            batch_size: DEFAULT_BATCH_SIZE,
-        };
         // Classified on the way in, like `secdesk import`: rules and overrides beside the config.
-        let ingestor =
-            Ingestor::from_store(store, Some(&self.config.dir())).map_err(|e| e.to_string())?;
-        let report = sync::fetch_new(remote, &examined, store, &ingestor, &mut |_| {})
-            .map_err(|e| e.to_string())?;
+        let ingestor = Ingestor::from_store(store, Some(&self.config.dir()))
+            .map_err(|e| e.to_string())?
+            .with_team(&self.config);
+        let mailboxes = imap.sync_mailboxes();
+        let reports = sync::sync_mailboxes(
+            &c.endpoint,
+            &mut c.session,
+            &mailboxes,
+            DEFAULT_BATCH_SIZE,
+            store,
+            &ingestor,
+            &mut |_, _| {},
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(report) = reports.iter().find(|r| !r.complete()) {
+            // A gap is an error the desk shows; what was stored stays, the rest is retried.
+            return Err(gap_summary(report));
+        }
+        // Moderation written back, other desks' events folded (docs/team.md).
         crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
+        if mailboxes.len() > 1 {
+            // IDLE watches the selected mailbox: make it the first one (the team's inbox);
+            // the others are synced at least every poll_seconds.
+            sync::examine(&c.endpoint, &mut c.session, &mailboxes[0]).map_err(|e| e.to_string())?;
+        }
+        let report_new: usize = reports.iter().map(|r| r.stored.new_messages).sum();
         let mut round = Round {
-            new_messages: report.stored.new_messages,
+            new_messages: report_new,
             idle: c.idle,
             ..Round::default()
         };
@@ -156,6 +170,22 @@ impl Watch {
         }
         Ok(round)
     }
+}
+
+/// `2 messages of mailbox "INBOX" not stored (UID 4: ...); the next round asks again`
+fn gap_summary(report: &sync::SyncReport) -> String {
+    let mailbox = &report.mailbox;
+    let first = report
+        .missing
+        .first()
+        .map(|(uid, why)| format!("UID {uid}: {why}"))
+        .or_else(|| report.problems.first().cloned())
+        .unwrap_or_default();
+    format!(
+        "{} listed in mailbox \"{mailbox}\" not stored, {} answers refused ({first}); the next round asks again",
+        report.missing.len(),
+        report.problems.len()
+    )
 }
 
 fn tally(round: &mut Round, done: &[Delivery]) {

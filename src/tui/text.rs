@@ -238,3 +238,17 @@ pub fn worker_given_up(message: &str) -> String {
 pub fn terminal_lost(e: &str) -> String {
     format!("the terminal could not be restored after the editor ({e}): quit with q and start secdesk again")
 }
+
+// Who a reply goes to (issue 11).
+pub const PREVIEW_RECIPIENTS: &str = "Sent to";
+pub const PREVIEW_OTHERS: &str = "Not addressed";
+pub const THREAD_ANOTHER_SENDER: &str = "ANOTHER SENDER, not the reporter";
+
+/// `N address(es): a, b`.
+pub fn recipient_count(n: usize, list: &str) -> String {
+    format!("{n} address{}: {list}", if n == 1 { "" } else { "es" })
+}
+
+pub fn other_senders(list: &str) -> String {
+    format!("{list} (another sender in the thread; answer with secdesk reply --to)")
+}

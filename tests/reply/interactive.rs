@@ -22,7 +22,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(line: &str) -> Tmux {
-        let socket = format!("secdesk-reply-{}", std::process::id());
+        // One server per test: tests run in parallel threads of one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("secdesk-reply-{}-{n}", std::process::id());
         let tmux = Tmux { socket };
         // The command waits a moment so the clipboard option is set before it prints.
         let line = format!("sleep 0.5; {line}; echo EXIT=$?; sleep 60");
@@ -103,6 +106,36 @@ fn preview_is_terminal_safe_and_sending_waits_for_yes() {
     tmux.cmd(&["send-keys", "y", "Enter"]);
     let screen = tmux.wait_for("EXIT=");
     assert!(screen.contains("reply to report #1 sent"), "{screen}");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+/// Issue 11: more recipients than `[reply] max_recipients` (6 Reply-To addresses on the
+/// reporter's own domain, plus the team: 7 > 5) are sent only after an explicit answer to a
+/// question that names the count; the preview lists them all.
+#[test]
+fn many_recipients_are_listed_and_confirmed_before_sending() {
+    let devs: Vec<String> = (0..6).map(|i| format!("dev{i}@reporter.example")).collect();
+    let report = HOSTILE.replace(
+        "To: security@example.org\r\n",
+        &format!(
+            "To: security@example.org\r\nReply-To: {}\r\n",
+            devs.join(", ")
+        ),
+    );
+    let desk = Desk::new(&report, 0);
+    let smtp = Smtp::start(&desk.server.maildir(REPORTER, "INBOX"));
+    desk.configure(smtp.port, "");
+    let tmux = Tmux::start(&desk.shell_line(&["reply", "1", "--no-edit"]));
+    let screen = tmux.wait_for("Send to all 7 addresses? [y]es, [e]dit, [n]o");
+    assert!(
+        screen.contains("Sent to: 7 addresses: dev0@reporter.example,"),
+        "{screen}"
+    );
+    assert!(screen.contains("max_recipients = 5"), "{screen}");
+    assert_eq!(desk.reporter_maildir_count(), 0, "sent before the answer");
+    tmux.cmd(&["send-keys", "y", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert_eq!(desk.reporter_maildir_count(), 1);
 }

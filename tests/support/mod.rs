@@ -11,7 +11,13 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod badimap;
+pub mod courier;
+pub mod cyrus;
+pub mod imap_server;
+pub mod measure;
 pub mod proxy;
+pub mod syncdesk;
 
 use std::collections::HashMap;
 use std::fs;

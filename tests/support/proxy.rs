@@ -9,6 +9,8 @@
 //!   dropped link or a crashed server would do (in the middle of a FETCH, for large N).
 //! - [`Fault::StallAfter`]: after N bytes from the server nothing more is forwarded, in
 //!   either direction, but nothing is closed either: the client sees a silent peer.
+//! - [`Fault::DripAfter`]: after N bytes from the server the rest is forwarded one byte at
+//!   a time, each after a pause: always some progress, never done.
 //!
 //! The proxy forwards raw bytes, so TLS passes through it end to end.
 
@@ -25,6 +27,7 @@ pub enum Fault {
     None,
     CutAfter(u64),
     StallAfter(u64),
+    DripAfter(u64, Duration),
 }
 
 struct Shared {
@@ -133,8 +136,9 @@ fn pump(
 ) {
     let limit = match fault {
         Fault::None => u64::MAX,
-        Fault::CutAfter(n) | Fault::StallAfter(n) => n,
+        Fault::CutAfter(n) | Fault::StallAfter(n) | Fault::DripAfter(n, _) => n,
     };
+    let mut dripping = false;
     let mut sent: u64 = 0;
     let mut buf = [0u8; 16 * 1024];
     loop {
@@ -144,6 +148,12 @@ fn pump(
         };
         if stalled.load(Ordering::SeqCst) {
             continue; // swallow: a stalled link carries nothing either way
+        }
+        if let (true, Fault::DripAfter(_, every)) = (dripping, fault) {
+            if !drip(&mut to, &buf[..n], every) {
+                break;
+            }
+            continue;
         }
         let room = (limit - sent).min(n as u64) as usize;
         if to.write_all(&buf[..room]).is_err() {
@@ -162,6 +172,12 @@ fn pump(
                     stalled.store(true, Ordering::SeqCst);
                     continue;
                 }
+                Fault::DripAfter(_, every) => {
+                    dripping = true;
+                    if !drip(&mut to, &buf[room..n], every) {
+                        break;
+                    }
+                }
                 Fault::None => {}
             }
         }
@@ -169,4 +185,15 @@ fn pump(
     if !stalled.load(Ordering::SeqCst) {
         let _ = to.shutdown(Shutdown::Write);
     }
+}
+
+/// Writes `bytes` one at a time, `every` apart; false once the peer is gone.
+fn drip(to: &mut TcpStream, bytes: &[u8], every: Duration) -> bool {
+    for b in bytes {
+        thread::sleep(every);
+        if to.write_all(&[*b]).is_err() {
+            return false;
+        }
+    }
+    true
 }

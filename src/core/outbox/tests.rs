@@ -167,3 +167,66 @@ fn queue_draft_builds_with_a_fresh_id_on_the_identity_domain() {
         Err(OutboxError::Reply(ReplyError::NoRecipients))
     ));
 }
+
+/// Deletes report 1 and everything of it but its outbox rows, as a person with the sqlite3
+/// shell might.
+fn delete_report(store: &Store) {
+    store
+        .conn()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             DELETE FROM attachments; DELETE FROM messages; DELETE FROM events;
+             DELETE FROM notes; DELETE FROM reports WHERE id = 1;
+             PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_reply_whose_report_is_gone_fails_for_good_and_can_be_discarded() {
+    let (_d, store, draft, built) = setup();
+    let queued = queue(&store, &draft, &built, "me", t(0)).unwrap();
+    let mut other = built.clone();
+    other.message_id = "m2@team.example".into();
+    let sending = queue(&store, &draft, &other, "me", t(0)).unwrap();
+    assert!(claim(&store, &get(&store, sending).unwrap(), t(0)).unwrap());
+    delete_report(&store);
+
+    // Never due again, neither the queued one nor the interrupted attempt.
+    assert!(due(&store, t(100), true, t(50)).unwrap().is_empty());
+    for id in [queued, sending] {
+        let row = get(&store, id).unwrap();
+        assert_eq!(row.state, state::FAILED);
+        let why = row.last_error.unwrap();
+        assert!(why.contains("report #1 no longer exists"), "{why}");
+        assert!(why.contains(&format!("--discard {id}")), "{why}");
+        // Still listed (someone must decide), and never claimable.
+        assert!(pending(&store).unwrap().iter().any(|r| r.id == id));
+        assert!(!claim(&store, &get(&store, id).unwrap(), t(200)).unwrap());
+        discard(&store, id).unwrap();
+        assert_eq!(get(&store, id).unwrap().state, state::DISCARDED);
+    }
+    assert!(pending(&store).unwrap().is_empty());
+}
+
+#[test]
+fn a_new_report_never_takes_a_deleted_reports_id() {
+    let (_d, mut store, draft, built) = setup();
+    let id = queue(&store, &draft, &built, "me", t(0)).unwrap();
+    delete_report(&store);
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![RawIncoming::file(
+                "Message-ID: <r2@x.example>\nFrom: s@y.example\nSubject: other\n\nB\n",
+            )],
+            None,
+        )
+        .unwrap();
+    let new_id: i64 = count(&store, "SELECT max(id) FROM reports");
+    assert_eq!(new_id, 2);
+    // The old reply still points at the report that is gone, not at the new one.
+    assert_eq!(get(&store, id).unwrap().report_id, 1);
+    assert!(due(&store, t(100), true, t(50)).unwrap().is_empty());
+    assert_eq!(get(&store, id).unwrap().state, state::FAILED);
+}

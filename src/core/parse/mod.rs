@@ -5,9 +5,11 @@
 //! mailparse; MIME structure follows RFC 2045/2046.
 
 mod auth_results;
+pub mod dates;
 mod html;
 
 pub use auth_results::AuthResults;
+pub use dates::{check_date, mbox_from_date, CheckedDate};
 pub use html::html_to_text;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -207,6 +209,22 @@ fn single(s: &mailparse::SingleInfo) -> Mailbox {
     Mailbox {
         name: s.display_name.clone().filter(|n| !n.trim().is_empty()),
         addr: s.addr.clone(),
+    }
+}
+
+/// Header text for a note: controls and whitespace runs become one space, and a long value
+/// is cut (with an ellipsis) so a note stays one readable line.
+pub(crate) fn flat(s: &str) -> String {
+    const MAX: usize = 100;
+    let spaced: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let one = spaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > MAX {
+        format!("{}…", one.chars().take(MAX).collect::<String>())
+    } else {
+        one
     }
 }
 

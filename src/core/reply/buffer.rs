@@ -157,3 +157,37 @@ fn addresses(line: usize, value: &str) -> Result<Vec<String>, ReplyError> {
     }
     Ok(out)
 }
+
+/// Reads addresses the user typed outside the editor (`--to`), each `addr` or `Name <addr>`,
+/// possibly several separated by commas; every one must be a valid mail address.
+pub fn parse_addresses(
+    field: &'static str,
+    value: &str,
+) -> Result<Vec<crate::core::parse::Mailbox>, ReplyError> {
+    let bad = |reason: String| ReplyError::BadAddress {
+        field,
+        value: value.to_string(),
+        reason,
+    };
+    let list = mailparse::addrparse(value).map_err(|e| bad(e.to_string()))?;
+    let mut out = Vec::new();
+    for a in list.iter() {
+        let singles: Vec<&mailparse::SingleInfo> = match a {
+            mailparse::MailAddr::Single(s) => vec![s],
+            mailparse::MailAddr::Group(g) => g.addrs.iter().collect(),
+        };
+        for s in singles {
+            s.addr
+                .parse::<lettre::Address>()
+                .map_err(|e| bad(e.to_string()))?;
+            out.push(crate::core::parse::Mailbox {
+                name: s.display_name.clone().filter(|n| !n.trim().is_empty()),
+                addr: s.addr.clone(),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(bad("no address given".into()));
+    }
+    Ok(out)
+}

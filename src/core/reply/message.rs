@@ -5,6 +5,12 @@
 //!
 //! Every header value is checked for CR, LF and NUL first ([`header_value`]): a value from
 //! the mail or the editor can never add a header line.
+//!
+//! Header lines are folded (RFC 5322 §2.2.3) at whitespace to at most 78 characters where
+//! possible (§2.1.1) and never longer than 998: lettre folds text headers but writes an
+//! address list on one line, and a reply Cc'd to 45 people made a 1,100-character line
+//! that servers refuse ("500 Line too long"). A subject is shortened with an ellipsis to
+//! [`MAX_SUBJECT_CHARS`], a display name to [`MAX_NAME_CHARS`].
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,10 +37,20 @@ pub struct BuiltMessage {
     pub recipients: Vec<String>,
 }
 
+/// Longest subject sent; a longer one is cut with an ellipsis.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest display name sent; a longer one is cut with an ellipsis.
+pub const MAX_NAME_CHARS: usize = 100;
+/// RFC 5322 §2.1.1: a line SHOULD be at most 78 characters and MUST be at most 998.
+const FOLD_AT: usize = 78;
+const MAX_LINE: usize = 998;
+
 /// `Name <addr>` with the name quoted where RFC 5322 needs it, or the bare address. An
 /// address lettre cannot read is returned as-is, so the user sees and fixes it.
 pub fn format_mailbox(name: Option<&str>, addr: &str) -> String {
-    let name = name.map(super::flatten).filter(|n| !n.is_empty());
+    let name = name
+        .map(|n| super::threading::shorten(&super::flatten(n), MAX_NAME_CHARS))
+        .filter(|n| !n.is_empty());
     match addr.trim().parse() {
         Ok(address) => Mailbox::new(name, address).to_string(),
         Err(_) => match name {
@@ -94,9 +110,10 @@ pub fn build(
         return Err(ReplyError::NoRecipients);
     }
     let from = mailbox("From", &draft.from)?;
+    let subject = super::threading::shorten(draft.subject.trim(), MAX_SUBJECT_CHARS);
     let mut builder = Message::builder()
         .from(from.clone())
-        .subject(draft.subject.trim())
+        .subject(subject)
         .date(SystemTime::from(date))
         .message_id(Some(format!("<{}>", id_value("Message-ID", message_id)?)));
     let mut recipients = Vec::new();
@@ -139,9 +156,70 @@ pub fn build(
         .map_err(|e| ReplyError::Format(e.to_string()))?;
     Ok(BuiltMessage {
         message_id: message_id.to_string(),
-        raw: message.formatted(),
+        raw: fold_headers(&message.formatted())?,
         envelope_from: from.email.to_string(),
         recipients,
+    })
+}
+
+/// Folds every header line longer than 78 characters at whitespace (RFC 5322 §2.2.3: a
+/// CRLF inserted before a space, which unfolding removes), and refuses a message that still
+/// has a line over 998 characters. The body is left as it is (lettre keeps its lines short).
+pub fn fold_headers(raw: &[u8]) -> Result<Vec<u8>, ReplyError> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 2)
+        .unwrap_or(raw.len());
+    let (head, body) = raw.split_at(split);
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        // Never fold between a header's name and the start of its value.
+        let floor = if line.starts_with(b" ") || line.starts_with(b"\t") {
+            1
+        } else {
+            line.iter().position(|&b| b == b':').map_or(1, |c| c + 2)
+        };
+        let mut rest = line;
+        while rest.len() > FOLD_AT {
+            let Some(cut) = fold_point(rest, floor.min(rest.len())) else {
+                break;
+            };
+            out.extend_from_slice(&rest[..cut]);
+            out.extend_from_slice(b"\r\n");
+            rest = &rest[cut..];
+        }
+        if rest.len() > MAX_LINE {
+            return Err(ReplyError::Format(format!(
+                "a header line of {} characters cannot be folded to the 998 allowed (RFC 5322 §2.1.1): shorten it",
+                rest.len()
+            )));
+        }
+        out.extend_from_slice(rest);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(body);
+    Ok(out)
+}
+
+/// Where to fold `line`: before the last space that leaves at most 78 characters, else
+/// before the first space after that; never at or before `floor`.
+fn fold_point(line: &[u8], floor: usize) -> Option<usize> {
+    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
+    let within = line[..=FOLD_AT.min(line.len() - 1)]
+        .iter()
+        .rposition(is_space)
+        .filter(|&i| i > floor);
+    within.or_else(|| {
+        line.iter()
+            .enumerate()
+            .skip(FOLD_AT.max(floor + 1))
+            .find(|(_, b)| is_space(b))
+            .map(|(i, _)| i)
     })
 }
 

@@ -8,16 +8,16 @@
 
 pub mod buffer;
 pub mod message;
+pub mod recipients;
 pub mod state_change;
 pub mod template;
 pub mod threading;
 
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::Config;
 use crate::core::model::ReportId;
-use crate::core::parse::{parse_message, ParsedMessage};
+use crate::core::parse::{Mailbox, ParsedMessage};
 use crate::core::sanitize::HeaderInjection;
 use crate::core::store::{Store, StoreError};
 
@@ -44,6 +44,10 @@ pub enum ReplyError {
     },
     #[error("the reply has no recipient: add an address to the To line")]
     NoRecipients,
+    #[error(
+        "the reply would go to {count} addresses, more than [reply] max_recipients = {max}: confirm them at the preview (without --yes), name them with --to, or remove some"
+    )]
+    TooManyRecipients { count: usize, max: usize },
     #[error("the reply's subject is empty: write a Subject line")]
     EmptySubject,
     #[error("the reply's body is empty: write something before sending")]
@@ -74,6 +78,10 @@ pub struct Draft {
     /// Ids without angle brackets, oldest first.
     pub references: Vec<String>,
     pub body: String,
+    /// Other senders in the thread (lowercase addresses), not addressed: they can be chosen
+    /// only explicitly (`secdesk reply --to`).
+    #[serde(default)]
+    pub other_senders: Vec<String>,
 }
 
 /// Used when no template is chosen.
@@ -86,49 +94,46 @@ const MAX_QUOTE_LINES: usize = 100;
 /// Composes a reply to report `report_id`, from template `template` (a name looked up in
 /// the config directory's `templates/`, then the shipped set) or a blank greeting.
 ///
-/// The reply answers the reporter's latest message in the thread: To is its Reply-To
-/// (else its From), Cc the team address plus the other recipients of that message.
+/// The reply goes to the reporter, Cc the team address ([`recipients`]).
 pub fn compose(
     config: &Config,
     store: &Store,
     report_id: ReportId,
     template: Option<&str>,
 ) -> Result<Draft, ReplyError> {
+    compose_to(config, store, report_id, template, &[])
+}
+
+/// [`compose`], addressed to `to` instead of the reporter when it is not empty: addresses
+/// the user named explicitly (`secdesk reply --to`), each `addr` or `Name <addr>`.
+pub fn compose_to(
+    config: &Config,
+    store: &Store,
+    report_id: ReportId,
+    template: Option<&str>,
+    to: &[String],
+) -> Result<Draft, ReplyError> {
     let tpl = match template {
         Some(name) => Templates::new(&config.dir()).load(name)?,
         None => Template::parse("(blank)", "built in", BLANK)?,
     };
+    let mut explicit = Vec::new();
+    for value in to {
+        explicit.extend(buffer::parse_addresses("--to", value)?);
+    }
     let ours = our_addresses(config);
-    let parent = answered_message(store, report_id, &ours)?;
-
-    let reporters: Vec<&crate::core::parse::Mailbox> = if parent.reply_to.is_empty() {
-        parent.from.iter().collect()
-    } else {
-        parent.reply_to.iter().collect()
-    };
-    let to: Vec<String> = reporters
+    let addressing =
+        recipients::address(store, report_id, &explicit, &ours, config.team_address())?;
+    let parent = &addressing.parent;
+    let to: Vec<String> = addressing
+        .to
         .iter()
         .map(|m| message::format_mailbox(m.name.as_deref(), &m.addr))
         .collect();
-    let mut seen: Vec<String> = reporters.iter().map(|m| m.addr.to_lowercase()).collect();
-    seen.push(config.identity.email.to_lowercase());
-    let mut cc = Vec::new();
-    if let Some(team) = config.team_address() {
-        seen.push(team.to_lowercase());
-        cc.push(team.trim().to_string());
-    }
-    // The other people the reporter wrote to stay on the reply (the user may drop them).
-    for m in parent.to.iter().chain(parent.cc.iter()) {
-        let addr = m.addr.to_lowercase();
-        if !seen.contains(&addr) && !ours.contains(&addr) {
-            seen.push(addr);
-            cc.push(message::format_mailbox(m.name.as_deref(), &m.addr));
-        }
-    }
-
-    let reporter_name = reporters
+    let reporter_name = addressing
+        .to
         .first()
-        .map(|m| {
+        .map(|m: &Mailbox| {
             m.name
                 .as_deref()
                 .map(flatten)
@@ -141,7 +146,7 @@ pub fn compose(
         report_id: report_id.to_string(),
         subject: threading::base_subject(&parent.subject),
         my_name: config.identity.name.clone(),
-        quote: quote(&parent),
+        quote: quote(parent),
         signature: config.reply.signature.clone().unwrap_or_default(),
     };
     let mut body = tpl.render(&values);
@@ -156,7 +161,7 @@ pub fn compose(
         state_change: tpl.state_change,
         from: message::format_mailbox(Some(&config.identity.name), &config.identity.email),
         to,
-        cc,
+        cc: addressing.cc.clone(),
         subject: threading::reply_subject(&parent.subject),
         in_reply_to: parent
             .message_id
@@ -171,11 +176,23 @@ pub fn compose(
         .filter(|id| message::is_valid_id(id))
         .collect(),
         body: format!("{}\n", body.trim_end()),
+        other_senders: addressing.other_senders,
     })
 }
 
+/// Refuses a reply to more than `[reply] max_recipients` addresses (To and Cc together);
+/// front ends call it unless the user confirmed or named the addresses on the command line.
+pub fn check_recipient_limit(config: &Config, draft: &Draft) -> Result<(), ReplyError> {
+    let count = draft.to.len() + draft.cc.len();
+    let max = config.reply.max_recipients;
+    if count > max {
+        return Err(ReplyError::TooManyRecipients { count, max });
+    }
+    Ok(())
+}
+
 /// The team's own addresses, lowercased: never the reporter, never a duplicate Cc.
-fn our_addresses(config: &Config) -> Vec<String> {
+pub fn our_addresses(config: &Config) -> Vec<String> {
     let mut ours: Vec<String> = config
         .members()
         .iter()
@@ -184,47 +201,6 @@ fn our_addresses(config: &Config) -> Vec<String> {
     ours.extend(config.team.address.iter().map(|a| a.to_lowercase()));
     ours.extend(config.reply.cc.iter().map(|a| a.to_lowercase()));
     ours
-}
-
-/// The message a reply answers: the latest incoming message not sent by the team itself,
-/// else the latest incoming one, else the first of the thread.
-fn answered_message(
-    store: &Store,
-    report_id: ReportId,
-    ours: &[String],
-) -> Result<ParsedMessage, ReplyError> {
-    let conn = store.conn();
-    let exists: Option<i64> = conn
-        .query_row("SELECT id FROM reports WHERE id = ?1", [report_id], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(StoreError::from)?;
-    if exists.is_none() {
-        return Err(StoreError::NoSuchReport(report_id).into());
-    }
-    let mut stmt = conn
-        .prepare(
-            "SELECT direction, lower(coalesce(from_addr, '')), raw FROM messages
-             WHERE report_id = ?1 ORDER BY received_at, id",
-        )
-        .map_err(StoreError::from)?;
-    let rows: Vec<(String, String, Vec<u8>)> = stmt
-        .query_map(params![report_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(StoreError::from)?;
-    let pick = rows
-        .iter()
-        .rev()
-        .find(|(dir, from, _)| dir == "in" && !ours.contains(from))
-        .or_else(|| rows.iter().rev().find(|(dir, _, _)| dir == "in"))
-        .or_else(|| rows.first());
-    match pick {
-        Some((_, _, raw)) => Ok(parse_message(raw)),
-        None => Err(ReplyError::NoMessages(report_id)),
-    }
 }
 
 /// One line for a header or a placeholder: control characters (CR, LF, ESC, NUL…) become
@@ -238,22 +214,19 @@ pub fn flatten(s: &str) -> String {
 }
 
 /// `On DATE, NAME wrote:` and the message's text, each line prefixed with `> `.
-/// Control characters from the mail are dropped: the quote goes into an editor.
+/// The quote goes into an editor: control characters from the mail are dropped and hidden
+/// characters shown as `<U+XXXX>` (`core::sanitize::quoted_text`).
 fn quote(m: &ParsedMessage) -> String {
     let who = m
         .from
         .as_ref()
-        .map(|f| flatten(&f.display()))
+        .map(|f| crate::core::sanitize::quoted_text(&flatten(&f.display())))
         .unwrap_or_else(|| "the reporter".to_string());
     let intro = match m.date {
         Some(d) => format!("On {}, {who} wrote:", d.format("%a, %-d %b %Y %H:%M UTC")),
         None => format!("{who} wrote:"),
     };
-    let clean: String = m
-        .body_text
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect();
+    let clean = crate::core::sanitize::quoted_text(&m.body_text);
     let lines: Vec<&str> = clean.trim_end().lines().collect();
     let mut out = vec![intro];
     for line in lines.iter().take(MAX_QUOTE_LINES) {

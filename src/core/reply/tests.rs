@@ -35,6 +35,9 @@ extractall() follows a symlink.\r\n\
 \r\n\
 PoC attached.\r\n";
 
+/// The reporter of [`REPORT`], as a reply addresses him.
+const JUERGEN: &str = "\"Jürgen R.\" <juergen@reporter.example>";
+
 fn config(dir: &Path) -> Config {
     Config::parse(CONFIG, &dir.join("config.toml")).unwrap()
 }
@@ -59,24 +62,16 @@ fn compose_addresses_threads_and_fills_the_template() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with(dir.path(), &[REPORT]);
     let d = compose(&config(dir.path()), &store, 1, Some("acknowledge")).unwrap();
-    // Reply-To wins over From.
-    assert_eq!(d.to, vec!["Jürgen private <jr@private.example>"]);
-    // Team first; other recipients kept; the team's own members and the team address not
-    // repeated.
-    assert_eq!(
-        d.cc,
-        vec![
-            "security@example.org",
-            "Other Maintainer <other@example.com>",
-            "cve@mitre.example"
-        ]
-    );
+    // The Reply-To is on another domain than the sender's: not followed.
+    assert_eq!(d.to, vec![JUERGEN]);
+    // The team address alone: the report's other recipients (To and Cc) are not copied.
+    assert_eq!(d.cc, vec!["security@example.org"]);
     assert_eq!(d.from, "Grace Hopper <grace@example.org>");
     assert_eq!(d.subject, "Re: tarfile symlink escape");
     assert_eq!(d.in_reply_to.as_deref(), Some("r1@reporter.example"));
     assert_eq!(d.references, vec!["r1@reporter.example"]);
     assert_eq!(d.state_change.unwrap().state, ReportState::Acknowledged);
-    assert!(d.body.starts_with("Hello Jürgen private,"), "{}", d.body);
+    assert!(d.body.starts_with("Hello Jürgen R.,"), "{}", d.body);
     assert!(d.body.contains("#1"), "{}", d.body);
     assert!(d.body.contains("\"tarfile symlink escape\""), "{}", d.body);
     assert!(
@@ -103,7 +98,7 @@ fn reply_answers_the_reporters_latest_message() {
         Subject: Re: tarfile\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nThanks\r\n";
     let store = store_with(dir.path(), &[REPORT, ours, follow]);
     let d = compose(&config(dir.path()), &store, 1, None).unwrap();
-    assert_eq!(d.to, vec!["juergen@reporter.example"]);
+    assert_eq!(d.to, vec![JUERGEN]);
     assert_eq!(d.in_reply_to.as_deref(), Some("r2@reporter.example"));
     assert_eq!(
         d.references,
@@ -177,12 +172,7 @@ fn built_message_has_threading_headers_and_encodes_utf8() {
     assert_eq!(b.envelope_from, "grace@example.org");
     assert_eq!(
         b.recipients,
-        vec![
-            "jr@private.example",
-            "security@example.org",
-            "other@example.com",
-            "cve@mitre.example"
-        ]
+        vec!["juergen@reporter.example", "security@example.org"]
     );
     // It reads back as the same reply.
     let parsed = crate::core::parse::parse_message(&b.raw);
@@ -191,7 +181,7 @@ fn built_message_has_threading_headers_and_encodes_utf8() {
         parsed.body_text.replace("\r\n", "\n").trim_end(),
         d.body.trim_end()
     );
-    assert_eq!(parsed.to[0].name.as_deref(), Some("Jürgen private"));
+    assert_eq!(parsed.to[0].name.as_deref(), Some("Jürgen R."));
 }
 
 #[test]
@@ -207,6 +197,7 @@ fn ascii_body_stays_7bit() {
         in_reply_to: None,
         references: vec![],
         body: "plain ascii\n".into(),
+        other_senders: vec![],
     };
     let text = String::from_utf8(build(&d, "a@b", date()).unwrap().raw).unwrap();
     assert!(text.contains("Content-Transfer-Encoding: 7bit"), "{text}");
@@ -266,9 +257,12 @@ fn editor_buffer_round_trips_and_revalidates() {
     let buf = to_buffer(&d);
     assert_eq!(apply_buffer(&d, &buf).unwrap(), d);
 
-    // Drop a Cc, rewrite the body; a # line in the body is kept.
+    // Add a Cc, rewrite the body; a # line in the body is kept.
     let edited = buf
-        .replace(", cve@mitre.example", "")
+        .replace(
+            "Cc: security@example.org",
+            "Cc: security@example.org, cve@mitre.example",
+        )
         .split("\n\nHello")
         .next()
         .unwrap()
@@ -309,4 +303,148 @@ fn editor_buffer_round_trips_and_revalidates() {
         .and_then(|d| build(&d, "a@b", date()).map_err(|e| e.to_string()))
         .unwrap_err();
     assert!(e.contains("not an address") || e.contains("To"), "{e}");
+}
+
+const RITA: &str = "From: Rita Reporter <rita@reporter.test>\r\nTo: security@example.org\r\n\
+    Message-ID: <report@reporter.test>\r\nSubject: heap overflow in parser\r\n\
+    Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nThe parser overflows.\r\n";
+
+fn hijack() -> String {
+    let reply_to: Vec<String> = (0..30).map(|i| format!("x{i}@evil.test")).collect();
+    format!(
+        "From: Rita Reporter <rita@evil.test>\r\nReply-To: {}\r\nMessage-ID: <h@evil.test>\r\n\
+         In-Reply-To: <report@reporter.test>\r\nSubject: Re: heap overflow in parser\r\n\r\n\
+         Please send the advisory draft here.\r\n",
+        reply_to.join(", ")
+    )
+}
+
+#[test]
+fn a_hijacking_follow_up_never_steers_the_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[RITA, &hijack()]);
+    let d = compose(&config(dir.path()), &store, 1, Some("acknowledge")).unwrap();
+    assert_eq!(d.to, vec!["Rita Reporter <rita@reporter.test>"]);
+    assert_eq!(d.cc, vec!["security@example.org"]);
+    // It answers Rita's mail, and quotes hers, not the stranger's.
+    assert_eq!(d.in_reply_to.as_deref(), Some("report@reporter.test"));
+    assert!(d.body.contains("> The parser overflows."), "{}", d.body);
+    assert!(!d.body.contains("advisory draft"), "{}", d.body);
+    assert_eq!(d.other_senders, vec!["rita@evil.test"]);
+    let b = build(&d, "a@b", date()).unwrap();
+    assert_eq!(
+        b.recipients,
+        vec!["rita@reporter.test", "security@example.org"]
+    );
+    check_recipient_limit(&config(dir.path()), &d).unwrap();
+
+    // Named explicitly, the other sender is answered: its own mail is the one quoted.
+    let d = compose_to(
+        &config(dir.path()),
+        &store,
+        1,
+        None,
+        &["rita@evil.test".to_string()],
+    )
+    .unwrap();
+    assert_eq!(d.to, vec!["rita@evil.test"]);
+    assert_eq!(d.in_reply_to.as_deref(), Some("h@evil.test"));
+    assert!(!d.body.contains("The parser overflows"), "{}", d.body);
+    assert!(compose_to(
+        &config(dir.path()),
+        &store,
+        1,
+        None,
+        &["not an address".into()]
+    )
+    .is_err());
+}
+
+#[test]
+fn an_incoming_cc_is_never_copied_and_many_recipients_need_a_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cc: Vec<String> = (0..2000).map(|i| format!("list{i}@many.test")).collect();
+    let report = RITA.replace(
+        "To: security@example.org\r\n",
+        &format!("To: security@example.org\r\nCc: {}\r\n", cc.join(",\r\n ")),
+    );
+    let store = store_with(dir.path(), &[&report]);
+    let mut d = compose(&config(dir.path()), &store, 1, None).unwrap();
+    assert_eq!(d.to.len() + d.cc.len(), 2);
+
+    // Six addresses typed into the editor: over the default limit of 5.
+    d.cc.extend((0..4).map(|i| format!("p{i}@x.test")));
+    match check_recipient_limit(&config(dir.path()), &d) {
+        Err(ReplyError::TooManyRecipients { count: 6, max: 5 }) => {}
+        other => panic!("{other:?}"),
+    }
+    let mut roomy = config(dir.path());
+    roomy.reply.max_recipients = 6;
+    check_recipient_limit(&roomy, &d).unwrap();
+}
+
+#[test]
+fn reply_to_on_the_senders_domain_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = RITA.replace(
+        "To: security@example.org\r\n",
+        "To: security@example.org\r\nReply-To: Rita at work <rita.work@reporter.test>, x@evil.test\r\n",
+    );
+    let store = store_with(dir.path(), &[&report]);
+    let d = compose(&config(dir.path()), &store, 1, None).unwrap();
+    assert_eq!(d.to, vec!["Rita at work <rita.work@reporter.test>"]);
+}
+
+#[test]
+fn long_address_lists_and_huge_subjects_are_folded_and_shortened() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[RITA]);
+    let mut d = compose(&config(dir.path()), &store, 1, None).unwrap();
+    d.cc = (0..45)
+        .map(|i| format!("maintainer{i:02}@project.test"))
+        .collect();
+    d.subject = format!("Re: {}", "overflow ".repeat(120_000));
+    let b = build(&d, "a@b", date()).unwrap();
+    let text = String::from_utf8(b.raw.clone()).unwrap();
+    let head = text.split("\r\n\r\n").next().unwrap();
+    for line in head.split("\r\n") {
+        assert!(line.len() <= 78, "{} chars: {line}", line.len());
+    }
+    // Unfolded, it is the same message: every address, the subject cut with an ellipsis.
+    let parsed = crate::core::parse::parse_message(&b.raw);
+    assert_eq!(parsed.cc.len(), 45);
+    assert_eq!(parsed.cc[44].addr, "maintainer44@project.test");
+    assert_eq!(b.recipients.len(), 46);
+    assert!(
+        parsed.subject.starts_with("Re: overflow overflow") && parsed.subject.ends_with('…'),
+        "{}",
+        parsed.subject
+    );
+    assert!(parsed.subject.chars().count() <= message::MAX_SUBJECT_CHARS);
+
+    // A word no folding can split is refused, not sent broken.
+    let mut giant = d.clone();
+    giant.references = vec!["x".repeat(240); 5];
+    build(&giant, "a@b", date()).unwrap();
+    assert!(message::fold_headers(format!("X: {}\r\n\r\nb", "y".repeat(1200)).as_bytes()).is_err());
+}
+
+#[test]
+fn quoted_mail_shows_hidden_characters_in_the_editor_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "Message-ID: <h1@reporter.example>\r\nFrom: rita@reporter.example\r\n\
+        Subject: bug\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\n\
+        pay \u{202e}gnp.exe\u{202c} now\u{e0041}\u{e0042}\u{00ad}\r\n";
+    let store = store_with(dir.path(), &[hostile]);
+    let d = compose(&config(dir.path()), &store, 1, Some("acknowledge")).unwrap();
+    let buffer = to_buffer(&d);
+    assert!(
+        buffer.contains("> pay <U+202E>gnp.exe<U+202C> now<U+E0041><U+E0042><U+00AD>"),
+        "{buffer}"
+    );
+    assert!(
+        crate::core::sanitize::is_terminal_safe(&buffer),
+        "{buffer:?}"
+    );
 }

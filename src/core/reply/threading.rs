@@ -14,6 +14,7 @@ const REPLY_PREFIXES: &[&str] = &["re", "aw", "sv", "vs", "antw", "odp", "r", "r
 /// one space.
 pub fn reply_subject(original: &str) -> String {
     let base = base_subject(original);
+    let base = shorten(&base, super::message::MAX_SUBJECT_CHARS - "Re: ".len());
     if base.is_empty() {
         "Re: (no subject)".to_string()
     } else {
@@ -21,15 +22,26 @@ pub fn reply_subject(original: &str) -> String {
     }
 }
 
-/// The subject without reply prefixes and with whitespace runs collapsed: what the thread
-/// is about, for `{subject}` in a template.
+/// The subject without reply prefixes and with whitespace runs collapsed, shortened to
+/// [`super::message::MAX_SUBJECT_CHARS`]: what the thread is about, for `{subject}` in a
+/// template.
 pub fn base_subject(original: &str) -> String {
     let flat = super::flatten(original);
     let mut rest = flat.as_str();
     while let Some(after) = strip_reply_prefix(rest) {
         rest = after;
     }
-    rest.to_string()
+    shorten(rest, super::message::MAX_SUBJECT_CHARS)
+}
+
+/// `text` cut to `max` characters, the last being an ellipsis, when it is longer: a subject
+/// or a name from a hostile mail (a 1 MB subject) is shortened rather than refused.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
 }
 
 /// Strips one leading reply prefix (`Re:`, `RE :`, `Re[2]:`, `Re(2):`), if there is one.

@@ -193,7 +193,78 @@ pub const MIGRATIONS: &[&str] = &[
                body
         FROM messages;
     "#,
-    // 7 (team): the team event log shared through the IMAP events folder (core::team,
+    // 7 (store): report ids are never reused. Without AUTOINCREMENT SQLite hands out
+    // max(id) + 1, so deleting the newest report gave its id, and whatever still pointed at
+    // it (an outbox reply, a duplicate_of), to the next report. SQLite cannot add
+    // AUTOINCREMENT in place: the table is rebuilt (foreign keys are off while migrations run
+    // and checked before commit, see Store::migrate) with its indexes, and the counter starts
+    // above every report id anything ever referred to.
+    r#"
+    CREATE TABLE reports_autoincrement (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'new',
+        invalid_reason  TEXT,
+        class           TEXT,
+        class_confirmed INTEGER NOT NULL DEFAULT 0,
+        outcome         TEXT,
+        spam_score      REAL,
+        confidence      REAL,
+        reasons         TEXT,
+        coordinator     TEXT,
+        duplicate_of    INTEGER REFERENCES reports(id),
+        flagged         INTEGER NOT NULL DEFAULT 0,
+        version         INTEGER NOT NULL DEFAULT 0,
+        updated_at      TEXT NOT NULL
+    );
+    -- `SELECT *` on purpose: had an earlier migration added a column to reports, this fails
+    -- (and the whole migration rolls back) rather than silently dropping that column.
+    INSERT INTO reports_autoincrement SELECT * FROM reports;
+    DROP TABLE reports;
+    ALTER TABLE reports_autoincrement RENAME TO reports;
+    CREATE INDEX reports_state ON reports(state);
+    CREATE INDEX reports_created ON reports(created_at);
+    CREATE INDEX reports_duplicate_of ON reports(duplicate_of);
+    CREATE INDEX reports_coordinator ON reports(coordinator);
+    CREATE INDEX reports_state_created ON reports(state, created_at);
+    CREATE INDEX reports_state_spam_created ON reports(state, (class IS 'spam') DESC, created_at);
+    CREATE INDEX reports_state_spam_oldest ON reports(state, (class IS 'spam'), created_at);
+    CREATE INDEX reports_coordinator_created ON reports(coordinator, created_at);
+    DELETE FROM sqlite_sequence WHERE name = 'reports';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'reports', max(
+        coalesce((SELECT max(id) FROM reports), 0),
+        coalesce((SELECT max(duplicate_of) FROM reports), 0),
+        coalesce((SELECT max(report_id) FROM messages), 0),
+        coalesce((SELECT max(report_id) FROM notes), 0),
+        coalesce((SELECT max(report_id) FROM events), 0),
+        coalesce((SELECT max(report_id) FROM outbox), 0));
+    "#,
+    // 8 (replies, issue 11): evidence kept on each message. `another_sender` marks a message
+    // that joined a report's thread from an address other than the reporter's (it never
+    // chooses who a reply goes to); `date_header` keeps the original Date header when it was
+    // implausible and the arrival time was used instead (core::parse::dates).
+    r#"
+    ALTER TABLE messages ADD COLUMN another_sender INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN date_header TEXT;
+    "#,
+    // 9 (sync): IMAP UIDs the server listed but whose body was not stored, with why, so a
+    // gap is accounted for in the store and retried by the next sync (core::store::missing).
+    // The cursor in mailbox_state never moves past one of them. The index answers "which
+    // UIDs of this mailbox are stored" without reading the raw column.
+    r#"
+    CREATE TABLE imap_missing (
+        mailbox      TEXT NOT NULL,
+        uidvalidity  INTEGER NOT NULL,
+        uid          INTEGER NOT NULL,
+        reason       TEXT NOT NULL,
+        first_seen   TEXT NOT NULL,              -- RFC 3339 UTC
+        last_tried   TEXT NOT NULL,              -- RFC 3339 UTC
+        attempts     INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (mailbox, uidvalidity, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_imap_uid ON messages(mailbox, uidvalidity, uid) WHERE uid IS NOT NULL;
+    "#,
+    // 10 (team): the team event log shared through the IMAP events folder (core::team,
     // docs/team.md). Self-contained: only its own tables.
     r#"
     -- Every team event applied here, local or fetched, keyed by its unique id (applying one

@@ -1,50 +1,41 @@
 //! The SQLite store: one file holding raw mail, reports, triage records and the model.
 //!
-//! The file is created with mode 0600 (it holds embargoed reports). WAL mode and a busy
-//! timeout let several desks share one database.
+//! The file is private (0600; a looser one is tightened with a notice), marked as secdesk's
+//! (`PRAGMA application_id`; another program's database is refused, never migrated) and
+//! checked (`PRAGMA quick_check`) on every open: a damaged store is only opened read-only,
+//! for the read commands and `secdesk backup`. WAL mode and a busy timeout let several
+//! desks share one database. `errors` turns SQLite's result codes into one line each.
 
+mod errors;
+pub mod file;
+pub mod inspect;
 mod migrations;
+pub mod missing;
 pub mod queue;
 pub mod reports;
+pub mod salvage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+pub use errors::{describe_error, describe_sqlite, Result, StoreError};
 pub use migrations::MIGRATIONS;
 
-/// What went wrong with the store, and to which file.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot create the database folder {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot open the database {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error("the database {path} has schema version {found}, newer than this secdesk knows ({known}): upgrade secdesk")]
-    TooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
-    #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
-    #[error("no report #{0}: `secdesk list` shows the reports there are")]
-    NoSuchReport(i64),
-}
+use file::Identity;
 
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+/// How long a write waits for another writer before giving up with "busy".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An open database.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Why the store is open read-only (what `PRAGMA quick_check` found), if it is.
+    damage: Option<String>,
+    /// Things done to the file on opening that the user should hear about.
+    notices: Vec<String>,
 }
 
 /// Where an IMAP mailbox's sync got to (RFC 3501 §2.3.1.1: UIDs are only meaningful within
@@ -56,8 +47,23 @@ pub struct MailboxState {
 }
 
 impl Store {
-    /// Opens (creating with mode 0600 if needed) and migrates the database at `path`.
+    /// Opens (creating with mode 0600 if needed), checks and migrates the database at `path`,
+    /// to read and write. A damaged store is refused ([`StoreError::Damaged`]): nothing is
+    /// written to it.
     pub fn open(path: &Path) -> Result<Store> {
+        let store = Store::open_for_reading(path)?;
+        match store.damage {
+            Some(detail) => Err(StoreError::Damaged {
+                path: store.path,
+                detail,
+            }),
+            None => Ok(store),
+        }
+    }
+
+    /// Like [`Store::open`], but a damaged store is opened read-only instead of refused
+    /// (see [`Store::damage`]): the read commands still show what it holds.
+    pub fn open_for_reading(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() {
                 create_private_dir(dir).map_err(|source| StoreError::CreateDir {
@@ -66,25 +72,65 @@ impl Store {
                 })?;
             }
         }
-        create_private_file(path).map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
-            source: rusqlite::Error::InvalidPath(format!("{}: {e}", path.display()).into()),
-        })?;
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        let notices = if file::create_private(path)? {
+            Vec::new()
+        } else {
+            file::tighten_modes(path)
+        };
+        file::check_header(path)?;
+        let opened = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let conn = Connection::open(path).map_err(opened)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
+        let identity = file::identify(&conn, path)?;
+        if identity != Identity::New && !file::checked_before(path) {
+            if let Some(detail) = file::damage(&conn, path)? {
+                drop(conn);
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(opened)?;
+                conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
+                return Ok(Store {
+                    conn,
+                    path: path.to_path_buf(),
+                    damage: Some(detail),
+                    notices,
+                });
+            }
+        }
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            damage: None,
+            notices,
         };
-        store.configure()?;
+        store.configure().map_err(|e| store.name_file(e))?;
+        if identity != Identity::Ours {
+            store
+                .conn
+                .pragma_update(None, "application_id", file::APPLICATION_ID)
+                .map_err(opened)?;
+        }
         store.migrate()?;
         Ok(store)
     }
 
+    /// An open-time SQLite error, as [`StoreError::Open`] naming the file.
+    fn name_file(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Sql(source) => StoreError::Open {
+                path: self.path.clone(),
+                source,
+            },
+            other => other,
+        }
+    }
+
     fn configure(&self) -> Result<()> {
-        self.conn.busy_timeout(Duration::from_secs(10))?;
         // 16 KB pages for a new database (an existing one keeps its size; the pragma is then a
         // no-op). A typical message with its raw bytes fits one page instead of an overflow
         // chain of 4 KB pages: a full sync spent about 15 % less time storing.
@@ -95,11 +141,18 @@ impl Store {
         Ok(())
     }
 
+    /// Applies the migrations this file has not had, each in its own transaction.
+    ///
+    /// Foreign keys are off while they run (SQLite cannot switch them inside a transaction,
+    /// and rebuilding a table, as for AUTOINCREMENT, needs them off); instead each migration
+    /// is checked with `PRAGMA foreign_key_check` before it commits and rolled back if it
+    /// broke a reference that was whole before.
     fn migrate(&mut self) -> Result<()> {
         let known = MIGRATIONS.len() as i64;
         let found: i64 = self
             .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.name_file(e.into()))?;
         if found > known {
             return Err(StoreError::TooNew {
                 path: self.path.clone(),
@@ -107,17 +160,107 @@ impl Store {
                 known,
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+        if found == known {
+            return Ok(());
+        }
+        self.conn
+            .pragma_update(None, "foreign_keys", "OFF")
+            .map_err(|e| self.name_file(e.into()))?;
+        let result = self.apply_migrations(found as usize);
+        let restored = self.conn.pragma_update(None, "foreign_keys", "ON");
+        result?;
+        restored.map_err(|e| self.name_file(e.into()))
+    }
+
+    fn apply_migrations(&mut self, from: usize) -> Result<()> {
+        let path = self.path.clone();
+        let broken = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+        };
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
+            let named = |source| StoreError::Open {
+                path: path.clone(),
+                source,
+            };
+            let tx = self.conn.transaction().map_err(named)?;
+            let before = broken(&tx).map_err(named)?;
+            tx.execute_batch(sql).map_err(named)?;
+            let after = broken(&tx).map_err(named)?;
+            if after > before {
+                return Err(StoreError::BrokenReferences {
+                    path,
+                    added: after - before,
+                });
+            }
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(named)?;
+            tx.commit().map_err(named)?;
         }
         Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What `PRAGMA quick_check` found when the store was opened read-only because of it.
+    pub fn damage(&self) -> Option<&str> {
+        self.damage.as_deref()
+    }
+
+    /// What was done to the file on opening that the user should hear about (a mode
+    /// tightened to 0600).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// Copies the store, as one consistent snapshot, into a new file `dest` (mode 0600)
+    /// with SQLite's online backup API: other desks may keep working meanwhile. Returns the
+    /// number of pages copied.
+    pub fn backup_to(&self, dest: &Path) -> Result<i64> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dest)
+            .map_err(|source| StoreError::File {
+                path: dest.to_path_buf(),
+                source,
+            })?;
+        let named = |source| StoreError::Open {
+            path: dest.to_path_buf(),
+            source,
+        };
+        let mut target = Connection::open(dest).map_err(named)?;
+        let copied = {
+            use rusqlite::backup::StepResult;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
+            // All pages in one step: one read transaction, so one consistent snapshot, which
+            // in WAL mode never blocks the desks writing meanwhile.
+            let started = std::time::Instant::now();
+            loop {
+                match backup.step(-1)? {
+                    StepResult::Done => break,
+                    StepResult::Busy | StepResult::Locked if started.elapsed() > BUSY_TIMEOUT => {
+                        return Err(StoreError::Sql(rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                            None,
+                        )));
+                    }
+                    // More (not with -1), Busy, Locked: step again.
+                    _ => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+            backup.progress().pagecount
+        };
+        // A backup is one file: no WAL beside it to lose when it is copied elsewhere.
+        target
+            .pragma_update(None, "journal_mode", "DELETE")
+            .map_err(named)?;
+        Ok(i64::from(copied))
     }
 
     /// The underlying connection, for the core modules that own their queries.
@@ -163,22 +306,6 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// Creates the file with mode 0600 before SQLite opens it, so it is never world-readable,
-/// not even for a moment.
-fn create_private_file(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 /// Formats a time as the store keeps it: RFC 3339 in UTC, to the second.
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -190,6 +317,9 @@ pub fn parse_timestamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .ok()
         .map(|t| t.with_timezone(&chrono::Utc))
 }
+
+#[cfg(test)]
+mod file_tests;
 
 #[cfg(test)]
 mod tests {

@@ -81,8 +81,9 @@ pub struct Pending {
     pub seq: i64,
     pub report_id: i64,
     pub action: Action,
-    /// The Message-IDs of the report's incoming messages, to find them on the server.
-    pub message_ids: Vec<String>,
+    /// The report's incoming messages, to find them on the server: each Message-ID with the
+    /// mailbox it was synced from (`None` for imported mail).
+    pub messages: Vec<(String, Option<String>)>,
 }
 
 /// The changes not yet made on the server, oldest first.
@@ -95,7 +96,7 @@ pub fn pending(store: &Store) -> Result<Vec<Pending>, TeamError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut ids = conn.prepare_cached(
-        "SELECT message_id FROM messages WHERE report_id = ?1 AND direction = 'in'
+        "SELECT message_id, mailbox FROM messages WHERE report_id = ?1 AND direction = 'in'
            AND message_id IS NOT NULL ORDER BY id",
     )?;
     let mut out = Vec::new();
@@ -103,14 +104,14 @@ pub fn pending(store: &Store) -> Result<Vec<Pending>, TeamError> {
         let Some(action) = Action::parse(&action) else {
             continue;
         };
-        let message_ids = ids
-            .query_map([report_id], |r| r.get::<_, String>(0))?
+        let messages = ids
+            .query_map([report_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         out.push(Pending {
             seq,
             report_id,
             action,
-            message_ids,
+            messages,
         });
     }
     Ok(out)

@@ -26,6 +26,9 @@ pub struct ReportDetail {
     pub coordinator: Option<String>,
     /// The reporter answered while the team waited.
     pub flagged: bool,
+    /// A message from an address other than the reporter's joined the thread (see
+    /// `messages[].another_sender`); replies still go to the reporter.
+    pub another_sender: bool,
     /// Pass this back (`--if-version`) so a change from this view is refused if the report
     /// changed meanwhile.
     pub version: i64,
@@ -58,8 +61,14 @@ pub struct ClassifierView {
 pub struct MessageView {
     pub message_id: Option<String>,
     pub from: String,
-    /// The Date header, else when it arrived; RFC 3339.
+    /// The Date header, else (absent, unreadable, or implausibly far from the arrival) when
+    /// it arrived; RFC 3339.
     pub date: String,
+    /// The Date header as written, when it was not used for `date` (see `parse_notes`).
+    pub date_header: Option<String>,
+    /// Sent by someone other than the reporter into the report's thread: never addressed
+    /// by a reply unless chosen explicitly.
+    pub another_sender: bool,
     pub received_at: String,
     pub subject: String,
     pub body: String,
@@ -68,7 +77,8 @@ pub struct MessageView {
     pub cc: Vec<String>,
     pub attachments: Vec<AttachmentView>,
     pub auth: AuthView,
-    /// What could not be parsed.
+    /// What could not be parsed or trusted: an unreadable part, an implausible Date, a
+    /// Message-ID or thread collision, another sender.
     pub parse_notes: Vec<String>,
 }
 
@@ -137,6 +147,7 @@ pub fn report_detail(
         .first()
         .map(|m| (m.subject.clone(), m.from.clone()))
         .unwrap_or_default();
+    let another_sender = messages.iter().any(|m| m.another_sender);
     Ok(ReportDetail {
         id,
         state: current.state.state,
@@ -145,6 +156,7 @@ pub fn report_detail(
         class_confirmed: current.class_confirmed,
         coordinator: current.coordinator,
         flagged: current.flagged,
+        another_sender,
         version: current.version,
         created_at,
         subject,
@@ -213,7 +225,8 @@ fn notes(conn: &Connection, id: ReportId) -> Result<Vec<Note>, TriageError> {
 fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, message_id, from_name, from_addr, date, received_at, subject, body,
-                direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes
+                direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
+                another_sender
          FROM messages WHERE report_id = ?1 ORDER BY received_at, id",
     )?;
     let rows = stmt.query_map([id], |r| {
@@ -233,6 +246,8 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
                 date: r
                     .get::<_, Option<String>>(4)?
                     .unwrap_or(received_at.clone()),
+                date_header: r.get(15)?,
+                another_sender: r.get(16)?,
                 received_at,
                 subject: r.get(6)?,
                 body: r.get(7)?,

@@ -23,6 +23,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use super::error::ImapError;
+pub use super::stream::{DeadlinePassed, ImapStream, TimedTcp};
 use crate::core::config::is_loopback;
 use crate::mailio::tls;
 
@@ -36,43 +37,55 @@ pub struct Endpoint {
     pub security: Security,
     /// Extra CA (PEM) trusted besides the system roots.
     pub ca_file: Option<PathBuf>,
-    /// Applies to the TCP connect and to every socket read and write.
+    /// No progress for this long ends an operation: applies to the TCP connect and to
+    /// every socket read and write (`[sync] timeout_seconds`).
     pub timeout: Duration,
+    /// The most one whole operation may take: login (from connect to LOGIN's answer), one
+    /// fetch batch (`[sync] deadline_seconds`).
+    pub deadline: Duration,
+    /// Messages over this are fetched as headers only (`[sync] max_message_bytes`); lines,
+    /// literals and responses from the server are bounded from it (see [`limits`]).
+    pub max_message_bytes: u64,
 }
 
 impl Endpoint {
     /// The timeout used when the caller has no reason to pick another.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-}
+    /// The whole-operation deadline used when the caller has no reason to pick another.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(600);
+    /// The message size limit used when the caller has no reason to pick another.
+    pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 50 * 1024 * 1024;
 
-/// The byte stream under an IMAP session: plain TCP (loopback only) or TLS.
-pub enum ImapStream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
-impl Read for ImapStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            ImapStream::Plain(s) => s.read(buf),
-            ImapStream::Tls(s) => s.read(buf),
+    /// An endpoint with the default timeout, deadline and size limit.
+    pub fn new(host: &str, port: u16, security: Security) -> Endpoint {
+        Endpoint {
+            host: host.to_string(),
+            port,
+            security,
+            ca_file: None,
+            timeout: Self::DEFAULT_TIMEOUT,
+            deadline: Self::DEFAULT_DEADLINE,
+            max_message_bytes: Self::DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
 
-impl Write for ImapStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            ImapStream::Plain(s) => s.write(buf),
-            ImapStream::Tls(s) => s.write(buf),
-        }
-    }
+/// Bytes of one line from the server, the greeting included: far above any line the desk
+/// asks for (a listing line is some 40 bytes), far below what could hurt.
+pub const MAX_LINE: usize = 1024 * 1024;
 
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            ImapStream::Plain(s) => s.flush(),
-            ImapStream::Tls(s) => s.flush(),
-        }
+/// The bounds on what the server may send (see [`imap::Limits`]): a literal holds at most
+/// one message (the listing's sizes keep larger ones to headers only, so a larger literal
+/// is a server sending more than it announced); a response holds one fetch batch.
+pub fn limits(endpoint: &Endpoint) -> imap::Limits {
+    let message = usize::try_from(endpoint.max_message_bytes).unwrap_or(usize::MAX);
+    let slack = 1024 * 1024;
+    imap::Limits {
+        line: MAX_LINE,
+        literal: message.saturating_add(slack),
+        response: message
+            .saturating_add(super::fetch::BATCH_BYTES as usize)
+            .saturating_add(16 * slack),
     }
 }
 
@@ -100,30 +113,60 @@ pub fn open(endpoint: &Endpoint) -> Result<imap::Client<ImapStream>, ImapError> 
     }
     // The TLS configuration is built before connecting, so a bad ca_file is
     // reported without touching the network.
+    // The login deadline runs from the first packet to LOGIN's answer.
+    let timed = |tcp| {
+        let timed = TimedTcp::new(tcp, endpoint.timeout);
+        timed.set_deadline(Some(endpoint.deadline));
+        timed
+    };
+    let new_client = |stream| {
+        let mut client = imap::Client::new(stream);
+        client.set_limits(limits(endpoint));
+        client
+    };
     match endpoint.security {
         Security::Plain => {
-            let tcp = tcp_connect(endpoint)?;
-            let mut client = imap::Client::new(ImapStream::Plain(tcp));
+            let tcp = timed(tcp_connect(endpoint)?);
+            let mut client = new_client(ImapStream::Plain(tcp));
             read_greeting(endpoint, &mut client)?;
             Ok(client)
         }
         Security::Tls => {
             let config = tls::client_config(endpoint.ca_file.as_deref())?;
-            let tcp = tcp_connect(endpoint)?;
+            let tcp = timed(tcp_connect(endpoint)?);
             let stream = tls_handshake(endpoint, config, tcp)?;
-            let mut client = imap::Client::new(ImapStream::Tls(Box::new(stream)));
+            let mut client = new_client(ImapStream::Tls(Box::new(stream)));
             read_greeting(endpoint, &mut client)?;
             Ok(client)
         }
         Security::Starttls => {
             let config = tls::client_config(endpoint.ca_file.as_deref())?;
-            let tcp = starttls(endpoint, tcp_connect(endpoint)?)?;
+            let tcp = starttls(endpoint, timed(tcp_connect(endpoint)?))?;
             let stream = tls_handshake(endpoint, config, tcp)?;
             // RFC 3501 §6.2.1: the server sends no new greeting after the
             // handshake; the session continues with the next command.
-            Ok(imap::Client::new(ImapStream::Tls(Box::new(stream))))
+            Ok(new_client(ImapStream::Tls(Box::new(stream))))
         }
     }
+}
+
+/// Runs one operation on `session` under the endpoint's whole-operation deadline.
+pub fn within_deadline<T>(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    op: impl FnOnce(&mut ImapSession) -> T,
+) -> T {
+    session.stream_mut().set_deadline(Some(endpoint.deadline));
+    let out = op(session);
+    session.stream_mut().set_deadline(None);
+    out
+}
+
+/// Says goodbye (RFC 3501 §6.1.3), within one no-progress timeout in all, ignoring the
+/// answer: whatever was stored stays stored, and a server that drips its reply is left.
+pub fn logout(endpoint: &Endpoint, session: &mut ImapSession) {
+    session.stream_mut().set_deadline(Some(endpoint.timeout));
+    let _ = session.logout();
 }
 
 /// Authenticates with LOGIN (RFC 3501 §6.2.3).
@@ -133,7 +176,7 @@ pub fn login(
     user: &str,
     password: &str,
 ) -> Result<ImapSession, ImapError> {
-    client
+    let mut session = client
         .login(user, password)
         .map_err(|(err, _client)| match err {
             imap::Error::No(_) | imap::Error::Bad(_) => ImapError::LoginRefused {
@@ -146,7 +189,10 @@ pub fn login(
                 user: user.to_string(),
             },
             other => classify(endpoint, "logging in", other),
-        })
+        })?;
+    // Logged in: later operations set deadlines of their own.
+    session.stream_mut().set_deadline(None);
+    Ok(session)
 }
 
 fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
@@ -169,15 +215,12 @@ fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
     for addr in &addrs {
         match TcpStream::connect_timeout(addr, endpoint.timeout) {
             Ok(tcp) => {
-                let set = tcp
-                    .set_read_timeout(Some(endpoint.timeout))
-                    .and_then(|()| tcp.set_write_timeout(Some(endpoint.timeout)))
-                    .and_then(|()| tcp.set_nodelay(true));
-                set.map_err(|error| ImapError::Unreachable {
-                    host: endpoint.host.clone(),
-                    port: endpoint.port,
-                    error,
-                })?;
+                tcp.set_nodelay(true)
+                    .map_err(|error| ImapError::Unreachable {
+                        host: endpoint.host.clone(),
+                        port: endpoint.port,
+                        error,
+                    })?;
                 return Ok(tcp);
             }
             Err(e) => last_err = e,
@@ -193,8 +236,8 @@ fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
 fn tls_handshake(
     endpoint: &Endpoint,
     config: Arc<ClientConfig>,
-    mut tcp: TcpStream,
-) -> Result<StreamOwned<ClientConnection, TcpStream>, ImapError> {
+    mut tcp: TimedTcp,
+) -> Result<StreamOwned<ClientConnection, TimedTcp>, ImapError> {
     let tls_err = |detail: String| ImapError::Tls {
         host: endpoint.host.clone(),
         port: endpoint.port,
@@ -221,7 +264,7 @@ fn tls_handshake(
 ///
 /// Spoken by hand because the imap crate offers no public way to send STARTTLS
 /// on a client it did not build. No credential is sent in this phase.
-fn starttls(endpoint: &Endpoint, tcp: TcpStream) -> Result<TcpStream, ImapError> {
+fn starttls(endpoint: &Endpoint, tcp: TimedTcp) -> Result<TimedTcp, ImapError> {
     let lost = |e: io::Error| classify_io(endpoint, "starting TLS", e);
     // The reader is dropped with whatever it buffered: bytes the server sent
     // before the handshake must never be read as if TLS protected them.
@@ -276,9 +319,8 @@ fn starttls(endpoint: &Endpoint, tcp: TcpStream) -> Result<TcpStream, ImapError>
 /// Reads one CRLF-terminated response line, bounded so a hostile server
 /// cannot make us buffer without end.
 fn read_line(reader: &mut impl BufRead) -> io::Result<String> {
-    const MAX_LINE: u64 = 64 * 1024;
     let mut line = Vec::new();
-    reader.take(MAX_LINE).read_until(b'\n', &mut line)?;
+    reader.take(MAX_LINE as u64).read_until(b'\n', &mut line)?;
     if line.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -340,6 +382,28 @@ pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Err
 /// Maps a socket or TLS-layer I/O error. rustls reports its failures as
 /// `io::Error`s of kind `InvalidData` wrapping a `rustls::Error`.
 pub(crate) fn classify_io(endpoint: &Endpoint, during: &'static str, err: io::Error) -> ImapError {
+    if let Some(passed) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<DeadlinePassed>())
+    {
+        return ImapError::Deadline {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            seconds: passed.seconds,
+            during,
+        };
+    }
+    if let Some(over) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<imap::LimitExceeded>())
+    {
+        return ImapError::TooLarge {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            during,
+            detail: over.to_string(),
+        };
+    }
     if let Some(tls_err) = err
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
@@ -395,6 +459,8 @@ mod tests {
             security: Security::Plain,
             ca_file: None,
             timeout: Duration::from_secs(1),
+            deadline: Duration::from_secs(1),
+            max_message_bytes: 1024,
         };
         let err = open(&endpoint)
             .err()

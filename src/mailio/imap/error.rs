@@ -34,6 +34,20 @@ pub enum ImapError {
         seconds: u64,
         during: &'static str,
     },
+    #[error("IMAP server {host}:{port} was still answering after {seconds} s while {during}, too slowly to finish; check the network or the server, or raise deadline_seconds in [sync]")]
+    Deadline {
+        host: String,
+        port: u16,
+        seconds: u64,
+        during: &'static str,
+    },
+    #[error("IMAP server {host}:{port} sent {detail} while {during}; refused, as a broken or hostile server would send it (a message over max_message_bytes in [sync] is kept to its headers, not refused)")]
+    TooLarge {
+        host: String,
+        port: u16,
+        during: &'static str,
+        detail: String,
+    },
     #[error("TLS with {host}:{port} failed: the server certificate is not trusted ({detail}); if the server uses a private CA, set ca_file in [imap] to that CA's PEM certificate")]
     UntrustedCertificate {
         host: String,

@@ -5,7 +5,7 @@
 //! then `DONE`. RFC 2177 §3 asks clients to re-issue IDLE at least every 29 minutes; the
 //! caller picks a shorter timeout (it also wakes to deliver replies) and IDLEs again.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use imap::extensions::idle::{SetReadTimeout, WaitOutcome};
 use imap::types::UnsolicitedResponse;
@@ -37,6 +37,11 @@ pub fn wait(
     session: &mut ImapSession,
     timeout: Duration,
 ) -> Result<Wake, ImapError> {
+    // The whole wait, DONE included, ends by `timeout` plus one no-progress timeout, even
+    // if the server keeps the connection busy with a drip of bytes.
+    let limit = timeout + endpoint.timeout;
+    session.stream_mut().set_deadline(Some(limit));
+    let started = Instant::now();
     let outcome = {
         let mut handle = session.idle();
         // One IDLE per call: the caller decides what to do on a timeout.
@@ -44,6 +49,16 @@ pub fn wait(
         handle.wait_while(|response| !matches!(response, UnsolicitedResponse::Exists(_)))
         // Dropping the handle sends DONE and reads the tagged OK.
     };
+    session.stream_mut().set_deadline(None);
+    if started.elapsed() >= limit {
+        // The crate reads the deadline as a quiet timeout; the session is out of step.
+        return Err(ImapError::Deadline {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            seconds: limit.as_secs(),
+            during: "waiting for new mail (IDLE)",
+        });
+    }
     match outcome {
         Ok(WaitOutcome::MailboxChanged) => Ok(Wake::NewMail),
         Ok(WaitOutcome::TimedOut) => Ok(Wake::TimedOut),
@@ -52,19 +67,11 @@ pub fn wait(
 }
 
 /// The imap crate sets the read timeout for the IDLE and clears it (`None`) afterwards.
-/// Cleared, a later read could block for ever on a dead connection, so `None` puts back
-/// the connection's own timeout instead: the write timeout, which `connect` set to the
-/// endpoint's timeout and nothing changes.
+/// The stream keeps it as its no-progress timeout; `None` puts back the endpoint's, so a
+/// later read never blocks for ever on a dead connection.
 impl SetReadTimeout for ImapStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
-        let tcp = match self {
-            ImapStream::Plain(s) => &*s,
-            ImapStream::Tls(s) => s.get_ref(),
-        };
-        let timeout = match timeout {
-            Some(t) => Some(t),
-            None => tcp.write_timeout().map_err(imap::Error::Io)?,
-        };
-        tcp.set_read_timeout(timeout).map_err(imap::Error::Io)
+        self.set_idle(timeout);
+        Ok(())
     }
 }

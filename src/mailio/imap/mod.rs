@@ -5,8 +5,13 @@
 
 pub mod account;
 pub mod connect;
+pub mod cursor;
 pub mod error;
+pub mod fetch;
 pub mod idle;
+pub mod listing;
+pub mod mailbox;
+pub mod stream;
 pub mod sync;
 
 pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};

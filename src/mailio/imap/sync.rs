@@ -17,11 +17,14 @@
 use std::sync::mpsc;
 use std::thread;
 
-use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Origin, Prepared, RawIncoming};
-use crate::core::store::{MailboxState, Store, StoreError};
+use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Prepared};
+use crate::core::store::{Store, StoreError};
 
-use super::connect::{classify, Endpoint, ImapSession};
+use super::connect::{classify, within_deadline, Endpoint, ImapSession};
+use super::cursor::{plan, Plan, Walk};
 use super::error::ImapError;
+use super::fetch::{self, Batch, FetchedBatch, Source};
+use super::listing::{self, Listed, Listing};
 
 /// UIDs per `UID FETCH`: large enough that round trips do not dominate, small
 /// enough that a batch of ordinary mail stays a few megabytes.
@@ -41,13 +44,29 @@ pub struct Examined {
 }
 
 /// What a sync did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
+    /// The mailbox, as configured.
+    pub mailbox: String,
     /// Messages downloaded (including ones already stored, after a UIDVALIDITY change).
     pub fetched: usize,
     pub stored: IngestSummary,
     /// The server's UIDVALIDITY differed from the stored one, so all mail was fetched again.
     pub uidvalidity_changed: bool,
+    /// Messages over `max_message_bytes`, stored as headers and a note.
+    pub too_large: usize,
+    /// UIDs the server listed whose body was not stored, with why; also recorded in the
+    /// store, and asked for again by the next sync.
+    pub missing: Vec<(u32, String)>,
+    /// Server answers refused and counts that did not add up, one line each.
+    pub problems: Vec<String>,
+}
+
+impl SyncReport {
+    /// Every UID the server announced is stored: nothing missing, nothing refused.
+    pub fn complete(&self) -> bool {
+        self.missing.is_empty() && self.problems.is_empty()
+    }
 }
 
 /// Progress for a progress bar.
@@ -81,7 +100,9 @@ pub fn examine(
         host: endpoint.host.clone(),
         detail: detail.trim().trim_end_matches('.').to_string(),
     };
-    let status = session.examine(mailbox).map_err(|e| match e {
+    // On the wire in modified UTF-7 (RFC 3501 §5.1.3); everywhere else as configured.
+    let wire = super::mailbox::encode(mailbox);
+    let status = within_deadline(endpoint, session, |s| s.examine(&wire)).map_err(|e| match e {
         imap::Error::No(no) => bad(no.information),
         imap::Error::Bad(b) => bad(b.information),
         imap::Error::Validate(_) => bad("the name contains a line break".to_string()),
@@ -101,39 +122,6 @@ pub fn examine(
     })
 }
 
-/// Where to start fetching, given what the store remembers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
-    /// The first UID to ask for.
-    pub first_uid: u32,
-    /// The cursor must be rewritten even if no message arrives (new mailbox or
-    /// UIDVALIDITY change), so the next sync is incremental.
-    pub reset: bool,
-    /// The server's UIDNEXT proves there is nothing new: skip the search.
-    pub up_to_date: bool,
-}
-
-/// Decides what to fetch (RFC 3501 §2.3.1.1).
-pub fn plan(examined: &Examined, stored: Option<MailboxState>) -> Plan {
-    match stored {
-        Some(st) if st.uidvalidity == examined.uidvalidity => {
-            let first_uid = st.last_uid.saturating_add(1);
-            let up_to_date =
-                examined.exists == 0 || examined.uid_next.is_some_and(|next| next <= first_uid);
-            Plan {
-                first_uid,
-                reset: false,
-                up_to_date,
-            }
-        }
-        _ => Plan {
-            first_uid: 1,
-            reset: true,
-            up_to_date: examined.exists == 0,
-        },
-    }
-}
-
 /// The server side of a sync: a session with the mailbox examined.
 pub struct Remote<'a> {
     pub endpoint: &'a Endpoint,
@@ -141,6 +129,35 @@ pub struct Remote<'a> {
     pub session: &'a mut ImapSession,
     /// UIDs per `UID FETCH`; see [`DEFAULT_BATCH_SIZE`].
     pub batch_size: usize,
+}
+
+/// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
+/// code path of `secdesk sync` and the desk's sync worker. Earlier mailboxes are stored
+/// first, so a reply filed in a later one joins the report it answers. Stops at the first
+/// error; what was stored stays.
+pub fn sync_mailboxes(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    mailboxes: &[String],
+    batch_size: usize,
+    store: &mut Store,
+    ingestor: &Ingestor,
+    progress: &mut dyn FnMut(&str, SyncProgress),
+) -> Result<Vec<SyncReport>, SyncError> {
+    let mut reports = Vec::with_capacity(mailboxes.len());
+    for name in mailboxes {
+        let examined = examine(endpoint, session, name)?;
+        let remote = Remote {
+            endpoint,
+            session,
+            batch_size,
+        };
+        let report = fetch_new(remote, &examined, store, ingestor, &mut |p| {
+            progress(name, p)
+        })?;
+        reports.push(report);
+    }
+    Ok(reports)
 }
 
 /// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
@@ -157,7 +174,9 @@ pub fn fetch_new(
     run(remote, examined, plan, store, ingestor, progress)
 }
 
-/// Fetches what `plan` calls for and stores it, batch by batch.
+/// Fetches what `plan` calls for and stores it, batch by batch. Every UID the server lists
+/// ends stored, or recorded missing with its reason (in the report and in the store); the
+/// cursor only moves past UIDs that are stored.
 pub fn run(
     remote: Remote<'_>,
     examined: &Examined,
@@ -171,46 +190,138 @@ pub fn run(
         session,
         batch_size,
     } = remote;
+    let max_message_bytes = endpoint.max_message_bytes;
+    let mailbox = examined.mailbox.as_str();
+    let uidvalidity = examined.uidvalidity;
     let mut report = SyncReport {
+        mailbox: examined.mailbox.clone(),
         uidvalidity_changed: plan.reset,
         ..SyncReport::default()
     };
     let cursor_at = |last_uid| MailboxCursor {
         mailbox: examined.mailbox.clone(),
-        uidvalidity: examined.uidvalidity,
+        uidvalidity,
         last_uid,
     };
 
-    let uids = if plan.up_to_date {
-        Vec::new()
+    let listing = if plan.up_to_date {
+        Listing::default()
     } else {
-        new_uids(endpoint, session, plan.first_uid)?
+        listing::list(endpoint, session, examined, plan.first_uid)?
     };
-    progress(SyncProgress::Planned { total: uids.len() });
+    report.problems.extend(listing.problems.iter().cloned());
+    let already = store.stored_uids(mailbox, uidvalidity, plan.first_uid)?;
+    let to_fetch: Vec<Listed> = listing
+        .uids
+        .iter()
+        .filter(|l| !already.contains(&l.uid))
+        .copied()
+        .collect();
+    let batches = fetch::batches(&to_fetch, batch_size, max_message_bytes);
+    progress(SyncProgress::Planned {
+        total: to_fetch.len(),
+    });
+    let mut walk = Walk {
+        listed: listing.uids.iter().map(|l| l.uid).collect(),
+        pos: 0,
+        done: already,
+        at: plan.first_uid.saturating_sub(1),
+        // Without UIDNEXT nothing bounds the UIDs a server may list (one could say
+        // 4294967295), so the cursor stays and each sync lists again; stored UIDs are skipped.
+        frozen: listing.incomplete || examined.uid_next.is_none(),
+    };
+    walk.advance();
 
-    if uids.is_empty() {
-        if plan.reset {
-            ingestor.ingest_batch(store, Vec::new(), Some(&cursor_at(0)))?;
-        }
-        return Ok(report);
+    let source = Source {
+        mailbox,
+        uidvalidity,
+        max_message_bytes,
+    };
+    let piped = pipeline(
+        endpoint,
+        session,
+        &source,
+        batches,
+        ingestor,
+        &mut |batch: PreparedBatch| {
+            report.problems.extend(batch.refused);
+            if !batch.missing.is_empty() {
+                store.record_missing(mailbox, uidvalidity, &batch.missing)?;
+                report.missing.extend(batch.missing);
+            }
+            report.fetched += batch.messages.len();
+            report.too_large += batch.too_large;
+            walk.done.extend(batch.messages.iter().map(|(uid, _)| *uid));
+            let at = walk.advance();
+            let messages = batch.messages.into_iter().map(|(_, m)| m).collect();
+            report.stored += ingestor.store_prepared(store, messages, Some(&cursor_at(at)))?;
+            progress(SyncProgress::Stored {
+                done: report.fetched,
+            });
+            Ok(())
+        },
+    );
+    if let Err(e) = piped {
+        // What was not fetched is accounted for in the store, with the cause.
+        let reason = format!("not fetched: {e}");
+        let left: Vec<(u32, String)> = walk.pending().map(|u| (u, reason.clone())).collect();
+        store.record_missing(mailbox, uidvalidity, &left)?;
+        return Err(e);
     }
 
-    // Three stages, each on its own thread, joined by bounded channels:
-    // fetch (network, TLS) -> prepare (MIME parse, classify) -> store (SQLite, this thread).
-    let (fetched_tx, fetched_rx) = mpsc::sync_channel::<Fetched>(PIPELINE_DEPTH);
-    let (parsed_tx, parsed_rx) = mpsc::sync_channel::<Parsed>(PIPELINE_DEPTH);
-    let mailbox = examined.mailbox.as_str();
-    let uidvalidity = examined.uidvalidity;
+    // Everything listed is stored and the counts add up: nothing below UIDNEXT is left
+    // (UIDs are never reused, RFC 3501 §2.3.1.1), so the next sync can skip the listing.
+    let mut last = walk.at;
+    if !walk.frozen && walk.pos == walk.listed.len() {
+        if let Some(next) = examined.uid_next {
+            last = last.max(next.saturating_sub(1));
+        }
+    }
+    if plan.reset || last != plan.first_uid.saturating_sub(1) {
+        ingestor.ingest_batch(store, Vec::new(), Some(&cursor_at(last)))?;
+    }
+    store.settle_missing(mailbox, uidvalidity, last)?;
+    // A gap no UID names is kept as UID 0 until a listing adds up.
+    store.record_count_gap(mailbox, uidvalidity, listing.count_gap.as_deref())?;
+    Ok(report)
+}
+
+/// A fetched batch, parsed and classified.
+struct PreparedBatch {
+    messages: Vec<(u32, Prepared)>,
+    missing: Vec<(u32, String)>,
+    refused: Vec<String>,
+    too_large: usize,
+}
+
+/// Three stages, each on its own thread, joined by bounded channels:
+/// fetch (network, TLS) -> prepare (MIME parse, classify) -> `store` (SQLite, this thread).
+fn pipeline(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    source: &Source<'_>,
+    batches: Vec<Batch>,
+    ingestor: &Ingestor,
+    store: &mut dyn FnMut(PreparedBatch) -> Result<(), SyncError>,
+) -> Result<(), SyncError> {
+    if batches.is_empty() {
+        return Ok(());
+    }
+    let (fetched_tx, fetched_rx) =
+        mpsc::sync_channel::<Result<(FetchedBatch, bool), ImapError>>(PIPELINE_DEPTH);
+    let (parsed_tx, parsed_rx) =
+        mpsc::sync_channel::<Result<PreparedBatch, ImapError>>(PIPELINE_DEPTH);
     thread::scope(|scope| -> Result<(), SyncError> {
         let spawn_err = |error| SyncError::Thread { error };
         thread::Builder::new()
             .name("sync-fetch".into())
             .spawn_scoped(scope, move || {
-                for chunk in uids.chunks(batch_size.max(1)) {
-                    let batch = fetch_batch(endpoint, session, mailbox, uidvalidity, chunk);
-                    let failed = batch.is_err();
+                for batch in &batches {
+                    let fetched = fetch::fetch_batch(endpoint, session, source, batch)
+                        .map(|f| (f, batch.headers_only));
+                    let failed = fetched.is_err();
                     // A closed channel means a later stage stopped; so do we.
-                    if fetched_tx.send(batch).is_err() || failed {
+                    if fetched_tx.send(fetched).is_err() || failed {
                         break;
                     }
                 }
@@ -220,13 +331,15 @@ pub fn run(
             .name("sync-prepare".into())
             .spawn_scoped(scope, move || {
                 for batch in fetched_rx {
-                    let parsed = batch.map(|b| {
-                        let messages = b
+                    let parsed = batch.map(|(b, headers_only)| PreparedBatch {
+                        too_large: if headers_only { b.messages.len() } else { 0 },
+                        messages: b
                             .messages
                             .into_iter()
-                            .map(|m| ingestor.prepare(m))
-                            .collect();
-                        (messages, b.last_uid)
+                            .map(|(uid, m)| (uid, ingestor.prepare(m)))
+                            .collect(),
+                        missing: b.missing,
+                        refused: b.refused,
                     });
                     if parsed_tx.send(parsed).is_err() {
                         break;
@@ -236,82 +349,9 @@ pub fn run(
             .map_err(spawn_err)?;
         // Returning early drops `parsed_rx`, which unblocks and ends the other stages.
         for batch in parsed_rx {
-            let (messages, last_uid) = batch?;
-            report.fetched += messages.len();
-            let summary = ingestor.store_prepared(store, messages, Some(&cursor_at(last_uid)))?;
-            report.stored += summary;
-            progress(SyncProgress::Stored {
-                done: report.fetched,
-            });
+            store(batch?)?;
         }
         Ok(())
-    })?;
-    Ok(report)
-}
-
-type Fetched = Result<FetchedBatch, ImapError>;
-type Parsed = Result<(Vec<Prepared>, u32), ImapError>;
-
-/// One fetched batch and the cursor it brings the store to.
-struct FetchedBatch {
-    messages: Vec<RawIncoming>,
-    /// The highest UID asked for: a message expunged in between is gone for
-    /// good (UIDs are never reused within a UIDVALIDITY), so skipping it is safe.
-    last_uid: u32,
-}
-
-/// The UIDs at or above `first_uid`, ascending (RFC 3501 §6.4.4, §6.4.8).
-fn new_uids(
-    endpoint: &Endpoint,
-    session: &mut ImapSession,
-    first_uid: u32,
-) -> Result<Vec<u32>, ImapError> {
-    let found = session
-        .uid_search(format!("UID {first_uid}:*"))
-        .map_err(|e| classify(endpoint, "searching for new mail", e))?;
-    // `N:*` always matches the highest UID, even when it is below N
-    // (RFC 3501 §6.4.8), so filter rather than trust the range.
-    let mut uids: Vec<u32> = found.into_iter().filter(|&u| u >= first_uid).collect();
-    uids.sort_unstable();
-    Ok(uids)
-}
-
-fn fetch_batch(
-    endpoint: &Endpoint,
-    session: &mut ImapSession,
-    mailbox: &str,
-    uidvalidity: u32,
-    uids: &[u32],
-) -> Result<FetchedBatch, ImapError> {
-    let fetches = session
-        .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
-        .map_err(|e| classify(endpoint, "fetching messages", e))?;
-    let mut messages: Vec<(u32, RawIncoming)> = fetches
-        .iter()
-        .filter_map(|f| {
-            // Unsolicited FETCH responses (flag changes) carry no body; skip them.
-            let uid = f.uid?;
-            let raw = f.body()?.to_vec();
-            Some((
-                uid,
-                RawIncoming {
-                    raw,
-                    received_at: f.internal_date().map(|d| d.to_utc()),
-                    origin: Origin::Imap {
-                        mailbox: mailbox.to_string(),
-                        uidvalidity,
-                        uid,
-                    },
-                },
-            ))
-        })
-        .collect();
-    // Threading links a reply to an earlier message; UID order is arrival order.
-    messages.sort_by_key(|(uid, _)| *uid);
-    Ok(FetchedBatch {
-        messages: messages.into_iter().map(|(_, m)| m).collect(),
-        // `uids` comes from one `chunks()` slice and is never empty.
-        last_uid: uids.last().copied().unwrap_or(0),
     })
 }
 
@@ -323,7 +363,7 @@ pub fn uid_set(uids: &[u32]) -> String {
     while i < uids.len() {
         let start = uids[i];
         let mut end = start;
-        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+        while i + 1 < uids.len() && end.checked_add(1) == Some(uids[i + 1]) {
             i += 1;
             end = uids[i];
         }
@@ -349,38 +389,5 @@ mod tests {
         assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
         assert_eq!(uid_set(&[5]), "5");
         assert_eq!(uid_set(&[]), "");
-    }
-
-    fn examined(uidvalidity: u32, uid_next: u32, exists: u32) -> Examined {
-        Examined {
-            mailbox: "INBOX".into(),
-            uidvalidity,
-            uid_next: Some(uid_next),
-            exists,
-        }
-    }
-
-    #[test]
-    fn same_uidvalidity_continues_after_last_uid() {
-        let st = MailboxState {
-            uidvalidity: 7,
-            last_uid: 40,
-        };
-        let p = plan(&examined(7, 45, 44), Some(st));
-        assert_eq!((p.first_uid, p.reset, p.up_to_date), (41, false, false));
-        let p = plan(&examined(7, 41, 40), Some(st));
-        assert!(p.up_to_date, "UIDNEXT 41 means nothing after 40");
-    }
-
-    #[test]
-    fn new_or_changed_uidvalidity_fetches_everything() {
-        let st = MailboxState {
-            uidvalidity: 7,
-            last_uid: 40,
-        };
-        let p = plan(&examined(8, 41, 40), Some(st));
-        assert_eq!((p.first_uid, p.reset, p.up_to_date), (1, true, false));
-        let p = plan(&examined(8, 1, 0), None);
-        assert_eq!((p.first_uid, p.reset, p.up_to_date), (1, true, true));
     }
 }

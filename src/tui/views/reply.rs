@@ -34,6 +34,21 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
     if !d.cc.is_empty() {
         lines.push(field(text::PREVIEW_CC, safe(&d.cc.join(", "))));
     }
+    // The final list, one address per recipient, as the SMTP server will get it.
+    let all: Vec<&str> = d.to.iter().chain(&d.cc).map(|a| bare(a)).collect();
+    lines.push(field(
+        text::PREVIEW_RECIPIENTS,
+        text::recipient_count(all.len(), &safe(&all.join(", "))),
+    ));
+    if !d.other_senders.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<14}", text::PREVIEW_OTHERS), bold),
+            Span::styled(
+                text::other_senders(&safe(&d.other_senders.join(", "))),
+                Style::new().fg(Color::Yellow),
+            ),
+        ]));
+    }
     lines.push(field(text::PREVIEW_SUBJECT, safe(&d.subject)));
     if let Some(parent) = &d.in_reply_to {
         lines.push(field(
@@ -70,4 +85,12 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
             .wrap(Wrap { trim: false }),
         area,
     );
+}
+
+/// The address of `Name <addr>`, or the text itself.
+fn bare(mailbox: &str) -> &str {
+    match (mailbox.rfind('<'), mailbox.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &mailbox[a + 1..b],
+        _ => mailbox.trim(),
+    }
 }

@@ -170,6 +170,8 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
 fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView) {
     let (mark, who, colour) = if m.direction == "out" {
         ("◀", text::THREAD_OUT, Color::Green)
+    } else if m.another_sender {
+        ("▶", text::THREAD_ANOTHER_SENDER, Color::Red)
     } else {
         ("▶", text::THREAD_IN, Color::Cyan)
     };

@@ -170,6 +170,65 @@ pub struct Connection<T: Read + Write> {
 
     /// Tracks if we have read a greeting.
     pub greeting_read: bool,
+
+    /// secdesk patch: bounds on what one line, one literal and one response may hold.
+    limits: Limits,
+}
+
+/// secdesk patch: the most a server may send in one line (with the greeting), one literal
+/// and one whole response, so a broken or hostile server cannot make the client buffer
+/// without end. Going over ends the read with an `Error::Io` wrapping [`LimitExceeded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one line, line end included (the greeting is a line).
+    pub line: usize,
+    /// Bytes of one literal (`{N}`, RFC 3501 section 4.3).
+    pub literal: usize,
+    /// Bytes of one whole response, up to and including its tagged line.
+    pub response: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            line: 1024 * 1024,
+            literal: 64 * 1024 * 1024,
+            response: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// secdesk patch: what went over which of the [`Limits`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitExceeded {
+    /// "a line", "a literal", "a response".
+    pub what: &'static str,
+    /// The limit that was reached, in bytes.
+    pub limit: usize,
+    /// The size announced (literals), when known.
+    pub announced: Option<u64>,
+}
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.announced {
+            Some(n) => write!(f, "{} of {n} bytes, over the limit of {} bytes", self.what, self.limit),
+            None => write!(f, "{} longer than the limit of {} bytes", self.what, self.limit),
+        }
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+fn over(what: &'static str, limit: usize, announced: Option<u64>) -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        LimitExceeded {
+            what,
+            limit,
+            announced,
+        },
+    ))
 }
 
 impl<T: Read + Write> Connection<T> {
@@ -185,6 +244,17 @@ impl<T: Read + Write> Connection<T> {
     /// sent to the server will have a tag that is one greater than it otherwise would.
     pub fn skip_tag(&mut self) {
         self.tag += 1;
+    }
+
+    /// secdesk patch: sets the bounds on lines, literals and responses.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// secdesk patch: the stream under the connection (to set its deadline), bypassing the
+    /// buffer: only for settings, never to read or write.
+    pub fn stream_mut(&mut self) -> &mut T {
+        self.stream.get_mut()
     }
 }
 
@@ -349,6 +419,7 @@ impl<T: Read + Write> Client<T> {
                 tag: INITIAL_TAG,
                 debug: false,
                 greeting_read: false,
+                limits: Limits::default(),
             },
         }
     }
@@ -1545,13 +1616,21 @@ impl<T: Read + Write> Connection<T> {
         let mut continue_from = None;
         let mut try_first = !data.is_empty();
         let match_tag = format!("{}{}", TAG_PREFIX, self.tag);
-        loop {
+        'read: loop {
             let line_start = if try_first {
                 try_first = false;
                 0
             } else {
                 let start_new = data.len();
-                self.readline(data)?;
+                // secdesk patch: a server that says BYE and hangs up in the middle of a
+                // response (RFC 3501 section 7.1.5) is reported with its reason, not as a
+                // bare lost connection.
+                if let Err(e) = self.readline(data) {
+                    break Err(bye_in(data).unwrap_or(e));
+                }
+                if data.len() > self.limits.response {
+                    break Err(over("a response", self.limits.response, None));
+                }
                 // secdesk patch: a line ending in a literal announcement `{N}` is followed
                 // by N bytes of literal. Read them in one go, with the line after them,
                 // instead of one line at a time with a parse attempt after each: that
@@ -1559,6 +1638,12 @@ impl<T: Read + Write> Connection<T> {
                 // message.
                 let mut line_at = start_new;
                 while let Some(n) = literal_len(&data[line_at..]) {
+                    if n > self.limits.literal {
+                        break 'read Err(over("a literal", self.limits.literal, Some(n as u64)));
+                    }
+                    if data.len() + n > self.limits.response {
+                        break 'read Err(over("a response", self.limits.response, None));
+                    }
                     self.read_literal(data, n)?;
                     line_at = data.len();
                     self.readline(data)?;
@@ -1651,6 +1736,8 @@ impl<T: Read + Write> Connection<T> {
     fn read_literal(&mut self, into: &mut Vec<u8>, n: usize) -> Result<()> {
         use std::io::Read;
         let want = into.len() + n;
+        // Announced and within the limits: room for it at once, not by doubling.
+        into.reserve_exact(n);
         (&mut self.stream).take(n as u64).read_to_end(into)?;
         if into.len() != want {
             return Err(Error::ConnectionLost);
@@ -1659,10 +1746,15 @@ impl<T: Read + Write> Connection<T> {
     }
 
     pub(crate) fn readline(&mut self, into: &mut Vec<u8>) -> Result<usize> {
-        use std::io::BufRead;
-        let read = self.stream.read_until(LF, into)?;
+        use std::io::{BufRead, Read};
+        // secdesk patch: a line (and so the greeting) is bounded.
+        let limit = self.limits.line;
+        let read = (&mut self.stream).take(limit as u64).read_until(LF, into)?;
         if read == 0 {
             return Err(Error::ConnectionLost);
+        }
+        if read >= limit && into.last() != Some(&LF) {
+            return Err(over("a line", limit, None));
         }
 
         if self.debug {
@@ -1759,6 +1851,18 @@ pub(crate) mod testutils {
         assert_eq!(resource.usage, usage);
         assert_eq!(resource.limit, limit);
     }
+}
+
+/// secdesk patch: the untagged BYE among the lines read so far, as an error.
+fn bye_in(data: &[u8]) -> Option<Error> {
+    let line = data
+        .split(|&b| b == b'\n')
+        .find(|l| l.len() > 6 && l[..6].eq_ignore_ascii_case(b"* BYE "))?;
+    let text = &line[6..line.len().min(206)];
+    Some(Error::Bye(Bye {
+        code: None,
+        information: String::from_utf8_lossy(text).trim_end().to_string(),
+    }))
 }
 
 /// secdesk patch: the length of the literal a response line announces at its end

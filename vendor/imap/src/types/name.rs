@@ -1,7 +1,9 @@
 use crate::error::Error;
 use crate::parse::{parse_many_into, MapOrNot};
 use crate::types::UnsolicitedResponse;
-use imap_proto::{MailboxDatum, NameAttribute, Response};
+use imap_proto::{MailboxDatum, Response};
+// secdesk patch: re-exported, so callers can read special-use attributes (RFC 6154).
+pub use imap_proto::NameAttribute;
 use ouroboros::self_referencing;
 use std::borrow::Cow;
 use std::collections::VecDeque;

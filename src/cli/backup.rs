@@ -1,0 +1,80 @@
+//! `secdesk backup FILE`: a copy of the store in a new file (mode 0600), never overwriting
+//! one. A whole store is copied page by page with SQLite's online backup API, as one
+//! consistent snapshot while other desks keep working. A damaged store (one that fails
+//! `PRAGMA quick_check`) is salvaged instead: every row that can still be read goes into a
+//! fresh store at FILE, and the rows lost are counted (`core::store::salvage`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::core::sanitize::terminal_line;
+use crate::core::store::{salvage, Store};
+
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The new file to write (it must not exist yet).
+    pub file: PathBuf,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    let store = ctx.open_store(&config.store_path(), Store::open_for_reading)?;
+    if args.file.exists() {
+        anyhow::bail!(
+            "{} already exists: secdesk never overwrites a file with a backup; choose a new name",
+            args.file.display()
+        );
+    }
+    let source = store.path().display().to_string();
+    let target = args.file.display().to_string();
+    let mut out = std::io::stdout().lock();
+    match store.damage() {
+        None => {
+            let pages = store.backup_to(&args.file)?;
+            let bytes = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+            writeln!(
+                out,
+                "copied the store {} to {} ({pages} pages, {:.1} MB)",
+                terminal_line(&source),
+                terminal_line(&target),
+                bytes as f64 / 1e6
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(detail) => {
+            let report = salvage::salvage(&store, &args.file)?;
+            writeln!(
+                out,
+                "the store {} is damaged ({}): salvaged {} rows into a new store {}",
+                terminal_line(&source),
+                terminal_line(detail),
+                report.copied,
+                terminal_line(&target),
+            )?;
+            for t in report.tables.iter().filter(|t| t.lost > 0 || t.unreadable) {
+                writeln!(
+                    out,
+                    "  {}: {} rows copied, at most {} lost{}",
+                    t.table,
+                    t.copied,
+                    t.lost,
+                    if t.unreadable {
+                        " (the table could not be read at all)"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+            writeln!(
+                out,
+                "check the copy with `secdesk check {target}`; to use it, stop every desk, move the damaged store (and its -wal and -shm files) away and put the copy at {source}; `secdesk sync` then fetches mail the copy lacks",
+                target = terminal_line(&target),
+                source = terminal_line(&source),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `secdesk check [FILE]`: is the store (or a backup at FILE) whole, private, secdesk's, and
+//! are its references intact? Reads only (`core::store::inspect`). Exit 0 when the file is
+//! whole, 1 when it is damaged, with the steps to recover.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::core::sanitize::terminal_line;
+use crate::core::store::file::Identity;
+use crate::core::store::inspect::inspect;
+
+use super::Context;
+
+/// At most this many problems are listed per kind.
+const LIMIT: usize = 20;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A store file to check instead of the configured one (e.g. a backup).
+    pub file: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let path = match args.file {
+        Some(f) => f,
+        None => ctx.config()?.store_path(),
+    };
+    ctx.remember_store(&path);
+    if !path.exists() {
+        anyhow::bail!(
+            "there is no store at {}: check the path ([store] path in the config)",
+            path.display()
+        );
+    }
+    let found = inspect(&path, LIMIT)?;
+    let shown = terminal_line(&path.display().to_string());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "store       {shown}")?;
+    if found.is_private() {
+        writeln!(out, "mode        {:04o}, private", found.mode)?;
+    } else {
+        writeln!(
+            out,
+            "mode        {:04o}, readable by others: any secdesk command on it makes it 0600 (or run `chmod 600 {shown}`)",
+            found.mode
+        )?;
+    }
+    let owner = match found.identity {
+        Identity::Ours => "secdesk store",
+        Identity::Unmarked => "secdesk store from before the mark (marked on next open)",
+        Identity::New => "empty (secdesk creates its schema on first use)",
+    };
+    writeln!(
+        out,
+        "owner       {owner}, schema version {} of {}",
+        found.schema_version, found.known_version
+    )?;
+    writeln!(
+        out,
+        "size        {} pages, {:.1} MB",
+        found.pages,
+        found.bytes as f64 / 1e6
+    )?;
+    if found.damage.is_empty() {
+        writeln!(out, "integrity   ok")?;
+    } else {
+        writeln!(out, "integrity   DAMAGED:")?;
+        for p in &found.damage {
+            writeln!(out, "  {}", terminal_line(p))?;
+        }
+    }
+    if found.broken_references.is_empty() {
+        writeln!(out, "references  ok")?;
+    } else {
+        writeln!(out, "references  rows referring to rows that are gone:")?;
+        for b in &found.broken_references {
+            writeln!(out, "  {}", terminal_line(b))?;
+        }
+        writeln!(
+            out,
+            "  (an outbox reply whose report is gone is never sent: the next `secdesk outbox --retry` or sync marks it failed; discard it with `secdesk outbox --discard ID`)"
+        )?;
+    }
+    if found.damage.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "\nthe store is damaged; secdesk opens it read-only until it is replaced. To recover:\n\
+         1. `secdesk backup NEW_FILE` salvages every readable row into a new store\n\
+         2. `secdesk check NEW_FILE` checks the copy\n\
+         3. stop every desk, move {shown} (and its -wal and -shm files) away, and move NEW_FILE to {shown}\n\
+         4. `secdesk sync` fetches again any mail the copy lacks"
+    )?;
+    Ok(ExitCode::FAILURE)
+}

@@ -1,0 +1,164 @@
+//! Which report an incoming message joins, by evidence rather than by its headers alone.
+//!
+//! `In-Reply-To` and `References` (RFC 5322 §3.6.4) are written by the sender, so anyone can
+//! name a report's Message-ID. They still place a message in a thread, but:
+//!
+//! - a message from an address other than the reporter's (the sender of the report's first
+//!   message) joins marked *another sender*: it is shown as such and never chooses who a
+//!   reply goes to (`core::reply`);
+//! - when the ids point into several reports, the earliest stored report wins and the
+//!   collision is noted;
+//! - a Message-ID held by several stored messages resolves to the one from the same sender
+//!   as the new message, else the earliest;
+//! - a message reusing a Message-ID already stored for different content from another
+//!   sender is kept apart (a new report, unless its own threading headers place it) and the
+//!   collision is noted, so a squatted id never pulls the real reporter's mail into the
+//!   squatter's report.
+
+use rusqlite::Transaction;
+
+use crate::core::parse::ParsedMessage;
+use crate::core::store::Result;
+
+/// Where a message goes and what was noticed on the way.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Placement {
+    /// The report it joins; `None` starts a new one.
+    pub report: Option<i64>,
+    /// Joined a thread from an address that is not the reporter's.
+    pub another_sender: bool,
+    /// For the message's notes.
+    pub notes: Vec<String>,
+}
+
+/// One stored message holding a Message-ID.
+struct Holder {
+    report: i64,
+    from: String,
+}
+
+/// Decides where incoming message `m` goes. `team` holds the team's own addresses
+/// (lowercase): their mail in a thread is not "another sender".
+pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) -> Result<Placement> {
+    let from = m
+        .from
+        .as_ref()
+        .map(|f| f.addr.trim().to_lowercase())
+        .unwrap_or_default();
+    let mut out = Placement::default();
+    if let Some(own) = m.message_id.as_deref() {
+        let holders = holders(tx, own)?;
+        if let Some(first) = holders.first() {
+            if !holders.iter().any(|h| h.from == from) {
+                out.notes.push(format!(
+                    "its Message-ID <{}> is already used by a different message from {} (report #{}): kept apart as a new message",
+                    crate::core::parse::flat(own),
+                    shown(&first.from),
+                    first.report
+                ));
+            }
+        }
+    }
+
+    let mut reports: Vec<i64> = Vec::new();
+    let named = m
+        .in_reply_to
+        .iter()
+        .chain(m.references.iter().rev())
+        .filter(|id| Some(id.as_str()) != m.message_id.as_deref());
+    for id in named {
+        let holders = holders(tx, id)?;
+        let Some(pick) = holders
+            .iter()
+            .find(|h| h.from == from)
+            .or_else(|| holders.first())
+        else {
+            continue;
+        };
+        let mut spread: Vec<i64> = holders.iter().map(|h| h.report).collect();
+        spread.sort_unstable();
+        spread.dedup();
+        if spread.len() > 1 {
+            out.notes.push(format!(
+                "the Message-ID <{}> it answers is held by messages in reports {}: the one from the same sender, or the earliest, was taken",
+                crate::core::parse::flat(id),
+                list(&spread)
+            ));
+        }
+        if !reports.contains(&pick.report) {
+            reports.push(pick.report);
+        }
+    }
+    let Some(&earliest) = reports.iter().min() else {
+        return Ok(out);
+    };
+    if reports.len() > 1 {
+        reports.sort_unstable();
+        out.notes.push(format!(
+            "its In-Reply-To/References point into reports {}: it joined the earliest, #{earliest}",
+            list(&reports)
+        ));
+    }
+    out.report = Some(earliest);
+    let reporter = reporter_of(tx, earliest, team)?;
+    if let Some(reporter) = reporter.filter(|r| !r.is_empty()) {
+        if from != reporter && !team.contains(&from) {
+            out.another_sender = true;
+            out.notes.push(format!(
+                "another sender: {} is not the reporter ({reporter}); replies still go to the reporter",
+                shown(&from)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The reporter of a report, lowercase: the sender of its first incoming message that is
+/// not the team's own (as `core::reply::recipients` addresses it), else of its first.
+fn reporter_of(tx: &Transaction<'_>, report: i64, team: &[String]) -> Result<Option<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT lower(trim(coalesce(from_addr, ''))) FROM messages
+         WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+    )?;
+    let mut rows = stmt.query([report])?;
+    let mut first = None;
+    while let Some(row) = rows.next()? {
+        let from: String = row.get(0)?;
+        if !team.contains(&from) {
+            return Ok(Some(from));
+        }
+        first.get_or_insert(from);
+    }
+    Ok(first)
+}
+
+/// The stored incoming or outgoing messages holding Message-ID `id`, oldest first.
+fn holders(tx: &Transaction<'_>, id: &str) -> Result<Vec<Holder>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT report_id, lower(trim(coalesce(from_addr, ''))) FROM messages
+         WHERE message_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Holder {
+            report: r.get(0)?,
+            from: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn shown(addr: &str) -> String {
+    if addr.is_empty() {
+        "an unknown sender".to_string()
+    } else {
+        crate::core::parse::flat(addr)
+    }
+}
+
+fn list(reports: &[i64]) -> String {
+    reports
+        .iter()
+        .map(|r| format!("#{r}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

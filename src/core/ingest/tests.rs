@@ -1,0 +1,305 @@
+//! Unit tests for the ingest pipeline against a real (temporary) store.
+
+use super::*;
+
+fn incoming(raw: &str) -> RawIncoming {
+    RawIncoming::file(raw)
+}
+
+fn count(store: &Store, table: &str) -> i64 {
+    store
+        .conn()
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn replies_join_their_thread_and_duplicates_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let ing = Ingestor::without_classifier();
+    let first = "Message-ID: <r1@x>\nSubject: bug\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\nA bug\n";
+    let reply = "Message-ID: <r2@x>\nIn-Reply-To: <r1@x>\nSubject: Re: bug\n\nmore\n";
+    let other = "Message-ID: <o1@x>\nSubject: other\n\nB\n";
+    let s = ing
+        .ingest_batch(
+            &mut store,
+            vec![incoming(first), incoming(reply), incoming(other)],
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        s,
+        IngestSummary {
+            new_messages: 3,
+            new_reports: 2,
+            duplicates: 0
+        }
+    );
+    let again = ing
+        .ingest_batch(
+            &mut store,
+            vec![incoming(first), incoming(&first.replace('\n', "\r\n"))],
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        again,
+        IngestSummary {
+            new_messages: 0,
+            new_reports: 0,
+            duplicates: 2
+        }
+    );
+    assert_eq!(count(&store, "messages"), 3);
+    assert_eq!(count(&store, "reports"), 2);
+}
+
+#[test]
+fn sent_reply_joins_its_report_and_its_copy_is_not_stored_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let ing = Ingestor::without_classifier();
+    let report = "Message-ID: <r1@x>\nSubject: bug\n\nA bug\n";
+    ing.ingest_batch(&mut store, vec![incoming(report)], None)
+        .unwrap();
+    // No threading headers at all: the report id alone places it.
+    let sent = "Message-ID: <out1@team>\nFrom: me@team\nSubject: Re: bug\n\nThanks\n";
+    let tx = store.conn_mut().transaction().unwrap();
+    assert_eq!(
+        store_sent(&tx, 1, sent.as_bytes(), Utc::now()).unwrap(),
+        Stored::Joined(1)
+    );
+    tx.commit().unwrap();
+    let dir_of: String = store
+        .conn()
+        .query_row(
+            "SELECT direction FROM messages WHERE message_id = 'out1@team'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dir_of, "out");
+    // The Cc copy arrives by sync with a Received header added: skipped.
+    let copy = format!("Received: from relay\n{sent}");
+    let s = ing
+        .ingest_batch(&mut store, vec![incoming(&copy)], None)
+        .unwrap();
+    assert_eq!(s.duplicates, 1);
+    assert_eq!(count(&store, "messages"), 2);
+    // Someone else reusing our reply's Message-ID is kept, not taken for our copy.
+    let squat = "Message-ID: <out1@team>\nFrom: eve@evil.test\nSubject: Re: bug\n\nhi\n";
+    let s = ing
+        .ingest_batch(&mut store, vec![incoming(squat)], None)
+        .unwrap();
+    assert_eq!(s.new_messages, 1);
+}
+
+#[test]
+fn cursor_is_committed_with_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let cursor = MailboxCursor {
+        mailbox: "INBOX".into(),
+        uidvalidity: 7,
+        last_uid: 42,
+    };
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![incoming("Subject: a\n\nb\n")],
+            Some(&cursor),
+        )
+        .unwrap();
+    let st = store.mailbox_state("INBOX").unwrap().unwrap();
+    assert_eq!((st.uidvalidity, st.last_uid), (7, 42));
+}
+
+/// One row of `messages`: (report, another_sender, notes, received_at, date, date_header).
+type Row = (
+    i64,
+    bool,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+fn row(store: &Store, message_id: &str, from: &str) -> Row {
+    store
+        .conn()
+        .query_row(
+            "SELECT report_id, another_sender, notes, received_at, date, date_header
+             FROM messages WHERE message_id = ?1 AND from_addr = ?2",
+            [message_id, from],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .unwrap()
+}
+
+const RITA: &str = "From: Rita Reporter <rita@reporter.test>\nTo: security@example.org\n\
+    Message-ID: <report@reporter.test>\nSubject: heap overflow\n\
+    Date: Tue, 24 Nov 2026 10:00:00 +0000\n\nDetails.\n";
+
+#[test]
+fn a_follow_up_from_another_address_joins_marked_another_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let reply_to: Vec<String> = (0..30).map(|i| format!("x{i}@evil.test")).collect();
+    let hijack = format!(
+        "From: Rita Reporter <rita@evil.test>\nReply-To: {}\nMessage-ID: <h@evil.test>\n\
+         In-Reply-To: <report@reporter.test>\nSubject: Re: heap overflow\n\nSend it here.\n",
+        reply_to.join(", ")
+    );
+    let own = "From: rita@reporter.test\nMessage-ID: <f@reporter.test>\n\
+        In-Reply-To: <report@reporter.test>\nSubject: Re: heap overflow\n\nMore.\n";
+    let colleague = "From: ada@example.org\nMessage-ID: <c@example.org>\n\
+        In-Reply-To: <report@reporter.test>\nSubject: Re: heap overflow\n\nLooking.\n";
+    let s = Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![
+                incoming(RITA),
+                incoming(&hijack),
+                incoming(own),
+                incoming(colleague),
+            ],
+            None,
+        )
+        .unwrap();
+    assert_eq!((s.new_messages, s.new_reports), (4, 1));
+    let (report, another, notes, ..) = row(&store, "h@evil.test", "rita@evil.test");
+    assert_eq!(report, 1);
+    assert!(another, "the hijack is marked");
+    let notes = notes.unwrap();
+    assert!(
+        notes.contains("another sender") && notes.contains("rita@reporter.test"),
+        "{notes}"
+    );
+    assert!(!row(&store, "f@reporter.test", "rita@reporter.test").1);
+    // Without the team's addresses a colleague is another sender; with them, not.
+    assert!(row(&store, "c@example.org", "ada@example.org").1);
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut store2 = Store::open(&dir2.path().join("s.db")).unwrap();
+    let config = crate::core::config::Config::parse(
+        "[identity]\nname = \"Ada\"\nemail = \"ada@example.org\"\n",
+        &dir2.path().join("config.toml"),
+    )
+    .unwrap();
+    Ingestor::without_classifier()
+        .with_team(&config)
+        .ingest_batch(&mut store2, vec![incoming(RITA), incoming(colleague)], None)
+        .unwrap();
+    assert!(!row(&store2, "c@example.org", "ada@example.org").1);
+}
+
+#[test]
+fn a_squatted_message_id_never_pulls_the_reporters_mail_into_the_squatters_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let squat = "From: eve@evil.test\nMessage-ID: <same@x.test>\nSubject: hello\n\nfirst\n";
+    let report = "From: rita@reporter.test\nMessage-ID: <same@x.test>\nSubject: bug\n\nreal\n";
+    let follow = "From: rita@reporter.test\nMessage-ID: <f@reporter.test>\n\
+        In-Reply-To: <same@x.test>\nReferences: <same@x.test>\nSubject: Re: bug\n\nmore\n";
+    let s = Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![incoming(squat), incoming(report), incoming(follow)],
+            None,
+        )
+        .unwrap();
+    assert_eq!((s.new_messages, s.new_reports), (3, 2));
+    let (real, _, notes, ..) = row(&store, "same@x.test", "rita@reporter.test");
+    assert_eq!(real, 2, "the real report is kept apart from the squatter's");
+    let notes = notes.unwrap();
+    assert!(
+        notes.contains("already used") && notes.contains("eve@evil.test"),
+        "{notes}"
+    );
+    let (joined, another, notes, ..) = row(&store, "f@reporter.test", "rita@reporter.test");
+    assert_eq!(joined, 2, "the follow-up joins the reporter's own report");
+    assert!(!another);
+    assert!(notes.unwrap().contains("#1, #2"));
+}
+
+#[test]
+fn threading_headers_into_two_reports_join_the_earlier_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let a = "From: a@x.test\nMessage-ID: <a@x.test>\nSubject: a\n\na\n";
+    let b = "From: a@x.test\nMessage-ID: <b@x.test>\nSubject: b\n\nb\n";
+    let both = "From: a@x.test\nMessage-ID: <c@x.test>\nIn-Reply-To: <b@x.test>\n\
+        References: <a@x.test> <b@x.test>\nSubject: Re\n\nc\n";
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![incoming(a), incoming(b), incoming(both)],
+            None,
+        )
+        .unwrap();
+    let (report, another, notes, ..) = row(&store, "c@x.test", "a@x.test");
+    assert_eq!(report, 1);
+    assert!(!another);
+    assert!(notes.unwrap().contains("joined the earliest, #1"));
+}
+
+#[test]
+fn forged_dates_are_replaced_by_the_arrival_and_kept_as_written() {
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let arrival = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+    let msg = |id: &str, date: &str| {
+        RawIncoming::imported(
+            format!("From: a@x.test\nMessage-ID: <{id}>\nDate: {date}\nSubject: s\n\nb\n"),
+            arrival,
+        )
+    };
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![
+                msg("future@x", "Fri, 31 Dec 9999 23:59:59 +0000"),
+                msg("past@x", "Thu, 01 Jan 1970 00:00:00 +0000"),
+                msg("fine@x", "Sun, 29 Nov 2026 22:00:00 +0000"),
+            ],
+            None,
+        )
+        .unwrap();
+    for (id, written) in [
+        ("future@x", "Fri, 31 Dec 9999 23:59:59 +0000"),
+        ("past@x", "Thu, 01 Jan 1970 00:00:00 +0000"),
+    ] {
+        let (_, _, notes, received, date, header) = row(&store, id, "a@x.test");
+        assert_eq!(received, "2026-11-30T08:00:00Z", "{id}");
+        assert_eq!(date.as_deref(), Some("2026-11-30T08:00:00Z"), "{id}");
+        assert_eq!(header.as_deref(), Some(written));
+        assert!(notes.unwrap().contains("ordered and timed by its arrival"));
+    }
+    let (_, _, notes, received, _, header) = row(&store, "fine@x", "a@x.test");
+    assert_eq!(received, "2026-11-29T22:00:00Z");
+    assert_eq!((notes, header), (None, None));
+    // The queue's clocks start at the arrival, not in 9999 or 1970.
+    let created: Vec<String> = store
+        .conn()
+        .prepare("SELECT created_at FROM reports ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        created[..2],
+        ["2026-11-30T08:00:00Z", "2026-11-30T08:00:00Z"]
+    );
+}

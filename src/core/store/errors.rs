@@ -1,0 +1,203 @@
+//! What went wrong with the store, said once, naming the file and what to do.
+//!
+//! SQLite reports trouble as result codes (read-only, busy, full, corrupt …) whose text
+//! names no file and, through rusqlite's error chain, repeats itself ("attempt to write a
+//! readonly database: Error code 8: …"). [`describe_error`] turns any error whose chain holds
+//! one into the single line a user needs.
+
+use std::error::Error as StdError;
+use std::path::{Path, PathBuf};
+
+use rusqlite::ErrorCode;
+
+use super::BUSY_TIMEOUT;
+
+/// What went wrong with the store, and to which file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the store's folder {path}: {source}; create it yourself or set [store] path to a folder you may write")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store {path}: {source}; check the file and its folder's permissions")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", describe_sqlite(.source, .path).unwrap_or_else(|| format!("cannot open the store {}: {}", .path.display(), .source)))]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the file {path} is not a secdesk store ({why}); secdesk leaves it untouched: move it away, or set [store] path to another file")]
+    Foreign { path: PathBuf, why: String },
+    #[error("the store {path} has schema version {found}, newer than this secdesk knows ({known}): upgrade secdesk")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("the store {path} is damaged ({detail}), so nothing was changed and changes are refused: run `secdesk check`; recover what it holds with `secdesk backup NEW_FILE`")]
+    Damaged { path: PathBuf, detail: String },
+    #[error("a schema upgrade of the store {path} would break {added} reference(s) between its tables, so it was not applied: keep this secdesk's previous version and report the problem")]
+    BrokenReferences { path: PathBuf, added: i64 },
+    #[error("{0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("no report #{0}: `secdesk list` shows the reports there are")]
+    NoSuchReport(i64),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The one line for an error whose chain holds a store or SQLite error, naming `path`;
+/// `None` when the chain holds neither, or an SQLite error that is not about the file
+/// (a constraint, a query bug: those keep their own text).
+pub fn describe_error(e: &(dyn StdError + 'static), path: &Path) -> Option<String> {
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(store) = c.downcast_ref::<StoreError>() {
+            return match store {
+                StoreError::Sql(sql) => describe_sqlite(sql, path),
+                StoreError::NoSuchReport(_) => None,
+                other => Some(other.to_string()),
+            };
+        }
+        if let Some(sql) = c.downcast_ref::<rusqlite::Error>() {
+            return describe_sqlite(sql, path);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// The line for an SQLite result code that is about the file at `path`.
+pub fn describe_sqlite(e: &rusqlite::Error, path: &Path) -> Option<String> {
+    let p = path.display();
+    let line = match e.sqlite_error_code()? {
+        ErrorCode::ReadOnly => read_only(path),
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => format!(
+            "the store {p} is busy: another secdesk is writing; retried for {} s; try again when it is done",
+            BUSY_TIMEOUT.as_secs()
+        ),
+        ErrorCode::DiskFull => full(path),
+        ErrorCode::DatabaseCorrupt => format!(
+            "the store {p} is damaged: run `secdesk check`; recover what it holds with `secdesk backup FILE`"
+        ),
+        ErrorCode::NotADatabase => format!(
+            "the file {p} is not a secdesk store (it is not an SQLite database); secdesk leaves it untouched: move it away, or set [store] path to another file"
+        ),
+        ErrorCode::CannotOpen | ErrorCode::SystemIoFailure if disk_is_full(path) => full(path),
+        ErrorCode::CannotOpen if !writable(path) => read_only(path),
+        ErrorCode::CannotOpen => format!(
+            "cannot open the store {p}: check that its folder exists and that you may write there"
+        ),
+        ErrorCode::SystemIoFailure => format!(
+            "reading or writing the store {p} failed (disk I/O error): check the disk, then run `secdesk check`"
+        ),
+        ErrorCode::PermissionDenied => {
+            format!("the store {p} cannot be opened: permission denied; check its owner and mode")
+        }
+        ErrorCode::OutOfMemory => format!("out of memory while using the store {p}"),
+        _ => return None,
+    };
+    Some(line)
+}
+
+fn read_only(path: &Path) -> String {
+    format!(
+        "the store {} is read-only: check its permissions, its folder's, and that its disk is not mounted read-only",
+        path.display()
+    )
+}
+
+/// Whether this process may write the store and create its `-wal`/`-shm` files beside it
+/// (a read-only mount, or a file or folder without write permission, says no).
+fn writable(path: &Path) -> bool {
+    let dir = folder(path);
+    let ok = |p: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            // SAFETY: a valid NUL-terminated path; access(2) only reads it.
+            .map(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
+            .unwrap_or(false)
+    };
+    ok(dir) && (!path.exists() || ok(path))
+}
+
+/// The folder holding `path`.
+fn folder(path: &Path) -> &Path {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    }
+}
+
+fn full(path: &Path) -> String {
+    format!(
+        "the disk holding {} is full: nothing more was written; free some space, then run the command again",
+        path.display()
+    )
+}
+
+/// Whether the file system holding `path` has (almost) no space left for an ordinary user.
+fn disk_is_full(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(folder(path).as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c_path` is a valid NUL-terminated string and `stat` a plain struct that
+    // statvfs fills in; nothing is kept past the call.
+    unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c_path.as_ptr(), &mut stat) != 0 {
+            return false;
+        }
+        (stat.f_bavail as u128) * (stat.f_frsize as u128) < 64 * 1024
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some("raw text".into()))
+    }
+
+    #[test]
+    fn each_file_problem_is_one_line_naming_the_file() {
+        let path = Path::new("/srv/desk/secdesk.db");
+        for (code, words) in [
+            (
+                rusqlite::ffi::SQLITE_READONLY,
+                "is read-only: check its permissions",
+            ),
+            (
+                rusqlite::ffi::SQLITE_BUSY,
+                "is busy: another secdesk is writing; retried for 10 s",
+            ),
+            (
+                rusqlite::ffi::SQLITE_FULL,
+                "the disk holding /srv/desk/secdesk.db is full",
+            ),
+            (
+                rusqlite::ffi::SQLITE_CORRUPT,
+                "is damaged: run `secdesk check`",
+            ),
+        ] {
+            let err = anyhow::Error::from(StoreError::Sql(sqlite(code)));
+            let line = describe_error(err.as_ref(), path).unwrap();
+            assert!(line.contains(words), "{line}");
+            assert!(line.contains("/srv/desk/secdesk.db"), "{line}");
+            assert!(
+                !line.contains("raw text") && !line.contains("Error code"),
+                "{line}"
+            );
+            assert!(!line.contains('\n'));
+        }
+        // A constraint is a bug, not a file problem: it keeps its own text.
+        let constraint = StoreError::Sql(sqlite(rusqlite::ffi::SQLITE_CONSTRAINT));
+        assert!(describe_error(&constraint, path).is_none());
+    }
+}

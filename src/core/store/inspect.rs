@@ -1,0 +1,73 @@
+//! What `secdesk check` reports about a store file, read without changing it: nothing is
+//! tightened, marked or migrated, and the file is opened read-only.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::file::{self, Identity};
+use super::{Result, StoreError, BUSY_TIMEOUT, MIGRATIONS};
+
+/// A store file as found.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub path: PathBuf,
+    /// Permission bits, e.g. 0o600.
+    pub mode: u32,
+    pub identity: Identity,
+    pub schema_version: i64,
+    /// The schema version this secdesk writes.
+    pub known_version: i64,
+    pub bytes: i64,
+    pub pages: i64,
+    /// `PRAGMA integrity_check`, one line each; empty when whole.
+    pub damage: Vec<String>,
+    /// Rows referring to rows that are gone (`PRAGMA foreign_key_check`).
+    pub broken_references: Vec<String>,
+}
+
+impl Inspection {
+    pub fn is_private(&self) -> bool {
+        self.mode & 0o077 == 0
+    }
+}
+
+/// Inspects the store at `path`, listing at most `limit` problems of each kind. A file
+/// that is not a secdesk store is [`StoreError::Foreign`].
+pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
+    let io = |source| StoreError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+    file::check_header(path)?;
+    let opened = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(opened)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
+    let identity = file::identify(&conn, path)?;
+    let pragma = |name: &str| conn.pragma_query_value(None, name, |r| r.get::<_, i64>(0));
+    let schema_version = pragma("user_version").map_err(opened)?;
+    let pages = pragma("page_count").map_err(opened)?;
+    let bytes = pages * pragma("page_size").map_err(opened)?;
+    let damage = file::integrity_problems(&conn, limit).unwrap_or_else(|e| vec![e.to_string()]);
+    let broken_references = file::broken_references(&conn, limit).unwrap_or_default();
+    Ok(Inspection {
+        path: path.to_path_buf(),
+        mode,
+        identity,
+        schema_version,
+        known_version: MIGRATIONS.len() as i64,
+        bytes,
+        pages,
+        damage,
+        broken_references,
+    })
+}

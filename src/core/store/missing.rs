@@ -1,0 +1,154 @@
+//! IMAP UIDs the server listed but whose body is not stored: the record that keeps a gap
+//! accounted for. A sync writes one row per such UID with the reason, its cursor never moves
+//! past one (RFC 3501 §2.3.1.1: UIDs ascend, so the cursor is the highest UID below which
+//! everything listed is stored), and the next sync asks for them again. Rows at or below
+//! the cursor, or of an older UIDVALIDITY, are settled (stored since, or expunged).
+//!
+//! UID 0, never a real UID (RFC 3501 §2.3.1.1, `nz-number`), marks a gap that the
+//! server's counts show but no listed UID names (EXISTS says more than were listed); it
+//! stays until a sync's listing adds up.
+
+use std::collections::BTreeSet;
+
+use rusqlite::params;
+
+use super::{timestamp, Result, Store};
+
+/// One UID a sync could not store, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingUid {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub reason: String,
+    /// How many syncs have tried it.
+    pub attempts: u32,
+}
+
+impl Store {
+    /// The UIDs of `mailbox` (within `uidvalidity`) at or above `from` whose messages are
+    /// stored, so a sync resuming below a gap does not fetch them again.
+    pub fn stored_uids(&self, mailbox: &str, uidvalidity: u32, from: u32) -> Result<BTreeSet<u32>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT uid FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid >= ?3",
+        )?;
+        let rows = stmt.query_map(params![mailbox, uidvalidity, from], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records (or records another attempt at) UIDs of `mailbox` that were listed but not
+    /// stored, each with its reason.
+    pub fn record_missing(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        missing: &[(u32, String)],
+    ) -> Result<()> {
+        let now = timestamp(chrono::Utc::now());
+        let tx = self.conn_mut().transaction()?;
+        for (uid, reason) in missing {
+            tx.prepare_cached(
+                "INSERT INTO imap_missing (mailbox, uidvalidity, uid, reason, first_seen, last_tried)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT(mailbox, uidvalidity, uid) DO UPDATE SET reason = excluded.reason,
+                 last_tried = excluded.last_tried, attempts = attempts + 1",
+            )?
+            .execute(params![mailbox, uidvalidity, uid, reason, now])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets the rows of `mailbox` that are settled: of another UIDVALIDITY, stored since,
+    /// or at or below `cursor` (expunged on the server).
+    pub fn settle_missing(&mut self, mailbox: &str, uidvalidity: u32, cursor: u32) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM imap_missing WHERE mailbox = ?1 AND (uidvalidity != ?2
+                OR (uid > 0 AND uid <= ?3)
+                OR uid IN (SELECT uid FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2))",
+            params![mailbox, uidvalidity, cursor],
+        )?;
+        Ok(())
+    }
+
+    /// Records (with `Some(reason)`) or clears the gap of `mailbox` that its counts show but
+    /// no UID names (kept as UID 0).
+    pub fn record_count_gap(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        match reason {
+            Some(reason) => self.record_missing(mailbox, uidvalidity, &[(0, reason.to_string())]),
+            None => {
+                self.conn().execute(
+                    "DELETE FROM imap_missing WHERE mailbox = ?1 AND uid = 0",
+                    [mailbox],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Every UID still missing, in every mailbox, by mailbox and UID.
+    pub fn missing_uids(&self) -> Result<Vec<MissingUid>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT mailbox, uidvalidity, uid, reason, attempts FROM imap_missing
+             ORDER BY mailbox, uid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(MissingUid {
+                mailbox: r.get(0)?,
+                uidvalidity: r.get(1)?,
+                uid: r.get(2)?,
+                reason: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_uids_are_recorded_retried_and_settled_by_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .record_missing("INBOX", 7, &[(4, "no body".into()), (5, "no body".into())])
+            .unwrap();
+        store
+            .record_missing("INBOX", 7, &[(5, "still no body".into())])
+            .unwrap();
+        let rows = store.missing_uids().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[1].uid, rows[1].attempts), (5, 2));
+        assert_eq!(rows[1].reason, "still no body");
+        store.settle_missing("INBOX", 7, 4).unwrap();
+        let uids: Vec<u32> = store
+            .missing_uids()
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(uids, vec![5]);
+        store
+            .record_count_gap("INBOX", 7, Some("22 announced, 0 listed"))
+            .unwrap();
+        store.settle_missing("INBOX", 7, 4).unwrap();
+        let uids: Vec<u32> = store
+            .missing_uids()
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(uids, vec![0, 5], "a count gap outlives the cursor");
+        store.record_count_gap("INBOX", 7, None).unwrap();
+        store.settle_missing("INBOX", 8, 0).unwrap();
+        assert!(store.missing_uids().unwrap().is_empty(), "new UIDVALIDITY");
+    }
+}

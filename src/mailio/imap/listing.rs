@@ -1,0 +1,356 @@
+//! Listing the UIDs a mailbox holds, checked against the server's own counts.
+//!
+//! UIDs are listed with `UID FETCH n:* (UID RFC822.SIZE)` (RFC 3501 §6.4.8, §6.4.5), which
+//! every server answers with one FETCH per message; `UID SEARCH` is not used, because at
+//! least one server answers `UID SEARCH UID 1:*` with an empty list. Each FETCH carries the
+//! message's sequence number, so the answer is checked against what EXAMINE announced:
+//!
+//! - sequence numbers run without a hole up to EXISTS (RFC 3501 §2.3.1.2, §7.3.1), so the
+//!   listed UIDs are all the messages from the first listed one to the last;
+//! - every UID is below UIDNEXT (§2.3.1.1, §7.1) and within what was asked (`n:*` also
+//!   matches the highest UID when it is below `n`, §6.4.8, which is expected).
+//!
+//! A UID outside either is refused: never fetched, never a cursor position. A count that
+//! does not add up is a gap the sync names.
+
+use std::collections::BTreeMap;
+
+use super::connect::{classify, within_deadline, Endpoint, ImapSession};
+use super::error::ImapError;
+use super::sync::Examined;
+
+/// One message the server listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed {
+    pub uid: u32,
+    /// RFC822.SIZE, when the server sent it.
+    pub size: Option<u32>,
+}
+
+/// What the server listed at or above the first UID asked for, and what did not add up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Ascending, within `[first_uid, UIDNEXT)`.
+    pub uids: Vec<Listed>,
+    /// Answers refused and counts that do not add up, one line each.
+    pub problems: Vec<String>,
+    /// The counts did not add up: messages may exist that were not listed, so the cursor
+    /// must not move this sync.
+    pub incomplete: bool,
+    /// Why, when the counts did not add up (also among `problems`).
+    pub count_gap: Option<String>,
+}
+
+/// One FETCH of a listing answer: sequence number, UID, size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    pub seq: u32,
+    pub uid: u32,
+    pub size: Option<u32>,
+}
+
+/// Lists the UIDs at or above `first_uid` of the examined mailbox. When the answer does not
+/// add up, the mailbox is listed a second way, by sequence numbers (`FETCH 1:* (UID ...)`,
+/// RFC 3501 §6.4.5), and that listing is used if it adds up.
+pub fn list(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &Examined,
+    first_uid: u32,
+) -> Result<Listing, ImapError> {
+    let by_uid = within_deadline(endpoint, session, |s| {
+        s.uid_fetch(format!("{first_uid}:*"), "(UID RFC822.SIZE)")
+    });
+    let (answers, changed) = collect(endpoint, session, by_uid)?;
+    let listing = check(examined, first_uid, &answers, changed, false);
+    if !listing.incomplete {
+        return Ok(listing);
+    }
+    let by_seq = within_deadline(endpoint, session, |s| s.fetch("1:*", "(UID RFC822.SIZE)"));
+    let second = match by_seq {
+        // A server that refuses this form leaves the first listing's verdict standing.
+        Err(imap::Error::No(_) | imap::Error::Bad(_)) => return Ok(listing),
+        other => collect(endpoint, session, other)?,
+    };
+    let again = check(examined, first_uid, &second.0, second.1, true);
+    Ok(if again.incomplete { listing } else { again })
+}
+
+/// The answers of one listing FETCH, and whether the server announced new mail or
+/// expunges meanwhile (the counts moved).
+fn collect(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    fetched: imap::Result<imap::types::Fetches>,
+) -> Result<(Vec<Answer>, bool), ImapError> {
+    let fetches = fetched.map_err(|e| classify(endpoint, "listing the mailbox's UIDs", e))?;
+    let answers: Vec<Answer> = fetches
+        .iter()
+        .filter_map(|f| {
+            Some(Answer {
+                seq: f.message,
+                uid: f.uid?,
+                size: f.size,
+            })
+        })
+        .collect();
+    drop(fetches);
+    let mut changed = false;
+    for r in session.take_all_unsolicited() {
+        changed |= matches!(
+            r,
+            imap::types::UnsolicitedResponse::Exists(_)
+                | imap::types::UnsolicitedResponse::Expunge(_)
+                | imap::types::UnsolicitedResponse::Vanished { .. }
+        );
+    }
+    Ok((answers, changed))
+}
+
+/// Checks a listing answer against EXAMINE's counts (see the module documentation).
+/// `changed`: the server announced new mail or expunges meanwhile, so the counts moved
+/// and only the UID bounds are checked; UIDs from UIDNEXT up are then new mail that the
+/// next sync takes. `whole`: the answer lists the whole mailbox (by sequence numbers), so
+/// UIDs below `first_uid` are expected and skipped.
+pub fn check(
+    examined: &Examined,
+    first_uid: u32,
+    answers: &[Answer],
+    changed: bool,
+    whole: bool,
+) -> Listing {
+    let mut listing = Listing::default();
+    let server = &examined.mailbox;
+    let mut by_uid: BTreeMap<u32, Answer> = BTreeMap::new();
+    // A FETCH without the RFC822.SIZE asked for is the server's own news (a flag change,
+    // RFC 3501 §7.4.2), not part of the answer; unless no answer has a size at all.
+    let sized = answers.iter().any(|a| a.size.is_some());
+    let answers: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.size.is_some() || !sized)
+        .collect();
+    let top_seq = answers.iter().map(|a| a.seq).max();
+    for &a in &answers {
+        if a.uid == 0 {
+            listing.problems.push(format!(
+                "mailbox \"{server}\": the server listed UID 0, which is not a valid UID; refused"
+            ));
+            continue;
+        }
+        if a.uid < first_uid {
+            // `n:*` matches the highest UID even when it is below n (RFC 3501 §6.4.8).
+            if !whole && (Some(a.seq) != top_seq || answers.len() > 1) {
+                listing.problems.push(format!(
+                    "mailbox \"{server}\": the server listed UID {} although UIDs from {first_uid} up were asked for; refused",
+                    a.uid
+                ));
+            }
+            continue;
+        }
+        if let Some(next) = examined.uid_next {
+            if a.uid >= next {
+                if !changed {
+                    listing.problems.push(format!(
+                        "mailbox \"{server}\": the server listed UID {}, at or above its own UIDNEXT {next}; refused, the cursor stays below it",
+                        a.uid
+                    ));
+                }
+                continue;
+            }
+        }
+        by_uid.entry(a.uid).or_insert(*a);
+    }
+    listing.uids = by_uid
+        .values()
+        .map(|a| Listed {
+            uid: a.uid,
+            size: a.size,
+        })
+        .collect();
+    if changed {
+        return listing;
+    }
+
+    // Sequence numbers of the listed UIDs must be consecutive and end at EXISTS.
+    let exists = examined.exists;
+    let listed = by_uid.len() as u64;
+    let seqs: Vec<u32> = by_uid.values().map(|a| a.seq).collect();
+    let consecutive = seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1));
+    let expected = match seqs.first() {
+        Some(&first_seq) => {
+            let after_last = u64::from(exists) + 1;
+            after_last - u64::from(first_seq).min(after_last)
+        }
+        // Nothing at or above first_uid: fine when the highest message is below it.
+        None if exists == 0 || top_seq == Some(exists) => 0,
+        None => u64::from(exists),
+    };
+    let from_start = first_uid <= 1 && u64::from(exists) != listed;
+    if from_start || !consecutive || seqs.last().is_some_and(|&s| s != exists) || expected != listed
+    {
+        listing.incomplete = true;
+        let missing = if from_start {
+            u64::from(exists).saturating_sub(listed)
+        } else {
+            expected.saturating_sub(listed)
+        };
+        let gap = format!(
+            "mailbox \"{server}\": the server announced {exists} messages (EXISTS) but listed {listed} UIDs from {first_uid} up, with sequence numbers that do not add up{}; the cursor stays where it was and the next sync lists them again",
+            if missing > 0 { format!(" ({missing} unaccounted for)") } else { String::new() }
+        );
+        listing.problems.push(gap.clone());
+        listing.count_gap = Some(gap);
+    }
+    listing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examined(exists: u32, uid_next: u32) -> Examined {
+        Examined {
+            mailbox: "INBOX".into(),
+            uidvalidity: 1,
+            uid_next: Some(uid_next),
+            exists,
+        }
+    }
+
+    fn answers(pairs: &[(u32, u32)]) -> Vec<Answer> {
+        pairs
+            .iter()
+            .map(|&(seq, uid)| Answer {
+                seq,
+                uid,
+                size: Some(100),
+            })
+            .collect()
+    }
+
+    fn uids(l: &Listing) -> Vec<u32> {
+        l.uids.iter().map(|u| u.uid).collect()
+    }
+
+    #[test]
+    fn a_full_listing_adds_up() {
+        let l = check(
+            &examined(3, 9),
+            1,
+            &answers(&[(1, 2), (2, 5), (3, 8)]),
+            false,
+            false,
+        );
+        assert_eq!(uids(&l), vec![2, 5, 8]);
+        assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
+    }
+
+    #[test]
+    fn an_empty_answer_while_exists_says_22_is_a_gap() {
+        let l = check(&examined(22, 23), 1, &[], false, false);
+        assert!(l.incomplete);
+        assert!(
+            l.problems[0].contains("announced 22 messages"),
+            "{:?}",
+            l.problems
+        );
+        assert!(l.problems[0].contains("22 unaccounted"), "{:?}", l.problems);
+    }
+
+    #[test]
+    fn the_star_match_below_first_uid_is_not_new_mail() {
+        let l = check(&examined(5, 11), 11, &answers(&[(5, 10)]), false, false);
+        assert!(
+            l.uids.is_empty() && l.problems.is_empty() && !l.incomplete,
+            "{l:?}"
+        );
+    }
+
+    #[test]
+    fn an_absurd_exists_is_a_gap_not_a_panic() {
+        let l = check(
+            &examined(u32::MAX, 3),
+            1,
+            &answers(&[(1, 1), (2, 2)]),
+            false,
+            false,
+        );
+        assert!(l.incomplete && l.count_gap.is_some(), "{l:?}");
+        let l = check(
+            &examined(u32::MAX, 3),
+            2,
+            &answers(&[(u32::MAX, 2)]),
+            false,
+            false,
+        );
+        assert!(!l.incomplete, "{l:?}");
+    }
+
+    #[test]
+    fn an_incremental_listing_must_reach_exists() {
+        let l = check(
+            &examined(5, 11),
+            8,
+            &answers(&[(3, 8), (4, 9)]),
+            false,
+            false,
+        );
+        assert!(
+            l.incomplete,
+            "seq 5 (the last message) was not listed: {l:?}"
+        );
+        let l = check(
+            &examined(5, 11),
+            8,
+            &answers(&[(3, 8), (4, 9), (5, 10)]),
+            false,
+            false,
+        );
+        assert!(!l.incomplete && l.problems.is_empty(), "{l:?}");
+    }
+
+    #[test]
+    fn uids_at_or_above_uidnext_are_refused() {
+        let a = answers(&[(1, 1), (2, 2), (3, 4_294_967_295)]);
+        let l = check(&examined(3, 3), 1, &a, false, false);
+        assert_eq!(uids(&l), vec![1, 2]);
+        assert!(
+            l.problems.iter().any(|p| p.contains("UID 4294967295")),
+            "{l:?}"
+        );
+    }
+
+    #[test]
+    fn a_whole_mailbox_listing_skips_what_is_below_first_uid() {
+        let a = answers(&[(1, 3), (2, 5), (3, 8), (4, 9)]);
+        let l = check(&examined(4, 10), 6, &a, false, true);
+        assert_eq!(uids(&l), vec![8, 9]);
+        assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
+    }
+
+    #[test]
+    fn flag_updates_the_server_slips_in_are_not_part_of_the_listing() {
+        let mut a = answers(&[(4, 7), (5, 9)]);
+        a.push(Answer {
+            seq: 2,
+            uid: 3,
+            size: None,
+        });
+        let l = check(&examined(5, 10), 7, &a, false, false);
+        assert_eq!(uids(&l), vec![7, 9]);
+        assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
+    }
+
+    #[test]
+    fn new_mail_during_the_listing_is_left_for_the_next_sync() {
+        let l = check(
+            &examined(2, 3),
+            1,
+            &answers(&[(1, 1), (2, 2), (3, 3)]),
+            true,
+            false,
+        );
+        assert_eq!(uids(&l), vec![1, 2]);
+        assert!(l.problems.is_empty(), "{l:?}");
+    }
+}

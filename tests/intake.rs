@@ -1,0 +1,466 @@
+//! Intake that is bounded and honest, through the real `secdesk` binary and a real SQLite
+//! store: an mbox body line beginning `From ` survives whole; a FIFO and `/dev/zero` are
+//! refused at once; a Maildir's symlink and FIFO are named in the summary; a large mbox is
+//! imported in bounded memory, its oversized message kept as headers and a note; a `password_command` that hangs is stopped at its configured
+//! deadline, and one that fails shows its stderr as one line.
+
+use std::ffi::CString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every secdesk run here is killed (and the test failed) after this long.
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+/// What a finished run left: status, stdout, stderr, wall time and peak RSS in KiB.
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+    peak_kib: i64,
+}
+
+impl Desk {
+    /// A desk whose config holds `extra` (e.g. an `[imap]` section).
+    fn new(extra: &str) -> Desk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = format!(
+            "{extra}\n[store]\npath = {:?}\n\n[identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n",
+            dir.path().join("secdesk.db"),
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
+        Desk { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs secdesk with `args`; stdout and stderr go to files, so a full pipe cannot stall
+    /// it, and wait4 gives its own peak RSS.
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(Command::new(env!("CARGO_BIN_EXE_secdesk")), args)
+    }
+
+    /// [`Desk::run`] as the unprivileged `nobody`, for whom file modes count (tests run as
+    /// root, who can read anything).
+    fn run_as_nobody(&self, args: &[&str]) -> Run {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod desk dir");
+        let mut cmd = Command::new("/usr/bin/setpriv");
+        cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_secdesk"));
+        self.run_with(cmd, args)
+    }
+
+    fn run_with(&self, mut cmd: Command, args: &[&str]) -> Run {
+        let out = self.path("stdout");
+        let err = self.path("stderr");
+        let started = Instant::now();
+        // Reaped below with wait4 (for its rusage), not Child::wait.
+        #[allow(clippy::zombie_processes)]
+        let child = cmd
+            .arg("--config")
+            .arg(self.path("config.toml"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("run secdesk");
+        let pid = child.id() as i32;
+        let (status, peak_kib) = loop {
+            let mut status = 0;
+            // SAFETY: rusage is plain data; wait4 with WNOHANG on our own child.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            let done = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+            if done == pid {
+                break (ExitStatus::from_raw(status), usage.ru_maxrss);
+            }
+            if started.elapsed() > RUN_TIMEOUT {
+                // SAFETY: signal to our own child, then reap it.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                panic!("secdesk {args:?} still running after {RUN_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Run {
+            status,
+            stdout: std::fs::read_to_string(out).unwrap_or_default(),
+            stderr: std::fs::read_to_string(err).unwrap_or_default(),
+            took: started.elapsed(),
+            peak_kib,
+        }
+    }
+
+    fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path("secdesk.db")).expect("open store")
+    }
+
+    fn stored(&self) -> i64 {
+        self.db()
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .expect("count messages")
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let c = CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: mkfifo on a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+fn message(id: &str, subject: &str, body: &str) -> String {
+    format!(
+        "From: Reporter <reporter@example.net>\nTo: security@example.org\nSubject: {subject}\n\
+         Date: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <{id}>\n\n{body}"
+    )
+}
+
+#[test]
+fn an_mbox_body_line_starting_with_from_survives_whole() {
+    let desk = Desk::new("");
+    // As the reporter wrote it.
+    let body = "Steps to reproduce:\n\nFrom the login page, send a crafted token.\n\
+                >From a quoted line\n\n\
+                From attacker@evil.example Mon Nov  2 10:00:00 2026\nthat line is pasted from a log.\n";
+    // As an mboxrd writer stores it: a separator-shaped line and `>From` lines gain a `>`;
+    // a plain `From ` line that is no separator is left as it is (mboxcl writers do that).
+    let in_file = body
+        .replace(">From a quoted", ">>From a quoted")
+        .replace("\nFrom attacker@", "\n>From attacker@");
+    let first = message("one@example.net", "XSS in login", &in_file);
+    let second = message("two@example.net", "second report", "Thanks.\n");
+    let mbox = format!(
+        "From reporter@example.net Tue Nov 24 10:00:00 2026\n{first}\n\
+         From reporter@example.net Tue Nov 24 11:00:00 2026\n{second}\n"
+    );
+    std::fs::write(desk.path("reports.mbox"), mbox).expect("write mbox");
+    let run = desk.run(&["import", desk.path("reports.mbox").to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 2 new messages"),
+        "{}",
+        run.stdout
+    );
+    let raw: Vec<u8> = desk
+        .db()
+        .query_row(
+            "SELECT raw FROM messages WHERE message_id LIKE '%one@example.net%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("first message stored");
+    assert_eq!(
+        String::from_utf8(raw).unwrap(),
+        message("one@example.net", "XSS in login", body),
+        "the whole body, with its From lines unquoted one level"
+    );
+}
+
+/// Runs `import PATH` for something that is not a file or folder: refused fast, with its kind.
+fn refused_at_once(path: &Path, kind: &str) {
+    let desk = Desk::new("");
+    let run = desk.run(&["import", path.to_str().unwrap()]);
+    assert!(!run.status.success(), "{}", run.stdout);
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+    let line = run.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.contains(&path.display().to_string()), "{line}");
+    assert!(line.contains(kind), "{line}");
+    assert!(line.contains("not a regular file or a folder"), "{line}");
+    assert!(run.peak_kib < 100 * 1024, "peak RSS {} KiB", run.peak_kib);
+}
+
+#[test]
+fn a_fifo_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("reports.mbox");
+    mkfifo(&fifo);
+    refused_at_once(&fifo, "a FIFO");
+}
+
+#[test]
+fn dev_zero_is_refused_at_once() {
+    refused_at_once(Path::new("/dev/zero"), "a character device");
+}
+
+#[test]
+fn a_maildir_symlink_and_fifo_are_named_in_the_summary() {
+    let desk = Desk::new("");
+    let md = desk.path("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).expect("maildir");
+    }
+    std::fs::write(
+        md.join("cur/1700000000.1.host:2,S"),
+        message("kept@example.net", "kept", "body\n"),
+    )
+    .expect("write message");
+    let outside = desk.path("elsewhere.eml");
+    std::fs::write(&outside, message("linked@example.net", "linked", "body\n")).expect("write");
+    std::os::unix::fs::symlink(&outside, md.join("cur/1700000001.2.host:2,")).expect("symlink");
+    mkfifo(&md.join("new/1700000002.3.host"));
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new messages"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("skipped 2 entries"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("cur/1700000001.2.host:2,: a symbolic link, not followed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("new/1700000002.3.host: a FIFO (named pipe), not a regular file"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("2 entries not imported"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(desk.stored(), 1);
+}
+
+/// Writes an mbox of about `total` bytes to `path` as a stream: one `big`-byte message
+/// (over the import limit), then `small` messages of about 8 KiB.
+#[test]
+fn a_maildir_file_that_cannot_be_read_is_named_and_the_rest_imported() {
+    use std::os::unix::fs::PermissionsExt;
+    let desk = Desk::new("");
+    let md = desk.path("Maildir");
+    std::fs::create_dir_all(md.join("cur")).expect("maildir");
+    for (name, id, mode) in [("1.a:2,S", "open", 0o644), ("2.b:2,S", "locked", 0o000)] {
+        let path = md.join("cur").join(name);
+        std::fs::write(&path, message(&format!("{id}@example.net"), id, "body\n")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let run = desk.run_as_nobody(&["import", md.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new messages"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("cur/2.b:2,S: cannot be read: Permission denied"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(desk.stored(), 1);
+}
+
+fn write_big_mbox(path: &Path, big: usize, small: usize) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create mbox"));
+    let sep = "From reporter@example.net Tue Nov 24 10:00:00 2026\n";
+    write!(out, "{sep}{}", message("big@example.net", "huge log", "")).unwrap();
+    let line = "x".repeat(999) + "\n";
+    for _ in 0..big / line.len() {
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    let filler = "y".repeat(79) + "\n";
+    for i in 0..small {
+        let body = filler.repeat(100);
+        write!(
+            out,
+            "\n{sep}{}",
+            message(&format!("s{i}@example.net"), &format!("report {i}"), &body)
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+#[test]
+fn a_large_mbox_is_imported_in_bounded_memory() {
+    const BIG: usize = 160 * 1024 * 1024;
+    const SMALL: usize = 1500;
+    let desk = Desk::new("");
+    let mbox = desk.path("large.mbox");
+    write_big_mbox(&mbox, BIG, SMALL);
+    let size = std::fs::metadata(&mbox).unwrap().len();
+    let run = desk.run(&["import", mbox.to_str().unwrap()]);
+    eprintln!(
+        "imported a {} MB mbox in {:.1} s, peak RSS {} MB",
+        size / 1_000_000,
+        run.took.as_secs_f64(),
+        run.peak_kib / 1024
+    );
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .starts_with(&format!("imported {} new messages", SMALL + 1)),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("stored 1 message too large as headers and a note")
+            && run.stdout.contains("large.mbox: message 1, 16"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(desk.stored(), SMALL as i64 + 1);
+    // The big one is findable: its own headers, and a note saying where the rest is.
+    let (subject, body): (String, String) = desk
+        .db()
+        .query_row(
+            "SELECT subject, body FROM messages WHERE message_id LIKE '%big@example.net%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the big message is stored as headers and a note");
+    assert_eq!(subject, "huge log");
+    assert!(
+        body.contains("too large, 16") && body.contains("kept in message 1 of the mbox"),
+        "{body}"
+    );
+    // The file is ~195 MB; a reader that held it (or the big message) would pass 160 MB.
+    assert!(run.peak_kib < 120 * 1024, "peak RSS {} KiB", run.peak_kib);
+}
+
+#[test]
+fn a_password_command_that_hangs_is_stopped_at_its_deadline() {
+    let desk = Desk::new(
+        "[imap]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"plain\"\nusername = \"u\"\n\
+         password_command = [\"sh\", \"-c\", \"echo 'Enter passphrase:' >&2; sleep 1000\"]\n\
+         password_command_timeout_seconds = 1\n",
+    );
+    let run = desk.run(&["sync"]);
+    assert!(!run.status.success());
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+    let line = run.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("imap.password_command \"sh\" did not finish within 1 s and was stopped"),
+        "{line}"
+    );
+    assert!(line.contains("saying: Enter passphrase:"), "{line}");
+    assert!(
+        line.contains("imap.password_command_timeout_seconds"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_failing_password_command_shows_its_stderr_as_one_line() {
+    let desk = Desk::new(
+        "[imap]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"plain\"\nusername = \"u\"\n\
+         password_command = [\"sh\", \"-c\", \"printf 'gpg: decryption failed: No secret key\\\\n\\\\033[2Jcleared\\\\n' >&2; exit 2\"]\n",
+    );
+    let run = desk.run(&["sync"]);
+    assert!(!run.status.success());
+    let line = run.stderr.trim_end();
+    // Not inherited: the command's text appears once, inside secdesk's own error line.
+    assert_eq!(line.lines().count(), 1, "{line:?}");
+    assert!(!line.contains('\u{1b}'), "{line:?}");
+    assert!(line.starts_with("secdesk: error: "), "{line}");
+    assert!(
+        line.contains(
+            "failed (exit status: 2), saying: gpg: decryption failed: No secret key / ␛[2Jcleared"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_oversized_maildir_message_is_kept_as_headers_and_a_note() {
+    let desk = Desk::new("[sync]\nmax_message_bytes = 1000\n");
+    let md = desk.path("Maildir");
+    std::fs::create_dir_all(md.join("cur")).expect("maildir");
+    let big = message("fat@example.net", "Crash dump attached", &"z".repeat(5000));
+    std::fs::write(md.join("cur/1700000000.1.host:2,S"), &big).expect("write");
+    std::fs::write(
+        md.join("cur/1700000001.2.host:2,S"),
+        message("thin@example.net", "small", "ok\n"),
+    )
+    .expect("write");
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 2 new messages"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("cur/1700000000.1.host:2,S: {} bytes", big.len())),
+        "{}",
+        run.stdout
+    );
+    let body: String = desk
+        .db()
+        .query_row(
+            "SELECT body FROM messages WHERE subject = 'Crash dump attached'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("stored as headers and a note");
+    assert!(
+        body.contains(&format!(
+            "too large, {} bytes, kept in the file it was imported from",
+            big.len()
+        )) && body.contains("max_message_bytes (1000)"),
+        "{body}"
+    );
+}
+
+#[test]
+fn in_the_desk_a_password_commands_stderr_stays_inside_the_status_line() {
+    let desk = Desk::new(
+        "[imap]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"plain\"\nusername = \"u\"\n\
+         password_command = [\"sh\", \"-c\", \"echo PAINTED-PROMPT >&2; exit 1\"]\n",
+    );
+    let socket = format!("secdesk-intake-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        let out = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/test installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let line = format!(
+        "{} --config {}",
+        env!("CARGO_BIN_EXE_secdesk"),
+        desk.path("config.toml").display()
+    );
+    tmux(&["new-session", "-d", "-x", "220", "-y", "30", &line]);
+    let started = Instant::now();
+    let screen = loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", "0"]);
+        if screen.contains("sync failed") || started.elapsed() > Duration::from_secs(20) {
+            break screen;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    tmux(&["kill-server"]);
+    let hits: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("PAINTED-PROMPT"))
+        .collect();
+    // Shown once, inside the desk's own message, never painted raw over the screen.
+    assert_eq!(hits.len(), 1, "{screen}");
+    assert!(
+        hits[0].contains("sync failed: imap.password_command \"sh\" failed")
+            && hits[0].contains("saying: PAINTED-PROMPT"),
+        "{screen}"
+    );
+}

@@ -1,0 +1,378 @@
+//! `secdesk sync` against a misbehaving IMAP server (tests/support/badimap.rs) on loopback,
+//! driving the real binary: what the server says is checked. Each case must end in a clear
+//! error or a complete store, within its deadline and with bounded memory, and the store must
+//! account for every UID the server announced: stored, or recorded missing with the reason.
+//! Deadlines and size limits are in tests/misbehaving_limits.rs.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use secdesk::core::config::Config;
+use secdesk::mailio::watch::Watch;
+
+use support::badimap::{inbox, BadImap, Behaviour};
+use support::measure::Measured;
+use support::syncdesk::SyncDesk;
+
+fn failed(run: &Measured) -> bool {
+    run.code != Some(0)
+}
+
+#[test]
+fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync() {
+    let server = BadImap::start(Behaviour {
+        withhold: vec![4, 5],
+        ..inbox(1..=5)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert!(
+        failed(&run),
+        "a sync with two bodies missing must fail: {run:?}"
+    );
+    assert!(run.stderr.contains("UIDs 4:5 not stored"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("127.0.0.1"),
+        "names the server: {}",
+        run.stderr
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3]);
+    assert_eq!(
+        desk.inbox_cursor(),
+        3,
+        "the cursor never moves past a UID not stored"
+    );
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![4, 5], "the gap is recorded in the store");
+
+    server.set(|b| b.withhold.clear());
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+    assert_eq!(desk.inbox_cursor(), 5);
+}
+
+#[test]
+fn a_huge_uid_in_the_listing_is_refused_and_never_moves_the_cursor() {
+    let server = BadImap::start(Behaviour {
+        extra_listed: vec![(8, 4_294_967_295)],
+        ..inbox(1..=7)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert!(failed(&run), "{run:?}");
+    assert!(run.stderr.contains("UID 4294967295"), "{}", run.stderr);
+    assert!(run.stderr.contains("UIDNEXT 8"), "{}", run.stderr);
+    assert_eq!(desk.uids("INBOX"), (1..=7).collect::<Vec<_>>());
+    assert!(desk.inbox_cursor() <= 7, "cursor {}", desk.inbox_cursor());
+
+    // Every later sync still sees the mailbox as it is, and the server's word is checked.
+    server.set(|b| b.extra_listed.clear());
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), (1..=7).collect::<Vec<_>>());
+    assert_eq!(desk.inbox_cursor(), 7);
+}
+
+#[test]
+fn without_uidnext_a_huge_uid_is_stored_but_never_becomes_the_cursor() {
+    let mut b = inbox(1..=3);
+    b.mailboxes[0].1[2].0 = 4_294_967_295;
+    b.omit_uid_next = true;
+    let server = BadImap::start(b);
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 4_294_967_295]);
+    assert_eq!(
+        desk.inbox_cursor(),
+        0,
+        "nothing bounds the UIDs: the cursor stays"
+    );
+    // The next sync lists again, skips what is stored, and still sees new mail.
+    let late = support::message("late@example.net", "late", "x");
+    server.set(|b| b.mailboxes[0].1.insert(2, (3, late)));
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.starts_with("fetched 1 new message,"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4_294_967_295]);
+}
+
+#[test]
+fn a_body_for_a_uid_not_asked_for_is_refused() {
+    let stray = support::message("stray@example.net", "not asked for", "x");
+    let server = BadImap::start(Behaviour {
+        extra_bodies: vec![(4_294_967_295, stray)],
+        ..inbox(1..=3)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert!(failed(&run), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("UID 4294967295, which was not asked for; refused"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3]);
+    assert_eq!(desk.inbox_cursor(), 3);
+    let subjects: Vec<String> = desk.query("SELECT subject FROM messages");
+    assert!(
+        !subjects.iter().any(|s| s == "not asked for"),
+        "{subjects:?}"
+    );
+}
+
+#[test]
+fn an_empty_search_answer_does_not_hide_mail_because_uids_are_listed_with_fetch() {
+    let server = BadImap::start(inbox(1..=22));
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), (1..=22).collect::<Vec<_>>());
+    assert!(
+        run.stdout.contains("fetched 22 new messages"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_listing_short_of_exists_is_a_named_gap_and_the_cursor_stays() {
+    let server = BadImap::start(Behaviour {
+        empty_listing: true,
+        empty_seq_listing: true,
+        ..inbox(1..=22)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert!(failed(&run), "22 announced, none listed: {run:?}");
+    assert!(
+        run.stderr
+            .contains("announced 22 messages (EXISTS) but listed 0 UIDs"),
+        "{}",
+        run.stderr
+    );
+    assert!(desk.uids("INBOX").is_empty());
+    assert_eq!(desk.inbox_cursor(), 0);
+    let recorded = desk.missing();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].0, 0, "a gap no UID names is kept as UID 0");
+    assert!(recorded[0].1.contains("22 unaccounted for"), "{recorded:?}");
+
+    server.set(|b| {
+        b.empty_listing = false;
+        b.empty_seq_listing = false;
+    });
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), (1..=22).collect::<Vec<_>>());
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+}
+
+#[test]
+fn a_uid_listing_short_of_exists_is_completed_by_a_listing_by_sequence_numbers() {
+    let server = BadImap::start(Behaviour {
+        empty_listing: true,
+        ..inbox(1..=22)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), (1..=22).collect::<Vec<_>>());
+    assert!(
+        server.commands().iter().any(|c| c.starts_with("FETCH 1:*")),
+        "listed a second way: {:?}",
+        server.commands()
+    );
+}
+
+#[test]
+fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
+    let server = BadImap::start(Behaviour {
+        bye_after_bodies: Some(4),
+        ..inbox(1..=10)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert!(failed(&run), "{run:?}");
+    assert!(
+        run.stderr.contains("127.0.0.1") && run.stderr.contains("BYE"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    let stored = desk.uids("INBOX");
+    let mut all = stored.clone();
+    all.extend(&missing);
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=10).collect::<Vec<_>>(),
+        "every UID stored or recorded missing"
+    );
+
+    server.set(|b| b.bye_after_bodies = None);
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), (1..=10).collect::<Vec<_>>());
+    assert!(desk.missing().is_empty());
+}
+
+/// `mailbox::find` against a server's LIST answer.
+fn find_role(
+    list: Vec<(&str, &str)>,
+    role: secdesk::mailio::imap::mailbox::Role,
+) -> Option<String> {
+    use secdesk::mailio::imap::{connect, mailbox, Endpoint, Security};
+    let server = BadImap::start(Behaviour {
+        list: list
+            .into_iter()
+            .map(|(a, n)| (a.to_string(), n.to_string()))
+            .collect(),
+        ..inbox(1..=1)
+    });
+    let endpoint = Endpoint::new("127.0.0.1", server.port, Security::Plain);
+    let mut session = connect(&endpoint, "security", "pw").expect("log in");
+    mailbox::find(&endpoint, &mut session, role).expect("LIST")
+}
+
+#[test]
+fn special_use_finds_sent_and_junk_and_usual_names_are_the_fallback() {
+    use secdesk::mailio::imap::mailbox::Role;
+    let marked = vec![
+        ("\\HasNoChildren", "INBOX"),
+        ("\\HasNoChildren \\Sent", "\"Envoy&AOk-s\""),
+        ("\\HasNoChildren \\Junk", "Pourriel"),
+        ("\\HasNoChildren", "Sent"),
+    ];
+    assert_eq!(
+        find_role(marked.clone(), Role::Sent).as_deref(),
+        Some("Envoyés")
+    );
+    assert_eq!(find_role(marked, Role::Junk).as_deref(), Some("Pourriel"));
+    // No SPECIAL-USE: a usual name the server lists.
+    let plain = vec![
+        ("\\HasNoChildren", "INBOX"),
+        ("\\HasNoChildren", "\"Sent Items\""),
+    ];
+    assert_eq!(
+        find_role(plain.clone(), Role::Sent).as_deref(),
+        Some("Sent Items")
+    );
+    assert_eq!(find_role(plain, Role::Junk), None);
+}
+
+#[test]
+fn a_server_with_no_extension_at_all_is_synced_with_imap4rev1_alone() {
+    // The test server announces only IMAP4rev1: no IDLE, UIDPLUS, MOVE, CONDSTORE,
+    // SPECIAL-USE nor LITERAL+.
+    let server = BadImap::start(inbox(1..=4));
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4]);
+    let used: Vec<String> = server.commands();
+    for ext in ["IDLE", "MOVE", "CHANGEDSINCE", "ENABLE", "UID SEARCH"] {
+        assert!(
+            !used
+                .iter()
+                .any(|c| c.to_ascii_uppercase().starts_with(ext) || c.contains(ext)),
+            "{ext} used: {used:?}"
+        );
+    }
+}
+
+/// The desk's sync worker (`Watch`) on the test server at `port`, syncing `mailboxes`
+/// (a TOML array) with `sync` in `[sync]`. The folder holds its config and store.
+fn watch_on(port: u16, mailboxes: &str, sync: &str) -> (tempfile::TempDir, Watch) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword = \"pw\"\nmailboxes = {mailboxes}\n\n\
+             [store]\npath = {:?}\n\n\
+             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+             [sync]\n{sync}\n",
+            dir.path().join("secdesk.db")
+        ),
+    )
+    .expect("write config");
+    // The password is in the file, which must then be private.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let watch = Watch::new(Config::load(&path).expect("config"));
+    (dir, watch)
+}
+
+#[test]
+fn the_desk_polls_a_server_without_idle_and_syncs_each_mailbox() {
+    let mut b = inbox(1..=2);
+    let held = support::message("mod1@example.net", "held", "x");
+    b.mailboxes
+        .push(("Moderation".to_string(), vec![(1, held)]));
+    let server = BadImap::start(b);
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\", \"Moderation\"]",
+        "poll_seconds = 1\ntimeout_seconds = 3",
+    );
+    let round = watch.round().expect("first round");
+    assert_eq!(round.new_messages, 3);
+    assert!(!round.idle, "the server has no IDLE: the desk polls");
+
+    let late = support::message("late@example.net", "late report", "x");
+    server.set(|b| b.mailboxes[0].1.push((3, late)));
+    let started = Instant::now();
+    watch.wait();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    assert_eq!(watch.round().expect("second round").new_messages, 1);
+    assert!(
+        !server.commands().iter().any(|c| c.starts_with("IDLE")),
+        "{:?}",
+        server.commands()
+    );
+}
+
+#[test]
+fn a_drip_during_idle_ends_the_wait_and_the_next_round_logs_in_again() {
+    let server = BadImap::start(Behaviour {
+        capabilities: vec!["IDLE".to_string()],
+        drip_idle: Some(Duration::from_millis(500)),
+        ..inbox(1..=2)
+    });
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\"]",
+        "poll_seconds = 1\ntimeout_seconds = 2",
+    );
+    let round = watch.round().expect("first round");
+    assert!(round.idle, "the server announces IDLE");
+    let started = Instant::now();
+    // Each dripped byte is progress within timeout_seconds; only the deadline
+    // (poll 1 s + timeout 2 s) ends the wait.
+    watch.wait();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(6), "{waited:?}");
+    assert!(server.commands().iter().any(|c| c.starts_with("IDLE")));
+    let logins = server.logins();
+    assert_eq!(watch.round().expect("the next round").new_messages, 0);
+    assert_eq!(
+        server.logins(),
+        logins + 1,
+        "the dripped session was dropped"
+    );
+}

@@ -1,0 +1,402 @@
+//! The store file under faults: loose mode, a foreign database, a read-only disk, another
+//! writer holding the lock, a damaged file and a full disk. Each is checked for its one
+//! clear line and for losing nothing.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::desk::{bytes, one_line, reports, stderr, Desk};
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn a_loose_store_is_tightened_once_with_a_notice() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let out = desk.run(&["list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let notice = one_line(&out, &["list"]);
+    assert!(notice.starts_with("secdesk: notice: "), "{notice}");
+    assert!(
+        notice.contains("mode 0644") && notice.contains("now 0600"),
+        "{notice}"
+    );
+    assert!(notice.contains(&desk.db.display().to_string()), "{notice}");
+    assert_eq!(mode(&desk.db), 0o600);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    // Once private, nothing more is said.
+    desk.ok(&["list"]);
+}
+
+#[test]
+fn a_foreign_database_is_refused_and_left_as_it_was() {
+    let desk = Desk::new();
+    let conn = rusqlite::Connection::open(&desk.db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE reports (id INTEGER PRIMARY KEY, title TEXT);
+         INSERT INTO reports (title) VALUES ('quarterly');",
+    )
+    .unwrap();
+    drop(conn);
+    let before = bytes(&desk.db);
+    for args in [
+        &["list"][..],
+        &["note", "1", "hello"],
+        &["import", "/nonexistent"],
+    ] {
+        let line = desk.refused(args);
+        assert!(
+            line.contains(&format!(
+                "the file {} is not a secdesk store",
+                desk.db.display()
+            )),
+            "{line}"
+        );
+        assert!(line.contains("move it away"), "{line}");
+    }
+    assert_eq!(bytes(&desk.db), before, "the foreign file was changed");
+    assert!(!PathBuf::from(format!("{}-wal", desk.db.display())).exists());
+}
+
+#[test]
+fn an_existing_store_from_before_the_mark_still_opens() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(3, "x"));
+    // As the previous release left it: no application id.
+    desk.db().pragma_update(None, "application_id", 0).unwrap();
+    let list = desk.ok(&["list"]);
+    assert_eq!(list.lines().count(), 3);
+    let id: i32 = desk
+        .db()
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, 0x7365_6364);
+}
+
+/// A small tmpfs mounted for one test, unmounted on drop; `None` (with a plain message)
+/// where mounting is not allowed.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "skipped: cannot mount a tmpfs (run the tests as root): {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn remount(&self, how: &str) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,{how}")])
+            .arg(self.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "remount {how}: {}", stderr(&out));
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).output();
+    }
+}
+
+/// A desk whose config lives in a normal temporary folder and whose store is on `fs`.
+fn desk_on(fs: &Tmpfs) -> Desk {
+    Desk::with_store(
+        tempfile::tempdir().unwrap(),
+        fs.path().join("secdesk.db"),
+        "",
+    )
+}
+
+#[test]
+fn a_read_only_disk_gives_one_line_and_loses_nothing() {
+    let Some(fs) = Tmpfs::mount("8m") else { return };
+    let desk = desk_on(&fs);
+    desk.import_ok(&reports(3, "x"));
+    desk.ok(&["note", "1", "before"]);
+    fs.remount("ro");
+
+    let line = desk.refused(&["note", "1", "after"]);
+    assert!(
+        line.contains(&format!(
+            "the store {} is read-only: check its permissions",
+            desk.db.display()
+        )),
+        "{line}"
+    );
+    let line = desk.refused(&["import", "/nonexistent-folder"]);
+    assert!(line.contains("is read-only"), "{line}");
+
+    fs.remount("rw");
+    let show = desk.ok(&["show", "1"]);
+    assert!(show.contains("before") && !show.contains("after"), "{show}");
+    desk.ok(&["note", "1", "after"]);
+    assert_eq!(desk.count("SELECT count(*) FROM notes"), 2);
+    assert_eq!(desk.count("SELECT count(*) FROM messages"), 3);
+}
+
+#[test]
+fn a_store_file_without_write_permission_gives_one_line() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    desk.ok(&["note", "1", "before"]);
+    // Root may write anything: run secdesk as `nobody`, owning a store it may only read.
+    let chown = Command::new("chown")
+        .args(["-R", "nobody"])
+        .arg(desk.dir.path())
+        .output()
+        .unwrap();
+    if !chown.status.success() {
+        eprintln!(
+            "skipped: cannot chown to nobody (run the tests as root): {}",
+            stderr(&chown)
+        );
+        return;
+    }
+    std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_secdesk"))
+            .arg("--config")
+            .arg(desk.dir.path().join("config.toml"))
+            .args(args)
+            .env("HOME", desk.dir.path());
+        c.output().unwrap()
+    };
+    let out = as_nobody(&["note", "1", "after"]);
+    assert!(!out.status.success());
+    let line = one_line(&out, &["note"]);
+    assert!(
+        line.contains(&format!(
+            "the store {} is read-only: check its permissions",
+            desk.db.display()
+        )),
+        "{line}"
+    );
+    // Reading still works, and nothing was lost or added.
+    let out = as_nobody(&["show", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let show = String::from_utf8_lossy(&out.stdout);
+    assert!(show.contains("before") && !show.contains("after"), "{show}");
+}
+
+#[test]
+fn a_store_locked_by_another_writer_is_busy_for_10_s_then_one_line() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    let holder = desk.db();
+    holder.busy_timeout(Duration::from_secs(5)).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO notes (report_id, author, at, text) VALUES (1, 'other', '2026-11-24T10:00:00Z', 'held');").unwrap();
+
+    let started = Instant::now();
+    let line = desk.refused(&["note", "1", "blocked"]);
+    let waited = started.elapsed();
+    assert!(
+        line.contains(&format!(
+            "the store {} is busy: another secdesk is writing; retried for 10 s",
+            desk.db.display()
+        )),
+        "{line}"
+    );
+    assert!(waited >= Duration::from_secs(9), "gave up after {waited:?}");
+    // Readers are not blocked by a writer (WAL).
+    assert_eq!(desk.ok(&["list"]).lines().count(), 2);
+
+    holder.execute_batch("COMMIT").unwrap();
+    desk.ok(&["note", "1", "after"]);
+    let texts: Vec<String> = desk
+        .db()
+        .prepare("SELECT text FROM notes ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(texts, ["held", "after"]);
+}
+
+/// Overwrites one 16 KB page `pages_from_end` pages before the end of the file.
+fn damage(path: &Path, pages_from_end: u64) {
+    use std::io::{Seek, SeekFrom, Write};
+    let len = std::fs::metadata(path).unwrap().len();
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.seek(SeekFrom::Start(len - pages_from_end * 16384))
+        .unwrap();
+    f.write_all(&[0xa5; 16384]).unwrap();
+}
+
+#[test]
+fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
+    let desk = Desk::new();
+    let body = "the parser reads past the end of the buffer. ".repeat(60);
+    desk.import_ok(&reports(200, &body));
+    desk.ok(&["note", "1", "kept"]);
+    desk.db()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    damage(&desk.db, 30);
+    let before = bytes(&desk.db);
+
+    // A write is refused, naming the file and the way out; the file is untouched.
+    let line = desk.refused(&["note", "1", "lost?"]);
+    assert!(
+        line.contains(&format!("the store {} is damaged", desk.db.display())),
+        "{line}"
+    );
+    assert!(
+        line.contains("secdesk backup") && line.contains("secdesk check"),
+        "{line}"
+    );
+    desk.refused(&["import", "/nonexistent-folder"]);
+    assert_eq!(bytes(&desk.db), before, "a refused write changed the file");
+
+    // A read still works, with one notice.
+    let out = desk.run(&["show", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let notice = one_line(&out, &["show", "1"]);
+    assert!(
+        notice.contains("is damaged") && notice.contains("read-only"),
+        "{notice}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
+
+    // `check` says so, with the steps.
+    let out = desk.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("integrity   DAMAGED"), "{report}");
+    assert!(report.contains("secdesk backup NEW_FILE"), "{report}");
+
+    // `backup` salvages what can be read into a whole store.
+    let copy = desk.dir.path().join("salvaged.db");
+    let out = desk.run(&["backup", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("salvaged"), "{said}");
+    let out = desk.run(&["check", copy.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(mode(&copy), 0o600);
+
+    // Put in place, the copy is a working store holding the readable rest.
+    std::fs::rename(&desk.db, desk.dir.path().join("damaged.db")).unwrap();
+    std::fs::rename(&copy, &desk.db).unwrap();
+    desk.ok(&["note", "1", "recovered"]);
+    let kept = desk.count("SELECT count(*) FROM messages");
+    assert!(kept > 150 && kept < 200, "{kept} messages salvaged");
+    assert_eq!(desk.count("SELECT count(*) FROM notes"), 2);
+}
+
+#[test]
+fn a_whole_store_is_backed_up_while_in_use_and_never_over_a_file() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(5, "x"));
+    // Another desk is in the middle of writing: the backup neither waits for it nor
+    // copies its unfinished change.
+    let writer = desk.db();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM notes; INSERT INTO notes (report_id, author, at, text) VALUES (1, 'other', 't', 'unfinished');")
+        .unwrap();
+    let copy = desk.dir.path().join("b.db");
+    let started = Instant::now();
+    let said = desk.ok(&["backup", copy.to_str().unwrap()]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the backup waited for the writer"
+    );
+    writer.execute_batch("COMMIT").unwrap();
+    assert!(said.starts_with("copied the store"), "{said}");
+    assert!(desk
+        .ok(&["check", copy.to_str().unwrap()])
+        .contains("integrity   ok"));
+    let line = desk.refused(&["backup", copy.to_str().unwrap()]);
+    assert!(line.contains("already exists"), "{line}");
+    let copied = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    assert_eq!(copied, 5);
+    let notes = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row("SELECT count(*) FROM notes", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    assert_eq!(notes, 0, "the copy holds an unfinished change");
+}
+
+/// Fills the file system holding `dir` until a write fails.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.sync_all();
+    filler
+}
+
+#[test]
+fn a_full_disk_gives_one_line_and_loses_nothing() {
+    let Some(fs) = Tmpfs::mount("4m") else { return };
+    let desk = desk_on(&fs);
+    desk.import_ok(&reports(3, "x"));
+    desk.ok(&["note", "1", "before"]);
+    let filler = fill(fs.path());
+
+    let big = "a long proof of concept. ".repeat(4000);
+    let line = desk.refused(&["note", "1", &big]);
+    assert!(
+        line.contains(&format!("the disk holding {} is full", desk.db.display())),
+        "{line}"
+    );
+    let out = desk.import(&reports(40, &big));
+    assert!(!out.status.success(), "import on a full disk exited 0");
+    let line = one_line(&out, &["import"]);
+    assert!(line.contains("is full"), "{line}");
+
+    std::fs::remove_file(filler).unwrap();
+    let check = desk.ok(&["check"]);
+    assert!(check.contains("integrity   ok"), "{check}");
+    assert_eq!(desk.count("SELECT count(*) FROM notes"), 1);
+    assert!(desk.count("SELECT count(*) FROM messages") >= 3);
+    desk.ok(&["note", "1", "after"]);
+    assert_eq!(desk.count("SELECT count(*) FROM notes"), 2);
+}

@@ -1,0 +1,421 @@
+//! A small misbehaving IMAP server on 127.0.0.1, for the cases no real server produces on
+//! demand: bodies withheld, UIDs out of range, an empty SEARCH, a drip of one byte a second,
+//! oversized greetings, lines and literals, a BYE in the middle of a FETCH.
+//!
+//! It speaks just enough IMAP4rev1 (RFC 3501) for `secdesk sync` over plaintext loopback:
+//! CAPABILITY, LOGIN, EXAMINE/SELECT, UID FETCH, UID SEARCH, LIST, NOOP, LOGOUT. What it
+//! does wrong is set by [`Behaviour`]; everything else is answered correctly, so a test
+//! sees exactly one fault at a time. Each connection is served on its own thread; dropping
+//! the server stops accepting and shuts every socket.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// A mailbox's messages: (UID, raw message), in UID order.
+pub type Messages = Vec<(u32, Vec<u8>)>;
+
+/// What the server does wrong. The default is an honest server.
+#[derive(Debug, Clone, Default)]
+pub struct Behaviour {
+    /// Mailbox name -> (UID, message) in UID order.
+    pub mailboxes: Vec<(String, Messages)>,
+    /// UIDVALIDITY announced for every mailbox.
+    pub uidvalidity: u32,
+    /// Announce this EXISTS instead of the true count.
+    pub exists: Option<u32>,
+    /// Announce this UIDNEXT instead of the true one.
+    pub uid_next: Option<u32>,
+    /// Announce no UIDNEXT at all (RFC 3501 requires it; some servers forget).
+    pub omit_uid_next: bool,
+    /// Extra `(seq, uid)` FETCH lines added to every UID listing answer.
+    pub extra_listed: Vec<(u32, u32)>,
+    /// Answer `UID FETCH ... (UID ...)` listings with nothing at all.
+    pub empty_listing: bool,
+    /// Answer `FETCH 1:* (UID ...)` (by sequence numbers) with nothing at all.
+    pub empty_seq_listing: bool,
+    /// UIDs whose body FETCH answer omits them (the tagged OK still comes).
+    pub withhold: Vec<u32>,
+    /// After this many bodies in one FETCH answer, send `* BYE` and close.
+    pub bye_after_bodies: Option<usize>,
+    /// Send these extra body FETCH lines (uid, body) with every body FETCH answer.
+    pub extra_bodies: Vec<(u32, Vec<u8>)>,
+    /// Send the greeting one byte at a time, this far apart.
+    pub drip_greeting: Option<Duration>,
+    /// Send body FETCH answers one byte at a time, this far apart.
+    pub drip_fetch: Option<Duration>,
+    /// A greeting of this many bytes with no line end.
+    pub huge_greeting: Option<u64>,
+    /// After EXAMINE, this many bytes of untagged `* OK` lines before the tagged OK.
+    pub flood_lines: Option<u64>,
+    /// Answer a body FETCH with one line of this many bytes and no line end.
+    pub long_line: Option<u64>,
+    /// Announce a literal of this many bytes for each body and stream that many.
+    pub huge_literal: Option<u64>,
+    /// During IDLE, send `* OK` lines one byte at a time, this far apart, and never stop.
+    pub drip_idle: Option<Duration>,
+    /// Capabilities beyond IMAP4rev1 (e.g. "IDLE", "SPECIAL-USE").
+    pub capabilities: Vec<String>,
+    /// LIST answers: (attributes, name) with the name as sent on the wire.
+    pub list: Vec<(String, String)>,
+}
+
+/// An honest server whose INBOX holds one small report per UID in `uids`.
+pub fn inbox(uids: std::ops::RangeInclusive<u32>) -> Behaviour {
+    let messages = uids
+        .map(|u| {
+            let raw = super::message(
+                &format!("m{u}@example.net"),
+                &format!("report {u}"),
+                "hello",
+            );
+            (u, raw)
+        })
+        .collect();
+    Behaviour {
+        mailboxes: vec![("INBOX".to_string(), messages)],
+        uidvalidity: 7,
+        ..Behaviour::default()
+    }
+}
+
+struct Shared {
+    behaviour: Mutex<Behaviour>,
+    stop: AtomicBool,
+    sockets: Mutex<Vec<TcpStream>>,
+    /// Commands received, for assertions (`UID SEARCH` asked or not, mailbox names).
+    commands: Mutex<Vec<String>>,
+    connections: AtomicUsize,
+}
+
+/// A running misbehaving server.
+pub struct BadImap {
+    pub port: u16,
+    shared: Arc<Shared>,
+}
+
+impl BadImap {
+    pub fn start(behaviour: Behaviour) -> BadImap {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the test IMAP server");
+        let port = listener.local_addr().expect("local addr").port();
+        let shared = Arc::new(Shared {
+            behaviour: Mutex::new(behaviour),
+            stop: AtomicBool::new(false),
+            sockets: Mutex::new(Vec::new()),
+            commands: Mutex::new(Vec::new()),
+            connections: AtomicUsize::new(0),
+        });
+        let accept = Arc::clone(&shared);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if accept.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                accept.connections.fetch_add(1, Ordering::SeqCst);
+                if let Ok(clone) = stream.try_clone() {
+                    lock(&accept.sockets).push(clone);
+                }
+                let conn = Arc::clone(&accept);
+                thread::spawn(move || {
+                    let end = stream.try_clone();
+                    let _ = serve(&conn, stream);
+                    // Hang up, as a server does after BYE or when it is done.
+                    if let Ok(end) = end {
+                        let _ = end.shutdown(Shutdown::Both);
+                    }
+                });
+            }
+        });
+        BadImap { port, shared }
+    }
+
+    /// Changes the behaviour for connections and commands from now on.
+    pub fn set(&self, f: impl FnOnce(&mut Behaviour)) {
+        f(&mut lock(&self.shared.behaviour));
+    }
+
+    /// LOGIN commands received so far.
+    pub fn logins(&self) -> usize {
+        self.commands()
+            .iter()
+            .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
+            .count()
+    }
+
+    /// Every command received so far, tag stripped.
+    pub fn commands(&self) -> Vec<String> {
+        lock(&self.shared.commands).clone()
+    }
+}
+
+impl Drop for BadImap {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for s in lock(&self.shared.sockets).iter() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        // Wake the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Writes `bytes`, one at a time `gap` apart when given.
+fn send(out: &mut TcpStream, bytes: &[u8], drip: Option<Duration>) -> std::io::Result<()> {
+    match drip {
+        None => out.write_all(bytes),
+        Some(gap) => {
+            for b in bytes {
+                out.write_all(&[*b])?;
+                thread::sleep(gap);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes `n` bytes of `fill` in 64 KB chunks (stops when the client hangs up).
+fn stream_bytes(out: &mut TcpStream, n: u64, fill: u8) -> std::io::Result<()> {
+    let chunk = vec![fill; 64 * 1024];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(chunk.len() as u64) as usize;
+        out.write_all(&chunk[..k])?;
+        left -= k as u64;
+    }
+    Ok(())
+}
+
+fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
+    let mut out = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let b = lock(&shared.behaviour).clone();
+    if let Some(n) = b.huge_greeting {
+        out.write_all(b"* OK ")?;
+        return stream_bytes(&mut out, n, b'x');
+    }
+    send(
+        &mut out,
+        b"* OK [CAPABILITY IMAP4rev1] badimap ready\r\n",
+        b.drip_greeting,
+    )?;
+    let mut selected: Option<String> = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end().to_string();
+        let (tag, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        let tag = tag.to_string();
+        lock(&shared.commands).push(rest.to_string());
+        let b = lock(&shared.behaviour).clone();
+        let upper = rest.to_ascii_uppercase();
+        if upper.starts_with("CAPABILITY") {
+            let caps = b.capabilities.join(" ");
+            write!(out, "* CAPABILITY IMAP4rev1 {caps}\r\n{tag} OK done\r\n")?;
+        } else if upper.starts_with("LOGIN") {
+            write!(out, "{tag} OK logged in\r\n")?;
+        } else if upper.starts_with("EXAMINE") || upper.starts_with("SELECT") {
+            let name = rest
+                .split_once(' ')
+                .map(|(_, n)| n.trim().trim_matches('"').to_string())
+                .unwrap_or_default();
+            let Some(msgs) = b.mailboxes.iter().find(|(n, _)| *n == name).map(|(_, m)| m) else {
+                write!(out, "{tag} NO [NONEXISTENT] no such mailbox\r\n")?;
+                continue;
+            };
+            let exists = b.exists.unwrap_or(msgs.len() as u32);
+            let next = b
+                .uid_next
+                .unwrap_or_else(|| msgs.last().map_or(1, |(u, _)| u.saturating_add(1)));
+            write!(
+                out,
+                "* FLAGS (\\Seen)\r\n* {exists} EXISTS\r\n* 0 RECENT\r\n\
+                 * OK [UIDVALIDITY {}] ok\r\n",
+                b.uidvalidity.max(1)
+            )?;
+            if !b.omit_uid_next {
+                write!(out, "* OK [UIDNEXT {next}] ok\r\n")?;
+            }
+            if let Some(n) = b.flood_lines {
+                let line = format!("* OK {}\r\n", "y".repeat(1000));
+                let mut sent = 0;
+                while sent < n {
+                    out.write_all(line.as_bytes())?;
+                    sent += line.len() as u64;
+                }
+            }
+            write!(out, "{tag} OK [READ-ONLY] done\r\n")?;
+            selected = Some(name);
+        } else if upper.starts_with("UID SEARCH") {
+            // The Debian server's answer: nothing, whatever the mailbox holds.
+            write!(out, "* SEARCH\r\n{tag} OK done\r\n")?;
+        } else if upper.starts_with("UID FETCH") {
+            let msgs = selected
+                .as_ref()
+                .and_then(|s| b.mailboxes.iter().find(|(n, _)| n == s))
+                .map(|(_, m)| m.clone())
+                .unwrap_or_default();
+            let set = rest.split_whitespace().nth(2).unwrap_or("");
+            let wanted: Vec<(usize, &(u32, Vec<u8>))> = msgs
+                .iter()
+                .enumerate()
+                .filter(|(_, (uid, _))| in_set(set, *uid, msgs.last().map_or(0, |m| m.0)))
+                .collect();
+            if upper.contains("BODY.PEEK[") {
+                fetch_bodies(&mut out, &b, &tag, &upper, &wanted)?;
+                if b.bye_after_bodies.is_some() {
+                    return Ok(());
+                }
+            } else {
+                if !b.empty_listing {
+                    for (i, (uid, raw)) in &wanted {
+                        write!(
+                            out,
+                            "* {} FETCH (UID {uid} RFC822.SIZE {})\r\n",
+                            i + 1,
+                            raw.len()
+                        )?;
+                    }
+                    for (seq, uid) in &b.extra_listed {
+                        write!(out, "* {seq} FETCH (UID {uid} RFC822.SIZE 100)\r\n")?;
+                    }
+                }
+                write!(out, "{tag} OK done\r\n")?;
+            }
+        } else if upper.starts_with("FETCH") {
+            // A listing by sequence numbers (`FETCH 1:* (UID RFC822.SIZE)`).
+            let msgs = selected
+                .as_ref()
+                .and_then(|s| b.mailboxes.iter().find(|(n, _)| n == s))
+                .map(|(_, m)| m.clone())
+                .unwrap_or_default();
+            let set = rest.split_whitespace().nth(1).unwrap_or("");
+            if !b.empty_seq_listing {
+                for (i, (uid, raw)) in msgs.iter().enumerate() {
+                    let seq = i as u32 + 1;
+                    if in_set(set, seq, msgs.len() as u32) {
+                        write!(
+                            out,
+                            "* {seq} FETCH (UID {uid} RFC822.SIZE {})\r\n",
+                            raw.len()
+                        )?;
+                    }
+                }
+            }
+            write!(out, "{tag} OK done\r\n")?;
+        } else if upper.starts_with("LIST") {
+            for (attrs, name) in &b.list {
+                write!(out, "* LIST ({attrs}) \"/\" {name}\r\n")?;
+            }
+            write!(out, "{tag} OK done\r\n")?;
+        } else if upper.starts_with("IDLE") {
+            // RFC 2177: a continuation, untagged updates, then the tagged OK after DONE.
+            out.write_all(b"+ idling\r\n")?;
+            if let Some(gap) = b.drip_idle {
+                loop {
+                    send(&mut out, b"* OK still here\r\n", Some(gap))?;
+                }
+            }
+            let mut done = String::new();
+            reader.read_line(&mut done)?;
+            write!(out, "{tag} OK idle done\r\n")?;
+        } else if upper.starts_with("LOGOUT") {
+            write!(out, "* BYE bye\r\n{tag} OK done\r\n")?;
+            return Ok(());
+        } else if upper.starts_with("NOOP") {
+            write!(out, "{tag} OK done\r\n")?;
+        } else {
+            write!(out, "{tag} BAD not in this test server\r\n")?;
+        }
+    }
+}
+
+fn fetch_bodies(
+    out: &mut TcpStream,
+    b: &Behaviour,
+    tag: &str,
+    upper: &str,
+    wanted: &[(usize, &(u32, Vec<u8>))],
+) -> std::io::Result<()> {
+    if let Some(n) = b.long_line {
+        out.write_all(b"* 1 FETCH (UID 1 FLAGS (")?;
+        return stream_bytes(out, n, b'z');
+    }
+    let headers_only = upper.contains("BODY.PEEK[HEADER]");
+    let mut sent = 0;
+    for (i, (uid, raw)) in wanted {
+        if b.withhold.contains(uid) {
+            continue;
+        }
+        if b.bye_after_bodies == Some(sent) {
+            out.write_all(b"* BYE shutting down in the middle of your FETCH\r\n")?;
+            return Ok(());
+        }
+        if let Some(n) = b.huge_literal {
+            write!(out, "* {} FETCH (UID {uid} BODY[] {{{n}}}\r\n", i + 1)?;
+            return stream_bytes(out, n, b'a');
+        }
+        let content: &[u8] = if headers_only {
+            let end = raw
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(raw.len(), |p| p + 4);
+            &raw[..end]
+        } else {
+            raw
+        };
+        let section = if headers_only {
+            "BODY[HEADER]"
+        } else {
+            "BODY[]"
+        };
+        let mut answer = format!(
+            "* {} FETCH (UID {uid} RFC822.SIZE {} INTERNALDATE \"24-Nov-2026 10:00:00 +0000\" {section} {{{}}}\r\n",
+            i + 1,
+            raw.len(),
+            content.len()
+        )
+        .into_bytes();
+        answer.extend_from_slice(content);
+        answer.extend_from_slice(b")\r\n");
+        send(out, &answer, b.drip_fetch)?;
+        sent += 1;
+    }
+    if b.bye_after_bodies.is_some() {
+        out.write_all(b"* BYE shutting down in the middle of your FETCH\r\n")?;
+        return Ok(());
+    }
+    for (uid, raw) in &b.extra_bodies {
+        write!(out, "* 1 FETCH (UID {uid} BODY[] {{{}}}\r\n", raw.len())?;
+        out.write_all(raw)?;
+        out.write_all(b")\r\n")?;
+    }
+    write!(out, "{tag} OK done\r\n")
+}
+
+/// Whether `uid` is in the sequence set `set` (`1:3,7,9:*`); `*` is the highest UID.
+fn in_set(set: &str, uid: u32, highest: u32) -> bool {
+    let num = |s: &str| {
+        if s == "*" {
+            Some(highest)
+        } else {
+            s.parse::<u32>().ok()
+        }
+    };
+    set.split(',').any(|part| match part.split_once(':') {
+        Some((a, b)) => match (num(a), num(b)) {
+            (Some(a), Some(b)) => (a.min(b)..=a.max(b)).contains(&uid),
+            _ => false,
+        },
+        None => num(part) == Some(uid),
+    })
+}
