@@ -23,10 +23,7 @@ pub fn after_mail_sync(
     if let Some(imap) = &config.imap {
         let m = moderation::write_back(endpoint, session, imap, store)?;
         for e in &m.errors {
-            eprintln!(
-                "secdesk: could not write moderation back to the server for {}",
-                terminal_line(e)
-            );
+            eprintln!("secdesk: moderation on the server: {}", terminal_line(e));
         }
         if m.junked + m.restored + m.not_junk > 0 {
             lines.push(format!(

@@ -70,7 +70,21 @@ pub fn write_back(
     };
     for item in queue {
         let default = imap.sync_mailboxes().into_iter().next().unwrap_or_default();
-        let result = carry_out(endpoint, session, &how, &default, &junk, &item);
+        let mut warnings = Vec::new();
+        let result = carry_out(
+            endpoint,
+            session,
+            &how,
+            &default,
+            &junk,
+            &item,
+            &mut warnings,
+        );
+        for w in warnings {
+            report
+                .errors
+                .push(format!("report #{}: {w}", item.report_id));
+        }
         let error = match result {
             Ok(n) => {
                 match item.action {
@@ -95,26 +109,30 @@ pub fn write_back(
 }
 
 /// `[imap] junk_mailbox`, else the folder the server marks `\Junk` (or a usual name),
-/// else `Junk`, created.
+/// else `Junk`; a named folder that does not exist yet is created.
 fn junk_mailbox(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     imap: &ImapConfig,
 ) -> Result<String, ImapError> {
-    if let Some(name) = imap
+    let name = match imap
         .junk_mailbox
         .as_deref()
         .filter(|n| !n.trim().is_empty())
     {
-        return Ok(name.to_string());
+        Some(name) => name.to_string(),
+        None => match mailbox::find(endpoint, session, Role::Junk)? {
+            Some(found) => return Ok(found),
+            None => "Junk".to_string(),
+        },
+    };
+    let wire = mailbox::encode(&name);
+    if let Err(imap::Error::No(_)) = session.status(&wire, "(MESSAGES)") {
+        session
+            .create(&wire)
+            .map_err(|e| classify(endpoint, "creating the Junk folder", e))?;
     }
-    if let Some(name) = mailbox::find(endpoint, session, Role::Junk)? {
-        return Ok(name);
-    }
-    session
-        .create(mailbox::encode("Junk"))
-        .map_err(|e| classify(endpoint, "creating the Junk folder", e))?;
-    Ok("Junk".to_string())
+    Ok(name)
 }
 
 struct Mover {
@@ -131,6 +149,7 @@ fn carry_out(
     default: &str,
     junk: &str,
     item: &Pending,
+    warnings: &mut Vec<String>,
 ) -> Result<usize, ImapError> {
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (id, mailbox) in &item.messages {
@@ -149,7 +168,16 @@ fn carry_out(
             Action::Restore => (junk, Some(origin), "$NotJunk", "$Junk"),
             Action::NotJunk => (origin, None, "$NotJunk", "$Junk"),
         };
-        touched += move_flagged(endpoint, session, how, from, to, &ids, add, remove)?;
+        touched += move_flagged(
+            endpoint,
+            session,
+            how,
+            from,
+            to,
+            &ids,
+            (add, remove),
+            warnings,
+        )?;
     }
     Ok(touched)
 }
@@ -164,8 +192,8 @@ fn move_flagged(
     from: &str,
     to: Option<&str>,
     ids: &[&str],
-    add: &str,
-    remove: &str,
+    (add, remove): (&str, &str),
+    warnings: &mut Vec<String>,
 ) -> Result<usize, ImapError> {
     session
         .select(mailbox::encode(from))
@@ -176,6 +204,11 @@ fn move_flagged(
             .uid_search(format!("HEADER Message-ID \"<{id}>\""))
             .map_err(|e| classify(endpoint, "finding a report's messages", e))?;
         uids.extend(found);
+    }
+    if uids.is_empty() {
+        // Some servers (Courier) find nothing by HEADER search: read the folder's
+        // Message-ID headers instead.
+        uids = scan_for_ids(endpoint, session, ids)?;
     }
     uids.sort_unstable();
     uids.dedup();
@@ -189,8 +222,24 @@ fn move_flagged(
             .map(|_| ())
             .map_err(|e| classify(endpoint, "flagging a report's messages", e))
     };
-    store(session, format!("-FLAGS.SILENT ({remove})"))?;
-    store(session, format!("+FLAGS.SILENT ({add})"))?;
+    // Keywords are best effort: a server may refuse them (Courier without IMAP_KEYWORDS);
+    // the move is what matters to the team.
+    for query in [
+        format!("-FLAGS.SILENT ({remove})"),
+        format!("+FLAGS.SILENT ({add})"),
+    ] {
+        match session.uid_store(&set, &query) {
+            Ok(_) => {}
+            Err(e @ (imap::Error::No(_) | imap::Error::Bad(_))) => {
+                warnings.push(format!(
+                    "the server refused the {add} / {remove} keywords ({}); the messages were moved without them",
+                    crate::core::sanitize::terminal_line(e.to_string().trim())
+                ));
+                break;
+            }
+            Err(e) => return Err(classify(endpoint, "flagging a report's messages", e)),
+        }
+    }
     if let Some(to) = to {
         let to = mailbox::encode(to);
         if how.has_move {
@@ -212,4 +261,25 @@ fn move_flagged(
         }
     }
     Ok(uids.len())
+}
+
+/// The UIDs in the selected folder whose Message-ID is one of `ids`, from a FETCH of every
+/// message's Message-ID header (RFC 3501 §6.4.5, `HEADER.FIELDS`).
+fn scan_for_ids(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    ids: &[&str],
+) -> Result<Vec<u32>, ImapError> {
+    let fetched = session
+        .uid_fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        .map_err(|e| classify(endpoint, "reading Message-IDs", e))?;
+    Ok(fetched
+        .iter()
+        .filter_map(|f| {
+            let header = String::from_utf8_lossy(f.header().or_else(|| f.body())?).into_owned();
+            let value = header.split_once(':')?.1.trim();
+            let id = value.trim_start_matches('<').trim_end_matches('>');
+            ids.contains(&id).then_some(f.uid).flatten()
+        })
+        .collect())
 }
