@@ -382,7 +382,9 @@ fn mbox(n: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
 
 #[test]
 fn import_killed_at_random_points_then_rerun_holds_exactly_the_mbox() {
-    const MESSAGES: usize = 1500;
+    // Import stores 500 messages a transaction: enough batches that most of the run is spent
+    // between the first commit and the last, where a kill tests something.
+    const MESSAGES: usize = 4000;
     const KILLS: usize = 20;
     let work = tempfile::tempdir().expect("temp dir");
     let (data, raws) = mbox(MESSAGES);

@@ -16,6 +16,16 @@ struct Desk {
 impl Desk {
     /// A desk for Ada with two teammates: Bob, and Eve whose address is a spreadsheet formula.
     fn new() -> Desk {
+        Desk::with("")
+    }
+
+    /// [`Desk::new`] with more config appended.
+    fn with(extra: &str) -> Desk {
+        Desk::importing(extra, &[])
+    }
+
+    /// [`Desk::with`], importing the fixture inbox with `import_args` added.
+    fn importing(extra: &str, import_args: &[&str]) -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("secdesk.db");
         let config = format!(
@@ -30,12 +40,13 @@ members = [
     {{ name = "Bob", email = "bob@example.org" }},
     {{ name = "Eve", email = "=2+5@evil.example" }},
 ]
+{extra}
 "#,
             db.display()
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let desk = Desk { dir };
-        desk.import_fixture("inbox");
+        desk.import_fixture("inbox", import_args);
         desk
     }
 
@@ -43,7 +54,7 @@ members = [
     /// whose files' mtimes are their Date headers. (Import checks each Date against the
     /// file's time, issue 11; a checkout's fresh mtimes would make every fixture look
     /// forged.)
-    fn import_fixture(&self, name: &str) {
+    fn import_fixture(&self, name: &str, import_args: &[&str]) {
         let to = self.dir.path().join(name);
         std::fs::create_dir_all(&to).unwrap();
         for entry in std::fs::read_dir(fixture(name)).unwrap() {
@@ -63,7 +74,9 @@ members = [
                 .set_modified(when)
                 .unwrap();
         }
-        self.ok(&["import", to.to_str().unwrap()]);
+        let mut args = vec!["import", to.to_str().unwrap()];
+        args.extend_from_slice(import_args);
+        self.ok(&args);
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -188,7 +201,17 @@ fn show_json_keeps_the_contract() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["created", "coordinator", "note"]);
-    assert_eq!(keys(&d["deadlines"]), ["acknowledge", "close", "triage"]);
+    // Issue 15 adds PEP 811's coordinator and finish clocks.
+    assert_eq!(
+        keys(&d["deadlines"]),
+        ["acknowledge", "close", "coordinator", "finish", "triage"]
+    );
+    assert_eq!(
+        d["deadlines"]["coordinator"],
+        Value::Null,
+        "a coordinator is set"
+    );
+    assert!(d["deadlines"]["finish"].is_string());
     assert_eq!(d["deadlines"]["acknowledge"], "2026-03-04T10:00:00Z");
     assert_eq!(desk.show("3")["duplicate_of"], 1);
     assert_eq!(desk.show("3")["deadlines"]["close"], Value::Null, "closed");
@@ -350,7 +373,7 @@ fn reporter_answer_brings_needs_info_back_flagged() {
     desk.ok(&["mark", "1", "valid"]);
     desk.ok(&["state", "1", "triaged"]);
     desk.ok(&["state", "1", "needs-info", "--note", "asked which versions"]);
-    desk.import_fixture("reply");
+    desk.import_fixture("reply", &[]);
     let d = desk.show("1");
     assert_eq!(d["state"], "triaged");
     assert_eq!(d["flagged"], true);
@@ -430,4 +453,74 @@ fn stats_exports_json_and_formula_safe_csv() {
     }
     let table = desk.ok(&["stats"]);
     assert!(table.contains("to first response"), "{table}");
+}
+
+#[test]
+fn issue14_members_by_any_name_responded_dup_of_a_dup_list_header_and_empty_outbox() {
+    let desk = Desk::new();
+    // A member by local part and by name, and a stranger refused in one line.
+    assert!(desk.ok(&["assign", "1", "bob"]).contains("bob@example.org"));
+    assert!(desk.ok(&["assign", "1", "ADA"]).contains("ada@example.org"));
+    assert!(desk
+        .refused(&["assign", "1", "mallory"])
+        .contains("no team member"));
+    // A first response given by phone stops the acknowledge clock; marking valid does not.
+    desk.ok(&["mark", "1", "valid"]);
+    let clocks = &desk.show("1")["clocks"];
+    assert!(clocks["acknowledge"]["met_at"].is_null(), "{clocks}");
+    assert!(desk
+        .ok(&["responded", "1", "--via", "phone"])
+        .contains("first response recorded (via phone)"));
+    let clocks = &desk.show("1")["clocks"];
+    assert!(clocks["acknowledge"]["met_at"].is_string(), "{clocks}");
+    assert!(desk
+        .refused(&["responded", "1", "--via", "fax"])
+        .contains("phone"));
+    // A duplicate of a duplicate is refused, naming the original.
+    desk.ok(&["dup", "3", "--of", "1"]);
+    let err = desk.refused(&["dup", "2", "--of", "3"]);
+    assert!(err.contains("mark #2 a duplicate of #1"), "{err}");
+    // list has a header row; the JSON has none.
+    let table = desk.ok(&["list"]);
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("id") && header.contains("subject"),
+        "{header}"
+    );
+    assert!(desk.json(&["list", "--json"]).is_array());
+    // outbox says when it is empty, even through a pipe.
+    assert!(desk.ok(&["outbox"]).contains("the outbox is empty"));
+}
+
+#[test]
+fn issue14_history_comes_in_closed_and_stays_out_of_response_times() {
+    let fresh = Desk::new();
+    let new = fresh.json(&["list", "--json"]);
+    assert!(new.as_array().unwrap().iter().all(|r| r["state"] == "new"));
+
+    let archive = Desk::importing("", &["--historical"]);
+    let reports = archive.json(&["list", "--json"]);
+    let reports = reports.as_array().unwrap();
+    assert!(!reports.is_empty());
+    for r in reports {
+        let state = r["state"].as_str().unwrap();
+        assert!(state == "resolved" || state == "spam", "{r}");
+        assert_eq!(r["overdue"], false, "{r}");
+    }
+    let log = archive.ok(&["log", "1"]);
+    assert!(log.contains("imported"), "{log}");
+    let stats = archive.json(&["stats", "--json"]);
+    assert_eq!(stats["historical"], reports.len());
+    assert_eq!(stats["time_to_close"]["count"], 0);
+    let with = archive.json(&["stats", "--json", "--historical"]);
+    assert_eq!(with["time_to_close"]["count"], reports.len());
+
+    // [sync] historical_before, as a bare TOML date: the same for mail older than it.
+    let dated = Desk::with("[sync]\nhistorical_before = 2100-01-01\n");
+    let reports = dated.json(&["list", "--json"]);
+    assert!(reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["state"] != "new"));
 }

@@ -132,6 +132,35 @@ fn smtp_down_keeps_the_reply_queued_and_shown_on_the_report() {
 }
 
 #[test]
+fn the_preview_says_what_sending_will_really_do_to_a_triaged_report() {
+    let mail = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(smtp.port, "");
+    let mut tui = tui_on(&mail);
+    tui.key(KeyCode::Enter);
+    tui.key(KeyCode::Char('S'));
+    tui.keys("2"); // triaged
+    assert_eq!(tui.report_field(1, "state").as_deref(), Some("triaged"));
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Char('j')); // acknowledge
+    tui.key(KeyCode::Enter);
+    let preview = tui.screen();
+    assert!(
+        preview.contains("#1 stays triaged (already past acknowledged)"),
+        "{preview}"
+    );
+    assert!(!preview.contains("becomes acknowledged"), "{preview}");
+    tui.key(KeyCode::Char('y'));
+    let status = tui.status();
+    assert!(status.contains("Reply to #1 sent"), "{status}");
+    assert!(
+        !status.contains(", but"),
+        "no failed state change: {status}"
+    );
+    assert_eq!(tui.report_field(1, "state").as_deref(), Some("triaged"));
+}
+
+#[test]
 fn the_preview_shows_the_whole_message_and_n_cancels() {
     let mail = Desk::new(REPORT, 0);
     let mut tui = tui_on(&mail);

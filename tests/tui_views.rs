@@ -39,11 +39,35 @@ fn report_view_shows_thread_notes_and_replies_apart() {
     insta::assert_snapshot!(screen);
     assert!(screen.contains("▶ reporter"));
     assert!(screen.contains("poc.py"), "the attachment is listed");
-    desk.keys("jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj");
+    // The report opens on the mail: the reporter's first lines show, the reasons are folded.
+    assert!(screen.contains("Hello PSRT"), "{screen}");
+    assert!(screen.contains("1 reason, w shows"), "{screen}");
+    // / finds text in the report and scrolls to it.
+    desk.key(KeyCode::Char('/'));
+    desk.keys("team note");
+    desk.key(KeyCode::Enter);
     let later = desk.screen();
     insta::assert_snapshot!("report_view_scrolled", later);
     assert!(later.contains("✎ team note"));
     assert!(later.contains("◀ our reply"));
+    // G stops with the last line of the audit log at the bottom: no blank screen.
+    desk.key(KeyCode::Char('G'));
+    let end = desk.screen();
+    let rows: Vec<&str> = end.lines().collect();
+    let last_text = rows[rows.len() - 3];
+    assert!(!last_text.trim().is_empty(), "blank bottom row:\n{end}");
+    assert!(
+        end.contains("Audit log") || last_text.contains("20"),
+        "{end}"
+    );
+    let at_end = desk.state.report_scroll;
+    desk.key(KeyCode::Char('j'));
+    assert_eq!(
+        desk.state.report_scroll, at_end,
+        "j past the end does nothing"
+    );
+    desk.key(KeyCode::Char('k'));
+    assert_eq!(desk.state.report_scroll, at_end - 1, "k answers at once");
 }
 
 #[test]
@@ -85,11 +109,14 @@ fn member_picker() {
     let screen = desk.screen();
     insta::assert_snapshot!(screen);
     assert!(screen.contains("Ada Lovelace <ada@demo.example>"));
+    // The title names the report the choice changes: the one under the cursor.
+    assert!(screen.contains("Assign #4 to"), "{screen}");
 }
 
 #[test]
 fn hostile_mail_is_drawn_inert() {
     let mut desk = Desk::demo();
+    desk.key(KeyCode::Tab); // Suspected spam
     desk.key(KeyCode::Char('/'));
     desk.keys("clipboard");
     desk.key(KeyCode::Enter);

@@ -1,4 +1,5 @@
-//! `secdesk assign ID MEMBER`: make a team member (email or name) the coordinator.
+//! `secdesk assign ID MEMBER`: make a team member the coordinator, named by email, the
+//! email's local part, name, first name or `handle`.
 
 use std::process::ExitCode;
 
@@ -10,7 +11,8 @@ use super::Context;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     pub id: i64,
-    /// A team member's email or name, from `[team] members`.
+    /// A team member from `[team] members`: email, local part (`ada`), name, first name or
+    /// handle; it must point at one member.
     pub member: String,
     #[command(flatten)]
     pub guard: Guard,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::core::ingest::{IngestSummary, Ingestor};
+use crate::core::triage::history;
 use crate::mailio::import::import_path;
 
 use super::{output, Context};
@@ -19,12 +20,17 @@ pub struct Args {
     /// FIFO, a device) is refused; symbolic links inside a folder are not followed.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Old mail: the new reports come in closed (resolved, or spam when the classifier says
+    /// so), their clocks stopped and their class kept; `stats` leaves them out.
+    #[arg(long)]
+    pub historical: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
     let started = Instant::now();
+    let last_before = history::last_report(&store)?;
     let mut total = IngestSummary::default();
     let mut skipped = Vec::new();
     let mut oversized = Vec::new();
@@ -48,7 +54,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 }
                 // What earlier paths imported is stored: say so before the error.
                 if total.new_messages + total.duplicates > 0 {
-                    print_summary(&total, started);
+                    print_summary(&total, started, 0);
                 }
                 anyhow::bail!("import stopped: {e}");
             }
@@ -60,7 +66,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    print_summary(&total, started);
+    let historical = history::after_import(&mut store, &config, args.historical, last_before)?;
+    print_summary(&total, started, historical);
     if !oversized.is_empty() {
         println!(
             "stored {} too large as headers and a note (over [sync] max_message_bytes; the whole message stays in the file):",
@@ -87,13 +94,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
-fn print_summary(total: &IngestSummary, started: Instant) {
+fn print_summary(total: &IngestSummary, started: Instant, historical: usize) {
     println!(
-        "imported {} new messages, {} new reports ({} already stored) in {:.1} s",
+        "imported {} new messages, {} new reports ({} already stored) in {:.1} s{}",
         total.new_messages,
         total.new_reports,
         total.duplicates,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        history::closed_note(historical)
     );
 }
 

@@ -1,12 +1,15 @@
 //! `secdesk list`: reports, newest first, with filters by state, class, coordinator and
 //! clocks.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
+use crate::core::advisory::embargo::{self, Embargo};
 use crate::core::model::{Class, ReportState};
+use crate::core::pep811;
 use crate::core::queue::{self, QueueEntry};
 use crate::core::sanitize::{csv_cell, terminal_line};
 use crate::core::store::reports::{ListFilter, ReportSummary};
@@ -40,6 +43,10 @@ pub struct Args {
     /// Only open reports past a response deadline.
     #[arg(long)]
     pub overdue: bool,
+    /// Only open reports with a deadline (acknowledge, triage, close, or PEP 811's
+    /// coordinator and finish) within SPAN from now, or already past: e.g. 14d, 2w, 36h.
+    #[arg(long, value_name = "SPAN", value_parser = |s: &str| crate::core::pep811::parse_span(s))]
+    pub due: Option<chrono::Duration>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -59,24 +66,35 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         search: args.search,
         states,
         classes,
-        coordinator: args.mine.then(|| config.identity.email.clone()),
+        coordinator: args.mine.then(|| config.my_email()),
         unassigned: args.unassigned,
         ..ListFilter::default()
     };
-    let entries = queue::queue(&store, &filter, args.overdue, &config.clocks, Utc::now())?;
+    let now = Utc::now();
+    let mut entries = queue::queue(&store, &filter, args.overdue, &config.clocks, now)?;
+    if let Some(span) = args.due {
+        entries.retain(|e| pep811::next_due(&e.deadlines).is_some_and(|d| d <= now + span));
+    }
     if args.json {
         output::print_json(&entries)?;
     } else if args.csv {
         print_csv(&entries)?;
     } else {
-        print_queue(&entries)?;
+        let embargoes = embargo::all(store.conn(), now)?;
+        print_queue(&entries, &embargoes, now)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The queue as a table: `!` marks overdue reports, `*` a reporter's unread answer.
-pub fn print_queue(entries: &[QueueEntry]) -> anyhow::Result<()> {
+/// The queue as a table: `!` marks overdue reports, `*` a reporter's unread answer; at the
+/// end, the PEP 811 finish clock once 14 days or fewer are left, and the embargo countdown.
+pub fn print_queue(
+    entries: &[QueueEntry],
+    embargoes: &HashMap<i64, Embargo>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    writeln!(out, "{:>5}   {:<16}  {}", "id", "coordinator", header())?;
     for e in entries {
         let r = &e.report;
         let marks = format!(
@@ -84,9 +102,19 @@ pub fn print_queue(entries: &[QueueEntry]) -> anyhow::Result<()> {
             if e.overdue { "!" } else { " " },
             if r.flagged { "*" } else { " " }
         );
+        let mut tail: Vec<String> = Vec::new();
+        tail.extend(embargo::finish_mark(e.deadlines.finish.as_deref(), now));
+        if let Some(em) = embargoes.get(&r.id) {
+            tail.push(format!("embargo {}d", em.days_left));
+        }
+        let tail = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", tail.join(", "))
+        };
         writeln!(
             out,
-            "{:>5}{marks} {:<16.16}  {}",
+            "{:>5}{marks} {:<16.16}  {}{tail}",
             r.id,
             terminal_line(r.coordinator.as_deref().unwrap_or("-")),
             row(r),
@@ -125,10 +153,19 @@ pub fn print_csv(entries: &[QueueEntry]) -> anyhow::Result<()> {
 /// A plain table; every field from mail is made terminal-safe.
 pub fn print_table(reports: &[ReportSummary]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    writeln!(out, "{:>5}  {}", "id", header())?;
     for r in reports {
         writeln!(out, "{:>5}  {}", r.id, row(r))?;
     }
     Ok(())
+}
+
+/// The column names over [`row`].
+fn header() -> String {
+    format!(
+        "{:<10}  {:<12}  {:<7}  {:>3}  {:<30}  {}",
+        "received", "state", "class", "msg", "from", "subject"
+    )
 }
 
 fn row(r: &ReportSummary) -> String {

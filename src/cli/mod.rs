@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch. Each command lives in its own file and
 //! calls the same core functions as the TUI. Data goes to stdout, diagnostics to stderr.
 
+mod advisory;
 mod assign;
 mod backup;
 mod change;
@@ -11,18 +12,22 @@ pub mod desk;
 mod dup;
 pub mod editor;
 mod eval;
+mod export;
 mod import;
 mod list;
 mod log;
 mod mark;
 mod note;
+mod notice;
 mod outbox;
 mod output;
 pub mod reply;
+mod responded;
 mod save;
 mod show;
 mod state;
 mod stats;
+mod stats_year;
 mod sync;
 mod take;
 mod team;
@@ -79,6 +84,8 @@ pub enum Command {
     Unassign(unassign::Args),
     /// Add a team note to a report (never sent to the reporter).
     Note(note::Args),
+    /// Record a first response given outside secdesk (--via phone|other).
+    Responded(responded::Args),
     /// Close a report as a duplicate of another.
     Dup(dup::Args),
     /// Show a report's audit log.
@@ -103,6 +110,12 @@ pub enum Command {
     Backup(backup::Args),
     /// Check the store file: whole, private, secdesk's, references intact.
     Check(check::Args),
+    /// Show or set a report's advisory fields (--set KEY=VALUE, --unset KEY, --edit, --json).
+    Advisory(advisory::Args),
+    /// Export a report's advisory: OSV, CVE JSON 5.1, GHSA request body, or the announce mail.
+    Export(export::Args),
+    /// Send an embargoed notification (--template embargo) to distributors.
+    Notice(notice::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -193,6 +206,7 @@ pub fn main() -> ExitCode {
         Some(Command::State(args)) => state::run(&ctx, args),
         Some(Command::Assign(args)) => assign::run(&ctx, args),
         Some(Command::Take(args)) => take::run(&ctx, args),
+        Some(Command::Responded(args)) => responded::run(&ctx, args),
         Some(Command::Unassign(args)) => unassign::run(&ctx, args),
         Some(Command::Note(args)) => note::run(&ctx, args),
         Some(Command::Dup(args)) => dup::run(&ctx, args),
@@ -205,6 +219,9 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&ctx, args),
         Some(Command::Backup(args)) => backup::run(&ctx, args),
         Some(Command::Check(args)) => check::run(&ctx, args),
+        Some(Command::Advisory(args)) => advisory::run(&ctx, args),
+        Some(Command::Export(args)) => export::run(&ctx, args),
+        Some(Command::Notice(args)) => notice::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {

@@ -114,12 +114,10 @@ pub fn deliver_after_sync(config: &Config, store: &mut Store) {
 fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if rows.is_empty() {
-        if output::stdout_is_terminal() {
-            writeln!(
-                out,
-                "the outbox is empty: every reply has been sent and filed"
-            )?;
-        }
+        writeln!(
+            out,
+            "the outbox is empty: every reply has been sent and filed"
+        )?;
         return Ok(());
     }
     for r in rows {

@@ -358,7 +358,7 @@ fn read_answer(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim().to_lowercase())
 }
 
-fn ask(prompt: &str, default: bool) -> anyhow::Result<bool> {
+pub(super) fn ask(prompt: &str, default: bool) -> anyhow::Result<bool> {
     let answer = read_answer(prompt)?;
     Ok(match answer.chars().next() {
         Some('y') => true,

@@ -28,9 +28,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         output::print_json(&super::team::with_replying(&store, args.id, &detail, now)?)?;
     } else {
-        print_report(&mut std::io::stdout().lock(), &detail)?;
+        let mut out = std::io::stdout().lock();
+        print_report(&mut out, &detail)?;
+        super::advisory::print_summary(&mut out, &store, args.id)?;
         if let Some(line) = super::team::replying_line(&config, &store, args.id, now)? {
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -115,7 +117,7 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     if cl.class.is_some() || cl.outcome.is_some() {
         let score = cl
             .score
-            .map(|s| format!(" score {s:.2}"))
+            .map(|s| format!(", spam score {s:.2}"))
             .unwrap_or_default();
         writeln!(
             out,

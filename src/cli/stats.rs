@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use crate::core::sanitize::terminal_line;
 use crate::core::stats::{self, Period, Stats, TimeFigures};
 
-use super::{output, Context};
+use super::{output, stats_year, Context};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -32,6 +32,20 @@ pub struct Args {
     /// Same as --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Group intake and clocks by week, month, quarter or year (`by_period`).
+    #[arg(long, value_name = "PERIOD", default_value = "week",
+          value_parser = |s: &str| s.parse::<stats::period::By>())]
+    pub by: stats::period::By,
+    /// Also draw the charts (intake by class, response times against targets, clock
+    /// efficiency) into FILE as SVG.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
+    /// Also write one self-contained HTML page (charts and tables) into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
+    /// Count historical reports (imported closed) in response times and clocks too.
+    #[arg(long)]
+    pub historical: bool,
 }
 
 fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
@@ -47,6 +61,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let period = Period {
         since: date("since", args.since.as_deref())?,
         until: date("until", args.until.as_deref())?,
+        with_historical: args.historical,
     };
     if let (Some(s), Some(u)) = (period.since, period.until) {
         if s > u {
@@ -54,14 +69,36 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let (config, store) = ctx.read_store()?;
-    let figures = stats::compute(&store, period, &config.clocks, Utc::now())?;
+    let now = Utc::now();
+    let figures = stats::compute(&store, period, &config.clocks, now)?;
+    let year = stats::period::compute(
+        &store,
+        period,
+        args.by,
+        &config.clocks,
+        &config.members(),
+        now,
+    )?;
+    stats_year::write_charts(
+        &year,
+        &config.clocks,
+        args.svg.as_deref(),
+        args.html.as_deref(),
+    )?;
     let format = if args.json { Format::Json } else { args.format };
     match format {
-        Format::Json => output::print_json(&figures)?,
+        Format::Json => output::print_json(&stats_year::Full {
+            stats: &figures,
+            year: &year,
+        })?,
         Format::Csv => std::io::stdout()
             .lock()
-            .write_all(stats::to_csv(&figures).as_bytes())?,
-        Format::Table => print_table(&mut std::io::stdout().lock(), &figures)?,
+            .write_all((stats::to_csv(&figures) + &stats::to_csv_rows(&year)).as_bytes())?,
+        Format::Table => {
+            let mut out = std::io::stdout().lock();
+            print_table(&mut out, &figures)?;
+            stats_year::print_table(&mut out, &year)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -75,6 +112,14 @@ fn print_table(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
         s.reports,
         s.overdue
     )?;
+    if s.historical > 0 {
+        writeln!(
+            out,
+            "{} historical (imported closed): counted by state, class and week; in the times \
+             and clocks only with --historical",
+            s.historical
+        )?;
+    }
     for (title, counts) in [
         ("by state", &s.by_state),
         ("by class", &s.by_class),

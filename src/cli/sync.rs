@@ -13,6 +13,7 @@ use anyhow::Context as _;
 
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
+use crate::core::triage::history;
 use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 use crate::mailio::imap::{account, connect};
 
@@ -87,10 +88,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let team = super::team::after_mail_sync(&config, &endpoint, &mut session, &mut store)?;
     // The mail is stored; a failed goodbye changes nothing.
     connect::logout(&endpoint, &mut session);
+    let historical = history::close_before(&mut store, config.sync.historical_before)?;
 
     let complete = reports.iter().all(SyncReport::complete);
     if args.verbose || output::stdout_is_terminal() || !complete {
-        println!("{}", summary_line(&reports, started.elapsed()));
+        println!(
+            "{}{}",
+            summary_line(&reports, started.elapsed()),
+            history::closed_note(historical)
+        );
         team.into_iter().for_each(|line| println!("{line}"));
     }
     // Replies waiting in the outbox go out on every sync, as their backoff allows.

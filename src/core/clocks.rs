@@ -6,13 +6,19 @@
 //! Only people's events count towards response and triage: secdesk's own (a report coming back
 //! from `needs-info` when the reporter answers) are not a response from the team.
 //!
-//! - **first response**: the first `reply` event, or the first move into `acknowledged` (or a
-//!   later stage of the open track: `triaged`, `fixing`, `disclosed`, `needs-info`);
+//! - **first response**: the first reply sent to the reporter (a `reply` event, written when
+//!   the outbox delivers it, whose recipients include the reporter), or the first `responded` event (`secdesk responded ID --via
+//!   phone|other`: an answer given elsewhere). Confirming a class or moving the state is not
+//!   a response;
 //! - **triage**: the first decision on the report: a move into `triaged`, `fixing`,
 //!   `disclosed` (accepted) or `invalid`, `duplicate`, `resolved` (rejected or done). Closing
 //!   as spam is not triage;
 //! - **close**: the latest move into a closed state (`disclosed` counts: "close or disclose"),
 //!   for a report that is closed now.
+//!
+//! Undo takes a milestone back: a state move whose next state event is an undo (detail
+//! `undo`) never happened as far as the clocks are concerned, and neither did a
+//! `responded` event that a later `responded` undo names.
 
 use std::collections::HashMap;
 
@@ -24,15 +30,6 @@ use crate::core::config::ClockConfig;
 use crate::core::model::{ReportId, ReportState};
 use crate::core::store::{parse_timestamp, timestamp};
 use crate::core::triage::SYSTEM_ACTOR;
-
-/// States whose first entry counts as the first response.
-pub const RESPONSE_STATES: &[ReportState] = &[
-    ReportState::Acknowledged,
-    ReportState::Triaged,
-    ReportState::Fixing,
-    ReportState::Disclosed,
-    ReportState::NeedsInfo,
-];
 
 /// States whose first entry counts as the triage decision.
 pub const TRIAGE_STATES: &[ReportState] = &[
@@ -83,6 +80,10 @@ pub struct Deadlines {
     pub acknowledge: Option<String>,
     pub triage: Option<String>,
     pub close: Option<String>,
+    /// PEP 811: a coordinator set within 3 days of receipt ([`crate::core::pep811`]).
+    pub coordinator: Option<String>,
+    /// PEP 811: finished within 90 days of the coordinator being set.
+    pub finish: Option<String>,
 }
 
 fn days(d: f64) -> Duration {
@@ -123,6 +124,7 @@ impl Milestones {
             acknowledge: pending(targets.acknowledge_days, self.responded),
             triage: pending(targets.triage_days, self.triaged),
             close: pending(targets.close_days, self.closed),
+            ..Deadlines::default()
         }
     }
 
@@ -132,6 +134,21 @@ impl Milestones {
         c.acknowledge.overdue || c.triage.overdue || c.close.overdue
     }
 }
+
+/// True for a `reply` event `e` whose message went to the reporter: the outbox row it was
+/// sent from lists the address of the report's first incoming message among its
+/// recipients. A reply with no outbox row (recorded before the outbox kept recipients) or a
+/// report with no known reporter address counts as it always did.
+const TO_REPORTER: &str =
+    "coalesce((SELECT instr(lower(o.recipients), lower('\"' || m.from_addr || '\"')) > 0
+     FROM outbox o, messages m
+     WHERE o.message_id = e.after AND m.id = (SELECT min(f.id) FROM messages f
+         WHERE f.report_id = e.report_id AND f.direction = 'in')), 1)";
+
+/// True for a state event `e` that was not taken back: the next state event of the same
+/// report is not an undo.
+const NOT_UNDONE: &str = "coalesce((SELECT n.detail FROM events n WHERE n.report_id = e.report_id
+     AND n.kind = 'state' AND n.id > e.id ORDER BY n.id LIMIT 1), '') <> 'undo'";
 
 fn in_list(states: &[ReportState]) -> String {
     states
@@ -155,14 +172,17 @@ pub fn milestones(
     let sql = format!(
         "SELECT r.id, r.created_at, r.state,
             (SELECT min(at) FROM events e WHERE e.report_id = r.id AND e.actor <> ?2 AND
-                (e.kind = 'reply' OR (e.kind = 'state' AND e.after IN ({response})))),
+                ((e.kind = 'reply' AND {to_reporter}) OR (e.kind = 'responded' AND e.detail IS NOT 'undo' AND
+                 NOT EXISTS (SELECT 1 FROM events u WHERE u.report_id = e.report_id AND
+                     u.kind = 'responded' AND u.detail = 'undo' AND u.before = CAST(e.id AS TEXT))))),
             (SELECT min(at) FROM events e WHERE e.report_id = r.id AND e.actor <> ?2 AND
-                e.kind = 'state' AND e.after IN ({triage})),
+                e.kind = 'state' AND e.after IN ({triage}) AND {not_undone}),
             (SELECT max(at) FROM events e WHERE e.report_id = r.id AND
                 e.kind = 'state' AND e.after IN ({closed}))
          FROM reports r WHERE {only}",
-        response = in_list(RESPONSE_STATES),
         triage = in_list(TRIAGE_STATES),
+        not_undone = NOT_UNDONE,
+        to_reporter = TO_REPORTER,
         closed = in_list(&closed),
         // Two statements rather than `?1 IS NULL OR r.id = ?1`, which SQLite cannot answer
         // from the primary key: one report would cost a scan of every report.
@@ -268,5 +288,132 @@ mod tests {
         let targets = ClockConfig::default();
         assert_eq!(m.deadlines(&targets), Deadlines::default());
         assert!(!m.is_overdue(&targets, t(30, 0)));
+    }
+
+    mod from_the_audit_log {
+        use super::*;
+        use crate::core::ingest::{Ingestor, RawIncoming};
+        use crate::core::model::{Class, InvalidReason};
+        use crate::core::store::Store;
+        use crate::core::triage::{self, Request, Via};
+
+        fn one_report() -> (tempfile::TempDir, Store) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+            Ingestor::without_classifier()
+                .ingest_batch(
+                    &mut store,
+                    vec![RawIncoming::file(
+                        b"Message-ID: <a@x>\nFrom: r@x\nSubject: s\nDate: Sun, 1 Mar 2026 00:00:00 +0000\n\nb\n",
+                    )],
+                    None,
+                )
+                .unwrap();
+            (dir, store)
+        }
+
+        fn ada(hour: u32) -> Request {
+            Request::new("ada@x").at(t(1, hour))
+        }
+
+        fn of(store: &Store) -> Milestones {
+            milestones(store.conn(), Some(1))
+                .unwrap()
+                .remove(&1)
+                .unwrap()
+        }
+
+        #[test]
+        fn confirming_a_class_or_moving_the_state_is_not_a_response() {
+            let (_d, mut store) = one_report();
+            triage::mark(&mut store, &ada(1), 1, Class::Valid, None).unwrap();
+            assert_eq!(of(&store).state, ReportState::Acknowledged);
+            assert_eq!(of(&store).responded, None, "v is not a response");
+            triage::set_state(&mut store, &ada(2), 1, ReportState::NeedsInfo, None, None).unwrap();
+            assert_eq!(of(&store).responded, None, "a state move is not a response");
+            let targets = ClockConfig::default();
+            assert!(of(&store).clocks(&targets, t(4, 0)).acknowledge.overdue);
+        }
+
+        #[test]
+        fn a_reply_sent_or_an_answer_given_elsewhere_is_a_response() {
+            let (_d, mut store) = one_report();
+            triage::responded(&mut store, &ada(5), 1, Via::Phone).unwrap();
+            assert_eq!(of(&store).responded, Some(t(1, 5)));
+            let (_d2, store2) = one_report();
+            store2
+                .conn()
+                .execute(
+                    "INSERT INTO events (report_id, actor, at, kind, after)
+                     VALUES (1, 'ada@x', '2026-03-01T07:00:00Z', 'reply', '<m@x>')",
+                    [],
+                )
+                .unwrap();
+            assert_eq!(of(&store2).responded, Some(t(1, 7)));
+        }
+
+        #[test]
+        fn a_reply_that_did_not_go_to_the_reporter_is_no_response() {
+            let (_d, store) = one_report();
+            let sent = |id: &str, to: &str, hour: u32| {
+                store
+                    .conn()
+                    .execute(
+                        "INSERT INTO outbox (report_id, message_id, actor, created_at, subject,
+                            envelope_from, recipients, draft, raw, next_attempt_at, state)
+                         VALUES (1, ?1, 'ada@x', '2026-03-01T00:00:00Z', 's', 'sec@x', ?2, '{}',
+                            x'00', '2026-03-01T00:00:00Z', 'sent')",
+                        rusqlite::params![id, to],
+                    )
+                    .unwrap();
+                store
+                    .conn()
+                    .execute(
+                        "INSERT INTO events (report_id, actor, at, kind, after)
+                         VALUES (1, 'ada@x', ?1, 'reply', ?2)",
+                        rusqlite::params![timestamp(t(1, hour)), id],
+                    )
+                    .unwrap();
+            };
+            sent("up@x", r#"["upstream@vendor.example"]"#, 3);
+            assert_eq!(
+                of(&store).responded,
+                None,
+                "a reply upstream is not a response"
+            );
+            sent("rep@x", r#"["R@X", "sec@x"]"#, 4);
+            assert_eq!(of(&store).responded, Some(t(1, 4)));
+        }
+
+        #[test]
+        fn undo_takes_a_clocks_effect_back() {
+            let (_d, mut store) = one_report();
+            let a = triage::responded(&mut store, &ada(5), 1, Via::Other).unwrap();
+            let req = ada(6).if_version(Some(a.version));
+            triage::revert(&mut store, &req, 1, &a.undo).unwrap();
+            assert_eq!(
+                of(&store).responded,
+                None,
+                "an undone response is no response"
+            );
+
+            let a = triage::set_state(
+                &mut store,
+                &ada(7),
+                1,
+                ReportState::Invalid,
+                Some(InvalidReason::ThirdParty),
+                None,
+            )
+            .unwrap();
+            assert_eq!(of(&store).triaged, Some(t(1, 7)));
+            let req = ada(8).if_version(Some(a.version));
+            triage::revert(&mut store, &req, 1, &a.undo).unwrap();
+            let m = of(&store);
+            assert_eq!((m.state, m.triaged), (ReportState::New, None));
+            // Decided again later: that decision counts.
+            triage::set_state(&mut store, &ada(10), 1, ReportState::Triaged, None, None).unwrap();
+            assert_eq!(of(&store).triaged, Some(t(1, 10)));
+        }
     }
 }

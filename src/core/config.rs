@@ -51,6 +51,8 @@ pub struct Config {
     pub reply: ReplyConfig,
     #[serde(default)]
     pub sync: SyncConfig,
+    #[serde(default)]
+    pub advisory: crate::core::advisory::AdvisoryConfig,
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]
     pub source: PathBuf,
@@ -115,6 +117,10 @@ pub struct StoreConfig {
 pub struct Identity {
     pub name: String,
     pub email: String,
+    /// A short name to type for this member (`secdesk assign 12 ada`); the local part of
+    /// the email and the name work too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
 }
 
 /// `[team]`: the people who can coordinate reports, and the team's own address.
@@ -219,6 +225,31 @@ pub struct SyncConfig {
     /// The most one whole operation may take: a login, one fetch batch, one SMTP send.
     #[serde(default = "default_deadline_seconds")]
     pub deadline_seconds: u64,
+    /// Mail that arrived before this date (YYYY-MM-DD) comes in closed, as history: resolved
+    /// or spam, its clocks stopped, its class kept, left out of `stats` response times.
+    #[serde(default, deserialize_with = "date")]
+    pub historical_before: Option<chrono::NaiveDate>,
+}
+
+/// A TOML date, bare (`2026-01-01`) or quoted.
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateIn {
+        Bare(toml::value::Datetime),
+        Quoted(String),
+    }
+    let text = match DateIn::deserialize(d)? {
+        DateIn::Bare(t) => t.to_string(),
+        DateIn::Quoted(s) => s,
+    };
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-01"
+            ))
+        })
 }
 
 impl Default for SyncConfig {
@@ -228,6 +259,7 @@ impl Default for SyncConfig {
             timeout_seconds: default_timeout_seconds(),
             max_message_bytes: default_max_message_bytes(),
             deadline_seconds: default_deadline_seconds(),
+            historical_before: None,
         }
     }
 }
@@ -436,6 +468,15 @@ impl Config {
         !self.team.members.is_empty()
             && self.imap.is_some()
             && !self.team.events_mailbox.trim().is_empty()
+    }
+
+    /// My email as the team list spells it (the `[team]` entry matching `[identity]`,
+    /// ignoring case), so `--mine` finds the reports assigned to me by name.
+    pub fn my_email(&self) -> String {
+        self.members()
+            .into_iter()
+            .find(|m| m.email.eq_ignore_ascii_case(&self.identity.email))
+            .map_or_else(|| self.identity.email.clone(), |m| m.email.clone())
     }
 
     /// The team members, with `[identity]` included even when not listed.

@@ -2,6 +2,7 @@
 //!
 //! Nothing below this module touches the terminal or the network.
 
+pub mod advisory;
 pub mod classify;
 pub mod clocks;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod outbox;
 pub mod parse;
+pub mod pep811;
 pub mod queue;
 pub mod reply;
 pub mod sanitize;

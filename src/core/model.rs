@@ -205,6 +205,8 @@ named_enum!(
         SupportRequest => "support-request",
         WorkingAsIntended => "working-as-intended",
         NoResponse => "no-response",
+        // A reason of the triager's own words, kept as the change's note.
+        Other => "other",
     }
 );
 

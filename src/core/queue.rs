@@ -30,13 +30,18 @@ pub fn queue(
 ) -> Result<Vec<QueueEntry>> {
     let reports = store.list_reports(filter)?;
     let milestones = clocks::milestones(store.conn(), None)?;
+    let coordination = crate::core::pep811::coordination(store.conn(), None)?;
     Ok(reports
         .into_iter()
         .map(|report| {
             let m = milestones.get(&report.id);
+            let mut deadlines = m.map(|m| m.deadlines(targets)).unwrap_or_default();
+            if let Some(c) = coordination.get(&report.id) {
+                c.fill(&mut deadlines);
+            }
             QueueEntry {
                 overdue: m.is_some_and(|m| m.is_overdue(targets, now)),
-                deadlines: m.map(|m| m.deadlines(targets)).unwrap_or_default(),
+                deadlines,
                 report,
             }
         })

@@ -157,6 +157,8 @@ impl Watch {
             sync::examine(&c.endpoint, &mut c.session, &mailboxes[0]).map_err(|e| e.to_string())?;
         }
         let report_new: usize = reports.iter().map(|r| r.stored.new_messages).sum();
+        crate::core::triage::history::close_before(store, self.config.sync.historical_before)
+            .map_err(|e| e.to_string())?;
         let mut round = Round {
             new_messages: report_new,
             idle: c.idle,

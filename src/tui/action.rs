@@ -10,7 +10,7 @@ use crate::core::reply::Draft;
 use crate::core::store::queue::{QueueFilter, QueuePage};
 use crate::mailio::delivery::Delivery;
 
-use super::desk::{Detail, StatsData, UndoToken};
+use super::desk::{Candidate, Detail, StatsData, UndoToken};
 
 /// Everything that can happen to the desk.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub enum Action {
     },
     ReportLoaded(Box<Detail>),
     StatsLoaded(Box<StatsData>),
+    /// The answer to [`Request::Candidates`].
+    CandidatesLoaded(ReportId, Vec<Candidate>),
     /// What a batch of triage changes (or an undo) did.
     Applied(Applied),
     /// Another connection committed to the database (`PRAGMA data_version` moved).
@@ -53,6 +55,8 @@ pub enum Action {
     ReplyDelivered(Result<Box<Delivery>, String>),
     /// Replies in the outbox that are not yet sent (or not yet filed in Sent).
     OutboxCount(usize),
+    /// The answer to [`Request::TabCounts`], in its order.
+    TabCounts(Vec<usize>),
 }
 
 /// Work for the store worker. Reads are answered with the matching `…Loaded` action, writes
@@ -67,6 +71,8 @@ pub enum Request {
     },
     Report(ReportId),
     Stats,
+    /// The reports `d` can name as the original of this one.
+    Candidates(ReportId),
     Triage(Batch),
     Undo(UndoEntry),
     /// Compose a reply to a report, from a template or blank.
@@ -82,6 +88,8 @@ pub enum Request {
     /// Attempt delivery of an outbox row: the delivery worker runs it, off the UI thread.
     Deliver(i64),
     OutboxCount,
+    /// How many reports each of these queues holds (the counted tabs' filters).
+    TabCounts(Vec<QueueFilter>),
 }
 
 /// One key's worth of triage: the same change to one or more reports.
@@ -109,6 +117,10 @@ pub enum Change {
     Take,
     Note(String),
     DuplicateOf(ReportId),
+    /// Invalid for a reason in the triager's own words.
+    InvalidBecause(String),
+    /// The reporter was answered outside secdesk: a first response.
+    Responded(crate::core::triage::Via),
 }
 
 /// What the worker did with a batch: the reports changed (with how to take each back) and

@@ -5,18 +5,26 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::core::config::{ClockConfig, Identity};
-use crate::core::model::{InvalidReason, ReportId, ReportState};
+use crate::core::model::{ReportId, ReportState};
 use crate::core::store::queue::{QueueFilter, QueueOrder, QueuePage, QueueRow};
 
 use super::action::UndoEntry;
 use super::desk::{Detail, StatsData};
+pub use super::overlay::{
+    fuzzy_score, Confirm, Follow, Input, InputPurpose, OnYes, Overlay, Picked, Picker,
+    PickerChoice, PickerPurpose,
+};
 use crate::core::reply::Draft;
 
 /// The queues a triager switches between with Tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
-    /// Every report still `new`, suggested spam last. The desk opens here.
+    /// Every report still `new` but the suspected spam, suggested spam (unsure) last. The
+    /// desk opens here.
     NeedsTriage,
+    /// `new` reports the classifier calls spam and nobody confirmed: `X s` here confirms
+    /// exactly those (`core::store::queue::SUSPECTED_SPAM`).
+    SuspectedSpam,
     /// Open reports I coordinate.
     Mine,
     /// Open reports nobody coordinates.
@@ -29,8 +37,9 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::NeedsTriage,
+        Tab::SuspectedSpam,
         Tab::Mine,
         Tab::Unassigned,
         Tab::Spam,
@@ -39,13 +48,31 @@ impl Tab {
         Tab::All,
     ];
 
+    /// The tabs whose size the tab bar shows: the work waiting.
+    pub const COUNTED: [Tab; 3] = [Tab::NeedsTriage, Tab::SuspectedSpam, Tab::Mine];
+
     pub fn title(self) -> &'static str {
         match self {
             Tab::NeedsTriage => "Needs triage",
+            Tab::SuspectedSpam => "Suspected spam",
             Tab::Mine => "Mine",
             Tab::Unassigned => "Unassigned",
             Tab::Spam => "Spam quarantine",
             Tab::Invalid => "Invalid",
+            Tab::Closed => "Closed",
+            Tab::All => "All",
+        }
+    }
+
+    /// The title on a narrow screen.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Tab::NeedsTriage => "Triage",
+            Tab::SuspectedSpam => "Suspect",
+            Tab::Mine => "Mine",
+            Tab::Unassigned => "Unasg",
+            Tab::Spam => "Spam",
+            Tab::Invalid => "Inval",
             Tab::Closed => "Closed",
             Tab::All => "All",
         }
@@ -65,6 +92,11 @@ impl Tab {
             Tab::NeedsTriage => QueueFilter {
                 states: states(&[ReportState::New]),
                 spam_last: true,
+                suspected_spam: Some(false),
+                ..Default::default()
+            },
+            Tab::SuspectedSpam => QueueFilter {
+                suspected_spam: Some(true),
                 ..Default::default()
             },
             Tab::Mine => QueueFilter {
@@ -106,47 +138,6 @@ pub enum Screen {
     Stats,
 }
 
-/// A one-line text prompt at the bottom of the screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Input {
-    pub purpose: InputPurpose,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputPurpose {
-    Search,
-    Note,
-    DuplicateOf,
-}
-
-/// A list to choose one entry from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Picker {
-    pub purpose: PickerPurpose,
-    /// What each line shows, and what choosing it means.
-    pub items: Vec<(String, PickerChoice)>,
-    pub cursor: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PickerPurpose {
-    Assign,
-    State,
-    InvalidReason,
-    /// The template a reply starts from.
-    Template,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum PickerChoice {
-    Member(String),
-    State(ReportState),
-    Reason(InvalidReason),
-    /// A template name, or `None` for a blank reply.
-    Template(Option<String>),
-}
-
 /// A reply being written with `r`: composed, then edited, then previewed until it is sent
 /// or cancelled.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,15 +150,6 @@ pub struct ReplyFlow {
     /// Showing the preview (false while the editor is open).
     pub previewing: bool,
     pub scroll: u16,
-}
-
-/// What sits on top of the screen, taking the keys.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlay {
-    None,
-    Help,
-    Input(Input),
-    Picker(Picker),
 }
 
 /// The status line: what the last action did, or what went wrong.
@@ -217,18 +199,35 @@ pub struct State {
     pub order: QueueOrder,
     pub search: Option<String>,
     pub queue: QueueView,
-    /// Selected reports, with the version each was selected at.
-    pub selection: BTreeMap<ReportId, i64>,
+    /// Selected reports, with the version each was selected at and its suggestion.
+    pub selection: BTreeMap<ReportId, Picked>,
     /// The report open in the report view (or being loaded for it).
     pub report: Option<Box<Detail>>,
     pub report_id: Option<ReportId>,
     pub report_scroll: u16,
+    /// Whether the report view unfolds the classifier's reasons.
+    pub show_reasons: bool,
+    /// The text searched for in the report view, for n/N.
+    pub find: Option<String>,
+    /// The report line of the current match.
+    pub find_at: Option<usize>,
     pub stats: Option<Box<StatsData>>,
     pub overlay: Overlay,
     pub status: Option<Status>,
     /// The last sync's outcome, shown at the right of the status line.
     pub sync: Option<Result<String, String>>,
     pub undo: Vec<UndoEntry>,
+    /// How many reports the counted tabs hold ([`Tab::COUNTED`]), once counted.
+    pub tab_counts: Vec<(Tab, usize)>,
+    /// The last status lines, oldest first (`L` shows them).
+    pub messages: std::collections::VecDeque<String>,
+    /// A count typed before a motion (`5j`).
+    pub count: Option<usize>,
+    /// Where the cursor goes when the change on its way lands.
+    pub follow: Option<Follow>,
+    /// The report the cursor just landed on after a change took the one before it away:
+    /// highlighted until the next key, so the jump is seen.
+    pub landed: Option<ReportId>,
     /// The reply being written, if any.
     pub reply: Option<ReplyFlow>,
     /// The template names `r` offers (shipped and the config directory's).
@@ -240,6 +239,12 @@ pub struct State {
     pub height: u16,
     pub quit: bool,
 }
+
+/// How many status lines the message log keeps.
+pub const MESSAGE_LOG: usize = 100;
+
+/// Lines the report view spends on its title, the status line and the footer.
+pub const REPORT_CHROME: u16 = 3;
 
 /// Lines the queue screen spends on tabs, header, status and hints.
 pub const QUEUE_CHROME: u16 = 5;
@@ -265,11 +270,19 @@ impl State {
             report: None,
             report_id: None,
             report_scroll: 0,
+            show_reasons: false,
+            find: None,
+            find_at: None,
             stats: None,
             overlay: Overlay::None,
             status: None,
             sync: None,
             undo: Vec::new(),
+            messages: Default::default(),
+            tab_counts: Vec::new(),
+            count: None,
+            follow: None,
+            landed: None,
             reply: None,
             templates: Vec::new(),
             outbox_pending: None,
@@ -292,17 +305,36 @@ impl State {
         self.height.saturating_sub(QUEUE_CHROME).max(1) as usize
     }
 
+    /// How many lines a page is on the screen showing: queue rows, or report lines.
+    pub fn page_lines(&self) -> usize {
+        match self.screen {
+            Screen::Queue => self.viewport(),
+            _ => self.height.saturating_sub(REPORT_CHROME).max(1) as usize,
+        }
+    }
+
     pub fn info(&mut self, text: impl Into<String>) {
-        self.status = Some(Status {
-            text: text.into(),
-            error: false,
-        });
+        self.set_status(text.into(), false);
     }
 
     pub fn error(&mut self, text: impl Into<String>) {
-        self.status = Some(Status {
-            text: text.into(),
-            error: true,
-        });
+        self.set_status(text.into(), true);
+    }
+
+    fn set_status(&mut self, text: String, error: bool) {
+        if !text.is_empty() {
+            let mark = if error { "error: " } else { "" };
+            self.log(&format!("{mark}{text}"));
+        }
+        self.status = Some(Status { text, error });
+    }
+
+    /// Adds a line to the message log (`L`) without showing it in the status line.
+    pub fn log(&mut self, text: &str) {
+        let stamp = self.now.format("%H:%M:%S");
+        self.messages.push_back(format!("{stamp} {text}"));
+        while self.messages.len() > MESSAGE_LOG {
+            self.messages.pop_front();
+        }
     }
 }

@@ -48,6 +48,11 @@ impl Detail {
     }
 }
 
+pub use crate::core::triage::Candidate;
+
+/// How many reports the `d` picker lists, newest first.
+const CANDIDATES: usize = 5000;
+
 /// What the stats screen shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StatsData {
@@ -104,11 +109,21 @@ impl Session {
                 Ok(rows) => Action::OutboxCount(rows.len()),
                 Err(e) => Action::Failed(text::store_error(&e.to_string())),
             },
+            Request::TabCounts(tabs) => {
+                let counted: Result<Vec<_>, _> =
+                    tabs.iter().map(|f| self.store.queue_count(f)).collect();
+                match counted {
+                    Ok(counts) => Action::TabCounts(counts),
+                    Err(e) => Action::Failed(text::store_error(&e.to_string())),
+                }
+            }
             Request::Deliver(id) => deliver(&self.config, &mut self.store, id),
             Request::EditReply(_) => Action::ReplyEdited(Err(text::EDITOR_NOT_HERE.into())),
-            other => self
-                .run(now, other)
-                .unwrap_or_else(|e| Action::Failed(text::store_error(&e.to_string()))),
+            other => self.run(now, other).unwrap_or_else(|e| match e {
+                // The CLI's hint (`secdesk list`) means nothing where the queue is on screen.
+                TriageError::NoSuchReport(id) => Action::Failed(text::no_such_report(id)),
+                e => Action::Failed(text::store_error(&e.to_string())),
+            }),
         }
     }
 
@@ -155,9 +170,13 @@ impl Session {
                 Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
             }
             Request::Stats => Action::StatsLoaded(Box::new(load_stats(&self.store, clocks, now)?)),
+            Request::Candidates(id) => {
+                Action::CandidatesLoaded(id, candidates(&self.store, CANDIDATES)?)
+            }
             Request::ComposeReply { .. }
             | Request::QueueReply(_)
             | Request::OutboxCount
+            | Request::TabCounts(_)
             | Request::Deliver(_)
             | Request::EditReply(_) => Action::Failed(text::EDITOR_NOT_HERE.into()),
             Request::Triage(batch) => {
@@ -190,6 +209,17 @@ pub fn deliver(config: &Config, store: &mut Store, outbox_id: i64) -> Action {
             .map(Box::new)
             .map_err(|e| text::delivery_failed(&e.to_string())),
     )
+}
+
+/// The newest `limit` reports, for the `d` picker.
+pub fn candidates(store: &Store, limit: usize) -> Result<Vec<Candidate>, TriageError> {
+    Ok(triage::candidates(store, limit)?
+        .into_iter()
+        .map(|c| Candidate {
+            subject: crate::core::sanitize::terminal_line(&c.subject),
+            ..c
+        })
+        .collect())
 }
 
 /// Reads one report whole, through the triage core.

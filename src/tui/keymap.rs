@@ -12,9 +12,16 @@ pub enum Command {
     Bottom,
     PageUp,
     PageDown,
+    HalfPageUp,
+    HalfPageDown,
     Open,
+    /// Esc: closes what is open (a view, the selection, the search); never quits.
+    Close,
+    /// q: back to the queue, and from the queue quits (asking first over a selection).
     Back,
     Search,
+    NextMatch,
+    PrevMatch,
     MarkSpam,
     MarkInvalid,
     MarkValid,
@@ -24,15 +31,22 @@ pub enum Command {
     Note,
     Duplicate,
     Reply,
+    /// Record a first response given outside secdesk.
+    Answered,
     ToggleSelect,
     SelectScreen,
     Undo,
     Help,
+    Messages,
+    CommandLine,
+    ToggleReasons,
     NextTab,
     PrevTab,
     ToggleSort,
     Stats,
     Quit,
+    /// Keys inside a prompt or a picker: listed in the help, handled by the prompt itself.
+    InPrompt,
     /// On the reply preview: send, edit again, cancel.
     SendReply,
     EditReply,
@@ -48,266 +62,97 @@ pub enum Scope {
     Triage,
     /// The reply preview, over either screen.
     ReplyPreview,
+    /// The queue, the report view and the stats screen (not the reply preview).
+    Screens,
+    /// Inside a prompt or picker: in the help only (`prompts` and `pickers` handle them).
+    Prompt,
     Everywhere,
+}
+
+/// A key: its code, and whether Ctrl is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key(pub KeyCode, pub bool);
+
+const fn k(code: KeyCode) -> Key {
+    Key(code, false)
+}
+
+const fn ctrl(c: char) -> Key {
+    Key(Char(c), true)
 }
 
 /// One row of the keymap.
 pub struct Binding {
-    pub keys: &'static [KeyCode],
-    /// How the keys are written in the help and the footer.
+    pub keys: &'static [Key],
+    /// How the keys are written in the footer.
     pub label: &'static str,
     pub command: Command,
     pub scope: Scope,
     pub help: &'static str,
     /// The footer's short form; empty when the binding is only in the help overlay.
     pub hint: &'static str,
+    /// The footer shows the lowest ranks first, as many as fit.
+    pub rank: u8,
 }
 
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
 
+/// Ranks hints never reach: the binding is in the help only.
+const HELP_ONLY: u8 = u8::MAX;
+
+#[rustfmt::skip]
 pub const KEYMAP: &[Binding] = &[
-    bind(
-        &[Char('j'), Down],
-        "j/k",
-        Command::Down,
-        Scope::Everywhere,
-        "move down",
-        "move",
-    ),
-    bind(
-        &[Char('k'), Up],
-        "",
-        Command::Up,
-        Scope::Everywhere,
-        "move up",
-        "",
-    ),
-    bind(
-        &[Char('g'), Home],
-        "g/G",
-        Command::Top,
-        Scope::Everywhere,
-        "first",
-        "",
-    ),
-    bind(
-        &[Char('G'), End],
-        "",
-        Command::Bottom,
-        Scope::Everywhere,
-        "last",
-        "",
-    ),
-    bind(
-        &[PageDown],
-        "PgDn",
-        Command::PageDown,
-        Scope::Everywhere,
-        "page down",
-        "",
-    ),
-    bind(
-        &[PageUp],
-        "PgUp",
-        Command::PageUp,
-        Scope::Everywhere,
-        "page up",
-        "",
-    ),
-    bind(
-        &[Enter],
-        "Enter",
-        Command::Open,
-        Scope::Queue,
-        "open the report",
-        "open",
-    ),
-    bind(
-        &[Char('q'), Esc],
-        "q/Esc",
-        Command::Back,
-        Scope::Everywhere,
-        "back (quit from the queue)",
-        "back",
-    ),
-    bind(
-        &[Char('/')],
-        "/",
-        Command::Search,
-        Scope::Queue,
-        "search subject, sender and body",
-        "search",
-    ),
-    bind(
-        &[Tab],
-        "Tab",
-        Command::NextTab,
-        Scope::Queue,
-        "next queue",
-        "queues",
-    ),
-    bind(
-        &[BackTab],
-        "S-Tab",
-        Command::PrevTab,
-        Scope::Queue,
-        "previous queue",
-        "",
-    ),
-    bind(
-        &[Char('o')],
-        "o",
-        Command::ToggleSort,
-        Scope::Queue,
-        "sort by age / by deadline",
-        "sort",
-    ),
-    bind(
-        &[Char('x')],
-        "x",
-        Command::ToggleSelect,
-        Scope::Queue,
-        "select / unselect",
-        "select",
-    ),
-    bind(
-        &[Char('X')],
-        "X",
-        Command::SelectScreen,
-        Scope::Queue,
-        "select every report on screen",
-        "select screen",
-    ),
-    bind(
-        &[Char('s')],
-        "s",
-        Command::MarkSpam,
-        Scope::Triage,
-        "mark spam (every selected report)",
-        "spam",
-    ),
-    bind(
-        &[Char('i')],
-        "i",
-        Command::MarkInvalid,
-        Scope::Triage,
-        "mark invalid, with a reason (every selected)",
-        "invalid",
-    ),
-    bind(
-        &[Char('v')],
-        "v",
-        Command::MarkValid,
-        Scope::Triage,
-        "mark valid",
-        "valid",
-    ),
-    bind(
-        &[Char('a')],
-        "a",
-        Command::Assign,
-        Scope::Triage,
-        "assign to a team member",
-        "assign",
-    ),
-    bind(
-        &[Char('t')],
-        "t",
-        Command::Take,
-        Scope::Triage,
-        "take (assign to me)",
-        "take",
-    ),
-    bind(
-        &[Char('S')],
-        "S",
-        Command::ChangeState,
-        Scope::Triage,
-        "change state",
-        "state",
-    ),
-    bind(
-        &[Char('n')],
-        "n",
-        Command::Note,
-        Scope::Triage,
-        "add a team note",
-        "note",
-    ),
-    bind(
-        &[Char('d')],
-        "d",
-        Command::Duplicate,
-        Scope::Triage,
-        "mark duplicate of another report",
-        "dup",
-    ),
-    bind(
-        &[Char('r')],
-        "r",
-        Command::Reply,
-        Scope::Triage,
-        "reply to the reporter",
-        "reply",
-    ),
-    bind(
-        &[Char('y')],
-        "y",
-        Command::SendReply,
-        Scope::ReplyPreview,
-        "reply preview: send the reply",
-        "send",
-    ),
-    bind(
-        &[Char('e')],
-        "e",
-        Command::EditReply,
-        Scope::ReplyPreview,
-        "reply preview: edit it again",
-        "edit",
-    ),
-    bind(
-        &[Char('n')],
-        "n",
-        Command::CancelReply,
-        Scope::ReplyPreview,
-        "reply preview: cancel (nothing is sent)",
-        "cancel",
-    ),
-    bind(
-        &[Char('u')],
-        "u",
-        Command::Undo,
-        Scope::Triage,
-        "undo the last action",
-        "undo",
-    ),
-    bind(
-        &[Char('T')],
-        "T",
-        Command::Stats,
-        Scope::Queue,
-        "stats",
-        "stats",
-    ),
-    bind(
-        &[Char('?')],
-        "?",
-        Command::Help,
-        Scope::Everywhere,
-        "this help",
-        "help",
-    ),
+    bind(&[k(Char('?'))], "?", Command::Help, Scope::Everywhere, "this help (j/k scroll it)", "help", 0),
+    bind(&[k(Char('j')), k(Down)], "j/k", Command::Down, Scope::Screens, "move down (5j: five)", "move", 30),
+    bind(&[k(Char('k')), k(Up)], "", Command::Up, Scope::Screens, "move up", "", HELP_ONLY),
+    bind(&[k(Char('g')), k(Home)], "g/G", Command::Top, Scope::Screens, "first", "", HELP_ONLY),
+    bind(&[k(Char('G')), k(End)], "", Command::Bottom, Scope::Screens, "last", "", HELP_ONLY),
+    bind(&[ctrl('f'), k(PageDown), k(Char(' '))], "Space", Command::PageDown, Scope::Screens, "page down", "", HELP_ONLY),
+    bind(&[ctrl('b'), k(PageUp)], "", Command::PageUp, Scope::Screens, "page up", "", HELP_ONLY),
+    bind(&[ctrl('d')], "", Command::HalfPageDown, Scope::Screens, "half a page down", "", HELP_ONLY),
+    bind(&[ctrl('u')], "", Command::HalfPageUp, Scope::Screens, "half a page up", "", HELP_ONLY),
+    bind(&[k(Enter)], "Enter", Command::Open, Scope::Queue, "open the report", "open", 1),
+    bind(&[k(Esc)], "Esc", Command::Close, Scope::Screens, "close view/selection/search (not quit)", "", HELP_ONLY),
+    bind(&[k(Char('q'))], "q", Command::Back, Scope::Screens, "back; quit from the queue", "back", 9),
+    bind(&[k(Char('/'))], "/", Command::Search, Scope::Screens, "search (queue: mail; report: its text)", "search", 12),
+    bind(&[k(Char('n'))], "n/N", Command::NextMatch, Scope::Screens, "next match of the search", "", HELP_ONLY),
+    bind(&[k(Char('N'))], "", Command::PrevMatch, Scope::Screens, "previous match of the search", "", HELP_ONLY),
+    bind(&[k(Tab)], "Tab", Command::NextTab, Scope::Queue, "next queue", "queues", 11),
+    bind(&[k(BackTab)], "S-Tab", Command::PrevTab, Scope::Queue, "previous queue", "", HELP_ONLY),
+    bind(&[k(Char('o'))], "o", Command::ToggleSort, Scope::Queue, "sort by age / by deadline", "sort", 25),
+    bind(&[k(Char('x'))], "x", Command::ToggleSelect, Scope::Queue, "select / unselect", "select", 13),
+    bind(&[k(Char('X'))], "X", Command::SelectScreen, Scope::Queue, "select every report on screen", "select screen", 24),
+    bind(&[k(Char('s'))], "s", Command::MarkSpam, Scope::Triage, "mark spam (a mixed selection asks first)", "spam", 2),
+    bind(&[k(Char('i'))], "i", Command::MarkInvalid, Scope::Triage, "mark invalid, with a reason (selection)", "invalid", 4),
+    bind(&[k(Char('v'))], "v", Command::MarkValid, Scope::Triage, "mark valid (the class; not a response)", "valid", 3),
+    bind(&[k(Char('a'))], "a", Command::Assign, Scope::Triage, "assign to a team member", "assign", 10),
+    bind(&[k(Char('t'))], "t", Command::Take, Scope::Triage, "take (assign to me)", "take", 21),
+    bind(&[k(Char('S'))], "S", Command::ChangeState, Scope::Triage, "change state", "state", 10),
+    bind(&[k(Char('c'))], "c", Command::Note, Scope::Triage, "add a team note (comment)", "note", 22),
+    bind(&[k(Char('d'))], "d", Command::Duplicate, Scope::Triage, "duplicate of… (pick by subject or #id)", "dup", 7),
+    bind(&[k(Char('r'))], "r", Command::Reply, Scope::Triage, "reply to the reporter", "reply", 6),
+    bind(&[k(Char('A'))], "A", Command::Answered, Scope::Triage, "answered elsewhere: record a first response (phone, other)", "", HELP_ONLY),
+    bind(&[k(Char('w'))], "w", Command::ToggleReasons, Scope::Report, "why: unfold the classifier's reasons", "why", 8),
+    bind(&[k(Char('y'))], "y", Command::SendReply, Scope::ReplyPreview, "reply preview: send the reply", "send", 1),
+    bind(&[k(Char('e'))], "e", Command::EditReply, Scope::ReplyPreview, "reply preview: edit it again", "edit", 2),
+    bind(&[k(Char('n')), k(Esc)], "n/Esc", Command::CancelReply, Scope::ReplyPreview, "reply preview: cancel (nothing is sent)", "cancel", 3),
+    bind(&[k(Char('u'))], "u", Command::Undo, Scope::Triage, "undo the last action", "undo", 5),
+    bind(&[k(Char('T'))], "T", Command::Stats, Scope::Queue, "stats", "stats", 9),
+    bind(&[k(Char('L'))], "L", Command::Messages, Scope::Screens, "message log (last 100 lines), :messages", "log", 26),
+    bind(&[k(Char(':'))], ":", Command::CommandLine, Scope::Screens, "command: :messages, :q", "", HELP_ONLY),
+    bind(&[ctrl('a'), ctrl('e'), ctrl('u'), ctrl('w')], "", Command::InPrompt, Scope::Prompt, "prompt: start, end, clear, delete word", "", HELP_ONLY),
+    bind(&[k(Up), k(Down), ctrl('n'), ctrl('p')], "", Command::InPrompt, Scope::Prompt, "in a picker: move (type to narrow)", "", HELP_ONLY),
 ];
 
 #[allow(clippy::too_many_arguments)]
 const fn bind(
-    keys: &'static [KeyCode],
+    keys: &'static [Key],
     label: &'static str,
     command: Command,
     scope: Scope,
     help: &'static str,
     hint: &'static str,
+    rank: u8,
 ) -> Binding {
     Binding {
         keys,
@@ -316,6 +161,7 @@ const fn bind(
         scope,
         help,
         hint,
+        rank,
     }
 }
 
@@ -331,31 +177,41 @@ pub enum Where {
 fn applies(scope: Scope, at: Where) -> bool {
     match scope {
         Scope::Everywhere => true,
+        Scope::Screens => at != Where::ReplyPreview,
         Scope::Queue => at == Where::Queue,
         Scope::Report => at == Where::Report,
         Scope::Triage => matches!(at, Where::Queue | Where::Report),
         Scope::ReplyPreview => at == Where::ReplyPreview,
+        Scope::Prompt => false,
     }
 }
 
 /// What `key` means on screen `at`. Ctrl-C always quits.
 pub fn command_for(key: &KeyEvent, at: Where) -> Option<Command> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return (key.code == Char('c')).then_some(Command::Quit);
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == Char('c') {
+        return Some(Command::Quit);
     }
+    let pressed = Key(key.code, ctrl);
     KEYMAP
         .iter()
-        .find(|b| applies(b.scope, at) && b.keys.contains(&key.code))
+        .find(|b| applies(b.scope, at) && b.keys.contains(&pressed))
         .map(|b| b.command)
 }
 
-/// The footer: the hinted bindings that apply on screen `at`.
+/// The footer: the hinted bindings that apply on screen `at`, most useful first.
 pub fn hints(at: Where) -> Vec<(&'static str, &'static str)> {
-    // Help first: when the footer is cut off on a narrow terminal, `?` still shows the rest.
-    let help = KEYMAP.iter().filter(|b| b.command == Command::Help);
-    help.chain(KEYMAP.iter().filter(|b| b.command != Command::Help))
-        .filter(|b| !b.hint.is_empty() && applies(b.scope, at))
-        .map(|b| (b.label, b.hint))
+    let mut hinted: Vec<&Binding> = KEYMAP
+        .iter()
+        .filter(|b| !b.hint.is_empty() && b.rank != HELP_ONLY && applies(b.scope, at))
+        .collect();
+    hinted.sort_by_key(|b| b.rank);
+    hinted
+        .into_iter()
+        .map(|b| match (b.command, at) {
+            (Command::Back, Where::Queue) => (b.label, "quit"),
+            _ => (b.label, b.hint),
+        })
         .collect()
 }
 
@@ -370,8 +226,9 @@ pub fn help_lines() -> Vec<(String, &'static str)> {
         .collect()
 }
 
-fn key_name(k: &KeyCode) -> String {
-    match k {
+fn key_name(k: &Key) -> String {
+    let name = match k.0 {
+        Char(' ') => "Space".into(),
         Char(c) => c.to_string(),
         Enter => "Enter".into(),
         Esc => "Esc".into(),
@@ -384,6 +241,11 @@ fn key_name(k: &KeyCode) -> String {
         Tab => "Tab".into(),
         BackTab => "Shift-Tab".into(),
         other => format!("{other:?}"),
+    };
+    if k.1 {
+        format!("^{}", name.to_uppercase())
+    } else {
+        name
     }
 }
 
@@ -399,7 +261,7 @@ mod tests {
             Where::Stats,
             Where::ReplyPreview,
         ] {
-            let mut seen = Vec::new();
+            let mut seen: Vec<Key> = Vec::new();
             for b in KEYMAP.iter().filter(|b| applies(b.scope, at)) {
                 for k in b.keys {
                     assert!(!seen.contains(k), "{k:?} bound twice on {at:?}");
@@ -430,7 +292,18 @@ mod tests {
             command_for(&key('y'), Where::ReplyPreview),
             Some(Command::SendReply)
         );
-        assert_eq!(command_for(&key('n'), Where::Report), Some(Command::Note));
+        assert_eq!(command_for(&key('c'), Where::Report), Some(Command::Note));
+        assert_eq!(
+            command_for(&key('n'), Where::Queue),
+            Some(Command::NextMatch)
+        );
+        let ctrl_d = KeyEvent::new(Char('d'), KeyModifiers::CONTROL);
+        assert_eq!(
+            command_for(&ctrl_d, Where::Queue),
+            Some(Command::HalfPageDown)
+        );
+        let esc = KeyEvent::new(Esc, KeyModifiers::NONE);
+        assert_eq!(command_for(&esc, Where::Queue), Some(Command::Close));
         assert!(help_lines()
             .iter()
             .any(|(k, h)| k == "u" && h.contains("undo")));

@@ -7,8 +7,10 @@
 //!  sync thread ──Sync─────────┘                    └─> Request ─> store worker
 //! ```
 //!
-//! - [`app`]: the state; [`action`]: actions and requests; [`update`] and [`prompts`]: the
-//!   only code that changes the state; [`keymap`]: the one table of keys; [`views`]: drawing.
+//! - [`app`]: the state, [`overlay`]: what sits over the screens; [`action`]: actions and
+//!   requests; [`update`], [`motion`], [`prompts`] and [`pickers`]: the only code that
+//!   changes the state; [`keymap`]: the one table of keys (the footer and `?` come from it);
+//!   [`views`]: drawing.
 //! - [`worker`] and [`sync`]: the threads. The UI thread never waits on the disk or network;
 //!   [`guard`] turns a worker's panic into a status line and starts the worker again.
 //! - [`desk`] and [`triage`]: what the store worker runs, calling the same core functions as
@@ -21,6 +23,9 @@ pub mod app;
 pub mod desk;
 pub mod guard;
 pub mod keymap;
+pub mod motion;
+pub mod overlay;
+pub mod pickers;
 pub mod prompts;
 pub mod reply;
 pub mod sync;

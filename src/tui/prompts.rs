@@ -2,20 +2,22 @@
 //! picker for `a`, the transition picker for `S`, the template picker for `r`, and the note,
 //! duplicate and search inputs.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent};
 
 use super::action::{Batch, Change, Request, TriageOp};
 use super::app::{
-    Input, InputPurpose, Overlay, Picker, PickerChoice, PickerPurpose, Screen, State,
+    Confirm, Follow, Input, InputPurpose, OnYes, Overlay, Picked, Picker, PickerChoice,
+    PickerPurpose, Screen, State,
 };
 use super::keymap::Command;
 use super::text;
 use super::update::new_queue;
-use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
+use crate::core::model::{Class, ReportId, ReportState};
+use crate::core::triage::Via;
 
 /// The reports a triage key acts on, each with the version the view loaded: the open report
 /// in the report view; in the queue, the selection for bulk keys (`s`, `i`) or the cursor's.
-fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
+pub(super) fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
     match state.screen {
         // Until the report has loaded, the queue line it was opened from stands in for it.
         Screen::Report => match state.report.as_ref() {
@@ -26,9 +28,11 @@ fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
                 .map(|r| vec![(r.summary.id, r.version)])
                 .unwrap_or_default(),
         },
-        Screen::Queue if bulk && !state.selection.is_empty() => {
-            state.selection.iter().map(|(id, v)| (*id, *v)).collect()
-        }
+        Screen::Queue if bulk && !state.selection.is_empty() => state
+            .selection
+            .iter()
+            .map(|(id, p)| (*id, p.version))
+            .collect(),
         Screen::Queue => state
             .queue
             .current()
@@ -48,7 +52,7 @@ fn target_state(state: &State) -> Option<ReportState> {
     }
 }
 
-fn batch(state: &mut State, bulk: bool, label: String, change: Change) -> Vec<Request> {
+pub(super) fn batch(state: &mut State, bulk: bool, label: String, change: Change) -> Vec<Request> {
     let ops: Vec<TriageOp> = targets(state, bulk)
         .into_iter()
         .map(|(id, version)| TriageOp {
@@ -61,7 +65,65 @@ fn batch(state: &mut State, bulk: bool, label: String, change: Change) -> Vec<Re
         state.info(text::NO_REPORT);
         return Vec::new();
     }
-    vec![Request::Triage(Batch { label, ops })]
+    let follow = follow(state, &ops);
+    let requests = vec![Request::Triage(Batch { label, ops })];
+    // A bulk verdict over reports the classifier did not suggest as that class asks first.
+    let class = match &change {
+        Change::Mark(class, _) => Some(class.as_str()),
+        Change::InvalidBecause(_) => Some("invalid"),
+        _ => None,
+    };
+    if let Some(class) = class.filter(|_| bulk && state.screen == Screen::Queue) {
+        if let Some(question) = overruled(state, class) {
+            state.overlay = Overlay::Confirm(Confirm {
+                question,
+                on_yes: OnYes::Requests(requests, follow),
+            });
+            return Vec::new();
+        }
+    }
+    state.follow = follow;
+    requests
+}
+
+/// "mark 40 as spam: 15 suggested valid, 10 unsure? y/N" when the selection holds reports
+/// not suggested as `class`; `None` when every one of them is.
+fn overruled(state: &State, class: &str) -> Option<String> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for picked in state.selection.values().filter(|p| !p.says(class)) {
+        let what = picked.suggestion();
+        match counts.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((what, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return None;
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Some(text::confirm_bulk(state.selection.len(), class, &counts))
+}
+
+/// Where the cursor goes after a change from the queue: onto the first report after the
+/// cursor that the change leaves alone.
+fn follow(state: &State, ops: &[TriageOp]) -> Option<Follow> {
+    let q = &state.queue;
+    let acted = match state.screen {
+        Screen::Report => state.report_id?,
+        _ => q.current()?.summary.id,
+    };
+    let touched = |id: i64| ops.iter().any(|o| o.id == id);
+    let after = (q.cursor + 1..q.page.offset + q.page.rows.len()).filter_map(|p| q.row(p));
+    let before = (q.page.offset..q.cursor).rev().filter_map(|p| q.row(p));
+    let next = after
+        .chain(before)
+        .map(|r| r.summary.id)
+        .find(|id| !touched(*id));
+    Some(Follow {
+        acted,
+        next,
+        landed: false,
+    })
 }
 
 pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
@@ -79,14 +141,23 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
             Change::Mark(Class::Valid, None),
         ),
         Command::Take => batch(state, false, "taken by you".into(), Change::Take),
-        Command::MarkInvalid => open_picker(state, PickerPurpose::InvalidReason, reason_items()),
+        Command::MarkInvalid => open_picker(
+            state,
+            PickerPurpose::InvalidReason,
+            super::pickers::reason_items(),
+        ),
         Command::Assign => {
             let items = state
                 .members
                 .iter()
                 .map(|m| {
+                    let handle = m
+                        .handle
+                        .as_deref()
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default();
                     (
-                        format!("{} <{}>", m.name, m.email),
+                        format!("{} <{}>{handle}", m.name, m.email),
                         PickerChoice::Member(m.email.clone()),
                     )
                 })
@@ -112,31 +183,31 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
             let items = super::reply::template_items(state);
             open_picker(state, PickerPurpose::Template, items)
         }
+        Command::Answered => {
+            let items = [Via::Phone, Via::Other]
+                .into_iter()
+                .map(|v| (v.as_str().to_string(), PickerChoice::Via(v)))
+                .collect();
+            open_picker(state, PickerPurpose::Answered, items)
+        }
         Command::Note => open_input(state, InputPurpose::Note, String::new()),
-        Command::Duplicate => open_input(state, InputPurpose::DuplicateOf, String::new()),
+        Command::Duplicate => super::pickers::ask_original(state),
+        Command::Search if state.screen == Screen::Report => {
+            let current = state.find.clone().unwrap_or_default();
+            open_input(state, InputPurpose::FindInReport, current)
+        }
         Command::Search => {
             let current = state.search.clone().unwrap_or_default();
             open_input(state, InputPurpose::Search, current)
         }
+        Command::CommandLine => open_input(state, InputPurpose::Command, String::new()),
         Command::ToggleSelect => toggle_select(state),
         Command::SelectScreen => select_screen(state),
         _ => Vec::new(),
     }
 }
 
-fn reason_items() -> Vec<(String, PickerChoice)> {
-    InvalidReason::ALL
-        .iter()
-        .map(|r| {
-            (
-                text::invalid_reason_label(*r).to_string(),
-                PickerChoice::Reason(*r),
-            )
-        })
-        .collect()
-}
-
-fn open_picker(
+pub(super) fn open_picker(
     state: &mut State,
     purpose: PickerPurpose,
     items: Vec<(String, PickerChoice)>,
@@ -145,20 +216,20 @@ fn open_picker(
         state.info(text::NO_REPORT);
         return Vec::new();
     }
-    state.overlay = Overlay::Picker(Picker {
-        purpose,
-        items,
-        cursor: 0,
-    });
+    state.overlay = Overlay::Picker(Picker::new(purpose, items));
     Vec::new()
 }
 
-fn open_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<Request> {
-    if purpose != InputPurpose::Search && targets(state, false).is_empty() {
+pub(super) fn open_input(state: &mut State, purpose: InputPurpose, text: String) -> Vec<Request> {
+    let on_report = matches!(
+        purpose,
+        InputPurpose::Note | InputPurpose::InvalidReasonText
+    );
+    if on_report && targets(state, purpose == InputPurpose::InvalidReasonText).is_empty() {
         state.info(text::NO_REPORT);
         return Vec::new();
     }
-    state.overlay = Overlay::Input(Input { purpose, text });
+    state.overlay = Overlay::Input(Input::new(purpose, text));
     Vec::new()
 }
 
@@ -166,11 +237,11 @@ fn toggle_select(state: &mut State) -> Vec<Request> {
     let Some(row) = state.queue.current() else {
         return Vec::new();
     };
-    let (id, version) = (row.summary.id, row.version);
+    let (id, picked) = (row.summary.id, Picked::of(row));
     let on = if state.selection.remove(&id).is_some() {
         false
     } else {
-        state.selection.insert(id, version);
+        state.selection.insert(id, picked);
         true
     };
     state.info(text::selection_toggled(id, on, state.selection.len()));
@@ -184,47 +255,29 @@ fn toggle_select(state: &mut State) -> Vec<Request> {
 /// clears a screen of spam.
 fn select_screen(state: &mut State) -> Vec<Request> {
     let vp = state.viewport();
-    let visible: Vec<(ReportId, i64)> = (state.queue.top..state.queue.top + vp)
+    let visible: Vec<(ReportId, Picked)> = (state.queue.top..state.queue.top + vp)
         .filter_map(|pos| state.queue.row(pos))
-        .map(|r| (r.summary.id, r.version))
+        .map(|r| (r.summary.id, Picked::of(r)))
         .collect();
     let all = visible
         .iter()
         .all(|(id, _)| state.selection.contains_key(id));
-    for (id, version) in &visible {
+    for (id, picked) in visible {
         if all {
-            state.selection.remove(id);
+            state.selection.remove(&id);
         } else {
-            state.selection.insert(*id, *version);
+            state.selection.insert(id, picked);
         }
     }
     state.info(text::selected(state.selection.len()));
     Vec::new()
 }
 
-pub fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
-    let Overlay::Picker(picker) = &mut state.overlay else {
-        return Vec::new();
-    };
-    let last = picker.items.len().saturating_sub(1);
-    match key.code {
-        KeyCode::Char('j') | KeyCode::Down => picker.cursor = (picker.cursor + 1).min(last),
-        KeyCode::Char('k') | KeyCode::Up => picker.cursor = picker.cursor.saturating_sub(1),
-        KeyCode::Esc | KeyCode::Char('q') => state.overlay = Overlay::None,
-        KeyCode::Enter => {
-            let choice = picker.items.get(picker.cursor).map(|i| i.1.clone());
-            let purpose = picker.purpose;
-            state.overlay = Overlay::None;
-            if let Some(choice) = choice {
-                return chosen(state, purpose, choice);
-            }
-        }
-        _ => {}
-    }
-    Vec::new()
-}
-
-fn chosen(state: &mut State, purpose: PickerPurpose, choice: PickerChoice) -> Vec<Request> {
+pub(super) fn chosen(
+    state: &mut State,
+    purpose: PickerPurpose,
+    choice: PickerChoice,
+) -> Vec<Request> {
     match (purpose, choice) {
         (PickerPurpose::InvalidReason, PickerChoice::Reason(r)) => batch(
             state,
@@ -232,6 +285,15 @@ fn chosen(state: &mut State, purpose: PickerPurpose, choice: PickerChoice) -> Ve
             format!("marked invalid ({})", text::invalid_reason_label(r)),
             Change::Mark(Class::Invalid, Some(r)),
         ),
+        (PickerPurpose::Answered, PickerChoice::Via(via)) => batch(
+            state,
+            false,
+            text::answered(via.as_str()),
+            Change::Responded(via),
+        ),
+        (PickerPurpose::InvalidReason, PickerChoice::OtherReason) => {
+            open_input(state, InputPurpose::InvalidReasonText, String::new())
+        }
         (PickerPurpose::Assign, PickerChoice::Member(email)) => batch(
             state,
             false,
@@ -239,12 +301,20 @@ fn chosen(state: &mut State, purpose: PickerPurpose, choice: PickerChoice) -> Ve
             Change::Assign(email),
         ),
         // Invalid needs its reason and duplicate its original: ask for them next.
-        (PickerPurpose::State, PickerChoice::State(ReportState::Invalid)) => {
-            open_picker(state, PickerPurpose::InvalidReason, reason_items())
-        }
+        (PickerPurpose::State, PickerChoice::State(ReportState::Invalid)) => open_picker(
+            state,
+            PickerPurpose::InvalidReason,
+            super::pickers::reason_items(),
+        ),
         (PickerPurpose::State, PickerChoice::State(ReportState::Duplicate)) => {
-            open_input(state, InputPurpose::DuplicateOf, String::new())
+            super::pickers::ask_original(state)
         }
+        (PickerPurpose::DuplicateOf, PickerChoice::Report(of)) => batch(
+            state,
+            false,
+            format!("marked duplicate of #{of}"),
+            Change::DuplicateOf(of),
+        ),
         (PickerPurpose::Template, PickerChoice::Template(template)) => {
             match targets(state, false).first() {
                 Some((id, _)) => super::reply::start(state, *id, template),
@@ -264,6 +334,7 @@ fn chosen(state: &mut State, purpose: PickerPurpose, choice: PickerChoice) -> Ve
     }
 }
 
+/// Keys over a prompt: readline editing (`tui-input`), Enter submits, Esc cancels.
 pub fn on_input_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     let Overlay::Input(input) = &mut state.overlay else {
         return Vec::new();
@@ -278,23 +349,18 @@ pub fn on_input_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
             }
         }
         KeyCode::Enter => {
-            let typed = input.text.trim().to_string();
+            let typed = input.text().trim().to_string();
             state.overlay = Overlay::None;
             return submit(state, purpose, typed);
         }
-        KeyCode::Backspace => {
-            input.text.pop();
-            if purpose == InputPurpose::Search {
+        _ => {
+            let changed = tui_input::backend::crossterm::to_input_request(&Event::Key(key))
+                .and_then(|r| input.field.handle(r))
+                .is_some_and(|c| c.value);
+            if changed && purpose == InputPurpose::Search {
                 return search_as_typed(state);
             }
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            input.text.push(c);
-            if purpose == InputPurpose::Search {
-                return search_as_typed(state);
-            }
-        }
-        _ => {}
     }
     Vec::new()
 }
@@ -304,7 +370,7 @@ fn search_as_typed(state: &mut State) -> Vec<Request> {
     let Overlay::Input(input) = &state.overlay else {
         return Vec::new();
     };
-    let q = input.text.trim();
+    let q = input.text().trim();
     // One letter matches nearly everything: wait for the second (Enter searches anyway).
     if q.chars().count() == 1 {
         return Vec::new();
@@ -327,15 +393,33 @@ fn submit(state: &mut State, purpose: InputPurpose, typed: String) -> Vec<Reques
             Vec::new()
         }
         InputPurpose::Note => batch(state, false, "noted".into(), Change::Note(typed)),
-        InputPurpose::DuplicateOf => match typed.trim_start_matches('#').parse::<ReportId>() {
-            Ok(of) => batch(
-                state,
-                false,
-                format!("marked duplicate of #{of}"),
-                Change::DuplicateOf(of),
-            ),
-            Err(_) => {
-                state.error(text::NOT_A_NUMBER);
+        InputPurpose::FindInReport => {
+            state.find = (!typed.is_empty()).then_some(typed);
+            super::motion::find_first(state);
+            Vec::new()
+        }
+        InputPurpose::InvalidReasonText if typed.is_empty() => {
+            state.info(text::EMPTY_REASON);
+            Vec::new()
+        }
+        InputPurpose::InvalidReasonText => batch(
+            state,
+            true,
+            format!("marked invalid ({typed})"),
+            Change::InvalidBecause(typed),
+        ),
+        InputPurpose::Command => match typed.trim_start_matches(':') {
+            "messages" | "mes" | "messages!" => {
+                state.overlay = Overlay::Messages(super::views::help::messages_max_scroll(state));
+                Vec::new()
+            }
+            "q" | "quit" => {
+                state.quit = true;
+                Vec::new()
+            }
+            "" => Vec::new(),
+            other => {
+                state.error(text::unknown_command(other));
                 Vec::new()
             }
         },

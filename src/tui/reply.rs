@@ -24,7 +24,7 @@ use crate::cli::editor;
 use crate::core::model::ReportId;
 use crate::core::reply::buffer::{apply_buffer, to_buffer, with_error_note};
 use crate::core::reply::message::{build, new_message_id};
-use crate::core::reply::{Draft, ReplyError};
+use crate::core::reply::{state_change, Draft, ReplyError};
 use crate::mailio::delivery::{self, Delivery, Outcome};
 
 /// The template picker's lines: blank first, then every template by name.
@@ -40,6 +40,29 @@ pub fn template_items(state: &State) -> Vec<(String, PickerChoice)> {
             .map(|n| (n.clone(), PickerChoice::Template(Some(n.clone())))),
     )
     .collect()
+}
+
+/// What the preview says sending will do to the report's state, judged from the state the
+/// desk last loaded for it (`core::reply::state_change::plan`); `None` without a change.
+pub fn after_sending(state: &State, draft: &Draft) -> Option<String> {
+    let change = draft.state_change?;
+    let id = draft.report_id;
+    let known = match state.report.as_deref().filter(|d| d.id() == id) {
+        Some(d) => Some((d.report.state, d.report.invalid_reason)),
+        None => state
+            .queue
+            .page
+            .rows
+            .iter()
+            .find(|r| r.summary.id == id)
+            .and_then(|r| r.summary.state.parse().ok())
+            .map(|s| (s, None)),
+    };
+    Some(match known {
+        Some((current, reason)) => state_change::plan(current, reason, change).describe(id),
+        // Not on screen: say what the template asks for, and that it may not apply.
+        None => text::preview_then_unknown(id, &change.state.to_string()),
+    })
 }
 
 /// A template was picked for report `report_id`: ask the store worker for the draft.

@@ -10,11 +10,10 @@ pub const NO_REPORT: &str = "No report under the cursor.";
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo.";
 pub const HELP_TITLE: &str = " Keys — ? or Esc closes ";
 pub const SEARCH_PROMPT: &str = "Search: ";
-pub const NOTE_PROMPT: &str = "Note: ";
 pub const DUPLICATE_PROMPT: &str = "Duplicate of report #: ";
-pub const ASSIGN_TITLE: &str = " Assign to ";
-pub const STATE_TITLE: &str = " Move to state ";
-pub const REASON_TITLE: &str = " Invalid because ";
+pub const ASSIGN_TITLE: &str = "Assign {} to";
+pub const STATE_TITLE: &str = "Move {} to state";
+pub const REASON_TITLE: &str = "{} invalid because";
 pub const NO_TRANSITIONS: &str = "No state change is allowed from here.";
 pub const NOT_A_NUMBER: &str = "Type the number of the original report, e.g. 12.";
 pub const EMPTY_NOTE: &str = "An empty note was not added.";
@@ -61,6 +60,7 @@ pub fn invalid_reason_label(r: InvalidReason) -> &'static str {
         InvalidReason::SupportRequest => "support request",
         InvalidReason::WorkingAsIntended => "working as intended",
         InvalidReason::NoResponse => "no response from the reporter",
+        InvalidReason::Other => "other",
     }
 }
 
@@ -108,7 +108,7 @@ pub const DEMO_GREETING: &str =
     "Demo mailbox loaded into a temporary database. ? shows the keys, q quits.";
 pub const NOBODY: &str = "nobody";
 pub const REPORTER_ANSWERED: &str = "the reporter answered";
-pub const WHY_CLASS: &str = "Why the classifier said so";
+pub const WHY_CLASS: &str = "Classifier";
 pub const AUDIT_LOG: &str = "Audit log";
 
 pub fn thread_title(n: usize) -> String {
@@ -121,7 +121,7 @@ pub const NOT_A_TERMINAL: &str =
     "the desk needs a terminal: run secdesk in one, or use `secdesk list` (`secdesk demo --list` for the demo)";
 
 // Replies (`r`).
-pub const TEMPLATE_TITLE: &str = " Reply with template ";
+pub const TEMPLATE_TITLE: &str = "Reply to {} with template";
 pub const BLANK_TEMPLATE: &str = "blank (no template)";
 pub const EDITOR_NOT_HERE: &str =
     "internal error: a reply step reached the wrong worker; press r to start the reply again";
@@ -251,4 +251,97 @@ pub fn recipient_count(n: usize, list: &str) -> String {
 
 pub fn other_senders(list: &str) -> String {
     format!("{list} (another sender in the thread; answer with secdesk reply --to)")
+}
+
+// Moderation, the cursor, Esc and q.
+pub const OTHER_REASON: &str = "other: type the reason…";
+pub const EMPTY_REASON: &str = "No reason typed: nothing changed.";
+pub const NOTHING_MATCHES: &str = "Nothing matches what was typed: nothing changed.";
+pub const NOTHING_CHANGED: &str = "Nothing changed.";
+pub const NO_SEARCH: &str = "No search yet: / searches, then n and N step through the matches.";
+pub const SEARCH_CLEARED: &str = "Search cleared.";
+pub const ESC_DOES_NOT_QUIT: &str = "Esc closes prompts and views; q quits the desk.";
+pub const COMMAND_PROMPT: &str = ":";
+pub const FIND_PROMPT: &str = "Find in report: ";
+pub const MESSAGES_TITLE: &str = " Messages (last 100) — j/k scroll, any other key closes ";
+pub const REASONS_FOLDED: &str = "w shows";
+pub const NOTHING_LOGGED: &str = "No messages yet.";
+
+/// "mark 40 as spam: 15 suggested valid, 10 unsure? y/N"
+pub fn confirm_bulk(total: usize, class: &str, counts: &[(String, usize)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(what, n)| format!("{n} {what}"))
+        .collect();
+    format!("mark {total} as {class}: {}? y/N", parts.join(", "))
+}
+
+pub fn quit_with_selection(n: usize) -> String {
+    format!("quit with {n} selected (the selection is dropped, nothing else changes)? y/N")
+}
+
+pub fn selection_cleared(n: usize) -> String {
+    format!("Selection cleared ({n} unselected).")
+}
+
+pub fn now_on(id: i64) -> String {
+    format!(" · now on #{id}")
+}
+
+pub fn no_such_report(id: i64) -> String {
+    format!("no report #{id}")
+}
+
+pub fn match_position(cursor: usize, total: usize) -> String {
+    format!("match {}", queue_position(cursor, total))
+}
+
+pub fn unknown_command(c: &str) -> String {
+    format!("unknown command :{c} (:messages shows the message log, :q quits)")
+}
+
+pub fn reasons_folded(n: usize) -> String {
+    match n {
+        1 => format!("1 reason, {REASONS_FOLDED}"),
+        n => format!("{n} reasons, {REASONS_FOLDED}"),
+    }
+}
+pub const DUPLICATE_TITLE: &str = "{} duplicate of (type a subject or #id)";
+pub const PICKER_TYPE_HINT: &str = "type to narrow, ↑↓ move, Enter picks";
+pub const NOTHING_LISTED: &str = " nothing matches";
+pub const CONFIRM_TITLE: &str = " Are you sure? y does it, any other key does not ";
+pub const NO_MATCH_HERE: &str =
+    "No match in this queue. Tab moves to another (All holds every report); Esc clears the search.";
+
+pub fn preview_then_unknown(id: i64, state: &str) -> String {
+    format!("#{id} moves to {state} if its state allows")
+}
+
+pub fn no_match_in_report(q: &str) -> String {
+    format!("\"{q}\" is not in this report.")
+}
+
+pub fn report_match(n: usize, of: usize, wrapped: bool) -> String {
+    let wrap = if wrapped { " (wrapped round)" } else { "" };
+    format!("match {n} of {of}{wrap} · n next, N previous")
+}
+
+/// A picker's title with the report(s) it changes in place of `{}`.
+pub fn picker_title(title: &str, target: &str) -> String {
+    format!(" {} ", title.replacen("{}", target, 1))
+}
+
+pub fn note_prompt(target: &str) -> String {
+    format!("Note on {target}: ")
+}
+
+pub fn reason_prompt(target: &str) -> String {
+    format!("{target} invalid because: ")
+}
+
+pub const ANSWERED_TITLE: &str = "{}: the reporter was answered by";
+
+/// The status line after `A`: "#4 answered by phone (first response recorded)".
+pub fn answered(via: &str) -> String {
+    format!("answered by {via} (first response recorded)")
 }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::core::config::Config;
+use crate::core::model::{InvalidReason, ReportState};
 use crate::core::store::Store;
 use crate::core::triage::{self, Request, TriageError, Undo};
 
@@ -27,10 +28,19 @@ pub fn apply(store: &mut Store, config: &Config, now: DateTime<Utc>, batch: Batc
         match one(store, config, &req, &op) {
             Ok((_, Undo::Nothing)) => out.unchanged.push(op.id),
             Ok((version, undo)) => out.changed.push((op.id, version, undo)),
-            Err(e) => out.refused.push((op.id, e.to_string())),
+            Err(e) => out.refused.push((op.id, refusal(&e))),
         }
     }
     out
+}
+
+/// Why a change was refused, in the desk's words: the CLI's hint to run `secdesk list`
+/// means nothing here, where the queue is on screen.
+fn refusal(e: &TriageError) -> String {
+    match e {
+        TriageError::NoSuchReport(id) => super::text::no_such_report(*id),
+        other => other.to_string(),
+    }
 }
 
 fn one(
@@ -61,6 +71,15 @@ fn one(
             let a = triage::add_note(store, req, id, text)?;
             (a.version, a.undo)
         }
+        Change::InvalidBecause(why) => {
+            let other = Some(InvalidReason::Other);
+            let a = triage::set_state(store, req, id, ReportState::Invalid, other, Some(why))?;
+            (a.version, a.undo)
+        }
+        Change::Responded(via) => {
+            let a = triage::responded(store, req, id, *via)?;
+            (a.version, a.undo)
+        }
         Change::DuplicateOf(original) => {
             let a = triage::mark_duplicate(store, req, id, *original)?;
             (a.version, a.undo)
@@ -83,7 +102,7 @@ pub fn undo(store: &mut Store, config: &Config, now: DateTime<Utc>, entry: UndoE
             .if_version(Some(version));
         match triage::revert(store, &req, id, &token) {
             Ok(v) => out.changed.push((id, v, Undo::Nothing)),
-            Err(e) => out.refused.push((id, e.to_string())),
+            Err(e) => out.refused.push((id, refusal(&e))),
         }
     }
     out

@@ -1,12 +1,13 @@
 //! `update(state, action)`: the only code that changes the desk's state. It never touches
 //! the store; what it needs from there it returns as [`Request`]s for the store worker.
 
-use crossterm::event::{KeyEvent, KeyEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Applied, Request, UndoEntry};
-use super::app::{Overlay, Screen, State, Tab};
+use super::app::{Confirm, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
-use super::{prompts, reply, text};
+use super::motion::{clamp_report_scroll, find_next, move_by, move_to, scroll_overlay};
+use super::{pickers, prompts, reply, text, views};
 use crate::core::store::queue::QueueOrder;
 
 /// Rows loaded beyond each edge of the viewport, so scrolling rarely waits on the store.
@@ -15,13 +16,28 @@ pub const PREFETCH: usize = 40;
 /// Applies one action and returns the store work it calls for.
 pub fn update(state: &mut State, action: Action) -> Vec<Request> {
     match action {
+        // A terminal sends Esc and a key typed right after it as one Alt-key: take it as
+        // the two keys the user pressed, so Esc-then-s never skips the Esc.
+        Action::Key(key)
+            if key.modifiers.contains(KeyModifiers::ALT)
+                && matches!(key.code, KeyCode::Char(_))
+                && !matches!(state.overlay, Overlay::Input(_)) =>
+        {
+            let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+            let mut out = on_key(state, esc);
+            let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+            out.extend(on_key(state, plain));
+            out
+        }
         Action::Key(key) => on_key(state, key),
         Action::Resize { width, height } => {
             state.width = width;
             state.height = height;
+            clamp_report_scroll(state);
             let mut out = ensure_window(state);
             if state.outbox_pending.is_none() {
                 out.push(Request::OutboxCount);
+                out.push(tab_counts(state));
             }
             out
         }
@@ -35,12 +51,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             }
             state.queue.page = page;
             state.queue.loaded = true;
+            land(state);
             ensure_window(state)
         }
         Action::ReportLoaded(detail) => {
             if state.report_id == Some(detail.id()) {
                 state.report = Some(detail);
+                clamp_report_scroll(state);
             }
+            Vec::new()
+        }
+        Action::CandidatesLoaded(id, reports) => {
+            pickers::candidates_loaded(state, id, reports);
             Vec::new()
         }
         Action::StatsLoaded(stats) => {
@@ -51,6 +73,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         Action::StoreChanged => reload(state),
         Action::Sync(result) => {
             let changed = result.is_ok();
+            // A failing sync is shown at the right of the status line, cut to fit; the log
+            // keeps it whole (only when it changes, not every retry).
+            if let Err(e) = &result {
+                if state.sync.as_ref() != Some(&result) {
+                    state.log(&text::sync_failed(e));
+                }
+            }
             state.sync = Some(result);
             if changed {
                 reload(state)
@@ -60,6 +89,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         }
         Action::Failed(message) => {
             state.error(message);
+            Vec::new()
+        }
+        Action::TabCounts(counts) => {
+            state.tab_counts = Tab::COUNTED.into_iter().zip(counts).collect();
             Vec::new()
         }
         Action::OutboxCount(n) => {
@@ -77,11 +110,13 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    state.landed = None;
     match &state.overlay {
         Overlay::Input(_) => return prompts::on_input_key(state, key),
-        Overlay::Picker(_) => return prompts::on_picker_key(state, key),
-        Overlay::Help => {
-            state.overlay = Overlay::None;
+        Overlay::Picker(_) => return pickers::on_picker_key(state, key),
+        Overlay::Confirm(_) => return pickers::on_confirm_key(state, key),
+        Overlay::Help(_) | Overlay::Messages(_) => {
+            scroll_overlay(state, key);
             return Vec::new();
         }
         Overlay::None => {}
@@ -89,49 +124,84 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     if state.reply.as_ref().is_some_and(|r| r.previewing) {
         return match keymap::command_for(&key, Where::ReplyPreview) {
             Some(Command::Help) => {
-                state.overlay = Overlay::Help;
+                state.overlay = Overlay::Help(0);
                 Vec::new()
             }
             Some(command) => reply::on_preview_command(state, command),
             None => Vec::new(),
         };
     }
+    // A count before a motion, as in vi: 5j.
+    if let KeyCode::Char(c @ '0'..='9') = key.code {
+        if !key.modifiers.contains(KeyModifiers::CONTROL) && (c != '0' || state.count.is_some()) {
+            let digit = c as usize - '0' as usize;
+            let n = state
+                .count
+                .unwrap_or(0)
+                .saturating_mul(10)
+                .saturating_add(digit);
+            state.count = Some(n.min(100_000));
+            return Vec::new();
+        }
+    }
     let at = match state.screen {
         Screen::Queue => Where::Queue,
         Screen::Report => Where::Report,
         Screen::Stats => Where::Stats,
     };
+    let count = state.count.take();
     match keymap::command_for(&key, at) {
-        Some(command) => on_command(state, command),
+        Some(command) => on_command(state, command, count),
         None => Vec::new(),
     }
 }
 
-fn on_command(state: &mut State, command: Command) -> Vec<Request> {
+fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<Request> {
+    let n = count.unwrap_or(1).max(1) as i64;
+    let page = state.page_lines() as i64;
     match command {
-        Command::Up => move_by(state, -1),
-        Command::Down => move_by(state, 1),
-        Command::PageUp => move_by(state, -(state.viewport() as i64)),
-        Command::PageDown => move_by(state, state.viewport() as i64),
+        Command::Up => move_by(state, -n),
+        Command::Down => move_by(state, n),
+        Command::PageUp => move_by(state, -page * n),
+        Command::PageDown => move_by(state, page * n),
+        Command::HalfPageUp => move_by(state, -(page / 2).max(1) * n),
+        Command::HalfPageDown => move_by(state, (page / 2).max(1) * n),
+        // 5G goes to the fifth, as in vi.
+        Command::Top | Command::Bottom if count.is_some() => {
+            move_to(state, (n - 1).max(0) as usize)
+        }
         Command::Top => move_by(state, i64::MIN / 2),
         Command::Bottom => move_by(state, i64::MAX / 2),
         Command::Open => open_current(state),
+        Command::Close => close(state),
         Command::Back => back(state),
         Command::Quit => {
             state.quit = true;
             Vec::new()
         }
         Command::Help => {
-            state.overlay = Overlay::Help;
+            state.overlay = Overlay::Help(0);
             Vec::new()
+        }
+        Command::Messages => {
+            state.overlay = Overlay::Messages(views::help::messages_max_scroll(state));
+            Vec::new()
+        }
+        Command::ToggleReasons => {
+            state.show_reasons = !state.show_reasons;
+            clamp_report_scroll(state);
+            Vec::new()
+        }
+        Command::NextMatch | Command::PrevMatch => {
+            find_next(state, command == Command::NextMatch, n)
         }
         Command::NextTab | Command::PrevTab => {
             let i = Tab::ALL.iter().position(|t| *t == state.tab).unwrap_or(0);
-            let n = Tab::ALL.len();
+            let len = Tab::ALL.len();
             let next = if command == Command::NextTab {
-                (i + 1) % n
+                (i + 1) % len
             } else {
-                (i + n - 1) % n
+                (i + len - 1) % len
             };
             state.tab = Tab::ALL[next];
             state.selection.clear();
@@ -166,27 +236,6 @@ fn on_command(state: &mut State, command: Command) -> Vec<Request> {
     }
 }
 
-/// Moves the cursor (queue) or scrolls (report) by `delta` lines.
-fn move_by(state: &mut State, delta: i64) -> Vec<Request> {
-    match state.screen {
-        Screen::Queue => {
-            let last = state.queue.page.total.saturating_sub(1) as i64;
-            state.queue.cursor = (state.queue.cursor as i64)
-                .saturating_add(delta)
-                .clamp(0, last) as usize;
-            ensure_window(state)
-        }
-        Screen::Report => {
-            let end = state.report.as_ref().map_or(0, |d| d.lines) as i64;
-            let max = (end - state.viewport() as i64 / 2).max(0);
-            let next = (state.report_scroll as i64).saturating_add(delta);
-            state.report_scroll = next.clamp(0, max) as u16;
-            Vec::new()
-        }
-        Screen::Stats => Vec::new(),
-    }
-}
-
 fn open_current(state: &mut State) -> Vec<Request> {
     let Some(row) = state.queue.current() else {
         state.info(text::NO_REPORT);
@@ -195,6 +244,8 @@ fn open_current(state: &mut State) -> Vec<Request> {
     let id = row.summary.id;
     state.screen = Screen::Report;
     state.report_scroll = 0;
+    state.show_reasons = false;
+    state.find_at = None;
     if state.report_id != Some(id) {
         state.report = None;
     }
@@ -202,15 +253,44 @@ fn open_current(state: &mut State) -> Vec<Request> {
     vec![Request::Report(id)]
 }
 
-fn back(state: &mut State) -> Vec<Request> {
+/// Esc: closes the innermost thing open, and never quits.
+fn close(state: &mut State) -> Vec<Request> {
     match state.screen {
         Screen::Report | Screen::Stats => {
             state.screen = Screen::Queue;
+            ensure_window(state)
+        }
+        Screen::Queue if !state.selection.is_empty() => {
+            let n = state.selection.len();
+            state.selection.clear();
+            state.info(text::selection_cleared(n));
             Vec::new()
         }
         Screen::Queue if state.search.is_some() => {
             state.search = None;
+            state.info(text::SEARCH_CLEARED);
             new_queue(state)
+        }
+        Screen::Queue => {
+            state.info(text::ESC_DOES_NOT_QUIT);
+            Vec::new()
+        }
+    }
+}
+
+/// q: back to the queue; from the queue, quits (asking first over a selection).
+fn back(state: &mut State) -> Vec<Request> {
+    match state.screen {
+        Screen::Report | Screen::Stats => {
+            state.screen = Screen::Queue;
+            ensure_window(state)
+        }
+        Screen::Queue if !state.selection.is_empty() => {
+            state.overlay = Overlay::Confirm(Confirm {
+                question: text::quit_with_selection(state.selection.len()),
+                on_yes: OnYes::Quit,
+            });
+            Vec::new()
         }
         Screen::Queue => {
             state.quit = true;
@@ -234,6 +314,7 @@ pub fn reload(state: &mut State) -> Vec<Request> {
     state.queue.requested = None;
     let mut out = request_window(state);
     out.push(Request::OutboxCount);
+    out.push(tab_counts(state));
     if state.screen == Screen::Report {
         if let Some(id) = state.report_id {
             out.push(Request::Report(id));
@@ -245,12 +326,24 @@ pub fn reload(state: &mut State) -> Vec<Request> {
     out
 }
 
+/// Counts the tabs the tab bar shows sizes for.
+fn tab_counts(state: &State) -> Request {
+    Request::TabCounts(
+        Tab::COUNTED
+            .iter()
+            .map(|t| t.filter(&state.me.email))
+            .collect(),
+    )
+}
+
 /// Keeps the cursor on screen and the rows around it loaded (or asked for).
 pub fn ensure_window(state: &mut State) -> Vec<Request> {
     let vp = state.viewport();
     let q = &mut state.queue;
     if q.loaded {
         q.cursor = q.cursor.min(q.page.total.saturating_sub(1));
+        // No blank screen below the last report while reports above are out of view.
+        q.top = q.top.min(q.page.total.saturating_sub(vp));
     }
     if q.cursor < q.top {
         q.top = q.cursor;
@@ -285,6 +378,42 @@ fn request_window(state: &mut State) -> Vec<Request> {
         offset,
         limit,
     }]
+}
+
+/// The reload after a change has landed: the cursor goes back to the acted-on report if
+/// it is still in the queue, else to the report that followed it, and the status line
+/// says which report is selected now.
+fn land(state: &mut State) {
+    let Some(follow) = state.follow.as_ref().filter(|f| f.landed) else {
+        return;
+    };
+    let q = &state.queue;
+    let position = |id: i64| {
+        q.page
+            .rows
+            .iter()
+            .position(|r| r.summary.id == id)
+            .map(|i| i + q.page.offset)
+    };
+    let (acted, next) = (follow.acted, follow.next);
+    state.follow = None;
+    if let Some(pos) = position(acted) {
+        state.queue.cursor = pos;
+        return;
+    }
+    if let Some(pos) = next.and_then(position) {
+        state.queue.cursor = pos;
+    }
+    // In the report view the keys still act on the open report: only the queue's cursor
+    // moved, and the status line says so when the queue is what shows.
+    let now_on = state.queue.current().map(|r| r.summary.id);
+    state.landed = now_on;
+    if state.screen != Screen::Queue {
+        return;
+    }
+    if let (Some(id), Some(status)) = (now_on, state.status.as_mut()) {
+        status.text.push_str(&text::now_on(id));
+    }
 }
 
 fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
@@ -338,6 +467,9 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
         state.error(message);
     } else {
         state.info(message);
+    }
+    if let Some(f) = state.follow.as_mut() {
+        f.landed = true;
     }
     reload(state)
 }

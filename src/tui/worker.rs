@@ -99,6 +99,8 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         Request::Report(_) => Some(1),
         Request::Stats => Some(2),
         Request::OutboxCount => Some(3),
+        Request::Candidates(_) => Some(4),
+        Request::TabCounts(_) => Some(5),
         Request::Triage(_)
         | Request::Undo(_)
         | Request::ComposeReply { .. }

@@ -130,6 +130,29 @@ impl Desk {
         self.act(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 
+    /// Presses Ctrl and a letter.
+    pub fn ctrl(&mut self, c: char) {
+        self.act(Action::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )));
+    }
+
+    /// The terminal is now `width` x `height`.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.act(Action::Resize { width, height });
+    }
+
+    /// The id under the cursor.
+    pub fn current(&self) -> i64 {
+        self.state
+            .queue
+            .current()
+            .expect("a report under the cursor")
+            .summary
+            .id
+    }
+
     /// Presses each character as a key.
     pub fn keys(&mut self, chars: &str) {
         for c in chars.chars() {

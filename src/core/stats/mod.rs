@@ -7,7 +7,11 @@
 //! Percentiles interpolate linearly between the closest ranks (the median of an even count is
 //! the mean of the middle two).
 
+pub mod chart;
 mod csv;
+pub mod period;
+mod period_csv;
+pub use period_csv::to_csv_rows;
 
 pub use csv::to_csv;
 
@@ -27,6 +31,10 @@ use crate::core::store::{parse_timestamp, Result, Store};
 pub struct Period {
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
+    /// Count historical reports (imported closed, `core::triage::history`) in the response
+    /// times and clocks too; by default they are left out of them (still counted by state,
+    /// class and week).
+    pub with_historical: bool,
 }
 
 /// The key used for reports without a class or without a coordinator.
@@ -53,6 +61,9 @@ pub struct Stats {
     pub overdue: usize,
     /// Per moderator (the actor of the event that closed them): spam and invalid cleared.
     pub cleared_by: BTreeMap<String, Cleared>,
+    /// Historical reports in the period (imported closed); left out of the time figures,
+    /// clocks and cleared counts unless asked for.
+    pub historical: usize,
 }
 
 /// Reports that arrived in one ISO week, by class.
@@ -96,9 +107,11 @@ pub fn compute(
     now: DateTime<Utc>,
 ) -> Result<Stats> {
     let conn = store.conn();
-    let mut stmt = conn.prepare(
-        "SELECT id, created_at, state, class, coordinator FROM reports ORDER BY created_at, id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, created_at, state, class, coordinator, {} FROM reports r
+         ORDER BY created_at, id",
+        crate::core::triage::history::IS_HISTORICAL
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, ReportId>(0)?,
@@ -106,6 +119,7 @@ pub fn compute(
             r.get::<_, String>(2)?,
             r.get::<_, Option<String>>(3)?,
             r.get::<_, Option<String>>(4)?,
+            r.get::<_, bool>(5)?,
         ))
     })?;
     let from = period.since.map(start_of);
@@ -130,11 +144,12 @@ pub fn compute(
         over_target: OverTarget::default(),
         overdue: 0,
         cleared_by: BTreeMap::new(),
+        historical: 0,
     };
     let mut weeks: BTreeMap<String, WeekIntake> = BTreeMap::new();
     let (mut responded, mut triaged, mut closed) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
-        let (id, created_at, state, class, coordinator) = row?;
+        let (id, created_at, state, class, coordinator, historical) = row?;
         let Some(created) = parse_timestamp(&created_at) else {
             continue;
         };
@@ -158,6 +173,10 @@ pub fn compute(
             "invalid" => intake.invalid += 1,
             "valid" => intake.valid += 1,
             _ => intake.unclassified += 1,
+        }
+        stats.historical += usize::from(historical);
+        if historical && !period.with_historical {
+            continue;
         }
         if let Some(m) = milestones.get(&id) {
             let hours = |t: DateTime<Utc>| (t - m.created).num_seconds() as f64 / 3600.0;
@@ -241,5 +260,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some((value * 100.0).round() / 100.0)
 }
 
+#[cfg(test)]
+mod period_tests;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 //!
 //! | report | first response | triage decision | closed              |
 //! |--------|----------------|-----------------|---------------------|
-//! | 1      | 2 (mark valid) | 24              | 100 (disclosed)     |
+//! | 1      | 3 (by phone)   | 24              | 100 (disclosed)     |
 //! | 2      | 4              | 48              |                     |
 //! | 3      | 6              | 300 (late)      |                     |
 //! | 4      | 10             | 20 (invalid)    | 20 (by bob)         |
@@ -13,7 +13,10 @@
 //! | 6      |                |                 | 1 (spam, by bob)    |
 //! | 7      |                |                 | 1 (spam, by ada)    |
 //!
-//! First response [2, 4, 6, 10, 50]: median 6, p90 = 10 + 0.6 × 40 = 34.
+//! Confirming a class or moving a state is not a response: report 1 is marked valid at 2h
+//! and answered by phone at 3h; reports 2 to 5 move to `acknowledged` when answered.
+//!
+//! First response [3, 4, 6, 10, 50]: median 6, p90 = 10 + 0.6 × 40 = 34.
 //! Triage [20, 24, 48, 300]: median 36, p90 = 48 + 0.7 × 252 = 224.4.
 //! Close [1, 1, 20, 100]: median 10.5, p90 = 20 + 0.7 × 80 = 76.
 
@@ -63,7 +66,14 @@ fn fixture() -> (tempfile::TempDir, Store) {
     let state = |s: &mut Store, r: Request, id, to| {
         triage::set_state(s, &r, id, to, None, None).unwrap();
     };
+    let answered = |s: &mut Store, r: Request, id| {
+        triage::responded(s, &r, id, triage::Via::Phone).unwrap();
+    };
     triage::mark(&mut s, &by(ADA, 1, 2), 1, Class::Valid, None).unwrap();
+    answered(&mut s, by(ADA, 1, 3), 1);
+    for (id, hours) in [(2, 4), (3, 6), (4, 10), (5, 50)] {
+        answered(&mut s, by(ADA, id, hours), id);
+    }
     triage::take(&mut s, &by(ADA, 1, 3), 1).unwrap();
     state(&mut s, by(ADA, 1, 24), 1, Triaged);
     state(&mut s, by(ADA, 1, 30), 1, Fixing);
@@ -182,14 +192,14 @@ fn the_period_selects_reports_by_arrival_with_until_inclusive() {
     let day = |d| NaiveDate::from_ymd_opt(2026, 3, d);
     let later = Period {
         since: day(9),
-        until: None,
+        ..Period::default()
     };
     let st = compute(&s, later, &ClockConfig::default(), now()).unwrap();
     assert_eq!(st.reports, 1);
     assert_eq!(st.time_to_close.median_hours, Some(1.0));
     let first_week = Period {
-        since: None,
         until: day(8),
+        ..Period::default()
     };
     let st = compute(&s, first_week, &ClockConfig::default(), now()).unwrap();
     assert_eq!(st.reports, 6);
@@ -227,4 +237,38 @@ fn csv_guards_formulas_in_names() {
     );
     assert!(csv.contains("time_to_triage,,p90_hours,224.4\r\n"), "{csv}");
     assert!(!csv.contains(",=") && !csv.lines().any(|l| l.starts_with('=')));
+}
+
+#[test]
+fn historical_reports_stay_out_of_response_times_unless_asked() {
+    let (_d, mut s) = fixture();
+    // An archive of old mail: two more reports, imported closed.
+    let last = triage::history::last_report(&s).unwrap();
+    let old = (1..=2)
+        .map(|n| {
+            RawIncoming::file(format!(
+                "Message-ID: <old{n}@x>\nFrom: o@x\nSubject: old {n}\nDate: Mon, 5 Jan 2026 10:00:00 +0000\n\nb\n"
+            ))
+        })
+        .collect();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut s, old, None)
+        .unwrap();
+    let closed =
+        triage::history::close_historical(&mut s, triage::history::Historical::After(last))
+            .unwrap();
+    assert_eq!(closed, 2);
+    let st = compute(&s, Period::default(), &ClockConfig::default(), now()).unwrap();
+    assert_eq!((st.reports, st.historical), (9, 2));
+    assert_eq!(
+        st.time_to_close.count, 4,
+        "the fixture's four, not the archive"
+    );
+    assert_eq!(st.by_state["resolved"], 2, "still counted by state");
+    let with = Period {
+        with_historical: true,
+        ..Period::default()
+    };
+    let st = compute(&s, with, &ClockConfig::default(), now()).unwrap();
+    assert_eq!(st.time_to_close.count, 6);
 }

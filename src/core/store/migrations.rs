@@ -264,7 +264,20 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX messages_imap_uid ON messages(mailbox, uidvalidity, uid) WHERE uid IS NOT NULL;
     "#,
-    // 10 (team): the team event log shared through the IMAP events folder (core::team,
+    // 10 (advisory, issue 15): a report's advisory fields, as one JSON object per report
+    // (core::advisory). Each change is audited as an `advisory:FIELD` event whose before/after
+    // are the field's JSON values. `osv_id` is the `PREFIX-YYYY-N` id given at the first OSV
+    // export, then kept.
+    r#"
+    CREATE TABLE advisories (
+        report_id   INTEGER PRIMARY KEY REFERENCES reports(id),
+        fields      TEXT NOT NULL DEFAULT '{}',
+        osv_id      TEXT UNIQUE,
+        published   TEXT,                         -- RFC 3339, set with osv_id
+        updated_at  TEXT NOT NULL
+    );
+    "#,
+    // 11 (team): the team event log shared through the IMAP events folder (core::team,
     // docs/team.md). Self-contained: only its own tables.
     r#"
     -- Every team event applied here, local or fetched, keyed by its unique id (applying one

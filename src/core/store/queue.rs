@@ -39,6 +39,8 @@ pub struct QueueFilter {
     pub search: Option<String>,
     /// Sort reports whose suggested class is spam after the others.
     pub spam_last: bool,
+    /// `Some(true)`: only suspected spam ([`SUSPECTED_SPAM`]); `Some(false)`: none of it.
+    pub suspected_spam: Option<bool>,
     pub order: QueueOrder,
 }
 
@@ -171,8 +173,13 @@ impl Store {
     }
 }
 
+/// Suspected spam: a `new` report the classifier called spam (not unsure), which no person
+/// has confirmed yet. The desk's "Suspected spam" queue holds exactly these.
+pub const SUSPECTED_SPAM: &str = "(r.state = 'new' AND r.class IS 'spam' AND \
+     NOT r.class_confirmed AND r.outcome IS NOT 'unsure')";
+
 fn where_clause(filter: &QueueFilter) -> (String, Vec<Value>) {
-    Conditions {
+    let (mut sql, args) = Conditions {
         states: &filter.states,
         exclude_states: &filter.exclude_states,
         classes: &[],
@@ -180,7 +187,13 @@ fn where_clause(filter: &QueueFilter) -> (String, Vec<Value>) {
         unassigned: filter.unassigned,
         search: filter.search.as_deref(),
     }
-    .sql()
+    .sql();
+    match filter.suspected_spam {
+        Some(true) => sql += &format!(" AND {SUSPECTED_SPAM}"),
+        Some(false) => sql += &format!(" AND NOT {SUSPECTED_SPAM}"),
+        None => {}
+    }
+    (sql, args)
 }
 
 /// The ORDER BY for a queue. The age orders match the indexes of migration 2, so SQLite

@@ -13,7 +13,7 @@ use crate::core::store::Store;
 
 /// Runs `f` in an immediate (write-locking) transaction, so two desks cannot interleave a
 /// read-check-write on the same report; the busy timeout makes the second one wait.
-pub(super) fn in_transaction<T>(
+pub(crate) fn in_transaction<T>(
     store: &mut Store,
     f: impl FnOnce(&Connection) -> Result<T, TriageError>,
 ) -> Result<T, TriageError> {
@@ -57,6 +57,9 @@ pub fn set_state(
         let current = guard(conn, id, req)?;
         let target = match (state, reason) {
             (ReportState::Invalid, None) => return Err(TriageError::ReasonRequired { id }),
+            (ReportState::Invalid, Some(InvalidReason::Other)) if note.is_none() => {
+                return Err(TriageError::OtherReasonNeedsText { id })
+            }
             (ReportState::Invalid, Some(r)) => StateSnapshot {
                 invalid_reason: Some(r),
                 ..plain(state)
@@ -115,6 +118,9 @@ pub fn mark(
                 })
             }
             Class::Spam => plain(ReportState::Spam),
+            Class::Invalid if reason == Some(InvalidReason::Other) => {
+                return Err(TriageError::OtherReasonNeedsText { id })
+            }
             Class::Invalid => StateSnapshot {
                 invalid_reason: reason
                     .or(now.invalid_reason)
@@ -193,6 +199,11 @@ pub fn mark_duplicate(
     in_transaction(store, |conn| {
         let current = guard(conn, id, req)?;
         refuse_cycle(conn, id, original)?;
+        // A duplicate of a duplicate would hide the original: name the original instead.
+        let of = record::load(conn, original)?.state;
+        if let (ReportState::Duplicate, Some(root)) = (of.state, of.duplicate_of) {
+            return Err(TriageError::OriginalIsDuplicate { id, original, root });
+        }
         if current.state.state != ReportState::Duplicate {
             check_move(&current, ReportState::Duplicate)?;
         }
@@ -334,6 +345,7 @@ pub fn revert(
                     write_flag(conn, &current, *f, req)?;
                 }
             }
+            Undo::Responded(event_id) => super::responded::take_back(conn, id, req, *event_id)?,
             Undo::Note(note_id) => {
                 let text: String = conn
                     .query_row(

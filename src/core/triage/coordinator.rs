@@ -9,23 +9,54 @@ use crate::core::config::{Config, Identity};
 use crate::core::model::ReportId;
 use crate::core::store::Store;
 
-/// Finds a team member by email or name, or says who the members are.
+/// Finds a team member by any of their names, ignoring case, trying in turn: the email,
+/// the configured handle, the email's local part, the full name, the first name. The first
+/// of these that points at exactly one member decides; one that points at several is an
+/// error listing them.
 pub fn resolve_member(config: &Config, who: &str) -> Result<Identity, TriageError> {
-    config
-        .member(who)
-        .cloned()
-        .ok_or_else(|| TriageError::UnknownMember {
-            who: who.to_string(),
-            members: config
-                .members()
-                .iter()
-                .map(|m| format!("{} <{}>", m.name, m.email))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    find_member(&config.members(), who)
 }
 
-/// Makes `who` (a team member's email or name) the report's coordinator.
+/// [`resolve_member`] over a list of members.
+pub fn find_member(members: &[&Identity], who: &str) -> Result<Identity, TriageError> {
+    let who = who.trim().trim_start_matches('@');
+    let names: [fn(&Identity) -> Option<&str>; 5] = [
+        |m| Some(m.email.as_str()),
+        |m| m.handle.as_deref(),
+        |m| m.email.split('@').next(),
+        |m| Some(m.name.as_str()),
+        |m| m.name.split_whitespace().next(),
+    ];
+    let list = |ms: &[&Identity]| {
+        ms.iter()
+            .map(|m| format!("{} <{}>", m.name, m.email))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for name in names {
+        let found: Vec<&Identity> = members
+            .iter()
+            .copied()
+            .filter(|m| name(m).is_some_and(|n| n.eq_ignore_ascii_case(who)))
+            .collect();
+        match found.as_slice() {
+            [] => continue,
+            [one] => return Ok((*one).clone()),
+            many => {
+                return Err(TriageError::AmbiguousMember {
+                    who: who.to_string(),
+                    candidates: list(many),
+                })
+            }
+        }
+    }
+    Err(TriageError::UnknownMember {
+        who: who.to_string(),
+        members: list(members),
+    })
+}
+
+/// Makes `who` (a team member, by any name: see [`resolve_member`]) the coordinator.
 pub fn assign(
     store: &mut Store,
     req: &Request,

@@ -42,6 +42,13 @@ pub enum TriageError {
     #[error("report #{id} cannot be a duplicate of itself: name a different original")]
     SelfDuplicate { id: ReportId },
 
+    #[error("report #{original} is itself a duplicate of #{root}: mark #{id} a duplicate of #{root}, the original, instead")]
+    OriginalIsDuplicate {
+        id: ReportId,
+        original: ReportId,
+        root: ReportId,
+    },
+
     #[error("report #{original} is itself a duplicate of #{id} (through {chain}): marking #{id} a duplicate of it would make a loop; reopen #{original} first or mark the other way round")]
     DuplicateCycle {
         id: ReportId,
@@ -51,6 +58,12 @@ pub enum TriageError {
 
     #[error("no team member '{who}': the members are {members}; name one of them or add them under [team] members in the config")]
     UnknownMember { who: String, members: String },
+
+    #[error("'{who}' could be {candidates}: type more of the name, or the email")]
+    AmbiguousMember { who: String, candidates: String },
+
+    #[error("report #{id}: the reason \"other\" needs its words: give them as the change's note")]
+    OtherReasonNeedsText { id: ReportId },
 
     #[error("report #{id}: the note is empty: write the note's text")]
     EmptyNote { id: ReportId },

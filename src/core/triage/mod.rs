@@ -10,19 +10,22 @@
 //! Each action returns the previous value and an [`Undo`], so a front end can offer undo.
 //! The CLI and the TUI call these same functions.
 
-mod actions;
+pub(crate) mod actions;
 mod coordinator;
 mod errors;
+pub mod history;
 mod notes;
-mod record;
+pub(crate) mod record;
 pub mod reporter;
+mod responded;
 pub mod view;
 
 pub use actions::{clear_flag, mark, mark_duplicate, revert, set_state};
-pub use coordinator::{assign, resolve_member, take, unassign};
+pub use coordinator::{assign, find_member, resolve_member, take, unassign};
 pub use errors::TriageError;
 pub use notes::add_note;
-pub use view::{events, report_detail, Event, ReportDetail};
+pub use responded::{responded, Via, RESPONDED};
+pub use view::{candidates, events, report_detail, Candidate, Event, ReportDetail};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -101,6 +104,8 @@ pub enum Undo {
     /// Removes the note with this id.
     Note(i64),
     Flag(bool),
+    /// Takes back the `responded` event with this id.
+    Responded(i64),
     /// The action changed nothing.
     Nothing,
 }

@@ -219,6 +219,44 @@ fn assign_refuses_strangers_and_lists_members() {
 }
 
 #[test]
+fn members_answer_to_any_of_their_names_unambiguously() {
+    let c = Config::parse(
+        "[identity]\nname = \"Ada Lovelace\"\nemail = \"ada@example.org\"\n\
+         [team]\nmembers = [{ name = \"Ada Byron\", email = \"abyron@example.org\", handle = \"ab\" },\
+         { name = \"Grace Hopper\", email = \"grace@example.org\" }]\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    let email = |who: &str| resolve_member(&c, who).map(|m| m.email);
+    assert_eq!(email("ADA@example.org").unwrap(), "ada@example.org");
+    assert_eq!(email("grace").unwrap(), "grace@example.org", "local part");
+    assert_eq!(email("Grace Hopper").unwrap(), "grace@example.org", "name");
+    assert_eq!(email("ab").unwrap(), "abyron@example.org", "handle");
+    assert_eq!(email("abyron").unwrap(), "abyron@example.org");
+    // "ada" is a local part before it is a first name (and as a first name, two people).
+    assert_eq!(email("ada").unwrap(), "ada@example.org");
+    assert_eq!(email("Ada Lovelace").unwrap(), "ada@example.org");
+    assert!(email("hopper")
+        .unwrap_err()
+        .to_string()
+        .contains("no team member"));
+    // Here "ada" is only a first name, of two members: ambiguous, and the error says who.
+    let c2 = Config::parse(
+        "[identity]\nname = \"Ada Lovelace\"\nemail = \"lovelace@example.org\"\n\
+         [team]\nmembers = [{ name = \"Ada Byron\", email = \"byron@example.org\" }]\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    let err = resolve_member(&c2, "ada").unwrap_err().to_string();
+    assert!(
+        err.contains("could be")
+            && err.contains("byron@example.org")
+            && err.contains("lovelace@example.org"),
+        "{err}"
+    );
+}
+
+#[test]
 fn duplicates_link_both_ways_and_refuse_self_and_loops() {
     let (_d, mut s) = store(3);
     assert!(mark_duplicate(&mut s, &ada(), 1, 1)
@@ -226,12 +264,20 @@ fn duplicates_link_both_ways_and_refuse_self_and_loops() {
         .to_string()
         .contains("itself"));
     mark_duplicate(&mut s, &ada(), 2, 1).unwrap();
-    mark_duplicate(&mut s, &ada(), 3, 2).unwrap();
-    let err = set_state(&mut s, &ada(), 1, ReportState::Acknowledged, None, None)
-        .and_then(|_| mark_duplicate(&mut s, &ada(), 1, 3))
+    // A duplicate of a duplicate is refused, naming the original to use instead.
+    let err = mark_duplicate(&mut s, &ada(), 3, 2)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("#3 → #2 → #1"), "{err}");
+    assert!(
+        err.contains("#2 is itself a duplicate of #1: mark #3 a duplicate of #1"),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 3).state, ReportState::New);
+    let err = set_state(&mut s, &ada(), 1, ReportState::Acknowledged, None, None)
+        .and_then(|_| mark_duplicate(&mut s, &ada(), 1, 2))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("#2 → #1"), "{err}");
     assert_eq!(detail(&s, 1).duplicates, vec![2]);
     assert_eq!(detail(&s, 2).duplicate_of, Some(1));
     assert!(matches!(
@@ -301,4 +347,26 @@ fn reporter_reply_brings_needs_info_back_and_flags_it() {
     );
     let c = clear_flag(&mut s, &ada(), 1).unwrap();
     assert!(c.before && !detail(&s, 1).flagged);
+}
+
+#[test]
+fn invalid_for_another_reason_takes_the_words_as_its_note() {
+    let (_d, mut s) = store(1);
+    let other = Some(InvalidReason::Other);
+    let err = set_state(&mut s, &ada(), 1, ReportState::Invalid, other, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs its words"), "{err}");
+    set_state(
+        &mut s,
+        &ada(),
+        1,
+        ReportState::Invalid,
+        other,
+        Some("a feature request"),
+    )
+    .unwrap();
+    let d = detail(&s, 1);
+    assert_eq!(d.invalid_reason, other);
+    assert_eq!(d.notes[0].text, "a feature request");
 }

@@ -173,10 +173,14 @@ pub fn report_detail(
         duplicate_of: current.state.duplicate_of,
         duplicates,
         events: events_of(conn, id)?,
-        deadlines: milestones
-            .as_ref()
-            .map(|m| m.deadlines(targets))
-            .unwrap_or_default(),
+        deadlines: crate::core::pep811::with_pep811(
+            conn,
+            id,
+            milestones
+                .as_ref()
+                .map(|m| m.deadlines(targets))
+                .unwrap_or_default(),
+        )?,
         clocks: milestones.as_ref().map(|m| m.clocks(targets, now)),
         overdue: milestones.is_some_and(|m| m.is_overdue(targets, now)),
     })
@@ -288,4 +292,32 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
 fn json_list(text: Option<String>) -> Vec<String> {
     text.and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
+}
+/// A report as a picker of reports lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: ReportId,
+    /// The first message's subject, as received (not yet made terminal-safe).
+    pub subject: String,
+    pub state: String,
+    /// The original, when the report is itself a duplicate.
+    pub duplicate_of: Option<ReportId>,
+}
+
+/// The newest `limit` reports, for a picker of reports (the desk's `d`).
+pub fn candidates(store: &Store, limit: usize) -> Result<Vec<Candidate>, TriageError> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT r.id, coalesce((SELECT m.subject FROM messages m WHERE m.report_id = r.id
+             ORDER BY m.id LIMIT 1), ''), r.state, r.duplicate_of
+         FROM reports r ORDER BY r.created_at DESC, r.id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(Candidate {
+            id: r.get(0)?,
+            subject: r.get(1)?,
+            state: r.get(2)?,
+            duplicate_of: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

@@ -1,11 +1,11 @@
 //! Drawing: every view is a function of `&State` and a frame, nothing else. All text that
 //! came in a mail passes through [`safe`] on its way to a widget.
 
-mod help;
+pub mod help;
 mod picker;
 mod queue;
 mod reply;
-mod report;
+pub mod report;
 mod stats;
 
 use chrono::{DateTime, Utc};
@@ -34,15 +34,76 @@ pub fn draw(frame: &mut Frame, state: &State) {
         Screen::Stats => stats::draw(frame, body, state),
     }
     if let Some(flow) = state.reply.as_ref().filter(|r| r.previewing) {
-        reply::draw(frame, body, flow);
+        reply::draw(frame, body, flow, state);
     }
     draw_status(frame, status, state);
     draw_footer(frame, footer, state);
     match &state.overlay {
-        Overlay::Help => help::draw(frame, body),
-        Overlay::Picker(p) => picker::draw(frame, body, p),
+        Overlay::Help(scroll) => help::draw(frame, body, *scroll),
+        Overlay::Messages(scroll) => help::draw_messages(frame, body, state, *scroll),
+        Overlay::Picker(p) => picker::draw(frame, body, p, &acting_on(state, p.purpose)),
+        Overlay::Confirm(c) => picker::draw_confirm(frame, body, c),
         Overlay::Input(_) | Overlay::None => {}
     }
+}
+
+/// Which reports a picker's choice will change, for its title: "#4", "12 selected".
+fn acting_on(state: &State, purpose: super::app::PickerPurpose) -> String {
+    let bulk = purpose == super::app::PickerPurpose::InvalidReason;
+    let targets = super::prompts::targets(state, bulk);
+    match targets.as_slice() {
+        [(id, _)] => format!("#{id}"),
+        many => text::selected(many.len()),
+    }
+}
+
+/// `line` broken into rows of at most `width` cells, at spaces where it can and inside a
+/// word only when the word alone is wider; an empty line stays one empty row. The report
+/// view wraps mail itself so every row keeps its quote bar.
+pub fn wrap(line: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
+    let cells = |s: &str| s.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>();
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    // Each piece is a word with the spaces after it; leading spaces are a piece of their own.
+    for piece in line.split_inclusive(' ') {
+        let word = piece.trim_end_matches(' ');
+        if cells(&row) + cells(word) > width && !row.trim().is_empty() {
+            rows.push(std::mem::take(&mut row).trim_end().to_string());
+        }
+        for c in piece.chars() {
+            if c != ' ' && cells(&row) + c.width().unwrap_or(0) > width {
+                rows.push(std::mem::take(&mut row));
+            }
+            row.push(c);
+        }
+    }
+    rows.push(row.trim_end().to_string());
+    rows
+}
+
+/// `s` cut to `width` cells, ending in "…" when it was longer.
+pub fn fit(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
 }
 
 /// One line of mail-derived text, made terminal-safe.
@@ -52,38 +113,44 @@ pub fn safe(s: &str) -> String {
 
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     if let Overlay::Input(input) = &state.overlay {
-        let prompt = match input.purpose {
-            InputPurpose::Search => text::SEARCH_PROMPT,
-            InputPurpose::Note => text::NOTE_PROMPT,
-            InputPurpose::DuplicateOf => text::DUPLICATE_PROMPT,
-        };
-        let line = Line::from(vec![
-            Span::styled(prompt, Style::new().add_modifier(Modifier::BOLD)),
-            Span::raw(safe(&input.text)),
-            Span::styled("█", Style::new().add_modifier(Modifier::SLOW_BLINK)),
-        ]);
-        frame.render_widget(Paragraph::new(line), area);
+        draw_prompt(frame, area, input, state);
         return;
     }
     let mut right = Vec::new();
     if let Some(n) = state.outbox_pending.filter(|n| *n > 0) {
-        right.push(Span::styled(
-            format!("{}  ", text::outbox_pending(n)),
+        right.push((
+            text::outbox_pending(n),
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ));
     }
-    right.push(match &state.sync {
-        Some(Ok(s)) => Span::styled(safe(s), Style::new().fg(Color::DarkGray)),
-        Some(Err(e)) => Span::styled(
+    match &state.sync {
+        Some(Ok(s)) => right.push((safe(s), Style::new().fg(Color::DarkGray))),
+        Some(Err(e)) => right.push((
             text::sync_failed(&safe(e)),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        ),
-        None => Span::raw(""),
-    });
-    let sync = Line::from(right);
-    let sync_width = (sync.width() as u16).min(area.width / 2);
-    let [left, right] =
-        Layout::horizontal([Constraint::Min(1), Constraint::Length(sync_width)]).areas(area);
+        )),
+        None => {}
+    }
+    let width = area.width as usize;
+    let right_len: usize = right
+        .iter()
+        .map(|(t, _)| Line::raw(t.as_str()).width() + 2)
+        .sum();
+    let status_len = state
+        .status
+        .as_ref()
+        .map_or(0, |s| Line::raw(safe(&s.text)).width());
+    // The status line comes first; the sync indicator takes what is left, at most a third
+    // of the line while a status shows, and each is cut with "…" rather than overlapping.
+    let right_budget = if status_len == 0 {
+        right_len.min(width)
+    } else {
+        right_len.min((width / 3).max(width.saturating_sub(status_len + 2)))
+    };
+    let left_budget = width.saturating_sub(right_budget + usize::from(right_budget > 0));
+    let [left, gap_and_right] =
+        Layout::horizontal([Constraint::Length(left_budget as u16), Constraint::Min(0)])
+            .areas(area);
     if let Some(status) = &state.status {
         let style = if status.error {
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
@@ -91,13 +158,62 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
             Style::new().fg(Color::Cyan)
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(safe(&status.text), style)),
+            Paragraph::new(Span::styled(fit(&safe(&status.text), left_budget), style)),
             left,
         );
     }
-    frame.render_widget(Paragraph::new(sync).right_aligned(), right);
+    let mut spans = Vec::new();
+    let mut room = right_budget;
+    for (i, (t, style)) in right.into_iter().enumerate() {
+        let sep = if i == 0 { 0 } else { 2 };
+        if room <= sep {
+            break;
+        }
+        if sep > 0 {
+            spans.push(Span::raw("  "));
+        }
+        let piece = fit(&t, room - sep);
+        room = room.saturating_sub(sep + Line::raw(piece.as_str()).width());
+        spans.push(Span::styled(piece, style));
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).right_aligned(),
+        gap_and_right,
+    );
 }
 
+/// A prompt being typed, with its cursor; a long text scrolls to keep the cursor in view.
+fn draw_prompt(frame: &mut Frame, area: Rect, input: &super::app::Input, state: &State) {
+    let prompt = match input.purpose {
+        InputPurpose::Search => text::SEARCH_PROMPT.to_string(),
+        InputPurpose::FindInReport => text::FIND_PROMPT.to_string(),
+        InputPurpose::Note => {
+            text::note_prompt(&acting_on(state, super::app::PickerPurpose::Assign))
+        }
+        InputPurpose::InvalidReasonText => {
+            text::reason_prompt(&acting_on(state, super::app::PickerPurpose::InvalidReason))
+        }
+        InputPurpose::Command => text::COMMAND_PROMPT.to_string(),
+    };
+    let room = (area.width as usize).saturating_sub(prompt.chars().count() + 1);
+    let field = &input.field;
+    let scroll = field.visual_scroll(room);
+    let value = safe(field.value());
+    let chars: Vec<char> = value.chars().collect();
+    let cursor = field.cursor().min(chars.len());
+    let before: String = chars[scroll.min(cursor)..cursor].iter().collect();
+    let under = chars.get(cursor).map_or(" ".to_string(), |c| c.to_string());
+    let after: String = chars.iter().skip(cursor + 1).collect();
+    let line = Line::from(vec![
+        Span::styled(prompt, Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(before),
+        Span::styled(under, Style::new().add_modifier(Modifier::REVERSED)),
+        Span::raw(after),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The footer: the most useful keys of this screen, as many as fit.
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     let at = match state.screen {
         _ if state.reply.as_ref().is_some_and(|r| r.previewing) => Where::ReplyPreview,
@@ -106,12 +222,20 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
         Screen::Stats => Where::Stats,
     };
     let mut spans = Vec::new();
+    let mut used = 0usize;
     for (keys, what) in keymap::hints(at) {
+        // The key stands out on its own background: one space between hints is enough.
+        let hint = format!(" {what} ");
+        let w = keys.chars().count() + hint.chars().count();
+        if used + w > area.width as usize + 1 {
+            continue;
+        }
+        used += w;
         spans.push(Span::styled(
             keys,
             Style::new().fg(Color::Black).bg(Color::Gray),
         ));
-        spans.push(Span::raw(format!(" {what}  ")));
+        spans.push(Span::raw(hint));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -153,8 +277,10 @@ pub fn class_span(
         .map(|c| format!(" {:>3.0}%", (c * 100.0).clamp(0.0, 100.0)))
         .unwrap_or_default();
     if confirmed {
-        let c = class.unwrap_or("-");
-        return Span::styled(format!("{c} ✓"), class_style(Some(c)));
+        return match class {
+            Some(c) => Span::styled(format!("{c} ✓"), class_style(Some(c))),
+            None => Span::styled("-", Style::new().fg(Color::DarkGray)),
+        };
     }
     if outcome == Some("unsure") {
         return Span::styled(
@@ -195,6 +321,17 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_splits_only_long_words() {
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(wrap("hello world again", 11), vec!["hello world", "again"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("  indented line", 40), vec!["  indented line"]);
+        for row in wrap("a quick brown fox jumps over the lazy dog", 9) {
+            assert!(row.chars().count() <= 9, "{row:?}");
+        }
+    }
 
     #[test]
     fn ages_read_at_a_glance() {

@@ -13,18 +13,93 @@ use crate::core::store::queue::{QueueOrder, QueueRow};
 use crate::tui::app::{State, Tab};
 use crate::tui::text;
 
-const WIDTHS: [Constraint; 10] = [
-    Constraint::Length(2),  // selection and overdue marks
-    Constraint::Length(6),  // id
-    Constraint::Length(4),  // age
-    Constraint::Length(9),  // due
-    Constraint::Length(13), // class
-    Constraint::Length(12), // state
-    Constraint::Length(8),  // coordinator
-    Constraint::Length(22), // sender
-    Constraint::Length(3),  // messages
-    Constraint::Min(10),    // subject
-];
+/// The queue's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Marks,
+    Id,
+    Age,
+    Due,
+    Class,
+    State,
+    Coordinator,
+    From,
+    Messages,
+    Subject,
+}
+
+impl Column {
+    /// Left to right.
+    const ORDER: [Column; 10] = [
+        Column::Marks,
+        Column::Id,
+        Column::Age,
+        Column::Due,
+        Column::Class,
+        Column::State,
+        Column::Coordinator,
+        Column::From,
+        Column::Messages,
+        Column::Subject,
+    ];
+
+    /// The order columns leave a narrow screen in: coordinator and sender first. The id,
+    /// class, state and subject never leave.
+    pub const DROP_ORDER: [Column; 5] = [
+        Column::Coordinator,
+        Column::From,
+        Column::Messages,
+        Column::Age,
+        Column::Due,
+    ];
+
+    fn width(self) -> u16 {
+        match self {
+            Column::Marks => 2,
+            Column::Id => 6,
+            Column::Age => 4,
+            Column::Due => 9,
+            Column::Class => 13,
+            Column::State => 12,
+            Column::Coordinator => 8,
+            Column::From => 22,
+            Column::Messages => 3,
+            Column::Subject => 0,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Marks => "",
+            Column::Id => "    id",
+            Column::Age => "age",
+            Column::Due => "due",
+            Column::Class => "class",
+            Column::State => "state",
+            Column::Coordinator => "coord",
+            Column::From => "from",
+            Column::Messages => "msg",
+            Column::Subject => "subject",
+        }
+    }
+}
+
+/// The narrowest subject worth keeping a column out for.
+const SUBJECT_MIN: u16 = 30;
+
+/// The columns shown at `width`: every column while the subject keeps [`SUBJECT_MIN`]
+/// cells, dropping them in [`Column::DROP_ORDER`] until it does (or none is left to drop).
+pub fn columns(width: u16) -> Vec<Column> {
+    let mut shown: Vec<Column> = Column::ORDER.to_vec();
+    let used = |cols: &[Column]| -> u16 { cols.iter().map(|c| c.width() + 1).sum::<u16>() };
+    for drop in Column::DROP_ORDER {
+        if width.saturating_sub(used(&shown)) >= SUBJECT_MIN {
+            break;
+        }
+        shown.retain(|c| *c != drop);
+    }
+    shown
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let [tabs, table, info] = Layout::vertical([
@@ -34,27 +109,51 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     ])
     .areas(area);
     let selected = Tab::ALL.iter().position(|t| *t == state.tab);
-    frame.render_widget(
-        Tabs::new(Tab::ALL.iter().map(|t| t.title()))
-            .select(selected)
-            .highlight_style(Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)),
-        tabs,
-    );
+    frame.render_widget(tab_bar(tabs.width, selected, &state.tab_counts), tabs);
     draw_rows(frame, table, state);
     draw_info(frame, info, state);
 }
 
+/// The tabs, with the size of the counted ones: full names when they fit, else short ones,
+/// else short ones tightly packed.
+fn tab_bar(width: u16, selected: Option<usize>, counts: &[(Tab, usize)]) -> Tabs<'static> {
+    let label = |t: &Tab, name: &str| match counts.iter().find(|(c, _)| c == t) {
+        Some((_, n)) => format!("{name} {n}"),
+        None => name.to_string(),
+    };
+    let full: Vec<String> = Tab::ALL.iter().map(|t| label(t, t.title())).collect();
+    let short: Vec<String> = Tab::ALL.iter().map(|t| label(t, t.short_title())).collect();
+    let room = |names: &[String], pad: usize| -> usize {
+        names.iter().map(|n| n.chars().count() + pad).sum()
+    };
+    let style = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+    let tabs = if room(&full, 3) <= width as usize {
+        Tabs::new(full)
+    } else if room(&short, 3) <= width as usize {
+        Tabs::new(short)
+    } else {
+        Tabs::new(short).padding("", "").divider("|")
+    };
+    tabs.select(selected).highlight_style(style)
+}
+
 fn draw_rows(frame: &mut Frame, area: Rect, state: &State) {
+    let cols = columns(area.width);
     let header = Row::new(
-        [
-            "", "id", "age", "due", "class", "state", "coord", "from", "msg", "subject",
-        ]
-        .map(|h| Cell::from(h).style(Style::new().add_modifier(Modifier::BOLD))),
+        cols.iter()
+            .map(|c| Cell::from(c.title()).style(Style::new().add_modifier(Modifier::BOLD))),
     );
     let q = &state.queue;
     if q.loaded && q.page.total == 0 {
         frame.render_widget(
-            Paragraph::new(Line::from(text::EMPTY_QUEUE).style(Style::new().fg(Color::DarkGray))),
+            Paragraph::new(
+                Line::from(if state.search.is_some() {
+                    text::NO_MATCH_HERE
+                } else {
+                    text::EMPTY_QUEUE
+                })
+                .style(Style::new().fg(Color::DarkGray)),
+            ),
             area,
         );
         return;
@@ -68,23 +167,38 @@ fn draw_rows(frame: &mut Frame, area: Rect, state: &State) {
     let rows: Vec<Row> = (q.top..end)
         .map(|pos| {
             let row = match q.row(pos) {
-                Some(r) => report_row(r, state),
+                Some(r) => report_row(r, state, &cols),
                 None => Row::new([Cell::from(""), Cell::from(text::LOADING)]),
             };
-            if pos == q.cursor {
+            let landed = q.row(pos).map(|r| r.summary.id) == state.landed;
+            if pos == q.cursor && landed {
+                // The row the cursor jumped to after a change: stands out until the next key.
+                row.style(
+                    Style::new()
+                        .fg(Color::Yellow)
+                        .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+                )
+            } else if pos == q.cursor {
                 row.style(Style::new().add_modifier(Modifier::REVERSED))
             } else {
                 row
             }
         })
         .collect();
+    let widths: Vec<Constraint> = cols
+        .iter()
+        .map(|c| match c {
+            Column::Subject => Constraint::Min(10),
+            other => Constraint::Length(other.width()),
+        })
+        .collect();
     frame.render_widget(
-        Table::new(rows, WIDTHS).header(header).column_spacing(1),
+        Table::new(rows, widths).header(header).column_spacing(1),
         area,
     );
 }
 
-fn report_row<'a>(r: &'a QueueRow, state: &State) -> Row<'a> {
+fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
     let s = &r.summary;
     let selected = state.selection.contains_key(&s.id);
     let (due_text, overdue) = match r.deadline {
@@ -111,32 +225,47 @@ fn report_row<'a>(r: &'a QueueRow, state: &State) -> Row<'a> {
     let age_text = parse_timestamp(&s.received_at)
         .map(|t| age(state.now, t))
         .unwrap_or_default();
-    Row::new(vec![
-        Cell::from(marks).style(if overdue {
-            late
-        } else {
-            Style::new().fg(Color::Cyan)
-        }),
-        Cell::from(format!("{:>6}", s.id)),
-        Cell::from(age_text),
-        Cell::from(due_text).style(if overdue { late } else { Style::new() }),
-        Cell::from(class_span(
-            s.class.as_deref(),
-            s.outcome.as_deref(),
-            s.confidence,
-            s.class_confirmed,
-        )),
-        Cell::from(s.state.clone()),
-        Cell::from(coordinator),
-        Cell::from(safe(&s.from)),
-        Cell::from(format!("{:>3}", s.messages)),
-        Cell::from(safe(&s.subject)),
-    ])
+    let cell = |c: &Column| -> Cell {
+        match c {
+            Column::Marks => Cell::from(marks.clone()).style(if overdue {
+                late
+            } else {
+                Style::new().fg(Color::Cyan)
+            }),
+            Column::Id => Cell::from(format!("{:>6}", s.id)),
+            Column::Age => Cell::from(age_text.clone()),
+            Column::Due => {
+                Cell::from(due_text.clone()).style(if overdue { late } else { Style::new() })
+            }
+            // The classifier's suggestion matters only until a person has triaged the report.
+            Column::Class if s.class_confirmed || s.state != "new" => Cell::from(class_span(
+                s.class.as_deref().filter(|_| s.class_confirmed),
+                None,
+                None,
+                true,
+            )),
+            Column::Class => Cell::from({
+                class_span(
+                    s.class.as_deref(),
+                    s.outcome.as_deref(),
+                    s.confidence,
+                    false,
+                )
+            }),
+            Column::State => Cell::from(s.state.clone()),
+            Column::Coordinator => Cell::from(coordinator.clone()),
+            Column::From => Cell::from(safe(&s.from)),
+            Column::Messages => Cell::from(format!("{:>3}", s.messages)),
+            Column::Subject => Cell::from(safe(&s.subject)),
+        }
+    };
+    Row::new(cols.iter().map(cell).collect::<Vec<_>>())
 }
 
 fn draw_info(frame: &mut Frame, area: Rect, state: &State) {
     let q = &state.queue;
     let mut parts = vec![
+        state.tab.title().to_string(),
         if q.loaded {
             text::queue_position(q.cursor, q.page.total)
         } else {
@@ -152,6 +281,9 @@ fn draw_info(frame: &mut Frame, area: Rect, state: &State) {
     }
     if !state.selection.is_empty() {
         parts.push(text::selected(state.selection.len()));
+    }
+    if let Some(n) = state.count {
+        parts.push(format!("{n}…"));
     }
     frame.render_widget(
         Paragraph::new(Span::styled(

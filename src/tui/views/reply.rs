@@ -10,10 +10,10 @@ use ratatui::Frame;
 
 use super::safe;
 use crate::core::sanitize::terminal_text;
-use crate::tui::app::ReplyFlow;
+use crate::tui::app::{ReplyFlow, State};
 use crate::tui::text;
 
-pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
+pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
     let d = &flow.draft;
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let field = |name: &str, value: String| {
@@ -56,12 +56,8 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow) {
             format!("<{}>", safe(parent)),
         ));
     }
-    if let Some(change) = &d.state_change {
-        let reason = change.reason.map(|r| format!(" ({r})")).unwrap_or_default();
-        lines.push(field(
-            text::PREVIEW_THEN,
-            format!("#{} becomes {}{reason}", d.report_id, change.state),
-        ));
+    if let Some(then) = crate::tui::reply::after_sending(state, d) {
+        lines.push(field(text::PREVIEW_THEN, then));
     }
     lines.push(Line::from(Span::styled(
         "─".repeat(area.width.saturating_sub(2) as usize),

@@ -1,7 +1,8 @@
-//! The report view: the report's triage fields, why the classifier said what it said, the
-//! replies of ours still in the outbox (queued or refused), the whole thread (reporter mail,
-//! our replies and team notes each drawn differently) and the audit log, in one scrolling
-//! page.
+//! The report view: the report's triage fields in two lines, then the mail. Why the
+//! classifier said what it said is one folded line (`w` unfolds it); then the replies of
+//! ours still in the outbox (queued or refused), the whole thread (reporter mail, our
+//! replies and team notes each drawn differently) and the audit log, in one scrolling page
+//! that stops when its last line reaches the bottom of the screen.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -13,7 +14,7 @@ use super::{class_span, due, safe};
 use crate::core::outbox;
 use crate::core::sanitize::terminal_text;
 use crate::core::triage::view::MessageView;
-use crate::tui::app::State;
+use crate::tui::app::{State, REPORT_CHROME};
 use crate::tui::desk::{Detail, ThreadItem};
 use crate::tui::text;
 
@@ -28,6 +29,71 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         .wrap(Wrap { trim: false })
         .scroll((state.report_scroll, 0));
     frame.render_widget(paragraph, area);
+}
+
+/// The screen rows the report view's text takes at the current width.
+fn text_rows(state: &State) -> Option<usize> {
+    let d = state.report.as_deref()?;
+    let width = state.width.max(1);
+    Some(
+        Paragraph::new(lines(d, state))
+            .wrap(Wrap { trim: false })
+            .line_count(width),
+    )
+}
+
+/// The furthest the report view scrolls: its last line at the bottom of the screen.
+pub fn max_scroll(state: &State) -> u16 {
+    let shown = state.height.saturating_sub(REPORT_CHROME) as usize;
+    text_rows(state)
+        .map(|rows| rows.saturating_sub(shown).min(u16::MAX as usize) as u16)
+        .unwrap_or(0)
+}
+
+/// Every line of the report view holding `needle` (ignoring case), as (line index, the
+/// screen row it starts on at the current width), top to bottom.
+pub fn find_hits(state: &State, needle: &str) -> Vec<(usize, u16)> {
+    let Some(d) = state.report.as_deref() else {
+        return Vec::new();
+    };
+    let width = state.width.max(1);
+    let needle = needle.to_lowercase();
+    let mut row = 0usize;
+    let mut hits = Vec::new();
+    for (i, line) in raw_lines(d, state).into_iter().enumerate() {
+        if plain(&line).to_lowercase().contains(&needle) {
+            hits.push((i, row.min(u16::MAX as usize) as u16));
+        }
+        row += Paragraph::new(line)
+            .wrap(Wrap { trim: false })
+            .line_count(width);
+    }
+    hits
+}
+
+fn plain(line: &Line) -> String {
+    line.spans.iter().map(|s| s.content.as_ref()).collect()
+}
+
+/// The report's lines with the search's matches marked: the current one reversed, the
+/// others underlined.
+fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
+    let out = raw_lines(d, state);
+    let Some(needle) = state.find.as_deref().map(str::to_lowercase) else {
+        return out;
+    };
+    out.into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if !plain(&line).to_lowercase().contains(&needle) {
+                line
+            } else if state.find_at == Some(i) {
+                line.style(Style::new().add_modifier(Modifier::REVERSED))
+            } else {
+                line.style(Style::new().add_modifier(Modifier::UNDERLINED))
+            }
+        })
+        .collect()
 }
 
 fn bold() -> Style {
@@ -45,7 +111,7 @@ fn section(title: &str) -> Line<'static> {
     Line::from(Span::styled(format!("── {title} "), bold().fg(Color::Blue)))
 }
 
-fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
+fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     let r = &d.report;
     let mut out = Vec::new();
     let mut state_text = r.state.to_string();
@@ -55,18 +121,29 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     if let Some(of) = r.duplicate_of {
         state_text += &format!(" of #{of}");
     }
-    out.push(field("State", state_text));
     let c = &r.classifier;
     let class = r.class.map(|c| c.as_str()).or(c.class.as_deref());
-    out.push(field(
-        "Class",
-        class_span(class, c.outcome.as_deref(), c.confidence, r.class_confirmed),
-    ));
-    out.push(field(
-        "Coordinator",
-        r.coordinator.clone().unwrap_or_else(|| text::NOBODY.into()),
-    ));
-    out.push(field("Received", r.created_at.clone()));
+    // A class a person confirmed is the answer; the classifier's guess shows only while the
+    // report waits for triage.
+    let class_cell = if r.class_confirmed {
+        class_span(class, None, None, true)
+    } else if r.state != crate::core::model::ReportState::New {
+        class_span(None, None, None, false)
+    } else {
+        class_span(class, c.outcome.as_deref(), c.confidence, false)
+    };
+    out.push(Line::from(vec![
+        Span::styled("State ", bold()),
+        Span::raw(format!("{state_text}   ")),
+        Span::styled("Class ", bold()),
+        class_cell,
+        Span::styled("   Coordinator ", bold()),
+        Span::raw(r.coordinator.clone().unwrap_or_else(|| text::NOBODY.into())),
+    ]));
+    let received = crate::core::store::parse_timestamp(&r.created_at)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| r.created_at.clone());
+    let mut second = vec![Span::styled("Received ", bold()), Span::raw(received)];
     if let Some(deadline) = d.deadline {
         let (due_text, late) = due(state.now, deadline);
         let style = if late {
@@ -74,14 +151,13 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         } else {
             Style::new()
         };
-        out.push(field(
-            "Next clock",
-            Span::styled(
-                format!("{} ({due_text})", deadline.format("%Y-%m-%d %H:%M")),
-                style,
-            ),
+        second.push(Span::styled("   Due ", bold()));
+        second.push(Span::styled(
+            format!("{} ({due_text})", deadline.format("%m-%d %H:%M")),
+            style,
         ));
     }
+    out.push(Line::from(second));
     if !r.duplicates.is_empty() {
         let list: Vec<String> = r.duplicates.iter().map(|i| format!("#{i}")).collect();
         out.push(field("Duplicates", list.join(" ")));
@@ -93,13 +169,21 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         ));
     }
     if !c.reasons.is_empty() || c.score.is_some() {
-        out.push(Line::raw(""));
-        out.push(section(text::WHY_CLASS));
-        if let Some(score) = c.score {
-            out.push(Line::raw(format!("  spam score {score:.2}")));
-        }
-        for reason in &c.reasons {
-            out.push(Line::raw(format!("  • {}", safe(reason))));
+        let score = c
+            .score
+            .map(|s| format!("spam score {s:.2} · "))
+            .unwrap_or_default();
+        if state.show_reasons {
+            out.push(section(&format!("{}: {score}w folds", text::WHY_CLASS)));
+            for reason in &c.reasons {
+                out.push(Line::raw(format!("  • {}", safe(reason))));
+            }
+        } else {
+            out.push(section(&format!(
+                "{}: {score}{}",
+                text::WHY_CLASS,
+                text::reasons_folded(c.reasons.len())
+            )));
         }
     }
     if !d.outbox.is_empty() {
@@ -126,11 +210,10 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             )));
         }
     }
-    out.push(Line::raw(""));
     out.push(section(&text::thread_title(d.thread.len())));
     for item in &d.thread {
         match item {
-            ThreadItem::Mail(m) => mail_lines(&mut out, m),
+            ThreadItem::Mail(m) => mail_lines(&mut out, m, &r.subject, state.width as usize),
             ThreadItem::Note(n) => {
                 let style = Style::new().fg(Color::Yellow);
                 out.push(Line::from(Span::styled(
@@ -138,7 +221,9 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
                     style.add_modifier(Modifier::BOLD),
                 )));
                 for l in terminal_text(&n.text).lines() {
-                    out.push(Line::from(Span::styled(format!("│ {l}"), style)));
+                    for row in super::wrap(l, (state.width as usize).saturating_sub(2)) {
+                        out.push(Line::from(Span::styled(format!("│ {row}"), style)));
+                    }
                 }
             }
         }
@@ -167,7 +252,8 @@ fn lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
     out
 }
 
-fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView) {
+/// One message of the thread; its subject only when it differs from the report's.
+fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, width: usize) {
     let (mark, who, colour) = if m.direction == "out" {
         ("◀", text::THREAD_OUT, Color::Green)
     } else if m.another_sender {
@@ -181,10 +267,12 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView) {
         head,
     )));
     let dim = Style::new().fg(Color::DarkGray);
-    out.push(Line::from(Span::styled(
-        format!("  Subject: {}", safe(&m.subject)),
-        dim,
-    )));
+    if m.subject != subject {
+        out.push(Line::from(Span::styled(
+            format!("  Subject: {}", safe(&m.subject)),
+            dim,
+        )));
+    }
     if !m.to.is_empty() {
         out.push(Line::from(Span::styled(
             format!("  To: {}", safe(&m.to.join(", "))),
@@ -231,9 +319,8 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView) {
     }
     let bar = Style::new().fg(colour);
     for l in terminal_text(&m.body).replace('\t', "    ").lines() {
-        out.push(Line::from(vec![
-            Span::styled("┃ ", bar),
-            Span::raw(l.to_string()),
-        ]));
+        for row in super::wrap(l, width.saturating_sub(2)) {
+            out.push(Line::from(vec![Span::styled("┃ ", bar), Span::raw(row)]));
+        }
     }
 }

@@ -11,19 +11,46 @@ use super::{class_style, due, safe};
 use crate::tui::app::State;
 use crate::tui::text;
 
+/// " {state:<13}{n:>7}" and the borders.
+const STATES_WIDTH: u16 = 1 + 13 + 7 + 2;
+/// " {clock:<18}{median:>9}{target:>9}{n:>6}" and the borders.
+const RESPONSE_WIDTH: u16 = 1 + 18 + 9 + 9 + 6 + 2;
+/// The narrowest overdue list worth putting beside them.
+const OVERDUE_MIN: u16 = 30;
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let Some(stats) = state.stats.as_deref() else {
         frame.render_widget(Paragraph::new(text::LOADING), area);
         return;
     };
-    let [chart, lower] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let [states, response, overdue] = Layout::horizontal([
-        Constraint::Length(24),
-        Constraint::Length(44),
-        Constraint::Min(20),
-    ])
-    .areas(lower);
+    // Each box is as wide as its widest line and its borders, so no count is clipped. On a
+    // narrow screen the overdue list goes below the two tables instead of beside them.
+    let wide = area.width >= STATES_WIDTH + RESPONSE_WIDTH + OVERDUE_MIN;
+    let (chart, states, response, overdue) = if wide {
+        let [chart, lower] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+        let [states, response, overdue] = Layout::horizontal([
+            Constraint::Length(STATES_WIDTH),
+            Constraint::Length(RESPONSE_WIDTH),
+            Constraint::Min(OVERDUE_MIN),
+        ])
+        .areas(lower);
+        (chart, states, response, overdue)
+    } else {
+        let tables = stats.by_state.iter().filter(|(_, n)| *n > 0).count().max(4) as u16 + 2;
+        let [chart, middle, overdue] = Layout::vertical([
+            Constraint::Percentage(35),
+            Constraint::Length(tables),
+            Constraint::Min(3),
+        ])
+        .areas(area);
+        let [states, response] = Layout::horizontal([
+            Constraint::Length(STATES_WIDTH),
+            Constraint::Length(RESPONSE_WIDTH),
+        ])
+        .areas(middle);
+        (chart, states, response, overdue)
+    };
 
     // The most recent weeks that fit, each a group of one bar per class.
     let per_group = 3 * 3 + 1;
@@ -57,9 +84,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     }
     frame.render_widget(barchart, chart);
 
+    // Only the states that hold reports: all ten, mostly zero, would not fit a small screen.
     let state_lines: Vec<Line> = stats
         .by_state
         .iter()
+        .filter(|(_, n)| *n > 0)
         .map(|(s, n)| Line::raw(format!(" {s:<13}{n:>7}")))
         .collect();
     frame.render_widget(

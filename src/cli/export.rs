@@ -1,0 +1,92 @@
+//! `secdesk export ID --format osv|cve|ghsa|announce [--out FILE]`: a report's advisory as an
+//! OSV record, a CVE JSON 5.1 record, the body of GitHub's create-repository-advisory request,
+//! or the security-announce mail (through the reply's preview, outbox and send; with `--out`
+//! the mail is written to FILE instead).
+//!
+//! A report missing what the format needs is refused with the list of missing fields.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::core::advisory::export::{cve, ghsa, osv, Format, Meta};
+use crate::core::advisory::{self, mail};
+use crate::core::store::timestamp;
+
+use super::{notice, output, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    /// osv, cve, ghsa or announce.
+    #[arg(long, value_name = "FORMAT", value_parser = |s: &str| s.parse::<Format>())]
+    pub format: Format,
+    /// Write to FILE instead of stdout (for announce: write the mail instead of sending it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// announce: do not open $VISUAL/$EDITOR.
+    #[arg(long)]
+    pub no_edit: bool,
+    /// announce: send without the preview and confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (config, mut store) = ctx.store()?;
+    let id = args.id;
+    // A missing report is named as such, not as an advisory missing every field.
+    crate::core::triage::record::load(store.conn(), id)?;
+    let a = advisory::load(store.conn(), id)?;
+    let now = Utc::now();
+    let mut meta = Meta {
+        id,
+        config: &config.advisory,
+        osv_id: format!("{}-{}-0", config.advisory.id_prefix, now.format("%Y")),
+        published: timestamp(now),
+        modified: timestamp(now),
+    };
+    let value = match args.format {
+        Format::Osv => {
+            // Check first, so a refused export does not use up an id.
+            osv::record(&a, &meta)?;
+            let (osv_id, published) =
+                advisory::osv_id(&mut store, id, &config.advisory.id_prefix, now)?;
+            let changed = advisory::modified(store.conn(), id)?.unwrap_or_default();
+            meta.modified = changed.max(published.clone());
+            meta.osv_id = osv_id;
+            meta.published = published;
+            osv::record(&a, &meta)?
+        }
+        Format::Cve => cve::record(&a, &meta)?,
+        Format::Ghsa => {
+            let (body, notes) = ghsa::body(&a, &meta)?;
+            for n in notes {
+                eprintln!("secdesk: note: report #{id}: {n}");
+            }
+            body
+        }
+        Format::Announce => {
+            let text = mail::announce(id, &a, &config.identity.name, &config.dir())?;
+            if let Some(path) = &args.out {
+                output::write_whole(path, &format!("Subject: {}\n\n{}", text.subject, text.body))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let to = config.advisory.announce_to.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "not announcing report #{id}: set `announce_to` under [advisory] in {} (the security-announce list's address), or pass --out FILE",
+                    config.source.display()
+                )
+            })?;
+            return notice::send_mail(&config, &mut store, id, &[to], text, args.no_edit, args.yes);
+        }
+    };
+    let text = format!("{}\n", serde_json::to_string_pretty(&value)?);
+    match &args.out {
+        Some(path) => output::write_whole(path, &text)?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,139 @@
+//! `secdesk notice ID --template embargo --to LIST`: the embargoed notification to
+//! distributors, from a template, through the reply's preview, outbox and send. Once sent,
+//! each recipient is added to the advisory's `notified` with the time.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::core::advisory::{self, mail, Change, Notified, Value};
+use crate::core::config::Config;
+use crate::core::reply::buffer::parse_addresses;
+use crate::core::reply::message::format_mailbox;
+use crate::core::reply::Draft;
+use crate::core::store::{timestamp, Store};
+
+use super::change::{self, Guard};
+use super::{reply, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: i64,
+    /// The notice's template: embargo (or a file of that name in the config's templates/).
+    #[arg(long, short, value_name = "NAME", default_value = "embargo")]
+    pub template: String,
+    /// Who is told (a distribution list such as linux-distros@vs.openwall.org); repeat for
+    /// several.
+    #[arg(long, value_name = "ADDRESS", required = true)]
+    pub to: Vec<String>,
+    /// Do not open $VISUAL/$EDITOR: send the notice as composed.
+    #[arg(long)]
+    pub no_edit: bool,
+    /// Send without the preview and confirmation (the recipients are still printed).
+    #[arg(long, short)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub guard: Guard,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    if args.template != "embargo" {
+        anyhow::bail!(
+            "no notice template '{}': the notice template is embargo",
+            args.template
+        );
+    }
+    let (config, mut store) = ctx.store()?;
+    let a = advisory::load(store.conn(), args.id)?;
+    let facts = mail::facts(store.conn(), args.id)?;
+    let text = mail::embargo_notice(args.id, &a, &facts, &config.identity.name, &config.dir())?;
+    if let Some(e) = advisory::embargo::embargo(&a, Utc::now()) {
+        for w in &e.warnings {
+            eprintln!("secdesk: warning: report #{}: {w}", args.id);
+        }
+    }
+    let code = send_mail(
+        &config,
+        &mut store,
+        args.id,
+        &args.to,
+        text,
+        args.no_edit,
+        args.yes,
+    )?;
+    if code == ExitCode::SUCCESS {
+        let now = Utc::now();
+        let changes: Vec<Change> = args
+            .to
+            .iter()
+            .map(|who| {
+                Change::Set(
+                    advisory::Key::Notified,
+                    Value::Notified(Notified {
+                        who: who.clone(),
+                        at: timestamp(now),
+                    }),
+                )
+            })
+            .collect();
+        let req = change::request(&config, &args.guard);
+        let applied = advisory::apply(&mut store, &req, args.id, &changes)?;
+        change::confirm(args.id, "notified recorded", applied.version);
+    } else {
+        eprintln!(
+            "secdesk: report #{}: not recorded in notified, as the notice was not sent; once it is, record it with `secdesk advisory {} --set notified=WHO`",
+            args.id, args.id
+        );
+    }
+    Ok(code)
+}
+
+/// Sends an advisory mail (`notice`, `export --format announce`) to `to` through the
+/// reply's preview, outbox and send. Not sent without a confirmation or `--yes`.
+pub(super) fn send_mail(
+    config: &Config,
+    store: &mut Store,
+    id: i64,
+    to: &[String],
+    text: mail::MailText,
+    no_edit: bool,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
+    let interactive = std::io::stdin().is_terminal();
+    if !yes && !interactive {
+        anyhow::bail!(
+            "not sending the mail for report #{id}: it needs a confirmation and stdin is not a terminal; pass --yes to send without one"
+        );
+    }
+    if config.smtp.is_none() {
+        return Err(crate::mailio::smtp::SmtpSetupError::NotConfigured {
+            path: config.source.clone(),
+        }
+        .into());
+    }
+    let mut addressed = Vec::new();
+    for value in to {
+        for m in parse_addresses("--to", value)? {
+            addressed.push(format_mailbox(m.name.as_deref(), &m.addr));
+        }
+    }
+    let draft = Draft {
+        report_id: id,
+        template: None,
+        state_change: None,
+        from: format_mailbox(Some(&config.identity.name), &config.identity.email),
+        to: addressed,
+        cc: Vec::new(),
+        subject: crate::core::reply::flatten(&text.subject),
+        in_reply_to: None,
+        references: Vec::new(),
+        body: format!("{}\n", text.body.trim_end()),
+        other_senders: Vec::new(),
+    };
+    let Some((draft, built)) = reply::settle(config, draft, !no_edit, yes, interactive)? else {
+        eprintln!("secdesk: mail for report #{id} not sent");
+        return Ok(ExitCode::FAILURE);
+    };
+    reply::send_and_report(config, store, &draft, &built)
+}

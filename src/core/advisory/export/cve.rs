@@ -1,0 +1,150 @@
+//! A CVE JSON 5.1 record (CVE Record Format 5.1.1) with the CNA container: the team is the
+//! CNA, `providerMetadata.orgId` is `[advisory] cna_org_id`.
+
+use serde_json::{json, Map, Value};
+
+use super::{missing_with_range, package, range, refuse_missing, ExportError, Format, Meta};
+use crate::core::advisory::Advisory;
+
+/// The record, or the list of fields it still needs.
+pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
+    let missing = missing_with_range(
+        a,
+        &[
+            ("cve", a.cve.is_some()),
+            ("details", a.details.is_some()),
+            ("cwe", a.cwe.is_some()),
+            ("cvss", a.cvss.is_some()),
+            (
+                "component (or package)",
+                a.component.is_some() || a.package.is_some(),
+            ),
+            (
+                "references (or repo)",
+                !a.references.is_empty() || a.repo.is_some(),
+            ),
+            (
+                "[advisory] cna_org_id in the config",
+                meta.config.cna_org_id.is_some(),
+            ),
+        ],
+    );
+    let range = range(a);
+    refuse_missing(meta.id, Format::Cve, missing)?;
+    let (Ok(range), Some(severity), Some(org), Some(cve)) =
+        (range, a.severity(), &meta.config.cna_org_id, &a.cve)
+    else {
+        // All were checked just above.
+        return Err(unfit(meta, "the fields could not be read".into()));
+    };
+
+    let mut product = Map::new();
+    product.insert("vendor".into(), json!(meta.config.vendor));
+    let name = package(a).map(|(_, n)| n);
+    product.insert(
+        "product".into(),
+        json!(a.component.as_deref().or(name).unwrap_or_default()),
+    );
+    if let Some((ecosystem, name)) = package(a) {
+        if let Some(url) = collection_url(ecosystem) {
+            product.insert("collectionURL".into(), json!(url));
+            product.insert("packageName".into(), json!(name));
+        }
+    }
+    if let Some(repo) = &a.repo {
+        product.insert("repo".into(), json!(repo));
+    }
+    let mut version = Map::new();
+    version.insert("version".into(), json!(range.introduced));
+    version.insert("status".into(), json!("affected"));
+    if let Some(f) = &range.fixed {
+        version.insert("lessThan".into(), json!(f));
+    } else if let Some(l) = &range.last_affected {
+        version.insert("lessThanOrEqual".into(), json!(l));
+    }
+    version.insert(
+        "versionType".into(),
+        json!(if range.git { "git" } else { "custom" }),
+    );
+    product.insert("defaultStatus".into(), json!("unaffected"));
+    product.insert("versions".into(), json!([Value::Object(version)]));
+
+    let metric_key = if severity.version == "4.0" {
+        "cvssV4_0"
+    } else {
+        "cvssV3_1"
+    };
+    let metric = json!({ metric_key: {
+        "version": severity.version,
+        "vectorString": severity.vector,
+        "baseScore": severity.score,
+        "baseSeverity": severity.rating.to_ascii_uppercase(),
+    }});
+    let mut references: Vec<Value> = a.references.iter().map(|u| json!({ "url": u })).collect();
+    if references.is_empty() {
+        if let Some(repo) = &a.repo {
+            references.push(json!({ "url": repo }));
+        }
+    }
+    let mut cna = Map::new();
+    cna.insert("providerMetadata".into(), json!({ "orgId": org }));
+    if let Some(s) = &a.summary {
+        cna.insert("title".into(), json!(s));
+    }
+    cna.insert(
+        "descriptions".into(),
+        json!([{ "lang": "en", "value": a.details }]),
+    );
+    cna.insert("affected".into(), json!([Value::Object(product)]));
+    cna.insert(
+        "problemTypes".into(),
+        json!([{ "descriptions": [{
+            "lang": "en", "type": "CWE", "cweId": a.cwe, "description": a.cwe,
+        }]}]),
+    );
+    cna.insert("metrics".into(), json!([metric]));
+    cna.insert("references".into(), json!(references));
+    if !a.credits.is_empty() {
+        let credits: Vec<Value> = a
+            .credits
+            .iter()
+            .map(|c| json!({ "lang": "en", "value": c.name, "type": c.kind.replace('_', " ") }))
+            .collect();
+        cna.insert("credits".into(), json!(credits));
+    }
+    Ok(json!({
+        "dataType": "CVE_RECORD",
+        "dataVersion": "5.1",
+        "cveMetadata": {
+            "cveId": cve,
+            "assignerOrgId": org,
+            "state": "PUBLISHED",
+            "datePublished": meta.published,
+        },
+        "containers": { "cna": Value::Object(cna) },
+    }))
+}
+
+fn unfit(meta: &Meta<'_>, problem: String) -> ExportError {
+    ExportError::Unfit {
+        id: meta.id,
+        format: "cve",
+        problem,
+    }
+}
+
+/// The CVE `collectionURL` of an OSV ecosystem, for the ones the CVE schema lists.
+fn collection_url(ecosystem: &str) -> Option<&'static str> {
+    Some(match ecosystem {
+        "PyPI" => "https://pypi.python.org",
+        "npm" => "https://registry.npmjs.org",
+        "crates.io" => "https://crates.io",
+        "RubyGems" => "https://rubygems.org",
+        "Packagist" => "https://packagist.org",
+        "Maven" => "https://repo.maven.apache.org/maven2",
+        "NuGet" => "https://nuget.org/packages",
+        "Hex" => "https://repo.hex.pm",
+        "Pub" => "https://pub.dev",
+        _ => return None,
+    })
+}

@@ -1,0 +1,167 @@
+//! Exports of a report's advisory: an OSV record, a CVE JSON 5.1 record, the body of
+//! GitHub's create-repository-advisory request, and the security-announce mail.
+//!
+//! Each format first checks that the fields it needs are there; a report missing some is
+//! refused with the whole list, so one `advisory --set` round fixes it.
+
+pub mod cve;
+pub mod ghsa;
+pub mod osv;
+
+use std::str::FromStr;
+
+use super::fields::is_commit_hash;
+use super::{Advisory, AdvisoryConfig};
+use crate::core::model::ReportId;
+
+/// The export formats (`export --format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Osv,
+    Cve,
+    Ghsa,
+    Announce,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Osv => "osv",
+            Format::Cve => "cve",
+            Format::Ghsa => "ghsa",
+            Format::Announce => "announce",
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        [Format::Osv, Format::Cve, Format::Ghsa, Format::Announce]
+            .into_iter()
+            .find(|f| f.as_str() == s.trim())
+            .ok_or_else(|| format!("no export format '{s}': choose osv, cve, ghsa or announce"))
+    }
+}
+
+/// Why an export was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("report #{id} cannot be exported as {format}: missing {}; set them with `secdesk advisory {id} --set KEY=VALUE`", missing.join(", "))]
+    Missing {
+        id: ReportId,
+        format: &'static str,
+        missing: Vec<String>,
+    },
+    #[error("report #{id} cannot be exported as {format}: {problem}")]
+    Unfit {
+        id: ReportId,
+        format: &'static str,
+        problem: String,
+    },
+}
+
+/// What an export needs besides the fields.
+#[derive(Debug, Clone)]
+pub struct Meta<'a> {
+    pub id: ReportId,
+    pub config: &'a AdvisoryConfig,
+    /// `PREFIX-YYYY-N`.
+    pub osv_id: String,
+    /// RFC 3339.
+    pub published: String,
+    /// RFC 3339: when the fields last changed (never before `published`).
+    pub modified: String,
+}
+
+/// The affected range: versions of a package, or commits of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    /// Commits (OSV `GIT`) rather than versions.
+    pub git: bool,
+    /// `0` when not set: affected from the start.
+    pub introduced: String,
+    pub fixed: Option<String>,
+    pub last_affected: Option<String>,
+}
+
+/// The affected range, or the fields to set to have one.
+pub fn range(a: &Advisory) -> Result<Range, Vec<String>> {
+    let mut missing = Vec::new();
+    if a.fixed.is_none() && a.last_affected.is_none() {
+        missing.push("fixed (or last_affected)".to_string());
+    }
+    let values = [&a.introduced, &a.fixed, &a.last_affected];
+    let set: Vec<&String> = values.iter().filter_map(|v| v.as_ref()).collect();
+    let hashes = set.iter().filter(|v| is_commit_hash(v)).count();
+    let introduced_zero = a.introduced.as_deref() == Some("0");
+    let git = hashes > 0;
+    if git && hashes + usize::from(introduced_zero) != set.len() {
+        missing.push("introduced/fixed/last_affected all as commit hashes or all as versions (they are mixed)".to_string());
+    }
+    if git && a.repo.is_none() {
+        missing.push("repo (the range is in commits)".to_string());
+    }
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    Ok(Range {
+        git,
+        introduced: a.introduced.clone().unwrap_or_else(|| "0".into()),
+        fixed: a.fixed.clone(),
+        last_affected: a.last_affected.clone(),
+    })
+}
+
+/// `(ecosystem, name)` of the package field.
+pub fn package(a: &Advisory) -> Option<(&str, &str)> {
+    a.package.as_deref().and_then(|p| p.split_once(':'))
+}
+
+/// The names of unset fields among `wanted`, then what the affected range lacks.
+pub fn missing_with_range(a: &Advisory, wanted: &[(&str, bool)]) -> Vec<String> {
+    let mut missing = missing_of(wanted);
+    if let Err(m) = range(a) {
+        missing.extend(m);
+    }
+    missing
+}
+
+/// Collects the names of unset fields among `wanted`.
+pub fn missing_of(wanted: &[(&str, bool)]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|(_, present)| !present)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// Turns a list of missing fields into the refusal, or nothing when the list is empty.
+pub fn refuse_missing(
+    id: ReportId,
+    format: Format,
+    missing: Vec<String>,
+) -> Result<(), ExportError> {
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ExportError::Missing {
+            id,
+            format: format.as_str(),
+            missing,
+        })
+    }
+}
+
+/// The kind of an OSV reference, guessed from its URL.
+pub fn reference_type(url: &str) -> &'static str {
+    if url.contains("/security/advisories/") || url.contains("/advisories/GHSA-") {
+        "ADVISORY"
+    } else if url.contains("/commit/") || url.contains("/pull/") {
+        "FIX"
+    } else if url.contains("/issues/") {
+        "REPORT"
+    } else {
+        "WEB"
+    }
+}

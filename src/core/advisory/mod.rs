@@ -1,0 +1,399 @@
+//! Advisory fields on a report (issue 15): what the team needs to publish an advisory (OSV,
+//! CVE JSON 5.1, a GitHub Security Advisory, the security-announce mail) and to run an
+//! embargo.
+//!
+//! The fields live in the `advisories` table as one JSON object per report. Every change is
+//! one transaction like the triage actions (stale-view guard, change, audit, version bump)
+//! and writes one `advisory:KEY` event per field changed, whose `before`/`after` are the
+//! field's JSON values: the audit log replays them, and a team sync can apply them per field
+//! as last-writer-wins registers.
+
+pub mod embargo;
+pub mod export;
+pub mod fields;
+pub mod form;
+pub mod mail;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+pub use fields::{Credit, Key, Notified, Severity, Value};
+
+use crate::core::model::ReportId;
+use crate::core::store::{timestamp, Store};
+use crate::core::triage::actions::in_transaction;
+use crate::core::triage::record::{self, event, guard};
+use crate::core::triage::{Request, TriageError};
+
+/// `[advisory]` in the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisoryConfig {
+    /// The OSV id prefix: ids are `PREFIX-YYYY-N` (`PSF-2026-3`).
+    #[serde(default = "default_id_prefix")]
+    pub id_prefix: String,
+    /// The CNA's organisation UUID, for `providerMetadata.orgId` in CVE records.
+    pub cna_org_id: Option<String>,
+    /// The vendor named in CVE records' `affected`.
+    #[serde(default = "default_vendor")]
+    pub vendor: String,
+    /// Where `export --format announce` sends the announcement.
+    pub announce_to: Option<String>,
+}
+
+impl Default for AdvisoryConfig {
+    fn default() -> Self {
+        AdvisoryConfig {
+            id_prefix: default_id_prefix(),
+            cna_org_id: None,
+            vendor: default_vendor(),
+            announce_to: None,
+        }
+    }
+}
+
+fn default_id_prefix() -> String {
+    "PSF".into()
+}
+fn default_vendor() -> String {
+    "Python Software Foundation".into()
+}
+
+/// A report's advisory fields. Field names are contracts (`advisory --json`, the form).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Advisory {
+    pub component: Option<String>,
+    /// `ECOSYSTEM:NAME`.
+    pub package: Option<String>,
+    pub repo: Option<String>,
+    pub introduced: Option<String>,
+    pub fixed: Option<String>,
+    pub last_affected: Option<String>,
+    /// A CVSS v4.0 or v3.1 vector.
+    pub cvss: Option<String>,
+    pub cwe: Option<String>,
+    pub cve: Option<String>,
+    pub ghsa: Option<String>,
+    pub summary: Option<String>,
+    pub details: Option<String>,
+    pub references: Vec<String>,
+    pub credits: Vec<Credit>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    pub embargo_until: Option<String>,
+    pub notified: Vec<Notified>,
+}
+
+impl Advisory {
+    fn text_mut(&mut self, key: Key) -> Option<&mut Option<String>> {
+        Some(match key {
+            Key::Component => &mut self.component,
+            Key::Package => &mut self.package,
+            Key::Repo => &mut self.repo,
+            Key::Introduced => &mut self.introduced,
+            Key::Fixed => &mut self.fixed,
+            Key::LastAffected => &mut self.last_affected,
+            Key::Cvss => &mut self.cvss,
+            Key::Cwe => &mut self.cwe,
+            Key::Cve => &mut self.cve,
+            Key::Ghsa => &mut self.ghsa,
+            Key::Summary => &mut self.summary,
+            Key::Details => &mut self.details,
+            Key::EmbargoUntil => &mut self.embargo_until,
+            Key::References | Key::Credits | Key::Notified => return None,
+        })
+    }
+
+    /// Sets a field to a checked value; on a list field, adds it (once).
+    pub fn set(&mut self, key: Key, value: Value) {
+        match (key, value) {
+            (Key::References, Value::Text(url)) => push_new(&mut self.references, url),
+            (Key::Credits, Value::Credit(c)) => push_new(&mut self.credits, c),
+            (Key::Notified, Value::Notified(n)) => push_new(&mut self.notified, n),
+            (key, Value::Text(t)) => {
+                if let Some(slot) = self.text_mut(key) {
+                    *slot = Some(t);
+                }
+            }
+            // parse_value gives credits and notified entries only for their own keys.
+            _ => {}
+        }
+    }
+
+    /// Clears a field.
+    pub fn unset(&mut self, key: Key) {
+        match key {
+            Key::References => self.references.clear(),
+            Key::Credits => self.credits.clear(),
+            Key::Notified => self.notified.clear(),
+            key => {
+                if let Some(slot) = self.text_mut(key) {
+                    *slot = None;
+                }
+            }
+        }
+    }
+
+    /// One field as JSON (`null` when unset, `[]` for an empty list).
+    pub fn field_json(&self, key: Key) -> serde_json::Value {
+        let all = serde_json::to_value(self).unwrap_or_default();
+        all.get(key.as_str())
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The CVSS score, when a vector is set.
+    pub fn severity(&self) -> Option<Severity> {
+        self.cvss.as_deref().and_then(|v| Severity::of(v).ok())
+    }
+}
+
+fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// One change asked for: set (add, on a list) or clear a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Set(Key, Value),
+    Unset(Key),
+}
+
+/// Parses `KEY=VALUE` into a checked change.
+pub fn parse_set(text: &str, now: DateTime<Utc>) -> Result<Change, String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--set {text:?} has no '=': write KEY=VALUE"))?;
+    let key: Key = key.parse()?;
+    Ok(Change::Set(key, fields::parse_value(key, value, now)?))
+}
+
+/// A report's advisory fields, empty when none were ever set.
+pub fn load(conn: &Connection, id: ReportId) -> Result<Advisory, TriageError> {
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT fields FROM advisories WHERE report_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match text {
+        None => Ok(Advisory::default()),
+        Some(t) => serde_json::from_str(&t).map_err(|_| TriageError::BadStoredValue {
+            id,
+            field: "advisory fields",
+            value: t,
+        }),
+    }
+}
+
+/// Applies `changes` in order as one action; returns the fields before, after, and the
+/// report's version.
+pub fn apply(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    changes: &[Change],
+) -> Result<crate::core::triage::Applied<Advisory>, TriageError> {
+    apply_with(store, req, id, |current| {
+        let mut next = current.clone();
+        for change in changes {
+            match change {
+                Change::Set(k, v) => next.set(*k, v.clone()),
+                Change::Unset(k) => next.unset(*k),
+            }
+        }
+        next
+    })
+}
+
+/// Sets one field to a JSON value as an `advisory:KEY` event carries it (`null` clears a
+/// single field, `[]` a list):
+/// the entry point for a team sync applying a remote last-writer-wins register. The value is
+/// checked as `--set` checks it.
+pub fn set_field_json(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    key: Key,
+    value: &serde_json::Value,
+) -> Result<crate::core::triage::Applied<Advisory>, FieldError> {
+    let current = load(store.conn(), id)?;
+    let mut all = serde_json::to_value(&current).unwrap_or_default();
+    if let Some(o) = all.as_object_mut() {
+        o.insert(key.as_str().into(), value.clone());
+    }
+    let next: Advisory = serde_json::from_value(all).map_err(|e| FieldError::Invalid {
+        id,
+        message: format!("{}: {e}", key.as_str()),
+    })?;
+    check(&next, key).map_err(|message| FieldError::Invalid { id, message })?;
+    Ok(replace(store, req, id, &next)?)
+}
+
+/// Re-checks the values of `key` in `a` as `--set` would.
+fn check(a: &Advisory, key: Key) -> Result<(), String> {
+    let now = Utc::now();
+    let texts: Vec<String> = match key {
+        Key::References => a.references.clone(),
+        Key::Credits => a
+            .credits
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.kind))
+            .collect(),
+        Key::Notified => a
+            .notified
+            .iter()
+            .map(|n| format!("{}:{}", n.who, n.at))
+            .collect(),
+        k => a
+            .field_json(k)
+            .as_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+    };
+    texts
+        .iter()
+        .try_for_each(|t| fields::parse_value(key, t, now).map(|_| ()))
+}
+
+/// Why a field could not be set from JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    #[error("report #{id}: advisory field {message}")]
+    Invalid { id: ReportId, message: String },
+    #[error(transparent)]
+    Triage(#[from] TriageError),
+}
+
+/// Replaces the fields with `to` (the form's save), as one action.
+pub fn replace(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    to: &Advisory,
+) -> Result<crate::core::triage::Applied<Advisory>, TriageError> {
+    apply_with(store, req, id, |_| to.clone())
+}
+
+fn apply_with(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    change: impl FnOnce(&Advisory) -> Advisory,
+) -> Result<crate::core::triage::Applied<Advisory>, TriageError> {
+    in_transaction(store, |conn| {
+        let current = guard(conn, id, req)?;
+        let before = load(conn, id)?;
+        let after = change(&before);
+        let mut version = current.version;
+        if after != before {
+            write(conn, id, req, &before, &after)?;
+            version = record::bump(conn, &current, req)?;
+        }
+        Ok(crate::core::triage::Applied {
+            report_id: id,
+            before,
+            after,
+            version,
+            undo: crate::core::triage::Undo::Nothing,
+        })
+    })
+}
+
+fn write(
+    conn: &Connection,
+    id: ReportId,
+    req: &Request,
+    before: &Advisory,
+    after: &Advisory,
+) -> Result<(), TriageError> {
+    let json = serde_json::to_string(after).unwrap_or_else(|_| "{}".into());
+    conn.execute(
+        "INSERT INTO advisories (report_id, fields, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(report_id) DO UPDATE SET fields = excluded.fields,
+                                              updated_at = excluded.updated_at",
+        params![id, json, timestamp(req.at)],
+    )?;
+    for key in Key::ALL {
+        let (b, a) = (before.field_json(key), after.field_json(key));
+        if a != b {
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::Null => None,
+                v => Some(v.to_string()),
+            };
+            event(
+                conn,
+                id,
+                req,
+                &format!("advisory:{}", key.as_str()),
+                text(&b).as_deref(),
+                text(&a).as_deref(),
+                None,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The OSV id of a report's advisory, giving it the next `PREFIX-YYYY-N` (and its published
+/// time) on first use. The year is the year it is given.
+pub fn osv_id(
+    store: &mut Store,
+    id: ReportId,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, String), TriageError> {
+    in_transaction(store, |conn| {
+        let found: Option<(Option<String>, Option<String>)> = conn
+            .query_row(
+                "SELECT osv_id, published FROM advisories WHERE report_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((Some(osv), Some(published))) = found {
+            return Ok((osv, published));
+        }
+        let stem = format!("{prefix}-{}-", now.format("%Y"));
+        let taken: Vec<String> = conn
+            .prepare("SELECT osv_id FROM advisories WHERE osv_id LIKE ?1 || '%'")?
+            .query_map([&stem], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let n = taken
+            .iter()
+            .filter_map(|t| t.strip_prefix(&stem)?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let osv = format!("{stem}{n}");
+        let published = timestamp(now);
+        conn.execute(
+            "INSERT INTO advisories (report_id, osv_id, published, updated_at)
+             VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT(report_id) DO UPDATE SET osv_id = excluded.osv_id,
+                                                  published = excluded.published",
+            params![id, osv, published],
+        )?;
+        Ok((osv, published))
+    })
+}
+
+/// When the advisory fields last changed (for OSV `modified`).
+pub fn modified(conn: &Connection, id: ReportId) -> Result<Option<String>, TriageError> {
+    Ok(conn
+        .query_row(
+            "SELECT max(at) FROM events WHERE report_id = ?1 AND kind LIKE 'advisory:%'",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+#[cfg(test)]
+mod tests;

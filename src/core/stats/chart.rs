@@ -1,0 +1,189 @@
+//! Charts of the yearly figures (`stats --svg FILE`, `--html FILE`), drawn with `plotters`'
+//! SVG backend: intake by class per period, the median time to first response against its
+//! target, and the share of reports that met each clock.
+
+use plotters::prelude::*;
+
+use super::period::{PeriodFigures, YearFigures};
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the chart: {0}")]
+pub struct ChartError(String);
+
+const WIDTH: u32 = 960;
+const PANEL: u32 = 320;
+
+/// The series drawn, in order: (panel, name, one value per period or None for a gap).
+pub fn series(f: &YearFigures) -> Vec<(&'static str, &'static str, Vec<Option<f64>>)> {
+    let col = |pick: fn(&PeriodFigures) -> Option<f64>| -> Vec<Option<f64>> {
+        f.by_period.iter().map(pick).collect()
+    };
+    vec![
+        ("intake", "spam", col(|p| Some(p.spam as f64))),
+        ("intake", "invalid", col(|p| Some(p.invalid as f64))),
+        ("intake", "valid", col(|p| Some(p.valid as f64))),
+        (
+            "intake",
+            "unclassified",
+            col(|p| Some(p.unclassified as f64)),
+        ),
+        (
+            "response",
+            "first response (median hours)",
+            col(|p| p.first_response_median_hours),
+        ),
+        (
+            "efficiency",
+            "acknowledge",
+            col(|p| p.acknowledge_efficiency),
+        ),
+        ("efficiency", "triage", col(|p| p.triage_efficiency)),
+        ("efficiency", "close", col(|p| p.close_efficiency)),
+    ]
+}
+
+/// The three charts as one SVG document.
+pub fn svg(f: &YearFigures, acknowledge_target_hours: f64) -> Result<String, ChartError> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, PANEL * 3)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let panels = root.split_evenly((3, 1));
+        let labels: Vec<String> = f.by_period.iter().map(|p| p.period.clone()).collect();
+        let all = series(f);
+        let colours = [RED, MAGENTA, GREEN, BLACK];
+        let by = format!("{:?}", f.by).to_lowercase();
+        let panel_specs: [(&str, String, Option<f64>); 3] = [
+            (
+                "intake",
+                format!("Reports received per {by}, by class"),
+                None,
+            ),
+            (
+                "response",
+                "Median time to first response (hours) against the target".to_string(),
+                Some(acknowledge_target_hours),
+            ),
+            (
+                "efficiency",
+                "Share of reports that met each clock".to_string(),
+                None,
+            ),
+        ];
+        for (area, (panel, title, target)) in panels.iter().zip(panel_specs) {
+            let lines: Vec<_> = all.iter().filter(|s| s.0 == panel).collect();
+            let top = lines
+                .iter()
+                .flat_map(|s| s.2.iter().flatten())
+                .copied()
+                .chain(target)
+                .fold(1.0_f64, f64::max)
+                * 1.1;
+            let n = labels.len().max(1);
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, ("sans-serif", 18))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(50)
+                .build_cartesian_2d(0..n, 0.0..top)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_labels(n.min(13))
+                .x_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
+                .draw()
+                .map_err(err)?;
+            for (i, (_, name, values)) in lines.iter().enumerate() {
+                let colour = colours[i % colours.len()];
+                let points: Vec<(usize, f64)> = values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(x, v)| v.map(|v| (x, v)))
+                    .collect();
+                chart
+                    .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                    .map_err(err)?
+                    .label(*name)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                    });
+            }
+            if let Some(t) = target {
+                chart
+                    .draw_series(LineSeries::new(
+                        vec![(0, t), (n.saturating_sub(1), t)],
+                        BLUE.stroke_width(1),
+                    ))
+                    .map_err(err)?
+                    .label("target")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}
+
+/// One self-contained HTML page: the charts inline, and the figures as a table.
+pub fn html(f: &YearFigures, svg: &str, title: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let cell = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
+    let mut rows = String::new();
+    for p in &f.by_period {
+        rows += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&p.period),
+            p.spam,
+            p.invalid,
+            p.valid,
+            p.unclassified,
+            cell(p.first_response_median_hours),
+            cell(p.acknowledge_efficiency),
+            cell(p.triage_efficiency),
+            cell(p.close_efficiency),
+        );
+    }
+    let members: String = f
+        .members
+        .iter()
+        .map(|m| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&m.name),
+                m.coordinated,
+                m.notes,
+                m.replies,
+                esc(m.last_activity.as_deref().unwrap_or("-")),
+                if m.inactive { "inactive" } else { "" }
+            )
+        })
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #999;padding:2px 8px;text-align:right}}</style></head><body>\n\
+         <h1>{t}</h1>\n{svg}\n<h2>Per {by:?}</h2>\n<table><tr><th>period</th><th>spam</th>\
+         <th>invalid</th><th>valid</th><th>unclassified</th><th>median first response (h)</th>\
+         <th>acknowledge met</th><th>triage met</th><th>close met</th></tr>\n{rows}</table>\n\
+         <h2>Members</h2>\n<table><tr><th>member</th><th>coordinated</th><th>notes</th>\
+         <th>replies</th><th>last activity</th><th></th></tr>\n{members}</table>\n</body></html>\n",
+        t = esc(title),
+        by = f.by,
+    )
+}
+
+fn err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
+}

@@ -1,0 +1,458 @@
+//! The year in numbers (issue 15): intake and clocks per week, month, quarter or year, the
+//! share of reports that met each target (response efficiency, as HackerOne shows it), time
+//! to fix and to disclose, invalid reasons, moderation apart, and per-member activity for
+//! PEP 811's yearly check of inactive members. Key names are a contract
+//! (`secdesk stats --format json`), added beside the older [`super::Stats`] keys.
+//!
+//! Response and close times leave out spam (its "close" is moderation, reported apart) and
+//! historical reports (`core::triage::history`: imported with `--historical` or arrived before
+//! `[sync] historical_before`), whose clocks measure when someone got to the archive, not how
+//! the team responded; `--historical` counts them in.
+//! A clock whose target is longer than 2 days is given in days, others in hours.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde::Serialize;
+
+use super::{percentile, Cleared, Period};
+use crate::core::clocks::{self, Milestones};
+use crate::core::config::{ClockConfig, Identity};
+use crate::core::model::{ReportId, ReportState};
+use crate::core::pep811::{self, Coordination};
+use crate::core::store::{parse_timestamp, timestamp, Result, Store};
+use crate::core::triage::SYSTEM_ACTOR;
+
+/// How reports are grouped over time (`stats --by`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    #[default]
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl By {
+    /// The bucket a time falls in: `2026-W10`, `2026-03`, `2026-Q1`, `2026`.
+    pub fn key(self, t: DateTime<Utc>) -> String {
+        match self {
+            By::Week => {
+                let w = t.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            By::Month => t.format("%Y-%m").to_string(),
+            By::Quarter => format!("{}-Q{}", t.year(), (t.month() - 1) / 3 + 1),
+            By::Year => t.year().to_string(),
+        }
+    }
+}
+
+impl std::str::FromStr for By {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<By, String> {
+        match s.trim() {
+            "week" => Ok(By::Week),
+            "month" => Ok(By::Month),
+            "quarter" => Ok(By::Quarter),
+            "year" => Ok(By::Year),
+            _ => Err(format!("--by {s:?}: choose week, month, quarter or year")),
+        }
+    }
+}
+
+/// Members with no activity for this long are reported `inactive` (PEP 811's yearly check).
+pub const INACTIVE_AFTER_DAYS: i64 = 365;
+
+/// The figures `stats` adds for a yearly report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct YearFigures {
+    pub by: By,
+    /// One entry per week, month, quarter or year with reports, oldest first.
+    pub by_period: Vec<PeriodFigures>,
+    pub response_efficiency: Efficiency,
+    pub response_times: ResponseTimes,
+    pub time_to_fix: Span,
+    pub time_to_disclose: Span,
+    pub invalid_reasons: BTreeMap<String, usize>,
+    /// Reports left out of response times and efficiency.
+    pub excluded: Excluded,
+    pub moderation: Moderation,
+    pub members: Vec<Member>,
+}
+
+/// One bucket of time: intake by class, and how its reports fared against the targets.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PeriodFigures {
+    pub period: String,
+    pub spam: usize,
+    pub invalid: usize,
+    pub valid: usize,
+    pub unclassified: usize,
+    /// Shares (0..1) of this bucket's reports that met each target; null when none decided.
+    pub acknowledge_efficiency: Option<f64>,
+    pub triage_efficiency: Option<f64>,
+    pub close_efficiency: Option<f64>,
+    pub first_response_median_hours: Option<f64>,
+}
+
+/// Per clock, how many reports met the target and how many missed it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Efficiency {
+    pub acknowledge: Share,
+    pub triage: Share,
+    pub close: Share,
+    pub coordinator: Share,
+    pub finish: Share,
+}
+
+/// Met and missed; `share` = met / (met + missed), null when neither. A clock still running
+/// inside its target is neither.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Share {
+    pub met: usize,
+    pub missed: usize,
+    pub share: Option<f64>,
+}
+
+impl Share {
+    fn add(&mut self, outcome: Option<bool>) {
+        match outcome {
+            Some(true) => self.met += 1,
+            Some(false) => self.missed += 1,
+            None => {}
+        }
+        let decided = self.met + self.missed;
+        self.share =
+            (decided > 0).then(|| (self.met as f64 / decided as f64 * 1000.0).round() / 1000.0);
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ResponseTimes {
+    pub first_response: Span,
+    pub triage: Span,
+    pub close: Span,
+}
+
+/// A distribution of durations, in `unit` (hours, or days for clocks longer than 2 days).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Span {
+    pub unit: &'static str,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+    pub count: usize,
+    /// The clock's target in the same unit, when it has one.
+    pub target: Option<f64>,
+}
+
+impl Span {
+    fn of(mut hours: Vec<f64>, target_days: Option<f64>, days: bool) -> Span {
+        let div = if days { 24.0 } else { 1.0 };
+        let mut values: Vec<f64> = hours.drain(..).map(|h| h / div).collect();
+        values.sort_by(f64::total_cmp);
+        Span {
+            unit: if days { "days" } else { "hours" },
+            median: percentile(&values, 0.5),
+            p90: percentile(&values, 0.9),
+            count: values.len(),
+            target: target_days.map(|d| d * 24.0 / div),
+        }
+    }
+
+    /// In days when the clock's target is longer than 2 days.
+    fn for_clock(hours: Vec<f64>, target_days: f64) -> Span {
+        Span::of(hours, Some(target_days), target_days > 2.0)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Excluded {
+    pub spam: usize,
+    pub historical: usize,
+}
+
+/// Spam and invalid cleared, per moderator, and how long clearing took.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Moderation {
+    pub cleared_by: BTreeMap<String, Cleared>,
+    pub time_to_clear: Span,
+}
+
+/// One team member's activity.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Member {
+    pub name: String,
+    pub email: String,
+    /// Reports of the period they coordinate.
+    pub coordinated: usize,
+    /// Notes and replies they wrote in the period.
+    pub notes: usize,
+    pub replies: usize,
+    /// RFC 3339, their latest event of any kind, ever.
+    pub last_activity: Option<String>,
+    /// No activity in the last 12 months.
+    pub inactive: bool,
+}
+
+/// One report as the figures need it.
+struct Row {
+    id: ReportId,
+    created: DateTime<Utc>,
+    state: String,
+    class: Option<String>,
+    invalid_reason: Option<String>,
+    coordinator: Option<String>,
+    historical: bool,
+}
+
+/// Computes the yearly figures for `period`, grouped `by`, judged at `now`.
+pub fn compute(
+    store: &Store,
+    period: Period,
+    by: By,
+    targets: &ClockConfig,
+    members: &[&Identity],
+    now: DateTime<Utc>,
+) -> Result<YearFigures> {
+    let conn = store.conn();
+    let from = period.since.map(super::start_of);
+    let to = period.until.map(|d| super::start_of(d) + Duration::days(1));
+    let in_period = |t: DateTime<Utc>| from.map_or(true, |f| t >= f) && to.map_or(true, |e| t < e);
+    let rows = rows(store)?;
+    let rows: Vec<Row> = rows.into_iter().filter(|r| in_period(r.created)).collect();
+    let milestones = clocks::milestones(conn, None)?;
+    let coordination = pep811::coordination(conn, None)?;
+    let fixed = first_into(store, &["resolved", "disclosed"])?;
+    let disclosed = first_into(store, &["disclosed"])?;
+    let closers = super::closers(store)?;
+
+    let mut f = YearFigures {
+        by,
+        by_period: Vec::new(),
+        response_efficiency: Efficiency::default(),
+        response_times: ResponseTimes::default(),
+        time_to_fix: Span::default(),
+        time_to_disclose: Span::default(),
+        invalid_reasons: BTreeMap::new(),
+        excluded: Excluded::default(),
+        moderation: Moderation::default(),
+        members: Vec::new(),
+    };
+    let mut buckets: BTreeMap<String, (PeriodFigures, [Share; 3], Vec<f64>)> = BTreeMap::new();
+    let (mut responded, mut triaged, mut closed) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut to_fix, mut to_disclose, mut to_clear) = (Vec::new(), Vec::new(), Vec::new());
+    let hours = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_seconds() as f64 / 3600.0;
+    for r in &rows {
+        let key = by.key(r.created);
+        let (bucket, shares, first) = buckets.entry(key.clone()).or_insert_with(|| {
+            (
+                PeriodFigures {
+                    period: key,
+                    ..PeriodFigures::default()
+                },
+                Default::default(),
+                Vec::new(),
+            )
+        });
+        match r.class.as_deref() {
+            Some("spam") => bucket.spam += 1,
+            Some("invalid") => bucket.invalid += 1,
+            Some("valid") => bucket.valid += 1,
+            _ => bucket.unclassified += 1,
+        }
+        if let Some(reason) = &r.invalid_reason {
+            *f.invalid_reasons.entry(reason.clone()).or_default() += 1;
+        }
+        let m = milestones.get(&r.id);
+        if let Some((actor, closed_as)) = closers.get(&r.id) {
+            let cleared = f.moderation.cleared_by.entry(actor.clone()).or_default();
+            match closed_as {
+                ReportState::Spam => cleared.spam += 1,
+                _ => cleared.invalid += 1,
+            }
+            to_clear.extend(m.and_then(|m| m.closed).map(|c| hours(r.created, c)));
+        }
+        let spam = r.class.as_deref() == Some("spam") || r.state == "spam";
+        let historical = r.historical && !period.with_historical;
+        if spam || historical {
+            f.excluded.spam += usize::from(spam);
+            f.excluded.historical += usize::from(!spam && historical);
+            continue;
+        }
+        to_fix.extend(fixed.get(&r.id).map(|t| hours(r.created, *t)));
+        to_disclose.extend(disclosed.get(&r.id).map(|t| hours(r.created, *t)));
+        let Some(m) = m else { continue };
+        responded.extend(m.responded.map(|t| hours(r.created, t)));
+        first.extend(m.responded.map(|t| hours(r.created, t)));
+        triaged.extend(m.triaged.map(|t| hours(r.created, t)));
+        closed.extend(m.closed.map(|t| hours(r.created, t)));
+        let outcomes = outcomes(m, coordination.get(&r.id), targets, now);
+        let e = &mut f.response_efficiency;
+        for (share, outcome) in [
+            &mut e.acknowledge,
+            &mut e.triage,
+            &mut e.close,
+            &mut e.coordinator,
+            &mut e.finish,
+        ]
+        .into_iter()
+        .zip(outcomes)
+        {
+            share.add(outcome);
+        }
+        for (share, outcome) in shares.iter_mut().zip(outcomes) {
+            share.add(outcome);
+        }
+    }
+    f.by_period = buckets
+        .into_values()
+        .map(|(mut p, shares, mut first)| {
+            p.acknowledge_efficiency = shares[0].share;
+            p.triage_efficiency = shares[1].share;
+            p.close_efficiency = shares[2].share;
+            first.sort_by(f64::total_cmp);
+            p.first_response_median_hours = percentile(&first, 0.5);
+            p
+        })
+        .collect();
+    f.response_times = ResponseTimes {
+        first_response: Span::for_clock(responded, targets.acknowledge_days),
+        triage: Span::for_clock(triaged, targets.triage_days),
+        close: Span::for_clock(closed, targets.close_days),
+    };
+    f.time_to_fix = Span::of(to_fix, None, true);
+    f.time_to_disclose = Span::of(to_disclose, None, true);
+    f.moderation.time_to_clear = Span::of(to_clear, None, false);
+    f.members = member_figures(store, &rows, members, from, to, now)?;
+    Ok(f)
+}
+
+/// Per clock (acknowledge, triage, close, coordinator, finish): met in time, missed (met late
+/// or pending past due on an open report), or undecided.
+fn outcomes(
+    m: &Milestones,
+    c: Option<&Coordination>,
+    targets: &ClockConfig,
+    now: DateTime<Utc>,
+) -> [Option<bool>; 5] {
+    let open = !m.state.is_closed();
+    let judge = |due: DateTime<Utc>, met: Option<DateTime<Utc>>| match met {
+        Some(at) => Some(at <= due),
+        None if open && now > due => Some(false),
+        None => None,
+    };
+    let day = |d: f64| Duration::seconds((d * 86_400.0).round() as i64);
+    let finished = m.closed;
+    [
+        judge(m.created + day(targets.acknowledge_days), m.responded),
+        judge(m.created + day(targets.triage_days), m.triaged),
+        judge(m.created + day(targets.close_days), m.closed),
+        c.and_then(|c| judge(c.coordinator_due(), c.coordinator_set)),
+        c.and_then(|c| c.finish_due().and_then(|due| judge(due, finished))),
+    ]
+}
+
+fn rows(store: &Store) -> Result<Vec<Row>> {
+    let mut stmt = store.conn().prepare(&format!(
+        "SELECT r.id, r.created_at, r.state, r.class, r.invalid_reason, r.coordinator, {}
+             FROM reports r ORDER BY r.created_at, r.id",
+        crate::core::triage::history::IS_HISTORICAL
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, ReportId>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, bool>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, created, state, class, invalid_reason, coordinator, historical) = row?;
+        if let Some(created) = parse_timestamp(&created) {
+            out.push(Row {
+                id,
+                created,
+                state,
+                class,
+                invalid_reason,
+                coordinator,
+                historical,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Per report, the first time a person moved it into one of `states`.
+fn first_into(store: &Store, states: &[&str]) -> Result<HashMap<ReportId, DateTime<Utc>>> {
+    let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
+    let mut stmt = store.conn().prepare(&format!(
+        "SELECT report_id, min(at) FROM events WHERE kind = 'state' AND actor <> ?1
+         AND after IN ({}) GROUP BY report_id",
+        list.join(", ")
+    ))?;
+    let rows = stmt.query_map([SYSTEM_ACTOR], |r| {
+        Ok((r.get::<_, ReportId>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (id, at) = row?;
+        out.extend(parse_timestamp(&at).map(|t| (id, t)));
+    }
+    Ok(out)
+}
+
+fn member_figures(
+    store: &Store,
+    rows: &[Row],
+    members: &[&Identity],
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Member>> {
+    let from = from.map(timestamp).unwrap_or_default();
+    let to = to.map(timestamp).unwrap_or_else(|| "9999".into());
+    let mut stmt = store.conn().prepare(
+        "SELECT
+            (SELECT count(*) FROM events WHERE actor = ?1 COLLATE NOCASE AND kind = 'note'
+                AND at >= ?2 AND at < ?3),
+            (SELECT count(*) FROM events WHERE actor = ?1 COLLATE NOCASE AND kind = 'reply'
+                AND at >= ?2 AND at < ?3),
+            (SELECT max(at) FROM events WHERE actor = ?1 COLLATE NOCASE)",
+    )?;
+    let mut out = Vec::new();
+    for m in members {
+        let (notes, replies, last): (usize, usize, Option<String>) = stmt
+            .query_row(rusqlite::params![m.email, from, to], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let coordinated = rows
+            .iter()
+            .filter(|r| {
+                r.coordinator
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&m.email))
+            })
+            .count();
+        let inactive = last
+            .as_deref()
+            .and_then(parse_timestamp)
+            .map_or(true, |t| now - t > Duration::days(INACTIVE_AFTER_DAYS));
+        out.push(Member {
+            name: m.name.clone(),
+            email: m.email.clone(),
+            coordinated,
+            notes,
+            replies,
+            last_activity: last,
+            inactive,
+        });
+    }
+    Ok(out)
+}

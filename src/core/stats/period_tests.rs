@@ -1,0 +1,214 @@
+//! The yearly figures and their charts, on reports synced "over IMAP" and one imported from an
+//! archive, moved through triage at fixed times.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::chart;
+use super::period::{compute, By, YearFigures};
+use super::Period;
+use crate::core::config::{ClockConfig, Identity};
+use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+use crate::core::model::{InvalidReason, ReportState};
+use crate::core::store::Store;
+use crate::core::triage::history::{self, Historical};
+use crate::core::triage::{self, Request};
+
+fn at(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, month, day, hour, 0, 0).unwrap()
+}
+
+fn incoming(i: u32, date: DateTime<Utc>, imap: bool) -> RawIncoming {
+    RawIncoming {
+        raw: format!(
+            "Message-ID: <y{i}@x>\nFrom: r{i}@reporter.example\nSubject: report {i}\nDate: {}\n\nbody\n",
+            date.to_rfc2822()
+        )
+        .into_bytes(),
+        received_at: Some(date),
+        origin: if imap {
+            Origin::Imap {
+                mailbox: "INBOX".into(),
+                uidvalidity: 1,
+                uid: i,
+            }
+        } else {
+            Origin::File
+        },
+    }
+}
+
+/// #1 March, handled well and disclosed; #2 April spam; #3 April acknowledged late, invalid;
+/// #4 March, imported from an archive as history (closed on import).
+fn year() -> (tempfile::TempDir, YearFigures) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let batch = vec![
+        incoming(1, at(3, 2, 10), true),
+        incoming(2, at(4, 10, 10), true),
+        incoming(3, at(4, 12, 10), true),
+        incoming(4, at(3, 5, 10), false),
+    ];
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap();
+    // #4 came from the archive with `secdesk import --historical`: closed, clocks stopped.
+    let closed = history::close_historical(&mut store, Historical::After(3)).unwrap();
+    assert_eq!(closed, 1);
+    let ada = |t: DateTime<Utc>| Request::new("ada@example.org").at(t);
+    let state = |store: &mut Store, id, s, t, reason| {
+        triage::set_state(store, &ada(t), id, s, reason, None).unwrap();
+    };
+    use ReportState::*;
+    // A first response is an answer to the reporter (issue 14): here, by phone.
+    let answer = |store: &mut Store, id, t| {
+        triage::responded(store, &ada(t), id, triage::Via::Phone).unwrap();
+    };
+    answer(&mut store, 1, at(3, 2, 11));
+    state(&mut store, 1, Acknowledged, at(3, 2, 11), None);
+    triage::take(&mut store, &ada(at(3, 3, 10)), 1).unwrap();
+    state(&mut store, 1, Triaged, at(3, 7, 10), None);
+    state(&mut store, 1, Fixing, at(3, 8, 10), None);
+    state(&mut store, 1, Disclosed, at(4, 1, 10), None);
+    state(&mut store, 2, Spam, at(4, 10, 12), None);
+    answer(&mut store, 3, at(4, 15, 10));
+    state(&mut store, 3, Acknowledged, at(4, 15, 10), None);
+    let reason = Some(InvalidReason::ThirdParty);
+    state(&mut store, 3, Invalid, at(4, 16, 10), reason);
+    triage::add_note(&mut store, &ada(at(4, 16, 11)), 3, "upstream's bug").unwrap();
+
+    let members = [
+        Identity {
+            name: "Ada".into(),
+            email: "ada@example.org".into(),
+            handle: None,
+        },
+        Identity {
+            name: "Bob".into(),
+            email: "bob@example.org".into(),
+            handle: None,
+        },
+    ];
+    let refs: Vec<&Identity> = members.iter().collect();
+    let f = compute(
+        &store,
+        Period::default(),
+        By::Month,
+        &ClockConfig::default(),
+        &refs,
+        at(12, 1, 0),
+    )
+    .unwrap();
+    (dir, f)
+}
+
+#[test]
+fn a_year_by_month_without_spam_and_historical_reports() {
+    let (_dir, f) = year();
+    let months: Vec<(&str, usize, usize, usize)> = f
+        .by_period
+        .iter()
+        .map(|p| (p.period.as_str(), p.spam, p.invalid, p.unclassified))
+        .collect();
+    assert_eq!(months, [("2026-03", 0, 0, 2), ("2026-04", 1, 1, 0)]);
+    assert_eq!((f.excluded.spam, f.excluded.historical), (1, 1));
+
+    let e = &f.response_efficiency;
+    assert_eq!((e.acknowledge.met, e.acknowledge.missed), (1, 1));
+    assert_eq!(e.acknowledge.share, Some(0.5));
+    assert_eq!((e.triage.met, e.triage.missed), (2, 0));
+    assert_eq!((e.coordinator.met, e.coordinator.missed), (1, 0));
+    assert_eq!((e.finish.met, e.finish.missed), (1, 0));
+    assert_eq!(f.by_period[1].acknowledge_efficiency, Some(0.0));
+
+    // 2-day acknowledge target: hours; the longer clocks in days.
+    let t = &f.response_times;
+    assert_eq!(
+        (t.first_response.unit, t.first_response.median),
+        ("hours", Some(36.5))
+    );
+    assert_eq!(t.first_response.target, Some(48.0));
+    assert_eq!((t.triage.unit, t.triage.median), ("days", Some(4.5)));
+    assert_eq!((t.close.unit, t.close.count), ("days", 2));
+    assert_eq!(t.close.target, Some(90.0));
+    assert_eq!(f.time_to_fix.median, Some(30.0));
+    assert_eq!(f.time_to_disclose.count, 1);
+    assert_eq!(f.invalid_reasons.get("third-party"), Some(&1));
+    assert_eq!(
+        f.moderation.time_to_clear.count, 2,
+        "spam and invalid cleared"
+    );
+
+    let ada = &f.members[0];
+    assert_eq!((ada.coordinated, ada.notes, ada.replies), (1, 1, 0));
+    assert_eq!(ada.last_activity.as_deref(), Some("2026-04-16T11:00:00Z"));
+    assert!(!ada.inactive);
+    assert!(f.members[1].inactive, "Bob did nothing in 12 months");
+}
+
+#[test]
+fn the_chart_draws_each_series() {
+    let (_dir, f) = year();
+    let series = chart::series(&f);
+    let intake: Vec<&str> = series
+        .iter()
+        .filter(|s| s.0 == "intake")
+        .map(|s| s.1)
+        .collect();
+    assert_eq!(intake, ["spam", "invalid", "valid", "unclassified"]);
+    assert_eq!(series[0].2, [Some(0.0), Some(1.0)], "spam per month");
+    assert_eq!(
+        series[5].2,
+        [Some(1.0), Some(0.0)],
+        "acknowledge met per month"
+    );
+
+    let svg = chart::svg(&f, 48.0).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+    // The data lines, in drawing order (series order): 2 px wide, starting at the plot's
+    // left edge (legend samples are short lines at the right).
+    let lines: Vec<Vec<f64>> = svg
+        .split("<polyline")
+        .skip(1)
+        .filter(|l| l.contains("stroke-width=\"2\""))
+        .filter_map(|l| l.split("points=\"").nth(1)?.split('"').next())
+        .filter(|p| p.starts_with("60,"))
+        .map(|p| {
+            p.split_whitespace()
+                .map(|xy| xy.split(',').nth(1).unwrap().parse().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(lines.len(), series.len(), "one line per series");
+    for ((panel, name, values), ys) in series.iter().zip(&lines) {
+        assert_eq!(ys.len(), values.len(), "{panel} {name}");
+        // Higher values are drawn higher up (smaller y) within a panel.
+        let (a, b) = (values[0].unwrap(), values[1].unwrap());
+        assert_eq!(
+            a.total_cmp(&b),
+            ys[1].total_cmp(&ys[0]),
+            "{panel} {name}: {ys:?}"
+        );
+    }
+    let texts: Vec<&str> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| t.split_once('>')?.1.split("</text>").next())
+        .map(str::trim)
+        .collect();
+    for label in [
+        "spam",
+        "unclassified",
+        "acknowledge",
+        "target",
+        "2026-03",
+        "2026-04",
+    ] {
+        assert!(texts.contains(&label), "no label {label}: {texts:?}");
+    }
+    let page = chart::html(&f, &svg, "Year");
+    assert!(page.contains("<svg") && page.contains("<td>2026-04</td>"));
+    assert!(
+        !page.contains("<script") && !page.contains("src="),
+        "self-contained"
+    );
+}

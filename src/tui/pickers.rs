@@ -1,0 +1,164 @@
+//! The pickers' keys: the member and report pickers narrow as you type, the short ones move
+//! with j/k and choose with a digit; the report picker for `d` lists what the store sent;
+//! and the yes/no question's answer.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Request;
+use super::app::{OnYes, Overlay, PickerChoice, PickerPurpose, State};
+use super::desk::Candidate;
+use super::prompts::{chosen, open_picker, targets};
+use super::text;
+use crate::core::model::{InvalidReason, ReportId};
+
+/// `d`: the picker of reports to name as the original, once the store has listed them.
+pub(super) fn ask_original(state: &mut State) -> Vec<Request> {
+    let Some((id, _)) = targets(state, false).first().copied() else {
+        state.info(text::NO_REPORT);
+        return Vec::new();
+    };
+    vec![Request::Candidates(id)]
+}
+
+/// The store's answer to [`Request::Candidates`]: every other report, newest first, each
+/// as "#id subject (state)"; a duplicate is shown with its own original.
+pub fn candidates_loaded(state: &mut State, for_id: ReportId, reports: Vec<Candidate>) {
+    if targets(state, false).first().map(|t| t.0) != Some(for_id) {
+        return;
+    }
+    let items = reports
+        .into_iter()
+        .filter(|c| c.id != for_id)
+        .map(|c| {
+            // Choosing a duplicate names its original: a duplicate of a duplicate would
+            // hide it (the triage core refuses one).
+            match c.duplicate_of {
+                Some(of) => (
+                    format!("#{} {} (duplicate: picks #{of})", c.id, c.subject),
+                    PickerChoice::Report(of),
+                ),
+                None => (
+                    format!("#{} {} ({})", c.id, c.subject, c.state),
+                    PickerChoice::Report(c.id),
+                ),
+            }
+        })
+        .collect();
+    open_picker(state, PickerPurpose::DuplicateOf, items);
+}
+
+pub(super) fn reason_items() -> Vec<(String, PickerChoice)> {
+    InvalidReason::ALL
+        .iter()
+        .filter(|r| **r != InvalidReason::Other)
+        .map(|r| {
+            (
+                text::invalid_reason_label(*r).to_string(),
+                PickerChoice::Reason(*r),
+            )
+        })
+        .chain(std::iter::once((
+            text::OTHER_REASON.to_string(),
+            PickerChoice::OtherReason,
+        )))
+        .collect()
+}
+
+/// Keys over a picker. The member and report pickers narrow as you type (arrows, Ctrl-N
+/// and Ctrl-P move); the short ones move with j/k and choose with a digit.
+pub fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
+    let Overlay::Picker(picker) = &mut state.overlay else {
+        return Vec::new();
+    };
+    let typed = matches!(
+        picker.purpose,
+        PickerPurpose::Assign | PickerPurpose::DuplicateOf
+    );
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let shown = picker.matching().len();
+    let last = shown.saturating_sub(1);
+    match key.code {
+        KeyCode::Down | KeyCode::Tab => picker.cursor = (picker.cursor + 1).min(last),
+        KeyCode::Up | KeyCode::BackTab => picker.cursor = picker.cursor.saturating_sub(1),
+        KeyCode::Char('n') if ctrl => picker.cursor = (picker.cursor + 1).min(last),
+        KeyCode::Char('p') if ctrl => picker.cursor = picker.cursor.saturating_sub(1),
+        KeyCode::Char('u') if ctrl && typed => {
+            picker.filter.clear();
+            picker.cursor = 0;
+        }
+        KeyCode::Char('j') if !typed => picker.cursor = (picker.cursor + 1).min(last),
+        KeyCode::Char('k') if !typed => picker.cursor = picker.cursor.saturating_sub(1),
+        KeyCode::Char('q') if !typed => state.overlay = Overlay::None,
+        KeyCode::Char(c @ '1'..='9') if !typed => {
+            let i = c as usize - '1' as usize;
+            if i < shown {
+                picker.cursor = i;
+                return pick(state);
+            }
+        }
+        KeyCode::Char(c) if typed && !ctrl => {
+            picker.filter.push(c);
+            picker.cursor = 0;
+        }
+        KeyCode::Backspace if typed => {
+            picker.filter.pop();
+            picker.cursor = 0;
+        }
+        KeyCode::Esc => state.overlay = Overlay::None,
+        KeyCode::Enter => return pick(state),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Enter on a picker: the line under the cursor; in the report picker, a number typed
+/// in full names that report even when it is not listed.
+fn pick(state: &mut State) -> Vec<Request> {
+    let Overlay::Picker(picker) = &state.overlay else {
+        return Vec::new();
+    };
+    let typed_id = (picker.purpose == PickerPurpose::DuplicateOf)
+        .then(|| {
+            picker
+                .filter
+                .trim()
+                .trim_start_matches('#')
+                .parse::<ReportId>()
+                .ok()
+        })
+        .flatten();
+    let choice = match typed_id {
+        Some(id) => Some(PickerChoice::Report(id)),
+        None => picker.matching().get(picker.cursor).map(|i| i.1.clone()),
+    };
+    let purpose = picker.purpose;
+    state.overlay = Overlay::None;
+    match choice {
+        Some(choice) => chosen(state, purpose, choice),
+        None => {
+            state.info(text::NOTHING_MATCHES);
+            Vec::new()
+        }
+    }
+}
+
+/// y answers yes; anything else no, and nothing changes.
+pub fn on_confirm_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
+    let Overlay::Confirm(confirm) = std::mem::replace(&mut state.overlay, Overlay::None) else {
+        return Vec::new();
+    };
+    if !matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+        state.info(text::NOTHING_CHANGED);
+        return Vec::new();
+    }
+    match confirm.on_yes {
+        OnYes::Quit => {
+            state.quit = true;
+            Vec::new()
+        }
+        OnYes::Requests(requests, follow) => {
+            state.follow = follow;
+            requests
+        }
+    }
+}

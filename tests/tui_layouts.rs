@@ -1,0 +1,214 @@
+//! Layouts that fit: the desk drawn at 60×15, 80×24, 120×40 and 200×60. Each size is a
+//! snapshot; the assertions name what a triager must see at that size.
+
+mod tui_support;
+
+use crossterm::event::KeyCode;
+use tui_support::Desk;
+
+const SIZES: [(u16, u16); 4] = [(60, 15), (80, 24), (120, 40), (200, 60)];
+
+fn rows(screen: &str) -> Vec<&str> {
+    screen.lines().collect()
+}
+
+#[test]
+fn every_queue_row_shows_id_class_state_and_subject_at_every_size() {
+    for (w, h) in SIZES {
+        let mut desk = Desk::demo();
+        desk.resize(w, h);
+        let screen = desk.screen();
+        insta::assert_snapshot!(format!("queue_{w}x{h}"), screen);
+        for row in &desk.state.queue.page.rows {
+            let s = &row.summary;
+            let line = rows(&screen)
+                .into_iter()
+                .find(|l| l.chars().skip(3).take(6).collect::<String>().trim() == s.id.to_string())
+                .unwrap_or_else(|| panic!("#{} has no row at {w}x{h}:\n{screen}", s.id));
+            assert!(
+                line.contains(&s.state),
+                "state of #{} at {w}x{h}: {line}",
+                s.id
+            );
+            let class = s.class.as_deref().unwrap_or("-");
+            assert!(
+                line.contains(class) || line.contains("unsure"),
+                "class of #{} at {w}x{h}: {line}",
+                s.id
+            );
+            let words: String = s.subject.chars().take(12).collect();
+            assert!(
+                line.contains(&words),
+                "subject of #{} at {w}x{h}: {line}",
+                s.id
+            );
+        }
+        // The tabs are all there, whole or abbreviated.
+        let tabs = rows(&screen)[0].to_lowercase();
+        for short in ["triage", "suspect", "mine", "spam", "closed", "all"] {
+            assert!(tabs.contains(short), "{short} at {w}x{h}: {tabs}");
+        }
+    }
+}
+
+#[test]
+fn the_report_view_opens_on_the_mail_at_every_size() {
+    for (w, h) in SIZES {
+        let mut desk = Desk::demo();
+        desk.resize(w, h);
+        desk.key(KeyCode::Char('/'));
+        desk.keys("tarfile");
+        desk.key(KeyCode::Enter);
+        desk.key(KeyCode::Enter);
+        let screen = desk.screen();
+        insta::assert_snapshot!(format!("report_{w}x{h}"), screen);
+        assert!(
+            screen.contains("Hello PSRT"),
+            "the mail at {w}x{h}:\n{screen}"
+        );
+        assert!(
+            !screen.contains("suggested valid by the test fixture"),
+            "reasons folded"
+        );
+        // G stops with the last line at the bottom, whatever the size.
+        desk.key(KeyCode::Char('G'));
+        let end = desk.screen();
+        let rows: Vec<&str> = end.lines().collect();
+        assert!(
+            !rows[rows.len() - 3].trim().is_empty(),
+            "blank bottom at {w}x{h}:\n{end}"
+        );
+    }
+}
+
+#[test]
+fn at_80_columns_the_subject_is_wide_and_coordinator_and_sender_drop_first() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    let screen = desk.screen();
+    let header = rows(&screen)[1];
+    assert!(
+        !header.contains("coord") && !header.contains("from"),
+        "{header}"
+    );
+    assert!(header.contains("due"), "{header}");
+    let subject_at = header.find("subject").unwrap();
+    assert!(
+        80 - subject_at >= 30,
+        "subject gets {} columns",
+        80 - subject_at
+    );
+    desk.resize(120, 40);
+    let header = desk.screen().lines().nth(1).unwrap().to_string();
+    assert!(
+        header.contains("coord") && header.contains("from"),
+        "{header}"
+    );
+}
+
+#[test]
+fn at_60x15_the_help_scrolls_to_its_last_line() {
+    let mut desk = Desk::demo();
+    desk.resize(60, 15);
+    desk.key(KeyCode::Char('?'));
+    let first = desk.screen();
+    insta::assert_snapshot!("help_60x15", first);
+    assert!(first.contains("this help"));
+    assert!(!first.contains(":messages"), "the end is below");
+    desk.key(KeyCode::Char('G'));
+    let end = desk.screen();
+    assert!(end.contains("command: :messages"), "{end}");
+    desk.key(KeyCode::Esc);
+    assert!(!desk.screen().contains("this help"));
+}
+
+#[test]
+fn at_60x15_the_report_view_shows_the_mail() {
+    let mut desk = Desk::demo();
+    desk.resize(60, 15);
+    desk.key(KeyCode::Char('/'));
+    desk.keys("tarfile");
+    desk.key(KeyCode::Enter);
+    desk.key(KeyCode::Enter);
+    let screen = desk.screen();
+    assert!(screen.contains("Hello PSRT"), "{screen}");
+    assert!(screen.contains("spam score 0.09"), "{screen}");
+    // w unfolds the reasons; w folds them again.
+    desk.key(KeyCode::Char('w'));
+    assert!(desk
+        .screen()
+        .contains("suggested valid by the test fixture"));
+    desk.key(KeyCode::Char('w'));
+    assert!(!desk
+        .screen()
+        .contains("suggested valid by the test fixture"));
+}
+
+#[test]
+fn the_queue_never_leaves_blank_rows_while_reports_are_scrolled_out_of_view() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 10); // five rows of queue
+    desk.key(KeyCode::Char('G'));
+    desk.resize(80, 24); // taller: the whole queue fits again
+    let screen = desk.screen();
+    assert_eq!(desk.state.queue.top, 0, "{screen}");
+    assert!(screen.contains(" 4 "), "the first report is back in view");
+}
+
+#[test]
+fn the_status_line_is_cut_with_an_ellipsis_and_never_runs_into_the_sync_indicator() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.act(secdesk::tui::action::Action::Sync(Err(
+        "cannot connect to mail.example.org:993: Connection refused (os error 111)".into(),
+    )));
+    desk.act(secdesk::tui::action::Action::Failed(
+        "the reply is kept in the outbox, but delivery could not run: Connection refused (os error 111) and more words".into(),
+    ));
+    let screen = desk.screen();
+    let status = rows(&screen)[22];
+    assert!(status.contains('…'), "{status}");
+    assert!(status.contains("the reply is kept"), "{status}");
+    assert!(status.contains("sync failed"), "{status}");
+    assert!(
+        !status.contains("erroroutbox") && !status.contains("errsync"),
+        "{status}"
+    );
+    // Wide, the whole message fits.
+    desk.resize(200, 24);
+    let screen = desk.screen();
+    assert!(screen.contains("and more words"), "{screen}");
+    // And the log keeps it whole, with the last 100 lines.
+    for i in 0..120 {
+        desk.act(secdesk::tui::action::Action::Failed(format!("message {i}")));
+    }
+    assert_eq!(desk.state.messages.len(), 100);
+    assert!(desk.state.messages.back().unwrap().contains("message 119"));
+    desk.key(KeyCode::Char('L'));
+    let log = desk.screen();
+    assert!(log.contains("message 119"), "{log}");
+    desk.key(KeyCode::Esc);
+    desk.key(KeyCode::Char(':'));
+    desk.keys("messages");
+    desk.key(KeyCode::Enter);
+    assert!(desk.screen().contains("Messages (last 100)"));
+}
+
+#[test]
+fn the_footer_keeps_the_most_useful_keys() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    let screen = desk.screen();
+    let footer = rows(&screen)[23];
+    for key in [
+        "? help", "s spam", "v valid", "u undo", "r reply", "d dup", "T stats", "q quit",
+    ] {
+        assert!(footer.contains(key), "{key}: {footer}");
+    }
+    desk.key(KeyCode::Char('T'));
+    let screen = desk.screen();
+    insta::assert_snapshot!("stats_80x24", screen);
+    // The response table's count column ends inside its box, not clipped by it.
+    let head = screen.lines().find(|l| l.contains("median")).unwrap();
+    assert!(head.contains("target     n│"), "{head}");
+}
