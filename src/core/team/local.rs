@@ -18,14 +18,15 @@ use crate::core::store::{MailboxState, Store};
 const SYSTEM_ACTOR: &str = crate::core::triage::SYSTEM_ACTOR;
 
 /// Called where a triage audit event is written, in the same transaction: makes the team
-/// event for it (state, class, coordinator, note, duplicate link) and queues it for the
-/// events folder. Other kinds, undone notes and secdesk's own changes make none.
+/// event for it (state, class, coordinator, note, duplicate link, advisory field) and queues
+/// it for the events folder. Other kinds, undone notes and secdesk's own changes make none.
 pub fn on_audit(
     conn: &Connection,
     report_id: i64,
     actor: &str,
     at: &str,
     kind: &str,
+    after: Option<&str>,
     detail: Option<&str>,
 ) -> rusqlite::Result<()> {
     if actor == SYSTEM_ACTOR {
@@ -84,6 +85,14 @@ pub fn on_audit(
                 Some(d) => json!({ "original": report_ref(conn, d)? }),
                 None => return Ok(()), // A link removed: the set is add-only.
             }
+        }
+        k if k.starts_with("advisory:") => {
+            let field = &k["advisory:".len()..];
+            let value = after
+                .and_then(|a| serde_json::from_str::<Value>(a).ok())
+                .unwrap_or(Value::Null);
+            let ev = json!({ "field": field, "value": value });
+            return emit(conn, report_id, actor, at, "advisory", ev).map(|_| ());
         }
         _ => return Ok(()),
     };

@@ -339,6 +339,7 @@ fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
             audit("note", None, Some(text), Some(note_id))?;
             true
         }
+        "advisory" => return materialize_advisory(conn, id, ev),
         "duplicate" => {
             let original = match ev.value.get("original") {
                 Some(v) => match serde_json::from_value::<ReportRef>(v.clone()) {
@@ -364,6 +365,67 @@ fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
             params![id, ev.at],
         )?;
     }
+    Ok(())
+}
+
+/// A remote advisory field (core::advisory), set as `set_field_json` sets it, with its
+/// `advisory:KEY` audit entry. A value the advisory cannot hold is logged, not applied.
+fn materialize_advisory(conn: &Connection, id: i64, ev: &Event) -> rusqlite::Result<()> {
+    use crate::core::advisory::{Advisory, Key};
+    let Some(key) = ev
+        .value
+        .get("field")
+        .and_then(Value::as_str)
+        .and_then(|f| f.parse::<Key>().ok())
+    else {
+        return Ok(());
+    };
+    let value = ev.value.get("value").cloned().unwrap_or(Value::Null);
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT fields FROM advisories WHERE report_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let current: Advisory = stored
+        .and_then(|f| serde_json::from_str(&f).ok())
+        .unwrap_or_default();
+    let before = current.field_json(key);
+    if before == value {
+        return Ok(());
+    }
+    let mut all = serde_json::to_value(&current).unwrap_or_default();
+    if let Some(o) = all.as_object_mut() {
+        o.insert(key.as_str().into(), value);
+    }
+    let Ok(next) = serde_json::from_value::<Advisory>(all) else {
+        return Ok(());
+    };
+    let after = next.field_json(key);
+    conn.execute(
+        "INSERT INTO advisories (report_id, fields, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(report_id) DO UPDATE SET fields = excluded.fields,
+                                              updated_at = excluded.updated_at",
+        params![id, serde_json::to_string(&next).unwrap_or_default(), ev.at],
+    )?;
+    let text = |v: &Value| (!v.is_null()).then(|| v.to_string());
+    conn.execute(
+        "INSERT INTO events (report_id, actor, at, kind, before, after, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+        params![
+            id,
+            ev.actor,
+            ev.at,
+            format!("advisory:{}", key.as_str()),
+            text(&before),
+            text(&after)
+        ],
+    )?;
+    conn.execute(
+        "UPDATE reports SET version = version + 1, updated_at = max(updated_at, ?2) WHERE id = ?1",
+        params![id, ev.at],
+    )?;
     Ok(())
 }
 

@@ -274,3 +274,31 @@ fn sqlite_desks_converge_like_the_simulated_ones() {
         assert_eq!(snapshots[0], snapshots[2], "seed {seed}");
     }
 }
+
+#[test]
+fn advisory_fields_reach_the_other_desk() {
+    use crate::core::advisory::{self, Key};
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    let cve = serde_json::json!("CVE-2026-1234");
+    advisory::set_field_json(&mut a, &req(ADA), 1, Key::Cve, &cve).unwrap();
+    let queued = local::queued(&a).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].1.kind, "advisory");
+    ship(&a, &mut b);
+    let theirs = advisory::load(b.conn(), 1).unwrap();
+    assert_eq!(theirs.field_json(Key::Cve), cve);
+    let (actor, after): (String, String) = b
+        .conn()
+        .query_row(
+            "SELECT actor, after FROM events WHERE kind = 'advisory:cve'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((actor.as_str(), after.as_str()), (ADA, "\"CVE-2026-1234\""));
+    assert!(
+        local::queued(&b).unwrap().is_empty(),
+        "folding queues nothing"
+    );
+}

@@ -138,7 +138,15 @@ pub(crate) fn event(
         ],
     )?;
     // The same change as a team event for the other desks (core::team).
-    crate::core::team::local::on_audit(conn, id, &req.actor, &timestamp(req.at), kind, detail)?;
+    crate::core::team::local::on_audit(
+        conn,
+        id,
+        &req.actor,
+        &timestamp(req.at),
+        kind,
+        after,
+        detail,
+    )?;
     Ok(())
 }
 
