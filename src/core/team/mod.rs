@@ -13,6 +13,7 @@
 //!
 //! No network here: `mailio::team` moves the messages.
 
+mod apply;
 pub mod event;
 pub mod local;
 pub mod merge;
