@@ -5,7 +5,7 @@
 //! - [`merge`]: the merge rules, pure and written once over [`merge::Replica`]:
 //!   last-writer-wins registers ordered by (Lamport, actor), add-only notes and links,
 //!   derived conflicts, idempotent application.
-//! - [`store`]: the merge's state in SQLite, and how remote winners reach report rows.
+//! - [`store`]: the merge's state in SQLite; `apply`: how remote winners reach report rows.
 //! - [`local`]: local changes become queued events; fetched events are folded in.
 //! - [`replying`]: who is answering a report.
 //! - [`message`]: an event as a mail message (text for people, JSON for desks).
