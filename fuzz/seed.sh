@@ -6,12 +6,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared="$root/../shared/corpora"
 [ -d "$shared" ] || { echo "fuzz/seed.sh: $shared not found; fuzzing starts from an empty corpus" >&2; exit 0; }
-mkdir -p "$root/fuzz/corpus/parse_message" "$root/fuzz/corpus/import_mbox" "$root/fuzz/corpus/config" "$root/fuzz/corpus/template" "$root/fuzz/corpus/rules"
+mkdir -p "$root/fuzz/corpus/parse_message" "$root/fuzz/corpus/import_mbox" "$root/fuzz/corpus/config" "$root/fuzz/corpus/template" "$root/fuzz/corpus/rules" "$root/fuzz/corpus/pgp_mime"
 cp "$root"/assets/templates/* "$root/fuzz/corpus/template/"
 cp "$shared"/triage/*/*.eml "$root/fuzz/corpus/parse_message/"
 # Every 8th SpamAssassin message: enough variety, fast to load.
 find "$shared/spamassassin" -name '*.eml' | sort | awk 'NR % 8 == 0' | xargs -I{} cp {} "$root/fuzz/corpus/parse_message/"
 cp "$root"/tests/fixtures/hostile/*.eml "$root/fuzz/corpus/parse_message/"
+cp "$root"/tests/fixtures/hostile/*.eml "$root/fuzz/corpus/pgp_mime/"
 # mbox seeds: a few messages each, joined with From lines.
 i=0
 for group in $(ls "$shared"/triage/*/*.eml | xargs -n 3 | tr ' ' ','); do

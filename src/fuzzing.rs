@@ -87,3 +87,30 @@ pub fn rules(data: &[u8]) {
         Err(other) => panic!("a rule file parse failed without a line: {other}"),
     }
 }
+
+/// The PGP/MIME and inline-PGP side (issue 16): finding the OpenPGP part, opening a message
+/// with no gpg (encrypted mail is only marked), and sealing a reply. Nothing panics, what a
+/// view would show stays terminal-safe, and a signed part is never longer than the message.
+pub fn pgp_mime(data: &[u8]) {
+    use crate::core::pgp::{mime, open};
+    let text = String::from_utf8_lossy(data);
+    if let Some(found) = mime::find(data, &text) {
+        if let mime::Kind::MimeSigned { signed, .. } = &found.kind {
+            // CRLF canonicalisation at most doubles the bytes it is given.
+            assert!(signed.len() <= 2 * data.len());
+        }
+    }
+    let mut m = parse(data);
+    if let Some(info) = open(data, &mut m, None) {
+        assert!(is_terminal_safe(&terminal_line(&info.line())));
+    }
+    assert!(is_terminal_safe(&terminal_text(&m.body_text)));
+    let (outer, inner) = mime::split_for_sealing(data);
+    assert!(inner.ends_with(b"\r\n") || inner.windows(4).any(|w| w == b"\r\n\r\n"));
+    let sealed = mime::sealed(
+        &outer,
+        b"-----BEGIN PGP MESSAGE-----\n\nx\n-----END PGP MESSAGE-----\n",
+        "B",
+    );
+    let _ = mime::find(&sealed, "");
+}

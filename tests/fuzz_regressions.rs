@@ -34,6 +34,7 @@ fn crashers_and_hostile_mail_replay_cleanly() {
     for entry in std::fs::read_dir(hostile).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
         secdesk::fuzzing::parse_message(&data);
+        secdesk::fuzzing::pgp_mime(&data);
         mbox.extend_from_slice(b"From x@example.org Mon Nov  2 10:00:00 2026\n");
         mbox.extend_from_slice(&data);
         mbox.push(b'\n');
@@ -55,6 +56,7 @@ fn crashers_and_hostile_mail_replay_cleanly() {
         "config",
         "template",
         "rules",
+        "pgp_mime",
     ] {
         for (name, data) in inputs(target) {
             println!("replaying {target}/{name}");
@@ -63,6 +65,7 @@ fn crashers_and_hostile_mail_replay_cleanly() {
                 "import_mbox" => secdesk::fuzzing::import_mbox(&data),
                 "template" => secdesk::fuzzing::template(&data),
                 "rules" => secdesk::fuzzing::rules(&data),
+                "pgp_mime" => secdesk::fuzzing::pgp_mime(&data),
                 _ => secdesk::fuzzing::config(&data),
             }
         }

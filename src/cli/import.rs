@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::triage::history;
+use crate::mailio::gpg;
 use crate::mailio::import::import_path;
 
 use super::{output, Context};
@@ -28,7 +29,9 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
+        .with_team(&config)
+        .with_pgp(gpg::engine(&config));
     let started = Instant::now();
     let last_before = history::last_report(&store)?;
     let mut total = IngestSummary::default();

@@ -18,6 +18,7 @@ use crate::core::reply::{check_recipient_limit, compose_to, Draft, ReplyError};
 use crate::core::sanitize::{terminal_line, terminal_text};
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, Delivery, Outcome};
+use crate::mailio::gpg;
 
 use super::{editor, Context};
 
@@ -189,10 +190,10 @@ pub fn settle_with(
             if let Some(e) = over_limit {
                 return Err(e.into());
             }
-            print_recipients(&draft, &built)?;
+            print_recipients(config, &draft, &built)?;
             return Ok(Some((draft, built)));
         }
-        print_preview(&draft, &built)?;
+        print_preview(config, &draft, &built)?;
         let prompt = match &over_limit {
             Some(e) => {
                 warn(&e.to_string());
@@ -289,7 +290,7 @@ fn warn(text: &str) {
 }
 
 /// The final recipient list (the SMTP envelope), printed before a `--yes` send.
-fn print_recipients(d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
+fn print_recipients(config: &Config, d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -297,6 +298,9 @@ fn print_recipients(d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
         d.report_id,
         recipient_list(built)
     )?;
+    if let Some(line) = gpg::sealing(config, &built.recipients).line() {
+        writeln!(out, "{}", terminal_line(&line))?;
+    }
     Ok(())
 }
 
@@ -323,7 +327,7 @@ fn note_other_senders(d: &Draft) {
 }
 
 /// What will be sent, every part made terminal-safe (the quote holds a stranger's text).
-fn print_preview(d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
+fn print_preview(config: &Config, d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "From:    {}", terminal_line(&d.from))?;
     writeln!(out, "To:      {}", terminal_line(&d.to.join(", ")))?;
@@ -331,6 +335,9 @@ fn print_preview(d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
         writeln!(out, "Cc:      {}", terminal_line(&d.cc.join(", ")))?;
     }
     writeln!(out, "Sent to: {}", recipient_list(built))?;
+    if let Some(line) = gpg::sealing(config, &built.recipients).line() {
+        writeln!(out, "{}", terminal_line(&line))?;
+    }
     writeln!(out, "Subject: {}", terminal_line(&d.subject))?;
     if let Some(parent) = &d.in_reply_to {
         writeln!(out, "In reply to <{}>", terminal_line(parent))?;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::core::clocks::ClockState;
+use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::{terminal_line, terminal_text};
 use crate::core::triage::{self, ReportDetail};
 
@@ -100,6 +101,12 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             "warning: another sender wrote into this thread (marked below); replies go to the reporter only"
         )?;
     }
+    if d.messages.iter().any(|m| m.pgp.signature == Signature::Bad) {
+        writeln!(
+            out,
+            "!!! WARNING: BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!"
+        )?;
+    }
     writeln!(out, "subject: {}", terminal_line(&d.subject))?;
     writeln!(out, "from:    {}", terminal_line(&d.from))?;
     writeln!(out, "arrived: {}", d.created_at)?;
@@ -167,7 +174,11 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
                     a.size
                 );
             }
-            let mut notes = m.parse_notes.clone();
+            let mut notes = Vec::new();
+            if m.pgp != PgpInfo::default() {
+                notes.push(m.pgp.line());
+            }
+            notes.extend(m.parse_notes.iter().cloned());
             if let Some(original) = &m.date_header {
                 notes.push(format!("Date header as sent: {original}"));
             }

@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
 use crate::core::triage::history;
+use crate::mailio::gpg;
 use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 use crate::mailio::imap::{account, connect};
 
@@ -71,7 +72,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?.with_team(&config);
+    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
+        .with_team(&config)
+        .with_pgp(gpg::engine(&config));
     let result = sync::sync_mailboxes(
         &endpoint,
         &mut session,

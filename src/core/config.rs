@@ -53,6 +53,7 @@ pub struct Config {
     pub sync: SyncConfig,
     #[serde(default)]
     pub advisory: crate::core::advisory::AdvisoryConfig,
+    pub pgp: Option<crate::core::pgp::PgpConfig>,
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]
     pub source: PathBuf,
@@ -76,6 +77,13 @@ pub struct ImapConfig {
     pub password_env: Option<String>,
     /// Seconds `password_command` may run before it is stopped (default 30).
     pub password_command_timeout_seconds: Option<u64>,
+    /// `password` (LOGIN / AUTH PLAIN), `xoauth2` or `oauthbearer` (RFC 7628).
+    #[serde(default)]
+    pub auth: crate::core::oauth::AuthMethod,
+    /// For OAuth2: the argv of a command that prints an access token (run without a shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// Seconds the token command may take before it is stopped (default 30).
+    pub oauth2_token_timeout_seconds: Option<u64>,
     /// A PEM file of extra CA certificates to trust besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// The one mailbox to sync (kept for configs written before `mailboxes`).
@@ -175,6 +183,13 @@ pub struct SmtpConfig {
     pub password_env: Option<String>,
     /// Seconds `password_command` may run before it is stopped (default 30).
     pub password_command_timeout_seconds: Option<u64>,
+    /// `password` (LOGIN / AUTH PLAIN), `xoauth2` or `oauthbearer` (RFC 7628).
+    #[serde(default)]
+    pub auth: crate::core::oauth::AuthMethod,
+    /// For OAuth2: the argv of a command that prints an access token (run without a shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// Seconds the token command may take before it is stopped (default 30).
+    pub oauth2_token_timeout_seconds: Option<u64>,
     pub ca_file: Option<PathBuf>,
 }
 
@@ -371,14 +386,22 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(pgp) = &self.pgp {
+            pgp.validate()?;
+        }
         if let Some(imap) = &self.imap {
             check_security("imap", &imap.host, imap.security)?;
+            crate::core::oauth::check_config(
+                "imap",
+                imap.auth,
+                imap.oauth2_token_command.as_deref(),
+            )?;
             check_password_source(
                 "imap",
                 imap.password.is_some(),
                 imap.password_command.as_deref(),
                 imap.password_env.as_deref(),
-                true,
+                imap.auth == crate::core::oauth::AuthMethod::Password,
             )?;
             check_positive("imap", imap.password_command_timeout_seconds)?;
             if imap.mailbox.trim().is_empty() {
@@ -398,6 +421,17 @@ impl Config {
         }
         if let Some(smtp) = &self.smtp {
             check_security("smtp", &smtp.host, smtp.security)?;
+            crate::core::oauth::check_config(
+                "smtp",
+                smtp.auth,
+                smtp.oauth2_token_command.as_deref(),
+            )?;
+            if smtp.auth == crate::core::oauth::AuthMethod::Oauthbearer {
+                return Err("key `smtp.auth` is \"oauthbearer\", which secdesk does not speak over SMTP yet: use \"xoauth2\" (Gmail and Microsoft 365 accept both)".into());
+            }
+            if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
+                return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
+            }
             check_password_source(
                 "smtp",
                 smtp.password.is_some(),

@@ -15,6 +15,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
 use crate::core::parse::{check_date, content_hash, parse_message, Mailbox, ParsedMessage};
+use crate::core::pgp::{self, PgpEngine, PgpInfo};
 use crate::core::store::{timestamp, Result, Store};
 
 /// One message as it arrives, before parsing.
@@ -96,6 +97,9 @@ pub struct Ingestor {
     classify: Option<ClassifyFn>,
     /// The team's own addresses, lowercase: their mail in a thread is not "another sender".
     team: Vec<String>,
+    /// Decrypts and verifies OpenPGP mail (`mailio::gpg`); without it, encrypted mail is
+    /// only marked.
+    pgp: Option<Box<dyn PgpEngine>>,
 }
 
 impl Ingestor {
@@ -104,6 +108,7 @@ impl Ingestor {
         Ingestor {
             classify: None,
             team: Vec::new(),
+            pgp: None,
         }
     }
 
@@ -111,6 +116,7 @@ impl Ingestor {
         Ingestor {
             classify: Some(classify),
             team: Vec::new(),
+            pgp: None,
         }
     }
 
@@ -118,6 +124,12 @@ impl Ingestor {
     /// colleague's mail in a report's thread is not marked "another sender".
     pub fn with_team(mut self, config: &crate::core::config::Config) -> Ingestor {
         self.team = crate::core::reply::our_addresses(config);
+        self
+    }
+
+    /// Decrypts and verifies OpenPGP mail with `engine` before it is classified and stored.
+    pub fn with_pgp(mut self, engine: Option<Box<dyn PgpEngine>>) -> Ingestor {
+        self.pgp = engine;
         self
     }
 
@@ -150,13 +162,16 @@ impl Ingestor {
     /// [`Ingestor::store_prepared`].
     pub fn prepare(&self, incoming: RawIncoming) -> Prepared {
         let hash = content_hash(&incoming.raw);
-        let parsed = parse_message(&incoming.raw);
+        let mut parsed = parse_message(&incoming.raw);
+        // The decrypted text is what is classified, stored and searched; `raw` stays as fetched.
+        let pgp = pgp::open(&incoming.raw, &mut parsed, self.pgp.as_deref());
         let verdict = self.classify.as_ref().map(|f| f(&parsed));
         Prepared {
             incoming,
             hash,
             parsed,
             verdict,
+            pgp,
         }
     }
 
@@ -199,6 +214,7 @@ pub struct Prepared {
     hash: String,
     parsed: ParsedMessage,
     verdict: Option<Verdict>,
+    pgp: Option<PgpInfo>,
 }
 
 /// What happened to one message.
@@ -229,6 +245,7 @@ pub fn store_sent(
         hash: content_hash(raw),
         parsed: parse_message(raw),
         verdict: None,
+        pgp: None,
     };
     store_message(tx, &p, Direction::Out, Some(report_id), &[])
 }
@@ -361,6 +378,10 @@ fn store_message(
         date.note.as_ref().and(m.header("Date")),
     ])?;
     let message_row = tx.last_insert_rowid();
+    if let Some(info) = &p.pgp {
+        tx.prepare_cached("UPDATE messages SET pgp = ?2 WHERE id = ?1")?
+            .execute(params![message_row, json(info)])?;
+    }
     for a in &m.attachments {
         tx.prepare_cached(
             "INSERT INTO attachments (message_id, name, content_type, size) VALUES (?1, ?2, ?3, ?4)",

@@ -19,6 +19,7 @@ use crate::core::model::ReportState;
 use crate::core::outbox::{self, state, OutboxEntry, OutboxError};
 use crate::core::reply::state_change;
 use crate::core::store::Store;
+use crate::mailio::gpg;
 use crate::mailio::imap::{account, mailbox, ImapSession};
 use crate::mailio::smtp::{FailureKind, SmtpSender, SmtpSetupError};
 
@@ -181,7 +182,16 @@ impl<'a> Run<'a> {
         if !outbox::claim(store, &row, Utc::now())? {
             return done(Outcome::Skipped);
         }
-        let raw = outbox::raw(store, row.id)?;
+        let raw = match gpg::seal_reply(self.config, &row.recipients, outbox::raw(store, row.id)?) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // The reply stays queued: fixing the keyring or `[pgp]` is enough.
+                let error =
+                    format!("{e}; fix the keyring or set `[pgp] encrypt_replies = \"never\"`");
+                outbox::mark_transient(store, row.id, &error, Utc::now())?;
+                return done(self.queued(store, row.id, error)?);
+            }
+        };
         let sender = match self.smtp.take() {
             Some(s) => s,
             None => match SmtpSender::from_config(self.config) {
@@ -281,7 +291,9 @@ impl<'a> Run<'a> {
         let row = outbox::get(store, id)?;
         let raw = outbox::raw(store, id)?;
         let mailbox = self.sent_name();
-        let result = self.session().and_then(|s| {
+        // Encrypted like the reply itself, so the team key opens the Sent copy.
+        let result = gpg::seal_reply(self.config, &row.recipients, raw).and_then(|raw| {
+            let s = self.session()?;
             if look_first && in_mailbox(s, &mailbox, &row.message_id, true)? {
                 return Ok(());
             }

@@ -2,9 +2,12 @@
 //! the front ends through return values and channels; the core never calls into them.
 
 pub mod delivery;
+pub mod gpg;
 pub mod imap;
 pub mod import;
 pub mod moderation;
+pub mod oauth;
+pub mod process;
 pub mod secret;
 pub mod smtp;
 pub mod team;

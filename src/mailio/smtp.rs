@@ -28,6 +28,8 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::Address;
 
 use crate::core::config::{is_loopback, Config, Security, SmtpConfig};
+use crate::core::oauth::AuthMethod;
+use crate::mailio::oauth::{SmtpOauth, TokenSource};
 use crate::mailio::secret::{self, SecretError};
 
 /// Why no SMTP connection could even be set up (before any network traffic).
@@ -93,6 +95,8 @@ pub struct SmtpSender {
     /// (`[sync] deadline_seconds`): a server answering one byte a second still ends.
     deadline: Duration,
     credentials: Option<Credentials>,
+    /// `auth = "xoauth2"`: the token is fetched at login, not here.
+    oauth: Option<SmtpOauth>,
     hello: ClientId,
     server: String,
 }
@@ -140,7 +144,18 @@ impl SmtpSender {
             Security::Tls => Transport::Wrapper(tls_parameters(&smtp.host, ca_file)?),
             Security::Starttls => Transport::Starttls(tls_parameters(&smtp.host, ca_file)?),
         };
-        let credentials = match (&smtp.username, secret::smtp_password(smtp)?) {
+        let oauth = match (&smtp.username, &smtp.oauth2_token_command) {
+            (Some(user), Some(argv)) if smtp.auth != AuthMethod::Password => Some(SmtpOauth {
+                user: user.clone(),
+                source: TokenSource::new("smtp", argv, smtp.oauth2_token_timeout_seconds),
+            }),
+            _ => None,
+        };
+        let password = match oauth {
+            Some(_) => None,
+            None => secret::smtp_password(smtp)?,
+        };
+        let credentials = match (&smtp.username, password) {
             (Some(user), Some(password)) => Some(Credentials::new(
                 user.clone(),
                 password.expose().to_string(),
@@ -155,6 +170,7 @@ impl SmtpSender {
             timeout,
             deadline: Duration::from_secs(600),
             credentials,
+            oauth,
             hello: ClientId::default(),
             server: format!("{}:{}", smtp.host, smtp.port),
         })
@@ -232,18 +248,7 @@ impl SmtpSender {
             )));
         }
 
-        let wrapper = match &self.transport {
-            Transport::Wrapper(p) => Some(p),
-            _ => None,
-        };
-        let mut conn = SmtpConnection::connect(
-            (self.host.as_str(), self.port),
-            Some(self.timeout),
-            &self.hello,
-            wrapper,
-            None,
-        )
-        .map_err(|e| self.classify(&e))?;
+        let mut conn = self.connect_and_login()?;
         // Everything up to the end of DATA: a failure here means the message was not taken.
         let handed_over = self.hand_over(&mut conn, &envelope, raw, handing_over);
         match handed_over {
@@ -259,7 +264,52 @@ impl SmtpSender {
         }
     }
 
-    /// STARTTLS, login, MAIL, RCPT, DATA (RFC 5321 §3.3), then the message itself.
+    /// Connects (TLS or STARTTLS as configured) and, for OAuth2, logs in: with the cached
+    /// token, and when the server refuses it, on a new connection with a fresh one.
+    fn connect_and_login(&self) -> Result<SmtpConnection, SendError> {
+        let connect = || -> Result<SmtpConnection, SendError> {
+            let wrapper = match &self.transport {
+                Transport::Wrapper(p) => Some(p),
+                _ => None,
+            };
+            let addr = (self.host.as_str(), self.port);
+            let mut conn =
+                SmtpConnection::connect(addr, Some(self.timeout), &self.hello, wrapper, None)
+                    .map_err(|e| self.classify(&e))?;
+            if let Transport::Starttls(p) = &self.transport {
+                conn.starttls(p, &self.hello)
+                    .map_err(|e| self.classify(&e))?;
+            }
+            Ok(conn)
+        };
+        let Some(o) = &self.oauth else {
+            return connect();
+        };
+        let transient = |detail: String| SendError {
+            kind: FailureKind::Transient,
+            server: self.server.clone(),
+            detail,
+        };
+        let token = o.source.token().map_err(|e| transient(e.to_string()))?;
+        let mut conn = connect()?;
+        if o.auth(&mut conn, &token).map_err(|e| self.classify(&e))? {
+            return Ok(conn);
+        }
+        conn.abort();
+        let token = o.source.fresh().map_err(|e| transient(e.to_string()))?;
+        let mut conn = connect()?;
+        if o.auth(&mut conn, &token).map_err(|e| self.classify(&e))? {
+            return Ok(conn);
+        }
+        conn.abort();
+        o.source.forget();
+        Err(transient(format!(
+            "the server refused the OAuth2 token for {}, and then a fresh one from smtp.oauth2_token_command: check that the command prints a current access token for this account",
+            o.user
+        )))
+    }
+
+    /// Login, MAIL, RCPT, DATA (RFC 5321 §3.3), then the message itself.
     fn hand_over(
         &self,
         conn: &mut SmtpConnection,
@@ -268,9 +318,6 @@ impl SmtpSender {
         handing_over: &std::sync::atomic::AtomicBool,
     ) -> Result<(), SendError> {
         let before = |e: lettre::transport::smtp::Error| self.classify(&e);
-        if let Transport::Starttls(p) = &self.transport {
-            conn.starttls(p, &self.hello).map_err(before)?;
-        }
         if let Some(credentials) = &self.credentials {
             conn.auth(DEFAULT_MECHANISMS, credentials).map_err(before)?;
         }
@@ -449,6 +496,9 @@ mod tests {
             password_command: None,
             password_env: None,
             password_command_timeout_seconds: None,
+            auth: Default::default(),
+            oauth2_token_command: None,
+            oauth2_token_timeout_seconds: None,
             ca_file: None,
         }
     }

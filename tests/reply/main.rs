@@ -9,6 +9,9 @@ mod desk;
 mod faults;
 mod hostile;
 mod interactive;
+#[path = "../pgp/keys.rs"]
+mod keys;
+mod pgp;
 
 use std::time::Duration;
 
@@ -228,6 +231,9 @@ fn crash_after_the_server_accepted_never_sends_twice() {
         password_command: None,
         password_env: None,
         password_command_timeout_seconds: None,
+        auth: Default::default(),
+        oauth2_token_command: None,
+        oauth2_token_timeout_seconds: None,
         ca_file: None,
     };
     secdesk::mailio::smtp::SmtpSender::new(&cfg, None, Duration::from_secs(10))

@@ -16,6 +16,7 @@ pub mod courier;
 pub mod cyrus;
 pub mod imap_server;
 pub mod measure;
+pub mod oauth2;
 pub mod proxy;
 pub mod syncdesk;
 
@@ -433,6 +434,7 @@ impl Dovecot {
         } else {
             String::new()
         };
+        let (mechanisms, oauth2_passdb) = oauth2::dovecot_lines(self.dir.path());
         let conf = format!(
             "\
 protocols = imap
@@ -446,9 +448,9 @@ default_login_user = dovenull
 default_internal_user = dovecot
 default_internal_group = dovecot
 {ssl}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{d}/mail/%u
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}

@@ -277,7 +277,12 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at  TEXT NOT NULL
     );
     "#,
-    // 11 (team): the team event log shared through the IMAP events folder (core::team,
+    // 11 (pgp, issue 16): a message's OpenPGP state as JSON (`core::pgp::PgpInfo`:
+    // encrypted, signature, signer); NULL for mail with no OpenPGP part.
+    r#"
+    ALTER TABLE messages ADD COLUMN pgp TEXT;
+    "#,
+    // 12 (team): the team event log shared through the IMAP events folder (core::team,
     // docs/team.md). Self-contained: only its own tables.
     r#"
     -- Every team event applied here, local or fetched, keyed by its unique id (applying one

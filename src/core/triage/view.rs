@@ -80,6 +80,8 @@ pub struct MessageView {
     /// What could not be parsed or trusted: an unreadable part, an implausible Date, a
     /// Message-ID or thread collision, another sender.
     pub parse_notes: Vec<String>,
+    /// OpenPGP: encrypted or not, the signature's state and signer (issue 16).
+    pub pgp: crate::core::pgp::PgpInfo,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -230,7 +232,7 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
     let mut stmt = conn.prepare_cached(
         "SELECT id, message_id, from_name, from_addr, date, received_at, subject, body,
                 direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
-                another_sender
+                another_sender, pgp
          FROM messages WHERE report_id = ?1 ORDER BY received_at, id",
     )?;
     let rows = stmt.query_map([id], |r| {
@@ -265,6 +267,10 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
                     dmarc: r.get(13)?,
                 },
                 parse_notes: json_list(r.get(14)?),
+                pgp: r
+                    .get::<_, Option<String>>(17)?
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
             },
         ))
     })?;

@@ -1,0 +1,225 @@
+//! OpenPGP in reports: PGP/MIME (RFC 3156) and inline PGP (RFC 4880).
+//!
+//! This module is pure: it finds the OpenPGP part ([`mime`]), reads what gpg reported
+//! ([`status`]) and decides what is stored, classified and shown. Running gpg is IO and
+//! lives in `mailio::gpg`, which implements [`PgpEngine`] and is handed to
+//! `core::ingest::Ingestor::with_pgp`.
+
+mod config;
+pub mod mime;
+pub mod status;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::parse::{parse_message, ParsedMessage};
+pub use config::{EncryptReplies, PgpConfig};
+pub use status::{read_status, Signature, StatusReport};
+
+/// What one gpg run gave back.
+#[derive(Debug, Clone, Default)]
+pub struct EngineRun {
+    /// The `--status-fd` output.
+    pub status: String,
+    /// What gpg wrote on stdout: the plaintext, or the signed text of a clear-signed block.
+    pub output: Vec<u8>,
+    /// Why the run was stopped or could not start (time or size limit, no gpg), in words.
+    pub stopped: Option<String>,
+}
+
+/// Runs gpg for [`open`]. Implemented in `mailio::gpg`; tests may use any implementation.
+pub trait PgpEngine: Send + Sync {
+    /// `gpg --decrypt`: decrypts a message (verifying signatures inside it), or verifies a
+    /// clear-signed text and outputs the text.
+    fn decrypt(&self, data: &[u8]) -> EngineRun;
+    /// `gpg --verify SIG -`: checks a detached signature over `signed`.
+    fn verify_detached(&self, signed: &[u8], signature: &[u8]) -> EngineRun;
+}
+
+/// A message's OpenPGP state, as `show --json` carries it in `pgp`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgpInfo {
+    pub encrypted: bool,
+    pub signature: Signature,
+    /// The signing key's fingerprint (good signature, or an unknown key that named it).
+    pub signer: Option<String>,
+}
+
+impl PgpInfo {
+    /// One plain line for a person: what was encrypted and who signed.
+    pub fn line(&self) -> String {
+        let enc = if self.encrypted {
+            "encrypted"
+        } else {
+            "not encrypted"
+        };
+        let sig = match self.signature {
+            Signature::Good => format!(
+                "good signature by {}",
+                self.signer.as_deref().unwrap_or("?")
+            ),
+            Signature::Bad => "BAD SIGNATURE: it does not verify (the text was changed, or see the note below); do not trust the signed text".into(),
+            Signature::UnknownKey => format!(
+                "signed by a key not in the keyring ({}): not verified",
+                self.signer.as_deref().unwrap_or("fingerprint not given")
+            ),
+            Signature::None => "not signed".into(),
+        };
+        format!("pgp: {enc}, {sig}")
+    }
+}
+
+/// What marks text that no signature or encryption covers: a heading, then every line of
+/// it prefixed, so text inside cannot fake the end of the marking.
+const OUTSIDE_SIGNED: &str =
+    "[unsigned: the lines marked \"unsigned |\" are outside the signed part]";
+const OUTSIDE_ENCRYPTED: &str =
+    "[not encrypted: the lines marked \"unsigned |\" are outside the encrypted part]";
+const OUTSIDE_PREFIX: &str = "unsigned | ";
+
+/// Finds the OpenPGP part of `raw` (parsed as `parsed`) and opens it with `engine`: the
+/// decrypted or verified text replaces `parsed.body_text` (text outside the part is kept,
+/// marked), attachments inside an encrypted part join `parsed.attachments`, and what went
+/// wrong becomes a note. `None` for a message with no OpenPGP part.
+///
+/// Without an engine (no `[pgp]` configured), encrypted mail is still marked and noted.
+pub fn open(
+    raw: &[u8],
+    parsed: &mut ParsedMessage,
+    engine: Option<&dyn PgpEngine>,
+) -> Option<PgpInfo> {
+    let found = mime::find(raw, &parsed.body_text)?;
+    let encrypted = matches!(
+        found.kind,
+        mime::Kind::MimeEncrypted { .. } | mime::Kind::InlineEncrypted { .. }
+    );
+    let mut info = PgpInfo {
+        encrypted,
+        ..PgpInfo::default()
+    };
+    let Some(engine) = engine else {
+        parsed.notes.push(
+            if encrypted {
+                "encrypted, not decrypted: no [pgp] section in the config; the message is kept as received"
+            } else {
+                "signed, signature not checked: no [pgp] section in the config"
+            }
+            .into(),
+        );
+        return Some(info);
+    };
+    let (run, inner) = match &found.kind {
+        mime::Kind::MimeEncrypted { ciphertext } => (engine.decrypt(ciphertext), Inner::Mime),
+        mime::Kind::MimeSigned { signed, signature } => (
+            engine.verify_detached(signed, signature),
+            Inner::Signed(signed),
+        ),
+        mime::Kind::InlineEncrypted { block } | mime::Kind::InlineSigned { block } => {
+            (engine.decrypt(block.as_bytes()), Inner::Text)
+        }
+    };
+    let st = read_status(&run.status);
+    if let Some(why) = &run.stopped {
+        parsed.notes.push(format!(
+            "{}: gpg was stopped: {why}; the message is kept as received",
+            if encrypted {
+                "not decrypted"
+            } else {
+                "signature not checked"
+            }
+        ));
+        return Some(info);
+    }
+    if encrypted && !st.decrypted {
+        let why = st
+            .decrypt_failure
+            .unwrap_or_else(|| "gpg did not decrypt it".into());
+        parsed.notes.push(format!(
+            "encrypted, not decrypted: {why}; the message is kept as received"
+        ));
+        return Some(info);
+    }
+    (info.signature, info.signer) = (st.signature, st.signer);
+    if let Some(p) = st.key_problem {
+        parsed.notes.push(format!("signature: {p}"));
+    }
+    let text = match inner {
+        Inner::Mime => {
+            // The plaintext is a MIME entity; it may be signed inside (RFC 3156 §6.1).
+            let mut entity = parse_message(&run.output);
+            if let Some(sub) = open_signed_inside(&run.output, &mut entity, engine) {
+                if info.signature == Signature::None {
+                    (info.signature, info.signer) = (sub.signature, sub.signer);
+                }
+            }
+            parsed.attachments.append(&mut entity.attachments);
+            parsed.notes.append(&mut entity.notes);
+            entity.body_text
+        }
+        Inner::Signed(signed) => parse_message(signed).body_text,
+        Inner::Text => {
+            let mut t = String::from_utf8_lossy(&run.output).into_owned();
+            if let Some(mime::Found {
+                kind: mime::Kind::InlineSigned { block },
+                outside,
+            }) = encrypted.then(|| mime::find(&[], &t)).flatten()
+            {
+                // An encrypted clear-signed text: verify the inner signature too.
+                let inner_run = engine.decrypt(block.as_bytes());
+                let inner_st = read_status(&inner_run.status);
+                if info.signature == Signature::None && inner_run.stopped.is_none() {
+                    (info.signature, info.signer) = (inner_st.signature, inner_st.signer);
+                    t = with_outside(
+                        &String::from_utf8_lossy(&inner_run.output),
+                        &outside,
+                        OUTSIDE_SIGNED,
+                    );
+                }
+            }
+            t
+        }
+    };
+    let marker = if info.signature != Signature::None {
+        OUTSIDE_SIGNED
+    } else {
+        OUTSIDE_ENCRYPTED
+    };
+    parsed.body_text = with_outside(&text, &found.outside, marker);
+    Some(info)
+}
+
+enum Inner<'a> {
+    /// A decrypted PGP/MIME entity.
+    Mime,
+    /// The signed first part of a multipart/signed.
+    Signed(&'a [u8]),
+    /// Plain text out of an inline block.
+    Text,
+}
+
+/// A multipart/signed inside a decrypted entity, verified.
+fn open_signed_inside(
+    entity_raw: &[u8],
+    entity: &mut ParsedMessage,
+    engine: &dyn PgpEngine,
+) -> Option<PgpInfo> {
+    let found = mime::find(entity_raw, "")?;
+    if !matches!(found.kind, mime::Kind::MimeSigned { .. }) {
+        return None;
+    }
+    open(entity_raw, entity, Some(engine))
+}
+
+/// `text`, then each outside chunk under a heading, every line of it prefixed.
+fn with_outside(text: &str, outside: &[String], marker: &str) -> String {
+    let mut out = text.trim_end().to_string();
+    for chunk in outside {
+        out.push_str(&format!("\n\n{marker}"));
+        for line in chunk.lines() {
+            out.push('\n');
+            out.push_str(OUTSIDE_PREFIX);
+            out.push_str(line);
+        }
+    }
+    out.push('\n');
+    out
+}

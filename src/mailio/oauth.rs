@@ -1,0 +1,201 @@
+//! OAuth2 logins (issue 16): the access token comes from `oauth2_token_command` (an argv,
+//! never a shell, bounded in time like any helper, its stderr kept to one line), is cached
+//! in memory until a server refuses it, and is then fetched once more. A second refusal is
+//! one line. A token never appears in output, errors or logs: it is a [`Secret`], and the
+//! SASL exchange (RFC 7628; XOAUTH2) is built in `core::oauth`.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::core::oauth::{error_reply, initial_response, AuthMethod};
+use crate::core::secret::Secret;
+use crate::mailio::process;
+
+/// How long a token command may take unless `oauth2_token_timeout_seconds` says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A token is a line; anything longer than this is not one.
+const MAX_TOKEN_OUTPUT: usize = 64 * 1024;
+
+/// Why no token could be had. None of these carries the token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{section}.oauth2_token_command {program:?} could not be started: {source}; check the program name in the config")]
+    Spawn {
+        section: String,
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{section}.oauth2_token_command {program:?} failed ({status}){stderr}; run it by hand to see why")]
+    Failed {
+        section: String,
+        program: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("{section}.oauth2_token_command {program:?} did not finish within {seconds} s and was stopped; check that it runs without a prompt, or raise {section}.oauth2_token_timeout_seconds")]
+    TimedOut {
+        section: String,
+        program: String,
+        seconds: u64,
+    },
+    #[error("{section}.oauth2_token_command {program:?} printed no token")]
+    Empty { section: String, program: String },
+}
+
+/// Where a section gets its token.
+#[derive(Debug, Clone)]
+pub struct TokenSource {
+    pub section: &'static str,
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl TokenSource {
+    pub fn new(section: &'static str, argv: &[String], timeout_seconds: Option<u64>) -> Self {
+        TokenSource {
+            section,
+            argv: argv.to_vec(),
+            timeout: timeout_seconds.map_or(DEFAULT_TIMEOUT, |s| Duration::from_secs(s.max(1))),
+        }
+    }
+
+    /// The cached token, or a freshly fetched one (then cached).
+    pub fn token(&self) -> Result<Secret, TokenError> {
+        if let Some(t) = lock().get(&self.argv) {
+            return Ok(t.clone());
+        }
+        self.fresh()
+    }
+
+    /// Forgets the cached token and fetches a new one: after a server refused the old one.
+    pub fn fresh(&self) -> Result<Secret, TokenError> {
+        lock().remove(&self.argv);
+        let token = self.fetch()?;
+        lock().insert(self.argv.clone(), token.clone());
+        Ok(token)
+    }
+
+    /// Forgets the cached token (refused, and no retry is possible).
+    pub fn forget(&self) {
+        lock().remove(&self.argv);
+    }
+
+    fn fetch(&self) -> Result<Secret, TokenError> {
+        let section = self.section.to_string();
+        let Some((program, args)) = self.argv.split_first() else {
+            return Err(TokenError::Empty {
+                section,
+                program: String::new(),
+            });
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        let run = process::run(&mut cmd, b"", self.timeout, MAX_TOKEN_OUTPUT, 64 * 1024).map_err(
+            |source| TokenError::Spawn {
+                section: section.clone(),
+                program: program.clone(),
+                source,
+            },
+        )?;
+        if run.timed_out {
+            return Err(TokenError::TimedOut {
+                section,
+                program: program.clone(),
+                seconds: self.timeout.as_secs(),
+            });
+        }
+        match run.status {
+            Some(s) if s.success() => {}
+            other => {
+                let stderr = String::from_utf8_lossy(&run.stderr);
+                let line = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                return Err(TokenError::Failed {
+                    section,
+                    program: program.clone(),
+                    status: other
+                        .map_or("stopped: its output was too long".into(), |s| s.to_string()),
+                    stderr: if line.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", crate::core::sanitize::terminal_line(line.trim()))
+                    },
+                });
+            }
+        }
+        let text = String::from_utf8_lossy(&run.stdout);
+        let first = text.lines().next().unwrap_or("").trim().to_string();
+        if first.is_empty() {
+            return Err(TokenError::Empty {
+                section,
+                program: program.clone(),
+            });
+        }
+        Ok(Secret::new(first))
+    }
+}
+
+/// Tokens by command argv, for the life of the process.
+fn lock() -> std::sync::MutexGuard<'static, HashMap<Vec<String>, Secret>> {
+    static CACHE: OnceLock<Mutex<HashMap<Vec<String>, Secret>>> = OnceLock::new();
+    // A poisoned lock only means another thread panicked mid-insert: the map is still valid.
+    CACHE
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// The SASL exchange for the imap crate's AUTHENTICATE: the initial response to the first
+/// (empty) challenge, then the mechanism's answer to an error challenge.
+pub struct SaslOauth {
+    pub method: AuthMethod,
+    pub initial: Secret,
+}
+
+impl SaslOauth {
+    pub fn new(method: AuthMethod, user: &str, host: &str, port: u16, token: &Secret) -> Self {
+        SaslOauth {
+            method,
+            initial: initial_response(method, user, host, port, token)
+                .unwrap_or_else(|| Secret::new(String::new())),
+        }
+    }
+}
+
+impl imap::Authenticator for SaslOauth {
+    type Response = Vec<u8>;
+    fn process(&self, challenge: &[u8]) -> Self::Response {
+        if challenge.is_empty() {
+            self.initial.expose().as_bytes().to_vec()
+        } else {
+            error_reply(self.method).to_vec()
+        }
+    }
+}
+
+/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 (lettre has no OAUTHBEARER; the config refuses it
+/// for SMTP).
+#[derive(Debug, Clone)]
+pub struct SmtpOauth {
+    pub user: String,
+    pub source: TokenSource,
+}
+
+impl SmtpOauth {
+    /// AUTH XOAUTH2 with `token`: `Ok(true)` when accepted, `Ok(false)` when the server
+    /// refused it (535, or an error challenge, after which the connection is unusable).
+    pub fn auth(
+        &self,
+        conn: &mut lettre::transport::smtp::client::SmtpConnection,
+        token: &Secret,
+    ) -> Result<bool, lettre::transport::smtp::Error> {
+        use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+        let credentials = Credentials::new(self.user.clone(), token.expose().to_string());
+        match conn.auth(&[Mechanism::Xoauth2], &credentials) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_permanent() || e.is_client() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Encrypted replies (issue 16): with the reporter's key in the team keyring and
+//! `encrypt_replies = "when-possible"`, what the SMTP server receives is PGP/MIME that the
+//! reporter's own gpg decrypts and verifies, and the Sent copy opens with the team key.
+
+use crate::desk::{header, stderr, stdout, Desk, TEAM};
+use crate::keys::Keyring;
+use crate::support::Smtp;
+use crate::REPORT;
+
+fn pgp_lines(team: &Keyring) -> String {
+    format!(
+        "\n[pgp]\ngnupg_home = {:?}\nteam_key = \"{}\"\nencrypt_replies = \"when-possible\"\n",
+        team.path(),
+        team.fpr
+    )
+}
+
+/// The armoured ciphertext of a PGP/MIME encrypted message, CRLF made LF.
+fn ciphertext(raw: &[u8]) -> Vec<u8> {
+    let mail = mailparse::parse_mail(raw).expect("mail parses");
+    assert_eq!(
+        mail.ctype.mimetype,
+        "multipart/encrypted",
+        "{}",
+        String::from_utf8_lossy(raw)
+    );
+    assert_eq!(mail.ctype.params["protocol"], "application/pgp-encrypted");
+    mail.subparts[1].get_body_raw().expect("ciphertext")
+}
+
+/// A desk whose team keyring is `team`, its SMTP server, and `secdesk reply --yes`'s stdout.
+fn reply_with(team: &Keyring) -> (Desk, Smtp, String) {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    desk.configure(smtp.port, &pgp_lines(team));
+    let out = desk.run(
+        &[
+            "reply",
+            "1",
+            "--template",
+            "acknowledge",
+            "--no-edit",
+            "--yes",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "reply failed: {}", stderr(&out));
+    (desk, smtp, stdout(&out))
+}
+
+#[test]
+fn an_encrypted_reply_round_trips_to_the_reporter_and_the_sent_copy() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    team.trust(&reporter);
+    reporter.trust(&team);
+    let (desk, _smtp, out) = reply_with(&team);
+    assert!(out.contains("Encrypted: yes"), "{out}");
+
+    let inbox = desk.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    let raw = &inbox[0];
+    assert!(!String::from_utf8_lossy(raw).contains("tracked as report #1"));
+    assert_eq!(
+        header(raw, "Subject").as_deref(),
+        Some("Re: tarfile escape")
+    );
+    let status = reporter.gpg(&["--status-fd", "2", "--decrypt"], &ciphertext(raw));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let plain = String::from_utf8_lossy(&status.stdout);
+    assert!(plain.contains("tracked as report #1"), "{plain}");
+    assert!(plain.starts_with("Content-Type: text/plain"), "{plain}");
+    let log = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("[GNUPG:] VALIDSIG") && l.ends_with(&team.fpr)),
+        "{log}"
+    );
+
+    // The Sent copy is encrypted too, and the team key opens it.
+    let sent = desk.mailbox(TEAM, "Sent");
+    assert_eq!(sent.len(), 1);
+    let opened = team.ok(&["--decrypt"], &ciphertext(&sent[0]));
+    assert!(String::from_utf8_lossy(&opened).contains("tracked as report #1"));
+}
+
+#[test]
+fn without_the_reporters_key_the_preview_says_the_reply_goes_readable() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let (desk, _smtp, out) = reply_with(&team);
+    assert!(
+        out.contains(
+            "Encrypted: NO, sent readable: no key in the keyring for reporter@example.net"
+        ),
+        "{out}"
+    );
+    let inbox = desk.reporter_inbox();
+    assert!(String::from_utf8_lossy(&inbox[0]).contains("tracked as report #1"));
+}
+
+#[test]
+fn a_reply_that_cannot_be_signed_is_queued_never_sent_readable() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    team.trust(&reporter);
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    // Every recipient has a key, but the team key named is not in the keyring.
+    let lines = pgp_lines(&team).replace(&team.fpr, &"0123456789ABCDEF".repeat(5)[..40]);
+    desk.configure(smtp.port, &lines);
+    let out = desk.run(
+        &[
+            "reply",
+            "1",
+            "--template",
+            "acknowledge",
+            "--no-edit",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not be encrypted") && stderr(&out).contains("queued"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(desk.reporter_inbox().is_empty());
+}

@@ -1,0 +1,91 @@
+"""aiosmtpd checking AUTH XOAUTH2 tokens, for the OAuth2 tests (tests/oauth.rs).
+
+Real aiosmtpd (its SMTP state machine, its Mailbox handler) with an `auth_XOAUTH2` hook that
+validates the bearer token as Dovecot's oauth2 passdb does in the IMAP tests: an HS256 JWT
+signed with the key in KEYFILE, not expired, whose `sub` is the user named. Every attempt
+is logged to LOGFILE as `ok USER` or `refused REASON`.
+
+Usage: aiosmtpd_oauth2.py PORT MAILDIR KEYFILE LOGFILE
+"""
+import base64
+import hashlib
+import hmac
+import json
+import signal
+import sys
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult
+
+
+def b64url(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+class OAuthMailbox(Mailbox):
+    def __init__(self, maildir, key, log):
+        super().__init__(maildir)
+        self.key = key
+        self.log = log
+
+    def note(self, line):
+        with open(self.log, "a") as f:
+            f.write(line + "\n")
+
+    def check(self, response):
+        fields = dict(
+            f.split("=", 1) for f in response.split("\x01") if "=" in f
+        )
+        user = fields.get("user", "")
+        auth = fields.get("auth", "")
+        if not auth.startswith("Bearer "):
+            return "no bearer token"
+        parts = auth[len("Bearer "):].split(".")
+        if len(parts) != 3:
+            return "not a JWT"
+        mac = hmac.new(self.key, (parts[0] + "." + parts[1]).encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, b64url(parts[2])):
+            return "bad signature"
+        claims = json.loads(b64url(parts[1]))
+        if claims.get("exp", 0) <= time.time():
+            return "expired"
+        if claims.get("sub") != user:
+            return "token is for another user"
+        return None
+
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) > 1:
+            response = base64.b64decode(args[1]).decode()
+        else:
+            raw = await server.challenge_auth("")
+            response = raw.decode() if isinstance(raw, bytes) else ""
+        why = self.check(response)
+        if why:
+            self.note("refused " + why)
+            return AuthResult(success=False, handled=False)
+        self.note("ok")
+        return AuthResult(success=True)
+
+
+def main():
+    port, maildir, keyfile, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    with open(keyfile, "rb") as f:
+        key = f.read()
+    controller = Controller(
+        OAuthMailbox(maildir, key, log),
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+    )
+    controller.start()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
