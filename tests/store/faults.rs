@@ -72,7 +72,11 @@ fn an_existing_store_from_before_the_mark_still_opens() {
     // As the previous release left it: no application id.
     desk.db().pragma_update(None, "application_id", 0).unwrap();
     let list = desk.ok(&["list"]);
-    assert_eq!(list.lines().count(), 1 + 3, "the header row and three reports");
+    assert_eq!(
+        list.lines().count(),
+        1 + 3,
+        "the header row and three reports"
+    );
     let id: i32 = desk
         .db()
         .pragma_query_value(None, "application_id", |r| r.get(0))
@@ -237,7 +241,11 @@ fn a_store_locked_by_another_writer_is_busy_for_10_s_then_one_line() {
     );
     assert!(waited >= Duration::from_secs(9), "gave up after {waited:?}");
     // Readers are not blocked by a writer (WAL).
-    assert_eq!(desk.ok(&["list"]).lines().count(), 1 + 2, "the header row and two reports");
+    assert_eq!(
+        desk.ok(&["list"]).lines().count(),
+        1 + 2,
+        "the header row and two reports"
+    );
 
     holder.execute_batch("COMMIT").unwrap();
     desk.ok(&["note", "1", "after"]);
