@@ -31,6 +31,7 @@ mod stats;
 mod stats_year;
 mod sync;
 mod take;
+mod team;
 mod train;
 mod unassign;
 

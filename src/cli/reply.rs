@@ -78,11 +78,25 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         interactive,
         named,
     };
-    let Some((draft, built)) = settle_with(&config, draft, how)? else {
+    // Other desks see "replying" until this ends (docs/team.md); a second replier is warned.
+    let confirm = |p: &str| match interactive && !args.yes {
+        true => ask(p, false),
+        false => Ok(true),
+    };
+    if !super::team::start_reply(&config, &mut store, args.id, confirm)? {
+        eprintln!("secdesk: reply to report #{} not started", args.id);
+        return Ok(ExitCode::FAILURE);
+    }
+    let settled = settle_with(&config, draft, how);
+    let Ok(Some((draft, built))) = settled else {
+        super::team::end_reply(&config, &mut store, args.id, false)?;
+        settled?;
         eprintln!("secdesk: reply to report #{} not sent", args.id);
         return Ok(ExitCode::FAILURE);
     };
-    send_and_report(&config, &mut store, &draft, &built)
+    let outcome = send_and_report(&config, &mut store, &draft, &built);
+    super::team::end_reply(&config, &mut store, args.id, outcome.is_ok())?;
+    outcome
 }
 
 /// How a draft is settled.

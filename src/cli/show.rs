@@ -28,15 +28,25 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
     // Duplicate suggestions (core::classify::similar): earlier reports, best first.
     let similar = similar_reports(store.conn(), args.id)?;
+    let now = Utc::now();
     if args.json {
-        output::print_json(&WithSimilar {
+        let with_similar = WithSimilar {
             detail: &detail,
             similar,
-        })?;
+        };
+        output::print_json(&super::team::with_replying(
+            &store,
+            args.id,
+            &with_similar,
+            now,
+        )?)?;
     } else {
         let mut out = std::io::stdout().lock();
         print_report(&mut out, &detail)?;
         super::advisory::print_summary(&mut out, &store, args.id)?;
+        if let Some(line) = super::team::replying_line(&config, &store, args.id, now)? {
+            writeln!(out, "{line}")?;
+        }
         if !similar.is_empty() {
             let ids: Vec<String> = similar
                 .iter()

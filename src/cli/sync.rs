@@ -88,6 +88,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         b.finish_and_clear();
     }
     let reports = result?;
+    let team = super::team::after_mail_sync(&config, &endpoint, &mut session, &mut store)?;
     // The mail is stored; a failed goodbye changes nothing.
     connect::logout(&endpoint, &mut session);
     let historical = history::close_before(&mut store, config.sync.historical_before)?;
@@ -99,6 +100,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             summary_line(&reports, started.elapsed()),
             history::closed_note(historical)
         );
+        team.into_iter().for_each(|line| println!("{line}"));
     }
     // Replies waiting in the outbox go out on every sync, as their backoff allows.
     super::outbox::deliver_after_sync(&config, &mut store);

@@ -90,6 +90,13 @@ pub struct ImapConfig {
     /// The one mailbox to sync (kept for configs written before `mailboxes`).
     #[serde(default = "default_mailbox")]
     pub mailbox: String,
+    /// Where confirmed spam is moved (docs/team.md); else the SPECIAL-USE `\Junk` folder,
+    /// else `Junk`.
+    pub junk_mailbox: Option<String>,
+    /// Write moderation back to the server: move confirmed spam to Junk with `$Junk`, flag
+    /// confirmed non-spam `$NotJunk`, move restored reports back.
+    #[serde(default = "default_true")]
+    pub junk_moderation: bool,
     /// The mailboxes to sync, each with its own cursor; when set, `mailbox` is not used.
     #[serde(default)]
     pub mailboxes: Vec<String>,
@@ -150,6 +157,10 @@ pub struct TeamConfig {
     pub address: Option<String>,
     #[serde(default)]
     pub members: Vec<Identity>,
+    /// The IMAP folder (on the `[imap]` account) the desks share triage events through
+    /// (docs/team.md); created when missing. Empty turns sharing off.
+    #[serde(default = "default_events_mailbox")]
+    pub events_mailbox: String,
 }
 
 /// `[clocks]`: response targets, in days.
@@ -294,6 +305,12 @@ fn default_smtp_port() -> u16 {
 }
 fn default_security() -> Security {
     Security::Tls
+}
+fn default_events_mailbox() -> String {
+    "secdesk".to_string()
+}
+fn default_true() -> bool {
+    true
 }
 fn default_mailbox() -> String {
     "INBOX".to_string()
@@ -499,6 +516,14 @@ impl Config {
         self.members()
             .into_iter()
             .find(|m| m.email.eq_ignore_ascii_case(who) || m.name.eq_ignore_ascii_case(who))
+    }
+
+    /// Whether triage events are shared through `[team] events_mailbox`: there is a
+    /// `[team] members` list, an `[imap]` account and a folder name.
+    pub fn team_sharing(&self) -> bool {
+        !self.team.members.is_empty()
+            && self.imap.is_some()
+            && !self.team.events_mailbox.trim().is_empty()
     }
 
     /// My email as the team list spells it (the `[team]` entry matching `[identity]`,

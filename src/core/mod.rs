@@ -21,4 +21,5 @@ pub mod sanitize;
 pub mod secret;
 pub mod stats;
 pub mod store;
+pub mod team;
 pub mod triage;

@@ -80,7 +80,10 @@ impl Watch {
     /// Blocks until the next round is due: new mail (IDLE), the poll interval, or the
     /// backoff after a failure.
     pub fn wait(&mut self) {
-        let poll = Duration::from_secs(self.config.sync.poll_seconds.max(1));
+        let mut poll = Duration::from_secs(self.config.sync.poll_seconds.max(1));
+        if self.config.team_sharing() {
+            poll = poll.min(crate::mailio::team::DESK_POLL); // Other desks' events: a short poll.
+        }
         if self.failures > 0 {
             std::thread::sleep(backoff(self.failures));
             return;
@@ -147,6 +150,8 @@ impl Watch {
             // A gap is an error the desk shows; what was stored stays, the rest is retried.
             return Err(gap_summary(report));
         }
+        // Moderation written back, other desks' events folded (docs/team.md).
+        crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
         if mailboxes.len() > 1 {
             // IDLE watches the selected mailbox: make it the first one (the team's inbox);
             // the others are synced at least every poll_seconds.

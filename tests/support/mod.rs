@@ -320,6 +320,11 @@ impl Dovecot {
         let _ = fs::remove_file(pid_file);
     }
 
+    /// Starts a stopped server again on the same ports, with the same mail.
+    pub fn restart(&mut self) {
+        self.launch();
+    }
+
     fn launch_on_fresh_ports(&mut self) {
         // Ports are picked by binding :0 and releasing; another process may
         // grab one in between, so a bind failure is retried with new ports.

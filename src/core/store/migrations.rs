@@ -335,4 +335,78 @@ pub const MIGRATIONS: &[&str] = &[
             WHERE message_id = NEW.message_id AND report_id IS NULL;
     END;
     "#,
+    // 14 (team): the team event log shared through the IMAP events folder (core::team,
+    // docs/team.md). Self-contained: only its own tables.
+    r#"
+    -- Every team event applied here, local or fetched, keyed by its unique id (applying one
+    -- twice changes nothing). `pending` = its report's mail is not here yet.
+    CREATE TABLE team_events (
+        id          TEXT PRIMARY KEY,
+        report_key  TEXT NOT NULL,              -- mid:<Message-ID> | hash:<content hash>
+        register    TEXT,                       -- the last-writer-wins field it sets, if any
+        lamport     INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        json        TEXT NOT NULL,              -- the event exactly as exchanged
+        pending     INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX team_events_register ON team_events(report_key, register);
+    CREATE INDEX team_events_pending ON team_events(pending) WHERE pending = 1;
+
+    -- The winner of each last-writer-wins field: greatest (lamport, actor, id).
+    CREATE TABLE team_registers (
+        report_key  TEXT NOT NULL,
+        register    TEXT NOT NULL,              -- state | class | coordinator | advisory:F | reply:EMAIL
+        event_id    TEXT NOT NULL,
+        lamport     INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        PRIMARY KEY (report_key, register)
+    ) WITHOUT ROWID;
+
+    -- Concurrent writes that lost, derived from the events (the same on every desk), and the
+    -- audit row (events.kind = 'conflict') that shows each.
+    CREATE TABLE team_conflicts (
+        loser_id     TEXT PRIMARY KEY,
+        report_key   TEXT NOT NULL,
+        register     TEXT NOT NULL,
+        winner_id    TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        audit_event  INTEGER
+    );
+    CREATE INDEX team_conflicts_register ON team_conflicts(report_key, register);
+
+    -- Events made here, in order, until the events folder has them.
+    CREATE TABLE team_outbox (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id  TEXT NOT NULL UNIQUE,
+        json      TEXT NOT NULL
+    );
+
+    -- The Lamport clock: the greatest clock seen or made here.
+    CREATE TABLE team_clock (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        lamport  INTEGER NOT NULL
+    );
+
+    -- Where reading the events folder got to (RFC 3501 §2.3.1.1).
+    CREATE TABLE team_cursor (
+        mailbox      TEXT PRIMARY KEY,
+        uidvalidity  INTEGER NOT NULL,
+        last_uid     INTEGER NOT NULL
+    );
+
+    -- Moderation to write back to the server (core::team::moderation): a report confirmed
+    -- spam goes to Junk with $Junk, confirmed non-spam gets $NotJunk, a restored one moves
+    -- back. Done by the desk that made the change, at its next sync.
+    CREATE TABLE moderation_queue (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id  INTEGER NOT NULL REFERENCES reports(id),
+        action     TEXT NOT NULL,               -- junk | notjunk | restore
+        queued_at  TEXT NOT NULL,
+        done_at    TEXT,
+        error      TEXT
+    );
+    CREATE INDEX moderation_queue_report ON moderation_queue(report_id);
+    "#,
 ];

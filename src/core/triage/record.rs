@@ -137,6 +137,16 @@ pub(crate) fn event(
             detail
         ],
     )?;
+    // The same change as a team event for the other desks (core::team).
+    crate::core::team::local::on_audit(
+        conn,
+        id,
+        &req.actor,
+        &timestamp(req.at),
+        kind,
+        after,
+        detail,
+    )?;
     Ok(())
 }
 

@@ -1,0 +1,172 @@
+//! The team events step of `secdesk sync` (docs/team.md): push this desk's queued triage
+//! events to `[team] events_mailbox`, fold the other desks' in, and say what was ignored.
+
+use chrono::{DateTime, Utc};
+
+use crate::core::config::Config;
+use crate::core::sanitize::terminal_line;
+use crate::core::store::Store;
+use crate::core::team::replying::{self, Replying};
+use crate::mailio::imap::{account, Endpoint, ImapSession};
+use crate::mailio::moderation;
+use crate::mailio::team::{sync_events, TeamSyncReport};
+
+/// Writes moderation back (`[imap] junk_moderation`), then runs the events sync when team
+/// sharing is on. Warnings go to stderr; summary lines are returned for `--verbose`.
+pub fn after_mail_sync(
+    config: &Config,
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    store: &mut Store,
+) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    if let Some(imap) = &config.imap {
+        let m = moderation::write_back(endpoint, session, imap, store)?;
+        for e in &m.errors {
+            eprintln!("secdesk: moderation on the server: {}", terminal_line(e));
+        }
+        if m.junked + m.restored + m.not_junk > 0 {
+            lines.push(format!(
+                "moderation: {} moved to Junk, {} restored, {} marked not junk",
+                m.junked, m.restored, m.not_junk
+            ));
+        }
+    }
+    if !config.team_sharing() {
+        return Ok(lines);
+    }
+    let started = std::time::Instant::now();
+    let report = sync_events(endpoint, session, config, store)?;
+    let took = started.elapsed();
+    let mailbox = &config.team.events_mailbox;
+    if let Some(warning) = report.non_member_warning(mailbox) {
+        eprintln!("secdesk: {warning}");
+    }
+    if report.fold.unreadable > 0 {
+        eprintln!(
+            "secdesk: skipped {} {} in {mailbox} that {} not secdesk team events",
+            report.fold.unreadable,
+            if report.fold.unreadable == 1 {
+                "message"
+            } else {
+                "messages"
+            },
+            if report.fold.unreadable == 1 {
+                "is"
+            } else {
+                "are"
+            },
+        );
+    }
+    lines.push(summary_line(&report, took));
+    Ok(lines)
+}
+
+/// `team: pushed 2 events, applied 3 (1 lost to a concurrent change) in 0.012 s`
+fn summary_line(r: &TeamSyncReport, took: std::time::Duration) -> String {
+    let mut line = format!(
+        "team: pushed {} {}, applied {}",
+        r.pushed,
+        if r.pushed == 1 { "event" } else { "events" },
+        r.fold.applied + r.fold.caught_up
+    );
+    if r.fold.lost > 0 {
+        line.push_str(&format!(" ({} lost to a concurrent change)", r.fold.lost));
+    }
+    line.push_str(&format!(" in {:.3} s", took.as_secs_f64()));
+    line
+}
+
+/// `show --json`'s report with `replying: {"by", "since"}` or `null` added.
+pub fn with_replying<T: serde::Serialize>(
+    store: &Store,
+    id: i64,
+    detail: &T,
+    now: DateTime<Utc>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(detail)?;
+    let replying = replying::replying(store.conn(), id, now)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("replying".into(), serde_json::to_value(replying)?);
+    }
+    Ok(value)
+}
+
+/// `Ada is replying (4 min)`, for the report view, when someone is.
+pub fn replying_line(
+    config: &Config,
+    store: &Store,
+    id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    Ok(replying::replying(store.conn(), id, now)?.map(|r| describe(config, &r, now)))
+}
+
+fn describe(config: &Config, r: &Replying, now: DateTime<Utc>) -> String {
+    let who = config
+        .member(&r.by)
+        .map_or(r.by.as_str(), |m| m.name.as_str());
+    format!(
+        "{} is replying ({} min)",
+        terminal_line(who),
+        r.minutes(now)
+    )
+}
+
+/// Before `secdesk reply` opens the editor: warns when another member is already replying
+/// (and asks, when `ask` is set), then records "reply started". `false` when the user
+/// chose not to go on.
+pub fn start_reply(
+    config: &Config,
+    store: &mut Store,
+    id: i64,
+    ask: impl FnOnce(&str) -> anyhow::Result<bool>,
+) -> anyhow::Result<bool> {
+    let now = Utc::now();
+    let me = &config.identity.email;
+    if let Some(other) = replying::other_replying(store, me, id, now)? {
+        eprintln!(
+            "secdesk: {} to report #{id}: two replies may reach the reporter",
+            describe(config, &other, now)
+        );
+        if !ask("Reply anyway? [y/N] ")? {
+            return Ok(false);
+        }
+    }
+    replying::start(store, me, id, now)?;
+    share_now(config, store);
+    Ok(true)
+}
+
+/// Records how `secdesk reply` ended.
+pub fn end_reply(config: &Config, store: &mut Store, id: i64, sent: bool) -> anyhow::Result<()> {
+    let how = if sent {
+        replying::ReplyEnd::Sent
+    } else {
+        replying::ReplyEnd::Abandoned
+    };
+    replying::end(store, &config.identity.email, id, Utc::now(), how)?;
+    share_now(config, store);
+    Ok(())
+}
+
+/// Shares queued events at once, so other desks see "replying" on their next sync rather
+/// than after ours. Best effort: offline, the events stay queued for the next sync.
+fn share_now(config: &Config, store: &mut Store) {
+    let Some(imap) = config.imap.as_ref().filter(|_| config.team_sharing()) else {
+        return;
+    };
+    let shared = account::login(config, imap)
+        .map_err(anyhow::Error::from)
+        .and_then(|(endpoint, mut session)| {
+            let r = sync_events(&endpoint, &mut session, config, store);
+            let _ = session.logout();
+            r.map_err(anyhow::Error::from)
+        });
+    if let Err(e) = shared {
+        eprintln!(
+            "secdesk: {}; the team hears about this reply with the next sync",
+            terminal_line(&e.to_string())
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! This desk's side of the team log: turning local triage changes into events (one hook
+//! where the audit log is written), the outbound queue that survives restarts and SIGKILL,
+//! the events-folder cursor, and folding fetched events in.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::{json, Value};
+
+use super::event::{Event, ReportRef};
+use super::merge::{apply, make, Applied, Draft};
+use super::store::{materialize_pending, report_ref, SqlReplica};
+use super::TeamError;
+use crate::core::store::{MailboxState, Store};
+
+/// The actor secdesk records for its own changes; they are not team events (every desk
+/// makes them itself from the same mail).
+const SYSTEM_ACTOR: &str = crate::core::triage::SYSTEM_ACTOR;
+
+/// Called where a triage audit event is written, in the same transaction: makes the team
+/// event for it (state, class, coordinator, note, duplicate link, advisory field) and queues
+/// it for the events folder. Other kinds, undone notes and secdesk's own changes make none.
+pub fn on_audit(
+    conn: &Connection,
+    report_id: i64,
+    actor: &str,
+    at: &str,
+    kind: &str,
+    after: Option<&str>,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    if actor == SYSTEM_ACTOR {
+        return Ok(());
+    }
+    if matches!(kind, "state" | "class") {
+        super::moderation::on_change(conn, report_id, at)?;
+    }
+    let value = match kind {
+        "state" => {
+            let (state, reason, dup): (String, Option<String>, Option<i64>) = conn.query_row(
+                "SELECT state, invalid_reason, duplicate_of FROM reports WHERE id = ?1",
+                [report_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let dup = match dup {
+                Some(d) => report_ref(conn, d)?,
+                None => None,
+            };
+            json!({"state": state, "invalid_reason": reason, "duplicate_of": dup})
+        }
+        "class" => {
+            let (class, confirmed): (Option<String>, bool) = conn.query_row(
+                "SELECT class, class_confirmed FROM reports WHERE id = ?1",
+                [report_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            json!({"class": class, "confirmed": confirmed})
+        }
+        "coordinator" => {
+            let c: Option<String> = conn.query_row(
+                "SELECT coordinator FROM reports WHERE id = ?1",
+                [report_id],
+                |r| r.get(0),
+            )?;
+            json!({ "coordinator": c })
+        }
+        "note" => {
+            let Some(note_id) = detail.and_then(|d| d.parse::<i64>().ok()) else {
+                return Ok(()); // An undone note: the set is add-only.
+            };
+            let text: Option<String> = conn
+                .query_row("SELECT text FROM notes WHERE id = ?1", [note_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            json!({ "text": text })
+        }
+        "duplicate" => {
+            let dup: Option<i64> = conn.query_row(
+                "SELECT duplicate_of FROM reports WHERE id = ?1",
+                [report_id],
+                |r| r.get(0),
+            )?;
+            match dup {
+                Some(d) => json!({ "original": report_ref(conn, d)? }),
+                None => return Ok(()), // A link removed: the set is add-only.
+            }
+        }
+        k if k.starts_with("advisory:") => {
+            let field = &k["advisory:".len()..];
+            let value = after
+                .and_then(|a| serde_json::from_str::<Value>(a).ok())
+                .unwrap_or(Value::Null);
+            let ev = json!({ "field": field, "value": value });
+            return emit(conn, report_id, actor, at, "advisory", ev).map(|_| ());
+        }
+        _ => return Ok(()),
+    };
+    emit(conn, report_id, actor, at, kind, value).map(|_| ())
+}
+
+/// Makes a local team event about `report_id` and queues it for the events folder.
+/// `None` when the report has no mail to name it by.
+pub fn emit(
+    conn: &Connection,
+    report_id: i64,
+    actor: &str,
+    at: &str,
+    kind: &str,
+    value: Value,
+) -> rusqlite::Result<Option<Event>> {
+    let Some(report) = report_ref(conn, report_id)? else {
+        return Ok(None);
+    };
+    let mut replica = SqlReplica {
+        conn,
+        materialize: false,
+    };
+    let draft = Draft {
+        actor: actor.to_string(),
+        at: at.to_string(),
+        report,
+        kind: kind.to_string(),
+        value,
+    };
+    let ev = make(&mut replica, draft)?;
+    conn.execute(
+        "INSERT INTO team_outbox (event_id, json) VALUES (?1, ?2)",
+        params![ev.id, serde_json::to_string(&ev).unwrap_or_default()],
+    )?;
+    Ok(Some(ev))
+}
+
+/// Events made here and not yet on the server, oldest first, with their queue position.
+pub fn queued(store: &Store) -> Result<Vec<(i64, Event)>, TeamError> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT seq, json FROM team_outbox ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, json) = row?;
+        let ev = serde_json::from_str(&json).map_err(|e| TeamError::BadQueued {
+            seq,
+            error: e.to_string(),
+        })?;
+        out.push((seq, ev));
+    }
+    Ok(out)
+}
+
+/// Drops an event from the queue once the server has it.
+pub fn mark_pushed(store: &Store, seq: i64) -> Result<(), TeamError> {
+    store
+        .conn()
+        .execute("DELETE FROM team_outbox WHERE seq = ?1", [seq])?;
+    Ok(())
+}
+
+/// Where reading the events folder got to.
+pub fn cursor(store: &Store, mailbox: &str) -> Result<Option<MailboxState>, TeamError> {
+    Ok(store
+        .conn()
+        .query_row(
+            "SELECT uidvalidity, last_uid FROM team_cursor WHERE mailbox = ?1",
+            [mailbox],
+            |r| {
+                Ok(MailboxState {
+                    uidvalidity: r.get(0)?,
+                    last_uid: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// One message read from the events folder.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uid: u32,
+    /// The event, or why the message is not one.
+    pub event: Result<Event, String>,
+}
+
+/// What a fold did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FoldSummary {
+    pub applied: usize,
+    pub already_known: usize,
+    pub lost: usize,
+    /// Events from actors not in `[team] members`, per actor.
+    pub non_members: BTreeMap<String, usize>,
+    /// Messages in the folder that are not readable events.
+    pub unreadable: usize,
+    /// Events that waited for their report's mail and were applied now.
+    pub caught_up: usize,
+}
+
+/// Folds fetched events into the store in one transaction together with the cursor they
+/// reach, so a kill at any moment resumes exactly after the last commit. `cursor` is the
+/// folder's UIDVALIDITY and the highest UID of this batch.
+pub fn fold(
+    store: &mut Store,
+    mailbox: &str,
+    fetched: &[Fetched],
+    cursor: MailboxState,
+    members: &[String],
+) -> Result<FoldSummary, TeamError> {
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut summary = FoldSummary::default();
+    {
+        let mut replica = SqlReplica {
+            conn: &tx,
+            materialize: true,
+        };
+        for f in fetched {
+            let ev = match &f.event {
+                Ok(ev) => ev,
+                Err(_) => {
+                    summary.unreadable += 1;
+                    continue;
+                }
+            };
+            if ev.validate().is_err() {
+                summary.unreadable += 1;
+                continue;
+            }
+            if !members.iter().any(|m| m.eq_ignore_ascii_case(&ev.actor)) {
+                *summary.non_members.entry(ev.actor.clone()).or_default() += 1;
+                continue;
+            }
+            match apply(&mut replica, ev)? {
+                Applied::Duplicate => summary.already_known += 1,
+                Applied::Lost => summary.lost += 1,
+                Applied::Changed | Applied::Ignored => summary.applied += 1,
+            }
+        }
+    }
+    summary.caught_up = materialize_pending(&tx)?;
+    tx.execute(
+        "INSERT INTO team_cursor (mailbox, uidvalidity, last_uid) VALUES (?1, ?2, ?3)
+         ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity,
+            last_uid = excluded.last_uid",
+        params![mailbox, cursor.uidvalidity, cursor.last_uid],
+    )?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Applies events that waited for mail a sync has just stored.
+pub fn catch_up(store: &mut Store) -> Result<usize, TeamError> {
+    let tx = store.conn_mut().transaction()?;
+    let n = materialize_pending(&tx)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The team event log of one report, oldest first by (Lamport, actor): for `show` and tests.
+pub fn report_events(store: &Store, report: &ReportRef) -> Result<Vec<Event>, TeamError> {
+    let mut stmt = store.conn().prepare(
+        "SELECT json FROM team_events WHERE report_key = ?1 ORDER BY lamport, actor, id",
+    )?;
+    let rows = stmt.query_map([report.key()], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for json in rows {
+        out.push(
+            serde_json::from_str(&json?).map_err(|e| TeamError::BadQueued {
+                seq: 0,
+                error: e.to_string(),
+            })?,
+        );
+    }
+    Ok(out)
+}

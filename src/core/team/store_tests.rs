@@ -1,0 +1,304 @@
+//! The team log on real SQLite stores: triage actions queue events, folding them into
+//! another desk's store changes its reports, conflicts reach both audit logs.
+
+use chrono::{TimeZone, Utc};
+
+use super::local::{self, Fetched, FoldSummary};
+use super::replying;
+use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+use crate::core::model::Class;
+use crate::core::store::{MailboxState, Store};
+use crate::core::triage::{self, Request};
+
+const ADA: &str = "ada@example.org";
+const BO: &str = "bo@example.org";
+
+fn mail(n: std::ops::Range<usize>) -> Vec<RawIncoming> {
+    n.map(|i| RawIncoming {
+        raw: format!(
+            "Message-ID: <r{i}@x>\nFrom: r{i}@reporter.example\nSubject: report {i}\n\
+             Date: Mon, 2 Mar 2026 10:00:00 +0000\n\nbody {i}\n"
+        )
+        .into_bytes(),
+        received_at: None,
+        origin: Origin::File,
+    })
+    .collect()
+}
+
+fn desk(reports: usize) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, mail(0..reports), None)
+        .unwrap();
+    (dir, store)
+}
+
+fn req(actor: &str) -> Request {
+    Request::new(actor).at(Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap())
+}
+
+/// Pushes `from`'s queue and folds it into `to`, as the events folder would.
+fn ship(from: &Store, to: &mut Store) -> FoldSummary {
+    let fetched: Vec<Fetched> = local::queued(from)
+        .unwrap()
+        .into_iter()
+        .map(|(seq, ev)| Fetched {
+            uid: seq as u32,
+            event: Ok(ev),
+        })
+        .collect();
+    let cursor = MailboxState {
+        uidvalidity: 1,
+        last_uid: fetched.len() as u32,
+    };
+    local::fold(to, "secdesk", &fetched, cursor, &[ADA.into(), BO.into()]).unwrap()
+}
+
+fn row(store: &Store, id: i64) -> (String, Option<String>, Option<String>, bool) {
+    store
+        .conn()
+        .query_row(
+            "SELECT state, coordinator, class, class_confirmed FROM reports WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+}
+
+fn conflicts(store: &Store) -> Vec<String> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT detail FROM events WHERE kind = 'conflict' ORDER BY detail")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn another_desk_sees_the_assignment_and_the_class_once() {
+    let (_a, mut a) = desk(2);
+    let (_b, mut b) = desk(2);
+    triage::take(&mut a, &req(ADA), 1).unwrap();
+    triage::mark(&mut a, &req(ADA), 1, Class::Valid, None).unwrap();
+    assert_eq!(
+        local::queued(&a).unwrap().len(),
+        3,
+        "coordinator, class, state"
+    );
+
+    let summary = ship(&a, &mut b);
+    assert_eq!(summary.applied, 3);
+    assert_eq!(row(&b, 1), row(&a, 1));
+    assert_eq!(row(&b, 1).1.as_deref(), Some(ADA));
+    // Bo's classifier learned the class Ada confirmed.
+    let label: String = b
+        .conn()
+        .query_row("SELECT label FROM classify_trained", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(label, "valid");
+    // Ada's change is in Bo's audit log under Ada's name.
+    let actor: String = b
+        .conn()
+        .query_row(
+            "SELECT actor FROM events WHERE kind = 'coordinator' AND report_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(actor, ADA);
+    // The same events again change nothing.
+    let again = ship(&a, &mut b);
+    assert_eq!((again.applied, again.already_known), (0, 3));
+    // Folding remote events queues nothing to push back.
+    assert!(local::queued(&b).unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_changes_agree_and_the_conflict_is_in_both_audit_logs() {
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    triage::take(&mut a, &req(ADA), 1).unwrap();
+    triage::take(&mut b, &req(BO), 1).unwrap();
+    ship(&a, &mut b);
+    ship(&b, &mut a);
+    assert_eq!(row(&a, 1), row(&b, 1));
+    assert_eq!(
+        row(&a, 1).1.as_deref(),
+        Some(BO),
+        "(lamport, actor): bo > ada"
+    );
+    let expected = vec![
+        "bo set coordinator bo@example.org; ada's coordinator ada@example.org, made at the same time, lost"
+            .to_string(),
+    ];
+    assert_eq!(conflicts(&a), expected);
+    assert_eq!(conflicts(&b), expected);
+}
+
+#[test]
+fn non_members_are_ignored_and_counted() {
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    triage::take(&mut a, &req("eve@evil.example"), 1).unwrap();
+    let summary = ship(&a, &mut b);
+    assert_eq!(summary.applied, 0);
+    assert_eq!(summary.non_members.get("eve@evil.example"), Some(&1));
+    assert_eq!(row(&b, 1).1, None);
+}
+
+#[test]
+fn events_wait_for_their_reports_mail() {
+    let (_a, mut a) = desk(2);
+    let (_b, mut b) = desk(1);
+    triage::take(&mut a, &req(ADA), 2).unwrap();
+    let summary = ship(&a, &mut b);
+    assert_eq!(summary.caught_up, 0);
+    // Desk B's sync brings report 2's mail; the waiting assignment applies then.
+    Ingestor::without_classifier()
+        .ingest_batch(&mut b, mail(1..2), None)
+        .unwrap();
+    assert_eq!(local::catch_up(&mut b).unwrap(), 1);
+    assert_eq!(row(&b, 2).1.as_deref(), Some(ADA));
+}
+
+#[test]
+fn a_reply_in_progress_shows_on_the_other_desk_until_it_ends() {
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap();
+    replying::start(&mut a, ADA, 1, t0).unwrap();
+    ship(&a, &mut b);
+    let now = t0 + chrono::Duration::minutes(4);
+    let r = replying::other_replying(&b, BO, 1, now).unwrap().unwrap();
+    assert_eq!((r.by.as_str(), r.minutes(now)), (ADA, 4));
+    // Thirty minutes on, a start without an end no longer counts.
+    let later = t0 + chrono::Duration::minutes(31);
+    assert_eq!(replying::replying(b.conn(), 1, later).unwrap(), None);
+    replying::end(&mut a, ADA, 1, now, replying::ReplyEnd::Sent).unwrap();
+    ship(&a, &mut b);
+    assert_eq!(replying::replying(b.conn(), 1, now).unwrap(), None);
+}
+
+/// Everything a store holds of the team's shared state, by report key.
+fn snapshot(store: &Store) -> Vec<String> {
+    let conn = store.conn();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT 'winner ' || report_key || ' ' || register || ' ' || event_id FROM team_registers",
+        "SELECT 'conflict ' || text FROM team_conflicts",
+        "SELECT 'audit ' || m.message_id || ' ' || e.detail FROM events e
+         JOIN messages m ON m.report_id = e.report_id WHERE e.kind = 'conflict'",
+        "SELECT 'report ' || m.message_id || ' ' || r.state || ' ' ||
+                coalesce(r.invalid_reason, '-') || ' ' || coalesce(r.class, '-') || ' ' ||
+                r.class_confirmed || ' ' || coalesce(r.coordinator, '-') || ' ' ||
+                coalesce((SELECT d.message_id FROM messages d WHERE d.report_id = r.duplicate_of), '-')
+         FROM reports r JOIN messages m ON m.report_id = r.id",
+        "SELECT 'note ' || m.message_id || ' ' || n.author || ' ' || n.text FROM notes n
+         JOIN messages m ON m.report_id = n.report_id",
+        "SELECT 'clock ' || lamport FROM team_clock",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn sqlite_desks_converge_like_the_simulated_ones() {
+    use super::tests::{arrival, fold as sim_fold, make_events, Desk, Rng, ACTORS};
+    let members: Vec<String> = ACTORS.iter().map(|a| a.to_string()).collect();
+    for seed in 1..=10 {
+        let mut rng = Rng::seeded(seed);
+        let mut sim = vec![Desk::default(), Desk::default(), Desk::default()];
+        let server = make_events(&mut rng, &mut sim);
+        let mut expected = Desk::default();
+        sim_fold(&mut expected, &server);
+        let expected_conflicts: Vec<String> = {
+            let mut c: Vec<String> = expected
+                .visible()
+                .1
+                .iter()
+                .map(|t| format!("conflict {t}"))
+                .collect();
+            c.sort();
+            c
+        };
+        let mut snapshots = Vec::new();
+        for _ in 0..3 {
+            let (_dir, mut store) = desk(0);
+            Ingestor::without_classifier()
+                .ingest_batch(&mut store, mail(1..4), None)
+                .unwrap();
+            let all = arrival(&mut rng, &server);
+            let mut uid = 0;
+            let mut rest = all.as_slice();
+            while !rest.is_empty() {
+                let n = (1 + rng.below(7)).min(rest.len());
+                let (window, later) = rest.split_at(n);
+                rest = later;
+                let fetched: Vec<Fetched> = window
+                    .iter()
+                    .map(|ev| {
+                        uid += 1;
+                        Fetched {
+                            uid,
+                            event: Ok(ev.clone()),
+                        }
+                    })
+                    .collect();
+                let cursor = MailboxState {
+                    uidvalidity: 1,
+                    last_uid: uid,
+                };
+                local::fold(&mut store, "secdesk", &fetched, cursor, &members).unwrap();
+            }
+            let snap = snapshot(&store);
+            let conflicts: Vec<String> = snap
+                .iter()
+                .filter(|l| l.starts_with("conflict "))
+                .cloned()
+                .collect();
+            assert_eq!(
+                conflicts, expected_conflicts,
+                "seed {seed}: conflicts differ from the model"
+            );
+            snapshots.push(snap);
+        }
+        assert_eq!(snapshots[0], snapshots[1], "seed {seed}");
+        assert_eq!(snapshots[0], snapshots[2], "seed {seed}");
+    }
+}
+
+#[test]
+fn advisory_fields_reach_the_other_desk() {
+    use crate::core::advisory::{self, Key};
+    let (_a, mut a) = desk(1);
+    let (_b, mut b) = desk(1);
+    let cve = serde_json::json!("CVE-2026-1234");
+    advisory::set_field_json(&mut a, &req(ADA), 1, Key::Cve, &cve).unwrap();
+    let queued = local::queued(&a).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].1.kind, "advisory");
+    ship(&a, &mut b);
+    let theirs = advisory::load(b.conn(), 1).unwrap();
+    assert_eq!(theirs.field_json(Key::Cve), cve);
+    let (actor, after): (String, String) = b
+        .conn()
+        .query_row(
+            "SELECT actor, after FROM events WHERE kind = 'advisory:cve'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((actor.as_str(), after.as_str()), (ADA, "\"CVE-2026-1234\""));
+    assert!(
+        local::queued(&b).unwrap().is_empty(),
+        "folding queues nothing"
+    );
+}

@@ -1,0 +1,285 @@
+//! Moderation written back to the IMAP server (docs/team.md): carries out the changes
+//! `core::team::moderation` queued. Messages are found by Message-ID (`UID SEARCH HEADER`,
+//! RFC 3501 §6.4.4), flagged with the `$Junk`/`$NotJunk` keywords server-side filters learn
+//! from, and moved with `UID MOVE` (RFC 6851), or `UID COPY` + `\Deleted` + `UID EXPUNGE`
+//! (RFC 4315) where MOVE is missing. The Junk folder is `[imap] junk_mailbox`, else the
+//! SPECIAL-USE `\Junk` folder (RFC 6154), else `Junk` (created when missing).
+//!
+//! A restored message comes back under a new UID; the next mail sync fetches it and the
+//! content-hash dedup recognizes it, so it is not new mail.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+
+use crate::core::config::ImapConfig;
+use crate::core::reply::message::is_valid_id;
+use crate::core::store::{timestamp, Store};
+use crate::core::team::moderation::{self, Action, Pending};
+use crate::core::team::TeamError;
+
+use super::imap::connect::{classify, Endpoint, ImapSession};
+use super::imap::error::ImapError;
+use super::imap::mailbox::{self, Role};
+
+/// What a write-back did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModerationReport {
+    /// Messages moved to Junk.
+    pub junked: usize,
+    /// Messages moved back from Junk.
+    pub restored: usize,
+    /// Messages flagged `$NotJunk` in place.
+    pub not_junk: usize,
+    /// Changes that could not be made, with why.
+    pub errors: Vec<String>,
+}
+
+/// A failure that stops the write-back (the queue stays for the next sync).
+#[derive(Debug, thiserror::Error)]
+pub enum ModerationError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Team(#[from] TeamError),
+}
+
+/// Carries out the queued moderation, when `[imap] junk_moderation` is on. Selects
+/// mailboxes read-write, so run it after the mail sync.
+pub fn write_back(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    imap: &ImapConfig,
+    store: &Store,
+) -> Result<ModerationReport, ModerationError> {
+    let mut report = ModerationReport::default();
+    if !imap.junk_moderation {
+        return Ok(report);
+    }
+    let queue = moderation::pending(store)?;
+    if queue.is_empty() {
+        return Ok(report);
+    }
+    let junk = junk_mailbox(endpoint, session, imap)?;
+    let caps = session
+        .capabilities()
+        .map_err(|e| classify(endpoint, "reading capabilities", e))?;
+    let how = Mover {
+        has_move: caps.has_str("MOVE"),
+        has_uidplus: caps.has_str("UIDPLUS"),
+    };
+    for item in queue {
+        let default = imap.sync_mailboxes().into_iter().next().unwrap_or_default();
+        let mut warnings = Vec::new();
+        let result = carry_out(
+            endpoint,
+            session,
+            &how,
+            &default,
+            &junk,
+            &item,
+            &mut warnings,
+        );
+        for w in warnings {
+            report
+                .errors
+                .push(format!("report #{}: {w}", item.report_id));
+        }
+        let error = match result {
+            Ok(n) => {
+                match item.action {
+                    Action::Junk => report.junked += n,
+                    Action::Restore => report.restored += n,
+                    Action::NotJunk => report.not_junk += n,
+                }
+                None
+            }
+            Err(e @ ImapError::ConnectionLost { .. }) | Err(e @ ImapError::TimedOut { .. }) => {
+                return Err(e.into())
+            }
+            Err(e) => {
+                let text = format!("report #{}: {e}", item.report_id);
+                report.errors.push(text.clone());
+                Some(text)
+            }
+        };
+        moderation::finish(store, item.seq, &timestamp(Utc::now()), error.as_deref())?;
+    }
+    Ok(report)
+}
+
+/// `[imap] junk_mailbox`, else the folder the server marks `\Junk` (or a usual name),
+/// else `Junk`; a named folder that does not exist yet is created.
+fn junk_mailbox(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    imap: &ImapConfig,
+) -> Result<String, ImapError> {
+    let name = match imap
+        .junk_mailbox
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        Some(name) => name.to_string(),
+        None => match mailbox::find(endpoint, session, Role::Junk)? {
+            Some(found) => return Ok(found),
+            None => "Junk".to_string(),
+        },
+    };
+    let wire = mailbox::encode(&name);
+    if let Err(imap::Error::No(_)) = session.status(&wire, "(MESSAGES)") {
+        session
+            .create(&wire)
+            .map_err(|e| classify(endpoint, "creating the Junk folder", e))?;
+    }
+    Ok(name)
+}
+
+struct Mover {
+    has_move: bool,
+    has_uidplus: bool,
+}
+
+/// One queued change; returns how many messages it touched. Messages are found in, and
+/// restored to, the mailbox each was synced from (`default` for imported mail).
+fn carry_out(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    how: &Mover,
+    default: &str,
+    junk: &str,
+    item: &Pending,
+    warnings: &mut Vec<String>,
+) -> Result<usize, ImapError> {
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (id, mailbox) in &item.messages {
+        // Only ids that fit a quoted string unchanged go into a command.
+        if is_valid_id(id) && !id.contains(['"', '\\']) {
+            groups
+                .entry(mailbox.as_deref().unwrap_or(default))
+                .or_default()
+                .push(id);
+        }
+    }
+    let mut touched = 0;
+    for (origin, ids) in groups {
+        let (from, to, add, remove) = match item.action {
+            Action::Junk => (origin, Some(junk), "$Junk", "$NotJunk"),
+            Action::Restore => (junk, Some(origin), "$NotJunk", "$Junk"),
+            Action::NotJunk => (origin, None, "$NotJunk", "$Junk"),
+        };
+        touched += move_flagged(
+            endpoint,
+            session,
+            how,
+            from,
+            to,
+            &ids,
+            (add, remove),
+            warnings,
+        )?;
+    }
+    Ok(touched)
+}
+
+/// In `from`: finds the messages by Message-ID, sets keyword `add` and clears `remove`, then
+/// moves them to `to` when given.
+#[allow(clippy::too_many_arguments)]
+fn move_flagged(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    how: &Mover,
+    from: &str,
+    to: Option<&str>,
+    ids: &[&str],
+    (add, remove): (&str, &str),
+    warnings: &mut Vec<String>,
+) -> Result<usize, ImapError> {
+    session
+        .select(mailbox::encode(from))
+        .map_err(|e| classify(endpoint, "opening a folder to moderate", e))?;
+    let mut uids: Vec<u32> = Vec::new();
+    for id in ids {
+        let found = session
+            .uid_search(format!("HEADER Message-ID \"<{id}>\""))
+            .map_err(|e| classify(endpoint, "finding a report's messages", e))?;
+        uids.extend(found);
+    }
+    if uids.is_empty() {
+        // Some servers (Courier) find nothing by HEADER search: read the folder's
+        // Message-ID headers instead.
+        uids = scan_for_ids(endpoint, session, ids)?;
+    }
+    uids.sort_unstable();
+    uids.dedup();
+    if uids.is_empty() {
+        return Ok(0);
+    }
+    let set = super::imap::sync::uid_set(&uids);
+    let store = |session: &mut ImapSession, query: String| {
+        session
+            .uid_store(&set, query)
+            .map(|_| ())
+            .map_err(|e| classify(endpoint, "flagging a report's messages", e))
+    };
+    // Keywords are best effort: a server may refuse them (Courier without IMAP_KEYWORDS);
+    // the move is what matters to the team.
+    for query in [
+        format!("-FLAGS.SILENT ({remove})"),
+        format!("+FLAGS.SILENT ({add})"),
+    ] {
+        match session.uid_store(&set, &query) {
+            Ok(_) => {}
+            Err(e @ (imap::Error::No(_) | imap::Error::Bad(_))) => {
+                warnings.push(format!(
+                    "the server refused the {add} / {remove} keywords ({}); the messages were moved without them",
+                    crate::core::sanitize::terminal_line(e.to_string().trim())
+                ));
+                break;
+            }
+            Err(e) => return Err(classify(endpoint, "flagging a report's messages", e)),
+        }
+    }
+    if let Some(to) = to {
+        let to = mailbox::encode(to);
+        if how.has_move {
+            session
+                .uid_mv(&set, &to)
+                .map_err(|e| classify(endpoint, "moving a report's messages", e))?;
+        } else {
+            session
+                .uid_copy(&set, &to)
+                .map_err(|e| classify(endpoint, "copying a report's messages", e))?;
+            store(session, "+FLAGS.SILENT (\\Deleted)".to_string())?;
+            if how.has_uidplus {
+                session
+                    .uid_expunge(&set)
+                    .map_err(|e| classify(endpoint, "expunging moved messages", e))?;
+            }
+            // Without UIDPLUS an EXPUNGE could remove others' \Deleted messages: the
+            // originals stay flagged \Deleted for the owner's next expunge.
+        }
+    }
+    Ok(uids.len())
+}
+
+/// The UIDs in the selected folder whose Message-ID is one of `ids`, from a FETCH of every
+/// message's Message-ID header (RFC 3501 §6.4.5, `HEADER.FIELDS`).
+fn scan_for_ids(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    ids: &[&str],
+) -> Result<Vec<u32>, ImapError> {
+    let fetched = session
+        .uid_fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        .map_err(|e| classify(endpoint, "reading Message-IDs", e))?;
+    Ok(fetched
+        .iter()
+        .filter_map(|f| {
+            let header = String::from_utf8_lossy(f.header().or_else(|| f.body())?).into_owned();
+            let value = header.split_once(':')?.1.trim();
+            let id = value.trim_start_matches('<').trim_end_matches('>');
+            ids.contains(&id).then_some(f.uid).flatten()
+        })
+        .collect())
+}

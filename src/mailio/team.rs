@@ -1,0 +1,279 @@
+//! The team events folder on the IMAP server (docs/team.md): push this desk's queued events
+//! with APPEND (RFC 3501 §6.3.11), then read the others' incrementally by UID and fold them
+//! into the store (core::team).
+//!
+//! The cursor discipline is the mail sync's (RFC 3501 §2.3.1.1): `(UIDVALIDITY, last UID)`
+//! per folder, moved only in the transaction that stores what it covers; a changed
+//! UIDVALIDITY reads everything again (event ids make that harmless). A STATUS (§6.3.10)
+//! answers "anything new?" in one round trip, so a sync with no change costs almost nothing.
+
+use std::collections::BTreeMap;
+
+use crate::core::config::Config;
+use crate::core::store::{MailboxState, Store};
+use crate::core::team::{local, message, store as team_store, Fetched, FoldSummary, TeamError};
+
+use super::imap::connect::{classify, Endpoint, ImapSession};
+use super::imap::error::ImapError;
+use super::imap::sync::examine;
+
+/// UIDs per `UID FETCH` of the events folder; events are a few hundred bytes each.
+const BATCH: u32 = 1000;
+
+/// What one events sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamSyncReport {
+    /// Queued local events now on the server.
+    pub pushed: usize,
+    /// Messages read from the folder.
+    pub fetched: usize,
+    pub fold: FoldSummary,
+}
+
+impl TeamSyncReport {
+    /// The warning line for events from people outside `[team] members`, if any.
+    pub fn non_member_warning(&self, mailbox: &str) -> Option<String> {
+        let counts: &BTreeMap<String, usize> = &self.fold.non_members;
+        if counts.is_empty() {
+            return None;
+        }
+        let total: usize = counts.values().sum();
+        let who: Vec<String> = counts
+            .iter()
+            .map(|(actor, n)| format!("{} ({n})", crate::core::sanitize::terminal_line(actor)))
+            .collect();
+        Some(format!(
+            "ignored {total} team {} in {mailbox} from non-members: {}; add them to [team] members if they belong to the team",
+            if total == 1 { "event" } else { "events" },
+            who.join(", ")
+        ))
+    }
+}
+
+/// A failure of the events sync.
+#[derive(Debug, thiserror::Error)]
+pub enum TeamSyncError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Team(#[from] TeamError),
+    #[error("cannot create the team events folder {mailbox:?} on {host}: {detail}; create it by hand or set [team] events_mailbox")]
+    Create {
+        mailbox: String,
+        host: String,
+        detail: String,
+    },
+    #[error(transparent)]
+    Build(#[from] message::BuildError),
+}
+
+/// Pushes, then pulls. Leaves the events folder selected.
+pub fn sync_events(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    config: &Config,
+    store: &mut Store,
+) -> Result<TeamSyncReport, TeamSyncError> {
+    let mailbox = config.team.events_mailbox.as_str();
+    let status = status_or_create(endpoint, session, mailbox)?;
+    let mut report = TeamSyncReport {
+        pushed: push(endpoint, session, config, store, mailbox)?,
+        ..TeamSyncReport::default()
+    };
+    let cursor = local::cursor(store, mailbox)?;
+    let up_to_date = report.pushed == 0
+        && cursor.is_some_and(|c| {
+            Some(c.uidvalidity) == status.uid_validity
+                && status.uid_next.is_some_and(|next| next <= c.last_uid + 1)
+        });
+    if up_to_date {
+        report.fold.caught_up = local::catch_up(store)?;
+        return Ok(report);
+    }
+    pull(
+        endpoint,
+        session,
+        config,
+        store,
+        mailbox,
+        cursor,
+        &mut report,
+    )?;
+    Ok(report)
+}
+
+/// STATUS of the folder; CREATEs it first when the server says it does not exist.
+fn status_or_create(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    mailbox: &str,
+) -> Result<imap::types::Mailbox, TeamSyncError> {
+    const ITEMS: &str = "(UIDNEXT UIDVALIDITY MESSAGES)";
+    // On the wire in modified UTF-7 (RFC 3501 §5.1.3).
+    let wire = super::imap::mailbox::encode(mailbox);
+    match session.status(&wire, ITEMS) {
+        Ok(s) => Ok(s),
+        Err(imap::Error::No(_)) => {
+            session.create(&wire).map_err(|e| TeamSyncError::Create {
+                mailbox: mailbox.to_string(),
+                host: endpoint.host.clone(),
+                detail: e.to_string(),
+            })?;
+            session
+                .status(&wire, ITEMS)
+                .map_err(|e| classify(endpoint, "reading the team events folder", e).into())
+        }
+        Err(e) => Err(classify(endpoint, "reading the team events folder", e).into()),
+    }
+}
+
+/// APPENDs queued events oldest first; each leaves the queue only once the server has it,
+/// so a kill in between pushes it again, and its id makes the copy harmless.
+fn push(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    config: &Config,
+    store: &Store,
+    mailbox: &str,
+) -> Result<usize, TeamSyncError> {
+    let queued = local::queued(store)?;
+    let wire = super::imap::mailbox::encode(mailbox);
+    for (seq, ev) in &queued {
+        let report_id = team_store::resolve(store.conn(), &ev.report).map_err(TeamError::from)?;
+        let subject: Option<String> = match report_id {
+            Some(id) => store
+                .conn()
+                .query_row(
+                    "SELECT subject FROM messages WHERE report_id = ?1 ORDER BY id LIMIT 1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .map_err(TeamError::from)?,
+            None => None,
+        };
+        let ctx = message::Context {
+            actor_name: config.member(&ev.actor).map(|m| m.name.as_str()),
+            report_id,
+            report_subject: subject.as_deref(),
+        };
+        let raw = message::build(ev, &ctx)?;
+        session
+            .append(&wire, &raw)
+            .flag(imap::types::Flag::Seen)
+            .finish()
+            .map_err(|e| classify(endpoint, "adding a team event", e))?;
+        local::mark_pushed(store, *seq)?;
+    }
+    Ok(queued.len())
+}
+
+/// Reads the folder from the cursor on, in UID windows, folding each window in with the
+/// cursor it reaches.
+fn pull(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    config: &Config,
+    store: &mut Store,
+    mailbox: &str,
+    cursor: Option<MailboxState>,
+    report: &mut TeamSyncReport,
+) -> Result<(), TeamSyncError> {
+    let examined = examine(endpoint, session, mailbox)?;
+    let mut first = match cursor {
+        Some(c) if c.uidvalidity == examined.uidvalidity => c.last_uid + 1,
+        _ => 1,
+    };
+    // Everything below UIDNEXT is already assigned; later APPENDs wait for the next sync.
+    let last = examined.uid_next.map(|n| n.saturating_sub(1));
+    let members: Vec<String> = config.members().iter().map(|m| m.email.clone()).collect();
+    loop {
+        if examined.exists == 0 || last.is_some_and(|l| first > l) {
+            // Nothing (more) to read; still record the folder's UIDVALIDITY.
+            let at = MailboxState {
+                uidvalidity: examined.uidvalidity,
+                last_uid: first.saturating_sub(1),
+            };
+            let summary = local::fold(store, mailbox, &[], at, &members)?;
+            report.fold.caught_up += summary.caught_up;
+            return Ok(());
+        }
+        let (range, end) = match last {
+            Some(l) => {
+                let end = first.saturating_add(BATCH - 1).min(l);
+                (format!("{first}:{end}"), Some(end))
+            }
+            None => (format!("{first}:*"), None),
+        };
+        let fetches = session
+            .uid_fetch(range, "(UID BODY.PEEK[])")
+            .map_err(|e| classify(endpoint, "reading team events", e))?;
+        let mut batch: Vec<Fetched> = fetches
+            .iter()
+            .filter_map(|f| {
+                // `N:*` answers with the highest UID even when it is below N (RFC 3501
+                // §6.4.8); unsolicited FETCHes carry no body.
+                let uid = f
+                    .uid
+                    .filter(|u| *u >= first && end.map_or(true, |e| *u <= e))?;
+                Some(Fetched {
+                    uid,
+                    event: message::parse(f.body()?),
+                })
+            })
+            .collect();
+        batch.sort_by_key(|f| f.uid);
+        report.fetched += batch.len();
+        let reached = end.unwrap_or_else(|| batch.last().map_or(first - 1, |f| f.uid));
+        let at = MailboxState {
+            uidvalidity: examined.uidvalidity,
+            last_uid: reached,
+        };
+        let summary = local::fold(store, mailbox, &batch, at, &members)?;
+        add(&mut report.fold, summary);
+        if end.is_none() || end == last {
+            return Ok(());
+        }
+        first = reached + 1;
+    }
+}
+
+fn add(total: &mut FoldSummary, more: FoldSummary) {
+    total.applied += more.applied;
+    total.already_known += more.already_known;
+    total.lost += more.lost;
+    total.unreadable += more.unreadable;
+    total.caught_up += more.caught_up;
+    for (actor, n) in more.non_members {
+        *total.non_members.entry(actor).or_default() += n;
+    }
+}
+
+/// How often the desk's background sync looks at the events folder when sharing is on, so
+/// another desk's change shows within about this long (docs/team.md).
+pub const DESK_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The team part of a desk's background sync round, after the mail: moderation written
+/// back, events pushed and folded, then the mail folder examined again so IDLE watches it.
+pub fn desk_round(
+    config: &Config,
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    store: &mut Store,
+) -> Result<(), String> {
+    let Some(imap) = &config.imap else {
+        return Ok(());
+    };
+    let moderated =
+        super::moderation::write_back(endpoint, session, imap, store).map_err(|e| e.to_string())?;
+    let mut reselect = moderated.junked + moderated.restored + moderated.not_junk > 0;
+    if config.team_sharing() {
+        sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        reselect = true;
+    }
+    if reselect {
+        // IDLE watches the selected mailbox: the first synced one again.
+        let first = imap.sync_mailboxes().into_iter().next().unwrap_or_default();
+        examine(endpoint, session, &first).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

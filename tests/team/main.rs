@@ -1,0 +1,411 @@
+//! One team, many desks (docs/team.md): the real binary, two or three stores, one real
+//! Dovecot account. What each desk shows after a sync, what the events folder holds, and
+//! that the stores agree exactly.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod desk;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use desk::{folder, server, stderr, wait, Desk, MEMBERS, PASSWORD, PASSWORD_VAR, USER};
+use support::{Dovecot, Smtp};
+
+#[test]
+fn assignment_and_state_reach_the_other_desk_after_one_sync() {
+    let server = server(2);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+
+    ada.ok(&["take", "1"]);
+    ada.ok(&["state", "1", "triaged"]);
+    let out = ada.sync();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("team: pushed 2 events"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    bo.sync();
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], "ada@example.org", "{report}");
+    assert_eq!(report["state"], "triaged", "{report}");
+    let log = bo.ok(&["log", "1"]);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ada@example.org") && l.contains("triaged")),
+        "{log}"
+    );
+    // The folder was created and any mail client can read what happened.
+    let events = folder(&server, "secdesk");
+    assert_eq!(events.len(), 2);
+    let first = String::from_utf8_lossy(&events[0]);
+    assert!(
+        first.contains("Ada took #1 'tarfile: path traversal 1'"),
+        "{first}"
+    );
+    assert!(first.contains("application/json"), "{first}");
+    // A sync with nothing new changes nothing and pushes nothing.
+    let before = bo.shared_state();
+    let out = bo.sync();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("team: pushed 0 events, applied 0 in "));
+    assert_eq!(bo.shared_state(), before);
+}
+
+#[test]
+fn offline_changes_on_three_desks_agree_after_sync_and_the_conflict_shows_on_all() {
+    let server = server(1);
+    let desks = [
+        Desk::new(&server, "Ada", "ada@example.org"),
+        Desk::new(&server, "Bo", "bo@example.org"),
+        Desk::new(&server, "Cy", "cy@example.org"),
+    ];
+    for d in &desks {
+        d.sync();
+    }
+    let [ada, bo, cy] = &desks;
+    // Made without syncing in between: each desk sees only its own change.
+    ada.ok(&["state", "1", "triaged"]);
+    bo.ok(&["state", "1", "acknowledged"]);
+    cy.ok(&["note", "1", "reproduced on 3.12"]);
+    ada.ok(&["note", "1", "CVE requested"]);
+    for d in &desks {
+        d.sync();
+    }
+    for d in &desks {
+        d.sync(); // The first desk to push learns the others' events on its second sync.
+    }
+    let expected = ada.shared_state();
+    assert_eq!(bo.shared_state(), expected);
+    assert_eq!(cy.shared_state(), expected);
+    // Bo's state has the greater (clock, actor): it wins, and Ada's is not lost silently.
+    assert_eq!(bo.show(1)["state"], "acknowledged");
+    let conflict = "conflict r1@reporter.example bo set acknowledged; ada's triaged, made at the same time, lost";
+    for d in &desks {
+        assert_eq!(
+            d.conflicts().into_iter().collect::<Vec<_>>(),
+            vec![conflict.to_string()],
+            "{}",
+            d.email
+        );
+        let notes = d.show(1)["notes"].as_array().map(Vec::len);
+        assert_eq!(notes, Some(2), "both notes are kept on {}", d.email);
+    }
+    let log = ada.ok(&["log", "1"]);
+    assert!(log.contains("made at the same time, lost"), "{log}");
+}
+
+#[test]
+fn an_event_pushed_twice_is_applied_once() {
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    ada.ok(&["note", "1", "looks real"]);
+    ada.sync();
+    // The same event message again, as a push repeated after a crash would leave it.
+    let events = folder(&server, "secdesk");
+    assert_eq!(events.len(), 1);
+    server.append(USER, "secdesk", &events[0]);
+    assert_eq!(folder(&server, "secdesk").len(), 2);
+
+    bo.sync();
+    let notes = bo.show(1)["notes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["text"], "looks real");
+    assert_eq!(notes[0]["author"], "ada@example.org");
+    let note_events = bo.strings("SELECT CAST(id AS TEXT) FROM events WHERE kind = 'note'");
+    assert_eq!(note_events.len(), 1);
+}
+
+#[test]
+fn an_event_from_a_non_member_is_ignored_with_a_warning() {
+    let server = server(1);
+    // Eve shares the account and writes events, but the team does not list her.
+    let eve = Desk::with_members(
+        &server,
+        "Eve",
+        "eve@evil.example",
+        r#"[{ name = "Eve", email = "eve@evil.example" }]"#,
+        "",
+    );
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    eve.sync();
+    bo.sync();
+    eve.ok(&["take", "1"]);
+    eve.ok(&["state", "1", "resolved"]);
+    eve.sync();
+
+    let out = bo.sync();
+    assert!(
+        stderr(&out)
+            .contains("ignored 2 team events in secdesk from non-members: eve@evil.example (2)"),
+        "{}",
+        stderr(&out)
+    );
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], serde_json::Value::Null);
+    assert_eq!(report["state"], "new");
+}
+
+/// An `$EDITOR` that waits until `release` exists, leaving the reply as composed.
+fn waiting_editor(dir: &Path, release: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("wait-editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ni=0\nwhile [ ! -e {release:?} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n"
+        ),
+    )
+    .expect("write editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    script
+}
+
+#[test]
+fn replying_shows_on_the_other_desk_while_the_editor_is_open() {
+    let server = server(1);
+    let sink = tempfile::tempdir().expect("temp dir");
+    let smtp = Smtp::start(&sink.path().join("Maildir"));
+    let smtp_conf = format!(
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n",
+        smtp.port
+    );
+    let ada = Desk::with_members(&server, "Ada", "ada@example.org", MEMBERS, &smtp_conf);
+    let bo = Desk::with_members(&server, "Bo", "bo@example.org", MEMBERS, &smtp_conf);
+    ada.sync();
+    bo.sync();
+
+    let release = ada.dir.path().join("release");
+    let editor = waiting_editor(ada.dir.path(), &release);
+    let editor = editor.to_str().expect("utf-8 path");
+    let replying = ada
+        .command(
+            &["reply", "1", "--template", "acknowledge", "--yes"],
+            &[("EDITOR", editor)],
+        )
+        .spawn()
+        .expect("start secdesk reply");
+    // Ada's desk shares "reply started" before the editor opens; Bo sees it on his sync.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        bo.sync();
+        let r = bo.show(1)["replying"].clone();
+        if !r.is_null() || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(seen["by"], "ada@example.org", "{seen}");
+    assert!(
+        seen["since"].as_str().is_some_and(|s| s.ends_with('Z')),
+        "{seen}"
+    );
+    let text = bo.ok(&["show", "1"]);
+    assert!(text.contains("Ada is replying (0 min)"), "{text}");
+
+    // Bo starting a reply too is warned first (no editor: it is cancelled right away).
+    let second = bo.run(&["reply", "1", "--yes"]);
+    assert!(
+        stderr(&second).contains("Ada is replying (0 min) to report #1"),
+        "{}",
+        stderr(&second)
+    );
+
+    std::fs::write(&release, "").expect("release the editor");
+    let out = wait(replying, &["reply"]);
+    assert!(out.status.success(), "reply failed: {}", stderr(&out));
+    bo.sync();
+    assert_eq!(bo.show(1)["replying"], serde_json::Value::Null);
+}
+
+#[test]
+fn events_made_offline_survive_a_kill_and_arrive_once() {
+    let mut server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+
+    server.stop();
+    ada.ok(&["take", "1"]);
+    ada.ok(&["note", "1", "made offline"]);
+    let failed = ada.run(&["sync"]);
+    assert!(
+        !failed.status.success(),
+        "sync must fail with the server down"
+    );
+    // A sync killed while it tries: nothing of the queue may be lost.
+    let mut child = ada.command(&["sync"], &[]).spawn().expect("run sync");
+    std::thread::sleep(Duration::from_millis(30));
+    child.kill().expect("SIGKILL secdesk"); // Child::kill sends SIGKILL
+    child.wait().expect("reap");
+    assert_eq!(
+        ada.strings("SELECT event_id FROM team_outbox").len(),
+        2,
+        "both events still queued"
+    );
+
+    server.restart();
+    ada.sync();
+    ada.sync(); // A second sync pushes nothing again.
+    assert_eq!(
+        folder(&server, "secdesk").len(),
+        2,
+        "each event once on the server"
+    );
+    bo.sync();
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], "ada@example.org");
+    assert_eq!(report["notes"].as_array().map(Vec::len), Some(1));
+}
+
+/// The Message-IDs in a server folder with their flags, as an IMAP client sees them.
+fn on_server(server: &Dovecot, mailbox: &str) -> Vec<(String, Vec<String>)> {
+    let mut s = server.session(USER);
+    let exists = s.examine(mailbox).map(|m| m.exists).unwrap_or(0);
+    let mut out = Vec::new();
+    if exists > 0 {
+        let fetched = s
+            .uid_fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            .expect("fetch flags");
+        for f in fetched.iter() {
+            let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
+            let id = header
+                .trim()
+                .trim_start_matches("Message-ID:")
+                .trim()
+                .to_string();
+            let flags = f.flags().iter().map(|fl| format!("{fl:?}")).collect();
+            out.push((id, flags));
+        }
+    }
+    s.logout().ok();
+    out.sort();
+    out
+}
+
+fn has_keyword(flags: &[String], keyword: &str) -> bool {
+    flags.iter().any(|f| f.contains(keyword))
+}
+
+#[test]
+fn confirmed_spam_moves_to_junk_and_back_on_the_server() {
+    let server = server(2);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    ada.sync();
+
+    ada.ok(&["mark", "1", "spam"]);
+    ada.ok(&["mark", "2", "valid"]);
+    let out = ada.sync();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("moderation: 1 moved to Junk, 0 restored, 1 marked not junk"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let junk = on_server(&server, "Junk");
+    assert_eq!(junk.len(), 1, "{junk:?}");
+    assert_eq!(junk[0].0, "<r1@reporter.example>");
+    assert!(has_keyword(&junk[0].1, "$Junk"), "{junk:?}");
+    let inbox = on_server(&server, "INBOX");
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0].0, "<r2@reporter.example>");
+    assert!(has_keyword(&inbox[0].1, "$NotJunk"), "{inbox:?}");
+
+    // Restoring the report moves its message back, no longer $Junk.
+    ada.ok(&["mark", "1", "valid"]);
+    ada.sync();
+    assert!(on_server(&server, "Junk").is_empty());
+    let inbox = on_server(&server, "INBOX");
+    assert_eq!(inbox.len(), 2, "{inbox:?}");
+    let restored = inbox
+        .iter()
+        .find(|(id, _)| id == "<r1@reporter.example>")
+        .expect("restored to INBOX");
+    assert!(!has_keyword(&restored.1, "$Junk"), "{inbox:?}");
+    assert!(has_keyword(&restored.1, "$NotJunk"), "{inbox:?}");
+
+    // The next sync meets the restored message under its new UID: not new mail.
+    let out = ada.sync();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("fetched 0 new messages, 0 new reports"),
+        "{text}"
+    );
+    assert_eq!(ada.strings("SELECT CAST(id AS TEXT) FROM reports").len(), 2);
+    assert_eq!(ada.strings("SELECT content_hash FROM messages").len(), 2);
+    assert_eq!(ada.show(1)["state"], "acknowledged");
+}
+
+/// The seconds `secdesk sync --verbose` reports for its team step.
+fn team_step_seconds(desk: &Desk) -> f64 {
+    let out = desk.sync();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("team: "))
+        .unwrap_or_else(|| panic!("no team line in {text}"));
+    assert!(line.contains("pushed 0 events, applied 0"), "{line}");
+    line.rsplit(" in ")
+        .next()
+        .and_then(|t| t.trim_end_matches(" s").parse().ok())
+        .unwrap_or_else(|| panic!("no time in {line}"))
+}
+
+#[test]
+fn a_sync_with_nothing_new_in_the_events_folder_costs_little() {
+    let server = server(20);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    for i in 1..=20 {
+        ada.ok(&["take", &i.to_string()]);
+    }
+    ada.sync();
+    bo.sync();
+    assert_eq!(bo.show(20)["coordinator"], "ada@example.org");
+    // The median of several runs: the machine is shared, single runs are noisy.
+    let mut times: Vec<f64> = (0..5).map(|_| team_step_seconds(&bo)).collect();
+    times.sort_by(f64::total_cmp);
+    eprintln!("no-change team step: {times:?} s");
+    assert!(times[2] < 0.1, "the events folder added {:.3} s", times[2]);
+}
+
+#[test]
+fn the_desks_background_sync_shows_another_desks_change_within_five_seconds() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    // Bo's desk: the same background sync the TUI runs, in this process.
+    let text = std::fs::read_to_string(bo.dir.path().join("config.toml"))
+        .expect("read config")
+        .replace(
+            &format!("password_env = \"{PASSWORD_VAR}\""),
+            &format!("password = \"{PASSWORD}\""),
+        );
+    let path = bo.dir.path().join("desk.toml");
+    std::fs::write(&path, text).expect("write desk config");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = secdesk::core::config::Config::load(&path).expect("load config");
+    let mut watch = secdesk::mailio::watch::Watch::new(config);
+    watch.round().expect("first round");
+
+    ada.ok(&["take", "1"]);
+    ada.sync();
+    let changed = Instant::now();
+    watch.wait();
+    watch.round().expect("second round");
+    let took = changed.elapsed();
+    assert_eq!(bo.show(1)["coordinator"], "ada@example.org");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
