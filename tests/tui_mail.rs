@@ -388,3 +388,36 @@ fn the_preview_says_whether_the_reply_will_be_encrypted() {
     let preview = tui.screen();
     assert!(preview.contains("Encrypted: yes"), "{preview}");
 }
+
+/// Issue 13: `r` while another member is replying says so in the preview; the desk's own
+/// reply is recorded as started, and `n` ends it.
+#[test]
+fn r_while_another_member_replies_warns_and_records_our_reply() {
+    use secdesk::core::team::replying;
+    let mail = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(smtp.port, "");
+    let mut tui = tui_on(&mail);
+    // The desk's clock in these tests is tui_support::now().
+    let started = tui_support::now() - chrono::Duration::minutes(4);
+    replying::start(&mut tui.store, "ada@example.org", 1, started).unwrap();
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    let preview = tui.screen();
+    assert!(
+        preview.contains(
+            "ada@example.org is replying (4 min) to report #1: two replies may reach the reporter"
+        ),
+        "{preview}"
+    );
+    let who = |tui: &tui_support::Desk| -> Vec<String> {
+        replying::replying_all(tui.store.conn(), 1, tui_support::now())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.by)
+            .collect()
+    };
+    assert_eq!(who(&tui), ["ada@example.org", "grace@example.org"]);
+    tui.key(KeyCode::Char('n'));
+    assert_eq!(who(&tui), ["ada@example.org"], "n ends our reply");
+}

@@ -237,3 +237,32 @@ fn similar_reports_are_shown_and_offered_first_by_d() {
         Some("1")
     );
 }
+
+/// Issue 13: "X is replying (4 min)" on the queue's row and in the report view.
+#[test]
+fn another_member_replying_shows_on_the_row_and_in_the_report_view() {
+    use secdesk::core::team::replying;
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    let other = desk
+        .config
+        .members()
+        .into_iter()
+        .find(|m| m.email != desk.config.identity.email)
+        .expect("the demo team has another member")
+        .clone();
+    let started = tui_support::now() - chrono::Duration::minutes(4);
+    replying::start(&mut desk.store, &other.email, id, started).unwrap();
+    desk.act(secdesk::tui::action::Action::StoreChanged);
+    let line = format!("{} is replying (4 min)", other.name);
+    desk.resize(160, 32);
+    let queue = desk.screen();
+    let row = queue
+        .lines()
+        .find(|l| l.contains(&format!(" {id} ")))
+        .unwrap_or_else(|| panic!("{queue}"));
+    assert!(row.contains(&line), "{row}");
+    desk.key(KeyCode::Enter);
+    let report = desk.screen();
+    assert!(report.contains(&line), "{report}");
+}

@@ -48,9 +48,12 @@ pub enum Action {
     /// status line.
     Failed(String),
     /// The draft for `r`, composed by the store worker, or why it could not be.
-    ReplyComposed(Result<Box<Draft>, String>),
+    /// With it, when another member is already replying, the line that says so.
+    ReplyComposed(Result<Box<Draft>, String>, Option<String>),
     /// The editor closed: the saved text, or why the editor could not be used.
     ReplyEdited(Result<String, String>),
+    /// The answer to [`Request::ReplyAbandoned`]: nothing to show.
+    ReplyAbandoned,
     /// The answer to [`Request::CheckReply`], for that draft.
     ReplyChecked(Box<Draft>, ReplyCheck),
     /// The reply is safe in the outbox and about to be sent.
@@ -125,6 +128,8 @@ pub enum Request {
     /// will be encrypted (gpg looks up each recipient's key) and whether it is over
     /// `[reply] max_recipients`.
     CheckReply(Box<Draft>),
+    /// The reply to this report was cancelled: "replying" ends for the team.
+    ReplyAbandoned(ReportId),
     /// Write the confirmed reply to the outbox.
     QueueReply(Box<Draft>),
     /// Attempt delivery of an outbox row: the delivery worker runs it, off the UI thread.

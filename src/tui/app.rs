@@ -154,6 +154,9 @@ pub struct ReplyFlow {
     /// The store worker's checks of the draft as it stands (encryption, recipient limit);
     /// `None` until they are back. Sending waits for them.
     pub check: Option<super::action::ReplyCheck>,
+    /// "Ada is replying (4 min) to report #1: …" when another member was already replying
+    /// as this reply started.
+    pub also_replying: Option<String>,
     pub scroll: u16,
 }
 

@@ -12,9 +12,8 @@ use crate::core::classify::similar::Similar;
 use crate::core::pep811;
 
 use crate::core::config::{ClockConfig, Config};
-use crate::core::model::{ReportId, ReportState};
-use crate::core::stats::{self, Period};
-use crate::core::store::queue::{QueueFilter, QueueOrder, QueuePage};
+use crate::core::model::ReportId;
+use crate::core::store::queue::{QueueFilter, QueuePage};
 use crate::core::store::{parse_timestamp, Store};
 use crate::core::triage::{self, ReportDetail, TriageError};
 
@@ -51,6 +50,8 @@ pub struct Detail {
     pub embargo: Option<embargo::Embargo>,
     /// The classifier's similar earlier reports, best first (issue 12).
     pub similar: Vec<Similar>,
+    /// "Ada is replying (4 min)", when a member is answering it (issue 13).
+    pub replying: Option<String>,
     /// About how many lines the report view takes, so scrolling stops at the end.
     pub lines: u16,
 }
@@ -61,32 +62,11 @@ impl Detail {
     }
 }
 
+pub use super::stats_data::{load_stats, StatsData};
 pub use crate::core::triage::Candidate;
 
 /// How many reports the `d` picker lists, newest first.
 const CANDIDATES: usize = 5000;
-
-/// What the stats screen shows.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct StatsData {
-    /// ISO week (`YYYY-Www`) and the intake per class in it, oldest first.
-    pub weekly: Vec<(String, Vec<(String, u64)>)>,
-    /// Month (`YYYY-MM`) and the intake per class in it, oldest first: `stats --by month`'s
-    /// `by_period` (issue 15).
-    pub monthly: Vec<(String, Vec<(String, u64)>)>,
-    /// Per clock, the share of reports that met its target (`response_efficiency`): clock
-    /// name, met, missed, share.
-    pub efficiency: Vec<(String, usize, usize, Option<f64>)>,
-    pub by_state: Vec<(String, u64)>,
-    /// Clock name, median hours (if any report has one), target hours, how many measured.
-    pub response: Vec<(String, Option<f64>, f64, u64)>,
-    /// How many open reports are overdue, and the most overdue of them: id, subject, deadline.
-    pub overdue_count: usize,
-    pub overdue: Vec<(ReportId, String, DateTime<Utc>)>,
-}
-
-/// How many overdue reports the stats screen lists.
-const OVERDUE_SHOWN: usize = 50;
 
 /// The store worker's side of the desk: its own connection, and the count of the queue on
 /// screen, kept while nothing changed so scrolling a large queue does not count it again.
@@ -114,17 +94,31 @@ impl Session {
             Request::ComposeReply {
                 report_id,
                 template,
-            } => self.compose(report_id, template.as_deref()),
+            } => {
+                let composed = self.compose(report_id, template.as_deref());
+                let warning = composed
+                    .is_ok()
+                    .then(|| super::team::start(&self.config, &mut self.store, report_id, now))
+                    .flatten();
+                Action::ReplyComposed(composed, warning)
+            }
             Request::QueueReply(draft) => {
                 match outbox::queue_draft(&self.config, &self.store, &draft) {
-                    Ok((outbox_id, _)) => Action::ReplyQueued {
-                        outbox_id,
-                        report_id: draft.report_id,
-                    },
+                    Ok((outbox_id, _)) => {
+                        super::team::end(&self.config, &mut self.store, draft.report_id, true);
+                        Action::ReplyQueued {
+                            outbox_id,
+                            report_id: draft.report_id,
+                        }
+                    }
                     Err(e) => Action::Failed(text::compose_failed(&e.to_string())),
                 }
             }
             Request::CheckReply(draft) => check_reply(&self.config, draft),
+            Request::ReplyAbandoned(id) => {
+                super::team::end(&self.config, &mut self.store, id, false);
+                Action::ReplyAbandoned
+            }
             // The desk hands these to its held worker; tests run them here.
             Request::HeldFetch => super::held::fetch(&self.config, &mut self.store),
             Request::Moderate(post, action) => {
@@ -159,18 +153,16 @@ impl Session {
     }
 
     /// The draft for `r`: refused up front when there is no `[smtp]` to send it with.
-    fn compose(&self, report_id: ReportId, template: Option<&str>) -> Action {
+    fn compose(&self, report_id: ReportId, template: Option<&str>) -> Result<Box<Draft>, String> {
         if self.config.smtp.is_none() {
             let e = SmtpSetupError::NotConfigured {
                 path: self.config.source.clone(),
             };
-            return Action::ReplyComposed(Err(text::compose_failed(&e.to_string())));
+            return Err(text::compose_failed(&e.to_string()));
         }
-        Action::ReplyComposed(
-            reply::compose(&self.config, &self.store, report_id, template)
-                .map(Box::new)
-                .map_err(|e| text::compose_failed(&e.to_string())),
-        )
+        reply::compose(&self.config, &self.store, report_id, template)
+            .map(Box::new)
+            .map_err(|e| text::compose_failed(&e.to_string()))
     }
 
     fn run(&mut self, now: DateTime<Utc>, request: Request) -> Result<Action, TriageError> {
@@ -195,7 +187,14 @@ impl Session {
                         page
                     }
                 };
-                let marks = clock_marks(&self.store, &page, now)?;
+                let mut marks = clock_marks(&self.store, &page, now)?;
+                for row in &page.rows {
+                    let id = row.summary.id;
+                    if let Some(line) = super::team::replying(&self.config, &self.store, id, now) {
+                        let mark = marks.remove(&id);
+                        marks.insert(id, mark.map_or(line.clone(), |m| format!("{line} · {m}")));
+                    }
+                }
                 Action::QueueLoaded {
                     generation,
                     page,
@@ -203,7 +202,9 @@ impl Session {
                 }
             }
             Request::Report(id) => {
-                Action::ReportLoaded(Box::new(load_detail(&self.store, clocks, now, id)?))
+                let mut detail = load_detail(&self.store, clocks, now, id)?;
+                detail.replying = super::team::replying(&self.config, &self.store, id, now);
+                Action::ReportLoaded(Box::new(detail))
             }
             Request::Stats => Action::StatsLoaded(Box::new(load_stats(
                 &self.store,
@@ -218,6 +219,7 @@ impl Session {
             Request::ComposeReply { .. }
             | Request::QueueReply(_)
             | Request::CheckReply(_)
+            | Request::ReplyAbandoned(_)
             | Request::HeldFetch
             | Request::Moderate(..)
             | Request::OutboxCount
@@ -278,8 +280,7 @@ pub fn check_reply(config: &Config, draft: Box<Draft>) -> Action {
 }
 
 /// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing
-/// where the queue is on screen.
-/// A store error names the store file, as the CLI's do.
+/// where the queue is on screen, and a store error names the store file, as the CLI's do.
 pub fn triage_message(e: &TriageError, path: &std::path::Path) -> String {
     match e {
         TriageError::NoSuchReport(id) => text::no_such_report(*id),
@@ -326,7 +327,7 @@ pub fn clock_marks(
 }
 
 /// The classifier's similar earlier reports (issue 12), best first. They are a suggestion:
-/// when they cannot be worked out the desk goes on without them, and says why in the log.
+/// when they cannot be worked out the report view and `d` go on without them.
 pub fn similar(store: &Store, id: ReportId) -> Vec<Similar> {
     crate::core::classify::similar::similar_reports(store.conn(), id).unwrap_or_default()
 }
@@ -401,6 +402,7 @@ pub fn load_detail(
         };
     let embargo = embargo::embargo(&advisory::load(store.conn(), id)?, now);
     Ok(Detail {
+        replying: None,
         similar: similar(store, id),
         finish_mark: embargo::finish_mark(report.deadlines.finish.as_deref(), now),
         embargo,
@@ -409,116 +411,5 @@ pub fn load_detail(
         thread: timeline.into_iter().map(|(_, item)| item).collect(),
         deadline,
         report,
-    })
-}
-
-/// The stats screen's figures: the triage core's stats for all time, and the overdue list
-/// from the queue sorted by deadline (most overdue first).
-pub fn load_stats(
-    store: &Store,
-    clocks: &ClockConfig,
-    members: &[&crate::core::config::Identity],
-    now: DateTime<Utc>,
-) -> Result<StatsData, TriageError> {
-    let s = stats::compute(store, Period::default(), clocks, now)?;
-    let year = stats::period::compute(
-        store,
-        Period::default(),
-        stats::period::By::Month,
-        clocks,
-        members,
-        now,
-    )?;
-    let monthly = year
-        .by_period
-        .iter()
-        .map(|p| {
-            (
-                p.period.clone(),
-                vec![
-                    ("spam".to_string(), p.spam as u64),
-                    ("invalid".to_string(), p.invalid as u64),
-                    ("valid".to_string(), p.valid as u64),
-                ],
-            )
-        })
-        .collect();
-    let e = &year.response_efficiency;
-    let efficiency = [
-        ("first response", &e.acknowledge),
-        ("triage", &e.triage),
-        ("close", &e.close),
-        ("coordinator", &e.coordinator),
-        ("finish", &e.finish),
-    ]
-    .into_iter()
-    .map(|(clock, s)| (clock.to_string(), s.met, s.missed, s.share))
-    .collect();
-    let weekly = s
-        .weekly
-        .iter()
-        .map(|w| {
-            (
-                w.week.clone(),
-                vec![
-                    ("spam".to_string(), w.spam as u64),
-                    ("invalid".to_string(), w.invalid as u64),
-                    ("valid".to_string(), w.valid as u64),
-                ],
-            )
-        })
-        .collect();
-    let by_state = s
-        .by_state
-        .iter()
-        .map(|(k, v)| (k.clone(), *v as u64))
-        .collect();
-    let response = vec![
-        (
-            "first response".to_string(),
-            s.time_to_first_response.median_hours,
-            clocks.acknowledge_days * 24.0,
-            s.time_to_first_response.count as u64,
-        ),
-        (
-            "triage".to_string(),
-            s.time_to_triage.median_hours,
-            clocks.triage_days * 24.0,
-            s.time_to_triage.count as u64,
-        ),
-        (
-            "close".to_string(),
-            s.time_to_close.median_hours,
-            clocks.close_days * 24.0,
-            s.time_to_close.count as u64,
-        ),
-    ];
-    let open = QueueFilter {
-        exclude_states: ReportState::ALL
-            .iter()
-            .filter(|s| s.is_closed())
-            .map(|s| s.to_string())
-            .collect(),
-        order: QueueOrder::Deadline,
-        ..Default::default()
-    };
-    let page = store.queue_page(&open, clocks, 0, OVERDUE_SHOWN)?;
-    let overdue = page
-        .rows
-        .into_iter()
-        .filter_map(|r| {
-            r.deadline
-                .filter(|d| *d < now)
-                .map(|d| (r.summary.id, r.summary.subject, d))
-        })
-        .collect();
-    Ok(StatsData {
-        weekly,
-        monthly,
-        efficiency,
-        by_state,
-        response,
-        overdue_count: s.overdue,
-        overdue,
     })
 }

@@ -84,7 +84,10 @@ pub fn edit(buffer: &str) -> Action {
 /// The reply steps' answers.
 pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
     match action {
-        Action::ReplyComposed(Ok(draft)) => {
+        Action::ReplyComposed(Ok(draft), warning) => {
+            if let Some(w) = &warning {
+                state.log(w);
+            }
             let buffer = to_buffer(&draft);
             state.reply = Some(ReplyFlow {
                 draft: *draft,
@@ -92,11 +95,12 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
                 problem: None,
                 previewing: false,
                 check: None,
+                also_replying: warning,
                 scroll: 0,
             });
             vec![Request::EditReply(buffer)]
         }
-        Action::ReplyComposed(Err(e)) => {
+        Action::ReplyComposed(Err(e), _) => {
             state.error(e);
             Vec::new()
         }
@@ -132,9 +136,10 @@ fn edited(state: &mut State, result: Result<String, String>) -> Vec<Request> {
     let edited = match result {
         Ok(t) => t,
         Err(e) => {
+            let id = flow.draft.report_id;
             state.reply = None;
             state.error(e);
-            return Vec::new();
+            return vec![Request::ReplyAbandoned(id)];
         }
     };
     match apply_buffer(&flow.draft, &edited) {
@@ -147,9 +152,10 @@ fn edited(state: &mut State, result: Result<String, String>) -> Vec<Request> {
             flow.draft = draft;
         }
         Err(ReplyError::EmptyBody) => {
+            let id = flow.draft.report_id;
             state.reply = None;
             state.info(text::REPLY_EMPTY);
-            return Vec::new();
+            return vec![Request::ReplyAbandoned(id)];
         }
         Err(e) => {
             // The preview shows the draft as it was, with what is wrong; `e` opens the
@@ -210,9 +216,10 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
             vec![Request::EditReply(flow.buffer.clone())]
         }
         Command::CancelReply | Command::Back => {
+            let id = flow.draft.report_id;
             state.reply = None;
             state.info(text::REPLY_CANCELLED);
-            Vec::new()
+            vec![Request::ReplyAbandoned(id)]
         }
         // Ctrl-C quits from anywhere; the draft was never queued, so nothing is left behind.
         Command::Quit => {

@@ -205,6 +205,14 @@ pub fn held_failed(e: &str) -> String {
     format!("held queue: {e}")
 }
 
+pub fn is_replying(who: &str, minutes: i64) -> String {
+    format!("{who} is replying ({minutes} min)")
+}
+
+pub fn also_replying(line: &str, id: i64) -> String {
+    format!("{line} to report #{id}: two replies may reach the reporter; n in the preview cancels yours")
+}
+
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
         format!("embargo ended {}d ago", -days_left)

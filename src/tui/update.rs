@@ -104,7 +104,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             state.outbox_pending = Some(n);
             Vec::new()
         }
-        reply_step @ (Action::ReplyComposed(_)
+        Action::ReplyAbandoned => Vec::new(),
+        reply_step @ (Action::ReplyComposed(..)
         | Action::ReplyEdited(_)
         | Action::ReplyChecked(..)
         | Action::ReplyQueued { .. }

@@ -147,6 +147,7 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         | Request::SaveAdvisory(_)
         | Request::QueueReply(_)
         | Request::CheckReply(_)
+        | Request::ReplyAbandoned(_)
         | Request::HeldFetch
         | Request::Moderate(..)
         | Request::Deliver(_) => None,

@@ -29,6 +29,12 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         )));
     }
+    if let Some(other) = &flow.also_replying {
+        lines.push(Line::from(Span::styled(
+            safe(other),
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        )));
+    }
     lines.push(field(text::PREVIEW_FROM, safe(&d.from)));
     lines.push(field(text::PREVIEW_TO, safe(&d.to.join(", "))));
     if !d.cc.is_empty() {

@@ -213,6 +213,15 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             out.push(Line::from(Span::styled(format!("  ⚠ {w}"), urgent)));
         }
     }
+    if let Some(line) = &d.replying {
+        out.push(field(
+            "Replying",
+            Span::styled(
+                safe(line),
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
+        ));
+    }
     if !d.similar.is_empty() {
         let list: Vec<String> = d
             .similar
