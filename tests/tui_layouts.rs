@@ -221,3 +221,57 @@ fn the_footer_keeps_the_most_useful_keys() {
     assert!(monthly.contains("2026-11"), "{monthly}");
     assert!(monthly.contains("n   met│"), "{monthly}");
 }
+
+/// The held screen (`H`) at 60×15: without `[mailman]` it says so in one line; with a long
+/// queue the cursor stays in view and the footer names the moderation keys.
+#[test]
+fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
+    use secdesk::core::model::{Class, Outcome, Verdict};
+    use secdesk::core::moderation::{ClassifiedPost, HeldPost};
+    let mut desk = Desk::demo();
+    desk.resize(60, 15);
+    desk.key(KeyCode::Char('H'));
+    let screen = desk.screen();
+    assert!(screen.contains("Held posts"), "{screen}");
+    assert!(screen.contains("held queue:"), "{screen}");
+    assert!(screen.contains("mailman"), "{screen}");
+    let posts: Vec<ClassifiedPost> = (1..=12)
+        .map(|i| ClassifiedPost {
+            post: HeldPost {
+                list: "security@example.org".into(),
+                request_id: i,
+                message_id: Some(format!("held-{i}@example.net")),
+                sender: format!("sender{i}@example.net"),
+                subject: format!("Held post number {i}"),
+                reason: "The message is not from a list member".into(),
+                hold_date: None,
+                raw: Vec::new(),
+            },
+            verdict: Verdict {
+                class: if i % 2 == 0 {
+                    Class::Spam
+                } else {
+                    Class::Valid
+                },
+                outcome: Outcome::Unsure,
+                spam_score: 0.5,
+                confidence: 0.5,
+                reasons: Vec::new(),
+            },
+        })
+        .collect();
+    desk.act(secdesk::tui::action::Action::HeldLoaded(Ok(posts)));
+    for _ in 0..11 {
+        desk.key(KeyCode::Char('j'));
+    }
+    let screen = desk.screen();
+    let rows = rows(&screen);
+    assert!(
+        rows.iter().any(|r| r.contains("12 sender12@example.net")),
+        "the cursor's post is in view:\n{screen}"
+    );
+    assert!(rows[14].contains("a accept"), "{screen}");
+    assert!(rows[14].contains("s discard"), "{screen}");
+    desk.key(KeyCode::Char('q'));
+    assert!(desk.screen().contains("Needs triage") || desk.screen().contains("Triage"));
+}
