@@ -192,6 +192,15 @@ fn first_incremental_and_idempotent_sync(server: &dyn ImapServer) {
     assert_eq!(desk.count("messages"), 5);
     assert_eq!(desk.count("reports"), 4);
     assert_store_matches_server(&desk, server, "INBOX");
+    // The cursor reached the newest UID, so the next sync asks only for what is new, also on a
+    // server whose EXAMINE leaves UIDNEXT out (Courier: STATUS supplies it).
+    let newest = srv::uids(server, "INBOX").into_iter().max();
+    assert_eq!(
+        Some(desk.cursor("INBOX").1),
+        newest,
+        "{}: the cursor stayed behind",
+        server.name()
+    );
 }
 
 fn uidvalidity_change_neither_duplicates_nor_loses_mail(server: &dyn ImapServer) {

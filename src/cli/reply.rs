@@ -10,11 +10,12 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::core::config::Config;
+use crate::core::model::{InvalidReason, ReportState};
 use crate::core::outbox;
 use crate::core::reply::buffer::parse_addresses;
 use crate::core::reply::buffer::{apply_buffer, to_buffer, with_error_note};
 use crate::core::reply::message::{build, domain_of, new_message_id, BuiltMessage};
-use crate::core::reply::{check_recipient_limit, compose_to, Draft, ReplyError};
+use crate::core::reply::{check_recipient_limit, compose_to, state_change, Draft, ReplyError};
 use crate::core::sanitize::{terminal_line, terminal_text};
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, Delivery, Outcome};
@@ -77,6 +78,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         yes: args.yes,
         interactive,
         named,
+        current: Some(state_change::current(&store, args.id)?),
     };
     // Other desks see "replying" until this ends (docs/team.md); a second replier is warned.
     let confirm = |p: &str| match interactive && !args.yes {
@@ -110,6 +112,9 @@ pub struct Settle {
     /// Addresses named on the command line (`--to`), lowercase: a reply to these (and the
     /// team address) needs no confirmation however many they are.
     pub named: Vec<String>,
+    /// The report's state and invalid reason now, so the preview says what sending will
+    /// really do to it (`state_change::plan`), not what the template asks for.
+    pub current: Option<(ReportState, Option<InvalidReason>)>,
 }
 
 /// Edits (when asked), builds and confirms a draft until it is ready to send.
@@ -126,6 +131,7 @@ pub fn settle(
         yes,
         interactive,
         named: Vec::new(),
+        current: None,
     };
     settle_with(config, draft, how)
 }
@@ -141,6 +147,7 @@ pub fn settle_with(
         yes,
         interactive,
         named,
+        current,
     } = how;
     let mut buffer = to_buffer(&draft);
     loop {
@@ -193,7 +200,7 @@ pub fn settle_with(
             print_recipients(config, &draft, &built)?;
             return Ok(Some((draft, built)));
         }
-        print_preview(config, &draft, &built)?;
+        print_preview(config, &draft, &built, current)?;
         let prompt = match &over_limit {
             Some(e) => {
                 warn(&e.to_string());
@@ -327,7 +334,12 @@ fn note_other_senders(d: &Draft) {
 }
 
 /// What will be sent, every part made terminal-safe (the quote holds a stranger's text).
-fn print_preview(config: &Config, d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
+fn print_preview(
+    config: &Config,
+    d: &Draft,
+    built: &BuiltMessage,
+    current: Option<(ReportState, Option<InvalidReason>)>,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "From:    {}", terminal_line(&d.from))?;
     writeln!(out, "To:      {}", terminal_line(&d.to.join(", ")))?;
@@ -342,13 +354,20 @@ fn print_preview(config: &Config, d: &Draft, built: &BuiltMessage) -> anyhow::Re
     if let Some(parent) = &d.in_reply_to {
         writeln!(out, "In reply to <{}>", terminal_line(parent))?;
     }
-    if let Some(change) = &d.state_change {
-        let reason = change.reason.map(|r| format!(" ({r})")).unwrap_or_default();
-        writeln!(
-            out,
-            "After sending, report #{} becomes {}{reason}",
-            d.report_id, change.state
-        )?;
+    match (&d.state_change, current) {
+        (Some(change), Some((state, reason))) => {
+            let plan = state_change::plan(state, reason, *change);
+            writeln!(out, "After sending, {}", plan.describe(d.report_id))?;
+        }
+        (Some(change), None) => {
+            let reason = change.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            writeln!(
+                out,
+                "After sending, report #{} becomes {}{reason}",
+                d.report_id, change.state
+            )?;
+        }
+        (None, _) => {}
     }
     writeln!(out, "{}", "-".repeat(72))?;
     write!(out, "{}", terminal_text(&d.body))?;

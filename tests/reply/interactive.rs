@@ -139,3 +139,33 @@ fn many_recipients_are_listed_and_confirmed_before_sending() {
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert_eq!(desk.reporter_maildir_count(), 1);
 }
+
+/// Issue 14: the preview says what sending will really do to the report. An acknowledge
+/// reply to a report already triaged leaves it triaged, and the preview says so instead of
+/// promising "becomes acknowledged"; sending then succeeds and the state stays.
+#[test]
+fn the_preview_says_what_sending_really_does_to_the_state() {
+    let desk = Desk::new(HOSTILE, 0);
+    let smtp = Smtp::start(&desk.server.maildir(REPORTER, "INBOX"));
+    desk.configure(smtp.port, "");
+    for state in ["acknowledged", "triaged"] {
+        let out = desk.run(&["state", "1", state], &[]);
+        assert!(out.status.success(), "{}", crate::desk::stderr(&out));
+    }
+    let tmux =
+        Tmux::start(&desk.shell_line(&["reply", "1", "--template", "acknowledge", "--no-edit"]));
+    let screen = tmux.wait_for("Send this reply? [y]es, [e]dit, [n]o");
+    assert!(
+        screen.contains("After sending, #1 stays triaged (already past acknowledged)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("becomes acknowledged"), "{screen}");
+    tmux.cmd(&["send-keys", "y", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    let state: String = desk
+        .db()
+        .query_row("SELECT state FROM reports WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(state, "triaged");
+}

@@ -95,7 +95,7 @@ pub fn plan_for(store: &Store, id: ReportId, change: StateChange) -> Result<Plan
 }
 
 /// The report's state and invalid reason as stored now.
-fn current(
+pub fn current(
     store: &Store,
     id: ReportId,
 ) -> Result<(ReportState, Option<InvalidReason>), TriageError> {

@@ -114,10 +114,21 @@ pub fn examine(
             mailbox: mailbox.to_string(),
             host: endpoint.host.clone(),
         })?;
+    // Some servers (Courier) leave UIDNEXT out of EXAMINE's answer but give it to STATUS
+    // (RFC 3501 §6.3.10). Without it the cursor cannot move and every sync lists the whole
+    // mailbox again, so ask; a refusal leaves it unknown, which is safe, only slower.
+    let uid_next = status.uid_next.or_else(|| {
+        within_deadline(endpoint, session, |s| {
+            s.status(&wire, "(UIDNEXT UIDVALIDITY)")
+        })
+        .ok()
+        .filter(|st| st.uid_validity == Some(uidvalidity))
+        .and_then(|st| st.uid_next)
+    });
     Ok(Examined {
         mailbox: mailbox.to_string(),
         uidvalidity,
-        uid_next: status.uid_next,
+        uid_next,
         exists: status.exists,
     })
 }
