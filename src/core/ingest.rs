@@ -373,7 +373,7 @@ fn store_message(
         mailbox,
         uidvalidity,
         uid,
-        p.incoming.raw,
+        crate::core::store::raw::pack(&p.incoming.raw),
         placement.another_sender,
         date.note.as_ref().and(m.header("Date")),
     ])?;

@@ -12,8 +12,10 @@ pub mod inspect;
 mod migrations;
 pub mod missing;
 pub mod queue;
+pub mod raw;
 pub mod reports;
 pub mod salvage;
+pub mod space;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -131,6 +133,7 @@ impl Store {
     }
 
     fn configure(&self) -> Result<()> {
+        raw::register(&self.conn)?;
         // 16 KB pages for a new database (an existing one keeps its size; the pragma is then a
         // no-op). A typical message with its raw bytes fits one page instead of an overflow
         // chain of 4 KB pages: a full sync spent about 15 % less time storing.
