@@ -172,7 +172,22 @@ impl Store {
         let result = self.apply_migrations(found as usize);
         let restored = self.conn.pragma_update(None, "foreign_keys", "ON");
         result?;
-        restored.map_err(|e| self.name_file(e.into()))
+        restored.map_err(|e| self.name_file(e.into()))?;
+        if found > 0 && found < migrations::raw_packed_from() {
+            self.compact_after_packing();
+        }
+        Ok(())
+    }
+
+    /// Gives the space that packing the raw messages freed back to the file system
+    /// (`VACUUM`, once, after that migration). It needs the store to itself: when another
+    /// desk holds it, the free pages stay and later syncs reuse them.
+    fn compact_after_packing(&mut self) {
+        if let Err(e) = self.conn.execute_batch("VACUUM") {
+            self.notices.push(format!(
+                "raw messages are now compressed, but the file could not be shrunk now ({e}); the freed space is reused by later syncs"
+            ));
+        }
     }
 
     fn apply_migrations(&mut self, from: usize) -> Result<()> {
