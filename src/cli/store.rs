@@ -49,11 +49,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "messages   {}: raw {:.1} MB (compressed), bodies {:.1} MB, reasons {:.1} MB",
+        "messages   {}: raw {} (compressed), bodies {}, reasons {}",
         s.messages,
-        mb(s.raw_bytes),
-        mb(s.body_bytes),
-        mb(s.reasons_bytes)
+        human(s.raw_bytes),
+        human(s.body_bytes),
+        human(s.reasons_bytes)
     )?;
     if s.objects.is_empty() {
         writeln!(
@@ -78,4 +78,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bytes` in kB, MB or GB (powers of 1000), one decimal.
+fn human(bytes: i64) -> String {
+    let b = bytes as f64;
+    if bytes < 1_000_000 {
+        format!("{:.1} kB", b / 1e3)
+    } else if bytes < 1_000_000_000 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.1} GB", b / 1e9)
+    }
 }
