@@ -369,7 +369,9 @@ fn store_message(
         v.map(|v| v.outcome.as_str()),
         v.map(|v| v.spam_score),
         v.map(|v| v.confidence),
-        v.map(|v| json(&v.reasons)),
+        // The message that opened its report has its reasons there (reports.reasons):
+        // kept once.
+        v.filter(|_| !is_new).map(|v| json(&v.reasons)),
         mailbox,
         uidvalidity,
         uid,

@@ -417,6 +417,15 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE messages SET raw = secdesk_pack_raw(raw);
     "#,
+    // (compact store): the classifier's reasons are kept once. The message that opened a
+    // report had the same JSON as its report (reports.reasons, which the desk shows);
+    // only the report keeps it now. Nothing reads messages.reasons of such a message.
+    r#"
+    UPDATE messages SET reasons = NULL
+    WHERE reasons IS NOT NULL
+      AND id = (SELECT min(f.id) FROM messages f WHERE f.report_id = messages.report_id)
+      AND reasons = (SELECT r.reasons FROM reports r WHERE r.id = messages.report_id);
+    "#,
 ];
 
 /// How many migrations a store has had once its raw messages are packed: a store at a

@@ -127,3 +127,40 @@ fn the_migration_packs_an_old_store_and_keeps_every_message_byte_exact() {
     }
     assert!(after < before, "{after} of {before}");
 }
+
+#[test]
+fn the_migration_keeps_reasons_once_on_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        c.execute_batch(
+            r#"INSERT INTO reports (id, created_at, updated_at, reasons) VALUES (1, 't', 't', '["a"]');
+               INSERT INTO messages (report_id, content_hash, received_at, raw, reasons)
+                   VALUES (1, 'h1', 't', x'41', '["a"]'), (1, 'h2', 't', x'42', '["b"]');"#,
+        )
+        .unwrap();
+        c.pragma_update(
+            None,
+            "user_version",
+            super::super::migrations::raw_packed_from(),
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let c = store.conn();
+    let reasons: Vec<Option<String>> = c
+        .prepare("SELECT reasons FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    // The opening message's copy is gone; a later message's own reasons stay.
+    assert_eq!(reasons, [None, Some(r#"["b"]"#.to_string())]);
+    let report: String = c
+        .query_row("SELECT reasons FROM reports WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(report, r#"["a"]"#);
+}
