@@ -62,7 +62,10 @@ impl Desk {
     fn raw_of_only_message(&self) -> Vec<u8> {
         self.store()
             .conn()
-            .query_row("SELECT raw FROM messages", [], |r| r.get(0))
+            .query_row("SELECT raw FROM messages", [], |r| {
+                r.get::<_, secdesk::core::store::raw::RawMessage>(0)
+                    .map(|m| m.0)
+            })
             .unwrap()
     }
 }
@@ -149,7 +152,10 @@ fn a_50_mb_message_is_kept_whole_with_a_note() {
     let (stored, notes): (Vec<u8>, String) = store
         .conn()
         .query_row("SELECT raw, notes FROM messages", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((
+                r.get::<_, secdesk::core::store::raw::RawMessage>(0)?.0,
+                r.get(1)?,
+            ))
         })
         .unwrap();
     assert_eq!(stored.len(), raw.len());

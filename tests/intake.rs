@@ -156,7 +156,10 @@ fn an_mbox_body_line_starting_with_from_survives_whole() {
         .query_row(
             "SELECT raw FROM messages WHERE message_id LIKE '%one@example.net%'",
             [],
-            |r| r.get(0),
+            |r| {
+                r.get::<_, secdesk::core::store::raw::RawMessage>(0)
+                    .map(|m| m.0)
+            },
         )
         .expect("first message stored");
     assert_eq!(

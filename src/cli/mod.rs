@@ -29,6 +29,7 @@ mod show;
 mod state;
 mod stats;
 mod stats_year;
+mod store;
 mod sync;
 mod take;
 mod team;
@@ -113,6 +114,8 @@ pub enum Command {
     Backup(backup::Args),
     /// Check the store file: whole, private, secdesk's, references intact.
     Check(check::Args),
+    /// Show where the store's space goes: `secdesk store --stats [--json]`.
+    Store(store::Args),
     /// Show or set a report's advisory fields (--set KEY=VALUE, --unset KEY, --edit, --json).
     Advisory(advisory::Args),
     /// Export a report's advisory: OSV, CVE JSON 5.1, GHSA request body, or the announce mail.
@@ -223,6 +226,7 @@ pub fn main() -> ExitCode {
         Some(Command::Held(args)) => held::run(&ctx, args),
         Some(Command::Backup(args)) => backup::run(&ctx, args),
         Some(Command::Check(args)) => check::run(&ctx, args),
+        Some(Command::Store(args)) => store::run(&ctx, args),
         Some(Command::Advisory(args)) => advisory::run(&ctx, args),
         Some(Command::Export(args)) => export::run(&ctx, args),
         Some(Command::Notice(args)) => notice::run(&ctx, args),

@@ -14,6 +14,7 @@ use crate::core::sanitize::{safe_file_name, terminal_line};
 use crate::core::store::{Store, StoreError};
 
 use super::Context;
+use crate::core::store::raw::RawMessage;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,7 +44,7 @@ pub fn save_attachments(store: &Store, id: i64, dir: &Path) -> anyhow::Result<Ve
         .conn()
         .prepare("SELECT raw FROM messages WHERE report_id = ?1 ORDER BY id")?;
     let raws: Vec<Vec<u8>> = stmt
-        .query_map([id], |r| r.get(0))?
+        .query_map([id], |r| Ok(r.get::<_, RawMessage>(0)?.0))?
         .collect::<rusqlite::Result<_>>()?;
     if raws.is_empty() {
         return Err(StoreError::NoSuchReport(id).into());

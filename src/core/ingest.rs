@@ -369,11 +369,13 @@ fn store_message(
         v.map(|v| v.outcome.as_str()),
         v.map(|v| v.spam_score),
         v.map(|v| v.confidence),
-        v.map(|v| json(&v.reasons)),
+        // The message that opened its report has its reasons there (reports.reasons):
+        // kept once.
+        v.filter(|_| !is_new).map(|v| json(&v.reasons)),
         mailbox,
         uidvalidity,
         uid,
-        p.incoming.raw,
+        crate::core::store::raw::pack(&p.incoming.raw),
         placement.another_sender,
         date.note.as_ref().and(m.header("Date")),
     ])?;

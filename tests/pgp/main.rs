@@ -111,7 +111,10 @@ impl Desk {
         db.query_row(
             "SELECT raw FROM messages WHERE subject = ?1",
             [subject],
-            |r| r.get(0),
+            |r| {
+                r.get::<_, secdesk::core::store::raw::RawMessage>(0)
+                    .map(|m| m.0)
+            },
         )
         .expect("raw kept")
     }

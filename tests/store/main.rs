@@ -11,3 +11,4 @@ mod faults;
 mod orphans;
 mod output;
 mod pipes;
+mod space;

@@ -10,6 +10,7 @@ use super::similar::{similar_reports, Similar};
 use super::ClassifyError;
 use crate::core::model::ReportId;
 use crate::core::parse::parse_message;
+use crate::core::store::raw::RawMessage;
 
 /// One policy flag: its name, what it means, and the reply template that fits.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -59,7 +60,7 @@ pub fn report_advice(conn: &Connection, id: ReportId) -> Result<Option<Advice>, 
         .query_row(
             "SELECT raw FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id LIMIT 1",
             [id],
-            |r| r.get(0),
+            |r| Ok(r.get::<_, RawMessage>(0)?.0),
         )
         .optional()?;
     let Some(raw) = raw else { return Ok(None) };

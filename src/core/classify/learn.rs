@@ -12,6 +12,7 @@ use super::tokenize::tokenize;
 use super::ClassifyError;
 use crate::core::model::{Class, ReportId};
 use crate::core::parse::parse_message;
+use crate::core::store::raw::RawMessage;
 use crate::core::store::{Store, StoreError};
 
 /// What learning from one report did.
@@ -88,7 +89,9 @@ fn incoming_messages(
     let mut stmt = conn.prepare(
         "SELECT content_hash, raw FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
-    let rows = stmt.query_map([report_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map([report_id], |r| {
+        Ok((r.get(0)?, r.get::<_, RawMessage>(1)?.0))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -16,6 +16,7 @@ use rusqlite::{params, OptionalExtension};
 use super::ReplyError;
 use crate::core::model::ReportId;
 use crate::core::parse::{parse_message, Mailbox, ParsedMessage};
+use crate::core::store::raw::RawMessage;
 use crate::core::store::{Store, StoreError};
 
 /// One stored message of the thread, oldest first by storing order (never by a Date
@@ -157,7 +158,7 @@ fn load(store: &Store, report_id: ReportId) -> Result<Vec<Stored>, ReplyError> {
                 direction: r.get(0)?,
                 from: r.get(1)?,
                 another_sender: r.get(2)?,
-                raw: r.get(3)?,
+                raw: r.get::<_, RawMessage>(3)?.0,
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())

@@ -245,3 +245,63 @@ fn a_backup_is_a_whole_private_copy_and_never_overwrites() {
     assert_eq!(n, 20);
     assert!(store.backup_to(&copy).is_err());
 }
+
+#[test]
+fn a_damaged_store_from_before_packing_is_salvaged_byte_exact() {
+    use super::raw::RawMessage;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let original = |i: i64| {
+        // Every 7th one starts with the zstd magic, as a hostile message could.
+        let mut m = if i % 7 == 0 {
+            vec![0x28, 0xb5, 0x2f, 0xfd]
+        } else {
+            Vec::new()
+        };
+        m.extend(
+            format!(
+                "Subject: report {i}\r\n\r\n\0\u{e9}{}\r\n",
+                "x".repeat(3000 + i as usize)
+            )
+            .bytes(),
+        );
+        m
+    };
+    {
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        for i in 1..=300 {
+            c.execute(
+                "INSERT INTO reports (created_at, updated_at) VALUES ('t', 't')",
+                [],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO messages (report_id, content_hash, received_at, subject, raw) VALUES (?1, ?1, 't', 'subject', ?2)",
+                rusqlite::params![i, original(i)],
+            )
+            .unwrap();
+        }
+        c.pragma_update(None, "user_version", migrations::raw_packed_from() - 1)
+            .unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    damage_page(&path, 40);
+    let store = Store::open_for_reading(&path).unwrap();
+    assert!(store.damage().is_some());
+    let copy = dir.path().join("copy.db");
+    salvage::salvage(&store, &copy).unwrap();
+    let saved = Store::open(&copy).unwrap();
+    let rows: Vec<(i64, Vec<u8>)> = saved
+        .conn()
+        .prepare("SELECT report_id, raw FROM messages")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, RawMessage>(1)?.0)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(rows.len() > 250, "{}", rows.len());
+    for (i, raw) in rows {
+        assert_eq!(raw, original(i), "message {i}");
+    }
+}

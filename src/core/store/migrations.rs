@@ -409,4 +409,30 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX moderation_queue_report ON moderation_queue(report_id);
     "#,
+    // (compact store): raw messages are kept as zstd frames (core::store::raw), byte-exact
+    // on read. Every old value is packed, in this migration's one transaction: a crash
+    // leaves the store as it was and the next open packs again. SQLite updates row by row,
+    // so memory stays bounded by the largest message. `secdesk_pack_raw` is registered on
+    // every connection the store opens (Store::configure).
+    r#"
+    UPDATE messages SET raw = secdesk_pack_raw(raw);
+    "#,
+    // (compact store): the classifier's reasons are kept once. The message that opened a
+    // report had the same JSON as its report (reports.reasons, which the desk shows);
+    // only the report keeps it now. Nothing reads messages.reasons of such a message.
+    r#"
+    UPDATE messages SET reasons = NULL
+    WHERE reasons IS NOT NULL
+      AND id = (SELECT min(f.id) FROM messages f WHERE f.report_id = messages.report_id)
+      AND reasons = (SELECT r.reasons FROM reports r WHERE r.id = messages.report_id);
+    "#,
 ];
+
+/// How many migrations a store has had once its raw messages are packed: a store at a
+/// lower `user_version` holds them as they arrived (salvage packs those it copies).
+pub fn raw_packed_from() -> i64 {
+    MIGRATIONS
+        .iter()
+        .position(|m| m.contains("secdesk_pack_raw(raw)"))
+        .map_or(0, |i| i as i64 + 1)
+}

@@ -12,8 +12,10 @@ pub mod inspect;
 mod migrations;
 pub mod missing;
 pub mod queue;
+pub mod raw;
 pub mod reports;
 pub mod salvage;
+pub mod space;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -131,6 +133,7 @@ impl Store {
     }
 
     fn configure(&self) -> Result<()> {
+        raw::register(&self.conn)?;
         // 16 KB pages for a new database (an existing one keeps its size; the pragma is then a
         // no-op). A typical message with its raw bytes fits one page instead of an overflow
         // chain of 4 KB pages: a full sync spent about 15 % less time storing.
@@ -169,7 +172,22 @@ impl Store {
         let result = self.apply_migrations(found as usize);
         let restored = self.conn.pragma_update(None, "foreign_keys", "ON");
         result?;
-        restored.map_err(|e| self.name_file(e.into()))
+        restored.map_err(|e| self.name_file(e.into()))?;
+        if found > 0 && found < migrations::raw_packed_from() {
+            self.compact_after_packing();
+        }
+        Ok(())
+    }
+
+    /// Gives the space that packing the raw messages freed back to the file system
+    /// (`VACUUM`, once, after that migration). It needs the store to itself: when another
+    /// desk holds it, the free pages stay and later syncs reuse them.
+    fn compact_after_packing(&mut self) {
+        if let Err(e) = self.conn.execute_batch("VACUUM") {
+            self.notices.push(format!(
+                "raw messages are now compressed, but the file could not be shrunk now ({e}); the freed space is reused by later syncs"
+            ));
+        }
     }
 
     fn apply_migrations(&mut self, from: usize) -> Result<()> {

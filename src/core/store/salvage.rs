@@ -73,6 +73,12 @@ pub fn salvage(store: &Store, dest: &Path) -> Result<SalvageReport> {
         report.copied += t.copied;
         report.tables.push(t);
     }
+    // A store from before raw messages were packed holds them as they arrived; the copy
+    // holds them as this schema does (core::store::raw).
+    let version: i64 = conn.query_row("PRAGMA damaged.user_version", [], |r| r.get(0))?;
+    if version < super::migrations::raw_packed_from() {
+        conn.execute("UPDATE messages SET raw = secdesk_pack_raw(raw)", [])?;
+    }
     let messages_lost = report
         .tables
         .iter()

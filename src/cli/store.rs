@@ -1,0 +1,93 @@
+//! `secdesk store --stats [--json]`: where the store's space goes, per table and index
+//! (`core::store::space`), and what the message columns hold. Reads only.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::core::sanitize::terminal_line;
+use crate::core::store::space::space;
+
+use super::{output, Context};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print where the space goes: each table and index, largest first, and the bytes of
+    /// raw messages, decoded bodies and reasons.
+    #[arg(long)]
+    pub stats: bool,
+    /// With --stats: print JSON instead.
+    #[arg(long, requires = "stats")]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    if !args.stats {
+        anyhow::bail!(
+            "`secdesk store` needs what to do: `secdesk store --stats` shows where the space goes"
+        );
+    }
+    let (_, store) = ctx.read_store()?;
+    let s = space(store.conn())?;
+    if args.json {
+        output::print_json(&s)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mb = |b: i64| b as f64 / 1e6;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "store      {}",
+        terminal_line(&store.path().display().to_string())
+    )?;
+    writeln!(
+        out,
+        "file       {:.1} MB: {} pages of {} bytes, {} free",
+        mb(s.file_bytes),
+        s.pages,
+        s.page_size,
+        s.free_pages
+    )?;
+    writeln!(
+        out,
+        "messages   {}: raw {} (compressed), bodies {}, reasons {}",
+        s.messages,
+        human(s.raw_bytes),
+        human(s.body_bytes),
+        human(s.reasons_bytes)
+    )?;
+    if s.objects.is_empty() {
+        writeln!(
+            out,
+            "(this SQLite has no dbstat table: per-table sizes are not available)"
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:<32} {:<6} {:>10} {:>6}",
+        "table or index", "kind", "MB", "share"
+    )?;
+    for o in &s.objects {
+        writeln!(
+            out,
+            "{:<32} {:<6} {:>10.2} {:>5.1}%",
+            terminal_line(&o.name),
+            o.kind,
+            mb(o.bytes),
+            100.0 * o.bytes as f64 / s.file_bytes.max(1) as f64
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bytes` in kB, MB or GB (powers of 1000), one decimal.
+fn human(bytes: i64) -> String {
+    let b = bytes as f64;
+    if bytes < 1_000_000 {
+        format!("{:.1} kB", b / 1e3)
+    } else if bytes < 1_000_000_000 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.1} GB", b / 1e9)
+    }
+}

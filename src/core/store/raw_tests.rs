@@ -1,0 +1,166 @@
+//! Raw messages through the store: byte-exact in, byte-exact out.
+
+use super::*;
+use crate::core::ingest::{Ingestor, RawIncoming};
+use crate::core::store::Store;
+
+/// Awkward but real messages: CRLF, bare LF, 8-bit, NUL bytes, a 5 MB attachment, and
+/// one whose first bytes are the zstd magic.
+fn messages() -> Vec<Vec<u8>> {
+    let mut big = b"Message-ID: <big@x>\r\nSubject: big\r\n\r\n".to_vec();
+    big.extend((0..5 * 1024 * 1024).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let mut magic = MAGIC.to_vec();
+    magic.extend_from_slice(b"Subject: magic\n\nnot a frame\n");
+    vec![
+        b"Message-ID: <crlf@x>\r\nSubject: crlf\r\n\r\nline one\r\nline two\r\n".to_vec(),
+        b"Message-ID: <lf@x>\nSubject: lf\n\nno final newline".to_vec(),
+        b"Message-ID: <8bit@x>\nSubject: caf\xe9\nContent-Transfer-Encoding: 8bit\n\n\xff\xfe\x80 gr\xc3\xbc\xc3\x9fe\n".to_vec(),
+        b"Message-ID: <nul@x>\nSubject: nul\n\nbefore\0after\0\0\n".to_vec(),
+        big,
+        magic,
+    ]
+}
+
+#[test]
+fn pack_then_unpack_is_byte_exact() {
+    for m in messages() {
+        let packed = pack(&m);
+        assert!(packed.starts_with(&MAGIC));
+        assert_eq!(unpack(packed).unwrap(), m);
+    }
+}
+
+#[test]
+fn mail_is_stored_smaller_than_it_arrived() {
+    let m = "Received: from mx.example.org by mail.example.org\n".repeat(40);
+    let packed = pack(m.as_bytes());
+    assert!(
+        packed.len() * 4 < m.len(),
+        "{} of {}",
+        packed.len(),
+        m.len()
+    );
+}
+
+#[test]
+fn a_damaged_frame_is_an_error_not_wrong_bytes() {
+    let mut packed = pack(&messages()[0]);
+    let n = packed.len();
+    packed.truncate(n - 3);
+    let err = unpack(packed).unwrap_err().to_string();
+    assert!(err.contains("damaged"), "{err}");
+}
+
+#[test]
+fn ingested_messages_read_back_byte_exact_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let all = messages();
+    let batch = all.iter().map(|m| RawIncoming::file(m.clone())).collect();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap();
+    let stored: Vec<(Vec<u8>, i64)> = store
+        .conn()
+        .prepare("SELECT raw, length(raw) FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get::<_, RawMessage>(0)?.0, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(stored.len(), all.len());
+    for ((back, on_disk), m) in stored.iter().zip(&all) {
+        assert_eq!(back, m);
+        assert!(*on_disk as usize <= m.len() + 16);
+    }
+}
+
+#[test]
+fn the_migration_packs_an_old_store_and_keeps_every_message_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let all = messages();
+    {
+        // A store as the version before this migration left it: raw bytes as they arrived.
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn();
+        conn.execute(
+            "INSERT INTO reports (id, created_at, updated_at) VALUES (1, 't', 't')",
+            [],
+        )
+        .unwrap();
+        for (i, m) in all.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO messages (report_id, content_hash, received_at, raw) VALUES (1, ?1, 't', ?2)",
+                rusqlite::params![format!("h{i}"), m],
+            )
+            .unwrap();
+        }
+        conn.pragma_update(
+            None,
+            "user_version",
+            super::super::migrations::raw_packed_from() - 1,
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let conn = store.conn();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, super::super::MIGRATIONS.len() as i64);
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = conn
+        .prepare("SELECT raw, raw FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, RawMessage>(1)?.0)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(rows.len(), all.len());
+    let (mut before, mut after) = (0, 0);
+    for ((stored, back), m) in rows.iter().zip(&all) {
+        assert!(stored.starts_with(&MAGIC));
+        // Including the message that began with the magic itself.
+        assert_eq!(back, m);
+        before += m.len();
+        after += stored.len();
+    }
+    assert!(after < before, "{after} of {before}");
+}
+
+#[test]
+fn the_migration_keeps_reasons_once_on_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        c.execute_batch(
+            r#"INSERT INTO reports (id, created_at, updated_at, reasons) VALUES (1, 't', 't', '["a"]');
+               INSERT INTO messages (report_id, content_hash, received_at, raw, reasons)
+                   VALUES (1, 'h1', 't', x'41', '["a"]'), (1, 'h2', 't', x'42', '["b"]');"#,
+        )
+        .unwrap();
+        c.pragma_update(
+            None,
+            "user_version",
+            super::super::migrations::raw_packed_from(),
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let c = store.conn();
+    let reasons: Vec<Option<String>> = c
+        .prepare("SELECT reasons FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    // The opening message's copy is gone; a later message's own reasons stay.
+    assert_eq!(reasons, [None, Some(r#"["b"]"#.to_string())]);
+    let report: String = c
+        .query_row("SELECT reasons FROM reports WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(report, r#"["a"]"#);
+}

@@ -1,0 +1,118 @@
+//! Where the store's space goes (`secdesk store --stats`): the size of each table and
+//! index from SQLite's `dbstat` virtual table (compiled into the bundled SQLite), or, if a
+//! build lacks it, the file's page counts alone; and the bytes of the message columns that
+//! dominate a store (raw messages, decoded bodies, reasons).
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::Result;
+
+/// The space one table or index takes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Object {
+    pub name: String,
+    /// `table` or `index` (an FTS5 index's shadow tables are tables).
+    pub kind: String,
+    pub pages: i64,
+    pub bytes: i64,
+}
+
+/// Where the space goes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Space {
+    pub file_bytes: i64,
+    pub page_size: i64,
+    pub pages: i64,
+    pub free_pages: i64,
+    /// `dbstat`, or `page_count` when `dbstat` is not compiled in (then `objects` is empty).
+    pub source: &'static str,
+    /// Largest first.
+    pub objects: Vec<Object>,
+    pub messages: i64,
+    /// Stored bytes of `messages.raw` (compressed), of `messages.body` and of
+    /// `messages.reasons`.
+    pub raw_bytes: i64,
+    pub body_bytes: i64,
+    pub reasons_bytes: i64,
+}
+
+/// Measures the store open on `conn`.
+pub fn space(conn: &Connection) -> Result<Space> {
+    let pragma =
+        |name: &str| -> rusqlite::Result<i64> { conn.pragma_query_value(None, name, |r| r.get(0)) };
+    let page_size = pragma("page_size")?;
+    let pages = pragma("page_count")?;
+    let free_pages = pragma("freelist_count")?;
+    let (source, objects) = match objects(conn) {
+        Ok(objects) => ("dbstat", objects),
+        // "no such table: dbstat": a SQLite built without SQLITE_ENABLE_DBSTAT_VTAB.
+        Err(_) => ("page_count", Vec::new()),
+    };
+    let (messages, raw_bytes, body_bytes, reasons_bytes) = conn.query_row(
+        "SELECT count(*), coalesce(sum(length(raw)), 0), coalesce(sum(length(CAST(body AS BLOB))), 0),
+                coalesce(sum(length(CAST(reasons AS BLOB))), 0)
+         FROM messages",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    Ok(Space {
+        file_bytes: pages * page_size,
+        page_size,
+        pages,
+        free_pages,
+        source,
+        objects,
+        messages,
+        raw_bytes,
+        body_bytes,
+        reasons_bytes,
+    })
+}
+
+fn objects(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
+    let mut stmt = conn.prepare(
+        "SELECT d.name, coalesce(m.type, 'table'), sum(d.pageno), sum(d.pgsize)
+         FROM dbstat AS d LEFT JOIN sqlite_schema AS m ON m.name = d.name
+         WHERE d.aggregate = TRUE
+         GROUP BY d.name ORDER BY sum(d.pgsize) DESC, d.name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Object {
+            name: r.get(0)?,
+            kind: r.get(1)?,
+            pages: r.get(2)?,
+            bytes: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::store::Store;
+
+    #[test]
+    fn every_table_and_index_is_counted_and_they_add_up_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let s = space(store.conn()).unwrap();
+        assert_eq!(s.source, "dbstat");
+        let names: Vec<&str> = s.objects.iter().map(|o| o.name.as_str()).collect();
+        for expected in [
+            "messages",
+            "messages_report",
+            "reports",
+            "messages_fts_data",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        let counted: i64 = s.objects.iter().map(|o| o.pages).sum();
+        // Every page but the free ones belongs to some b-tree (the schema's included).
+        assert_eq!(counted + s.free_pages, s.pages);
+    }
+}
