@@ -269,3 +269,97 @@ fn replay_never_calls_a_valid_report_spam_and_learns() {
         r.sources[0]
     );
 }
+
+/// The hand-written 2023–2025 mail of `tests/fixtures/modern/` (none of it in the corpora):
+/// 21 spam of seven kinds (cold pitches, crypto scams, SEO and guest-post offers, bug-bounty
+/// platform ads, predatory journals and conferences, scan reports for sale, attendee and
+/// contact-list sales), and 6 valid reports that share their words ("bug bounty",
+/// "conference talk", a crypto exchange's withdrawals, an SEO crawler, an attendee list, a
+/// "scan" followed up).
+fn modern_fixtures() -> Vec<(Label, String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modern");
+    labelled_files(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|(label, path)| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (label, name, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+/// Classifies the modern fixtures; returns (spam caught, spam total), after checking that no
+/// valid report is called spam and at most one is called invalid.
+fn modern_checked(c: &Classifier, model: &str) -> (usize, usize) {
+    let mut caught = 0;
+    let mut spam = 0;
+    let mut valid_as_invalid = Vec::new();
+    for (label, name, raw) in modern_fixtures() {
+        let v = c.classify(&parse_message(&raw));
+        println!(
+            "{model}: {name}: {:?} {:?} {:.3}",
+            v.class, v.outcome, v.spam_score
+        );
+        match label {
+            Label::Spam => {
+                spam += 1;
+                caught += usize::from(v.class == Class::Spam);
+            }
+            Label::Valid => {
+                assert_ne!(
+                    v.class,
+                    Class::Spam,
+                    "{model}: valid report {name} called spam: {:?}",
+                    v.reasons
+                );
+                if v.class == Class::Invalid {
+                    valid_as_invalid.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    println!("{model}: modern spam caught {caught}/{spam}");
+    assert!(
+        valid_as_invalid.len() <= 1,
+        "{model}: valid reports called invalid: {valid_as_invalid:?}"
+    );
+    assert_eq!(spam, 21, "the fixtures are incomplete");
+    (caught, spam)
+}
+
+/// Day one: the shipped starter model and rules on mail of a newer kind.
+#[test]
+fn modern_solicitation_is_spam_and_reports_sharing_its_words_are_not_starter_model() {
+    use secdesk::core::classify::storage::starter_model;
+    let c = Classifier::new(starter_model().unwrap(), RuleSet::builtin().unwrap());
+    let (caught, spam) = modern_checked(&c, "starter");
+    // 7/21 before the solicitation rules, 13/21 with them (docs/benchmarks.md): a floor
+    // against going back, not the 92 % target, which this does not reach.
+    assert!(caught >= 13, "modern spam caught {caught}/{spam}");
+}
+
+/// Trained only on the older half of each corpus (as `eval --split date`), then the modern
+/// fixtures: what generalises from older mail.
+#[test]
+fn modern_solicitation_is_spam_after_training_on_older_mail_only() {
+    use secdesk::core::classify::fitting::{fit_stack, train_model, Example};
+    use secdesk::core::classify::split::{read_folder, test_part, SplitKind};
+    let Some(corpora) = corpora() else { return };
+    let rules = RuleSet::builtin().unwrap();
+    let mut examples = Vec::new();
+    for name in ["spamassassin", "triage"] {
+        let items = read_folder(&corpora.join(name)).unwrap();
+        for (item, test) in items.iter().zip(test_part(&items, SplitKind::Date)) {
+            if !test {
+                examples.push(Example::new(&parse_message(&item.raw), item.label, &rules));
+            }
+        }
+    }
+    let mut model = train_model(&examples);
+    model.stack = Some(fit_stack(&model, &examples, &Default::default()));
+    let c = Classifier::new(model, rules);
+    let (caught, spam) = modern_checked(&c, "older-half");
+    // 13/21 measured (docs/benchmarks.md); every miss is left unsure, none is closed.
+    assert!(caught >= 13, "modern spam caught {caught}/{spam}");
+}
