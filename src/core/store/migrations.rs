@@ -409,7 +409,7 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX moderation_queue_report ON moderation_queue(report_id);
     "#,
-    // (compact store): raw messages are kept as zstd frames (core::store::raw), byte-exact
+    // 15 (compact store): raw messages are kept as zstd frames (core::store::raw), byte-exact
     // on read. Every old value is packed, in this migration's one transaction: a crash
     // leaves the store as it was and the next open packs again. SQLite updates row by row,
     // so memory stays bounded by the largest message. `secdesk_pack_raw` is registered on
@@ -417,7 +417,7 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE messages SET raw = secdesk_pack_raw(raw);
     "#,
-    // (compact store): the classifier's reasons are kept once. The message that opened a
+    // 16 (compact store): the classifier's reasons are kept once. The message that opened a
     // report had the same JSON as its report (reports.reasons, which the desk shows);
     // only the report keeps it now. Nothing reads messages.reasons of such a message.
     r#"
