@@ -58,7 +58,10 @@ pub fn summary(ev: &Event, ctx: &Context) -> String {
             "{who} confirmed {report} as {}",
             s("class").unwrap_or_default()
         ),
-        "note" => format!("{who} noted on {report}: {}", s("text").unwrap_or_default()),
+        "note" => format!(
+            "{who} noted on {report}: {}",
+            clip(&s("text").unwrap_or_default(), 200)
+        ),
         "duplicate" => format!("{who} marked {report} a duplicate"),
         "reply-started" => format!("{who} is replying to {report}"),
         "reply-sent" => format!("{who} replied to {report}"),
@@ -171,6 +174,31 @@ mod tests {
             "{plain}"
         );
         assert!(text.starts_with("X-Secdesk-Event: 0123456789abcdef"));
+    }
+
+    #[test]
+    fn a_note_is_one_bounded_safe_line() {
+        let note = Event {
+            kind: "note".into(),
+            value: serde_json::json!({"text": format!("see\r\nBcc: evil@x \x1b]2;t\x07{}", "z".repeat(5000))}),
+            ..ev()
+        };
+        let ctx = Context {
+            actor_name: Some("Ada"),
+            report_id: Some(12),
+            report_subject: None,
+        };
+        let raw = build(&note, &ctx).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "{text}");
+        let mail = mailparse::parse_mail(&raw).unwrap();
+        let subject =
+            mailparse::MailHeaderMap::get_first_value(&mail.headers[..], "Subject").unwrap();
+        assert!(subject.chars().count() < 300, "{subject}");
+        assert!(
+            subject.ends_with('…') && !subject.contains('\x1b'),
+            "{subject}"
+        );
     }
 
     #[test]
