@@ -389,10 +389,66 @@ fn the_preview_says_whether_the_reply_will_be_encrypted() {
     assert!(preview.contains("Encrypted: yes"), "{preview}");
 }
 
-/// Issue 13: `r` while another member is replying says so in the preview; the desk's own
-/// reply is recorded as started, and `n` ends it.
+/// Issue 13: `r` while another member is replying asks before the editor opens; yes
+/// records our reply as started and the preview still says so, and `n` ends it.
 #[test]
-fn r_while_another_member_replies_warns_and_records_our_reply() {
+fn r_while_another_member_replies_asks_first_and_records_our_reply() {
+    let (mail, _smtp, mut tui) = ada_is_replying();
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    let question = tui.screen();
+    assert!(
+        question.contains("ada@example.org is replying (4 min) to #1"),
+        "{question}"
+    );
+    assert!(question.contains("Write yours anyway? y/N"), "{question}");
+    assert_eq!(
+        who(&tui),
+        ["ada@example.org"],
+        "nothing recorded before yes"
+    );
+    tui.key(KeyCode::Char('y'));
+    let preview = tui.screen();
+    assert!(
+        preview.contains(
+            "ada@example.org is replying (4 min) to report #1: two replies may reach the reporter"
+        ),
+        "{preview}"
+    );
+    assert_eq!(who(&tui), ["ada@example.org", "grace@example.org"]);
+    tui.key(KeyCode::Char('n'));
+    assert_eq!(who(&tui), ["ada@example.org"], "n ends our reply");
+    drop(mail);
+}
+
+/// Issue 13: no to the question leaves the reply unwritten: no editor, no preview, and the
+/// team never hears of a reply from this desk.
+#[test]
+fn no_to_the_question_writes_no_reply() {
+    let (mail, _smtp, mut tui) = ada_is_replying();
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter);
+    tui.key(KeyCode::Char('n'));
+    let screen = tui.screen();
+    assert!(screen.contains("no reply written"), "{screen}");
+    assert!(!screen.contains("two replies may reach"), "{screen}");
+    assert_eq!(who(&tui), ["ada@example.org"]);
+    let events: i64 = tui
+        .store
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM team_events
+             WHERE kind = 'reply-started' AND actor = 'grace@example.org'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(events, 0, "no reply-started event queued for the team");
+    drop(mail);
+}
+
+/// A desk on one report that ada@example.org started answering four minutes ago.
+fn ada_is_replying() -> (Desk, Smtp, tui_support::Desk) {
     use secdesk::core::team::replying;
     let mail = Desk::new(REPORT, 0);
     let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
@@ -401,23 +457,13 @@ fn r_while_another_member_replies_warns_and_records_our_reply() {
     // The desk's clock in these tests is tui_support::now().
     let started = tui_support::now() - chrono::Duration::minutes(4);
     replying::start(&mut tui.store, "ada@example.org", 1, started).unwrap();
-    tui.key(KeyCode::Char('r'));
-    tui.key(KeyCode::Enter); // blank
-    let preview = tui.screen();
-    assert!(
-        preview.contains(
-            "ada@example.org is replying (4 min) to report #1: two replies may reach the reporter"
-        ),
-        "{preview}"
-    );
-    let who = |tui: &tui_support::Desk| -> Vec<String> {
-        replying::replying_all(tui.store.conn(), 1, tui_support::now())
-            .unwrap()
-            .into_iter()
-            .map(|r| r.by)
-            .collect()
-    };
-    assert_eq!(who(&tui), ["ada@example.org", "grace@example.org"]);
-    tui.key(KeyCode::Char('n'));
-    assert_eq!(who(&tui), ["ada@example.org"], "n ends our reply");
+    (mail, smtp, tui)
+}
+
+fn who(tui: &tui_support::Desk) -> Vec<String> {
+    secdesk::core::team::replying::replying_all(tui.store.conn(), 1, tui_support::now())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.by)
+        .collect()
 }

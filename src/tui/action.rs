@@ -54,6 +54,8 @@ pub enum Action {
     ReplyEdited(Result<String, String>),
     /// The answer to [`Request::ReplyAbandoned`]: nothing to show.
     ReplyAbandoned,
+    /// The answer to [`Request::ReplyStarted`]: nothing to show.
+    ReplyStarted,
     /// The answer to [`Request::CheckReply`], for that draft.
     ReplyChecked(Box<Draft>, ReplyCheck),
     /// The reply is safe in the outbox and about to be sent.
@@ -130,6 +132,9 @@ pub enum Request {
     CheckReply(Box<Draft>),
     /// The reply to this report was cancelled: "replying" ends for the team.
     ReplyAbandoned(ReportId),
+    /// The user chose to write a reply although another member is answering the report:
+    /// "replying" starts for the team.
+    ReplyStarted(ReportId),
     /// Write the confirmed reply to the outbox.
     QueueReply(Box<Draft>),
     /// Attempt delivery of an outbox row: the delivery worker runs it, off the UI thread.

@@ -96,11 +96,20 @@ impl Session {
                 template,
             } => {
                 let composed = self.compose(report_id, template.as_deref());
+                // Someone else answering: the desk asks before the editor opens, and records
+                // the start only on yes ([`Request::ReplyStarted`]).
                 let warning = composed
                     .is_ok()
-                    .then(|| super::team::start(&self.config, &mut self.store, report_id, now))
+                    .then(|| super::team::other_replying(&self.config, &self.store, report_id, now))
                     .flatten();
+                if composed.is_ok() && warning.is_none() {
+                    super::team::start(&self.config, &mut self.store, report_id, now);
+                }
                 Action::ReplyComposed(composed, warning)
+            }
+            Request::ReplyStarted(id) => {
+                super::team::start(&self.config, &mut self.store, id, now);
+                Action::ReplyStarted
             }
             Request::QueueReply(draft) => {
                 match outbox::queue_draft(&self.config, &self.store, &draft) {
@@ -220,6 +229,7 @@ impl Session {
             | Request::QueueReply(_)
             | Request::CheckReply(_)
             | Request::ReplyAbandoned(_)
+            | Request::ReplyStarted(_)
             | Request::HeldFetch
             | Request::Moderate(..)
             | Request::OutboxCount

@@ -149,6 +149,9 @@ pub enum OnYes {
     Quit,
     /// Send the reply on the preview (over the recipient limit).
     SendReply,
+    /// Open the editor on the composed reply although another member is answering the
+    /// report; no leaves the reply unwritten.
+    WriteReply,
 }
 
 /// What sits on top of the screen, taking the keys.

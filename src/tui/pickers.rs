@@ -161,10 +161,17 @@ pub fn on_confirm_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
         return Vec::new();
     };
     if !matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-        state.info(text::NOTHING_CHANGED);
+        if confirm.on_yes == OnYes::WriteReply {
+            // Nothing was recorded for the team yet: dropping the draft is all there is.
+            state.reply = None;
+            state.info(text::REPLY_NOT_STARTED);
+        } else {
+            state.info(text::NOTHING_CHANGED);
+        }
         return Vec::new();
     }
     match confirm.on_yes {
+        OnYes::WriteReply => super::reply::write_anyway(state),
         OnYes::Quit => {
             state.quit = true;
             Vec::new()

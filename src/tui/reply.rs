@@ -85,6 +85,9 @@ pub fn edit(buffer: &str) -> Action {
 pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
     match action {
         Action::ReplyComposed(Ok(draft), warning) => {
+            let id = draft.report_id;
+            let question = warning.as_deref().map(|who| text::write_anyway(who, id));
+            let warning = warning.map(|who| text::also_replying(&who, id));
             if let Some(w) = &warning {
                 state.log(w);
             }
@@ -98,7 +101,17 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
                 also_replying: warning,
                 scroll: 0,
             });
-            vec![Request::EditReply(buffer)]
+            match question {
+                // Another member is answering: ask before the editor opens.
+                Some(question) => {
+                    state.overlay = Overlay::Confirm(Confirm {
+                        question,
+                        on_yes: OnYes::WriteReply,
+                    });
+                    Vec::new()
+                }
+                None => vec![Request::EditReply(buffer)],
+            }
         }
         Action::ReplyComposed(Err(e), _) => {
             state.error(e);
@@ -183,6 +196,18 @@ fn checked(state: &mut State, draft: &Draft, check: ReplyCheck) {
 /// with the Message-ID and Date it keeps.
 fn check(draft: &Draft) -> Result<(), ReplyError> {
     build(draft, &new_message_id("preview.invalid"), Utc::now()).map(|_| ())
+}
+
+/// Yes to writing a reply while another member answers the report: record the start for
+/// the team, then open the editor on the composed draft.
+pub fn write_anyway(state: &mut State) -> Vec<Request> {
+    match state.reply.as_ref() {
+        Some(flow) => vec![
+            Request::ReplyStarted(flow.draft.report_id),
+            Request::EditReply(flow.buffer.clone()),
+        ],
+        None => Vec::new(),
+    }
 }
 
 /// Keys on the preview.

@@ -23,17 +23,25 @@ fn describe(config: &Config, r: &Replying, now: DateTime<Utc>) -> String {
     super::text::is_replying(who, r.minutes(now))
 }
 
-/// `r` on report `id`: records that I am replying, and says so when someone else already
-/// is ("two replies may reach the reporter").
-pub fn start(config: &Config, store: &mut Store, id: i64, now: DateTime<Utc>) -> Option<String> {
+/// `r` on report `id`: who else is answering it ("Ada is replying (4 min)"), or `None`
+/// when nobody else is.
+pub fn other_replying(
+    config: &Config,
+    store: &Store,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Option<String> {
     let me = &config.identity.email;
-    let other = replying::other_replying(store, me, id, now)
+    replying::other_replying(store, me, id, now)
         .ok()
         .flatten()
-        .map(|r| describe(config, &r, now));
-    // Recording is best effort too: a failure here must not stop the reply.
-    let _ = replying::start(store, me, id, now);
-    other.map(|line| super::text::also_replying(&line, id))
+        .map(|r| describe(config, &r, now))
+}
+
+/// Records that I am replying to report `id`, for the other desks. Best effort: a failure
+/// here must not stop the reply.
+pub fn start(config: &Config, store: &mut Store, id: i64, now: DateTime<Utc>) {
+    let _ = replying::start(store, &config.identity.email, id, now);
 }
 
 /// The reply was queued (`sent`) or cancelled.

@@ -213,6 +213,14 @@ pub fn also_replying(line: &str, id: i64) -> String {
     format!("{line} to report #{id}: two replies may reach the reporter; n in the preview cancels yours")
 }
 
+/// The question before the editor opens when `who` ("Ada is replying (4 min)") is
+/// answering report `id`.
+pub fn write_anyway(who: &str, id: i64) -> String {
+    format!("{who} to #{id}: two replies may reach the reporter. Write yours anyway? y/N")
+}
+
+pub const REPLY_NOT_STARTED: &str = "no reply written; the other member's reply goes on";
+
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
         format!("embargo ended {}d ago", -days_left)

@@ -104,7 +104,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             state.outbox_pending = Some(n);
             Vec::new()
         }
-        Action::ReplyAbandoned => Vec::new(),
+        Action::ReplyAbandoned | Action::ReplyStarted => Vec::new(),
         reply_step @ (Action::ReplyComposed(..)
         | Action::ReplyEdited(_)
         | Action::ReplyChecked(..)

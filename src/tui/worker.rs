@@ -148,6 +148,7 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         | Request::QueueReply(_)
         | Request::CheckReply(_)
         | Request::ReplyAbandoned(_)
+        | Request::ReplyStarted(_)
         | Request::HeldFetch
         | Request::Moderate(..)
         | Request::Deliver(_) => None,
