@@ -5,7 +5,8 @@
 # peak RSS (from getrusage, and /usr/bin/time for the whole process).
 #
 # Usage: bench/team.sh [REPORTS] [EVENTS] [DESKS]     (defaults 10000 10000 10)
-# Needs only cargo; no server (the IMAP side is timed by tests/team.rs's no-change test).
+# Needs only cargo; no server (the IMAP side's no-change sync times are printed by
+# `cargo test --test team a_sync_with_nothing_new -- --nocapture`).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
