@@ -136,7 +136,7 @@ impl Client {
         let (mut posts, total, mut full) = self.held_page(list, 1)?;
         let last = total.map(|t| (t as usize).div_ceil(PAGE_SIZE));
         let mut next = 2;
-        while full && last.map_or(true, |l| next <= l) {
+        while full && last.is_none_or(|l| next <= l) {
             let end = last.map_or(next + PARALLEL_PAGES, |l| {
                 (l + 1).min(next + PARALLEL_PAGES)
             });
