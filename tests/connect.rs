@@ -182,8 +182,7 @@ fn mailman_over_https_checks_the_certificate_against_the_same_roots() {
     .expect("system roots load");
     let err = client
         .held("security@example.org")
-        .err()
-        .expect("an untrusted certificate must fail");
+        .expect_err("an untrusted certificate must fail");
     let msg = err.to_string();
     assert!(msg.contains(&url), "{msg}");
     assert!(msg.to_lowercase().contains("certificate"), "{msg}");
