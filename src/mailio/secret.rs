@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 
 use crate::core::config::DEFAULT_PASSWORD_COMMAND_TIMEOUT_SECONDS;
 use crate::core::sanitize::terminal_line;
-use crate::mailio::process;
 pub use crate::core::secret::Secret;
+use crate::mailio::process;
 
 /// Most bytes read from the command's stdout: a password is a line, not a file.
 const MAX_STDOUT: u64 = 64 * 1024;
