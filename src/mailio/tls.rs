@@ -1,6 +1,6 @@
 //! TLS client configuration for mail connections.
 //!
-//! Owns the one place where secdesk decides whom to trust, for IMAP and SMTP alike
+//! Owns the one place where secdesk decides whom to trust, for IMAP, SMTP and Mailman alike
 //! ([`trusted_roots`]): the operating system's root certificates plus, optionally, a
 //! `ca_file` from the config (a PEM file, for servers behind a private CA). Certificate
 //! verification is never disabled; there is deliberately no switch for it. No root store is
@@ -35,9 +35,10 @@ pub enum TlsConfigError {
     NoRoots,
 }
 
-/// The certificates a mail connection trusts: the system roots plus every certificate in
-/// `ca_file`, if given. The one root loader of IMAP ([`client_config`]) and SMTP
-/// (`mailio::smtp`), so both accept and refuse the same files with the same words.
+/// The certificates a connection trusts: the system roots plus every certificate in
+/// `ca_file`, if given. The one root loader of IMAP ([`client_config`]), SMTP
+/// (`mailio::smtp`) and Mailman's HTTPS (`mailio::mailman`, no `ca_file`), so IMAP and SMTP
+/// accept and refuse the same files with the same words.
 ///
 /// A missing, unreadable, empty or malformed `ca_file`, or one holding a certificate that
 /// cannot be a trust anchor, is an error naming the file: a typo never silently falls back
