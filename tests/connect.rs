@@ -165,3 +165,26 @@ fn bad_ca_file_is_named_before_connecting() {
         "{err}"
     );
 }
+
+#[test]
+fn mailman_over_https_checks_the_certificate_against_the_same_roots() {
+    // Mailman's REST client trusts what IMAP and SMTP trust without a ca_file: the system
+    // roots, no bundled store. Dovecot's TLS port presents a certificate from the test CA,
+    // which only a ca_file makes trusted, so the HTTPS request must stop at the handshake.
+    let server = server_with_user();
+    let url = format!("https://localhost:{}/3.1", server.imaps_port);
+    let client = secdesk::mailio::mailman::Client::with_password(
+        &url,
+        "restadmin",
+        PASSWORD,
+        Duration::from_secs(10),
+    )
+    .expect("system roots load");
+    let err = client
+        .held("security@example.org")
+        .expect_err("an untrusted certificate must fail");
+    let msg = err.to_string();
+    assert!(msg.contains(&url), "{msg}");
+    assert!(msg.to_lowercase().contains("certificate"), "{msg}");
+    assert!(!msg.contains(PASSWORD) && !msg.contains('\n'), "{msg}");
+}

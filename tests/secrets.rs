@@ -235,9 +235,18 @@ fn a_bad_imap_ca_file_fails_closed_before_logging_in() {
     std::fs::write(&garbage, "not a certificate at all\n").expect("write garbage");
     let wrong = other_ca(dir.path());
     let missing = dir.path().join("no-such-ca.pem");
+    // The right CA, then a damaged block: the file is refused, not half used.
+    let damaged = dir.path().join("damaged.pem");
+    let good = std::fs::read_to_string(server.ca_file()).expect("read the test CA");
+    std::fs::write(
+        &damaged,
+        format!("{good}-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n"),
+    )
+    .expect("write damaged");
     for (ca, expect) in [
         (&missing, "cannot read ca_file"),
         (&garbage, "holds no PEM certificate"),
+        (&damaged, "is not valid PEM"),
         (&wrong, "the server certificate is not trusted"),
     ] {
         let config = write_config(

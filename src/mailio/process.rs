@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustix::process::{kill_process_group, Pid, Signal};
+
 /// What a bounded run gave back.
 #[derive(Debug, Default)]
 pub struct Bounded {
@@ -74,11 +76,11 @@ pub fn run(
 }
 
 /// Kills the process group made for `child` (`process_group(0)` made its pid the group id).
-fn kill_group(child: &Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: a signal to the process group we created for this child; no memory is
-        // touched.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
+/// A group already gone is no error: the point is that nothing of it runs on.
+pub(crate) fn kill_group(child: &Child) {
+    let pid = i32::try_from(child.id()).ok().and_then(Pid::from_raw);
+    if let Some(pid) = pid {
+        let _ = kill_process_group(pid, Signal::KILL);
     }
 }
 

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 use crate::core::config::DEFAULT_PASSWORD_COMMAND_TIMEOUT_SECONDS;
 use crate::core::sanitize::terminal_line;
 pub use crate::core::secret::Secret;
+use crate::mailio::process;
 
 /// Most bytes read from the command's stdout: a password is a line, not a file.
 const MAX_STDOUT: u64 = 64 * 1024;
@@ -255,9 +256,8 @@ fn run_with_deadline(mut child: Child, limit: Duration) -> Run {
             Ok(Some(status)) => break Some(Ok(status)),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             Ok(None) => {
-                // SAFETY: plain signal delivery to the process group this function started
-                // (process_group(0) made the child its leader, so its pid is the group id).
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                // process_group(0) made the child its group's leader.
+                process::kill_group(&child);
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;

@@ -31,6 +31,7 @@ use crate::core::config::{is_loopback, Config, Security, SmtpConfig};
 use crate::core::oauth::AuthMethod;
 use crate::mailio::oauth::{SmtpOauth, TokenSource};
 use crate::mailio::secret::{self, SecretError};
+use crate::mailio::tls::{self, TlsConfigError};
 
 /// Why no SMTP connection could even be set up (before any network traffic).
 #[derive(Debug, thiserror::Error)]
@@ -39,13 +40,8 @@ pub enum SmtpSetupError {
     NotConfigured { path: PathBuf },
     #[error("refusing plaintext SMTP to {host}: security = \"plain\" is only allowed for a loopback host; use \"tls\" or \"starttls\"")]
     PlainNotLoopback { host: String },
-    #[error("cannot read smtp.ca_file {}: {source}; fix or remove the ca_file setting", path.display())]
-    CaFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("smtp.ca_file {} holds no usable PEM certificate: point it at the CA's certificate", path.display())]
-    NoCertificate { path: PathBuf },
+    #[error(transparent)]
+    Roots(#[from] TlsConfigError),
     #[error("TLS for SMTP server {host} could not be set up: {detail}")]
     Tls { host: String, detail: String },
     #[error(transparent)]
@@ -443,41 +439,19 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// TLS parameters trusting the system roots plus `ca_file`.
+/// TLS parameters trusting the system roots plus `ca_file`: the roots of
+/// [`tls::trusted_roots`], the loader IMAP uses, so a file one side refuses the other does too.
 fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, SmtpSetupError> {
     let tls_err = |detail: String| SmtpSetupError::Tls {
         host: host.to_string(),
         detail,
     };
-    // lettre's own default store is the compiled-in webpki roots; secdesk trusts what the
-    // system trusts instead, like its IMAP side (`mailio::tls`).
+    // `None`: lettre adds no roots of its own (it is built without webpki-roots anyway).
     let mut builder =
         TlsParameters::builder(host.to_string()).certificate_store(CertificateStore::None);
-    if let Ok(system) = rustls_native_certs::load_native_certs() {
-        for der in system {
-            if let Ok(cert) = Certificate::from_der(der.as_ref().to_vec()) {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-    }
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|source| SmtpSetupError::CaFile {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
-            .filter_map(Result::ok)
-            .collect();
-        if certs.is_empty() {
-            return Err(SmtpSetupError::NoCertificate {
-                path: path.to_path_buf(),
-            });
-        }
-        for der in certs {
-            let cert = Certificate::from_der(der.as_ref().to_vec())
-                .map_err(|e| tls_err(format!("{}: {e}", path.display())))?;
-            builder = builder.add_root_certificate(cert);
-        }
+    for der in tls::trusted_roots(ca_file)? {
+        let cert = Certificate::from_der(der.to_vec()).map_err(|e| tls_err(describe(&e)))?;
+        builder = builder.add_root_certificate(cert);
     }
     builder.build_rustls().map_err(|e| tls_err(describe(&e)))
 }

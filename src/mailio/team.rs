@@ -214,7 +214,7 @@ fn pull(
                 // §6.4.8); unsolicited FETCHes carry no body.
                 let uid = f
                     .uid
-                    .filter(|u| *u >= first && end.map_or(true, |e| *u <= e))?;
+                    .filter(|u| *u >= first && end.is_none_or(|e| *u <= e))?;
                 Some(Fetched {
                     uid,
                     event: message::parse(f.body()?),

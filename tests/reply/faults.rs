@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::desk::{header, stderr, stdout, Desk, REPORTER, TEAM};
-use super::REPORT;
+use super::{smtp_over_tls, REPORT};
 use crate::support::proxy::{Fault, Proxy};
 use crate::support::{free_port, SeededRng, Smtp, SmtpOptions};
 
@@ -344,25 +344,26 @@ fn a_bad_smtp_ca_file_fails_closed_with_its_name() {
     std::fs::write(&garbage, "not a certificate at all\n").unwrap();
     let wrong = other_ca(desk.dir.path());
     let missing = desk.dir.path().join("no-such-ca.pem");
+    // The right CA, then a damaged block. SMTP used to skip such a block and trust the
+    // rest, where IMAP refused the file (tests/secrets.rs): both now share one loader.
+    let damaged = desk.dir.path().join("damaged.pem");
+    let good = std::fs::read_to_string(desk.server.ca_file()).unwrap();
+    std::fs::write(
+        &damaged,
+        format!("{good}-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n"),
+    )
+    .unwrap();
     // One reply, queued while SMTP is down.
     desk.configure(free_port(), "");
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     for (ca, expect) in [
-        (&missing, "cannot read smtp.ca_file"),
-        (&garbage, "holds no usable PEM certificate"),
+        (&missing, "cannot read ca_file"),
+        (&garbage, "holds no PEM certificate"),
+        (&damaged, "is not valid PEM"),
         (&wrong, "certificate"),
     ] {
-        desk.configure(smtp.port, &format!("ca_file = {ca:?}\n"));
-        let path = desk.dir.path().join("config.toml");
-        let cfg = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("host = \"127.0.0.1\"\nport", "host = \"localhost\"\nport")
-            .replace(
-                "security = \"plain\"\nca_file",
-                "security = \"tls\"\nca_file",
-            );
-        std::fs::write(&path, cfg).unwrap();
+        smtp_over_tls(&desk, smtp.port, Some(ca));
         let out = desk.run(&["outbox", "--retry"], &[]);
         assert_eq!(out.status.code(), Some(75), "{ca:?}: {}", stderr(&out));
         let err = stderr(&out);
@@ -381,6 +382,11 @@ fn a_bad_smtp_ca_file_fails_closed_with_its_name() {
         );
         assert_eq!(desk.reporter_maildir_count(), 0, "{ca:?}: sent anyway");
     }
+    // Nothing was lost: with the right CA the queued reply goes.
+    smtp_over_tls(&desk, smtp.port, Some(&desk.server.ca_file()));
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.reporter_maildir_count(), 1);
 }
 
 #[test]

@@ -461,23 +461,7 @@ fn smtp_tls_is_verified_against_the_configured_ca() {
         },
     );
     // Without the test CA the certificate is not trusted: kept queued, nothing sent.
-    let tls = |ca: bool| {
-        let mut cfg = std::fs::read_to_string(desk.dir.path().join("config.toml")).unwrap();
-        cfg = cfg.replace("host = \"127.0.0.1\"\nport", "host = \"localhost\"\nport");
-        cfg = cfg.replace("security = \"plain\"", "security = \"tls\"");
-        if ca {
-            cfg = cfg.replace(
-                "security = \"tls\"\n\n[reply]",
-                &format!(
-                    "security = \"tls\"\nca_file = {:?}\n\n[reply]",
-                    desk.server.ca_file()
-                ),
-            );
-        }
-        std::fs::write(desk.dir.path().join("config.toml"), cfg).unwrap();
-    };
-    desk.configure(smtp.port, "");
-    tls(false);
+    smtp_over_tls(&desk, smtp.port, None);
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     assert!(
@@ -487,11 +471,23 @@ fn smtp_tls_is_verified_against_the_configured_ca() {
     );
     assert_eq!(desk.reporter_maildir_count(), 0);
 
-    desk.configure(smtp.port, "");
-    tls(true);
+    smtp_over_tls(&desk, smtp.port, Some(&desk.server.ca_file()));
     let out = desk.run(&["outbox", "--retry"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+/// Points `[smtp]` at the TLS server on `port` as `localhost` (the name its certificate
+/// holds), trusting `ca_file` besides the system roots when given.
+pub(crate) fn smtp_over_tls(desk: &Desk, port: u16, ca_file: Option<&std::path::Path>) {
+    let extra = ca_file.map_or(String::new(), |ca| format!("ca_file = {ca:?}\n"));
+    desk.configure(port, &extra);
+    let path = desk.dir.path().join("config.toml");
+    let cfg = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("host = \"127.0.0.1\"\nport", "host = \"localhost\"\nport")
+        .replace("security = \"plain\"", "security = \"tls\"");
+    std::fs::write(path, cfg).unwrap();
 }
 
 #[test]

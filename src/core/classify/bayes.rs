@@ -64,7 +64,7 @@ pub fn token_probability(c: SideCounts, p: &BayesParams) -> f64 {
 ///
 /// For even v it is the series e^{-m} Σ_{i<v/2} m^i / i!, with m = χ²/2.
 pub fn chi2q(x2: f64, v: usize) -> f64 {
-    debug_assert!(v % 2 == 0, "chi2q needs even degrees of freedom");
+    debug_assert!(v.is_multiple_of(2), "chi2q needs even degrees of freedom");
     let m = x2 / 2.0;
     let mut term = (-m).exp();
     let mut sum = term;

@@ -355,7 +355,7 @@ impl RuleSet {
                 && rule
                     .also
                     .as_ref()
-                    .map_or(true, |a| cache.is_match(pf, field, a))
+                    .is_none_or(|a| cache.is_match(pf, field, a))
                 && !rule
                     .unless
                     .as_ref()

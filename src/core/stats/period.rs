@@ -222,7 +222,7 @@ pub fn compute(
     let conn = store.conn();
     let from = period.since.map(super::start_of);
     let to = period.until.map(|d| super::start_of(d) + Duration::days(1));
-    let in_period = |t: DateTime<Utc>| from.map_or(true, |f| t >= f) && to.map_or(true, |e| t < e);
+    let in_period = |t: DateTime<Utc>| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e);
     let rows = rows(store)?;
     let rows: Vec<Row> = rows.into_iter().filter(|r| in_period(r.created)).collect();
     let milestones = clocks::milestones(conn, None)?;
@@ -449,7 +449,7 @@ fn member_figures(
         let inactive = last
             .as_deref()
             .and_then(parse_timestamp)
-            .map_or(true, |t| now - t > Duration::days(INACTIVE_AFTER_DAYS));
+            .is_none_or(|t| now - t > Duration::days(INACTIVE_AFTER_DAYS));
         out.push(Member {
             name: m.name.clone(),
             email: m.email.clone(),

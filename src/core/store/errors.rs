@@ -115,13 +115,7 @@ fn read_only(path: &Path) -> String {
 /// (a read-only mount, or a file or folder without write permission, says no).
 fn writable(path: &Path) -> bool {
     let dir = folder(path);
-    let ok = |p: &Path| {
-        use std::os::unix::ffi::OsStrExt;
-        std::ffi::CString::new(p.as_os_str().as_bytes())
-            // SAFETY: a valid NUL-terminated path; access(2) only reads it.
-            .map(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
-            .unwrap_or(false)
-    };
+    let ok = |p: &Path| rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok();
     ok(dir) && (!path.exists() || ok(path))
 }
 
@@ -142,19 +136,8 @@ fn full(path: &Path) -> String {
 
 /// Whether the file system holding `path` has (almost) no space left for an ordinary user.
 fn disk_is_full(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(folder(path).as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c_path` is a valid NUL-terminated string and `stat` a plain struct that
-    // statvfs fills in; nothing is kept past the call.
-    unsafe {
-        let mut stat: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c_path.as_ptr(), &mut stat) != 0 {
-            return false;
-        }
-        (stat.f_bavail as u128) * (stat.f_frsize as u128) < 64 * 1024
-    }
+    rustix::fs::statvfs(folder(path))
+        .is_ok_and(|stat| u128::from(stat.f_bavail) * u128::from(stat.f_frsize) < 64 * 1024)
 }
 
 #[cfg(test)]

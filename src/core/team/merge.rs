@@ -75,7 +75,7 @@ pub fn apply<R: Replica>(r: &mut R, ev: &Event) -> Result<Applied, R::Error> {
     match effect {
         Effect::Register(name) => {
             let current = r.winner(&ev.report, &name)?;
-            let wins = current.as_ref().map_or(true, |c| ev.stamp() > *c);
+            let wins = current.as_ref().is_none_or(|c| ev.stamp() > *c);
             if wins {
                 r.set_winner(ev, &name)?;
             }

@@ -1,9 +1,12 @@
 //! Opening only regular files: a FIFO, a device or a socket is refused by kind before a single
 //! byte is read, so import can neither hang on a pipe nor read `/dev/zero` for ever.
 
-use std::fs::{self, File, Metadata};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::fs::{File, Metadata};
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
 
 /// What kind of file `meta` describes, when it is not a regular file or a folder.
 pub(super) fn odd_kind(meta: &Metadata) -> Option<&'static str> {
@@ -36,17 +39,15 @@ pub(super) enum OpenError {
 /// so a path swapped for a FIFO between a check and the open is still refused. With
 /// `follow` false a symbolic link is not followed (O_NOFOLLOW).
 pub(super) fn open_regular(path: &Path, follow: bool) -> Result<(File, u64), OpenError> {
-    let mut flags = libc::O_NONBLOCK;
+    let mut flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
     if !follow {
-        flags |= libc::O_NOFOLLOW;
+        flags |= OFlags::NOFOLLOW;
     }
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) if !follow => OpenError::Odd("a symbolic link"),
-            _ => OpenError::Io(e),
+    let file = rustix::fs::open(path, flags, Mode::empty())
+        .map(File::from)
+        .map_err(|e| match e {
+            Errno::LOOP if !follow => OpenError::Odd("a symbolic link"),
+            e => OpenError::Io(e.into()),
         })?;
     let meta = file.metadata().map_err(OpenError::Io)?;
     if let Some(kind) = odd_kind(&meta) {

@@ -1,5 +1,6 @@
 //! A client for the GNU Mailman 3 core REST API (API 3.1): a list's held queue and the
-//! moderation actions on it. Blocking HTTP/1.1 (RFC 9112) over ureq, TLS on rustls, HTTP
+//! moderation actions on it. Blocking HTTP/1.1 (RFC 9112) over ureq, TLS on rustls trusting
+//! the roots IMAP and SMTP trust (`mailio::tls`, no bundled root store), HTTP
 //! Basic authentication (RFC 7617), one deadline per request (`[sync] timeout_seconds`) and a
 //! bounded response size.
 //!
@@ -11,16 +12,20 @@
 pub mod queue;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::crypto::ring;
 use serde_json::Value;
 use ureq::http::StatusCode;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 use ureq::Agent;
 
 use crate::core::config::{is_loopback, url_host, MailmanConfig};
 use crate::core::moderation::{Action, HeldPost};
 use crate::core::sanitize::terminal_line;
 use crate::mailio::secret::{self, SecretError};
+use crate::mailio::tls::{self, TlsConfigError};
 
 /// Held entries asked for per page (`?count=`).
 const PAGE_SIZE: usize = 200;
@@ -54,6 +59,8 @@ pub enum MailmanError {
     BadResponse { what: String, detail: String },
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Tls(#[from] TlsConfigError),
 }
 
 /// What Mailman did with a moderation request.
@@ -90,19 +97,26 @@ impl Client {
     /// `timeout`. Nothing is sent until the first request.
     pub fn new(config: &MailmanConfig, timeout: Duration) -> Result<Client, MailmanError> {
         let password = secret::mailman_password(config)?;
-        Ok(Client::with_password(
+        Client::with_password(
             &config.rest_url,
             &config.username,
             password.expose(),
             timeout,
-        ))
+        )
     }
 
-    /// A client with the password given (tests and benchmarks).
-    pub fn with_password(rest_url: &str, user: &str, password: &str, timeout: Duration) -> Client {
+    /// A client with the password given (tests and benchmarks). Fails only when the REST
+    /// root is not plain `http://` and no root certificate can be trusted.
+    pub fn with_password(
+        rest_url: &str,
+        user: &str,
+        password: &str,
+        timeout: Duration,
+    ) -> Result<Client, MailmanError> {
         let base = rest_url.trim().trim_end_matches('/').to_string();
         let loopback = url_host(&base).is_some_and(is_loopback);
         let config = Agent::config_builder()
+            .tls_config(tls_config(&base)?)
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
             // Credentials go to the configured host only: never follow a redirect.
@@ -115,13 +129,13 @@ impl Client {
             })
             .user_agent(concat!("secdesk/", env!("CARGO_PKG_VERSION")))
             .build();
-        Client {
+        Ok(Client {
             agent: config.into(),
             authorization: format!("Basic {}", base64(&format!("{user}:{password}"))),
             base,
             user: user.to_string(),
             timeout,
-        }
+        })
     }
 
     /// The REST root this client talks to.
@@ -136,7 +150,7 @@ impl Client {
         let (mut posts, total, mut full) = self.held_page(list, 1)?;
         let last = total.map(|t| (t as usize).div_ceil(PAGE_SIZE));
         let mut next = 2;
-        while full && last.map_or(true, |l| next <= l) {
+        while full && last.is_none_or(|l| next <= l) {
             let end = last.map_or(next + PARALLEL_PAGES, |l| {
                 (l + 1).min(next + PARALLEL_PAGES)
             });
@@ -317,6 +331,28 @@ impl Client {
             detail: terminal_line(detail.trim()),
         }
     }
+}
+
+/// TLS for the REST root: rustls with ring, trusting [`tls::trusted_roots`] (the system
+/// roots IMAP and SMTP trust; ureq's bundled webpki roots are not built in). A plain
+/// `http://` root (a loopback Mailman) loads none, since redirects are never followed.
+fn tls_config(base: &str) -> Result<TlsConfig, TlsConfigError> {
+    let plain = base
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    let roots: Vec<Certificate<'static>> = if plain {
+        Vec::new()
+    } else {
+        tls::trusted_roots(None)?
+            .iter()
+            .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+            .collect()
+    };
+    Ok(TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(ring::default_provider()))
+        .root_certs(RootCerts::new_with_certs(&roots))
+        .build())
 }
 
 /// Reads the documented fields of one held entry; `None` without a usable request id.

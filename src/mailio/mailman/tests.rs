@@ -19,7 +19,8 @@ fn debug_never_shows_the_password() {
         "restadmin",
         "hunter2",
         Duration::from_secs(1),
-    );
+    )
+    .unwrap();
     let shown = format!("{c:?}");
     assert!(!shown.contains("hunter2") && !shown.contains(&base64("restadmin:hunter2")));
     assert_eq!(c.base(), "http://127.0.0.1:1/3.1");
@@ -112,7 +113,7 @@ fn every_page_is_fetched_once_with_basic_auth_and_no_post_twice() {
             format!(r#"{{{entries}"start": 0, "total_size": 450}}"#),
         )
     });
-    let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5));
+    let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
     let posts = c.held("security@example.org").unwrap();
     let ids: Vec<u64> = posts.iter().map(|p| p.request_id).collect();
     assert_eq!(ids, (1..=450).collect::<Vec<u64>>());
@@ -131,7 +132,7 @@ fn statuses_become_one_clear_error_or_already_handled() {
         p if p.contains("/lists/locked@x/") => (401, String::new()),
         _ => (500, "<html>\u{1b}[31m boom</html>".into()),
     });
-    let c = Client::with_password(&url, "restadmin", "s3cret", Duration::from_secs(5));
+    let c = Client::with_password(&url, "restadmin", "s3cret", Duration::from_secs(5)).unwrap();
     let l = "security@x";
     assert_eq!(
         c.moderate(l, 1, Action::Accept, None).unwrap(),
