@@ -16,7 +16,8 @@ use crate::core::store::Store;
 use crate::core::triage::Request;
 
 use super::change::{self, Guard};
-use super::{editor, output, Context};
+use super::{output, Context};
+use crate::mailio::editor;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -8,7 +8,7 @@ use crate::core::model::ReportId;
 use crate::core::sanitize::terminal_line;
 use crate::core::triage::Request;
 
-/// The stale-view guard, flattened into every changing command.
+/// The stale-view check, flattened into every changing command.
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct Guard {
     /// Refuse the change if the report changed since you saw this version (`show` prints

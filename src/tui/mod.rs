@@ -38,7 +38,9 @@ pub mod team;
 pub mod text;
 pub mod triage;
 pub mod update;
+pub mod view_model;
 pub mod views;
+pub mod window;
 pub mod worker;
 
 use std::io::IsTerminal;

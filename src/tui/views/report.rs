@@ -16,8 +16,8 @@ use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::terminal_text;
 use crate::core::triage::view::MessageView;
 use crate::tui::app::{State, REPORT_CHROME};
-use crate::tui::desk::{Detail, ThreadItem};
 use crate::tui::text;
+use crate::tui::view_model::{Detail, ThreadItem};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let Some(d) = state.report.as_deref() else {

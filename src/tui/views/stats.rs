@@ -138,7 +138,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
 
 /// The clocks: median against target, and the share that met the target. PEP 811's
 /// coordinator and finish clocks have a share but no median.
-fn response_lines(stats: &crate::tui::desk::StatsData) -> Vec<Line<'static>> {
+fn response_lines(stats: &crate::tui::stats_data::StatsData) -> Vec<Line<'static>> {
     let mut out = vec![Line::from(Span::styled(
         format!(
             " {:<14}{:>7}{:>7}{:>5}{:>6}",
