@@ -12,8 +12,8 @@
 //!   changes the state; [`keymap`]: the one table of keys (the footer and `?` come from it);
 //!   [`views`]: drawing.
 //! - [`worker`] and [`sync`]: the threads. The UI thread never waits on the disk or network;
-//!   [`guard`] turns a worker's panic into a status line and starts the worker again.
-//! - [`desk`] and [`triage`]: what the store worker runs, calling the same core functions as
+//!   [`supervisor`] turns a worker's panic into a status line and starts the worker again.
+//! - [`requests`] and [`triage`]: what the store worker runs, calling the same core functions as
 //!   the CLI. [`reply`]: the steps of `r`, from the template picker through the editor (the
 //!   UI loop suspends the terminal around it) and the preview to the delivery worker.
 //!   [`advisory`]: `A`, the advisory form in the editor, the same way. [`held`]: `H`,
@@ -23,8 +23,6 @@
 pub mod action;
 pub mod advisory;
 pub mod app;
-pub mod desk;
-pub mod guard;
 pub mod held;
 pub mod keymap;
 pub mod motion;
@@ -32,7 +30,9 @@ pub mod overlay;
 pub mod pickers;
 pub mod prompts;
 pub mod reply;
+pub mod requests;
 pub mod stats_data;
+pub mod supervisor;
 pub mod sync;
 pub mod team;
 pub mod text;
@@ -116,7 +116,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         }
     };
     // ratatui's hook restores the terminal on any thread's panic; a worker's must not.
-    guard::install_ui_panic_hook();
+    supervisor::install_ui_panic_hook();
     let input = Arc::new(worker::InputControl::default());
     worker::spawn_input(events_tx, input.clone());
     let mut editor = |buffer: &str| edit_suspended(&input, buffer);
