@@ -309,7 +309,9 @@ pub fn load_detail(
     let unsent: Vec<OutboxEntry> = match outbox::for_report(store, id) {
         Ok(rows) => rows
             .into_iter()
-            .filter(|o| o.state != outbox::state::SENT && o.state != outbox::state::DISCARDED)
+            .filter(|o| {
+                o.state != outbox::OutboxState::Sent && o.state != outbox::OutboxState::Discarded
+            })
             .collect(),
         Err(OutboxError::Store(e)) => return Err(e.into()),
         // A plain read fails only in the store.

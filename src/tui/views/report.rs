@@ -268,7 +268,7 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         out.push(Line::raw(""));
         out.push(section(text::OUTBOX_SECTION));
         for o in &d.outbox {
-            let style = if o.state == outbox::state::FAILED_PERMANENT {
+            let style = if o.state == outbox::OutboxState::FailedPermanent {
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
             } else {
                 Style::new().fg(Color::Yellow)
@@ -279,7 +279,7 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
                     safe(&o.subject),
                     safe(&text::outbox_line(
                         o.id,
-                        &o.state,
+                        o.state.as_str(),
                         o.attempts,
                         o.last_error.as_deref()
                     ))
