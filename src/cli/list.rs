@@ -11,7 +11,7 @@ use crate::core::advisory::embargo::{self, Embargo};
 use crate::core::model::{Class, ReportState};
 use crate::core::pep811;
 use crate::core::report_list::{self, ListEntry};
-use crate::core::sanitize::{csv_cell, terminal_line};
+use crate::core::sanitize::{csv_record, terminal_line};
 use crate::core::store::reports::{ListFilter, ReportSummary};
 
 use super::{change, output, Context};
@@ -123,13 +123,24 @@ pub fn print_queue(
     Ok(())
 }
 
-/// The queue as CSV. Every cell goes through the formula guard: a subject such as
-/// `=HYPERLINK(...)` must stay text in the team's spreadsheet.
+/// The queue as CSV (RFC 4180, CRLF line ends, as `stats --format csv`). Every cell goes
+/// through the formula guard: a subject such as `=HYPERLINK(...)` must stay text in the
+/// team's spreadsheet.
 pub fn print_csv(entries: &[ListEntry]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "id,received_at,state,class,coordinator,overdue,messages,from,subject"
+    out.write_all(
+        csv_record(&[
+            "id",
+            "received_at",
+            "state",
+            "class",
+            "coordinator",
+            "overdue",
+            "messages",
+            "from",
+            "subject",
+        ])
+        .as_bytes(),
     )?;
     for e in entries {
         let r = &e.report;
@@ -144,8 +155,7 @@ pub fn print_csv(entries: &[ListEntry]) -> anyhow::Result<()> {
             r.from.clone(),
             r.subject.clone(),
         ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        writeln!(out, "{}", line.join(","))?;
+        out.write_all(csv_record(&cells).as_bytes())?;
     }
     Ok(())
 }
