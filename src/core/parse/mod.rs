@@ -6,6 +6,7 @@
 
 mod auth_results;
 pub mod dates;
+mod entities;
 mod html;
 
 pub use auth_results::AuthResults;
@@ -97,6 +98,18 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
             Err(e) => out.notes.push(format!("headers could not be parsed: {e}")),
         }
         return out;
+    }
+    match malformed_header_lines(raw) {
+        0 => {}
+        1 => out.notes.push(
+            "1 header line is not a `name: value` line (RFC 5322 \u{a7}2.2) and was skipped: \
+             the raw message keeps it"
+                .into(),
+        ),
+        n => out.notes.push(format!(
+            "{n} header lines are not a `name: value` line (RFC 5322 \u{a7}2.2) and were \
+             skipped: the raw message keeps them"
+        )),
     }
     match mailparse::parse_mail(raw) {
         Ok(mail) => {
@@ -320,6 +333,30 @@ impl Walk {
     }
 }
 
+/// How many lines of the header section are not a header field (RFC 5322 \u{a7}2.2: a name
+/// of printable ASCII other than `:`, then `:`) nor a folded continuation (RFC 5322
+/// \u{a7}2.2.3, starting with a space or tab). The parser skips such lines without a word.
+fn malformed_header_lines(raw: &[u8]) -> usize {
+    // An mbox separator left in front (RFC 4155 `From ` line) is no header and no loss.
+    let raw = match raw.strip_prefix(b"From ") {
+        Some(rest) => rest.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default(),
+        None => raw,
+    };
+    raw.split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .take_while(|line| !line.is_empty())
+        .filter(|line| {
+            if line.starts_with(b" ") || line.starts_with(b"\t") {
+                return false;
+            }
+            match line.iter().position(|&b| b == b':') {
+                Some(colon) if colon > 0 => !line[..colon].iter().all(|b| (33..=126).contains(b)),
+                _ => true,
+            }
+        })
+        .count()
+}
+
 /// Every attachment of a message with its decoded bytes, for saving to disk.
 pub fn attachments_with_bodies(raw: &[u8]) -> Vec<(Attachment, Vec<u8>)> {
     if raw.len() > MAX_PARSE_BYTES {
@@ -420,10 +457,46 @@ mod tests {
 
     #[test]
     fn garbage_never_panics_and_is_noted() {
+        // A header whose name is not printable ASCII: skipped by the parser, and said so.
         let m = parse_message(b"\x00\xff\xfe: \r\n\r\n\x1b[31m");
-        let _ = m.body_text;
+        assert_eq!(
+            m.notes,
+            ["1 header line is not a `name: value` line (RFC 5322 \u{a7}2.2) and was skipped: the raw message keeps it"]
+        );
+        assert_eq!(
+            m.body_text, "\x1b[31m",
+            "the body is kept, to be made safe where shown"
+        );
+        // Bytes with no header shape at all.
+        let m = parse_message(b"\xff\xfe\xfd\r\nno colon either\r\n");
+        assert_eq!(
+            m.notes,
+            ["2 header lines are not a `name: value` line (RFC 5322 \u{a7}2.2) and were skipped: the raw message keeps them"]
+        );
+        // A body that cannot be decoded is shown raw, with a note saying why.
+        let m = parse_message(
+            b"Subject: x\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64***\r\n",
+        );
+        assert_eq!(
+            m.notes,
+            ["a text/plain part could not be decoded (Base64 decode error: invalid symbol at 0): shown as raw text"]
+        );
+        assert!(
+            m.body_text.contains("!!!not base64***"),
+            "{:?}",
+            m.body_text
+        );
+        // Well-formed mail, folded headers included, gets no note.
+        let m = parse_message(b"Subject: a\r\n b\r\nFrom: x@y\r\n\r\nbody\r\n");
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+        let m = parse_message(b"From x@y Tue Nov  3 10:00:00 2026\nSubject: a\n\nbody\n");
+        assert!(
+            m.notes.is_empty(),
+            "an mbox separator is no bad header: {:?}",
+            m.notes
+        );
         let m = parse_message(b"");
-        assert!(m.subject.is_empty());
+        assert!(m.subject.is_empty() && m.notes.is_empty());
     }
 
     #[test]
