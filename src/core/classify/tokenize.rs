@@ -106,7 +106,8 @@ pub fn tokenize_list_with(m: &ParsedMessage, e: &Evidence) -> TokenList {
         t.add_prefixed("feat:", f.name());
     }
     header_tokens(m, &mut t);
-    let body = prefix_at_char_boundary(&m.body_text, MAX_BODY_BYTES);
+    let text = m.classifier_text();
+    let body = prefix_at_char_boundary(&text, MAX_BODY_BYTES);
     text_tokens(body, "", &mut t);
     url_tokens(body, &mut t);
     if let Some(html) = &m.body_html {

@@ -10,12 +10,26 @@
 //! The text may hold anything the mail held (controls, bidi overrides in a link target):
 //! like every body it is made safe where it is shown (`core::sanitize::terminal_text`).
 
+use std::ops::Range;
+
 use super::entities;
+
+/// Around what the references add, while converting; taken out, as ranges, at the end. Both
+/// are noncharacters, and any in the mail's own text become U+FFFD first.
+const MARK_START: char = '\u{fdd0}';
+const MARK_END: char = '\u{fdd1}';
 
 /// Converts HTML to readable text: block elements become line breaks, entities are decoded,
 /// links get numbered references listed at the end, `<pre>` keeps its white space,
 /// script/style/head contents are dropped, and runs of blank lines are collapsed.
 pub fn html_to_text(html: &str) -> String {
+    html_to_text_with_links(html).0
+}
+
+/// [`html_to_text`], with the byte ranges of the text that only the link references added
+/// (each ` [n]` and the list at the end). The classifier leaves them out, so it reads an
+/// HTML mail's words as it did before the references were there.
+pub fn html_to_text_with_links(html: &str) -> (String, Vec<Range<usize>>) {
     let mut c = Converter::default();
     let mut rest = html;
     while !rest.is_empty() {
@@ -76,7 +90,7 @@ impl Converter {
         if self.skip_until.is_some() || raw.is_empty() {
             return;
         }
-        let decoded = decode_entities(raw);
+        let decoded = decode_entities(raw).replace([MARK_START, MARK_END], "\u{fffd}");
         if let Some((_, shown)) = &mut self.link {
             shown.push_str(&decoded);
         }
@@ -154,17 +168,21 @@ impl Converter {
                         self.targets.len()
                     }
                 };
-                let mark = format!(" [{n}]");
-                if self.pre > 0 {
-                    self.out().push_str(&mark);
+                let pre = self.pre > 0;
+                let out = self.out();
+                if !pre && (out.ends_with([' ', '\n']) || out.is_empty()) {
+                    out.push(MARK_START);
+                    out.push_str(&format!("[{n}]"));
                 } else {
-                    push_spaced(self.out(), &mark);
+                    out.push(MARK_START);
+                    out.push_str(&format!(" [{n}]"));
                 }
+                out.push(MARK_END);
             }
         }
     }
 
-    fn finish(mut self) -> String {
+    fn finish(mut self) -> (String, Vec<Range<usize>>) {
         self.close_link();
         let last = std::mem::take(&mut self.current);
         self.runs.push((self.current_pre, last));
@@ -178,16 +196,37 @@ impl Converter {
                 lines.extend(run.lines().map(|l| (l.trim(), false)));
             }
         }
-        let mut out = tidy(&lines);
+        let (mut out, mut marks) = unmark(&tidy(&lines));
         if !self.targets.is_empty() {
+            let start = out.len();
             out.push_str("\n\n");
             let listed: Vec<String> = (self.targets.iter().enumerate())
                 .map(|(i, t)| format!("[{}] {t}", i + 1))
                 .collect();
             out.push_str(&listed.join("\n"));
+            marks.push(start..out.len());
         }
-        out
+        (out, marks)
     }
+}
+
+/// Takes the marks out of `text`, returning where what they enclosed now is.
+fn unmark(text: &str) -> (String, Vec<Range<usize>>) {
+    let mut out = String::with_capacity(text.len());
+    let mut marks = Vec::new();
+    let mut open = None;
+    for c in text.chars() {
+        match c {
+            MARK_START => open = Some(out.len()),
+            MARK_END => {
+                if let Some(start) = open.take() {
+                    marks.push(start..out.len());
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    (out, marks)
 }
 
 /// The value of attribute `name` in a start tag's text (`a href="x" class=y`), quoted with

@@ -44,6 +44,35 @@ fn links_become_numbered_references_listed_at_the_end() {
     );
 }
 
+/// The classifier reads the text without what the references added, as it read HTML mail
+/// before they were there.
+#[test]
+fn the_references_are_marked_so_the_classifier_can_leave_them_out() {
+    let html = "<p>See <a href=\"https://bugs.example/1\">the bug</a> and <a href=x>x</a> \
+                <a href=y></a>more</p><pre>  <a href=z>z2</a> kept</pre>";
+    let (text, marks) = html_to_text_with_links(html);
+    assert_eq!(
+        text,
+        "See the bug [1] and x [2]more\n\n  z2 [3] kept\n\n[1] https://bugs.example/1\n[2] y\n[3] z"
+    );
+    let mut without = String::new();
+    let mut at = 0;
+    for r in &marks {
+        without.push_str(&text[at..r.start]);
+        at = r.end;
+    }
+    without.push_str(&text[at..]);
+    assert_eq!(without, "See the bug and x more\n\n  z2 kept");
+    let m = crate::core::parse::parse_message(
+        format!("Content-Type: text/html\r\n\r\n{html}").as_bytes(),
+    );
+    assert_eq!(m.body_text, text);
+    assert_eq!(m.classifier_text(), without);
+    // Marks in the mail's own text cannot pose as references.
+    let (t, marks) = html_to_text_with_links("a \u{fdd0} [9]\u{fdd1} b");
+    assert_eq!((t.as_str(), marks.len()), ("a \u{fffd} [9]\u{fffd} b", 0));
+}
+
 /// The classic phishing link: the text names one site, the target is another. Both show.
 #[test]
 fn a_link_whose_text_differs_from_its_target_shows_the_target() {

@@ -68,6 +68,9 @@ pub struct ParsedMessage {
     pub body_text: String,
     /// The first text/html part, when there is one.
     pub body_html: Option<String>,
+    /// Byte ranges of `body_text` that HTML-to-text added for links (` [n]` markers and the
+    /// reference list): shown to people, left out of [`ParsedMessage::classifier_text`].
+    pub link_references: Vec<std::ops::Range<usize>>,
     pub attachments: Vec<Attachment>,
     pub auth: AuthResults,
     /// What could not be parsed, in words a triager understands.
@@ -75,6 +78,33 @@ pub struct ParsedMessage {
 }
 
 impl ParsedMessage {
+    /// The body as the classifier reads it: `body_text` without the link references that
+    /// HTML-to-text added, so a model trained before them reads HTML mail as it did.
+    pub fn classifier_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.link_references.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.body_text);
+        }
+        let mut out = String::with_capacity(self.body_text.len());
+        let mut at = 0;
+        for r in &self.link_references {
+            // The body may have been cut after the references were placed.
+            let (start, end) = (
+                r.start.min(self.body_text.len()),
+                r.end.min(self.body_text.len()),
+            );
+            if start < at
+                || !self.body_text.is_char_boundary(start)
+                || !self.body_text.is_char_boundary(end)
+            {
+                continue;
+            }
+            out.push_str(&self.body_text[at..start]);
+            at = end;
+        }
+        out.push_str(&self.body_text[at..]);
+        std::borrow::Cow::Owned(out)
+    }
+
     /// The first value of a header, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -118,7 +148,11 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
             walk.part(&mail, 0, &mut out);
             out.body_text = match (walk.text, &out.body_html) {
                 (Some(t), _) => t,
-                (None, Some(h)) => html_to_text(h),
+                (None, Some(h)) => {
+                    let (text, links) = html::html_to_text_with_links(h);
+                    out.link_references = links;
+                    text
+                }
                 (None, None) => String::new(),
             };
             if out.body_text.chars().count() > MAX_BODY_CHARS {
