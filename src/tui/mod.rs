@@ -7,7 +7,9 @@
 //!  sync thread ──Sync─────────┘                    └─> Request ─> store worker
 //! ```
 //!
-//! - [`app`]: the state, [`overlay`]: what sits over the screens; [`action`]: actions and
+//! - [`app`]: the state, [`overlay`]: what sits over the screens; [`window`]: the queue's
+//!   rows asked for around the cursor and the reload after a change (methods on the state);
+//!   [`view_model`]: what the store worker loads for the screens; [`action`]: actions and
 //!   requests; [`update`], [`motion`], [`prompts`] and [`pickers`]: the only code that
 //!   changes the state; [`keymap`]: the one table of keys (the footer and `?` come from it);
 //!   [`views`]: drawing.
