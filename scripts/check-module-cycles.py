@@ -37,7 +37,6 @@ KNOWN = {
         {"moderation", "stats"},
     ],
     "core::classify": [{"detect", "features", "received", "tokenize"}],
-    "core::team": [{"apply", "store"}],
     "mailio::imap": [{"connect", "cursor", "fetch", "listing", "mailbox", "sync"}],
 }
 
