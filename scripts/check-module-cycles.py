@@ -34,7 +34,6 @@ UNLAYERED = {"fuzzing"}
 KNOWN = {
     "core": [
         {"advisory", "classify", "clocks", "config", "pep811", "reply", "store", "team", "triage"},
-        {"moderation", "stats"},
     ],
     "core::classify": [{"detect", "features", "received", "tokenize"}],
     "mailio::imap": [{"connect", "cursor", "fetch", "listing", "mailbox", "sync"}],

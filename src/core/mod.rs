@@ -6,6 +6,7 @@ pub mod advisory;
 pub mod classify;
 pub mod clocks;
 pub mod config;
+pub mod durations;
 pub mod ingest;
 pub mod lifecycle;
 pub mod model;

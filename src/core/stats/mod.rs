@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::core::clocks;
 use crate::core::config::ClockConfig;
+pub use crate::core::durations::{figures, percentile, TimeFigures};
 use crate::core::model::{Class, ReportId, ReportState};
 use crate::core::store::{parse_timestamp, Result, Store};
 
@@ -75,14 +76,6 @@ pub struct WeekIntake {
     pub invalid: usize,
     pub valid: usize,
     pub unclassified: usize,
-}
-
-/// The distribution of one duration, in hours.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct TimeFigures {
-    pub median_hours: Option<f64>,
-    pub p90_hours: Option<f64>,
-    pub count: usize,
 }
 
 /// Reports that met a clock late, or are still pending past it.
@@ -291,26 +284,6 @@ fn closers(store: &Store) -> Result<HashMap<ReportId, (String, ReportState)>> {
         }
     }
     Ok(out)
-}
-
-/// Median, 90th percentile and count of `hours`.
-pub fn figures(mut hours: Vec<f64>) -> TimeFigures {
-    hours.sort_by(f64::total_cmp);
-    TimeFigures {
-        median_hours: percentile(&hours, 0.5),
-        p90_hours: percentile(&hours, 0.9),
-        count: hours.len(),
-    }
-}
-
-/// The `p` quantile of sorted values, interpolating linearly between the closest ranks;
-/// rounded to hundredths of an hour.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let rank = p * last as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    let value = sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64);
-    Some((value * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]
