@@ -212,6 +212,35 @@ fn attachment_names_with_dot_dot_cannot_escape_the_folder() {
     assert!(into.join("bashrc-1").exists());
 }
 
+/// `list --csv` and `stats --format csv` are written by one function: both end every line
+/// with CRLF (RFC 4180), so a spreadsheet or a script reads them alike.
+#[test]
+fn list_and_stats_csv_both_end_every_line_with_crlf() {
+    let desk = Desk::new();
+    desk.import_bytes("csv.eml", &fixture("formula-subject.eml"));
+    for args in [&["list", "--csv"][..], &["stats", "--format", "csv"][..]] {
+        let out = desk.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let csv = String::from_utf8(out.stdout).unwrap();
+        assert!(csv.ends_with("\r\n"), "{args:?}: {csv:?}");
+        let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+        assert!(lines.len() >= 2, "{args:?}: a header and rows: {csv:?}");
+        for line in &lines {
+            assert!(
+                !line.contains(['\r', '\n']),
+                "{args:?}: a bare line break inside {line:?}"
+            );
+        }
+    }
+    let list = desk.run(&["list", "--csv"]).stdout;
+    assert!(list
+        .starts_with(b"id,received_at,state,class,coordinator,overdue,messages,from,subject\r\n"));
+}
+
 #[test]
 fn a_csv_export_never_hands_a_spreadsheet_a_formula() {
     let desk = Desk::new();

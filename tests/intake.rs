@@ -331,9 +331,18 @@ fn a_large_mbox_is_imported_in_bounded_memory() {
         )
         .expect("the big message is stored as headers and a note");
     assert_eq!(subject, "huge log");
-    assert!(
-        body.contains("too large, 16") && body.contains("kept in message 1 of the mbox"),
-        "{body}"
+    // The whole body is the note: the message's size as it was in the file (its headers,
+    // every 1,000-byte line, and the line break before the next separator), where it is
+    // kept, and the limit it went over.
+    let big_bytes = message("big@example.net", "huge log", "").len() + BIG / 1000 * 1000 + 1;
+    assert_eq!(
+        body,
+        format!(
+            "[secdesk] too large, {big_bytes} bytes, kept in message 1 of the mbox it was \
+             imported from: only its headers are stored here, as it is over [sync] \
+             max_message_bytes ({}).\r\n",
+            50 * 1024 * 1024
+        )
     );
     // The file is ~195 MB; a reader that held it (or the big message) would pass 160 MB.
     assert!(run.peak_kib < 120 * 1024, "peak RSS {} KiB", run.peak_kib);

@@ -165,7 +165,7 @@ fn assign_take_state_and_note_from_the_report_view() {
     let shown = desk.state.report.as_ref().unwrap();
     assert!(
         shown.thread.iter().any(|t| matches!(t,
-            secdesk::tui::desk::ThreadItem::Note(n) if n.text == "asked upstream")),
+            secdesk::tui::view_model::ThreadItem::Note(n) if n.text == "asked upstream")),
         "the note shows in the thread"
     );
     assert!(desk.status().contains("noted"), "{}", desk.status());

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use secdesk::tui::action::Action;
-use secdesk::tui::{guard, sync};
+use secdesk::tui::{supervisor, sync};
 use tui_support::Desk;
 
 /// Stands in for ratatui's hook, which would leave the alternate screen and raw mode.
@@ -24,7 +24,7 @@ fn a_worker_panic_is_a_status_line_and_the_desk_goes_on() {
     panic::set_hook(Box::new(|_| {
         TERMINAL_RESTORED.fetch_add(1, Ordering::SeqCst);
     }));
-    guard::install_ui_panic_hook();
+    supervisor::install_ui_panic_hook();
 
     // The sync worker panics in its first round, then works.
     let (tx, rx) = mpsc::channel();
@@ -60,10 +60,10 @@ fn a_worker_panic_is_a_status_line_and_the_desk_goes_on() {
     desk.act(next);
     assert!(desk.screen().contains("synced: no new mail"));
 
-    // Any other worker under the guard: reported, restarted, and given up after a few.
+    // Any other worker under the supervisor: reported, restarted, and given up after a few.
     let starts = Arc::new(AtomicUsize::new(0));
     let started = starts.clone();
-    let handle = guard::spawn("store", tx, move || {
+    let handle = supervisor::spawn("store", tx, move || {
         started.fetch_add(1, Ordering::SeqCst);
         panic!("the store worker broke");
     });
@@ -71,7 +71,7 @@ fn a_worker_panic_is_a_status_line_and_the_desk_goes_on() {
     let reports: Vec<Action> = rx.try_iter().collect();
     assert_eq!(
         starts.load(Ordering::SeqCst) as u32,
-        guard::MAX_RESTARTS + 1
+        supervisor::MAX_RESTARTS + 1
     );
     let last = reports.last().cloned().unwrap();
     desk.act(last);

@@ -15,8 +15,9 @@ use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 use crate::core::triage::Request;
 
-use super::change::{self, Guard};
-use super::{editor, output, Context};
+use super::change::{self, VersionCheck};
+use super::{output, Context};
+use crate::mailio::editor;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,7 +39,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -56,7 +57,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("report #{}: {e}; nothing was changed", args.id))?,
         );
     }
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     if args.edit {
         if !edit(&mut store, &req, args.id)? {
             return Ok(ExitCode::FAILURE);

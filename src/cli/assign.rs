@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::core::triage;
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::Context;
 
 #[derive(Debug, clap::Args)]
@@ -15,12 +15,12 @@ pub struct Args {
     /// handle; it must point at one member.
     pub member: String,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     let a = triage::assign(&mut store, &req, &config, args.id, &args.member)?;
     report(args.id, &a)
 }

@@ -1,4 +1,4 @@
-//! What every command that changes a report shares: the `--if-version` guard against stale
+//! What every command that changes a report shares: the `--if-version` check against stale
 //! views, the request stamped with my identity, and the one-line confirmation.
 
 use std::str::FromStr;
@@ -8,18 +8,18 @@ use crate::core::model::ReportId;
 use crate::core::sanitize::terminal_line;
 use crate::core::triage::Request;
 
-/// The stale-view guard, flattened into every changing command.
+/// The stale-view check, flattened into every changing command.
 #[derive(Debug, Default, Clone, clap::Args)]
-pub struct Guard {
+pub struct VersionCheck {
     /// Refuse the change if the report changed since you saw this version (`show` prints
     /// it); without it the change applies to the report as it is now.
     #[arg(long, value_name = "VERSION")]
     pub if_version: Option<i64>,
 }
 
-/// A change by `[identity] email`, now, guarded as asked.
-pub fn request(config: &Config, guard: &Guard) -> Request {
-    Request::new(config.identity.email.clone()).if_version(guard.if_version)
+/// A change by `[identity] email`, now, checked against the version as asked.
+pub fn request(config: &Config, check: &VersionCheck) -> Request {
+    Request::new(config.identity.email.clone()).if_version(check.if_version)
 }
 
 /// Parses a word the user typed (a state, class or reason) into one line of error that lists

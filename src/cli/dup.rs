@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::core::triage;
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::Context;
 
 #[derive(Debug, clap::Args)]
@@ -14,12 +14,12 @@ pub struct Args {
     #[arg(long = "of", value_name = "ORIGINAL")]
     pub original: i64,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     let a = triage::mark_duplicate(&mut store, &req, args.id, args.original)?;
     let what = format!("duplicate of #{}", args.original);
     if a.changed() {

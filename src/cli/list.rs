@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use crate::core::advisory::embargo::{self, Embargo};
 use crate::core::model::{Class, ReportState};
 use crate::core::pep811;
-use crate::core::queue::{self, QueueEntry};
-use crate::core::sanitize::{csv_cell, terminal_line};
+use crate::core::report_list::{self, ListEntry};
+use crate::core::sanitize::{csv_record, terminal_line};
 use crate::core::store::reports::{ListFilter, ReportSummary};
 
 use super::{change, output, Context};
@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         ..ListFilter::default()
     };
     let now = Utc::now();
-    let mut entries = queue::queue(&store, &filter, args.overdue, &config.clocks, now)?;
+    let mut entries = report_list::with_clocks(&store, &filter, args.overdue, &config.clocks, now)?;
     if let Some(span) = args.due {
         entries.retain(|e| pep811::next_due(&e.deadlines).is_some_and(|d| d <= now + span));
     }
@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 /// The queue as a table: `!` marks overdue reports, `*` a reporter's unread answer; at the
 /// end, the PEP 811 finish clock once 14 days or fewer are left, and the embargo countdown.
 pub fn print_queue(
-    entries: &[QueueEntry],
+    entries: &[ListEntry],
     embargoes: &HashMap<i64, Embargo>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -123,13 +123,24 @@ pub fn print_queue(
     Ok(())
 }
 
-/// The queue as CSV. Every cell goes through the formula guard: a subject such as
-/// `=HYPERLINK(...)` must stay text in the team's spreadsheet.
-pub fn print_csv(entries: &[QueueEntry]) -> anyhow::Result<()> {
+/// The queue as CSV (RFC 4180, CRLF line ends, as `stats --format csv`). Every cell goes
+/// through the formula guard: a subject such as `=HYPERLINK(...)` must stay text in the
+/// team's spreadsheet.
+pub fn print_csv(entries: &[ListEntry]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "id,received_at,state,class,coordinator,overdue,messages,from,subject"
+    out.write_all(
+        csv_record(&[
+            "id",
+            "received_at",
+            "state",
+            "class",
+            "coordinator",
+            "overdue",
+            "messages",
+            "from",
+            "subject",
+        ])
+        .as_bytes(),
     )?;
     for e in entries {
         let r = &e.report;
@@ -144,8 +155,7 @@ pub fn print_csv(entries: &[QueueEntry]) -> anyhow::Result<()> {
             r.from.clone(),
             r.subject.clone(),
         ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        writeln!(out, "{}", line.join(","))?;
+        out.write_all(csv_record(&cells).as_bytes())?;
     }
     Ok(())
 }

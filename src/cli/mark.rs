@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::core::model::{Class, InvalidReason};
 use crate::core::triage;
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::Context;
 
 #[derive(Debug, clap::Args)]
@@ -19,14 +19,14 @@ pub struct Args {
     #[arg(long)]
     pub reason: Option<String>,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let class: Class = change::parse(&args.class)?;
     let reason: Option<InvalidReason> = args.reason.as_deref().map(change::parse).transpose()?;
     let (config, mut store) = ctx.store()?;
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     let a = triage::mark(&mut store, &req, args.id, class, reason)?;
     let state = &a.after.state;
     let state_text = match state.invalid_reason {

@@ -10,7 +10,6 @@ mod classify;
 pub mod demo;
 pub mod desk;
 mod dup;
-pub mod editor;
 mod eval;
 mod export;
 mod held;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::core::triage;
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::Context;
 
 #[derive(Debug, clap::Args)]
@@ -14,12 +14,12 @@ pub struct Args {
     #[arg(required = true, num_args = 1..)]
     pub text: Vec<String>,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     let a = triage::add_note(&mut store, &req, args.id, &args.text.join(" "))?;
     change::confirm(args.id, "note added", a.version);
     Ok(ExitCode::SUCCESS)

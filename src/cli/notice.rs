@@ -14,7 +14,7 @@ use crate::core::reply::message::format_mailbox;
 use crate::core::reply::Draft;
 use crate::core::store::{timestamp, Store};
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::{reply, Context};
 
 #[derive(Debug, clap::Args)]
@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, short)]
     pub yes: bool,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 )
             })
             .collect();
-        let req = change::request(&config, &args.guard);
+        let req = change::request(&config, &args.version_check);
         let applied = advisory::apply(&mut store, &req, args.id, &changes)?;
         change::confirm(args.id, "notified recorded", applied.version);
     } else {

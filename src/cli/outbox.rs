@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(id) = args.edit {
         let interactive = std::io::stdin().is_terminal();
         let row = outbox::get(&store, id)?;
-        if row.state != outbox::state::FAILED_PERMANENT {
+        if row.state != outbox::OutboxState::FailedPermanent {
             anyhow::bail!(
                 "outbox #{id} is {}, not failed-permanent: only a refused reply is edited here",
                 row.state
@@ -121,11 +121,11 @@ fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
         return Ok(());
     }
     for r in rows {
-        let status = match r.state.as_str() {
-            outbox::state::QUEUED if r.attempts > 0 => {
+        let status = match r.state {
+            outbox::OutboxState::Queued if r.attempts > 0 => {
                 format!("queued, retry from {}", delivery::when(&r.next_attempt_at))
             }
-            outbox::state::SENT => "sent, Sent copy missing".to_string(),
+            outbox::OutboxState::Sent => "sent, Sent copy missing".to_string(),
             other => other.to_string(),
         };
         writeln!(
@@ -137,7 +137,7 @@ fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
             r.attempts,
             terminal_line(&r.subject)
         )?;
-        let error = if r.state == outbox::state::SENT {
+        let error = if r.state == outbox::OutboxState::Sent {
             r.sent_copy_error.as_ref()
         } else {
             r.last_error.as_ref()

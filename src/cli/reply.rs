@@ -21,7 +21,8 @@ use crate::core::store::Store;
 use crate::mailio::delivery::{self, Delivery, Outcome};
 use crate::mailio::gpg;
 
-use super::{editor, Context};
+use super::Context;
+use crate::mailio::editor;
 
 /// Exit status when the reply is safe in the outbox but not yet sent.
 pub const EXIT_QUEUED: u8 = 75;

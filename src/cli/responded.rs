@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::core::triage::{self, Via};
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::Context;
 
 #[derive(Debug, clap::Args)]
@@ -16,14 +16,14 @@ pub struct Args {
     #[arg(long, value_name = "phone|other")]
     pub via: String,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     // Checked before opening anything, so a typo gets a one-line answer.
     let via: Via = change::parse(&args.via)?;
     let (config, mut store) = ctx.store()?;
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     let a = triage::responded(&mut store, &req, args.id, via)?;
     change::confirm(
         args.id,

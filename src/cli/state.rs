@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::core::model::{InvalidReason, ReportState};
 use crate::core::triage;
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::Context;
 
 #[derive(Debug, clap::Args)]
@@ -22,14 +22,14 @@ pub struct Args {
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let state: ReportState = change::parse(&args.state)?;
     let reason: Option<InvalidReason> = args.reason.as_deref().map(change::parse).transpose()?;
     let (config, mut store) = ctx.store()?;
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     let a = triage::set_state(
         &mut store,
         &req,

@@ -4,19 +4,19 @@ use std::process::ExitCode;
 
 use crate::core::triage;
 
-use super::change::{self, Guard};
+use super::change::{self, VersionCheck};
 use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     pub id: i64,
     #[command(flatten)]
-    pub guard: Guard,
+    pub version_check: VersionCheck,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
-    let req = change::request(&config, &args.guard);
+    let req = change::request(&config, &args.version_check);
     let a = triage::take(&mut store, &req, args.id)?;
     super::assign::report(args.id, &a)
 }

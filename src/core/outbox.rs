@@ -19,20 +19,8 @@ use crate::core::reply::message::{self, BuiltMessage};
 use crate::core::reply::{Draft, ReplyError};
 use crate::core::store::{parse_timestamp, timestamp, Store, StoreError};
 
-/// Where an outbox row is.
-pub mod state {
-    /// Waiting for its first or next attempt.
-    pub const QUEUED: &str = "queued";
-    /// An attempt began and has not been recorded as finished.
-    pub const SENDING: &str = "sending";
-    pub const SENT: &str = "sent";
-    /// The server refused it (5xx): kept, to be edited and resent or discarded.
-    pub const FAILED_PERMANENT: &str = "failed-permanent";
-    /// It can never be sent: its report is gone. Kept, with why, until discarded.
-    pub const FAILED: &str = "failed";
-    /// Given up by a person; kept for the record.
-    pub const DISCARDED: &str = "discarded";
-}
+pub mod state;
+pub use state::OutboxState;
 
 /// What can go wrong with the outbox itself.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +32,7 @@ pub enum OutboxError {
     #[error("outbox reply #{id} is {state}, not {expected}: `secdesk outbox` shows where it is")]
     WrongState {
         id: i64,
-        state: String,
+        state: OutboxState,
         expected: &'static str,
     },
     #[error("outbox reply #{id} has an unreadable draft ({detail}): discard it and write the reply again")]
@@ -72,7 +60,7 @@ pub struct OutboxEntry {
     pub subject: String,
     pub envelope_from: String,
     pub recipients: Vec<String>,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub last_attempt_at: Option<String>,
@@ -324,11 +312,11 @@ pub fn mark_uncertain(store: &Store, id: i64, error: &str) -> Result<()> {
 /// event goes into the audit log (the first one is the report's first response).
 pub fn record_sent(store: &mut Store, id: i64, now: DateTime<Utc>) -> Result<OutboxEntry> {
     let row = get(store, id)?;
-    if row.state != state::SENDING {
+    if row.state != OutboxState::Sending {
         return Err(OutboxError::WrongState {
             id,
             state: row.state,
-            expected: state::SENDING,
+            expected: OutboxState::Sending.as_str(),
         });
     }
     let raw = raw(store, id)?;
@@ -375,11 +363,11 @@ pub fn requeue_edited(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let row = get(store, id)?;
-    if row.state != state::FAILED_PERMANENT {
+    if row.state != OutboxState::FailedPermanent {
         return Err(OutboxError::WrongState {
             id,
             state: row.state,
-            expected: state::FAILED_PERMANENT,
+            expected: OutboxState::FailedPermanent.as_str(),
         });
     }
     let draft_json = serde_json::to_string(draft).map_err(|e| OutboxError::BadDraft {
@@ -410,7 +398,13 @@ pub fn discard(store: &Store, id: i64) -> Result<()> {
     // A reply whose report is gone may still read `sending` (its attempt was cut short).
     fail_orphans(store, Some(id))?;
     let row = get(store, id)?;
-    if ![state::FAILED_PERMANENT, state::FAILED, state::QUEUED].contains(&row.state.as_str()) {
+    if ![
+        OutboxState::FailedPermanent,
+        OutboxState::Failed,
+        OutboxState::Queued,
+    ]
+    .contains(&row.state)
+    {
         return Err(OutboxError::WrongState {
             id,
             state: row.state,

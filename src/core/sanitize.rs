@@ -163,6 +163,21 @@ pub fn csv_cell(s: &str) -> String {
     }
 }
 
+/// One CSV record (RFC 4180 §2): every cell through [`csv_cell`], commas between, CRLF at
+/// the end. The one writer of every CSV secdesk prints (`list --csv`, `stats --format csv`),
+/// so they all end lines alike and none skips the formula guard.
+pub fn csv_record<S: AsRef<str>>(cells: &[S]) -> String {
+    let mut out = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&csv_cell(cell.as_ref()));
+    }
+    out.push_str("\r\n");
+    out
+}
+
 /// Why a value cannot go into a header we send.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the {field} contains a line break, which could inject mail headers: remove it")]
@@ -285,6 +300,15 @@ mod tests {
     fn body_text_keeps_lines() {
         assert_eq!(terminal_text("a\r\nb\tc"), "a\nb\tc");
         assert_eq!(terminal_line("a\r\nb\tc"), "a b c");
+    }
+
+    #[test]
+    fn a_csv_record_guards_each_cell_and_ends_in_crlf() {
+        assert_eq!(
+            csv_record(&["1", "=cmd|' /C calc'!A0", "a,b", "x\r\ny"]),
+            "1,'=cmd|' /C calc'!A0,\"a,b\",x  y\r\n"
+        );
+        assert_eq!(csv_record::<&str>(&[]), "\r\n");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::core::config::Config;
 use crate::core::model::ReportState;
-use crate::core::outbox::{self, state, OutboxEntry, OutboxError};
+use crate::core::outbox::{self, OutboxEntry, OutboxError, OutboxState};
 use crate::core::reply::state_change;
 use crate::core::store::Store;
 use crate::mailio::gpg;
@@ -157,7 +157,7 @@ impl<'a> Run<'a> {
         if let Some((_, error)) = outbox::fail_orphans(store, Some(row.id))?.pop() {
             return done(Outcome::Failed { error });
         }
-        if row.state == state::SENDING {
+        if row.state == OutboxState::Sending {
             // Did the crashed attempt reach the server? Only resend when it surely did not.
             match self.find_on_server(&row.message_id) {
                 Ok(Some(found_in_sent)) => {
@@ -176,7 +176,7 @@ impl<'a> Run<'a> {
                     return done(Outcome::Unverified { error });
                 }
             }
-        } else if row.state != state::QUEUED {
+        } else if row.state != OutboxState::Queued {
             return done(Outcome::Skipped);
         }
         if !outbox::claim(store, &row, Utc::now())? {

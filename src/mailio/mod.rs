@@ -1,7 +1,10 @@
-//! Mail IO: IMAP sync (and [`watch`], the desk's live sync), SMTP send and archive import. These run on worker threads and talk to
+//! Mail IO and the processes around it: IMAP sync (and [`watch`], the desk's live sync), SMTP send,
+//! archive import, and the helper programs (gpg, token commands, the user's [`editor`]). These
+//! run on worker threads (the editor on the UI thread with the terminal suspended) and talk to
 //! the front ends through return values and channels; the core never calls into them.
 
 pub mod delivery;
+pub mod editor;
 pub mod gpg;
 pub mod imap;
 pub mod import;

@@ -10,9 +10,11 @@ use crate::core::reply::Draft;
 use crate::core::store::queue::{QueueFilter, QueuePage};
 use crate::mailio::delivery::Delivery;
 
-use super::desk::{Candidate, Detail, StatsData, UndoToken};
+use super::stats_data::StatsData;
+use super::view_model::{Detail, UndoToken};
 use crate::core::classify::similar::Similar;
 use crate::core::moderation::ClassifiedPost;
+use crate::core::triage::Candidate;
 
 /// Everything that can happen to the desk.
 #[derive(Debug, Clone)]

@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, AdvisoryForm, Request};
 use super::app::{Confirm, OnYes, Overlay, State};
-use super::prompts::targets;
 use super::text;
 use crate::core::advisory::{self, form, Key};
 use crate::core::config::Config;
@@ -26,7 +25,7 @@ use crate::core::triage::{self, TriageError};
 
 /// `A` on the report under the cursor (or open): its kept form, or a fresh one.
 pub fn start(state: &mut State) -> Vec<Request> {
-    let Some(&(id, _)) = targets(state, false).first() else {
+    let Some(&(id, _)) = state.targets(false).first() else {
         state.info(text::NO_REPORT);
         return Vec::new();
     };
@@ -64,12 +63,12 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
         Action::AdvisorySaved(_, Ok(message)) => {
             state.advisory_kept = None;
             state.info(message);
-            super::update::reload(state)
+            state.reload()
         }
         Action::AdvisorySaved(form, Err(e)) => {
             state.advisory_kept = Some(form);
             state.error(text::advisory_refused(&e));
-            super::update::reload(state)
+            state.reload()
         }
         _ => Vec::new(),
     }
@@ -114,7 +113,7 @@ pub fn load_form(store: &Store, id: i64) -> Action {
             text: form::render(id, &current),
         })
     };
-    Action::AdvisoryForm(loaded().map_err(|e| super::desk::triage_message(&e, store.path())))
+    Action::AdvisoryForm(loaded().map_err(|e| super::text::triage_error(&e, store.path())))
 }
 
 /// The store worker's side of [`Request::SaveAdvisory`]: `advisory::replace` onto the
@@ -140,7 +139,7 @@ pub fn save(store: &mut Store, config: &Config, now: DateTime<Utc>, f: AdvisoryF
             Action::AdvisorySaved(f, Ok(text::advisory_saved(applied.report_id, &changed)))
         }
         Err(e) => {
-            let message = super::desk::triage_message(&e, store.path());
+            let message = super::text::triage_error(&e, store.path());
             Action::AdvisorySaved(f, Err(message))
         }
     }

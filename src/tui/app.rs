@@ -9,11 +9,12 @@ use crate::core::model::{ReportId, ReportState};
 use crate::core::store::queue::{QueueFilter, QueueOrder, QueuePage, QueueRow};
 
 use super::action::UndoEntry;
-use super::desk::{Detail, StatsData};
 pub use super::overlay::{
     fuzzy_score, Confirm, Follow, Input, InputPurpose, OnYes, Overlay, Picked, Picker,
     PickerChoice, PickerPurpose,
 };
+use super::stats_data::StatsData;
+use super::view_model::Detail;
 use crate::core::reply::Draft;
 
 /// The queues a triager switches between with Tab.
@@ -269,6 +270,33 @@ pub const REPORT_CHROME: u16 = 3;
 pub const QUEUE_CHROME: u16 = 5;
 
 impl State {
+    /// The reports a triage key acts on, each with the version the view loaded: the open report
+    /// in the report view; in the queue, the selection for bulk keys (`s`, `i`) or the cursor's.
+    pub fn targets(&self, bulk: bool) -> Vec<(ReportId, i64)> {
+        match self.screen {
+            // Until the report has loaded, the queue line it was opened from stands in for it.
+            Screen::Report => match self.report.as_ref() {
+                Some(d) if Some(d.id()) == self.report_id => vec![(d.id(), d.report.version)],
+                _ => self
+                    .queue
+                    .current()
+                    .map(|r| vec![(r.summary.id, r.version)])
+                    .unwrap_or_default(),
+            },
+            Screen::Queue if bulk && !self.selection.is_empty() => self
+                .selection
+                .iter()
+                .map(|(id, p)| (*id, p.version))
+                .collect(),
+            Screen::Queue => self
+                .queue
+                .current()
+                .map(|r| vec![(r.summary.id, r.version)])
+                .unwrap_or_default(),
+            Screen::Stats | Screen::Held => Vec::new(),
+        }
+    }
+
     pub fn new(
         me: Identity,
         members: Vec<Identity>,

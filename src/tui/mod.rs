@@ -7,13 +7,15 @@
 //!  sync thread ──Sync─────────┘                    └─> Request ─> store worker
 //! ```
 //!
-//! - [`app`]: the state, [`overlay`]: what sits over the screens; [`action`]: actions and
+//! - [`app`]: the state, [`overlay`]: what sits over the screens; [`window`]: the queue's
+//!   rows asked for around the cursor and the reload after a change (methods on the state);
+//!   [`view_model`]: what the store worker loads for the screens; [`action`]: actions and
 //!   requests; [`update`], [`motion`], [`prompts`] and [`pickers`]: the only code that
 //!   changes the state; [`keymap`]: the one table of keys (the footer and `?` come from it);
 //!   [`views`]: drawing.
 //! - [`worker`] and [`sync`]: the threads. The UI thread never waits on the disk or network;
-//!   [`guard`] turns a worker's panic into a status line and starts the worker again.
-//! - [`desk`] and [`triage`]: what the store worker runs, calling the same core functions as
+//!   [`supervisor`] turns a worker's panic into a status line and starts the worker again.
+//! - [`requests`] and [`triage`]: what the store worker runs, calling the same core functions as
 //!   the CLI. [`reply`]: the steps of `r`, from the template picker through the editor (the
 //!   UI loop suspends the terminal around it) and the preview to the delivery worker.
 //!   [`advisory`]: `A`, the advisory form in the editor, the same way. [`held`]: `H`,
@@ -23,8 +25,6 @@
 pub mod action;
 pub mod advisory;
 pub mod app;
-pub mod desk;
-pub mod guard;
 pub mod held;
 pub mod keymap;
 pub mod motion;
@@ -32,13 +32,17 @@ pub mod overlay;
 pub mod pickers;
 pub mod prompts;
 pub mod reply;
+pub mod requests;
 pub mod stats_data;
+pub mod supervisor;
 pub mod sync;
 pub mod team;
 pub mod text;
 pub mod triage;
 pub mod update;
+pub mod view_model;
 pub mod views;
+pub mod window;
 pub mod worker;
 
 use std::io::IsTerminal;
@@ -114,7 +118,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         }
     };
     // ratatui's hook restores the terminal on any thread's panic; a worker's must not.
-    guard::install_ui_panic_hook();
+    supervisor::install_ui_panic_hook();
     let input = Arc::new(worker::InputControl::default());
     worker::spawn_input(events_tx, input.clone());
     let mut editor = |buffer: &str| edit_suspended(&input, buffer);

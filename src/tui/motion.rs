@@ -5,7 +5,6 @@ use crossterm::event::KeyEvent;
 
 use super::app::{Overlay, Screen, State};
 use super::keymap::{self, Command, Where};
-use super::update::ensure_window;
 use super::{text, views};
 use crate::tui::action::Request;
 
@@ -63,7 +62,7 @@ pub(super) fn move_to(state: &mut State, pos: usize) -> Vec<Request> {
         Screen::Queue => {
             let last = state.queue.page.total.saturating_sub(1);
             state.queue.cursor = pos.min(last);
-            ensure_window(state)
+            state.ensure_window()
         }
         Screen::Report => {
             state.report_scroll = pos.min(u16::MAX as usize) as u16;

@@ -6,20 +6,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Request;
 use super::app::{OnYes, Overlay, PickerChoice, PickerPurpose, State};
-use super::desk::Candidate;
-use super::prompts::{chosen, open_picker, targets};
+use super::prompts::{chosen, open_picker};
 use super::text;
 use crate::core::classify::similar::Similar;
-use crate::core::model::{InvalidReason, ReportId};
-
-/// `d`: the picker of reports to name as the original, once the store has listed them.
-pub(super) fn ask_original(state: &mut State) -> Vec<Request> {
-    let Some((id, _)) = targets(state, false).first().copied() else {
-        state.info(text::NO_REPORT);
-        return Vec::new();
-    };
-    vec![Request::Candidates(id)]
-}
+use crate::core::model::ReportId;
+use crate::core::triage::Candidate;
 
 /// The store's answer to [`Request::Candidates`]: the classifier's similar earlier reports
 /// first, best first and marked with their score, then every other report, newest first,
@@ -30,7 +21,7 @@ pub fn candidates_loaded(
     mut reports: Vec<Candidate>,
     similar: &[Similar],
 ) {
-    if targets(state, false).first().map(|t| t.0) != Some(for_id) {
+    if state.targets(false).first().map(|t| t.0) != Some(for_id) {
         return;
     }
     let score = |id: ReportId| similar.iter().position(|s| s.id == id);
@@ -58,23 +49,6 @@ pub fn candidates_loaded(
         })
         .collect();
     open_picker(state, PickerPurpose::DuplicateOf, items);
-}
-
-pub(super) fn reason_items() -> Vec<(String, PickerChoice)> {
-    InvalidReason::ALL
-        .iter()
-        .filter(|r| **r != InvalidReason::Other)
-        .map(|r| {
-            (
-                text::invalid_reason_label(*r).to_string(),
-                PickerChoice::Reason(*r),
-            )
-        })
-        .chain(std::iter::once((
-            text::OTHER_REASON.to_string(),
-            PickerChoice::OtherReason,
-        )))
-        .collect()
 }
 
 /// Keys over a picker. The member and report pickers narrow as you type (arrows, Ctrl-N

@@ -11,36 +11,8 @@ use super::app::{
 };
 use super::keymap::Command;
 use super::text;
-use super::update::new_queue;
-use crate::core::model::{Class, ReportId, ReportState};
+use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
 use crate::core::triage::Via;
-
-/// The reports a triage key acts on, each with the version the view loaded: the open report
-/// in the report view; in the queue, the selection for bulk keys (`s`, `i`) or the cursor's.
-pub(super) fn targets(state: &State, bulk: bool) -> Vec<(ReportId, i64)> {
-    match state.screen {
-        // Until the report has loaded, the queue line it was opened from stands in for it.
-        Screen::Report => match state.report.as_ref() {
-            Some(d) if Some(d.id()) == state.report_id => vec![(d.id(), d.report.version)],
-            _ => state
-                .queue
-                .current()
-                .map(|r| vec![(r.summary.id, r.version)])
-                .unwrap_or_default(),
-        },
-        Screen::Queue if bulk && !state.selection.is_empty() => state
-            .selection
-            .iter()
-            .map(|(id, p)| (*id, p.version))
-            .collect(),
-        Screen::Queue => state
-            .queue
-            .current()
-            .map(|r| vec![(r.summary.id, r.version)])
-            .unwrap_or_default(),
-        Screen::Stats | Screen::Held => Vec::new(),
-    }
-}
 
 /// The state of the report a single-report key acts on.
 fn target_state(state: &State) -> Option<ReportState> {
@@ -53,7 +25,8 @@ fn target_state(state: &State) -> Option<ReportState> {
 }
 
 pub(super) fn batch(state: &mut State, bulk: bool, label: String, change: Change) -> Vec<Request> {
-    let ops: Vec<TriageOp> = targets(state, bulk)
+    let ops: Vec<TriageOp> = state
+        .targets(bulk)
         .into_iter()
         .map(|(id, version)| TriageOp {
             id,
@@ -141,11 +114,7 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
             Change::Mark(Class::Valid, None),
         ),
         Command::Take => batch(state, false, "taken by you".into(), Change::Take),
-        Command::MarkInvalid => open_picker(
-            state,
-            PickerPurpose::InvalidReason,
-            super::pickers::reason_items(),
-        ),
+        Command::MarkInvalid => open_picker(state, PickerPurpose::InvalidReason, reason_items()),
         Command::Assign => {
             let items = state
                 .members
@@ -191,7 +160,7 @@ pub fn on_triage_command(state: &mut State, command: Command) -> Vec<Request> {
             open_picker(state, PickerPurpose::Answered, items)
         }
         Command::Note => open_input(state, InputPurpose::Note, String::new()),
-        Command::Duplicate => super::pickers::ask_original(state),
+        Command::Duplicate => ask_original(state),
         Command::Search if state.screen == Screen::Report => {
             let current = state.find.clone().unwrap_or_default();
             open_input(state, InputPurpose::FindInReport, current)
@@ -212,7 +181,10 @@ pub(super) fn open_picker(
     purpose: PickerPurpose,
     items: Vec<(String, PickerChoice)>,
 ) -> Vec<Request> {
-    if targets(state, purpose == PickerPurpose::InvalidReason).is_empty() {
+    if state
+        .targets(purpose == PickerPurpose::InvalidReason)
+        .is_empty()
+    {
         state.info(text::NO_REPORT);
         return Vec::new();
     }
@@ -225,7 +197,11 @@ pub(super) fn open_input(state: &mut State, purpose: InputPurpose, text: String)
         purpose,
         InputPurpose::Note | InputPurpose::InvalidReasonText
     );
-    if on_report && targets(state, purpose == InputPurpose::InvalidReasonText).is_empty() {
+    if on_report
+        && state
+            .targets(purpose == InputPurpose::InvalidReasonText)
+            .is_empty()
+    {
         state.info(text::NO_REPORT);
         return Vec::new();
     }
@@ -248,7 +224,7 @@ fn toggle_select(state: &mut State) -> Vec<Request> {
     // Like a mail client: selecting moves on, so x x x selects a run.
     let last = state.queue.page.total.saturating_sub(1);
     state.queue.cursor = (state.queue.cursor + 1).min(last);
-    super::update::ensure_window(state)
+    state.ensure_window()
 }
 
 /// Selects every report on screen (or unselects them when all already are): `X` then `s`
@@ -301,14 +277,10 @@ pub(super) fn chosen(
             Change::Assign(email),
         ),
         // Invalid needs its reason and duplicate its original: ask for them next.
-        (PickerPurpose::State, PickerChoice::State(ReportState::Invalid)) => open_picker(
-            state,
-            PickerPurpose::InvalidReason,
-            super::pickers::reason_items(),
-        ),
-        (PickerPurpose::State, PickerChoice::State(ReportState::Duplicate)) => {
-            super::pickers::ask_original(state)
+        (PickerPurpose::State, PickerChoice::State(ReportState::Invalid)) => {
+            open_picker(state, PickerPurpose::InvalidReason, reason_items())
         }
+        (PickerPurpose::State, PickerChoice::State(ReportState::Duplicate)) => ask_original(state),
         (PickerPurpose::DuplicateOf, PickerChoice::Report(of)) => batch(
             state,
             false,
@@ -316,7 +288,7 @@ pub(super) fn chosen(
             Change::DuplicateOf(of),
         ),
         (PickerPurpose::Template, PickerChoice::Template(template)) => {
-            match targets(state, false).first() {
+            match state.targets(false).first() {
                 Some((id, _)) => super::reply::start(state, *id, template),
                 None => {
                     state.info(text::NO_REPORT);
@@ -345,7 +317,7 @@ pub fn on_input_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
             state.overlay = Overlay::None;
             if purpose == InputPurpose::Search && state.search.is_some() {
                 state.search = None;
-                return new_queue(state);
+                return state.new_queue();
             }
         }
         KeyCode::Enter => {
@@ -376,7 +348,7 @@ fn search_as_typed(state: &mut State) -> Vec<Request> {
         return Vec::new();
     }
     state.search = (!q.is_empty()).then(|| q.to_string());
-    new_queue(state)
+    state.new_queue()
 }
 
 fn submit(state: &mut State, purpose: InputPurpose, typed: String) -> Vec<Request> {
@@ -386,7 +358,7 @@ fn submit(state: &mut State, purpose: InputPurpose, typed: String) -> Vec<Reques
             if let Some(q) = &state.search {
                 state.info(text::search_active(q));
             }
-            new_queue(state)
+            state.new_queue()
         }
         InputPurpose::Note if typed.is_empty() => {
             state.info(text::EMPTY_NOTE);
@@ -424,4 +396,30 @@ fn submit(state: &mut State, purpose: InputPurpose, typed: String) -> Vec<Reques
             }
         },
     }
+}
+
+/// `d`: the picker of reports to name as the original, once the store has listed them.
+pub(super) fn ask_original(state: &mut State) -> Vec<Request> {
+    let Some((id, _)) = state.targets(false).first().copied() else {
+        state.info(text::NO_REPORT);
+        return Vec::new();
+    };
+    vec![Request::Candidates(id)]
+}
+
+pub(super) fn reason_items() -> Vec<(String, PickerChoice)> {
+    InvalidReason::ALL
+        .iter()
+        .filter(|r| **r != InvalidReason::Other)
+        .map(|r| {
+            (
+                text::invalid_reason_label(*r).to_string(),
+                PickerChoice::Reason(*r),
+            )
+        })
+        .chain(std::iter::once((
+            text::OTHER_REASON.to_string(),
+            PickerChoice::OtherReason,
+        )))
+        .collect()
 }

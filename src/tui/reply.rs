@@ -20,12 +20,12 @@ use super::action::{Action, ReplyCheck, Request};
 use super::app::{Confirm, OnYes, Overlay, PickerChoice, ReplyFlow, State};
 use super::keymap::Command;
 use super::text;
-use crate::cli::editor;
 use crate::core::model::ReportId;
 use crate::core::reply::buffer::{apply_buffer, to_buffer, with_error_note};
 use crate::core::reply::message::{build, new_message_id};
 use crate::core::reply::{state_change, Draft, ReplyError};
 use crate::mailio::delivery::{self, Delivery, Outcome};
+use crate::mailio::editor;
 
 /// The template picker's lines: blank first, then every template by name.
 pub fn template_items(state: &State) -> Vec<(String, PickerChoice)> {
@@ -134,7 +134,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
                 Ok(d) => delivered(state, &d),
                 Err(e) => state.error(e),
             }
-            let mut out = super::update::reload(state);
+            let mut out = state.reload();
             out.push(Request::OutboxCount);
             out
         }

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::action::Action;
-use super::guard;
+use super::supervisor;
 
 /// What the sync worker drives. The real one (`cli::desk`) wraps `mailio::watch::Watch`;
 /// tests use [`Polling`].
@@ -41,7 +41,7 @@ impl<F: FnMut() -> Result<String, String> + Send> SyncSource for Polling<F> {
 /// Runs `source` now and then whenever it says, until the UI goes away.
 pub fn spawn(mut source: Box<dyn SyncSource>, events: Sender<Action>) -> thread::JoinHandle<()> {
     thread::spawn(move || loop {
-        let action = match guard::catch("sync", || source.round()) {
+        let action = match supervisor::catch("sync", || source.round()) {
             Ok(result) => Action::Sync(result),
             Err(panicked) => {
                 source.recover();
@@ -51,12 +51,12 @@ pub fn spawn(mut source: Box<dyn SyncSource>, events: Sender<Action>) -> thread:
         if events.send(action).is_err() {
             return;
         }
-        if let Err(panicked) = guard::catch("sync", || source.wait()) {
+        if let Err(panicked) = supervisor::catch("sync", || source.wait()) {
             source.recover();
             if events.send(Action::Failed(panicked)).is_err() {
                 return;
             }
-            thread::sleep(guard::RESTART_DELAY);
+            thread::sleep(supervisor::RESTART_DELAY);
         }
     })
 }

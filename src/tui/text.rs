@@ -464,3 +464,12 @@ pub const ANSWERED_TITLE: &str = "{}: the reporter was answered by";
 pub fn answered(via: &str) -> String {
     format!("answered by {via} (first response recorded)")
 }
+
+/// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing
+/// where the queue is on screen, and a store error names the store file, as the CLI's do.
+pub fn triage_error(e: &crate::core::triage::TriageError, path: &std::path::Path) -> String {
+    match e {
+        crate::core::triage::TriageError::NoSuchReport(id) => no_such_report(*id),
+        e => crate::core::store::describe_error(e, path).unwrap_or_else(|| e.to_string()),
+    }
+}

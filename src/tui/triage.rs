@@ -37,7 +37,7 @@ pub fn apply(store: &mut Store, config: &Config, now: DateTime<Utc>, batch: Batc
 /// Why a change was refused, in the desk's words: the CLI's hint to run `secdesk list`
 /// means nothing here, where the queue is on screen.
 fn refusal(e: &TriageError, path: &std::path::Path) -> String {
-    super::desk::triage_message(e, path)
+    super::text::triage_error(e, path)
 }
 
 fn one(

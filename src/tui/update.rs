@@ -10,9 +10,6 @@ use super::motion::{clamp_report_scroll, find_next, move_by, move_to, scroll_ove
 use super::{advisory, held, pickers, prompts, reply, text, views};
 use crate::core::store::queue::QueueOrder;
 
-/// Rows loaded beyond each edge of the viewport, so scrolling rarely waits on the store.
-pub const PREFETCH: usize = 40;
-
 /// Applies one action and returns the store work it calls for.
 pub fn update(state: &mut State, action: Action) -> Vec<Request> {
     match action {
@@ -34,10 +31,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             state.width = width;
             state.height = height;
             clamp_report_scroll(state);
-            let mut out = ensure_window(state);
+            let mut out = state.ensure_window();
             if state.outbox_pending.is_none() {
                 out.push(Request::OutboxCount);
-                out.push(tab_counts(state));
+                out.push(state.tab_counts_request());
             }
             out
         }
@@ -57,7 +54,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             state.queue.marks = marks;
             state.queue.loaded = true;
             land(state);
-            ensure_window(state)
+            state.ensure_window()
         }
         Action::ReportLoaded(detail) => {
             if state.report_id == Some(detail.id()) {
@@ -75,7 +72,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             Vec::new()
         }
         Action::Applied(applied) => on_applied(state, applied),
-        Action::StoreChanged => reload(state),
+        Action::StoreChanged => state.reload(),
         Action::Sync(result) => {
             let changed = result.is_ok();
             // A failing sync is shown at the right of the status line, cut to fit; the log
@@ -87,7 +84,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             }
             state.sync = Some(result);
             if changed {
-                reload(state)
+                state.reload()
             } else {
                 Vec::new()
             }
@@ -219,7 +216,7 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
             };
             state.tab = Tab::ALL[next];
             state.selection.clear();
-            new_queue(state)
+            state.new_queue()
         }
         Command::ToggleSort => {
             state.order = match state.order {
@@ -233,7 +230,7 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
                     QueueOrder::Deadline => text::SORT_DEADLINE,
                 }
             ));
-            new_queue(state)
+            state.new_queue()
         }
         Command::Stats => {
             state.screen = Screen::Stats;
@@ -281,7 +278,7 @@ fn close(state: &mut State) -> Vec<Request> {
     match state.screen {
         Screen::Report | Screen::Stats | Screen::Held => {
             state.screen = Screen::Queue;
-            ensure_window(state)
+            state.ensure_window()
         }
         Screen::Queue if !state.selection.is_empty() => {
             let n = state.selection.len();
@@ -292,7 +289,7 @@ fn close(state: &mut State) -> Vec<Request> {
         Screen::Queue if state.search.is_some() => {
             state.search = None;
             state.info(text::SEARCH_CLEARED);
-            new_queue(state)
+            state.new_queue()
         }
         Screen::Queue => {
             state.info(text::ESC_DOES_NOT_QUIT);
@@ -306,7 +303,7 @@ fn back(state: &mut State) -> Vec<Request> {
     match state.screen {
         Screen::Report | Screen::Stats | Screen::Held => {
             state.screen = Screen::Queue;
-            ensure_window(state)
+            state.ensure_window()
         }
         Screen::Queue if !state.selection.is_empty() => {
             state.overlay = Overlay::Confirm(Confirm {
@@ -320,87 +317,6 @@ fn back(state: &mut State) -> Vec<Request> {
             Vec::new()
         }
     }
-}
-
-/// Starts a fresh queue (another tab, sort or search): the cursor goes to the top.
-pub fn new_queue(state: &mut State) -> Vec<Request> {
-    state.queue.generation += 1;
-    state.queue.loaded = false;
-    state.queue.cursor = 0;
-    state.queue.top = 0;
-    state.queue.requested = None;
-    ensure_window(state)
-}
-
-/// Asks again for everything on screen: the store changed under it.
-pub fn reload(state: &mut State) -> Vec<Request> {
-    state.queue.requested = None;
-    let mut out = request_window(state);
-    out.push(Request::OutboxCount);
-    out.push(tab_counts(state));
-    if state.screen == Screen::Report {
-        if let Some(id) = state.report_id {
-            out.push(Request::Report(id));
-        }
-    }
-    if state.screen == Screen::Stats {
-        out.push(Request::Stats);
-    }
-    out
-}
-
-/// Counts the tabs the tab bar shows sizes for.
-fn tab_counts(state: &State) -> Request {
-    Request::TabCounts(
-        Tab::COUNTED
-            .iter()
-            .map(|t| t.filter(&state.me.email))
-            .collect(),
-    )
-}
-
-/// Keeps the cursor on screen and the rows around it loaded (or asked for).
-pub fn ensure_window(state: &mut State) -> Vec<Request> {
-    let vp = state.viewport();
-    let q = &mut state.queue;
-    if q.loaded {
-        q.cursor = q.cursor.min(q.page.total.saturating_sub(1));
-        // No blank screen below the last report while reports above are out of view.
-        q.top = q.top.min(q.page.total.saturating_sub(vp));
-    }
-    if q.cursor < q.top {
-        q.top = q.cursor;
-    } else if q.cursor >= q.top + vp {
-        q.top = q.cursor + 1 - vp;
-    }
-    let want_end = if q.loaded {
-        (q.top + vp).min(q.page.total)
-    } else {
-        q.top + vp
-    };
-    let covers = |offset: usize, len: usize| offset <= q.top && offset + len >= want_end;
-    if q.loaded && covers(q.page.offset, q.page.rows.len()) {
-        return Vec::new();
-    }
-    if let Some((offset, len)) = q.requested {
-        if covers(offset, len) {
-            return Vec::new();
-        }
-    }
-    request_window(state)
-}
-
-fn request_window(state: &mut State) -> Vec<Request> {
-    let vp = state.viewport();
-    let offset = state.queue.top.saturating_sub(PREFETCH);
-    let limit = vp + 2 * PREFETCH;
-    state.queue.requested = Some((offset, limit));
-    vec![Request::Queue {
-        generation: state.queue.generation,
-        filter: state.filter(),
-        offset,
-        limit,
-    }]
 }
 
 /// The reload after a change has landed: the cursor goes back to the acted-on report if
@@ -494,5 +410,5 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
     if let Some(f) = state.follow.as_mut() {
         f.landed = true;
     }
-    reload(state)
+    state.reload()
 }

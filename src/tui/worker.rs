@@ -4,7 +4,7 @@
 //! show up within a second, and an input thread turns terminal events into actions. A
 //! delivery worker sends replies, so SMTP never holds up the store worker.
 //!
-//! Each runs under [`guard::spawn`]: a panic becomes an error in the status line and the
+//! Each runs under [`supervisor::spawn`]: a panic becomes an error in the status line and the
 //! worker starts again.
 //!
 //! Everything reports back on one channel of [`Action`]s; the UI keeps the latest answer.
@@ -19,7 +19,7 @@ use std::time::Duration;
 use crossterm::event::Event;
 
 use super::action::{Action, Request};
-use super::{desk, guard};
+use super::{requests, supervisor};
 use crate::core::config::Config;
 use crate::core::store::Store;
 
@@ -39,9 +39,9 @@ pub fn spawn_store_worker(
     spawn_delivery_worker(path.clone(), config.clone(), jobs, events.clone());
     let (held_jobs, held_queue) = mpsc::channel();
     spawn_held_worker(path.clone(), config.clone(), held_queue, events.clone());
-    guard::spawn("store", events.clone(), move || {
+    supervisor::spawn("store", events.clone(), move || {
         let mut session = match Store::open(&path) {
-            Ok(s) => desk::Session::new(s, config.clone()),
+            Ok(s) => requests::Session::new(s, config.clone()),
             Err(e) => {
                 let _ = events.send(Action::Failed(super::text::store_error(&e, &path)));
                 return;
@@ -82,7 +82,7 @@ pub fn spawn_delivery_worker(
     jobs: Receiver<i64>,
     events: Sender<Action>,
 ) -> thread::JoinHandle<()> {
-    guard::spawn("delivery", events.clone(), move || {
+    supervisor::spawn("delivery", events.clone(), move || {
         let mut store = match Store::open(&path) {
             Ok(s) => s,
             Err(e) => {
@@ -91,7 +91,10 @@ pub fn spawn_delivery_worker(
             }
         };
         while let Ok(id) = jobs.recv() {
-            if events.send(desk::deliver(&config, &mut store, id)).is_err() {
+            if events
+                .send(requests::deliver(&config, &mut store, id))
+                .is_err()
+            {
                 return;
             }
         }
@@ -106,7 +109,7 @@ pub fn spawn_held_worker(
     jobs: Receiver<Request>,
     events: Sender<Action>,
 ) -> thread::JoinHandle<()> {
-    guard::spawn("held", events.clone(), move || {
+    supervisor::spawn("held", events.clone(), move || {
         let mut store = match Store::open(&path) {
             Ok(s) => s,
             Err(e) => {
@@ -168,7 +171,7 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
 /// the UI goes away.
 pub fn spawn_watcher(path: &Path, events: Sender<Action>) -> thread::JoinHandle<()> {
     let path = path.to_path_buf();
-    guard::spawn("watcher", events.clone(), move || {
+    supervisor::spawn("watcher", events.clone(), move || {
         let Ok(store) = Store::open(&path) else {
             return;
         };
@@ -217,7 +220,7 @@ impl InputControl {
 /// Starts the input thread: key presses and resizes become actions. While `control` is
 /// paused it reads nothing.
 pub fn spawn_input(events: Sender<Action>, control: Arc<InputControl>) -> thread::JoinHandle<()> {
-    guard::spawn("input", events.clone(), move || loop {
+    supervisor::spawn("input", events.clone(), move || loop {
         if control.paused.load(Ordering::SeqCst) {
             control.parked.store(true, Ordering::SeqCst);
             thread::sleep(INPUT_TICK);

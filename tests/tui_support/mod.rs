@@ -13,7 +13,7 @@ use secdesk::core::config::Config;
 use secdesk::core::store::Store;
 use secdesk::tui::action::{Action, Request};
 use secdesk::tui::app::State;
-use secdesk::tui::{desk, initial_state, update::update, views};
+use secdesk::tui::{initial_state, requests, update::update, views};
 
 /// The demo's "today" (assets/demo/README.md).
 pub fn now() -> DateTime<Utc> {
@@ -22,7 +22,7 @@ pub fn now() -> DateTime<Utc> {
 
 pub struct Desk {
     pub dir: tempfile::TempDir,
-    pub session: desk::Session,
+    pub session: requests::Session,
     pub store: Store,
     pub config: Config,
     pub state: State,
@@ -95,7 +95,7 @@ impl Desk {
     /// A desk on `store` with `config`, 120 x 32; `dir` is kept alive with it.
     pub fn open(dir: tempfile::TempDir, store: Store, config: Config) -> Desk {
         let state = initial_state(&config, now());
-        let session = desk::Session::new(Store::open(store.path()).unwrap(), config.clone());
+        let session = requests::Session::new(Store::open(store.path()).unwrap(), config.clone());
         let mut desk = Desk {
             dir,
             session,

@@ -3,7 +3,7 @@
 //! embargo.
 //!
 //! The fields live in the `advisories` table as one JSON object per report. Every change is
-//! one transaction like the triage actions (stale-view guard, change, audit, version bump)
+//! one transaction like the triage actions (stale-view check, change, audit, version bump)
 //! and writes one `advisory:KEY` event per field changed, whose `before`/`after` are the
 //! field's JSON values: the audit log replays them, and a team sync can apply them per field
 //! as last-writer-wins registers.
@@ -22,8 +22,8 @@ pub use fields::{Credit, Key, Notified, Severity, Value};
 
 use crate::core::model::ReportId;
 use crate::core::store::{timestamp, Store};
-use crate::core::triage::actions::in_transaction;
-use crate::core::triage::record::{self, event, guard};
+use crate::core::triage::record::{self, event, load_checking_version};
+use crate::core::triage::transaction::in_transaction;
 use crate::core::triage::{Request, TriageError};
 
 /// `[advisory]` in the config.
@@ -287,7 +287,7 @@ fn apply_with(
     change: impl FnOnce(&Advisory) -> Advisory,
 ) -> Result<crate::core::triage::Applied<Advisory>, TriageError> {
     in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         let before = load(conn, id)?;
         let after = change(&before);
         let mut version = current.version;

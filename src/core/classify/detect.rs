@@ -128,7 +128,8 @@ static STDLIB: LazyLock<Stdlib> = LazyLock::new(|| {
 pub fn evidence(m: &ParsedMessage) -> Evidence {
     use Feature::*;
     let mut e = Evidence::default();
-    let body = prefix_at_char_boundary(&m.body_text, MAX_TEXT);
+    let text = m.classifier_text();
+    let body = prefix_at_char_boundary(&text, MAX_TEXT);
     let html = m
         .body_html
         .as_deref()

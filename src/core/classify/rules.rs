@@ -92,7 +92,8 @@ impl Field {
 
     /// The field's text; `None` when a header is absent (so the rule cannot fire).
     fn text(&self, m: &ParsedMessage) -> Option<String> {
-        let body = prefix_at_char_boundary(&m.body_text, MAX_RULE_BODY_BYTES);
+        let text = m.classifier_text();
+        let body = prefix_at_char_boundary(&text, MAX_RULE_BODY_BYTES);
         Some(match self {
             Field::Subject => m.subject.clone(),
             Field::Body => body.to_string(),

@@ -103,10 +103,11 @@ pub fn tokenize_list(m: &ParsedMessage) -> TokenList {
 pub fn tokenize_list_with(m: &ParsedMessage, e: &Evidence) -> TokenList {
     let mut t = Tokens::default();
     for f in e.present() {
-        t.add2("feat:", f.name());
+        t.add_prefixed("feat:", f.name());
     }
     header_tokens(m, &mut t);
-    let body = prefix_at_char_boundary(&m.body_text, MAX_BODY_BYTES);
+    let text = m.classifier_text();
+    let body = prefix_at_char_boundary(&text, MAX_BODY_BYTES);
     text_tokens(body, "", &mut t);
     url_tokens(body, &mut t);
     if let Some(html) = &m.body_html {
@@ -118,9 +119,9 @@ pub fn tokenize_list_with(m: &ParsedMessage, e: &Evidence) -> TokenList {
         url_tokens(prefix_at_char_boundary(html, MAX_HTML_BYTES), &mut t);
     }
     for a in &m.attachments {
-        t.add2("att:", &a.content_type);
+        t.add_prefixed("att:", &a.content_type);
         if let Some(ext) = a.name.as_deref().and_then(|n| n.rsplit_once('.')) {
-            t.add2("att:.", &ext.1.to_lowercase());
+            t.add_prefixed("att:.", &ext.1.to_lowercase());
         }
     }
     TokenList {
@@ -223,7 +224,7 @@ impl Tokens {
     }
 
     /// Adds `prefix` followed by `rest`.
-    fn add2(&mut self, prefix: &str, rest: &str) {
+    fn add_prefixed(&mut self, prefix: &str, rest: &str) {
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         buf.push_str(prefix);
@@ -248,7 +249,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
     text_tokens(&m.subject, "subj:", t);
     if let Some(from) = &m.from {
         let addr = from.addr.to_lowercase();
-        t.add2("from:", &addr);
+        t.add_prefixed("from:", &addr);
         if let Some((_, domain)) = addr.rsplit_once('@') {
             domain_tokens(domain, "from:", t);
         }
@@ -294,7 +295,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
         if is_receiver_header(&lname) {
             continue;
         }
-        t.add2("hdr:", &lname);
+        t.add_prefixed("hdr:", &lname);
         if lname == "received" {
             continue;
         } else if let Some((_, prefix)) = VALUE_HEADERS.iter().find(|(h, _)| *h == lname) {
@@ -302,7 +303,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
             for word in value.split(|c: char| c.is_whitespace() || c == ';' || c == '"') {
                 let word = word.trim_matches(|c: char| !c.is_alphanumeric());
                 if !word.is_empty() && word.len() <= 40 {
-                    t.add2(prefix, word);
+                    t.add_prefixed(prefix, word);
                 }
             }
         }
@@ -343,7 +344,7 @@ fn received_tokens(value: &str, t: &mut Tokens) {
             word,
             "esmtp" | "esmtps" | "esmtpa" | "smtp" | "http" | "local"
         ) {
-            t.add2("rcvd:with:", word);
+            t.add_prefixed("rcvd:with:", word);
         }
     }
 }
@@ -362,10 +363,10 @@ fn domain_tokens(domain: &str, prefix: &str, t: &mut Tokens) {
     let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
     let keep = labels.len().min(5);
     for start in labels.len() - keep..labels.len().saturating_sub(1) {
-        t.add2(prefix, &labels[start..].join("."));
+        t.add_prefixed(prefix, &labels[start..].join("."));
     }
     if labels.len() == 1 {
-        t.add2(prefix, labels[0]);
+        t.add_prefixed(prefix, labels[0]);
     }
 }
 
@@ -425,7 +426,7 @@ fn url_tokens(text: &str, t: &mut Tokens) {
         let url = found.as_str().to_ascii_lowercase();
         let rest = match url.split_once("://") {
             Some((scheme, rest)) => {
-                t.add2("url:proto:", scheme);
+                t.add_prefixed("url:proto:", scheme);
                 rest
             }
             None => url.as_str(),
@@ -446,7 +447,7 @@ fn url_tokens(text: &str, t: &mut Tokens) {
             .filter(|s| s.len() >= 3 && s.len() <= 20)
             .take(4)
         {
-            t.add2("url:path:", seg);
+            t.add_prefixed("url:path:", seg);
         }
     }
 }
@@ -464,7 +465,7 @@ fn html_tag_tokens(html: &str, t: &mut Tokens) {
         .unwrap_or(0);
         if !seen[i] {
             seen[i] = true;
-            t.add2("html:", &name);
+            t.add_prefixed("html:", &name);
         }
     }
 }

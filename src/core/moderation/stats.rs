@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::core::stats::{figures, TimeFigures};
+use crate::core::durations::{figures, TimeFigures};
 use crate::core::store::{parse_timestamp, Result, Store};
 
 /// Moderation in a period.

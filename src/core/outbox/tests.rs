@@ -53,7 +53,7 @@ fn queued_reply_is_claimed_once_and_recorded_when_sent() {
     assert!(due(&store, t(1), true, t(-10)).unwrap().is_empty());
 
     let sent = record_sent(&mut store, id, t(1)).unwrap();
-    assert_eq!(sent.state, state::SENT);
+    assert_eq!(sent.state, OutboxState::Sent);
     assert_eq!(sent.sent_copy.as_deref(), Some("pending"));
     assert_eq!(
         count(
@@ -89,7 +89,7 @@ fn transient_failures_back_off_and_keep_the_error() {
     assert!(claim(&store, &row, t(0)).unwrap());
     mark_transient(&store, id, "connection refused", t(0)).unwrap();
     let row = get(&store, id).unwrap();
-    assert_eq!(row.state, state::QUEUED);
+    assert_eq!(row.state, OutboxState::Queued);
     assert_eq!(row.attempts, 1);
     assert_eq!(row.last_error.as_deref(), Some("connection refused"));
     assert_eq!(next_attempt(&row), Some(t(1)));
@@ -111,7 +111,7 @@ fn a_crashed_attempt_is_due_only_once_stale() {
     assert!(due(&store, t(1), true, t(-5)).unwrap().is_empty());
     let stale = due(&store, t(30), true, t(20)).unwrap();
     assert_eq!(stale.len(), 1);
-    assert_eq!(stale[0].state, state::SENDING);
+    assert_eq!(stale[0].state, OutboxState::Sending);
     assert!(claim(&store, &stale[0], t(30)).unwrap());
     assert!(!claim(&store, &stale[0], t(30)).unwrap());
     assert_eq!(get(&store, id).unwrap().attempts, 2);
@@ -125,7 +125,7 @@ fn permanent_failure_is_kept_for_editing() {
     mark_permanent(&store, id, "550 no such user").unwrap();
     assert!(due(&store, t(100), true, t(50)).unwrap().is_empty());
     let listed = pending(&store).unwrap();
-    assert_eq!(listed[0].state, state::FAILED_PERMANENT);
+    assert_eq!(listed[0].state, OutboxState::FailedPermanent);
     assert_eq!(self::draft(&store, id).unwrap(), draft);
 
     let mut edited = draft.clone();
@@ -196,7 +196,7 @@ fn a_reply_whose_report_is_gone_fails_for_good_and_can_be_discarded() {
     assert!(due(&store, t(100), true, t(50)).unwrap().is_empty());
     for id in [queued, sending] {
         let row = get(&store, id).unwrap();
-        assert_eq!(row.state, state::FAILED);
+        assert_eq!(row.state, OutboxState::Failed);
         let why = row.last_error.unwrap();
         assert!(why.contains("report #1 no longer exists"), "{why}");
         assert!(why.contains(&format!("--discard {id}")), "{why}");
@@ -204,7 +204,7 @@ fn a_reply_whose_report_is_gone_fails_for_good_and_can_be_discarded() {
         assert!(pending(&store).unwrap().iter().any(|r| r.id == id));
         assert!(!claim(&store, &get(&store, id).unwrap(), t(200)).unwrap());
         discard(&store, id).unwrap();
-        assert_eq!(get(&store, id).unwrap().state, state::DISCARDED);
+        assert_eq!(get(&store, id).unwrap().state, OutboxState::Discarded);
     }
     assert!(pending(&store).unwrap().is_empty());
 }
@@ -228,5 +228,5 @@ fn a_new_report_never_takes_a_deleted_reports_id() {
     // The old reply still points at the report that is gone, not at the new one.
     assert_eq!(get(&store, id).unwrap().report_id, 1);
     assert!(due(&store, t(100), true, t(50)).unwrap().is_empty());
-    assert_eq!(get(&store, id).unwrap().state, state::FAILED);
+    assert_eq!(get(&store, id).unwrap().state, OutboxState::Failed);
 }

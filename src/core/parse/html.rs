@@ -1,24 +1,43 @@
 //! HTML to plain text, for messages that carry no text/plain part.
 //!
 //! A small tolerant scanner rather than a DOM: hostile HTML cannot make it recurse, and
-//! script, style and head contents never reach the text.
+//! script, style and head contents never reach the text. What a triager needs is kept:
+//! - where each link goes, as a numbered reference (`text [1]`, and `[1] https://…` at the
+//!   end), so a link whose text names one site and whose target is another shows both;
+//! - every named character reference of the HTML standard ([`entities`]), and numeric ones;
+//! - the white space of `<pre>`, so a reproducer keeps its indentation.
+//!
+//! The text may hold anything the mail held (controls, bidi overrides in a link target):
+//! like every body it is made safe where it is shown (`core::sanitize::terminal_text`).
+
+use std::ops::Range;
+
+use super::entities;
+
+/// Around what the references add, while converting; taken out, as ranges, at the end. Both
+/// are noncharacters, and any in the mail's own text become U+FFFD first.
+const MARK_START: char = '\u{fdd0}';
+const MARK_END: char = '\u{fdd1}';
 
 /// Converts HTML to readable text: block elements become line breaks, entities are decoded,
+/// links get numbered references listed at the end, `<pre>` keeps its white space,
 /// script/style/head contents are dropped, and runs of blank lines are collapsed.
 pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
+    html_to_text_with_links(html).0
+}
+
+/// [`html_to_text`], with the byte ranges of the text that only the link references added
+/// (each ` [n]` and the list at the end). The classifier leaves them out, so it reads an
+/// HTML mail's words as it did before the references were there.
+pub fn html_to_text_with_links(html: &str) -> (String, Vec<Range<usize>>) {
+    let mut c = Converter::default();
     let mut rest = html;
-    let mut skip_until: Option<&'static str> = None;
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
-            if skip_until.is_none() {
-                push_text(&mut out, rest);
-            }
+            c.text(rest);
             break;
         };
-        if skip_until.is_none() {
-            push_text(&mut out, &rest[..lt]);
-        }
+        c.text(&rest[..lt]);
         rest = &rest[lt..];
         if rest.starts_with("<!--") {
             rest = match rest.find("-->") {
@@ -32,6 +51,64 @@ pub fn html_to_text(html: &str) -> String {
         };
         let tag = &rest[1..gt];
         rest = &rest[gt + 1..];
+        c.tag(tag);
+    }
+    c.finish()
+}
+
+#[derive(Default)]
+struct Converter {
+    /// Finished runs of output: flowing text (`false`: white space collapsed, lines
+    /// trimmed) or the inside of a `<pre>` (`true`: kept as written).
+    runs: Vec<(bool, String)>,
+    /// The run being written, and whether it is inside a `<pre>`.
+    current: String,
+    current_pre: bool,
+    /// The element whose contents are being dropped (script, style, head, title).
+    skip_until: Option<&'static str>,
+    /// How many `<pre>` are open.
+    pre: usize,
+    /// The link being read: its target and the text shown for it so far.
+    link: Option<(String, String)>,
+    /// The targets given a reference number, in order; a target seen again keeps its number.
+    targets: Vec<String>,
+}
+
+impl Converter {
+    /// Where text goes now: a new run starts when a `<pre>` opens or closes.
+    fn out(&mut self) -> &mut String {
+        let pre = self.pre > 0;
+        if pre != self.current_pre {
+            let done = std::mem::take(&mut self.current);
+            self.runs.push((self.current_pre, done));
+            self.current_pre = pre;
+        }
+        &mut self.current
+    }
+
+    fn text(&mut self, raw: &str) {
+        if self.skip_until.is_some() || raw.is_empty() {
+            return;
+        }
+        let decoded = decode_entities(raw).replace([MARK_START, MARK_END], "\u{fffd}");
+        if let Some((_, shown)) = &mut self.link {
+            shown.push_str(&decoded);
+        }
+        if self.pre > 0 {
+            let out = self.out();
+            // As in a browser, a line break right after `<pre>` is not part of the text.
+            let text = if out.is_empty() {
+                decoded.strip_prefix('\n').unwrap_or(&decoded)
+            } else {
+                &decoded
+            };
+            out.extend(text.chars().map(|c| if c == '\u{a0}' { ' ' } else { c }));
+        } else {
+            push_spaced(self.out(), &decoded);
+        }
+    }
+
+    fn tag(&mut self, tag: &str) {
         let closing = tag.starts_with('/');
         let name: String = tag
             .trim_start_matches('/')
@@ -39,42 +116,173 @@ pub fn html_to_text(html: &str) -> String {
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect::<String>()
             .to_ascii_lowercase();
-        if let Some(end) = skip_until {
+        if let Some(end) = self.skip_until {
             if closing && name == end {
-                skip_until = None;
+                self.skip_until = None;
             }
-            continue;
+            return;
         }
         match name.as_str() {
             "script" | "style" | "head" | "title" if !closing => {
-                skip_until = Some(match name.as_str() {
+                self.skip_until = Some(match name.as_str() {
                     "script" => "script",
                     "style" => "style",
                     "head" => "head",
                     _ => "title",
                 });
             }
+            "pre" => {
+                self.newline();
+                if closing {
+                    self.pre = self.pre.saturating_sub(1);
+                } else {
+                    self.pre += 1;
+                }
+            }
+            "a" if closing => self.close_link(),
+            "a" => {
+                self.close_link();
+                if let Some(href) = attribute(tag, "href").filter(|h| !h.trim().is_empty()) {
+                    self.link = Some((href.trim().to_string(), String::new()));
+                }
+            }
             "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
-            | "table" | "ul" | "ol" | "blockquote" | "pre" | "hr" => out.push('\n'),
-            "td" | "th" if !closing => out.push(' '),
+            | "table" | "ul" | "ol" | "blockquote" | "hr" => self.newline(),
+            "td" | "th" if !closing => self.out().push(' '),
             _ => {}
         }
     }
-    tidy(&out)
+
+    fn newline(&mut self) {
+        self.out().push('\n');
+    }
+
+    /// Ends the open link with its reference number, unless its text already is its target.
+    fn close_link(&mut self) {
+        if let Some((href, shown)) = self.link.take() {
+            if shown.trim() != href {
+                let n = match self.targets.iter().position(|t| *t == href) {
+                    Some(i) => i + 1,
+                    None => {
+                        self.targets.push(href);
+                        self.targets.len()
+                    }
+                };
+                let pre = self.pre > 0;
+                let out = self.out();
+                if !pre && (out.ends_with([' ', '\n']) || out.is_empty()) {
+                    out.push(MARK_START);
+                    out.push_str(&format!("[{n}]"));
+                } else {
+                    out.push(MARK_START);
+                    out.push_str(&format!(" [{n}]"));
+                }
+                out.push(MARK_END);
+            }
+        }
+    }
+
+    fn finish(mut self) -> (String, Vec<Range<usize>>) {
+        self.close_link();
+        let last = std::mem::take(&mut self.current);
+        self.runs.push((self.current_pre, last));
+        let mut lines: Vec<(&str, bool)> = Vec::new();
+        for (pre, run) in &self.runs {
+            if *pre {
+                // The line break before `</pre>` ends the last line; it adds no blank one.
+                let run = run.trim_end_matches(['\n', '\r']);
+                lines.extend(run.lines().map(|l| (l.trim_end(), true)));
+            } else {
+                lines.extend(run.lines().map(|l| (l.trim(), false)));
+            }
+        }
+        let (mut out, mut marks) = unmark(&tidy(&lines));
+        if !self.targets.is_empty() {
+            let start = out.len();
+            out.push_str("\n\n");
+            let listed: Vec<String> = (self.targets.iter().enumerate())
+                .map(|(i, t)| format!("[{}] {t}", i + 1))
+                .collect();
+            out.push_str(&listed.join("\n"));
+            marks.push(start..out.len());
+        }
+        (out, marks)
+    }
 }
 
-fn push_text(out: &mut String, text: &str) {
+/// Takes the marks out of `text`, returning where what they enclosed now is.
+fn unmark(text: &str) -> (String, Vec<Range<usize>>) {
+    let mut out = String::with_capacity(text.len());
+    let mut marks = Vec::new();
+    let mut open = None;
+    for c in text.chars() {
+        match c {
+            MARK_START => open = Some(out.len()),
+            MARK_END => {
+                if let Some(start) = open.take() {
+                    marks.push(start..out.len());
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    (out, marks)
+}
+
+/// The value of attribute `name` in a start tag's text (`a href="x" class=y`), quoted with
+/// `"` or `'` or bare, with its character references decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut rest = tag
+        .trim_start_matches(|c: char| c.is_ascii_alphanumeric())
+        .trim_start();
+    while !rest.is_empty() {
+        let key_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace() || c == '/')
+            .unwrap_or(rest.len());
+        let key = &rest[..key_end];
+        rest = rest[key_end..].trim_start();
+        let value = if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            let (value, next) = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => match after[1..].find(q) {
+                    Some(end) => (&after[1..1 + end], &after[2 + end..]),
+                    None => (&after[1..], ""),
+                },
+                _ => {
+                    let end = after.find(char::is_whitespace).unwrap_or(after.len());
+                    (&after[..end], &after[end..])
+                }
+            };
+            rest = next.trim_start();
+            Some(value)
+        } else {
+            if key.is_empty() {
+                rest = rest.get(1..).unwrap_or("").trim_start();
+            }
+            None
+        };
+        if key.eq_ignore_ascii_case(name) {
+            return value.map(decode_entities);
+        }
+    }
+    None
+}
+
+/// Decodes `&name;`, `&#NN;` and `&#xNN;`; anything else (`&` alone, an unknown name, an
+/// unterminated reference) stays as typed.
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(amp) = rest.find('&') {
-        push_spaced(out, &rest[..amp]);
+        out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        match rest[1..].find(';').filter(|&n| n <= 10) {
-            Some(n) => {
-                let entity = &rest[1..1 + n];
-                match decode_entity(entity) {
-                    Some(c) => out.push(c),
-                    None => out.push_str(&rest[..n + 2]),
-                }
+        let decoded = rest[1..]
+            .find(';')
+            .filter(|&n| n <= entities::LONGEST_NAME)
+            .and_then(|n| Some((decode_entity(&rest[1..1 + n])?, n)));
+        match decoded {
+            Some((chars, n)) => {
+                out.push_str(&chars);
                 rest = &rest[n + 2..];
             }
             None => {
@@ -83,7 +291,8 @@ fn push_text(out: &mut String, text: &str) {
             }
         }
     }
-    push_spaced(out, rest);
+    out.push_str(rest);
+    out
 }
 
 /// HTML collapses white space; so does this.
@@ -99,39 +308,24 @@ fn push_spaced(out: &mut String, text: &str) {
     }
 }
 
-fn decode_entity(entity: &str) -> Option<char> {
+fn decode_entity(entity: &str) -> Option<String> {
     if let Some(num) = entity.strip_prefix('#') {
         let code = match num.strip_prefix(['x', 'X']) {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => num.parse().ok()?,
         };
-        return char::from_u32(code);
+        return char::from_u32(code).map(String::from);
     }
-    Some(match entity {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => ' ',
-        "copy" => '©',
-        "reg" => '®',
-        "hellip" => '…',
-        "mdash" => '—',
-        "ndash" => '–',
-        "rsquo" | "lsquo" => '\'',
-        "rdquo" | "ldquo" => '"',
-        _ => return None,
-    })
+    entities::lookup(entity)
 }
 
-/// Trims each line and keeps at most one blank line in a row.
-fn tidy(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Keeps at most one blank line in a row, and none at either end; `<pre>` lines (`true`)
+/// are kept as they are.
+fn tidy(lines: &[(&str, bool)]) -> String {
+    let mut out = String::new();
     let mut blank_run = 0;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() {
+    for (line, verbatim) in lines {
+        if line.is_empty() && !verbatim {
             blank_run += 1;
             if blank_run > 1 || out.is_empty() {
                 continue;
@@ -146,27 +340,5 @@ fn tidy(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_become_lines_and_entities_decode() {
-        let t = html_to_text("<p>Dear team,</p><p>Version&nbsp;3.12 &lt;= x &#x26; y&#33;</p>");
-        assert_eq!(t, "Dear team,\n\nVersion 3.12 <= x & y!");
-    }
-
-    #[test]
-    fn script_style_and_comments_are_dropped() {
-        let t = html_to_text(
-            "<head><title>T</title><style>p{}</style></head><body>a<!-- hidden -->b<script>x()</script></body>",
-        );
-        assert_eq!(t, "ab");
-    }
-
-    #[test]
-    fn unterminated_markup_does_not_panic() {
-        assert_eq!(html_to_text("text <b"), "text");
-        assert_eq!(html_to_text("a &amp"), "a &amp");
-        assert_eq!(html_to_text("<!-- open"), "");
-    }
-}
+#[path = "html_tests.rs"]
+mod tests;

@@ -6,6 +6,7 @@
 
 mod auth_results;
 pub mod dates;
+mod entities;
 mod html;
 
 pub use auth_results::AuthResults;
@@ -67,6 +68,9 @@ pub struct ParsedMessage {
     pub body_text: String,
     /// The first text/html part, when there is one.
     pub body_html: Option<String>,
+    /// Byte ranges of `body_text` that HTML-to-text added for links (` [n]` markers and the
+    /// reference list): shown to people, left out of [`ParsedMessage::classifier_text`].
+    pub link_references: Vec<std::ops::Range<usize>>,
     pub attachments: Vec<Attachment>,
     pub auth: AuthResults,
     /// What could not be parsed, in words a triager understands.
@@ -74,6 +78,33 @@ pub struct ParsedMessage {
 }
 
 impl ParsedMessage {
+    /// The body as the classifier reads it: `body_text` without the link references that
+    /// HTML-to-text added, so a model trained before them reads HTML mail as it did.
+    pub fn classifier_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.link_references.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.body_text);
+        }
+        let mut out = String::with_capacity(self.body_text.len());
+        let mut at = 0;
+        for r in &self.link_references {
+            // The body may have been cut after the references were placed.
+            let (start, end) = (
+                r.start.min(self.body_text.len()),
+                r.end.min(self.body_text.len()),
+            );
+            if start < at
+                || !self.body_text.is_char_boundary(start)
+                || !self.body_text.is_char_boundary(end)
+            {
+                continue;
+            }
+            out.push_str(&self.body_text[at..start]);
+            at = end;
+        }
+        out.push_str(&self.body_text[at..]);
+        std::borrow::Cow::Owned(out)
+    }
+
     /// The first value of a header, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -98,6 +129,18 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
         }
         return out;
     }
+    match malformed_header_lines(raw) {
+        0 => {}
+        1 => out.notes.push(
+            "1 header line is not a `name: value` line (RFC 5322 \u{a7}2.2) and was skipped: \
+             the raw message keeps it"
+                .into(),
+        ),
+        n => out.notes.push(format!(
+            "{n} header lines are not a `name: value` line (RFC 5322 \u{a7}2.2) and were \
+             skipped: the raw message keeps them"
+        )),
+    }
     match mailparse::parse_mail(raw) {
         Ok(mail) => {
             read_headers(&mail.headers, &mut out);
@@ -105,7 +148,11 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
             walk.part(&mail, 0, &mut out);
             out.body_text = match (walk.text, &out.body_html) {
                 (Some(t), _) => t,
-                (None, Some(h)) => html_to_text(h),
+                (None, Some(h)) => {
+                    let (text, links) = html::html_to_text_with_links(h);
+                    out.link_references = links;
+                    text
+                }
                 (None, None) => String::new(),
             };
             if out.body_text.chars().count() > MAX_BODY_CHARS {
@@ -320,6 +367,30 @@ impl Walk {
     }
 }
 
+/// How many lines of the header section are not a header field (RFC 5322 \u{a7}2.2: a name
+/// of printable ASCII other than `:`, then `:`) nor a folded continuation (RFC 5322
+/// \u{a7}2.2.3, starting with a space or tab). The parser skips such lines without a word.
+fn malformed_header_lines(raw: &[u8]) -> usize {
+    // An mbox separator left in front (RFC 4155 `From ` line) is no header and no loss.
+    let raw = match raw.strip_prefix(b"From ") {
+        Some(rest) => rest.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default(),
+        None => raw,
+    };
+    raw.split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .take_while(|line| !line.is_empty())
+        .filter(|line| {
+            if line.starts_with(b" ") || line.starts_with(b"\t") {
+                return false;
+            }
+            match line.iter().position(|&b| b == b':') {
+                Some(colon) if colon > 0 => !line[..colon].iter().all(|b| (33..=126).contains(b)),
+                _ => true,
+            }
+        })
+        .count()
+}
+
 /// Every attachment of a message with its decoded bytes, for saving to disk.
 pub fn attachments_with_bodies(raw: &[u8]) -> Vec<(Attachment, Vec<u8>)> {
     if raw.len() > MAX_PARSE_BYTES {
@@ -420,10 +491,46 @@ mod tests {
 
     #[test]
     fn garbage_never_panics_and_is_noted() {
+        // A header whose name is not printable ASCII: skipped by the parser, and said so.
         let m = parse_message(b"\x00\xff\xfe: \r\n\r\n\x1b[31m");
-        let _ = m.body_text;
+        assert_eq!(
+            m.notes,
+            ["1 header line is not a `name: value` line (RFC 5322 \u{a7}2.2) and was skipped: the raw message keeps it"]
+        );
+        assert_eq!(
+            m.body_text, "\x1b[31m",
+            "the body is kept, to be made safe where shown"
+        );
+        // Bytes with no header shape at all.
+        let m = parse_message(b"\xff\xfe\xfd\r\nno colon either\r\n");
+        assert_eq!(
+            m.notes,
+            ["2 header lines are not a `name: value` line (RFC 5322 \u{a7}2.2) and were skipped: the raw message keeps them"]
+        );
+        // A body that cannot be decoded is shown raw, with a note saying why.
+        let m = parse_message(
+            b"Subject: x\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64***\r\n",
+        );
+        assert_eq!(
+            m.notes,
+            ["a text/plain part could not be decoded (Base64 decode error: invalid symbol at 0): shown as raw text"]
+        );
+        assert!(
+            m.body_text.contains("!!!not base64***"),
+            "{:?}",
+            m.body_text
+        );
+        // Well-formed mail, folded headers included, gets no note.
+        let m = parse_message(b"Subject: a\r\n b\r\nFrom: x@y\r\n\r\nbody\r\n");
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+        let m = parse_message(b"From x@y Tue Nov  3 10:00:00 2026\nSubject: a\n\nbody\n");
+        assert!(
+            m.notes.is_empty(),
+            "an mbox separator is no bad header: {:?}",
+            m.notes
+        );
         let m = parse_message(b"");
-        assert!(m.subject.is_empty());
+        assert!(m.subject.is_empty() && m.notes.is_empty());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub struct BuiltMessage {
 }
 
 /// Longest subject sent; a longer one is cut with an ellipsis.
-pub const MAX_SUBJECT_CHARS: usize = 200;
+pub use super::threading::MAX_SUBJECT_CHARS;
 /// Longest display name sent; a longer one is cut with an ellipsis.
 pub const MAX_NAME_CHARS: usize = 100;
 /// RFC 5322 §2.1.1: a line SHOULD be at most 78 characters and MUST be at most 998.

@@ -130,31 +130,15 @@ pub fn compose_to(
         .iter()
         .map(|m| message::format_mailbox(m.name.as_deref(), &m.addr))
         .collect();
-    let reporter_name = addressing
-        .to
-        .first()
-        .map(|m: &Mailbox| {
-            m.name
-                .as_deref()
-                .map(flatten)
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| m.addr.clone())
-        })
-        .unwrap_or_else(|| "there".to_string());
     let values = Placeholders {
-        reporter_name,
+        reporter_name: greeting_name(addressing.to.first()),
         report_id: report_id.to_string(),
         subject: threading::base_subject(&parent.subject),
         my_name: config.identity.name.clone(),
         quote: quote(parent),
         signature: config.reply.signature.clone().unwrap_or_default(),
     };
-    let mut body = tpl.render(&values);
-    if !tpl.uses("signature") {
-        if let Some(sig) = config.reply.signature.as_deref().filter(|s| !s.is_empty()) {
-            body = format!("{}\n\n{sig}\n", body.trim_end());
-        }
-    }
+    let body = render_body(&tpl, &values, config);
     Ok(Draft {
         report_id,
         template: template.map(str::to_string),
@@ -167,17 +151,49 @@ pub fn compose_to(
             .message_id
             .clone()
             .filter(|id| message::is_valid_id(id)),
-        references: threading::reply_references(
-            parent.message_id.as_deref(),
-            &parent.references,
-            &parent.in_reply_to,
-        )
-        .into_iter()
-        .filter(|id| message::is_valid_id(id))
-        .collect(),
-        body: format!("{}\n", body.trim_end()),
+        references: reply_references(parent),
+        body,
         other_senders: addressing.other_senders,
     })
+}
+
+/// Who the greeting names: the first recipient's display name, else the address, else
+/// "there".
+fn greeting_name(first: Option<&Mailbox>) -> String {
+    first
+        .map(|m| {
+            m.name
+                .as_deref()
+                .map(flatten)
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| m.addr.clone())
+        })
+        .unwrap_or_else(|| "there".to_string())
+}
+
+/// The template filled in, with `[reply] signature` added at the end when the template does
+/// not place it itself; one line break at the end.
+fn render_body(tpl: &Template, values: &Placeholders, config: &Config) -> String {
+    let mut body = tpl.render(values);
+    if !tpl.uses("signature") {
+        if let Some(sig) = config.reply.signature.as_deref().filter(|s| !s.is_empty()) {
+            body = format!("{}\n\n{sig}\n", body.trim_end());
+        }
+    }
+    format!("{}\n", body.trim_end())
+}
+
+/// The reply's References (RFC 5322 \u{a7}3.6.4): the parent's, then the parent, keeping
+/// only well-formed ids so a hostile one never reaches a header we send.
+fn reply_references(parent: &ParsedMessage) -> Vec<String> {
+    threading::reply_references(
+        parent.message_id.as_deref(),
+        &parent.references,
+        &parent.in_reply_to,
+    )
+    .into_iter()
+    .filter(|id| message::is_valid_id(id))
+    .collect()
 }
 
 /// Refuses a reply to more than `[reply] max_recipients` addresses (To and Cc together);

@@ -1,5 +1,5 @@
 //! Applying a template's state change once its reply has been sent, through the triage
-//! actions (so the lifecycle table, the audit log and the stale-view guard all apply).
+//! actions (so the lifecycle table, the audit log and the stale-view check all apply).
 //!
 //! Sending a reply to a `new` report is itself an acknowledgement: when the template's
 //! state cannot follow `new` directly (`needs-info`, for instance), the report moves

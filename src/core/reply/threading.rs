@@ -6,6 +6,9 @@
 /// Forward prefixes (`Fwd:`) are kept: replying to a forwarded mail is a new step.
 const REPLY_PREFIXES: &[&str] = &["re", "aw", "sv", "vs", "antw", "odp", "r", "rif", "ynt"];
 
+/// Longest subject sent; a longer one is cut with an ellipsis.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+
 /// The subject of a reply: `Re: ` and the original subject without its own reply prefixes,
 /// so a thread never grows `Re: Re:` (RFC 5322 §3.6.5 suggests exactly one `Re: `).
 ///
@@ -14,7 +17,7 @@ const REPLY_PREFIXES: &[&str] = &["re", "aw", "sv", "vs", "antw", "odp", "r", "r
 /// one space.
 pub fn reply_subject(original: &str) -> String {
     let base = base_subject(original);
-    let base = shorten(&base, super::message::MAX_SUBJECT_CHARS - "Re: ".len());
+    let base = shorten(&base, MAX_SUBJECT_CHARS - "Re: ".len());
     if base.is_empty() {
         "Re: (no subject)".to_string()
     } else {
@@ -23,7 +26,7 @@ pub fn reply_subject(original: &str) -> String {
 }
 
 /// The subject without reply prefixes and with whitespace runs collapsed, shortened to
-/// [`super::message::MAX_SUBJECT_CHARS`]: what the thread is about, for `{subject}` in a
+/// [`MAX_SUBJECT_CHARS`]: what the thread is about, for `{subject}` in a
 /// template.
 pub fn base_subject(original: &str) -> String {
     let flat = super::flatten(original);
@@ -31,7 +34,7 @@ pub fn base_subject(original: &str) -> String {
     while let Some(after) = strip_reply_prefix(rest) {
         rest = after;
     }
-    shorten(rest, super::message::MAX_SUBJECT_CHARS)
+    shorten(rest, MAX_SUBJECT_CHARS)
 }
 
 /// `text` cut to `max` characters, the last being an ellipsis, when it is longer: a subject

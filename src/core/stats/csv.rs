@@ -1,9 +1,9 @@
 //! The CSV form of the stats (RFC 4180): one figure per row, `section,key,field,value`.
-//! Every cell goes through [`csv_cell`], so a coordinator or moderator name cannot smuggle a
+//! Every row goes through [`csv_record`] (each cell through `csv_cell`), so a coordinator or moderator name cannot smuggle a
 //! formula into a spreadsheet.
 
 use super::{Stats, TimeFigures};
-use crate::core::sanitize::csv_cell;
+use crate::core::sanitize::csv_record;
 
 /// The stats as CSV text, header first, CRLF line ends.
 pub fn to_csv(stats: &Stats) -> String {
@@ -67,11 +67,9 @@ pub fn to_csv(stats: &Stats) -> String {
         row("cleared_by", who, "spam", c.spam.to_string());
         row("cleared_by", who, "invalid", c.invalid.to_string());
     }
-    let mut out = String::from("section,key,field,value\r\n");
+    let mut out = csv_record(&["section", "key", "field", "value"]);
     for r in rows {
-        let cells: Vec<String> = r.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        out.push_str(&csv_record(&r));
     }
     out
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::core::clocks;
 use crate::core::config::ClockConfig;
+pub use crate::core::durations::{figures, percentile, TimeFigures};
 use crate::core::model::{Class, ReportId, ReportState};
 use crate::core::store::{parse_timestamp, Result, Store};
 
@@ -77,14 +78,6 @@ pub struct WeekIntake {
     pub unclassified: usize,
 }
 
-/// The distribution of one duration, in hours.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct TimeFigures {
-    pub median_hours: Option<f64>,
-    pub p90_hours: Option<f64>,
-    pub count: usize,
-}
-
 /// Reports that met a clock late, or are still pending past it.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct OverTarget {
@@ -107,89 +100,29 @@ pub fn compute(
     now: DateTime<Utc>,
 ) -> Result<Stats> {
     let conn = store.conn();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id, created_at, state, class, coordinator, {} FROM reports r
-         ORDER BY created_at, id",
-        crate::core::triage::history::IS_HISTORICAL
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, ReportId>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, bool>(5)?,
-        ))
-    })?;
     let from = period.since.map(start_of);
     let to = period.until.map(|d| start_of(d) + Duration::days(1));
     let milestones = clocks::milestones(conn, None)?;
     let closers = closers(store)?;
-
-    let mut stats = Stats {
-        since: period.since.map(|d| d.to_string()),
-        until: period.until.map(|d| d.to_string()),
-        reports: 0,
-        by_state: ReportState::ALL
-            .iter()
-            .map(|s| (s.to_string(), 0))
-            .collect(),
-        by_class: Class::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
-        by_coordinator: BTreeMap::new(),
-        weekly: Vec::new(),
-        time_to_first_response: TimeFigures::default(),
-        time_to_triage: TimeFigures::default(),
-        time_to_close: TimeFigures::default(),
-        over_target: OverTarget::default(),
-        overdue: 0,
-        cleared_by: BTreeMap::new(),
-        historical: 0,
-    };
+    let mut stats = Stats::empty(&period);
     let mut weeks: BTreeMap<String, WeekIntake> = BTreeMap::new();
-    let (mut responded, mut triaged, mut closed) = (Vec::new(), Vec::new(), Vec::new());
-    for row in rows {
-        let (id, created_at, state, class, coordinator, historical) = row?;
-        let Some(created) = parse_timestamp(&created_at) else {
+    let mut times = Times::default();
+    for row in report_rows(store)? {
+        let Some(created) = parse_timestamp(&row.created_at) else {
             continue;
         };
         if from.is_some_and(|f| created < f) || to.is_some_and(|t| created >= t) {
             continue;
         }
-        stats.reports += 1;
-        *stats.by_state.entry(state.clone()).or_default() += 1;
-        let class = class.unwrap_or_else(|| UNCLASSIFIED.to_string());
-        *stats.by_class.entry(class.clone()).or_default() += 1;
-        let coordinator = coordinator.unwrap_or_else(|| UNASSIGNED.to_string());
-        *stats.by_coordinator.entry(coordinator).or_default() += 1;
-        let iso = created.iso_week();
-        let week = format!("{}-W{:02}", iso.year(), iso.week());
-        let intake = weeks.entry(week.clone()).or_insert_with(|| WeekIntake {
-            week,
-            ..WeekIntake::default()
-        });
-        match class.as_str() {
-            "spam" => intake.spam += 1,
-            "invalid" => intake.invalid += 1,
-            "valid" => intake.valid += 1,
-            _ => intake.unclassified += 1,
-        }
-        stats.historical += usize::from(historical);
-        if historical && !period.with_historical {
+        stats.count_intake(&mut weeks, &row, created);
+        if row.historical && !period.with_historical {
             continue;
         }
-        if let Some(m) = milestones.get(&id) {
-            let hours = |t: DateTime<Utc>| (t - m.created).num_seconds() as f64 / 3600.0;
-            responded.extend(m.responded.map(hours));
-            triaged.extend(m.triaged.map(hours));
-            closed.extend(m.closed.map(hours));
-            let c = m.clocks(targets, now);
-            stats.over_target.acknowledge += usize::from(c.acknowledge.over_target);
-            stats.over_target.triage += usize::from(c.triage.over_target);
-            stats.over_target.close += usize::from(c.close.over_target);
-            stats.overdue += usize::from(m.is_overdue(targets, now));
+        if let Some(m) = milestones.get(&row.id) {
+            times.add(m);
+            stats.count_clocks(m, targets, now);
         }
-        if let Some((actor, closed_as)) = closers.get(&id) {
+        if let Some((actor, closed_as)) = closers.get(&row.id) {
             let cleared = stats.cleared_by.entry(actor.clone()).or_default();
             match closed_as {
                 ReportState::Spam => cleared.spam += 1,
@@ -198,10 +131,123 @@ pub fn compute(
         }
     }
     stats.weekly = weeks.into_values().collect();
-    stats.time_to_first_response = figures(responded);
-    stats.time_to_triage = figures(triaged);
-    stats.time_to_close = figures(closed);
+    stats.time_to_first_response = figures(times.responded);
+    stats.time_to_triage = figures(times.triaged);
+    stats.time_to_close = figures(times.closed);
     Ok(stats)
+}
+
+/// A report as the figures read it.
+struct ReportRow {
+    id: ReportId,
+    created_at: String,
+    state: String,
+    class: Option<String>,
+    coordinator: Option<String>,
+    /// Closed as historical on import: counted in the intake, in the times only when asked.
+    historical: bool,
+}
+
+/// Every report, oldest first.
+fn report_rows(store: &Store) -> Result<Vec<ReportRow>> {
+    let mut stmt = store.conn().prepare(&format!(
+        "SELECT id, created_at, state, class, coordinator, {} FROM reports r
+         ORDER BY created_at, id",
+        crate::core::triage::history::IS_HISTORICAL
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ReportRow {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            state: r.get(2)?,
+            class: r.get(3)?,
+            coordinator: r.get(4)?,
+            historical: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Hours from arrival to each milestone, over the reports that reached it.
+#[derive(Default)]
+struct Times {
+    responded: Vec<f64>,
+    triaged: Vec<f64>,
+    closed: Vec<f64>,
+}
+
+impl Times {
+    fn add(&mut self, m: &clocks::Milestones) {
+        let hours = |t: DateTime<Utc>| (t - m.created).num_seconds() as f64 / 3600.0;
+        self.responded.extend(m.responded.map(hours));
+        self.triaged.extend(m.triaged.map(hours));
+        self.closed.extend(m.closed.map(hours));
+    }
+}
+
+impl Stats {
+    /// No reports yet: every state and class listed at zero.
+    fn empty(period: &Period) -> Stats {
+        Stats {
+            since: period.since.map(|d| d.to_string()),
+            until: period.until.map(|d| d.to_string()),
+            reports: 0,
+            by_state: ReportState::ALL
+                .iter()
+                .map(|s| (s.to_string(), 0))
+                .collect(),
+            by_class: Class::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
+            by_coordinator: BTreeMap::new(),
+            weekly: Vec::new(),
+            time_to_first_response: TimeFigures::default(),
+            time_to_triage: TimeFigures::default(),
+            time_to_close: TimeFigures::default(),
+            over_target: OverTarget::default(),
+            overdue: 0,
+            cleared_by: BTreeMap::new(),
+            historical: 0,
+        }
+    }
+
+    /// Counts one report that arrived in the period: by state, class, coordinator and week.
+    fn count_intake(
+        &mut self,
+        weeks: &mut BTreeMap<String, WeekIntake>,
+        row: &ReportRow,
+        created: DateTime<Utc>,
+    ) {
+        self.reports += 1;
+        *self.by_state.entry(row.state.clone()).or_default() += 1;
+        let class = row.class.as_deref().unwrap_or(UNCLASSIFIED);
+        *self.by_class.entry(class.to_string()).or_default() += 1;
+        let coordinator = row.coordinator.as_deref().unwrap_or(UNASSIGNED);
+        *self
+            .by_coordinator
+            .entry(coordinator.to_string())
+            .or_default() += 1;
+        let iso = created.iso_week();
+        let week = format!("{}-W{:02}", iso.year(), iso.week());
+        let intake = weeks.entry(week.clone()).or_insert_with(|| WeekIntake {
+            week,
+            ..WeekIntake::default()
+        });
+        match class {
+            "spam" => intake.spam += 1,
+            "invalid" => intake.invalid += 1,
+            "valid" => intake.valid += 1,
+            _ => intake.unclassified += 1,
+        }
+        self.historical += usize::from(row.historical);
+    }
+
+    /// Counts a report's clocks judged at `now`: over each target, and overdue.
+    fn count_clocks(&mut self, m: &clocks::Milestones, targets: &ClockConfig, now: DateTime<Utc>) {
+        let c = m.clocks(targets, now);
+        self.over_target.acknowledge += usize::from(c.acknowledge.over_target);
+        self.over_target.triage += usize::from(c.triage.over_target);
+        self.over_target.close += usize::from(c.close.over_target);
+        self.overdue += usize::from(m.is_overdue(targets, now));
+    }
 }
 
 fn start_of(day: NaiveDate) -> DateTime<Utc> {
@@ -238,26 +284,6 @@ fn closers(store: &Store) -> Result<HashMap<ReportId, (String, ReportState)>> {
         }
     }
     Ok(out)
-}
-
-/// Median, 90th percentile and count of `hours`.
-pub fn figures(mut hours: Vec<f64>) -> TimeFigures {
-    hours.sort_by(f64::total_cmp);
-    TimeFigures {
-        median_hours: percentile(&hours, 0.5),
-        p90_hours: percentile(&hours, 0.9),
-        count: hours.len(),
-    }
-}
-
-/// The `p` quantile of sorted values, interpolating linearly between the closest ranks;
-/// rounded to hundredths of an hour.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let rank = p * last as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    let value = sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64);
-    Some((value * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]

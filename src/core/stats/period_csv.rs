@@ -2,7 +2,7 @@
 //! [`super::to_csv`] and appended to it; every cell formula-guarded.
 
 use super::period::{Share, Span, YearFigures};
-use crate::core::sanitize::csv_cell;
+use crate::core::sanitize::csv_record;
 
 /// The rows, CRLF-terminated, without a header.
 pub fn to_csv_rows(f: &YearFigures) -> String {
@@ -87,9 +87,7 @@ pub fn to_csv_rows(f: &YearFigures) -> String {
     }
     let mut out = String::new();
     for r in rows {
-        let cells: Vec<String> = r.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        out.push_str(&csv_record(&r));
     }
     out
 }

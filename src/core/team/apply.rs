@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::event::{Event, ReportRef};
-use super::store::resolve;
+use super::report_ref::resolve;
 use crate::core::model::{Class, InvalidReason, ReportState};
 
 /// Writes a remote event's effect into the local report and its audit log, or marks it

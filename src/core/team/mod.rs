@@ -20,6 +20,7 @@ pub mod merge;
 pub mod message;
 pub mod moderation;
 pub mod replying;
+pub mod report_ref;
 pub mod store;
 
 pub use event::{Event, ReportRef};

@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::apply::materialize;
 use super::event::{conflict_text, Event, ReportRef, Stamp};
 use super::merge::Replica;
+pub use super::report_ref::{report_ref, resolve};
 
 /// The store as a [`Replica`], inside the caller's transaction.
 pub struct SqlReplica<'c> {
@@ -15,37 +16,6 @@ pub struct SqlReplica<'c> {
     /// Write winning values to the report rows (remote events). A local change has already
     /// written its value, so its event only updates the team tables.
     pub materialize: bool,
-}
-
-/// The local report an event names, if this desk has its mail.
-pub fn resolve(conn: &Connection, r: &ReportRef) -> rusqlite::Result<Option<i64>> {
-    let (sql, v) = match r {
-        ReportRef::MessageId(m) => (
-            "SELECT report_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1",
-            m,
-        ),
-        ReportRef::ContentHash(h) => ("SELECT report_id FROM messages WHERE content_hash = ?1", h),
-    };
-    conn.query_row(sql, [v], |row| row.get(0)).optional()
-}
-
-/// How every desk names a local report: its first incoming message's Message-ID, or that
-/// message's content hash when it has none.
-pub fn report_ref(conn: &Connection, report_id: i64) -> rusqlite::Result<Option<ReportRef>> {
-    let row: Option<(Option<String>, String)> = conn
-        .query_row(
-            "SELECT message_id, content_hash FROM messages WHERE report_id = ?1
-             ORDER BY direction = 'out', id LIMIT 1",
-            [report_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    Ok(
-        row.map(|(mid, hash)| match mid.filter(|m| !m.trim().is_empty()) {
-            Some(m) => ReportRef::MessageId(m),
-            None => ReportRef::ContentHash(hash),
-        }),
-    )
 }
 
 fn parse(json: &str) -> rusqlite::Result<Event> {

@@ -1,29 +1,16 @@
-//! The triage actions the front ends call. Each one is a single transaction: stale-view guard,
+//! The triage actions the front ends call. Each one is a single transaction: stale-view check,
 //! lifecycle check, change, audit events, version bump.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::coordinator::write_coordinator;
 use super::notes::insert_note;
-use super::record::{self, event, guard, plain, Current};
+use super::record::{self, event, load_checking_version, plain, Current};
+use super::transaction::in_transaction;
 use super::{Applied, ClassSnapshot, Request, StateSnapshot, TriageError, Undo};
 use crate::core::lifecycle;
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
 use crate::core::store::Store;
-
-/// Runs `f` in an immediate (write-locking) transaction, so two desks cannot interleave a
-/// read-check-write on the same report; the busy timeout makes the second one wait.
-pub(crate) fn in_transaction<T>(
-    store: &mut Store,
-    f: impl FnOnce(&Connection) -> Result<T, TriageError>,
-) -> Result<T, TriageError> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
-}
 
 fn check_move(current: &Current, to: ReportState) -> Result<(), TriageError> {
     lifecycle::check(current.state.state, to).map_err(|refused| TriageError::Transition {
@@ -54,7 +41,7 @@ pub fn set_state(
 ) -> Result<Applied<StateSnapshot>, TriageError> {
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     let applied = in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         let target = match (state, reason) {
             (ReportState::Invalid, None) => return Err(TriageError::ReasonRequired { id }),
             (ReportState::Invalid, Some(InvalidReason::Other)) if note.is_none() => {
@@ -108,7 +95,7 @@ pub fn mark(
     reason: Option<InvalidReason>,
 ) -> Result<Applied<ClassSnapshot>, TriageError> {
     let applied = in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         let now = &current.state;
         let target = match class {
             Class::Spam if reason.is_some() => {
@@ -197,7 +184,7 @@ pub fn mark_duplicate(
         return Err(TriageError::SelfDuplicate { id });
     }
     in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         refuse_cycle(conn, id, original)?;
         // A duplicate of a duplicate would hide the original: name the original instead.
         let of = record::load(conn, original)?.state;
@@ -266,7 +253,7 @@ pub fn clear_flag(
     id: ReportId,
 ) -> Result<Applied<bool>, TriageError> {
     in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         let mut version = current.version;
         if current.flagged {
             write_flag(conn, &current, false, req)?;
@@ -318,7 +305,7 @@ pub fn revert(
     undo: &Undo,
 ) -> Result<i64, TriageError> {
     in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         match undo {
             Undo::Nothing => return Ok(current.version),
             Undo::State(s) => record::write_state(conn, &current, s, req, Some("undo"))?,

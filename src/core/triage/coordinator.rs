@@ -2,8 +2,8 @@
 
 use rusqlite::{params, Connection};
 
-use super::actions::in_transaction;
-use super::record::{self, event, guard, Current};
+use super::record::{self, event, load_checking_version, Current};
+use super::transaction::in_transaction;
 use super::{Applied, Request, TriageError, Undo};
 use crate::core::config::{Config, Identity};
 use crate::core::model::ReportId;
@@ -93,7 +93,7 @@ fn set_coordinator(
     to: Option<String>,
 ) -> Result<Applied<Option<String>>, TriageError> {
     in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         let mut version = current.version;
         if current.coordinator != to {
             write_coordinator(conn, &current, to.as_deref(), req)?;

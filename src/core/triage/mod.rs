@@ -18,6 +18,7 @@ mod notes;
 pub(crate) mod record;
 pub mod reporter;
 mod responded;
+pub(crate) mod transaction;
 pub mod view;
 
 pub use actions::{clear_flag, mark, mark_duplicate, revert, set_state};

@@ -2,8 +2,8 @@
 
 use rusqlite::{params, Connection};
 
-use super::actions::in_transaction;
-use super::record::{self, event, guard};
+use super::record::{self, event, load_checking_version};
+use super::transaction::in_transaction;
 use super::{Applied, Note, Request, TriageError, Undo};
 use crate::core::model::ReportId;
 use crate::core::store::{timestamp, Store};
@@ -20,7 +20,7 @@ pub fn add_note(
         return Err(TriageError::EmptyNote { id });
     }
     in_transaction(store, |conn| {
-        let current = guard(conn, id, req)?;
+        let current = load_checking_version(conn, id, req)?;
         let note = insert_note(conn, id, req, text)?;
         let version = record::bump(conn, &current, req)?;
         Ok(Applied {

@@ -1,5 +1,5 @@
 //! The low-level writes every action shares, inside the action's transaction: reading the
-//! report as it is now, the stale-view guard, field changes each with their audit event, and
+//! report as it is now, the stale-view check, field changes each with their audit event, and
 //! the version bump.
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -81,7 +81,7 @@ pub(crate) fn load(conn: &Connection, id: ReportId) -> Result<Current, TriageErr
 }
 
 /// Loads the report and refuses the change when the caller's view of it is stale.
-pub(crate) fn guard(
+pub(crate) fn load_checking_version(
     conn: &Connection,
     id: ReportId,
     req: &Request,

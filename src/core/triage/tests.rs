@@ -1,4 +1,4 @@
-//! Actions, their audit events, the stale-view guard, undo and the needs-info return.
+//! Actions, their audit events, the stale-view check, undo and the needs-info return.
 
 use super::*;
 use crate::core::config::Config;

@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
 /// Which reports a picker's choice will change, for its title: "#4", "12 selected".
 fn acting_on(state: &State, purpose: super::app::PickerPurpose) -> String {
     let bulk = purpose == super::app::PickerPurpose::InvalidReason;
-    let targets = super::prompts::targets(state, bulk);
+    let targets = state.targets(bulk);
     match targets.as_slice() {
         [(id, _)] => format!("#{id}"),
         many => text::selected(many.len()),

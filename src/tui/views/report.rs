@@ -16,8 +16,8 @@ use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::terminal_text;
 use crate::core::triage::view::MessageView;
 use crate::tui::app::{State, REPORT_CHROME};
-use crate::tui::desk::{Detail, ThreadItem};
 use crate::tui::text;
+use crate::tui::view_model::{Detail, ThreadItem};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let Some(d) = state.report.as_deref() else {
@@ -140,9 +140,27 @@ fn alarm() -> Style {
         .add_modifier(Modifier::BOLD)
 }
 
+/// Every line of the report view, top to bottom.
 fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
-    let r = &d.report;
     let mut out = Vec::new();
+    header_lines(&mut out, d, state);
+    notice_lines(&mut out, d);
+    reason_lines(&mut out, d, state);
+    outbox_lines(&mut out, d);
+    thread_lines(&mut out, d, state);
+    audit_lines(&mut out, d);
+    out
+}
+
+/// Red, bold: a deadline passed, an embargo warning.
+fn urgent() -> Style {
+    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+}
+
+/// The bad-signature banner, then state, class and coordinator, then when it came and
+/// when it is due.
+fn header_lines(out: &mut Vec<Line<'_>>, d: &Detail, state: &State) {
+    let r = &d.report;
     if bad_signature(d) {
         out.push(Line::from(Span::styled(
             text::BAD_SIGNATURE_BANNER,
@@ -192,12 +210,17 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             style,
         ));
     }
-    let urgent = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
     if let Some(mark) = &d.finish_mark {
         second.push(Span::raw("   "));
-        second.push(Span::styled(mark.clone(), urgent));
+        second.push(Span::styled(mark.clone(), urgent()));
     }
     out.push(Line::from(second));
+}
+
+/// What stands out about the report: its embargo, who is replying, similar reports,
+/// duplicates, the reporter's answer.
+fn notice_lines(out: &mut Vec<Line<'_>>, d: &Detail) {
+    let r = &d.report;
     if let Some(e) = &d.embargo {
         let until = crate::core::store::parse_timestamp(&e.until)
             .map(|t| t.format("%Y-%m-%d").to_string())
@@ -210,7 +233,7 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             ),
         ));
         for w in &e.warnings {
-            out.push(Line::from(Span::styled(format!("  ⚠ {w}"), urgent)));
+            out.push(Line::from(Span::styled(format!("  ⚠ {w}"), urgent())));
         }
     }
     if let Some(line) = &d.replying {
@@ -246,6 +269,11 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             Span::styled(text::REPORTER_ANSWERED, Style::new().fg(Color::Cyan)),
         ));
     }
+}
+
+/// Why the classifier says what it says, folded unless `w` unfolded it.
+fn reason_lines(out: &mut Vec<Line<'_>>, d: &Detail, state: &State) {
+    let c = &d.report.classifier;
     if !c.reasons.is_empty() || c.score.is_some() {
         let score = c
             .score
@@ -264,11 +292,15 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             )));
         }
     }
+}
+
+/// Our replies to it still in the outbox.
+fn outbox_lines(out: &mut Vec<Line<'_>>, d: &Detail) {
     if !d.outbox.is_empty() {
         out.push(Line::raw(""));
         out.push(section(text::OUTBOX_SECTION));
         for o in &d.outbox {
-            let style = if o.state == outbox::state::FAILED_PERMANENT {
+            let style = if o.state == outbox::OutboxState::FailedPermanent {
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
             } else {
                 Style::new().fg(Color::Yellow)
@@ -279,7 +311,7 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
                     safe(&o.subject),
                     safe(&text::outbox_line(
                         o.id,
-                        &o.state,
+                        o.state.as_str(),
                         o.attempts,
                         o.last_error.as_deref()
                     ))
@@ -288,10 +320,14 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             )));
         }
     }
+}
+
+/// The messages and team notes, in the order they happened.
+fn thread_lines<'a>(out: &mut Vec<Line<'a>>, d: &'a Detail, state: &State) {
     out.push(section(&text::thread_title(d.thread.len())));
     for item in &d.thread {
         match item {
-            ThreadItem::Mail(m) => mail_lines(&mut out, m, &r.subject, state.width as usize),
+            ThreadItem::Mail(m) => mail_lines(out, m, &d.report.subject, state.width as usize),
             ThreadItem::Note(n) => {
                 let style = Style::new().fg(Color::Yellow);
                 out.push(Line::from(Span::styled(
@@ -307,8 +343,12 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
         }
         out.push(Line::raw(""));
     }
+}
+
+/// The audit log, oldest first.
+fn audit_lines(out: &mut Vec<Line<'_>>, d: &Detail) {
     out.push(section(text::AUDIT_LOG));
-    for e in &r.events {
+    for e in &d.report.events {
         let change = match (&e.before, &e.after) {
             (Some(b), Some(a)) => format!("{} → {}", safe(b), safe(a)),
             (None, Some(a)) => safe(a),
@@ -327,7 +367,6 @@ fn raw_lines<'a>(d: &'a Detail, state: &State) -> Vec<Line<'a>> {
             e.kind
         )));
     }
-    out
 }
 
 /// One message of the thread; its subject only when it differs from the report's.

@@ -10,6 +10,7 @@ use ratatui::Frame;
 
 use super::{class_style, due, safe};
 use crate::tui::app::State;
+use crate::tui::stats_data::StatsData;
 use crate::tui::text;
 
 /// " {state:<13}{n:>7}" and the borders.
@@ -24,10 +25,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(text::LOADING), area);
         return;
     };
+    let (chart, states, response, overdue) = areas(area, stats);
+    draw_intake(frame, chart, state, stats);
+    draw_states(frame, states, stats);
+    frame.render_widget(
+        Paragraph::new(response_lines(stats)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(text::RESPONSE_TITLE),
+        ),
+        response,
+    );
+    draw_overdue(frame, overdue, state, stats);
+}
+
+/// Where the chart, the two tables and the overdue list go: the chart over the other three
+/// side by side on a wide screen, the overdue list under the tables on a narrow one.
+fn areas(area: Rect, stats: &StatsData) -> (Rect, Rect, Rect, Rect) {
     // Each box is as wide as its widest line and its borders, so no count is clipped. On a
     // narrow screen the overdue list goes below the two tables instead of beside them.
     let wide = area.width >= STATES_WIDTH + RESPONSE_WIDTH + OVERDUE_MIN;
-    let (chart, states, response, overdue) = if wide {
+    if wide {
         let [chart, lower] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
         let [states, response, overdue] = Layout::horizontal([
@@ -58,9 +76,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         ])
         .areas(middle);
         (chart, states, response, overdue)
-    };
+    }
+}
 
-    // The most recent weeks (or months) that fit, each a group of one bar per class.
+/// The most recent weeks (or months) that fit, each a group of one bar per class.
+fn draw_intake(frame: &mut Frame, chart: Rect, state: &State, stats: &StatsData) {
     let per_group = 3 * 3 + 1;
     let fit = (chart.width.saturating_sub(2) / per_group).max(1) as usize;
     let (series, title) = if state.stats_monthly {
@@ -92,8 +112,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         barchart = barchart.data(BarGroup::default().label(Line::from(label)).bars(&bars));
     }
     frame.render_widget(barchart, chart);
+}
 
-    // Only the states that hold reports: all ten, mostly zero, would not fit a small screen.
+/// Only the states that hold reports: all ten, mostly zero, would not fit a small screen.
+fn draw_states(frame: &mut Frame, states: Rect, stats: &StatsData) {
     let state_lines: Vec<Line> = stats
         .by_state
         .iter()
@@ -105,16 +127,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
             .block(Block::default().borders(Borders::ALL).title(" By state ")),
         states,
     );
+}
 
-    frame.render_widget(
-        Paragraph::new(response_lines(stats)).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(text::RESPONSE_TITLE),
-        ),
-        response,
-    );
-
+/// The overdue reports, each with how late it is.
+fn draw_overdue(frame: &mut Frame, overdue: Rect, state: &State, stats: &StatsData) {
     let overdue_lines: Vec<Line> = stats
         .overdue
         .iter()
@@ -138,7 +154,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
 
 /// The clocks: median against target, and the share that met the target. PEP 811's
 /// coordinator and finish clocks have a share but no median.
-fn response_lines(stats: &crate::tui::desk::StatsData) -> Vec<Line<'static>> {
+fn response_lines(stats: &StatsData) -> Vec<Line<'static>> {
     let mut out = vec![Line::from(Span::styled(
         format!(
             " {:<14}{:>7}{:>7}{:>5}{:>6}",

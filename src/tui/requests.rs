@@ -15,7 +15,7 @@ use crate::core::config::{ClockConfig, Config};
 use crate::core::model::ReportId;
 use crate::core::store::queue::{QueueFilter, QueuePage};
 use crate::core::store::{parse_timestamp, Store};
-use crate::core::triage::{self, ReportDetail, TriageError};
+use crate::core::triage::{self, Candidate, TriageError};
 
 use super::action::{Action, ReplyCheck, Request};
 use super::text;
@@ -25,45 +25,8 @@ use crate::core::reply::Draft;
 use crate::mailio::delivery;
 use crate::mailio::smtp::SmtpSetupError;
 
-/// How to take one change back: handed to the triage core's `revert`.
-pub type UndoToken = triage::Undo;
-
-/// A message in the thread, or a team note, in the order they happened.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ThreadItem {
-    Mail(Box<triage::view::MessageView>),
-    Note(triage::Note),
-}
-
-/// Everything the report view shows: the triage core's detail, with mail and notes merged
-/// into one timeline and the next deadline picked out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Detail {
-    pub report: ReportDetail,
-    pub thread: Vec<ThreadItem>,
-    pub deadline: Option<DateTime<Utc>>,
-    /// Our replies to it still in the outbox (queued, being sent, or refused).
-    pub outbox: Vec<OutboxEntry>,
-    /// The PEP 811 finish mark, once 14 days or fewer are left (issue 15).
-    pub finish_mark: Option<String>,
-    /// The embargo, when the advisory sets one: the countdown and its warnings.
-    pub embargo: Option<embargo::Embargo>,
-    /// The classifier's similar earlier reports, best first (issue 12).
-    pub similar: Vec<Similar>,
-    /// "Ada is replying (4 min)", when a member is answering it (issue 13).
-    pub replying: Option<String>,
-    /// About how many lines the report view takes, so scrolling stops at the end.
-    pub lines: u16,
-}
-
-impl Detail {
-    pub fn id(&self) -> ReportId {
-        self.report.id
-    }
-}
-
-pub use super::stats_data::{load_stats, StatsData};
-pub use crate::core::triage::Candidate;
+use super::stats_data::load_stats;
+use super::view_model::{Detail, ThreadItem};
 
 /// How many reports the `d` picker lists, newest first.
 const CANDIDATES: usize = 5000;
@@ -157,7 +120,7 @@ impl Session {
             }
             other => self
                 .run(now, other)
-                .unwrap_or_else(|e| Action::Failed(triage_message(&e, self.store.path()))),
+                .unwrap_or_else(|e| Action::Failed(text::triage_error(&e, self.store.path()))),
         }
     }
 
@@ -289,15 +252,6 @@ pub fn check_reply(config: &Config, draft: Box<Draft>) -> Action {
     Action::ReplyChecked(draft, check)
 }
 
-/// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing
-/// where the queue is on screen, and a store error names the store file, as the CLI's do.
-pub fn triage_message(e: &TriageError, path: &std::path::Path) -> String {
-    match e {
-        TriageError::NoSuchReport(id) => text::no_such_report(*id),
-        e => crate::core::store::describe_error(e, path).unwrap_or_else(|| e.to_string()),
-    }
-}
-
 /// Attempts outbox row `outbox_id` now (SMTP, then the Sent copy) and says what happened.
 pub fn deliver(config: &Config, store: &mut Store, outbox_id: i64) -> Action {
     Action::ReplyDelivered(
@@ -365,7 +319,9 @@ pub fn load_detail(
     let unsent: Vec<OutboxEntry> = match outbox::for_report(store, id) {
         Ok(rows) => rows
             .into_iter()
-            .filter(|o| o.state != outbox::state::SENT && o.state != outbox::state::DISCARDED)
+            .filter(|o| {
+                o.state != outbox::OutboxState::Sent && o.state != outbox::OutboxState::Discarded
+            })
             .collect(),
         Err(OutboxError::Store(e)) => return Err(e.into()),
         // A plain read fails only in the store.

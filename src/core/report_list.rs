@@ -1,5 +1,5 @@
-//! The queue: listed reports together with their response clocks, so a front end can show
-//! and filter what is overdue.
+//! `secdesk list`'s reports together with their response clocks, so a front end can show
+//! and filter what is overdue. (The desk's paged queue is `core::store::queue`.)
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -9,9 +9,9 @@ use crate::core::config::ClockConfig;
 use crate::core::store::reports::{ListFilter, ReportSummary};
 use crate::core::store::{Result, Store};
 
-/// One line of the queue (`secdesk list --json` prints these).
+/// One listed report (`secdesk list --json` prints these).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct QueueEntry {
+pub struct ListEntry {
     #[serde(flatten)]
     pub report: ReportSummary,
     /// An open report past a deadline it has not met.
@@ -21,13 +21,13 @@ pub struct QueueEntry {
 
 /// Reports matching `filter`, newest first, with their clocks judged at `now`; only the
 /// overdue ones when `overdue_only`.
-pub fn queue(
+pub fn with_clocks(
     store: &Store,
     filter: &ListFilter,
     overdue_only: bool,
     targets: &ClockConfig,
     now: DateTime<Utc>,
-) -> Result<Vec<QueueEntry>> {
+) -> Result<Vec<ListEntry>> {
     let reports = store.list_reports(filter)?;
     let milestones = clocks::milestones(store.conn(), None)?;
     let coordination = crate::core::pep811::coordination(store.conn(), None)?;
@@ -39,7 +39,7 @@ pub fn queue(
             if let Some(c) = coordination.get(&report.id) {
                 c.fill(&mut deadlines);
             }
-            QueueEntry {
+            ListEntry {
                 overdue: m.is_some_and(|m| m.is_overdue(targets, now)),
                 deadlines,
                 report,

@@ -1,0 +1,141 @@
+//! HTML to text: what a triager must still see once the markup is gone.
+
+use super::*;
+use crate::core::sanitize::terminal_text;
+
+#[test]
+fn blocks_become_lines_and_entities_decode() {
+    let t = html_to_text("<p>Dear team,</p><p>Version&nbsp;3.12 &lt;= x &#x26; y&#33;</p>");
+    assert_eq!(t, "Dear team,\n\nVersion 3.12 <= x & y!");
+}
+
+#[test]
+fn script_style_and_comments_are_dropped() {
+    let t = html_to_text(
+        "<head><title>T</title><style>p{}</style></head><body>a<!-- hidden -->b<script>x()</script></body>",
+    );
+    assert_eq!(t, "ab");
+}
+
+#[test]
+fn unterminated_markup_does_not_panic() {
+    assert_eq!(html_to_text("text <b"), "text");
+    assert_eq!(html_to_text("a &amp"), "a &amp");
+    assert_eq!(html_to_text("<!-- open"), "");
+    assert_eq!(html_to_text("<a href=\"https://x.example/"), "");
+    assert_eq!(
+        html_to_text("<a href='x'>open link"),
+        "open link [1]\n\n[1] x"
+    );
+}
+
+#[test]
+fn links_become_numbered_references_listed_at_the_end() {
+    let t = html_to_text(
+        "<p>See <a href=\"https://bugs.example/1\">the bug</a> and \
+         <a href='https://docs.example/a?b=1&amp;c=2'>the docs</a>; again \
+         <A HREF=https://bugs.example/1>here</A>.</p>",
+    );
+    assert_eq!(
+        t,
+        "See the bug [1] and the docs [2]; again here [1].\n\n\
+         [1] https://bugs.example/1\n\
+         [2] https://docs.example/a?b=1&c=2"
+    );
+}
+
+/// The classifier reads the text without what the references added, as it read HTML mail
+/// before they were there.
+#[test]
+fn the_references_are_marked_so_the_classifier_can_leave_them_out() {
+    let html = "<p>See <a href=\"https://bugs.example/1\">the bug</a> and <a href=x>x</a> \
+                <a href=y></a>more</p><pre>  <a href=z>z2</a> kept</pre>";
+    let (text, marks) = html_to_text_with_links(html);
+    assert_eq!(
+        text,
+        "See the bug [1] and x [2]more\n\n  z2 [3] kept\n\n[1] https://bugs.example/1\n[2] y\n[3] z"
+    );
+    let mut without = String::new();
+    let mut at = 0;
+    for r in &marks {
+        without.push_str(&text[at..r.start]);
+        at = r.end;
+    }
+    without.push_str(&text[at..]);
+    assert_eq!(without, "See the bug and x more\n\n  z2 kept");
+    let m = crate::core::parse::parse_message(
+        format!("Content-Type: text/html\r\n\r\n{html}").as_bytes(),
+    );
+    assert_eq!(m.body_text, text);
+    assert_eq!(m.classifier_text(), without);
+    // Marks in the mail's own text cannot pose as references.
+    let (t, marks) = html_to_text_with_links("a \u{fdd0} [9]\u{fdd1} b");
+    assert_eq!((t.as_str(), marks.len()), ("a \u{fffd} [9]\u{fffd} b", 0));
+}
+
+/// The classic phishing link: the text names one site, the target is another. Both show.
+#[test]
+fn a_link_whose_text_differs_from_its_target_shows_the_target() {
+    let t = html_to_text(
+        "<p>Log in at <a href=\"https://paypa1.example/login\">https://www.paypal.com/</a></p>",
+    );
+    assert_eq!(
+        t,
+        "Log in at https://www.paypal.com/ [1]\n\n[1] https://paypa1.example/login"
+    );
+    // A link shown as its own target needs no reference.
+    let same = html_to_text("<a href=\"https://a.example/\">https://a.example/</a>");
+    assert_eq!(same, "https://a.example/");
+    // Anchors without a target are plain text.
+    assert_eq!(html_to_text("<a name=\"top\">Top</a>"), "Top");
+}
+
+#[test]
+fn every_named_entity_of_the_standard_decodes() {
+    assert_eq!(
+        html_to_text(
+            "&euro;5 &rarr; &hearts; &NotEqualTilde; &Tab;x &CounterClockwiseContourIntegral;"
+        ),
+        "€5 → ♥ \u{2242}\u{338} x \u{2233}"
+    );
+    assert_eq!(
+        html_to_text("&eacute;t&eacute; &ouml; &szlig; &bull; &trade;"),
+        "été ö ß • ™"
+    );
+    // Unknown names and bare ampersands stay as typed.
+    assert_eq!(html_to_text("AT&T &nosuch; a && b"), "AT&T &nosuch; a && b");
+}
+
+#[test]
+fn pre_keeps_its_white_space() {
+    let html = "<p>Reproducer:</p><pre>\nint main() {\n    if (x)\n\t\treturn 1;\n\n    return&nbsp;0;\n}\n</pre><p>Thanks</p>";
+    assert_eq!(
+        html_to_text(html),
+        "Reproducer:\n\nint main() {\n    if (x)\n\t\treturn 1;\n\n    return 0;\n}\n\nThanks"
+    );
+    // Outside `<pre>` white space still collapses.
+    assert_eq!(html_to_text("<p>a    b\n\n   c</p>"), "a b c");
+    // A link inside `<pre>` gets its reference too.
+    assert_eq!(
+        html_to_text("<pre>  curl <a href=\"https://x.example/p\">url</a></pre>"),
+        "  curl url [1]\n\n[1] https://x.example/p"
+    );
+}
+
+/// A target is mail text like any other: it keeps what it holds (bidi overrides, escape
+/// sequences), and the display sanitizer shows those as codes, never raw.
+#[test]
+fn hostile_link_targets_are_kept_and_made_safe_at_display() {
+    let t = html_to_text("<a href=\"https://ok.example/\u{202e}fdp.exe&#x1b;[2J&#7;\">invoice</a>");
+    assert!(
+        t.contains("[1] https://ok.example/\u{202e}fdp.exe\u{1b}[2J\u{7}"),
+        "{t:?}"
+    );
+    let shown = terminal_text(&t);
+    assert!(shown.contains("<U+202E>"), "{shown:?}");
+    assert!(
+        !shown.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "{shown:?}"
+    );
+    assert!(shown.contains("invoice [1]"), "{shown:?}");
+}
