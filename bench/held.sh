@@ -2,8 +2,10 @@
 # Held-queue benchmark: a private GNU Mailman 3 core (Debian `mailman3`) holding N posts
 # (default 1,000) from non-members, then `secdesk held --json` (fetch every page over REST,
 # classify every post with the store's model) timed with the release binary, best of 3.
-# Also times Mailman's own share (the same pages fetched one by one with Python's urllib)
-# and secdesk's own share (the same pages served at once by a replay server).
+# Also times, in the same run, where Mailman's time goes: the same queue asked for in
+# different ways (one request, pages one after another, equal slices at once; Python's urllib
+# and curl), each with the CPU seconds Mailman's REST processes spent (from /proc); and
+# secdesk's own share (the same queue served at once by a replay server).
 #
 # The posts are the SpamAssassin corpus (../shared/corpora/spamassassin, ham and spam
 # mixed) when it is there, otherwise generated text; only messages whose lines all fit
@@ -178,33 +180,91 @@ while True:
     last = held
     time.sleep(1)
 print(f"{held} held after {time.time() - started:.0f} s", file=sys.stderr)
-best = None
-for _ in range(3):
-    t = time.time()
-    page = 1
-    while True:
-        body = call("GET", f"/lists/security.example.org/held?count=200&page={page}")
-        # Kept for the replay server below.
-        open(os.path.join(work, f"page-{page}.json"), "wb").write(body)
-        if b'"entries"' not in body or page * 200 >= held:
-            break
-        page += 1
-    took = time.time() - t
-    best = took if best is None else min(best, took)
-print(f"mailman_rest_best_s {best:.3f}")
+# Where Mailman's time goes: the same listing asked for in different ways, best of 3 each,
+# with the CPU seconds Mailman's REST processes spent on it (from /proc).
+import glob, json, subprocess, threading
+list_path = "/lists/security.example.org/held"
+
+def rest_pids():
+    pids = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            cmd = open(d + "/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if work.encode() + b"/mailman.cfg" in cmd and b"--runner=rest:0:1" in cmd:
+            pids.append(d)
+    return pids
+
+def rest_cpu():
+    ticks = 0
+    for d in rest_pids():
+        try:
+            f = open(d + "/stat").read().rsplit(")", 1)[1].split()
+            ticks += int(f[11]) + int(f[12])
+        except OSError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+def pages(size, parallel, first_alone=False):
+    """Every page of `size`, `parallel` requests at a time (the first alone, if asked)."""
+    n = -(-held // size)
+    order = list(range(1, n + 1))
+    batches = [order[:1]] + [order[1 + i:1 + i + parallel] for i in range(0, n - 1, parallel)] \
+        if first_alone else [order[i:i + parallel] for i in range(0, n, parallel)]
+    for batch in batches:
+        threads = [threading.Thread(target=call, args=("GET", f"{list_path}?count={size}&page={p}"))
+                   for p in batch]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+
+def curl_one():
+    subprocess.run(["curl", "-sf", "-o", os.devnull, "-u", f"restadmin:{password}",
+                    f"{base}{list_path}?count={held}&page=1"], check=True)
+
+def timed(name, fn):
+    best, cpu = None, None
+    for _ in range(3):
+        c, t = rest_cpu(), time.time()
+        fn()
+        took, spent = time.time() - t, rest_cpu() - c
+        if best is None or took < best:
+            best, cpu = took, spent
+    print(f"{name} wall_best_s {best:.3f} mailman_cpu_s {cpu:.2f}")
+
+timed("rest_overhead_x20_system_versions", lambda: [call("GET", "/system/versions") for _ in range(20)])
+timed("rest_held_count_x20", lambda: [call("GET", list_path + "/count") for _ in range(20)])
+timed("curl_one_request_all", curl_one)
+timed("pages_200_one_after_another", lambda: pages(200, 1))
+timed("pages_50_one_after_another", lambda: pages(50, 1))
+timed("old_client_200_first_alone_then_3_at_once", lambda: pages(200, 3, first_alone=True))
+timed("slices_2x500_at_once", lambda: pages(-(-held // 2), 2))
+timed("slices_4x250_at_once", lambda: pages(-(-held // 4), 4))
+timed("slices_8x125_at_once", lambda: pages(-(-held // 8), 8))
+# Kept for the replay server below: the whole queue in one answer.
+open(os.path.join(work, "all.json"), "wb").write(call("GET", f"{list_path}?count={held}&page=1"))
 PY
 
 # secdesk's own share: the same pages served at once by a replay server, so the time is
 # fetching, parsing and classifying, not Mailman building the pages.
 replay_port=$(free_port)
 /usr/bin/python3 - "$work" "$replay_port" > "$work/replay.log" 2>&1 <<'PY' &
-import http.server, os, re, sys
+import http.server, json, os, re, sys
 work, port = sys.argv[1], int(sys.argv[2])
+everything = json.load(open(os.path.join(work, "all.json")))
+entries = everything.get("entries", [])
 class Replay(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        m = re.search(r"/held\?count=200&page=(\d+)$", self.path)
-        path = m and os.path.join(work, f"page-{m.group(1)}.json")
-        body = open(path, "rb").read() if path and os.path.exists(path) else b'{"start": 0, "total_size": 0}'
+        if self.path.endswith("/held/count"):
+            body = {"count": len(entries)}
+        else:
+            m = re.search(r"/held\?count=(\d+)&page=(\d+)$", self.path)
+            count, page = (int(m.group(1)), int(m.group(2))) if m else (len(entries), 1)
+            part = entries[(page - 1) * count:page * count]
+            body = {"start": (page - 1) * count, "total_size": len(entries)}
+            if part:
+                body["entries"] = part
+        body = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -237,7 +297,7 @@ sed -e "s|127.0.0.1:$rest_port|127.0.0.1:$replay_port|" -e "s|secdesk.db|replay.
 export SECDESK_BENCH_MAILMAN_PASSWORD="$pass"
 # A first run sets up the store and its starter model; then the timed runs.
 "$secdesk" --config "$work/config.toml" held --json > "$work/held.json"
-[[ -z "${SECDESK_BENCH_KEEP:-}" ]] || cp "$work/held.json" "$work/page-1.json" "$SECDESK_BENCH_KEEP/"
+[[ -z "${SECDESK_BENCH_KEEP:-}" ]] || cp "$work/held.json" "$work/all.json" "$SECDESK_BENCH_KEEP/"
 listed=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d), sum(1 for x in d if x["class"]=="spam"))' "$work/held.json")
 best=""
 TIMEFORMAT=%R

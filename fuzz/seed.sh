@@ -7,7 +7,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 shared="$root/../shared/corpora"
 [ -d "$shared" ] || { echo "fuzz/seed.sh: $shared not found; fuzzing starts from an empty corpus" >&2; exit 0; }
 mkdir -p "$root/fuzz/corpus/parse_message" "$root/fuzz/corpus/import_mbox" "$root/fuzz/corpus/config" "$root/fuzz/corpus/template" "$root/fuzz/corpus/rules" "$root/fuzz/corpus/pgp_mime"
-cp "$root"/assets/templates/* "$root/fuzz/corpus/template/"
+cp "$root"/assets/templates/*.txt "$root/fuzz/corpus/template/"
+# The held queue's reject reasons share names with reply templates: keep both.
+for f in "$root"/assets/templates/reject/*.txt; do cp "$f" "$root/fuzz/corpus/template/reject-$(basename "$f")"; done
 cp "$shared"/triage/*/*.eml "$root/fuzz/corpus/parse_message/"
 # Every 8th SpamAssassin message: enough variety, fast to load.
 find "$shared/spamassassin" -name '*.eml' | sort | awk 'NR % 8 == 0' | xargs -I{} cp {} "$root/fuzz/corpus/parse_message/"

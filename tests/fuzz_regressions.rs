@@ -42,9 +42,15 @@ fn crashers_and_hostile_mail_replay_cleanly() {
     }
     assert!(replayed >= 7, "the hostile fixtures are missing");
     secdesk::fuzzing::import_mbox(&mbox);
+    // The shipped templates: the replies' and, in reject/, the held queue's reject reasons.
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/templates");
-    for entry in std::fs::read_dir(shipped).unwrap() {
-        secdesk::fuzzing::template(&std::fs::read(entry.unwrap().path()).unwrap());
+    for dir in [shipped.clone(), shipped.join("reject")] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                secdesk::fuzzing::template(&std::fs::read(path).unwrap());
+            }
+        }
     }
     // The shipped rule file is the rules target's main seed; it must parse and run.
     secdesk::fuzzing::rules(

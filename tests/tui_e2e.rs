@@ -2,117 +2,26 @@
 //! report, marks it, quits, and checks the store; and shows that hostile mail cannot reach
 //! the terminal (no OSC 52 clipboard write, no title change, no raw control bytes).
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use secdesk::core::store::Store;
+use tmux::Tmux;
 
-/// One private tmux server per test, killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str, width: u16, height: u16) -> Tmux {
-        let t = Tmux {
-            socket: format!("secdesk-{name}-{}", std::process::id()),
-        };
-        // set-clipboard on: an OSC 52 that reached the terminal would create a buffer.
-        let out = t.run(&[
-            "new-session",
-            "-d",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            command,
-            ";",
-            "set",
-            "-g",
-            "set-clipboard",
-            "on",
-            ";",
-            "set",
-            "-g",
-            "remain-on-exit",
-            "on",
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux is installed")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "0"];
-        args.extend_from_slice(keys);
-        assert!(self.run(&args).status.success());
-    }
-
-    fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "0"]).stdout).into_owned()
-    }
-
-    fn format(&self, f: &str) -> String {
-        let out = self.run(&["display-message", "-p", "-t", "0", f]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Waits until the pane shows `needle`; panics with the screen if it never does.
-    fn wait_for(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.capture();
-            if screen.contains(needle) {
-                return screen;
-            }
-            if start.elapsed() > Duration::from_secs(10) {
-                panic!("{needle:?} never appeared; the pane shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits for the queue to show its first row, and returns how many reports it holds
-    /// (from the line under the queue, "… · 1 of N · …"). How many the demo's reports the
-    /// classifier puts in Needs triage depends on the starter model, so tests read it.
-    fn wait_for_queue(&self) -> usize {
-        let screen = self.wait_for("1 of ");
-        screen
-            .split("1 of ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no queue count on the screen:\n{screen}"))
-    }
-
-    fn wait_dead(&self) {
-        let start = Instant::now();
-        while self.format("#{pane_dead}") != "1" {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "the desk did not quit"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
+/// Waits for the queue to show its first row, and returns how many reports it holds
+/// (from the line under the queue, "… · 1 of N · …"). How many the demo's reports the
+/// classifier puts in Needs triage depends on the starter model, so tests read it.
+fn wait_for_queue(tmux: &Tmux) -> usize {
+    let screen = tmux.wait_for("1 of ");
+    screen
+        .split("1 of ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no queue count on the screen:\n{screen}"))
 }
 
 fn desk_command(db: &Path) -> String {
@@ -138,7 +47,7 @@ fn open_a_report_mark_it_quit_and_the_store_has_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let tmux = Tmux::start("mark", &desk_command(&db), 160, 45);
-    tmux.wait_for_queue();
+    wait_for_queue(&tmux);
     // Find the zipfile report and open it.
     tmux.keys(&["/", "zipfile", "Enter"]);
     tmux.wait_for("1 of 1 ");
@@ -163,7 +72,7 @@ fn hostile_mail_shows_inert_and_touches_neither_clipboard_nor_title() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let tmux = Tmux::start("hostile", &desk_command(&db), 160, 45);
-    tmux.wait_for_queue();
+    wait_for_queue(&tmux);
     let title = tmux.format("#{pane_title}");
     // The classifier is unsure of the hostile mail: it waits in Needs triage.
     tmux.keys(&["/", "clipboard", "Enter"]);
@@ -254,7 +163,7 @@ fn the_spam_sweep_at_80x24_touches_only_what_was_meant() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let tmux = Tmux::start("sweep", &desk_command(&db), 80, 24);
-    let needs_triage = tmux.wait_for_queue();
+    let needs_triage = wait_for_queue(&tmux);
     let screen = tmux.capture();
     // Every queue row shows its id, right-aligned in the id column.
     let store = Store::open(&db).unwrap();
@@ -301,7 +210,7 @@ fn the_spam_sweep_at_80x24_touches_only_what_was_meant() {
 
     // Back in Needs triage, a sweep over valid reports asks first; n changes nothing.
     tmux.keys(&["BTab"]);
-    assert_eq!(tmux.wait_for_queue(), needs_triage);
+    assert_eq!(wait_for_queue(&tmux), needs_triage);
     tmux.keys(&["X", "s"]);
     let asked = tmux.wait_for("y/N");
     assert!(

@@ -13,6 +13,7 @@ use crate::mailio::delivery::Delivery;
 use super::stats_data::StatsData;
 use super::view_model::{Detail, UndoToken};
 use crate::core::classify::similar::Similar;
+use crate::core::moderation::reasons::Reason;
 use crate::core::moderation::ClassifiedPost;
 use crate::core::triage::Candidate;
 
@@ -79,8 +80,17 @@ pub enum Action {
     AdvisorySaved(AdvisoryForm, Result<String, String>),
     /// The mailing list's held posts, classified, or why they could not be fetched.
     HeldLoaded(Result<Vec<ClassifiedPost>, String>),
-    /// What a moderation did (one line), or why it failed.
+    /// What a moderation (or a sweep) did, as one line, or why it failed.
     Moderated(Result<String, String>),
+    /// The reject reasons for the held post `r` was pressed on, each rendered for it.
+    RejectReasons(Box<ClassifiedPost>, Vec<Reason>),
+    /// The editor closed on a reject reason: the saved text, or why the editor failed.
+    RejectReasonEdited(Result<String, String>),
+    /// A sweep's progress: this many of the spam posts done.
+    SweepProgress {
+        done: usize,
+        total: usize,
+    },
 }
 
 /// What the store worker found out about a reply before it is sent.
@@ -152,8 +162,20 @@ pub enum Request {
     SaveAdvisory(AdvisoryForm),
     /// Fetch the held posts from Mailman: the held worker runs it, off the UI thread.
     HeldFetch,
-    /// Moderate the held post the moderator saw: the held worker runs it.
-    Moderate(Box<ClassifiedPost>, crate::core::moderation::Action),
+    /// Moderate the held post the moderator saw, with a reject's reason (Mailman's
+    /// `comment`, mailed to the sender): the held worker runs it.
+    Moderate(
+        Box<ClassifiedPost>,
+        crate::core::moderation::Action,
+        Option<String>,
+    ),
+    /// The reject reasons (templates) rendered for this post: the held worker reads them.
+    RejectReasons(Box<ClassifiedPost>),
+    /// Open the editor on a reject reason: the UI loop runs it, as for replies.
+    EditRejectReason(String),
+    /// Discard these posts, all classified spam, as a sweep: the held worker runs it and
+    /// reports its progress.
+    HeldSweep(Vec<ClassifiedPost>),
 }
 
 /// One key's worth of triage: the same change to one or more reports.

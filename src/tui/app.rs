@@ -161,6 +161,20 @@ pub struct ReplyFlow {
     pub scroll: u16,
 }
 
+/// A held post being rejected with `r`: its reasons (templates rendered for it) offered in a
+/// picker, then the chosen text previewed (y sends, e edits in $EDITOR, n/Esc cancels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectFlow {
+    pub post: Box<crate::core::moderation::ClassifiedPost>,
+    pub reasons: Vec<crate::core::moderation::reasons::Reason>,
+    /// The template the reason came from, or `None` for the moderator's own words.
+    pub template: Option<String>,
+    /// The reason Mailman will mail to the sender, as it stands.
+    pub reason: String,
+    /// Showing the preview (false while the picker or the editor is open).
+    pub previewing: bool,
+}
+
 /// The status line: what the last action did, or what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -230,6 +244,10 @@ pub struct State {
     pub held: Option<Result<Vec<crate::core::moderation::ClassifiedPost>, String>>,
     pub held_cursor: usize,
     pub held_loading: bool,
+    /// A reject under way (`r` on the held screen).
+    pub held_reject: Option<RejectFlow>,
+    /// A sweep under way (`S`): how many of how many spam posts are done.
+    pub held_sweep: Option<(usize, usize)>,
     pub overlay: Overlay,
     pub status: Option<Status>,
     /// The last sync's outcome, shown at the right of the status line.
@@ -325,6 +343,8 @@ impl State {
             held: None,
             held_cursor: 0,
             held_loading: false,
+            held_reject: None,
+            held_sweep: None,
             overlay: Overlay::None,
             status: None,
             sync: None,
@@ -379,6 +399,12 @@ impl State {
             self.log(&format!("{mark}{text}"));
         }
         self.status = Some(Status { text, error });
+    }
+
+    /// A preview (a reply's, or a reject reason's) has the keys: y sends, e edits, n cancels.
+    pub fn previewing(&self) -> bool {
+        self.reply.as_ref().is_some_and(|r| r.previewing)
+            || self.held_reject.as_ref().is_some_and(|r| r.previewing)
     }
 
     /// Adds a line to the message log (`L`) without showing it in the status line.

@@ -9,15 +9,24 @@
 //! a / s / z → Moderate (held worker: Moderator::act = queue::moderate_seen, then
 //!             queue::record; discard as spam and accept train the classifier) → Moderated
 //!           → the status line says what was done, and the queue is fetched again
+//! r → RejectReasons (held worker: the reject templates, rendered for the post)
+//!   → picker of reasons → preview of the text Mailman will mail to the sender
+//!     (y: Moderate with it as `comment`; e: EditRejectReason, the UI loop runs $EDITOR
+//!     → RejectReasonEdited → preview again; n/Esc: nothing is sent)
+//! S → "discard N held posts classified spam? y/N" (only outcome spam: never valid,
+//!     invalid or unsure) → y → HeldSweep (held worker: Moderator::sweep, one post at a
+//!     time, SweepProgress after each) → Moderated → fetched again
 //! ```
 
 use super::action::{Action, Request};
-use super::app::{Screen, State};
+use super::app::{
+    Confirm, OnYes, Overlay, Picker, PickerChoice, PickerPurpose, RejectFlow, Screen, State,
+};
 use super::keymap::Command;
 use super::text;
 use crate::core::classify::load_classifier;
 use crate::core::config::Config;
-use crate::core::moderation::{self, ClassifiedPost};
+use crate::core::moderation::{self, reasons, ClassifiedPost};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 use crate::mailio::mailman::queue::{self, Acted, Moderator};
@@ -29,26 +38,57 @@ pub fn open(state: &mut State) -> Vec<Request> {
     vec![Request::HeldFetch]
 }
 
-/// Keys on the held screen that act on the post under the cursor.
+/// The held posts on screen (none until fetched).
+fn posts(state: &State) -> &[ClassifiedPost] {
+    state
+        .held
+        .as_ref()
+        .and_then(|h| h.as_ref().ok())
+        .map_or(&[], Vec::as_slice)
+}
+
+/// Keys on the held screen: the post under the cursor for a, s, z and r; every post
+/// classified spam for S.
 pub fn on_command(state: &mut State, command: Command) -> Vec<Request> {
     let action = match command {
         Command::HeldAccept => moderation::Action::Accept,
         Command::HeldDiscard => moderation::Action::Discard,
         Command::HeldDefer => moderation::Action::Defer,
+        Command::HeldReject => moderation::Action::Reject,
+        Command::HeldSweep => return ask_sweep(state),
         _ => return Vec::new(),
     };
-    let Some(post) = state
-        .held
-        .as_ref()
-        .and_then(|h| h.as_ref().ok())
-        .and_then(|posts| posts.get(state.held_cursor))
-        .cloned()
-    else {
+    let Some(post) = posts(state).get(state.held_cursor).cloned() else {
         state.info(text::NO_HELD_POST);
         return Vec::new();
     };
+    if action == moderation::Action::Reject {
+        state.held_reject = None;
+        return vec![Request::RejectReasons(Box::new(post))];
+    }
     state.info(text::moderating(action.as_str(), post.post.request_id));
-    vec![Request::Moderate(Box::new(post), action)]
+    vec![Request::Moderate(Box::new(post), action, None)]
+}
+
+/// `S`: the count first, as a y/N question; y discards exactly the posts classified spam.
+fn ask_sweep(state: &mut State) -> Vec<Request> {
+    if let Some((done, total)) = state.held_sweep {
+        state.info(text::sweep_progress(done, total));
+        return Vec::new();
+    }
+    let all = posts(state);
+    let doomed: Vec<ClassifiedPost> = moderation::spam_sweep(all).into_iter().cloned().collect();
+    if doomed.is_empty() {
+        let n = all.len();
+        state.info(text::nothing_to_sweep(n));
+        return Vec::new();
+    }
+    let stay = all.len() - doomed.len();
+    state.overlay = Overlay::Confirm(Confirm {
+        question: text::confirm_sweep(doomed.len(), stay),
+        on_yes: OnYes::Requests(vec![Request::HeldSweep(doomed)], None),
+    });
+    Vec::new()
 }
 
 /// The held worker's answers.
@@ -63,6 +103,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
             Vec::new()
         }
         Action::Moderated(result) => {
+            state.held_sweep = None;
             match result {
                 Ok(line) => state.info(line),
                 Err(e) => state.error(e),
@@ -74,17 +115,147 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
                 Vec::new()
             }
         }
+        Action::SweepProgress { done, total } => {
+            state.held_sweep = Some((done, total));
+            Vec::new()
+        }
+        Action::RejectReasons(post, reasons) => {
+            offer_reasons(state, post, reasons);
+            Vec::new()
+        }
+        Action::RejectReasonEdited(result) => reason_edited(state, result),
+        _ => Vec::new(),
+    }
+}
+
+/// The picker of reject reasons: each template by name, then the moderator's own words.
+fn offer_reasons(state: &mut State, post: Box<ClassifiedPost>, reasons: Vec<reasons::Reason>) {
+    if state.screen != Screen::Held || state.overlay != Overlay::None {
+        return;
+    }
+    let items = reasons
+        .iter()
+        .map(|r| {
+            let label = match &r.text {
+                Ok(_) => r.name.clone(),
+                Err(_) => text::reason_broken(&r.name),
+            };
+            (label, PickerChoice::Template(Some(r.name.clone())))
+        })
+        .chain(std::iter::once((
+            text::OWN_REASON.to_string(),
+            PickerChoice::Template(None),
+        )))
+        .collect();
+    state.held_reject = Some(RejectFlow {
+        post,
+        reasons,
+        template: None,
+        reason: String::new(),
+        previewing: false,
+    });
+    state.overlay = Overlay::Picker(Picker::new(PickerPurpose::RejectReason, items));
+}
+
+/// A reason was picked: its text goes to the preview; "own words" opens the editor.
+pub fn reason_chosen(state: &mut State, template: Option<String>) -> Vec<Request> {
+    let Some(flow) = state.held_reject.as_mut() else {
+        return Vec::new();
+    };
+    let Some(name) = template else {
+        flow.template = None;
+        flow.previewing = false;
+        return vec![Request::EditRejectReason(String::new())];
+    };
+    let text = flow
+        .reasons
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| r.text.clone());
+    match text {
+        Some(Ok(reason)) => {
+            flow.template = Some(name);
+            flow.reason = reason;
+            flow.previewing = true;
+            state.status = None;
+        }
+        Some(Err(e)) => {
+            state.held_reject = None;
+            state.error(e);
+        }
+        None => state.held_reject = None,
+    }
+    Vec::new()
+}
+
+/// The editor's answer, as the reject flow takes it (the UI loop runs `reply::edit`).
+pub fn edited(answer: Action) -> Action {
+    match answer {
+        Action::ReplyEdited(result) => Action::RejectReasonEdited(result),
+        other => other,
+    }
+}
+
+fn reason_edited(state: &mut State, result: Result<String, String>) -> Vec<Request> {
+    let Some(flow) = state.held_reject.as_mut() else {
+        return Vec::new();
+    };
+    match result {
+        Ok(t) if t.trim().is_empty() => {
+            state.held_reject = None;
+            state.info(text::REJECT_EMPTY);
+        }
+        Ok(t) => {
+            flow.reason = format!("{}\n", t.trim());
+            flow.previewing = true;
+            state.status = None;
+        }
+        // The preview comes back with the text as it was, when there was one.
+        Err(e) => {
+            flow.previewing = !flow.reason.trim().is_empty();
+            if !flow.previewing {
+                state.held_reject = None;
+            }
+            state.error(e);
+        }
+    }
+    Vec::new()
+}
+
+/// Keys on the reject preview: y sends, e edits, n/Esc cancels.
+pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
+    let Some(flow) = state.held_reject.as_mut() else {
+        return Vec::new();
+    };
+    match command {
+        Command::SendReply => {
+            let Some(flow) = state.held_reject.take() else {
+                return Vec::new();
+            };
+            let id = flow.post.post.request_id;
+            state.info(text::moderating("reject", id));
+            vec![Request::Moderate(
+                flow.post,
+                moderation::Action::Reject,
+                Some(flow.reason),
+            )]
+        }
+        Command::EditReply => {
+            flow.previewing = false;
+            vec![Request::EditRejectReason(flow.reason.clone())]
+        }
+        Command::CancelReply => {
+            state.held_reject = None;
+            state.info(text::REJECT_CANCELLED);
+            Vec::new()
+        }
         _ => Vec::new(),
     }
 }
 
 /// Moves the cursor on the held screen.
 pub fn move_by(state: &mut State, delta: i64) {
-    let len = state
-        .held
-        .as_ref()
-        .and_then(|h| h.as_ref().ok())
-        .map_or(0, Vec::len);
+    let len = posts(state).len();
     let to = (state.held_cursor as i64).saturating_add(delta).max(0) as usize;
     state.held_cursor = to.min(len.saturating_sub(1));
 }
@@ -101,13 +272,26 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
     Action::HeldLoaded(fetched().map_err(|e| text::held_failed(&one_line(&e))))
 }
 
+/// The held worker's side of [`Request::RejectReasons`]: the templates read now, so a
+/// reason added beside the config is offered without restarting the desk.
+pub fn reasons(config: &Config, post: Box<ClassifiedPost>) -> Action {
+    let reasons = reasons::for_post(
+        &config.dir(),
+        &post.post,
+        &config.identity.name,
+        config.reply.signature.as_deref(),
+    );
+    Action::RejectReasons(post, reasons)
+}
+
 /// The held worker's side of [`Request::Moderate`]: acts only if Mailman still holds the
-/// post the moderator saw, and records it.
+/// post the moderator saw, and records it. `comment` is a reject's reason.
 pub fn moderate(
     config: &Config,
     store: &mut Store,
     seen: &ClassifiedPost,
     action: moderation::Action,
+    comment: Option<&str>,
 ) -> Action {
     let mut acted = || -> anyhow::Result<Acted> {
         let client = queue::connect(config)?;
@@ -116,7 +300,7 @@ pub fn moderate(
             store,
             moderator: &config.identity.email,
         };
-        Ok(moderator.act(seen, action, None, true)?)
+        Ok(moderator.act(seen, action, comment, true)?)
     };
     let p = &seen.post;
     let what = text::held_post(
@@ -131,6 +315,44 @@ pub fn moderate(
     })
 }
 
+/// The held worker's side of [`Request::HeldSweep`]: discards each post (all classified
+/// spam; `Moderator::sweep` checks again), calling `progress(done, total)` after each. An
+/// error stops it: what was done stays done and recorded, and the line says how far it got.
+pub fn sweep(
+    config: &Config,
+    store: &mut Store,
+    posts: &[ClassifiedPost],
+    mut progress: impl FnMut(usize, usize),
+) -> Action {
+    let total = posts.len();
+    let mut done = 0;
+    let mut swept = || -> anyhow::Result<queue::SweepSummary> {
+        let client = queue::connect(config)?;
+        let mut moderator = Moderator {
+            client: &client,
+            store,
+            moderator: &config.identity.email,
+        };
+        let doomed: Vec<&ClassifiedPost> = posts.iter().collect();
+        Ok(moderator.sweep(&doomed, |_, _| {
+            done += 1;
+            progress(done, total);
+        })?)
+    };
+    let result = swept();
+    Action::Moderated(match result {
+        Ok(s) => Ok(text::swept(s.discarded, s.already_handled)),
+        Err(e) => Err(text::held_failed(&text::sweep_stopped(
+            done,
+            total,
+            &one_line(&e),
+        ))),
+    })
+}
+
 fn one_line(e: &anyhow::Error) -> String {
     terminal_line(&format!("{e:#}"))
 }
+
+#[cfg(test)]
+mod tests;

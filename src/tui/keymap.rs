@@ -48,15 +48,18 @@ pub enum Command {
     Stats,
     /// On the stats screen: the chart by month or by week.
     ToggleMonthly,
-    /// The mailing list's hold queue, and on it: accept, discard as spam, defer.
+    /// The mailing list's hold queue, and on it: accept, discard as spam, defer, reject with
+    /// a reason, sweep the spam.
     Held,
     HeldAccept,
     HeldDiscard,
     HeldDefer,
+    HeldReject,
+    HeldSweep,
     Quit,
     /// Keys inside a prompt or a picker: listed in the help, handled by the prompt itself.
     InPrompt,
-    /// On the reply preview: send, edit again, cancel.
+    /// On the reply preview (and the reject reason's): send, edit again, cancel.
     SendReply,
     EditReply,
     CancelReply,
@@ -147,9 +150,9 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('A'))], "A", Command::Advisory, Scope::Triage, "advisory fields: TOML form in $EDITOR", "", HELP_ONLY),
     bind(&[k(Char('R'))], "R", Command::Answered, Scope::Triage, "answered elsewhere: record a first response (phone, other)", "", HELP_ONLY),
     bind(&[k(Char('w'))], "w", Command::ToggleReasons, Scope::Report, "why: unfold the classifier's reasons", "why", 8),
-    bind(&[k(Char('y'))], "y", Command::SendReply, Scope::ReplyPreview, "reply preview: send the reply", "send", 1),
-    bind(&[k(Char('e'))], "e", Command::EditReply, Scope::ReplyPreview, "reply preview: edit it again", "edit", 2),
-    bind(&[k(Char('n')), k(Esc)], "n/Esc", Command::CancelReply, Scope::ReplyPreview, "reply preview: cancel (nothing is sent)", "cancel", 3),
+    bind(&[k(Char('y'))], "y", Command::SendReply, Scope::ReplyPreview, "preview (reply, reject): send it", "send", 1),
+    bind(&[k(Char('e'))], "e", Command::EditReply, Scope::ReplyPreview, "preview: edit it again in $EDITOR", "edit", 2),
+    bind(&[k(Char('n')), k(Esc)], "n/Esc", Command::CancelReply, Scope::ReplyPreview, "preview: cancel (nothing is sent)", "cancel", 3),
     bind(&[k(Char('u'))], "u", Command::Undo, Scope::Triage, "undo the last action", "undo", 5),
     bind(&[k(Char('T'))], "T", Command::Stats, Scope::Queue, "stats", "stats", 9),
     bind(&[k(Char('m'))], "m", Command::ToggleMonthly, Scope::Stats, "stats: by month / by week", "monthly", 2),
@@ -157,6 +160,8 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('a'))], "a", Command::HeldAccept, Scope::Held, "held: accept the post", "accept", 1),
     bind(&[k(Char('s'))], "s", Command::HeldDiscard, Scope::Held, "held: discard as spam", "discard", 2),
     bind(&[k(Char('z'))], "z", Command::HeldDefer, Scope::Held, "held: defer (decide later)", "defer", 3),
+    bind(&[k(Char('r'))], "r", Command::HeldReject, Scope::Held, "held: reject with a reason (templates)", "reject", 4),
+    bind(&[k(Char('S'))], "S", Command::HeldSweep, Scope::Held, "held: sweep: discard all spam (y/N)", "sweep spam", 5),
     bind(&[k(Char('L'))], "L", Command::Messages, Scope::Screens, "message log (last 100 lines), :messages", "log", 26),
     bind(&[k(Char(':'))], ":", Command::CommandLine, Scope::Screens, "command: :messages, :q", "", HELP_ONLY),
     bind(&[ctrl('a'), ctrl('e'), ctrl('u'), ctrl('w')], "", Command::InPrompt, Scope::Prompt, "prompt: start, end, clear, delete word", "", HELP_ONLY),
@@ -328,6 +333,20 @@ mod tests {
         assert_eq!(
             command_for(&key('n'), Where::Queue),
             Some(Command::NextMatch)
+        );
+        // Issue 18: on the held screen r rejects and S sweeps the spam; elsewhere they
+        // keep their triage meanings.
+        assert_eq!(
+            command_for(&key('r'), Where::Held),
+            Some(Command::HeldReject)
+        );
+        assert_eq!(
+            command_for(&key('S'), Where::Held),
+            Some(Command::HeldSweep)
+        );
+        assert_eq!(
+            command_for(&key('S'), Where::Queue),
+            Some(Command::ChangeState)
         );
         let ctrl_d = KeyEvent::new(Char('d'), KeyModifiers::CONTROL);
         assert_eq!(

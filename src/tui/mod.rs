@@ -19,7 +19,8 @@
 //!   the CLI. [`reply`]: the steps of `r`, from the template picker through the editor (the
 //!   UI loop suspends the terminal around it) and the preview to the delivery worker.
 //!   [`advisory`]: `A`, the advisory form in the editor, the same way. [`held`]: `H`,
-//!   the mailing list's hold queue, on a held worker of its own.
+//!   the mailing list's hold queue, on a held worker of its own (reject reasons from
+//!   templates, edited the same way; the spam sweep with its progress).
 //!   [`text`]: the user-facing strings.
 
 pub mod action;
@@ -146,7 +147,8 @@ fn edit_suspended(input: &worker::InputControl, buffer: &str) -> Action {
 
 /// Draws, waits for the next actions, updates; until the state says quit. Requests go to
 /// the store worker, except [`Request::EditReply`], which runs `editor` here (it needs the
-/// terminal) and feeds its answer back; so does [`Request::EditAdvisory`].
+/// terminal) and feeds its answer back; so do [`Request::EditAdvisory`] and
+/// [`Request::EditRejectReason`].
 pub fn event_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
@@ -176,6 +178,10 @@ where
                     Request::EditAdvisory(form) => {
                         let answer = editor(&form.text);
                         pending.push(advisory::edited(form, answer));
+                        terminal.clear()?;
+                    }
+                    Request::EditRejectReason(reason) => {
+                        pending.push(held::edited(editor(&reason)));
                         terminal.clear()?;
                     }
                     // The worker only goes away with the process; a lost request is

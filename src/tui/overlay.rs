@@ -118,6 +118,8 @@ pub enum PickerPurpose {
     DuplicateOf,
     /// How the reporter was answered elsewhere, for `A`.
     Answered,
+    /// The reason a held post is rejected with (`r` on the held screen).
+    RejectReason,
 }
 
 #[derive(Debug, Clone, PartialEq)]

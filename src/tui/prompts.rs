@@ -296,6 +296,9 @@ pub(super) fn chosen(
                 }
             }
         }
+        (PickerPurpose::RejectReason, PickerChoice::Template(name)) => {
+            super::held::reason_chosen(state, name)
+        }
         (PickerPurpose::State, PickerChoice::State(s)) => batch(
             state,
             false,

@@ -93,8 +93,20 @@ impl Session {
             }
             // The desk hands these to its held worker; tests run them here.
             Request::HeldFetch => super::held::fetch(&self.config, &mut self.store),
-            Request::Moderate(post, action) => {
-                super::held::moderate(&self.config, &mut self.store, &post, action)
+            Request::Moderate(post, action, comment) => super::held::moderate(
+                &self.config,
+                &mut self.store,
+                &post,
+                action,
+                comment.as_deref(),
+            ),
+            Request::RejectReasons(post) => super::held::reasons(&self.config, post),
+            // Synchronous here: the progress is only seen on the desk's held worker.
+            Request::HeldSweep(posts) => {
+                super::held::sweep(&self.config, &mut self.store, &posts, |_, _| {})
+            }
+            Request::EditRejectReason(_) => {
+                Action::RejectReasonEdited(Err(text::EDITOR_NOT_HERE.into()))
             }
             Request::OutboxCount => match outbox::pending(&self.store) {
                 Ok(rows) => Action::OutboxCount(rows.len()),
@@ -195,6 +207,9 @@ impl Session {
             | Request::ReplyStarted(_)
             | Request::HeldFetch
             | Request::Moderate(..)
+            | Request::RejectReasons(_)
+            | Request::EditRejectReason(_)
+            | Request::HeldSweep(_)
             | Request::OutboxCount
             | Request::TabCounts(_)
             | Request::Deliver(_)

@@ -107,9 +107,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         | Action::ReplyChecked(..)
         | Action::ReplyQueued { .. }
         | Action::ReplyDelivered(_)) => reply::on_action(state, reply_step),
-        held_step @ (Action::HeldLoaded(_) | Action::Moderated(_)) => {
-            held::on_action(state, held_step)
-        }
+        held_step @ (Action::HeldLoaded(_)
+        | Action::Moderated(_)
+        | Action::SweepProgress { .. }
+        | Action::RejectReasons(..)
+        | Action::RejectReasonEdited(_)) => held::on_action(state, held_step),
         advisory_step @ (Action::AdvisoryForm(_)
         | Action::AdvisoryEdited(..)
         | Action::AdvisorySaved(..)) => advisory::on_action(state, advisory_step),
@@ -131,13 +133,16 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
         }
         Overlay::None => {}
     }
-    if state.reply.as_ref().is_some_and(|r| r.previewing) {
+    if state.previewing() {
         return match keymap::command_for(&key, Where::ReplyPreview) {
             Some(Command::Help) => {
                 state.overlay = Overlay::Help(0);
                 Vec::new()
             }
-            Some(command) => reply::on_preview_command(state, command),
+            Some(command) if state.reply.as_ref().is_some_and(|r| r.previewing) => {
+                reply::on_preview_command(state, command)
+            }
+            Some(command) => held::on_preview_command(state, command),
             None => Vec::new(),
         };
     }
@@ -245,9 +250,11 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
         },
         Command::Advisory => advisory::start(state),
         Command::Held => held::open(state),
-        Command::HeldAccept | Command::HeldDiscard | Command::HeldDefer => {
-            held::on_command(state, command)
-        }
+        Command::HeldAccept
+        | Command::HeldDiscard
+        | Command::HeldDefer
+        | Command::HeldReject
+        | Command::HeldSweep => held::on_command(state, command),
         Command::ToggleMonthly => {
             state.stats_monthly = !state.stats_monthly;
             Vec::new()

@@ -57,13 +57,18 @@ pub fn spawn_store_worker(
                         let _ = deliveries.send(id);
                         continue;
                     }
-                    held @ (Request::HeldFetch | Request::Moderate(..)) => {
+                    held @ (Request::HeldFetch
+                    | Request::Moderate(..)
+                    | Request::RejectReasons(_)
+                    | Request::HeldSweep(_)) => {
                         // So does the held worker.
                         let _ = held_jobs.send(held);
                         continue;
                     }
                     // The UI loop runs the editor; it never comes here.
-                    Request::EditReply(_) | Request::EditAdvisory(_) => continue,
+                    Request::EditReply(_)
+                    | Request::EditAdvisory(_)
+                    | Request::EditRejectReason(_) => continue,
                     other => session.handle(chrono::Utc::now(), other),
                 };
                 if events.send(answer).is_err() {
@@ -119,8 +124,14 @@ pub fn spawn_held_worker(
         };
         while let Ok(job) = jobs.recv() {
             let answer = match job {
-                Request::Moderate(post, action) => {
-                    super::held::moderate(&config, &mut store, &post, action)
+                Request::Moderate(post, action, comment) => {
+                    super::held::moderate(&config, &mut store, &post, action, comment.as_deref())
+                }
+                Request::RejectReasons(post) => super::held::reasons(&config, post),
+                Request::HeldSweep(posts) => {
+                    super::held::sweep(&config, &mut store, &posts, |done, total| {
+                        let _ = events.send(Action::SweepProgress { done, total });
+                    })
                 }
                 _ => super::held::fetch(&config, &mut store),
             };
@@ -154,6 +165,9 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         | Request::ReplyStarted(_)
         | Request::HeldFetch
         | Request::Moderate(..)
+        | Request::RejectReasons(_)
+        | Request::EditRejectReason(_)
+        | Request::HeldSweep(_)
         | Request::Deliver(_) => None,
     };
     let mut out = Vec::with_capacity(pending.len());

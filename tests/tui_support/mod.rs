@@ -123,6 +123,9 @@ impl Desk {
                         let answer = secdesk::tui::reply::edit(&form.text);
                         secdesk::tui::advisory::edited(form, answer)
                     }
+                    Request::EditRejectReason(reason) => {
+                        secdesk::tui::held::edited(secdesk::tui::reply::edit(&reason))
+                    }
                     other => self.session.handle(now(), other),
                 };
                 queue.push_back(answer);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::model::{InvalidReason, ReportState};
 
-/// The templates that ship inside the binary, by name.
+/// The reply templates that ship inside the binary, by name.
 const SHIPPED: &[(&str, &str)] = &[
     (
         "acknowledge",
@@ -47,6 +47,24 @@ const SHIPPED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The reasons a held post is rejected with (`secdesk held`'s desk key `r`), shipped in
+/// `assets/templates/reject/` and overridden by `templates/reject/` beside the config.
+/// Mailman mails the chosen text to the sender as the reject's `comment`.
+const SHIPPED_REJECT: &[(&str, &str)] = &[
+    (
+        "not-a-vulnerability",
+        include_str!("../../../assets/templates/reject/not-a-vulnerability.txt"),
+    ),
+    (
+        "off-topic",
+        include_str!("../../../assets/templates/reject/off-topic.txt"),
+    ),
+    (
+        "send-to-project",
+        include_str!("../../../assets/templates/reject/send-to-project.txt"),
+    ),
+];
+
 /// The placeholders a template may use.
 pub const PLACEHOLDERS: &[&str] = &[
     "reporter_name",
@@ -60,8 +78,13 @@ pub const PLACEHOLDERS: &[&str] = &[
 /// Why a template could not be used. Each message names the template and its file.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("no reply template named {name:?}: choose one of {available}, or add {name}.txt to the templates folder beside the config")]
-    NotFound { name: String, available: String },
+    #[error("no {kind} named {name:?}: choose one of {available}, or add {name}.txt to the {folder} folder beside the config")]
+    NotFound {
+        kind: &'static str,
+        folder: &'static str,
+        name: String,
+        available: String,
+    },
     #[error("{name:?} is not a template name: use lowercase letters, digits and '-' only")]
     BadName { name: String },
     #[error("cannot read reply template {}: {source}", path.display())]
@@ -174,23 +197,44 @@ impl Template {
 }
 
 /// Where templates are looked up: the config directory's `templates/` first, then the
-/// shipped set.
+/// shipped set. Reply templates and reject reasons are two such sets.
 #[derive(Debug, Clone)]
 pub struct Templates {
     override_dir: Option<PathBuf>,
+    shipped: &'static [(&'static str, &'static str)],
+    /// What one is called in errors, and the folder beside the config that overrides them.
+    kind: &'static str,
+    folder: &'static str,
 }
 
 impl Templates {
-    /// Templates overridable from `config_dir/templates/`.
+    /// Reply templates, overridable from `config_dir/templates/`.
     pub fn new(config_dir: &Path) -> Templates {
         Templates {
             override_dir: Some(config_dir.join("templates")),
+            ..Templates::shipped()
         }
     }
 
-    /// Only the shipped templates.
+    /// Only the shipped reply templates.
     pub fn shipped() -> Templates {
-        Templates { override_dir: None }
+        Templates {
+            override_dir: None,
+            shipped: SHIPPED,
+            kind: "reply template",
+            folder: "templates",
+        }
+    }
+
+    /// The reasons a held post can be rejected with, overridable (and added to) from
+    /// `config_dir/templates/reject/`. They take no front matter: a reject changes no report.
+    pub fn reject_reasons(config_dir: &Path) -> Templates {
+        Templates {
+            override_dir: Some(config_dir.join("templates").join("reject")),
+            shipped: SHIPPED_REJECT,
+            kind: "reject reason",
+            folder: "templates/reject",
+        }
     }
 
     /// Loads and checks the template `name`.
@@ -212,9 +256,11 @@ impl Templates {
                 Err(source) => return Err(TemplateError::Unreadable { path, source }),
             }
         }
-        match SHIPPED.iter().find(|(n, _)| *n == name) {
+        match self.shipped.iter().find(|(n, _)| *n == name) {
             Some((_, text)) => Template::parse(name, "shipped", text),
             None => Err(TemplateError::NotFound {
+                kind: self.kind,
+                folder: self.folder,
                 name: name.to_string(),
                 available: self.names().join(", "),
             }),
@@ -223,7 +269,7 @@ impl Templates {
 
     /// Every template name: shipped ones and those only in the override folder, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = SHIPPED.iter().map(|(n, _)| n.to_string()).collect();
+        let mut names: Vec<String> = self.shipped.iter().map(|(n, _)| n.to_string()).collect();
         if let Some(Ok(entries)) = self.override_dir.as_ref().map(std::fs::read_dir) {
             for e in entries.flatten() {
                 let file = e.file_name().to_string_lossy().into_owned();

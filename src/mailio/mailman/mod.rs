@@ -27,10 +27,16 @@ use crate::core::sanitize::terminal_line;
 use crate::mailio::secret::{self, SecretError};
 use crate::mailio::tls::{self, TlsConfigError};
 
-/// Held entries asked for per page (`?count=`).
-const PAGE_SIZE: usize = 200;
-/// Pages asked for at once after the first (Mailman runs 2 REST workers by default).
-const PARALLEL_PAGES: usize = 3;
+/// Requests in flight at once while listing. Mailman builds every entry in Python (about
+/// 5 ms of CPU each: the request's pended data from SQL, the message unpickled and flattened
+/// again, the JSON hashed for its etag; docs/benchmarks.md), and a sync REST worker (two by
+/// default) serves one request at a time. So the queue is asked for in equal slices, all at
+/// once, which keeps every worker busy until the end.
+const PARALLEL_PAGES: usize = 4;
+/// The slice size bounds (`?count=`): small queues in one request, big ones in slices whose
+/// responses stay a few MB.
+const MIN_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
 /// The most a single response may hold: a page of held posts, each with its whole message.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -143,20 +149,23 @@ impl Client {
         &self.base
     }
 
-    /// Every post held for `list`, in Mailman's order. After the first page says how many
-    /// there are, the rest are fetched [`PARALLEL_PAGES`] at a time: Mailman builds each
-    /// entry slowly (it unpickles every message) and runs several REST workers.
+    /// Every post held for `list`, in Mailman's order. `held/count` (cheap: no entry is
+    /// built) sizes the slices; then [`PARALLEL_PAGES`] slices are fetched at a time, until
+    /// a slice comes back short or they cover Mailman's `total_size` (posts held meanwhile
+    /// are fetched too).
     pub fn held(&self, list: &str) -> Result<Vec<HeldPost>, MailmanError> {
-        let (mut posts, total, mut full) = self.held_page(list, 1)?;
-        let last = total.map(|t| (t as usize).div_ceil(PAGE_SIZE));
-        let mut next = 2;
-        while full && last.is_none_or(|l| next <= l) {
-            let end = last.map_or(next + PARALLEL_PAGES, |l| {
-                (l + 1).min(next + PARALLEL_PAGES)
-            });
+        let size = match self.held_count(list)? {
+            Some(0) => return Ok(Vec::new()),
+            Some(n) => n.div_ceil(PARALLEL_PAGES).clamp(MIN_PAGE, MAX_PAGE),
+            // A Mailman without `held/count`, or no such list: the first page says which.
+            None => MAX_PAGE,
+        };
+        let mut posts: Vec<HeldPost> = Vec::new();
+        let mut next = 1;
+        loop {
             let pages = std::thread::scope(|s| {
-                let handles: Vec<_> = (next..end)
-                    .map(|page| s.spawn(move || self.held_page(list, page)))
+                let handles: Vec<_> = (next..next + PARALLEL_PAGES)
+                    .map(|page| s.spawn(move || self.held_page(list, size, page)))
                     .collect();
                 handles
                     .into_iter()
@@ -164,31 +173,53 @@ impl Client {
                     .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                     .collect::<Vec<_>>()
             });
+            let mut full = true;
+            let mut total = 0;
             for page in pages {
-                let (page_posts, _, page_full) = page?;
+                let (page_posts, page_total, page_full) = page?;
                 full = page_full;
+                total = total.max(page_total.unwrap_or(u64::MAX) as usize);
                 for p in page_posts {
                     // A post moderated meanwhile shifts the pages: never list one twice.
                     if !posts.iter().any(|q| q.request_id == p.request_id) {
                         posts.push(p);
                     }
                 }
+                if !full {
+                    break;
+                }
             }
-            next = end;
+            next += PARALLEL_PAGES;
+            // Done when a page came back short, or the pages asked for cover `total_size`.
+            if !full || (next - 1) * size >= total {
+                return Ok(posts);
+            }
         }
-        Ok(posts)
     }
 
-    /// One page of the held queue: its posts, `total_size`, and whether the page was full.
+    /// How many posts `list` holds, from `held/count`; `None` when Mailman does not answer
+    /// it (no such list, or a Mailman older than 3.3).
+    fn held_count(&self, list: &str) -> Result<Option<usize>, MailmanError> {
+        let url = format!("{}/lists/{list}/held/count", self.base);
+        let (status, body) = self.send(&url, None)?;
+        if status != StatusCode::OK {
+            return Ok(None);
+        }
+        let json = parse_json(&format!("the held count of {list}"), &body)?;
+        Ok(json
+            .get("count")
+            .and_then(Value::as_u64)
+            .map(|n| n as usize))
+    }
+
+    /// One page of `size` held posts: its posts, `total_size`, and whether it was full.
     fn held_page(
         &self,
         list: &str,
+        size: usize,
         page: usize,
     ) -> Result<(Vec<HeldPost>, Option<u64>, bool), MailmanError> {
-        let url = format!(
-            "{}/lists/{list}/held?count={PAGE_SIZE}&page={page}",
-            self.base
-        );
+        let url = format!("{}/lists/{list}/held?count={size}&page={page}", self.base);
         let what = format!("the held queue of {list}");
         let (status, body) = self.send(&url, None)?;
         match status {
@@ -214,7 +245,7 @@ impl Client {
         };
         let total = json.get("total_size").and_then(Value::as_u64);
         let posts = entries.iter().filter_map(|e| held_post(list, e)).collect();
-        Ok((posts, total, entries.len() >= PAGE_SIZE))
+        Ok((posts, total, entries.len() >= size))
     }
 
     /// One held post, or `None` when it is no longer held.

@@ -88,18 +88,25 @@ fn serve(
     (url, seen)
 }
 
-#[test]
-fn every_page_is_fetched_once_with_basic_auth_and_no_post_twice() {
-    let (url, seen) = serve(|path| {
-        let page: usize = path.rsplit('=').next().unwrap().parse().unwrap();
-        // 450 held; page 2 repeats the last post of page 1 (a post moderated meanwhile).
-        let ids: Vec<usize> = match page {
-            1 => (1..=200).collect(),
-            2 => (200..=399).collect(),
-            3 => (400..=450).collect(),
-            _ => vec![],
+/// A stand-in held queue: `held/count` says `said`, the pages serve `ids` (`count` and
+/// `page` as Mailman slices them), and the first page also repeats the second's first post
+/// (a post moderated meanwhile shifts the pages).
+fn queue(said: usize, ids: Vec<usize>) -> impl Fn(&str) -> (u16, String) {
+    move |path| {
+        if path.ends_with("/held/count") {
+            return (200, format!(r#"{{"count": {said}}}"#));
+        }
+        let param = |name: &str| -> usize {
+            let (_, rest) = path.split_once(&format!("{name}=")).unwrap();
+            rest.split('&').next().unwrap().parse().unwrap()
         };
-        let entries: Vec<String> = ids
+        let (count, page) = (param("count"), param("page"));
+        let start = ((page - 1) * count).min(ids.len());
+        let mut slice: Vec<usize> = ids[start..(start + count).min(ids.len())].to_vec();
+        if page == 1 && slice.len() == count && ids.len() > count {
+            slice[count - 1] = ids[count];
+        }
+        let entries: Vec<String> = slice
             .iter()
             .map(|i| format!(r#"{{"request_id": {i}, "msg": "Subject: post {i}\n\nx\n"}}"#))
             .collect();
@@ -110,17 +117,60 @@ fn every_page_is_fetched_once_with_basic_auth_and_no_post_twice() {
         };
         (
             200,
-            format!(r#"{{{entries}"start": 0, "total_size": 450}}"#),
+            format!(
+                r#"{{{entries}"start": {start}, "total_size": {}}}"#,
+                ids.len()
+            ),
         )
-    });
+    }
+}
+
+#[test]
+fn the_queue_is_fetched_in_equal_slices_at_once_with_basic_auth_and_no_post_twice() {
+    let (url, seen) = serve(queue(1000, (1..=1000).collect()));
     let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
     let posts = c.held("security@example.org").unwrap();
     let ids: Vec<u64> = posts.iter().map(|p| p.request_id).collect();
-    assert_eq!(ids, (1..=450).collect::<Vec<u64>>());
+    // Page 1 lost its last post to the shift; every other post once, in order.
+    let mut want: Vec<u64> = (1..=1000).filter(|i| *i != 250).collect();
+    want.sort_by_key(|i| if *i == 251 { 250 } else { *i });
+    want.dedup();
+    assert_eq!(ids, want);
     let heads = seen.lock().unwrap();
-    assert_eq!(heads.len(), 3, "{heads:?}");
+    // The count, then four slices of 250 (the last one short: nothing more to ask).
+    assert_eq!(heads.len(), 5, "{heads:?}");
+    assert!(heads[0].starts_with("GET /3.1/lists/security@example.org/held/count "));
+    assert_eq!(
+        heads
+            .iter()
+            .filter(|h| h.contains("held?count=250&page="))
+            .count(),
+        4,
+        "{heads:?}"
+    );
     let auth = format!("Basic {}", base64("restadmin:pw"));
     assert!(heads.iter().all(|h| h.contains(&auth)), "{heads:?}");
+}
+
+#[test]
+fn posts_held_after_the_count_are_fetched_too_and_an_empty_queue_is_one_request() {
+    // The count said 200; 260 are held by the time the slices are asked for.
+    let (url, seen) = serve(queue(200, (1..=260).collect()));
+    let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
+    let ids: std::collections::BTreeSet<u64> = c
+        .held("security@example.org")
+        .unwrap()
+        .iter()
+        .map(|p| p.request_id)
+        .collect();
+    assert_eq!(ids.len(), 259, "all but the shifted one");
+    assert!(ids.contains(&260));
+    assert_eq!(seen.lock().unwrap().len(), 1 + 2 * PARALLEL_PAGES);
+
+    let (url, seen) = serve(queue(0, Vec::new()));
+    let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
+    assert!(c.held("security@example.org").unwrap().is_empty());
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 #[test]

@@ -38,6 +38,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
     if let Some(flow) = state.reply.as_ref().filter(|r| r.previewing) {
         reply::draw(frame, body, flow, state);
     }
+    if let Some(flow) = state.held_reject.as_ref().filter(|r| r.previewing) {
+        held::draw_reject(frame, body, flow);
+    }
     draw_status(frame, status, state);
     draw_footer(frame, footer, state);
     match &state.overlay {
@@ -51,6 +54,13 @@ pub fn draw(frame: &mut Frame, state: &State) {
 
 /// Which reports a picker's choice will change, for its title: "#4", "12 selected".
 fn acting_on(state: &State, purpose: super::app::PickerPurpose) -> String {
+    if let Some(flow) = state
+        .held_reject
+        .as_ref()
+        .filter(|_| purpose == super::app::PickerPurpose::RejectReason)
+    {
+        return text::held_request(flow.post.post.request_id);
+    }
     let bulk = purpose == super::app::PickerPurpose::InvalidReason;
     let targets = state.targets(bulk);
     match targets.as_slice() {
@@ -218,7 +228,7 @@ fn draw_prompt(frame: &mut Frame, area: Rect, input: &super::app::Input, state: 
 /// The footer: the most useful keys of this screen, as many as fit.
 fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     let at = match state.screen {
-        _ if state.reply.as_ref().is_some_and(|r| r.previewing) => Where::ReplyPreview,
+        _ if state.previewing() => Where::ReplyPreview,
         Screen::Queue => Where::Queue,
         Screen::Report => Where::Report,
         Screen::Stats => Where::Stats,

@@ -22,6 +22,7 @@ pub fn draw(frame: &mut Frame, area: Rect, picker: &Picker, target: &str) {
             PickerPurpose::Template => text::TEMPLATE_TITLE,
             PickerPurpose::DuplicateOf => text::DUPLICATE_TITLE,
             PickerPurpose::Answered => text::ANSWERED_TITLE,
+            PickerPurpose::RejectReason => text::REJECT_REASON_TITLE,
         },
         target,
     );

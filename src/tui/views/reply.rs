@@ -93,14 +93,16 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
         .map(|l| Line::raw(l.to_string()))
         .collect();
     lines.extend(body);
+    preview_box(frame, area, lines, text::preview_title(d.report_id));
+}
+
+/// A preview over `area`: the screen under it cleared, `lines` wrapped in a box titled
+/// `title`. The reply's and the reject reason's previews look alike.
+pub fn preview_box(frame: &mut Frame, area: Rect, lines: Vec<Line>, title: String) {
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(text::preview_title(d.report_id)),
-            )
+            .block(Block::default().borders(Borders::ALL).title(title))
             .wrap(Wrap { trim: false }),
         area,
     );
