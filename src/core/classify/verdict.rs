@@ -37,6 +37,9 @@ impl Default for Cutoffs {
     }
 }
 
+/// The calibrated spam probability at or above which an unsure message with no valid-side
+/// evidence is suggested as spam (the likelier class); its outcome stays unsure.
+const SUGGEST_SPAM: f64 = 0.5;
 /// Valid-side evidence (log-odds) at or above which a message is never called spam.
 const KEEP_OUT_OF_SPAM: f64 = 4.0;
 /// How far the valid model's score may move the valid/invalid log-odds (it learns from few
@@ -230,6 +233,11 @@ impl Classifier {
         }
         let (class, confidence) = match outcome {
             Outcome::Spam => (Class::Spam, spam_score),
+            // Unsure, but more likely spam than not and nothing of a report in it: suggested
+            // spam. The outcome stays unsure, so nothing is filed or swept without a person.
+            Outcome::Unsure if spam_score >= SUGGEST_SPAM && valid_evidence < 0.0 => {
+                (Class::Spam, spam_score)
+            }
             _ if valid_evidence >= 0.0 => {
                 (Class::Valid, (1.0 - spam_score) * sigmoid(valid_evidence))
             }
