@@ -4,7 +4,6 @@
 //! and prints a plain skip line when they are not. Run by hand, without the corpora, they fail.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use secdesk::core::classify::corpus::labelled_files;
