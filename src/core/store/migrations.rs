@@ -435,6 +435,14 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE messages SET body = ''
     WHERE body != '' AND pgp IS NULL AND body = secdesk_body('', NULL, raw);
     "#,
+    // 18 (compact store): two indexes that others cover. `reports_state_created` and
+    // `reports_coordinator_created` begin with the same column, so SQLite uses them for
+    // every lookup by state or by coordinator alone; the single-column copies only cost
+    // space and a write per report.
+    r#"
+    DROP INDEX IF EXISTS reports_state;
+    DROP INDEX IF EXISTS reports_coordinator;
+    "#,
 ];
 
 /// How many migrations a store has had once the last migration that frees much space (packing

@@ -371,6 +371,34 @@ mod tests {
     }
 
     #[test]
+    fn lookups_by_state_or_coordinator_alone_still_use_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        for (sql, search) in [
+            ("SELECT id FROM reports WHERE state = 'new'", "(state=?)"),
+            (
+                "SELECT id FROM reports WHERE coordinator = 'a@example.org'",
+                "(coordinator=?)",
+            ),
+        ] {
+            let plan: Vec<String> = store
+                .conn()
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            // A search through an index, not a scan of the table.
+            assert!(
+                plan.iter()
+                    .any(|p| p.starts_with("SEARCH") && p.contains("INDEX") && p.ends_with(search)),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
+
+    #[test]
     fn newer_schema_is_refused_with_advice() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
