@@ -171,6 +171,42 @@ pub fn sync_mailboxes(
     Ok(reports)
 }
 
+/// Whether the store's cursors prove that none of the `examined` mailboxes has anything
+/// new (RFC 3501 §2.3.1.1: UIDNEXT at or below the cursor). Then a sync stores no message
+/// and needs no classifier, whose loading (model, rules) costs more than the rest of such
+/// a sync.
+pub fn nothing_new(examined: &[Examined], store: &Store) -> Result<bool, StoreError> {
+    for e in examined {
+        if !plan(e, store.mailbox_state(&e.mailbox)?).up_to_date {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The sync of mailboxes that [`nothing_new`] found unchanged, from the answers EXAMINE
+/// gave (not asked again, so mail arriving since waits for the next sync): the cursors
+/// settle, no message is fetched.
+pub fn settle_unchanged(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &[Examined],
+    store: &mut Store,
+    ingestor: &Ingestor,
+) -> Result<Vec<SyncReport>, SyncError> {
+    let mut reports = Vec::with_capacity(examined.len());
+    for e in examined {
+        let plan = plan(e, store.mailbox_state(&e.mailbox)?);
+        let remote = Remote {
+            endpoint,
+            session: &mut *session,
+            batch_size: DEFAULT_BATCH_SIZE,
+        };
+        reports.push(run(remote, e, plan, store, ingestor, &mut |_| {})?);
+    }
+    Ok(reports)
+}
+
 /// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
 /// fetches and stores what is new. The one code path of `secdesk sync` and the desk's sync
 /// worker.
