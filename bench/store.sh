@@ -5,8 +5,9 @@
 #
 #   SECDESK_CORPORA=/work/shared/corpora bench/store.sh [SECDESK_BINARY] [OLD_BINARY]
 #
-# With OLD_BINARY (a secdesk from before compression), the same import is also done with
-# it, and that store is then opened by SECDESK_BINARY, which migrates (and compacts) it.
+# With OLD_BINARY (an older secdesk: before compression, or before bodies were derived),
+# the same import is also done with it, and that store is then opened by SECDESK_BINARY,
+# which migrates (and compacts) it.
 set -euo pipefail
 corpus="${SECDESK_CORPORA:-../shared/corpora}/spamassassin"
 if [ ! -d "$corpus" ]; then
@@ -44,10 +45,10 @@ report() { # LABEL STORE
 }
 
 import "$bin" new
-report "compressed (this secdesk)" "$work/new.db"
+report "new store (this secdesk)" "$work/new.db"
 if [ -n "$old" ]; then
     import "$old" old
-    report "before compression (OLD_BINARY)" "$work/old.db"
+    report "store of OLD_BINARY" "$work/old.db"
     config "$work/old.db" >"$work/migrate.toml"
     "$bin" store --config "$work/migrate.toml" --stats >/dev/null
     report "old store after migration" "$work/old.db"

@@ -1,13 +1,28 @@
 //! Times the two halves of ingest without a server (a development aid): every message file
 //! given, repeated COPIES times (each copy made distinct by an `X-Bench-Copy` header, as
-//! `bench/sync.sh` does), prepared (hash, parse, classify) and then stored in batches of 500
-//! into a fresh database:
-//! `COPIES=6 cargo run --release --example ingest_bench -- OUT.db FILE...`
+//! `bench/sync.sh --unique` does), prepared (hash, parse, classify) and then stored in
+//! batches of 500 into a fresh database, one copy of the files after another. After each
+//! copy it prints the CPU time per message of that copy (this thread's, from
+//! /proc/thread-self/stat, so other processes' load does not count), so a cost that grows
+//! with the store shows as a rising line:
+//! `COPIES=30 [CACHE_MB=N] cargo run --release --example ingest_bench -- OUT.db FILE...`
 use std::path::Path;
 use std::time::Instant;
 
 use secdesk::core::ingest::{Ingestor, Origin, RawIncoming};
 use secdesk::core::store::Store;
+
+/// This thread's user + system CPU time in seconds (clock ticks of 1/100 s).
+fn thread_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at state, field 3.
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -21,37 +36,61 @@ fn main() {
         .collect();
     let _ = std::fs::remove_file(&db);
     let mut store = Store::open(Path::new(&db)).expect("store");
+    // CACHE_MB=N: SQLite's page cache for this run (its default is 2 MB).
+    if let Some(mb) = std::env::var("CACHE_MB")
+        .ok()
+        .and_then(|m| m.parse::<i64>().ok())
+    {
+        store
+            .conn()
+            .pragma_update(None, "cache_size", -mb * 1024)
+            .expect("cache_size");
+    }
     let ingestor = Ingestor::from_store(&mut store, None).expect("classifier");
     let mut uid = 0;
-    let mut raws = Vec::new();
+    let started = Instant::now();
+    let (mut prep_all, mut store_all) = (0.0, 0.0);
+    println!("copy  messages  prepare µs/msg  store µs/msg  (CPU of this thread)");
     for copy in 1..=copies {
-        for body in &bodies {
-            uid += 1;
-            let mut raw = format!("X-Bench-Copy: {copy}\n").into_bytes();
-            raw.extend_from_slice(body);
-            raws.push(RawIncoming {
-                raw,
-                received_at: None,
-                origin: Origin::Imap {
-                    mailbox: "INBOX".into(),
-                    uidvalidity: 1,
-                    uid,
-                },
-            });
+        let (mut prep, mut stored) = (0.0, 0.0);
+        for chunk in bodies.chunks(500) {
+            let t = thread_cpu();
+            let batch: Vec<_> = chunk
+                .iter()
+                .map(|body| {
+                    uid += 1;
+                    let mut raw = format!("X-Bench-Copy: {copy}\n").into_bytes();
+                    raw.extend_from_slice(body);
+                    ingestor.prepare(RawIncoming {
+                        raw,
+                        received_at: None,
+                        origin: Origin::Imap {
+                            mailbox: "INBOX".into(),
+                            uidvalidity: 1,
+                            uid,
+                        },
+                    })
+                })
+                .collect();
+            let t2 = thread_cpu();
+            ingestor
+                .store_prepared(&mut store, batch, None)
+                .expect("stored");
+            prep += t2 - t;
+            stored += thread_cpu() - t2;
         }
+        let n = bodies.len() as f64;
+        println!(
+            "{copy:>4}  {:>8}  {:>14.0}  {:>12.0}",
+            uid,
+            prep / n * 1e6,
+            stored / n * 1e6
+        );
+        prep_all += prep;
+        store_all += stored;
     }
-    let n = raws.len();
-    let t = Instant::now();
-    let prepared: Vec<_> = raws.into_iter().map(|r| ingestor.prepare(r)).collect();
-    let prep = t.elapsed();
-    let t = Instant::now();
-    let mut it = prepared.into_iter().peekable();
-    while it.peek().is_some() {
-        let batch: Vec<_> = it.by_ref().take(500).collect();
-        ingestor
-            .store_prepared(&mut store, batch, None)
-            .expect("stored");
-    }
-    let stored = t.elapsed();
-    println!("{n} messages: prepare {prep:?}, store {stored:?}");
+    println!(
+        "{uid} messages: prepare {prep_all:.2} s CPU, store {store_all:.2} s CPU, {:.1} s wall",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -102,7 +102,10 @@ impl Desk {
     }
 
     fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.path("secdesk.db")).expect("open store")
+        let conn = rusqlite::Connection::open(self.path("secdesk.db")).expect("open store");
+        // Bodies are read as the desk reads them (core::store::body).
+        secdesk::core::store::register_functions(&conn).expect("store functions");
+        conn
     }
 
     fn stored(&self) -> i64 {
@@ -325,7 +328,7 @@ fn a_large_mbox_is_imported_in_bounded_memory() {
     let (subject, body): (String, String) = desk
         .db()
         .query_row(
-            "SELECT subject, body FROM messages WHERE message_id LIKE '%big@example.net%'",
+            "SELECT subject, secdesk_body(body, pgp, raw) FROM messages WHERE message_id LIKE '%big@example.net%'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -420,7 +423,7 @@ fn an_oversized_maildir_message_is_kept_as_headers_and_a_note() {
     let body: String = desk
         .db()
         .query_row(
-            "SELECT body FROM messages WHERE subject = 'Crash dump attached'",
+            "SELECT secdesk_body(body, pgp, raw) FROM messages WHERE subject = 'Crash dump attached'",
             [],
             |r| r.get(0),
         )

@@ -134,8 +134,9 @@ fn a_message_over_max_message_bytes_is_stored_as_headers_and_a_note() {
         run.stdout
     );
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 3], "its UID counts as done");
-    let bodies: Vec<String> =
-        desk.query("SELECT body FROM messages WHERE subject = 'huge attachment'");
+    let bodies: Vec<String> = desk.query(
+        "SELECT secdesk_body(body, pgp, raw) FROM messages WHERE subject = 'huge attachment'",
+    );
     assert_eq!(bodies.len(), 1);
     assert!(
         bodies[0].contains(&format!(

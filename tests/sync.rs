@@ -588,3 +588,22 @@ fn starttls_and_loopback_plain_both_sync() {
         );
     }
 }
+
+#[test]
+fn a_sync_with_nothing_new_loads_no_classifier_and_one_with_new_mail_does() {
+    let server = server();
+    server.append(USER, "INBOX", &message("c1@x", "one", "1"));
+    let desk = Desk::new(&server);
+    desk.sync_ok(&server);
+    // The rules file breaks after the first sync: a sync with nothing new never reads it.
+    std::fs::write(desk.dir.path().join("rules.toml"), "[[rule]\nbroken = ").unwrap();
+    let out = desk.sync_ok(&server);
+    assert!(out.starts_with("fetched 0 new messages"), "{out}");
+    // New mail needs the classifier: the broken file is named, nothing is stored unclassified.
+    server.append(USER, "INBOX", &message("c2@x", "two", "2"));
+    let out = desk.sync_with(PASSWORD, &["--verbose"]);
+    assert!(!out.status.success());
+    let err = single_error_line(&out);
+    assert!(err.contains("rules.toml"), "{err}");
+    assert_eq!(desk.count("messages"), 1);
+}

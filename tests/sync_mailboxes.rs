@@ -232,7 +232,7 @@ fn a_60_mb_message_is_kept_as_headers_and_a_note_in_bounded_memory() {
     let (body, raw_len): (String, i64) = desk
         .conn()
         .query_row(
-            "SELECT body, length(raw) FROM messages WHERE subject = 'crash dump attached'",
+            "SELECT secdesk_body(body, pgp, raw), length(raw) FROM messages WHERE subject = 'crash dump attached'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

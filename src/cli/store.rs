@@ -49,10 +49,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "messages   {}: raw {} (compressed), bodies {}, reasons {}",
+        "messages   {}: raw {} (compressed), bodies kept {} ({} messages; the others decoded from raw), reasons {}",
         s.messages,
         human(s.raw_bytes),
         human(s.body_bytes),
+        s.bodies_kept,
         human(s.reasons_bytes)
     )?;
     if s.objects.is_empty() {

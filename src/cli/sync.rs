@@ -43,9 +43,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mailboxes = imap.sync_mailboxes();
     // Every mailbox is opened once before the store is touched, so a wrong name leaves
     // the store as it was.
-    for name in &mailboxes {
-        sync::examine(&endpoint, &mut session, name)?;
-    }
+    let examined = mailboxes
+        .iter()
+        .map(|name| sync::examine(&endpoint, &mut session, name))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut store = ctx.open_store(&config.store_path(), Store::open)?;
 
@@ -72,18 +73,24 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
-        .with_team(&config)
-        .with_pgp(gpg::engine(&config));
-    let result = sync::sync_mailboxes(
-        &endpoint,
-        &mut session,
-        &mailboxes,
-        args.batch_size,
-        &mut store,
-        &ingestor,
-        &mut on_progress,
-    );
+    // With nothing new, no message is stored: the classifier is not loaded.
+    let result = if sync::nothing_new(&examined, &store)? {
+        let ingestor = Ingestor::without_classifier().with_team(&config);
+        sync::settle_unchanged(&endpoint, &mut session, &examined, &mut store, &ingestor)
+    } else {
+        let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
+            .with_team(&config)
+            .with_pgp(gpg::engine(&config));
+        sync::sync_mailboxes(
+            &endpoint,
+            &mut session,
+            &mailboxes,
+            args.batch_size,
+            &mut store,
+            &ingestor,
+            &mut on_progress,
+        )
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -14,7 +14,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
-use crate::core::parse::{check_date, content_hash, parse_message, Mailbox, ParsedMessage};
+use crate::core::parse::{
+    check_date, content_hash, parse_message, CheckedDate, Mailbox, ParsedMessage,
+};
 use crate::core::pgp::{self, PgpEngine, PgpInfo};
 use crate::core::store::{timestamp, Result, Store};
 
@@ -259,31 +261,10 @@ fn store_message(
     report: Option<i64>,
     team: &[String],
 ) -> Result<Stored> {
-    // Every statement is prepared once per connection (`prepare_cached`): parsing the SQL
-    // again for each message of a sync was a tenth of the store's time.
-    let exists: Option<i64> = tx
-        .prepare_cached("SELECT id FROM messages WHERE content_hash = ?1")?
-        .query_row([&p.hash], |r| r.get(0))
-        .optional()?;
-    if exists.is_some() {
+    if already_stored(tx, p)? {
         return Ok(Stored::Duplicate);
     }
     let m = &p.parsed;
-    // Our own reply coming back (the team address is on Cc): already stored as sent. Only
-    // from our own address: someone else reusing the id is stored (`evidence` notes it).
-    if let Some(id) = m.message_id.as_deref() {
-        let from = m.from.as_ref().map(|f| f.addr.as_str()).unwrap_or_default();
-        let ours: Option<i64> = tx
-            .prepare_cached(
-                "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out'
-                 AND lower(coalesce(from_addr, '')) = lower(?2) LIMIT 1",
-            )?
-            .query_row([id, from], |r| r.get(0))
-            .optional()?;
-        if ours.is_some() {
-            return Ok(Stored::Duplicate);
-        }
-    }
     // The sender's Date header orders the thread only when it fits the arrival; our side's
     // arrival time (INTERNALDATE, the time a reply was sent) orders it when there is one.
     let date = check_date(m.date, m.header("Date"), p.incoming.received_at, Utc::now());
@@ -299,102 +280,20 @@ fn store_message(
         },
         None => evidence::place(tx, m, team)?,
     };
-    let mut notes = m.notes.clone();
-    notes.extend(date.note.iter().cloned());
-    notes.extend(placement.notes.iter().cloned());
-    let parent = placement.report;
-    let (report_id, is_new) = match parent {
+    let (report_id, is_new) = match placement.report {
         Some(id) => (id, false),
-        None => {
-            let v = p.verdict.as_ref();
-            tx.prepare_cached(
-                "INSERT INTO reports (created_at, class, outcome, spam_score, confidence, reasons, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
-            )?
-            .execute(params![
-                    received,
-                    v.map(|v| v.class.as_str()),
-                    v.map(|v| v.outcome.as_str()),
-                    v.map(|v| v.spam_score),
-                    v.map(|v| v.confidence),
-                    v.map(|v| json(&v.reasons)),
-                ])?;
-            let id = tx.last_insert_rowid();
-            tx.prepare_cached(
-                "INSERT INTO events (report_id, actor, at, kind, before, after)
-                 VALUES (?1, 'secdesk', ?2, 'created', NULL, ?3)",
-            )?
-            .execute(params![id, received, v.map(|v| v.class.as_str())])?;
-            (id, true)
-        }
+        None => (new_report(tx, p.verdict.as_ref(), &received)?, true),
     };
-    let (mailbox, uidvalidity, uid) = match &p.incoming.origin {
-        Origin::Imap {
-            mailbox,
-            uidvalidity,
-            uid,
-        } => (Some(mailbox.as_str()), Some(*uidvalidity), Some(*uid)),
-        _ => (None, None, None),
-    };
-    let v = p.verdict.as_ref();
-    tx.prepare_cached(
-        "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
-            from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
-            notes, spf, dkim, dmarc, class, outcome, spam_score, confidence, reasons,
-            mailbox, uidvalidity, uid, raw, another_sender, date_header)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
-    )?
-    .execute(params![
+    let row = Row {
         report_id,
-        p.hash,
-        m.message_id,
-        direction.as_str(),
-        received,
-        (m.date.is_some() || date.note.is_some()).then(|| timestamp(date.at)),
-        m.from.as_ref().and_then(|f| f.name.clone()),
-        m.from.as_ref().map(|f| f.addr.clone()),
-        addrs_json(&m.reply_to),
-        addrs_json(&m.to),
-        addrs_json(&m.cc),
-        m.subject,
-        m.in_reply_to.first(),
-        json(&m.references),
-        m.body_text,
-        (!notes.is_empty()).then(|| json(&notes)),
-        m.auth.spf,
-        m.auth.dkim,
-        m.auth.dmarc,
-        v.map(|v| v.class.as_str()),
-        v.map(|v| v.outcome.as_str()),
-        v.map(|v| v.spam_score),
-        v.map(|v| v.confidence),
-        // The message that opened its report has its reasons there (reports.reasons):
-        // kept once.
-        v.filter(|_| !is_new).map(|v| json(&v.reasons)),
-        mailbox,
-        uidvalidity,
-        uid,
-        crate::core::store::raw::pack(&p.incoming.raw),
-        placement.another_sender,
-        date.note.as_ref().and(m.header("Date")),
-    ])?;
-    let message_row = tx.last_insert_rowid();
-    if let Some(info) = &p.pgp {
-        tx.prepare_cached("UPDATE messages SET pgp = ?2 WHERE id = ?1")?
-            .execute(params![message_row, json(info)])?;
-    }
-    for a in &m.attachments {
-        tx.prepare_cached(
-            "INSERT INTO attachments (message_id, name, content_type, size) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![message_row, a.name, a.content_type, a.size as i64])?;
-    }
-    let sender = m.from.as_ref().map(Mailbox::display).unwrap_or_default();
-    tx.prepare_cached(
-        "INSERT INTO messages_fts (rowid, subject, sender, body) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![message_row, m.subject, sender, m.body_text])?;
+        is_new,
+        direction,
+        received: &received,
+        date: &date,
+        placement: &placement,
+    };
+    let message_row = insert_message(tx, p, &row)?;
+    index_message(tx, p, message_row)?;
     if !is_new {
         tx.prepare_cached("UPDATE reports SET updated_at = ?2 WHERE id = ?1")?
             .execute(params![report_id, timestamp(Utc::now())])?;
@@ -409,6 +308,149 @@ fn store_message(
     } else {
         Stored::Joined(report_id)
     })
+}
+
+/// The same content is stored already, or this is our own reply coming back (the team
+/// address is on Cc), stored as sent. Only from our own address: someone else reusing the
+/// id is stored (`evidence` notes it).
+fn already_stored(tx: &Transaction<'_>, p: &Prepared) -> Result<bool> {
+    // Every statement is prepared once per connection (`prepare_cached`): parsing the SQL
+    // again for each message of a sync was a tenth of the store's time.
+    let exists: Option<i64> = tx
+        .prepare_cached("SELECT id FROM messages WHERE content_hash = ?1")?
+        .query_row([&p.hash], |r| r.get(0))
+        .optional()?;
+    if exists.is_some() {
+        return Ok(true);
+    }
+    let m = &p.parsed;
+    let Some(id) = m.message_id.as_deref() else {
+        return Ok(false);
+    };
+    let from = m.from.as_ref().map(|f| f.addr.as_str()).unwrap_or_default();
+    let ours: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out'
+             AND lower(coalesce(from_addr, '')) = lower(?2) LIMIT 1",
+        )?
+        .query_row([id, from], |r| r.get(0))
+        .optional()?;
+    Ok(ours.is_some())
+}
+
+/// Opens a report for a message that joins none, with its verdict and a `created` event.
+fn new_report(tx: &Transaction<'_>, v: Option<&Verdict>, received: &str) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO reports (created_at, class, outcome, spam_score, confidence, reasons, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
+    )?
+    .execute(params![
+        received,
+        v.map(|v| v.class.as_str()),
+        v.map(|v| v.outcome.as_str()),
+        v.map(|v| v.spam_score),
+        v.map(|v| v.confidence),
+        v.map(|v| json(&v.reasons)),
+    ])?;
+    let id = tx.last_insert_rowid();
+    tx.prepare_cached(
+        "INSERT INTO events (report_id, actor, at, kind, before, after)
+         VALUES (?1, 'secdesk', ?2, 'created', NULL, ?3)",
+    )?
+    .execute(params![id, received, v.map(|v| v.class.as_str())])?;
+    Ok(id)
+}
+
+/// Where a message goes and what was decided about it on the way.
+struct Row<'a> {
+    report_id: i64,
+    /// It opened `report_id`.
+    is_new: bool,
+    direction: Direction,
+    received: &'a str,
+    date: &'a CheckedDate,
+    placement: &'a evidence::Placement,
+}
+
+/// Inserts the `messages` row (and its attachments); returns its id.
+fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i64> {
+    let m = &p.parsed;
+    let date = row.date;
+    let mut notes = m.notes.clone();
+    notes.extend(date.note.iter().cloned());
+    notes.extend(row.placement.notes.iter().cloned());
+    let (mailbox, uidvalidity, uid) = match &p.incoming.origin {
+        Origin::Imap {
+            mailbox,
+            uidvalidity,
+            uid,
+        } => (Some(mailbox.as_str()), Some(*uidvalidity), Some(*uid)),
+        _ => (None, None, None),
+    };
+    let v = p.verdict.as_ref();
+    tx.prepare_cached(
+        "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
+            from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
+            notes, spf, dkim, dmarc, class, outcome, spam_score, confidence, reasons,
+            mailbox, uidvalidity, uid, raw, another_sender, date_header, pgp)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+    )?
+    .execute(params![
+        row.report_id,
+        p.hash,
+        m.message_id,
+        row.direction.as_str(),
+        row.received,
+        (m.date.is_some() || date.note.is_some()).then(|| timestamp(date.at)),
+        m.from.as_ref().and_then(|f| f.name.clone()),
+        m.from.as_ref().map(|f| f.addr.clone()),
+        addrs_json(&m.reply_to),
+        addrs_json(&m.to),
+        addrs_json(&m.cc),
+        m.subject,
+        m.in_reply_to.first(),
+        json(&m.references),
+        // Decoded again from `raw` on read unless it cannot be (core::store::body).
+        crate::core::store::body::stored(&m.body_text, p.pgp.is_some()),
+        (!notes.is_empty()).then(|| json(&notes)),
+        m.auth.spf,
+        m.auth.dkim,
+        m.auth.dmarc,
+        v.map(|v| v.class.as_str()),
+        v.map(|v| v.outcome.as_str()),
+        v.map(|v| v.spam_score),
+        v.map(|v| v.confidence),
+        // The message that opened its report has its reasons there (reports.reasons):
+        // kept once.
+        v.filter(|_| !row.is_new).map(|v| json(&v.reasons)),
+        mailbox,
+        uidvalidity,
+        uid,
+        crate::core::store::raw::pack(&p.incoming.raw),
+        row.placement.another_sender,
+        date.note.as_ref().and(m.header("Date")),
+        p.pgp.as_ref().map(json),
+    ])?;
+    let message_row = tx.last_insert_rowid();
+    for a in &m.attachments {
+        tx.prepare_cached(
+            "INSERT INTO attachments (message_id, name, content_type, size) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![message_row, a.name, a.content_type, a.size as i64])?;
+    }
+    Ok(message_row)
+}
+
+/// Adds the message's subject, sender and text to the full-text index.
+fn index_message(tx: &Transaction<'_>, p: &Prepared, message_row: i64) -> Result<()> {
+    let m = &p.parsed;
+    let sender = m.from.as_ref().map(Mailbox::display).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, subject, sender, body) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![message_row, m.subject, sender, m.body_text])?;
+    Ok(())
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {

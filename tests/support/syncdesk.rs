@@ -98,7 +98,10 @@ impl SyncDesk {
     }
 
     pub fn conn(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.db()).expect("open the store")
+        let conn = rusqlite::Connection::open(self.db()).expect("open the store");
+        // Bodies are read as the desk reads them (core::store::body).
+        secdesk::core::store::register_functions(&conn).expect("store functions");
+        conn
     }
 
     /// The first column of every row `sql` returns.

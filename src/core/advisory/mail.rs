@@ -88,7 +88,7 @@ pub fn facts(conn: &Connection, id: ReportId) -> Result<Facts, MailError> {
         disclosed_at: first_into("'disclosed'")?,
         first_mail: conn
             .query_row(
-                "SELECT body FROM messages WHERE report_id = ?1 AND direction = 'in'
+                "SELECT secdesk_body(body, pgp, raw) FROM messages WHERE report_id = ?1 AND direction = 'in'
                  ORDER BY received_at, id LIMIT 1",
                 [id],
                 |r| r.get(0),

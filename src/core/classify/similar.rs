@@ -265,7 +265,7 @@ pub fn similar_reports(
     report_id: ReportId,
 ) -> Result<Vec<Similar>, ClassifyError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.id, m.subject, m.body FROM reports r
+        "SELECT r.id, m.subject, secdesk_body(m.body, m.pgp, m.raw) FROM reports r
          JOIN messages m ON m.id = (SELECT min(id) FROM messages
                                     WHERE report_id = r.id AND direction = 'in')
          WHERE r.id <= ?1 AND NOT (r.class IS 'spam' AND r.class_confirmed = 1)

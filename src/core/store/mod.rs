@@ -6,6 +6,7 @@
 //! for the read commands and `secdesk backup`. WAL mode and a busy timeout let several
 //! desks share one database. `errors` turns SQLite's result codes into one line each.
 
+pub mod body;
 mod errors;
 pub mod file;
 pub mod inspect;
@@ -96,6 +97,7 @@ impl Store {
                 )
                 .map_err(opened)?;
                 conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
+                register_functions(&conn).map_err(opened)?;
                 return Ok(Store {
                     conn,
                     path: path.to_path_buf(),
@@ -133,7 +135,7 @@ impl Store {
     }
 
     fn configure(&self) -> Result<()> {
-        raw::register(&self.conn)?;
+        register_functions(&self.conn)?;
         // 16 KB pages for a new database (an existing one keeps its size; the pragma is then a
         // no-op). A typical message with its raw bytes fits one page instead of an overflow
         // chain of 4 KB pages: a full sync spent about 15 % less time storing.
@@ -173,19 +175,19 @@ impl Store {
         let restored = self.conn.pragma_update(None, "foreign_keys", "ON");
         result?;
         restored.map_err(|e| self.name_file(e.into()))?;
-        if found > 0 && found < migrations::raw_packed_from() {
+        if found > 0 && found < migrations::space_freed_by() {
             self.compact_after_packing();
         }
         Ok(())
     }
 
-    /// Gives the space that packing the raw messages freed back to the file system
-    /// (`VACUUM`, once, after that migration). It needs the store to itself: when another
+    /// Gives the space that packing the raw messages or dropping derivable bodies freed back
+    /// to the file system (`VACUUM`, once, after those migrations). It needs the store to itself: when another
     /// desk holds it, the free pages stay and later syncs reuse them.
     fn compact_after_packing(&mut self) {
         if let Err(e) = self.conn.execute_batch("VACUUM") {
             self.notices.push(format!(
-                "raw messages are now compressed, but the file could not be shrunk now ({e}); the freed space is reused by later syncs"
+                "the store is now compact, but the file could not be shrunk now ({e}); the freed space is reused by later syncs"
             ));
         }
     }
@@ -316,6 +318,13 @@ impl Store {
     }
 }
 
+/// Makes the store's SQL functions ([`raw::SQL_PACK`], [`body::SQL_BODY`]) available on
+/// `conn`; every connection to a store that reads bodies or writes raw messages needs them.
+pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    raw::register(conn)?;
+    body::register(conn)
+}
+
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
@@ -359,6 +368,34 @@ mod tests {
         drop(store);
         // Reopening does not re-run migrations.
         Store::open(&path).unwrap();
+    }
+
+    #[test]
+    fn lookups_by_state_or_coordinator_alone_still_use_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        for (sql, search) in [
+            ("SELECT id FROM reports WHERE state = 'new'", "(state=?)"),
+            (
+                "SELECT id FROM reports WHERE coordinator = 'a@example.org'",
+                "(coordinator=?)",
+            ),
+        ] {
+            let plan: Vec<String> = store
+                .conn()
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            // A search through an index, not a scan of the table.
+            assert!(
+                plan.iter()
+                    .any(|p| p.starts_with("SEARCH") && p.contains("INDEX") && p.ends_with(search)),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 
     #[test]

@@ -164,3 +164,58 @@ fn the_migration_keeps_reasons_once_on_the_report() {
         .unwrap();
     assert_eq!(report, r#"["a"]"#);
 }
+
+#[test]
+fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let mail = |text: &str| {
+        format!("From: r@example.net\r\nSubject: s\r\nContent-Type: text/plain\r\n\r\n{text}\r\n")
+            .into_bytes()
+    };
+    let (plain, older, signed) = (mail("plain text"), mail("parsed again"), mail("signed"));
+    let decoded = crate::core::store::body::decode(&plain);
+    {
+        // As the version before this migration stored them: every body decoded and kept.
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        c.execute(
+            "INSERT INTO reports (id, created_at, updated_at) VALUES (1, 't', 't')",
+            [],
+        )
+        .unwrap();
+        for (i, (raw, body, pgp)) in [
+            (&plain, decoded.as_str(), None),
+            // An older parser's text, different from today's: kept, it is what was indexed.
+            (&older, "what an older parser made of it", None),
+            (&signed, "the verified text", Some("{}")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            c.execute(
+                "INSERT INTO messages (report_id, content_hash, received_at, raw, body, pgp)
+                 VALUES (1, ?1, 't', ?2, ?3, ?4)",
+                rusqlite::params![format!("h{i}"), super::pack(raw), body, pgp],
+            )
+            .unwrap();
+        }
+        let before = super::super::migrations::space_freed_by() - 1;
+        c.pragma_update(None, "user_version", before).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let c = store.conn();
+    let rows: Vec<(String, String)> = c
+        .prepare("SELECT body, secdesk_body(body, pgp, raw) FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(rows[0], (String::new(), decoded.clone()));
+    assert!(decoded.contains("plain text"), "{decoded:?}");
+    let kept = "what an older parser made of it".to_string();
+    assert_eq!(rows[1], (kept.clone(), kept));
+    let verified = "the verified text".to_string();
+    assert_eq!(rows[2], (verified.clone(), verified));
+}

@@ -86,7 +86,8 @@ pub fn salvage(store: &Store, dest: &Path) -> Result<SalvageReport> {
     if messages_lost {
         conn.execute("DELETE FROM mailbox_state", [])?;
     }
-    // The full-text rebuild is migration 6's (a migration stays a literal, so it is repeated).
+    // The full-text rebuild is migration 6's (a migration stays a literal, so it is repeated),
+    // with each body as readers see it (core::store::body).
     conn.execute_batch(
         "DELETE FROM messages_fts;
          INSERT INTO messages_fts (rowid, subject, sender, body)
@@ -94,7 +95,7 @@ pub fn salvage(store: &Store, dest: &Path) -> Result<SalvageReport> {
                     CASE WHEN from_name IS NOT NULL AND from_name != ''
                          THEN from_name || ' <' || coalesce(from_addr, '') || '>'
                          ELSE coalesce(from_addr, '') END,
-                    body
+                    secdesk_body(body, pgp, raw)
              FROM messages;
          DELETE FROM sqlite_sequence WHERE name = 'reports';
          INSERT INTO sqlite_sequence (name, seq) SELECT 'reports', max(

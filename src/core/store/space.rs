@@ -1,7 +1,7 @@
 //! Where the store's space goes (`secdesk store --stats`): the size of each table and
 //! index from SQLite's `dbstat` virtual table (compiled into the bundled SQLite), or, if a
 //! build lacks it, the file's page counts alone; and the bytes of the message columns that
-//! dominate a store (raw messages, decoded bodies, reasons).
+//! dominate a store (raw messages, the decoded bodies still kept, reasons).
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -34,6 +34,9 @@ pub struct Space {
     /// `messages.reasons`.
     pub raw_bytes: i64,
     pub body_bytes: i64,
+    /// Messages whose decoded body is stored; the others' is decoded from the raw message
+    /// on read (core::store::body).
+    pub bodies_kept: i64,
     pub reasons_bytes: i64,
 }
 
@@ -49,12 +52,13 @@ pub fn space(conn: &Connection) -> Result<Space> {
         // "no such table: dbstat": a SQLite built without SQLITE_ENABLE_DBSTAT_VTAB.
         Err(_) => ("page_count", Vec::new()),
     };
-    let (messages, raw_bytes, body_bytes, reasons_bytes) = conn.query_row(
+    let (messages, raw_bytes, body_bytes, bodies_kept, reasons_bytes) = conn.query_row(
         "SELECT count(*), coalesce(sum(length(raw)), 0), coalesce(sum(length(CAST(body AS BLOB))), 0),
+                count(*) FILTER (WHERE body != '' OR pgp IS NOT NULL),
                 coalesce(sum(length(CAST(reasons AS BLOB))), 0)
          FROM messages",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     Ok(Space {
         file_bytes: pages * page_size,
@@ -66,6 +70,7 @@ pub fn space(conn: &Connection) -> Result<Space> {
         messages,
         raw_bytes,
         body_bytes,
+        bodies_kept,
         reasons_bytes,
     })
 }

@@ -230,7 +230,8 @@ fn notes(conn: &Connection, id: ReportId) -> Result<Vec<Note>, TriageError> {
 
 fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, message_id, from_name, from_addr, date, received_at, subject, body,
+        "SELECT id, message_id, from_name, from_addr, date, received_at, subject,
+                secdesk_body(body, pgp, raw),
                 direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
                 another_sender, pgp
          FROM messages WHERE report_id = ?1 ORDER BY received_at, id",

@@ -171,6 +171,42 @@ pub fn sync_mailboxes(
     Ok(reports)
 }
 
+/// Whether the store's cursors prove that none of the `examined` mailboxes has anything
+/// new (RFC 3501 §2.3.1.1: UIDNEXT at or below the cursor). Then a sync stores no message
+/// and needs no classifier, whose loading (model, rules) costs more than the rest of such
+/// a sync.
+pub fn nothing_new(examined: &[Examined], store: &Store) -> Result<bool, StoreError> {
+    for e in examined {
+        if !plan(e, store.mailbox_state(&e.mailbox)?).up_to_date {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The sync of mailboxes that [`nothing_new`] found unchanged, from the answers EXAMINE
+/// gave (not asked again, so mail arriving since waits for the next sync): the cursors
+/// settle, no message is fetched.
+pub fn settle_unchanged(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &[Examined],
+    store: &mut Store,
+    ingestor: &Ingestor,
+) -> Result<Vec<SyncReport>, SyncError> {
+    let mut reports = Vec::with_capacity(examined.len());
+    for e in examined {
+        let plan = plan(e, store.mailbox_state(&e.mailbox)?);
+        let remote = Remote {
+            endpoint,
+            session: &mut *session,
+            batch_size: DEFAULT_BATCH_SIZE,
+        };
+        reports.push(run(remote, e, plan, store, ingestor, &mut |_| {})?);
+    }
+    Ok(reports)
+}
+
 /// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
 /// fetches and stores what is new. The one code path of `secdesk sync` and the desk's sync
 /// worker.
@@ -201,37 +237,79 @@ pub fn run(
         session,
         batch_size,
     } = remote;
-    let max_message_bytes = endpoint.max_message_bytes;
-    let mailbox = examined.mailbox.as_str();
-    let uidvalidity = examined.uidvalidity;
     let mut report = SyncReport {
         mailbox: examined.mailbox.clone(),
         uidvalidity_changed: plan.reset,
         ..SyncReport::default()
     };
-    let cursor_at = |last_uid| MailboxCursor {
-        mailbox: examined.mailbox.clone(),
-        uidvalidity,
-        last_uid,
+    let todo = list_new(endpoint, session, examined, &plan, store, batch_size)?;
+    report
+        .problems
+        .extend(todo.listing.problems.iter().cloned());
+    progress(SyncProgress::Planned { total: todo.total });
+    let Todo {
+        listing,
+        batches,
+        mut walk,
+        ..
+    } = todo;
+    let source = Source {
+        mailbox: &examined.mailbox,
+        uidvalidity: examined.uidvalidity,
+        max_message_bytes: endpoint.max_message_bytes,
     };
+    let mut stored = |batch: PreparedBatch| {
+        store_batch(store, ingestor, examined, &mut walk, &mut report, batch)?;
+        progress(SyncProgress::Stored {
+            done: report.fetched,
+        });
+        Ok(())
+    };
+    let piped = pipeline(endpoint, session, &source, batches, ingestor, &mut stored);
+    if let Err(e) = piped {
+        // What was not fetched is accounted for in the store, with the cause.
+        let reason = format!("not fetched: {e}");
+        let left: Vec<(u32, String)> = walk.pending().map(|u| (u, reason.clone())).collect();
+        store.record_missing(&examined.mailbox, examined.uidvalidity, &left)?;
+        return Err(e);
+    }
+    finish(store, ingestor, examined, &plan, &walk, &listing)?;
+    Ok(report)
+}
 
+/// What a sync has to fetch: the server's listing, the batches of UIDs not yet stored,
+/// and the walk that moves the cursor over them.
+struct Todo {
+    listing: Listing,
+    batches: Vec<Batch>,
+    walk: Walk,
+    /// Messages to fetch.
+    total: usize,
+}
+
+/// Lists the UIDs from the plan's first one (unless the plan says nothing is new) and
+/// leaves out those stored already.
+fn list_new(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &Examined,
+    plan: &Plan,
+    store: &Store,
+    batch_size: usize,
+) -> Result<Todo, SyncError> {
     let listing = if plan.up_to_date {
         Listing::default()
     } else {
         listing::list(endpoint, session, examined, plan.first_uid)?
     };
-    report.problems.extend(listing.problems.iter().cloned());
-    let already = store.stored_uids(mailbox, uidvalidity, plan.first_uid)?;
+    let already = store.stored_uids(&examined.mailbox, examined.uidvalidity, plan.first_uid)?;
     let to_fetch: Vec<Listed> = listing
         .uids
         .iter()
         .filter(|l| !already.contains(&l.uid))
         .copied()
         .collect();
-    let batches = fetch::batches(&to_fetch, batch_size, max_message_bytes);
-    progress(SyncProgress::Planned {
-        total: to_fetch.len(),
-    });
+    let batches = fetch::batches(&to_fetch, batch_size, endpoint.max_message_bytes);
     let mut walk = Walk {
         listed: listing.uids.iter().map(|l| l.uid).collect(),
         pos: 0,
@@ -242,44 +320,55 @@ pub fn run(
         frozen: listing.incomplete || examined.uid_next.is_none(),
     };
     walk.advance();
-
-    let source = Source {
-        mailbox,
-        uidvalidity,
-        max_message_bytes,
-    };
-    let piped = pipeline(
-        endpoint,
-        session,
-        &source,
+    Ok(Todo {
+        listing,
         batches,
-        ingestor,
-        &mut |batch: PreparedBatch| {
-            report.problems.extend(batch.refused);
-            if !batch.missing.is_empty() {
-                store.record_missing(mailbox, uidvalidity, &batch.missing)?;
-                report.missing.extend(batch.missing);
-            }
-            report.fetched += batch.messages.len();
-            report.too_large += batch.too_large;
-            walk.done.extend(batch.messages.iter().map(|(uid, _)| *uid));
-            let at = walk.advance();
-            let messages = batch.messages.into_iter().map(|(_, m)| m).collect();
-            report.stored += ingestor.store_prepared(store, messages, Some(&cursor_at(at)))?;
-            progress(SyncProgress::Stored {
-                done: report.fetched,
-            });
-            Ok(())
-        },
-    );
-    if let Err(e) = piped {
-        // What was not fetched is accounted for in the store, with the cause.
-        let reason = format!("not fetched: {e}");
-        let left: Vec<(u32, String)> = walk.pending().map(|u| (u, reason.clone())).collect();
-        store.record_missing(mailbox, uidvalidity, &left)?;
-        return Err(e);
-    }
+        walk,
+        total: to_fetch.len(),
+    })
+}
 
+/// The cursor of `examined`'s mailbox at `last_uid`.
+fn cursor_at(examined: &Examined, last_uid: u32) -> MailboxCursor {
+    MailboxCursor {
+        mailbox: examined.mailbox.clone(),
+        uidvalidity: examined.uidvalidity,
+        last_uid,
+    }
+}
+
+/// Stores one prepared batch with the cursor it reaches, and records what it lacked.
+fn store_batch(
+    store: &mut Store,
+    ingestor: &Ingestor,
+    examined: &Examined,
+    walk: &mut Walk,
+    report: &mut SyncReport,
+    batch: PreparedBatch,
+) -> Result<(), SyncError> {
+    report.problems.extend(batch.refused);
+    if !batch.missing.is_empty() {
+        store.record_missing(&examined.mailbox, examined.uidvalidity, &batch.missing)?;
+        report.missing.extend(batch.missing);
+    }
+    report.fetched += batch.messages.len();
+    report.too_large += batch.too_large;
+    walk.done.extend(batch.messages.iter().map(|(uid, _)| *uid));
+    let at = walk.advance();
+    let messages = batch.messages.into_iter().map(|(_, m)| m).collect();
+    report.stored += ingestor.store_prepared(store, messages, Some(&cursor_at(examined, at)))?;
+    Ok(())
+}
+
+/// Moves the cursor as far as what was stored allows, and settles the missing UIDs.
+fn finish(
+    store: &mut Store,
+    ingestor: &Ingestor,
+    examined: &Examined,
+    plan: &Plan,
+    walk: &Walk,
+    listing: &Listing,
+) -> Result<(), SyncError> {
     // Everything listed is stored and the counts add up: nothing below UIDNEXT is left
     // (UIDs are never reused, RFC 3501 §2.3.1.1), so the next sync can skip the listing.
     let mut last = walk.at;
@@ -289,12 +378,13 @@ pub fn run(
         }
     }
     if plan.reset || last != plan.first_uid.saturating_sub(1) {
-        ingestor.ingest_batch(store, Vec::new(), Some(&cursor_at(last)))?;
+        ingestor.ingest_batch(store, Vec::new(), Some(&cursor_at(examined, last)))?;
     }
+    let (mailbox, uidvalidity) = (examined.mailbox.as_str(), examined.uidvalidity);
     store.settle_missing(mailbox, uidvalidity, last)?;
     // A gap no UID names is kept as UID 0 until a listing adds up.
     store.record_count_gap(mailbox, uidvalidity, listing.count_gap.as_deref())?;
-    Ok(report)
+    Ok(())
 }
 
 /// A fetched batch, parsed and classified.

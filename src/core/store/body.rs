@@ -1,0 +1,104 @@
+//! Decoded bodies, derived from the raw message instead of stored twice.
+//!
+//! `messages.body` holds a message's decoded text only when the raw bytes cannot give it
+//! back: OpenPGP mail (`messages.pgp` set), whose text may be the decrypted one, and mail
+//! stored before migration 17 whose text an older parser decoded differently. For every
+//! other message it is `''` and the text is decoded from `messages.raw` on read
+//! (`core::parse::parse_message`, the same function ingest ran), so the store does not keep
+//! the text twice. Readers select `secdesk_body(body, pgp, raw)` instead of the column.
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{FromSqlError, ValueRef};
+use rusqlite::Connection;
+
+use super::raw::unpack;
+use crate::core::parse::parse_message;
+
+/// The SQL function `secdesk_body(body, pgp, raw)`: the stored body when there is one or
+/// the message is OpenPGP mail, else the text decoded from the raw message.
+pub const SQL_BODY: &str = "secdesk_body";
+
+/// What ingest stores in `messages.body` for a message decoded to `text`: nothing when
+/// the raw message gives the same text back (no OpenPGP).
+pub fn stored(text: &str, pgp: bool) -> &str {
+    if pgp {
+        text
+    } else {
+        ""
+    }
+}
+
+/// The text of the raw message `raw` (unpacked) as ingest decodes it.
+pub fn decode(raw: &[u8]) -> String {
+    parse_message(raw).body_text
+}
+
+/// Makes [`SQL_BODY`] available on `conn`.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        SQL_BODY,
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let body = match ctx.get_raw(0) {
+                ValueRef::Text(t) => t,
+                ValueRef::Null => b"",
+                _ => return Err(FromSqlError::InvalidType.into()),
+            };
+            let pgp = !matches!(ctx.get_raw(1), ValueRef::Null);
+            if !body.is_empty() || pgp {
+                return Ok(String::from_utf8_lossy(body).into_owned());
+            }
+            let stored = match ctx.get_raw(2) {
+                ValueRef::Blob(b) => b.to_vec(),
+                ValueRef::Text(t) => t.to_vec(),
+                ValueRef::Null => return Ok(String::new()),
+                _ => return Err(FromSqlError::InvalidType.into()),
+            };
+            let raw =
+                unpack(stored).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            Ok(decode(&raw))
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::store::raw::pack;
+
+    fn conn() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        register(&c).unwrap();
+        c
+    }
+
+    fn body(c: &Connection, body: &str, pgp: Option<&str>, raw: &[u8]) -> String {
+        c.query_row(
+            "SELECT secdesk_body(?1, ?2, ?3)",
+            rusqlite::params![body, pgp, raw],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    const MAIL: &[u8] = b"From: a@example.net\r\nSubject: x\r\nContent-Type: text/plain\r\n\r\nThe parser's text.\r\n";
+
+    #[test]
+    fn an_empty_body_is_decoded_from_the_packed_raw_message() {
+        let c = conn();
+        let got = body(&c, "", None, &pack(MAIL));
+        assert_eq!(got, decode(MAIL));
+        assert!(got.contains("The parser's text."), "{got:?}");
+    }
+
+    #[test]
+    fn a_kept_body_and_openpgp_text_are_returned_as_stored() {
+        let c = conn();
+        assert_eq!(body(&c, "older text", None, &pack(MAIL)), "older text");
+        // Decrypted text that happens to be empty stays empty: never the ciphertext.
+        assert_eq!(body(&c, "", Some("{}"), &pack(MAIL)), "");
+        assert_eq!(stored("secret", true), "secret");
+        assert_eq!(stored("plain", false), "");
+    }
+}
