@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::desk::{bytes, one_line, reports, stderr, Desk};
+use crate::desk::{bytes, mail, one_line, reports, stderr, Desk};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -273,8 +273,32 @@ fn damage(path: &Path, pages_from_end: u64) {
 #[test]
 fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
     let desk = Desk::new();
-    let body = "the parser reads past the end of the buffer. ".repeat(60);
-    desk.import_ok(&reports(200, &body));
+    // Each message carries a few KB that do not compress (raw mail is stored compressed),
+    // so the messages fill most of the file's pages and the damaged page is one of theirs.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mail: Vec<String> = (0..200)
+        .map(|i| {
+            let noise: String = (0..4000)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(
+                        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            [(seed % 52) as usize],
+                    )
+                })
+                .collect();
+            let body = format!("the parser reads past the end of the buffer.\n{noise}\n");
+            mail(
+                i,
+                "Rita Reporter <rita@reporter.example>",
+                &format!("finding {i}"),
+                &body,
+            )
+        })
+        .collect();
+    desk.import_ok(&mail);
     desk.ok(&["note", "1", "kept"]);
     desk.db()
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
