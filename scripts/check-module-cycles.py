@@ -35,7 +35,6 @@ KNOWN = {
     "core": [
         {"advisory", "classify", "clocks", "config", "pep811", "reply", "store", "team", "triage"},
     ],
-    "core::classify": [{"detect", "features", "received", "tokenize"}],
     "mailio::imap": [{"connect", "cursor", "fetch", "listing", "mailbox", "sync"}],
 }
 
