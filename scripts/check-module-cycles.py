@@ -35,7 +35,6 @@ KNOWN = {
     "core": [
         {"advisory", "classify", "clocks", "config", "pep811", "reply", "store", "team", "triage"},
     ],
-    "mailio::imap": [{"connect", "cursor", "fetch", "listing", "mailbox", "sync"}],
 }
 
 
