@@ -23,4 +23,5 @@ pub mod secret;
 pub mod stats;
 pub mod store;
 pub mod team;
+pub mod time;
 pub mod triage;

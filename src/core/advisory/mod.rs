@@ -20,45 +20,13 @@ use serde::{Deserialize, Serialize};
 
 pub use fields::{Credit, Key, Notified, Severity, Value};
 
+pub use crate::core::config::advisory::AdvisoryConfig;
+
 use crate::core::model::ReportId;
 use crate::core::store::{timestamp, Store};
 use crate::core::triage::record::{self, event, load_checking_version};
 use crate::core::triage::transaction::in_transaction;
 use crate::core::triage::{Request, TriageError};
-
-/// `[advisory]` in the config.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdvisoryConfig {
-    /// The OSV id prefix: ids are `PREFIX-YYYY-N` (`PSF-2026-3`).
-    #[serde(default = "default_id_prefix")]
-    pub id_prefix: String,
-    /// The CNA's organisation UUID, for `providerMetadata.orgId` in CVE records.
-    pub cna_org_id: Option<String>,
-    /// The vendor named in CVE records' `affected`.
-    #[serde(default = "default_vendor")]
-    pub vendor: String,
-    /// Where `export --format announce` sends the announcement.
-    pub announce_to: Option<String>,
-}
-
-impl Default for AdvisoryConfig {
-    fn default() -> Self {
-        AdvisoryConfig {
-            id_prefix: default_id_prefix(),
-            cna_org_id: None,
-            vendor: default_vendor(),
-            announce_to: None,
-        }
-    }
-}
-
-fn default_id_prefix() -> String {
-    "PSF".into()
-}
-fn default_vendor() -> String {
-    "Python Software Foundation".into()
-}
 
 /// A report's advisory fields. Field names are contracts (`advisory --json`, the form).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
