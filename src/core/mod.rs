@@ -3,6 +3,7 @@
 //! Nothing below this module touches the terminal or the network.
 
 pub mod advisory;
+pub mod advisory_fields;
 pub mod classify;
 pub mod clocks;
 pub mod config;
