@@ -21,7 +21,7 @@ fn main() {
     let reps = if stage == "evidence" { 10 } else { 1 };
     for _ in 0..reps {
         for p in &parsed {
-            secdesk::core::classify::features::evidence(p);
+            secdesk::core::classify::detect::evidence(p);
         }
     }
     println!("evidence {:?} (also inside tokenize)", t.elapsed() / reps);

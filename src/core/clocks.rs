@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::core::config::ClockConfig;
 use crate::core::model::{ReportId, ReportState};
-use crate::core::store::{parse_timestamp, timestamp};
+use crate::core::time::{parse_timestamp, timestamp};
 use crate::core::triage::SYSTEM_ACTOR;
 
 /// States whose first entry counts as the triage decision.

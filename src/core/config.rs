@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use crate::core::secret::Secret;
 
+pub mod advisory;
+
 /// Why a configuration could not be used. Each message names the file, the key and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -53,7 +55,7 @@ pub struct Config {
     pub sync: SyncConfig,
     pub mailman: Option<MailmanConfig>,
     #[serde(default)]
-    pub advisory: crate::core::advisory::AdvisoryConfig,
+    pub advisory: advisory::AdvisoryConfig,
     pub pgp: Option<crate::core::pgp::PgpConfig>,
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]

@@ -3,6 +3,7 @@
 //! Nothing below this module touches the terminal or the network.
 
 pub mod advisory;
+pub mod advisory_fields;
 pub mod classify;
 pub mod clocks;
 pub mod config;
@@ -23,4 +24,5 @@ pub mod secret;
 pub mod stats;
 pub mod store;
 pub mod team;
+pub mod time;
 pub mod triage;

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// A report's identifier: the row id of the report in the store.
 pub type ReportId = i64;
 
+/// The actor recorded for changes secdesk makes on its own (a reporter's reply arriving).
+pub const SYSTEM_ACTOR: &str = "secdesk";
+
 /// What a report is, as suggested by the classifier or confirmed by a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]

@@ -10,150 +10,23 @@
 
 pub mod embargo;
 pub mod export;
-pub mod fields;
 pub mod form;
 pub mod mail;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
+pub use crate::core::advisory_fields as fields;
+pub use crate::core::advisory_fields::Advisory;
 pub use fields::{Credit, Key, Notified, Severity, Value};
+
+pub use crate::core::config::advisory::AdvisoryConfig;
 
 use crate::core::model::ReportId;
 use crate::core::store::{timestamp, Store};
 use crate::core::triage::record::{self, event, load_checking_version};
 use crate::core::triage::transaction::in_transaction;
 use crate::core::triage::{Request, TriageError};
-
-/// `[advisory]` in the config.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdvisoryConfig {
-    /// The OSV id prefix: ids are `PREFIX-YYYY-N` (`PSF-2026-3`).
-    #[serde(default = "default_id_prefix")]
-    pub id_prefix: String,
-    /// The CNA's organisation UUID, for `providerMetadata.orgId` in CVE records.
-    pub cna_org_id: Option<String>,
-    /// The vendor named in CVE records' `affected`.
-    #[serde(default = "default_vendor")]
-    pub vendor: String,
-    /// Where `export --format announce` sends the announcement.
-    pub announce_to: Option<String>,
-}
-
-impl Default for AdvisoryConfig {
-    fn default() -> Self {
-        AdvisoryConfig {
-            id_prefix: default_id_prefix(),
-            cna_org_id: None,
-            vendor: default_vendor(),
-            announce_to: None,
-        }
-    }
-}
-
-fn default_id_prefix() -> String {
-    "PSF".into()
-}
-fn default_vendor() -> String {
-    "Python Software Foundation".into()
-}
-
-/// A report's advisory fields. Field names are contracts (`advisory --json`, the form).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Advisory {
-    pub component: Option<String>,
-    /// `ECOSYSTEM:NAME`.
-    pub package: Option<String>,
-    pub repo: Option<String>,
-    pub introduced: Option<String>,
-    pub fixed: Option<String>,
-    pub last_affected: Option<String>,
-    /// A CVSS v4.0 or v3.1 vector.
-    pub cvss: Option<String>,
-    pub cwe: Option<String>,
-    pub cve: Option<String>,
-    pub ghsa: Option<String>,
-    pub summary: Option<String>,
-    pub details: Option<String>,
-    pub references: Vec<String>,
-    pub credits: Vec<Credit>,
-    /// `YYYY-MM-DD` or RFC 3339.
-    pub embargo_until: Option<String>,
-    pub notified: Vec<Notified>,
-}
-
-impl Advisory {
-    fn text_mut(&mut self, key: Key) -> Option<&mut Option<String>> {
-        Some(match key {
-            Key::Component => &mut self.component,
-            Key::Package => &mut self.package,
-            Key::Repo => &mut self.repo,
-            Key::Introduced => &mut self.introduced,
-            Key::Fixed => &mut self.fixed,
-            Key::LastAffected => &mut self.last_affected,
-            Key::Cvss => &mut self.cvss,
-            Key::Cwe => &mut self.cwe,
-            Key::Cve => &mut self.cve,
-            Key::Ghsa => &mut self.ghsa,
-            Key::Summary => &mut self.summary,
-            Key::Details => &mut self.details,
-            Key::EmbargoUntil => &mut self.embargo_until,
-            Key::References | Key::Credits | Key::Notified => return None,
-        })
-    }
-
-    /// Sets a field to a checked value; on a list field, adds it (once).
-    pub fn set(&mut self, key: Key, value: Value) {
-        match (key, value) {
-            (Key::References, Value::Text(url)) => push_new(&mut self.references, url),
-            (Key::Credits, Value::Credit(c)) => push_new(&mut self.credits, c),
-            (Key::Notified, Value::Notified(n)) => push_new(&mut self.notified, n),
-            (key, Value::Text(t)) => {
-                if let Some(slot) = self.text_mut(key) {
-                    *slot = Some(t);
-                }
-            }
-            // parse_value gives credits and notified entries only for their own keys.
-            _ => {}
-        }
-    }
-
-    /// Clears a field.
-    pub fn unset(&mut self, key: Key) {
-        match key {
-            Key::References => self.references.clear(),
-            Key::Credits => self.credits.clear(),
-            Key::Notified => self.notified.clear(),
-            key => {
-                if let Some(slot) = self.text_mut(key) {
-                    *slot = None;
-                }
-            }
-        }
-    }
-
-    /// One field as JSON (`null` when unset, `[]` for an empty list).
-    pub fn field_json(&self, key: Key) -> serde_json::Value {
-        let all = serde_json::to_value(self).unwrap_or_default();
-        all.get(key.as_str())
-            .cloned()
-            .unwrap_or(serde_json::Value::Null)
-    }
-
-    /// The CVSS score, when a vector is set.
-    pub fn severity(&self) -> Option<Severity> {
-        self.cvss.as_deref().and_then(|v| Severity::of(v).ok())
-    }
-}
-
-fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
-    if !list.contains(&item) {
-        list.push(item);
-    }
-}
 
 /// One change asked for: set (add, on a list) or clear a field.
 #[derive(Debug, Clone, PartialEq, Eq)]

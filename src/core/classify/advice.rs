@@ -5,7 +5,8 @@
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::features::{evidence, Evidence, Feature};
+use super::detect::evidence;
+use super::features::{Evidence, Feature};
 use super::similar::{similar_reports, Similar};
 use super::ClassifyError;
 use crate::core::model::ReportId;

@@ -11,8 +11,6 @@
 //! evidence also yields the plain reasons a person reads ([`Evidence::plain`]). The
 //! detection itself is in [`super::detect`].
 
-pub use super::detect::evidence;
-
 macro_rules! features {
     ($($variant:ident = $name:literal,)*) => {
         /// One piece of binary evidence.
@@ -224,6 +222,7 @@ impl Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::classify::detect::evidence;
     use crate::core::parse::parse_message;
 
     fn ev(raw: &str) -> Evidence {

@@ -8,7 +8,8 @@
 //! the older half of a corpus, the newer half never influences a weight or a cut-off.
 
 use super::bayes::{self, BayesParams};
-use super::features::{evidence, Evidence};
+use super::detect::evidence;
+use super::features::Evidence;
 use super::model::{Label, Model};
 use super::rules::{Fired, RuleSet};
 use super::stack::{self, balance, choose_cutoffs, fit, sigmoid, Stack};

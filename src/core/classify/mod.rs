@@ -31,6 +31,7 @@ pub mod similar;
 pub mod split;
 pub mod stack;
 pub mod storage;
+pub mod text;
 pub mod tokenize;
 pub mod verdict;
 

@@ -15,8 +15,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::features::{evidence, Evidence};
+use super::detect::evidence;
+use super::features::Evidence;
 use super::received::{first_external_hop, is_receiver_header};
+pub(crate) use super::text::{is_ipv4, prefix_at_char_boundary};
 use crate::core::parse::ParsedMessage;
 use crate::core::sanitize::is_invisible_format;
 
@@ -349,14 +351,6 @@ fn received_tokens(value: &str, t: &mut Tokens) {
     }
 }
 
-pub(crate) fn is_ipv4(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// A domain and its parents down to two labels: `a.b.example.org` gives `a.b.example.org`,
 /// `b.example.org` and `example.org`.
 fn domain_tokens(domain: &str, prefix: &str, t: &mut Tokens) {
@@ -468,18 +462,6 @@ fn html_tag_tokens(html: &str, t: &mut Tokens) {
             t.add_prefixed("html:", &name);
         }
     }
-}
-
-/// The longest prefix of `s` no longer than `max` bytes that ends on a character boundary.
-pub(crate) fn prefix_at_char_boundary(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

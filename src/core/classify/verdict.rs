@@ -10,7 +10,8 @@
 //! - Class `spam` only ever comes with outcome `spam`; `unsure` is never closed automatically.
 
 use super::bayes::{self, BayesParams, Clue};
-use super::features::{evidence, Evidence};
+use super::detect::evidence;
+use super::features::Evidence;
 use super::fitting::rule_sums;
 use super::model::{Counts, Model};
 use super::rules::{Fired, RuleSet};

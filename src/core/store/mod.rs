@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+pub use crate::core::time::{parse_timestamp, timestamp};
 pub use errors::{describe_error, describe_sqlite, Result, StoreError};
 pub use migrations::MIGRATIONS;
 
@@ -331,18 +332,6 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-}
-
-/// Formats a time as the store keeps it: RFC 3339 in UTC, to the second.
-pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Reads a stored timestamp back.
-pub fn parse_timestamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 #[cfg(test)]

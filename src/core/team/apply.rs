@@ -143,7 +143,7 @@ pub(super) fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()>
 /// A remote advisory field (core::advisory), set as `set_field_json` sets it, with its
 /// `advisory:KEY` audit entry. A value the advisory cannot hold is logged, not applied.
 fn materialize_advisory(conn: &Connection, id: i64, ev: &Event) -> rusqlite::Result<()> {
-    use crate::core::advisory::{Advisory, Key};
+    use crate::core::advisory_fields::{Advisory, Key};
     let Some(key) = ev
         .value
         .get("field")

@@ -130,8 +130,7 @@ impl<T: PartialEq> Applied<T> {
     }
 }
 
-/// The actor recorded for changes secdesk makes on its own (a reporter's reply arriving).
-pub const SYSTEM_ACTOR: &str = "secdesk";
+pub use crate::core::model::SYSTEM_ACTOR;
 
 #[cfg(test)]
 mod tests;

@@ -13,9 +13,7 @@ use crate::core::ingest::{Origin, RawIncoming};
 use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::error::ImapError;
 use super::listing::Listed;
-
-/// Bytes of message bodies asked for in one FETCH (a single larger message is asked alone).
-pub const BATCH_BYTES: u64 = 16 * 1024 * 1024;
+pub use super::uids::BATCH_BYTES;
 
 /// UIDs fetched with one command.
 #[derive(Debug, Clone, PartialEq, Eq)]

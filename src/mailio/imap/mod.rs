@@ -13,6 +13,7 @@ pub mod listing;
 pub mod mailbox;
 pub mod stream;
 pub mod sync;
+pub mod uids;
 
 pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};
 pub use error::ImapError;

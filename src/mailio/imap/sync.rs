@@ -25,6 +25,7 @@ use super::cursor::{plan, Plan, Walk};
 use super::error::ImapError;
 use super::fetch::{self, Batch, FetchedBatch, Source};
 use super::listing::{self, Listed, Listing};
+pub use super::uids::{uid_set, Examined};
 
 /// UIDs per `UID FETCH`: large enough that round trips do not dominate, small
 /// enough that a batch of ordinary mail stays a few megabytes.
@@ -32,16 +33,6 @@ pub const DEFAULT_BATCH_SIZE: usize = 500;
 
 /// Batches fetched ahead of the one being stored.
 const PIPELINE_DEPTH: usize = 2;
-
-/// The mailbox as EXAMINE reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Examined {
-    pub mailbox: String,
-    pub uidvalidity: u32,
-    /// The UID the next message will get, when the server says (RFC 3501 §7.1).
-    pub uid_next: Option<u32>,
-    pub exists: u32,
-}
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -454,41 +445,4 @@ fn pipeline(
         }
         Ok(())
     })
-}
-
-/// Formats ascending UIDs as a compact sequence set (RFC 3501 §9,
-/// `sequence-set`), e.g. `1:3,7,9:10`.
-pub fn uid_set(uids: &[u32]) -> String {
-    let mut out = String::new();
-    let mut i = 0;
-    while i < uids.len() {
-        let start = uids[i];
-        let mut end = start;
-        while i + 1 < uids.len() && end.checked_add(1) == Some(uids[i + 1]) {
-            i += 1;
-            end = uids[i];
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        if start == end {
-            out.push_str(&start.to_string());
-        } else {
-            out.push_str(&format!("{start}:{end}"));
-        }
-        i += 1;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uid_sets_compress_runs() {
-        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
-        assert_eq!(uid_set(&[5]), "5");
-        assert_eq!(uid_set(&[]), "");
-    }
 }

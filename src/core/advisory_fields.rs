@@ -5,8 +5,14 @@
 //! Formats follow what the exports need: CVE ids as in CVE JSON 5.1 (`CVE-YYYY-NNNN`), GHSA
 //! ids and credit types as GitHub's repository-advisory API takes them, packages as an OSV
 //! ecosystem and name (`PyPI:pip`), CVSS vectors as FIRST writes them (v4.0 or v3.1).
+//!
+//! A leaf below `core::advisory` (which re-exports it as `advisory::fields`), so the team
+//! log can apply a remote field without importing the advisory's actions.
 
 use std::str::FromStr;
+
+mod record;
+pub use record::Advisory;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
