@@ -95,7 +95,7 @@ pub struct SmtpSender {
     /// (`[sync] deadline_seconds`): a server answering one byte a second still ends.
     deadline: Duration,
     credentials: Option<Credentials>,
-    /// `auth = "xoauth2"`: the token is fetched at login, not here.
+    /// `auth = "xoauth2"` or `"oauthbearer"`: the token is fetched at login, not here.
     oauth: Option<SmtpOauth>,
     hello: ClientId,
     server: String,
@@ -147,6 +147,9 @@ impl SmtpSender {
         let oauth = match (&smtp.username, &smtp.oauth2_token_command) {
             (Some(user), Some(argv)) if smtp.auth != AuthMethod::Password => Some(SmtpOauth {
                 user: user.clone(),
+                method: smtp.auth,
+                host: smtp.host.clone(),
+                port: smtp.port,
                 source: TokenSource::new("smtp", argv, smtp.oauth2_token_timeout_seconds),
             }),
             _ => None,
