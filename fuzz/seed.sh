@@ -4,7 +4,7 @@
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run parse_message -- -max_total_time=600
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-shared="$root/../shared/corpora"
+shared="${SECDESK_CORPORA:-$root/../shared/corpora}"
 [ -d "$shared" ] || { echo "fuzz/seed.sh: $shared not found; fuzzing starts from an empty corpus" >&2; exit 0; }
 mkdir -p "$root/fuzz/corpus/parse_message" "$root/fuzz/corpus/import_mbox" "$root/fuzz/corpus/config" "$root/fuzz/corpus/template" "$root/fuzz/corpus/rules" "$root/fuzz/corpus/pgp_mime"
 cp "$root"/assets/templates/* "$root/fuzz/corpus/template/"
