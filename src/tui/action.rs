@@ -77,6 +77,13 @@ pub enum Action {
     HeldLoaded(Result<Vec<ClassifiedPost>, String>),
     /// What a moderation did (one line), or why it failed.
     Moderated(Result<String, String>),
+    /// The key blocks attached to a report, or why they could not be looked for.
+    KeysOffered(
+        ReportId,
+        Result<Vec<crate::mailio::pgp_keys::Offer>, String>,
+    ),
+    /// What an import did (one line), or why it failed.
+    KeyImported(Result<String, String>),
 }
 
 /// What the store worker found out about a reply before it is sent.
@@ -145,6 +152,10 @@ pub enum Request {
     SaveAdvisory(AdvisoryForm),
     /// Fetch the held posts from Mailman: the held worker runs it, off the UI thread.
     HeldFetch,
+    /// Find the public keys attached to a report and show them with gpg (`K`).
+    FindKeys(ReportId),
+    /// Import this confirmed key block into the team keyring.
+    ImportKey(Box<crate::mailio::pgp_keys::Offer>),
     /// Moderate the held post the moderator saw: the held worker runs it.
     Moderate(Box<ClassifiedPost>, crate::core::moderation::Action),
 }
