@@ -77,7 +77,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             args.id
         );
     }
-    if imported > 0 {
+    if imported == 0 {
+        println!("nothing imported");
+    } else {
         println!("replies to these keys' addresses can now be encrypted ([pgp] encrypt_replies = \"when-possible\")");
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 //! secret key, and once the key is in, the reply goes out encrypted to it.
 
 use crate::desk::{stderr, stdout, Desk};
+use crate::interactive::Tmux;
 use crate::keys::{crlf, Keyring};
 use crate::pgp::{pgp_lines, send_ack};
 use crate::support::Smtp;
@@ -134,4 +135,41 @@ fn a_secret_key_or_the_team_key_attached_is_never_imported() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn at_a_terminal_the_import_asks_and_only_y_imports() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    let report = report_with(
+        "reporter.asc",
+        "application/pgp-keys",
+        &reporter.public_key(),
+    );
+    let desk = Desk::new(&report, 0);
+    desk.configure(0, &pgp_lines(&team));
+    let line = desk.shell_line(&["pgp", "import-key", "1"]);
+
+    let tmux = Tmux::start(&line);
+    let screen = tmux.wait_for("[y/N]");
+    assert!(screen.contains(&grouped(&reporter.fpr)), "{screen}");
+    assert!(
+        screen.contains("uid Reporter <reporter@example.net>"),
+        "{screen}"
+    );
+    tmux.cmd(&["send-keys", "n", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("not imported"), "{screen}");
+    assert!(!in_keyring(&team, &reporter.fpr));
+
+    let tmux = Tmux::start(&line);
+    tmux.wait_for("[y/N]");
+    tmux.cmd(&["send-keys", "y", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains(&format!("imported {}", grouped(&reporter.fpr))),
+        "{screen}"
+    );
+    assert!(in_keyring(&team, &reporter.fpr));
 }
