@@ -198,7 +198,11 @@ impl SmtpOauth {
         token: &Secret,
     ) -> Result<bool, lettre::transport::smtp::Error> {
         use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-        let refused = |e: &lettre::transport::smtp::Error| e.is_permanent() || e.is_client();
+        // 504 (mechanism unknown) is not a refusal of the token: the caller says so.
+        let refused = |e: &lettre::transport::smtp::Error| {
+            (e.is_permanent() || e.is_client())
+                && e.status().map(|c| c.to_string()).as_deref() != Some("504")
+        };
         if self.method != AuthMethod::Oauthbearer {
             let credentials = Credentials::new(self.user.clone(), token.expose().to_string());
             return match conn.auth(&[Mechanism::Xoauth2], &credentials) {
