@@ -91,16 +91,21 @@ fn a_server_without_oauthbearer_is_named_not_blamed_on_the_token() {
     cfg.auth = AuthMethod::Oauthbearer;
     cfg.oauth2_token_command = Some(vec!["echo".into(), "tok-SECRET-123".into()]);
     let sender = SmtpSender::new(&cfg, None, Duration::from_secs(5)).unwrap();
-    let e = sender
+    let e = send_one(&sender);
+    assert_eq!(e.kind, FailureKind::Transient, "{e}");
+    assert!(e.detail.contains("does not offer AUTH OAUTHBEARER"), "{e}");
+    assert!(!e.to_string().contains("tok-SECRET-123"), "{e}");
+}
+
+/// A one-line message from a@ to b@ that must fail.
+fn send_one(sender: &SmtpSender) -> SendError {
+    sender
         .send(
             "a@example.org",
             &["b@example.org".into()],
             b"Subject: x\r\n\r\nx\r\n",
         )
-        .unwrap_err();
-    assert_eq!(e.kind, FailureKind::Transient, "{e}");
-    assert!(e.detail.contains("does not offer AUTH OAUTHBEARER"), "{e}");
-    assert!(!e.to_string().contains("tok-SECRET-123"), "{e}");
+        .unwrap_err()
 }
 
 #[test]
@@ -113,13 +118,7 @@ fn refused_connection_is_transient() {
     let mut cfg = smtp("127.0.0.1", Security::Plain);
     cfg.port = port;
     let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2)).unwrap();
-    let e = sender
-        .send(
-            "a@example.org",
-            &["b@example.org".into()],
-            b"Subject: x\r\n\r\nx\r\n",
-        )
-        .unwrap_err();
+    let e = send_one(&sender);
     assert_eq!(e.kind, FailureKind::Transient, "{e}");
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
 }
@@ -146,13 +145,7 @@ fn a_server_dripping_one_byte_at_a_time_ends_at_the_send_deadline() {
         .unwrap()
         .with_deadline(Duration::from_secs(1));
     let started = std::time::Instant::now();
-    let e = sender
-        .send(
-            "a@example.org",
-            &["b@example.org".into()],
-            b"Subject: x\r\n\r\nx\r\n",
-        )
-        .unwrap_err();
+    let e = send_one(&sender);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
