@@ -113,4 +113,23 @@ pub fn pgp_mime(data: &[u8]) {
         "B",
     );
     let _ = mime::find(&sealed, "");
+    // Attached keys (issue 16): bounded, never a secret block, names safe to show.
+    let attachments = crate::core::parse::attachments_with_bodies(data);
+    let found = crate::core::pgp::keys::find(&attachments);
+    assert!(found.len() <= crate::core::pgp::keys::MAX_BLOCKS + attachments.len());
+    for f in &found {
+        match f {
+            crate::core::pgp::keys::Found::Block { source, data } => {
+                assert!(is_terminal_safe(source));
+                assert!(data.len() <= crate::core::pgp::keys::MAX_KEY_BYTES + 1);
+                assert!(!String::from_utf8_lossy(data).contains("PRIVATE KEY BLOCK-----"));
+            }
+            crate::core::pgp::keys::Found::Skipped { source, .. } => {
+                assert!(is_terminal_safe(source))
+            }
+        }
+    }
+    for key in crate::core::pgp::keys::read_colons(&text) {
+        assert!(key.uids.iter().all(|u| is_terminal_safe(u)));
+    }
 }

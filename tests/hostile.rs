@@ -320,3 +320,36 @@ fn a_reply_to_mail_with_encoded_line_breaks_cannot_inject_headers() {
     );
     assert!(draft.subject.starts_with("Re: bug"), "{:?}", draft.subject);
 }
+
+/// Issue 16: attached keys with hostile names and contents are shown inert, a secret key is
+/// not marked as importable, and without `[pgp]` an import is one clear line.
+#[test]
+fn attached_keys_are_named_inertly_and_a_secret_one_is_not_offered() {
+    let desk = Desk::new();
+    desk.import_bytes("keys.eml", &fixture("pgp-key-attachments.eml"));
+    let show = desk.run(&["show", "1"]);
+    assert!(show.status.success());
+    assert_terminal_safe(&show.stdout);
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        shown.contains("public key attached: `secdesk pgp import-key 1`"),
+        "{shown}"
+    );
+    let json = desk.run(&["show", "1", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("show --json");
+    let marked: Vec<&str> = v["messages"][0]["attachments"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .filter(|a| a["public_key"] == true)
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    // The typed key and the binary one; never the secret key or the unterminated block.
+    assert_eq!(marked.len(), 2, "{marked:?}");
+    assert!(marked.contains(&"binary.gpg"), "{marked:?}");
+    let out = desk.run(&["pgp", "import-key", "1", "--yes"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has no [pgp] section"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -277,12 +277,12 @@ fn kick(server: &Dovecot, user: &str) {
     );
 }
 
-/// A desk that has synced the report, with `[smtp]` logging in by XOAUTH2 to `smtp` with
-/// the token in the file `smtp-token`.
-fn smtp_desk(server: &Dovecot, smtp: &OauthSmtp) -> Desk {
+/// A desk that has synced the report, with `[smtp]` logging in by `auth` (XOAUTH2 or
+/// OAUTHBEARER) to `smtp` with the token in the file `smtp-token`.
+fn smtp_desk(server: &Dovecot, smtp: &OauthSmtp, auth: &str) -> Desk {
     let smtp_lines = format!(
         "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nusername = \"{USER}\"\n\
-         auth = \"xoauth2\"\noauth2_token_command = [\"cat\", \"{{dir}}/smtp-token\"]\n\
+         auth = \"{auth}\"\noauth2_token_command = [\"cat\", \"{{dir}}/smtp-token\"]\n\
          [team]\naddress = \"security@example.org\"\n",
         smtp.port
     );
@@ -295,6 +295,19 @@ fn smtp_desk(server: &Dovecot, smtp: &OauthSmtp) -> Desk {
     let out = desk.sync();
     assert!(out.status.success(), "{}", text(&out));
     desk
+}
+
+/// A reply goes out through an SMTP login by `auth` with a valid token, which is not printed.
+fn sends_with_a_valid_token(server: &Dovecot, auth: &str) {
+    let smtp = OauthSmtp::start(KEY);
+    let desk = smtp_desk(server, &smtp, auth);
+    let token = jwt(USER, now() - 10, now() + 600, KEY);
+    std::fs::write(desk.dir.path().join("smtp-token"), &token).expect("token");
+    let out = reply(&desk);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(smtp.auth_log(), ["ok"]);
+    assert!(!text(&out).contains(&token));
 }
 
 fn reply(desk: &Desk) -> Output {
@@ -317,20 +330,18 @@ fn reply(desk: &Desk) -> Output {
 #[test]
 fn smtp_xoauth2_sends_with_a_valid_token_and_queues_on_a_refused_one() {
     let server = server();
-    let smtp = OauthSmtp::start(KEY);
-    let desk = smtp_desk(&server, &smtp);
-    let token = jwt(USER, now() - 10, now() + 600, KEY);
-    std::fs::write(desk.dir.path().join("smtp-token"), &token).expect("token");
-    let out = reply(&desk);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(smtp.messages().len(), 1);
-    assert_eq!(smtp.auth_log(), ["ok"]);
-    assert!(!text(&out).contains(&token));
+    sends_with_a_valid_token(&server, "xoauth2");
 
-    let smtp = OauthSmtp::start(KEY);
-    let desk = smtp_desk(&server, &smtp);
     let expired = jwt(USER, now() - 7200, now() - 3600, KEY);
-    std::fs::write(desk.dir.path().join("smtp-token"), &expired).expect("token");
+    refused_twice_and_queued(&server, "xoauth2", &expired, "expired");
+}
+
+/// A reply through an SMTP login by `auth` with the token `bad` is queued, after the server
+/// refused the cached token and the fresh one (both `bad`) for `why`; the token not printed.
+fn refused_twice_and_queued(server: &Dovecot, auth: &str, bad: &str, why: &str) {
+    let smtp = OauthSmtp::start(KEY);
+    let desk = smtp_desk(server, &smtp, auth);
+    std::fs::write(desk.dir.path().join("smtp-token"), bad).expect("token");
     let out = reply(&desk);
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
@@ -339,7 +350,28 @@ fn smtp_xoauth2_sends_with_a_valid_token_and_queues_on_a_refused_one() {
         "{all}"
     );
     assert!(all.contains("queued"), "{all}");
-    assert!(!all.contains(&expired));
-    assert_eq!(smtp.auth_log(), ["refused expired", "refused expired"]);
+    assert!(
+        !all.contains(bad) && !all.contains(&bad[bad.len() - 20..]),
+        "{all}"
+    );
+    let refused = format!("refused {why}");
+    assert_eq!(smtp.auth_log(), [refused.clone(), refused]);
     assert!(smtp.messages().is_empty());
+}
+
+#[test]
+fn smtp_oauthbearer_sends_with_a_valid_token_and_refuses_expired_and_tampered_ones() {
+    let server = server();
+    sends_with_a_valid_token(&server, "oauthbearer");
+
+    let mut tampered = jwt(USER, now() - 10, now() + 600, KEY);
+    // Another user's claim under the original signature.
+    let other = jwt("mallory", now() - 10, now() + 600, KEY);
+    let payload = |t: &str| t.split('.').nth(1).unwrap_or_default().to_string();
+    tampered = tampered.replace(&payload(&tampered), &payload(&other));
+    let expired = jwt(USER, now() - 7200, now() - 3600, KEY);
+    // Refused twice (cached token, then the fresh one), each time after the client
+    // answered the error challenge with ^A as RFC 7628 §3.2.2 says (else the log says so).
+    refused_twice_and_queued(&server, "oauthbearer", &expired, "expired");
+    refused_twice_and_queued(&server, "oauthbearer", &tampered, "bad signature");
 }

@@ -31,10 +31,7 @@ fn queue_view() {
 fn report_view_shows_thread_notes_and_replies_apart() {
     let mut desk = Desk::demo();
     // The tarfile report (#1) is the oldest valid one: last before the suggested spam.
-    desk.key(KeyCode::Char('/'));
-    desk.keys("tarfile");
-    desk.key(KeyCode::Enter);
-    desk.key(KeyCode::Enter);
+    desk.open_found("tarfile");
     let screen = desk.screen();
     insta::assert_snapshot!(screen);
     assert!(screen.contains("▶ reporter"));
@@ -149,10 +146,7 @@ fn a_bad_signature_is_a_banner_and_each_pgp_message_says_what_it_was() {
         [],
     )
     .unwrap();
-    desk.key(KeyCode::Char('/'));
-    desk.keys("tarfile");
-    desk.key(KeyCode::Enter);
-    desk.key(KeyCode::Enter);
+    desk.open_found("tarfile");
     let screen = desk.screen();
     assert!(
         screen.contains("pgp: encrypted, good signature by ABCD1234ABCD1234"),

@@ -21,6 +21,7 @@ mod note;
 mod notice;
 mod outbox;
 mod output;
+mod pgp;
 pub mod reply;
 mod responded;
 mod save;
@@ -121,6 +122,8 @@ pub enum Command {
     Export(export::Args),
     /// Send an embargoed notification (--template embargo) to distributors.
     Notice(notice::Args),
+    /// OpenPGP: `pgp import-key ID [--yes]` imports the public key a reporter attached.
+    Pgp(pgp::Args),
 }
 
 /// What every command may need: the config (loaded on demand) and the store.
@@ -229,6 +232,7 @@ pub fn main() -> ExitCode {
         Some(Command::Advisory(args)) => advisory::run(&ctx, args),
         Some(Command::Export(args)) => export::run(&ctx, args),
         Some(Command::Notice(args)) => notice::run(&ctx, args),
+        Some(Command::Pgp(args)) => pgp::run(&ctx, args),
         None => desk::run(&ctx),
     };
     match result {

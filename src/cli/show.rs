@@ -216,6 +216,9 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
             if m.pgp != PgpInfo::default() {
                 notes.push(m.pgp.line());
             }
+            if m.attachments.iter().any(|a| a.public_key) {
+                notes.push(crate::core::pgp::keys::attached_line(d.id));
+            }
             notes.extend(m.parse_notes.iter().cloned());
             if let Some(original) = &m.date_header {
                 notes.push(format!("Date header as sent: {original}"));

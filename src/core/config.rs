@@ -447,9 +447,6 @@ impl Config {
                 smtp.auth,
                 smtp.oauth2_token_command.as_deref(),
             )?;
-            if smtp.auth == crate::core::oauth::AuthMethod::Oauthbearer {
-                return Err("key `smtp.auth` is \"oauthbearer\", which secdesk does not speak over SMTP yet: use \"xoauth2\" (Gmail and Microsoft 365 accept both)".into());
-            }
             if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
                 return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
             }

@@ -11,6 +11,7 @@ pub mod import;
 pub mod mailman;
 pub mod moderation;
 pub mod oauth;
+pub mod pgp_keys;
 pub mod process;
 pub mod secret;
 pub mod smtp;

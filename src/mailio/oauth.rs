@@ -9,6 +9,8 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use base64::Engine as _;
+
 use crate::core::oauth::{error_reply, initial_response, AuthMethod};
 use crate::core::secret::Secret;
 use crate::mailio::process;
@@ -174,28 +176,74 @@ impl imap::Authenticator for SaslOauth {
     }
 }
 
-/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 (lettre has no OAUTHBEARER; the config refuses it
-/// for SMTP).
+/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 through lettre, or AUTH OAUTHBEARER (RFC 7628
+/// §3.1, with the SMTP profile of RFC 4954), which lettre lacks, as a raw command on
+/// lettre's connection after EHLO (and STARTTLS).
 #[derive(Debug, Clone)]
 pub struct SmtpOauth {
     pub user: String,
+    pub method: AuthMethod,
+    /// The server's name and port, sent in OAUTHBEARER's `host` and `port` keys.
+    pub host: String,
+    pub port: u16,
     pub source: TokenSource,
 }
 
 impl SmtpOauth {
-    /// AUTH XOAUTH2 with `token`: `Ok(true)` when accepted, `Ok(false)` when the server
-    /// refused it (535, or an error challenge, after which the connection is unusable).
+    /// Logs in with `token`: `Ok(true)` when accepted, `Ok(false)` when the server refused
+    /// it (535, or an error challenge, after which the connection is unusable).
     pub fn auth(
         &self,
         conn: &mut lettre::transport::smtp::client::SmtpConnection,
         token: &Secret,
     ) -> Result<bool, lettre::transport::smtp::Error> {
         use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-        let credentials = Credentials::new(self.user.clone(), token.expose().to_string());
-        match conn.auth(&[Mechanism::Xoauth2], &credentials) {
+        // 504 (mechanism unknown) is not a refusal of the token: the caller says so.
+        let refused = |e: &lettre::transport::smtp::Error| {
+            (e.is_permanent() || e.is_client())
+                && e.status().map(|c| c.to_string()).as_deref() != Some("504")
+        };
+        if self.method != AuthMethod::Oauthbearer {
+            let credentials = Credentials::new(self.user.clone(), token.expose().to_string());
+            return match conn.auth(&[Mechanism::Xoauth2], &credentials) {
+                Ok(_) => Ok(true),
+                Err(e) if refused(&e) => Ok(false),
+                Err(e) => Err(e),
+            };
+        }
+        let Some(initial) = initial_response(self.method, &self.user, &self.host, self.port, token)
+        else {
+            return Ok(false);
+        };
+        // RFC 4954 §4: the initial response goes on the AUTH line, base64-encoded.
+        let line = AuthLine(Secret::new(format!(
+            "AUTH OAUTHBEARER {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(initial.expose())
+        )));
+        match conn.command(&line) {
+            // 235: accepted. 334 is the error challenge (RFC 7628 §3.2.2, a JSON status):
+            // the client answers with a single ^A and the server then says 535.
+            Ok(r) if r.has_code(334) => {
+                let answer =
+                    base64::engine::general_purpose::STANDARD.encode(error_reply(self.method));
+                match conn.command(format!("{answer}\r\n")) {
+                    Ok(_) => Ok(false),
+                    Err(e) if refused(&e) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
             Ok(_) => Ok(true),
-            Err(e) if e.is_permanent() || e.is_client() => Ok(false),
+            Err(e) if refused(&e) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// One SMTP command line holding a token: displayed only to the socket, never in `Debug`.
+struct AuthLine(Secret);
+
+impl std::fmt::Display for AuthLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.expose())
     }
 }

@@ -91,7 +91,7 @@ pub struct SmtpSender {
     /// (`[sync] deadline_seconds`): a server answering one byte a second still ends.
     deadline: Duration,
     credentials: Option<Credentials>,
-    /// `auth = "xoauth2"`: the token is fetched at login, not here.
+    /// `auth = "xoauth2"` or `"oauthbearer"`: the token is fetched at login, not here.
     oauth: Option<SmtpOauth>,
     hello: ClientId,
     server: String,
@@ -143,6 +143,9 @@ impl SmtpSender {
         let oauth = match (&smtp.username, &smtp.oauth2_token_command) {
             (Some(user), Some(argv)) if smtp.auth != AuthMethod::Password => Some(SmtpOauth {
                 user: user.clone(),
+                method: smtp.auth,
+                host: smtp.host.clone(),
+                port: smtp.port,
                 source: TokenSource::new("smtp", argv, smtp.oauth2_token_timeout_seconds),
             }),
             _ => None,
@@ -286,15 +289,26 @@ impl SmtpSender {
             server: self.server.clone(),
             detail,
         };
+        // 504: the server does not know the mechanism (RFC 4954 §6) — a config matter, not
+        // the token's, and not the message's.
+        let login_failed = |e: lettre::transport::smtp::Error| {
+            match e.status() {
+            Some(code) if code.to_string() == "504" => transient(format!(
+                "the server does not offer AUTH {}: set smtp.auth to a mechanism it lists in its EHLO answer",
+                o.method.mechanism().unwrap_or("?")
+            )),
+            _ => self.classify(&e),
+        }
+        };
         let token = o.source.token().map_err(|e| transient(e.to_string()))?;
         let mut conn = connect()?;
-        if o.auth(&mut conn, &token).map_err(|e| self.classify(&e))? {
+        if o.auth(&mut conn, &token).map_err(login_failed)? {
             return Ok(conn);
         }
         conn.abort();
         let token = o.source.fresh().map_err(|e| transient(e.to_string()))?;
         let mut conn = connect()?;
-        if o.auth(&mut conn, &token).map_err(|e| self.classify(&e))? {
+        if o.auth(&mut conn, &token).map_err(login_failed)? {
             return Ok(conn);
         }
         conn.abort();
@@ -457,135 +471,5 @@ fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, S
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn smtp(host: &str, security: Security) -> SmtpConfig {
-        SmtpConfig {
-            host: host.into(),
-            port: 2525,
-            security,
-            username: None,
-            password: None,
-            password_command: None,
-            password_env: None,
-            password_command_timeout_seconds: None,
-            auth: Default::default(),
-            oauth2_token_command: None,
-            oauth2_token_timeout_seconds: None,
-            ca_file: None,
-        }
-    }
-
-    #[test]
-    fn plain_off_loopback_is_refused_before_connecting() {
-        let e = SmtpSender::new(
-            &smtp("mail.example.org", Security::Plain),
-            None,
-            Duration::from_secs(1),
-        )
-        .err()
-        .unwrap();
-        assert!(matches!(e, SmtpSetupError::PlainNotLoopback { .. }), "{e}");
-    }
-
-    #[test]
-    fn bad_ca_file_is_named() {
-        let e = SmtpSender::new(
-            &smtp("localhost", Security::Tls),
-            Some(Path::new("/nonexistent/ca.pem")),
-            Duration::from_secs(1),
-        )
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
-    }
-
-    #[test]
-    fn an_overlong_line_is_refused_before_connecting() {
-        // Nothing listens on this port: the refusal comes before any connection.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cfg = smtp("127.0.0.1", Security::Plain);
-        cfg.port = port;
-        let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2)).unwrap();
-        let raw = format!("Subject: x\r\nCc: {}\r\n\r\nbody\r\n", "a".repeat(999));
-        let e = sender
-            .send("a@example.org", &["b@example.org".into()], raw.as_bytes())
-            .unwrap_err();
-        assert_eq!(e.kind, FailureKind::Permanent, "{e}");
-        assert!(
-            e.detail.contains("line 2") && e.detail.contains("1003"),
-            "{e}"
-        );
-        assert_eq!(overlong_line(b"a\r\nb\r\n"), None);
-    }
-
-    #[test]
-    fn refused_connection_is_transient() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cfg = smtp("127.0.0.1", Security::Plain);
-        cfg.port = port;
-        let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2)).unwrap();
-        let e = sender
-            .send(
-                "a@example.org",
-                &["b@example.org".into()],
-                b"Subject: x\r\n\r\nx\r\n",
-            )
-            .unwrap_err();
-        assert_eq!(e.kind, FailureKind::Transient, "{e}");
-        assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
-    }
-
-    #[test]
-    fn a_server_dripping_one_byte_at_a_time_ends_at_the_send_deadline() {
-        use std::io::Write;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            if let Ok((mut s, _)) = listener.accept() {
-                // Each byte is progress, within the 2 s timeout; the greeting never ends.
-                for b in b"220-".iter().chain(std::iter::repeat(&b'x')) {
-                    if s.write_all(&[*b]).is_err() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(300));
-                }
-            }
-        });
-        let mut cfg = smtp("127.0.0.1", Security::Plain);
-        cfg.port = port;
-        let sender = SmtpSender::new(&cfg, None, Duration::from_secs(2))
-            .unwrap()
-            .with_deadline(Duration::from_secs(1));
-        let started = std::time::Instant::now();
-        let e = sender
-            .send(
-                "a@example.org",
-                &["b@example.org".into()],
-                b"Subject: x\r\n\r\nx\r\n",
-            )
-            .unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            started.elapsed()
-        );
-        assert_eq!(e.kind, FailureKind::Transient, "not handed over yet: {e}");
-        assert!(
-            e.to_string().contains(&format!(
-                "SMTP server 127.0.0.1:{port}: still not done after 1 s"
-            )),
-            "{e}"
-        );
-    }
-}
+#[path = "smtp_tests.rs"]
+mod tests;

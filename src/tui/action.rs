@@ -91,6 +91,13 @@ pub enum Action {
         done: usize,
         total: usize,
     },
+    /// The key blocks attached to a report, or why they could not be looked for.
+    KeysOffered(
+        ReportId,
+        Result<Vec<crate::mailio::pgp_keys::Offer>, String>,
+    ),
+    /// What an import did (one line), or why it failed.
+    KeyImported(Result<String, String>),
 }
 
 /// What the store worker found out about a reply before it is sent.
@@ -176,6 +183,10 @@ pub enum Request {
     /// Discard these posts, all classified spam, as a sweep: the held worker runs it and
     /// reports its progress.
     HeldSweep(Vec<ClassifiedPost>),
+    /// Find the public keys attached to a report and show them with gpg (`K`).
+    FindKeys(ReportId),
+    /// Import this confirmed key block into the team keyring.
+    ImportKey(Box<crate::mailio::pgp_keys::Offer>),
 }
 
 /// One key's worth of triage: the same change to one or more reports.

@@ -35,6 +35,8 @@ pub enum Command {
     Answered,
     /// Edit the report's advisory fields as a TOML form in $EDITOR.
     Advisory,
+    /// `K`: import the public key attached to the report (issue 16).
+    ImportKey,
     ToggleSelect,
     SelectScreen,
     Undo,
@@ -149,6 +151,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('r'))], "r", Command::Reply, Scope::Triage, "reply to the reporter", "reply", 6),
     bind(&[k(Char('A'))], "A", Command::Advisory, Scope::Triage, "advisory fields: TOML form in $EDITOR", "", HELP_ONLY),
     bind(&[k(Char('R'))], "R", Command::Answered, Scope::Triage, "answered elsewhere: record a first response (phone, other)", "", HELP_ONLY),
+    bind(&[k(Char('K'))], "K", Command::ImportKey, Scope::Report, "import the attached public key (asks)", "", HELP_ONLY),
     bind(&[k(Char('w'))], "w", Command::ToggleReasons, Scope::Report, "why: unfold the classifier's reasons", "why", 8),
     bind(&[k(Char('y'))], "y", Command::SendReply, Scope::ReplyPreview, "preview (reply, reject): send it", "send", 1),
     bind(&[k(Char('e'))], "e", Command::EditReply, Scope::ReplyPreview, "preview: edit it again in $EDITOR", "edit", 2),

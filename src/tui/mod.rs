@@ -30,6 +30,7 @@ pub mod held;
 pub mod keymap;
 pub mod motion;
 pub mod overlay;
+pub mod pgp_keys;
 pub mod pickers;
 pub mod prompts;
 pub mod reply;

@@ -123,6 +123,8 @@ impl Session {
             Request::Deliver(id) => deliver(&self.config, &mut self.store, id),
             Request::EditReply(_) => Action::ReplyEdited(Err(text::EDITOR_NOT_HERE.into())),
             Request::AdvisoryForm(id) => super::advisory::load_form(&self.store, id),
+            Request::FindKeys(id) => super::pgp_keys::find(&self.config, &self.store, id),
+            Request::ImportKey(offer) => super::pgp_keys::import(&self.config, &offer),
             Request::EditAdvisory(form) => {
                 Action::AdvisoryEdited(form, Err(text::EDITOR_NOT_HERE.into()))
             }
@@ -214,6 +216,8 @@ impl Session {
             | Request::TabCounts(_)
             | Request::Deliver(_)
             | Request::AdvisoryForm(_)
+            | Request::FindKeys(_)
+            | Request::ImportKey(_)
             | Request::EditAdvisory(_)
             | Request::SaveAdvisory(_)
             | Request::EditReply(_) => Action::Failed(text::EDITOR_NOT_HERE.into()),

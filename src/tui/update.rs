@@ -115,6 +115,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         advisory_step @ (Action::AdvisoryForm(_)
         | Action::AdvisoryEdited(..)
         | Action::AdvisorySaved(..)) => advisory::on_action(state, advisory_step),
+        key_step @ (Action::KeysOffered(..) | Action::KeyImported(_)) => {
+            super::pgp_keys::on_action(state, key_step)
+        }
     }
 }
 
@@ -249,6 +252,7 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
             }
         },
         Command::Advisory => advisory::start(state),
+        Command::ImportKey => super::pgp_keys::start(state),
         Command::Held => held::open(state),
         Command::HeldAccept
         | Command::HeldDiscard

@@ -157,6 +157,8 @@ pub fn coalesce(pending: Vec<Request>) -> Vec<Request> {
         | Request::ComposeReply { .. }
         | Request::EditReply(_)
         | Request::AdvisoryForm(_)
+        | Request::FindKeys(_)
+        | Request::ImportKey(_)
         | Request::EditAdvisory(_)
         | Request::SaveAdvisory(_)
         | Request::QueueReply(_)

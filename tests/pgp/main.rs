@@ -368,3 +368,45 @@ fn malformed_armour_and_deeply_nested_packets_end_with_a_note_not_a_hang() {
         );
     }
 }
+
+/// Issue 16: a key attached inside an encrypted report is found (the part is decrypted
+/// again for it), marked in the report, and imported with `pgp import-key --yes`.
+#[test]
+fn a_key_attached_inside_an_encrypted_report_is_marked_and_imported() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    let inner = format!(
+        "Content-Type: multipart/mixed; boundary=\"in\"\r\n\r\n--in\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n--in\r\n\
+         Content-Type: application/pgp-keys; name=\"reporter.asc\"\r\n\r\n{}\r\n--in--\r\n",
+        keys::crlf(&tarfile_text()),
+        keys::crlf(&String::from_utf8_lossy(&reporter.public_key()))
+    );
+    let mail = encrypted_mime(
+        &headers(8, "encrypted report with key"),
+        &reporter.encrypt(&team.fpr, true, inner.as_bytes()),
+    );
+    let server = Dovecot::start();
+    server.add_user(USER, PASSWORD);
+    server.append_all(USER, "INBOX", &[mail]);
+    let desk = Desk::new(&server, &team, "");
+    desk.run(&["sync"]);
+    let shown = desk.show_text("encrypted report with key");
+    assert!(shown.contains("public key attached"), "{shown}");
+    let id = desk.report("encrypted report with key")["id"].to_string();
+    assert!(!team
+        .gpg(&["--list-keys", &reporter.fpr], b"")
+        .status
+        .success());
+    let out = desk.run(&["pgp", "import-key", &id, "--yes"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("attachment reporter.asc from reporter@example.net"),
+        "{printed}"
+    );
+    assert!(team
+        .gpg(&["--list-keys", &reporter.fpr], b"")
+        .status
+        .success());
+}

@@ -16,12 +16,12 @@ Message-ID: <hostile-1@reporter.example>\r\n\
 \r\n\
 see \x1b]2;pwned\x07 and \x1b]52;c;ZXZpbA==\x07 here\r\n";
 
-struct Tmux {
+pub struct Tmux {
     socket: String,
 }
 
 impl Tmux {
-    fn start(line: &str) -> Tmux {
+    pub fn start(line: &str) -> Tmux {
         // One server per test: tests run in parallel threads of one process.
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -44,7 +44,7 @@ impl Tmux {
         tmux
     }
 
-    fn cmd(&self, args: &[&str]) -> String {
+    pub fn cmd(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)
@@ -58,7 +58,7 @@ impl Tmux {
         self.cmd(&["capture-pane", "-p"])
     }
 
-    fn wait_for(&self, text: &str) -> String {
+    pub fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen();

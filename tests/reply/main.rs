@@ -12,6 +12,7 @@ mod interactive;
 #[path = "../pgp/keys.rs"]
 mod keys;
 mod pgp;
+mod pgp_keys;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use crate::keys::Keyring;
 use crate::support::Smtp;
 use crate::REPORT;
 
-fn pgp_lines(team: &Keyring) -> String {
+pub fn pgp_lines(team: &Keyring) -> String {
     format!(
         "\n[pgp]\ngnupg_home = {:?}\nteam_key = \"{}\"\nencrypt_replies = \"when-possible\"\n",
         team.path(),
@@ -33,7 +33,14 @@ fn reply_with(team: &Keyring) -> (Desk, Smtp, String) {
     let desk = Desk::new(REPORT, 0);
     let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
     desk.configure(smtp.port, &pgp_lines(team));
-    let out = desk.run(
+    let out = send_ack(&desk);
+    assert!(out.status.success(), "reply failed: {}", stderr(&out));
+    (desk, smtp, stdout(&out))
+}
+
+/// `secdesk reply 1 --template acknowledge --no-edit --yes`.
+pub fn send_ack(desk: &Desk) -> std::process::Output {
+    desk.run(
         &[
             "reply",
             "1",
@@ -43,9 +50,7 @@ fn reply_with(team: &Keyring) -> (Desk, Smtp, String) {
             "--yes",
         ],
         &[],
-    );
-    assert!(out.status.success(), "reply failed: {}", stderr(&out));
-    (desk, smtp, stdout(&out))
+    )
 }
 
 #[test]
@@ -112,17 +117,7 @@ fn a_reply_that_cannot_be_signed_is_queued_never_sent_readable() {
     // Every recipient has a key, but the team key named is not in the keyring.
     let lines = pgp_lines(&team).replace(&team.fpr, &"0123456789ABCDEF".repeat(5)[..40]);
     desk.configure(smtp.port, &lines);
-    let out = desk.run(
-        &[
-            "reply",
-            "1",
-            "--template",
-            "acknowledge",
-            "--no-edit",
-            "--yes",
-        ],
-        &[],
-    );
+    let out = send_ack(&desk);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("could not be encrypted") && stderr(&out).contains("queued"),

@@ -1,7 +1,8 @@
-"""aiosmtpd checking AUTH XOAUTH2 tokens, for the OAuth2 tests (tests/oauth.rs).
+"""aiosmtpd checking AUTH XOAUTH2 and AUTH OAUTHBEARER tokens, for the OAuth2 tests
+(tests/oauth.rs).
 
-Real aiosmtpd (its SMTP state machine, its Mailbox handler) with an `auth_XOAUTH2` hook that
-validates the bearer token as Dovecot's oauth2 passdb does in the IMAP tests: an HS256 JWT
+Real aiosmtpd (its SMTP state machine, its Mailbox handler) with `auth_XOAUTH2` and
+`auth_OAUTHBEARER` (RFC 7628) hooks that validate the bearer token as Dovecot's oauth2 passdb does in the IMAP tests: an HS256 JWT
 signed with the key in KEYFILE, not expired, whose `sub` is the user named. Every attempt
 is logged to LOGFILE as `ok USER` or `refused REASON`.
 
@@ -35,12 +36,7 @@ class OAuthMailbox(Mailbox):
         with open(self.log, "a") as f:
             f.write(line + "\n")
 
-    def check(self, response):
-        fields = dict(
-            f.split("=", 1) for f in response.split("\x01") if "=" in f
-        )
-        user = fields.get("user", "")
-        auth = fields.get("auth", "")
+    def check(self, user, auth):
         if not auth.startswith("Bearer "):
             return "no bearer token"
         parts = auth[len("Bearer "):].split(".")
@@ -56,18 +52,41 @@ class OAuthMailbox(Mailbox):
             return "token is for another user"
         return None
 
-    async def auth_XOAUTH2(self, server, args):
+    async def initial(self, server, args):
         if len(args) > 1:
-            response = base64.b64decode(args[1]).decode()
-        else:
-            raw = await server.challenge_auth("")
-            response = raw.decode() if isinstance(raw, bytes) else ""
-        why = self.check(response)
+            return base64.b64decode(args[1]).decode()
+        raw = await server.challenge_auth("")
+        return raw.decode() if isinstance(raw, bytes) else ""
+
+    def verdict(self, why):
+        self.note(("refused " + why) if why else "ok")
+        return AuthResult(success=not why, handled=False if why else True)
+
+    async def auth_XOAUTH2(self, server, args):
+        response = await self.initial(server, args)
+        fields = dict(f.split("=", 1) for f in response.split("\x01") if "=" in f)
+        why = self.check(fields.get("user", ""), fields.get("auth", ""))
+        return self.verdict(why)
+
+    async def auth_OAUTHBEARER(self, server, args):
+        # RFC 7628 §3.1: gs2-header "n,a=USER," then ^A-separated key=value pairs.
+        response = await self.initial(server, args)
+        gs2, _, rest = response.partition("\x01")
+        head = gs2.split(",")
+        user = next((h[2:] for h in head if h.startswith("a=")), "")
+        user = user.replace("=2C", ",").replace("=3D", "=")
+        fields = dict(f.split("=", 1) for f in rest.split("\x01") if "=" in f)
+        if head[0] != "n" or "host" not in fields or "port" not in fields:
+            return self.verdict("malformed OAUTHBEARER response")
+        why = self.check(user, fields.get("auth", ""))
         if why:
-            self.note("refused " + why)
-            return AuthResult(success=False, handled=False)
-        self.note("ok")
-        return AuthResult(success=True)
+            # §3.2.2: the error is a 334 challenge with a JSON status; the client answers
+            # with a single ^A, then the server fails the exchange.
+            status = json.dumps({"status": "invalid_token", "schemes": "bearer"})
+            answer = await server.challenge_auth(status)
+            if answer != b"\x01":
+                why += " (and the client did not answer the error challenge with ^A)"
+        return self.verdict(why)
 
 
 def main():

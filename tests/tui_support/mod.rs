@@ -133,6 +133,14 @@ impl Desk {
         }
     }
 
+    /// Searches the queue for `text` and opens the first report found (`/ text Enter Enter`).
+    pub fn open_found(&mut self, text: &str) {
+        self.key(KeyCode::Char('/'));
+        self.keys(text);
+        self.key(KeyCode::Enter);
+        self.key(KeyCode::Enter);
+    }
+
     pub fn key(&mut self, code: KeyCode) {
         self.act(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }

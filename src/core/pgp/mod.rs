@@ -6,6 +6,7 @@
 //! `core::ingest::Ingestor::with_pgp`.
 
 mod config;
+pub mod keys;
 pub mod mime;
 pub mod status;
 

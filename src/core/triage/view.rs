@@ -89,6 +89,9 @@ pub struct AttachmentView {
     pub name: Option<String>,
     pub content_type: String,
     pub size: i64,
+    /// It holds an OpenPGP public key that `secdesk pgp import-key` can import (issue 16).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub public_key: bool,
 }
 
 /// Authentication-Results (RFC 8601) as recorded by our receiving server.
@@ -287,12 +290,49 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
                     name: r.get(0)?,
                     content_type: r.get(1)?,
                     size: r.get(2)?,
+                    public_key: false,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        mark_public_keys(conn, row_id, &mut message.attachments)?;
         out.push(message);
     }
     Ok(out)
+}
+
+/// Marks the attachments that hold a public key. Only a message with an attachment that
+/// looks like one (`keys::looks_like_key`) is read again; an `application/pgp-keys`
+/// attachment inside an encrypted part (not readable here) is marked by its type.
+fn mark_public_keys(
+    conn: &Connection,
+    row_id: i64,
+    attachments: &mut [AttachmentView],
+) -> Result<(), TriageError> {
+    use crate::core::pgp::keys;
+    let size = |a: &AttachmentView| usize::try_from(a.size).unwrap_or(usize::MAX);
+    if !attachments
+        .iter()
+        .any(|a| keys::looks_like_key(&a.content_type, a.name.as_deref(), size(a)))
+    {
+        return Ok(());
+    }
+    let raw: crate::core::store::raw::RawMessage =
+        conn.query_row("SELECT raw FROM messages WHERE id = ?1", [row_id], |r| {
+            r.get(0)
+        })?;
+    let found = keys::find(&crate::core::parse::attachments_with_bodies(&raw.0));
+    for a in attachments.iter_mut() {
+        let name = crate::core::sanitize::terminal_line(a.name.as_deref().unwrap_or(""));
+        let outer = found
+            .iter()
+            .any(|f| matches!(f, keys::Found::Block { source, .. } if *source == name));
+        let typed = a.content_type.eq_ignore_ascii_case("application/pgp-keys")
+            && !found
+                .iter()
+                .any(|f| matches!(f, keys::Found::Skipped { source, .. } if *source == name));
+        a.public_key = outer || typed;
+    }
+    Ok(())
 }
 
 /// A stored JSON array of strings; anything unreadable reads as empty.

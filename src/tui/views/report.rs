@@ -432,10 +432,15 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, wi
         let (name, kind, size) = (&a.name, &a.content_type, a.size);
         out.push(Line::from(Span::styled(
             format!(
-                "  📎 {} ({}, {} bytes)",
+                "  📎 {} ({}, {} bytes){}",
                 safe(name.as_deref().unwrap_or("(unnamed)")),
                 safe(kind),
-                size
+                size,
+                if a.public_key {
+                    " · public key attached: K imports it (asks first)"
+                } else {
+                    ""
+                }
             ),
             Style::new().fg(Color::Magenta),
         )));

@@ -1,0 +1,215 @@
+//! A reporter's public key attached to a report, imported into the team keyring with
+//! confirmation (issue 16), so replies to them can be encrypted.
+//!
+//! The keys are found in the report's incoming messages (`core::pgp::keys::find`, also
+//! inside a PGP/MIME encrypted part, which is decrypted again for it), shown with
+//! `gpg --show-keys` (nothing is imported by that), and only then, after the user said yes,
+//! imported with `gpg --import --import-options import-minimal` (no third-party signatures,
+//! against certificate flooding). The import must report exactly the fingerprints that were
+//! shown and no secret key; a secret key is refused before anything is run. gpg runs
+//! through [`Gpg::run`]: argv, `--batch`, `--status-fd`, the `[pgp]` GNUPGHOME and limits.
+
+use rusqlite::Connection;
+
+use crate::core::config::Config;
+use crate::core::parse::attachments_with_bodies;
+use crate::core::pgp::keys::{self, Found, KeyInfo};
+use crate::core::pgp::{mime, PgpEngine};
+use crate::core::store::raw::RawMessage;
+use crate::mailio::gpg::Gpg;
+
+/// One attachment's key block, as it would be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The sender of the message it came with (an address), for the question.
+    pub from: String,
+    /// The attachment's name, made safe for a terminal.
+    pub source: String,
+    /// What gpg says the block holds; empty when `problem` says why.
+    pub keys: Vec<KeyInfo>,
+    /// The block, exactly as shown to gpg; the same bytes are imported.
+    pub data: Vec<u8>,
+    /// Why it cannot be imported (a secret key, too large, gpg found no key), in words.
+    pub problem: Option<String>,
+}
+
+impl Offer {
+    /// The lines that show the key(s) before the question: fingerprint, user ids, state.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "attachment {} from {}:",
+            self.source,
+            crate::core::sanitize::terminal_line(&self.from)
+        )];
+        if let Some(p) = &self.problem {
+            out.push(format!("  not importable: {p}"));
+            return out;
+        }
+        for k in &self.keys {
+            let state = k.unusable().map(|u| format!(" ({u})")).unwrap_or_default();
+            out.push(format!("  key {}{state}", keys::grouped(&k.fingerprint)));
+            for u in &k.uids {
+                out.push(format!("    uid {u}"));
+            }
+        }
+        if !self.keys.iter().any(|k| k.names(&self.from)) {
+            out.push(format!(
+                "  ⚠ no user id names {}: replies to that address stay unencrypted even after the import",
+                crate::core::sanitize::terminal_line(&self.from)
+            ));
+        }
+        out
+    }
+
+    /// The fingerprints it holds.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.fingerprint.clone()).collect()
+    }
+}
+
+/// The key blocks attached to report `id`'s incoming messages, each checked by gpg.
+pub fn offers(config: &Config, conn: &Connection, id: i64) -> Result<Vec<Offer>, String> {
+    let Some(pgp) = config.pgp.as_ref() else {
+        return Err(format!(
+            "config {} has no [pgp] section: name the team keyring (gnupg_home) to import keys into (see config.example.toml)",
+            config.source.display()
+        ));
+    };
+    let gpg = Gpg::from_config(pgp);
+    let store_err = |e: rusqlite::Error| format!("the store could not be read: {e}");
+    let mut stmt = conn
+        .prepare(
+            "SELECT raw, coalesce(from_addr, '') FROM messages
+             WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+        )
+        .map_err(store_err)?;
+    let rows: Vec<(Vec<u8>, String)> = stmt
+        .query_map([id], |r| Ok((r.get::<_, RawMessage>(0)?.0, r.get(1)?)))
+        .map_err(store_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(store_err)?;
+    let mut out = Vec::new();
+    for (raw, from) in rows {
+        let mut attachments = attachments_with_bodies(&raw);
+        attachments.extend(encrypted_attachments(&gpg, &raw));
+        for found in keys::find(&attachments) {
+            out.push(match found {
+                Found::Skipped { source, why } => Offer {
+                    from: from.clone(),
+                    source,
+                    keys: Vec::new(),
+                    data: Vec::new(),
+                    problem: Some(why),
+                },
+                Found::Block { source, data } => {
+                    let (keys, problem) = match show(&gpg, &data, pgp.team_fingerprint()) {
+                        Ok(k) => (k, None),
+                        Err(why) => (Vec::new(), Some(why)),
+                    };
+                    Offer {
+                        from: from.clone(),
+                        source,
+                        keys,
+                        data,
+                        problem,
+                    }
+                }
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The attachments inside a PGP/MIME encrypted message, decrypted again with the team key.
+fn encrypted_attachments(gpg: &Gpg, raw: &[u8]) -> Vec<(crate::core::parse::Attachment, Vec<u8>)> {
+    match mime::find(raw, "") {
+        Some(mime::Found {
+            kind: mime::Kind::MimeEncrypted { ciphertext },
+            ..
+        }) => {
+            let run = gpg.decrypt(&ciphertext);
+            let st = crate::core::pgp::read_status(&run.status);
+            if run.stopped.is_none() && st.decrypted {
+                attachments_with_bodies(&run.output)
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `gpg --show-keys`: what `data` holds, refusing secret keys, the team's own key and
+/// blocks with no key.
+fn show(gpg: &Gpg, data: &[u8], team: Option<String>) -> Result<Vec<KeyInfo>, String> {
+    let run = gpg.run(&["--with-colons".into(), "--show-keys".into()], data);
+    if let Some(why) = run.stopped {
+        return Err(format!("gpg was stopped: {why}"));
+    }
+    let found = keys::read_colons(&String::from_utf8_lossy(&run.output));
+    if found.iter().any(|k| k.secret) {
+        return Err(
+            "it holds a SECRET key, which is never imported (the sender should revoke it)".into(),
+        );
+    }
+    if found.is_empty() || found.iter().any(|k| k.fingerprint.is_empty()) {
+        return Err("gpg found no readable public key in it".into());
+    }
+    if let Some(team) = team {
+        if found
+            .iter()
+            .any(|k| k.fingerprint.eq_ignore_ascii_case(&team))
+        {
+            return Err("it is the team's own key, which is not replaced from mail".into());
+        }
+    }
+    Ok(found)
+}
+
+/// Imports `offer`'s block into the team keyring: the fingerprints imported, which are
+/// exactly those shown. Refused when the offer has a problem.
+pub fn import(config: &Config, offer: &Offer) -> Result<Vec<String>, String> {
+    let (Some(pgp), None) = (config.pgp.as_ref(), &offer.problem) else {
+        return Err(offer
+            .problem
+            .clone()
+            .unwrap_or_else(|| "no [pgp] section in the config".into()));
+    };
+    let gpg = Gpg::from_config(pgp);
+    // Shown again now, so the bytes imported are the ones whose keys were confirmed.
+    let shown = show(&gpg, &offer.data, pgp.team_fingerprint())?;
+    if shown != offer.keys {
+        return Err("the attachment's keys changed since they were shown: nothing imported".into());
+    }
+    let run = gpg.run(
+        &[
+            "--import-options".into(),
+            "import-minimal".into(),
+            "--import".into(),
+        ],
+        &offer.data,
+    );
+    if let Some(why) = run.stopped {
+        return Err(format!("gpg was stopped: {why}; nothing imported"));
+    }
+    let mut imported = Vec::new();
+    for line in run.status.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        if let ["[GNUPG:]", "IMPORT_OK", reason, fpr] = f[..] {
+            // Bit 16: the key held secret parts (doc/DETAILS, IMPORT_OK).
+            if reason.parse::<u32>().unwrap_or(0) & 16 != 0 {
+                return Err("gpg reported a secret key in the import".into());
+            }
+            imported.push(fpr.to_ascii_uppercase());
+        }
+    }
+    let expected = offer.fingerprints();
+    if imported.is_empty() || imported.iter().any(|f| !expected.contains(f)) {
+        return Err(format!(
+            "gpg did not import the key(s) shown ({})",
+            expected.join(", ")
+        ));
+    }
+    imported.dedup();
+    Ok(imported)
+}

@@ -1,0 +1,175 @@
+//! A reporter's public key attached to a report (issue 16): `secdesk pgp import-key` shows
+//! the fingerprint and user ids, imports nothing without a confirmation, never imports a
+//! secret key, and once the key is in, the reply goes out encrypted to it.
+
+use crate::desk::{stderr, stdout, Desk};
+use crate::interactive::Tmux;
+use crate::keys::{crlf, Keyring};
+use crate::pgp::{pgp_lines, send_ack};
+use crate::support::Smtp;
+
+/// The report, with `attachment` (name, type, body) after its text.
+fn report_with(name: &str, content_type: &str, body: &[u8]) -> String {
+    format!(
+        "From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n\
+         Subject: tarfile escape\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <report-key@reporter.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"mix\"\r\n\r\n--mix\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         extractall() follows a symlink out of the target directory. My key is attached.\r\n\
+         --mix\r\nContent-Type: {content_type}\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\n\r\n{}\r\n--mix--\r\n",
+        crlf(&String::from_utf8_lossy(body))
+    )
+}
+
+/// Whether the team keyring holds a public key with this fingerprint.
+fn in_keyring(team: &Keyring, fpr: &str) -> bool {
+    team.gpg(&["--list-keys", fpr], b"").status.success()
+}
+
+/// The fingerprint in gpg's groups of four, as the command shows it.
+fn grouped(fpr: &str) -> String {
+    fpr.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn an_attached_key_imported_with_confirmation_makes_the_reply_encrypted() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    let report = report_with(
+        "reporter.asc",
+        "application/pgp-keys",
+        &reporter.public_key(),
+    );
+    let desk = Desk::new(&report, 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    desk.configure(smtp.port, &pgp_lines(&team));
+
+    // The report says a key is attached, and how to import it.
+    let shown = desk.run(&["show", "1"], &[]);
+    assert!(
+        stdout(&shown).contains("public key attached: `secdesk pgp import-key 1`"),
+        "{}",
+        stdout(&shown)
+    );
+
+    // Without a terminal and without --yes: the key is shown, nothing is imported.
+    let out = desk.run(&["pgp", "import-key", "1"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains(&grouped(&reporter.fpr)),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("uid Reporter <reporter@example.net>"));
+    assert!(
+        stderr(&out).contains("needs a confirmation"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!in_keyring(&team, &reporter.fpr));
+
+    let out = desk.run(&["pgp", "import-key", "1", "--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("imported {}", grouped(&reporter.fpr))),
+        "{}",
+        stdout(&out)
+    );
+    assert!(in_keyring(&team, &reporter.fpr));
+    // Only the public key: the team keyring holds no secret key of the reporter's.
+    assert!(!team
+        .gpg(&["--list-secret-keys", &reporter.fpr], b"")
+        .status
+        .success());
+
+    let out = send_ack(&desk);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Encrypted: yes"), "{}", stdout(&out));
+    let inbox = desk.reporter_inbox();
+    assert_eq!(inbox.len(), 1);
+    let sent = String::from_utf8_lossy(&inbox[0]).into_owned();
+    assert!(!sent.contains("tracked as report #1"), "sent readable");
+    let armour = &sent[sent
+        .find("-----BEGIN PGP MESSAGE-----")
+        .expect("ciphertext")..];
+    let plain = reporter.ok(&["--decrypt"], armour.replace("\r\n", "\n").as_bytes());
+    assert!(String::from_utf8_lossy(&plain).contains("tracked as report #1"));
+}
+
+#[test]
+fn a_secret_key_or_the_team_key_attached_is_never_imported() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    let secret = reporter.ok(
+        &["--armor", "--passphrase", "", "--export-secret-keys"],
+        b"",
+    );
+    let desk = Desk::new(&report_with("all-my-keys.asc", "text/plain", &secret), 0);
+    desk.configure(0, &pgp_lines(&team));
+    let out = desk.run(&["pgp", "import-key", "1", "--yes"], &[]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("SECRET key"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("no attached key can be imported"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!in_keyring(&team, &reporter.fpr));
+
+    let desk = Desk::new(
+        &report_with("team.asc", "application/pgp-keys", &team.public_key()),
+        0,
+    );
+    desk.configure(0, &pgp_lines(&team));
+    let out = desk.run(&["pgp", "import-key", "1", "--yes"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("the team's own key"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn at_a_terminal_the_import_asks_and_only_y_imports() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    let report = report_with(
+        "reporter.asc",
+        "application/pgp-keys",
+        &reporter.public_key(),
+    );
+    let desk = Desk::new(&report, 0);
+    desk.configure(0, &pgp_lines(&team));
+    let line = desk.shell_line(&["pgp", "import-key", "1"]);
+
+    let tmux = Tmux::start(&line);
+    let screen = tmux.wait_for("[y/N]");
+    assert!(screen.contains(&grouped(&reporter.fpr)), "{screen}");
+    assert!(
+        screen.contains("uid Reporter <reporter@example.net>"),
+        "{screen}"
+    );
+    tmux.cmd(&["send-keys", "n", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("not imported"), "{screen}");
+    assert!(!in_keyring(&team, &reporter.fpr));
+
+    let tmux = Tmux::start(&line);
+    tmux.wait_for("[y/N]");
+    tmux.cmd(&["send-keys", "y", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains(&format!("imported {}", grouped(&reporter.fpr))),
+        "{screen}"
+    );
+    assert!(in_keyring(&team, &reporter.fpr));
+}
