@@ -131,14 +131,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let client = queue::connect(&config)?;
     let lists = queue::lists(&config, args.list.as_deref());
-    let classifier = load_classifier(&mut store, Some(&config.dir()))?;
-    let mut moderator = Moderator {
-        client: &client,
-        store: &mut store,
-        moderator: &config.identity.email,
-    };
     let Some((action, act)) = acting else {
-        let posts = queue::fetch(&client, &lists, &classifier)?;
+        let posts = queue::fetch_loading(&client, &lists, || -> anyhow::Result<_> {
+            Ok(load_classifier(&mut store, Some(&config.dir()))?)
+        })?;
+        let mut moderator = Moderator {
+            client: &client,
+            store: &mut store,
+            moderator: &config.identity.email,
+        };
         if let Some(HeldCommand::Sweep(sweep)) = &args.command {
             return run_sweep(&mut moderator, &posts, sweep);
         }
@@ -149,6 +150,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             print_posts(&mut std::io::stdout().lock(), &posts, &lists)?;
         }
         return Ok(ExitCode::SUCCESS);
+    };
+    let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+    let mut moderator = Moderator {
+        client: &client,
+        store: &mut store,
+        moderator: &config.identity.email,
     };
     let train = !(action == Action::Discard && act.not_spam);
     for id in &act.ids {

@@ -5,7 +5,7 @@
 //! classifier and the moderation record.
 //!
 //! ```text
-//! H → HeldFetch (held worker: queue::fetch, classified as ingest would) → HeldLoaded
+//! H → HeldFetch (held worker: queue::fetch_loading, classified as ingest would) → HeldLoaded
 //! a / s / z → Moderate (held worker: Moderator::act = queue::moderate_seen, then
 //!             queue::record; discard as spam and accept train the classifier) → Moderated
 //!           → the status line says what was done, and the queue is fetched again
@@ -266,8 +266,9 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
     let mut fetched = || -> anyhow::Result<Vec<ClassifiedPost>> {
         let client = queue::connect(config)?;
         let lists = queue::lists(config, None);
-        let classifier = load_classifier(store, Some(&config.dir()))?;
-        Ok(queue::fetch(&client, &lists, &classifier)?)
+        queue::fetch_loading(&client, &lists, || -> anyhow::Result<_> {
+            Ok(load_classifier(store, Some(&config.dir()))?)
+        })
     };
     Action::HeldLoaded(fetched().map_err(|e| text::held_failed(&one_line(&e))))
 }

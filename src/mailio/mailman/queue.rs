@@ -58,17 +58,31 @@ pub fn lists<'a>(config: &'a Config, only: Option<&'a str>) -> Vec<&'a str> {
     }
 }
 
-/// Every held post of `lists`, classified with the same classifier as ingest.
-pub fn fetch(
+/// Every held post of `lists`, classified by what `load` gives. Mailman builds every held
+/// entry slowly (docs/benchmarks.md), so `load` (the classifier from the store) runs on this
+/// thread while another fetches.
+pub fn fetch_loading<E: From<QueueError>>(
     client: &Client,
     lists: &[&str],
-    classifier: &Classifier,
-) -> Result<Vec<ClassifiedPost>, QueueError> {
+    load: impl FnOnce() -> Result<Classifier, E>,
+) -> Result<Vec<ClassifiedPost>, E> {
+    let (held, classifier) = std::thread::scope(|s| {
+        let fetching = s.spawn(|| held_posts(client, lists));
+        let classifier = load();
+        (fetching.join(), classifier)
+    });
+    // The fetch only panics on a bug: surface it, as the classifier's workers do.
+    let held = held.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    Ok(moderation::classify(&classifier?, held))
+}
+
+/// Every held post of `lists`, in each list's order, not yet classified.
+pub fn held_posts(client: &Client, lists: &[&str]) -> Result<Vec<HeldPost>, QueueError> {
     let mut posts = Vec::new();
     for list in lists {
         posts.extend(client.held(list)?);
     }
-    Ok(moderation::classify(classifier, posts))
+    Ok(posts)
 }
 
 /// The held posts with this request id, looked up in each of `lists` (request ids are
