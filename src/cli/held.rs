@@ -270,9 +270,16 @@ fn print_posts(
         }
     }
     let count = |class: Class| posts.iter().filter(|c| c.verdict.class == class).count();
+    // A post suggested spam but left unsure is counted apart: a sweep keeps it held.
+    let unsure_spam = count(Class::Spam) - moderation::spam_sweep(posts).len();
+    let unsure = if unsure_spam > 0 {
+        format!(" ({unsure_spam} of them unsure: a sweep keeps those held)")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} held: {} spam, {} invalid, {} valid",
+        "{} held: {} spam{unsure}, {} invalid, {} valid",
         posts.len(),
         count(Class::Spam),
         count(Class::Invalid),
