@@ -198,6 +198,8 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     for report in ["report1@reporter.example", "report2@reporter.example"] {
         assert_ne!(by_message_id(&held, report)["class"], "spam", "{held:?}");
     }
+    // Listed again, the verdicts kept from the first listing are the same ones.
+    assert_eq!(desk.held(), held);
     let p = by_message_id(&held, "report1@reporter.example");
     assert_eq!(p["list"], LIST);
     assert_eq!(p["sender"], "alice@reporter.example");

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::core::classify::load_classifier;
 use crate::core::model::{Class, Outcome};
+use crate::core::moderation::cache::Coverage;
 use crate::core::moderation::{self, Action, ClassifiedPost};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::timestamp;
@@ -132,9 +133,22 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let client = queue::connect(&config)?;
     let lists = queue::lists(&config, args.list.as_deref());
     let Some((action, act)) = acting else {
-        let posts = queue::fetch_loading(&client, &lists, || -> anyhow::Result<_> {
-            Ok(load_classifier(&mut store, Some(&config.dir()))?)
-        })?;
+        let coverage = if args.list.is_some() {
+            Coverage::Part
+        } else {
+            Coverage::Whole
+        };
+        let listed = queue::fetch_loading(
+            &client,
+            &lists,
+            &mut store,
+            coverage,
+            |store| -> anyhow::Result<_> { Ok(load_classifier(store, Some(&config.dir()))?) },
+        )?;
+        if let Some(e) = &listed.cache_error {
+            eprintln!("secdesk: warning: the verdicts were not kept for the next listing ({e}); this listing is complete");
+        }
+        let posts = listed.posts;
         let mut moderator = Moderator {
             client: &client,
             store: &mut store,

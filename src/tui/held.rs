@@ -26,6 +26,7 @@ use super::keymap::Command;
 use super::text;
 use crate::core::classify::load_classifier;
 use crate::core::config::Config;
+use crate::core::moderation::cache::Coverage;
 use crate::core::moderation::{self, reasons, ClassifiedPost};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
@@ -266,9 +267,15 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
     let mut fetched = || -> anyhow::Result<Vec<ClassifiedPost>> {
         let client = queue::connect(config)?;
         let lists = queue::lists(config, None);
-        queue::fetch_loading(&client, &lists, || -> anyhow::Result<_> {
-            Ok(load_classifier(store, Some(&config.dir()))?)
-        })
+        // A verdict not kept only costs the next refresh some time: nothing to report.
+        let listed = queue::fetch_loading(
+            &client,
+            &lists,
+            store,
+            Coverage::Whole,
+            |store| -> anyhow::Result<_> { Ok(load_classifier(store, Some(&config.dir()))?) },
+        )?;
+        Ok(listed.posts)
     };
     Action::HeldLoaded(fetched().map_err(|e| text::held_failed(&one_line(&e))))
 }

@@ -86,7 +86,7 @@ pub fn load_classifier(
     store: &mut Store,
     config_dir: Option<&Path>,
 ) -> Result<Classifier, ClassifyError> {
-    let model = storage::load_model(store)?;
+    let (model, fingerprint) = storage::load_model_fingerprinted(store)?;
     let rules = RuleSet::load(config_dir)?;
-    Ok(Classifier::new(model, rules))
+    Ok(Classifier::new(model, rules).with_model_fingerprint(fingerprint))
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::prefilter::{Passed, Prefilter, PrefilterBuilder};
 use super::tokenize::prefix_at_char_boundary;
@@ -155,6 +156,8 @@ pub struct RuleSet {
     /// The fields the prefilter scans, by channel number.
     scanned: Vec<Field>,
     source: String,
+    /// SHA-256 of the rule file's text: names the rules in the held queue's verdict cache.
+    digest: [u8; 32],
 }
 
 /// A field's text and the gates it passes, each worked out once per message when needed.
@@ -325,7 +328,13 @@ impl RuleSet {
             prefilter: prefilter.build(),
             scanned,
             source: file.to_string(),
+            digest: Sha256::digest(text.as_bytes()).into(),
         })
+    }
+
+    /// SHA-256 of the rule file's text.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
     }
 
     /// Where the rules came from, for messages.

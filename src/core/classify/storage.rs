@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
 
 use super::model::{Label, Model};
 use super::stack::Stack;
@@ -104,13 +105,25 @@ pub fn save_stack_in(tx: &Connection, stack: Option<&Stack>) -> Result<(), Class
 
 /// Reads the whole model into memory (setting up the starter model first if needed).
 pub fn load_model(store: &mut Store) -> Result<Model, ClassifyError> {
+    Ok(load_model_fingerprinted(store)?.0)
+}
+
+/// [`load_model`], with a SHA-256 digest of every row it read: two loads give the same
+/// digest only if they read the same model (rows are hashed in the order SQLite returns
+/// them, so an equal model may hash differently, never the reverse). It names the model
+/// in the held queue's verdict cache (`core::moderation::cache`).
+pub fn load_model_fingerprinted(store: &mut Store) -> Result<(Model, [u8; 32]), ClassifyError> {
     ensure_model(store)?;
+    let mut digest = Sha256::new();
     let conn = store.conn();
     let messages = conn.query_row(
         "SELECT spam, ham, invalid, valid FROM classify_model WHERE id = 1",
         [],
         |r| Ok([r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].map(|n| n.max(0) as u64)),
     )?;
+    for n in messages {
+        digest.update(n.to_le_bytes());
+    }
     let mut model = Model {
         messages,
         ..Model::default()
@@ -124,6 +137,11 @@ pub fn load_model(store: &mut Store) -> Result<Model, ClassifyError> {
     })?;
     for row in rows {
         let (token, counts) = row?;
+        digest.update((token.len() as u64).to_le_bytes());
+        digest.update(token.as_bytes());
+        for n in counts {
+            digest.update(n.to_le_bytes());
+        }
         model.tokens.insert(token, counts);
     }
     let mut stmt = conn.prepare("SELECT side, name, weight FROM classify_weights")?;
@@ -136,8 +154,15 @@ pub fn load_model(store: &mut Store) -> Result<Model, ClassifyError> {
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    for (side, name, weight) in &rows {
+        for part in [side.as_bytes(), name.as_bytes()] {
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part);
+        }
+        digest.update(weight.to_le_bytes());
+    }
     model.stack = Stack::from_rows(rows.iter().map(|(a, b, w)| (a.as_str(), b.as_str(), *w)));
-    Ok(model)
+    Ok((model, digest.finalize().into()))
 }
 
 /// Where the store's model came from (`starter`, `empty`), if it was set up.

@@ -19,6 +19,7 @@ use super::stack::{self, Stack};
 use super::tokenize::{scoring_tokens, tokenize_list_with};
 use crate::core::model::{Class, Outcome, Verdict};
 use crate::core::parse::{parse_message, ParsedMessage};
+use sha2::{Digest, Sha256};
 
 /// The spam score cut-offs: below `ham` is ham, from `spam` on is spam, between is unsure.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +58,9 @@ pub struct Classifier {
     rules: RuleSet,
     pub params: BayesParams,
     pub cutoffs: Cutoffs,
+    /// The digest of the stored model this classifier was loaded from; `None` for a model
+    /// built or changed in memory.
+    model_fingerprint: Option<[u8; 32]>,
 }
 
 impl Classifier {
@@ -68,9 +72,32 @@ impl Classifier {
             rules,
             params: BayesParams::default(),
             cutoffs: Cutoffs::default(),
+            model_fingerprint: None,
         };
         c.set_stack(stack);
         c
+    }
+
+    /// Says which stored model this is (`storage::load_model_fingerprinted`), so that its
+    /// verdicts may be kept and reused (`cache_key`).
+    pub fn with_model_fingerprint(mut self, fingerprint: [u8; 32]) -> Classifier {
+        self.model_fingerprint = Some(fingerprint);
+        self
+    }
+
+    /// What decides every verdict of this classifier: the stored model, the rules, the
+    /// parameters and cut-offs, and `build` (the caller's name for the code that runs, such
+    /// as the executable's identity). Equal keys give equal verdicts for equal messages;
+    /// `None` when the model was not loaded from a store or was changed since.
+    pub fn cache_key(&self, build: &[u8]) -> Option<[u8; 32]> {
+        let model = self.model_fingerprint?;
+        let mut digest = Sha256::new();
+        digest.update(model);
+        digest.update(self.rules.digest());
+        digest.update(format!("{:?} {:?}", self.params, self.cutoffs).as_bytes());
+        digest.update(env!("CARGO_PKG_VERSION").as_bytes());
+        digest.update(build);
+        Some(digest.finalize().into())
     }
 
     pub fn model(&self) -> &Model {
@@ -78,6 +105,7 @@ impl Classifier {
     }
 
     pub fn model_mut(&mut self) -> &mut Model {
+        self.model_fingerprint = None;
         &mut self.model
     }
 
@@ -137,6 +165,10 @@ impl Classifier {
             ham: s.ham_cutoff,
             spam: s.spam_cutoff,
         });
+        // Another combiner than the stored one: its verdicts are not the store's.
+        if self.model.stack != stack {
+            self.model_fingerprint = None;
+        }
         self.model.stack = stack;
     }
 

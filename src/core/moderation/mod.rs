@@ -9,6 +9,7 @@
 //! does. [`stats`] derives the moderation figures of `secdesk stats`; [`reasons`] renders the
 //! reject reasons the desk offers.
 
+pub mod cache;
 pub mod reasons;
 pub mod stats;
 

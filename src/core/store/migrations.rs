@@ -443,6 +443,19 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX IF EXISTS reports_state;
     DROP INDEX IF EXISTS reports_coordinator;
     "#,
+    // 19 (held queue): verdicts of held posts kept between listings, so a listing classifies
+    // only the posts it has not seen with this classifier (`core::moderation::cache`).
+    // `message` is the SHA-256 of the post's raw bytes; `classifier` is
+    // `Classifier::cache_key`. Derived data: it may be emptied at any time.
+    r#"
+    CREATE TABLE IF NOT EXISTS held_verdicts (
+        message     BLOB NOT NULL,
+        classifier  BLOB NOT NULL,
+        verdict     TEXT NOT NULL,
+        stored_at   INTEGER NOT NULL,
+        PRIMARY KEY (message, classifier)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// How many migrations a store has had once the last migration that frees much space (packing

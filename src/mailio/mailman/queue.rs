@@ -6,13 +6,14 @@
 //! Mailman answers 404, it is "already handled". Every action Mailman carried out is recorded
 //! (`core::moderation::record`), with the classifier trained on discards and accepts.
 
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::Utc;
 
 use super::{Client, MailmanError, Moderated};
 use crate::core::classify::Classifier;
 use crate::core::config::Config;
+use crate::core::moderation::cache::{Classified, Coverage};
 use crate::core::moderation::{
     self, Action, ClassifiedPost, Decision, HeldPost, ModerationError, Recorded,
 };
@@ -58,22 +59,44 @@ pub fn lists<'a>(config: &'a Config, only: Option<&'a str>) -> Vec<&'a str> {
     }
 }
 
-/// Every held post of `lists`, classified by what `load` gives. Mailman builds every held
-/// entry slowly (docs/benchmarks.md), so `load` (the classifier from the store) runs on this
-/// thread while another fetches.
+/// Every held post of `lists`, classified by what `load` gives (from `store`). Mailman
+/// builds every held entry slowly (docs/benchmarks.md), so `load` runs on this thread while
+/// another fetches. Verdicts this classifier gave before are reused from `store`
+/// (`moderation::cache`); `coverage` says whether `lists` is the whole queue.
 pub fn fetch_loading<E: From<QueueError>>(
     client: &Client,
     lists: &[&str],
-    load: impl FnOnce() -> Result<Classifier, E>,
-) -> Result<Vec<ClassifiedPost>, E> {
+    store: &mut Store,
+    coverage: Coverage,
+    load: impl FnOnce(&mut Store) -> Result<Classifier, E>,
+) -> Result<Classified, E> {
     let (held, classifier) = std::thread::scope(|s| {
         let fetching = s.spawn(|| held_posts(client, lists));
-        let classifier = load();
+        let classifier = load(store);
         (fetching.join(), classifier)
     });
     // The fetch only panics on a bug: surface it, as the classifier's workers do.
     let held = held.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-    Ok(moderation::classify(&classifier?, held))
+    let classifier = classifier?;
+    Ok(match build_identity() {
+        Some(build) => {
+            moderation::cache::classify_cached(store, &classifier, &build, held, coverage)
+        }
+        None => Classified {
+            posts: moderation::classify(&classifier, held),
+            reused: 0,
+            cache_error: None,
+        },
+    })
+}
+
+/// Names the running executable (path, size, modification time), so that verdicts kept by
+/// one build are never reused by another; `None` when it cannot be told.
+fn build_identity() -> Option<Vec<u8>> {
+    let exe = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(&exe).ok()?;
+    let modified = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some(format!("{} {} {}", exe.display(), meta.len(), modified.as_nanos()).into_bytes())
 }
 
 /// Every held post of `lists`, in each list's order, not yet classified.

@@ -1,0 +1,350 @@
+//! Verdicts of held posts kept between listings. Mailman never changes a held post, and a
+//! moderator lists the same queue again and again (the desk refreshes it), so a listing
+//! classifies only the posts this classifier has not judged before.
+//!
+//! A verdict is kept under two SHA-256 digests: the post's raw bytes, and
+//! [`Classifier::cache_key`] (the stored model row by row, the rules' text, the parameters,
+//! the version and the caller's build identity). Any training, rule edit or new build
+//! changes the key, so a kept verdict is always the one classifying again would give; rows
+//! under another key are dropped at the next write. The table is derived data: losing it
+//! costs only time, so failing to read or write it never fails a listing.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::{classify, ClassifiedPost, HeldPost, ModerationError};
+use crate::core::classify::Classifier;
+use crate::core::model::Verdict;
+use crate::core::store::Store;
+
+/// A listing's posts with their verdicts, and how the cache served it.
+#[derive(Debug)]
+pub struct Classified {
+    pub posts: Vec<ClassifiedPost>,
+    /// Verdicts taken from the cache instead of classifying again.
+    pub reused: usize,
+    /// Why the cache could not be read or written; the verdicts are right all the same.
+    pub cache_error: Option<ModerationError>,
+}
+
+/// Which posts a listing covers, for dropping the verdicts of posts no longer held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every configured list: a kept verdict of a post not among them is dropped.
+    Whole,
+    /// Some lists only: verdicts of other lists' posts are kept.
+    Part,
+}
+
+/// Classifies `posts` as [`classify`] does, reusing the verdicts kept for this classifier
+/// and keeping the new ones. `build` names the running code (see `Classifier::cache_key`).
+pub fn classify_cached(
+    store: &mut Store,
+    classifier: &Classifier,
+    build: &[u8],
+    posts: Vec<HeldPost>,
+    coverage: Coverage,
+) -> Classified {
+    let Some(key) = classifier.cache_key(build) else {
+        return Classified {
+            posts: classify(classifier, posts),
+            reused: 0,
+            cache_error: None,
+        };
+    };
+    let digests: Vec<[u8; 32]> = posts
+        .iter()
+        .map(|p| Sha256::digest(&p.raw).into())
+        .collect();
+    let mut cache_error = None;
+    let mut verdicts = lookup(store, &key, &digests).unwrap_or_else(|e| {
+        cache_error = Some(e);
+        vec![None; digests.len()]
+    });
+    let missing: Vec<usize> = (0..posts.len())
+        .filter(|&i| verdicts[i].is_none())
+        .collect();
+    let raws: Vec<Vec<u8>> = missing.iter().map(|&i| posts[i].raw.clone()).collect();
+    let fresh = classifier.classify_raw_many(&raws);
+    let reused = posts.len() - missing.len();
+    for (&i, v) in missing.iter().zip(&fresh) {
+        verdicts[i] = Some(v.clone());
+    }
+    if cache_error.is_none() {
+        let new: Vec<(&[u8; 32], &Verdict)> =
+            missing.iter().map(|&i| &digests[i]).zip(&fresh).collect();
+        let held: Option<HashSet<&[u8; 32]>> =
+            (coverage == Coverage::Whole).then(|| digests.iter().collect());
+        cache_error = keep(store, &key, &new, held.as_ref()).err();
+    }
+    let posts = posts
+        .into_iter()
+        .zip(verdicts)
+        .map(|(post, verdict)| ClassifiedPost {
+            post,
+            // Every index is filled above: from the cache or freshly classified.
+            verdict: verdict.unwrap_or_else(|| unreachable!("each post has a verdict")),
+        })
+        .collect();
+    Classified {
+        posts,
+        reused,
+        cache_error,
+    }
+}
+
+/// The kept verdict of each digest under `key`, if any. A row that no longer reads as a
+/// verdict counts as missing.
+fn lookup(
+    store: &Store,
+    key: &[u8; 32],
+    digests: &[[u8; 32]],
+) -> Result<Vec<Option<Verdict>>, ModerationError> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT verdict FROM held_verdicts WHERE message = ?1 AND classifier = ?2",
+    )?;
+    let mut found = Vec::with_capacity(digests.len());
+    for d in digests {
+        let text: Option<String> = stmt
+            .query_row(params![&d[..], &key[..]], |r| r.get(0))
+            .optional()?;
+        found.push(text.and_then(|t| serde_json::from_str(&t).ok()));
+    }
+    Ok(found)
+}
+
+/// Keeps `new` under `key`, in one transaction that also drops the rows of other keys and,
+/// when `held` is the whole queue, the rows of posts no longer held. Writes nothing when
+/// there is nothing to change.
+fn keep(
+    store: &mut Store,
+    key: &[u8; 32],
+    new: &[(&[u8; 32], &Verdict)],
+    held: Option<&HashSet<&[u8; 32]>>,
+) -> Result<(), ModerationError> {
+    let stale: Vec<(Vec<u8>, Vec<u8>)> = {
+        let mut stmt = store
+            .conn()
+            .prepare_cached("SELECT message, classifier FROM held_verdicts")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut stale = Vec::new();
+        for row in rows {
+            let (message, classifier) = row?;
+            let gone = held.is_some_and(|h| {
+                <&[u8; 32]>::try_from(message.as_slice()).map_or(true, |m| !h.contains(m))
+            });
+            if classifier != key[..] || gone {
+                stale.push((message, classifier));
+            }
+        }
+        stale
+    };
+    if new.is_empty() && stale.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now().timestamp();
+    let tx = store.conn_mut().transaction()?;
+    {
+        let mut drop =
+            tx.prepare_cached("DELETE FROM held_verdicts WHERE message = ?1 AND classifier = ?2")?;
+        for (message, classifier) in &stale {
+            drop.execute(params![message, classifier])?;
+        }
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO held_verdicts (message, classifier, verdict, stored_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (digest, verdict) in new {
+            let text = serde_json::to_string(verdict)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            put.execute(params![&digest[..], &key[..], text, now])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::rules::BUILTIN_RULES;
+    use crate::core::classify::storage::load_model_fingerprinted;
+    use crate::core::classify::{load_classifier, RuleSet};
+    use crate::core::moderation::{record, Action, Decision};
+
+    const BUILD: &[u8] = b"test build";
+
+    fn post(id: u64, subject: &str, body: &str) -> HeldPost {
+        HeldPost {
+            list: "security@example.org".into(),
+            request_id: id,
+            message_id: Some(format!("held{id}@example.net")),
+            sender: "a@example.net".into(),
+            subject: subject.into(),
+            reason: "The message is not from a list member".into(),
+            hold_date: None,
+            raw: format!(
+                "From: a@example.net\nSubject: {subject}\nMessage-ID: <held{id}@example.net>\n\n{body}\n"
+            )
+            .into_bytes(),
+        }
+    }
+
+    fn queue() -> Vec<HeldPost> {
+        vec![
+            post(1, "WIN money now", "claim your prize, send bitcoin to our wallet"),
+            post(
+                2,
+                "Heap overflow in tarfile on Python 3.12.1",
+                "Steps to reproduce:\n  python3 -c 'import tarfile; tarfile.open(\"x.tar\")'\nTraceback (most recent call last):",
+            ),
+            post(3, "Bounty?", "I found a bug in your website, how much will you pay me?"),
+        ]
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        (dir, store)
+    }
+
+    fn kept(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT message, classifier FROM held_verdicts ORDER BY message")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_second_listing_reuses_every_verdict_and_they_are_the_ones_classifying_gives() {
+        let (_dir, mut store) = store();
+        let c = load_classifier(&mut store, None).unwrap();
+        let fresh = classify(&c, queue());
+        let first = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        assert_eq!((first.reused, first.cache_error.is_none()), (0, true));
+        assert_eq!(first.posts, fresh);
+        assert_eq!(kept(&store).len(), 3);
+
+        let again = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        assert_eq!(again.reused, 3);
+        assert!(again.cache_error.is_none());
+        assert_eq!(again.posts, fresh);
+    }
+
+    #[test]
+    fn after_training_no_verdict_of_the_old_model_is_reused() {
+        let (_dir, mut store) = store();
+        let c = load_classifier(&mut store, None).unwrap();
+        classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let old_key = c.cache_key(BUILD).unwrap();
+
+        // A moderator discards post 3 as spam: the model learns from it.
+        let q = queue();
+        let discard = Decision {
+            post: &q[2],
+            action: Action::Discard,
+            moderator: "ada@example.org",
+            at: Utc::now(),
+            comment: None,
+            verdict: None,
+            train: true,
+        };
+        record(&mut store, &discard).unwrap();
+        let trained = load_classifier(&mut store, None).unwrap();
+        let new_key = trained.cache_key(BUILD).unwrap();
+        assert_ne!(new_key, old_key);
+
+        let listed = classify_cached(&mut store, &trained, BUILD, queue(), Coverage::Whole);
+        assert_eq!(listed.reused, 0);
+        assert_eq!(listed.posts, classify(&trained, queue()));
+        assert!(kept(&store).iter().all(|(_, k)| k[..] == new_key[..]));
+        assert_eq!(kept(&store).len(), 3);
+    }
+
+    #[test]
+    fn a_whole_listing_forgets_posts_no_longer_held_and_a_partial_one_keeps_them() {
+        let (_dir, mut store) = store();
+        let c = load_classifier(&mut store, None).unwrap();
+        classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let fewer: Vec<HeldPost> = queue().into_iter().take(1).collect();
+
+        let part = classify_cached(&mut store, &c, BUILD, fewer.clone(), Coverage::Part);
+        assert_eq!(part.reused, 1);
+        assert_eq!(kept(&store).len(), 3);
+
+        let whole = classify_cached(&mut store, &c, BUILD, fewer, Coverage::Whole);
+        assert_eq!(whole.reused, 1);
+        let left = kept(&store);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].0, Sha256::digest(&queue()[0].raw).to_vec());
+    }
+
+    #[test]
+    fn a_damaged_row_is_classified_again_and_an_unusable_cache_fails_nothing() {
+        let (_dir, mut store) = store();
+        let c = load_classifier(&mut store, None).unwrap();
+        let fresh = classify(&c, queue());
+        classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        store
+            .conn()
+            .execute(
+                "UPDATE held_verdicts SET verdict = '{not a verdict' WHERE message = ?1",
+                [Sha256::digest(&queue()[1].raw).to_vec()],
+            )
+            .unwrap();
+        let listed = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        assert_eq!(listed.reused, 2);
+        assert_eq!(listed.posts, fresh);
+
+        store
+            .conn()
+            .execute("DROP TABLE held_verdicts", [])
+            .unwrap();
+        let listed = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let error = listed.cache_error.expect("the missing table is reported");
+        assert!(error.to_string().contains("held_verdicts"), "{error}");
+        assert_eq!(listed.posts, fresh);
+    }
+
+    #[test]
+    fn only_a_classifier_as_stored_has_a_key_and_it_names_rules_and_build() {
+        let (_dir, mut store) = store();
+        let c = load_classifier(&mut store, None).unwrap();
+        let key = c.cache_key(BUILD).unwrap();
+        assert_eq!(
+            load_classifier(&mut store, None).unwrap().cache_key(BUILD),
+            Some(key)
+        );
+        assert_ne!(c.cache_key(b"another build"), Some(key));
+
+        // The same stored model with edited rules: another key.
+        let (model, fingerprint) = load_model_fingerprinted(&mut store).unwrap();
+        let builtin = RuleSet::parse(BUILTIN_RULES, "rules.toml").unwrap();
+        let same = Classifier::new(model.clone(), builtin).with_model_fingerprint(fingerprint);
+        assert_eq!(same.cache_key(BUILD), Some(key));
+        let edited = format!("{BUILTIN_RULES}\n# a moderator's comment\n");
+        let edited = RuleSet::parse(&edited, "rules.toml").unwrap();
+        let other = Classifier::new(model.clone(), edited).with_model_fingerprint(fingerprint);
+        assert_ne!(other.cache_key(BUILD), Some(key));
+        assert_eq!(
+            Classifier::new(model, RuleSet::builtin().unwrap()).cache_key(BUILD),
+            None
+        );
+
+        let mut changed = c.clone();
+        changed.model_mut().messages[0] += 1;
+        assert_eq!(changed.cache_key(BUILD), None);
+        let unused = classify_cached(&mut store, &changed, BUILD, queue(), Coverage::Whole);
+        assert_eq!(unused.reused, 0);
+        assert!(kept(&store).is_empty());
+    }
+}
