@@ -21,7 +21,7 @@ use crate::core::model::{Class, Outcome};
 use crate::core::moderation::cache::Coverage;
 use crate::core::moderation::{self, Action, ClassifiedPost};
 use crate::core::sanitize::terminal_line;
-use crate::core::store::timestamp;
+use crate::core::store::{timestamp, Store};
 use crate::mailio::mailman::queue::{self, Acted, Moderator};
 
 use super::{output, Context};
@@ -129,22 +129,22 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let (config, mut store) = ctx.store()?;
+    let config = ctx.config()?;
     let client = queue::connect(&config)?;
     let lists = queue::lists(&config, args.list.as_deref());
+    let open = || ctx.open_store(&config.store_path(), Store::open);
     let Some((action, act)) = acting else {
         let coverage = if args.list.is_some() {
             Coverage::Part
         } else {
             Coverage::Whole
         };
-        let listed = queue::fetch_loading(
-            &client,
-            &lists,
-            &mut store,
-            coverage,
-            |store| -> anyhow::Result<_> { Ok(load_classifier(store, Some(&config.dir()))?) },
-        )?;
+        // Mailman starts building the queue before the store is even open.
+        let (listed, mut store) = queue::fetch_loading(&client, &lists, coverage, || {
+            let mut store = open()?;
+            let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+            anyhow::Ok((store, classifier))
+        })?;
         if let Some(e) = &listed.cache_error {
             eprintln!("secdesk: warning: the verdicts were not kept for the next listing ({e}); this listing is complete");
         }
@@ -165,6 +165,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
+    let mut store = open()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
     let mut moderator = Moderator {
         client: &client,

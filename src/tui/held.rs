@@ -268,13 +268,10 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
         let client = queue::connect(config)?;
         let lists = queue::lists(config, None);
         // A verdict not kept only costs the next refresh some time: nothing to report.
-        let listed = queue::fetch_loading(
-            &client,
-            &lists,
-            store,
-            Coverage::Whole,
-            |store| -> anyhow::Result<_> { Ok(load_classifier(store, Some(&config.dir()))?) },
-        )?;
+        let (listed, _) = queue::fetch_loading(&client, &lists, Coverage::Whole, || {
+            let classifier = load_classifier(store, Some(&config.dir()))?;
+            anyhow::Ok((&mut *store, classifier))
+        })?;
         Ok(listed.posts)
     };
     Action::HeldLoaded(fetched().map_err(|e| text::held_failed(&one_line(&e))))

@@ -6,6 +6,7 @@
 //! Mailman answers 404, it is "already handled". Every action Mailman carried out is recorded
 //! (`core::moderation::record`), with the classifier trained on discards and accepts.
 
+use std::borrow::BorrowMut;
 use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::Utc;
@@ -59,35 +60,40 @@ pub fn lists<'a>(config: &'a Config, only: Option<&'a str>) -> Vec<&'a str> {
     }
 }
 
-/// Every held post of `lists`, classified by what `load` gives (from `store`). Mailman
-/// builds every held entry slowly (docs/benchmarks.md), so `load` runs on this thread while
-/// another fetches. Verdicts this classifier gave before are reused from `store`
-/// (`moderation::cache`); `coverage` says whether `lists` is the whole queue.
-pub fn fetch_loading<E: From<QueueError>>(
+/// Every held post of `lists`, classified. Mailman builds every held entry slowly
+/// (docs/benchmarks.md), so `load` (opening the store and loading its classifier) runs on
+/// this thread while another fetches. Verdicts this classifier gave before are reused from
+/// the store (`moderation::cache`); `coverage` says whether `lists` is the whole queue.
+/// Gives the store back with the posts.
+pub fn fetch_loading<S: BorrowMut<Store>, E: From<QueueError>>(
     client: &Client,
     lists: &[&str],
-    store: &mut Store,
     coverage: Coverage,
-    load: impl FnOnce(&mut Store) -> Result<Classifier, E>,
-) -> Result<Classified, E> {
-    let (held, classifier) = std::thread::scope(|s| {
+    load: impl FnOnce() -> Result<(S, Classifier), E>,
+) -> Result<(Classified, S), E> {
+    let (held, loaded) = std::thread::scope(|s| {
         let fetching = s.spawn(|| held_posts(client, lists));
-        let classifier = load(store);
-        (fetching.join(), classifier)
+        let loaded = load();
+        (fetching.join(), loaded)
     });
     // The fetch only panics on a bug: surface it, as the classifier's workers do.
     let held = held.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-    let classifier = classifier?;
-    Ok(match build_identity() {
-        Some(build) => {
-            moderation::cache::classify_cached(store, &classifier, &build, held, coverage)
-        }
+    let (mut store, classifier) = loaded?;
+    let classified = match build_identity() {
+        Some(build) => moderation::cache::classify_cached(
+            store.borrow_mut(),
+            &classifier,
+            &build,
+            held,
+            coverage,
+        ),
         None => Classified {
             posts: moderation::classify(&classifier, held),
             reused: 0,
             cache_error: None,
         },
-    })
+    };
+    Ok((classified, store))
 }
 
 /// Names the running executable (path, size, modification time), so that verdicts kept by
