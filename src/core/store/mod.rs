@@ -2,8 +2,9 @@
 //!
 //! The file is private (0600; a looser one is tightened with a notice), marked as secdesk's
 //! (`PRAGMA application_id`; another program's database is refused, never migrated) and
-//! checked (`PRAGMA quick_check`) on every open: a damaged store is only opened read-only,
-//! for the read commands and `secdesk backup`. WAL mode and a busy timeout let several
+//! checked (`PRAGMA quick_check`) on open unless it is exactly as secdesk last closed it
+//! cleanly (`stamp`): a damaged store is only opened read-only, for the read commands and
+//! `secdesk backup`. WAL mode and a busy timeout let several
 //! desks share one database. `errors` turns SQLite's result codes into one line each.
 
 pub mod body;
@@ -17,6 +18,7 @@ pub mod raw;
 pub mod reports;
 pub mod salvage;
 pub mod space;
+pub mod stamp;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,7 +36,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An open database.
 pub struct Store {
+    /// First, so that it is closed (and SQLite checkpointed the WAL) before `_stamp_on_close` runs.
     conn: Connection,
+    /// Stamps the file as cleanly closed when the store is dropped; `None` when damaged.
+    _stamp_on_close: Option<stamp::CleanClose>,
     path: PathBuf,
     /// Why the store is open read-only (what `PRAGMA quick_check` found), if it is.
     damage: Option<String>,
@@ -82,6 +87,8 @@ impl Store {
             file::tighten_modes(path)
         };
         file::check_header(path)?;
+        // Before SQLite opens it (opening creates the `-wal` the stamp describes).
+        let as_closed = stamp::unchanged_since_clean_close(path);
         let opened = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -89,7 +96,7 @@ impl Store {
         let conn = Connection::open(path).map_err(opened)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
         let identity = file::identify(&conn, path)?;
-        if identity != Identity::New && !file::checked_before(path) {
+        if identity != Identity::New && !file::checked_before(path) && !as_closed {
             if let Some(detail) = file::damage(&conn, path)? {
                 drop(conn);
                 let conn = Connection::open_with_flags(
@@ -101,6 +108,7 @@ impl Store {
                 register_functions(&conn).map_err(opened)?;
                 return Ok(Store {
                     conn,
+                    _stamp_on_close: None,
                     path: path.to_path_buf(),
                     damage: Some(detail),
                     notices,
@@ -109,6 +117,9 @@ impl Store {
         }
         let mut store = Store {
             conn,
+            _stamp_on_close: Some(stamp::CleanClose {
+                path: path.to_path_buf(),
+            }),
             path: path.to_path_buf(),
             damage: None,
             notices,
