@@ -5,12 +5,12 @@
 //! copy it prints the CPU time per message of that copy (this thread's, from
 //! /proc/thread-self/stat, so other processes' load does not count), so a cost that grows
 //! with the store shows as a rising line:
-//! `COPIES=30 [CACHE_MB=N] cargo run --release --example ingest_bench -- OUT.db FILE...`
+//! `COPIES=30 [CACHE_MB=N (default: as sync, 64)] cargo run --release --example ingest_bench -- OUT.db FILE...`
 use std::path::Path;
 use std::time::Instant;
 
 use secdesk::core::ingest::{Ingestor, Origin, RawIncoming};
-use secdesk::core::store::Store;
+use secdesk::core::store::{Store, BULK_PAGE_CACHE_BYTES};
 
 /// This thread's user + system CPU time in seconds (clock ticks of 1/100 s).
 fn thread_cpu() -> f64 {
@@ -36,16 +36,13 @@ fn main() {
         .collect();
     let _ = std::fs::remove_file(&db);
     let mut store = Store::open(Path::new(&db)).expect("store");
-    // CACHE_MB=N: SQLite's page cache for this run (its default is 2 MB).
-    if let Some(mb) = std::env::var("CACHE_MB")
+    // CACHE_MB=N: SQLite's page cache for this run; without it, the one `secdesk sync`
+    // uses (BULK_PAGE_CACHE_BYTES).
+    let cache = std::env::var("CACHE_MB")
         .ok()
         .and_then(|m| m.parse::<i64>().ok())
-    {
-        store
-            .conn()
-            .pragma_update(None, "cache_size", -mb * 1024)
-            .expect("cache_size");
-    }
+        .map_or(BULK_PAGE_CACHE_BYTES, |mb| mb << 20);
+    store.set_page_cache(cache).expect("cache_size");
     let ingestor = Ingestor::from_store(&mut store, None).expect("classifier");
     let mut uid = 0;
     let started = Instant::now();
