@@ -110,6 +110,8 @@ impl Store {
         if identity != Identity::New && !file::checked_before(path) && !as_closed {
             if let Some(detail) = file::damage(&conn, path)? {
                 drop(conn);
+                // No stamp, old or new, vouches for a damaged file.
+                stamp::suspect(path);
                 let conn = Connection::open_with_flags(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
