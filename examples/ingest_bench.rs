@@ -5,12 +5,12 @@
 //! copy it prints the CPU time per message of that copy (this thread's, from
 //! /proc/thread-self/stat, so other processes' load does not count), so a cost that grows
 //! with the store shows as a rising line:
-//! `COPIES=30 [CACHE_MB=N] cargo run --release --example ingest_bench -- OUT.db FILE...`
+//! `COPIES=30 [CACHE_MB=N (default: as sync, 64)] [FTS_AUTOMERGE=N] [BATCH=N] cargo run --release --example ingest_bench -- OUT.db FILE...`
 use std::path::Path;
 use std::time::Instant;
 
 use secdesk::core::ingest::{Ingestor, Origin, RawIncoming};
-use secdesk::core::store::Store;
+use secdesk::core::store::{Store, BULK_PAGE_CACHE_BYTES};
 
 /// This thread's user + system CPU time in seconds (clock ticks of 1/100 s).
 fn thread_cpu() -> f64 {
@@ -36,16 +36,32 @@ fn main() {
         .collect();
     let _ = std::fs::remove_file(&db);
     let mut store = Store::open(Path::new(&db)).expect("store");
-    // CACHE_MB=N: SQLite's page cache for this run (its default is 2 MB).
-    if let Some(mb) = std::env::var("CACHE_MB")
+    // CACHE_MB=N: SQLite's page cache for this run; without it, the one `secdesk sync`
+    // uses (BULK_PAGE_CACHE_BYTES).
+    let cache = std::env::var("CACHE_MB")
+        .ok()
+        .and_then(|m| m.parse::<i64>().ok())
+        .map_or(BULK_PAGE_CACHE_BYTES, |mb| mb << 20);
+    store.set_page_cache(cache).expect("cache_size");
+    // FTS_AUTOMERGE=N: the full-text index's `automerge` setting for this run (FTS5's
+    // default is 4; the store's own setting otherwise).
+    if let Some(n) = std::env::var("FTS_AUTOMERGE")
         .ok()
         .and_then(|m| m.parse::<i64>().ok())
     {
         store
             .conn()
-            .pragma_update(None, "cache_size", -mb * 1024)
-            .expect("cache_size");
+            .execute(
+                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', ?1)",
+                [n],
+            )
+            .expect("automerge");
     }
+    // BATCH=N: messages per transaction (a sync's UID FETCH batch; 500 by default).
+    let batch_size: usize = std::env::var("BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(500);
     let ingestor = Ingestor::from_store(&mut store, None).expect("classifier");
     let mut uid = 0;
     let started = Instant::now();
@@ -53,7 +69,7 @@ fn main() {
     println!("copy  messages  prepare µs/msg  store µs/msg  (CPU of this thread)");
     for copy in 1..=copies {
         let (mut prep, mut stored) = (0.0, 0.0);
-        for chunk in bodies.chunks(500) {
+        for chunk in bodies.chunks(batch_size) {
             let t = thread_cpu();
             let batch: Vec<_> = chunk
                 .iter()

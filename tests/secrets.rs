@@ -166,7 +166,8 @@ fn the_store_and_its_wal_files_are_private_even_with_umask_000() {
     let out = secdesk(&config, &["sync"], &[(PASSWORD_VAR, PASSWORD)]);
     assert!(out.status.success(), "{}", seen(&out));
     assert_eq!(mode(db.parent().unwrap()), 0o700, "the store's folder");
-    for suffix in ["", "-wal", "-shm"] {
+    // `-clean` is the stamp a clean close leaves (core::store::stamp).
+    for suffix in ["", "-wal", "-shm", "-clean"] {
         let path = PathBuf::from(format!("{}{suffix}", db.display()));
         assert!(path.exists(), "{} is missing", path.display());
         assert_eq!(mode(&path), 0o600, "{}", path.display());

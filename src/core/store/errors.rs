@@ -81,9 +81,13 @@ pub fn describe_sqlite(e: &rusqlite::Error, path: &Path) -> Option<String> {
             BUSY_TIMEOUT.as_secs()
         ),
         ErrorCode::DiskFull => full(path),
-        ErrorCode::DatabaseCorrupt => format!(
-            "the store {p} is damaged: run `secdesk check`; recover what it holds with `secdesk backup FILE`"
-        ),
+        ErrorCode::DatabaseCorrupt => {
+            // The next open checks the whole file instead of trusting the clean-close stamp.
+            super::stamp::suspect(path);
+            format!(
+                "the store {p} is damaged: run `secdesk check`; recover what it holds with `secdesk backup FILE`"
+            )
+        }
         ErrorCode::NotADatabase => format!(
             "the file {p} is not a secdesk store (it is not an SQLite database); secdesk leaves it untouched: move it away, or set [store] path to another file"
         ),

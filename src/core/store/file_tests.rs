@@ -306,3 +306,78 @@ fn a_damaged_store_from_before_packing_is_salvaged_byte_exact() {
         assert_eq!(raw, original(i), "message {i}");
     }
 }
+
+#[test]
+fn a_cleanly_closed_store_is_trusted_until_something_else_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    store_with_reports(&path, 300);
+    // Closed by secdesk after its last write: reopening skips the full check.
+    assert!(stamp::unchanged_since_clean_close(&path));
+    let store = Store::open(&path).unwrap();
+    assert!(store.damage().is_none());
+    // The open did not run `PRAGMA quick_check` (which reads every page).
+    assert!(!file::checked_before(&path));
+    drop(store);
+    assert!(stamp::unchanged_since_clean_close(&path));
+
+    // Another program writes the file: the stamp no longer matches, the check runs and
+    // finds the damage.
+    damage_page(&path, 40);
+    assert!(!stamp::unchanged_since_clean_close(&path));
+    let err = Store::open(&path).err().unwrap().to_string();
+    assert!(err.contains("is damaged"), "{err}");
+    // A damaged store is never stamped, so every later open checks it again.
+    drop(Store::open_for_reading(&path).unwrap());
+    assert!(!stamp::unchanged_since_clean_close(&path));
+    assert!(Store::open(&path).is_err());
+}
+
+#[test]
+fn a_store_left_without_a_clean_close_or_replaced_is_checked_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    store_with_reports(&path, 20);
+    assert!(stamp::unchanged_since_clean_close(&path));
+
+    // A process killed while it held the store: its write is in the WAL, never closed.
+    let store = Store::open(&path).unwrap();
+    store
+        .conn()
+        .execute(
+            "INSERT INTO reports (created_at, updated_at) VALUES ('t', 't')",
+            [],
+        )
+        .unwrap();
+    std::mem::forget(store);
+    assert!(!stamp::unchanged_since_clean_close(&path));
+
+    // A copy put in its place (another inode), even one of the same bytes.
+    let other = dir.path().join("t.db");
+    store_with_reports(&other, 20);
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&other, &copy).unwrap();
+    std::fs::rename(&copy, &other).unwrap();
+    assert!(!stamp::unchanged_since_clean_close(&other));
+    drop(Store::open(&other).unwrap());
+    assert!(stamp::unchanged_since_clean_close(&other));
+}
+
+#[test]
+fn a_store_reported_corrupt_is_checked_in_full_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    store_with_reports(&path, 20);
+    assert!(stamp::unchanged_since_clean_close(&path));
+    // SQLite said "corrupt" while the store was in use (a page read went wrong).
+    let corrupt = StoreError::Sql(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+        None,
+    ));
+    let line = describe_error(&corrupt, &path).unwrap();
+    assert!(line.contains("is damaged"), "{line}");
+    assert!(!stamp::unchanged_since_clean_close(&path));
+    // Closing it again in this process does not make it trusted again.
+    drop(Store::open(&path).unwrap());
+    assert!(!stamp::unchanged_since_clean_close(&path));
+}

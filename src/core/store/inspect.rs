@@ -58,6 +58,10 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
     let pages = pragma("page_count").map_err(opened)?;
     let bytes = pages * pragma("page_size").map_err(opened)?;
     let damage = file::integrity_problems(&conn, limit).unwrap_or_else(|e| vec![e.to_string()]);
+    if !damage.is_empty() {
+        // Whatever the stamp says, the next open checks the whole file.
+        super::stamp::suspect(path);
+    }
     let broken_references = file::broken_references(&conn, limit).unwrap_or_default();
     Ok(Inspection {
         path: path.to_path_buf(),

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use crate::core::ingest::{IngestSummary, Ingestor, MailboxCursor, Prepared};
-use crate::core::store::{Store, StoreError};
+use crate::core::store::{Store, StoreError, BULK_PAGE_CACHE_BYTES, DEFAULT_PAGE_CACHE_BYTES};
 
 use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::cursor::{plan, Plan, Walk};
@@ -237,7 +237,8 @@ pub fn run(
     report
         .problems
         .extend(todo.listing.problems.iter().cloned());
-    progress(SyncProgress::Planned { total: todo.total });
+    let todo_total = todo.total;
+    progress(SyncProgress::Planned { total: todo_total });
     let Todo {
         listing,
         batches,
@@ -249,6 +250,13 @@ pub fn run(
         uidvalidity: examined.uidvalidity,
         max_message_bytes: endpoint.max_message_bytes,
     };
+    // A bigger page cache while many messages arrive keeps the cost per message flat as
+    // the store grows (see `BULK_PAGE_CACHE_BYTES`); back to the default afterwards, so a
+    // desk's long-lived connection does not keep it.
+    let bulk = todo_total > 0;
+    if bulk {
+        store.set_page_cache(BULK_PAGE_CACHE_BYTES)?;
+    }
     let mut stored = |batch: PreparedBatch| {
         store_batch(store, ingestor, examined, &mut walk, &mut report, batch)?;
         progress(SyncProgress::Stored {
@@ -257,6 +265,9 @@ pub fn run(
         Ok(())
     };
     let piped = pipeline(endpoint, session, &source, batches, ingestor, &mut stored);
+    if bulk {
+        store.set_page_cache(DEFAULT_PAGE_CACHE_BYTES)?;
+    }
     if let Err(e) = piped {
         // What was not fetched is accounted for in the store, with the cause.
         let reason = format!("not fetched: {e}");
