@@ -10,6 +10,7 @@
 //! any non-ASCII text, and rules run on every message. `(?u)` turns Unicode back on.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -141,11 +142,31 @@ struct Rule {
     unless: Option<Gated>,
 }
 
-/// A regex and its prefilter gate (`None`: always run it).
+/// A regex and its prefilter gate (`None`: always run it). The shipped rules compile each
+/// regex on first use: one message needs few of them, and compiling them all was about a
+/// quarter of a one-file `classify`'s CPU time (docs/benchmarks.md). A rule file of the user's is compiled whole
+/// at load, so a bad regex is reported with its line.
 #[derive(Debug, Clone)]
 struct Gated {
-    regex: Regex,
+    source: String,
+    regex: OnceLock<Regex>,
     gate: Option<usize>,
+}
+
+impl Gated {
+    fn regex(&self) -> &Regex {
+        // Invariant: only the shipped rules are left uncompiled, and every one of them
+        // compiles (test `every_shipped_regex_compiles`).
+        self.regex
+            .get_or_init(|| compile(&self.source).expect("the shipped rules' regexes compile"))
+    }
+}
+
+fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(MAX_REGEX_BYTES)
+        .build()
 }
 
 /// The rules in force, and the file they came from.
@@ -204,7 +225,8 @@ impl FieldCache<'_> {
         if !self.passes(rules, field, g.gate) {
             return false;
         }
-        self.text(field).is_some_and(|text| g.regex.is_match(text))
+        self.text(field)
+            .is_some_and(|text| g.regex().is_match(text))
     }
 }
 
@@ -250,11 +272,16 @@ impl RuleSet {
 
     /// The shipped rules.
     pub fn builtin() -> Result<RuleSet, ClassifyError> {
-        RuleSet::parse(BUILTIN_RULES, "assets/rules.toml (built in)")
+        RuleSet::parse_with(BUILTIN_RULES, "assets/rules.toml (built in)", true)
     }
 
     /// Parses and compiles a rule file; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<RuleSet, ClassifyError> {
+        RuleSet::parse_with(text, file, false)
+    }
+
+    /// `lazy`: leave each regex to be compiled on first use (only for the shipped rules).
+    fn parse_with(text: &str, file: &str, lazy: bool) -> Result<RuleSet, ClassifyError> {
         let error = |offset: usize, message: String| ClassifyError::RuleFile {
             file: PathBuf::from(file),
             line: line_of(text, offset),
@@ -299,20 +326,21 @@ impl RuleSet {
                     scanned.len() - 1
                 }
             };
-            let mut compile = |p: &str| {
-                let regex = RegexBuilder::new(p)
-                    .unicode(false)
-                    .size_limit(MAX_REGEX_BYTES)
-                    .build()
-                    .map_err(|e| fail(format!("bad regex: {e}")))?;
+            let mut gated = |p: &str| {
+                let regex = OnceLock::new();
+                if !lazy {
+                    let compiled = compile(p).map_err(|e| fail(format!("bad regex: {e}")))?;
+                    regex.get_or_init(|| compiled);
+                }
                 Ok::<_, ClassifyError>(Gated {
+                    source: p.to_string(),
                     regex,
                     gate: prefilter.add(channel, p),
                 })
             };
-            let pattern = compile(&def.pattern)?;
-            let also = def.also.as_deref().map(&mut compile).transpose()?;
-            let unless = def.unless.as_deref().map(&mut compile).transpose()?;
+            let pattern = gated(&def.pattern)?;
+            let also = def.also.as_deref().map(&mut gated).transpose()?;
+            let unless = def.unless.as_deref().map(&mut gated).transpose()?;
             rules.push(Rule {
                 name: def.name,
                 class,
@@ -393,113 +421,5 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::parse::parse_message;
-
-    fn err(text: &str) -> String {
-        RuleSet::parse(text, "/etc/secdesk/rules.toml")
-            .unwrap_err()
-            .to_string()
-    }
-
-    const GOOD: &str = r#"
-[[rule]]
-name = "dmarc"
-class = "invalid"
-weight = 2.0
-field = "text"
-pattern = '(?i)\bdmarc\b'
-
-[[rule]]
-name = "ooo"
-class = "invalid"
-weight = 3.0
-field = "header:Auto-Submitted"
-pattern = '(?i)^auto-'
-
-[[rule]]
-name = "repro-without-version"
-class = "valid"
-weight = 1.0
-field = "body"
-pattern = 'reproduce'
-also = '(?i)steps'
-unless = '3\.\d+'
-"#;
-
-    #[test]
-    fn rules_fire_on_their_field_and_respect_unless() {
-        let rules = RuleSet::parse(GOOD, "test").unwrap();
-        let m = parse_message(
-            b"Subject: Missing DMARC record\nAuto-Submitted: auto-replied\n\nSteps to reproduce: dig\n",
-        );
-        let names: Vec<String> = rules.evaluate(&m).into_iter().map(|f| f.name).collect();
-        assert_eq!(names, ["dmarc", "ooo", "repro-without-version"]);
-        let m = parse_message(b"Subject: hi\n\nSteps to reproduce on 3.11: run\n");
-        assert!(rules.evaluate(&m).is_empty());
-        let m = parse_message(b"Subject: hi\n\nTo reproduce: run\n");
-        assert!(rules.evaluate(&m).is_empty(), "`also` must match too");
-        assert_eq!(
-            Fired {
-                name: "dmarc".into(),
-                class: Class::Invalid,
-                weight: 2.0
-            }
-            .reason(),
-            "rule dmarc +2.0 invalid"
-        );
-    }
-
-    #[test]
-    fn toml_syntax_errors_name_file_and_line() {
-        let e = err("[[rule]]\nname = \"x\"\nclass = \"invalid\nweight = 1\n");
-        assert!(e.contains("/etc/secdesk/rules.toml line 3"), "{e}");
-    }
-
-    #[test]
-    fn bad_regex_names_file_line_and_rule() {
-        let text = GOOD.replace(r"'(?i)^auto-'", "'(unclosed'");
-        let e = err(&text);
-        assert!(e.contains("/etc/secdesk/rules.toml line 9"), "{e}");
-        assert!(e.contains("rule 'ooo'"), "{e}");
-        assert!(e.contains("bad regex"), "{e}");
-    }
-
-    #[test]
-    fn bad_class_field_weight_and_unknown_keys_are_refused() {
-        let e = err(&GOOD.replace("class = \"valid\"", "class = \"maybe\""));
-        assert!(
-            e.contains("line 16") && e.contains("unknown class 'maybe'"),
-            "{e}"
-        );
-        let e = err(&GOOD.replace("field = \"body\"", "field = \"bdy\""));
-        assert!(e.contains("unknown field 'bdy'"), "{e}");
-        let e = err(&GOOD.replace("weight = 3.0", "weight = -1.0"));
-        assert!(e.contains("line 9") && e.contains("weight -1"), "{e}");
-        let e = err(&GOOD.replace("weight = 2.0", "weight = 2.0\nwieght = 1"));
-        assert!(e.contains("line 6") && e.contains("wieght"), "{e}");
-    }
-
-    #[test]
-    fn shipped_rules_load() {
-        let rules = RuleSet::builtin().unwrap();
-        assert!(rules.len() >= 20, "only {} rules", rules.len());
-    }
-
-    #[test]
-    fn a_rules_file_beside_the_config_replaces_the_shipped_one() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(RuleSet::load(Some(dir.path())).unwrap().len() >= 20);
-        std::fs::write(dir.path().join(RULES_FILE), GOOD).unwrap();
-        let rules = RuleSet::load(Some(dir.path())).unwrap();
-        assert_eq!(rules.len(), 3);
-        std::fs::write(dir.path().join(RULES_FILE), "[[rule]]\nname = 1\n").unwrap();
-        let e = RuleSet::load(Some(dir.path())).unwrap_err().to_string();
-        assert!(
-            e.contains(&dir.path().join(RULES_FILE).display().to_string()),
-            "{e}"
-        );
-        assert!(e.contains("line 2"), "{e}");
-    }
-}
+#[path = "rules_tests.rs"]
+mod tests;

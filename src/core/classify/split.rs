@@ -19,7 +19,7 @@ use super::bayes::BayesParams;
 use super::corpus::{labelled_files, read_message};
 use super::evaluate::{evaluate, EvalReport, Sample};
 use super::fitting::{fit_stack, train_model, Example};
-use super::model::Label;
+use super::model::{Label, Model};
 use super::{Classifier, ClassifyError, RuleSet};
 use crate::core::parse::parse_message;
 
@@ -117,6 +117,20 @@ pub struct SplitReport {
     pub report: EvalReport,
 }
 
+/// A model trained from empty on the items `parts` leaves out of the test (per folder), with
+/// its combiner fitted on them only.
+pub fn train_part(folders: &[(String, Vec<Item>)], parts: &[Vec<bool>], rules: &RuleSet) -> Model {
+    let mut examples = Vec::new();
+    for ((_, items), test) in folders.iter().zip(parts) {
+        for (item, _) in items.iter().zip(test).filter(|(_, t)| !**t) {
+            examples.push(Example::new(&parse_message(&item.raw), item.label, rules));
+        }
+    }
+    let mut model = train_model(&examples);
+    model.stack = Some(fit_stack(&model, &examples, &BayesParams::default()));
+    model
+}
+
 /// Trains on the training part of every folder, then scores each folder's test part.
 pub fn run_split(
     folders: &[(String, Vec<Item>)],
@@ -127,15 +141,7 @@ pub fn run_split(
         .iter()
         .map(|(_, items)| test_part(items, kind))
         .collect();
-    let mut examples = Vec::new();
-    for ((_, items), test) in folders.iter().zip(&parts) {
-        for (item, _) in items.iter().zip(test).filter(|(_, t)| !**t) {
-            examples.push(Example::new(&parse_message(&item.raw), item.label, rules));
-        }
-    }
-    let mut model = train_model(&examples);
-    model.stack = Some(fit_stack(&model, &examples, &BayesParams::default()));
-    let classifier = Classifier::new(model, rules.clone());
+    let classifier = Classifier::new(train_part(folders, &parts, rules), rules.clone());
     folders
         .iter()
         .zip(&parts)
