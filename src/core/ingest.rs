@@ -206,6 +206,9 @@ impl Ingestor {
             .execute(params![c.mailbox, c.uidvalidity, c.last_uid])?;
         }
         tx.commit()?;
+        // The batch that brings the store to 1,000 messages trains its dictionary and
+        // re-packs them with it (core::store::dictionary); later batches only check.
+        crate::core::store::dictionary::train_if_due(store.conn_mut())?;
         Ok(summary)
     }
 }
@@ -427,7 +430,10 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         mailbox,
         uidvalidity,
         uid,
-        crate::core::store::raw::pack(&p.incoming.raw),
+        crate::core::store::raw::pack_with(
+            &p.incoming.raw,
+            crate::core::store::dictionary::current(tx)?.as_deref()
+        ),
         row.placement.another_sender,
         date.note.as_ref().and(m.header("Date")),
         p.pgp.as_ref().map(json),
