@@ -33,13 +33,23 @@ pub fn decode(raw: &[u8]) -> String {
     parse_message(raw).body_text
 }
 
-/// Makes [`SQL_BODY`] available on `conn`.
+/// The SQL function `secdesk_body_or_empty(body, pgp, raw)`: as [`SQL_BODY`], but `''`
+/// for a raw message that cannot be unpacked (damaged), so rebuilding the full-text index
+/// (migration 20) does not keep a store with one damaged message from opening.
+pub const SQL_BODY_OR_EMPTY: &str = "secdesk_body_or_empty";
+
+/// Makes [`SQL_BODY`] and [`SQL_BODY_OR_EMPTY`] available on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    register_one(conn, SQL_BODY, false)?;
+    register_one(conn, SQL_BODY_OR_EMPTY, true)
+}
+
+fn register_one(conn: &Connection, name: &str, lenient: bool) -> rusqlite::Result<()> {
     conn.create_scalar_function(
-        SQL_BODY,
+        name,
         3,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
+        move |ctx| {
             let body = match ctx.get_raw(0) {
                 ValueRef::Text(t) => t,
                 ValueRef::Null => b"",
@@ -55,9 +65,11 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
                 ValueRef::Null => return Ok(String::new()),
                 _ => return Err(FromSqlError::InvalidType.into()),
             };
-            let raw =
-                unpack(stored).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
-            Ok(decode(&raw))
+            match unpack(stored) {
+                Ok(raw) => Ok(decode(&raw)),
+                Err(_) if lenient => Ok(String::new()),
+                Err(e) => Err(rusqlite::Error::UserFunctionError(Box::new(e))),
+            }
         },
     )
 }

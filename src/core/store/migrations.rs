@@ -458,6 +458,27 @@ pub const MIGRATIONS: &[&str] = &[
         trained_at  TEXT NOT NULL                 -- RFC 3339 UTC
     );
     "#,
+    // 20 (compact store): the full-text index keeps no token positions (`detail=none`): it
+    // only says which messages hold each token, about a third of the size. A search term
+    // that is a phrase (`http.server`, an address) is looked up as its tokens and each
+    // message found is checked for the phrase (core::store::search), so searches find what
+    // they found before. Rebuilt from the stored messages with each body as readers see it
+    // (`secdesk_body`; a damaged raw message, which has no text to show, is indexed without
+    // its body), in this migration's transaction.
+    r#"
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        subject, sender, body,
+        tokenize = 'unicode61', content = '', contentless_delete = 1, detail = none
+    );
+    INSERT INTO messages_fts (rowid, subject, sender, body)
+        SELECT id, subject,
+               CASE WHEN from_name IS NOT NULL AND from_name != ''
+                    THEN from_name || ' <' || coalesce(from_addr, '') || '>'
+                    ELSE coalesce(from_addr, '') END,
+               secdesk_body_or_empty(body, pgp, raw)
+        FROM messages;
+    "#,
 ];
 
 /// How many migrations a store has had once the last migration that frees much space (packing

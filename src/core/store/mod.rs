@@ -17,6 +17,7 @@ pub mod queue;
 pub mod raw;
 pub mod reports;
 pub mod salvage;
+pub mod search;
 pub mod space;
 
 use std::path::{Path, PathBuf};
@@ -344,6 +345,7 @@ impl Store {
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
     dictionary::register_sql(conn)?;
+    search::register(conn)?;
     body::register(conn)
 }
 
