@@ -358,7 +358,7 @@ fn new_report(tx: &Transaction<'_>, v: Option<&Verdict>, received: &str) -> Resu
         v.map(|v| v.outcome.as_str()),
         v.map(|v| v.spam_score),
         v.map(|v| v.confidence),
-        v.map(|v| json(&v.reasons)),
+        v.map(|v| crate::core::store::reasons::encode(&v.reasons)),
     ])?;
     let id = tx.last_insert_rowid();
     tx.prepare_cached(
@@ -431,7 +431,8 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         v.map(|v| v.confidence),
         // The message that opened its report has its reasons there (reports.reasons):
         // kept once.
-        v.filter(|_| !row.is_new).map(|v| json(&v.reasons)),
+        v.filter(|_| !row.is_new)
+            .map(|v| crate::core::store::reasons::encode(&v.reasons)),
         mailbox,
         uidvalidity,
         uid,

@@ -15,6 +15,7 @@ mod migrations;
 pub mod missing;
 pub mod queue;
 pub mod raw;
+pub mod reasons;
 pub mod reports;
 pub mod salvage;
 pub mod search;
@@ -346,6 +347,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
     dictionary::register_sql(conn)?;
     search::register(conn)?;
+    reasons::register(conn)?;
     body::register(conn)
 }
 
