@@ -11,8 +11,9 @@ use super::{output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print where the space goes: each table and index, largest first, and the bytes of
-    /// raw messages, decoded bodies and reasons.
+    /// Print where the space goes: each table and index, largest first, with its unused
+    /// page space (slack); the bytes of raw messages, decoded bodies and reasons; and the
+    /// raw messages' compression dictionary.
     #[arg(long)]
     pub stats: bool,
     /// With --stats: print JSON instead.
