@@ -174,7 +174,9 @@ pub fn train_if_due(conn: &mut Connection) -> rusqlite::Result<usize> {
     if enough < TRAIN_AFTER {
         return Ok(0);
     }
-    let tx = conn.transaction()?;
+    // Immediate: the write lock first, so a second desk training at the same moment waits
+    // (busy timeout) and then finds the dictionary, instead of failing to upgrade its lock.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     // Another desk may have trained between the check and the transaction.
     let raced: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM raw_dictionaries)", [], |r| {
         r.get(0)

@@ -254,3 +254,42 @@ fn training_is_deterministic_and_names_the_dictionary_by_its_content() {
     assert_ne!(id(&a), id(&other));
     assert!(train(&mail(2, 8)).is_none(), "two messages are too few");
 }
+
+#[test]
+fn training_stopped_half_way_leaves_the_store_as_it_was_and_the_next_try_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let all = mail(TRAIN_AFTER as usize, 9);
+    // Re-packing stops at the 500th message, as a kill would: its transaction rolls back.
+    store
+        .conn()
+        .execute_batch(
+            "CREATE TRIGGER stop BEFORE UPDATE OF raw ON messages WHEN NEW.id = 500
+             BEGIN SELECT RAISE(ABORT, 'stopped half way'); END;",
+        )
+        .unwrap();
+    let batch = all.iter().map(|m| RawIncoming::file(m.clone())).collect();
+    let err = Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap_err();
+    assert!(err.to_string().contains("stopped half way"), "{err}");
+    // The batch itself was committed before training; the training left nothing behind.
+    assert!(dictionary_ids(&store).is_empty());
+    let back = frames(&store);
+    assert_eq!(back.len(), all.len());
+    for ((id, m), want) in back.iter().zip(&all) {
+        assert_eq!(*id, 0);
+        assert_eq!(m, want);
+    }
+
+    store.conn().execute_batch("DROP TRIGGER stop").unwrap();
+    drop(store);
+    // The next open trains and re-packs.
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let ids = dictionary_ids(&store);
+    assert_eq!(ids.len(), 1);
+    for ((id, m), want) in frames(&store).iter().zip(&all) {
+        assert_eq!(*id, ids[0]);
+        assert_eq!(m, want);
+    }
+}
