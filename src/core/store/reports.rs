@@ -108,15 +108,10 @@ impl Conditions<'_> {
             if let Some(check) = search.check {
                 // A term that was a phrase: each message found is checked for it
                 // (core::store::search), with the columns ingest indexed.
-                // Subject and sender first: a query of required terms that they match is
-                // matched with the body too, so the body is decoded only when needed.
-                let sender = super::search::SENDER;
                 sql += &format!(
-                    " AND (secdesk_fts_check(?, m.subject, {sender}, '')
-                           OR secdesk_fts_check(?, m.subject, {sender},
-                                                secdesk_body(m.body, m.pgp, m.raw)))"
+                    " AND secdesk_fts_check(?, m.subject, {}, secdesk_body(m.body, m.pgp, m.raw))",
+                    super::search::SENDER
                 );
-                args.push(Value::Text(check.clone()));
                 args.push(Value::Text(check));
             }
             sql += ")";
