@@ -33,23 +33,13 @@ pub fn decode(raw: &[u8]) -> String {
     parse_message(raw).body_text
 }
 
-/// The SQL function `secdesk_body_or_empty(body, pgp, raw)`: as [`SQL_BODY`], but `''`
-/// for a raw message that cannot be unpacked (damaged), so rebuilding the full-text index
-/// (migration 20) does not keep a store with one damaged message from opening.
-pub const SQL_BODY_OR_EMPTY: &str = "secdesk_body_or_empty";
-
-/// Makes [`SQL_BODY`] and [`SQL_BODY_OR_EMPTY`] available on `conn`.
+/// Makes [`SQL_BODY`] available on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
-    register_one(conn, SQL_BODY, false)?;
-    register_one(conn, SQL_BODY_OR_EMPTY, true)
-}
-
-fn register_one(conn: &Connection, name: &str, lenient: bool) -> rusqlite::Result<()> {
     conn.create_scalar_function(
-        name,
+        SQL_BODY,
         3,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        move |ctx| {
+        |ctx| {
             let body = match ctx.get_raw(0) {
                 ValueRef::Text(t) => t,
                 ValueRef::Null => b"",
@@ -65,11 +55,9 @@ fn register_one(conn: &Connection, name: &str, lenient: bool) -> rusqlite::Resul
                 ValueRef::Null => return Ok(String::new()),
                 _ => return Err(FromSqlError::InvalidType.into()),
             };
-            match unpack(stored) {
-                Ok(raw) => Ok(decode(&raw)),
-                Err(_) if lenient => Ok(String::new()),
-                Err(e) => Err(rusqlite::Error::UserFunctionError(Box::new(e))),
-            }
+            let raw =
+                unpack(stored).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            Ok(decode(&raw))
         },
     )
 }

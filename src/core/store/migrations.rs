@@ -458,28 +458,7 @@ pub const MIGRATIONS: &[&str] = &[
         trained_at  TEXT NOT NULL                 -- RFC 3339 UTC
     );
     "#,
-    // 20 (compact store): the full-text index keeps no token positions (`detail=none`): it
-    // only says which messages hold each token, about a third of the size. A search term
-    // that is a phrase (`http.server`, an address) is looked up as its tokens and each
-    // message found is checked for the phrase (core::store::search), so searches find what
-    // they found before. Rebuilt from the stored messages with each body as readers see it
-    // (`secdesk_body`; a damaged raw message, which has no text to show, is indexed without
-    // its body), in this migration's transaction.
-    r#"
-    DROP TABLE messages_fts;
-    CREATE VIRTUAL TABLE messages_fts USING fts5(
-        subject, sender, body,
-        tokenize = 'unicode61', content = '', contentless_delete = 1, detail = none
-    );
-    INSERT INTO messages_fts (rowid, subject, sender, body)
-        SELECT id, subject,
-               CASE WHEN from_name IS NOT NULL AND from_name != ''
-                    THEN from_name || ' <' || coalesce(from_addr, '') || '>'
-                    ELSE coalesce(from_addr, '') END,
-               secdesk_body_or_empty(body, pgp, raw)
-        FROM messages;
-    "#,
-    // 21 (compact store): the classifier's reasons one per line, with their common words
+    // 20 (compact store): the classifier's reasons one per line, with their common words
     // as one control character each (core::store::reasons), instead of a JSON array of
     // sentences: about half the bytes. A list that form cannot carry stays JSON, which
     // the readers still read.

@@ -18,7 +18,6 @@ pub mod raw;
 pub mod reasons;
 pub mod reports;
 pub mod salvage;
-pub mod search;
 pub mod space;
 
 use std::path::{Path, PathBuf};
@@ -346,7 +345,6 @@ impl Store {
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
     dictionary::register_sql(conn)?;
-    search::register(conn)?;
     reasons::register(conn)?;
     body::register(conn)
 }

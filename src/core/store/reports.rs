@@ -79,7 +79,7 @@ pub(super) struct Conditions<'a> {
 
 impl Conditions<'_> {
     /// A WHERE condition over `reports r` and its bound values. Search input is quoted for
-    /// FTS5 (core::store::search), so user input never becomes query syntax.
+    /// FTS5 ([`fts_query`]), so user input never becomes query syntax.
     pub fn sql(&self) -> (String, Vec<Value>) {
         let mut sql = String::from("1 = 1");
         let mut args: Vec<Value> = Vec::new();
@@ -101,20 +101,9 @@ impl Conditions<'_> {
             sql += " AND r.coordinator IS NULL";
         }
         if let Some(q) = self.search.map(str::trim).filter(|q| !q.is_empty()) {
-            let search = super::search::search(q);
-            sql += " AND r.id IN (SELECT m.report_id FROM messages m WHERE m.id IN
-                       (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)";
-            args.push(Value::Text(search.index));
-            if let Some(check) = search.check {
-                // A term that was a phrase: each message found is checked for it
-                // (core::store::search), with the columns ingest indexed.
-                sql += &format!(
-                    " AND secdesk_fts_check(?, m.subject, {}, secdesk_body(m.body, m.pgp, m.raw))",
-                    super::search::SENDER
-                );
-                args.push(Value::Text(check));
-            }
-            sql += ")";
+            sql += " AND r.id IN (SELECT report_id FROM messages WHERE id IN
+                       (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))";
+            args.push(Value::Text(fts_query(q)));
         }
         (sql, args)
     }
@@ -160,6 +149,16 @@ pub(super) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// Turns what a user typed into an FTS5 query of prefix terms, all of which must match.
+/// Each term is quoted, so FTS5 operators and syntax errors cannot come from user input.
+pub fn fts_query(input: &str) -> String {
+    input
+        .split_whitespace()
+        .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A fresh store holding `msgs`, stored without a classifier, for the store's tests.
 #[cfg(test)]
 pub(super) fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
@@ -176,7 +175,6 @@ pub(super) fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::store::MIGRATIONS;
 
     #[test]
     fn newest_first_with_thread_counts() {
@@ -202,133 +200,19 @@ mod tests {
             "Subject: tarfile traversal\n\nextractall writes outside\n",
             "Subject: hello\n\nbuy now\n",
         ]);
-        let hits = |q: &str| subjects(&store, q);
+        let hits = |q: &str| {
+            store
+                .list_reports(&ListFilter {
+                    search: Some(q.into()),
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|r| r.subject)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(hits("extract"), vec!["tarfile traversal"]);
         assert_eq!(hits("TARFILE"), vec!["tarfile traversal"]);
         assert!(hits("\"unbalanced AND (").is_empty());
-    }
-
-    fn subjects(store: &Store, q: &str) -> Vec<String> {
-        let mut got: Vec<String> = store
-            .list_reports(&ListFilter {
-                search: Some(q.into()),
-                ..Default::default()
-            })
-            .unwrap()
-            .into_iter()
-            .map(|r| r.subject)
-            .collect();
-        got.sort();
-        got
-    }
-
-    /// Searches whose terms have punctuation (phrases for FTS5) as a triager types them.
-    const PHRASES: &[&str] = &[
-        "http.server",
-        "HTTP.SERV",
-        "ada@example.org",
-        "example.org",
-        "CVE-2026-1234",
-        "2026-1234",
-        "../etc/passwd",
-        "passwd traversal",
-        "naïve-café",
-        "server.http",
-        "say\"hi",
-        "(",
-    ];
-
-    const MAIL: &[&str] = &[
-        "From: Ada <ada@example.org>\nSubject: one\n\nrun python -m http.server and fetch ../etc/passwd\n",
-        "From: bob@example.net\nSubject: two\n\nthe server speaks http; example and org apart\n",
-        "From: c@example.net\nSubject: three CVE-2026-1234\n\nnaive cafe, a path traversal to /etc/passwd\n",
-        "From: d@example.net\nSubject: four\n\nCVE 2026 and 1234 far apart: 1234 2026 cve; Naïve-Café; say \"hi\"\n",
-        "From: e@example.net\nSubject: five http.serverless\n\nserver http, ada at example dot org\n",
-    ];
-
-    #[test]
-    fn phrase_searches_find_exactly_what_they_found_with_positions() {
-        let (_d, store) = store_with(MAIL);
-        assert_eq!(
-            subjects(&store, "http.server"),
-            ["five http.serverless", "one"]
-        );
-        assert_eq!(subjects(&store, "ada@example.org"), ["one"]);
-        assert_eq!(subjects(&store, "CVE-2026-1234"), ["three CVE-2026-1234"]);
-        assert_eq!(
-            subjects(&store, "../etc/passwd"),
-            ["one", "three CVE-2026-1234"]
-        );
-        assert_eq!(subjects(&store, "server.http"), ["five http.serverless"]);
-        assert!(subjects(&store, "http.server traversal").is_empty());
-    }
-
-    #[test]
-    fn a_store_migrated_to_the_index_without_positions_answers_every_search_the_same() {
-        let (dir, store) = store_with(MAIL);
-        let path = dir.path().join("s.db");
-        // The index as it was before migration 20 (migration 6's, with positions), and its
-        // answers to each search, read straight from it with the exact query.
-        store
-            .conn()
-            .execute_batch(
-                "DROP TABLE messages_fts;
-                 CREATE VIRTUAL TABLE messages_fts USING fts5(subject, sender, body,
-                     tokenize = 'unicode61', content = '', contentless_delete = 1);
-                 INSERT INTO messages_fts (rowid, subject, sender, body)
-                     SELECT id, subject,
-                            CASE WHEN from_name IS NOT NULL AND from_name != ''
-                                 THEN from_name || ' <' || coalesce(from_addr, '') || '>'
-                                 ELSE coalesce(from_addr, '') END,
-                            secdesk_body(body, pgp, raw)
-                     FROM messages;",
-            )
-            .unwrap();
-        let before_migration = MIGRATIONS
-            .iter()
-            .position(|m| m.contains("detail = none"))
-            .unwrap();
-        store
-            .conn()
-            .pragma_update(None, "user_version", before_migration as i64)
-            .unwrap();
-        let positional = |q: &str| -> Vec<String> {
-            let exact = crate::core::store::search::search(q)
-                .check
-                .unwrap_or_else(|| crate::core::store::search::search(q).index);
-            let mut got: Vec<String> = store
-                .conn()
-                .prepare(
-                    "SELECT subject FROM messages WHERE id IN
-                     (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1)",
-                )
-                .unwrap()
-                .query_map([exact], |r| r.get(0))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            got.sort();
-            got
-        };
-        let before: Vec<Vec<String>> = PHRASES.iter().map(|q| positional(q)).collect();
-        assert!(
-            before.iter().filter(|b| !b.is_empty()).count() >= 8,
-            "{before:?}"
-        );
-        drop(store);
-
-        let store = Store::open(&path).unwrap();
-        let detail: String = store
-            .conn()
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert!(detail.contains("detail = none"), "{detail}");
-        for (q, want) in PHRASES.iter().zip(&before) {
-            assert_eq!(&subjects(&store, q), want, "search {q:?}");
-        }
     }
 }
