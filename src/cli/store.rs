@@ -11,8 +11,9 @@ use super::{output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print where the space goes: each table and index, largest first, and the bytes of
-    /// raw messages, decoded bodies and reasons.
+    /// Print where the space goes: each table and index, largest first, with its unused
+    /// page space (slack); the bytes of raw messages, decoded bodies and reasons; and the
+    /// raw messages' compression dictionary.
     #[arg(long)]
     pub stats: bool,
     /// With --stats: print JSON instead.
@@ -56,6 +57,20 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         s.bodies_kept,
         human(s.reasons_bytes)
     )?;
+    if s.dictionaries > 0 {
+        writeln!(
+            out,
+            "dictionary {} of {} for the raw messages (trained on this store's mail)",
+            s.dictionaries,
+            human(s.dictionary_bytes)
+        )?;
+    } else {
+        writeln!(
+            out,
+            "dictionary none yet: trained once the store holds {} messages",
+            crate::core::store::dictionary::TRAIN_AFTER
+        )?;
+    }
     if s.objects.is_empty() {
         writeln!(
             out,
@@ -65,17 +80,18 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "{:<32} {:<6} {:>10} {:>6}",
-        "table or index", "kind", "MB", "share"
+        "{:<32} {:<6} {:>10} {:>6} {:>9}",
+        "table or index", "kind", "MB", "share", "slack MB"
     )?;
     for o in &s.objects {
         writeln!(
             out,
-            "{:<32} {:<6} {:>10.2} {:>5.1}%",
+            "{:<32} {:<6} {:>10.2} {:>5.1}% {:>9.2}",
             terminal_line(&o.name),
             o.kind,
             mb(o.bytes),
-            100.0 * o.bytes as f64 / s.file_bytes.max(1) as f64
+            100.0 * o.bytes as f64 / s.file_bytes.max(1) as f64,
+            mb(o.unused)
         )?;
     }
     Ok(ExitCode::SUCCESS)

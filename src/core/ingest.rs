@@ -206,6 +206,14 @@ impl Ingestor {
             .execute(params![c.mailbox, c.uidvalidity, c.last_uid])?;
         }
         tx.commit()?;
+        // The batch that brings the store to 1,000 messages trains its dictionary and
+        // re-packs them with it (core::store::dictionary); later batches only check.
+        if crate::core::store::dictionary::train_if_due(store.conn_mut())? > 0 {
+            // Re-packing shrank rows in place and left their pages part empty; compacting
+            // the 1,000-message file now is quick. Another desk reading the store may keep
+            // it from running: the space is then reused by later batches.
+            let _ = store.conn().execute_batch("VACUUM");
+        }
         Ok(summary)
     }
 }
@@ -350,7 +358,7 @@ fn new_report(tx: &Transaction<'_>, v: Option<&Verdict>, received: &str) -> Resu
         v.map(|v| v.outcome.as_str()),
         v.map(|v| v.spam_score),
         v.map(|v| v.confidence),
-        v.map(|v| json(&v.reasons)),
+        v.map(|v| crate::core::store::reasons::encode(&v.reasons)),
     ])?;
     let id = tx.last_insert_rowid();
     tx.prepare_cached(
@@ -423,11 +431,15 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         v.map(|v| v.confidence),
         // The message that opened its report has its reasons there (reports.reasons):
         // kept once.
-        v.filter(|_| !row.is_new).map(|v| json(&v.reasons)),
+        v.filter(|_| !row.is_new)
+            .map(|v| crate::core::store::reasons::encode(&v.reasons)),
         mailbox,
         uidvalidity,
         uid,
-        crate::core::store::raw::pack(&p.incoming.raw),
+        crate::core::store::raw::pack_with(
+            &p.incoming.raw,
+            crate::core::store::dictionary::current(tx)?.as_deref()
+        ),
         row.placement.another_sender,
         date.note.as_ref().and(m.header("Date")),
         p.pgp.as_ref().map(json),

@@ -23,12 +23,24 @@ fn store_stats_shows_where_the_space_goes_as_text_and_json() {
         .iter()
         .find(|l| l.split_whitespace().take(2).eq(["messages", "table"]))
         .unwrap_or_else(|| panic!("no row for the messages table: {text}"));
-    assert!(messages_row.ends_with('%'), "{messages_row}");
+    // name, kind, MB, share, slack MB
+    let cells: Vec<&str> = messages_row.split_whitespace().collect();
+    assert!(
+        cells.len() == 5 && cells[3].ends_with('%'),
+        "{messages_row}"
+    );
+    assert!(cells[4].parse::<f64>().is_ok(), "{messages_row}");
+    // 30 messages are too few to train the raw messages' dictionary on.
+    assert!(
+        lines[3].starts_with("dictionary none yet: trained once the store holds 1000"),
+        "{text}"
+    );
 
     let json: serde_json::Value =
         serde_json::from_str(&desk.ok(&["store", "--stats", "--json"])).unwrap();
     assert_eq!(json["messages"], 30);
     assert_eq!(json["source"], "dbstat");
+    assert_eq!(json["dictionaries"], 0);
     let objects = json["objects"].as_array().unwrap();
     let pages: i64 = objects.iter().map(|o| o["pages"].as_i64().unwrap()).sum();
     assert_eq!(

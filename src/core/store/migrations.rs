@@ -456,6 +456,29 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (message, classifier)
     ) WITHOUT ROWID;
     "#,
+    // 20 (compact store): zstd dictionaries for raw messages (core::store::dictionary). A
+    // frame packed with one names it by `id` (its Dictionary_ID); new frames use the highest
+    // `version`. Training and re-packing the messages with the first dictionary happen on
+    // opening a store of at least 1,000 messages (or after the batch that brings it there),
+    // in one transaction of their own, since they need zstd: a crash leaves the frames as
+    // they were and the next open trains again.
+    r#"
+    CREATE TABLE IF NOT EXISTS raw_dictionaries (
+        id          INTEGER PRIMARY KEY,          -- the Dictionary_ID frames name (RFC 8878)
+        version     INTEGER NOT NULL UNIQUE,      -- 1, 2, ...: new frames use the highest
+        dict        BLOB NOT NULL,
+        samples     INTEGER NOT NULL,             -- how many messages it was trained on
+        trained_at  TEXT NOT NULL                 -- RFC 3339 UTC
+    );
+    "#,
+    // 21 (compact store): the classifier's reasons one per line, with their common words
+    // as one control character each (core::store::reasons), instead of a JSON array of
+    // sentences: about half the bytes. A list that form cannot carry stays JSON, which
+    // the readers still read.
+    r#"
+    UPDATE reports SET reasons = secdesk_compact_reasons(reasons) WHERE reasons IS NOT NULL;
+    UPDATE messages SET reasons = secdesk_compact_reasons(reasons) WHERE reasons IS NOT NULL;
+    "#,
 ];
 
 /// How many migrations a store has had once the last migration that frees much space (packing

@@ -8,6 +8,7 @@
 //! desks share one database. `errors` turns SQLite's result codes into one line each.
 
 pub mod body;
+pub mod dictionary;
 mod errors;
 pub mod file;
 pub mod inspect;
@@ -15,6 +16,7 @@ mod migrations;
 pub mod missing;
 pub mod queue;
 pub mod raw;
+pub mod reasons;
 pub mod reports;
 pub mod salvage;
 pub mod space;
@@ -119,6 +121,7 @@ impl Store {
                 .map_err(opened)?;
                 conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
                 register_functions(&conn).map_err(opened)?;
+                dictionary::load(&conn).map_err(opened)?;
                 return Ok(Store {
                     conn,
                     _stamp_on_close: None,
@@ -145,6 +148,7 @@ impl Store {
                 .map_err(opened)?;
         }
         store.migrate()?;
+        store.pack_with_dictionary()?;
         Ok(store)
     }
 
@@ -201,6 +205,23 @@ impl Store {
         result?;
         restored.map_err(|e| self.name_file(e.into()))?;
         if found > 0 && found < migrations::space_freed_by() {
+            self.compact_after_packing();
+        }
+        Ok(())
+    }
+
+    /// Registers the store's dictionaries for reading its frames, and trains its first
+    /// one if it is due (core::store::dictionary): the re-packing migration of a store of
+    /// 1,000 messages or more. The space re-packing frees is given back (`VACUUM`).
+    fn pack_with_dictionary(&mut self) -> Result<()> {
+        let named = |path: &Path, source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        dictionary::load(&self.conn).map_err(|e| named(&self.path, e))?;
+        let repacked =
+            dictionary::train_if_due(&mut self.conn).map_err(|e| named(&self.path, e))?;
+        if repacked > 0 {
             self.compact_after_packing();
         }
         Ok(())
@@ -355,6 +376,8 @@ impl Store {
 /// `conn`; every connection to a store that reads bodies or writes raw messages needs them.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
+    dictionary::register_sql(conn)?;
+    reasons::register(conn)?;
     body::register(conn)
 }
 

@@ -8,15 +8,17 @@
 //! returned as it is. The migration compresses every old value unconditionally, so a
 //! message that itself starts with the magic bytes is never mistaken once migrated.
 //!
-//! No dictionary: on the SpamAssassin corpus a 64 KB dictionary trained on half of it
-//! took the other half from 0.41x to 0.29x, but it would have to be kept in every store
-//! forever and trained on each mailbox; see docs/benchmarks.md.
+//! Once a store has trained its dictionary (core::store::dictionary), frames are packed
+//! with it and name it in their header; [`unpack`] finds it by that name. A frame without
+//! a dictionary id reads as before.
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::Connection;
 
-/// zstd's level 3 (its default): about 0.4x on mail at a few hundred MB/s, so a sync
+use super::dictionary::{self, Dictionary};
+
+/// zstd's level 3 (its default) for frames without a dictionary: about 0.4x on mail at a few hundred MB/s, so a sync
 /// spends little time compressing.
 const LEVEL: i32 = 3;
 
@@ -26,11 +28,26 @@ const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// The SQL function `secdesk_pack_raw(blob)`: [`pack`] inside SQL.
 pub const SQL_PACK: &str = "secdesk_pack_raw";
 
-/// The stored form of the raw message `raw`.
+/// The stored form of the raw message `raw`, without a dictionary.
 pub fn pack(raw: &[u8]) -> Vec<u8> {
+    pack_with(raw, None)
+}
+
+/// The stored form of the raw message `raw`, packed with `dict` when given. A frame
+/// packed with a dictionary names it and carries a content checksum (RFC 8878 §3.1.1), so
+/// reading it with any other dictionary is an error, never wrong bytes.
+pub fn pack_with(raw: &[u8], dict: Option<&Dictionary>) -> Vec<u8> {
     // Compressing from a slice into a Vec cannot fail but for out-of-memory, which
-    // aborts anyway; a level within zstd's range is an invariant.
-    zstd::bulk::compress(raw, LEVEL).expect("zstd compresses any input at level 3")
+    // aborts anyway; a level within zstd's range and a valid parameter are invariants.
+    let Some(dict) = dict else {
+        return zstd::bulk::compress(raw, LEVEL).expect("zstd compresses any input at level 3");
+    };
+    let mut c = zstd::bulk::Compressor::with_prepared_dictionary(dict.encoder())
+        .expect("a zstd context takes a prepared dictionary");
+    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+        .expect("zstd accepts the checksum flag");
+    c.compress(raw)
+        .expect("zstd compresses any input with a dictionary")
 }
 
 /// A stored raw message that could not be decompressed (a damaged store).
@@ -44,8 +61,21 @@ pub fn unpack(stored: Vec<u8>) -> Result<Vec<u8>, DamagedRaw> {
         return Ok(stored);
     }
     let mut out = Vec::new();
-    zstd::stream::copy_decode(stored.as_slice(), &mut out)
-        .map_err(|e| DamagedRaw(e.to_string()))?;
+    match zstd::zstd_safe::get_dict_id_from_frame(&stored) {
+        None => zstd::stream::copy_decode(stored.as_slice(), &mut out)
+            .map_err(|e| DamagedRaw(e.to_string()))?,
+        Some(id) => {
+            let dict = dictionary::lookup(id.get()).ok_or_else(|| {
+                DamagedRaw(format!(
+                    "it needs compression dictionary {id}, which the store lacks"
+                ))
+            })?;
+            let mut d =
+                zstd::stream::Decoder::with_prepared_dictionary(stored.as_slice(), dict.decoder())
+                    .map_err(|e| DamagedRaw(e.to_string()))?;
+            std::io::copy(&mut d, &mut out).map_err(|e| DamagedRaw(e.to_string()))?;
+        }
+    }
     Ok(out)
 }
 

@@ -17,6 +17,8 @@ use super::{Result, Store, StoreError};
 /// Tables copied, parents before children.
 const TABLES: &[&str] = &[
     "reports",
+    // Before the messages whose frames name them (core::store::dictionary).
+    "raw_dictionaries",
     "messages",
     "attachments",
     "notes",

@@ -16,6 +16,8 @@ pub struct Object {
     pub kind: String,
     pub pages: i64,
     pub bytes: i64,
+    /// Bytes of its pages that hold nothing (page slack).
+    pub unused: i64,
 }
 
 /// Where the space goes.
@@ -38,6 +40,10 @@ pub struct Space {
     /// on read (core::store::body).
     pub bodies_kept: i64,
     pub reasons_bytes: i64,
+    /// The zstd dictionaries raw messages are packed with (core::store::dictionary): how
+    /// many, and their bytes.
+    pub dictionaries: i64,
+    pub dictionary_bytes: i64,
 }
 
 /// Measures the store open on `conn`.
@@ -60,6 +66,14 @@ pub fn space(conn: &Connection) -> Result<Space> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
+    // A store opened read-only before migration 20 has no such table.
+    let (dictionaries, dictionary_bytes) = conn
+        .query_row(
+            "SELECT count(*), coalesce(sum(length(dict)), 0) FROM raw_dictionaries",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap_or((0, 0));
     Ok(Space {
         file_bytes: pages * page_size,
         page_size,
@@ -72,12 +86,14 @@ pub fn space(conn: &Connection) -> Result<Space> {
         body_bytes,
         bodies_kept,
         reasons_bytes,
+        dictionaries,
+        dictionary_bytes,
     })
 }
 
 fn objects(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
     let mut stmt = conn.prepare(
-        "SELECT d.name, coalesce(m.type, 'table'), sum(d.pageno), sum(d.pgsize)
+        "SELECT d.name, coalesce(m.type, 'table'), sum(d.pageno), sum(d.pgsize), sum(d.unused)
          FROM dbstat AS d LEFT JOIN sqlite_schema AS m ON m.name = d.name
          WHERE d.aggregate = TRUE
          GROUP BY d.name ORDER BY sum(d.pgsize) DESC, d.name",
@@ -88,6 +104,7 @@ fn objects(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
             kind: r.get(1)?,
             pages: r.get(2)?,
             bytes: r.get(3)?,
+            unused: r.get(4)?,
         })
     })?;
     rows.collect()

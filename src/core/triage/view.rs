@@ -171,7 +171,9 @@ pub fn report_detail(
             outcome,
             score,
             confidence,
-            reasons: json_list(reasons),
+            reasons: reasons
+                .map(|r| crate::core::store::reasons::decode(&r))
+                .unwrap_or_default(),
         },
         messages,
         notes: notes(conn, id)?,
