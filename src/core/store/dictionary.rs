@@ -15,7 +15,7 @@
 //!   without a dictionary id (packed before training, or in a store under
 //!   [`TRAIN_AFTER`] messages) reads as before.
 //! - **When it is trained**: once the store holds [`TRAIN_AFTER`] messages and has none,
-//!   on the newest of them ([`train_if_due`]: after each stored batch, and on opening an
+//!   on the newest of them (`repack::train_if_due`: after each stored batch, and on opening an
 //!   existing store, which is the re-packing migration of an old store). The same
 //!   transaction re-packs every message with it: a crash leaves the store as it was, and
 //!   the next batch or open trains again.
@@ -25,13 +25,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use rusqlite::functions::FunctionFlags;
-use rusqlite::types::{FromSqlError, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
-
-use super::raw::{pack_with, unpack};
 
 /// A store trains its dictionary once it holds this many messages: fewer would make a poor
 /// dictionary (and 112 KB is a large share of a small store).
@@ -47,10 +43,6 @@ const LEVEL: i32 = 3;
 
 /// The first Dictionary_ID outside the range RFC 8878 reserves for a registrar.
 const FIRST_PRIVATE_ID: u32 = 32768;
-
-/// The SQL function `secdesk_repack_raw(stored, dictionary)`: a stored raw message packed
-/// again with `dictionary` (a `raw_dictionaries.dict` blob; NULL packs without one).
-pub const SQL_REPACK: &str = "secdesk_repack_raw";
 
 /// A dictionary ready to pack and unpack with.
 pub struct Dictionary {
@@ -155,91 +147,6 @@ pub fn train(samples: &[Vec<u8>]) -> Option<Vec<u8>> {
     let id = FIRST_PRIVATE_ID + n % (u32::MAX / 2 - FIRST_PRIVATE_ID);
     dict[4..8].copy_from_slice(&id.to_le_bytes());
     Some(dict)
-}
-
-/// Trains the store's first dictionary when it is due (no dictionary yet, at least
-/// [`TRAIN_AFTER`] messages) and re-packs every message with it, in one transaction.
-/// Returns how many messages were re-packed (0 when not due, or when zstd could not
-/// train on them).
-pub fn train_if_due(conn: &mut Connection) -> rusqlite::Result<usize> {
-    let has_one: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM raw_dictionaries)")?
-        .query_row([], |r| r.get(0))?;
-    if has_one {
-        return Ok(0);
-    }
-    let enough: i64 = conn
-        .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM messages LIMIT ?1)")?
-        .query_row([TRAIN_AFTER], |r| r.get(0))?;
-    if enough < TRAIN_AFTER {
-        return Ok(0);
-    }
-    // Immediate: the write lock first, so a second desk training at the same moment waits
-    // (busy timeout) and then finds the dictionary, instead of failing to upgrade its lock.
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    // Another desk may have trained between the check and the transaction.
-    let raced: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM raw_dictionaries)", [], |r| {
-        r.get(0)
-    })?;
-    if raced {
-        return Ok(0);
-    }
-    // A damaged frame is left out (and left as it is): `secdesk check` reports it.
-    let samples: Vec<Vec<u8>> = tx
-        .prepare("SELECT raw FROM messages ORDER BY id DESC LIMIT ?1")?
-        .query_map([TRAIN_AFTER], |r| r.get::<_, Vec<u8>>(0))?
-        .filter_map(|stored| stored.map(|s| unpack(s).ok()).transpose())
-        .collect::<rusqlite::Result<_>>()?;
-    let Some(dict) = train(&samples) else {
-        return Ok(0);
-    };
-    drop(samples);
-    tx.execute(
-        "INSERT INTO raw_dictionaries (id, version, dict, samples, trained_at)
-         VALUES (?1, 1, ?2, ?3, ?4)",
-        params![
-            zstd::zstd_safe::get_dict_id_from_dict(&dict).map(|id| id.get()),
-            dict,
-            TRAIN_AFTER,
-            crate::core::time::timestamp(chrono::Utc::now()),
-        ],
-    )?;
-    let repacked = tx.execute(
-        &format!("UPDATE messages SET raw = {SQL_REPACK}(raw, ?1)"),
-        [&dict],
-    )?;
-    tx.commit()?;
-    Ok(repacked)
-}
-
-/// Makes [`SQL_REPACK`] available on `conn`. A frame that cannot be unpacked (damaged)
-/// is returned as it is.
-pub fn register_sql(conn: &Connection) -> rusqlite::Result<()> {
-    conn.create_scalar_function(
-        SQL_REPACK,
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let stored = match ctx.get_raw(0) {
-                ValueRef::Blob(b) => b.to_vec(),
-                ValueRef::Text(t) => t.to_vec(),
-                _ => return Err(FromSqlError::InvalidType.into()),
-            };
-            let dict = match ctx.get_raw(1) {
-                ValueRef::Blob(b) => Some(register(b).ok_or_else(|| {
-                    rusqlite::Error::UserFunctionError("not a zstd dictionary".into())
-                })?),
-                ValueRef::Null => None,
-                _ => return Err(FromSqlError::InvalidType.into()),
-            };
-            // A damaged frame stays as it is, for `secdesk check` to report: failing here
-            // would keep the whole store from opening.
-            match unpack(stored.clone()) {
-                Ok(raw) => Ok(pack_with(&raw, dict.as_deref())),
-                Err(_) => Ok(stored),
-            }
-        },
-    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::*;
 use crate::core::ingest::{Ingestor, RawIncoming};
 use crate::core::store::raw::{pack, RawMessage};
+use crate::core::store::raw::{pack_with, unpack};
 use crate::core::store::{Store, MIGRATIONS};
 
 /// `n` distinct messages that share what real mail shares (headers, a list footer) and

@@ -17,6 +17,7 @@ pub mod missing;
 pub mod queue;
 pub mod raw;
 pub mod reasons;
+pub mod repack;
 pub mod reports;
 pub mod salvage;
 pub mod space;
@@ -219,8 +220,7 @@ impl Store {
             source,
         };
         dictionary::load(&self.conn).map_err(|e| named(&self.path, e))?;
-        let repacked =
-            dictionary::train_if_due(&mut self.conn).map_err(|e| named(&self.path, e))?;
+        let repacked = repack::train_if_due(&mut self.conn).map_err(|e| named(&self.path, e))?;
         if repacked > 0 {
             self.compact_after_packing();
         }
@@ -376,7 +376,7 @@ impl Store {
 /// `conn`; every connection to a store that reads bodies or writes raw messages needs them.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
-    dictionary::register_sql(conn)?;
+    repack::register_sql(conn)?;
     reasons::register(conn)?;
     body::register(conn)
 }
