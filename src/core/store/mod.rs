@@ -220,9 +220,15 @@ impl Store {
             source,
         };
         dictionary::load(&self.conn).map_err(|e| named(&self.path, e))?;
-        let repacked = repack::train_if_due(&mut self.conn).map_err(|e| named(&self.path, e))?;
-        if repacked > 0 {
-            self.compact_after_packing();
+        // Packing with a dictionary only saves space: a failure (a full disk, another desk
+        // holding the write lock) must not keep the store from opening. The next open tries
+        // again.
+        match repack::train_if_due(&mut self.conn) {
+            Ok(0) => {}
+            Ok(_) => self.compact_after_packing(),
+            Err(e) => self.notices.push(format!(
+                "the raw messages were not re-packed with a compression dictionary ({e}); nothing is lost, and the next open tries again"
+            )),
         }
         Ok(())
     }
