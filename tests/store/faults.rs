@@ -261,13 +261,26 @@ fn a_store_locked_by_another_writer_is_busy_for_10_s_then_one_line() {
 }
 
 /// Overwrites one 16 KB page `pages_from_end` pages before the end of the file.
-fn damage(path: &Path, pages_from_end: u64) {
+/// Overwrites page `pageno` (numbered from 1, as SQLite does) of the store with garbage.
+fn damage(path: &Path, pageno: u64) {
     use std::io::{Seek, SeekFrom, Write};
-    let len = std::fs::metadata(path).unwrap().len();
     let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-    f.seek(SeekFrom::Start(len - pages_from_end * 16384))
-        .unwrap();
+    f.seek(SeekFrom::Start((pageno - 1) * 16384)).unwrap();
     f.write_all(&[0xa5; 16384]).unwrap();
+}
+
+/// A leaf page of the `messages` table from the middle of the file (SQLite's `dbstat`), so
+/// the damage hits stored mail whatever the rest of the file's layout.
+fn a_page_of_messages(conn: &rusqlite::Connection) -> u64 {
+    let pages: Vec<u64> = conn
+        .prepare("SELECT pageno FROM dbstat WHERE name = 'messages' AND pagetype = 'leaf' ORDER BY pageno")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(pages.len() > 10, "the messages fill pages: {pages:?}");
+    pages[pages.len() / 2]
 }
 
 #[test]
@@ -300,10 +313,12 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
         .collect();
     desk.import_ok(&mail);
     desk.ok(&["note", "1", "kept"]);
-    desk.db()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+    let conn = desk.db();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .unwrap();
-    damage(&desk.db, 30);
+    let page = a_page_of_messages(&conn);
+    drop(conn);
+    damage(&desk.db, page);
     let before = bytes(&desk.db);
 
     // A write is refused, naming the file and the way out; the file is untouched.

@@ -379,12 +379,15 @@ impl Store {
 }
 
 /// Makes the store's SQL functions ([`raw::SQL_PACK`], [`body::SQL_BODY`]) available on
-/// `conn`; every connection to a store that reads bodies or writes raw messages needs them.
+/// `conn`, and registers the store's compression dictionaries so they can unpack its raw
+/// messages; every connection to a store that reads bodies or writes raw messages needs
+/// them.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
     repack::register_sql(conn)?;
     reasons::register(conn)?;
-    body::register(conn)
+    body::register(conn)?;
+    dictionary::load(conn)
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
