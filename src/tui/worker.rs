@@ -197,6 +197,11 @@ pub fn spawn_watcher(path: &Path, events: Sender<Action>) -> thread::JoinHandle<
             let now = store.data_version().ok();
             if now != last {
                 last = now;
+                // Another process may have trained the store's first dictionary and re-packed
+                // every raw message with it: this process must know it to read them. The
+                // registry is process-wide, so every worker's connection can then. A failure
+                // shows where a raw message is read.
+                let _ = store.refresh_dictionaries();
                 if events.send(Action::StoreChanged).is_err() {
                     return;
                 }

@@ -1,7 +1,10 @@
 //! The compact store seen from the command line: `secdesk store --stats [--json]`, and a
 //! message's attachment saved back byte-exact from its compressed raw copy.
 
-use crate::desk::{reports, stderr, Desk};
+use secdesk::core::store::raw::RawMessage;
+use secdesk::core::store::Store;
+
+use crate::desk::{mail, reports, stderr, Desk};
 
 #[test]
 fn store_stats_shows_where_the_space_goes_as_text_and_json() {
@@ -110,4 +113,37 @@ fn base64_lines(data: &[u8]) -> String {
     }
     out.push_str("\r\n");
     out
+}
+
+#[test]
+fn a_dictionary_another_process_trained_is_picked_up_by_a_store_left_open() {
+    let desk = Desk::new();
+    let first = mail(
+        5000,
+        "Rita Reporter <rita@reporter.example>",
+        "early",
+        "the first report",
+    );
+    desk.import_ok(std::slice::from_ref(&first));
+    // A long-lived process (the desk) holds the store while another one (a sync) brings it
+    // to 1,000 messages, trains its dictionary and re-packs every raw message with it.
+    let held = Store::open(&desk.db).unwrap();
+    desk.import_ok(&reports(
+        1000,
+        "a report body that repeats across the mailbox\n",
+    ));
+    let read = |s: &Store| -> rusqlite::Result<Vec<u8>> {
+        s.conn().query_row(
+            "SELECT raw FROM messages WHERE message_id = 'm5000@reporter.example'",
+            [],
+            |r| r.get::<_, RawMessage>(0).map(|m| m.0),
+        )
+    };
+    let trained: i64 = held
+        .conn()
+        .query_row("SELECT count(*) FROM raw_dictionaries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(trained, 1, "the other process trained a dictionary");
+    held.refresh_dictionaries().unwrap();
+    assert_eq!(read(&held).unwrap(), first.as_bytes());
 }

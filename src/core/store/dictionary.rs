@@ -99,16 +99,25 @@ pub fn register(bytes: &[u8]) -> Option<Arc<Dictionary>> {
     )
 }
 
-/// Registers every dictionary of the store on `conn`. A store from before the table (a
-/// damaged one opened read-only, unmigrated) has none.
+/// Registers every dictionary of the store on `conn` that this process has not met yet
+/// (only those are read). A store from before the table (a damaged one opened read-only,
+/// unmigrated) has none. A long-lived process calls it again when another one may have
+/// trained a dictionary (`Store::refresh_dictionaries`).
 pub fn load(conn: &Connection) -> rusqlite::Result<()> {
-    let mut stmt = match conn.prepare("SELECT dict FROM raw_dictionaries") {
+    let mut stmt = match conn.prepare_cached("SELECT id FROM raw_dictionaries") {
         Ok(stmt) => stmt,
         Err(_) => return Ok(()),
     };
-    let dicts = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-    for d in dicts {
-        register(&d?);
+    let ids = stmt
+        .query_map([], |r| r.get::<_, u32>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for id in ids.into_iter().filter(|&id| lookup(id).is_none()) {
+        let bytes: Vec<u8> = conn.query_row(
+            "SELECT dict FROM raw_dictionaries WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        register(&bytes);
     }
     Ok(())
 }

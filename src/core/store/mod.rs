@@ -122,7 +122,6 @@ impl Store {
                 .map_err(opened)?;
                 conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
                 register_functions(&conn).map_err(opened)?;
-                dictionary::load(&conn).map_err(opened)?;
                 return Ok(Store {
                     conn,
                     _stamp_on_close: None,
@@ -211,15 +210,11 @@ impl Store {
         Ok(())
     }
 
-    /// Registers the store's dictionaries for reading its frames, and trains its first
-    /// one if it is due (core::store::dictionary): the re-packing migration of a store of
-    /// 1,000 messages or more. The space re-packing frees is given back (`VACUUM`).
+    /// Trains the store's first dictionary if it is due (core::store::repack; the
+    /// dictionaries it has were registered with the store's functions): the re-packing
+    /// migration of a store of 1,000 messages or more. The space re-packing frees is given
+    /// back (`VACUUM`).
     fn pack_with_dictionary(&mut self) -> Result<()> {
-        let named = |path: &Path, source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        dictionary::load(&self.conn).map_err(|e| named(&self.path, e))?;
         // Packing with a dictionary only saves space: a failure (a full disk, another desk
         // holding the write lock) must not keep the store from opening. The next open tries
         // again.
@@ -367,6 +362,13 @@ impl Store {
                 },
             )
             .optional()?)
+    }
+
+    /// Registers compression dictionaries another process trained since this store was
+    /// opened, so its raw messages, re-packed with them, still read. Cheap when there is
+    /// none new (one query of ids).
+    pub fn refresh_dictionaries(&self) -> Result<()> {
+        Ok(dictionary::load(&self.conn)?)
     }
 
     /// A number that changes whenever another connection commits to the file
