@@ -187,8 +187,10 @@ impl Ingestor {
     ) -> Result<IngestSummary> {
         let tx = store.conn_mut().transaction()?;
         let mut summary = IngestSummary::default();
+        let mut unindexed = Vec::with_capacity(prepared.len());
         for p in &prepared {
-            match store_message(&tx, p, Direction::In, None, &self.team)? {
+            let (stored, row) = store_unindexed(&tx, p, Direction::In, None, &self.team)?;
+            match stored {
                 Stored::Duplicate => summary.duplicates += 1,
                 Stored::Joined(_) => summary.new_messages += 1,
                 Stored::NewReport(_) => {
@@ -196,6 +198,15 @@ impl Ingestor {
                     summary.new_reports += 1;
                 }
             }
+            unindexed.extend(row.map(|row| (row, p)));
+        }
+        // The batch's full-text rows go in last, one after another. FTS5 keeps new rows in
+        // memory until the commit, but writes them out as a segment of their own whenever
+        // a statement opens a savepoint (any INSERT into `messages`, whose trigger
+        // `moderation_attach` makes it one): indexed between the messages, each message
+        // was a one-row segment for FTS5's merges to read back, a third of storing.
+        for (row, p) in unindexed {
+            index_message(&tx, p, row)?;
         }
         if let Some(c) = cursor {
             tx.prepare_cached(
@@ -240,7 +251,7 @@ pub enum Stored {
 /// Stores a reply the team sent from the desk in report `report_id`'s thread, with direction
 /// `out`, inside the caller's transaction (the outbox records the send in the same one).
 ///
-/// When the copy sent to the team address later arrives by sync, [`store_message`]
+/// When the copy sent to the team address later arrives by sync, [`Ingestor::store_prepared`]
 /// recognises its Message-ID and skips it, so a reply is never mistaken for the reporter's.
 pub fn store_sent(
     tx: &Transaction<'_>,
@@ -259,20 +270,26 @@ pub fn store_sent(
         verdict: None,
         pgp: None,
     };
-    store_message(tx, &p, Direction::Out, Some(report_id), &[])
+    let (stored, row) = store_unindexed(tx, &p, Direction::Out, Some(report_id), &[])?;
+    if let Some(row) = row {
+        index_message(tx, &p, row)?;
+    }
+    Ok(stored)
 }
 
 /// Stores one message of a batch inside the caller's transaction, in report `report` when
-/// given, else in the thread its headers point to (or a new report).
-fn store_message(
+/// given, else in the thread its headers point to (or a new report). Returns with it the
+/// new `messages` row, which the caller adds to the full-text index ([`index_message`])
+/// before the transaction ends.
+fn store_unindexed(
     tx: &Transaction<'_>,
     p: &Prepared,
     direction: Direction,
     report: Option<i64>,
     team: &[String],
-) -> Result<Stored> {
+) -> Result<(Stored, Option<i64>)> {
     if already_stored(tx, p)? {
-        return Ok(Stored::Duplicate);
+        return Ok((Stored::Duplicate, None));
     }
     let m = &p.parsed;
     // The sender's Date header orders the thread only when it fits the arrival; our side's
@@ -303,7 +320,6 @@ fn store_message(
         placement: &placement,
     };
     let message_row = insert_message(tx, p, &row)?;
-    index_message(tx, p, message_row)?;
     if !is_new {
         tx.prepare_cached("UPDATE reports SET updated_at = ?2 WHERE id = ?1")?
             .execute(params![report_id, timestamp(Utc::now())])?;
@@ -313,11 +329,12 @@ fn store_message(
             crate::core::triage::reporter::reply_arrived(tx, report_id, Utc::now())?;
         }
     }
-    Ok(if is_new {
+    let stored = if is_new {
         Stored::NewReport(report_id)
     } else {
         Stored::Joined(report_id)
-    })
+    };
+    Ok((stored, Some(message_row)))
 }
 
 /// The same content is stored already, or this is our own reply coming back (the team
