@@ -15,7 +15,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
 use crate::core::parse::{
-    check_date, content_hash, parse_message, CheckedDate, Mailbox, ParsedMessage,
+    check_date, content_digest, parse_message, CheckedDate, Mailbox, ParsedMessage,
 };
 use crate::core::pgp::{self, PgpEngine, PgpInfo};
 use crate::core::store::{timestamp, Result, Store};
@@ -163,7 +163,7 @@ impl Ingestor {
     /// store, so a caller (IMAP sync) may run it on another thread than
     /// [`Ingestor::store_prepared`].
     pub fn prepare(&self, incoming: RawIncoming) -> Prepared {
-        let hash = content_hash(&incoming.raw);
+        let hash = content_digest(&incoming.raw);
         let mut parsed = parse_message(&incoming.raw);
         // The decrypted text is what is classified, stored and searched; `raw` stays as fetched.
         let pgp = pgp::open(&incoming.raw, &mut parsed, self.pgp.as_deref());
@@ -234,7 +234,8 @@ impl Ingestor {
 /// A message hashed, parsed and classified, not yet stored.
 pub struct Prepared {
     incoming: RawIncoming,
-    hash: String,
+    /// `messages.content_hash`: the 32 bytes of [`content_digest`].
+    hash: [u8; 32],
     parsed: ParsedMessage,
     verdict: Option<Verdict>,
     pgp: Option<PgpInfo>,
@@ -265,7 +266,7 @@ pub fn store_sent(
             received_at: Some(sent_at),
             origin: Origin::Sent,
         },
-        hash: content_hash(raw),
+        hash: content_digest(raw),
         parsed: parse_message(raw),
         verdict: None,
         pgp: None,
@@ -313,7 +314,6 @@ fn store_unindexed(
     };
     let row = Row {
         report_id,
-        is_new,
         direction,
         received: &received,
         date: &date,
@@ -345,7 +345,7 @@ fn already_stored(tx: &Transaction<'_>, p: &Prepared) -> Result<bool> {
     // again for each message of a sync was a tenth of the store's time.
     let exists: Option<i64> = tx
         .prepare_cached("SELECT id FROM messages WHERE content_hash = ?1")?
-        .query_row([&p.hash], |r| r.get(0))
+        .query_row([&p.hash[..]], |r| r.get(0))
         .optional()?;
     if exists.is_some() {
         return Ok(true);
@@ -391,8 +391,6 @@ fn new_report(tx: &Transaction<'_>, v: Option<&Verdict>, received: &str) -> Resu
 /// Where a message goes and what was decided about it on the way.
 struct Row<'a> {
     report_id: i64,
-    /// It opened `report_id`.
-    is_new: bool,
     direction: Direction,
     received: &'a str,
     date: &'a CheckedDate,
@@ -418,14 +416,14 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
     tx.prepare_cached(
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
             from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
-            notes, spf, dkim, dmarc, class, outcome, spam_score, confidence, reasons,
+            notes, spf, dkim, dmarc, class, outcome, spam_score, confidence,
             mailbox, uidvalidity, uid, raw, another_sender, date_header, pgp)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![
         row.report_id,
-        p.hash,
+        &p.hash[..],
         m.message_id,
         row.direction.as_str(),
         row.received,
@@ -448,10 +446,8 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         v.map(|v| v.outcome.as_str()),
         v.map(|v| v.spam_score),
         v.map(|v| v.confidence),
-        // The message that opened its report has its reasons there (reports.reasons):
-        // kept once.
-        v.filter(|_| !row.is_new)
-            .map(|v| crate::core::store::reasons::encode(&v.reasons)),
+        // The reasons are kept on the report (reports.reasons, which the desk shows), for
+        // the message that opened it; nothing reads a later message's (migration 23).
         mailbox,
         uidvalidity,
         uid,
