@@ -134,7 +134,7 @@ impl Desk {
         }
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT content_hash FROM messages")
+            .prepare("SELECT lower(hex(content_hash)) FROM messages")
             .expect("prepare");
         let hashes: Vec<String> = stmt
             .query_map([], |r| r.get(0))

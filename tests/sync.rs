@@ -132,7 +132,7 @@ impl Desk {
     fn snapshot(&self) -> Snapshot {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT report_id, content_hash FROM messages")
+            .prepare("SELECT report_id, lower(hex(content_hash)) FROM messages")
             .expect("prepare");
         let mut groups: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
         let rows = stmt

@@ -15,7 +15,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
 use crate::core::parse::{
-    check_date, content_hash, parse_message, CheckedDate, Mailbox, ParsedMessage,
+    check_date, content_digest, parse_message, CheckedDate, Mailbox, ParsedMessage,
 };
 use crate::core::pgp::{self, PgpEngine, PgpInfo};
 use crate::core::store::{timestamp, Result, Store};
@@ -163,7 +163,7 @@ impl Ingestor {
     /// store, so a caller (IMAP sync) may run it on another thread than
     /// [`Ingestor::store_prepared`].
     pub fn prepare(&self, incoming: RawIncoming) -> Prepared {
-        let hash = content_hash(&incoming.raw);
+        let hash = content_digest(&incoming.raw);
         let mut parsed = parse_message(&incoming.raw);
         // The decrypted text is what is classified, stored and searched; `raw` stays as fetched.
         let pgp = pgp::open(&incoming.raw, &mut parsed, self.pgp.as_deref());
@@ -187,8 +187,10 @@ impl Ingestor {
     ) -> Result<IngestSummary> {
         let tx = store.conn_mut().transaction()?;
         let mut summary = IngestSummary::default();
+        let mut unindexed = Vec::with_capacity(prepared.len());
         for p in &prepared {
-            match store_message(&tx, p, Direction::In, None, &self.team)? {
+            let (stored, row) = store_unindexed(&tx, p, Direction::In, None, &self.team)?;
+            match stored {
                 Stored::Duplicate => summary.duplicates += 1,
                 Stored::Joined(_) => summary.new_messages += 1,
                 Stored::NewReport(_) => {
@@ -196,6 +198,15 @@ impl Ingestor {
                     summary.new_reports += 1;
                 }
             }
+            unindexed.extend(row.map(|row| (row, p)));
+        }
+        // The batch's full-text rows go in last, one after another. FTS5 keeps new rows in
+        // memory until the commit, but writes them out as a segment of their own whenever
+        // a statement opens a savepoint (any INSERT into `messages`, whose trigger
+        // `moderation_attach` makes it one): indexed between the messages, each message
+        // was a one-row segment for FTS5's merges to read back, a third of storing.
+        for (row, p) in unindexed {
+            index_message(&tx, p, row)?;
         }
         if let Some(c) = cursor {
             tx.prepare_cached(
@@ -223,7 +234,8 @@ impl Ingestor {
 /// A message hashed, parsed and classified, not yet stored.
 pub struct Prepared {
     incoming: RawIncoming,
-    hash: String,
+    /// `messages.content_hash`: the 32 bytes of [`content_digest`].
+    hash: [u8; 32],
     parsed: ParsedMessage,
     verdict: Option<Verdict>,
     pgp: Option<PgpInfo>,
@@ -240,7 +252,7 @@ pub enum Stored {
 /// Stores a reply the team sent from the desk in report `report_id`'s thread, with direction
 /// `out`, inside the caller's transaction (the outbox records the send in the same one).
 ///
-/// When the copy sent to the team address later arrives by sync, [`store_message`]
+/// When the copy sent to the team address later arrives by sync, [`Ingestor::store_prepared`]
 /// recognises its Message-ID and skips it, so a reply is never mistaken for the reporter's.
 pub fn store_sent(
     tx: &Transaction<'_>,
@@ -254,25 +266,31 @@ pub fn store_sent(
             received_at: Some(sent_at),
             origin: Origin::Sent,
         },
-        hash: content_hash(raw),
+        hash: content_digest(raw),
         parsed: parse_message(raw),
         verdict: None,
         pgp: None,
     };
-    store_message(tx, &p, Direction::Out, Some(report_id), &[])
+    let (stored, row) = store_unindexed(tx, &p, Direction::Out, Some(report_id), &[])?;
+    if let Some(row) = row {
+        index_message(tx, &p, row)?;
+    }
+    Ok(stored)
 }
 
 /// Stores one message of a batch inside the caller's transaction, in report `report` when
-/// given, else in the thread its headers point to (or a new report).
-fn store_message(
+/// given, else in the thread its headers point to (or a new report). Returns with it the
+/// new `messages` row, which the caller adds to the full-text index ([`index_message`])
+/// before the transaction ends.
+fn store_unindexed(
     tx: &Transaction<'_>,
     p: &Prepared,
     direction: Direction,
     report: Option<i64>,
     team: &[String],
-) -> Result<Stored> {
+) -> Result<(Stored, Option<i64>)> {
     if already_stored(tx, p)? {
-        return Ok(Stored::Duplicate);
+        return Ok((Stored::Duplicate, None));
     }
     let m = &p.parsed;
     // The sender's Date header orders the thread only when it fits the arrival; our side's
@@ -296,14 +314,12 @@ fn store_message(
     };
     let row = Row {
         report_id,
-        is_new,
         direction,
         received: &received,
         date: &date,
         placement: &placement,
     };
     let message_row = insert_message(tx, p, &row)?;
-    index_message(tx, p, message_row)?;
     if !is_new {
         tx.prepare_cached("UPDATE reports SET updated_at = ?2 WHERE id = ?1")?
             .execute(params![report_id, timestamp(Utc::now())])?;
@@ -313,11 +329,12 @@ fn store_message(
             crate::core::triage::reporter::reply_arrived(tx, report_id, Utc::now())?;
         }
     }
-    Ok(if is_new {
+    let stored = if is_new {
         Stored::NewReport(report_id)
     } else {
         Stored::Joined(report_id)
-    })
+    };
+    Ok((stored, Some(message_row)))
 }
 
 /// The same content is stored already, or this is our own reply coming back (the team
@@ -328,7 +345,7 @@ fn already_stored(tx: &Transaction<'_>, p: &Prepared) -> Result<bool> {
     // again for each message of a sync was a tenth of the store's time.
     let exists: Option<i64> = tx
         .prepare_cached("SELECT id FROM messages WHERE content_hash = ?1")?
-        .query_row([&p.hash], |r| r.get(0))
+        .query_row([&p.hash[..]], |r| r.get(0))
         .optional()?;
     if exists.is_some() {
         return Ok(true);
@@ -374,8 +391,6 @@ fn new_report(tx: &Transaction<'_>, v: Option<&Verdict>, received: &str) -> Resu
 /// Where a message goes and what was decided about it on the way.
 struct Row<'a> {
     report_id: i64,
-    /// It opened `report_id`.
-    is_new: bool,
     direction: Direction,
     received: &'a str,
     date: &'a CheckedDate,
@@ -401,14 +416,14 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
     tx.prepare_cached(
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
             from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
-            notes, spf, dkim, dmarc, class, outcome, spam_score, confidence, reasons,
+            notes, spf, dkim, dmarc, class, outcome, spam_score, confidence,
             mailbox, uidvalidity, uid, raw, another_sender, date_header, pgp)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![
         row.report_id,
-        p.hash,
+        &p.hash[..],
         m.message_id,
         row.direction.as_str(),
         row.received,
@@ -431,10 +446,8 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         v.map(|v| v.outcome.as_str()),
         v.map(|v| v.spam_score),
         v.map(|v| v.confidence),
-        // The message that opened its report has its reasons there (reports.reasons):
-        // kept once.
-        v.filter(|_| !row.is_new)
-            .map(|v| crate::core::store::reasons::encode(&v.reasons)),
+        // The reasons are kept on the report (reports.reasons, which the desk shows), for
+        // the message that opened it; nothing reads a later message's (migration 23).
         mailbox,
         uidvalidity,
         uid,

@@ -87,7 +87,7 @@ fn incoming_messages(
         return Err(StoreError::NoSuchReport(report_id).into());
     }
     let mut stmt = conn.prepare(
-        "SELECT content_hash, raw FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+        "SELECT lower(hex(content_hash)), raw FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
     let rows = stmt.query_map([report_id], |r| {
         Ok((r.get(0)?, r.get::<_, RawMessage>(1)?.0))

@@ -303,3 +303,148 @@ fn forged_dates_are_replaced_by_the_arrival_and_kept_as_written() {
         ["2026-11-30T08:00:00Z", "2026-11-30T08:00:00Z"]
     );
 }
+
+#[test]
+fn a_batch_is_searchable_and_written_to_the_index_as_one_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let ing = Ingestor::without_classifier();
+    let batch: Vec<_> = (0..40)
+        .map(|i| {
+            incoming(&format!(
+                "Message-ID: <m{i}@x>\nFrom: r{i}@example.org\nSubject: crash number{i}\n\nheap overflow in parser{i}\n"
+            ))
+        })
+        .collect();
+    ing.ingest_batch(&mut store, batch, None).unwrap();
+    // Every message of the batch is found by its subject, sender and body words.
+    for i in [0, 17, 39] {
+        for term in [
+            format!("number{i}"),
+            format!("\"r{i}@example.org\""),
+            format!("parser{i}"),
+        ] {
+            let found: Vec<i64> = store
+                .conn()
+                .prepare("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1")
+                .unwrap()
+                .query_map([&term], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let expected: i64 = store
+                .conn()
+                .query_row(
+                    "SELECT id FROM messages WHERE message_id = ?1",
+                    [format!("m{i}@x")],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(found, vec![expected], "{term}");
+        }
+    }
+    // Indexed one message at a time between the messages' inserts, the batch made one
+    // segment per message (each insert's savepoint flushes FTS5), which the index then
+    // merged again at a third of storing's cost.
+    let segments: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(DISTINCT segid) FROM messages_fts_idx",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(segments, 1, "a 40-message batch left {segments} segments");
+}
+
+#[test]
+fn a_store_from_before_the_binary_hash_keeps_recognising_its_mail() {
+    use crate::core::parse::content_hash;
+    use crate::core::store::MIGRATIONS;
+    use crate::core::team::event::ReportRef;
+    use crate::core::team::report_ref::{report_ref, resolve};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    // No Message-ID: the team names this report by its content hash.
+    let mail = "From: r@example.org\nSubject: no id\n\nheap overflow\n";
+    let ing = Ingestor::without_classifier();
+    // Found by what it does, not by its number (the list is renumbered at merges).
+    let migration = MIGRATIONS
+        .iter()
+        .position(|m| m.contains("SET content_hash = unhex(content_hash)"))
+        .unwrap();
+    {
+        let mut store = Store::open(&path).unwrap();
+        ing.ingest_batch(&mut store, vec![incoming(mail)], None)
+            .unwrap();
+        // As the store was before: 64 hex characters, before that migration.
+        let c = store.conn();
+        c.execute_batch("UPDATE messages SET content_hash = lower(hex(content_hash))")
+            .unwrap();
+        c.pragma_update(None, "user_version", migration as i64)
+            .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let stored = |store: &Store| -> (String, Vec<u8>) {
+        store
+            .conn()
+            .query_row(
+                "SELECT typeof(content_hash), content_hash FROM messages",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    let digest = crate::core::parse::content_digest(mail.as_bytes()).to_vec();
+    assert_eq!(stored(&store), ("blob".to_string(), digest.clone()));
+    // Run again, the migration changes nothing.
+    store.conn().execute_batch(MIGRATIONS[migration]).unwrap();
+    assert_eq!(stored(&store), ("blob".to_string(), digest));
+
+    // The same mail synced again (with CRLF line endings) is still a duplicate.
+    let again = ing
+        .ingest_batch(
+            &mut store,
+            vec![incoming(&mail.replace('\n', "\r\n"))],
+            None,
+        )
+        .unwrap();
+    assert_eq!(again.duplicates, 1);
+    assert_eq!(count(&store, "messages"), 1);
+
+    // Other desks still name and find the report by the hash in hex.
+    let hex = content_hash(mail.as_bytes());
+    assert_eq!(
+        report_ref(store.conn(), 1).unwrap(),
+        Some(ReportRef::ContentHash(hex.clone()))
+    );
+    assert_eq!(
+        resolve(store.conn(), &ReportRef::ContentHash(hex)).unwrap(),
+        Some(1)
+    );
+}
+
+#[test]
+fn the_report_keeps_its_reasons_and_its_later_mail_stores_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let ing = Ingestor::from_store(&mut store, None).unwrap();
+    let first = "Message-ID: <a1@x>\nFrom: r@example.org\nSubject: XSS in login form\n\nThe login page reflects the next parameter: <script>alert(1)</script>. Steps to reproduce attached.\n";
+    let reply = "Message-ID: <a2@x>\nIn-Reply-To: <a1@x>\nFrom: r@example.org\nSubject: Re: XSS in login form\n\nAny update? The payload still works on the latest version.\n";
+    ing.ingest_batch(&mut store, vec![incoming(first), incoming(reply)], None)
+        .unwrap();
+    let c = store.conn();
+    let report: String = c
+        .query_row("SELECT reasons FROM reports", [], |r| r.get(0))
+        .unwrap();
+    assert!(!crate::core::store::reasons::decode(&report).is_empty());
+    let kept: i64 = c
+        .query_row(
+            "SELECT count(*) FROM messages WHERE reasons IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((count(&store, "messages"), kept), (2, 0));
+}

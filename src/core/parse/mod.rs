@@ -411,10 +411,19 @@ pub fn attachments_with_bodies(raw: &[u8]) -> Vec<(Attachment, Vec<u8>)> {
         .collect()
 }
 
-/// The hash that identifies a message's content across sources: SHA-256 of the raw bytes with
-/// line endings normalised to LF and any leading mbox `From ` line dropped, so the same
-/// message fetched over IMAP and imported from an archive is recognised as one.
+/// The hash that identifies a message's content across sources, as lowercase hex (how the
+/// team's events and the classifier's training records name it): [`content_digest`].
 pub fn content_hash(raw: &[u8]) -> String {
+    content_digest(raw)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// SHA-256 of the raw bytes with line endings normalised to LF and any leading mbox
+/// `From ` line dropped, so the same message fetched over IMAP and imported from an
+/// archive is recognised as one. `messages.content_hash` holds these 32 bytes.
+pub fn content_digest(raw: &[u8]) -> [u8; 32] {
     let mut body = raw;
     if body.starts_with(b"From ") {
         body = match body.iter().position(|&b| b == b'\n') {
@@ -431,8 +440,7 @@ pub fn content_hash(raw: &[u8]) -> String {
         }
     }
     hasher.update(&body[start..]);
-    let digest = hasher.finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hasher.finalize().into()
 }
 
 #[cfg(test)]

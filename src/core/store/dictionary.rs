@@ -27,7 +27,7 @@ use std::sync::{Arc, RwLock};
 
 use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use zstd::dict::DecoderDictionary;
 
 /// A store trains its dictionary once it holds this many messages: fewer would make a poor
 /// dictionary (and 112 KB is a large share of a small store).
@@ -39,7 +39,7 @@ const SIZE: usize = 256 * 1024;
 
 /// The zstd level of frames packed with a dictionary. Level 5 packed 8 % smaller still,
 /// but storing 18,750 messages took about 1.5 s more CPU (docs/benchmarks.md).
-const LEVEL: i32 = 3;
+pub(super) const LEVEL: i32 = 3;
 
 /// The first Dictionary_ID outside the range RFC 8878 reserves for a registrar.
 const FIRST_PRIVATE_ID: u32 = 32768;
@@ -47,7 +47,9 @@ const FIRST_PRIVATE_ID: u32 = 32768;
 /// A dictionary ready to pack and unpack with.
 pub struct Dictionary {
     pub id: u32,
-    encoder: EncoderDictionary<'static>,
+    /// As stored: a packing thread loads it once into its compression context
+    /// (`raw::pack_with`).
+    bytes: Vec<u8>,
     decoder: DecoderDictionary<'static>,
 }
 
@@ -55,13 +57,13 @@ impl Dictionary {
     fn new(id: u32, bytes: &[u8]) -> Dictionary {
         Dictionary {
             id,
-            encoder: EncoderDictionary::copy(bytes, LEVEL),
+            bytes: bytes.to_vec(),
             decoder: DecoderDictionary::copy(bytes),
         }
     }
 
-    pub fn encoder(&self) -> &EncoderDictionary<'static> {
-        &self.encoder
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     pub fn decoder(&self) -> &DecoderDictionary<'static> {

@@ -306,3 +306,21 @@ fn training_stopped_half_way_leaves_the_store_as_it_was_and_the_next_try_finishe
         assert_eq!(m, want);
     }
 }
+
+#[test]
+fn one_thread_packing_with_two_dictionaries_and_none_in_turn_names_each_right() {
+    // The packing context is kept from one message to the next: switching between two
+    // stores' dictionaries (tests, salvage) and no dictionary must never pack a frame with
+    // the wrong one.
+    let samples = mail(300, 9);
+    let a = register(&train(&samples).unwrap()).unwrap();
+    let b = register(&train(&mail(300, 10)).unwrap()).unwrap();
+    assert_ne!(a.id, b.id);
+    for (i, raw) in samples.iter().take(12).enumerate() {
+        let dict = [Some(&a), Some(&b), None][i % 3];
+        let frame = pack_with(raw, dict.map(|d| d.as_ref()));
+        let named = zstd::zstd_safe::get_dict_id_from_frame(&frame).map(|id| id.get());
+        assert_eq!(named, dict.map(|d| d.id), "message {i}");
+        assert_eq!(&unpack(frame).unwrap(), raw, "message {i}");
+    }
+}

@@ -278,8 +278,8 @@ fn a_damaged_store_from_before_packing_is_salvaged_byte_exact() {
             )
             .unwrap();
             c.execute(
-                "INSERT INTO messages (report_id, content_hash, received_at, subject, raw) VALUES (?1, ?1, 't', 'subject', ?2)",
-                rusqlite::params![i, original(i)],
+                "INSERT INTO messages (report_id, content_hash, received_at, subject, raw) VALUES (?1, ?2, 't', 'subject', ?3)",
+                rusqlite::params![i, format!("{i:064x}"), original(i)],
             )
             .unwrap();
         }
@@ -293,17 +293,23 @@ fn a_damaged_store_from_before_packing_is_salvaged_byte_exact() {
     let copy = dir.path().join("copy.db");
     salvage::salvage(&store, &copy).unwrap();
     let saved = Store::open(&copy).unwrap();
-    let rows: Vec<(i64, Vec<u8>)> = saved
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = saved
         .conn()
-        .prepare("SELECT report_id, raw FROM messages")
+        .prepare("SELECT report_id, raw, content_hash FROM messages")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get::<_, RawMessage>(1)?.0)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get::<_, RawMessage>(1)?.0, r.get(2)?))
+        })
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
     assert!(rows.len() > 250, "{}", rows.len());
-    for (i, raw) in rows {
+    for (i, raw, hash) in rows {
         assert_eq!(raw, original(i), "message {i}");
+        // The hex hash of the old store, kept as the bytes this schema holds.
+        let mut bytes = [0u8; 32];
+        bytes[24..].copy_from_slice(&(i as u64).to_be_bytes());
+        assert_eq!(hash, bytes, "message {i}");
     }
 }
 

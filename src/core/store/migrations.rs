@@ -479,7 +479,28 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE reports SET reasons = secdesk_compact_reasons(reasons) WHERE reasons IS NOT NULL;
     UPDATE messages SET reasons = secdesk_compact_reasons(reasons) WHERE reasons IS NOT NULL;
     "#,
+    // 22 (compact store): `messages.content_hash` as its 32 bytes ([`HASH_AS_BYTES`]).
+    HASH_AS_BYTES,
+    // 23 (compact store): the classifier's reasons are kept only on the report
+    // (reports.reasons, which the desk shows and `show --json` prints). A later message's
+    // reasons (messages.reasons) were written and never read: ingest no longer writes them,
+    // and this drops those kept. Its class, outcome and scores stay on the message.
+    r#"
+    UPDATE messages SET reasons = NULL WHERE reasons IS NOT NULL;
+    "#,
 ];
+
+/// `messages.content_hash` as its 32 bytes instead of 64 hex characters
+/// (`core::parse::content_digest`), in the column and its unique index. The column keeps its
+/// declared type: SQLite stores a blob in it as a blob. Readers that name a message in hex
+/// (team events, the classifier's training records) convert with hex()/unhex(). A value
+/// that is not 64 hex digits is left as it is; run again, it changes nothing, so salvage
+/// runs it on every copy (a damaged store may be from before it).
+pub const HASH_AS_BYTES: &str = r#"
+    UPDATE messages SET content_hash = unhex(content_hash)
+    WHERE typeof(content_hash) = 'text' AND length(content_hash) = 64
+      AND unhex(content_hash) IS NOT NULL;
+    "#;
 
 /// How many migrations a store has had once the last migration that frees much space (packing
 /// raw messages, dropping derivable bodies) ran: a store migrated from below this is

@@ -81,6 +81,9 @@ pub fn salvage(store: &Store, dest: &Path) -> Result<SalvageReport> {
     if version < super::migrations::raw_packed_from() {
         conn.execute("UPDATE messages SET raw = secdesk_pack_raw(raw)", [])?;
     }
+    // So is a store from before content hashes were kept as bytes: a hex hash would never
+    // match the same mail synced again.
+    conn.execute_batch(super::migrations::HASH_AS_BYTES)?;
     let messages_lost = report
         .tables
         .iter()

@@ -19,7 +19,8 @@ pub const FORMAT: u32 = 1;
 pub enum ReportRef {
     /// The root message's Message-ID, without angle brackets.
     MessageId(String),
-    /// `messages.content_hash` of the report's first message, when it has no Message-ID.
+    /// `messages.content_hash` of the report's first message in lowercase hex, when it has
+    /// no Message-ID.
     ContentHash(String),
 }
 

@@ -14,7 +14,11 @@ pub fn resolve(conn: &Connection, r: &ReportRef) -> rusqlite::Result<Option<i64>
             "SELECT report_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1",
             m,
         ),
-        ReportRef::ContentHash(h) => ("SELECT report_id FROM messages WHERE content_hash = ?1", h),
+        // Events name it in hex; the store keeps its 32 bytes (`core::parse::content_digest`).
+        ReportRef::ContentHash(h) => (
+            "SELECT report_id FROM messages WHERE content_hash = unhex(?1)",
+            h,
+        ),
     };
     conn.query_row(sql, [v], |row| row.get(0)).optional()
 }
@@ -24,7 +28,7 @@ pub fn resolve(conn: &Connection, r: &ReportRef) -> rusqlite::Result<Option<i64>
 pub fn report_ref(conn: &Connection, report_id: i64) -> rusqlite::Result<Option<ReportRef>> {
     let row: Option<(Option<String>, String)> = conn
         .query_row(
-            "SELECT message_id, content_hash FROM messages WHERE report_id = ?1
+            "SELECT message_id, lower(hex(content_hash)) FROM messages WHERE report_id = ?1
              ORDER BY direction = 'out', id LIMIT 1",
             [report_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
