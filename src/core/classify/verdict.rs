@@ -9,7 +9,7 @@
 //!   the rule weights (valid positive, invalid negative). Ties go to valid: a person looks.
 //! - Class `spam` only ever comes with outcome `spam`; `unsure` is never closed automatically.
 
-use super::bayes::{self, BayesParams, Clue};
+use super::bayes::{self, BayesParams, Clue, LEGACY_STRENGTH};
 use super::detect::evidence;
 use super::features::Evidence;
 use super::fitting::rule_sums;
@@ -159,8 +159,11 @@ impl Classifier {
         self.classify_with(m, &evidence(m), &tokens)
     }
 
-    /// Sets the learned combiner (and its cut-offs; none: the default cut-offs).
+    /// Sets the learned combiner (and its cut-offs; none: the default cut-offs), and scores
+    /// tokens with the s its weights were fitted with (none: [`LEGACY_STRENGTH`], the plain
+    /// sum as it always was).
     pub fn set_stack(&mut self, stack: Option<Stack>) {
+        self.params.strength = stack.as_ref().map_or(LEGACY_STRENGTH, |s| s.strength);
         self.cutoffs = stack.as_ref().map_or_else(Cutoffs::default, |s| Cutoffs {
             ham: s.ham_cutoff,
             spam: s.spam_cutoff,
