@@ -433,4 +433,25 @@ mod tests {
             .iter()
             .any(|r| r == "rule cpython-source +20.0 valid"));
     }
+
+    #[test]
+    fn tokens_are_scored_with_the_s_the_weights_were_fitted_with() {
+        let mut c = trained();
+        // No weights: the plain sum, with the s it always had.
+        assert_eq!(c.params.strength, LEGACY_STRENGTH);
+        let raw = b"Subject: cheap pills\n\nbuy cheap pills now\n";
+        let plain = c.classify(&parse_message(raw)).spam_score;
+        let stack = |strength| Stack {
+            spam: vec![0.0; stack::input_len()],
+            valid: vec![0.0; stack::input_len()],
+            spam_cutoff: 0.9,
+            ham_cutoff: 0.2,
+            strength,
+        };
+        c.set_stack(Some(stack(0.45)));
+        assert_eq!(c.params.strength, 0.45);
+        c.set_stack(None);
+        assert_eq!(c.params.strength, LEGACY_STRENGTH);
+        assert_eq!(c.classify(&parse_message(raw)).spam_score, plain);
+    }
 }
