@@ -91,7 +91,7 @@ pub fn token_scores(model: &Model, params: &BayesParams, tokens: &[String]) -> (
         known
             .iter()
             .filter_map(|(t, c)| model.valid_side(c).map(|s| (*t, s))),
-        params,
+        &params.valid_side(),
         1,
     );
     (spam, if clues.is_empty() { 0.5 } else { valid })

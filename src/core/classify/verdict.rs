@@ -189,7 +189,7 @@ impl Classifier {
             known
                 .iter()
                 .filter_map(|(t, c)| self.model.valid_side(c).map(|side| (*t, side))),
-            &self.params,
+            &self.params.valid_side(),
             VALID_TOKEN_REASONS.max(1),
         );
         let mut fired = self.rules.evaluate(m);
