@@ -262,17 +262,20 @@ fn replay_never_calls_a_valid_report_spam_and_learns() {
     for s in &r.sources {
         assert_eq!(s.valid_as_spam, 0, "{s:?}");
     }
-    // It learns: the last 1,000 messages have far fewer errors than the first 1,000.
-    let errors = |p: &[secdesk::core::classify::replay::CurvePoint]| {
-        p.iter().map(|p| p.errors).sum::<usize>()
-    };
-    let (first, last) = (
-        errors(&r.curve[..20]),
-        errors(&r.curve[r.curve.len() - 20..]),
-    );
+    // It learns: the last 1,000 SpamAssassin messages have far fewer errors than its first
+    // 1,000. (The stream's last 1,000 end with the 45 triage messages, a kind of mail the
+    // model has not seen yet, so they are compared within one source.)
+    let sa: Vec<bool> = r
+        .steps
+        .iter()
+        .filter(|s| s.source == 0)
+        .map(|s| s.error)
+        .collect();
+    let errors = |s: &[bool]| s.iter().filter(|&&e| e).count();
+    let (first, last) = (errors(&sa[..1000]), errors(&sa[sa.len() - 1000..]));
     assert!(
         last * 3 < first,
-        "errors: first 1,000 {first}, last 1,000 {last}"
+        "SpamAssassin errors: first 1,000 {first}, last 1,000 {last}"
     );
     assert!(
         r.sources[0].spam_recall_last_half >= 0.8,

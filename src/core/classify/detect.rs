@@ -29,7 +29,8 @@ static TRACKING_IMG: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?i)<img(?-u:\b)[^>]{0,400}?(?-u:\b)(width|height)\s*=\s*["']?[01](px)?["'\s/>]|<img(?-u:\b)[^>]{0,400}?display\s*:\s*none"#,
     )
 });
-static URL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)https?://|www\."));
+/// A link: `http://www.x` is one link, not two (the `www.` after a scheme is part of it).
+static URL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i-u)https?://(?:www\.)?|www\."));
 /// The message claims a security problem (the policy flags about reports apply to it).
 /// Third-party projects reports about which belong with their own maintainers.
 static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {

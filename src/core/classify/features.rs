@@ -296,6 +296,16 @@ mod tests {
     }
 
     #[test]
+    fn a_link_written_with_www_counts_once() {
+        // Two links in a short digest: `http://www.x` is one link, so not "many links".
+        let two = ev("Subject: digest\n\nNew post http://www.jwz.org/a and http://www.jwz.org/b\n");
+        assert!(!two.has(Feature::ManyLinks), "{two:?}");
+        let three =
+            ev("Subject: digest\n\nhttp://www.a.example/ www.b.example https://c.example/\n");
+        assert!(three.has(Feature::ManyLinks), "{three:?}");
+    }
+
+    #[test]
     fn policy_flags_name_the_reply_that_fits() {
         let long = "word ".repeat(400);
         let e = ev(&format!(

@@ -91,7 +91,7 @@ pub fn token_scores(model: &Model, params: &BayesParams, tokens: &[String]) -> (
         known
             .iter()
             .filter_map(|(t, c)| model.valid_side(c).map(|s| (*t, s))),
-        params,
+        &params.valid_side(),
         1,
     );
     (spam, if clues.is_empty() { 0.5 } else { valid })
@@ -109,7 +109,19 @@ pub fn train_model(examples: &[Example]) -> Model {
 /// Fits the combiner on out-of-fold scores of `examples` over `base` (the token model
 /// trained on them, plus whatever it held before).
 pub fn fit_stack(base: &Model, examples: &[Example], params: &BayesParams) -> Stack {
+    let (rows, folds) = out_of_fold_rows(base, examples, params);
+    fit_folded_rows(&rows, &folds, params.strength)
+}
+
+/// The combiner's inputs (spam, valid) for each example, scored by the token model minus the
+/// example's fold, with its label; and the fold of each row.
+pub type FoldedRows = (Vec<(Label, Vec<f64>, Vec<f64>)>, Vec<usize>);
+
+/// Scores `examples` out of fold over `base`: each of the [`FOLDS`] parts by the token model
+/// minus that part's counts.
+pub fn out_of_fold_rows(base: &Model, examples: &[Example], params: &BayesParams) -> FoldedRows {
     let mut rows: Vec<(Label, Vec<f64>, Vec<f64>)> = Vec::with_capacity(examples.len());
+    let mut folds = Vec::with_capacity(examples.len());
     for fold in 0..FOLDS {
         let part: Vec<&Example> = examples
             .iter()
@@ -126,14 +138,23 @@ pub fn fit_stack(base: &Model, examples: &[Example], params: &BayesParams) -> St
             let (s, v) = token_scores(&model, params, &e.tokens);
             let (xs, xv) = e.inputs(s, v);
             rows.push((e.label, xs, xv));
+            folds.push(fold);
         }
     }
-    fit_rows(&rows)
+    (rows, folds)
 }
 
-/// Fits the combiner on inputs already scored out of sample (by folds, or online as in a
-/// replay, where each message was scored before it was learned).
-pub fn fit_rows(rows: &[(Label, Vec<f64>, Vec<f64>)]) -> Stack {
+/// Fits the combiner on inputs already scored out of sample online, as in a replay, where
+/// each message was scored before it was learned. For the spam cut-off's margin (the spread
+/// of the folds, [`choose_cutoffs`]) the rows are dealt into [`FOLDS`] folds in turn.
+/// `strength` is the s the rows' token scores were made with.
+pub fn fit_rows(rows: &[(Label, Vec<f64>, Vec<f64>)], strength: f64) -> Stack {
+    let folds: Vec<usize> = (0..rows.len()).map(|i| i % FOLDS).collect();
+    fit_folded_rows(rows, &folds, strength)
+}
+
+/// Fits the combiner on inputs scored out of sample, each row with the fold it was scored in.
+fn fit_folded_rows(rows: &[(Label, Vec<f64>, Vec<f64>)], folds: &[usize], strength: f64) -> Stack {
     let xs: Vec<Vec<f64>> = rows.iter().map(|r| r.1.clone()).collect();
     let ys: Vec<bool> = rows.iter().map(|r| r.0 == Label::Spam).collect();
     let spam = fit(&xs, &ys, &balance(&ys));
@@ -149,19 +170,21 @@ pub fn fit_rows(rows: &[(Label, Vec<f64>, Vec<f64>)]) -> Stack {
     } else {
         default_valid_weights()
     };
-    let probs: Vec<(bool, f64)> = xs
+    let probs: Vec<(bool, usize, f64)> = xs
         .iter()
         .zip(&ys)
-        .map(|(x, &y)| (y, sigmoid(Stack::score(&spam, x))))
+        .zip(folds)
+        .map(|((x, &y), &fold)| (y, fold, sigmoid(Stack::score(&spam, x))))
         .collect();
-    let pos: Vec<f64> = probs.iter().filter(|p| p.0).map(|p| p.1).collect();
-    let neg: Vec<f64> = probs.iter().filter(|p| !p.0).map(|p| p.1).collect();
+    let pos: Vec<f64> = probs.iter().filter(|p| p.0).map(|p| p.2).collect();
+    let neg: Vec<(usize, f64)> = probs.iter().filter(|p| !p.0).map(|p| (p.1, p.2)).collect();
     let (spam_cutoff, ham_cutoff) = choose_cutoffs(&pos, &neg);
     Stack {
         spam,
         valid,
         spam_cutoff,
         ham_cutoff,
+        strength,
     }
 }
 

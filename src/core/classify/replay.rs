@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use super::bayes::BayesParams;
 use super::fitting::{fit_rows, Example};
 use super::model::{Label, Model};
 use super::split::Item;
@@ -101,6 +102,9 @@ pub fn replay(folders: &[(String, Vec<Item>)], rules: &RuleSet) -> ReplayReport 
             .then_with(|| a.1.path.cmp(&b.1.path))
     });
     let mut classifier = Classifier::new(Model::default(), rules.clone());
+    // A new desk: its combiner is fitted on scores made with today's s, not the old one a
+    // model without weights keeps.
+    classifier.params = BayesParams::default();
     let mut rows: Vec<(Label, Vec<f64>, Vec<f64>)> = Vec::new();
     let mut steps = Vec::with_capacity(order.len());
     for (index, (source, item)) in order.into_iter().enumerate() {
@@ -128,7 +132,8 @@ pub fn replay(folders: &[(String, Vec<Item>)], rules: &RuleSet) -> ReplayReport 
             let recent = &rows[rows.len().saturating_sub(REFIT_WINDOW)..];
             let spam = recent.iter().filter(|r| r.0 == Label::Spam).count();
             if spam >= MIN_TO_FIT && recent.len() - spam >= MIN_TO_FIT {
-                classifier.set_stack(Some(fit_rows(recent)));
+                let strength = classifier.params.strength;
+                classifier.set_stack(Some(fit_rows(recent, strength)));
             }
         }
     }

@@ -11,6 +11,7 @@
 //! It also picks the spam cut-offs on those scores. Nothing here is hand-set: a model
 //! without weights (an old store, an empty model) falls back to the plain sum of log-odds.
 
+use super::bayes::LEGACY_STRENGTH;
 use super::features::{Evidence, Feature};
 
 /// Inputs before the features: bias, token-model log-odds, rule sum.
@@ -23,11 +24,6 @@ const MAX_LOGIT: f64 = 4.0;
 /// 3 scored best of 0.3, 1 and 3 on the date split.
 const L2_FEATURES: f64 = 3.0;
 const L2_FIXED: f64 = 0.01;
-/// How far above the highest out-of-fold not-spam score the spam cut-off sits, in log-odds.
-/// Newer mail drifts (a new newsletter, a new list): on the SpamAssassin date split a cut-off
-/// right above the training maximum called 15 of 1,412 newer ham spam, 2 log-odds above it
-/// 3, 2.5 above it none (docs/benchmarks.md).
-const CUTOFF_MARGIN: f64 = 2.5;
 /// Newton iterations: logistic regression converges in a handful.
 const ITERATIONS: usize = 25;
 
@@ -72,6 +68,10 @@ pub struct Stack {
     pub spam_cutoff: f64,
     /// Probability of spam below which a message is ham.
     pub ham_cutoff: f64,
+    /// Robinson's s the token scores were made with when the weights were fitted: the weights
+    /// fit only scores made the same way, so a classifier with these weights scores with it.
+    /// A model file or store without it was fitted with [`LEGACY_STRENGTH`].
+    pub strength: f64,
 }
 
 impl Stack {
@@ -94,6 +94,7 @@ impl Stack {
         }
         out.push(("cutoff".into(), "spam".into(), self.spam_cutoff));
         out.push(("cutoff".into(), "ham".into(), self.ham_cutoff));
+        out.push(("param".into(), "strength".into(), self.strength));
         out
     }
 
@@ -107,6 +108,7 @@ impl Stack {
             valid: vec![0.0; names.len()],
             spam_cutoff: 0.9,
             ham_cutoff: 0.2,
+            strength: LEGACY_STRENGTH,
         };
         let mut any = false;
         for (side, name, w) in rows {
@@ -114,6 +116,7 @@ impl Stack {
             match (side, name) {
                 ("cutoff", "spam") => s.spam_cutoff = w,
                 ("cutoff", "ham") => s.ham_cutoff = w,
+                ("param", "strength") => s.strength = w,
                 ("spam" | "valid", _) => {
                     if let Some(i) = names.iter().position(|n| n == name) {
                         let v = if side == "spam" {
@@ -222,19 +225,39 @@ pub fn balance(y: &[bool]) -> Vec<f64> {
         .collect()
 }
 
-/// Spam cut-offs from out-of-fold probabilities: spam from `CUTOFF_MARGIN` log-odds above
-/// the highest not-spam probability (between 0.5 and 0.999); ham below the 2nd percentile of
-/// spam, never above the spam cut-off.
-pub fn choose_cutoffs(spam_probs: &[f64], not_spam_probs: &[f64]) -> (f64, f64) {
-    let mut neg = not_spam_probs.to_vec();
-    neg.sort_by(f64::total_cmp);
+/// Spam cut-offs from out-of-fold probabilities, each not-spam probability with the fold it
+/// was scored in.
+///
+/// - **Spam** from a margin above the highest not-spam probability (between 0.5 and 0.999),
+///   in log-odds. The margin is the **spread of the folds**: the highest not-spam log-odds of
+///   each fold, the largest minus the smallest. It measures how far the top of the not-spam
+///   scores moves from one sample of the training mail to another, so newer mail is given that
+///   much room; nothing but the training mail sets it.
+/// - **Ham** below the 2nd percentile of spam, never above the spam cut-off.
+pub fn choose_cutoffs(spam_probs: &[f64], not_spam: &[(usize, f64)]) -> (f64, f64) {
     let mut pos = spam_probs.to_vec();
     pos.sort_by(f64::total_cmp);
-    let spam = if neg.is_empty() {
+    let logit = |p: f64| {
+        let p = p.clamp(1e-9, 1.0 - 1e-9);
+        (p / (1.0 - p)).ln()
+    };
+    let mut fold_top: Vec<(usize, f64)> = Vec::new();
+    for &(fold, p) in not_spam {
+        match fold_top.iter_mut().find(|(f, _)| *f == fold) {
+            Some(top) => top.1 = top.1.max(logit(p)),
+            None => fold_top.push((fold, logit(p))),
+        }
+    }
+    let top = fold_top
+        .iter()
+        .map(|t| t.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let bottom = fold_top.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
+    let spam = if fold_top.is_empty() {
         0.9
     } else {
-        let top = neg[neg.len() - 1].clamp(1e-9, 1.0 - 1e-9);
-        sigmoid((top / (1.0 - top)).ln() + CUTOFF_MARGIN).clamp(0.5, 0.999)
+        // A hair above the top even when the folds agree: the top itself is not spam.
+        sigmoid(top + (top - bottom).max(1e-6)).clamp(0.5, 0.999)
     };
     let ham = if pos.is_empty() {
         0.2
@@ -282,6 +305,7 @@ mod tests {
             valid: vec![0.5; input_len()],
             spam_cutoff: 0.8,
             ham_cutoff: 0.1,
+            strength: 0.45,
         };
         let rows = s.rows();
         let mut refs: Vec<(&str, &str, f64)> = rows
@@ -289,17 +313,38 @@ mod tests {
             .map(|(a, b, c)| (a.as_str(), b.as_str(), *c))
             .collect();
         refs.push(("spam", "feat:from-the-future", 9.0));
-        assert_eq!(Stack::from_rows(refs.into_iter()), Some(s));
+        assert_eq!(Stack::from_rows(refs.clone().into_iter()), Some(s));
+        // Weights written before the strength was recorded were fitted with the old one.
+        refs.retain(|r| r.0 != "param");
+        assert_eq!(
+            Stack::from_rows(refs.into_iter()).map(|s| s.strength),
+            Some(LEGACY_STRENGTH)
+        );
         assert_eq!(Stack::from_rows(std::iter::empty()), None);
     }
 
     #[test]
-    fn cutoffs_sit_above_not_spam_and_below_most_spam() {
-        let neg: Vec<f64> = (0..1000).map(|i| i as f64 / 2000.0).collect(); // up to 0.4995
+    fn cutoffs_sit_above_not_spam_by_the_spread_of_the_folds() {
+        // Not-spam scores in 5 folds; the folds' highest: logit 0.5 = 0, ..., the top one
+        // 0.8 (log-odds 1.386) and the lowest 0.5 (0): the spread is 1.386, so the cut-off is
+        // 2 × 1.386 = 2.773 log-odds, p = 16 / 17 = 0.9412.
+        let tops = [0.5, 0.6, 0.7, 0.75, 0.8];
+        let mut neg: Vec<(usize, f64)> = Vec::new();
+        for (fold, top) in tops.iter().enumerate() {
+            neg.extend((0..200).map(|i| (fold, top * i as f64 / 199.0)));
+        }
         let pos: Vec<f64> = (0..100).map(|i| 0.3 + i as f64 / 150.0).collect();
         let (spam, ham) = choose_cutoffs(&pos, &neg);
-        // 2.5 log-odds above 0.4995: odds 0.998 · e^2.5 = 12.158, p = 0.9240.
-        assert!((spam - 0.9240).abs() < 1e-3, "{spam}");
+        assert!((spam - 16.0 / 17.0).abs() < 1e-9, "{spam}");
         assert!((ham - 0.3133).abs() < 1e-3, "{ham}");
+        // Folds that agree leave no margin: the cut-off is a hair above the highest not-spam.
+        let same: Vec<(usize, f64)> = (0..5).map(|f| (f, 0.7)).collect();
+        let c = choose_cutoffs(&pos, &same).0;
+        assert!(c > 0.7 && c < 0.7 + 1e-6, "{c}");
+        // Bounds: never below 0.5, never above 0.999.
+        let low: Vec<(usize, f64)> = (0..5).map(|f| (f, 0.1)).collect();
+        assert_eq!(choose_cutoffs(&pos, &low).0, 0.5);
+        let wide = [(0, 0.01), (1, 0.99)];
+        assert_eq!(choose_cutoffs(&pos, &wide).0, 0.999);
     }
 }

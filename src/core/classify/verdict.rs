@@ -9,7 +9,7 @@
 //!   the rule weights (valid positive, invalid negative). Ties go to valid: a person looks.
 //! - Class `spam` only ever comes with outcome `spam`; `unsure` is never closed automatically.
 
-use super::bayes::{self, BayesParams, Clue};
+use super::bayes::{self, BayesParams, Clue, LEGACY_STRENGTH};
 use super::detect::evidence;
 use super::features::Evidence;
 use super::fitting::rule_sums;
@@ -159,8 +159,11 @@ impl Classifier {
         self.classify_with(m, &evidence(m), &tokens)
     }
 
-    /// Sets the learned combiner (and its cut-offs; none: the default cut-offs).
+    /// Sets the learned combiner (and its cut-offs; none: the default cut-offs), and scores
+    /// tokens with the s its weights were fitted with (none: [`LEGACY_STRENGTH`], the plain
+    /// sum as it always was).
     pub fn set_stack(&mut self, stack: Option<Stack>) {
+        self.params.strength = stack.as_ref().map_or(LEGACY_STRENGTH, |s| s.strength);
         self.cutoffs = stack.as_ref().map_or_else(Cutoffs::default, |s| Cutoffs {
             ham: s.ham_cutoff,
             spam: s.spam_cutoff,
@@ -186,7 +189,7 @@ impl Classifier {
             known
                 .iter()
                 .filter_map(|(t, c)| self.model.valid_side(c).map(|side| (*t, side))),
-            &self.params,
+            &self.params.valid_side(),
             VALID_TOKEN_REASONS.max(1),
         );
         let mut fired = self.rules.evaluate(m);
@@ -429,5 +432,26 @@ mod tests {
             .reasons
             .iter()
             .any(|r| r == "rule cpython-source +20.0 valid"));
+    }
+
+    #[test]
+    fn tokens_are_scored_with_the_s_the_weights_were_fitted_with() {
+        let mut c = trained();
+        // No weights: the plain sum, with the s it always had.
+        assert_eq!(c.params.strength, LEGACY_STRENGTH);
+        let raw = b"Subject: cheap pills\n\nbuy cheap pills now\n";
+        let plain = c.classify(&parse_message(raw)).spam_score;
+        let stack = |strength| Stack {
+            spam: vec![0.0; stack::input_len()],
+            valid: vec![0.0; stack::input_len()],
+            spam_cutoff: 0.9,
+            ham_cutoff: 0.2,
+            strength,
+        };
+        c.set_stack(Some(stack(0.45)));
+        assert_eq!(c.params.strength, 0.45);
+        c.set_stack(None);
+        assert_eq!(c.params.strength, LEGACY_STRENGTH);
+        assert_eq!(c.classify(&parse_message(raw)).spam_score, plain);
     }
 }
