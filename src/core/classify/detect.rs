@@ -2,7 +2,7 @@
 //! [`Feature`]. The work is bounded like the tokenizer's: only the first 64 KB of text is
 //! read, and every scan over words or matches is capped.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
@@ -94,16 +94,57 @@ const SECURITY: usize = 11;
 const SEVERITY: usize = 12;
 const BOUNTY: usize = 13;
 
+/// The patterns that start from a literal (a traceback, a sanitizer, a source path, an id)
+/// run alone: the regex engine skips to their literals, and each one's lazy DFA stays small.
+/// The rest run as one set. One set of all fourteen built a lazy-DFA state for every
+/// combination of patterns it met, most of the evidence's time.
+const ALONE: [usize; 6] = [TRACEBACK, SANITIZER, CPYTHON_SOURCE, CVE, CWE, GHSA];
+
+static EACH: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
+    (0..PATTERNS.len())
+        .map(|i| ALONE.contains(&i).then(|| re(PATTERNS[i])))
+        .collect()
+});
+
 static SET: LazyLock<RegexSet> = LazyLock::new(|| {
     // Only the constant patterns above; a bad one is a bug caught by the tests.
     // A larger lazy-DFA cache: the set's many states otherwise keep being rebuilt.
-    RegexSetBuilder::new(PATTERNS)
+    RegexSetBuilder::new((0..PATTERNS.len()).filter_map(|i| set_index(i).map(|_| PATTERNS[i])))
         .dfa_size_limit(16 << 20)
         .build()
         .expect("valid evidence patterns")
 });
 
-/// `bare` and `dotted` module names (see the data file).
+/// Pattern `i`'s place in `SET`; `None` for a pattern run alone.
+fn set_index(i: usize) -> Option<usize> {
+    (!ALONE.contains(&i)).then(|| i - ALONE.iter().filter(|&&a| a < i).count())
+}
+
+/// Which of the patterns match a text: the set's answer, and the patterns run alone when
+/// asked.
+struct Matches<'t> {
+    text: &'t str,
+    set: regex::SetMatches,
+}
+
+impl<'t> Matches<'t> {
+    fn of(text: &'t str) -> Matches<'t> {
+        Matches {
+            text,
+            set: SET.matches(text),
+        }
+    }
+
+    fn matched(&self, i: usize) -> bool {
+        match set_index(i) {
+            Some(j) => self.set.matched(j),
+            None => EACH[i].as_ref().is_some_and(|r| r.is_match(self.text)),
+        }
+    }
+}
+
+/// `bare` and `dotted` module names (see the data file). (foldhash: every word of a body is
+/// looked up; SipHash was a sixth of this work.)
 struct Stdlib {
     bare: HashSet<&'static str>,
     all: HashSet<&'static str>,
@@ -209,8 +250,8 @@ pub fn evidence(m: &ParsedMessage) -> Evidence {
         );
     }
     let text_subject = &m.subject;
-    let b = SET.matches(body);
-    let t = SET.matches(text_subject);
+    let b = Matches::of(body);
+    let t = Matches::of(text_subject);
     e.set(MoneyAmount, hit(&b, &t, MONEY));
     e.set(CryptoAmount, hit(&b, &t, CRYPTO));
 
@@ -248,7 +289,7 @@ pub fn evidence(m: &ParsedMessage) -> Evidence {
 }
 
 /// Whether pattern `i` matched the body or the subject.
-fn hit(b: &regex::SetMatches, t: &regex::SetMatches, i: usize) -> bool {
+fn hit(b: &Matches, t: &Matches, i: usize) -> bool {
     b.matched(i) || t.matched(i)
 }
 
@@ -457,3 +498,7 @@ fn impersonation(m: &ParsedMessage) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+#[path = "detect_tests.rs"]
+mod tests;

@@ -8,8 +8,12 @@
 //! branch of a top-level alternation). All rules' literals go into one Aho-Corasick automaton,
 //! ASCII case-insensitive; a regex whose literals do not occur in the text is known not to
 //! match without running it. A regex without a usable literal set (`(?s).`, or one that can
-//! match the empty string) is always run. The prefilter only ever skips a regex that cannot
-//! match, so the rules fire exactly as without it.
+//! match the empty string) is always run. A set is kept small without losing a match
+//! ([`shrink`]): literals that extend another are dropped, and a set of thousands (`$1,000,000`
+//! and its siblings) is merged into shared prefixes rather than given up. The prefilter only
+//! ever skips a regex that cannot match, so the rules fire exactly as without it.
+
+use std::collections::HashSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -17,9 +21,17 @@ use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
 
 /// Literals shorter than this occur in nearly every message: not worth a gate.
 const MIN_LITERAL_BYTES: usize = 2;
-/// More literals than this for one regex (after case folding) make a slow automaton for
-/// little gain: such a regex is always run.
+/// More literals than this for one regex (after case folding and shrinking) make a slow
+/// automaton for little gain: such a regex is always run.
 const MAX_LITERALS_PER_REGEX: usize = 500;
+/// When a regex has too many literals, they are first cut to this many bytes (see
+/// [`shrink`]).
+const MAX_GATE_LITERAL_BYTES: usize = 16;
+/// How many literals the extractor may list for one piece of a regex before it gives up on
+/// exactness: its default, and the larger budget tried when that finds only two-byte
+/// literals (it lets `\bDR\s?\d{2}` gate on `dr 4`, not `dr`).
+const DEFAULT_LIMIT_TOTAL: usize = 250;
+const EXTRACT_LIMIT_TOTAL: usize = 4000;
 
 /// Which gates a text passes: `passed[g]` is true when a literal of gate `g` occurs in it.
 pub type Passed = Vec<bool>;
@@ -60,9 +72,16 @@ impl PrefilterBuilder {
             .build()
             .parse(pattern)
             .ok()?;
-        let mut literals = required_literals(&fold_ascii_case(&hir))?;
-        literals.sort();
-        literals.dedup();
+        let folded = fold_ascii_case(&hir);
+        let (quality, literals) = required(&folded, DEFAULT_LIMIT_TOTAL)?;
+        // Two-byte literals (`dr` in `\bDR\s?\d{2}`) pass on nearly every message: look
+        // again with a larger budget, which may find `dr 4` instead.
+        let literals = if quality.0 <= MIN_LITERAL_BYTES {
+            required(&folded, EXTRACT_LIMIT_TOTAL).map_or(literals, |(_, l)| l)
+        } else {
+            literals
+        };
+        let literals = shrink(literals);
         if literals.len() > MAX_LITERALS_PER_REGEX {
             return None;
         }
@@ -87,8 +106,10 @@ impl PrefilterBuilder {
                 automaton: AhoCorasick::builder()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
-                    // A DFA: the scan runs on every message, the build once per rule set.
-                    .kind(Some(AhoCorasickKind::DFA))
+                    // A contiguous NFA, not a DFA: the DFA's build (about 7 % of a batch
+                    // `classify` of 1,552 messages, more of a short one) costs more than
+                    // its faster scan saves (docs/benchmarks.md).
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     // Measured: the automaton's own scan beats its prefilter here (many
                     // literals, frequent false starts).
                     .prefilter(false)
@@ -124,47 +145,121 @@ impl Prefilter {
     }
 }
 
-/// Literals of which every match of `hir` contains one, or `None` when there is no useful set.
-fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    required(hir).map(|(_, lits)| lits)
-}
-
 /// How selective a literal set is: its shortest literal, then fewer literals.
 type Quality = (usize, std::cmp::Reverse<usize>);
+
+/// A set of literals that every text containing one of `literals` still passes, with at
+/// most `MAX_LITERALS_PER_REGEX` literals when it can be done. Any part of a literal that
+/// every match contains is contained by every match too, so:
+/// - a literal that starts or ends with another of the set is dropped (the shorter one is
+///   found wherever the longer one is): the gate passes on exactly the same texts;
+/// - while the set is too large, the largest groups of literals that share a prefix are
+///   replaced by that prefix, longest prefixes first (`$1,000,000` and its thousands of
+///   siblings become `$1,000`; a lone `you have won` stays whole), after cutting every
+///   literal to `MAX_GATE_LITERAL_BYTES`. The gate then passes on more texts, never fewer,
+///   so no rule that could fire is skipped.
+fn shrink(mut lits: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    lits.sort_unstable();
+    lits.dedup();
+    if lits.len() > MAX_LITERALS_PER_REGEX {
+        for l in &mut lits {
+            l.truncate(MAX_GATE_LITERAL_BYTES);
+        }
+        lits.sort_unstable();
+        lits.dedup();
+    }
+    let mut at = MAX_GATE_LITERAL_BYTES;
+    while lits.len() > MAX_LITERALS_PER_REGEX && at > MIN_LITERAL_BYTES {
+        at -= 1;
+        // Literals longer than `at`, grouped by their first `at` bytes (they are sorted, so
+        // a group is a run).
+        let mut groups: Vec<(usize, &[u8])> = Vec::new();
+        for l in lits.iter().filter(|l| l.len() > at) {
+            match groups.last_mut() {
+                Some((n, p)) if *p == &l[..at] => *n += 1,
+                _ => groups.push((1, &l[..at])),
+            }
+        }
+        groups.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
+        let mut excess = lits.len() - MAX_LITERALS_PER_REGEX;
+        let mut merged: HashSet<Vec<u8>> = HashSet::new();
+        for (n, prefix) in groups {
+            if excess == 0 || n < 2 {
+                break;
+            }
+            excess = excess.saturating_sub(n - 1);
+            merged.insert(prefix.to_vec());
+        }
+        for l in &mut lits {
+            if l.len() > at && merged.contains(&l[..at]) {
+                l.truncate(at);
+            }
+        }
+        lits.sort_unstable();
+        lits.dedup();
+    }
+    drop_extended(&mut lits);
+    // The same from the other end: `us dollars` is found wherever `dollars` is.
+    lits.iter_mut().for_each(|l| l.reverse());
+    lits.sort_unstable();
+    drop_extended(&mut lits);
+    lits.iter_mut().for_each(|l| l.reverse());
+    lits
+}
+
+/// Drops from a sorted list every literal that starts with another one of the list.
+fn drop_extended(lits: &mut Vec<Vec<u8>>) {
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(lits.len());
+    for l in lits.drain(..) {
+        // Sorted: every literal that starts with a kept one follows it directly.
+        if kept.last().is_some_and(|k| l.starts_with(k)) {
+            continue;
+        }
+        kept.push(l);
+    }
+    *lits = kept;
+}
+
+/// How selective `literals` are once shrunk: their shortest literal (as cut when there are
+/// too many), then fewer literals.
+fn quality(literals: &[Vec<u8>]) -> Quality {
+    let (shortest, n) = if literals.len() > MAX_LITERALS_PER_REGEX {
+        let shrunk = shrink(literals.to_vec());
+        (shrunk.iter().map(Vec::len).min(), shrunk.len())
+    } else {
+        (literals.iter().map(Vec::len).min(), literals.len())
+    };
+    (shortest.unwrap_or(0), std::cmp::Reverse(n))
+}
 
 /// The most selective set of literals of which every match of `hir` contains one: the
 /// literals its matches start or end with, or those of a part every match goes through (a
 /// piece of a concatenation, the body of a repetition that runs at least once); for an
 /// alternation, the union over its branches.
-fn required(hir: &Hir) -> Option<(Quality, Vec<Vec<u8>>)> {
+fn required(hir: &Hir, limit: usize) -> Option<(Quality, Vec<Vec<u8>>)> {
     let hir = strip_captures(hir);
     let parts: Vec<(Quality, Vec<Vec<u8>>)> = match hir.kind() {
         HirKind::Alternation(branches) => {
             let mut all = Vec::new();
-            let mut shortest = usize::MAX;
             for b in branches {
-                let ((s, _), lits) = required(b)?;
-                shortest = shortest.min(s);
-                all.extend(lits);
+                all.extend(required(b, limit)?.1);
             }
-            let quality = (shortest, std::cmp::Reverse(all.len()));
-            return Some((quality, all));
+            return Some((quality(&all), all));
         }
-        HirKind::Concat(subs) => subs.iter().filter_map(required).collect(),
-        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub).into_iter().collect(),
+        HirKind::Concat(subs) => subs.iter().filter_map(|s| required(s, limit)).collect(),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub, limit).into_iter().collect(),
         _ => Vec::new(),
     };
     [ExtractKind::Prefix, ExtractKind::Suffix]
         .into_iter()
         .filter_map(|kind| {
-            let seq = Extractor::new().kind(kind).extract(hir);
+            let seq = Extractor::new().kind(kind).limit_total(limit).extract(hir);
             let lits: Vec<Vec<u8>> = seq
                 .literals()?
                 .iter()
                 .map(|l| l.as_bytes().to_vec())
                 .collect();
-            let shortest = lits.iter().map(Vec::len).min()?;
-            Some(((shortest, std::cmp::Reverse(lits.len())), lits))
+            (!lits.is_empty()).then(|| (quality(&lits), lits))
         })
         .chain(parts)
         .filter(|((shortest, _), _)| *shortest >= MIN_LITERAL_BYTES)
@@ -263,6 +358,33 @@ mod tests {
         assert!(p.scan(b"  >>> import x")[g]);
         assert!(p.scan(b"run python3.12 -c 'x'")[g]);
         assert!(!p.scan(b"nothing to see")[g]);
+    }
+
+    #[test]
+    fn two_byte_literals_are_extended_by_what_follows() {
+        // `dr` alone would pass on nearly every message ("drive", "address").
+        let (p, g) = gate(r"(?i)\b(DA|DR)\s?\d{2}\+?").unwrap();
+        assert!(p.scan(b"a site with DR 45+ for sale")[g]);
+        assert!(!p.scan(b"please drive to the address")[g]);
+    }
+
+    #[test]
+    fn too_many_literals_are_merged_into_their_prefixes() {
+        // Thousands of literals (`$1,000,000`...) once meant no gate at all.
+        let (p, g) = gate(r"\$\d{1,3}(,\d{3}){2,}|you have won").unwrap();
+        assert!(p.scan(b"a transfer of $4,500,000 awaits")[g]);
+        assert!(p.scan(b"YOU HAVE WON")[g]);
+        assert!(!p.scan(b"a plain note with no amounts")[g]);
+    }
+
+    #[test]
+    fn shrinking_keeps_a_literal_of_every_match() {
+        let lits = |v: &[&str]| v.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>();
+        // `us dollars` is found wherever `dollars` is; `abcd` wherever `ab`.
+        assert_eq!(
+            shrink(lits(&["us dollars", "dollars", "abcd", "ab", "xyz"])),
+            lits(&["ab", "dollars", "xyz"])
+        );
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub fn load_model_fingerprinted(store: &mut Store) -> Result<(Model, [u8; 32]), 
         messages,
         ..Model::default()
     };
+    // Sized once: growing a table of 40,000 tokens rehashes it a dozen times.
+    let count: i64 = conn.query_row("SELECT count(*) FROM classify_tokens", [], |r| r.get(0))?;
+    model.tokens.reserve(usize::try_from(count).unwrap_or(0));
     let mut stmt = conn.prepare("SELECT token, spam, ham, invalid, valid FROM classify_tokens")?;
     let rows = stmt.query_map([], |r| {
         Ok((
