@@ -26,19 +26,13 @@ fn demo(name: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn classify_json_has_one_object_per_file_with_the_contract_fields() {
-    let (_dir, config) = setup();
-    let files = [
-        demo("01-tarfile-data-filter-symlink-escape.eml"),
-        demo("11-crypto-withdrawal-advance-fee.eml"),
-        demo("07-auto-reply-out-of-office.eml"),
-    ];
+/// `secdesk classify --json FILES...`, which must succeed: its array of verdicts.
+fn classify_json(config: &Path, files: &[String]) -> Vec<serde_json::Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .args(["classify", "--json"])
-        .args(&files)
+        .args(files)
         .output()
         .unwrap();
     assert!(
@@ -47,7 +41,18 @@ fn classify_json_has_one_object_per_file_with_the_contract_fields() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let arr = v.as_array().unwrap();
+    v.as_array().unwrap().clone()
+}
+
+#[test]
+fn classify_json_has_one_object_per_file_with_the_contract_fields() {
+    let (_dir, config) = setup();
+    let files = [
+        demo("01-tarfile-data-filter-symlink-escape.eml"),
+        demo("11-crypto-withdrawal-advance-fee.eml"),
+        demo("07-auto-reply-out-of-office.eml"),
+    ];
+    let arr = classify_json(&config, &files);
     assert_eq!(arr.len(), 3);
     for (obj, file) in arr.iter().zip(&files) {
         assert_eq!(obj["file"], file.as_str());
@@ -144,4 +149,46 @@ fn show_json_suggests_the_earlier_report_of_the_same_bug_first() {
     // The first report has nothing earlier to match.
     let v: serde_json::Value = serde_json::from_slice(&secdesk(&["show", "1", "--json"])).unwrap();
     assert_eq!(v["similar"], serde_json::json!([]));
+}
+
+/// More files than one batch (`cli::classify` reads and classifies 1,024 at a time): every
+/// file gets its verdict, in the order given, and the same file gets the same verdict
+/// wherever it falls.
+#[test]
+fn classify_over_more_files_than_a_batch_answers_each_in_order() {
+    let (dir, config) = setup();
+    let sources = [
+        demo("01-tarfile-data-filter-symlink-escape.eml"),
+        demo("11-crypto-withdrawal-advance-fee.eml"),
+        demo("07-auto-reply-out-of-office.eml"),
+    ];
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    let files: Vec<String> = (0..1_100)
+        .map(|i| {
+            let path = mail.join(format!("{i:04}.eml"));
+            std::fs::copy(&sources[i % sources.len()], &path).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    let arr = classify_json(&config, &files);
+    assert_eq!(arr.len(), files.len());
+    for (i, (obj, file)) in arr.iter().zip(&files).enumerate() {
+        assert_eq!(obj["file"], file.as_str());
+        let first = &arr[i % sources.len()];
+        assert_eq!(
+            (&obj["class"], &obj["outcome"], &obj["spam_score"]),
+            (&first["class"], &first["outcome"], &first["spam_score"]),
+            "{file}"
+        );
+    }
+    let classes: Vec<&str> = arr[..3]
+        .iter()
+        .map(|o| o["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        ["valid", "spam", "invalid"],
+        "the demo's three kinds"
+    );
 }

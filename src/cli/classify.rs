@@ -38,30 +38,36 @@ pub struct FileVerdict {
     pub reasons: Vec<String>,
 }
 
+/// Messages read and classified at a time (each batch is split across the cores).
+const BATCH: usize = 1024;
+
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
-    let raws = args
-        .files
-        .iter()
-        .map(|p| read_message(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let verdicts = classifier.classify_raw_many(&raws);
+    // Files are read and classified a batch at a time, so a run over a whole archive holds
+    // one batch of messages in memory, not all of them.
+    let mut results = Vec::with_capacity(args.files.len());
+    for batch in args.files.chunks(BATCH) {
+        let raws = batch
+            .iter()
+            .map(|p| read_message(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let verdicts = classifier.classify_raw_many(&raws);
+        for (path, v) in batch.iter().zip(verdicts) {
+            results.push(FileVerdict {
+                file: path.display().to_string(),
+                class: v.class,
+                outcome: v.outcome,
+                spam_score: v.spam_score,
+                confidence: v.confidence,
+                reasons: v.reasons,
+            });
+        }
+    }
     // The process ends after printing: freeing tens of thousands of model tokens and the
     // rules' automata one by one was a tenth of a one-file `classify`, and the OS takes
     // the memory back at once. (The store is still dropped: it records a clean close.)
     std::mem::forget(classifier);
-    let mut results = Vec::with_capacity(args.files.len());
-    for (path, v) in args.files.iter().zip(verdicts) {
-        results.push(FileVerdict {
-            file: path.display().to_string(),
-            class: v.class,
-            outcome: v.outcome,
-            spam_score: v.spam_score,
-            confidence: v.confidence,
-            reasons: v.reasons,
-        });
-    }
     if args.json {
         output::print_json(&results)?;
         return Ok(ExitCode::SUCCESS);
