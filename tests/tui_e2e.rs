@@ -187,10 +187,14 @@ fn the_spam_sweep_at_80x24_touches_only_what_was_meant() {
 
     // Suspected spam: X then s marks exactly those, without a question.
     tmux.keys(&["Tab"]);
-    let suspected = tmux.wait_for("Suspected spam");
+    // The queue's line reads "Suspected spam · loading… · …" until its rows arrive.
+    let loaded = |line: &str| {
+        line.starts_with("Suspected spam") && line.contains(" of ") && line.contains("newest first")
+    };
+    let suspected = tmux.wait_until("the Suspected spam queue loaded", |s| s.lines().any(loaded));
     let info = suspected
         .lines()
-        .find(|l| l.contains(" of ") && l.contains("newest first"))
+        .find(|l| loaded(l))
         .unwrap_or_else(|| panic!("{suspected}"))
         .to_string();
     let n: i64 = info
