@@ -152,7 +152,7 @@ pub fn run_split(
                 .filter(|(_, t)| **t)
                 .map(|(i, _)| i)
                 .collect();
-            let raws: Vec<Vec<u8>> = chosen.iter().map(|i| i.raw.clone()).collect();
+            let raws: Vec<&[u8]> = chosen.iter().map(|i| i.raw.as_slice()).collect();
             let samples: Vec<Sample> = chosen
                 .iter()
                 .zip(classifier.classify_raw_many(&raws))

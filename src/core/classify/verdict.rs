@@ -122,7 +122,8 @@ impl Classifier {
 
     /// Parses and classifies many raw messages, spread over the machine's cores (the
     /// classifier is read-only, so threads share it). Verdicts come back in input order.
-    pub fn classify_raw_many(&self, raws: &[Vec<u8>]) -> Vec<Verdict> {
+    /// Any byte slices will do, so a caller holding the messages elsewhere need not copy them.
+    pub fn classify_raw_many<R: AsRef<[u8]> + Sync>(&self, raws: &[R]) -> Vec<Verdict> {
         let threads = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1)
@@ -130,7 +131,7 @@ impl Classifier {
         if threads == 1 || raws.len() < 64 {
             return raws
                 .iter()
-                .map(|r| self.classify(&parse_message(r)))
+                .map(|r| self.classify(&parse_message(r.as_ref())))
                 .collect();
         }
         let chunk = raws.len().div_ceil(threads);
@@ -140,7 +141,7 @@ impl Classifier {
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .map(|r| self.classify(&parse_message(r)))
+                            .map(|r| self.classify(&parse_message(r.as_ref())))
                             .collect::<Vec<_>>()
                     })
                 })

@@ -67,7 +67,7 @@ pub fn classify_cached(
     let missing: Vec<usize> = (0..posts.len())
         .filter(|&i| verdicts[i].is_none())
         .collect();
-    let raws: Vec<Vec<u8>> = missing.iter().map(|&i| posts[i].raw.clone()).collect();
+    let raws: Vec<&[u8]> = missing.iter().map(|&i| posts[i].raw.as_slice()).collect();
     let fresh = classifier.classify_raw_many(&raws);
     let reused = posts.len() - missing.len();
     for (&i, v) in missing.iter().zip(&fresh) {

@@ -130,7 +130,7 @@ pub struct ClassifiedPost {
 
 /// Classifies held posts with the same classifier as ingest, over the machine's cores.
 pub fn classify(classifier: &Classifier, posts: Vec<HeldPost>) -> Vec<ClassifiedPost> {
-    let raws: Vec<Vec<u8>> = posts.iter().map(|p| p.raw.clone()).collect();
+    let raws: Vec<&[u8]> = posts.iter().map(|p| p.raw.as_slice()).collect();
     let verdicts = classifier.classify_raw_many(&raws);
     posts
         .into_iter()
