@@ -8,7 +8,7 @@
 //! - `held sweep --class spam [--yes]` discards every post classified spam, after showing
 //!   them and asking.
 //!
-//! All of it calls `mailio::mailman::queue`, as the desk does. Held posts are hostile text:
+//! All of it calls `mailio::mailman::held`, as the desk does. Held posts are hostile text:
 //! everything shown (and every JSON string) passes through `core::sanitize`.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -22,7 +22,7 @@ use crate::core::moderation::cache::Coverage;
 use crate::core::moderation::{self, Action, ClassifiedPost};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::{timestamp, Store};
-use crate::mailio::mailman::queue::{self, Acted, Moderator};
+use crate::mailio::mailman::held::{self, Acted, Moderator};
 
 use super::{output, Context};
 
@@ -130,8 +130,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let config = ctx.config()?;
-    let client = queue::connect(&config)?;
-    let lists = queue::lists(&config, args.list.as_deref());
+    let client = held::connect(&config)?;
+    let lists = held::lists(&config, args.list.as_deref());
     let open = || ctx.open_store(&config.store_path(), Store::open);
     let Some((action, act)) = acting else {
         let coverage = if args.list.is_some() {
@@ -140,7 +140,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             Coverage::Whole
         };
         // Mailman starts building the queue before the store is even open.
-        let (listed, mut store) = queue::fetch_loading(&client, &lists, coverage, || {
+        let (listed, mut store) = held::fetch_loading(&client, &lists, coverage, || {
             let mut store = open()?;
             let classifier = load_classifier(&mut store, Some(&config.dir()))?;
             anyhow::Ok((store, classifier))
@@ -174,7 +174,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     };
     let train = !(action == Action::Discard && act.not_spam);
     for id in &act.ids {
-        let mut found = queue::find(&client, &lists, *id)?;
+        let mut found = held::find(&client, &lists, *id)?;
         if found.len() > 1 {
             let where_ = found
                 .iter()

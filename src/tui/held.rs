@@ -5,9 +5,9 @@
 //! classifier and the moderation record.
 //!
 //! ```text
-//! H → HeldFetch (held worker: queue::fetch_loading, classified as ingest would) → HeldLoaded
-//! a / s / z → Moderate (held worker: Moderator::act = queue::moderate_seen, then
-//!             queue::record; discard as spam and accept train the classifier) → Moderated
+//! H → HeldFetch (held worker: held::fetch_loading, classified as ingest would) → HeldLoaded
+//! a / s / z → Moderate (held worker: Moderator::act = held::moderate_seen, then
+//!             held::record; discard as spam and accept train the classifier) → Moderated
 //!           → the status line says what was done, and the queue is fetched again
 //! r → RejectReasons (held worker: the reject templates, rendered for the post)
 //!   → picker of reasons → preview of the text Mailman will mail to the sender
@@ -30,7 +30,7 @@ use crate::core::moderation::cache::Coverage;
 use crate::core::moderation::{self, reasons, ClassifiedPost};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
-use crate::mailio::mailman::queue::{self, Acted, Moderator};
+use crate::mailio::mailman::held::{self, Acted, Moderator};
 
 /// `H`: the held screen, fetched afresh.
 pub fn open(state: &mut State) -> Vec<Request> {
@@ -265,10 +265,10 @@ pub fn move_by(state: &mut State, delta: i64) {
 /// classified.
 pub fn fetch(config: &Config, store: &mut Store) -> Action {
     let mut fetched = || -> anyhow::Result<Vec<ClassifiedPost>> {
-        let client = queue::connect(config)?;
-        let lists = queue::lists(config, None);
+        let client = held::connect(config)?;
+        let lists = held::lists(config, None);
         // A verdict not kept only costs the next refresh some time: nothing to report.
-        let (listed, _) = queue::fetch_loading(&client, &lists, Coverage::Whole, || {
+        let (listed, _) = held::fetch_loading(&client, &lists, Coverage::Whole, || {
             let classifier = load_classifier(store, Some(&config.dir()))?;
             anyhow::Ok((&mut *store, classifier))
         })?;
@@ -299,7 +299,7 @@ pub fn moderate(
     comment: Option<&str>,
 ) -> Action {
     let mut acted = || -> anyhow::Result<Acted> {
-        let client = queue::connect(config)?;
+        let client = held::connect(config)?;
         let mut moderator = Moderator {
             client: &client,
             store,
@@ -331,8 +331,8 @@ pub fn sweep(
 ) -> Action {
     let total = posts.len();
     let mut done = 0;
-    let mut swept = || -> anyhow::Result<queue::SweepSummary> {
-        let client = queue::connect(config)?;
+    let mut swept = || -> anyhow::Result<held::SweepSummary> {
+        let client = held::connect(config)?;
         let mut moderator = Moderator {
             client: &client,
             store,

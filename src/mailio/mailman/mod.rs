@@ -7,9 +7,9 @@
 //! Held entries are untrusted and their key set is open: only the documented fields are read
 //! (`request_id`, `message_id`, `sender`, `subject`, `original_subject`, `reason`,
 //! `hold_date`, `msg`); `entries` is absent when nothing is held. The password never appears
-//! in an error, a `Debug` or a log line. [`queue`] is what the CLI and the desk call.
+//! in an error, a `Debug` or a log line. [`held`] is what the CLI and the desk call.
 
-pub mod queue;
+pub mod held;
 
 use std::fmt;
 use std::sync::Arc;
