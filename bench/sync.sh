@@ -263,7 +263,7 @@ for f in secdesk.db secdesk.db-wal; do
     if [[ -f $f ]]; then store_bytes=$((store_bytes + $(stat -c %s "$f"))); fi
 done
 "$secdesk" --config secdesk.toml store --stats > stats.out
-stored=$(sed -n 's/^messages *\([0-9]*\):.*/\1/p' stats.out)
+stored=$(sed -n 's/^messages *\([0-9]*\)[,:].*/\1/p' stats.out)
 
 read -r raw_s _ raw_u raw_sys < rawfetch.time
 read -r mb_s mb_kb mb_u mb_sys < mbsync.time

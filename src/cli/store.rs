@@ -11,9 +11,10 @@ use super::{output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print where the space goes: each table and index, largest first, with its unused
-    /// page space (slack); the bytes of raw messages, decoded bodies and reasons; and the
-    /// raw messages' compression dictionary.
+    /// Print where the space goes: the file against the mail it holds (as the mail came);
+    /// each table and index, largest first, with its unused page space (slack); the bytes
+    /// of raw messages, decoded bodies and reasons; and the raw messages' compression
+    /// dictionary.
     #[arg(long)]
     pub stats: bool,
     /// With --stats: print JSON instead.
@@ -40,9 +41,18 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         "store      {}",
         terminal_line(&store.path().display().to_string())
     )?;
+    // The issue-17 measure: the file against the mail it holds, as it came.
+    let ratio = if s.mail_bytes > 0 {
+        format!(
+            " = {:.2}× the mail",
+            s.file_bytes as f64 / s.mail_bytes as f64
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "file       {:.1} MB: {} pages of {} bytes, {} free",
+        "file       {:.1} MB{ratio}: {} pages of {} bytes, {} free",
         mb(s.file_bytes),
         s.pages,
         s.page_size,
@@ -50,11 +60,23 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "messages   {}: raw {} (compressed), bodies kept {} ({} messages; the others decoded from raw), reasons {}",
+        "messages   {}, {} of mail as it came: raw {} compressed",
         s.messages,
+        human(s.mail_bytes),
         human(s.raw_bytes),
-        human(s.body_bytes),
+    )?;
+    if s.raw_unsized > 0 {
+        writeln!(
+            out,
+            "           {} raw messages do not say their size (`secdesk check`): not counted",
+            s.raw_unsized
+        )?;
+    }
+    writeln!(
+        out,
+        "bodies     {} kept, {} (the others decoded from raw); reasons {}",
         s.bodies_kept,
+        human(s.body_bytes),
         human(s.reasons_bytes)
     )?;
     if s.dictionaries > 0 {
@@ -78,16 +100,24 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    // As wide as the longest name (SQLite's own index names run past 32 characters).
+    let names: Vec<String> = s.objects.iter().map(|o| terminal_line(&o.name)).collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(14);
     writeln!(
         out,
-        "{:<32} {:<6} {:>10} {:>6} {:>9}",
+        "{:<width$} {:<6} {:>8} {:>6} {:>9}",
         "table or index", "kind", "MB", "share", "slack MB"
     )?;
-    for o in &s.objects {
+    for (o, name) in s.objects.iter().zip(&names) {
         writeln!(
             out,
-            "{:<32} {:<6} {:>10.2} {:>5.1}% {:>9.2}",
-            terminal_line(&o.name),
+            "{:<width$} {:<6} {:>8.2} {:>5.1}% {:>9.2}",
+            name,
             o.kind,
             mb(o.bytes),
             100.0 * o.bytes as f64 / s.file_bytes.max(1) as f64,

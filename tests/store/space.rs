@@ -17,11 +17,29 @@ fn store_stats_shows_where_the_space_goes_as_text_and_json() {
         lines[0].starts_with("store ") && lines[0].contains(&desk.db.display().to_string()),
         "{text}"
     );
+    let mail: i64 = reports(30, &"a line of the report body\n".repeat(40))
+        .iter()
+        .map(|m| m.len() as i64)
+        .sum();
+    // The file against the mail it holds, as the mail came (issue 17's measure).
+    let json: serde_json::Value =
+        serde_json::from_str(&desk.ok(&["store", "--stats", "--json"])).unwrap();
+    let file_bytes = json["file_bytes"].as_i64().unwrap() as f64;
+    let ratio = format!("{:.2}× the mail", file_bytes / mail as f64);
     assert!(
-        lines[1].starts_with("file ") && lines[1].contains("pages of 16384 bytes"),
+        lines[1].starts_with("file ")
+            && lines[1].contains(&ratio)
+            && lines[1].contains("pages of 16384 bytes"),
+        "{ratio}: {text}"
+    );
+    assert!(
+        lines[2].starts_with("messages   30, ") && lines[2].contains(" of mail as it came: raw "),
         "{text}"
     );
-    assert!(lines[2].starts_with("messages   30: raw "), "{text}");
+    assert!(
+        lines[3].starts_with("bodies     ") && lines[3].contains("decoded from raw"),
+        "{text}"
+    );
     let messages_row = lines
         .iter()
         .find(|l| l.split_whitespace().take(2).eq(["messages", "table"]))
@@ -35,12 +53,10 @@ fn store_stats_shows_where_the_space_goes_as_text_and_json() {
     assert!(cells[4].parse::<f64>().is_ok(), "{messages_row}");
     // 30 messages are too few to train the raw messages' dictionary on.
     assert!(
-        lines[3].starts_with("dictionary none yet: trained once the store holds 1000"),
+        lines[4].starts_with("dictionary none yet: trained once the store holds 1000"),
         "{text}"
     );
 
-    let json: serde_json::Value =
-        serde_json::from_str(&desk.ok(&["store", "--stats", "--json"])).unwrap();
     assert_eq!(json["messages"], 30);
     assert_eq!(json["source"], "dbstat");
     assert_eq!(json["dictionaries"], 0);
@@ -59,11 +75,10 @@ fn store_stats_shows_where_the_space_goes_as_text_and_json() {
             .unwrap()
     };
     assert!(bytes("messages") >= json["raw_bytes"].as_i64().unwrap());
-    // The raw messages are stored compressed: less than the bodies they came with.
-    let mail: i64 = reports(30, &"a line of the report body\n".repeat(40))
-        .iter()
-        .map(|m| m.len() as i64)
-        .sum();
+    // The raw messages are stored compressed: less than the mail they came as, which the
+    // store knows byte for byte.
+    assert_eq!(json["mail_bytes"], mail, "{json}");
+    assert_eq!(json["raw_unsized"], 0, "{json}");
     assert!(json["raw_bytes"].as_i64().unwrap() * 3 < mail, "{json}");
 }
 

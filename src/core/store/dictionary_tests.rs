@@ -4,7 +4,7 @@
 use super::*;
 use crate::core::ingest::{Ingestor, RawIncoming};
 use crate::core::store::raw::{pack, RawMessage};
-use crate::core::store::raw::{pack_with, unpack};
+use crate::core::store::raw::{pack_with, unpack, unpacked_len};
 use crate::core::store::{Store, MIGRATIONS};
 
 /// `n` distinct messages that share what real mail shares (headers, a list footer) and
@@ -321,6 +321,8 @@ fn one_thread_packing_with_two_dictionaries_and_none_in_turn_names_each_right() 
         let frame = pack_with(raw, dict.map(|d| d.as_ref()));
         let named = zstd::zstd_safe::get_dict_id_from_frame(&frame).map(|id| id.get());
         assert_eq!(named, dict.map(|d| d.id), "message {i}");
+        // `store --stats` reads the mail's size from the frame, dictionary or not.
+        assert_eq!(unpacked_len(&frame), Some(raw.len() as i64), "message {i}");
         assert_eq!(&unpack(frame).unwrap(), raw, "message {i}");
     }
 }

@@ -131,7 +131,35 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             };
             Ok(pack(bytes))
         },
+    )?;
+    conn.create_scalar_function(
+        SQL_UNPACKED_LEN,
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Blob(b) | ValueRef::Text(b) => unpacked_len(b),
+                _ => None,
+            })
+        },
     )
+}
+
+/// The SQL function `secdesk_raw_len(stored)`: [`unpacked_len`] inside SQL (NULL when the
+/// frame does not say).
+pub const SQL_UNPACKED_LEN: &str = "secdesk_raw_len";
+
+/// The length of the raw message stored as `stored`, as it came, read from the frame's
+/// header (RFC 8878 §3.1.1.1.4, Frame_Content_Size, which every frame [`pack_with`] makes
+/// carries) without decompressing; None for a frame that does not say or is damaged.
+pub fn unpacked_len(stored: &[u8]) -> Option<i64> {
+    if !stored.starts_with(&MAGIC) {
+        return i64::try_from(stored.len()).ok();
+    }
+    match zstd::zstd_safe::get_frame_content_size(stored) {
+        Ok(Some(n)) => i64::try_from(n).ok(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,18 @@ fn a_damaged_frame_is_an_error_not_wrong_bytes() {
 }
 
 #[test]
+fn a_frame_says_the_size_of_the_message_it_holds_without_unpacking() {
+    for m in messages() {
+        assert_eq!(unpacked_len(&pack(&m)), Some(m.len() as i64));
+    }
+    // A value stored before compression is its own size.
+    let old = b"Subject: stored before compression\n\nbody\n";
+    assert_eq!(unpacked_len(old), Some(old.len() as i64));
+    // A frame cut inside its header says nothing rather than a wrong size.
+    assert_eq!(unpacked_len(&pack(&messages()[0])[..5]), None);
+}
+
+#[test]
 fn ingested_messages_read_back_byte_exact_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();

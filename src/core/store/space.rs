@@ -35,6 +35,11 @@ pub struct Space {
     /// Stored bytes of `messages.raw` (compressed), of `messages.body` and of
     /// `messages.reasons`.
     pub raw_bytes: i64,
+    /// The raw messages' bytes as they came (the mail the store holds), read from each
+    /// frame's header; `raw_unsized` frames do not say (damaged: `secdesk check`) and are
+    /// not counted.
+    pub mail_bytes: i64,
+    pub raw_unsized: i64,
     pub body_bytes: i64,
     /// Messages whose decoded body is stored; the others' is decoded from the raw message
     /// on read (core::store::body).
@@ -66,6 +71,15 @@ pub fn space(conn: &Connection) -> Result<Space> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
+    let (mail_bytes, raw_unsized) = conn.query_row(
+        &format!(
+            "SELECT coalesce(sum(n), 0), count(*) FILTER (WHERE n IS NULL)
+             FROM (SELECT {}(raw) AS n FROM messages)",
+            super::raw::SQL_UNPACKED_LEN
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     // A store opened read-only before migration 20 has no such table.
     let (dictionaries, dictionary_bytes) = conn
         .query_row(
@@ -83,6 +97,8 @@ pub fn space(conn: &Connection) -> Result<Space> {
         objects,
         messages,
         raw_bytes,
+        mail_bytes,
+        raw_unsized,
         body_bytes,
         bodies_kept,
         reasons_bytes,
