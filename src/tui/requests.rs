@@ -151,6 +151,47 @@ impl Session {
             .map_err(|e| text::compose_failed(&e.to_string()))
     }
 
+    /// One page of the queue under `filter`; its total is counted again only when the
+    /// filter or the store's `data_version` changed since the last count.
+    fn queue_page(
+        &mut self,
+        filter: QueueFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<QueuePage, TriageError> {
+        let clocks = &self.config.clocks;
+        let version = self.store.data_version()?;
+        Ok(match &self.count {
+            Some((f, v, total)) if *f == filter && *v == version => QueuePage {
+                total: *total,
+                offset,
+                rows: self.store.queue_rows(&filter, clocks, offset, limit)?,
+            },
+            _ => {
+                let page = self.store.queue_page(&filter, clocks, offset, limit)?;
+                self.count = Some((filter, version, page.total));
+                page
+            }
+        })
+    }
+
+    /// The marks of `page`'s rows: who is replying to a report, before its clock marks.
+    fn queue_marks(
+        &self,
+        page: &QueuePage,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<ReportId, String>, TriageError> {
+        let mut marks = clock_marks(&self.store, page, now)?;
+        for row in &page.rows {
+            let id = row.summary.id;
+            if let Some(line) = super::team::replying(&self.config, &self.store, id, now) {
+                let mark = marks.remove(&id);
+                marks.insert(id, mark.map_or(line.clone(), |m| format!("{line} · {m}")));
+            }
+        }
+        Ok(marks)
+    }
+
     fn run(&mut self, now: DateTime<Utc>, request: Request) -> Result<Action, TriageError> {
         let clocks = &self.config.clocks.clone();
         Ok(match request {
@@ -160,27 +201,8 @@ impl Session {
                 offset,
                 limit,
             } => {
-                let version = self.store.data_version()?;
-                let page = match &self.count {
-                    Some((f, v, total)) if *f == filter && *v == version => QueuePage {
-                        total: *total,
-                        offset,
-                        rows: self.store.queue_rows(&filter, clocks, offset, limit)?,
-                    },
-                    _ => {
-                        let page = self.store.queue_page(&filter, clocks, offset, limit)?;
-                        self.count = Some((filter, version, page.total));
-                        page
-                    }
-                };
-                let mut marks = clock_marks(&self.store, &page, now)?;
-                for row in &page.rows {
-                    let id = row.summary.id;
-                    if let Some(line) = super::team::replying(&self.config, &self.store, id, now) {
-                        let mark = marks.remove(&id);
-                        marks.insert(id, mark.map_or(line.clone(), |m| format!("{line} · {m}")));
-                    }
-                }
+                let page = self.queue_page(filter, offset, limit)?;
+                let marks = self.queue_marks(&page, now)?;
                 Action::QueueLoaded {
                     generation,
                     page,
