@@ -57,35 +57,12 @@ impl Session {
             Request::ComposeReply {
                 report_id,
                 template,
-            } => {
-                let composed = self.compose(report_id, template.as_deref());
-                // Someone else answering: the desk asks before the editor opens, and records
-                // the start only on yes ([`Request::ReplyStarted`]).
-                let warning = composed
-                    .is_ok()
-                    .then(|| super::team::other_replying(&self.config, &self.store, report_id, now))
-                    .flatten();
-                if composed.is_ok() && warning.is_none() {
-                    super::team::start(&self.config, &mut self.store, report_id, now);
-                }
-                Action::ReplyComposed(composed, warning)
-            }
+            } => self.compose_reply(now, report_id, template.as_deref()),
             Request::ReplyStarted(id) => {
                 super::team::start(&self.config, &mut self.store, id, now);
                 Action::ReplyStarted
             }
-            Request::QueueReply(draft) => {
-                match outbox::queue_draft(&self.config, &self.store, &draft) {
-                    Ok((outbox_id, _)) => {
-                        super::team::end(&self.config, &mut self.store, draft.report_id, true);
-                        Action::ReplyQueued {
-                            outbox_id,
-                            report_id: draft.report_id,
-                        }
-                    }
-                    Err(e) => Action::Failed(text::compose_failed(&e.to_string())),
-                }
-            }
+            Request::QueueReply(draft) => self.queue_reply(&draft),
             Request::CheckReply(draft) => check_reply(&self.config, draft),
             Request::ReplyAbandoned(id) => {
                 super::team::end(&self.config, &mut self.store, id, false);
@@ -135,6 +112,40 @@ impl Session {
             other => self
                 .run(now, other)
                 .unwrap_or_else(|e| Action::Failed(text::triage_error(&e, self.store.path()))),
+        }
+    }
+
+    /// The draft for `report_id`, with the line saying so when another member is already
+    /// replying. Someone else answering: the desk asks before the editor opens, and records
+    /// the start only on yes ([`Request::ReplyStarted`]); otherwise it is recorded now.
+    fn compose_reply(
+        &mut self,
+        now: DateTime<Utc>,
+        report_id: ReportId,
+        template: Option<&str>,
+    ) -> Action {
+        let composed = self.compose(report_id, template);
+        let warning = composed
+            .is_ok()
+            .then(|| super::team::other_replying(&self.config, &self.store, report_id, now))
+            .flatten();
+        if composed.is_ok() && warning.is_none() {
+            super::team::start(&self.config, &mut self.store, report_id, now);
+        }
+        Action::ReplyComposed(composed, warning)
+    }
+
+    /// Puts the previewed draft into the outbox, and ends our reply in progress on it.
+    fn queue_reply(&mut self, draft: &Draft) -> Action {
+        match outbox::queue_draft(&self.config, &self.store, draft) {
+            Ok((outbox_id, _)) => {
+                super::team::end(&self.config, &mut self.store, draft.report_id, true);
+                Action::ReplyQueued {
+                    outbox_id,
+                    report_id: draft.report_id,
+                }
+            }
+            Err(e) => Action::Failed(text::compose_failed(&e.to_string())),
         }
     }
 
