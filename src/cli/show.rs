@@ -11,6 +11,7 @@ use crate::core::classify::similar::{similar_reports, Similar};
 use crate::core::clocks::ClockState;
 use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::{terminal_line, terminal_text};
+use crate::core::triage::view::ClassifierView;
 use crate::core::triage::{self, ReportDetail};
 
 use super::{output, Context};
@@ -100,7 +101,48 @@ impl EntryKind {
     }
 }
 
+/// `show` without `--json`: the report's fields, what links it to other reports, then the
+/// thread.
 fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
+    print_heading(out, d)?;
+    writeln!(out, "subject: {}", terminal_line(&d.subject))?;
+    writeln!(out, "from:    {}", terminal_line(&d.from))?;
+    writeln!(out, "arrived: {}", d.created_at)?;
+    let closed = d.state.is_closed();
+    if let Some(c) = &d.clocks {
+        writeln!(
+            out,
+            "clocks:  acknowledge {}; triage {}; close {}",
+            clock(&c.acknowledge, closed),
+            clock(&c.triage, closed),
+            clock(&c.close, closed)
+        )?;
+    }
+    print_classifier(out, &d.classifier)?;
+    // A post held by the mailing list: what its moderators did (`secdesk held`).
+    for e in d.events.iter().filter(|e| e.kind == "moderation") {
+        writeln!(
+            out,
+            "moderation: {} by {} at {} ({})",
+            terminal_line(e.after.as_deref().unwrap_or("-")),
+            terminal_line(&e.actor),
+            e.at,
+            terminal_line(e.detail.as_deref().unwrap_or("-"))
+        )?;
+    }
+    if let Some(o) = d.duplicate_of {
+        writeln!(out, "duplicate of #{o}")?;
+    }
+    if !d.duplicates.is_empty() {
+        let ids: Vec<String> = d.duplicates.iter().map(|i| format!("#{i}")).collect();
+        writeln!(out, "duplicates: {}", ids.join(", "))?;
+    }
+    print_thread(out, d)
+}
+
+/// The report's triage fields in one line, then the warnings that must be read before the
+/// thread: another sender in it, a bad signature on one of its messages.
+fn print_heading(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     let state = match d.invalid_reason {
         Some(r) => format!("{} ({r})", d.state),
         None => d.state.to_string(),
@@ -134,20 +176,12 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             "!!! WARNING: BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!"
         )?;
     }
-    writeln!(out, "subject: {}", terminal_line(&d.subject))?;
-    writeln!(out, "from:    {}", terminal_line(&d.from))?;
-    writeln!(out, "arrived: {}", d.created_at)?;
-    let closed = d.state.is_closed();
-    if let Some(c) = &d.clocks {
-        writeln!(
-            out,
-            "clocks:  acknowledge {}; triage {}; close {}",
-            clock(&c.acknowledge, closed),
-            clock(&c.triage, closed),
-            clock(&c.close, closed)
-        )?;
-    }
-    let cl = &d.classifier;
+    Ok(())
+}
+
+/// The classifier's verdict, outcome and spam score, with its reasons; nothing when it
+/// gave none.
+fn print_classifier(out: &mut impl Write, cl: &ClassifierView) -> anyhow::Result<()> {
     if cl.class.is_some() || cl.outcome.is_some() {
         let score = cl
             .score
@@ -165,24 +199,12 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             }
         )?;
     }
-    // A post held by the mailing list: what its moderators did (`secdesk held`).
-    for e in d.events.iter().filter(|e| e.kind == "moderation") {
-        writeln!(
-            out,
-            "moderation: {} by {} at {} ({})",
-            terminal_line(e.after.as_deref().unwrap_or("-")),
-            terminal_line(&e.actor),
-            e.at,
-            terminal_line(e.detail.as_deref().unwrap_or("-"))
-        )?;
-    }
-    if let Some(o) = d.duplicate_of {
-        writeln!(out, "duplicate of #{o}")?;
-    }
-    if !d.duplicates.is_empty() {
-        let ids: Vec<String> = d.duplicates.iter().map(|i| format!("#{i}")).collect();
-        writeln!(out, "duplicates: {}", ids.join(", "))?;
-    }
+    Ok(())
+}
+
+/// The thread, oldest first: each entry's banner says whose it is, and each body line
+/// carries its kind's prefix.
+fn print_thread(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     for e in thread(d) {
         let (banner, prefix) = e.kind.marks();
         writeln!(out)?;

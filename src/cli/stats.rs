@@ -104,6 +104,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The table's sections for the period: counts, intake per week, times, clocks over target,
+/// who cleared what, and the held queue.
 fn print_table(out: &mut impl Write, s: &Stats, held: &ModerationStats) -> anyhow::Result<()> {
     writeln!(
         out,
@@ -168,7 +170,12 @@ fn print_table(out: &mut impl Write, s: &Stats, held: &ModerationStats) -> anyho
             )?;
         }
     }
-    let m = held;
+    print_held(out, held)
+}
+
+/// The held queue's section: what moderators did, how long posts were held, and who
+/// cleared them; nothing when no post was moderated.
+fn print_held(out: &mut impl Write, m: &ModerationStats) -> anyhow::Result<()> {
     if m.actions.values().any(|n| *n > 0) {
         let actions: Vec<String> = m.actions.iter().map(|(a, n)| format!("{a} {n}")).collect();
         writeln!(out, "\nheld queue: {}", actions.join(", "))?;

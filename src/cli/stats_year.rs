@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::core::config::ClockConfig;
 use crate::core::sanitize::terminal_line;
-use crate::core::stats::period::{Share, Span, YearFigures};
+use crate::core::stats::period::{Efficiency, Member, Share, Span, YearFigures};
 use crate::core::stats::{chart, Stats};
 
 use super::output;
@@ -47,15 +47,31 @@ pub fn write_charts(
 
 /// The yearly sections of the table.
 pub fn print_table(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
+    print_periods(out, f)?;
+    print_efficiency(out, &f.response_efficiency)?;
+    print_spans(out, f)?;
+    if !f.invalid_reasons.is_empty() {
+        writeln!(out, "\ninvalid reasons")?;
+        for (reason, n) in &f.invalid_reasons {
+            writeln!(out, "  {reason:<28} {n:>6}")?;
+        }
+    }
+    print_members(out, &f.members)
+}
+
+/// A share as a whole percentage, or `-` when no report decided it.
+fn percent(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.0}%", v * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// One row per period (`--by`): the intake per class and the share of each clock met.
+fn print_periods(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
     writeln!(
         out,
         "\nper {:<12} spam invalid  valid unclassified  ack met  triage met  close met",
         format!("{:?}", f.by).to_lowercase()
     )?;
-    let share = |v: Option<f64>| {
-        v.map(|v| format!("{:.0}%", v * 100.0))
-            .unwrap_or_else(|| "-".into())
-    };
     for p in &f.by_period {
         writeln!(
             out,
@@ -65,12 +81,16 @@ pub fn print_table(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> 
             p.invalid,
             p.valid,
             p.unclassified,
-            share(p.acknowledge_efficiency),
-            share(p.triage_efficiency),
-            share(p.close_efficiency)
+            percent(p.acknowledge_efficiency),
+            percent(p.triage_efficiency),
+            percent(p.close_efficiency)
         )?;
     }
-    let e = &f.response_efficiency;
+    Ok(())
+}
+
+/// Per clock, how many reports met its target, how many missed it, and the share met.
+fn print_efficiency(out: &mut impl Write, e: &Efficiency) -> anyhow::Result<()> {
     writeln!(out, "\nresponse efficiency      met missed  share")?;
     let rows: [(&str, &Share); 5] = [
         ("acknowledge", &e.acknowledge),
@@ -85,9 +105,15 @@ pub fn print_table(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> 
             "  {name:<20} {:>6} {:>6} {:>6}",
             s.met,
             s.missed,
-            share(s.share)
+            percent(s.share)
         )?;
     }
+    Ok(())
+}
+
+/// How long each step took (median, p90, count) against its target, without spam and
+/// historical reports.
+fn print_spans(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
     writeln!(
         out,
         "\nwithout spam ({}) and historical reports ({})   median     p90  count  target",
@@ -113,17 +139,17 @@ pub fn print_table(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> 
             v(s.target)
         )?;
     }
-    if !f.invalid_reasons.is_empty() {
-        writeln!(out, "\ninvalid reasons")?;
-        for (reason, n) in &f.invalid_reasons {
-            writeln!(out, "  {reason:<28} {n:>6}")?;
-        }
-    }
+    Ok(())
+}
+
+/// Each member's reports coordinated, notes, replies and latest activity, marked INACTIVE
+/// after 12 months without any.
+fn print_members(out: &mut impl Write, members: &[Member]) -> anyhow::Result<()> {
     writeln!(
         out,
         "\nmembers                  coordinated notes replies  last activity"
     )?;
-    for m in &f.members {
+    for m in members {
         writeln!(
             out,
             "  {:<24} {:>8} {:>5} {:>7}  {}{}",

@@ -57,35 +57,12 @@ impl Session {
             Request::ComposeReply {
                 report_id,
                 template,
-            } => {
-                let composed = self.compose(report_id, template.as_deref());
-                // Someone else answering: the desk asks before the editor opens, and records
-                // the start only on yes ([`Request::ReplyStarted`]).
-                let warning = composed
-                    .is_ok()
-                    .then(|| super::team::other_replying(&self.config, &self.store, report_id, now))
-                    .flatten();
-                if composed.is_ok() && warning.is_none() {
-                    super::team::start(&self.config, &mut self.store, report_id, now);
-                }
-                Action::ReplyComposed(composed, warning)
-            }
+            } => self.compose_reply(now, report_id, template.as_deref()),
             Request::ReplyStarted(id) => {
                 super::team::start(&self.config, &mut self.store, id, now);
                 Action::ReplyStarted
             }
-            Request::QueueReply(draft) => {
-                match outbox::queue_draft(&self.config, &self.store, &draft) {
-                    Ok((outbox_id, _)) => {
-                        super::team::end(&self.config, &mut self.store, draft.report_id, true);
-                        Action::ReplyQueued {
-                            outbox_id,
-                            report_id: draft.report_id,
-                        }
-                    }
-                    Err(e) => Action::Failed(text::compose_failed(&e.to_string())),
-                }
-            }
+            Request::QueueReply(draft) => self.queue_reply(&draft),
             Request::CheckReply(draft) => check_reply(&self.config, draft),
             Request::ReplyAbandoned(id) => {
                 super::team::end(&self.config, &mut self.store, id, false);
@@ -138,6 +115,40 @@ impl Session {
         }
     }
 
+    /// The draft for `report_id`, with the line saying so when another member is already
+    /// replying. Someone else answering: the desk asks before the editor opens, and records
+    /// the start only on yes ([`Request::ReplyStarted`]); otherwise it is recorded now.
+    fn compose_reply(
+        &mut self,
+        now: DateTime<Utc>,
+        report_id: ReportId,
+        template: Option<&str>,
+    ) -> Action {
+        let composed = self.compose(report_id, template);
+        let warning = composed
+            .is_ok()
+            .then(|| super::team::other_replying(&self.config, &self.store, report_id, now))
+            .flatten();
+        if composed.is_ok() && warning.is_none() {
+            super::team::start(&self.config, &mut self.store, report_id, now);
+        }
+        Action::ReplyComposed(composed, warning)
+    }
+
+    /// Puts the previewed draft into the outbox, and ends our reply in progress on it.
+    fn queue_reply(&mut self, draft: &Draft) -> Action {
+        match outbox::queue_draft(&self.config, &self.store, draft) {
+            Ok((outbox_id, _)) => {
+                super::team::end(&self.config, &mut self.store, draft.report_id, true);
+                Action::ReplyQueued {
+                    outbox_id,
+                    report_id: draft.report_id,
+                }
+            }
+            Err(e) => Action::Failed(text::compose_failed(&e.to_string())),
+        }
+    }
+
     /// The draft for `r`: refused up front when there is no `[smtp]` to send it with.
     fn compose(&self, report_id: ReportId, template: Option<&str>) -> Result<Box<Draft>, String> {
         if self.config.smtp.is_none() {
@@ -151,6 +162,47 @@ impl Session {
             .map_err(|e| text::compose_failed(&e.to_string()))
     }
 
+    /// One page of the queue under `filter`; its total is counted again only when the
+    /// filter or the store's `data_version` changed since the last count.
+    fn queue_page(
+        &mut self,
+        filter: QueueFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<QueuePage, TriageError> {
+        let clocks = &self.config.clocks;
+        let version = self.store.data_version()?;
+        Ok(match &self.count {
+            Some((f, v, total)) if *f == filter && *v == version => QueuePage {
+                total: *total,
+                offset,
+                rows: self.store.queue_rows(&filter, clocks, offset, limit)?,
+            },
+            _ => {
+                let page = self.store.queue_page(&filter, clocks, offset, limit)?;
+                self.count = Some((filter, version, page.total));
+                page
+            }
+        })
+    }
+
+    /// The marks of `page`'s rows: who is replying to a report, before its clock marks.
+    fn queue_marks(
+        &self,
+        page: &QueuePage,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<ReportId, String>, TriageError> {
+        let mut marks = clock_marks(&self.store, page, now)?;
+        for row in &page.rows {
+            let id = row.summary.id;
+            if let Some(line) = super::team::replying(&self.config, &self.store, id, now) {
+                let mark = marks.remove(&id);
+                marks.insert(id, mark.map_or(line.clone(), |m| format!("{line} · {m}")));
+            }
+        }
+        Ok(marks)
+    }
+
     fn run(&mut self, now: DateTime<Utc>, request: Request) -> Result<Action, TriageError> {
         let clocks = &self.config.clocks.clone();
         Ok(match request {
@@ -160,27 +212,8 @@ impl Session {
                 offset,
                 limit,
             } => {
-                let version = self.store.data_version()?;
-                let page = match &self.count {
-                    Some((f, v, total)) if *f == filter && *v == version => QueuePage {
-                        total: *total,
-                        offset,
-                        rows: self.store.queue_rows(&filter, clocks, offset, limit)?,
-                    },
-                    _ => {
-                        let page = self.store.queue_page(&filter, clocks, offset, limit)?;
-                        self.count = Some((filter, version, page.total));
-                        page
-                    }
-                };
-                let mut marks = clock_marks(&self.store, &page, now)?;
-                for row in &page.rows {
-                    let id = row.summary.id;
-                    if let Some(line) = super::team::replying(&self.config, &self.store, id, now) {
-                        let mark = marks.remove(&id);
-                        marks.insert(id, mark.map_or(line.clone(), |m| format!("{line} · {m}")));
-                    }
-                }
+                let page = self.queue_page(filter, offset, limit)?;
+                let marks = self.queue_marks(&page, now)?;
                 Action::QueueLoaded {
                     generation,
                     page,

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::core::config::ClockConfig;
 use crate::core::model::{ReportId, ReportState};
-use crate::core::stats::{self, Period};
+use crate::core::stats::period::Efficiency;
+use crate::core::stats::{self, Period, Stats};
 use crate::core::store::queue::{QueueFilter, QueueOrder};
 use crate::core::store::Store;
 use crate::core::triage::TriageError;
@@ -53,19 +54,44 @@ pub fn load_stats(
     let monthly = year
         .by_period
         .iter()
-        .map(|p| {
-            (
-                p.period.clone(),
-                vec![
-                    ("spam".to_string(), p.spam as u64),
-                    ("invalid".to_string(), p.invalid as u64),
-                    ("valid".to_string(), p.valid as u64),
-                ],
-            )
-        })
+        .map(|p| (p.period.clone(), by_class(p.spam, p.invalid, p.valid)))
         .collect();
-    let e = &year.response_efficiency;
-    let efficiency = [
+    let weekly = s
+        .weekly
+        .iter()
+        .map(|w| (w.week.clone(), by_class(w.spam, w.invalid, w.valid)))
+        .collect();
+    let by_state = s
+        .by_state
+        .iter()
+        .map(|(k, v)| (k.clone(), *v as u64))
+        .collect();
+    let efficiency = efficiency(&year.response_efficiency);
+    let response = response_times(&s, clocks);
+    let overdue = most_overdue(store, clocks, now)?;
+    Ok(StatsData {
+        weekly,
+        monthly,
+        efficiency,
+        by_state,
+        response,
+        overdue_count: s.overdue,
+        overdue,
+    })
+}
+
+/// One period's intake per class, in the order the screen stacks them.
+fn by_class(spam: usize, invalid: usize, valid: usize) -> Vec<(String, u64)> {
+    vec![
+        ("spam".to_string(), spam as u64),
+        ("invalid".to_string(), invalid as u64),
+        ("valid".to_string(), valid as u64),
+    ]
+}
+
+/// Per clock, how many reports met its target, how many missed it, and the share met.
+fn efficiency(e: &Efficiency) -> Vec<(String, usize, usize, Option<f64>)> {
+    [
         ("first response", &e.acknowledge),
         ("triage", &e.triage),
         ("close", &e.close),
@@ -74,27 +100,13 @@ pub fn load_stats(
     ]
     .into_iter()
     .map(|(clock, s)| (clock.to_string(), s.met, s.missed, s.share))
-    .collect();
-    let weekly = s
-        .weekly
-        .iter()
-        .map(|w| {
-            (
-                w.week.clone(),
-                vec![
-                    ("spam".to_string(), w.spam as u64),
-                    ("invalid".to_string(), w.invalid as u64),
-                    ("valid".to_string(), w.valid as u64),
-                ],
-            )
-        })
-        .collect();
-    let by_state = s
-        .by_state
-        .iter()
-        .map(|(k, v)| (k.clone(), *v as u64))
-        .collect();
-    let response = vec![
+    .collect()
+}
+
+/// Per response clock, the median hours it took, its target in hours, and how many
+/// reports were measured.
+fn response_times(s: &Stats, clocks: &ClockConfig) -> Vec<(String, Option<f64>, f64, u64)> {
+    vec![
         (
             "first response".to_string(),
             s.time_to_first_response.median_hours,
@@ -113,7 +125,16 @@ pub fn load_stats(
             clocks.close_days * 24.0,
             s.time_to_close.count as u64,
         ),
-    ];
+    ]
+}
+
+/// The open reports past their deadline among the first [`OVERDUE_SHOWN`] of the queue
+/// sorted by deadline, most overdue first.
+fn most_overdue(
+    store: &Store,
+    clocks: &ClockConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<(ReportId, String, DateTime<Utc>)>, TriageError> {
     let open = QueueFilter {
         exclude_states: ReportState::ALL
             .iter()
@@ -124,7 +145,7 @@ pub fn load_stats(
         ..Default::default()
     };
     let page = store.queue_page(&open, clocks, 0, OVERDUE_SHOWN)?;
-    let overdue = page
+    Ok(page
         .rows
         .into_iter()
         .filter_map(|r| {
@@ -132,14 +153,5 @@ pub fn load_stats(
                 .filter(|d| *d < now)
                 .map(|d| (r.summary.id, r.summary.subject, d))
         })
-        .collect();
-    Ok(StatsData {
-        weekly,
-        monthly,
-        efficiency,
-        by_state,
-        response,
-        overdue_count: s.overdue,
-        overdue,
-    })
+        .collect())
 }

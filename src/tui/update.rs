@@ -1,6 +1,8 @@
 //! `update(state, action)`: the only code that changes the desk's state. It never touches
 //! the store; what it needs from there it returns as [`Request`]s for the store worker.
 
+use std::collections::HashMap;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Applied, Request, UndoEntry};
@@ -8,7 +10,8 @@ use super::app::{Confirm, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
 use super::motion::{clamp_report_scroll, find_next, move_by, move_to, scroll_overlay};
 use super::{advisory, held, pickers, prompts, reply, text, views};
-use crate::core::store::queue::QueueOrder;
+use crate::core::model::ReportId;
+use crate::core::store::queue::{QueueOrder, QueuePage};
 
 /// Applies one action and returns the store work it calls for.
 pub fn update(state: &mut State, action: Action) -> Vec<Request> {
@@ -20,24 +23,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
                 && matches!(key.code, KeyCode::Char(_))
                 && !matches!(state.overlay, Overlay::Input(_)) =>
         {
-            let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
-            let mut out = on_key(state, esc);
-            let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
-            out.extend(on_key(state, plain));
-            out
+            on_esc_then_key(state, key)
         }
         Action::Key(key) => on_key(state, key),
-        Action::Resize { width, height } => {
-            state.width = width;
-            state.height = height;
-            clamp_report_scroll(state);
-            let mut out = state.ensure_window();
-            if state.outbox_pending.is_none() {
-                out.push(Request::OutboxCount);
-                out.push(state.tab_counts_request());
-            }
-            out
-        }
+        Action::Resize { width, height } => on_resize(state, width, height),
         Action::Tick(now) => {
             state.now = now;
             Vec::new()
@@ -46,16 +35,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
             generation,
             page,
             marks,
-        } => {
-            if generation != state.queue.generation {
-                return Vec::new();
-            }
-            state.queue.page = page;
-            state.queue.marks = marks;
-            state.queue.loaded = true;
-            land(state);
-            state.ensure_window()
-        }
+        } => on_queue_loaded(state, generation, page, marks),
         Action::ReportLoaded(detail) => {
             if state.report_id == Some(detail.id()) {
                 state.report = Some(detail);
@@ -73,22 +53,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         }
         Action::Applied(applied) => on_applied(state, applied),
         Action::StoreChanged => state.reload(),
-        Action::Sync(result) => {
-            let changed = result.is_ok();
-            // A failing sync is shown at the right of the status line, cut to fit; the log
-            // keeps it whole (only when it changes, not every retry).
-            if let Err(e) = &result {
-                if state.sync.as_ref() != Some(&result) {
-                    state.log(&text::sync_failed(e));
-                }
-            }
-            state.sync = Some(result);
-            if changed {
-                state.reload()
-            } else {
-                Vec::new()
-            }
-        }
+        Action::Sync(result) => on_sync(state, result),
         Action::Failed(message) => {
             state.error(message);
             Vec::new()
@@ -118,6 +83,65 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         key_step @ (Action::KeysOffered(..) | Action::KeyImported(_)) => {
             super::pgp_keys::on_action(state, key_step)
         }
+    }
+}
+
+/// An Alt-key from the terminal, taken as Esc and then the key without Alt.
+fn on_esc_then_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    let mut out = on_key(state, esc);
+    let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+    out.extend(on_key(state, plain));
+    out
+}
+
+/// The terminal's new size: the report's scroll and the queue's window follow it; while the
+/// outbox count is still unknown (at start), it asks for that and the tab counts.
+fn on_resize(state: &mut State, width: u16, height: u16) -> Vec<Request> {
+    state.width = width;
+    state.height = height;
+    clamp_report_scroll(state);
+    let mut out = state.ensure_window();
+    if state.outbox_pending.is_none() {
+        out.push(Request::OutboxCount);
+        out.push(state.tab_counts_request());
+    }
+    out
+}
+
+/// A queue page from the store worker, dropped when a newer queue has replaced the one it
+/// was asked for.
+fn on_queue_loaded(
+    state: &mut State,
+    generation: u64,
+    page: QueuePage,
+    marks: HashMap<ReportId, String>,
+) -> Vec<Request> {
+    if generation != state.queue.generation {
+        return Vec::new();
+    }
+    state.queue.page = page;
+    state.queue.marks = marks;
+    state.queue.loaded = true;
+    land(state);
+    state.ensure_window()
+}
+
+/// A sync's outcome: a success reloads the queue, a new failure goes to the log.
+fn on_sync(state: &mut State, result: Result<String, String>) -> Vec<Request> {
+    let changed = result.is_ok();
+    // A failing sync is shown at the right of the status line, cut to fit; the log
+    // keeps it whole (only when it changes, not every retry).
+    if let Err(e) = &result {
+        if state.sync.as_ref() != Some(&result) {
+            state.log(&text::sync_failed(e));
+        }
+    }
+    state.sync = Some(result);
+    if changed {
+        state.reload()
+    } else {
+        Vec::new()
     }
 }
 
@@ -214,32 +238,8 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
         Command::NextMatch | Command::PrevMatch => {
             find_next(state, command == Command::NextMatch, n)
         }
-        Command::NextTab | Command::PrevTab => {
-            let i = Tab::ALL.iter().position(|t| *t == state.tab).unwrap_or(0);
-            let len = Tab::ALL.len();
-            let next = if command == Command::NextTab {
-                (i + 1) % len
-            } else {
-                (i + len - 1) % len
-            };
-            state.tab = Tab::ALL[next];
-            state.selection.clear();
-            state.new_queue()
-        }
-        Command::ToggleSort => {
-            state.order = match state.order {
-                QueueOrder::Age => QueueOrder::Deadline,
-                QueueOrder::Deadline => QueueOrder::Age,
-            };
-            state.info(format!(
-                "sorted {}",
-                match state.order {
-                    QueueOrder::Age => text::SORT_AGE,
-                    QueueOrder::Deadline => text::SORT_DEADLINE,
-                }
-            ));
-            state.new_queue()
-        }
+        Command::NextTab | Command::PrevTab => switch_tab(state, command == Command::NextTab),
+        Command::ToggleSort => toggle_sort(state),
         Command::Stats => {
             state.screen = Screen::Stats;
             vec![Request::Stats]
@@ -265,6 +265,37 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
         }
         other => prompts::on_triage_command(state, other),
     }
+}
+
+/// Tab and shift-Tab: the next (or previous) queue tab, wrapping around, with the
+/// selection cleared.
+fn switch_tab(state: &mut State, forward: bool) -> Vec<Request> {
+    let i = Tab::ALL.iter().position(|t| *t == state.tab).unwrap_or(0);
+    let len = Tab::ALL.len();
+    let next = if forward {
+        (i + 1) % len
+    } else {
+        (i + len - 1) % len
+    };
+    state.tab = Tab::ALL[next];
+    state.selection.clear();
+    state.new_queue()
+}
+
+/// The queue's order flips between age and deadline, and the status line says which.
+fn toggle_sort(state: &mut State) -> Vec<Request> {
+    state.order = match state.order {
+        QueueOrder::Age => QueueOrder::Deadline,
+        QueueOrder::Deadline => QueueOrder::Age,
+    };
+    state.info(format!(
+        "sorted {}",
+        match state.order {
+            QueueOrder::Age => text::SORT_AGE,
+            QueueOrder::Deadline => text::SORT_DEADLINE,
+        }
+    ));
+    state.new_queue()
 }
 
 fn open_current(state: &mut State) -> Vec<Request> {

@@ -14,7 +14,7 @@ use super::{class_span, due, safe};
 use crate::core::outbox;
 use crate::core::pgp::{PgpInfo, Signature};
 use crate::core::sanitize::terminal_text;
-use crate::core::triage::view::MessageView;
+use crate::core::triage::view::{AttachmentView, MessageView};
 use crate::tui::app::{State, REPORT_CHROME};
 use crate::tui::text;
 use crate::tui::view_model::{Detail, ThreadItem};
@@ -383,6 +383,28 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, wi
         format!("{mark} {who} — {} — {}", safe(&m.from), m.date),
         head,
     )));
+    mail_header_lines(out, m, subject);
+    out.extend(pgp_line(m));
+    for a in &m.attachments {
+        out.push(attachment_line(a));
+    }
+    for n in &m.parse_notes {
+        out.push(Line::from(Span::styled(
+            format!("  ⚠ {}", safe(n)),
+            Style::new().fg(Color::Red),
+        )));
+    }
+    let bar = Style::new().fg(colour);
+    for l in terminal_text(&m.body).replace('\t', "    ").lines() {
+        for row in super::wrap(l, width.saturating_sub(2)) {
+            out.push(Line::from(vec![Span::styled("┃ ", bar), Span::raw(row)]));
+        }
+    }
+}
+
+/// The dim lines under a message's heading: its subject when it differs from the report's,
+/// To, Cc, and the sender authentication results.
+fn mail_header_lines(out: &mut Vec<Line<'_>>, m: &MessageView, subject: &str) {
     let dim = Style::new().fg(Color::DarkGray);
     if m.subject != subject {
         out.push(Line::from(Span::styled(
@@ -416,45 +438,40 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, wi
             dim,
         )));
     }
-    // The OpenPGP line, when the message was encrypted or signed at all.
-    if m.pgp != PgpInfo::default() {
-        let style = match m.pgp.signature {
-            Signature::Bad => alarm(),
-            Signature::Good => Style::new().fg(Color::Green),
-            _ => Style::new().fg(Color::Yellow),
-        };
-        out.push(Line::from(Span::styled(
-            format!("  {}", safe(&m.pgp.line())),
-            style,
-        )));
+}
+
+/// The OpenPGP line, coloured by the signature, when the message was encrypted or signed
+/// at all.
+fn pgp_line(m: &MessageView) -> Option<Line<'static>> {
+    if m.pgp == PgpInfo::default() {
+        return None;
     }
-    for a in &m.attachments {
-        let (name, kind, size) = (&a.name, &a.content_type, a.size);
-        out.push(Line::from(Span::styled(
-            format!(
-                "  📎 {} ({}, {} bytes){}",
-                safe(name.as_deref().unwrap_or("(unnamed)")),
-                safe(kind),
-                size,
-                if a.public_key {
-                    " · public key attached: K imports it (asks first)"
-                } else {
-                    ""
-                }
-            ),
-            Style::new().fg(Color::Magenta),
-        )));
-    }
-    for n in &m.parse_notes {
-        out.push(Line::from(Span::styled(
-            format!("  ⚠ {}", safe(n)),
-            Style::new().fg(Color::Red),
-        )));
-    }
-    let bar = Style::new().fg(colour);
-    for l in terminal_text(&m.body).replace('\t', "    ").lines() {
-        for row in super::wrap(l, width.saturating_sub(2)) {
-            out.push(Line::from(vec![Span::styled("┃ ", bar), Span::raw(row)]));
-        }
-    }
+    let style = match m.pgp.signature {
+        Signature::Bad => alarm(),
+        Signature::Good => Style::new().fg(Color::Green),
+        _ => Style::new().fg(Color::Yellow),
+    };
+    Some(Line::from(Span::styled(
+        format!("  {}", safe(&m.pgp.line())),
+        style,
+    )))
+}
+
+/// One attachment: name, type and size, and a hint when it holds a public key `K` imports.
+fn attachment_line(a: &AttachmentView) -> Line<'static> {
+    let (name, kind, size) = (&a.name, &a.content_type, a.size);
+    Line::from(Span::styled(
+        format!(
+            "  📎 {} ({}, {} bytes){}",
+            safe(name.as_deref().unwrap_or("(unnamed)")),
+            safe(kind),
+            size,
+            if a.public_key {
+                " · public key attached: K imports it (asks first)"
+            } else {
+                ""
+            }
+        ),
+        Style::new().fg(Color::Magenta),
+    ))
 }
