@@ -227,28 +227,11 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
     if key != Key::Details && v.contains(['\n', '\r']) {
         return Err(format!("{} must be one line", key.as_str()));
     }
-    let bad = |why: &str| {
-        Err(format!(
-            "{} {v:?} {why}: write {}",
-            key.as_str(),
-            key.hint()
-        ))
-    };
+    let bad = |why: &str| Err(rejected(key, v, why));
     let text = |s: String| Ok(Value::Text(s));
     match key {
         Key::Component | Key::Summary | Key::Details => text(v.to_string()),
-        Key::Package => match v.split_once(':') {
-            Some((eco, name)) if !name.trim().is_empty() => {
-                let eco = eco.trim();
-                match ECOSYSTEMS.iter().find(|e| e.eq_ignore_ascii_case(eco)) {
-                    Some(known) => text(format!("{known}:{}", name.trim())),
-                    None => Err(format!(
-                        "package {v:?}: unknown ecosystem {eco:?}: use an OSV ecosystem such as PyPI, npm, crates.io, Go, Maven (or set component for what is not a package)"
-                    )),
-                }
-            }
-            _ => bad("is not ECOSYSTEM:NAME"),
-        },
+        Key::Package => normalize_package(v).map(Value::Text),
         Key::Repo | Key::References => {
             if is_url(v) {
                 text(v.to_string())
@@ -269,17 +252,10 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
             Ok(_) => text(v.to_string()),
             Err(e) => Err(e),
         },
-        Key::Cwe => {
-            let digits = v
-                .strip_prefix("CWE-")
-                .or_else(|| v.strip_prefix("cwe-"))
-                .unwrap_or(v);
-            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                text(format!("CWE-{digits}"))
-            } else {
-                bad("is not a CWE id")
-            }
-        }
+        Key::Cwe => match cwe_id(v) {
+            Some(id) => text(id),
+            None => bad("is not a CWE id"),
+        },
         Key::Cve => {
             let up = v.to_ascii_uppercase();
             if is_cve_id(&up) {
@@ -295,48 +271,88 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
                 bad("is not a GHSA id")
             }
         }
-        Key::Credits => {
-            let Some((name, kind)) = v.rsplit_once(':') else {
-                return Err(format!(
-                    "credits {v:?} has no type: write NAME:TYPE, TYPE one of {}",
-                    CREDIT_TYPES.join(", ")
-                ));
-            };
-            let kind = kind.trim().to_ascii_lowercase();
-            if !CREDIT_TYPES.contains(&kind.as_str()) || name.trim().is_empty() {
-                return Err(format!(
-                    "credits {v:?}: write NAME:TYPE, TYPE one of {}",
-                    CREDIT_TYPES.join(", ")
-                ));
-            }
-            Ok(Value::Credit(Credit {
-                name: name.trim().to_string(),
-                kind,
-            }))
-        }
+        Key::Credits => parse_credit(v).map(Value::Credit),
         Key::EmbargoUntil => match parse_when(v) {
             Some(_) => text(v.to_string()),
             None => bad("is not a date"),
         },
-        Key::Notified => {
-            // WHO:DATE, where WHO may itself hold colons (a list's address, `mailto:`).
-            let mut found = None;
-            for (i, _) in v.match_indices(':') {
-                if let Some(at) = parse_when(&v[i + 1..]) {
-                    found = Some((v[..i].trim(), at));
-                    break;
-                }
+        Key::Notified => match parse_notified(v, now) {
+            Some(n) => Ok(Value::Notified(n)),
+            None => bad("names nobody"),
+        },
+    }
+}
+
+/// The error for a value `key` cannot hold: the value, what is wrong, and how it is written.
+fn rejected(key: Key, v: &str, why: &str) -> String {
+    format!("{} {v:?} {why}: write {}", key.as_str(), key.hint())
+}
+
+/// A `package` value, `ECOSYSTEM:NAME`, with the ecosystem spelled as OSV spells it.
+fn normalize_package(v: &str) -> Result<String, String> {
+    match v.split_once(':') {
+        Some((eco, name)) if !name.trim().is_empty() => {
+            let eco = eco.trim();
+            match ECOSYSTEMS.iter().find(|e| e.eq_ignore_ascii_case(eco)) {
+                Some(known) => Ok(format!("{known}:{}", name.trim())),
+                None => Err(format!(
+                    "package {v:?}: unknown ecosystem {eco:?}: use an OSV ecosystem such as PyPI, npm, crates.io, Go, Maven (or set component for what is not a package)"
+                )),
             }
-            let (who, at) = found.unwrap_or((v, now));
-            if who.is_empty() {
-                return bad("names nobody");
-            }
-            Ok(Value::Notified(Notified {
-                who: who.to_string(),
-                at: crate::core::store::timestamp(at),
-            }))
+        }
+        _ => Err(rejected(Key::Package, v, "is not ECOSYSTEM:NAME")),
+    }
+}
+
+/// A CWE id as `CWE-NNN`, from `CWE-NNN`, `cwe-NNN` or the bare number.
+fn cwe_id(v: &str) -> Option<String> {
+    let digits = v
+        .strip_prefix("CWE-")
+        .or_else(|| v.strip_prefix("cwe-"))
+        .unwrap_or(v);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("CWE-{digits}"))
+}
+
+/// A `credits` value, `NAME:TYPE`, with TYPE one of [`CREDIT_TYPES`].
+fn parse_credit(v: &str) -> Result<Credit, String> {
+    let Some((name, kind)) = v.rsplit_once(':') else {
+        return Err(format!(
+            "credits {v:?} has no type: write NAME:TYPE, TYPE one of {}",
+            CREDIT_TYPES.join(", ")
+        ));
+    };
+    let kind = kind.trim().to_ascii_lowercase();
+    if !CREDIT_TYPES.contains(&kind.as_str()) || name.trim().is_empty() {
+        return Err(format!(
+            "credits {v:?}: write NAME:TYPE, TYPE one of {}",
+            CREDIT_TYPES.join(", ")
+        ));
+    }
+    Ok(Credit {
+        name: name.trim().to_string(),
+        kind,
+    })
+}
+
+/// A `notified` value, `WHO[:DATE]`, stamped `now` without a date; `None` when it names nobody.
+fn parse_notified(v: &str, now: DateTime<Utc>) -> Option<Notified> {
+    // WHO:DATE, where WHO may itself hold colons (a list's address, `mailto:`).
+    let mut found = None;
+    for (i, _) in v.match_indices(':') {
+        if let Some(at) = parse_when(&v[i + 1..]) {
+            found = Some((v[..i].trim(), at));
+            break;
         }
     }
+    let (who, at) = found.unwrap_or((v, now));
+    if who.is_empty() {
+        return None;
+    }
+    Some(Notified {
+        who: who.to_string(),
+        at: crate::core::store::timestamp(at),
+    })
 }
 
 /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.

@@ -169,60 +169,8 @@ fn or<'a>(v: &'a Option<String>, default: &'a str) -> &'a str {
     v.as_deref().unwrap_or(default)
 }
 
+/// The value of each template placeholder.
 fn values(a: &Advisory, f: &Facts, my_name: &str) -> BTreeMap<&'static str, String> {
-    let affected = match range(a) {
-        Ok(r) => {
-            let what = a
-                .package
-                .clone()
-                .or_else(|| a.component.clone())
-                .or_else(|| a.repo.clone())
-                .unwrap_or_default();
-            let from = if r.introduced == "0" {
-                "all versions".to_string()
-            } else {
-                format!("from {}", r.introduced)
-            };
-            match (&r.fixed, &r.last_affected) {
-                (Some(fx), _) => format!("{what}: {from} before {fx}"),
-                (None, Some(l)) => format!("{what}: {from} up to and including {l}"),
-                (None, None) => format!("{what}: {from}"),
-            }
-        }
-        Err(_) => "not yet known".into(),
-    };
-    let severity = match a.severity() {
-        Some(s) => format!(
-            "{} ({}), CVSS {} {}",
-            s.score, s.rating, s.version, s.vector
-        ),
-        None => "not yet scored".into(),
-    };
-    let credits: Vec<String> = a
-        .credits
-        .iter()
-        .map(|c| format!("{} ({})", c.name, c.kind.replace('_', " ")))
-        .collect();
-    let fixes: Vec<&String> = a
-        .references
-        .iter()
-        .filter(|u| super::export::reference_type(u) == "FIX")
-        .collect();
-    let remediation = match (&a.fixed, fixes.is_empty()) {
-        (Some(fx), true) => format!("Upgrade to {fx} or later."),
-        (Some(fx), false) => format!(
-            "Upgrade to {fx} or later. The fix:\n{}",
-            lines(fixes.iter().map(|s| s.as_str()))
-        ),
-        (None, false) => format!("The fix:\n{}", lines(fixes.iter().map(|s| s.as_str()))),
-        (None, true) => "No fix is available yet.".into(),
-    };
-    let quoted: String = f
-        .first_mail
-        .trim()
-        .lines()
-        .map(|l| format!("> {l}\n"))
-        .collect();
     let mut v = BTreeMap::new();
     v.insert("summary", or(&a.summary, "").to_string());
     v.insert("details", or(&a.details, "").trim_end().to_string());
@@ -234,43 +182,111 @@ fn values(a: &Advisory, f: &Facts, my_name: &str) -> BTreeMap<&'static str, Stri
             .map(|c| format!("CVE: {c}"))
             .unwrap_or_default(),
     );
-    v.insert("affected", affected);
+    v.insert("affected", affected(a));
     v.insert("fixed", or(&a.fixed, "not yet fixed").to_string());
-    v.insert("severity", severity);
-    v.insert(
-        "credits",
-        if credits.is_empty() {
-            "-".into()
-        } else {
-            credits.join("\n")
-        },
-    );
+    v.insert("severity", severity(a));
+    v.insert("credits", credits(a));
     v.insert("references", lines(a.references.iter().map(|s| s.as_str())));
-    v.insert("remediation", remediation);
+    v.insert("remediation", remediation(a));
     v.insert("embargo_until", or(&a.embargo_until, "").to_string());
-    v.insert(
-        "reproducer",
-        if quoted.is_empty() {
-            "(none attached)".into()
-        } else {
-            format!(
-                "From the report (trim before sending):\n{}",
-                quoted.trim_end()
-            )
-        },
-    );
+    v.insert("reproducer", reproducer(&f.first_mail));
     v.insert("reported", f.reported.clone());
     v.insert("fixed_at", or(&f.fixed_at, "not yet").to_string());
-    v.insert(
-        "disclosed",
-        match (&f.disclosed_at, &a.embargo_until) {
-            (Some(at), _) => at.clone(),
-            (None, Some(until)) => format!("planned for {until}"),
-            (None, None) => "not yet".into(),
-        },
-    );
+    v.insert("disclosed", disclosed(a, f));
     v.insert("my_name", my_name.to_string());
     v
+}
+
+/// `{affected}`: what is affected and which versions, or "not yet known".
+fn affected(a: &Advisory) -> String {
+    let Ok(r) = range(a) else {
+        return "not yet known".into();
+    };
+    let what = a
+        .package
+        .clone()
+        .or_else(|| a.component.clone())
+        .or_else(|| a.repo.clone())
+        .unwrap_or_default();
+    let from = if r.introduced == "0" {
+        "all versions".to_string()
+    } else {
+        format!("from {}", r.introduced)
+    };
+    match (&r.fixed, &r.last_affected) {
+        (Some(fx), _) => format!("{what}: {from} before {fx}"),
+        (None, Some(l)) => format!("{what}: {from} up to and including {l}"),
+        (None, None) => format!("{what}: {from}"),
+    }
+}
+
+/// `{severity}`: score, rating and vector, or "not yet scored".
+fn severity(a: &Advisory) -> String {
+    match a.severity() {
+        Some(s) => format!(
+            "{} ({}), CVSS {} {}",
+            s.score, s.rating, s.version, s.vector
+        ),
+        None => "not yet scored".into(),
+    }
+}
+
+/// `{credits}`: one `NAME (type)` a line, or `-`.
+fn credits(a: &Advisory) -> String {
+    let credits: Vec<String> = a
+        .credits
+        .iter()
+        .map(|c| format!("{} ({})", c.name, c.kind.replace('_', " ")))
+        .collect();
+    if credits.is_empty() {
+        "-".into()
+    } else {
+        credits.join("\n")
+    }
+}
+
+/// `{remediation}`: the version to upgrade to and the fix's references, as far as known.
+fn remediation(a: &Advisory) -> String {
+    let fixes: Vec<&String> = a
+        .references
+        .iter()
+        .filter(|u| super::export::reference_type(u) == "FIX")
+        .collect();
+    match (&a.fixed, fixes.is_empty()) {
+        (Some(fx), true) => format!("Upgrade to {fx} or later."),
+        (Some(fx), false) => format!(
+            "Upgrade to {fx} or later. The fix:\n{}",
+            lines(fixes.iter().map(|s| s.as_str()))
+        ),
+        (None, false) => format!("The fix:\n{}", lines(fixes.iter().map(|s| s.as_str()))),
+        (None, true) => "No fix is available yet.".into(),
+    }
+}
+
+/// `{reproducer}`: the reporter's first mail quoted, to trim before sending.
+fn reproducer(first_mail: &str) -> String {
+    let quoted: String = first_mail
+        .trim()
+        .lines()
+        .map(|l| format!("> {l}\n"))
+        .collect();
+    if quoted.is_empty() {
+        "(none attached)".into()
+    } else {
+        format!(
+            "From the report (trim before sending):\n{}",
+            quoted.trim_end()
+        )
+    }
+}
+
+/// `{disclosed}`: when it was disclosed, or when that is planned.
+fn disclosed(a: &Advisory, f: &Facts) -> String {
+    match (&f.disclosed_at, &a.embargo_until) {
+        (Some(at), _) => at.clone(),
+        (None, Some(until)) => format!("planned for {until}"),
+        (None, None) => "not yet".into(),
+    }
 }
 
 fn lines<'a>(items: impl Iterator<Item = &'a str>) -> String {

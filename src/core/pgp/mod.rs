@@ -119,24 +119,8 @@ pub fn open(
         }
     };
     let st = read_status(&run.status);
-    if let Some(why) = &run.stopped {
-        parsed.notes.push(format!(
-            "{}: gpg was stopped: {why}; the message is kept as received",
-            if encrypted {
-                "not decrypted"
-            } else {
-                "signature not checked"
-            }
-        ));
-        return Some(info);
-    }
-    if encrypted && !st.decrypted {
-        let why = st
-            .decrypt_failure
-            .unwrap_or_else(|| "gpg did not decrypt it".into());
-        parsed.notes.push(format!(
-            "encrypted, not decrypted: {why}; the message is kept as received"
-        ));
+    if let Some(note) = not_opened(&run, &st, encrypted) {
+        parsed.notes.push(note);
         return Some(info);
     }
     (info.signature, info.signer) = (st.signature, st.signer);
@@ -144,40 +128,9 @@ pub fn open(
         parsed.notes.push(format!("signature: {p}"));
     }
     let text = match inner {
-        Inner::Mime => {
-            // The plaintext is a MIME entity; it may be signed inside (RFC 3156 §6.1).
-            let mut entity = parse_message(&run.output);
-            if let Some(sub) = open_signed_inside(&run.output, &mut entity, engine) {
-                if info.signature == Signature::None {
-                    (info.signature, info.signer) = (sub.signature, sub.signer);
-                }
-            }
-            parsed.attachments.append(&mut entity.attachments);
-            parsed.notes.append(&mut entity.notes);
-            entity.body_text
-        }
+        Inner::Mime => mime_entity_text(&run.output, parsed, &mut info, engine),
         Inner::Signed(signed) => parse_message(signed).body_text,
-        Inner::Text => {
-            let mut t = String::from_utf8_lossy(&run.output).into_owned();
-            if let Some(mime::Found {
-                kind: mime::Kind::InlineSigned { block },
-                outside,
-            }) = encrypted.then(|| mime::find(&[], &t)).flatten()
-            {
-                // An encrypted clear-signed text: verify the inner signature too.
-                let inner_run = engine.decrypt(block.as_bytes());
-                let inner_st = read_status(&inner_run.status);
-                if info.signature == Signature::None && inner_run.stopped.is_none() {
-                    (info.signature, info.signer) = (inner_st.signature, inner_st.signer);
-                    t = with_outside(
-                        &String::from_utf8_lossy(&inner_run.output),
-                        &outside,
-                        OUTSIDE_SIGNED,
-                    );
-                }
-            }
-            t
-        }
+        Inner::Text => inline_text(&run.output, encrypted, &mut info, engine),
     };
     let marker = if info.signature != Signature::None {
         OUTSIDE_SIGNED
@@ -186,6 +139,79 @@ pub fn open(
     };
     parsed.body_text = with_outside(&text, &found.outside, marker);
     Some(info)
+}
+
+/// The note saying why gpg's run opened nothing (it was stopped, or did not decrypt an
+/// encrypted part), or `None` when it did its job.
+fn not_opened(run: &EngineRun, st: &StatusReport, encrypted: bool) -> Option<String> {
+    if let Some(why) = &run.stopped {
+        return Some(format!(
+            "{}: gpg was stopped: {why}; the message is kept as received",
+            if encrypted {
+                "not decrypted"
+            } else {
+                "signature not checked"
+            }
+        ));
+    }
+    if encrypted && !st.decrypted {
+        let why = st
+            .decrypt_failure
+            .clone()
+            .unwrap_or_else(|| "gpg did not decrypt it".into());
+        return Some(format!(
+            "encrypted, not decrypted: {why}; the message is kept as received"
+        ));
+    }
+    None
+}
+
+/// The text of a decrypted PGP/MIME entity, whose attachments and notes join `parsed`'s.
+/// The entity may be signed inside (RFC 3156 §6.1): that signature counts when the
+/// encryption carried none.
+fn mime_entity_text(
+    plaintext: &[u8],
+    parsed: &mut ParsedMessage,
+    info: &mut PgpInfo,
+    engine: &dyn PgpEngine,
+) -> String {
+    let mut entity = parse_message(plaintext);
+    if let Some(sub) = open_signed_inside(plaintext, &mut entity, engine) {
+        if info.signature == Signature::None {
+            (info.signature, info.signer) = (sub.signature, sub.signer);
+        }
+    }
+    parsed.attachments.append(&mut entity.attachments);
+    parsed.notes.append(&mut entity.notes);
+    entity.body_text
+}
+
+/// The text out of an inline block. An encrypted block may hold a clear-signed text: its
+/// signature is verified too, and counts when the encryption carried none.
+fn inline_text(
+    output: &[u8],
+    encrypted: bool,
+    info: &mut PgpInfo,
+    engine: &dyn PgpEngine,
+) -> String {
+    let mut t = String::from_utf8_lossy(output).into_owned();
+    if let Some(mime::Found {
+        kind: mime::Kind::InlineSigned { block },
+        outside,
+    }) = encrypted.then(|| mime::find(&[], &t)).flatten()
+    {
+        let inner_run = engine.decrypt(block.as_bytes());
+        let inner_st = read_status(&inner_run.status);
+        if info.signature == Signature::None && inner_run.stopped.is_none() {
+            (info.signature, info.signer) = (inner_st.signature, inner_st.signer);
+            t = with_outside(
+                &String::from_utf8_lossy(&inner_run.output),
+                &outside,
+                OUTSIDE_SIGNED,
+            );
+        }
+    }
+    t
 }
 
 enum Inner<'a> {

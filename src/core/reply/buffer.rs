@@ -30,16 +30,50 @@ pub fn to_buffer(draft: &Draft) -> String {
 /// desk does not manage can be added). A body left empty is [`ReplyError::EmptyBody`].
 pub fn apply_buffer(draft: &Draft, text: &str) -> Result<Draft, ReplyError> {
     let text = text.replace("\r\n", "\n");
-    let mut headers: Vec<(usize, String, String)> = Vec::new();
-    let mut body_start = None;
+    let (headers, body) = split_buffer(&text)?;
+    let mut out = draft.clone();
+    out.body = match body {
+        Some(body) => format!("{}\n", body.trim_end()),
+        None => String::new(),
+    };
+    if out.body.trim().is_empty() {
+        return Err(ReplyError::EmptyBody);
+    }
+    let Editable { to, cc, subject } = Editable::pick(headers)?;
+    out.to = match to {
+        Some((line, v)) => addresses(line, &v)?,
+        None => Vec::new(),
+    };
+    out.cc = match cc {
+        Some((line, v)) => addresses(line, &v)?,
+        None => Vec::new(),
+    };
+    if let Some((_, s)) = subject {
+        out.subject = flatten(&s);
+    }
+    Ok(out)
+}
+
+/// One header line of the buffer, with its folded continuation lines joined.
+struct HeaderLine {
+    /// Its line number in the buffer, for errors.
+    line: usize,
+    /// Lowercase.
+    name: String,
+    value: String,
+}
+
+/// Cuts the buffer at its first blank line: the header lines above it (comment lines
+/// skipped), and the body below it, `None` when there is no blank line.
+fn split_buffer(text: &str) -> Result<(Vec<HeaderLine>, Option<&str>), ReplyError> {
+    let mut headers: Vec<HeaderLine> = Vec::new();
     let mut offset = 0;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let lineno = i + 1;
         let content = line.trim_end_matches('\n');
         offset += line.len();
         if content.trim().is_empty() {
-            body_start = Some(offset);
-            break;
+            return Ok((headers, Some(&text[offset..])));
         }
         if content.starts_with('#') {
             continue;
@@ -47,7 +81,7 @@ pub fn apply_buffer(draft: &Draft, text: &str) -> Result<Draft, ReplyError> {
         if content.starts_with([' ', '\t']) {
             // A folded continuation of the previous header (RFC 5322 §2.2.3).
             match headers.last_mut() {
-                Some((_, _, value)) => {
+                Some(HeaderLine { value, .. }) => {
                     value.push(' ');
                     value.push_str(content.trim());
                     continue;
@@ -68,55 +102,51 @@ pub fn apply_buffer(draft: &Draft, text: &str) -> Result<Draft, ReplyError> {
                 ),
             });
         };
-        headers.push((
-            lineno,
-            name.trim().to_ascii_lowercase(),
-            value.trim().to_string(),
-        ));
+        headers.push(HeaderLine {
+            line: lineno,
+            name: name.trim().to_ascii_lowercase(),
+            value: value.trim().to_string(),
+        });
     }
-    let mut out = draft.clone();
-    out.body = match body_start {
-        Some(start) => format!("{}\n", text[start..].trim_end()),
-        None => String::new(),
-    };
-    if out.body.trim().is_empty() {
-        return Err(ReplyError::EmptyBody);
-    }
-    let (mut to, mut cc, mut subject) = (None, None, None);
-    for (line, name, value) in headers {
-        let slot = match name.as_str() {
-            "to" => &mut to,
-            "cc" => &mut cc,
-            "subject" => &mut subject,
-            other => {
+    Ok((headers, None))
+}
+
+/// The headers a reply's buffer may set, each with the line number it was on.
+struct Editable {
+    to: Option<(usize, String)>,
+    cc: Option<(usize, String)>,
+    subject: Option<(usize, String)>,
+}
+
+impl Editable {
+    /// Sorts the header lines into To, Cc and Subject; any other header, or one given twice,
+    /// is refused.
+    fn pick(headers: Vec<HeaderLine>) -> Result<Editable, ReplyError> {
+        let (mut to, mut cc, mut subject) = (None, None, None);
+        for HeaderLine { line, name, value } in headers {
+            let slot = match name.as_str() {
+                "to" => &mut to,
+                "cc" => &mut cc,
+                "subject" => &mut subject,
+                other => {
+                    return Err(ReplyError::Buffer {
+                        line,
+                        message: format!(
+                        "the header {other:?} cannot be set here: only To, Cc and Subject are editable"
+                    ),
+                    })
+                }
+            };
+            if slot.is_some() {
                 return Err(ReplyError::Buffer {
                     line,
-                    message: format!(
-                    "the header {other:?} cannot be set here: only To, Cc and Subject are editable"
-                ),
-                })
+                    message: format!("{name:?} appears twice: keep one line"),
+                });
             }
-        };
-        if slot.is_some() {
-            return Err(ReplyError::Buffer {
-                line,
-                message: format!("{name:?} appears twice: keep one line"),
-            });
+            *slot = Some((line, value));
         }
-        *slot = Some((line, value));
+        Ok(Editable { to, cc, subject })
     }
-    out.to = match to {
-        Some((line, v)) => addresses(line, &v)?,
-        None => Vec::new(),
-    };
-    out.cc = match cc {
-        Some((line, v)) => addresses(line, &v)?,
-        None => Vec::new(),
-    };
-    if let Some((_, s)) = subject {
-        out.subject = flatten(&s);
-    }
-    Ok(out)
 }
 
 /// The edited text again, with the problem noted at the top (a comment line, which

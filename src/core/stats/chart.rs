@@ -52,83 +52,110 @@ pub fn svg(f: &YearFigures, acknowledge_target_hours: f64) -> Result<String, Cha
         let panels = root.split_evenly((3, 1));
         let labels: Vec<String> = f.by_period.iter().map(|p| p.period.clone()).collect();
         let all = series(f);
-        let colours = [RED, MAGENTA, GREEN, BLACK];
-        let by = format!("{:?}", f.by).to_lowercase();
-        let panel_specs: [(&str, String, Option<f64>); 3] = [
-            (
-                "intake",
-                format!("Reports received per {by}, by class"),
-                None,
-            ),
-            (
-                "response",
-                "Median time to first response (hours) against the target".to_string(),
-                Some(acknowledge_target_hours),
-            ),
-            (
-                "efficiency",
-                "Share of reports that met each clock".to_string(),
-                None,
-            ),
-        ];
-        for (area, (panel, title, target)) in panels.iter().zip(panel_specs) {
-            let lines: Vec<_> = all.iter().filter(|s| s.0 == panel).collect();
-            let top = lines
-                .iter()
-                .flat_map(|s| s.2.iter().flatten())
-                .copied()
-                .chain(target)
-                .fold(1.0_f64, f64::max)
-                * 1.1;
-            let n = labels.len().max(1);
-            let mut chart = ChartBuilder::on(area)
-                .caption(title, ("sans-serif", 18))
-                .margin(10)
-                .x_label_area_size(30)
-                .y_label_area_size(50)
-                .build_cartesian_2d(0..n, 0.0..top)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_labels(n.min(13))
-                .x_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
-                .draw()
-                .map_err(err)?;
-            for (i, (_, name, values)) in lines.iter().enumerate() {
-                let colour = colours[i % colours.len()];
-                let points: Vec<(usize, f64)> = values
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(x, v)| v.map(|v| (x, v)))
-                    .collect();
-                chart
-                    .draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                    .map_err(err)?
-                    .label(*name)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                    });
-            }
-            if let Some(t) = target {
-                chart
-                    .draw_series(LineSeries::new(
-                        vec![(0, t), (n.saturating_sub(1), t)],
-                        BLUE.stroke_width(1),
-                    ))
-                    .map_err(err)?
-                    .label("target")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(err)?;
+        for (area, panel) in panels.iter().zip(panels_of(f, acknowledge_target_hours)) {
+            draw_panel(area, &panel, &all, &labels)?;
         }
         root.present().map_err(err)?;
     }
     Ok(out)
+}
+
+/// One series as [`series`] gives it: (panel, name, one value per period or None for a gap).
+type Series = (&'static str, &'static str, Vec<Option<f64>>);
+
+/// One of the three charts: the panel whose series it draws, its title, and the target it
+/// draws as a line, if any.
+struct Panel {
+    name: &'static str,
+    title: String,
+    target: Option<f64>,
+}
+
+/// The three charts, top to bottom: intake, first response against its target, efficiency.
+fn panels_of(f: &YearFigures, acknowledge_target_hours: f64) -> [Panel; 3] {
+    let by = format!("{:?}", f.by).to_lowercase();
+    [
+        Panel {
+            name: "intake",
+            title: format!("Reports received per {by}, by class"),
+            target: None,
+        },
+        Panel {
+            name: "response",
+            title: "Median time to first response (hours) against the target".to_string(),
+            target: Some(acknowledge_target_hours),
+        },
+        Panel {
+            name: "efficiency",
+            title: "Share of reports that met each clock".to_string(),
+            target: None,
+        },
+    ]
+}
+
+/// Draws one chart into `area`: its series, one x step per period `labels` names, the
+/// target line and the legend.
+fn draw_panel(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    panel: &Panel,
+    all: &[Series],
+    labels: &[String],
+) -> Result<(), ChartError> {
+    let colours = [RED, MAGENTA, GREEN, BLACK];
+    let lines: Vec<_> = all.iter().filter(|s| s.0 == panel.name).collect();
+    let top = lines
+        .iter()
+        .flat_map(|s| s.2.iter().flatten())
+        .copied()
+        .chain(panel.target)
+        .fold(1.0_f64, f64::max)
+        * 1.1;
+    let n = labels.len().max(1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0..n, 0.0..top)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_labels(n.min(13))
+        .x_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
+        .draw()
+        .map_err(err)?;
+    for (i, (_, name, values)) in lines.iter().enumerate() {
+        let colour = colours[i % colours.len()];
+        let points: Vec<(usize, f64)> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(x, v)| v.map(|v| (x, v)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+            .map_err(err)?
+            .label(*name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+    }
+    if let Some(t) = panel.target {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0, t), (n.saturating_sub(1), t)],
+                BLUE.stroke_width(1),
+            ))
+            .map_err(err)?
+            .label("target")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(())
 }
 
 /// One self-contained HTML page: the charts inline, and the figures as a table.

@@ -11,6 +11,7 @@ pub mod chart;
 mod csv;
 pub mod period;
 mod period_csv;
+mod period_rows;
 pub use period_csv::to_csv_rows;
 
 pub use csv::to_csv;

@@ -10,18 +10,19 @@
 //! the team responded; `--historical` counts them in.
 //! A clock whose target is longer than 2 days is given in days, others in hours.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Serialize;
 
+use super::period_rows::{rows, History, Row};
 use super::{percentile, Cleared, Period};
-use crate::core::clocks::{self, Milestones};
+use crate::core::clocks::Milestones;
 use crate::core::config::{ClockConfig, Identity};
-use crate::core::model::{ReportId, ReportState};
-use crate::core::pep811::{self, Coordination};
+use crate::core::model::ReportState;
+use crate::core::moderation::stats::ModerationStats;
+use crate::core::pep811::Coordination;
 use crate::core::store::{parse_timestamp, timestamp, Result, Store};
-use crate::core::triage::SYSTEM_ACTOR;
 
 /// How reports are grouped over time (`stats --by`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -199,17 +200,6 @@ pub struct Member {
     pub inactive: bool,
 }
 
-/// One report as the figures need it.
-struct Row {
-    id: ReportId,
-    created: DateTime<Utc>,
-    state: String,
-    class: Option<String>,
-    invalid_reason: Option<String>,
-    coordinator: Option<String>,
-    historical: bool,
-}
-
 /// Computes the yearly figures for `period`, grouped `by`, judged at `now`.
 pub fn compute(
     store: &Store,
@@ -219,83 +209,133 @@ pub fn compute(
     members: &[&Identity],
     now: DateTime<Utc>,
 ) -> Result<YearFigures> {
-    let conn = store.conn();
     let from = period.since.map(super::start_of);
     let to = period.until.map(|d| super::start_of(d) + Duration::days(1));
     let in_period = |t: DateTime<Utc>| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e);
     let rows = rows(store)?;
     let rows: Vec<Row> = rows.into_iter().filter(|r| in_period(r.created)).collect();
-    let milestones = clocks::milestones(conn, None)?;
-    let coordination = pep811::coordination(conn, None)?;
-    let fixed = first_into(store, &["resolved", "disclosed"])?;
-    let disclosed = first_into(store, &["disclosed"])?;
-    let closers = super::closers(store)?;
-
-    let mut f = YearFigures {
+    let history = History::read(store)?;
+    let held = crate::core::moderation::stats::compute(store, from, to)?;
+    let method = Method {
         by,
-        by_period: Vec::new(),
-        response_efficiency: Efficiency::default(),
-        response_times: ResponseTimes::default(),
-        time_to_fix: Span::default(),
-        time_to_disclose: Span::default(),
-        invalid_reasons: BTreeMap::new(),
-        excluded: Excluded::default(),
-        moderation: Moderation {
-            held: crate::core::moderation::stats::compute(store, from, to)?,
-            ..Moderation::default()
-        },
-        members: Vec::new(),
+        targets,
+        now,
+        with_historical: period.with_historical,
     };
-    let mut buckets: BTreeMap<String, (PeriodFigures, [Share; 3], Vec<f64>)> = BTreeMap::new();
-    let (mut responded, mut triaged, mut closed) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut to_fix, mut to_disclose, mut to_clear) = (Vec::new(), Vec::new(), Vec::new());
-    let hours = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_seconds() as f64 / 3600.0;
+    let mut tally = Tally::default();
     for r in &rows {
-        let key = by.key(r.created);
-        let (bucket, shares, first) = buckets.entry(key.clone()).or_insert_with(|| {
-            (
-                PeriodFigures {
-                    period: key,
-                    ..PeriodFigures::default()
-                },
-                Default::default(),
-                Vec::new(),
-            )
+        tally.add(r, &history, &method);
+    }
+    let mut f = tally.into_figures(&method, held);
+    f.members = member_figures(store, &rows, members, from, to, now)?;
+    Ok(f)
+}
+
+/// How the figures are made: grouped `by`, judged against `targets` at `now`, historical
+/// reports counted in or not.
+struct Method<'a> {
+    by: By,
+    targets: &'a ClockConfig,
+    now: DateTime<Utc>,
+    with_historical: bool,
+}
+
+/// One bucket of time while reports are counted: its intake, its acknowledge, triage and
+/// close shares, and its first-response times in hours.
+#[derive(Default)]
+struct Bucket {
+    figures: PeriodFigures,
+    shares: [Share; 3],
+    first_responses: Vec<f64>,
+}
+
+impl Bucket {
+    /// The bucket's figures, with its shares and median first response filled in.
+    fn into_figures(self) -> PeriodFigures {
+        let Bucket {
+            mut figures,
+            shares,
+            mut first_responses,
+        } = self;
+        figures.acknowledge_efficiency = shares[0].share;
+        figures.triage_efficiency = shares[1].share;
+        figures.close_efficiency = shares[2].share;
+        first_responses.sort_by(f64::total_cmp);
+        figures.first_response_median_hours = percentile(&first_responses, 0.5);
+        figures
+    }
+}
+
+/// The figures while reports are counted one by one; durations in hours.
+#[derive(Default)]
+struct Tally {
+    buckets: BTreeMap<String, Bucket>,
+    efficiency: Efficiency,
+    invalid_reasons: BTreeMap<String, usize>,
+    excluded: Excluded,
+    cleared_by: BTreeMap<String, Cleared>,
+    responded: Vec<f64>,
+    triaged: Vec<f64>,
+    closed: Vec<f64>,
+    to_fix: Vec<f64>,
+    to_disclose: Vec<f64>,
+    to_clear: Vec<f64>,
+}
+
+impl Tally {
+    /// Counts one report: its bucket's intake, its invalid reason, who cleared it, and
+    /// unless it is spam or historical, its clocks against the targets.
+    fn add(&mut self, r: &Row, history: &History, method: &Method) {
+        let hours = |t: DateTime<Utc>| (t - r.created).num_seconds() as f64 / 3600.0;
+        let key = method.by.key(r.created);
+        let bucket = self.buckets.entry(key.clone()).or_insert_with(|| Bucket {
+            figures: PeriodFigures {
+                period: key,
+                ..PeriodFigures::default()
+            },
+            ..Bucket::default()
         });
         match r.class.as_deref() {
-            Some("spam") => bucket.spam += 1,
-            Some("invalid") => bucket.invalid += 1,
-            Some("valid") => bucket.valid += 1,
-            _ => bucket.unclassified += 1,
+            Some("spam") => bucket.figures.spam += 1,
+            Some("invalid") => bucket.figures.invalid += 1,
+            Some("valid") => bucket.figures.valid += 1,
+            _ => bucket.figures.unclassified += 1,
         }
         if let Some(reason) = &r.invalid_reason {
-            *f.invalid_reasons.entry(reason.clone()).or_default() += 1;
+            *self.invalid_reasons.entry(reason.clone()).or_default() += 1;
         }
-        let m = milestones.get(&r.id);
-        if let Some((actor, closed_as)) = closers.get(&r.id) {
-            let cleared = f.moderation.cleared_by.entry(actor.clone()).or_default();
+        let m = history.milestones.get(&r.id);
+        if let Some((actor, closed_as)) = history.closers.get(&r.id) {
+            let cleared = self.cleared_by.entry(actor.clone()).or_default();
             match closed_as {
                 ReportState::Spam => cleared.spam += 1,
                 _ => cleared.invalid += 1,
             }
-            to_clear.extend(m.and_then(|m| m.closed).map(|c| hours(r.created, c)));
+            self.to_clear.extend(m.and_then(|m| m.closed).map(hours));
         }
         let spam = r.class.as_deref() == Some("spam") || r.state == "spam";
-        let historical = r.historical && !period.with_historical;
+        let historical = r.historical && !method.with_historical;
         if spam || historical {
-            f.excluded.spam += usize::from(spam);
-            f.excluded.historical += usize::from(!spam && historical);
-            continue;
+            self.excluded.spam += usize::from(spam);
+            self.excluded.historical += usize::from(!spam && historical);
+            return;
         }
-        to_fix.extend(fixed.get(&r.id).map(|t| hours(r.created, *t)));
-        to_disclose.extend(disclosed.get(&r.id).map(|t| hours(r.created, *t)));
-        let Some(m) = m else { continue };
-        responded.extend(m.responded.map(|t| hours(r.created, t)));
-        first.extend(m.responded.map(|t| hours(r.created, t)));
-        triaged.extend(m.triaged.map(|t| hours(r.created, t)));
-        closed.extend(m.closed.map(|t| hours(r.created, t)));
-        let outcomes = outcomes(m, coordination.get(&r.id), targets, now);
-        let e = &mut f.response_efficiency;
+        self.to_fix
+            .extend(history.fixed.get(&r.id).map(|t| hours(*t)));
+        self.to_disclose
+            .extend(history.disclosed.get(&r.id).map(|t| hours(*t)));
+        let Some(m) = m else { return };
+        self.responded.extend(m.responded.map(hours));
+        bucket.first_responses.extend(m.responded.map(hours));
+        self.triaged.extend(m.triaged.map(hours));
+        self.closed.extend(m.closed.map(hours));
+        let outcomes = outcomes(
+            m,
+            history.coordination.get(&r.id),
+            method.targets,
+            method.now,
+        );
+        let e = &mut self.efficiency;
         for (share, outcome) in [
             &mut e.acknowledge,
             &mut e.triage,
@@ -308,31 +348,40 @@ pub fn compute(
         {
             share.add(outcome);
         }
-        for (share, outcome) in shares.iter_mut().zip(outcomes) {
+        for (share, outcome) in bucket.shares.iter_mut().zip(outcomes) {
             share.add(outcome);
         }
     }
-    f.by_period = buckets
-        .into_values()
-        .map(|(mut p, shares, mut first)| {
-            p.acknowledge_efficiency = shares[0].share;
-            p.triage_efficiency = shares[1].share;
-            p.close_efficiency = shares[2].share;
-            first.sort_by(f64::total_cmp);
-            p.first_response_median_hours = percentile(&first, 0.5);
-            p
-        })
-        .collect();
-    f.response_times = ResponseTimes {
-        first_response: Span::for_clock(responded, targets.acknowledge_days),
-        triage: Span::for_clock(triaged, targets.triage_days),
-        close: Span::for_clock(closed, targets.close_days),
-    };
-    f.time_to_fix = Span::of(to_fix, None, true);
-    f.time_to_disclose = Span::of(to_disclose, None, true);
-    f.moderation.time_to_clear = Span::of(to_clear, None, false);
-    f.members = member_figures(store, &rows, members, from, to, now)?;
-    Ok(f)
+
+    /// The yearly figures from the counts, with the hold queue's `held`; members are added
+    /// apart.
+    fn into_figures(self, method: &Method, held: ModerationStats) -> YearFigures {
+        let targets = method.targets;
+        YearFigures {
+            by: method.by,
+            by_period: self
+                .buckets
+                .into_values()
+                .map(Bucket::into_figures)
+                .collect(),
+            response_efficiency: self.efficiency,
+            response_times: ResponseTimes {
+                first_response: Span::for_clock(self.responded, targets.acknowledge_days),
+                triage: Span::for_clock(self.triaged, targets.triage_days),
+                close: Span::for_clock(self.closed, targets.close_days),
+            },
+            time_to_fix: Span::of(self.to_fix, None, true),
+            time_to_disclose: Span::of(self.to_disclose, None, true),
+            invalid_reasons: self.invalid_reasons,
+            excluded: self.excluded,
+            moderation: Moderation {
+                cleared_by: self.cleared_by,
+                time_to_clear: Span::of(self.to_clear, None, false),
+                held,
+            },
+            members: Vec::new(),
+        }
+    }
 }
 
 /// Per clock (acknowledge, triage, close, coordinator, finish): met in time, missed (met late
@@ -358,60 +407,6 @@ fn outcomes(
         c.and_then(|c| judge(c.coordinator_due(), c.coordinator_set)),
         c.and_then(|c| c.finish_due().and_then(|due| judge(due, finished))),
     ]
-}
-
-fn rows(store: &Store) -> Result<Vec<Row>> {
-    let mut stmt = store.conn().prepare(&format!(
-        "SELECT r.id, r.created_at, r.state, r.class, r.invalid_reason, r.coordinator, {}
-             FROM reports r ORDER BY r.created_at, r.id",
-        crate::core::triage::history::IS_HISTORICAL
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, ReportId>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, bool>(6)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, created, state, class, invalid_reason, coordinator, historical) = row?;
-        if let Some(created) = parse_timestamp(&created) {
-            out.push(Row {
-                id,
-                created,
-                state,
-                class,
-                invalid_reason,
-                coordinator,
-                historical,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Per report, the first time a person moved it into one of `states`.
-fn first_into(store: &Store, states: &[&str]) -> Result<HashMap<ReportId, DateTime<Utc>>> {
-    let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
-    let mut stmt = store.conn().prepare(&format!(
-        "SELECT report_id, min(at) FROM events WHERE kind = 'state' AND actor <> ?1
-         AND after IN ({}) GROUP BY report_id",
-        list.join(", ")
-    ))?;
-    let rows = stmt.query_map([SYSTEM_ACTOR], |r| {
-        Ok((r.get::<_, ReportId>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (id, at) = row?;
-        out.extend(parse_timestamp(&at).map(|t| (id, t)));
-    }
-    Ok(out)
 }
 
 fn member_figures(

@@ -18,116 +18,14 @@ pub(super) fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()>
         return Ok(());
     };
     conn.execute("UPDATE team_events SET pending = 0 WHERE id = ?1", [&ev.id])?;
-    let s = |k: &str| ev.value.get(k).and_then(Value::as_str).map(str::to_string);
-    let audit =
-        |kind: &str, before: Option<String>, after: Option<String>, detail: Option<String>| {
-            conn.execute(
-                "INSERT INTO events (report_id, actor, at, kind, before, after, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, ev.actor, ev.at, kind, before, after, detail],
-            )
-        };
+    let target = Target { conn, id, ev };
     let changed = match ev.kind.as_str() {
-        "state" => {
-            let (Some(state), reason) = (s("state"), s("invalid_reason")) else {
-                return Ok(());
-            };
-            if state.parse::<ReportState>().is_err()
-                || reason
-                    .as_deref()
-                    .is_some_and(|r| r.parse::<InvalidReason>().is_err())
-            {
-                return Ok(()); // A value this secdesk cannot hold: logged, not applied.
-            }
-            let original = match ev.value.get("duplicate_of") {
-                Some(v) if !v.is_null() => match serde_json::from_value::<ReportRef>(v.clone()) {
-                    Ok(r) => resolve(conn, &r)?,
-                    Err(_) => None,
-                },
-                _ => None,
-            };
-            let before: (String, Option<String>, Option<i64>) = conn.query_row(
-                "SELECT state, invalid_reason, duplicate_of FROM reports WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            if before == (state.clone(), reason.clone(), original) {
-                return Ok(());
-            }
-            conn.execute(
-                "UPDATE reports SET state = ?2, invalid_reason = ?3, duplicate_of = ?4 WHERE id = ?1",
-                params![id, state, reason, original],
-            )?;
-            audit("state", Some(before.0), Some(state), reason)?;
-            true
-        }
-        "class" => {
-            let class = s("class").filter(|c| c.parse::<Class>().is_ok());
-            let confirmed = ev
-                .value
-                .get("confirmed")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let before: (Option<String>, bool) = conn.query_row(
-                "SELECT class, class_confirmed FROM reports WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if before == (class.clone(), confirmed) {
-                return Ok(());
-            }
-            conn.execute(
-                "UPDATE reports SET class = ?2, class_confirmed = ?3 WHERE id = ?1",
-                params![id, class, confirmed],
-            )?;
-            let how = if confirmed { "confirmed" } else { "suggested" };
-            audit("class", before.0, class.clone(), Some(how.into()))?;
-            teach(conn, id, class.as_deref().filter(|_| confirmed))?;
-            true
-        }
-        "coordinator" => {
-            let to = s("coordinator");
-            let before: Option<String> =
-                conn.query_row("SELECT coordinator FROM reports WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })?;
-            if before == to {
-                return Ok(());
-            }
-            conn.execute(
-                "UPDATE reports SET coordinator = ?2 WHERE id = ?1",
-                params![id, to],
-            )?;
-            audit("coordinator", before, to, None)?;
-            true
-        }
-        "note" => {
-            let text = s("text").unwrap_or_default();
-            conn.execute(
-                "INSERT INTO notes (report_id, author, at, text) VALUES (?1, ?2, ?3, ?4)",
-                params![id, ev.actor, ev.at, text],
-            )?;
-            let note_id = conn.last_insert_rowid().to_string();
-            audit("note", None, Some(text), Some(note_id))?;
-            true
-        }
+        "state" => target.apply_state()?,
+        "class" => target.apply_class()?,
+        "coordinator" => target.apply_coordinator()?,
+        "note" => target.apply_note()?,
         "advisory" => return materialize_advisory(conn, id, ev),
-        "duplicate" => {
-            let original = match ev.value.get("original") {
-                Some(v) => match serde_json::from_value::<ReportRef>(v.clone()) {
-                    Ok(r) => resolve(conn, &r)?,
-                    Err(_) => None,
-                },
-                None => None,
-            };
-            audit(
-                "duplicate",
-                None,
-                original.map(|o| o.to_string()),
-                Some("team".into()),
-            )?;
-            false
-        }
+        "duplicate" => target.record_duplicate()?,
         _ => false,
     };
     if changed {
@@ -138,6 +36,161 @@ pub(super) fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()>
         )?;
     }
     Ok(())
+}
+
+/// A remote event and the local report it applies to. Each `apply_*` writes one kind of
+/// event and says whether the report changed (so its version moves).
+struct Target<'a> {
+    conn: &'a Connection,
+    /// The local report's row id.
+    id: i64,
+    ev: &'a Event,
+}
+
+impl Target<'_> {
+    /// A string field of the event's value.
+    fn text(&self, key: &str) -> Option<String> {
+        self.ev
+            .value
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    /// The local report a [`ReportRef`] in the event's value names, if it is here.
+    fn referenced_report(&self, key: &str) -> rusqlite::Result<Option<i64>> {
+        match self.ev.value.get(key) {
+            Some(v) if !v.is_null() => match serde_json::from_value::<ReportRef>(v.clone()) {
+                Ok(r) => resolve(self.conn, &r),
+                Err(_) => Ok(None),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    /// The audit entry a local change of `kind` would write, under the remote actor and time.
+    fn audit(
+        &self,
+        kind: &str,
+        before: Option<String>,
+        after: Option<String>,
+        detail: Option<String>,
+    ) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "INSERT INTO events (report_id, actor, at, kind, before, after, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                self.id,
+                self.ev.actor,
+                self.ev.at,
+                kind,
+                before,
+                after,
+                detail
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A `state` event: the state, its invalid reason and the original of a duplicate.
+    fn apply_state(&self) -> rusqlite::Result<bool> {
+        let (Some(state), reason) = (self.text("state"), self.text("invalid_reason")) else {
+            return Ok(false);
+        };
+        if state.parse::<ReportState>().is_err()
+            || reason
+                .as_deref()
+                .is_some_and(|r| r.parse::<InvalidReason>().is_err())
+        {
+            return Ok(false); // A value this secdesk cannot hold: logged, not applied.
+        }
+        let original = self.referenced_report("duplicate_of")?;
+        let before: (String, Option<String>, Option<i64>) = self.conn.query_row(
+            "SELECT state, invalid_reason, duplicate_of FROM reports WHERE id = ?1",
+            [self.id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        if before == (state.clone(), reason.clone(), original) {
+            return Ok(false);
+        }
+        self.conn.execute(
+            "UPDATE reports SET state = ?2, invalid_reason = ?3, duplicate_of = ?4 WHERE id = ?1",
+            params![self.id, state, reason, original],
+        )?;
+        self.audit("state", Some(before.0), Some(state), reason)?;
+        Ok(true)
+    }
+
+    /// A `class` event: the class and whether it is confirmed, which the classifier learns.
+    fn apply_class(&self) -> rusqlite::Result<bool> {
+        let class = self.text("class").filter(|c| c.parse::<Class>().is_ok());
+        let confirmed = self
+            .ev
+            .value
+            .get("confirmed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let before: (Option<String>, bool) = self.conn.query_row(
+            "SELECT class, class_confirmed FROM reports WHERE id = ?1",
+            [self.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if before == (class.clone(), confirmed) {
+            return Ok(false);
+        }
+        self.conn.execute(
+            "UPDATE reports SET class = ?2, class_confirmed = ?3 WHERE id = ?1",
+            params![self.id, class, confirmed],
+        )?;
+        let how = if confirmed { "confirmed" } else { "suggested" };
+        self.audit("class", before.0, class.clone(), Some(how.into()))?;
+        teach(self.conn, self.id, class.as_deref().filter(|_| confirmed))?;
+        Ok(true)
+    }
+
+    /// A `coordinator` event: who coordinates the report, or nobody.
+    fn apply_coordinator(&self) -> rusqlite::Result<bool> {
+        let to = self.text("coordinator");
+        let before: Option<String> = self.conn.query_row(
+            "SELECT coordinator FROM reports WHERE id = ?1",
+            [self.id],
+            |r| r.get(0),
+        )?;
+        if before == to {
+            return Ok(false);
+        }
+        self.conn.execute(
+            "UPDATE reports SET coordinator = ?2 WHERE id = ?1",
+            params![self.id, to],
+        )?;
+        self.audit("coordinator", before, to, None)?;
+        Ok(true)
+    }
+
+    /// A `note` event: a new note under the remote author and time.
+    fn apply_note(&self) -> rusqlite::Result<bool> {
+        let text = self.text("text").unwrap_or_default();
+        self.conn.execute(
+            "INSERT INTO notes (report_id, author, at, text) VALUES (?1, ?2, ?3, ?4)",
+            params![self.id, self.ev.actor, self.ev.at, text],
+        )?;
+        let note_id = self.conn.last_insert_rowid().to_string();
+        self.audit("note", None, Some(text), Some(note_id))?;
+        Ok(true)
+    }
+
+    /// A `duplicate` event: only its audit entry, naming the original if it is here; the
+    /// report itself does not change.
+    fn record_duplicate(&self) -> rusqlite::Result<bool> {
+        let original = self.referenced_report("original")?;
+        self.audit(
+            "duplicate",
+            None,
+            original.map(|o| o.to_string()),
+            Some("team".into()),
+        )?;
+        Ok(false)
+    }
 }
 
 /// A remote advisory field (core::advisory), set as `set_field_json` sets it, with its

@@ -3,12 +3,63 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{missing_with_range, package, range, refuse_missing, ExportError, Format, Meta};
-use crate::core::advisory::Advisory;
+use super::{missing_with_range, package, range, refuse_missing, ExportError, Format, Meta, Range};
+use crate::core::advisory::{Advisory, Severity};
 
 /// The record, or the list of fields it still needs.
 pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
-    let missing = missing_with_range(
+    let missing = missing(a, meta);
+    let range = range(a);
+    refuse_missing(meta.id, Format::Cve, missing)?;
+    let (Ok(range), Some(severity), Some(org), Some(cve)) =
+        (range, a.severity(), &meta.config.cna_org_id, &a.cve)
+    else {
+        // All were checked just above.
+        return Err(unfit(meta, "the fields could not be read".into()));
+    };
+
+    let mut cna = Map::new();
+    cna.insert("providerMetadata".into(), json!({ "orgId": org }));
+    if let Some(s) = &a.summary {
+        cna.insert("title".into(), json!(s));
+    }
+    cna.insert(
+        "descriptions".into(),
+        json!([{ "lang": "en", "value": a.details }]),
+    );
+    cna.insert("affected".into(), json!([affected(a, meta, &range)]));
+    cna.insert(
+        "problemTypes".into(),
+        json!([{ "descriptions": [{
+            "lang": "en", "type": "CWE", "cweId": a.cwe, "description": a.cwe,
+        }]}]),
+    );
+    cna.insert("metrics".into(), json!([metric(&severity)]));
+    cna.insert("references".into(), json!(references(a)));
+    if !a.credits.is_empty() {
+        let credits: Vec<Value> = a
+            .credits
+            .iter()
+            .map(|c| json!({ "lang": "en", "value": c.name, "type": c.kind.replace('_', " ") }))
+            .collect();
+        cna.insert("credits".into(), json!(credits));
+    }
+    Ok(json!({
+        "dataType": "CVE_RECORD",
+        "dataVersion": "5.1",
+        "cveMetadata": {
+            "cveId": cve,
+            "assignerOrgId": org,
+            "state": "PUBLISHED",
+            "datePublished": meta.published,
+        },
+        "containers": { "cna": Value::Object(cna) },
+    }))
+}
+
+/// The fields a CVE record needs that the advisory (or the config) lacks.
+fn missing(a: &Advisory, meta: &Meta<'_>) -> Vec<String> {
+    missing_with_range(
         a,
         &[
             ("cve", a.cve.is_some()),
@@ -28,16 +79,11 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
                 meta.config.cna_org_id.is_some(),
             ),
         ],
-    );
-    let range = range(a);
-    refuse_missing(meta.id, Format::Cve, missing)?;
-    let (Ok(range), Some(severity), Some(org), Some(cve)) =
-        (range, a.severity(), &meta.config.cna_org_id, &a.cve)
-    else {
-        // All were checked just above.
-        return Err(unfit(meta, "the fields could not be read".into()));
-    };
+    )
+}
 
+/// The one `affected` product: vendor, product or package, repo, and the affected range.
+fn affected(a: &Advisory, meta: &Meta<'_>, range: &Range) -> Value {
     let mut product = Map::new();
     product.insert("vendor".into(), json!(meta.config.vendor));
     let name = package(a).map(|(_, n)| n);
@@ -68,61 +114,33 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
     );
     product.insert("defaultStatus".into(), json!("unaffected"));
     product.insert("versions".into(), json!([Value::Object(version)]));
+    Value::Object(product)
+}
 
+/// The CVSS metric, under `cvssV4_0` or `cvssV3_1` as its version says.
+fn metric(severity: &Severity) -> Value {
     let metric_key = if severity.version == "4.0" {
         "cvssV4_0"
     } else {
         "cvssV3_1"
     };
-    let metric = json!({ metric_key: {
+    json!({ metric_key: {
         "version": severity.version,
         "vectorString": severity.vector,
         "baseScore": severity.score,
         "baseSeverity": severity.rating.to_ascii_uppercase(),
-    }});
+    }})
+}
+
+/// The references, or the repo when there are none.
+fn references(a: &Advisory) -> Vec<Value> {
     let mut references: Vec<Value> = a.references.iter().map(|u| json!({ "url": u })).collect();
     if references.is_empty() {
         if let Some(repo) = &a.repo {
             references.push(json!({ "url": repo }));
         }
     }
-    let mut cna = Map::new();
-    cna.insert("providerMetadata".into(), json!({ "orgId": org }));
-    if let Some(s) = &a.summary {
-        cna.insert("title".into(), json!(s));
-    }
-    cna.insert(
-        "descriptions".into(),
-        json!([{ "lang": "en", "value": a.details }]),
-    );
-    cna.insert("affected".into(), json!([Value::Object(product)]));
-    cna.insert(
-        "problemTypes".into(),
-        json!([{ "descriptions": [{
-            "lang": "en", "type": "CWE", "cweId": a.cwe, "description": a.cwe,
-        }]}]),
-    );
-    cna.insert("metrics".into(), json!([metric]));
-    cna.insert("references".into(), json!(references));
-    if !a.credits.is_empty() {
-        let credits: Vec<Value> = a
-            .credits
-            .iter()
-            .map(|c| json!({ "lang": "en", "value": c.name, "type": c.kind.replace('_', " ") }))
-            .collect();
-        cna.insert("credits".into(), json!(credits));
-    }
-    Ok(json!({
-        "dataType": "CVE_RECORD",
-        "dataVersion": "5.1",
-        "cveMetadata": {
-            "cveId": cve,
-            "assignerOrgId": org,
-            "state": "PUBLISHED",
-            "datePublished": meta.published,
-        },
-        "containers": { "cna": Value::Object(cna) },
-    }))
+    references
 }
 
 fn unfit(meta: &Meta<'_>, problem: String) -> ExportError {
