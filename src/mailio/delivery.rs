@@ -21,7 +21,7 @@ use crate::core::reply::state_change;
 use crate::core::store::Store;
 use crate::mailio::gpg;
 use crate::mailio::imap::{account, mailbox, ImapSession};
-use crate::mailio::smtp::{FailureKind, SmtpSender, SmtpSetupError};
+use crate::mailio::smtp::{FailureKind, SendError, SmtpSender, SmtpSetupError};
 
 /// Why delivery could not run at all (one reply's failure is an [`Outcome`] instead).
 #[derive(Debug, thiserror::Error)]
@@ -145,79 +145,112 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Attempts one reply and says what became of it.
     fn deliver(&mut self, store: &mut Store, row: OutboxEntry) -> Result<Delivery, DeliveryError> {
-        let (outbox_id, report_id) = (row.id, row.report_id);
-        let done = |outcome| {
-            Ok(Delivery {
-                outbox_id,
-                report_id,
-                outcome,
-            })
-        };
+        let outcome = self.attempt(store, &row)?;
+        Ok(Delivery {
+            outbox_id: row.id,
+            report_id: row.report_id,
+            outcome,
+        })
+    }
+
+    /// One reply's attempt: settle a crashed one, claim it, seal it, send it, record what
+    /// the server said.
+    fn attempt(&mut self, store: &mut Store, row: &OutboxEntry) -> Result<Outcome, DeliveryError> {
         if let Some((_, error)) = outbox::fail_orphans(store, Some(row.id))?.pop() {
-            return done(Outcome::Failed { error });
+            return Ok(Outcome::Failed { error });
         }
         if row.state == OutboxState::Sending {
-            // Did the crashed attempt reach the server? Only resend when it surely did not.
-            match self.find_on_server(&row.message_id) {
-                Ok(Some(found_in_sent)) => {
-                    if !outbox::claim(store, &row, Utc::now())? {
-                        return done(Outcome::Skipped);
-                    }
-                    let outcome = self.after_send(store, &row, true, found_in_sent)?;
-                    return done(outcome);
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    let error = format!(
-                        "an earlier attempt may have reached the server, and it could not be checked: {error}; it is checked again on the next retry"
-                    );
-                    outbox::mark_unverified(store, row.id, &error)?;
-                    return done(Outcome::Unverified { error });
-                }
+            if let Some(outcome) = self.settle_crashed(store, row)? {
+                return Ok(outcome);
             }
         } else if row.state != OutboxState::Queued {
-            return done(Outcome::Skipped);
+            return Ok(Outcome::Skipped);
         }
-        if !outbox::claim(store, &row, Utc::now())? {
-            return done(Outcome::Skipped);
+        if !outbox::claim(store, row, Utc::now())? {
+            return Ok(Outcome::Skipped);
         }
+        let (raw, sender) = match self.ready_to_send(store, row)? {
+            Ok(ready) => ready,
+            Err(error) => {
+                // The reply stays queued: fixing the keyring or the config is enough.
+                outbox::mark_transient(store, row.id, &error, Utc::now())?;
+                return self.queued(store, row.id, error);
+            }
+        };
+        let result = sender.send(&row.envelope_from, &row.recipients, &raw);
+        self.smtp = Some(sender);
+        self.record_send(store, row, result)
+    }
+
+    /// A reply left in `sending` by a crashed attempt: did that attempt reach the server?
+    /// `None` when it surely did not (send it again), else what became of the reply.
+    fn settle_crashed(
+        &mut self,
+        store: &mut Store,
+        row: &OutboxEntry,
+    ) -> Result<Option<Outcome>, DeliveryError> {
+        match self.find_on_server(&row.message_id) {
+            Ok(Some(found_in_sent)) => {
+                if !outbox::claim(store, row, Utc::now())? {
+                    return Ok(Some(Outcome::Skipped));
+                }
+                Ok(Some(self.after_send(store, row, true, found_in_sent)?))
+            }
+            Ok(None) => Ok(None),
+            Err(error) => {
+                let error = format!(
+                    "an earlier attempt may have reached the server, and it could not be checked: {error}; it is checked again on the next retry"
+                );
+                outbox::mark_unverified(store, row.id, &error)?;
+                Ok(Some(Outcome::Unverified { error }))
+            }
+        }
+    }
+
+    /// The reply as it goes on the wire (sealed when `[pgp]` says so) and an SMTP sender,
+    /// or why the reply must wait (`Err`): a keyring or a config to fix.
+    fn ready_to_send(
+        &mut self,
+        store: &Store,
+        row: &OutboxEntry,
+    ) -> Result<Result<(Vec<u8>, SmtpSender), String>, DeliveryError> {
         let raw = match gpg::seal_reply(self.config, &row.recipients, outbox::raw(store, row.id)?) {
             Ok(raw) => raw,
             Err(e) => {
-                // The reply stays queued: fixing the keyring or `[pgp]` is enough.
-                let error =
-                    format!("{e}; fix the keyring or set `[pgp] encrypt_replies = \"never\"`");
-                outbox::mark_transient(store, row.id, &error, Utc::now())?;
-                return done(self.queued(store, row.id, error)?);
+                return Ok(Err(format!(
+                    "{e}; fix the keyring or set `[pgp] encrypt_replies = \"never\"`"
+                )))
             }
         };
         let sender = match self.smtp.take() {
             Some(s) => s,
             None => match SmtpSender::from_config(self.config) {
                 Ok(s) => s,
-                Err(e) => {
-                    // The reply stays queued: fixing the config is enough.
-                    let error = e.to_string();
-                    outbox::mark_transient(store, row.id, &error, Utc::now())?;
-                    return done(self.queued(store, row.id, error)?);
-                }
+                Err(e) => return Ok(Err(e.to_string())),
             },
         };
-        let result = sender.send(&row.envelope_from, &row.recipients, &raw);
-        self.smtp = Some(sender);
+        Ok(Ok((raw, sender)))
+    }
+
+    /// Records what the SMTP server said to one reply: sent, refused for good, perhaps
+    /// delivered (checked on the next run), or to be retried.
+    fn record_send(
+        &mut self,
+        store: &mut Store,
+        row: &OutboxEntry,
+        result: Result<(), SendError>,
+    ) -> Result<Outcome, DeliveryError> {
         match result {
-            Ok(()) => {
-                let outcome = self.after_send(store, &row, false, false)?;
-                done(outcome)
-            }
+            Ok(()) => self.after_send(store, row, false, false),
             Err(e) if e.kind == FailureKind::Permanent => {
                 let error = format!(
                     "{e}; the reply is kept: edit it with `secdesk outbox --edit {}` or drop it with `secdesk outbox --discard {}`",
                     row.id, row.id
                 );
                 outbox::mark_permanent(store, row.id, &error)?;
-                done(Outcome::Failed { error })
+                Ok(Outcome::Failed { error })
             }
             Err(e) if e.kind == FailureKind::Uncertain => {
                 // Sending again now could deliver it twice: it stays `sending`, and the next
@@ -226,12 +259,12 @@ impl<'a> Run<'a> {
                     "{e}; the next `secdesk outbox --retry` looks for it on the server and sends it only if it is not there"
                 );
                 outbox::mark_uncertain(store, row.id, &error)?;
-                done(Outcome::Unverified { error })
+                Ok(Outcome::Unverified { error })
             }
             Err(e) => {
                 let error = e.to_string();
                 outbox::mark_transient(store, row.id, &error, Utc::now())?;
-                done(self.queued(store, row.id, error)?)
+                self.queued(store, row.id, error)
             }
         }
     }

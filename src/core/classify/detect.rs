@@ -2,17 +2,14 @@
 //! [`Feature`]. The work is bounded like the tokenizer's: only the first 64 KB of text is
 //! read, and every scan over words or matches is capped.
 
-use foldhash::{HashSet, HashSetExt};
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use super::features::{Evidence, Feature};
+use super::stdlib::stdlib_names;
 use super::tokenize::prefix_at_char_boundary;
-use crate::core::parse::ParsedMessage;
-
-/// CPython's standard-library module names (`scripts/gen-stdlib-modules.py` regenerates it).
-const STDLIB_MODULES: &str = include_str!("../../../assets/stdlib-modules.tsv");
+use crate::core::parse::{Attachment, ParsedMessage};
 
 /// Text read for evidence: the same bound as the tokenizer.
 const MAX_TEXT: usize = 64 * 1024;
@@ -38,14 +35,6 @@ static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i-u)\b(urllib3|django|flask|numpy|pandas|pillow|jinja2|werkzeug|setuptools|cryptography|pyyaml|sqlalchemy|fastapi|tornado|twisted|aiohttp|paramiko|lxml|scipy|boto3|certifi|httpx|starlette|pydantic|celery|gunicorn|uvicorn|pytest|ansible|pypi package|pypi\.org/project/[a-z0-9_.-]+)\b|\b(requests|pip)( library| package| module|==|\s\d+\.\d+|\.(get|post|put|request|session)\b)|\b(psf/requests|import requests|pypa/pip)\b",
     )
 });
-/// `module.function(` or `module.attr`: a name used as code.
-static DOTTED: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?-u)\b(?:import |from )?([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\.([A-Za-z_][A-Za-z0-9_]*)(\()?",
-    )
-});
-static IMPORT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?m-u)^\s*(?:import|from) ([a-z_][a-z0-9_.]*)"));
 /// The evidence patterns that only say "present or not", run as one set: one pass over
 /// the text instead of one per pattern (they were most of the evidence's time).
 const PATTERNS: &[&str] = &[
@@ -143,51 +132,75 @@ impl<'t> Matches<'t> {
     }
 }
 
-/// `bare` and `dotted` module names (see the data file). (foldhash: every word of a body is
-/// looked up; SipHash was a sixth of this work.)
-struct Stdlib {
-    bare: HashSet<&'static str>,
-    all: HashSet<&'static str>,
-}
-
-static STDLIB: LazyLock<Stdlib> = LazyLock::new(|| {
-    let mut s = Stdlib {
-        bare: HashSet::new(),
-        all: HashSet::new(),
-    };
-    for line in STDLIB_MODULES.lines().filter(|l| !l.starts_with('#')) {
-        if let Some((name, how)) = line.split_once('\t') {
-            s.all.insert(name);
-            if how == "bare" {
-                s.bare.insert(name);
-            }
-        }
-    }
-    s
-});
-
 /// Finds every piece of evidence in a message.
 pub fn evidence(m: &ParsedMessage) -> Evidence {
-    use Feature::*;
     let mut e = Evidence::default();
     let text = m.classifier_text();
     let body = prefix_at_char_boundary(&text, MAX_TEXT);
-    let html = m
-        .body_html
-        .as_deref()
-        .map(|h| prefix_at_char_boundary(h, MAX_TEXT))
-        .unwrap_or("");
+    let scan = Scan {
+        subject: &m.subject,
+        body,
+        html: m
+            .body_html
+            .as_deref()
+            .map(|h| prefix_at_char_boundary(h, MAX_TEXT))
+            .unwrap_or(""),
+        words: body.split_whitespace().count(),
+        in_body: Matches::of(body),
+        in_subject: Matches::of(&m.subject),
+    };
+    structure(&mut e, m, &scan);
+    sender(&mut e, m);
+    for a in &m.attachments {
+        attachment(&mut e, a);
+    }
+    e.set(Feature::MoneyAmount, scan.hit(MONEY));
+    e.set(Feature::CryptoAmount, scan.hit(CRYPTO));
+    report_marks(&mut e, &scan);
+    policy(&mut e, &scan);
+    e
+}
 
-    // Structure.
+/// A message's text as its evidence reads it: the subject and the bounded bodies, and
+/// which patterns match the body and the subject.
+struct Scan<'t> {
+    subject: &'t str,
+    /// The text body (or the text of the HTML), at most `MAX_TEXT`.
+    body: &'t str,
+    /// The HTML body, at most `MAX_TEXT`; empty when there is none.
+    html: &'t str,
+    /// Words in `body`.
+    words: usize,
+    in_body: Matches<'t>,
+    in_subject: Matches<'t>,
+}
+
+impl Scan<'_> {
+    /// Whether pattern `i` matched the body or the subject.
+    fn hit(&self, i: usize) -> bool {
+        self.in_body.matched(i) || self.in_subject.matched(i)
+    }
+}
+
+/// The shape of the mail: HTML only, many links for its words, a tracking image.
+fn structure(e: &mut Evidence, m: &ParsedMessage, scan: &Scan) {
     let top_type = m.header("content-type").unwrap_or("").to_ascii_lowercase();
     e.set(
-        HtmlOnly,
-        top_type.starts_with("text/html") || (!html.is_empty() && body.trim().is_empty()),
+        Feature::HtmlOnly,
+        top_type.starts_with("text/html") || (!scan.html.is_empty() && scan.body.trim().is_empty()),
     );
-    let words = body.split_whitespace().count();
-    let links = URL.find_iter(body).count().max(URL.find_iter(html).count());
-    e.set(ManyLinks, links >= 3 && links * 40 > words);
-    e.set(TrackingImage, TRACKING_IMG.is_match(html));
+    let links = URL
+        .find_iter(scan.body)
+        .count()
+        .max(URL.find_iter(scan.html).count());
+    e.set(Feature::ManyLinks, links >= 3 && links * 40 > scan.words);
+    e.set(Feature::TrackingImage, TRACKING_IMG.is_match(scan.html));
+}
+
+/// Who sent it and how: bulk-mail headers, a Reply-To elsewhere, an impersonated domain,
+/// and the SPF, DKIM and DMARC results.
+fn sender(e: &mut Evidence, m: &ParsedMessage) {
+    use Feature::*;
     let precedence = m.header("precedence").unwrap_or("").to_ascii_lowercase();
     e.set(
         BulkMail,
@@ -217,188 +230,82 @@ pub fn evidence(m: &ParsedMessage) -> Evidence {
             ["fail", "softfail", "permerror"].contains(&v.as_str()),
         );
     }
-    for a in &m.attachments {
-        let ctype = a.content_type.to_ascii_lowercase();
-        let ext = a
-            .name
-            .as_deref()
-            .and_then(|n| n.rsplit_once('.'))
-            .map(|(_, x)| x.to_ascii_lowercase())
-            .unwrap_or_default();
-        let is = |exts: &[&str]| exts.contains(&ext.as_str());
-        e.set(AttachPdf, ctype == "application/pdf" || ext == "pdf");
-        e.set(
-            AttachProgram,
-            is(&[
-                "exe", "dll", "bin", "so", "msi", "scr", "apk", "jar", "elf", "com", "bat", "ps1",
-                "vbs", "js",
-            ]) || ctype.contains("x-msdownload")
-                || ctype.contains("x-executable"),
-        );
-        e.set(
-            AttachArchive,
-            is(&["zip", "rar", "7z", "tar", "gz", "tgz", "iso", "img", "cab"])
-                || ctype.contains("zip")
-                || ctype.contains("compressed"),
-        );
-        e.set(
-            AttachOffice,
-            is(&[
-                "doc", "docx", "docm", "xls", "xlsx", "xlsm", "ppt", "pptx", "rtf", "htm", "html",
-            ]) || ctype.contains("msword")
-                || ctype.contains("officedocument"),
-        );
-    }
-    let text_subject = &m.subject;
-    let b = Matches::of(body);
-    let t = Matches::of(text_subject);
-    e.set(MoneyAmount, hit(&b, &t, MONEY));
-    e.set(CryptoAmount, hit(&b, &t, CRYPTO));
+}
 
-    // Report evidence.
+/// What one attachment is, by its type and its name's extension: a PDF, a program, an
+/// archive, an office document.
+fn attachment(e: &mut Evidence, a: &Attachment) {
+    use Feature::*;
+    let ctype = a.content_type.to_ascii_lowercase();
+    let ext = a
+        .name
+        .as_deref()
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, x)| x.to_ascii_lowercase())
+        .unwrap_or_default();
+    let is = |exts: &[&str]| exts.contains(&ext.as_str());
+    e.set(AttachPdf, ctype == "application/pdf" || ext == "pdf");
+    e.set(
+        AttachProgram,
+        is(&[
+            "exe", "dll", "bin", "so", "msi", "scr", "apk", "jar", "elf", "com", "bat", "ps1",
+            "vbs", "js",
+        ]) || ctype.contains("x-msdownload")
+            || ctype.contains("x-executable"),
+    );
+    e.set(
+        AttachArchive,
+        is(&["zip", "rar", "7z", "tar", "gz", "tgz", "iso", "img", "cab"])
+            || ctype.contains("zip")
+            || ctype.contains("compressed"),
+    );
+    e.set(
+        AttachOffice,
+        is(&[
+            "doc", "docx", "docm", "xls", "xlsx", "xlsm", "ppt", "pptx", "rtf", "htm", "html",
+        ]) || ctype.contains("msword")
+            || ctype.contains("officedocument"),
+    );
+}
+
+/// The marks of a report: code, a traceback or a sanitizer's output, a version, a CPython
+/// source path, a CVE, CWE or GHSA id, steps to reproduce, standard-library modules.
+fn report_marks(e: &mut Evidence, scan: &Scan) {
+    use Feature::*;
+    let b = &scan.in_body;
     e.set(CodeBlock, b.matched(CODE));
     e.set(Traceback, b.matched(TRACEBACK));
     e.set(Sanitizer, b.matched(SANITIZER));
-    e.set(Version, hit(&b, &t, VERSION));
+    e.set(Version, scan.hit(VERSION));
     e.set(CpythonSource, b.matched(CPYTHON_SOURCE));
-    e.set(CveId, hit(&b, &t, CVE));
+    e.set(CveId, scan.hit(CVE));
     e.set(CweId, b.matched(CWE));
     e.set(GhsaId, b.matched(GHSA));
     e.set(Steps, b.matched(STEPS));
-    let (modules, called) = stdlib_names(text_subject, body);
+    let (modules, called) = stdlib_names(scan.subject, scan.body);
     e.set(StdlibModule, !modules.is_empty());
     e.set(StdlibCall, called);
     e.modules = modules;
+}
 
-    // Policy: the flags about reports count only when the message claims a security problem.
-    let claim = hit(&b, &t, SECURITY);
+/// The team's policy flags. Those about reports count only when the message claims a
+/// security problem; they read the report marks, so they come after them.
+fn policy(e: &mut Evidence, scan: &Scan) {
+    use Feature::*;
+    let claim = scan.hit(SECURITY);
     e.set(SecurityClaim, claim);
-    e.set(ClaimsSeverity, hit(&b, &t, SEVERITY));
+    e.set(ClaimsSeverity, scan.hit(SEVERITY));
     e.set(
         LongNoReproducer,
-        claim && words > LONG_WORDS && !e.has_reproducer(),
+        claim && scan.words > LONG_WORDS && !e.has_reproducer(),
     );
     e.set(NoVersion, claim && !e.has(Version));
-    e.set(AsksBounty, hit(&b, &t, BOUNTY));
-    e.third_party = third_party(text_subject, body);
+    e.set(AsksBounty, scan.hit(BOUNTY));
+    e.third_party = third_party(scan.subject, scan.body);
     e.set(
         ThirdParty,
         !e.third_party.is_empty() && !e.has(CpythonSource),
     );
-    e
-}
-
-/// Whether pattern `i` matched the body or the subject.
-fn hit(b: &Matches, t: &Matches, i: usize) -> bool {
-    b.matched(i) || t.matched(i)
-}
-
-/// Standard-library modules named as words (distinctive names) or used as code (any name),
-/// and whether one is called (`module.function(`).
-fn stdlib_names(subject: &str, body: &str) -> (Vec<String>, bool) {
-    let lib = &*STDLIB;
-    let mut found: Vec<String> = Vec::new();
-    let add = |name: &str, found: &mut Vec<String>| {
-        if found.len() < 3 && !found.iter().any(|f| f == name) {
-            found.push(name.to_string());
-        }
-    };
-    let mut called = false;
-    for text in [subject, body] {
-        // find_iter, not captures_iter: capture groups cost a slower engine on every message.
-        for m in DOTTED.find_iter(text).take(2000) {
-            let before = text[..m.start()].chars().next_back();
-            let found_text = m.as_str();
-            let is_call = found_text.ends_with('(');
-            let name = found_text
-                .trim_start_matches("import ")
-                .trim_start_matches("from ")
-                .trim_end_matches('(');
-            let Some((module, attr)) = name.rsplit_once('.') else {
-                continue;
-            };
-            if matches!(before, Some('@' | '/' | '.' | '-')) || is_tld(attr) {
-                continue; // part of a host name or a mail address, not code
-            }
-            let head = module.split('.').next().unwrap_or(module);
-            if lib.all.contains(module) || lib.all.contains(head) {
-                let name = if lib.all.contains(module) {
-                    module
-                } else {
-                    head
-                };
-                add(name, &mut found);
-                called |= is_call;
-            }
-        }
-        for c in IMPORT.captures_iter(text).take(200) {
-            let head = c[1].split('.').next().unwrap_or("");
-            if lib.all.contains(head) {
-                add(head, &mut found);
-            }
-        }
-        // Words split by hand: a regex match per word was most of this function's time.
-        let mut buf = String::new();
-        let words = text
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-            .filter(|w| (3..=40).contains(&w.len()))
-            .take(20_000);
-        for w in words {
-            let w = w.trim_matches('.');
-            if !w.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                continue;
-            }
-            buf.clear();
-            buf.push_str(w);
-            buf.make_ascii_lowercase();
-            // `http.client.HTTPConnection`: try `http.client`, then `http`.
-            let mut parts = buf.splitn(3, '.');
-            let first = parts.next().unwrap_or("");
-            let two = parts
-                .next()
-                .map(|second| &buf[..first.len() + 1 + second.len()]);
-            if let Some(name) = two.filter(|n| lib.bare.contains(n)) {
-                add(name, &mut found);
-            } else if lib.bare.contains(first) {
-                add(first, &mut found);
-            }
-        }
-    }
-    (found, called)
-}
-
-/// Top-level domains that make `name.tld` a host, not `module.attribute`.
-fn is_tld(s: &str) -> bool {
-    matches!(
-        s,
-        "com"
-            | "org"
-            | "net"
-            | "io"
-            | "edu"
-            | "gov"
-            | "de"
-            | "uk"
-            | "fr"
-            | "ru"
-            | "cn"
-            | "jp"
-            | "info"
-            | "biz"
-            | "co"
-            | "us"
-            | "nl"
-            | "in"
-            | "me"
-            | "dev"
-            | "app"
-            | "xyz"
-            | "top"
-            | "example"
-            | "test"
-            | "invalid"
-            | "localhost"
-    )
 }
 
 /// Third-party projects named in the subject, or at least twice in the body.

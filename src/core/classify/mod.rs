@@ -5,11 +5,12 @@
 //! spam. Both use Robinson's f(w) and Fisher's combining ([`bayes`]) over the tokens of
 //! [`tokenize`]. Weighted, named [`rules`] from a data file add evidence; [`verdict`] combines
 //! the two into a [`Verdict`](crate::core::model::Verdict) whose reasons list the rules that
-//! fired and the most telling tokens. [`features`] (found by [`detect`]) adds the structure
-//! of a mail, the marks of a report and the team's policy flags; [`stack`] weighs it all
-//! with weights [`fitting`] learns out-of-fold; [`received`] drops what the receiving system
-//! added. [`learn`] trains the model on a team's decisions; [`evaluate`], [`split`] and
-//! [`replay`] measure it; [`corpus`] reads labelled folders for training and evaluation.
+//! fired and the most telling tokens. [`features`] (found by [`detect`], the standard-library
+//! names by [`stdlib`]) adds the structure of a mail, the marks of a report and the team's
+//! policy flags; [`stack`] weighs it all with weights [`fitting`] learns out-of-fold;
+//! [`received`] drops what the receiving system added. [`learn`] trains the model on a
+//! team's decisions; [`evaluate`], [`split`] and [`replay`] measure it; [`corpus`] reads
+//! labelled folders for training and evaluation.
 //! [`similar`] finds likely duplicate reports and [`advice`] gathers what the desk shows.
 //!
 //! No terminal or network code lives here.
@@ -30,6 +31,7 @@ pub mod rules;
 pub mod similar;
 pub mod split;
 pub mod stack;
+pub mod stdlib;
 pub mod storage;
 pub mod text;
 pub mod tokenize;

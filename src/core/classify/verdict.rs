@@ -229,7 +229,23 @@ impl Classifier {
         tokens: &[&str],
     ) -> (Verdict, Inputs) {
         let s = self.scores(m, e, tokens);
-        let (spam_score, valid_evidence) = match &self.model.stack {
+        let (spam_score, valid_evidence) = self.combine(&s);
+        let decision = self.decide(spam_score, valid_evidence);
+        let reasons = reasons(e, &s, decision.held, decision.class);
+        let verdict = Verdict {
+            class: decision.class,
+            outcome: decision.outcome,
+            spam_score: round(spam_score),
+            confidence: round(decision.confidence),
+            reasons,
+        };
+        (verdict, s.inputs)
+    }
+
+    /// The spam score and the valid-side evidence (log-odds): the learned weights' sums,
+    /// or without them the token models and the rule weights.
+    fn combine(&self, s: &Scores) -> (f64, f64) {
+        match &self.model.stack {
             Some(w) => (
                 sigmoid(Stack::score(&w.spam, &s.inputs.spam)),
                 Stack::score(&w.valid, &s.inputs.valid),
@@ -252,8 +268,12 @@ impl Classifier {
                 };
                 (spam, model_valid + s.rule_valid)
             }
-        };
+        }
+    }
 
+    /// The outcome by the cut-offs (held at unsure when it reads like a report), the class
+    /// and how sure it is.
+    fn decide(&self, spam_score: f64, valid_evidence: f64) -> Decision {
         let mut outcome = if spam_score >= self.cutoffs.spam {
             Outcome::Spam
         } else if spam_score < self.cutoffs.ham {
@@ -283,43 +303,54 @@ impl Classifier {
                 (1.0 - spam_score) * sigmoid(-valid_evidence),
             ),
         };
-
-        // Plain reasons first, then policy flags, then rules and tokens.
-        let mut reasons = Vec::new();
-        let plain = e.plain();
-        if !plain.is_empty() {
-            reasons.push(plain.join("; "));
+        Decision {
+            outcome,
+            class,
+            confidence,
+            held,
         }
-        reasons.extend(held);
-        if class != Class::Spam {
-            reasons.extend(e.policy().map(|(name, what, template)| {
+    }
+}
+
+/// What the scores decide, before rounding and reasons.
+struct Decision {
+    outcome: Outcome,
+    class: Class,
+    confidence: f64,
+    /// Why a message that scored as spam was held at unsure.
+    held: Option<String>,
+}
+
+/// A verdict's reasons: plain reasons first, then policy flags, then rules and tokens.
+fn reasons(e: &Evidence, s: &Scores, held: Option<String>, class: Class) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let plain = e.plain();
+    if !plain.is_empty() {
+        reasons.push(plain.join("; "));
+    }
+    reasons.extend(held);
+    if class != Class::Spam {
+        reasons
+            .extend(e.policy().map(|(name, what, template)| {
                 format!("policy {name}: {what} (reply: {template})")
             }));
-        }
-        reasons.extend(s.fired.iter().map(Fired::reason));
-        reasons.extend(
-            s.spam_clues
-                .iter()
-                .take(SPAM_TOKEN_REASONS)
-                .map(|c| clue_reason(c, "spam", "ham")),
-        );
-        if class != Class::Spam {
-            reasons.extend(
-                s.valid_clues
-                    .iter()
-                    .take(VALID_TOKEN_REASONS)
-                    .map(|c| clue_reason(c, "valid", "invalid")),
-            );
-        }
-        let verdict = Verdict {
-            class,
-            outcome,
-            spam_score: round(spam_score),
-            confidence: round(confidence),
-            reasons,
-        };
-        (verdict, s.inputs)
     }
+    reasons.extend(s.fired.iter().map(Fired::reason));
+    reasons.extend(
+        s.spam_clues
+            .iter()
+            .take(SPAM_TOKEN_REASONS)
+            .map(|c| clue_reason(c, "spam", "ham")),
+    );
+    if class != Class::Spam {
+        reasons.extend(
+            s.valid_clues
+                .iter()
+                .take(VALID_TOKEN_REASONS)
+                .map(|c| clue_reason(c, "valid", "invalid")),
+        );
+    }
+    reasons
 }
 
 /// The combiner's inputs for both decisions.

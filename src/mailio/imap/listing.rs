@@ -171,7 +171,24 @@ pub fn check(
         return listing;
     }
 
-    // Sequence numbers of the listed UIDs must be consecutive and end at EXISTS.
+    if let Some(gap) = count_gap(examined, first_uid, &by_uid, top_seq) {
+        listing.incomplete = true;
+        listing.problems.push(gap.clone());
+        listing.count_gap = Some(gap);
+    }
+    listing
+}
+
+/// Why the accepted answers do not add up to EXISTS, when they do not: the sequence numbers
+/// of the listed UIDs must be consecutive and end at EXISTS. `top_seq`: the highest
+/// sequence number in the whole answer.
+fn count_gap(
+    examined: &Examined,
+    first_uid: u32,
+    by_uid: &BTreeMap<u32, Answer>,
+    top_seq: Option<u32>,
+) -> Option<String> {
+    let server = &examined.mailbox;
     let exists = examined.exists;
     let listed = by_uid.len() as u64;
     let seqs: Vec<u32> = by_uid.values().map(|a| a.seq).collect();
@@ -188,20 +205,17 @@ pub fn check(
     let from_start = first_uid <= 1 && u64::from(exists) != listed;
     if from_start || !consecutive || seqs.last().is_some_and(|&s| s != exists) || expected != listed
     {
-        listing.incomplete = true;
         let missing = if from_start {
             u64::from(exists).saturating_sub(listed)
         } else {
             expected.saturating_sub(listed)
         };
-        let gap = format!(
+        return Some(format!(
             "mailbox \"{server}\": the server announced {exists} messages (EXISTS) but listed {listed} UIDs from {first_uid} up, with sequence numbers that do not add up{}; the cursor stays where it was and the next sync lists them again",
             if missing > 0 { format!(" ({missing} unaccounted for)") } else { String::new() }
-        );
-        listing.problems.push(gap.clone());
-        listing.count_gap = Some(gap);
+        ));
     }
-    listing
+    None
 }
 
 #[cfg(test)]
