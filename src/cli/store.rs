@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::core::sanitize::terminal_line;
-use crate::core::store::space::space;
+use crate::core::store::space::{space, Space};
 
 use super::{output, Context};
 
@@ -34,13 +34,27 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&s)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mb = |b: i64| b as f64 / 1e6;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "store      {}",
-        terminal_line(&store.path().display().to_string())
-    )?;
+    print_summary(&mut out, &store.path().display().to_string(), &s)?;
+    if s.objects.is_empty() {
+        writeln!(
+            out,
+            "(this SQLite has no dbstat table: per-table sizes are not available)"
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_objects(&mut out, &s)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mb(bytes: i64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// The store's path, the file against the mail it holds, the messages, bodies, reasons and
+/// the compression dictionary.
+fn print_summary(out: &mut impl Write, path: &str, s: &Space) -> std::io::Result<()> {
+    writeln!(out, "store      {}", terminal_line(path))?;
     // The issue-17 measure: the file against the mail it holds, as it came.
     let ratio = if s.mail_bytes > 0 {
         format!(
@@ -93,13 +107,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             crate::core::store::dictionary::TRAIN_AFTER
         )?;
     }
-    if s.objects.is_empty() {
-        writeln!(
-            out,
-            "(this SQLite has no dbstat table: per-table sizes are not available)"
-        )?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(())
+}
+
+/// Each table and index, largest first, with its share of the file and its slack.
+fn print_objects(out: &mut impl Write, s: &Space) -> std::io::Result<()> {
     // As wide as the longest name (SQLite's own index names run past 32 characters).
     let names: Vec<String> = s.objects.iter().map(|o| terminal_line(&o.name)).collect();
     let width = names
@@ -124,7 +136,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             mb(o.unused)
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `bytes` in kB, MB or GB (powers of 1000), one decimal.
