@@ -264,22 +264,82 @@ fn move_flagged(
 }
 
 /// The UIDs in the selected folder whose Message-ID is one of `ids`, from a FETCH of every
-/// message's Message-ID header (RFC 3501 §6.4.5, `HEADER.FIELDS`).
+/// message's Message-ID header (RFC 3501 §6.4.5, `HEADER.FIELDS`). The answer is read one
+/// response at a time and only the matches kept: a whole folder's answer as the imap crate's
+/// FETCH values took about 2 KB a message.
 fn scan_for_ids(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     ids: &[&str],
 ) -> Result<Vec<u32>, ImapError> {
-    let fetched = session
-        .uid_fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-        .map_err(|e| classify(endpoint, "reading Message-IDs", e))?;
-    Ok(fetched
-        .iter()
-        .filter_map(|f| {
-            let header = String::from_utf8_lossy(f.header().or_else(|| f.body())?).into_owned();
-            let value = header.split_once(':')?.1.trim();
-            let id = value.trim_start_matches('<').trim_end_matches('>');
-            ids.contains(&id).then_some(f.uid).flatten()
-        })
-        .collect())
+    let what = "reading Message-IDs";
+    let raw = session
+        .run_command_and_read_response("UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        .map_err(|e| classify(endpoint, what, e))?;
+    matching_ids(&raw, ids).map_err(|e| classify(endpoint, what, e))
+}
+
+/// The UIDs of the FETCH responses in `raw` whose Message-ID header names one of `ids`.
+fn matching_ids(raw: &[u8], ids: &[&str]) -> imap::Result<Vec<u32>> {
+    use imap_proto::{AttributeValue, Response};
+    let mut found = Vec::new();
+    crate::mailio::imap::untagged::for_each(raw, |response| {
+        let Response::Fetch(_, attributes) = response else {
+            return;
+        };
+        let (mut uid, mut header) = (None, None);
+        for a in &attributes {
+            match a {
+                AttributeValue::Uid(u) => uid = Some(*u),
+                AttributeValue::BodySection { data: Some(d), .. }
+                | AttributeValue::Rfc822Header(Some(d)) => header = Some(d),
+                _ => {}
+            }
+        }
+        let (Some(uid), Some(header)) = (uid, header) else {
+            return;
+        };
+        let header = String::from_utf8_lossy(header);
+        let Some((_, value)) = header.split_once(':') else {
+            return;
+        };
+        let id = value.trim().trim_start_matches('<').trim_end_matches('>');
+        if ids.contains(&id) {
+            found.push(uid);
+        }
+    })?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FETCH answer carrying `id`'s header as a literal, as Dovecot and Courier send it.
+    fn answer(seq: u32, uid: u32, header: &str) -> String {
+        format!(
+            "* {seq} FETCH (UID {uid} BODY[HEADER.FIELDS (MESSAGE-ID)] {{{}}}\r\n{header})\r\n",
+            header.len()
+        )
+    }
+
+    #[test]
+    fn a_folder_scan_keeps_only_the_messages_asked_for() {
+        let mut raw = answer(1, 10, "Message-ID: <a@example.org>\r\n\r\n");
+        raw += &answer(2, 11, "Message-ID: <b@example.org>\r\n\r\n");
+        raw += "* 3 EXISTS\r\n";
+        // A folded header, and a message without one.
+        raw += &answer(3, 14, "Message-Id:\r\n <c@example.org>\r\n\r\n");
+        raw += &answer(4, 15, "\r\n");
+        raw += "* 4 FETCH (FLAGS (\\Seen))\r\n";
+        let found = matching_ids(raw.as_bytes(), &["c@example.org", "a@example.org"]).unwrap();
+        assert_eq!(found, vec![10, 14]);
+        assert!(matching_ids(raw.as_bytes(), &["z@example.org"])
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            matching_ids(b"not imap\r\n", &["a@example.org"]),
+            Err(imap::Error::Parse(_))
+        ));
+    }
 }

@@ -112,34 +112,25 @@ pub fn parse_answers(raw: &[u8]) -> imap::Result<(Vec<Answer>, bool)> {
     use imap_proto::{AttributeValue, MailboxDatum, Response};
     let mut answers = Vec::new();
     let mut changed = false;
-    let mut rest = raw;
-    while !rest.is_empty() {
-        let (after, response) = imap_proto::parser::parse_response(rest).map_err(|_| {
-            imap::Error::Parse(imap::error::ParseError::Invalid(
-                rest[..rest.len().min(200)].to_vec(),
-            ))
-        })?;
-        rest = after;
-        match response {
-            Response::Fetch(seq, attributes) => {
-                let (mut uid, mut size) = (None, None);
-                for a in &attributes {
-                    match a {
-                        AttributeValue::Uid(u) => uid = Some(*u),
-                        AttributeValue::Rfc822Size(n) => size = Some(*n),
-                        _ => {}
-                    }
-                }
-                if let Some(uid) = uid {
-                    answers.push(Answer { seq, uid, size });
+    super::untagged::for_each(raw, |response| match response {
+        Response::Fetch(seq, attributes) => {
+            let (mut uid, mut size) = (None, None);
+            for a in &attributes {
+                match a {
+                    AttributeValue::Uid(u) => uid = Some(*u),
+                    AttributeValue::Rfc822Size(n) => size = Some(*n),
+                    _ => {}
                 }
             }
-            Response::MailboxData(MailboxDatum::Exists(_))
-            | Response::Expunge(_)
-            | Response::Vanished { .. } => changed = true,
-            _ => {}
+            if let Some(uid) = uid {
+                answers.push(Answer { seq, uid, size });
+            }
         }
-    }
+        Response::MailboxData(MailboxDatum::Exists(_))
+        | Response::Expunge(_)
+        | Response::Vanished { .. } => changed = true,
+        _ => {}
+    })?;
     Ok((answers, changed))
 }
 

@@ -14,6 +14,7 @@ pub mod mailbox;
 pub mod stream;
 pub mod sync;
 pub mod uids;
+pub mod untagged;
 
 pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};
 pub use error::ImapError;
