@@ -18,7 +18,7 @@ use regex::Regex;
 use super::detect::evidence;
 use super::features::Evidence;
 use super::received::{first_external_hop, is_receiver_header};
-pub(crate) use super::text::{is_ipv4, prefix_at_char_boundary};
+pub(crate) use super::text_helpers::{is_ipv4, prefix_at_char_boundary};
 use crate::core::parse::ParsedMessage;
 use crate::core::sanitize::is_invisible_format;
 
