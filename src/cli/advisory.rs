@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         warn_embargo(&applied.after, args.id);
     }
     let a = advisory::load(store.conn(), args.id)?;
-    let version = crate::core::triage::record::load(store.conn(), args.id)?.version;
+    let version = crate::core::triage::writes::load(store.conn(), args.id)?.version;
     if args.json {
         output::print_json(&to_json(args.id, version, &a))?;
     } else if changes.is_empty() && !args.edit {
@@ -112,7 +112,7 @@ fn edit(store: &mut Store, req: &Request, id: i64) -> anyhow::Result<bool> {
     let current = advisory::load(store.conn(), id)?;
     // Refuses a missing report before opening the editor; the form is saved only onto the
     // version it was made from, so a teammate's change meanwhile is not overwritten.
-    let loaded = crate::core::triage::record::load(store.conn(), id)?.version;
+    let loaded = crate::core::triage::writes::load(store.conn(), id)?.version;
     let req = req
         .clone()
         .if_version(req.expected_version.or(Some(loaded)));

@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let id = args.id;
     // A missing report is named as such, not as an advisory missing every field.
-    crate::core::triage::record::load(store.conn(), id)?;
+    crate::core::triage::writes::load(store.conn(), id)?;
     let a = advisory::load(store.conn(), id)?;
     let now = Utc::now();
     let mut meta = Meta {

@@ -36,7 +36,7 @@ pub struct ImportArgs {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let PgpCommand::ImportKey(args) = args.command;
     let (config, store) = ctx.read_store()?;
-    crate::core::triage::record::load(store.conn(), args.id)?;
+    crate::core::triage::writes::load(store.conn(), args.id)?;
     let offers = pgp_keys::offers(&config, store.conn(), args.id).map_err(anyhow::Error::msg)?;
     if offers.is_empty() {
         anyhow::bail!(

@@ -13,7 +13,7 @@ use crate::mailio::delivery::Delivery;
 use super::stats_data::StatsData;
 use super::view_model::{Detail, UndoToken};
 use crate::core::classify::similar::Similar;
-use crate::core::moderation::reasons::Reason;
+use crate::core::moderation::reject_reasons::Reason;
 use crate::core::moderation::ClassifiedPost;
 use crate::core::triage::Candidate;
 

@@ -105,7 +105,7 @@ fn checked(state: &mut State, form: AdvisoryForm, saved: String) -> Vec<Request>
 /// The store worker's side of [`Request::AdvisoryForm`]: the form and the version it is of.
 pub fn load_form(store: &Store, id: i64) -> Action {
     let loaded = || -> Result<AdvisoryForm, TriageError> {
-        let version = triage::record::load(store.conn(), id)?.version;
+        let version = triage::writes::load(store.conn(), id)?.version;
         let current = advisory::load(store.conn(), id)?;
         Ok(AdvisoryForm {
             id,

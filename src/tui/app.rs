@@ -166,7 +166,7 @@ pub struct ReplyFlow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RejectFlow {
     pub post: Box<crate::core::moderation::ClassifiedPost>,
-    pub reasons: Vec<crate::core::moderation::reasons::Reason>,
+    pub reasons: Vec<crate::core::moderation::reject_reasons::Reason>,
     /// The template the reason came from, or `None` for the moderator's own words.
     pub template: Option<String>,
     /// The reason Mailman will mail to the sender, as it stands.

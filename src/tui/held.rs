@@ -27,7 +27,7 @@ use super::text;
 use crate::core::classify::load_classifier;
 use crate::core::config::Config;
 use crate::core::moderation::cache::Coverage;
-use crate::core::moderation::{self, reasons, ClassifiedPost};
+use crate::core::moderation::{self, reject_reasons, ClassifiedPost};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 use crate::mailio::mailman::held::{self, Acted, Moderator};
@@ -130,7 +130,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
 }
 
 /// The picker of reject reasons: each template by name, then the moderator's own words.
-fn offer_reasons(state: &mut State, post: Box<ClassifiedPost>, reasons: Vec<reasons::Reason>) {
+fn offer_reasons(
+    state: &mut State,
+    post: Box<ClassifiedPost>,
+    reasons: Vec<reject_reasons::Reason>,
+) {
     if state.screen != Screen::Held || state.overlay != Overlay::None {
         return;
     }
@@ -280,7 +284,7 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
 /// The held worker's side of [`Request::RejectReasons`]: the templates read now, so a
 /// reason added beside the config is offered without restarting the desk.
 pub fn reasons(config: &Config, post: Box<ClassifiedPost>) -> Action {
-    let reasons = reasons::for_post(
+    let reasons = reject_reasons::for_post(
         &config.dir(),
         &post.post,
         &config.identity.name,

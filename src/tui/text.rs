@@ -1,7 +1,15 @@
 //! Every user-facing string of the desk, in one place: tab names, prompts, status messages.
-//! Strings built from data take the data as arguments; nothing here reads state.
+//! Strings built from data take the data as arguments; nothing here reads state. The words
+//! for replies (`reply`) and for held posts (`held`) sit in child files, re-exported here, so
+//! every string is still `tui::text::NAME`.
 
 use crate::core::model::InvalidReason;
+
+mod held;
+mod reply;
+
+pub use held::*;
+pub use reply::*;
 
 pub const APP_TITLE: &str = "secdesk";
 pub const LOADING: &str = "loading…";
@@ -123,35 +131,6 @@ pub fn thread_title(n: usize) -> String {
 pub const NOT_A_TERMINAL: &str =
     "the desk needs a terminal: run secdesk in one, or use `secdesk list` (`secdesk demo --list` for the demo)";
 
-// Replies (`r`).
-pub const TEMPLATE_TITLE: &str = "Reply to {} with template";
-pub const BLANK_TEMPLATE: &str = "blank (no template)";
-pub const EDITOR_NOT_HERE: &str =
-    "internal error: a reply step reached the wrong worker; press r to start the reply again";
-pub const COMPOSING: &str = "Composing the reply…";
-pub const REPLY_CANCELLED: &str = "Reply cancelled: nothing was sent.";
-pub const REPLY_EMPTY: &str = "The reply's body was left empty: nothing was sent.";
-pub const REPLY_FIX_FIRST: &str = "This reply cannot be sent as it stands: e edits it, n cancels.";
-pub const PREVIEW_FROM: &str = "From";
-pub const PREVIEW_TO: &str = "To";
-pub const PREVIEW_CC: &str = "Cc";
-pub const PREVIEW_SUBJECT: &str = "Subject";
-pub const PREVIEW_IN_REPLY_TO: &str = "In reply to";
-pub const PREVIEW_THEN: &str = "After sending";
-pub const OUTBOX_SECTION: &str = "Outbox: replies not yet sent";
-
-pub fn preview_title(report_id: i64) -> String {
-    format!(" Reply to #{report_id} — y sends, e edits, n cancels ")
-}
-
-pub fn reply_problem(problem: &str) -> String {
-    format!("⚠ {problem} — e edits the reply")
-}
-
-pub fn editor_failed(e: &str) -> String {
-    format!("{e}; the reply was not sent")
-}
-
 pub const WEEKLY_INTAKE: &str = " Weekly intake by class (spam, invalid, valid) · m: monthly ";
 pub const MONTHLY_INTAKE: &str = " Monthly intake by class (spam, invalid, valid) · m: weekly ";
 pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
@@ -159,124 +138,12 @@ pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
 pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";
 pub const BAD_SIGNATURE_BANNER: &str = "!!! BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!";
 
-pub const REPLY_STILL_CHECKING: &str =
-    "still checking the recipients (keys, limit): press y again in a moment";
-pub const PREVIEW_SEALING: &str = "Encryption";
-pub const PREVIEW_CHECKING: &str = "checking the recipients' keys…";
-
-pub fn send_to_all(n: usize) -> String {
-    format!("Send to all {n} addresses? [y]es; n goes back to the preview, where e edits")
-}
-
 /// The `d` picker's mark on a report the classifier finds similar.
 pub fn similar_mark(score: f64) -> String {
     format!("≈{:.0}% ", score * 100.0)
 }
 
 pub const SIMILAR_HINT: &str = "d offers them first";
-
-pub const NO_HELD_POST: &str = "no held post here";
-pub const HELD_NONE: &str = "No post is held.";
-pub const HELD_TITLE: &str =
-    " Held posts (Mailman) · a accept · s discard as spam · z defer · r reject · S sweep spam ";
-pub const REJECT_REASON_TITLE: &str = "Reject {} with the reason";
-pub const OWN_REASON: &str = "own words (opens $EDITOR)";
-pub const REJECT_CANCELLED: &str = "Reject cancelled: nothing was sent.";
-pub const REJECT_EMPTY: &str = "Reject cancelled: the reason is empty; nothing was sent.";
-pub const REJECT_TO: &str = "Mailed to";
-pub const REJECT_POST: &str = "Post";
-pub const REJECT_HELD: &str = "Held because";
-pub const REJECT_FROM: &str = "Reason from";
-
-pub fn held_request(request_id: u64) -> String {
-    format!("request {request_id}")
-}
-
-pub fn reason_broken(name: &str) -> String {
-    format!("{name} (cannot be used: choose it to see why)")
-}
-
-/// The reason's source on the preview.
-pub fn reason_source(template: Option<&str>) -> String {
-    match template {
-        Some(t) => format!("template {t} (e edits it in $EDITOR)"),
-        None => "your own words".to_string(),
-    }
-}
-
-pub fn reject_title(request_id: u64) -> String {
-    format!(" Reject held request {request_id}: Mailman mails this reason to the sender · y send · e edit · n cancel ")
-}
-
-pub fn nothing_to_sweep(held: usize) -> String {
-    format!("nothing to sweep: none of the {held} held posts is classified spam")
-}
-
-pub fn confirm_sweep(spam: usize, stay: usize) -> String {
-    format!(
-        "Discard {spam} held post{} classified spam? {stay} classified valid, invalid or unsure stay held. y/N",
-        if spam == 1 { "" } else { "s" }
-    )
-}
-
-pub fn sweep_progress(done: usize, total: usize) -> String {
-    format!("sweeping spam: {done} of {total} discarded…")
-}
-
-pub fn swept(discarded: usize, already: usize) -> String {
-    format!(
-        "swept: {discarded} held post{} discarded as spam (classifier trained); {already} already handled",
-        if discarded == 1 { "" } else { "s" }
-    )
-}
-
-pub fn sweep_stopped(done: usize, total: usize, e: &str) -> String {
-    format!(
-        "the sweep stopped after {done} of {total} posts (those are discarded and recorded): {e}"
-    )
-}
-
-pub fn moderating(action: &str, request_id: u64) -> String {
-    format!("{action}: request {request_id}…")
-}
-
-pub fn held_post(request_id: u64, subject: &str, sender: &str) -> String {
-    format!("request {request_id} (\"{subject}\" from {sender})")
-}
-
-pub fn moderated(action: &str, what: &str) -> String {
-    let done = match action {
-        "accept" => "accepted",
-        "discard" => "discarded as spam",
-        "reject" => "rejected (the reason is mailed to the sender)",
-        _ => "deferred",
-    };
-    format!("{what} {done}")
-}
-
-pub fn already_moderated(what: &str) -> String {
-    format!("{what}: already handled by someone else; nothing done")
-}
-
-pub fn held_failed(e: &str) -> String {
-    format!("held queue: {e}")
-}
-
-pub fn is_replying(who: &str, minutes: i64) -> String {
-    format!("{who} is replying ({minutes} min)")
-}
-
-pub fn also_replying(line: &str, id: i64) -> String {
-    format!("{line} to report #{id}: two replies may reach the reporter; n in the preview cancels yours")
-}
-
-/// The question before the editor opens when `who` ("Ada is replying (4 min)") is
-/// answering report `id`.
-pub fn write_anyway(who: &str, id: i64) -> String {
-    format!("{who} to #{id}: two replies may reach the reporter. Write yours anyway? y/N")
-}
-
-pub const REPLY_NOT_STARTED: &str = "no reply written; the other member's reply goes on";
 
 pub fn embargo_countdown(days_left: i64) -> String {
     if days_left < 0 {
@@ -325,62 +192,6 @@ pub fn advisory_saved(id: i64, changed: &[&str]) -> String {
     }
 }
 
-pub fn compose_failed(e: &str) -> String {
-    format!("cannot write the reply: {e}")
-}
-
-pub fn reply_queued(report_id: i64, outbox_id: i64) -> String {
-    format!("Reply to #{report_id} saved in the outbox (#{outbox_id}); sending…")
-}
-
-pub fn reply_sent(report_id: i64, already: bool, now_state: Option<&str>) -> String {
-    let how = if already {
-        "was already on the server (not sent again)"
-    } else {
-        "sent"
-    };
-    match now_state {
-        Some(s) => format!("Reply to #{report_id} {how}; the report is now {s}"),
-        None => format!("Reply to #{report_id} {how}"),
-    }
-}
-
-pub fn reply_sent_with_warning(sent: &str, warning: &str) -> String {
-    format!("{sent}, but {warning}")
-}
-
-pub fn reply_still_queued(report_id: i64, outbox_id: i64, error: &str, retry: &str) -> String {
-    format!(
-        "Reply to #{report_id} is queued (outbox #{outbox_id}), not sent yet: {error}; retried from {retry} or with `secdesk outbox --retry`"
-    )
-}
-
-pub fn reply_refused(report_id: i64, error: &str) -> String {
-    format!("Reply to #{report_id} was refused for good: {error}")
-}
-
-pub fn reply_unverified(report_id: i64, error: &str) -> String {
-    format!("Reply to #{report_id}: {error}")
-}
-
-pub fn reply_taken_elsewhere(outbox_id: i64) -> String {
-    format!("Outbox #{outbox_id} is being sent by another desk right now")
-}
-
-pub fn delivery_failed(e: &str) -> String {
-    format!("the reply is kept in the outbox, but delivery could not run: {e}")
-}
-
-pub fn outbox_pending(n: usize) -> String {
-    format!("outbox: {n} pending")
-}
-
-/// One outbox row in the report view.
-pub fn outbox_line(id: i64, state: &str, attempts: i64, error: Option<&str>) -> String {
-    let error = error.map(|e| format!(": {e}")).unwrap_or_default();
-    format!("#{id} {state} after {attempts} attempt(s){error}")
-}
-
 /// The sync worker's line after a round.
 pub fn sync_round(new: usize, replies_sent: usize, replies_failed: &[String]) -> String {
     let mut line = sync_done(new);
@@ -413,20 +224,6 @@ pub fn worker_given_up(message: &str) -> String {
 
 pub fn terminal_lost(e: &str) -> String {
     format!("the terminal could not be restored after the editor ({e}): quit with q and start secdesk again")
-}
-
-// Who a reply goes to (issue 11).
-pub const PREVIEW_RECIPIENTS: &str = "Sent to";
-pub const PREVIEW_OTHERS: &str = "Not addressed";
-pub const THREAD_ANOTHER_SENDER: &str = "ANOTHER SENDER, not the reporter";
-
-/// `N address(es): a, b`.
-pub fn recipient_count(n: usize, list: &str) -> String {
-    format!("{n} address{}: {list}", if n == 1 { "" } else { "es" })
-}
-
-pub fn other_senders(list: &str) -> String {
-    format!("{list} (another sender in the thread; answer with secdesk reply --to)")
 }
 
 // Moderation, the cursor, Esc and q.

@@ -24,8 +24,8 @@ pub use crate::core::config::advisory::AdvisoryConfig;
 
 use crate::core::model::ReportId;
 use crate::core::store::{timestamp, Store};
-use crate::core::triage::record::{self, event, load_checking_version};
 use crate::core::triage::transaction::in_transaction;
+use crate::core::triage::writes::{self, event, load_checking_version};
 use crate::core::triage::{Request, TriageError};
 
 /// One change asked for: set (add, on a list) or clear a field.
@@ -166,7 +166,7 @@ fn apply_with(
         let mut version = current.version;
         if after != before {
             write(conn, id, req, &before, &after)?;
-            version = record::bump(conn, &current, req)?;
+            version = writes::bump(conn, &current, req)?;
         }
         Ok(crate::core::triage::Applied {
             report_id: id,

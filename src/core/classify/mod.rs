@@ -33,7 +33,7 @@ pub mod split;
 pub mod stack;
 pub mod stdlib;
 pub mod storage;
-pub mod text;
+pub mod text_helpers;
 pub mod tokenize;
 pub mod verdict;
 

@@ -4,7 +4,7 @@
 //! its own relays' `Received` lines). They say nothing about what the mail is, and a model
 //! that learns them learns the collection, not the mail, so the tokenizer skips them.
 
-use super::text::{is_ipv4, prefix_at_char_boundary};
+use super::text_helpers::{is_ipv4, prefix_at_char_boundary};
 
 /// Headers the receiving system adds (delivery agents, mail stores, local filters): they
 /// describe where a mail was collected, not what it says, so they give no tokens.

@@ -6,11 +6,11 @@
 //! id + message id, moderator, time, how long the post was held) and, when the post is (or
 //! later becomes) a message in the store, a `moderation` event in its report's audit log.
 //! Discarding a post as spam and accepting one train the classifier, as a confirmed class
-//! does. [`stats`] derives the moderation figures of `secdesk stats`; [`reasons`] renders the
-//! reject reasons the desk offers.
+//! does. [`stats`] derives the moderation figures of `secdesk stats`; [`reject_reasons`]
+//! renders the reject reasons the desk offers.
 
 pub mod cache;
-pub mod reasons;
+pub mod reject_reasons;
 pub mod stats;
 
 use std::fmt;

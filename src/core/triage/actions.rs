@@ -5,8 +5,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::coordinator::write_coordinator;
 use super::notes::insert_note;
-use super::record::{self, event, load_checking_version, plain, Current};
 use super::transaction::in_transaction;
+use super::writes::{self, event, load_checking_version, plain, Current};
 use super::{Applied, ClassSnapshot, Request, StateSnapshot, TriageError, Undo};
 use crate::core::lifecycle;
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
@@ -61,17 +61,17 @@ pub fn set_state(
         if !reasoned_again {
             check_move(&current, state)?;
         }
-        record::write_state(conn, &current, &target, req, note)?;
+        writes::write_state(conn, &current, &target, req, note)?;
         let learned =
             class_for(state).filter(|c| current.class != Some(*c) || !current.class_confirmed);
         if let Some(class) = learned {
-            record::write_class(conn, &current, Some(class), true, req)?;
+            writes::write_class(conn, &current, Some(class), true, req)?;
             learn_confirmed_class(conn, id, class)?;
         }
         if let Some(text) = note {
             insert_note(conn, id, req, text)?;
         }
-        let version = record::bump(conn, &current, req)?;
+        let version = writes::bump(conn, &current, req)?;
         Ok(Applied {
             report_id: id,
             before: current.state.clone(),
@@ -138,9 +138,9 @@ pub fn mark(
         };
         let mut version = current.version;
         if before != after {
-            record::write_class(conn, &current, Some(class), true, req)?;
-            record::write_state(conn, &current, &target, req, None)?;
-            version = record::bump(conn, &current, req)?;
+            writes::write_class(conn, &current, Some(class), true, req)?;
+            writes::write_state(conn, &current, &target, req, None)?;
+            version = writes::bump(conn, &current, req)?;
         }
         if before.class != Some(class) || !before.confirmed {
             learn_confirmed_class(conn, id, class)?;
@@ -187,7 +187,7 @@ pub fn mark_duplicate(
         let current = load_checking_version(conn, id, req)?;
         refuse_cycle(conn, id, original)?;
         // A duplicate of a duplicate would hide the original: name the original instead.
-        let of = record::load(conn, original)?.state;
+        let of = writes::load(conn, original)?.state;
         if let (ReportState::Duplicate, Some(root)) = (of.state, of.duplicate_of) {
             return Err(TriageError::OriginalIsDuplicate { id, original, root });
         }
@@ -200,8 +200,8 @@ pub fn mark_duplicate(
         };
         let mut version = current.version;
         if current.state != target {
-            record::write_state(conn, &current, &target, req, None)?;
-            version = record::bump(conn, &current, req)?;
+            writes::write_state(conn, &current, &target, req, None)?;
+            version = writes::bump(conn, &current, req)?;
         }
         Ok(Applied {
             report_id: id,
@@ -220,7 +220,7 @@ pub fn mark_duplicate(
 /// Follows `original`'s own duplicate links; reaching `id` would make a loop.
 fn refuse_cycle(conn: &Connection, id: ReportId, original: ReportId) -> Result<(), TriageError> {
     let mut chain = vec![original];
-    let mut at = record::load(conn, original)?.state.duplicate_of;
+    let mut at = writes::load(conn, original)?.state.duplicate_of;
     while let Some(next) = at {
         if next == id {
             let links: Vec<String> = chain.iter().map(|c| format!("#{c}")).collect();
@@ -257,7 +257,7 @@ pub fn clear_flag(
         let mut version = current.version;
         if current.flagged {
             write_flag(conn, &current, false, req)?;
-            version = record::bump(conn, &current, req)?;
+            version = writes::bump(conn, &current, req)?;
         }
         Ok(Applied {
             report_id: id,
@@ -308,10 +308,10 @@ pub fn revert(
         let current = load_checking_version(conn, id, req)?;
         match undo {
             Undo::Nothing => return Ok(current.version),
-            Undo::State(s) => record::write_state(conn, &current, s, req, Some("undo"))?,
+            Undo::State(s) => writes::write_state(conn, &current, s, req, Some("undo"))?,
             Undo::Class(c) => {
-                record::write_class(conn, &current, c.class, c.confirmed, req)?;
-                record::write_state(conn, &current, &c.state, req, Some("undo"))?;
+                writes::write_class(conn, &current, c.class, c.confirmed, req)?;
+                writes::write_state(conn, &current, &c.state, req, Some("undo"))?;
                 // The model follows the class: back to the earlier confirmed label, or
                 // untrained when the class was only a suggestion.
                 match (c.class, c.confirmed) {
@@ -346,6 +346,6 @@ pub fn revert(
                 event(conn, id, req, "note", Some(&text), None, Some("undo"))?;
             }
         }
-        record::bump(conn, &current, req)
+        writes::bump(conn, &current, req)
     })
 }

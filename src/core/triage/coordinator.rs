@@ -2,8 +2,8 @@
 
 use rusqlite::{params, Connection};
 
-use super::record::{self, event, load_checking_version, Current};
 use super::transaction::in_transaction;
+use super::writes::{self, event, load_checking_version, Current};
 use super::{Applied, Request, TriageError, Undo};
 use crate::core::config::{Config, Identity};
 use crate::core::model::ReportId;
@@ -97,7 +97,7 @@ fn set_coordinator(
         let mut version = current.version;
         if current.coordinator != to {
             write_coordinator(conn, &current, to.as_deref(), req)?;
-            version = record::bump(conn, &current, req)?;
+            version = writes::bump(conn, &current, req)?;
         }
         Ok(Applied {
             report_id: id,

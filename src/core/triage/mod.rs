@@ -15,11 +15,11 @@ mod coordinator;
 mod errors;
 pub mod history;
 mod notes;
-pub(crate) mod record;
 pub mod reporter;
 mod responded;
 pub(crate) mod transaction;
 pub mod view;
+pub(crate) mod writes;
 
 pub use actions::{clear_flag, mark, mark_duplicate, revert, set_state};
 pub use coordinator::{assign, find_member, resolve_member, take, unassign};

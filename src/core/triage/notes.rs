@@ -2,8 +2,8 @@
 
 use rusqlite::{params, Connection};
 
-use super::record::{self, event, load_checking_version};
 use super::transaction::in_transaction;
+use super::writes::{self, event, load_checking_version};
 use super::{Applied, Note, Request, TriageError, Undo};
 use crate::core::model::ReportId;
 use crate::core::store::{timestamp, Store};
@@ -22,7 +22,7 @@ pub fn add_note(
     in_transaction(store, |conn| {
         let current = load_checking_version(conn, id, req)?;
         let note = insert_note(conn, id, req, text)?;
-        let version = record::bump(conn, &current, req)?;
+        let version = writes::bump(conn, &current, req)?;
         Ok(Applied {
             report_id: id,
             before: None,

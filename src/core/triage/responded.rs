@@ -2,8 +2,8 @@
 //! that the reporter was answered elsewhere, so the acknowledge clock stops as it does for
 //! a reply sent from secdesk. Confirming a class or moving a state is not a response.
 
-use super::record::{self, event, load_checking_version};
 use super::transaction::in_transaction;
+use super::writes::{self, event, load_checking_version};
 use super::{Applied, Request, TriageError, Undo};
 use crate::core::model::ReportId;
 use crate::core::store::Store;
@@ -54,7 +54,7 @@ pub fn responded(
         let current = load_checking_version(conn, id, req)?;
         event(conn, id, req, RESPONDED, None, Some(via.as_str()), None)?;
         let event_id = conn.last_insert_rowid();
-        let version = record::bump(conn, &current, req)?;
+        let version = writes::bump(conn, &current, req)?;
         Ok(Applied {
             report_id: id,
             before: None,

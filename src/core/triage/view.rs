@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::record;
+use super::writes;
 use super::{Note, TriageError};
 use crate::core::clocks::{self, Clocks, Deadlines};
 use crate::core::config::ClockConfig;
@@ -125,7 +125,7 @@ pub fn report_detail(
     now: DateTime<Utc>,
 ) -> Result<ReportDetail, TriageError> {
     let conn = store.conn();
-    let current = record::load(conn, id)?;
+    let current = writes::load(conn, id)?;
     let (created_at, outcome, score, confidence, reasons): (
         String,
         Option<String>,
@@ -195,7 +195,7 @@ pub fn report_detail(
 
 /// The audit log of report `id`, oldest first.
 pub fn events(store: &Store, id: ReportId) -> Result<Vec<Event>, TriageError> {
-    record::load(store.conn(), id)?;
+    writes::load(store.conn(), id)?;
     events_of(store.conn(), id)
 }
 

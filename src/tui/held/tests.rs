@@ -101,11 +101,11 @@ fn r_previews_the_chosen_reason_and_n_sends_nothing() {
         panic!("{out:?}");
     };
     let reasons = vec![
-        reasons::Reason {
+        reject_reasons::Reason {
             name: "off-topic".into(),
             text: Ok("Not here.\n".into()),
         },
-        reasons::Reason {
+        reject_reasons::Reason {
             name: "broken".into(),
             text: Err("reject reason \"broken\": unknown placeholder".into()),
         },

@@ -1,0 +1,175 @@
+//! The config unit tests: documented defaults, refusals naming their key, the private-file
+//! rule for inline passwords, Mailman keys and loopback detection.
+
+use super::*;
+
+const MINIMAL: &str = r#"
+[imap]
+host = "mail.example.org"
+username = "security"
+password_command = ["pass", "show", "mail/security"]
+
+[identity]
+name = "Ada"
+email = "ada@example.org"
+"#;
+
+#[test]
+fn several_mailboxes_replace_the_single_one_and_are_checked() {
+    let text = MINIMAL.replace(
+        "username = \"security\"",
+        "username = \"security\"\nmailboxes = [\"INBOX\", \"Moderation\"]",
+    );
+    let c = Config::parse(&text, Path::new("/etc/x/config.toml")).unwrap();
+    let names = c.imap.unwrap().sync_mailboxes();
+    assert_eq!(names, vec!["INBOX".to_string(), "Moderation".to_string()]);
+    let twice = MINIMAL.replace(
+        "username = \"security\"",
+        "username = \"security\"\nmailboxes = [\"INBOX\", \"INBOX\"]",
+    );
+    let err = Config::parse(&twice, Path::new("/etc/x/config.toml")).unwrap_err();
+    assert!(err.to_string().contains("lists \"INBOX\" twice"), "{err}");
+}
+
+#[test]
+fn minimal_config_gets_documented_defaults() {
+    let c = Config::parse(MINIMAL, Path::new("/etc/x/config.toml")).unwrap();
+    let imap = c.imap.unwrap();
+    assert_eq!(imap.port, 993);
+    assert_eq!(imap.security, Security::Tls);
+    assert_eq!(imap.mailbox, "INBOX");
+    assert_eq!(imap.sync_mailboxes(), vec!["INBOX".to_string()]);
+    assert_eq!(c.clocks.acknowledge_days, 2.0);
+    assert_eq!(c.clocks.triage_days, 10.0);
+    assert_eq!(c.clocks.close_days, 90.0);
+}
+
+#[test]
+fn misspelt_key_names_file_line_and_key() {
+    let text = MINIMAL.replace("host =", "hots =");
+    let err = Config::parse(&text, Path::new("/etc/x/config.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/etc/x/config.toml"), "{err}");
+    assert!(err.contains("hots"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("config.example.toml"), "{err}");
+}
+
+#[test]
+fn missing_key_is_named() {
+    let text = MINIMAL.replace("username = \"security\"\n", "");
+    let err = Config::parse(&text, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("username"), "{err}");
+}
+
+#[test]
+fn plain_is_refused_off_loopback() {
+    let text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = \"plain\"\n");
+    let err = Config::parse(&text, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("imap.security"), "{err}");
+    let text = text.replace("mail.example.org", "127.0.0.1");
+    assert!(Config::parse(&text, Path::new("c.toml")).is_ok());
+}
+
+#[test]
+fn missing_password_source_says_how_to_fix() {
+    let text = MINIMAL.replace(
+        "password_command = [\"pass\", \"show\", \"mail/security\"]\n",
+        "",
+    );
+    let err = Config::parse(&text, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("imap.password_command"), "{err}");
+}
+
+#[test]
+fn inline_password_needs_a_private_file_and_never_prints() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let text = MINIMAL.replace(
+        "password_command = [\"pass\", \"show\", \"mail/security\"]",
+        "password = \"correct horse battery\"",
+    );
+    std::fs::write(&path, &text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(err.contains("chmod 600"), "{err}");
+    assert!(!err.contains("correct horse"), "{err}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let c = Config::load(&path).unwrap();
+    assert!(!format!("{c:?}").contains("correct horse"));
+    assert_eq!(
+        c.imap.unwrap().password.unwrap().expose(),
+        "correct horse battery"
+    );
+}
+
+const MAILMAN: &str = r#"
+[mailman]
+rest_url = "http://127.0.0.1:8001/3.1"
+username = "restadmin"
+password_env = "MAILMAN_PASS"
+lists = ["security@python.org"]
+"#;
+
+#[test]
+fn mailman_section_parses_and_names_bad_keys() {
+    let c = Config::parse(&format!("{MINIMAL}{MAILMAN}"), Path::new("c.toml")).unwrap();
+    let m = c.mailman.unwrap();
+    assert_eq!(m.rest_url, "http://127.0.0.1:8001/3.1");
+    assert_eq!(m.lists, ["security@python.org"]);
+    for (from, to, key) in [
+        (
+            "http://127.0.0.1",
+            "http://lists.python.org",
+            "mailman.rest_url",
+        ),
+        (
+            "http://127.0.0.1:8001/3.1",
+            "127.0.0.1:8001",
+            "mailman.rest_url",
+        ),
+        ("[\"security@python.org\"]", "[]", "mailman.lists"),
+        ("[\"security@python.org\"]", "[\"a/b\"]", "mailman.lists"),
+        (
+            "password_env = \"MAILMAN_PASS\"\n",
+            "",
+            "mailman.password_command",
+        ),
+        (
+            "username = \"restadmin\"",
+            "username = \" \"",
+            "mailman.username",
+        ),
+    ] {
+        let text = format!("{MINIMAL}{}", MAILMAN.replace(from, to));
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{from} -> {to}: {err}");
+    }
+    let https = MAILMAN.replace("http://127.0.0.1:8001", "https://lists.python.org");
+    assert!(Config::parse(&format!("{MINIMAL}{https}"), Path::new("c.toml")).is_ok());
+    let missing = MAILMAN.replace("lists = [\"security@python.org\"]\n", "");
+    let err = Config::parse(&format!("{MINIMAL}{missing}"), Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lists"), "{err}");
+}
+
+#[test]
+fn loopback_detection() {
+    assert!(is_loopback("localhost"));
+    assert!(is_loopback("127.0.0.1"));
+    assert!(is_loopback("127.3.2.1"));
+    assert!(is_loopback("::1"));
+    assert!(!is_loopback("mail.example.org"));
+    assert!(!is_loopback("10.0.0.1"));
+}

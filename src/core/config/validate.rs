@@ -1,0 +1,225 @@
+//! Validation of a parsed config: the rules a config must meet before anything uses it
+//! (a password source per account, plaintext only on loopback, a safe Mailman URL, positive
+//! timeouts and clocks), each refusal one line naming the key and what to write instead.
+
+use std::net::IpAddr;
+
+use super::{Config, MailmanConfig, Security};
+
+impl Config {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if let Some(pgp) = &self.pgp {
+            pgp.validate()?;
+        }
+        if let Some(imap) = &self.imap {
+            check_security("imap", &imap.host, imap.security)?;
+            crate::core::oauth::check_config(
+                "imap",
+                imap.auth,
+                imap.oauth2_token_command.as_deref(),
+            )?;
+            check_password_source(
+                "imap",
+                imap.password.is_some(),
+                imap.password_command.as_deref(),
+                imap.password_env.as_deref(),
+                imap.auth == crate::core::oauth::AuthMethod::Password,
+            )?;
+            check_positive("imap", imap.password_command_timeout_seconds)?;
+            if imap.mailbox.trim().is_empty() {
+                return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
+            }
+            let mut seen = std::collections::HashSet::new();
+            for name in &imap.mailboxes {
+                if name.trim().is_empty() {
+                    return Err("key `imap.mailboxes` holds an empty name: list mailboxes such as [\"INBOX\", \"Moderation\"]".into());
+                }
+                if !seen.insert(name) {
+                    return Err(format!(
+                        "key `imap.mailboxes` lists {name:?} twice: list each mailbox once"
+                    ));
+                }
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            check_security("smtp", &smtp.host, smtp.security)?;
+            crate::core::oauth::check_config(
+                "smtp",
+                smtp.auth,
+                smtp.oauth2_token_command.as_deref(),
+            )?;
+            if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
+                return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
+            }
+            check_password_source(
+                "smtp",
+                smtp.password.is_some(),
+                smtp.password_command.as_deref(),
+                smtp.password_env.as_deref(),
+                false,
+            )?;
+            check_positive("smtp", smtp.password_command_timeout_seconds)?;
+            let has_password = smtp.password.is_some()
+                || smtp.password_command.is_some()
+                || smtp.password_env.is_some();
+            if has_password && smtp.username.is_none() {
+                return Err("key `smtp.username` is missing: a password is configured, so name the user to log in as".into());
+            }
+        }
+        if let Some(mailman) = &self.mailman {
+            check_mailman(mailman)?;
+        }
+        if !self.identity.email.contains('@') {
+            return Err(format!(
+                "key `identity.email` = {:?} is not an email address: write your own address, e.g. \"you@example.org\"",
+                self.identity.email
+            ));
+        }
+        for (what, days) in [
+            ("clocks.acknowledge_days", self.clocks.acknowledge_days),
+            ("clocks.triage_days", self.clocks.triage_days),
+            ("clocks.close_days", self.clocks.close_days),
+        ] {
+            if !(days.is_finite() && days > 0.0) {
+                return Err(format!(
+                    "key `{what}` = {days} must be a positive number of days"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_security(section: &str, host: &str, security: Security) -> Result<(), String> {
+    if security == Security::Plain && !is_loopback(host) {
+        return Err(format!(
+            "key `{section}.security` = \"plain\" is refused for host {host:?}: plaintext is only allowed on loopback; use \"tls\" or \"starttls\""
+        ));
+    }
+    Ok(())
+}
+
+fn check_password_source(
+    section: &str,
+    inline: bool,
+    command: Option<&[String]>,
+    env: Option<&str>,
+    required: bool,
+) -> Result<(), String> {
+    let sources = inline as u8 + command.is_some() as u8 + env.is_some() as u8;
+    if inline && sources > 1 {
+        return Err(format!(
+            "key `{section}.password` is set together with `{section}.password_command` or `{section}.password_env`: keep one"
+        ));
+    }
+    if inline {
+        return Ok(());
+    }
+    match (command, env) {
+        (Some(_), Some(_)) => Err(format!(
+            "keys `{section}.password_command` and `{section}.password_env` are both set: keep one"
+        )),
+        (Some([]), None) => Err(format!(
+            "key `{section}.password_command` is empty: give the argv of a command that prints the password, e.g. [\"pass\", \"show\", \"mail/security\"]"
+        )),
+        (None, None) if required => Err(format!(
+            "key `{section}.password_command` (or `{section}.password_env`) is missing: say how to get the password, e.g. password_command = [\"pass\", \"show\", \"mail/security\"]"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_mailman(m: &MailmanConfig) -> Result<(), String> {
+    let url = m.rest_url.trim();
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Err(format!(
+            "key `mailman.rest_url` = {url:?} is not a URL: write the REST root with its version, e.g. \"http://127.0.0.1:8001/3.1\""
+        ));
+    };
+    let host = url_host(url).unwrap_or("");
+    if host.is_empty() {
+        return Err(format!(
+            "key `mailman.rest_url` = {url:?} names no host: write e.g. \"http://127.0.0.1:8001/3.1\""
+        ));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(format!(
+                "key `mailman.rest_url` = {url:?} is plain http to {host:?}: the password would cross the network in the clear; use https, or an SSH tunnel to a loopback port"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "key `mailman.rest_url` = {url:?} is not http or https: write e.g. \"http://127.0.0.1:8001/3.1\""
+            ))
+        }
+    }
+    if m.username.trim().is_empty() {
+        return Err("key `mailman.username` is empty: name the REST API user (Mailman's [webservice] admin_user)".into());
+    }
+    check_password_source(
+        "mailman",
+        m.password.is_some(),
+        m.password_command.as_deref(),
+        m.password_env.as_deref(),
+        true,
+    )?;
+    if m.lists.is_empty() {
+        return Err("key `mailman.lists` is empty: name the lists to moderate, e.g. lists = [\"security@python.org\"]".into());
+    }
+    if let Some(bad) = m.lists.iter().find(|l| {
+        let l = l.trim();
+        l.is_empty() || l.contains(['/', '?', '#']) || l.contains(char::is_whitespace)
+    }) {
+        return Err(format!(
+            "key `mailman.lists` has {bad:?}, which is not a list id or address: write e.g. \"security@python.org\" or \"security.python.org\""
+        ));
+    }
+    check_positive("mailman", m.password_command_timeout_seconds)
+}
+
+fn check_positive(section: &str, timeout: Option<u64>) -> Result<(), String> {
+    if timeout == Some(0) {
+        return Err(format!(
+            "key `{section}.password_command_timeout_seconds` = 0: give the number of seconds the command may run, e.g. 30"
+        ));
+    }
+    Ok(())
+}
+
+/// The host of an `http(s)://[user@]host[:port]/…` URL, without brackets around IPv6.
+pub fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next(),
+        None => host_port.split(':').next(),
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+/// Turns a toml error into one line: the key, the line number and what is expected.
+pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}

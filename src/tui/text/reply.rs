@@ -1,0 +1,126 @@
+//! The desk's words for replies: the template picker, the preview, who a reply goes to, two
+//! members replying at once, sending and the outbox. Re-exported as `tui::text::*`.
+
+// Replies (`r`).
+pub const TEMPLATE_TITLE: &str = "Reply to {} with template";
+pub const BLANK_TEMPLATE: &str = "blank (no template)";
+pub const EDITOR_NOT_HERE: &str =
+    "internal error: a reply step reached the wrong worker; press r to start the reply again";
+pub const COMPOSING: &str = "Composing the reply…";
+pub const REPLY_CANCELLED: &str = "Reply cancelled: nothing was sent.";
+pub const REPLY_EMPTY: &str = "The reply's body was left empty: nothing was sent.";
+pub const REPLY_FIX_FIRST: &str = "This reply cannot be sent as it stands: e edits it, n cancels.";
+pub const PREVIEW_FROM: &str = "From";
+pub const PREVIEW_TO: &str = "To";
+pub const PREVIEW_CC: &str = "Cc";
+pub const PREVIEW_SUBJECT: &str = "Subject";
+pub const PREVIEW_IN_REPLY_TO: &str = "In reply to";
+pub const PREVIEW_THEN: &str = "After sending";
+pub const OUTBOX_SECTION: &str = "Outbox: replies not yet sent";
+
+pub fn preview_title(report_id: i64) -> String {
+    format!(" Reply to #{report_id} — y sends, e edits, n cancels ")
+}
+
+pub fn reply_problem(problem: &str) -> String {
+    format!("⚠ {problem} — e edits the reply")
+}
+
+pub fn editor_failed(e: &str) -> String {
+    format!("{e}; the reply was not sent")
+}
+
+pub const REPLY_STILL_CHECKING: &str =
+    "still checking the recipients (keys, limit): press y again in a moment";
+pub const PREVIEW_SEALING: &str = "Encryption";
+pub const PREVIEW_CHECKING: &str = "checking the recipients' keys…";
+
+pub fn send_to_all(n: usize) -> String {
+    format!("Send to all {n} addresses? [y]es; n goes back to the preview, where e edits")
+}
+
+pub fn is_replying(who: &str, minutes: i64) -> String {
+    format!("{who} is replying ({minutes} min)")
+}
+
+pub fn also_replying(line: &str, id: i64) -> String {
+    format!("{line} to report #{id}: two replies may reach the reporter; n in the preview cancels yours")
+}
+
+/// The question before the editor opens when `who` ("Ada is replying (4 min)") is
+/// answering report `id`.
+pub fn write_anyway(who: &str, id: i64) -> String {
+    format!("{who} to #{id}: two replies may reach the reporter. Write yours anyway? y/N")
+}
+
+pub const REPLY_NOT_STARTED: &str = "no reply written; the other member's reply goes on";
+
+pub fn compose_failed(e: &str) -> String {
+    format!("cannot write the reply: {e}")
+}
+
+pub fn reply_queued(report_id: i64, outbox_id: i64) -> String {
+    format!("Reply to #{report_id} saved in the outbox (#{outbox_id}); sending…")
+}
+
+pub fn reply_sent(report_id: i64, already: bool, now_state: Option<&str>) -> String {
+    let how = if already {
+        "was already on the server (not sent again)"
+    } else {
+        "sent"
+    };
+    match now_state {
+        Some(s) => format!("Reply to #{report_id} {how}; the report is now {s}"),
+        None => format!("Reply to #{report_id} {how}"),
+    }
+}
+
+pub fn reply_sent_with_warning(sent: &str, warning: &str) -> String {
+    format!("{sent}, but {warning}")
+}
+
+pub fn reply_still_queued(report_id: i64, outbox_id: i64, error: &str, retry: &str) -> String {
+    format!(
+        "Reply to #{report_id} is queued (outbox #{outbox_id}), not sent yet: {error}; retried from {retry} or with `secdesk outbox --retry`"
+    )
+}
+
+pub fn reply_refused(report_id: i64, error: &str) -> String {
+    format!("Reply to #{report_id} was refused for good: {error}")
+}
+
+pub fn reply_unverified(report_id: i64, error: &str) -> String {
+    format!("Reply to #{report_id}: {error}")
+}
+
+pub fn reply_taken_elsewhere(outbox_id: i64) -> String {
+    format!("Outbox #{outbox_id} is being sent by another desk right now")
+}
+
+pub fn delivery_failed(e: &str) -> String {
+    format!("the reply is kept in the outbox, but delivery could not run: {e}")
+}
+
+pub fn outbox_pending(n: usize) -> String {
+    format!("outbox: {n} pending")
+}
+
+/// One outbox row in the report view.
+pub fn outbox_line(id: i64, state: &str, attempts: i64, error: Option<&str>) -> String {
+    let error = error.map(|e| format!(": {e}")).unwrap_or_default();
+    format!("#{id} {state} after {attempts} attempt(s){error}")
+}
+
+// Who a reply goes to (issue 11).
+pub const PREVIEW_RECIPIENTS: &str = "Sent to";
+pub const PREVIEW_OTHERS: &str = "Not addressed";
+pub const THREAD_ANOTHER_SENDER: &str = "ANOTHER SENDER, not the reporter";
+
+/// `N address(es): a, b`.
+pub fn recipient_count(n: usize, list: &str) -> String {
+    format!("{n} address{}: {list}", if n == 1 { "" } else { "es" })
+}
+
+pub fn other_senders(list: &str) -> String {
+    format!("{list} (another sender in the thread; answer with secdesk reply --to)")
+}
