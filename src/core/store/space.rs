@@ -63,23 +63,28 @@ pub fn space(conn: &Connection) -> Result<Space> {
         // "no such table: dbstat": a SQLite built without SQLITE_ENABLE_DBSTAT_VTAB.
         Err(_) => ("page_count", Vec::new()),
     };
-    let (messages, raw_bytes, body_bytes, bodies_kept, reasons_bytes) = conn.query_row(
+    // One pass over the messages; `n` is each raw message's size as it came, read from its
+    // frame's header.
+    let sql = format!(
         "SELECT count(*), coalesce(sum(length(raw)), 0), coalesce(sum(length(CAST(body AS BLOB))), 0),
                 count(*) FILTER (WHERE body != '' OR pgp IS NOT NULL),
-                coalesce(sum(length(CAST(reasons AS BLOB))), 0)
-         FROM messages",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-    )?;
-    let (mail_bytes, raw_unsized) = conn.query_row(
-        &format!(
-            "SELECT coalesce(sum(n), 0), count(*) FILTER (WHERE n IS NULL)
-             FROM (SELECT {}(raw) AS n FROM messages)",
-            super::raw::SQL_UNPACKED_LEN
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+                coalesce(sum(length(CAST(reasons AS BLOB))), 0),
+                coalesce(sum(n), 0), count(*) FILTER (WHERE n IS NULL)
+         FROM (SELECT raw, body, pgp, reasons, {}(raw) AS n FROM messages)",
+        super::raw::SQL_UNPACKED_LEN
+    );
+    let (messages, raw_bytes, body_bytes, bodies_kept, reasons_bytes, mail_bytes, raw_unsized) =
+        conn.query_row(&sql, [], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?;
     // A store opened read-only before migration 20 has no such table.
     let (dictionaries, dictionary_bytes) = conn
         .query_row(
