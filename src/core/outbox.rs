@@ -245,6 +245,17 @@ fn select(store: &Store, filter: &str, args: impl rusqlite::Params) -> Result<Ve
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Whether `row`, in `sending`, was begun before `stale_before` (or its attempt time was
+/// cleared to have it checked at once, see [`mark_uncertain`]): a crashed or lost attempt,
+/// as [`due`] picks them. A fresh one is another delivery still at work (this desk's sync,
+/// or another desk), and sending it again could deliver it twice.
+pub fn attempt_is_stale(row: &OutboxEntry, stale_before: DateTime<Utc>) -> bool {
+    row.last_attempt_at
+        .as_deref()
+        .and_then(parse_timestamp)
+        .is_none_or(|began| began < stale_before)
+}
+
 /// Claims a row for an attempt: `queued` → `sending`, or a stale `sending` (as last seen,
 /// `seen_attempt_at`) → `sending` again. False when another desk claimed it first, or when
 /// its report is gone (see [`fail_orphans`]).

@@ -23,6 +23,10 @@ use crate::mailio::gpg;
 use crate::mailio::imap::{account, mailbox, ImapSession};
 use crate::mailio::smtp::{FailureKind, SendError, SmtpSender, SmtpSetupError};
 
+mod sent;
+pub use sent::sent_mailbox;
+use sent::{append_sent, configured_sent_mailbox, in_mailbox, open_imap};
+
 /// Why delivery could not run at all (one reply's failure is an [`Outcome`] instead).
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -94,7 +98,7 @@ pub fn deliver_due(
     let now = Utc::now();
     let stale_before = now - chrono::Duration::from_std(options.stale_after).unwrap_or_default();
     let rows = outbox::due(store, now, options.ignore_backoff, stale_before)?;
-    let mut run = Run::new(config);
+    let mut run = Run::new(config, stale_before);
     let mut out = Vec::new();
     for row in rows {
         out.push(run.deliver(store, row)?);
@@ -111,10 +115,54 @@ pub fn deliver_one(
     outbox_id: i64,
 ) -> Result<Delivery, DeliveryError> {
     let row = outbox::get(store, outbox_id)?;
-    let mut run = Run::new(config);
-    let delivery = run.deliver(store, row)?;
+    let stale_after = DeliverOptions::default().stale_after;
+    let now = Utc::now();
+    let mut run = Run::new(
+        config,
+        now - chrono::Duration::from_std(stale_after).unwrap_or_default(),
+    );
+    let mut delivery = run.deliver(store, row)?;
     run.close();
+    if delivery.outcome == Outcome::Skipped {
+        // Another delivery has it (this desk's sync round, or another desk): say what became
+        // of it once that attempt is over, which its own deadline bounds.
+        let wait = Duration::from_secs(config.sync.deadline_seconds.max(1) + 5);
+        delivery.outcome = settled_elsewhere(store, outbox_id, wait)?;
+    }
     Ok(delivery)
+}
+
+/// What became of a reply another delivery is sending, once it leaves `sending` (checked
+/// every 100 ms, for at most `wait`); [`Outcome::Skipped`] when it is still at it.
+fn settled_elsewhere(store: &Store, id: i64, wait: Duration) -> Result<Outcome, DeliveryError> {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        let row = outbox::get(store, id)?;
+        let error = row.last_error.clone().unwrap_or_default();
+        match row.state {
+            OutboxState::Sending if std::time::Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            OutboxState::Sent => {
+                return Ok(Outcome::Sent {
+                    already_on_server: false,
+                    states: Vec::new(),
+                    state_error: None,
+                    sent_copy_error: None,
+                })
+            }
+            OutboxState::Queued => {
+                return Ok(Outcome::Queued {
+                    error,
+                    next_attempt_at: row.next_attempt_at,
+                })
+            }
+            OutboxState::FailedPermanent | OutboxState::Failed => {
+                return Ok(Outcome::Failed { error })
+            }
+            OutboxState::Sending | OutboxState::Discarded => return Ok(Outcome::Skipped),
+        }
+    }
 }
 
 /// The connections of one delivery run, opened lazily and reused.
@@ -126,12 +174,15 @@ struct Run<'a> {
     copies_tried: Vec<i64>,
     /// The Sent mailbox, once known (configured, or found by SPECIAL-USE).
     sent: Option<String>,
+    /// A `sending` row whose attempt began after this is another delivery's, still at work.
+    stale_before: DateTime<Utc>,
 }
 
 impl<'a> Run<'a> {
-    fn new(config: &'a Config) -> Run<'a> {
+    fn new(config: &'a Config, stale_before: DateTime<Utc>) -> Run<'a> {
         Run {
             config,
+            stale_before,
             smtp: None,
             imap: None,
             copies_tried: Vec::new(),
@@ -162,6 +213,9 @@ impl<'a> Run<'a> {
             return Ok(Outcome::Failed { error });
         }
         if row.state == OutboxState::Sending {
+            if !outbox::attempt_is_stale(row, self.stale_before) {
+                return Ok(Outcome::Skipped);
+            }
             if let Some(outcome) = self.settle_crashed(store, row)? {
                 return Ok(outcome);
             }
@@ -407,88 +461,6 @@ impl<'a> Run<'a> {
             .ok_or_else(|| "no IMAP session".to_string())?;
         session.stream_mut().set_deadline(Some(deadline));
         Ok(session)
-    }
-}
-
-/// Whether a message with `message_id` is in `mailbox` (RFC 3501 §6.4.4, `HEADER`). A
-/// mailbox that does not exist holds nothing when `may_be_missing` (the Sent mailbox is
-/// created on the first APPEND).
-fn in_mailbox(
-    session: &mut ImapSession,
-    mailbox: &str,
-    message_id: &str,
-    may_be_missing: bool,
-) -> Result<bool, String> {
-    match session.examine(mailbox::encode(mailbox)) {
-        Ok(_) => {}
-        Err(imap::Error::No(_)) if may_be_missing => return Ok(false),
-        Err(e) => return Err(format!("cannot open {mailbox:?}: {e}")),
-    }
-    let query = format!(
-        "HEADER Message-ID \"<{}>\"",
-        message_id.replace('\\', "\\\\").replace('"', "\\\"")
-    );
-    let hits = session
-        .uid_search(&query)
-        .map_err(|e| format!("cannot search {mailbox:?}: {e}"))?;
-    Ok(!hits.is_empty())
-}
-
-/// `[reply] sent_mailbox` when set.
-fn configured_sent_mailbox(config: &Config) -> Option<String> {
-    config
-        .reply
-        .sent_mailbox
-        .clone()
-        .filter(|m| !m.trim().is_empty())
-}
-
-/// `[reply] sent_mailbox`, default `Sent`.
-pub fn sent_mailbox(config: &Config) -> String {
-    config
-        .reply
-        .sent_mailbox
-        .clone()
-        .filter(|m| !m.trim().is_empty())
-        .unwrap_or_else(|| "Sent".to_string())
-}
-
-/// Connects and logs in to `[imap]`.
-fn open_imap(config: &Config) -> Result<ImapSession, String> {
-    let imap = config.imap.as_ref().ok_or_else(|| {
-        format!(
-            "config {} has no [imap] section, so secdesk cannot reach the mailbox",
-            config.source.display()
-        )
-    })?;
-    account::login(config, imap)
-        .map(|(_, session)| session)
-        .map_err(|e| e.to_string())
-}
-
-/// APPENDs `raw` to `mailbox` as seen, creating the mailbox when the server says it is
-/// missing (RFC 3501 §6.3.11, `[TRYCREATE]`).
-fn append_sent(session: &mut ImapSession, mailbox: &str, raw: &[u8]) -> Result<(), String> {
-    if mailbox.contains(['"', '\\', '\r', '\n']) {
-        return Err(format!(
-            "the mailbox name {mailbox:?} in reply.sent_mailbox contains a quote, backslash or line break: rename it in the config"
-        ));
-    }
-    // On the wire in modified UTF-7 (RFC 3501 §5.1.3): `Envoyés` is `Envoy&AOk-s`.
-    let wire = mailbox::encode(mailbox);
-    let append = |s: &mut ImapSession| {
-        s.append(&wire, raw)
-            .flag(imap::types::Flag::Seen)
-            .finish()
-            .map(|_| ())
-    };
-    match append(session) {
-        Ok(()) => Ok(()),
-        Err(first) => {
-            // Most likely the mailbox does not exist yet; anything else fails again below.
-            let _ = session.create(&wire);
-            append(session).map_err(|e| format!("{e} (first attempt: {first})"))
-        }
     }
 }
 

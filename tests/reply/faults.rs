@@ -467,3 +467,69 @@ fn outbox_killed_at_random_points_sends_each_reply_exactly_once() {
         "only {landed} of {KILLS} kills landed before the run ended ({full:?})"
     );
 }
+
+/// A reply another delivery has just claimed (this desk's sync round, or another desk) is
+/// not taken for a crashed attempt: sending it again could deliver it twice. The attempt
+/// right after `reply` waits for that delivery and says what became of the reply.
+#[test]
+fn a_reply_another_delivery_is_sending_is_not_sent_again() {
+    use secdesk::core::config::Config;
+    use secdesk::core::store::{timestamp, Store};
+    use secdesk::mailio::delivery::{deliver_one, Outcome};
+
+    let desk = Desk::new(REPORT, 0);
+    let maildir = desk.server.maildir(REPORTER, "INBOX");
+    let port = free_port();
+    let busy = Smtp::start_with(
+        &maildir,
+        SmtpOptions {
+            port: Some(port),
+            data_reply: Some("451 4.3.0 mailbox busy, try again later".into()),
+            ..SmtpOptions::default()
+        },
+    );
+    desk.configure(port, "");
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    drop(busy);
+    let _smtp = Smtp::start_with(
+        &maildir,
+        SmtpOptions {
+            port: Some(port),
+            ..SmtpOptions::default()
+        },
+    );
+    let (id, _) = outbox_ids(&desk)[0];
+    // The other delivery claims it now, and records it sent half a second later.
+    let claimed = timestamp(chrono::Utc::now());
+    desk.db()
+        .execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?1",
+            [&claimed],
+        )
+        .unwrap();
+    let db = desk.db_path();
+    let other = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?1, sent_copy = 'pending'",
+                [timestamp(chrono::Utc::now())],
+            )
+            .unwrap();
+    });
+
+    let config = Config::load(&desk.dir.path().join("config.toml")).unwrap();
+    let mut store = Store::open(&desk.db_path()).unwrap();
+    let d = deliver_one(&config, &mut store, id).unwrap();
+    other.join().unwrap();
+    assert!(matches!(d.outcome, Outcome::Sent { .. }), "{d:?}");
+    // This attempt sent nothing and claimed nothing: the other delivery's send is the one.
+    assert_eq!(desk.reporter_maildir_count(), 0);
+    assert_eq!(
+        desk.query("SELECT attempts FROM outbox"),
+        2,
+        "one failed attempt, one by the other delivery"
+    );
+}
