@@ -54,9 +54,9 @@ fn set_timeout(desk: &Desk, seconds: u64) {
     std::fs::write(path, cfg).unwrap();
 }
 
-#[test]
-fn a_4xx_keeps_the_reply_queued_with_the_error_then_it_is_sent_once() {
-    let desk = Desk::new(REPORT, 0);
+/// An SMTP server that answers every DATA with a 4xx, on a port the desk is configured
+/// for: the reporter's maildir, the port (to start a willing server on later) and the server.
+fn busy_smtp(desk: &Desk) -> (PathBuf, u16, Smtp) {
     let maildir = desk.server.maildir(REPORTER, "INBOX");
     let port = free_port();
     let busy = Smtp::start_with(
@@ -68,6 +68,13 @@ fn a_4xx_keeps_the_reply_queued_with_the_error_then_it_is_sent_once() {
         },
     );
     desk.configure(port, "");
+    (maildir, port, busy)
+}
+
+#[test]
+fn a_4xx_keeps_the_reply_queued_with_the_error_then_it_is_sent_once() {
+    let desk = Desk::new(REPORT, 0);
+    let (maildir, port, busy) = busy_smtp(&desk);
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     let err = stderr(&out);
@@ -478,17 +485,7 @@ fn a_reply_another_delivery_is_sending_is_not_sent_again() {
     use secdesk::mailio::delivery::{deliver_one, Outcome};
 
     let desk = Desk::new(REPORT, 0);
-    let maildir = desk.server.maildir(REPORTER, "INBOX");
-    let port = free_port();
-    let busy = Smtp::start_with(
-        &maildir,
-        SmtpOptions {
-            port: Some(port),
-            data_reply: Some("451 4.3.0 mailbox busy, try again later".into()),
-            ..SmtpOptions::default()
-        },
-    );
-    desk.configure(port, "");
+    let (maildir, port, busy) = busy_smtp(&desk);
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     drop(busy);
