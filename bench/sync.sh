@@ -23,7 +23,8 @@
 #              own figures; the mbsync ratio is then not printed.
 #
 # Usage: bench/sync.sh [--unique] [--100k] [--mdbox] [--no-mbsync] [COPIES]   Needs root, like the tests.
-# SECDESK_CORPORA=/path/to/corpora to read the corpus from elsewhere.
+# SECDESK_CORPORA=/path/to/corpora to read the corpus from elsewhere;
+# SECDESK_BENCH_KEEP_STORE=/path/file.db keeps a copy of the synced store for a closer look.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -77,6 +78,9 @@ cleanup() {
     if [[ -n "$dovecot_pid" ]]; then
         kill "$dovecot_pid" 2>/dev/null || true
         wait "$dovecot_pid" 2>/dev/null || true
+    fi
+    if [[ -n "${SECDESK_BENCH_KEEP_STORE:-}" && -f "$work/secdesk.db" ]]; then
+        cp "$work/secdesk.db" "$SECDESK_BENCH_KEEP_STORE"
     fi
     rm -rf "$work"
 }

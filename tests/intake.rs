@@ -172,6 +172,39 @@ fn an_mbox_body_line_starting_with_from_survives_whole() {
     );
 }
 
+#[test]
+fn a_large_import_leaves_one_index_segment_that_finds_every_report() {
+    let desk = Desk::new("");
+    // 3,000 messages: six import batches, each written to the index as a segment.
+    let mut mbox = String::new();
+    for i in 0..3000 {
+        let body = format!("The zipfile parser overflows on archive {i}.\n");
+        mbox += &format!(
+            "From reporter@example.net Tue Nov 24 10:00:00 2026\n{}\n",
+            message(&format!("r{i}@example.net"), &format!("report {i}"), &body)
+        );
+    }
+    std::fs::write(desk.path("archive.mbox"), mbox).expect("write mbox");
+    let run = desk.run(&["import", desk.path("archive.mbox").to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    let segments: i64 = desk
+        .db()
+        .query_row(
+            "SELECT count(DISTINCT segid) FROM messages_fts_idx",
+            [],
+            |r| r.get(0),
+        )
+        .expect("read the index");
+    assert_eq!(segments, 1, "the index is merged after the import");
+    let found = desk.run(&["list", "--search", "zipfile archive", "--json"]);
+    assert!(found.status.success(), "{}", found.stderr);
+    let list: serde_json::Value = serde_json::from_str(&found.stdout).expect("JSON list");
+    assert_eq!(list.as_array().map(Vec::len), Some(3000));
+    let one = desk.run(&["list", "--search", "report 2999", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&one.stdout).expect("JSON list");
+    assert_eq!(list[0]["subject"], "report 2999", "{}", one.stdout);
+}
+
 /// Runs `import PATH` for something that is not a file or folder: refused fast, with its kind.
 fn refused_at_once(path: &Path, kind: &str) {
     let desk = Desk::new("");

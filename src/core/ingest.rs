@@ -15,7 +15,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
 use crate::core::parse::{
-    check_date, content_digest, parse_message, CheckedDate, Mailbox, ParsedMessage,
+    check_date, content_digest, parse_message, CheckedDate, DateNote, Mailbox, ParsedMessage,
 };
 use crate::core::pgp::{self, PgpEngine, PgpInfo};
 use crate::core::store::{timestamp, Result, Store};
@@ -401,8 +401,9 @@ struct Row<'a> {
 fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i64> {
     let m = &p.parsed;
     let date = row.date;
+    // Why the Date header was not used is kept as a code (`date_note`), written out
+    // when the message is shown (core::triage::view).
     let mut notes = m.notes.clone();
-    notes.extend(date.note.iter().cloned());
     notes.extend(row.placement.notes.iter().cloned());
     let (mailbox, uidvalidity, uid) = match &p.incoming.origin {
         Origin::Imap {
@@ -417,9 +418,9 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
             from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
             notes, spf, dkim, dmarc, class, outcome, spam_score, confidence,
-            mailbox, uidvalidity, uid, raw, another_sender, date_header, pgp)
+            mailbox, uidvalidity, uid, raw, another_sender, date_header, pgp, date_note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     )?
     .execute(params![
         row.report_id,
@@ -456,8 +457,9 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
             crate::core::store::dictionary::current(tx)?.as_deref()
         ),
         row.placement.another_sender,
-        date.note.as_ref().and(m.header("Date")),
+        date.note.and(m.header("Date")),
         p.pgp.as_ref().map(json),
+        date.note.map(DateNote::code),
     ])?;
     let message_row = tx.last_insert_rowid();
     for a in &m.attachments {
@@ -489,5 +491,7 @@ fn addrs_json(list: &[Mailbox]) -> Option<String> {
     (!list.is_empty()).then(|| json(&list.iter().map(Mailbox::display).collect::<Vec<_>>()))
 }
 
+#[cfg(test)]
+mod date_tests;
 #[cfg(test)]
 mod tests;

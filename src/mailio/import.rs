@@ -264,6 +264,10 @@ pub fn import_path(
         }
     }
     out.flush()?;
+    // A large archive leaves the full-text index in many segments: merged into one
+    // (core::store::search_index). Only space and search speed are at stake, so a failure
+    // (a full disk, another desk writing) does not fail an import that stored everything.
+    let _ = out.store.merge_search_index(out.summary.new_messages);
     Ok(ImportReport {
         summary: out.summary,
         skipped,

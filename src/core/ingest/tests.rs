@@ -116,7 +116,7 @@ fn cursor_is_committed_with_the_batch() {
 }
 
 /// One row of `messages`: (report, another_sender, notes, received_at, date, date_header).
-type Row = (
+pub(super) type Row = (
     i64,
     bool,
     Option<String>,
@@ -125,7 +125,7 @@ type Row = (
     Option<String>,
 );
 
-fn row(store: &Store, message_id: &str, from: &str) -> Row {
+pub(super) fn row(store: &Store, message_id: &str, from: &str) -> Row {
     store
         .conn()
         .query_row(
@@ -254,57 +254,6 @@ fn threading_headers_into_two_reports_join_the_earlier_and_say_so() {
 }
 
 #[test]
-fn forged_dates_are_replaced_by_the_arrival_and_kept_as_written() {
-    use chrono::TimeZone;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let arrival = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
-    let msg = |id: &str, date: &str| {
-        RawIncoming::imported(
-            format!("From: a@x.test\nMessage-ID: <{id}>\nDate: {date}\nSubject: s\n\nb\n"),
-            arrival,
-        )
-    };
-    Ingestor::without_classifier()
-        .ingest_batch(
-            &mut store,
-            vec![
-                msg("future@x", "Fri, 31 Dec 9999 23:59:59 +0000"),
-                msg("past@x", "Thu, 01 Jan 1970 00:00:00 +0000"),
-                msg("fine@x", "Sun, 29 Nov 2026 22:00:00 +0000"),
-            ],
-            None,
-        )
-        .unwrap();
-    for (id, written) in [
-        ("future@x", "Fri, 31 Dec 9999 23:59:59 +0000"),
-        ("past@x", "Thu, 01 Jan 1970 00:00:00 +0000"),
-    ] {
-        let (_, _, notes, received, date, header) = row(&store, id, "a@x.test");
-        assert_eq!(received, "2026-11-30T08:00:00Z", "{id}");
-        assert_eq!(date.as_deref(), Some("2026-11-30T08:00:00Z"), "{id}");
-        assert_eq!(header.as_deref(), Some(written));
-        assert!(notes.unwrap().contains("ordered and timed by its arrival"));
-    }
-    let (_, _, notes, received, _, header) = row(&store, "fine@x", "a@x.test");
-    assert_eq!(received, "2026-11-29T22:00:00Z");
-    assert_eq!((notes, header), (None, None));
-    // The queue's clocks start at the arrival, not in 9999 or 1970.
-    let created: Vec<String> = store
-        .conn()
-        .prepare("SELECT created_at FROM reports ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    assert_eq!(
-        created[..2],
-        ["2026-11-30T08:00:00Z", "2026-11-30T08:00:00Z"]
-    );
-}
-
-#[test]
 fn a_batch_is_searchable_and_written_to_the_index_as_one_segment() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
@@ -382,8 +331,7 @@ fn a_store_from_before_the_binary_hash_keeps_recognising_its_mail() {
         let c = store.conn();
         c.execute_batch("UPDATE messages SET content_hash = lower(hex(content_hash))")
             .unwrap();
-        c.pragma_update(None, "user_version", migration as i64)
-            .unwrap();
+        crate::core::store::rewind_to(c, migration as i64);
     }
     let mut store = Store::open(&path).unwrap();
     let stored = |store: &Store| -> (String, Vec<u8>) {

@@ -20,7 +20,72 @@ pub const PAST_SKEW: Duration = Duration::days(7);
 pub struct CheckedDate {
     pub at: DateTime<Utc>,
     /// Set when the header was not used: what was wrong, for the message's notes.
-    pub note: Option<String>,
+    pub note: Option<DateNote>,
+}
+
+/// Why a message's Date header was not used. The store keeps only this ([`DateNote::code`]),
+/// beside the header as written and the arrival, and the note's text is written from them
+/// when the message is shown ([`DateNote::describe`]): on a mailbox of old mail, where
+/// every message has the note, the text was 4 MB of every 80 MB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateNote {
+    /// The header is there but is not a date.
+    Unreadable,
+    /// More than [`FUTURE_SKEW`] after the arrival.
+    AfterArrival,
+    /// More than [`FUTURE_SKEW`] after the time it was stored, with no arrival known.
+    AfterNow,
+    /// More than [`PAST_SKEW`] before the arrival.
+    BeforeArrival,
+}
+
+impl DateNote {
+    /// The note as the store keeps it (`messages.date_note`).
+    pub fn code(self) -> i64 {
+        match self {
+            DateNote::Unreadable => 1,
+            DateNote::AfterArrival => 2,
+            DateNote::AfterNow => 3,
+            DateNote::BeforeArrival => 4,
+        }
+    }
+
+    /// The note a stored code names; `None` for a code this version does not know.
+    pub fn from_code(code: i64) -> Option<DateNote> {
+        [
+            DateNote::Unreadable,
+            DateNote::AfterArrival,
+            DateNote::AfterNow,
+            DateNote::BeforeArrival,
+        ]
+        .into_iter()
+        .find(|n| n.code() == code)
+    }
+
+    /// The note's text, for the message's notes: `header_text` is the Date header as
+    /// written, `arrival` when the message arrived (the time it was ordered by instead).
+    pub fn describe(self, header_text: &str, arrival: DateTime<Utc>) -> String {
+        let shown = super::flat(header_text);
+        let arrived = || format!("it arrived {}", arrival.format("%Y-%m-%d %H:%M UTC"));
+        let instead = "ordered and timed by its arrival instead";
+        match self {
+            DateNote::Unreadable => {
+                format!("the Date header ({shown:?}) could not be read: the arrival time is used")
+            }
+            DateNote::AfterArrival => format!(
+                "the Date header ({shown}) is more than a day after {}: {instead}",
+                arrived()
+            ),
+            DateNote::AfterNow => {
+                format!("the Date header ({shown}) is more than a day after now: {instead}")
+            }
+            DateNote::BeforeArrival => format!(
+                "the Date header ({shown}) is more than {} days before {}: {instead}",
+                PAST_SKEW.num_days(),
+                arrived()
+            ),
+        }
+    }
 }
 
 /// Judges `header` (parsed; `header_text` is the header as written, for the note) against
@@ -33,40 +98,26 @@ pub fn check_date(
     now: DateTime<Utc>,
 ) -> CheckedDate {
     let reference = arrival.unwrap_or(now);
-    let shown = header_text.map(super::flat).unwrap_or_default();
-    let Some(date) = header else {
-        let note = header_text.filter(|t| !t.trim().is_empty()).map(|_| {
-            format!("the Date header ({shown:?}) could not be read: the arrival time is used")
-        });
-        return CheckedDate {
-            at: reference,
-            note,
-        };
+    let note = match header {
+        None => header_text
+            .filter(|t| !t.trim().is_empty())
+            .map(|_| DateNote::Unreadable),
+        Some(date) if date > reference + FUTURE_SKEW => Some(if arrival.is_some() {
+            DateNote::AfterArrival
+        } else {
+            DateNote::AfterNow
+        }),
+        Some(date) if arrival.is_some() && date < reference - PAST_SKEW => {
+            Some(DateNote::BeforeArrival)
+        }
+        Some(_) => None,
     };
-    let arrived = arrival
-        .map(|a| format!("it arrived {}", a.format("%Y-%m-%d %H:%M UTC")))
-        .unwrap_or_else(|| "now".to_string());
-    let note = if date > reference + FUTURE_SKEW {
-        Some(format!(
-            "the Date header ({shown}) is more than a day after {arrived}: ordered and timed by its arrival instead"
-        ))
-    } else if arrival.is_some() && date < reference - PAST_SKEW {
-        Some(format!(
-            "the Date header ({shown}) is more than {} days before {arrived}: ordered and timed by its arrival instead",
-            PAST_SKEW.num_days()
-        ))
-    } else {
-        None
-    };
-    match note {
-        Some(note) => CheckedDate {
-            at: reference,
-            note: Some(note),
+    CheckedDate {
+        at: match (note, header) {
+            (None, Some(date)) => date,
+            _ => reference,
         },
-        None => CheckedDate {
-            at: date,
-            note: None,
-        },
+        note,
     }
 }
 
@@ -119,7 +170,8 @@ mod tests {
             arrival,
         );
         assert_eq!(future.at, arrival);
-        let note = future.note.unwrap();
+        assert_eq!(future.note, Some(DateNote::AfterArrival));
+        let note = DateNote::AfterArrival.describe("Fri, 31 Dec 9999 23:59:59 +0000", arrival);
         assert!(
             note.contains("31 Dec 9999") && note.contains("after it arrived 2026-11-24"),
             "{note}"
@@ -131,7 +183,9 @@ mod tests {
             arrival,
         );
         assert_eq!(past.at, arrival);
-        assert!(past.note.unwrap().contains("7 days before"));
+        assert_eq!(past.note, Some(DateNote::BeforeArrival));
+        let note = DateNote::BeforeArrival.describe("Thu, 1 Jan 1970 00:00:00 +0000", arrival);
+        assert!(note.contains("(Thu, 1 Jan 1970 00:00:00 +0000) is more than 7 days before it arrived 2026-11-24 12:00 UTC"), "{note}");
     }
 
     #[test]
@@ -141,7 +195,10 @@ mod tests {
         assert_eq!(old.at, at(2020, 1, 1));
         let future = check_date(Some(at(2030, 1, 1)), Some("2030"), None, now);
         assert_eq!(future.at, now);
-        assert!(future.note.is_some());
+        assert_eq!(future.note, Some(DateNote::AfterNow));
+        assert!(DateNote::AfterNow
+            .describe("2030", now)
+            .contains("after now"));
     }
 
     #[test]
@@ -149,8 +206,28 @@ mod tests {
         let arrival = at(2026, 11, 24);
         let c = check_date(None, Some("yesterday-ish"), Some(arrival), arrival);
         assert_eq!(c.at, arrival);
-        assert!(c.note.unwrap().contains("could not be read"));
+        assert_eq!(c.note, Some(DateNote::Unreadable));
+        // Written as a quoted string: the header is the sender's text.
+        let note = DateNote::Unreadable.describe("yesterday-ish\r\n\tor so", arrival);
+        assert!(
+            note.starts_with("the Date header (\"yesterday-ish or so\") could not be read"),
+            "{note}"
+        );
         assert_eq!(check_date(None, None, Some(arrival), arrival).note, None);
+    }
+
+    #[test]
+    fn stored_codes_name_the_notes_they_were_made_from() {
+        for note in [
+            DateNote::Unreadable,
+            DateNote::AfterArrival,
+            DateNote::AfterNow,
+            DateNote::BeforeArrival,
+        ] {
+            assert_eq!(DateNote::from_code(note.code()), Some(note));
+        }
+        assert_eq!(DateNote::from_code(0), None);
+        assert_eq!(DateNote::from_code(99), None);
     }
 
     #[test]

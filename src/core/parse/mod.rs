@@ -10,7 +10,7 @@ mod entities;
 mod html;
 
 pub use auth_results::AuthResults;
-pub use dates::{check_date, mbox_from_date, CheckedDate};
+pub use dates::{check_date, mbox_from_date, CheckedDate, DateNote};
 pub use html::html_to_text;
 
 use chrono::{DateTime, TimeZone, Utc};

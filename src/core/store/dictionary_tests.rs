@@ -186,8 +186,7 @@ fn an_old_store_is_repacked_on_open_and_a_frame_without_a_dictionary_still_reads
             .iter()
             .position(|m| m.contains("CREATE TABLE IF NOT EXISTS raw_dictionaries"))
             .unwrap();
-        c.pragma_update(None, "user_version", before as i64)
-            .unwrap();
+        crate::core::store::rewind_to(c, before as i64);
     }
     let store = Store::open(&path).unwrap();
     let ids = dictionary_ids(&store);

@@ -283,8 +283,7 @@ fn a_damaged_store_from_before_packing_is_salvaged_byte_exact() {
             )
             .unwrap();
         }
-        c.pragma_update(None, "user_version", migrations::raw_packed_from() - 1)
-            .unwrap();
+        crate::core::store::rewind_to(c, migrations::raw_packed_from() - 1);
         c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
     }
     damage_page(&path, 40);

@@ -488,6 +488,35 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE messages SET reasons = NULL WHERE reasons IS NOT NULL;
     "#,
+    // 24 (compact store): why a Date header was not used is kept as a code
+    // (`messages.date_note`, core::parse::DateNote), not as a sentence in `notes`: the
+    // sentence is written again from the code, the header as written (`date_header`) and
+    // the arrival (`received_at`) when the message is shown. On a mailbox of old mail every
+    // message had one, 4 MB of an 80 MB store. The sentences stored so far become codes
+    // when they are exactly what this version writes; any other wording stays in `notes`.
+    r#"
+    ALTER TABLE messages ADD COLUMN date_note INTEGER;
+    CREATE TEMP TABLE date_notes AS
+        SELECT m.id AS id, n.key AS key,
+               CASE
+                   WHEN n.value LIKE '%) could not be read: the arrival time is used' THEN 1
+                   WHEN n.value LIKE '%) is more than a day after it arrived ____-__-__ __:__ UTC: ordered and timed by its arrival instead' THEN 2
+                   WHEN n.value LIKE '%) is more than a day after now: ordered and timed by its arrival instead' THEN 3
+                   WHEN n.value LIKE '%) is more than 7 days before it arrived ____-__-__ __:__ UTC: ordered and timed by its arrival instead' THEN 4
+               END AS code
+        FROM messages m, json_each(m.notes) n
+        WHERE m.date_header IS NOT NULL AND m.notes IS NOT NULL AND json_valid(m.notes)
+          AND n.type = 'text' AND n.value LIKE 'the Date header (%';
+    DELETE FROM temp.date_notes WHERE code IS NULL
+        OR id IN (SELECT id FROM temp.date_notes GROUP BY id HAVING count(*) > 1);
+    UPDATE messages SET
+        date_note = (SELECT code FROM temp.date_notes d WHERE d.id = messages.id),
+        notes = (SELECT json_group_array(n.value) FROM json_each(messages.notes) n
+                 WHERE n.key != (SELECT key FROM temp.date_notes d WHERE d.id = messages.id)
+                 HAVING count(*) > 0)
+    WHERE id IN (SELECT id FROM temp.date_notes);
+    DROP TABLE temp.date_notes;
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters
@@ -510,6 +539,23 @@ pub fn space_freed_by() -> i64 {
         .iter()
         .rposition(|m| m.contains("secdesk_pack_raw(raw)") || m.contains("SET body = ''"))
         .map_or(0, |i| i as i64 + 1)
+}
+
+/// Sets a store back to `version` for a test, as a store of that version would be: the
+/// columns that later migrations add are dropped, since adding a column cannot run twice.
+/// Every other later migration runs again unchanged on the next open.
+#[cfg(test)]
+pub(crate) fn rewind_to(conn: &rusqlite::Connection, version: i64) {
+    let added = MIGRATIONS
+        .iter()
+        .position(|m| m.contains("ADD COLUMN date_note"))
+        .map_or(i64::MAX, |i| i as i64);
+    if version <= added {
+        conn.execute_batch("ALTER TABLE messages DROP COLUMN date_note")
+            .expect("a store of this version has the column");
+    }
+    conn.pragma_update(None, "user_version", version)
+        .expect("set the store's version");
 }
 
 /// How many migrations a store has had once its raw messages are packed: a store at a

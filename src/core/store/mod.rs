@@ -20,6 +20,7 @@ pub mod reasons;
 pub mod repack;
 pub mod reports;
 pub mod salvage;
+mod search_index;
 pub mod space;
 pub mod stamp;
 
@@ -30,6 +31,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use crate::core::time::{parse_timestamp, timestamp};
 pub use errors::{describe_error, describe_sqlite, Result, StoreError};
+#[cfg(test)]
+pub(crate) use migrations::rewind_to;
 pub use migrations::MIGRATIONS;
 
 use file::Identity;
@@ -140,7 +143,9 @@ impl Store {
             damage: None,
             notices,
         };
-        store.configure().map_err(|e| store.name_file(e))?;
+        store
+            .configure(identity == Identity::New)
+            .map_err(|e| store.name_file(e))?;
         if identity != Identity::Ours {
             store
                 .conn
@@ -163,12 +168,21 @@ impl Store {
         }
     }
 
-    fn configure(&self) -> Result<()> {
+    fn configure(&self, new: bool) -> Result<()> {
         register_functions(&self.conn)?;
         // 16 KB pages for a new database (an existing one keeps its size; the pragma is then a
         // no-op). A typical message with its raw bytes fits one page instead of an overflow
         // chain of 4 KB pages: a full sync spent about 15 % less time storing.
         self.conn.pragma_update(None, "page_size", 16384)?;
+        // A new database can give freed pages back to the file system without a VACUUM that
+        // rewrites it whole (`PRAGMA incremental_vacuum`, after merging the full-text index,
+        // core::store::search_index). Only then: on an existing one the pragma takes the write
+        // lock (and changes nothing until a VACUUM), which a read-only store or another
+        // desk's write would refuse.
+        if new {
+            self.conn
+                .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        }
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -210,6 +224,24 @@ impl Store {
         Ok(())
     }
 
+    /// A new store's schema: every migration in one transaction, so each page is written to
+    /// the WAL once (about 1 MB) rather than once per migration (3 MB), which a nearly full
+    /// disk may not have room for.
+    fn create_schema(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let named = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(named)?;
+        for sql in MIGRATIONS {
+            tx.execute_batch(sql).map_err(named)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)
+            .map_err(named)?;
+        tx.commit().map_err(named)
+    }
+
     /// Trains the store's first dictionary if it is due (core::store::repack; the
     /// dictionaries it has were registered with the store's functions): the re-packing
     /// migration of a store of 1,000 messages or more. The space re-packing frees is given
@@ -240,6 +272,9 @@ impl Store {
     }
 
     fn apply_migrations(&mut self, from: usize) -> Result<()> {
+        if from == 0 {
+            return self.create_schema();
+        }
         let path = self.path.clone();
         let broken = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
             tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {

@@ -108,12 +108,7 @@ fn the_migration_packs_an_old_store_and_keeps_every_message_byte_exact() {
             )
             .unwrap();
         }
-        conn.pragma_update(
-            None,
-            "user_version",
-            super::super::migrations::raw_packed_from() - 1,
-        )
-        .unwrap();
+        crate::core::store::rewind_to(conn, super::super::migrations::raw_packed_from() - 1);
     }
     let store = Store::open(&path).unwrap();
     let conn = store.conn();
@@ -153,12 +148,7 @@ fn the_migration_keeps_reasons_once_on_the_report() {
                    VALUES (1, 'h1', 't', x'41', '["a"]'), (1, 'h2', 't', x'42', '["b"]');"#,
         )
         .unwrap();
-        c.pragma_update(
-            None,
-            "user_version",
-            super::super::migrations::raw_packed_from(),
-        )
-        .unwrap();
+        crate::core::store::rewind_to(c, super::super::migrations::raw_packed_from());
     }
     let store = Store::open(&path).unwrap();
     let c = store.conn();
@@ -214,7 +204,7 @@ fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() 
             .unwrap();
         }
         let before = super::super::migrations::space_freed_by() - 1;
-        c.pragma_update(None, "user_version", before).unwrap();
+        crate::core::store::rewind_to(c, before);
     }
     let store = Store::open(&path).unwrap();
     let c = store.conn();

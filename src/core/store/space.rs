@@ -27,6 +27,9 @@ pub struct Space {
     pub page_size: i64,
     pub pages: i64,
     pub free_pages: i64,
+    /// Pages of the pointer map a store with `auto_vacuum` keeps (one in 3,277 at 16 KB),
+    /// which belong to no table or index.
+    pub pointer_map_pages: i64,
     /// `dbstat`, or `page_count` when `dbstat` is not compiled in (then `objects` is empty).
     pub source: &'static str,
     /// Largest first.
@@ -58,6 +61,7 @@ pub fn space(conn: &Connection) -> Result<Space> {
     let page_size = pragma("page_size")?;
     let pages = pragma("page_count")?;
     let free_pages = pragma("freelist_count")?;
+    let pointer_map_pages = pointer_map_pages(pragma("auto_vacuum")?, page_size, pages);
     let (source, objects) = match objects(conn) {
         Ok(objects) => ("dbstat", objects),
         // "no such table: dbstat": a SQLite built without SQLITE_ENABLE_DBSTAT_VTAB.
@@ -98,6 +102,7 @@ pub fn space(conn: &Connection) -> Result<Space> {
         page_size,
         pages,
         free_pages,
+        pointer_map_pages,
         source,
         objects,
         messages,
@@ -110,6 +115,17 @@ pub fn space(conn: &Connection) -> Result<Space> {
         dictionaries,
         dictionary_bytes,
     })
+}
+
+/// How many of a file's `pages` are pointer-map pages: none without `auto_vacuum`; else
+/// page 2 and one after every `usable / 5` pages that it maps (the SQLite file format, §1.7;
+/// secdesk stores reserve no bytes per page, so all of a page is usable).
+fn pointer_map_pages(auto_vacuum: i64, page_size: i64, pages: i64) -> i64 {
+    if auto_vacuum == 0 || pages < 2 {
+        return 0;
+    }
+    let stride = page_size / 5 + 1;
+    (pages - 2) / stride + 1
 }
 
 fn objects(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
@@ -155,7 +171,19 @@ mod tests {
             );
         }
         let counted: i64 = s.objects.iter().map(|o| o.pages).sum();
-        // Every page but the free ones belongs to some b-tree (the schema's included).
-        assert_eq!(counted + s.free_pages, s.pages);
+        // Every page but the free ones and the pointer map belongs to some b-tree (the
+        // schema's included).
+        assert_eq!(s.pointer_map_pages, 1);
+        assert_eq!(counted + s.free_pages + s.pointer_map_pages, s.pages);
+    }
+
+    #[test]
+    fn pointer_map_pages_follow_the_file_format() {
+        // 16 KB pages: page 2 maps the 3,276 pages after it; page 3,279 is the next map.
+        assert_eq!(pointer_map_pages(0, 16384, 10_000), 0);
+        assert_eq!(pointer_map_pages(2, 16384, 1), 0);
+        assert_eq!(pointer_map_pages(2, 16384, 2), 1);
+        assert_eq!(pointer_map_pages(2, 16384, 3278), 1);
+        assert_eq!(pointer_map_pages(2, 16384, 3279), 2);
     }
 }

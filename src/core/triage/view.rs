@@ -11,6 +11,7 @@ use super::{Note, TriageError};
 use crate::core::clocks::{self, Clocks, Deadlines};
 use crate::core::config::ClockConfig;
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
+use crate::core::parse::DateNote;
 use crate::core::store::Store;
 
 /// One report, everything about it.
@@ -233,18 +234,47 @@ fn notes(conn: &Connection, id: ReportId) -> Result<Vec<Note>, TriageError> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A message's notes as stored, with why its Date header was not used written out from
+/// the stored code (`messages.date_note`), the header as written and the arrival.
+fn parse_notes(
+    mut notes: Vec<String>,
+    date_note: Option<i64>,
+    date_header: Option<&str>,
+    received_at: &str,
+) -> Vec<String> {
+    let note = date_note.and_then(DateNote::from_code);
+    let arrival = crate::core::time::parse_timestamp(received_at);
+    if let (Some(note), Some(header), Some(arrival)) = (note, date_header, arrival) {
+        notes.insert(0, note.describe(header, arrival));
+    } else if date_note.is_some() {
+        // A code from a newer version, or a row that lost its header: say what is known.
+        notes.insert(0, DATE_NOT_USED.to_string());
+    }
+    notes
+}
+
+/// The note for a Date header not used, when its reason cannot be written out.
+const DATE_NOT_USED: &str =
+    "the Date header was not used: ordered and timed by its arrival instead";
+
 fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, message_id, from_name, from_addr, date, received_at, subject,
                 secdesk_body(body, pgp, raw),
                 direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
-                another_sender, pgp
+                another_sender, pgp, date_note
          FROM messages WHERE report_id = ?1 ORDER BY received_at, id",
     )?;
     let rows = stmt.query_map([id], |r| {
         let name: Option<String> = r.get(2)?;
         let addr: Option<String> = r.get(3)?;
         let received_at: String = r.get(5)?;
+        let parse_notes = parse_notes(
+            json_list(r.get(14)?),
+            r.get(18)?,
+            r.get::<_, Option<String>>(15)?.as_deref(),
+            &received_at,
+        );
         Ok((
             r.get::<_, i64>(0)?,
             MessageView {
@@ -272,7 +302,7 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
                     dkim: r.get(12)?,
                     dmarc: r.get(13)?,
                 },
-                parse_notes: json_list(r.get(14)?),
+                parse_notes,
                 pgp: r
                     .get::<_, Option<String>>(17)?
                     .and_then(|j| serde_json::from_str(&j).ok())

@@ -276,6 +276,10 @@ pub fn run(
         return Err(e);
     }
     finish(store, ingestor, examined, &plan, &walk, &listing)?;
+    // A first sync leaves the full-text index in many segments: merged into one
+    // (core::store::search_index). Only space and search speed are at stake, so a failure
+    // (a full disk, another desk writing) does not fail a sync that stored everything.
+    let _ = store.merge_search_index(report.stored.new_messages);
     Ok(report)
 }
 

@@ -1,0 +1,133 @@
+//! Dates a message's sender wrote: replaced by the arrival when implausible, kept as written,
+//! and why, kept as a code and shown as a sentence.
+
+use super::tests::row;
+use super::*;
+
+/// The notes `show` and the desk print for the first message of `report`.
+fn shown_notes(store: &Store, report: i64) -> Vec<String> {
+    let detail = crate::core::triage::report_detail(
+        store,
+        report,
+        &crate::core::config::ClockConfig::default(),
+        Utc::now(),
+    )
+    .unwrap();
+    detail.messages[0].parse_notes.clone()
+}
+
+#[test]
+fn forged_dates_are_replaced_by_the_arrival_and_kept_as_written() {
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let arrival = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+    let msg = |id: &str, date: &str| {
+        RawIncoming::imported(
+            format!("From: a@x.test\nMessage-ID: <{id}>\nDate: {date}\nSubject: s\n\nb\n"),
+            arrival,
+        )
+    };
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![
+                msg("future@x", "Fri, 31 Dec 9999 23:59:59 +0000"),
+                msg("past@x", "Thu, 01 Jan 1970 00:00:00 +0000"),
+                msg("fine@x", "Sun, 29 Nov 2026 22:00:00 +0000"),
+            ],
+            None,
+        )
+        .unwrap();
+    for (id, written) in [
+        ("future@x", "Fri, 31 Dec 9999 23:59:59 +0000"),
+        ("past@x", "Thu, 01 Jan 1970 00:00:00 +0000"),
+    ] {
+        let (report, _, notes, received, date, header) = row(&store, id, "a@x.test");
+        assert_eq!(received, "2026-11-30T08:00:00Z", "{id}");
+        assert_eq!(date.as_deref(), Some("2026-11-30T08:00:00Z"), "{id}");
+        assert_eq!(header.as_deref(), Some(written));
+        // The store keeps why as a code, not a sentence; the report shows the sentence.
+        assert_eq!(notes, None, "{id}");
+        let shown = shown_notes(&store, report);
+        let why = if id == "future@x" {
+            "is more than a day after it arrived 2026-11-30 08:00 UTC"
+        } else {
+            "is more than 7 days before it arrived 2026-11-30 08:00 UTC"
+        };
+        assert_eq!(
+            shown,
+            [format!(
+                "the Date header ({written}) {why}: ordered and timed by its arrival instead"
+            )]
+        );
+    }
+    let (_, _, notes, received, _, header) = row(&store, "fine@x", "a@x.test");
+    assert_eq!(received, "2026-11-29T22:00:00Z");
+    assert_eq!((notes, header), (None, None));
+    // The queue's clocks start at the arrival, not in 9999 or 1970.
+    let created: Vec<String> = store
+        .conn()
+        .prepare("SELECT created_at FROM reports ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        created[..2],
+        ["2026-11-30T08:00:00Z", "2026-11-30T08:00:00Z"]
+    );
+}
+
+#[test]
+fn date_notes_stored_as_sentences_become_codes_and_read_the_same() {
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let arrival = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+    let written = "Thu, 01 Jan 1970 00:00:00 +0000";
+    let old = format!(
+        "the Date header ({written}) is more than 7 days before it arrived 2026-11-30 08:00 \
+         UTC: ordered and timed by its arrival instead"
+    );
+    {
+        let mut store = Store::open(&path).unwrap();
+        let msg = |id: &str| {
+            RawIncoming::imported(
+                format!("From: a@x.test\nMessage-ID: <{id}>\nDate: {written}\nSubject: s\n\nb\n"),
+                arrival,
+            )
+        };
+        Ingestor::without_classifier()
+            .ingest_batch(&mut store, vec![msg("a@x"), msg("b@x")], None)
+            .unwrap();
+        // As the release before this one left them: the sentence among the notes, beside
+        // a note of another kind; on the second message in a wording this version does not
+        // write, which must stay as it is.
+        let c = store.conn();
+        c.execute(
+            "UPDATE messages SET notes = json_array(?1, 'joined the earliest, #1')
+             WHERE message_id = 'a@x'",
+            [&old],
+        )
+        .unwrap();
+        c.execute(
+            "UPDATE messages SET notes = json_array('the Date header (x) was odd')
+             WHERE message_id = 'b@x'",
+            [],
+        )
+        .unwrap();
+        crate::core::store::rewind_to(c, crate::core::store::MIGRATIONS.len() as i64 - 1);
+    }
+    let store = Store::open(&path).unwrap();
+    let (report, _, notes, ..) = row(&store, "a@x", "a@x.test");
+    assert_eq!(notes.as_deref(), Some(r#"["joined the earliest, #1"]"#));
+    assert_eq!(
+        shown_notes(&store, report),
+        [old.clone(), "joined the earliest, #1".to_string()]
+    );
+    let (report, _, notes, ..) = row(&store, "b@x", "a@x.test");
+    assert_eq!(notes.as_deref(), Some(r#"["the Date header (x) was odd"]"#));
+    assert_eq!(shown_notes(&store, report), ["the Date header (x) was odd"]);
+}
