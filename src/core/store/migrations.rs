@@ -496,19 +496,25 @@ pub const MIGRATIONS: &[&str] = &[
     // when they are exactly what this version writes; any other wording stays in `notes`.
     r#"
     ALTER TABLE messages ADD COLUMN date_note INTEGER;
-    CREATE TEMP TABLE date_notes AS
-        SELECT m.id AS id, n.key AS key,
-               CASE
-                   WHEN n.value LIKE '%) could not be read: the arrival time is used' THEN 1
-                   WHEN n.value LIKE '%) is more than a day after it arrived ____-__-__ __:__ UTC: ordered and timed by its arrival instead' THEN 2
-                   WHEN n.value LIKE '%) is more than a day after now: ordered and timed by its arrival instead' THEN 3
-                   WHEN n.value LIKE '%) is more than 7 days before it arrived ____-__-__ __:__ UTC: ordered and timed by its arrival instead' THEN 4
-               END AS code
-        FROM messages m, json_each(m.notes) n
-        WHERE m.date_header IS NOT NULL AND m.notes IS NOT NULL AND json_valid(m.notes)
-          AND n.type = 'text' AND n.value LIKE 'the Date header (%';
-    DELETE FROM temp.date_notes WHERE code IS NULL
-        OR id IN (SELECT id FROM temp.date_notes GROUP BY id HAVING count(*) > 1);
+    CREATE TEMP TABLE date_notes (
+        id   INTEGER PRIMARY KEY,                  -- messages.id
+        key  INTEGER NOT NULL,                     -- the sentence's place in `notes`
+        code INTEGER NOT NULL
+    );
+    INSERT INTO temp.date_notes (id, key, code)
+        SELECT id, max(key), max(code) FROM (
+            SELECT m.id AS id, n.key AS key,
+                   CASE
+                       WHEN n.value LIKE '%) could not be read: the arrival time is used' THEN 1
+                       WHEN n.value LIKE '%) is more than a day after it arrived ____-__-__ __:__ UTC: ordered and timed by its arrival instead' THEN 2
+                       WHEN n.value LIKE '%) is more than a day after now: ordered and timed by its arrival instead' THEN 3
+                       WHEN n.value LIKE '%) is more than 7 days before it arrived ____-__-__ __:__ UTC: ordered and timed by its arrival instead' THEN 4
+                   END AS code
+            FROM messages m, json_each(m.notes) n
+            WHERE m.date_header IS NOT NULL AND m.notes IS NOT NULL AND json_valid(m.notes)
+              AND n.type = 'text' AND n.value LIKE 'the Date header (%'
+        )
+        GROUP BY id HAVING count(*) = 1 AND max(code) IS NOT NULL;
     UPDATE messages SET
         date_note = (SELECT code FROM temp.date_notes d WHERE d.id = messages.id),
         notes = (SELECT json_group_array(n.value) FROM json_each(messages.notes) n
