@@ -225,7 +225,7 @@ impl Ingestor {
             // Re-packing shrank rows in place and left their pages part empty; compacting
             // the 1,000-message file now is quick. Another desk reading the store may keep
             // it from running: the space is then reused by later batches.
-            let _ = store.conn().execute_batch("VACUUM");
+            let _ = store.vacuum();
         }
         Ok(summary)
     }

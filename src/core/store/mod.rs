@@ -264,7 +264,7 @@ impl Store {
     /// to the file system (`VACUUM`, once, after those migrations). It needs the store to itself: when another
     /// desk holds it, the free pages stay and later syncs reuse them.
     fn compact_after_packing(&mut self) {
-        if let Err(e) = self.conn.execute_batch("VACUUM") {
+        if let Err(e) = vacuum(&self.conn) {
             self.notices.push(format!(
                 "the store is now compact, but the file could not be shrunk now ({e}); the freed space is reused by later syncs"
             ));
@@ -373,6 +373,12 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites the file without its free pages (`VACUUM`), as a store that gives freed
+    /// pages back later (see [`vacuum`]). Needs the store to itself.
+    pub fn vacuum(&self) -> Result<()> {
+        Ok(vacuum(&self.conn)?)
+    }
+
     /// The underlying connection, for the core modules that own their queries.
     pub fn conn(&self) -> &Connection {
         &self.conn
@@ -413,6 +419,13 @@ impl Store {
             .conn
             .pragma_query_value(None, "data_version", |r| r.get(0))?)
     }
+}
+
+/// `VACUUM`, switching a store made before `auto_vacuum` to it on the way (the pragma
+/// takes effect at a VACUUM), so the full-text index's merges give their freed pages back
+/// from then on (core::store::search_index).
+fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
 }
 
 /// Makes the store's SQL functions ([`raw::SQL_PACK`], [`body::SQL_BODY`]) available on

@@ -205,9 +205,15 @@ fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() 
         }
         let before = super::super::migrations::space_freed_by() - 1;
         crate::core::store::rewind_to(c, before);
+        // Made before stores gave freed pages back.
+        c.execute_batch("PRAGMA auto_vacuum = NONE; VACUUM")
+            .unwrap();
     }
     let store = Store::open(&path).unwrap();
     let c = store.conn();
+    // Its compaction after the migrations makes it one that does.
+    let auto_vacuum: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
+    assert_eq!(auto_vacuum, 2, "incremental");
     let rows: Vec<(String, String)> = c
         .prepare("SELECT body, secdesk_body(body, pgp, raw) FROM messages ORDER BY id")
         .unwrap()
