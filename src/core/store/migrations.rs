@@ -538,12 +538,17 @@ pub const HASH_AS_BYTES: &str = r#"
     "#;
 
 /// How many migrations a store has had once the last migration that frees much space (packing
-/// raw messages, dropping derivable bodies) ran: a store migrated from below this is
-/// compacted (`VACUUM`) once afterwards.
+/// raw messages, dropping derivable bodies, Date notes as codes) ran: a store migrated from
+/// below this is compacted (`VACUUM`) once afterwards, which also makes it a store that
+/// gives freed pages back (`auto_vacuum`, see `Store::vacuum`).
 pub fn space_freed_by() -> i64 {
     MIGRATIONS
         .iter()
-        .rposition(|m| m.contains("secdesk_pack_raw(raw)") || m.contains("SET body = ''"))
+        .rposition(|m| {
+            m.contains("secdesk_pack_raw(raw)")
+                || m.contains("SET body = ''")
+                || m.contains("ADD COLUMN date_note")
+        })
         .map_or(0, |i| i as i64 + 1)
 }
 

@@ -261,10 +261,15 @@ impl Store {
     }
 
     /// Gives the space that packing the raw messages or dropping derivable bodies freed back
-    /// to the file system (`VACUUM`, once, after those migrations). It needs the store to itself: when another
-    /// desk holds it, the free pages stay and later syncs reuse them.
+    /// to the file system (`VACUUM`, once, after those migrations), with the full-text index
+    /// merged into one segment first (core::store::search_index). It needs the store to
+    /// itself: when another desk holds it, the free pages stay and later syncs reuse them.
     fn compact_after_packing(&mut self) {
-        if let Err(e) = vacuum(&self.conn) {
+        let compacted = self
+            .conn
+            .execute_batch(search_index::MERGE)
+            .and_then(|()| vacuum(&self.conn));
+        if let Err(e) = compacted {
             self.notices.push(format!(
                 "the store is now compact, but the file could not be shrunk now ({e}); the freed space is reused by later syncs"
             ));

@@ -9,6 +9,9 @@
 
 use super::{Result, Store};
 
+/// Merges the full-text index's segments into one.
+pub(super) const MERGE: &str = "INSERT INTO messages_fts (messages_fts) VALUES ('optimize')";
+
 /// A write adds at least this many messages before the index is merged: below it the
 /// segments are few and small.
 const MERGE_AFTER: usize = 1000;
@@ -34,8 +37,7 @@ impl Store {
         // The old segments' pages are freed; a store made with `auto_vacuum` (every store
         // since this version) gives them back to the file system, from its end, without
         // rewriting the rest. Elsewhere later writes reuse them.
-        self.conn()
-            .execute_batch("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")?;
+        self.conn().execute_batch(MERGE)?;
         // Each step of the pragma frees one page: stepped until done (execute_batch stops
         // after the first).
         let mut vacuum = self.conn().prepare("PRAGMA incremental_vacuum")?;
