@@ -189,7 +189,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies the migrations this file has not had, each in its own transaction.
+    /// Applies the migrations this file has not had, each in its own transaction (a new
+    /// store's all in one, [`Store::create_schema`]).
     ///
     /// Foreign keys are off while they run (SQLite cannot switch them inside a transaction,
     /// and rebuilding a table, as for AUTOINCREMENT, needs them off); instead each migration
