@@ -380,7 +380,7 @@ impl Store {
     }
 
     /// Rewrites the file without its free pages (`VACUUM`), as a store that gives freed
-    /// pages back later (see [`vacuum`]). Needs the store to itself.
+    /// pages back later (`auto_vacuum`). Needs the store to itself.
     pub fn vacuum(&self) -> Result<()> {
         Ok(vacuum(&self.conn)?)
     }
