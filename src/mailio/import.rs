@@ -2,7 +2,7 @@
 //! Messages go through the same pipeline as sync, so importing twice adds nothing.
 //!
 //! Bounded in memory: an mbox is read as a stream ([`mbox`]), messages are stored in batches
-//! of at most [`BATCH`] messages or [`BATCH_BYTES`] bytes, and no message over the limit
+//! of at most `BATCH` messages or `BATCH_BYTES` bytes, and no message over the limit
 //! (`[sync] max_message_bytes`, as for sync) is read whole: it is stored as its headers and a
 //! note, as sync does, and the summary names it. Only regular files are opened, non-blocking and checked
 //! after opening, so a FIFO, a device such as `/dev/zero` or a socket is refused at once

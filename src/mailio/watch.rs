@@ -203,7 +203,7 @@ fn tally(round: &mut Round, done: &[Delivery]) {
     }
 }
 
-/// 2, 4, 8 … seconds after 1, 2, 3 … failures in a row, at most [`MAX_BACKOFF`].
+/// 2, 4, 8 … seconds after 1, 2, 3 … failures in a row, at most `MAX_BACKOFF`.
 pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << failures.clamp(1, 16)).min(MAX_BACKOFF)
 }

@@ -8,7 +8,7 @@
 //! fired and the most telling tokens. [`features`] (found by [`detect`], the standard-library
 //! names by [`stdlib`]) adds the structure of a mail, the marks of a report and the team's
 //! policy flags; [`stack`] weighs it all with weights [`fitting`] learns out-of-fold;
-//! [`received`] drops what the receiving system added. [`learn`] trains the model on a
+//! [`received`] drops what the receiving system added. [`learn`](mod@learn) trains the model on a
 //! team's decisions; [`evaluate`], [`split`] and [`replay`] measure it; [`corpus`] reads
 //! labelled folders for training and evaluation.
 //! [`similar`] finds likely duplicate reports and [`advice`] gathers what the desk shows.

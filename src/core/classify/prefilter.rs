@@ -9,7 +9,7 @@
 //! ASCII case-insensitive; a regex whose literals do not occur in the text is known not to
 //! match without running it. A regex without a usable literal set (`(?s).`, or one that can
 //! match the empty string) is always run. A set is kept small without losing a match
-//! ([`shrink`]): literals that extend another are dropped, and a set of thousands (`$1,000,000`
+//! (`shrink`): literals that extend another are dropped, and a set of thousands (`$1,000,000`
 //! and its siblings) is merged into shared prefixes rather than given up. The prefilter only
 //! ever skips a regex that cannot match, so the rules fire exactly as without it.
 

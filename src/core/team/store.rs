@@ -1,6 +1,6 @@
 //! The merge's state in the SQLite store: the team event log, the register winners and the
 //! derived conflicts (with their audit entries). A winning remote value reaches the report's
-//! own rows through [`super::apply`]; events for a report whose mail is not here yet wait
+//! own rows through `super::apply`; events for a report whose mail is not here yet wait
 //! (`pending`) until it arrives ([`materialize_pending`]).
 
 use rusqlite::{params, Connection, OptionalExtension};

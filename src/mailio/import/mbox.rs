@@ -7,7 +7,7 @@
 //! text and is kept. Lines quoted by the writer (`>From `, `>>From `, ...) lose one `>`, the
 //! mboxrd rule, which also undoes mboxo's quoting of plain `From ` lines.
 //!
-//! Memory: a line is read in pieces of at most [`MAX_PIECE`] bytes, and a message bigger
+//! Memory: a line is read in pieces of at most `MAX_PIECE` bytes, and a message bigger
 //! than the reader's limit is not kept: only its header section (at most [`MAX_HEADERS`]
 //! bytes) and its size are, reported as [`MboxItem::TooLarge`].
 

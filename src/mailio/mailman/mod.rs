@@ -150,7 +150,7 @@ impl Client {
     }
 
     /// Every post held for `list`, in Mailman's order. `held/count` (cheap: no entry is
-    /// built) sizes the slices; then [`PARALLEL_PAGES`] slices are fetched at a time, until
+    /// built) sizes the slices; then `PARALLEL_PAGES` slices are fetched at a time, until
     /// a slice comes back short or they cover Mailman's `total_size` (posts held meanwhile
     /// are fetched too).
     pub fn held(&self, list: &str) -> Result<Vec<HeldPost>, MailmanError> {
