@@ -274,9 +274,9 @@ pub fn similar_reports(
          JOIN messages m ON m.id = (SELECT min(id) FROM messages
                                     WHERE report_id = r.id AND direction = 'in')";
     let signatures =
-        |sql: &str, limit: usize| -> Result<Vec<(ReportId, Signature)>, ClassifyError> {
+        |sql: &str, params: &[i64]| -> Result<Vec<(ReportId, Signature)>, ClassifyError> {
             let mut stmt = conn.prepare_cached(sql)?;
-            let rows = stmt.query_map(rusqlite::params![report_id, limit as i64], |r| {
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
                 Ok((
                     r.get::<_, ReportId>(0)?,
                     r.get::<_, String>(1)?,
@@ -290,7 +290,7 @@ pub fn similar_reports(
             }
             Ok(out)
         };
-    let Some((_, query)) = signatures(&format!("{SELECT} WHERE r.id = ?1 LIMIT ?2"), 1)?.pop()
+    let Some((_, query)) = signatures(&format!("{SELECT} WHERE r.id = ?1"), &[report_id])?.pop()
     else {
         return Ok(Vec::new());
     };
@@ -300,7 +300,7 @@ pub fn similar_reports(
                AND NOT (r.class IS 'spam' AND (r.class_confirmed = 1 OR r.outcome IS NOT 'unsure'))
              ORDER BY r.id DESC LIMIT ?2"
         ),
-        MAX_COMPARED,
+        &[report_id, MAX_COMPARED as i64],
     )?;
     Ok(rank(&query, &earlier))
 }

@@ -24,7 +24,7 @@ impl Store {
     /// Merges the full-text index into one segment when a write has just added `added`
     /// messages and that is a large share of the store (a first sync, an archive import).
     /// True when it merged.
-    pub fn merge_search_index(&mut self, added: usize) -> Result<bool> {
+    pub fn merge_search_index(&self, added: usize) -> Result<bool> {
         if added < MERGE_AFTER {
             return Ok(false);
         }
@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn a_large_write_leaves_one_segment_that_finds_the_same() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = store_of(&dir, 12, 100);
+        let store = store_of(&dir, 12, 100);
         assert!(segments(&store) > 1, "{} segments", segments(&store));
         let before = (
             hits(&store, "zipfile"),
@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn a_small_write_or_a_small_share_is_left_to_fts5() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = store_of(&dir, 12, 100);
+        let store = store_of(&dir, 12, 100);
         let before = segments(&store);
         assert!(!store.merge_search_index(999).unwrap());
         // 1,000 new messages in a store of 4,001 or more: less than a quarter.
