@@ -266,6 +266,7 @@ fn norm(v: &HashMap<&str, f64>) -> f64 {
 /// The earlier reports (lower ids) most likely the same vulnerability as `report_id`,
 /// compared on each report's first incoming message: the newest [`MAX_COMPARED`] of them
 /// that are not spam (confirmed, or suggested with confidence; an unsure one is compared).
+/// None for a report confirmed as spam.
 pub fn similar_reports(
     conn: &Connection,
     report_id: ReportId,
@@ -290,8 +291,10 @@ pub fn similar_reports(
             }
             Ok(out)
         };
-    let Some((_, query)) = signatures(&format!("{SELECT} WHERE r.id = ?1"), &[report_id])?.pop()
-    else {
+    // A report confirmed as spam has no duplicates to offer, as before the bound.
+    let query_sql =
+        format!("{SELECT} WHERE r.id = ?1 AND NOT (r.class IS 'spam' AND r.class_confirmed = 1)");
+    let Some((_, query)) = signatures(&query_sql, &[report_id])?.pop() else {
         return Ok(Vec::new());
     };
     let earlier = signatures(
@@ -397,6 +400,16 @@ mod tests {
         // Spam the classifier was sure of is not a duplicate to offer; an unsure one is.
         assert!(!found(10, "spam", "spam"));
         assert!(found(10, "spam", "unsure"));
+        // A report confirmed as spam is offered no duplicates.
+        let (_dir, last, store) = store_with_filler(10, "valid", "ham");
+        store
+            .conn()
+            .execute(
+                "UPDATE reports SET class = 'spam', class_confirmed = 1 WHERE id = ?1",
+                [last],
+            )
+            .unwrap();
+        assert!(similar_reports(store.conn(), last).unwrap().is_empty());
     }
 
     #[test]
