@@ -18,6 +18,7 @@ use crate::core::parse::{
     check_date, content_digest, parse_message, CheckedDate, DateNote, Mailbox, ParsedMessage,
 };
 use crate::core::pgp::{self, PgpEngine, PgpInfo};
+use crate::core::store::search_terms::index_terms;
 use crate::core::store::{timestamp, Result, Store};
 
 /// One message as it arrives, before parsing.
@@ -471,14 +472,20 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
     Ok(message_row)
 }
 
-/// Adds the message's subject, sender and text to the full-text index.
+/// Adds the message's subject, sender and text to the full-text index, as the terms it
+/// holds (core::store::search_terms).
 fn index_message(tx: &Transaction<'_>, p: &Prepared, message_row: i64) -> Result<()> {
     let m = &p.parsed;
     let sender = m.from.as_ref().map(Mailbox::display).unwrap_or_default();
     tx.prepare_cached(
         "INSERT INTO messages_fts (rowid, subject, sender, body) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![message_row, m.subject, sender, m.body_text])?;
+    .execute(params![
+        message_row,
+        index_terms(&m.subject),
+        index_terms(&sender),
+        index_terms(&m.body_text)
+    ])?;
     Ok(())
 }
 

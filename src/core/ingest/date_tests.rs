@@ -118,7 +118,11 @@ fn date_notes_stored_as_sentences_become_codes_and_read_the_same() {
             [],
         )
         .unwrap();
-        crate::core::store::rewind_to(c, crate::core::store::MIGRATIONS.len() as i64 - 1);
+        let date_note = crate::core::store::MIGRATIONS
+            .iter()
+            .position(|m| m.contains("ADD COLUMN date_note"))
+            .unwrap();
+        crate::core::store::rewind_to(c, date_note as i64);
     }
     let store = Store::open(&path).unwrap();
     let (report, _, notes, ..) = row(&store, "a@x", "a@x.test");

@@ -270,7 +270,7 @@ fn a_batch_is_searchable_and_written_to_the_index_as_one_segment() {
     for i in [0, 17, 39] {
         for term in [
             format!("number{i}"),
-            format!("\"r{i}@example.org\""),
+            crate::core::store::search_terms::fts_query(&format!("r{i}@example.org")).unwrap(),
             format!("parser{i}"),
         ] {
             let found: Vec<i64> = store

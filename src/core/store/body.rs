@@ -7,7 +7,7 @@
 //! (`core::parse::parse_message`, the same function ingest ran), so the store does not keep
 //! the text twice. Readers select `secdesk_body(body, pgp, raw)` instead of the column.
 
-use rusqlite::functions::FunctionFlags;
+use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{FromSqlError, ValueRef};
 use rusqlite::Connection;
 
@@ -39,27 +39,31 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         SQL_BODY,
         3,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let body = match ctx.get_raw(0) {
-                ValueRef::Text(t) => t,
-                ValueRef::Null => b"",
-                _ => return Err(FromSqlError::InvalidType.into()),
-            };
-            let pgp = !matches!(ctx.get_raw(1), ValueRef::Null);
-            if !body.is_empty() || pgp {
-                return Ok(String::from_utf8_lossy(body).into_owned());
-            }
-            let stored = match ctx.get_raw(2) {
-                ValueRef::Blob(b) => b.to_vec(),
-                ValueRef::Text(t) => t.to_vec(),
-                ValueRef::Null => return Ok(String::new()),
-                _ => return Err(FromSqlError::InvalidType.into()),
-            };
-            let raw =
-                unpack(stored).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
-            Ok(decode(&raw))
-        },
+        |ctx| from_arguments(ctx, 0),
     )
+}
+
+/// The body given by a SQL function's arguments `body, pgp, raw`, from argument `first` on:
+/// the stored body when there is one or the message is OpenPGP mail, else the text decoded
+/// from the raw message. An error when the raw frame cannot be unpacked.
+pub(super) fn from_arguments(ctx: &Context<'_>, first: usize) -> rusqlite::Result<String> {
+    let body = match ctx.get_raw(first) {
+        ValueRef::Text(t) => t,
+        ValueRef::Null => b"",
+        _ => return Err(FromSqlError::InvalidType.into()),
+    };
+    let pgp = !matches!(ctx.get_raw(first + 1), ValueRef::Null);
+    if !body.is_empty() || pgp {
+        return Ok(String::from_utf8_lossy(body).into_owned());
+    }
+    let stored = match ctx.get_raw(first + 2) {
+        ValueRef::Blob(b) => b.to_vec(),
+        ValueRef::Text(t) => t.to_vec(),
+        ValueRef::Null => return Ok(String::new()),
+        _ => return Err(FromSqlError::InvalidType.into()),
+    };
+    let raw = unpack(stored).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+    Ok(decode(&raw))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod repack;
 pub mod reports;
 pub mod salvage;
 mod search_index;
+pub mod search_terms;
 pub mod space;
 pub mod stamp;
 
@@ -434,7 +435,8 @@ fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
 }
 
-/// Makes the store's SQL functions ([`raw::SQL_PACK`], [`body::SQL_BODY`]) available on
+/// Makes the store's SQL functions ([`raw::SQL_PACK`], [`body::SQL_BODY`],
+/// [`search_terms::SQL_SEARCH_TERMS`]) available on
 /// `conn`, and registers the store's compression dictionaries so they can unpack its raw
 /// messages; every connection to a store that reads bodies or writes raw messages needs
 /// them.
@@ -443,6 +445,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     repack::register_sql(conn)?;
     reasons::register(conn)?;
     body::register(conn)?;
+    search_terms::register(conn)?;
     dictionary::load(conn)
 }
 

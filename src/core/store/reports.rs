@@ -4,6 +4,7 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 use serde::Serialize;
 
+use super::search_terms::fts_query;
 use super::{Result, Store};
 
 /// One line of the queue: a report with its opening message.
@@ -79,7 +80,8 @@ pub(super) struct Conditions<'a> {
 
 impl Conditions<'_> {
     /// A WHERE condition over `reports r` and its bound values. Search input is quoted for
-    /// FTS5 ([`fts_query`]), so user input never becomes query syntax.
+    /// FTS5 ([`fts_query`]), so user input never becomes query syntax; a search with no
+    /// letter or digit in it matches nothing.
     pub fn sql(&self) -> (String, Vec<Value>) {
         let mut sql = String::from("1 = 1");
         let mut args: Vec<Value> = Vec::new();
@@ -101,9 +103,14 @@ impl Conditions<'_> {
             sql += " AND r.coordinator IS NULL";
         }
         if let Some(q) = self.search.map(str::trim).filter(|q| !q.is_empty()) {
-            sql += " AND r.id IN (SELECT report_id FROM messages WHERE id IN
-                       (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))";
-            args.push(Value::Text(fts_query(q)));
+            match fts_query(q) {
+                Some(query) => {
+                    sql += " AND r.id IN (SELECT report_id FROM messages WHERE id IN
+                               (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))";
+                    args.push(Value::Text(query));
+                }
+                None => sql += " AND 0",
+            }
         }
         (sql, args)
     }
@@ -149,16 +156,6 @@ pub(super) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Turns what a user typed into an FTS5 query of prefix terms, all of which must match.
-/// Each term is quoted, so FTS5 operators and syntax errors cannot come from user input.
-pub fn fts_query(input: &str) -> String {
-    input
-        .split_whitespace()
-        .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A fresh store holding `msgs`, stored without a classifier, for the store's tests.
 #[cfg(test)]
 pub(super) fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
@@ -170,6 +167,23 @@ pub(super) fn store_with(msgs: &[&str]) -> (tempfile::TempDir, Store) {
         .ingest_batch(&mut store, batch, None)
         .unwrap();
     (dir, store)
+}
+
+/// The subjects of the reports a search finds, sorted, for the store's tests.
+#[cfg(test)]
+pub(super) fn subjects_found(store: &Store, search: &str) -> Vec<String> {
+    let filter = ListFilter {
+        search: Some(search.into()),
+        ..Default::default()
+    };
+    let mut subjects: Vec<String> = store
+        .list_reports(&filter)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.subject)
+        .collect();
+    subjects.sort();
+    subjects
 }
 
 #[cfg(test)]
@@ -214,5 +228,47 @@ mod tests {
         assert_eq!(hits("extract"), vec!["tarfile traversal"]);
         assert_eq!(hits("TARFILE"), vec!["tarfile traversal"]);
         assert!(hits("\"unbalanced AND (").is_empty());
+    }
+
+    #[test]
+    fn words_joined_by_punctuation_are_found_as_typed() {
+        let (_d, store) = store_with(&[
+            "From: Ana <ana@evil.example>\nSubject: http.server traversal\n\n\
+             GET /../../etc/passwd via CVE-2024-31337, see https://www.evil.example/poc\n",
+            "From: bob@good.example\nSubject: Café menu\n\nhttp server etc passwd \
+             2024 31337 www evil example\n",
+        ]);
+        let hits = |q: &str| subjects_found(&store, q);
+        let first = vec!["http.server traversal".to_string()];
+        for q in [
+            "http.server",
+            "HTTP.SERV",
+            "../etc/passwd",
+            "cve-2024-31337",
+            "cve-2024-313",
+            "ana@evil.example",
+            "www.evil.example/poc",
+            "https://www",
+        ] {
+            assert_eq!(hits(q), first, "{q}");
+        }
+        // The words apart are in both.
+        assert_eq!(hits("http server").len(), 2);
+        assert_eq!(hits("evil").len(), 2);
+        // Case and diacritics fold.
+        assert_eq!(hits("CAFE"), vec!["Café menu"]);
+        // Input with no word, or characters FTS5 treats specially, is no error.
+        for q in [
+            "--",
+            "\u{200b}",
+            "a\u{200b}b",
+            "🙂",
+            "\"",
+            "x NEAR/2 y",
+            "*",
+            "a:b",
+        ] {
+            assert!(hits(q).is_empty(), "{q:?}");
+        }
     }
 }

@@ -91,16 +91,17 @@ pub fn salvage(store: &Store, dest: &Path) -> Result<SalvageReport> {
     if messages_lost {
         conn.execute("DELETE FROM mailbox_state", [])?;
     }
-    // The full-text rebuild is migration 6's (a migration stays a literal, so it is repeated),
-    // with each body as readers see it (core::store::body).
+    // The full-text rebuild is migration 25's (a migration stays a literal, so it is
+    // repeated): each body as readers see it (core::store::body), as its terms
+    // (core::store::search_terms).
     conn.execute_batch(
         "DELETE FROM messages_fts;
          INSERT INTO messages_fts (rowid, subject, sender, body)
-             SELECT id, subject,
-                    CASE WHEN from_name IS NOT NULL AND from_name != ''
+             SELECT id, secdesk_search_terms(subject),
+                    secdesk_search_terms(CASE WHEN from_name IS NOT NULL AND from_name != ''
                          THEN from_name || ' <' || coalesce(from_addr, '') || '>'
-                         ELSE coalesce(from_addr, '') END,
-                    secdesk_body(body, pgp, raw)
+                         ELSE coalesce(from_addr, '') END),
+                    secdesk_search_body(body, pgp, raw)
              FROM messages;
          DELETE FROM sqlite_sequence WHERE name = 'reports';
          INSERT INTO sqlite_sequence (name, seq) SELECT 'reports', max(

@@ -100,7 +100,7 @@ mod tests {
         assert!(segments(&store) > 1, "{} segments", segments(&store));
         let before = (
             hits(&store, "zipfile"),
-            hits(&store, "\"batch 7\""),
+            hits(&store, "\"r42@x\""),
             hits(&store, "r42*"),
         );
         assert!(store.merge_search_index(1200).unwrap());
@@ -113,11 +113,12 @@ mod tests {
         assert_eq!(free, 0);
         let after = (
             hits(&store, "zipfile"),
-            hits(&store, "\"batch 7\""),
+            hits(&store, "\"r42@x\""),
             hits(&store, "r42*"),
         );
         assert_eq!(after, before);
         assert_eq!(after.0, 1200);
+        assert_eq!(after.1, 12, "a pair of words joined by punctuation");
     }
 
     #[test]
