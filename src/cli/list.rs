@@ -25,7 +25,9 @@ pub struct Args {
     /// are prefixed with `'`.
     #[arg(long)]
     pub csv: bool,
-    /// Only reports whose subject, sender or body match these words.
+    /// Only reports whose subject, sender or body hold all these words, each as a prefix
+    /// (`traver` finds traversal); words joined by punctuation, such as http.server or
+    /// user@example.com, match as written, whatever punctuation joins them.
     #[arg(long, value_name = "WORDS")]
     pub search: Option<String>,
     /// Only reports in these states (repeat, or separate with commas).

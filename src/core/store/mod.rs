@@ -73,6 +73,29 @@ pub struct MailboxState {
     pub last_uid: u32,
 }
 
+/// How many messages the store at `path` holds when opening it will first upgrade it to
+/// this version's schema, which for a large store can take a while (rebuilding the search
+/// index decodes every message): a front end says so before it opens the store. None for
+/// a store that is current, new, missing or unreadable (opening reports those).
+pub fn upgrade_pending(path: &Path) -> Option<i64> {
+    if !path.is_file() {
+        return None;
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .ok()?;
+    if version == 0 || version >= MIGRATIONS.len() as i64 {
+        return None;
+    }
+    conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        .ok()
+}
+
 impl Store {
     /// Opens (creating with mode 0600 if needed), checks and migrates the database at `path`,
     /// to read and write. A damaged store is refused ([`StoreError::Damaged`]): nothing is
@@ -436,8 +459,7 @@ fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Makes the store's SQL functions ([`raw::SQL_PACK`], [`body::SQL_BODY`],
-/// [`search_terms::SQL_SEARCH_TERMS`]) available on
-/// `conn`, and registers the store's compression dictionaries so they can unpack its raw
+/// [`search_terms::SQL_SEARCH_TERMS`], ...) available on `conn`, and registers the store's compression dictionaries so they can unpack its raw
 /// messages; every connection to a store that reads bodies or writes raw messages needs
 /// them.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
@@ -464,6 +486,22 @@ mod file_tests;
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_upgrade_is_announced_with_the_messages_it_will_go_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        assert_eq!(upgrade_pending(&path), None, "no store yet");
+        assert!(!path.exists(), "asking creates nothing");
+        let (_d, store) = reports::store_with(&["Subject: a\n\nx\n", "Subject: b\n\ny\n"]);
+        let old = store.path().to_path_buf();
+        assert_eq!(upgrade_pending(&old), None, "a current store");
+        rewind_to(store.conn(), MIGRATIONS.len() as i64 - 1);
+        drop(store);
+        assert_eq!(upgrade_pending(&old), Some(2));
+        drop(Store::open(&old).unwrap());
+        assert_eq!(upgrade_pending(&old), None, "upgraded once");
+    }
 
     #[test]
     fn new_database_is_private_and_migrated() {

@@ -252,8 +252,10 @@ mod tests {
         ] {
             assert_eq!(hits(q), first, "{q}");
         }
-        // The words apart are in both.
+        // The words apart are in both; other punctuation between them finds the same.
         assert_eq!(hits("http server").len(), 2);
+        assert_eq!(hits("etc\\passwd"), first);
+        assert_eq!(hits("cve/2024/31337"), first);
         assert_eq!(hits("evil").len(), 2);
         // Case and diacritics fold.
         assert_eq!(hits("CAFE"), vec!["Café menu"]);

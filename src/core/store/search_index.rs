@@ -100,7 +100,10 @@ mod tests {
         assert!(segments(&store) > 1, "{} segments", segments(&store));
         let before = (
             hits(&store, "zipfile"),
-            hits(&store, "\"r42@x\""),
+            hits(
+                &store,
+                &crate::core::store::search_terms::fts_query("r42@x.test").unwrap(),
+            ),
             hits(&store, "r42*"),
         );
         assert!(store.merge_search_index(1200).unwrap());
@@ -113,7 +116,10 @@ mod tests {
         assert_eq!(free, 0);
         let after = (
             hits(&store, "zipfile"),
-            hits(&store, "\"r42@x\""),
+            hits(
+                &store,
+                &crate::core::store::search_terms::fts_query("r42@x.test").unwrap(),
+            ),
             hits(&store, "r42*"),
         );
         assert_eq!(after, before);

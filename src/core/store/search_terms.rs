@@ -5,9 +5,11 @@
 //! for one thing. A search is a list of terms that must all match, the last one as a prefix
 //! ([`fts_query`]); a term with punctuation inside (`http.server`, `user@example.com`,
 //! `CVE-2024-1234`, `../etc/passwd`) was a phrase of its words, and a phrase needs positions.
-//! So the index also holds each pair of neighbouring words joined by one to three ASCII
-//! punctuation characters as a term of its own ("http.server", "user@example",
-//! "example.com"), and a search for such a term asks for its pairs. The words and pairs are
+//! So the index also holds each pair of neighbouring words joined by one to three
+//! characters that are not spaces ("http.server", "user@example", "example.com") as a term of
+//! its own, written with `_` between the words whatever joined them (`http_server`), and a
+//! search for such a term asks for its pairs. Like the phrase, `2002-09-24` still finds
+//! `2002/09/24`; unlike it, `1.3` no longer finds `1 3`. The words and pairs are
 //! cut here, in Rust, for the messages ([`index_terms`]) and for a search alike, so both are
 //! cut the same way; FTS5 (`unicode61` with every category but spaces and controls as part
 //! of a term, see [`TOKENIZE`]) only folds case and diacritics.
@@ -32,8 +34,12 @@ pub const SQL_SEARCH_TERMS: &str = "secdesk_search_terms";
 /// from opening; `secdesk check` reports the damaged frame.
 pub const SQL_SEARCH_BODY: &str = "secdesk_search_body";
 
-/// At most this many punctuation characters join two words into a pair.
+/// At most this many characters between two words join them into a pair.
 const MAX_JOIN: usize = 3;
+
+/// What stands between the two words of a pair in the index: never part of a word, and
+/// kept inside a term by [`TOKENIZE`] (a connector punctuation character).
+const JOINER: char = '_';
 
 /// The terms of `text` for the index: every word (a run of letters and digits) and every
 /// pair of neighbouring words joined by punctuation, separated by spaces.
@@ -43,7 +49,7 @@ pub fn index_terms(text: &str) -> String {
     for word in words(text) {
         if let Some(before) = previous {
             if joined(text, before, word) {
-                out.push_str(&text[before.0..word.1]);
+                push_pair(&mut out, text, before, word);
                 out.push(' ');
             }
         }
@@ -68,15 +74,17 @@ pub fn fts_query(input: &str) -> Option<String> {
         for (i, &w) in ws.iter().enumerate() {
             let pair_after = i < last && joined(term, w, ws[i + 1]);
             let pair_before = i > 0 && joined(term, ws[i - 1], w);
-            let (from, prefix) = if pair_after {
-                (w.0, i + 1 == last)
+            let mut text = String::new();
+            let prefix = if pair_after {
+                push_pair(&mut text, term, w, ws[i + 1]);
+                i + 1 == last
             } else if pair_before {
                 continue;
             } else {
-                (w.0, i == last)
+                text.push_str(&term[w.0..w.1]);
+                i == last
             };
-            let to = if pair_after { ws[i + 1].1 } else { w.1 };
-            let quoted = term[from..to].replace('"', "\"\"");
+            let quoted = text.replace('"', "\"\"");
             parts.push(format!("\"{quoted}\"{}", if prefix { "*" } else { "" }));
         }
     }
@@ -105,11 +113,22 @@ fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// Whether two neighbouring words are joined into a pair: one to [`MAX_JOIN`] ASCII
-/// punctuation characters between them and nothing else.
+/// Whether two neighbouring words are joined into a pair: one to [`MAX_JOIN`] characters
+/// between them, none of them a space or a control character.
 fn joined(text: &str, before: (usize, usize), after: (usize, usize)) -> bool {
-    let gap = &text.as_bytes()[before.1..after.0];
-    (1..=MAX_JOIN).contains(&gap.len()) && gap.iter().all(u8::is_ascii_punctuation)
+    let gap = &text[before.1..after.0];
+    !gap.is_empty()
+        && gap.chars().take(MAX_JOIN + 1).count() <= MAX_JOIN
+        && !gap.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Writes the pair of words `a` and `b` of `text` as one term: the two words with
+/// [`JOINER`] between them, whatever punctuation joined them, so that `2002-09-24` finds
+/// `2002/09/24` and `Apple's` finds `Apple’s`, as a phrase of their words did.
+fn push_pair(out: &mut String, text: &str, a: (usize, usize), b: (usize, usize)) {
+    out.push_str(&text[a.0..a.1]);
+    out.push(JOINER);
+    out.push_str(&text[b.0..b.1]);
 }
 
 /// Makes [`SQL_SEARCH_TERMS`] and [`SQL_SEARCH_BODY`] available on `conn`, for the
@@ -137,14 +156,20 @@ mod tests {
     fn the_index_holds_words_and_the_pairs_punctuation_joins() {
         assert_eq!(
             index_terms("See http://www.example.com/a, or user@x.org (now)."),
-            "See http http://www www www.example example example.com com com/a a or user \
-             user@x x x.org org now"
+            "See http http_www www www_example example example_com com com_a a or user \
+             user_x x x_org org now"
         );
-        // A space, a long run of punctuation or non-ASCII punctuation does not join.
-        assert_eq!(index_terms("a. b c----d e—f"), "a b c d e f");
+        // A space or a long run of punctuation does not join; any other punctuation does.
+        assert_eq!(index_terms("a. b c----d e—f"), "a b c d e e_f f");
         assert_eq!(
             index_terms("Straße-\u{1e900}9"),
-            "Straße Straße-\u{1e900}9 \u{1e900}9"
+            "Straße Straße_\u{1e900}9 \u{1e900}9"
+        );
+        assert_eq!(index_terms("Apple’s"), "Apple Apple_s s");
+        assert_eq!(
+            index_terms("x\u{7}y"),
+            "x y",
+            "a control character does not join"
         );
         assert_eq!(index_terms(""), "");
         assert_eq!(index_terms(" -- "), "");
@@ -155,22 +180,22 @@ mod tests {
         assert_eq!(fts_query("tarfile").as_deref(), Some(r#""tarfile"*"#));
         assert_eq!(
             fts_query("http.serv").as_deref(),
-            Some(r#""http.serv"*"#),
+            Some(r#""http_serv"*"#),
             "the last word is a prefix, inside its pair"
         );
         assert_eq!(
             fts_query("www.example.com").as_deref(),
-            Some(r#""www.example" "example.com"*"#)
+            Some(r#""www_example" "example_com"*"#)
         );
         assert_eq!(
-            fts_query("CVE-2024 foo—bar").as_deref(),
-            Some(r#""CVE-2024"* "foo" "bar"*"#)
+            fts_query("CVE-2024 foo----bar").as_deref(),
+            Some(r#""CVE_2024"* "foo" "bar"*"#)
         );
         assert_eq!(
             fts_query("../etc/passwd").as_deref(),
-            Some(r#""etc/passwd"*"#)
+            Some(r#""etc_passwd"*"#)
         );
-        assert_eq!(fts_query("a\"b").as_deref(), Some(r#""a""b"*"#));
+        assert_eq!(fts_query("a\"b").as_deref(), Some(r#""a_b"*"#));
         assert_eq!(
             fts_query("\"unbalanced AND (").as_deref(),
             Some(r#""unbalanced"* "AND"*"#)
