@@ -73,27 +73,25 @@ pub struct MailboxState {
     pub last_uid: u32,
 }
 
-/// How many messages the store at `path` holds when opening it will first upgrade it to
-/// this version's schema, which for a large store can take a while (rebuilding the search
-/// index decodes every message): a front end says so before it opens the store. None for
-/// a store that is current, new, missing or unreadable (opening reports those).
-pub fn upgrade_pending(path: &Path) -> Option<i64> {
-    if !path.is_file() {
+/// The size in bytes of the store at `path` when opening it will first upgrade it to this
+/// version's schema, which for a large store can take a while (rebuilding the search index
+/// decodes every message): a front end says so before it opens the store. None for a store
+/// that is current, new, missing or unreadable (opening reports those). Read from the
+/// file's header (its `user_version`), without SQLite: opening a connection would create
+/// the `-wal` and `-shm` files before the store is opened and their modes checked.
+pub fn upgrade_pending(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut header = [0u8; 64];
+    file.read_exact(&mut header).ok()?;
+    if &header[..16] != b"SQLite format 3\0" {
         return None;
     }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .ok()?;
+    let version = i64::from(u32::from_be_bytes(header[60..64].try_into().ok()?));
     if version == 0 || version >= MIGRATIONS.len() as i64 {
         return None;
     }
-    conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
-        .ok()
+    Some(file.metadata().ok()?.len())
 }
 
 impl Store {
@@ -488,7 +486,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn an_upgrade_is_announced_with_the_messages_it_will_go_through() {
+    fn an_upgrade_is_announced_with_the_size_of_the_store_and_nothing_touched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         assert_eq!(upgrade_pending(&path), None, "no store yet");
@@ -498,7 +496,12 @@ mod tests {
         assert_eq!(upgrade_pending(&old), None, "a current store");
         rewind_to(store.conn(), MIGRATIONS.len() as i64 - 1);
         drop(store);
-        assert_eq!(upgrade_pending(&old), Some(2));
+        let size = std::fs::metadata(&old).unwrap().len();
+        assert_eq!(upgrade_pending(&old), Some(size));
+        let files = |p: &Path| std::fs::read_dir(p.parent().unwrap()).unwrap().count();
+        let before = files(&old);
+        upgrade_pending(&old);
+        assert_eq!(files(&old), before, "asking leaves no -wal or -shm behind");
         drop(Store::open(&old).unwrap());
         assert_eq!(upgrade_pending(&old), None, "upgraded once");
     }
