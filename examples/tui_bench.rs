@@ -81,6 +81,7 @@ impl Lcg {
 }
 
 fn generate(path: &Path, n: usize) -> anyhow::Result<()> {
+    use secdesk::core::store::search_terms::index_terms;
     let mut store = Store::open(path)?;
     let start = Utc.with_ymd_and_hms(2024, 11, 25, 0, 0, 0).unwrap();
     let mut rng = Lcg(42);
@@ -165,9 +166,9 @@ fn generate(path: &Path, n: usize) -> anyhow::Result<()> {
             ])?;
             fts.execute(params![
                 id,
-                subject.join(" "),
-                format!("{name} {addr}"),
-                body.join(" ")
+                index_terms(&subject.join(" ")),
+                index_terms(&format!("{name} <{addr}>")),
+                index_terms(&body.join(" "))
             ])?;
             event.execute(params![id, at, class])?;
         }
@@ -254,6 +255,9 @@ fn run(path: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut config = demo_config()?;
     config.store.path = Some(path.to_path_buf());
+    // As the desk does (tui::run): the store is opened, checked if it was not closed
+    // cleanly, and migrated once before the workers open it.
+    drop(Store::open(path)?);
     let (req_tx, req_rx) = mpsc::channel();
     let (ev_tx, ev_rx) = mpsc::channel();
     worker::spawn_store_worker(path.to_path_buf(), config.clone(), req_rx, ev_tx);
