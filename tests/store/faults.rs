@@ -372,6 +372,14 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
     let kept = desk.count("SELECT count(*) FROM messages");
     assert!(kept > 150 && kept < 200, "{kept} messages salvaged");
     assert_eq!(desk.count("SELECT count(*) FROM notes"), 2);
+    // Its search index was rebuilt: every report that kept a message is found by the
+    // sender's address.
+    let found = desk.ok(&["list", "--search", "rita@reporter.example", "--json"]);
+    let found: serde_json::Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(desk.count("SELECT count(DISTINCT report_id) FROM messages") as usize)
+    );
 }
 
 #[test]
