@@ -457,9 +457,9 @@ fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Makes the store's SQL functions ([`raw::SQL_PACK`], [`body::SQL_BODY`],
-/// [`search_terms::SQL_SEARCH_TERMS`], ...) available on `conn`, and registers the store's compression dictionaries so they can unpack its raw
-/// messages; every connection to a store that reads bodies or writes raw messages needs
-/// them.
+/// [`search_terms::SQL_SEARCH_TERMS`], ...) available on `conn`, and registers the store's
+/// compression dictionaries so they can unpack its raw messages; every connection to a
+/// store that reads bodies or writes raw messages needs them.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
     repack::register_sql(conn)?;

@@ -2,7 +2,7 @@
 //!
 //! The index keeps, for each message, only which terms it holds (FTS5 `detail = none`), not
 //! where: positions were more than half of the index, and a search never needed them but
-//! for one thing. A search is a list of terms that must all match, the last one as a prefix
+//! for one thing. A search is a list of terms that must all match, each as a prefix
 //! ([`fts_query`]); a term with punctuation inside (`http.server`, `user@example.com`,
 //! `CVE-2024-1234`, `../etc/passwd`) was a phrase of its words, and a phrase needs positions.
 //! So the index also holds each pair of neighbouring words joined by one to three
@@ -42,7 +42,8 @@ const MAX_JOIN: usize = 3;
 const JOINER: char = '_';
 
 /// The terms of `text` for the index: every word (a run of letters and digits) and every
-/// pair of neighbouring words joined by punctuation, separated by spaces.
+/// pair of neighbouring words joined by one to [`MAX_JOIN`] characters that are not spaces,
+/// separated by spaces.
 pub fn index_terms(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 4);
     let mut previous: Option<(usize, usize)> = None;
