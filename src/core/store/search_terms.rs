@@ -42,7 +42,7 @@ const MAX_JOIN: usize = 3;
 const JOINER: char = '_';
 
 /// The terms of `text` for the index: every word (a run of letters and digits) and every
-/// pair of neighbouring words joined by one to [`MAX_JOIN`] characters that are not spaces,
+/// pair of neighbouring words joined by one to three characters that are not spaces,
 /// separated by spaces.
 pub fn index_terms(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 4);
