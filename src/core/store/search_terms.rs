@@ -205,6 +205,96 @@ mod tests {
         assert_eq!(fts_query(""), None);
     }
 
+    /// Random text from a pool of the characters that matter here: letters and digits in
+    /// several scripts, combining marks, ASCII and other punctuation, quotes, white space,
+    /// controls, zero-width and bidi characters, emoji.
+    fn random_text(seed: &mut u64, len: usize) -> String {
+        const POOL: &[char] = &[
+            'a',
+            'B',
+            'z',
+            '0',
+            '7',
+            'é',
+            'ß',
+            'Ω',
+            'я',
+            '漢',
+            '字',
+            'ا',
+            '\u{1e900}',
+            '\u{301}',
+            '.',
+            '-',
+            '@',
+            '/',
+            ':',
+            '_',
+            '\'',
+            '"',
+            '*',
+            '(',
+            ')',
+            '^',
+            '—',
+            '’',
+            '，',
+            ' ',
+            ' ',
+            '\t',
+            '\n',
+            '\u{a0}',
+            '\u{3000}',
+            '\u{7}',
+            '\u{200b}',
+            '\u{202e}',
+            '\u{ad}',
+            '🙂',
+            '\u{fffd}',
+        ];
+        (0..len)
+            .map(|_| {
+                *seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                POOL[(*seed >> 33) as usize % POOL.len()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn any_piece_of_a_text_typed_as_a_search_finds_it_and_no_input_is_an_error() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(&format!(
+            "CREATE VIRTUAL TABLE t USING fts5(body, tokenize = \"{TOKENIZE}\", content = '',
+                 contentless_delete = 1, detail = none);"
+        ))
+        .unwrap();
+        let found = |query: &str, id: i64| -> bool {
+            c.prepare_cached("SELECT count(*) FROM t WHERE t MATCH ?1 AND rowid = ?2")
+                .unwrap()
+                .query_row(rusqlite::params![query, id], |r| r.get::<_, i64>(0))
+                .unwrap_or_else(|e| panic!("{query:?}: {e}"))
+                == 1
+        };
+        let mut seed = 17;
+        for id in 1..=400 {
+            let text = random_text(&mut seed, 1 + id as usize % 60);
+            c.execute(
+                "INSERT INTO t (rowid, body) VALUES (?1, ?2)",
+                rusqlite::params![id, index_terms(&text)],
+            )
+            .unwrap();
+            // Every whitespace-separated piece of the text, and the whole of it, typed as a
+            // search, finds the text; the same query runs without an error whatever it holds.
+            for piece in text.split_whitespace().chain([text.as_str()]) {
+                if let Some(query) = fts_query(piece) {
+                    assert!(found(&query, id), "{piece:?} ({query}) in {text:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_store_indexed_with_positions_is_rebuilt_without_them_and_finds_the_same() {
         use crate::core::store::reports::{store_with, subjects_found};
