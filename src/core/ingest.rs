@@ -415,6 +415,10 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         _ => (None, None, None),
     };
     let v = p.verdict.as_ref();
+    // The text is the raw message's unless gpg opened it (decrypted, or verified and
+    // marked what the signature covers): then it is kept, since `raw` cannot give it back.
+    let text_from_raw =
+        p.pgp.is_none() || m.body_text == crate::core::store::body::decode(&p.incoming.raw);
     tx.prepare_cached(
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
             from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
@@ -439,7 +443,7 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         m.in_reply_to.first(),
         json(&m.references),
         // Decoded again from `raw` on read unless it cannot be (core::store::body).
-        crate::core::store::body::stored(&m.body_text, p.pgp.is_some()),
+        crate::core::store::body::stored(&m.body_text, text_from_raw),
         (!notes.is_empty()).then(|| json(&notes)),
         m.auth.spf,
         m.auth.dkim,
@@ -459,7 +463,12 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         ),
         row.placement.another_sender,
         date.note.and(m.header("Date")),
-        p.pgp.as_ref().map(json),
+        p.pgp
+            .as_ref()
+            .map(|info| crate::core::store::body::pgp_column(
+                serde_json::to_value(info).unwrap_or_default(),
+                text_from_raw
+            )),
         date.note.map(DateNote::code),
     ])?;
     let message_row = tx.last_insert_rowid();

@@ -396,3 +396,51 @@ fn the_report_keeps_its_reasons_and_its_later_mail_stores_none() {
         .unwrap();
     assert_eq!((count(&store, "messages"), kept), (2, 0));
 }
+
+#[test]
+fn signed_mail_read_without_a_keyring_is_not_stored_twice_and_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let signed = "Message-ID: <s1@x>\nFrom: r@example.org\nSubject: signed report\n\n\
+                  -----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n\
+                  The tarfile filter lets a symlink escape.\n\
+                  -----BEGIN PGP SIGNATURE-----\n\niQEzBAEBCAAdFiEEAAAA\n=abcd\n\
+                  -----END PGP SIGNATURE-----\n";
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, vec![incoming(signed)], None)
+        .unwrap();
+    let (body, pgp, report): (String, String, i64) = store
+        .conn()
+        .query_row("SELECT body, pgp, report_id FROM messages", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    // No [pgp] section: the text is the raw message's, so only `raw` keeps it.
+    assert_eq!(body, "");
+    assert!(pgp.contains(r#""text_as_received":true"#), "{pgp}");
+    let detail = crate::core::triage::report_detail(
+        &store,
+        report,
+        &crate::core::config::ClockConfig::default(),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let shown = &detail.messages[0];
+    assert!(
+        shown
+            .body
+            .contains("The tarfile filter lets a symlink escape."),
+        "{}",
+        shown.body
+    );
+    assert_eq!(
+        shown.body,
+        crate::core::store::body::decode(signed.as_bytes())
+    );
+    // The OpenPGP state reads as before: the key is not part of it.
+    assert_eq!(shown.pgp, crate::core::pgp::PgpInfo::default());
+    assert!(shown
+        .parse_notes
+        .iter()
+        .any(|n| n.starts_with("signed, signature not checked")));
+}

@@ -1,9 +1,10 @@
 //! Decoded bodies, derived from the raw message instead of stored twice.
 //!
 //! `messages.body` holds a message's decoded text only when the raw bytes cannot give it
-//! back: OpenPGP mail (`messages.pgp` set), whose text may be the decrypted one, and mail
-//! stored before migration 17 whose text an older parser decoded differently. For every
-//! other message it is `''` and the text is decoded from `messages.raw` on read
+//! back: OpenPGP mail that gpg opened (`messages.pgp` set without [`AS_RECEIVED`]), whose
+//! text is the decrypted or verified one, and mail stored before migration 17 whose text an
+//! older parser decoded differently. For every other message, OpenPGP mail read as received
+//! included (migration 26), it is `''` and the text is decoded from `messages.raw` on read
 //! (`core::parse::parse_message`, the same function ingest ran), so the store does not keep
 //! the text twice. Readers select `secdesk_body(body, pgp, raw)` instead of the column.
 
@@ -14,18 +15,42 @@ use rusqlite::Connection;
 use super::raw::unpack;
 use crate::core::parse::parse_message;
 
-/// The SQL function `secdesk_body(body, pgp, raw)`: the stored body when there is one or
-/// the message is OpenPGP mail, else the text decoded from the raw message.
+/// The SQL function `secdesk_body(body, pgp, raw)`: the stored body when there is one, or
+/// the OpenPGP text decrypted or verified at ingest, else the text decoded from the raw
+/// message.
 pub const SQL_BODY: &str = "secdesk_body";
 
+/// The key ingest adds to an OpenPGP message's `messages.pgp` JSON when its text is the
+/// raw message's text, as received (signed mail with no `[pgp]` section, mail gpg did not
+/// open): its body is then decoded from `raw` like any other. Without it, an OpenPGP
+/// message's text is its stored body, even an empty one: decrypted text that happens to be
+/// empty is never replaced by the ciphertext. `core::pgp::PgpInfo` ignores the key.
+pub const AS_RECEIVED: &str = "text_as_received";
+
 /// What ingest stores in `messages.body` for a message decoded to `text`: nothing when
-/// the raw message gives the same text back (no OpenPGP).
-pub fn stored(text: &str, pgp: bool) -> &str {
-    if pgp {
-        text
-    } else {
+/// the raw message gives the same text back (`from_raw`).
+pub fn stored(text: &str, from_raw: bool) -> &str {
+    if from_raw {
         ""
+    } else {
+        text
     }
+}
+
+/// An OpenPGP message's `messages.pgp` JSON (`info`, an object) marked with [`AS_RECEIVED`]
+/// when its text is the raw message's.
+pub fn pgp_column(info: serde_json::Value, from_raw: bool) -> String {
+    let mut info = info;
+    if let (true, Some(object)) = (from_raw, info.as_object_mut()) {
+        object.insert(AS_RECEIVED.into(), serde_json::Value::Bool(true));
+    }
+    info.to_string()
+}
+
+/// Whether a `messages.pgp` value says the text is the raw message's ([`AS_RECEIVED`]).
+fn as_received(pgp: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(pgp)
+        .is_ok_and(|v| v.get(AS_RECEIVED) == Some(&serde_json::Value::Bool(true)))
 }
 
 /// The text of the raw message `raw` (unpacked) as ingest decodes it.
@@ -44,16 +69,21 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// The body given by a SQL function's arguments `body, pgp, raw`, from argument `first` on:
-/// the stored body when there is one or the message is OpenPGP mail, else the text decoded
-/// from the raw message. An error when the raw frame cannot be unpacked.
+/// the stored body when there is one or the message's OpenPGP text was not the raw
+/// message's, else the text decoded from the raw message. An error when the raw frame
+/// cannot be unpacked.
 pub(super) fn from_arguments(ctx: &Context<'_>, first: usize) -> rusqlite::Result<String> {
     let body = match ctx.get_raw(first) {
         ValueRef::Text(t) => t,
         ValueRef::Null => b"",
         _ => return Err(FromSqlError::InvalidType.into()),
     };
-    let pgp = !matches!(ctx.get_raw(first + 1), ValueRef::Null);
-    if !body.is_empty() || pgp {
+    let opened_pgp = match ctx.get_raw(first + 1) {
+        ValueRef::Null => false,
+        ValueRef::Text(t) | ValueRef::Blob(t) => !as_received(t),
+        _ => true,
+    };
+    if !body.is_empty() || opened_pgp {
         return Ok(String::from_utf8_lossy(body).into_owned());
     }
     let stored = match ctx.get_raw(first + 2) {
@@ -102,7 +132,20 @@ mod tests {
         assert_eq!(body(&c, "older text", None, &pack(MAIL)), "older text");
         // Decrypted text that happens to be empty stays empty: never the ciphertext.
         assert_eq!(body(&c, "", Some("{}"), &pack(MAIL)), "");
-        assert_eq!(stored("secret", true), "secret");
-        assert_eq!(stored("plain", false), "");
+        assert_eq!(stored("secret", false), "secret");
+        assert_eq!(stored("plain", true), "");
+    }
+
+    #[test]
+    fn openpgp_text_as_received_is_decoded_from_the_raw_message() {
+        let c = conn();
+        let marked = pgp_column(serde_json::json!({"encrypted": false}), true);
+        assert_eq!(marked, r#"{"encrypted":false,"text_as_received":true}"#);
+        assert_eq!(body(&c, "", Some(&marked), &pack(MAIL)), decode(MAIL));
+        // A kept body still wins; an unmarked or unreadable pgp value keeps the body.
+        assert_eq!(body(&c, "kept", Some(&marked), &pack(MAIL)), "kept");
+        let opened = pgp_column(serde_json::json!({"encrypted": true}), false);
+        assert_eq!(body(&c, "", Some(&opened), &pack(MAIL)), "");
+        assert_eq!(body(&c, "", Some("not json"), &pack(MAIL)), "");
     }
 }

@@ -543,6 +543,17 @@ pub const MIGRATIONS: &[&str] = &[
                secdesk_search_body(body, pgp, raw)
         FROM messages;
     "#,
+    // 26 (compact store): an OpenPGP message's text is decoded from `raw` like any other
+    // when it is the raw message's text, as received (signed mail read without a `[pgp]`
+    // section, mail gpg did not open): `messages.pgp` carries `"text_as_received": true`
+    // (core::store::body::AS_RECEIVED) and the body is not kept. Decrypted or verified
+    // text, which `raw` cannot give back, stays in `body`.
+    r#"
+    UPDATE messages
+    SET body = '', pgp = json_set(pgp, '$.text_as_received', json('true'))
+    WHERE pgp IS NOT NULL AND body != '' AND json_valid(pgp)
+      AND json_type(pgp) = 'object' AND body = secdesk_body('', NULL, raw);
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters
@@ -570,6 +581,7 @@ pub fn space_freed_by() -> i64 {
                 || m.contains("SET body = ''")
                 || m.contains("ADD COLUMN date_note")
                 || m.contains("detail = none")
+                || m.contains("text_as_received")
         })
         .map_or(0, |i| i as i64 + 1)
 }

@@ -177,7 +177,9 @@ fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() 
             .into_bytes()
     };
     let (plain, older, signed) = (mail("plain text"), mail("parsed again"), mail("signed"));
+    let unopened = mail("signed, read without a keyring");
     let decoded = crate::core::store::body::decode(&plain);
+    let as_received = crate::core::store::body::decode(&unopened);
     {
         // As the version before this migration stored them: every body decoded and kept.
         let store = Store::open(&path).unwrap();
@@ -192,6 +194,12 @@ fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() 
             // An older parser's text, different from today's: kept, it is what was indexed.
             (&older, "what an older parser made of it", None),
             (&signed, "the verified text", Some("{}")),
+            // OpenPGP mail whose text is the raw message's (migration 26).
+            (
+                &unopened,
+                as_received.as_str(),
+                Some(r#"{"encrypted":false,"signature":"none","signer":null}"#),
+            ),
         ]
         .into_iter()
         .enumerate()
@@ -206,7 +214,7 @@ fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() 
         // Before the migration that drops derivable bodies.
         let before = crate::core::store::MIGRATIONS
             .iter()
-            .rposition(|m| m.contains("SET body = ''"))
+            .position(|m| m.contains("SET body = ''"))
             .unwrap();
         crate::core::store::rewind_to(c, before as i64);
         // Made before stores gave freed pages back.
@@ -231,4 +239,10 @@ fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() 
     assert_eq!(rows[1], (kept.clone(), kept));
     let verified = "the verified text".to_string();
     assert_eq!(rows[2], (verified.clone(), verified));
+    assert_eq!(rows[3], (String::new(), as_received));
+    let pgp: String = c
+        .query_row("SELECT pgp FROM messages WHERE id = 4", [], |r| r.get(0))
+        .unwrap();
+    let info: crate::core::pgp::PgpInfo = serde_json::from_str(&pgp).unwrap();
+    assert_eq!(info, crate::core::pgp::PgpInfo::default(), "{pgp}");
 }
