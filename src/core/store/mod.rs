@@ -314,7 +314,20 @@ impl Store {
                 path: path.clone(),
                 source,
             };
-            let tx = self.conn.transaction().map_err(named)?;
+            // Immediate: the write lock first, then the version read again under it. Another
+            // desk opening the same store at the same moment may have run this migration
+            // since `from` was read; running it twice would fail (a column added again) or
+            // redo work (the search index rebuilt again).
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(named)?;
+            let now: i64 = tx
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(named)?;
+            if now > i as i64 {
+                continue;
+            }
             let before = broken(&tx).map_err(named)?;
             tx.execute_batch(sql).map_err(named)?;
             let after = broken(&tx).map_err(named)?;
@@ -484,6 +497,24 @@ mod file_tests;
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_migration_another_desk_ran_meanwhile_is_not_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        // As a desk that read the old version just before another desk migrated the store:
+        // from the migration that adds a column, which cannot run twice.
+        let adds_column = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("ADD COLUMN date_note"))
+            .unwrap();
+        store.apply_migrations(adds_column).unwrap();
+        let version: i64 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
 
     #[test]
     fn an_upgrade_is_announced_with_the_size_of_the_store_and_nothing_touched() {
