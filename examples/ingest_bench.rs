@@ -25,8 +25,22 @@ fn thread_cpu() -> f64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let db = args.next().expect("usage: ingest_bench OUT.db FILE...");
+    const USAGE: &str = "usage: [COPIES=N] ingest_bench OUT.db FILE... (OUT.db must not exist)";
+    let mut args = std::env::args().skip(1).peekable();
+    let db = match args.next() {
+        // `--help` or any option would otherwise become the store's file name.
+        Some(db) if !db.starts_with('-') && args.peek().is_some() => db,
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    // It starts from an empty store and never removes one: a mistyped path must not cost
+    // a real store.
+    if Path::new(&db).exists() {
+        eprintln!("ingest_bench: {db} exists: remove it first ({USAGE})");
+        std::process::exit(2);
+    }
     let copies: usize = std::env::var("COPIES")
         .ok()
         .and_then(|c| c.parse().ok())
@@ -34,7 +48,6 @@ fn main() {
     let bodies: Vec<Vec<u8>> = args
         .map(|f| std::fs::read(f).expect("readable file"))
         .collect();
-    let _ = std::fs::remove_file(&db);
     let mut store = Store::open(Path::new(&db)).expect("store");
     // CACHE_MB=N: SQLite's page cache for this run; without it, the one `secdesk sync`
     // uses (BULK_PAGE_CACHE_BYTES).
