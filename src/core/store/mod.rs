@@ -249,20 +249,25 @@ impl Store {
 
     /// A new store's schema: every migration in one transaction, so each page is written to
     /// the WAL once (about 1 MB) rather than once per migration (3 MB), which a nearly full
-    /// disk may not have room for.
-    fn create_schema(&mut self) -> Result<()> {
+    /// disk may not have room for. False when another desk created it meanwhile (the
+    /// version is read again under the write lock, as for each migration).
+    fn create_schema(&mut self) -> Result<bool> {
         let path = self.path.clone();
         let named = |source| StoreError::Open {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(named)?;
+        let (tx, now) = locked_version(&mut self.conn).map_err(named)?;
+        if now > 0 {
+            return Ok(false);
+        }
         for sql in MIGRATIONS {
             tx.execute_batch(sql).map_err(named)?;
         }
         tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)
             .map_err(named)?;
-        tx.commit().map_err(named)
+        tx.commit().map_err(named)?;
+        Ok(true)
     }
 
     /// Trains the store's first dictionary if it is due (core::store::repack; the
@@ -300,8 +305,8 @@ impl Store {
     }
 
     fn apply_migrations(&mut self, from: usize) -> Result<()> {
-        if from == 0 {
-            return self.create_schema();
+        if from == 0 && self.create_schema()? {
+            return Ok(());
         }
         let path = self.path.clone();
         let broken = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
@@ -314,17 +319,9 @@ impl Store {
                 path: path.clone(),
                 source,
             };
-            // Immediate: the write lock first, then the version read again under it. Another
-            // desk opening the same store at the same moment may have run this migration
-            // since `from` was read; running it twice would fail (a column added again) or
-            // redo work (the search index rebuilt again).
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(named)?;
-            let now: i64 = tx
-                .pragma_query_value(None, "user_version", |r| r.get(0))
-                .map_err(named)?;
+            // Running a migration another desk ran meanwhile would fail (a column added
+            // again) or redo work (the search index rebuilt again).
+            let (tx, now) = locked_version(&mut self.conn).map_err(named)?;
             if now > i as i64 {
                 continue;
             }
@@ -462,6 +459,15 @@ impl Store {
     }
 }
 
+/// A transaction holding the write lock, with the store's version read under it: another
+/// desk opening the same store at the same moment may have created or migrated it since the
+/// version was first read.
+fn locked_version(conn: &mut Connection) -> rusqlite::Result<(rusqlite::Transaction<'_>, i64)> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok((tx, version))
+}
+
 /// `VACUUM`, switching a store made before `auto_vacuum` to it on the way (the pragma
 /// takes effect at a VACUUM), so the full-text index's merges give their freed pages back
 /// from then on (core::store::search_index).
@@ -509,6 +515,8 @@ mod tests {
             .position(|m| m.contains("ADD COLUMN date_note"))
             .unwrap();
         store.apply_migrations(adds_column).unwrap();
+        // And as a desk that found the file empty just before another desk created it.
+        store.apply_migrations(0).unwrap();
         let version: i64 = store
             .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
