@@ -101,8 +101,8 @@ pub fn pgp_mime(data: &[u8]) {
         }
     }
     let mut m = parse(data);
-    if let Some(info) = open(data, &mut m, None) {
-        assert!(is_terminal_safe(&terminal_line(&info.line())));
+    if let Some(opened) = open(data, &mut m, None) {
+        assert!(is_terminal_safe(&terminal_line(&opened.info.line())));
     }
     assert!(is_terminal_safe(&terminal_text(&m.body_text)));
     let (outer, inner) = mime::split_for_sealing(data);

@@ -167,14 +167,15 @@ impl Ingestor {
         let hash = content_digest(&incoming.raw);
         let mut parsed = parse_message(&incoming.raw);
         // The decrypted text is what is classified, stored and searched; `raw` stays as fetched.
-        let pgp = pgp::open(&incoming.raw, &mut parsed, self.pgp.as_deref());
+        let opened = pgp::open(&incoming.raw, &mut parsed, self.pgp.as_deref());
         let verdict = self.classify.as_ref().map(|f| f(&parsed));
         Prepared {
             incoming,
             hash,
+            text_from_raw: opened.as_ref().is_none_or(|o| !o.text_replaced),
             parsed,
             verdict,
-            pgp,
+            pgp: opened.map(|o| o.info),
         }
     }
 
@@ -240,6 +241,9 @@ pub struct Prepared {
     parsed: ParsedMessage,
     verdict: Option<Verdict>,
     pgp: Option<PgpInfo>,
+    /// The text is the one `raw` gives back (gpg did not replace it): the store keeps no
+    /// copy of it (core::store::body).
+    text_from_raw: bool,
 }
 
 /// What happened to one message.
@@ -271,6 +275,7 @@ pub fn store_sent(
         parsed: parse_message(raw),
         verdict: None,
         pgp: None,
+        text_from_raw: true,
     };
     let (stored, row) = store_unindexed(tx, &p, Direction::Out, Some(report_id), &[])?;
     if let Some(row) = row {
@@ -415,10 +420,6 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         _ => (None, None, None),
     };
     let v = p.verdict.as_ref();
-    // The text is the raw message's unless gpg opened it (decrypted, or verified and
-    // marked what the signature covers): then it is kept, since `raw` cannot give it back.
-    let text_from_raw =
-        p.pgp.is_none() || m.body_text == crate::core::store::body::decode(&p.incoming.raw);
     tx.prepare_cached(
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
             from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
@@ -443,7 +444,7 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         m.in_reply_to.first(),
         json(&m.references),
         // Decoded again from `raw` on read unless it cannot be (core::store::body).
-        crate::core::store::body::stored(&m.body_text, text_from_raw),
+        crate::core::store::body::stored(&m.body_text, p.text_from_raw),
         (!notes.is_empty()).then(|| json(&notes)),
         m.auth.spf,
         m.auth.dkim,
@@ -467,7 +468,7 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
             .as_ref()
             .map(|info| crate::core::store::body::pgp_column(
                 serde_json::to_value(info).unwrap_or_default(),
-                text_from_raw
+                p.text_from_raw
             )),
         date.note.map(DateNote::code),
     ])?;

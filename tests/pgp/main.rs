@@ -348,7 +348,9 @@ fn malformed_armour_and_deeply_nested_packets_end_with_a_note_not_a_hang() {
         let raw = encrypted_mime(&headers(1, name), &data);
         let mut parsed = parse_message(&raw);
         let started = Instant::now();
-        let info = open(&raw, &mut parsed, Some(&gpg)).expect("an OpenPGP part");
+        let info = open(&raw, &mut parsed, Some(&gpg))
+            .expect("an OpenPGP part")
+            .info;
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{name}: {:?}",

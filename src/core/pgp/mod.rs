@@ -77,6 +77,15 @@ const OUTSIDE_ENCRYPTED: &str =
     "[not encrypted: the lines marked \"unsigned |\" are outside the encrypted part]";
 const OUTSIDE_PREFIX: &str = "unsigned | ";
 
+/// What [`open`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub info: PgpInfo,
+    /// gpg opened the part and its text replaced `parsed.body_text`; when false the text
+    /// is still the one parsed from `raw`, as received.
+    pub text_replaced: bool,
+}
+
 /// Finds the OpenPGP part of `raw` (parsed as `parsed`) and opens it with `engine`: the
 /// decrypted or verified text replaces `parsed.body_text` (text outside the part is kept,
 /// marked), attachments inside an encrypted part join `parsed.attachments`, and what went
@@ -87,7 +96,13 @@ pub fn open(
     raw: &[u8],
     parsed: &mut ParsedMessage,
     engine: Option<&dyn PgpEngine>,
-) -> Option<PgpInfo> {
+) -> Option<Opened> {
+    let as_received = |info| {
+        Some(Opened {
+            info,
+            text_replaced: false,
+        })
+    };
     let found = mime::find(raw, &parsed.body_text)?;
     let encrypted = matches!(
         found.kind,
@@ -106,7 +121,7 @@ pub fn open(
             }
             .into(),
         );
-        return Some(info);
+        return as_received(info);
     };
     let (run, inner) = match &found.kind {
         mime::Kind::MimeEncrypted { ciphertext } => (engine.decrypt(ciphertext), Inner::Mime),
@@ -121,7 +136,7 @@ pub fn open(
     let st = read_status(&run.status);
     if let Some(note) = not_opened(&run, &st, encrypted) {
         parsed.notes.push(note);
-        return Some(info);
+        return as_received(info);
     }
     (info.signature, info.signer) = (st.signature, st.signer);
     if let Some(p) = st.key_problem {
@@ -138,7 +153,10 @@ pub fn open(
         OUTSIDE_ENCRYPTED
     };
     parsed.body_text = with_outside(&text, &found.outside, marker);
-    Some(info)
+    Some(Opened {
+        info,
+        text_replaced: true,
+    })
 }
 
 /// The note saying why gpg's run opened nothing (it was stopped, or did not decrypt an
@@ -233,7 +251,7 @@ fn open_signed_inside(
     if !matches!(found.kind, mime::Kind::MimeSigned { .. }) {
         return None;
     }
-    open(entity_raw, entity, Some(engine))
+    open(entity_raw, entity, Some(engine)).map(|o| o.info)
 }
 
 /// `text`, then each outside chunk under a heading, every line of it prefixed.

@@ -39,33 +39,60 @@ pub fn stored(text: &str, from_raw: bool) -> &str {
 
 /// An OpenPGP message's `messages.pgp` JSON (`info`, an object) marked with [`AS_RECEIVED`]
 /// when its text is the raw message's.
-pub fn pgp_column(info: serde_json::Value, from_raw: bool) -> String {
-    let mut info = info;
+pub fn pgp_column(mut info: serde_json::Value, from_raw: bool) -> String {
     if let (true, Some(object)) = (from_raw, info.as_object_mut()) {
         object.insert(AS_RECEIVED.into(), serde_json::Value::Bool(true));
     }
     info.to_string()
 }
 
-/// Whether a `messages.pgp` value says the text is the raw message's ([`AS_RECEIVED`]).
-fn as_received(pgp: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(pgp)
-        .is_ok_and(|v| v.get(AS_RECEIVED) == Some(&serde_json::Value::Bool(true)))
+/// Whether a message's text is its stored `body` rather than decoded from `raw`: a body
+/// is stored, or the message is OpenPGP mail gpg opened (`pgp` set without
+/// [`AS_RECEIVED`]).
+fn kept(body: &[u8], pgp: ValueRef<'_>) -> bool {
+    let as_received = |pgp: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(pgp)
+            .is_ok_and(|v| v.get(AS_RECEIVED) == Some(&serde_json::Value::Bool(true)))
+    };
+    !body.is_empty()
+        || match pgp {
+            ValueRef::Null => false,
+            ValueRef::Text(t) | ValueRef::Blob(t) => !as_received(t),
+            _ => true,
+        }
 }
+
+/// The SQL function `secdesk_body_kept(body, pgp)`: whether the message's text is its
+/// stored body (`store --stats` counts them), by the rule `secdesk_body` reads with.
+pub const SQL_BODY_KEPT: &str = "secdesk_body_kept";
+
+/// The SQL function `secdesk_raw_text(raw)`: the text decoded from the raw message, NULL
+/// when its frame cannot be unpacked (a migration comparing a kept body with it must not
+/// fail on a damaged frame; `secdesk check` reports that).
+pub const SQL_RAW_TEXT: &str = "secdesk_raw_text";
 
 /// The text of the raw message `raw` (unpacked) as ingest decodes it.
 pub fn decode(raw: &[u8]) -> String {
     parse_message(raw).body_text
 }
 
-/// Makes [`SQL_BODY`] available on `conn`.
+/// Makes [`SQL_BODY`], [`SQL_BODY_KEPT`] and [`SQL_RAW_TEXT`] available on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
-    conn.create_scalar_function(
-        SQL_BODY,
-        3,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| from_arguments(ctx, 0),
-    )
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function(SQL_BODY, 3, flags, |ctx| from_arguments(ctx, 0))?;
+    conn.create_scalar_function(SQL_BODY_KEPT, 2, flags, |ctx| {
+        let body = match ctx.get_raw(0) {
+            ValueRef::Text(t) | ValueRef::Blob(t) => t,
+            _ => b"",
+        };
+        Ok(kept(body, ctx.get_raw(1)))
+    })?;
+    conn.create_scalar_function(SQL_RAW_TEXT, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Blob(b) | ValueRef::Text(b) => unpack(b.to_vec()).ok().map(|r| decode(&r)),
+            _ => None,
+        })
+    })
 }
 
 /// The body given by a SQL function's arguments `body, pgp, raw`, from argument `first` on:
@@ -78,12 +105,7 @@ pub(super) fn from_arguments(ctx: &Context<'_>, first: usize) -> rusqlite::Resul
         ValueRef::Null => b"",
         _ => return Err(FromSqlError::InvalidType.into()),
     };
-    let opened_pgp = match ctx.get_raw(first + 1) {
-        ValueRef::Null => false,
-        ValueRef::Text(t) | ValueRef::Blob(t) => !as_received(t),
-        _ => true,
-    };
-    if !body.is_empty() || opened_pgp {
+    if kept(body, ctx.get_raw(first + 1)) {
         return Ok(String::from_utf8_lossy(body).into_owned());
     }
     let stored = match ctx.get_raw(first + 2) {
@@ -147,5 +169,27 @@ mod tests {
         let opened = pgp_column(serde_json::json!({"encrypted": true}), false);
         assert_eq!(body(&c, "", Some(&opened), &pack(MAIL)), "");
         assert_eq!(body(&c, "", Some("not json"), &pack(MAIL)), "");
+        // `store --stats` counts kept bodies by the same rule.
+        let kept = |body: &str, pgp: Option<&str>| -> bool {
+            c.query_row(
+                "SELECT secdesk_body_kept(?1, ?2)",
+                rusqlite::params![body, pgp],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert!(!kept("", None) && !kept("", Some(&marked)));
+        assert!(kept("older text", None) && kept("", Some(&opened)) && kept("", Some("{}")));
+    }
+
+    #[test]
+    fn a_damaged_frame_has_no_raw_text_instead_of_an_error() {
+        let c = conn();
+        let text = |raw: &[u8]| -> Option<String> {
+            c.query_row("SELECT secdesk_raw_text(?1)", [raw], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(text(&pack(MAIL)), Some(decode(MAIL)));
+        assert_eq!(text(&pack(MAIL)[..12]), None);
     }
 }

@@ -547,12 +547,13 @@ pub const MIGRATIONS: &[&str] = &[
     // when it is the raw message's text, as received (signed mail read without a `[pgp]`
     // section, mail gpg did not open): `messages.pgp` carries `"text_as_received": true`
     // (core::store::body::AS_RECEIVED) and the body is not kept. Decrypted or verified
-    // text, which `raw` cannot give back, stays in `body`.
+    // text, which `raw` cannot give back, stays in `body`, and so does any body whose raw
+    // frame is damaged (`secdesk_raw_text` is then NULL).
     r#"
     UPDATE messages
     SET body = '', pgp = json_set(pgp, '$.text_as_received', json('true'))
     WHERE pgp IS NOT NULL AND body != '' AND json_valid(pgp)
-      AND json_type(pgp) = 'object' AND body = secdesk_body('', NULL, raw);
+      AND json_type(pgp) = 'object' AND body = secdesk_raw_text(raw);
     "#,
 ];
 

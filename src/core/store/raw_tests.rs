@@ -246,3 +246,45 @@ fn the_migration_drops_bodies_the_raw_message_gives_back_and_keeps_the_others() 
     let info: crate::core::pgp::PgpInfo = serde_json::from_str(&pgp).unwrap();
     assert_eq!(info, crate::core::pgp::PgpInfo::default(), "{pgp}");
 }
+
+#[test]
+fn a_kept_openpgp_body_whose_raw_frame_is_damaged_stays_and_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let mail = b"From: r@example.net\r\nSubject: s\r\n\r\nsigned text\r\n";
+    let text = crate::core::store::body::decode(mail);
+    {
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        c.execute(
+            "INSERT INTO reports (id, created_at, updated_at) VALUES (1, 't', 't')",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO messages (report_id, content_hash, received_at, raw, body, pgp)
+             VALUES (1, 'h', 't', ?1, ?2, '{\"encrypted\":false}')",
+            rusqlite::params![&super::pack(mail)[..12], text],
+        )
+        .unwrap();
+        // Before the migration that drops OpenPGP bodies the raw message gives back.
+        let before = crate::core::store::MIGRATIONS
+            .iter()
+            .position(|m| m.contains("text_as_received"))
+            .unwrap();
+        crate::core::store::rewind_to(c, before as i64);
+    }
+    let store = Store::open(&path).unwrap();
+    let (body, shown): (String, String) = store
+        .conn()
+        .query_row(
+            "SELECT body, secdesk_body(body, pgp, raw) FROM messages",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (body.as_str(), shown.as_str()),
+        (text.as_str(), text.as_str())
+    );
+}

@@ -71,9 +71,7 @@ pub fn space(conn: &Connection) -> Result<Space> {
     // frame's header.
     let sql = format!(
         "SELECT count(*), coalesce(sum(length(raw)), 0), coalesce(sum(length(CAST(body AS BLOB))), 0),
-                count(*) FILTER (WHERE body != '' OR (pgp IS NOT NULL AND
-                    CASE WHEN json_valid(pgp) THEN json_extract(pgp, '$.text_as_received')
-                    END IS NOT 1)),
+                count(*) FILTER (WHERE secdesk_body_kept(body, pgp)),
                 coalesce(sum(length(CAST(reasons AS BLOB))), 0),
                 coalesce(sum(n), 0), count(*) FILTER (WHERE n IS NULL)
          FROM (SELECT raw, body, pgp, reasons, {}(raw) AS n FROM messages)",
