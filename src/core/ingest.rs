@@ -421,12 +421,14 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
     };
     let v = p.verdict.as_ref();
     tx.prepare_cached(
+        // To, Cc, Reply-To, References and the Date header as written are read from `raw`
+        // when needed (core::store::header_columns), not stored twice.
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
-            from_name, from_addr, reply_to, to_addrs, cc_addrs, subject, in_reply_to, refs, body,
+            from_name, from_addr, subject, in_reply_to, body,
             notes, spf, dkim, dmarc, class, outcome, spam_score, confidence,
-            mailbox, uidvalidity, uid, raw, another_sender, date_header, pgp, date_note)
+            mailbox, uidvalidity, uid, raw, another_sender, pgp, date_note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
         row.report_id,
@@ -434,15 +436,14 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         m.message_id,
         row.direction.as_str(),
         row.received,
-        (m.date.is_some() || date.note.is_some()).then(|| timestamp(date.at)),
+        // NULL when it is the arrival, which the reader then shows (core::triage::view).
+        (m.date.is_some() || date.note.is_some())
+            .then(|| timestamp(date.at))
+            .filter(|at| at != row.received),
         m.from.as_ref().and_then(|f| f.name.clone()),
         m.from.as_ref().map(|f| f.addr.clone()),
-        addrs_json(&m.reply_to),
-        addrs_json(&m.to),
-        addrs_json(&m.cc),
         m.subject,
         m.in_reply_to.first(),
-        json(&m.references),
         // Decoded again from `raw` on read unless it cannot be (core::store::body).
         crate::core::store::body::stored(&m.body_text, p.text_from_raw),
         (!notes.is_empty()).then(|| json(&notes)),
@@ -463,7 +464,6 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
             crate::core::store::dictionary::current(tx)?.as_deref()
         ),
         row.placement.another_sender,
-        date.note.and(m.header("Date")),
         p.pgp
             .as_ref()
             .map(|info| crate::core::store::body::pgp_column(
@@ -502,10 +502,6 @@ fn index_message(tx: &Transaction<'_>, p: &Prepared, message_row: i64) -> Result
 fn json<T: serde::Serialize>(v: &T) -> String {
     // Serialising strings and plain structs to JSON cannot fail.
     serde_json::to_string(v).unwrap_or_default()
-}
-
-fn addrs_json(list: &[Mailbox]) -> Option<String> {
-    (!list.is_empty()).then(|| json(&list.iter().map(Mailbox::display).collect::<Vec<_>>()))
 }
 
 #[cfg(test)]

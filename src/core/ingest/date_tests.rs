@@ -5,7 +5,7 @@ use super::tests::row;
 use super::*;
 
 /// The notes `show` and the desk print for the first message of `report`.
-fn shown_notes(store: &Store, report: i64) -> Vec<String> {
+fn shown_message(store: &Store, report: i64) -> crate::core::triage::MessageView {
     let detail = crate::core::triage::report_detail(
         store,
         report,
@@ -13,7 +13,11 @@ fn shown_notes(store: &Store, report: i64) -> Vec<String> {
         Utc::now(),
     )
     .unwrap();
-    detail.messages[0].parse_notes.clone()
+    detail.messages[0].clone()
+}
+
+fn shown_notes(store: &Store, report: i64) -> Vec<String> {
+    shown_message(store, report).parse_notes
 }
 
 #[test]
@@ -45,8 +49,15 @@ fn forged_dates_are_replaced_by_the_arrival_and_kept_as_written() {
     ] {
         let (report, _, notes, received, date, header) = row(&store, id, "a@x.test");
         assert_eq!(received, "2026-11-30T08:00:00Z", "{id}");
-        assert_eq!(date.as_deref(), Some("2026-11-30T08:00:00Z"), "{id}");
-        assert_eq!(header.as_deref(), Some(written));
+        // The date is the arrival, read from `received_at` rather than stored twice.
+        assert_eq!(date, None, "{id}");
+        assert_eq!(shown_message(&store, report).date, "2026-11-30T08:00:00Z");
+        // The header as written is shown from the raw message, not stored twice.
+        assert_eq!(header, None, "{id}");
+        assert_eq!(
+            shown_message(&store, report).date_header.as_deref(),
+            Some(written)
+        );
         // The store keeps why as a code, not a sentence; the report shows the sentence.
         assert_eq!(notes, None, "{id}");
         let shown = shown_notes(&store, report);
@@ -62,9 +73,10 @@ fn forged_dates_are_replaced_by_the_arrival_and_kept_as_written() {
             )]
         );
     }
-    let (_, _, notes, received, _, header) = row(&store, "fine@x", "a@x.test");
+    let (report, _, notes, received, _, header) = row(&store, "fine@x", "a@x.test");
     assert_eq!(received, "2026-11-29T22:00:00Z");
     assert_eq!((notes, header), (None, None));
+    assert_eq!(shown_message(&store, report).date_header, None);
     // The queue's clocks start at the arrival, not in 9999 or 1970.
     let created: Vec<String> = store
         .conn()
@@ -107,9 +119,10 @@ fn date_notes_stored_as_sentences_become_codes_and_read_the_same() {
         // write, which must stay as it is.
         let c = store.conn();
         c.execute(
-            "UPDATE messages SET notes = json_array(?1, 'joined the earliest, #1')
+            "UPDATE messages SET notes = json_array(?1, 'joined the earliest, #1'),
+                date_header = ?2, date = received_at
              WHERE message_id = 'a@x'",
-            [&old],
+            [&old, written],
         )
         .unwrap();
         c.execute(
@@ -125,8 +138,12 @@ fn date_notes_stored_as_sentences_become_codes_and_read_the_same() {
         crate::core::store::rewind_to(c, date_note as i64);
     }
     let store = Store::open(&path).unwrap();
-    let (report, _, notes, ..) = row(&store, "a@x", "a@x.test");
+    let (report, _, notes, _, date, header) = row(&store, "a@x", "a@x.test");
     assert_eq!(notes.as_deref(), Some(r#"["joined the earliest, #1"]"#));
+    // Migrations 27 and 28: the header as written is read from the raw message, and the
+    // date that is the arrival from `received_at`.
+    assert_eq!((date, header), (None, None));
+    assert_eq!(shown_message(&store, report).date, "2026-11-30T08:00:00Z");
     assert_eq!(
         shown_notes(&store, report),
         [old.clone(), "joined the earliest, #1".to_string()]

@@ -174,6 +174,17 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
     out
 }
 
+/// Only the header fields of raw message bytes, read as [`parse_message`] reads them (the
+/// same headers: `mailparse` parses a message's headers the same way alone or with its
+/// body), for a reader that needs no body. No headers when they cannot be parsed.
+pub fn parse_header_fields(raw: &[u8]) -> ParsedMessage {
+    let mut out = ParsedMessage::default();
+    if let Ok((headers, _)) = mailparse::parse_headers(raw) {
+        read_headers(&headers, &mut out);
+    }
+    out
+}
+
 fn read_headers(headers: &[mailparse::MailHeader<'_>], out: &mut ParsedMessage) {
     // Decode every header once (RFC 2047), then read the fields from the decoded list.
     out.headers = headers

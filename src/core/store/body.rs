@@ -62,6 +62,16 @@ fn kept(body: &[u8], pgp: ValueRef<'_>) -> bool {
         }
 }
 
+/// Whether a message whose `body` and `pgp` columns read `body` and `pgp` keeps its text
+/// in `body` (else it is decoded from `raw`), by the rule `secdesk_body` reads with, for a
+/// reader holding the columns.
+pub fn is_kept(body: &str, pgp: Option<&str>) -> bool {
+    kept(
+        body.as_bytes(),
+        pgp.map_or(ValueRef::Null, |p| ValueRef::Text(p.as_bytes())),
+    )
+}
+
 /// The SQL function `secdesk_body_kept(body, pgp)`: whether the message's text is its
 /// stored body (`store --stats` counts them), by the rule `secdesk_body` reads with.
 pub const SQL_BODY_KEPT: &str = "secdesk_body_kept";

@@ -555,6 +555,39 @@ pub const MIGRATIONS: &[&str] = &[
     WHERE pgp IS NOT NULL AND body != '' AND json_valid(pgp)
       AND json_type(pgp) = 'object' AND body = secdesk_raw_text(raw);
     "#,
+    // 27 (compact store): To, Cc and the Date header as written (kept only when it was not
+    // used) are read from `raw` when a message is shown (core::store::header_columns), and
+    // Reply-To and References, which nothing read from the store, are not kept either. A
+    // stored To, Cc or Date header is dropped only when the raw message gives back the same
+    // value; any other (an older parser's reading, a damaged frame) stays and is read as
+    // stored.
+    r#"
+    UPDATE messages SET reply_to = NULL, refs = NULL
+    WHERE reply_to IS NOT NULL OR refs IS NOT NULL;
+    UPDATE messages SET
+        to_addrs = CASE WHEN to_addrs IS secdesk_raw_header(raw, 'to_addrs')
+                        THEN NULL ELSE to_addrs END,
+        cc_addrs = CASE WHEN cc_addrs IS secdesk_raw_header(raw, 'cc_addrs')
+                        THEN NULL ELSE cc_addrs END,
+        date_header = CASE WHEN date_note IS NOT NULL
+                            AND date_header IS secdesk_raw_header(raw, 'date_header')
+                           THEN NULL ELSE date_header END
+    WHERE to_addrs IS NOT NULL OR cc_addrs IS NOT NULL OR date_header IS NOT NULL;
+    "#,
+    // 28 (compact store): the indexes by coordinator and by original hold only the reports
+    // that have one. Most reports have neither (spam is never assigned), and every lookup
+    // names one (`coordinator = ?`, `duplicate_of = ?`), which SQLite matches to an index
+    // on `... IS NOT NULL`. A message's date that is its arrival (its Date header was not
+    // used, or gave the same second) is read from `received_at` (core::triage::view), as a
+    // message without a Date header always was, instead of being stored twice.
+    r#"
+    DROP INDEX reports_coordinator_created;
+    CREATE INDEX reports_coordinator_created ON reports(coordinator, created_at)
+        WHERE coordinator IS NOT NULL;
+    DROP INDEX reports_duplicate_of;
+    CREATE INDEX reports_duplicate_of ON reports(duplicate_of) WHERE duplicate_of IS NOT NULL;
+    UPDATE messages SET date = NULL WHERE date = received_at;
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters
@@ -571,7 +604,7 @@ pub const HASH_AS_BYTES: &str = r#"
 
 /// How many migrations a store has had once the last migration that frees much space (packing
 /// raw messages, dropping derivable bodies, Date notes as codes, the index without
-/// positions) ran: a store migrated from
+/// positions, header columns read from `raw`) ran: a store migrated from
 /// below this is compacted (`VACUUM`) once afterwards, which also makes it a store that
 /// gives freed pages back (`auto_vacuum`, see `Store::vacuum`).
 pub fn space_freed_by() -> i64 {
@@ -583,6 +616,8 @@ pub fn space_freed_by() -> i64 {
                 || m.contains("ADD COLUMN date_note")
                 || m.contains("detail = none")
                 || m.contains("text_as_received")
+                || m.contains("secdesk_raw_header")
+                || m.contains("SET date = NULL")
         })
         .map_or(0, |i| i as i64 + 1)
 }

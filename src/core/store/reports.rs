@@ -126,6 +126,17 @@ pub(super) const SUMMARY_COLUMNS: &str =
 pub(super) const SUMMARY_FROM: &str = "reports r
      LEFT JOIN messages m ON m.id = (SELECT min(id) FROM messages f WHERE f.report_id = r.id)";
 
+/// A message's sender as listed and shown from its `from_name` and `from_addr` columns:
+/// `Name <addr>`, the address or the name alone, or nothing.
+pub fn sender(name: Option<String>, addr: Option<String>) -> String {
+    match (name, addr) {
+        (Some(n), Some(a)) => format!("{n} <{a}>"),
+        (None, Some(a)) => a,
+        (Some(n), None) => n,
+        (None, None) => String::new(),
+    }
+}
+
 /// Reads the first 14 columns of a row selected with [`SUMMARY_COLUMNS`].
 pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportSummary> {
     let name: Option<String> = r.get(3)?;
@@ -134,12 +145,7 @@ pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Report
         id: r.get(0)?,
         message_id: r.get(1)?,
         received_at: r.get(2)?,
-        from: match (name, addr) {
-            (Some(n), Some(a)) => format!("{n} <{a}>"),
-            (None, Some(a)) => a,
-            (Some(n), None) => n,
-            (None, None) => String::new(),
-        },
+        from: sender(name, addr),
         subject: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
         messages: r.get(6)?,
         state: r.get(7)?,

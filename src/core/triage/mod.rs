@@ -26,7 +26,7 @@ pub use coordinator::{assign, find_member, resolve_member, take, unassign};
 pub use errors::TriageError;
 pub use notes::add_note;
 pub use responded::{responded, Via, RESPONDED};
-pub use view::{candidates, events, report_detail, Candidate, Event, ReportDetail};
+pub use view::{candidates, events, report_detail, Candidate, Event, MessageView, ReportDetail};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

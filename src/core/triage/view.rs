@@ -11,7 +11,10 @@ use super::{Note, TriageError};
 use crate::core::clocks::{self, Clocks, Deadlines};
 use crate::core::config::ClockConfig;
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
-use crate::core::parse::DateNote;
+use crate::core::parse::{parse_header_fields, parse_message, DateNote};
+use crate::core::store::body;
+use crate::core::store::header_columns::Derived;
+use crate::core::store::raw::RawMessage;
 use crate::core::store::Store;
 
 /// One report, everything about it.
@@ -260,56 +263,11 @@ const DATE_NOT_USED: &str =
 fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, message_id, from_name, from_addr, date, received_at, subject,
-                secdesk_body(body, pgp, raw),
-                direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
-                another_sender, pgp, date_note
+                body, direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
+                another_sender, pgp, date_note, raw
          FROM messages WHERE report_id = ?1 ORDER BY received_at, id",
     )?;
-    let rows = stmt.query_map([id], |r| {
-        let name: Option<String> = r.get(2)?;
-        let addr: Option<String> = r.get(3)?;
-        let received_at: String = r.get(5)?;
-        let parse_notes = parse_notes(
-            json_list(r.get(14)?),
-            r.get(18)?,
-            r.get::<_, Option<String>>(15)?.as_deref(),
-            &received_at,
-        );
-        Ok((
-            r.get::<_, i64>(0)?,
-            MessageView {
-                message_id: r.get(1)?,
-                from: match (name, addr) {
-                    (Some(n), Some(a)) => format!("{n} <{a}>"),
-                    (None, Some(a)) => a,
-                    (Some(n), None) => n,
-                    (None, None) => String::new(),
-                },
-                date: r
-                    .get::<_, Option<String>>(4)?
-                    .unwrap_or(received_at.clone()),
-                date_header: r.get(15)?,
-                another_sender: r.get(16)?,
-                received_at,
-                subject: r.get(6)?,
-                body: r.get(7)?,
-                direction: r.get(8)?,
-                to: json_list(r.get(9)?),
-                cc: json_list(r.get(10)?),
-                attachments: Vec::new(),
-                auth: AuthView {
-                    spf: r.get(11)?,
-                    dkim: r.get(12)?,
-                    dmarc: r.get(13)?,
-                },
-                parse_notes,
-                pgp: r
-                    .get::<_, Option<String>>(17)?
-                    .and_then(|j| serde_json::from_str(&j).ok())
-                    .unwrap_or_default(),
-            },
-        ))
-    })?;
+    let rows = stmt.query_map([id], message_from_row)?;
     let mut out = Vec::new();
     let mut attachments = conn.prepare_cached(
         "SELECT name, content_type, size FROM attachments WHERE message_id = ?1 ORDER BY rowid",
@@ -332,6 +290,66 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
     Ok(out)
 }
 
+/// One message selected by [`messages`], with its row id.
+fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, MessageView)> {
+    let name: Option<String> = r.get(2)?;
+    let addr: Option<String> = r.get(3)?;
+    let received_at: String = r.get(5)?;
+    let pgp: Option<String> = r.get(17)?;
+    let date_note: Option<i64> = r.get(18)?;
+    // The text and the header columns not stored come from the raw message, parsed
+    // once: whole when the text is not kept (core::store::body), else its headers.
+    let raw: RawMessage = r.get(19)?;
+    let kept: String = r.get(7)?;
+    let (body, parsed) = if body::is_kept(&kept, pgp.as_deref()) {
+        (kept, parse_header_fields(&raw.0))
+    } else {
+        let parsed = parse_message(&raw.0);
+        (parsed.body_text.clone(), parsed)
+    };
+    let derived = Derived {
+        to_addrs: r.get(9)?,
+        cc_addrs: r.get(10)?,
+        date_header: r.get(15)?,
+        headers: &parsed,
+    };
+    let date_header = derived.date_header(date_note.is_some());
+    let parse_notes = parse_notes(
+        json_list(r.get(14)?),
+        date_note,
+        date_header.as_deref(),
+        &received_at,
+    );
+    Ok((
+        r.get::<_, i64>(0)?,
+        MessageView {
+            message_id: r.get(1)?,
+            from: crate::core::store::reports::sender(name, addr),
+            date: r
+                .get::<_, Option<String>>(4)?
+                .unwrap_or(received_at.clone()),
+            date_header,
+            another_sender: r.get(16)?,
+            received_at,
+            subject: r.get(6)?,
+            body,
+            direction: r.get(8)?,
+            to: derived.to(),
+            cc: derived.cc(),
+            attachments: Vec::new(),
+            auth: AuthView {
+                spf: r.get(11)?,
+                dkim: r.get(12)?,
+                dmarc: r.get(13)?,
+            },
+            parse_notes,
+            pgp: pgp
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default(),
+        },
+    ))
+}
+
 /// Marks the attachments that hold a public key. Only a message with an attachment that
 /// looks like one (`keys::looks_like_key`) is read again; an `application/pgp-keys`
 /// attachment inside an encrypted part (not readable here) is marked by its type.
@@ -348,7 +366,7 @@ fn mark_public_keys(
     {
         return Ok(());
     }
-    let raw: crate::core::store::raw::RawMessage =
+    let raw: RawMessage =
         conn.query_row("SELECT raw FROM messages WHERE id = ?1", [row_id], |r| {
             r.get(0)
         })?;
