@@ -271,7 +271,10 @@ pub fn similar_reports(
     conn: &Connection,
     report_id: ReportId,
 ) -> Result<Vec<Similar>, ClassifyError> {
-    const SELECT: &str = "SELECT r.id, m.subject, secdesk_body(m.body, m.pgp, m.raw) FROM reports r
+    // A message whose raw frame is damaged has no text to compare (NULL): it is left out
+    // instead of failing every report's list.
+    const SELECT: &str = "SELECT r.id, m.subject, secdesk_body_or_null(m.body, m.pgp, m.raw)
+         FROM reports r
          JOIN messages m ON m.id = (SELECT min(id) FROM messages
                                     WHERE report_id = r.id AND direction = 'in')";
     let signatures =
@@ -281,13 +284,14 @@ pub fn similar_reports(
                 Ok((
                     r.get::<_, ReportId>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(2)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, subject, body) = row?;
-                out.push((id, signature(&subject, &body)));
+                if let (id, subject, Some(body)) = row? {
+                    out.push((id, signature(&subject, &body)));
+                }
             }
             Ok(out)
         };

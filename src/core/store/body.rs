@@ -72,6 +72,11 @@ pub fn is_kept(body: &str, pgp: Option<&str>) -> bool {
     )
 }
 
+/// The SQL function `secdesk_body_or_null(body, pgp, raw)`: [`SQL_BODY`], but NULL where
+/// that fails on a damaged raw frame, for a reader that goes over many messages and must
+/// not fail on one (`secdesk check` reports it).
+pub const SQL_BODY_OR_NULL: &str = "secdesk_body_or_null";
+
 /// The SQL function `secdesk_body_kept(body, pgp)`: whether the message's text is its
 /// stored body (`store --stats` counts them), by the rule `secdesk_body` reads with.
 pub const SQL_BODY_KEPT: &str = "secdesk_body_kept";
@@ -86,10 +91,14 @@ pub fn decode(raw: &[u8]) -> String {
     parse_message(raw).body_text
 }
 
-/// Makes [`SQL_BODY`], [`SQL_BODY_KEPT`] and [`SQL_RAW_TEXT`] available on `conn`.
+/// Makes [`SQL_BODY`], [`SQL_BODY_OR_NULL`], [`SQL_BODY_KEPT`] and [`SQL_RAW_TEXT`]
+/// available on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function(SQL_BODY, 3, flags, |ctx| from_arguments(ctx, 0))?;
+    conn.create_scalar_function(SQL_BODY_OR_NULL, 3, flags, |ctx| {
+        Ok(from_arguments(ctx, 0).ok())
+    })?;
     conn.create_scalar_function(SQL_BODY_KEPT, 2, flags, |ctx| {
         let body = match ctx.get_raw(0) {
             ValueRef::Text(t) | ValueRef::Blob(t) => t,

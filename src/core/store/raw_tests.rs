@@ -288,3 +288,61 @@ fn a_kept_openpgp_body_whose_raw_frame_is_damaged_stays_and_the_store_opens() {
         (text.as_str(), text.as_str())
     );
 }
+
+#[test]
+fn a_damaged_raw_frame_is_shown_as_damaged_and_leaves_every_report_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let mail = |id: &str, text: &str| {
+        RawIncoming::file(format!(
+            "From: r{id}@example.net\nTo: security@example.org\nMessage-ID: <{id}@x>\n\
+             Subject: tarfile {id}\n\n{text}\n"
+        ))
+    };
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![
+                mail(
+                    "a",
+                    "tarfile extractall follows symlinks outside the target",
+                ),
+                mail("b", "tarfile extractall writes through a symlink member"),
+            ],
+            None,
+        )
+        .unwrap();
+    // The first report's frame cut short, as a bad disk or an outside write would leave it.
+    store
+        .conn()
+        .execute(
+            "UPDATE messages SET raw = substr(raw, 1, 12) WHERE message_id = 'a@x'",
+            [],
+        )
+        .unwrap();
+    let detail = |id| {
+        crate::core::triage::report_detail(
+            &store,
+            id,
+            &crate::core::config::ClockConfig::default(),
+            chrono::Utc::now(),
+        )
+    };
+    let damaged = detail(1).expect("a report with a damaged message still opens");
+    let m = &damaged.messages[0];
+    assert_eq!((m.subject.as_str(), m.body.as_str()), ("tarfile a", ""));
+    assert!(
+        m.parse_notes
+            .iter()
+            .any(|n| n.contains("damaged") && n.contains("secdesk check")),
+        "{:?}",
+        m.parse_notes
+    );
+    // The other report, and its list of similar earlier reports (which reads every
+    // earlier report's text), are not held hostage by the damaged one.
+    let other = detail(2).unwrap();
+    assert_eq!(other.messages[0].to, ["security@example.org"]);
+    assert!(other.messages[0].body.contains("symlink member"));
+    crate::core::classify::similar::similar_reports(store.conn(), 2)
+        .expect("similar reports skip a message whose text cannot be read");
+}

@@ -3,6 +3,7 @@
 //! names are a contract (add fields freely, never rename).
 
 use chrono::{DateTime, Utc};
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
@@ -11,10 +12,10 @@ use super::{Note, TriageError};
 use crate::core::clocks::{self, Clocks, Deadlines};
 use crate::core::config::ClockConfig;
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
-use crate::core::parse::{parse_header_fields, parse_message, DateNote};
+use crate::core::parse::{parse_header_fields, parse_message, DateNote, ParsedMessage};
 use crate::core::store::body;
 use crate::core::store::header_columns::Derived;
-use crate::core::store::raw::RawMessage;
+use crate::core::store::raw::{unpack, RawMessage};
 use crate::core::store::Store;
 
 /// One report, everything about it.
@@ -299,13 +300,28 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, MessageView
     let date_note: Option<i64> = r.get(18)?;
     // The text and the header columns not stored come from the raw message, parsed
     // once: whole when the text is not kept (core::store::body), else its headers.
-    let raw: RawMessage = r.get(19)?;
     let kept: String = r.get(7)?;
-    let (body, parsed) = if body::is_kept(&kept, pgp.as_deref()) {
-        (kept, parse_header_fields(&raw.0))
-    } else {
-        let parsed = parse_message(&raw.0);
-        (parsed.body_text.clone(), parsed)
+    let stored = match r.get_ref(19)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        _ => Vec::new(),
+    };
+    // A damaged frame (`secdesk check` reports it) shows what the row still holds, the
+    // kept text and the header columns stored with it, and says so, instead of keeping
+    // the whole report from being read.
+    let mut damaged = None;
+    let (body, parsed) = match (body::is_kept(&kept, pgp.as_deref()), unpack(stored)) {
+        (true, Ok(raw)) => (kept, parse_header_fields(&raw)),
+        (false, Ok(raw)) => {
+            let parsed = parse_message(&raw);
+            (parsed.body_text.clone(), parsed)
+        }
+        (is_kept, Err(e)) => {
+            damaged = Some(e.to_string());
+            (
+                if is_kept { kept } else { String::new() },
+                ParsedMessage::default(),
+            )
+        }
     };
     let derived = Derived {
         to_addrs: r.get(9)?,
@@ -314,12 +330,13 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, MessageView
         headers: &parsed,
     };
     let date_header = derived.date_header(date_note.is_some());
-    let parse_notes = parse_notes(
+    let mut parse_notes = parse_notes(
         json_list(r.get(14)?),
         date_note,
         date_header.as_deref(),
         &received_at,
     );
+    parse_notes.extend(damaged);
     Ok((
         r.get::<_, i64>(0)?,
         MessageView {
