@@ -15,7 +15,7 @@ use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
 use crate::core::parse::{parse_header_fields, parse_message, DateNote, ParsedMessage};
 use crate::core::store::body;
 use crate::core::store::header_columns::Derived;
-use crate::core::store::raw::{unpack, RawMessage};
+use crate::core::store::raw::unpack;
 use crate::core::store::Store;
 
 /// One report, everything about it.
@@ -383,11 +383,15 @@ fn mark_public_keys(
     {
         return Ok(());
     }
-    let raw: RawMessage =
+    let stored: Vec<u8> =
         conn.query_row("SELECT raw FROM messages WHERE id = ?1", [row_id], |r| {
             r.get(0)
         })?;
-    let found = keys::find(&crate::core::parse::attachments_with_bodies(&raw.0));
+    // A damaged frame (noted on the message) has no key to find.
+    let Ok(raw) = unpack(stored) else {
+        return Ok(());
+    };
+    let found = keys::find(&crate::core::parse::attachments_with_bodies(&raw));
     for a in attachments.iter_mut() {
         let name = crate::core::sanitize::terminal_line(a.name.as_deref().unwrap_or(""));
         let outer = found
