@@ -12,7 +12,7 @@ use super::tokenize::tokenize;
 use super::ClassifyError;
 use crate::core::model::{Class, ReportId};
 use crate::core::parse::parse_message;
-use crate::core::store::raw::RawMessage;
+use crate::core::store::raw::{unpack, DamagedRaw};
 use crate::core::store::{Store, StoreError};
 
 /// What learning from one report did.
@@ -41,12 +41,16 @@ pub fn learn_in(
 ) -> Result<LearnSummary, ClassifyError> {
     ensure_model_in(conn)?;
     let label = Label::from(class);
+    // A message whose raw frame is damaged has nothing to learn from; it must not keep a
+    // person's class change from being made (`secdesk check` reports it).
     let items = incoming_messages(conn, report_id)?
         .into_iter()
-        .map(|(content_hash, raw)| TrainItem {
-            content_hash,
-            label,
-            tokens: tokenize(&parse_message(&raw)),
+        .filter_map(|(content_hash, raw)| {
+            Some(TrainItem {
+                content_hash,
+                label,
+                tokens: tokenize(&parse_message(&raw.ok()?)),
+            })
         })
         .collect::<Vec<_>>();
     train_batch(conn, &items)
@@ -72,12 +76,16 @@ pub fn forget_in(conn: &Connection, report_id: ReportId) -> Result<usize, Classi
     Ok(n)
 }
 
-/// The content hash and raw bytes of the report's incoming messages. The team's own replies
-/// say nothing about what the report is, so they are not trained.
+/// An incoming message: its content hash (hex) and its raw bytes, or why its frame could not
+/// be unpacked.
+type Incoming = (String, Result<Vec<u8>, DamagedRaw>);
+
+/// The report's incoming messages. The team's own replies say nothing about what the report
+/// is, so they are not trained.
 fn incoming_messages(
     conn: &Connection,
     report_id: ReportId,
-) -> Result<Vec<(String, Vec<u8>)>, ClassifyError> {
+) -> Result<Vec<Incoming>, ClassifyError> {
     let exists: i64 = conn.query_row(
         "SELECT count(*) FROM reports WHERE id = ?1",
         [report_id],
@@ -89,9 +97,7 @@ fn incoming_messages(
     let mut stmt = conn.prepare(
         "SELECT lower(hex(content_hash)), raw FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
-    let rows = stmt.query_map([report_id], |r| {
-        Ok((r.get(0)?, r.get::<_, RawMessage>(1)?.0))
-    })?;
+    let rows = stmt.query_map([report_id], |r| Ok((r.get(0)?, unpack(r.get(1)?))))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -289,30 +289,14 @@ fn a_kept_openpgp_body_whose_raw_frame_is_damaged_stays_and_the_store_opens() {
     );
 }
 
-#[test]
-fn a_damaged_raw_frame_is_shown_as_damaged_and_leaves_every_report_readable() {
+/// A store holding `mail`, whose message `<a@x>` then had its raw frame cut short, as a bad
+/// disk or an outside write would leave it (the store itself stays sound).
+fn store_with_a_cut_frame(mail: Vec<RawIncoming>) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let mail = |id: &str, text: &str| {
-        RawIncoming::file(format!(
-            "From: r{id}@example.net\nTo: security@example.org\nMessage-ID: <{id}@x>\n\
-             Subject: tarfile {id}\n\n{text}\n"
-        ))
-    };
     Ingestor::without_classifier()
-        .ingest_batch(
-            &mut store,
-            vec![
-                mail(
-                    "a",
-                    "tarfile extractall follows symlinks outside the target",
-                ),
-                mail("b", "tarfile extractall writes through a symlink member"),
-            ],
-            None,
-        )
+        .ingest_batch(&mut store, mail, None)
         .unwrap();
-    // The first report's frame cut short, as a bad disk or an outside write would leave it.
     store
         .conn()
         .execute(
@@ -320,6 +304,24 @@ fn a_damaged_raw_frame_is_shown_as_damaged_and_leaves_every_report_readable() {
             [],
         )
         .unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_damaged_raw_frame_is_shown_as_damaged_and_leaves_every_report_readable() {
+    let mail = |id: &str, text: &str| {
+        RawIncoming::file(format!(
+            "From: r{id}@example.net\nTo: security@example.org\nMessage-ID: <{id}@x>\n\
+             Subject: tarfile {id}\n\n{text}\n"
+        ))
+    };
+    let (_dir, store) = store_with_a_cut_frame(vec![
+        mail(
+            "a",
+            "tarfile extractall follows symlinks outside the target",
+        ),
+        mail("b", "tarfile extractall writes through a symlink member"),
+    ]);
     let detail = |id| {
         crate::core::triage::report_detail(
             &store,
@@ -345,4 +347,31 @@ fn a_damaged_raw_frame_is_shown_as_damaged_and_leaves_every_report_readable() {
     assert!(other.messages[0].body.contains("symlink member"));
     crate::core::classify::similar::similar_reports(store.conn(), 2)
         .expect("similar reports skip a message whose text cannot be read");
+}
+
+#[test]
+fn a_report_with_a_damaged_message_can_still_be_marked_and_learns_from_the_rest() {
+    let mail = |id: &str, extra: &str| {
+        RawIncoming::file(format!(
+            "From: seller@spam.example\nMessage-ID: <{id}@x>\n{extra}Subject: cheap pills\n\n\
+             buy cheap pills now\n"
+        ))
+    };
+    // The thread's first message is the one cut short.
+    let (_dir, mut store) =
+        store_with_a_cut_frame(vec![mail("a", ""), mail("b", "In-Reply-To: <a@x>\n")]);
+    let req = crate::core::triage::Request::new("moderator@example.org");
+    crate::core::triage::mark(&mut store, &req, 1, crate::core::model::Class::Spam, None)
+        .expect("a person's class change is made though one message cannot be read");
+    let (state, trained): (String, i64) = store
+        .conn()
+        .query_row(
+            "SELECT (SELECT state FROM reports WHERE id = 1),
+                    (SELECT count(*) FROM classify_trained WHERE label = 'spam')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // Closed as spam; the readable message was learned from, the damaged one skipped.
+    assert_eq!((state.as_str(), trained), ("spam", 1));
 }
