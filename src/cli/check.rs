@@ -1,6 +1,7 @@
-//! `secdesk check [FILE]`: is the store (or a backup at FILE) whole, private, secdesk's, and
-//! are its references intact? Reads only (`core::store::inspect`). Exit 0 when the file is
-//! whole, 1 when it is damaged, with the steps to recover.
+//! `secdesk check [FILE]`: is the store (or a backup at FILE) whole, private, secdesk's, are
+//! its references intact, and does every raw message unpack? Reads only
+//! (`core::store::inspect`). Exit 0 when all is whole, 1 when the file or a message is
+//! damaged, with what to do.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 use crate::core::sanitize::terminal_line;
 use crate::core::store::file::Identity;
-use crate::core::store::inspect::inspect;
+use crate::core::store::inspect::{inspect, Inspection};
 
 use super::Context;
 
@@ -83,7 +84,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     if found.damage.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return raw_messages(&mut out, &found);
     }
     writeln!(
         out,
@@ -92,6 +93,42 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
          2. `secdesk check NEW_FILE` checks the copy\n\
          3. stop every desk, move {shown} (and its -wal and -shm files) away, and move NEW_FILE to {shown}\n\
          4. `secdesk sync` fetches again any mail the copy lacks"
+    )?;
+    Ok(ExitCode::FAILURE)
+}
+
+/// Reports the raw messages read back: all whole (exit 0), or which cannot be unpacked
+/// (exit 1: the file is sound, but those messages' text is lost from it).
+fn raw_messages(out: &mut impl Write, found: &Inspection) -> anyhow::Result<ExitCode> {
+    if found.raw_damaged == 0 {
+        writeln!(
+            out,
+            "messages    {} raw messages read back, all whole",
+            found.raw_checked
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "messages    {} of {} raw messages DAMAGED (they cannot be unpacked):",
+        found.raw_damaged, found.raw_checked
+    )?;
+    for line in &found.raw_damage {
+        writeln!(out, "  {}", terminal_line(line))?;
+    }
+    if found.raw_damaged > found.raw_damage.len() {
+        writeln!(
+            out,
+            "  ... and {} more",
+            found.raw_damaged - found.raw_damage.len()
+        )?;
+    }
+    writeln!(
+        out,
+        "\nthe file itself is sound and secdesk works with it, but these messages' text and \
+         headers are lost from the store: their reports open with a note, and their other \
+         messages still show, search and learn. The mail is still in the mailbox it came from \
+         (secdesk never deletes it); read it there."
     )?;
     Ok(ExitCode::FAILURE)
 }

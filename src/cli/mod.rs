@@ -116,7 +116,7 @@ pub enum Command {
     Held(held::Args),
     /// Copy the store into a new file, consistently, while desks keep working.
     Backup(backup::Args),
-    /// Check the store file: whole, private, secdesk's, references intact.
+    /// Check the store file: whole, private, secdesk's, references intact, every raw message readable.
     Check(check::Args),
     /// Show where the store's space goes: `secdesk store --stats [--json]`.
     Store(store::Args),

@@ -25,6 +25,13 @@ pub struct Inspection {
     pub damage: Vec<String>,
     /// Rows referring to rows that are gone (`PRAGMA foreign_key_check`).
     pub broken_references: Vec<String>,
+    /// How many raw messages were read back, and how many of them could not be unpacked
+    /// (a damaged frame: SQLite's checks pass, the mail's bytes do not; their reports open
+    /// with a note, and their text is lost from the store).
+    pub raw_checked: usize,
+    pub raw_damaged: usize,
+    /// The first `limit` damaged ones: which message, which report, why.
+    pub raw_damage: Vec<String>,
 }
 
 impl Inspection {
@@ -63,6 +70,12 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         super::stamp::suspect(path);
     }
     let broken_references = file::broken_references(&conn, limit).unwrap_or_default();
+    let raws = if damage.is_empty() {
+        raw_frames(&conn, limit).unwrap_or_default()
+    } else {
+        // Unreadable pages: the salvage reads what it can; frames are checked on the copy.
+        RawFrames::default()
+    };
     Ok(Inspection {
         path: path.to_path_buf(),
         mode,
@@ -73,5 +86,51 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         pages,
         damage,
         broken_references,
+        raw_checked: raws.checked,
+        raw_damaged: raws.damaged,
+        raw_damage: raws.listed,
     })
+}
+
+/// What reading back every raw message found.
+#[derive(Default)]
+struct RawFrames {
+    checked: usize,
+    damaged: usize,
+    listed: Vec<String>,
+}
+
+/// Unpacks every stored raw message (with the store's dictionaries), as the desk does to
+/// show one, and lists at most `limit` that cannot be.
+fn raw_frames(conn: &Connection, limit: usize) -> rusqlite::Result<RawFrames> {
+    super::dictionary::load(conn)?;
+    let mut stmt = conn
+        .prepare("SELECT id, report_id, coalesce(message_id, ''), raw FROM messages ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    let mut out = RawFrames::default();
+    while let Some(row) = rows.next()? {
+        out.checked += 1;
+        let stored = match row.get_ref(3)? {
+            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
+            _ => Vec::new(),
+        };
+        if let Err(e) = super::raw::unpack(stored) {
+            out.damaged += 1;
+            if out.listed.len() < limit {
+                let id: i64 = row.get(0)?;
+                let report: i64 = row.get(1)?;
+                let message_id: String = row.get(2)?;
+                let named = if message_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(" <{}>", crate::core::parse::flat(&message_id))
+                };
+                out.listed.push(format!(
+                    "message {id} of report #{report}{named}: {}",
+                    e.detail()
+                ));
+            }
+        }
+    }
+    Ok(out)
 }

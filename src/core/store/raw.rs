@@ -80,6 +80,13 @@ fn compressor(dict: Option<&Dictionary>) -> Compressor<'static> {
 #[error("a stored raw message is damaged ({0}): run `secdesk check`")]
 pub struct DamagedRaw(String);
 
+impl DamagedRaw {
+    /// What zstd said of the frame.
+    pub fn detail(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The raw message stored as `stored`, byte-exact.
 pub fn unpack(stored: Vec<u8>) -> Result<Vec<u8>, DamagedRaw> {
     if !stored.starts_with(&MAGIC) {
