@@ -175,6 +175,12 @@ fn generate(path: &Path, n: usize) -> anyhow::Result<()> {
     }
     tx.commit()?;
     store.conn().execute_batch("ANALYZE")?;
+    // Opened once more, as the desk will find it: rows written straight into the tables
+    // leave the store's one-time upkeep (training its compression dictionary, re-packing
+    // and compacting) to the next open, which a sync does as it goes. The benchmark times
+    // the desk, not that.
+    drop(store);
+    drop(Store::open(path)?);
     println!("generated {n} reports in {}", path.display());
     Ok(())
 }
@@ -278,7 +284,7 @@ fn run(path: &Path) -> anyhow::Result<()> {
     bench.settle_and_draw();
     let first_frame = started.elapsed();
     println!(
-        "reports in the store               {}",
+        "reports in Needs triage           {}",
         bench.state.queue.page.total
     );
     println!("time to first frame                {}", ms(first_frame));
