@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::free_port;
+use crate::support::free_ports;
 
 pub const ADMIN_USER: &str = "restadmin";
 pub const ADMIN_PASS: &str = "rest-Pa55word";
@@ -49,10 +49,11 @@ impl Mailman {
             .prefix("secdesk-mailman-")
             .tempdir()
             .expect("create temp dir for mailman");
+        let [rest_port, lmtp_port] = free_ports();
         let mut m = Mailman {
             dir,
-            rest_port: free_port(),
-            lmtp_port: free_port(),
+            rest_port,
+            lmtp_port,
             pid: None,
         };
         std::fs::write(m.config_path(), m.config_text(smtp_port)).expect("write mailman.cfg");

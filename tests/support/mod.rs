@@ -329,8 +329,11 @@ impl Dovecot {
         // Ports are picked by binding :0 and releasing; another process may
         // grab one in between, so a bind failure is retried with new ports.
         for _attempt in 0..5 {
-            self.imap_port = free_port();
-            self.imaps_port = if self.tls { free_port() } else { 0 };
+            // Both bound at once, so the two can never be the same port (dovecot refuses a
+            // "duplicate listener").
+            let [imap, imaps] = free_ports();
+            self.imap_port = imap;
+            self.imaps_port = if self.tls { imaps } else { 0 };
             self.write_config();
             match self.try_launch() {
                 Ok(()) => return,
@@ -651,6 +654,20 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("bind an ephemeral port")
+}
+
+/// `N` free ports, all different: each is held until all are picked (two `free_port` calls
+/// can return the same port, since the first is released before the second is asked for).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
+        .collect();
+    std::array::from_fn(|i| {
+        held[i]
+            .local_addr()
+            .expect("a bound port has an address")
+            .port()
+    })
 }
 
 fn set_mode(path: &Path, mode: u32) {
