@@ -100,6 +100,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 /// Reports the raw messages read back: all whole (exit 0), or which cannot be unpacked
 /// (exit 1: the file is sound, but those messages' text is lost from it).
 fn raw_messages(out: &mut impl Write, found: &Inspection) -> anyhow::Result<ExitCode> {
+    if let Some(why) = &found.raw_unreadable {
+        // Not "all whole": nothing was read back.
+        writeln!(
+            out,
+            "messages    NOT CHECKED: the raw messages could not be read back ({}); run `secdesk check` again, and if it says the same, recover what the store holds with `secdesk backup NEW_FILE`",
+            terminal_line(why)
+        )?;
+        return Ok(ExitCode::FAILURE);
+    }
     if found.raw_damaged == 0 {
         writeln!(
             out,

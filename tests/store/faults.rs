@@ -489,3 +489,21 @@ fn a_damaged_raw_message_is_named_by_check_and_its_report_still_opens() {
         .ok(&["check"])
         .contains("messages    2 raw messages read back, all whole"));
 }
+
+#[test]
+fn check_does_not_call_messages_whole_that_it_could_not_read() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    // A store another program changed so that its raw messages cannot be selected.
+    desk.db()
+        .execute_batch("ALTER TABLE messages DROP COLUMN raw")
+        .unwrap();
+    let out = desk.run(&["check"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}{}", stderr(&out));
+    assert!(
+        report.contains("NOT CHECKED") && report.contains("no such column: raw"),
+        "{report}"
+    );
+    assert!(!report.contains("all whole"), "{report}");
+}

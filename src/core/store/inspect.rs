@@ -32,6 +32,8 @@ pub struct Inspection {
     pub raw_damaged: usize,
     /// The first `limit` damaged ones: which message, which report, why.
     pub raw_damage: Vec<String>,
+    /// Why the raw messages could not be read back at all, when they could not.
+    pub raw_unreadable: Option<String>,
 }
 
 impl Inspection {
@@ -70,10 +72,14 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         super::stamp::suspect(path);
     }
     let broken_references = file::broken_references(&conn, limit).unwrap_or_default();
-    let raws = if damage.is_empty() {
-        raw_frames(&conn, limit).unwrap_or_default()
+    // With unreadable pages the salvage reads what it can, and frames are checked on the
+    // copy; an empty file has no messages yet.
+    let raws = if damage.is_empty() && identity != Identity::New {
+        raw_frames(&conn, limit).unwrap_or_else(|e| RawFrames {
+            unreadable: Some(e.to_string()),
+            ..RawFrames::default()
+        })
     } else {
-        // Unreadable pages: the salvage reads what it can; frames are checked on the copy.
         RawFrames::default()
     };
     Ok(Inspection {
@@ -89,6 +95,7 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         raw_checked: raws.checked,
         raw_damaged: raws.damaged,
         raw_damage: raws.listed,
+        raw_unreadable: raws.unreadable,
     })
 }
 
@@ -98,6 +105,7 @@ struct RawFrames {
     checked: usize,
     damaged: usize,
     listed: Vec<String>,
+    unreadable: Option<String>,
 }
 
 /// Unpacks every stored raw message (with the store's dictionaries), as the desk does to
