@@ -11,24 +11,155 @@ const TABLE: &str = include_str!("../../../assets/html-entities.tsv");
 /// looks further for the `;` that ends a name.
 pub const LONGEST_NAME: usize = 31;
 
-/// The text `&name;` stands for (one or two characters), if `name` is in the standard.
-pub fn lookup(name: &str) -> Option<String> {
-    static MAP: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
-    MAP.get_or_init(load).get(name).cloned()
+/// The longest name the standard also reads without its `;` (`frac12`, `middot`, …).
+const LONGEST_LEGACY: usize = 6;
+
+/// Where a character reference stands (HTML, "character reference state"): in an attribute
+/// value, a name without its `;` followed by `=` or a letter or digit stays as typed, so
+/// `href="?a=1&copy=2"` keeps its query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Text,
+    Attribute,
 }
 
-fn load() -> HashMap<&'static str, String> {
+/// One named reference: its text, and whether the standard reads it without its `;` too.
+struct Named {
+    text: String,
+    legacy: bool,
+}
+
+fn table() -> &'static HashMap<&'static str, Named> {
+    static MAP: OnceLock<HashMap<&'static str, Named>> = OnceLock::new();
+    MAP.get_or_init(load)
+}
+
+fn load() -> HashMap<&'static str, Named> {
     TABLE
         .lines()
         .filter_map(|line| {
-            let (name, codes) = line.split_once('\t')?;
+            let mut fields = line.split('\t');
+            let (name, codes) = (fields.next()?, fields.next()?);
             let text: Option<String> = codes
                 .split(' ')
                 .map(|hex| char::from_u32(u32::from_str_radix(hex, 16).ok()?))
                 .collect();
-            Some((name, text?))
+            let legacy = fields.next() == Some("legacy");
+            Some((
+                name,
+                Named {
+                    text: text?,
+                    legacy,
+                },
+            ))
         })
         .collect()
+}
+
+/// Decodes the character references in `text` as a browser does (HTML, "character
+/// reference state"), so the desk shows what the sender's reader would have shown:
+///
+/// - `&name;` for every name of the standard, and the 106 old names without their `;`
+///   (`&nbsp`, `&copy`), longest first (`&notit;` is `¬it;`);
+/// - `&#NN;` and `&#xNN;`, with or without the `;`; 0, a surrogate or a number past
+///   U+10FFFF is U+FFFD, and 128 to 159 are the Windows-1252 characters old mailers meant
+///   (`&#146;` is `’`);
+/// - anything else (`&` alone, an unknown name) stays as typed.
+///
+/// Control characters a reference names are kept: the display sanitizer shows them as
+/// codes, rather than hiding that they were there.
+pub fn decode(text: &str, context: Context) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let reference = match after.strip_prefix('#') {
+            Some(number) => numeric(number).map(|(c, used)| (c.to_string(), used + 1)),
+            None => named(after, context),
+        };
+        match reference {
+            Some((chars, used)) => {
+                out.push_str(&chars);
+                rest = &after[used..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `NN;`, `xNN;` or `XNN;` after `&#`: the character and the bytes read, or `None` when no
+/// digit follows.
+fn numeric(after_hash: &str) -> Option<(char, usize)> {
+    let (digits_at, radix) = match after_hash.as_bytes() {
+        [b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (1, 16),
+        [d, ..] if d.is_ascii_digit() => (0, 10),
+        _ => return None,
+    };
+    let digits = &after_hash[digits_at..];
+    let len = digits
+        .bytes()
+        .take_while(|b| char::from(*b).is_digit(radix))
+        .count();
+    // Past U+10FFFF it no longer matters how far: the answer is U+FFFD.
+    let code = digits[..len]
+        .bytes()
+        .try_fold(0u32, |n, b| {
+            let d = char::from(b).to_digit(radix)?;
+            n.checked_mul(radix)?
+                .checked_add(d)
+                .filter(|&n| n <= 0x10_FFFF)
+        })
+        .unwrap_or(0x11_0000);
+    let used = digits_at + len + usize::from(digits[len..].starts_with(';'));
+    Some((character(code), used))
+}
+
+/// The character a numeric reference stands for (HTML, "numeric character reference end
+/// state").
+fn character(code: u32) -> char {
+    const WINDOWS_1252: [u16; 32] = [
+        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+        0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
+        0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+    ];
+    let code = match code {
+        0x80..=0x9F => u32::from(WINDOWS_1252[(code - 0x80) as usize]),
+        _ => code,
+    };
+    match code {
+        0 => char::REPLACEMENT_CHARACTER,
+        _ => char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER),
+    }
+}
+
+/// A name after `&`: its text and the bytes read (the `;` included when there is one).
+fn named(after: &str, context: Context) -> Option<(String, usize)> {
+    let run = after
+        .bytes()
+        .take(LONGEST_NAME + 1)
+        .take_while(u8::is_ascii_alphanumeric)
+        .count();
+    if run <= LONGEST_NAME && after[run..].starts_with(';') {
+        if let Some(named) = table().get(&after[..run]) {
+            return Some((named.text.clone(), run + 1));
+        }
+    }
+    // The longest old name the run starts with, read without a `;`.
+    let (len, named) = (2..=run.min(LONGEST_LEGACY))
+        .rev()
+        .find_map(|len| Some((len, table().get(&after[..len]).filter(|n| n.legacy)?)))?;
+    let next = after[len..].bytes().next();
+    let kept_in_attribute = matches!(next, Some(b) if b == b'=' || b.is_ascii_alphanumeric());
+    if context == Context::Attribute && kept_in_attribute {
+        return None;
+    }
+    Some((named.text.clone(), len))
 }
 
 #[cfg(test)]
@@ -40,14 +171,86 @@ mod tests {
         // The standard names 2,125 references with their `;` (2,231 with the legacy forms).
         assert_eq!(load().len(), 2125);
         assert_eq!(TABLE.lines().count(), 2125);
+        assert_eq!(load().values().filter(|n| n.legacy).count(), 106);
         let longest = TABLE
             .lines()
             .filter_map(|l| l.split_once('\t'))
             .map(|(n, _)| n.len());
         assert_eq!(longest.max(), Some(LONGEST_NAME));
-        assert_eq!(lookup("amp").as_deref(), Some("&"));
-        assert_eq!(lookup("rarr").as_deref(), Some("→"));
-        assert_eq!(lookup("acE").as_deref(), Some("\u{223e}\u{333}"));
-        assert_eq!(lookup("nosuch"), None);
+        let longest_legacy = load()
+            .into_iter()
+            .filter(|(_, n)| n.legacy)
+            .map(|(name, _)| name.len());
+        assert_eq!(longest_legacy.max(), Some(LONGEST_LEGACY));
+        let text = |s| decode(s, Context::Text);
+        assert_eq!(text("&amp;"), "&");
+        assert_eq!(text("&rarr;"), "→");
+        assert_eq!(text("&acE;"), "\u{223e}\u{333}");
+        assert_eq!(text("&nosuch;"), "&nosuch;");
+    }
+
+    /// What a browser shows for each text, as CPython's `html.unescape` (which follows the
+    /// standard's tokenizer for text) gives it.
+    #[test]
+    fn references_in_text_read_as_a_browser_reads_them() {
+        let cases = [
+            ("&copy 2026 &nbsp;x", "© 2026 \u{a0}x"),
+            ("&amp", "&"),
+            ("&ampx;", "&x;"),
+            ("&notit;", "¬it;"),
+            ("&notin;", "∉"),
+            ("&not", "¬"),
+            ("&AMP;&AMP", "&&"),
+            ("&#146;s &#147;q&#148; &#150; &#128;", "’s “q” – €"),
+            ("&#39abc", "'abc"),
+            ("&#x27;&#X27;", "''"),
+            ("&#x;", "&#x;"),
+            ("&#;", "&#;"),
+            ("&#xZ", "&#xZ"),
+            ("&#0;", "\u{fffd}"),
+            ("&#xD800;", "\u{fffd}"),
+            ("&#x110000;", "\u{fffd}"),
+            ("&#99999999999999999999;", "\u{fffd}"),
+            ("&#x0000000041;", "A"),
+            ("&frac12;&frac12 &frac34x", "½½ ¾x"),
+            ("&CounterClockwiseContourIntegral;", "∳"),
+            ("&Eacute&eacute", "Éé"),
+            ("AT&T &nosuch; a && b", "AT&T &nosuch; a && b"),
+            ("&lt;script&gt;", "<script>"),
+            ("&lt&gt&quot", "<>\""),
+            ("&#129;&#141;&#157;", "\u{81}\u{8d}\u{9d}"),
+            ("&#x80;", "€"),
+            ("&&amp;&", "&&&"),
+            ("&#65&#66;&#x43", "ABC"),
+            ("&ltx", "<x"),
+            ("&ltimes;", "⋉"),
+            ("&middot;&middotx", "··x"),
+        ];
+        for (html, shown) in cases {
+            assert_eq!(decode(html, Context::Text), shown, "{html}");
+        }
+    }
+
+    #[test]
+    fn an_attribute_keeps_an_old_name_that_runs_into_its_query() {
+        let attr = |s| decode(s, Context::Attribute);
+        assert_eq!(
+            attr("https://x.example/?a=1&copy=2&reg"),
+            "https://x.example/?a=1&copy=2®"
+        );
+        assert_eq!(attr("?q=1&notify=yes&amp;x=&amp"), "?q=1&notify=yes&x=&");
+        assert_eq!(attr("?a&lt;b&ltc&lt"), "?a<b&ltc<");
+        // Names with their `;` and numbers read as in text.
+        assert_eq!(attr("&copy;&#146;&#x41"), "©’A");
+        // The same text outside an attribute.
+        assert_eq!(decode("?a=1&copy=2", Context::Text), "?a=1©=2");
+    }
+
+    #[test]
+    fn a_long_run_of_digits_or_letters_is_read_once() {
+        let digits = format!("&#{};x", "9".repeat(100_000));
+        assert_eq!(decode(&digits, Context::Text), "\u{fffd}x");
+        let letters = format!("&{};", "a".repeat(100_000));
+        assert_eq!(decode(&letters, Context::Text), letters);
     }
 }

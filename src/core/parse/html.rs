@@ -4,7 +4,8 @@
 //! script, style and head contents never reach the text. What a triager needs is kept:
 //! - where each link goes, as a numbered reference (`text [1]`, and `[1] https://…` at the
 //!   end), so a link whose text names one site and whose target is another shows both;
-//! - every named character reference of the HTML standard ([`entities`]), and numeric ones;
+//! - character references as a browser reads them ([`entities::decode`]): every name of the
+//!   standard, the old ones without their `;`, numeric ones (Windows-1252 for 128 to 159);
 //! - the white space of `<pre>`, so a reproducer keeps its indentation.
 //!
 //! The text may hold anything the mail held (controls, bidi overrides in a link target):
@@ -12,7 +13,7 @@
 
 use std::ops::Range;
 
-use super::entities;
+use super::entities::{self, Context};
 
 /// Around what the references add, while converting; taken out, as ranges, at the end. Both
 /// are noncharacters, and any in the mail's own text become U+FFFD first.
@@ -90,7 +91,8 @@ impl Converter {
         if self.skip_until.is_some() || raw.is_empty() {
             return;
         }
-        let decoded = decode_entities(raw).replace([MARK_START, MARK_END], "\u{fffd}");
+        let decoded =
+            entities::decode(raw, Context::Text).replace([MARK_START, MARK_END], "\u{fffd}");
         if let Some((_, shown)) = &mut self.link {
             shown.push_str(&decoded);
         }
@@ -262,37 +264,10 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
             None
         };
         if key.eq_ignore_ascii_case(name) {
-            return value.map(decode_entities);
+            return value.map(|v| entities::decode(v, Context::Attribute));
         }
     }
     None
-}
-
-/// Decodes `&name;`, `&#NN;` and `&#xNN;`; anything else (`&` alone, an unknown name, an
-/// unterminated reference) stays as typed.
-fn decode_entities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let decoded = rest[1..]
-            .find(';')
-            .filter(|&n| n <= entities::LONGEST_NAME)
-            .and_then(|n| Some((decode_entity(&rest[1..1 + n])?, n)));
-        match decoded {
-            Some((chars, n)) => {
-                out.push_str(&chars);
-                rest = &rest[n + 2..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// HTML collapses white space; so does this.
@@ -306,17 +281,6 @@ fn push_spaced(out: &mut String, text: &str) {
             out.push(c);
         }
     }
-}
-
-fn decode_entity(entity: &str) -> Option<String> {
-    if let Some(num) = entity.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        return char::from_u32(code).map(String::from);
-    }
-    entities::lookup(entity)
 }
 
 /// Keeps at most one blank line in a row, and none at either end; `<pre>` lines (`true`)

@@ -20,7 +20,9 @@ fn script_style_and_comments_are_dropped() {
 #[test]
 fn unterminated_markup_does_not_panic() {
     assert_eq!(html_to_text("text <b"), "text");
-    assert_eq!(html_to_text("a &amp"), "a &amp");
+    // As a browser reads it: `&amp` is one of the old names read without its `;`.
+    assert_eq!(html_to_text("a &amp"), "a &");
+    assert_eq!(html_to_text("a &am"), "a &am");
     assert_eq!(html_to_text("<!-- open"), "");
     assert_eq!(html_to_text("<a href=\"https://x.example/"), "");
     assert_eq!(
@@ -104,6 +106,16 @@ fn every_named_entity_of_the_standard_decodes() {
     );
     // Unknown names and bare ampersands stay as typed.
     assert_eq!(html_to_text("AT&T &nosuch; a && b"), "AT&T &nosuch; a && b");
+    // Old mailers: names without their `;`, and Windows-1252 punctuation by number.
+    assert_eq!(
+        html_to_text("&copy 2026 Bank&nbspInc. We&#146;re &#147;secure&#148; &#150; really"),
+        "© 2026 Bank Inc. We’re “secure” – really"
+    );
+    // A link's target keeps a query that an old name runs into, as a browser does.
+    assert_eq!(
+        html_to_text("<a href=\"https://x.example/?a=1&copy=2&amp;b=3\">go</a>"),
+        "go [1]\n\n[1] https://x.example/?a=1&copy=2&b=3"
+    );
 }
 
 #[test]
