@@ -368,6 +368,79 @@ fn mark_closes_spam_and_invalid_with_a_default_reason() {
 }
 
 #[test]
+fn mark_takes_a_reason_in_its_own_words_and_a_note_in_one_change() {
+    let desk = Desk::new();
+    let err = desk.refused(&["mark", "3", "invalid", "--reason", "other"]);
+    assert!(err.contains("--note"), "{err}");
+    assert_eq!(
+        desk.show("3")["state"],
+        "new",
+        "a refused change changes nothing"
+    );
+    let out = desk.ok(&[
+        "mark",
+        "#3",
+        "invalid",
+        "--reason",
+        "other",
+        "--note",
+        "a copy of a public advisory",
+    ]);
+    assert!(out.contains("state invalid (other)"), "{out}");
+    let d = desk.show("3");
+    assert_eq!(d["invalid_reason"], "other");
+    assert_eq!(d["class"], "invalid");
+    assert_eq!(d["class_confirmed"], true);
+    assert_eq!(d["notes"][0]["text"], "a copy of a public advisory");
+    // One change: one version for the state, the class and the note.
+    assert_eq!(d["version"], 1);
+    // A note with valid is added after the class, and both are logged.
+    desk.ok(&["mark", "1", "valid", "--note", "reproduced on 3.13"]);
+    let d = desk.show("1");
+    assert_eq!(d["class"], "valid");
+    assert_eq!(d["notes"][0]["text"], "reproduced on 3.13");
+}
+
+#[test]
+fn show_prints_the_audit_log_and_takes_ids_as_list_shows_them() {
+    let desk = Desk::new();
+    desk.ok(&["take", "#1"]);
+    desk.ok(&["state", "1", "acknowledged", "--note", "on it"]);
+    let out = desk.ok(&["show", "#1"]);
+    let log = out
+        .split("\naudit log (oldest first):\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no audit log in show: {out}"));
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines[0].contains("created"), "{log}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("coordinator") && l.contains("ada@example.org")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("state") && l.contains("new → acknowledged")),
+        "{log}"
+    );
+    assert_eq!(
+        log,
+        desk.ok(&["log", "1"])
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    );
+    for bad in ["x", "0", "#", "#-3", "#1a"] {
+        let out = desk.run(&["show", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not a report number"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn reporter_answer_brings_needs_info_back_flagged() {
     let desk = Desk::new();
     desk.ok(&["mark", "1", "valid"]);

@@ -21,6 +21,8 @@ use crate::mailio::editor;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report whose advisory to show or set (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// Set a field: KEY=VALUE (repeat for several). On credits, references and notified it
     /// adds an entry. Keys: component, package, repo, introduced, fixed, last_affected, cvss,

@@ -10,6 +10,8 @@ use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report to assign (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// A team member from `[team] members`: email, local part (`ada`), name, first name or
     /// handle; it must point at one member.

@@ -9,9 +9,11 @@ use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report that is a duplicate (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// The report this one duplicates.
-    #[arg(long = "of", value_name = "ORIGINAL")]
+    #[arg(long = "of", value_name = "ORIGINAL", value_parser = super::output::report_id)]
     pub original: i64,
     #[command(flatten)]
     pub version_check: VersionCheck,

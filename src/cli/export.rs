@@ -19,6 +19,8 @@ use super::{notice, output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report whose advisory to export (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// osv, cve, ghsa or announce.
     #[arg(long, value_name = "FORMAT", value_parser = |s: &str| s.parse::<Format>())]

@@ -10,6 +10,8 @@ use super::{change::or_dash, output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report whose audit log to show (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// Print a JSON array of events.
     #[arg(long)]
@@ -23,8 +25,18 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&events)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = std::io::stdout().lock();
-    for e in &events {
+    write_events(&mut std::io::stdout().lock(), &events, "")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line an event, oldest first, each after `indent`: when, who, what, before → after,
+/// and the detail.
+pub fn write_events(
+    out: &mut impl Write,
+    events: &[triage::Event],
+    indent: &str,
+) -> anyhow::Result<()> {
+    for e in events {
         let detail = e
             .detail
             .as_deref()
@@ -32,7 +44,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_default();
         writeln!(
             out,
-            "{}  {:<24}  {:<11}  {} → {}{detail}",
+            "{indent}{}  {:<24}  {:<11}  {} → {}{detail}",
             e.at,
             terminal_line(&e.actor),
             e.kind,
@@ -40,5 +52,5 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             terminal_line(or_dash(e.after.as_deref())),
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -9,6 +9,8 @@ use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report to add the note to (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// The note; quote it, or pass several words.
     #[arg(required = true, num_args = 1..)]

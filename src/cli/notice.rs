@@ -19,6 +19,8 @@ use super::{reply, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report whose advisory to send as a notice (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// The notice's template: embargo (or a file of that name in the config's templates/).
     #[arg(long, short, value_name = "NAME", default_value = "embargo")]

@@ -89,3 +89,15 @@ pub fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
+
+/// A report's number as a person types it: `5`, or `#5` as the desk and `list` show it.
+pub fn report_id(text: &str) -> Result<i64, String> {
+    let digits = text.trim().strip_prefix('#').unwrap_or(text.trim());
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "'{}' is not a report number: give the number `secdesk list` shows, like 5 or #5",
+            terminal_line(text)
+        )),
+    }
+}

@@ -26,7 +26,8 @@ pub enum PgpCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The report whose attached key to import.
+    /// The report whose attached key to import (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// Import without asking (the keys are still listed first).
     #[arg(long)]

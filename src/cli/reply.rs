@@ -29,7 +29,8 @@ pub const EXIT_QUEUED: u8 = 75;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The report to reply to.
+    /// The report to reply to (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// Start from this template (acknowledge, needs-more-info, not-a-vulnerability,
     /// third-party, duplicate, fixed-and-disclosed, or one in the config's templates/).

@@ -11,6 +11,8 @@ use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report answered outside the desk (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// How the reporter was answered (a reply sent with `secdesk reply` counts by itself).
     #[arg(long, value_name = "phone|other")]

@@ -18,7 +18,8 @@ use crate::core::store::raw::RawMessage;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The report whose attachments to save.
+    /// The report whose attachments to save (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// The folder to save into (created if missing).
     #[arg(long, default_value = ".")]

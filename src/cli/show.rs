@@ -18,6 +18,8 @@ use super::{output, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report to show (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// Print the report as a JSON object.
     #[arg(long)]
@@ -54,6 +56,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 .map(|s| format!("#{} ({:.2})", s.id, s.score))
                 .collect();
             writeln!(out, "\nsimilar earlier reports: {}", ids.join(", "))?;
+        }
+        if !detail.events.is_empty() {
+            writeln!(out, "\naudit log (oldest first):")?;
+            super::log::write_events(&mut out, &detail.events, "  ")?;
         }
     }
     Ok(ExitCode::SUCCESS)

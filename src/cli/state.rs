@@ -10,12 +10,14 @@ use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report whose state to change (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// new, acknowledged, triaged, fixing, disclosed, needs-info, spam, invalid, resolved
     /// (duplicate goes through `secdesk dup`).
     pub state: String,
     /// Required for invalid: not-a-vulnerability, third-party, support-request,
-    /// working-as-intended or no-response.
+    /// working-as-intended, no-response, or other (its words go in --note).
     #[arg(long)]
     pub reason: Option<String>,
     /// A team note to add with the change (never sent to the reporter).

@@ -9,6 +9,8 @@ use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The report to take (its number, as `list` shows it; `#5` works too).
+    #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     #[command(flatten)]
     pub version_check: VersionCheck,

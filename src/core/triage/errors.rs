@@ -62,7 +62,7 @@ pub enum TriageError {
     #[error("'{who}' could be {candidates}: type more of the name, or the email")]
     AmbiguousMember { who: String, candidates: String },
 
-    #[error("report #{id}: the reason \"other\" needs its words: give them as the change's note")]
+    #[error("report #{id}: the reason \"other\" needs its words: give them as the change's note (`--note TEXT`)")]
     OtherReasonNeedsText { id: ReportId },
 
     #[error("report #{id}: the note is empty: write the note's text")]
