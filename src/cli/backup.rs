@@ -55,18 +55,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 terminal_line(&target),
             )?;
             for t in report.tables.iter().filter(|t| t.lost > 0 || t.unreadable) {
-                writeln!(
-                    out,
-                    "  {}: {} rows copied, at most {} lost{}",
-                    t.table,
-                    t.copied,
-                    t.lost,
-                    if t.unreadable {
-                        " (the table could not be read at all)"
-                    } else {
-                        ""
-                    }
-                )?;
+                if t.unreadable {
+                    writeln!(
+                        out,
+                        "  {}: {} rows copied; the rest could not be read at all, so how many rows were lost is not known",
+                        t.table, t.copied
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "  {}: {} rows copied, at most {} lost",
+                        t.table, t.copied, t.lost
+                    )?;
+                }
             }
             writeln!(
                 out,
