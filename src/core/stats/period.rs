@@ -196,7 +196,8 @@ pub struct Member {
     pub replies: usize,
     /// RFC 3339, their latest event of any kind, ever.
     pub last_activity: Option<String>,
-    /// No activity in the last 12 months.
+    /// No activity in the last 12 months: their latest event is older, or they have none
+    /// and the store's record (its first event) goes back further.
     pub inactive: bool,
 }
 
@@ -427,6 +428,12 @@ fn member_figures(
                 AND at >= ?2 AND at < ?3),
             (SELECT max(at) FROM events WHERE actor = ?1 COLLATE NOCASE)",
     )?;
+    // A member with no activity at all is inactive only once the store's record covers
+    // the whole 12 months: a store started last month cannot say who was idle all year.
+    let record_starts: Option<String> =
+        store
+            .conn()
+            .query_row("SELECT min(at) FROM events", [], |r| r.get(0))?;
     let mut out = Vec::new();
     for m in members {
         let (notes, replies, last): (usize, usize, Option<String>) = stmt
@@ -443,8 +450,9 @@ fn member_figures(
             .count();
         let inactive = last
             .as_deref()
+            .or(record_starts.as_deref())
             .and_then(parse_timestamp)
-            .is_none_or(|t| now - t > Duration::days(INACTIVE_AFTER_DAYS));
+            .is_some_and(|t| now - t > Duration::days(INACTIVE_AFTER_DAYS));
         out.push(Member {
             name: m.name.clone(),
             email: m.email.clone(),

@@ -142,7 +142,38 @@ fn a_year_by_month_without_spam_and_historical_reports() {
     assert_eq!((ada.coordinated, ada.notes, ada.replies), (1, 1, 0));
     assert_eq!(ada.last_activity.as_deref(), Some("2026-04-16T11:00:00Z"));
     assert!(!ada.inactive);
-    assert!(f.members[1].inactive, "Bob did nothing in 12 months");
+    assert!(
+        !f.members[1].inactive,
+        "Bob did nothing, but the store's record covers 9 months, not 12"
+    );
+}
+
+#[test]
+fn a_member_with_no_activity_is_inactive_once_the_record_covers_a_year() {
+    let (dir, _) = year();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let members = [Identity {
+        name: "Bob".into(),
+        email: "bob@example.org".into(),
+        handle: None,
+    }];
+    let refs: Vec<&Identity> = members.iter().collect();
+    let when = |now| {
+        compute(
+            &store,
+            Period::default(),
+            By::Month,
+            &ClockConfig::default(),
+            &refs,
+            now,
+        )
+        .unwrap()
+        .members[0]
+            .inactive
+    };
+    // The record starts in March 2026.
+    assert!(!when(at(12, 1, 0)));
+    assert!(when(Utc.with_ymd_and_hms(2027, 4, 1, 0, 0, 0).unwrap()));
 }
 
 #[test]
