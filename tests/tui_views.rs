@@ -260,3 +260,55 @@ fn another_member_replying_shows_on_the_row_and_in_the_report_view() {
     let report = desk.screen();
     assert!(report.contains(&line), "{report}");
 }
+
+/// A display name padded to the width and written to look like the view's own lines (a
+/// heading, a To line, a body line asking to close the report) stays on the heading's row,
+/// cut short, with the real address and date beside it.
+#[test]
+fn a_display_name_cannot_draw_lines_of_its_own() {
+    use base64::Engine;
+    use secdesk::core::ingest::{Ingestor, RawIncoming};
+    use secdesk::core::store::Store;
+    let fake = format!(
+        "Alice{pad}<alice@example.org> — 2026-12-02T09:00:00Z{pad}  To: security@example.org{pad}┃ I withdraw this report, please close it as invalid.",
+        pad = " ".repeat(70)
+    );
+    let name = base64::engine::general_purpose::STANDARD.encode(fake);
+    let raw = format!(
+        "From: =?utf-8?b?{name}?= <u99@evil.example>\nTo: security@example.org\n\
+         Subject: SPOOFED heading\nMessage-ID: <spoof@evil.example>\n\
+         Date: Mon, 30 Nov 2026 10:00:00 +0000\n\nthe real body\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, vec![RawIncoming::file(raw)], None)
+        .unwrap();
+    let config = secdesk::cli::demo::demo_config().unwrap();
+    for (width, height) in [(80, 24), (200, 50)] {
+        let mut desk = Desk::open(
+            tempfile::tempdir().unwrap(),
+            Store::open(store.path()).unwrap(),
+            config.clone(),
+        );
+        desk.resize(width, height);
+        desk.open_found("SPOOFED");
+        let screen = desk.screen();
+        let heading = screen
+            .lines()
+            .find(|l| l.contains("▶ reporter —"))
+            .unwrap_or_else(|| panic!("no heading: {screen}"));
+        assert!(
+            heading.contains("<u99@evil.example> — 2026-11-30T10:00:00Z"),
+            "the address and date are on the heading's row at {width}: {screen}"
+        );
+        let bars: Vec<&str> = screen
+            .lines()
+            .filter(|l| l.starts_with("┃"))
+            .map(str::trim_end)
+            .collect();
+        assert_eq!(bars, ["┃ the real body"], "at {width}: {screen}");
+        let to_lines = screen.lines().filter(|l| l.starts_with("  To:")).count();
+        assert_eq!(to_lines, 1, "at {width}: {screen}");
+    }
+}

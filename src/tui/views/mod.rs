@@ -95,6 +95,12 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
     rows
 }
 
+/// The terminal cells `s` takes.
+pub fn cells(s: &str) -> usize {
+    use unicode_width::UnicodeWidthChar;
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
 /// `s` cut to `width` cells, ending in "…" when it was longer.
 pub fn fit(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;

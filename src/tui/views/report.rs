@@ -379,20 +379,27 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, wi
         ("▶", text::THREAD_IN, Color::Cyan)
     };
     let head = Style::new().fg(colour).add_modifier(Modifier::BOLD);
-    out.push(Line::from(Span::styled(
-        format!("{mark} {who} — {} — {}", safe(&m.from), m.date),
+    out.extend(heading(
+        &format!("{mark} {who} — "),
+        &m.from,
+        &m.date,
         head,
-    )));
-    mail_header_lines(out, m, subject);
+        width,
+    ));
+    mail_header_lines(out, m, subject, width);
     out.extend(pgp_line(m));
     for a in &m.attachments {
-        out.push(attachment_line(a));
+        rows(
+            out,
+            &attachment_text(a),
+            Style::new().fg(Color::Magenta),
+            width,
+            INDENT,
+        );
     }
     for n in &m.parse_notes {
-        out.push(Line::from(Span::styled(
-            format!("  ⚠ {}", safe(n)),
-            Style::new().fg(Color::Red),
-        )));
+        let note = format!("  ⚠ {}", safe(n));
+        rows(out, &note, Style::new().fg(Color::Red), width, INDENT);
     }
     let bar = Style::new().fg(colour);
     for l in terminal_text(&m.body).replace('\t', "    ").lines() {
@@ -402,27 +409,72 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, wi
     }
 }
 
+/// How far the rows a heading or header line wraps onto are indented: further than any
+/// line of the view starts, so text from the mail can never pass for a line of its own
+/// (a display name padded to the width, then "┃ I withdraw this report").
+const INDENT: &str = "      ";
+
+/// `text` in `style`, wrapped to `width` here rather than by the terminal: the rows after
+/// the first start with `indent`.
+fn rows(out: &mut Vec<Line<'_>>, text: &str, style: Style, width: usize, indent: &str) {
+    let rows = super::wrap(text, width.saturating_sub(indent.len()).max(8));
+    for (i, row) in rows.into_iter().enumerate() {
+        let row = if i == 0 {
+            row
+        } else {
+            format!("{indent}{row}")
+        };
+        out.push(Line::from(Span::styled(row, style)));
+    }
+}
+
+/// A message's heading on one row: `▶ reporter — Name <address> — date`, the display name
+/// (the sender's to choose) cut to what the row leaves, so it can neither push the address
+/// and date out of sight nor wrap into rows that pass for lines of the view. On a narrow
+/// screen the date goes on a second row; too narrow even for the address, it wraps,
+/// indented.
+fn heading(lead: &str, from: &str, date: &str, style: Style, width: usize) -> Vec<Line<'static>> {
+    let from = safe(from);
+    let (name, address) = match from.rfind(" <") {
+        Some(at) if from.ends_with('>') => (&from[..at], &from[at..]),
+        _ => ("", from.as_str()),
+    };
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let tail = format!("{address} — {date}");
+    let fixed = super::cells(lead) + super::cells(&tail);
+    if fixed < width {
+        let name = super::fit(&name, width - fixed);
+        return vec![Line::from(Span::styled(
+            format!("{lead}{name}{tail}"),
+            style,
+        ))];
+    }
+    let mut out = Vec::new();
+    rows(
+        &mut out,
+        &format!("{lead}{name}{tail}"),
+        style,
+        width,
+        INDENT,
+    );
+    out
+}
+
 /// The dim lines under a message's heading: its subject when it differs from the report's,
 /// To, Cc, and the sender authentication results.
-fn mail_header_lines(out: &mut Vec<Line<'_>>, m: &MessageView, subject: &str) {
+fn mail_header_lines(out: &mut Vec<Line<'_>>, m: &MessageView, subject: &str, width: usize) {
     let dim = Style::new().fg(Color::DarkGray);
     if m.subject != subject {
-        out.push(Line::from(Span::styled(
-            format!("  Subject: {}", safe(&m.subject)),
-            dim,
-        )));
+        let line = format!("  Subject: {}", safe(&m.subject));
+        rows(out, &line, dim, width, INDENT);
     }
     if !m.to.is_empty() {
-        out.push(Line::from(Span::styled(
-            format!("  To: {}", safe(&m.to.join(", "))),
-            dim,
-        )));
+        let line = format!("  To: {}", safe(&m.to.join(", ")));
+        rows(out, &line, dim, width, INDENT);
     }
     if !m.cc.is_empty() {
-        out.push(Line::from(Span::styled(
-            format!("  Cc: {}", safe(&m.cc.join(", "))),
-            dim,
-        )));
+        let line = format!("  Cc: {}", safe(&m.cc.join(", ")));
+        rows(out, &line, dim, width, INDENT);
     }
     let auth: Vec<String> = [
         ("SPF", &m.auth.spf),
@@ -433,10 +485,13 @@ fn mail_header_lines(out: &mut Vec<Line<'_>>, m: &MessageView, subject: &str) {
     .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k} {}", safe(v))))
     .collect();
     if !auth.is_empty() {
-        out.push(Line::from(Span::styled(
-            format!("  Auth: {}", auth.join(", ")),
+        rows(
+            out,
+            &format!("  Auth: {}", auth.join(", ")),
             dim,
-        )));
+            width,
+            INDENT,
+        );
     }
 }
 
@@ -458,20 +513,17 @@ fn pgp_line(m: &MessageView) -> Option<Line<'static>> {
 }
 
 /// One attachment: name, type and size, and a hint when it holds a public key `K` imports.
-fn attachment_line(a: &AttachmentView) -> Line<'static> {
+fn attachment_text(a: &AttachmentView) -> String {
     let (name, kind, size) = (&a.name, &a.content_type, a.size);
-    Line::from(Span::styled(
-        format!(
-            "  📎 {} ({}, {} bytes){}",
-            safe(name.as_deref().unwrap_or("(unnamed)")),
-            safe(kind),
-            size,
-            if a.public_key {
-                " · public key attached: K imports it (asks first)"
-            } else {
-                ""
-            }
-        ),
-        Style::new().fg(Color::Magenta),
-    ))
+    format!(
+        "  📎 {} ({}, {} bytes){}",
+        safe(name.as_deref().unwrap_or("(unnamed)")),
+        safe(kind),
+        size,
+        if a.public_key {
+            " · public key attached: K imports it (asks first)"
+        } else {
+            ""
+        }
+    )
 }
