@@ -204,12 +204,7 @@ fn read_headers(headers: &[mailparse::MailHeader<'_>], out: &mut ParsedMessage) 
         .and_then(|ts| Utc.timestamp_opt(ts, 0).single());
     let in_reply_to = first("In-Reply-To").map(msg_ids).unwrap_or_default();
     let references = first("References").map(msg_ids).unwrap_or_default();
-    let auth = AuthResults::from_headers(
-        out.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("Authentication-Results"))
-            .map(|(_, v)| v.as_str()),
-    );
+    let auth = AuthResults::from_headers(out.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     out.message_id = message_id;
     out.subject = subject;
     out.date = date;
