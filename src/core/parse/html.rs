@@ -11,6 +11,7 @@
 //! The text may hold anything the mail held (controls, bidi overrides in a link target):
 //! like every body it is made safe where it is shown (`core::sanitize::terminal_text`).
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use super::entities::{self, Context};
@@ -47,7 +48,7 @@ pub fn html_to_text_with_links(html: &str) -> (String, Vec<Range<usize>>) {
             };
             continue;
         }
-        let Some(gt) = rest.find('>') else {
+        let Some(gt) = tag_end(rest) else {
             break;
         };
         let tag = &rest[1..gt];
@@ -55,6 +56,38 @@ pub fn html_to_text_with_links(html: &str) -> (String, Vec<Range<usize>>) {
         c.tag(tag);
     }
     c.finish()
+}
+
+/// Where the tag `rest` starts with ends: its first `>` outside a quoted attribute value,
+/// as a browser reads it (`<a href="x>y">` is one tag). `None` when it never ends.
+fn tag_end(rest: &str) -> Option<usize> {
+    let bytes = rest.as_bytes();
+    let mut i = 1;
+    let mut after_equals = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'>' => return Some(i),
+            q @ (b'"' | b'\'') if after_equals => {
+                i += 1 + rest[i + 1..].find(char::from(q))?;
+                after_equals = false;
+            }
+            b'=' => after_equals = true,
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {}
+            _ => after_equals = false,
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A link's target as a browser takes it (URL standard, basic URL parser): leading and
+/// trailing controls and spaces dropped, tabs and line breaks inside removed. Whatever
+/// else it holds stays, for the display to make visible.
+fn link_target(href: &str) -> String {
+    href.trim_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect()
 }
 
 #[derive(Default)]
@@ -73,6 +106,7 @@ struct Converter {
     link: Option<(String, String)>,
     /// The targets given a reference number, in order; a target seen again keeps its number.
     targets: Vec<String>,
+    numbers: HashMap<String, usize>,
 }
 
 impl Converter {
@@ -144,8 +178,9 @@ impl Converter {
             "a" if closing => self.close_link(),
             "a" => {
                 self.close_link();
-                if let Some(href) = attribute(tag, "href").filter(|h| !h.trim().is_empty()) {
-                    self.link = Some((href.trim().to_string(), String::new()));
+                let href = attribute(tag, "href").map(|h| link_target(&h));
+                if let Some(href) = href.filter(|h| !h.is_empty()) {
+                    self.link = Some((href, String::new()));
                 }
             }
             "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
@@ -163,13 +198,11 @@ impl Converter {
     fn close_link(&mut self) {
         if let Some((href, shown)) = self.link.take() {
             if shown.trim() != href {
-                let n = match self.targets.iter().position(|t| *t == href) {
-                    Some(i) => i + 1,
-                    None => {
-                        self.targets.push(href);
-                        self.targets.len()
-                    }
-                };
+                let next = self.targets.len() + 1;
+                let n = *self.numbers.entry(href.clone()).or_insert(next);
+                if n == next {
+                    self.targets.push(href);
+                }
                 let pre = self.pre > 0;
                 let out = self.out();
                 if !pre && (out.ends_with([' ', '\n']) || out.is_empty()) {

@@ -138,9 +138,10 @@ fn pre_keeps_its_white_space() {
 /// sequences), and the display sanitizer shows those as codes, never raw.
 #[test]
 fn hostile_link_targets_are_kept_and_made_safe_at_display() {
-    let t = html_to_text("<a href=\"https://ok.example/\u{202e}fdp.exe&#x1b;[2J&#7;\">invoice</a>");
+    let t =
+        html_to_text("<a href=\"https://ok.example/\u{202e}fdp.exe&#x1b;[2J&#7;/x\">invoice</a>");
     assert!(
-        t.contains("[1] https://ok.example/\u{202e}fdp.exe\u{1b}[2J\u{7}"),
+        t.contains("[1] https://ok.example/\u{202e}fdp.exe\u{1b}[2J\u{7}/x"),
         "{t:?}"
     );
     let shown = terminal_text(&t);
@@ -150,4 +151,48 @@ fn hostile_link_targets_are_kept_and_made_safe_at_display() {
         "{shown:?}"
     );
     assert!(shown.contains("invoice [1]"), "{shown:?}");
+}
+
+/// Where a link goes is read as a browser reads it, whatever the markup does to hide it.
+#[test]
+fn a_link_target_is_the_one_a_browser_would_follow() {
+    // A `>` inside a quoted value does not end the tag.
+    assert_eq!(
+        html_to_text("<a href=\"https://good.example>@evil.example/pwn\">bank</a>"),
+        "bank [1]\n\n[1] https://good.example>@evil.example/pwn"
+    );
+    assert_eq!(
+        html_to_text("<a title=\"x>y\" href=\"https://evil.example/F\">file</a> after"),
+        "file [1] after\n\n[1] https://evil.example/F"
+    );
+    assert_eq!(
+        html_to_text("<a href='data:text/html,<script>alert(1)</script>'>open</a>"),
+        "open [1]\n\n[1] data:text/html,<script>alert(1)</script>"
+    );
+    // Line breaks in a target (as references too) are dropped, as the URL standard
+    // does: they cannot start a fake entry of the list.
+    assert_eq!(
+        html_to_text("<a href=\"https://good.example/&#13;&#10;[9] https://fake.example\">x</a>"),
+        "x [1]\n\n[1] https://good.example/[9] https://fake.example"
+    );
+    assert_eq!(
+        html_to_text("<a href=\" \n https://a.example/\tb \">x</a>"),
+        "x [1]\n\n[1] https://a.example/b"
+    );
+    // An unquoted value and a quote that is not a value's are not quotes.
+    assert_eq!(html_to_text("<p class=a\"b>text</p>"), "text");
+    // A quote that never closes leaves the tag unended, as in a browser: nothing after.
+    assert_eq!(html_to_text("before <a href=\"x>after"), "before");
+}
+
+#[test]
+fn a_hundred_thousand_links_each_get_their_number_and_a_repeat_keeps_its_own() {
+    let mut html: String = (0..100_000)
+        .map(|i| format!("<a href=\"https://x.example/{i}\">l</a> "))
+        .collect();
+    html.push_str("<a href=\"https://x.example/7\">again</a>");
+    let text = html_to_text(&html);
+    assert!(text.contains("l [100000] again [8]"), "{}", &text[..200]);
+    assert!(text.ends_with("[100000] https://x.example/99999"));
+    assert_eq!(text.matches("https://x.example/7\n").count(), 1);
 }

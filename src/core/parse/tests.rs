@@ -103,3 +103,33 @@ fn msg_ids_handles_bare_and_multiple() {
     assert_eq!(msg_ids("bare@id"), vec!["bare@id"]);
     assert!(msg_ids("  ").is_empty());
 }
+
+/// A field of 20,000 encoded words (340 KB) is decoded up to `MAX_DECODED_FIELD`, cut
+/// between words: `mailparse` takes time quadratic in the words (100,000 took 9 s).
+#[test]
+fn a_huge_encoded_field_is_decoded_in_part_between_words() {
+    let words = "=?utf-8?B?4oCu?= ".repeat(20_000);
+    let raw = format!(
+        "From: =?utf-8?q?Eve?= <e@x.example>\nSubject: V02 {words}\nTo: {}\n\nbody\n",
+        "=?utf-8?q?Ann?= <a@x.example>, ".repeat(3_000)
+    );
+    let m = parse_message(raw.as_bytes());
+    assert!(
+        m.subject.starts_with("V02 \u{202e}\u{202e}"),
+        "{}",
+        &m.subject[..40]
+    );
+    assert!(!m.subject.contains("=?utf-8"), "a word was split");
+    let n = m.subject.chars().filter(|&c| c == '\u{202e}').count();
+    assert!(n > 1_000 && n < 10_000, "{n} words decoded");
+    assert_eq!(
+        m.from.as_ref().map(|f| f.addr.as_str()),
+        Some("e@x.example")
+    );
+    assert!(
+        m.to.len() > 500 && m.to.len() < 5_000,
+        "{} addresses",
+        m.to.len()
+    );
+    assert!(m.to.iter().all(|a| a.addr == "a@x.example"));
+}
