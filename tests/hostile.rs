@@ -212,6 +212,65 @@ fn attachment_names_with_dot_dot_cannot_escape_the_folder() {
     assert!(into.join("bashrc-1").exists());
 }
 
+/// A name of 120 three-byte characters (360 bytes, over the 255 a file system allows) once
+/// stopped `save` with "File name too long" before the other attachments.
+#[test]
+fn save_keeps_every_attachment_whatever_its_name() {
+    let desk = Desk::new();
+    let long = format!("{}.txt", "日".repeat(120));
+    let raw = format!(
+        "From: r@x.example\nSubject: names\nMessage-ID: <names@x>\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n\
+         --b\nContent-Type: text/plain\nContent-Disposition: attachment; filename*=UTF-8''{}\n\nlong\n\
+         --b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"-rf\"\n\ndash\n\
+         --b\nContent-Type: text/x-python\nContent-Disposition: attachment; filename=\"poc.py\"\n\nprint(1)\n--b--\n",
+        long.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+    );
+    desk.import_bytes("names.eml", raw.as_bytes());
+    let into = desk.dir.path().join("saved");
+    for _ in 0..2 {
+        let out = desk.run(&["save", "1", "--dir", into.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&into)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(
+        names.contains(&"poc.py".to_string()) && names.contains(&"poc-1.py".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"_rf".to_string()) && names.contains(&"_rf-1".to_string()),
+        "{names:?}"
+    );
+    let long_saved: Vec<&String> = names.iter().filter(|n| n.starts_with('日')).collect();
+    assert_eq!(long_saved.len(), 2, "{names:?}");
+    assert!(long_saved
+        .iter()
+        .all(|n| n.ends_with(".txt") && n.len() <= 255));
+    assert_eq!(std::fs::read(into.join("poc.py")).unwrap(), b"print(1)");
+    // A report without attachments leaves no empty folder behind.
+    desk.import_bytes(
+        "plain.eml",
+        b"From: p@x.example\nSubject: plain\nMessage-ID: <plain@x>\n\nno files\n",
+    );
+    let none = desk.dir.path().join("nothing");
+    let out = desk.run(&["save", "2", "--dir", none.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!none.exists());
+}
+
 /// `list --csv` and `stats --format csv` are written by one function: both end every line
 /// with CRLF (RFC 4180), so a spreadsheet or a script reads them alike.
 #[test]

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::core::parse::attachments_with_bodies;
-use crate::core::sanitize::{safe_file_name, terminal_line};
+use crate::core::sanitize::{safe_file_name, split_extension, terminal_line};
 use crate::core::store::{Store, StoreError};
 
 use super::Context;
@@ -50,10 +50,13 @@ pub fn save_attachments(store: &Store, id: i64, dir: &Path) -> anyhow::Result<Ve
     if raws.is_empty() {
         return Err(StoreError::NoSuchReport(id).into());
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut saved = Vec::new();
     for raw in raws {
         for (attachment, body) in attachments_with_bodies(&raw) {
+            if saved.is_empty() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
             let fallback = format!("attachment-{}", saved.len() + 1);
             let name = safe_file_name(attachment.name.as_deref(), &fallback);
             let path = create_new(dir, &name, &body)?;
@@ -63,14 +66,15 @@ pub fn save_attachments(store: &Store, id: i64, dir: &Path) -> anyhow::Result<Ve
     Ok(saved)
 }
 
-/// Creates `dir/name`, or `dir/name-N` when taken; never overwrites a file.
+/// Creates `dir/name`, or `dir/stem-N.ext` when taken; never overwrites a file.
 fn create_new(dir: &Path, name: &str, body: &[u8]) -> anyhow::Result<PathBuf> {
     use std::os::unix::fs::OpenOptionsExt;
     for n in 0..1000 {
         let candidate = if n == 0 {
             dir.join(name)
         } else {
-            dir.join(format!("{name}-{n}"))
+            let (stem, ext) = split_extension(name);
+            dir.join(format!("{stem}-{n}{ext}"))
         };
         match std::fs::OpenOptions::new()
             .write(true)

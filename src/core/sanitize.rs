@@ -211,13 +211,42 @@ pub fn safe_file_name(name: Option<&str>, fallback: &str) -> String {
                 '_'
             }
         })
-        .take(120)
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    let cleaned = cleaned.trim().trim_start_matches('.');
     if cleaned.is_empty() {
-        fallback.to_string()
-    } else {
-        cleaned
+        return fallback.to_string();
+    }
+    // A name starting with `-` would be an option to the next command run on `*`.
+    let cleaned = match cleaned.strip_prefix('-') {
+        Some(rest) => format!("_{rest}"),
+        None => cleaned.to_string(),
+    };
+    fit_file_name(&cleaned, MAX_FILE_NAME_BYTES)
+}
+
+/// File systems allow 255 bytes in a name; this leaves room for a `-N` suffix.
+const MAX_FILE_NAME_BYTES: usize = 200;
+
+/// `name` cut to `max` bytes at a character boundary, keeping a short extension.
+fn fit_file_name(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let (stem, ext) = split_extension(name);
+    let room = max.saturating_sub(ext.len());
+    let mut cut = room.min(stem.len());
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{ext}", &stem[..cut])
+}
+
+/// `poc.py` → (`poc`, `.py`): an extension of up to 16 bytes after a non-empty stem, else
+/// none.
+pub fn split_extension(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(dot) if dot > 0 && name.len() - dot <= 16 => name.split_at(dot),
+        _ => (name, ""),
     }
 }
 
@@ -331,6 +360,18 @@ mod tests {
             safe_file_name(Some("\u{1b}[31mred\u{202e}txt.exe"), "a"),
             "_31mredtxt.exe"
         );
+        assert_eq!(safe_file_name(Some("-rf"), "a"), "_rf");
+    }
+
+    #[test]
+    fn a_long_name_fits_the_file_system_and_keeps_its_extension() {
+        let long = format!("{}.txt", "日".repeat(120));
+        let name = safe_file_name(Some(&long), "a");
+        assert!(name.len() <= MAX_FILE_NAME_BYTES, "{} bytes", name.len());
+        assert!(name.ends_with("日.txt"), "{name}");
+        assert_eq!(name.chars().filter(|&c| c == '日').count(), 65);
+        let no_ext = safe_file_name(Some(&"é".repeat(300)), "a");
+        assert!(no_ext.len() <= MAX_FILE_NAME_BYTES && no_ext.chars().all(|c| c == 'é'));
     }
 
     #[test]
