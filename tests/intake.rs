@@ -278,6 +278,60 @@ fn a_maildir_symlink_and_fifo_are_named_in_the_summary() {
 
 /// Writes an mbox of about `total` bytes to `path` as a stream: one `big`-byte message
 /// (over the import limit), then `small` messages of about 8 KiB.
+/// A file that is not a mail (empty, text, binary) made a report with no sender and no
+/// subject, and the import said "imported 1 new messages".
+#[test]
+fn a_file_that_is_not_a_mail_is_named_and_not_imported() {
+    let desk = Desk::new("");
+    let cases: [(&str, &[u8]); 3] = [
+        ("empty.eml", b""),
+        ("notes.eml", b"# Notes\n\nsome text: with a colon later\n"),
+        ("blob.eml", b"\x7fELF\x02\x01\x01\x00\x00binary"),
+    ];
+    for (name, bytes) in cases {
+        let path = desk.path(name);
+        std::fs::write(&path, bytes).expect("write");
+        let run = desk.run(&["import", path.to_str().unwrap()]);
+        assert_eq!(
+            run.status.code(),
+            Some(1),
+            "{name}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            run.stdout.starts_with("imported 0 new messages"),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains(name), "{}", run.stdout);
+    }
+    let folder = desk.path("folder");
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(
+        folder.join("a.eml"),
+        message("real@example.net", "real", "body\n"),
+    )
+    .expect("write");
+    std::fs::write(folder.join("b.eml"), b"just some words\n").expect("write");
+    let run = desk.run(&["import", folder.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new messages"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("b.eml: not a mail: its first line is not a header field"),
+        "{}",
+        run.stdout
+    );
+    let list = desk.run(&["list", "--json"]);
+    let reports: serde_json::Value = serde_json::from_str(&list.stdout).expect("json");
+    assert_eq!(reports.as_array().map(Vec::len), Some(1), "{}", list.stdout);
+}
+
 #[test]
 fn a_maildir_file_that_cannot_be_read_is_named_and_the_rest_imported() {
     use std::os::unix::fs::PermissionsExt;

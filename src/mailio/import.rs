@@ -71,6 +71,8 @@ pub enum SkipReason {
     NotRegular(&'static str),
     Unreadable(std::io::Error),
     Empty,
+    /// Its first line is not a header field (RFC 5322 §2.2: `Name: value`): not a mail.
+    NotMail,
 }
 
 /// A message over the limit, stored as its headers and a note: message `index` of the mbox
@@ -103,6 +105,10 @@ impl std::fmt::Display for Skipped {
             SkipReason::NotRegular(kind) => write!(f, "{path}: {kind}, not a regular file"),
             SkipReason::Unreadable(e) => write!(f, "{path}: cannot be read: {e}"),
             SkipReason::Empty => write!(f, "{path}: an empty file"),
+            SkipReason::NotMail => write!(
+                f,
+                "{path}: not a mail: its first line is not a header field (`Name: value`)"
+            ),
         }
     }
 }
@@ -251,7 +257,15 @@ pub fn import_path(
         ArchiveKind::Mbox => import_mbox(path, &mut out)?,
         ArchiveKind::Eml => {
             let (file, len) = open_named(path)?;
-            import_file(file, len, path, &mut out)?;
+            let reason = if len == 0 {
+                Some(SkipReason::Empty)
+            } else {
+                import_file(file, len, path, &mut out)?
+            };
+            skipped.extend(reason.map(|reason| Skipped {
+                path: path.to_path_buf(),
+                reason,
+            }));
         }
         ArchiveKind::Maildir => {
             for sub in ["cur", "new"] {
@@ -305,8 +319,14 @@ fn import_mbox(path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
 }
 
 /// Stores one message file of `len` bytes: whole, or over the limit as its headers and a note.
-/// Never reads more than the limit (a file that grows meanwhile is cut there).
-fn import_file(file: File, len: u64, path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
+/// Never reads more than the limit (a file that grows meanwhile is cut there). A file that
+/// does not start with a header field is not stored: the reason is returned.
+fn import_file(
+    file: File,
+    len: u64,
+    path: &Path,
+    out: &mut Batcher,
+) -> Result<Option<SkipReason>, ImportError> {
     let oversized = len > out.limit;
     let arrival = file_time(&file);
     let cap = if oversized {
@@ -321,15 +341,32 @@ fn import_file(file: File, len: u64, path: &Path, out: &mut Batcher) -> Result<(
             path: path.to_path_buf(),
             source,
         })?;
+    if !starts_with_a_header_field(&raw) {
+        return Ok(Some(SkipReason::NotMail));
+    }
     if oversized {
         let what = Oversized {
             path: path.to_path_buf(),
             index: None,
             bytes: len,
         };
-        out.push_oversized(what, mbox::header_section(&raw), arrival)
+        out.push_oversized(what, mbox::header_section(&raw), arrival)?;
     } else {
-        out.push(raw, arrival)
+        out.push(raw, arrival)?;
+    }
+    Ok(None)
+}
+
+/// The first line is a header field: a name of printable ASCII other than `:`, then `:`
+/// (RFC 5322 §2.2), or an mbox `From ` line. A text, a binary or a JSON file is not.
+fn starts_with_a_header_field(raw: &[u8]) -> bool {
+    if raw.starts_with(b"From ") {
+        return true;
+    }
+    let line = raw.split(|&b| b == b'\n').next().unwrap_or_default();
+    match line.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => line[..colon].iter().all(|b| (33..=126).contains(b)),
+        _ => false,
     }
 }
 
@@ -444,7 +481,8 @@ fn import_files(
             Err(OpenError::Io(e)) => skipped.push(skip(SkipReason::Unreadable(e))),
             Ok((_, 0)) => skipped.push(skip(SkipReason::Empty)),
             Ok((file, len)) => match import_file(file, len, &p, out) {
-                Ok(()) => {}
+                Ok(None) => {}
+                Ok(Some(reason)) => skipped.push(skip(reason)),
                 Err(ImportError::Read { source, .. }) => {
                     skipped.push(skip(SkipReason::Unreadable(source)))
                 }
