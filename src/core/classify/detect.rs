@@ -151,7 +151,7 @@ pub fn evidence(m: &ParsedMessage) -> Evidence {
     };
     structure(&mut e, m, &scan);
     sender(&mut e, m);
-    for a in &m.attachments {
+    for a in m.classified_attachments() {
         attachment(&mut e, a);
     }
     e.set(Feature::MoneyAmount, scan.hit(MONEY));

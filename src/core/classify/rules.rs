@@ -121,8 +121,7 @@ impl Field {
                 .collect::<Vec<_>>()
                 .join("\n"),
             Field::Attachments => m
-                .attachments
-                .iter()
+                .classified_attachments()
                 .map(|a| format!("{} {}", a.content_type, a.name.as_deref().unwrap_or("")))
                 .collect::<Vec<_>>()
                 .join("\n"),

@@ -120,7 +120,7 @@ pub fn tokenize_list_with(m: &ParsedMessage, e: &Evidence) -> TokenList {
         html_tag_tokens(prefix_at_char_boundary(html, MAX_HTML_BYTES), &mut t);
         url_tokens(prefix_at_char_boundary(html, MAX_HTML_BYTES), &mut t);
     }
-    for a in &m.attachments {
+    for a in m.classified_attachments() {
         t.add_prefixed("att:", &a.content_type);
         if let Some(ext) = a.name.as_deref().and_then(|n| n.rsplit_once('.')) {
             t.add_prefixed("att:.", &ext.1.to_lowercase());

@@ -46,6 +46,18 @@ pub struct Attachment {
     pub name: Option<String>,
     pub content_type: String,
     pub size: usize,
+    /// An inline part listed so that nothing is dropped (a second HTML part, an inline
+    /// text/x-python): shown and saved like an attachment, but not read by the classifier,
+    /// whose model and cut-offs were fitted without such parts.
+    #[serde(skip)]
+    pub inline_part: bool,
+}
+
+impl ParsedMessage {
+    /// The attachments the classifier reads: not the inline parts listed beside them.
+    pub fn classified_attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.attachments.iter().filter(|a| !a.inline_part)
+    }
 }
 
 /// Everything the desk reads out of one message.
@@ -64,13 +76,16 @@ pub struct ParsedMessage {
     pub references: Vec<String>,
     /// Every header, name and decoded value, in order.
     pub headers: Vec<(String, String)>,
-    /// The plain-text body: the first text/plain part, else HTML converted to text.
+    /// The plain-text body: the inline text/plain parts in order, else HTML converted to
+    /// text.
     pub body_text: String,
     /// The first text/html part, when there is one.
     pub body_html: Option<String>,
-    /// Byte ranges of `body_text` that HTML-to-text added for links (` [n]` markers and the
-    /// reference list): shown to people, left out of [`ParsedMessage::classifier_text`].
-    pub link_references: Vec<std::ops::Range<usize>>,
+    /// Byte ranges of `body_text` shown to people and left out of
+    /// [`ParsedMessage::classifier_text`]: the link references HTML-to-text added (` [n]`
+    /// markers and the list), and the text parts after the first (the classifier's model
+    /// and cut-offs were fitted on the first part alone).
+    pub display_only: Vec<std::ops::Range<usize>>,
     pub attachments: Vec<Attachment>,
     pub auth: AuthResults,
     /// What could not be parsed, in words a triager understands.
@@ -78,15 +93,15 @@ pub struct ParsedMessage {
 }
 
 impl ParsedMessage {
-    /// The body as the classifier reads it: `body_text` without the link references that
-    /// HTML-to-text added, so a model trained before them reads HTML mail as it did.
+    /// The body as the classifier reads it: `body_text` without [`ParsedMessage::display_only`],
+    /// so a model trained before those were shown reads mail as it did.
     pub fn classifier_text(&self) -> std::borrow::Cow<'_, str> {
-        if self.link_references.is_empty() {
+        if self.display_only.is_empty() {
             return std::borrow::Cow::Borrowed(&self.body_text);
         }
         let mut out = String::with_capacity(self.body_text.len());
         let mut at = 0;
-        for r in &self.link_references {
+        for r in &self.display_only {
             // The body may have been cut after the references were placed.
             let (start, end) = (
                 r.start.min(self.body_text.len()),
@@ -147,10 +162,15 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
             let mut walk = Walk::default();
             walk.part(&mail, 0, &mut out);
             out.body_text = match (walk.text, &out.body_html) {
-                (Some(t), _) => t,
+                (Some(t), _) => {
+                    if let Some(first) = walk.first_part_len.filter(|&n| n < t.len()) {
+                        out.display_only.push(first..t.len());
+                    }
+                    t
+                }
                 (None, Some(h)) => {
                     let (text, links) = html::html_to_text_with_links(h);
-                    out.link_references = links;
+                    out.display_only = links;
                     text
                 }
                 (None, None) => String::new(),
@@ -341,6 +361,8 @@ pub fn msg_ids(value: &str) -> Vec<String> {
 #[derive(Default)]
 struct Walk {
     text: Option<String>,
+    /// Where the first text part ends in `text`, once another is appended.
+    first_part_len: Option<usize>,
     /// When set, the decoded bytes of each attachment, in the order of `out.attachments`.
     bodies: Option<Vec<Vec<u8>>>,
 }
@@ -350,6 +372,19 @@ const MAX_DEPTH: usize = 64;
 
 impl Walk {
     fn part(&mut self, part: &ParsedMail<'_>, depth: usize, out: &mut ParsedMessage) {
+        self.part_in(part, depth, out, false);
+    }
+
+    /// One part; `plain_taken` when it is an alternative (RFC 2046 §5.1.4: the parts of
+    /// multipart/alternative say the same thing) to a text/plain already read, so a
+    /// text/plain here is not more text.
+    fn part_in(
+        &mut self,
+        part: &ParsedMail<'_>,
+        depth: usize,
+        out: &mut ParsedMessage,
+        plain_taken: bool,
+    ) {
         if depth > MAX_DEPTH {
             if !out.notes.iter().any(|n| n.starts_with("MIME nesting")) {
                 out.notes.push(format!(
@@ -360,8 +395,12 @@ impl Walk {
         }
         let mimetype = part.ctype.mimetype.to_ascii_lowercase();
         if !part.subparts.is_empty() {
+            let alternatives = mimetype == "multipart/alternative";
+            let mut plain_taken = false;
             for sub in &part.subparts {
-                self.part(sub, depth + 1, out);
+                let before = self.text.as_ref().map(String::len);
+                self.part_in(sub, depth + 1, out, plain_taken);
+                plain_taken |= alternatives && self.text.as_ref().map(String::len) != before;
             }
             return;
         }
@@ -373,17 +412,32 @@ impl Walk {
             .cloned();
         let is_attachment =
             disposition.disposition == mailparse::DispositionType::Attachment || name.is_some();
-        if !is_attachment && mimetype == "text/plain" && self.text.is_none() {
-            self.text = Some(self.decode(part, out));
+        if !is_attachment && mimetype == "text/plain" && plain_taken {
+            // The same text again, as another alternative.
+        } else if !is_attachment && mimetype == "text/plain" {
+            let text = self.decode(part, out);
+            match &mut self.text {
+                None => self.text = Some(text),
+                // Another inline text part of the message (RFC 2046 §5.1.3: shown in
+                // order): what the reporter pasted there is part of the report.
+                Some(body) => {
+                    self.first_part_len.get_or_insert(body.len());
+                    body.push_str("\n\n── the message's next text part ──\n\n");
+                    body.push_str(&text);
+                }
+            }
         } else if !is_attachment && mimetype == "text/html" && out.body_html.is_none() {
             out.body_html = Some(self.decode(part, out));
-        } else if is_attachment || !mimetype.starts_with("text/") {
+        } else {
+            // Anything else is listed, never dropped: a second HTML part, an inline
+            // text/x-python, an image.
             let body = part.get_body_raw().unwrap_or_default();
             let size = body.len();
             if let Some(bodies) = &mut self.bodies {
                 bodies.push(body);
             }
             out.attachments.push(Attachment {
+                inline_part: !is_attachment && mimetype.starts_with("text/"),
                 name,
                 content_type: mimetype,
                 size,
@@ -439,8 +493,8 @@ pub fn attachments_with_bodies(raw: &[u8]) -> Vec<(Attachment, Vec<u8>)> {
     };
     let mut out = ParsedMessage::default();
     let mut walk = Walk {
-        text: None,
         bodies: Some(Vec::new()),
+        ..Walk::default()
     };
     walk.part(&mail, 0, &mut out);
     out.attachments

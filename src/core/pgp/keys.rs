@@ -253,6 +253,7 @@ mod tests {
                 name: Some(name.into()),
                 content_type: ct.into(),
                 size: body.len(),
+                inline_part: false,
             },
             body.to_vec(),
         )
