@@ -89,6 +89,26 @@ fn missing_password_source_says_how_to_fix() {
 }
 
 #[test]
+fn a_password_beside_an_oauth2_login_is_refused_not_ignored() {
+    let text = MINIMAL.replace(
+        "password_command = [",
+        "auth = \"xoauth2\"\noauth2_token_command = [\"get-token\"]\npassword_command = [",
+    );
+    let err = Config::parse(&text, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("imap.password_command") && err.contains("xoauth2") && err.contains("remove"),
+        "{err}"
+    );
+    let token_only = text.replace(
+        "password_command = [\"pass\", \"show\", \"mail/security\"]\n",
+        "",
+    );
+    assert!(Config::parse(&token_only, Path::new("c.toml")).is_ok());
+}
+
+#[test]
 fn inline_password_needs_a_private_file_and_never_prints() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

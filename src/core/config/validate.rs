@@ -18,6 +18,15 @@ impl Config {
                 imap.auth,
                 imap.oauth2_token_command.as_deref(),
             )?;
+            check_no_password_with_oauth(
+                "imap",
+                imap.auth,
+                [
+                    ("password", imap.password.is_some()),
+                    ("password_command", imap.password_command.is_some()),
+                    ("password_env", imap.password_env.is_some()),
+                ],
+            )?;
             check_password_source(
                 "imap",
                 imap.password.is_some(),
@@ -47,6 +56,15 @@ impl Config {
                 "smtp",
                 smtp.auth,
                 smtp.oauth2_token_command.as_deref(),
+            )?;
+            check_no_password_with_oauth(
+                "smtp",
+                smtp.auth,
+                [
+                    ("password", smtp.password.is_some()),
+                    ("password_command", smtp.password_command.is_some()),
+                    ("password_env", smtp.password_env.is_some()),
+                ],
             )?;
             if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
                 return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
@@ -221,5 +239,24 @@ pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
             format!("line {line}: {message}")
         }
         None => message,
+    }
+}
+
+/// An OAuth2 login uses the token command alone: a password key beside it would be ignored
+/// without a word, so it is refused, naming both ways out.
+fn check_no_password_with_oauth(
+    section: &str,
+    auth: crate::core::oauth::AuthMethod,
+    keys: [(&str, bool); 3],
+) -> Result<(), String> {
+    if auth == crate::core::oauth::AuthMethod::Password {
+        return Ok(());
+    }
+    match keys.iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(format!(
+            "key `{section}.{key}` is set, but `{section}.auth` = \"{}\" logs in with the token from `{section}.oauth2_token_command` and would not use it: remove `{key}`, or set auth = \"password\"",
+            auth.mechanism().unwrap_or_default().to_ascii_lowercase()
+        )),
+        None => Ok(()),
     }
 }
