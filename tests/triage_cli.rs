@@ -524,6 +524,7 @@ fn stats_exports_json_and_formula_safe_csv() {
             );
         }
     }
+    assert_eq!(desk.ok(&["stats", "--csv"]), csv, "--csv is --format csv");
     let table = desk.ok(&["stats"]);
     assert!(table.contains("to first response"), "{table}");
 }

@@ -43,9 +43,9 @@ pub enum HeldCommand {
     /// Let held posts through to the list; the classifier learns they are not spam.
     Accept(ActArgs),
     /// Drop held posts silently; the classifier learns they are spam (unless --not-spam).
-    Discard(ActArgs),
+    Discard(DiscardArgs),
     /// Drop held posts and mail each sender the reason given with --comment.
-    Reject(ActArgs),
+    Reject(RejectArgs),
     /// Leave held posts in the queue, to decide later.
     Defer(ActArgs),
     /// Discard every held post classified spam, after showing them and asking.
@@ -57,12 +57,32 @@ pub struct ActArgs {
     /// Mailman's request ids, as `secdesk held` lists them.
     #[arg(required = true, value_name = "REQUEST_ID")]
     pub ids: Vec<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RejectArgs {
+    #[command(flatten)]
+    pub act: ActArgs,
     /// The reason mailed to the sender of a rejected post (Mailman's `comment`).
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
-    /// With discard: do not teach the classifier that the post is spam (e.g. a duplicate).
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiscardArgs {
+    #[command(flatten)]
+    pub act: ActArgs,
+    /// Do not teach the classifier that the post is spam (e.g. a duplicate).
     #[arg(long)]
     pub not_spam: bool,
+}
+
+/// What a moderating subcommand asks: the action, the posts, and its own options.
+struct Acting<'a> {
+    action: Action,
+    ids: &'a [u64],
+    comment: Option<&'a str>,
+    not_spam: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -117,23 +137,12 @@ impl From<&ClassifiedPost> for HeldJson {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    // Wrong flags get their one line before anything is opened or asked of Mailman.
     let acting = args.command.as_ref().and_then(action_of);
-    if let Some((action, act)) = acting {
-        if act.comment.is_some() && action != Action::Reject {
-            anyhow::bail!("--comment is the reason mailed to the sender of a rejected post: use it with `secdesk held reject`");
-        }
-        if act.not_spam && action != Action::Discard {
-            anyhow::bail!(
-                "--not-spam only changes what `secdesk held discard` teaches the classifier"
-            );
-        }
-    }
     let config = ctx.config()?;
     let client = held::connect(&config)?;
     let lists = held::lists(&config, args.list.as_deref());
     let open = || ctx.open_store(&config.store_path(), Store::open);
-    let Some((action, act)) = acting else {
+    let Some(act) = acting else {
         let coverage = if args.list.is_some() {
             Coverage::Part
         } else {
@@ -172,8 +181,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         store: &mut store,
         moderator: &config.identity.email,
     };
-    let train = !(action == Action::Discard && act.not_spam);
-    for id in &act.ids {
+    let action = act.action;
+    let train = !act.not_spam;
+    for id in act.ids {
         let mut found = held::find(&client, &lists, *id)?;
         if found.len() > 1 {
             let where_ = found
@@ -193,7 +203,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             continue;
         };
         for seen in moderation::classify(&classifier, vec![post]) {
-            let acted = moderator.act(&seen, action, act.comment.as_deref(), train)?;
+            let acted = moderator.act(&seen, action, act.comment, train)?;
             println!("{}", acted_line(action, &seen, acted));
         }
     }
@@ -201,12 +211,26 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The action a subcommand takes, with its arguments; `None` for sweep.
-fn action_of(command: &HeldCommand) -> Option<(Action, &ActArgs)> {
+fn action_of(command: &HeldCommand) -> Option<Acting<'_>> {
+    fn plain(action: Action, a: &ActArgs) -> Acting<'_> {
+        Acting {
+            action,
+            ids: &a.ids,
+            comment: None,
+            not_spam: false,
+        }
+    }
     match command {
-        HeldCommand::Accept(a) => Some((Action::Accept, a)),
-        HeldCommand::Discard(a) => Some((Action::Discard, a)),
-        HeldCommand::Reject(a) => Some((Action::Reject, a)),
-        HeldCommand::Defer(a) => Some((Action::Defer, a)),
+        HeldCommand::Accept(a) => Some(plain(Action::Accept, a)),
+        HeldCommand::Defer(a) => Some(plain(Action::Defer, a)),
+        HeldCommand::Discard(d) => Some(Acting {
+            not_spam: d.not_spam,
+            ..plain(Action::Discard, &d.act)
+        }),
+        HeldCommand::Reject(r) => Some(Acting {
+            comment: r.comment.as_deref(),
+            ..plain(Action::Reject, &r.act)
+        }),
         HeldCommand::Sweep(_) => None,
     }
 }

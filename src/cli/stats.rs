@@ -28,11 +28,16 @@ pub struct Args {
     /// Last day of the period (YYYY-MM-DD), included.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
+    /// How to print the figures: a table for people, CSV for a spreadsheet (one row per
+    /// figure, CRLF line ends, formula-safe cells), or one JSON object for scripts.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Same as --format json.
-    #[arg(long, conflicts_with = "format")]
+    #[arg(long, conflicts_with_all = ["format", "csv"])]
     pub json: bool,
+    /// Same as --format csv.
+    #[arg(long, conflicts_with = "format")]
+    pub csv: bool,
     /// Group intake and clocks by week, month, quarter or year (`by_period`).
     #[arg(long, value_name = "PERIOD", default_value = "week",
           value_parser = |s: &str| s.parse::<stats::period::By>())]
@@ -86,7 +91,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         args.svg.as_deref(),
         args.html.as_deref(),
     )?;
-    let format = if args.json { Format::Json } else { args.format };
+    let format = match (args.json, args.csv) {
+        (true, _) => Format::Json,
+        (_, true) => Format::Csv,
+        _ => args.format,
+    };
     match format {
         Format::Json => output::print_json(&stats_year::Full {
             stats: &figures,
