@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::{Config, MailmanConfig, Security};
+use super::{Config, ImapConfig, MailmanConfig, Security, SmtpConfig};
 
 impl Config {
     pub(super) fn validate(&self) -> Result<(), String> {
@@ -12,77 +12,10 @@ impl Config {
             pgp.validate()?;
         }
         if let Some(imap) = &self.imap {
-            check_security("imap", &imap.host, imap.security)?;
-            crate::core::oauth::check_config(
-                "imap",
-                imap.auth,
-                imap.oauth2_token_command.as_deref(),
-            )?;
-            check_no_password_with_oauth(
-                "imap",
-                imap.auth,
-                [
-                    ("password", imap.password.is_some()),
-                    ("password_command", imap.password_command.is_some()),
-                    ("password_env", imap.password_env.is_some()),
-                ],
-            )?;
-            check_password_source(
-                "imap",
-                imap.password.is_some(),
-                imap.password_command.as_deref(),
-                imap.password_env.as_deref(),
-                imap.auth == crate::core::oauth::AuthMethod::Password,
-            )?;
-            check_positive("imap", imap.password_command_timeout_seconds)?;
-            if imap.mailbox.trim().is_empty() {
-                return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
-            }
-            let mut seen = std::collections::HashSet::new();
-            for name in &imap.mailboxes {
-                if name.trim().is_empty() {
-                    return Err("key `imap.mailboxes` holds an empty name: list mailboxes such as [\"INBOX\", \"Moderation\"]".into());
-                }
-                if !seen.insert(name) {
-                    return Err(format!(
-                        "key `imap.mailboxes` lists {name:?} twice: list each mailbox once"
-                    ));
-                }
-            }
+            validate_imap(imap)?;
         }
         if let Some(smtp) = &self.smtp {
-            check_security("smtp", &smtp.host, smtp.security)?;
-            crate::core::oauth::check_config(
-                "smtp",
-                smtp.auth,
-                smtp.oauth2_token_command.as_deref(),
-            )?;
-            check_no_password_with_oauth(
-                "smtp",
-                smtp.auth,
-                [
-                    ("password", smtp.password.is_some()),
-                    ("password_command", smtp.password_command.is_some()),
-                    ("password_env", smtp.password_env.is_some()),
-                ],
-            )?;
-            if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
-                return Err("key `smtp.username` is missing: an OAuth2 login names the user the token is for".into());
-            }
-            check_password_source(
-                "smtp",
-                smtp.password.is_some(),
-                smtp.password_command.as_deref(),
-                smtp.password_env.as_deref(),
-                false,
-            )?;
-            check_positive("smtp", smtp.password_command_timeout_seconds)?;
-            let has_password = smtp.password.is_some()
-                || smtp.password_command.is_some()
-                || smtp.password_env.is_some();
-            if has_password && smtp.username.is_none() {
-                return Err("key `smtp.username` is missing: a password is configured, so name the user to log in as".into());
-            }
+            validate_smtp(smtp)?;
         }
         if let Some(mailman) = &self.mailman {
             check_mailman(mailman)?;
@@ -259,4 +192,77 @@ fn check_no_password_with_oauth(
         )),
         None => Ok(()),
     }
+}
+
+/// The `[imap]` section's keys, each refusal naming its key.
+fn validate_imap(imap: &ImapConfig) -> Result<(), String> {
+    check_security("imap", &imap.host, imap.security)?;
+    crate::core::oauth::check_config("imap", imap.auth, imap.oauth2_token_command.as_deref())?;
+    check_no_password_with_oauth(
+        "imap",
+        imap.auth,
+        [
+            ("password", imap.password.is_some()),
+            ("password_command", imap.password_command.is_some()),
+            ("password_env", imap.password_env.is_some()),
+        ],
+    )?;
+    check_password_source(
+        "imap",
+        imap.password.is_some(),
+        imap.password_command.as_deref(),
+        imap.password_env.as_deref(),
+        imap.auth == crate::core::oauth::AuthMethod::Password,
+    )?;
+    check_positive("imap", imap.password_command_timeout_seconds)?;
+    if imap.mailbox.trim().is_empty() {
+        return Err("key `imap.mailbox` is empty: name a mailbox such as \"INBOX\"".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for name in &imap.mailboxes {
+        if name.trim().is_empty() {
+            return Err("key `imap.mailboxes` holds an empty name: list mailboxes such as [\"INBOX\", \"Moderation\"]".into());
+        }
+        if !seen.insert(name) {
+            return Err(format!(
+                "key `imap.mailboxes` lists {name:?} twice: list each mailbox once"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `[smtp]` section's keys, each refusal naming its key.
+fn validate_smtp(smtp: &SmtpConfig) -> Result<(), String> {
+    check_security("smtp", &smtp.host, smtp.security)?;
+    crate::core::oauth::check_config("smtp", smtp.auth, smtp.oauth2_token_command.as_deref())?;
+    check_no_password_with_oauth(
+        "smtp",
+        smtp.auth,
+        [
+            ("password", smtp.password.is_some()),
+            ("password_command", smtp.password_command.is_some()),
+            ("password_env", smtp.password_env.is_some()),
+        ],
+    )?;
+    if smtp.auth != crate::core::oauth::AuthMethod::Password && smtp.username.is_none() {
+        return Err(
+            "key `smtp.username` is missing: an OAuth2 login names the user the token is for"
+                .into(),
+        );
+    }
+    check_password_source(
+        "smtp",
+        smtp.password.is_some(),
+        smtp.password_command.as_deref(),
+        smtp.password_env.as_deref(),
+        false,
+    )?;
+    check_positive("smtp", smtp.password_command_timeout_seconds)?;
+    let has_password =
+        smtp.password.is_some() || smtp.password_command.is_some() || smtp.password_env.is_some();
+    if has_password && smtp.username.is_none() {
+        return Err("key `smtp.username` is missing: a password is configured, so name the user to log in as".into());
+    }
+    Ok(())
 }
