@@ -57,6 +57,8 @@ pub struct ClassifierView {
     pub class: Option<String>,
     pub outcome: Option<String>,
     pub score: Option<f64>,
+    /// The same number as `score`, under the name `list`, `classify` and `eval` give it.
+    pub spam_score: Option<f64>,
     pub confidence: Option<f64>,
     pub reasons: Vec<String>,
 }
@@ -175,6 +177,7 @@ pub fn report_detail(
             class: suggested,
             outcome,
             score,
+            spam_score: score,
             confidence,
             reasons: reasons
                 .map(|r| crate::core::store::reasons::decode(&r))
