@@ -192,3 +192,30 @@ fn classify_over_more_files_than_a_batch_answers_each_in_order() {
         "the demo's three kinds"
     );
 }
+
+/// The exported model holds tokens of private mail: readable by its owner only, like every
+/// file the desk writes.
+#[test]
+fn an_exported_model_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, config) = setup();
+    let out = dir.path().join("model.tsv");
+    let run = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .arg("--config")
+        .arg(&config)
+        .args(["train", "--export-model", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.lines().filter(|l| !l.starts_with('#')).count() > 100,
+        "{text:.200}"
+    );
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+}

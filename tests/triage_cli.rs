@@ -171,7 +171,17 @@ fn show_json_keeps_the_contract() {
     assert_eq!(d["duplicate_of"], Value::Null);
     assert_eq!(d["duplicates"], serde_json::json!([3]));
     let c = &d["classifier"];
-    has_keys(c, &["class", "outcome", "score", "spam_score", "confidence", "reasons"]);
+    has_keys(
+        c,
+        &[
+            "class",
+            "outcome",
+            "score",
+            "spam_score",
+            "confidence",
+            "reasons",
+        ],
+    );
     assert_eq!(c["spam_score"], c["score"], "one number under both names");
     let m = &d["messages"][0];
     has_keys(

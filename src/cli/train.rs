@@ -102,7 +102,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.export_model {
         let model = load_model(&mut store)?;
         let text = model.to_tsv(args.min_count);
-        std::fs::write(path, &text)
+        // Tokens come from private mail: written whole, readable by its owner only, as
+        // every file the desk writes.
+        super::output::write_whole(path, &text)
             .with_context(|| format!("writing the model to {}", path.display()))?;
         println!(
             "wrote {} ({} tokens seen in at least {} messages, {} KB)",
