@@ -44,10 +44,25 @@ impl FromStr for Format {
     }
 }
 
+/// What to do about `missing`: advisory fields are set with `secdesk advisory`, config keys
+/// (named `[section] key in the config`) in the config file.
+fn how_to_set(id: ReportId, missing: &[String]) -> String {
+    let in_config = |m: &&String| m.starts_with('[');
+    let fields = missing.iter().filter(|m| !in_config(m)).count();
+    let keys = missing.len() - fields;
+    match (fields, keys) {
+        (_, 0) => format!("set them with `secdesk advisory {id} --set KEY=VALUE`"),
+        (0, _) => "add it to the config file (see config.example.toml)".into(),
+        _ => format!(
+            "set the fields with `secdesk advisory {id} --set KEY=VALUE` and the config key in the config file"
+        ),
+    }
+}
+
 /// Why an export was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("report #{id} cannot be exported as {format}: missing {}; set them with `secdesk advisory {id} --set KEY=VALUE`", missing.join(", "))]
+    #[error("report #{id} cannot be exported as {format}: missing {}; {}", missing.join(", "), how_to_set(*id, missing))]
     Missing {
         id: ReportId,
         format: &'static str,
@@ -163,5 +178,35 @@ pub fn reference_type(url: &str) -> &'static str {
         "REPORT"
     } else {
         "WEB"
+    }
+}
+
+#[cfg(test)]
+mod missing_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_config_key_points_at_the_config_file_not_at_advisory_set() {
+        let err = |missing: &[&str]| {
+            ExportError::Missing {
+                id: 7,
+                format: "cve",
+                missing: missing.iter().map(|m| m.to_string()).collect(),
+            }
+            .to_string()
+        };
+        let only_key = err(&["[advisory] cna_org_id in the config"]);
+        assert!(only_key.contains("add it to the config file"), "{only_key}");
+        assert!(!only_key.contains("--set"), "{only_key}");
+        let fields = err(&["details", "references"]);
+        assert!(
+            fields.ends_with("set them with `secdesk advisory 7 --set KEY=VALUE`"),
+            "{fields}"
+        );
+        let both = err(&["details", "[advisory] cna_org_id in the config"]);
+        assert!(
+            both.contains("--set KEY=VALUE") && both.contains("config file"),
+            "{both}"
+        );
     }
 }
