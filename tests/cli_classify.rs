@@ -219,3 +219,56 @@ fn an_exported_model_is_private() {
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{mode:o}");
 }
+
+/// `eval` gives both error counts with what they are counted in, not a bare rate.
+#[test]
+fn eval_counts_what_it_got_wrong_out_of_how_many() {
+    let (dir, config) = setup();
+    let corpus = dir.path().join("corpus");
+    for (label, files) in [
+        (
+            "spam",
+            [
+                "11-crypto-withdrawal-advance-fee.eml",
+                "13-fake-invoice-phishing.eml",
+            ],
+        ),
+        (
+            "ham",
+            [
+                "01-tarfile-data-filter-symlink-escape.eml",
+                "03-zipfile-reversed-cd-quadratic.eml",
+            ],
+        ),
+    ] {
+        std::fs::create_dir_all(corpus.join(label)).unwrap();
+        for f in files {
+            std::fs::copy(demo(f), corpus.join(label).join(f)).unwrap();
+        }
+    }
+    let run = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .arg("--config")
+        .arg(&config)
+        .arg("eval")
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        out.contains("false positives (not spam→spam)  ") && out.contains(" of 2 = "),
+        "{out}"
+    );
+    let negatives = out
+        .lines()
+        .find(|l| l.contains("false negatives"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        negatives.contains("unsure or ham)") && negatives.contains(" of 2 = "),
+        "{negatives}"
+    );
+}

@@ -303,13 +303,16 @@ fn print_tables(o: &EvalOutput) -> anyhow::Result<()> {
     writeln!(out, "  ROC AUC                          {:.4}", s.auc)?;
     writeln!(
         out,
-        "  false positives (not spam→spam)  {} = {:.2}%",
+        "  false positives (not spam→spam)  {} of {} = {:.2}%",
         s.false_positives,
+        s.not_spam,
         100.0 * s.false_positive_rate
     )?;
     writeln!(
         out,
-        "  false negatives (spam not caught) {:.2}% (unsure: {:.2}% of spam, {:.2}% of not spam)",
+        "  false negatives (spam not called spam: unsure or ham) {} of {} = {:.2}% (unsure: {:.2}% of spam, {:.2}% of not spam)",
+        s.false_negatives,
+        s.spam,
         100.0 * s.false_negative_rate,
         100.0 * s.spam_unsure_rate,
         100.0 * s.not_spam_unsure_rate
