@@ -66,6 +66,47 @@ fn missing_key_is_named() {
 }
 
 #[test]
+fn type_errors_name_the_key_in_plain_words_and_misspellings_get_a_suggestion() {
+    let err = |text: &str| {
+        Config::parse(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string()
+    };
+    let port = err(&MINIMAL.replace("[imap]\n", "[imap]\nport = \"993\"\n"));
+    assert!(port.contains("line 3: key `imap.port`"), "{port}");
+    assert!(
+        port.contains("expected a whole number from 0 to 65535"),
+        "{port}"
+    );
+    assert!(!port.contains("u16"), "{port}");
+    let list = err(&MINIMAL.replace("[imap]\n", "[imap]\nmailboxes = \"INBOX\"\n"));
+    assert!(
+        list.contains("key `imap.mailboxes`") && list.contains("expected a list"),
+        "{list}"
+    );
+    let typo = err(&MINIMAL.replace("password_command =", "pasword_command ="));
+    assert!(
+        typo.contains("unknown key `imap.pasword_command`: did you mean `password_command`?"),
+        "{typo}"
+    );
+    let far = err(&MINIMAL.replace("username =", "colour ="));
+    assert!(
+        far.contains("unknown key `imap.colour`") && !far.contains("did you mean"),
+        "{far}"
+    );
+    let missing = err(&MINIMAL.replace("email = \"ada@example.org\"\n", ""));
+    assert!(
+        missing.contains("key `identity.email` is missing: add it to [identity]"),
+        "{missing}"
+    );
+    let no_identity = err("# a comment\n[store]\npath = \"/tmp/x.db\"\n");
+    assert!(
+        no_identity.contains("section [identity] is missing"),
+        "{no_identity}"
+    );
+}
+
+#[test]
 fn plain_is_refused_off_loopback() {
     let text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = \"plain\"\n");
     let err = Config::parse(&text, Path::new("c.toml"))

@@ -165,14 +165,127 @@ pub fn is_loopback(host: &str) -> bool {
 
 /// Turns a toml error into one line: the key, the line number and what is expected.
 pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
-    let message = e.message().trim().replace('\n', " ");
-    match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {message}")
-        }
-        None => message,
+    let message = plain_types(&e.message().trim().replace('\n', " "));
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("").trim();
+    // The section the line is in: the nearest `[name]` header at or above it.
+    let section = text
+        .lines()
+        .take(line)
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix('[')
+                .and_then(|l| l.split(']').next())
+                .filter(|_| !l.starts_with("[["))
+        })
+        .last()
+        .map(|s| s.trim().trim_matches('"').to_string());
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        });
+    let full = |k: &str| match &section {
+        Some(s) => format!("{s}.{k}"),
+        None => k.to_string(),
+    };
+    if let Some(missing) = between(&message, "missing field `", "`") {
+        // The span is the section that lacks it (or the top of the file for a section).
+        return match (&section, line_text.starts_with('[')) {
+            (Some(s), true) => {
+                format!("line {line}: key `{s}.{missing}` is missing: add it to [{s}]")
+            }
+            _ => format!("section [{missing}] is missing: add it"),
+        };
     }
+    if let Some(unknown) = between(&message, "unknown field `", "`") {
+        let expected: Vec<&str> = message
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        let hint = nearest(unknown, &expected)
+            .map(|k| format!(": did you mean `{k}`?"))
+            .unwrap_or_default();
+        return format!(
+            "line {line}: unknown key `{}`{hint} ({message})",
+            full(unknown)
+        );
+    }
+    match key {
+        Some(k) => format!("line {line}: key `{}`: {message}", full(k)),
+        None => format!("line {line}: {message}"),
+    }
+}
+
+/// The text between `open` and the next `close` after it.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let rest = &text[text.find(open)? + open.len()..];
+    Some(&rest[..rest.find(close)?])
+}
+
+/// The Rust type names serde writes, in the words a config's reader uses.
+fn plain_types(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, plain) in [
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        (
+            "expected a sequence",
+            "expected a list, like [\"a\", \"b\"]",
+        ),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        if let Some(at) = out.find(rust) {
+            // Only the whole word: `expected u16` but not `expected u16x`.
+            let end = at + rust.len();
+            if !out[end..].starts_with(|c: char| c.is_alphanumeric()) {
+                out.replace_range(at..end, plain);
+            }
+        }
+    }
+    out
+}
+
+/// The name in `names` nearest to `typed`, when it is near enough to be a misspelling.
+fn nearest<'a>(typed: &str, names: &[&'a str]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|n| (edit_distance(typed, n), *n))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// An OAuth2 login uses the token command alone: a password key beside it would be ignored
