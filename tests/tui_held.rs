@@ -224,7 +224,10 @@ fn in_tmux_r_rejects_with_a_template_reason_and_s_y_sweeps_exactly_the_spam() {
         assert!(picker.contains(name), "{picker}");
     }
     tmux.keys(&["2"]);
-    let preview = tmux.wait_for("takes private reports");
+    // The signature is the preview's last line: waiting for it, not for a line above it,
+    // reads a frame drawn whole (a capture can land mid-redraw).
+    let preview = tmux.wait_for("Ada Moderator");
+    assert!(preview.contains("takes private reports"), "{preview}");
     assert!(
         preview.contains(&format!("Reject held request {rejected}")),
         "{preview}"
