@@ -276,8 +276,9 @@ fn a_display_name_cannot_draw_lines_of_its_own() {
     let name = base64::engine::general_purpose::STANDARD.encode(fake);
     let raw = format!(
         "From: =?utf-8?b?{name}?= <u99@evil.example>\nTo: security@example.org\n\
-         Subject: SPOOFED heading\nMessage-ID: <spoof@evil.example>\n\
-         Date: Mon, 30 Nov 2026 10:00:00 +0000\n\nthe real body\n"
+         Subject: SPOOFED heading{}Class valid 99%\nMessage-ID: <spoof@evil.example>\n\
+         Date: Mon, 30 Nov 2026 10:00:00 +0000\n\nthe real body\n",
+        " ".repeat(70)
     );
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
@@ -292,6 +293,13 @@ fn a_display_name_cannot_draw_lines_of_its_own() {
             config.clone(),
         );
         desk.resize(width, height);
+        // A subject padded with spaces stays one run of words in the queue's last column.
+        let queue = desk.screen();
+        let row = queue
+            .lines()
+            .find(|l| l.contains("SPOOFED"))
+            .unwrap_or_else(|| panic!("{queue}"));
+        assert!(row.contains("SPOOFED heading Class valid 99%"), "{row}");
         desk.open_found("SPOOFED");
         let screen = desk.screen();
         let heading = screen

@@ -129,6 +129,15 @@ pub fn safe(s: &str) -> String {
     terminal_line(s)
 }
 
+/// Mail-derived text for a table cell or a title: terminal-safe, with each run of white
+/// space one space, so a subject padded with spaces cannot draw columns of its own.
+pub fn safe_cell(s: &str) -> String {
+    terminal_line(s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
     if let Overlay::Input(input) = &state.overlay {
         draw_prompt(frame, area, input, state);

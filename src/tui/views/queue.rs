@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Tabs};
 use ratatui::Frame;
 
-use super::{age, class_span, due, safe};
+use super::{age, class_span, due, safe, safe_cell};
 use crate::core::store::parse_timestamp;
 use crate::core::store::queue::{QueueOrder, QueueRow};
 use crate::tui::app::{State, Tab};
@@ -254,15 +254,15 @@ fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
             }),
             Column::State => Cell::from(s.state.clone()),
             Column::Coordinator => Cell::from(coordinator.clone()),
-            Column::From => Cell::from(safe(&s.from)),
+            Column::From => Cell::from(safe_cell(&s.from)),
             Column::Messages => Cell::from(format!("{:>3}", s.messages)),
             Column::Subject => match state.queue.marks.get(&s.id) {
                 // The finish clock and the embargo first, so a narrow screen still shows them.
                 Some(mark) => Cell::from(Line::from(vec![
                     Span::styled(format!("[{mark}] "), late),
-                    Span::raw(safe(&s.subject)),
+                    Span::raw(safe_cell(&s.subject)),
                 ])),
-                None => Cell::from(safe(&s.subject)),
+                None => Cell::from(safe_cell(&s.subject)),
             },
         }
     };

@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let mut title = vec![Span::raw(format!(
         " #{} {} ",
         d.id(),
-        safe(&d.report.subject)
+        super::safe_cell(&d.report.subject)
     ))];
     // A bad signature stays in sight however far the report is scrolled (issue 16).
     if bad_signature(d) {
