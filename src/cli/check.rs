@@ -1,4 +1,4 @@
-//! `secdesk check [FILE]`: is the store (or a backup at FILE) whole, private, secdesk's, are
+//! `secdesk check [FILE] [--json]`: is the store (or a backup at FILE) whole, private, secdesk's, are
 //! its references intact, and does every raw message unpack? Reads only
 //! (`core::store::inspect`). Exit 0 when all is whole, 1 when the file or a message is
 //! damaged, with what to do.
@@ -20,6 +20,73 @@ const LIMIT: usize = 20;
 pub struct Args {
     /// A store file to check instead of the configured one (e.g. a backup).
     pub file: Option<PathBuf>,
+    /// Print one JSON object instead (the same exit status).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `check --json`: what the text says, as fields. `messages` is null when the raw messages
+/// were not read back (a damaged file is not read further).
+#[derive(serde::Serialize)]
+struct CheckJson<'a> {
+    store: String,
+    mode: String,
+    private: bool,
+    owner: &'static str,
+    schema_version: i64,
+    known_version: i64,
+    pages: i64,
+    bytes: i64,
+    integrity_ok: bool,
+    damage: &'a [String],
+    broken_references: &'a [String],
+    messages: Option<MessagesJson<'a>>,
+    /// Everything checked and whole: exit 0.
+    whole: bool,
+}
+
+#[derive(serde::Serialize)]
+struct MessagesJson<'a> {
+    checked: usize,
+    damaged: usize,
+    /// The first damaged ones, by message and report.
+    damaged_listed: &'a [String],
+    /// Why they could not be read back at all, when they could not.
+    unreadable: Option<&'a str>,
+}
+
+fn print_json(found: &Inspection) -> anyhow::Result<ExitCode> {
+    let messages_read = found.damage.is_empty();
+    let whole = messages_read && found.raw_unreadable.is_none() && found.raw_damaged == 0;
+    super::output::print_json(&CheckJson {
+        store: found.path.display().to_string(),
+        mode: format!("{:04o}", found.mode),
+        private: found.is_private(),
+        owner: match found.identity {
+            Identity::Ours => "secdesk",
+            Identity::Unmarked => "unmarked",
+            Identity::New => "empty",
+        },
+        schema_version: found.schema_version,
+        known_version: found.known_version,
+        pages: found.pages,
+        bytes: found.bytes,
+        integrity_ok: found.damage.is_empty(),
+        damage: &found.damage,
+        broken_references: &found.broken_references,
+        messages: messages_read.then(|| MessagesJson {
+            checked: found.raw_checked,
+            damaged: found.raw_damaged,
+            damaged_listed: &found.raw_damage,
+            unreadable: found.raw_unreadable.as_deref(),
+        }),
+        whole,
+    })?;
+    Ok(if whole {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -35,6 +102,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let found = inspect(&path, LIMIT)?;
+    if args.json {
+        return print_json(&found);
+    }
     let shown = terminal_line(&path.display().to_string());
     let mut out = std::io::stdout().lock();
     writeln!(out, "store       {shown}")?;

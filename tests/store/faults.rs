@@ -390,6 +390,12 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("integrity   DAMAGED"), "{report}");
     assert!(report.contains("secdesk backup NEW_FILE"), "{report}");
+    let out = desk.run(&["check", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["integrity_ok"], false);
+    assert!(!json["damage"].as_array().unwrap().is_empty());
+    assert!(json["messages"].is_null(), "a damaged file is not read further");
 
     // `backup` salvages what can be read into a whole store.
     let copy = desk.dir.path().join("salvaged.db");
@@ -523,12 +529,30 @@ fn a_damaged_raw_message_is_named_by_check_and_its_report_still_opens() {
     assert!(shown.contains("a stored raw message is damaged"), "{shown}");
     desk.ok(&["show", "3"]);
     desk.ok(&["note", "2", "read it on the server"]);
+    // The same as JSON, with the same exit status.
+    let out = desk.run(&["check", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["integrity_ok"], true);
+    assert_eq!(json["whole"], false);
+    assert_eq!(json["messages"]["checked"], 3);
+    assert_eq!(json["messages"]["damaged"], 1);
+    assert!(json["messages"]["damaged_listed"][0]
+        .as_str()
+        .is_some_and(|l| l.contains("message 2 of report #2")));
     // A whole store says so.
     let other = Desk::new();
     other.import_ok(&reports(2, "y"));
     assert!(other
         .ok(&["check"])
         .contains("messages    2 raw messages read back, all whole"));
+    let json: serde_json::Value = serde_json::from_str(&other.ok(&["check", "--json"])).unwrap();
+    assert_eq!(
+        (json["whole"].as_bool(), json["private"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(json["mode"], "0600");
+    assert_eq!(json["messages"]["damaged"], 0);
 }
 
 #[test]
