@@ -97,7 +97,7 @@ pub struct SweepArgs {
     #[arg(long, value_enum)]
     pub class: SweepClass,
     /// Do not ask before discarding (needed when stdin is not a terminal).
-    #[arg(long)]
+    #[arg(short, long)]
     pub yes: bool,
 }
 

@@ -258,3 +258,38 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command that asks before acting takes `-y`, as `reply`, `outbox`, `export` and
+    /// `notice` do; and ids are read as the desk shows them.
+    #[test]
+    fn confirmations_take_y_and_ids_take_a_hash() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map_err(|e| e.to_string());
+        match parse(&["secdesk", "held", "sweep", "--class", "spam", "-y"])
+            .unwrap()
+            .command
+        {
+            Some(Command::Held(a)) => match a.command {
+                Some(held::HeldCommand::Sweep(s)) => assert!(s.yes),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        match parse(&["secdesk", "pgp", "import-key", "#12", "-y"])
+            .unwrap()
+            .command
+        {
+            Some(Command::Pgp(a)) => {
+                let pgp::PgpCommand::ImportKey(k) = a.command;
+                assert_eq!((k.id, k.yes), (12, true));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Options a subcommand does not have are refused by name.
+        let err = parse(&["secdesk", "held", "accept", "3", "--comment", "x"]).unwrap_err();
+        assert!(err.contains("--comment"), "{err}");
+    }
+}

@@ -30,7 +30,7 @@ pub struct ImportArgs {
     #[arg(value_parser = super::output::report_id)]
     pub id: i64,
     /// Import without asking (the keys are still listed first).
-    #[arg(long)]
+    #[arg(short, long)]
     pub yes: bool,
 }
 

@@ -395,7 +395,10 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["integrity_ok"], false);
     assert!(!json["damage"].as_array().unwrap().is_empty());
-    assert!(json["messages"].is_null(), "a damaged file is not read further");
+    assert!(
+        json["messages"].is_null(),
+        "a damaged file is not read further"
+    );
 
     // `backup` salvages what can be read into a whole store.
     let copy = desk.dir.path().join("salvaged.db");
