@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use crate::core::model::{Class, InvalidReason, ReportState};
-use crate::core::triage::{self, StateSnapshot};
+use crate::core::model::{Class, InvalidReason};
+use crate::core::triage;
 
 use super::change::{self, VersionCheck};
 use super::Context;
@@ -34,45 +34,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let req = change::request(&config, &args.version_check);
     let note = args.note.as_deref();
-    let a = match (class, note) {
-        // Closing with a note is one change: the state, the class it confirms, the note.
-        (Class::Spam, Some(_)) | (Class::Invalid, Some(_)) => {
-            let (state, reason) = match class {
-                Class::Spam => (ReportState::Spam, reason),
-                _ => (
-                    ReportState::Invalid,
-                    reason.or(Some(InvalidReason::NotAVulnerability)),
-                ),
-            };
-            let a = triage::set_state(&mut store, &req, args.id, state, reason, note)?;
-            let what = format!("class {class}, state {}", state_text(&a.after));
-            change::confirm(args.id, &what, a.version);
-            return Ok(ExitCode::SUCCESS);
-        }
-        (_, Some(text)) => {
-            let a = triage::mark(&mut store, &req, args.id, class, reason)?;
-            let req = req.if_version(Some(a.version));
-            let noted = triage::add_note(&mut store, &req, args.id, text)?;
-            triage::Applied {
-                version: noted.version,
-                ..a
-            }
-        }
-        (_, None) => triage::mark(&mut store, &req, args.id, class, reason)?,
-    };
+    let a = triage::mark_noted(&mut store, &req, args.id, class, reason, note)?;
     let state = &a.after.state;
-    let what = format!("class {class}, state {}", state_text(state));
-    if a.changed() || note.is_some() {
+    let state_text = match state.invalid_reason {
+        Some(r) => format!("{} ({r})", state.state),
+        None => state.state.to_string(),
+    };
+    let what = format!("class {class}, state {state_text}");
+    if a.changed() || note.is_some_and(|n| !n.trim().is_empty()) {
         change::confirm(args.id, &what, a.version);
     } else {
         change::unchanged(args.id, &what, a.version);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn state_text(state: &StateSnapshot) -> String {
-    match state.invalid_reason {
-        Some(r) => format!("{} ({r})", state.state),
-        None => state.state.to_string(),
-    }
 }

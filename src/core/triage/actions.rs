@@ -94,6 +94,20 @@ pub fn mark(
     class: Class,
     reason: Option<InvalidReason>,
 ) -> Result<Applied<ClassSnapshot>, TriageError> {
+    mark_noted(store, req, id, class, reason, None)
+}
+
+/// [`mark`] with a team note added in the same change; with the reason `other`, the note is
+/// that reason's words (as for [`set_state`]).
+pub fn mark_noted(
+    store: &mut Store,
+    req: &Request,
+    id: ReportId,
+    class: Class,
+    reason: Option<InvalidReason>,
+    note: Option<&str>,
+) -> Result<Applied<ClassSnapshot>, TriageError> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
     let applied = in_transaction(store, |conn| {
         let current = load_checking_version(conn, id, req)?;
         let now = &current.state;
@@ -105,7 +119,7 @@ pub fn mark(
                 })
             }
             Class::Spam => plain(ReportState::Spam),
-            Class::Invalid if reason == Some(InvalidReason::Other) => {
+            Class::Invalid if reason == Some(InvalidReason::Other) && note.is_none() => {
                 return Err(TriageError::OtherReasonNeedsText { id })
             }
             Class::Invalid => StateSnapshot {
@@ -139,7 +153,12 @@ pub fn mark(
         let mut version = current.version;
         if before != after {
             writes::write_class(conn, &current, Some(class), true, req)?;
-            writes::write_state(conn, &current, &target, req, None)?;
+            writes::write_state(conn, &current, &target, req, note)?;
+        }
+        if let Some(text) = note {
+            insert_note(conn, id, req, text)?;
+        }
+        if before != after || note.is_some() {
             version = writes::bump(conn, &current, req)?;
         }
         if before.class != Some(class) || !before.confirmed {

@@ -21,7 +21,7 @@ pub(crate) mod transaction;
 pub mod view;
 pub(crate) mod writes;
 
-pub use actions::{clear_flag, mark, mark_duplicate, revert, set_state};
+pub use actions::{clear_flag, mark, mark_duplicate, mark_noted, revert, set_state};
 pub use coordinator::{assign, find_member, resolve_member, take, unassign};
 pub use errors::TriageError;
 pub use notes::add_note;

@@ -153,6 +153,53 @@ fn mark_spam_closes_and_mark_valid_acknowledges() {
 }
 
 #[test]
+fn mark_with_a_note_is_one_change_and_other_takes_the_note_as_its_words() {
+    let (_d, mut s) = store(2);
+    let refused = crate::core::triage::mark_noted(
+        &mut s,
+        &ada(),
+        1,
+        Class::Invalid,
+        Some(InvalidReason::Other),
+        Some("  "),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(refused, TriageError::OtherReasonNeedsText { id: 1 }),
+        "{refused}"
+    );
+    let a = crate::core::triage::mark_noted(
+        &mut s,
+        &ada(),
+        1,
+        Class::Invalid,
+        Some(InvalidReason::Other),
+        Some("a public CVE"),
+    )
+    .unwrap();
+    assert_eq!(a.after.state.invalid_reason, Some(InvalidReason::Other));
+    assert_eq!(
+        a.version, 1,
+        "the class, the state and the note: one version"
+    );
+    let d = detail(&s, 1);
+    assert!(d.class_confirmed);
+    assert_eq!(d.notes[0].text, "a public CVE");
+    // From a stale view nothing is written, the note neither.
+    let stale = ada().if_version(Some(0));
+    crate::core::triage::mark_noted(&mut s, &stale, 1, Class::Spam, None, Some("late"))
+        .unwrap_err();
+    assert_eq!(detail(&s, 1).notes.len(), 1);
+    // A note alone, with nothing else to change, still makes a change.
+    crate::core::triage::mark(&mut s, &ada(), 2, Class::Valid, None).unwrap();
+    let n = crate::core::triage::mark_noted(&mut s, &ada(), 2, Class::Valid, None, Some("seen"))
+        .unwrap();
+    assert!(!n.changed());
+    assert_eq!(n.version, 2);
+    assert_eq!(detail(&s, 2).notes[0].text, "seen");
+}
+
+#[test]
 fn mark_invalid_defaults_its_reason() {
     let (_d, mut s) = store(1);
     let a = mark(&mut s, &ada(), 1, Class::Invalid, None).unwrap();
