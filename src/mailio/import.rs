@@ -341,7 +341,7 @@ fn import_file(
             path: path.to_path_buf(),
             source,
         })?;
-    if !starts_with_a_header_field(&raw) {
+    if !crate::core::parse::looks_like_mail(&raw) {
         return Ok(Some(SkipReason::NotMail));
     }
     if oversized {
@@ -355,19 +355,6 @@ fn import_file(
         out.push(raw, arrival)?;
     }
     Ok(None)
-}
-
-/// The first line is a header field: a name of printable ASCII other than `:`, then `:`
-/// (RFC 5322 §2.2), or an mbox `From ` line. A text, a binary or a JSON file is not.
-fn starts_with_a_header_field(raw: &[u8]) -> bool {
-    if raw.starts_with(b"From ") {
-        return true;
-    }
-    let line = raw.split(|&b| b == b'\n').next().unwrap_or_default();
-    match line.iter().position(|&b| b == b':') {
-        Some(colon) if colon > 0 => line[..colon].iter().all(|b| (33..=126).contains(b)),
-        _ => false,
-    }
 }
 
 /// When a file's message arrived, as far as the file says: its mtime (Maildir delivery and

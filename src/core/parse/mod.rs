@@ -463,24 +463,41 @@ impl Walk {
 /// of printable ASCII other than `:`, then `:`) nor a folded continuation (RFC 5322
 /// \u{a7}2.2.3, starting with a space or tab). The parser skips such lines without a word.
 fn malformed_header_lines(raw: &[u8]) -> usize {
-    // An mbox separator left in front (RFC 4155 `From ` line) is no header and no loss.
-    let raw = match raw.strip_prefix(b"From ") {
-        Some(rest) => rest.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default(),
-        None => raw,
-    };
-    raw.split(|&b| b == b'\n')
+    without_mbox_line(raw)
+        .split(|&b| b == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
         .take_while(|line| !line.is_empty())
-        .filter(|line| {
-            if line.starts_with(b" ") || line.starts_with(b"\t") {
-                return false;
-            }
-            match line.iter().position(|&b| b == b':') {
-                Some(colon) if colon > 0 => !line[..colon].iter().all(|b| (33..=126).contains(b)),
-                _ => true,
-            }
-        })
+        .filter(|line| !line.starts_with(b" ") && !line.starts_with(b"\t"))
+        .filter(|line| !is_header_field(line))
         .count()
+}
+
+/// `raw` without an mbox separator left in front (RFC 4155 `From ` line), which is no
+/// header and no loss.
+fn without_mbox_line(raw: &[u8]) -> &[u8] {
+    match raw.strip_prefix(b"From ") {
+        Some(rest) => rest.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default(),
+        None => raw,
+    }
+}
+
+/// A header field's first line: a name of printable ASCII other than `:`, then `:`
+/// (RFC 5322 §2.2).
+fn is_header_field(line: &[u8]) -> bool {
+    match line.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => line[..colon].iter().all(|b| (33..=126).contains(b)),
+        _ => false,
+    }
+}
+
+/// Whether `raw` starts as a mail does: with a header field (after an mbox `From ` line,
+/// if any). A text, a binary or a JSON file does not.
+pub fn looks_like_mail(raw: &[u8]) -> bool {
+    let first = without_mbox_line(raw)
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    is_header_field(first)
 }
 
 /// Every attachment of a message with its decoded bytes, for saving to disk.

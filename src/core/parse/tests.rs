@@ -183,3 +183,20 @@ fn every_inline_part_is_read_or_listed() {
         m.attachments
     );
 }
+
+#[test]
+fn a_mail_starts_with_a_header_field_after_any_mbox_line() {
+    assert!(looks_like_mail(b"Received: from x\nSubject: s\n\nbody\n"));
+    assert!(looks_like_mail(
+        b"From a@b Mon Nov 30 10:00:00 2026\nSubject: s\n\nb\n"
+    ));
+    assert!(!looks_like_mail(
+        b"From a@b Mon Nov 30 10:00:00 2026\n\nno headers\n"
+    ));
+    assert!(!looks_like_mail(
+        b"# Notes\n\nsome text: with a colon later\n"
+    ));
+    assert!(!looks_like_mail(b"Not a header: the name has spaces\n"));
+    assert!(!looks_like_mail(b": no name\n"));
+    assert!(!looks_like_mail(b""));
+}
