@@ -99,6 +99,22 @@ fn type_errors_name_the_key_in_plain_words_and_misspellings_get_a_suggestion() {
         missing.contains("key `identity.email` is missing: add it to [identity]"),
         "{missing}"
     );
+    // A list entry lacking a key is not a missing section.
+    let entry = err(&format!(
+        "{MINIMAL}[team]\nmembers = [{{ name = \"Bob\" }}]\n"
+    ));
+    assert!(
+        entry.contains("key `email` is missing in this entry of `team.members`"),
+        "{entry}"
+    );
+    let folded = err(&format!(
+        "{MINIMAL}[team]\nmembers = [\n  {{ name = \"Bob\" }},\n]\n"
+    ));
+    assert!(
+        folded.contains("key `email` is missing in this entry"),
+        "{folded}"
+    );
+    assert!(!folded.contains("section"), "{folded}");
     let no_identity = err("# a comment\n[store]\npath = \"/tmp/x.db\"\n");
     assert!(
         no_identity.contains("section [identity] is missing"),

@@ -197,12 +197,18 @@ pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
         None => k.to_string(),
     };
     if let Some(missing) = between(&message, "missing field `", "`") {
-        // The span is the section that lacks it (or the top of the file for a section).
+        // The span is the table that lacks it: a `[section]` header, an entry of a list
+        // (`{ name = "Bob" }`), or the whole file when a section is missing.
         return match (&section, line_text.starts_with('[')) {
             (Some(s), true) => {
                 format!("line {line}: key `{s}.{missing}` is missing: add it to [{s}]")
             }
-            _ => format!("section [{missing}] is missing: add it"),
+            _ if start == 0 => format!("section [{missing}] is missing: add it"),
+            _ => format!(
+                "line {line}: key `{missing}` is missing in this entry{}: add it",
+                key.map(|k| format!(" of `{}`", full(k)))
+                    .unwrap_or_default()
+            ),
         };
     }
     if let Some(unknown) = between(&message, "unknown field `", "`") {
