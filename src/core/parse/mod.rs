@@ -53,13 +53,6 @@ pub struct Attachment {
     pub inline_part: bool,
 }
 
-impl ParsedMessage {
-    /// The attachments the classifier reads: not the inline parts listed beside them.
-    pub fn classified_attachments(&self) -> impl Iterator<Item = &Attachment> {
-        self.attachments.iter().filter(|a| !a.inline_part)
-    }
-}
-
 /// Everything the desk reads out of one message.
 #[derive(Debug, Clone, Default)]
 pub struct ParsedMessage {
@@ -93,6 +86,11 @@ pub struct ParsedMessage {
 }
 
 impl ParsedMessage {
+    /// The attachments the classifier reads: not the inline parts listed beside them.
+    pub fn classified_attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.attachments.iter().filter(|a| !a.inline_part)
+    }
+
     /// The body as the classifier reads it: `body_text` without [`ParsedMessage::display_only`],
     /// so a model trained before those were shown reads mail as it did.
     pub fn classifier_text(&self) -> std::borrow::Cow<'_, str> {

@@ -118,11 +118,7 @@ fn raw_frames(conn: &Connection, limit: usize) -> rusqlite::Result<RawFrames> {
     let mut out = RawFrames::default();
     while let Some(row) = rows.next()? {
         out.checked += 1;
-        let stored = match row.get_ref(3)? {
-            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
-            _ => Vec::new(),
-        };
-        if let Err(e) = super::raw::unpack(stored) {
+        if let Err(e) = super::raw::unpack_column(row.get_ref(3)?) {
             out.damaged += 1;
             if out.listed.len() < limit {
                 let id: i64 = row.get(0)?;

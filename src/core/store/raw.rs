@@ -87,6 +87,16 @@ impl DamagedRaw {
     }
 }
 
+/// [`unpack`] of a `messages.raw` column as a row holds it (a blob; text or NULL from
+/// another program are read as they are), for a reader that must not fail on one damaged
+/// message.
+pub fn unpack_column(value: ValueRef<'_>) -> Result<Vec<u8>, DamagedRaw> {
+    match value {
+        ValueRef::Blob(b) | ValueRef::Text(b) => unpack(b.to_vec()),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// The raw message stored as `stored`, byte-exact.
 pub fn unpack(stored: Vec<u8>) -> Result<Vec<u8>, DamagedRaw> {
     if !stored.starts_with(&MAGIC) {

@@ -3,7 +3,6 @@
 //! names are a contract (add fields freely, never rename).
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
@@ -15,7 +14,7 @@ use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
 use crate::core::parse::{parse_header_fields, parse_message, DateNote, ParsedMessage};
 use crate::core::store::body;
 use crate::core::store::header_columns::Derived;
-use crate::core::store::raw::unpack;
+use crate::core::store::raw::{unpack, unpack_column};
 use crate::core::store::Store;
 
 /// One report, everything about it.
@@ -304,15 +303,14 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, MessageView
     // The text and the header columns not stored come from the raw message, parsed
     // once: whole when the text is not kept (core::store::body), else its headers.
     let kept: String = r.get(7)?;
-    let stored = match r.get_ref(19)? {
-        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
-        _ => Vec::new(),
-    };
     // A damaged frame (`secdesk check` reports it) shows what the row still holds, the
     // kept text and the header columns stored with it, and says so, instead of keeping
     // the whole report from being read.
     let mut damaged = None;
-    let (body, parsed) = match (body::is_kept(&kept, pgp.as_deref()), unpack(stored)) {
+    let (body, parsed) = match (
+        body::is_kept(&kept, pgp.as_deref()),
+        unpack_column(r.get_ref(19)?),
+    ) {
         (true, Ok(raw)) => (kept, parse_header_fields(&raw)),
         (false, Ok(raw)) => {
             let parsed = parse_message(&raw);

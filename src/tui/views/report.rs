@@ -434,12 +434,11 @@ fn rows(out: &mut Vec<Line<'_>>, text: &str, style: Style, width: usize, indent:
 /// screen the date goes on a second row; too narrow even for the address, it wraps,
 /// indented.
 fn heading(lead: &str, from: &str, date: &str, style: Style, width: usize) -> Vec<Line<'static>> {
-    let from = safe(from);
+    let from = super::safe_cell(from);
     let (name, address) = match from.rfind(" <") {
         Some(at) if from.ends_with('>') => (&from[..at], &from[at..]),
         _ => ("", from.as_str()),
     };
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     let tail = format!("{address} — {date}");
     let fixed = super::cells(lead) + super::cells(&tail);
     if fixed < width {
