@@ -442,7 +442,7 @@ fn heading(lead: &str, from: &str, date: &str, style: Style, width: usize) -> Ve
     let tail = format!("{address} — {date}");
     let fixed = super::cells(lead) + super::cells(&tail);
     if fixed < width {
-        let name = super::fit(&name, width - fixed);
+        let name = super::fit(name, width - fixed);
         return vec![Line::from(Span::styled(
             format!("{lead}{name}{tail}"),
             style,
