@@ -251,7 +251,7 @@ fn a_maildir_symlink_and_fifo_are_named_in_the_summary() {
     let run = desk.run(&["import", md.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.starts_with("imported 1 new messages"),
+        run.stdout.starts_with("imported 1 new message,"),
         "{}",
         run.stdout
     );
@@ -317,7 +317,7 @@ fn a_file_that_is_not_a_mail_is_named_and_not_imported() {
     let run = desk.run(&["import", folder.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.starts_with("imported 1 new messages"),
+        run.stdout.starts_with("imported 1 new message,"),
         "{}",
         run.stdout
     );
@@ -346,7 +346,7 @@ fn a_maildir_file_that_cannot_be_read_is_named_and_the_rest_imported() {
     let run = desk.run_as_nobody(&["import", md.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.starts_with("imported 1 new messages"),
+        run.stdout.starts_with("imported 1 new message,"),
         "{}",
         run.stdout
     );

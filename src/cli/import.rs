@@ -13,7 +13,8 @@ use crate::core::triage::history;
 use crate::mailio::gpg;
 use crate::mailio::import::import_path;
 
-use super::{output, Context};
+use super::output::{self, counted};
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,7 +75,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if !oversized.is_empty() {
         println!(
             "stored {} too large as headers and a note (over [sync] max_message_bytes; the whole message stays in the file):",
-            plural(oversized.len(), "message", "messages")
+            counted(oversized.len(), "message", "messages")
         );
         for o in &oversized {
             println!("  {o}");
@@ -85,29 +86,25 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     println!(
         "skipped {} (not imported):",
-        plural(skipped.len(), "entry", "entries")
+        counted(skipped.len(), "entry", "entries")
     );
     for s in &skipped {
         println!("  {s}");
     }
     eprintln!(
         "secdesk: error: {} not imported (listed above); everything else was",
-        plural(skipped.len(), "entry", "entries")
+        counted(skipped.len(), "entry", "entries")
     );
     Ok(ExitCode::FAILURE)
 }
 
 fn print_summary(total: &IngestSummary, started: Instant, historical: usize) {
     println!(
-        "imported {} new messages, {} new reports ({} already stored) in {:.1} s{}",
-        total.new_messages,
-        total.new_reports,
+        "imported {}, {} ({} already stored) in {:.1} s{}",
+        counted(total.new_messages, "new message", "new messages"),
+        counted(total.new_reports, "new report", "new reports"),
         total.duplicates,
         started.elapsed().as_secs_f64(),
         history::closed_note(historical)
     );
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

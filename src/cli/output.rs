@@ -101,3 +101,8 @@ pub fn report_id(text: &str) -> Result<i64, String> {
         )),
     }
 }
+
+/// `1 message`, `2 messages`: a count with its noun in the number it takes.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

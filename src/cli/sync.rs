@@ -18,7 +18,8 @@ use crate::mailio::gpg;
 use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 use crate::mailio::imap::{account, connect};
 
-use super::{output, Context};
+use super::output::{self, counted};
+use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -161,11 +162,9 @@ fn summary_line(reports: &[SyncReport], elapsed: Duration) -> String {
     let too_large: usize = reports.iter().map(|r| r.too_large).sum();
     let missing: usize = reports.iter().map(|r| r.missing.len()).sum();
     let mut line = format!(
-        "fetched {} new {}, {} new {} in {:.1} s",
-        total.new_messages,
-        plural(total.new_messages, "message", "messages"),
-        total.new_reports,
-        plural(total.new_reports, "report", "reports"),
+        "fetched {}, {} in {:.1} s",
+        counted(total.new_messages, "new message", "new messages"),
+        counted(total.new_reports, "new report", "new reports"),
         elapsed.as_secs_f64()
     );
     if too_large > 0 {
@@ -173,8 +172,8 @@ fn summary_line(reports: &[SyncReport], elapsed: Duration) -> String {
     }
     if missing > 0 {
         line.push_str(&format!(
-            "; {missing} listed {} not stored",
-            plural(missing, "message", "messages")
+            "; {} listed not stored",
+            counted(missing, "message", "messages")
         ));
     }
     if total.duplicates > 0 {
@@ -190,14 +189,6 @@ fn summary_line(reports: &[SyncReport], elapsed: Duration) -> String {
         ));
     }
     line
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
 }
 
 #[cfg(test)]
