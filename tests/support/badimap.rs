@@ -61,6 +61,18 @@ pub struct Behaviour {
     pub capabilities: Vec<String>,
     /// LIST answers: (attributes, name) with the name as sent on the wire.
     pub list: Vec<(String, String)>,
+    /// UIDs left out of `UID FETCH` listings (their sequence numbers stay true).
+    pub omit_listed: Vec<u32>,
+    /// Untagged lines (e.g. `* 9 EXISTS`) added to every `UID FETCH` listing answer.
+    pub listing_news: Vec<String>,
+    /// UIDs listed without their RFC822.SIZE.
+    pub sizeless: Vec<u32>,
+    /// RFC822.SIZE claimed for these UIDs, in listings and body answers.
+    pub size_claims: Vec<(u32, u64)>,
+    /// UIDs whose body comes cut to half its size (the claim stays whole).
+    pub short_bodies: Vec<u32>,
+    /// Mailboxes whose body FETCH is answered NO.
+    pub refuse_fetch_in: Vec<String>,
 }
 
 /// An honest server whose INBOX holds one small report per UID in `uids`.
@@ -270,7 +282,16 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 .enumerate()
                 .filter(|(_, (uid, _))| in_set(set, *uid, msgs.last().map_or(0, |m| m.0)))
                 .collect();
-            if upper.contains("BODY.PEEK[") {
+            if upper.contains("BODY.PEEK[")
+                && selected
+                    .as_ref()
+                    .is_some_and(|m| b.refuse_fetch_in.contains(m))
+            {
+                write!(
+                    out,
+                    "{tag} NO [UNAVAILABLE] this mailbox is not served today\r\n"
+                )?;
+            } else if upper.contains("BODY.PEEK[") {
                 fetch_bodies(&mut out, &b, &tag, &upper, &wanted)?;
                 if b.bye_after_bodies.is_some() {
                     return Ok(());
@@ -278,12 +299,22 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             } else {
                 if !b.empty_listing {
                     for (i, (uid, raw)) in &wanted {
+                        if b.omit_listed.contains(uid) {
+                            continue;
+                        }
+                        if b.sizeless.contains(uid) {
+                            write!(out, "* {} FETCH (UID {uid})\r\n", i + 1)?;
+                            continue;
+                        }
                         write!(
                             out,
                             "* {} FETCH (UID {uid} RFC822.SIZE {})\r\n",
                             i + 1,
-                            raw.len()
+                            claim(&b, *uid, raw)
                         )?;
+                    }
+                    for line in &b.listing_news {
+                        write!(out, "{line}\r\n")?;
                     }
                     for (seq, uid) in &b.extra_listed {
                         write!(out, "* {seq} FETCH (UID {uid} RFC822.SIZE 100)\r\n")?;
@@ -364,7 +395,7 @@ fn fetch_bodies(
             write!(out, "* {} FETCH (UID {uid} BODY[] {{{n}}}\r\n", i + 1)?;
             return stream_bytes(out, n, b'a');
         }
-        let content: &[u8] = if headers_only {
+        let mut content: &[u8] = if headers_only {
             let end = raw
                 .windows(4)
                 .position(|w| w == b"\r\n\r\n")
@@ -373,15 +404,28 @@ fn fetch_bodies(
         } else {
             raw
         };
+        if b.short_bodies.contains(uid) {
+            content = &content[..content.len() / 2];
+        }
+        // A partial fetch, `BODY.PEEK[]<0.N>` (RFC 3501 §6.4.5): the first N bytes.
+        let partial = upper
+            .split_once("BODY.PEEK[]<0.")
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .and_then(|(n, _)| n.parse::<usize>().ok());
+        if let Some(n) = partial {
+            content = &content[..content.len().min(n)];
+        }
         let section = if headers_only {
             "BODY[HEADER]"
+        } else if partial.is_some() {
+            "BODY[]<0>"
         } else {
             "BODY[]"
         };
         let mut answer = format!(
             "* {} FETCH (UID {uid} RFC822.SIZE {} INTERNALDATE \"24-Nov-2026 10:00:00 +0000\" {section} {{{}}}\r\n",
             i + 1,
-            raw.len(),
+            claim(b, *uid, raw),
             content.len()
         )
         .into_bytes();
@@ -400,6 +444,14 @@ fn fetch_bodies(
         out.write_all(b")\r\n")?;
     }
     write!(out, "{tag} OK done\r\n")
+}
+
+/// The RFC822.SIZE the server claims for `uid`.
+fn claim(b: &Behaviour, uid: u32, raw: &[u8]) -> u64 {
+    b.size_claims
+        .iter()
+        .find(|(u, _)| *u == uid)
+        .map_or(raw.len() as u64, |(_, n)| *n)
 }
 
 /// Whether `uid` is in the sequence set `set` (`1:3,7,9:*`); `*` is the highest UID.

@@ -91,6 +91,29 @@ impl Store {
         }
     }
 
+    /// Whether `mailbox` still has UIDs (or a gap in its counts) recorded missing under
+    /// `uidvalidity`.
+    pub fn has_missing(&self, mailbox: &str, uidvalidity: u32) -> Result<bool> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2)",
+            params![mailbox, uidvalidity],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The UIDs of `mailbox` recorded missing under `uidvalidity` (not the count gap).
+    pub fn missing_uid_set(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+    ) -> Result<std::collections::BTreeSet<u32>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT uid FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid > 0",
+        )?;
+        let rows = stmt.query_map(params![mailbox, uidvalidity], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every UID still missing, in every mailbox, by mailbox and UID.
     pub fn missing_uids(&self) -> Result<Vec<MissingUid>> {
         let mut stmt = self.conn().prepare_cached(

@@ -23,24 +23,28 @@ pub struct Plan {
     pub up_to_date: bool,
 }
 
-/// Decides what to fetch (RFC 3501 §2.3.1.1).
-pub fn plan(examined: &Examined, stored: Option<MailboxState>) -> Plan {
-    match stored {
+/// Decides what to fetch (RFC 3501 §2.3.1.1). `unsettled`: the store still records UIDs
+/// of this mailbox missing, or a gap in its counts, so it is listed again whatever the
+/// counts say.
+///
+/// Only UIDNEXT at or below the first UID proves there is nothing new. EXISTS 0 does not
+/// (a server may say it while UIDNEXT shows mail arrived): the listing of an empty mailbox
+/// is one cheap command, and it is what lets the cursor move to UIDNEXT.
+pub fn plan(examined: &Examined, stored: Option<MailboxState>, unsettled: bool) -> Plan {
+    let (first_uid, reset) = match stored {
         Some(st) if st.uidvalidity == examined.uidvalidity => {
-            let first_uid = st.last_uid.saturating_add(1);
-            let up_to_date =
-                examined.exists == 0 || examined.uid_next.is_some_and(|next| next <= first_uid);
-            Plan {
-                first_uid,
-                reset: false,
-                up_to_date,
-            }
+            (st.last_uid.saturating_add(1), false)
         }
-        _ => Plan {
-            first_uid: 1,
-            reset: true,
-            up_to_date: examined.exists == 0,
-        },
+        _ => (1, true),
+    };
+    let nothing_new = match examined.uid_next {
+        Some(next) => next <= first_uid,
+        None => examined.exists == 0,
+    };
+    Plan {
+        first_uid,
+        reset,
+        up_to_date: nothing_new && (reset || !unsettled),
     }
 }
 
@@ -95,10 +99,31 @@ mod tests {
             uidvalidity: 7,
             last_uid: 40,
         };
-        let p = plan(&examined(7, 45, 44), Some(st));
+        let p = plan(&examined(7, 45, 44), Some(st), false);
         assert_eq!((p.first_uid, p.reset, p.up_to_date), (41, false, false));
-        let p = plan(&examined(7, 41, 40), Some(st));
+        let p = plan(&examined(7, 41, 40), Some(st), false);
         assert!(p.up_to_date, "UIDNEXT 41 means nothing after 40");
+        let p = plan(&examined(7, 41, 40), Some(st), true);
+        assert!(
+            !p.up_to_date,
+            "UIDs still recorded missing are listed again"
+        );
+    }
+
+    #[test]
+    fn exists_zero_proves_nothing_while_uidnext_moved() {
+        let st = MailboxState {
+            uidvalidity: 7,
+            last_uid: 2,
+        };
+        let p = plan(&examined(7, 6, 0), Some(st), false);
+        assert_eq!(
+            (p.first_uid, p.up_to_date),
+            (3, false),
+            "UIDNEXT 6 says UIDs 3 to 5 were given out: list them"
+        );
+        let p = plan(&examined(7, 3, 0), Some(st), false);
+        assert!(p.up_to_date);
     }
 
     #[test]
@@ -107,9 +132,9 @@ mod tests {
             uidvalidity: 7,
             last_uid: 40,
         };
-        let p = plan(&examined(8, 41, 40), Some(st));
+        let p = plan(&examined(8, 41, 40), Some(st), false);
         assert_eq!((p.first_uid, p.reset, p.up_to_date), (1, true, false));
-        let p = plan(&examined(8, 1, 0), None);
+        let p = plan(&examined(8, 1, 0), None, false);
         assert_eq!((p.first_uid, p.reset, p.up_to_date), (1, true, true));
     }
 

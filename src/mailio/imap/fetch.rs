@@ -1,12 +1,19 @@
 //! Fetching message bodies by UID, in batches bounded by count and by bytes.
 //!
-//! Sizes come from the listing (`RFC822.SIZE`, RFC 3501 §6.4.5). A message larger than
-//! `[sync] max_message_bytes` is fetched as `BODY.PEEK[HEADER]` only and stored as its
-//! headers plus a note, "too large, N bytes, kept on the server", so one huge message never
-//! blocks the mailbox nor fills memory. Every FETCH in an answer is checked: a UID that was
-//! not asked for is refused; a UID asked for but sent without its body is reported missing.
+//! Sizes come from the listing (`RFC822.SIZE`, RFC 3501 §6.4.5), and are claims. A message
+//! claimed larger than `[sync] max_message_bytes` is fetched capped, `BODY.PEEK[]<0.N>`
+//! with N one byte over the limit (§6.4.5 partial fetch): if it comes whole it was smaller
+//! than claimed and is stored whole; if not, it is stored as its headers plus a note, "too
+//! large, N bytes, kept on the server", so one huge message never blocks the mailbox nor
+//! fills memory. A UID recorded missing by an earlier sync is fetched alone and capped, so
+//! one message bigger than its claim cannot block the others again.
+//!
+//! Every FETCH in an answer is checked: a UID that was not asked for is refused; a UID
+//! asked for but sent without its body, with two different bodies, or with fewer bytes
+//! than its size claims is reported missing and asked for again by the next sync. (A body
+//! short of its claim a second time is stored as sent, and named.)
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::ingest::{Origin, RawIncoming};
 
@@ -19,34 +26,55 @@ pub use super::uids::BATCH_BYTES;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub uids: Vec<u32>,
-    /// Too large to store whole: fetch the headers only.
-    pub headers_only: bool,
+    /// The listing's size claim of each UID, in the same order.
+    pub sizes: Vec<Option<u32>>,
+    /// Fetched as `BODY.PEEK[]<0.N>`, N one byte over `max_message_bytes`: claimed too
+    /// large, or asked for again after an earlier sync could not store it.
+    pub capped: bool,
+    /// Asked for again: recorded missing by an earlier sync.
+    pub retry: bool,
 }
 
 /// Splits `listed` (ascending) into batches of at most `max_count` UIDs and about
-/// [`BATCH_BYTES`], keeping UID order; messages over `max_message_bytes` go in batches of
-/// their own that fetch headers only.
-pub fn batches(listed: &[Listed], max_count: usize, max_message_bytes: u64) -> Vec<Batch> {
+/// [`BATCH_BYTES`], keeping UID order. Messages claimed over `max_message_bytes` go in
+/// capped batches of their own; UIDs in `retry` (recorded missing before) are fetched one
+/// by one, capped.
+pub fn batches(
+    listed: &[Listed],
+    max_count: usize,
+    max_message_bytes: u64,
+    retry: &BTreeSet<u32>,
+) -> Vec<Batch> {
     let mut out: Vec<Batch> = Vec::new();
     let mut bytes = 0u64;
     for l in listed {
         let size = l.size.map_or(0, u64::from);
-        let headers_only = size > max_message_bytes;
-        let cost = if headers_only { 0 } else { size };
-        let fits = out.last().is_some_and(|b| {
-            b.headers_only == headers_only
-                && b.uids.len() < max_count.max(1)
-                && (bytes + cost <= BATCH_BYTES || b.uids.is_empty())
-        });
+        let again = retry.contains(&l.uid);
+        let capped = again || size > max_message_bytes;
+        let cost = if capped {
+            max_message_bytes.saturating_add(1)
+        } else {
+            size
+        };
+        let fits = !again
+            && out.last().is_some_and(|b| {
+                !b.retry
+                    && b.capped == capped
+                    && b.uids.len() < max_count.max(1)
+                    && (bytes + cost <= BATCH_BYTES || b.uids.is_empty())
+            });
         if !fits {
             out.push(Batch {
                 uids: Vec::new(),
-                headers_only,
+                sizes: Vec::new(),
+                capped,
+                retry: again,
             });
             bytes = 0;
         }
         if let Some(b) = out.last_mut() {
             b.uids.push(l.uid);
+            b.sizes.push(l.size);
         }
         bytes += cost;
     }
@@ -59,8 +87,11 @@ pub struct FetchedBatch {
     pub messages: Vec<(u32, RawIncoming)>,
     /// Asked for, not sent, with why.
     pub missing: Vec<(u32, String)>,
-    /// Answers refused, one line each.
+    /// Answers refused, and messages stored as sent although they fell short of their
+    /// size, one line each.
     pub refused: Vec<String>,
+    /// Messages stored as their headers and a note, over `max_message_bytes`.
+    pub too_large: usize,
 }
 
 /// Where the fetched messages come from.
@@ -77,54 +108,57 @@ pub fn fetch_batch(
     source: &Source<'_>,
     batch: &Batch,
 ) -> Result<FetchedBatch, ImapError> {
-    let items = if batch.headers_only {
-        "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])"
-    } else {
-        "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])"
-    };
+    let items = fetch_items(batch, source.max_message_bytes);
     let fetches = within_deadline(endpoint, session, |s| {
-        s.uid_fetch(super::sync::uid_set(&batch.uids), items)
+        s.uid_fetch(super::sync::uid_set(&batch.uids), &items)
     })
     .map_err(|e| classify(endpoint, "fetching messages", e))?;
-    let asked: BTreeSet<u32> = batch.uids.iter().copied().collect();
-    let mut got = BTreeSet::new();
+    let claims: BTreeMap<u32, Option<u32>> = batch
+        .uids
+        .iter()
+        .copied()
+        .zip(batch.sizes.iter().copied())
+        .collect();
     let mut out = FetchedBatch {
         messages: Vec::new(),
         missing: Vec::new(),
         refused: Vec::new(),
+        too_large: 0,
     };
+    let mut got: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut unfit: BTreeMap<u32, String> = BTreeMap::new();
     for f in fetches.iter() {
         // Unsolicited FETCH responses (flag changes) carry no UID and no body.
         let Some(uid) = f.uid else { continue };
-        let content = if batch.headers_only {
-            f.header()
-        } else {
-            f.body()
+        let Some(content) = f.body() else { continue };
+        let Some(&listed) = claims.get(&uid) else {
+            out.refused.push(format!(
+                "mailbox \"{}\": the server sent UID {uid}, which was not asked for; refused",
+                source.mailbox
+            ));
+            continue;
         };
-        if !asked.contains(&uid) {
-            if content.is_some() {
-                out.refused.push(format!(
-                    "mailbox \"{}\": the server sent UID {uid}, which was not asked for; refused",
-                    source.mailbox
-                ));
+        if let Some(&at) = got.get(&uid) {
+            if out.messages[at].1.raw != content {
+                unfit.insert(
+                    uid,
+                    "the server sent two different bodies for this UID".to_string(),
+                );
             }
             continue;
         }
-        let Some(content) = content else { continue };
-        if !got.insert(uid) {
+        let Some(raw) = checked(
+            source,
+            batch,
+            uid,
+            content,
+            [listed, f.size],
+            &mut out,
+            &mut unfit,
+        ) else {
             continue;
-        }
-        let size = f.size.map_or(content.len() as u64, u64::from);
-        let raw = if batch.headers_only || content.len() as u64 > source.max_message_bytes {
-            too_large(
-                header_part(content),
-                size.max(content.len() as u64),
-                source,
-                uid,
-            )
-        } else {
-            content.to_vec()
         };
+        got.insert(uid, out.messages.len());
         out.messages.push((
             uid,
             RawIncoming {
@@ -141,18 +175,83 @@ pub fn fetch_batch(
     drop(fetches);
     // Unsolicited responses are not needed here; never let them pile up.
     session.take_all_unsolicited().for_each(drop);
+    out.messages.retain(|(uid, _)| !unfit.contains_key(uid));
     // Threading links a reply to an earlier message; UID order is arrival order.
     out.messages.sort_by_key(|(uid, _)| *uid);
-    out.missing = asked
-        .difference(&got)
-        .map(|&uid| {
-            (
-                uid,
-                "the server answered the FETCH without this message's body".to_string(),
-            )
-        })
-        .collect();
+    out.missing = not_stored(batch, &got, &unfit);
     Ok(out)
+}
+
+/// What to FETCH for `batch`: whole bodies, or capped one byte over the limit.
+fn fetch_items(batch: &Batch, max_message_bytes: u64) -> String {
+    if batch.capped {
+        let cap = max_message_bytes.saturating_add(1).min(u64::from(u32::MAX));
+        format!("(UID INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{cap}>)")
+    } else {
+        "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])".to_string()
+    }
+}
+
+/// The UIDs of `batch` not stored, each with why: no body came, or one that was unfit.
+fn not_stored(
+    batch: &Batch,
+    got: &BTreeMap<u32, usize>,
+    unfit: &BTreeMap<u32, String>,
+) -> Vec<(u32, String)> {
+    batch
+        .uids
+        .iter()
+        .filter(|uid| !got.contains_key(uid) || unfit.contains_key(uid))
+        .map(|&uid| {
+            let why = unfit.get(&uid).cloned().unwrap_or_else(|| {
+                "the server answered the FETCH without this message's body".to_string()
+            });
+            (uid, why)
+        })
+        .collect()
+}
+
+/// The message to store for `uid` from the `content` the server sent, checked against
+/// its size claims (the listing's and the answer's), or None when it is recorded unfit.
+/// RFC822.SIZE is the message's size in octets (RFC 3501 §2.3.4): a body short of it was
+/// cut, or the claim is false; asked for again, the same answer is stored as sent, named.
+fn checked(
+    source: &Source<'_>,
+    batch: &Batch,
+    uid: u32,
+    content: &[u8],
+    claims: [Option<u32>; 2],
+    out: &mut FetchedBatch,
+    unfit: &mut BTreeMap<u32, String>,
+) -> Option<Vec<u8>> {
+    let claimed = claims.into_iter().flatten().map(u64::from).max();
+    let len = content.len() as u64;
+    let whole = len <= source.max_message_bytes;
+    if whole && claimed.is_some_and(|c| len < c) {
+        let why = format!(
+            "the server sent {len} bytes of a message it says has {}",
+            claimed.unwrap_or(0)
+        );
+        if !batch.retry {
+            unfit.insert(uid, why);
+            return None;
+        }
+        out.refused.push(format!(
+            "mailbox \"{}\": UID {uid}: {why}, a second time; stored as sent",
+            source.mailbox
+        ));
+    }
+    Some(if whole {
+        content.to_vec()
+    } else {
+        out.too_large += 1;
+        too_large(
+            header_part(content),
+            claimed.unwrap_or(len).max(len),
+            source,
+            uid,
+        )
+    })
 }
 
 /// The header section of a message: up to and including the first empty line.
@@ -200,6 +299,10 @@ fn too_large(headers: &[u8], size: u64, source: &Source<'_>, uid: u32) -> Vec<u8
 mod tests {
     use super::*;
 
+    fn shape(b: Vec<Batch>) -> Vec<(Vec<u32>, bool)> {
+        b.into_iter().map(|b| (b.uids, b.capped)).collect()
+    }
+
     fn listed(uid: u32, size: u32) -> Listed {
         Listed {
             uid,
@@ -210,12 +313,20 @@ mod tests {
     #[test]
     fn batches_keep_uid_order_and_put_huge_messages_apart() {
         let l = [listed(1, 10), listed(2, 10), listed(3, 900), listed(4, 10)];
-        let b = batches(&l, 500, 100);
-        let shape: Vec<(Vec<u32>, bool)> =
-            b.into_iter().map(|b| (b.uids, b.headers_only)).collect();
+        let b = batches(&l, 500, 100, &BTreeSet::new());
         assert_eq!(
-            shape,
+            shape(b),
             vec![(vec![1, 2], false), (vec![3], true), (vec![4], false)]
+        );
+    }
+
+    #[test]
+    fn uids_missing_before_are_fetched_alone_and_capped() {
+        let l = [listed(1, 10), listed(2, 10), listed(3, 10), listed(4, 10)];
+        let b = batches(&l, 500, 100, &[2].into_iter().collect());
+        assert_eq!(
+            shape(b),
+            vec![(vec![1], false), (vec![2], true), (vec![3, 4], false)]
         );
     }
 
@@ -223,7 +334,7 @@ mod tests {
     fn batches_are_bounded_by_bytes() {
         let big = (BATCH_BYTES / 2 + 1) as u32;
         let l = [listed(1, big), listed(2, big), listed(3, 1)];
-        let b = batches(&l, 500, u64::MAX);
+        let b = batches(&l, 500, u64::MAX, &BTreeSet::new());
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].uids, vec![2, 3]);
     }

@@ -39,6 +39,34 @@ pub struct Listing {
     pub incomplete: bool,
     /// Why, when the counts did not add up (also among `problems`).
     pub count_gap: Option<String>,
+    /// The server announced new mail or expunges during the listing (an EXISTS with another
+    /// count, an EXPUNGE, a VANISHED): its counts moved, so the answer cannot be checked
+    /// against them. The caller examines the mailbox again and lists again.
+    pub changed: bool,
+    /// The sequence number of the lowest UID listed, the listing's anchor.
+    pub first_seq: Option<u32>,
+}
+
+/// What a listing answer said of the mailbox besides its FETCHes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct News {
+    /// The last EXISTS count announced.
+    pub exists: Option<u32>,
+    /// An EXPUNGE or VANISHED was announced.
+    pub expunged: bool,
+}
+
+impl News {
+    /// The mailbox moved since `examined`: an expunge, or an EXISTS with another count (a
+    /// server may repeat the count it gave; that is no change).
+    pub fn moved(&self, examined: &Examined) -> bool {
+        self.expunged || self.exists.is_some_and(|n| n != examined.exists)
+    }
+
+    fn add(&mut self, other: News) {
+        self.exists = other.exists.or(self.exists);
+        self.expunged |= other.expunged;
+    }
 }
 
 /// One FETCH of a listing answer: sequence number, UID, size.
@@ -61,10 +89,20 @@ pub fn list(
     let by_uid = within_deadline(endpoint, session, |s| {
         s.run_command_and_read_response(format!("UID FETCH {first_uid}:* (UID RFC822.SIZE)"))
     });
-    let (answers, changed) = collect(endpoint, session, by_uid)?;
-    let listing = check(examined, first_uid, &answers, changed, false);
-    if !listing.incomplete {
+    let (answers, news) = collect(endpoint, session, by_uid)?;
+    let mut listing = check(examined, first_uid, &answers, news.moved(examined), false);
+    if listing.changed {
         return Ok(listing);
+    }
+    if !listing.incomplete {
+        match anchor_gap(endpoint, session, examined, first_uid, listing.first_seq)? {
+            None => return Ok(listing),
+            Some(gap) => {
+                listing.incomplete = true;
+                listing.problems.push(gap.clone());
+                listing.count_gap = Some(gap);
+            }
+        }
     }
     let by_seq = within_deadline(endpoint, session, |s| {
         s.run_command_and_read_response("FETCH 1:* (UID RFC822.SIZE)")
@@ -74,8 +112,64 @@ pub fn list(
         Err(imap::Error::No(_) | imap::Error::Bad(_)) => return Ok(listing),
         other => collect(endpoint, session, other)?,
     };
-    let again = check(examined, first_uid, &second.0, second.1, true);
-    Ok(if again.incomplete { listing } else { again })
+    let again = check(
+        examined,
+        first_uid,
+        &second.0,
+        second.1.moved(examined),
+        true,
+    );
+    if again.incomplete && !again.changed {
+        return Ok(listing);
+    }
+    // The answers the first listing refused are still the server's word against itself.
+    let mut again = again;
+    let gap = listing.count_gap.take();
+    again.problems.splice(
+        0..0,
+        listing
+            .problems
+            .into_iter()
+            .filter(|p| Some(p) != gap.as_ref()),
+    );
+    Ok(again)
+}
+
+/// Whether an incremental listing left out its first messages. The counts of a listing of
+/// `first_uid:*` cannot show that: the messages below its first listed one are not in the
+/// answer. So the message just before it is asked for its UID (`FETCH n (UID)`), which
+/// must be below `first_uid`; one at or above it was left out of the listing.
+fn anchor_gap(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &Examined,
+    first_uid: u32,
+    first_seq: Option<u32>,
+) -> Result<Option<String>, ImapError> {
+    let Some(before) = first_seq.and_then(|s| s.checked_sub(1)).filter(|&s| s > 0) else {
+        return Ok(None);
+    };
+    if first_uid <= 1 {
+        // From the start, the count itself shows a message left out.
+        return Ok(None);
+    }
+    let fetched = within_deadline(endpoint, session, |s| {
+        s.run_command_and_read_response(format!("FETCH {before} (UID)"))
+    });
+    let (answers, _) = collect(endpoint, session, fetched)?;
+    let server = &examined.mailbox;
+    Ok(
+        match answers.iter().find(|a| a.seq == before).map(|a| a.uid) {
+            Some(uid) if uid < first_uid => None,
+            Some(uid) => Some(format!(
+                "mailbox \"{server}\": the server listed UIDs from {first_uid} up starting at message {}, but message {before} has UID {uid}: the listing left mail out; the cursor stays where it was and the next sync lists them again",
+                before + 1
+            )),
+            None => Some(format!(
+                "mailbox \"{server}\": the server did not say which UID message {before} has, just before the first one it listed from UID {first_uid} up; the cursor stays where it was and the next sync lists them again"
+            )),
+        },
+    )
 }
 
 /// The answers of one listing FETCH, and whether the server announced new mail or
@@ -88,30 +182,30 @@ fn collect(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     fetched: imap::Result<Vec<u8>>,
-) -> Result<(Vec<Answer>, bool), ImapError> {
+) -> Result<(Vec<Answer>, News), ImapError> {
+    use imap::types::UnsolicitedResponse as U;
     let what = "listing the mailbox's UIDs";
     let raw = fetched.map_err(|e| classify(endpoint, what, e))?;
-    let (answers, mut changed) = parse_answers(&raw).map_err(|e| classify(endpoint, what, e))?;
+    let (answers, mut news) = parse_answers(&raw).map_err(|e| classify(endpoint, what, e))?;
     drop(raw);
     for r in session.take_all_unsolicited() {
-        changed |= matches!(
-            r,
-            imap::types::UnsolicitedResponse::Exists(_)
-                | imap::types::UnsolicitedResponse::Expunge(_)
-                | imap::types::UnsolicitedResponse::Vanished { .. }
-        );
+        match r {
+            U::Exists(n) => news.exists = Some(n),
+            U::Expunge(_) | U::Vanished { .. } => news.expunged = true,
+            _ => {}
+        }
     }
-    Ok((answers, changed))
+    Ok((answers, news))
 }
 
 /// The FETCH answers in a listing's untagged responses (one with no UID is the server's
-/// own news and is left out), and whether an EXISTS, EXPUNGE or VANISHED among them says
-/// the mailbox changed. Other untagged responses (OK, FLAGS, RECENT) are left alone, as
+/// own news and is left out), and what an EXISTS, EXPUNGE or VANISHED among them says of
+/// the mailbox. Other untagged responses (OK, FLAGS, RECENT) are left alone, as
 /// the imap crate leaves them; bytes that are no IMAP response are an error.
-pub fn parse_answers(raw: &[u8]) -> imap::Result<(Vec<Answer>, bool)> {
+pub fn parse_answers(raw: &[u8]) -> imap::Result<(Vec<Answer>, News)> {
     use imap_proto::{AttributeValue, MailboxDatum, Response};
     let mut answers = Vec::new();
-    let mut changed = false;
+    let mut news = News::default();
     super::untagged::for_each(raw, |response| match response {
         Response::Fetch(seq, attributes) => {
             let (mut uid, mut size) = (None, None);
@@ -126,19 +220,22 @@ pub fn parse_answers(raw: &[u8]) -> imap::Result<(Vec<Answer>, bool)> {
                 answers.push(Answer { seq, uid, size });
             }
         }
-        Response::MailboxData(MailboxDatum::Exists(_))
-        | Response::Expunge(_)
-        | Response::Vanished { .. } => changed = true,
+        Response::MailboxData(MailboxDatum::Exists(n)) => news.add(News {
+            exists: Some(n),
+            expunged: false,
+        }),
+        Response::Expunge(_) | Response::Vanished { .. } => news.expunged = true,
         _ => {}
     })?;
-    Ok((answers, changed))
+    Ok((answers, news))
 }
 
 /// Checks a listing answer against EXAMINE's counts (see the module documentation).
-/// `changed`: the server announced new mail or expunges meanwhile, so the counts moved
-/// and only the UID bounds are checked; UIDs from UIDNEXT up are then new mail that the
-/// next sync takes. `whole`: the answer lists the whole mailbox (by sequence numbers), so
-/// UIDs below `first_uid` are expected and skipped.
+/// `changed`: the server announced new mail or expunges meanwhile, so the counts moved and
+/// the answer cannot be checked against them: the listing is marked changed (and
+/// incomplete) for the caller to examine the mailbox again. `whole`: the answer lists the
+/// whole mailbox (by sequence numbers), so UIDs below `first_uid` are expected and skipped,
+/// and every message from 1 to EXISTS must be in it.
 pub fn check(
     examined: &Examined,
     first_uid: u32,
@@ -150,13 +247,14 @@ pub fn check(
     let server = &examined.mailbox;
     let mut by_uid: BTreeMap<u32, Answer> = BTreeMap::new();
     // A FETCH without the RFC822.SIZE asked for is the server's own news (a flag change,
-    // RFC 3501 §7.4.2), not part of the answer; unless no answer has a size at all.
-    let sized = answers.iter().any(|a| a.size.is_some());
-    let answers: Vec<&Answer> = answers
-        .iter()
-        .filter(|a| a.size.is_some() || !sized)
-        .collect();
+    // RFC 3501 §7.4.2), when the same UID is also listed with its size or lies outside
+    // what was asked; a UID asked for that only comes without a size is still a message.
+    let answers = listing_answers(examined, first_uid, answers);
     let top_seq = answers.iter().map(|a| a.seq).max();
+    if changed {
+        listing.changed = true;
+        listing.incomplete = true;
+    }
     for &a in &answers {
         if a.uid == 0 {
             listing.problems.push(format!(
@@ -176,10 +274,15 @@ pub fn check(
         }
         if let Some(next) = examined.uid_next {
             if a.uid >= next {
+                // After a change this is new mail, listed again once the mailbox is
+                // examined again.
                 if !changed {
                     listing.problems.push(format!(
                         "mailbox \"{server}\": the server listed UID {}, at or above its own UIDNEXT {next}; refused, the cursor stays below it",
                         a.uid
+                    ));
+                    listing.count_gap.get_or_insert_with(|| format!(
+                        "mailbox \"{server}\": the server listed UIDs at or above its own UIDNEXT {next}; the next sync lists them again"
                     ));
                 }
                 continue;
@@ -187,6 +290,7 @@ pub fn check(
         }
         by_uid.entry(a.uid).or_insert(*a);
     }
+    listing.first_seq = by_uid.values().next().map(|a| a.seq);
     listing.uids = by_uid
         .values()
         .map(|a| Listed {
@@ -195,15 +299,58 @@ pub fn check(
         })
         .collect();
     if changed {
+        listing.count_gap = None;
         return listing;
     }
-
-    if let Some(gap) = count_gap(examined, first_uid, &by_uid, top_seq) {
-        listing.incomplete = true;
+    let mut gap = count_gap(examined, first_uid, &by_uid, top_seq);
+    if gap.is_none() && whole {
+        gap = whole_gap(examined, &answers);
+    }
+    if let Some(gap) = gap {
         listing.problems.push(gap.clone());
         listing.count_gap = Some(gap);
     }
+    // A UID at or above UIDNEXT was refused: the server contradicts itself, so the
+    // cursor stays and the gap is kept until a listing adds up.
+    listing.incomplete = listing.count_gap.is_some();
     listing
+}
+
+/// The answers that are the listing: a FETCH without a size is a flag change unless its
+/// UID is asked for and comes with no size at all.
+fn listing_answers<'a>(
+    examined: &Examined,
+    first_uid: u32,
+    answers: &'a [Answer],
+) -> Vec<&'a Answer> {
+    let sized: std::collections::HashSet<u32> = answers
+        .iter()
+        .filter(|a| a.size.is_some())
+        .map(|a| a.uid)
+        .collect();
+    answers
+        .iter()
+        .filter(|a| {
+            a.size.is_some()
+                || (!sized.contains(&a.uid)
+                    && a.uid >= first_uid
+                    && examined.uid_next.is_none_or(|next| a.uid < next))
+        })
+        .collect()
+}
+
+/// Why a listing of the whole mailbox by sequence numbers does not add up, when it does
+/// not: it must hold every message from 1 to EXISTS.
+fn whole_gap(examined: &Examined, answers: &[&Answer]) -> Option<String> {
+    let seqs: std::collections::BTreeSet<u32> = answers.iter().map(|a| a.seq).collect();
+    let holds_all = seqs.len() as u64 == u64::from(examined.exists)
+        && seqs.last().is_none_or(|&s| s == examined.exists);
+    (!holds_all).then(|| format!(
+        "mailbox \"{}\": the server announced {} messages (EXISTS) but listed {} by sequence number; the cursor stays where it was and the next sync lists them again",
+        examined.mailbox,
+        examined.exists,
+        seqs.len()
+    ))
 }
 
 /// Why the accepted answers do not add up to EXISTS, when they do not: the sequence numbers
@@ -383,7 +530,7 @@ mod tests {
     }
 
     #[test]
-    fn new_mail_during_the_listing_is_left_for_the_next_sync() {
+    fn a_listing_during_which_the_mailbox_changed_is_not_trusted() {
         let l = check(
             &examined(2, 3),
             1,
@@ -391,8 +538,51 @@ mod tests {
             true,
             false,
         );
+        assert_eq!(uids(&l), vec![1, 2], "UID 3 waits for a fresh EXAMINE");
+        assert!(l.changed && l.incomplete, "{l:?}");
+        // The audit's case: UID 3 left out, an EXISTS slipped in. Unchanged counts would
+        // show the gap; changed ones must not hide it by moving the cursor.
+        let l = check(
+            &examined(5, 6),
+            1,
+            &answers(&[(1, 1), (2, 2), (4, 4), (5, 5)]),
+            true,
+            false,
+        );
+        assert!(l.incomplete, "{l:?}");
+    }
+
+    #[test]
+    fn a_message_listed_only_without_its_size_is_still_listed() {
+        let mut a = answers(&[(1, 1), (2, 2), (4, 4), (5, 5)]);
+        a.push(Answer {
+            seq: 3,
+            uid: 3,
+            size: None,
+        });
+        let l = check(&examined(5, 6), 1, &a, false, false);
+        assert_eq!(uids(&l), vec![1, 2, 3, 4, 5]);
+        assert!(l.problems.is_empty() && !l.incomplete, "{l:?}");
+    }
+
+    #[test]
+    fn a_uid_at_or_above_uidnext_keeps_the_gap_open() {
+        let l = check(
+            &examined(2, 3),
+            1,
+            &answers(&[(1, 1), (2, 2), (3, 3), (4, 4)]),
+            false,
+            false,
+        );
         assert_eq!(uids(&l), vec![1, 2]);
-        assert!(l.problems.is_empty(), "{l:?}");
+        assert!(l.incomplete && l.count_gap.is_some(), "{l:?}");
+    }
+
+    #[test]
+    fn a_whole_listing_must_hold_every_sequence_number() {
+        let a = answers(&[(1, 3), (3, 8), (4, 9)]);
+        let l = check(&examined(4, 10), 6, &a, false, true);
+        assert!(l.incomplete, "message 2 is not in it: {l:?}");
     }
 
     #[test]
@@ -407,16 +597,23 @@ mod tests {
                     * 4 FETCH (FLAGS (\\Seen))\r\n\
                     * FLAGS (\\Seen \\Answered)\r\n\
                     * 5 EXISTS\r\n";
-        let (got, changed) = parse_answers(raw).unwrap();
+        let (got, news) = parse_answers(raw).unwrap();
         let want = [(1, 4, Some(120)), (2, 7, Some(3000)), (3, 9, None)];
         let got: Vec<_> = got.iter().map(|a| (a.seq, a.uid, a.size)).collect();
         assert_eq!(got, want);
-        assert!(changed, "the EXISTS says the mailbox grew");
+        assert!(
+            news.moved(&examined(4, 10)),
+            "the EXISTS says the mailbox grew"
+        );
+        assert!(
+            !news.moved(&examined(5, 10)),
+            "an EXISTS repeating the count is no change"
+        );
 
-        let (_, changed) = parse_answers(b"* 1 FETCH (UID 4 RFC822.SIZE 1)\r\n").unwrap();
-        assert!(!changed);
-        let (_, changed) = parse_answers(b"* 3 EXPUNGE\r\n").unwrap();
-        assert!(changed, "an EXPUNGE moves the counts");
+        let (_, news) = parse_answers(b"* 1 FETCH (UID 4 RFC822.SIZE 1)\r\n").unwrap();
+        assert!(!news.moved(&examined(1, 5)));
+        let (_, news) = parse_answers(b"* 3 EXPUNGE\r\n").unwrap();
+        assert!(news.moved(&examined(3, 5)), "an EXPUNGE moves the counts");
         assert!(parse_answers(b"").unwrap().0.is_empty());
     }
 

@@ -34,6 +34,10 @@ pub const DEFAULT_BATCH_SIZE: usize = 500;
 /// Batches fetched ahead of the one being stored.
 const PIPELINE_DEPTH: usize = 2;
 
+/// Listings tried while the mailbox keeps changing under them (each after examining it
+/// again), before the sync settles for the cursor staying where it was.
+const LISTING_TRIES: usize = 3;
+
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -78,6 +82,29 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("cannot start a sync worker thread: {error}; the system is out of threads or memory, try again")]
     Thread { error: std::io::Error },
+    /// A failure in one mailbox of several, named; `also`: the other mailboxes that
+    /// failed, each as `; mailbox "NAME": ERROR`.
+    #[error("mailbox \"{mailbox}\": {error}{also}")]
+    InMailbox {
+        mailbox: String,
+        error: Box<SyncError>,
+        also: String,
+    },
+}
+
+impl SyncError {
+    /// The session is still usable after this error: the server refused a command for
+    /// this mailbox, not the connection. Other mailboxes can still be synced.
+    fn leaves_session_usable(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Imap(
+                ImapError::Protocol { .. }
+                    | ImapError::BadMailbox { .. }
+                    | ImapError::NoUidValidity { .. }
+            )
+        )
+    }
 }
 
 /// Opens `mailbox` read-only with EXAMINE (RFC 3501 §6.3.2).
@@ -147,19 +174,42 @@ pub fn sync_mailboxes(
     progress: &mut dyn FnMut(&str, SyncProgress),
 ) -> Result<Vec<SyncReport>, SyncError> {
     let mut reports = Vec::with_capacity(mailboxes.len());
+    let mut failed: Vec<(String, SyncError)> = Vec::new();
     for name in mailboxes {
-        let examined = examine(endpoint, session, name)?;
-        let remote = Remote {
-            endpoint,
-            session,
-            batch_size,
-        };
-        let report = fetch_new(remote, &examined, store, ingestor, &mut |p| {
-            progress(name, p)
-        })?;
-        reports.push(report);
+        let synced = examine(endpoint, session, name)
+            .map_err(SyncError::from)
+            .and_then(|examined| {
+                let remote = Remote {
+                    endpoint,
+                    session: &mut *session,
+                    batch_size,
+                };
+                fetch_new(remote, &examined, store, ingestor, &mut |p| {
+                    progress(name, p)
+                })
+            });
+        match synced {
+            Ok(report) => reports.push(report),
+            // One mailbox the server refuses must not keep mail from the others.
+            Err(e) if e.leaves_session_usable() => failed.push((name.clone(), e)),
+            Err(e) => {
+                failed.push((name.clone(), e));
+                break;
+            }
+        }
     }
-    Ok(reports)
+    let mut failed = failed.into_iter();
+    match failed.next() {
+        None => Ok(reports),
+        Some((mailbox, error)) if mailboxes.len() > 1 => Err(SyncError::InMailbox {
+            mailbox,
+            error: Box::new(error),
+            also: failed
+                .map(|(name, e)| format!("; mailbox \"{name}\": {e}"))
+                .collect(),
+        }),
+        Some((_, error)) => Err(error),
+    }
 }
 
 /// Whether the store's cursors prove that none of the `examined` mailboxes has anything
@@ -168,7 +218,7 @@ pub fn sync_mailboxes(
 /// a sync.
 pub fn nothing_new(examined: &[Examined], store: &Store) -> Result<bool, StoreError> {
     for e in examined {
-        if !plan(e, store.mailbox_state(&e.mailbox)?).up_to_date {
+        if !plan_for(e, store)?.up_to_date {
             return Ok(false);
         }
     }
@@ -187,7 +237,7 @@ pub fn settle_unchanged(
 ) -> Result<Vec<SyncReport>, SyncError> {
     let mut reports = Vec::with_capacity(examined.len());
     for e in examined {
-        let plan = plan(e, store.mailbox_state(&e.mailbox)?);
+        let plan = plan_for(e, store)?;
         let remote = Remote {
             endpoint,
             session: &mut *session,
@@ -196,6 +246,14 @@ pub fn settle_unchanged(
         reports.push(run(remote, e, plan, store, ingestor, &mut |_| {})?);
     }
     Ok(reports)
+}
+
+/// The plan for `examined` from what the store keeps of it: its cursor, and whether UIDs
+/// of it are still recorded missing.
+fn plan_for(examined: &Examined, store: &Store) -> Result<Plan, StoreError> {
+    let state = store.mailbox_state(&examined.mailbox)?;
+    let unsettled = store.has_missing(&examined.mailbox, examined.uidvalidity)?;
+    Ok(plan(examined, state, unsettled))
 }
 
 /// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
@@ -208,7 +266,7 @@ pub fn fetch_new(
     ingestor: &Ingestor,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
-    let plan = plan(examined, store.mailbox_state(&examined.mailbox)?);
+    let plan = plan_for(examined, store)?;
     run(remote, examined, plan, store, ingestor, progress)
 }
 
@@ -234,6 +292,8 @@ pub fn run(
         ..SyncReport::default()
     };
     let todo = list_new(endpoint, session, examined, &plan, store, batch_size)?;
+    // The mailbox as last examined: examined again when it changed during the listing.
+    let examined = &todo.examined.clone();
     report
         .problems
         .extend(todo.listing.problems.iter().cloned());
@@ -286,6 +346,8 @@ pub fn run(
 /// What a sync has to fetch: the server's listing, the batches of UIDs not yet stored,
 /// and the walk that moves the cursor over them.
 struct Todo {
+    /// The mailbox as examined for the listing that was used.
+    examined: Examined,
     listing: Listing,
     batches: Vec<Batch>,
     walk: Walk,
@@ -303,11 +365,12 @@ fn list_new(
     store: &Store,
     batch_size: usize,
 ) -> Result<Todo, SyncError> {
-    let listing = if plan.up_to_date {
-        Listing::default()
+    let (examined, listing) = if plan.up_to_date {
+        (examined.clone(), Listing::default())
     } else {
-        listing::list(endpoint, session, examined, plan.first_uid)?
+        list_settled(endpoint, session, examined, plan.first_uid)?
     };
+    let examined = &examined;
     let already = store.stored_uids(&examined.mailbox, examined.uidvalidity, plan.first_uid)?;
     let to_fetch: Vec<Listed> = listing
         .uids
@@ -315,7 +378,8 @@ fn list_new(
         .filter(|l| !already.contains(&l.uid))
         .copied()
         .collect();
-    let batches = fetch::batches(&to_fetch, batch_size, endpoint.max_message_bytes);
+    let retry = store.missing_uid_set(&examined.mailbox, examined.uidvalidity)?;
+    let batches = fetch::batches(&to_fetch, batch_size, endpoint.max_message_bytes, &retry);
     let mut walk = Walk {
         listed: listing.uids.iter().map(|l| l.uid).collect(),
         pos: 0,
@@ -327,11 +391,47 @@ fn list_new(
     };
     walk.advance();
     Ok(Todo {
+        examined: examined.clone(),
         listing,
         batches,
         walk,
         total: to_fetch.len(),
     })
+}
+
+/// Lists the mailbox from `first_uid`; while the server announces changes during the
+/// listing (new mail, expunges), examines it again and lists again, up to
+/// [`LISTING_TRIES`] times. A mailbox that never holds still leaves the listing incomplete,
+/// named: what it listed is fetched, and the cursor stays for the next sync.
+fn list_settled(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &Examined,
+    first_uid: u32,
+) -> Result<(Examined, Listing), SyncError> {
+    let mut examined = examined.clone();
+    let mut listing = listing::list(endpoint, session, &examined, first_uid)?;
+    for _ in 1..LISTING_TRIES {
+        if !listing.changed {
+            return Ok((examined, listing));
+        }
+        let again = examine(endpoint, session, &examined.mailbox)?;
+        if again.uidvalidity != examined.uidvalidity {
+            break;
+        }
+        examined = again;
+        listing = listing::list(endpoint, session, &examined, first_uid)?;
+    }
+    if listing.changed {
+        let gap = format!(
+            "mailbox \"{}\": the server announced new mail or expunges during each of {LISTING_TRIES} listings, so its counts could not be checked; what it listed is fetched, the cursor stays where it was and the next sync lists them again",
+            examined.mailbox
+        );
+        listing.problems.push(gap.clone());
+        listing.count_gap = Some(gap);
+        listing.incomplete = true;
+    }
+    Ok((examined, listing))
 }
 
 /// The cursor of `examined`'s mailbox at `last_uid`.
@@ -415,7 +515,7 @@ fn pipeline(
         return Ok(());
     }
     let (fetched_tx, fetched_rx) =
-        mpsc::sync_channel::<Result<(FetchedBatch, bool), ImapError>>(PIPELINE_DEPTH);
+        mpsc::sync_channel::<Result<FetchedBatch, ImapError>>(PIPELINE_DEPTH);
     let (parsed_tx, parsed_rx) =
         mpsc::sync_channel::<Result<PreparedBatch, ImapError>>(PIPELINE_DEPTH);
     thread::scope(|scope| -> Result<(), SyncError> {
@@ -424,8 +524,7 @@ fn pipeline(
             .name("sync-fetch".into())
             .spawn_scoped(scope, move || {
                 for batch in &batches {
-                    let fetched = fetch::fetch_batch(endpoint, session, source, batch)
-                        .map(|f| (f, batch.headers_only));
+                    let fetched = fetch::fetch_batch(endpoint, session, source, batch);
                     let failed = fetched.is_err();
                     // A closed channel means a later stage stopped; so do we.
                     if fetched_tx.send(fetched).is_err() || failed {
@@ -438,8 +537,8 @@ fn pipeline(
             .name("sync-prepare".into())
             .spawn_scoped(scope, move || {
                 for batch in fetched_rx {
-                    let parsed = batch.map(|(b, headers_only)| PreparedBatch {
-                        too_large: if headers_only { b.messages.len() } else { 0 },
+                    let parsed = batch.map(|b| PreparedBatch {
+                        too_large: b.too_large,
                         messages: b
                             .messages
                             .into_iter()
