@@ -31,6 +31,29 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    /// Whether `addr` is one plain address (`local@domain`), the only kind a reply may go
+    /// to. A header that does not parse keeps its text as `addr`, and an RFC 2047 encoded
+    /// word may decode to several addresses (`=?utf-8?q?a=40x=2C_b=40evil?=`, which
+    /// `mailparse` reads as one address `a@x, b@evil`): neither is an address.
+    pub fn is_one_address(&self) -> bool {
+        let addr = self.addr.as_str();
+        let Some((local, domain)) = addr.split_once('@') else {
+            return false;
+        };
+        !local.is_empty()
+            && !domain.is_empty()
+            && !domain.contains('@')
+            && addr.chars().all(|c| {
+                !c.is_whitespace()
+                    && !c.is_control()
+                    && !crate::core::sanitize::is_hidden(c)
+                    && !matches!(
+                        c,
+                        ',' | ';' | ':' | '<' | '>' | '(' | ')' | '[' | ']' | '\\' | '"'
+                    )
+            })
+    }
+
     /// `Name <addr>`, or the bare address.
     pub fn display(&self) -> String {
         match &self.name {

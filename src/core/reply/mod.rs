@@ -42,7 +42,7 @@ pub enum ReplyError {
         value: String,
         reason: String,
     },
-    #[error("the reply has no recipient: add an address to the To line")]
+    #[error("the reply has no recipient (a report whose sender is not one plain address gives none): add an address to the To line, or name it with --to ADDRESS")]
     NoRecipients,
     #[error(
         "the reply would go to {count} addresses, more than [reply] max_recipients = {max}: confirm them at the preview (without --yes), name them with --to, or remove some"
@@ -222,8 +222,11 @@ pub fn our_addresses(config: &Config) -> Vec<String> {
 /// One line for a header or a placeholder: control characters (CR, LF, ESC, NUL…) become
 /// spaces and whitespace runs collapse to one space.
 pub fn flatten(s: &str) -> String {
+    // Hidden characters (bidi overrides, zero-width ones) are dropped: in a header sent to
+    // the reporter, `Rita U+202E tset.live@rekcatta` reads as `Rita attacker@evil.test`.
     let spaced: String = s
         .chars()
+        .filter(|&c| !crate::core::sanitize::is_hidden(c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")

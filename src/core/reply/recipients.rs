@@ -109,15 +109,19 @@ pub fn address(
 
 /// The reporter's addresses from the report's first message: its Reply-To entries on the
 /// sender's own domain, else the sender.
+///
+/// Only plain addresses count: a From or Reply-To that is not one address (an encoded word
+/// that decodes to a list, a header that does not parse) gives no recipient, and the
+/// person names one with `--to`.
 pub fn reporter_mailboxes(report: &ParsedMessage) -> Vec<Mailbox> {
-    let Some(from) = &report.from else {
+    let Some(from) = report.from.as_ref().filter(|f| f.is_one_address()) else {
         return Vec::new();
     };
     let domain = domain(&from.addr);
     let same_domain: Vec<Mailbox> = report
         .reply_to
         .iter()
-        .filter(|r| domain.is_some() && self::domain(&r.addr) == domain)
+        .filter(|r| r.is_one_address() && domain.is_some() && self::domain(&r.addr) == domain)
         .cloned()
         .collect();
     if same_domain.is_empty() {
@@ -197,5 +201,37 @@ mod tests {
         assert_eq!(reporter_mailboxes(&m), vec![mb("rita@reporter.test")]);
         m.from = None;
         assert!(reporter_mailboxes(&m).is_empty());
+    }
+
+    /// The audit's mails: an encoded word that decodes to a list, in Reply-To or in From.
+    #[test]
+    fn an_encoded_word_never_chooses_a_recipient() {
+        let m = parse_message(
+            b"From: rita@reporter.test\r\n\
+              Reply-To: =?utf-8?q?attacker=40evil.test=2C_x=40reporter.test?=\r\n\
+              Subject: bug\r\n\r\nbody\r\n",
+        );
+        assert_eq!(reporter_mailboxes(&m), vec![mb("rita@reporter.test")]);
+        let m = parse_message(
+            b"From: =?utf-8?q?rita=40reporter.test=2C_attacker=40evil.test?=\r\n\
+              Subject: bug\r\n\r\nbody\r\n",
+        );
+        assert!(
+            reporter_mailboxes(&m).is_empty(),
+            "no recipient at all, so the person names one: {:?}",
+            reporter_mailboxes(&m)
+        );
+        for bad in [
+            "a@x, b@y",
+            "a@x b@y",
+            "a@b@c",
+            "<a@x>",
+            "a\u{202e}@x",
+            "@x",
+            "a@",
+        ] {
+            assert!(!mb(bad).is_one_address(), "{bad}");
+        }
+        assert!(mb("rita.o'neil+sec@reporter.test").is_one_address());
     }
 }

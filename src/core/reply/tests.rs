@@ -448,3 +448,11 @@ fn quoted_mail_shows_hidden_characters_in_the_editor_buffer() {
         "{buffer:?}"
     );
 }
+
+#[test]
+fn hidden_characters_never_reach_a_header_we_send() {
+    // A display name reversed by U+202E reads as another address in the reporter's client.
+    let name = super::flatten("Rita \u{202e}tset.live@rekcatta\u{200b}\r\nBcc: x@y");
+    assert_eq!(name, "Rita tset.live@rekcatta Bcc: x@y");
+    assert!(!super::flatten("re: \u{2066}bug\u{2069}").contains('\u{2066}'));
+}
