@@ -262,3 +262,24 @@ fn one_refused_mailbox_does_not_keep_the_others_from_syncing() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(desk.uids("INBOX"), all(3));
 }
+
+#[test]
+fn a_literal_longer_than_announced_is_named_as_such_not_as_a_bye() {
+    let server = BadImap::start(Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert_ne!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("not valid IMAP"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("BYE"),
+        "no BYE was sent: {}",
+        run.stderr
+    );
+    server.set(|b| b.literal_too_long.clear());
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), all(5));
+}

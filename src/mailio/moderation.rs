@@ -94,9 +94,12 @@ pub fn write_back(
                 }
                 None
             }
-            Err(e @ ImapError::ConnectionLost { .. }) | Err(e @ ImapError::TimedOut { .. }) => {
-                return Err(e.into())
-            }
+            // The session cannot go on: the connection is gone or out of step.
+            Err(
+                e @ (ImapError::ConnectionLost { .. }
+                | ImapError::TimedOut { .. }
+                | ImapError::NotImap { .. }),
+            ) => return Err(e.into()),
             Err(e) => {
                 let text = format!("report #{}: {e}", item.report_id);
                 report.errors.push(text.clone());

@@ -106,15 +106,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    let mut f = std::fs::OpenOptions::new()
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    drop(f);
-    std::fs::rename(&tmp, path)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        // A full disk must not leave an empty `STORE-clean.PID` beside the store.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Held by an open [`super::Store`] after its connection, so that it is dropped after the
@@ -128,5 +132,30 @@ pub struct CleanClose {
 impl Drop for CleanClose {
     fn drop(&mut self) {
         record_clean_close(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_that_cannot_be_written_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        // The stamp's place is taken by a folder that is not empty, so the rename fails
+        // after the temporary file was written, as a full disk fails the write.
+        let path = dir.path().join("s.db-clean");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("x"), b"x").unwrap();
+        assert!(write_private(&path, b"stamp").is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("s.db-clean")],
+            "{left:?}"
+        );
     }
 }

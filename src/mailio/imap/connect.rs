@@ -370,6 +370,11 @@ pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Err
             during,
             detail: format!("the server said BYE: {}", bye.information),
         },
+        imap::Error::Parse(_) => ImapError::NotImap {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            during,
+        },
         other => ImapError::Protocol {
             host: endpoint.host.clone(),
             port: endpoint.port,

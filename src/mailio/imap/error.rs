@@ -95,6 +95,12 @@ pub enum ImapError {
         during: &'static str,
         detail: String,
     },
+    #[error("IMAP server {host}:{port} sent an answer that is not valid IMAP while {during} (such as a literal longer or shorter than it announced); what was not stored is recorded missing and asked for again")]
+    NotImap {
+        host: String,
+        port: u16,
+        during: &'static str,
+    },
     #[error("IMAP server {host}:{port} answered unexpectedly while {during}: {detail}")]
     Protocol {
         host: String,

@@ -1692,7 +1692,10 @@ impl<T: Read + Write> Connection<T> {
                         continue_from = Some(line_start);
                         None
                     }
-                    _ => Some(Err((Status::Bye, None, None))),
+                    // secdesk patch: bytes that are no IMAP response are a parse error,
+                    // not a BYE the server never sent (PreAuth, never a tagged status,
+                    // marks it for the match below).
+                    _ => Some(Err((Status::PreAuth, None, None))),
                 }
             };
 
