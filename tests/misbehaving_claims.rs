@@ -283,3 +283,39 @@ fn a_literal_longer_than_announced_is_named_as_such_not_as_a_bye() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(desk.uids("INBOX"), all(5));
 }
+
+#[test]
+fn after_a_failed_fetch_only_its_own_uids_are_asked_for_one_by_one() {
+    // Batches of 3: UIDs 1-3, 4-6, 7-9. The server says BYE inside the second, so 4-6 are
+    // the FETCH that failed and 7-9 were never asked for.
+    let server = BadImap::start(Behaviour {
+        bye_at_uid: Some(5),
+        ..inbox(1..=9)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let sync = || {
+        desk.run(
+            &["sync", "--verbose", "--batch-size", "3"],
+            std::time::Duration::from_secs(60),
+        )
+    };
+    let run = sync();
+    assert_ne!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3]);
+    server.set(|b| b.bye_at_uid = None);
+    let before = server.commands().len();
+    let run = sync();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), all(9));
+    let fetched: Vec<String> = server.commands()[before..]
+        .iter()
+        .filter(|c| c.contains("BODY.PEEK[]"))
+        .map(|c| c.split_whitespace().nth(2).unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        fetched,
+        vec!["4", "5", "6", "7:9"],
+        "{:?}",
+        server.commands()
+    );
+}

@@ -75,6 +75,8 @@ pub struct Behaviour {
     pub refuse_fetch_in: Vec<String>,
     /// UIDs whose body literal is announced 5 bytes shorter than the bytes sent.
     pub literal_too_long: Vec<u32>,
+    /// Send `* BYE` and close instead of this UID's body.
+    pub bye_at_uid: Option<u32>,
 }
 
 /// An honest server whose INBOX holds one small report per UID in `uids`.
@@ -295,7 +297,10 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 )?;
             } else if upper.contains("BODY.PEEK[") {
                 fetch_bodies(&mut out, &b, &tag, &upper, &wanted)?;
-                if b.bye_after_bodies.is_some() {
+                let bye_here = b
+                    .bye_at_uid
+                    .is_some_and(|u| wanted.iter().any(|(_, (w, _))| *w == u));
+                if b.bye_after_bodies.is_some() || bye_here {
                     return Ok(());
                 }
             } else {
@@ -389,7 +394,7 @@ fn fetch_bodies(
         if b.withhold.contains(uid) {
             continue;
         }
-        if b.bye_after_bodies == Some(sent) {
+        if b.bye_after_bodies == Some(sent) || b.bye_at_uid == Some(*uid) {
             out.write_all(b"* BYE shutting down in the middle of your FETCH\r\n")?;
             return Ok(());
         }

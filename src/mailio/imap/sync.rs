@@ -34,6 +34,10 @@ pub const DEFAULT_BATCH_SIZE: usize = 500;
 /// Batches fetched ahead of the one being stored.
 const PIPELINE_DEPTH: usize = 2;
 
+/// How the reason of a UID recorded missing starts when the sync stopped before asking
+/// for it: it is fetched with the others next time, not alone.
+const NOT_REACHED: &str = "not reached, an earlier FETCH failed: ";
+
 /// Listings tried while the mailbox keeps changing under them (each after examining it
 /// again), before the sync settles for the cursor staying where it was.
 const LISTING_TRIES: usize = 3;
@@ -324,14 +328,35 @@ pub fn run(
         });
         Ok(())
     };
-    let piped = pipeline(endpoint, session, &source, batches, ingestor, &mut stored);
+    let mut failed_uids = Vec::new();
+    let piped = pipeline(
+        endpoint,
+        session,
+        &source,
+        batches,
+        ingestor,
+        &mut stored,
+        &mut failed_uids,
+    );
     if bulk {
         store.set_page_cache(DEFAULT_PAGE_CACHE_BYTES)?;
     }
     if let Err(e) = piped {
-        // What was not fetched is accounted for in the store, with the cause.
+        // What was not fetched is accounted for in the store, with the cause. Only the
+        // UIDs of the FETCH that failed are asked for one by one next time (one of them
+        // may be what broke it); the others were not reached.
         let reason = format!("not fetched: {e}");
-        let left: Vec<(u32, String)> = walk.pending().map(|u| (u, reason.clone())).collect();
+        let left: Vec<(u32, String)> = walk
+            .pending()
+            .map(|u| {
+                let why = if failed_uids.contains(&u) {
+                    reason.clone()
+                } else {
+                    format!("{NOT_REACHED}{reason}")
+                };
+                (u, why)
+            })
+            .collect();
         store.record_missing(&examined.mailbox, examined.uidvalidity, &left)?;
         return Err(e);
     }
@@ -378,7 +403,7 @@ fn list_new(
         .filter(|l| !already.contains(&l.uid))
         .copied()
         .collect();
-    let retry = store.missing_uid_set(&examined.mailbox, examined.uidvalidity)?;
+    let retry = store.missing_uid_set(&examined.mailbox, examined.uidvalidity, NOT_REACHED)?;
     let batches = fetch::batches(&to_fetch, batch_size, endpoint.max_message_bytes, &retry);
     let mut walk = Walk {
         listed: listing.uids.iter().map(|l| l.uid).collect(),
@@ -510,21 +535,23 @@ fn pipeline(
     batches: Vec<Batch>,
     ingestor: &Ingestor,
     store: &mut dyn FnMut(PreparedBatch) -> Result<(), SyncError>,
+    failed_uids: &mut Vec<u32>,
 ) -> Result<(), SyncError> {
     if batches.is_empty() {
         return Ok(());
     }
     let (fetched_tx, fetched_rx) =
-        mpsc::sync_channel::<Result<FetchedBatch, ImapError>>(PIPELINE_DEPTH);
+        mpsc::sync_channel::<Result<FetchedBatch, Failed>>(PIPELINE_DEPTH);
     let (parsed_tx, parsed_rx) =
-        mpsc::sync_channel::<Result<PreparedBatch, ImapError>>(PIPELINE_DEPTH);
+        mpsc::sync_channel::<Result<PreparedBatch, Failed>>(PIPELINE_DEPTH);
     thread::scope(|scope| -> Result<(), SyncError> {
         let spawn_err = |error| SyncError::Thread { error };
         thread::Builder::new()
             .name("sync-fetch".into())
             .spawn_scoped(scope, move || {
                 for batch in &batches {
-                    let fetched = fetch::fetch_batch(endpoint, session, source, batch);
+                    let fetched = fetch::fetch_batch(endpoint, session, source, batch)
+                        .map_err(|e| (e, batch.uids.clone()));
                     let failed = fetched.is_err();
                     // A closed channel means a later stage stopped; so do we.
                     if fetched_tx.send(fetched).is_err() || failed {
@@ -555,8 +582,17 @@ fn pipeline(
             .map_err(spawn_err)?;
         // Returning early drops `parsed_rx`, which unblocks and ends the other stages.
         for batch in parsed_rx {
-            store(batch?)?;
+            match batch {
+                Ok(batch) => store(batch)?,
+                Err((e, uids)) => {
+                    *failed_uids = uids;
+                    return Err(e.into());
+                }
+            }
         }
         Ok(())
     })
 }
+
+/// A FETCH that failed, with the UIDs it asked for.
+type Failed = (ImapError, Vec<u32>);
