@@ -66,6 +66,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
+    if !no_unsettled_reply(&store, args.id, interactive && !args.yes)? {
+        eprintln!("secdesk: reply to report #{} not started", args.id);
+        return Ok(ExitCode::FAILURE);
+    }
     let draft = compose_to(&config, &store, args.id, args.template.as_deref(), &args.to)?;
     let mut named = Vec::new();
     for value in &args.to {
@@ -101,6 +105,27 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let outcome = send_and_report(&config, &mut store, &draft, &built);
     super::team::end_reply(&config, &mut store, args.id, outcome.is_ok())?;
     outcome
+}
+
+/// Whether a new reply to `report_id` may go: none of its replies is still being sent or
+/// unconfirmed (the reporter may have it, or get it any moment). With one, `ask` asks,
+/// else the reply is refused.
+fn no_unsettled_reply(store: &Store, report_id: i64, ask_first: bool) -> anyhow::Result<bool> {
+    let Some(row) = outbox::unsettled_for_report(store, report_id)?.pop() else {
+        return Ok(true);
+    };
+    let what = format!(
+        "report #{report_id} already has a reply that may have reached the reporter: outbox #{} is {} ({}); `secdesk outbox` shows it, `secdesk outbox --resend {}` sends it again if it surely did not arrive",
+        row.id,
+        row.state,
+        row.last_error.as_deref().unwrap_or("its attempt is still running"),
+        row.id
+    );
+    if !ask_first {
+        anyhow::bail!("not replying: {what}");
+    }
+    warn(&what);
+    ask("Write another reply anyway? [y/N] ", false)
 }
 
 /// How a draft is settled.
@@ -284,11 +309,15 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
             ));
             ExitCode::from(EXIT_QUEUED)
         }
-        Outcome::Skipped => {
+        Outcome::SentUnrecorded { error } => {
             warn(&format!(
-                "outbox #{} is being sent by another desk right now",
+                "reply to report #{r} (outbox #{}) WAS sent (Message-ID <{message_id}>), but recording that failed: {error}. Do not send it again: the outbox keeps it as unfinished, and it is never resent without first being looked for on the server, or without your word",
                 d.outbox_id
             ));
+            ExitCode::FAILURE
+        }
+        Outcome::Skipped { why } => {
+            warn(why);
             ExitCode::SUCCESS
         }
     }
