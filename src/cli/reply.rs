@@ -103,7 +103,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let outcome = send_and_report(&config, &mut store, &draft, &built);
-    super::team::end_reply(&config, &mut store, args.id, outcome.is_ok())?;
+    if let Err(e) = super::team::end_reply(&config, &mut store, args.id, outcome.is_ok()) {
+        if outcome.is_err() {
+            return Err(e);
+        }
+        // The delivery's outcome, said above, stands: running `reply` again would write a
+        // second reply, so the store's usual "run the command again" must not be the last word.
+        warn(&format!(
+            "what became of the reply is said above; only recording that this reply ended failed, so other desks may still show it as in progress ({}). Do not run `secdesk reply` again for this",
+            terminal_line(&format!("{e:#}"))
+        ));
+    }
     outcome
 }
 
@@ -254,7 +264,14 @@ pub fn send_and_report(
     built: &BuiltMessage,
 ) -> anyhow::Result<ExitCode> {
     let id = outbox::queue(store, draft, built, &config.identity.email, Utc::now())?;
-    let delivery = delivery::deliver_one(config, store, id)?;
+    // The reply is in the outbox now: whatever fails next, `reply` again would write a
+    // second one, so the way on is the outbox's.
+    let delivery = delivery::deliver_one(config, store, id).map_err(|e| {
+        anyhow::anyhow!(
+            "reply to report #{} is kept in the outbox as #{id}, and what became of it could not be recorded: {e}; once that is fixed, `secdesk outbox` shows it and `secdesk outbox --retry` settles it (do not run `secdesk reply` again for it)",
+            draft.report_id
+        )
+    })?;
     Ok(report_delivery(&delivery, &built.message_id))
 }
 

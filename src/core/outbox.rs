@@ -318,17 +318,29 @@ pub fn claim(store: &Store, row: &OutboxEntry, now: DateTime<Utc>) -> Result<boo
 /// A transient failure (server unreachable, timeout, 4xx), or a reply that could not be
 /// made ready to send: `queued` with the error, due again after [`backoff`].
 pub fn mark_transient(store: &Store, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
-    let attempts: i64 = store
+    let (attempts, state): (i64, OutboxState) = store
         .conn()
-        .query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT attempts, state FROM outbox WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?
         .ok_or(OutboxError::NotFound(id))?;
+    // A reply that could not be made ready was never claimed: it counts as an attempt all
+    // the same, so the wait grows as it does after a failed send.
+    let unclaimed = i64::from(state != OutboxState::Sending);
     store.conn().execute(
-        "UPDATE outbox SET state = 'queued', last_error = ?2, next_attempt_at = ?3
-         WHERE id = ?1 AND state IN ('sending', 'queued', 'uncertain')",
-        params![id, error, timestamp(now + backoff(attempts))],
+        "UPDATE outbox SET state = 'queued', last_error = ?2, next_attempt_at = ?3,
+             attempts = attempts + ?4
+         WHERE id = ?1 AND state = ?5",
+        params![
+            id,
+            error,
+            timestamp(now + backoff(attempts + unclaimed)),
+            unclaimed,
+            state
+        ],
     )?;
     Ok(())
 }
