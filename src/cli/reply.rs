@@ -124,12 +124,19 @@ fn no_unsettled_reply(store: &Store, report_id: i64, ask_first: bool) -> anyhow:
     let Some(row) = outbox::unsettled_for_report(store, report_id)?.pop() else {
         return Ok(true);
     };
+    let next = match row.state {
+        outbox::OutboxState::Uncertain => format!(
+            "`secdesk outbox --resend {}` sends it again if it surely did not arrive",
+            row.id
+        ),
+        _ => "once its attempt is over, `secdesk outbox --retry` looks for it on the server"
+            .to_string(),
+    };
     let what = format!(
-        "report #{report_id} already has a reply that may have reached the reporter: outbox #{} is {} ({}); `secdesk outbox` shows it, `secdesk outbox --resend {}` sends it again if it surely did not arrive",
+        "report #{report_id} already has a reply that may have reached the reporter: outbox #{} is {} ({}); `secdesk outbox` shows it, and {next}",
         row.id,
         row.state,
         row.last_error.as_deref().unwrap_or("its attempt is still running"),
-        row.id
     );
     if !ask_first {
         anyhow::bail!("not replying: {what}");
