@@ -1,6 +1,7 @@
 //! `secdesk outbox`: replies not yet sent (queued, in an unfinished attempt, or refused)
 //! and sent replies whose Sent copy is missing, with their errors. `--retry` attempts them
-//! now; `--edit ID` reopens a refused reply in the editor and sends it again.
+//! now; `--edit ID` reopens a refused reply in the editor and sends it again; `--resend ID`
+//! sends an uncertain reply again on a person's word.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -19,12 +20,16 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Attempt queued replies now, whatever their backoff, and file missing Sent copies.
-    #[arg(long, conflicts_with_all = ["edit", "discard"])]
+    #[arg(long, conflicts_with_all = ["edit", "discard", "resend"])]
     pub retry: bool,
+    /// Send an uncertain reply again (one the server may have taken, with nothing to show
+    /// whether it arrived): only when you know the reporter did not get it.
+    #[arg(long, value_name = "OUTBOX_ID", conflicts_with_all = ["edit", "discard"])]
+    pub resend: Option<i64>,
     /// Edit a refused reply in $VISUAL/$EDITOR, then send it again.
     #[arg(long, value_name = "OUTBOX_ID", conflicts_with = "discard")]
     pub edit: Option<i64>,
-    /// Give up on a queued or refused reply (kept in the database as discarded).
+    /// Give up on a queued, uncertain or refused reply (kept in the database as discarded).
     #[arg(long, value_name = "OUTBOX_ID")]
     pub discard: Option<i64>,
     /// With --edit: send without the preview and confirmation.
@@ -33,7 +38,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, mut store) = if args.retry || args.edit.is_some() || args.discard.is_some() {
+    let writes = args.retry || args.edit.is_some() || args.discard.is_some();
+    let (config, mut store) = if writes || args.resend.is_some() {
         ctx.store()?
     } else {
         ctx.read_store()?
@@ -42,6 +48,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         outbox::discard(&store, id)?;
         println!("outbox #{id} discarded");
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(id) = args.resend {
+        let message_id = outbox::get(&store, id)?.message_id;
+        outbox::resend_by_hand(&store, id, chrono::Utc::now())?;
+        let d = delivery::deliver_one(&config, &mut store, id)?;
+        return Ok(reply::report_delivery(&d, &message_id));
     }
     if let Some(id) = args.edit {
         let interactive = std::io::stdin().is_terminal();
@@ -64,20 +76,21 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut code = ExitCode::SUCCESS;
     if args.retry {
-        let options = DeliverOptions {
-            ignore_backoff: true,
-            ..DeliverOptions::default()
-        };
+        let options = DeliverOptions::for_config(&config, true);
         for d in delivery::deliver_due(&config, &mut store, options)? {
             let message_id = outbox::get(&store, d.outbox_id)?.message_id;
+            let done = matches!(d.outcome, Outcome::Sent { .. } | Outcome::Skipped { .. });
             if !args.json {
                 let c = reply::report_delivery(&d, &message_id);
-                if !matches!(d.outcome, Outcome::Sent { .. } | Outcome::Skipped) {
+                if !done {
                     code = c;
                 }
-            } else if !matches!(d.outcome, Outcome::Sent { .. } | Outcome::Skipped) {
+            } else if !done {
                 code = ExitCode::from(reply::EXIT_QUEUED);
             }
+        }
+        if !args.json {
+            note_live_attempts(&store, options)?;
         }
     }
     let rows = outbox::pending(&store)?;
@@ -95,7 +108,7 @@ pub fn deliver_after_sync(config: &Config, store: &mut Store) {
     if config.smtp.is_none() {
         return;
     }
-    match delivery::deliver_due(config, store, DeliverOptions::default()) {
+    match delivery::deliver_due(config, store, DeliverOptions::for_config(config, false)) {
         Ok(done) => {
             for d in done {
                 let message_id = outbox::get(store, d.outbox_id)
@@ -109,6 +122,27 @@ pub fn deliver_after_sync(config: &Config, store: &mut Store) {
             terminal_line(&e.to_string())
         ),
     }
+}
+
+/// Says which replies `--retry` left alone because an attempt is still running on them,
+/// and when they would count as interrupted.
+fn note_live_attempts(store: &Store, options: DeliverOptions) -> anyhow::Result<()> {
+    let stale = chrono::Duration::from_std(options.stale_after).unwrap_or_default();
+    for r in outbox::pending(store)? {
+        if r.state != outbox::OutboxState::Sending {
+            continue;
+        }
+        let since = r.last_attempt_at.as_deref().unwrap_or_default();
+        let until = crate::core::store::parse_timestamp(since)
+            .map(|t| delivery::when(&crate::core::store::timestamp(t + stale)))
+            .unwrap_or_default();
+        eprintln!(
+            "secdesk: outbox #{} was left alone: an attempt that began {} (this desk's sync, or another desk) is still sending it; it is taken as interrupted, and looked for on the server, from {until}",
+            r.id,
+            delivery::when(since)
+        );
+    }
+    Ok(())
 }
 
 fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
@@ -126,6 +160,10 @@ fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
                 format!("queued, retry from {}", delivery::when(&r.next_attempt_at))
             }
             outbox::OutboxState::Sent => "sent, Sent copy missing".to_string(),
+            outbox::OutboxState::Sending => format!(
+                "sending since {}",
+                delivery::when(r.last_attempt_at.as_deref().unwrap_or_default())
+            ),
             other => other.to_string(),
         };
         writeln!(

@@ -66,6 +66,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
+    if !no_unsettled_reply(&store, args.id, interactive && !args.yes)? {
+        eprintln!("secdesk: reply to report #{} not started", args.id);
+        return Ok(ExitCode::FAILURE);
+    }
     let draft = compose_to(&config, &store, args.id, args.template.as_deref(), &args.to)?;
     let mut named = Vec::new();
     for value in &args.to {
@@ -99,8 +103,46 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let outcome = send_and_report(&config, &mut store, &draft, &built);
-    super::team::end_reply(&config, &mut store, args.id, outcome.is_ok())?;
+    if let Err(e) = super::team::end_reply(&config, &mut store, args.id, outcome.is_ok()) {
+        if outcome.is_err() {
+            return Err(e);
+        }
+        // The delivery's outcome, said above, stands: running `reply` again would write a
+        // second reply, so the store's usual "run the command again" must not be the last word.
+        warn(&format!(
+            "what became of the reply is said above; only recording that this reply ended failed, so other desks may still show it as in progress ({}). Do not run `secdesk reply` again for this",
+            terminal_line(&format!("{e:#}"))
+        ));
+    }
     outcome
+}
+
+/// Whether a new reply to `report_id` may go: none of its replies is still being sent or
+/// unconfirmed (the reporter may have it, or get it any moment). With one, `ask` asks,
+/// else the reply is refused.
+fn no_unsettled_reply(store: &Store, report_id: i64, ask_first: bool) -> anyhow::Result<bool> {
+    let Some(row) = outbox::unsettled_for_report(store, report_id)?.pop() else {
+        return Ok(true);
+    };
+    let next = match row.state {
+        outbox::OutboxState::Uncertain => format!(
+            "`secdesk outbox --resend {}` sends it again if it surely did not arrive",
+            row.id
+        ),
+        _ => "once its attempt is over, `secdesk outbox --retry` looks for it on the server"
+            .to_string(),
+    };
+    let what = format!(
+        "report #{report_id} already has a reply that may have reached the reporter: outbox #{} is {} ({}); `secdesk outbox` shows it, and {next}",
+        row.id,
+        row.state,
+        row.last_error.as_deref().unwrap_or("its attempt is still running"),
+    );
+    if !ask_first {
+        anyhow::bail!("not replying: {what}");
+    }
+    warn(&what);
+    ask("Write another reply anyway? [y/N] ", false)
 }
 
 /// How a draft is settled.
@@ -229,7 +271,14 @@ pub fn send_and_report(
     built: &BuiltMessage,
 ) -> anyhow::Result<ExitCode> {
     let id = outbox::queue(store, draft, built, &config.identity.email, Utc::now())?;
-    let delivery = delivery::deliver_one(config, store, id)?;
+    // The reply is in the outbox now: whatever fails next, `reply` again would write a
+    // second one, so the way on is the outbox's.
+    let delivery = delivery::deliver_one(config, store, id).map_err(|e| {
+        anyhow::anyhow!(
+            "reply to report #{} is kept in the outbox as #{id}, and what became of it could not be recorded: {e}; once that is fixed, `secdesk outbox` shows it and `secdesk outbox --retry` settles it (do not run `secdesk reply` again for it)",
+            draft.report_id
+        )
+    })?;
     Ok(report_delivery(&delivery, &built.message_id))
 }
 
@@ -284,11 +333,15 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
             ));
             ExitCode::from(EXIT_QUEUED)
         }
-        Outcome::Skipped => {
+        Outcome::SentUnrecorded { error } => {
             warn(&format!(
-                "outbox #{} is being sent by another desk right now",
+                "reply to report #{r} (outbox #{}) WAS sent (Message-ID <{message_id}>), but recording that failed: {error}. Do not send it again: the outbox keeps it as unfinished, and it is never resent without first being looked for on the server, or without your word",
                 d.outbox_id
             ));
+            ExitCode::FAILURE
+        }
+        Outcome::Skipped { why } => {
+            warn(why);
             ExitCode::SUCCESS
         }
     }

@@ -3,10 +3,14 @@
 //! editing). No network here: `mailio::delivery` drives the states. A reply whose report
 //! is gone (deleted from the store) moves to `failed` and is never sent.
 //!
-//! Never sent twice: a row is claimed (`queued` → `sending`) by a compare-and-set before
-//! SMTP, so two desks sharing the database cannot both send it; a row found in `sending`
-//! later means a crash or a lost connection after the attempt began, and delivery checks
-//! the server for its Message-ID before trying again.
+//! Never sent twice: a row is claimed (`queued` → `sending`) by a compare-and-set right
+//! before SMTP, so two desks sharing the database cannot both send it. An attempt that ends
+//! without knowing whether the server took the reply (a connection lost after DATA, a send
+//! given up at its deadline while the message was going out, a `sending` row left by a
+//! crash) makes the row `uncertain`: it is resent only when the team's copy of it, which
+//! the server delivers to the team mailbox, is still missing [`MISSING_AFTER`] after the
+//! attempt ([`verdict`]); with no copy to look for it stays `uncertain` until a person
+//! resends it ([`resend_by_hand`]) or discards it.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, OptionalExtension, Row};
@@ -95,6 +99,47 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
         sent_copy: r.get(14)?,
         sent_copy_error: r.get(15)?,
     })
+}
+
+/// How long after an uncertain attempt its team copy may still be on its way (in an MTA
+/// queue) before a search that does not find it counts as "not delivered".
+pub const MISSING_AFTER: Duration = Duration::minutes(30);
+
+/// What to do with an `uncertain` reply, given what the server search said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its copy is on the server: it was delivered; record it, never send it again.
+    Delivered,
+    /// Its copy should have arrived by now and has not: it was not delivered; send it.
+    Resend,
+    /// Its copy may still be on its way: look again from this time.
+    WaitUntil(DateTime<Utc>),
+    /// Nothing can show whether it was delivered (no team copy among its recipients): only a
+    /// person may resend it.
+    AskPerson,
+}
+
+/// Decides an `uncertain` reply's fate. `found`: its Message-ID was found on the server;
+/// `copy_expected`: one of its recipients delivers into a mailbox that was searched.
+pub fn verdict(row: &OutboxEntry, found: bool, copy_expected: bool, now: DateTime<Utc>) -> Verdict {
+    if found {
+        return Verdict::Delivered;
+    }
+    if !copy_expected {
+        return Verdict::AskPerson;
+    }
+    // No attempt time (a row from an older version): count from now, never resend at once.
+    let began = row
+        .last_attempt_at
+        .as_deref()
+        .and_then(parse_timestamp)
+        .unwrap_or(now);
+    let missing_from = began + MISSING_AFTER;
+    if now < missing_from {
+        Verdict::WaitUntil(missing_from)
+    } else {
+        Verdict::Resend
+    }
 }
 
 /// The wait before attempt `attempts + 1` after a transient failure: 1, 2, 4 … minutes,
@@ -186,7 +231,7 @@ pub fn draft(store: &Store, id: i64) -> Result<Draft> {
 pub fn pending(store: &Store) -> Result<Vec<OutboxEntry>> {
     select(
         store,
-        "state IN ('queued', 'sending', 'failed-permanent', 'failed')
+        "state IN ('queued', 'sending', 'uncertain', 'failed-permanent', 'failed')
          OR (state = 'sent' AND sent_copy = 'pending')",
         params![],
     )
@@ -200,7 +245,7 @@ pub fn fail_orphans(store: &Store, only: Option<i64>) -> Result<Vec<(i64, String
         "UPDATE outbox SET state = 'failed',
              last_error = 'report #' || report_id || ' no longer exists, so this reply is never sent: '
                  || 'discard it with `secdesk outbox --discard ' || id || '`'
-         WHERE state IN ('queued', 'sending', 'failed-permanent')
+         WHERE state IN ('queued', 'sending', 'uncertain', 'failed-permanent')
            AND (?1 IS NULL OR id = ?1)
            AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = outbox.report_id)
          RETURNING id, last_error",
@@ -215,8 +260,8 @@ pub fn for_report(store: &Store, report_id: ReportId) -> Result<Vec<OutboxEntry>
 }
 
 /// Rows to attempt now: `queued` ones due by `now` (all of them when `ignore_backoff`),
-/// and `sending` ones whose attempt began before `stale_before` (a crash or a lost
-/// connection: check the server before resending).
+/// `uncertain` ones due for a look on the server (likewise), and `sending` ones whose
+/// attempt began before `stale_before` (a crash: they become `uncertain`).
 pub fn due(
     store: &Store,
     now: DateTime<Utc>,
@@ -226,7 +271,7 @@ pub fn due(
     fail_orphans(store, None)?;
     select(
         store,
-        "(state = 'queued' AND (?1 OR next_attempt_at <= ?2))
+        "(state IN ('queued', 'uncertain') AND (?1 OR next_attempt_at <= ?2))
          OR (state = 'sending' AND coalesce(last_attempt_at, '') < ?3)",
         params![ignore_backoff, timestamp(now), timestamp(stale_before)],
     )
@@ -245,9 +290,9 @@ fn select(store: &Store, filter: &str, args: impl rusqlite::Params) -> Result<Ve
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Whether `row`, in `sending`, was begun before `stale_before` (or its attempt time was
-/// cleared to have it checked at once, see [`mark_uncertain`]): a crashed or lost attempt,
-/// as [`due`] picks them. A fresh one is another delivery still at work (this desk's sync,
+/// Whether `row`, in `sending`, was begun before `stale_before`: a crashed attempt, as
+/// [`due`] picks them. `stale_before` must lie further back than any live attempt can last
+/// (see `mailio::delivery::DeliverOptions`). A fresh one is another delivery still at work (this desk's sync,
 /// or another desk), and sending it again could deliver it twice.
 pub fn attempt_is_stale(row: &OutboxEntry, stale_before: DateTime<Utc>) -> bool {
     row.last_attempt_at
@@ -256,12 +301,13 @@ pub fn attempt_is_stale(row: &OutboxEntry, stale_before: DateTime<Utc>) -> bool 
         .is_none_or(|began| began < stale_before)
 }
 
-/// Claims a row for an attempt: `queued` → `sending`, or a stale `sending` (as last seen,
-/// `seen_attempt_at`) → `sending` again. False when another desk claimed it first, or when
+/// Claims a row for an attempt: `queued` or `uncertain` (as last seen) → `sending`, with
+/// the previous attempt's error cleared. False when another desk claimed it first, or when
 /// its report is gone (see [`fail_orphans`]).
 pub fn claim(store: &Store, row: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
     let changed = store.conn().execute(
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?2
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?2,
+             last_error = NULL
          WHERE id = ?1 AND state = ?3 AND coalesce(last_attempt_at, '') = coalesce(?4, '')
            AND EXISTS (SELECT 1 FROM reports r WHERE r.id = outbox.report_id)",
         params![row.id, timestamp(now), row.state, row.last_attempt_at],
@@ -269,20 +315,32 @@ pub fn claim(store: &Store, row: &OutboxEntry, now: DateTime<Utc>) -> Result<boo
     Ok(changed == 1)
 }
 
-/// A transient failure (server unreachable, timeout, 4xx): back to `queued` with the error,
-/// due again after [`backoff`].
+/// A transient failure (server unreachable, timeout, 4xx), or a reply that could not be
+/// made ready to send: `queued` with the error, due again after [`backoff`].
 pub fn mark_transient(store: &Store, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
-    let attempts: i64 = store
+    let (attempts, state): (i64, OutboxState) = store
         .conn()
-        .query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT attempts, state FROM outbox WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?
         .ok_or(OutboxError::NotFound(id))?;
+    // A reply that could not be made ready was never claimed: it counts as an attempt all
+    // the same, so the wait grows as it does after a failed send.
+    let unclaimed = i64::from(state != OutboxState::Sending);
     store.conn().execute(
-        "UPDATE outbox SET state = 'queued', last_error = ?2, next_attempt_at = ?3
-         WHERE id = ?1 AND state = 'sending'",
-        params![id, error, timestamp(now + backoff(attempts))],
+        "UPDATE outbox SET state = 'queued', last_error = ?2, next_attempt_at = ?3,
+             attempts = attempts + ?4
+         WHERE id = ?1 AND state = ?5",
+        params![
+            id,
+            error,
+            timestamp(now + backoff(attempts + unclaimed)),
+            unclaimed,
+            state
+        ],
     )?;
     Ok(())
 }
@@ -297,25 +355,76 @@ pub fn mark_permanent(store: &Store, id: i64, error: &str) -> Result<()> {
     Ok(())
 }
 
-/// A `sending` row whose fate cannot be checked (the server could not be searched): it
-/// stays `sending`, with why, and is checked again on the next run.
-pub fn mark_unverified(store: &Store, id: i64, error: &str) -> Result<()> {
+/// An attempt that ended without knowing whether the server took the reply: `sending` →
+/// `uncertain`, with why; looked for on the server from `check_from`. The attempt time is
+/// kept: [`verdict`] counts from it.
+pub fn mark_uncertain(
+    store: &Store,
+    id: i64,
+    error: &str,
+    check_from: DateTime<Utc>,
+) -> Result<()> {
     store.conn().execute(
-        "UPDATE outbox SET last_error = ?2 WHERE id = ?1 AND state = 'sending'",
-        params![id, error],
+        "UPDATE outbox SET state = 'uncertain', last_error = ?2, next_attempt_at = ?3
+         WHERE id = ?1 AND state = 'sending'",
+        params![id, error, timestamp(check_from)],
     )?;
     Ok(())
 }
 
-/// A `sending` row whose connection was lost after the whole message was handed over:
-/// the server may have it. It stays `sending`, with why, and is due for the on-server check
-/// at once (its attempt time is cleared) rather than after the stale-attempt window.
-pub fn mark_uncertain(store: &Store, id: i64, error: &str) -> Result<()> {
+/// A `sending` row found stale (its attempt crashed, as last seen): → `uncertain`, by a
+/// compare-and-set on its attempt time. False when another desk moved it first.
+pub fn mark_interrupted(store: &Store, row: &OutboxEntry, error: &str) -> Result<bool> {
+    let changed = store.conn().execute(
+        "UPDATE outbox SET state = 'uncertain', last_error = ?2
+         WHERE id = ?1 AND state = 'sending' AND coalesce(last_attempt_at, '') = coalesce(?3, '')",
+        params![row.id, error, row.last_attempt_at],
+    )?;
+    Ok(changed == 1)
+}
+
+/// An `uncertain` row that stays so: why, and when to look for it on the server again.
+pub fn still_uncertain(
+    store: &Store,
+    id: i64,
+    error: &str,
+    check_from: DateTime<Utc>,
+) -> Result<()> {
     store.conn().execute(
-        "UPDATE outbox SET last_error = ?2, last_attempt_at = NULL WHERE id = ?1 AND state = 'sending'",
-        params![id, error],
+        "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3
+         WHERE id = ?1 AND state = 'uncertain'",
+        params![id, error, timestamp(check_from)],
     )?;
     Ok(())
+}
+
+/// A person decided an `uncertain` reply was not delivered: `queued` again, due now, for
+/// the next attempt to send it.
+pub fn resend_by_hand(store: &Store, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let changed = store.conn().execute(
+        "UPDATE outbox SET state = 'queued', last_error = NULL, next_attempt_at = ?2
+         WHERE id = ?1 AND state = 'uncertain'",
+        params![id, timestamp(now)],
+    )?;
+    if changed == 0 {
+        let row = get(store, id)?;
+        return Err(OutboxError::WrongState {
+            id,
+            state: row.state,
+            expected: OutboxState::Uncertain.as_str(),
+        });
+    }
+    Ok(())
+}
+
+/// The rows of report `report_id` whose attempt is running or ended unconfirmed: a new
+/// reply now could reach the reporter next to one of these.
+pub fn unsettled_for_report(store: &Store, report_id: ReportId) -> Result<Vec<OutboxEntry>> {
+    select(
+        store,
+        "report_id = ?1 AND state IN ('sending', 'uncertain')",
+        params![report_id],
+    )
 }
 
 /// Records a delivered reply, in one transaction: the row becomes `sent` (Sent copy
@@ -413,13 +522,14 @@ pub fn discard(store: &Store, id: i64) -> Result<()> {
         OutboxState::FailedPermanent,
         OutboxState::Failed,
         OutboxState::Queued,
+        OutboxState::Uncertain,
     ]
     .contains(&row.state)
     {
         return Err(OutboxError::WrongState {
             id,
             state: row.state,
-            expected: "queued, failed or failed-permanent",
+            expected: "queued, uncertain, failed or failed-permanent",
         });
     }
     store.conn().execute(

@@ -2,10 +2,13 @@
 //! APPENDed to the Sent mailbox (RFC 3501 §6.3.11), the message in the report's thread,
 //! the `reply` audit event and the template's state change.
 //!
-//! Never twice: a reply found in `sending` (an attempt that crashed or lost its connection
-//! after it began) is only resent once its Message-ID has been looked for, and not found,
-//! on the IMAP server — in the team mailbox (the Cc copy arrives there) and in the Sent
-//! mailbox — with `UID SEARCH HEADER Message-ID` (RFC 3501 §6.4.4).
+//! Never twice: a reply whose attempt ended unconfirmed (`uncertain`: the connection was
+//! lost after DATA, or a `sending` row outlived the longest an attempt can take, so it
+//! crashed) is only resent once its Message-ID has been looked for, and not found, on the
+//! IMAP server — in every team mailbox (the Cc copy arrives there) and in the Sent mailbox —
+//! with `UID SEARCH HEADER Message-ID` (RFC 3501 §6.4.4), and only after the copy has had
+//! [`outbox::MISSING_AFTER`] to arrive. A reply with no team copy to look for is never
+//! resent by itself: a person decides (`secdesk outbox --resend ID`).
 //!
 //! Used by `secdesk reply`, `secdesk outbox --retry` and the desk's background sync; it
 //! blocks on the network, so the TUI calls it from a worker thread.
@@ -24,6 +27,7 @@ use crate::mailio::imap::{account, mailbox, ImapSession};
 use crate::mailio::smtp::{FailureKind, SendError, SmtpSender, SmtpSetupError};
 
 mod sent;
+mod uncertain;
 pub use sent::sent_mailbox;
 use sent::{append_sent, configured_sent_mailbox, in_mailbox, open_imap};
 
@@ -45,11 +49,20 @@ pub struct DeliverOptions {
     pub stale_after: Duration,
 }
 
-impl Default for DeliverOptions {
-    fn default() -> Self {
+/// Added to the longest send before a `sending` row counts as crashed: recording the
+/// outcome, a busy database, a slow machine.
+const STALE_MARGIN: Duration = Duration::from_secs(120);
+
+impl DeliverOptions {
+    /// The schedule for `config`. A row is claimed only once the reply is sealed and the
+    /// SMTP login is ready, so an attempt lasts at most the send itself
+    /// ([`SmtpSender::longest_send`]); `stale_after` is longer than that, so a live attempt
+    /// (this desk's, or another's) is never taken for a crashed one.
+    pub fn for_config(config: &Config, ignore_backoff: bool) -> DeliverOptions {
+        let live = SmtpSender::longest_send(config) + STALE_MARGIN;
         DeliverOptions {
-            ignore_backoff: false,
-            stale_after: Duration::from_secs(10 * 60),
+            ignore_backoff,
+            stale_after: live.max(Duration::from_secs(10 * 60)),
         }
     }
 }
@@ -74,10 +87,14 @@ pub enum Outcome {
     },
     /// Refused for good (5xx): kept for editing.
     Failed { error: String },
-    /// Left in `sending`: whether the server got it could not be checked.
+    /// Left `uncertain`: whether the server got it is not known, and it is not sent again
+    /// until the server shows it was not delivered, or a person resends it.
     Unverified { error: String },
-    /// Another desk claimed it first.
-    Skipped,
+    /// The server took it, but recording that failed (e.g. the disk is full): it must not
+    /// be sent again.
+    SentUnrecorded { error: String },
+    /// Another delivery has it (another desk, or this desk's sync): what it is waiting for.
+    Skipped { why: String },
 }
 
 /// One reply's outcome.
@@ -115,7 +132,7 @@ pub fn deliver_one(
     outbox_id: i64,
 ) -> Result<Delivery, DeliveryError> {
     let row = outbox::get(store, outbox_id)?;
-    let stale_after = DeliverOptions::default().stale_after;
+    let stale_after = DeliverOptions::for_config(config, false).stale_after;
     let now = Utc::now();
     let mut run = Run::new(
         config,
@@ -123,18 +140,23 @@ pub fn deliver_one(
     );
     let mut delivery = run.deliver(store, row)?;
     run.close();
-    if delivery.outcome == Outcome::Skipped {
+    if let Outcome::Skipped { why } = &delivery.outcome {
         // Another delivery has it (this desk's sync round, or another desk): say what became
-        // of it once that attempt is over, which its own deadline bounds.
-        let wait = Duration::from_secs(config.sync.deadline_seconds.max(1) + 5);
-        delivery.outcome = settled_elsewhere(store, outbox_id, wait)?;
+        // of it once that attempt is over, which the longest send bounds.
+        let wait = SmtpSender::longest_send(config) + Duration::from_secs(5);
+        delivery.outcome = settled_elsewhere(store, outbox_id, wait, why.clone())?;
     }
     Ok(delivery)
 }
 
 /// What became of a reply another delivery is sending, once it leaves `sending` (checked
-/// every 100 ms, for at most `wait`); [`Outcome::Skipped`] when it is still at it.
-fn settled_elsewhere(store: &Store, id: i64, wait: Duration) -> Result<Outcome, DeliveryError> {
+/// every 100 ms, for at most `wait`); [`Outcome::Skipped`] (with `why`) when it is still at it.
+fn settled_elsewhere(
+    store: &Store,
+    id: i64,
+    wait: Duration,
+    why: String,
+) -> Result<Outcome, DeliveryError> {
     let until = std::time::Instant::now() + wait;
     loop {
         let row = outbox::get(store, id)?;
@@ -160,7 +182,8 @@ fn settled_elsewhere(store: &Store, id: i64, wait: Duration) -> Result<Outcome, 
             OutboxState::FailedPermanent | OutboxState::Failed => {
                 return Ok(Outcome::Failed { error })
             }
-            OutboxState::Sending | OutboxState::Discarded => return Ok(Outcome::Skipped),
+            OutboxState::Uncertain => return Ok(Outcome::Unverified { error }),
+            OutboxState::Sending | OutboxState::Discarded => return Ok(Outcome::Skipped { why }),
         }
     }
 }
@@ -206,61 +229,46 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// One reply's attempt: settle a crashed one, claim it, seal it, send it, record what
-    /// the server said.
+    /// One reply's attempt: settle an uncertain (or crashed) one, else make it ready, claim
+    /// it, send it, record what the server said.
     fn attempt(&mut self, store: &mut Store, row: &OutboxEntry) -> Result<Outcome, DeliveryError> {
         if let Some((_, error)) = outbox::fail_orphans(store, Some(row.id))?.pop() {
             return Ok(Outcome::Failed { error });
         }
-        if row.state == OutboxState::Sending {
-            if !outbox::attempt_is_stale(row, self.stale_before) {
-                return Ok(Outcome::Skipped);
-            }
-            if let Some(outcome) = self.settle_crashed(store, row)? {
-                return Ok(outcome);
-            }
-        } else if row.state != OutboxState::Queued {
-            return Ok(Outcome::Skipped);
+        match row.state {
+            OutboxState::Sending => self.settle_interrupted(store, row),
+            OutboxState::Uncertain => self.settle_uncertain(store, row),
+            OutboxState::Queued => self.send(store, row),
+            _ => Ok(Outcome::Skipped {
+                why: format!("outbox #{} is {}", row.id, row.state),
+            }),
         }
-        if !outbox::claim(store, row, Utc::now())? {
-            return Ok(Outcome::Skipped);
+    }
+
+    fn taken(&self, row: &OutboxEntry) -> Outcome {
+        Outcome::Skipped {
+            why: format!("outbox #{} was just taken up by another delivery", row.id),
         }
+    }
+
+    /// Makes the reply ready, then claims it and sends it. The claim comes last, so the
+    /// time a row spends in `sending` is the send alone, which the deadline bounds.
+    fn send(&mut self, store: &mut Store, row: &OutboxEntry) -> Result<Outcome, DeliveryError> {
         let (raw, sender) = match self.ready_to_send(store, row)? {
             Ok(ready) => ready,
             Err(error) => {
-                // The reply stays queued: fixing the keyring or the config is enough.
+                // The reply waits in the queue: fixing the keyring or the config is enough.
                 outbox::mark_transient(store, row.id, &error, Utc::now())?;
                 return self.queued(store, row.id, error);
             }
         };
+        if !outbox::claim(store, row, Utc::now())? {
+            self.smtp = Some(sender);
+            return Ok(self.taken(row));
+        }
         let result = sender.send(&row.envelope_from, &row.recipients, &raw);
         self.smtp = Some(sender);
         self.record_send(store, row, result)
-    }
-
-    /// A reply left in `sending` by a crashed attempt: did that attempt reach the server?
-    /// `None` when it surely did not (send it again), else what became of the reply.
-    fn settle_crashed(
-        &mut self,
-        store: &mut Store,
-        row: &OutboxEntry,
-    ) -> Result<Option<Outcome>, DeliveryError> {
-        match self.find_on_server(&row.message_id) {
-            Ok(Some(found_in_sent)) => {
-                if !outbox::claim(store, row, Utc::now())? {
-                    return Ok(Some(Outcome::Skipped));
-                }
-                Ok(Some(self.after_send(store, row, true, found_in_sent)?))
-            }
-            Ok(None) => Ok(None),
-            Err(error) => {
-                let error = format!(
-                    "an earlier attempt may have reached the server, and it could not be checked: {error}; it is checked again on the next retry"
-                );
-                outbox::mark_unverified(store, row.id, &error)?;
-                Ok(Some(Outcome::Unverified { error }))
-            }
-        }
     }
 
     /// The reply as it goes on the wire (sealed when `[pgp]` says so) and an SMTP sender,
@@ -297,7 +305,7 @@ impl<'a> Run<'a> {
         result: Result<(), SendError>,
     ) -> Result<Outcome, DeliveryError> {
         match result {
-            Ok(()) => self.after_send(store, row, false, false),
+            Ok(()) => Ok(self.after_send(store, row, false, false)),
             Err(e) if e.kind == FailureKind::Permanent => {
                 let error = format!(
                     "{e}; the reply is kept: edit it with `secdesk outbox --edit {}` or drop it with `secdesk outbox --discard {}`",
@@ -307,12 +315,20 @@ impl<'a> Run<'a> {
                 Ok(Outcome::Failed { error })
             }
             Err(e) if e.kind == FailureKind::Uncertain => {
-                // Sending again now could deliver it twice: it stays `sending`, and the next
-                // run looks for it on the server before deciding.
-                let error = format!(
-                    "{e}; the next `secdesk outbox --retry` looks for it on the server and sends it only if it is not there"
-                );
-                outbox::mark_uncertain(store, row.id, &error)?;
+                // Sending again now could deliver it twice: it is looked for on the server
+                // first, and resent only once its team copy is surely missing.
+                let error = match self.copy_expected(row) {
+                    true => format!(
+                        "{e}; it is not sent again unless its team copy is still missing from the server after {} minutes (`secdesk outbox --retry` looks)",
+                        outbox::MISSING_AFTER.num_minutes()
+                    ),
+                    false => format!(
+                        "{e}; nothing can show whether it arrived (it has no team copy to look for), so it is not sent again by itself: if the reporter did not get it, send it again with `secdesk outbox --resend {id}`",
+                        id = row.id
+                    ),
+                };
+                let now = Utc::now();
+                outbox::mark_uncertain(store, row.id, &error, now)?;
                 Ok(Outcome::Unverified { error })
             }
             Err(e) => {
@@ -331,37 +347,51 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Records the send, applies the state change and files the Sent copy.
+    /// Records the send, applies the state change and files the Sent copy. The server has
+    /// the reply by now, so nothing here may fail as if it had not: a failure to record it
+    /// is [`Outcome::SentUnrecorded`], and the row stays `sending` (later settled as
+    /// uncertain, never blindly resent).
     fn after_send(
         &mut self,
         store: &mut Store,
         row: &OutboxEntry,
         already_on_server: bool,
         already_in_sent: bool,
-    ) -> Result<Outcome, DeliveryError> {
+    ) -> Outcome {
         let now = Utc::now();
-        outbox::record_sent(store, row.id, now)?;
-        let (states, state_error) = match outbox::draft(store, row.id)?.state_change {
-            Some(change) => {
+        if let Err(e) = outbox::record_sent(store, row.id, now) {
+            return Outcome::SentUnrecorded {
+                error: e.to_string(),
+            };
+        }
+        let (states, state_error) = match outbox::draft(store, row.id).map(|d| d.state_change) {
+            Ok(Some(change)) => {
                 match state_change::apply(store, row.report_id, change, &row.actor, now) {
                     Ok(states) => (states, None),
                     Err(e) => (Vec::new(), Some(e.to_string())),
                 }
             }
-            None => (Vec::new(), None),
+            Ok(None) => (Vec::new(), None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
         };
-        let sent_copy_error = if already_in_sent {
-            outbox::mark_sent_copy(store, row.id, None)?;
-            None
+        let filed = if already_in_sent {
+            outbox::mark_sent_copy(store, row.id, None)
+                .map(|()| None)
+                .map_err(DeliveryError::from)
         } else {
-            self.file_copy(store, row.id, false)?
+            self.file_copy(store, row.id, false)
         };
-        Ok(Outcome::Sent {
+        let sent_copy_error = filed.unwrap_or_else(|e| {
+            Some(format!(
+                "whether the copy reached the Sent mailbox could not be recorded: {e}"
+            ))
+        });
+        Outcome::Sent {
             already_on_server,
             states,
             state_error,
             sent_copy_error,
-        })
+        }
     }
 
     /// APPENDs one sent reply to the Sent mailbox; returns why not, if it failed.
@@ -405,25 +435,6 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
-    }
-
-    /// Looks for `message_id` in the team mailbox and the Sent mailbox. `Some(true)` when
-    /// it is in Sent, `Some(false)` when only in the team mailbox.
-    fn find_on_server(&mut self, message_id: &str) -> Result<Option<bool>, String> {
-        let sent = self.sent_name();
-        let team = self
-            .config
-            .imap
-            .as_ref()
-            .map(|i| i.mailbox.clone())
-            .unwrap_or_else(|| "INBOX".into());
-        let session = self.session()?;
-        for (mailbox, is_sent) in [(sent.as_str(), true), (team.as_str(), false)] {
-            if in_mailbox(session, mailbox, message_id, is_sent)? {
-                return Ok(Some(is_sent));
-            }
-        }
-        Ok(None)
     }
 
     /// `[reply] sent_mailbox`; when it is not set, the mailbox the server marks `\Sent`

@@ -16,6 +16,8 @@
 //! or after the message was handed over.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -96,6 +98,13 @@ pub struct SmtpSender {
     hello: ClientId,
     server: String,
 }
+
+/// Where a send is, shared by its thread and the caller waiting on it ([`SmtpSender::send`]).
+const RUNNING: u8 = 0;
+/// Past the gate before DATA: the message may reach the server.
+const HANDING_OVER: u8 = 1;
+/// Given up at the deadline before the gate: the thread must not send DATA.
+const ABANDONED: u8 = 2;
 
 /// SMTP reply codes about authentication (RFC 4954 §6): a config problem, not the message's.
 const AUTH_CODES: &[&str] = &["530", "534", "535", "538"];
@@ -181,39 +190,60 @@ impl SmtpSender {
     }
 
     /// Sends `raw` as is (it already carries its headers) to `recipients`, within the
-    /// whole-send deadline. The session runs on a thread of its own; if the deadline passes
-    /// first, the send is given up (the thread ends at its next socket timeout or close),
-    /// as uncertain if the message had started to go out, else as transient.
+    /// whole-send deadline. The session runs on a thread of its own. If the deadline passes
+    /// before the message started to go out (before DATA), the send is given up as
+    /// transient, and the thread is stopped before DATA, so it can never deliver the reply
+    /// behind the outbox's back. If the message was going out, the server's answer is
+    /// awaited one more read timeout (it decides); without it the send is uncertain.
+    /// The longest a call takes is [`SmtpSender::longest_send`].
     pub fn send(&self, from: &str, recipients: &[String], raw: &[u8]) -> Result<(), SendError> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let handing_over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let phase = Arc::new(AtomicU8::new(RUNNING));
         let me = self.clone();
         let (f, to, message) = (from.to_string(), recipients.to_vec(), raw.to_vec());
-        let flag = std::sync::Arc::clone(&handing_over);
+        let worker_phase = Arc::clone(&phase);
         let spawned = std::thread::Builder::new()
             .name("smtp-send".into())
             .spawn(move || {
-                let _ = tx.send(me.send_now(&f, &to, &message, &flag));
+                let _ = tx.send(me.send_now(&f, &to, &message, &worker_phase));
             });
         if spawned.is_err() {
             // No thread to spare: send on this one, with the per-read timeout only.
-            return self.send_now(from, recipients, raw, &handing_over);
+            return self.send_now(from, recipients, raw, &phase);
         }
-        match rx.recv_timeout(self.deadline) {
-            Ok(result) => result,
-            Err(_) => {
-                let uncertain = handing_over.load(std::sync::atomic::Ordering::SeqCst);
-                Err(SendError {
-                    kind: if uncertain { FailureKind::Uncertain } else { FailureKind::Transient },
-                    server: self.server.clone(),
-                    detail: format!(
-                        "still not done after {} s (the server answers too slowly){}; raise deadline_seconds in [sync] if the link is that slow",
-                        self.deadline.as_secs(),
-                        if uncertain { ", while the message was going out, so it may have been accepted" } else { "" }
-                    ),
-                })
+        if let Ok(result) = rx.recv_timeout(self.deadline) {
+            return result;
+        }
+        let given_up = phase
+            .compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if !given_up {
+            // The message is going out: only the server's answer says whether it was taken.
+            if let Ok(result) = rx.recv_timeout(self.timeout) {
+                return result;
             }
         }
+        Err(SendError {
+            kind: if given_up { FailureKind::Transient } else { FailureKind::Uncertain },
+            server: self.server.clone(),
+            detail: format!(
+                "still not done after {} s (the server answers too slowly){}; raise deadline_seconds in [sync] if the link is that slow",
+                self.deadline.as_secs(),
+                if given_up {
+                    ", so the send was stopped before the message went out"
+                } else {
+                    ", while the message was going out, so it may have been accepted"
+                }
+            ),
+        })
+    }
+
+    /// The longest [`SmtpSender::send`] can take: the deadline, then one read timeout for
+    /// the server's answer to a message that was going out.
+    pub fn longest_send(config: &Config) -> Duration {
+        Duration::from_secs(
+            config.sync.deadline_seconds.max(1) + config.sync.timeout_seconds.max(1),
+        )
     }
 
     fn send_now(
@@ -221,7 +251,7 @@ impl SmtpSender {
         from: &str,
         recipients: &[String],
         raw: &[u8],
-        handing_over: &std::sync::atomic::AtomicBool,
+        phase: &AtomicU8,
     ) -> Result<(), SendError> {
         let permanent = |detail: String| SendError {
             kind: FailureKind::Permanent,
@@ -249,7 +279,7 @@ impl SmtpSender {
 
         let mut conn = self.connect_and_login()?;
         // Everything up to the end of DATA: a failure here means the message was not taken.
-        let handed_over = self.hand_over(&mut conn, &envelope, raw, handing_over);
+        let handed_over = self.hand_over(&mut conn, &envelope, raw, phase);
         match handed_over {
             Ok(()) => {
                 // The message is accepted; a failed goodbye changes nothing.
@@ -325,7 +355,7 @@ impl SmtpSender {
         conn: &mut SmtpConnection,
         envelope: &Envelope,
         raw: &[u8],
-        handing_over: &std::sync::atomic::AtomicBool,
+        phase: &AtomicU8,
     ) -> Result<(), SendError> {
         let before = |e: lettre::transport::smtp::Error| self.classify(&e);
         if let Some(credentials) = &self.credentials {
@@ -363,8 +393,18 @@ impl SmtpSender {
             conn.command(Rcpt::new(to.clone(), vec![]))
                 .map_err(before)?;
         }
+        // The one gate to delivery: past it only if the send was not given up meanwhile.
+        if phase
+            .compare_exchange(RUNNING, HANDING_OVER, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(SendError {
+                kind: FailureKind::Transient,
+                server: self.server.clone(),
+                detail: "the send was given up at its deadline before the message went out".into(),
+            });
+        }
         conn.command(Data).map_err(before)?;
-        handing_over.store(true, std::sync::atomic::Ordering::SeqCst);
         conn.message(raw).map(|_| ()).map_err(|e| {
             if e.status().is_some() {
                 // The server answered the message with a code: it said what happened.

@@ -166,7 +166,11 @@ impl Watch {
             ..Round::default()
         };
         if self.config.smtp.is_some() {
-            match delivery::deliver_due(&self.config, store, DeliverOptions::default()) {
+            match delivery::deliver_due(
+                &self.config,
+                store,
+                DeliverOptions::for_config(&self.config, false),
+            ) {
                 Ok(done) => tally(&mut round, &done),
                 Err(e) => round.replies_failed.push(e.to_string()),
             }
@@ -198,7 +202,11 @@ fn tally(round: &mut Round, done: &[Delivery]) {
             Outcome::Queued { error, .. }
             | Outcome::Failed { error }
             | Outcome::Unverified { error } => round.replies_failed.push(error.clone()),
-            Outcome::Skipped => {}
+            Outcome::SentUnrecorded { error } => {
+                round.replies_sent += 1;
+                round.replies_failed.push(error.clone());
+            }
+            Outcome::Skipped { .. } => {}
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::support::proxy::{Fault, Proxy};
 use crate::support::{free_port, SeededRng, Smtp, SmtpOptions};
 
 /// The Message-ID (without brackets) of every outbox row, by id.
-fn outbox_ids(desk: &Desk) -> Vec<(i64, String)> {
+pub(super) fn outbox_ids(desk: &Desk) -> Vec<(i64, String)> {
     let db = desk.db();
     let mut stmt = db
         .prepare("SELECT id, message_id FROM outbox ORDER BY id")
@@ -36,7 +36,7 @@ fn outbox_ids(desk: &Desk) -> Vec<(i64, String)> {
 }
 
 /// How many messages in `user`'s `mailbox` carry this Message-ID.
-fn copies(desk: &Desk, user: &str, mailbox: &str, message_id: &str) -> usize {
+pub(super) fn copies(desk: &Desk, user: &str, mailbox: &str, message_id: &str) -> usize {
     let want = format!("<{message_id}>");
     desk.mailbox(user, mailbox)
         .iter()
@@ -132,7 +132,7 @@ fn a_stalled_smtp_server_times_out_and_the_reply_stays_queued() {
 
 /// A scripted SMTP server for one connection: it accepts the whole message, then closes
 /// the connection without answering. Returns its port and, on join, the message as sent.
-fn drop_after_data() -> (u16, JoinHandle<Vec<u8>>) {
+pub(super) fn drop_after_data() -> (u16, JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
@@ -176,16 +176,17 @@ fn drop_after_data() -> (u16, JoinHandle<Vec<u8>>) {
 
 /// The drop-after-DATA fault: the reply is left for the server check, never blindly resent.
 /// `delivered` says whether the server had in fact taken it (its copy for the team, the Cc,
-/// then arrives in the team mailbox) before the retry.
+/// then arrives in the team's second mailbox, `Reports`, one of `[imap] mailboxes`) before
+/// the retry. When it had not, it is resent only once the copy had time to arrive.
 fn dropped_after_data(delivered: bool) {
     let desk = Desk::new(REPORT, 0);
     let (port, server) = drop_after_data();
-    desk.configure(port, "");
+    configure_with_mailboxes(&desk, port);
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("may have accepted it") && err.contains("looks for it on the server"),
+        err.contains("may have accepted it") && err.contains("team copy is still missing"),
         "{err}"
     );
     let received = server.join().expect("scripted server");
@@ -195,7 +196,7 @@ fn dropped_after_data(delivered: bool) {
         Some(format!("<{mid}>").as_str())
     );
     let rows = desk.outbox_json();
-    assert_eq!(rows[0]["state"], "sending", "{rows}");
+    assert_eq!(rows[0]["state"], "uncertain", "{rows}");
     assert!(
         rows[0]["last_error"]
             .as_str()
@@ -204,26 +205,61 @@ fn dropped_after_data(delivered: bool) {
         "{rows}"
     );
     if delivered {
-        desk.server.write_maildir(TEAM, "INBOX", &[received]);
+        desk.server.write_maildir(TEAM, "Reports", &[received]);
     }
 
     // The team's copy of any new send lands in the team mailbox, where the check looks.
-    let smtp = Smtp::start(&desk.server.maildir(TEAM, "INBOX"));
-    desk.configure(smtp.port, "");
+    let smtp = Smtp::start(&desk.server.maildir(TEAM, "Reports"));
+    configure_with_mailboxes(&desk, smtp.port);
     let out = desk.run(&["outbox", "--retry"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
     if delivered {
+        assert!(out.status.success(), "{}", stderr(&out));
         assert!(
             stdout(&out).contains("already on the server (not sent again)"),
             "{}",
             stdout(&out)
         );
+    } else {
+        // Not found yet: its copy may still be in an MTA queue. Not resent now.
+        assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("is not in INBOX, Reports yet") && err.contains("sent again only if"),
+            "{err}"
+        );
+        assert_eq!(
+            copies(&desk, TEAM, "Reports", &mid),
+            0,
+            "not resent at once"
+        );
+        assert_eq!(desk.outbox_json()[0]["state"], "uncertain");
+        // Half an hour later it is still missing: it was not delivered.
+        desk.db()
+            .execute(
+                "UPDATE outbox SET last_attempt_at = '2000-01-01T00:00:00Z'",
+                [],
+            )
+            .unwrap();
     }
     let out = desk.run(&["outbox", "--retry"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(copies(&desk, TEAM, "INBOX", &mid), 1, "sent exactly once");
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(copies(&desk, TEAM, "Reports", &mid), 1, "sent exactly once");
     assert_eq!(copies(&desk, TEAM, "Sent", &mid), 1, "filed exactly once");
     assert_eq!(desk.outbox_json(), serde_json::json!([]));
+}
+
+/// The desk's config with the team's two mailboxes, `INBOX` and `Reports`.
+fn configure_with_mailboxes(desk: &Desk, smtp_port: u16) {
+    desk.configure(smtp_port, "");
+    let path = desk.dir.path().join("config.toml");
+    let cfg = std::fs::read_to_string(&path).unwrap().replacen(
+        "[imap]\n",
+        "[imap]\nmailboxes = [\"INBOX\", \"Reports\"]\n",
+        1,
+    );
+    std::fs::write(path, cfg).unwrap();
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod interactive;
 mod keys;
 mod pgp;
 mod pgp_keys;
+mod uncertain;
 
 use std::time::Duration;
 

@@ -5,10 +5,14 @@ its command line cannot set these two behaviours:
 
   --data-reply "451 4.3.0 ..."  answer every message with this reply instead of storing it
   --refuse-auth                 offer AUTH PLAIN/LOGIN in plaintext and refuse every login
+  --rcpt-delay SECONDS          answer each RCPT only after SECONDS (a slow server)
+  --answer-delay SECONDS        store each message, then answer its DATA only after SECONDS
 
 Usage: aiosmtpd_faults.py PORT MAILDIR [--data-reply TEXT] [--refuse-auth]
+                          [--rcpt-delay S] [--answer-delay S]
 """
 import argparse
+import asyncio
 import signal
 import threading
 
@@ -18,14 +22,23 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Refusing(Mailbox):
-    def __init__(self, maildir, data_reply):
+    def __init__(self, maildir, data_reply, rcpt_delay=0.0, answer_delay=0.0):
         super().__init__(maildir)
         self.data_reply = data_reply
+        self.rcpt_delay = rcpt_delay
+        self.answer_delay = answer_delay
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await asyncio.sleep(self.rcpt_delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.data_reply:
             return self.data_reply
-        return await super().handle_DATA(server, session, envelope)
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.answer_delay)
+        return answer
 
 
 def refuse(server, session, envelope, mechanism, auth_data):
@@ -38,12 +51,14 @@ def main():
     p.add_argument("maildir")
     p.add_argument("--data-reply")
     p.add_argument("--refuse-auth", action="store_true")
+    p.add_argument("--rcpt-delay", type=float, default=0.0)
+    p.add_argument("--answer-delay", type=float, default=0.0)
     a = p.parse_args()
     params = {}
     if a.refuse_auth:
         params = dict(auth_require_tls=False, authenticator=refuse)
     controller = Controller(
-        Refusing(a.maildir, a.data_reply),
+        Refusing(a.maildir, a.data_reply, a.rcpt_delay, a.answer_delay),
         hostname="127.0.0.1",
         port=a.port,
         **params,

@@ -506,6 +506,20 @@ pub struct SmtpOptions {
     pub data_reply: Option<String>,
     /// Offer AUTH in plaintext and refuse every login (535).
     pub refuse_auth: bool,
+    /// Answer each RCPT only after this many seconds.
+    pub rcpt_delay: Option<f64>,
+    /// Store each message, then answer its DATA only after this many seconds.
+    pub answer_delay: Option<f64>,
+}
+
+impl SmtpOptions {
+    /// Whether the scripted launcher (tests/support/aiosmtpd_faults.py) is needed.
+    fn scripted(&self) -> bool {
+        self.data_reply.is_some()
+            || self.refuse_auth
+            || self.rcpt_delay.is_some()
+            || self.answer_delay.is_some()
+    }
 }
 
 impl Smtp {
@@ -552,7 +566,7 @@ impl Smtp {
                 "--init-groups",
                 PYTHON,
             ]);
-            if options.data_reply.is_some() || options.refuse_auth {
+            if options.scripted() {
                 // aiosmtpd's command line cannot script these; the launcher can.
                 let script =
                     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/aiosmtpd_faults.py");
@@ -562,6 +576,12 @@ impl Smtp {
                 }
                 if options.refuse_auth {
                     cmd.arg("--refuse-auth");
+                }
+                if let Some(s) = options.rcpt_delay {
+                    cmd.arg("--rcpt-delay").arg(s.to_string());
+                }
+                if let Some(s) = options.answer_delay {
+                    cmd.arg("--answer-delay").arg(s.to_string());
                 }
             } else {
                 cmd.args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
@@ -577,7 +597,7 @@ impl Smtp {
                     .arg("--smtpskey")
                     .arg(dir.path().join("smtp.key"));
             }
-            if options.data_reply.is_none() && !options.refuse_auth {
+            if !options.scripted() {
                 // The handler's argument goes last, after every option.
                 cmd.arg(maildir);
             }

@@ -1,7 +1,7 @@
 //! Where an outbox row is, as a type. The `outbox.state` column keeps the same words it
-//! always held (`queued`, `sending`, `sent`, `failed-permanent`, `failed`, `discarded`), so
-//! no migration is needed; [`OutboxState`] reads and writes them through rusqlite's
-//! [`ToSql`]/[`FromSql`], and an unknown word in the column is an error naming it.
+//! always held (`queued`, `sending`, `sent`, `failed-permanent`, `failed`, `discarded`), plus
+//! `uncertain`, so no migration is needed (the column is free text); [`OutboxState`] reads
+//! and writes them through rusqlite's [`ToSql`]/[`FromSql`], and an unknown word in the column is an error naming it.
 
 use std::fmt;
 
@@ -17,6 +17,9 @@ pub enum OutboxState {
     Queued,
     /// An attempt began and has not been recorded as finished.
     Sending,
+    /// An attempt ended (cut off, or found interrupted) without knowing whether the server
+    /// took the reply. Never resent by itself unless the server shows it was not delivered.
+    Uncertain,
     Sent,
     /// The server refused it (5xx): kept, to be edited and resent or discarded.
     FailedPermanent,
@@ -27,9 +30,10 @@ pub enum OutboxState {
 }
 
 impl OutboxState {
-    pub const ALL: [OutboxState; 6] = [
+    pub const ALL: [OutboxState; 7] = [
         OutboxState::Queued,
         OutboxState::Sending,
+        OutboxState::Uncertain,
         OutboxState::Sent,
         OutboxState::FailedPermanent,
         OutboxState::Failed,
@@ -41,6 +45,7 @@ impl OutboxState {
         match self {
             OutboxState::Queued => "queued",
             OutboxState::Sending => "sending",
+            OutboxState::Uncertain => "uncertain",
             OutboxState::Sent => "sent",
             OutboxState::FailedPermanent => "failed-permanent",
             OutboxState::Failed => "failed",
@@ -68,7 +73,7 @@ impl ToSql for OutboxState {
 
 /// An unknown word in `outbox.state`.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown outbox state {0:?}: expected one of queued, sending, sent, failed-permanent, failed, discarded")]
+#[error("unknown outbox state {0:?}: expected one of queued, sending, uncertain, sent, failed-permanent, failed, discarded")]
 pub struct UnknownOutboxState(String);
 
 impl FromSql for OutboxState {
@@ -93,6 +98,7 @@ mod tests {
         let words = [
             "queued",
             "sending",
+            "uncertain",
             "sent",
             "failed-permanent",
             "failed",

@@ -103,7 +103,7 @@ fn transient_failures_back_off_and_keep_the_error() {
 }
 
 #[test]
-fn a_crashed_attempt_is_due_only_once_stale() {
+fn a_crashed_attempt_is_due_only_once_stale_and_then_is_uncertain() {
     let (_d, store, draft, built) = setup();
     let id = queue(&store, &draft, &built, "me", t(0)).unwrap();
     assert!(claim(&store, &get(&store, id).unwrap(), t(0)).unwrap());
@@ -112,9 +112,65 @@ fn a_crashed_attempt_is_due_only_once_stale() {
     let stale = due(&store, t(30), true, t(20)).unwrap();
     assert_eq!(stale.len(), 1);
     assert_eq!(stale[0].state, OutboxState::Sending);
-    assert!(claim(&store, &stale[0], t(30)).unwrap());
-    assert!(!claim(&store, &stale[0], t(30)).unwrap());
-    assert_eq!(get(&store, id).unwrap().attempts, 2);
+    // A crashed attempt may have reached the server: uncertain, not queued again.
+    assert!(mark_interrupted(&store, &stale[0], "interrupted").unwrap());
+    assert!(!mark_interrupted(&store, &stale[0], "interrupted").unwrap());
+    let row = get(&store, id).unwrap();
+    assert_eq!(row.state, OutboxState::Uncertain);
+    assert_eq!(row.last_attempt_at, stale[0].last_attempt_at);
+    assert_eq!(get(&store, id).unwrap().attempts, 1);
+}
+
+#[test]
+fn an_uncertain_reply_is_resent_only_when_its_copy_is_surely_missing() {
+    let (_d, store, draft, built) = setup();
+    let id = queue(&store, &draft, &built, "me", t(0)).unwrap();
+    assert!(claim(&store, &get(&store, id).unwrap(), t(0)).unwrap());
+    mark_uncertain(&store, id, "connection lost after DATA", t(0)).unwrap();
+    let row = get(&store, id).unwrap();
+    assert_eq!(row.state, OutboxState::Uncertain);
+    // The attempt time is kept: the wait for the team copy counts from it.
+    assert_eq!(row.last_attempt_at.as_deref(), Some(&*timestamp(t(0))));
+    assert_eq!(
+        unsettled_for_report(&store, 1).unwrap()[0].id,
+        id,
+        "a new reply to the report is warned about this one"
+    );
+    // Due for a look on the server (never a blind resend: the verdict decides).
+    assert_eq!(due(&store, t(1), false, t(-10)).unwrap().len(), 1);
+    assert_eq!(verdict(&row, true, true, t(1)), Verdict::Delivered);
+    assert_eq!(
+        verdict(&row, false, true, t(1)),
+        Verdict::WaitUntil(t(0) + MISSING_AFTER),
+        "the team copy may still be in an MTA queue"
+    );
+    assert_eq!(
+        verdict(&row, false, true, t(0) + MISSING_AFTER),
+        Verdict::Resend
+    );
+    assert_eq!(
+        verdict(&row, false, false, t(10_000)),
+        Verdict::AskPerson,
+        "with no copy to look for, only a person may resend it"
+    );
+    still_uncertain(&store, id, "ask", t(600)).unwrap();
+    assert!(due(&store, t(1), false, t(-10)).unwrap().is_empty());
+    assert_eq!(due(&store, t(1), true, t(-10)).unwrap().len(), 1);
+
+    // A person's word: queued again, and the claim clears the old error.
+    assert!(matches!(
+        resend_by_hand(&store, 999, t(2)),
+        Err(OutboxError::NotFound(999))
+    ));
+    resend_by_hand(&store, id, t(2)).unwrap();
+    let row = get(&store, id).unwrap();
+    assert_eq!(row.state, OutboxState::Queued);
+    assert!(matches!(
+        resend_by_hand(&store, id, t(2)),
+        Err(OutboxError::WrongState { .. })
+    ));
+    assert!(claim(&store, &row, t(3)).unwrap());
+    assert_eq!(get(&store, id).unwrap().last_error, None);
 }
 
 #[test]

@@ -93,6 +93,12 @@ pub fn reply_unverified(report_id: i64, error: &str) -> String {
     format!("Reply to #{report_id}: {error}")
 }
 
+pub fn reply_sent_unrecorded(report_id: i64, error: &str) -> String {
+    format!(
+        "Reply to #{report_id} WAS sent, but recording it failed ({error}): do not send it again; it stays in the outbox as unfinished"
+    )
+}
+
 pub fn reply_taken_elsewhere(outbox_id: i64) -> String {
     format!("Outbox #{outbox_id} is being sent by another desk right now")
 }
