@@ -467,3 +467,39 @@ fn who(tui: &tui_support::Desk) -> Vec<String> {
         .map(|r| r.by)
         .collect()
 }
+
+/// A reply of ours that may already have reached the reporter (uncertain, or still being
+/// sent) is asked about before the editor opens, as `secdesk reply` refuses without asking.
+#[test]
+fn r_next_to_an_unconfirmed_reply_asks_first() {
+    let mail = Desk::new(REPORT, support::free_port());
+    let mut tui = tui_on(&mail);
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    tui.key(KeyCode::Char('y'));
+    assert!(
+        tui.status().contains("queued (outbox #1)"),
+        "{}",
+        tui.status()
+    );
+    // As a send cut off after DATA leaves it.
+    tui.store
+        .conn()
+        .execute("UPDATE outbox SET state = 'uncertain' WHERE id = 1", [])
+        .unwrap();
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter);
+    let question = tui.screen();
+    assert!(
+        question.contains("outbox #1, a reply that may already have reached the reporter")
+            && question.contains("(uncertain)"),
+        "{question}"
+    );
+    assert!(question.contains("Write yours"), "{question}");
+    tui.key(KeyCode::Char('n'));
+    assert!(
+        tui.screen().contains("no reply written"),
+        "{}",
+        tui.screen()
+    );
+}

@@ -125,9 +125,21 @@ impl Session {
         template: Option<&str>,
     ) -> Action {
         let composed = self.compose(report_id, template);
+        // A reply of ours still sending or unconfirmed may reach the reporter any moment:
+        // asked about as another member's reply is.
+        let unsettled = || {
+            outbox::unsettled_for_report(&self.store, report_id)
+                .ok()
+                .and_then(|mut rows| rows.pop())
+                .map(|row| text::unsettled_reply(row.id, &row.state.to_string()))
+        };
         let warning = composed
             .is_ok()
-            .then(|| super::team::other_replying(&self.config, &self.store, report_id, now))
+            .then(|| {
+                unsettled().or_else(|| {
+                    super::team::other_replying(&self.config, &self.store, report_id, now)
+                })
+            })
             .flatten();
         if composed.is_ok() && warning.is_none() {
             super::team::start(&self.config, &mut self.store, report_id, now);

@@ -43,6 +43,12 @@ pub fn is_replying(who: &str, minutes: i64) -> String {
     format!("{who} is replying ({minutes} min)")
 }
 
+/// The `who` of [`write_anyway`] when the report has a reply of ours in the outbox that
+/// is still sending or unconfirmed.
+pub fn unsettled_reply(outbox_id: i64, state: &str) -> String {
+    format!("outbox #{outbox_id}, a reply that may already have reached the reporter ({state}),")
+}
+
 pub fn also_replying(line: &str, id: i64) -> String {
     format!("{line} to report #{id}: two replies may reach the reporter; n in the preview cancels yours")
 }
@@ -53,7 +59,7 @@ pub fn write_anyway(who: &str, id: i64) -> String {
     format!("{who} to #{id}: two replies may reach the reporter. Write yours anyway? y/N")
 }
 
-pub const REPLY_NOT_STARTED: &str = "no reply written; the other member's reply goes on";
+pub const REPLY_NOT_STARTED: &str = "no reply written; the other reply goes on";
 
 pub fn compose_failed(e: &str) -> String {
     format!("cannot write the reply: {e}")
