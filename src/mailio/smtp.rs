@@ -390,8 +390,12 @@ impl SmtpSender {
         conn.command(Mail::new(envelope.from().cloned(), options))
             .map_err(before)?;
         for to in envelope.to() {
-            conn.command(Rcpt::new(to.clone(), vec![]))
-                .map_err(before)?;
+            conn.command(Rcpt::new(to.clone(), vec![])).map_err(|e| {
+                // Which recipient was refused: the reporter, or the team's copy.
+                let mut refused = self.classify(&e);
+                refused.detail = format!("recipient <{to}> refused: {}", refused.detail);
+                refused
+            })?;
         }
         // The one gate to delivery: past it only if the send was not given up meanwhile.
         if phase

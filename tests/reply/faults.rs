@@ -566,3 +566,29 @@ fn a_reply_another_delivery_is_sending_is_not_sent_again() {
         "one failed attempt, one by the other delivery"
     );
 }
+
+/// A 550 to one RCPT says which recipient was refused: here the team's copy, not the
+/// reporter.
+#[test]
+fn a_refused_recipient_is_named() {
+    let desk = Desk::new(REPORT, 0);
+    let maildir = desk.server.maildir(REPORTER, "INBOX");
+    let port = free_port();
+    let _smtp = Smtp::start_with(
+        &maildir,
+        SmtpOptions {
+            port: Some(port),
+            refuse_rcpt: Some("security@example.org".into()),
+            ..SmtpOptions::default()
+        },
+    );
+    desk.configure(port, "");
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("recipient <security@example.org> refused") && err.contains("550"),
+        "{err}"
+    );
+    assert_eq!(desk.reporter_maildir_count(), 0, "nothing was sent");
+}

@@ -7,6 +7,7 @@ its command line cannot set these two behaviours:
   --refuse-auth                 offer AUTH PLAIN/LOGIN in plaintext and refuse every login
   --rcpt-delay SECONDS          answer each RCPT only after SECONDS (a slow server)
   --answer-delay SECONDS        store each message, then answer its DATA only after SECONDS
+  --refuse-rcpt ADDRESS         answer RCPT TO:<ADDRESS> with 550 5.1.1
 
 Usage: aiosmtpd_faults.py PORT MAILDIR [--data-reply TEXT] [--refuse-auth]
                           [--rcpt-delay S] [--answer-delay S]
@@ -22,14 +23,17 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Refusing(Mailbox):
-    def __init__(self, maildir, data_reply, rcpt_delay=0.0, answer_delay=0.0):
+    def __init__(self, maildir, data_reply, rcpt_delay=0.0, answer_delay=0.0, refuse_rcpt=None):
         super().__init__(maildir)
+        self.refuse_rcpt = refuse_rcpt
         self.data_reply = data_reply
         self.rcpt_delay = rcpt_delay
         self.answer_delay = answer_delay
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         await asyncio.sleep(self.rcpt_delay)
+        if self.refuse_rcpt and address.lower() == self.refuse_rcpt.lower():
+            return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -53,12 +57,13 @@ def main():
     p.add_argument("--refuse-auth", action="store_true")
     p.add_argument("--rcpt-delay", type=float, default=0.0)
     p.add_argument("--answer-delay", type=float, default=0.0)
+    p.add_argument("--refuse-rcpt")
     a = p.parse_args()
     params = {}
     if a.refuse_auth:
         params = dict(auth_require_tls=False, authenticator=refuse)
     controller = Controller(
-        Refusing(a.maildir, a.data_reply, a.rcpt_delay, a.answer_delay),
+        Refusing(a.maildir, a.data_reply, a.rcpt_delay, a.answer_delay, a.refuse_rcpt),
         hostname="127.0.0.1",
         port=a.port,
         **params,

@@ -510,6 +510,8 @@ pub struct SmtpOptions {
     pub rcpt_delay: Option<f64>,
     /// Store each message, then answer its DATA only after this many seconds.
     pub answer_delay: Option<f64>,
+    /// Answer RCPT for this address with 550 5.1.1.
+    pub refuse_rcpt: Option<String>,
 }
 
 impl SmtpOptions {
@@ -519,6 +521,7 @@ impl SmtpOptions {
             || self.refuse_auth
             || self.rcpt_delay.is_some()
             || self.answer_delay.is_some()
+            || self.refuse_rcpt.is_some()
     }
 }
 
@@ -582,6 +585,9 @@ impl Smtp {
                 }
                 if let Some(s) = options.answer_delay {
                     cmd.arg("--answer-delay").arg(s.to_string());
+                }
+                if let Some(a) = &options.refuse_rcpt {
+                    cmd.arg("--refuse-rcpt").arg(a);
                 }
             } else {
                 cmd.args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
