@@ -50,9 +50,10 @@ impl Run<'_> {
         row: &OutboxEntry,
     ) -> Result<Outcome, DeliveryError> {
         let expected = self.copy_expected(row);
-        let found = match expected {
-            true => self.find_on_server(&row.message_id),
-            false => Ok(None),
+        let found = if expected {
+            self.find_on_server(&row.message_id)
+        } else {
+            Ok(None)
         };
         let in_sent = match found {
             Ok(found) => found,
@@ -66,6 +67,8 @@ impl Run<'_> {
             }
         };
         let now = Utc::now();
+        // When it is looked for again: the verdict's own time, else in six hours.
+        let mut later = now + chrono::Duration::hours(6);
         let error = match outbox::verdict(row, in_sent.is_some(), expected, now) {
             Verdict::Delivered => {
                 if !outbox::claim(store, row, now)? {
@@ -74,19 +77,18 @@ impl Run<'_> {
                 return Ok(self.after_send(store, row, true, in_sent == Some(true)));
             }
             Verdict::Resend => return self.send(store, row),
-            Verdict::WaitUntil(at) => format!(
-                "the server may have this reply: the team's copy is not in {} yet, and may still be on its way; it is sent again only if still missing from {}",
-                self.team_mailboxes().join(", "),
-                when(&crate::core::store::timestamp(at))
-            ),
+            Verdict::WaitUntil(at) => {
+                later = at;
+                format!(
+                    "the server may have this reply: the team's copy is not in {} yet, and may still be on its way; it is sent again only if still missing from {}",
+                    self.team_mailboxes().join(", "),
+                    when(&crate::core::store::timestamp(at))
+                )
+            }
             Verdict::AskPerson => format!(
                 "the server may have this reply, and nothing can show whether it arrived (it has no team copy to look for), so it is not sent again by itself; if the reporter did not get it, send it again with `secdesk outbox --resend {id}`, else drop it with `secdesk outbox --discard {id}`",
                 id = row.id
             ),
-        };
-        let later = match outbox::verdict(row, false, expected, now) {
-            Verdict::WaitUntil(at) => at,
-            _ => now + chrono::Duration::hours(6),
         };
         outbox::still_uncertain(store, row.id, &error, later)?;
         Ok(Outcome::Unverified { error })
