@@ -263,9 +263,12 @@ fn remediation(a: &Advisory) -> String {
     }
 }
 
-/// `{reproducer}`: the reporter's first mail quoted, to trim before sending.
+/// `{reproducer}`: the reporter's first mail quoted, to trim before sending. It is mail
+/// text going out to other people, so it is quoted as a reply quotes
+/// ([`quoted_text`](crate::core::sanitize::quoted_text)): no control character (an escape
+/// sequence keeps its words, loses its ESC), hidden and bidi characters as `<U+XXXX>`.
 fn reproducer(first_mail: &str) -> String {
-    let quoted: String = first_mail
+    let quoted: String = crate::core::sanitize::quoted_text(first_mail)
         .trim()
         .lines()
         .map(|l| format!("> {l}\n"))

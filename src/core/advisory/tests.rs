@@ -350,3 +350,36 @@ fn a_field_set_from_its_event_json_is_checked_and_audited() {
     set_field_json(&mut store, &req, 1, Key::Credits, &serde_json::json!([])).unwrap();
     assert!(load(store.conn(), 1).unwrap().credits.is_empty());
 }
+
+/// The embargo notice quotes the reporter's first mail to distributors: an escape sequence
+/// or a bidi override in it must not travel on to their terminals, nor hide text from them.
+#[test]
+fn the_notice_quotes_the_report_without_controls_or_hidden_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let raw = "Message-ID: <h@x>\nFrom: r@reporter.example\nSubject: traversal\n\
+               Content-Type: text/plain; charset=utf-8\n\n\
+               run \x1b]52;c;ZXZpbA==\x07poc.py\x1b[2J\r\nthen \u{202e}txt.exe\u{200b} \u{9b}31m\n";
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, vec![RawIncoming::file(raw)], None)
+        .unwrap();
+    let facts = mail::facts(store.conn(), 1).unwrap();
+    let mut a = full();
+    a.embargo_until = Some("2099-01-05".into());
+    let notice = mail::embargo_notice(1, &a, &facts, "Tess", dir.path()).unwrap();
+    assert!(
+        notice
+            .body
+            .contains("> run ]52;c;ZXZpbA==poc.py[2J\n> then <U+202E>txt.exe<U+200B> 31m"),
+        "{}",
+        notice.body
+    );
+    assert!(
+        !notice
+            .body
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || crate::core::sanitize::is_hidden(c)),
+        "{:?}",
+        notice.body
+    );
+}
