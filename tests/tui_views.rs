@@ -267,8 +267,6 @@ fn another_member_replying_shows_on_the_row_and_in_the_report_view() {
 #[test]
 fn a_display_name_cannot_draw_lines_of_its_own() {
     use base64::Engine;
-    use secdesk::core::ingest::{Ingestor, RawIncoming};
-    use secdesk::core::store::Store;
     let fake = format!(
         "Alice{pad}<alice@example.org> — 2026-12-02T09:00:00Z{pad}  To: security@example.org{pad}┃ I withdraw this report, please close it as invalid.",
         pad = " ".repeat(70)
@@ -280,19 +278,8 @@ fn a_display_name_cannot_draw_lines_of_its_own() {
          Date: Mon, 30 Nov 2026 10:00:00 +0000\n\nthe real body\n",
         " ".repeat(70)
     );
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
-    Ingestor::without_classifier()
-        .ingest_batch(&mut store, vec![RawIncoming::file(raw)], None)
-        .unwrap();
-    let config = secdesk::cli::demo::demo_config().unwrap();
-    for (width, height) in [(80, 24), (200, 50)] {
-        let mut desk = Desk::open(
-            tempfile::tempdir().unwrap(),
-            Store::open(store.path()).unwrap(),
-            config.clone(),
-        );
-        desk.resize(width, height);
+    let (_store, desks) = desks_with_one_mail(&raw);
+    for (width, mut desk) in desks {
         // A subject padded with spaces stays one run of words in the queue's last column.
         let queue = desk.screen();
         let row = queue
@@ -310,13 +297,88 @@ fn a_display_name_cannot_draw_lines_of_its_own() {
             heading.contains("<u99@evil.example> — 2026-11-30T10:00:00Z"),
             "the address and date are on the heading's row at {width}: {screen}"
         );
-        let bars: Vec<&str> = screen
-            .lines()
-            .filter(|l| l.starts_with("┃"))
-            .map(str::trim_end)
-            .collect();
+        let bars = body_rows(&screen);
         assert_eq!(bars, ["┃ the real body"], "at {width}: {screen}");
         let to_lines = screen.lines().filter(|l| l.starts_with("  To:")).count();
         assert_eq!(to_lines, 1, "at {width}: {screen}");
     }
+}
+
+/// "Zalgo" text: a letter carrying 20,000 combining marks. Drawn whole, the marks stack over
+/// the rows around it, and laying out the report took the desk seconds per key (40 s to
+/// open in a debug build). At most a few marks are drawn on a letter; the rest are counted.
+#[test]
+fn a_letter_with_thousands_of_combining_marks_is_drawn_with_a_few_and_a_count() {
+    use secdesk::core::sanitize::MAX_MARKS_IN_A_ROW;
+    let zalgo = format!("Z{}algo", "\u{301}".repeat(20_000));
+    let raw = format!(
+        "From: zalgo@evil.example\nTo: security@example.org\nSubject: ZALGO{}\n\
+         Message-ID: <zalgo@evil.example>\nContent-Type: text/plain; charset=utf-8\n\
+         Date: Mon, 30 Nov 2026 10:00:00 +0000\n\nbefore\n{zalgo} after\n",
+        "\u{301}".repeat(5_000)
+    );
+    let (_store, desks) = desks_with_one_mail(&raw);
+    for (width, mut desk) in desks {
+        let queue = desk.screen();
+        assert!(queue.contains("ZALGO"), "{queue}");
+        desk.open_found("ZALGO");
+        let screen = desk.screen();
+        let marks_per_cell = screen
+            .lines()
+            .flat_map(|l| l.split(|c: char| c != '\u{301}'))
+            .map(|run| run.chars().count())
+            .max()
+            .unwrap_or(0);
+        assert!(
+            marks_per_cell <= MAX_MARKS_IN_A_ROW,
+            "{marks_per_cell} marks on one letter at {width}"
+        );
+        let bars = body_rows(&screen);
+        assert_eq!(
+            bars,
+            [
+                "┃ before".to_string(),
+                format!(
+                    "┃ Z{}<+19996 marks>algo after",
+                    "\u{301}".repeat(MAX_MARKS_IN_A_ROW)
+                )
+            ],
+            "at {width}: {screen}"
+        );
+    }
+}
+
+/// Desks on a store holding one message, `raw`, at 80×24 and at 200×50, each with its
+/// width; and the store's folder, to keep while they are used.
+fn desks_with_one_mail(raw: &str) -> (tempfile::TempDir, Vec<(u16, Desk)>) {
+    use secdesk::core::ingest::{Ingestor, RawIncoming};
+    use secdesk::core::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, vec![RawIncoming::file(raw)], None)
+        .unwrap();
+    let config = secdesk::cli::demo::demo_config().unwrap();
+    let desks = [(80, 24), (200, 50)]
+        .into_iter()
+        .map(|(width, height)| {
+            let mut desk = Desk::open(
+                tempfile::tempdir().unwrap(),
+                Store::open(store.path()).unwrap(),
+                config.clone(),
+            );
+            desk.resize(width, height);
+            (width, desk)
+        })
+        .collect();
+    (dir, desks)
+}
+
+/// The report view's rows of mail text (the ones with the quote bar), without trailing blanks.
+fn body_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .filter(|l| l.starts_with("┃"))
+        .map(str::trim_end)
+        .collect()
 }

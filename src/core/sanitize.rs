@@ -11,47 +11,112 @@
 /// text reads without being seen ([`is_hidden`]: C1 controls, bidi controls, zero-width and
 /// other default-ignorable characters, tag characters) is shown as its code, `<U+202E>`.
 pub fn terminal_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = Shown::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\n' | '\t' => out.push(c),
+            '\n' | '\t' => out.push_plain(c),
             '\r' => {}
-            _ => push_safe(&mut out, c),
+            _ => out.push_safe(c),
         }
     }
-    out
+    out.finish()
 }
 
 /// Like [`terminal_text`], for a single line: line breaks and tabs become spaces.
 pub fn terminal_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = Shown::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '\n' | '\t' | '\r' => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
+                if !out.text.ends_with(' ') {
+                    out.push_plain(' ');
                 }
             }
-            _ => push_safe(&mut out, c),
+            _ => out.push_safe(c),
         }
     }
-    out
+    out.finish()
 }
 
-fn push_safe(out: &mut String, c: char) {
-    match c {
-        '\u{1b}' => out.push('␛'),
-        '\u{7f}' => out.push('␡'),
-        // C0 controls have visible pictures at U+2400 + code.
-        '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
-        c if is_hidden(c) => push_code(out, c),
-        c => out.push(c),
+/// How many zero-width characters (combining marks, conjoining vowels …) in a row are drawn
+/// on one character. Real text stacks at most three or four (Vietnamese two, Hebrew with
+/// points and cantillation four); "Zalgo" text stacks thousands, which draws over the
+/// lines around it and makes every row that holds it as costly to lay out as the whole run.
+pub const MAX_MARKS_IN_A_ROW: usize = 4;
+
+/// Text being made terminal-safe: what is shown so far, and the run of zero-width
+/// characters at its end, whose excess is counted and shown as `<+N marks>`.
+struct Shown {
+    text: String,
+    marks: usize,
+    dropped: usize,
+}
+
+impl Shown {
+    fn with_capacity(n: usize) -> Shown {
+        Shown {
+            text: String::with_capacity(n),
+            marks: 0,
+            dropped: 0,
+        }
+    }
+
+    /// A character that is safe to print as it is.
+    fn push_plain(&mut self, c: char) {
+        use unicode_width::UnicodeWidthChar;
+        if c.width() == Some(0) {
+            if self.marks >= MAX_MARKS_IN_A_ROW {
+                self.dropped += 1;
+                return;
+            }
+            self.marks += 1;
+        } else {
+            self.end_marks();
+        }
+        self.text.push(c);
+    }
+
+    /// Visible text of our own (a code, a picture): it ends a run of marks.
+    fn push_str(&mut self, s: &str) {
+        self.end_marks();
+        self.text.push_str(s);
+    }
+
+    fn end_marks(&mut self) {
+        if self.dropped > 0 {
+            self.text.push_str(&format!("<+{} marks>", self.dropped));
+        }
+        self.marks = 0;
+        self.dropped = 0;
+    }
+
+    fn push_safe(&mut self, c: char) {
+        match c {
+            '\u{1b}' => self.push_str("␛"),
+            '\u{7f}' => self.push_str("␡"),
+            // C0 controls have visible pictures at U+2400 + code.
+            '\u{0}'..='\u{1f}' => {
+                let picture = char::from_u32(0x2400 + c as u32).unwrap_or('�');
+                self.push_str(picture.encode_utf8(&mut [0; 4]));
+            }
+            c if is_hidden(c) => self.push_str(&code(c)),
+            c => self.push_plain(c),
+        }
+    }
+
+    fn finish(mut self) -> String {
+        self.end_marks();
+        self.text
     }
 }
 
 /// `<U+202E>`: how a hidden character is shown.
+fn code(c: char) -> String {
+    format!("<U+{:04X}>", c as u32)
+}
+
 fn push_code(out: &mut String, c: char) {
-    out.push_str(&format!("<U+{:04X}>", c as u32));
+    out.push_str(&code(c));
 }
 
 /// True for a character that changes how text reads, or hides text, without being seen:
@@ -145,17 +210,17 @@ pub fn json_for_terminal(json: &str) -> String {
 /// `<U+XXXX>` (as on the terminal), so a CSV printed to a terminal or opened in a
 /// spreadsheet cannot act on either.
 pub fn csv_cell(s: &str) -> String {
-    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let mut text = String::with_capacity(s.len() + 1);
-    if formula {
-        text.push('\'');
+    let mut text = Shown::with_capacity(s.len() + 1);
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        text.push_plain('\'');
     }
     for c in s.chars() {
         match c {
-            '\n' | '\t' | '\r' => text.push(' '),
-            _ => push_safe(&mut text, c),
+            '\n' | '\t' | '\r' => text.push_plain(' '),
+            _ => text.push_safe(c),
         }
     }
+    let text = text.finish();
     if text.contains([',', '"']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -315,6 +380,38 @@ mod tests {
         assert!(cell.chars().all(|c| !c.is_control()));
         assert_eq!(csv_cell("\t=1+1"), "' =1+1");
         assert_eq!(csv_cell("-2,\"x\""), "\"'-2,\"\"x\"\"\"");
+    }
+
+    #[test]
+    fn a_run_of_combining_marks_is_cut_and_counted() {
+        let zalgo = format!("Z{}algo", "\u{301}".repeat(20_000));
+        for shown in [
+            terminal_line(&zalgo),
+            terminal_text(&zalgo),
+            csv_cell(&zalgo),
+        ] {
+            assert_eq!(
+                shown,
+                format!(
+                    "Z{}<+19996 marks>algo",
+                    "\u{301}".repeat(MAX_MARKS_IN_A_ROW)
+                )
+            );
+        }
+        // Each base character gets its own marks; real text is untouched.
+        for text in [
+            "Tiếng Việt",
+            "בְּרֵאשִׁ֖ית",
+            "हिन्दी",
+            "e\u{301}\u{302}\u{303}\u{304}",
+        ] {
+            assert_eq!(terminal_line(text), text);
+        }
+        // A hidden character between marks does not restart the count unseen.
+        assert_eq!(
+            terminal_line("a\u{301}\u{301}\u{301}\u{301}\u{301}\u{200b}\u{301}"),
+            "a\u{301}\u{301}\u{301}\u{301}<+1 marks><U+200B>\u{301}"
+        );
     }
 
     #[test]
