@@ -326,6 +326,48 @@ fn a_csv_export_never_hands_a_spreadsheet_a_formula() {
     assert!(row.contains("'=cmd|"), "the sender is kept, as text: {row}");
 }
 
+/// A spreadsheet skips white space and quotes before a formula and reads a full-width `＝`
+/// or `＋` as `=` or `+`: those cells are guarded too.
+#[test]
+fn a_csv_formula_behind_a_quote_or_in_full_width_is_guarded() {
+    use base64::Engine;
+    let word = |s: &str| {
+        format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
+    };
+    let desk = Desk::new();
+    for (i, (from, subject)) in [
+        ("\u{ff1d}cmd|' /C calc'!A0", "\u{ff0b}1+1"),
+        ("\" @SUM(A1)", "\u{3000}\u{ff20}SUM(A1)"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let raw = format!(
+            "From: {} <x{i}@evil.example>\nTo: security@example.org\nSubject: {}\n\
+             Message-ID: <csv{i}@evil.example>\n\nbody\n",
+            word(from),
+            word(subject)
+        );
+        desk.import_bytes(&format!("csv{i}.eml"), raw.as_bytes());
+    }
+    let out = desk.run(&["list", "--csv"]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    for row in csv.split_terminator("\r\n").skip(1) {
+        let cells = split_csv_row(row);
+        for cell in &cells[cells.len() - 2..] {
+            assert!(cell.starts_with('\''), "unguarded cell {cell:?} in {row}");
+        }
+    }
+    assert!(
+        csv.contains("'\u{ff1d}cmd|"),
+        "the sender is kept, as text: {csv}"
+    );
+}
+
 /// Splits one RFC 4180 row into unquoted cells.
 fn split_csv_row(row: &str) -> Vec<String> {
     let mut cells = vec![String::new()];

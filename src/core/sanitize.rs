@@ -203,7 +203,10 @@ pub fn json_for_terminal(json: &str) -> String {
 }
 
 /// One CSV cell (RFC 4180), guarded against formula injection: a cell a spreadsheet would
-/// evaluate (`=`, `+`, `-`, `@`, tab or CR first) gets a leading `'`.
+/// evaluate gets a leading `'`. That is a cell whose first character is `=`, `+`, `-` or `@`
+/// (or their full-width and small forms, `＝`, `﹢`: anything that is one of them under
+/// NFKC), also after leading white space and quotes (which spreadsheets skip), or a cell
+/// starting with a tab or CR.
 ///
 /// A cell never carries a C0 or C1 control nor a hidden character: line breaks and tabs
 /// become spaces, ESC and the other controls their visible pictures, hidden characters
@@ -211,7 +214,7 @@ pub fn json_for_terminal(json: &str) -> String {
 /// spreadsheet cannot act on either.
 pub fn csv_cell(s: &str) -> String {
     let mut text = Shown::with_capacity(s.len() + 1);
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if is_formula(s) {
         text.push_plain('\'');
     }
     for c in s.chars() {
@@ -226,6 +229,30 @@ pub fn csv_cell(s: &str) -> String {
     } else {
         text
     }
+}
+
+/// True when a spreadsheet could read the cell as a formula (see [`csv_cell`]).
+fn is_formula(s: &str) -> bool {
+    if s.starts_with(['\t', '\r']) {
+        return true;
+    }
+    let first = s.chars().find(|&c| !(c.is_whitespace() || is_quote(c)));
+    let Some(first) = first else {
+        return false;
+    };
+    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+    let mut utf8 = [0; 4];
+    let folded = nfkc.normalize(first.encode_utf8(&mut utf8));
+    folded.starts_with(['=', '+', '-', '@', '\u{2212}'])
+}
+
+/// A quotation mark a spreadsheet may skip before a formula: `"`, `'`, and their full-width
+/// and typographic forms.
+fn is_quote(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\'' | '\u{ff02}' | '\u{ff07}' | '\u{2018}'..='\u{201f}' | '`'
+    )
 }
 
 /// One CSV record (RFC 4180 §2): every cell through [`csv_cell`], commas between, CRLF at
@@ -380,6 +407,31 @@ mod tests {
         assert!(cell.chars().all(|c| !c.is_control()));
         assert_eq!(csv_cell("\t=1+1"), "' =1+1");
         assert_eq!(csv_cell("-2,\"x\""), "\"'-2,\"\"x\"\"\"");
+    }
+
+    #[test]
+    fn a_formula_is_guarded_behind_spaces_quotes_and_in_full_width() {
+        for cell in [
+            " =1+1",
+            "\u{a0}\u{3000}+1",
+            "\"=cmd|' /C calc'!A0",
+            "'@SUM(A1)",
+            "\" \u{201c}-2",
+            "\u{ff1d}HYPERLINK(\"x\")",
+            "\u{fe66}1",
+            "\u{ff0b}1",
+            "\u{ff0d}1",
+            "\u{ff20}SUM(A1)",
+            "\u{2212}1",
+            "\r=1",
+        ] {
+            let guarded = csv_cell(cell);
+            let unquoted = guarded.strip_prefix('"').unwrap_or(&guarded);
+            assert!(unquoted.starts_with('\''), "{cell:?} became {guarded:?}");
+        }
+        for plain in ["a = b", "x@example.org", "1-2", "\u{ff21}bc", "<U+200B>"] {
+            assert_eq!(csv_cell(plain), plain);
+        }
     }
 
     #[test]
