@@ -227,6 +227,15 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
     if key != Key::Details && v.contains(['\n', '\r']) {
         return Err(format!("{} must be one line", key.as_str()));
     }
+    if let Some(c) = v.chars().find(|&c| !is_publishable(c)) {
+        return Err(format!(
+            "{} holds U+{:04X}, a control character or an invisible one (a bidi override, a \
+             zero-width character …) that would act on a terminal or hide text from readers of \
+             the advisory: remove it",
+            key.as_str(),
+            c as u32
+        ));
+    }
     let bad = |why: &str| Err(rejected(key, v, why));
     let text = |s: String| Ok(Value::Text(s));
     match key {
@@ -281,6 +290,14 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
             None => bad("names nobody"),
         },
     }
+}
+
+/// True for a character an advisory may carry: it goes out in exports, mails and records
+/// that others print, so nothing that acts on a terminal (C0 and C1 controls, DEL) or
+/// hides text ([`is_hidden`](crate::core::sanitize::is_hidden)); only line breaks and tabs
+/// (in `details`) among the controls.
+fn is_publishable(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\t') || !(c.is_control() || crate::core::sanitize::is_hidden(c))
 }
 
 /// The error for a value `key` cannot hold: the value, what is wrong, and how it is written.

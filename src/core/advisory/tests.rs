@@ -383,3 +383,29 @@ fn the_notice_quotes_the_report_without_controls_or_hidden_characters() {
         notice.body
     );
 }
+
+/// An advisory is published: a value with an escape sequence, a C1 control or a bidi
+/// override is refused, whichever way it comes (`--set`, the form, a team sync).
+#[test]
+fn a_value_with_a_control_or_hidden_character_is_refused() {
+    for (text, code) in [
+        ("summary=evil \x1b]52;c;ZXZpbA==\x07", "U+001B"),
+        ("details=line one\nline \u{9b}31m two", "U+009B"),
+        ("credits=Eve \u{202e}reversed:finder", "U+202E"),
+        ("component=pip\u{200b}", "U+200B"),
+        ("references=https://example.org/\u{7f}", "U+007F"),
+    ] {
+        let err = parse_set(text, now()).unwrap_err();
+        assert!(
+            err.contains(code) && err.contains("remove it"),
+            "{text:?}: {err}"
+        );
+    }
+    assert!(parse_set("details=line one\n\tline two", now()).is_ok());
+    assert!(parse_set("credits=אבי כהן:finder", now()).is_ok());
+    let (_dir, mut store) = store();
+    let req = Request::new("tess@example.org").at(now());
+    let remote = serde_json::json!("hidden \u{2066}text");
+    let err = set_field_json(&mut store, &req, 1, Key::Summary, &remote).unwrap_err();
+    assert!(err.to_string().contains("U+2066"), "{err}");
+}
