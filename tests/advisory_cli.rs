@@ -726,3 +726,47 @@ fn yearly_stats_in_json_csv_table_and_charts() {
     let err = desk.fails(&["stats", "--by", "fortnight"]);
     assert!(err.contains("choose week, month, quarter or year"), "{err}");
 }
+
+/// A field stored before values were checked for control and invisible characters (a bidi
+/// override, a C1 CSI) is escaped when an export is printed on a terminal, as `--json` is;
+/// piped or written with `--out`, the record is exact.
+#[test]
+fn an_export_on_a_terminal_escapes_what_would_act_on_it() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    let summary = "Traversal in \u{202e}txt.exe \u{9b}31m";
+    let store = secdesk::core::store::Store::open(&desk.path("secdesk.db")).unwrap();
+    store
+        .conn()
+        .execute(
+            "UPDATE advisories SET fields = json_set(fields, '$.summary', ?1) WHERE report_id = 1",
+            [summary],
+        )
+        .unwrap();
+    drop(store);
+    let piped: Value = serde_json::from_str(&desk.ok(&["export", "1", "--format", "osv"])).unwrap();
+    assert_eq!(piped["summary"], summary);
+    let line = format!(
+        "{} --config {} export 1 --format osv",
+        env!("CARGO_BIN_EXE_secdesk"),
+        desk.path("config.toml").display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script(1)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8(out.stdout).unwrap().replace("\r\n", "\n");
+    assert!(
+        !shown.contains(['\u{202e}', '\u{9b}']),
+        "raw on the terminal: {shown:?}"
+    );
+    assert!(shown.contains("\\u202etxt.exe \\u009b31m"), "{shown}");
+    let decoded: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(decoded["summary"], summary, "the record decodes the same");
+}

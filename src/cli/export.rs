@@ -5,7 +5,6 @@
 //!
 //! A report missing what the format needs is refused with the list of missing fields.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,6 +12,7 @@ use chrono::Utc;
 
 use crate::core::advisory::export::{cve, ghsa, osv, Format, Meta};
 use crate::core::advisory::{self, mail};
+use crate::core::sanitize::terminal_line;
 use crate::core::store::timestamp;
 
 use super::{notice, output, Context};
@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         Format::Ghsa => {
             let (body, notes) = ghsa::body(&a, &meta)?;
             for n in notes {
-                eprintln!("secdesk: note: report #{id}: {n}");
+                eprintln!("secdesk: note: report #{id}: {}", terminal_line(&n));
             }
             body
         }
@@ -85,10 +85,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             return notice::send_mail(&config, &mut store, id, &[to], text, args.no_edit, args.yes);
         }
     };
-    let text = format!("{}\n", serde_json::to_string_pretty(&value)?);
     match &args.out {
-        Some(path) => output::write_whole(path, &text)?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Some(path) => {
+            let text = format!("{}\n", serde_json::to_string_pretty(&value)?);
+            output::write_whole(path, &text)?
+        }
+        // On a terminal, characters that would act on it or hide text are escaped (a value
+        // stored before fields were checked for them); piped, the record is exact.
+        None => output::print_json(&value)?,
     }
     Ok(ExitCode::SUCCESS)
 }
