@@ -183,14 +183,20 @@ pub fn is_terminal_safe(s: &str) -> bool {
 
 /// Escapes, in JSON text, every character a terminal would act on or hide ([`is_hidden`],
 /// DEL, and any raw control) as `\uXXXX` (a UTF-16 surrogate pair above U+FFFF), for JSON
-/// shown on a terminal. Those characters only ever occur inside JSON strings, so the
-/// escaped text decodes to exactly the same value.
+/// shown on a terminal, and the zero-width characters of a run longer than
+/// [`MAX_MARKS_IN_A_ROW`] (the combining marks of "Zalgo" text) too. Those characters only
+/// ever occur inside JSON strings, so the escaped text decodes to exactly the same value.
 pub fn json_for_terminal(json: &str) -> String {
+    use unicode_width::UnicodeWidthChar;
     let mut out = String::with_capacity(json.len());
+    let mut marks = 0;
     for c in json.chars() {
         // A raw line break or tab is layout between values (inside a string serde_json has
         // already escaped it).
-        if (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || is_hidden(c) {
+        let acts = (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || is_hidden(c);
+        let zero_width = !acts && c.width() == Some(0);
+        marks = if zero_width { marks + 1 } else { 0 };
+        if acts || marks > MAX_MARKS_IN_A_ROW {
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 out.push_str(&format!("\\u{u:04x}"));
@@ -398,6 +404,23 @@ mod tests {
         let back: Vec<String> = serde_json::from_str(&shown).unwrap();
         assert_eq!(back, ["a\u{202e}b\u{9b}c\u{e0041}\u{7f}d\n"]);
         assert!(shown.is_ascii());
+    }
+
+    #[test]
+    fn json_on_a_terminal_escapes_the_marks_past_a_few() {
+        let zalgo = format!("Z{}algo", "\u{301}".repeat(20));
+        let json = serde_json::to_string(&[&zalgo]).unwrap();
+        let shown = json_for_terminal(&json);
+        assert_eq!(
+            shown,
+            format!(
+                "[\"Z{}{}algo\"]",
+                "\u{301}".repeat(MAX_MARKS_IN_A_ROW),
+                "\\u0301".repeat(20 - MAX_MARKS_IN_A_ROW)
+            )
+        );
+        let back: Vec<String> = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, [zalgo]);
     }
 
     #[test]
