@@ -157,14 +157,14 @@ pub fn compose_to(
     })
 }
 
-/// Who the greeting names: the first recipient's display name, else the address, else
-/// "there".
+/// Who the greeting names: the first recipient's display name (flattened and cut as in the
+/// To header), else the address, else "there".
 fn greeting_name(first: Option<&Mailbox>) -> String {
     first
         .map(|m| {
             m.name
                 .as_deref()
-                .map(flatten)
+                .map(|n| threading::shorten(&flatten(n), message::MAX_NAME_CHARS))
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| m.addr.clone())
         })

@@ -456,3 +456,35 @@ fn hidden_characters_never_reach_a_header_we_send() {
     assert_eq!(name, "Rita tset.live@rekcatta Bcc: x@y");
     assert!(!super::flatten("re: \u{2066}bug\u{2069}").contains('\u{2066}'));
 }
+
+/// A display name of 10,000 characters (with an escape and a bidi override in it) is the
+/// greeting cut to what the To header carries, not a 10 KB first line of the reply.
+#[test]
+fn a_huge_display_name_is_greeted_cut_short_and_flat() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("Eve\u{202e} \u{1b}[2J{}", "e".repeat(10_000));
+    // Encoded words of 30 bytes each, folded, as RFC 2047 §2 wants them.
+    let words: Vec<String> = name
+        .as_bytes()
+        .chunks(30)
+        .map(|c| {
+            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, c);
+            format!("=?UTF-8?B?{b64}?=")
+        })
+        .collect();
+    let raw = format!(
+        "Message-ID: <big@evil.example>\r\nFrom: {} <eve@evil.example>\r\n\
+         Subject: name\r\n\r\nbody\r\n",
+        words.join("\r\n ")
+    );
+    let store = store_with(dir.path(), &[&raw]);
+    let draft = compose(&config(dir.path()), &store, 1, None).unwrap();
+    let greeting = draft.body.lines().next().unwrap();
+    assert!(greeting.starts_with("Hello Eve [2Jeee"), "{greeting:.80}");
+    assert!(greeting.ends_with("e…,"), "{greeting:.80}");
+    assert!(
+        greeting.chars().count() < 120,
+        "{} chars",
+        greeting.chars().count()
+    );
+}
