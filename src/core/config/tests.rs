@@ -250,3 +250,65 @@ fn loopback_detection() {
     assert!(!is_loopback("mail.example.org"));
     assert!(!is_loopback("10.0.0.1"));
 }
+
+#[test]
+fn numbers_out_of_range_are_refused_naming_key_and_range() {
+    // Each of these once passed the config and then panicked at the first
+    // `Instant + Duration` or chrono duration ("overflow when adding duration to instant",
+    // "TimeDelta::seconds out of bounds"), or silently meant 1 s.
+    let cases = [
+        (
+            "[sync]\ndeadline_seconds = 18446744073709551615",
+            "sync.deadline_seconds",
+        ),
+        (
+            "[sync]\ntimeout_seconds = 9223372036854775807",
+            "sync.timeout_seconds",
+        ),
+        ("[sync]\ntimeout_seconds = 0", "sync.timeout_seconds"),
+        ("[sync]\ndeadline_seconds = 0", "sync.deadline_seconds"),
+        ("[sync]\npoll_seconds = 0", "sync.poll_seconds"),
+        ("[sync]\nmax_message_bytes = 0", "sync.max_message_bytes"),
+        (
+            "[clocks]\nacknowledge_days = 1e300",
+            "clocks.acknowledge_days",
+        ),
+    ];
+    for (extra, key) in cases {
+        let text = format!("{MINIMAL}\n{extra}\n");
+        let err = Config::parse(&text, Path::new("/etc/x/config.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("`{key}`")), "{extra}: {err}");
+        assert!(
+            err.contains("out of range") || err.contains("at most"),
+            "{extra}: {err}"
+        );
+    }
+    let command = MINIMAL.replace(
+        "username = \"security\"",
+        "username = \"security\"\npassword_command_timeout_seconds = 18446744073709551615",
+    );
+    let err = Config::parse(&command, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`imap.password_command_timeout_seconds` = 18446744073709551615 is out of range: give a whole number from 1 to 86400"),
+        "{err}"
+    );
+    let fine = format!("{MINIMAL}\n[sync]\ntimeout_seconds = 86400\ndeadline_seconds = 1\n");
+    assert!(Config::parse(&fine, Path::new("c.toml")).is_ok());
+}
+
+#[test]
+fn an_unknown_section_is_named_as_a_section() {
+    let text = format!("{MINIMAL}\n[smpt]\nhost = \"x\"\n");
+    let err = Config::parse(&text, Path::new("/etc/x/config.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown section [smpt]: did you mean `smtp`?"),
+        "{err}"
+    );
+    assert!(!err.contains("smpt.smpt"), "{err}");
+}

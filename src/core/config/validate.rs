@@ -20,6 +20,7 @@ impl Config {
         if let Some(mailman) = &self.mailman {
             check_mailman(mailman)?;
         }
+        self.check_numbers()?;
         if !self.identity.email.contains('@') {
             return Err(format!(
                 "key `identity.email` = {:?} is not an email address: write your own address, e.g. \"you@example.org\"",
@@ -31,15 +32,98 @@ impl Config {
             ("clocks.triage_days", self.clocks.triage_days),
             ("clocks.close_days", self.clocks.close_days),
         ] {
-            if !(days.is_finite() && days > 0.0) {
+            if !(days.is_finite() && days > 0.0 && days <= MAX_CLOCK_DAYS) {
                 return Err(format!(
-                    "key `{what}` = {days} must be a positive number of days"
+                    "key `{what}` = {days} must be a positive number of days, at most {MAX_CLOCK_DAYS} (100 years)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every count of seconds or bytes within what the code can add to a clock or allocate:
+    /// `Instant + Duration` panics past the platform's range, and 0 would mean "no time at
+    /// all" where a time is needed. Each refusal names the key, the range and the default.
+    fn check_numbers(&self) -> Result<(), String> {
+        let sync = &self.sync;
+        let seconds = |key: &str, value: Option<u64>, default: &'static str| {
+            value.map(|v| (key.to_string(), v, MAX_SECONDS, default))
+        };
+        let mut checks = vec![
+            seconds("sync.timeout_seconds", Some(sync.timeout_seconds), "30"),
+            seconds("sync.deadline_seconds", Some(sync.deadline_seconds), "600"),
+            seconds("sync.poll_seconds", Some(sync.poll_seconds), "60"),
+            Some((
+                "sync.max_message_bytes".to_string(),
+                sync.max_message_bytes,
+                u64::from(u32::MAX),
+                "52428800",
+            )),
+            seconds(
+                "pgp.timeout_seconds",
+                self.pgp.as_ref().map(|p| p.timeout_seconds),
+                "10",
+            ),
+        ];
+        let commands = [
+            (
+                "imap",
+                self.imap.as_ref().map(|i| {
+                    (
+                        i.password_command_timeout_seconds,
+                        i.oauth2_token_timeout_seconds,
+                    )
+                }),
+            ),
+            (
+                "smtp",
+                self.smtp.as_ref().map(|s| {
+                    (
+                        s.password_command_timeout_seconds,
+                        s.oauth2_token_timeout_seconds,
+                    )
+                }),
+            ),
+            (
+                "mailman",
+                self.mailman
+                    .as_ref()
+                    .map(|m| (m.password_command_timeout_seconds, None)),
+            ),
+        ];
+        for (section, (password, token)) in commands
+            .into_iter()
+            .filter_map(|(section, t)| Some((section, t?)))
+        {
+            checks.push(seconds(
+                &format!("{section}.password_command_timeout_seconds"),
+                password,
+                "30",
+            ));
+            checks.push(seconds(
+                &format!("{section}.oauth2_token_timeout_seconds"),
+                token,
+                "30",
+            ));
+        }
+        for (key, value, max, default) in checks.into_iter().flatten() {
+            if !(1..=max).contains(&value) {
+                return Err(format!(
+                    "key `{key}` = {value} is out of range: give a whole number from 1 to {max} (the default is {default})"
                 ));
             }
         }
         Ok(())
     }
 }
+
+/// The longest any configured wait may be, in seconds (one day): a longer one is a typo,
+/// and `Instant::now() + Duration` panics when the sum leaves the clock's range.
+const MAX_SECONDS: u64 = 86_400;
+
+/// The longest response target, in days: chrono's durations end near 292 billion years,
+/// but a target past a century is a typo.
+const MAX_CLOCK_DAYS: f64 = 36_500.0;
 
 fn check_security(section: &str, host: &str, security: Security) -> Result<(), String> {
     if security == Security::Plain && !is_loopback(host) {
@@ -223,6 +307,12 @@ pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
         let hint = nearest(unknown, &expected)
             .map(|k| format!(": did you mean `{k}`?"))
             .unwrap_or_default();
+        if line_text.starts_with('[') && section.as_deref() == Some(unknown) {
+            let sections = expected.join("], [");
+            return format!(
+                "line {line}: unknown section [{unknown}]{hint} (the sections are [{sections}])"
+            );
+        }
         return format!(
             "line {line}: unknown key `{}`{hint} ({message})",
             full(unknown)
