@@ -412,6 +412,7 @@ mod tests {
         let text = r#"
 [imap]
 host = "127.0.0.1"
+port = 143
 security = "plain"
 username = "u"
 password_command = ["sleep", "7"]
@@ -419,6 +420,7 @@ password_command_timeout_seconds = 1
 
 [smtp]
 host = "127.0.0.1"
+port = 25
 security = "plain"
 username = "u"
 password_command = ["sleep", "8"]

@@ -124,7 +124,7 @@ fn type_errors_name_the_key_in_plain_words_and_misspellings_get_a_suggestion() {
 
 #[test]
 fn plain_is_refused_off_loopback() {
-    let text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = \"plain\"\n");
+    let text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = \"plain\"\nport = 143\n");
     let err = Config::parse(&text, Path::new("c.toml"))
         .unwrap_err()
         .to_string();
@@ -311,4 +311,46 @@ fn an_unknown_section_is_named_as_a_section() {
         "{err}"
     );
     assert!(!err.contains("smpt.smpt"), "{err}");
+}
+
+#[test]
+fn a_plaintext_greeting_awaited_on_a_tls_port_is_refused_before_connecting() {
+    // `security = "starttls"` without a port gets 993, where the server waits for a TLS
+    // hello and never greets: before, each sync waited timeout_seconds and then blamed the
+    // network ("did not answer within 30 s while waiting for the greeting").
+    let starttls = MINIMAL.replace(
+        "username = \"security\"",
+        "username = \"security\"\nsecurity = \"starttls\"",
+    );
+    let err = Config::parse(&starttls, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`imap.security` = \"starttls\" does not fit `imap.port` = 993")
+            && err.contains("use security = \"tls\", or the server's STARTTLS (143) port"),
+        "{err}"
+    );
+    let on_143 = starttls.replace(
+        "security = \"starttls\"",
+        "security = \"starttls\"\nport = 143",
+    );
+    assert!(Config::parse(&on_143, Path::new("c.toml")).is_ok());
+    let smtp = format!(
+        "{MINIMAL}\n[smtp]\nhost = \"mail.example.org\"\nport = 465\nsecurity = \"starttls\"\n"
+    );
+    let err = Config::parse(&smtp, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`smtp.port` = 465") && err.contains("submission (587)"),
+        "{err}"
+    );
+    let zero = MINIMAL.replace(
+        "username = \"security\"",
+        "username = \"security\"\nport = 0",
+    );
+    let err = Config::parse(&zero, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`imap.port` = 0 is no port"), "{err}");
 }

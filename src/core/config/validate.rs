@@ -134,6 +134,33 @@ fn check_security(section: &str, host: &str, security: Security) -> Result<(), S
     Ok(())
 }
 
+/// Port 993 (IMAPS) and 465 (SMTPS, RFC 8314) speak TLS from the first byte: a client that
+/// waits there for a plaintext greeting waits in silence until its timeout, which reads
+/// like a network fault. Refused here instead, naming both keys.
+fn check_tls_port(section: &str, port: u16, security: Security) -> Result<(), String> {
+    if port == 0 {
+        return Err(format!(
+            "key `{section}.port` = 0 is no port: give the server's port, e.g. {}",
+            if section == "imap" { "993" } else { "465" }
+        ));
+    }
+    let tls_port = match section {
+        "imap" => 993,
+        _ => 465,
+    };
+    if port == tls_port && security != Security::Tls {
+        let name = match security {
+            Security::Starttls => "starttls",
+            _ => "plain",
+        };
+        return Err(format!(
+            "key `{section}.security` = \"{name}\" does not fit `{section}.port` = {port}, which speaks TLS from the first byte (the server would never answer): use security = \"tls\", or the server's {} port",
+            if section == "imap" { "STARTTLS (143)" } else { "submission (587)" }
+        ));
+    }
+    Ok(())
+}
+
 fn check_password_source(
     section: &str,
     inline: bool,
@@ -406,6 +433,7 @@ fn check_no_password_with_oauth(
 /// The `[imap]` section's keys, each refusal naming its key.
 fn validate_imap(imap: &ImapConfig) -> Result<(), String> {
     check_security("imap", &imap.host, imap.security)?;
+    check_tls_port("imap", imap.port, imap.security)?;
     crate::core::oauth::check_config("imap", imap.auth, imap.oauth2_token_command.as_deref())?;
     check_no_password_with_oauth(
         "imap",
@@ -444,6 +472,7 @@ fn validate_imap(imap: &ImapConfig) -> Result<(), String> {
 /// The `[smtp]` section's keys, each refusal naming its key.
 fn validate_smtp(smtp: &SmtpConfig) -> Result<(), String> {
     check_security("smtp", &smtp.host, smtp.security)?;
+    check_tls_port("smtp", smtp.port, smtp.security)?;
     crate::core::oauth::check_config("smtp", smtp.auth, smtp.oauth2_token_command.as_deref())?;
     check_no_password_with_oauth(
         "smtp",
