@@ -109,6 +109,11 @@ const ABANDONED: u8 = 2;
 /// SMTP reply codes about authentication (RFC 4954 §6): a config problem, not the message's.
 const AUTH_CODES: &[&str] = &["530", "534", "535", "538"];
 
+/// Said in a send error (and so in the outbox's `last_error`) when the server refused the
+/// login: `secdesk reply` and `outbox --retry` then exit 77, not 75, as retrying the same
+/// credentials cannot help.
+pub const LOGIN_REFUSED: &str = "the login was refused: check smtp.username and the password";
+
 impl SmtpSender {
     /// Builds the sender from `[smtp]`: resolves the password (if a login is configured)
     /// and the TLS trust store. No network traffic yet.
@@ -436,7 +441,7 @@ impl SmtpSender {
             FailureKind::Transient
         };
         let detail = if auth {
-            format!("{detail} (the login was refused: check smtp.username and the password)")
+            format!("{detail} ({LOGIN_REFUSED})")
         } else if timed_out(e) {
             format!(
                 "no answer within {} s; check the network and the server, then retry",

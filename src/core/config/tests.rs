@@ -345,12 +345,4 @@ fn a_plaintext_greeting_awaited_on_a_tls_port_is_refused_before_connecting() {
         err.contains("`smtp.port` = 465") && err.contains("submission (587)"),
         "{err}"
     );
-    let zero = MINIMAL.replace(
-        "username = \"security\"",
-        "username = \"security\"\nport = 0",
-    );
-    let err = Config::parse(&zero, Path::new("c.toml"))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("`imap.port` = 0 is no port"), "{err}");
 }

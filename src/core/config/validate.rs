@@ -138,12 +138,6 @@ fn check_security(section: &str, host: &str, security: Security) -> Result<(), S
 /// waits there for a plaintext greeting waits in silence until its timeout, which reads
 /// like a network fault. Refused here instead, naming both keys.
 fn check_tls_port(section: &str, port: u16, security: Security) -> Result<(), String> {
-    if port == 0 {
-        return Err(format!(
-            "key `{section}.port` = 0 is no port: give the server's port, e.g. {}",
-            if section == "imap" { "993" } else { "465" }
-        ));
-    }
     let tls_port = match section {
         "imap" => 993,
         _ => 465,
