@@ -56,17 +56,25 @@ fn a_config_that_needs_fixing_exits_78() {
 
     let config = write_config(
         dir.path(),
-        993,
+        143,
         "[sync]\ndeadline_seconds = 18446744073709551615\n",
     );
     let (code, line) = failure(&secdesk(&config, &["sync"]));
     assert_eq!(code, Some(78), "{line}");
     assert!(line.contains("`sync.deadline_seconds`"), "{line}");
 
-    let config = write_config(dir.path(), 993, "[sync]\ntimeout_secs = 5\n");
+    let config = write_config(dir.path(), 143, "[sync]\ntimeout_secs = 5\n");
     let (code, line) = failure(&secdesk(&config, &["list"]));
     assert_eq!(code, Some(78), "{line}");
     assert!(line.contains("did you mean `timeout_seconds`?"), "{line}");
+
+    std::fs::write(dir.path().join("latin1.toml"), b"# caf\xe9\n[identity]\n").expect("write");
+    let (code, line) = failure(&secdesk(&dir.path().join("latin1.toml"), &["list"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(
+        line.contains("it is not UTF-8 text: save it as UTF-8"),
+        "{line}"
+    );
 
     // A folder given as the config is named, with what to give instead.
     let (code, line) = failure(&secdesk(dir.path(), &["list"]));

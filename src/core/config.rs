@@ -365,6 +365,12 @@ impl Config {
                     path: path.to_path_buf(),
                 })
             }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: "it is not UTF-8 text: save it as UTF-8".to_string(),
+                })
+            }
             Err(source) => {
                 return Err(ConfigError::Unreadable {
                     path: path.to_path_buf(),

@@ -346,3 +346,46 @@ fn a_plaintext_greeting_awaited_on_a_tls_port_is_refused_before_connecting() {
         "{err}"
     );
 }
+
+#[test]
+fn addresses_hosts_and_the_store_path_are_checked_when_read() {
+    // Each was accepted before: a bad address surfaced only as a refused reply, a host
+    // with a port as "plaintext is only allowed on loopback", an empty store path as
+    // "cannot open the store : No such file or directory".
+    let cases = [
+        (
+            "[team]\naddress = \"security\"\n",
+            "`team.address` = \"security\" is not an email address",
+        ),
+        ("[reply]\ncc = \"team at example.org\"\n", "`reply.cc`"),
+        (
+            "[team]\nmembers = [{ name = \"Al\", email = \"al\" }]\n",
+            "`team.members[1].email` = \"al\" is not an email address",
+        ),
+        ("[store]\npath = \"\"\n", "`store.path` is empty"),
+    ];
+    for (extra, expected) in cases {
+        let err = Config::parse(&format!("{MINIMAL}{extra}"), Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{extra}: {err}");
+    }
+    for host in [
+        "127.0.0.1:993",
+        "imaps://mail.example.org",
+        "mail example.org",
+        "",
+    ] {
+        let text = MINIMAL.replace("mail.example.org", host);
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`imap.host`"), "{host}: {err}");
+    }
+    for fine in ["::1", "[::1]", "mail.example.org"] {
+        let text = MINIMAL.replace("mail.example.org", fine);
+        assert!(Config::parse(&text, Path::new("c.toml")).is_ok(), "{fine}");
+    }
+    let no_copy = format!("{MINIMAL}[reply]\ncc = \"\"\n");
+    assert!(Config::parse(&no_copy, Path::new("c.toml")).is_ok());
+}

@@ -27,6 +27,15 @@ impl Config {
                 self.identity.email
             ));
         }
+        self.check_addresses()?;
+        if self
+            .store
+            .path
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err("key `store.path` is empty: name the store's file, e.g. \"/srv/secdesk/secdesk.db\", or remove the key for the default".into());
+        }
         for (what, days) in [
             ("clocks.acknowledge_days", self.clocks.acknowledge_days),
             ("clocks.triage_days", self.clocks.triage_days),
@@ -117,6 +126,34 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Addresses every reply goes to (the team's copy) or that name a member: a typo here
+    /// would otherwise surface only when a reply is refused by the SMTP server.
+    fn check_addresses(&self) -> Result<(), String> {
+        let mut addresses: Vec<(String, &str)> = Vec::new();
+        if let Some(a) = &self.team.address {
+            addresses.push(("team.address".into(), a));
+        }
+        if let Some(a) = &self.reply.cc {
+            addresses.push(("reply.cc".into(), a));
+        }
+        for (i, m) in self.team.members.iter().enumerate() {
+            addresses.push((format!("team.members[{}].email", i + 1), &m.email));
+        }
+        // An empty `reply.cc` turns the team's copy off.
+        for (key, address) in addresses.into_iter().filter(|(_, a)| !a.is_empty()) {
+            let a = address.trim();
+            let (local, domain) = a.rsplit_once('@').unwrap_or(("", ""));
+            if local.is_empty() || domain.is_empty() || a.contains(char::is_whitespace) {
+                return Err(format!(
+                    "key `{key}` = {address:?} is not an email address: write one such as \"security@example.org\""
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The longest any configured wait may be, in seconds (one day): a longer one is a typo,
 /// and `Instant::now() + Duration` panics when the sum leaves the clock's range.
 const MAX_SECONDS: u64 = 86_400;
@@ -126,6 +163,19 @@ const MAX_SECONDS: u64 = 86_400;
 const MAX_CLOCK_DAYS: f64 = 36_500.0;
 
 fn check_security(section: &str, host: &str, security: Security) -> Result<(), String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if host.trim().is_empty() {
+        return Err(format!(
+            "key `{section}.host` is empty: name the server, e.g. \"mail.example.org\""
+        ));
+    }
+    if bare.parse::<IpAddr>().is_err()
+        && (host.contains([':', '/']) || host.contains(char::is_whitespace))
+    {
+        return Err(format!(
+            "key `{section}.host` = {host:?} is not a host name: write the name alone (e.g. \"mail.example.org\"), the port in `{section}.port`, and no scheme or path"
+        ));
+    }
     if security == Security::Plain && !is_loopback(host) {
         return Err(format!(
             "key `{section}.security` = \"plain\" is refused for host {host:?}: plaintext is only allowed on loopback; use \"tls\" or \"starttls\""
