@@ -202,6 +202,8 @@ fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
     let desk = SyncDesk::loopback(server.port, "");
     let run = desk.sync_bounded();
     assert!(failed(&run), "{run:?}");
+    // 75 (EX_TEMPFAIL): the connection was lost; running it again is the fix.
+    assert_eq!(run.code, Some(75), "{run:?}");
     assert!(
         run.stderr.contains("127.0.0.1") && run.stderr.contains("BYE"),
         "{}",
