@@ -70,6 +70,10 @@ pub struct SendError {
     /// `host:port`.
     pub server: String,
     pub detail: String,
+    /// No session was had: the server could not be reached, did not greet, failed TLS or
+    /// refused the login. Nothing about this message was said, and the next reply would
+    /// meet the same (each after a whole timeout), so a delivery run stops there.
+    pub unreached: bool,
 }
 
 /// How the connection is secured.
@@ -231,6 +235,7 @@ impl SmtpSender {
         Err(SendError {
             kind: if given_up { FailureKind::Transient } else { FailureKind::Uncertain },
             server: self.server.clone(),
+            unreached: false,
             detail: format!(
                 "still not done after {} s (the server answers too slowly){}; raise deadline_seconds in [sync] if the link is that slow",
                 self.deadline.as_secs(),
@@ -261,6 +266,7 @@ impl SmtpSender {
         let permanent = |detail: String| SendError {
             kind: FailureKind::Permanent,
             server: self.server.clone(),
+            unreached: false,
             detail,
         };
         let from: Address = from
@@ -282,7 +288,10 @@ impl SmtpSender {
             )));
         }
 
-        let mut conn = self.connect_and_login()?;
+        let mut conn = self.connect_and_login().map_err(|e| SendError {
+            unreached: true,
+            ..e
+        })?;
         // Everything up to the end of DATA: a failure here means the message was not taken.
         let handed_over = self.hand_over(&mut conn, &envelope, raw, phase);
         match handed_over {
@@ -322,6 +331,7 @@ impl SmtpSender {
         let transient = |detail: String| SendError {
             kind: FailureKind::Transient,
             server: self.server.clone(),
+            unreached: false,
             detail,
         };
         // 504: the server does not know the mechanism (RFC 4954 §6) — a config matter, not
@@ -364,7 +374,11 @@ impl SmtpSender {
     ) -> Result<(), SendError> {
         let before = |e: lettre::transport::smtp::Error| self.classify(&e);
         if let Some(credentials) = &self.credentials {
-            conn.auth(DEFAULT_MECHANISMS, credentials).map_err(before)?;
+            conn.auth(DEFAULT_MECHANISMS, credentials)
+                .map_err(|e| SendError {
+                    unreached: true,
+                    ..self.classify(&e)
+                })?;
         }
         // As lettre's own `send` does: declare 8-bit content (RFC 6152) and UTF-8
         // addresses (RFC 6531) when the server offers them.
@@ -378,6 +392,7 @@ impl SmtpSender {
         let unsupported = |what: &str| SendError {
             kind: FailureKind::Transient,
             server: self.server.clone(),
+            unreached: false,
             detail: format!("the server does not support {what}"),
         };
         if non_ascii {
@@ -410,6 +425,7 @@ impl SmtpSender {
             return Err(SendError {
                 kind: FailureKind::Transient,
                 server: self.server.clone(),
+                unreached: false,
                 detail: "the send was given up at its deadline before the message went out".into(),
             });
         }
@@ -422,6 +438,7 @@ impl SmtpSender {
                 SendError {
                     kind: FailureKind::Uncertain,
                     server: self.server.clone(),
+                    unreached: false,
                     detail: format!(
                         "the connection was lost after the message was handed over ({}), so the server may have accepted it",
                         describe(&e)
@@ -453,6 +470,7 @@ impl SmtpSender {
         SendError {
             kind,
             server: self.server.clone(),
+            unreached: false,
             detail,
         }
     }
