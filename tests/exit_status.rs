@@ -76,6 +76,17 @@ fn a_config_that_needs_fixing_exits_78() {
         "{line}"
     );
 
+    // A section the command needs is a config matter too.
+    let no_imap = dir.path().join("no-imap.toml");
+    std::fs::write(
+        &no_imap,
+        "[identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n",
+    )
+    .expect("write");
+    let (code, line) = failure(&secdesk(&no_imap, &["sync"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(line.contains("it has no [imap] section"), "{line}");
+
     // A folder given as the config is named, with what to give instead.
     let (code, line) = failure(&secdesk(dir.path(), &["list"]));
     assert_eq!(code, Some(78), "{line}");

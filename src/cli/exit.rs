@@ -18,9 +18,12 @@ use rusqlite::ErrorCode;
 
 use crate::core::config::ConfigError;
 use crate::core::store::StoreError;
+use crate::mailio::delivery::DeliveryError;
 use crate::mailio::imap::account::LoginError;
 use crate::mailio::imap::error::ImapError;
 use crate::mailio::imap::sync::SyncError;
+use crate::mailio::mailman::held::QueueError;
+use crate::mailio::smtp::SmtpSetupError;
 
 /// Run again later: the network, a server or another writer was in the way (`EX_TEMPFAIL`).
 pub const TEMPORARY: u8 = 75;
@@ -60,6 +63,23 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<u8> {
     }
     if let Some(e) = cause.downcast_ref::<StoreError>() {
         return store(e);
+    }
+    // A section the command needs is missing, or refused as configured.
+    let smtp_config = |e: &SmtpSetupError| {
+        matches!(
+            e,
+            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. }
+        )
+        .then_some(CONFIG)
+    };
+    if let Some(e) = cause.downcast_ref::<SmtpSetupError>() {
+        return smtp_config(e);
+    }
+    if let Some(DeliveryError::Smtp(e)) = cause.downcast_ref::<DeliveryError>() {
+        return smtp_config(e);
+    }
+    if let Some(QueueError::NotConfigured { .. }) = cause.downcast_ref::<QueueError>() {
+        return Some(CONFIG);
     }
     cause.downcast_ref::<rusqlite::Error>().and_then(sqlite)
 }
@@ -128,6 +148,11 @@ mod tests {
         }
         .into();
         assert_eq!(code(&nested), TEMPORARY);
+        let no_smtp: anyhow::Error = DeliveryError::Smtp(SmtpSetupError::NotConfigured {
+            path: "/x/config.toml".into(),
+        })
+        .into();
+        assert_eq!(code(&no_smtp), CONFIG);
         let other = anyhow::anyhow!("something else");
         assert_eq!(code(&other), 1);
         let busy = rusqlite::Error::SqliteFailure(
