@@ -114,7 +114,7 @@ fn a_server_that_is_down_or_silent_exits_75() {
     assert_eq!(code, Some(75), "{line}");
     assert!(
         line.contains(&format!(
-            "IMAP server 127.0.0.1:{port} did not answer within 1 s while waiting for the greeting"
+            "IMAP server 127.0.0.1:{port} did not answer within 1 s while waiting for the plaintext greeting (a port that speaks TLS from the first byte never sends one: if this is such a port, set security = \"tls\" in [imap])"
         )),
         "{line}"
     );
