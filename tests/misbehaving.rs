@@ -202,6 +202,8 @@ fn a_bye_in_the_middle_of_a_fetch_keeps_what_came_and_fails_clearly() {
     let desk = SyncDesk::loopback(server.port, "");
     let run = desk.sync_bounded();
     assert!(failed(&run), "{run:?}");
+    // 75 (EX_TEMPFAIL): the connection was lost; running it again is the fix.
+    assert_eq!(run.code, Some(75), "{run:?}");
     assert!(
         run.stderr.contains("127.0.0.1") && run.stderr.contains("BYE"),
         "{}",
@@ -375,4 +377,31 @@ fn a_drip_during_idle_ends_the_wait_and_the_next_round_logs_in_again() {
         logins + 1,
         "the dripped session was dropped"
     );
+}
+
+#[test]
+fn the_desk_does_not_send_a_refused_password_again() {
+    // Before, the desk's worker logged in again after every backoff (2 s, 4 s, … then every
+    // 5 minutes, for as long as the desk was open) with the same cached password.
+    let server = BadImap::start(Behaviour {
+        refuse_login: true,
+        ..inbox(1..=2)
+    });
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\"]",
+        "poll_seconds = 1\ntimeout_seconds = 3",
+    );
+    let first = watch.round().expect_err("the login is refused");
+    assert!(first.contains("login refused for user security"), "{first}");
+    assert!(first.contains("fix it, then restart secdesk"), "{first}");
+    assert!(
+        !first.contains("\"pw\""),
+        "the password in an error: {first}"
+    );
+    for _ in 0..3 {
+        let again = watch.round().expect_err("still refused");
+        assert_eq!(again, first);
+    }
+    assert_eq!(server.logins(), 1, "{:?}", server.commands());
 }

@@ -20,6 +20,8 @@ const TIGHT: &str = "deadline_seconds = 4\n";
 
 fn assert_deadline(run: &Measured, port: u16, during: &str) {
     assert!(failed(run), "{run:?}");
+    // 75 (EX_TEMPFAIL): a slow server is worth another try later.
+    assert_eq!(run.code, Some(75), "{run:?}");
     let line = run.stderr.trim();
     assert_eq!(line.lines().count(), 1, "one line: {line}");
     assert!(

@@ -114,7 +114,8 @@ fn a_refused_imap_login_never_shows_the_password_however_it_was_given() {
         );
         let out = secdesk(&config, &["sync", "--verbose"], &[(PASSWORD_VAR, WRONG)]);
         let text = seen(&out);
-        assert!(!out.status.success(), "{way}: {text}");
+        // 77 (EX_NOPERM): a script stops and asks for the password, not retries.
+        assert_eq!(out.status.code(), Some(77), "{way}: {text}");
         assert!(
             text.contains("login refused for user security at localhost"),
             "{way}: {text}"
@@ -200,7 +201,8 @@ fn a_config_holding_a_password_that_others_can_read_is_refused() {
         set_mode(&config, loose);
         let out = secdesk(&config, &["sync"], &[]);
         let text = seen(&out);
-        assert_eq!(out.status.code(), Some(1), "{text}");
+        // 78 (EX_CONFIG): the config needs fixing.
+        assert_eq!(out.status.code(), Some(78), "{text}");
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(
             text.contains("holds a password but is readable by group or others")

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod desk;
 mod dup;
 mod eval;
+pub mod exit;
 mod export;
 mod held;
 mod import;
@@ -254,7 +255,7 @@ pub fn main() -> ExitCode {
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             output::error_line(&e, ctx.store_path().as_deref());
-            ExitCode::FAILURE
+            exit::status(&e)
         }
     }
 }

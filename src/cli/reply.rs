@@ -2,7 +2,8 @@
 //! queue it in the outbox and send it.
 //!
 //! Exit status: 0 when sent, 75 (EX_TEMPFAIL) when kept queued after a transient failure,
-//! 1 when refused or cancelled.
+//! 77 (EX_NOPERM) when kept queued because the SMTP server refused the login, 1 when
+//! refused or cancelled (see `cli::exit`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ use super::Context;
 use crate::mailio::editor;
 
 /// Exit status when the reply is safe in the outbox but not yet sent.
-pub const EXIT_QUEUED: u8 = 75;
+pub const EXIT_QUEUED: u8 = super::exit::TEMPORARY;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -315,12 +316,27 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
             error,
             next_attempt_at,
         } => {
+            let login_refused = error.contains(crate::mailio::smtp::LOGIN_REFUSED);
+            let next = if login_refused {
+                "fix the login, then `secdesk outbox --retry` sends it (or it is retried from"
+            } else {
+                "it is retried from"
+            };
             warn(&format!(
-                "reply to report #{r} is queued as outbox #{} and not yet sent: {error}; it is retried from {} or now with `secdesk outbox --retry`",
+                "reply to report #{r} is queued as outbox #{} and not yet sent: {error}; {next} {}{}",
                 d.outbox_id,
-                delivery::when(next_attempt_at)
+                delivery::when(next_attempt_at),
+                if login_refused {
+                    ")"
+                } else {
+                    " or now with `secdesk outbox --retry`"
+                }
             ));
-            ExitCode::from(EXIT_QUEUED)
+            ExitCode::from(if login_refused {
+                super::exit::LOGIN_REFUSED
+            } else {
+                EXIT_QUEUED
+            })
         }
         Outcome::Failed { error } => {
             warn(&format!("reply to report #{r} was refused: {error}"));

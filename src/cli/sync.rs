@@ -9,8 +9,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-
+use crate::core::config::{Config, ConfigError, ImapConfig};
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
 use crate::core::triage::history;
@@ -31,15 +30,19 @@ pub struct Args {
     pub batch_size: usize,
 }
 
+/// The `[imap]` section `sync` needs: its absence is a config matter (exit 78).
+fn imap_section(config: &Config) -> Result<&ImapConfig, ConfigError> {
+    config.imap.as_ref().ok_or_else(|| ConfigError::Invalid {
+        path: config.source.clone(),
+        message: "it has no [imap] section: add host, username and password_command to sync"
+            .to_string(),
+    })
+}
+
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let config = ctx.config()?;
-    let imap = config.imap.as_ref().with_context(|| {
-        format!(
-            "config {} has no [imap] section: add host, username and password_command (see config.example.toml)",
-            config.source.display()
-        )
-    })?;
+    let imap = imap_section(&config)?;
     let (endpoint, mut session) = account::login(&config, imap)?;
     let mailboxes = imap.sync_mailboxes();
     // Every mailbox is opened once before the store is touched, so a wrong name leaves

@@ -21,7 +21,9 @@ pub use validate::{is_loopback, url_host};
 pub enum ConfigError {
     #[error("no config file at {path}: copy config.example.toml there and edit it, pass --config FILE, or try `secdesk demo`")]
     Missing { path: PathBuf },
-    #[error("cannot read config {path}: {source}")]
+    #[error("the config {path} is a folder, not a file: pass --config with the file itself, e.g. {}", .path.join("config.toml").display())]
+    Folder { path: PathBuf },
+    #[error("cannot read config {path}: {source}; check that it is a file you may read")]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,
@@ -356,6 +358,17 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ConfigError::Missing {
                     path: path.to_path_buf(),
+                })
+            }
+            Err(_) if path.is_dir() => {
+                return Err(ConfigError::Folder {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: "it is not UTF-8 text: save it as UTF-8".to_string(),
                 })
             }
             Err(source) => {

@@ -106,7 +106,7 @@ mod tests {
         use crate::core::config::Config;
         let parse = |imap: &str| {
             let text = format!(
-                "[imap]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nusername = \"u\"\n{imap}\n\
+                "[imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"plain\"\nusername = \"u\"\n{imap}\n\
                  [identity]\nname = \"n\"\nemail = \"n@x\"\n"
             );
             Config::parse(&text, std::path::Path::new("c.toml")).map_err(|e| e.to_string())

@@ -199,6 +199,10 @@ struct Run<'a> {
     sent: Option<String>,
     /// A `sending` row whose attempt began after this is another delivery's, still at work.
     stale_before: DateTime<Utc>,
+    /// Why the SMTP server could not be had in this run (down, silent, TLS, login): the
+    /// replies after it wait for the next run instead of each spending a whole timeout
+    /// on the same failure (with 200 queued, 30 s each was 100 minutes of `--retry`).
+    unreached: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -210,6 +214,7 @@ impl<'a> Run<'a> {
             imap: None,
             copies_tried: Vec::new(),
             sent: None,
+            unreached: None,
         }
     }
 
@@ -254,6 +259,11 @@ impl<'a> Run<'a> {
     /// Makes the reply ready, then claims it and sends it. The claim comes last, so the
     /// time a row spends in `sending` is the send alone, which the deadline bounds.
     fn send(&mut self, store: &mut Store, row: &OutboxEntry) -> Result<Outcome, DeliveryError> {
+        if let Some(why) = &self.unreached {
+            // Left as it is (its attempts and schedule too): nothing was tried.
+            let error = format!("not tried in this run, as an earlier reply found {why}");
+            return self.queued(store, row.id, error);
+        }
         let (raw, sender) = match self.ready_to_send(store, row)? {
             Ok(ready) => ready,
             Err(error) => {
@@ -333,6 +343,9 @@ impl<'a> Run<'a> {
             }
             Err(e) => {
                 let error = e.to_string();
+                if e.unreached {
+                    self.unreached = Some(error.clone());
+                }
                 outbox::mark_transient(store, row.id, &error, Utc::now())?;
                 self.queued(store, row.id, error)
             }

@@ -67,9 +67,14 @@ pub enum SecretError {
         stderr: String,
     },
     #[error(
-        "{section}.password_env names ${var}, which is not set: export it before running secdesk"
+        "{section}.password_env names ${var}, which is {why}: export it, holding the password, before running secdesk"
     )]
-    EnvMissing { section: String, var: String },
+    EnvMissing {
+        section: String,
+        var: String,
+        /// "not set", "empty" or "not UTF-8".
+        why: &'static str,
+    },
     #[error("no password configured for [{section}]: set {section}.password_command or {section}.password_env")]
     NotConfigured { section: String },
 }
@@ -174,12 +179,16 @@ pub fn resolve(
     limit: Duration,
 ) -> Result<Secret, SecretError> {
     if let Some(var) = env {
+        let missing = |why| SecretError::EnvMissing {
+            section: section.into(),
+            var: var.into(),
+            why,
+        };
         return match std::env::var(var) {
             Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-            _ => Err(SecretError::EnvMissing {
-                section: section.into(),
-                var: var.into(),
-            }),
+            Ok(_) => Err(missing("empty")),
+            Err(std::env::VarError::NotUnicode(_)) => Err(missing("not UTF-8")),
+            Err(std::env::VarError::NotPresent) => Err(missing("not set")),
         };
     }
     let Some((program, args)) = command.and_then(|c| c.split_first()) else {
@@ -352,6 +361,24 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_password_env_is_called_empty_not_unset() {
+        // Before, an exported but empty variable read "which is not set", and the user
+        // went looking for a missing export.
+        let var = "SECDESK_TEST_EMPTY_PASSWORD_ENV";
+        // Only this test uses this variable.
+        std::env::set_var(var, "");
+        let e = resolve("imap", None, Some(var), LIMIT)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("${var}, which is empty")), "{e}");
+        std::env::remove_var(var);
+        let e = resolve("imap", None, Some(var), LIMIT)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("${var}, which is not set")), "{e}");
+    }
+
+    #[test]
     fn command_first_line_is_the_password_and_no_shell_is_used() {
         let argv = argv(&["printf", "hunter2\\nsecond; echo $HOME"]);
         let s = resolve("imap", Some(&argv), None, LIMIT).unwrap();
@@ -412,6 +439,7 @@ mod tests {
         let text = r#"
 [imap]
 host = "127.0.0.1"
+port = 143
 security = "plain"
 username = "u"
 password_command = ["sleep", "7"]
@@ -419,6 +447,7 @@ password_command_timeout_seconds = 1
 
 [smtp]
 host = "127.0.0.1"
+port = 25
 security = "plain"
 username = "u"
 password_command = ["sleep", "8"]

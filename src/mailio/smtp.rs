@@ -70,6 +70,10 @@ pub struct SendError {
     /// `host:port`.
     pub server: String,
     pub detail: String,
+    /// No session was had: the server could not be reached, did not greet, failed TLS or
+    /// refused the login. Nothing about this message was said, and the next reply would
+    /// meet the same (each after a whole timeout), so a delivery run stops there.
+    pub unreached: bool,
 }
 
 /// How the connection is secured.
@@ -108,6 +112,11 @@ const ABANDONED: u8 = 2;
 
 /// SMTP reply codes about authentication (RFC 4954 §6): a config problem, not the message's.
 const AUTH_CODES: &[&str] = &["530", "534", "535", "538"];
+
+/// Said in a send error (and so in the outbox's `last_error`) when the server refused the
+/// login: `secdesk reply` and `outbox --retry` then exit 77, not 75, as retrying the same
+/// credentials cannot help.
+pub const LOGIN_REFUSED: &str = "the login was refused: check smtp.username and the password";
 
 impl SmtpSender {
     /// Builds the sender from `[smtp]`: resolves the password (if a login is configured)
@@ -226,6 +235,7 @@ impl SmtpSender {
         Err(SendError {
             kind: if given_up { FailureKind::Transient } else { FailureKind::Uncertain },
             server: self.server.clone(),
+            unreached: false,
             detail: format!(
                 "still not done after {} s (the server answers too slowly){}; raise deadline_seconds in [sync] if the link is that slow",
                 self.deadline.as_secs(),
@@ -256,6 +266,7 @@ impl SmtpSender {
         let permanent = |detail: String| SendError {
             kind: FailureKind::Permanent,
             server: self.server.clone(),
+            unreached: false,
             detail,
         };
         let from: Address = from
@@ -277,7 +288,10 @@ impl SmtpSender {
             )));
         }
 
-        let mut conn = self.connect_and_login()?;
+        let mut conn = self.connect_and_login().map_err(|e| SendError {
+            unreached: true,
+            ..e
+        })?;
         // Everything up to the end of DATA: a failure here means the message was not taken.
         let handed_over = self.hand_over(&mut conn, &envelope, raw, phase);
         match handed_over {
@@ -317,6 +331,7 @@ impl SmtpSender {
         let transient = |detail: String| SendError {
             kind: FailureKind::Transient,
             server: self.server.clone(),
+            unreached: false,
             detail,
         };
         // 504: the server does not know the mechanism (RFC 4954 §6) — a config matter, not
@@ -359,7 +374,11 @@ impl SmtpSender {
     ) -> Result<(), SendError> {
         let before = |e: lettre::transport::smtp::Error| self.classify(&e);
         if let Some(credentials) = &self.credentials {
-            conn.auth(DEFAULT_MECHANISMS, credentials).map_err(before)?;
+            conn.auth(DEFAULT_MECHANISMS, credentials)
+                .map_err(|e| SendError {
+                    unreached: true,
+                    ..self.classify(&e)
+                })?;
         }
         // As lettre's own `send` does: declare 8-bit content (RFC 6152) and UTF-8
         // addresses (RFC 6531) when the server offers them.
@@ -373,6 +392,7 @@ impl SmtpSender {
         let unsupported = |what: &str| SendError {
             kind: FailureKind::Transient,
             server: self.server.clone(),
+            unreached: false,
             detail: format!("the server does not support {what}"),
         };
         if non_ascii {
@@ -405,6 +425,7 @@ impl SmtpSender {
             return Err(SendError {
                 kind: FailureKind::Transient,
                 server: self.server.clone(),
+                unreached: false,
                 detail: "the send was given up at its deadline before the message went out".into(),
             });
         }
@@ -417,6 +438,7 @@ impl SmtpSender {
                 SendError {
                     kind: FailureKind::Uncertain,
                     server: self.server.clone(),
+                    unreached: false,
                     detail: format!(
                         "the connection was lost after the message was handed over ({}), so the server may have accepted it",
                         describe(&e)
@@ -436,7 +458,7 @@ impl SmtpSender {
             FailureKind::Transient
         };
         let detail = if auth {
-            format!("{detail} (the login was refused: check smtp.username and the password)")
+            format!("{detail} ({LOGIN_REFUSED})")
         } else if timed_out(e) {
             format!(
                 "no answer within {} s; check the network and the server, then retry",
@@ -448,6 +470,7 @@ impl SmtpSender {
         SendError {
             kind,
             server: self.server.clone(),
+            unreached: false,
             detail,
         }
     }

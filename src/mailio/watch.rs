@@ -49,6 +49,11 @@ pub struct Watch {
     store: Option<Store>,
     /// Failed rounds in a row.
     failures: u32,
+    /// The server refused the login: the answer of `password_command` is kept for the
+    /// process, so logging in again would only send the same refused password (or token)
+    /// every backoff, for as long as the desk is open, and a server that locks an account
+    /// after repeated failures would lock the team out. Set, no round contacts the server.
+    login_refused: Option<String>,
 }
 
 impl Watch {
@@ -58,6 +63,7 @@ impl Watch {
             connection: None,
             store: None,
             failures: 0,
+            login_refused: None,
         }
     }
 
@@ -113,9 +119,25 @@ impl Watch {
         let Some(imap) = self.config.imap.clone() else {
             return Ok(Round::default());
         };
+        if let Some(refused) = &self.login_refused {
+            return Err(refused.clone());
+        }
         if self.connection.is_none() {
-            let (endpoint, mut session) =
-                account::login(&self.config, &imap).map_err(|e| e.to_string())?;
+            let (endpoint, mut session) = account::login(&self.config, &imap).map_err(|e| {
+                let refused = matches!(
+                    e,
+                    account::LoginError::Imap(crate::mailio::imap::error::ImapError::LoginRefused { .. })
+                        | account::LoginError::TokenRefused { .. }
+                );
+                if !refused {
+                    return e.to_string();
+                }
+                let line = format!(
+                    "{e}; the desk does not log in again with it (a server may lock the account after repeated failures): fix it, then restart secdesk"
+                );
+                self.login_refused = Some(line.clone());
+                line
+            })?;
             let idle = idle::supported(&endpoint, &mut session).map_err(|e| e.to_string())?;
             self.connection = Some(Connection {
                 endpoint,

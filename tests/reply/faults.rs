@@ -306,7 +306,13 @@ fn a_refused_smtp_login_never_shows_the_password() {
             &["reply", "1", "--no-edit", "--yes"],
             &[("SECDESK_TEST_SMTP_PW", SECRET)],
         );
-        assert_eq!(out.status.code(), Some(75), "{way}: {}", stderr(&out));
+        // 77 (EX_NOPERM), not 75: the same credentials will not work on a retry.
+        assert_eq!(out.status.code(), Some(77), "{way}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("queued as outbox"),
+            "{way}: {}",
+            stderr(&out)
+        );
         let listing = desk.run(&["outbox", "--json"], &[]);
         let all = format!(
             "{}{}{}{}",
@@ -591,4 +597,52 @@ fn a_refused_recipient_is_named() {
         "{err}"
     );
     assert_eq!(desk.reporter_maildir_count(), 0, "nothing was sent");
+}
+
+/// Accepts connections on a loopback port and never says a word; counts them.
+fn silent_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn a_silent_smtp_server_costs_one_timeout_per_run_not_one_per_reply() {
+    // Before, `outbox --retry` (and each of the desk's rounds) tried every queued reply
+    // against a server that never greets, each waiting the whole timeout: 200 queued
+    // replies at 30 s were 100 minutes.
+    let down = free_port();
+    let desk = Desk::new(REPORT, down);
+    for _ in 0..3 {
+        let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+        assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    }
+    let (port, connections) = silent_server();
+    desk.configure(port, "");
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.matches("not tried in this run").count(), 2, "{err}");
+    assert_eq!(
+        desk.query("SELECT count(*) FROM outbox WHERE state = 'queued'"),
+        3,
+        "all kept: {err}"
+    );
+    assert_eq!(desk.reporter_maildir_count(), 0);
 }

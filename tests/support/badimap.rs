@@ -77,6 +77,8 @@ pub struct Behaviour {
     pub literal_too_long: Vec<u32>,
     /// Send `* BYE` and close instead of this UID's body.
     pub bye_at_uid: Option<u32>,
+    /// Answer LOGIN with `NO [AUTHENTICATIONFAILED]` (RFC 5530), as for a wrong password.
+    pub refuse_login: bool,
 }
 
 /// An honest server whose INBOX holds one small report per UID in `uids`.
@@ -237,6 +239,11 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         if upper.starts_with("CAPABILITY") {
             let caps = b.capabilities.join(" ");
             write!(out, "* CAPABILITY IMAP4rev1 {caps}\r\n{tag} OK done\r\n")?;
+        } else if upper.starts_with("LOGIN") && b.refuse_login {
+            write!(
+                out,
+                "{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+            )?;
         } else if upper.starts_with("LOGIN") {
             write!(out, "{tag} OK logged in\r\n")?;
         } else if upper.starts_with("EXAMINE") || upper.starts_with("SELECT") {

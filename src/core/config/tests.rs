@@ -124,7 +124,7 @@ fn type_errors_name_the_key_in_plain_words_and_misspellings_get_a_suggestion() {
 
 #[test]
 fn plain_is_refused_off_loopback() {
-    let text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = \"plain\"\n");
+    let text = MINIMAL.replace("[imap]\n", "[imap]\nsecurity = \"plain\"\nport = 143\n");
     let err = Config::parse(&text, Path::new("c.toml"))
         .unwrap_err()
         .to_string();
@@ -249,4 +249,143 @@ fn loopback_detection() {
     assert!(is_loopback("::1"));
     assert!(!is_loopback("mail.example.org"));
     assert!(!is_loopback("10.0.0.1"));
+}
+
+#[test]
+fn numbers_out_of_range_are_refused_naming_key_and_range() {
+    // Each of these once passed the config and then panicked at the first
+    // `Instant + Duration` or chrono duration ("overflow when adding duration to instant",
+    // "TimeDelta::seconds out of bounds"), or silently meant 1 s.
+    let cases = [
+        (
+            "[sync]\ndeadline_seconds = 18446744073709551615",
+            "sync.deadline_seconds",
+        ),
+        (
+            "[sync]\ntimeout_seconds = 9223372036854775807",
+            "sync.timeout_seconds",
+        ),
+        ("[sync]\ntimeout_seconds = 0", "sync.timeout_seconds"),
+        ("[sync]\ndeadline_seconds = 0", "sync.deadline_seconds"),
+        ("[sync]\npoll_seconds = 0", "sync.poll_seconds"),
+        ("[sync]\nmax_message_bytes = 0", "sync.max_message_bytes"),
+        (
+            "[clocks]\nacknowledge_days = 1e300",
+            "clocks.acknowledge_days",
+        ),
+    ];
+    for (extra, key) in cases {
+        let text = format!("{MINIMAL}\n{extra}\n");
+        let err = Config::parse(&text, Path::new("/etc/x/config.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("`{key}`")), "{extra}: {err}");
+        assert!(
+            err.contains("out of range") || err.contains("at most"),
+            "{extra}: {err}"
+        );
+    }
+    let command = MINIMAL.replace(
+        "username = \"security\"",
+        "username = \"security\"\npassword_command_timeout_seconds = 18446744073709551615",
+    );
+    let err = Config::parse(&command, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`imap.password_command_timeout_seconds` = 18446744073709551615 is out of range: give a whole number from 1 to 86400"),
+        "{err}"
+    );
+    let fine = format!("{MINIMAL}\n[sync]\ntimeout_seconds = 86400\ndeadline_seconds = 1\n");
+    assert!(Config::parse(&fine, Path::new("c.toml")).is_ok());
+}
+
+#[test]
+fn an_unknown_section_is_named_as_a_section() {
+    let text = format!("{MINIMAL}\n[smpt]\nhost = \"x\"\n");
+    let err = Config::parse(&text, Path::new("/etc/x/config.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown section [smpt]: did you mean `smtp`?"),
+        "{err}"
+    );
+    assert!(!err.contains("smpt.smpt"), "{err}");
+}
+
+#[test]
+fn a_plaintext_greeting_awaited_on_a_tls_port_is_refused_before_connecting() {
+    // `security = "starttls"` without a port gets 993, where the server waits for a TLS
+    // hello and never greets: before, each sync waited timeout_seconds and then blamed the
+    // network ("did not answer within 30 s while waiting for the greeting").
+    let starttls = MINIMAL.replace(
+        "username = \"security\"",
+        "username = \"security\"\nsecurity = \"starttls\"",
+    );
+    let err = Config::parse(&starttls, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`imap.security` = \"starttls\" does not fit `imap.port` = 993")
+            && err.contains("use security = \"tls\", or the server's STARTTLS (143) port"),
+        "{err}"
+    );
+    let on_143 = starttls.replace(
+        "security = \"starttls\"",
+        "security = \"starttls\"\nport = 143",
+    );
+    assert!(Config::parse(&on_143, Path::new("c.toml")).is_ok());
+    let smtp = format!(
+        "{MINIMAL}\n[smtp]\nhost = \"mail.example.org\"\nport = 465\nsecurity = \"starttls\"\n"
+    );
+    let err = Config::parse(&smtp, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`smtp.port` = 465") && err.contains("submission (587)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn addresses_hosts_and_the_store_path_are_checked_when_read() {
+    // Each was accepted before: a bad address surfaced only as a refused reply, a host
+    // with a port as "plaintext is only allowed on loopback", an empty store path as
+    // "cannot open the store : No such file or directory".
+    let cases = [
+        (
+            "[team]\naddress = \"security\"\n",
+            "`team.address` = \"security\" is not an email address",
+        ),
+        ("[reply]\ncc = \"team at example.org\"\n", "`reply.cc`"),
+        (
+            "[team]\nmembers = [{ name = \"Al\", email = \"al\" }]\n",
+            "`team.members[1].email` = \"al\" is not an email address",
+        ),
+        ("[store]\npath = \"\"\n", "`store.path` is empty"),
+    ];
+    for (extra, expected) in cases {
+        let err = Config::parse(&format!("{MINIMAL}{extra}"), Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{extra}: {err}");
+    }
+    for host in [
+        "127.0.0.1:993",
+        "imaps://mail.example.org",
+        "mail example.org",
+        "",
+    ] {
+        let text = MINIMAL.replace("mail.example.org", host);
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`imap.host`"), "{host}: {err}");
+    }
+    for fine in ["::1", "[::1]", "mail.example.org"] {
+        let text = MINIMAL.replace("mail.example.org", fine);
+        assert!(Config::parse(&text, Path::new("c.toml")).is_ok(), "{fine}");
+    }
+    let no_copy = format!("{MINIMAL}[reply]\ncc = \"\"\n");
+    assert!(Config::parse(&no_copy, Path::new("c.toml")).is_ok());
 }

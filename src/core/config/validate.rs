@@ -20,20 +20,105 @@ impl Config {
         if let Some(mailman) = &self.mailman {
             check_mailman(mailman)?;
         }
+        self.check_numbers()?;
         if !self.identity.email.contains('@') {
             return Err(format!(
                 "key `identity.email` = {:?} is not an email address: write your own address, e.g. \"you@example.org\"",
                 self.identity.email
             ));
         }
+        self.check_addresses()?;
+        if self
+            .store
+            .path
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err("key `store.path` is empty: name the store's file, e.g. \"/srv/secdesk/secdesk.db\", or remove the key for the default".into());
+        }
         for (what, days) in [
             ("clocks.acknowledge_days", self.clocks.acknowledge_days),
             ("clocks.triage_days", self.clocks.triage_days),
             ("clocks.close_days", self.clocks.close_days),
         ] {
-            if !(days.is_finite() && days > 0.0) {
+            if !(days.is_finite() && days > 0.0 && days <= MAX_CLOCK_DAYS) {
                 return Err(format!(
-                    "key `{what}` = {days} must be a positive number of days"
+                    "key `{what}` = {days} must be a positive number of days, at most {MAX_CLOCK_DAYS} (100 years)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every count of seconds or bytes within what the code can add to a clock or allocate:
+    /// `Instant + Duration` panics past the platform's range, and 0 would mean "no time at
+    /// all" where a time is needed. Each refusal names the key, the range and the default.
+    fn check_numbers(&self) -> Result<(), String> {
+        let sync = &self.sync;
+        let seconds = |key: &str, value: Option<u64>, default: &'static str| {
+            value.map(|v| (key.to_string(), v, MAX_SECONDS, default))
+        };
+        let mut checks = vec![
+            seconds("sync.timeout_seconds", Some(sync.timeout_seconds), "30"),
+            seconds("sync.deadline_seconds", Some(sync.deadline_seconds), "600"),
+            seconds("sync.poll_seconds", Some(sync.poll_seconds), "60"),
+            Some((
+                "sync.max_message_bytes".to_string(),
+                sync.max_message_bytes,
+                u64::from(u32::MAX),
+                "52428800",
+            )),
+            seconds(
+                "pgp.timeout_seconds",
+                self.pgp.as_ref().map(|p| p.timeout_seconds),
+                "10",
+            ),
+        ];
+        let commands = [
+            (
+                "imap",
+                self.imap.as_ref().map(|i| {
+                    (
+                        i.password_command_timeout_seconds,
+                        i.oauth2_token_timeout_seconds,
+                    )
+                }),
+            ),
+            (
+                "smtp",
+                self.smtp.as_ref().map(|s| {
+                    (
+                        s.password_command_timeout_seconds,
+                        s.oauth2_token_timeout_seconds,
+                    )
+                }),
+            ),
+            (
+                "mailman",
+                self.mailman
+                    .as_ref()
+                    .map(|m| (m.password_command_timeout_seconds, None)),
+            ),
+        ];
+        for (section, (password, token)) in commands
+            .into_iter()
+            .filter_map(|(section, t)| Some((section, t?)))
+        {
+            checks.push(seconds(
+                &format!("{section}.password_command_timeout_seconds"),
+                password,
+                "30",
+            ));
+            checks.push(seconds(
+                &format!("{section}.oauth2_token_timeout_seconds"),
+                token,
+                "30",
+            ));
+        }
+        for (key, value, max, default) in checks.into_iter().flatten() {
+            if !(1..=max).contains(&value) {
+                return Err(format!(
+                    "key `{key}` = {value} is out of range: give a whole number from 1 to {max} (the default is {default})"
                 ));
             }
         }
@@ -41,10 +126,80 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Addresses every reply goes to (the team's copy) or that name a member: a typo here
+    /// would otherwise surface only when a reply is refused by the SMTP server.
+    fn check_addresses(&self) -> Result<(), String> {
+        let mut addresses: Vec<(String, &str)> = Vec::new();
+        if let Some(a) = &self.team.address {
+            addresses.push(("team.address".into(), a));
+        }
+        if let Some(a) = &self.reply.cc {
+            addresses.push(("reply.cc".into(), a));
+        }
+        for (i, m) in self.team.members.iter().enumerate() {
+            addresses.push((format!("team.members[{}].email", i + 1), &m.email));
+        }
+        // An empty `reply.cc` turns the team's copy off.
+        for (key, address) in addresses.into_iter().filter(|(_, a)| !a.is_empty()) {
+            let a = address.trim();
+            let (local, domain) = a.rsplit_once('@').unwrap_or(("", ""));
+            if local.is_empty() || domain.is_empty() || a.contains(char::is_whitespace) {
+                return Err(format!(
+                    "key `{key}` = {address:?} is not an email address: write one such as \"security@example.org\""
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The longest any configured wait may be, in seconds (one day): a longer one is a typo,
+/// and `Instant::now() + Duration` panics when the sum leaves the clock's range.
+const MAX_SECONDS: u64 = 86_400;
+
+/// The longest response target, in days: chrono's durations end near 292 billion years,
+/// but a target past a century is a typo.
+const MAX_CLOCK_DAYS: f64 = 36_500.0;
+
 fn check_security(section: &str, host: &str, security: Security) -> Result<(), String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if host.trim().is_empty() {
+        return Err(format!(
+            "key `{section}.host` is empty: name the server, e.g. \"mail.example.org\""
+        ));
+    }
+    if bare.parse::<IpAddr>().is_err()
+        && (host.contains([':', '/']) || host.contains(char::is_whitespace))
+    {
+        return Err(format!(
+            "key `{section}.host` = {host:?} is not a host name: write the name alone (e.g. \"mail.example.org\"), the port in `{section}.port`, and no scheme or path"
+        ));
+    }
     if security == Security::Plain && !is_loopback(host) {
         return Err(format!(
             "key `{section}.security` = \"plain\" is refused for host {host:?}: plaintext is only allowed on loopback; use \"tls\" or \"starttls\""
+        ));
+    }
+    Ok(())
+}
+
+/// Port 993 (IMAPS) and 465 (SMTPS, RFC 8314) speak TLS from the first byte: a client that
+/// waits there for a plaintext greeting waits in silence until its timeout, which reads
+/// like a network fault. Refused here instead, naming both keys.
+fn check_tls_port(section: &str, port: u16, security: Security) -> Result<(), String> {
+    let tls_port = match section {
+        "imap" => 993,
+        _ => 465,
+    };
+    if port == tls_port && security != Security::Tls {
+        let name = match security {
+            Security::Starttls => "starttls",
+            _ => "plain",
+        };
+        return Err(format!(
+            "key `{section}.security` = \"{name}\" does not fit `{section}.port` = {port}, which speaks TLS from the first byte (the server would never answer): use security = \"tls\", or the server's {} port",
+            if section == "imap" { "STARTTLS (143)" } else { "submission (587)" }
         ));
     }
     Ok(())
@@ -223,6 +378,12 @@ pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
         let hint = nearest(unknown, &expected)
             .map(|k| format!(": did you mean `{k}`?"))
             .unwrap_or_default();
+        if line_text.starts_with('[') && section.as_deref() == Some(unknown) {
+            let sections = expected.join("], [");
+            return format!(
+                "line {line}: unknown section [{unknown}]{hint} (the sections are [{sections}])"
+            );
+        }
         return format!(
             "line {line}: unknown key `{}`{hint} ({message})",
             full(unknown)
@@ -316,6 +477,7 @@ fn check_no_password_with_oauth(
 /// The `[imap]` section's keys, each refusal naming its key.
 fn validate_imap(imap: &ImapConfig) -> Result<(), String> {
     check_security("imap", &imap.host, imap.security)?;
+    check_tls_port("imap", imap.port, imap.security)?;
     crate::core::oauth::check_config("imap", imap.auth, imap.oauth2_token_command.as_deref())?;
     check_no_password_with_oauth(
         "imap",
@@ -354,6 +516,7 @@ fn validate_imap(imap: &ImapConfig) -> Result<(), String> {
 /// The `[smtp]` section's keys, each refusal naming its key.
 fn validate_smtp(smtp: &SmtpConfig) -> Result<(), String> {
     check_security("smtp", &smtp.host, smtp.security)?;
+    check_tls_port("smtp", smtp.port, smtp.security)?;
     crate::core::oauth::check_config("smtp", smtp.auth, smtp.oauth2_token_command.as_deref())?;
     check_no_password_with_oauth(
         "smtp",

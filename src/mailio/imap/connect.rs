@@ -270,7 +270,8 @@ fn starttls(endpoint: &Endpoint, tcp: TimedTcp) -> Result<TimedTcp, ImapError> {
     // before the handshake must never be read as if TLS protected them.
     let mut reader = BufReader::new(&tcp);
 
-    let greeting = read_line(&mut reader).map_err(lost)?;
+    let greeting = read_line(&mut reader)
+        .map_err(|e| silent_greeting(classify_io(endpoint, "starting TLS", e)))?;
     if !greeting.starts_with("* OK") {
         return Err(ImapError::Greeting {
             host: endpoint.host.clone(),
@@ -336,13 +337,37 @@ fn read_line(reader: &mut impl BufRead) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
+/// A plaintext client met with silence where the greeting should be: the likeliest cause
+/// is a port that speaks TLS from the first byte (RFC 8314), which waits for the client's
+/// hello and never greets, so the timeout says that, not only "check the network".
+fn silent_greeting(e: ImapError) -> ImapError {
+    match e {
+        ImapError::TimedOut {
+            host,
+            port,
+            seconds,
+            ..
+        } => ImapError::TimedOut {
+            host,
+            port,
+            seconds,
+            during: "waiting for the plaintext greeting (a port that speaks TLS from the first byte never sends one: if this is such a port, set security = \"tls\" in [imap])",
+        },
+        other => other,
+    }
+}
+
 fn read_greeting<S: Read + Write>(
     endpoint: &Endpoint,
     client: &mut imap::Client<S>,
 ) -> Result<(), ImapError> {
-    let line = client
-        .read_greeting()
-        .map_err(|e| classify(endpoint, "waiting for the greeting", e))?;
+    let line = client.read_greeting().map_err(|e| {
+        let e = classify(endpoint, "waiting for the greeting", e);
+        match endpoint.security {
+            Security::Tls => e,
+            _ => silent_greeting(e),
+        }
+    })?;
     // RFC 3501 §7.1.5: a BYE greeting means the server will not serve us.
     if line.starts_with(b"* BYE") {
         return Err(ImapError::Greeting {

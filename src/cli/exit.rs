@@ -1,0 +1,165 @@
+//! The exit status of a failed command, so that a script can tell what to do next without
+//! reading the message: fix the config, fix the credentials, or simply run again later.
+//! The numbers are the BSD `sysexits.h` ones that mean the same thing.
+//!
+//! | status | meaning | what a script does |
+//! | --- | --- | --- |
+//! | 0 | the command did all of its job | nothing |
+//! | 1 | any other failure, or work left undone (a gap in a sync, a file not imported) | read stderr |
+//! | 2 | the command line itself is wrong (from clap) | fix the call |
+//! | 75 | temporary: a server unreachable, silent or cut off, or the store busy | run again later |
+//! | 77 | a server refused the login (password or token) | fix the credentials; retrying will not help |
+//! | 78 | the config is missing, unreadable or invalid | fix the config |
+
+use std::error::Error as StdError;
+use std::process::ExitCode;
+
+use rusqlite::ErrorCode;
+
+use crate::core::config::ConfigError;
+use crate::core::store::StoreError;
+use crate::mailio::delivery::DeliveryError;
+use crate::mailio::imap::account::LoginError;
+use crate::mailio::imap::error::ImapError;
+use crate::mailio::imap::sync::SyncError;
+use crate::mailio::mailman::held::QueueError;
+use crate::mailio::smtp::SmtpSetupError;
+
+/// Run again later: the network, a server or another writer was in the way (`EX_TEMPFAIL`).
+pub const TEMPORARY: u8 = 75;
+/// A server refused the credentials (`EX_NOPERM`).
+pub const LOGIN_REFUSED: u8 = 77;
+/// The config needs fixing (`EX_CONFIG`).
+pub const CONFIG: u8 = 78;
+
+/// The status for a command that failed with `e`.
+pub fn status(e: &anyhow::Error) -> ExitCode {
+    ExitCode::from(code(e))
+}
+
+fn code(e: &anyhow::Error) -> u8 {
+    e.chain().find_map(classify).unwrap_or(1)
+}
+
+/// The status one link of an error chain stands for, if it is one of the kinds above.
+/// `#[error(transparent)]` wrappers hide their inner error from the chain, so each wrapper
+/// that can carry an IMAP error is opened here.
+fn classify(cause: &(dyn StdError + 'static)) -> Option<u8> {
+    if cause.downcast_ref::<ConfigError>().is_some() {
+        return Some(CONFIG);
+    }
+    if let Some(e) = cause.downcast_ref::<ImapError>() {
+        return imap(e);
+    }
+    if let Some(e) = cause.downcast_ref::<LoginError>() {
+        return match e {
+            LoginError::Imap(e) => imap(e),
+            LoginError::TokenRefused { .. } => Some(LOGIN_REFUSED),
+            LoginError::Secret(_) | LoginError::Token(_) => None,
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<SyncError>() {
+        return sync(e);
+    }
+    if let Some(e) = cause.downcast_ref::<StoreError>() {
+        return store(e);
+    }
+    // A section the command needs is missing, or refused as configured.
+    let smtp_config = |e: &SmtpSetupError| {
+        matches!(
+            e,
+            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. }
+        )
+        .then_some(CONFIG)
+    };
+    if let Some(e) = cause.downcast_ref::<SmtpSetupError>() {
+        return smtp_config(e);
+    }
+    if let Some(DeliveryError::Smtp(e)) = cause.downcast_ref::<DeliveryError>() {
+        return smtp_config(e);
+    }
+    if let Some(QueueError::NotConfigured { .. }) = cause.downcast_ref::<QueueError>() {
+        return Some(CONFIG);
+    }
+    cause.downcast_ref::<rusqlite::Error>().and_then(sqlite)
+}
+
+fn sync(e: &SyncError) -> Option<u8> {
+    match e {
+        SyncError::Imap(e) => imap(e),
+        SyncError::Store(e) => store(e),
+        SyncError::InMailbox { error, .. } => sync(error),
+        _ => None,
+    }
+}
+
+fn imap(e: &ImapError) -> Option<u8> {
+    match e {
+        ImapError::Resolve { .. }
+        | ImapError::Unreachable { .. }
+        | ImapError::TimedOut { .. }
+        | ImapError::Deadline { .. }
+        | ImapError::ConnectionLost { .. } => Some(TEMPORARY),
+        ImapError::LoginRefused { .. } => Some(LOGIN_REFUSED),
+        _ => None,
+    }
+}
+
+fn store(e: &StoreError) -> Option<u8> {
+    match e {
+        StoreError::Open { source, .. } | StoreError::Sql(source) => sqlite(source),
+        _ => None,
+    }
+}
+
+fn sqlite(e: &rusqlite::Error) -> Option<u8> {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Some(TEMPORARY),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_failure_has_its_own_status() {
+        let config: anyhow::Error = ConfigError::Missing {
+            path: "/x/config.toml".into(),
+        }
+        .into();
+        assert_eq!(code(&config), CONFIG);
+        let refused: anyhow::Error = LoginError::Imap(ImapError::LoginRefused {
+            user: "u".into(),
+            host: "h".into(),
+        })
+        .into();
+        assert_eq!(code(&refused), LOGIN_REFUSED);
+        let unreachable = ImapError::Unreachable {
+            host: "h".into(),
+            port: 993,
+            error: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        };
+        let nested: anyhow::Error = SyncError::InMailbox {
+            mailbox: "INBOX".into(),
+            error: Box::new(SyncError::Imap(unreachable)),
+            also: String::new(),
+        }
+        .into();
+        assert_eq!(code(&nested), TEMPORARY);
+        let no_smtp: anyhow::Error = DeliveryError::Smtp(SmtpSetupError::NotConfigured {
+            path: "/x/config.toml".into(),
+        })
+        .into();
+        assert_eq!(code(&no_smtp), CONFIG);
+        let other = anyhow::anyhow!("something else");
+        assert_eq!(code(&other), 1);
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        let busy: anyhow::Error = StoreError::Sql(busy).into();
+        assert_eq!(code(&busy.context("while noting")), TEMPORARY);
+    }
+}

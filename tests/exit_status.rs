@@ -1,0 +1,126 @@
+//! What a script sees when `secdesk sync` cannot do its job: one line on stderr, and an
+//! exit status that says whether to fix the config (78) or run again later (75). A refused
+//! login (77) is checked against a real Dovecot in `tests/secrets.rs`, and a busy store (75)
+//! in `tests/store/faults.rs`.
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+mod support;
+
+/// A config for a loopback IMAP server at `port`, with `extra` appended.
+fn write_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    let text = format!(
+        "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+         username = \"security\"\npassword_command = [\"printf\", \"pw\"]\n\n\
+         [store]\npath = {:?}\n\n\
+         [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n{extra}",
+        dir.join("secdesk.db")
+    );
+    std::fs::write(&path, text).expect("write config");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    path
+}
+
+fn secdesk(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run secdesk")
+}
+
+/// The status and the single stderr line of a failed run.
+fn failure(out: &Output) -> (Option<i32>, String) {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (out.status.code(), err)
+}
+
+#[test]
+fn a_config_that_needs_fixing_exits_78() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, line) = failure(&secdesk(&dir.path().join("absent.toml"), &["sync"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(line.contains("no config file at"), "{line}");
+
+    let config = write_config(
+        dir.path(),
+        143,
+        "[sync]\ndeadline_seconds = 18446744073709551615\n",
+    );
+    let (code, line) = failure(&secdesk(&config, &["sync"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(line.contains("`sync.deadline_seconds`"), "{line}");
+
+    let config = write_config(dir.path(), 143, "[sync]\ntimeout_secs = 5\n");
+    let (code, line) = failure(&secdesk(&config, &["list"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(line.contains("did you mean `timeout_seconds`?"), "{line}");
+
+    std::fs::write(dir.path().join("latin1.toml"), b"# caf\xe9\n[identity]\n").expect("write");
+    let (code, line) = failure(&secdesk(&dir.path().join("latin1.toml"), &["list"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(
+        line.contains("it is not UTF-8 text: save it as UTF-8"),
+        "{line}"
+    );
+
+    // A section the command needs is a config matter too.
+    let no_imap = dir.path().join("no-imap.toml");
+    std::fs::write(
+        &no_imap,
+        "[identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n",
+    )
+    .expect("write");
+    let (code, line) = failure(&secdesk(&no_imap, &["sync"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(line.contains("it has no [imap] section"), "{line}");
+
+    // A folder given as the config is named, with what to give instead.
+    let (code, line) = failure(&secdesk(dir.path(), &["list"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(line.contains("is a folder"), "{line}");
+}
+
+#[test]
+fn a_server_that_is_down_or_silent_exits_75() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let closed = support::free_port();
+    let config = write_config(dir.path(), closed, "");
+    let (code, line) = failure(&secdesk(&config, &["sync"]));
+    assert_eq!(code, Some(75), "{line}");
+    assert!(
+        line.contains(&format!("cannot reach IMAP server 127.0.0.1:{closed}")),
+        "{line}"
+    );
+
+    // Accepts the connection and never says a word: given up after timeout_seconds.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let config = write_config(dir.path(), port, "[sync]\ntimeout_seconds = 1\n");
+    let out = secdesk(&config, &["sync"]);
+    let (code, line) = failure(&out);
+    assert_eq!(code, Some(75), "{line}");
+    assert!(
+        line.contains(&format!(
+            "IMAP server 127.0.0.1:{port} did not answer within 1 s while waiting for the plaintext greeting (a port that speaks TLS from the first byte never sends one: if this is such a port, set security = \"tls\" in [imap])"
+        )),
+        "{line}"
+    );
+    assert!(
+        !dir.path().join("secdesk.db").exists(),
+        "nothing was stored, so no store"
+    );
+    drop(silent);
+}
