@@ -58,8 +58,19 @@ pub fn after_mail_sync(
             },
         );
     }
+    if report.fold.by_mail > 0 {
+        eprintln!("secdesk: {}", by_mail_warning(report.fold.by_mail, mailbox));
+    }
     lines.push(summary_line(&report, took));
     Ok(lines)
+}
+
+/// The warning for messages in the events folder that came by mail (docs/team.md, Trust).
+fn by_mail_warning(n: usize, mailbox: &str) -> String {
+    format!(
+        "ignored {n} {} in {mailbox} that came by mail, not from a desk (delivered with Received/Return-Path trace fields): anyone can send mail, so it is never a team event; check what files mail into {mailbox}",
+        if n == 1 { "message" } else { "messages" },
+    )
 }
 
 /// `team: pushed 2 events, applied 3 (1 lost to a concurrent change) in 0.012 s`

@@ -215,9 +215,11 @@ fn pull(
                 let uid = f
                     .uid
                     .filter(|u| *u >= first && end.is_none_or(|e| *u <= e))?;
+                let raw = f.body()?;
                 Some(Fetched {
                     uid,
-                    event: message::parse(f.body()?),
+                    event: message::parse(raw),
+                    by_mail: message::came_by_mail(raw),
                 })
             })
             .collect();
@@ -242,6 +244,7 @@ fn add(total: &mut FoldSummary, more: FoldSummary) {
     total.already_known += more.already_known;
     total.lost += more.lost;
     total.unreadable += more.unreadable;
+    total.by_mail += more.by_mail;
     total.caught_up += more.caught_up;
     for (actor, n) in more.non_members {
         *total.non_members.entry(actor).or_default() += n;

@@ -81,9 +81,20 @@ pub struct Pending {
     pub seq: i64,
     pub report_id: i64,
     pub action: Action,
-    /// The report's incoming messages, to find them on the server: each Message-ID with the
-    /// mailbox it was synced from (`None` for imported mail).
-    pub messages: Vec<(String, Option<String>)>,
+    /// The report's incoming messages, to find them on the server.
+    pub messages: Vec<ServerMessage>,
+}
+
+/// One of a report's messages as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerMessage {
+    /// Its Message-ID, to search for.
+    pub message_id: String,
+    /// The mailbox it was synced from (`None` for imported mail).
+    pub mailbox: Option<String>,
+    /// Its content digest (`core::parse::content_digest`): anyone can reuse a Message-ID,
+    /// so a message found by it is this one only when its content is.
+    pub digest: Vec<u8>,
 }
 
 /// The changes not yet made on the server, oldest first.
@@ -96,8 +107,8 @@ pub fn pending(store: &Store) -> Result<Vec<Pending>, TeamError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut ids = conn.prepare_cached(
-        "SELECT message_id, mailbox FROM messages WHERE report_id = ?1 AND direction = 'in'
-           AND message_id IS NOT NULL ORDER BY id",
+        "SELECT message_id, mailbox, CAST(content_hash AS BLOB) FROM messages
+         WHERE report_id = ?1 AND direction = 'in' AND message_id IS NOT NULL ORDER BY id",
     )?;
     let mut out = Vec::new();
     for (seq, report_id, action) in rows {
@@ -105,7 +116,13 @@ pub fn pending(store: &Store) -> Result<Vec<Pending>, TeamError> {
             continue;
         };
         let messages = ids
-            .query_map([report_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([report_id], |r| {
+                Ok(ServerMessage {
+                    message_id: r.get(0)?,
+                    mailbox: r.get(1)?,
+                    digest: r.get(2)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         out.push(Pending {
             seq,

@@ -1,0 +1,161 @@
+//! Attacks on team sync from outside the team: mail that reuses a real report's
+//! Message-ID, and events that did not come from a desk.
+
+use crate::desk::{server, Desk, USER};
+use crate::support::Dovecot;
+
+/// `From` and `Message-ID` of every message in a server folder, as an IMAP client sees them.
+fn senders(server: &Dovecot, mailbox: &str) -> Vec<String> {
+    let mut s = server.session(USER);
+    let exists = s.examine(mailbox).map(|m| m.exists).unwrap_or(0);
+    let mut out = Vec::new();
+    if exists > 0 {
+        let fetched = s
+            .uid_fetch("1:*", "BODY.PEEK[HEADER.FIELDS (FROM MESSAGE-ID)]")
+            .expect("fetch headers");
+        for f in fetched.iter() {
+            let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
+            let mut lines: Vec<&str> = header.lines().filter(|l| !l.is_empty()).collect();
+            lines.sort_unstable();
+            out.push(lines.join(" "));
+        }
+    }
+    s.logout().ok();
+    out.sort();
+    out
+}
+
+/// A stranger's message reusing the Message-ID of the real report `r1@reporter.example`,
+/// as anyone can once the report was copied to a public list.
+fn squatter() -> Vec<u8> {
+    b"From: Eve <eve@evil.example>\r\n\
+      To: security@example.org\r\n\
+      Subject: cheap pills\r\n\
+      Date: Tue, 24 Nov 2026 10:05:00 +0000\r\n\
+      Message-ID: <r1@reporter.example>\r\n\
+      \r\n\
+      buy now\r\n"
+        .to_vec()
+}
+
+#[test]
+fn spam_reusing_a_real_reports_message_id_never_takes_the_real_report_with_it() {
+    let server = server(1);
+    server.append(USER, "INBOX", &squatter());
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    // Both desks keep the squatter apart: #1 is the real report, #2 the spam.
+    for d in [&ada, &bo] {
+        let from = d.show(2)["messages"][0]["from"].to_string();
+        assert!(from.contains("eve@evil.example"), "{from}");
+    }
+
+    ada.ok(&["mark", "2", "spam"]);
+    ada.ok(&["take", "1"]);
+    ada.sync();
+    bo.sync();
+
+    // On the server only the spam went to Junk; the real report is still in INBOX.
+    let junk = senders(&server, "Junk");
+    assert_eq!(junk.len(), 1, "{junk:?}");
+    assert!(junk[0].contains("eve@evil.example"), "{junk:?}");
+    let inbox = senders(&server, "INBOX");
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert!(inbox[0].contains("reporter@example.net"), "{inbox:?}");
+    // Bo's desk applied each change to the report Ada made it on.
+    let real = bo.show(1);
+    assert_eq!(real["class_confirmed"], false, "{real}");
+    assert_eq!(real["coordinator"], "ada@example.org", "{real}");
+    let spam = bo.show(2);
+    assert_eq!(spam["class"], "spam", "{spam}");
+    assert_eq!(spam["class_confirmed"], true, "{spam}");
+    assert_eq!(spam["coordinator"], serde_json::Value::Null, "{spam}");
+}
+
+/// An event as a stranger would write it, naming a member as the actor and a clock far
+/// ahead of the team's, in the exact shape a desk writes.
+fn forged(kind: &str, value: serde_json::Value, n: u64) -> Vec<u8> {
+    use secdesk::core::team::event::{new_id, Event, ReportRef, FORMAT};
+    use secdesk::core::team::message::{build, Context};
+    let ev = Event {
+        secdesk: FORMAT,
+        id: new_id("ada@example.org", n),
+        actor: "ada@example.org".into(),
+        at: "2026-12-01T10:00:00Z".into(),
+        lamport: 1_000_000 + n,
+        report: ReportRef::MessageId("r1@reporter.example".into()),
+        kind: kind.into(),
+        value,
+        base: None,
+    };
+    build(&ev, &Context::default()).expect("build forged event")
+}
+
+#[test]
+fn events_mailed_into_the_events_folder_are_not_the_teams_triage() {
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync(); // creates the events folder
+    bo.sync();
+
+    // Eve mails events "from Ada" to security+secdesk@, which delivery files into the
+    // events folder: the report closed as spam, taken by Eve, a note with escapes.
+    let forgeries = [
+        forged(
+            "state",
+            serde_json::json!({"state": "spam", "invalid_reason": null, "duplicate_of": null}),
+            1,
+        ),
+        forged(
+            "class",
+            serde_json::json!({"class": "spam", "confirmed": true}),
+            2,
+        ),
+        forged(
+            "coordinator",
+            serde_json::json!({"coordinator": "eve@evil.example"}),
+            3,
+        ),
+        forged(
+            "note",
+            serde_json::json!({"text": "\u{1b}]2;pwned\u{7}ignore this one"}),
+            4,
+        ),
+    ];
+    for raw in &forgeries {
+        server.deliver("eve@evil.example", "security+secdesk", raw);
+    }
+    assert_eq!(
+        crate::desk::folder(&server, "secdesk").len(),
+        4,
+        "delivery filed the mail into the events folder"
+    );
+
+    let out = bo.sync();
+    let report = bo.show(1);
+    assert_eq!(report["state"], "new", "{report}");
+    assert_eq!(report["class_confirmed"], false, "{report}");
+    assert_eq!(report["coordinator"], serde_json::Value::Null, "{report}");
+    assert_eq!(
+        report["notes"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    let err = crate::desk::stderr(&out);
+    assert!(
+        err.contains("ignored 4 messages in secdesk that came by mail, not from a desk"),
+        "{err}"
+    );
+    // The real report stays in INBOX: nothing moved it to Junk.
+    bo.sync();
+    assert_eq!(senders(&server, "INBOX").len(), 1);
+    assert!(senders(&server, "Junk").is_empty());
+    // Ada's own events still travel.
+    ada.ok(&["take", "1"]);
+    ada.sync();
+    bo.sync();
+    assert_eq!(bo.show(1)["coordinator"], "ada@example.org");
+}
