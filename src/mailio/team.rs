@@ -270,7 +270,12 @@ pub fn desk_round(
         super::moderation::write_back(endpoint, session, imap, store).map_err(|e| e.to_string())?;
     let mut reselect = moderated.junked + moderated.restored + moderated.not_junk > 0;
     if config.team_sharing() {
-        sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        let report = sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        if report.fold.applied + report.fold.caught_up > 0 {
+            // Another member's change may call for a restore from Junk by this desk.
+            super::moderation::write_back(endpoint, session, imap, store)
+                .map_err(|e| e.to_string())?;
+        }
         reselect = true;
     }
     if reselect {

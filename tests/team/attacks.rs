@@ -159,3 +159,32 @@ fn events_mailed_into_the_events_folder_are_not_the_teams_triage() {
     bo.sync();
     assert_eq!(bo.show(1)["coordinator"], "ada@example.org");
 }
+
+#[test]
+fn a_report_the_team_settles_as_valid_never_stays_in_junk() {
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    // At the same time, between syncs: Ada calls it spam, Bo confirms it valid. Bo's change
+    // wins the race (the same clock, the greater actor) on every desk.
+    ada.ok(&["mark", "1", "spam"]);
+    bo.ok(&["mark", "1", "valid"]);
+    bo.sync();
+    ada.sync(); // moves it to Junk as Ada decided, then learns Bo's change
+                // The report the team settled as valid is back where mail is read, after that one sync.
+    let junk = senders(&server, "Junk");
+    assert!(junk.is_empty(), "{junk:?}");
+    assert_eq!(senders(&server, "INBOX").len(), 1);
+    bo.sync();
+    ada.sync();
+    for d in [&ada, &bo] {
+        let report = d.show(1);
+        assert_eq!(report["class"], "valid", "{}: {report}", d.email);
+        assert_eq!(report["state"], "acknowledged", "{}: {report}", d.email);
+    }
+    // Later syncs leave it there.
+    assert!(senders(&server, "Junk").is_empty());
+    assert_eq!(senders(&server, "INBOX").len(), 1);
+}

@@ -75,6 +75,54 @@ pub(crate) fn on_change(conn: &Connection, report_id: i64, at: &str) -> rusqlite
     Ok(())
 }
 
+/// Called when another member's state or class change wins here: moderation is written by
+/// the desk that decided, but a report this desk moved to Junk that the team has since settled
+/// as not spam must come back, or a real report stays where nobody reads it. A Junk not yet
+/// carried out is dropped; one carried out is undone by a Restore.
+pub(crate) fn on_remote_change(
+    conn: &Connection,
+    report_id: i64,
+    at: &str,
+) -> rusqlite::Result<()> {
+    let state: String = conn.query_row(
+        "SELECT state FROM reports WHERE id = ?1",
+        [report_id],
+        |r| r.get(0),
+    )?;
+    if state == "spam" {
+        return Ok(());
+    }
+    let last = |conn: &Connection| {
+        conn.query_row(
+            "SELECT seq, action, done_at IS NOT NULL FROM moderation_queue
+             WHERE report_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [report_id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            },
+        )
+        .optional()
+    };
+    if let Some((seq, action, false)) = last(conn)? {
+        if Action::parse(&action) == Some(Action::Junk) {
+            conn.execute("DELETE FROM moderation_queue WHERE seq = ?1", [seq])?;
+        }
+    }
+    if let Some((_, action, true)) = last(conn)? {
+        if Action::parse(&action) == Some(Action::Junk) {
+            conn.execute(
+                "INSERT INTO moderation_queue (report_id, action, queued_at) VALUES (?1, ?2, ?3)",
+                params![report_id, Action::Restore.as_str(), at],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// A queued server-side change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
