@@ -2,9 +2,10 @@
 //! list's held posts with the classifier's verdict, moderate one post safely, sweep the spam.
 //!
 //! Safety: Mailman reuses request ids, so an action re-reads the post first and goes ahead
-//! only when it is still the one the moderator saw (same Message-ID); otherwise, as when
-//! Mailman answers 404, it is "already handled". Every action Mailman carried out is recorded
-//! (`core::moderation::record`), with the classifier trained on discards and accepts.
+//! only when it is still the one the moderator saw (same Message-ID, sender, subject and hold
+//! date); otherwise, as when Mailman answers 404, it is "already handled". Every action
+//! Mailman carried out is recorded (`core::moderation::record`), with the classifier trained
+//! on discards and accepts.
 
 use std::borrow::BorrowMut;
 use std::time::{Duration, UNIX_EPOCH};
@@ -151,10 +152,21 @@ pub fn moderate_seen(
 ) -> Result<bool, QueueError> {
     let p = &seen.post;
     match client.held_post(&p.list, p.request_id)? {
-        Some(now) if now.message_id == p.message_id => {}
+        Some(now) if same_post(&now, p) => {}
         _ => return Ok(false),
     }
     Ok(client.moderate(&p.list, p.request_id, action, comment)? == Moderated::Done)
+}
+
+/// Whether the post now held under a request id is the one the moderator saw. Mailman
+/// reuses a freed request id for the next post; the Message-ID, sender and subject are the
+/// sender's to choose (spam can copy a real report's Message-ID), so the hold date, which
+/// Mailman sets, must match too.
+fn same_post(now: &HeldPost, seen: &HeldPost) -> bool {
+    now.message_id == seen.message_id
+        && now.sender == seen.sender
+        && now.subject == seen.subject
+        && now.hold_date == seen.hold_date
 }
 
 /// The store half of an action Mailman carried out: the record, the report event and the
