@@ -77,20 +77,13 @@ fn spam_reusing_a_real_reports_message_id_never_takes_the_real_report_with_it() 
 /// An event as a stranger would write it, naming a member as the actor and a clock far
 /// ahead of the team's, in the exact shape a desk writes.
 fn forged(kind: &str, value: serde_json::Value, n: u64) -> Vec<u8> {
-    use secdesk::core::team::event::{new_id, Event, ReportRef, FORMAT};
-    use secdesk::core::team::message::{build, Context};
-    let ev = Event {
-        secdesk: FORMAT,
-        id: new_id("ada@example.org", n),
-        actor: "ada@example.org".into(),
-        at: "2026-12-01T10:00:00Z".into(),
-        lamport: 1_000_000 + n,
-        report: ReportRef::MessageId("r1@reporter.example".into()),
-        kind: kind.into(),
+    crate::desk::ada_event(
+        "r1@reporter.example",
+        kind,
         value,
-        base: None,
-    };
-    build(&ev, &Context::default()).expect("build forged event")
+        1_000_000 + n,
+        "2026-12-01T10:00:00Z",
+    )
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Desks whose clocks disagree: who is answering a report must show whatever the skew.
+//! Clocks: desks whose wall clocks disagree (who is answering a report must show whatever the
+//! skew), and an event whose Lamport clock no store can hold.
 
 use crate::desk::{server, stderr, Desk, MEMBERS, USER};
 use crate::support::Smtp;
@@ -6,21 +7,14 @@ use crate::support::Smtp;
 /// A `reply-started` event exactly as a desk whose clock is `skew` off writes it, APPENDed
 /// as that desk's sync would.
 fn reply_started_by_ada(report: &str, skew: chrono::Duration) -> Vec<u8> {
-    use secdesk::core::team::event::{new_id, Event, ReportRef, FORMAT};
-    use secdesk::core::team::message::{build, Context};
     let at = (chrono::Utc::now() + skew).format("%Y-%m-%dT%H:%M:%SZ");
-    let ev = Event {
-        secdesk: FORMAT,
-        id: new_id("ada@example.org", 1),
-        actor: "ada@example.org".into(),
-        at: at.to_string(),
-        lamport: 7,
-        report: ReportRef::MessageId(report.into()),
-        kind: "reply-started".into(),
-        value: serde_json::json!({}),
-        base: None,
-    };
-    build(&ev, &Context::default()).expect("build event")
+    crate::desk::ada_event(
+        report,
+        "reply-started",
+        serde_json::json!({}),
+        7,
+        &at.to_string(),
+    )
 }
 
 #[test]
@@ -55,4 +49,39 @@ fn a_reply_started_on_a_desk_whose_clock_is_off_still_shows_and_warns() {
             stderr(&second)
         );
     }
+}
+
+#[test]
+fn an_event_with_an_impossible_clock_is_skipped_and_never_jams_the_team() {
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    // A tool (or a member's mistake) APPENDs an event whose clock no store can hold.
+    let raw = crate::desk::ada_event(
+        "r1@reporter.example",
+        "state",
+        serde_json::json!({"state": "resolved", "invalid_reason": null, "duplicate_of": null}),
+        i64::MAX as u64,
+        "2026-12-01T10:00:00Z",
+    );
+    server.append(USER, "secdesk", &raw);
+    // Ada's next change travels after it.
+    ada.ok(&["take", "1"]);
+    ada.sync();
+    let out = bo.sync();
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], "ada@example.org", "{report}");
+    assert_eq!(report["state"], "new", "{report}");
+    // Bo's own changes still travel.
+    bo.ok(&["note", "1", "still working"]);
+    bo.sync();
+    ada.sync();
+    assert_eq!(ada.show(1)["notes"].as_array().map(Vec::len), Some(1));
+    assert!(
+        stderr(&out).contains("skipped 1 message in secdesk that is not secdesk team events"),
+        "{}",
+        stderr(&out)
+    );
 }

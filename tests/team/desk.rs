@@ -230,3 +230,28 @@ pub fn on_server(server: &Dovecot, mailbox: &str) -> Vec<(String, Vec<String>)> 
 pub fn has_keyword(flags: &[String], keyword: &str) -> bool {
     flags.iter().any(|f| f.contains(keyword))
 }
+
+/// An event message "by Ada" exactly as a desk writes it, for tests that put one in the
+/// events folder themselves.
+pub fn ada_event(
+    report: &str,
+    kind: &str,
+    value: serde_json::Value,
+    lamport: u64,
+    at: &str,
+) -> Vec<u8> {
+    use secdesk::core::team::event::{new_id, Event, ReportRef, FORMAT};
+    use secdesk::core::team::message::{build, Context};
+    let ev = Event {
+        secdesk: FORMAT,
+        id: new_id("ada@example.org", lamport),
+        actor: "ada@example.org".into(),
+        at: at.into(),
+        lamport,
+        report: ReportRef::MessageId(report.into()),
+        kind: kind.into(),
+        value,
+        base: None,
+    };
+    build(&ev, &Context::default()).expect("build event")
+}
