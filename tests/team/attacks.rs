@@ -181,3 +181,33 @@ fn a_report_the_team_settles_as_valid_never_stays_in_junk() {
     assert!(senders(&server, "Junk").is_empty());
     assert_eq!(senders(&server, "INBOX").len(), 1);
 }
+
+#[test]
+fn an_oversized_message_in_the_events_folder_never_stops_the_team() {
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    // In Bo's [sync]: messages over 100 KB are kept to their headers.
+    let limit = "max_message_bytes = 100000\n";
+    let bo = Desk::with_members(&server, "Bo", "bo@example.org", crate::desk::MEMBERS, limit);
+    ada.sync();
+    bo.sync();
+    // Anyone mails 1.5 MB to security+secdesk@, far over Bo's message size limit.
+    let line = "x".repeat(76);
+    let body = vec![line.as_str(); 20_000].join("\r\n");
+    let big = format!(
+        "From: eve@evil.example\r\nTo: security+secdesk@example.org\r\nSubject: big\r\n\r\n{body}\r\n"
+    );
+    server.deliver("eve@evil.example", "security+secdesk", big.as_bytes());
+    ada.ok(&["take", "1"]);
+    ada.sync();
+    // Bo's sync passes it (it cannot be an event) and goes on with Ada's.
+    let out = bo.sync();
+    assert!(
+        crate::desk::stderr(&out)
+            .contains("skipped 1 message in secdesk that is not secdesk team events"),
+        "{}",
+        crate::desk::stderr(&out)
+    );
+    assert_eq!(bo.show(1)["coordinator"], "ada@example.org");
+    bo.sync();
+}
