@@ -1,5 +1,6 @@
-//! Attacks on team sync from outside the team: mail that reuses a real report's
-//! Message-ID, and events that did not come from a desk.
+//! Attacks on team sync from outside the team (mail that reuses a real report's Message-ID,
+//! events that did not come from a desk, oversized mail in the events folder), races that
+//! decide where a report's mail lies on the server, and accidents to the events folder.
 
 use crate::desk::{server, Desk, USER};
 use crate::support::Dovecot;
@@ -210,4 +211,35 @@ fn an_oversized_message_in_the_events_folder_never_stops_the_team() {
     );
     assert_eq!(bo.show(1)["coordinator"], "ada@example.org");
     bo.sync();
+}
+
+#[test]
+fn an_events_folder_deleted_or_renumbered_loses_nothing_and_applies_nothing_twice() {
+    let mut server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    ada.ok(&["take", "1"]);
+    ada.ok(&["note", "1", "first"]);
+    ada.sync();
+    bo.sync();
+    // The folder is renumbered (new UIDVALIDITY): Bo reads it all again.
+    let before = server.uidvalidity(USER, "secdesk");
+    assert_ne!(server.reset_uidvalidity(USER, "secdesk"), before);
+    ada.ok(&["note", "1", "second"]);
+    ada.sync();
+    bo.sync();
+    let notes = bo.show(1)["notes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    // Someone deletes the folder: the next syncs create it again and go on.
+    let mut s = server.session(USER);
+    s.delete("secdesk").expect("DELETE secdesk");
+    s.logout().ok();
+    bo.ok(&["state", "1", "triaged"]);
+    bo.sync();
+    ada.sync();
+    assert_eq!(ada.show(1)["state"], "triaged");
+    assert_eq!(ada.show(1)["notes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(bo.shared_state(), ada.shared_state());
 }
