@@ -19,6 +19,7 @@ use crate::core::moderation::cache::{Classified, Coverage};
 use crate::core::moderation::{
     self, Action, ClassifiedPost, Decision, HeldPost, ModerationError, Recorded,
 };
+use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 
 /// Why the held queue cannot be used at all.
@@ -215,19 +216,33 @@ impl Moderator<'_> {
 
     /// Discards each post (all classified spam by [`moderation::spam_sweep`]), training the
     /// classifier, and calls `progress` after each. Stops at the first error that is not
-    /// "already handled": what was done so far stays done and recorded.
+    /// "already handled": what was done so far stays done and recorded, and the error says
+    /// exactly how much that was.
     pub fn sweep(
         &mut self,
         posts: &[&ClassifiedPost],
         mut progress: impl FnMut(&ClassifiedPost, Acted),
-    ) -> Result<SweepSummary, QueueError> {
+    ) -> Result<SweepSummary, SweepStopped> {
         let mut summary = SweepSummary::default();
-        for post in posts {
+        for (at, post) in posts.iter().enumerate() {
             // Belt and braces: a sweep never touches a post not classified spam.
             if !moderation::is_sweepable_spam(post) {
                 continue;
             }
-            let acted = self.act(post, Action::Discard, None, true)?;
+            let acted = self
+                .act(post, Action::Discard, None, true)
+                .map_err(|source| SweepStopped {
+                    at: at + 1,
+                    total: posts.len(),
+                    done: summary,
+                    post: format!(
+                        "request {} (\"{}\" from {})",
+                        post.post.request_id,
+                        terminal_line(&post.post.subject),
+                        terminal_line(&post.post.sender)
+                    ),
+                    source: Box::new(source),
+                })?;
             match acted {
                 Acted::Done(_) => summary.discarded += 1,
                 Acted::AlreadyHandled => summary.already_handled += 1,
@@ -236,6 +251,26 @@ impl Moderator<'_> {
         }
         Ok(summary)
     }
+}
+
+/// A sweep stopped by an error: how far it got, what it did, and the post it was at, whose
+/// fate is unknown when Mailman did not answer (it may have discarded it).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the sweep stopped at post {at} of {total}: {} discarded and recorded, {} already handled, the rest still held; at {post}: {source}; list the held posts again to see whether Mailman discarded it",
+    done.discarded,
+    done.already_handled
+)]
+pub struct SweepStopped {
+    /// The post it stopped at, counted from 1.
+    pub at: usize,
+    pub total: usize,
+    /// What the posts before it came to.
+    pub done: SweepSummary,
+    /// The post it stopped at, terminal-safe: `request 7 ("…" from …)`.
+    pub post: String,
+    #[source]
+    pub source: Box<QueueError>,
 }
 
 /// What a sweep did.
