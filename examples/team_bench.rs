@@ -131,6 +131,7 @@ fn main() {
         .map(|(i, (_, ev))| Fetched {
             uid: i as u32 + 1,
             event: Ok(ev),
+            by_mail: false,
         })
         .collect();
     let members: Vec<String> = (0..desks).map(|d| format!("desk{d}@example.org")).collect();

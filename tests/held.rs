@@ -359,3 +359,166 @@ fn plain_http_to_a_remote_mailman_is_refused_before_any_request() {
         "{err}"
     );
 }
+
+/// The held posts of [`LIST`] as the desk reads and classifies them.
+fn seen_posts(
+    client: &secdesk::mailio::mailman::Client,
+) -> Vec<secdesk::core::moderation::ClassifiedPost> {
+    use secdesk::core::classify::{storage::starter_model, Classifier, RuleSet};
+    let classifier = Classifier::new(
+        starter_model().expect("starter model"),
+        RuleSet::builtin().expect("rules"),
+    );
+    let posts = secdesk::mailio::mailman::held::held_posts(client, &[LIST]).expect("held posts");
+    secdesk::core::moderation::classify(&classifier, posts)
+}
+
+/// The desk's REST client for `mm`, each request bounded by `timeout`.
+fn rest_client(mm: &Mailman, timeout: Duration) -> secdesk::mailio::mailman::Client {
+    secdesk::mailio::mailman::Client::with_password(&mm.rest_url(), ADMIN_USER, ADMIN_PASS, timeout)
+        .expect("client")
+}
+
+/// A Mailman with [`LIST`] (its outgoing mail into a sink), or `None` when Mailman is not
+/// installed.
+fn mailman_with_list() -> Option<(tempfile::TempDir, Smtp, Mailman)> {
+    if !Mailman::installed() {
+        eprintln!("skip: Debian mailman3 is not installed (scripts/test installs it)");
+        return None;
+    }
+    let sink = tempfile::tempdir().expect("temp dir");
+    let smtp = Smtp::start(&sink.path().join("Maildir"));
+    let mm = Mailman::start(smtp.port);
+    mm.create_list(LIST);
+    Some((sink, smtp, mm))
+}
+
+#[test]
+fn a_request_id_reused_by_a_new_post_under_the_same_message_id_is_not_discarded() {
+    use secdesk::core::moderation::Action;
+    use secdesk::mailio::mailman::held::moderate_seen;
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    // Spam under a Message-ID its sender chose: that of a real report it knows is coming
+    // (the reporter copied a public list).
+    let (spam_body, report_body) = (
+        "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details. Act now, limited offer, free money.",
+        "Hello, I found a heap buffer overflow in the zipfile module of CPython 3.12.1. A crafted archive with a negative extra field length crashes the interpreter. Reproducer attached.",
+    );
+    let id = "report9@reporter.example";
+    mm.post(
+        LIST,
+        "win@lottery.example",
+        &post(id, "win@lottery.example", "You WON, claim now", spam_body),
+    );
+    mm.wait_held(LIST_ID, 1);
+    let client = rest_client(&mm, Duration::from_secs(20));
+    // The moderator's screen shows the spam.
+    let seen = seen_posts(&client);
+    assert_eq!(seen.len(), 1);
+    let spam = &seen[0];
+    assert_eq!(spam.post.sender, "win@lottery.example");
+
+    // Meanwhile another moderator discards it, and the real report arrives: Mailman gives it
+    // the freed request id.
+    let (status, body) = mm
+        .request(
+            "POST",
+            &format!("/3.1/lists/{LIST_ID}/held/{}", spam.post.request_id),
+            "action=discard",
+        )
+        .expect("discard");
+    assert_eq!(status, 204, "{body}");
+    mm.post(
+        LIST,
+        "alice@reporter.example",
+        &post(
+            id,
+            "alice@reporter.example",
+            "Heap overflow in zipfile",
+            report_body,
+        ),
+    );
+    let now = mm.wait_held(LIST_ID, 1);
+    assert_eq!(
+        now,
+        vec![spam.post.request_id],
+        "Mailman reused the request id"
+    );
+
+    // The moderator's keystroke on the spam they saw must not discard the report.
+    let acted = moderate_seen(&client, spam, Action::Discard, None).expect("moderate");
+    assert!(!acted, "the new post under the reused id was discarded");
+    let still = seen_posts(&client);
+    assert_eq!(still.len(), 1, "the report is still held");
+    assert_eq!(still[0].post.sender, "alice@reporter.example");
+}
+
+#[test]
+fn a_sweep_mailman_stops_answering_midway_says_exactly_what_was_done() {
+    use secdesk::mailio::mailman::held::{Acted, Moderator};
+    let Some((_sink, _smtp, mut mm)) = mailman_with_list() else {
+        return;
+    };
+    let body = "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details. Act now, limited offer, free money.";
+    for n in 1..=3 {
+        let id = format!("spam{n}@lottery.example");
+        mm.post(
+            LIST,
+            "win@lottery.example",
+            &post(
+                &id,
+                "win@lottery.example",
+                "You WON 1000000 dollars, claim now",
+                body,
+            ),
+        );
+    }
+    mm.wait_held(LIST_ID, 3);
+    let client = rest_client(&mm, Duration::from_secs(5));
+    let seen = seen_posts(&client);
+    let doomed = secdesk::core::moderation::spam_sweep(&seen);
+    assert_eq!(doomed.len(), 3, "all three are swept");
+    // Another moderator already discarded the first.
+    let (status, _) = mm
+        .request(
+            "POST",
+            &format!("/3.1/lists/{LIST_ID}/held/{}", doomed[0].post.request_id),
+            "action=discard",
+        )
+        .expect("discard");
+    assert_eq!(status, 204);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = secdesk::core::store::Store::open(&dir.path().join("s.db")).expect("store");
+    let mut moderator = Moderator {
+        client: &client,
+        store: &mut store,
+        moderator: "ada@example.org",
+    };
+    let mut outcomes = Vec::new();
+    // Mailman goes away after the second post.
+    let result = moderator.sweep(&doomed, |_, acted| {
+        outcomes.push(acted);
+        if outcomes.len() == 2 {
+            mm.stop();
+        }
+    });
+    assert!(
+        matches!(outcomes[..], [Acted::AlreadyHandled, Acted::Done(_)]),
+        "{outcomes:?}"
+    );
+    let stopped = result.expect_err("the third post cannot be discarded");
+    let text = stopped.to_string();
+    assert!(
+        text.starts_with(
+            "the sweep stopped at post 3 of 3: 1 discarded and recorded, 1 already handled"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("request {}", doomed[2].post.request_id)),
+        "{text}"
+    );
+}

@@ -375,9 +375,7 @@ fn run_sweep(
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         )
     });
-    let mut done = 0;
     let summary = moderator.sweep(&doomed, |_, _| {
-        done += 1;
         if let Some(b) = &bar {
             b.inc(1);
         }
@@ -385,12 +383,7 @@ fn run_sweep(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let summary = summary.map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "the sweep stopped after {done} of {} posts (those are discarded and recorded)",
-            doomed.len()
-        ))
-    })?;
+    let summary = summary?;
     println!(
         "discarded {} (classifier trained as spam); {} already handled; {} left held",
         summary.discarded, summary.already_handled, left

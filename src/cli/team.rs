@@ -12,7 +12,9 @@ use crate::mailio::moderation;
 use crate::mailio::team::{sync_events, TeamSyncReport};
 
 /// Writes moderation back (`[imap] junk_moderation`), then runs the events sync when team
-/// sharing is on. Warnings go to stderr; summary lines are returned for `--verbose`.
+/// sharing is on, then writes back what the other members' changes called for (a report
+/// this desk moved to Junk that the team settled as not spam). Warnings go to stderr;
+/// summary lines are returned for `--verbose`.
 pub fn after_mail_sync(
     config: &Config,
     endpoint: &Endpoint,
@@ -20,24 +22,16 @@ pub fn after_mail_sync(
     store: &mut Store,
 ) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
-    if let Some(imap) = &config.imap {
-        let m = moderation::write_back(endpoint, session, imap, store)?;
-        for e in &m.errors {
-            eprintln!("secdesk: moderation on the server: {}", terminal_line(e));
-        }
-        if m.junked + m.restored + m.not_junk > 0 {
-            lines.push(format!(
-                "moderation: {} moved to Junk, {} restored, {} marked not junk",
-                m.junked, m.restored, m.not_junk
-            ));
-        }
-    }
+    write_back(config, endpoint, session, store, &mut lines)?;
     if !config.team_sharing() {
         return Ok(lines);
     }
     let started = std::time::Instant::now();
     let report = sync_events(endpoint, session, config, store)?;
     let took = started.elapsed();
+    if report.fold.applied + report.fold.caught_up > 0 {
+        write_back(config, endpoint, session, store, &mut lines)?;
+    }
     let mailbox = &config.team.events_mailbox;
     if let Some(warning) = report.non_member_warning(mailbox) {
         eprintln!("secdesk: {warning}");
@@ -58,8 +52,43 @@ pub fn after_mail_sync(
             },
         );
     }
+    if report.fold.by_mail > 0 {
+        eprintln!("secdesk: {}", by_mail_warning(report.fold.by_mail, mailbox));
+    }
     lines.push(summary_line(&report, took));
     Ok(lines)
+}
+
+/// Carries out the queued moderation; errors go to stderr, a summary line to `lines`.
+fn write_back(
+    config: &Config,
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    store: &mut Store,
+    lines: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let Some(imap) = &config.imap else {
+        return Ok(());
+    };
+    let m = moderation::write_back(endpoint, session, imap, store)?;
+    for e in &m.errors {
+        eprintln!("secdesk: moderation on the server: {}", terminal_line(e));
+    }
+    if m.junked + m.restored + m.not_junk > 0 {
+        lines.push(format!(
+            "moderation: {} moved to Junk, {} restored, {} marked not junk",
+            m.junked, m.restored, m.not_junk
+        ));
+    }
+    Ok(())
+}
+
+/// The warning for messages in the events folder that came by mail (docs/team.md, Trust).
+fn by_mail_warning(n: usize, mailbox: &str) -> String {
+    format!(
+        "ignored {n} {} in {mailbox} that came by mail, not from a desk (delivered with Received/Return-Path trace fields): anyone can send mail, so it is never a team event; check what files mail into {mailbox}",
+        if n == 1 { "message" } else { "messages" },
+    )
 }
 
 /// `team: pushed 2 events, applied 3 (1 lost to a concurrent change) in 0.012 s`

@@ -15,7 +15,7 @@ use chrono::Utc;
 use crate::core::config::ImapConfig;
 use crate::core::reply::message::is_valid_id;
 use crate::core::store::{timestamp, Store};
-use crate::core::team::moderation::{self, Action, Pending};
+use crate::core::team::moderation::{self, Action, Pending, ServerMessage};
 use crate::core::team::TeamError;
 
 use super::imap::connect::{classify, Endpoint, ImapSession};
@@ -154,14 +154,15 @@ fn carry_out(
     item: &Pending,
     warnings: &mut Vec<String>,
 ) -> Result<usize, ImapError> {
-    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (id, mailbox) in &item.messages {
+    let mut groups: BTreeMap<&str, Vec<&ServerMessage>> = BTreeMap::new();
+    for m in &item.messages {
+        let id = &m.message_id;
         // Only ids that fit a quoted string unchanged go into a command.
         if is_valid_id(id) && !id.contains(['"', '\\']) {
             groups
-                .entry(mailbox.as_deref().unwrap_or(default))
+                .entry(m.mailbox.as_deref().unwrap_or(default))
                 .or_default()
-                .push(id);
+                .push(m);
         }
     }
     let mut touched = 0;
@@ -185,8 +186,8 @@ fn carry_out(
     Ok(touched)
 }
 
-/// In `from`: finds the messages by Message-ID, sets keyword `add` and clears `remove`, then
-/// moves them to `to` when given.
+/// In `from`: finds the messages (by Message-ID, then by content), sets keyword `add` and
+/// clears `remove`, then moves them to `to` when given.
 #[allow(clippy::too_many_arguments)]
 fn move_flagged(
     endpoint: &Endpoint,
@@ -194,15 +195,16 @@ fn move_flagged(
     how: &Mover,
     from: &str,
     to: Option<&str>,
-    ids: &[&str],
+    messages: &[&ServerMessage],
     (add, remove): (&str, &str),
     warnings: &mut Vec<String>,
 ) -> Result<usize, ImapError> {
     session
         .select(mailbox::encode(from))
         .map_err(|e| classify(endpoint, "opening a folder to moderate", e))?;
+    let ids: Vec<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
     let mut uids: Vec<u32> = Vec::new();
-    for id in ids {
+    for id in &ids {
         let found = session
             .uid_search(format!("HEADER Message-ID \"<{id}>\""))
             .map_err(|e| classify(endpoint, "finding a report's messages", e))?;
@@ -211,10 +213,11 @@ fn move_flagged(
     if uids.is_empty() {
         // Some servers (Courier) find nothing by HEADER search: read the folder's
         // Message-ID headers instead.
-        uids = scan_for_ids(endpoint, session, ids)?;
+        uids = scan_for_ids(endpoint, session, &ids)?;
     }
     uids.sort_unstable();
     uids.dedup();
+    let uids = same_content(endpoint, session, &uids, messages, warnings)?;
     if uids.is_empty() {
         return Ok(0);
     }
@@ -264,6 +267,48 @@ fn move_flagged(
         }
     }
     Ok(uids.len())
+}
+
+/// Of the `found` UIDs (found by Message-ID), those whose content is one of `messages`'
+/// (RFC 3501 §6.4.5 `BODY.PEEK[]`, hashed as the mail sync stored it): anyone can send mail
+/// under a real report's Message-ID, and moderating the spam must not take the report along.
+fn same_content(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    found: &[u32],
+    messages: &[&ServerMessage],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<u32>, ImapError> {
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fetches = session
+        .uid_fetch(super::imap::sync::uid_set(found), "(UID BODY.PEEK[])")
+        .map_err(|e| classify(endpoint, "reading a report's messages", e))?;
+    let mut same: Vec<u32> = fetches
+        .iter()
+        .filter_map(|f| {
+            let uid = f.uid.filter(|u| found.contains(u))?;
+            let digest = crate::core::parse::content_digest(f.body()?);
+            messages.iter().any(|m| m.digest == digest).then_some(uid)
+        })
+        .collect();
+    same.sort_unstable();
+    same.dedup();
+    let others = found.len() - same.len();
+    if others > 0 {
+        warnings.push(format!(
+            "{others} other {} with the same Message-ID left where {}: {} not this report's",
+            if others == 1 { "message" } else { "messages" },
+            if others == 1 { "it is" } else { "they are" },
+            if others == 1 {
+                "its content is"
+            } else {
+                "their content is"
+            },
+        ));
+    }
+    Ok(same)
 }
 
 /// The UIDs in the selected folder whose Message-ID is one of `ids`, from a FETCH of every

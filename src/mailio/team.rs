@@ -204,23 +204,9 @@ fn pull(
             }
             None => (format!("{first}:*"), None),
         };
-        let fetches = session
-            .uid_fetch(range, "(UID BODY.PEEK[])")
-            .map_err(|e| classify(endpoint, "reading team events", e))?;
-        let mut batch: Vec<Fetched> = fetches
-            .iter()
-            .filter_map(|f| {
-                // `N:*` answers with the highest UID even when it is below N (RFC 3501
-                // §6.4.8); unsolicited FETCHes carry no body.
-                let uid = f
-                    .uid
-                    .filter(|u| *u >= first && end.is_none_or(|e| *u <= e))?;
-                Some(Fetched {
-                    uid,
-                    event: message::parse(f.body()?),
-                })
-            })
-            .collect();
+        let mut batch = read_window(endpoint, session, &range, |u| {
+            u >= first && end.is_none_or(|e| u <= e)
+        })?;
         batch.sort_by_key(|f| f.uid);
         report.fetched += batch.len();
         let reached = end.unwrap_or_else(|| batch.last().map_or(first - 1, |f| f.uid));
@@ -237,11 +223,91 @@ fn pull(
     }
 }
 
+/// The largest message read as a possible event. Events are a few hundred bytes (a long
+/// note a few KB); anything larger is not one, and reading it could exceed what the
+/// connection accepts from the server (`[sync] max_message_bytes`), which would stop every
+/// sync at the same message.
+const EVENT_MAX_BYTES: u32 = 256 * 1024;
+
+/// Bodies fetched with one command: at most this many bytes by the listed sizes.
+const BODIES_PER_FETCH: u64 = 4 * 1024 * 1024;
+
+/// Reads one window of the events folder: sizes first (RFC822.SIZE, RFC 3501 §6.4.5), then
+/// the bodies of the messages small enough to be events, in fetches of bounded size. A larger
+/// message is counted as unreadable and passed, like any other message that is no event.
+fn read_window(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    range: &str,
+    in_window: impl Fn(u32) -> bool,
+) -> Result<Vec<Fetched>, TeamSyncError> {
+    let what = "reading team events";
+    let listed = session
+        .uid_fetch(range, "(UID RFC822.SIZE)")
+        .map_err(|e| classify(endpoint, what, e))?;
+    // `N:*` answers with the highest UID even when it is below N (RFC 3501 §6.4.8);
+    // unsolicited FETCHes carry no UID.
+    let mut sizes: Vec<(u32, u32)> = listed
+        .iter()
+        .filter_map(|f| Some((f.uid.filter(|u| in_window(*u))?, f.size.unwrap_or(0))))
+        .collect();
+    drop(listed);
+    sizes.sort_unstable();
+    sizes.dedup_by_key(|(uid, _)| *uid);
+    let mut out: Vec<Fetched> = Vec::new();
+    let mut chunk: Vec<u32> = Vec::new();
+    let mut chunk_bytes = 0u64;
+    for (i, &(uid, size)) in sizes.iter().enumerate() {
+        if size > EVENT_MAX_BYTES {
+            out.push(Fetched {
+                uid,
+                event: Err(format!("{size} bytes, too large to be a team event")),
+                by_mail: false,
+            });
+        } else {
+            chunk.push(uid);
+            chunk_bytes += u64::from(size);
+        }
+        if !chunk.is_empty() && (chunk_bytes >= BODIES_PER_FETCH || i + 1 == sizes.len()) {
+            out.extend(read_bodies(endpoint, session, &chunk)?);
+            chunk.clear();
+            chunk_bytes = 0;
+        }
+    }
+    Ok(out)
+}
+
+/// The bodies of `uids`, each read as an event (or why it is none).
+fn read_bodies(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    uids: &[u32],
+) -> Result<Vec<Fetched>, TeamSyncError> {
+    // Capped: a message that grew past its listed size still cannot exceed the bound.
+    let items = format!("(UID BODY.PEEK[]<0.{}>)", EVENT_MAX_BYTES + 1);
+    let fetches = session
+        .uid_fetch(super::imap::sync::uid_set(uids), items)
+        .map_err(|e| classify(endpoint, "reading team events", e))?;
+    Ok(fetches
+        .iter()
+        .filter_map(|f| {
+            let uid = f.uid.filter(|u| uids.contains(u))?;
+            let raw = f.body()?;
+            Some(Fetched {
+                uid,
+                event: message::parse(raw),
+                by_mail: message::came_by_mail(raw),
+            })
+        })
+        .collect())
+}
+
 fn add(total: &mut FoldSummary, more: FoldSummary) {
     total.applied += more.applied;
     total.already_known += more.already_known;
     total.lost += more.lost;
     total.unreadable += more.unreadable;
+    total.by_mail += more.by_mail;
     total.caught_up += more.caught_up;
     for (actor, n) in more.non_members {
         *total.non_members.entry(actor).or_default() += n;
@@ -267,7 +333,12 @@ pub fn desk_round(
         super::moderation::write_back(endpoint, session, imap, store).map_err(|e| e.to_string())?;
     let mut reselect = moderated.junked + moderated.restored + moderated.not_junk > 0;
     if config.team_sharing() {
-        sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        let report = sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        if report.fold.applied + report.fold.caught_up > 0 {
+            // Another member's change may call for a restore from Junk by this desk.
+            super::moderation::write_back(endpoint, session, imap, store)
+                .map_err(|e| e.to_string())?;
+        }
         reselect = true;
     }
     if reselect {

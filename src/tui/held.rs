@@ -351,11 +351,7 @@ pub fn sweep(
     let result = swept();
     Action::Moderated(match result {
         Ok(s) => Ok(text::swept(s.discarded, s.already_handled)),
-        Err(e) => Err(text::held_failed(&text::sweep_stopped(
-            done,
-            total,
-            &one_line(&e),
-        ))),
+        Err(e) => Err(text::held_failed(&one_line(&e))),
     })
 }
 

@@ -34,6 +34,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Dovecot's LMTP server (Debian `dovecot-lmtpd`), for [`Dovecot::deliver`].
+const LMTP: &str = "/usr/lib/dovecot/lmtp";
+
 /// What to run when the mail servers are missing.
 const INSTALL_HINT: &str =
     "run scripts/test, which installs dovecot-imapd, python3-aiosmtpd and the other test tools";
@@ -191,6 +194,67 @@ impl Dovecot {
                 .unwrap_or_else(|e| panic!("APPEND to {mailbox}: {e}\n{}", self.log_tail()));
         }
         s.logout().ok();
+    }
+
+    /// Delivers one message as mail from outside, over Dovecot's own LMTP (RFC 2033), the way
+    /// an MTA hands it over. `recipient` may carry a `+detail`: Dovecot files that into the
+    /// folder of that name when it exists (`lmtp_save_to_detail_mailbox`), as plus-addressing
+    /// setups do. Dovecot adds its trace fields (`Return-Path`, `Delivered-To`, `Received`).
+    pub fn deliver(&self, sender: &str, recipient: &str, raw: &[u8]) {
+        use std::os::unix::net::UnixStream;
+        assert!(
+            Path::new(LMTP).exists(),
+            "{LMTP} is missing: {INSTALL_HINT}"
+        );
+        let socket = self.dir.path().join("run").join("lmtp");
+        let stream = UnixStream::connect(&socket).unwrap_or_else(|e| {
+            panic!(
+                "connect to LMTP {}: {e}\n{}",
+                socket.display(),
+                self.log_tail()
+            )
+        });
+        stream.set_read_timeout(Some(IO_TIMEOUT)).ok();
+        let mut reader = BufReader::new(stream.try_clone().expect("clone LMTP stream"));
+        let mut writer = stream;
+        let expect = |what: &str, code: &str, reader: &mut BufReader<UnixStream>| loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("read LMTP reply");
+            assert!(
+                line.starts_with(code),
+                "LMTP {what}: {line}\n{}",
+                self.log_tail()
+            );
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        };
+        expect("greeting", "220", &mut reader);
+        let mut data = Vec::new();
+        for line in raw.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.starts_with(b".") {
+                data.push(b'.');
+            }
+            data.extend_from_slice(line);
+            data.extend_from_slice(b"\r\n");
+        }
+        data.extend_from_slice(b".\r\n");
+        for (command, code) in [
+            (b"LHLO localhost\r\n".to_vec(), "250"),
+            (format!("MAIL FROM:<{sender}>\r\n").into_bytes(), "250"),
+            (format!("RCPT TO:<{recipient}>\r\n").into_bytes(), "250"),
+            (b"DATA\r\n".to_vec(), "354"),
+            (data, "250"),
+            (b"QUIT\r\n".to_vec(), "221"),
+        ] {
+            writer.write_all(&command).expect("write LMTP command");
+            expect(
+                &String::from_utf8_lossy(&command[..command.len().min(20)]),
+                code,
+                &mut reader,
+            );
+        }
     }
 
     /// Writes messages straight into the maildir's `cur/` (as seen, or not),
@@ -438,9 +502,19 @@ impl Dovecot {
             String::new()
         };
         let (mechanisms, oauth2_passdb) = oauth2::dovecot_lines(self.dir.path());
+        // LMTP (Debian `dovecot-lmtpd`) for tests that deliver mail as an MTA would.
+        let (protocols, lmtp) = if Path::new(LMTP).exists() {
+            (
+                "imap lmtp",
+                "recipient_delimiter = +\nlmtp_save_to_detail_mailbox = yes\n\
+                 service lmtp {\n  unix_listener lmtp {\n    mode = 0666\n  }\n}\n",
+            )
+        } else {
+            ("imap", "")
+        };
         let conf = format!(
             "\
-protocols = imap
+protocols = {protocols}
 listen = 127.0.0.1, 127.0.0.2
 base_dir = {d}/run
 state_dir = {d}/state
@@ -470,7 +544,7 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
-",
+{lmtp}",
             imap = self.imap_port,
         );
         fs::write(self.dir.path().join("dovecot.conf"), conf).expect("write dovecot.conf");

@@ -147,6 +147,14 @@ impl Desk {
     }
 }
 
+/// The `[smtp]` section for a desk that sends through `smtp`.
+pub fn smtp_section(smtp: &crate::support::Smtp) -> String {
+    format!(
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n",
+        smtp.port
+    )
+}
+
 pub fn wait(mut child: Child, what: &[&str]) -> Output {
     let deadline = Instant::now() + RUN_TIMEOUT;
     while child.try_wait().expect("poll secdesk").is_none() {
@@ -192,4 +200,58 @@ pub fn folder(server: &Dovecot, mailbox: &str) -> Vec<Vec<u8>> {
     s.logout().ok();
     out.sort();
     out.into_iter().map(|(_, b)| b).collect()
+}
+
+/// The Message-IDs in a server folder with their flags, as an IMAP client sees them.
+pub fn on_server(server: &Dovecot, mailbox: &str) -> Vec<(String, Vec<String>)> {
+    let mut s = server.session(USER);
+    let exists = s.examine(mailbox).map(|m| m.exists).unwrap_or(0);
+    let mut out = Vec::new();
+    if exists > 0 {
+        let fetched = s
+            .uid_fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            .expect("fetch flags");
+        for f in fetched.iter() {
+            let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
+            let id = header
+                .trim()
+                .trim_start_matches("Message-ID:")
+                .trim()
+                .to_string();
+            let flags = f.flags().iter().map(|fl| format!("{fl:?}")).collect();
+            out.push((id, flags));
+        }
+    }
+    s.logout().ok();
+    out.sort();
+    out
+}
+
+pub fn has_keyword(flags: &[String], keyword: &str) -> bool {
+    flags.iter().any(|f| f.contains(keyword))
+}
+
+/// An event message "by Ada" exactly as a desk writes it, for tests that put one in the
+/// events folder themselves.
+pub fn ada_event(
+    report: &str,
+    kind: &str,
+    value: serde_json::Value,
+    lamport: u64,
+    at: &str,
+) -> Vec<u8> {
+    use secdesk::core::team::event::{new_id, Event, ReportRef, FORMAT};
+    use secdesk::core::team::message::{build, Context};
+    let ev = Event {
+        secdesk: FORMAT,
+        id: new_id("ada@example.org", lamport),
+        actor: "ada@example.org".into(),
+        at: at.into(),
+        lamport,
+        report: ReportRef::MessageId(report.into()),
+        kind: kind.into(),
+        value,
+        base: None,
+    };
+    build(&ev, &Context::default()).expect("build event")
 }

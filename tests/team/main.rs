@@ -5,13 +5,18 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod attacks;
+mod clocks;
 mod desk;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use desk::{folder, server, stderr, wait, Desk, MEMBERS, PASSWORD, PASSWORD_VAR, USER};
-use support::{Dovecot, Smtp};
+use desk::{
+    folder, has_keyword, on_server, server, stderr, wait, Desk, MEMBERS, PASSWORD, PASSWORD_VAR,
+    USER,
+};
+use support::Smtp;
 
 #[test]
 fn assignment_and_state_reach_the_other_desk_after_one_sync() {
@@ -173,10 +178,7 @@ fn replying_shows_on_the_other_desk_while_the_editor_is_open() {
     let server = server(1);
     let sink = tempfile::tempdir().expect("temp dir");
     let smtp = Smtp::start(&sink.path().join("Maildir"));
-    let smtp_conf = format!(
-        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n",
-        smtp.port
-    );
+    let smtp_conf = desk::smtp_section(&smtp);
     let ada = Desk::with_members(&server, "Ada", "ada@example.org", MEMBERS, &smtp_conf);
     let bo = Desk::with_members(&server, "Bo", "bo@example.org", MEMBERS, &smtp_conf);
     ada.sync();
@@ -264,35 +266,6 @@ fn events_made_offline_survive_a_kill_and_arrive_once() {
     let report = bo.show(1);
     assert_eq!(report["coordinator"], "ada@example.org");
     assert_eq!(report["notes"].as_array().map(Vec::len), Some(1));
-}
-
-/// The Message-IDs in a server folder with their flags, as an IMAP client sees them.
-fn on_server(server: &Dovecot, mailbox: &str) -> Vec<(String, Vec<String>)> {
-    let mut s = server.session(USER);
-    let exists = s.examine(mailbox).map(|m| m.exists).unwrap_or(0);
-    let mut out = Vec::new();
-    if exists > 0 {
-        let fetched = s
-            .uid_fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-            .expect("fetch flags");
-        for f in fetched.iter() {
-            let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
-            let id = header
-                .trim()
-                .trim_start_matches("Message-ID:")
-                .trim()
-                .to_string();
-            let flags = f.flags().iter().map(|fl| format!("{fl:?}")).collect();
-            out.push((id, flags));
-        }
-    }
-    s.logout().ok();
-    out.sort();
-    out
-}
-
-fn has_keyword(flags: &[String], keyword: &str) -> bool {
-    flags.iter().any(|f| f.contains(keyword))
 }
 
 #[test]

@@ -588,6 +588,15 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX reports_duplicate_of ON reports(duplicate_of) WHERE duplicate_of IS NOT NULL;
     UPDATE messages SET date = NULL WHERE date = received_at;
     "#,
+    // 29 (team): when this desk learned of each other member's reply start, on its own
+    // clock (core::team::replying): desks' clocks differ, and a start is judged by when it
+    // arrived, not only by the writer's `at`.
+    r#"
+    CREATE TABLE IF NOT EXISTS team_arrivals (
+        event_id    TEXT PRIMARY KEY,
+        arrived_at  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters

@@ -34,6 +34,9 @@ pub(super) fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()>
                 updated_at = max(updated_at, ?2) WHERE id = ?1",
             params![id, ev.at],
         )?;
+        if matches!(ev.kind.as_str(), "state" | "class") {
+            super::moderation::on_remote_change(conn, id, &ev.at)?;
+        }
     }
     Ok(())
 }

@@ -13,6 +13,12 @@ use serde_json::Value;
 /// The format version written in every event (`"secdesk": 1`).
 pub const FORMAT: u32 = 1;
 
+/// The greatest Lamport clock an event may carry: 2^53, the largest integer every JSON
+/// reader holds exactly (RFC 8259 §6). Clocks count changes, so no team reaches it; a
+/// greater one is a broken or hostile writer, and folding it would leave every later local
+/// change's clock past what SQLite stores (an i64), so no desk could triage any more.
+pub const MAX_LAMPORT: u64 = 1 << 53;
+
 /// How an event names its report on every desk.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -140,6 +146,12 @@ impl Event {
         }
         if self.id.is_empty() || self.id.len() > 128 {
             return Err("an empty or overlong id".into());
+        }
+        if self.lamport > MAX_LAMPORT {
+            return Err(format!(
+                "Lamport clock {} is beyond {MAX_LAMPORT}",
+                self.lamport
+            ));
         }
         if self.actor.is_empty() || !self.actor.contains('@') {
             return Err(format!("actor {:?} is not an email address", self.actor));
@@ -330,6 +342,11 @@ mod tests {
         assert_eq!(e.validate(), Ok(()));
         e.value = serde_json::json!({"state": "frozen"});
         assert_eq!(e.validate(), Err("unknown state \"frozen\"".to_string()));
+        e.value = serde_json::json!({"state": "fixing"});
+        e.lamport = MAX_LAMPORT + 1;
+        assert!(e.validate().is_err());
+        e.lamport = MAX_LAMPORT;
+        assert_eq!(e.validate(), Ok(()));
         let c = ev("class", serde_json::json!({"class": 3}));
         assert!(c.validate().is_err());
         assert!(ev("note", serde_json::json!({})).validate().is_err());

@@ -180,6 +180,9 @@ pub struct Fetched {
     pub uid: u32,
     /// The event, or why the message is not one.
     pub event: Result<Event, String>,
+    /// It came as mail, not by a desk's APPEND ([`super::message::came_by_mail`]): never
+    /// applied, whatever it says.
+    pub by_mail: bool,
 }
 
 /// What a fold did.
@@ -192,6 +195,8 @@ pub struct FoldSummary {
     pub non_members: BTreeMap<String, usize>,
     /// Messages in the folder that are not readable events.
     pub unreadable: usize,
+    /// Messages that came by mail (delivered, not APPENDed by a desk): ignored.
+    pub by_mail: usize,
     /// Events that waited for their report's mail and were applied now.
     pub caught_up: usize,
 }
@@ -206,6 +211,20 @@ pub fn fold(
     cursor: MailboxState,
     members: &[String],
 ) -> Result<FoldSummary, TeamError> {
+    fold_arriving(store, mailbox, fetched, cursor, members, chrono::Utc::now())
+}
+
+/// [`fold`], with the time on this desk's clock at which the events arrived (recorded for
+/// reply starts: [`super::replying`]).
+pub fn fold_arriving(
+    store: &mut Store,
+    mailbox: &str,
+    fetched: &[Fetched],
+    cursor: MailboxState,
+    members: &[String],
+    arrived: chrono::DateTime<chrono::Utc>,
+) -> Result<FoldSummary, TeamError> {
+    let arrived = crate::core::store::timestamp(arrived);
     let tx = store
         .conn_mut()
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -216,6 +235,10 @@ pub fn fold(
             materialize: true,
         };
         for f in fetched {
+            if f.by_mail {
+                summary.by_mail += 1;
+                continue;
+            }
             let ev = match &f.event {
                 Ok(ev) => ev,
                 Err(_) => {
@@ -230,6 +253,12 @@ pub fn fold(
             if !members.iter().any(|m| m.eq_ignore_ascii_case(&ev.actor)) {
                 *summary.non_members.entry(ev.actor.clone()).or_default() += 1;
                 continue;
+            }
+            if ev.kind == "reply-started" {
+                tx.execute(
+                    "INSERT OR IGNORE INTO team_arrivals (event_id, arrived_at) VALUES (?1, ?2)",
+                    params![ev.id, arrived],
+                )?;
             }
             match apply(&mut replica, ev)? {
                 Applied::Duplicate => summary.already_known += 1,

@@ -121,6 +121,26 @@ pub fn build(ev: &Event, ctx: &Context) -> Result<Vec<u8>, BuildError> {
     Ok(out)
 }
 
+/// The trace fields mail delivery writes at the top of a message: every SMTP server that
+/// receives it adds `Received`, the final delivery adds `Return-Path` (RFC 5321 §4.4), and
+/// delivery agents add `Delivered-To`. A sender cannot take them off.
+const TRACE_FIELDS: [&str; 3] = ["Received", "Return-Path", "Delivered-To"];
+
+/// Whether a message in the events folder came there as mail rather than by a desk's
+/// APPEND. Desks never send events as mail; anyone can, to an address that delivery files
+/// into the folder (plus-addressing such as `security+secdesk@`, a Sieve rule), with any
+/// actor in it. Such a message is never an event.
+pub fn came_by_mail(raw: &[u8]) -> bool {
+    let Ok((headers, _)) = mailparse::parse_headers(raw) else {
+        return false;
+    };
+    headers.iter().any(|h| {
+        TRACE_FIELDS
+            .iter()
+            .any(|t| h.get_key_ref().eq_ignore_ascii_case(t))
+    })
+}
+
 /// Reads the event out of a message from the events folder, or says why it is not one.
 pub fn parse(raw: &[u8]) -> Result<Event, String> {
     let mail = mailparse::parse_mail(raw).map_err(|e| format!("not a MIME message: {e}"))?;
@@ -199,6 +219,18 @@ mod tests {
             subject.ends_with('…') && !subject.contains('\x1b'),
             "{subject}"
         );
+    }
+
+    #[test]
+    fn only_delivered_mail_carries_trace_fields() {
+        let raw = build(&ev(), &Context::default()).unwrap();
+        assert!(!came_by_mail(&raw));
+        let mut delivered = b"Return-Path: <eve@evil.example>\r\n".to_vec();
+        delivered.extend_from_slice(&raw);
+        assert!(came_by_mail(&delivered));
+        let mut relayed = b"received: from mx.evil.example\r\n".to_vec();
+        relayed.extend_from_slice(&raw);
+        assert!(came_by_mail(&relayed));
     }
 
     #[test]

@@ -75,15 +75,74 @@ pub(crate) fn on_change(conn: &Connection, report_id: i64, at: &str) -> rusqlite
     Ok(())
 }
 
+/// Called when another member's state or class change wins here: moderation is written by
+/// the desk that decided, but a report this desk moved to Junk that the team has since settled
+/// as not spam must come back, or a real report stays where nobody reads it. A Junk not yet
+/// carried out is dropped; one carried out is undone by a Restore.
+pub(crate) fn on_remote_change(
+    conn: &Connection,
+    report_id: i64,
+    at: &str,
+) -> rusqlite::Result<()> {
+    let state: String = conn.query_row(
+        "SELECT state FROM reports WHERE id = ?1",
+        [report_id],
+        |r| r.get(0),
+    )?;
+    if state == "spam" {
+        return Ok(());
+    }
+    let last = |conn: &Connection| {
+        conn.query_row(
+            "SELECT seq, action, done_at IS NOT NULL FROM moderation_queue
+             WHERE report_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [report_id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            },
+        )
+        .optional()
+    };
+    if let Some((seq, action, false)) = last(conn)? {
+        if Action::parse(&action) == Some(Action::Junk) {
+            conn.execute("DELETE FROM moderation_queue WHERE seq = ?1", [seq])?;
+        }
+    }
+    if let Some((_, action, true)) = last(conn)? {
+        if Action::parse(&action) == Some(Action::Junk) {
+            conn.execute(
+                "INSERT INTO moderation_queue (report_id, action, queued_at) VALUES (?1, ?2, ?3)",
+                params![report_id, Action::Restore.as_str(), at],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// A queued server-side change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub seq: i64,
     pub report_id: i64,
     pub action: Action,
-    /// The report's incoming messages, to find them on the server: each Message-ID with the
-    /// mailbox it was synced from (`None` for imported mail).
-    pub messages: Vec<(String, Option<String>)>,
+    /// The report's incoming messages, to find them on the server.
+    pub messages: Vec<ServerMessage>,
+}
+
+/// One of a report's messages as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerMessage {
+    /// Its Message-ID, to search for.
+    pub message_id: String,
+    /// The mailbox it was synced from (`None` for imported mail).
+    pub mailbox: Option<String>,
+    /// Its content digest (`core::parse::content_digest`): anyone can reuse a Message-ID,
+    /// so a message found by it is this one only when its content is.
+    pub digest: Vec<u8>,
 }
 
 /// The changes not yet made on the server, oldest first.
@@ -96,8 +155,8 @@ pub fn pending(store: &Store) -> Result<Vec<Pending>, TeamError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut ids = conn.prepare_cached(
-        "SELECT message_id, mailbox FROM messages WHERE report_id = ?1 AND direction = 'in'
-           AND message_id IS NOT NULL ORDER BY id",
+        "SELECT message_id, mailbox, CAST(content_hash AS BLOB) FROM messages
+         WHERE report_id = ?1 AND direction = 'in' AND message_id IS NOT NULL ORDER BY id",
     )?;
     let mut out = Vec::new();
     for (seq, report_id, action) in rows {
@@ -105,7 +164,13 @@ pub fn pending(store: &Store) -> Result<Vec<Pending>, TeamError> {
             continue;
         };
         let messages = ids
-            .query_map([report_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([report_id], |r| {
+                Ok(ServerMessage {
+                    message_id: r.get(0)?,
+                    mailbox: r.get(1)?,
+                    digest: r.get(2)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         out.push(Pending {
             seq,

@@ -33,6 +33,21 @@ impl Replying {
     }
 }
 
+/// When a reply start counts from on this desk, and the start to show. Another desk's clock
+/// may be hours ahead or behind, so the window runs from when the event arrived here (on this
+/// desk's clock); the writer's `at` is shown when it is plausible (not after the arrival, and
+/// within the window before it). Own starts (no arrival) count from their `at`.
+fn start_times(
+    at: DateTime<Utc>,
+    arrived: Option<DateTime<Utc>>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    match arrived {
+        None => (at, at),
+        Some(arrived) if at <= arrived && arrived - at < REPLY_WINDOW => (arrived, at),
+        Some(arrived) => (arrived, arrived),
+    }
+}
+
 /// Everyone answering report `id` at `now`, earliest start first.
 pub fn replying_all(
     conn: &Connection,
@@ -43,19 +58,25 @@ pub fn replying_all(
         return Ok(Vec::new());
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT e.json FROM team_registers r JOIN team_events e ON e.id = r.event_id
+        "SELECT e.json, a.arrived_at FROM team_registers r
+         JOIN team_events e ON e.id = r.event_id
+         LEFT JOIN team_arrivals a ON a.event_id = e.id
          WHERE r.report_key = ?1 AND r.register LIKE 'reply:%' AND e.kind = 'reply-started'",
     )?;
-    let rows = stmt.query_map(params![report.key()], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(params![report.key()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
     let mut out = Vec::new();
-    for json in rows {
-        let Ok(ev) = serde_json::from_str::<Event>(&json?) else {
+    for row in rows {
+        let (json, arrived) = row?;
+        let Ok(ev) = serde_json::from_str::<Event>(&json) else {
             continue;
         };
-        let Some(since) = parse_timestamp(&ev.at) else {
+        let Some(at) = parse_timestamp(&ev.at) else {
             continue;
         };
-        if now - since < REPLY_WINDOW && since <= now + Duration::minutes(5) {
+        let (counts_from, since) = start_times(at, arrived.as_deref().and_then(parse_timestamp));
+        if now - counts_from < REPLY_WINDOW && counts_from <= now + Duration::minutes(5) {
             out.push(Replying {
                 by: ev.actor,
                 since: timestamp(since),

@@ -24,7 +24,9 @@ pub fn resolve(conn: &Connection, r: &ReportRef) -> rusqlite::Result<Option<i64>
 }
 
 /// How every desk names a local report: its first incoming message's Message-ID, or that
-/// message's content hash when it has none.
+/// message's content hash when it has none, or when an earlier message of another report
+/// holds the same Message-ID (a squatted id, `core::ingest::evidence`): [`resolve`] finds the
+/// earliest holder of an id, so naming this report by it would change another one.
 pub fn report_ref(conn: &Connection, report_id: i64) -> rusqlite::Result<Option<ReportRef>> {
     let row: Option<(Option<String>, String)> = conn
         .query_row(
@@ -34,10 +36,14 @@ pub fn report_ref(conn: &Connection, report_id: i64) -> rusqlite::Result<Option<
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(
-        row.map(|(mid, hash)| match mid.filter(|m| !m.trim().is_empty()) {
-            Some(m) => ReportRef::MessageId(m),
-            None => ReportRef::ContentHash(hash),
-        }),
-    )
+    let Some((mid, hash)) = row else {
+        return Ok(None);
+    };
+    if let Some(m) = mid.filter(|m| !m.trim().is_empty()) {
+        let by_id = ReportRef::MessageId(m);
+        if resolve(conn, &by_id)? == Some(report_id) {
+            return Ok(Some(by_id));
+        }
+    }
+    Ok(Some(ReportRef::ContentHash(hash)))
 }

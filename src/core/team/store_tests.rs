@@ -47,13 +47,24 @@ fn ship(from: &Store, to: &mut Store) -> FoldSummary {
         .map(|(seq, ev)| Fetched {
             uid: seq as u32,
             event: Ok(ev),
+            by_mail: false,
         })
         .collect();
     let cursor = MailboxState {
         uidvalidity: 1,
         last_uid: fetched.len() as u32,
     };
-    local::fold(to, "secdesk", &fetched, cursor, &[ADA.into(), BO.into()]).unwrap()
+    // A minute after the events' own time, on the receiving desk's clock.
+    let arrived = Utc.with_ymd_and_hms(2026, 3, 3, 9, 1, 0).unwrap();
+    local::fold_arriving(
+        to,
+        "secdesk",
+        &fetched,
+        cursor,
+        &[ADA.into(), BO.into()],
+        arrived,
+    )
+    .unwrap()
 }
 
 fn row(store: &Store, id: i64) -> (String, Option<String>, Option<String>, bool) {
@@ -249,6 +260,7 @@ fn sqlite_desks_converge_like_the_simulated_ones() {
                         Fetched {
                             uid,
                             event: Ok(ev.clone()),
+                            by_mail: false,
                         }
                     })
                     .collect();

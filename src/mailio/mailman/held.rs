@@ -2,9 +2,10 @@
 //! list's held posts with the classifier's verdict, moderate one post safely, sweep the spam.
 //!
 //! Safety: Mailman reuses request ids, so an action re-reads the post first and goes ahead
-//! only when it is still the one the moderator saw (same Message-ID); otherwise, as when
-//! Mailman answers 404, it is "already handled". Every action Mailman carried out is recorded
-//! (`core::moderation::record`), with the classifier trained on discards and accepts.
+//! only when it is still the one the moderator saw (same Message-ID, sender, subject and hold
+//! date); otherwise, as when Mailman answers 404, it is "already handled". Every action
+//! Mailman carried out is recorded (`core::moderation::record`), with the classifier trained
+//! on discards and accepts.
 
 use std::borrow::BorrowMut;
 use std::time::{Duration, UNIX_EPOCH};
@@ -18,6 +19,7 @@ use crate::core::moderation::cache::{Classified, Coverage};
 use crate::core::moderation::{
     self, Action, ClassifiedPost, Decision, HeldPost, ModerationError, Recorded,
 };
+use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 
 /// Why the held queue cannot be used at all.
@@ -151,10 +153,21 @@ pub fn moderate_seen(
 ) -> Result<bool, QueueError> {
     let p = &seen.post;
     match client.held_post(&p.list, p.request_id)? {
-        Some(now) if now.message_id == p.message_id => {}
+        Some(now) if same_post(&now, p) => {}
         _ => return Ok(false),
     }
     Ok(client.moderate(&p.list, p.request_id, action, comment)? == Moderated::Done)
+}
+
+/// Whether the post now held under a request id is the one the moderator saw. Mailman
+/// reuses a freed request id for the next post; the Message-ID, sender and subject are the
+/// sender's to choose (spam can copy a real report's Message-ID), so the hold date, which
+/// Mailman sets, must match too.
+fn same_post(now: &HeldPost, seen: &HeldPost) -> bool {
+    now.message_id == seen.message_id
+        && now.sender == seen.sender
+        && now.subject == seen.subject
+        && now.hold_date == seen.hold_date
 }
 
 /// The store half of an action Mailman carried out: the record, the report event and the
@@ -203,19 +216,33 @@ impl Moderator<'_> {
 
     /// Discards each post (all classified spam by [`moderation::spam_sweep`]), training the
     /// classifier, and calls `progress` after each. Stops at the first error that is not
-    /// "already handled": what was done so far stays done and recorded.
+    /// "already handled": what was done so far stays done and recorded, and the error says
+    /// exactly how much that was.
     pub fn sweep(
         &mut self,
         posts: &[&ClassifiedPost],
         mut progress: impl FnMut(&ClassifiedPost, Acted),
-    ) -> Result<SweepSummary, QueueError> {
+    ) -> Result<SweepSummary, SweepStopped> {
         let mut summary = SweepSummary::default();
-        for post in posts {
+        for (at, post) in posts.iter().enumerate() {
             // Belt and braces: a sweep never touches a post not classified spam.
             if !moderation::is_sweepable_spam(post) {
                 continue;
             }
-            let acted = self.act(post, Action::Discard, None, true)?;
+            let acted = self
+                .act(post, Action::Discard, None, true)
+                .map_err(|source| SweepStopped {
+                    at: at + 1,
+                    total: posts.len(),
+                    done: summary,
+                    post: format!(
+                        "request {} (\"{}\" from {})",
+                        post.post.request_id,
+                        terminal_line(&post.post.subject),
+                        terminal_line(&post.post.sender)
+                    ),
+                    source: Box::new(source),
+                })?;
             match acted {
                 Acted::Done(_) => summary.discarded += 1,
                 Acted::AlreadyHandled => summary.already_handled += 1,
@@ -224,6 +251,26 @@ impl Moderator<'_> {
         }
         Ok(summary)
     }
+}
+
+/// A sweep stopped by an error: how far it got, what it did, and the post it was at, whose
+/// fate is unknown when Mailman did not answer (it may have discarded it).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the sweep stopped at post {at} of {total}: {} discarded and recorded, {} already handled, the rest still held; at {post}: {source}; list the held posts again to see whether Mailman discarded it",
+    done.discarded,
+    done.already_handled
+)]
+pub struct SweepStopped {
+    /// The post it stopped at, counted from 1.
+    pub at: usize,
+    pub total: usize,
+    /// What the posts before it came to.
+    pub done: SweepSummary,
+    /// The post it stopped at, terminal-safe: `request 7 ("…" from …)`.
+    pub post: String,
+    #[source]
+    pub source: Box<QueueError>,
 }
 
 /// What a sweep did.

@@ -56,12 +56,6 @@ pub fn swept(discarded: usize, already: usize) -> String {
     )
 }
 
-pub fn sweep_stopped(done: usize, total: usize, e: &str) -> String {
-    format!(
-        "the sweep stopped after {done} of {total} posts (those are discarded and recorded): {e}"
-    )
-}
-
 pub fn moderating(action: &str, request_id: u64) -> String {
     format!("{action}: request {request_id}…")
 }
