@@ -421,8 +421,38 @@ impl Config {
         let mut config: Config =
             toml::from_str(text).map_err(|e| invalid(describe_toml_error(&e, text)))?;
         config.source = path.to_path_buf();
+        config.default_ports(text);
         config.validate().map_err(invalid)?;
         Ok(config)
+    }
+
+    /// A section without a `port` gets the standard one for its `security`: 993 (IMAPS) or
+    /// 143 for IMAP, 465 (SMTPS), 587 (submission) or 25 for SMTP. The serde default alone
+    /// is the TLS port, which would leave `security = "starttls"` waiting on 993 for a
+    /// greeting that never comes.
+    fn default_ports(&mut self, text: &str) {
+        let Ok(table) = toml::from_str::<toml::Table>(text) else {
+            return;
+        };
+        let given = |section: &str| {
+            table
+                .get(section)
+                .and_then(toml::Value::as_table)
+                .is_some_and(|t| t.contains_key("port"))
+        };
+        if let Some(imap) = self.imap.as_mut().filter(|_| !given("imap")) {
+            imap.port = match imap.security {
+                Security::Tls => 993,
+                Security::Starttls | Security::Plain => 143,
+            };
+        }
+        if let Some(smtp) = self.smtp.as_mut().filter(|_| !given("smtp")) {
+            smtp.port = match smtp.security {
+                Security::Tls => 465,
+                Security::Starttls => 587,
+                Security::Plain => 25,
+            };
+        }
     }
 
     /// The folder the config file sits in: overrides (rules, templates) are looked up here.

@@ -315,12 +315,12 @@ fn an_unknown_section_is_named_as_a_section() {
 
 #[test]
 fn a_plaintext_greeting_awaited_on_a_tls_port_is_refused_before_connecting() {
-    // `security = "starttls"` without a port gets 993, where the server waits for a TLS
-    // hello and never greets: before, each sync waited timeout_seconds and then blamed the
-    // network ("did not answer within 30 s while waiting for the greeting").
+    // On 993 the server waits for a TLS hello and never greets: before, each sync waited
+    // timeout_seconds and then blamed the network ("did not answer within 30 s while
+    // waiting for the greeting").
     let starttls = MINIMAL.replace(
         "username = \"security\"",
-        "username = \"security\"\nsecurity = \"starttls\"",
+        "username = \"security\"\nsecurity = \"starttls\"\nport = 993",
     );
     let err = Config::parse(&starttls, Path::new("c.toml"))
         .unwrap_err()
@@ -330,10 +330,7 @@ fn a_plaintext_greeting_awaited_on_a_tls_port_is_refused_before_connecting() {
             && err.contains("use security = \"tls\", or the server's STARTTLS (143) port"),
         "{err}"
     );
-    let on_143 = starttls.replace(
-        "security = \"starttls\"",
-        "security = \"starttls\"\nport = 143",
-    );
+    let on_143 = starttls.replace("port = 993", "port = 143");
     assert!(Config::parse(&on_143, Path::new("c.toml")).is_ok());
     let smtp = format!(
         "{MINIMAL}\n[smtp]\nhost = \"mail.example.org\"\nport = 465\nsecurity = \"starttls\"\n"
@@ -388,4 +385,28 @@ fn addresses_hosts_and_the_store_path_are_checked_when_read() {
     }
     let no_copy = format!("{MINIMAL}[reply]\ncc = \"\"\n");
     assert!(Config::parse(&no_copy, Path::new("c.toml")).is_ok());
+}
+
+#[test]
+fn a_section_without_a_port_gets_the_standard_one_for_its_security() {
+    let port = |imap: &str, smtp: &str| {
+        let text = format!(
+            "{}\n[smtp]\nhost = \"mail.example.org\"\n{smtp}\n",
+            MINIMAL.replace(
+                "username = \"security\"",
+                &format!("username = \"security\"\n{imap}")
+            )
+        );
+        let c = Config::parse(&text, Path::new("c.toml")).unwrap();
+        (c.imap.unwrap().port, c.smtp.unwrap().port)
+    };
+    assert_eq!(port("", ""), (993, 465));
+    assert_eq!(
+        port("security = \"starttls\"", "security = \"starttls\""),
+        (143, 587)
+    );
+    assert_eq!(
+        port("security = \"tls\"\nport = 1993", "port = 2465"),
+        (1993, 2465)
+    );
 }
