@@ -541,3 +541,41 @@ fn a_busy_store_is_one_status_line_naming_the_file() {
     assert!(!status.contains("Error code"), "{status}");
     assert_eq!(desk.report_field(id, "state").as_deref(), Some("new"));
 }
+
+#[test]
+fn u_takes_back_each_change_in_turn_not_only_the_last() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    desk.key(KeyCode::Char('a'));
+    desk.keys("grace");
+    desk.key(KeyCode::Enter);
+    desk.key(KeyCode::Char('S'));
+    desk.key(KeyCode::Enter); // acknowledged
+    assert_eq!(
+        desk.report_field(id, "state").as_deref(),
+        Some("acknowledged")
+    );
+    assert_eq!(
+        desk.report_field(id, "coordinator").as_deref(),
+        Some("grace@demo.example")
+    );
+
+    desk.key(KeyCode::Char('u'));
+    assert_eq!(desk.report_field(id, "state").as_deref(), Some("new"));
+    // The second u undoes the assignment; it used to be refused as "changed by you since
+    // you loaded it" (by the first undo) and then dropped, so it could never be undone.
+    desk.key(KeyCode::Char('u'));
+    assert!(
+        desk.status().starts_with("Undone"),
+        "the status says the assignment was undone: {}",
+        desk.status()
+    );
+    assert!(
+        desk.status().contains("assigned to grace"),
+        "{}",
+        desk.status()
+    );
+    assert_eq!(desk.report_field(id, "coordinator"), None);
+    desk.key(KeyCode::Char('u'));
+    assert_eq!(desk.status(), "Nothing to undo.");
+}

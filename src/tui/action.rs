@@ -229,6 +229,9 @@ pub struct Applied {
     pub changed: Vec<(ReportId, i64, UndoToken)>,
     pub unchanged: Vec<ReportId>,
     pub refused: Vec<(ReportId, String)>,
+    /// An undo's reports, each `(id, before, now)`: as it was at version `before` again,
+    /// numbered `now`, so an earlier change that left it at `before` can still be undone.
+    pub restored: Vec<(ReportId, i64, i64)>,
 }
 
 /// A batch that can be taken back: each report with the version after the change.

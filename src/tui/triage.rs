@@ -20,6 +20,7 @@ pub fn apply(store: &mut Store, config: &Config, now: DateTime<Utc>, batch: Batc
         changed: Vec::new(),
         unchanged: Vec::new(),
         refused: Vec::new(),
+        restored: Vec::new(),
     };
     for op in batch.ops {
         let req = Request::new(config.identity.email.clone())
@@ -92,13 +93,19 @@ pub fn undo(store: &mut Store, config: &Config, now: DateTime<Utc>, entry: UndoE
         changed: Vec::new(),
         unchanged: Vec::new(),
         refused: Vec::new(),
+        restored: Vec::new(),
     };
     for (id, version, token) in entry.items {
         let req = Request::new(config.identity.email.clone())
             .at(now)
             .if_version(Some(version));
         match triage::revert(store, &req, id, &token) {
-            Ok(v) => out.changed.push((id, v, Undo::Nothing)),
+            Ok(v) => {
+                out.changed.push((id, v, Undo::Nothing));
+                // Every action bumps the version exactly once (`writes::bump`), so the
+                // change taken back started from `version - 1`.
+                out.restored.push((id, version - 1, v));
+            }
             Err(e) => out.refused.push((id, refusal(&e, store.path()))),
         }
     }

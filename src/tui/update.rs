@@ -416,6 +416,15 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
         }
         state.selection.remove(id);
     }
+    // The undo stack's earlier changes were made on the versions an undo now restores:
+    // without this the next `u` was refused as "changed since you loaded it" by our own undo.
+    for (id, before, now) in &applied.restored {
+        for item in state.undo.iter_mut().flat_map(|e| e.items.iter_mut()) {
+            if item.0 == *id && item.1 == *before {
+                item.1 = *now;
+            }
+        }
+    }
     let mut message = String::new();
     if !changed_ids.is_empty() {
         let what = format!("{} {}", text::reports(&changed_ids), applied.label);
