@@ -8,10 +8,22 @@ use std::path::Path;
 use crossterm::event::KeyCode;
 use tui_support::Desk;
 
+/// $VISUAL is one per process and tests run in parallel: each test that sets it holds this.
+static VISUAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn visual(editor: &Path) -> std::sync::MutexGuard<'static, ()> {
+    let guard = VISUAL.lock().unwrap_or_else(|e| e.into_inner());
+    std::env::set_var("VISUAL", editor);
+    guard
+}
+
+fn fixture_editor() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/advisory-form")
+}
+
 #[test]
 fn a_edits_the_advisory_form_and_shows_errors_before_saving() {
-    let editor = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/advisory-form");
-    std::env::set_var("VISUAL", editor);
+    let _visual = visual(&fixture_editor());
     let mut desk = Desk::demo();
     let id = desk.current();
     let cve = |desk: &Desk| {
@@ -51,8 +63,7 @@ fn a_edits_the_advisory_form_and_shows_errors_before_saving() {
 
 #[test]
 fn a_form_from_a_stale_version_is_refused_and_kept() {
-    let editor = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor/advisory-form");
-    std::env::set_var("VISUAL", editor);
+    let _visual = visual(&fixture_editor());
     let mut desk = Desk::demo();
     let id = desk.current();
     desk.key(KeyCode::Char('A'));
@@ -74,6 +85,28 @@ fn a_form_from_a_stale_version_is_refused_and_kept() {
     );
     let kept = desk.state.advisory_kept.as_ref().expect("the form is kept");
     assert!(kept.text.contains("CVE-2026-41234"));
+}
+
+#[test]
+fn an_editor_that_fails_on_the_form_says_the_form_was_not_saved_not_a_reply() {
+    let _visual = visual(Path::new("false"));
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    desk.key(KeyCode::Char('A'));
+    let status = desk.status();
+    assert!(status.contains("exited with"), "{status}");
+    assert!(
+        status.contains("advisory form was not saved (A opens it again)"),
+        "{status}"
+    );
+    // It used to say "nothing was sent; the reply was not sent": no reply was ever begun.
+    assert!(!status.contains("reply"), "{status}");
+    assert!(!status.contains("sent"), "{status}");
+    assert_eq!(
+        desk.state.advisory_kept.as_ref().map(|f| f.id),
+        Some(id),
+        "the form is kept for the next A"
+    );
 }
 
 #[test]

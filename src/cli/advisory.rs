@@ -120,7 +120,8 @@ fn edit(store: &mut Store, req: &Request, id: i64) -> anyhow::Result<bool> {
         .if_version(req.expected_version.or(Some(loaded)));
     let mut text = form::render(id, &current);
     loop {
-        let edited = editor::edit_text(&text)?;
+        let edited = editor::edit_text(&text)
+            .map_err(|e| anyhow::anyhow!("{e}: the advisory was not changed"))?;
         match form::parse(&edited, Utc::now()) {
             Ok(a) => {
                 return match advisory::replace(store, &req, id, &a) {

@@ -197,7 +197,8 @@ pub fn settle_with(
     let mut buffer = to_buffer(&draft);
     loop {
         if edit {
-            let text = editor::edit_text(&buffer)?;
+            let text =
+                editor::edit_text(&buffer).map_err(|e| anyhow::anyhow!("{e}: nothing was sent"))?;
             match apply_buffer(&draft, &text) {
                 Ok(d) => draft = d,
                 Err(ReplyError::EmptyBody) => return Ok(None),

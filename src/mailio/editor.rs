@@ -19,7 +19,7 @@ pub enum EditorError {
         var: &'static str,
         source: std::io::Error,
     },
-    #[error("the editor {program:?} exited with {status}: nothing was sent")]
+    #[error("the editor {program:?} exited with {status}")]
     Failed { program: String, status: String },
     #[error("cannot read back the edited file {}: {source}", path.display())]
     Read {

@@ -56,7 +56,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
         }
         Action::AdvisoryEdited(form, Err(e)) => {
             state.advisory_kept = Some(form);
-            state.error(e);
+            state.error(text::advisory_editor_failed(&e));
             Vec::new()
         }
         Action::AdvisoryEdited(form, Ok(saved)) => checked(state, form, saved),

@@ -218,10 +218,11 @@ fn reason_edited(state: &mut State, result: Result<String, String>) -> Vec<Reque
         // The preview comes back with the text as it was, when there was one.
         Err(e) => {
             flow.previewing = !flow.reason.trim().is_empty();
-            if !flow.previewing {
+            let kept = flow.previewing;
+            if !kept {
                 state.held_reject = None;
             }
-            state.error(e);
+            state.error(text::reject_editor_failed(&e, kept));
         }
     }
     Vec::new()

@@ -76,9 +76,10 @@ pub fn start(state: &mut State, report_id: ReportId, template: Option<String>) -
 }
 
 /// Runs the editor on `buffer` and says what came back. The caller owns the terminal: the
-/// desk suspends it around this call.
+/// desk suspends it around this call. An editor's failure is said as it is; what it means
+/// (a reply not sent, a form not saved) is for the flow that asked.
 pub fn edit(buffer: &str) -> Action {
-    Action::ReplyEdited(editor::edit_text(buffer).map_err(|e| text::editor_failed(&e.to_string())))
+    Action::ReplyEdited(editor::edit_text(buffer).map_err(|e| e.to_string()))
 }
 
 /// The reply steps' answers.
@@ -151,7 +152,7 @@ fn edited(state: &mut State, result: Result<String, String>) -> Vec<Request> {
         Err(e) => {
             let id = flow.draft.report_id;
             state.reply = None;
-            state.error(e);
+            state.error(text::editor_failed(&e));
             return vec![Request::ReplyAbandoned(id)];
         }
     };

@@ -165,6 +165,11 @@ pub fn advisory_refused(e: &str) -> String {
     format!("advisory form not saved: {e}; A opens your form again")
 }
 
+/// The editor failed on the advisory form: it is kept as it was before the editor opened.
+pub fn advisory_editor_failed(e: &str) -> String {
+    format!("{e}; the advisory form was not saved (A opens it again)")
+}
+
 pub fn advisory_form_error(id: i64, e: &str) -> String {
     format!("advisory form of report #{id}, {e}")
 }

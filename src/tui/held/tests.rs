@@ -148,3 +148,38 @@ fn r_previews_the_chosen_reason_and_n_sends_nothing() {
     assert!(state.status.as_ref().unwrap().error);
     assert!(state.held_reject.is_none());
 }
+
+/// `r`, the worker's reasons, then the pick `n`: the preview of that reason.
+fn choose_reason(state: &mut State, reasons: Vec<reject_reasons::Reason>, n: char) {
+    let out = key(state, 'r');
+    let [Request::RejectReasons(p)] = out.as_slice() else {
+        panic!("{out:?}");
+    };
+    update(state, Action::RejectReasons(p.clone(), reasons));
+    key(state, n);
+}
+
+#[test]
+fn an_editor_that_fails_on_the_reason_says_what_became_of_the_reject() {
+    let mut state = held_desk(vec![post(7, Class::Valid, Outcome::Ham)]);
+    let reasons = vec![reject_reasons::Reason {
+        name: "off-topic".into(),
+        text: Ok("Not here.\n".into()),
+    }];
+    choose_reason(&mut state, reasons, '1');
+    let out = key(&mut state, 'e');
+    assert!(
+        matches!(out.as_slice(), [Request::EditRejectReason(_)]),
+        "{out:?}"
+    );
+    // What the UI loop hands back when the editor exits non-zero (`reply::edit`).
+    let failed = Action::ReplyEdited(Err("the editor \"false\" exited with exit status: 1".into()));
+    update(&mut state, edited(failed));
+    let status = state.status.as_ref().expect("a status line");
+    assert!(status.error);
+    assert_eq!(
+        status.text,
+        "the editor \"false\" exited with exit status: 1; nothing was sent: the reason is as it was"
+    );
+    assert!(state.previewing(), "the preview is back with the reason");
+}

@@ -14,6 +14,15 @@ pub const REJECT_POST: &str = "Post";
 pub const REJECT_HELD: &str = "Held because";
 pub const REJECT_FROM: &str = "Reason from";
 
+/// The editor failed on a reject's reason; the preview is back when there was a reason.
+pub fn reject_editor_failed(e: &str, preview_back: bool) -> String {
+    if preview_back {
+        format!("{e}; nothing was sent: the reason is as it was")
+    } else {
+        format!("{e}; the reject was not sent")
+    }
+}
+
 pub fn held_request(request_id: u64) -> String {
     format!("request {request_id}")
 }
