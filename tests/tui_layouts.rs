@@ -275,3 +275,26 @@ fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
     desk.key(KeyCode::Char('q'));
     assert!(desk.screen().contains("Needs triage") || desk.screen().contains("Triage"));
 }
+
+#[test]
+fn a_status_line_cut_at_80_columns_says_l_shows_it_whole() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    let long = "cannot start the editor \"/usr/bin/nvim\" (from $EDITOR): No such file or directory (os error 2); set $VISUAL or $EDITOR to an installed editor";
+    desk.act(secdesk::tui::action::Action::Failed(long.into()));
+    let screen = desk.screen();
+    let status = rows(&screen)[22];
+    assert!(status.contains("cannot start the editor"), "{status}");
+    assert!(
+        status.trim_end().ends_with("… L shows all"),
+        "the cut line says where the rest is: {status}"
+    );
+    desk.key(KeyCode::Char('L'));
+    assert!(desk.screen().contains("installed"), "{}", desk.screen());
+    // A line that fits is not touched.
+    desk.key(KeyCode::Esc);
+    desk.resize(200, 24);
+    let screen = desk.screen();
+    assert!(screen.contains("to an installed editor"), "{screen}");
+    assert!(!screen.contains("L shows all"), "{screen}");
+}

@@ -16,6 +16,8 @@ pub const LOADING: &str = "loading…";
 pub const EMPTY_QUEUE: &str = "Nothing here. Tab switches queues, / searches.";
 pub const NO_REPORT: &str = "No report under the cursor.";
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo.";
+/// Ends a status line too long for the screen: the message log has it whole.
+pub const STATUS_CUT: &str = " L shows all";
 pub const HELP_TITLE: &str = " Keys — ? or Esc closes ";
 pub const SEARCH_PROMPT: &str = "Search: ";
 pub const DUPLICATE_PROMPT: &str = "Duplicate of report #: ";

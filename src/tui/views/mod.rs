@@ -133,6 +133,16 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// The status line in `width` cells: cut with "…", and, where there is room, followed by
+/// where the whole line is (the message log, `L`), so an error's advice is never lost.
+fn fit_status(s: &str, width: usize) -> String {
+    let hint = cells(text::STATUS_CUT);
+    if cells(s) <= width || width < 3 * hint {
+        return fit(s, width);
+    }
+    format!("{}{}", fit(s, width - hint), text::STATUS_CUT)
+}
+
 /// One line of mail-derived text, made terminal-safe.
 pub fn safe(s: &str) -> String {
     terminal_line(s)
@@ -194,7 +204,10 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
             Style::new().fg(Color::Cyan)
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(fit(&safe(&status.text), left_budget), style)),
+            Paragraph::new(Span::styled(
+                fit_status(&safe(&status.text), left_budget),
+                style,
+            )),
             left,
         );
     }
