@@ -298,3 +298,27 @@ fn a_status_line_cut_at_80_columns_says_l_shows_it_whole() {
     assert!(screen.contains("to an installed editor"), "{screen}");
     assert!(!screen.contains("L shows all"), "{screen}");
 }
+
+#[test]
+fn at_80x24_the_advice_on_an_empty_search_and_on_the_held_screen_is_whole() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.search("tarfile");
+    desk.key(KeyCode::Tab); // Suspected spam: no tarfile there
+    let screen = desk.screen();
+    assert!(screen.contains("No match in this queue"), "{screen}");
+    assert!(
+        screen.contains("clears the search."),
+        "how to get the reports back is not cut off: {screen}"
+    );
+    // The held screen without [mailman] says what to add, to the end.
+    desk.key(KeyCode::Esc);
+    desk.key(KeyCode::Char('H'));
+    let screen = desk.screen();
+    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(screen.contains("no [mailman] section"), "{screen}");
+    assert!(
+        words.contains("(see config.example.toml) to moderate the list's held queue"),
+        "{screen}"
+    );
+}

@@ -133,11 +133,16 @@ impl Desk {
         }
     }
 
-    /// Searches the queue for `text` and opens the first report found (`/ text Enter Enter`).
-    pub fn open_found(&mut self, text: &str) {
+    /// Searches the queue for `text` (`/ text Enter`).
+    pub fn search(&mut self, text: &str) {
         self.key(KeyCode::Char('/'));
         self.keys(text);
         self.key(KeyCode::Enter);
+    }
+
+    /// Searches the queue for `text` and opens the first report found (`/ text Enter Enter`).
+    pub fn open_found(&mut self, text: &str) {
+        self.search(text);
         self.key(KeyCode::Enter);
     }
 

@@ -31,7 +31,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     }
     match &state.held {
         None => lines.push(Line::raw(text::LOADING)),
-        Some(Err(e)) => lines.push(Line::raw(safe(e))),
+        // Wrapped: the error says what to add to the config, past any screen's width.
+        Some(Err(e)) => lines.extend(
+            super::wrap(&safe(e), area.width as usize)
+                .into_iter()
+                .map(Line::raw),
+        ),
         Some(Ok(posts)) if posts.is_empty() => lines.push(Line::raw(text::HELD_NONE)),
         Some(Ok(posts)) => {
             let visible = (area.height.saturating_sub(1) as usize)

@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Tabs};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Tabs, Wrap};
 use ratatui::Frame;
 
 use super::{age, class_span, due, safe, safe_cell};
@@ -153,7 +153,9 @@ fn draw_rows(frame: &mut Frame, area: Rect, state: &State) {
                     text::EMPTY_QUEUE
                 })
                 .style(Style::new().fg(Color::DarkGray)),
-            ),
+            )
+            // At 80 columns the advice ("Esc clears the search") was cut off.
+            .wrap(Wrap { trim: true }),
             area,
         );
         return;
