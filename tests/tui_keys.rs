@@ -579,3 +579,38 @@ fn u_takes_back_each_change_in_turn_not_only_the_last() {
     desk.key(KeyCode::Char('u'));
     assert_eq!(desk.status(), "Nothing to undo.");
 }
+
+#[test]
+fn a_key_that_works_only_on_another_screen_says_where() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Enter);
+    assert_eq!(desk.state.screen, Screen::Report);
+    // The help lists T as stats; in the report view it used to do nothing, silently.
+    desk.key(KeyCode::Char('T'));
+    assert_eq!(desk.state.screen, Screen::Report, "nothing else happens");
+    assert_eq!(
+        desk.status(),
+        "T: stats — works on the queue (q goes back to it), not here"
+    );
+    assert!(desk.screen().contains("T: stats — works on the queue"));
+    // On the stats screen a triage key changes nothing and says where it works.
+    desk.key(KeyCode::Char('q'));
+    let id = desk.current();
+    desk.key(KeyCode::Char('T'));
+    assert_eq!(desk.state.screen, Screen::Stats);
+    desk.key(KeyCode::Char('s'));
+    assert!(
+        desk.status()
+            .starts_with("s: mark spam (a mixed selection asks first) — works on the queue and in the report view"),
+        "{}",
+        desk.status()
+    );
+    assert_eq!(desk.report_field(id, "state").as_deref(), Some("new"));
+    // A key bound nowhere stays silent.
+    desk.key(KeyCode::Char('Z'));
+    assert!(
+        desk.status().starts_with("s: mark spam"),
+        "{}",
+        desk.status()
+    );
+}

@@ -229,6 +229,19 @@ pub fn command_for(key: &KeyEvent, at: Where) -> Option<Command> {
         .map(|b| b.command)
 }
 
+/// A key that means nothing on screen `at` but something on another: its name, what it does
+/// there and where, so the desk can say so rather than ignore it (`T` in the report view).
+pub fn elsewhere(key: &KeyEvent, at: Where) -> Option<(String, &'static str, Scope)> {
+    let pressed = Key(key.code, key.modifiers.contains(KeyModifiers::CONTROL));
+    if command_for(key, at).is_some() {
+        return None;
+    }
+    KEYMAP
+        .iter()
+        .find(|b| b.scope != Scope::Prompt && b.keys.contains(&pressed))
+        .map(|b| (key_name(&pressed), b.help, b.scope))
+}
+
 /// The footer: the hinted bindings that apply on screen `at`, most useful first.
 pub fn hints(at: Where) -> Vec<(&'static str, &'static str)> {
     let mut hinted: Vec<&Binding> = KEYMAP

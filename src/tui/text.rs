@@ -16,6 +16,19 @@ pub const LOADING: &str = "loading…";
 pub const EMPTY_QUEUE: &str = "Nothing here. Tab switches queues, / searches.";
 pub const NO_REPORT: &str = "No report under the cursor.";
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo.";
+// A key pressed where it means nothing (T in the report view): where it works.
+pub const ON_QUEUE: &str = "on the queue (q goes back to it)";
+pub const ON_REPORT: &str = "in the report view (Enter opens one)";
+pub const ON_TRIAGE: &str = "on the queue and in the report view";
+pub const ON_PREVIEW: &str = "on a reply's or a reject's preview";
+pub const ON_STATS: &str = "on the stats screen (T)";
+pub const ON_HELD: &str = "on the held screen (H)";
+pub const ON_OTHER: &str = "on another screen";
+
+pub fn key_elsewhere(key: &str, what: &str, place: &str) -> String {
+    format!("{key}: {what} — works {place}, not here")
+}
+
 /// Ends a status line too long for the screen: the message log has it whole.
 pub const STATUS_CUT: &str = " L shows all";
 pub const HELP_TITLE: &str = " Keys — ? or Esc closes ";

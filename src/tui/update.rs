@@ -195,7 +195,26 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     let count = state.count.take();
     match keymap::command_for(&key, at) {
         Some(command) => on_command(state, command, count),
-        None => Vec::new(),
+        None => {
+            if let Some((name, what, scope)) = keymap::elsewhere(&key, at) {
+                state.info(text::key_elsewhere(&name, what, place(scope)));
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// Where a binding's scope applies, in the desk's words.
+fn place(scope: keymap::Scope) -> &'static str {
+    use keymap::Scope;
+    match scope {
+        Scope::Queue => text::ON_QUEUE,
+        Scope::Report => text::ON_REPORT,
+        Scope::Triage => text::ON_TRIAGE,
+        Scope::ReplyPreview => text::ON_PREVIEW,
+        Scope::Stats => text::ON_STATS,
+        Scope::Held => text::ON_HELD,
+        Scope::Screens | Scope::Prompt | Scope::Everywhere => text::ON_OTHER,
     }
 }
 
