@@ -600,8 +600,9 @@ fn a_key_that_works_only_on_another_screen_says_where() {
     assert_eq!(desk.state.screen, Screen::Stats);
     desk.key(KeyCode::Char('s'));
     assert!(
-        desk.status()
-            .starts_with("s: mark spam (a mixed selection asks first) — works on the queue and in the report view"),
+        desk.status().starts_with(
+            "s: mark spam (a mixed selection asks) — works on the queue and in the report view"
+        ),
         "{}",
         desk.status()
     );

@@ -322,3 +322,39 @@ fn at_80x24_the_advice_on_an_empty_search_and_on_the_held_screen_is_whole() {
         "{screen}"
     );
 }
+
+#[test]
+fn at_80x24_every_line_of_the_help_keeps_its_keys_column() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('?'));
+    let mut seen = Vec::new();
+    loop {
+        let screen = desk.screen();
+        let rows = rows(&screen);
+        let left = rows[0]
+            .chars()
+            .position(|c| c == '┌')
+            .expect("the help's box");
+        for row in rows.iter().skip(1) {
+            let chars: Vec<char> = row.chars().collect();
+            if chars.get(left) != Some(&'│') {
+                continue;
+            }
+            let inside: String = chars[left + 1..].iter().collect();
+            // A help text too long for the box used to wrap to the box's edge, under
+            // the keys: "│response (phone, other)".
+            assert!(
+                inside.starts_with(' '),
+                "a help line wrapped under the keys: {row}\n{screen}"
+            );
+            seen.push(inside);
+        }
+        desk.key(KeyCode::Char('j'));
+        if desk.screen() == screen {
+            break; // scrolled to its end
+        }
+    }
+    assert!(seen.iter().any(|l| l.contains("mark spam")));
+    assert!(seen.iter().any(|l| l.contains("answered elsewhere")));
+}
