@@ -542,13 +542,18 @@ fn a_busy_store_is_one_status_line_naming_the_file() {
     assert_eq!(desk.report_field(id, "state").as_deref(), Some("new"));
 }
 
+/// `a`, a name typed into the picker, Enter: the report under the cursor goes to them.
+fn assign_to(desk: &mut Desk, name: &str) {
+    desk.key(KeyCode::Char('a'));
+    desk.keys(name);
+    desk.key(KeyCode::Enter);
+}
+
 #[test]
 fn u_takes_back_each_change_in_turn_not_only_the_last() {
     let mut desk = Desk::demo();
     let id = desk.current();
-    desk.key(KeyCode::Char('a'));
-    desk.keys("grace");
-    desk.key(KeyCode::Enter);
+    assign_to(&mut desk, "grace");
     desk.key(KeyCode::Char('S'));
     desk.key(KeyCode::Enter); // acknowledged
     assert_eq!(
@@ -613,5 +618,37 @@ fn a_key_that_works_only_on_another_screen_says_where() {
         desk.status().starts_with("s: mark spam"),
         "{}",
         desk.status()
+    );
+}
+
+#[test]
+fn an_undo_after_a_teammates_change_says_it_cannot_and_what_to_do() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    assign_to(&mut desk, "grace");
+    // A teammate changes the report before u.
+    triage::add_note(
+        &mut desk.store,
+        &triage::Request::new("bob@demo.example").at(now()),
+        id,
+        "on it",
+    )
+    .unwrap();
+    desk.key(KeyCode::Char('u'));
+    let status = desk.status();
+    // It used to end "reload and retry", which an undo cannot do.
+    assert!(
+        status.starts_with(&format!(
+            "cannot undo on #{id}: bob@demo.example changed it at"
+        )),
+        "{status}"
+    );
+    assert!(status.contains("change it back by hand"), "{status}");
+    assert!(!status.contains("retry"), "{status}");
+    assert!(desk.state.status.as_ref().unwrap().error);
+    assert_eq!(
+        desk.report_field(id, "coordinator").as_deref(),
+        Some("grace@demo.example"),
+        "the teammate's report is left as it is"
     );
 }

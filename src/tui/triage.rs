@@ -106,6 +106,11 @@ pub fn undo(store: &mut Store, config: &Config, now: DateTime<Utc>, entry: UndoE
                 // change taken back started from `version - 1`.
                 out.restored.push((id, version - 1, v));
             }
+            // "Reload and retry" is no advice for an undo: it cannot be retried.
+            Err(TriageError::StaleView { by, at, .. }) => {
+                out.refused
+                    .push((id, super::text::undo_stale(id, &by, &at)));
+            }
             Err(e) => out.refused.push((id, refusal(&e, store.path()))),
         }
     }
