@@ -358,3 +358,25 @@ fn at_80x24_every_line_of_the_help_keeps_its_keys_column() {
     assert!(seen.iter().any(|l| l.contains("mark spam")));
     assert!(seen.iter().any(|l| l.contains("answered elsewhere")));
 }
+
+#[test]
+fn at_80x24_the_held_screens_title_is_not_cut_mid_word() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('H'));
+    let screen = desk.screen();
+    let title = rows(&screen)[0];
+    assert!(title.contains("Held posts (Mailman)"), "{screen}");
+    // It used to end "· r reject · S sw".
+    assert!(
+        !title.contains("S sw") || title.contains("S sweep spam"),
+        "{title}"
+    );
+    let footer = rows(&screen)[23];
+    assert!(
+        footer.contains("S sweep spam"),
+        "the footer has the keys: {footer}"
+    );
+    desk.resize(120, 30);
+    assert!(rows(&desk.screen())[0].contains("S sweep spam"));
+}

@@ -15,9 +15,13 @@ use crate::tui::app::{RejectFlow, State};
 use crate::tui::text;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(text::HELD_TITLE);
+    // The keys in the title are cut mid-word at 80 columns ("S sw"); the footer lists them.
+    let title = if super::cells(text::HELD_TITLE) <= area.width as usize {
+        text::HELD_TITLE
+    } else {
+        text::HELD_TITLE_SHORT
+    };
+    let block = Block::default().borders(Borders::TOP).title(title);
     let mut lines: Vec<Line> = Vec::new();
     if let Some((done, total)) = state.held_sweep {
         lines.push(Line::from(Span::styled(
