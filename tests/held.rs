@@ -360,6 +360,18 @@ fn plain_http_to_a_remote_mailman_is_refused_before_any_request() {
     );
 }
 
+/// Another moderator discards request `id` straight through Mailman's REST API.
+fn discard_elsewhere(mm: &Mailman, id: impl std::fmt::Display) {
+    let (status, body) = mm
+        .request(
+            "POST",
+            &format!("/3.1/lists/{LIST_ID}/held/{id}"),
+            "action=discard",
+        )
+        .expect("discard");
+    assert_eq!(status, 204, "{body}");
+}
+
 /// The held posts of [`LIST`] as the desk reads and classifies them.
 fn seen_posts(
     client: &secdesk::mailio::mailman::Client,
@@ -422,14 +434,7 @@ fn a_request_id_reused_by_a_new_post_under_the_same_message_id_is_not_discarded(
 
     // Meanwhile another moderator discards it, and the real report arrives: Mailman gives it
     // the freed request id.
-    let (status, body) = mm
-        .request(
-            "POST",
-            &format!("/3.1/lists/{LIST_ID}/held/{}", spam.post.request_id),
-            "action=discard",
-        )
-        .expect("discard");
-    assert_eq!(status, 204, "{body}");
+    discard_elsewhere(&mm, spam.post.request_id);
     mm.post(
         LIST,
         "alice@reporter.example",
@@ -481,14 +486,7 @@ fn a_sweep_mailman_stops_answering_midway_says_exactly_what_was_done() {
     let doomed = secdesk::core::moderation::spam_sweep(&seen);
     assert_eq!(doomed.len(), 3, "all three are swept");
     // Another moderator already discarded the first.
-    let (status, _) = mm
-        .request(
-            "POST",
-            &format!("/3.1/lists/{LIST_ID}/held/{}", doomed[0].post.request_id),
-            "action=discard",
-        )
-        .expect("discard");
-    assert_eq!(status, 204);
+    discard_elsewhere(&mm, doomed[0].post.request_id);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = secdesk::core::store::Store::open(&dir.path().join("s.db")).expect("store");
@@ -521,4 +519,63 @@ fn a_sweep_mailman_stops_answering_midway_says_exactly_what_was_done() {
         text.contains(&format!("request {}", doomed[2].post.request_id)),
         "{text}"
     );
+}
+
+#[test]
+fn a_request_id_from_the_command_line_never_discards_a_post_no_listing_showed() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    let desk = Desk::new(&mm.rest_url(), "ada", None, "");
+    mm.post(
+        LIST,
+        "win@lottery.example",
+        &post(
+            "spam1@lottery.example",
+            "win@lottery.example",
+            "You WON 1000000 dollars, claim now",
+            "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details. Act now, limited offer, free money.",
+        ),
+    );
+    mm.wait_held(LIST_ID, 1);
+    // The moderator lists the queue and notes the spam's id.
+    let held = desk.held();
+    let spam_id = request_id(&held, "spam1@lottery.example");
+
+    // Meanwhile another moderator discards it, and a real report arrives: Mailman gives the
+    // report the freed request id.
+    discard_elsewhere(&mm, &spam_id);
+    mm.post(
+        LIST,
+        "alice@reporter.example",
+        &post(
+            "report1@reporter.example",
+            "alice@reporter.example",
+            "Heap overflow in zipfile with a crafted archive",
+            "Hello, I found a heap buffer overflow in the zipfile module of CPython 3.12.1. A crafted archive with a negative extra field length crashes the interpreter.",
+        ),
+    );
+    let now = mm.wait_held(LIST_ID, 1);
+    assert_eq!(now[0].to_string(), spam_id, "Mailman reused the request id");
+
+    // The id the moderator typed now names the report, which they never saw: it stays held.
+    let out = desk.run(&["held", "discard", &spam_id]);
+    let err = single_line_error(&out);
+    assert!(
+        err.contains("Heap overflow in zipfile")
+            && err.contains("alice@reporter.example")
+            && err.contains("secdesk held"),
+        "{err}"
+    );
+    assert_eq!(mm.held_ids(LIST_ID), now, "the report is still held");
+    let out = desk.run(&["held", "reject", &spam_id, "--comment", "no"]);
+    single_line_error(&out);
+    assert_eq!(mm.held_ids(LIST_ID), now, "the report is still held");
+
+    // Once a listing shows it, the moderator can act on it by that id.
+    let held = desk.held();
+    assert_eq!(request_id(&held, "report1@reporter.example"), spam_id);
+    let out = desk.ok(&["held", "accept", &spam_id]);
+    assert!(out.contains("accepted request"), "{out}");
+    assert!(mm.held_ids(LIST_ID).is_empty());
 }
