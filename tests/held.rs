@@ -579,3 +579,49 @@ fn a_request_id_from_the_command_line_never_discards_a_post_no_listing_showed() 
     assert!(out.contains("accepted request"), "{out}");
     assert!(mm.held_ids(LIST_ID).is_empty());
 }
+
+/// A report with `kb` kB of reproducer text: over Mailman's `max_message_size` (40 kB by
+/// default), so Mailman holds it for its size as well.
+fn sized_report(n: usize, kb: usize) -> Vec<u8> {
+    let line =
+        "#0 0x7f3a in zipimport_get_data /src/cpython/Modules/zipimport.c:1042 (crash trace)\r\n";
+    let trace = line.repeat(kb * 1000 / line.len() + 1);
+    post(
+        &format!("sized{n}@reporter.example"),
+        "alice@reporter.example",
+        &format!("Heap overflow in zipfile, trace {n}"),
+        &format!("Hello, a crafted archive crashes CPython 3.12.1; the ASAN trace:\r\n{trace}"),
+    )
+}
+
+#[test]
+fn a_page_of_held_posts_over_the_answer_bound_is_listed_in_smaller_pages() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    // Five posts of 60 kB under a 150 kB bound on one answer (64 MiB outside tests): the
+    // first page Mailman would give holds them all, 300 kB.
+    for n in 1..=5 {
+        mm.post(LIST, "alice@reporter.example", &sized_report(n, 60));
+    }
+    let ids = mm.wait_held(LIST_ID, 5);
+    let client = rest_client(&mm, Duration::from_secs(60)).with_response_limit(150_000);
+    let posts = secdesk::mailio::mailman::held::held_posts(&client, &[LIST]).expect("listed");
+    let listed: Vec<u64> = posts.iter().map(|p| p.request_id).collect();
+    assert_eq!(listed, ids, "every held post once, in Mailman's order");
+    assert!(
+        posts.iter().all(|p| p.raw.len() > 55_000),
+        "the whole posts"
+    );
+
+    // One post over the bound by itself: one line naming it and what to do.
+    mm.post(LIST, "alice@reporter.example", &sized_report(6, 200));
+    mm.wait_held(LIST_ID, 6);
+    let err = secdesk::mailio::mailman::held::held_posts(&client, &[LIST])
+        .expect_err("a post over the bound cannot be listed")
+        .to_string();
+    assert_eq!(
+        err,
+        format!("post 6 held in {LIST} is over 150 kB with its attachments, too big to list: moderate it in Mailman's web interface (Postorius), then list again")
+    );
+}
