@@ -189,7 +189,7 @@ impl Times {
 }
 
 impl Stats {
-    /// No reports yet: every state and class listed at zero.
+    /// No reports yet: every state and class (and `unclassified`) listed at zero.
     fn empty(period: &Period) -> Stats {
         Stats {
             since: period.since.map(|d| d.to_string()),
@@ -199,7 +199,13 @@ impl Stats {
                 .iter()
                 .map(|s| (s.to_string(), 0))
                 .collect(),
-            by_class: Class::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
+            // Unclassified too, so that the JSON has the same keys whatever the store holds.
+            by_class: Class::ALL
+                .iter()
+                .map(|c| c.to_string())
+                .chain([UNCLASSIFIED.to_string()])
+                .map(|c| (c, 0))
+                .collect(),
             by_coordinator: BTreeMap::new(),
             weekly: Vec::new(),
             time_to_first_response: TimeFigures::default(),
