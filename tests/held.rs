@@ -311,6 +311,7 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     // Wrong credentials: one line, never the password.
     let out = desk.run_with("not-the-Pa55word", &["held"]);
     let err = single_line_error(&out);
+    assert_eq!(out.status.code(), Some(77), "a refused login: {err}");
     assert!(
         err.contains("refused the login") && err.contains(ADMIN_USER),
         "{err}"
@@ -321,6 +322,7 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     mm.stop();
     let out = desk.run(&["held"]);
     let err = single_line_error(&out);
+    assert_eq!(out.status.code(), Some(75), "run again later: {err}");
     assert!(
         err.contains("cannot reach Mailman at http://127.0.0.1:"),
         "{err}"
@@ -346,6 +348,7 @@ fn a_silent_mailman_is_one_line_within_the_sync_deadline() {
     let took = started.elapsed();
     let err = single_line_error(&out);
     assert!(err.contains("did not answer within 2 s"), "{err}");
+    assert_eq!(out.status.code(), Some(75), "run again later: {err}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
