@@ -354,6 +354,21 @@ fn validate(venv: &Path, program: &str, args: &[&str]) {
     );
 }
 
+/// Validates a GHSA request body with githubkit's model of GitHub's REST description.
+fn validate_ghsa(venv: &Path, file: &Path) {
+    validate(
+        venv,
+        "python",
+        &[
+            "-c",
+            "import json,sys\n\
+             from githubkit_schemas.latest.models import RepositoryAdvisoryCreate\n\
+             RepositoryAdvisoryCreate.model_validate(json.load(open(sys.argv[1])))",
+            file.to_str().unwrap(),
+        ],
+    );
+}
+
 #[test]
 fn osv_export_is_valid_against_the_official_schema() {
     let desk = Desk::new();
@@ -464,17 +479,7 @@ fn ghsa_body_and_announce_mail() {
     if let Some(venv) = venv() {
         let file = desk.path("ghsa.json");
         std::fs::write(&file, &out.stdout).unwrap();
-        validate(
-            &venv,
-            "python",
-            &[
-                "-c",
-                "import json,sys\n\
-                 from githubkit_schemas.latest.models import RepositoryAdvisoryCreate\n\
-                 RepositoryAdvisoryCreate.model_validate(json.load(open(sys.argv[1])))",
-                file.to_str().unwrap(),
-            ],
-        );
+        validate_ghsa(&venv, &file);
     }
     assert!(
         err.contains("\"Lukas Brenner\" (finder) is not a GitHub login"),
@@ -769,4 +774,60 @@ fn an_export_on_a_terminal_escapes_what_would_act_on_it() {
     assert!(shown.contains("\\u202etxt.exe \\u009b31m"), "{shown}");
     let decoded: Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(decoded["summary"], summary, "the record decodes the same");
+}
+
+#[test]
+fn cve_and_ghsa_exports_hold_text_up_to_their_schemas_limits_and_refuse_longer() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    // At the limits, counted in characters (two bytes each here): valid records.
+    let summary = format!("summary={}", "é".repeat(256));
+    let details = format!("details={}", "é".repeat(4096));
+    desk.ok(&["advisory", "1", "--set", &summary, "--set", &details]);
+    let (file, cve) = desk.export_to("1", "cve", "cve.json");
+    assert_eq!(
+        cve["containers"]["cna"]["title"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        256
+    );
+    let (ghsa_file, _) = desk.export_to("1", "ghsa", "ghsa.json");
+    if let Some(venv) = venv() {
+        validate(
+            &venv,
+            "cve",
+            &["validate", "-s", "full", "-f", file.to_str().unwrap()],
+        );
+        validate_ghsa(&venv, &ghsa_file);
+    }
+
+    // One character over: refused, naming the field, its length and the limit, instead of a
+    // record CVE Services would reject.
+    let summary = format!("summary={}", "é".repeat(257));
+    let details = format!("details={}", "é".repeat(4097));
+    desk.ok(&["advisory", "1", "--set", &summary, "--set", &details]);
+    let err = desk.fails(&["export", "1", "--format", "cve"]);
+    assert!(
+        err.contains("summary is 257 characters and a CVE record's title holds at most 256")
+            && err.contains(
+                "details is 4097 characters and a CVE record's description holds at most 4096"
+            )
+            && err.contains("secdesk advisory 1 --set"),
+        "{err}"
+    );
+    // GitHub takes these, and refuses a summary over 1,024 characters.
+    desk.export_to("1", "ghsa", "ghsa-long.json");
+    let summary = format!("summary={}", "é".repeat(1025));
+    desk.ok(&["advisory", "1", "--set", &summary]);
+    let err = desk.fails(&["export", "1", "--format", "ghsa"]);
+    assert!(
+        err.contains(
+            "summary is 1025 characters and a GitHub advisory's summary holds at most 1024"
+        ),
+        "{err}"
+    );
+    // OSV sets no limit: the record is still exported.
+    desk.export_to("1", "osv", "osv.json");
 }

@@ -311,6 +311,7 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     // Wrong credentials: one line, never the password.
     let out = desk.run_with("not-the-Pa55word", &["held"]);
     let err = single_line_error(&out);
+    assert_eq!(out.status.code(), Some(77), "a refused login: {err}");
     assert!(
         err.contains("refused the login") && err.contains(ADMIN_USER),
         "{err}"
@@ -321,6 +322,7 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     mm.stop();
     let out = desk.run(&["held"]);
     let err = single_line_error(&out);
+    assert_eq!(out.status.code(), Some(75), "run again later: {err}");
     assert!(
         err.contains("cannot reach Mailman at http://127.0.0.1:"),
         "{err}"
@@ -346,6 +348,7 @@ fn a_silent_mailman_is_one_line_within_the_sync_deadline() {
     let took = started.elapsed();
     let err = single_line_error(&out);
     assert!(err.contains("did not answer within 2 s"), "{err}");
+    assert_eq!(out.status.code(), Some(75), "run again later: {err}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
@@ -358,6 +361,18 @@ fn plain_http_to_a_remote_mailman_is_refused_before_any_request() {
         err.contains("mailman.rest_url") && err.contains("https"),
         "{err}"
     );
+}
+
+/// Another moderator discards request `id` straight through Mailman's REST API.
+fn discard_elsewhere(mm: &Mailman, id: impl std::fmt::Display) {
+    let (status, body) = mm
+        .request(
+            "POST",
+            &format!("/3.1/lists/{LIST_ID}/held/{id}"),
+            "action=discard",
+        )
+        .expect("discard");
+    assert_eq!(status, 204, "{body}");
 }
 
 /// The held posts of [`LIST`] as the desk reads and classifies them.
@@ -422,14 +437,7 @@ fn a_request_id_reused_by_a_new_post_under_the_same_message_id_is_not_discarded(
 
     // Meanwhile another moderator discards it, and the real report arrives: Mailman gives it
     // the freed request id.
-    let (status, body) = mm
-        .request(
-            "POST",
-            &format!("/3.1/lists/{LIST_ID}/held/{}", spam.post.request_id),
-            "action=discard",
-        )
-        .expect("discard");
-    assert_eq!(status, 204, "{body}");
+    discard_elsewhere(&mm, spam.post.request_id);
     mm.post(
         LIST,
         "alice@reporter.example",
@@ -481,14 +489,7 @@ fn a_sweep_mailman_stops_answering_midway_says_exactly_what_was_done() {
     let doomed = secdesk::core::moderation::spam_sweep(&seen);
     assert_eq!(doomed.len(), 3, "all three are swept");
     // Another moderator already discarded the first.
-    let (status, _) = mm
-        .request(
-            "POST",
-            &format!("/3.1/lists/{LIST_ID}/held/{}", doomed[0].post.request_id),
-            "action=discard",
-        )
-        .expect("discard");
-    assert_eq!(status, 204);
+    discard_elsewhere(&mm, doomed[0].post.request_id);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = secdesk::core::store::Store::open(&dir.path().join("s.db")).expect("store");
@@ -520,5 +521,110 @@ fn a_sweep_mailman_stops_answering_midway_says_exactly_what_was_done() {
     assert!(
         text.contains(&format!("request {}", doomed[2].post.request_id)),
         "{text}"
+    );
+}
+
+#[test]
+fn a_request_id_from_the_command_line_never_discards_a_post_no_listing_showed() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    let desk = Desk::new(&mm.rest_url(), "ada", None, "");
+    mm.post(
+        LIST,
+        "win@lottery.example",
+        &post(
+            "spam1@lottery.example",
+            "win@lottery.example",
+            "You WON 1000000 dollars, claim now",
+            "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details. Act now, limited offer, free money.",
+        ),
+    );
+    mm.wait_held(LIST_ID, 1);
+    // The moderator lists the queue and notes the spam's id.
+    let held = desk.held();
+    let spam_id = request_id(&held, "spam1@lottery.example");
+
+    // Meanwhile another moderator discards it, and a real report arrives: Mailman gives the
+    // report the freed request id.
+    discard_elsewhere(&mm, &spam_id);
+    mm.post(
+        LIST,
+        "alice@reporter.example",
+        &post(
+            "report1@reporter.example",
+            "alice@reporter.example",
+            "Heap overflow in zipfile with a crafted archive",
+            "Hello, I found a heap buffer overflow in the zipfile module of CPython 3.12.1. A crafted archive with a negative extra field length crashes the interpreter.",
+        ),
+    );
+    let now = mm.wait_held(LIST_ID, 1);
+    assert_eq!(now[0].to_string(), spam_id, "Mailman reused the request id");
+
+    // The id the moderator typed now names the report, which they never saw: it stays held.
+    let out = desk.run(&["held", "discard", &spam_id]);
+    let err = single_line_error(&out);
+    assert!(
+        err.contains("Heap overflow in zipfile")
+            && err.contains("alice@reporter.example")
+            && err.contains("secdesk held"),
+        "{err}"
+    );
+    assert_eq!(mm.held_ids(LIST_ID), now, "the report is still held");
+    let out = desk.run(&["held", "reject", &spam_id, "--comment", "no"]);
+    single_line_error(&out);
+    assert_eq!(mm.held_ids(LIST_ID), now, "the report is still held");
+
+    // Once a listing shows it, the moderator can act on it by that id.
+    let held = desk.held();
+    assert_eq!(request_id(&held, "report1@reporter.example"), spam_id);
+    let out = desk.ok(&["held", "accept", &spam_id]);
+    assert!(out.contains("accepted request"), "{out}");
+    assert!(mm.held_ids(LIST_ID).is_empty());
+}
+
+/// A report with `kb` kB of reproducer text: over Mailman's `max_message_size` (40 kB by
+/// default), so Mailman holds it for its size as well.
+fn sized_report(n: usize, kb: usize) -> Vec<u8> {
+    let line =
+        "#0 0x7f3a in zipimport_get_data /src/cpython/Modules/zipimport.c:1042 (crash trace)\r\n";
+    let trace = line.repeat(kb * 1000 / line.len() + 1);
+    post(
+        &format!("sized{n}@reporter.example"),
+        "alice@reporter.example",
+        &format!("Heap overflow in zipfile, trace {n}"),
+        &format!("Hello, a crafted archive crashes CPython 3.12.1; the ASAN trace:\r\n{trace}"),
+    )
+}
+
+#[test]
+fn a_page_of_held_posts_over_the_answer_bound_is_listed_in_smaller_pages() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    // Five posts of 60 kB under a 150 kB bound on one answer (64 MiB outside tests): the
+    // first page Mailman would give holds them all, 300 kB.
+    for n in 1..=5 {
+        mm.post(LIST, "alice@reporter.example", &sized_report(n, 60));
+    }
+    let ids = mm.wait_held(LIST_ID, 5);
+    let client = rest_client(&mm, Duration::from_secs(60)).with_response_limit(150_000);
+    let posts = secdesk::mailio::mailman::held::held_posts(&client, &[LIST]).expect("listed");
+    let listed: Vec<u64> = posts.iter().map(|p| p.request_id).collect();
+    assert_eq!(listed, ids, "every held post once, in Mailman's order");
+    assert!(
+        posts.iter().all(|p| p.raw.len() > 55_000),
+        "the whole posts"
+    );
+
+    // One post over the bound by itself: one line naming it and what to do.
+    mm.post(LIST, "alice@reporter.example", &sized_report(6, 200));
+    mm.wait_held(LIST_ID, 6);
+    let err = secdesk::mailio::mailman::held::held_posts(&client, &[LIST])
+        .expect_err("a post over the bound cannot be listed")
+        .to_string();
+    assert_eq!(
+        err,
+        format!("post 6 held in {LIST} is over 150 kB with its attachments, too big to list: moderate it in Mailman's web interface (Postorius), then list again")
     );
 }

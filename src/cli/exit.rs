@@ -23,6 +23,7 @@ use crate::mailio::imap::account::LoginError;
 use crate::mailio::imap::error::ImapError;
 use crate::mailio::imap::sync::SyncError;
 use crate::mailio::mailman::held::QueueError;
+use crate::mailio::mailman::MailmanError;
 use crate::mailio::smtp::SmtpSetupError;
 
 /// Run again later: the network, a server or another writer was in the way (`EX_TEMPFAIL`).
@@ -78,8 +79,13 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<u8> {
     if let Some(DeliveryError::Smtp(e)) = cause.downcast_ref::<DeliveryError>() {
         return smtp_config(e);
     }
-    if let Some(QueueError::NotConfigured { .. }) = cause.downcast_ref::<QueueError>() {
-        return Some(CONFIG);
+    match cause.downcast_ref::<QueueError>() {
+        Some(QueueError::NotConfigured { .. }) => return Some(CONFIG),
+        Some(QueueError::Mailman(e)) => return mailman(e),
+        _ => {}
+    }
+    if let Some(e) = cause.downcast_ref::<MailmanError>() {
+        return mailman(e);
     }
     cause.downcast_ref::<rusqlite::Error>().and_then(sqlite)
 }
@@ -89,6 +95,15 @@ fn sync(e: &SyncError) -> Option<u8> {
         SyncError::Imap(e) => imap(e),
         SyncError::Store(e) => store(e),
         SyncError::InMailbox { error, .. } => sync(error),
+        _ => None,
+    }
+}
+
+/// Mailman's REST API: unreachable or silent is temporary, a refused login is not.
+fn mailman(e: &MailmanError) -> Option<u8> {
+    match e {
+        MailmanError::Unreachable { .. } | MailmanError::Timeout { .. } => Some(TEMPORARY),
+        MailmanError::Login { .. } => Some(LOGIN_REFUSED),
         _ => None,
     }
 }

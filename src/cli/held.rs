@@ -5,6 +5,8 @@
 //!   `request_id`, `message_id`, `sender`, `subject`, `reason`, `hold_date`, `class`,
 //!   `outcome`, `spam_score` and `reasons`.
 //! - `held accept|discard|reject|defer REQUEST_ID... [--list L] [--comment TEXT]` moderates.
+//!   Accept, discard and reject act only on a post a listing on this desk showed
+//!   (`core::moderation::cache::was_listed`): Mailman reuses request ids.
 //! - `held sweep --class spam [--yes]` discards every post classified spam, after showing
 //!   them and asking.
 //!
@@ -19,7 +21,7 @@ use serde::Serialize;
 use crate::core::classify::load_classifier;
 use crate::core::model::{Class, Outcome};
 use crate::core::moderation::cache::Coverage;
-use crate::core::moderation::{self, Action, ClassifiedPost};
+use crate::core::moderation::{self, Action, ClassifiedPost, HeldPost};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::{timestamp, Store};
 use crate::mailio::mailman::held::{self, Acted, Moderator};
@@ -54,7 +56,8 @@ pub enum HeldCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ActArgs {
-    /// Mailman's request ids, as `secdesk held` lists them.
+    /// Mailman's request ids, as `secdesk held` lists them. Mailman gives a freed id to the
+    /// next post: accept, discard and reject act only on a post a listing showed.
     #[arg(required = true, value_name = "REQUEST_ID")]
     pub ids: Vec<u64>,
 }
@@ -202,12 +205,34 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             );
             continue;
         };
+        // An id alone does not say which post the moderator saw: Mailman gives a freed id to
+        // the next post. Only a post a listing showed is accepted, discarded or rejected.
+        if action.clears() {
+            check_listed(moderator.store, &post, action)?;
+        }
         for seen in moderation::classify(&classifier, vec![post]) {
             let acted = moderator.act(&seen, action, act.comment, train)?;
             println!("{}", acted_line(action, &seen, acted));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a post no listing on this desk showed (`moderation::cache::was_listed`), naming it.
+fn check_listed(store: &Store, post: &HeldPost, action: Action) -> anyhow::Result<()> {
+    if moderation::cache::was_listed(store, &post.raw)? {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "request {} of {} now holds a post no listing on this desk has shown (\"{}\" from {}, held {}): nothing was done to it; list the held posts with `secdesk held`, then {action} it by its id there",
+        post.request_id,
+        terminal_line(&post.list),
+        terminal_line(&post.subject),
+        terminal_line(&post.sender),
+        post.hold_date
+            .map(timestamp)
+            .unwrap_or_else(|| "at an unknown time".into()),
+    )
 }
 
 /// The action a subcommand takes, with its arguments; `None` for sweep.

@@ -8,6 +8,11 @@
 //! changes the key, so a kept verdict is always the one classifying again would give; rows
 //! under another key are dropped at the next write. The table is derived data: losing it
 //! costs only time, so failing to read or write it never fails a listing.
+//!
+//! Its rows are also what the last listings on this desk showed: [`was_listed`] tells
+//! `secdesk held discard ID` whether the post now under a request id is one a listing showed
+//! (Mailman reuses a freed id for the next post). Losing the table makes the command ask for
+//! a listing first, never act on an unseen post.
 
 use std::collections::HashSet;
 
@@ -94,6 +99,17 @@ pub fn classify_cached(
         reused,
         cache_error,
     }
+}
+
+/// Whether a listing on this desk showed a post with exactly these bytes (and has not dropped
+/// it since as no longer held), under any classifier key.
+pub fn was_listed(store: &Store, raw: &[u8]) -> Result<bool, ModerationError> {
+    let digest: [u8; 32] = Sha256::digest(raw).into();
+    Ok(store.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM held_verdicts WHERE message = ?1)",
+        [&digest[..]],
+        |r| r.get(0),
+    )?)
 }
 
 /// The kept verdict of each digest under `key`, if any. A row that no longer reads as a

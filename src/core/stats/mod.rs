@@ -144,6 +144,7 @@ struct ReportRow {
     created_at: String,
     state: String,
     class: Option<String>,
+    class_confirmed: bool,
     coordinator: Option<String>,
     /// Closed as historical on import: counted in the intake, in the times only when asked.
     historical: bool,
@@ -152,7 +153,7 @@ struct ReportRow {
 /// Every report, oldest first.
 fn report_rows(store: &Store) -> Result<Vec<ReportRow>> {
     let mut stmt = store.conn().prepare(&format!(
-        "SELECT id, created_at, state, class, coordinator, {} FROM reports r
+        "SELECT id, created_at, state, class, class_confirmed, coordinator, {} FROM reports r
          ORDER BY created_at, id",
         crate::core::triage::history::IS_HISTORICAL
     ))?;
@@ -162,8 +163,9 @@ fn report_rows(store: &Store) -> Result<Vec<ReportRow>> {
             created_at: r.get(1)?,
             state: r.get(2)?,
             class: r.get(3)?,
-            coordinator: r.get(4)?,
-            historical: r.get(5)?,
+            class_confirmed: r.get(4)?,
+            coordinator: r.get(5)?,
+            historical: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -187,7 +189,7 @@ impl Times {
 }
 
 impl Stats {
-    /// No reports yet: every state and class listed at zero.
+    /// No reports yet: every state and class (and `unclassified`) listed at zero.
     fn empty(period: &Period) -> Stats {
         Stats {
             since: period.since.map(|d| d.to_string()),
@@ -197,7 +199,13 @@ impl Stats {
                 .iter()
                 .map(|s| (s.to_string(), 0))
                 .collect(),
-            by_class: Class::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
+            // Unclassified too, so that the JSON has the same keys whatever the store holds.
+            by_class: Class::ALL
+                .iter()
+                .map(|c| c.to_string())
+                .chain([UNCLASSIFIED.to_string()])
+                .map(|c| (c, 0))
+                .collect(),
             by_coordinator: BTreeMap::new(),
             weekly: Vec::new(),
             time_to_first_response: TimeFigures::default(),
@@ -219,7 +227,8 @@ impl Stats {
     ) {
         self.reports += 1;
         *self.by_state.entry(row.state.clone()).or_default() += 1;
-        let class = row.class.as_deref().unwrap_or(UNCLASSIFIED);
+        let class = counted_class(row.class.as_deref(), row.class_confirmed, &row.state)
+            .unwrap_or(UNCLASSIFIED);
         *self.by_class.entry(class.to_string()).or_default() += 1;
         let coordinator = row.coordinator.as_deref().unwrap_or(UNASSIGNED);
         *self
@@ -248,6 +257,20 @@ impl Stats {
         self.over_target.triage += usize::from(c.triage.over_target);
         self.over_target.close += usize::from(c.close.over_target);
         self.overdue += usize::from(m.is_overdue(targets, now));
+    }
+}
+
+/// The class the figures count a report in. A spam suggestion no person confirmed stands
+/// only while the report is new: once someone moved it on to a state other than spam
+/// (acknowledged, triaged, ...), the team is treating it as a report, and it counts as
+/// unclassified, with its clocks, not as spam left out of them.
+fn counted_class<'a>(class: Option<&'a str>, confirmed: bool, state: &str) -> Option<&'a str> {
+    let taken_up = state != ReportState::New.as_str() && state != ReportState::Spam.as_str();
+    let overruled = class == Some(Class::Spam.as_str()) && !confirmed && taken_up;
+    if overruled {
+        None
+    } else {
+        class
     }
 }
 

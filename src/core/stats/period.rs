@@ -4,7 +4,8 @@
 //! PEP 811's yearly check of inactive members. Key names are a contract
 //! (`secdesk stats --format json`), added beside the older [`super::Stats`] keys.
 //!
-//! Response and close times leave out spam (its "close" is moderation, reported apart) and
+//! Response and close times leave out spam (its "close" is moderation, reported apart; a spam
+//! suggestion on a report a person took up is not spam, see `counted_class`) and
 //! historical reports (`core::triage::history`: imported with `--historical` or arrived before
 //! `[sync] historical_before`), whose clocks measure when someone got to the archive, not how
 //! the team responded; `--historical` counts them in.
@@ -296,7 +297,7 @@ impl Tally {
             },
             ..Bucket::default()
         });
-        match r.class.as_deref() {
+        match r.class() {
             Some("spam") => bucket.figures.spam += 1,
             Some("invalid") => bucket.figures.invalid += 1,
             Some("valid") => bucket.figures.valid += 1,
@@ -314,7 +315,7 @@ impl Tally {
             }
             self.to_clear.extend(m.and_then(|m| m.closed).map(hours));
         }
-        let spam = r.class.as_deref() == Some("spam") || r.state == "spam";
+        let spam = r.class() == Some("spam") || r.state == "spam";
         let historical = r.historical && !method.with_historical;
         if spam || historical {
             self.excluded.spam += usize::from(spam);

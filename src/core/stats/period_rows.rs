@@ -17,9 +17,19 @@ pub(super) struct Row {
     pub(super) created: DateTime<Utc>,
     pub(super) state: String,
     pub(super) class: Option<String>,
+    /// A person confirmed the class (or closed the report in it); else it is the
+    /// classifier's suggestion.
+    pub(super) class_confirmed: bool,
     pub(super) invalid_reason: Option<String>,
     pub(super) coordinator: Option<String>,
     pub(super) historical: bool,
+}
+
+impl Row {
+    /// The class the figures count the report in ([`super::counted_class`]).
+    pub(super) fn class(&self) -> Option<&str> {
+        super::counted_class(self.class.as_deref(), self.class_confirmed, &self.state)
+    }
 }
 
 /// Every report's history as the figures judge it, read once for all reports.
@@ -51,7 +61,8 @@ impl History {
 /// Every report, oldest first (a report whose creation time does not parse is left out).
 pub(super) fn rows(store: &Store) -> Result<Vec<Row>> {
     let mut stmt = store.conn().prepare(&format!(
-        "SELECT r.id, r.created_at, r.state, r.class, r.invalid_reason, r.coordinator, {}
+        "SELECT r.id, r.created_at, r.state, r.class, r.class_confirmed, r.invalid_reason,
+                r.coordinator, {}
              FROM reports r ORDER BY r.created_at, r.id",
         crate::core::triage::history::IS_HISTORICAL
     ))?;
@@ -61,20 +72,23 @@ pub(super) fn rows(store: &Store) -> Result<Vec<Row>> {
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, Option<String>>(3)?,
-            r.get::<_, Option<String>>(4)?,
+            r.get::<_, bool>(4)?,
             r.get::<_, Option<String>>(5)?,
-            r.get::<_, bool>(6)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, bool>(7)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, created, state, class, invalid_reason, coordinator, historical) = row?;
+        let (id, created, state, class, class_confirmed, invalid_reason, coordinator, historical) =
+            row?;
         if let Some(created) = parse_timestamp(&created) {
             out.push(Row {
                 id,
                 created,
                 state,
                 class,
+                class_confirmed,
                 invalid_reason,
                 coordinator,
                 historical,

@@ -243,3 +243,63 @@ fn the_chart_draws_each_series() {
         "self-contained"
     );
 }
+
+#[test]
+fn a_report_suggested_spam_that_a_person_took_up_counts_with_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let batch = vec![
+        incoming(1, at(5, 4, 10), true),
+        incoming(2, at(5, 5, 10), true),
+    ];
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap();
+    // The classifier suggested spam for both (not confirmed by anyone).
+    store
+        .conn()
+        .execute("UPDATE reports SET class = 'spam', class_confirmed = 0", [])
+        .unwrap();
+    // #1 was a real report: answered the next hour, acknowledged and triaged by a person.
+    let ada = |t: DateTime<Utc>| Request::new("ada@example.org").at(t);
+    triage::responded(&mut store, &ada(at(5, 4, 11)), 1, triage::Via::Phone).unwrap();
+    for (state, t) in [
+        (ReportState::Acknowledged, at(5, 4, 11)),
+        (ReportState::Triaged, at(5, 6, 10)),
+    ] {
+        triage::set_state(&mut store, &ada(t), 1, state, None, None).unwrap();
+    }
+    // #2 is still new: the suggestion stands.
+    let f = compute(
+        &store,
+        Period::default(),
+        By::Month,
+        &ClockConfig::default(),
+        &[],
+        at(5, 20, 0),
+    )
+    .unwrap();
+    assert_eq!(f.excluded.spam, 1, "only the report no one took up");
+    assert_eq!(
+        (f.by_period[0].spam, f.by_period[0].unclassified),
+        (1, 1),
+        "#1 is not spam: the team answered and triaged it"
+    );
+    let t = &f.response_times.first_response;
+    assert_eq!((t.count, t.median), (1, Some(1.0)));
+    let e = &f.response_efficiency;
+    assert_eq!((e.acknowledge.met, e.triage.met), (1, 1));
+    // The counts by class in the same output agree.
+    let s = super::compute(
+        &store,
+        Period::default(),
+        &ClockConfig::default(),
+        at(5, 20, 0),
+    )
+    .unwrap();
+    assert_eq!(
+        (s.by_class.get("spam"), s.by_class.get("unclassified")),
+        (Some(&1), Some(&1))
+    );
+    assert_eq!((s.weekly[0].spam, s.weekly[0].unclassified), (1, 1));
+}

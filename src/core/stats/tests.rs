@@ -272,3 +272,21 @@ fn historical_reports_stay_out_of_response_times_unless_asked() {
     let st = compute(&s, with, &ClockConfig::default(), now()).unwrap();
     assert_eq!(st.time_to_close.count, 6);
 }
+
+#[test]
+fn every_class_key_is_there_at_zero_in_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let st = compute(&store, Period::default(), &ClockConfig::default(), now()).unwrap();
+    assert_eq!(
+        st.by_class,
+        counts(&[
+            ("invalid", 0),
+            ("spam", 0),
+            ("unclassified", 0),
+            ("valid", 0)
+        ]),
+        "a script reading by_class.unclassified finds 0, not a missing key"
+    );
+    assert_eq!(st.reports, 0);
+}

@@ -34,10 +34,14 @@ use crate::mailio::tls::{self, TlsConfigError};
 /// once, which keeps every worker busy until the end.
 const PARALLEL_PAGES: usize = 4;
 /// The slice size bounds (`?count=`): small queues in one request, big ones in slices whose
-/// responses stay a few MB.
-const MIN_PAGE: usize = 50;
-const MAX_PAGE: usize = 500;
+/// responses stay a few MB. Slice sizes are powers of two, so that a slice whose answer is
+/// over [`MAX_RESPONSE_BYTES`] is asked for again as its two halves (pages `2p-1` and `2p` of
+/// half the size cover page `p` exactly).
+const MIN_PAGE: usize = 64;
+const MAX_PAGE: usize = 512;
 /// The most a single response may hold: a page of held posts, each with its whole message.
+/// Mailman holds a post over the list's `max_message_size` (40 kB by default), so big posts
+/// gather in the held queue: a page over this is split, not refused.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What went wrong talking to Mailman. None of these carries the password.
@@ -63,6 +67,14 @@ pub enum MailmanError {
     },
     #[error("Mailman's answer to {what} is not what the REST API documents: {detail}")]
     BadResponse { what: String, detail: String },
+    #[error("Mailman's answer to {what} is over {}", size(*limit))]
+    TooLarge { what: String, limit: u64 },
+    #[error("post {position} held in {list} is over {} with its attachments, too big to list: moderate it in Mailman's web interface (Postorius), then list again", size(*limit))]
+    PostTooLarge {
+        list: String,
+        position: usize,
+        limit: u64,
+    },
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
@@ -86,6 +98,8 @@ pub struct Client {
     /// `Basic …`: holds the password, so it is never printed (see the `Debug` impl).
     authorization: String,
     timeout: Duration,
+    /// The most one answer may hold, [`MAX_RESPONSE_BYTES`] unless a test lowers it.
+    response_limit: u64,
 }
 
 impl fmt::Debug for Client {
@@ -141,7 +155,17 @@ impl Client {
             base,
             user: user.to_string(),
             timeout,
+            response_limit: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// The same client with a lower bound on one answer's size than the 64 MiB it has
+    /// (tests, to see pages split without holding 64 MiB of posts).
+    pub fn with_response_limit(self, bytes: u64) -> Client {
+        Client {
+            response_limit: bytes,
+            ..self
+        }
     }
 
     /// The REST root this client talks to.
@@ -154,9 +178,13 @@ impl Client {
     /// a slice comes back short or they cover Mailman's `total_size` (posts held meanwhile
     /// are fetched too).
     pub fn held(&self, list: &str) -> Result<Vec<HeldPost>, MailmanError> {
-        let size = match self.held_count(list)? {
+        let held = self.held_count(list)?;
+        let size = match held {
             Some(0) => return Ok(Vec::new()),
-            Some(n) => n.div_ceil(PARALLEL_PAGES).clamp(MIN_PAGE, MAX_PAGE),
+            Some(n) => n
+                .div_ceil(PARALLEL_PAGES)
+                .next_power_of_two()
+                .clamp(MIN_PAGE, MAX_PAGE),
             // A Mailman without `held/count`, or no such list: the first page says which.
             None => MAX_PAGE,
         };
@@ -165,7 +193,7 @@ impl Client {
         loop {
             let pages = std::thread::scope(|s| {
                 let handles: Vec<_> = (next..next + PARALLEL_PAGES)
-                    .map(|page| s.spawn(move || self.held_page(list, size, page)))
+                    .map(|page| s.spawn(move || self.held_slice(list, size, page, held)))
                     .collect();
                 handles
                     .into_iter()
@@ -210,6 +238,45 @@ impl Client {
             .get("count")
             .and_then(Value::as_u64)
             .map(|n| n as usize))
+    }
+
+    /// Page `page` of `size` held posts, as [`Client::held_page`] gives it. A page whose answer
+    /// is over [`MAX_RESPONSE_BYTES`] is asked for again in smaller pages (a power of two below
+    /// the posts it holds, by `held/count`'s `held` when known), down to single posts.
+    fn held_slice(
+        &self,
+        list: &str,
+        size: usize,
+        page: usize,
+        held: Option<usize>,
+    ) -> Result<(Vec<HeldPost>, Option<u64>, bool), MailmanError> {
+        let answer = self.held_page(list, size, page);
+        let Err(MailmanError::TooLarge { .. }) = answer else {
+            return answer;
+        };
+        let first = (page - 1) * size;
+        let in_page = held.map_or(size, |n| n.saturating_sub(first).min(size));
+        if in_page <= 1 {
+            return Err(MailmanError::PostTooLarge {
+                list: terminal_line(list),
+                position: first + 1,
+                limit: self.response_limit,
+            });
+        }
+        // The largest power of two below the posts in the page: it divides `size` (itself a
+        // power of two, see MIN_PAGE), so the smaller pages cover this one exactly.
+        let smaller = 1 << (usize::BITS - 1 - (in_page - 1).leading_zeros());
+        let mut posts = Vec::new();
+        let mut total = None;
+        for sub in first / smaller + 1..=(first + size) / smaller {
+            let (sub_posts, sub_total, full) = self.held_slice(list, smaller, sub, held)?;
+            posts.extend(sub_posts);
+            total = sub_total.or(total);
+            if !full {
+                return Ok((posts, total, false));
+            }
+        }
+        Ok((posts, total, true))
     }
 
     /// One page of `size` held posts: its posts, `total_size`, and whether it was full.
@@ -320,12 +387,12 @@ impl Client {
         let body = response
             .body_mut()
             .with_config()
-            .limit(MAX_RESPONSE_BYTES)
+            .limit(self.response_limit)
             .read_to_string()
             .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => MailmanError::BadResponse {
+                ureq::Error::BodyExceedsLimit(_) => MailmanError::TooLarge {
                     what: url_path(url).to_string(),
-                    detail: format!("the answer is over {} MiB", MAX_RESPONSE_BYTES >> 20),
+                    limit: self.response_limit,
                 },
                 e => self.transport(e),
             })?;
@@ -423,6 +490,15 @@ fn url_path(url: &str) -> &str {
     url.split_once("://")
         .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
         .unwrap_or(url)
+}
+
+/// A size bound as the errors give it: `64 MiB`, or `150 kB` below a MiB.
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} kB", bytes / 1000)
+    }
 }
 
 /// Standard base64 with padding (RFC 4648 §4), for the Basic credentials.

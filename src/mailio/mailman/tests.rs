@@ -132,18 +132,19 @@ fn the_queue_is_fetched_in_equal_slices_at_once_with_basic_auth_and_no_post_twic
     let posts = c.held("security@example.org").unwrap();
     let ids: Vec<u64> = posts.iter().map(|p| p.request_id).collect();
     // Page 1 lost its last post to the shift; every other post once, in order.
-    let mut want: Vec<u64> = (1..=1000).filter(|i| *i != 250).collect();
-    want.sort_by_key(|i| if *i == 251 { 250 } else { *i });
+    let mut want: Vec<u64> = (1..=1000).filter(|i| *i != 256).collect();
+    want.sort_by_key(|i| if *i == 257 { 256 } else { *i });
     want.dedup();
     assert_eq!(ids, want);
     let heads = seen.lock().unwrap();
-    // The count, then four slices of 250 (the last one short: nothing more to ask).
+    // The count, then four slices of 256, a power of two (the last one short: nothing more
+    // to ask).
     assert_eq!(heads.len(), 5, "{heads:?}");
     assert!(heads[0].starts_with("GET /3.1/lists/security@example.org/held/count "));
     assert_eq!(
         heads
             .iter()
-            .filter(|h| h.contains("held?count=250&page="))
+            .filter(|h| h.contains("held?count=256&page="))
             .count(),
         4,
         "{heads:?}"

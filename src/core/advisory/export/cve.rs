@@ -3,7 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{missing_with_range, package, range, refuse_missing, ExportError, Format, Meta, Range};
+use super::{
+    missing_with_range, package, range, refuse_missing, refuse_too_long, ExportError, Format,
+    Limit, Meta, Range,
+};
 use crate::core::advisory::{Advisory, Severity};
 
 /// The record, or the list of fields it still needs.
@@ -11,6 +14,7 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
     let missing = missing(a, meta);
     let range = range(a);
     refuse_missing(meta.id, Format::Cve, missing)?;
+    refuse_too_long(meta.id, Format::Cve, &limits(a))?;
     let (Ok(range), Some(severity), Some(org), Some(cve)) =
         (range, a.severity(), &meta.config.cna_org_id, &a.cve)
     else {
@@ -55,6 +59,49 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
         },
         "containers": { "cna": Value::Object(cna) },
     }))
+}
+
+/// The CVE JSON 5.1 schema's `maxLength` of each field the record carries as text.
+fn limits(a: &Advisory) -> Vec<Limit<'_>> {
+    let mut limits = vec![
+        Limit {
+            field: "summary",
+            value: a.summary.as_deref(),
+            holds: "a CVE record's title",
+            max: 256,
+        },
+        Limit {
+            field: "details",
+            value: a.details.as_deref(),
+            holds: "a CVE record's description",
+            max: 4096,
+        },
+        Limit {
+            field: "component",
+            value: a.component.as_deref(),
+            holds: "a CVE record's product",
+            max: 2048,
+        },
+    ];
+    for (field, value) in [
+        ("introduced", &a.introduced),
+        ("fixed", &a.fixed),
+        ("last_affected", &a.last_affected),
+    ] {
+        limits.push(Limit {
+            field,
+            value: value.as_deref(),
+            holds: "a CVE record's version",
+            max: 1024,
+        });
+    }
+    limits.extend(a.credits.iter().map(|c| Limit {
+        field: "credits",
+        value: Some(c.name.as_str()),
+        holds: "a CVE record's credit",
+        max: 4096,
+    }));
+    limits
 }
 
 /// The fields a CVE record needs that the advisory (or the config) lacks.

@@ -6,7 +6,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{missing_with_range, package, range, refuse_missing, ExportError, Format, Meta};
+use super::{
+    missing_with_range, package, range, refuse_missing, refuse_too_long, ExportError, Format,
+    Limit, Meta,
+};
 use crate::core::advisory::Advisory;
 
 /// The request body, and notes on what was left out.
@@ -22,6 +25,7 @@ pub fn body(a: &Advisory, meta: &Meta<'_>) -> Result<(Value, Vec<String>), Expor
     );
     let range = range(a);
     refuse_missing(meta.id, Format::Ghsa, missing)?;
+    refuse_too_long(meta.id, Format::Ghsa, &limits(a))?;
     let (Ok(range), Some((ecosystem, name)), Some(severity)) = (range, package(a), a.severity())
     else {
         // All were checked just above.
@@ -112,4 +116,22 @@ fn ghsa_ecosystem(osv: &str) -> &'static str {
         "GitHub Actions" => "actions",
         _ => "other",
     }
+}
+
+/// The `maxLength` of GitHub's REST description for the fields this body carries as text.
+fn limits(a: &Advisory) -> [Limit<'_>; 2] {
+    [
+        Limit {
+            field: "summary",
+            value: a.summary.as_deref(),
+            holds: "a GitHub advisory's summary",
+            max: 1024,
+        },
+        Limit {
+            field: "details",
+            value: a.details.as_deref(),
+            holds: "a GitHub advisory's description",
+            max: 65_535,
+        },
+    ]
 }

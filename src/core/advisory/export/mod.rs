@@ -168,6 +168,49 @@ pub fn refuse_missing(
     }
 }
 
+/// A text field and the most characters a format's schema lets it hold (JSON Schema's
+/// `maxLength` counts characters, not bytes).
+pub struct Limit<'a> {
+    /// The advisory field, as `secdesk advisory --set` names it.
+    pub field: &'a str,
+    pub value: Option<&'a str>,
+    /// What the format calls it, e.g. "a CVE record's title".
+    pub holds: &'a str,
+    pub max: usize,
+}
+
+/// Refuses text longer than the format holds, naming each field, its length and the limit:
+/// a record over a limit is rejected by the service it is sent to (CVE Services, GitHub).
+pub fn refuse_too_long(
+    id: ReportId,
+    format: Format,
+    limits: &[Limit<'_>],
+) -> Result<(), ExportError> {
+    let over: Vec<String> = limits
+        .iter()
+        .filter_map(|l| {
+            let n = l.value?.chars().count();
+            (n > l.max).then(|| {
+                format!(
+                    "{} is {n} characters and {} holds at most {}",
+                    l.field, l.holds, l.max
+                )
+            })
+        })
+        .collect();
+    if over.is_empty() {
+        return Ok(());
+    }
+    Err(ExportError::Unfit {
+        id,
+        format: format.as_str(),
+        problem: format!(
+            "{}; shorten it with `secdesk advisory {id} --set KEY=VALUE` or `--edit`",
+            over.join(", ")
+        ),
+    })
+}
+
 /// The kind of an OSV reference, guessed from its URL.
 pub fn reference_type(url: &str) -> &'static str {
     if url.contains("/security/advisories/") || url.contains("/advisories/GHSA-") {
