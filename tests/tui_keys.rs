@@ -233,7 +233,10 @@ fn search_filters_the_queue_as_typed_and_esc_clears_it() {
 
 #[test]
 fn tabs_sorting_reply_and_quit() {
-    let mut desk = Desk::demo();
+    // A config of one's own without [smtp] (the demo's writes a reply and sends nothing).
+    let mut config = secdesk::cli::demo::demo_config().unwrap();
+    config.demo = false;
+    let mut desk = Desk::demo_with(config);
     desk.key(KeyCode::Char('s'));
     desk.key(KeyCode::Tab); // Suspected spam
     desk.key(KeyCode::Tab); // Mine
@@ -651,4 +654,37 @@ fn an_undo_after_a_teammates_change_says_it_cannot_and_what_to_do() {
         Some("grace@demo.example"),
         "the teammate's report is left as it is"
     );
+}
+
+/// `secdesk demo` has no mail server and made-up reporters: `r` writes a reply and shows its
+/// preview all the same, and `y` says who it would have gone to and that nothing was sent
+/// (it refused `r` with "add host, port and security to [smtp]" of a config one cannot edit).
+#[test]
+fn the_demo_writes_and_previews_a_reply_and_sends_nothing() {
+    // The only test in this file that runs an editor: `true` keeps the template's text.
+    std::env::set_var("VISUAL", "true");
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    desk.key(KeyCode::Char('r'));
+    desk.key(KeyCode::Enter);
+    let preview = desk.screen();
+    assert!(desk.state.reply.is_some(), "{}\n{preview}", desk.status());
+    assert!(
+        preview.contains("y sends") && preview.contains("Sent to"),
+        "{preview}"
+    );
+    desk.key(KeyCode::Char('y'));
+    let status = desk.status();
+    assert!(
+        status.contains(&format!("reply to #{id} would now be saved"))
+            && status.contains("nothing was sent"),
+        "{status}"
+    );
+    assert!(desk.state.reply.is_none());
+    let outbox: i64 = desk
+        .store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(outbox, 0, "nothing is queued");
 }

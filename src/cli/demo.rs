@@ -42,10 +42,9 @@ pub struct Args {
 
 /// The config `secdesk demo` runs with.
 pub fn demo_config() -> anyhow::Result<Config> {
-    Ok(Config::parse(
-        DEMO_CONFIG,
-        std::path::Path::new("(built-in demo config)"),
-    )?)
+    let mut config = Config::parse(DEMO_CONFIG, std::path::Path::new("(built-in demo config)"))?;
+    config.demo = true;
+    Ok(config)
 }
 
 /// Loads the demo messages into `store`.

@@ -68,6 +68,10 @@ pub struct Config {
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]
     pub source: PathBuf,
+    /// The built-in config of `secdesk demo`: a reply is written and previewed as anywhere,
+    /// and never sent (the demo has no `[smtp]`, and its reporters are made up).
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 /// `[imap]`: the security@ mailbox.

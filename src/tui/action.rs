@@ -66,6 +66,12 @@ pub enum Action {
         outbox_id: i64,
         report_id: ReportId,
     },
+    /// `y` on a reply's preview in `secdesk demo`: nothing was queued or sent; `to` is who
+    /// it would have gone to.
+    ReplyNotSentInDemo {
+        report_id: ReportId,
+        to: String,
+    },
     /// What the delivery worker's attempt did.
     ReplyDelivered(Result<Box<Delivery>, String>),
     /// Replies in the outbox that are not yet sent (or not yet filed in Sent).

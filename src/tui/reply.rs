@@ -130,6 +130,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
             state.info(text::reply_queued(report_id, outbox_id));
             vec![Request::Deliver(outbox_id), Request::OutboxCount]
         }
+        Action::ReplyNotSentInDemo { report_id, to } => {
+            state.info(text::reply_not_sent_in_demo(report_id, &to));
+            vec![Request::ReplyAbandoned(report_id)]
+        }
         Action::ReplyDelivered(result) => {
             match result {
                 Ok(d) => delivered(state, &d),

@@ -147,8 +147,15 @@ impl Session {
         Action::ReplyComposed(composed, warning)
     }
 
-    /// Puts the previewed draft into the outbox, and ends our reply in progress on it.
+    /// Puts the previewed draft into the outbox, and ends our reply in progress on it. The
+    /// demo sends nothing: it says who the reply would have gone to.
     fn queue_reply(&mut self, draft: &Draft) -> Action {
+        if self.config.demo {
+            return Action::ReplyNotSentInDemo {
+                report_id: draft.report_id,
+                to: draft.to.join(", "),
+            };
+        }
         match outbox::queue_draft(&self.config, &self.store, draft) {
             Ok((outbox_id, _)) => {
                 super::team::end(&self.config, &mut self.store, draft.report_id, true);
@@ -161,9 +168,10 @@ impl Session {
         }
     }
 
-    /// The draft for `r`: refused up front when there is no `[smtp]` to send it with.
+    /// The draft for `r`: refused up front when there is no `[smtp]` to send it with (the
+    /// demo, which sends nothing, writes one all the same).
     fn compose(&self, report_id: ReportId, template: Option<&str>) -> Result<Box<Draft>, String> {
-        if self.config.smtp.is_none() {
+        if self.config.smtp.is_none() && !self.config.demo {
             let e = SmtpSetupError::NotConfigured {
                 path: self.config.source.clone(),
             };

@@ -71,6 +71,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         | Action::ReplyEdited(_)
         | Action::ReplyChecked(..)
         | Action::ReplyQueued { .. }
+        | Action::ReplyNotSentInDemo { .. }
         | Action::ReplyDelivered(_)) => reply::on_action(state, reply_step),
         held_step @ (Action::HeldLoaded(_)
         | Action::Moderated(_)

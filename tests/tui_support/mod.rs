@@ -51,6 +51,11 @@ impl Desk {
     /// The demo mailbox with suggested classes, a team note and one reply of ours on the
     /// tarfile report (#1), on a desk 120 x 32.
     pub fn demo() -> Desk {
+        Desk::demo_with(demo_config().unwrap())
+    }
+
+    /// [`Desk::demo`]'s store and fixtures under another config.
+    pub fn demo_with(config: Config) -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("desk.db")).unwrap();
         load_demo(&mut store).unwrap();
@@ -89,7 +94,7 @@ impl Desk {
             [],
         )
         .unwrap();
-        Desk::open(dir, store, demo_config().unwrap())
+        Desk::open(dir, store, config)
     }
 
     /// A desk on `store` with `config`, 120 x 32; `dir` is kept alive with it.

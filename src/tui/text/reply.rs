@@ -65,6 +65,14 @@ pub fn compose_failed(e: &str) -> String {
     format!("cannot write the reply: {e}")
 }
 
+/// `y` in the demo: what would have happened, and that nothing did.
+pub fn reply_not_sent_in_demo(report_id: i64, to: &str) -> String {
+    format!(
+        "Demo: the reply to #{report_id} would now be saved in the outbox and sent to {}; nothing was sent (your own config's [smtp] sends it)",
+        crate::core::sanitize::terminal_line(to)
+    )
+}
+
 pub fn reply_queued(report_id: i64, outbox_id: i64) -> String {
     format!("Reply to #{report_id} saved in the outbox (#{outbox_id}); sending…")
 }
