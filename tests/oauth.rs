@@ -109,7 +109,11 @@ fn text(out: &Output) -> String {
 /// The one line a refusal prints, checked to hold no token.
 fn assert_refused(out: &Output, token: &str) {
     let all = text(out);
-    assert!(!out.status.success(), "{all}");
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "a refused login exits 77: {all}"
+    );
     assert!(
         all.contains("refused the OAuth2 token for security, and then a fresh one"),
         "{all}"
@@ -344,7 +348,8 @@ fn refused_twice_and_queued(server: &Dovecot, auth: &str, bad: &str, why: &str) 
     std::fs::write(desk.dir.path().join("smtp-token"), bad).expect("token");
     let out = reply(&desk);
     let all = text(&out);
-    assert!(!out.status.success(), "{all}");
+    // 77, not 75 ("run it again later"): retrying with the same token command cannot help.
+    assert_eq!(out.status.code(), Some(77), "{all}");
     assert!(
         all.contains("refused the OAuth2 token for security, and then a fresh one from smtp.oauth2_token_command"),
         "{all}"
