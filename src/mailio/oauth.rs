@@ -176,9 +176,11 @@ impl imap::Authenticator for SaslOauth {
     }
 }
 
-/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 through lettre, or AUTH OAUTHBEARER (RFC 7628
-/// §3.1, with the SMTP profile of RFC 4954), which lettre lacks, as a raw command on
-/// lettre's connection after EHLO (and STARTTLS).
+/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 or AUTH OAUTHBEARER (RFC 7628 §3.1, with the
+/// SMTP profile of RFC 4954), sent as a raw command on lettre's connection after EHLO (and
+/// STARTTLS). lettre has no OAUTHBEARER, and its XOAUTH2 leaves the server's error challenge
+/// unanswered (it gives up with a client error, and its QUIT then reaches the server as the
+/// SASL answer), so both go the same way here.
 #[derive(Debug, Clone)]
 pub struct SmtpOauth {
     pub user: String,
@@ -191,38 +193,32 @@ pub struct SmtpOauth {
 
 impl SmtpOauth {
     /// Logs in with `token`: `Ok(true)` when accepted, `Ok(false)` when the server refused
-    /// it (535, or an error challenge, after which the connection is unusable).
+    /// it (535, or an error challenge answered as the mechanism asks, then 535).
     pub fn auth(
         &self,
         conn: &mut lettre::transport::smtp::client::SmtpConnection,
         token: &Secret,
     ) -> Result<bool, lettre::transport::smtp::Error> {
-        use lettre::transport::smtp::authentication::{Credentials, Mechanism};
         // 504 (mechanism unknown) is not a refusal of the token: the caller says so.
         let refused = |e: &lettre::transport::smtp::Error| {
             (e.is_permanent() || e.is_client())
                 && e.status().map(|c| c.to_string()).as_deref() != Some("504")
         };
-        if self.method != AuthMethod::Oauthbearer {
-            let credentials = Credentials::new(self.user.clone(), token.expose().to_string());
-            return match conn.auth(&[Mechanism::Xoauth2], &credentials) {
-                Ok(_) => Ok(true),
-                Err(e) if refused(&e) => Ok(false),
-                Err(e) => Err(e),
-            };
-        }
-        let Some(initial) = initial_response(self.method, &self.user, &self.host, self.port, token)
-        else {
+        let (Some(mechanism), Some(initial)) = (
+            self.method.mechanism(),
+            initial_response(self.method, &self.user, &self.host, self.port, token),
+        ) else {
             return Ok(false);
         };
         // RFC 4954 §4: the initial response goes on the AUTH line, base64-encoded.
         let line = AuthLine(Secret::new(format!(
-            "AUTH OAUTHBEARER {}\r\n",
+            "AUTH {mechanism} {}\r\n",
             base64::engine::general_purpose::STANDARD.encode(initial.expose())
         )));
         match conn.command(&line) {
-            // 235: accepted. 334 is the error challenge (RFC 7628 §3.2.2, a JSON status):
-            // the client answers with a single ^A and the server then says 535.
+            // 235: accepted. 334 is the error challenge (a JSON status: RFC 7628 §3.2.2 for
+            // OAUTHBEARER, Google's XOAUTH2 protocol likewise): the client answers with a
+            // single ^A (OAUTHBEARER) or an empty line (XOAUTH2), and the server then says 535.
             Ok(r) if r.has_code(334) => {
                 let answer =
                     base64::engine::general_purpose::STANDARD.encode(error_reply(self.method));
