@@ -222,14 +222,51 @@ pub fn sealing(config: &Config, recipients: &[String]) -> Sealing {
     }
 }
 
-/// `raw` as it goes on the wire and into the Sent mailbox: encrypted when [`sealing`] says
-/// so (the Sent copy is thus encrypted to the team key too), else unchanged.
-pub fn seal_reply(config: &Config, recipients: &[String], raw: Vec<u8>) -> Result<Vec<u8>, String> {
-    match (sealing(config, recipients), config.pgp.as_ref()) {
-        (Sealing::Encrypted { team_key }, Some(pgp)) => {
-            Gpg::from_config(pgp).seal(&raw, recipients, &team_key)
+/// Why a reply is not sent as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    /// gpg was asked to encrypt it and failed.
+    #[error("{0}; fix the keyring or set `[pgp] encrypt_replies = \"never\"`")]
+    Failed(String),
+    /// It must be encrypted (its report came encrypted, and nobody agreed to send it
+    /// readable) but would go out readable, for the reason given.
+    #[error("it would go out readable ({0}), though its report came encrypted")]
+    Readable(String),
+}
+
+impl Sealing {
+    /// Why a reply goes out readable; `None` when it is encrypted.
+    pub fn readable_because(&self) -> Option<String> {
+        match self {
+            Sealing::Encrypted { .. } => None,
+            Sealing::Off => Some(
+                "replies are not encrypted: `[pgp] encrypt_replies` is not \"when-possible\" or there is no [pgp] section".into(),
+            ),
+            Sealing::Plain { missing } => Some(format!(
+                "no key in the keyring for {}",
+                missing.join(", ")
+            )),
         }
-        _ => Ok(raw),
+    }
+}
+
+/// `raw` as it goes on the wire and into the Sent mailbox: encrypted when [`sealing`] says
+/// so (the Sent copy is thus encrypted to the team key too), else unchanged, unless
+/// `must_encrypt` (then a reply that would go readable is refused).
+pub fn seal_reply(
+    config: &Config,
+    recipients: &[String],
+    raw: Vec<u8>,
+    must_encrypt: bool,
+) -> Result<Vec<u8>, SealError> {
+    match (sealing(config, recipients), config.pgp.as_ref()) {
+        (Sealing::Encrypted { team_key }, Some(pgp)) => Gpg::from_config(pgp)
+            .seal(&raw, recipients, &team_key)
+            .map_err(SealError::Failed),
+        (readable, _) => match readable.readable_because() {
+            Some(why) if must_encrypt => Err(SealError::Readable(why)),
+            _ => Ok(raw),
+        },
     }
 }
 

@@ -126,3 +126,96 @@ fn a_reply_that_cannot_be_signed_is_queued_never_sent_readable() {
     );
     assert!(desk.reporter_inbox().is_empty());
 }
+
+/// A report that came encrypted: the reporter's text, decrypted by the team key, is what a
+/// reply quotes. It is report #2 of a desk whose `[pgp]` is `pgp` (and `[smtp]` `smtp_port`).
+fn encrypted_report(team: &Keyring, reporter: &Keyring, smtp_port: u16, pgp: &str) -> Desk {
+    let desk = Desk::new(REPORT, smtp_port);
+    desk.configure(smtp_port, pgp);
+    let inner = format!("Content-Type: text/plain; charset=utf-8\r\n\r\n{SECRET}\r\n");
+    let mail = crate::keys::encrypted_mime(
+        "From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n\
+         Subject: zipfile escape\r\nDate: Tue, 24 Nov 2026 11:00:00 +0000\r\n\
+         Message-ID: <encrypted-2@reporter.example>\r\n",
+        &reporter.encrypt(&team.fpr, true, inner.as_bytes()),
+    );
+    desk.server.append(TEAM, "INBOX", &mail);
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "sync: {}", stderr(&out));
+    let shown = stdout(&desk.run(&["show", "2"], &[]));
+    assert!(shown.contains(SECRET), "decrypted on sync: {shown}");
+    desk
+}
+
+/// `secdesk reply 2 --template acknowledge --no-edit --yes`: to the encrypted report.
+const ACK_2: [&str; 6] = [
+    "reply",
+    "2",
+    "--template",
+    "acknowledge",
+    "--no-edit",
+    "--yes",
+];
+
+/// What only the encrypted report says.
+const SECRET: &str = "zipfile.Path follows ../ in member names";
+
+#[test]
+fn a_reply_to_an_encrypted_report_goes_out_readable_only_when_asked_to() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    // The team never turned encrypted replies on: the quote would go out readable.
+    let smtp_dir = tempfile::tempdir().expect("smtp maildir");
+    let smtp = Smtp::start(smtp_dir.path());
+    let pgp = format!("\n[pgp]\ngnupg_home = {:?}\n", team.path());
+    let desk = encrypted_report(&team, &reporter, smtp.port, &pgp);
+    let out = desk.run(&ACK_2, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the report came encrypted and this reply would go out readable")
+            && stderr(&out).contains("--unencrypted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 0);
+    assert_eq!(desk.query("SELECT count(*) FROM outbox"), 0);
+
+    // Said on purpose: it goes, readable, quote and all.
+    let out = desk.run(&[&ACK_2[..], &["--unencrypted"]].concat(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 1);
+}
+
+#[test]
+fn a_queued_reply_to_an_encrypted_report_is_held_when_its_key_is_gone() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    team.trust(&reporter);
+    // No SMTP server yet: the reply, encrypted at the preview, waits in the outbox.
+    let port = crate::support::free_port();
+    let desk = encrypted_report(&team, &reporter, port, &pgp_lines(&team));
+    let out = desk.run(&ACK_2, &[]);
+    assert!(stdout(&out).contains("Encrypted: yes"), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+
+    // The reporter's key leaves the keyring (expired, deleted) before the retry.
+    team.ok(&["--yes", "--delete-keys", &reporter.fpr], b"");
+    let smtp = Smtp::start_with(
+        &desk.server.maildir(crate::desk::REPORTER, "INBOX"),
+        crate::support::SmtpOptions {
+            port: Some(port),
+            ..Default::default()
+        },
+    );
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(
+        stderr(&out).contains("not sent: it would go out readable (no key in the keyring for reporter@example.net), though its report came encrypted"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(desk.reporter_inbox().is_empty(), "sent readable");
+    drop(smtp);
+}
