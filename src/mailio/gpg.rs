@@ -296,6 +296,26 @@ impl PgpEngine for Gpg {
             )),
         }
     }
+
+    fn user_ids(&self, fingerprint: &str) -> Vec<String> {
+        let run = self.run(
+            &[
+                "--with-colons".into(),
+                "--list-keys".into(),
+                "--".into(),
+                fingerprint.into(),
+            ],
+            b"",
+        );
+        if run.stopped.is_some() {
+            return Vec::new();
+        }
+        crate::core::pgp::keys::read_colons(&String::from_utf8_lossy(&run.output))
+            .into_iter()
+            .filter(|k| k.fingerprint.eq_ignore_ascii_case(fingerprint))
+            .flat_map(|k| k.uids)
+            .collect()
+    }
 }
 
 /// A run that did not happen.
