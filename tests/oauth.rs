@@ -380,3 +380,51 @@ fn smtp_oauthbearer_sends_with_a_valid_token_and_refuses_expired_and_tampered_on
     refused_twice_and_queued(&server, "oauthbearer", &expired, "expired");
     refused_twice_and_queued(&server, "oauthbearer", &tampered, "bad signature");
 }
+
+/// A token command that fails after printing a token on stdout and, on stderr, what a
+/// refresh request dumps (the refresh token, the client secret, a bearer token): its one
+/// line says why it failed, with every credential redacted, on the terminal and, for a reply,
+/// in the outbox's error kept in the store.
+#[test]
+fn a_failing_token_commands_stderr_never_shows_a_credential() {
+    const SECRETS: [&str; 4] = [
+        "1//0gFAKErefresh-abc123",
+        "GOCSPX-fakeSECRET",
+        "ya29.a0AfakeACCESS",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzZWN1cml0eSJ9.c2lnbmF0dXJlLXNlY3JldA",
+    ];
+    let script = format!(
+        "printf '{}\\n'; printf 'POST /token refresh_token={}&client_secret={}\\n\
+         Authorization: Bearer {}\\nerror: invalid_grant\\n' >&2; exit 2",
+        SECRETS[3], SECRETS[0], SECRETS[1], SECRETS[2]
+    );
+    let shown_clean = |all: &str| {
+        assert!(all.contains("invalid_grant"), "{all}");
+        assert!(all.contains("[redacted]"), "{all}");
+        for s in SECRETS {
+            assert!(!all.contains(s), "{s} shown in: {all}");
+        }
+    };
+    let server = server();
+    let desk = Desk::new(&server, "xoauth2", Some(&["sh", "-c", &script]), "");
+    let out = desk.sync();
+    assert!(!out.status.success());
+    shown_clean(&text(&out));
+
+    // [smtp]: the reply is queued, and the error kept with it holds no credential either.
+    let smtp = OauthSmtp::start(KEY);
+    let desk = smtp_desk(&server, &smtp, "oauthbearer");
+    let config = std::fs::read_to_string(desk.config_path()).expect("config");
+    let cat = format!("[\"cat\", \"{}/smtp-token\"]", desk.dir.path().display());
+    assert!(config.contains(&cat), "{config}");
+    let failing = toml_list(&["sh".into(), "-c".into(), script.clone()]);
+    std::fs::write(desk.config_path(), config.replace(&cat, &failing)).expect("config");
+    let out = reply(&desk);
+    assert!(!out.status.success());
+    shown_clean(&text(&out));
+    let kept: String = rusqlite::Connection::open(desk.dir.path().join("secdesk.db"))
+        .and_then(|db| db.query_row("SELECT last_error FROM outbox", [], |r| r.get(0)))
+        .expect("the queued reply's error");
+    shown_clean(&kept);
+    assert!(smtp.messages().is_empty());
+}

@@ -111,8 +111,9 @@ impl TokenSource {
         match run.status {
             Some(s) if s.success() => {}
             other => {
-                let stderr = String::from_utf8_lossy(&run.stderr);
-                let line = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                // One bounded, sanitized line, credentials redacted: it reaches the desk's
+                // log and, for [smtp], the outbox's error column.
+                let line = crate::mailio::secret::one_line(&run.stderr, &run.stdout);
                 return Err(TokenError::Failed {
                     section,
                     program: program.clone(),
@@ -121,7 +122,7 @@ impl TokenSource {
                     stderr: if line.is_empty() {
                         String::new()
                     } else {
-                        format!(": {}", crate::core::sanitize::terminal_line(line.trim()))
+                        format!(": {line}")
                     },
                 });
             }
