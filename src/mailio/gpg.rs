@@ -101,33 +101,36 @@ impl Gpg {
         }
     }
 
-    /// The addresses in `recipients` with no usable encryption key in the keyring.
-    pub fn missing_keys(&self, recipients: &[String]) -> Vec<String> {
-        recipients
-            .iter()
-            .filter(|r| {
-                let run = self.run(
-                    &[
-                        "--with-colons".into(),
-                        "--list-keys".into(),
-                        "--".into(),
-                        format!("<{r}>").into(),
-                    ],
-                    b"",
-                );
-                let usable = run.stopped.is_none()
-                    && String::from_utf8_lossy(&run.output).lines().any(|l| {
-                        let f: Vec<&str> = l.split(':').collect();
-                        // A key that is valid (not expired, revoked, disabled, invalid) and
-                        // can encrypt (capability `e`, or `E` for the whole key).
-                        matches!(f.first(), Some(&"pub") | Some(&"sub"))
-                            && !matches!(f.get(1), Some(&"e" | &"r" | &"d" | &"i"))
-                            && f.get(11).is_some_and(|c| c.contains(['e', 'E']))
-                    });
-                !usable
-            })
-            .cloned()
-            .collect()
+    /// The addresses in `recipients` with no usable encryption key in the keyring, or why
+    /// gpg could not be asked (not installed, stopped).
+    pub fn missing_keys(&self, recipients: &[String]) -> Result<Vec<String>, String> {
+        let mut missing = Vec::new();
+        for r in recipients {
+            let run = self.run(
+                &[
+                    "--with-colons".into(),
+                    "--list-keys".into(),
+                    "--".into(),
+                    format!("<{r}>").into(),
+                ],
+                b"",
+            );
+            if let Some(why) = run.stopped {
+                return Err(why);
+            }
+            let usable = String::from_utf8_lossy(&run.output).lines().any(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                // A key that is valid (not expired, revoked, disabled, invalid) and
+                // can encrypt (capability `e`, or `E` for the whole key).
+                matches!(f.first(), Some(&"pub") | Some(&"sub"))
+                    && !matches!(f.get(1), Some(&"e" | &"r" | &"d" | &"i"))
+                    && f.get(11).is_some_and(|c| c.contains(['e', 'E']))
+            });
+            if !usable {
+                missing.push(r.clone());
+            }
+        }
+        Ok(missing)
     }
 
     /// Encrypts `raw` (a message we built) to `recipients` and the team key, signed with the
@@ -185,6 +188,8 @@ pub enum Sealing {
     Encrypted { team_key: String },
     /// Sent as written: these recipients have no key in the keyring.
     Plain { missing: Vec<String> },
+    /// Sent as written: gpg could not be asked about the keys (not installed, stopped).
+    NoGpg { why: String },
 }
 
 impl Sealing {
@@ -198,6 +203,9 @@ impl Sealing {
             Sealing::Plain { missing } => Some(format!(
                 "Encrypted: NO, sent readable: no key in the keyring for {}",
                 missing.join(", ")
+            )),
+            Sealing::NoGpg { why } => Some(format!(
+                "Encrypted: NO, sent readable: the keys could not be checked: {why}"
             )),
         }
     }
@@ -214,7 +222,10 @@ pub fn sealing(config: &Config, recipients: &[String]) -> Sealing {
     if pgp.encrypt_replies != EncryptReplies::WhenPossible {
         return Sealing::Off;
     }
-    let missing = Gpg::from_config(pgp).missing_keys(recipients);
+    let missing = match Gpg::from_config(pgp).missing_keys(recipients) {
+        Ok(missing) => missing,
+        Err(why) => return Sealing::NoGpg { why },
+    };
     if missing.is_empty() && !recipients.is_empty() {
         Sealing::Encrypted { team_key }
     } else {
@@ -246,6 +257,7 @@ impl Sealing {
                 "no key in the keyring for {}",
                 missing.join(", ")
             )),
+            Sealing::NoGpg { why } => Some(format!("the keys could not be checked: {why}")),
         }
     }
 }

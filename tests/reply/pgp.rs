@@ -30,27 +30,29 @@ fn ciphertext(raw: &[u8]) -> Vec<u8> {
 
 /// A desk whose team keyring is `team`, its SMTP server, and `secdesk reply --yes`'s stdout.
 fn reply_with(team: &Keyring) -> (Desk, Smtp, String) {
-    let desk = Desk::new(REPORT, 0);
-    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
-    desk.configure(smtp.port, &pgp_lines(team));
+    let (desk, smtp) = desk_for(team);
     let out = send_ack(&desk);
     assert!(out.status.success(), "reply failed: {}", stderr(&out));
     (desk, smtp, stdout(&out))
 }
 
+/// A desk with the report synced, `[pgp]` on `team`'s keyring and its SMTP server.
+fn desk_for(team: &Keyring) -> (Desk, Smtp) {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    desk.configure(smtp.port, &pgp_lines(team));
+    (desk, smtp)
+}
+
 /// `secdesk reply 1 --template acknowledge --no-edit --yes`.
 pub fn send_ack(desk: &Desk) -> std::process::Output {
-    desk.run(
-        &[
-            "reply",
-            "1",
-            "--template",
-            "acknowledge",
-            "--no-edit",
-            "--yes",
-        ],
-        &[],
-    )
+    ack(desk, "1", "", &[])
+}
+
+/// `secdesk reply ID --template acknowledge --no-edit --yes MORE`, with `env`.
+fn ack(desk: &Desk, id: &str, more: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let line = format!("reply {id} --template acknowledge --no-edit --yes {more}");
+    desk.run(&line.split_whitespace().collect::<Vec<_>>(), env)
 }
 
 #[test]
@@ -147,16 +149,6 @@ fn encrypted_report(team: &Keyring, reporter: &Keyring, smtp_port: u16, pgp: &st
     desk
 }
 
-/// `secdesk reply 2 --template acknowledge --no-edit --yes`: to the encrypted report.
-const ACK_2: [&str; 6] = [
-    "reply",
-    "2",
-    "--template",
-    "acknowledge",
-    "--no-edit",
-    "--yes",
-];
-
 /// What only the encrypted report says.
 const SECRET: &str = "zipfile.Path follows ../ in member names";
 
@@ -170,7 +162,7 @@ fn a_reply_to_an_encrypted_report_goes_out_readable_only_when_asked_to() {
     let smtp = Smtp::start(smtp_dir.path());
     let pgp = format!("\n[pgp]\ngnupg_home = {:?}\n", team.path());
     let desk = encrypted_report(&team, &reporter, smtp.port, &pgp);
-    let out = desk.run(&ACK_2, &[]);
+    let out = ack(&desk, "2", "", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("the report came encrypted and this reply would go out readable")
@@ -182,7 +174,7 @@ fn a_reply_to_an_encrypted_report_goes_out_readable_only_when_asked_to() {
     assert_eq!(desk.query("SELECT count(*) FROM outbox"), 0);
 
     // Said on purpose: it goes, readable, quote and all.
-    let out = desk.run(&[&ACK_2[..], &["--unencrypted"]].concat(), &[]);
+    let out = ack(&desk, "2", "--unencrypted", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 1);
 }
@@ -196,7 +188,7 @@ fn a_queued_reply_to_an_encrypted_report_is_held_when_its_key_is_gone() {
     // No SMTP server yet: the reply, encrypted at the preview, waits in the outbox.
     let port = crate::support::free_port();
     let desk = encrypted_report(&team, &reporter, port, &pgp_lines(&team));
-    let out = desk.run(&ACK_2, &[]);
+    let out = ack(&desk, "2", "", &[]);
     assert!(stdout(&out).contains("Encrypted: yes"), "{}", stdout(&out));
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
 
@@ -218,4 +210,26 @@ fn a_queued_reply_to_an_encrypted_report_is_held_when_its_key_is_gone() {
     );
     assert!(desk.reporter_inbox().is_empty(), "sent readable");
     drop(smtp);
+}
+
+/// gpg missing from PATH: the preview says the keys could not be checked and why (install
+/// GnuPG), not that the reporter has no key, which would send the user hunting for one.
+#[test]
+fn without_gpg_on_the_path_the_preview_says_so_not_no_key() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    team.trust(&reporter);
+    let (desk, _smtp) = desk_for(&team);
+    let no_gpg = tempfile::tempdir().expect("empty PATH");
+    let path = no_gpg.path().to_str().expect("utf-8 path");
+    let out = ack(&desk, "1", "", &[("PATH", path)]);
+    let said = stdout(&out);
+    assert!(
+        said.contains(
+            "Encrypted: NO, sent readable: the keys could not be checked: gpg could not be started"
+        ) && said.contains("install GnuPG"),
+        "{said}{}",
+        stderr(&out)
+    );
+    assert!(!said.contains("no key in the keyring"), "{said}");
 }
