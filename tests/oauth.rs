@@ -428,3 +428,39 @@ fn a_failing_token_commands_stderr_never_shows_a_credential() {
     shown_clean(&kept);
     assert!(smtp.messages().is_empty());
 }
+
+/// A token command that prints a prompt and then the token, a JSON answer, or nothing is
+/// told so in one line that holds none of its output, before any login is tried (it was
+/// sending the first line as the token, which the server refused twice, as if the token
+/// were wrong).
+#[test]
+fn a_token_command_that_prints_more_or_less_than_a_token_is_told_so() {
+    let server = server();
+    let token = jwt(USER, now() - 10, now() + 600, KEY);
+    for (printed, says) in [
+        (
+            format!("Enter passphrase:\n{token}\n"),
+            "printed 2 lines, not an access token",
+        ),
+        (
+            format!("{{\n  \"access_token\": \"{token}\",\n  \"expires_in\": 3599\n}}\n"),
+            "printed 4 lines, not an access token",
+        ),
+        (
+            format!("Bearer {token}\n"),
+            "printed a line with spaces or control characters in it",
+        ),
+        ("\n".to_string(), "printed no token"),
+    ] {
+        let desk = Desk::new(&server, "xoauth2", None, "");
+        desk.set_token(printed.trim_end_matches('\n'));
+        let out = desk.sync();
+        let all = text(&out);
+        assert!(!out.status.success(), "{all}");
+        assert!(all.contains(says), "{says}: {all}");
+        assert!(all.contains("alone on one line"), "{all}");
+        assert!(!all.contains(&token[token.len() - 20..]), "{all}");
+        assert_eq!(desk.stored(), 0);
+        assert_eq!(desk.runs(), 1, "not fetched again: no login was refused");
+    }
+}

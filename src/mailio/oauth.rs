@@ -42,8 +42,15 @@ pub enum TokenError {
         program: String,
         seconds: u64,
     },
-    #[error("{section}.oauth2_token_command {program:?} printed no token")]
+    #[error("{section}.oauth2_token_command {program:?} printed no token: it must print the access token on stdout, alone on one line; run it by hand to see what it does")]
     Empty { section: String, program: String },
+    #[error("{section}.oauth2_token_command {program:?} printed {what}, not an access token (nothing was sent to the server): it must print the token alone on one line; run it by hand to see what it prints")]
+    NotAToken {
+        section: String,
+        program: String,
+        /// What it printed, in words that hold none of it (`3 lines`).
+        what: String,
+    },
 }
 
 /// Where a section gets its token.
@@ -127,15 +134,30 @@ impl TokenSource {
                 });
             }
         }
-        let text = String::from_utf8_lossy(&run.stdout);
-        let first = text.lines().next().unwrap_or("").trim().to_string();
-        if first.is_empty() {
-            return Err(TokenError::Empty {
-                section,
+        let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&run.stdout).into_owned());
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        // A prompt, a warning or a JSON answer is not a token: sending its first line to
+        // the server would only be refused, twice, as if the token were wrong.
+        let not_a_token = |what: String| TokenError::NotAToken {
+            section: section.clone(),
+            program: program.clone(),
+            what,
+        };
+        match lines[..] {
+            [] => Err(TokenError::Empty {
+                section: section.clone(),
                 program: program.clone(),
-            });
+            }),
+            [token] if token.chars().any(|c| c.is_whitespace() || c.is_control()) => Err(
+                not_a_token("a line with spaces or control characters in it".into()),
+            ),
+            [token] => Ok(Secret::new(token.to_string())),
+            ref more => Err(not_a_token(format!("{} lines", more.len()))),
         }
-        Ok(Secret::new(first))
     }
 }
 
