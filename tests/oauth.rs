@@ -109,7 +109,11 @@ fn text(out: &Output) -> String {
 /// The one line a refusal prints, checked to hold no token.
 fn assert_refused(out: &Output, token: &str) {
     let all = text(out);
-    assert!(!out.status.success(), "{all}");
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "a refused login exits 77: {all}"
+    );
     assert!(
         all.contains("refused the OAuth2 token for security, and then a fresh one"),
         "{all}"
@@ -344,7 +348,8 @@ fn refused_twice_and_queued(server: &Dovecot, auth: &str, bad: &str, why: &str) 
     std::fs::write(desk.dir.path().join("smtp-token"), bad).expect("token");
     let out = reply(&desk);
     let all = text(&out);
-    assert!(!out.status.success(), "{all}");
+    // 77, not 75 ("run it again later"): retrying with the same token command cannot help.
+    assert_eq!(out.status.code(), Some(77), "{all}");
     assert!(
         all.contains("refused the OAuth2 token for security, and then a fresh one from smtp.oauth2_token_command"),
         "{all}"
@@ -374,4 +379,88 @@ fn smtp_oauthbearer_sends_with_a_valid_token_and_refuses_expired_and_tampered_on
     // answered the error challenge with ^A as RFC 7628 §3.2.2 says (else the log says so).
     refused_twice_and_queued(&server, "oauthbearer", &expired, "expired");
     refused_twice_and_queued(&server, "oauthbearer", &tampered, "bad signature");
+}
+
+/// A token command that fails after printing a token on stdout and, on stderr, what a
+/// refresh request dumps (the refresh token, the client secret, a bearer token): its one
+/// line says why it failed, with every credential redacted, on the terminal and, for a reply,
+/// in the outbox's error kept in the store.
+#[test]
+fn a_failing_token_commands_stderr_never_shows_a_credential() {
+    const SECRETS: [&str; 4] = [
+        "1//0gFAKErefresh-abc123",
+        "GOCSPX-fakeSECRET",
+        "ya29.a0AfakeACCESS",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzZWN1cml0eSJ9.c2lnbmF0dXJlLXNlY3JldA",
+    ];
+    let script = format!(
+        "printf '{}\\n'; printf 'POST /token refresh_token={}&client_secret={}\\n\
+         Authorization: Bearer {}\\nerror: invalid_grant\\n' >&2; exit 2",
+        SECRETS[3], SECRETS[0], SECRETS[1], SECRETS[2]
+    );
+    let shown_clean = |all: &str| {
+        assert!(all.contains("invalid_grant"), "{all}");
+        assert!(all.contains("[redacted]"), "{all}");
+        for s in SECRETS {
+            assert!(!all.contains(s), "{s} shown in: {all}");
+        }
+    };
+    let server = server();
+    let desk = Desk::new(&server, "xoauth2", Some(&["sh", "-c", &script]), "");
+    let out = desk.sync();
+    assert!(!out.status.success());
+    shown_clean(&text(&out));
+
+    // [smtp]: the reply is queued, and the error kept with it holds no credential either.
+    let smtp = OauthSmtp::start(KEY);
+    let desk = smtp_desk(&server, &smtp, "oauthbearer");
+    let config = std::fs::read_to_string(desk.config_path()).expect("config");
+    let cat = format!("[\"cat\", \"{}/smtp-token\"]", desk.dir.path().display());
+    assert!(config.contains(&cat), "{config}");
+    let failing = toml_list(&["sh".into(), "-c".into(), script.clone()]);
+    std::fs::write(desk.config_path(), config.replace(&cat, &failing)).expect("config");
+    let out = reply(&desk);
+    assert!(!out.status.success());
+    shown_clean(&text(&out));
+    let kept: String = rusqlite::Connection::open(desk.dir.path().join("secdesk.db"))
+        .and_then(|db| db.query_row("SELECT last_error FROM outbox", [], |r| r.get(0)))
+        .expect("the queued reply's error");
+    shown_clean(&kept);
+    assert!(smtp.messages().is_empty());
+}
+
+/// A token command that prints a prompt and then the token, a JSON answer, or nothing is
+/// told so in one line that holds none of its output, before any login is tried (it was
+/// sending the first line as the token, which the server refused twice, as if the token
+/// were wrong).
+#[test]
+fn a_token_command_that_prints_more_or_less_than_a_token_is_told_so() {
+    let server = server();
+    let token = jwt(USER, now() - 10, now() + 600, KEY);
+    for (printed, says) in [
+        (
+            format!("Enter passphrase:\n{token}\n"),
+            "printed 2 lines, not an access token",
+        ),
+        (
+            format!("{{\n  \"access_token\": \"{token}\",\n  \"expires_in\": 3599\n}}\n"),
+            "printed 4 lines, not an access token",
+        ),
+        (
+            format!("Bearer {token}\n"),
+            "printed a line with spaces or control characters in it",
+        ),
+        ("\n".to_string(), "printed no token"),
+    ] {
+        let desk = Desk::new(&server, "xoauth2", None, "");
+        desk.set_token(printed.trim_end_matches('\n'));
+        let out = desk.sync();
+        let all = text(&out);
+        assert!(!out.status.success(), "{all}");
+        assert!(all.contains(says), "{says}: {all}");
+        assert!(all.contains("alone on one line"), "{all}");
+        assert!(!all.contains(&token[token.len() - 20..]), "{all}");
+        assert_eq!(desk.stored(), 0);
+        assert_eq!(desk.runs(), 1, "not fetched again: no login was refused");
+    }
 }

@@ -389,6 +389,54 @@ fn the_preview_says_whether_the_reply_will_be_encrypted() {
     assert!(preview.contains("Encrypted: yes"), "{preview}");
 }
 
+/// A reply to a report that came encrypted, which would go out readable (the team never
+/// turned encrypted replies on), is said so in red on the preview, and `y` asks once more,
+/// naming it: `n` sends nothing; `y` to that question sends it readable.
+#[test]
+fn a_readable_reply_to_an_encrypted_report_needs_a_second_yes() {
+    let team = keys::Keyring::generate("Security Team <security@example.org>");
+    let reporter = keys::Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    let inner = "Content-Type: text/plain; charset=utf-8\r\n\r\nzipfile.Path follows ../\r\n";
+    let report = keys::encrypted_mime(
+        "From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n\
+         Subject: zipfile escape\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <report-1@reporter.example>\r\n",
+        &reporter.encrypt(&team.fpr, true, inner.as_bytes()),
+    );
+    let mail = Desk::new(&String::from_utf8(report).expect("armoured mail"), 0);
+    let smtp = Smtp::start(&mail.server.maildir(REPORTER, "INBOX"));
+    mail.configure(
+        smtp.port,
+        &format!("\n[pgp]\ngnupg_home = {:?}\n", team.path()),
+    );
+    let mut tui = tui_on(&mail);
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter); // blank
+    let preview = tui.screen();
+    assert!(
+        preview.contains("The report came ENCRYPTED; this reply and its quote go out READABLE"),
+        "{preview}"
+    );
+    tui.key(KeyCode::Char('y'));
+    assert!(
+        tui.screen()
+            .contains("The report came encrypted: send this reply UNENCRYPTED?"),
+        "{}",
+        tui.screen()
+    );
+    tui.key(KeyCode::Char('n'));
+    assert_eq!(mail.reporter_maildir_count(), 0, "nothing sent on n");
+    tui.key(KeyCode::Char('y'));
+    tui.key(KeyCode::Char('y'));
+    assert!(
+        tui.status().contains("Reply to #1 sent"),
+        "{}",
+        tui.status()
+    );
+    assert_eq!(mail.reporter_maildir_count(), 1);
+}
+
 /// Issue 13: `r` while another member is replying asks before the editor opens; yes
 /// records our reply as started and the preview still says so, and `n` ends it.
 #[test]

@@ -132,6 +132,8 @@ pub(super) fn send_mail(
         references: Vec::new(),
         body: format!("{}\n", text.body.trim_end()),
         other_senders: Vec::new(),
+        report_encrypted: false,
+        unencrypted_ok: false,
     };
     let Some((draft, built)) = reply::settle(config, draft, !no_edit, yes, interactive)? else {
         eprintln!("secdesk: mail for report #{id} not sent");

@@ -49,6 +49,11 @@ pub struct Args {
     /// `[reply] max_recipients` without a confirmation.
     #[arg(long, value_name = "ADDRESS")]
     pub to: Vec<String>,
+    /// Send the reply readable even though the report came PGP-encrypted and the reply
+    /// cannot be encrypted (no key for a recipient, or `[pgp] encrypt_replies` off). Without
+    /// it such a reply is refused with `--yes`, and asked about at the preview.
+    #[arg(long)]
+    pub unencrypted: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -86,6 +91,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         interactive,
         named,
         current: Some(state_change::current(&store, args.id)?),
+        unencrypted: args.unencrypted,
     };
     // Other desks see "replying" until this ends (docs/team.md); a second replier is warned.
     let confirm = |p: &str| match interactive && !args.yes {
@@ -160,6 +166,8 @@ pub struct Settle {
     /// The report's state and invalid reason now, so the preview says what sending will
     /// really do to it (`state_change::plan`), not what the template asks for.
     pub current: Option<(ReportState, Option<InvalidReason>)>,
+    /// `--unencrypted`: the user agreed to send it readable though the report came encrypted.
+    pub unencrypted: bool,
 }
 
 /// Edits (when asked), builds and confirms a draft until it is ready to send.
@@ -177,6 +185,7 @@ pub fn settle(
         interactive,
         named: Vec::new(),
         current: None,
+        unencrypted: false,
     };
     settle_with(config, draft, how)
 }
@@ -193,6 +202,7 @@ pub fn settle_with(
         interactive,
         named,
         current,
+        unencrypted,
     } = how;
     let mut buffer = to_buffer(&draft);
     loop {
@@ -239,29 +249,76 @@ pub fn settle_with(
             check_recipient_limit(config, &draft).err()
         };
         note_other_senders(&draft);
+        // The report came encrypted and this reply would not be: only with the user's word.
+        let readable = draft
+            .report_encrypted
+            .then(|| gpg::sealing(config, &built.recipients).readable_because())
+            .flatten();
         if yes {
             if let Some(e) = over_limit {
                 return Err(e.into());
+            }
+            if let Some(why) = &readable {
+                refuse_readable_unless(unencrypted || draft.unencrypted_ok, &draft, why)?;
+                draft.unencrypted_ok = true;
             }
             print_recipients(config, &draft, &built)?;
             return Ok(Some((draft, built)));
         }
         print_preview(config, &draft, &built, current)?;
-        let prompt = match &over_limit {
-            Some(e) => {
-                warn(&e.to_string());
-                format!(
-                    "Send to all {} addresses? [y]es, [e]dit, [n]o: ",
-                    built.recipients.len()
-                )
-            }
-            None => "Send this reply? [y]es, [e]dit, [n]o: ".to_string(),
-        };
+        let prompt = send_prompt(&draft, &built, over_limit.as_ref(), readable.as_deref());
         match choose(&prompt)? {
-            'y' => return Ok(Some((draft, built))),
+            'y' => {
+                // Saying yes to that question is the user's word to send it readable.
+                draft.unencrypted_ok |= readable.is_some();
+                return Ok(Some((draft, built)));
+            }
             'e' => edit = true,
             _ => return Ok(None),
         }
+    }
+}
+
+/// `--yes` to a report that came encrypted, with a reply that would go out readable (`why`):
+/// refused unless the user said so (`agreed`: `--unencrypted`, or an earlier yes).
+fn refuse_readable_unless(agreed: bool, draft: &Draft, why: &str) -> anyhow::Result<()> {
+    if agreed {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "not sending the reply to report #{id}: the report came encrypted and this reply would go out readable ({why}); import the reporter's key first (`secdesk pgp import-key {id}`), or pass --unencrypted to send it readable on purpose",
+        id = draft.report_id
+    )
+}
+
+/// The preview's question, after the warnings that make it more than "send?": more
+/// recipients than `[reply] max_recipients`, and a readable reply to an encrypted report.
+fn send_prompt(
+    draft: &Draft,
+    built: &BuiltMessage,
+    over_limit: Option<&ReplyError>,
+    readable: Option<&str>,
+) -> String {
+    if let Some(why) = readable {
+        warn(&format!(
+            "report #{} came ENCRYPTED, and this reply (with its quote) would go out READABLE: {why}",
+            draft.report_id
+        ));
+    }
+    let unencrypted = if readable.is_some() {
+        " UNENCRYPTED"
+    } else {
+        ""
+    };
+    match over_limit {
+        Some(e) => {
+            warn(&e.to_string());
+            format!(
+                "Send{unencrypted} to all {} addresses? [y]es, [e]dit, [n]o: ",
+                built.recipients.len()
+            )
+        }
+        None => format!("Send this reply{unencrypted}? [y]es, [e]dit, [n]o: "),
     }
 }
 

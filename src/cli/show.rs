@@ -182,6 +182,12 @@ fn print_heading(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
             "!!! WARNING: BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!"
         )?;
     }
+    if d.messages.iter().any(|m| m.pgp.signer_not_sender) {
+        writeln!(
+            out,
+            "warning: a message below is signed by a key that is NOT its sender's: the signature does not show who wrote it"
+        )?;
+    }
     Ok(())
 }
 

@@ -288,13 +288,24 @@ impl<'a> Run<'a> {
         store: &Store,
         row: &OutboxEntry,
     ) -> Result<Result<(Vec<u8>, SmtpSender), String>, DeliveryError> {
-        let raw = match gpg::seal_reply(self.config, &row.recipients, outbox::raw(store, row.id)?) {
+        // A reply to a report that came encrypted goes out readable only if the user said so.
+        let draft = outbox::draft(store, row.id)?;
+        let must_encrypt = draft.report_encrypted && !draft.unencrypted_ok;
+        let raw = match gpg::seal_reply(
+            self.config,
+            &row.recipients,
+            outbox::raw(store, row.id)?,
+            must_encrypt,
+        ) {
             Ok(raw) => raw,
-            Err(e) => {
+            Err(e @ gpg::SealError::Readable(_)) => {
                 return Ok(Err(format!(
-                    "{e}; fix the keyring or set `[pgp] encrypt_replies = \"never\"`"
+                    "not sent: {e}; import the reporter's key (`secdesk pgp import-key {r}`), or send it readable on purpose with `secdesk outbox --edit {id}`",
+                    r = row.report_id,
+                    id = row.id
                 )))
             }
+            Err(e) => return Ok(Err(e.to_string())),
         };
         let sender = match self.smtp.take() {
             Some(s) => s,
@@ -422,7 +433,9 @@ impl<'a> Run<'a> {
         let raw = outbox::raw(store, id)?;
         let mailbox = self.sent_name();
         // Encrypted like the reply itself, so the team key opens the Sent copy.
-        let result = gpg::seal_reply(self.config, &row.recipients, raw).and_then(|raw| {
+        // The reply itself went out as decided when it was sent; the copy is our own.
+        let sealed = gpg::seal_reply(self.config, &row.recipients, raw, false);
+        let result = sealed.map_err(|e| e.to_string()).and_then(|raw| {
             let s = self.session()?;
             if look_first && in_mailbox(s, &mailbox, &row.message_id, true)? {
                 return Ok(());

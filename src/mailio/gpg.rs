@@ -101,33 +101,36 @@ impl Gpg {
         }
     }
 
-    /// The addresses in `recipients` with no usable encryption key in the keyring.
-    pub fn missing_keys(&self, recipients: &[String]) -> Vec<String> {
-        recipients
-            .iter()
-            .filter(|r| {
-                let run = self.run(
-                    &[
-                        "--with-colons".into(),
-                        "--list-keys".into(),
-                        "--".into(),
-                        format!("<{r}>").into(),
-                    ],
-                    b"",
-                );
-                let usable = run.stopped.is_none()
-                    && String::from_utf8_lossy(&run.output).lines().any(|l| {
-                        let f: Vec<&str> = l.split(':').collect();
-                        // A key that is valid (not expired, revoked, disabled, invalid) and
-                        // can encrypt (capability `e`, or `E` for the whole key).
-                        matches!(f.first(), Some(&"pub") | Some(&"sub"))
-                            && !matches!(f.get(1), Some(&"e" | &"r" | &"d" | &"i"))
-                            && f.get(11).is_some_and(|c| c.contains(['e', 'E']))
-                    });
-                !usable
-            })
-            .cloned()
-            .collect()
+    /// The addresses in `recipients` with no usable encryption key in the keyring, or why
+    /// gpg could not be asked (not installed, stopped).
+    pub fn missing_keys(&self, recipients: &[String]) -> Result<Vec<String>, String> {
+        let mut missing = Vec::new();
+        for r in recipients {
+            let run = self.run(
+                &[
+                    "--with-colons".into(),
+                    "--list-keys".into(),
+                    "--".into(),
+                    format!("<{r}>").into(),
+                ],
+                b"",
+            );
+            if let Some(why) = run.stopped {
+                return Err(why);
+            }
+            let usable = String::from_utf8_lossy(&run.output).lines().any(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                // A key that is valid (not expired, revoked, disabled, invalid) and
+                // can encrypt (capability `e`, or `E` for the whole key).
+                matches!(f.first(), Some(&"pub") | Some(&"sub"))
+                    && !matches!(f.get(1), Some(&"e" | &"r" | &"d" | &"i"))
+                    && f.get(11).is_some_and(|c| c.contains(['e', 'E']))
+            });
+            if !usable {
+                missing.push(r.clone());
+            }
+        }
+        Ok(missing)
     }
 
     /// Encrypts `raw` (a message we built) to `recipients` and the team key, signed with the
@@ -185,6 +188,8 @@ pub enum Sealing {
     Encrypted { team_key: String },
     /// Sent as written: these recipients have no key in the keyring.
     Plain { missing: Vec<String> },
+    /// Sent as written: gpg could not be asked about the keys (not installed, stopped).
+    NoGpg { why: String },
 }
 
 impl Sealing {
@@ -198,6 +203,9 @@ impl Sealing {
             Sealing::Plain { missing } => Some(format!(
                 "Encrypted: NO, sent readable: no key in the keyring for {}",
                 missing.join(", ")
+            )),
+            Sealing::NoGpg { why } => Some(format!(
+                "Encrypted: NO, sent readable: the keys could not be checked: {why}"
             )),
         }
     }
@@ -214,7 +222,10 @@ pub fn sealing(config: &Config, recipients: &[String]) -> Sealing {
     if pgp.encrypt_replies != EncryptReplies::WhenPossible {
         return Sealing::Off;
     }
-    let missing = Gpg::from_config(pgp).missing_keys(recipients);
+    let missing = match Gpg::from_config(pgp).missing_keys(recipients) {
+        Ok(missing) => missing,
+        Err(why) => return Sealing::NoGpg { why },
+    };
     if missing.is_empty() && !recipients.is_empty() {
         Sealing::Encrypted { team_key }
     } else {
@@ -222,14 +233,52 @@ pub fn sealing(config: &Config, recipients: &[String]) -> Sealing {
     }
 }
 
-/// `raw` as it goes on the wire and into the Sent mailbox: encrypted when [`sealing`] says
-/// so (the Sent copy is thus encrypted to the team key too), else unchanged.
-pub fn seal_reply(config: &Config, recipients: &[String], raw: Vec<u8>) -> Result<Vec<u8>, String> {
-    match (sealing(config, recipients), config.pgp.as_ref()) {
-        (Sealing::Encrypted { team_key }, Some(pgp)) => {
-            Gpg::from_config(pgp).seal(&raw, recipients, &team_key)
+/// Why a reply is not sent as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    /// gpg was asked to encrypt it and failed.
+    #[error("{0}; fix the keyring or set `[pgp] encrypt_replies = \"never\"`")]
+    Failed(String),
+    /// It must be encrypted (its report came encrypted, and nobody agreed to send it
+    /// readable) but would go out readable, for the reason given.
+    #[error("it would go out readable ({0}), though its report came encrypted")]
+    Readable(String),
+}
+
+impl Sealing {
+    /// Why a reply goes out readable; `None` when it is encrypted.
+    pub fn readable_because(&self) -> Option<String> {
+        match self {
+            Sealing::Encrypted { .. } => None,
+            Sealing::Off => Some(
+                "replies are not encrypted: `[pgp] encrypt_replies` is not \"when-possible\" or there is no [pgp] section".into(),
+            ),
+            Sealing::Plain { missing } => Some(format!(
+                "no key in the keyring for {}",
+                missing.join(", ")
+            )),
+            Sealing::NoGpg { why } => Some(format!("the keys could not be checked: {why}")),
         }
-        _ => Ok(raw),
+    }
+}
+
+/// `raw` as it goes on the wire and into the Sent mailbox: encrypted when [`sealing`] says
+/// so (the Sent copy is thus encrypted to the team key too), else unchanged, unless
+/// `must_encrypt` (then a reply that would go readable is refused).
+pub fn seal_reply(
+    config: &Config,
+    recipients: &[String],
+    raw: Vec<u8>,
+    must_encrypt: bool,
+) -> Result<Vec<u8>, SealError> {
+    match (sealing(config, recipients), config.pgp.as_ref()) {
+        (Sealing::Encrypted { team_key }, Some(pgp)) => Gpg::from_config(pgp)
+            .seal(&raw, recipients, &team_key)
+            .map_err(SealError::Failed),
+        (readable, _) => match readable.readable_because() {
+            Some(why) if must_encrypt => Err(SealError::Readable(why)),
+            _ => Ok(raw),
+        },
     }
 }
 
@@ -258,6 +307,26 @@ impl PgpEngine for Gpg {
                 "the signature could not be written to a temporary file: {e}"
             )),
         }
+    }
+
+    fn user_ids(&self, fingerprint: &str) -> Vec<String> {
+        let run = self.run(
+            &[
+                "--with-colons".into(),
+                "--list-keys".into(),
+                "--".into(),
+                fingerprint.into(),
+            ],
+            b"",
+        );
+        if run.stopped.is_some() {
+            return Vec::new();
+        }
+        crate::core::pgp::keys::read_colons(&String::from_utf8_lossy(&run.output))
+            .into_iter()
+            .filter(|k| k.fingerprint.eq_ignore_ascii_case(fingerprint))
+            .flat_map(|k| k.uids)
+            .collect()
     }
 }
 

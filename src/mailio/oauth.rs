@@ -42,8 +42,15 @@ pub enum TokenError {
         program: String,
         seconds: u64,
     },
-    #[error("{section}.oauth2_token_command {program:?} printed no token")]
+    #[error("{section}.oauth2_token_command {program:?} printed no token: it must print the access token on stdout, alone on one line; run it by hand to see what it does")]
     Empty { section: String, program: String },
+    #[error("{section}.oauth2_token_command {program:?} printed {what}, not an access token (nothing was sent to the server): it must print the token alone on one line; run it by hand to see what it prints")]
+    NotAToken {
+        section: String,
+        program: String,
+        /// What it printed, in words that hold none of it (`3 lines`).
+        what: String,
+    },
 }
 
 /// Where a section gets its token.
@@ -111,8 +118,9 @@ impl TokenSource {
         match run.status {
             Some(s) if s.success() => {}
             other => {
-                let stderr = String::from_utf8_lossy(&run.stderr);
-                let line = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                // One bounded, sanitized line, credentials redacted: it reaches the desk's
+                // log and, for [smtp], the outbox's error column.
+                let line = crate::mailio::secret::one_line(&run.stderr, &run.stdout);
                 return Err(TokenError::Failed {
                     section,
                     program: program.clone(),
@@ -121,20 +129,35 @@ impl TokenSource {
                     stderr: if line.is_empty() {
                         String::new()
                     } else {
-                        format!(": {}", crate::core::sanitize::terminal_line(line.trim()))
+                        format!(": {line}")
                     },
                 });
             }
         }
-        let text = String::from_utf8_lossy(&run.stdout);
-        let first = text.lines().next().unwrap_or("").trim().to_string();
-        if first.is_empty() {
-            return Err(TokenError::Empty {
-                section,
+        let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&run.stdout).into_owned());
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        // A prompt, a warning or a JSON answer is not a token: sending its first line to
+        // the server would only be refused, twice, as if the token were wrong.
+        let not_a_token = |what: String| TokenError::NotAToken {
+            section: section.clone(),
+            program: program.clone(),
+            what,
+        };
+        match lines[..] {
+            [] => Err(TokenError::Empty {
+                section: section.clone(),
                 program: program.clone(),
-            });
+            }),
+            [token] if token.chars().any(|c| c.is_whitespace() || c.is_control()) => Err(
+                not_a_token("a line with spaces or control characters in it".into()),
+            ),
+            [token] => Ok(Secret::new(token.to_string())),
+            ref more => Err(not_a_token(format!("{} lines", more.len()))),
         }
-        Ok(Secret::new(first))
     }
 }
 
@@ -176,9 +199,11 @@ impl imap::Authenticator for SaslOauth {
     }
 }
 
-/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 through lettre, or AUTH OAUTHBEARER (RFC 7628
-/// §3.1, with the SMTP profile of RFC 4954), which lettre lacks, as a raw command on
-/// lettre's connection after EHLO (and STARTTLS).
+/// The `[smtp]` OAuth2 login: AUTH XOAUTH2 or AUTH OAUTHBEARER (RFC 7628 §3.1, with the
+/// SMTP profile of RFC 4954), sent as a raw command on lettre's connection after EHLO (and
+/// STARTTLS). lettre has no OAUTHBEARER, and its XOAUTH2 leaves the server's error challenge
+/// unanswered (it gives up with a client error, and its QUIT then reaches the server as the
+/// SASL answer), so both go the same way here.
 #[derive(Debug, Clone)]
 pub struct SmtpOauth {
     pub user: String,
@@ -191,38 +216,32 @@ pub struct SmtpOauth {
 
 impl SmtpOauth {
     /// Logs in with `token`: `Ok(true)` when accepted, `Ok(false)` when the server refused
-    /// it (535, or an error challenge, after which the connection is unusable).
+    /// it (535, or an error challenge answered as the mechanism asks, then 535).
     pub fn auth(
         &self,
         conn: &mut lettre::transport::smtp::client::SmtpConnection,
         token: &Secret,
     ) -> Result<bool, lettre::transport::smtp::Error> {
-        use lettre::transport::smtp::authentication::{Credentials, Mechanism};
         // 504 (mechanism unknown) is not a refusal of the token: the caller says so.
         let refused = |e: &lettre::transport::smtp::Error| {
             (e.is_permanent() || e.is_client())
                 && e.status().map(|c| c.to_string()).as_deref() != Some("504")
         };
-        if self.method != AuthMethod::Oauthbearer {
-            let credentials = Credentials::new(self.user.clone(), token.expose().to_string());
-            return match conn.auth(&[Mechanism::Xoauth2], &credentials) {
-                Ok(_) => Ok(true),
-                Err(e) if refused(&e) => Ok(false),
-                Err(e) => Err(e),
-            };
-        }
-        let Some(initial) = initial_response(self.method, &self.user, &self.host, self.port, token)
-        else {
+        let (Some(mechanism), Some(initial)) = (
+            self.method.mechanism(),
+            initial_response(self.method, &self.user, &self.host, self.port, token),
+        ) else {
             return Ok(false);
         };
         // RFC 4954 §4: the initial response goes on the AUTH line, base64-encoded.
         let line = AuthLine(Secret::new(format!(
-            "AUTH OAUTHBEARER {}\r\n",
+            "AUTH {mechanism} {}\r\n",
             base64::engine::general_purpose::STANDARD.encode(initial.expose())
         )));
         match conn.command(&line) {
-            // 235: accepted. 334 is the error challenge (RFC 7628 §3.2.2, a JSON status):
-            // the client answers with a single ^A and the server then says 535.
+            // 235: accepted. 334 is the error challenge (a JSON status: RFC 7628 §3.2.2 for
+            // OAUTHBEARER, Google's XOAUTH2 protocol likewise): the client answers with a
+            // single ^A (OAUTHBEARER) or an empty line (XOAUTH2), and the server then says 535.
             Ok(r) if r.has_code(334) => {
                 let answer =
                     base64::engine::general_purpose::STANDARD.encode(error_reply(self.method));

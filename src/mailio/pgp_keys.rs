@@ -5,7 +5,9 @@
 //! inside a PGP/MIME encrypted part, which is decrypted again for it), shown with
 //! `gpg --show-keys` (nothing is imported by that), and only then, after the user said yes,
 //! imported with `gpg --import --import-options import-minimal` (no third-party signatures,
-//! against certificate flooding). The import must report exactly the fingerprints that were
+//! against certificate flooding) and only the user ids naming the address the key came from
+//! (`--import-filter keep-uid`, against key substitution: a follow-up in the reporter's thread
+//! cannot bring a key for the reporter's address). The import must report exactly the fingerprints that were
 //! shown and no secret key; a secret key is refused before anything is run. gpg runs
 //! through [`Gpg::run`]: argv, `--batch`, `--status-fd`, the `[pgp]` GNUPGHOME and limits.
 
@@ -45,18 +47,19 @@ impl Offer {
             out.push(format!("  not importable: {p}"));
             return out;
         }
+        let from = crate::core::sanitize::terminal_line(&self.from);
         for k in &self.keys {
             let state = k.unusable().map(|u| format!(" ({u})")).unwrap_or_default();
             out.push(format!("  key {}{state}", keys::grouped(&k.fingerprint)));
             for u in &k.uids {
-                out.push(format!("    uid {u}"));
+                if keys::uid_names(u, &self.from) {
+                    out.push(format!("    uid {u}"));
+                } else {
+                    out.push(format!(
+                        "    uid {u}  (not imported: it names another address than the sender's, {from})"
+                    ));
+                }
             }
-        }
-        if !self.keys.iter().any(|k| k.names(&self.from)) {
-            out.push(format!(
-                "  ⚠ no user id names {}: replies to that address stay unencrypted even after the import",
-                crate::core::sanitize::terminal_line(&self.from)
-            ));
         }
         out
     }
@@ -102,7 +105,9 @@ pub fn offers(config: &Config, conn: &Connection, id: i64) -> Result<Vec<Offer>,
                     problem: Some(why),
                 },
                 Found::Block { source, data } => {
-                    let (keys, problem) = match show(&gpg, &data, pgp.team_fingerprint()) {
+                    let shown = show(&gpg, &data, pgp.team_fingerprint())
+                        .and_then(|k| for_sender(k, &from));
+                    let (keys, problem) = match shown {
                         Ok(k) => (k, None),
                         Err(why) => (Vec::new(), Some(why)),
                     };
@@ -166,6 +171,34 @@ fn show(gpg: &Gpg, data: &[u8], team: Option<String>) -> Result<Vec<KeyInfo>, St
     Ok(found)
 }
 
+/// Key substitution: a key is imported only with the user ids naming the address of the
+/// mail it came with, so nobody can slip in a key for someone else's address (the
+/// reporter's, in a follow-up of their thread). A key with no such user id is refused.
+fn for_sender(keys: Vec<KeyInfo>, from: &str) -> Result<Vec<KeyInfo>, String> {
+    if keep_uid_filter(from).is_some() && keys.iter().any(|k| k.names(from)) {
+        Ok(keys)
+    } else {
+        Err(not_for_sender(from))
+    }
+}
+
+fn not_for_sender(from: &str) -> String {
+    format!(
+        "none of its user ids names the address it came from, {}: a key is imported only for its sender's address",
+        crate::core::sanitize::terminal_line(from)
+    )
+}
+
+/// gpg's `--import-filter` keeping the user ids whose address is `from` (doc: "keep-uid"),
+/// when `from` is an address that cannot change the filter's expression.
+fn keep_uid_filter(from: &str) -> Option<String> {
+    let plain = from.contains('@')
+        && from
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+'));
+    plain.then(|| format!("keep-uid=mbox = {}", from.to_ascii_lowercase()))
+}
+
 /// Imports `offer`'s block into the team keyring: the fingerprints imported, which are
 /// exactly those shown. Refused when the offer has a problem.
 pub fn import(config: &Config, offer: &Offer) -> Result<Vec<String>, String> {
@@ -181,10 +214,15 @@ pub fn import(config: &Config, offer: &Offer) -> Result<Vec<String>, String> {
     if shown != offer.keys {
         return Err("the attachment's keys changed since they were shown: nothing imported".into());
     }
+    let Some(filter) = keep_uid_filter(&offer.from) else {
+        return Err(not_for_sender(&offer.from));
+    };
     let run = gpg.run(
         &[
             "--import-options".into(),
             "import-minimal".into(),
+            "--import-filter".into(),
+            filter.into(),
             "--import".into(),
         ],
         &offer.data,

@@ -211,7 +211,7 @@ pub fn resolve(
             source,
         })?;
     let run = run_with_deadline(child, limit);
-    let stderr = one_line(&run.stderr);
+    let stderr = one_line(&run.stderr, &run.stdout);
     let fail = |status: String| SecretError::Failed {
         section: section.into(),
         program: program.clone(),
@@ -334,9 +334,11 @@ fn collect(rx: &mpsc::Receiver<Option<Vec<u8>>>, until: Instant) -> Vec<u8> {
 }
 
 /// A command's stderr as one sanitized line: its non-empty lines joined by ` / `, control
-/// characters made visible, cut at [`STDERR_SHOWN`] characters.
-fn one_line(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
+/// characters made visible, credentials (its own answer on `stdout` among them) replaced by
+/// `[redacted]` (`core::secret::redact_credentials`), cut at [`STDERR_SHOWN`] characters.
+pub(crate) fn one_line(stderr: &[u8], stdout: &[u8]) -> String {
+    let stdout = Zeroizing::new(String::from_utf8_lossy(stdout).into_owned());
+    let text = crate::core::secret::redact_credentials(&String::from_utf8_lossy(stderr), &stdout);
     let joined = text
         .lines()
         .map(str::trim)

@@ -114,9 +114,9 @@ const ABANDONED: u8 = 2;
 const AUTH_CODES: &[&str] = &["530", "534", "535", "538"];
 
 /// Said in a send error (and so in the outbox's `last_error`) when the server refused the
-/// login: `secdesk reply` and `outbox --retry` then exit 77, not 75, as retrying the same
-/// credentials cannot help.
-pub const LOGIN_REFUSED: &str = "the login was refused: check smtp.username and the password";
+/// login, by password or OAuth2 token: `secdesk reply` and `outbox --retry` then exit 77,
+/// not 75, as retrying the same credentials cannot help.
+pub const LOGIN_REFUSED: &str = "the login was refused";
 
 impl SmtpSender {
     /// Builds the sender from `[smtp]`: resolves the password (if a login is configured)
@@ -359,7 +359,7 @@ impl SmtpSender {
         conn.abort();
         o.source.forget();
         Err(transient(format!(
-            "the server refused the OAuth2 token for {}, and then a fresh one from smtp.oauth2_token_command: check that the command prints a current access token for this account",
+            "{LOGIN_REFUSED}: the server refused the OAuth2 token for {}, and then a fresh one from smtp.oauth2_token_command: check that the command prints a current access token for this account",
             o.user
         )))
     }
@@ -458,7 +458,7 @@ impl SmtpSender {
             FailureKind::Transient
         };
         let detail = if auth {
-            format!("{detail} ({LOGIN_REFUSED})")
+            format!("{detail} ({LOGIN_REFUSED}: check smtp.username and the password)")
         } else if timed_out(e) {
             format!(
                 "no answer within {} s; check the network and the server, then retry",

@@ -113,6 +113,9 @@ pub struct ReplyCheck {
     pub recipients: usize,
     /// `mailio::gpg::sealing(..).line()`: encrypted or not, and why; `None` without `[pgp]`.
     pub sealing: Option<String>,
+    /// Why the reply would go out readable though its report came encrypted
+    /// (`Sealing::readable_because`): sending then needs a yes that says so.
+    pub readable: Option<String>,
     /// `core::reply::check_recipient_limit`'s refusal: sending then needs a confirmation
     /// naming the count.
     pub over_limit: Option<String>,

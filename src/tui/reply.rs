@@ -230,6 +230,17 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
                 state.info(text::REPLY_STILL_CHECKING);
                 return Vec::new();
             };
+            // The report came encrypted and this reply would not be: sending it readable
+            // needs a yes that says so, as `secdesk reply` asks it.
+            if check.readable.is_some() {
+                state.overlay = Overlay::Confirm(Confirm {
+                    question: text::send_unencrypted(
+                        check.over_limit.as_ref().map(|_| check.recipients),
+                    ),
+                    on_yes: OnYes::SendReply,
+                });
+                return Vec::new();
+            }
             // Over `[reply] max_recipients`: sending needs a yes that names the count, as
             // `secdesk reply` asks it.
             if check.over_limit.is_some() {
@@ -267,10 +278,17 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
     }
 }
 
-/// Hands the previewed draft to the outbox.
+/// Hands the previewed draft to the outbox. A preview that said the reply goes out
+/// readable though its report came encrypted was confirmed to get here: that yes is kept
+/// with the draft, so delivery sends it readable.
 pub fn send(state: &mut State) -> Vec<Request> {
     match state.reply.take() {
-        Some(flow) => vec![Request::QueueReply(Box::new(flow.draft))],
+        Some(mut flow) => {
+            if flow.check.as_ref().is_some_and(|c| c.readable.is_some()) {
+                flow.draft.unencrypted_ok = true;
+            }
+            vec![Request::QueueReply(Box::new(flow.draft))]
+        }
         None => Vec::new(),
     }
 }

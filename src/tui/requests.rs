@@ -311,12 +311,16 @@ pub fn check_reply(config: &Config, draft: Box<Draft>) -> Action {
         // The preview already says what is wrong with the draft; count what it names.
         Err(_) => draft.to.iter().chain(&draft.cc).cloned().collect(),
     };
+    let sealing = built
+        .is_ok()
+        .then(|| crate::mailio::gpg::sealing(config, &recipients));
     let check = ReplyCheck {
         recipients: recipients.len(),
-        sealing: built
-            .is_ok()
-            .then(|| crate::mailio::gpg::sealing(config, &recipients).line())
-            .flatten(),
+        sealing: sealing.as_ref().and_then(|s| s.line()),
+        readable: sealing
+            .as_ref()
+            .filter(|_| draft.report_encrypted)
+            .and_then(|s| s.readable_because()),
         over_limit: reply::check_recipient_limit(config, &draft)
             .err()
             .map(|e| e.to_string()),

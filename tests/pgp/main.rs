@@ -266,6 +266,57 @@ fn encrypted_and_signed_reports_are_opened_verified_and_marked() {
     );
 }
 
+/// A good signature by a key in the keyring that is not the sender's (an attacker who got
+/// their key imported, or another reporter's) is never shown as the sender's signature.
+#[test]
+fn a_good_signature_by_a_key_not_the_senders_says_so() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    let stranger = Keyring::generate("Stranger <stranger@example.com>");
+    team.trust(&reporter);
+    team.trust(&stranger);
+    let text = tarfile_text();
+    let server = Dovecot::start();
+    server.add_user(USER, PASSWORD);
+    server.append_all(
+        USER,
+        "INBOX",
+        &[
+            // From: the reporter, signed by the stranger's key.
+            signed_mime(&stranger, &headers(1, "spoofed report"), &text, None),
+            signed_mime(&reporter, &headers(2, "signed report"), &text, None),
+        ],
+    );
+    let desk = Desk::new(&server, &team, "");
+    desk.run(&["sync"]);
+
+    let r = desk.report("spoofed report");
+    assert_eq!(pgp(&r)["signature"], "good", "{r}");
+    assert_eq!(pgp(&r)["signer_not_sender"], true, "{r}");
+    let shown = desk.show_text("spoofed report");
+    assert!(
+        shown.contains("which is NOT the sender's key (none of its user ids names the sender)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "(Stranger <stranger@example.com>) do not name the sender reporter@example.net"
+        ),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("pgp: not encrypted, good signature by"),
+        "{shown}"
+    );
+
+    // The reporter's own key: a plain good signature, as before.
+    let r = desk.report("signed report");
+    assert_eq!(
+        pgp(&r),
+        &serde_json::json!({"encrypted": false, "signature": "good", "signer": reporter.fpr})
+    );
+}
+
 #[test]
 fn a_decompression_bomb_is_stopped_within_its_limits() {
     let team = Keyring::generate("Security Team <security@example.org>");

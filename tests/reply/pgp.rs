@@ -30,27 +30,29 @@ fn ciphertext(raw: &[u8]) -> Vec<u8> {
 
 /// A desk whose team keyring is `team`, its SMTP server, and `secdesk reply --yes`'s stdout.
 fn reply_with(team: &Keyring) -> (Desk, Smtp, String) {
-    let desk = Desk::new(REPORT, 0);
-    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
-    desk.configure(smtp.port, &pgp_lines(team));
+    let (desk, smtp) = desk_for(team);
     let out = send_ack(&desk);
     assert!(out.status.success(), "reply failed: {}", stderr(&out));
     (desk, smtp, stdout(&out))
 }
 
+/// A desk with the report synced, `[pgp]` on `team`'s keyring and its SMTP server.
+fn desk_for(team: &Keyring) -> (Desk, Smtp) {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    desk.configure(smtp.port, &pgp_lines(team));
+    (desk, smtp)
+}
+
 /// `secdesk reply 1 --template acknowledge --no-edit --yes`.
 pub fn send_ack(desk: &Desk) -> std::process::Output {
-    desk.run(
-        &[
-            "reply",
-            "1",
-            "--template",
-            "acknowledge",
-            "--no-edit",
-            "--yes",
-        ],
-        &[],
-    )
+    ack(desk, "1", "", &[])
+}
+
+/// `secdesk reply ID --template acknowledge --no-edit --yes MORE`, with `env`.
+fn ack(desk: &Desk, id: &str, more: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let line = format!("reply {id} --template acknowledge --no-edit --yes {more}");
+    desk.run(&line.split_whitespace().collect::<Vec<_>>(), env)
 }
 
 #[test]
@@ -125,4 +127,109 @@ fn a_reply_that_cannot_be_signed_is_queued_never_sent_readable() {
         stderr(&out)
     );
     assert!(desk.reporter_inbox().is_empty());
+}
+
+/// A report that came encrypted: the reporter's text, decrypted by the team key, is what a
+/// reply quotes. It is report #2 of a desk whose `[pgp]` is `pgp` (and `[smtp]` `smtp_port`).
+fn encrypted_report(team: &Keyring, reporter: &Keyring, smtp_port: u16, pgp: &str) -> Desk {
+    let desk = Desk::new(REPORT, smtp_port);
+    desk.configure(smtp_port, pgp);
+    let inner = format!("Content-Type: text/plain; charset=utf-8\r\n\r\n{SECRET}\r\n");
+    let mail = crate::keys::encrypted_mime(
+        "From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n\
+         Subject: zipfile escape\r\nDate: Tue, 24 Nov 2026 11:00:00 +0000\r\n\
+         Message-ID: <encrypted-2@reporter.example>\r\n",
+        &reporter.encrypt(&team.fpr, true, inner.as_bytes()),
+    );
+    desk.server.append(TEAM, "INBOX", &mail);
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "sync: {}", stderr(&out));
+    let shown = stdout(&desk.run(&["show", "2"], &[]));
+    assert!(shown.contains(SECRET), "decrypted on sync: {shown}");
+    desk
+}
+
+/// What only the encrypted report says.
+const SECRET: &str = "zipfile.Path follows ../ in member names";
+
+#[test]
+fn a_reply_to_an_encrypted_report_goes_out_readable_only_when_asked_to() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    // The team never turned encrypted replies on: the quote would go out readable.
+    let smtp_dir = tempfile::tempdir().expect("smtp maildir");
+    let smtp = Smtp::start(smtp_dir.path());
+    let pgp = format!("\n[pgp]\ngnupg_home = {:?}\n", team.path());
+    let desk = encrypted_report(&team, &reporter, smtp.port, &pgp);
+    let out = ack(&desk, "2", "", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the report came encrypted and this reply would go out readable")
+            && stderr(&out).contains("--unencrypted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 0);
+    assert_eq!(desk.query("SELECT count(*) FROM outbox"), 0);
+
+    // Said on purpose: it goes, readable, quote and all.
+    let out = ack(&desk, "2", "--unencrypted", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 1);
+}
+
+#[test]
+fn a_queued_reply_to_an_encrypted_report_is_held_when_its_key_is_gone() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    team.trust(&reporter);
+    // No SMTP server yet: the reply, encrypted at the preview, waits in the outbox.
+    let port = crate::support::free_port();
+    let desk = encrypted_report(&team, &reporter, port, &pgp_lines(&team));
+    let out = ack(&desk, "2", "", &[]);
+    assert!(stdout(&out).contains("Encrypted: yes"), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+
+    // The reporter's key leaves the keyring (expired, deleted) before the retry.
+    team.ok(&["--yes", "--delete-keys", &reporter.fpr], b"");
+    let smtp = Smtp::start_with(
+        &desk.server.maildir(crate::desk::REPORTER, "INBOX"),
+        crate::support::SmtpOptions {
+            port: Some(port),
+            ..Default::default()
+        },
+    );
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(
+        stderr(&out).contains("not sent: it would go out readable (no key in the keyring for reporter@example.net), though its report came encrypted"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(desk.reporter_inbox().is_empty(), "sent readable");
+    drop(smtp);
+}
+
+/// gpg missing from PATH: the preview says the keys could not be checked and why (install
+/// GnuPG), not that the reporter has no key, which would send the user hunting for one.
+#[test]
+fn without_gpg_on_the_path_the_preview_says_so_not_no_key() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    team.trust(&reporter);
+    let (desk, _smtp) = desk_for(&team);
+    let no_gpg = tempfile::tempdir().expect("empty PATH");
+    let path = no_gpg.path().to_str().expect("utf-8 path");
+    let out = ack(&desk, "1", "", &[("PATH", path)]);
+    let said = stdout(&out);
+    assert!(
+        said.contains(
+            "Encrypted: NO, sent readable: the keys could not be checked: gpg could not be started"
+        ) && said.contains("install GnuPG"),
+        "{said}{}",
+        stderr(&out)
+    );
+    assert!(!said.contains("no key in the keyring"), "{said}");
 }

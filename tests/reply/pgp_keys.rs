@@ -173,3 +173,64 @@ fn at_a_terminal_the_import_asks_and_only_y_imports() {
     );
     assert!(in_keyring(&team, &reporter.fpr));
 }
+
+/// Key substitution: someone else writes into the report's thread with a key that claims
+/// the reporter's address too. Only the user id naming the address the key came from is
+/// imported, so replies to the reporter are never encrypted to that key.
+#[test]
+fn a_key_claiming_the_reporters_address_from_someone_else_is_not_imported_for_it() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let attacker = Keyring::generate("Attacker <attacker@evil.example>");
+    attacker.ok(
+        &[
+            "--quick-add-uid",
+            &attacker.fpr,
+            "Reporter <reporter@example.net>",
+        ],
+        b"",
+    );
+    let desk = Desk::new(crate::REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    desk.configure(smtp.port, &pgp_lines(&team));
+    let follow_up = report_with("key.asc", "application/pgp-keys", &attacker.public_key())
+        .replace(
+            "From: Reporter <reporter@example.net>",
+            "From: <attacker@evil.example>",
+        )
+        .replace(
+            "Message-ID: <report-key@reporter.example>",
+            "Message-ID: <key-2@evil.example>\r\nIn-Reply-To: <report-1@reporter.example>",
+        );
+    desk.server
+        .append(crate::desk::TEAM, "INBOX", follow_up.as_bytes());
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = desk.run(&["pgp", "import-key", "1", "--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "uid Reporter <reporter@example.net>  (not imported: it names another address than the sender's, attacker@evil.example)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(in_keyring(&team, &attacker.fpr));
+    assert!(
+        !team
+            .gpg(&["--list-keys", "<reporter@example.net>"], b"")
+            .status
+            .success(),
+        "the attacker's key stands for the reporter's address"
+    );
+
+    // The reply to the reporter is not encrypted to the attacker's key.
+    let out = send_ack(&desk);
+    assert!(
+        stdout(&out).contains(
+            "Encrypted: NO, sent readable: no key in the keyring for reporter@example.net"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -66,6 +66,14 @@ class OAuthMailbox(Mailbox):
         response = await self.initial(server, args)
         fields = dict(f.split("=", 1) for f in response.split("\x01") if "=" in f)
         why = self.check(fields.get("user", ""), fields.get("auth", ""))
+        if why:
+            # As Gmail does (developers.google.com/gmail/imap/xoauth2-protocol): the error is
+            # a 334 challenge with a JSON status; the client sends an empty response, then the
+            # server fails the exchange.
+            status = json.dumps({"status": "401", "schemes": "Bearer"})
+            answer = await server.challenge_auth(status)
+            if answer != b"":
+                why += " (and the client did not answer the error challenge with an empty line)"
         return self.verdict(why)
 
     async def auth_OAUTHBEARER(self, server, args):

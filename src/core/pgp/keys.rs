@@ -55,13 +55,16 @@ impl KeyInfo {
         }
     }
 
-    /// Whether one of its user ids names `address` (case-insensitive, in angle brackets).
+    /// Whether one of its user ids names `address` ([`uid_names`]).
     pub fn names(&self, address: &str) -> bool {
-        let want = format!("<{}>", address.to_ascii_lowercase());
-        self.uids
-            .iter()
-            .any(|u| u.to_ascii_lowercase().contains(&want))
+        self.uids.iter().any(|u| uid_names(u, address))
     }
+}
+
+/// Whether user id `uid` names `address` (case-insensitive, in angle brackets).
+pub fn uid_names(uid: &str, address: &str) -> bool {
+    let want = format!("<{}>", address.to_ascii_lowercase());
+    uid.to_ascii_lowercase().contains(&want)
 }
 
 /// What the report view says under a message with a key attached.

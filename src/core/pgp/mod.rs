@@ -34,6 +34,9 @@ pub trait PgpEngine: Send + Sync {
     fn decrypt(&self, data: &[u8]) -> EngineRun;
     /// `gpg --verify SIG -`: checks a detached signature over `signed`.
     fn verify_detached(&self, signed: &[u8], signature: &[u8]) -> EngineRun;
+    /// The user ids of the key with primary fingerprint `fingerprint` in the keyring, made
+    /// safe for a terminal; empty when there is no such key.
+    fn user_ids(&self, fingerprint: &str) -> Vec<String>;
 }
 
 /// A message's OpenPGP state, as `show --json` carries it in `pgp`.
@@ -43,6 +46,10 @@ pub struct PgpInfo {
     pub signature: Signature,
     /// The signing key's fingerprint (good signature, or an unknown key that named it).
     pub signer: Option<String>,
+    /// A good signature by a key none of whose user ids names the message's sender: it
+    /// does not show that the sender wrote the message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signer_not_sender: bool,
 }
 
 impl PgpInfo {
@@ -54,6 +61,10 @@ impl PgpInfo {
             "not encrypted"
         };
         let sig = match self.signature {
+            Signature::Good if self.signer_not_sender => format!(
+                "signed by {}, which is NOT the sender's key (none of its user ids names the sender): the signature verifies, but does not show that the sender wrote this",
+                self.signer.as_deref().unwrap_or("?")
+            ),
             Signature::Good => format!(
                 "good signature by {}",
                 self.signer.as_deref().unwrap_or("?")
@@ -153,10 +164,31 @@ pub fn open(
         OUTSIDE_ENCRYPTED
     };
     parsed.body_text = with_outside(&text, &found.outside, marker);
+    check_signer_is_sender(parsed, &mut info, engine);
     Some(Opened {
         info,
         text_replaced: true,
     })
+}
+
+/// A good signature counts as the sender's only when the signing key has a user id naming
+/// the sender's address (as `From` says): else the key is someone else's (an attacker's
+/// imported earlier, another reporter's), which is marked and noted.
+fn check_signer_is_sender(parsed: &mut ParsedMessage, info: &mut PgpInfo, engine: &dyn PgpEngine) {
+    let (Signature::Good, Some(fpr), Some(from)) = (info.signature, &info.signer, &parsed.from)
+    else {
+        return;
+    };
+    let uids = engine.user_ids(fpr);
+    if uids.iter().any(|u| keys::uid_names(u, &from.addr)) {
+        return;
+    }
+    info.signer_not_sender = true;
+    parsed.notes.push(format!(
+        "signature: good, but by key {fpr}, whose user ids ({}) do not name the sender {}: it does not show that the sender wrote this",
+        uids.join("; "),
+        from.addr
+    ));
 }
 
 /// The note saying why gpg's run opened nothing (it was stopped, or did not decrypt an

@@ -82,6 +82,14 @@ pub struct Draft {
     /// only explicitly (`secdesk reply --to`).
     #[serde(default)]
     pub other_senders: Vec<String>,
+    /// A message of the report came PGP-encrypted: its reply (and the quote in it) must not
+    /// go out readable unless the user said so ([`Draft::unencrypted_ok`]).
+    #[serde(default)]
+    pub report_encrypted: bool,
+    /// The user agreed to send this reply readable though the report came encrypted
+    /// (`secdesk reply --unencrypted`, or `y` on a preview that said it would go readable).
+    #[serde(default)]
+    pub unencrypted_ok: bool,
 }
 
 /// Used when no template is chosen.
@@ -154,7 +162,21 @@ pub fn compose_to(
         references: reply_references(parent),
         body,
         other_senders: addressing.other_senders,
+        report_encrypted: came_encrypted(store, report_id)?,
+        unencrypted_ok: false,
     })
+}
+
+/// Whether a message the report received came PGP-encrypted (`messages.pgp`, as ingest
+/// recorded it, whether or not gpg could open it).
+fn came_encrypted(store: &Store, report_id: ReportId) -> Result<bool, ReplyError> {
+    let found = store.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE report_id = ?1 AND direction = 'in'
+             AND pgp IS NOT NULL AND json_extract(pgp, '$.encrypted') = 1)",
+        [report_id],
+        |r| r.get(0),
+    );
+    Ok(found.map_err(StoreError::from)?)
 }
 
 /// Who the greeting names: the first recipient's display name (flattened and cut as in the

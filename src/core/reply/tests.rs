@@ -198,6 +198,8 @@ fn ascii_body_stays_7bit() {
         references: vec![],
         body: "plain ascii\n".into(),
         other_senders: vec![],
+        report_encrypted: false,
+        unencrypted_ok: false,
     };
     let text = String::from_utf8(build(&d, "a@b", date()).unwrap().raw).unwrap();
     assert!(text.contains("Content-Transfer-Encoding: 7bit"), "{text}");

@@ -35,6 +35,17 @@ pub const REPLY_STILL_CHECKING: &str =
 pub const PREVIEW_SEALING: &str = "Encryption";
 pub const PREVIEW_CHECKING: &str = "checking the recipients' keys…";
 
+/// The preview's warning over a reply that would go out readable to an encrypted report.
+pub fn readable_reply(why: &str) -> String {
+    format!("The report came ENCRYPTED; this reply and its quote go out READABLE: {why}")
+}
+
+/// The question before sending it so (and to more addresses than `[reply] max_recipients`).
+pub fn send_unencrypted(over_limit: Option<usize>) -> String {
+    let to = over_limit.map_or(String::new(), |n| format!(" to all {n} addresses"));
+    format!("The report came encrypted: send this reply UNENCRYPTED{to}? [y]es; n goes back to the preview, where e edits")
+}
+
 pub fn send_to_all(n: usize) -> String {
     format!("Send to all {n} addresses? [y]es; n goes back to the preview, where e edits")
 }

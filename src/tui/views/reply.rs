@@ -10,8 +10,38 @@ use ratatui::Frame;
 
 use super::safe;
 use crate::core::sanitize::terminal_text;
+use crate::tui::action::ReplyCheck;
 use crate::tui::app::{ReplyFlow, State};
 use crate::tui::text;
+
+/// The store worker's findings: over the recipient limit, encrypted or not, and a reply
+/// going readable to a report that came encrypted (red, like the limit).
+fn check_lines(
+    check: Option<&ReplyCheck>,
+    field: &dyn Fn(&str, String) -> Line<'static>,
+) -> Vec<Line<'static>> {
+    let Some(check) = check else {
+        return vec![Line::from(Span::styled(
+            text::PREVIEW_CHECKING,
+            Style::new().fg(Color::DarkGray),
+        ))];
+    };
+    let red = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let mut lines = Vec::new();
+    if let Some(over) = &check.over_limit {
+        lines.push(Line::from(Span::styled(safe(over), red)));
+    }
+    if let Some(sealing) = &check.sealing {
+        lines.push(field(text::PREVIEW_SEALING, safe(sealing)));
+    }
+    if let Some(why) = &check.readable {
+        lines.push(Line::from(Span::styled(
+            text::readable_reply(&safe(why)),
+            red,
+        )));
+    }
+    lines
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
     let d = &flow.draft;
@@ -46,23 +76,7 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
         text::PREVIEW_RECIPIENTS,
         text::recipient_count(all.len(), &safe(&all.join(", "))),
     ));
-    match &flow.check {
-        Some(check) => {
-            if let Some(over) = &check.over_limit {
-                lines.push(Line::from(Span::styled(
-                    safe(over),
-                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-                )));
-            }
-            if let Some(sealing) = &check.sealing {
-                lines.push(field(text::PREVIEW_SEALING, safe(sealing)));
-            }
-        }
-        None => lines.push(Line::from(Span::styled(
-            text::PREVIEW_CHECKING,
-            Style::new().fg(Color::DarkGray),
-        ))),
-    }
+    lines.extend(check_lines(flow.check.as_ref(), &field));
     if !d.other_senders.is_empty() {
         lines.push(Line::from(vec![
             Span::styled(format!("{:<14}", text::PREVIEW_OTHERS), bold),

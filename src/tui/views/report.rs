@@ -502,7 +502,7 @@ fn pgp_line(m: &MessageView) -> Option<Line<'static>> {
     }
     let style = match m.pgp.signature {
         Signature::Bad => alarm(),
-        Signature::Good => Style::new().fg(Color::Green),
+        Signature::Good if !m.pgp.signer_not_sender => Style::new().fg(Color::Green),
         _ => Style::new().fg(Color::Yellow),
     };
     Some(Line::from(Span::styled(
