@@ -82,7 +82,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                     config.source.display()
                 )
             })?;
-            return notice::send_mail(&config, &mut store, id, &[to], text, args.no_edit, args.yes);
+            // The announcement quotes nothing of the report: it goes out as written.
+            let how = notice::Sending {
+                what: super::reply::What::Announcement,
+                no_edit: args.no_edit,
+                yes: args.yes,
+                report_encrypted: false,
+                unencrypted: false,
+            };
+            return notice::send_mail(&config, &mut store, id, &[to], text, how);
         }
     };
     match &args.out {

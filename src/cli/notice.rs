@@ -11,7 +11,7 @@ use crate::core::advisory::{self, mail, Change, Notified, Value};
 use crate::core::config::Config;
 use crate::core::reply::buffer::parse_addresses;
 use crate::core::reply::message::format_mailbox;
-use crate::core::reply::Draft;
+use crate::core::reply::{came_encrypted, Draft};
 use crate::core::store::{timestamp, Store};
 
 use super::change::{self, VersionCheck};
@@ -35,6 +35,12 @@ pub struct Args {
     /// Send without the preview and confirmation (the recipients are still printed).
     #[arg(long, short)]
     pub yes: bool,
+    /// Send the notice readable even though the report came PGP-encrypted (the notice quotes
+    /// it) and the notice cannot be encrypted (no key for a recipient, or `[pgp]
+    /// encrypt_replies` off). Without it such a notice is refused with `--yes`, and asked
+    /// about at the preview.
+    #[arg(long)]
+    pub unencrypted: bool,
     #[command(flatten)]
     pub version_check: VersionCheck,
 }
@@ -55,15 +61,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("secdesk: warning: report #{}: {w}", args.id);
         }
     }
-    let code = send_mail(
-        &config,
-        &mut store,
-        args.id,
-        &args.to,
-        text,
-        args.no_edit,
-        args.yes,
-    )?;
+    let how = Sending {
+        what: reply::What::Notice,
+        no_edit: args.no_edit,
+        yes: args.yes,
+        report_encrypted: came_encrypted(&store, args.id)?,
+        unencrypted: args.unencrypted,
+    };
+    let code = send_mail(&config, &mut store, args.id, &args.to, text, how)?;
     if code == ExitCode::SUCCESS {
         let now = Utc::now();
         let changes: Vec<Change> = args
@@ -91,6 +96,20 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// How [`send_mail`] sends.
+pub(super) struct Sending {
+    pub what: reply::What,
+    /// Do not open the editor.
+    pub no_edit: bool,
+    /// No preview, no confirmation.
+    pub yes: bool,
+    /// The report came PGP-encrypted and the mail quotes it: it goes out readable only with
+    /// the user's word (`unencrypted`, or a yes to the preview's `UNENCRYPTED` question).
+    pub report_encrypted: bool,
+    /// `--unencrypted`.
+    pub unencrypted: bool,
+}
+
 /// Sends an advisory mail (`notice`, `export --format announce`) to `to` through the
 /// reply's preview, outbox and send. Not sent without a confirmation or `--yes`.
 pub(super) fn send_mail(
@@ -99,9 +118,15 @@ pub(super) fn send_mail(
     id: i64,
     to: &[String],
     text: mail::MailText,
-    no_edit: bool,
-    yes: bool,
+    how: Sending,
 ) -> anyhow::Result<ExitCode> {
+    let Sending {
+        what,
+        no_edit,
+        yes,
+        report_encrypted,
+        unencrypted,
+    } = how;
     let interactive = std::io::stdin().is_terminal();
     if !yes && !interactive {
         anyhow::bail!(
@@ -132,10 +157,19 @@ pub(super) fn send_mail(
         references: Vec::new(),
         body: format!("{}\n", text.body.trim_end()),
         other_senders: Vec::new(),
-        report_encrypted: false,
+        report_encrypted,
         unencrypted_ok: false,
     };
-    let Some((draft, built)) = reply::settle(config, draft, !no_edit, yes, interactive)? else {
+    let how = reply::Settle {
+        edit: !no_edit,
+        yes,
+        interactive,
+        named: Vec::new(),
+        current: None,
+        unencrypted,
+        what,
+    };
+    let Some((draft, built)) = reply::settle_with(config, draft, how)? else {
         eprintln!("secdesk: mail for report #{id} not sent");
         return Ok(ExitCode::FAILURE);
     };

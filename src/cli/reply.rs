@@ -92,6 +92,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         named,
         current: Some(state_change::current(&store, args.id)?),
         unencrypted: args.unencrypted,
+        what: What::Reply,
     };
     // Other desks see "replying" until this ends (docs/team.md); a second replier is warned.
     let confirm = |p: &str| match interactive && !args.yes {
@@ -168,6 +169,46 @@ pub struct Settle {
     pub current: Option<(ReportState, Option<InvalidReason>)>,
     /// `--unencrypted`: the user agreed to send it readable though the report came encrypted.
     pub unencrypted: bool,
+    /// What is sent, as the refusals and the preview's question name it.
+    pub what: What,
+}
+
+/// What [`settle_with`] settles: a reply to the reporter, a notice about the report to
+/// distributors (`secdesk notice`, which quotes the report all the same), or the advisory's
+/// announcement (`secdesk export --format announce`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum What {
+    Reply,
+    Notice,
+    Announcement,
+}
+
+impl What {
+    fn noun(self) -> &'static str {
+        match self {
+            What::Reply => "reply",
+            What::Notice => "notice",
+            What::Announcement => "announcement",
+        }
+    }
+
+    /// "the reply to report #5", "the notice for report #5".
+    fn of(self, id: i64) -> String {
+        match self {
+            What::Reply => format!("the reply to report #{id}"),
+            What::Notice | What::Announcement => format!("the {} for report #{id}", self.noun()),
+        }
+    }
+
+    /// How it could go out encrypted instead.
+    fn how_to_encrypt(self, id: i64) -> String {
+        match self {
+            What::Reply => {
+                format!("import the reporter's key first (`secdesk pgp import-key {id}`)")
+            }
+            What::Notice | What::Announcement => "add each recipient's public key to the team keyring (`[pgp] gnupg_home`) with `encrypt_replies = \"when-possible\"` first".to_string(),
+        }
+    }
 }
 
 /// Edits (when asked), builds and confirms a draft until it is ready to send.
@@ -186,6 +227,7 @@ pub fn settle(
         named: Vec::new(),
         current: None,
         unencrypted: false,
+        what: What::Reply,
     };
     settle_with(config, draft, how)
 }
@@ -203,6 +245,7 @@ pub fn settle_with(
         named,
         current,
         unencrypted,
+        what,
     } = how;
     let mut buffer = to_buffer(&draft);
     loop {
@@ -243,7 +286,7 @@ pub fn settle_with(
                 .iter()
                 .map(|r| r.to_lowercase())
                 .all(|r| named.contains(&r) || team.as_ref() == Some(&r));
-        let over_limit = if all_named {
+        let over = if all_named {
             None
         } else {
             check_recipient_limit(config, &draft).err()
@@ -255,18 +298,18 @@ pub fn settle_with(
             .then(|| gpg::sealing(config, &built.recipients).readable_because())
             .flatten();
         if yes {
-            if let Some(e) = over_limit {
+            if let Some(e) = over {
                 return Err(e.into());
             }
             if let Some(why) = &readable {
-                refuse_readable_unless(unencrypted || draft.unencrypted_ok, &draft, why)?;
+                refuse_readable_unless(unencrypted || draft.unencrypted_ok, &draft, why, what)?;
                 draft.unencrypted_ok = true;
             }
             print_recipients(config, &draft, &built)?;
             return Ok(Some((draft, built)));
         }
         print_preview(config, &draft, &built, current)?;
-        let prompt = send_prompt(&draft, &built, over_limit.as_ref(), readable.as_deref());
+        let prompt = send_prompt(&draft, &built, over.as_ref(), readable.as_deref(), what);
         match choose(&prompt)? {
             'y' => {
                 // Saying yes to that question is the user's word to send it readable.
@@ -279,15 +322,24 @@ pub fn settle_with(
     }
 }
 
-/// `--yes` to a report that came encrypted, with a reply that would go out readable (`why`):
-/// refused unless the user said so (`agreed`: `--unencrypted`, or an earlier yes).
-fn refuse_readable_unless(agreed: bool, draft: &Draft, why: &str) -> anyhow::Result<()> {
+/// `--yes` to a report that came encrypted, with a reply (or notice) that would go out
+/// readable (`why`): refused unless the user said so (`agreed`: `--unencrypted`, or an
+/// earlier yes).
+fn refuse_readable_unless(
+    agreed: bool,
+    draft: &Draft,
+    why: &str,
+    what: What,
+) -> anyhow::Result<()> {
     if agreed {
         return Ok(());
     }
+    let id = draft.report_id;
     anyhow::bail!(
-        "not sending the reply to report #{id}: the report came encrypted and this reply would go out readable ({why}); import the reporter's key first (`secdesk pgp import-key {id}`), or pass --unencrypted to send it readable on purpose",
-        id = draft.report_id
+        "not sending {}: the report came encrypted and this {} would go out readable ({why}); {}, or pass --unencrypted to send it readable on purpose",
+        what.of(id),
+        what.noun(),
+        what.how_to_encrypt(id),
     )
 }
 
@@ -298,10 +350,12 @@ fn send_prompt(
     built: &BuiltMessage,
     over_limit: Option<&ReplyError>,
     readable: Option<&str>,
+    what: What,
 ) -> String {
+    let noun = what.noun();
     if let Some(why) = readable {
         warn(&format!(
-            "report #{} came ENCRYPTED, and this reply (with its quote) would go out READABLE: {why}",
+            "report #{} came ENCRYPTED, and this {noun} (with its quote) would go out READABLE: {why}",
             draft.report_id
         ));
     }
@@ -318,7 +372,7 @@ fn send_prompt(
                 built.recipients.len()
             )
         }
-        None => format!("Send this reply{unencrypted}? [y]es, [e]dit, [n]o: "),
+        None => format!("Send this {noun}{unencrypted}? [y]es, [e]dit, [n]o: "),
     }
 }
 

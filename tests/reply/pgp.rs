@@ -233,3 +233,82 @@ fn without_gpg_on_the_path_the_preview_says_so_not_no_key() {
     );
     assert!(!said.contains("no key in the keyring"), "{said}");
 }
+
+/// The embargo notice quotes the reporter's first mail to distributors: for a report that
+/// came encrypted, a notice that would go out readable is refused with `--yes`, asked about
+/// at the preview, and sent readable only with `--unencrypted` or a yes to that question.
+#[test]
+fn a_notice_quoting_an_encrypted_report_goes_out_readable_only_when_asked_to() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    // No key for the distributors' list in the keyring: the notice cannot be encrypted.
+    let smtp_dir = tempfile::tempdir().expect("smtp maildir");
+    let smtp = Smtp::start(smtp_dir.path());
+    let desk = encrypted_report(&team, &reporter, smtp.port, &pgp_lines(&team));
+    let set = ["advisory", "2", "--set", "summary=zipfile path traversal"];
+    let out = desk.run(
+        &[&set[..], &["--set", "embargo_until=2099-01-06"]].concat(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let notice = |more: &[&str]| {
+        let line = [
+            "notice",
+            "2",
+            "--to",
+            "distros@vs.openwall.org",
+            "--no-edit",
+        ];
+        desk.run(&[&line[..], more].concat(), &[])
+    };
+
+    let out = notice(&["--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "not sending the notice for report #2: the report came encrypted and this notice would go out readable (no key in the keyring for distros@vs.openwall.org"
+        ) && stderr(&out).contains("--unencrypted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 0);
+    assert_eq!(desk.query("SELECT count(*) FROM outbox"), 0);
+
+    // At the preview: warned in words, and the question says UNENCRYPTED.
+    let line = desk.shell_line(&[
+        "notice",
+        "2",
+        "--to",
+        "distros@vs.openwall.org",
+        "--no-edit",
+    ]);
+    let tmux = crate::interactive::Tmux::start(&line);
+    let screen = tmux.wait_for("Send this notice UNENCRYPTED? [y]es, [e]dit, [n]o");
+    assert!(
+        screen.contains(
+            "report #2 came ENCRYPTED, and this notice (with its quote) would go out READABLE"
+        ),
+        "{screen}"
+    );
+    assert_eq!(
+        crate::desk::maildir_count(smtp_dir.path()),
+        0,
+        "sent before the answer"
+    );
+    tmux.cmd(&["send-keys", "y", "Enter"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 1);
+
+    // Said on the command line: it goes, readable, quote and all.
+    let out = notice(&["--yes", "--unencrypted"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 2);
+    let new = smtp_dir.path().join("new");
+    let sent: Vec<String> = std::fs::read_dir(new)
+        .expect("maildir")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("mail"))
+        .collect();
+    assert!(sent.iter().all(|m| m.contains(SECRET)), "{sent:?}");
+}

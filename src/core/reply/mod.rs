@@ -169,7 +169,7 @@ pub fn compose_to(
 
 /// Whether a message the report received came PGP-encrypted (`messages.pgp`, as ingest
 /// recorded it, whether or not gpg could open it).
-fn came_encrypted(store: &Store, report_id: ReportId) -> Result<bool, ReplyError> {
+pub fn came_encrypted(store: &Store, report_id: ReportId) -> Result<bool, ReplyError> {
     let found = store.conn().query_row(
         "SELECT EXISTS (SELECT 1 FROM messages WHERE report_id = ?1 AND direction = 'in'
              AND pgp IS NOT NULL AND json_extract(pgp, '$.encrypted') = 1)",
