@@ -427,7 +427,17 @@ impl Config {
         config.source = path.to_path_buf();
         config.default_ports(text);
         config.validate().map_err(invalid)?;
+        config.anchor_paths();
         Ok(config)
+    }
+
+    /// `[pgp] gnupg_home` with `~` expanded and, when relative, taken from the config file's
+    /// folder (as `ca_file` is), not from wherever secdesk runs.
+    fn anchor_paths(&mut self) {
+        let dir = self.dir();
+        if let Some(pgp) = self.pgp.as_mut() {
+            pgp.gnupg_home = dir.join(expand_home(&pgp.gnupg_home));
+        }
     }
 
     /// A section without a `port` gets the standard one for its `security`: 993 (IMAPS) or

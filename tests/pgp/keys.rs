@@ -17,9 +17,14 @@ impl Keyring {
     /// A keyring with a new key for `uid` (e.g. `Team <security@example.org>`).
     pub fn generate(uid: &str) -> Keyring {
         // A short path: gpg-agent's socket lives in it.
+        Keyring::generate_in(uid, Path::new("/tmp"))
+    }
+
+    /// [`Keyring::generate`], in a new folder of `parent`.
+    pub fn generate_in(uid: &str, parent: &Path) -> Keyring {
         let home = tempfile::Builder::new()
             .prefix("gpg")
-            .tempdir_in("/tmp")
+            .tempdir_in(parent)
             .expect("temp GNUPGHOME");
         let mut ring = Keyring {
             home,

@@ -134,6 +134,13 @@ fn a_reply_that_cannot_be_signed_is_queued_never_sent_readable() {
 fn encrypted_report(team: &Keyring, reporter: &Keyring, smtp_port: u16, pgp: &str) -> Desk {
     let desk = Desk::new(REPORT, smtp_port);
     desk.configure(smtp_port, pgp);
+    sync_encrypted(&desk, team, reporter);
+    desk
+}
+
+/// Files a report `reporter` encrypted to `team` in the team's INBOX, syncs it and checks
+/// that `show` has its decrypted text.
+fn sync_encrypted(desk: &Desk, team: &Keyring, reporter: &Keyring) {
     let inner = format!("Content-Type: text/plain; charset=utf-8\r\n\r\n{SECRET}\r\n");
     let mail = crate::keys::encrypted_mime(
         "From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n\
@@ -146,7 +153,6 @@ fn encrypted_report(team: &Keyring, reporter: &Keyring, smtp_port: u16, pgp: &st
     assert!(out.status.success(), "sync: {}", stderr(&out));
     let shown = stdout(&desk.run(&["show", "2"], &[]));
     assert!(shown.contains(SECRET), "decrypted on sync: {shown}");
-    desk
 }
 
 /// What only the encrypted report says.
@@ -311,4 +317,22 @@ fn a_notice_quoting_an_encrypted_report_goes_out_readable_only_when_asked_to() {
         .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("mail"))
         .collect();
     assert!(sent.iter().all(|m| m.contains(SECRET)), "{sent:?}");
+}
+
+/// `[pgp] gnupg_home = "NAME"` is the folder NAME beside the config file (as `ca_file` is),
+/// wherever secdesk runs from: here the test's folder, where no such keyring is.
+#[test]
+fn a_relative_gnupg_home_is_read_beside_the_config() {
+    let desk = Desk::new(REPORT, 0);
+    let team = Keyring::generate_in("Security Team <security@example.org>", desk.dir.path());
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    let name = team.path().file_name().expect("a folder name");
+    let name = name.to_str().expect("utf-8");
+    let here = std::env::current_dir().expect("the current folder");
+    assert_ne!(here, desk.dir.path());
+    assert!(!here.join(name).exists());
+    desk.configure(0, &format!("\n[pgp]\ngnupg_home = \"{name}\"\n"));
+    // The report opens with the team key: it is shown decrypted.
+    sync_encrypted(&desk, &team, &reporter);
 }

@@ -410,3 +410,20 @@ fn a_section_without_a_port_gets_the_standard_one_for_its_security() {
         (1993, 2465)
     );
 }
+
+#[test]
+fn gnupg_home_is_taken_from_the_config_folder_with_home_expanded() {
+    let home = |value: &str| {
+        let text = format!("{MINIMAL}\n[pgp]\ngnupg_home = {value:?}\n");
+        let c = Config::parse(&text, Path::new("/etc/x/config.toml")).unwrap();
+        c.pgp.unwrap().gnupg_home
+    };
+    assert_eq!(home("keyring"), Path::new("/etc/x/keyring"));
+    assert_eq!(home("../keys/team"), Path::new("/etc/x/../keys/team"));
+    assert_eq!(home("/srv/gnupg"), Path::new("/srv/gnupg"));
+    assert_eq!(
+        home("~/.gnupg-team"),
+        paths::expand_home(Path::new("~/.gnupg-team"))
+    );
+    assert!(!home("~/.gnupg-team").starts_with("/etc/x"));
+}

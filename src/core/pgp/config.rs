@@ -10,6 +10,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct PgpConfig {
     /// The keyring gpg runs with (`GNUPGHOME`): the team's secret key and reporters' public keys.
+    /// Once parsed, `~` is expanded and a relative path is taken from the config file's folder.
     pub gnupg_home: PathBuf,
     /// The team key's fingerprint: replies are signed with it and the Sent copy of an
     /// encrypted reply is encrypted to it too.
