@@ -831,3 +831,63 @@ fn cve_and_ghsa_exports_hold_text_up_to_their_schemas_limits_and_refuse_longer()
     // OSV sets no limit: the record is still exported.
     desk.export_to("1", "osv", "osv.json");
 }
+
+/// The CVE JSON 5.1 schema (cvelib's) holds a URL of 2,048 characters, 512 references and
+/// a CWE id of 9 characters ("CWE-" and five digits): a record at those limits validates,
+/// and one over each is refused naming the field, its length and the limit.
+#[test]
+fn cve_export_holds_urls_references_and_cwe_ids_up_to_the_schema_and_refuses_more() {
+    let desk = Desk::new();
+    desk.set_full_advisory(); // one reference already
+    let url = |n: usize| format!("https://example.org/{}", "a".repeat(n - 20));
+    let mut sets = vec![
+        "cwe=CWE-99999".to_string(),
+        format!("references={}", url(2048)),
+    ];
+    sets.extend((2..512).map(|i| format!("references=https://example.org/r/{i}")));
+    let mut args = vec!["advisory", "1"];
+    for s in &sets {
+        args.extend(["--set", s.as_str()]);
+    }
+    desk.ok(&args);
+    let (file, cve) = desk.export_to("1", "cve", "cve.json");
+    let references = cve["containers"]["cna"]["references"].as_array().unwrap();
+    assert_eq!(references.len(), 512);
+    if let Some(venv) = venv() {
+        validate(
+            &venv,
+            "cve",
+            &["validate", "-s", "full", "-f", file.to_str().unwrap()],
+        );
+        // The limits are the schema's: one over each, cvelib refuses the record.
+        let cna = |edit: &dyn Fn(&mut Value)| {
+            let mut over = cve.clone();
+            edit(&mut over["containers"]["cna"]);
+            let path = desk.path("cve-over.json");
+            std::fs::write(&path, over.to_string()).unwrap();
+            let out = Command::new(venv.join("cve"))
+                .args(["validate", "-s", "full", "-f", path.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "cvelib took {over}");
+        };
+        cna(&|c| c["problemTypes"][0]["descriptions"][0]["cweId"] = "CWE-100000".into());
+        cna(&|c| c["references"][0]["url"] = url(2049).into());
+        cna(&|c| {
+            let more = serde_json::json!({ "url": "https://example.org/r/513" });
+            c["references"].as_array_mut().unwrap().push(more);
+        });
+    }
+
+    let long = format!("references={}", url(2049));
+    desk.ok(&["advisory", "1", "--set", "cwe=CWE-100000", "--set", &long]);
+    let err = desk.fails(&["export", "1", "--format", "cve"]);
+    for said in [
+        "references is 2049 characters and a CVE record's URL holds at most 2048",
+        "references are 513 and a CVE record holds at most 512",
+        "cwe is 10 characters and a CVE record's CWE id holds at most 9",
+        "secdesk advisory 1 --set",
+    ] {
+        assert!(err.contains(said), "{said}: {err}");
+    }
+}

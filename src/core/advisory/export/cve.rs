@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    missing_with_range, package, range, refuse_missing, refuse_too_long, ExportError, Format,
+    missing_with_range, package, range, refuse_missing, refuse_over, too_long, ExportError, Format,
     Limit, Meta, Range,
 };
 use crate::core::advisory::{Advisory, Severity};
@@ -14,7 +14,14 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
     let missing = missing(a, meta);
     let range = range(a);
     refuse_missing(meta.id, Format::Cve, missing)?;
-    refuse_too_long(meta.id, Format::Cve, &limits(a))?;
+    let mut over = too_long(&limits(a));
+    if a.references.len() > MAX_REFERENCES {
+        over.push(format!(
+            "references are {} and a CVE record holds at most {MAX_REFERENCES}",
+            a.references.len()
+        ));
+    }
+    refuse_over(meta.id, Format::Cve, over)?;
     let (Ok(range), Some(severity), Some(org), Some(cve)) =
         (range, a.severity(), &meta.config.cna_org_id, &a.cve)
     else {
@@ -61,8 +68,11 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
     }))
 }
 
+/// The CVE JSON 5.1 schema's `maxItems` of `references`.
+const MAX_REFERENCES: usize = 512;
+
 /// The CVE JSON 5.1 schema's `maxLength` of each field the record carries as text.
-fn limits(a: &Advisory) -> Vec<Limit<'_>> {
+fn limits<'a>(a: &'a Advisory) -> Vec<Limit<'a>> {
     let mut limits = vec![
         Limit {
             field: "summary",
@@ -95,6 +105,22 @@ fn limits(a: &Advisory) -> Vec<Limit<'_>> {
             max: 1024,
         });
     }
+    limits.push(Limit {
+        field: "cwe",
+        value: a.cwe.as_deref(),
+        holds: "a CVE record's CWE id",
+        max: 9,
+    });
+    // A URL (`uriType`) holds 2,048: each reference, and the repo (a reference too when
+    // there are none).
+    let url = |field, url: &'a String| Limit {
+        field,
+        value: Some(url.as_str()),
+        holds: "a CVE record's URL",
+        max: 2048,
+    };
+    limits.extend(a.references.iter().map(|u| url("references", u)));
+    limits.extend(a.repo.iter().map(|u| url("repo", u)));
     limits.extend(a.credits.iter().map(|c| Limit {
         field: "credits",
         value: Some(c.name.as_str()),

@@ -186,7 +186,12 @@ pub fn refuse_too_long(
     format: Format,
     limits: &[Limit<'_>],
 ) -> Result<(), ExportError> {
-    let over: Vec<String> = limits
+    refuse_over(id, format, too_long(limits))
+}
+
+/// Each field of `limits` over its limit, named with its length and the limit.
+pub fn too_long(limits: &[Limit<'_>]) -> Vec<String> {
+    limits
         .iter()
         .filter_map(|l| {
             let n = l.value?.chars().count();
@@ -197,7 +202,12 @@ pub fn refuse_too_long(
                 )
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Refuses a record with anything more than its format holds (`over`: what, each said as
+/// [`too_long`] says it), or nothing when `over` is empty.
+pub fn refuse_over(id: ReportId, format: Format, over: Vec<String>) -> Result<(), ExportError> {
     if over.is_empty() {
         return Ok(());
     }
