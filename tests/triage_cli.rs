@@ -542,6 +542,28 @@ fn stats_exports_json_and_formula_safe_csv() {
     assert!(table.contains("to first response"), "{table}");
 }
 
+/// Weeks, months and years are cut in UTC: the JSON, the CSV, the table and `--help` say so.
+#[test]
+fn stats_say_their_periods_are_utc() {
+    let desk = Desk::new();
+    assert_eq!(desk.json(&["stats", "--json"])["time_zone"], "UTC");
+    let csv = desk.ok(&["stats", "--csv"]);
+    assert!(csv.contains("period,time_zone,name,UTC\r\n"), "{csv}");
+    let table = desk.ok(&["stats", "--by", "month"]);
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("(UTC days, weeks, months and years)"),
+        "{table}"
+    );
+    assert!(table.contains("intake per UTC week"), "{table}");
+    assert!(table.contains("per month, UTC"), "{table}");
+    let help = desk.ok(&["stats", "--help"]);
+    assert!(
+        help.contains("a UTC day") && help.contains("midnight UTC"),
+        "{help}"
+    );
+}
+
 #[test]
 fn issue14_members_by_any_name_responded_dup_of_a_dup_list_header_and_empty_outbox() {
     let desk = Desk::new();

@@ -23,6 +23,7 @@ pub fn to_csv(stats: &Stats) -> String {
         "date",
         stats.until.clone().unwrap_or_default(),
     );
+    row("period", "time_zone", "name", stats.time_zone.to_string());
     row("reports", "", "count", stats.reports.to_string());
     for (section, counts) in [
         ("by_state", &stats.by_state),
