@@ -54,6 +54,8 @@ pub fn to_csv(stats: &Stats) -> String {
         row(section, "", "median_hours", hours(f.median_hours));
         row(section, "", "p90_hours", hours(f.p90_hours));
         row(section, "", "count", f.count.to_string());
+        // Unlike `response_times`, which leaves spam out.
+        row(section, "", "spam", "included".into());
     }
     let o = &stats.over_target;
     for (key, n) in [
