@@ -583,6 +583,57 @@ fn a_request_id_from_the_command_line_never_discards_a_post_no_listing_showed() 
     assert!(mm.held_ids(LIST_ID).is_empty());
 }
 
+/// A listing the store cannot record (here a trigger refuses every insert into the table of
+/// listed posts, as a full disk would) says that `held accept|discard|reject ID` will refuse
+/// its posts, and what to do; and the command does refuse them.
+#[test]
+fn a_listing_the_store_cannot_record_warns_that_acting_by_id_will_refuse() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    let desk = Desk::new(&mm.rest_url(), "ada", None, "");
+    let db = desk.dir.path().join("secdesk.db");
+    {
+        let store = secdesk::core::store::Store::open(&db).expect("open the store");
+        store
+            .conn()
+            .execute_batch(
+                "CREATE TRIGGER no_room BEFORE INSERT ON held_verdicts
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )
+            .expect("add the trigger");
+    }
+    mm.post(
+        LIST,
+        "win@lottery.example",
+        &post(
+            "spam2@lottery.example",
+            "win@lottery.example",
+            "You WON 1000000 dollars, claim now",
+            "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details. Act now, limited offer, free money.",
+        ),
+    );
+    let held = mm.wait_held(LIST_ID, 1);
+    let out = desk.run(&["held", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("held json");
+    let id = request_id(listed.as_array().expect("array"), "spam2@lottery.example");
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warning.contains("database or disk is full")
+            && warning.contains("secdesk held accept|discard|reject ID` will refuse these posts")
+            && warning.contains(&db.display().to_string())
+            && warning.contains("writable")
+            && warning.contains("held screen (H)"),
+        "{warning}"
+    );
+    // As the warning said: the post the listing showed is refused by its id, and stays held.
+    let out = desk.run(&["held", "discard", &id]);
+    let err = single_line_error(&out);
+    assert!(err.contains("make the store writable first"), "{err}");
+    assert_eq!(mm.held_ids(LIST_ID), held, "the post is still held");
+}
+
 /// A report with `kb` kB of reproducer text: over Mailman's `max_message_size` (40 kB by
 /// default), so Mailman holds it for its size as well.
 fn sized_report(n: usize, kb: usize) -> Vec<u8> {

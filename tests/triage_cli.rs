@@ -542,6 +542,63 @@ fn stats_exports_json_and_formula_safe_csv() {
     assert!(table.contains("to first response"), "{table}");
 }
 
+/// The older section's close time counts spam closures, the yearly one's does not: on a store
+/// where they differ, each label says which it is, in the table and the CSV.
+#[test]
+fn stats_label_the_two_close_times_apart() {
+    let desk = Desk::new();
+    desk.ok(&["mark", "2", "spam"]);
+    let s = desk.json(&["stats", "--json"]);
+    assert_eq!(s["time_to_close"]["count"], 1, "{s}");
+    assert_eq!(s["response_times"]["close"]["count"], 0, "{s}");
+    let table = desk.ok(&["stats"]);
+    let row = |label: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} row: {table}"))
+            .to_string()
+    };
+    let all = row("to close (all, spam included)");
+    let reports = row("to close (no spam)");
+    assert!(all.trim_end().ends_with(" 1"), "{all}");
+    assert!(reports.contains(" 0 "), "{reports}");
+    assert!(
+        !table
+            .lines()
+            .any(|l| l.trim_start().starts_with("to close ") && !l.contains("spam")),
+        "a bare 'to close' row: {table}"
+    );
+    let csv = desk.ok(&["stats", "--csv"]);
+    assert!(csv.contains("time_to_close,,spam,included\r\n"), "{csv}");
+    assert!(
+        csv.contains("response_times,close,spam,excluded\r\n"),
+        "{csv}"
+    );
+}
+
+/// Weeks, months and years are cut in UTC: the JSON, the CSV, the table and `--help` say so.
+#[test]
+fn stats_say_their_periods_are_utc() {
+    let desk = Desk::new();
+    assert_eq!(desk.json(&["stats", "--json"])["time_zone"], "UTC");
+    let csv = desk.ok(&["stats", "--csv"]);
+    assert!(csv.contains("period,time_zone,name,UTC\r\n"), "{csv}");
+    let table = desk.ok(&["stats", "--by", "month"]);
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("(UTC days, weeks, months and years)"),
+        "{table}"
+    );
+    assert!(table.contains("intake per UTC week"), "{table}");
+    assert!(table.contains("per month, UTC"), "{table}");
+    let help = desk.ok(&["stats", "--help"]);
+    assert!(
+        help.contains("a UTC day") && help.contains("midnight UTC"),
+        "{help}"
+    );
+}
+
 #[test]
 fn issue14_members_by_any_name_responded_dup_of_a_dup_list_header_and_empty_outbox() {
     let desk = Desk::new();

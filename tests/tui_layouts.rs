@@ -32,7 +32,7 @@ fn every_queue_row_shows_id_class_state_and_subject_at_every_size() {
             );
             let class = s.class.as_deref().unwrap_or("-");
             assert!(
-                line.contains(class) || line.contains("unsure"),
+                line.contains(class),
                 "class of #{} at {w}x{h}: {line}",
                 s.id
             );

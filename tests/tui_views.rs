@@ -12,17 +12,17 @@ fn queue_view() {
     let desk = Desk::demo();
     let screen = desk.screen();
     insta::assert_snapshot!(screen);
-    // Overdue reports are marked, and the unsure verdict stands out in reverse yellow.
+    // Overdue reports are marked, and the unsure verdict stands out in reverse yellow,
+    // naming the likelier class before the confidence in it: never "unsure 55%", which
+    // reads as "55% unsure".
     assert!(screen.contains("late"));
+    assert!(screen.contains("?? 55%"), "{screen}");
+    assert!(!screen.contains("unsure"), "{screen}");
     let t = desk.terminal(120, 32);
     let buf = t.backend().buffer();
     let unsure = (0..32)
         .flat_map(|y| (0..120).map(move |x| (x, y)))
-        .find(|&(x, y)| {
-            buf[(x, y)].symbol() == "u"
-                && buf[(x + 1, y)].symbol() == "n"
-                && buf[(x + 2, y)].symbol() == "s"
-        })
+        .find(|&(x, y)| buf[(x, y)].symbol() == "?" && buf[(x + 1, y)].symbol() == "?")
         .expect("an unsure verdict is on screen");
     assert_eq!(buf[unsure].bg, Color::Yellow);
 }

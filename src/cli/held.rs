@@ -158,7 +158,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             anyhow::Ok((store, classifier))
         })?;
         if let Some(e) = &listed.cache_error {
-            eprintln!("secdesk: warning: the verdicts were not kept for the next listing ({e}); this listing is complete");
+            eprintln!("{}", not_recorded_warning(e, &config.store_path()));
         }
         let posts = listed.posts;
         let mut moderator = Moderator {
@@ -218,13 +218,26 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The warning of a listing whose posts could not be recorded in the store (`held_verdicts`):
+/// the listing is whole, but `accept|discard|reject ID` (`check_listed`) will refuse its posts
+/// as never listed until a listing is recorded, so it says that, and what to do.
+fn not_recorded_warning(error: &dyn std::fmt::Display, store: &std::path::Path) -> String {
+    format!(
+        "secdesk: warning: this listing is complete, but the store could not record it ({error}): \
+         `secdesk held accept|discard|reject ID` will refuse these posts as never listed; make \
+         {} writable (disk space, permissions) and run `secdesk held` again before acting by \
+         id, or act on them from the desk's held screen (H)",
+        terminal_line(&store.display().to_string())
+    )
+}
+
 /// Refuses a post no listing on this desk showed (`moderation::cache::was_listed`), naming it.
 fn check_listed(store: &Store, post: &HeldPost, action: Action) -> anyhow::Result<()> {
     if moderation::cache::was_listed(store, &post.raw)? {
         return Ok(());
     }
     anyhow::bail!(
-        "request {} of {} now holds a post no listing on this desk has shown (\"{}\" from {}, held {}): nothing was done to it; list the held posts with `secdesk held`, then {action} it by its id there",
+        "request {} of {} now holds a post no listing on this desk has shown (\"{}\" from {}, held {}): nothing was done to it; list the held posts with `secdesk held`, then {action} it by its id there (if that listing warns that the store could not record it, make the store writable first)",
         post.request_id,
         terminal_line(&post.list),
         terminal_line(&post.subject),

@@ -1,5 +1,7 @@
 //! `secdesk stats [--since DATE] [--until DATE] [--format table|csv|json]`: team figures for
 //! a period, for people (table), spreadsheets (CSV, formula-guarded) or scripts (JSON).
+//! Days, weeks, months and years are UTC ones (`core::stats::TIME_ZONE`), and every format
+//! says so.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -22,10 +24,10 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// First day of the period (YYYY-MM-DD): reports that arrived on or after it.
+    /// First day of the period (YYYY-MM-DD, a UTC day): reports that arrived on or after it.
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// Last day of the period (YYYY-MM-DD), included.
+    /// Last day of the period (YYYY-MM-DD, a UTC day), included.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// How to print the figures: a table for people, CSV for a spreadsheet (one row per
@@ -38,7 +40,8 @@ pub struct Args {
     /// Same as --format csv.
     #[arg(long, conflicts_with = "format")]
     pub csv: bool,
-    /// Group intake and clocks by week, month, quarter or year (`by_period`).
+    /// Group intake and clocks by week, month, quarter or year (`by_period`), cut at
+    /// midnight UTC: a report sent at 23:30 on 31 December in UTC-5 counts in the next year.
     #[arg(long, value_name = "PERIOD", default_value = "week",
           value_parser = |s: &str| s.parse::<stats::period::By>())]
     pub by: stats::period::By,
@@ -113,14 +116,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The older section's close time, spam closures counted: not the yearly section's
+/// `stats_year::CLOSE_REPORTS`.
+pub const CLOSE_ALL: &str = "to close (all, spam included)";
+
 /// The table's sections for the period: counts, intake per week, times, clocks over target,
 /// who cleared what, and the held queue.
 fn print_table(out: &mut impl Write, s: &Stats, held: &ModerationStats) -> anyhow::Result<()> {
     writeln!(
         out,
-        "period {} .. {}: {} reports, {} overdue now",
+        "period {} .. {} ({} days, weeks, months and years): {} reports, {} overdue now",
         s.since.as_deref().unwrap_or("start"),
         s.until.as_deref().unwrap_or("now"),
+        s.time_zone,
         s.reports,
         s.overdue
     )?;
@@ -144,7 +152,8 @@ fn print_table(out: &mut impl Write, s: &Stats, held: &ModerationStats) -> anyho
     }
     writeln!(
         out,
-        "\nintake per week     spam invalid  valid unclassified"
+        "\nintake per {} week spam invalid  valid unclassified",
+        s.time_zone
     )?;
     for w in &s.weekly {
         writeln!(
@@ -153,13 +162,19 @@ fn print_table(out: &mut impl Write, s: &Stats, held: &ModerationStats) -> anyho
             w.week, w.spam, w.invalid, w.valid, w.unclassified
         )?;
     }
-    writeln!(out, "\nhours                   median      p90  count")?;
+    // Spam counts in these times (closing as spam closes the report), unlike the yearly
+    // section's `response_times`: the labels say which is which.
+    writeln!(
+        out,
+        "\n{:<35}median      p90  count",
+        "hours (spam included)"
+    )?;
     for (name, f) in [
         ("to first response", &s.time_to_first_response),
         ("to triage", &s.time_to_triage),
-        ("to close", &s.time_to_close),
+        (CLOSE_ALL, &s.time_to_close),
     ] {
-        writeln!(out, "  {name:<18} {}", figures(f))?;
+        writeln!(out, "  {name:<29} {}", figures(f))?;
     }
     let o = &s.over_target;
     writeln!(

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::core::config::ClockConfig;
 use crate::core::sanitize::terminal_line;
 use crate::core::stats::period::{Efficiency, Member, Share, Span, YearFigures};
-use crate::core::stats::{chart, Stats};
+use crate::core::stats::{self, chart, Stats};
 
 use super::output;
 
@@ -45,6 +45,10 @@ pub fn write_charts(
     Ok(())
 }
 
+/// The yearly section's close time, spam left out: not the older section's
+/// `stats::CLOSE_ALL`.
+pub const CLOSE_REPORTS: &str = "to close (no spam)";
+
 /// The yearly sections of the table.
 pub fn print_table(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
     print_periods(out, f)?;
@@ -70,7 +74,11 @@ fn print_periods(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
     writeln!(
         out,
         "\nper {:<12} spam invalid  valid unclassified  ack met  triage met  close met",
-        format!("{:?}", f.by).to_lowercase()
+        format!(
+            "{}, {}",
+            format!("{:?}", f.by).to_lowercase(),
+            stats::TIME_ZONE
+        )
     )?;
     for p in &f.by_period {
         writeln!(
@@ -122,7 +130,7 @@ fn print_spans(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
     let spans: [(&str, &Span); 6] = [
         ("to first response", &f.response_times.first_response),
         ("to triage", &f.response_times.triage),
-        ("to close", &f.response_times.close),
+        (CLOSE_REPORTS, &f.response_times.close),
         ("to fix", &f.time_to_fix),
         ("to disclose", &f.time_to_disclose),
         ("to clear (moderation)", &f.moderation.time_to_clear),

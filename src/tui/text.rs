@@ -146,8 +146,10 @@ pub fn thread_title(n: usize) -> String {
 pub const NOT_A_TERMINAL: &str =
     "the desk needs a terminal: run secdesk in one, or use `secdesk list` (`secdesk demo --list` for the demo)";
 
-pub const WEEKLY_INTAKE: &str = " Weekly intake by class (spam, invalid, valid) · m: monthly ";
-pub const MONTHLY_INTAKE: &str = " Monthly intake by class (spam, invalid, valid) · m: weekly ";
+pub const WEEKLY_INTAKE: &str =
+    " Weekly intake by class (spam, invalid, valid), UTC weeks · m: monthly ";
+pub const MONTHLY_INTAKE: &str =
+    " Monthly intake by class (spam, invalid, valid), UTC months · m: weekly ";
 pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
 
 pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";

@@ -23,6 +23,7 @@ pub fn to_csv(stats: &Stats) -> String {
         "date",
         stats.until.clone().unwrap_or_default(),
     );
+    row("period", "time_zone", "name", stats.time_zone.to_string());
     row("reports", "", "count", stats.reports.to_string());
     for (section, counts) in [
         ("by_state", &stats.by_state),
@@ -53,6 +54,8 @@ pub fn to_csv(stats: &Stats) -> String {
         row(section, "", "median_hours", hours(f.median_hours));
         row(section, "", "p90_hours", hours(f.p90_hours));
         row(section, "", "count", f.count.to_string());
+        // Unlike `response_times`, which leaves spam out.
+        row(section, "", "spam", "included".into());
     }
     let o = &stats.over_target;
     for (key, n) in [

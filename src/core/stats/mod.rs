@@ -3,6 +3,9 @@
 //! moderator. `secdesk stats --format json` prints [`Stats`] as is: its names are a contract.
 //!
 //! The period selects reports by when they arrived (`created_at`); `until` is inclusive.
+//! Days, weeks, months, quarters and years are cut at midnight UTC ([`TIME_ZONE`]): a report
+//! sent at 23:30 on 31 December in UTC−5 arrived at 04:30 UTC on 1 January and counts in the
+//! next year. Every output says so (`time_zone` in the JSON, a CSV row, the table's header).
 //! Every time figure is derived from the audit log through [`crate::core::clocks`].
 //! Percentiles interpolate linearly between the closest ranks (the median of an even count is
 //! the mean of the middle two).
@@ -39,6 +42,10 @@ pub struct Period {
     pub with_historical: bool,
 }
 
+/// The time zone every period is cut in: `since`/`until` days, ISO weeks, months, quarters
+/// and years all start at midnight in it. Printed as the JSON key `time_zone`.
+pub const TIME_ZONE: &str = "UTC";
+
 /// The key used for reports without a class or without a coordinator.
 pub const UNCLASSIFIED: &str = "unclassified";
 pub const UNASSIGNED: &str = "unassigned";
@@ -49,6 +56,9 @@ pub struct Stats {
     /// The period, `YYYY-MM-DD` or null for open-ended.
     pub since: Option<String>,
     pub until: Option<String>,
+    /// The time zone days, weeks, months, quarters and years are cut in: always
+    /// [`TIME_ZONE`] (`"UTC"`).
+    pub time_zone: &'static str,
     /// How many reports arrived in the period.
     pub reports: usize,
     pub by_state: BTreeMap<String, usize>,
@@ -194,6 +204,7 @@ impl Stats {
         Stats {
             since: period.since.map(|d| d.to_string()),
             until: period.until.map(|d| d.to_string()),
+            time_zone: TIME_ZONE,
             reports: 0,
             by_state: ReportState::ALL
                 .iter()

@@ -98,6 +98,10 @@ impl Rows {
             self.add(section, key, &format!("p90_{}", s.unit), opt(s.p90));
             self.add(section, key, "count", s.count.to_string());
             self.add(section, key, &format!("target_{}", s.unit), opt(s.target));
+            if section == "response_times" {
+                // Unlike `time_to_close` and the others of the older section, which count it.
+                self.add(section, key, "spam", "excluded".into());
+            }
         }
     }
 

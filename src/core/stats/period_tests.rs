@@ -303,3 +303,51 @@ fn a_report_suggested_spam_that_a_person_took_up_counts_with_the_reports() {
     );
     assert_eq!((s.weekly[0].spam, s.weekly[0].unclassified), (1, 1));
 }
+
+/// A report sent at 23:30 on 31 December in UTC−5 arrived at 04:30 UTC on 1 January: it counts
+/// in the next year, and every output says the periods are UTC so that nobody is surprised.
+#[test]
+fn periods_are_cut_in_utc_and_every_output_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let new_years_eve_in_new_york = chrono::FixedOffset::west_opt(5 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, 12, 31, 23, 30, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![incoming(1, new_years_eve_in_new_york, true)],
+            None,
+        )
+        .unwrap();
+    let clocks = ClockConfig::default();
+    let f = compute(
+        &store,
+        Period::default(),
+        By::Year,
+        &clocks,
+        &[],
+        at(6, 1, 0),
+    )
+    .unwrap();
+    let years: Vec<&str> = f.by_period.iter().map(|p| p.period.as_str()).collect();
+    assert_eq!(years, ["2027"]);
+    let s = super::compute(&store, Period::default(), &clocks, at(6, 1, 0)).unwrap();
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["time_zone"], "UTC");
+    assert!(
+        super::to_csv(&s).contains("period,time_zone,name,UTC\r\n"),
+        "{}",
+        super::to_csv(&s)
+    );
+    let page = chart::html(&f, "<svg/>", "t");
+    assert!(page.contains("cut at midnight UTC"), "{page}");
+    assert!(page.contains("Per Year (UTC)"), "{page}");
+    let drawing = chart::svg(&f, 48.0).unwrap();
+    assert!(
+        drawing.contains("per year (UTC)"),
+        "the intake chart's title"
+    );
+}

@@ -315,8 +315,10 @@ pub fn due(now: DateTime<Utc>, deadline: DateTime<Utc>) -> (String, bool) {
     }
 }
 
-/// The class column: suggested or confirmed class with the classifier's confidence.
-/// An unsure verdict stands out; a confirmed class carries a check mark.
+/// The class column: suggested or confirmed class with the classifier's confidence in it
+/// (`valid?  80%`). An unsure verdict stands out in reverse yellow with a double question
+/// mark (`spam?? 55%`: the likelier class, 55% sure of it), so the figure never reads as
+/// "55% unsure"; a confirmed class carries a check mark.
 pub fn class_span(
     class: Option<&str>,
     outcome: Option<&str>,
@@ -334,7 +336,10 @@ pub fn class_span(
     }
     if outcome == Some("unsure") {
         return Span::styled(
-            format!("unsure{pct}"),
+            // Not padded, so that `invalid?? 55%` fits the 13-cell column.
+            format!("{}?? {}", class.unwrap_or("-"), pct.trim_start())
+                .trim_end()
+                .to_string(),
             Style::new()
                 .fg(Color::Black)
                 .bg(Color::Yellow)
@@ -371,6 +376,21 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The class column reads as the class and the confidence in it: an unsure verdict is
+    /// `invalid?? 55%`, whole in the queue's 13 cells, never `unsure 55%`.
+    #[test]
+    fn an_unsure_verdict_names_its_class_before_the_confidence_in_it() {
+        let text = |class, outcome, confidence| {
+            class_span(Some(class), Some(outcome), Some(confidence), false)
+                .content
+                .to_string()
+        };
+        assert_eq!(text("invalid", "unsure", 0.55), "invalid?? 55%");
+        assert_eq!(text("spam", "unsure", 0.9), "spam?? 90%");
+        assert_eq!(text("valid", "ham", 0.8), "valid?  80%");
+        assert!(text("invalid", "unsure", 0.99).chars().count() <= 13);
+    }
 
     #[test]
     fn wrapping_breaks_at_spaces_and_splits_only_long_words() {
