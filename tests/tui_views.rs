@@ -16,7 +16,7 @@ fn queue_view() {
     // naming the likelier class before the confidence in it: never "unsure 55%", which
     // reads as "55% unsure".
     assert!(screen.contains("late"));
-    assert!(screen.contains("?? 55%"), "{screen}");
+    assert!(screen.contains("valid??   55%"), "{screen}");
     assert!(!screen.contains("unsure"), "{screen}");
     let t = desk.terminal(120, 32);
     let buf = t.backend().buffer();

@@ -316,7 +316,7 @@ pub fn due(now: DateTime<Utc>, deadline: DateTime<Utc>) -> (String, bool) {
 }
 
 /// The class column: suggested or confirmed class with the classifier's confidence in it
-/// (`valid?  80%`). An unsure verdict stands out in reverse yellow with a double question
+/// (`valid?    80%`), the figures of all rows in line. An unsure verdict stands out in reverse yellow with a double question
 /// mark (`spam?? 55%`: the likelier class, 55% sure of it), so the figure never reads as
 /// "55% unsure"; a confirmed class carries a check mark.
 pub fn class_span(
@@ -325,9 +325,18 @@ pub fn class_span(
     confidence: Option<f64>,
     confirmed: bool,
 ) -> Span<'static> {
+    // The label padded to 9 cells and the figure right-aligned, so the figures of every
+    // row line up in the 13-cell column: `valid?    80%`, `invalid?  76%`, `spam??    90%`.
     let pct = confidence
-        .map(|c| format!(" {:>3.0}%", (c * 100.0).clamp(0.0, 100.0)))
+        .map(|c| format!("{:>3.0}%", (c * 100.0).clamp(0.0, 100.0)))
         .unwrap_or_default();
+    let cell = |label: String| {
+        if pct.is_empty() {
+            label
+        } else {
+            format!("{label:<9}{pct:>4}")
+        }
+    };
     if confirmed {
         return match class {
             Some(c) => Span::styled(format!("{c} ✓"), class_style(Some(c))),
@@ -336,10 +345,7 @@ pub fn class_span(
     }
     if outcome == Some("unsure") {
         return Span::styled(
-            // Not padded, so that `invalid?? 55%` fits the 13-cell column.
-            format!("{}?? {}", class.unwrap_or("-"), pct.trim_start())
-                .trim_end()
-                .to_string(),
+            cell(format!("{}??", class.unwrap_or("-"))),
             Style::new()
                 .fg(Color::Black)
                 .bg(Color::Yellow)
@@ -347,7 +353,7 @@ pub fn class_span(
         );
     }
     match class {
-        Some(c) => Span::styled(format!("{c}?{pct}"), class_style(Some(c))),
+        Some(c) => Span::styled(cell(format!("{c}?")), class_style(Some(c))),
         None => Span::styled("-", Style::new().fg(Color::DarkGray)),
     }
 }
@@ -387,8 +393,9 @@ mod tests {
                 .to_string()
         };
         assert_eq!(text("invalid", "unsure", 0.55), "invalid?? 55%");
-        assert_eq!(text("spam", "unsure", 0.9), "spam?? 90%");
-        assert_eq!(text("valid", "ham", 0.8), "valid?  80%");
+        assert_eq!(text("spam", "unsure", 0.9), "spam??    90%");
+        assert_eq!(text("valid", "ham", 0.8), "valid?    80%");
+        assert_eq!(text("invalid", "ham", 1.0), "invalid? 100%");
         assert!(text("invalid", "unsure", 0.99).chars().count() <= 13);
     }
 

@@ -185,6 +185,15 @@ fn header_lines(out: &mut Vec<Line<'_>>, d: &Detail, state: &State) {
     } else {
         class_span(class, c.outcome.as_deref(), c.confidence, false)
     };
+    // The queue pads the cell to line its figures up; here it stands alone: `valid? 91%`.
+    let class_cell = Span::styled(
+        class_cell
+            .content
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        class_cell.style,
+    );
     out.push(Line::from(vec![
         Span::styled("State ", bold()),
         Span::raw(format!("{state_text}   ")),
