@@ -435,8 +435,15 @@ impl Config {
     /// folder (as `ca_file` is), not from wherever secdesk runs.
     fn anchor_paths(&mut self) {
         let dir = self.dir();
+        let anchor = |p: &Path| dir.join(expand_home(p));
         if let Some(pgp) = self.pgp.as_mut() {
-            pgp.gnupg_home = dir.join(expand_home(&pgp.gnupg_home));
+            pgp.gnupg_home = anchor(&pgp.gnupg_home);
+        }
+        if let Some(imap) = self.imap.as_mut() {
+            imap.ca_file = imap.ca_file.as_deref().map(anchor);
+        }
+        if let Some(smtp) = self.smtp.as_mut() {
+            smtp.ca_file = smtp.ca_file.as_deref().map(anchor);
         }
     }
 

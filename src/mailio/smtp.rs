@@ -128,7 +128,7 @@ impl SmtpSender {
             .ok_or_else(|| SmtpSetupError::NotConfigured {
                 path: config.source.clone(),
             })?;
-        let ca_file = smtp.ca_file.as_ref().map(|p| config.dir().join(p));
+        let ca_file = smtp.ca_file.clone();
         let timeout = Duration::from_secs(config.sync.timeout_seconds.max(1));
         let deadline = Duration::from_secs(config.sync.deadline_seconds.max(1));
         Ok(SmtpSender::new(smtp, ca_file.as_deref(), timeout)?.with_deadline(deadline))

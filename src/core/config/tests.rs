@@ -427,3 +427,29 @@ fn gnupg_home_is_taken_from_the_config_folder_with_home_expanded() {
     );
     assert!(!home("~/.gnupg-team").starts_with("/etc/x"));
 }
+
+#[test]
+fn ca_file_is_taken_from_the_config_folder_with_home_expanded() {
+    let ca = |value: &str| {
+        let text = format!(
+            "{}\n[smtp]\nhost = \"mail.example.org\"\nca_file = {value:?}\n",
+            MINIMAL.replace(
+                "username = \"security\"",
+                &format!("username = \"security\"\nca_file = {value:?}")
+            )
+        );
+        let c = Config::parse(&text, Path::new("/etc/x/config.toml")).unwrap();
+        (
+            c.imap.unwrap().ca_file.unwrap(),
+            c.smtp.unwrap().ca_file.unwrap(),
+        )
+    };
+    let (imap, smtp) = ca("ca.pem");
+    assert_eq!(imap, Path::new("/etc/x/ca.pem"));
+    assert_eq!(smtp, Path::new("/etc/x/ca.pem"));
+    assert_eq!(ca("/srv/ca.pem").0, Path::new("/srv/ca.pem"));
+    // "~/…" was joined to the config's folder as it stood: /etc/x/~/ca.pem.
+    let (home, _) = ca("~/ca.pem");
+    assert_eq!(home, paths::expand_home(Path::new("~/ca.pem")));
+    assert!(!home.starts_with("/etc/x"), "{}", home.display());
+}

@@ -31,7 +31,7 @@ pub fn endpoint(config: &Config, imap: &ImapConfig) -> Endpoint {
         host: imap.host.clone(),
         port: imap.port,
         security: imap.security,
-        ca_file: imap.ca_file.as_ref().map(|p| config.dir().join(p)),
+        ca_file: imap.ca_file.clone(),
         timeout: Duration::from_secs(config.sync.timeout_seconds.max(1)),
         deadline: Duration::from_secs(config.sync.deadline_seconds.max(1)),
         max_message_bytes: config.sync.max_message_bytes,
