@@ -648,11 +648,50 @@ fn an_undo_after_a_teammates_change_says_it_cannot_and_what_to_do() {
     );
     assert!(status.contains("change it back by hand"), "{status}");
     assert!(!status.contains("retry"), "{status}");
+    assert!(status.ends_with("nothing older to undo"), "{status}");
     assert!(desk.state.status.as_ref().unwrap().error);
     assert_eq!(
         desk.report_field(id, "coordinator").as_deref(),
         Some("grace@demo.example"),
         "the teammate's report is left as it is"
+    );
+}
+
+/// A refused undo leaves the stack: the status line says what the next `u` takes back, so
+/// pressing `u` again "to retry" does not silently undo an older change on another report.
+#[test]
+fn a_refused_undo_says_what_the_next_u_would_take_back() {
+    let mut desk = Desk::demo();
+    let first = desk.current();
+    assign_to(&mut desk, "grace");
+    desk.key(KeyCode::Char('j'));
+    let second = desk.current();
+    assert_ne!(first, second);
+    assign_to(&mut desk, "grace");
+    triage::add_note(
+        &mut desk.store,
+        &triage::Request::new("bob@demo.example").at(now()),
+        second,
+        "on it",
+    )
+    .unwrap();
+    desk.key(KeyCode::Char('u'));
+    let status = desk.status();
+    assert!(
+        status.starts_with(&format!("cannot undo on #{second}")),
+        "{status}"
+    );
+    assert!(
+        status.ends_with(&format!(
+            "the next u undoes: #{first} assigned to grace@demo.example"
+        )),
+        "{status}"
+    );
+    desk.key(KeyCode::Char('u'));
+    assert_eq!(desk.report_field(first, "coordinator"), None);
+    assert_eq!(
+        desk.report_field(second, "coordinator").as_deref(),
+        Some("grace@demo.example")
     );
 }
 

@@ -105,6 +105,14 @@ pub fn undo_hint() -> &'static str {
     " — u undoes"
 }
 
+/// Told after a refused undo: what the next `u` takes back, if anything.
+pub fn next_undo(label: Option<&str>) -> String {
+    match label {
+        Some(label) => format!(" — the next u undoes: {label}"),
+        None => " — nothing older to undo".to_string(),
+    }
+}
+
 pub fn undone(what: &str) -> String {
     format!("Undone: {what}")
 }

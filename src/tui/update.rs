@@ -473,6 +473,13 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
         let _ = id;
         message.push_str(why);
     }
+    // A refused undo is gone from the stack: say what the next `u` would take back, so a
+    // second `u` pressed "to try again" does not silently undo an older change.
+    if error && applied.undo {
+        message.push_str(&text::next_undo(
+            state.undo.last().map(|e| e.label.as_str()),
+        ));
+    }
     if error {
         state.error(message);
     } else {
