@@ -3,14 +3,16 @@
 //! or the security-announce mail (through the reply's preview, outbox and send; with `--out`
 //! the mail is written to FILE instead).
 //!
-//! A report missing what the format needs is refused with the list of missing fields.
+//! A report missing what the format needs is refused with the list of missing fields; a
+//! rejected report, or one under embargo for the formats that publish, is refused with the
+//! reason and the way out (`core::advisory::export::refuse_unpublishable`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::Utc;
 
-use crate::core::advisory::export::{cve, ghsa, osv, Format, Meta};
+use crate::core::advisory::export::{self, cve, ghsa, osv, Format, Meta};
 use crate::core::advisory::{self, mail};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::timestamp;
@@ -40,9 +42,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let id = args.id;
     // A missing report is named as such, not as an advisory missing every field.
-    crate::core::triage::writes::load(store.conn(), id)?;
+    let report = crate::core::triage::writes::load(store.conn(), id)?;
     let a = advisory::load(store.conn(), id)?;
     let now = Utc::now();
+    export::refuse_unpublishable(id, args.format, report.state.state, &a, now)?;
     let mut meta = Meta {
         id,
         config: &config.advisory,
@@ -71,6 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             body
         }
         Format::Announce => {
+            export::refuse_two_ends(id, Format::Announce, &a)?;
             let text = mail::announce(id, &a, &config.identity.name, &config.dir())?;
             if let Some(path) = &args.out {
                 output::write_whole(path, &format!("Subject: {}\n\n{}", text.subject, text.body))?;

@@ -10,9 +10,11 @@ pub mod osv;
 
 use std::str::FromStr;
 
-use super::fields::is_commit_hash;
+use chrono::{DateTime, Utc};
+
+use super::fields::{is_commit_hash, parse_when};
 use super::{Advisory, AdvisoryConfig};
-use crate::core::model::ReportId;
+use crate::core::model::{ReportId, ReportState};
 
 /// The export formats (`export --format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,12 +122,80 @@ pub fn range(a: &Advisory) -> Result<Range, Vec<String>> {
     if !missing.is_empty() {
         return Err(missing);
     }
+    // OSV's GIT ranges take lower-case hashes only; git itself reads either.
+    let end = |v: &Option<String>| {
+        v.as_ref().map(|v| {
+            if is_commit_hash(v) {
+                v.to_ascii_lowercase()
+            } else {
+                v.clone()
+            }
+        })
+    };
     Ok(Range {
         git,
-        introduced: a.introduced.clone().unwrap_or_else(|| "0".into()),
-        fixed: a.fixed.clone(),
-        last_affected: a.last_affected.clone(),
+        introduced: end(&a.introduced).unwrap_or_else(|| "0".into()),
+        fixed: end(&a.fixed),
+        last_affected: end(&a.last_affected),
     })
+}
+
+/// Refuses an affected range that ends twice: with `fixed` and `last_affected` both set, OSV
+/// rejects the range, and the CVE and GitHub forms would quietly drop one of the two.
+pub fn refuse_two_ends(id: ReportId, format: Format, a: &Advisory) -> Result<(), ExportError> {
+    if a.fixed.is_some() && a.last_affected.is_some() {
+        return Err(ExportError::Unfit {
+            id,
+            format: format.as_str(),
+            problem: format!(
+                "fixed and last_affected are both set, and an affected range ends at one of \
+                 them: keep the true one with `secdesk advisory {id} --unset last_affected` \
+                 (or `--unset fixed`)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses to publish what must not be published yet, or at all: an advisory for a report
+/// the team rejected (spam, invalid, duplicate), and, while its embargo runs, the records
+/// that announce it (`announce` goes to a public list; `osv` and `cve` are published records
+/// whose `published` time would be the embargo's). The GHSA body makes a private draft, so
+/// it is allowed under embargo.
+pub fn refuse_unpublishable(
+    id: ReportId,
+    format: Format,
+    state: ReportState,
+    a: &Advisory,
+    now: DateTime<Utc>,
+) -> Result<(), ExportError> {
+    let unfit = |problem: String| ExportError::Unfit {
+        id,
+        format: format.as_str(),
+        problem,
+    };
+    if matches!(
+        state,
+        ReportState::Spam | ReportState::Invalid | ReportState::Duplicate
+    ) {
+        return Err(unfit(format!(
+            "the report is closed as {state}: the team rejected it, so it has no advisory to \
+             publish; reopen it with `secdesk state {id} triaged` if it is a vulnerability \
+             after all"
+        )));
+    }
+    let until = a.embargo_until.as_deref().and_then(parse_when);
+    if let (Some(until), false) = (until, format == Format::Ghsa) {
+        if until > now {
+            return Err(unfit(format!(
+                "it is under embargo until {}, and this would publish it; export it once the \
+                 embargo ends, or lift the embargo with `secdesk advisory {id} --unset \
+                 embargo_until` (the GHSA body, a private draft, can be made now)",
+                until.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `(ecosystem, name)` of the package field.

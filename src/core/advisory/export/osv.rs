@@ -29,6 +29,7 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
         ],
     );
     refuse_missing(meta.id, Format::Osv, missing)?;
+    super::refuse_two_ends(meta.id, Format::Osv, a)?;
     let (Ok(range), Some(severity)) = (range, a.severity()) else {
         // Both were checked just above.
         return Err(ExportError::Unfit {
