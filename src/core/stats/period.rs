@@ -328,8 +328,17 @@ impl Tally {
             self.excluded.historical += usize::from(!spam && historical);
             return;
         }
-        self.to_fix
-            .extend(history.fixed.get(&r.id).map(|t| hours(*t)));
+        // Fixed is a state a report is in: one reopened since (its fix fell short) has no
+        // time to fix until it is resolved or disclosed again.
+        let fixed_now =
+            r.state == ReportState::Resolved.as_str() || r.state == ReportState::Disclosed.as_str();
+        self.to_fix.extend(
+            history
+                .fixed
+                .get(&r.id)
+                .filter(|_| fixed_now)
+                .map(|t| hours(*t)),
+        );
         self.to_disclose
             .extend(history.disclosed.get(&r.id).map(|t| hours(*t)));
         let Some(m) = m else { return };

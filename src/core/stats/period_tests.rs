@@ -37,6 +37,29 @@ fn incoming(i: u32, date: DateTime<Utc>, imap: bool) -> RawIncoming {
     }
 }
 
+/// A store in a temporary folder holding `batch`.
+fn store_with(batch: Vec<RawIncoming>) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    Ingestor::without_classifier()
+        .ingest_batch(&mut store, batch, None)
+        .unwrap();
+    (dir, store)
+}
+
+/// The figures by month, in UTC, with the default targets and no members, judged at `now`.
+fn monthly(store: &Store, now: DateTime<Utc>) -> YearFigures {
+    compute(
+        store,
+        Period::default(),
+        By::Month,
+        &ClockConfig::default(),
+        &[],
+        now,
+    )
+    .unwrap()
+}
+
 /// #1 March, handled well and disclosed; #2 April spam; #3 April acknowledged late, invalid;
 /// #4 March, imported from an archive as history (closed on import).
 fn year() -> (tempfile::TempDir, YearFigures) {
@@ -246,15 +269,10 @@ fn the_chart_draws_each_series() {
 
 #[test]
 fn a_report_suggested_spam_that_a_person_took_up_counts_with_the_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-    let batch = vec![
+    let (_dir, mut store) = store_with(vec![
         incoming(1, at(5, 4, 10), true),
         incoming(2, at(5, 5, 10), true),
-    ];
-    Ingestor::without_classifier()
-        .ingest_batch(&mut store, batch, None)
-        .unwrap();
+    ]);
     // The classifier suggested spam for both (not confirmed by anyone).
     store
         .conn()
@@ -270,15 +288,7 @@ fn a_report_suggested_spam_that_a_person_took_up_counts_with_the_reports() {
         triage::set_state(&mut store, &ada(t), 1, state, None, None).unwrap();
     }
     // #2 is still new: the suggestion stands.
-    let f = compute(
-        &store,
-        Period::default(),
-        By::Month,
-        &ClockConfig::default(),
-        &[],
-        at(5, 20, 0),
-    )
-    .unwrap();
+    let f = monthly(&store, at(5, 20, 0));
     assert_eq!(f.excluded.spam, 1, "only the report no one took up");
     assert_eq!(
         (f.by_period[0].spam, f.by_period[0].unclassified),
@@ -373,4 +383,37 @@ fn periods_are_cut_in_utc_and_every_output_says_so() {
     assert!(chart::svg(&f, 48.0)
         .unwrap()
         .contains("per year (America/New_York)"));
+}
+
+/// Time to fix reads the log as the clocks do: a move into resolved taken back by undo never
+/// happened, and a report reopened since it was resolved (its fix fell short) is not fixed.
+#[test]
+fn time_to_fix_leaves_out_undone_moves_and_reopened_reports() {
+    let (_dir, mut store) = store_with(vec![
+        incoming(1, at(3, 2, 0), true),
+        incoming(2, at(3, 2, 0), true),
+    ]);
+    let ada = |t: DateTime<Utc>| Request::new("ada@example.org").at(t);
+    let state =
+        |store: &mut Store, id, s, t| triage::set_state(store, &ada(t), id, s, None, None).unwrap();
+    use ReportState::*;
+    // #1: resolved by mistake a day in, undone, really resolved on day 10.
+    state(&mut store, 1, Triaged, at(3, 2, 12));
+    let mistake = state(&mut store, 1, Resolved, at(3, 3, 0));
+    triage::revert(
+        &mut store,
+        &ada(at(3, 3, 1)).if_version(Some(mistake.version)),
+        1,
+        &mistake.undo,
+    )
+    .unwrap();
+    state(&mut store, 1, Resolved, at(3, 12, 0));
+    // #2: resolved on day 2, then reopened: still open.
+    state(&mut store, 2, Triaged, at(3, 2, 12));
+    state(&mut store, 2, Resolved, at(3, 4, 0));
+    state(&mut store, 2, Triaged, at(3, 5, 0));
+
+    let f = monthly(&store, at(6, 1, 0));
+    assert_eq!(f.time_to_fix.count, 1, "{:?}", f.time_to_fix);
+    assert_eq!(f.time_to_fix.median, Some(10.0), "{:?}", f.time_to_fix);
 }
