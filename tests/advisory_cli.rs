@@ -1042,7 +1042,9 @@ fn a_cve_export_refuses_a_cna_id_that_is_no_uuid_and_an_empty_vendor() {
 }
 
 /// A report the team rejected (invalid, spam, duplicate) has no advisory to publish: every
-/// format refuses it and says how to reopen it.
+/// format refuses it and says how to reopen it. One whose OSV record was published before is
+/// exported as OSV once more, withdrawn at the rejection, and valid against the schema; its
+/// CVE record is rejected through CVE Services, which the refusal names.
 #[test]
 fn a_rejected_report_has_no_advisory_to_publish() {
     let desk = Desk::new();
@@ -1056,5 +1058,22 @@ fn a_rejected_report_has_no_advisory_to_publish() {
         );
     }
     desk.ok(&["state", "1", "triaged"]);
-    desk.export_to("1", "osv", "reopened.json");
+    let (_, published) = desk.export_to("1", "osv", "reopened.json");
+    assert!(published.get("withdrawn").is_none(), "{published}");
+
+    desk.ok(&["dup", "1", "--of", "3"]);
+    let (file, withdrawn) = desk.export_to("1", "osv", "withdrawn.json");
+    assert_eq!(withdrawn["id"], published["id"], "the same record");
+    let at = withdrawn["withdrawn"].as_str().expect("withdrawn");
+    assert!(
+        at >= published["published"].as_str().unwrap(),
+        "{withdrawn}"
+    );
+    assert_eq!(withdrawn["modified"], withdrawn["withdrawn"]);
+    let err = desk.export_refused("cve", "rejected-cve.json");
+    assert!(err.contains("cve reject"), "{err}");
+    desk.export_refused("ghsa", "rejected-ghsa.json");
+    if let Some(venv) = venv() {
+        validate_osv(&venv, &file);
+    }
 }

@@ -45,13 +45,21 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let report = crate::core::triage::writes::load(store.conn(), id)?;
     let a = advisory::load(store.conn(), id)?;
     let now = Utc::now();
-    export::refuse_unpublishable(id, args.format, report.state.state, &a, now)?;
+    let state = report.state.state;
+    let published = advisory::osv_published(store.conn(), id)?;
+    export::refuse_unpublishable(id, args.format, state, published, &a, now)?;
     let mut meta = Meta {
         id,
         config: &config.advisory,
         osv_id: format!("{}-{}-0", config.advisory.id_prefix, now.format("%Y")),
         published: timestamp(now),
         modified: timestamp(now),
+        // A rejected report gets this far only for the OSV record published before.
+        withdrawn: if export::is_rejected(state) {
+            Some(advisory::moved_into(store.conn(), id, state)?.unwrap_or_else(|| timestamp(now)))
+        } else {
+            None
+        },
     };
     let value = match args.format {
         Format::Osv => {

@@ -89,6 +89,9 @@ pub struct Meta<'a> {
     pub published: String,
     /// RFC 3339: when the fields last changed (never before `published`).
     pub modified: String,
+    /// RFC 3339: when the team rejected the report after its OSV record was published
+    /// (OSV `withdrawn`).
+    pub withdrawn: Option<String>,
 }
 
 /// The affected range: versions of a package, or commits of a repository.
@@ -157,15 +160,25 @@ pub fn refuse_two_ends(id: ReportId, format: Format, a: &Advisory) -> Result<(),
     Ok(())
 }
 
+/// Whether a report in `state` was rejected by the team (spam, invalid, duplicate).
+pub fn is_rejected(state: ReportState) -> bool {
+    matches!(
+        state,
+        ReportState::Spam | ReportState::Invalid | ReportState::Duplicate
+    )
+}
+
 /// Refuses to publish what must not be published yet, or at all: an advisory for a report
 /// the team rejected (spam, invalid, duplicate), and, while its embargo runs, the records
 /// that announce it (`announce` goes to a public list; `osv` and `cve` are published records
 /// whose `published` time would be the embargo's). The GHSA body makes a private draft, so
-/// it is allowed under embargo.
+/// it is allowed under embargo. A rejected report whose OSV record was already published
+/// (`osv_published`) is exported as OSV once more, withdrawn.
 pub fn refuse_unpublishable(
     id: ReportId,
     format: Format,
     state: ReportState,
+    osv_published: bool,
     a: &Advisory,
     now: DateTime<Utc>,
 ) -> Result<(), ExportError> {
@@ -174,14 +187,18 @@ pub fn refuse_unpublishable(
         format: format.as_str(),
         problem,
     };
-    if matches!(
-        state,
-        ReportState::Spam | ReportState::Invalid | ReportState::Duplicate
-    ) {
+    if is_rejected(state) {
+        if format == Format::Osv && osv_published {
+            return Ok(());
+        }
+        let withdraw = match format {
+            Format::Cve => "; a CVE record already published is rejected through CVE Services (cvelib's `cve reject`)",
+            _ => "",
+        };
         return Err(unfit(format!(
             "the report is closed as {state}: the team rejected it, so it has no advisory to \
              publish; reopen it with `secdesk state {id} triaged` if it is a vulnerability \
-             after all"
+             after all{withdraw}"
         )));
     }
     let until = a.embargo_until.as_deref().and_then(parse_when);
