@@ -354,6 +354,23 @@ fn validate(venv: &Path, program: &str, args: &[&str]) {
     );
 }
 
+/// Validates an OSV record against the official OSV schema with the `jsonschema` package.
+fn validate_osv(venv: &Path, file: &Path) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/osv/schema.json");
+    validate(
+        venv,
+        "python",
+        &[
+            "-c",
+            "import json,sys,jsonschema\n\
+             s=json.load(open(sys.argv[1]));d=json.load(open(sys.argv[2]))\n\
+             jsonschema.Draft202012Validator(s, format_checker=jsonschema.FormatChecker()).validate(d)",
+            schema.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+}
+
 /// Validates a GHSA request body with githubkit's model of GitHub's REST description.
 fn validate_ghsa(venv: &Path, file: &Path) {
     validate(
@@ -392,42 +409,20 @@ fn osv_export_is_valid_against_the_official_schema() {
     assert_eq!(again["id"], osv["id"]);
 
     // A GIT range of full commit hashes in a repository.
-    desk.ok(&[
-        "advisory",
+    desk.set_git_advisory(
         "2",
-        "--set",
-        "repo=https://github.com/python/cpython",
-        "--set",
-        &format!("introduced={}", "a".repeat(40)),
-        "--set",
-        &format!("fixed={}", "b".repeat(40)),
-        "--set",
-        &format!("cvss={}", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"),
-        "--set",
-        "summary=s",
-        "--set",
-        "details=d",
-    ]);
+        &"a".repeat(40),
+        &"b".repeat(40),
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+    );
     let (git_file, git) = desk.export_to("2", "osv", "osv-git.json");
     assert_eq!(git["id"], format!("PSF-{year}-2"));
     assert_eq!(git["affected"][0]["ranges"][0]["type"], "GIT");
     assert_eq!(git["severity"][0]["type"], "CVSS_V3");
 
     let Some(venv) = venv() else { return };
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/osv/schema.json");
     for f in [&file, &git_file] {
-        validate(
-            &venv,
-            "python",
-            &[
-                "-c",
-                "import json,sys,jsonschema\n\
-                 s=json.load(open(sys.argv[1]));d=json.load(open(sys.argv[2]))\n\
-                 jsonschema.Draft202012Validator(s, format_checker=jsonschema.FormatChecker()).validate(d)",
-                schema.to_str().unwrap(),
-                f.to_str().unwrap(),
-            ],
-        );
+        validate_osv(&venv, f);
     }
 }
 
@@ -650,6 +645,21 @@ fn announce_and_embargo_notice_go_out_through_the_outbox() {
         "sending records who was told"
     );
 
+    // The announcement goes to a public list: refused while the embargo runs, and nothing
+    // reaches the list.
+    let err = desk.fails(&["export", "1", "--format", "announce", "--yes", "--no-edit"]);
+    assert!(
+        err.contains("under embargo until 2099-01-03 00:00 UTC")
+            && err.contains("--unset embargo_until"),
+        "{err}"
+    );
+    assert!(
+        !delivered(&maildir)
+            .iter()
+            .any(|m| m.contains("To: security-announce@python.org")),
+        "an embargoed announcement was sent"
+    );
+    desk.ok(&["advisory", "1", "--unset", "embargo_until"]);
     desk.ok(&["export", "1", "--format", "announce", "--yes", "--no-edit"]);
     let mail = delivered(&maildir);
     let announce = mail
@@ -889,5 +899,181 @@ fn cve_export_holds_urls_references_and_cwe_ids_up_to_the_schema_and_refuses_mor
         "secdesk advisory 1 --set",
     ] {
         assert!(err.contains(said), "{said}: {err}");
+    }
+}
+
+impl Desk {
+    /// Report `id`'s advisory as a GIT range of commits in CPython's repository.
+    fn set_git_advisory(&self, id: &str, introduced: &str, fixed: &str, cvss: &str) {
+        self.ok(&[
+            "advisory",
+            id,
+            "--set",
+            "repo=https://github.com/python/cpython",
+            "--set",
+            &format!("introduced={introduced}"),
+            "--set",
+            &format!("fixed={fixed}"),
+            "--set",
+            &format!("cvss={cvss}"),
+            "--set",
+            "summary=s",
+            "--set",
+            "details=d",
+        ]);
+    }
+
+    /// Exports report 1 as `format` into `file`, which must be refused: stderr, after checking
+    /// that nothing was written.
+    fn export_refused(&self, format: &str, file: &str) -> String {
+        let out = self.path(file);
+        let err = self.fails(&[
+            "export",
+            "1",
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!out.exists(), "{format}: {file} was written");
+        err
+    }
+}
+
+/// While the embargo runs, OSV, CVE and the announcement would publish the issue (and fix
+/// OSV's `published` at a time inside it): refused, naming the end and the way to lift it.
+/// The GHSA body makes a private draft and is made; an embargo that ended holds nothing back.
+#[test]
+fn exports_that_publish_wait_for_the_embargo_but_the_ghsa_draft_does_not() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-02"]);
+    for format in ["osv", "cve", "announce"] {
+        let err = desk.export_refused(format, "embargoed.out");
+        assert!(
+            err.contains("under embargo until 2099-01-02") && err.contains("--unset embargo_until"),
+            "{format}: {err}"
+        );
+    }
+    desk.export_to("1", "ghsa", "draft.json");
+    desk.ok(&["advisory", "1", "--set", "embargo_until=2020-01-02"]);
+    desk.export_to("1", "cve", "after.json");
+    desk.export_to("1", "osv", "after-osv.json");
+    let Some(venv) = venv() else { return };
+    validate(
+        &venv,
+        "cve",
+        &[
+            "validate",
+            "-s",
+            "full",
+            "-f",
+            desk.path("after.json").to_str().unwrap(),
+        ],
+    );
+    validate_ghsa(&venv, &desk.path("draft.json"));
+}
+
+/// `fixed` and `last_affected` both set: OSV rejects such a range, and the CVE, GHSA and
+/// announce forms would quietly drop one end. Every format refuses it.
+#[test]
+fn a_range_that_ends_twice_is_refused_by_every_format() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    desk.ok(&["advisory", "1", "--set", "last_affected=24.3"]);
+    for format in ["osv", "cve", "ghsa", "announce"] {
+        let err = desk.export_refused(format, "two-ends.out");
+        assert!(
+            err.contains("fixed and last_affected are both set")
+                && err.contains("--unset last_affected"),
+            "{format}: {err}"
+        );
+    }
+    desk.ok(&["advisory", "1", "--unset", "last_affected"]);
+    desk.export_to("1", "osv", "one-end.json");
+}
+
+/// Commit hashes pasted in upper case (as some tools print them) are stored and exported in
+/// lower case, the only case OSV's GIT ranges take.
+#[test]
+fn upper_case_commit_hashes_make_a_valid_osv_git_range() {
+    let desk = Desk::new();
+    let upper = "ABCDEF0123".repeat(4);
+    desk.set_git_advisory(
+        "2",
+        &upper,
+        &("0123456789ABCDEF".repeat(2) + "01234567"),
+        V4,
+    );
+    let (git_file, git) = desk.export_to("2", "osv", "git.json");
+    assert_eq!(
+        git["affected"][0]["ranges"][0]["events"][0]["introduced"],
+        upper.to_lowercase()
+    );
+    if let Some(venv) = venv() {
+        validate_osv(&venv, &git_file);
+    }
+}
+
+/// The CNA id and the vendor come from the config and go into the CVE record as they are: one
+/// that is no version 4 UUID, or an empty vendor, is refused (cvelib rejects both).
+#[test]
+fn a_cve_export_refuses_a_cna_id_that_is_no_uuid_and_an_empty_vendor() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    let config = desk.path("config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replace(ORG, "psf") + "vendor = \"\"\n").unwrap();
+    let err = desk.export_refused("cve", "bad-config.json");
+    assert!(
+        err.contains("[advisory] cna_org_id \"psf\" is not a UUID")
+            && err.contains("[advisory] vendor is 0 characters")
+            && err.contains("correct it in the config file"),
+        "{err}"
+    );
+    // A UUID of another version than 4 is no CVE orgId either.
+    std::fs::write(
+        &config,
+        good.replace(ORG, "28c92f92-d60d-112d-b760-e73465c3df22"),
+    )
+    .unwrap();
+    let err = desk.export_refused("cve", "v1.json");
+    assert!(err.contains("is not a UUID"), "{err}");
+}
+
+/// A report the team rejected (invalid, spam, duplicate) has no advisory to publish: every
+/// format refuses it and says how to reopen it. One whose OSV record was published before is
+/// exported as OSV once more, withdrawn at the rejection, and valid against the schema; its
+/// CVE record is rejected through CVE Services, which the refusal names.
+#[test]
+fn a_rejected_report_has_no_advisory_to_publish() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    desk.ok(&["state", "1", "invalid", "--reason", "not-a-vulnerability"]);
+    for format in ["osv", "cve", "ghsa", "announce"] {
+        let err = desk.export_refused(format, "rejected.out");
+        assert!(
+            err.contains("closed as invalid") && err.contains("secdesk state 1 triaged"),
+            "{format}: {err}"
+        );
+    }
+    desk.ok(&["state", "1", "triaged"]);
+    let (_, published) = desk.export_to("1", "osv", "reopened.json");
+    assert!(published.get("withdrawn").is_none(), "{published}");
+
+    desk.ok(&["dup", "1", "--of", "3"]);
+    let (file, withdrawn) = desk.export_to("1", "osv", "withdrawn.json");
+    assert_eq!(withdrawn["id"], published["id"], "the same record");
+    let at = withdrawn["withdrawn"].as_str().expect("withdrawn");
+    assert!(
+        at >= published["published"].as_str().unwrap(),
+        "{withdrawn}"
+    );
+    assert_eq!(withdrawn["modified"], withdrawn["withdrawn"]);
+    let err = desk.export_refused("cve", "rejected-cve.json");
+    assert!(err.contains("cve reject"), "{err}");
+    desk.export_refused("ghsa", "rejected-ghsa.json");
+    if let Some(venv) = venv() {
+        validate_osv(&venv, &file);
     }
 }

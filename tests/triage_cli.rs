@@ -594,7 +594,103 @@ fn stats_say_their_periods_are_utc() {
     assert!(table.contains("per month, UTC"), "{table}");
     let help = desk.ok(&["stats", "--help"]);
     assert!(
-        help.contains("a UTC day") && help.contains("midnight UTC"),
+        help.contains("a day in the --tz zone, UTC by default")
+            && help.contains("midnight in the --tz zone (UTC by default"),
+        "{help}"
+    );
+}
+
+/// `--tz` cuts days, months and years in the team's zone: a report sent at 23:30 on
+/// 31 December in New York (04:30 UTC on 1 January) counts in the old year there, in the new
+/// one in UTC; every output names the zone, and an unknown zone is refused naming the flag.
+#[test]
+fn stats_tz_counts_periods_in_the_named_zone() {
+    let desk = Desk::new();
+    let dir = desk.dir.path().join("new-years-eve");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mail = dir.join("late.eml");
+    std::fs::write(
+        &mail,
+        "From: Night Owl <owl@reporter.example>\r\nTo: security@example.org\r\n\
+         Subject: Crash in the tar module\r\nMessage-ID: <owl-1@reporter.example>\r\n\
+         Date: Wed, 31 Dec 2025 23:30:00 -0500\r\n\r\nA crafted tar file crashes the reader.\r\n",
+    )
+    .unwrap();
+    // 2026-01-01T04:30:00Z, when the desk saw it (a past year: an arrival after the time of
+    // the test would be taken as that time).
+    let arrived = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_241_800);
+    std::fs::File::options()
+        .write(true)
+        .open(&mail)
+        .unwrap()
+        .set_modified(arrived)
+        .unwrap();
+    desk.ok(&["import", dir.to_str().unwrap()]);
+
+    let periods = |s: &Value| -> Vec<(String, u64)> {
+        s["by_period"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let n = ["spam", "invalid", "valid", "unclassified"]
+                    .iter()
+                    .map(|k| p[k].as_u64().unwrap())
+                    .sum();
+                (p["period"].as_str().unwrap().to_string(), n)
+            })
+            .collect()
+    };
+    let utc = desk.json(&["stats", "--json", "--by", "year"]);
+    assert_eq!(utc["time_zone"], "UTC");
+    assert_eq!(periods(&utc), [("2026".into(), 4)]);
+
+    let ny = desk.json(&[
+        "stats",
+        "--json",
+        "--by",
+        "month",
+        "--tz",
+        "America/New_York",
+    ]);
+    assert_eq!(ny["time_zone"], "America/New_York");
+    assert_eq!(periods(&ny), [("2025-12".into(), 1), ("2026-03".into(), 3)]);
+    assert_eq!(ny["reports"], 4);
+    // --since and --until are days in the zone too.
+    let in_2026 = |tz: &str| {
+        desk.json(&["stats", "--json", "--since", "2026-01-01", "--tz", tz])["reports"].clone()
+    };
+    assert_eq!(in_2026("UTC"), 4);
+    assert_eq!(in_2026("america/new_york"), 3);
+    let until = desk.json(&[
+        "stats",
+        "--json",
+        "--until",
+        "2025-12-31",
+        "--tz",
+        "America/New_York",
+    ]);
+    assert_eq!(until["reports"], 1);
+
+    let csv = desk.ok(&["stats", "--csv", "--tz", "America/New_York"]);
+    assert!(
+        csv.contains("period,time_zone,name,America/New_York\r\n"),
+        "{csv}"
+    );
+    let table = desk.ok(&["stats", "--by", "year", "--tz", "America/New_York"]);
+    assert!(
+        table.contains("(America/New_York days, weeks, months and years)")
+            && table.contains("per year, America/New_York"),
+        "{table}"
+    );
+    let err = desk.refused(&["stats", "--tz", "Mars/Olympus_Mons"]);
+    assert!(
+        err.contains("--tz") && err.contains("\"Mars/Olympus_Mons\" is not a time zone"),
+        "{err}"
+    );
+    let help = desk.ok(&["stats", "--help"]);
+    assert!(
+        help.contains("--tz <ZONE>") && help.contains("IANA name"),
         "{help}"
     );
 }

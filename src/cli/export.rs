@@ -3,14 +3,16 @@
 //! or the security-announce mail (through the reply's preview, outbox and send; with `--out`
 //! the mail is written to FILE instead).
 //!
-//! A report missing what the format needs is refused with the list of missing fields.
+//! A report missing what the format needs is refused with the list of missing fields; a
+//! rejected report, or one under embargo for the formats that publish, is refused with the
+//! reason and the way out (`core::advisory::export::refuse_unpublishable`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::Utc;
 
-use crate::core::advisory::export::{cve, ghsa, osv, Format, Meta};
+use crate::core::advisory::export::{self, cve, ghsa, osv, Format, Meta};
 use crate::core::advisory::{self, mail};
 use crate::core::sanitize::terminal_line;
 use crate::core::store::timestamp;
@@ -40,15 +42,24 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let id = args.id;
     // A missing report is named as such, not as an advisory missing every field.
-    crate::core::triage::writes::load(store.conn(), id)?;
+    let report = crate::core::triage::writes::load(store.conn(), id)?;
     let a = advisory::load(store.conn(), id)?;
     let now = Utc::now();
+    let state = report.state.state;
+    let published = advisory::osv_published(store.conn(), id)?;
+    export::refuse_unpublishable(id, args.format, state, published, &a, now)?;
     let mut meta = Meta {
         id,
         config: &config.advisory,
         osv_id: format!("{}-{}-0", config.advisory.id_prefix, now.format("%Y")),
         published: timestamp(now),
         modified: timestamp(now),
+        // A rejected report gets this far only for the OSV record published before.
+        withdrawn: if export::is_rejected(state) {
+            Some(advisory::moved_into(store.conn(), id, state)?.unwrap_or_else(|| timestamp(now)))
+        } else {
+            None
+        },
     };
     let value = match args.format {
         Format::Osv => {
@@ -71,6 +82,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             body
         }
         Format::Announce => {
+            export::refuse_two_ends(id, Format::Announce, &a)?;
             let text = mail::announce(id, &a, &config.identity.name, &config.dir())?;
             if let Some(path) = &args.out {
                 output::write_whole(path, &format!("Subject: {}\n\n{}", text.subject, text.body))?;

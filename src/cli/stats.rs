@@ -1,7 +1,7 @@
 //! `secdesk stats [--since DATE] [--until DATE] [--format table|csv|json]`: team figures for
 //! a period, for people (table), spreadsheets (CSV, formula-guarded) or scripts (JSON).
-//! Days, weeks, months and years are UTC ones (`core::stats::TIME_ZONE`), and every format
-//! says so.
+//! Days, weeks, months and years are UTC ones (`core::stats::TIME_ZONE`) unless `--tz` names
+//! another zone, and every format says which.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 
 use crate::core::moderation::stats::ModerationStats;
 use crate::core::sanitize::terminal_line;
-use crate::core::stats::{self, Period, Stats, TimeFigures};
+use crate::core::stats::{self, Period, Stats, TimeFigures, Zone};
 
 use super::{output, stats_year, Context};
 
@@ -24,10 +24,11 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// First day of the period (YYYY-MM-DD, a UTC day): reports that arrived on or after it.
+    /// First day of the period (YYYY-MM-DD, a day in the --tz zone, UTC by default): reports
+    /// that arrived on or after it.
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// Last day of the period (YYYY-MM-DD, a UTC day), included.
+    /// Last day of the period (YYYY-MM-DD, a day in the --tz zone, UTC by default), included.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// How to print the figures: a table for people, CSV for a spreadsheet (one row per
@@ -41,7 +42,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "format")]
     pub csv: bool,
     /// Group intake and clocks by week, month, quarter or year (`by_period`), cut at
-    /// midnight UTC: a report sent at 23:30 on 31 December in UTC-5 counts in the next year.
+    /// midnight in the --tz zone (UTC by default: a report sent at 23:30 on 31 December in
+    /// UTC-5 then counts in the next year).
     #[arg(long, value_name = "PERIOD", default_value = "week",
           value_parser = |s: &str| s.parse::<stats::period::By>())]
     pub by: stats::period::By,
@@ -55,6 +57,11 @@ pub struct Args {
     /// Count historical reports (imported closed) in response times and clocks too.
     #[arg(long)]
     pub historical: bool,
+    /// The time zone days, weeks, months, quarters and years are cut in: an IANA name
+    /// (Europe/Berlin, America/New_York), UTC, or local (this machine's zone). Every output
+    /// names it (`time_zone` in the JSON).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
 }
 
 fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
@@ -71,6 +78,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         since: date("since", args.since.as_deref())?,
         until: date("until", args.until.as_deref())?,
         with_historical: args.historical,
+        zone: Zone::parse(&args.tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?,
     };
     if let (Some(s), Some(u)) = (period.since, period.until) {
         if s > u {
@@ -79,7 +87,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let (config, store) = ctx.read_store()?;
     let now = Utc::now();
-    let figures = stats::compute(&store, period, &config.clocks, now)?;
+    let figures = stats::compute(&store, period.clone(), &config.clocks, now)?;
     let year = stats::period::compute(
         &store,
         period,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::core::config::ClockConfig;
 use crate::core::sanitize::terminal_line;
 use crate::core::stats::period::{Efficiency, Member, Share, Span, YearFigures};
-use crate::core::stats::{self, chart, Stats};
+use crate::core::stats::{chart, Stats};
 
 use super::output;
 
@@ -74,11 +74,7 @@ fn print_periods(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
     writeln!(
         out,
         "\nper {:<12} spam invalid  valid unclassified  ack met  triage met  close met",
-        format!(
-            "{}, {}",
-            format!("{:?}", f.by).to_lowercase(),
-            stats::TIME_ZONE
-        )
+        format!("{}, {}", format!("{:?}", f.by).to_lowercase(), f.time_zone)
     )?;
     for p in &f.by_period {
         writeln!(

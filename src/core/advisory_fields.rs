@@ -253,6 +253,9 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
                 bad("has spaces")
             } else if looks_like_short_hash(v) {
                 bad("looks like a shortened commit hash; give the full 40-character hash")
+            } else if is_commit_hash(v) {
+                // As OSV's GIT ranges want them.
+                text(v.to_ascii_lowercase())
             } else {
                 text(v.to_string())
             }

@@ -147,7 +147,8 @@ const TO_REPORTER: &str =
 
 /// True for a state event `e` that was not taken back: the next state event of the same
 /// report is not an undo.
-const NOT_UNDONE: &str = "coalesce((SELECT n.detail FROM events n WHERE n.report_id = e.report_id
+pub(crate) const NOT_UNDONE: &str =
+    "coalesce((SELECT n.detail FROM events n WHERE n.report_id = e.report_id
      AND n.kind = 'state' AND n.id > e.id ORDER BY n.id LIMIT 1), '') <> 'undo'";
 
 fn in_list(states: &[ReportState]) -> String {

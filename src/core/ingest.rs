@@ -301,9 +301,14 @@ fn store_unindexed(
     let m = &p.parsed;
     // The sender's Date header orders the thread only when it fits the arrival; our side's
     // arrival time (INTERNALDATE, the time a reply was sent) orders it when there is one.
-    let date = check_date(m.date, m.header("Date"), p.incoming.received_at, Utc::now());
+    let now = Utc::now();
+    // Our side's arrival is believed up to now: one in the future (a server whose clock runs
+    // ahead, an archive file whose mtime or `From ` line says 2099) would start the report's
+    // clocks, and count it in a period, that has not come yet. The desk saw it by now.
+    let arrival = p.incoming.received_at.map(|a| a.min(now));
+    let date = check_date(m.date, m.header("Date"), arrival, now);
     let received = match p.incoming.origin {
-        Origin::Imap { .. } | Origin::Sent => p.incoming.received_at.unwrap_or(date.at),
+        Origin::Imap { .. } | Origin::Sent => arrival.unwrap_or(date.at),
         Origin::File => date.at,
     };
     let received = timestamp(received);

@@ -256,6 +256,35 @@ pub fn osv_id(
     })
 }
 
+/// Whether the report's OSV record was published: an OSV export gave it its id.
+pub fn osv_published(conn: &Connection, id: ReportId) -> Result<bool, TriageError> {
+    Ok(conn
+        .query_row(
+            "SELECT osv_id IS NOT NULL AND published IS NOT NULL FROM advisories
+             WHERE report_id = ?1",
+            [id],
+            |r| r.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// When the report last moved into `state` (for OSV `withdrawn`: when it was rejected).
+pub fn moved_into(
+    conn: &Connection,
+    id: ReportId,
+    state: crate::core::model::ReportState,
+) -> Result<Option<String>, TriageError> {
+    Ok(conn
+        .query_row(
+            "SELECT max(at) FROM events WHERE report_id = ?1 AND kind = 'state' AND after = ?2",
+            params![id, state.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// When the advisory fields last changed (for OSV `modified`).
 pub fn modified(conn: &Connection, id: ReportId) -> Result<Option<String>, TriageError> {
     Ok(conn

@@ -285,6 +285,7 @@ fn meta(config: &AdvisoryConfig) -> Meta<'_> {
         osv_id: "PSF-2026-1".into(),
         published: "2026-11-02T09:00:00Z".into(),
         modified: "2026-11-02T09:00:00Z".into(),
+        withdrawn: None,
     }
 }
 

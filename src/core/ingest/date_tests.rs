@@ -92,6 +92,58 @@ fn forged_dates_are_replaced_by_the_arrival_and_kept_as_written() {
     );
 }
 
+/// An arrival in the future (an archive file whose mtime says 2099, an IMAP server whose clock
+/// runs ahead) is not believed: the report arrived when the desk stored it, so its clocks run
+/// now and `stats` counts it in the present, whatever the sender's Date header says.
+#[test]
+fn an_arrival_in_the_future_is_taken_as_the_time_the_desk_saw_it() {
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let future = Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap();
+    let raw = |id: &str| {
+        format!("From: a@x.test\nMessage-ID: <{id}>\nDate: Thu, 01 Jan 2099 00:00:00 +0000\nSubject: {id}\n\nb\n")
+    };
+    let imap = RawIncoming {
+        raw: raw("imap@x").into_bytes(),
+        received_at: Some(future),
+        origin: Origin::Imap {
+            mailbox: "INBOX".into(),
+            uidvalidity: 1,
+            uid: 1,
+        },
+    };
+    let before = Utc::now();
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut store,
+            vec![RawIncoming::imported(raw("file@x"), future), imap],
+            None,
+        )
+        .unwrap();
+    let after = Utc::now();
+    let reports: Vec<i64> = ["file@x", "imap@x"]
+        .iter()
+        .map(|id| row(&store, id, "a@x.test").0)
+        .collect();
+    assert_ne!(reports[0], reports[1], "two reports");
+    for (id, report) in ["file@x", "imap@x"].into_iter().zip(reports) {
+        let created: String = store
+            .conn()
+            .query_row(
+                "SELECT created_at FROM reports WHERE id = ?1",
+                [report],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let created = crate::core::store::parse_timestamp(&created).unwrap();
+        assert!(
+            created >= before - chrono::Duration::seconds(1) && created <= after,
+            "{id}: received {created}, stored between {before} and {after}"
+        );
+    }
+}
+
 #[test]
 fn date_notes_stored_as_sentences_become_codes_and_read_the_same() {
     use chrono::TimeZone;

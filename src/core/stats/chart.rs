@@ -77,7 +77,7 @@ fn panels_of(f: &YearFigures, acknowledge_target_hours: f64) -> [Panel; 3] {
     [
         Panel {
             name: "intake",
-            title: format!("Reports received per {by} (UTC), by class"),
+            title: format!("Reports received per {by} ({}), by class", f.time_zone),
             target: None,
         },
         Panel {
@@ -201,20 +201,31 @@ pub fn html(f: &YearFigures, svg: &str, title: &str) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n\
          <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
          td,th{{border:1px solid #999;padding:2px 8px;text-align:right}}</style></head><body>\n\
-         <h1>{t}</h1>\n<p>{tz}</p>\n{svg}\n<h2>Per {by:?} (UTC)</h2>\n<table><tr><th>period</th><th>spam</th>\
+         <h1>{t}</h1>\n<p>{tz}</p>\n{svg}\n<h2>Per {by:?} ({zone})</h2>\n<table><tr><th>period</th><th>spam</th>\
          <th>invalid</th><th>valid</th><th>unclassified</th><th>median first response (h)</th>\
          <th>acknowledge met</th><th>triage met</th><th>close met</th></tr>\n{rows}</table>\n\
          <h2>Members</h2>\n<table><tr><th>member</th><th>coordinated</th><th>notes</th>\
          <th>replies</th><th>last activity</th><th></th></tr>\n{members}</table>\n</body></html>\n",
         t = esc(title),
         by = f.by,
-        tz = PERIODS_IN_UTC,
+        tz = periods_in(&f.time_zone),
+        zone = esc(&f.time_zone),
     )
 }
 
 /// What the HTML page says about its periods.
-pub const PERIODS_IN_UTC: &str = "Days, weeks, months, quarters and years are cut at midnight \
-    UTC: a report sent late on 31 December west of Greenwich counts in the next year.";
+pub fn periods_in(zone: &str) -> String {
+    if zone == super::TIME_ZONE {
+        "Days, weeks, months, quarters and years are cut at midnight UTC: a report sent late \
+         on 31 December west of Greenwich counts in the next year."
+            .to_string()
+    } else {
+        format!(
+            "Days, weeks, months, quarters and years are cut at midnight in {}.",
+            zone.replace('&', "&amp;").replace('<', "&lt;")
+        )
+    }
+}
 
 fn err(e: impl std::fmt::Display) -> ChartError {
     ChartError(e.to_string())

@@ -3,9 +3,11 @@
 //! moderator. `secdesk stats --format json` prints [`Stats`] as is: its names are a contract.
 //!
 //! The period selects reports by when they arrived (`created_at`); `until` is inclusive.
-//! Days, weeks, months, quarters and years are cut at midnight UTC ([`TIME_ZONE`]): a report
-//! sent at 23:30 on 31 December in UTC−5 arrived at 04:30 UTC on 1 January and counts in the
-//! next year. Every output says so (`time_zone` in the JSON, a CSV row, the table's header).
+//! Days, weeks, months, quarters and years are cut at midnight in the period's [`Zone`], UTC
+//! ([`TIME_ZONE`]) unless `stats --tz` names another: in UTC a report sent at 23:30 on
+//! 31 December in UTC−5 arrived at 04:30 UTC on 1 January and counts in the next year; with
+//! `--tz America/New_York` it counts in its own. Every output names the zone (`time_zone` in
+//! the JSON, a CSV row, the table's header).
 //! Every time figure is derived from the audit log through [`crate::core::clocks`].
 //! Percentiles interpolate linearly between the closest ranks (the median of an even count is
 //! the mean of the middle two).
@@ -13,6 +15,8 @@
 pub mod chart;
 mod csv;
 pub mod period;
+mod zone;
+pub use zone::Zone;
 mod period_csv;
 mod period_rows;
 pub use period_csv::to_csv_rows;
@@ -32,7 +36,7 @@ use crate::core::model::{Class, ReportId, ReportState};
 use crate::core::store::{parse_timestamp, Result, Store};
 
 /// Which reports count: those that arrived on or after `since` and on or before `until`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Period {
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
@@ -40,10 +44,13 @@ pub struct Period {
     /// times and clocks too; by default they are left out of them (still counted by state,
     /// class and week).
     pub with_historical: bool,
+    /// The zone every period is cut in: `since`/`until` days, ISO weeks, months, quarters
+    /// and years all start at midnight in it (`stats --tz`; UTC by default).
+    pub zone: Zone,
 }
 
-/// The time zone every period is cut in: `since`/`until` days, ISO weeks, months, quarters
-/// and years all start at midnight in it. Printed as the JSON key `time_zone`.
+/// The time zone periods are cut in unless `stats --tz` names another. Printed as the JSON
+/// key `time_zone`.
 pub const TIME_ZONE: &str = "UTC";
 
 /// The key used for reports without a class or without a coordinator.
@@ -56,9 +63,9 @@ pub struct Stats {
     /// The period, `YYYY-MM-DD` or null for open-ended.
     pub since: Option<String>,
     pub until: Option<String>,
-    /// The time zone days, weeks, months, quarters and years are cut in: always
-    /// [`TIME_ZONE`] (`"UTC"`).
-    pub time_zone: &'static str,
+    /// The time zone days, weeks, months, quarters and years are cut in: [`TIME_ZONE`]
+    /// (`"UTC"`) unless `stats --tz` named another, then its IANA name.
+    pub time_zone: String,
     /// How many reports arrived in the period.
     pub reports: usize,
     pub by_state: BTreeMap<String, usize>,
@@ -111,8 +118,7 @@ pub fn compute(
     now: DateTime<Utc>,
 ) -> Result<Stats> {
     let conn = store.conn();
-    let from = period.since.map(start_of);
-    let to = period.until.map(|d| start_of(d) + Duration::days(1));
+    let (from, to) = period.bounds();
     let milestones = clocks::milestones(conn, None)?;
     let closers = closers(store)?;
     let mut stats = Stats::empty(&period);
@@ -125,7 +131,7 @@ pub fn compute(
         if from.is_some_and(|f| created < f) || to.is_some_and(|t| created >= t) {
             continue;
         }
-        stats.count_intake(&mut weeks, &row, created);
+        stats.count_intake(&mut weeks, &row, period.zone.local(created));
         if row.historical && !period.with_historical {
             continue;
         }
@@ -204,7 +210,7 @@ impl Stats {
         Stats {
             since: period.since.map(|d| d.to_string()),
             until: period.until.map(|d| d.to_string()),
-            time_zone: TIME_ZONE,
+            time_zone: period.zone.name().to_string(),
             reports: 0,
             by_state: ReportState::ALL
                 .iter()
@@ -234,7 +240,7 @@ impl Stats {
         &mut self,
         weeks: &mut BTreeMap<String, WeekIntake>,
         row: &ReportRow,
-        created: DateTime<Utc>,
+        created: chrono::NaiveDateTime,
     ) {
         self.reports += 1;
         *self.by_state.entry(row.state.clone()).or_default() += 1;
@@ -285,11 +291,16 @@ fn counted_class<'a>(class: Option<&'a str>, confirmed: bool, state: &str) -> Op
     }
 }
 
-fn start_of(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0)
-        // Midnight exists on every date.
-        .unwrap_or_default()
-        .and_utc()
+impl Period {
+    /// The period as instants: from the first instant of `since` to the first of the day
+    /// after `until` (excluded), in the period's zone.
+    pub fn bounds(&self) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let from = self.since.map(|d| self.zone.start_of(d));
+        let to = self
+            .until
+            .map(|d| self.zone.start_of(d + Duration::days(1)));
+        (from, to)
+    }
 }
 
 /// For each report closed now as spam or invalid, who closed it: the actor of its latest

@@ -37,8 +37,9 @@ pub enum By {
 }
 
 impl By {
-    /// The bucket a time falls in: `2026-W10`, `2026-03`, `2026-Q1`, `2026`.
-    pub fn key(self, t: DateTime<Utc>) -> String {
+    /// The bucket a wall-clock time (in the period's zone) falls in: `2026-W10`, `2026-03`,
+    /// `2026-Q1`, `2026`.
+    pub fn key(self, t: chrono::NaiveDateTime) -> String {
         match self {
             By::Week => {
                 let w = t.iso_week();
@@ -71,6 +72,10 @@ pub const INACTIVE_AFTER_DAYS: i64 = 365;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct YearFigures {
     pub by: By,
+    /// The zone the periods are cut in, for the table, charts and page (the JSON prints it
+    /// once, as the older keys' `time_zone`).
+    #[serde(skip)]
+    pub time_zone: String,
     /// One entry per week, month, quarter or year with reports, oldest first.
     pub by_period: Vec<PeriodFigures>,
     pub response_efficiency: Efficiency,
@@ -211,8 +216,7 @@ pub fn compute(
     members: &[&Identity],
     now: DateTime<Utc>,
 ) -> Result<YearFigures> {
-    let from = period.since.map(super::start_of);
-    let to = period.until.map(|d| super::start_of(d) + Duration::days(1));
+    let (from, to) = period.bounds();
     let in_period = |t: DateTime<Utc>| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e);
     let rows = rows(store)?;
     let rows: Vec<Row> = rows.into_iter().filter(|r| in_period(r.created)).collect();
@@ -223,6 +227,7 @@ pub fn compute(
         targets,
         now,
         with_historical: period.with_historical,
+        zone: &period.zone,
     };
     let mut tally = Tally::default();
     for r in &rows {
@@ -240,6 +245,7 @@ struct Method<'a> {
     targets: &'a ClockConfig,
     now: DateTime<Utc>,
     with_historical: bool,
+    zone: &'a super::Zone,
 }
 
 /// One bucket of time while reports are counted: its intake, its acknowledge, triage and
@@ -289,7 +295,7 @@ impl Tally {
     /// unless it is spam or historical, its clocks against the targets.
     fn add(&mut self, r: &Row, history: &History, method: &Method) {
         let hours = |t: DateTime<Utc>| (t - r.created).num_seconds() as f64 / 3600.0;
-        let key = method.by.key(r.created);
+        let key = method.by.key(method.zone.local(r.created));
         let bucket = self.buckets.entry(key.clone()).or_insert_with(|| Bucket {
             figures: PeriodFigures {
                 period: key,
@@ -322,8 +328,17 @@ impl Tally {
             self.excluded.historical += usize::from(!spam && historical);
             return;
         }
-        self.to_fix
-            .extend(history.fixed.get(&r.id).map(|t| hours(*t)));
+        // Fixed is a state a report is in: one reopened since (its fix fell short) has no
+        // time to fix until it is resolved or disclosed again.
+        let fixed_now =
+            r.state == ReportState::Resolved.as_str() || r.state == ReportState::Disclosed.as_str();
+        self.to_fix.extend(
+            history
+                .fixed
+                .get(&r.id)
+                .filter(|_| fixed_now)
+                .map(|t| hours(*t)),
+        );
         self.to_disclose
             .extend(history.disclosed.get(&r.id).map(|t| hours(*t)));
         let Some(m) = m else { return };
@@ -361,6 +376,7 @@ impl Tally {
         let targets = method.targets;
         YearFigures {
             by: method.by,
+            time_zone: method.zone.name().to_string(),
             by_period: self
                 .buckets
                 .into_values()

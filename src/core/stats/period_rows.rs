@@ -36,9 +36,9 @@ impl Row {
 pub(super) struct History {
     pub(super) milestones: HashMap<ReportId, Milestones>,
     pub(super) coordination: HashMap<ReportId, Coordination>,
-    /// When a person first moved it to resolved or disclosed.
+    /// When a person first moved it to resolved or disclosed (a move undone does not count).
     pub(super) fixed: HashMap<ReportId, DateTime<Utc>>,
-    /// When a person first moved it to disclosed.
+    /// When a person first moved it to disclosed (a move undone does not count).
     pub(super) disclosed: HashMap<ReportId, DateTime<Utc>>,
     /// Who closed it as spam or invalid, and as which.
     pub(super) closers: HashMap<ReportId, (String, ReportState)>,
@@ -98,13 +98,15 @@ pub(super) fn rows(store: &Store) -> Result<Vec<Row>> {
     Ok(out)
 }
 
-/// Per report, the first time a person moved it into one of `states`.
+/// Per report, the first time a person moved it into one of `states`, as the clocks read
+/// the log: a move taken back by undo never happened.
 fn first_into(store: &Store, states: &[&str]) -> Result<HashMap<ReportId, DateTime<Utc>>> {
     let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
     let mut stmt = store.conn().prepare(&format!(
-        "SELECT report_id, min(at) FROM events WHERE kind = 'state' AND actor <> ?1
-         AND after IN ({}) GROUP BY report_id",
-        list.join(", ")
+        "SELECT e.report_id, min(e.at) FROM events e WHERE e.kind = 'state' AND e.actor <> ?1
+         AND e.after IN ({}) AND {} GROUP BY e.report_id",
+        list.join(", "),
+        crate::core::clocks::NOT_UNDONE
     ))?;
     let rows = stmt.query_map([SYSTEM_ACTOR], |r| {
         Ok((r.get::<_, ReportId>(0)?, r.get::<_, String>(1)?))

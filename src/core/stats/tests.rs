@@ -201,7 +201,7 @@ fn the_period_selects_reports_by_arrival_with_until_inclusive() {
         until: day(8),
         ..Period::default()
     };
-    let st = compute(&s, first_week, &ClockConfig::default(), now()).unwrap();
+    let st = compute(&s, first_week.clone(), &ClockConfig::default(), now()).unwrap();
     assert_eq!(st.reports, 6);
     let st = compute(
         &s,

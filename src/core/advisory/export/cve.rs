@@ -14,6 +14,7 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
     let missing = missing(a, meta);
     let range = range(a);
     refuse_missing(meta.id, Format::Cve, missing)?;
+    super::refuse_two_ends(meta.id, Format::Cve, a)?;
     let mut over = too_long(&limits(a));
     if a.references.len() > MAX_REFERENCES {
         over.push(format!(
@@ -22,6 +23,7 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
         ));
     }
     refuse_over(meta.id, Format::Cve, over)?;
+    refuse_bad_config(meta)?;
     let (Ok(range), Some(severity), Some(org), Some(cve)) =
         (range, a.severity(), &meta.config.cna_org_id, &a.cve)
     else {
@@ -214,6 +216,45 @@ fn references(a: &Advisory) -> Vec<Value> {
         }
     }
     references
+}
+
+/// Refuses config values the record cannot carry: `orgId` is a UUID in the CVE schema, and
+/// the vendor a non-empty text of at most 512 characters.
+fn refuse_bad_config(meta: &Meta<'_>) -> Result<(), ExportError> {
+    let c = meta.config;
+    let mut wrong = Vec::new();
+    if let Some(org) = c.cna_org_id.as_deref().filter(|o| !is_uuid(o)) {
+        wrong.push(format!(
+            "[advisory] cna_org_id {org:?} is not a UUID (the CNA's organisation id, as CVE \
+             Services gives it: a version 4 UUID, 8-4-4-4-12 hex digits)"
+        ));
+    }
+    let vendor = c.vendor.trim().chars().count();
+    if vendor == 0 || vendor > 512 {
+        wrong.push(format!(
+            "[advisory] vendor is {vendor} characters and a CVE record's vendor holds 1 to 512"
+        ));
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(unfit(
+        meta,
+        format!("{}; correct it in the config file", wrong.join(", ")),
+    ))
+}
+
+/// A UUID as the CVE schema's `uuidType` reads it: version 4 (random), RFC 4122 variant,
+/// hex in either case.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups[2].starts_with('4')
+        && groups[3].starts_with(['8', '9', 'a', 'b', 'A', 'B'])
 }
 
 fn unfit(meta: &Meta<'_>, problem: String) -> ExportError {

@@ -25,6 +25,7 @@ pub fn body(a: &Advisory, meta: &Meta<'_>) -> Result<(Value, Vec<String>), Expor
     );
     let range = range(a);
     refuse_missing(meta.id, Format::Ghsa, missing)?;
+    super::refuse_two_ends(meta.id, Format::Ghsa, a)?;
     refuse_too_long(meta.id, Format::Ghsa, &limits(a))?;
     let (Ok(range), Some((ecosystem, name)), Some(severity)) = (range, package(a), a.severity())
     else {

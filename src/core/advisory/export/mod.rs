@@ -10,9 +10,11 @@ pub mod osv;
 
 use std::str::FromStr;
 
-use super::fields::is_commit_hash;
+use chrono::{DateTime, Utc};
+
+use super::fields::{is_commit_hash, parse_when};
 use super::{Advisory, AdvisoryConfig};
-use crate::core::model::ReportId;
+use crate::core::model::{ReportId, ReportState};
 
 /// The export formats (`export --format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,9 @@ pub struct Meta<'a> {
     pub published: String,
     /// RFC 3339: when the fields last changed (never before `published`).
     pub modified: String,
+    /// RFC 3339: when the team rejected the report after its OSV record was published
+    /// (OSV `withdrawn`).
+    pub withdrawn: Option<String>,
 }
 
 /// The affected range: versions of a package, or commits of a repository.
@@ -120,12 +125,94 @@ pub fn range(a: &Advisory) -> Result<Range, Vec<String>> {
     if !missing.is_empty() {
         return Err(missing);
     }
+    // OSV's GIT ranges take lower-case hashes only; git itself reads either.
+    let end = |v: &Option<String>| {
+        v.as_ref().map(|v| {
+            if is_commit_hash(v) {
+                v.to_ascii_lowercase()
+            } else {
+                v.clone()
+            }
+        })
+    };
     Ok(Range {
         git,
-        introduced: a.introduced.clone().unwrap_or_else(|| "0".into()),
-        fixed: a.fixed.clone(),
-        last_affected: a.last_affected.clone(),
+        introduced: end(&a.introduced).unwrap_or_else(|| "0".into()),
+        fixed: end(&a.fixed),
+        last_affected: end(&a.last_affected),
     })
+}
+
+/// Refuses an affected range that ends twice: with `fixed` and `last_affected` both set, OSV
+/// rejects the range, and the CVE and GitHub forms would quietly drop one of the two.
+pub fn refuse_two_ends(id: ReportId, format: Format, a: &Advisory) -> Result<(), ExportError> {
+    if a.fixed.is_some() && a.last_affected.is_some() {
+        return Err(ExportError::Unfit {
+            id,
+            format: format.as_str(),
+            problem: format!(
+                "fixed and last_affected are both set, and an affected range ends at one of \
+                 them: keep the true one with `secdesk advisory {id} --unset last_affected` \
+                 (or `--unset fixed`)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether a report in `state` was rejected by the team (spam, invalid, duplicate).
+pub fn is_rejected(state: ReportState) -> bool {
+    matches!(
+        state,
+        ReportState::Spam | ReportState::Invalid | ReportState::Duplicate
+    )
+}
+
+/// Refuses to publish what must not be published yet, or at all: an advisory for a report
+/// the team rejected (spam, invalid, duplicate), and, while its embargo runs, the records
+/// that announce it (`announce` goes to a public list; `osv` and `cve` are published records
+/// whose `published` time would be the embargo's). The GHSA body makes a private draft, so
+/// it is allowed under embargo. A rejected report whose OSV record was already published
+/// (`osv_published`) is exported as OSV once more, withdrawn.
+pub fn refuse_unpublishable(
+    id: ReportId,
+    format: Format,
+    state: ReportState,
+    osv_published: bool,
+    a: &Advisory,
+    now: DateTime<Utc>,
+) -> Result<(), ExportError> {
+    let unfit = |problem: String| ExportError::Unfit {
+        id,
+        format: format.as_str(),
+        problem,
+    };
+    if is_rejected(state) {
+        if format == Format::Osv && osv_published {
+            return Ok(());
+        }
+        let withdraw = match format {
+            Format::Cve => "; a CVE record already published is rejected through CVE Services (cvelib's `cve reject`)",
+            _ => "",
+        };
+        return Err(unfit(format!(
+            "the report is closed as {state}: the team rejected it, so it has no advisory to \
+             publish; reopen it with `secdesk state {id} triaged` if it is a vulnerability \
+             after all{withdraw}"
+        )));
+    }
+    let until = a.embargo_until.as_deref().and_then(parse_when);
+    if let (Some(until), false) = (until, format == Format::Ghsa) {
+        if until > now {
+            return Err(unfit(format!(
+                "it is under embargo until {}, and this would publish it; export it once the \
+                 embargo ends, or lift the embargo with `secdesk advisory {id} --unset \
+                 embargo_until` (the GHSA body, a private draft, can be made now)",
+                until.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `(ecosystem, name)` of the package field.

@@ -29,6 +29,7 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
         ],
     );
     refuse_missing(meta.id, Format::Osv, missing)?;
+    super::refuse_two_ends(meta.id, Format::Osv, a)?;
     let (Ok(range), Some(severity)) = (range, a.severity()) else {
         // Both were checked just above.
         return Err(ExportError::Unfit {
@@ -80,7 +81,7 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
     } else {
         "CVSS_V3"
     };
-    Ok(json!({
+    let record = json!({
         "schema_version": SCHEMA_VERSION,
         "id": meta.osv_id,
         "modified": meta.modified,
@@ -92,5 +93,18 @@ pub fn record(a: &Advisory, meta: &Meta<'_>) -> Result<Value, ExportError> {
         "severity": [{ "type": kind, "score": severity.vector }],
         "references": references,
         "credits": credits,
-    }))
+    });
+    Ok(withdrawn(record, meta))
+}
+
+/// The record marked `withdrawn` when the team rejected the report after publishing it;
+/// withdrawing is a change, so `modified` is never before it.
+fn withdrawn(mut record: Value, meta: &Meta<'_>) -> Value {
+    if let (Some(withdrawn), Some(o)) = (&meta.withdrawn, record.as_object_mut()) {
+        o.insert("withdrawn".into(), json!(withdrawn));
+        if *withdrawn > meta.modified {
+            o.insert("modified".into(), json!(withdrawn));
+        }
+    }
+    record
 }
