@@ -974,6 +974,70 @@ fn exports_that_publish_wait_for_the_embargo_but_the_ghsa_draft_does_not() {
     validate_ghsa(&venv, &desk.path("draft.json"));
 }
 
+/// Under embargo the team still prepares its records for review: `--draft` makes OSV, CVE
+/// and the announcement (to a file only) with a note that it must not be published yet.
+/// The OSV draft shows the id the report will get but fixes neither id nor published time:
+/// the real export after the embargo gets the same id and its own, later, published time.
+#[test]
+fn a_draft_is_made_under_embargo_and_fixes_nothing() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-02"]);
+    let mut drafts = Vec::new();
+    for (format, name) in [
+        ("osv", "osv-draft.json"),
+        ("cve", "cve-draft.json"),
+        ("announce", "announce-draft.txt"),
+    ] {
+        let file = desk.path(name);
+        let out = desk.run_with(
+            &[
+                "export",
+                "1",
+                "--format",
+                format,
+                "--draft",
+                "--out",
+                file.to_str().unwrap(),
+            ],
+            None,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{format}: {err}");
+        assert!(
+            err.contains("under embargo until 2099-01-02") && err.contains("do not publish it"),
+            "{format}: {err}"
+        );
+        drafts.push(file);
+    }
+    let draft: Value = serde_json::from_str(&std::fs::read_to_string(&drafts[0]).unwrap()).unwrap();
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(draft["id"], format!("PSF-{year}-1"));
+    // A draft announcement is written, never sent.
+    let err = desk.fails(&["export", "1", "--format", "announce", "--draft", "--yes"]);
+    assert!(err.contains("add --out FILE"), "{err}");
+    // Nothing was fixed: a second draft and the real export give the same id, and the real
+    // export's published time is its own.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    desk.ok(&["advisory", "1", "--unset", "embargo_until"]);
+    let (real_file, real) = desk.export_to("1", "osv", "osv-real.json");
+    assert_eq!(real["id"], draft["id"]);
+    assert!(
+        real["published"].as_str().unwrap() > draft["published"].as_str().unwrap(),
+        "draft {} real {}",
+        draft["published"],
+        real["published"]
+    );
+    let Some(venv) = venv() else { return };
+    validate_osv(&venv, &drafts[0]);
+    validate_osv(&venv, &real_file);
+    validate(
+        &venv,
+        "cve",
+        &["validate", "-s", "full", "-f", drafts[1].to_str().unwrap()],
+    );
+}
+
 /// `fixed` and `last_affected` both set: OSV rejects such a range, and the CVE, GHSA and
 /// announce forms would quietly drop one end. Every format refuses it.
 #[test]

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::core::advisory::export::{self, cve, ghsa, osv, Format, Meta};
 use crate::core::advisory::{self, mail};
@@ -36,6 +36,10 @@ pub struct Args {
     /// announce: send without the preview and confirmation.
     #[arg(long, short)]
     pub yes: bool,
+    /// A draft for the team's review, allowed under embargo: OSV gets the id it would get
+    /// but neither id nor published time is fixed; announce needs --out and is not sent.
+    #[arg(long)]
+    pub draft: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -47,7 +51,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     let state = report.state.state;
     let published = advisory::osv_published(store.conn(), id)?;
-    export::refuse_unpublishable(id, args.format, state, published, &a, now)?;
+    check_draft(&args, &a, now)?;
+    export::refuse_unpublishable(id, args.format, state, published, args.draft, &a, now)?;
     let mut meta = Meta {
         id,
         config: &config.advisory,
@@ -65,8 +70,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         Format::Osv => {
             // Check first, so a refused export does not use up an id.
             osv::record(&a, &meta)?;
-            let (osv_id, published) =
-                advisory::osv_id(&mut store, id, &config.advisory.id_prefix, now)?;
+            let prefix = &config.advisory.id_prefix;
+            let (osv_id, published) = if args.draft {
+                advisory::osv_id_draft(store.conn(), id, prefix, now)?
+            } else {
+                advisory::osv_id(&mut store, id, prefix, now)?
+            };
             let changed = advisory::modified(store.conn(), id)?.unwrap_or_default();
             meta.modified = changed.max(published.clone());
             meta.osv_id = osv_id;
@@ -115,4 +124,24 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         None => output::print_json(&value)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--draft`: an announcement draft goes to a file, never out; under embargo, a note says the
+/// document must not be published yet.
+fn check_draft(args: &Args, a: &advisory::Advisory, now: DateTime<Utc>) -> anyhow::Result<()> {
+    if !args.draft {
+        return Ok(());
+    }
+    let id = args.id;
+    if args.format == Format::Announce && args.out.is_none() {
+        anyhow::bail!("report #{id}: a draft announcement is written, not sent: add --out FILE");
+    }
+    if let Some(until) = export::embargo_ahead(a, now) {
+        eprintln!(
+            "secdesk: note: report #{id} is under embargo until {}: this is a draft for the \
+             team's review; do not publish it before then",
+            until.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    Ok(())
 }

@@ -222,29 +222,10 @@ pub fn osv_id(
     now: DateTime<Utc>,
 ) -> Result<(String, String), TriageError> {
     in_transaction(store, |conn| {
-        let found: Option<(Option<String>, Option<String>)> = conn
-            .query_row(
-                "SELECT osv_id, published FROM advisories WHERE report_id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((Some(osv), Some(published))) = found {
+        let (osv, published, given) = osv_id_in(conn, id, prefix, now)?;
+        if given {
             return Ok((osv, published));
         }
-        let stem = format!("{prefix}-{}-", now.format("%Y"));
-        let taken: Vec<String> = conn
-            .prepare("SELECT osv_id FROM advisories WHERE osv_id LIKE ?1 || '%'")?
-            .query_map([&stem], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let n = taken
-            .iter()
-            .filter_map(|t| t.strip_prefix(&stem)?.parse::<u64>().ok())
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let osv = format!("{stem}{n}");
-        let published = timestamp(now);
         conn.execute(
             "INSERT INTO advisories (report_id, osv_id, published, updated_at)
              VALUES (?1, ?2, ?3, ?3)
@@ -254,6 +235,49 @@ pub fn osv_id(
         )?;
         Ok((osv, published))
     })
+}
+
+/// The OSV id and published time [`osv_id`] would give, without giving them: a draft's.
+pub fn osv_id_draft(
+    conn: &Connection,
+    id: ReportId,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, String), TriageError> {
+    let (osv, published, _) = osv_id_in(conn, id, prefix, now)?;
+    Ok((osv, published))
+}
+
+/// The report's OSV id and published time, and whether they were given before; otherwise
+/// the next free `PREFIX-YYYY-N` and `now`.
+fn osv_id_in(
+    conn: &Connection,
+    id: ReportId,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, String, bool), TriageError> {
+    let found: Option<(Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT osv_id, published FROM advisories WHERE report_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((Some(osv), Some(published))) = found {
+        return Ok((osv, published, true));
+    }
+    let stem = format!("{prefix}-{}-", now.format("%Y"));
+    let taken: Vec<String> = conn
+        .prepare("SELECT osv_id FROM advisories WHERE osv_id LIKE ?1 || '%'")?
+        .query_map([&stem], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let n = taken
+        .iter()
+        .filter_map(|t| t.strip_prefix(&stem)?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    Ok((format!("{stem}{n}"), timestamp(now), false))
 }
 
 /// Whether the report's OSV record was published: an OSV export gave it its id.

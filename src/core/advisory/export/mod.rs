@@ -172,13 +172,16 @@ pub fn is_rejected(state: ReportState) -> bool {
 /// the team rejected (spam, invalid, duplicate), and, while its embargo runs, the records
 /// that announce it (`announce` goes to a public list; `osv` and `cve` are published records
 /// whose `published` time would be the embargo's). The GHSA body makes a private draft, so
-/// it is allowed under embargo. A rejected report whose OSV record was already published
-/// (`osv_published`) is exported as OSV once more, withdrawn.
+/// it is allowed under embargo, and so is any `draft`: a document made for the team's review,
+/// that fixes nothing (no OSV id or published time) and is not sent (`announce` goes to a
+/// file). A rejected report whose OSV record was already published (`osv_published`) is
+/// exported as OSV once more, withdrawn.
 pub fn refuse_unpublishable(
     id: ReportId,
     format: Format,
     state: ReportState,
     osv_published: bool,
+    draft: bool,
     a: &Advisory,
     now: DateTime<Utc>,
 ) -> Result<(), ExportError> {
@@ -201,18 +204,24 @@ pub fn refuse_unpublishable(
              after all{withdraw}"
         )));
     }
-    let until = a.embargo_until.as_deref().and_then(parse_when);
-    if let (Some(until), false) = (until, format == Format::Ghsa) {
-        if until > now {
-            return Err(unfit(format!(
-                "it is under embargo until {}, and this would publish it; export it once the \
-                 embargo ends, or lift the embargo with `secdesk advisory {id} --unset \
-                 embargo_until` (the GHSA body, a private draft, can be made now)",
-                until.format("%Y-%m-%d %H:%M UTC")
-            )));
-        }
+    if let (Some(until), false) = (embargo_ahead(a, now), format == Format::Ghsa || draft) {
+        return Err(unfit(format!(
+            "it is under embargo until {}, and this would publish it; export it once the \
+             embargo ends, make a draft for the team's review with --draft (nothing is fixed \
+             or sent), or lift the embargo with `secdesk advisory {id} --unset embargo_until` \
+             (the GHSA body, a private draft, can be made now)",
+            until.format("%Y-%m-%d %H:%M UTC")
+        )));
     }
     Ok(())
+}
+
+/// The end of the advisory's embargo, while it lies ahead of `now`.
+pub fn embargo_ahead(a: &Advisory, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    a.embargo_until
+        .as_deref()
+        .and_then(parse_when)
+        .filter(|until| *until > now)
 }
 
 /// `(ecosystem, name)` of the package field.
