@@ -566,3 +566,55 @@ fn in_the_desk_a_password_commands_stderr_stays_inside_the_status_line() {
         "{screen}"
     );
 }
+
+/// A message of exactly `[sync] max_message_bytes` is stored whole, as sync stores one; one
+/// byte over is kept as headers and a note, named with its own size. The blank line the
+/// mbox format puts before each separator (LF or CRLF) is not part of the message: it made
+/// a message of exactly the limit "too large, N+1 bytes", its body never stored.
+#[test]
+fn an_mbox_message_of_exactly_the_limit_is_stored_whole() {
+    const LIMIT: usize = 2000;
+    let desk = Desk::new(&format!("[sync]\nmax_message_bytes = {LIMIT}\n"));
+    for eol in ["\n", "\r\n"] {
+        let sized = |id: &str, size: usize| {
+            let head = message(id, id, "").replace('\n', eol);
+            let fill = "b".repeat(size - head.len() - eol.len());
+            format!("{head}{fill}{eol}")
+        };
+        let tag = if eol == "\n" { "lf" } else { "crlf" };
+        let (exact, over, last) = (
+            sized(&format!("exact-{tag}"), LIMIT),
+            sized(&format!("over-{tag}"), LIMIT + 1),
+            sized(&format!("last-{tag}"), LIMIT),
+        );
+        let sep = format!("From reporter@example.net Tue Nov 24 10:00:00 2026{eol}");
+        let path = desk.path(&format!("{tag}.mbox"));
+        let mbox = format!("{sep}{exact}{eol}{sep}{over}{eol}{sep}{last}{eol}");
+        std::fs::write(&path, mbox).expect("write mbox");
+        let run = desk.run(&["import", path.to_str().unwrap()]);
+        assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.starts_with("imported 3 new messages")
+                && run.stdout.contains("stored 1 message too large")
+                && run
+                    .stdout
+                    .contains(&format!("{tag}.mbox: message 2, {} bytes", LIMIT + 1)),
+            "{tag}: {}",
+            run.stdout
+        );
+        for whole in [format!("exact-{tag}"), format!("last-{tag}")] {
+            let body: String = desk
+                .db()
+                .query_row(
+                    "SELECT secdesk_body(body, pgp, raw) FROM messages WHERE subject = ?1",
+                    [&whole],
+                    |r| r.get(0),
+                )
+                .expect("stored");
+            assert!(
+                !body.contains("too large") && body.contains(&"b".repeat(1500)),
+                "{whole} of exactly {LIMIT} bytes was not stored whole: {body}"
+            );
+        }
+    }
+}
