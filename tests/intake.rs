@@ -618,3 +618,51 @@ fn an_mbox_message_of_exactly_the_limit_is_stored_whole() {
         }
     }
 }
+
+/// In a folder of .eml files, a mail file not named .eml (an MH folder's `1`, a `.txt`) was
+/// passed over without a word and the import exited 0. It is named, with what to do, and
+/// the import exits 1; a file that is no mail (a README) is still passed over quietly.
+#[test]
+fn a_mail_file_not_named_eml_in_a_folder_is_named_not_passed_over() {
+    let desk = Desk::new("");
+    let folder = desk.path("archive");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let write = |name: &str, text: String| {
+        std::fs::write(folder.join(name), text).expect("write");
+    };
+    write("a.eml", message("eml@example.net", "named eml", "body\n"));
+    write("1", message("mh@example.net", "an MH message", "body\n"));
+    write(
+        "b.txt",
+        message("txt@example.net", "saved as txt", "body\n"),
+    );
+    write("README", "These are the reports of 2026.\n".to_string());
+    let run = desk.run(&["import", folder.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new message,")
+            && run.stdout.contains("skipped 2 entries"),
+        "{}",
+        run.stdout
+    );
+    for name in ["archive/1", "archive/b.txt"] {
+        assert!(
+            run.stdout.contains(&format!(
+                "{name}: starts as a mail does, but only .eml files of a folder are imported"
+            )),
+            "{name}: {}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("README"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("2 entries not imported"),
+        "{}",
+        run.stderr
+    );
+    // Imported by their own paths, as the line says, they are stored.
+    let (mh, txt) = (folder.join("1"), folder.join("b.txt"));
+    let run = desk.run(&["import", mh.to_str().unwrap(), txt.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert_eq!(desk.stored(), 3);
+}

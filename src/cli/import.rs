@@ -19,7 +19,8 @@ use super::Context;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// An mbox file, a Maildir, a folder of .eml files or one .eml file. Anything else (a
-    /// FIFO, a device) is refused; symbolic links inside a folder are not followed.
+    /// FIFO, a device) is refused; symbolic links inside a folder are not followed, and a
+    /// mail file in a folder not named .eml is named, not imported.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Old mail: the new reports come in closed (resolved, or spam when the classifier says

@@ -73,6 +73,10 @@ pub enum SkipReason {
     Empty,
     /// Its first line is not a header field (RFC 5322 §2.2: `Name: value`): not a mail.
     NotMail,
+    /// In a folder of `.eml` files, a file that starts as a mail does but is not named
+    /// `.eml` (an MH folder's `1`, `2`, ..., a `.msg` or `.txt` file): not imported, as only
+    /// `.eml` files are, but named, so no mail is passed over unsaid.
+    NotEml,
 }
 
 /// A message over the limit, stored as its headers and a note: message `index` of the mbox
@@ -108,6 +112,11 @@ impl std::fmt::Display for Skipped {
             SkipReason::NotMail => write!(
                 f,
                 "{path}: not a mail: its first line is not a header field (`Name: value`)"
+            ),
+            SkipReason::NotEml => write!(
+                f,
+                "{path}: starts as a mail does, but only .eml files of a folder are imported; \
+                 import it by its own path (`secdesk import FILE`) or rename it to .eml"
             ),
         }
     }
@@ -405,8 +414,9 @@ fn headers_and_note(headers: &[u8], note: &str) -> Vec<u8> {
 }
 
 /// Imports the regular files under `dir` (recursively, in name order) that `keep` accepts.
-/// Hidden entries are Maildir's own state and are passed over; every other entry that is not
-/// imported is recorded in `skipped`. Only `dir` itself failing to open is an error.
+/// Hidden entries are Maildir's own state and are passed over, and so are files `keep`
+/// refuses that do not start as a mail (a README); every other entry that is not imported
+/// is recorded in `skipped`. Only `dir` itself failing to open is an error.
 fn import_files(
     dir: &Path,
     keep: &dyn Fn(&Path) -> bool,
@@ -456,6 +466,9 @@ fn import_files(
             continue;
         }
         if !keep(&p) {
+            if meta.is_file() && starts_as_mail(&p) {
+                skipped.push(skip(SkipReason::NotEml));
+            }
             continue;
         }
         if meta.file_type().is_symlink() {
@@ -478,6 +491,16 @@ fn import_files(
         }
     }
     Ok(())
+}
+
+/// Whether the regular file at `path` starts as a mail does (its first 8 KiB). A file that
+/// cannot be opened or read does not: it was not asked for.
+fn starts_as_mail(path: &Path) -> bool {
+    let Ok((file, _)) = open_regular(path, false) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    file.take(8 * 1024).read_to_end(&mut head).is_ok() && crate::core::parse::looks_like_mail(&head)
 }
 
 /// Splits an in-memory mbox into its messages (see [`mbox`]).
