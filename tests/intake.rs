@@ -421,10 +421,10 @@ fn a_large_mbox_is_imported_in_bounded_memory() {
         )
         .expect("the big message is stored as headers and a note");
     assert_eq!(subject, "huge log");
-    // The whole body is the note: the message's size as it was in the file (its headers,
-    // every 1,000-byte line, and the line break before the next separator), where it is
-    // kept, and the limit it went over.
-    let big_bytes = message("big@example.net", "huge log", "").len() + BIG / 1000 * 1000 + 1;
+    // The whole body is the note: the message's own size in the file (its headers and
+    // every 1,000-byte line; the blank line before the next separator is the format's),
+    // where it is kept, and the limit it went over.
+    let big_bytes = message("big@example.net", "huge log", "").len() + BIG / 1000 * 1000;
     assert_eq!(
         body,
         format!(
@@ -665,4 +665,55 @@ fn a_mail_file_not_named_eml_in_a_folder_is_named_not_passed_over() {
     let run = desk.run(&["import", mh.to_str().unwrap(), txt.to_str().unwrap()]);
     assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
     assert_eq!(desk.stored(), 3);
+}
+
+/// A file that only begins `From ` (a letter, notes) was taken for an mbox and each entry
+/// stored as a report with no sender and no subject, exit 0. An entry that does not start
+/// with a header field is named with its number, as a `.eml` that is no mail is, and the
+/// import exits 1; the real messages in the same file are stored.
+#[test]
+fn an_mbox_entry_that_is_not_a_mail_is_named_not_stored() {
+    let desk = Desk::new("");
+    let letter = desk.path("letter.txt");
+    std::fs::write(
+        &letter,
+        "From the desk of the security team\n\nDear all,\nthese are our notes.\n",
+    )
+    .expect("write");
+    let run = desk.run(&["import", letter.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 0 new messages")
+            && run.stdout.contains(
+                "letter.txt: message 1: not a mail: its first line is not a header field"
+            ),
+        "{}",
+        run.stdout
+    );
+
+    let mbox = desk.path("mixed.mbox");
+    let sep = "From reporter@example.net Tue Nov 24 10:00:00 2026\n";
+    std::fs::write(
+        &mbox,
+        format!(
+            "{sep}{}\n{sep}\nthe headers of this one were lost\n\n{sep}{}\n",
+            message("one@example.net", "first", "body\n"),
+            message("three@example.net", "third", "body\n"),
+        ),
+    )
+    .expect("write");
+    let run = desk.run(&["import", mbox.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 2 new messages")
+            && run.stdout.contains("mixed.mbox: message 2: not a mail"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("1 entry not imported"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(desk.stored(), 2);
 }

@@ -77,6 +77,8 @@ pub enum SkipReason {
     /// `.eml` (an MH folder's `1`, `2`, ..., a `.msg` or `.txt` file): not imported, as only
     /// `.eml` files are, but named, so no mail is passed over unsaid.
     NotEml,
+    /// Message N (from 1) of an mbox does not start with a header field: not a mail.
+    NotMailInMbox(usize),
 }
 
 /// A message over the limit, stored as its headers and a note: message `index` of the mbox
@@ -112,6 +114,11 @@ impl std::fmt::Display for Skipped {
             SkipReason::NotMail => write!(
                 f,
                 "{path}: not a mail: its first line is not a header field (`Name: value`)"
+            ),
+            SkipReason::NotMailInMbox(index) => write!(
+                f,
+                "{path}: message {index}: not a mail: its first line is not a header field \
+                 (`Name: value`)"
             ),
             SkipReason::NotEml => write!(
                 f,
@@ -263,7 +270,7 @@ pub fn import_path(
     };
     let mut skipped = Vec::new();
     match kind {
-        ArchiveKind::Mbox => import_mbox(path, &mut out)?,
+        ArchiveKind::Mbox => import_mbox(path, &mut out, &mut skipped)?,
         ArchiveKind::Eml => {
             let (file, len) = open_named(path)?;
             let reason = if len == 0 {
@@ -298,7 +305,15 @@ pub fn import_path(
     })
 }
 
-fn import_mbox(path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
+/// Stores the messages of the mbox at `path`. An entry that does not start with a header
+/// field (text before the first separator in a file that only begins `From `, a letter
+/// cut at a blank line) is not a mail: it is named in `skipped` with its number, as a
+/// `.eml` that is no mail is, instead of becoming a report with no sender.
+fn import_mbox(
+    path: &Path,
+    out: &mut Batcher,
+    skipped: &mut Vec<Skipped>,
+) -> Result<(), ImportError> {
     let (file, _) = open_named(path)?;
     let file_time = modified(path);
     let limit = usize::try_from(out.limit).unwrap_or(usize::MAX);
@@ -307,7 +322,13 @@ fn import_mbox(path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
             path: path.to_path_buf(),
             source,
         })? {
-            MboxItem::Message(raw, arrival) => out.push(raw, arrival.unwrap_or(file_time))?,
+            MboxItem::Message(raw, _, index) if !crate::core::parse::looks_like_mail(&raw) => {
+                skipped.push(Skipped {
+                    path: path.to_path_buf(),
+                    reason: SkipReason::NotMailInMbox(index),
+                })
+            }
+            MboxItem::Message(raw, arrival, _) => out.push(raw, arrival.unwrap_or(file_time))?,
             MboxItem::TooLarge {
                 index,
                 bytes,
@@ -507,7 +528,7 @@ fn starts_as_mail(path: &Path) -> bool {
 pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
     MboxReader::new(data, usize::MAX)
         .filter_map(|item| match item {
-            Ok(MboxItem::Message(m, _)) => Some(m),
+            Ok(MboxItem::Message(m, ..)) => Some(m),
             _ => None,
         })
         .collect()

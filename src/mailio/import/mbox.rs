@@ -31,9 +31,10 @@ const FORMAT_BLANK: u64 = 2;
 /// One entry of an mbox.
 #[derive(Debug, PartialEq, Eq)]
 pub enum MboxItem {
-    /// A message, without its separator line and with quoted `From ` lines unquoted, and when
-    /// it arrived as its separator line says (the Date header is checked against it).
-    Message(Vec<u8>, Option<DateTime<Utc>>),
+    /// A message, without its separator line and with quoted `From ` lines unquoted, when
+    /// it arrived as its separator line says (the Date header is checked against it), and
+    /// its number in the file (from 1).
+    Message(Vec<u8>, Option<DateTime<Utc>>, usize),
     /// A message over the limit, not kept: its number in the file (from 1), the byte offset
     /// of its separator line, its size and its header section (see [`header_section`]).
     TooLarge {
@@ -196,7 +197,11 @@ impl Current {
                 headers,
             });
         }
-        (!m.iter().all(u8::is_ascii_whitespace)).then_some(MboxItem::Message(m, self.arrival))
+        (!m.iter().all(u8::is_ascii_whitespace)).then_some(MboxItem::Message(
+            m,
+            self.arrival,
+            self.index,
+        ))
     }
 }
 
@@ -294,7 +299,7 @@ mod tests {
         read(data, usize::MAX)
             .into_iter()
             .map(|i| match i {
-                MboxItem::Message(m, _) => m,
+                MboxItem::Message(m, ..) => m,
                 other => panic!("{other:?}"),
             })
             .collect()
@@ -369,7 +374,8 @@ mod tests {
             items[1],
             MboxItem::Message(
                 b"Subject: small\n\nok\n".to_vec(),
-                arrival("Mon Nov  2 11:00:00 2026")
+                arrival("Mon Nov  2 11:00:00 2026"),
+                2
             )
         );
     }
@@ -392,7 +398,7 @@ mod tests {
             assert_eq!(items.len(), 3, "{eol:?}: {items:?}");
             for at in [0, 2] {
                 assert!(
-                    matches!(&items[at], MboxItem::Message(m, _) if *m == exact),
+                    matches!(&items[at], MboxItem::Message(m, ..) if *m == exact),
                     "{eol:?}: entry {at} of exactly {limit} bytes was not kept whole: {:?}",
                     items[at]
                 );
