@@ -717,3 +717,42 @@ fn an_mbox_entry_that_is_not_a_mail_is_named_not_stored() {
     );
     assert_eq!(desk.stored(), 2);
 }
+
+/// An mbox cut short (a copy or download that stopped mid-message) was imported without a
+/// word: its last message is stored as far as the file goes and named, so the user knows
+/// to look for the whole file.
+#[test]
+fn an_mbox_cut_short_names_its_last_message() {
+    let desk = Desk::new("");
+    let sep = "From reporter@example.net Tue Nov 24 10:00:00 2026\n";
+    let whole = format!(
+        "{sep}{}\n{sep}{}",
+        message("one@example.net", "first", "body\n"),
+        message("two@example.net", "second", "the steps to reproduce are\n"),
+    );
+    let path = desk.path("archive.mbox");
+    std::fs::write(&path, &whole).expect("write");
+    let run = desk.run(&["import", path.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("cut short"), "{}", run.stdout);
+
+    let cut = desk.path("cut.mbox");
+    std::fs::write(&cut, &whole[..whole.len() - 10]).expect("write");
+    let run = desk.run(&["import", cut.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    // The first message is stored already; what the file holds of the second is new.
+    assert!(
+        run.stdout
+            .starts_with("imported 1 new message, 1 new report (1 already stored)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "cut.mbox: message 2 ends mid-line where the file ends: the file looks cut short; \
+             what it holds of the message is stored"
+        ),
+        "{}",
+        run.stdout
+    );
+}

@@ -129,6 +129,25 @@ impl std::fmt::Display for Skipped {
     }
 }
 
+/// The last message of the mbox at `path`, message `index`, ends mid-line where the file
+/// ends: the file looks cut short, and what it holds of the message is stored.
+#[derive(Debug)]
+pub struct CutShort {
+    pub path: PathBuf,
+    pub index: usize,
+}
+
+impl std::fmt::Display for CutShort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: message {} ends mid-line where the file ends: the file looks cut short",
+            show(&self.path),
+            self.index
+        )
+    }
+}
+
 /// What one import did.
 #[derive(Debug, Default)]
 pub struct ImportReport {
@@ -136,6 +155,8 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
     /// Messages stored as headers and a note (counted in `summary` too).
     pub oversized: Vec<Oversized>,
+    /// An mbox whose last message the file's end cut short (stored as it is).
+    pub cut_short: Vec<CutShort>,
 }
 
 /// [`open_regular`] for the path the user named: anything else is an [`ImportError`].
@@ -269,8 +290,15 @@ pub fn import_path(
         oversized: Vec::new(),
     };
     let mut skipped = Vec::new();
+    let mut cut_short = Vec::new();
     match kind {
-        ArchiveKind::Mbox => import_mbox(path, &mut out, &mut skipped)?,
+        ArchiveKind::Mbox => {
+            let cut = import_mbox(path, &mut out, &mut skipped)?;
+            cut_short.extend(cut.map(|index| CutShort {
+                path: path.to_path_buf(),
+                index,
+            }));
+        }
         ArchiveKind::Eml => {
             let (file, len) = open_named(path)?;
             let reason = if len == 0 {
@@ -302,22 +330,25 @@ pub fn import_path(
         summary: out.summary,
         skipped,
         oversized: out.oversized,
+        cut_short,
     })
 }
 
 /// Stores the messages of the mbox at `path`. An entry that does not start with a header
 /// field (text before the first separator in a file that only begins `From `, a letter
 /// cut at a blank line) is not a mail: it is named in `skipped` with its number, as a
-/// `.eml` that is no mail is, instead of becoming a report with no sender.
+/// `.eml` that is no mail is, instead of becoming a report with no sender. Returns the
+/// number of the last message when the file ends mid-line (see [`CutShort`]).
 fn import_mbox(
     path: &Path,
     out: &mut Batcher,
     skipped: &mut Vec<Skipped>,
-) -> Result<(), ImportError> {
+) -> Result<Option<usize>, ImportError> {
     let (file, _) = open_named(path)?;
     let file_time = modified(path);
     let limit = usize::try_from(out.limit).unwrap_or(usize::MAX);
-    for item in MboxReader::new(BufReader::with_capacity(256 * 1024, file), limit) {
+    let mut reader = MboxReader::new(BufReader::with_capacity(256 * 1024, file), limit);
+    for item in reader.by_ref() {
         match item.map_err(|source| ImportError::Read {
             path: path.to_path_buf(),
             source,
@@ -345,7 +376,7 @@ fn import_mbox(
             )?,
         }
     }
-    Ok(())
+    Ok(reader.cut_short())
 }
 
 /// Stores one message file of `len` bytes: whole, or over the limit as its headers and a note.

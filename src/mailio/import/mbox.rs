@@ -101,6 +101,12 @@ impl<R: BufRead> MboxReader<R> {
         }
     }
 
+    /// When the input ended in the middle of a line: the number of the last entry, which
+    /// the file's end cut short (every mbox writer ends each line, the last one too).
+    pub fn cut_short(&self) -> Option<usize> {
+        (!self.at_line_start && self.started > 0).then_some(self.started)
+    }
+
     /// Reads the next piece of a line into `self.piece`: up to and including `\n`, or
     /// [`MAX_PIECE`] bytes. False at the end of the input.
     fn next_piece(&mut self) -> io::Result<bool> {
@@ -409,6 +415,18 @@ mod tests {
                 items[1]
             );
         }
+    }
+
+    #[test]
+    fn a_file_that_ends_mid_line_names_its_last_entry() {
+        let whole = b"From a@x Mon Nov  2 10:00:00 2026\nSubject: a\n\nb\n\nFrom b@x Mon Nov  2 11:00:00 2026\nSubject: c\n\nd\n";
+        let mut reader = MboxReader::new(&whole[..], usize::MAX);
+        assert_eq!(reader.by_ref().count(), 2);
+        assert_eq!(reader.cut_short(), None);
+        let cut = &whole[..whole.len() - 1];
+        let mut reader = MboxReader::new(cut, usize::MAX);
+        assert_eq!(reader.by_ref().count(), 2);
+        assert_eq!(reader.cut_short(), Some(2));
     }
 
     #[test]
