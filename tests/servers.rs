@@ -471,6 +471,65 @@ on_every_server!(
     new_mail_reaches_the_running_desk,
 );
 
+/// Courier serves a message whose file it cannot open (here: no read permission; also an
+/// I/O error, or a file another client moved away since the listing) as a stand-in,
+/// "message unavailable" from root@localhost, with an RFC822.SIZE to match. It was stored as
+/// a new report, the sync exited 0 and the cursor passed the real message for good: fixed,
+/// the permissions did not bring it back. Now it is named and recorded missing (exit 1), and
+/// once the file can be read the next sync stores the real message.
+#[test]
+fn courier_stand_in_for_an_unreadable_message_is_not_stored_and_the_message_comes_later() {
+    let server = Courier::start();
+    srv::append_all(&server, "INBOX", &messages("before", 0..2));
+    let report = message(
+        "unreadable@reporter.example",
+        "RCE in the upload handler",
+        "steps to reproduce",
+    );
+    let file = "1800000000.M1P1.mailhost";
+    server.deliver_file(file, &report, 0o000);
+    let desk = Desk::new(&server, "INBOX", 60, 9);
+
+    let out = desk.run(&["sync", "--verbose"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("UID 3 not stored: the server sent its stand-in \"message unavailable\"")
+            && stderr.contains("check its permissions on the server"),
+        "{stderr}"
+    );
+    let subjects = |desk: &Desk| -> Vec<String> {
+        let db = desk.db();
+        let mut q = db
+            .prepare("SELECT subject FROM messages ORDER BY uid")
+            .expect("prepare");
+        q.query_map([], |r| r.get(0))
+            .expect("query")
+            .map(|r| r.expect("subject"))
+            .collect()
+    };
+    assert_eq!(
+        subjects(&desk),
+        ["before report 0", "before report 1"],
+        "the stand-in was stored"
+    );
+
+    server.set_file_mode(file, 0o644);
+    let out = desk.sync(&server);
+    says(&server, &out, "fetched 1 new message, 1 new report");
+    assert_eq!(
+        subjects(&desk),
+        [
+            "before report 0",
+            "before report 1",
+            "RCE in the upload handler"
+        ]
+    );
+    assert_store_matches_server(&desk, &server, "INBOX");
+    let out = desk.sync(&server);
+    says(&server, &out, "fetched 0 new messages");
+}
+
 #[test]
 fn the_servers_offer_what_the_tests_say() {
     let caps = |server: &dyn ImapServer| -> Vec<String> {
