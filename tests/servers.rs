@@ -4,6 +4,9 @@
 //! against what the server itself says: its UID list, its UIDVALIDITY, its Sent folder.
 //!
 //! - first, incremental and idempotent sync;
+//! - odd mail (8-bit headers, bare LF/CR, NUL, no or a shared Message-ID, a 90,000-byte
+//!   line) is stored under every UID the server holds;
+//! - Courier's stand-in for a message it cannot read is never stored in its place;
 //! - a UIDVALIDITY change (the folder deleted and made again: every server gives it a new
 //!   UIDVALIDITY) neither duplicates nor loses mail;
 //! - new mail reaches the running desk (in tmux) by IDLE where the server offers it (with a
@@ -201,6 +204,74 @@ fn first_incremental_and_idempotent_sync(server: &dyn ImapServer) {
         "{}: the cursor stayed behind",
         server.name()
     );
+}
+
+/// Mail as it comes, not as it should be: 8-bit header bytes, bare LF and bare CR, a NUL
+/// byte (where the server takes them: Cyrus refuses both at APPEND), no Message-ID, two
+/// messages sharing one, and a 90,000-byte line. Every message the server holds is stored
+/// under its UID, the sync exits 0, and the next one fetches nothing.
+fn odd_messages_are_all_stored(server: &dyn ImapServer) {
+    let head = |id: &str, subject: &[u8]| {
+        let mut h =
+            b"From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n".to_vec();
+        h.extend_from_slice(b"Subject: ");
+        h.extend_from_slice(subject);
+        if !id.is_empty() {
+            h.extend_from_slice(format!("\r\nMessage-ID: <{id}>").as_bytes());
+        }
+        h.extend_from_slice(b"\r\n\r\n");
+        h
+    };
+    let odd: Vec<Vec<u8>> = vec![
+        [
+            head("8bit@x", "\u{dc}berlauf im Parser".as_bytes()),
+            b"body\r\n".to_vec(),
+        ]
+        .concat(),
+        [head("lf@x", b"bare LF"), b"one\ntwo\nthree\r\n".to_vec()].concat(),
+        [head("cr@x", b"bare CR"), b"one\rtwo\r\n".to_vec()].concat(),
+        [head("", b"no Message-ID"), b"body\r\n".to_vec()].concat(),
+        [head("same@x", b"shared id, first"), b"first\r\n".to_vec()].concat(),
+        [head("same@x", b"shared id, second"), b"second\r\n".to_vec()].concat(),
+        [
+            head("long@x", b"one long line"),
+            vec![b'A'; 90_000],
+            b"\r\n".to_vec(),
+        ]
+        .concat(),
+    ];
+    // Servers refuse some of these at APPEND (Cyrus: bare newlines, NUL): what they take
+    // is what must be stored.
+    let mut s = srv::session(server);
+    let mut taken = 0;
+    for raw in &odd {
+        match s.append("INBOX", raw).finish() {
+            Ok(_) => taken += 1,
+            Err(e) => eprintln!(
+                "{} refused {:?}: {e}",
+                server.name(),
+                header(raw, "Subject")
+            ),
+        }
+    }
+    s.logout().ok();
+    assert!(
+        taken >= 6,
+        "{} took only {taken} of the messages",
+        server.name()
+    );
+
+    let desk = Desk::new(server, "INBOX", 60, 9);
+    let out = desk.sync(server);
+    let n = taken;
+    says(
+        server,
+        &out,
+        &format!("fetched {n} new messages, {n} new reports"),
+    );
+    assert_store_matches_server(&desk, server, "INBOX");
+    let out = desk.sync(server);
+    says(server, &out, "fetched 0 new messages");
 }
 
 fn uidvalidity_change_neither_duplicates_nor_loses_mail(server: &dyn ImapServer) {
@@ -464,6 +535,7 @@ fn courier_with_idle_brings_new_mail_by_idle() {
 
 on_every_server!(
     first_incremental_and_idempotent_sync,
+    odd_messages_are_all_stored,
     uidvalidity_change_neither_duplicates_nor_loses_mail,
     mail_added_while_syncing_matches_the_servers_uid_list,
     a_reply_is_sent_and_filed_in_sent,
