@@ -421,10 +421,10 @@ fn a_large_mbox_is_imported_in_bounded_memory() {
         )
         .expect("the big message is stored as headers and a note");
     assert_eq!(subject, "huge log");
-    // The whole body is the note: the message's size as it was in the file (its headers,
-    // every 1,000-byte line, and the line break before the next separator), where it is
-    // kept, and the limit it went over.
-    let big_bytes = message("big@example.net", "huge log", "").len() + BIG / 1000 * 1000 + 1;
+    // The whole body is the note: the message's own size in the file (its headers and
+    // every 1,000-byte line; the blank line before the next separator is the format's),
+    // where it is kept, and the limit it went over.
+    let big_bytes = message("big@example.net", "huge log", "").len() + BIG / 1000 * 1000;
     assert_eq!(
         body,
         format!(
@@ -564,5 +564,195 @@ fn in_the_desk_a_password_commands_stderr_stays_inside_the_status_line() {
         hits[0].contains("sync failed: imap.password_command \"sh\" failed")
             && hits[0].contains("saying: PAINTED-PROMPT"),
         "{screen}"
+    );
+}
+
+/// A message of exactly `[sync] max_message_bytes` is stored whole, as sync stores one; one
+/// byte over is kept as headers and a note, named with its own size. The blank line the
+/// mbox format puts before each separator (LF or CRLF) is not part of the message: it made
+/// a message of exactly the limit "too large, N+1 bytes", its body never stored.
+#[test]
+fn an_mbox_message_of_exactly_the_limit_is_stored_whole() {
+    const LIMIT: usize = 2000;
+    let desk = Desk::new(&format!("[sync]\nmax_message_bytes = {LIMIT}\n"));
+    for eol in ["\n", "\r\n"] {
+        let sized = |id: &str, size: usize| {
+            let head = message(id, id, "").replace('\n', eol);
+            let fill = "b".repeat(size - head.len() - eol.len());
+            format!("{head}{fill}{eol}")
+        };
+        let tag = if eol == "\n" { "lf" } else { "crlf" };
+        let (exact, over, last) = (
+            sized(&format!("exact-{tag}"), LIMIT),
+            sized(&format!("over-{tag}"), LIMIT + 1),
+            sized(&format!("last-{tag}"), LIMIT),
+        );
+        let sep = format!("From reporter@example.net Tue Nov 24 10:00:00 2026{eol}");
+        let path = desk.path(&format!("{tag}.mbox"));
+        let mbox = format!("{sep}{exact}{eol}{sep}{over}{eol}{sep}{last}{eol}");
+        std::fs::write(&path, mbox).expect("write mbox");
+        let run = desk.run(&["import", path.to_str().unwrap()]);
+        assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.starts_with("imported 3 new messages")
+                && run.stdout.contains("stored 1 message too large")
+                && run
+                    .stdout
+                    .contains(&format!("{tag}.mbox: message 2, {} bytes", LIMIT + 1)),
+            "{tag}: {}",
+            run.stdout
+        );
+        for whole in [format!("exact-{tag}"), format!("last-{tag}")] {
+            let body: String = desk
+                .db()
+                .query_row(
+                    "SELECT secdesk_body(body, pgp, raw) FROM messages WHERE subject = ?1",
+                    [&whole],
+                    |r| r.get(0),
+                )
+                .expect("stored");
+            assert!(
+                !body.contains("too large") && body.contains(&"b".repeat(1500)),
+                "{whole} of exactly {LIMIT} bytes was not stored whole: {body}"
+            );
+        }
+    }
+}
+
+/// In a folder of .eml files, a mail file not named .eml (an MH folder's `1`, a `.txt`) was
+/// passed over without a word and the import exited 0. It is named, with what to do, and
+/// the import exits 1; a file that is no mail (a README) is still passed over quietly.
+#[test]
+fn a_mail_file_not_named_eml_in_a_folder_is_named_not_passed_over() {
+    let desk = Desk::new("");
+    let folder = desk.path("archive");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let write = |name: &str, text: String| {
+        std::fs::write(folder.join(name), text).expect("write");
+    };
+    write("a.eml", message("eml@example.net", "named eml", "body\n"));
+    write("1", message("mh@example.net", "an MH message", "body\n"));
+    write(
+        "b.txt",
+        message("txt@example.net", "saved as txt", "body\n"),
+    );
+    write("README", "These are the reports of 2026.\n".to_string());
+    let run = desk.run(&["import", folder.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new message,")
+            && run.stdout.contains("skipped 2 entries"),
+        "{}",
+        run.stdout
+    );
+    for name in ["archive/1", "archive/b.txt"] {
+        assert!(
+            run.stdout.contains(&format!(
+                "{name}: starts as a mail does, but only .eml files of a folder are imported"
+            )),
+            "{name}: {}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("README"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("2 entries not imported"),
+        "{}",
+        run.stderr
+    );
+    // Imported by their own paths, as the line says, they are stored.
+    let (mh, txt) = (folder.join("1"), folder.join("b.txt"));
+    let run = desk.run(&["import", mh.to_str().unwrap(), txt.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert_eq!(desk.stored(), 3);
+}
+
+/// A file that only begins `From ` (a letter, notes) was taken for an mbox and each entry
+/// stored as a report with no sender and no subject, exit 0. An entry that does not start
+/// with a header field is named with its number, as a `.eml` that is no mail is, and the
+/// import exits 1; the real messages in the same file are stored.
+#[test]
+fn an_mbox_entry_that_is_not_a_mail_is_named_not_stored() {
+    let desk = Desk::new("");
+    let letter = desk.path("letter.txt");
+    std::fs::write(
+        &letter,
+        "From the desk of the security team\n\nDear all,\nthese are our notes.\n",
+    )
+    .expect("write");
+    let run = desk.run(&["import", letter.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 0 new messages")
+            && run.stdout.contains(
+                "letter.txt: message 1: not a mail: its first line is not a header field"
+            ),
+        "{}",
+        run.stdout
+    );
+
+    let mbox = desk.path("mixed.mbox");
+    let sep = "From reporter@example.net Tue Nov 24 10:00:00 2026\n";
+    std::fs::write(
+        &mbox,
+        format!(
+            "{sep}{}\n{sep}\nthe headers of this one were lost\n\n{sep}{}\n",
+            message("one@example.net", "first", "body\n"),
+            message("three@example.net", "third", "body\n"),
+        ),
+    )
+    .expect("write");
+    let run = desk.run(&["import", mbox.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 2 new messages")
+            && run.stdout.contains("mixed.mbox: message 2: not a mail"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("1 entry not imported"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(desk.stored(), 2);
+}
+
+/// An mbox cut short (a copy or download that stopped mid-message) was imported without a
+/// word: its last message is stored as far as the file goes and named, so the user knows
+/// to look for the whole file.
+#[test]
+fn an_mbox_cut_short_names_its_last_message() {
+    let desk = Desk::new("");
+    let sep = "From reporter@example.net Tue Nov 24 10:00:00 2026\n";
+    let whole = format!(
+        "{sep}{}\n{sep}{}",
+        message("one@example.net", "first", "body\n"),
+        message("two@example.net", "second", "the steps to reproduce are\n"),
+    );
+    let path = desk.path("archive.mbox");
+    std::fs::write(&path, &whole).expect("write");
+    let run = desk.run(&["import", path.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("cut short"), "{}", run.stdout);
+
+    let cut = desk.path("cut.mbox");
+    std::fs::write(&cut, &whole[..whole.len() - 10]).expect("write");
+    let run = desk.run(&["import", cut.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    // The first message is stored already; what the file holds of the second is new.
+    assert!(
+        run.stdout
+            .starts_with("imported 1 new message, 1 new report (1 already stored)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "cut.mbox: message 2 ends mid-line where the file ends: the file looks cut short; \
+             what it holds of the message is stored"
+        ),
+        "{}",
+        run.stdout
     );
 }

@@ -4,6 +4,9 @@
 //! against what the server itself says: its UID list, its UIDVALIDITY, its Sent folder.
 //!
 //! - first, incremental and idempotent sync;
+//! - odd mail (8-bit headers, bare LF/CR, NUL, no or a shared Message-ID, a 90,000-byte
+//!   line) is stored under every UID the server holds;
+//! - Courier's stand-in for a message it cannot read is never stored in its place;
 //! - a UIDVALIDITY change (the folder deleted and made again: every server gives it a new
 //!   UIDVALIDITY) neither duplicates nor loses mail;
 //! - new mail reaches the running desk (in tmux) by IDLE where the server offers it (with a
@@ -201,6 +204,74 @@ fn first_incremental_and_idempotent_sync(server: &dyn ImapServer) {
         "{}: the cursor stayed behind",
         server.name()
     );
+}
+
+/// Mail as it comes, not as it should be: 8-bit header bytes, bare LF and bare CR, a NUL
+/// byte (where the server takes them: Cyrus refuses both at APPEND), no Message-ID, two
+/// messages sharing one, and a 90,000-byte line. Every message the server holds is stored
+/// under its UID, the sync exits 0, and the next one fetches nothing.
+fn odd_messages_are_all_stored(server: &dyn ImapServer) {
+    let head = |id: &str, subject: &[u8]| {
+        let mut h =
+            b"From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n".to_vec();
+        h.extend_from_slice(b"Subject: ");
+        h.extend_from_slice(subject);
+        if !id.is_empty() {
+            h.extend_from_slice(format!("\r\nMessage-ID: <{id}>").as_bytes());
+        }
+        h.extend_from_slice(b"\r\n\r\n");
+        h
+    };
+    let odd: Vec<Vec<u8>> = vec![
+        [
+            head("8bit@x", "\u{dc}berlauf im Parser".as_bytes()),
+            b"body\r\n".to_vec(),
+        ]
+        .concat(),
+        [head("lf@x", b"bare LF"), b"one\ntwo\nthree\r\n".to_vec()].concat(),
+        [head("cr@x", b"bare CR"), b"one\rtwo\r\n".to_vec()].concat(),
+        [head("", b"no Message-ID"), b"body\r\n".to_vec()].concat(),
+        [head("same@x", b"shared id, first"), b"first\r\n".to_vec()].concat(),
+        [head("same@x", b"shared id, second"), b"second\r\n".to_vec()].concat(),
+        [
+            head("long@x", b"one long line"),
+            vec![b'A'; 90_000],
+            b"\r\n".to_vec(),
+        ]
+        .concat(),
+    ];
+    // Servers refuse some of these at APPEND (Cyrus: bare newlines, NUL): what they take
+    // is what must be stored.
+    let mut s = srv::session(server);
+    let mut taken = 0;
+    for raw in &odd {
+        match s.append("INBOX", raw).finish() {
+            Ok(_) => taken += 1,
+            Err(e) => eprintln!(
+                "{} refused {:?}: {e}",
+                server.name(),
+                header(raw, "Subject")
+            ),
+        }
+    }
+    s.logout().ok();
+    assert!(
+        taken >= 6,
+        "{} took only {taken} of the messages",
+        server.name()
+    );
+
+    let desk = Desk::new(server, "INBOX", 60, 9);
+    let out = desk.sync(server);
+    let n = taken;
+    says(
+        server,
+        &out,
+        &format!("fetched {n} new messages, {n} new reports"),
+    );
+    assert_store_matches_server(&desk, server, "INBOX");
+    let out = desk.sync(server);
+    says(server, &out, "fetched 0 new messages");
 }
 
 fn uidvalidity_change_neither_duplicates_nor_loses_mail(server: &dyn ImapServer) {
@@ -464,12 +535,72 @@ fn courier_with_idle_brings_new_mail_by_idle() {
 
 on_every_server!(
     first_incremental_and_idempotent_sync,
+    odd_messages_are_all_stored,
     uidvalidity_change_neither_duplicates_nor_loses_mail,
     mail_added_while_syncing_matches_the_servers_uid_list,
     a_reply_is_sent_and_filed_in_sent,
     a_reply_finds_the_servers_sent_folder_unconfigured,
     new_mail_reaches_the_running_desk,
 );
+
+/// Courier serves a message whose file it cannot open (here: no read permission; also an
+/// I/O error, or a file another client moved away since the listing) as a stand-in,
+/// "message unavailable" from root@localhost, with an RFC822.SIZE to match. It was stored as
+/// a new report, the sync exited 0 and the cursor passed the real message for good: fixed,
+/// the permissions did not bring it back. Now it is named and recorded missing (exit 1), and
+/// once the file can be read the next sync stores the real message.
+#[test]
+fn courier_stand_in_for_an_unreadable_message_is_not_stored_and_the_message_comes_later() {
+    let server = Courier::start();
+    srv::append_all(&server, "INBOX", &messages("before", 0..2));
+    let report = message(
+        "unreadable@reporter.example",
+        "RCE in the upload handler",
+        "steps to reproduce",
+    );
+    let file = "1800000000.M1P1.mailhost";
+    server.deliver_file(file, &report, 0o000);
+    let desk = Desk::new(&server, "INBOX", 60, 9);
+
+    let out = desk.run(&["sync", "--verbose"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("UID 3 not stored: the server sent its stand-in \"message unavailable\"")
+            && stderr.contains("check its permissions on the server"),
+        "{stderr}"
+    );
+    let subjects = |desk: &Desk| -> Vec<String> {
+        let db = desk.db();
+        let mut q = db
+            .prepare("SELECT subject FROM messages ORDER BY uid")
+            .expect("prepare");
+        q.query_map([], |r| r.get(0))
+            .expect("query")
+            .map(|r| r.expect("subject"))
+            .collect()
+    };
+    assert_eq!(
+        subjects(&desk),
+        ["before report 0", "before report 1"],
+        "the stand-in was stored"
+    );
+
+    server.set_file_mode(file, 0o644);
+    let out = desk.sync(&server);
+    says(&server, &out, "fetched 1 new message, 1 new report");
+    assert_eq!(
+        subjects(&desk),
+        [
+            "before report 0",
+            "before report 1",
+            "RCE in the upload handler"
+        ]
+    );
+    assert_store_matches_server(&desk, &server, "INBOX");
+    let out = desk.sync(&server);
+    says(&server, &out, "fetched 0 new messages");
+}
 
 #[test]
 fn the_servers_offer_what_the_tests_say() {

@@ -2,7 +2,8 @@
 //!
 //! The summary names every entry that was not imported and why; when there is one, the
 //! command exits 1 after importing everything else. It also names each message over
-//! `[sync] max_message_bytes`, stored as its headers and a note (as sync does).
+//! `[sync] max_message_bytes`, stored as its headers and a note (as sync does), and an
+//! mbox whose last message the file's end cuts mid-line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +20,8 @@ use super::Context;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// An mbox file, a Maildir, a folder of .eml files or one .eml file. Anything else (a
-    /// FIFO, a device) is refused; symbolic links inside a folder are not followed.
+    /// FIFO, a device) is refused; symbolic links inside a folder are not followed, and a
+    /// mail file in a folder not named .eml is named, not imported.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Old mail: the new reports come in closed (resolved, or spam when the classifier says
@@ -38,6 +40,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mut total = IngestSummary::default();
     let mut skipped = Vec::new();
     let mut oversized = Vec::new();
+    let mut cut_short = Vec::new();
     let bar = output::stdout_is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message("importing");
@@ -66,6 +69,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         total += report.summary;
         skipped.extend(report.skipped);
         oversized.extend(report.oversized);
+        cut_short.extend(report.cut_short);
     }
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -80,6 +84,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         for o in &oversized {
             println!("  {o}");
         }
+    }
+    for c in &cut_short {
+        println!("{c}; what it holds of the message is stored");
     }
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);

@@ -73,6 +73,12 @@ pub enum SkipReason {
     Empty,
     /// Its first line is not a header field (RFC 5322 §2.2: `Name: value`): not a mail.
     NotMail,
+    /// In a folder of `.eml` files, a file that starts as a mail does but is not named
+    /// `.eml` (an MH folder's `1`, `2`, ..., a `.msg` or `.txt` file): not imported, as only
+    /// `.eml` files are, but named, so no mail is passed over unsaid.
+    NotEml,
+    /// Message N (from 1) of an mbox does not start with a header field: not a mail.
+    NotMailInMbox(usize),
 }
 
 /// A message over the limit, stored as its headers and a note: message `index` of the mbox
@@ -109,7 +115,36 @@ impl std::fmt::Display for Skipped {
                 f,
                 "{path}: not a mail: its first line is not a header field (`Name: value`)"
             ),
+            SkipReason::NotMailInMbox(index) => write!(
+                f,
+                "{path}: message {index}: not a mail: its first line is not a header field \
+                 (`Name: value`)"
+            ),
+            SkipReason::NotEml => write!(
+                f,
+                "{path}: starts as a mail does, but only .eml files of a folder are imported; \
+                 import it by its own path (`secdesk import FILE`) or rename it to .eml"
+            ),
         }
+    }
+}
+
+/// The last message of the mbox at `path`, message `index`, ends mid-line where the file
+/// ends: the file looks cut short, and what it holds of the message is stored.
+#[derive(Debug)]
+pub struct CutShort {
+    pub path: PathBuf,
+    pub index: usize,
+}
+
+impl std::fmt::Display for CutShort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: message {} ends mid-line where the file ends: the file looks cut short",
+            show(&self.path),
+            self.index
+        )
     }
 }
 
@@ -120,6 +155,8 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
     /// Messages stored as headers and a note (counted in `summary` too).
     pub oversized: Vec<Oversized>,
+    /// An mbox whose last message the file's end cut short (stored as it is).
+    pub cut_short: Vec<CutShort>,
 }
 
 /// [`open_regular`] for the path the user named: anything else is an [`ImportError`].
@@ -253,8 +290,15 @@ pub fn import_path(
         oversized: Vec::new(),
     };
     let mut skipped = Vec::new();
+    let mut cut_short = Vec::new();
     match kind {
-        ArchiveKind::Mbox => import_mbox(path, &mut out)?,
+        ArchiveKind::Mbox => {
+            let cut = import_mbox(path, &mut out, &mut skipped)?;
+            cut_short.extend(cut.map(|index| CutShort {
+                path: path.to_path_buf(),
+                index,
+            }));
+        }
         ArchiveKind::Eml => {
             let (file, len) = open_named(path)?;
             let reason = if len == 0 {
@@ -286,19 +330,36 @@ pub fn import_path(
         summary: out.summary,
         skipped,
         oversized: out.oversized,
+        cut_short,
     })
 }
 
-fn import_mbox(path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
+/// Stores the messages of the mbox at `path`. An entry that does not start with a header
+/// field (text before the first separator in a file that only begins `From `, a letter
+/// cut at a blank line) is not a mail: it is named in `skipped` with its number, as a
+/// `.eml` that is no mail is, instead of becoming a report with no sender. Returns the
+/// number of the last message when the file ends mid-line (see [`CutShort`]).
+fn import_mbox(
+    path: &Path,
+    out: &mut Batcher,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Option<usize>, ImportError> {
     let (file, _) = open_named(path)?;
     let file_time = modified(path);
     let limit = usize::try_from(out.limit).unwrap_or(usize::MAX);
-    for item in MboxReader::new(BufReader::with_capacity(256 * 1024, file), limit) {
+    let mut reader = MboxReader::new(BufReader::with_capacity(256 * 1024, file), limit);
+    for item in reader.by_ref() {
         match item.map_err(|source| ImportError::Read {
             path: path.to_path_buf(),
             source,
         })? {
-            MboxItem::Message(raw, arrival) => out.push(raw, arrival.unwrap_or(file_time))?,
+            MboxItem::Message(raw, _, index) if !crate::core::parse::looks_like_mail(&raw) => {
+                skipped.push(Skipped {
+                    path: path.to_path_buf(),
+                    reason: SkipReason::NotMailInMbox(index),
+                })
+            }
+            MboxItem::Message(raw, arrival, _) => out.push(raw, arrival.unwrap_or(file_time))?,
             MboxItem::TooLarge {
                 index,
                 bytes,
@@ -315,7 +376,7 @@ fn import_mbox(path: &Path, out: &mut Batcher) -> Result<(), ImportError> {
             )?,
         }
     }
-    Ok(())
+    Ok(reader.cut_short())
 }
 
 /// Stores one message file of `len` bytes: whole, or over the limit as its headers and a note.
@@ -405,8 +466,9 @@ fn headers_and_note(headers: &[u8], note: &str) -> Vec<u8> {
 }
 
 /// Imports the regular files under `dir` (recursively, in name order) that `keep` accepts.
-/// Hidden entries are Maildir's own state and are passed over; every other entry that is not
-/// imported is recorded in `skipped`. Only `dir` itself failing to open is an error.
+/// Hidden entries are Maildir's own state and are passed over, and so are files `keep`
+/// refuses that do not start as a mail (a README); every other entry that is not imported
+/// is recorded in `skipped`. Only `dir` itself failing to open is an error.
 fn import_files(
     dir: &Path,
     keep: &dyn Fn(&Path) -> bool,
@@ -456,6 +518,9 @@ fn import_files(
             continue;
         }
         if !keep(&p) {
+            if meta.is_file() && starts_as_mail(&p) {
+                skipped.push(skip(SkipReason::NotEml));
+            }
             continue;
         }
         if meta.file_type().is_symlink() {
@@ -480,11 +545,21 @@ fn import_files(
     Ok(())
 }
 
+/// Whether the regular file at `path` starts as a mail does (its first 8 KiB). A file that
+/// cannot be opened or read does not: it was not asked for.
+fn starts_as_mail(path: &Path) -> bool {
+    let Ok((file, _)) = open_regular(path, false) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    file.take(8 * 1024).read_to_end(&mut head).is_ok() && crate::core::parse::looks_like_mail(&head)
+}
+
 /// Splits an in-memory mbox into its messages (see [`mbox`]).
 pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
     MboxReader::new(data, usize::MAX)
         .filter_map(|item| match item {
-            Ok(MboxItem::Message(m, _)) => Some(m),
+            Ok(MboxItem::Message(m, ..)) => Some(m),
             _ => None,
         })
         .collect()

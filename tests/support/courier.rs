@@ -40,6 +40,37 @@ impl Courier {
         Courier::start_with(false)
     }
 
+    fn inbox_maildir(&self) -> PathBuf {
+        self.dir.path().join("home").join(USER).join("Maildir")
+    }
+
+    /// Delivers `raw` into the INBOX's Maildir (`new/`) as a delivery agent does: LF line
+    /// ends (Courier serves a CR it finds in the file as one more), no `,S=` size in the
+    /// name, owned by the mail user with file mode `mode`.
+    pub fn deliver_file(&self, name: &str, raw: &[u8], mode: u32) {
+        let path = self.inbox_maildir().join("new").join(name);
+        let lf = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+        fs::write(&path, lf).expect("deliver into the Maildir");
+        chown(&path, Some(MAIL_UID), Some(MAIL_UID)).expect("chown delivered file");
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod delivered");
+    }
+
+    /// Sets the mode of the INBOX message delivered as `name`, in `new/` or, once Courier
+    /// has seen it, in `cur/` (as `name:2,FLAGS`).
+    pub fn set_file_mode(&self, name: &str, mode: u32) {
+        let found = ["new", "cur"]
+            .iter()
+            .filter_map(|sub| fs::read_dir(self.inbox_maildir().join(sub)).ok())
+            .flatten()
+            .map(|e| e.expect("maildir entry").path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with(name))
+            })
+            .unwrap_or_else(|| panic!("{name} is not in the INBOX's Maildir"));
+        fs::set_permissions(found, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
     /// Starts Courier, announcing IDLE when `idle` is true.
     pub fn start_with(idle: bool) -> Courier {
         let root = imap_server::unpacked("courier-imap", "usr/bin/imapd");

@@ -11,7 +11,9 @@
 //! Every FETCH in an answer is checked: a UID that was not asked for is refused; a UID
 //! asked for but sent without its body, with two different bodies, or with fewer bytes
 //! than its size claims is reported missing and asked for again by the next sync. (A body
-//! short of its claim a second time is stored as sent, and named.)
+//! short of its claim a second time is stored as sent, and named.) So is a server's
+//! stand-in for a message it could not read ([`COURIER_STAND_IN`]), every time: it is not
+//! the message, and storing it would move the cursor past the real one for good.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +23,13 @@ use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::error::ImapError;
 use super::listing::Listed;
 pub use super::uids::BATCH_BYTES;
+
+/// What Courier-IMAP sends as the body of a message whose file it cannot open (no read
+/// permission, an I/O error, or the file moved away by another client since the session
+/// listed it), with an RFC822.SIZE to match, so no size check catches it. Stored, it became
+/// a report "message unavailable" from root@localhost and the real report was never fetched.
+const COURIER_STAND_IN: &[u8] = b"From: System Administrator <root@localhost>\r\n\
+Subject: message unavailable\r\n\r\nThis message is no longer available on the server.\r\n";
 
 /// UIDs fetched with one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +233,16 @@ fn checked(
     out: &mut FetchedBatch,
     unfit: &mut BTreeMap<u32, String>,
 ) -> Option<Vec<u8>> {
+    if content == COURIER_STAND_IN {
+        unfit.insert(
+            uid,
+            "the server sent its stand-in \"message unavailable\" instead of the message: it \
+             could not read it (Courier does so for a message file it cannot open, or one moved \
+             away since the listing); if it is still there, check its permissions on the server"
+                .to_string(),
+        );
+        return None;
+    }
     let claimed = claims.into_iter().flatten().map(u64::from).max();
     let len = content.len() as u64;
     let whole = len <= source.max_message_bytes;

@@ -9,7 +9,9 @@
 //!
 //! Memory: a line is read in pieces of at most `MAX_PIECE` bytes, and a message bigger
 //! than the reader's limit is not kept: only its header section (at most [`MAX_HEADERS`]
-//! bytes) and its size are, reported as [`MboxItem::TooLarge`].
+//! bytes) and its size are, reported as [`MboxItem::TooLarge`]. The limit and the size are
+//! the message's own bytes: the blank line the format puts before the next separator is
+//! not counted, so a message of exactly the limit is kept whole, as sync keeps one.
 
 use std::io::{self, BufRead};
 use std::sync::OnceLock;
@@ -23,13 +25,16 @@ use crate::core::parse::mbox_from_date;
 const MAX_PIECE: usize = 64 * 1024;
 /// The most of an oversized message's header section that is kept.
 pub const MAX_HEADERS: usize = 256 * 1024;
+/// The longest blank line that ends an entry (`\r\n`): the format's, not the message's.
+const FORMAT_BLANK: u64 = 2;
 
 /// One entry of an mbox.
 #[derive(Debug, PartialEq, Eq)]
 pub enum MboxItem {
-    /// A message, without its separator line and with quoted `From ` lines unquoted, and when
-    /// it arrived as its separator line says (the Date header is checked against it).
-    Message(Vec<u8>, Option<DateTime<Utc>>),
+    /// A message, without its separator line and with quoted `From ` lines unquoted, when
+    /// it arrived as its separator line says (the Date header is checked against it), and
+    /// its number in the file (from 1).
+    Message(Vec<u8>, Option<DateTime<Utc>>, usize),
     /// A message over the limit, not kept: its number in the file (from 1), the byte offset
     /// of its separator line, its size and its header section (see [`header_section`]).
     TooLarge {
@@ -70,7 +75,13 @@ struct Current {
     data: Vec<u8>,
     /// Bytes seen, including those dropped once over the limit.
     bytes: u64,
-    /// Set once over the limit: the header section, kept instead of `data`.
+    /// The last bytes seen (at most 4), to tell the format's closing blank line once the
+    /// data is dropped.
+    tail: Vec<u8>,
+    /// The reader's limit.
+    max: u64,
+    /// Set once over the limit (and the closing blank line): the header section, kept
+    /// instead of `data`.
     too_large: Option<Vec<u8>>,
 }
 
@@ -88,6 +99,12 @@ impl<R: BufRead> MboxReader<R> {
             started: 0,
             current: None,
         }
+    }
+
+    /// When the input ended in the middle of a line: the number of the last entry, which
+    /// the file's end cut short (every mbox writer ends each line, the last one too).
+    pub fn cut_short(&self) -> Option<usize> {
+        (!self.at_line_start && self.started > 0).then_some(self.started)
     }
 
     /// Reads the next piece of a line into `self.piece`: up to and including `\n`, or
@@ -124,6 +141,8 @@ impl<R: BufRead> MboxReader<R> {
             offset,
             data: Vec::new(),
             bytes: 0,
+            tail: Vec::new(),
+            max: self.max_message as u64,
             too_large: None,
         };
         self.current.replace(next).and_then(Current::finish)
@@ -140,10 +159,14 @@ impl<R: BufRead> MboxReader<R> {
             return;
         };
         m.bytes += bytes.len() as u64;
+        m.tail
+            .extend_from_slice(&bytes[bytes.len().saturating_sub(4)..]);
+        m.tail.drain(..m.tail.len().saturating_sub(4));
         if m.too_large.is_some() {
             return;
         }
-        if m.bytes > self.max_message as u64 {
+        // Until the entry ends, its last bytes may be the format's blank line, not the message's.
+        if m.bytes > (self.max_message as u64).saturating_add(FORMAT_BLANK) {
             let mut data = std::mem::take(&mut m.data);
             data.extend_from_slice(bytes);
             m.too_large = Some(header_section(&data).to_vec());
@@ -156,22 +179,35 @@ impl<R: BufRead> MboxReader<R> {
 impl Current {
     /// The finished entry, or `None` for an empty one (a stray separator).
     fn finish(self) -> Option<MboxItem> {
-        if let Some(headers) = self.too_large {
+        // The blank line before the next separator belongs to the format, not the message.
+        let blank = if self.tail.ends_with(b"\r\n\r\n") {
+            2
+        } else if self.tail.ends_with(b"\n\n") {
+            1
+        } else {
+            0
+        };
+        let bytes = self.bytes - blank;
+        let mut m = self.data;
+        if self.too_large.is_none() {
+            m.truncate(m.len() - blank as usize);
+        }
+        if self.too_large.is_some() || bytes > self.max {
+            let headers = self
+                .too_large
+                .unwrap_or_else(|| header_section(&m).to_vec());
             return Some(MboxItem::TooLarge {
                 index: self.index,
                 offset: self.offset,
-                bytes: self.bytes,
+                bytes,
                 headers,
             });
         }
-        let mut m = self.data;
-        // The blank line before the next separator belongs to the format, not the message.
-        if m.ends_with(b"\r\n\r\n") {
-            m.truncate(m.len() - 2);
-        } else if m.ends_with(b"\n\n") {
-            m.pop();
-        }
-        (!m.iter().all(u8::is_ascii_whitespace)).then_some(MboxItem::Message(m, self.arrival))
+        (!m.iter().all(u8::is_ascii_whitespace)).then_some(MboxItem::Message(
+            m,
+            self.arrival,
+            self.index,
+        ))
     }
 }
 
@@ -269,7 +305,7 @@ mod tests {
         read(data, usize::MAX)
             .into_iter()
             .map(|i| match i {
-                MboxItem::Message(m, _) => m,
+                MboxItem::Message(m, ..) => m,
                 other => panic!("{other:?}"),
             })
             .collect()
@@ -325,7 +361,8 @@ mod tests {
     #[test]
     fn an_oversized_message_is_counted_not_kept_and_the_next_survives() {
         let mut mbox = b"From a@x Mon Nov  2 10:00:00 2026\nSubject: big\n\n".to_vec();
-        // One line longer than a piece; the size counts headers, the line and the blank line.
+        // One line longer than a piece; the size counts headers and the line, not the
+        // format's blank line before the next separator.
         mbox.extend(vec![b'z'; 3 * MAX_PIECE]);
         mbox.extend_from_slice(b"\n\nFrom b@x Mon Nov  2 11:00:00 2026\nSubject: small\n\nok\n");
         let items = read(&mbox, MAX_PIECE);
@@ -335,7 +372,7 @@ mod tests {
             MboxItem::TooLarge {
                 index: 1,
                 offset: 0,
-                bytes: 3 * MAX_PIECE as u64 + 16,
+                bytes: 3 * MAX_PIECE as u64 + 15,
                 headers: b"Subject: big\n\n".to_vec(),
             }
         );
@@ -343,9 +380,53 @@ mod tests {
             items[1],
             MboxItem::Message(
                 b"Subject: small\n\nok\n".to_vec(),
-                arrival("Mon Nov  2 11:00:00 2026")
+                arrival("Mon Nov  2 11:00:00 2026"),
+                2
             )
         );
+    }
+
+    #[test]
+    fn a_message_of_exactly_the_limit_is_kept_whole_one_byte_over_is_not() {
+        for eol in ["\n", "\r\n"] {
+            let message = |id: &str, size: usize| {
+                let head = format!("Subject: {id}{eol}{eol}");
+                let fill = "b".repeat(size - head.len() - eol.len());
+                format!("{head}{fill}{eol}").into_bytes()
+            };
+            let limit = 1000;
+            let (exact, over) = (message("exact", limit), message("over", limit + 1));
+            let sep = format!("From a@x Mon Nov  2 10:00:00 2026{eol}");
+            // Each entry ends with the format's blank line, the last one too.
+            let (sep, eol) = (sep.as_bytes(), eol.as_bytes());
+            let mbox = [sep, &exact, eol, sep, &over, eol, sep, &exact, eol].concat();
+            let items = read(&mbox, limit);
+            assert_eq!(items.len(), 3, "{eol:?}: {items:?}");
+            for at in [0, 2] {
+                assert!(
+                    matches!(&items[at], MboxItem::Message(m, ..) if *m == exact),
+                    "{eol:?}: entry {at} of exactly {limit} bytes was not kept whole: {:?}",
+                    items[at]
+                );
+            }
+            assert!(
+                matches!(&items[1], MboxItem::TooLarge { bytes, .. } if *bytes == limit as u64 + 1),
+                "{eol:?}: {:?}",
+                items[1]
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_ends_mid_line_names_its_last_entry() {
+        let whole = b"From a@x Mon Nov  2 10:00:00 2026\nSubject: a\n\nb\n\nFrom b@x Mon Nov  2 11:00:00 2026\nSubject: c\n\nd\n";
+        let mut reader = MboxReader::new(&whole[..], usize::MAX);
+        assert_eq!(reader.by_ref().count(), 2);
+        assert_eq!(reader.cut_short(), None);
+        let cut = &whole[..whole.len() - 1];
+        let mut reader = MboxReader::new(cut, usize::MAX);
+        assert_eq!(reader.by_ref().count(), 2);
+        assert_eq!(reader.cut_short(), Some(2));
     }
 
     #[test]
