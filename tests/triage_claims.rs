@@ -1,0 +1,210 @@
+//! What a mail claims, against what the desk does with it (issues 4 and 12): a stranger's
+//! mail in someone else's thread, a spammer's copy of a real report, a sender's Date. Each
+//! test imports mail crafted here through the real `secdesk import` into a real SQLite store,
+//! then reads what a user reads (`show --json`, `list --json`, refusals) or the model's
+//! counts in the store.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "[store]\npath = \"{}\"\n[identity]\nname = \"Ada\"\nemail = \"ada@example.org\"\n",
+            dir.path().join("secdesk.db").display()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Desk { dir }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("secdesk.db")
+    }
+
+    /// Imports `mails` (name, raw) as one folder of .eml files, each file dated `arrived`
+    /// (seconds since the epoch) as a mail folder keeps its delivery time.
+    fn import(&self, folder: &str, mails: &[(&str, String)], arrived: i64) {
+        let to = self.dir.path().join(folder);
+        std::fs::create_dir_all(&to).unwrap();
+        for (name, raw) in mails {
+            let path = to.join(name);
+            std::fs::write(&path, raw).unwrap();
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(arrived as u64);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        self.ok(&["import", to.to_str().unwrap()]);
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_secdesk"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must be refused; returns its one line of stderr.
+    fn refused(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} was not refused");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err:?}");
+        err.trim_end().to_string()
+    }
+
+    fn show(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["show", id, "--json"])).unwrap()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn rfc2822(at: i64) -> String {
+    chrono::DateTime::from_timestamp(at, 0)
+        .unwrap()
+        .to_rfc2822()
+}
+
+fn mail(from: &str, id: &str, subject: &str, extra: &str, body: &str, at: i64) -> String {
+    format!(
+        "From: {from}\r\nTo: security@example.org\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+         {extra}Date: {}\r\n\r\n{body}\r\n",
+        rfc2822(at)
+    )
+}
+
+const REPORT: &str = "zipfile.ZipFile overflows a heap buffer in _zipfile_decode on a crafted \
+archive. Python 3.12.1. Reproducer: python3 -c \"import zipfile; zipfile.ZipFile('x.zip')\", \
+then ASAN reports heap-buffer-overflow in zlib inflate.";
+
+/// The counts a token has in the store's model: (spam, ham, invalid, valid), zeros when absent.
+fn counts(db: &Path, token: &str) -> (i64, i64, i64, i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT spam, ham, invalid, valid FROM classify_tokens WHERE token = ?1",
+        [token],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .unwrap_or((0, 0, 0, 0))
+}
+
+/// A stranger answers a real report (In-Reply-To its Message-ID) with words of their own;
+/// the team's verdict on the report must not teach the classifier the stranger's words.
+#[test]
+fn a_strangers_words_in_a_reporters_thread_are_not_learned_with_the_verdict() {
+    let desk = Desk::new();
+    let t = now() - 600;
+    let report = mail(
+        "Alice <alice@reporter.example>",
+        "r1@reporter.example",
+        "heap overflow in zipfile",
+        "",
+        REPORT,
+        t,
+    );
+    let stranger = mail(
+        "Mallory <mallory@evil.example>",
+        "m1@evil.example",
+        "Re: heap overflow in zipfile",
+        "In-Reply-To: <r1@reporter.example>\r\nReferences: <r1@reporter.example>\r\n",
+        "Claim your qqcasino and qqairdrop today.",
+        t + 60,
+    );
+    desk.import("inbox", &[("1.eml", report), ("2.eml", stranger)], t + 60);
+    let d = desk.show("1");
+    assert_eq!(d["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(d["messages"][1]["another_sender"], true);
+    let before = counts(&desk.db(), "qqcasino");
+
+    desk.ok(&["mark", "1", "valid"]);
+    assert_eq!(
+        counts(&desk.db(), "qqcasino"),
+        before,
+        "the stranger's words were learned as valid"
+    );
+    assert!(
+        counts(&desk.db(), "zipfile").3 >= 1,
+        "the reporter's own words are learned"
+    );
+    desk.ok(&["mark", "1", "spam"]);
+    assert_eq!(counts(&desk.db(), "qqcasino"), before);
+}
+
+/// A spammer's copy of a real report that came first is offered as the original; a real
+/// report must never be closed as a duplicate of spam, whichever is decided first.
+#[test]
+fn a_real_report_is_never_closed_behind_a_spam_copy() {
+    let desk = Desk::new();
+    let t = now() - 600;
+    let copy = mail(
+        "Promo <promo@spam.example>",
+        "s1@spam.example",
+        "heap overflow in zipfile",
+        "",
+        &format!("{REPORT}\r\nBuy followers at http://spam.example/buy"),
+        t,
+    );
+    let real = mail(
+        "Alice <alice@reporter.example>",
+        "r1@reporter.example",
+        "heap overflow in zipfile",
+        "",
+        REPORT,
+        t + 60,
+    );
+    desk.import("a", &[("1.eml", copy)], t);
+    desk.import("b", &[("2.eml", real)], t + 60);
+    let similar = desk.show("2")["similar"].clone();
+    assert_eq!(similar[0]["id"], 1, "the copy is offered: {similar}");
+
+    // The copy is found out first: the real report cannot be put behind it.
+    desk.ok(&["mark", "1", "spam"]);
+    let err = desk.refused(&["dup", "2", "--of", "1"]);
+    assert!(
+        err.contains("#1 is closed as spam") && err.contains("hide #2 behind spam"),
+        "{err}"
+    );
+    assert_eq!(desk.show("2")["state"], "new");
+
+    // The real report was linked first: closing the copy as spam is refused, naming it.
+    desk.ok(&["mark", "1", "valid"]);
+    desk.ok(&["dup", "2", "--of", "1"]);
+    for args in [&["mark", "1", "spam"][..], &["state", "1", "spam"][..]] {
+        let err = desk.refused(args);
+        assert!(
+            err.contains("original of #2") && err.contains("hide them behind spam"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(desk.show("1")["state"], "acknowledged");
+    assert_eq!(desk.show("2")["duplicate_of"], 1);
+}
