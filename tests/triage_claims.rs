@@ -208,3 +208,76 @@ fn a_real_report_is_never_closed_behind_a_spam_copy() {
     assert_eq!(desk.show("1")["state"], "acknowledged");
     assert_eq!(desk.show("2")["duplicate_of"], 1);
 }
+
+/// Mail from Alice's address with the receiving server's verdict above the sender's headers,
+/// as Dovecot's or Postfix's milters write it: `dmarc=pass` for Alice's own mail, `fail`
+/// for a forgery sent from elsewhere.
+fn from_alice(id: &str, extra: &str, body: &str, at: i64, dmarc: &str) -> String {
+    let spf = if dmarc == "pass" {
+        "pass smtp.mailfrom=reporter.example"
+    } else {
+        "fail smtp.mailfrom=evil.example"
+    };
+    format!(
+        "Authentication-Results: mx.example.org; spf={spf}; dkim=none; \
+         dmarc={dmarc} header.from=reporter.example\r\n{}",
+        mail(
+            "Alice <alice@reporter.example>",
+            id,
+            "heap overflow in zipfile",
+            extra,
+            body,
+            at
+        )
+    )
+}
+
+/// Anyone can write the reporter's address into From beside the report's Message-ID. When
+/// the receiving server says the From failed DMARC (and the reporter's own mail passed),
+/// the follow-up is another sender's: it does not bring a report waiting on the reporter
+/// back, and is not learned with the report.
+#[test]
+fn a_follow_up_forging_the_reporters_from_does_not_act_as_the_reporter() {
+    let desk = Desk::new();
+    let t = now() - 3600;
+    let answer = "In-Reply-To: <r1@reporter.example>\r\n";
+    let report = from_alice("r1@reporter.example", "", REPORT, t, "pass");
+    desk.import("a", &[("1.eml", report)], t);
+    desk.ok(&["mark", "1", "valid"]);
+    desk.ok(&["state", "1", "needs-info", "--note", "which versions?"]);
+
+    let body = "Never mind, qqforged: please send the fix to my new address.";
+    let forged = from_alice("f1@evil.example", answer, body, t + 600, "fail");
+    desk.import("b", &[("2.eml", forged)], t + 600);
+    let d = desk.show("1");
+    assert_eq!(
+        d["state"], "needs-info",
+        "a forged From answered for the reporter"
+    );
+    assert_eq!(d["flagged"], false);
+    let forged = &d["messages"][1];
+    assert_eq!(forged["another_sender"], true, "{forged}");
+    let notes = forged["parse_notes"].to_string();
+    assert!(
+        notes.contains("failed the receiving server's DMARC check"),
+        "{notes}"
+    );
+    desk.ok(&["mark", "1", "spam"]);
+    assert_eq!(counts(&desk.db(), "qqforged"), (0, 0, 0, 0));
+
+    // The reporter's real answer, which passes, still brings the report back.
+    desk.ok(&["mark", "1", "valid"]);
+    desk.ok(&["state", "1", "needs-info"]);
+    let real = from_alice(
+        "r2@reporter.example",
+        answer,
+        "3.12.1 and 3.13.0.",
+        t + 1200,
+        "pass",
+    );
+    desk.import("c", &[("3.eml", real)], t + 1200);
+    let d = desk.show("1");
+    assert_eq!(d["state"], "acknowledged");
+    assert_eq!(d["flagged"], true);
+    assert_eq!(d["messages"][2]["another_sender"], false);
+}

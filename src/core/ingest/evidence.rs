@@ -6,6 +6,14 @@
 //! - a message from an address other than the reporter's (the sender of the report's first
 //!   message) joins marked *another sender*: it is shown as such and never chooses who a
 //!   reply goes to (`core::reply`);
+//! - so does one whose From is the reporter's (or a teammate's) when the receiving server's
+//!   DMARC check failed (RFC 7489; the topmost `Authentication-Results`, as
+//!   `core::parse::auth_results` reads it): From is as easy to write as In-Reply-To, and a
+//!   forged follow-up must not bring a `needs-info` report back, be quoted to the reporter
+//!   as theirs or be learned with the report. Unless the report's own first message failed
+//!   it too: then the reporter's mail fails DMARC anyway (a forwarder, a broken setup) and
+//!   the check tells nothing apart. A sender can write a failing verdict into its own
+//!   mail, but that only marks its own mail;
 //! - when the ids point into several reports, the earliest stored report wins and the
 //!   collision is noted;
 //! - a Message-ID held by several stored messages resolves to the one from the same sender
@@ -101,11 +109,19 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
     }
     out.report = Some(earliest);
     let reporter = reporter_of(tx, earliest, team)?;
-    if let Some(reporter) = reporter.filter(|r| !r.is_empty()) {
+    if let Some((reporter, reporter_dmarc)) = reporter.filter(|(r, _)| !r.is_empty()) {
         if from != reporter && !team.contains(&from) {
             out.another_sender = true;
             out.notes.push(format!(
                 "another sender: {} is not the reporter ({reporter}); replies still go to the reporter",
+                shown(&from)
+            ));
+        } else if m.auth.dmarc.as_deref() == Some("fail")
+            && reporter_dmarc.as_deref() != Some("fail")
+        {
+            out.another_sender = true;
+            out.notes.push(format!(
+                "another sender: its From ({}) failed the receiving server's DMARC check, so it may not be from them; replies still go to the reporter ({reporter})",
                 shown(&from)
             ));
         }
@@ -114,20 +130,26 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
 }
 
 /// The reporter of a report, lowercase: the sender of its first incoming message that is
-/// not the team's own (as `core::reply::recipients` addresses it), else of its first.
-fn reporter_of(tx: &Transaction<'_>, report: i64, team: &[String]) -> Result<Option<String>> {
+/// not the team's own (as `core::reply::recipients` addresses it), else of its first; with
+/// that message's DMARC verdict.
+fn reporter_of(
+    tx: &Transaction<'_>,
+    report: i64,
+    team: &[String],
+) -> Result<Option<(String, Option<String>)>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT lower(trim(coalesce(from_addr, ''))) FROM messages
+        "SELECT lower(trim(coalesce(from_addr, ''))), dmarc FROM messages
          WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
     let mut rows = stmt.query([report])?;
     let mut first = None;
     while let Some(row) = rows.next()? {
         let from: String = row.get(0)?;
+        let dmarc: Option<String> = row.get(1)?;
         if !team.contains(&from) {
-            return Ok(Some(from));
+            return Ok(Some((from, dmarc)));
         }
-        first.get_or_insert(from);
+        first.get_or_insert((from, dmarc));
     }
     Ok(first)
 }
