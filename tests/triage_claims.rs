@@ -281,3 +281,61 @@ fn a_follow_up_forging_the_reporters_from_does_not_act_as_the_reporter() {
     assert_eq!(d["flagged"], true);
     assert_eq!(d["messages"][2]["another_sender"], false);
 }
+
+/// A sender who dates a report six days back (inside the week a queued mail may take) must
+/// not make it overdue the moment it is imported, put it first in the queue by age, or
+/// count it in an earlier week: the clocks start when the mail reached us (the Maildir
+/// file's time here; INTERNALDATE on sync), and the Date header is only its shown date.
+#[test]
+fn a_backdated_report_is_timed_from_its_arrival_not_its_date() {
+    let desk = Desk::new();
+    let arrived = now() - 600;
+    let six_days = 6 * 24 * 3600;
+    let honest = mail(
+        "bob@a.example",
+        "h1@a.example",
+        "honest",
+        "",
+        "report one",
+        arrived - 60,
+    );
+    let backdated = mail(
+        "mallory@evil.example",
+        "b1@evil.example",
+        "urgent",
+        "",
+        "report two",
+        arrived - six_days,
+    );
+    desk.import("a", &[("1.eml", honest)], arrived - 60);
+    desk.import("b", &[("2.eml", backdated)], arrived);
+    let list: Value = serde_json::from_str(&desk.ok(&["list", "--json"])).unwrap();
+    let two = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == 2)
+        .unwrap()
+        .clone();
+    assert_eq!(two["overdue"], false, "{two}");
+    let received = chrono::DateTime::parse_from_rfc3339(two["received_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!((received - arrived).abs() <= 1, "{two}");
+    // Newest first by arrival: the backdated report came last, so it is listed first.
+    assert_eq!(list[0]["id"], 2, "newest first: {list}");
+    let d = desk.show("2");
+    assert_eq!(d["overdue"], false);
+    assert!(
+        d["deadlines"]["acknowledge"].is_string(),
+        "{}",
+        d["deadlines"]
+    );
+    // The Date header is still what the message shows as its date.
+    let shown = chrono::DateTime::parse_from_rfc3339(d["messages"][0]["date"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert_eq!(shown, arrived - six_days);
+    let stats: Value = serde_json::from_str(&desk.ok(&["stats", "--format", "json"])).unwrap();
+    assert_eq!(stats["overdue"], 0, "{stats}");
+}

@@ -26,7 +26,8 @@ use crate::core::store::{timestamp, Result, Store};
 pub struct RawIncoming {
     pub raw: Vec<u8>,
     /// When it arrived, as our side recorded it: IMAP INTERNALDATE, an mbox `From ` line,
-    /// a file's mtime. The Date header is checked against it (`core::parse::dates`).
+    /// a file's mtime. It orders the thread and starts the clocks; the Date header is
+    /// checked against it (`core::parse::dates`) and shown when it fits.
     pub received_at: Option<DateTime<Utc>>,
     pub origin: Origin,
 }
@@ -299,14 +300,14 @@ fn store_unindexed(
         return Ok((Stored::Duplicate, None));
     }
     let m = &p.parsed;
-    // The sender's Date header orders the thread only when it fits the arrival; our side's
-    // arrival time (INTERNALDATE, the time a reply was sent) orders it when there is one.
+    // Our side's arrival time (INTERNALDATE, an mbox `From ` line, a file's mtime, the time
+    // a reply was sent) orders the thread and starts the report's clocks whenever there is
+    // one, however the mail came in: a Date header a week old that fits the arrival is
+    // still the sender's word, and believed it made a report imported today overdue at
+    // once, first in the queue and a week late in `stats` (synced, the same mail was not).
+    // The Date header, when it fits the arrival, is the message's shown date.
     let date = check_date(m.date, m.header("Date"), p.incoming.received_at, Utc::now());
-    let received = match p.incoming.origin {
-        Origin::Imap { .. } | Origin::Sent => p.incoming.received_at.unwrap_or(date.at),
-        Origin::File => date.at,
-    };
-    let received = timestamp(received);
+    let received = timestamp(p.incoming.received_at.unwrap_or(date.at));
     let placement = match report {
         Some(id) => evidence::Placement {
             report: Some(id),
