@@ -262,6 +262,24 @@ fn a_follow_up_forging_the_reporters_from_does_not_act_as_the_reporter() {
         notes.contains("failed the receiving server's DMARC check"),
         "{notes}"
     );
+    // Nor is mail with a teammate's From (which a stranger can write as easily, and which
+    // no DMARC check here catches) the reporter answering.
+    let teammate = mail(
+        "Ada <ada@example.org>",
+        "t1@evil.example",
+        "Re: heap overflow in zipfile",
+        answer,
+        "Ada here: the reporter confirmed 3.12 in a call.",
+        t + 700,
+    );
+    desk.import("t", &[("t.eml", teammate)], t + 700);
+    let d = desk.show("1");
+    assert_eq!(d["messages"].as_array().unwrap().len(), 3, "{d}");
+    assert_eq!(
+        (&d["state"], &d["flagged"]),
+        (&"needs-info".into(), &false.into()),
+        "a teammate's From answered for the reporter"
+    );
     desk.ok(&["mark", "1", "spam"]);
     assert_eq!(counts(&desk.db(), "qqforged"), (0, 0, 0, 0));
 
@@ -279,7 +297,7 @@ fn a_follow_up_forging_the_reporters_from_does_not_act_as_the_reporter() {
     let d = desk.show("1");
     assert_eq!(d["state"], "acknowledged");
     assert_eq!(d["flagged"], true);
-    assert_eq!(d["messages"][2]["another_sender"], false);
+    assert_eq!(d["messages"][3]["another_sender"], false);
 }
 
 /// A sender who dates a report six days back (inside the week a queued mail may take) must

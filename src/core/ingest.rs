@@ -330,9 +330,10 @@ fn store_unindexed(
     if !is_new {
         tx.prepare_cached("UPDATE reports SET updated_at = ?2 WHERE id = ?1")?
             .execute(params![report_id, timestamp(Utc::now())])?;
-        if direction == Direction::In && !placement.another_sender {
+        if direction == Direction::In && placement.from_reporter {
             // A reporter answering a question brings a needs-info report back (issue 4);
-            // someone else writing into the thread does not.
+            // someone else writing into the thread does not, nor does a teammate (whose
+            // From, like anyone's, a stranger can also write).
             crate::core::triage::reporter::reply_arrived(tx, report_id, Utc::now())?;
         }
     }

@@ -35,6 +35,9 @@ pub(super) struct Placement {
     pub report: Option<i64>,
     /// Joined a thread from an address that is not the reporter's.
     pub another_sender: bool,
+    /// Joined a thread from the reporter's own address (and not marked another sender): the
+    /// reporter answering. A teammate's mail in the thread is neither.
+    pub from_reporter: bool,
     /// For the message's notes.
     pub notes: Vec<String>,
 }
@@ -124,6 +127,8 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
                 "another sender: its From ({}) failed the receiving server's DMARC check, so it may not be from them; replies still go to the reporter ({reporter})",
                 shown(&from)
             ));
+        } else {
+            out.from_reporter = from == reporter;
         }
     }
     Ok(out)
