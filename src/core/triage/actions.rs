@@ -361,6 +361,10 @@ pub fn revert(
             Undo::Nothing => return Ok(current.version),
             Undo::State(s) => writes::write_state(conn, &current, s, req, Some("undo"))?,
             Undo::Class(c) => {
+                // Undoing a reopen must not close behind spam what was linked to it since.
+                if c.state.state == ReportState::Spam && current.state.state != ReportState::Spam {
+                    refuse_hiding_duplicates(conn, id)?;
+                }
                 writes::write_class(conn, &current, c.class, c.confirmed, req)?;
                 writes::write_state(conn, &current, &c.state, req, Some("undo"))?;
                 // The model follows the class: back to the earlier confirmed label, or

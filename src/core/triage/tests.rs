@@ -337,6 +337,39 @@ fn duplicates_link_both_ways_and_refuse_self_and_loops() {
     assert!(detail(&s, 1).duplicates.is_empty());
 }
 
+/// A real report is never closed behind spam: not by linking it to spam, not by closing its
+/// original as spam, not by undoing the reopening of an original it was linked to since.
+#[test]
+fn nothing_is_closed_as_a_duplicate_behind_spam() {
+    let (_d, mut s) = store(2);
+    mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    let err = mark_duplicate(&mut s, &ada(), 2, 1).unwrap_err();
+    assert!(
+        matches!(err, TriageError::OriginalIsSpam { id: 2, original: 1 }),
+        "{err}"
+    );
+    let reopened = mark(&mut s, &ada(), 1, Class::Valid, None).unwrap();
+    mark_duplicate(&mut s, &ada(), 2, 1).unwrap();
+    let err = revert(
+        &mut s,
+        &ada().if_version(Some(reopened.version)),
+        1,
+        &reopened.undo,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("original of #2, closed as its duplicates"),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 1).state, ReportState::Acknowledged);
+    let err = set_state(&mut s, &ada(), 1, ReportState::Spam, None, None).unwrap_err();
+    assert!(
+        matches!(err, TriageError::DuplicatesBehindSpam { id: 1, .. }),
+        "{err}"
+    );
+}
+
 #[test]
 fn undo_restores_the_previous_value_and_is_audited() {
     let (_d, mut s) = store(1);
