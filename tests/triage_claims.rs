@@ -357,3 +357,66 @@ fn a_backdated_report_is_timed_from_its_arrival_not_its_date() {
     let stats: Value = serde_json::from_str(&desk.ok(&["stats", "--format", "json"])).unwrap();
     assert_eq!(stats["overdue"], 0, "{stats}");
 }
+
+/// One References field that names an id 10,000 times (and 10,000 ids no one holds) is read
+/// once per id and only as far as a thread needs: the message joins the thread with one
+/// note per fact, not one per repetition.
+#[test]
+fn a_huge_references_field_leaves_a_bounded_trace() {
+    let desk = Desk::new();
+    let t = now() - 600;
+    // One id held by three reports (three senders reusing it).
+    let shared: Vec<(String, String)> = (1..=3)
+        .map(|i| {
+            let m = mail(
+                &format!("u{i}@a.example"),
+                "x@a.example",
+                &format!("s{i}"),
+                "",
+                "body",
+                t,
+            );
+            (format!("{i}.eml"), m)
+        })
+        .collect();
+    let mut refs = vec!["<x@a.example>"; 10_000].join(" ");
+    for i in 0..10_000 {
+        refs.push_str(&format!(" <y{i}@nowhere.example>"));
+    }
+    refs.push_str(" <x@a.example>");
+    let huge = mail(
+        "m@evil.example",
+        "m4@evil.example",
+        "Re: s1",
+        &format!("References: {refs}\r\n"),
+        "hi",
+        t + 60,
+    );
+    let mut mails: Vec<(&str, String)> = shared
+        .iter()
+        .map(|(n, m)| (n.as_str(), m.clone()))
+        .collect();
+    mails.push(("4.eml", huge));
+    desk.import("a", &mails, t + 60);
+    let d = desk.show("1");
+    let joined = &d["messages"][1];
+    assert_eq!(
+        joined["from"].as_str().unwrap(),
+        "m@evil.example",
+        "{joined}"
+    );
+    let notes = joined["parse_notes"].as_array().unwrap();
+    assert!(
+        notes.len() <= 3,
+        "{} notes: {:?}",
+        notes.len(),
+        &notes[..5.min(notes.len())]
+    );
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("held by messages in reports #1, #2, #3")),
+        "{notes:?}"
+    );
+}

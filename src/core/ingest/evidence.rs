@@ -16,6 +16,7 @@
 //!   mail, but that only marks its own mail;
 //! - when the ids point into several reports, the earliest stored report wins and the
 //!   collision is noted;
+//! - each id is looked up once, and only the nearest [`MAX_NAMED_IDS`];
 //! - a Message-ID held by several stored messages resolves to the one from the same sender
 //!   as the new message, else the earliest;
 //! - a message reusing a Message-ID already stored for different content from another
@@ -41,6 +42,10 @@ pub(super) struct Placement {
     /// For the message's notes.
     pub notes: Vec<String>,
 }
+
+/// How many of the ids a message names in In-Reply-To and References are looked up: the
+/// nearest ones. A real thread's References lists one id per message above it.
+const MAX_NAMED_IDS: usize = 100;
 
 /// One stored message holding a Message-ID.
 struct Holder {
@@ -72,12 +77,7 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
     }
 
     let mut reports: Vec<i64> = Vec::new();
-    let named = m
-        .in_reply_to
-        .iter()
-        .chain(m.references.iter().rev())
-        .filter(|id| Some(id.as_str()) != m.message_id.as_deref());
-    for id in named {
+    for id in named_ids(m) {
         let holders = holders(tx, id)?;
         let Some(pick) = holders
             .iter()
@@ -132,6 +132,22 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
         }
     }
     Ok(out)
+}
+
+/// The ids `m` answers, each once, nearest first (In-Reply-To, then References from its end:
+/// RFC 5322 §3.6.4 ends it with the parent), never its own, and no more than a thread
+/// needs: one References field that repeated an id 10,000 times looked it up 10,000 times
+/// and left as many notes (1.3 MB) on the message.
+fn named_ids(m: &ParsedMessage) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    m.in_reply_to
+        .iter()
+        .chain(m.references.iter().rev())
+        .map(String::as_str)
+        .filter(|id| Some(*id) != m.message_id.as_deref())
+        .filter(|id| seen.insert(*id))
+        .take(MAX_NAMED_IDS)
+        .collect()
 }
 
 /// The reporter of a report, lowercase: the sender of its first incoming message that is
