@@ -26,7 +26,8 @@ use crate::core::store::{timestamp, Result, Store};
 pub struct RawIncoming {
     pub raw: Vec<u8>,
     /// When it arrived, as our side recorded it: IMAP INTERNALDATE, an mbox `From ` line,
-    /// a file's mtime. The Date header is checked against it (`core::parse::dates`).
+    /// a file's mtime. It orders the thread and starts the clocks; the Date header is
+    /// checked against it (`core::parse::dates`) and shown when it fits.
     pub received_at: Option<DateTime<Utc>>,
     pub origin: Origin,
 }
@@ -299,19 +300,19 @@ fn store_unindexed(
         return Ok((Stored::Duplicate, None));
     }
     let m = &p.parsed;
-    // The sender's Date header orders the thread only when it fits the arrival; our side's
-    // arrival time (INTERNALDATE, the time a reply was sent) orders it when there is one.
+    // Our side's arrival time (INTERNALDATE, an mbox `From ` line, a file's mtime, the time
+    // a reply was sent) orders the thread and starts the report's clocks whenever there is
+    // one, however the mail came in: a Date header a week old that fits the arrival is
+    // still the sender's word, and believed it made a report imported today overdue at
+    // once, first in the queue and a week late in `stats` (synced, the same mail was not).
+    // The Date header, when it fits the arrival, is the message's shown date.
     let now = Utc::now();
-    // Our side's arrival is believed up to now: one in the future (a server whose clock runs
+    // The arrival is believed up to now: one in the future (a server whose clock runs
     // ahead, an archive file whose mtime or `From ` line says 2099) would start the report's
     // clocks, and count it in a period, that has not come yet. The desk saw it by now.
     let arrival = p.incoming.received_at.map(|a| a.min(now));
     let date = check_date(m.date, m.header("Date"), arrival, now);
-    let received = match p.incoming.origin {
-        Origin::Imap { .. } | Origin::Sent => arrival.unwrap_or(date.at),
-        Origin::File => date.at,
-    };
-    let received = timestamp(received);
+    let received = timestamp(arrival.unwrap_or(date.at));
     let placement = match report {
         Some(id) => evidence::Placement {
             report: Some(id),
@@ -334,9 +335,10 @@ fn store_unindexed(
     if !is_new {
         tx.prepare_cached("UPDATE reports SET updated_at = ?2 WHERE id = ?1")?
             .execute(params![report_id, timestamp(Utc::now())])?;
-        if direction == Direction::In && !placement.another_sender {
+        if direction == Direction::In && placement.from_reporter {
             // A reporter answering a question brings a needs-info report back (issue 4);
-            // someone else writing into the thread does not.
+            // someone else writing into the thread does not, nor does a teammate (whose
+            // From, like anyone's, a stranger can also write).
             crate::core::triage::reporter::reply_arrived(tx, report_id, Utc::now())?;
         }
     }

@@ -1,6 +1,12 @@
 //! Learning from the team: when someone sets a report's class, the model trains on the
 //! report's incoming messages under that label, untraining any earlier label first.
 //!
+//! Only the reporter's messages are learned. A message another sender put into the thread
+//! (`messages.another_sender`, `core::ingest`: anyone can name a report's Message-ID in
+//! In-Reply-To) says nothing about the report the team judged; learning it under the
+//! report's class would let a stranger's words be taught as valid (or a reporter's as
+//! spam) by a verdict on someone else's mail.
+//!
 //! The audit log entry for the change is written by the caller (the triage workflow), in the
 //! same transaction when it uses [`learn_in`].
 
@@ -18,7 +24,8 @@ use crate::core::store::{Store, StoreError};
 /// What learning from one report did.
 pub type LearnSummary = TrainSummary;
 
-/// Trains the model on every incoming message of `report_id` as `class`, in one transaction.
+/// Trains the model on the reporter's incoming messages of `report_id` as `class` (never
+/// another sender's, which is untrained if an older version learned it), in one transaction.
 /// A message trained before under another label is untrained first; one already trained
 /// under `class` is left alone. Errors with [`StoreError::NoSuchReport`] for an unknown id.
 pub fn learn(
@@ -43,16 +50,18 @@ pub fn learn_in(
     let label = Label::from(class);
     // A message whose raw frame is damaged has nothing to learn from; it must not keep a
     // person's class change from being made (`secdesk check` reports it).
-    let items = incoming_messages(conn, report_id)?
-        .into_iter()
-        .filter_map(|(content_hash, raw)| {
-            Some(TrainItem {
-                content_hash,
-                label,
-                tokens: tokenize(&parse_message(&raw.ok()?)),
-            })
-        })
-        .collect::<Vec<_>>();
+    let mut items = Vec::new();
+    for m in incoming_messages(conn, report_id)? {
+        if m.another_sender {
+            untrain(conn, &m.content_hash)?;
+            continue;
+        }
+        items.extend(m.raw.ok().map(|raw| TrainItem {
+            content_hash: m.content_hash,
+            label,
+            tokens: tokenize(&parse_message(&raw)),
+        }));
+    }
     train_batch(conn, &items)
 }
 
@@ -68,17 +77,23 @@ pub fn forget(store: &mut Store, report_id: ReportId) -> Result<usize, ClassifyE
 /// [`forget`] inside the caller's transaction (an undone class change untrains with it).
 pub fn forget_in(conn: &Connection, report_id: ReportId) -> Result<usize, ClassifyError> {
     let mut n = 0;
-    for (hash, _) in incoming_messages(conn, report_id)? {
-        if untrain(conn, &hash)?.is_some() {
+    for m in incoming_messages(conn, report_id)? {
+        if untrain(conn, &m.content_hash)?.is_some() {
             n += 1;
         }
     }
     Ok(n)
 }
 
-/// An incoming message: its content hash (hex) and its raw bytes, or why its frame could not
-/// be unpacked.
-type Incoming = (String, Result<Vec<u8>, DamagedRaw>);
+/// An incoming message of a report.
+struct Incoming {
+    /// `messages.content_hash`, hex.
+    content_hash: String,
+    /// Its raw bytes, or why its frame could not be unpacked.
+    raw: Result<Vec<u8>, DamagedRaw>,
+    /// It joined the thread from an address that is not the reporter's.
+    another_sender: bool,
+}
 
 /// The report's incoming messages. The team's own replies say nothing about what the report
 /// is, so they are not trained.
@@ -95,9 +110,16 @@ fn incoming_messages(
         return Err(StoreError::NoSuchReport(report_id).into());
     }
     let mut stmt = conn.prepare(
-        "SELECT lower(hex(content_hash)), raw FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+        "SELECT lower(hex(content_hash)), raw, another_sender FROM messages
+         WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
-    let rows = stmt.query_map([report_id], |r| Ok((r.get(0)?, unpack(r.get(1)?))))?;
+    let rows = stmt.query_map([report_id], |r| {
+        Ok(Incoming {
+            content_hash: r.get(0)?,
+            raw: unpack(r.get(1)?),
+            another_sender: r.get(2)?,
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -175,5 +197,72 @@ mod tests {
         assert_eq!(forget(&mut store, 1).unwrap(), 2);
         assert_eq!((table(&store, tokens), table(&store, counts)), before);
         assert!(table(&store, "SELECT * FROM classify_trained").is_empty());
+    }
+
+    /// A stranger who names the report's Message-ID joins its thread as another sender
+    /// (core::ingest); the team's verdict on the report must not teach the stranger's words.
+    #[test]
+    fn another_senders_mail_in_the_thread_is_not_learned_with_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let report = "From: alice@reporter.example\nMessage-ID: <a@x>\nSubject: heap overflow in zipfile\n\nreproducer attached\n";
+        let stranger = "From: mallory@evil.example\nMessage-ID: <m@x>\nIn-Reply-To: <a@x>\nSubject: Re: heap overflow\n\ncasinobonus cryptoairdrop\n";
+        let batch = [report, stranger]
+            .iter()
+            .map(|r| RawIncoming::file(*r))
+            .collect();
+        let summary = Ingestor::without_classifier()
+            .ingest_batch(&mut store, batch, None)
+            .unwrap();
+        assert_eq!(summary.new_reports, 1, "the stranger joined the thread");
+        let mut base = Model::default();
+        base.apply(Label::Ham, &["seen".to_string()], false);
+        replace_model(&mut store, ORIGIN_EMPTY, &base).unwrap();
+
+        let s = learn(&mut store, 1, Class::Valid).unwrap();
+        assert_eq!((s.trained, s.relabelled), (1, 0));
+        let m = load_model(&mut store).unwrap();
+        assert_eq!(m.messages, [0, 1, 0, 1], "one message learned as valid");
+        assert_eq!(m.tokens["subj:zipfile"], [0, 0, 0, 1]);
+        assert!(
+            !m.tokens.contains_key("casinobonus"),
+            "the stranger's words were learned as valid: {:?}",
+            m.tokens.get("casinobonus")
+        );
+
+        // A store whose older version learned the stranger's mail is cleaned up by the
+        // next verdict, and forgetting the report takes everything back.
+        let hash: String = store
+            .conn()
+            .query_row(
+                "SELECT lower(hex(content_hash)) FROM messages WHERE another_sender = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let tokens = tokenize(&parse_message(stranger.as_bytes()));
+        train_batch(
+            store.conn(),
+            &[TrainItem {
+                content_hash: hash,
+                label: Label::Spam,
+                tokens,
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            load_model(&mut store).unwrap().tokens["casinobonus"],
+            [1, 0, 0, 0]
+        );
+        learn(&mut store, 1, Class::Spam).unwrap();
+        let m = load_model(&mut store).unwrap();
+        assert_eq!(m.messages, [1, 1, 0, 0]);
+        assert!(
+            !m.tokens.contains_key("casinobonus"),
+            "{:?}",
+            m.tokens.get("casinobonus")
+        );
+        assert_eq!(forget(&mut store, 1).unwrap(), 1);
+        assert_eq!(load_model(&mut store).unwrap().messages, [0, 1, 0, 0]);
     }
 }

@@ -6,8 +6,17 @@
 //! - a message from an address other than the reporter's (the sender of the report's first
 //!   message) joins marked *another sender*: it is shown as such and never chooses who a
 //!   reply goes to (`core::reply`);
+//! - so does one whose From is the reporter's (or a teammate's) when the receiving server's
+//!   DMARC check failed (RFC 7489; the topmost `Authentication-Results`, as
+//!   `core::parse::auth_results` reads it): From is as easy to write as In-Reply-To, and a
+//!   forged follow-up must not bring a `needs-info` report back, be quoted to the reporter
+//!   as theirs or be learned with the report. Unless the report's own first message failed
+//!   it too: then the reporter's mail fails DMARC anyway (a forwarder, a broken setup) and
+//!   the check tells nothing apart. A sender can write a failing verdict into its own
+//!   mail, but that only marks its own mail;
 //! - when the ids point into several reports, the earliest stored report wins and the
 //!   collision is noted;
+//! - each id is looked up once, and only the nearest [`MAX_NAMED_IDS`];
 //! - a Message-ID held by several stored messages resolves to the one from the same sender
 //!   as the new message, else the earliest;
 //! - a message reusing a Message-ID already stored for different content from another
@@ -27,9 +36,16 @@ pub(super) struct Placement {
     pub report: Option<i64>,
     /// Joined a thread from an address that is not the reporter's.
     pub another_sender: bool,
+    /// Joined a thread from the reporter's own address (and not marked another sender): the
+    /// reporter answering. A teammate's mail in the thread is neither.
+    pub from_reporter: bool,
     /// For the message's notes.
     pub notes: Vec<String>,
 }
+
+/// How many of the ids a message names in In-Reply-To and References are looked up: the
+/// nearest ones. A real thread's References lists one id per message above it.
+const MAX_NAMED_IDS: usize = 100;
 
 /// One stored message holding a Message-ID.
 struct Holder {
@@ -61,12 +77,7 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
     }
 
     let mut reports: Vec<i64> = Vec::new();
-    let named = m
-        .in_reply_to
-        .iter()
-        .chain(m.references.iter().rev())
-        .filter(|id| Some(id.as_str()) != m.message_id.as_deref());
-    for id in named {
+    for id in named_ids(m) {
         let holders = holders(tx, id)?;
         let Some(pick) = holders
             .iter()
@@ -101,33 +112,65 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
     }
     out.report = Some(earliest);
     let reporter = reporter_of(tx, earliest, team)?;
-    if let Some(reporter) = reporter.filter(|r| !r.is_empty()) {
+    if let Some((reporter, reporter_dmarc)) = reporter.filter(|(r, _)| !r.is_empty()) {
         if from != reporter && !team.contains(&from) {
             out.another_sender = true;
             out.notes.push(format!(
                 "another sender: {} is not the reporter ({reporter}); replies still go to the reporter",
                 shown(&from)
             ));
+        } else if m.auth.dmarc.as_deref() == Some("fail")
+            && reporter_dmarc.as_deref() != Some("fail")
+        {
+            out.another_sender = true;
+            out.notes.push(format!(
+                "another sender: its From ({}) failed the receiving server's DMARC check, so it may not be from them; replies still go to the reporter ({reporter})",
+                shown(&from)
+            ));
+        } else {
+            out.from_reporter = from == reporter;
         }
     }
     Ok(out)
 }
 
+/// The ids `m` answers, each once, nearest first (In-Reply-To, then References from its end:
+/// RFC 5322 §3.6.4 ends it with the parent), never its own, and no more than a thread
+/// needs: one References field that repeated an id 10,000 times looked it up 10,000 times
+/// and left as many notes (1.3 MB) on the message.
+fn named_ids(m: &ParsedMessage) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    m.in_reply_to
+        .iter()
+        .chain(m.references.iter().rev())
+        .map(String::as_str)
+        .filter(|id| Some(*id) != m.message_id.as_deref())
+        .filter(|id| seen.insert(*id))
+        .take(MAX_NAMED_IDS)
+        .collect()
+}
+
 /// The reporter of a report, lowercase: the sender of its first incoming message that is
-/// not the team's own (as `core::reply::recipients` addresses it), else of its first.
-fn reporter_of(tx: &Transaction<'_>, report: i64, team: &[String]) -> Result<Option<String>> {
+/// not the team's own (as `core::reply::recipients` addresses it), else of its first; with
+/// that message's DMARC verdict.
+fn reporter_of(
+    tx: &Transaction<'_>,
+    report: i64,
+    team: &[String],
+) -> Result<Option<(String, Option<String>)>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT lower(trim(coalesce(from_addr, ''))) FROM messages
+        "SELECT lower(trim(coalesce(from_addr, ''))), dmarc FROM messages
          WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
     let mut rows = stmt.query([report])?;
     let mut first = None;
     while let Some(row) = rows.next()? {
         let from: String = row.get(0)?;
+        let dmarc: Option<String> = row.get(1)?;
         if !team.contains(&from) {
-            return Ok(Some(from));
+            return Ok(Some((from, dmarc)));
         }
-        first.get_or_insert(from);
+        first.get_or_insert((from, dmarc));
     }
     Ok(first)
 }

@@ -1,6 +1,8 @@
-//! Whether a message's `Date` header (RFC 5322 §3.6.1, written by the sender) can be trusted
-//! for ordering and response clocks, judged against when the message arrived (set by our
-//! side: IMAP INTERNALDATE, RFC 3501 §2.3.3; an mbox `From ` line; a file's mtime).
+//! Whether a message's `Date` header (RFC 5322 §3.6.1, written by the sender) can be shown
+//! as its date, judged against when the message arrived (set by our side: IMAP
+//! INTERNALDATE, RFC 3501 §2.3.3; an mbox `From ` line; a file's mtime). When the arrival
+//! is known, it alone orders the thread and starts the clocks (`core::ingest`); the
+//! header does only when nothing else is known (the demo).
 //!
 //! A sender's clock may be off, and mail may sit in queues for days (RFC 5321 §4.5.4.1
 //! suggests giving up after 4–5 days), so a header up to [`PAST_SKEW`] before the arrival

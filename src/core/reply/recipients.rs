@@ -61,20 +61,24 @@ pub fn address(
     let reporter = first.from.clone();
 
     let explicit_lower: Vec<String> = explicit.iter().map(|m| m.addr.to_lowercase()).collect();
-    // The reporter's latest mail, or the explicitly addressed sender's latest.
-    let latest_from = |who: &[String]| {
+    // The reporter's latest mail, or the explicitly addressed sender's latest. Mail that
+    // only claims the reporter's From (another sender, `core::ingest`: its DMARC check
+    // failed) is not the reporter's to be quoted back to them.
+    let latest_from = |who: &[String], claimed: bool| {
         thread
             .iter()
             .rev()
-            .find(|m| m.direction == "in" && who.contains(&m.from))
+            .find(|m| {
+                m.direction == "in" && who.contains(&m.from) && (claimed || !m.another_sender)
+            })
             .map(|m| parse_message(&m.raw))
     };
     let parent = if explicit.is_empty() {
         None
     } else {
-        latest_from(&explicit_lower)
+        latest_from(&explicit_lower, true)
     }
-    .or_else(|| latest_from(std::slice::from_ref(&reporter)))
+    .or_else(|| latest_from(std::slice::from_ref(&reporter), false))
     .unwrap_or_else(|| report.clone());
 
     let to = if explicit.is_empty() {

@@ -362,6 +362,29 @@ fn a_hijacking_follow_up_never_steers_the_reply() {
     .is_err());
 }
 
+/// A follow-up with Rita's own From that the receiving server says failed DMARC (her report
+/// passed) is not hers: the reply answers and quotes her report, not the forgery.
+#[test]
+fn a_follow_up_that_only_claims_the_reporters_from_is_not_quoted_to_her() {
+    let dir = tempfile::tempdir().unwrap();
+    let verdict = |v: &str| {
+        format!("Authentication-Results: mx.example.org; dkim=none; dmarc={v} header.from=reporter.test\r\n")
+    };
+    let report = format!("{}{RITA}", verdict("pass"));
+    let forged = format!(
+        "{}From: Rita Reporter <rita@reporter.test>\r\nMessage-ID: <f@evil.test>\r\n\
+         In-Reply-To: <report@reporter.test>\r\nSubject: Re: heap overflow in parser\r\n\r\n\
+         My new PGP key is at http://evil.test/key.asc\r\n",
+        verdict("fail")
+    );
+    let store = store_with(dir.path(), &[&report, &forged]);
+    let d = compose(&config(dir.path()), &store, 1, None).unwrap();
+    assert_eq!(d.to, vec!["Rita Reporter <rita@reporter.test>"]);
+    assert_eq!(d.in_reply_to.as_deref(), Some("report@reporter.test"));
+    assert!(d.body.contains("> The parser overflows."), "{}", d.body);
+    assert!(!d.body.contains("evil.test/key"), "{}", d.body);
+}
+
 #[test]
 fn an_incoming_cc_is_never_copied_and_many_recipients_need_a_confirmation() {
     let dir = tempfile::tempdir().unwrap();

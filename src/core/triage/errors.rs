@@ -49,6 +49,12 @@ pub enum TriageError {
         root: ReportId,
     },
 
+    #[error("report #{original} is closed as spam: marking #{id} a duplicate of it would hide #{id} behind spam; name a real original, or reopen #{original} first (`mark {original} valid`) if it is one")]
+    OriginalIsSpam { id: ReportId, original: ReportId },
+
+    #[error("report #{id} is the original of {duplicates}, closed as its duplicates: closing #{id} as spam would hide them behind spam; link them to another original (`dup N --of ORIGINAL`) or reopen them first")]
+    DuplicatesBehindSpam { id: ReportId, duplicates: String },
+
     #[error("report #{original} is itself a duplicate of #{id} (through {chain}): marking #{id} a duplicate of it would make a loop; reopen #{original} first or mark the other way round")]
     DuplicateCycle {
         id: ReportId,

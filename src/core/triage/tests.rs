@@ -337,6 +337,82 @@ fn duplicates_link_both_ways_and_refuse_self_and_loops() {
     assert!(detail(&s, 1).duplicates.is_empty());
 }
 
+/// A real report is never closed behind spam: not by linking it to spam, not by closing its
+/// original as spam, not by undoing the reopening of an original it was linked to since.
+#[test]
+fn nothing_is_closed_as_a_duplicate_behind_spam() {
+    let (_d, mut s) = store(2);
+    mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    let err = mark_duplicate(&mut s, &ada(), 2, 1).unwrap_err();
+    assert!(
+        matches!(err, TriageError::OriginalIsSpam { id: 2, original: 1 }),
+        "{err}"
+    );
+    let reopened = mark(&mut s, &ada(), 1, Class::Valid, None).unwrap();
+    mark_duplicate(&mut s, &ada(), 2, 1).unwrap();
+    let err = revert(
+        &mut s,
+        &ada().if_version(Some(reopened.version)),
+        1,
+        &reopened.undo,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("original of #2, closed as its duplicates"),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 1).state, ReportState::Acknowledged);
+    let err = set_state(&mut s, &ada(), 1, ReportState::Spam, None, None).unwrap_err();
+    assert!(
+        matches!(err, TriageError::DuplicatesBehindSpam { id: 1, .. }),
+        "{err}"
+    );
+}
+
+/// Marking, re-marking, undoing and marking again leaves the model as one verdict made
+/// once: a report is never learned twice, and an undone verdict is unlearned.
+#[test]
+fn a_verdict_is_learned_once_and_its_undo_unlearned() {
+    let (_d, mut s) = store(1);
+    crate::core::classify::storage::ensure_model(&mut s).unwrap();
+    let model =
+        |s: &Store| -> (Vec<String>, Vec<String>) {
+            let rows = |sql: &str| -> Vec<String> {
+                let mut stmt = s.conn().prepare(sql).unwrap();
+                let out = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                out
+            };
+            (
+            rows("SELECT spam || ',' || ham || ',' || invalid || ',' || valid FROM classify_model"),
+            rows("SELECT token || ',' || spam || ',' || valid FROM classify_tokens
+                  WHERE token IN ('subj:report', 'body') ORDER BY token"),
+        )
+        };
+    let before = model(&s);
+    let spam = mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    let once = model(&s);
+    assert_ne!(once, before);
+    let valid = mark(&mut s, &ada(), 1, Class::Valid, None).unwrap();
+    revert(
+        &mut s,
+        &ada().if_version(Some(valid.version)),
+        1,
+        &valid.undo,
+    )
+    .unwrap();
+    assert_eq!(model(&s), once, "back to spam, learned once");
+    mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    assert_eq!(model(&s), once, "marked spam again: not learned twice");
+    let current = detail(&s, 1).version;
+    revert(&mut s, &ada().if_version(Some(current)), 1, &spam.undo).unwrap();
+    assert_eq!(model(&s), before, "the undone verdict is unlearned");
+}
+
 #[test]
 fn undo_restores_the_previous_value_and_is_audited() {
     let (_d, mut s) = store(1);

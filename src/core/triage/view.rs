@@ -423,12 +423,13 @@ pub struct Candidate {
     pub duplicate_of: Option<ReportId>,
 }
 
-/// The newest `limit` reports, for a picker of reports (the desk's `d`).
+/// The newest `limit` reports that can be an original, for a picker of reports (the desk's
+/// `d`): a report closed as spam cannot (`mark_duplicate` refuses it).
 pub fn candidates(store: &Store, limit: usize) -> Result<Vec<Candidate>, TriageError> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT r.id, coalesce((SELECT m.subject FROM messages m WHERE m.report_id = r.id
              ORDER BY m.id LIMIT 1), ''), r.state, r.duplicate_of
-         FROM reports r ORDER BY r.created_at DESC, r.id DESC LIMIT ?1",
+         FROM reports r WHERE r.state <> 'spam' ORDER BY r.created_at DESC, r.id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit as i64], |r| {
         Ok(Candidate {
