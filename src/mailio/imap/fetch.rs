@@ -12,7 +12,7 @@
 //! asked for but sent without its body, with two different bodies, or with fewer bytes
 //! than its size claims is reported missing and asked for again by the next sync. (A body
 //! short of its claim a second time is stored as sent, and named.) So is a server's
-//! stand-in for a message it could not read ([`COURIER_STAND_IN`]), every time: it is not
+//! stand-in for a message it could not read (`COURIER_STAND_IN`), every time: it is not
 //! the message, and storing it would move the cursor past the real one for good.
 
 use std::collections::{BTreeMap, BTreeSet};
