@@ -693,6 +693,38 @@ fn stats_tz_counts_periods_in_the_named_zone() {
         help.contains("--tz <ZONE>") && help.contains("IANA name"),
         "{help}"
     );
+
+    // `[stats] time_zone` sets the team's zone for every run; --tz still overrides it.
+    let config = desk.dir.path().join("config.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{before}\n[stats]\ntime_zone = \"America/New_York\"\n"),
+    )
+    .unwrap();
+    let team = desk.json(&["stats", "--json", "--by", "month"]);
+    assert_eq!(team["time_zone"], "America/New_York");
+    assert_eq!(
+        periods(&team),
+        [("2025-12".into(), 1), ("2026-03".into(), 3)]
+    );
+    let utc = desk.json(&["stats", "--json", "--by", "year", "--tz", "UTC"]);
+    assert_eq!(utc["time_zone"], "UTC");
+    assert_eq!(periods(&utc), [("2026".into(), 4)]);
+    // A zone the config misspells is refused when the config is read, naming the key.
+    std::fs::write(
+        &config,
+        format!("{before}\n[stats]\ntime_zone = \"Europe/Amsterdamm\"\n"),
+    )
+    .unwrap();
+    let out = desk.run(&["stats", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("stats.time_zone") && err.contains("\"Europe/Amsterdamm\" is not a time zone"),
+        "{err}"
+    );
+    std::fs::write(&config, before).unwrap();
 }
 
 #[test]

@@ -81,6 +81,37 @@ fn stats_view() {
     );
 }
 
+/// `[stats] time_zone` cuts the desk's weeks and months too, and the chart names the zone,
+/// whole, at 80 columns.
+#[test]
+fn the_intake_chart_names_the_teams_zone() {
+    let mut config = secdesk::cli::demo::demo_config().unwrap();
+    config.stats.time_zone = Some("America/Argentina/Buenos_Aires".into());
+    let mut desk = Desk::demo_with(config);
+    desk.key(KeyCode::Char('T'));
+    // Wide, the whole title; at 80 columns the classes make room for the zone.
+    assert!(
+        desk.screen().contains(
+            " Weekly intake by class (spam, invalid, valid), America/Argentina/Buenos_Aires weeks"
+        ),
+        "{}",
+        desk.screen()
+    );
+    desk.resize(80, 24);
+    let screen = desk.screen();
+    assert!(
+        screen.contains(" Weekly intake, America/Argentina/Buenos_Aires weeks · m: monthly "),
+        "{screen}"
+    );
+    desk.key(KeyCode::Char('m'));
+    assert!(
+        desk.screen()
+            .contains("America/Argentina/Buenos_Aires months"),
+        "{}",
+        desk.screen()
+    );
+}
+
 #[test]
 fn help_overlay_lists_the_keymap() {
     let mut desk = Desk::demo();

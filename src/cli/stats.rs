@@ -1,7 +1,7 @@
 //! `secdesk stats [--since DATE] [--until DATE] [--format table|csv|json]`: team figures for
 //! a period, for people (table), spreadsheets (CSV, formula-guarded) or scripts (JSON).
-//! Days, weeks, months and years are UTC ones (`core::stats::TIME_ZONE`) unless `--tz` names
-//! another zone, and every format says which.
+//! Days, weeks, months and years are UTC ones (`core::stats::TIME_ZONE`) unless `--tz` or
+//! `[stats] time_zone` names another zone, and every format says which.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -59,9 +59,10 @@ pub struct Args {
     pub historical: bool,
     /// The time zone days, weeks, months, quarters and years are cut in: an IANA name
     /// (Europe/Berlin, America/New_York), UTC, or local (this machine's zone). Every output
-    /// names it (`time_zone` in the JSON).
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub tz: String,
+    /// names it (`time_zone` in the JSON). Default: `[stats] time_zone` in the config, else
+    /// UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
 }
 
 fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
@@ -78,7 +79,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         since: date("since", args.since.as_deref())?,
         until: date("until", args.until.as_deref())?,
         with_historical: args.historical,
-        zone: Zone::parse(&args.tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?,
+        zone: match &args.tz {
+            Some(tz) => Zone::parse(tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?,
+            None => Zone::utc(),
+        },
     };
     if let (Some(s), Some(u)) = (period.since, period.until) {
         if s > u {
@@ -86,6 +90,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let (config, store) = ctx.read_store()?;
+    let period = match args.tz {
+        Some(_) => period,
+        None => Period {
+            zone: config.stats_zone(),
+            ..period
+        },
+    };
     let now = Utc::now();
     let figures = stats::compute(&store, period.clone(), &config.clocks, now)?;
     let year = stats::period::compute(

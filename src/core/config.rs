@@ -65,6 +65,8 @@ pub struct Config {
     #[serde(default)]
     pub advisory: advisory::AdvisoryConfig,
     pub pgp: Option<crate::core::pgp::PgpConfig>,
+    #[serde(default)]
+    pub stats: StatsConfig,
     /// Where the file was read from; used to find overrides (rules, templates) beside it.
     #[serde(skip)]
     pub source: PathBuf,
@@ -175,6 +177,27 @@ pub struct TeamConfig {
     /// (docs/team.md); created when missing. Empty turns sharing off.
     #[serde(default = "default_events_mailbox")]
     pub events_mailbox: String,
+}
+
+/// `[stats]`: how the team's figures are counted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsConfig {
+    /// The zone days, weeks, months, quarters and years are cut in, for `secdesk stats` (its
+    /// `--tz` overrides it) and the desk's charts: an IANA name, `UTC` (the default) or
+    /// `local`. Checked when the config is read.
+    pub time_zone: Option<String>,
+}
+
+impl Config {
+    /// The zone `[stats] time_zone` names, UTC when unset.
+    pub fn stats_zone(&self) -> crate::core::zone::Zone {
+        self.stats
+            .time_zone
+            .as_deref()
+            .and_then(|t| crate::core::zone::Zone::parse(t).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// `[clocks]`: response targets, in days.

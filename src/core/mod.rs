@@ -26,3 +26,4 @@ pub mod store;
 pub mod team;
 pub mod time;
 pub mod triage;
+pub mod zone;

@@ -249,6 +249,7 @@ impl Session {
                 &self.store,
                 clocks,
                 &self.config.members(),
+                self.config.stats_zone(),
                 now,
             )?)),
             Request::Candidates(id) => {

@@ -15,6 +15,8 @@ use crate::core::triage::TriageError;
 /// What the stats screen shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StatsData {
+    /// The zone the weeks and months are cut in (`[stats] time_zone`), as the titles name it.
+    pub zone: String,
     /// ISO week (`YYYY-Www`) and the intake per class in it, oldest first.
     pub weekly: Vec<(String, Vec<(String, u64)>)>,
     /// Month (`YYYY-MM`) and the intake per class in it, oldest first: `stats --by month`'s
@@ -40,12 +42,17 @@ pub fn load_stats(
     store: &Store,
     clocks: &ClockConfig,
     members: &[&crate::core::config::Identity],
+    zone: stats::Zone,
     now: DateTime<Utc>,
 ) -> Result<StatsData, TriageError> {
-    let s = stats::compute(store, Period::default(), clocks, now)?;
+    let period = Period {
+        zone,
+        ..Period::default()
+    };
+    let s = stats::compute(store, period.clone(), clocks, now)?;
     let year = stats::period::compute(
         store,
-        Period::default(),
+        period.clone(),
         stats::period::By::Month,
         clocks,
         members,
@@ -70,6 +77,7 @@ pub fn load_stats(
     let response = response_times(&s, clocks);
     let overdue = most_overdue(store, clocks, now)?;
     Ok(StatsData {
+        zone: period.zone.name().to_string(),
         weekly,
         monthly,
         efficiency,

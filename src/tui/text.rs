@@ -154,10 +154,25 @@ pub fn thread_title(n: usize) -> String {
 pub const NOT_A_TERMINAL: &str =
     "the desk needs a terminal: run secdesk in one, or use `secdesk list` (`secdesk demo --list` for the demo)";
 
-pub const WEEKLY_INTAKE: &str =
-    " Weekly intake by class (spam, invalid, valid), UTC weeks · m: monthly ";
-pub const MONTHLY_INTAKE: &str =
-    " Monthly intake by class (spam, invalid, valid), UTC months · m: weekly ";
+/// The weekly chart's title within `width` cells; `zone` is `UTC` or the IANA name of
+/// `[stats] time_zone`. A long zone name drops the list of classes, never the zone.
+pub fn weekly_intake(zone: &str, width: usize) -> String {
+    intake_title("Weekly", zone, "weeks · m: monthly", width)
+}
+
+/// The monthly chart's title within `width` cells.
+pub fn monthly_intake(zone: &str, width: usize) -> String {
+    intake_title("Monthly", zone, "months · m: weekly", width)
+}
+
+fn intake_title(what: &str, zone: &str, tail: &str, width: usize) -> String {
+    let full = format!(" {what} intake by class (spam, invalid, valid), {zone} {tail} ");
+    if full.chars().count() <= width {
+        full
+    } else {
+        format!(" {what} intake, {zone} {tail} ")
+    }
+}
 pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
 
 pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";

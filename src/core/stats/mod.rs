@@ -15,8 +15,7 @@
 pub mod chart;
 mod csv;
 pub mod period;
-mod zone;
-pub use zone::Zone;
+pub use crate::core::zone::Zone;
 mod period_csv;
 mod period_rows;
 pub use period_csv::to_csv_rows;

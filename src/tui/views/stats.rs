@@ -83,10 +83,12 @@ fn areas(area: Rect, stats: &StatsData) -> (Rect, Rect, Rect, Rect) {
 fn draw_intake(frame: &mut Frame, chart: Rect, state: &State, stats: &StatsData) {
     let per_group = 3 * 3 + 1;
     let fit = (chart.width.saturating_sub(2) / per_group).max(1) as usize;
+    // The block's corners take two cells of the title's room.
+    let room = usize::from(chart.width.saturating_sub(2));
     let (series, title) = if state.stats_monthly {
-        (&stats.monthly, text::MONTHLY_INTAKE)
+        (&stats.monthly, text::monthly_intake(&stats.zone, room))
     } else {
-        (&stats.weekly, text::WEEKLY_INTAKE)
+        (&stats.weekly, text::weekly_intake(&stats.zone, room))
     };
     let weeks = &series[series.len().saturating_sub(fit)..];
     let mut barchart = BarChart::default()

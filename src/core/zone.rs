@@ -1,5 +1,6 @@
-//! The time zone `stats` cuts its days, weeks, months, quarters and years in (`stats --tz`):
-//! UTC unless asked, an IANA zone read from the system's tz database, or the local zone.
+//! The time zone `stats` and the desk's charts cut days, weeks, months, quarters and years
+//! in (`stats --tz`, `[stats] time_zone`): UTC unless asked, an IANA zone read from the
+//! system's tz database, or the local zone.
 //!
 //! Times in the store stay UTC instants; a zone only decides which calendar day an instant
 //! falls on, and where a day begins. On a day whose midnight a clock change skips, the day
