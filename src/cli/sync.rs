@@ -173,6 +173,13 @@ fn summary_line(reports: &[SyncReport], elapsed: Duration) -> String {
     if too_large > 0 {
         line.push_str(&format!(" ({too_large} too large, stored as headers only)"));
     }
+    let expunged: usize = reports.iter().map(|r| r.expunged.len()).sum();
+    if expunged > 0 {
+        line.push_str(&format!(
+            "; {} deleted on the server during the sync (by another client; not missing)",
+            counted(expunged, "message was", "messages were")
+        ));
+    }
     if missing > 0 {
         line.push_str(&format!(
             "; {} listed not stored",

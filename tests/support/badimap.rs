@@ -79,6 +79,14 @@ pub struct Behaviour {
     pub bye_at_uid: Option<u32>,
     /// Answer LOGIN with `NO [AUTHENTICATIONFAILED]` (RFC 5530), as for a wrong password.
     pub refuse_login: bool,
+    /// UIDs listed, then gone as if another client expunged them: their bodies never
+    /// come, a check `UID FETCH set (UID)` leaves them out, and NOOP answers one
+    /// `* N EXPUNGE` for each (unless `silent_expunge`).
+    pub expunged_after_listing: Vec<u32>,
+    /// Leave out the `* N EXPUNGE` lines for `expunged_after_listing`.
+    pub silent_expunge: bool,
+    /// Extra `* 1 FETCH (UID n)` lines added to every check `UID FETCH set (UID)`.
+    pub check_extra: Vec<u32>,
 }
 
 /// An honest server whose INBOX holds one small report per UID in `uids`.
@@ -310,6 +318,17 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 if b.bye_after_bodies.is_some() || bye_here {
                     return Ok(());
                 }
+            } else if upper.ends_with("(UID)") {
+                // The check whether UIDs still exist (`UID FETCH set (UID)`).
+                for (i, (uid, _)) in &wanted {
+                    if !b.expunged_after_listing.contains(uid) {
+                        write!(out, "* {} FETCH (UID {uid})\r\n", i + 1)?;
+                    }
+                }
+                for uid in &b.check_extra {
+                    write!(out, "* 1 FETCH (UID {uid})\r\n")?;
+                }
+                write!(out, "{tag} OK done\r\n")?;
             } else {
                 if !b.empty_listing {
                     for (i, (uid, raw)) in &wanted {
@@ -377,6 +396,12 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             write!(out, "* BYE bye\r\n{tag} OK done\r\n")?;
             return Ok(());
         } else if upper.starts_with("NOOP") {
+            if !b.silent_expunge {
+                for _ in &b.expunged_after_listing {
+                    // Each EXPUNGE renumbers the rest (RFC 3501 §7.4.1); any seq will do here.
+                    write!(out, "* 1 EXPUNGE\r\n")?;
+                }
+            }
             write!(out, "{tag} OK done\r\n")?;
         } else {
             write!(out, "{tag} BAD not in this test server\r\n")?;
@@ -398,7 +423,7 @@ fn fetch_bodies(
     let headers_only = upper.contains("BODY.PEEK[HEADER]");
     let mut sent = 0;
     for (i, (uid, raw)) in wanted {
-        if b.withhold.contains(uid) {
+        if b.withhold.contains(uid) || b.expunged_after_listing.contains(uid) {
             continue;
         }
         if b.bye_after_bodies == Some(sent) || b.bye_at_uid == Some(*uid) {

@@ -64,7 +64,18 @@ impl SyncDesk {
 
     /// Runs `secdesk ARGS` to its end (killed after `deadline`), and says how it went.
     pub fn run(&self, args: &[&str], deadline: Duration) -> Measured {
+        self.run_with_env(args, &[], deadline)
+    }
+
+    /// [`SyncDesk::run`] with `env` added to the environment.
+    pub fn run_with_env(
+        &self,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+        deadline: Duration,
+    ) -> Measured {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_secdesk"));
+        cmd.envs(env.iter().copied());
         cmd.arg("--config")
             .arg(self.config())
             .args(args)

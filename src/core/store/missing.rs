@@ -59,6 +59,19 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the rows of `uids` of `mailbox`: the server no longer has them (expunged).
+    pub fn forget_missing(&mut self, mailbox: &str, uidvalidity: u32, uids: &[u32]) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        for uid in uids {
+            tx.prepare_cached(
+                "DELETE FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+            )?
+            .execute(params![mailbox, uidvalidity, uid])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Forgets the rows of `mailbox` that are settled: of another UIDVALIDITY, stored since,
     /// or at or below `cursor` (expunged on the server).
     pub fn settle_missing(&mut self, mailbox: &str, uidvalidity: u32, cursor: u32) -> Result<()> {

@@ -31,6 +31,11 @@ pub use super::uids::BATCH_BYTES;
 const COURIER_STAND_IN: &[u8] = b"From: System Administrator <root@localhost>\r\n\
 Subject: message unavailable\r\n\r\nThis message is no longer available on the server.\r\n";
 
+/// Why a UID asked for is not stored when the answer held no body for it. A message
+/// expunged by another client since the listing comes back this way too; the sync asks
+/// the server again about these (see [`super::expunged`]).
+pub const NO_BODY: &str = "the server answered the FETCH without this message's body";
+
 /// UIDs fetched with one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
@@ -101,6 +106,9 @@ pub struct FetchedBatch {
     pub refused: Vec<String>,
     /// Messages stored as their headers and a note, over `max_message_bytes`.
     pub too_large: usize,
+    /// `* N EXPUNGE` responses that came with the answer (RFC 3501 §7.4.1 allows them
+    /// during a UID command): messages another client deleted.
+    pub expunges: usize,
 }
 
 /// Where the fetched messages come from.
@@ -133,6 +141,7 @@ pub fn fetch_batch(
         missing: Vec::new(),
         refused: Vec::new(),
         too_large: 0,
+        expunges: 0,
     };
     let mut got: BTreeMap<u32, usize> = BTreeMap::new();
     let mut unfit: BTreeMap<u32, String> = BTreeMap::new();
@@ -182,8 +191,9 @@ pub fn fetch_batch(
         ));
     }
     drop(fetches);
-    // Unsolicited responses are not needed here; never let them pile up.
-    session.take_all_unsolicited().for_each(drop);
+    // Of the unsolicited responses only the expunges are kept, as a count; never let the
+    // rest pile up.
+    out.expunges = super::expunged::count_expunges(session);
     out.messages.retain(|(uid, _)| !unfit.contains_key(uid));
     // Threading links a reply to an earlier message; UID order is arrival order.
     out.messages.sort_by_key(|(uid, _)| *uid);
@@ -212,9 +222,10 @@ fn not_stored(
         .iter()
         .filter(|uid| !got.contains_key(uid) || unfit.contains_key(uid))
         .map(|&uid| {
-            let why = unfit.get(&uid).cloned().unwrap_or_else(|| {
-                "the server answered the FETCH without this message's body".to_string()
-            });
+            let why = unfit
+                .get(&uid)
+                .cloned()
+                .unwrap_or_else(|| NO_BODY.to_string());
             (uid, why)
         })
         .collect()

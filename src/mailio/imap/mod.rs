@@ -7,6 +7,7 @@ pub mod account;
 pub mod connect;
 pub mod cursor;
 pub mod error;
+pub mod expunged;
 pub mod fetch;
 pub mod idle;
 pub mod listing;

@@ -57,6 +57,9 @@ pub struct SyncReport {
     /// UIDs the server listed whose body was not stored, with why; also recorded in the
     /// store, and asked for again by the next sync.
     pub missing: Vec<(u32, String)>,
+    /// UIDs the server listed, then no longer had when asked for their bodies: deleted by
+    /// another client during the sync (see [`super::expunged`]). Not missing.
+    pub expunged: Vec<u32>,
     /// Server answers refused and counts that did not add up, one line each.
     pub problems: Vec<String>,
 }
@@ -303,6 +306,7 @@ pub fn run(
         .extend(todo.listing.problems.iter().cloned());
     let todo_total = todo.total;
     progress(SyncProgress::Planned { total: todo_total });
+    super::expunged::pause_before_fetch_for_tests(todo_total);
     let Todo {
         listing,
         batches,
@@ -321,7 +325,10 @@ pub fn run(
     if bulk {
         store.set_page_cache(BULK_PAGE_CACHE_BYTES)?;
     }
+    // EXPUNGE responses seen since the listing (see `super::expunged`).
+    let mut expunges = 0;
     let mut stored = |batch: PreparedBatch| {
+        expunges += batch.expunges;
         store_batch(store, ingestor, examined, &mut walk, &mut report, batch)?;
         progress(SyncProgress::Stored {
             done: report.fetched,
@@ -342,30 +349,101 @@ pub fn run(
         store.set_page_cache(DEFAULT_PAGE_CACHE_BYTES)?;
     }
     if let Err(e) = piped {
-        // What was not fetched is accounted for in the store, with the cause. Only the
-        // UIDs of the FETCH that failed are asked for one by one next time (one of them
-        // may be what broke it); the others were not reached.
-        let reason = format!("not fetched: {e}");
-        let left: Vec<(u32, String)> = walk
-            .pending()
-            .map(|u| {
-                let why = if failed_uids.contains(&u) {
-                    reason.clone()
-                } else {
-                    format!("{NOT_REACHED}{reason}")
-                };
-                (u, why)
-            })
-            .collect();
-        store.record_missing(&examined.mailbox, examined.uidvalidity, &left)?;
+        record_unfetched(store, examined, &walk, &failed_uids, &e)?;
         return Err(e);
     }
+    settle_expunged(
+        endpoint,
+        session,
+        examined,
+        store,
+        &mut walk,
+        &mut report,
+        expunges,
+    )?;
     finish(store, ingestor, examined, &plan, &walk, &listing)?;
     // A first sync leaves the full-text index in many segments: merged into one
     // (core::store::search_index). Only space and search speed are at stake, so a failure
     // (a full disk, another desk writing) does not fail a sync that stored everything.
     let _ = store.merge_search_index(report.stored.new_messages);
     Ok(report)
+}
+
+/// Asks the server again about the UIDs whose FETCH came back without a body: those it no
+/// longer has were expunged by another client since the listing (`super::expunged`), so
+/// they leave the missing list and the store's `imap_missing`, and the cursor may pass them.
+/// When the answer cannot be believed, or does not come, they stay missing, with why.
+fn settle_expunged(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &Examined,
+    store: &mut Store,
+    walk: &mut Walk,
+    report: &mut SyncReport,
+    expunges: usize,
+) -> Result<(), SyncError> {
+    let mut no_body: Vec<u32> = report
+        .missing
+        .iter()
+        .filter(|(_, why)| why == fetch::NO_BODY)
+        .map(|(uid, _)| *uid)
+        .collect();
+    if no_body.is_empty() {
+        return Ok(());
+    }
+    no_body.sort_unstable();
+    no_body.dedup();
+    let gone = match super::expunged::expunged_since_listing(endpoint, session, &no_body, expunges)
+    {
+        Ok(gone) => gone,
+        Err(why) => {
+            let named = match no_body.as_slice() {
+                [one] => format!("UID {one} came without its body"),
+                _ => format!("UIDs {} came without their bodies", uid_set(&no_body)),
+            };
+            report.problems.push(format!(
+                "mailbox \"{}\": {named}; {why}: recorded as missing",
+                examined.mailbox
+            ));
+            return Ok(());
+        }
+    };
+    if gone.is_empty() {
+        return Ok(());
+    }
+    report.missing.retain(|(uid, _)| !gone.contains(uid));
+    let gone: Vec<u32> = gone.into_iter().collect();
+    store.forget_missing(&examined.mailbox, examined.uidvalidity, &gone)?;
+    walk.done.extend(gone.iter().copied());
+    walk.advance();
+    report.expunged = gone;
+    Ok(())
+}
+
+/// Records the listed UIDs a failed FETCH left unstored, with the cause. Only the UIDs of
+/// the FETCH that failed are asked for one by one next time (one of them may be what broke
+/// it); the others were not reached.
+fn record_unfetched(
+    store: &mut Store,
+    examined: &Examined,
+    walk: &Walk,
+    failed_uids: &[u32],
+    error: &SyncError,
+) -> Result<(), SyncError> {
+    let reason = format!("not fetched: {error}");
+    let left: Vec<(u32, String)> = walk
+        .pending()
+        .map(|u| {
+            let why = if failed_uids.contains(&u) {
+                reason.clone()
+            } else {
+                format!("{NOT_REACHED}{reason}")
+            };
+            (u, why)
+        })
+        .collect();
+    store.record_missing(&examined.mailbox, examined.uidvalidity, &left)?;
+    Ok(())
 }
 
 /// What a sync has to fetch: the server's listing, the batches of UIDs not yet stored,
@@ -524,6 +602,8 @@ struct PreparedBatch {
     missing: Vec<(u32, String)>,
     refused: Vec<String>,
     too_large: usize,
+    /// EXPUNGE responses that came with the FETCH.
+    expunges: usize,
 }
 
 /// Three stages, each on its own thread, joined by bounded channels:
@@ -566,6 +646,7 @@ fn pipeline(
                 for batch in fetched_rx {
                     let parsed = batch.map(|b| PreparedBatch {
                         too_large: b.too_large,
+                        expunges: b.expunges,
                         messages: b
                             .messages
                             .into_iter()
