@@ -1,7 +1,7 @@
 //! Intake that is bounded and honest, through the real `secdesk` binary and a real SQLite
 //! store: an mbox body line beginning `From ` survives whole; a FIFO and `/dev/zero` are
 //! refused at once; a Maildir's symlink and FIFO are named in the summary; a large mbox is
-//! imported in bounded memory, its oversized message kept as headers and a note; a `password_command` that hangs is stopped at its configured
+//! imported in bounded memory, its oversized message kept as headers and a note; a Maildir names its Maildir++ subfolders and tmp/ files; a `password_command` that hangs is stopped at its configured
 //! deadline, and one that fails shows its stderr as one line.
 
 use std::ffi::CString;
@@ -755,4 +755,82 @@ fn an_mbox_cut_short_names_its_last_message() {
         "{}",
         run.stdout
     );
+}
+
+/// A Maildir++ root imported only cur/ and new/ and said nothing of `.Sent`, `.Junk` or
+/// `.INBOX.Reports` beside them, nor of the deliveries still in tmp/.
+#[test]
+fn a_maildir_names_its_subfolders_and_unfinished_deliveries() {
+    let desk = Desk::new("");
+    let md = desk.path("Maildir");
+    for sub in [
+        "cur",
+        "new",
+        "tmp",
+        ".Sent/cur",
+        ".Sent/new",
+        ".Sent/tmp",
+        ".Junk/cur",
+        ".INBOX.Reports/new",
+    ] {
+        std::fs::create_dir_all(md.join(sub)).expect("maildir");
+    }
+    std::fs::write(
+        md.join("cur/1700000000.1.host:2,S"),
+        message("inbox@example.net", "in the inbox", "body\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        md.join(".Sent/cur/1700000001.2.host:2,S"),
+        message("sent@example.net", "sent", "body\n"),
+    )
+    .expect("write");
+    for n in 0..3 {
+        std::fs::write(
+            md.join(format!("tmp/1700000010.{n}.host")),
+            message(&format!("tmp{n}@example.net"), "half", "bo"),
+        )
+        .expect("write");
+    }
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.status.code(), Some(75), "run again later: {out}");
+    assert!(run.stdout.starts_with("imported 1 new message,"), "{out}");
+    assert!(
+        run.stdout.contains(
+            "not imported: 3 Maildir++ subfolders, each a mailbox of its own; import each by its path:"
+        ),
+        "{out}"
+    );
+    for sub in [".INBOX.Reports", ".Junk", ".Sent"] {
+        let line = format!("  secdesk import {}", md.join(sub).display());
+        assert!(run.stdout.lines().any(|l| l == line), "{line}: {out}");
+    }
+    assert!(
+        run.stdout.contains(
+            "3 files in tmp/ are deliveries not finished: not imported; run again once they are done"
+        ),
+        "{out}"
+    );
+    assert!(run.stderr.contains("3 files in tmp/ not imported"), "{out}");
+    assert_eq!(desk.stored(), 1, "only the inbox's message");
+
+    // The deliveries done, the root imports with status 0 (its subfolders still named);
+    // a subfolder imports by the command shown.
+    for n in 0..3 {
+        std::fs::remove_file(md.join(format!("tmp/1700000010.{n}.host"))).expect("rm");
+    }
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("secdesk import"), "{}", run.stdout);
+    assert!(!run.stdout.contains("in tmp/"), "{}", run.stdout);
+    let run = desk.run(&["import", md.join(".Sent").to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new message,"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("subfolder"), "{}", run.stdout);
+    assert_eq!(desk.stored(), 2);
 }
