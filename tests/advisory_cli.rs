@@ -1211,3 +1211,32 @@ fn a_rejected_report_gets_no_embargo_notice() {
     assert!(opened.exists(), "the editor was opened");
     assert_eq!(delivered(&maildir).len(), 1);
 }
+
+/// `[advisory] id_prefix` went into OSV ids as written, so a prefix the OSV schema does not
+/// list made every exported record invalid. It is refused when the config is read; a prefix
+/// of one's own (`x_…`) makes records the schema accepts.
+#[test]
+fn an_osv_id_prefix_the_schema_refuses_is_refused_with_the_config() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    let config = desk.path("config.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{original}id_prefix = \"ACME\"\n")).unwrap();
+    let out = desk.run_with(&["export", "1", "--format", "osv"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "the config's status: {err}");
+    assert!(
+        err.contains("`advisory.id_prefix` = \"ACME\"")
+            && err.contains("OSV schema refuses")
+            && err.contains("x_ and your own name"),
+        "{err}"
+    );
+
+    std::fs::write(&config, format!("{original}id_prefix = \"x_ACME\"\n")).unwrap();
+    let (file, osv) = desk.export_to("1", "osv", "own-prefix.json");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(osv["id"], format!("x_ACME-{year}-1"));
+    if let Some(venv) = venv() {
+        validate_osv(&venv, &file);
+    }
+}
