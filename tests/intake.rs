@@ -108,6 +108,18 @@ impl Desk {
         conn
     }
 
+    /// The raw bytes of the message `condition` (SQL on `messages`) picks, as stored.
+    fn raw(&self, condition: &str) -> Vec<u8> {
+        self.db()
+            .query_row(
+                &format!("SELECT raw FROM messages WHERE {condition}"),
+                [],
+                |r| r.get::<_, secdesk::core::store::raw::RawMessage>(0),
+            )
+            .expect("the message is stored")
+            .0
+    }
+
     fn stored(&self) -> i64 {
         self.db()
             .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
@@ -154,17 +166,7 @@ fn an_mbox_body_line_starting_with_from_survives_whole() {
         "{}",
         run.stdout
     );
-    let raw: Vec<u8> = desk
-        .db()
-        .query_row(
-            "SELECT raw FROM messages WHERE message_id LIKE '%one@example.net%'",
-            [],
-            |r| {
-                r.get::<_, secdesk::core::store::raw::RawMessage>(0)
-                    .map(|m| m.0)
-            },
-        )
-        .expect("first message stored");
+    let raw = desk.raw("message_id LIKE '%one@example.net%'");
     assert_eq!(
         String::from_utf8(raw).unwrap(),
         message("one@example.net", "XSS in login", body),
@@ -833,4 +835,50 @@ fn a_maildir_names_its_subfolders_and_unfinished_deliveries() {
     );
     assert!(!run.stdout.contains("subfolder"), "{}", run.stdout);
     assert_eq!(desk.stored(), 2);
+}
+
+/// Courier serves a Maildir file written with CRLF as `\r\r\n`. Imported, such a message
+/// showed no sender and no subject (the parse ended its headers after the first field); its
+/// raw bytes stay as they came.
+#[test]
+fn a_message_with_cr_cr_lf_line_ends_shows_its_sender_subject_and_body() {
+    let desk = Desk::new("");
+    let md = desk.path("Maildir");
+    std::fs::create_dir_all(md.join("cur")).expect("maildir");
+    let raw = format!(
+        "Return-Path: <reporter@example.net>\n{}",
+        message(
+            "crcrlf@example.net",
+            "Heap overflow in parser",
+            "Steps to reproduce.\n"
+        )
+    )
+    .replace('\n', "\r\r\n");
+    std::fs::write(md.join("cur/1700000000.1.host:2,S"), &raw).expect("write");
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    let list = desk.run(&["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&list.stdout).expect("JSON list");
+    assert_eq!(list[0]["subject"], "Heap overflow in parser", "{list}");
+    assert!(
+        list[0]["from"]
+            .as_str()
+            .is_some_and(|f| f.contains("reporter@example.net")),
+        "{list}"
+    );
+    assert_eq!(list[0]["message_id"], "crcrlf@example.net", "{list}");
+    let show = desk.run(&["show", "1"]);
+    assert!(show.status.success(), "{}", show.stderr);
+    assert!(
+        show.stdout.contains("reporter@example.net"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("Steps to reproduce."),
+        "{}",
+        show.stdout
+    );
+    let stored = desk.raw("1");
+    assert_eq!(stored, raw.as_bytes(), "the raw bytes as they came");
 }
