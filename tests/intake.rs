@@ -835,6 +835,16 @@ fn a_maildir_names_its_subfolders_and_unfinished_deliveries() {
     );
     assert!(!run.stdout.contains("subfolder"), "{}", run.stdout);
     assert_eq!(desk.stored(), 2);
+    // Named in the same call, a subfolder is not listed as left out.
+    let all: Vec<String> = ["", ".Sent", ".Junk", ".INBOX.Reports"]
+        .iter()
+        .map(|s| md.join(s).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["import"];
+    args.extend(all.iter().map(String::as_str));
+    let run = desk.run(&args);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("not imported"), "{}", run.stdout);
 }
 
 /// Courier serves a Maildir file written with CRLF as `\r\r\n`. Imported, such a message
