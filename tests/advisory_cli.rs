@@ -117,15 +117,32 @@ impl Desk {
     fn editor_writing(&self, text: &str) -> PathBuf {
         let form = self.path("form-to-write.toml");
         std::fs::write(&form, text).unwrap();
-        let script = self.path("editor.sh");
-        std::fs::write(
-            &script,
-            format!("#!/bin/sh\ncat '{}' > \"$1\"\n", form.display()),
-        )
-        .unwrap();
+        self.script("editor.sh", &format!("cat '{}' > \"$1\"", form.display()))
+    }
+
+    /// An executable shell script named `name` that runs `body`.
+    fn script(&self, name: &str, body: &str) -> PathBuf {
+        let script = self.path(name);
+        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         script
+    }
+
+    /// Starts an SMTP sink and points the config's `[smtp]` at it, after adding `advisory`
+    /// lines to the `[advisory]` section the config ends with.
+    fn with_smtp(&self, advisory: &str) -> (support::Smtp, PathBuf) {
+        let maildir = self.path("smtp-sink");
+        let smtp = support::Smtp::start(&maildir);
+        let config = self.path("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text += advisory;
+        text += &format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n",
+            smtp.port
+        );
+        std::fs::write(&config, text).unwrap();
+        (smtp, maildir)
     }
 
     fn set_full_advisory(&self) {
@@ -562,6 +579,17 @@ fn pep811_clocks_in_show_and_list_due() {
     assert!(err.contains("write a number and d, w or h"), "{err}");
 }
 
+/// `notice` of report 1's embargo to distros, sent without a preview.
+const NOTICE: &[&str] = &[
+    "notice",
+    "1",
+    "--template",
+    "embargo",
+    "--to",
+    "distros@vs.openwall.org",
+    "--yes",
+];
+
 /// The messages aiosmtpd delivered into `maildir`, as text.
 fn delivered(maildir: &Path) -> Vec<String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -583,34 +611,17 @@ fn delivered(maildir: &Path) -> Vec<String> {
 #[test]
 fn announce_and_embargo_notice_go_out_through_the_outbox() {
     let desk = Desk::new();
-    let maildir = desk.path("smtp-sink");
-    let smtp = support::Smtp::start(&maildir);
-    let config = desk.path("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text += "announce_to = \"security-announce@python.org\"\n";
-    text += &format!(
-        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n",
-        smtp.port
-    );
-    std::fs::write(&config, text).unwrap();
+    let (_smtp, maildir) = desk.with_smtp("announce_to = \"security-announce@python.org\"\n");
     desk.set_full_advisory();
 
-    const NOTICE: &[&str] = &[
-        "notice",
-        "1",
-        "--template",
-        "embargo",
-        "--to",
-        "distros@vs.openwall.org",
-        "--yes",
-        "--no-edit",
-    ];
+    let notice = [NOTICE, &["--no-edit"]].concat();
+    let notice = notice.as_slice();
     // Refused without the embargo's end, with the list of what is missing.
-    let err = desk.fails(NOTICE);
+    let err = desk.fails(notice);
     assert!(err.contains("missing embargo_until"), "{err}");
 
     desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-03"]); // a Saturday
-    let out = desk.run_with(NOTICE, None);
+    let out = desk.run_with(notice, None);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("ends on a Saturday"), "{err}");
@@ -1137,6 +1148,94 @@ fn a_rejected_report_has_no_advisory_to_publish() {
     let err = desk.export_refused("cve", "rejected-cve.json");
     assert!(err.contains("cve reject"), "{err}");
     desk.export_refused("ghsa", "rejected-ghsa.json");
+    if let Some(venv) = venv() {
+        validate_osv(&venv, &file);
+    }
+}
+
+/// `notice --template embargo` on a report the team rejected told distributors of a
+/// vulnerability the team had found none in: it opened the editor and sent. It is refused
+/// as `export` refuses it, before any editor, preview or send; reopened, it goes out.
+#[test]
+fn a_rejected_report_gets_no_embargo_notice() {
+    let desk = Desk::new();
+    let (_smtp, maildir) = desk.with_smtp("");
+    desk.set_full_advisory();
+    desk.ok(&["advisory", "1", "--set", "embargo_until=2099-01-06"]);
+    // An editor that leaves the notice as it is and says it was opened.
+    let opened = desk.path("editor-opened");
+    let editor = desk.script(
+        "marking-editor.sh",
+        &format!("echo opened >> '{}'", opened.display()),
+    );
+    let rejections: [(&[&str], &str); 3] = [
+        (&["mark", "1", "spam"], "spam"),
+        (
+            &["state", "1", "invalid", "--reason", "not-a-vulnerability"],
+            "invalid",
+        ),
+        (&["dup", "1", "--of", "3"], "duplicate"),
+    ];
+    for (close, state) in rejections {
+        desk.ok(close);
+        let out = desk.run_with(NOTICE, Some(&editor));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{state}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(
+            err.contains("report #1: no embargo notice for it: the report is closed as ")
+                && err.contains(state)
+                && err.contains("secdesk state 1 triaged"),
+            "{state}: {err}"
+        );
+        assert!(!opened.exists(), "{state}: the editor was opened");
+        desk.ok(&["state", "1", "triaged"]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        std::fs::read_dir(maildir.join("new"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "a notice for a rejected report was sent"
+    );
+    let a = desk.json(&["advisory", "1", "--json"]);
+    assert!(a["notified"].as_array().is_none_or(|n| n.is_empty()), "{a}");
+
+    // Reopened, the same call opens the editor and sends.
+    let out = desk.run_with(NOTICE, Some(&editor));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(opened.exists(), "the editor was opened");
+    assert_eq!(delivered(&maildir).len(), 1);
+}
+
+/// `[advisory] id_prefix` went into OSV ids as written, so a prefix the OSV schema does not
+/// list made every exported record invalid. It is refused when the config is read; a prefix
+/// of one's own (`x_…`) makes records the schema accepts.
+#[test]
+fn an_osv_id_prefix_the_schema_refuses_is_refused_with_the_config() {
+    let desk = Desk::new();
+    desk.set_full_advisory();
+    let config = desk.path("config.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{original}id_prefix = \"ACME\"\n")).unwrap();
+    let out = desk.run_with(&["export", "1", "--format", "osv"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "the config's status: {err}");
+    assert!(
+        err.contains("`advisory.id_prefix` = \"ACME\"")
+            && err.contains("OSV schema refuses")
+            && err.contains("x_ and your own name"),
+        "{err}"
+    );
+
+    std::fs::write(&config, format!("{original}id_prefix = \"x_ACME\"\n")).unwrap();
+    let (file, osv) = desk.export_to("1", "osv", "own-prefix.json");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(osv["id"], format!("x_ACME-{year}-1"));
     if let Some(venv) = venv() {
         validate_osv(&venv, &file);
     }

@@ -1,7 +1,7 @@
 //! Intake that is bounded and honest, through the real `secdesk` binary and a real SQLite
 //! store: an mbox body line beginning `From ` survives whole; a FIFO and `/dev/zero` are
 //! refused at once; a Maildir's symlink and FIFO are named in the summary; a large mbox is
-//! imported in bounded memory, its oversized message kept as headers and a note; a `password_command` that hangs is stopped at its configured
+//! imported in bounded memory, its oversized message kept as headers and a note; a Maildir names its Maildir++ subfolders and tmp/ files; a `password_command` that hangs is stopped at its configured
 //! deadline, and one that fails shows its stderr as one line.
 
 use std::ffi::CString;
@@ -108,6 +108,18 @@ impl Desk {
         conn
     }
 
+    /// The raw bytes of the message `condition` (SQL on `messages`) picks, as stored.
+    fn raw(&self, condition: &str) -> Vec<u8> {
+        self.db()
+            .query_row(
+                &format!("SELECT raw FROM messages WHERE {condition}"),
+                [],
+                |r| r.get::<_, secdesk::core::store::raw::RawMessage>(0),
+            )
+            .expect("the message is stored")
+            .0
+    }
+
     fn stored(&self) -> i64 {
         self.db()
             .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
@@ -154,17 +166,7 @@ fn an_mbox_body_line_starting_with_from_survives_whole() {
         "{}",
         run.stdout
     );
-    let raw: Vec<u8> = desk
-        .db()
-        .query_row(
-            "SELECT raw FROM messages WHERE message_id LIKE '%one@example.net%'",
-            [],
-            |r| {
-                r.get::<_, secdesk::core::store::raw::RawMessage>(0)
-                    .map(|m| m.0)
-            },
-        )
-        .expect("first message stored");
+    let raw = desk.raw("message_id LIKE '%one@example.net%'");
     assert_eq!(
         String::from_utf8(raw).unwrap(),
         message("one@example.net", "XSS in login", body),
@@ -755,4 +757,138 @@ fn an_mbox_cut_short_names_its_last_message() {
         "{}",
         run.stdout
     );
+}
+
+/// A Maildir++ root imported only cur/ and new/ and said nothing of `.Sent`, `.Junk` or
+/// `.INBOX.Reports` beside them, nor of the deliveries still in tmp/.
+#[test]
+fn a_maildir_names_its_subfolders_and_unfinished_deliveries() {
+    let desk = Desk::new("");
+    let md = desk.path("Maildir");
+    for sub in [
+        "cur",
+        "new",
+        "tmp",
+        ".Sent/cur",
+        ".Sent/new",
+        ".Sent/tmp",
+        ".Junk/cur",
+        ".INBOX.Reports/new",
+    ] {
+        std::fs::create_dir_all(md.join(sub)).expect("maildir");
+    }
+    std::fs::write(
+        md.join("cur/1700000000.1.host:2,S"),
+        message("inbox@example.net", "in the inbox", "body\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        md.join(".Sent/cur/1700000001.2.host:2,S"),
+        message("sent@example.net", "sent", "body\n"),
+    )
+    .expect("write");
+    for n in 0..3 {
+        std::fs::write(
+            md.join(format!("tmp/1700000010.{n}.host")),
+            message(&format!("tmp{n}@example.net"), "half", "bo"),
+        )
+        .expect("write");
+    }
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.status.code(), Some(75), "run again later: {out}");
+    assert!(run.stdout.starts_with("imported 1 new message,"), "{out}");
+    assert!(
+        run.stdout.contains(
+            "not imported: 3 Maildir++ subfolders, each a mailbox of its own; import each by its path:"
+        ),
+        "{out}"
+    );
+    for sub in [".INBOX.Reports", ".Junk", ".Sent"] {
+        let line = format!("  secdesk import {}", md.join(sub).display());
+        assert!(run.stdout.lines().any(|l| l == line), "{line}: {out}");
+    }
+    assert!(
+        run.stdout.contains(
+            "3 files in tmp/ are deliveries not finished: not imported; run again once they are done"
+        ),
+        "{out}"
+    );
+    assert!(run.stderr.contains("3 files in tmp/ not imported"), "{out}");
+    assert_eq!(desk.stored(), 1, "only the inbox's message");
+
+    // The deliveries done, the root imports with status 0 (its subfolders still named);
+    // a subfolder imports by the command shown.
+    for n in 0..3 {
+        std::fs::remove_file(md.join(format!("tmp/1700000010.{n}.host"))).expect("rm");
+    }
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("secdesk import"), "{}", run.stdout);
+    assert!(!run.stdout.contains("in tmp/"), "{}", run.stdout);
+    let run = desk.run(&["import", md.join(".Sent").to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new message,"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("subfolder"), "{}", run.stdout);
+    assert_eq!(desk.stored(), 2);
+    // Named in the same call, a subfolder is not listed as left out.
+    let all: Vec<String> = ["", ".Sent", ".Junk", ".INBOX.Reports"]
+        .iter()
+        .map(|s| md.join(s).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["import"];
+    args.extend(all.iter().map(String::as_str));
+    let run = desk.run(&args);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("not imported"), "{}", run.stdout);
+}
+
+/// Courier serves a Maildir file written with CRLF as `\r\r\n`. Imported, such a message
+/// showed no sender and no subject (the parse ended its headers after the first field); its
+/// raw bytes stay as they came.
+#[test]
+fn a_message_with_cr_cr_lf_line_ends_shows_its_sender_subject_and_body() {
+    let desk = Desk::new("");
+    let md = desk.path("Maildir");
+    std::fs::create_dir_all(md.join("cur")).expect("maildir");
+    let raw = format!(
+        "Return-Path: <reporter@example.net>\n{}",
+        message(
+            "crcrlf@example.net",
+            "Heap overflow in parser",
+            "Steps to reproduce.\n"
+        )
+    )
+    .replace('\n', "\r\r\n");
+    std::fs::write(md.join("cur/1700000000.1.host:2,S"), &raw).expect("write");
+    let run = desk.run(&["import", md.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    let list = desk.run(&["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&list.stdout).expect("JSON list");
+    assert_eq!(list[0]["subject"], "Heap overflow in parser", "{list}");
+    assert!(
+        list[0]["from"]
+            .as_str()
+            .is_some_and(|f| f.contains("reporter@example.net")),
+        "{list}"
+    );
+    assert_eq!(list[0]["message_id"], "crcrlf@example.net", "{list}");
+    let show = desk.run(&["show", "1"]);
+    assert!(show.status.success(), "{}", show.stderr);
+    assert!(
+        show.stdout.contains("reporter@example.net"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("Steps to reproduce."),
+        "{}",
+        show.stdout
+    );
+    let stored = desk.raw("1");
+    assert_eq!(stored, raw.as_bytes(), "the raw bytes as they came");
 }

@@ -7,7 +7,7 @@
 //! | 0 | the command did all of its job | nothing |
 //! | 1 | any other failure, or work left undone (a gap in a sync, a file not imported) | read stderr |
 //! | 2 | the command line itself is wrong (from clap) | fix the call |
-//! | 75 | temporary: a server unreachable, silent or cut off, or the store busy | run again later |
+//! | 75 | temporary: a server unreachable, silent or cut off, the store busy, or an import that found deliveries not finished in a Maildir's `tmp/` | run again later |
 //! | 77 | a server refused the login (password or token) | fix the credentials; retrying will not help |
 //! | 78 | the config is missing, unreadable or invalid | fix the config |
 

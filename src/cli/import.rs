@@ -4,6 +4,13 @@
 //! command exits 1 after importing everything else. It also names each message over
 //! `[sync] max_message_bytes`, stored as its headers and a note (as sync does), and an
 //! mbox whose last message the file's end cuts mid-line.
+//!
+//! A Maildir import reads `cur/` and `new/`. Its Maildir++ subfolders (`.Sent`, `.Junk`)
+//! are mailboxes of their own: each is named with the command that imports it, and the
+//! status stays 0 for them (importing them too does not change that: a root's import always
+//! has them). Files in `tmp/` are deliveries not finished: counted, and when any changed in
+//! the last 36 hours (and nothing else failed) the command exits 75, run again later, as
+//! for any temporary failure (cli::exit); older ones are abandoned deliveries, named only.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +19,8 @@ use std::time::Instant;
 use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::triage::history;
 use crate::mailio::gpg;
-use crate::mailio::import::import_path;
+use crate::mailio::import::maildir::{import_command, Unfinished};
+use crate::mailio::import::{import_path, Skipped};
 
 use super::output::{self, counted};
 use super::Context;
@@ -21,7 +29,12 @@ use super::Context;
 pub struct Args {
     /// An mbox file, a Maildir, a folder of .eml files or one .eml file. Anything else (a
     /// FIFO, a device) is refused; symbolic links inside a folder are not followed, and a
-    /// mail file in a folder not named .eml is named, not imported.
+    /// mail file in a folder not named .eml is named, not imported. A Maildir's cur/ and new/
+    /// are imported; each Maildir++ subfolder (.Sent, .Junk) is named with the command that
+    /// imports it, and files in tmp/ (deliveries not finished) are counted.
+    ///
+    /// Exit status: 1 when an entry was not imported; else 75 when files in tmp/ changed
+    /// within 36 hours (run again once the deliveries are done); else 0.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Old mail: the new reports come in closed (resolved, or spam when the classifier says
@@ -41,6 +54,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mut skipped = Vec::new();
     let mut oversized = Vec::new();
     let mut cut_short = Vec::new();
+    let mut subfolders = Vec::new();
+    let mut unfinished = Vec::new();
     let bar = output::stdout_is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message("importing");
@@ -70,6 +85,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         skipped.extend(report.skipped);
         oversized.extend(report.oversized);
         cut_short.extend(report.cut_short);
+        subfolders.extend(report.subfolders);
+        unfinished.extend(report.unfinished);
     }
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -88,21 +105,62 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for c in &cut_short {
         println!("{c}; what it holds of the message is stored");
     }
+    print_left_out(&args.paths, &subfolders, &unfinished);
+    let in_progress: usize = unfinished.iter().map(|u| u.in_progress).sum();
+    Ok(status(&skipped, in_progress))
+}
+
+/// Names the entries not imported, and gives the exit status: 1 when there is one, else
+/// 75 when `in_progress` deliveries in tmp/ are worth running again for, else 0.
+fn status(skipped: &[Skipped], in_progress: usize) -> ExitCode {
+    if skipped.is_empty() && in_progress > 0 {
+        eprintln!(
+            "secdesk: {} in tmp/ not imported (deliveries not finished); everything else was: run again once they are done",
+            counted(in_progress, "file", "files")
+        );
+        return ExitCode::from(super::exit::TEMPORARY);
+    }
     if skipped.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return ExitCode::SUCCESS;
     }
     println!(
         "skipped {} (not imported):",
         counted(skipped.len(), "entry", "entries")
     );
-    for s in &skipped {
+    for s in skipped {
         println!("  {s}");
     }
     eprintln!(
         "secdesk: error: {} not imported (listed above); everything else was",
         counted(skipped.len(), "entry", "entries")
     );
-    Ok(ExitCode::FAILURE)
+    ExitCode::FAILURE
+}
+
+/// Names what a Maildir import leaves out by design: each Maildir++ subfolder (a mailbox of
+/// its own, unless it was named too) with the command that imports it, and the files in
+/// `tmp/`.
+fn print_left_out(named: &[PathBuf], subfolders: &[PathBuf], unfinished: &[Unfinished]) {
+    let named: Vec<PathBuf> = named
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let left: Vec<&PathBuf> = subfolders
+        .iter()
+        .filter(|s| std::fs::canonicalize(s).map_or(true, |c| !named.contains(&c)))
+        .collect();
+    if !left.is_empty() {
+        println!(
+            "not imported: {}, each a mailbox of its own; import each by its path:",
+            counted(left.len(), "Maildir++ subfolder", "Maildir++ subfolders")
+        );
+        for s in left {
+            println!("  {}", import_command(s));
+        }
+    }
+    for u in unfinished {
+        println!("{u}");
+    }
 }
 
 fn print_summary(total: &IngestSummary, started: Instant, historical: usize) {

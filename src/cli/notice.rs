@@ -1,6 +1,8 @@
 //! `secdesk notice ID --template embargo --to LIST`: the embargoed notification to
 //! distributors, from a template, through the reply's preview, outbox and send. Once sent,
-//! each recipient is added to the advisory's `notified` with the time.
+//! each recipient is added to the advisory's `notified` with the time. A report the team
+//! rejected (spam, invalid, duplicate) gets no notice: refused before any editor, preview or
+//! send, as `export` refuses it.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -53,6 +55,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let (config, mut store) = ctx.store()?;
+    // A missing report is named as such; a rejected one gets no notice (before any editor,
+    // preview or send).
+    let report = crate::core::triage::writes::load(store.conn(), args.id)?;
+    mail::refuse_rejected_notice(args.id, report.state.state)?;
     let a = advisory::load(store.conn(), args.id)?;
     let facts = mail::facts(store.conn(), args.id)?;
     let text = mail::embargo_notice(args.id, &a, &facts, &config.identity.name, &config.dir())?;

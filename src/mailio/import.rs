@@ -9,6 +9,7 @@
 //! instead of hanging or filling memory. Symbolic links inside a Maildir or folder are not
 //! followed. Whatever is not imported is reported as a [`Skipped`] entry with its reason.
 
+pub mod maildir;
 pub mod mbox;
 mod open;
 
@@ -157,6 +158,10 @@ pub struct ImportReport {
     pub oversized: Vec<Oversized>,
     /// An mbox whose last message the file's end cut short (stored as it is).
     pub cut_short: Vec<CutShort>,
+    /// Maildir++ subfolders of an imported Maildir: mailboxes of their own, not imported.
+    pub subfolders: Vec<PathBuf>,
+    /// Files left in an imported Maildir's `tmp/`: not imported.
+    pub unfinished: Vec<maildir::Unfinished>,
 }
 
 /// [`open_regular`] for the path the user named: anything else is an [`ImportError`].
@@ -291,6 +296,8 @@ pub fn import_path(
     };
     let mut skipped = Vec::new();
     let mut cut_short = Vec::new();
+    let mut subfolders = Vec::new();
+    let mut unfinished = Vec::new();
     match kind {
         ArchiveKind::Mbox => {
             let cut = import_mbox(path, &mut out, &mut skipped)?;
@@ -315,6 +322,8 @@ pub fn import_path(
             for sub in ["cur", "new"] {
                 import_files(&path.join(sub), &|_| true, &mut out, &mut skipped)?;
             }
+            subfolders = maildir::subfolders(path);
+            unfinished.extend(maildir::unfinished(path, std::time::SystemTime::now()));
         }
         ArchiveKind::EmlFolder => {
             let is_eml = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"));
@@ -331,6 +340,8 @@ pub fn import_path(
         skipped,
         oversized: out.oversized,
         cut_short,
+        subfolders,
+        unfinished,
     })
 }
 

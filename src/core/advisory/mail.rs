@@ -8,9 +8,9 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::export::{missing_of, missing_with_range, range};
+use super::export::{is_rejected, missing_of, missing_with_range, range};
 use super::Advisory;
-use crate::core::model::ReportId;
+use crate::core::model::{ReportId, ReportState};
 
 const SHIPPED: &[(&str, &str)] = &[
     (
@@ -44,6 +44,12 @@ pub enum MailError {
         id: ReportId,
         what: &'static str,
         missing: Vec<String>,
+    },
+    #[error("report #{id}: no {what} for it: the report is closed as {state}, so the team rejected it and it has no advisory to tell anyone of; reopen it with `secdesk state {id} triaged` if it is a vulnerability after all")]
+    Rejected {
+        id: ReportId,
+        what: &'static str,
+        state: ReportState,
     },
     #[error(transparent)]
     Store(#[from] rusqlite::Error),
@@ -120,6 +126,20 @@ pub fn announce(
         subject: subject(a, "Security advisory"),
         body,
     })
+}
+
+/// Refuses the embargoed notification for a report in `state` that the team rejected (spam,
+/// invalid, duplicate), as `export` refuses its records (`export::refuse_unpublishable`):
+/// telling distributors of a vulnerability the team found none in misleads them.
+pub fn refuse_rejected_notice(id: ReportId, state: ReportState) -> Result<(), MailError> {
+    if is_rejected(state) {
+        return Err(MailError::Rejected {
+            id,
+            what: "embargo notice",
+            state,
+        });
+    }
+    Ok(())
 }
 
 /// The embargoed notification to distributors. Needs a summary and the embargo's end.

@@ -36,3 +36,86 @@ fn default_id_prefix() -> String {
 fn default_vendor() -> String {
     "Python Software Foundation".into()
 }
+
+/// The pattern the OSV schema (`tests/schemas/osv/schema.json`, `$defs.prefix`) sets for a
+/// record's `id`: a home database's prefix and `-`, or `x_` for a database of one's own. A
+/// unit test keeps it the committed schema's.
+const OSV_ID_PATTERN: &str = r"^(x_|(ASB-A|PUB-A|ALPINE|ALSA|ALBA|ALEA|AZL|BELL|BIT|CGA|CLEANSTART|CLSA|CURL|CVE|DEBIAN|DHI|DRUPAL|DSA|DLA|ELA|DTSA|ECHO|EEF|FreeBSD|GHSA|GO|GSD|HSEC|JLSEC|KUBE|LBSEC|LSN|MAL|MINI|MGASA|OESA|OSEC|OSV|openSUSE-SU|PHSA|PSF|PYSEC|RHBA|RHEA|RHSA|RLSA|RXSA|RSEC|ROOT|RUSTSEC|SUSE-[SRFO]U|UBUNTU|USN|V8)-)";
+
+impl AdvisoryConfig {
+    /// Refuses an `id_prefix` that makes OSV ids (`PREFIX-YYYY-N`) the OSV schema rejects,
+    /// naming the key, the value and what is allowed.
+    pub(super) fn check_id_prefix(&self) -> Result<(), String> {
+        let prefix = &self.id_prefix;
+        let example = format!("{prefix}-2026-1");
+        // The pattern is a constant checked by the tests: it compiles.
+        let allowed = regex::Regex::new(OSV_ID_PATTERN).is_ok_and(|r| r.is_match(&example));
+        if allowed {
+            return Ok(());
+        }
+        Err(format!(
+            "key `advisory.id_prefix` = {prefix:?} makes OSV ids such as {example:?}, which the OSV schema refuses: write a home database OSV lists ({}), or x_ and your own name (e.g. \"x_ACME\")",
+            home_databases()
+        ))
+    }
+}
+
+/// The home databases in [`OSV_ID_PATTERN`], for the refusal: `PSF, PYSEC, GHSA, …`.
+fn home_databases() -> String {
+    let inner = OSV_ID_PATTERN
+        .split_once("|(")
+        .and_then(|(_, rest)| rest.split_once(")-"))
+        .map_or("", |(list, _)| list);
+    inner.replace('|', ", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(prefix: &str) -> Result<(), String> {
+        AdvisoryConfig {
+            id_prefix: prefix.into(),
+            ..AdvisoryConfig::default()
+        }
+        .check_id_prefix()
+    }
+
+    #[test]
+    fn the_pattern_is_the_committed_osv_schemas() {
+        let schema = include_str!("../../../tests/schemas/osv/schema.json");
+        let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
+        assert_eq!(schema["properties"]["id"]["$ref"], "#/$defs/prefix");
+        assert_eq!(schema["$defs"]["prefix"]["pattern"], OSV_ID_PATTERN);
+    }
+
+    #[test]
+    fn prefixes_the_osv_schema_allows_pass() {
+        for ok in [
+            "PSF",
+            "PYSEC",
+            "GHSA",
+            "SUSE-SU",
+            "openSUSE-SU",
+            "x_ACME",
+            "PSF-pip",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn prefixes_the_osv_schema_refuses_are_named_with_what_is_allowed() {
+        for bad in ["ACME", "psf", "", "X_ACME", "ASB", "SUSE-XU", "PSF\n"] {
+            let err = check(bad).unwrap_err();
+            assert!(
+                err.starts_with(&format!("key `advisory.id_prefix` = {bad:?} makes OSV ids")),
+                "{bad}: {err}"
+            );
+            assert!(
+                err.contains("PSF, PYSEC, RHBA") && err.contains("x_ and your own name"),
+                "{err}"
+            );
+        }
+    }
+}

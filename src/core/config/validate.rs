@@ -28,6 +28,7 @@ impl Config {
             ));
         }
         self.check_addresses()?;
+        self.advisory.check_id_prefix()?;
         if self
             .store
             .path

@@ -2,12 +2,14 @@
 //!
 //! Parsing never fails: whatever cannot be understood is recorded in [`ParsedMessage::notes`]
 //! and the raw bytes are always kept by the store. Header values are decoded per RFC 2047 by
-//! mailparse; MIME structure follows RFC 2045/2046.
+//! mailparse; MIME structure follows RFC 2045/2046. Lines ending `\r\r\n` (a CRLF file served
+//! once more converted) are read as CRLF (`line_ends`).
 
 mod auth_results;
 pub mod dates;
 mod entities;
 mod html;
+mod line_ends;
 
 pub use auth_results::AuthResults;
 pub use dates::{check_date, mbox_from_date, CheckedDate, DateNote};
@@ -152,6 +154,7 @@ impl ParsedMessage {
 
 /// Parses raw message bytes. Never fails and never panics on hostile input.
 pub fn parse_message(raw: &[u8]) -> ParsedMessage {
+    let raw = &*line_ends::readable(raw);
     let mut out = ParsedMessage::default();
     if raw.len() > MAX_PARSE_BYTES {
         out.notes.push(format!(
@@ -219,6 +222,7 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
 /// same headers: `mailparse` parses a message's headers the same way alone or with its
 /// body), for a reader that needs no body. No headers when they cannot be parsed.
 pub fn parse_header_fields(raw: &[u8]) -> ParsedMessage {
+    let raw = &*line_ends::readable(raw);
     let mut out = ParsedMessage::default();
     if let Ok((headers, _)) = mailparse::parse_headers(raw) {
         read_headers(&headers, &mut out);
@@ -526,6 +530,7 @@ pub fn attachments_with_bodies(raw: &[u8]) -> Vec<(Attachment, Vec<u8>)> {
     if raw.len() > MAX_PARSE_BYTES {
         return Vec::new();
     }
+    let raw = &*line_ends::readable(raw);
     let Ok(mail) = mailparse::parse_mail(raw) else {
         return Vec::new();
     };

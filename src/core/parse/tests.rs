@@ -200,3 +200,28 @@ fn a_mail_starts_with_a_header_field_after_any_mbox_line() {
     assert!(!looks_like_mail(b": no name\n"));
     assert!(!looks_like_mail(b""));
 }
+
+/// Courier serves a Maildir file written with CRLF as `\r\r\n`: the sender, subject and
+/// body were lost (mailparse ended the headers after the first field).
+#[test]
+fn cr_cr_lf_line_ends_are_read_as_one() {
+    let crcrlf: Vec<u8> = String::from_utf8_lossy(SIMPLE)
+        .replace("\r\n", "\r\r\n")
+        .into_bytes();
+    let m = parse_message(&crcrlf);
+    assert_eq!(m.message_id.as_deref(), Some("abc@example.org"));
+    assert_eq!(m.subject, "Re: héllo");
+    assert_eq!(m.from.unwrap().addr, "j@example.org");
+    assert_eq!(m.references, vec!["root@example.org", "parent@example.org"]);
+    assert!(m.date.is_some());
+    assert_eq!(m.body_text.trim(), "Hello");
+    assert_eq!(
+        m.body_text,
+        parse_message(SIMPLE).body_text,
+        "as the CRLF message's"
+    );
+    assert!(m.notes.is_empty(), "{:?}", m.notes);
+    let h = parse_header_fields(&crcrlf);
+    assert_eq!(h.subject, "Re: héllo");
+    assert_eq!(h.from.unwrap().addr, "j@example.org");
+}
