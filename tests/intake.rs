@@ -621,6 +621,53 @@ fn an_mbox_message_of_exactly_the_limit_is_stored_whole() {
     }
 }
 
+/// An archive kept compressed (`reports 2025.mbox.gz`) is no mail as it is: the line says
+/// which compression and gives the command that unpacks it, quoted for the shell, and that
+/// command, run as printed, gives a file the import stores.
+#[test]
+fn a_compressed_archive_says_how_to_unpack_it() {
+    let desk = Desk::new("");
+    let mbox = desk.path("reports 2025.mbox");
+    std::fs::write(
+        &mbox,
+        format!(
+            "From reporter@example.net Tue Nov 24 10:00:00 2026\n{}",
+            message("gz@example.net", "kept gzipped", "body\n")
+        ),
+    )
+    .expect("write");
+    let gzip = Command::new("gzip").arg(&mbox).status().expect("gzip");
+    assert!(gzip.success());
+    let packed = desk.path("reports 2025.mbox.gz");
+    let run = desk.run(&["import", packed.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("reports 2025.mbox.gz: gzip-compressed, not a mail as it is"),
+        "{}",
+        run.stdout
+    );
+    let command = run
+        .stdout
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in {}", run.stdout));
+    assert!(command.starts_with("gunzip -k '"), "{command}");
+    let unpacked = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .expect("sh");
+    assert!(unpacked.success(), "{command}");
+    let run = desk.run(&["import", mbox.to_str().unwrap()]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 1 new message,"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// In a folder of .eml files, a mail file not named .eml (an MH folder's `1`, a `.txt`) was
 /// passed over without a word and the import exited 0. It is named, with what to do, and
 /// the import exits 1; a file that is no mail (a README) is still passed over quietly.

@@ -80,6 +80,37 @@ pub enum SkipReason {
     NotEml,
     /// Message N (from 1) of an mbox does not start with a header field: not a mail.
     NotMailInMbox(usize),
+    /// A compressed file (its format, the command that unpacks it): not a mail as it is.
+    Compressed(&'static str, &'static str),
+}
+
+/// `path` as one word of a POSIX shell command: shown safely (`show`), and quoted when it
+/// holds anything beyond letters, digits and `/._-+,:@%=`.
+pub(crate) fn shell_word(path: &Path) -> String {
+    let shown = show(path);
+    let plain = shown
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
+    if plain {
+        shown
+    } else {
+        format!("'{}'", shown.replace('\'', r"'\''"))
+    }
+}
+
+/// The compression format whose magic number `head` starts with, and the command that
+/// unpacks it keeping the original: an archive is often kept as `mbox.gz`.
+fn compression(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const KNOWN: [(&[u8], &str, &str); 4] = [
+        (b"\x1f\x8b", "gzip", "gunzip -k"),
+        (b"BZh", "bzip2", "bunzip2 -k"),
+        (b"\xfd7zXZ\x00", "xz", "unxz -k"),
+        (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(magic, _, _)| head.starts_with(magic))
+        .map(|&(_, name, command)| (name, command))
 }
 
 /// A message over the limit, stored as its headers and a note: message `index` of the mbox
@@ -120,6 +151,12 @@ impl std::fmt::Display for Skipped {
                 f,
                 "{path}: message {index}: not a mail: its first line is not a header field \
                  (`Name: value`)"
+            ),
+            SkipReason::Compressed(format, command) => write!(
+                f,
+                "{path}: {format}-compressed, not a mail as it is: unpack it first \
+                 (`{command} {}`), then import what it holds",
+                shell_word(&self.path)
             ),
             SkipReason::NotEml => write!(
                 f,
@@ -414,6 +451,9 @@ fn import_file(
             source,
         })?;
     if !crate::core::parse::looks_like_mail(&raw) {
+        if let Some((format, command)) = compression(&raw) {
+            return Ok(Some(SkipReason::Compressed(format, command)));
+        }
         return Ok(Some(SkipReason::NotMail));
     }
     if oversized {

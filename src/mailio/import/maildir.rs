@@ -103,15 +103,7 @@ pub(super) fn unfinished(dir: &Path, now: SystemTime) -> Option<Unfinished> {
 
 /// `secdesk import PATH` for `path`, quoted for a POSIX shell when it needs it.
 pub fn import_command(path: &Path) -> String {
-    let shown = super::show(path);
-    let plain = shown
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
-    if plain {
-        format!("secdesk import {shown}")
-    } else {
-        format!("secdesk import '{}'", shown.replace('\'', r"'\''"))
-    }
+    format!("secdesk import {}", super::shell_word(path))
 }
 
 #[cfg(test)]
