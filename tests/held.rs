@@ -574,6 +574,22 @@ fn a_request_id_from_the_command_line_never_discards_a_post_no_listing_showed() 
     let out = desk.run(&["held", "reject", &spam_id, "--comment", "no"]);
     single_line_error(&out);
     assert_eq!(mm.held_ids(LIST_ID), now, "the report is still held");
+    // A refused id does not stop the ids after it: each is acted on or named.
+    let out = desk.run(&["held", "discard", &spam_id, "999999"]);
+    assert!(!out.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("request 999999: already handled"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("1 request was refused (named above)"),
+        "{stderr}"
+    );
+    assert_eq!(mm.held_ids(LIST_ID), now, "the report is still held");
 
     // Once a listing shows it, the moderator can act on it by that id.
     let held = desk.held();

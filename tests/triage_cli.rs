@@ -683,6 +683,35 @@ fn stats_tz_counts_periods_in_the_named_zone() {
             && table.contains("per year, America/New_York"),
         "{table}"
     );
+    // A long zone name widens the first column: each figure stays where it stands under
+    // its header in UTC.
+    let spam_offset = |table: &str, header: &str| -> usize {
+        let lines: Vec<&str> = table.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with(header))
+            .unwrap_or_else(|| panic!("no {header:?} in {table}"));
+        let head_end = lines[at].find(" spam").unwrap() + " spam".len();
+        // The end of the row's first figure, after its period.
+        let row = lines[at + 1];
+        let lead = row.len() - row.trim_start().len();
+        let period_end = lead + row[lead..].find(' ').unwrap();
+        let rest = &row[period_end..];
+        let figure = period_end + (rest.len() - rest.trim_start().len());
+        let figure_end = figure + row[figure..].find(' ').unwrap_or(row.len() - figure);
+        figure_end - head_end
+    };
+    let utc_table = desk.ok(&["stats", "--by", "year", "--tz", "UTC"]);
+    for (header, zone_header) in [
+        ("per year, UTC", "per year, America/New_York"),
+        ("intake per UTC week", "intake per America/New_York week"),
+    ] {
+        assert_eq!(
+            spam_offset(&table, zone_header),
+            spam_offset(&utc_table, header),
+            "{table}"
+        );
+    }
     let err = desk.refused(&["stats", "--tz", "Mars/Olympus_Mons"]);
     assert!(
         err.contains("--tz") && err.contains("\"Mars/Olympus_Mons\" is not a time zone"),

@@ -186,6 +186,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     };
     let action = act.action;
     let train = !act.not_spam;
+    let mut refused = 0;
     for id in act.ids {
         let mut found = held::find(&client, &lists, *id)?;
         if found.len() > 1 {
@@ -207,15 +208,35 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         };
         // An id alone does not say which post the moderator saw: Mailman gives a freed id to
         // the next post. Only a post a listing showed is accepted, discarded or rejected.
+        // A refused id does not stop the others: each is acted on or named.
         if action.clears() {
-            check_listed(moderator.store, &post, action)?;
+            if let Err(e) = check_listed(moderator.store, &post, action) {
+                eprintln!("secdesk: error: {e:#}");
+                refused += 1;
+                continue;
+            }
         }
         for seen in moderation::classify(&classifier, vec![post]) {
             let acted = moderator.act(&seen, action, act.comment, train)?;
             println!("{}", acted_line(action, &seen, acted));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(refused_status(refused, act.ids.len()))
+}
+
+/// Exit 1 when any of the `asked` ids was refused, summing them up when there were several
+/// (each was named as it came).
+fn refused_status(refused: usize, asked: usize) -> ExitCode {
+    if refused == 0 {
+        return ExitCode::SUCCESS;
+    }
+    if asked > 1 {
+        eprintln!(
+            "secdesk: {} refused (named above); the others were acted on",
+            output::counted(refused, "request was", "requests were")
+        );
+    }
+    ExitCode::FAILURE
 }
 
 /// The warning of a listing whose posts could not be recorded in the store (`held_verdicts`):

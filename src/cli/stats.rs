@@ -75,27 +75,27 @@ fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let period = Period {
-        since: date("since", args.since.as_deref())?,
-        until: date("until", args.until.as_deref())?,
-        with_historical: args.historical,
-        zone: match &args.tz {
-            Some(tz) => Zone::parse(tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?,
-            None => Zone::utc(),
-        },
-    };
-    if let (Some(s), Some(u)) = (period.since, period.until) {
+    let (since, until) = (
+        date("since", args.since.as_deref())?,
+        date("until", args.until.as_deref())?,
+    );
+    if let (Some(s), Some(u)) = (since, until) {
         if s > u {
             anyhow::bail!("--since {s} is after --until {u}: swap them");
         }
     }
+    let tz = args
+        .tz
+        .as_deref()
+        .map(Zone::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
     let (config, store) = ctx.read_store()?;
-    let period = match args.tz {
-        Some(_) => period,
-        None => Period {
-            zone: config.stats_zone(),
-            ..period
-        },
+    let period = Period {
+        since,
+        until,
+        with_historical: args.historical,
+        zone: tz.unwrap_or_else(|| config.stats_zone()),
     };
     let now = Utc::now();
     let figures = stats::compute(&store, period.clone(), &config.clocks, now)?;
@@ -169,16 +169,21 @@ fn print_table(out: &mut impl Write, s: &Stats, held: &ModerationStats) -> anyho
             writeln!(out, "  {:<28} {n:>6}", terminal_line(k))?;
         }
     }
-    writeln!(
-        out,
-        "\nintake per {} week spam invalid  valid unclassified",
-        s.time_zone
-    )?;
+    // The first column is as wide as its header, which a long zone name widens: the
+    // figures stay under their headers.
+    let label = format!("intake per {} week", s.time_zone);
+    let width = label.chars().count().max(19);
+    writeln!(out, "\n{label:<width$} spam invalid  valid unclassified")?;
     for w in &s.weekly {
         writeln!(
             out,
-            "  {:<16} {:>6} {:>7} {:>6} {:>12}",
-            w.week, w.spam, w.invalid, w.valid, w.unclassified
+            "  {:<first$} {:>6} {:>7} {:>6} {:>12}",
+            w.week,
+            w.spam,
+            w.invalid,
+            w.valid,
+            w.unclassified,
+            first = width - 3
         )?;
     }
     // Spam counts in these times (closing as spam closes the report), unlike the yearly

@@ -71,15 +71,22 @@ fn percent(v: Option<f64>) -> String {
 
 /// One row per period (`--by`): the intake per class and the share of each clock met.
 fn print_periods(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
+    // The first column is as wide as its header, which a long zone name widens: the
+    // figures stay under their headers.
+    let label = format!(
+        "per {}, {}",
+        format!("{:?}", f.by).to_lowercase(),
+        f.time_zone
+    );
+    let width = label.chars().count().max(16);
     writeln!(
         out,
-        "\nper {:<12} spam invalid  valid unclassified  ack met  triage met  close met",
-        format!("{}, {}", format!("{:?}", f.by).to_lowercase(), f.time_zone)
+        "\n{label:<width$} spam invalid  valid unclassified  ack met  triage met  close met"
     )?;
     for p in &f.by_period {
         writeln!(
             out,
-            "  {:<14} {:>6} {:>7} {:>6} {:>12} {:>8} {:>11} {:>10}",
+            "  {:<first$} {:>6} {:>7} {:>6} {:>12} {:>8} {:>11} {:>10}",
             p.period,
             p.spam,
             p.invalid,
@@ -87,7 +94,8 @@ fn print_periods(out: &mut impl Write, f: &YearFigures) -> anyhow::Result<()> {
             p.unclassified,
             percent(p.acknowledge_efficiency),
             percent(p.triage_efficiency),
-            percent(p.close_efficiency)
+            percent(p.close_efficiency),
+            first = width - 2
         )?;
     }
     Ok(())

@@ -289,8 +289,12 @@ impl<'a> Run<'a> {
         row: &OutboxEntry,
     ) -> Result<Result<(Vec<u8>, SmtpSender), String>, DeliveryError> {
         // A reply to a report that came encrypted goes out readable only if the user said so.
-        let draft = outbox::draft(store, row.id)?;
-        let must_encrypt = draft.report_encrypted && !draft.unencrypted_ok;
+        // Whether it came encrypted is read again now (an encrypted message may have joined
+        // since the reply was written; a row queued before the flag was kept says false). A
+        // draft or a store that cannot say fails safe for this reply alone: sealed or not sent.
+        let consent = outbox::draft(store, row.id).is_ok_and(|d| d.unencrypted_ok);
+        let encrypted = crate::core::reply::came_encrypted(store, row.report_id).unwrap_or(true);
+        let must_encrypt = encrypted && !consent;
         let raw = match gpg::seal_reply(
             self.config,
             &row.recipients,
@@ -300,7 +304,7 @@ impl<'a> Run<'a> {
             Ok(raw) => raw,
             Err(e @ gpg::SealError::Readable(_)) => {
                 return Ok(Err(format!(
-                    "not sent: {e}; import the reporter's key (`secdesk pgp import-key {r}`), or send it readable on purpose with `secdesk outbox --edit {id}`",
+                    "not sent: {e}; import the reporter's key (`secdesk pgp import-key {r}`), or, to send it readable on purpose, take it back with `secdesk outbox --discard {id}` and reply again with `secdesk reply {r} --unencrypted`",
                     r = row.report_id,
                     id = row.id
                 )))

@@ -364,13 +364,13 @@ pub fn answered(via: &str) -> String {
     format!("answered by {via} (first response recorded)")
 }
 
-/// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing
-/// where the queue is on screen, and a store error names the store file, as the CLI's do.
 /// An undo refused because someone changed the report after the change being undone.
 pub fn undo_stale(id: i64, by: &str, at: &str) -> String {
     format!("cannot undo on #{id}: {by} changed it at {at}, after you; change it back by hand (S, a, v…)")
 }
 
+/// A failed read or write in the desk's words: the CLI's hint (`secdesk list`) means nothing
+/// where the queue is on screen, and a store error names the store file, as the CLI's do.
 pub fn triage_error(e: &crate::core::triage::TriageError, path: &std::path::Path) -> String {
     match e {
         crate::core::triage::TriageError::NoSuchReport(id) => no_such_report(*id),

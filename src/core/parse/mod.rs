@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 /// Messages larger than this keep their raw bytes but only their headers are parsed.
 pub const MAX_PARSE_BYTES: usize = 25 * 1024 * 1024;
 
+/// How much of a message over [`MAX_PARSE_BYTES`] its headers are read from.
+const HEADER_BYTES: usize = 4 * 1024 * 1024;
+
 /// Bodies longer than this are cut (the raw message still holds everything).
 const MAX_BODY_CHARS: usize = 1024 * 1024;
 
@@ -154,20 +157,23 @@ impl ParsedMessage {
 
 /// Parses raw message bytes. Never fails and never panics on hostile input.
 pub fn parse_message(raw: &[u8]) -> ParsedMessage {
-    let raw = &*line_ends::readable(raw);
     let mut out = ParsedMessage::default();
     if raw.len() > MAX_PARSE_BYTES {
+        // Measured on the bytes as they came. Only the headers are read, from the first
+        // HEADER_BYTES: that much is copied for its line ends, not the whole message.
         out.notes.push(format!(
             "message is {} MB, over the {} MB parse limit: only headers were read; the raw message is kept",
             raw.len() / (1024 * 1024),
             MAX_PARSE_BYTES / (1024 * 1024)
         ));
-        match mailparse::parse_headers(raw) {
+        let head = line_ends::readable(&raw[..HEADER_BYTES]);
+        match mailparse::parse_headers(&head) {
             Ok((headers, _)) => read_headers(&headers, &mut out),
             Err(e) => out.notes.push(format!("headers could not be parsed: {e}")),
         }
         return out;
     }
+    let raw = &*line_ends::readable(raw);
     match malformed_header_lines(raw) {
         0 => {}
         1 => out.notes.push(
