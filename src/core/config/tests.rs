@@ -120,6 +120,20 @@ fn type_errors_name_the_key_in_plain_words_and_misspellings_get_a_suggestion() {
         no_identity.contains("section [identity] is missing"),
         "{no_identity}"
     );
+    // A file whose first byte opens a section: a missing section is still a section, not a
+    // key of that first one, and a key missing from that first section is still named.
+    let first = MINIMAL.trim_start();
+    let at_top = err(&first.replace(
+        "[identity]\nname = \"Ada\"\nemail = \"ada@example.org\"\n",
+        "",
+    ));
+    assert!(at_top.contains("section [identity] is missing"), "{at_top}");
+    assert!(!at_top.contains("imap.identity"), "{at_top}");
+    let key_at_top = err(&first.replace("host = \"mail.example.org\"\n", ""));
+    assert!(
+        key_at_top.contains("line 1: key `imap.host` is missing: add it to [imap]"),
+        "{key_at_top}"
+    );
 }
 
 #[test]

@@ -359,7 +359,11 @@ pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     if let Some(missing) = between(&message, "missing field `", "`") {
         // The span is the table that lacks it: a `[section]` header, an entry of a list
         // (`{ name = "Bob" }`), or the whole file when a section is missing.
+        // An empty span at the start is the file's: a top-level section is missing, even when
+        // the file's first byte opens a section (a section's own span is its header).
+        let whole_file = span.is_empty() && start == 0;
         return match (&section, line_text.starts_with('[')) {
+            _ if whole_file => format!("section [{missing}] is missing: add it"),
             (Some(s), true) => {
                 format!("line {line}: key `{s}.{missing}` is missing: add it to [{s}]")
             }
