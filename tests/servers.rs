@@ -1,6 +1,6 @@
-//! The same sync tests on three independent IMAP servers from Debian's packages: Dovecot,
-//! Cyrus and Courier (Courier without IDLE, MOVE, CONDSTORE, SPECIAL-USE or LITERAL+: the
-//! fallback case). Each drives the real `secdesk` binary and checks what a user would see
+//! The same sync tests on four independent IMAP servers: Dovecot, Cyrus and Courier from
+//! Debian's packages (Courier without IDLE, MOVE, CONDSTORE, SPECIAL-USE or LITERAL+: the
+//! fallback case), and pymap from PyPI (Python on asyncio; no CONDSTORE or SPECIAL-USE). Each drives the real `secdesk` binary and checks what a user would see
 //! against what the server itself says: its UID list, its UIDVALIDITY, its Sent folder.
 //!
 //! - first, incremental and idempotent sync;
@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use support::courier::Courier;
 use support::cyrus::Cyrus;
 use support::imap_server::{self as srv, ImapServer, PASSWORD, USER};
+use support::pymap::Pymap;
 use support::{message, reply, Smtp};
 
 const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
@@ -523,6 +524,9 @@ macro_rules! on_every_server {
         mod courier {
             $(#[test] fn $test() { super::$test(&super::Courier::start()) })*
         }
+        mod pymap {
+            $(#[test] fn $test() { super::$test(&super::Pymap::start()) })*
+        }
     };
 }
 
@@ -628,4 +632,13 @@ fn the_servers_offer_what_the_tests_say() {
     }
     let courier_idle = caps(&Courier::start_with(true)).join(" ");
     assert!(courier_idle.contains("IDLE"), "{courier_idle}");
+    // pymap: IDLE and MOVE, but neither CONDSTORE nor SPECIAL-USE (the Sent folder is found
+    // by its usual name).
+    let pymap = caps(&Pymap::start()).join(" ");
+    for cap in ["IDLE", "UIDPLUS", "MOVE"] {
+        assert!(pymap.contains(cap), "pymap lacks {cap}: {pymap}");
+    }
+    for cap in ["CONDSTORE", "SPECIAL-USE"] {
+        assert!(!pymap.contains(cap), "pymap offers {cap}: {pymap}");
+    }
 }

@@ -18,6 +18,7 @@ pub mod imap_server;
 pub mod measure;
 pub mod oauth2;
 pub mod proxy;
+pub mod pymap;
 pub mod syncdesk;
 
 use std::collections::HashMap;
