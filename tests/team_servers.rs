@@ -1,5 +1,5 @@
-//! The two-desk team test on three independent IMAP servers (docs/team.md): Dovecot, Cyrus
-//! and Courier (no MOVE, folders under `INBOX.`: the COPY + EXPUNGE fallback). Two desks
+//! The two-desk team test on four independent IMAP servers (docs/team.md): Dovecot, Cyrus,
+//! Courier (no MOVE, folders under `INBOX.`: the COPY + EXPUNGE fallback) and pymap (PyPI). Two desks
 //! with their own stores on one account share an assignment, a state and a race through
 //! the events folder, and a spam confirmation moves the message to Junk and back, checked
 //! with the server's own UID lists.
@@ -13,6 +13,7 @@ use support::courier::Courier;
 use support::cyrus::Cyrus;
 use support::imap_server::{self as srv, ImapServer, PASSWORD, USER};
 use support::message;
+use support::pymap::Pymap;
 
 const PASSWORD_VAR: &str = "SECDESK_TEST_IMAP_PASSWORD";
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -178,4 +179,9 @@ fn cyrus() {
 #[test]
 fn courier() {
     two_desks_share_triage_and_moderation(&Courier::start());
+}
+
+#[test]
+fn pymap() {
+    two_desks_share_triage_and_moderation(&Pymap::start());
 }
