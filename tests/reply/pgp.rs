@@ -423,3 +423,50 @@ fn a_queued_reply_is_held_when_an_encrypted_message_joins_its_report() {
     assert!(String::from_utf8_lossy(&opened).contains("tracked as report #1"));
     drop(smtp);
 }
+
+/// The preview of a reply to a report that came encrypted asks gpg about each recipient's
+/// key once (it asked twice: once for the check, once for the line it prints); the
+/// `Encrypted:` line and the question still say what the one answer said.
+#[test]
+fn the_preview_asks_gpg_about_each_key_once() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    let port = crate::support::free_port();
+    let desk = encrypted_report(&team, &reporter, port, &pgp_lines(&team));
+    // A gpg on PATH that logs each call, then runs the real one.
+    let bin = desk.dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin folder");
+    let log = desk.dir.path().join("gpg.log");
+    let real = ["/usr/bin/gpg", "/bin/gpg"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("gpg installed");
+    std::fs::write(
+        bin.join("gpg"),
+        format!("#!/bin/sh\necho \"$*\" >>{log:?}\nexec {real} \"$@\"\n"),
+    )
+    .expect("write the gpg wrapper");
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(bin.join("gpg"), mode).expect("chmod the wrapper");
+
+    let line = desk.shell_line(&["reply", "2", "--template", "acknowledge", "--no-edit"]);
+    let tmux = crate::interactive::Tmux::start(&format!("PATH={}:$PATH {line}", bin.display()));
+    let screen = tmux.wait_for("Send this reply UNENCRYPTED? [y]es, [e]dit, [n]o");
+    assert!(
+        screen.contains(
+            "Encrypted: NO, sent readable: no key in the keyring for reporter@example.net"
+        ),
+        "{screen}"
+    );
+    tmux.cmd(&["send-keys", "n", "Enter"]);
+    tmux.wait_for("EXIT=");
+    let calls = std::fs::read_to_string(&log).expect("gpg was run");
+    for addr in ["<reporter@example.net>", "<security@example.org>"] {
+        let asked = calls
+            .lines()
+            .filter(|l| l.contains("--list-keys") && l.ends_with(addr))
+            .count();
+        assert_eq!(asked, 1, "{addr} looked up {asked} times:\n{calls}");
+    }
+}
