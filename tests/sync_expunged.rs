@@ -197,3 +197,41 @@ fn uids_gone_without_any_expunge_announced_stay_missing() {
     );
     assert_4_and_5_stay_missing(&desk, &run);
 }
+
+/// A check that gets no answer is a timeout like any other: the sync says which server did
+/// not answer and exits 75 (run again later), not 1 (a gap to look into); UIDs 4 and 5 stay
+/// missing, and the next sync, answered, finds them deleted and exits 0.
+#[test]
+fn a_check_that_times_out_is_run_again_later() {
+    let (server, desk, run) = synced(Behaviour {
+        expunged_after_listing: vec![4, 5],
+        silent_check: true,
+        ..inbox(1..=5)
+    });
+    assert!(checked_again(&server, "4:5"), "{:?}", server.commands());
+    assert_eq!(run.code, Some(75), "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "did not answer within 3 s while asking again whether messages that came without their bodies still exist"
+        ),
+        "{}",
+        run.stderr
+    );
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![4, 5]);
+    assert_eq!(desk.inbox_cursor(), 3);
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3]);
+
+    server.set(|b| b.silent_check = false);
+    let again = desk.sync_bounded();
+    assert_eq!(again.code, Some(0), "{again:?}");
+    assert!(
+        again
+            .stdout
+            .contains("2 messages were deleted on the server during the sync"),
+        "{}",
+        again.stdout
+    );
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+    assert_eq!(desk.inbox_cursor(), 5);
+}

@@ -86,7 +86,10 @@ fn stats_view() {
 #[test]
 fn the_intake_chart_names_the_teams_zone() {
     let mut config = secdesk::cli::demo::demo_config().unwrap();
-    config.stats.time_zone = Some("America/Argentina/Buenos_Aires".into());
+    config
+        .stats
+        .set_time_zone(Some("America/Argentina/Buenos_Aires"))
+        .unwrap();
     let mut desk = Desk::demo_with(config);
     desk.key(KeyCode::Char('T'));
     // Wide, the whole title; at 80 columns the classes make room for the zone.

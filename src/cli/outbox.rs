@@ -1,6 +1,7 @@
 //! `secdesk outbox`: replies not yet sent (queued, in an unfinished attempt, or refused)
 //! and sent replies whose Sent copy is missing, with their errors. `--retry` attempts them
-//! now; `--edit ID` reopens a refused reply in the editor and sends it again; `--resend ID`
+//! now; `--edit ID` reopens a queued or refused reply in the editor and sends it (see
+//! `outbox::requeue_edited` for why a delivery running meanwhile is safe); `--resend ID`
 //! sends an uncertain reply again on a person's word.
 
 use std::io::{IsTerminal, Write};
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 
 use crate::core::config::Config;
 use crate::core::outbox::{self, OutboxEntry};
+use crate::core::reply::came_encrypted;
 use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, DeliverOptions, Outcome};
@@ -26,7 +28,8 @@ pub struct Args {
     /// whether it arrived): only when you know the reporter did not get it.
     #[arg(long, value_name = "OUTBOX_ID", conflicts_with_all = ["edit", "discard"])]
     pub resend: Option<i64>,
-    /// Edit a refused reply in $VISUAL/$EDITOR, then send it again.
+    /// Edit a queued or refused reply in $VISUAL/$EDITOR, then send it (a reply a delivery
+    /// took up meanwhile is left as it went).
     #[arg(long, value_name = "OUTBOX_ID", conflicts_with = "discard")]
     pub edit: Option<i64>,
     /// Give up on a queued, uncertain or refused reply (kept in the database as discarded).
@@ -57,20 +60,22 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(id) = args.edit {
         let interactive = std::io::stdin().is_terminal();
+        // Failed orphans first: a reply whose report is gone is not edited.
+        outbox::fail_orphans(&store, Some(id))?;
         let row = outbox::get(&store, id)?;
-        if row.state != outbox::OutboxState::FailedPermanent {
-            anyhow::bail!(
-                "outbox #{id} is {}, not failed-permanent: only a refused reply is edited here",
-                row.state
-            );
+        if !outbox::EDITABLE.contains(&row.state) {
+            anyhow::bail!("{}", not_editable(&row));
         }
-        let draft = outbox::draft(&store, id)?;
+        let mut draft = outbox::draft(&store, id)?;
+        // An encrypted message may have joined the report since the reply was written.
+        draft.report_encrypted = came_encrypted(&store, draft.report_id)?;
         let Some((draft, built)) = reply::settle(&config, draft, true, args.yes, interactive)?
         else {
             eprintln!("secdesk: outbox #{id} left as it was");
             return Ok(ExitCode::FAILURE);
         };
-        outbox::requeue_edited(&store, id, &draft, &built, chrono::Utc::now())?;
+        // Replaced only if no delivery took it up while the editor was open.
+        outbox::requeue_edited(&store, &row, &draft, &built, chrono::Utc::now())?;
         let d = delivery::deliver_one(&config, &mut store, id)?;
         return Ok(reply::report_delivery(&d, &built.message_id));
     }
@@ -100,6 +105,29 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         print_table(&rows)?;
     }
     Ok(code)
+}
+
+/// Why `--edit` refuses `row`, and what to do instead.
+fn not_editable(row: &OutboxEntry) -> String {
+    let (id, r) = (row.id, row.report_id);
+    let what = match row.state {
+        outbox::OutboxState::Sending => format!(
+            "an attempt is sending it now; once `secdesk outbox` shows it sent, follow it up with `secdesk reply {r}`, or, if it fails, edit it then"
+        ),
+        outbox::OutboxState::Uncertain => format!(
+            "the server may have taken it already, so a changed copy could reach the reporter next to it; if it surely did not arrive, `secdesk outbox --discard {id}` and `secdesk reply {r}` write it anew"
+        ),
+        outbox::OutboxState::Sent => format!("follow it up with `secdesk reply {r}`"),
+        outbox::OutboxState::Failed => format!(
+            "report #{r} is gone, so it is never sent: drop it with `secdesk outbox --discard {id}`"
+        ),
+        outbox::OutboxState::Discarded => format!("`secdesk reply {r}` writes a new reply"),
+        outbox::OutboxState::Queued | outbox::OutboxState::FailedPermanent => String::new(),
+    };
+    format!(
+        "outbox #{id} is {}: only a queued or refused (failed-permanent) reply is edited; {what}",
+        row.state
+    )
 }
 
 /// Attempts the replies that are due, after a sync. Never fails the sync: the mail is

@@ -20,7 +20,7 @@ use crate::core::reply::{check_recipient_limit, compose_to, state_change, Draft,
 use crate::core::sanitize::{terminal_line, terminal_text};
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, Delivery, Outcome};
-use crate::mailio::gpg;
+use crate::mailio::gpg::{self, Sealing};
 
 use super::Context;
 use crate::mailio::editor;
@@ -279,23 +279,14 @@ pub fn settle_with(
             }
             Err(e) => return Err(e.into()),
         };
-        let team = config.team_address().map(|t| t.trim().to_lowercase());
-        let all_named = !named.is_empty()
-            && built
-                .recipients
-                .iter()
-                .map(|r| r.to_lowercase())
-                .all(|r| named.contains(&r) || team.as_ref() == Some(&r));
-        let over = if all_named {
-            None
-        } else {
-            check_recipient_limit(config, &draft).err()
-        };
+        let over = over_limit(config, &draft, &built, &named);
         note_other_senders(&draft);
-        // The report came encrypted and this reply would not be: only with the user's word.
+        // The keyring is asked once, for the preview and for this check: a report that came
+        // encrypted gets a reply that would not be only with the user's word.
+        let sealing = gpg::sealing(config, &built.recipients);
         let readable = draft
             .report_encrypted
-            .then(|| gpg::sealing(config, &built.recipients).readable_because())
+            .then(|| sealing.readable_because())
             .flatten();
         if yes {
             if let Some(e) = over {
@@ -305,10 +296,10 @@ pub fn settle_with(
                 refuse_readable_unless(unencrypted || draft.unencrypted_ok, &draft, why, what)?;
                 draft.unencrypted_ok = true;
             }
-            print_recipients(config, &draft, &built)?;
+            print_recipients(&draft, &built, &sealing)?;
             return Ok(Some((draft, built)));
         }
-        print_preview(config, &draft, &built, current)?;
+        print_preview(&draft, &built, &sealing, current)?;
         let prompt = send_prompt(&draft, &built, over.as_ref(), readable.as_deref(), what);
         match choose(&prompt)? {
             'y' => {
@@ -319,6 +310,27 @@ pub fn settle_with(
             'e' => edit = true,
             _ => return Ok(None),
         }
+    }
+}
+
+/// More recipients than `[reply] max_recipients`, unless every one was named on the
+/// command line (`named`) or is the team.
+fn over_limit(
+    config: &Config,
+    draft: &Draft,
+    built: &BuiltMessage,
+    named: &[String],
+) -> Option<ReplyError> {
+    let team = config.team_address().map(|t| t.trim().to_lowercase());
+    let all_named = !named.is_empty()
+        && built
+            .recipients
+            .iter()
+            .map(|r| r.to_lowercase())
+            .all(|r| named.contains(&r) || team.as_ref() == Some(&r));
+    match all_named {
+        true => None,
+        false => check_recipient_limit(config, draft).err(),
     }
 }
 
@@ -480,7 +492,7 @@ fn warn(text: &str) {
 }
 
 /// The final recipient list (the SMTP envelope), printed before a `--yes` send.
-fn print_recipients(config: &Config, d: &Draft, built: &BuiltMessage) -> anyhow::Result<()> {
+fn print_recipients(d: &Draft, built: &BuiltMessage, sealing: &Sealing) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -488,7 +500,7 @@ fn print_recipients(config: &Config, d: &Draft, built: &BuiltMessage) -> anyhow:
         d.report_id,
         recipient_list(built)
     )?;
-    if let Some(line) = gpg::sealing(config, &built.recipients).line() {
+    if let Some(line) = sealing.line() {
         writeln!(out, "{}", terminal_line(&line))?;
     }
     Ok(())
@@ -518,9 +530,9 @@ fn note_other_senders(d: &Draft) {
 
 /// What will be sent, every part made terminal-safe (the quote holds a stranger's text).
 fn print_preview(
-    config: &Config,
     d: &Draft,
     built: &BuiltMessage,
+    sealing: &Sealing,
     current: Option<(ReportState, Option<InvalidReason>)>,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -530,7 +542,7 @@ fn print_preview(
         writeln!(out, "Cc:      {}", terminal_line(&d.cc.join(", ")))?;
     }
     writeln!(out, "Sent to: {}", recipient_list(built))?;
-    if let Some(line) = gpg::sealing(config, &built.recipients).line() {
+    if let Some(line) = sealing.line() {
         writeln!(out, "{}", terminal_line(&line))?;
     }
     writeln!(out, "Subject: {}", terminal_line(&d.subject))?;

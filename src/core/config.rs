@@ -185,18 +185,31 @@ pub struct TeamConfig {
 pub struct StatsConfig {
     /// The zone days, weeks, months, quarters and years are cut in, for `secdesk stats` (its
     /// `--tz` overrides it) and the desk's charts: an IANA name, `UTC` (the default) or
-    /// `local`. Checked when the config is read.
+    /// `local`. Read once, when the config is read (see [`StatsConfig::set_time_zone`]).
     pub time_zone: Option<String>,
+    /// The zone `time_zone` names: UTC when it is unset.
+    #[serde(skip)]
+    zone: crate::core::zone::Zone,
+}
+
+impl StatsConfig {
+    /// Sets `time_zone` to `name` and reads the zone it names, once; the error names the key
+    /// and says what is wrong (the config is refused with it, exit 78).
+    pub fn set_time_zone(&mut self, name: Option<&str>) -> Result<(), String> {
+        self.zone = match name {
+            Some(t) => crate::core::zone::Zone::parse(t)
+                .map_err(|e| format!("key `stats.time_zone`: {e}"))?,
+            None => crate::core::zone::Zone::utc(),
+        };
+        self.time_zone = name.map(str::to_string);
+        Ok(())
+    }
 }
 
 impl Config {
-    /// The zone `[stats] time_zone` names, UTC when unset.
+    /// The zone `[stats] time_zone` names, UTC when unset, as read with the config.
     pub fn stats_zone(&self) -> crate::core::zone::Zone {
-        self.stats
-            .time_zone
-            .as_deref()
-            .and_then(|t| crate::core::zone::Zone::parse(t).ok())
-            .unwrap_or_default()
+        self.stats.zone.clone()
     }
 }
 
@@ -450,6 +463,11 @@ impl Config {
         config.source = path.to_path_buf();
         config.default_ports(text);
         config.validate().map_err(invalid)?;
+        let zone = config.stats.time_zone.clone();
+        config
+            .stats
+            .set_time_zone(zone.as_deref())
+            .map_err(invalid)?;
         config.anchor_paths();
         Ok(config)
     }

@@ -39,6 +39,12 @@ pub enum OutboxError {
         state: OutboxState,
         expected: &'static str,
     },
+    #[error("outbox reply #{id} was taken up while you edited it (it is {state} now), so your edit was not saved and none of it was sent: `secdesk outbox` shows where the reply is; if it went out as it stood, follow it up with `secdesk reply {report_id}`")]
+    ChangedWhileEditing {
+        id: i64,
+        report_id: ReportId,
+        state: OutboxState,
+    },
     #[error("outbox reply #{id} has an unreadable draft ({detail}): discard it and write the reply again")]
     BadDraft { id: i64, detail: String },
     #[error(transparent)]
@@ -302,15 +308,23 @@ pub fn attempt_is_stale(row: &OutboxEntry, stale_before: DateTime<Utc>) -> bool 
 }
 
 /// Claims a row for an attempt: `queued` or `uncertain` (as last seen) → `sending`, with
-/// the previous attempt's error cleared. False when another desk claimed it first, or when
-/// its report is gone (see [`fail_orphans`]).
+/// the previous attempt's error cleared. False when another desk claimed it first, when
+/// it was edited since it was read (a new Message-ID: the bytes read with it are not the
+/// reply any more, see [`requeue_edited`]), or when its report is gone (see [`fail_orphans`]).
 pub fn claim(store: &Store, row: &OutboxEntry, now: DateTime<Utc>) -> Result<bool> {
     let changed = store.conn().execute(
         "UPDATE outbox SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?2,
              last_error = NULL
          WHERE id = ?1 AND state = ?3 AND coalesce(last_attempt_at, '') = coalesce(?4, '')
+           AND message_id = ?5
            AND EXISTS (SELECT 1 FROM reports r WHERE r.id = outbox.report_id)",
-        params![row.id, timestamp(now), row.state, row.last_attempt_at],
+        params![
+            row.id,
+            timestamp(now),
+            row.state,
+            row.last_attempt_at,
+            row.message_id
+        ],
     )?;
     Ok(changed == 1)
 }
@@ -473,32 +487,41 @@ pub fn mark_sent_copy(store: &Store, id: i64, error: Option<&str>) -> Result<()>
     Ok(())
 }
 
-/// Replaces a `failed-permanent` reply with its edited version (new Message-ID and bytes)
-/// and queues it again, due now.
+/// The states a reply can be edited in: never delivered, and no attempt running.
+pub const EDITABLE: [OutboxState; 2] = [OutboxState::Queued, OutboxState::FailedPermanent];
+
+/// Replaces a `queued` or `failed-permanent` reply with its edited version (new Message-ID
+/// and bytes) and queues it again, due now. `before` is the row as read when editing began:
+/// the replacement is one compare-and-set on it, so a reply a delivery claimed, sent or
+/// tried meanwhile (or a person discarded) is left as it is
+/// ([`OutboxError::ChangedWhileEditing`]), and a delivery that read the row before the edit
+/// cannot claim it after (its Message-ID changed, see [`claim`]): never sent twice, never
+/// half old and half new.
 pub fn requeue_edited(
     store: &Store,
-    id: i64,
+    before: &OutboxEntry,
     draft: &Draft,
     built: &BuiltMessage,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let row = get(store, id)?;
-    if row.state != OutboxState::FailedPermanent {
+    let id = before.id;
+    if !EDITABLE.contains(&before.state) {
         return Err(OutboxError::WrongState {
             id,
-            state: row.state,
-            expected: OutboxState::FailedPermanent.as_str(),
+            state: before.state,
+            expected: "queued or failed-permanent",
         });
     }
     let draft_json = serde_json::to_string(draft).map_err(|e| OutboxError::BadDraft {
         id,
         detail: e.to_string(),
     })?;
-    store.conn().execute(
+    let changed = store.conn().execute(
         "UPDATE outbox SET message_id = ?2, subject = ?3, envelope_from = ?4, recipients = ?5,
             draft = ?6, raw = ?7, state = 'queued', attempts = 0, last_error = NULL,
             last_attempt_at = NULL, next_attempt_at = ?8
-         WHERE id = ?1 AND state = 'failed-permanent'",
+         WHERE id = ?1 AND state = ?9 AND message_id = ?10
+           AND coalesce(last_attempt_at, '') = coalesce(?11, '')",
         params![
             id,
             built.message_id,
@@ -508,8 +531,18 @@ pub fn requeue_edited(
             draft_json,
             built.raw,
             timestamp(now),
+            before.state,
+            before.message_id,
+            before.last_attempt_at,
         ],
     )?;
+    if changed == 0 {
+        return Err(OutboxError::ChangedWhileEditing {
+            id,
+            report_id: before.report_id,
+            state: get(store, id)?.state,
+        });
+    }
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! Making attacker-controlled text safe for the places it goes: the terminal, a CSV cell and
-//! an outgoing header.
+//! Making attacker-controlled text safe for the places it goes: the terminal, a CSV cell,
+//! an HTML page and an outgoing header.
 //!
 //! The desk reads hostile mail. Every piece of message text passes through here before it is
 //! shown or written anywhere a machine might interpret it.
@@ -208,6 +208,23 @@ pub fn json_for_terminal(json: &str) -> String {
     out
 }
 
+/// Text for an HTML page's text or a quoted attribute value: `&`, `<`, `>`, `"` and `'` as
+/// character references (HTML, "Escaping a string"), so a name or title cannot open a tag.
+pub fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// One CSV cell (RFC 4180), guarded against formula injection: a cell a spreadsheet would
 /// evaluate gets a leading `'`. That is a cell whose first character is `=`, `+`, `-` or `@`
 /// (or their full-width and small forms, `＝`, `﹢`: anything that is one of them under
@@ -351,6 +368,15 @@ pub fn split_extension(name: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_text_cannot_open_a_tag_or_leave_an_attribute() {
+        assert_eq!(
+            html_text(r#"<b onclick="x">Tom & 'Jerry'</b>"#),
+            "&lt;b onclick=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/b&gt;"
+        );
+        assert_eq!(html_text("Europe/Berlin"), "Europe/Berlin");
+    }
 
     #[test]
     fn escape_sequences_are_inert_and_visible() {

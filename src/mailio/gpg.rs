@@ -193,20 +193,17 @@ pub enum Sealing {
 }
 
 impl Sealing {
-    /// One line for the preview; `None` when encryption is off.
+    /// One line for the preview; `None` when encryption is off. Why it goes readable is
+    /// [`Sealing::readable_because`]'s words.
     pub fn line(&self) -> Option<String> {
         match self {
             Sealing::Off => None,
             Sealing::Encrypted { .. } => Some(
                 "Encrypted: yes, to every recipient and the team key, signed with the team key (PGP/MIME)".into(),
             ),
-            Sealing::Plain { missing } => Some(format!(
-                "Encrypted: NO, sent readable: no key in the keyring for {}",
-                missing.join(", ")
-            )),
-            Sealing::NoGpg { why } => Some(format!(
-                "Encrypted: NO, sent readable: the keys could not be checked: {why}"
-            )),
+            readable => readable
+                .readable_because()
+                .map(|why| format!("Encrypted: NO, sent readable: {why}")),
         }
     }
 }

@@ -524,3 +524,120 @@ fn sync_sends_queued_replies_once_their_backoff_has_passed() {
     assert_eq!(desk.reporter_maildir_count(), 1);
     assert_eq!(desk.outbox_json(), serde_json::json!([]));
 }
+
+/// A desk whose reply to report #1 was queued with the SMTP server down, and the server
+/// (delivering into the reporter's INBOX) back up, nothing sent yet.
+fn queued_then_smtp_back() -> (Desk, Smtp) {
+    let port = free_port();
+    let desk = Desk::new(REPORT, port);
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert_eq!(desk.outbox_json()[0]["state"], "queued");
+    let smtp = Smtp::start_with(
+        &desk.server.maildir(REPORTER, "INBOX"),
+        SmtpOptions {
+            port: Some(port),
+            ..SmtpOptions::default()
+        },
+    );
+    (desk, smtp)
+}
+
+/// A queued reply (the SMTP server down) with a typo: `outbox --edit` opens it, and what the
+/// reporter gets is the edited reply, once, under a new Message-ID.
+#[test]
+fn a_queued_reply_is_edited_before_it_goes() {
+    let (desk, _smtp) = queued_then_smtp_back();
+    let queued = desk.outbox_json();
+    let out = desk.run(
+        &["outbox", "--edit", "1", "--yes"],
+        &[("EDITOR", "sed -i -e s/^Hello/Howdy/")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inbox = desk.reporter_inbox();
+    assert_eq!(inbox.len(), 1, "sent once");
+    assert!(
+        body(&inbox[0]).starts_with("Howdy Reporter,"),
+        "{}",
+        body(&inbox[0])
+    );
+    let sent_id = header(&inbox[0], "Message-ID").expect("Message-ID");
+    assert_ne!(
+        sent_id.trim_matches(['<', '>']),
+        queued[0]["message_id"].as_str().expect("message_id")
+    );
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
+    // Nothing left to send twice.
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+/// A delivery sends the queued reply while its editor is open (here the editor itself runs
+/// `secdesk outbox --retry`, as the desk's sync or a cron job would): the edit is refused,
+/// saying so and what to do, and the reporter gets the reply once, as it stood.
+#[test]
+fn a_queued_reply_sent_while_it_is_edited_is_not_sent_again() {
+    let (desk, _smtp) = queued_then_smtp_back();
+    let editor = desk.dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\n{bin:?} --config {cfg:?} outbox --retry >{log:?} 2>&1\n\
+             sed -i -e s/^Hello/Howdy/ \"$1\"\n",
+            bin = env!("CARGO_BIN_EXE_secdesk"),
+            cfg = desk.dir.path().join("config.toml"),
+            log = desk.dir.path().join("retry.log"),
+        ),
+    )
+    .expect("write the editor");
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&editor, mode).expect("chmod the editor");
+
+    let out = desk.run(
+        &["outbox", "--edit", "1", "--yes"],
+        &[("EDITOR", editor.to_str().expect("utf-8 path"))],
+    );
+    let retry = std::fs::read_to_string(desk.dir.path().join("retry.log")).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(1), "{}{retry}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "outbox reply #1 was taken up while you edited it (it is sent now), so your edit was not saved and none of it was sent"
+        ) && stderr(&out).contains("`secdesk reply 1`"),
+        "{}",
+        stderr(&out)
+    );
+    let inbox = desk.reporter_inbox();
+    assert_eq!(inbox.len(), 1, "sent twice: {retry}");
+    assert!(
+        body(&inbox[0]).starts_with("Hello Reporter,"),
+        "{}",
+        body(&inbox[0])
+    );
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+/// A reply an attempt may have delivered is not edited: the refusal says why and what to do.
+#[test]
+fn outbox_edit_refuses_a_sent_reply_and_says_what_to_do() {
+    let desk = Desk::new(REPORT, 0);
+    let smtp = Smtp::start(&desk.server.maildir(REPORTER, "INBOX"));
+    desk.configure(smtp.port, "");
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = desk.run(
+        &["outbox", "--edit", "1", "--yes"],
+        &[("EDITOR", "sed -i -e s/^Hello/Howdy/")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "outbox #1 is sent: only a queued or refused (failed-permanent) reply is edited; follow it up with `secdesk reply 1`"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(desk.reporter_maildir_count(), 1);
+}

@@ -336,3 +336,137 @@ fn a_relative_gnupg_home_is_read_beside_the_config() {
     // The report opens with the team key: it is shown decrypted.
     sync_encrypted(&desk, &team, &reporter);
 }
+
+/// A reply queued while its report had come readable, and an encrypted message from the
+/// reporter joins the report before the reply goes out: delivery looks again at send time,
+/// so nothing readable reaches the SMTP server, the user is told why and what to do, and
+/// once the reporter's key is in the keyring the reply goes out encrypted.
+#[test]
+fn a_queued_reply_is_held_when_an_encrypted_message_joins_its_report() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    // No SMTP server yet, and no key for the reporter: the reply waits in the outbox,
+    // readable as the preview said, which was fine for a report that came readable.
+    let port = crate::support::free_port();
+    let desk = Desk::new(REPORT, port);
+    desk.configure(port, &pgp_lines(&team));
+    let out = send_ack(&desk);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "Encrypted: NO, sent readable: no key in the keyring for reporter@example.net"
+        ),
+        "{}",
+        stdout(&out)
+    );
+
+    // The reporter follows up, encrypted, in the report's thread.
+    let inner = format!("Content-Type: text/plain; charset=utf-8\r\n\r\n{SECRET}\r\n");
+    let mail = crate::keys::encrypted_mime(
+        "From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n\
+         Subject: Re: tarfile escape\r\nDate: Tue, 24 Nov 2026 12:00:00 +0000\r\n\
+         Message-ID: <encrypted-follow-up@reporter.example>\r\n\
+         In-Reply-To: <report-1@reporter.example>\r\n\
+         References: <root-0@reporter.example> <report-1@reporter.example>\r\n",
+        &reporter.encrypt(&team.fpr, true, inner.as_bytes()),
+    );
+    desk.server.append(TEAM, "INBOX", &mail);
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "sync: {}", stderr(&out));
+    let shown = stdout(&desk.run(&["show", "1"], &[]));
+    assert!(
+        shown.contains(SECRET),
+        "joined report #1, decrypted: {shown}"
+    );
+
+    // The SMTP server is back: it would take anything it is given.
+    let smtp_dir = tempfile::tempdir().expect("smtp maildir");
+    let smtp = Smtp::start_with(
+        smtp_dir.path(),
+        crate::support::SmtpOptions {
+            port: Some(port),
+            ..Default::default()
+        },
+    );
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(75), "{said}");
+    assert!(
+        said.contains("not sent: it would go out readable (no key in the keyring for reporter@example.net), though its report came encrypted")
+            && said.contains("`secdesk pgp import-key 1`")
+            && said.contains("`secdesk reply 1 --unencrypted`"),
+        "{}{said}",
+        stdout(&out)
+    );
+    assert_eq!(
+        crate::desk::maildir_count(smtp_dir.path()),
+        0,
+        "the reply reached the SMTP server readable"
+    );
+
+    // With the reporter's key in the keyring, the same queued reply goes out encrypted.
+    team.trust(&reporter);
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(crate::desk::maildir_count(smtp_dir.path()), 1);
+    let new = smtp_dir.path().join("new");
+    let sent: Vec<Vec<u8>> = std::fs::read_dir(new)
+        .expect("maildir")
+        .map(|e| std::fs::read(e.expect("entry").path()).expect("mail"))
+        .collect();
+    assert!(
+        !String::from_utf8_lossy(&sent[0]).contains("tracked as report #1"),
+        "sent readable"
+    );
+    let opened = reporter.ok(&["--decrypt"], &ciphertext(&sent[0]));
+    assert!(String::from_utf8_lossy(&opened).contains("tracked as report #1"));
+    drop(smtp);
+}
+
+/// The preview of a reply to a report that came encrypted asks gpg about each recipient's
+/// key once (it asked twice: once for the check, once for the line it prints); the
+/// `Encrypted:` line and the question still say what the one answer said.
+#[test]
+fn the_preview_asks_gpg_about_each_key_once() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.trust(&team);
+    let port = crate::support::free_port();
+    let desk = encrypted_report(&team, &reporter, port, &pgp_lines(&team));
+    // A gpg on PATH that logs each call, then runs the real one.
+    let bin = desk.dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin folder");
+    let log = desk.dir.path().join("gpg.log");
+    let real = ["/usr/bin/gpg", "/bin/gpg"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("gpg installed");
+    std::fs::write(
+        bin.join("gpg"),
+        format!("#!/bin/sh\necho \"$*\" >>{log:?}\nexec {real} \"$@\"\n"),
+    )
+    .expect("write the gpg wrapper");
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(bin.join("gpg"), mode).expect("chmod the wrapper");
+
+    let line = desk.shell_line(&["reply", "2", "--template", "acknowledge", "--no-edit"]);
+    let tmux = crate::interactive::Tmux::start(&format!("PATH={}:$PATH {line}", bin.display()));
+    let screen = tmux.wait_for("Send this reply UNENCRYPTED? [y]es, [e]dit, [n]o");
+    assert!(
+        screen.contains(
+            "Encrypted: NO, sent readable: no key in the keyring for reporter@example.net"
+        ),
+        "{screen}"
+    );
+    tmux.cmd(&["send-keys", "n", "Enter"]);
+    tmux.wait_for("EXIT=");
+    let calls = std::fs::read_to_string(&log).expect("gpg was run");
+    for addr in ["<reporter@example.net>", "<security@example.org>"] {
+        let asked = calls
+            .lines()
+            .filter(|l| l.contains("--list-keys") && l.ends_with(addr))
+            .count();
+        assert_eq!(asked, 1, "{addr} looked up {asked} times:\n{calls}");
+    }
+}

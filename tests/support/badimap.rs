@@ -87,6 +87,8 @@ pub struct Behaviour {
     pub silent_expunge: bool,
     /// Extra `* 1 FETCH (UID n)` lines added to every check `UID FETCH set (UID)`.
     pub check_extra: Vec<u32>,
+    /// Never answer a check `UID FETCH set (UID)` (later commands are answered).
+    pub silent_check: bool,
 }
 
 /// An honest server whose INBOX holds one small report per UID in `uids`.
@@ -320,6 +322,9 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 }
             } else if upper.ends_with("(UID)") {
                 // The check whether UIDs still exist (`UID FETCH set (UID)`).
+                if b.silent_check {
+                    continue;
+                }
                 for (i, (uid, _)) in &wanted {
                     if !b.expunged_after_listing.contains(uid) {
                         write!(out, "* {} FETCH (UID {uid})\r\n", i + 1)?;

@@ -467,3 +467,29 @@ fn ca_file_is_taken_from_the_config_folder_with_home_expanded() {
     assert_eq!(home, paths::expand_home(Path::new("~/ca.pem")));
     assert!(!home.starts_with("/etc/x"), "{}", home.display());
 }
+
+#[test]
+fn the_stats_zone_is_read_with_the_config_and_a_misspelt_one_refused() {
+    let path = Path::new("/etc/x/config.toml");
+    let c = Config::parse(
+        &format!("{MINIMAL}\n[stats]\ntime_zone = \"europe/berlin\"\n"),
+        path,
+    )
+    .unwrap();
+    assert_eq!(c.stats_zone().name(), "Europe/Berlin");
+    assert_eq!(
+        Config::parse(MINIMAL, path).unwrap().stats_zone().name(),
+        "UTC"
+    );
+    let err = Config::parse(
+        &format!("{MINIMAL}\n[stats]\ntime_zone = \"Europe/Amsterdamm\"\n"),
+        path,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("key `stats.time_zone`")
+            && err.contains("\"Europe/Amsterdamm\" is not a time zone"),
+        "{err}"
+    );
+}

@@ -37,10 +37,6 @@ impl Config {
         {
             return Err("key `store.path` is empty: name the store's file, e.g. \"/srv/secdesk/secdesk.db\", or remove the key for the default".into());
         }
-        if let Some(zone) = &self.stats.time_zone {
-            crate::core::zone::Zone::parse(zone)
-                .map_err(|e| format!("key `stats.time_zone`: {e}"))?;
-        }
         for (what, days) in [
             ("clocks.acknowledge_days", self.clocks.acknowledge_days),
             ("clocks.triage_days", self.clocks.triage_days),

@@ -187,7 +187,8 @@ fn permanent_failure_is_kept_for_editing() {
     let mut edited = draft.clone();
     edited.to = vec!["fixed@x.example".into()];
     let rebuilt = message::build(&edited, "m2@team.example", t(5)).unwrap();
-    requeue_edited(&store, id, &edited, &rebuilt, t(5)).unwrap();
+    let before = get(&store, id).unwrap();
+    requeue_edited(&store, &before, &edited, &rebuilt, t(5)).unwrap();
     let row = get(&store, id).unwrap();
     assert_eq!(
         (row.state.as_str(), row.attempts, row.message_id.as_str()),
@@ -285,4 +286,42 @@ fn a_new_report_never_takes_a_deleted_reports_id() {
     assert_eq!(get(&store, id).unwrap().report_id, 1);
     assert!(due(&store, t(100), true, t(50)).unwrap().is_empty());
     assert_eq!(get(&store, id).unwrap().state, OutboxState::Failed);
+}
+
+/// Editing a queued reply races delivery safely: a delivery that read the row before the
+/// edit cannot claim it after (its bytes are the old reply), and an edit that began before
+/// a claim is refused after it, leaving the reply as it went out.
+#[test]
+fn a_queued_reply_edited_while_delivery_runs_is_never_sent_twice_or_half_edited() {
+    let (_d, store, draft, built) = setup();
+    let id = queue(&store, &draft, &built, "me", t(0)).unwrap();
+    let mut edited = draft.clone();
+    edited.body = "Fixed a typo.\n".into();
+    let rebuilt = message::build(&edited, "m2@team.example", t(1)).unwrap();
+
+    // Delivery read the row, then the edit went in: the stale claim fails, a fresh one works.
+    let read_by_delivery = get(&store, id).unwrap();
+    requeue_edited(&store, &read_by_delivery, &edited, &rebuilt, t(1)).unwrap();
+    assert!(!claim(&store, &read_by_delivery, t(2)).unwrap());
+    assert_eq!(raw(&store, id).unwrap(), rebuilt.raw);
+    let fresh = get(&store, id).unwrap();
+    assert_eq!(fresh.message_id, "m2@team.example");
+
+    // The editor opened on `fresh`; delivery claimed it meanwhile: the edit is refused.
+    assert!(claim(&store, &fresh, t(3)).unwrap());
+    let again = message::build(&draft, "m3@team.example", t(4)).unwrap();
+    let err = requeue_edited(&store, &fresh, &draft, &again, t(4)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OutboxError::ChangedWhileEditing {
+                state: OutboxState::Sending,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("your edit was not saved"), "{err}");
+    assert_eq!(get(&store, id).unwrap().message_id, "m2@team.example");
+    assert_eq!(raw(&store, id).unwrap(), rebuilt.raw);
 }

@@ -5,6 +5,7 @@
 use plotters::prelude::*;
 
 use super::period::{PeriodFigures, YearFigures};
+use crate::core::sanitize::html_text;
 
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -160,18 +161,12 @@ fn draw_panel(
 
 /// One self-contained HTML page: the charts inline, and the figures as a table.
 pub fn html(f: &YearFigures, svg: &str, title: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let cell = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "-".into());
     let mut rows = String::new();
     for p in &f.by_period {
         rows += &format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            esc(&p.period),
+            html_text(&p.period),
             p.spam,
             p.invalid,
             p.valid,
@@ -188,11 +183,11 @@ pub fn html(f: &YearFigures, svg: &str, title: &str) -> String {
         .map(|m| {
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                esc(&m.name),
+                html_text(&m.name),
                 m.coordinated,
                 m.notes,
                 m.replies,
-                esc(m.last_activity.as_deref().unwrap_or("-")),
+                html_text(m.last_activity.as_deref().unwrap_or("-")),
                 if m.inactive { "inactive" } else { "" }
             )
         })
@@ -206,10 +201,10 @@ pub fn html(f: &YearFigures, svg: &str, title: &str) -> String {
          <th>acknowledge met</th><th>triage met</th><th>close met</th></tr>\n{rows}</table>\n\
          <h2>Members</h2>\n<table><tr><th>member</th><th>coordinated</th><th>notes</th>\
          <th>replies</th><th>last activity</th><th></th></tr>\n{members}</table>\n</body></html>\n",
-        t = esc(title),
+        t = html_text(title),
         by = f.by,
         tz = periods_in(&f.time_zone),
-        zone = esc(&f.time_zone),
+        zone = html_text(&f.time_zone),
     )
 }
 
@@ -222,7 +217,7 @@ pub fn periods_in(zone: &str) -> String {
     } else {
         format!(
             "Days, weeks, months, quarters and years are cut at midnight in {}.",
-            zone.replace('&', "&amp;").replace('<', "&lt;")
+            html_text(zone)
         )
     }
 }

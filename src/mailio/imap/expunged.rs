@@ -18,6 +18,10 @@
 //!   now leaves out: a message cannot vanish from a selected mailbox without one (§7.4.1).
 //!
 //! A UID the server still has, whose body it would not give, stays missing.
+//!
+//! A check that times out, or whose connection is lost, is not a refused answer: the UIDs
+//! stay missing and the sync ends with that error, as a FETCH cut off the same way does
+//! (exit 75, run again later), instead of going on over a session left mid-answer.
 
 use std::collections::BTreeSet;
 
@@ -25,8 +29,23 @@ use imap::types::UnsolicitedResponse;
 use imap_proto::types::AttributeValue;
 use imap_proto::Response;
 
-use super::connect::{within_deadline, Endpoint, ImapSession};
+use super::connect::{classify, within_deadline, Endpoint, ImapSession};
+use super::error::ImapError;
 use super::uids::uid_set;
+
+/// What the check is doing, for a timeout's message.
+const DURING: &str = "asking again whether messages that came without their bodies still exist";
+
+/// Why the check's answer is not used.
+#[derive(Debug)]
+pub enum Recheck {
+    /// The answer came and cannot be believed, or the server refused the check: the UIDs
+    /// stay missing, and the sync goes on.
+    Refused(String),
+    /// No answer came in time, or the connection was lost: the UIDs stay missing, and the
+    /// sync ends with this error (run again later).
+    CutOff(ImapError),
+}
 
 /// Takes the session's unsolicited responses and counts the `* N EXPUNGE` among them;
 /// the rest are not needed by a sync.
@@ -45,9 +64,14 @@ pub fn expunged_since_listing(
     session: &mut ImapSession,
     uids: &[u32],
     expunges: usize,
-) -> Result<BTreeSet<u32>, String> {
-    let failed = |what: &str, e: imap::Error| {
-        format!("could not ask the server again whether they still exist ({what}: {e})")
+) -> Result<BTreeSet<u32>, Recheck> {
+    let failed = |what: &str, e: imap::Error| match classify(endpoint, DURING, e) {
+        e @ (ImapError::TimedOut { .. }
+        | ImapError::Deadline { .. }
+        | ImapError::ConnectionLost { .. }) => Recheck::CutOff(e),
+        e => Recheck::Refused(format!(
+            "could not ask the server again whether they still exist ({what}: {e})"
+        )),
     };
     within_deadline(endpoint, session, |s| s.noop()).map_err(|e| failed("NOOP", e))?;
     let mut announced = expunges + count_expunges(session);
@@ -81,7 +105,7 @@ pub fn expunged_since_listing(
         _ => {}
     })
     .map_err(|e| failed("UID FETCH (UID)", e))?;
-    judge(&asked, &present, stray, announced)
+    judge(&asked, &present, stray, announced).map_err(Recheck::Refused)
 }
 
 /// The UIDs of `asked` not `present`, when the answer holds together (see the module

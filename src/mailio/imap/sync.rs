@@ -352,7 +352,7 @@ pub fn run(
         record_unfetched(store, examined, &walk, &failed_uids, &e)?;
         return Err(e);
     }
-    settle_expunged(
+    let settled = settle_expunged(
         endpoint,
         session,
         examined,
@@ -360,8 +360,11 @@ pub fn run(
         &mut walk,
         &mut report,
         expunges,
-    )?;
+    );
+    // What was stored is kept whatever the check's fate: the cursor stays below the UIDs
+    // still missing.
     finish(store, ingestor, examined, &plan, &walk, &listing)?;
+    settled?;
     // A first sync leaves the full-text index in many segments: merged into one
     // (core::store::search_index). Only space and search speed are at stake, so a failure
     // (a full disk, another desk writing) does not fail a sync that stored everything.
@@ -372,7 +375,8 @@ pub fn run(
 /// Asks the server again about the UIDs whose FETCH came back without a body: those it no
 /// longer has were expunged by another client since the listing (`super::expunged`), so
 /// they leave the missing list and the store's `imap_missing`, and the cursor may pass them.
-/// When the answer cannot be believed, or does not come, they stay missing, with why.
+/// When the answer cannot be believed they stay missing, with why; when it does not come
+/// (a timeout, a lost connection) they stay missing and the sync ends with that error.
 fn settle_expunged(
     endpoint: &Endpoint,
     session: &mut ImapSession,
@@ -396,7 +400,8 @@ fn settle_expunged(
     let gone = match super::expunged::expunged_since_listing(endpoint, session, &no_body, expunges)
     {
         Ok(gone) => gone,
-        Err(why) => {
+        Err(super::expunged::Recheck::CutOff(e)) => return Err(e.into()),
+        Err(super::expunged::Recheck::Refused(why)) => {
             let named = match no_body.as_slice() {
                 [one] => format!("UID {one} came without its body"),
                 _ => format!("UIDs {} came without their bodies", uid_set(&no_body)),
