@@ -5,6 +5,7 @@
 //! sends an uncertain reply again on a person's word.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::core::config::Config;
@@ -75,7 +76,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         };
         // Replaced only if no delivery took it up while the editor was open.
-        outbox::requeue_edited(&store, &row, &draft, &built, chrono::Utc::now())?;
+        let now = chrono::Utc::now();
+        if let Err(e) = outbox::requeue_edited(&store, &row, &draft, &built, now) {
+            return Err(match e {
+                outbox::OutboxError::ChangedWhileEditing { .. } => {
+                    anyhow::anyhow!("{e}; {}", keep_edited_text(&config, id, &draft.body))
+                }
+                e => e.into(),
+            });
+        }
         let d = delivery::deliver_one(&config, &mut store, id)?;
         return Ok(reply::report_delivery(&d, &built.message_id));
     }
@@ -105,6 +114,32 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         print_table(&rows)?;
     }
     Ok(code)
+}
+
+/// Keeps the text a person edited for a reply that went out as it stood meanwhile, beside
+/// the store (private, never overwriting), and says where: their work is not lost.
+fn keep_edited_text(config: &Config, id: i64, body: &str) -> String {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = config
+        .store_path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let path = dir.join(format!("outbox-{id}-edit-{stamp}.txt"));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(body.as_bytes()).and_then(|()| f.sync_all()));
+    match written {
+        Ok(()) => format!("your edited text is kept in {}", path.display()),
+        Err(e) => format!(
+            "your edited text could not be kept in {}: {e}",
+            path.display()
+        ),
+    }
 }
 
 /// Why `--edit` refuses `row`, and what to do instead.

@@ -39,7 +39,7 @@ pub enum OutboxError {
         state: OutboxState,
         expected: &'static str,
     },
-    #[error("outbox reply #{id} was taken up while you edited it (it is {state} now), so your edit was not saved and none of it was sent: `secdesk outbox` shows where the reply is; if it went out as it stood, follow it up with `secdesk reply {report_id}`")]
+    #[error("outbox reply #{id} was taken up while you edited it (it is {state} now), so your edit was not applied and none of it was sent: `secdesk outbox` shows where the reply is; if it went out as it stood, follow it up with `secdesk reply {report_id}`")]
     ChangedWhileEditing {
         id: i64,
         report_id: ReportId,

@@ -602,10 +602,24 @@ fn a_queued_reply_sent_while_it_is_edited_is_not_sent_again() {
     assert_eq!(out.status.code(), Some(1), "{}{retry}", stderr(&out));
     assert!(
         stderr(&out).contains(
-            "outbox reply #1 was taken up while you edited it (it is sent now), so your edit was not saved and none of it was sent"
+            "outbox reply #1 was taken up while you edited it (it is sent now), so your edit was not applied and none of it was sent"
         ) && stderr(&out).contains("`secdesk reply 1`"),
         "{}",
         stderr(&out)
+    );
+    // The edited text is not lost: it is kept in a private file the message names.
+    let err = stderr(&out);
+    let kept = err
+        .split("your edited text is kept in ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no kept file named: {err}"));
+    let text = std::fs::read_to_string(kept).expect("the kept edit is readable");
+    assert!(text.starts_with("Howdy Reporter,"), "{text}");
+    let mode = std::fs::metadata(kept).expect("kept file").permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
     );
     let inbox = desk.reporter_inbox();
     assert_eq!(inbox.len(), 1, "sent twice: {retry}");

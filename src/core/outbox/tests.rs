@@ -321,7 +321,10 @@ fn a_queued_reply_edited_while_delivery_runs_is_never_sent_twice_or_half_edited(
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("your edit was not saved"), "{err}");
+    assert!(
+        err.to_string().contains("your edit was not applied"),
+        "{err}"
+    );
     assert_eq!(get(&store, id).unwrap().message_id, "m2@team.example");
     assert_eq!(raw(&store, id).unwrap(), rebuilt.raw);
 }
