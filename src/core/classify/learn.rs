@@ -17,7 +17,7 @@ use super::storage::{ensure_model_in, train_batch, untrain, TrainItem, TrainSumm
 use super::tokenize::tokenize;
 use super::ClassifyError;
 use crate::core::model::{Class, ReportId};
-use crate::core::parse::parse_message;
+use crate::core::parse::{parse_message, AuthResults, Standing};
 use crate::core::store::raw::{unpack, DamagedRaw};
 use crate::core::store::{Store, StoreError};
 
@@ -56,10 +56,17 @@ pub fn learn_in(
             untrain(conn, &m.content_hash)?;
             continue;
         }
-        items.extend(m.raw.ok().map(|raw| TrainItem {
-            content_hash: m.content_hash,
-            label,
-            tokens: tokenize(&parse_message(&raw)),
+        let auth = m.auth;
+        items.extend(m.raw.ok().map(|raw| {
+            let mut parsed = parse_message(&raw);
+            // The sender authentication as ingest judged it under `[sync] authserv_id`,
+            // so that what is learned is what was classified.
+            parsed.auth = auth;
+            TrainItem {
+                content_hash: m.content_hash,
+                label,
+                tokens: tokenize(&parsed),
+            }
         }));
     }
     train_batch(conn, &items)
@@ -93,6 +100,8 @@ struct Incoming {
     raw: Result<Vec<u8>, DamagedRaw>,
     /// It joined the thread from an address that is not the reporter's.
     another_sender: bool,
+    /// Its SPF, DKIM and DMARC as stored at ingest.
+    auth: AuthResults,
 }
 
 /// The report's incoming messages. The team's own replies say nothing about what the report
@@ -110,14 +119,27 @@ fn incoming_messages(
         return Err(StoreError::NoSuchReport(report_id).into());
     }
     let mut stmt = conn.prepare(
-        "SELECT lower(hex(content_hash)), raw, another_sender FROM messages
-         WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+        "SELECT lower(hex(content_hash)), raw, another_sender, spf, dkim, dmarc, authserv_id,
+                auth_trusted
+         FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
     let rows = stmt.query_map([report_id], |r| {
         Ok(Incoming {
             content_hash: r.get(0)?,
             raw: unpack(r.get(1)?),
             another_sender: r.get(2)?,
+            auth: AuthResults {
+                spf: r.get(3)?,
+                dkim: r.get(4)?,
+                dmarc: r.get(5)?,
+                authserv_id: r.get(6)?,
+                // Stored before `[sync] authserv_id` was checked, or without it: unverified.
+                standing: if r.get(7)? {
+                    Standing::Configured
+                } else {
+                    Standing::Unverified
+                },
+            },
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

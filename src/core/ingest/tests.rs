@@ -197,7 +197,7 @@ fn a_follow_up_from_another_address_joins_marked_another_sender() {
     )
     .unwrap();
     Ingestor::without_classifier()
-        .with_team(&config)
+        .with_config(&config)
         .ingest_batch(&mut store2, vec![incoming(RITA), incoming(colleague)], None)
         .unwrap();
     assert!(!row(&store2, "c@example.org", "ada@example.org").1);
