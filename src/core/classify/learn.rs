@@ -287,4 +287,35 @@ mod tests {
         assert_eq!(forget(&mut store, 1).unwrap(), 1);
         assert_eq!(load_model(&mut store).unwrap().messages, [0, 1, 0, 0]);
     }
+
+    /// What is learned from a stored message is what ingest weighed: a pass read without
+    /// `[sync] authserv_id` (maybe the sender's own field) is not taught as the model's
+    /// evidence, the configured server's is, and a failure always is.
+    #[test]
+    fn learning_weighs_sender_authentication_as_ingest_did() {
+        let raw = "Authentication-Results: mx.example.org; spf=fail; dkim=pass\nFrom: alice@reporter.example\nMessage-ID: <a@x>\nSubject: heap overflow\n\nreproducer attached\n";
+        let configured = crate::core::config::Config::parse(
+            "[identity]\nname = \"A\"\nemail = \"a@example.org\"\n[sync]\nauthserv_id = \"mx.example.org\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        let unconfigured = crate::core::config::Config {
+            sync: Default::default(),
+            ..configured.clone()
+        };
+        for (config, dkim_pass) in [(&configured, 1), (&unconfigured, 0)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+            Ingestor::without_classifier()
+                .with_config(config)
+                .ingest_batch(&mut store, vec![RawIncoming::file(raw)], None)
+                .unwrap();
+            replace_model(&mut store, ORIGIN_EMPTY, &Model::default()).unwrap();
+            learn(&mut store, 1, Class::Valid).unwrap();
+            let m = load_model(&mut store).unwrap();
+            let count = |t: &str| m.tokens.get(t).map_or(0, |c| c[3]);
+            assert_eq!(count("auth:dkim:pass"), dkim_pass, "{:?}", config.sync);
+            assert_eq!(count("auth:spf:fail"), 1, "{:?}", config.sync);
+        }
+    }
 }

@@ -129,14 +129,19 @@ impl AuthView {
         if verdicts.is_empty() {
             return None;
         }
-        let id = self.authserv_id.as_deref().unwrap_or("an unnamed server");
-        Some(if self.verified {
-            format!("Auth: {} (recorded by {id})", verdicts.join(", "))
-        } else {
-            format!(
-                "Auth UNVERIFIED: {} (claimed as {id}'s; the sender may have written it: set [sync] authserv_id to your receiving server's)",
-                verdicts.join(", ")
-            )
+        let verdicts = verdicts.join(", ");
+        Some(match (self.verified, self.authserv_id.as_deref()) {
+            (true, id) => format!(
+                "Auth: {verdicts} (recorded by {})",
+                id.unwrap_or("the configured server")
+            ),
+            (false, Some(id)) => format!(
+                "Auth UNVERIFIED: {verdicts} (claimed as {id}'s; the sender may have written it: set [sync] authserv_id to your receiving server's)"
+            ),
+            // Stored by a version that did not record whose field it read.
+            (false, None) => format!(
+                "Auth UNVERIFIED: {verdicts} (stored before secdesk checked whose Authentication-Results it was; the sender may have written it)"
+            ),
         })
     }
 }

@@ -485,7 +485,13 @@ fn mail_header_lines(out: &mut Vec<Line<'_>>, m: &MessageView, subject: &str, wi
         rows(out, &line, dim, width, INDENT);
     }
     if let Some(auth) = m.auth.line() {
-        rows(out, &format!("  {}", safe(&auth)), dim, width, INDENT);
+        // A verdict nothing shows to be the receiving server's is not drawn as quietly.
+        let style = if m.auth.verified {
+            dim
+        } else {
+            Style::new().fg(Color::Yellow)
+        };
+        rows(out, &format!("  {}", safe(&auth)), style, width, INDENT);
     }
 }
 
