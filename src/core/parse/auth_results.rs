@@ -16,8 +16,9 @@
 //! server adds no field of its own, the topmost one is the sender's. An unverified verdict
 //! is shown as such, and only a failure is weighed (a sender gains nothing by writing that
 //! its own mail failed; a pass would buy it trust); a failure is then taken from any field
-//! of the message, as a server that appends its field puts it below the sender's. `ARC-Authentication-Results` (RFC 8617)
-//! is what an intermediary saw, not the receiving server: it is never read as a verdict.
+//! of the message, as a server that appends its field puts it below the sender's.
+//! `ARC-Authentication-Results` (RFC 8617) is what an intermediary saw, not the receiving
+//! server: it is never read as a verdict.
 
 use serde::Serialize;
 
