@@ -9,15 +9,24 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// Whose `Authentication-Results` the desk believes (`[sync] authserv_id`).
+#[path = "claims/authserv.rs"]
+mod authserv;
+
 struct Desk {
     dir: tempfile::TempDir,
 }
 
 impl Desk {
     fn new() -> Desk {
+        Desk::with_config("")
+    }
+
+    /// A desk whose config ends with `extra` (a section of its own).
+    fn with_config(extra: &str) -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
-            "[store]\npath = \"{}\"\n[identity]\nname = \"Ada\"\nemail = \"ada@example.org\"\n",
+            "[store]\npath = \"{}\"\n[identity]\nname = \"Ada\"\nemail = \"ada@example.org\"\n{extra}",
             dir.path().join("secdesk.db").display()
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
@@ -259,7 +268,7 @@ fn a_follow_up_forging_the_reporters_from_does_not_act_as_the_reporter() {
     assert_eq!(forged["another_sender"], true, "{forged}");
     let notes = forged["parse_notes"].to_string();
     assert!(
-        notes.contains("failed the receiving server's DMARC check"),
+        notes.contains("failed DMARC, as its own Authentication-Results field says (unverified"),
         "{notes}"
     );
     // Nor is mail with a teammate's From (which a stranger can write as easily, and which

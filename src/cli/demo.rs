@@ -28,6 +28,10 @@ members = [
     { name = "Ada Lovelace", email = "ada@demo.example" },
     { name = "Grace Hopper", email = "grace@demo.example" },
 ]
+
+[sync]
+# The demo mailbox's receiving server (assets/demo).
+authserv_id = "mx.python.org"
 "#;
 
 #[derive(Debug, Default, clap::Args)]
@@ -53,8 +57,11 @@ pub fn load_demo(store: &mut Store) -> anyhow::Result<()> {
         .iter()
         .map(|(_, raw)| RawIncoming::file(*raw))
         .collect();
-    // The demo has no config: the starter model and the shipped rules.
-    Ingestor::from_store(store, None)?.ingest_batch(store, batch, None)?;
+    // The starter model and the shipped rules (the demo has no config folder), and the
+    // demo config's receiving server.
+    Ingestor::from_store(store, None)?
+        .with_config(&demo_config()?)
+        .ingest_batch(store, batch, None)?;
     Ok(())
 }
 

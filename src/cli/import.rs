@@ -46,7 +46,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
-        .with_team(&config)
+        .with_config(&config)
         .with_pgp(gpg::engine(&config));
     let started = Instant::now();
     let last_before = history::last_report(&store)?;

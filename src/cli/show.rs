@@ -78,6 +78,8 @@ struct Entry<'a> {
     at: &'a str,
     kind: EntryKind,
     header: String,
+    /// The sender authentication and whose word it is (`AuthView::line`).
+    auth: Option<String>,
     /// What could not be parsed or trusted, and the Date header when it was not used.
     notes: Vec<String>,
     body: &'a str,
@@ -221,6 +223,9 @@ fn print_thread(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
         let (banner, prefix) = e.kind.marks();
         writeln!(out)?;
         writeln!(out, "── {banner} · {} · {}", e.at, terminal_line(&e.header))?;
+        if let Some(auth) = &e.auth {
+            writeln!(out, "  {}", terminal_line(auth))?;
+        }
         for note in &e.notes {
             writeln!(out, "  ⚠ {}", terminal_line(note))?;
         }
@@ -267,6 +272,7 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
                     EntryKind::ReporterMail
                 },
                 header,
+                auth: m.auth.line(),
                 notes,
                 body: &m.body,
             }
@@ -275,6 +281,7 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
             at: &n.at,
             kind: EntryKind::TeamNote,
             header: n.author.clone(),
+            auth: None,
             notes: Vec::new(),
             body: &n.text,
         }))

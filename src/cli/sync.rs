@@ -79,11 +79,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
     // With nothing new, no message is stored: the classifier is not loaded.
     let result = if sync::nothing_new(&examined, &store)? {
-        let ingestor = Ingestor::without_classifier().with_team(&config);
+        let ingestor = Ingestor::without_classifier().with_config(&config);
         sync::settle_unchanged(&endpoint, &mut session, &examined, &mut store, &ingestor)
     } else {
         let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
-            .with_team(&config)
+            .with_config(&config)
             .with_pgp(gpg::engine(&config));
         sync::sync_mailboxes(
             &endpoint,

@@ -312,6 +312,42 @@ pub struct SyncConfig {
     /// or spam, its clocks stopped, its class kept, left out of `stats` response times.
     #[serde(default, deserialize_with = "date")]
     pub historical_before: Option<chrono::NaiveDate>,
+    /// The authserv-id(s) of the receiving server (RFC 8601 §2.2), one string or a list:
+    /// only `Authentication-Results` fields from one of them are believed. Empty (unset):
+    /// the topmost field is read and marked unverified (`core::parse::auth_results`).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub authserv_id: Vec<String>,
+}
+
+impl SyncConfig {
+    /// The authserv-ids `authserv_id` names, trimmed and lowercase (RFC 8601 compares
+    /// them without case); empty when unset.
+    pub fn trusted_authserv_ids(&self) -> Vec<String> {
+        self.authserv_id
+            .iter()
+            .map(|id| id.trim().to_ascii_lowercase())
+            .collect()
+    }
+}
+
+/// A TOML string or list of strings, as a list.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    OneOrMany::deserialize(d)
+        .map(|v| match v {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        })
+        .map_err(|_| {
+            serde::de::Error::custom(
+                "write the receiving server's authserv-id as a string, e.g. \"mx.example.org\", or a list of them, e.g. [\"mx1.example.org\", \"mx2.example.org\"]",
+            )
+        })
 }
 
 /// A TOML date, bare (`2026-01-01`) or quoted.
@@ -343,6 +379,7 @@ impl Default for SyncConfig {
             max_message_bytes: default_max_message_bytes(),
             deadline_seconds: default_deadline_seconds(),
             historical_before: None,
+            authserv_id: Vec::new(),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
 use crate::core::parse::{
     check_date, content_digest, parse_message, CheckedDate, DateNote, Mailbox, ParsedMessage,
+    Standing,
 };
 use crate::core::pgp::{self, PgpEngine, PgpInfo};
 use crate::core::store::search_terms::index_terms;
@@ -104,6 +105,9 @@ pub struct Ingestor {
     /// Decrypts and verifies OpenPGP mail (`mailio::gpg`); without it, encrypted mail is
     /// only marked.
     pgp: Option<Box<dyn PgpEngine>>,
+    /// `[sync] authserv_id`, lowercase: whose `Authentication-Results` are believed. Empty:
+    /// the topmost field's verdicts are kept as unverified (`core::parse::auth_results`).
+    authserv: Vec<String>,
 }
 
 impl Ingestor {
@@ -113,6 +117,7 @@ impl Ingestor {
             classify: None,
             team: Vec::new(),
             pgp: None,
+            authserv: Vec::new(),
         }
     }
 
@@ -121,13 +126,17 @@ impl Ingestor {
             classify: Some(classify),
             team: Vec::new(),
             pgp: None,
+            authserv: Vec::new(),
         }
     }
 
-    /// Names the team's own addresses (members, the team address, `[reply] cc`), so that a
-    /// colleague's mail in a report's thread is not marked "another sender".
-    pub fn with_team(mut self, config: &crate::core::config::Config) -> Ingestor {
+    /// Takes what ingest needs from the config: the team's own addresses (members, the
+    /// team address, `[reply] cc`), so that a colleague's mail in a report's thread is not
+    /// marked "another sender", and the receiving server's authserv-ids (`[sync]
+    /// authserv_id`), whose `Authentication-Results` alone are believed.
+    pub fn with_config(mut self, config: &crate::core::config::Config) -> Ingestor {
         self.team = crate::core::reply::our_addresses(config);
+        self.authserv = config.sync.trusted_authserv_ids();
         self
     }
 
@@ -167,6 +176,9 @@ impl Ingestor {
     pub fn prepare(&self, incoming: RawIncoming) -> Prepared {
         let hash = content_digest(&incoming.raw);
         let mut parsed = parse_message(&incoming.raw);
+        // Only the configured receiving server's verdicts count (RFC 8601 §5); the
+        // classifier, the follow-up check and the store all read them from here.
+        parsed.apply_authserv(&self.authserv);
         // The decrypted text is what is classified, stored and searched; `raw` stays as fetched.
         let opened = pgp::open(&incoming.raw, &mut parsed, self.pgp.as_deref());
         let verdict = self.classify.as_ref().map(|f| f(&parsed));
@@ -433,9 +445,10 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
         "INSERT INTO messages (report_id, content_hash, message_id, direction, received_at, date,
             from_name, from_addr, subject, in_reply_to, body,
             notes, spf, dkim, dmarc, class, outcome, spam_score, confidence,
-            mailbox, uidvalidity, uid, raw, another_sender, pgp, date_note)
+            mailbox, uidvalidity, uid, raw, another_sender, pgp, date_note,
+            authserv_id, auth_trusted)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
     )?
     .execute(params![
         row.report_id,
@@ -478,6 +491,8 @@ fn insert_message(tx: &Transaction<'_>, p: &Prepared, row: &Row<'_>) -> Result<i
                 p.text_from_raw
             )),
         date.note.map(DateNote::code),
+        m.auth.authserv_id,
+        m.auth.standing == Standing::Configured,
     ])?;
     let message_row = tx.last_insert_rowid();
     for a in &m.attachments {

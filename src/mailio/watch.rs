@@ -155,7 +155,7 @@ impl Watch {
         // Classified on the way in, like `secdesk import`: rules and overrides beside the config.
         let ingestor = Ingestor::from_store(store, Some(&self.config.dir()))
             .map_err(|e| e.to_string())?
-            .with_team(&self.config)
+            .with_config(&self.config)
             .with_pgp(crate::mailio::gpg::engine(&self.config));
         let mailboxes = imap.sync_mailboxes();
         let reports = sync::sync_mailboxes(

@@ -218,12 +218,14 @@ fn sender(e: &mut Evidence, m: &ParsedMessage) {
     );
     e.impersonated = impersonation(m);
     e.set(Impersonates, e.impersonated.is_some());
-    for (value, pass, fail) in [
-        (&m.auth.spf, SpfPass, SpfFail),
-        (&m.auth.dkim, DkimPass, DkimFail),
-        (&m.auth.dmarc, DmarcPass, DmarcFail),
-    ] {
-        let v = value.as_deref().unwrap_or("").to_ascii_lowercase();
+    // An unverified pass (no `[sync] authserv_id`: maybe the sender's own field) is not
+    // weighed; a failure is (`AuthResults::weighed`).
+    for ((_, value), (pass, fail)) in m.auth.weighed().into_iter().zip([
+        (SpfPass, SpfFail),
+        (DkimPass, DkimFail),
+        (DmarcPass, DmarcFail),
+    ]) {
+        let v = value.unwrap_or("").to_ascii_lowercase();
         e.set(pass, v == "pass");
         e.set(
             fail,

@@ -17,7 +17,7 @@ use super::storage::{ensure_model_in, train_batch, untrain, TrainItem, TrainSumm
 use super::tokenize::tokenize;
 use super::ClassifyError;
 use crate::core::model::{Class, ReportId};
-use crate::core::parse::parse_message;
+use crate::core::parse::{parse_message, AuthResults, Standing};
 use crate::core::store::raw::{unpack, DamagedRaw};
 use crate::core::store::{Store, StoreError};
 
@@ -56,10 +56,17 @@ pub fn learn_in(
             untrain(conn, &m.content_hash)?;
             continue;
         }
-        items.extend(m.raw.ok().map(|raw| TrainItem {
-            content_hash: m.content_hash,
-            label,
-            tokens: tokenize(&parse_message(&raw)),
+        let auth = m.auth;
+        items.extend(m.raw.ok().map(|raw| {
+            let mut parsed = parse_message(&raw);
+            // The sender authentication as ingest judged it under `[sync] authserv_id`,
+            // so that what is learned is what was classified.
+            parsed.auth = auth;
+            TrainItem {
+                content_hash: m.content_hash,
+                label,
+                tokens: tokenize(&parsed),
+            }
         }));
     }
     train_batch(conn, &items)
@@ -93,6 +100,8 @@ struct Incoming {
     raw: Result<Vec<u8>, DamagedRaw>,
     /// It joined the thread from an address that is not the reporter's.
     another_sender: bool,
+    /// Its SPF, DKIM and DMARC as stored at ingest.
+    auth: AuthResults,
 }
 
 /// The report's incoming messages. The team's own replies say nothing about what the report
@@ -110,14 +119,27 @@ fn incoming_messages(
         return Err(StoreError::NoSuchReport(report_id).into());
     }
     let mut stmt = conn.prepare(
-        "SELECT lower(hex(content_hash)), raw, another_sender FROM messages
-         WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
+        "SELECT lower(hex(content_hash)), raw, another_sender, spf, dkim, dmarc, authserv_id,
+                auth_trusted
+         FROM messages WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
     let rows = stmt.query_map([report_id], |r| {
         Ok(Incoming {
             content_hash: r.get(0)?,
             raw: unpack(r.get(1)?),
             another_sender: r.get(2)?,
+            auth: AuthResults {
+                spf: r.get(3)?,
+                dkim: r.get(4)?,
+                dmarc: r.get(5)?,
+                authserv_id: r.get(6)?,
+                // Stored before `[sync] authserv_id` was checked, or without it: unverified.
+                standing: if r.get(7)? {
+                    Standing::Configured
+                } else {
+                    Standing::Unverified
+                },
+            },
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -264,5 +286,36 @@ mod tests {
         );
         assert_eq!(forget(&mut store, 1).unwrap(), 1);
         assert_eq!(load_model(&mut store).unwrap().messages, [0, 1, 0, 0]);
+    }
+
+    /// What is learned from a stored message is what ingest weighed: a pass read without
+    /// `[sync] authserv_id` (maybe the sender's own field) is not taught as the model's
+    /// evidence, the configured server's is, and a failure always is.
+    #[test]
+    fn learning_weighs_sender_authentication_as_ingest_did() {
+        let raw = "Authentication-Results: mx.example.org; spf=fail; dkim=pass\nFrom: alice@reporter.example\nMessage-ID: <a@x>\nSubject: heap overflow\n\nreproducer attached\n";
+        let configured = crate::core::config::Config::parse(
+            "[identity]\nname = \"A\"\nemail = \"a@example.org\"\n[sync]\nauthserv_id = \"mx.example.org\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        let unconfigured = crate::core::config::Config {
+            sync: Default::default(),
+            ..configured.clone()
+        };
+        for (config, dkim_pass) in [(&configured, 1), (&unconfigured, 0)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+            Ingestor::without_classifier()
+                .with_config(config)
+                .ingest_batch(&mut store, vec![RawIncoming::file(raw)], None)
+                .unwrap();
+            replace_model(&mut store, ORIGIN_EMPTY, &Model::default()).unwrap();
+            learn(&mut store, 1, Class::Valid).unwrap();
+            let m = load_model(&mut store).unwrap();
+            let count = |t: &str| m.tokens.get(t).map_or(0, |c| c[3]);
+            assert_eq!(count("auth:dkim:pass"), dkim_pass, "{:?}", config.sync);
+            assert_eq!(count("auth:spf:fail"), 1, "{:?}", config.sync);
+        }
     }
 }

@@ -310,11 +310,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
             }
         }
     }
-    for (name, value) in [
-        ("spf", &m.auth.spf),
-        ("dkim", &m.auth.dkim),
-        ("dmarc", &m.auth.dmarc),
-    ] {
+    for (name, value) in m.auth.weighed() {
         if let Some(v) = value {
             t.add_fmt(format_args!("auth:{name}:{}", v.to_lowercase()));
         }

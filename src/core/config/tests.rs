@@ -493,3 +493,38 @@ fn the_stats_zone_is_read_with_the_config_and_a_misspelt_one_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn authserv_id_is_one_string_or_a_list_and_a_bad_one_is_named() {
+    let one = format!("{MINIMAL}\n[sync]\nauthserv_id = \" MX.Python.org \"\n");
+    let c = Config::parse(&one, Path::new("c.toml")).unwrap();
+    assert_eq!(c.sync.trusted_authserv_ids(), ["mx.python.org"]);
+    let many =
+        format!("{MINIMAL}\n[sync]\nauthserv_id = [\"mx1.python.org\", \"mx2.python.org\"]\n");
+    let c = Config::parse(&many, Path::new("c.toml")).unwrap();
+    assert_eq!(
+        c.sync.trusted_authserv_ids(),
+        ["mx1.python.org", "mx2.python.org"]
+    );
+    let unset = Config::parse(MINIMAL, Path::new("c.toml")).unwrap();
+    assert!(unset.sync.trusted_authserv_ids().is_empty());
+    for (value, says) in [
+        ("\"mx.python.org; dkim=pass\"", "is not an authserv-id"),
+        ("\"\"", "is not an authserv-id"),
+        (
+            "[\"mx.python.org\", \"two words\"]",
+            "is not an authserv-id",
+        ),
+        ("7", "as a string"),
+    ] {
+        let text = format!("{MINIMAL}\n[sync]\nauthserv_id = {value}\n");
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sync.authserv_id") || err.contains("authserv_id"),
+            "{value}: {err}"
+        );
+        assert!(err.contains(says), "{value}: {err}");
+    }
+}

@@ -28,6 +28,7 @@ impl Config {
             ));
         }
         self.check_addresses()?;
+        self.check_authserv_ids()?;
         self.advisory.check_id_prefix()?;
         if self
             .store
@@ -130,6 +131,22 @@ impl Config {
 impl Config {
     /// Addresses every reply goes to (the team's copy) or that name a member: a typo here
     /// would otherwise surface only when a reply is refused by the SMTP server.
+    /// `[sync] authserv_id`: each one word, as it stands first in the receiving server's
+    /// `Authentication-Results` fields.
+    fn check_authserv_ids(&self) -> Result<(), String> {
+        match self
+            .sync
+            .authserv_id
+            .iter()
+            .find(|id| !crate::core::parse::is_authserv_id(id))
+        {
+            Some(bad) => Err(format!(
+                "key `sync.authserv_id` = {bad:?} is not an authserv-id: write the name your receiving server puts first in its Authentication-Results fields (before the first ';'), e.g. \"mx.example.org\", or remove the key"
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn check_addresses(&self) -> Result<(), String> {
         let mut addresses: Vec<(String, &str)> = Vec::new();
         if let Some(a) = &self.team.address {

@@ -7,13 +7,15 @@
 //!   message) joins marked *another sender*: it is shown as such and never chooses who a
 //!   reply goes to (`core::reply`);
 //! - so does one whose From is the reporter's (or a teammate's) when the receiving server's
-//!   DMARC check failed (RFC 7489; the topmost `Authentication-Results`, as
-//!   `core::parse::auth_results` reads it): From is as easy to write as In-Reply-To, and a
-//!   forged follow-up must not bring a `needs-info` report back, be quoted to the reporter
-//!   as theirs or be learned with the report. Unless the report's own first message failed
-//!   it too: then the reporter's mail fails DMARC anyway (a forwarder, a broken setup) and
-//!   the check tells nothing apart. A sender can write a failing verdict into its own
-//!   mail, but that only marks its own mail;
+//!   DMARC check failed (RFC 7489; the topmost `Authentication-Results` from `[sync]
+//!   authserv_id`, as `core::parse::auth_results` reads it): From is as easy to write as
+//!   In-Reply-To, and a forged follow-up must not bring a `needs-info` report back, be
+//!   quoted to the reporter as theirs or be learned with the report. Unless the report's
+//!   own first message failed it too: then the reporter's mail fails DMARC anyway (a
+//!   forwarder, a broken setup) and the check tells nothing apart. Only a failure is used:
+//!   a pass never makes mail the reporter's. Without `[sync] authserv_id` the topmost field
+//!   is read unverified, which is safe for a failure alone: a sender can write a failing
+//!   verdict into its own mail, but that only marks its own mail;
 //! - when the ids point into several reports, the earliest stored report wins and the
 //!   collision is noted;
 //! - each id is looked up once, and only the nearest [`MAX_NAMED_IDS`];
@@ -26,7 +28,7 @@
 
 use rusqlite::Transaction;
 
-use crate::core::parse::ParsedMessage;
+use crate::core::parse::{flat, ParsedMessage, Standing};
 use crate::core::store::Result;
 
 /// Where a message goes and what was noticed on the way.
@@ -123,15 +125,26 @@ pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) ->
             && reporter_dmarc.as_deref() != Some("fail")
         {
             out.another_sender = true;
-            out.notes.push(format!(
-                "another sender: its From ({}) failed the receiving server's DMARC check, so it may not be from them; replies still go to the reporter ({reporter})",
-                shown(&from)
-            ));
+            out.notes.push(dmarc_failed(m, &from, &reporter));
         } else {
             out.from_reporter = from == reporter;
         }
     }
     Ok(out)
+}
+
+/// The note on a follow-up from the reporter's From that failed DMARC: whose check said so.
+fn dmarc_failed(m: &ParsedMessage, from: &str, reporter: &str) -> String {
+    let check = match (&m.auth.standing, &m.auth.authserv_id) {
+        (Standing::Configured, Some(id)) => {
+            format!("the receiving server's DMARC check ({})", flat(id))
+        }
+        _ => "DMARC, as its own Authentication-Results field says (unverified: no [sync] authserv_id)".to_string(),
+    };
+    format!(
+        "another sender: its From ({}) failed {check}, so it may not be from them; replies still go to the reporter ({reporter})",
+        shown(from)
+    )
 }
 
 /// The ids `m` answers, each once, nearest first (In-Reply-To, then References from its end:

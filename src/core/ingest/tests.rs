@@ -197,7 +197,7 @@ fn a_follow_up_from_another_address_joins_marked_another_sender() {
     )
     .unwrap();
     Ingestor::without_classifier()
-        .with_team(&config)
+        .with_config(&config)
         .ingest_batch(&mut store2, vec![incoming(RITA), incoming(colleague)], None)
         .unwrap();
     assert!(!row(&store2, "c@example.org", "ada@example.org").1);
@@ -443,4 +443,54 @@ fn signed_mail_read_without_a_keyring_is_not_stored_twice_and_reads_the_same() {
         .parse_notes
         .iter()
         .any(|n| n.starts_with("signed, signature not checked")));
+}
+
+/// A store from before whose `Authentication-Results` was checked keeps its verdicts, and
+/// shows them as unverified, saying why; mail that comes in afterwards says whose it is.
+#[test]
+fn verdicts_stored_before_the_authserv_check_are_shown_unverified() {
+    use crate::core::config::ClockConfig;
+    use crate::core::store::MIGRATIONS;
+    use crate::core::triage::view::report_detail;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mail = |id: &str| {
+        format!("Authentication-Results: mx.example.org; dmarc=pass\nFrom: r@example.org\nMessage-ID: <{id}>\nSubject: s\n\nheap overflow\n")
+    };
+    let migration = MIGRATIONS
+        .iter()
+        .position(|m| m.contains("ADD COLUMN auth_trusted"))
+        .unwrap();
+    {
+        let mut store = Store::open(&path).unwrap();
+        Ingestor::without_classifier()
+            .ingest_batch(&mut store, vec![incoming(&mail("old@x"))], None)
+            .unwrap();
+        crate::core::store::rewind_to(store.conn(), migration as i64);
+    }
+    let mut store = Store::open(&path).unwrap();
+    let config = crate::core::config::Config::parse(
+        "[identity]\nname = \"A\"\nemail = \"a@example.org\"\n[sync]\nauthserv_id = \"mx.example.org\"\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    Ingestor::without_classifier()
+        .with_config(&config)
+        .ingest_batch(&mut store, vec![incoming(&mail("new@x"))], None)
+        .unwrap();
+    let line = |report| {
+        let d = report_detail(&store, report, &ClockConfig::default(), Utc::now()).unwrap();
+        (d.messages[0].auth.dmarc.clone(), d.messages[0].auth.line())
+    };
+    let (dmarc, old) = line(1);
+    assert_eq!(dmarc.as_deref(), Some("pass"));
+    assert_eq!(
+        old.as_deref(),
+        Some("Auth UNVERIFIED: DMARC pass (stored before secdesk checked whose Authentication-Results it was; the sender may have written it)")
+    );
+    assert_eq!(
+        line(2).1.as_deref(),
+        Some("Auth: DMARC pass (recorded by mx.example.org)")
+    );
 }

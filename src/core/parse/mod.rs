@@ -11,7 +11,7 @@ mod entities;
 mod html;
 mod line_ends;
 
-pub use auth_results::AuthResults;
+pub use auth_results::{is_authserv_id, AuthResults, Standing};
 pub use dates::{check_date, mbox_from_date, CheckedDate, DateNote};
 pub use html::html_to_text;
 
@@ -114,6 +114,19 @@ pub struct ParsedMessage {
 }
 
 impl ParsedMessage {
+    /// Reads the sender authentication again as the desk is configured (`[sync]
+    /// authserv_id`, RFC 8601 §5): with `trusted` ids, only their topmost group of
+    /// `Authentication-Results` fields counts; with none, the parser's reading stands, marked
+    /// unverified, with a failure from any field (`core::parse::auth_results`).
+    pub fn apply_authserv(&mut self, trusted: &[String]) {
+        let fields = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        if trusted.is_empty() {
+            self.auth = std::mem::take(&mut self.auth).unverified(fields);
+        } else {
+            self.auth = AuthResults::from_trusted_headers(fields, trusted);
+        }
+    }
+
     /// The attachments the classifier reads: not the inline parts listed beside them.
     pub fn classified_attachments(&self) -> impl Iterator<Item = &Attachment> {
         self.attachments.iter().filter(|a| !a.inline_part)

@@ -597,6 +597,15 @@ pub const MIGRATIONS: &[&str] = &[
         arrived_at  TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 30 (authserv): which authserv-id a message's SPF, DKIM and DMARC were read from, and
+    // whether `[sync] authserv_id` named it when the message came in
+    // (core::parse::auth_results). Verdicts read without one may be the sender's own
+    // `Authentication-Results` field and are shown as unverified, as are those stored
+    // before this column.
+    r#"
+    ALTER TABLE messages ADD COLUMN authserv_id TEXT;
+    ALTER TABLE messages ADD COLUMN auth_trusted INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters
@@ -636,13 +645,23 @@ pub fn space_freed_by() -> i64 {
 /// Every other later migration runs again unchanged on the next open.
 #[cfg(test)]
 pub(crate) fn rewind_to(conn: &rusqlite::Connection, version: i64) {
-    let added = MIGRATIONS
-        .iter()
-        .position(|m| m.contains("ADD COLUMN date_note"))
-        .map_or(i64::MAX, |i| i as i64);
-    if version <= added {
-        conn.execute_batch("ALTER TABLE messages DROP COLUMN date_note")
-            .expect("a store of this version has the column");
+    for (marker, columns) in [
+        ("ADD COLUMN date_note", &["date_note"][..]),
+        (
+            "ADD COLUMN auth_trusted",
+            &["authserv_id", "auth_trusted"][..],
+        ),
+    ] {
+        let added = MIGRATIONS
+            .iter()
+            .position(|m| m.contains(marker))
+            .map_or(i64::MAX, |i| i as i64);
+        if version <= added {
+            for column in columns {
+                conn.execute_batch(&format!("ALTER TABLE messages DROP COLUMN {column}"))
+                    .expect("a store of this version has the column");
+            }
+        }
     }
     conn.pragma_update(None, "user_version", version)
         .expect("set the store's version");

@@ -100,12 +100,50 @@ pub struct AttachmentView {
     pub public_key: bool,
 }
 
-/// Authentication-Results (RFC 8601) as recorded by our receiving server.
+/// Authentication-Results (RFC 8601) as recorded by our receiving server when `verified`;
+/// otherwise what the topmost field claims, which the sender may have written
+/// (`core::parse::auth_results`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AuthView {
     pub spf: Option<String>,
     pub dkim: Option<String>,
     pub dmarc: Option<String>,
+    /// The authserv-id the verdicts were read from.
+    pub authserv_id: Option<String>,
+    /// The authserv-id was one `[sync] authserv_id` named when the message came in: the
+    /// verdicts are the receiving server's. False: nothing says they are not the sender's.
+    pub verified: bool,
+}
+
+impl AuthView {
+    /// The line a triager reads: the verdicts and whose they are. `None` without any.
+    pub fn line(&self) -> Option<String> {
+        let verdicts: Vec<String> = [
+            ("SPF", &self.spf),
+            ("DKIM", &self.dkim),
+            ("DMARC", &self.dmarc),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k} {v}")))
+        .collect();
+        if verdicts.is_empty() {
+            return None;
+        }
+        let verdicts = verdicts.join(", ");
+        Some(match (self.verified, self.authserv_id.as_deref()) {
+            (true, id) => format!(
+                "Auth: {verdicts} (recorded by {})",
+                id.unwrap_or("the configured server")
+            ),
+            (false, Some(id)) => format!(
+                "Auth UNVERIFIED: {verdicts} (claimed as {id}'s; the sender may have written it: set [sync] authserv_id to your receiving server's)"
+            ),
+            // Stored by a version that did not record whose field it read.
+            (false, None) => format!(
+                "Auth UNVERIFIED: {verdicts} (stored before secdesk checked whose Authentication-Results it was; the sender may have written it)"
+            ),
+        })
+    }
 }
 
 /// One audit-log entry.
@@ -267,7 +305,7 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
     let mut stmt = conn.prepare_cached(
         "SELECT id, message_id, from_name, from_addr, date, received_at, subject,
                 body, direction, to_addrs, cc_addrs, spf, dkim, dmarc, notes, date_header,
-                another_sender, pgp, date_note, raw
+                another_sender, pgp, date_note, raw, authserv_id, auth_trusted
          FROM messages WHERE report_id = ?1 ORDER BY received_at, id",
     )?;
     let rows = stmt.query_map([id], message_from_row)?;
@@ -359,6 +397,8 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, MessageView
                 spf: r.get(11)?,
                 dkim: r.get(12)?,
                 dmarc: r.get(13)?,
+                authserv_id: r.get(20)?,
+                verified: r.get(21)?,
             },
             parse_notes,
             pgp: pgp

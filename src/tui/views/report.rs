@@ -484,22 +484,14 @@ fn mail_header_lines(out: &mut Vec<Line<'_>>, m: &MessageView, subject: &str, wi
         let line = format!("  Cc: {}", safe(&m.cc.join(", ")));
         rows(out, &line, dim, width, INDENT);
     }
-    let auth: Vec<String> = [
-        ("SPF", &m.auth.spf),
-        ("DKIM", &m.auth.dkim),
-        ("DMARC", &m.auth.dmarc),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k} {}", safe(v))))
-    .collect();
-    if !auth.is_empty() {
-        rows(
-            out,
-            &format!("  Auth: {}", auth.join(", ")),
-            dim,
-            width,
-            INDENT,
-        );
+    if let Some(auth) = m.auth.line() {
+        // A verdict nothing shows to be the receiving server's is not drawn as quietly.
+        let style = if m.auth.verified {
+            dim
+        } else {
+            Style::new().fg(Color::Yellow)
+        };
+        rows(out, &format!("  {}", safe(&auth)), style, width, INDENT);
     }
 }
 
