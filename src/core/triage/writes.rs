@@ -164,7 +164,11 @@ pub(crate) fn bump(
 }
 
 /// Writes a new state (with its reason and duplicate link) and its events. Does not consult
-/// the lifecycle table: callers check the move first (or are undoing one).
+/// the lifecycle table: callers check the move first (or are undoing one). Every state
+/// change made here passes through it, so it alone keeps a real report from being hidden
+/// behind spam ([`refuse_behind_spam`]); a teammate's change that would do it holds the
+/// report open instead (`core::team::hold`), and this change lets such holds go when it
+/// reopens their original.
 pub(crate) fn write_state(
     conn: &Connection,
     current: &Current,
@@ -176,6 +180,7 @@ pub(crate) fn write_state(
     if from == to {
         return Ok(());
     }
+    refuse_behind_spam(conn, current.id, to)?;
     conn.execute(
         "UPDATE reports SET state = ?2, invalid_reason = ?3, duplicate_of = ?4 WHERE id = ?1",
         params![
@@ -209,7 +214,43 @@ pub(crate) fn write_state(
             reason.or(detail),
         )?;
     }
+    crate::core::team::hold::settle(conn, current.id, &timestamp(req.at))?;
     Ok(())
+}
+
+/// A real report is never closed behind spam, out of every open queue with no one looking
+/// at it again: not linked as a duplicate of a report closed as spam, and no report closed
+/// as spam while reports are closed as its duplicates. The duplicate finder and the desk's
+/// `d` offer earlier reports, and a spammer who copied a real report's words earlier would
+/// otherwise take its place. Checked for every change, undo included.
+fn refuse_behind_spam(
+    conn: &Connection,
+    id: ReportId,
+    to: &StateSnapshot,
+) -> Result<(), TriageError> {
+    if let (ReportState::Duplicate, Some(original)) = (to.state, to.duplicate_of) {
+        if load(conn, original)?.state.state == ReportState::Spam {
+            return Err(TriageError::OriginalIsSpam { id, original });
+        }
+    }
+    if to.state != ReportState::Spam {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM reports WHERE duplicate_of = ?1 AND state = 'duplicate' ORDER BY id",
+    )?;
+    let behind = stmt
+        .query_map([id], |r| r.get::<_, ReportId>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if behind.is_empty() {
+        return Ok(());
+    }
+    let duplicates = behind
+        .iter()
+        .map(|d| format!("#{d}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(TriageError::DuplicatesBehindSpam { id, duplicates })
 }
 
 /// Writes a class (and whether a person confirmed it) and its event.
