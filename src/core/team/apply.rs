@@ -120,7 +120,7 @@ impl Target<'_> {
         }
         // A duplicate of a report closed as spam here is not closed: `hold::settle` holds
         // it open instead, in the same fold.
-        if super::hold::would_hold(self.conn, &state, original)? {
+        if super::hold::would_hold(self.conn, self.id, &state, original)? {
             return Ok(false);
         }
         self.conn.execute(

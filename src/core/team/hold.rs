@@ -26,44 +26,98 @@ use crate::core::model::{ReportState, SYSTEM_ACTOR};
 pub const HELD_STATE: ReportState = ReportState::Acknowledged;
 
 /// The `before` of a hold's `conflict` audit entry, which `show` prints as a warning.
-pub const HELD_MARK: &str = "duplicate of spam";
+pub const HELD_MARK: &str = "held open";
 
 /// The `team_conflicts.register` of a hold.
 const HELD: &str = "held-open";
 
 /// After report `id`'s state changed, here or from another desk: `id` and the reports the
-/// team marked duplicates of it are held open, or let go, as their winners and their
-/// originals' states now say. Changes no team register and makes no event. Returns whether
-/// report `id`'s own state changed.
+/// team marked duplicates of it (and of those, in turn) are held open, or let go, as their
+/// winners and their originals' states now say. Changes no team register and makes no
+/// event. Returns whether report `id`'s own state changed.
 pub(crate) fn settle(conn: &Connection, id: i64, at: &str) -> rusqlite::Result<bool> {
     let changed = settle_one(conn, id, at)?;
-    for dependent in dependents(conn, id)? {
-        if dependent != id {
-            settle_one(conn, dependent, at)?;
+    let mut seen = vec![id];
+    let mut next = dependents(conn, id)?;
+    while let Some(dependent) = next.pop() {
+        if seen.contains(&dependent) {
+            continue;
         }
+        seen.push(dependent);
+        settle_one(conn, dependent, at)?;
+        next.extend(dependents(conn, dependent)?);
     }
     Ok(changed)
 }
 
-/// Whether a report in `state` duplicating `original` would be held open: its original is
-/// closed as spam here.
-pub(crate) fn would_hold(
+/// Why a report whose winning state is "duplicate of `original`" is held open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// Its original is closed as spam here.
+    Spam,
+    /// Following the team's duplicate links from its original comes back to it: every
+    /// report of the loop would be closed as a duplicate, none open.
+    Loop,
+}
+
+/// Whether report `id`, in `state` duplicating `original`, would be held open, and why.
+fn why_held(
     conn: &Connection,
+    id: i64,
     state: &str,
     original: Option<i64>,
-) -> rusqlite::Result<bool> {
+) -> rusqlite::Result<Option<Why>> {
     if state != ReportState::Duplicate.as_str() {
-        return Ok(false);
+        return Ok(None);
     }
     let Some(original) = original else {
-        return Ok(false);
+        return Ok(None);
     };
     let of: Option<String> = conn
         .query_row("SELECT state FROM reports WHERE id = ?1", [original], |r| {
             r.get(0)
         })
         .optional()?;
-    Ok(of.as_deref() == Some(ReportState::Spam.as_str()))
+    if of.as_deref() == Some(ReportState::Spam.as_str()) {
+        return Ok(Some(Why::Spam));
+    }
+    // The links as the team's winners set them (rows of held reports show no link).
+    let mut at = original;
+    let mut seen = Vec::new();
+    while at != id {
+        if seen.contains(&at) {
+            return Ok(None); // A loop further on, not through this report: held there.
+        }
+        seen.push(at);
+        let Some(next) = winning_original(conn, at)? else {
+            return Ok(None);
+        };
+        at = next;
+    }
+    Ok(Some(Why::Loop))
+}
+
+/// Whether a report in `state` duplicating `original` would be held open (see [`settle`]).
+pub(crate) fn would_hold(
+    conn: &Connection,
+    id: i64,
+    state: &str,
+    original: Option<i64>,
+) -> rusqlite::Result<bool> {
+    Ok(why_held(conn, id, state, original)?.is_some())
+}
+
+/// The local original report `id`'s winning state links it to, if it is a duplicate.
+fn winning_original(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+    let Some(report) = report_ref(conn, id)? else {
+        return Ok(None);
+    };
+    match state_winner(conn, &report)? {
+        Some(w) if w.value.get("state").and_then(Value::as_str) == Some("duplicate") => {
+            original_of(conn, &w)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The winning `state` event of a report, if the team log has one.
@@ -117,12 +171,30 @@ fn dependents(conn: &Connection, id: i64) -> rusqlite::Result<Vec<i64>> {
     Ok(out)
 }
 
-/// The hold report `id` has now: the held event's id and the audit row showing it.
-fn current_hold(conn: &Connection, key: &str) -> rusqlite::Result<Option<(String, Option<i64>)>> {
+/// A hold as kept in `team_conflicts`: the held duplicate event, the original's winning
+/// state event it meets (or `""`), the text, and the audit row showing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hold {
+    event_id: String,
+    against: String,
+    text: String,
+    audit: Option<i64>,
+}
+
+/// The hold report `key` has now, if any.
+fn current_hold(conn: &Connection, key: &str) -> rusqlite::Result<Option<Hold>> {
     conn.query_row(
-        "SELECT loser_id, audit_event FROM team_conflicts WHERE report_key = ?1 AND register = ?2",
+        "SELECT loser_id, winner_id, text, audit_event FROM team_conflicts
+         WHERE report_key = ?1 AND register = ?2",
         params![key, HELD],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| {
+            Ok(Hold {
+                event_id: r.get(0)?,
+                against: r.get(1)?,
+                text: r.get(2)?,
+                audit: r.get(3)?,
+            })
+        },
     )
     .optional()
 }
@@ -138,23 +210,28 @@ fn settle_one(conn: &Connection, id: i64, at: &str) -> rusqlite::Result<bool> {
     if let Some(w) = &winner {
         let state = w.value.get("state").and_then(Value::as_str).unwrap_or("");
         let original = original_of(conn, w)?;
-        if would_hold(conn, state, original)? {
-            wanted = original.map(|o| (w, o));
+        if let (Some(why), Some(o)) = (why_held(conn, id, state, original)?, original) {
+            wanted = Some(describe(conn, w, o, why)?);
         }
     }
     let held = current_hold(conn, &key)?;
     match (wanted, held) {
-        (Some((w, _)), Some((held_id, _))) if held_id == w.id => Ok(false),
-        (Some((w, original)), held) => {
+        (Some((want, _)), Some(h))
+            if (&want.event_id, &want.against, &want.text)
+                == (&h.event_id, &h.against, &h.text) =>
+        {
+            Ok(false)
+        }
+        (Some((want, last)), held) => {
             if let Some(h) = held {
                 withdraw(conn, &h)?;
             }
-            hold(conn, id, &key, w, original, at)
+            hold(conn, id, &key, want, &last, at)
         }
         (None, Some(h)) => {
             withdraw(conn, &h)?;
-            // Still the same winner: its original is no longer spam, so the link stands again.
-            match winner.filter(|w| w.id == h.0) {
+            // Still the same winner: the reason is gone, so the link stands again.
+            match winner.filter(|w| w.id == h.event_id) {
                 Some(w) => release(conn, id, &w, at).map(|_| true),
                 None => Ok(false), // A later change has already set the report's state.
             }
@@ -163,36 +240,19 @@ fn settle_one(conn: &Connection, id: i64, at: &str) -> rusqlite::Result<bool> {
     }
 }
 
-/// Drops a hold's bookkeeping and its audit row.
-fn withdraw(conn: &Connection, (held_id, audit): &(String, Option<i64>)) -> rusqlite::Result<()> {
-    conn.execute(
-        "DELETE FROM team_conflicts WHERE loser_id = ?1 AND register = ?2",
-        params![held_id, HELD],
-    )?;
-    if let Some(a) = audit {
-        conn.execute(
-            "DELETE FROM events WHERE id = ?1 AND kind = 'conflict'",
-            [a],
-        )?;
-    }
-    Ok(())
-}
-
-/// Holds report `id` open: its state, the audit entries, the bookkeeping.
-fn hold(
+/// The hold of a report whose winning `dup` event links it to `original`, with the later
+/// of the two changes that meet (by the merge's order, so the same on every desk).
+fn describe(
     conn: &Connection,
-    id: i64,
-    key: &str,
     dup: &Event,
     original: i64,
-    at: &str,
-) -> rusqlite::Result<bool> {
-    let spam = match report_ref(conn, original)? {
+    why: Why,
+) -> rusqlite::Result<(Hold, Event)> {
+    let other = match report_ref(conn, original)? {
         Some(r) => state_winner(conn, &r)?,
         None => None,
-    }
-    .filter(|s| s.value.get("state").and_then(Value::as_str) == Some("spam"));
-    let closer = spam.as_ref().map_or(SYSTEM_ACTOR, |s| s.actor.as_str());
+    };
+    let by = other.as_ref().map_or(SYSTEM_ACTOR, |o| o.actor.as_str());
     let subject: String = conn
         .query_row(
             "SELECT subject FROM messages WHERE report_id = ?1 ORDER BY id LIMIT 1",
@@ -201,18 +261,62 @@ fn hold(
         )
         .optional()?
         .unwrap_or_default();
+    let (what, instead) = match why {
+        Why::Spam => ("closed as spam", "hidden behind spam"),
+        Why::Loop => (
+            "marked a duplicate in turn, back to this one",
+            "closed in a loop of duplicates",
+        ),
+    };
     let text = format!(
-        "{} marked this a duplicate of '{}', which {} closed as spam: kept open as {}, not hidden behind spam; link it to a real original or triage it",
+        "{} marked this a duplicate of '{}', which {} {what}: kept open as {}, not {instead}; link it to a real original or triage it",
         short_actor(&dup.actor),
         super::message::clip(&subject, 60),
-        short_actor(closer),
+        short_actor(by),
         HELD_STATE.as_str(),
     );
-    // The later of the two changes, by the merge's order: the same on every desk.
-    let last = match &spam {
-        Some(s) if s.stamp() > dup.stamp() => s,
-        _ => dup,
+    let last = match other {
+        Some(o) if o.stamp() > dup.stamp() => o,
+        _ => dup.clone(),
     };
+    let hold = Hold {
+        event_id: dup.id.clone(),
+        against: if last.id == dup.id {
+            String::new()
+        } else {
+            last.id.clone()
+        },
+        text,
+        audit: None,
+    };
+    Ok((hold, last))
+}
+
+/// Drops a hold's bookkeeping and its audit row.
+fn withdraw(conn: &Connection, h: &Hold) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM team_conflicts WHERE loser_id = ?1 AND register = ?2",
+        params![h.event_id, HELD],
+    )?;
+    if let Some(a) = h.audit {
+        conn.execute(
+            "DELETE FROM events WHERE id = ?1 AND kind = 'conflict'",
+            [a],
+        )?;
+    }
+    Ok(())
+}
+
+/// Holds report `id` open: its state, the audit entries, the bookkeeping. `last` is the later
+/// of the two changes that meet; the audit entry is under its actor and time.
+fn hold(
+    conn: &Connection,
+    id: i64,
+    key: &str,
+    h: Hold,
+    last: &Event,
+    at: &str,
+) -> rusqlite::Result<bool> {
     let before: (String, Option<String>, Option<i64>) = conn.query_row(
         "SELECT state, invalid_reason, duplicate_of FROM reports WHERE id = ?1",
         [id],
@@ -237,21 +341,14 @@ fn hold(
             last.at,
             HELD_MARK,
             HELD_STATE.as_str(),
-            text
+            h.text
         ],
     )?;
     let audit = conn.last_insert_rowid();
     conn.execute(
         "INSERT INTO team_conflicts (loser_id, report_key, register, winner_id, text, audit_event)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            dup.id,
-            key,
-            HELD,
-            spam.as_ref().map_or("", |s| s.id.as_str()),
-            text,
-            audit
-        ],
+        params![h.event_id, key, HELD, h.against, h.text, audit],
     )?;
     Ok(changed)
 }

@@ -370,6 +370,30 @@ fn nothing_is_closed_as_a_duplicate_behind_spam() {
     );
 }
 
+/// Undoing a re-link puts the earlier link back only while its original is not spam: #3
+/// was a duplicate of #1, then of #2; #1 was closed as spam since (nothing pointed at it),
+/// so undoing the re-link would hide #3 behind spam.
+#[test]
+fn undoing_a_relink_never_puts_a_report_back_behind_spam() {
+    let (_d, mut s) = store(3);
+    mark_duplicate(&mut s, &ada(), 3, 1).unwrap();
+    let relinked = mark_duplicate(&mut s, &ada(), 3, 2).unwrap();
+    mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    let err = revert(
+        &mut s,
+        &ada().if_version(Some(relinked.version)),
+        3,
+        &relinked.undo,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, TriageError::OriginalIsSpam { id: 3, original: 1 }),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 3).duplicate_of, Some(2));
+    assert_eq!(detail(&s, 1).state, ReportState::Spam);
+}
+
 /// Marking, re-marking, undoing and marking again leaves the model as one verdict made
 /// once: a report is never learned twice, and an undone verdict is unlearned.
 #[test]

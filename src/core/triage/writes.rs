@@ -213,6 +213,19 @@ pub(crate) fn write_state(
             Some(to.state.as_str()),
             reason.or(detail),
         )?;
+    } else if from.duplicate_of != to.duplicate_of {
+        // Linked to another original: the audit log has its `duplicate` entry, and the
+        // team's state register takes the new original, or other desks would keep the
+        // old link (and could close the report behind it).
+        crate::core::team::local::on_audit(
+            conn,
+            current.id,
+            &req.actor,
+            &timestamp(req.at),
+            "state",
+            Some(to.state.as_str()),
+            None,
+        )?;
     }
     crate::core::team::hold::settle(conn, current.id, &timestamp(req.at))?;
     Ok(())
