@@ -144,25 +144,28 @@ fn original_of(conn: &Connection, ev: &Event) -> rusqlite::Result<Option<i64>> {
     }
 }
 
-/// The reports whose winning state names `id` as their original, and those held for it.
+/// The reports whose winning state names `id` as their original: those whose row links to
+/// it (a report not held shows its winner's link; an index lookup), and those held for it
+/// (few). Run for every state change, so it never scans the team log.
 fn dependents(conn: &Connection, id: i64) -> rusqlite::Result<Vec<i64>> {
-    let winners: Vec<String> = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT e.json FROM team_registers r JOIN team_events e ON e.id = r.event_id
-             WHERE r.register = 'state' AND e.kind = 'state'
-               AND json_extract(e.json, '$.value.state') = 'duplicate'",
-        )?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
+    let mut out: Vec<i64> = {
+        let mut stmt = conn.prepare_cached("SELECT id FROM reports WHERE duplicate_of = ?1")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    let mut out = Vec::new();
-    for json in winners {
-        let Ok(ev) = serde_json::from_str::<Event>(&json) else {
+    let held: Vec<String> = {
+        let mut stmt =
+            conn.prepare_cached("SELECT report_key FROM team_conflicts WHERE register = ?1")?;
+        let rows = stmt.query_map([HELD], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for key in held {
+        let Some(report) = ReportRef::from_key(&key) else {
             continue;
         };
-        if original_of(conn, &ev)? == Some(id) {
-            if let Some(report) = resolve(conn, &ev.report)? {
-                out.push(report);
+        if let Some(local) = resolve(conn, &report)? {
+            if winning_original(conn, local)? == Some(id) {
+                out.push(local);
             }
         }
     }
