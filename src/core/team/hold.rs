@@ -1,14 +1,16 @@
-//! A real report is never hidden behind spam, even when two members' changes meet
-//! (docs/team.md, "A duplicate of spam"). Locally, triage refuses both halves
-//! (`core::triage::writes::write_state`); between desks neither member saw the other's half:
-//! Bo marks N a duplicate of M while Ada closes M as spam. Both events stay in the log and
-//! win their registers, and each desk derives the same rows from those winners:
+//! A real report is never closed where nobody looks again, even when two members' changes
+//! meet (docs/team.md, "A report never hidden by two desks"). Locally, triage refuses each
+//! half (`core::triage::writes::write_state`); between desks neither member saw the other's
+//! half: Bo marks N a duplicate of M while Ada closes M as spam, or marks M a duplicate of N.
+//! Both events stay in the log and win their registers, and each desk derives the same rows
+//! from those winners:
 //!
-//! - while N's winning state is "duplicate of M" and M is closed as spam here, N is *held
-//!   open* in [`HELD_STATE`], with a `conflict` entry naming both members;
-//! - when either changes (M reopened, or someone sets N's state again), the hold ends: N
-//!   takes its winner's value again (the duplicate link, when M is no longer spam) and the
-//!   entry is withdrawn.
+//! - while N's winning state is "duplicate of M" and M is closed as spam here, or following
+//!   the winning duplicate links from M comes back to N, N is *held open* in
+//!   [`HELD_STATE`], with a `conflict` entry naming both members;
+//! - when that stops (M reopened, or someone sets N's or M's state again), the hold ends: N
+//!   takes its winner's value again (the duplicate link) unless a later change set it, and
+//!   the entry is withdrawn.
 //!
 //! The hold is a function of the current winners only, so every desk ends the same whatever
 //! order the events came in. Holds are kept in `team_conflicts` under the register

@@ -204,7 +204,7 @@ pub fn mark_duplicate(
     }
     in_transaction(store, |conn| {
         let current = load_checking_version(conn, id, req)?;
-        refuse_cycle(conn, id, original)?;
+        writes::refuse_cycle(conn, id, original)?;
         // A duplicate of a duplicate would hide the original: name the original instead.
         let of = writes::load(conn, original)?.state;
         if let (ReportState::Duplicate, Some(root)) = (of.state, of.duplicate_of) {
@@ -235,35 +235,6 @@ pub fn mark_duplicate(
             version,
         })
     })
-}
-
-/// Follows `original`'s own duplicate links; reaching `id` would make a loop.
-fn refuse_cycle(conn: &Connection, id: ReportId, original: ReportId) -> Result<(), TriageError> {
-    let mut chain = vec![original];
-    let mut at = writes::load(conn, original)?.state.duplicate_of;
-    while let Some(next) = at {
-        if next == id {
-            let links: Vec<String> = chain.iter().map(|c| format!("#{c}")).collect();
-            return Err(TriageError::DuplicateCycle {
-                id,
-                original,
-                chain: format!("{} → #{id}", links.join(" → ")),
-            });
-        }
-        if chain.contains(&next) {
-            break; // An existing loop elsewhere: not ours to report, and we must not spin.
-        }
-        chain.push(next);
-        at = conn
-            .query_row(
-                "SELECT duplicate_of FROM reports WHERE id = ?1",
-                [next],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-    }
-    Ok(())
 }
 
 /// Clears the "reporter answered" flag once someone has looked.

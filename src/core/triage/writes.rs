@@ -235,13 +235,15 @@ pub(crate) fn write_state(
 /// at it again: not linked as a duplicate of a report closed as spam, and no report closed
 /// as spam while reports are closed as its duplicates. The duplicate finder and the desk's
 /// `d` offer earlier reports, and a spammer who copied a real report's words earlier would
-/// otherwise take its place. Checked for every change, undo included.
+/// otherwise take its place. Nor is a report closed in a loop of duplicates. Checked for
+/// every change, undo included.
 fn refuse_behind_spam(
     conn: &Connection,
     id: ReportId,
     to: &StateSnapshot,
 ) -> Result<(), TriageError> {
     if let (ReportState::Duplicate, Some(original)) = (to.state, to.duplicate_of) {
+        refuse_cycle(conn, id, original)?;
         if load(conn, original)?.state.state == ReportState::Spam {
             return Err(TriageError::OriginalIsSpam { id, original });
         }
@@ -264,6 +266,39 @@ fn refuse_behind_spam(
         .collect::<Vec<_>>()
         .join(", ");
     Err(TriageError::DuplicatesBehindSpam { id, duplicates })
+}
+
+/// Follows `original`'s own duplicate links; reaching `id` would make a loop.
+pub(crate) fn refuse_cycle(
+    conn: &Connection,
+    id: ReportId,
+    original: ReportId,
+) -> Result<(), TriageError> {
+    let mut chain = vec![original];
+    let mut at = load(conn, original)?.state.duplicate_of;
+    while let Some(next) = at {
+        if next == id {
+            let links: Vec<String> = chain.iter().map(|c| format!("#{c}")).collect();
+            return Err(TriageError::DuplicateCycle {
+                id,
+                original,
+                chain: format!("{} → #{id}", links.join(" → ")),
+            });
+        }
+        if chain.contains(&next) {
+            break; // An existing loop elsewhere: not ours to report, and we must not spin.
+        }
+        chain.push(next);
+        at = conn
+            .query_row(
+                "SELECT duplicate_of FROM reports WHERE id = ?1",
+                [next],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+    }
+    Ok(())
 }
 
 /// Writes a class (and whether a person confirmed it) and its event.
