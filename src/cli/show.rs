@@ -141,6 +141,16 @@ fn print_report(out: &mut impl Write, d: &ReportDetail) -> anyhow::Result<()> {
     if let Some(o) = d.duplicate_of {
         writeln!(out, "duplicate of #{o}")?;
     }
+    // Two members' changes would have hidden it behind spam (docs/team.md).
+    for e in d.events.iter().filter(|e| {
+        e.kind == "conflict" && e.before.as_deref() == Some(crate::core::team::hold::HELD_MARK)
+    }) {
+        writeln!(
+            out,
+            "held open: {}",
+            terminal_line(e.detail.as_deref().unwrap_or("-"))
+        )?;
+    }
     if !d.duplicates.is_empty() {
         let ids: Vec<String> = d.duplicates.iter().map(|i| format!("#{i}")).collect();
         writeln!(out, "duplicates: {}", ids.join(", "))?;

@@ -387,3 +387,134 @@ fn the_desks_background_sync_shows_another_desks_change_within_five_seconds() {
     assert_eq!(bo.show(1)["coordinator"], "ada@example.org");
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
+
+/// Ada closes #1 as spam while Bo marks #2 a duplicate of #1, neither seeing the other's
+/// change (locally each would have been refused): the first desk to push is `first`. After
+/// the syncs #2 is held open on both desks, in their open queue, saying who did what, and
+/// the desks agree; once Ada reopens #1, #2 is its duplicate again on both.
+fn a_duplicate_of_spam_made_on_two_desks(first_is_bo: bool) {
+    let (server, ada, bo) = ada_and_bo(2);
+    ada.ok(&["mark", "1", "spam"]);
+    bo.ok(&["dup", "2", "--of", "1"]);
+    let (first, second) = if first_is_bo {
+        (&bo, &ada)
+    } else {
+        (&ada, &bo)
+    };
+    first.sync();
+    second.sync();
+    first.sync();
+
+    let held = "held open: bo marked this a duplicate of 'tarfile: path traversal 1', which ada closed as spam: kept open as acknowledged, not hidden behind spam";
+    for d in [&ada, &bo] {
+        assert_eq!(d.show(1)["state"], "spam", "{}", d.email);
+        let report = d.show(2);
+        assert_eq!(report["state"], "acknowledged", "{} {report}", d.email);
+        assert_eq!(report["duplicate_of"], serde_json::Value::Null, "{report}");
+        // In the open queue (the desk's Unassigned tab lists open reports nobody has).
+        let open = d.ok(&["list", "--state", "acknowledged", "--unassigned"]);
+        assert!(open.contains("tarfile: path traversal 2"), "{open}");
+        let shown = d.ok(&["show", "2"]);
+        assert!(shown.contains(held), "{} {shown}", d.email);
+    }
+    assert_eq!(ada.shared_state(), bo.shared_state());
+    // Both events are kept: the log still holds Bo's link and Ada's spam.
+    assert_eq!(folder(&server, "secdesk").len(), bo_and_ada_events());
+
+    // Ada finds #1 is a real report after all: Bo's link stands again, on both desks.
+    ada.ok(&["mark", "1", "valid"]);
+    ada.sync();
+    bo.sync();
+    for d in [&ada, &bo] {
+        let report = d.show(2);
+        assert_eq!(report["state"], "duplicate", "{} {report}", d.email);
+        assert_eq!(report["duplicate_of"], 1, "{report}");
+        let shown = d.ok(&["show", "2"]);
+        assert!(!shown.contains(held), "{} {shown}", d.email);
+    }
+    assert_eq!(ada.shared_state(), bo.shared_state());
+}
+
+/// A server with `n` reports and Ada's and Bo's desks, both synced once.
+fn ada_and_bo(n: usize) -> (support::Dovecot, Desk, Desk) {
+    let server = server(n);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    ada.sync();
+    bo.sync();
+    (server, ada, bo)
+}
+
+/// Ada's spam (state and class) and Bo's link (state and duplicate link).
+fn bo_and_ada_events() -> usize {
+    4
+}
+
+#[test]
+fn a_duplicate_of_spam_stays_open_on_both_desks_when_the_spam_arrives_second() {
+    a_duplicate_of_spam_made_on_two_desks(true);
+}
+
+#[test]
+fn a_duplicate_of_spam_stays_open_on_both_desks_when_the_link_arrives_second() {
+    a_duplicate_of_spam_made_on_two_desks(false);
+}
+
+/// Ada links #3 to #1, then to #2 instead: the other desk follows the new link too (it kept
+/// the first one), so closing #1 as spam afterwards hides nothing on either desk.
+#[test]
+fn a_duplicate_linked_to_another_original_follows_on_the_other_desk() {
+    let (_server, ada, bo) = ada_and_bo(3);
+    ada.ok(&["dup", "3", "--of", "1"]);
+    ada.sync();
+    bo.sync();
+    assert_eq!(bo.show(3)["duplicate_of"], 1);
+    ada.ok(&["dup", "3", "--of", "2"]);
+    ada.ok(&["mark", "1", "spam"]);
+    ada.sync();
+    bo.sync();
+    for d in [&ada, &bo] {
+        let report = d.show(3);
+        assert_eq!(report["state"], "duplicate", "{} {report}", d.email);
+        assert_eq!(report["duplicate_of"], 2, "{} {report}", d.email);
+        assert_eq!(d.show(1)["state"], "spam");
+    }
+    assert_eq!(ada.shared_state(), bo.shared_state());
+}
+
+/// Ada marks #2 a duplicate of #1 while Bo marks #1 a duplicate of #2: each alone is fine,
+/// together they would close both reports, neither open. Both are held open on both desks,
+/// saying why; once Ada settles #1 as the original, #2 is its duplicate on both.
+#[test]
+fn two_reports_marked_duplicates_of_each_other_on_two_desks_both_stay_open() {
+    let (_server, ada, bo) = ada_and_bo(2);
+    ada.ok(&["dup", "2", "--of", "1"]);
+    bo.ok(&["dup", "1", "--of", "2"]);
+    ada.sync();
+    bo.sync();
+    ada.sync();
+    let held = |who: &str, of: i64, by: &str| {
+        format!("held open: {who} marked this a duplicate of 'tarfile: path traversal {of}', which {by} marked a duplicate in turn, back to this one: kept open as acknowledged, not closed in a loop of duplicates")
+    };
+    for d in [&ada, &bo] {
+        for (id, text) in [(1, held("bo", 2, "ada")), (2, held("ada", 1, "bo"))] {
+            let report = d.show(id);
+            assert_eq!(report["state"], "acknowledged", "{} {report}", d.email);
+            let shown = d.ok(&["show", &id.to_string()]);
+            assert!(shown.contains(&text), "{} {shown}", d.email);
+        }
+    }
+    assert_eq!(ada.shared_state(), bo.shared_state());
+
+    ada.ok(&["state", "1", "triaged"]);
+    ada.sync();
+    bo.sync();
+    for d in [&ada, &bo] {
+        assert_eq!(d.show(1)["state"], "triaged", "{}", d.email);
+        let report = d.show(2);
+        assert_eq!(report["state"], "duplicate", "{} {report}", d.email);
+        assert_eq!(report["duplicate_of"], 1, "{report}");
+        assert!(!d.ok(&["show", "2"]).contains("held open:"));
+    }
+    assert_eq!(ada.shared_state(), bo.shared_state());
+}

@@ -20,7 +20,9 @@ pub(super) fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()>
     conn.execute("UPDATE team_events SET pending = 0 WHERE id = ?1", [&ev.id])?;
     let target = Target { conn, id, ev };
     let changed = match ev.kind.as_str() {
-        "state" => target.apply_state()?,
+        // Whatever the state event did, the holds of this report and of its duplicates
+        // follow the winners now (super::hold); they bump the versions they change.
+        "state" => target.apply_state()? | super::hold::settle(conn, id, &ev.at)?,
         "class" => target.apply_class()?,
         "coordinator" => target.apply_coordinator()?,
         "note" => target.apply_note()?,
@@ -114,6 +116,11 @@ impl Target<'_> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         if before == (state.clone(), reason.clone(), original) {
+            return Ok(false);
+        }
+        // A duplicate of a report closed as spam here is not closed: `hold::settle` holds
+        // it open instead, in the same fold.
+        if super::hold::would_hold(self.conn, self.id, &state, original)? {
             return Ok(false);
         }
         self.conn.execute(

@@ -24,7 +24,7 @@ pub struct Context<'a> {
 }
 
 /// Cuts hostile or long text down to one safe line of at most `max` characters.
-fn clip(s: &str, max: usize) -> String {
+pub(crate) fn clip(s: &str, max: usize) -> String {
     let line = terminal_line(s);
     let line = line.trim();
     if line.chars().count() <= max {

@@ -9,12 +9,14 @@
 //! - [`local`]: local changes become queued events; fetched events are folded in.
 //! - [`replying`]: who is answering a report.
 //! - [`message`]: an event as a mail message (text for people, JSON for desks).
+//! - `hold`: a report the team marked a duplicate of spam is held open.
 //! - [`moderation`]: spam confirmations to write back to the server (Junk, `$NotJunk`).
 //!
 //! No network here: `mailio::team` moves the messages.
 
 mod apply;
 pub mod event;
+pub(crate) mod hold;
 pub mod local;
 pub mod merge;
 pub mod message;

@@ -314,3 +314,89 @@ fn advisory_fields_reach_the_other_desk() {
         "folding queues nothing"
     );
 }
+
+/// Every arrival order of Ada's spam on #1 and Bo's "#2 duplicate of #1" (each event folded
+/// on its own) leaves a third desk with #2 held open and the same entry; Ada's reopening of
+/// #1, arriving after, links #2 to #1 again.
+#[test]
+fn a_duplicate_of_spam_is_held_open_whatever_the_order_of_arrival() {
+    let (_a, mut a) = desk(2);
+    let (_b, mut b) = desk(2);
+    triage::mark(&mut a, &req(ADA), 1, Class::Spam, None).unwrap();
+    triage::mark_duplicate(&mut b, &req(BO), 2, 1).unwrap();
+    let first: Vec<_> = local::queued(&a)
+        .unwrap()
+        .into_iter()
+        .chain(local::queued(&b).unwrap())
+        .map(|(_, ev)| ev)
+        .collect();
+    assert_eq!(first.len(), 4, "class and state; state and link");
+    triage::mark(&mut a, &req(ADA), 1, Class::Valid, None).unwrap();
+    let reopen: Vec<_> = local::queued(&a)
+        .unwrap()
+        .into_iter()
+        .skip(2)
+        .map(|(_, ev)| ev)
+        .collect();
+    let fold_one = |to: &mut Store, ev: &super::Event| {
+        let fetched = [Fetched {
+            uid: 1,
+            event: Ok(ev.clone()),
+            by_mail: false,
+        }];
+        let cursor = MailboxState {
+            uidvalidity: 1,
+            last_uid: 1,
+        };
+        local::fold(to, "secdesk", &fetched, cursor, &[ADA.into(), BO.into()]).unwrap();
+    };
+    let mut seen = Vec::new();
+    for order in permutations(first.len()) {
+        let (_c, mut c) = desk(2);
+        for &i in &order {
+            fold_one(&mut c, &first[i]);
+        }
+        let held = (row(&c, 1).0, row(&c, 2).0, dup_of(&c, 2), conflicts(&c));
+        assert_eq!(held.0, "spam", "{order:?}");
+        assert_eq!(held.1, "acknowledged", "{order:?}");
+        assert_eq!(held.2, None, "{order:?}");
+        assert_eq!(held.3.len(), 1, "{order:?}: {:?}", held.3);
+        assert!(held.3[0].starts_with("bo marked this a duplicate of 'report 0'"));
+        seen.push(held);
+        for ev in &reopen {
+            fold_one(&mut c, ev);
+        }
+        assert_eq!(row(&c, 2).0, "duplicate", "{order:?}");
+        assert_eq!(dup_of(&c, 2), Some(1), "{order:?}");
+        assert_eq!(conflicts(&c), Vec::<String>::new(), "{order:?}");
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "every order ends the same");
+}
+
+fn dup_of(store: &Store, id: i64) -> Option<i64> {
+    store
+        .conn()
+        .query_row(
+            "SELECT duplicate_of FROM reports WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Every order of `0..n`.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for rest in permutations(n - 1) {
+        for at in 0..=rest.len() {
+            let mut p = rest.clone();
+            p.insert(at, n - 1);
+            out.push(p);
+        }
+    }
+    out
+}

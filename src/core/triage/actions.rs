@@ -61,9 +61,6 @@ pub fn set_state(
         if !reasoned_again {
             check_move(&current, state)?;
         }
-        if state == ReportState::Spam {
-            refuse_hiding_duplicates(conn, id)?;
-        }
         writes::write_state(conn, &current, &target, req, note)?;
         let learned =
             class_for(state).filter(|c| current.class != Some(*c) || !current.class_confirmed);
@@ -146,9 +143,6 @@ pub fn mark_noted(
         };
         if target.state != now.state {
             check_move(&current, target.state)?;
-            if target.state == ReportState::Spam {
-                refuse_hiding_duplicates(conn, id)?;
-            }
         }
         let before = current.class_snapshot();
         let after = ClassSnapshot {
@@ -210,18 +204,13 @@ pub fn mark_duplicate(
     }
     in_transaction(store, |conn| {
         let current = load_checking_version(conn, id, req)?;
-        refuse_cycle(conn, id, original)?;
+        writes::refuse_cycle(conn, id, original)?;
         // A duplicate of a duplicate would hide the original: name the original instead.
         let of = writes::load(conn, original)?.state;
         if let (ReportState::Duplicate, Some(root)) = (of.state, of.duplicate_of) {
             return Err(TriageError::OriginalIsDuplicate { id, original, root });
         }
-        // Nor may a report be closed behind spam: the duplicate finder and the desk's `d`
-        // offer earlier reports, and a spammer who copied a real report's words earlier
-        // would otherwise take its place.
-        if of.state == ReportState::Spam {
-            return Err(TriageError::OriginalIsSpam { id, original });
-        }
+        // Nor may a report be closed behind spam: `writes::write_state` refuses it.
         if current.state.state != ReportState::Duplicate {
             check_move(&current, ReportState::Duplicate)?;
         }
@@ -246,55 +235,6 @@ pub fn mark_duplicate(
             version,
         })
     })
-}
-
-/// Refuses to close report `id` as spam while reports are closed as its duplicates: they
-/// would be hidden behind spam, out of every open queue, with no one looking at them again.
-fn refuse_hiding_duplicates(conn: &Connection, id: ReportId) -> Result<(), TriageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM reports WHERE duplicate_of = ?1 AND state = 'duplicate' ORDER BY id",
-    )?;
-    let behind = stmt
-        .query_map([id], |r| r.get::<_, ReportId>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    if behind.is_empty() {
-        return Ok(());
-    }
-    let duplicates = behind
-        .iter()
-        .map(|d| format!("#{d}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    Err(TriageError::DuplicatesBehindSpam { id, duplicates })
-}
-
-/// Follows `original`'s own duplicate links; reaching `id` would make a loop.
-fn refuse_cycle(conn: &Connection, id: ReportId, original: ReportId) -> Result<(), TriageError> {
-    let mut chain = vec![original];
-    let mut at = writes::load(conn, original)?.state.duplicate_of;
-    while let Some(next) = at {
-        if next == id {
-            let links: Vec<String> = chain.iter().map(|c| format!("#{c}")).collect();
-            return Err(TriageError::DuplicateCycle {
-                id,
-                original,
-                chain: format!("{} → #{id}", links.join(" → ")),
-            });
-        }
-        if chain.contains(&next) {
-            break; // An existing loop elsewhere: not ours to report, and we must not spin.
-        }
-        chain.push(next);
-        at = conn
-            .query_row(
-                "SELECT duplicate_of FROM reports WHERE id = ?1",
-                [next],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-    }
-    Ok(())
 }
 
 /// Clears the "reporter answered" flag once someone has looked.
@@ -361,10 +301,7 @@ pub fn revert(
             Undo::Nothing => return Ok(current.version),
             Undo::State(s) => writes::write_state(conn, &current, s, req, Some("undo"))?,
             Undo::Class(c) => {
-                // Undoing a reopen must not close behind spam what was linked to it since.
-                if c.state.state == ReportState::Spam && current.state.state != ReportState::Spam {
-                    refuse_hiding_duplicates(conn, id)?;
-                }
+                // An undo that would close a report behind spam is refused by write_state.
                 writes::write_class(conn, &current, c.class, c.confirmed, req)?;
                 writes::write_state(conn, &current, &c.state, req, Some("undo"))?;
                 // The model follows the class: back to the earlier confirmed label, or

@@ -337,6 +337,16 @@ fn duplicates_link_both_ways_and_refuse_self_and_loops() {
     assert!(detail(&s, 1).duplicates.is_empty());
 }
 
+/// Takes back `applied`, made on report `id`, from the view that made it.
+fn undo<T>(s: &mut Store, id: i64, applied: &Applied<T>) -> Result<i64, TriageError> {
+    revert(
+        s,
+        &ada().if_version(Some(applied.version)),
+        id,
+        &applied.undo,
+    )
+}
+
 /// A real report is never closed behind spam: not by linking it to spam, not by closing its
 /// original as spam, not by undoing the reopening of an original it was linked to since.
 #[test]
@@ -350,13 +360,7 @@ fn nothing_is_closed_as_a_duplicate_behind_spam() {
     );
     let reopened = mark(&mut s, &ada(), 1, Class::Valid, None).unwrap();
     mark_duplicate(&mut s, &ada(), 2, 1).unwrap();
-    let err = revert(
-        &mut s,
-        &ada().if_version(Some(reopened.version)),
-        1,
-        &reopened.undo,
-    )
-    .unwrap_err();
+    let err = undo(&mut s, 1, &reopened).unwrap_err();
     assert!(
         err.to_string()
             .contains("original of #2, closed as its duplicates"),
@@ -368,6 +372,49 @@ fn nothing_is_closed_as_a_duplicate_behind_spam() {
         matches!(err, TriageError::DuplicatesBehindSpam { id: 1, .. }),
         "{err}"
     );
+}
+
+/// Undoing a re-link puts the earlier link back only while its original is not spam: #3
+/// was a duplicate of #1, then of #2; #1 was closed as spam since (nothing pointed at it),
+/// so undoing the re-link would hide #3 behind spam.
+#[test]
+fn undoing_a_relink_never_puts_a_report_back_behind_spam() {
+    let (_d, mut s) = store(3);
+    mark_duplicate(&mut s, &ada(), 3, 1).unwrap();
+    let relinked = mark_duplicate(&mut s, &ada(), 3, 2).unwrap();
+    mark(&mut s, &ada(), 1, Class::Spam, None).unwrap();
+    let err = undo(&mut s, 3, &relinked).unwrap_err();
+    assert!(
+        matches!(err, TriageError::OriginalIsSpam { id: 3, original: 1 }),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 3).duplicate_of, Some(2));
+    assert_eq!(detail(&s, 1).state, ReportState::Spam);
+}
+
+/// Undoing a reopening puts the earlier link back only while it makes no loop: #2 was a
+/// duplicate of #1 and was reopened; #1 was marked a duplicate of #2 since, so undoing the
+/// reopening would close #1 and #2 as duplicates of each other, neither open.
+#[test]
+fn undoing_a_reopening_never_closes_a_loop_of_duplicates() {
+    let (_d, mut s) = store(2);
+    mark_duplicate(&mut s, &ada(), 2, 1).unwrap();
+    let reopened = set_state(&mut s, &ada(), 2, ReportState::Acknowledged, None, None).unwrap();
+    mark_duplicate(&mut s, &ada(), 1, 2).unwrap();
+    let err = undo(&mut s, 2, &reopened).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TriageError::DuplicateCycle {
+                id: 2,
+                original: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(detail(&s, 2).state, ReportState::Acknowledged);
+    assert_eq!(detail(&s, 1).duplicate_of, Some(2));
 }
 
 /// Marking, re-marking, undoing and marking again leaves the model as one verdict made

@@ -164,7 +164,11 @@ pub(crate) fn bump(
 }
 
 /// Writes a new state (with its reason and duplicate link) and its events. Does not consult
-/// the lifecycle table: callers check the move first (or are undoing one).
+/// the lifecycle table: callers check the move first (or are undoing one). Every state
+/// change made here passes through it, so it alone keeps a real report from being hidden
+/// behind spam ([`refuse_behind_spam`]); a teammate's change that would do it holds the
+/// report open instead (`core::team::hold`), and this change lets such holds go when it
+/// reopens their original.
 pub(crate) fn write_state(
     conn: &Connection,
     current: &Current,
@@ -176,6 +180,7 @@ pub(crate) fn write_state(
     if from == to {
         return Ok(());
     }
+    refuse_behind_spam(conn, current.id, to)?;
     conn.execute(
         "UPDATE reports SET state = ?2, invalid_reason = ?3, duplicate_of = ?4 WHERE id = ?1",
         params![
@@ -208,6 +213,90 @@ pub(crate) fn write_state(
             Some(to.state.as_str()),
             reason.or(detail),
         )?;
+    } else if from.duplicate_of != to.duplicate_of {
+        // Linked to another original: the audit log has its `duplicate` entry, and the
+        // team's state register takes the new original, or other desks would keep the
+        // old link (and could close the report behind it).
+        crate::core::team::local::on_audit(
+            conn,
+            current.id,
+            &req.actor,
+            &timestamp(req.at),
+            "state",
+            Some(to.state.as_str()),
+            None,
+        )?;
+    }
+    crate::core::team::hold::settle(conn, current.id, &timestamp(req.at))?;
+    Ok(())
+}
+
+/// A real report is never closed behind spam, out of every open queue with no one looking
+/// at it again: not linked as a duplicate of a report closed as spam, and no report closed
+/// as spam while reports are closed as its duplicates. The duplicate finder and the desk's
+/// `d` offer earlier reports, and a spammer who copied a real report's words earlier would
+/// otherwise take its place. Nor is a report closed in a loop of duplicates. Checked for
+/// every change, undo included.
+fn refuse_behind_spam(
+    conn: &Connection,
+    id: ReportId,
+    to: &StateSnapshot,
+) -> Result<(), TriageError> {
+    if let (ReportState::Duplicate, Some(original)) = (to.state, to.duplicate_of) {
+        refuse_cycle(conn, id, original)?;
+        if load(conn, original)?.state.state == ReportState::Spam {
+            return Err(TriageError::OriginalIsSpam { id, original });
+        }
+    }
+    if to.state != ReportState::Spam {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM reports WHERE duplicate_of = ?1 AND state = 'duplicate' ORDER BY id",
+    )?;
+    let behind = stmt
+        .query_map([id], |r| r.get::<_, ReportId>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if behind.is_empty() {
+        return Ok(());
+    }
+    let duplicates = behind
+        .iter()
+        .map(|d| format!("#{d}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(TriageError::DuplicatesBehindSpam { id, duplicates })
+}
+
+/// Follows `original`'s own duplicate links; reaching `id` would make a loop.
+pub(crate) fn refuse_cycle(
+    conn: &Connection,
+    id: ReportId,
+    original: ReportId,
+) -> Result<(), TriageError> {
+    let mut chain = vec![original];
+    let mut at = load(conn, original)?.state.duplicate_of;
+    while let Some(next) = at {
+        if next == id {
+            let links: Vec<String> = chain.iter().map(|c| format!("#{c}")).collect();
+            return Err(TriageError::DuplicateCycle {
+                id,
+                original,
+                chain: format!("{} → #{id}", links.join(" → ")),
+            });
+        }
+        if chain.contains(&next) {
+            break; // An existing loop elsewhere: not ours to report, and we must not spin.
+        }
+        chain.push(next);
+        at = conn
+            .query_row(
+                "SELECT duplicate_of FROM reports WHERE id = ?1",
+                [next],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
     }
     Ok(())
 }
