@@ -416,3 +416,33 @@ fn body_rows(screen: &str) -> Vec<&str> {
         .map(str::trim_end)
         .collect()
 }
+
+/// A report two members' changes would have hidden behind spam is held open (docs/team.md):
+/// the report view says so near the top, with the hold's own words, at 80 columns as on a
+/// wide screen, not only in the audit log at the bottom.
+#[test]
+fn a_report_held_open_says_why_near_the_top() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    let why = "bo marked this a duplicate of 'spam offer', which ada closed as spam: kept open";
+    desk.store
+        .conn()
+        .execute(
+            "INSERT INTO events (report_id, actor, at, kind, before, after, detail)
+             VALUES (?1, 'bo@example.org', '2026-01-01T00:00:00Z', 'conflict', ?2, 'acknowledged', ?3)",
+            rusqlite::params![id, "held open", why],
+        )
+        .unwrap();
+    desk.act(secdesk::tui::action::Action::StoreChanged);
+    for (width, height) in [(80, 24), (160, 40)] {
+        desk.resize(width, height);
+        desk.key(KeyCode::Enter);
+        let report = desk.screen();
+        let line = report
+            .lines()
+            .find(|l| l.contains("Held open"))
+            .unwrap_or_else(|| panic!("{width}x{height}: no Held open line\n{report}"));
+        assert!(line.contains("bo marked this a duplicate of"), "{line}");
+        desk.key(KeyCode::Char('q'));
+    }
+}

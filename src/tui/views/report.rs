@@ -272,6 +272,18 @@ fn notice_lines(out: &mut Vec<Line<'_>>, d: &Detail) {
         let list: Vec<String> = r.duplicates.iter().map(|i| format!("#{i}")).collect();
         out.push(field("Duplicates", list.join(" ")));
     }
+    // Two members' changes would have hidden it behind spam (docs/team.md): why it is open.
+    for e in r.events.iter().filter(|e| {
+        e.kind == "conflict" && e.before.as_deref() == Some(crate::core::team::hold::HELD_MARK)
+    }) {
+        out.push(field(
+            "Held open",
+            Span::styled(
+                safe(e.detail.as_deref().unwrap_or("-")),
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
+        ));
+    }
     if r.flagged {
         out.push(field(
             "Flag",
