@@ -16,10 +16,11 @@ use serde::Serialize;
 
 use crate::core::classify::corpus::{labelled_files, read_message};
 use crate::core::classify::evaluate::{evaluate, ConfusionRow, EvalReport, Sample};
-use crate::core::classify::replay::{replay, ReplayReport};
+use crate::core::classify::replay::{replay_with, ReplayReport};
 use crate::core::classify::split::{
     read_folder, run_split, test_part, Item, SplitKind, SplitReport,
 };
+use crate::core::classify::storage::Copies;
 use crate::core::classify::{load_classifier, RuleSet};
 use crate::core::sanitize::terminal_line;
 
@@ -45,6 +46,10 @@ pub struct Args {
     /// its true label. Reports the confusion matrix and errors per 50 messages.
     #[arg(long)]
     pub replay: bool,
+    /// With --replay: count every near-copy as the desk did before campaigns counted once
+    /// (docs/classifier.md), to compare.
+    #[arg(long, requires = "replay")]
+    pub count_every_copy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -124,7 +129,12 @@ fn run_held_out(ctx: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let started = Instant::now();
     if args.replay {
-        let r = replay(&folders, &rules);
+        let copies = if args.count_every_copy {
+            Copies::CountEach
+        } else {
+            Copies::CountOnce
+        };
+        let r = replay_with(&folders, &rules, copies);
         if args.json {
             output::print_json(&r)?;
         } else {
@@ -233,7 +243,12 @@ fn print_splits(o: &SplitOutput) -> anyhow::Result<()> {
 
 fn print_replay(r: &ReplayReport) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{} messages replayed in date order", r.steps.len())?;
+    writeln!(
+        out,
+        "{} messages replayed in date order; {} near-copies of a message learned under the same label counted once",
+        r.steps.len(),
+        r.near_copies
+    )?;
     print_confusion(&mut out, "class before learning", &r.confusion)?;
     writeln!(out, "\nerrors per 50 messages")?;
     let line: Vec<String> = r.curve.iter().map(|p| p.errors.to_string()).collect();

@@ -46,5 +46,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         change::unchanged(args.id, &what, a.version);
     }
+    // A campaign counts once (docs/classifier.md, "Campaigns count once"): say so, or a
+    // moderator may wonder why marking the next copy did not teach the model.
+    let copies = crate::core::classify::near_copies_of(store.conn(), args.id)?;
+    let learned = a.before.class != Some(class) || !a.before.confirmed;
+    if learned && copies > 0 {
+        println!(
+            "#{}: learned as a near-copy of mail already learned as {class}: counted once",
+            args.id
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,8 @@ use crate::core::classify::bayes::BayesParams;
 use crate::core::classify::corpus::{labelled_files, read_message};
 use crate::core::classify::fitting::{fit_stack, Example};
 use crate::core::classify::storage::{
-    ensure_model, load_model, replace_model, save_stack_in, train_batch, TrainItem, ORIGIN_EMPTY,
+    ensure_model, load_model, replace_model, save_stack_in, train_batch_with, Copies, TrainItem,
+    ORIGIN_EMPTY,
 };
 use crate::core::classify::{Label, Model, RuleSet};
 use crate::core::parse::{content_hash, parse_message};
@@ -64,8 +65,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             examples.push(example);
         }
         let tx = store.conn_mut().transaction()?;
-        let summary =
-            train_batch(&tx, &items).with_context(|| format!("training on {}", dir.display()))?;
+        // Folders a person chose count every message; near-copies count once only in what
+        // the team's verdicts teach (docs/classifier.md, "Campaigns count once").
+        let summary = train_batch_with(&tx, &items, Copies::CountEach)
+            .with_context(|| format!("training on {}", dir.display()))?;
         tx.commit()?;
         let counts: Vec<String> = Label::ALL
             .iter()

@@ -241,6 +241,9 @@ pub struct Applied {
     /// An undo's reports, each `(id, before, now)`: as it was at version `before` again,
     /// numbered `now`, so an earlier change that left it at `before` can still be undone.
     pub restored: Vec<(ReportId, i64, i64)>,
+    /// Of the reports whose class was set, how many were learned as near-copies of mail
+    /// already learned under that class, so counted once (core::classify::campaign).
+    pub near_copies: usize,
 }
 
 /// A batch that can be taken back: each report with the version after the change.

@@ -101,6 +101,16 @@ pub fn reports(ids: &[i64]) -> String {
     }
 }
 
+/// After a sweep: how many of its reports were near-copies of mail the model had already
+/// learned under that class, so learned once (core::classify::campaign); empty for none.
+pub fn near_copies(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (1 near-copy of mail already learned: counted once)".into(),
+        n => format!(" ({n} near-copies of mail already learned: counted once)"),
+    }
+}
+
 pub fn undo_hint() -> &'static str {
     " — u undoes"
 }

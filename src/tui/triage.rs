@@ -21,6 +21,7 @@ pub fn apply(store: &mut Store, config: &Config, now: DateTime<Utc>, batch: Batc
         unchanged: Vec::new(),
         refused: Vec::new(),
         restored: Vec::new(),
+        near_copies: 0,
     };
     for op in batch.ops {
         let req = Request::new(config.identity.email.clone())
@@ -28,7 +29,13 @@ pub fn apply(store: &mut Store, config: &Config, now: DateTime<Utc>, batch: Batc
             .if_version(Some(op.version));
         match one(store, config, &req, &op) {
             Ok((_, Undo::Nothing)) => out.unchanged.push(op.id),
-            Ok((version, undo)) => out.changed.push((op.id, version, undo)),
+            Ok((version, undo)) => {
+                if matches!(op.change, Change::Mark(..) | Change::State(..)) {
+                    let copies = crate::core::classify::near_copies_of(store.conn(), op.id);
+                    out.near_copies += usize::from(copies.is_ok_and(|n| n > 0));
+                }
+                out.changed.push((op.id, version, undo));
+            }
             Err(e) => out.refused.push((op.id, refusal(&e, store.path()))),
         }
     }
@@ -94,6 +101,7 @@ pub fn undo(store: &mut Store, config: &Config, now: DateTime<Utc>, entry: UndoE
         unchanged: Vec::new(),
         refused: Vec::new(),
         restored: Vec::new(),
+        near_copies: 0,
     };
     for (id, version, token) in entry.items {
         let req = Request::new(config.identity.email.clone())

@@ -452,7 +452,11 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
             // An undo's label already names the reports it took back.
             message = text::undone(&applied.label);
         } else {
-            message = format!("{what}{}", text::undo_hint());
+            message = format!(
+                "{what}{}{}",
+                text::near_copies(applied.near_copies),
+                text::undo_hint()
+            );
             state.undo.push(UndoEntry {
                 label: what,
                 items: applied.changed.clone(),

@@ -92,6 +92,20 @@ pub fn forget_in(conn: &Connection, report_id: ReportId) -> Result<usize, Classi
     Ok(n)
 }
 
+/// How many of the report's incoming messages are kept as near-copies of mail already
+/// learned under the same label, so taught the model nothing ([`super::campaign`]). The
+/// desk's sweep and `secdesk mark` tell it after a change of class.
+pub fn near_copies_of(conn: &Connection, report_id: ReportId) -> Result<usize, ClassifyError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM messages m
+         JOIN classify_copies c ON c.content_hash = lower(hex(m.content_hash))
+         WHERE m.report_id = ?1 AND m.direction = 'in'",
+        [report_id],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// An incoming message of a report.
 struct Incoming {
     /// `messages.content_hash`, hex.
@@ -316,6 +330,82 @@ mod tests {
             let count = |t: &str| m.tokens.get(t).map_or(0, |c| c[3]);
             assert_eq!(count("auth:dkim:pass"), dkim_pass, "{:?}", config.sync);
             assert_eq!(count("auth:spf:fail"), 1, "{:?}", config.sync);
+        }
+    }
+
+    /// A campaign learned one report at a time counts once, whichever label it is learned
+    /// under and in whatever order its reports are relabelled or forgotten; forgetting all of
+    /// it gives back the tables exactly.
+    #[test]
+    fn near_copies_count_once_through_relabels_and_forgetting_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let copy = |i: usize| {
+            format!(
+                "From: writer{i}@campaign.example\nMessage-ID: <c{i}@campaign.example>\n\
+                 Subject: offer {i}\n\nheap overflow reproducer traceback tarfile zipfile \
+                 asyncio pickle ctypes sanitizer segfault cpython claim your airdrop now \
+                 guaranteed returns wallet token t{i}x{}\n",
+                i * 31
+            )
+        };
+        let other = "From: alice@reporter.example\nMessage-ID: <o@x>\nSubject: tarfile bug\n\n\
+                     tarfile extractall follows a symlink out of the target folder\n";
+        let mut batch: Vec<RawIncoming> = (0..20).map(|i| RawIncoming::file(copy(i))).collect();
+        batch.push(RawIncoming::file(other));
+        let summary = Ingestor::without_classifier()
+            .ingest_batch(&mut store, batch, None)
+            .unwrap();
+        assert_eq!(summary.new_reports, 21);
+        let mut base = Model::default();
+        base.apply(Label::Ham, &["seen".to_string()], false);
+        replace_model(&mut store, ORIGIN_EMPTY, &base).unwrap();
+        let tokens = "SELECT * FROM classify_tokens ORDER BY token";
+        let counts = "SELECT spam, ham, invalid, valid FROM classify_model";
+        let before = (table(&store, tokens), table(&store, counts));
+
+        let mut copies = 0;
+        for id in 1..=20 {
+            copies += learn(&mut store, id, Class::Valid).unwrap().near_copies;
+        }
+        assert_eq!(copies, 19, "all but the first were near-copies");
+        assert_eq!(learn(&mut store, 21, Class::Valid).unwrap().near_copies, 0);
+        let m = load_model(&mut store).unwrap();
+        assert_eq!(m.messages, [0, 1, 0, 2], "the campaign and the report");
+        assert_eq!(m.tokens["traceback"], [0, 0, 0, 1]);
+
+        // Relabelling the counted report: another copy counts as valid in its place, and
+        // as spam the report is the first of its kind.
+        let s = learn(&mut store, 1, Class::Spam).unwrap();
+        assert_eq!((s.relabelled, s.near_copies), (1, 0));
+        assert_eq!(load_model(&mut store).unwrap().messages, [1, 1, 0, 2]);
+        let s = learn(&mut store, 2, Class::Spam).unwrap();
+        assert_eq!((s.relabelled, s.near_copies), (1, 1));
+        assert_eq!(load_model(&mut store).unwrap().messages, [1, 1, 0, 2]);
+
+        // While any copy is learned under a label, the campaign counts exactly once there.
+        let mut left: Vec<i64> = (1..=21).collect();
+        for id in [
+            1, 7, 3, 20, 2, 21, 4, 5, 6, 8, 9, 10, 19, 11, 12, 13, 14, 15, 16, 17, 18,
+        ] {
+            forget(&mut store, id).unwrap();
+            left.retain(|&r| r != id);
+            let spam = left.iter().filter(|&&r| r <= 2).count().min(1) as u64;
+            let valid = left
+                .iter()
+                .filter(|&&r| (3..=20).contains(&r))
+                .count()
+                .min(1) as u64
+                + u64::from(left.contains(&21));
+            let m = load_model(&mut store).unwrap();
+            assert_eq!(m.messages, [spam, 1, 0, valid], "after forgetting #{id}");
+        }
+        assert_eq!((table(&store, tokens), table(&store, counts)), before);
+        for t in ["classify_trained", "classify_bands", "classify_copies"] {
+            assert!(
+                table(&store, &format!("SELECT * FROM {t}")).is_empty(),
+                "{t}"
+            );
         }
     }
 }

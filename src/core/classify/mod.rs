@@ -17,6 +17,7 @@
 
 pub mod advice;
 pub mod bayes;
+pub mod campaign;
 pub mod corpus;
 pub mod detect;
 pub mod evaluate;
@@ -39,7 +40,7 @@ pub mod verdict;
 
 use std::path::{Path, PathBuf};
 
-pub use learn::{forget, forget_in, learn, learn_in, LearnSummary};
+pub use learn::{forget, forget_in, learn, learn_in, near_copies_of, LearnSummary};
 pub use model::{Label, Model};
 pub use rules::RuleSet;
 pub use verdict::{Classifier, Cutoffs};

@@ -12,9 +12,11 @@
 use serde::Serialize;
 
 use super::bayes::BayesParams;
+use super::campaign::CopyIndex;
 use super::fitting::{fit_rows, Example};
 use super::model::{Label, Model};
 use super::split::Item;
+use super::storage::Copies;
 use super::{Classifier, RuleSet};
 use crate::core::model::{Class, Outcome};
 use crate::core::parse::parse_message;
@@ -74,6 +76,9 @@ pub struct ReplayReport {
     pub confusion: Vec<super::evaluate::ConfusionRow>,
     pub curve: Vec<CurvePoint>,
     pub sources: Vec<SourceSummary>,
+    /// Messages learned as near-copies of one learned before under the same label, so
+    /// counted once ([`super::campaign`]; 0 with [`Copies::CountEach`]).
+    pub near_copies: usize,
 }
 
 /// An error is a class the moderator has to change: spam not called spam, anything else
@@ -90,6 +95,16 @@ fn is_error(label: Label, class: Class) -> bool {
 /// Replays folders: every item of every folder, in date order (undated first, then by
 /// folder and name), classify then learn.
 pub fn replay(folders: &[(String, Vec<Item>)], rules: &RuleSet) -> ReplayReport {
+    replay_with(folders, rules, Copies::CountOnce)
+}
+
+/// [`replay`], choosing what a near-copy counts (`CountEach`: as before campaigns counted
+/// once, for comparison).
+pub fn replay_with(
+    folders: &[(String, Vec<Item>)],
+    rules: &RuleSet,
+    count: Copies,
+) -> ReplayReport {
     let mut order: Vec<(usize, &Item)> = folders
         .iter()
         .enumerate()
@@ -106,6 +121,8 @@ pub fn replay(folders: &[(String, Vec<Item>)], rules: &RuleSet) -> ReplayReport 
     // model without weights keeps.
     classifier.params = BayesParams::default();
     let mut rows: Vec<(Label, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut copies = CopyIndex::default();
+    let mut near_copies = 0;
     let mut steps = Vec::with_capacity(order.len());
     for (index, (source, item)) in order.into_iter().enumerate() {
         let m = parse_message(&item.raw);
@@ -124,9 +141,15 @@ pub fn replay(folders: &[(String, Vec<Item>)], rules: &RuleSet) -> ReplayReport 
             spam_score: v.spam_score,
             error: is_error(item.label, v.class),
         });
-        classifier
-            .model_mut()
-            .apply(item.label, &example.tokens, false);
+        // As the store learns a verdict: a near-copy of a message learned under the same
+        // label counts once (super::campaign).
+        let counted = count == Copies::CountEach || copies.learn(item.label, &example.tokens);
+        near_copies += usize::from(!counted);
+        if counted {
+            classifier
+                .model_mut()
+                .apply(item.label, &example.tokens, false);
+        }
         if (index + 1) % REFIT_EVERY == 0 {
             // The latest scores only: early ones came from a model that knew little.
             let recent = &rows[rows.len().saturating_sub(REFIT_WINDOW)..];
@@ -137,10 +160,14 @@ pub fn replay(folders: &[(String, Vec<Item>)], rules: &RuleSet) -> ReplayReport 
             }
         }
     }
-    summarise(folders, steps)
+    summarise(folders, steps, near_copies)
 }
 
-fn summarise(folders: &[(String, Vec<Item>)], steps: Vec<Step>) -> ReplayReport {
+fn summarise(
+    folders: &[(String, Vec<Item>)],
+    steps: Vec<Step>,
+    near_copies: usize,
+) -> ReplayReport {
     let confusion = super::evaluate::confusion(steps.iter().map(|s| (s.label, s.class)));
     let curve = steps
         .chunks(CURVE_STEP)
@@ -185,6 +212,7 @@ fn summarise(folders: &[(String, Vec<Item>)], steps: Vec<Step>) -> ReplayReport 
         confusion,
         curve,
         sources,
+        near_copies,
     }
 }
 

@@ -57,7 +57,8 @@ pub fn replace_model(store: &mut Store, origin: &str, model: &Model) -> Result<(
 /// [`replace_model`] inside the caller's transaction.
 pub fn replace_model_in(tx: &Connection, origin: &str, model: &Model) -> Result<(), ClassifyError> {
     tx.execute_batch(
-        "DELETE FROM classify_tokens; DELETE FROM classify_trained; DELETE FROM classify_model;",
+        "DELETE FROM classify_tokens; DELETE FROM classify_trained; DELETE FROM classify_bands;
+         DELETE FROM classify_copies; DELETE FROM classify_model;",
     )?;
     save_stack_in(tx, model.stack.as_ref())?;
     let m = model.messages;
@@ -195,28 +196,55 @@ pub struct TrainSummary {
     pub relabelled: usize,
     /// Messages already trained with this label: left alone.
     pub unchanged: usize,
+    /// Of those trained or relabelled, how many were near-copies of a message already
+    /// learned under the same label ([`super::campaign`]): kept, but counted once.
+    pub near_copies: usize,
 }
 
-/// Trains a batch; run it inside a transaction (the counts change in several statements). A message trained before under another
-/// label is untrained first (with the exact tokens it was trained with); one trained under
-/// the same label is left alone, so training twice does not count twice.
+/// Whether a batch counts a near-copy of a message learned under the same label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copies {
+    /// Counted once ([`super::campaign`]): what a team's verdicts teach.
+    CountOnce,
+    /// Every message counts (`secdesk train` on folders a person chose).
+    CountEach,
+}
+
+/// Trains a batch; run it inside a transaction (the counts change in several statements).
+/// A message trained before under another label is untrained first (with the exact tokens it
+/// was trained with); one trained under the same label is left alone, so training twice
+/// does not count twice. A near-copy of a message already learned under the same label is
+/// recorded but not counted ([`super::campaign`]).
 pub fn train_batch(tx: &Connection, items: &[TrainItem]) -> Result<TrainSummary, ClassifyError> {
+    train_batch_with(tx, items, Copies::CountOnce)
+}
+
+/// [`train_batch`], choosing what a near-copy counts.
+pub fn train_batch_with(
+    tx: &Connection,
+    items: &[TrainItem],
+    copies: Copies,
+) -> Result<TrainSummary, ClassifyError> {
     let mut delta = Delta::default();
     let mut summary = TrainSummary::default();
     let now = timestamp(Utc::now());
     for item in items {
         match previous(tx, &item.content_hash)? {
-            Some((label, _)) if label == item.label => {
+            Some(p) if p.label == item.label => {
                 summary.unchanged += 1;
                 continue;
             }
-            Some((label, tokens)) => {
-                delta.add(label, &tokens, -1);
+            Some(p) => {
+                remove(tx, &item.content_hash, p, &mut delta)?;
                 summary.relabelled += 1;
             }
             None => summary.trained += 1,
         }
-        delta.add(item.label, &item.tokens, 1);
+        let keys = super::campaign::bands(&item.tokens);
+        let copy_of = match copies {
+            Copies::CountOnce => near_copy_of(tx, item.label, &item.tokens, &keys)?,
+            Copies::CountEach => None,
+        };
         tx.execute(
             "INSERT INTO classify_trained (content_hash, label, tokens, trained_at)
              VALUES (?1, ?2, ?3, ?4)
@@ -229,39 +257,148 @@ pub fn train_batch(tx: &Connection, items: &[TrainItem]) -> Result<TrainSummary,
                 now
             ],
         )?;
+        let mut band = tx.prepare_cached(
+            "INSERT OR IGNORE INTO classify_bands (band, content_hash) VALUES (?1, ?2)",
+        )?;
+        for k in keys {
+            band.execute(params![k, item.content_hash])?;
+        }
+        match copy_of {
+            Some(of) => {
+                tx.execute(
+                    "INSERT OR REPLACE INTO classify_copies (content_hash, copy_of) VALUES (?1, ?2)",
+                    params![item.content_hash, of],
+                )?;
+                summary.near_copies += 1;
+            }
+            None => delta.add(item.label, &item.tokens, 1),
+        }
     }
     delta.write(tx)?;
     Ok(summary)
 }
 
+/// The counted message, trained under `label`, of which `tokens` would be a near-copy.
+fn near_copy_of(
+    tx: &Connection,
+    label: Label,
+    tokens: &[String],
+    keys: &[i64],
+) -> Result<Option<String>, ClassifyError> {
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT DISTINCT t.content_hash, t.tokens, c.copy_of
+         FROM classify_bands b
+         JOIN classify_trained t ON t.content_hash = b.content_hash
+         LEFT JOIN classify_copies c ON c.content_hash = t.content_hash
+         WHERE b.band IN (SELECT value FROM json_each(?1)) AND t.label = ?2",
+    )?;
+    let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
+    let rows = stmt.query_map(params![keys, label.as_str()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let mut best: Option<(f64, String)> = None;
+    for row in rows {
+        let (hash, stored, copy_of) = row?;
+        let stored: Vec<&str> = stored.split('\n').filter(|t| !t.is_empty()).collect();
+        let j = super::campaign::jaccard(&stored, tokens);
+        if j >= super::campaign::NEAR && best.as_ref().is_none_or(|(b, _)| j > *b) {
+            best = Some((j, copy_of.unwrap_or(hash)));
+        }
+    }
+    Ok(best.map(|(_, of)| of))
+}
+
 /// Untrains a message, if it was trained. Returns the label it had.
 pub fn untrain(tx: &Connection, content_hash: &str) -> Result<Option<Label>, ClassifyError> {
-    let Some((label, tokens)) = previous(tx, content_hash)? else {
+    let Some(p) = previous(tx, content_hash)? else {
         return Ok(None);
     };
+    let label = p.label;
     let mut delta = Delta::default();
-    delta.add(label, &tokens, -1);
+    remove(tx, content_hash, p, &mut delta)?;
     delta.write(tx)?;
+    Ok(Some(label))
+}
+
+/// Takes a trained message out: its counts (if it was counted) and its rows. When it was
+/// counted and near-copies of it were kept, the oldest of them is counted in its place and
+/// the others now copy that one, so the campaign still counts once, and untraining every
+/// message of it gives back exactly the model from before it.
+fn remove(
+    tx: &Connection,
+    content_hash: &str,
+    p: Previous,
+    delta: &mut Delta,
+) -> Result<(), ClassifyError> {
     tx.execute(
         "DELETE FROM classify_trained WHERE content_hash = ?1",
         [content_hash],
     )?;
-    Ok(Some(label))
+    tx.execute(
+        "DELETE FROM classify_bands WHERE content_hash = ?1",
+        [content_hash],
+    )?;
+    if p.copy_of.is_some() {
+        tx.execute(
+            "DELETE FROM classify_copies WHERE content_hash = ?1",
+            [content_hash],
+        )?;
+        return Ok(());
+    }
+    delta.add(p.label, &p.tokens, -1);
+    let heir: Option<String> = tx
+        .query_row(
+            "SELECT c.content_hash FROM classify_copies c
+             JOIN classify_trained t ON t.content_hash = c.content_hash
+             WHERE c.copy_of = ?1 ORDER BY t.rowid LIMIT 1",
+            [content_hash],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(heir) = heir else {
+        return Ok(());
+    };
+    tx.execute(
+        "DELETE FROM classify_copies WHERE content_hash = ?1",
+        [&heir],
+    )?;
+    tx.execute(
+        "UPDATE classify_copies SET copy_of = ?2 WHERE copy_of = ?1",
+        params![content_hash, heir],
+    )?;
+    if let Some(h) = previous(tx, &heir)? {
+        delta.add(h.label, &h.tokens, 1);
+    }
+    Ok(())
+}
+
+/// How a message was trained.
+struct Previous {
+    label: Label,
+    tokens: Vec<String>,
+    /// The counted message it is a near-copy of; `None` when its own tokens count.
+    copy_of: Option<String>,
 }
 
 /// The label and tokens a message was trained with.
-fn previous(
-    tx: &Connection,
-    content_hash: &str,
-) -> Result<Option<(Label, Vec<String>)>, ClassifyError> {
-    let row: Option<(String, String)> = tx
+fn previous(tx: &Connection, content_hash: &str) -> Result<Option<Previous>, ClassifyError> {
+    let row: Option<(String, String, Option<String>)> = tx
         .query_row(
-            "SELECT label, tokens FROM classify_trained WHERE content_hash = ?1",
+            "SELECT t.label, t.tokens, c.copy_of FROM classify_trained t
+             LEFT JOIN classify_copies c ON c.content_hash = t.content_hash
+             WHERE t.content_hash = ?1",
             [content_hash],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((label, tokens)) = row else {
+    let Some((label, tokens, copy_of)) = row else {
         return Ok(None);
     };
     let label = label.parse().map_err(|e: String| ClassifyError::Corrupt {
@@ -273,7 +410,11 @@ fn previous(
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect();
-    Ok(Some((label, tokens)))
+    Ok(Some(Previous {
+        label,
+        tokens,
+        copy_of,
+    }))
 }
 
 /// Changes to counts, gathered in memory and written once per batch.

@@ -606,6 +606,23 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN authserv_id TEXT;
     ALTER TABLE messages ADD COLUMN auth_trusted INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 31 (classify): campaigns count once (core::classify::campaign). Each trained message's
+    // MinHash band keys, to find near-copies without reading every trained message; and which
+    // trained messages are near-copies of a counted one under the same label (their tokens
+    // are kept in classify_trained but not counted). Written so that it can run again.
+    r#"
+    CREATE TABLE IF NOT EXISTS classify_bands (
+        band          INTEGER NOT NULL,
+        content_hash  TEXT NOT NULL,
+        PRIMARY KEY (band, content_hash)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS classify_bands_message ON classify_bands(content_hash);
+    CREATE TABLE IF NOT EXISTS classify_copies (
+        content_hash  TEXT PRIMARY KEY,             -- a near-copy, in classify_trained
+        copy_of       TEXT NOT NULL                 -- the counted message it copies
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS classify_copies_of ON classify_copies(copy_of);
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters

@@ -28,6 +28,8 @@ const TABLES: &[&str] = &[
     "classify_model",
     "classify_tokens",
     "classify_trained",
+    "classify_bands",
+    "classify_copies",
 ];
 
 /// What a salvage copied.
