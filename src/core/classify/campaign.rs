@@ -52,7 +52,7 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The band keys of a message's tokens: [`BANDS`] integers, each the hash of [`ROWS`]
+/// The band keys of a message's tokens: [`BANDS`] integers, each the hash of `ROWS`
 /// MinHash values. A message with no tokens has none (it is nobody's near-copy).
 pub fn bands(tokens: &[String]) -> Vec<i64> {
     if tokens.is_empty() {
