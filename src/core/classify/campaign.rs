@@ -33,6 +33,9 @@ pub const SIGNATURE: usize = 32;
 /// 0.8 with 0.985; a pair at 0.1 only once in about 1,250 pairs.
 pub const BANDS: usize = 8;
 const ROWS: usize = SIGNATURE / BANDS;
+/// How many messages sharing a band one new message is compared with, at most (the store
+/// and the replay alike): any copy of a campaign names its counted message.
+pub const MAX_CANDIDATES: usize = 64;
 
 /// FNV-1a, then the splitmix64 finaliser: stable across builds and platforms (the band keys
 /// are stored), unlike the standard library's hasher.
@@ -106,6 +109,9 @@ impl CopyIndex {
             .filter_map(|k| self.by_band.get(k))
             .flatten()
             .filter(|&&i| seen.insert(i))
+            // As in the store: a bounded number of candidates (a flood of copies must not
+            // make learning quadratic).
+            .take(MAX_CANDIDATES)
             .any(|&i| self.learned[i].0 == label && jaccard(&self.learned[i].1, tokens) >= NEAR);
         let index = self.learned.len();
         self.learned.push((label, tokens.to_vec()));

@@ -288,21 +288,29 @@ fn near_copy_of(
     if keys.is_empty() {
         return Ok(None);
     }
+    // At most MAX_CANDIDATES messages sharing a band are compared with: a flood of 10,000
+    // copies swept one report at a time would otherwise compare each new copy with every copy
+    // before it (quadratic: minutes for one sweep). Any copy of a campaign names its counted
+    // message, so a few of them are enough to find it.
     let mut stmt = tx.prepare_cached(
         "SELECT DISTINCT t.content_hash, t.tokens, c.copy_of
          FROM classify_bands b
          JOIN classify_trained t ON t.content_hash = b.content_hash
          LEFT JOIN classify_copies c ON c.content_hash = t.content_hash
-         WHERE b.band IN (SELECT value FROM json_each(?1)) AND t.label = ?2",
+         WHERE b.band IN (SELECT value FROM json_each(?1)) AND t.label = ?2
+         LIMIT ?3",
     )?;
     let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
-    let rows = stmt.query_map(params![keys, label.as_str()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-        ))
-    })?;
+    let rows = stmt.query_map(
+        params![keys, label.as_str(), super::campaign::MAX_CANDIDATES as i64],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
+    )?;
     let mut best: Option<(f64, String)> = None;
     for row in rows {
         let (hash, stored, copy_of) = row?;
