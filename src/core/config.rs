@@ -186,7 +186,7 @@ pub struct StatsConfig {
     /// The zone days, weeks, months, quarters and years are cut in, for `secdesk stats` (its
     /// `--tz` overrides it) and the desk's charts: an IANA name, `UTC` (the default) or
     /// `local`. Read once, when the config is read (see [`StatsConfig::set_time_zone`]).
-    pub time_zone: Option<String>,
+    time_zone: Option<String>,
     /// The zone `time_zone` names: UTC when it is unset.
     #[serde(skip)]
     zone: crate::core::zone::Zone,
@@ -203,6 +203,12 @@ impl StatsConfig {
         };
         self.time_zone = name.map(str::to_string);
         Ok(())
+    }
+
+    /// The zone's name as the config gave it (`None`: UTC). Set only with
+    /// [`StatsConfig::set_time_zone`], so the name and the zone read from it never differ.
+    pub fn time_zone(&self) -> Option<&str> {
+        self.time_zone.as_deref()
     }
 }
 

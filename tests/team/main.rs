@@ -505,6 +505,13 @@ fn two_reports_marked_duplicates_of_each_other_on_two_desks_both_stay_open() {
         }
     }
     assert_eq!(ada.shared_state(), bo.shared_state());
+    // Linking a held report into the same loop again is refused, not reported done and then
+    // held open once more (the rows keep no link; the team's winning links make the loop).
+    let again = ada.run(&["dup", "2", "--of", "1"]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "accepted: {err}");
+    assert!(err.contains("would make a loop"), "{err}");
+    assert_eq!(ada.show(2)["state"], "acknowledged");
 
     ada.ok(&["state", "1", "triaged"]);
     ada.sync();

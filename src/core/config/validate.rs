@@ -129,8 +129,6 @@ impl Config {
 }
 
 impl Config {
-    /// Addresses every reply goes to (the team's copy) or that name a member: a typo here
-    /// would otherwise surface only when a reply is refused by the SMTP server.
     /// `[sync] authserv_id`: each one word, as it stands first in the receiving server's
     /// `Authentication-Results` fields.
     fn check_authserv_ids(&self) -> Result<(), String> {
@@ -147,6 +145,8 @@ impl Config {
         }
     }
 
+    /// Addresses every reply goes to (the team's copy) or that name a member: a typo here
+    /// would otherwise surface only when a reply is refused by the SMTP server.
     fn check_addresses(&self) -> Result<(), String> {
         let mut addresses: Vec<(String, &str)> = Vec::new();
         if let Some(a) = &self.team.address {

@@ -487,7 +487,7 @@ fn verdicts_stored_before_the_authserv_check_are_shown_unverified() {
     assert_eq!(dmarc.as_deref(), Some("pass"));
     assert_eq!(
         old.as_deref(),
-        Some("Auth UNVERIFIED: DMARC pass (stored before secdesk checked whose Authentication-Results it was; the sender may have written it)")
+        Some("Auth UNVERIFIED: DMARC pass (stored before the authserv-id check)")
     );
     assert_eq!(
         line(2).1.as_deref(),

@@ -67,10 +67,18 @@ impl AuthResults {
         fields: impl Iterator<Item = (&'a str, &'a str)>,
         trusted: &[String],
     ) -> AuthResults {
-        let mut out = AuthResults::read_group(fields, |id| {
-            trusted.iter().any(|t| t.trim().eq_ignore_ascii_case(id))
-        });
+        let is_trusted = |id: &str| trusted.iter().any(|t| t.trim().eq_ignore_ascii_case(id));
+        let fields: Vec<(&str, &str)> = fields.collect();
+        let mut out = AuthResults::read_group(fields.iter().copied(), is_trusted);
         out.standing = Standing::Configured;
+        // A sender who guesses the server's name may write a field of its own above the
+        // server's (a server that appends its field, a backup MX that adds none): a failure
+        // the server recorded further down still counts.
+        out.take_failures(
+            fields
+                .into_iter()
+                .filter(|(_, v)| is_trusted(&authserv_id(v))),
+        );
         out
     }
 
@@ -106,6 +114,13 @@ impl AuthResults {
         fields: impl Iterator<Item = (&'a str, &'a str)>,
     ) -> AuthResults {
         self.standing = Standing::Unverified;
+        self.take_failures(fields);
+        self
+    }
+
+    /// Takes a failure from any `Authentication-Results` field of `fields` for a method whose
+    /// verdict is not already a failure.
+    fn take_failures<'a>(&mut self, fields: impl Iterator<Item = (&'a str, &'a str)>) {
         for (_, value) in fields.filter(|(n, _)| is_auth_results(n)) {
             let mut one = AuthResults::default();
             one.read(value);
@@ -121,7 +136,6 @@ impl AuthResults {
                 }
             }
         }
-        self
     }
 
     /// The verdicts to weigh (the classifier's features and tokens): all of them, except
@@ -192,12 +206,21 @@ fn authserv_id(value: &str) -> String {
             _ => bare.push(c),
         }
     }
-    bare.split_whitespace()
+    let id = bare
+        .split_whitespace()
         .next()
         .unwrap_or("")
-        .trim_matches('"')
-        .to_ascii_lowercase()
+        .trim_matches('"');
+    // A host name's limit: a longer "id" is no server's, only a sender's padding (it would
+    // be stored and shown on every message).
+    if id.len() > MAX_AUTHSERV_ID {
+        return String::new();
+    }
+    id.to_ascii_lowercase()
 }
+
+/// The longest authserv-id read from mail, in bytes (a DNS name's limit, RFC 1035).
+const MAX_AUTHSERV_ID: usize = 255;
 
 /// Whether `id` can be an authserv-id as `[sync] authserv_id` names one: one word, with no
 /// character that would end it in a header (`;`, white space, a comment or a quote).
@@ -334,6 +357,43 @@ mod tests {
         // Another id ends the server's group: a field after it is not the server's.
         assert_eq!(a.dkim, None);
         assert_eq!(a.authserv_id.as_deref(), Some("mx.python.org"));
+    }
+
+    /// A sender who guesses the server's name writes a pass under it above the server's own
+    /// field (a server that appends its field, a backup MX that adds none): the pass on top
+    /// cannot hide the failure the server recorded further down.
+    #[test]
+    fn a_configured_servers_failure_below_a_forged_pass_under_its_name_still_counts() {
+        let a = trusting(
+            &[
+                (
+                    "Authentication-Results",
+                    "mx.python.org; spf=pass; dkim=pass; dmarc=pass",
+                ),
+                ("From", "Alice <alice@reporter.example>"),
+                ("Received", "from evil.example by mx.python.org"),
+                (
+                    "Authentication-Results",
+                    "mx.python.org; spf=pass; dkim=none; dmarc=fail",
+                ),
+                ("Authentication-Results", "mx.attacker.example; spf=fail"),
+            ],
+            &["mx.python.org"],
+        );
+        assert_eq!(a.dmarc.as_deref(), Some("fail"));
+        // Only trusted fields lend a failure: another id's `spf=fail` is not the server's.
+        assert_eq!(a.spf.as_deref(), Some("pass"));
+        assert_eq!(a.standing, Standing::Configured);
+    }
+
+    /// An authserv-id longer than any host name is a sender's padding, not a server: it is
+    /// not kept (it would be stored and shown on every message).
+    #[test]
+    fn an_overlong_authserv_id_names_no_server() {
+        let long = format!("{}.example; dmarc=pass", "a".repeat(300));
+        let a = AuthResults::from_headers([("Authentication-Results", long.as_str())].into_iter());
+        assert_eq!(a.authserv_id.as_deref(), Some(""));
+        assert_eq!(a.dmarc.as_deref(), Some("pass"));
     }
 
     #[test]

@@ -247,6 +247,21 @@ fn refuse_behind_spam(
         if load(conn, original)?.state.state == ReportState::Spam {
             return Err(TriageError::OriginalIsSpam { id, original });
         }
+        // A loop the rows cannot show: held open reports keep no link, but the team's
+        // winning links from the original lead back here, and the change would only be held
+        // open again (docs/team.md).
+        if crate::core::team::hold::would_hold(
+            conn,
+            id,
+            ReportState::Duplicate.as_str(),
+            Some(original),
+        )? {
+            return Err(TriageError::DuplicateCycle {
+                id,
+                original,
+                chain: format!("#{original} → … → #{id}, as the team's desks linked them"),
+            });
+        }
     }
     if to.state != ReportState::Spam {
         return Ok(());

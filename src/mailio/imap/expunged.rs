@@ -65,13 +65,15 @@ pub fn expunged_since_listing(
     uids: &[u32],
     expunges: usize,
 ) -> Result<BTreeSet<u32>, Recheck> {
-    let failed = |what: &str, e: imap::Error| match classify(endpoint, DURING, e) {
-        e @ (ImapError::TimedOut { .. }
-        | ImapError::Deadline { .. }
-        | ImapError::ConnectionLost { .. }) => Recheck::CutOff(e),
-        e => Recheck::Refused(format!(
-            "could not ask the server again whether they still exist ({what}: {e})"
+    // Only a tagged NO or BAD leaves the session where it was. Anything else (a timeout, a
+    // lost connection, an answer that does not parse, one over the limits, a TLS error) may
+    // leave it halfway through an answer: the sync ends there, as a FETCH cut off does.
+    let failed = |what: &str, e: imap::Error| match e {
+        imap::Error::No(_) | imap::Error::Bad(_) => Recheck::Refused(format!(
+            "could not ask the server again whether they still exist ({what}: {})",
+            classify(endpoint, DURING, e)
         )),
+        e => Recheck::CutOff(classify(endpoint, DURING, e)),
     };
     within_deadline(endpoint, session, |s| s.noop()).map_err(|e| failed("NOOP", e))?;
     let mut announced = expunges + count_expunges(session);
