@@ -82,13 +82,24 @@ pub fn bands(tokens: &[String]) -> Vec<i64> {
 
 /// The Jaccard similarity of two messages' token sets (0 when both are empty).
 pub fn jaccard<A: AsRef<str>, B: AsRef<str>>(a: &[A], b: &[B]) -> f64 {
-    let a: HashSet<&str> = a.iter().map(AsRef::as_ref).collect();
-    let b: HashSet<&str> = b.iter().map(AsRef::as_ref).collect();
-    let union = a.union(&b).count();
+    jaccard_with(&token_set(a), b)
+}
+
+/// A message's tokens as a set, built once to compare it with many ([`jaccard_with`]).
+pub fn token_set<A: AsRef<str>>(tokens: &[A]) -> HashSet<&str> {
+    tokens.iter().map(AsRef::as_ref).collect()
+}
+
+/// [`jaccard`] of a set built once (the new message, compared with up to
+/// [`MAX_CANDIDATES`] learned ones) and another message's tokens.
+pub fn jaccard_with<B: AsRef<str>>(a: &HashSet<&str>, b: &[B]) -> f64 {
+    let b = token_set(b);
+    let shared = b.iter().filter(|t| a.contains(*t)).count();
+    let union = a.len() + b.len() - shared;
     if union == 0 {
         return 0.0;
     }
-    a.intersection(&b).count() as f64 / union as f64
+    shared as f64 / union as f64
 }
 
 /// The near-copy rule in memory, for the replay: which learned messages a new one copies.
@@ -103,6 +114,7 @@ impl CopyIndex {
     /// recorded before under the same label: the caller then does not count it.
     pub fn learn(&mut self, label: Label, tokens: &[String]) -> bool {
         let keys = bands(tokens);
+        let mine = token_set(tokens);
         let mut seen = HashSet::new();
         let copy = keys
             .iter()
@@ -112,7 +124,9 @@ impl CopyIndex {
             // As in the store: a bounded number of candidates (a flood of copies must not
             // make learning quadratic).
             .take(MAX_CANDIDATES)
-            .any(|&i| self.learned[i].0 == label && jaccard(&self.learned[i].1, tokens) >= NEAR);
+            .any(|&i| {
+                self.learned[i].0 == label && jaccard_with(&mine, &self.learned[i].1) >= NEAR
+            });
         let index = self.learned.len();
         self.learned.push((label, tokens.to_vec()));
         for k in keys {

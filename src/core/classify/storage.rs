@@ -311,11 +311,12 @@ fn near_copy_of(
             ))
         },
     )?;
+    let mine = super::campaign::token_set(tokens);
     let mut best: Option<(f64, String)> = None;
     for row in rows {
         let (hash, stored, copy_of) = row?;
         let stored: Vec<&str> = stored.split('\n').filter(|t| !t.is_empty()).collect();
-        let j = super::campaign::jaccard(&stored, tokens);
+        let j = super::campaign::jaccard_with(&mine, &stored);
         if j >= super::campaign::NEAR && best.as_ref().is_none_or(|(b, _)| j > *b) {
             best = Some((j, copy_of.unwrap_or(hash)));
         }
