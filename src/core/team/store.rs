@@ -207,6 +207,60 @@ fn audit_conflict(
     Ok(())
 }
 
+/// Duplicates whose winning state names an original whose mail was not here when it was
+/// applied (closed as duplicates of nothing): their state is applied again, so they name the
+/// original now that a sync may have brought it, as on the other desks. Returns how many
+/// were linked.
+fn link_waiting_duplicates(conn: &Connection) -> rusqlite::Result<usize> {
+    let unlinked: Vec<i64> = {
+        let mut stmt = conn
+            .prepare("SELECT id FROM reports WHERE state = 'duplicate' AND duplicate_of IS NULL")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut linked = 0;
+    for id in unlinked {
+        let Some(report) = report_ref(conn, id)? else {
+            continue;
+        };
+        let replica = SqlReplica {
+            conn,
+            materialize: true,
+        };
+        let Some(stamp) = replica.winner(&report, "state")? else {
+            continue;
+        };
+        let json: Option<String> = conn
+            .query_row(
+                "SELECT json FROM team_events WHERE id = ?1",
+                [&stamp.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(ev) = json.map(|j| parse(&j)).transpose()? else {
+            continue;
+        };
+        let names_one_here = match ev.value.get("duplicate_of") {
+            Some(v) if !v.is_null() => serde_json::from_value::<ReportRef>(v.clone())
+                .ok()
+                .map(|r| resolve(conn, &r))
+                .transpose()?
+                .flatten()
+                .is_some(),
+            _ => false,
+        };
+        if names_one_here {
+            materialize(conn, &ev)?;
+            linked += usize::from(conn.query_row(
+                "SELECT duplicate_of IS NOT NULL FROM reports WHERE id = ?1",
+                [id],
+                |r| r.get::<_, bool>(0),
+            )?);
+        }
+    }
+    Ok(linked)
+}
+
 /// Applies the events that waited for their report's mail, now that a sync may have brought
 /// it: register winners, notes, links and conflicts. Returns how many were applied.
 pub fn materialize_pending(conn: &Connection) -> rusqlite::Result<usize> {
@@ -241,6 +295,7 @@ pub fn materialize_pending(conn: &Connection) -> rusqlite::Result<usize> {
             conn.execute("UPDATE team_events SET pending = 0 WHERE id = ?1", [&id])?;
         }
     }
+    applied += link_waiting_duplicates(conn)?;
     let orphans: Vec<(String, String, String)> = {
         let mut stmt = conn.prepare(
             "SELECT c.report_key, w.json, l.json FROM team_conflicts c

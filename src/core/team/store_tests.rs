@@ -176,6 +176,28 @@ fn events_wait_for_their_reports_mail() {
     assert_eq!(row(&b, 2).1.as_deref(), Some(ADA));
 }
 
+/// Ada marks report r1 a duplicate of r0; desk B has r1's mail but not yet r0's. The
+/// duplicate cannot name its original there until r0 comes; then it does, as on Ada's desk
+/// (it stayed a duplicate of nothing, and the desks disagreed for good).
+#[test]
+fn a_duplicate_is_linked_when_its_originals_mail_comes_later() {
+    let (_a, mut a) = desk(2);
+    let (_b, mut b) = desk(0);
+    Ingestor::without_classifier()
+        .ingest_batch(&mut b, mail(1..2), None)
+        .unwrap();
+    triage::mark_duplicate(&mut a, &req(ADA), 2, 1).unwrap();
+    ship(&a, &mut b);
+    assert_eq!(row(&b, 1).0, "duplicate");
+    assert_eq!(dup_of(&b, 1), None, "r0 is not on desk B yet");
+    Ingestor::without_classifier()
+        .ingest_batch(&mut b, mail(0..1), None)
+        .unwrap();
+    local::catch_up(&mut b).unwrap();
+    assert_eq!(row(&b, 1).0, "duplicate");
+    assert_eq!(dup_of(&b, 1), Some(2), "r1 names r0, report 2 on desk B");
+}
+
 #[test]
 fn a_reply_in_progress_shows_on_the_other_desk_until_it_ends() {
     let (_a, mut a) = desk(1);
