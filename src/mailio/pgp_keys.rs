@@ -50,7 +50,16 @@ impl Offer {
         let from = crate::core::sanitize::terminal_line(&self.from);
         for k in &self.keys {
             let state = k.unusable().map(|u| format!(" ({u})")).unwrap_or_default();
-            out.push(format!("  key {}{state}", keys::grouped(&k.fingerprint)));
+            // gpg's keep-uid filter leaves such a key without a user id, so it drops it.
+            let dropped = if k.names(&self.from) {
+                String::new()
+            } else {
+                format!("  (not imported: none of its user ids names {from})")
+            };
+            out.push(format!(
+                "  key {}{state}{dropped}",
+                keys::grouped(&k.fingerprint)
+            ));
             for u in &k.uids {
                 if keys::uid_names(u, &self.from) {
                     out.push(format!("    uid {u}"));

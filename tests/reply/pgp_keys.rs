@@ -234,3 +234,34 @@ fn a_key_claiming_the_reporters_address_from_someone_else_is_not_imported_for_it
         stdout(&out)
     );
 }
+
+#[test]
+fn a_key_in_the_block_for_another_address_is_shown_as_not_imported() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    let stranger = Keyring::generate("Stranger <stranger@elsewhere.example>");
+    // One armoured block holding both keys, as `gpg --export A B` writes it.
+    reporter.trust(&stranger);
+    let block = reporter.ok(&["--armor", "--export", &reporter.fpr, &stranger.fpr], b"");
+    let desk = Desk::new(&report_with("keys.asc", "application/pgp-keys", &block), 0);
+    let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
+    desk.configure(smtp.port, &pgp_lines(&team));
+
+    let out = desk.run(&["pgp", "import-key", "1", "--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    // The preview says before the question which key gpg will drop, not only its user id.
+    assert!(
+        shown.contains(&format!(
+            "key {}  (not imported: none of its user ids names reporter@example.net)",
+            grouped(&stranger.fpr)
+        )),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&format!("key {}  (not", grouped(&reporter.fpr))),
+        "{shown}"
+    );
+    assert!(in_keyring(&team, &reporter.fpr));
+    assert!(!in_keyring(&team, &stranger.fpr), "{shown}");
+}
