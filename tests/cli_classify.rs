@@ -2,6 +2,9 @@
 //! name and line.
 
 use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use std::process::Command;
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -270,5 +273,97 @@ fn eval_counts_what_it_got_wrong_out_of_how_many() {
     assert!(
         negatives.contains("unsure or ham)") && negatives.contains(" of 2 = "),
         "{negatives}"
+    );
+}
+
+/// `text` with every word of five letters or more disguised as spam disguises it, by turns:
+/// a zero-width space inside, fullwidth forms, Cyrillic look-alikes for Latin `a e o p c`.
+fn disguise(text: &str) -> String {
+    let mut turn = 0;
+    let mut out = String::new();
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if word.len() < 5 || !word.chars().all(|c| c.is_ascii_alphabetic()) {
+            out.push_str(word);
+            continue;
+        }
+        turn += 1;
+        match turn % 3 {
+            0 => {
+                let (a, b) = word.split_at(2);
+                out.push_str(&format!("{a}\u{200b}{b}"));
+            }
+            1 => out.extend(
+                word.chars()
+                    .map(|c| char::from_u32(c as u32 + 0xfee0).unwrap()),
+            ),
+            _ => out.extend(word.chars().map(|c| match c {
+                'a' => 'а',
+                'e' => 'е',
+                'o' => 'о',
+                'p' => 'р',
+                'c' => 'с',
+                c => c,
+            })),
+        }
+    }
+    out
+}
+
+/// Spam that hides its words from filters (zero-width characters inside them, fullwidth
+/// forms, Cyrillic look-alikes of Latin letters) is judged as the same spam undisguised.
+#[test]
+fn spam_in_disguise_is_judged_as_the_spam_it_is() {
+    let (dir, config) = setup();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut plain = Vec::new();
+    let mut disguised = Vec::new();
+    for set in ["modern/spam", "modern2/spam"] {
+        for entry in std::fs::read_dir(fixtures.join(set)).unwrap() {
+            let path = entry.unwrap().path();
+            let raw = std::fs::read_to_string(&path).unwrap();
+            // Single-part 8-bit text only, so the words can be changed in place.
+            let Some((head, body)) = raw.split_once("\n\n") else {
+                continue;
+            };
+            if !head.contains("Content-Transfer-Encoding: 8bit") || head.contains("multipart") {
+                continue;
+            }
+            let head: String = head
+                .lines()
+                .map(|l| match l.strip_prefix("Subject: ") {
+                    Some(s) => format!("Subject: =?utf-8?b?{}?=\n", STANDARD.encode(disguise(s))),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            let copy = dir.path().join(path.file_name().unwrap());
+            std::fs::write(&copy, format!("{head}\n{}", disguise(body))).unwrap();
+            plain.push(path.display().to_string());
+            disguised.push(copy.display().to_string());
+        }
+    }
+    assert!(plain.len() >= 20, "{} fixtures", plain.len());
+    let before = classify_json(&config, &plain);
+    let after = classify_json(&config, &disguised);
+    let mut compared = 0;
+    for ((file, b), a) in plain.iter().zip(&before).zip(&after) {
+        if b["class"] != "spam" {
+            continue; // A miss undisguised (docs/benchmarks.md) says nothing here.
+        }
+        compared += 1;
+        assert_eq!(
+            (&a["class"], &a["outcome"]),
+            (&b["class"], &b["outcome"]),
+            "{file} in disguise: {} (undisguised {})",
+            a["spam_score"],
+            b["spam_score"]
+        );
+    }
+    assert!(
+        compared >= 18,
+        "{compared} of {} called spam undisguised",
+        plain.len()
     );
 }

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
+use super::disguise::fold;
 use super::features::{Evidence, Feature};
 use super::stdlib::stdlib_names;
 use super::tokenize::prefix_at_char_boundary;
@@ -136,9 +137,11 @@ impl<'t> Matches<'t> {
 pub fn evidence(m: &ParsedMessage) -> Evidence {
     let mut e = Evidence::default();
     let text = m.classifier_text();
-    let body = prefix_at_char_boundary(&text, MAX_TEXT);
+    let (text, _) = fold(prefix_at_char_boundary(&text, MAX_TEXT));
+    let body = &*text;
+    let (subject, _) = fold(&m.subject);
     let scan = Scan {
-        subject: &m.subject,
+        subject: &subject,
         body,
         html: m
             .body_html
@@ -147,7 +150,7 @@ pub fn evidence(m: &ParsedMessage) -> Evidence {
             .unwrap_or(""),
         words: body.split_whitespace().count(),
         in_body: Matches::of(body),
-        in_subject: Matches::of(&m.subject),
+        in_subject: Matches::of(&subject),
     };
     structure(&mut e, m, &scan);
     sender(&mut e, m);

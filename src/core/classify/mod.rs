@@ -20,6 +20,7 @@ pub mod bayes;
 pub mod campaign;
 pub mod corpus;
 pub mod detect;
+pub mod disguise;
 pub mod evaluate;
 pub mod features;
 pub mod fitting;

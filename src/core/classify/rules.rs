@@ -16,6 +16,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::disguise::fold;
 use super::prefilter::{Passed, Prefilter, PrefilterBuilder};
 use super::tokenize::prefix_at_char_boundary;
 use super::ClassifyError;
@@ -95,11 +96,12 @@ impl Field {
     /// The field's text; `None` when a header is absent (so the rule cannot fire).
     fn text(&self, m: &ParsedMessage) -> Option<String> {
         let text = m.classifier_text();
-        let body = prefix_at_char_boundary(&text, MAX_RULE_BODY_BYTES);
+        let (body, _) = fold(prefix_at_char_boundary(&text, MAX_RULE_BODY_BYTES));
+        let subject = || fold(&m.subject).0.into_owned();
         Some(match self {
-            Field::Subject => m.subject.clone(),
-            Field::Body => body.to_string(),
-            Field::Text => format!("{}\n{}", m.subject, body),
+            Field::Subject => subject(),
+            Field::Body => body.into_owned(),
+            Field::Text => format!("{}\n{}", subject(), body),
             Field::From => m.from.as_ref().map(|f| f.display()).unwrap_or_default(),
             Field::Header(name) => {
                 let values: Vec<&str> = m

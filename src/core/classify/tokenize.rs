@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::detect::evidence;
+use super::disguise::fold;
 use super::features::Evidence;
 use super::received::{first_external_hop, is_receiver_header};
 pub(crate) use super::text_helpers::{is_ipv4, prefix_at_char_boundary};
@@ -107,9 +108,15 @@ pub fn tokenize_list_with(m: &ParsedMessage, e: &Evidence) -> TokenList {
     for f in e.present() {
         t.add_prefixed("feat:", f.name());
     }
+    let (subject, in_subject) = fold(&m.subject);
+    text_tokens(&subject, "subj:", &mut t);
     header_tokens(m, &mut t);
     let text = m.classifier_text();
-    let body = prefix_at_char_boundary(&text, MAX_BODY_BYTES);
+    let (text, in_body) = fold(prefix_at_char_boundary(&text, MAX_BODY_BYTES));
+    let body = &*text;
+    for token in in_subject.or(in_body).tokens() {
+        t.add(token);
+    }
     text_tokens(body, "", &mut t);
     url_tokens(body, &mut t);
     if let Some(html) = &m.body_html {
@@ -247,8 +254,8 @@ impl Tokens {
     }
 }
 
+/// Tokens of the headers but the subject, which [`tokenize_list_with`] reads undisguised.
 fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
-    text_tokens(&m.subject, "subj:", t);
     if let Some(from) = &m.from {
         let addr = from.addr.to_lowercase();
         t.add_prefixed("from:", &addr);
@@ -256,7 +263,7 @@ fn header_tokens(m: &ParsedMessage, t: &mut Tokens) {
             domain_tokens(domain, "from:", t);
         }
         match &from.name {
-            Some(name) => text_tokens(name, "from:name:", t),
+            Some(name) => text_tokens(&fold(name).0, "from:name:", t),
             None => t.add("from:no-name"),
         }
     } else {
