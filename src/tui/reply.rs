@@ -328,6 +328,6 @@ fn delivered(state: &mut State, d: &Delivery) {
         Outcome::Failed { error } => state.error(text::reply_refused(r, error)),
         Outcome::Unverified { error } => state.error(text::reply_unverified(r, error)),
         Outcome::SentUnrecorded { error } => state.error(text::reply_sent_unrecorded(r, error)),
-        Outcome::Skipped { .. } => state.info(text::reply_taken_elsewhere(d.outbox_id)),
+        Outcome::Skipped { why } => state.info(text::reply_taken_elsewhere(why)),
     }
 }

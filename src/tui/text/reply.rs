@@ -124,8 +124,14 @@ pub fn reply_sent_unrecorded(report_id: i64, error: &str) -> String {
     )
 }
 
-pub fn reply_taken_elsewhere(outbox_id: i64) -> String {
-    format!("Outbox #{outbox_id} is being sent by another desk right now")
+/// A reply this attempt did not send, and why (`mailio::delivery`'s words: another
+/// delivery has it, which may be this desk's own sync round; or it was edited or discarded).
+pub fn reply_taken_elsewhere(why: &str) -> String {
+    let mut chars = why.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 pub fn delivery_failed(e: &str) -> String {
