@@ -407,18 +407,24 @@ pub fn send_and_report(
     Ok(report_delivery(&delivery, &built.message_id))
 }
 
+/// How a reply sent again after an uncertain attempt is announced (CLI and desk).
+pub const RESENT: &str = "sent again (an earlier attempt may have reached the server, but its team copy never arrived, so it was taken as not delivered; the reporter may get it twice)";
+
 /// Prints one delivery's outcome (data on stdout, trouble on stderr) and the exit status.
 pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
     let r = d.report_id;
     match &d.outcome {
         Outcome::Sent {
             already_on_server,
+            resent,
             states,
             state_error,
             sent_copy_error,
         } => {
             let how = if *already_on_server {
                 "was already on the server (not sent again)"
+            } else if *resent {
+                RESENT
             } else {
                 "sent"
             };

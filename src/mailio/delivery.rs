@@ -73,6 +73,10 @@ pub enum Outcome {
     /// Sent now (or found on the server after a crash: `already_on_server`).
     Sent {
         already_on_server: bool,
+        /// Sent again after an uncertain attempt (the connection lost once the message was
+        /// handed over, or an attempt cut off) whose team copy never arrived: taken as not
+        /// delivered, but the reporter may get both. Said, never done silently.
+        resent: bool,
         /// The states the template's change moved the report through.
         states: Vec<ReportState>,
         /// Why the state change did not happen, when it did not.
@@ -172,6 +176,7 @@ fn settled_elsewhere(
             OutboxState::Sent => {
                 return Ok(Outcome::Sent {
                     already_on_server: false,
+                    resent: false,
                     states: Vec::new(),
                     state_error: None,
                     sent_copy_error: None,
@@ -427,6 +432,9 @@ impl<'a> Run<'a> {
         });
         Outcome::Sent {
             already_on_server,
+            // The row as read before this send: uncertain only when the server search
+            // found no copy and the verdict was to send it again.
+            resent: !already_on_server && row.state == OutboxState::Uncertain,
             states,
             state_error,
             sent_copy_error,

@@ -88,9 +88,11 @@ pub fn reply_queued(report_id: i64, outbox_id: i64) -> String {
     format!("Reply to #{report_id} saved in the outbox (#{outbox_id}); sending…")
 }
 
-pub fn reply_sent(report_id: i64, already: bool, now_state: Option<&str>) -> String {
+pub fn reply_sent(report_id: i64, already: bool, resent: bool, now_state: Option<&str>) -> String {
     let how = if already {
         "was already on the server (not sent again)"
+    } else if resent {
+        "sent again (an earlier attempt may have reached the server, but its team copy never arrived; the reporter may get it twice)"
     } else {
         "sent"
     };
