@@ -40,9 +40,14 @@ struct DeskSync(Watch);
 
 impl SyncSource for DeskSync {
     fn round(&mut self) -> Result<String, String> {
-        self.0
-            .round()
-            .map(|r| tui::text::sync_round(r.new_messages, r.replies_sent, &r.replies_failed))
+        self.0.round().map(|r| {
+            tui::text::sync_round(
+                r.new_messages,
+                r.replies_sent,
+                r.replies_resent,
+                &r.replies_failed,
+            )
+        })
     }
 
     fn wait(&mut self) {

@@ -116,29 +116,58 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// Keeps the text a person edited for a reply that went out as it stood meanwhile, beside
-/// the store (private, never overwriting), and says where: their work is not lost.
+/// Keeps the text a person edited for a reply that changed while the editor was open,
+/// beside the store (private, never overwriting), and says where: their work is not lost.
 fn keep_edited_text(config: &Config, id: i64, body: &str) -> String {
-    use std::os::unix::fs::OpenOptionsExt;
     let dir = config
         .store_path()
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let path = dir.join(format!("outbox-{id}-edit-{stamp}.txt"));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut f| f.write_all(body.as_bytes()).and_then(|()| f.sync_all()));
-    match written {
-        Ok(()) => format!("your edited text is kept in {}", path.display()),
-        Err(e) => format!(
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    match keep_in(&dir, &format!("outbox-{id}-edit-{stamp}"), body) {
+        Ok(path) => format!("your edited text is kept in {}", path.display()),
+        Err((path, e)) => format!(
             "your edited text could not be kept in {}: {e}",
             path.display()
         ),
+    }
+}
+
+/// Most names tried for one kept text: `NAME.txt`, then `NAME-2.txt` … (two refused edits
+/// of one reply within the same second must not take one file).
+const KEEP_TRIES: u32 = 100;
+
+/// Writes `body` to a new private file `dir/NAME.txt`, or `NAME-2.txt`, `NAME-3.txt` …
+/// when that exists (`create_new`: an existing file is never touched). Returns its path,
+/// or the last path tried and why it failed.
+fn keep_in(
+    dir: &Path,
+    name: &str,
+    body: &str,
+) -> Result<std::path::PathBuf, (std::path::PathBuf, std::io::Error)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut n = 1;
+    loop {
+        let path = match n {
+            1 => dir.join(format!("{name}.txt")),
+            n => dir.join(format!("{name}-{n}.txt")),
+        };
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match file {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < KEEP_TRIES => n += 1,
+            Err(e) => return Err((path, e)),
+            Ok(mut f) => {
+                return match f.write_all(body.as_bytes()).and_then(|()| f.sync_all()) {
+                    Ok(()) => Ok(path),
+                    Err(e) => Err((path, e)),
+                }
+            }
+        }
     }
 }
 

@@ -407,33 +407,48 @@ pub fn send_and_report(
     Ok(report_delivery(&delivery, &built.message_id))
 }
 
+/// How a reply sent again after an uncertain attempt is announced (CLI and desk).
+pub const RESENT: &str = "sent again (an earlier attempt may have reached the server, but its team copy never arrived, so it was taken as not delivered; the reporter may get it twice)";
+
+/// Prints a sent reply's outcome: how it went, the report's new state, and warnings.
+fn print_sent(r: i64, outcome: &Outcome, message_id: &str) {
+    let Outcome::Sent {
+        already_on_server,
+        resent,
+        states,
+        state_error,
+        sent_copy_error,
+    } = outcome
+    else {
+        return;
+    };
+    let how = if *already_on_server {
+        "was already on the server (not sent again)"
+    } else if *resent {
+        RESENT
+    } else {
+        "sent"
+    };
+    println!("reply to report #{r} {how}: Message-ID <{message_id}>");
+    if let Some(last) = states.last() {
+        println!("report #{r} is now {last}");
+    }
+    if let Some(e) = state_error {
+        warn(&format!(
+            "the reply was sent, but the template's state change was not made: {e}"
+        ));
+    }
+    if let Some(e) = sent_copy_error {
+        warn(&format!("the reply was sent, but {e}"));
+    }
+}
+
 /// Prints one delivery's outcome (data on stdout, trouble on stderr) and the exit status.
 pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
     let r = d.report_id;
     match &d.outcome {
-        Outcome::Sent {
-            already_on_server,
-            states,
-            state_error,
-            sent_copy_error,
-        } => {
-            let how = if *already_on_server {
-                "was already on the server (not sent again)"
-            } else {
-                "sent"
-            };
-            println!("reply to report #{r} {how}: Message-ID <{message_id}>");
-            if let Some(last) = states.last() {
-                println!("report #{r} is now {last}");
-            }
-            if let Some(e) = state_error {
-                warn(&format!(
-                    "the reply was sent, but the template's state change was not made: {e}"
-                ));
-            }
-            if let Some(e) = sent_copy_error {
-                warn(&format!("the reply was sent, but {e}"));
-            }
+        Outcome::Sent { .. } => {
+            print_sent(r, &d.outcome, message_id);
             ExitCode::SUCCESS
         }
         Outcome::Queued {
@@ -481,8 +496,12 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
             ExitCode::FAILURE
         }
         Outcome::Skipped { why } => {
-            warn(why);
-            ExitCode::SUCCESS
+            // Not sent by this command: another delivery still has it, or it was edited or
+            // discarded meanwhile. 0 would claim a send nobody confirmed.
+            warn(&format!(
+                "reply to report #{r} was not sent by this command: {why}; `secdesk outbox` shows where it is"
+            ));
+            ExitCode::from(EXIT_QUEUED)
         }
     }
 }
@@ -590,4 +609,26 @@ pub(super) fn ask(prompt: &str, default: bool) -> anyhow::Result<bool> {
 
 fn choose(prompt: &str) -> anyhow::Result<char> {
     Ok(read_answer(prompt)?.chars().next().unwrap_or('n'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reply this command did not send never exits 0 ("sent"): before, a reply another
+    /// delivery still held, or one discarded meanwhile, exited 0.
+    #[test]
+    fn a_reply_this_command_did_not_send_does_not_exit_as_sent() {
+        for why in [
+            "outbox #1 was discarded meanwhile, so it is not sent",
+            "outbox #1 was just taken up by a delivery",
+        ] {
+            let d = Delivery {
+                outbox_id: 1,
+                report_id: 1,
+                outcome: Outcome::Skipped { why: why.into() },
+            };
+            assert_eq!(report_delivery(&d, "m@x"), ExitCode::from(EXIT_QUEUED));
+        }
+    }
 }

@@ -23,6 +23,7 @@ use crate::core::reply::message::{self, BuiltMessage};
 use crate::core::reply::{Draft, ReplyError};
 use crate::core::store::{parse_timestamp, timestamp, Store, StoreError};
 
+pub mod changed;
 pub mod state;
 pub use state::OutboxState;
 
@@ -39,11 +40,13 @@ pub enum OutboxError {
         state: OutboxState,
         expected: &'static str,
     },
-    #[error("outbox reply #{id} was taken up while you edited it (it is {state} now), so your edit was not applied and none of it was sent: `secdesk outbox` shows where the reply is; if it went out as it stood, follow it up with `secdesk reply {report_id}`")]
+    /// `what`: what happened to the row meanwhile, and what to do ([`changed::while_editing`]).
+    #[error("your edit of outbox reply #{id} (report #{report_id}) was not applied, and none of it was sent: {what}")]
     ChangedWhileEditing {
         id: i64,
         report_id: ReportId,
         state: OutboxState,
+        what: String,
     },
     #[error("outbox reply #{id} has an unreadable draft ({detail}): discard it and write the reply again")]
     BadDraft { id: i64, detail: String },
@@ -537,10 +540,12 @@ pub fn requeue_edited(
         ],
     )?;
     if changed == 0 {
+        let now = get(store, id)?;
         return Err(OutboxError::ChangedWhileEditing {
             id,
             report_id: before.report_id,
-            state: get(store, id)?.state,
+            state: now.state,
+            what: changed::while_editing(before, &now),
         });
     }
     Ok(())

@@ -73,6 +73,10 @@ pub enum Outcome {
     /// Sent now (or found on the server after a crash: `already_on_server`).
     Sent {
         already_on_server: bool,
+        /// Sent again after an uncertain attempt (the connection lost once the message was
+        /// handed over, or an attempt cut off) whose team copy never arrived: taken as not
+        /// delivered, but the reporter may get both. Said, never done silently.
+        resent: bool,
         /// The states the template's change moved the report through.
         states: Vec<ReportState>,
         /// Why the state change did not happen, when it did not.
@@ -138,13 +142,17 @@ pub fn deliver_one(
         config,
         now - chrono::Duration::from_std(stale_after).unwrap_or_default(),
     );
-    let mut delivery = run.deliver(store, row)?;
+    let mut delivery = run.deliver(store, row.clone())?;
     run.close();
     if let Outcome::Skipped { why } = &delivery.outcome {
         // Another delivery has it (this desk's sync round, or another desk): say what became
-        // of it once that attempt is over, which the longest send bounds.
-        let wait = SmtpSender::longest_send(config) + Duration::from_secs(5);
-        delivery.outcome = settled_elsewhere(store, outbox_id, wait, why.clone())?;
+        // of it once that attempt is over, which the longest send bounds. A row edited or
+        // discarded meanwhile is not waited for: the reason says what became of it.
+        let now = outbox::get(store, outbox_id)?;
+        if now.state == OutboxState::Sending && now.message_id == row.message_id {
+            let wait = SmtpSender::longest_send(config) + Duration::from_secs(5);
+            delivery.outcome = settled_elsewhere(store, outbox_id, wait, why.clone())?;
+        }
     }
     Ok(delivery)
 }
@@ -168,6 +176,7 @@ fn settled_elsewhere(
             OutboxState::Sent => {
                 return Ok(Outcome::Sent {
                     already_on_server: false,
+                    resent: false,
                     states: Vec::new(),
                     state_error: None,
                     sent_copy_error: None,
@@ -250,10 +259,17 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn taken(&self, row: &OutboxEntry) -> Outcome {
-        Outcome::Skipped {
-            why: format!("outbox #{} was just taken up by another delivery", row.id),
-        }
+    /// A row this run read but could not claim or move: what became of it meanwhile
+    /// (another delivery took it, an edit replaced it, a person discarded it).
+    fn taken(&self, store: &Store, row: &OutboxEntry) -> Result<Outcome, DeliveryError> {
+        let now = match outbox::get(store, row.id) {
+            Ok(now) => Some(now),
+            Err(OutboxError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Outcome::Skipped {
+            why: outbox::changed::before_claim(row, now.as_ref()),
+        })
     }
 
     /// Makes the reply ready, then claims it and sends it. The claim comes last, so the
@@ -274,7 +290,7 @@ impl<'a> Run<'a> {
         };
         if !outbox::claim(store, row, Utc::now())? {
             self.smtp = Some(sender);
-            return Ok(self.taken(row));
+            return self.taken(store, row);
         }
         let result = sender.send(&row.envelope_from, &row.recipients, &raw);
         self.smtp = Some(sender);
@@ -416,6 +432,9 @@ impl<'a> Run<'a> {
         });
         Outcome::Sent {
             already_on_server,
+            // The row as read before this send: uncertain only when the server search
+            // found no copy and the verdict was to send it again.
+            resent: !already_on_server && row.state == OutboxState::Uncertain,
             states,
             state_error,
             sent_copy_error,

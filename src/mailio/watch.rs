@@ -29,6 +29,9 @@ pub struct Round {
     pub new_messages: usize,
     /// Replies sent (or found already sent) from the outbox.
     pub replies_sent: usize,
+    /// Of those, replies sent again after an uncertain attempt whose team copy never
+    /// arrived (`Outcome::Sent::resent`): the reporter may get both.
+    pub replies_resent: usize,
     /// Replies still queued or refused after this round's attempt, with the last error.
     pub replies_failed: Vec<String>,
     /// Whether the next wait is an IDLE (the server has it) rather than a poll.
@@ -220,7 +223,10 @@ fn gap_summary(report: &sync::SyncReport) -> String {
 fn tally(round: &mut Round, done: &[Delivery]) {
     for d in done {
         match &d.outcome {
-            Outcome::Sent { .. } => round.replies_sent += 1,
+            Outcome::Sent { resent, .. } => {
+                round.replies_sent += 1;
+                round.replies_resent += usize::from(*resent);
+            }
             Outcome::Queued { error, .. }
             | Outcome::Failed { error }
             | Outcome::Unverified { error } => round.replies_failed.push(error.clone()),

@@ -305,12 +305,13 @@ fn delivered(state: &mut State, d: &Delivery) {
     match &d.outcome {
         Outcome::Sent {
             already_on_server,
+            resent,
             states,
             state_error,
             sent_copy_error,
         } => {
             let now = states.last().map(|s| s.to_string());
-            let sent = text::reply_sent(r, *already_on_server, now.as_deref());
+            let sent = text::reply_sent(r, *already_on_server, *resent, now.as_deref());
             match state_error.as_ref().or(sent_copy_error.as_ref()) {
                 Some(w) => state.error(text::reply_sent_with_warning(&sent, w)),
                 None => state.info(sent),
@@ -328,6 +329,6 @@ fn delivered(state: &mut State, d: &Delivery) {
         Outcome::Failed { error } => state.error(text::reply_refused(r, error)),
         Outcome::Unverified { error } => state.error(text::reply_unverified(r, error)),
         Outcome::SentUnrecorded { error } => state.error(text::reply_sent_unrecorded(r, error)),
-        Outcome::Skipped { .. } => state.info(text::reply_taken_elsewhere(d.outbox_id)),
+        Outcome::Skipped { why } => state.info(text::reply_taken_elsewhere(why)),
     }
 }

@@ -248,10 +248,20 @@ pub fn advisory_saved(id: i64, changed: &[&str]) -> String {
 }
 
 /// The sync worker's line after a round.
-pub fn sync_round(new: usize, replies_sent: usize, replies_failed: &[String]) -> String {
+pub fn sync_round(
+    new: usize,
+    replies_sent: usize,
+    replies_resent: usize,
+    replies_failed: &[String],
+) -> String {
     let mut line = sync_done(new);
     if replies_sent > 0 {
         line.push_str(&format!(", {replies_sent} queued reply(ies) sent"));
+    }
+    if replies_resent > 0 {
+        line.push_str(&format!(
+            " ({replies_resent} sent again: an earlier attempt may have reached the server, but its team copy never arrived; the reporter may get it twice)"
+        ));
     }
     if let Some(last) = replies_failed.last() {
         line.push_str(&format!(

@@ -243,6 +243,17 @@ fn dropped_after_data(delivered: bool) {
     }
     let out = desk.run(&["outbox", "--retry"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    if !delivered {
+        // Sent again on the evidence of a missing copy: said, never silent (the reporter
+        // may get it twice if the copy was only lost).
+        assert!(
+            stdout(&out).contains(&format!(
+                "reply to report #1 sent again (an earlier attempt may have reached the server, but its team copy never arrived, so it was taken as not delivered; the reporter may get it twice): Message-ID <{mid}>"
+            )),
+            "{}",
+            stdout(&out)
+        );
+    }
     let out = desk.run(&["outbox", "--retry"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(copies(&desk, TEAM, "Reports", &mid), 1, "sent exactly once");

@@ -369,3 +369,133 @@ fn many_addresses_and_a_1_mb_subject_are_delivered_folded() {
     );
     assert!(subject.chars().count() <= 200, "{}", subject.len());
 }
+
+/// Follow-ups that try to add or redirect recipients through every header a mail client
+/// might answer to (Reply-To, Sender, Resent-*, Mail-Followup-To, To/Cc groups), encoded
+/// words hiding commas and angle brackets, quoted local parts, source routes, look-alike
+/// and case-varied addresses; the last one passes as the reporter's (her From in another
+/// case, no DMARC verdict to say otherwise), so its Subject, Message-ID and a References
+/// chain of 3,000 ids are what the reply threads on. What the SMTP server got, with and
+/// without the editor in between: the reporter and the team as the envelope and in To/Cc,
+/// one-line Subject, no added header, at most 20 well-formed References, no line over 998.
+#[test]
+fn follow_ups_through_every_address_header_never_add_a_recipient_or_a_header() {
+    let desk = Desk::new(RITA, 0);
+    let sink = desk.server.maildir(REPORTER, "INBOX");
+    let smtp = Smtp::start(&sink);
+    desk.configure(smtp.port, "");
+    let follow_up = |n: usize, from: &str, extra: &str| {
+        format!(
+            "From: {from}\r\n{extra}To: security@example.org\r\n\
+             Subject: Re: heap overflow in the parser\r\n\
+             Date: Mon, 30 Nov 2026 12:0{n}:00 +0000\r\n\
+             Message-ID: <f{n}@follow.test>\r\n\
+             In-Reply-To: <report@reporter.test>\r\n\
+             References: <report@reporter.test>\r\n\r\n\
+             Please answer at the new address.\r\n"
+        )
+    };
+    let chain: Vec<String> = (0..3000).map(|i| format!("<c{i}@chain.test>")).collect();
+    let arrivals = [
+        follow_up(
+            1,
+            "=?utf-8?q?rita=40reporter.test=2C_?= <eve@evil.test>",
+            "Reply-To: =?utf-8?q?Rita_=3Crita=40reporter.test=3E=2C?= <eve2@evil.test>\r\n",
+        ),
+        follow_up(2, "\"rita@reporter.test,\"@evil.test", ""),
+        follow_up(3, "<@reporter.test:eve3@evil.test>", ""),
+        follow_up(4, "Rita Reporter <rita@reporter.test.>", ""),
+        // A Cyrillic і, and a punycode domain that displays like the reporter's.
+        follow_up(5, "Rita Reporter <r\u{456}ta@reporter.test>", ""),
+        follow_up(6, "Rita Reporter <rita@xn--reprter-u4a.test>", ""),
+        format!(
+            "From: Rita Reporter <RITA@Reporter.TEST>\r\n\
+             Sender: eve4@evil.test\r\n\
+             Reply-To: eve5@evil.test, \"rita@reporter.test\" <eve6@evil.test>\r\n\
+             Mail-Followup-To: eve7@evil.test\r\n\
+             Resent-From: eve8@evil.test\r\n\
+             Resent-To: eve9@evil.test\r\n\
+             To: team: security@example.org, eve10@evil.test;\r\n\
+             Cc: undisclosed:;, (comment) eve11@evil.test (x)\r\n\
+             Subject: =?utf-8?q?fix=0D=0ABcc=3A_eve12=40evil.test=0D=0A=0D=0Abody?=\r\n\
+             Date: Mon, 30 Nov 2026 13:00:00 +0000\r\n\
+             Message-ID: <last@reporter.test>\r\n\
+             In-Reply-To: <report@reporter.test>\r\n\
+             References: <report@reporter.test>\r\n {}\r\n\
+             \r\n\
+             Here is the fix.\r\n",
+            chain.join("\r\n ")
+        ),
+    ];
+    arrive(&desk, &arrivals);
+
+    let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The same draft through the editor (left as it is) and read back.
+    let out = desk.run(&["reply", "1", "--yes"], &[("EDITOR", "true")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = sink_files(&sink);
+    assert_eq!(files.len(), 2);
+    for raw in &files {
+        let text = String::from_utf8_lossy(raw);
+        assert_eq!(
+            rcpt(raw),
+            ["rita@reporter.test", "security@example.org"],
+            "{text}"
+        );
+        assert_eq!(addrs(raw, "To"), ["Rita Reporter <rita@reporter.test>"]);
+        assert_eq!(addrs(raw, "Cc"), ["security@example.org"]);
+        let (headers, _) = mailparse::parse_headers(raw).expect("headers parse");
+        let names: Vec<String> = headers.iter().map(|h| h.get_key().to_lowercase()).collect();
+        for name in [
+            "bcc",
+            "reply-to",
+            "sender",
+            "mail-followup-to",
+            "resent-to",
+            "resent-from",
+        ] {
+            assert!(!names.contains(&name.to_string()), "{name} sent: {text}");
+        }
+        assert_eq!(
+            names.iter().filter(|n| *n == "to" || *n == "cc").count(),
+            2,
+            "{text}"
+        );
+        let subject = header(raw, "Subject").expect("Subject");
+        assert_eq!(subject, "Re: fix Bcc: eve12@evil.test body", "{text}");
+        assert_eq!(
+            header(raw, "In-Reply-To").as_deref(),
+            Some("<last@reporter.test>")
+        );
+        let references = header(raw, "References").expect("References");
+        let ids: Vec<&str> = references.split_whitespace().collect();
+        assert_eq!(ids.len(), 20, "{references}");
+        assert_eq!(ids[0], "<report@reporter.test>");
+        assert_eq!(ids[18], "<c2999@chain.test>");
+        assert_eq!(ids[19], "<last@reporter.test>");
+        for line in raw.split(|&b| b == b'\n') {
+            if !line.starts_with(b"X-RcptTo:") {
+                assert!(line.len() <= 998, "a line of {} bytes", line.len());
+            }
+        }
+        // No address of the attacker's anywhere in the headers but the flattened Subject
+        // (and the sink's own envelope line).
+        let head = text.split("\r\n\r\n").next().unwrap_or_default();
+        for line in head.lines() {
+            if !line.starts_with("Subject:") && !line.starts_with("X-RcptTo:") {
+                assert!(!line.contains("evil.test"), "{line}");
+            }
+        }
+    }
+    // The look-alikes are other senders, named on stderr and left out.
+    let err = stderr(&out);
+    for who in [
+        "eve@evil.test",
+        "r\u{456}ta@reporter.test",
+        "rita@xn--reprter-u4a.test",
+        "rita@reporter.test.",
+    ] {
+        assert!(err.contains(who), "{who} not named: {err}");
+    }
+}

@@ -528,27 +528,37 @@ fn sync_sends_queued_replies_once_their_backoff_has_passed() {
 /// A desk whose reply to report #1 was queued with the SMTP server down, and the server
 /// (delivering into the reporter's INBOX) back up, nothing sent yet.
 fn queued_then_smtp_back() -> (Desk, Smtp) {
+    let (desk, port) = queued_reply();
+    let smtp = smtp_on(&desk.server.maildir(REPORTER, "INBOX"), port, None);
+    (desk, smtp)
+}
+
+/// A reply queued because its SMTP server was down, and the port that server will be on.
+fn queued_reply() -> (Desk, u16) {
     let port = free_port();
     let desk = Desk::new(REPORT, port);
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     assert_eq!(desk.outbox_json()[0]["state"], "queued");
-    let smtp = Smtp::start_with(
-        &desk.server.maildir(REPORTER, "INBOX"),
-        SmtpOptions {
-            port: Some(port),
-            ..SmtpOptions::default()
-        },
-    );
-    (desk, smtp)
+    (desk, port)
 }
 
-/// A queued reply (the SMTP server down) with a typo: `outbox --edit` opens it, and what the
-/// reporter gets is the edited reply, once, under a new Message-ID.
-#[test]
-fn a_queued_reply_is_edited_before_it_goes() {
-    let (desk, _smtp) = queued_then_smtp_back();
-    let queued = desk.outbox_json();
+/// An SMTP server on `port` delivering into `maildir`, answering every DATA with
+/// `data_reply` when given.
+fn smtp_on(maildir: &std::path::Path, port: u16, data_reply: Option<&str>) -> Smtp {
+    Smtp::start_with(
+        maildir,
+        SmtpOptions {
+            port: Some(port),
+            data_reply: data_reply.map(str::to_string),
+            ..SmtpOptions::default()
+        },
+    )
+}
+
+/// `outbox --edit 1 --yes` changing `Hello` to `Howdy`, which must exit 0 with the reporter
+/// holding exactly one reply, the edited one; returns the reporter's INBOX.
+fn edit_and_send(desk: &Desk) -> Vec<Vec<u8>> {
     let out = desk.run(
         &["outbox", "--edit", "1", "--yes"],
         &[("EDITOR", "sed -i -e s/^Hello/Howdy/")],
@@ -561,6 +571,16 @@ fn a_queued_reply_is_edited_before_it_goes() {
         "{}",
         body(&inbox[0])
     );
+    inbox
+}
+
+/// A queued reply (the SMTP server down) with a typo: `outbox --edit` opens it, and what the
+/// reporter gets is the edited reply, once, under a new Message-ID.
+#[test]
+fn a_queued_reply_is_edited_before_it_goes() {
+    let (desk, _smtp) = queued_then_smtp_back();
+    let queued = desk.outbox_json();
+    let inbox = edit_and_send(&desk);
     let sent_id = header(&inbox[0], "Message-ID").expect("Message-ID");
     assert_ne!(
         sent_id.trim_matches(['<', '>']),
@@ -573,54 +593,67 @@ fn a_queued_reply_is_edited_before_it_goes() {
     assert_eq!(desk.reporter_maildir_count(), 1);
 }
 
-/// A delivery sends the queued reply while its editor is open (here the editor itself runs
-/// `secdesk outbox --retry`, as the desk's sync or a cron job would): the edit is refused,
-/// saying so and what to do, and the reporter gets the reply once, as it stood.
-#[test]
-fn a_queued_reply_sent_while_it_is_edited_is_not_sent_again() {
-    let (desk, _smtp) = queued_then_smtp_back();
+/// Runs `outbox --edit 1 --yes` with an editor that first runs `secdesk ARGS` (as the
+/// desk's sync, a cron job or a teammate would while the editor is open), then changes
+/// `Hello` to `Howdy`. Returns the edit's output and what the inner command printed.
+fn edit_while(desk: &Desk, args: &str) -> (std::process::Output, String) {
     let editor = desk.dir.path().join("editor.sh");
     std::fs::write(
         &editor,
         format!(
-            "#!/bin/sh\n{bin:?} --config {cfg:?} outbox --retry >{log:?} 2>&1\n\
+            "#!/bin/sh\n{bin:?} --config {cfg:?} {args} >{log:?} 2>&1\n\
              sed -i -e s/^Hello/Howdy/ \"$1\"\n",
             bin = env!("CARGO_BIN_EXE_secdesk"),
             cfg = desk.dir.path().join("config.toml"),
-            log = desk.dir.path().join("retry.log"),
+            log = desk.dir.path().join("inner.log"),
         ),
     )
     .expect("write the editor");
     let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(&editor, mode).expect("chmod the editor");
-
     let out = desk.run(
         &["outbox", "--edit", "1", "--yes"],
         &[("EDITOR", editor.to_str().expect("utf-8 path"))],
     );
-    let retry = std::fs::read_to_string(desk.dir.path().join("retry.log")).unwrap_or_default();
-    assert_eq!(out.status.code(), Some(1), "{}{retry}", stderr(&out));
-    assert!(
-        stderr(&out).contains(
-            "outbox reply #1 was taken up while you edited it (it is sent now), so your edit was not applied and none of it was sent"
-        ) && stderr(&out).contains("`secdesk reply 1`"),
-        "{}",
-        stderr(&out)
-    );
-    // The edited text is not lost: it is kept in a private file the message names.
-    let err = stderr(&out);
+    let inner = std::fs::read_to_string(desk.dir.path().join("inner.log")).unwrap_or_default();
+    (out, inner)
+}
+
+/// The file the refused edit's message says the edited text is kept in, and its text,
+/// checked private.
+fn kept_edit(err: &str) -> (String, String) {
     let kept = err
         .split("your edited text is kept in ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no kept file named: {err}"));
     let text = std::fs::read_to_string(kept).expect("the kept edit is readable");
-    assert!(text.starts_with("Howdy Reporter,"), "{text}");
     let mode = std::fs::metadata(kept).expect("kept file").permissions();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
         0o600
     );
+    (kept.to_string(), text)
+}
+
+/// A delivery sends the queued reply while its editor is open (here the editor itself runs
+/// `secdesk outbox --retry`, as the desk's sync or a cron job would): the edit is refused,
+/// saying so and what to do, and the reporter gets the reply once, as it stood.
+#[test]
+fn a_queued_reply_sent_while_it_is_edited_is_not_sent_again() {
+    let (desk, _smtp) = queued_then_smtp_back();
+    let (out, retry) = edit_while(&desk, "outbox --retry");
+    assert_eq!(out.status.code(), Some(1), "{}{retry}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "your edit of outbox reply #1 (report #1) was not applied, and none of it was sent: while you edited it, a delivery (this desk's sync or `secdesk outbox --retry`, or another desk sharing the store) sent the reply as it stood; follow it up with `secdesk reply 1`"
+        ),
+        "{err}"
+    );
+    // The edited text is not lost: it is kept in a private file the message names.
+    let (_, text) = kept_edit(&err);
+    assert!(text.starts_with("Howdy Reporter,"), "{text}");
     let inbox = desk.reporter_inbox();
     assert_eq!(inbox.len(), 1, "sent twice: {retry}");
     assert!(
@@ -631,6 +664,98 @@ fn a_queued_reply_sent_while_it_is_edited_is_not_sent_again() {
     let out = desk.run(&["outbox", "--retry"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(desk.reporter_maildir_count(), 1);
+}
+
+/// A teammate discards the reply while it is edited: the refusal says it was discarded
+/// (before, "taken up while you edited it ... if it went out as it stood, follow it up"),
+/// nothing is sent, and the edited text is kept under a name of its own even when files of
+/// earlier refused edits of this reply, this very second, hold the usual name (before, the
+/// second refusal within one second said the text could not be kept).
+#[test]
+fn a_reply_discarded_while_it_is_edited_is_refused_as_discarded_and_the_text_kept_apart() {
+    let (desk, _smtp) = queued_then_smtp_back();
+    // Earlier refused edits' files, for every second this edit could be refused in.
+    let store_dir = desk.db_path().parent().expect("store dir").to_path_buf();
+    let start = chrono::Utc::now();
+    for s in 0..30 {
+        let stamp = (start + chrono::Duration::seconds(s)).format("%Y%m%dT%H%M%SZ");
+        std::fs::write(
+            store_dir.join(format!("outbox-1-edit-{stamp}.txt")),
+            "an earlier edit",
+        )
+        .expect("write an earlier kept edit");
+    }
+
+    let (out, inner) = edit_while(&desk, "outbox --discard 1");
+    assert_eq!(out.status.code(), Some(1), "{}{inner}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "your edit of outbox reply #1 (report #1) was not applied, and none of it was sent: the reply was discarded (`secdesk outbox --discard 1`) while you edited it; `secdesk reply 1` writes a new one"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("taken up") && !err.contains("follow it up"),
+        "{err}"
+    );
+    let (kept, text) = kept_edit(&err);
+    assert!(kept.ends_with("-2.txt"), "{kept}");
+    assert!(text.starts_with("Howdy Reporter,"), "{text}");
+    for s in 0..30 {
+        let stamp = (start + chrono::Duration::seconds(s)).format("%Y%m%dT%H%M%SZ");
+        let earlier = std::fs::read_to_string(store_dir.join(format!("outbox-1-edit-{stamp}.txt")))
+            .expect("an earlier kept edit is still there");
+        assert_eq!(
+            earlier, "an earlier edit",
+            "an earlier kept edit was overwritten"
+        );
+    }
+    let out = desk.run(&["outbox", "--retry"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        desk.reporter_maildir_count(),
+        0,
+        "a discarded reply was sent"
+    );
+}
+
+/// A delivery tries the reply while it is edited and the server says "come back later": the
+/// reply was not sent, so the refusal says that and to edit again (before: "taken up while
+/// you edited it (it is queued now) ... if it went out as it stood, follow it up"). The
+/// second edit goes out, once.
+#[test]
+fn a_reply_tried_and_not_sent_while_it_is_edited_says_to_edit_it_again() {
+    let (desk, port) = queued_reply();
+    // Attempt times are kept to the second: the first attempt is made older, so the
+    // one during the edit is told apart from it however fast the test runs.
+    desk.db()
+        .execute(
+            "UPDATE outbox SET last_attempt_at = '2026-01-01T00:00:00Z'",
+            [],
+        )
+        .expect("age the first attempt");
+    let maildir = desk.server.maildir(REPORTER, "INBOX");
+    let busy = smtp_on(
+        &maildir,
+        port,
+        Some("451 4.3.0 mailbox busy, try again later"),
+    );
+    let (out, retry) = edit_while(&desk, "outbox --retry");
+    assert_eq!(out.status.code(), Some(1), "{}{retry}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("while you edited it, a delivery (this desk's sync or `secdesk outbox --retry`, or another desk sharing the store) tried to send the reply as it stood, and it was not sent (")
+            && err.contains("451")
+            && err.contains("it is queued again: run `secdesk outbox --edit 1` again"),
+        "{err}"
+    );
+    assert!(!err.contains("follow it up"), "{err}");
+    assert_eq!(desk.reporter_maildir_count(), 0);
+
+    drop(busy);
+    let _smtp = smtp_on(&maildir, port, None);
+    edit_and_send(&desk);
 }
 
 /// A reply an attempt may have delivered is not edited: the refusal says why and what to do.

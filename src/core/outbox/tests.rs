@@ -305,6 +305,12 @@ fn a_queued_reply_edited_while_delivery_runs_is_never_sent_twice_or_half_edited(
     assert!(!claim(&store, &read_by_delivery, t(2)).unwrap());
     assert_eq!(raw(&store, id).unwrap(), rebuilt.raw);
     let fresh = get(&store, id).unwrap();
+    // The delivery says it was edited, not "taken up by another delivery" (before).
+    let why = changed::before_claim(&read_by_delivery, Some(&fresh));
+    assert!(
+        why.contains("was edited meanwhile") && why.contains("is queued now"),
+        "{why}"
+    );
     assert_eq!(fresh.message_id, "m2@team.example");
 
     // The editor opened on `fresh`; delivery claimed it meanwhile: the edit is refused.
@@ -322,9 +328,14 @@ fn a_queued_reply_edited_while_delivery_runs_is_never_sent_twice_or_half_edited(
         "{err}"
     );
     assert!(
-        err.to_string().contains("your edit was not applied"),
+        err.to_string()
+            .contains("was not applied, and none of it was sent: while you edited it, a delivery")
+            && err.to_string().contains("is sending it as it stood"),
         "{err}"
     );
+    // A claim by a delivery that read the row before that one's: taken up, as it is.
+    let why = changed::before_claim(&fresh, Some(&get(&store, id).unwrap()));
+    assert!(why.contains("was just taken up by a delivery"), "{why}");
     assert_eq!(get(&store, id).unwrap().message_id, "m2@team.example");
     assert_eq!(raw(&store, id).unwrap(), rebuilt.raw);
 }

@@ -30,9 +30,7 @@ impl Run<'_> {
         }
         let error = "an attempt was interrupted (the desk stopped while sending), so the server may have it";
         if !outbox::mark_interrupted(store, row, error)? {
-            return Ok(Outcome::Skipped {
-                why: format!("outbox #{} was just taken up by another delivery", row.id),
-            });
+            return self.taken(store, row);
         }
         let row = outbox::get(store, row.id)?;
         self.settle_uncertain(store, &row)
@@ -72,7 +70,7 @@ impl Run<'_> {
         let error = match outbox::verdict(row, in_sent.is_some(), expected, now) {
             Verdict::Delivered => {
                 if !outbox::claim(store, row, now)? {
-                    return Ok(self.taken(row));
+                    return self.taken(store, row);
                 }
                 return Ok(self.after_send(store, row, true, in_sent == Some(true)));
             }

@@ -88,9 +88,11 @@ pub fn reply_queued(report_id: i64, outbox_id: i64) -> String {
     format!("Reply to #{report_id} saved in the outbox (#{outbox_id}); sending…")
 }
 
-pub fn reply_sent(report_id: i64, already: bool, now_state: Option<&str>) -> String {
+pub fn reply_sent(report_id: i64, already: bool, resent: bool, now_state: Option<&str>) -> String {
     let how = if already {
         "was already on the server (not sent again)"
+    } else if resent {
+        "sent again (an earlier attempt may have reached the server, but its team copy never arrived; the reporter may get it twice)"
     } else {
         "sent"
     };
@@ -124,8 +126,14 @@ pub fn reply_sent_unrecorded(report_id: i64, error: &str) -> String {
     )
 }
 
-pub fn reply_taken_elsewhere(outbox_id: i64) -> String {
-    format!("Outbox #{outbox_id} is being sent by another desk right now")
+/// A reply this attempt did not send, and why (`mailio::delivery`'s words: another
+/// delivery has it, which may be this desk's own sync round; or it was edited or discarded).
+pub fn reply_taken_elsewhere(why: &str) -> String {
+    let mut chars = why.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 pub fn delivery_failed(e: &str) -> String {
