@@ -23,9 +23,9 @@ use serde::Serialize;
 use crate::core::classify::model::Label;
 use crate::core::classify::storage::{ensure_model_in, train_batch, TrainItem, TrainSummary};
 use crate::core::classify::tokenize::tokenize;
-use crate::core::classify::{Classifier, ClassifyError};
+use crate::core::classify::{Classifier, ClassifyError, Judged};
 use crate::core::model::{Class, Outcome, Verdict};
-use crate::core::parse::{content_hash, msg_ids, parse_message};
+use crate::core::parse::{content_hash, msg_ids, parse_message, AuthResults};
 use crate::core::store::{timestamp, Store, StoreError};
 
 /// What a moderator does to a held post (Mailman's `action` values).
@@ -121,21 +121,34 @@ impl HeldPost {
     }
 }
 
-/// A held post with the classifier's verdict on its message.
+/// A held post with the classifier's verdict on its message, and the sender
+/// authentication that verdict weighed (whose it is: `AuthResults::standing`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassifiedPost {
     pub post: HeldPost,
     pub verdict: Verdict,
+    /// SPF, DKIM and DMARC as read under `[sync] authserv_id` (`core::parse::parse_received`).
+    pub auth: AuthResults,
 }
 
-/// Classifies held posts with the same classifier as ingest, over the machine's cores.
-pub fn classify(classifier: &Classifier, posts: Vec<HeldPost>) -> Vec<ClassifiedPost> {
+/// Classifies held posts with the same classifier as ingest, over the machine's cores,
+/// reading their sender authentication as ingest does: `trusted` is `[sync] authserv_id`
+/// (`Config::sync.trusted_authserv_ids`), so a pass the sender wrote is not weighed.
+pub fn classify(
+    classifier: &Classifier,
+    trusted: &[String],
+    posts: Vec<HeldPost>,
+) -> Vec<ClassifiedPost> {
     let raws: Vec<&[u8]> = posts.iter().map(|p| p.raw.as_slice()).collect();
-    let verdicts = classifier.classify_raw_many(&raws);
+    let judged = classifier.judge_received_many(&raws, trusted);
     posts
         .into_iter()
-        .zip(verdicts)
-        .map(|(post, verdict)| ClassifiedPost { post, verdict })
+        .zip(judged)
+        .map(|(post, Judged { verdict, auth })| ClassifiedPost {
+            post,
+            verdict,
+            auth,
+        })
         .collect()
 }
 
@@ -162,6 +175,10 @@ pub struct Decision<'a> {
     pub comment: Option<&'a str>,
     /// The classifier's verdict when the action was taken.
     pub verdict: Option<&'a Verdict>,
+    /// The sender authentication the listing read (under `[sync] authserv_id`): what
+    /// training learns, so that what is learned is what was classified. `None` learns no
+    /// verdict at all.
+    pub auth: Option<&'a AuthResults>,
     /// Train the classifier on the post: a discard as spam, an accept as not spam.
     pub train: bool,
 }
@@ -218,7 +235,7 @@ pub fn record(store: &mut Store, d: &Decision<'_>) -> Result<Recorded, Moderatio
     let row = tx.last_insert_rowid();
     let report = attach_now(&tx, row, d)?;
     let trained = if d.train {
-        train(&tx, p, d.action)?.map(|(label, _)| label.as_str())
+        train(&tx, p, d.auth, d.action)?.map(|(label, _)| label.as_str())
     } else {
         None
     };
@@ -273,10 +290,13 @@ fn attach_now(
 }
 
 /// Trains the post's message: discarded as spam, accepted as ham (not spam; whether it is a
-/// valid report is for triage to say). Reject and defer teach nothing.
+/// valid report is for triage to say). Reject and defer teach nothing. The sender
+/// authentication learned is the listing's (`auth`), never the parser's own reading: a
+/// forged pass taught as ham would make the next forged pass look like a report.
 fn train(
     conn: &Connection,
     post: &HeldPost,
+    auth: Option<&AuthResults>,
     action: Action,
 ) -> Result<Option<(Label, TrainSummary)>, ModerationError> {
     let label = match action {
@@ -285,10 +305,12 @@ fn train(
         Action::Reject | Action::Defer => return Ok(None),
     };
     ensure_model_in(conn)?;
+    let mut parsed = parse_message(&post.raw);
+    parsed.auth = auth.cloned().unwrap_or_default();
     let item = TrainItem {
         content_hash: content_hash(&post.raw),
         label,
-        tokens: tokenize(&parse_message(&post.raw)),
+        tokens: tokenize(&parsed),
     };
     Ok(Some((label, train_batch(conn, &[item])?)))
 }
