@@ -124,10 +124,16 @@ fn hold_posts(mm: &Mailman) {
         ("hostile@reporter.example", "mallory@reporter.example", "Crash in json \u{1b}]2;owned\u{7}\u{1b}[31m module",
          "The json module of CPython 3.12 crashes with a deeply nested document; reproducer: python3 -c 'import json; json.loads(\"[\"*100000)'."),
     ];
+    hold(mm, &posts);
+}
+
+/// Posts each `(message id, sender, subject, body)` to [`LIST`] as a non-member and waits
+/// until Mailman holds them all; their request ids.
+fn hold(mm: &Mailman, posts: &[(&str, &str, &str, &str)]) -> Vec<u64> {
     for (id, from, subject, body) in posts {
         mm.post(LIST, from, &post(id, from, subject, body));
     }
-    mm.wait_held(LIST_ID, posts.len());
+    mm.wait_held(LIST_ID, posts.len())
 }
 
 fn by_message_id<'a>(held: &'a [Value], message_id: &str) -> &'a Value {
@@ -795,4 +801,57 @@ fn a_held_phish_with_a_pass_it_wrote_is_swept_and_naming_the_server_judges_again
     assert!(out.contains("discarded 1"), "{out}");
     let own_id: u64 = request_id(&held, own).parse().expect("request id");
     assert_eq!(mm.held_ids(LIST_ID), vec![own_id], "of {ids:?}");
+}
+
+/// Mailman lost the content of its held posts (their files under `var/messages` are gone:
+/// a clean-up, a move of the var folder): its REST API then gives a stand-in message for
+/// each ("Message content lost"). The desk must not judge the stand-in as the post: every
+/// such post is left unsure with the reason, for a person (the sender and subject are all
+/// that is left of what may be a real report), a sweep never takes one, and a discard
+/// teaches the classifier nothing (taught as spam, the stand-in would make every lost post
+/// spam, and the next sweep would take them all).
+#[test]
+fn a_held_post_whose_content_mailman_lost_is_never_swept_nor_learned() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    let desk = Desk::new(&mm.rest_url(), "ada", None, "");
+    let posts = [
+        ("lost-report@reporter.example", "alice@reporter.example", "Heap overflow in zipfile with a crafted archive",
+         "Hello, I found a heap buffer overflow in the zipfile module of CPython 3.12.1. A crafted archive crashes the interpreter."),
+        ("lost-spam@lottery.example", "win@lottery.example", "You WON 1000000 dollars, claim now",
+         "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details."),
+    ];
+    let ids = hold(&mm, &posts);
+    std::fs::remove_dir_all(mm.message_store()).expect("remove Mailman's message store");
+
+    let held = desk.held();
+    assert_eq!(held.len(), 2, "{held:?}");
+    for p in &held {
+        assert_eq!(p["outcome"], "unsure", "{p}");
+        assert_ne!(p["class"], "spam", "{p}");
+        let reason = p["reasons"][0].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("Mailman lost this post's content"),
+            "{p}"
+        );
+    }
+    let report = by_message_id(&held, "lost-report@reporter.example");
+    assert_eq!(
+        report["subject"],
+        "Heap overflow in zipfile with a crafted archive"
+    );
+    assert_eq!(report["sender"], "alice@reporter.example");
+    let text = desk.ok(&["held"]);
+    assert!(text.contains("Mailman lost this post's content"), "{text}");
+
+    let out = desk.ok(&["held", "sweep", "--class", "spam", "--yes"]);
+    assert!(out.contains("nothing to sweep"), "{out}");
+    assert_eq!(mm.held_ids(LIST_ID), ids, "nothing swept");
+
+    // A moderator who knows the lost one is spam discards it: nothing is learned from it.
+    let spam = request_id(&held, "lost-spam@lottery.example");
+    let out = desk.ok(&["held", "discard", &spam]);
+    assert!(out.contains("discarded request"), "{out}");
+    assert!(!out.contains("classifier trained"), "{out}");
 }

@@ -23,7 +23,7 @@ use chrono::Utc;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{classify, ClassifiedPost, HeldPost, ModerationError};
+use super::{classify, settle, ClassifiedPost, HeldPost, ModerationError};
 use crate::core::classify::{Classifier, Judged};
 use crate::core::store::Store;
 
@@ -117,13 +117,10 @@ pub fn classify_cached(
         .zip(verdicts)
         .map(|(post, judged)| {
             // Every index is filled above: from the cache or freshly classified.
-            let Judged { verdict, auth } =
-                judged.unwrap_or_else(|| unreachable!("each post has a verdict"));
-            ClassifiedPost {
+            settle((
                 post,
-                verdict,
-                auth,
-            }
+                judged.unwrap_or_else(|| unreachable!("each post has a verdict")),
+            ))
         })
         .collect();
     Classified {

@@ -121,6 +121,28 @@ impl HeldPost {
     }
 }
 
+/// What Mailman's REST API gives as `msg` for a held post whose message its message store
+/// no longer has (Mailman 3's `rest/post_moderation.py`: the file under `var/messages` is
+/// gone): a stand-in, not the post.
+const LOST_SUBJECT: &[u8] = b"Subject: Message content lost\n";
+const LOST_TEXT: &[u8] = b"This held message has been lost.";
+
+/// The reason a post whose content Mailman lost is listed with.
+pub const LOST_REASON: &str = "Mailman lost this post's content: only its sender and subject are left (never swept, nothing learned); ask the sender to send it again";
+
+impl HeldPost {
+    /// True when the desk has no message to judge: Mailman's stand-in for content it lost,
+    /// or no `msg` at all. Classifying the stand-in would judge every such post alike, and
+    /// a discard would teach it as spam, after which every lost post would be swept.
+    pub fn content_lost(&self) -> bool {
+        let raw = self.raw.as_slice();
+        raw.iter().all(u8::is_ascii_whitespace)
+            || (raw.len() < 1024
+                && raw.starts_with(LOST_SUBJECT)
+                && raw.windows(LOST_TEXT.len()).any(|w| w == LOST_TEXT))
+    }
+}
+
 /// A held post with the classifier's verdict on its message, and the sender
 /// authentication that verdict weighed (whose it is: `AuthResults::standing`).
 #[derive(Debug, Clone, PartialEq)]
@@ -141,15 +163,31 @@ pub fn classify(
 ) -> Vec<ClassifiedPost> {
     let raws: Vec<&[u8]> = posts.iter().map(|p| p.raw.as_slice()).collect();
     let judged = classifier.judge_received_many(&raws, trusted);
-    posts
-        .into_iter()
-        .zip(judged)
-        .map(|(post, Judged { verdict, auth })| ClassifiedPost {
+    posts.into_iter().zip(judged).map(settle).collect()
+}
+
+/// A post with the classifier's judgment of its message; a post whose content Mailman lost
+/// ([`HeldPost::content_lost`]) is left unsure, for a person, whatever its stand-in scored.
+fn settle((post, judged): (HeldPost, Judged)) -> ClassifiedPost {
+    if post.content_lost() {
+        return ClassifiedPost {
             post,
-            verdict,
-            auth,
-        })
-        .collect()
+            verdict: Verdict {
+                class: Class::Valid,
+                outcome: Outcome::Unsure,
+                spam_score: 0.5,
+                confidence: 0.0,
+                reasons: vec![LOST_REASON.to_string()],
+            },
+            auth: AuthResults::default(),
+        };
+    }
+    let Judged { verdict, auth } = judged;
+    ClassifiedPost {
+        post,
+        verdict,
+        auth,
+    }
 }
 
 /// True for a post a spam sweep may discard: classified spam with a spam outcome. A post
@@ -304,6 +342,10 @@ fn train(
         Action::Accept => Label::Ham,
         Action::Reject | Action::Defer => return Ok(None),
     };
+    // Mailman's stand-in for a lost post says nothing about the post.
+    if post.content_lost() {
+        return Ok(None);
+    }
     ensure_model_in(conn)?;
     let mut parsed = parse_message(&post.raw);
     parsed.auth = auth.cloned().unwrap_or_default();
