@@ -11,7 +11,8 @@
 //!   Accept, discard and reject act only on a post a listing on this desk showed
 //!   (`core::moderation::cache::was_listed`): Mailman reuses request ids.
 //! - `held sweep --class spam [--yes]` discards every post classified spam, after showing
-//!   them and asking.
+//!   them and asking. A post whose content Mailman lost is never spam here
+//!   (`HeldPost::content_lost`).
 //!
 //! All of it calls `mailio::mailman::held`, as the desk does. Held posts are hostile text:
 //! everything shown (and every JSON string) passes through `core::sanitize`.
