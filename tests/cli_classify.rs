@@ -1,6 +1,9 @@
 //! `secdesk classify --json` keeps its contract, and a broken rule file is reported with its
 //! name and line.
 
+#[path = "support/passes.rs"]
+mod passes;
+
 use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
@@ -29,21 +32,27 @@ fn demo(name: &str) -> String {
         .to_string()
 }
 
-/// `secdesk classify --json FILES...`, which must succeed: its array of verdicts.
-fn classify_json(config: &Path, files: &[String]) -> Vec<serde_json::Value> {
+/// `secdesk ARGS...` with `config`, which must succeed: its stdout.
+fn secdesk_ok(config: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
         .arg("--config")
         .arg(config)
-        .args(["classify", "--json"])
-        .args(files)
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.stdout
+}
+
+/// `secdesk classify --json FILES...`, which must succeed: its array of verdicts.
+fn classify_json(config: &Path, files: &[String]) -> Vec<serde_json::Value> {
+    let mut args = vec!["classify", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let v: serde_json::Value = serde_json::from_slice(&secdesk_ok(config, &args)).unwrap();
     v.as_array().unwrap().clone()
 }
 
@@ -365,5 +374,75 @@ fn spam_in_disguise_is_judged_as_the_spam_it_is() {
         compared >= 18,
         "{compared} of {} called spam undisguised",
         plain.len()
+    );
+}
+
+/// `secdesk classify FILE` reads a file's `Authentication-Results` as ingest reads mail
+/// (`[sync] authserv_id`): on a desk whose model learned that the server's passes come with
+/// reports, a phish carrying a pass it wrote itself stays spam; only the configured server's
+/// own pass is weighed, and each verdict says whose authentication it weighed.
+#[test]
+fn classify_weighs_a_pass_only_from_the_configured_authserv_id() {
+    let (dir, config) = setup();
+    let corpus = passes::pass_trained_corpus(dir.path());
+    secdesk_ok(&config, &["train", corpus.to_str().unwrap()]);
+    let file = |name: &str, auth: &str| {
+        let path = dir.path().join(format!("{name}.eml"));
+        std::fs::write(
+            &path,
+            format!(
+                "{auth}From: billing@northgate-hosting.example\r\nTo: security@example.org\r\n\
+                 Subject: Invoice #NG-88213 - payment failed\r\nMessage-ID: <{name}@northgate.example>\r\n\r\n{}",
+                passes::INVOICE
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let files = [
+        file("bare", ""),
+        file("own", &passes::pass_from(passes::SERVER)),
+        file("forged", &passes::pass_from("mx.attacker.example")),
+    ];
+    let is_spam = |v: &serde_json::Value| v["class"] == "spam" && v["outcome"] == "spam";
+
+    // No authserv_id: every pass may be the sender's own, so none is weighed.
+    let unset = classify_json(&config, &files);
+    assert!(is_spam(&unset[0]), "the fixture is spam: {}", unset[0]);
+    for v in &unset[1..] {
+        assert!(is_spam(v), "a pass nothing vouches for was weighed: {v}");
+        assert_eq!(
+            (&v["auth"]["dmarc"], &v["auth"]["verified"]),
+            (&serde_json::json!("pass"), &serde_json::json!(false)),
+            "{v}"
+        );
+    }
+    assert_eq!(unset[1]["auth"]["authserv_id"], passes::SERVER);
+    let text = secdesk_ok(&config, &["classify", &files[1]]);
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains(
+            "Auth UNVERIFIED: SPF pass, DKIM pass, DMARC pass (claimed as mx.example.org's"
+        ),
+        "{text}"
+    );
+
+    // The server named: its own pass is weighed, the forged one under another id is not read.
+    let mut named = std::fs::read_to_string(&config).unwrap();
+    named.push_str(&format!("[sync]\nauthserv_id = \"{}\"\n", passes::SERVER));
+    std::fs::write(&config, named).unwrap();
+    let set = classify_json(&config, &files);
+    assert!(
+        !is_spam(&set[1]),
+        "the server's own pass counts: {}",
+        set[1]
+    );
+    assert_eq!(set[1]["auth"]["verified"], true, "{}", set[1]);
+    assert!(is_spam(&set[2]), "{}", set[2]);
+    assert_eq!(
+        set[2]["auth"]["dmarc"],
+        serde_json::Value::Null,
+        "{}",
+        set[2]
     );
 }

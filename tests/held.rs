@@ -7,6 +7,8 @@
 
 #[path = "support/mailman.rs"]
 mod mailman;
+#[path = "support/passes.rs"]
+mod passes;
 mod support;
 
 use std::collections::BTreeSet;
@@ -122,10 +124,16 @@ fn hold_posts(mm: &Mailman) {
         ("hostile@reporter.example", "mallory@reporter.example", "Crash in json \u{1b}]2;owned\u{7}\u{1b}[31m module",
          "The json module of CPython 3.12 crashes with a deeply nested document; reproducer: python3 -c 'import json; json.loads(\"[\"*100000)'."),
     ];
+    hold(mm, &posts);
+}
+
+/// Posts each `(message id, sender, subject, body)` to [`LIST`] as a non-member and waits
+/// until Mailman holds them all; their request ids.
+fn hold(mm: &Mailman, posts: &[(&str, &str, &str, &str)]) -> Vec<u64> {
     for (id, from, subject, body) in posts {
         mm.post(LIST, from, &post(id, from, subject, body));
     }
-    mm.wait_held(LIST_ID, posts.len());
+    mm.wait_held(LIST_ID, posts.len())
 }
 
 fn by_message_id<'a>(held: &'a [Value], message_id: &str) -> &'a Value {
@@ -190,6 +198,8 @@ fn moderating_the_held_queue_against_a_real_mailman() {
         "outcome",
         "spam_score",
         "reasons",
+        // Added with the sender authentication's standing; the names above stay.
+        "auth",
     ];
     assert_eq!(fields, contract.into_iter().collect());
     for spam in ["spam1@lottery.example", "spam2@pills.example"] {
@@ -385,7 +395,7 @@ fn seen_posts(
         RuleSet::builtin().expect("rules"),
     );
     let posts = secdesk::mailio::mailman::held::held_posts(client, &[LIST]).expect("held posts");
-    secdesk::core::moderation::classify(&classifier, posts)
+    secdesk::core::moderation::classify(&classifier, &[], posts)
 }
 
 /// The desk's REST client for `mm`, each request bounded by `timeout`.
@@ -694,4 +704,154 @@ fn a_page_of_held_posts_over_the_answer_bound_is_listed_in_smaller_pages() {
         err,
         format!("post 6 held in {LIST} is over 150 kB with its attachments, too big to list: moderate it in Mailman's web interface (Postorius), then list again")
     );
+}
+
+/// A desk whose model learned that the receiving server's passes come with reports
+/// (`support/passes.rs`): a held phish that wrote a pass into its own headers is still spam
+/// and goes with the sweep, its listing saying the pass is unverified; once `[sync]
+/// authserv_id` names the server, the held posts are judged again (verdicts are kept between
+/// listings): the post with the server's own pass is no longer spam, the one whose pass came
+/// from another authserv-id still is, and the sweep takes only that one.
+#[test]
+fn a_held_phish_with_a_pass_it_wrote_is_swept_and_naming_the_server_judges_again() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    let desk = Desk::new(&mm.rest_url(), "ada", None, "");
+    let corpus = passes::pass_trained_corpus(desk.dir.path());
+    desk.ok(&["train", corpus.to_str().expect("utf-8 path")]);
+    let sender = "billing@northgate-hosting.example";
+    let phish = |message_id: &str, auth: &str| {
+        let mut raw = auth.as_bytes().to_vec();
+        raw.extend(post(
+            message_id,
+            sender,
+            "Invoice #NG-88213 - payment failed",
+            passes::INVOICE,
+        ));
+        raw
+    };
+    let (forged, own) = ("forged@northgate.example", "own@northgate.example");
+    mm.post(
+        LIST,
+        sender,
+        &phish(forged, &passes::pass_from("mx.attacker.example")),
+    );
+    mm.post(
+        LIST,
+        sender,
+        &phish(own, &passes::pass_from(passes::SERVER)),
+    );
+    let ids = mm.wait_held(LIST_ID, 2);
+    let is_spam = |v: &Value| v["class"] == "spam" && v["outcome"] == "spam";
+
+    // No authserv_id: neither pass is vouched for, so neither is weighed.
+    let held = desk.held();
+    for (id, server) in [(forged, "mx.attacker.example"), (own, passes::SERVER)] {
+        let p = by_message_id(&held, id);
+        assert!(
+            is_spam(p),
+            "a pass the sender may have written was weighed: {p}"
+        );
+        assert_eq!(
+            (
+                &p["auth"]["dmarc"],
+                &p["auth"]["authserv_id"],
+                &p["auth"]["verified"]
+            ),
+            (
+                &Value::from("pass"),
+                &Value::from(server),
+                &Value::from(false)
+            ),
+            "{p}"
+        );
+    }
+    let text = desk.ok(&["held"]);
+    assert!(
+        text.contains(
+            "Auth UNVERIFIED: SPF pass, DKIM pass, DMARC pass (claimed as mx.attacker.example's"
+        ),
+        "{text}"
+    );
+
+    // The moderator names the receiving server: the kept verdicts are not reused.
+    let mut config = std::fs::read_to_string(desk.config()).expect("read config");
+    config.push_str(&format!("\n[sync]\nauthserv_id = \"{}\"\n", passes::SERVER));
+    std::fs::write(desk.config(), config).expect("write config");
+    let held = desk.held();
+    let p = by_message_id(&held, own);
+    assert!(!is_spam(p), "the server's own pass was not weighed: {p}");
+    assert_eq!(p["auth"]["verified"], true, "{p}");
+    let p = by_message_id(&held, forged);
+    assert!(is_spam(p), "{p}");
+    assert_eq!(
+        (&p["auth"]["dmarc"], &p["auth"]["verified"]),
+        (&Value::Null, &Value::from(true)),
+        "a field from another authserv-id is not read: {p}"
+    );
+    let text = desk.ok(&["held"]);
+    assert!(
+        text.contains("Auth: SPF pass, DKIM pass, DMARC pass (recorded by mx.example.org)"),
+        "{text}"
+    );
+
+    // The sweep takes the phish with the forged pass, and only it.
+    let out = desk.ok(&["held", "sweep", "--class", "spam", "--yes"]);
+    assert!(out.contains("discarded 1"), "{out}");
+    let own_id: u64 = request_id(&held, own).parse().expect("request id");
+    assert_eq!(mm.held_ids(LIST_ID), vec![own_id], "of {ids:?}");
+}
+
+/// Mailman lost the content of its held posts (their files under `var/messages` are gone:
+/// a clean-up, a move of the var folder): its REST API then gives a stand-in message for
+/// each ("Message content lost"). The desk must not judge the stand-in as the post: every
+/// such post is left unsure with the reason, for a person (the sender and subject are all
+/// that is left of what may be a real report), a sweep never takes one, and a discard
+/// teaches the classifier nothing (taught as spam, the stand-in would make every lost post
+/// spam, and the next sweep would take them all).
+#[test]
+fn a_held_post_whose_content_mailman_lost_is_never_swept_nor_learned() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    let desk = Desk::new(&mm.rest_url(), "ada", None, "");
+    let posts = [
+        ("lost-report@reporter.example", "alice@reporter.example", "Heap overflow in zipfile with a crafted archive",
+         "Hello, I found a heap buffer overflow in the zipfile module of CPython 3.12.1. A crafted archive crashes the interpreter."),
+        ("lost-spam@lottery.example", "win@lottery.example", "You WON 1000000 dollars, claim now",
+         "Congratulations winner! Claim your prize now, click http://lottery.example/win and send your bank details."),
+    ];
+    let ids = hold(&mm, &posts);
+    std::fs::remove_dir_all(mm.message_store()).expect("remove Mailman's message store");
+
+    let held = desk.held();
+    assert_eq!(held.len(), 2, "{held:?}");
+    for p in &held {
+        assert_eq!(p["outcome"], "unsure", "{p}");
+        assert_ne!(p["class"], "spam", "{p}");
+        let reason = p["reasons"][0].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("Mailman lost this post's content"),
+            "{p}"
+        );
+    }
+    let report = by_message_id(&held, "lost-report@reporter.example");
+    assert_eq!(
+        report["subject"],
+        "Heap overflow in zipfile with a crafted archive"
+    );
+    assert_eq!(report["sender"], "alice@reporter.example");
+    let text = desk.ok(&["held"]);
+    assert!(text.contains("Mailman lost this post's content"), "{text}");
+
+    let out = desk.ok(&["held", "sweep", "--class", "spam", "--yes"]);
+    assert!(out.contains("nothing to sweep"), "{out}");
+    assert_eq!(mm.held_ids(LIST_ID), ids, "nothing swept");
+
+    // A moderator who knows the lost one is spam discards it: nothing is learned from it.
+    let spam = request_id(&held, "lost-spam@lottery.example");
+    let out = desk.ok(&["held", "discard", &spam]);
+    assert!(out.contains("discarded request"), "{out}");
+    assert!(!out.contains("classifier trained"), "{out}");
 }

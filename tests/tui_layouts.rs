@@ -258,6 +258,7 @@ fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
                 confidence: 0.5,
                 reasons: Vec::new(),
             },
+            auth: Default::default(),
         })
         .collect();
     desk.act(secdesk::tui::action::Action::HeldLoaded(Ok(posts)));

@@ -1,8 +1,11 @@
 //! `secdesk classify FILE... [--json]`: class, spam score and reasons for message files,
-//! using the store's model. Stores nothing.
+//! using the store's model. Stores nothing. A file is read as mail the desk received: its
+//! `Authentication-Results` count as ingest counts them (`[sync] authserv_id`,
+//! `core::parse::parse_received`), so a pass the sender wrote is not weighed.
 //!
 //! `--json` is a contract: an array with one object per file, with `file`, `class`,
-//! `outcome`, `spam_score`, `confidence` and `reasons`.
+//! `outcome`, `spam_score`, `confidence` and `reasons`, and `auth` (the sender
+//! authentication weighed and whose it is, as in `secdesk show --json`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,9 +14,10 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::core::classify::corpus::read_message;
-use crate::core::classify::load_classifier;
+use crate::core::classify::{load_classifier, Judged};
 use crate::core::model::{Class, Outcome};
 use crate::core::sanitize::terminal_line;
+use crate::core::triage::view::AuthView;
 
 use super::{output, Context};
 
@@ -36,6 +40,8 @@ pub struct FileVerdict {
     pub spam_score: f64,
     pub confidence: f64,
     pub reasons: Vec<String>,
+    /// SPF, DKIM and DMARC as weighed, with `authserv_id` and `verified`.
+    pub auth: AuthView,
 }
 
 /// Messages read and classified at a time (each batch is split across the cores).
@@ -44,6 +50,7 @@ const BATCH: usize = 1024;
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+    let trusted = config.sync.trusted_authserv_ids();
     // Files are read and classified a batch at a time, so a run over a whole archive holds
     // one batch of messages in memory, not all of them.
     let mut results = Vec::with_capacity(args.files.len());
@@ -52,8 +59,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|p| read_message(p))
             .collect::<Result<Vec<_>, _>>()?;
-        let verdicts = classifier.classify_raw_many(&raws);
-        for (path, v) in batch.iter().zip(verdicts) {
+        let judged = classifier.judge_received_many(&raws, &trusted);
+        for (path, Judged { verdict: v, auth }) in batch.iter().zip(judged) {
             results.push(FileVerdict {
                 file: path.display().to_string(),
                 class: v.class,
@@ -61,6 +68,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 spam_score: v.spam_score,
                 confidence: v.confidence,
                 reasons: v.reasons,
+                auth: AuthView::of(&auth),
             });
         }
     }
@@ -85,6 +93,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         )?;
         for reason in &r.reasons {
             writeln!(out, "    {}", terminal_line(reason))?;
+        }
+        if let Some(line) = r.auth.line() {
+            writeln!(out, "    {}", terminal_line(&line))?;
         }
     }
     Ok(ExitCode::SUCCESS)

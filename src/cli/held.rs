@@ -3,12 +3,16 @@
 //! - `held [--list L] [--json]` lists held posts with Mailman's hold reason and the
 //!   classifier's verdict. `--json` is a contract: an array of objects with `list`,
 //!   `request_id`, `message_id`, `sender`, `subject`, `reason`, `hold_date`, `class`,
-//!   `outcome`, `spam_score` and `reasons`.
+//!   `outcome`, `spam_score` and `reasons`, and `auth` (SPF, DKIM and DMARC as weighed, with
+//!   `authserv_id` and `verified`, as in `secdesk show --json`). A post's
+//!   `Authentication-Results` are read as ingest reads them (`[sync] authserv_id`): a pass
+//!   the sender wrote is neither weighed nor shown as the server's.
 //! - `held accept|discard|reject|defer REQUEST_ID... [--list L] [--comment TEXT]` moderates.
 //!   Accept, discard and reject act only on a post a listing on this desk showed
 //!   (`core::moderation::cache::was_listed`): Mailman reuses request ids.
 //! - `held sweep --class spam [--yes]` discards every post classified spam, after showing
-//!   them and asking.
+//!   them and asking. A post whose content Mailman lost is never spam here
+//!   (`HeldPost::content_lost`).
 //!
 //! All of it calls `mailio::mailman::held`, as the desk does. Held posts are hostile text:
 //! everything shown (and every JSON string) passes through `core::sanitize`.
@@ -22,8 +26,10 @@ use crate::core::classify::load_classifier;
 use crate::core::model::{Class, Outcome};
 use crate::core::moderation::cache::Coverage;
 use crate::core::moderation::{self, Action, ClassifiedPost, HeldPost};
+use crate::core::parse::AuthResults;
 use crate::core::sanitize::terminal_line;
 use crate::core::store::{timestamp, Store};
+use crate::core::triage::view::AuthView;
 use crate::mailio::mailman::held::{self, Acted, Moderator};
 
 use super::{output, Context};
@@ -118,6 +124,8 @@ struct HeldJson {
     outcome: Outcome,
     spam_score: f64,
     reasons: Vec<String>,
+    /// The sender authentication the verdict weighed, and whose it is.
+    auth: AuthView,
 }
 
 impl From<&ClassifiedPost> for HeldJson {
@@ -135,13 +143,30 @@ impl From<&ClassifiedPost> for HeldJson {
             outcome: c.verdict.outcome,
             spam_score: c.verdict.spam_score,
             reasons: c.verdict.reasons.iter().map(|r| terminal_line(r)).collect(),
+            auth: safe_auth(&c.auth),
         }
     }
+}
+
+/// The post's sender authentication as `show --json` gives it, every string sanitized (the
+/// authserv-id is the sender's text when unverified).
+fn safe_auth(auth: &AuthResults) -> AuthView {
+    let mut view = AuthView::of(auth);
+    for field in [
+        &mut view.spf,
+        &mut view.dkim,
+        &mut view.dmarc,
+        &mut view.authserv_id,
+    ] {
+        *field = field.as_deref().map(terminal_line);
+    }
+    view
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let acting = args.command.as_ref().and_then(action_of);
     let config = ctx.config()?;
+    let trusted = config.sync.trusted_authserv_ids();
     let client = held::connect(&config)?;
     let lists = held::lists(&config, args.list.as_deref());
     let open = || ctx.open_store(&config.store_path(), Store::open);
@@ -152,7 +177,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             Coverage::Whole
         };
         // Mailman starts building the queue before the store is even open.
-        let (listed, mut store) = held::fetch_loading(&client, &lists, coverage, || {
+        let (listed, mut store) = held::fetch_loading(&client, &lists, coverage, &trusted, || {
             let mut store = open()?;
             let classifier = load_classifier(&mut store, Some(&config.dir()))?;
             anyhow::Ok((store, classifier))
@@ -216,7 +241,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             }
         }
-        for seen in moderation::classify(&classifier, vec![post]) {
+        for seen in moderation::classify(&classifier, &trusted, vec![post]) {
             let acted = moderator.act(&seen, action, act.comment, train)?;
             println!("{}", acted_line(action, &seen, acted));
         }
@@ -365,6 +390,9 @@ fn print_posts(
                 v.class.as_str(),
                 reasons.join("; ")
             )?;
+        }
+        if let Some(line) = safe_auth(&c.auth).line() {
+            writeln!(out, "       {line}")?;
         }
     }
     let count = |class: Class| posts.iter().filter(|c| c.verdict.class == class).count();

@@ -15,8 +15,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::core::classify::{load_classifier, ClassifyError};
 use crate::core::model::{Direction, Verdict};
 use crate::core::parse::{
-    check_date, content_digest, parse_message, CheckedDate, DateNote, Mailbox, ParsedMessage,
-    Standing,
+    check_date, content_digest, parse_message, parse_received, CheckedDate, DateNote, Mailbox,
+    ParsedMessage, Standing,
 };
 use crate::core::pgp::{self, PgpEngine, PgpInfo};
 use crate::core::store::search_terms::index_terms;
@@ -175,10 +175,9 @@ impl Ingestor {
     /// [`Ingestor::store_prepared`].
     pub fn prepare(&self, incoming: RawIncoming) -> Prepared {
         let hash = content_digest(&incoming.raw);
-        let mut parsed = parse_message(&incoming.raw);
         // Only the configured receiving server's verdicts count (RFC 8601 §5); the
         // classifier, the follow-up check and the store all read them from here.
-        parsed.apply_authserv(&self.authserv);
+        let mut parsed = parse_received(&incoming.raw, &self.authserv);
         // The decrypted text is what is classified, stored and searched; `raw` stays as fetched.
         let opened = pgp::open(&incoming.raw, &mut parsed, self.pgp.as_deref());
         let verdict = self.classify.as_ref().map(|f| f(&parsed));

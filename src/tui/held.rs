@@ -273,7 +273,8 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
         let client = held::connect(config)?;
         let lists = held::lists(config, None);
         // A verdict not kept only costs the next refresh some time: nothing to report.
-        let (listed, _) = held::fetch_loading(&client, &lists, Coverage::Whole, || {
+        let trusted = config.sync.trusted_authserv_ids();
+        let (listed, _) = held::fetch_loading(&client, &lists, Coverage::Whole, &trusted, || {
             let classifier = load_classifier(store, Some(&config.dir()))?;
             anyhow::Ok((&mut *store, classifier))
         })?;

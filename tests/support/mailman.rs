@@ -130,6 +130,12 @@ impl Mailman {
         self.dir.path().join("var")
     }
 
+    /// Mailman's message store, where each held post's message is kept (`var/messages`).
+    #[allow(dead_code)] // Not every test that includes this file loses messages.
+    pub fn message_store(&self) -> PathBuf {
+        self.var().join("messages")
+    }
+
     /// The REST root secdesk is configured with.
     pub fn rest_url(&self) -> String {
         format!("http://127.0.0.1:{}/3.1", self.rest_port)

@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 pub use learn::{forget, forget_in, learn, learn_in, near_copies_of, LearnSummary};
 pub use model::{Label, Model};
 pub use rules::RuleSet;
-pub use verdict::{Classifier, Cutoffs};
+pub use verdict::{Classifier, Cutoffs, Judged};
 
 use crate::core::store::{Store, StoreError};
 

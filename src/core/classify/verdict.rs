@@ -18,7 +18,8 @@ use super::rules::{Fired, RuleSet};
 use super::stack::{self, Stack};
 use super::tokenize::{scoring_tokens, tokenize_list_with};
 use crate::core::model::{Class, Outcome, Verdict};
-use crate::core::parse::{parse_message, ParsedMessage};
+use crate::core::parse::{parse_message, parse_received, AuthResults, ParsedMessage};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The spam score cut-offs: below `ham` is ham, from `spam` on is spam, between is unsure.
@@ -50,6 +51,38 @@ const VALID_MODEL_CLAMP: f64 = 0.05;
 /// Token reasons listed per decision.
 const SPAM_TOKEN_REASONS: usize = 5;
 const VALID_TOKEN_REASONS: usize = 3;
+
+/// A received message's verdict with the sender authentication it weighed (read under
+/// `[sync] authserv_id`): what a listing of held posts shows and keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judged {
+    pub verdict: Verdict,
+    pub auth: AuthResults,
+}
+
+/// Runs `one` on each of `raws` over the machine's cores; results in input order.
+fn spread<R: AsRef<[u8]> + Sync, T: Send>(raws: &[R], one: impl Fn(&[u8]) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, 16);
+    if threads == 1 || raws.len() < 64 {
+        return raws.iter().map(|r| one(r.as_ref())).collect();
+    }
+    let chunk = raws.len().div_ceil(threads);
+    let one = &one;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = raws
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|r| one(r.as_ref())).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            // A worker only panics if classification has a bug; surface it, do not hide it.
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
 
 /// A loaded model with its rules, ready to classify.
 #[derive(Debug, Clone)]
@@ -123,34 +156,27 @@ impl Classifier {
     /// Parses and classifies many raw messages, spread over the machine's cores (the
     /// classifier is read-only, so threads share it). Verdicts come back in input order.
     /// Any byte slices will do, so a caller holding the messages elsewhere need not copy them.
+    /// The sender authentication is read without the desk's configuration: for corpora
+    /// (evaluation, fitting). Mail the desk received goes through [`Self::judge_received_many`].
     pub fn classify_raw_many<R: AsRef<[u8]> + Sync>(&self, raws: &[R]) -> Vec<Verdict> {
-        let threads = std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(1)
-            .clamp(1, 16);
-        if threads == 1 || raws.len() < 64 {
-            return raws
-                .iter()
-                .map(|r| self.classify(&parse_message(r.as_ref())))
-                .collect();
-        }
-        let chunk = raws.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = raws
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|r| self.classify(&parse_message(r.as_ref())))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                // A worker only panics if classification has a bug; surface it, do not hide it.
-                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        spread(raws, |raw| self.classify(&parse_message(raw)))
+    }
+
+    /// [`Self::classify_raw_many`] for mail the desk received (held posts, `secdesk classify`
+    /// files): each message is read by [`parse_received`] under `trusted` (`[sync]
+    /// authserv_id`), as ingest reads it, so only the configured server's pass is weighed.
+    /// Each verdict comes with the sender authentication it weighed, for showing whose it is.
+    pub fn judge_received_many<R: AsRef<[u8]> + Sync>(
+        &self,
+        raws: &[R],
+        trusted: &[String],
+    ) -> Vec<Judged> {
+        spread(raws, |raw| {
+            let parsed = parse_received(raw, trusted);
+            Judged {
+                verdict: self.classify(&parsed),
+                auth: parsed.auth,
+            }
         })
     }
 

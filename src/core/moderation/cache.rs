@@ -2,11 +2,14 @@
 //! moderator lists the same queue again and again (the desk refreshes it), so a listing
 //! classifies only the posts this classifier has not judged before.
 //!
-//! A verdict is kept under two SHA-256 digests: the post's raw bytes, and
+//! A verdict is kept under two SHA-256 digests: the post's raw bytes, and [`verdict_key`]:
 //! [`Classifier::cache_key`] (the stored model row by row, the rules' text, the parameters,
-//! the version and the caller's build identity). Any training, rule edit or new build
-//! changes the key, so a kept verdict is always the one classifying again would give; rows
-//! under another key are dropped at the next write. The table is derived data: losing it
+//! the version and the caller's build identity) with the authserv-ids the desk trusts
+//! (`[sync] authserv_id`, which decides whose `Authentication-Results` are weighed). Any
+//! training, rule edit, new build or change of `authserv_id` changes the key, so a kept
+//! verdict is always the one classifying again would give; rows under another key are
+//! dropped at the next write. Each row keeps the verdict with the sender authentication it
+//! weighed ([`Judged`]), which the listing shows. The table is derived data: losing it
 //! costs only time, so failing to read or write it never fails a listing.
 //!
 //! Its rows are also what the last listings on this desk showed: [`was_listed`] tells
@@ -20,9 +23,8 @@ use chrono::Utc;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{classify, ClassifiedPost, HeldPost, ModerationError};
-use crate::core::classify::Classifier;
-use crate::core::model::Verdict;
+use super::{classify, settle, ClassifiedPost, HeldPost, ModerationError};
+use crate::core::classify::{Classifier, Judged};
 use crate::core::store::Store;
 
 /// A listing's posts with their verdicts, and how the cache served it.
@@ -44,18 +46,43 @@ pub enum Coverage {
     Part,
 }
 
-/// Classifies `posts` as [`classify`] does, reusing the verdicts kept for this classifier
-/// and keeping the new ones. `build` names the running code (see `Classifier::cache_key`).
+/// What decides a kept verdict: the classifier ([`Classifier::cache_key`], with `build`
+/// naming the running code) and `trusted`, the authserv-ids whose `Authentication-Results`
+/// are weighed (`[sync] authserv_id`; none: every verdict unverified). `None` when the
+/// classifier has no key.
+pub fn verdict_key(classifier: &Classifier, trusted: &[String], build: &[u8]) -> Option<[u8; 32]> {
+    let classifier = classifier.cache_key(build)?;
+    let mut ids: Vec<String> = trusted
+        .iter()
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut digest = Sha256::new();
+    digest.update(classifier);
+    // Length-prefixed, so that no two lists of ids hash alike.
+    digest.update((ids.len() as u64).to_be_bytes());
+    for id in &ids {
+        digest.update((id.len() as u64).to_be_bytes());
+        digest.update(id.as_bytes());
+    }
+    Some(digest.finalize().into())
+}
+
+/// Classifies `posts` as [`classify`] does (`trusted` is `[sync] authserv_id`), reusing the
+/// verdicts kept under the same [`verdict_key`] and keeping the new ones. `build` names the
+/// running code (see `Classifier::cache_key`).
 pub fn classify_cached(
     store: &mut Store,
     classifier: &Classifier,
+    trusted: &[String],
     build: &[u8],
     posts: Vec<HeldPost>,
     coverage: Coverage,
 ) -> Classified {
-    let Some(key) = classifier.cache_key(build) else {
+    let Some(key) = verdict_key(classifier, trusted, build) else {
         return Classified {
-            posts: classify(classifier, posts),
+            posts: classify(classifier, trusted, posts),
             reused: 0,
             cache_error: None,
         };
@@ -73,13 +100,13 @@ pub fn classify_cached(
         .filter(|&i| verdicts[i].is_none())
         .collect();
     let raws: Vec<&[u8]> = missing.iter().map(|&i| posts[i].raw.as_slice()).collect();
-    let fresh = classifier.classify_raw_many(&raws);
+    let fresh = classifier.judge_received_many(&raws, trusted);
     let reused = posts.len() - missing.len();
     for (&i, v) in missing.iter().zip(&fresh) {
         verdicts[i] = Some(v.clone());
     }
     if cache_error.is_none() {
-        let new: Vec<(&[u8; 32], &Verdict)> =
+        let new: Vec<(&[u8; 32], &Judged)> =
             missing.iter().map(|&i| &digests[i]).zip(&fresh).collect();
         let held: Option<HashSet<&[u8; 32]>> =
             (coverage == Coverage::Whole).then(|| digests.iter().collect());
@@ -88,10 +115,12 @@ pub fn classify_cached(
     let posts = posts
         .into_iter()
         .zip(verdicts)
-        .map(|(post, verdict)| ClassifiedPost {
-            post,
+        .map(|(post, judged)| {
             // Every index is filled above: from the cache or freshly classified.
-            verdict: verdict.unwrap_or_else(|| unreachable!("each post has a verdict")),
+            settle((
+                post,
+                judged.unwrap_or_else(|| unreachable!("each post has a verdict")),
+            ))
         })
         .collect();
     Classified {
@@ -113,12 +142,12 @@ pub fn was_listed(store: &Store, raw: &[u8]) -> Result<bool, ModerationError> {
 }
 
 /// The kept verdict of each digest under `key`, if any. A row that no longer reads as a
-/// verdict counts as missing.
+/// verdict with its sender authentication counts as missing.
 fn lookup(
     store: &Store,
     key: &[u8; 32],
     digests: &[[u8; 32]],
-) -> Result<Vec<Option<Verdict>>, ModerationError> {
+) -> Result<Vec<Option<Judged>>, ModerationError> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT verdict FROM held_verdicts WHERE message = ?1 AND classifier = ?2",
     )?;
@@ -138,7 +167,7 @@ fn lookup(
 fn keep(
     store: &mut Store,
     key: &[u8; 32],
-    new: &[(&[u8; 32], &Verdict)],
+    new: &[(&[u8; 32], &Judged)],
     held: Option<&HashSet<&[u8; 32]>>,
 ) -> Result<(), ModerationError> {
     let stale: Vec<(Vec<u8>, Vec<u8>)> = {
@@ -194,6 +223,8 @@ mod tests {
     use crate::core::moderation::{record, Action, Decision};
 
     const BUILD: &[u8] = b"test build";
+    /// No `[sync] authserv_id`.
+    const UNSET: &[String] = &[];
 
     fn post(id: u64, subject: &str, body: &str) -> HeldPost {
         HeldPost {
@@ -244,13 +275,13 @@ mod tests {
     fn a_second_listing_reuses_every_verdict_and_they_are_the_ones_classifying_gives() {
         let (_dir, mut store) = store();
         let c = load_classifier(&mut store, None).unwrap();
-        let fresh = classify(&c, queue());
-        let first = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let fresh = classify(&c, UNSET, queue());
+        let first = classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
         assert_eq!((first.reused, first.cache_error.is_none()), (0, true));
         assert_eq!(first.posts, fresh);
         assert_eq!(kept(&store).len(), 3);
 
-        let again = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let again = classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
         assert_eq!(again.reused, 3);
         assert!(again.cache_error.is_none());
         assert_eq!(again.posts, fresh);
@@ -260,7 +291,7 @@ mod tests {
     fn after_training_no_verdict_of_the_old_model_is_reused() {
         let (_dir, mut store) = store();
         let c = load_classifier(&mut store, None).unwrap();
-        classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
         let old_key = c.cache_key(BUILD).unwrap();
 
         // A moderator discards post 3 as spam: the model learns from it.
@@ -272,32 +303,57 @@ mod tests {
             at: Utc::now(),
             comment: None,
             verdict: None,
+            auth: None,
             train: true,
         };
         record(&mut store, &discard).unwrap();
         let trained = load_classifier(&mut store, None).unwrap();
-        let new_key = trained.cache_key(BUILD).unwrap();
-        assert_ne!(new_key, old_key);
+        assert_ne!(trained.cache_key(BUILD).unwrap(), old_key);
+        let new_key = verdict_key(&trained, UNSET, BUILD).unwrap();
 
-        let listed = classify_cached(&mut store, &trained, BUILD, queue(), Coverage::Whole);
+        let listed = classify_cached(&mut store, &trained, UNSET, BUILD, queue(), Coverage::Whole);
         assert_eq!(listed.reused, 0);
-        assert_eq!(listed.posts, classify(&trained, queue()));
+        assert_eq!(listed.posts, classify(&trained, UNSET, queue()));
         assert!(kept(&store).iter().all(|(_, k)| k[..] == new_key[..]));
         assert_eq!(kept(&store).len(), 3);
+    }
+
+    /// `[sync] authserv_id` decides whose pass is weighed: naming a server (or another one)
+    /// judges every post again; the same ids in another order or case do not.
+    #[test]
+    fn a_changed_authserv_id_reuses_no_verdict() {
+        let (_dir, mut store) = store();
+        let c = load_classifier(&mut store, None).unwrap();
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let named = ids(&["mx1.example.org", "mx2.example.org"]);
+        let keys = [
+            verdict_key(&c, UNSET, BUILD),
+            verdict_key(&c, &named, BUILD),
+            verdict_key(&c, &ids(&["mx1.example.org"]), BUILD),
+        ];
+        assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+        assert_eq!(
+            verdict_key(&c, &ids(&["MX2.example.org", "mx1.example.org"]), BUILD),
+            keys[1]
+        );
+        classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
+        let again = classify_cached(&mut store, &c, &named, BUILD, queue(), Coverage::Whole);
+        assert_eq!(again.reused, 0);
+        assert_eq!(again.posts, classify(&c, &named, queue()));
     }
 
     #[test]
     fn a_whole_listing_forgets_posts_no_longer_held_and_a_partial_one_keeps_them() {
         let (_dir, mut store) = store();
         let c = load_classifier(&mut store, None).unwrap();
-        classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
         let fewer: Vec<HeldPost> = queue().into_iter().take(1).collect();
 
-        let part = classify_cached(&mut store, &c, BUILD, fewer.clone(), Coverage::Part);
+        let part = classify_cached(&mut store, &c, UNSET, BUILD, fewer.clone(), Coverage::Part);
         assert_eq!(part.reused, 1);
         assert_eq!(kept(&store).len(), 3);
 
-        let whole = classify_cached(&mut store, &c, BUILD, fewer, Coverage::Whole);
+        let whole = classify_cached(&mut store, &c, UNSET, BUILD, fewer, Coverage::Whole);
         assert_eq!(whole.reused, 1);
         let left = kept(&store);
         assert_eq!(left.len(), 1);
@@ -308,8 +364,8 @@ mod tests {
     fn a_damaged_row_is_classified_again_and_an_unusable_cache_fails_nothing() {
         let (_dir, mut store) = store();
         let c = load_classifier(&mut store, None).unwrap();
-        let fresh = classify(&c, queue());
-        classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let fresh = classify(&c, UNSET, queue());
+        classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
         store
             .conn()
             .execute(
@@ -317,7 +373,7 @@ mod tests {
                 [Sha256::digest(&queue()[1].raw).to_vec()],
             )
             .unwrap();
-        let listed = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let listed = classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
         assert_eq!(listed.reused, 2);
         assert_eq!(listed.posts, fresh);
 
@@ -325,7 +381,7 @@ mod tests {
             .conn()
             .execute("DROP TABLE held_verdicts", [])
             .unwrap();
-        let listed = classify_cached(&mut store, &c, BUILD, queue(), Coverage::Whole);
+        let listed = classify_cached(&mut store, &c, UNSET, BUILD, queue(), Coverage::Whole);
         let error = listed.cache_error.expect("the missing table is reported");
         assert!(error.to_string().contains("held_verdicts"), "{error}");
         assert_eq!(listed.posts, fresh);
@@ -359,7 +415,7 @@ mod tests {
         let mut changed = c.clone();
         changed.model_mut().messages[0] += 1;
         assert_eq!(changed.cache_key(BUILD), None);
-        let unused = classify_cached(&mut store, &changed, BUILD, queue(), Coverage::Whole);
+        let unused = classify_cached(&mut store, &changed, UNSET, BUILD, queue(), Coverage::Whole);
         assert_eq!(unused.reused, 0);
         assert!(kept(&store).is_empty());
     }

@@ -23,9 +23,9 @@ use serde::Serialize;
 use crate::core::classify::model::Label;
 use crate::core::classify::storage::{ensure_model_in, train_batch, TrainItem, TrainSummary};
 use crate::core::classify::tokenize::tokenize;
-use crate::core::classify::{Classifier, ClassifyError};
+use crate::core::classify::{Classifier, ClassifyError, Judged};
 use crate::core::model::{Class, Outcome, Verdict};
-use crate::core::parse::{content_hash, msg_ids, parse_message};
+use crate::core::parse::{content_hash, msg_ids, parse_message, AuthResults};
 use crate::core::store::{timestamp, Store, StoreError};
 
 /// What a moderator does to a held post (Mailman's `action` values).
@@ -121,22 +121,73 @@ impl HeldPost {
     }
 }
 
-/// A held post with the classifier's verdict on its message.
+/// What Mailman's REST API gives as `msg` for a held post whose message its message store
+/// no longer has (Mailman 3's `rest/post_moderation.py`: the file under `var/messages` is
+/// gone): a stand-in, not the post.
+const LOST_SUBJECT: &[u8] = b"Subject: Message content lost\n";
+const LOST_TEXT: &[u8] = b"This held message has been lost.";
+
+/// The reason a post whose content Mailman lost is listed with.
+pub const LOST_REASON: &str = "Mailman lost this post's content: only its sender and subject are left (never swept, nothing learned); ask the sender to send it again";
+
+impl HeldPost {
+    /// True when the desk has no message to judge: Mailman's stand-in for content it lost,
+    /// or no `msg` at all. Classifying the stand-in would judge every such post alike, and
+    /// a discard would teach it as spam, after which every lost post would be swept.
+    pub fn content_lost(&self) -> bool {
+        let raw = self.raw.as_slice();
+        raw.iter().all(u8::is_ascii_whitespace)
+            || (raw.len() < 1024
+                && raw.starts_with(LOST_SUBJECT)
+                && raw.windows(LOST_TEXT.len()).any(|w| w == LOST_TEXT))
+    }
+}
+
+/// A held post with the classifier's verdict on its message, and the sender
+/// authentication that verdict weighed (whose it is: `AuthResults::standing`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassifiedPost {
     pub post: HeldPost,
     pub verdict: Verdict,
+    /// SPF, DKIM and DMARC as read under `[sync] authserv_id` (`core::parse::parse_received`).
+    pub auth: AuthResults,
 }
 
-/// Classifies held posts with the same classifier as ingest, over the machine's cores.
-pub fn classify(classifier: &Classifier, posts: Vec<HeldPost>) -> Vec<ClassifiedPost> {
+/// Classifies held posts with the same classifier as ingest, over the machine's cores,
+/// reading their sender authentication as ingest does: `trusted` is `[sync] authserv_id`
+/// (`Config::sync.trusted_authserv_ids`), so a pass the sender wrote is not weighed.
+pub fn classify(
+    classifier: &Classifier,
+    trusted: &[String],
+    posts: Vec<HeldPost>,
+) -> Vec<ClassifiedPost> {
     let raws: Vec<&[u8]> = posts.iter().map(|p| p.raw.as_slice()).collect();
-    let verdicts = classifier.classify_raw_many(&raws);
-    posts
-        .into_iter()
-        .zip(verdicts)
-        .map(|(post, verdict)| ClassifiedPost { post, verdict })
-        .collect()
+    let judged = classifier.judge_received_many(&raws, trusted);
+    posts.into_iter().zip(judged).map(settle).collect()
+}
+
+/// A post with the classifier's judgment of its message; a post whose content Mailman lost
+/// ([`HeldPost::content_lost`]) is left unsure, for a person, whatever its stand-in scored.
+fn settle((post, judged): (HeldPost, Judged)) -> ClassifiedPost {
+    if post.content_lost() {
+        return ClassifiedPost {
+            post,
+            verdict: Verdict {
+                class: Class::Valid,
+                outcome: Outcome::Unsure,
+                spam_score: 0.5,
+                confidence: 0.0,
+                reasons: vec![LOST_REASON.to_string()],
+            },
+            auth: AuthResults::default(),
+        };
+    }
+    let Judged { verdict, auth } = judged;
+    ClassifiedPost {
+        post,
+        verdict,
+        auth,
+    }
 }
 
 /// True for a post a spam sweep may discard: classified spam with a spam outcome. A post
@@ -162,6 +213,10 @@ pub struct Decision<'a> {
     pub comment: Option<&'a str>,
     /// The classifier's verdict when the action was taken.
     pub verdict: Option<&'a Verdict>,
+    /// The sender authentication the listing read (under `[sync] authserv_id`): what
+    /// training learns, so that what is learned is what was classified. `None` learns no
+    /// verdict at all.
+    pub auth: Option<&'a AuthResults>,
     /// Train the classifier on the post: a discard as spam, an accept as not spam.
     pub train: bool,
 }
@@ -218,7 +273,7 @@ pub fn record(store: &mut Store, d: &Decision<'_>) -> Result<Recorded, Moderatio
     let row = tx.last_insert_rowid();
     let report = attach_now(&tx, row, d)?;
     let trained = if d.train {
-        train(&tx, p, d.action)?.map(|(label, _)| label.as_str())
+        train(&tx, p, d.auth, d.action)?.map(|(label, _)| label.as_str())
     } else {
         None
     };
@@ -273,10 +328,13 @@ fn attach_now(
 }
 
 /// Trains the post's message: discarded as spam, accepted as ham (not spam; whether it is a
-/// valid report is for triage to say). Reject and defer teach nothing.
+/// valid report is for triage to say). Reject and defer teach nothing. The sender
+/// authentication learned is the listing's (`auth`), never the parser's own reading: a
+/// forged pass taught as ham would make the next forged pass look like a report.
 fn train(
     conn: &Connection,
     post: &HeldPost,
+    auth: Option<&AuthResults>,
     action: Action,
 ) -> Result<Option<(Label, TrainSummary)>, ModerationError> {
     let label = match action {
@@ -284,11 +342,17 @@ fn train(
         Action::Accept => Label::Ham,
         Action::Reject | Action::Defer => return Ok(None),
     };
+    // Mailman's stand-in for a lost post says nothing about the post.
+    if post.content_lost() {
+        return Ok(None);
+    }
     ensure_model_in(conn)?;
+    let mut parsed = parse_message(&post.raw);
+    parsed.auth = auth.cloned().unwrap_or_default();
     let item = TrainItem {
         content_hash: content_hash(&post.raw),
         label,
-        tokens: tokenize(&parse_message(&post.raw)),
+        tokens: tokenize(&parsed),
     };
     Ok(Some((label, train_batch(conn, &[item])?)))
 }

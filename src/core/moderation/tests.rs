@@ -38,6 +38,7 @@ fn decision<'a>(p: &'a HeldPost, action: Action, hour: u32) -> Decision<'a> {
         at: Utc.with_ymd_and_hms(2026, 12, 1, hour, 0, 0).unwrap(),
         comment: (action == Action::Reject).then_some("not a security report"),
         verdict: None,
+        auth: None,
         train: true,
     }
 }
@@ -148,6 +149,7 @@ fn sweep_takes_only_posts_classified_spam() {
             ..p.clone()
         },
         verdict: verdict(c, o),
+        auth: Default::default(),
     })
     .collect();
     let ids: Vec<u64> = spam_sweep(&posts)
@@ -207,4 +209,33 @@ fn mailman_dates_and_ids_are_read() {
         .parse::<Action>()
         .unwrap_err()
         .contains("accept, discard"));
+}
+
+/// Accepting a held post teaches the classifier the sender authentication the listing
+/// weighed, not the parser's own reading: a pass the sender wrote (unverified, no `[sync]
+/// authserv_id`) must not become evidence that mail with such a pass is a report.
+#[test]
+fn accepting_a_post_does_not_teach_a_pass_the_listing_did_not_weigh() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let c = crate::core::classify::load_classifier(&mut store, None).unwrap();
+    let mut p = post();
+    p.raw = format!("Authentication-Results: mx.example.org; dkim=pass; dmarc=pass\n{RAW}")
+        .into_bytes();
+    let taught = |store: &mut Store, trusted: &[String], p: &HeldPost| {
+        let seen = classify(&c, trusted, vec![p.clone()]).remove(0);
+        let mut d = decision(p, Action::Accept, 10);
+        d.verdict = Some(&seen.verdict);
+        d.auth = Some(&seen.auth);
+        record(store, &d).unwrap();
+        let model = crate::core::classify::storage::load_model(store).unwrap();
+        ["auth:dkim:pass", "auth:dmarc:pass"].map(|t| model.tokens.contains_key(t))
+    };
+    assert_eq!(taught(&mut store, &[], &p), [false, false]);
+    // With the server named, its pass is the server's and is taught.
+    p.raw.extend_from_slice(b"\nanother copy\n");
+    assert_eq!(
+        taught(&mut store, &["mx.example.org".into()], &p),
+        [true, true]
+    );
 }

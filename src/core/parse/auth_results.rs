@@ -20,14 +20,15 @@
 //! `ARC-Authentication-Results` (RFC 8617) is what an intermediary saw, not the receiving
 //! server: it is never read as a verdict.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How far the verdicts are the receiving server's.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Standing {
-    /// Read without the desk's configuration (corpora, evaluation, held posts): the
-    /// topmost group, as the parser reads it.
+    /// Read without the desk's configuration (training corpora, evaluation): the topmost
+    /// group, as the parser reads it. Mail the desk received (ingest, held posts, `secdesk
+    /// classify`) is never left so (`core::parse::parse_received`).
     #[default]
     Unchecked,
     /// From a configured authserv-id (`[sync] authserv_id`): the receiving server's.
@@ -37,7 +38,7 @@ pub enum Standing {
 }
 
 /// The verdicts the receiving server recorded; `None` when the header does not say.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthResults {
     pub spf: Option<String>,
     pub dkim: Option<String>,

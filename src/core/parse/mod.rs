@@ -113,6 +113,17 @@ pub struct ParsedMessage {
     pub notes: Vec<String>,
 }
 
+/// Parses a message the desk received (synced, imported, held by the list, or a file
+/// given to `secdesk classify`), with its sender authentication read as the desk is
+/// configured ([`ParsedMessage::apply_authserv`] with `[sync] authserv_id`, RFC 8601 §5).
+/// Every path that classifies or shows such a message goes through here, so a pass a sender
+/// wrote into its own mail is weighed nowhere.
+pub fn parse_received(raw: &[u8], trusted: &[String]) -> ParsedMessage {
+    let mut parsed = parse_message(raw);
+    parsed.apply_authserv(trusted);
+    parsed
+}
+
 impl ParsedMessage {
     /// Reads the sender authentication again as the desk is configured (`[sync]
     /// authserv_id`, RFC 8601 §5): with `trusted` ids, only their topmost group of

@@ -11,7 +11,9 @@ use super::{Note, TriageError};
 use crate::core::clocks::{self, Clocks, Deadlines};
 use crate::core::config::ClockConfig;
 use crate::core::model::{Class, InvalidReason, ReportId, ReportState};
-use crate::core::parse::{parse_header_fields, parse_message, DateNote, ParsedMessage};
+use crate::core::parse::{
+    parse_header_fields, parse_message, AuthResults, DateNote, ParsedMessage, Standing,
+};
 use crate::core::store::body;
 use crate::core::store::header_columns::Derived;
 use crate::core::store::raw::{unpack, unpack_column};
@@ -116,6 +118,19 @@ pub struct AuthView {
 }
 
 impl AuthView {
+    /// The view of sender authentication read from a message now (a held post, a file
+    /// given to `secdesk classify`): verified only when `[sync] authserv_id` named the
+    /// server (`Standing::Configured`), as ingest stores it.
+    pub fn of(auth: &AuthResults) -> AuthView {
+        AuthView {
+            spf: auth.spf.clone(),
+            dkim: auth.dkim.clone(),
+            dmarc: auth.dmarc.clone(),
+            authserv_id: auth.authserv_id.clone(),
+            verified: auth.standing == Standing::Configured,
+        }
+    }
+
     /// The line a triager reads: the verdicts and whose they are. `None` without any.
     pub fn line(&self) -> Option<String> {
         let verdicts: Vec<String> = [

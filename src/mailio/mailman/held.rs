@@ -62,15 +62,17 @@ pub fn lists<'a>(config: &'a Config, only: Option<&'a str>) -> Vec<&'a str> {
     }
 }
 
-/// Every held post of `lists`, classified. Mailman builds every held entry slowly
+/// Every held post of `lists`, classified, with its sender authentication read as ingest
+/// reads it (`trusted`: `[sync] authserv_id`). Mailman builds every held entry slowly
 /// (docs/benchmarks.md), so `load` (opening the store and loading its classifier) runs on
-/// this thread while another fetches. Verdicts this classifier gave before are reused from
-/// the store (`moderation::cache`); `coverage` says whether `lists` is the whole queue.
-/// Gives the store back with the posts.
+/// this thread while another fetches. Verdicts this classifier gave before under the same
+/// `trusted` are reused from the store (`moderation::cache`); `coverage` says whether
+/// `lists` is the whole queue. Gives the store back with the posts.
 pub fn fetch_loading<S: BorrowMut<Store>, E: From<QueueError>>(
     client: &Client,
     lists: &[&str],
     coverage: Coverage,
+    trusted: &[String],
     load: impl FnOnce() -> Result<(S, Classifier), E>,
 ) -> Result<(Classified, S), E> {
     let (held, loaded) = std::thread::scope(|s| {
@@ -85,12 +87,13 @@ pub fn fetch_loading<S: BorrowMut<Store>, E: From<QueueError>>(
         Some(build) => moderation::cache::classify_cached(
             store.borrow_mut(),
             &classifier,
+            trusted,
             &build,
             held,
             coverage,
         ),
         None => Classified {
-            posts: moderation::classify(&classifier, held),
+            posts: moderation::classify(&classifier, trusted, held),
             reused: 0,
             cache_error: None,
         },
@@ -188,6 +191,7 @@ pub fn record(
         at: Utc::now(),
         comment,
         verdict: Some(&seen.verdict),
+        auth: Some(&seen.auth),
         train,
     };
     moderation::record(store, &decision).map_err(|source| QueueError::NotRecorded {

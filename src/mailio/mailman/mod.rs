@@ -203,6 +203,7 @@ impl Client {
             });
             let mut full = true;
             let mut total = 0;
+            let before = posts.len();
             for page in pages {
                 let (page_posts, page_total, page_full) = page?;
                 full = page_full;
@@ -216,6 +217,19 @@ impl Client {
                 if !full {
                     break;
                 }
+            }
+            // Full pages that bring no post not listed yet: the answer repeats itself (a
+            // proxy or cache that ignores `page`, a `total_size` that is missing or lies).
+            // Asking on would never end.
+            if full && posts.len() == before {
+                return Err(MailmanError::BadResponse {
+                    what: format!("the held queue of {}", terminal_line(list)),
+                    detail: format!(
+                        "pages {next} to {} of {size} posts repeat posts already listed ({} so far) instead of going on; check that nothing between secdesk and Mailman caches or rewrites its answers, then list again",
+                        next + PARALLEL_PAGES - 1,
+                        posts.len()
+                    ),
+                });
             }
             next += PARALLEL_PAGES;
             // Done when a page came back short, or the pages asked for cover `total_size`.

@@ -174,6 +174,42 @@ fn posts_held_after_the_count_are_fetched_too_and_an_empty_queue_is_one_request(
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
+/// A stand-in that answers every page with the same full page and no `total_size` (a
+/// caching proxy that ignores `page`): the listing ends with one clear error instead of
+/// asking for pages for ever.
+#[test]
+fn a_queue_whose_pages_repeat_ends_with_an_error_not_a_hang() {
+    let (url, seen) = serve(|path| {
+        if path.ends_with("/held/count") {
+            return (200, r#"{"count": 3}"#.into());
+        }
+        let entries: Vec<String> = (1..=MIN_PAGE)
+            .map(|i| format!(r#"{{"request_id": {i}, "msg": "Subject: post {i}\n\nx\n"}}"#))
+            .collect();
+        (
+            200,
+            format!(r#"{{"entries": [{}], "start": 0}}"#, entries.join(",")),
+        )
+    });
+    let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(c.held("security@example.org").map(|p| p.len()));
+    });
+    let answer = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the listing never ended");
+    let e = answer
+        .expect_err("a repeating queue is not a listing")
+        .to_string();
+    assert!(
+        e.starts_with("Mailman's answer to the held queue of security@example.org is not what the REST API documents: pages 5 to 8 of 64 posts repeat posts already listed (64 so far)"),
+        "{e}"
+    );
+    // The first round, then the one that brought nothing new.
+    assert_eq!(seen.lock().unwrap().len(), 1 + 2 * PARALLEL_PAGES);
+}
+
 #[test]
 fn statuses_become_one_clear_error_or_already_handled() {
     let (url, _) = serve(|path| match path {

@@ -23,6 +23,7 @@ fn post(id: u64, class: Class, outcome: Outcome) -> ClassifiedPost {
             confidence: 0.9,
             reasons: Vec::new(),
         },
+        auth: Default::default(),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The held screen: the mailing list's hold queue, one post a line, with the classifier's
 //! verdict first (spam in red), then the list, the request id, the sender, the subject and
-//! Mailman's hold reason; a sweep's progress on top while one runs; and the reject preview,
-//! the reason exactly as Mailman will mail it. Every field is the sender's text: all of it
-//! passes through `safe`.
+//! Mailman's hold reason; below the post under the cursor, the sender authentication its
+//! verdict weighed and whose it is (`AuthView::line`, as the report view shows it); a
+//! sweep's progress on top while one runs; and the reject preview, the reason exactly as
+//! Mailman will mail it. Every field is the sender's text: all of it passes through `safe`.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -11,6 +12,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::{class_style, safe};
+use crate::core::parse::Standing;
+use crate::core::triage::view::AuthView;
 use crate::tui::app::{RejectFlow, State};
 use crate::tui::text;
 
@@ -43,36 +46,47 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         ),
         Some(Ok(posts)) if posts.is_empty() => lines.push(Line::raw(text::HELD_NONE)),
         Some(Ok(posts)) => {
+            // The post under the cursor says whose sender authentication its verdict weighed,
+            // on a line of its own below it, as the report view does.
+            let auth = posts
+                .get(state.held_cursor)
+                .and_then(|c| AuthView::of(&c.auth).line().map(|l| (c.auth.standing, l)));
             let visible = (area.height.saturating_sub(1) as usize)
                 .saturating_sub(lines.len())
+                .saturating_sub(usize::from(auth.is_some()))
                 .max(1);
             let top = state.held_cursor.saturating_sub(visible - 1);
-            lines.extend(
-                posts
-                    .iter()
-                    .enumerate()
-                    .skip(top)
-                    .take(visible)
-                    .map(|(i, c)| {
-                        let p = &c.post;
-                        let class = c.verdict.class.as_str();
-                        let mut line = Line::from(vec![
-                            Span::styled(format!("{class:<8}"), class_style(Some(class))),
-                            Span::raw(format!(
-                                "{:>5} {} · {} · {} · {}",
-                                p.request_id,
-                                safe(&p.sender),
-                                safe(&p.subject),
-                                safe(&p.reason),
-                                safe(&p.list),
-                            )),
-                        ]);
-                        if i == state.held_cursor {
-                            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
-                        }
-                        line
-                    }),
-            );
+            for (i, c) in posts.iter().enumerate().skip(top).take(visible) {
+                let p = &c.post;
+                let class = c.verdict.class.as_str();
+                let mut line = Line::from(vec![
+                    Span::styled(format!("{class:<8}"), class_style(Some(class))),
+                    Span::raw(format!(
+                        "{:>5} {} · {} · {} · {}",
+                        p.request_id,
+                        safe(&p.sender),
+                        safe(&p.subject),
+                        safe(&p.reason),
+                        safe(&p.list),
+                    )),
+                ]);
+                if i == state.held_cursor {
+                    line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+                }
+                lines.push(line);
+                if let Some((standing, auth)) = auth.as_ref().filter(|_| i == state.held_cursor) {
+                    // A verdict nothing shows to be the receiving server's is not drawn quietly.
+                    let style = if *standing == Standing::Configured {
+                        Style::new().fg(Color::DarkGray)
+                    } else {
+                        Style::new().fg(Color::Yellow)
+                    };
+                    lines.push(Line::from(Span::styled(
+                        format!("{:8}      {}", "", safe(auth)),
+                        style,
+                    )));
+                }
+            }
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
