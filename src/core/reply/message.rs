@@ -127,6 +127,9 @@ pub fn build(
         recipients.push(m.email.to_string());
         builder = builder.cc(m);
     }
+    // The same mailbox in To and Cc (or twice in one) is one RCPT: one copy each.
+    let mut seen = std::collections::HashSet::new();
+    recipients.retain(|r| seen.insert(r.to_ascii_lowercase()));
     if let Some(parent) = &draft.in_reply_to {
         builder = builder.in_reply_to(format!("<{}>", id_value("In-Reply-To", parent)?));
     }

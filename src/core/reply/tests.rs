@@ -513,3 +513,21 @@ fn a_huge_display_name_is_greeted_cut_short_and_flat() {
         greeting.chars().count()
     );
 }
+
+#[test]
+fn a_mailbox_named_in_to_and_cc_gets_one_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &[REPORT]);
+    let mut d = compose(&config(dir.path()), &store, 1, Some("acknowledge")).unwrap();
+    // Typed again in Cc by hand in the editor, in other case.
+    d.cc.push("Juergen <JUERGEN@Reporter.Example>".into());
+    d.cc.push("security@example.org".into());
+    let b = build(&d, "abc.2@example.org", date()).unwrap();
+    assert_eq!(
+        b.recipients,
+        vec!["juergen@reporter.example", "security@example.org"]
+    );
+    // The headers keep what the person wrote.
+    let text = String::from_utf8(b.raw).unwrap();
+    assert!(text.contains("JUERGEN@Reporter.Example"), "{text}");
+}
