@@ -89,6 +89,9 @@ pub struct Behaviour {
     pub check_extra: Vec<u32>,
     /// Answer a check `UID FETCH set (UID)` wrongly, this way.
     pub check_fault: Option<CheckFault>,
+    /// Untagged lines (warnings such as `* NO [ALERT] ...`, RFC 3501 §7.1.2) sent before
+    /// the tagged OK of every body FETCH and NOOP.
+    pub warnings: Vec<String>,
 }
 
 /// How a check `UID FETCH set (UID)` is answered wrongly.
@@ -432,6 +435,9 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                     write!(out, "* 1 EXPUNGE\r\n")?;
                 }
             }
+            for line in &b.warnings {
+                write!(out, "{line}\r\n")?;
+            }
             write!(out, "{tag} OK done\r\n")?;
         } else {
             write!(out, "{tag} BAD not in this test server\r\n")?;
@@ -511,6 +517,9 @@ fn fetch_bodies(
         write!(out, "* 1 FETCH (UID {uid} BODY[] {{{}}}\r\n", raw.len())?;
         out.write_all(raw)?;
         out.write_all(b")\r\n")?;
+    }
+    for line in &b.warnings {
+        write!(out, "{line}\r\n")?;
     }
     write!(out, "{tag} OK done\r\n")
 }

@@ -15,7 +15,11 @@
 //! stand-in for a message it could not read (`COURIER_STAND_IN`), every time: it is not
 //! the message, and storing it would move the cursor past the real one for good.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use imap_proto::{AttributeValue, Response};
 
 use crate::core::ingest::{Origin, RawIncoming};
 
@@ -119,17 +123,27 @@ pub struct Source<'a> {
 }
 
 /// Fetches one batch (RFC 3501 §6.4.8 UID FETCH, §6.4.5 BODY.PEEK never sets \Seen).
+///
+/// The answer is read response by response: besides the FETCHes, a server may send
+/// warnings (an untagged `NO`, §7.1.2), errors it cannot tie to a command (an untagged
+/// `BAD`, §7.1.3), and news of the mailbox (`OK`, `EXISTS`, `EXPUNGE`, `FLAGS`) at any
+/// time. None of them changes what was fetched; the imap crate's own `uid_fetch` refused
+/// the whole answer on a `NO` or `BAD`, so a server warning of its quota in every answer
+/// kept its mail out of the store for good.
 pub fn fetch_batch(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     source: &Source<'_>,
     batch: &Batch,
 ) -> Result<FetchedBatch, ImapError> {
+    let during = "fetching messages";
     let items = fetch_items(batch, source.max_message_bytes);
-    let fetches = within_deadline(endpoint, session, |s| {
-        s.uid_fetch(super::sync::uid_set(&batch.uids), &items)
+    let command = format!("UID FETCH {} {items}", super::sync::uid_set(&batch.uids));
+    let raw = within_deadline(endpoint, session, |s| {
+        s.run_command_and_read_response(command)
     })
-    .map_err(|e| classify(endpoint, "fetching messages", e))?;
+    .map_err(|e| classify(endpoint, during, e))?;
+    let (answers, expunges) = FetchAnswer::all(&raw).map_err(|e| classify(endpoint, during, e))?;
     let claims: BTreeMap<u32, Option<u32>> = batch
         .uids
         .iter()
@@ -145,10 +159,12 @@ pub fn fetch_batch(
     };
     let mut got: BTreeMap<u32, usize> = BTreeMap::new();
     let mut unfit: BTreeMap<u32, String> = BTreeMap::new();
-    for f in fetches.iter() {
+    for f in &answers {
         // Unsolicited FETCH responses (flag changes) carry no UID and no body.
         let Some(uid) = f.uid else { continue };
-        let Some(content) = f.body() else { continue };
+        let Some(content) = f.body.as_deref() else {
+            continue;
+        };
         let Some(&listed) = claims.get(&uid) else {
             out.refused.push(format!(
                 "mailbox \"{}\": the server sent UID {uid}, which was not asked for; refused",
@@ -181,7 +197,7 @@ pub fn fetch_batch(
             uid,
             RawIncoming {
                 raw,
-                received_at: f.internal_date().map(|d| d.to_utc()),
+                received_at: f.internal_date,
                 origin: Origin::Imap {
                     mailbox: source.mailbox.to_string(),
                     uidvalidity: source.uidvalidity,
@@ -190,15 +206,70 @@ pub fn fetch_batch(
             },
         ));
     }
-    drop(fetches);
-    // Of the unsolicited responses only the expunges are kept, as a count; never let the
-    // rest pile up.
-    out.expunges = super::expunged::count_expunges(session);
+    drop(answers);
+    drop(raw);
+    // Expunges are kept as a count, with any the session held from before; never let
+    // the session's other unsolicited responses pile up.
+    out.expunges = expunges + super::expunged::count_expunges(session);
     out.messages.retain(|(uid, _)| !unfit.contains_key(uid));
     // Threading links a reply to an earlier message; UID order is arrival order.
     out.messages.sort_by_key(|(uid, _)| *uid);
     out.missing = not_stored(batch, &got, &unfit);
     Ok(out)
+}
+
+/// What one FETCH response of a body FETCH says, borrowed from the answer.
+struct FetchAnswer<'a> {
+    uid: Option<u32>,
+    size: Option<u32>,
+    /// `BODY[]` (or `BODY[]<0>`, partial), or `RFC822`: the message.
+    body: Option<Cow<'a, [u8]>>,
+    /// INTERNALDATE (RFC 3501 §2.3.3), when it reads as one.
+    internal_date: Option<DateTime<Utc>>,
+}
+
+impl<'a> FetchAnswer<'a> {
+    /// The FETCH responses of an answer, and how many `* N EXPUNGE` came with them.
+    fn all(raw: &'a [u8]) -> imap::Result<(Vec<FetchAnswer<'a>>, usize)> {
+        let mut answers = Vec::new();
+        let mut expunges = 0;
+        super::untagged::for_each(raw, |response| match response {
+            Response::Fetch(_, attributes) => answers.push(FetchAnswer::of(attributes)),
+            Response::Expunge(_) => expunges += 1,
+            _ => {}
+        })?;
+        Ok((answers, expunges))
+    }
+
+    fn of(attributes: Vec<AttributeValue<'a>>) -> FetchAnswer<'a> {
+        let mut answer = FetchAnswer {
+            uid: None,
+            size: None,
+            body: None,
+            internal_date: None,
+        };
+        for a in attributes {
+            match a {
+                AttributeValue::Uid(u) => answer.uid = Some(u),
+                AttributeValue::Rfc822Size(n) => answer.size = Some(n),
+                AttributeValue::BodySection {
+                    section: None,
+                    data: Some(body),
+                    ..
+                }
+                | AttributeValue::Rfc822(Some(body)) => {
+                    answer.body.get_or_insert(body);
+                }
+                AttributeValue::InternalDate(date) => {
+                    answer.internal_date = DateTime::parse_from_str(&date, "%d-%b-%Y %H:%M:%S %z")
+                        .ok()
+                        .map(|d| d.to_utc());
+                }
+                _ => {}
+            }
+        }
+        answer
+    }
 }
 
 /// What to FETCH for `batch`: whole bodies, or capped one byte over the limit.
