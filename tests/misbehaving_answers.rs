@@ -34,3 +34,42 @@ fn untagged_warnings_in_fetch_answers_do_not_keep_mail_out() {
     assert!(desk.missing().is_empty(), "{:?}", desk.missing());
     assert_eq!(desk.inbox_cursor(), 5);
 }
+
+/// Messages no real mail is like, each under its own UID: empty, with NUL bytes, with bare
+/// CR line ends, and two different messages sharing one Message-ID (an attacker's copy
+/// could otherwise shadow the real report). Each is stored as sent, and the sync exits 0.
+#[test]
+fn odd_messages_are_each_stored_as_sent() {
+    let real = support::message("same@reporter.test", "the real report", "heap overflow");
+    let shadow = support::message("same@reporter.test", "a decoy", "nothing here");
+    let mut nul = support::message("nul@reporter.test", "with NUL", "a\0b\0c");
+    nul.extend_from_slice(b"\0\0\0\r\n");
+    let bare_cr = b"From: r@reporter.test\rSubject: bare CR\r\rbody\rline\r".to_vec();
+    let mut b = inbox(1..=1);
+    b.mailboxes[0].1 = vec![
+        (1, shadow.clone()),
+        (2, Vec::new()),
+        (3, nul.clone()),
+        (4, bare_cr.clone()),
+        (5, real.clone()),
+    ];
+    let server = BadImap::start(b);
+    let desk = SyncDesk::loopback(server.port, "");
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
+    let sizes: Vec<i64> = desk.query("SELECT secdesk_raw_len(raw) FROM messages ORDER BY uid");
+    let sent: Vec<i64> = [&shadow, &Vec::new(), &nul, &bare_cr, &real]
+        .iter()
+        .map(|m| m.len() as i64)
+        .collect();
+    assert_eq!(sizes, sent, "each kept whole, NULs and CRs included");
+    let reports: Vec<i64> = desk.query("SELECT report_id FROM messages WHERE uid IN (1, 5)");
+    assert_ne!(
+        reports[0], reports[1],
+        "the real report is not hidden in the decoy's"
+    );
+    let subjects: Vec<String> = desk
+        .query("SELECT subject FROM messages WHERE message_id = 'same@reporter.test' ORDER BY uid");
+    assert_eq!(subjects, vec!["a decoy", "the real report"]);
+}
