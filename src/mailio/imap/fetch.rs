@@ -456,4 +456,40 @@ mod tests {
         );
         assert!(text.contains("too large, 62914560 bytes, kept on the server"));
     }
+
+    #[test]
+    fn an_answer_is_read_whatever_the_order_of_its_items_and_its_warnings() {
+        let raw =
+            b"* 1 FETCH (BODY[] {2}\r\nhi UID 4 INTERNALDATE \" 3-Dec-2026 10:00:00 +0100\")\r\n\
+                    * NO [ALERT] Mailbox is at 95% of its quota\r\n\
+                    * 2 FETCH (UID 5 BODY[] NIL)\r\n\
+                    * BAD Line ignored\r\n\
+                    * 3 EXPUNGE\r\n\
+                    * 2 FETCH (UID 6 RFC822 {2}\r\nyo)\r\n";
+        let (answers, expunges) = FetchAnswer::all(raw).unwrap();
+        let got: Vec<_> = answers
+            .iter()
+            .map(|a| {
+                (
+                    a.uid,
+                    a.body.as_deref(),
+                    a.internal_date.map(|d| d.to_rfc3339()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Some(4),
+                    Some(&b"hi"[..]),
+                    Some("2026-12-03T09:00:00+00:00".to_string())
+                ),
+                (Some(5), None, None),
+                (Some(6), Some(&b"yo"[..]), None),
+            ]
+        );
+        assert_eq!(expunges, 1);
+        assert!(FetchAnswer::all(b"* 1 FETCH (UID 4)\r\nHTTP/1.1 200 OK\r\n").is_err());
+    }
 }
