@@ -5,7 +5,7 @@
 mod support;
 
 use support::badimap::{inbox, BadImap, Behaviour};
-use support::syncdesk::SyncDesk;
+use support::syncdesk::{SyncDesk, PASSWORD_VAR};
 
 /// An untagged `* NO` is a warning and an untagged `* BAD` an error the server cannot tie to
 /// a command (RFC 3501 §7.1.2, §7.1.3; RFC 9051 §7.1.2, §7.1.3): the command still
@@ -72,4 +72,52 @@ fn odd_messages_are_each_stored_as_sent() {
     let subjects: Vec<String> = desk
         .query("SELECT subject FROM messages WHERE message_id = 'same@reporter.test' ORDER BY uid");
     assert_eq!(subjects, vec!["a decoy", "the real report"]);
+}
+
+/// With several mailboxes, a gap in one (a body withheld) and a failure in a later one (its
+/// FETCH refused): the failure ends the sync, and the gap must still be named, not only
+/// recorded (the failure's line was all that was printed).
+#[test]
+fn a_gap_in_one_mailbox_is_named_when_a_later_mailbox_fails() {
+    let mut b = inbox(1..=5);
+    let other = vec![(1, support::message("o1@example.net", "other 1", "x"))];
+    b.mailboxes.push(("Other".to_string(), other));
+    b.withhold = vec![4];
+    b.refuse_fetch_in = vec!["Other".to_string()];
+    let server = BadImap::start(b);
+    let desk = SyncDesk::new(
+        &format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\
+             mailboxes = [\"INBOX\", \"Other\"]\n\n\
+             [store]\npath = {{db}}\n\n\
+             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+             [sync]\ntimeout_seconds = 3\n",
+            server.port
+        ),
+        "pw",
+    );
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("mailbox \"Other\"") && run.stderr.contains("not served today"),
+        "the failure: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("mailbox \"INBOX\": UID 4 not stored: the server answered the FETCH without this message's body"),
+        "the gap in INBOX is named too: {}",
+        run.stderr
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 5]);
+
+    server.set(|b| {
+        b.withhold.clear();
+        b.refuse_fetch_in.clear();
+    });
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
+    assert_eq!(desk.uids("Other"), vec![1]);
 }

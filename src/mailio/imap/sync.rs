@@ -90,12 +90,14 @@ pub enum SyncError {
     #[error("cannot start a sync worker thread: {error}; the system is out of threads or memory, try again")]
     Thread { error: std::io::Error },
     /// A failure in one mailbox of several, named; `also`: the other mailboxes that
-    /// failed, each as `; mailbox "NAME": ERROR`.
+    /// failed, each as `; mailbox "NAME": ERROR`; `synced`: the mailboxes synced before
+    /// the sync ended, whose gaps the caller still names.
     #[error("mailbox \"{mailbox}\": {error}{also}")]
     InMailbox {
         mailbox: String,
         error: Box<SyncError>,
         also: String,
+        synced: Vec<SyncReport>,
     },
 }
 
@@ -170,7 +172,8 @@ pub struct Remote<'a> {
 /// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
 /// code path of `secdesk sync` and the desk's sync worker. Earlier mailboxes are stored
 /// first, so a reply filed in a later one joins the report it answers. Stops at the first
-/// error; what was stored stays.
+/// error; what was stored stays, and the reports of the mailboxes synced go with the error
+/// ([`SyncError::InMailbox`]), so their gaps are named too.
 pub fn sync_mailboxes(
     endpoint: &Endpoint,
     session: &mut ImapSession,
@@ -214,6 +217,7 @@ pub fn sync_mailboxes(
             also: failed
                 .map(|(name, e)| format!("; mailbox \"{name}\": {e}"))
                 .collect(),
+            synced: reports,
         }),
         Some((_, error)) => Err(error),
     }
