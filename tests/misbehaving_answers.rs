@@ -5,7 +5,7 @@
 mod support;
 
 use support::badimap::{inbox, BadImap, Behaviour};
-use support::syncdesk::{SyncDesk, PASSWORD_VAR};
+use support::syncdesk::SyncDesk;
 
 /// An untagged `* NO` is a warning and an untagged `* BAD` an error the server cannot tie to
 /// a command (RFC 3501 §7.1.2, §7.1.3; RFC 9051 §7.1.2, §7.1.3): the command still
@@ -85,18 +85,7 @@ fn a_gap_in_one_mailbox_is_named_when_a_later_mailbox_fails() {
     b.withhold = vec![4];
     b.refuse_fetch_in = vec!["Other".to_string()];
     let server = BadImap::start(b);
-    let desk = SyncDesk::new(
-        &format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
-             username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\
-             mailboxes = [\"INBOX\", \"Other\"]\n\n\
-             [store]\npath = {{db}}\n\n\
-             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\ntimeout_seconds = 3\n",
-            server.port
-        ),
-        "pw",
-    );
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX", "Other"]);
     let run = desk.sync_bounded();
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
