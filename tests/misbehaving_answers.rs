@@ -110,3 +110,44 @@ fn a_gap_in_one_mailbox_is_named_when_a_later_mailbox_fails() {
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
     assert_eq!(desk.uids("Other"), vec![1]);
 }
+
+/// A message whose every FETCH answer breaks the session (here a literal longer than
+/// announced, every time) ends each sync where it is fetched. Asked for again in UID order,
+/// before the mail after it, it kept every later message out of the store for good: new
+/// reports never arrived. Once it has failed on its own as well, it is fetched after the
+/// others: they are stored, it stays named and missing, the cursor waits below it.
+#[test]
+fn one_message_that_always_breaks_the_fetch_does_not_keep_later_mail_out() {
+    let server = BadImap::start(Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    });
+    let desk = SyncDesk::loopback(server.port, "");
+    let mut last = None;
+    for _ in 0..3 {
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
+        assert!(run.stderr.contains("not valid IMAP"), "{}", run.stderr);
+        last = Some(run);
+    }
+    assert_eq!(
+        desk.uids("INBOX"),
+        vec![1, 2, 4, 5],
+        "the mail after UID 3 is stored: {last:?}"
+    );
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![3]);
+    assert_eq!(desk.inbox_cursor(), 2);
+
+    server.set(|b| {
+        b.literal_too_long.clear();
+        b.mailboxes[0]
+            .1
+            .push((6, support::message("m6@example.net", "report 6", "new")));
+    });
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5, 6]);
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+    assert_eq!(desk.inbox_cursor(), 6);
+}
