@@ -9,7 +9,7 @@
 mod support;
 
 use support::badimap::{inbox, BadImap, Behaviour};
-use support::syncdesk::{SyncDesk, PASSWORD_VAR};
+use support::syncdesk::SyncDesk;
 
 fn all(n: u32) -> Vec<u32> {
     (1..=n).collect()
@@ -237,18 +237,7 @@ fn one_refused_mailbox_does_not_keep_the_others_from_syncing() {
     b.mailboxes.push(("Other".to_string(), other));
     b.refuse_fetch_in = vec!["INBOX".to_string()];
     let server = BadImap::start(b);
-    let desk = SyncDesk::new(
-        &format!(
-            "[imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
-             username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\
-             mailboxes = [\"INBOX\", \"Other\"]\n\n\
-             [store]\npath = {{db}}\n\n\
-             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
-             [sync]\ntimeout_seconds = 3\n",
-            server.port
-        ),
-        "pw",
-    );
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX", "Other"]);
     let run = desk.sync_bounded();
     assert_ne!(run.code, Some(0), "{run:?}");
     assert!(

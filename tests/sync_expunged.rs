@@ -11,7 +11,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::badimap::{inbox, BadImap, Behaviour};
+use support::badimap::{inbox, BadImap, Behaviour, CheckFault};
 use support::measure::Measured;
 use support::syncdesk::{SyncDesk, PASSWORD_VAR};
 use support::{message, Dovecot};
@@ -205,7 +205,7 @@ fn uids_gone_without_any_expunge_announced_stay_missing() {
 fn a_check_that_times_out_is_run_again_later() {
     let (server, desk, run) = synced(Behaviour {
         expunged_after_listing: vec![4, 5],
-        silent_check: true,
+        check_fault: Some(CheckFault::Silent),
         ..inbox(1..=5)
     });
     assert!(checked_again(&server, "4:5"), "{:?}", server.commands());
@@ -222,7 +222,7 @@ fn a_check_that_times_out_is_run_again_later() {
     assert_eq!(desk.inbox_cursor(), 3);
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 3]);
 
-    server.set(|b| b.silent_check = false);
+    server.set(|b| b.check_fault = None);
     let again = desk.sync_bounded();
     assert_eq!(again.code, Some(0), "{again:?}");
     assert!(
@@ -234,4 +234,92 @@ fn a_check_that_times_out_is_run_again_later() {
     );
     assert!(desk.missing().is_empty(), "{:?}", desk.missing());
     assert_eq!(desk.inbox_cursor(), 5);
+}
+
+/// A check answered with something other than its answer or a tagged NO/BAD (bytes that are
+/// no IMAP, a line over the limit, a BYE and a hang-up) ends the sync: the session may be
+/// left halfway through an answer, so nothing more is asked on it. UIDs 4 and 5, whose
+/// bodies were withheld, stay missing; 1 to 3 stay stored with the cursor below 4; and the
+/// next sync from an honest server stores 4 and 5 and exits 0. `says`: the line on stderr,
+/// with `{server}` and `{during}` for the server and what the sync was doing.
+fn a_broken_check_ends_the_sync_and_loses_nothing(fault: CheckFault, code: i32, says: &str) {
+    let (server, desk, run) = synced(Behaviour {
+        withhold: vec![4, 5],
+        check_fault: Some(fault),
+        ..inbox(1..=5)
+    });
+    assert!(checked_again(&server, "4:5"), "{:?}", server.commands());
+    assert_eq!(run.code, Some(code), "{fault:?}: {run:?}");
+    let line = says
+        .replace(
+            "{server}",
+            &format!("IMAP server 127.0.0.1:{}", server.port),
+        )
+        .replace(
+            "{during}",
+            "while asking again whether messages that came without their bodies still exist",
+        );
+    assert!(run.stderr.contains(&line), "{fault:?}: {}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "one line, the cause: {}",
+        run.stderr
+    );
+    assert!(
+        !server
+            .commands()
+            .iter()
+            .skip_while(|c| !c.ends_with("(UID)"))
+            .skip(1)
+            .any(|c| !c.eq_ignore_ascii_case("LOGOUT")),
+        "nothing more is asked on a session left mid-answer: {:?}",
+        server.commands()
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3], "what was stored is kept");
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![4, 5]);
+    assert_eq!(desk.inbox_cursor(), 3);
+
+    server.set(|b| {
+        b.withhold.clear();
+        b.check_fault = None;
+    });
+    let again = desk.sync_bounded();
+    assert_eq!(again.code, Some(0), "{fault:?}: {again:?}");
+    assert!(
+        again.stdout.contains("fetched 2 new messages"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+    assert_eq!(desk.inbox_cursor(), 5);
+}
+
+#[test]
+fn a_check_answered_with_bytes_that_are_no_imap_ends_the_sync() {
+    a_broken_check_ends_the_sync_and_loses_nothing(
+        CheckFault::Garbled,
+        1,
+        "{server} sent an answer that is not valid IMAP {during}",
+    );
+}
+
+#[test]
+fn a_check_answered_with_an_endless_line_ends_the_sync_in_bounded_memory() {
+    a_broken_check_ends_the_sync_and_loses_nothing(
+        CheckFault::LongLine(300_000_000),
+        1,
+        "{server} sent a line longer than the limit of 1048576 bytes {during}",
+    );
+}
+
+#[test]
+fn a_check_answered_with_bye_and_a_hang_up_is_run_again_later() {
+    a_broken_check_ends_the_sync_and_loses_nothing(
+        CheckFault::Bye,
+        75,
+        "connection to {server} lost {during}: the server said BYE: going away while you ask; try again",
+    );
 }

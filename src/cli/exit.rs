@@ -160,6 +160,7 @@ mod tests {
             mailbox: "INBOX".into(),
             error: Box::new(SyncError::Imap(unreachable)),
             also: String::new(),
+            synced: Vec::new(),
         }
         .into();
         assert_eq!(code(&nested), TEMPORARY);

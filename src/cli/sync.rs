@@ -14,7 +14,7 @@ use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
 use crate::core::triage::history;
 use crate::mailio::gpg;
-use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::sync::{self, SyncError, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 use crate::mailio::imap::{account, connect};
 
 use super::output::{self, counted};
@@ -98,6 +98,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let server = format!("{}:{}", endpoint.host, endpoint.port);
+    // A mailbox that failed ends the sync; the gaps of those synced before it are named
+    // all the same (what was stored stays, the missing UIDs are asked for next time).
+    if let Err(SyncError::InMailbox { synced, .. }) = &result {
+        print_gaps(synced, &server);
+    }
     let reports = result?;
     let team = super::team::after_mail_sync(&config, &endpoint, &mut session, &mut store)?;
     // The mail is stored; a failed goodbye changes nothing.
@@ -119,12 +125,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // A gap is never a success: name each one, then fail.
-    for report in &reports {
-        for line in gap_lines(report, &format!("{}:{}", endpoint.host, endpoint.port)) {
+    print_gaps(&reports, &server);
+    Ok(ExitCode::FAILURE)
+}
+
+/// Names every gap of `reports` on stderr, one line each.
+fn print_gaps(reports: &[SyncReport], server: &str) {
+    for report in reports {
+        for line in gap_lines(report, server) {
             eprintln!("secdesk: {line}");
         }
     }
-    Ok(ExitCode::FAILURE)
 }
 
 /// One line per problem and per missing UID (runs of UIDs with one reason share a line).

@@ -87,8 +87,24 @@ pub struct Behaviour {
     pub silent_expunge: bool,
     /// Extra `* 1 FETCH (UID n)` lines added to every check `UID FETCH set (UID)`.
     pub check_extra: Vec<u32>,
-    /// Never answer a check `UID FETCH set (UID)` (later commands are answered).
-    pub silent_check: bool,
+    /// Answer a check `UID FETCH set (UID)` wrongly, this way.
+    pub check_fault: Option<CheckFault>,
+    /// Untagged lines (warnings such as `* NO [ALERT] ...`, RFC 3501 §7.1.2) sent before
+    /// the tagged OK of every body FETCH and NOOP.
+    pub warnings: Vec<String>,
+}
+
+/// How a check `UID FETCH set (UID)` is answered wrongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFault {
+    /// Never answered (later commands are answered).
+    Silent,
+    /// A line that is no IMAP response after the FETCHes, then the tagged OK.
+    Garbled,
+    /// A line of this many bytes and no line end, then the hang-up.
+    LongLine(u64),
+    /// `* BYE` and the hang-up instead of an answer.
+    Bye,
 }
 
 /// An honest server whose INBOX holds one small report per UID in `uids`.
@@ -322,13 +338,25 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 }
             } else if upper.ends_with("(UID)") {
                 // The check whether UIDs still exist (`UID FETCH set (UID)`).
-                if b.silent_check {
-                    continue;
+                match b.check_fault {
+                    Some(CheckFault::Silent) => continue,
+                    Some(CheckFault::Bye) => {
+                        out.write_all(b"* BYE going away while you ask\r\n")?;
+                        return Ok(());
+                    }
+                    Some(CheckFault::LongLine(n)) => {
+                        out.write_all(b"* 1 FETCH (UID ")?;
+                        return stream_bytes(&mut out, n, b'7');
+                    }
+                    Some(CheckFault::Garbled) | None => {}
                 }
                 for (i, (uid, _)) in &wanted {
                     if !b.expunged_after_listing.contains(uid) {
                         write!(out, "* {} FETCH (UID {uid})\r\n", i + 1)?;
                     }
+                }
+                if b.check_fault == Some(CheckFault::Garbled) {
+                    out.write_all(b"HTTP/1.1 502 Bad Gateway\r\n")?;
                 }
                 for uid in &b.check_extra {
                     write!(out, "* 1 FETCH (UID {uid})\r\n")?;
@@ -406,6 +434,9 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                     // Each EXPUNGE renumbers the rest (RFC 3501 §7.4.1); any seq will do here.
                     write!(out, "* 1 EXPUNGE\r\n")?;
                 }
+            }
+            for line in &b.warnings {
+                write!(out, "{line}\r\n")?;
             }
             write!(out, "{tag} OK done\r\n")?;
         } else {
@@ -486,6 +517,9 @@ fn fetch_bodies(
         write!(out, "* 1 FETCH (UID {uid} BODY[] {{{}}}\r\n", raw.len())?;
         out.write_all(raw)?;
         out.write_all(b")\r\n")?;
+    }
+    for line in &b.warnings {
+        write!(out, "{line}\r\n")?;
     }
     write!(out, "{tag} OK done\r\n")
 }

@@ -32,10 +32,20 @@ impl SyncDesk {
     /// A desk syncing plain from a test server on loopback `port`, password `pw`; `sync`
     /// adds lines to `[sync]` (where `timeout_seconds = 3`).
     pub fn loopback(port: u16, sync: &str) -> SyncDesk {
+        SyncDesk::loopback_imap(port, "", sync)
+    }
+
+    /// [`SyncDesk::loopback`] syncing `mailboxes` in order (`[imap] mailboxes`).
+    pub fn loopback_mailboxes(port: u16, mailboxes: &[&str]) -> SyncDesk {
+        SyncDesk::loopback_imap(port, &format!("mailboxes = {mailboxes:?}\n"), "")
+    }
+
+    /// [`SyncDesk::loopback`] with `imap` added to `[imap]`.
+    fn loopback_imap(port: u16, imap: &str, sync: &str) -> SyncDesk {
         SyncDesk::new(
             &format!(
                 "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
-                 username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n\n\
+                 username = \"security\"\npassword_env = \"{PASSWORD_VAR}\"\n{imap}\n\
                  [store]\npath = {{db}}\n\n\
                  [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
                  [sync]\ntimeout_seconds = 3\n{sync}\n"

@@ -115,18 +115,21 @@ impl Store {
     }
 
     /// The UIDs of `mailbox` recorded missing under `uidvalidity` (not the count gap),
-    /// except those whose reason starts with `except_reason`.
-    pub fn missing_uid_set(
+    /// except those whose reason starts with `except_reason`, each with how many syncs
+    /// have tried it.
+    pub fn missing_uid_attempts(
         &self,
         mailbox: &str,
         uidvalidity: u32,
         except_reason: &str,
-    ) -> Result<std::collections::BTreeSet<u32>> {
+    ) -> Result<std::collections::BTreeMap<u32, u32>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT uid FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid > 0
-             AND substr(reason, 1, length(?3)) != ?3",
+            "SELECT uid, attempts FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2
+             AND uid > 0 AND substr(reason, 1, length(?3)) != ?3",
         )?;
-        let rows = stmt.query_map(params![mailbox, uidvalidity, except_reason], |r| r.get(0))?;
+        let rows = stmt.query_map(params![mailbox, uidvalidity, except_reason], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -75,8 +75,19 @@ pub fn expunged_since_listing(
         )),
         e => Recheck::CutOff(classify(endpoint, DURING, e)),
     };
-    within_deadline(endpoint, session, |s| s.noop()).map_err(|e| failed("NOOP", e))?;
+    // Read response by response, as the check below is: the imap crate's own `noop`
+    // refused the whole answer on a warning (an untagged NO or BAD, RFC 3501 §7.1.2-3).
+    let noop = within_deadline(endpoint, session, |s| {
+        s.run_command_and_read_response("NOOP")
+    })
+    .map_err(|e| failed("NOOP", e))?;
     let mut announced = expunges + count_expunges(session);
+    super::untagged::for_each(&noop, |response| {
+        if matches!(response, Response::Expunge(_)) {
+            announced += 1;
+        }
+    })
+    .map_err(|e| failed("NOOP", e))?;
     let raw = within_deadline(endpoint, session, |s| {
         s.run_command_and_read_response(format!("UID FETCH {} (UID)", uid_set(uids)))
     })

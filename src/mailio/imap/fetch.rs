@@ -1,12 +1,11 @@
-//! Fetching message bodies by UID, in batches bounded by count and by bytes.
+//! Fetching message bodies by UID, in the batches [`super::batches`] plans.
 //!
 //! Sizes come from the listing (`RFC822.SIZE`, RFC 3501 §6.4.5), and are claims. A message
 //! claimed larger than `[sync] max_message_bytes` is fetched capped, `BODY.PEEK[]<0.N>`
 //! with N one byte over the limit (§6.4.5 partial fetch): if it comes whole it was smaller
 //! than claimed and is stored whole; if not, it is stored as its headers plus a note, "too
 //! large, N bytes, kept on the server", so one huge message never blocks the mailbox nor
-//! fills memory. A UID recorded missing by an earlier sync is fetched alone and capped, so
-//! one message bigger than its claim cannot block the others again.
+//! fills memory.
 //!
 //! Every FETCH in an answer is checked: a UID that was not asked for is refused; a UID
 //! asked for but sent without its body, with two different bodies, or with fewer bytes
@@ -15,13 +14,17 @@
 //! stand-in for a message it could not read (`COURIER_STAND_IN`), every time: it is not
 //! the message, and storing it would move the cursor past the real one for good.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use imap_proto::{AttributeValue, Response};
 
 use crate::core::ingest::{Origin, RawIncoming};
 
+pub use super::batches::{batches, Batch};
 use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::error::ImapError;
-use super::listing::Listed;
 pub use super::uids::BATCH_BYTES;
 
 /// What Courier-IMAP sends as the body of a message whose file it cannot open (no read
@@ -35,65 +38,6 @@ Subject: message unavailable\r\n\r\nThis message is no longer available on the s
 /// expunged by another client since the listing comes back this way too; the sync asks
 /// the server again about these (see [`super::expunged`]).
 pub const NO_BODY: &str = "the server answered the FETCH without this message's body";
-
-/// UIDs fetched with one command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    pub uids: Vec<u32>,
-    /// The listing's size claim of each UID, in the same order.
-    pub sizes: Vec<Option<u32>>,
-    /// Fetched as `BODY.PEEK[]<0.N>`, N one byte over `max_message_bytes`: claimed too
-    /// large, or asked for again after an earlier sync could not store it.
-    pub capped: bool,
-    /// Asked for again: recorded missing by an earlier sync.
-    pub retry: bool,
-}
-
-/// Splits `listed` (ascending) into batches of at most `max_count` UIDs and about
-/// [`BATCH_BYTES`], keeping UID order. Messages claimed over `max_message_bytes` go in
-/// capped batches of their own; UIDs in `retry` (recorded missing before) are fetched one
-/// by one, capped.
-pub fn batches(
-    listed: &[Listed],
-    max_count: usize,
-    max_message_bytes: u64,
-    retry: &BTreeSet<u32>,
-) -> Vec<Batch> {
-    let mut out: Vec<Batch> = Vec::new();
-    let mut bytes = 0u64;
-    for l in listed {
-        let size = l.size.map_or(0, u64::from);
-        let again = retry.contains(&l.uid);
-        let capped = again || size > max_message_bytes;
-        let cost = if capped {
-            max_message_bytes.saturating_add(1)
-        } else {
-            size
-        };
-        let fits = !again
-            && out.last().is_some_and(|b| {
-                !b.retry
-                    && b.capped == capped
-                    && b.uids.len() < max_count.max(1)
-                    && (bytes + cost <= BATCH_BYTES || b.uids.is_empty())
-            });
-        if !fits {
-            out.push(Batch {
-                uids: Vec::new(),
-                sizes: Vec::new(),
-                capped,
-                retry: again,
-            });
-            bytes = 0;
-        }
-        if let Some(b) = out.last_mut() {
-            b.uids.push(l.uid);
-            b.sizes.push(l.size);
-        }
-        bytes += cost;
-    }
-    out
-}
 
 /// What one FETCH brought.
 pub struct FetchedBatch {
@@ -119,17 +63,27 @@ pub struct Source<'a> {
 }
 
 /// Fetches one batch (RFC 3501 §6.4.8 UID FETCH, §6.4.5 BODY.PEEK never sets \Seen).
+///
+/// The answer is read response by response: besides the FETCHes, a server may send
+/// warnings (an untagged `NO`, §7.1.2), errors it cannot tie to a command (an untagged
+/// `BAD`, §7.1.3), and news of the mailbox (`OK`, `EXISTS`, `EXPUNGE`, `FLAGS`) at any
+/// time. None of them changes what was fetched; the imap crate's own `uid_fetch` refused
+/// the whole answer on a `NO` or `BAD`, so a server warning of its quota in every answer
+/// kept its mail out of the store for good.
 pub fn fetch_batch(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     source: &Source<'_>,
     batch: &Batch,
 ) -> Result<FetchedBatch, ImapError> {
+    let during = "fetching messages";
     let items = fetch_items(batch, source.max_message_bytes);
-    let fetches = within_deadline(endpoint, session, |s| {
-        s.uid_fetch(super::sync::uid_set(&batch.uids), &items)
+    let command = format!("UID FETCH {} {items}", super::sync::uid_set(&batch.uids));
+    let raw = within_deadline(endpoint, session, |s| {
+        s.run_command_and_read_response(command)
     })
-    .map_err(|e| classify(endpoint, "fetching messages", e))?;
+    .map_err(|e| classify(endpoint, during, e))?;
+    let (answers, expunges) = FetchAnswer::all(&raw).map_err(|e| classify(endpoint, during, e))?;
     let claims: BTreeMap<u32, Option<u32>> = batch
         .uids
         .iter()
@@ -145,10 +99,12 @@ pub fn fetch_batch(
     };
     let mut got: BTreeMap<u32, usize> = BTreeMap::new();
     let mut unfit: BTreeMap<u32, String> = BTreeMap::new();
-    for f in fetches.iter() {
+    for f in &answers {
         // Unsolicited FETCH responses (flag changes) carry no UID and no body.
         let Some(uid) = f.uid else { continue };
-        let Some(content) = f.body() else { continue };
+        let Some(content) = f.body.as_deref() else {
+            continue;
+        };
         let Some(&listed) = claims.get(&uid) else {
             out.refused.push(format!(
                 "mailbox \"{}\": the server sent UID {uid}, which was not asked for; refused",
@@ -181,7 +137,7 @@ pub fn fetch_batch(
             uid,
             RawIncoming {
                 raw,
-                received_at: f.internal_date().map(|d| d.to_utc()),
+                received_at: f.internal_date,
                 origin: Origin::Imap {
                     mailbox: source.mailbox.to_string(),
                     uidvalidity: source.uidvalidity,
@@ -190,15 +146,70 @@ pub fn fetch_batch(
             },
         ));
     }
-    drop(fetches);
-    // Of the unsolicited responses only the expunges are kept, as a count; never let the
-    // rest pile up.
-    out.expunges = super::expunged::count_expunges(session);
+    drop(answers);
+    drop(raw);
+    // Expunges are kept as a count, with any the session held from before; never let
+    // the session's other unsolicited responses pile up.
+    out.expunges = expunges + super::expunged::count_expunges(session);
     out.messages.retain(|(uid, _)| !unfit.contains_key(uid));
     // Threading links a reply to an earlier message; UID order is arrival order.
     out.messages.sort_by_key(|(uid, _)| *uid);
     out.missing = not_stored(batch, &got, &unfit);
     Ok(out)
+}
+
+/// What one FETCH response of a body FETCH says, borrowed from the answer.
+struct FetchAnswer<'a> {
+    uid: Option<u32>,
+    size: Option<u32>,
+    /// `BODY[]` (or `BODY[]<0>`, partial), or `RFC822`: the message.
+    body: Option<Cow<'a, [u8]>>,
+    /// INTERNALDATE (RFC 3501 §2.3.3), when it reads as one.
+    internal_date: Option<DateTime<Utc>>,
+}
+
+impl<'a> FetchAnswer<'a> {
+    /// The FETCH responses of an answer, and how many `* N EXPUNGE` came with them.
+    fn all(raw: &'a [u8]) -> imap::Result<(Vec<FetchAnswer<'a>>, usize)> {
+        let mut answers = Vec::new();
+        let mut expunges = 0;
+        super::untagged::for_each(raw, |response| match response {
+            Response::Fetch(_, attributes) => answers.push(FetchAnswer::of(attributes)),
+            Response::Expunge(_) => expunges += 1,
+            _ => {}
+        })?;
+        Ok((answers, expunges))
+    }
+
+    fn of(attributes: Vec<AttributeValue<'a>>) -> FetchAnswer<'a> {
+        let mut answer = FetchAnswer {
+            uid: None,
+            size: None,
+            body: None,
+            internal_date: None,
+        };
+        for a in attributes {
+            match a {
+                AttributeValue::Uid(u) => answer.uid = Some(u),
+                AttributeValue::Rfc822Size(n) => answer.size = Some(n),
+                AttributeValue::BodySection {
+                    section: None,
+                    data: Some(body),
+                    ..
+                }
+                | AttributeValue::Rfc822(Some(body)) => {
+                    answer.body.get_or_insert(body);
+                }
+                AttributeValue::InternalDate(date) => {
+                    answer.internal_date = DateTime::parse_from_str(&date, "%d-%b-%Y %H:%M:%S %z")
+                        .ok()
+                        .map(|d| d.to_utc());
+                }
+                _ => {}
+            }
+        }
+        answer
+    }
 }
 
 /// What to FETCH for `batch`: whole bodies, or capped one byte over the limit.
@@ -329,46 +340,6 @@ fn too_large(headers: &[u8], size: u64, source: &Source<'_>, uid: u32) -> Vec<u8
 mod tests {
     use super::*;
 
-    fn shape(b: Vec<Batch>) -> Vec<(Vec<u32>, bool)> {
-        b.into_iter().map(|b| (b.uids, b.capped)).collect()
-    }
-
-    fn listed(uid: u32, size: u32) -> Listed {
-        Listed {
-            uid,
-            size: Some(size),
-        }
-    }
-
-    #[test]
-    fn batches_keep_uid_order_and_put_huge_messages_apart() {
-        let l = [listed(1, 10), listed(2, 10), listed(3, 900), listed(4, 10)];
-        let b = batches(&l, 500, 100, &BTreeSet::new());
-        assert_eq!(
-            shape(b),
-            vec![(vec![1, 2], false), (vec![3], true), (vec![4], false)]
-        );
-    }
-
-    #[test]
-    fn uids_missing_before_are_fetched_alone_and_capped() {
-        let l = [listed(1, 10), listed(2, 10), listed(3, 10), listed(4, 10)];
-        let b = batches(&l, 500, 100, &[2].into_iter().collect());
-        assert_eq!(
-            shape(b),
-            vec![(vec![1], false), (vec![2], true), (vec![3, 4], false)]
-        );
-    }
-
-    #[test]
-    fn batches_are_bounded_by_bytes() {
-        let big = (BATCH_BYTES / 2 + 1) as u32;
-        let l = [listed(1, big), listed(2, big), listed(3, 1)];
-        let b = batches(&l, 500, u64::MAX, &BTreeSet::new());
-        assert_eq!(b.len(), 2);
-        assert_eq!(b[1].uids, vec![2, 3]);
-    }
-
     #[test]
     fn a_too_large_message_keeps_headers_and_says_so() {
         let source = Source {
@@ -384,5 +355,41 @@ mod tests {
             text.contains("X-Secdesk-Original-Content-Type: multipart/mixed;\r\n boundary=x\r\n")
         );
         assert!(text.contains("too large, 62914560 bytes, kept on the server"));
+    }
+
+    #[test]
+    fn an_answer_is_read_whatever_the_order_of_its_items_and_its_warnings() {
+        let raw =
+            b"* 1 FETCH (BODY[] {2}\r\nhi UID 4 INTERNALDATE \" 3-Dec-2026 10:00:00 +0100\")\r\n\
+                    * NO [ALERT] Mailbox is at 95% of its quota\r\n\
+                    * 2 FETCH (UID 5 BODY[] NIL)\r\n\
+                    * BAD Line ignored\r\n\
+                    * 3 EXPUNGE\r\n\
+                    * 2 FETCH (UID 6 RFC822 {2}\r\nyo)\r\n";
+        let (answers, expunges) = FetchAnswer::all(raw).unwrap();
+        let got: Vec<_> = answers
+            .iter()
+            .map(|a| {
+                (
+                    a.uid,
+                    a.body.as_deref(),
+                    a.internal_date.map(|d| d.to_rfc3339()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Some(4),
+                    Some(&b"hi"[..]),
+                    Some("2026-12-03T09:00:00+00:00".to_string())
+                ),
+                (Some(5), None, None),
+                (Some(6), Some(&b"yo"[..]), None),
+            ]
+        );
+        assert_eq!(expunges, 1);
+        assert!(FetchAnswer::all(b"* 1 FETCH (UID 4)\r\nHTTP/1.1 200 OK\r\n").is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! can see.
 
 pub mod account;
+pub mod batches;
 pub mod connect;
 pub mod cursor;
 pub mod error;

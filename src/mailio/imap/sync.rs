@@ -14,6 +14,7 @@
 //! one transaction together with the cursor it reaches, so a process killed at
 //! any moment resumes exactly where the last commit ended.
 
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::thread;
 
@@ -37,6 +38,10 @@ const PIPELINE_DEPTH: usize = 2;
 /// How the reason of a UID recorded missing starts when the sync stopped before asking
 /// for it: it is fetched with the others next time, not alone.
 const NOT_REACHED: &str = "not reached, an earlier FETCH failed: ";
+
+/// Syncs that try a UID recorded missing in its place in UID order; after that it is
+/// fetched after the rest (see `list_new`).
+const RETRIES_IN_PLACE: u32 = 2;
 
 /// Listings tried while the mailbox keeps changing under them (each after examining it
 /// again), before the sync settles for the cursor staying where it was.
@@ -90,12 +95,14 @@ pub enum SyncError {
     #[error("cannot start a sync worker thread: {error}; the system is out of threads or memory, try again")]
     Thread { error: std::io::Error },
     /// A failure in one mailbox of several, named; `also`: the other mailboxes that
-    /// failed, each as `; mailbox "NAME": ERROR`.
+    /// failed, each as `; mailbox "NAME": ERROR`; `synced`: the mailboxes synced before
+    /// the sync ended, whose gaps the caller still names.
     #[error("mailbox \"{mailbox}\": {error}{also}")]
     InMailbox {
         mailbox: String,
         error: Box<SyncError>,
         also: String,
+        synced: Vec<SyncReport>,
     },
 }
 
@@ -170,7 +177,8 @@ pub struct Remote<'a> {
 /// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
 /// code path of `secdesk sync` and the desk's sync worker. Earlier mailboxes are stored
 /// first, so a reply filed in a later one joins the report it answers. Stops at the first
-/// error; what was stored stays.
+/// error; what was stored stays, and the reports of the mailboxes synced go with the error
+/// ([`SyncError::InMailbox`]), so their gaps are named too.
 pub fn sync_mailboxes(
     endpoint: &Endpoint,
     session: &mut ImapSession,
@@ -214,6 +222,7 @@ pub fn sync_mailboxes(
             also: failed
                 .map(|(name, e)| format!("; mailbox \"{name}\": {e}"))
                 .collect(),
+            synced: reports,
         }),
         Some((_, error)) => Err(error),
     }
@@ -350,6 +359,9 @@ pub fn run(
     }
     if let Err(e) = piped {
         record_unfetched(store, examined, &walk, &failed_uids, &e)?;
+        // The rows of UIDs stored meanwhile go, also those after the failure (a UID
+        // fetched last, see `list_new`).
+        store.settle_missing(&examined.mailbox, examined.uidvalidity, walk.at)?;
         return Err(e);
     }
     let settled = settle_expunged(
@@ -486,8 +498,24 @@ fn list_new(
         .filter(|l| !already.contains(&l.uid))
         .copied()
         .collect();
-    let retry = store.missing_uid_set(&examined.mailbox, examined.uidvalidity, NOT_REACHED)?;
-    let batches = fetch::batches(&to_fetch, batch_size, endpoint.max_message_bytes, &retry);
+    let tried = store.missing_uid_attempts(&examined.mailbox, examined.uidvalidity, NOT_REACHED)?;
+    let retry: BTreeSet<u32> = tried.keys().copied().collect();
+    // Tried again already (alone, after the FETCH it was in failed) and still not stored:
+    // it comes after the rest, so it cannot keep them out (see `fetch::batches`). A UID
+    // retried for the first time keeps its place, so a reply after a cut connection still
+    // comes after the report it answers.
+    let last: BTreeSet<u32> = tried
+        .iter()
+        .filter(|&(_, &attempts)| attempts >= RETRIES_IN_PLACE)
+        .map(|(&uid, _)| uid)
+        .collect();
+    let batches = fetch::batches(
+        &to_fetch,
+        batch_size,
+        endpoint.max_message_bytes,
+        &retry,
+        &last,
+    );
     let mut walk = Walk {
         listed: listing.uids.iter().map(|l| l.uid).collect(),
         pos: 0,
