@@ -380,7 +380,8 @@ fn push_project(out: &mut Vec<String>, found: &str) {
 /// first label, like "Python") while the address is from somewhere else.
 fn impersonation(m: &ParsedMessage) -> Option<String> {
     let from = m.from.as_ref()?;
-    let name = from.name.as_deref()?.to_ascii_lowercase();
+    // "Pythоn Security" with a Cyrillic `о` impersonates as well as the plain name.
+    let name = fold(from.name.as_deref()?).0.to_ascii_lowercase();
     let from_domain = from.addr.rsplit_once('@')?.1.to_ascii_lowercase();
     for to in &m.to {
         let Some((_, domain)) = to.addr.rsplit_once('@') else {

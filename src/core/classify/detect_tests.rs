@@ -26,3 +26,21 @@ fn split_patterns_answer_as_each_pattern_alone() {
     assert!(Matches::of(texts[1]).matched(GHSA));
     assert!(Matches::of(texts[2]).matched(CRYPTO));
 }
+
+#[test]
+fn a_display_name_in_look_alike_letters_impersonates_as_the_plain_one() {
+    let mail = |name: &str| {
+        crate::core::parse::parse_message(
+            format!(
+                "From: {name} <alerts@security-desk.example>\r\nTo: security@python.org\r\n\
+                 Subject: verify\r\n\r\nClick here.\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    let plain = evidence(&mail("Python Security Team"));
+    assert_eq!(plain.impersonated.as_deref(), Some("python.org"));
+    // A Cyrillic `о` in "Pythоn", sent as an RFC 2047 encoded word.
+    let disguised = evidence(&mail("=?utf-8?b?UHl0aNC+biBTZWN1cml0eSBUZWFt?="));
+    assert_eq!(disguised.impersonated, plain.impersonated);
+}

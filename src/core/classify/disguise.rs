@@ -61,40 +61,50 @@ pub fn fold(text: &str) -> (Cow<'_, str>, Disguises) {
         return (Cow::Borrowed(text), found);
     }
     let mut out = String::with_capacity(text.len());
-    for word in text.split_inclusive(char::is_whitespace) {
-        if word.is_ascii() {
-            out.push_str(word);
-        } else {
-            fold_word(word, &mut out, &mut found);
+    let mut run = Vec::new();
+    for c in text.chars() {
+        if c.is_alphanumeric() || hidden_in_words(c) {
+            run.push(c);
+            continue;
         }
+        fold_run(&run, &mut out, &mut found);
+        run.clear();
+        // Fullwidth punctuation (`：`, `（`) is read as ASCII; it disguises no word.
+        out.push(fullwidth(c).unwrap_or(c));
     }
+    fold_run(&run, &mut out, &mut found);
     (Cow::Owned(out), found)
 }
 
-/// Folds one word (with the whitespace after it) into `out`. Look-alikes are replaced only in
-/// a word of Latin letters and look-alikes (Japanese or Chinese beside a Latin name is not a
-/// disguise), and fullwidth forms count as a disguise only there too: CJK text writes
-/// fullwidth digits and brackets as a matter of course.
-fn fold_word(word: &str, out: &mut String, found: &mut Disguises) {
-    let chars: Vec<char> = word.chars().collect();
-    let latin = chars
+/// Folds one run of letters and digits (with the invisible characters among them) into
+/// `out`. Look-alikes are replaced, and invisible characters dropped, only in a run of Latin
+/// letters and look-alikes: Japanese beside a Latin name, a Greek `α` before `-helix`, or the
+/// zero-width non-joiner Persian spells with (`می‌خواهم`) is no disguise. Fullwidth forms are
+/// always read as ASCII, but count as a disguise only in such a run too: CJK text writes
+/// fullwidth digits as a matter of course.
+fn fold_run(run: &[char], out: &mut String, found: &mut Disguises) {
+    if run.iter().all(char::is_ascii) {
+        out.extend(run);
+        return;
+    }
+    let latin = run
         .iter()
         .any(|&c| plain_letter(c).is_some_and(|a| a.is_ascii_alphabetic()));
     let disguisable = latin
-        && chars.iter().all(|&c| {
-            !c.is_alphanumeric()
+        && run.iter().all(|&c| {
+            hidden_in_words(c)
                 || plain_letter(c).is_some()
                 || c.script() == Script::Latin
                 || lookalike(c).is_some()
         });
-    for (i, &c) in chars.iter().enumerate() {
-        if hidden_in_words(c) {
-            // Between two letters it hides a word; anywhere else it hides nothing.
-            let inside = |j: Option<usize>| {
-                j.and_then(|j| chars.get(j))
-                    .is_some_and(|n| n.is_alphanumeric())
+    for (i, &c) in run.iter().enumerate() {
+        if hidden_in_words(c) && disguisable {
+            // Between two letters it hides a word; at a run's end it hides nothing.
+            let letter = |j: Option<usize>| {
+                j.and_then(|j| run.get(j))
+                    .is_some_and(|&n| !hidden_in_words(n))
             };
-            found.invisible |= inside(i.checked_sub(1)) && inside(Some(i + 1));
+            found.invisible |= letter(i.checked_sub(1)) && letter(Some(i + 1));
         } else if let Some(a) = fullwidth(c) {
             found.fullwidth |= disguisable;
             out.push(a);
@@ -182,20 +192,21 @@ mod tests {
             "Wallace¹s ³Bigfoot.²",
             "漏洞报告",
             "a plain ASCII line",
+            "می\u{200c}خواهم گزارش بدهم",
+            "क्\u{200d}ष",
+            "an α-helix and β-sheet",
+            "a lone \u{00ad} soft hyphen",
         ] {
             let (text, found) = fold(plain);
             assert_eq!(text, plain);
             assert_eq!(found, Disguises::default(), "{plain}");
         }
         // Read as NFKC reads them, but no disguise: Japanese writes fullwidth digits and
-        // brackets, and a soft hyphen between words hides no word.
-        for (text, read) in [
-            (
-                "ユーザ、「mitsubishi」 ６月２６日（月）",
-                "ユーザ、「mitsubishi」 6月26日(月)",
-            ),
-            ("a lone \u{00ad} soft hyphen", "a lone  soft hyphen"),
-        ] {
+        // brackets.
+        for (text, read) in [(
+            "ユーザ、「mitsubishi」 ６月２６日（月）",
+            "ユーザ、「mitsubishi」 6月26日(月)",
+        )] {
             assert_eq!(fold(text), (Cow::Borrowed(read), Disguises::default()));
         }
         // A whole Cyrillic word is a Russian word, even beside an English one.

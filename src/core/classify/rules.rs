@@ -95,14 +95,23 @@ impl Field {
 
     /// The field's text; `None` when a header is absent (so the rule cannot fire).
     fn text(&self, m: &ParsedMessage) -> Option<String> {
-        let text = m.classifier_text();
-        let (body, _) = fold(prefix_at_char_boundary(&text, MAX_RULE_BODY_BYTES));
+        // Read undisguised (`disguise.rs`), and only the field the rule reads.
+        let body = || {
+            let text = m.classifier_text();
+            fold(prefix_at_char_boundary(&text, MAX_RULE_BODY_BYTES))
+                .0
+                .into_owned()
+        };
         let subject = || fold(&m.subject).0.into_owned();
         Some(match self {
             Field::Subject => subject(),
-            Field::Body => body.into_owned(),
-            Field::Text => format!("{}\n{}", subject(), body),
-            Field::From => m.from.as_ref().map(|f| f.display()).unwrap_or_default(),
+            Field::Body => body(),
+            Field::Text => format!("{}\n{}", subject(), body()),
+            Field::From => m
+                .from
+                .as_ref()
+                .map(|f| fold(&f.display()).0.into_owned())
+                .unwrap_or_default(),
             Field::Header(name) => {
                 let values: Vec<&str> = m
                     .headers
