@@ -200,6 +200,8 @@ fn moderating_the_held_queue_against_a_real_mailman() {
         "reasons",
         // Added with the sender authentication's standing; the names above stay.
         "auth",
+        // Added for posts whose content Mailman lost (false here: every post has its own).
+        "content_lost",
     ];
     assert_eq!(fields, contract.into_iter().collect());
     for spam in ["spam1@lottery.example", "spam2@pills.example"] {
@@ -208,6 +210,7 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     for report in ["report1@reporter.example", "report2@reporter.example"] {
         assert_ne!(by_message_id(&held, report)["class"], "spam", "{held:?}");
     }
+    assert!(held.iter().all(|p| p["content_lost"] == false), "{held:?}");
     // Listed again, the verdicts kept from the first listing are the same ones.
     assert_eq!(desk.held(), held);
     let p = by_message_id(&held, "report1@reporter.example");
@@ -830,6 +833,7 @@ fn a_held_post_whose_content_mailman_lost_is_never_swept_nor_learned() {
     for p in &held {
         assert_eq!(p["outcome"], "unsure", "{p}");
         assert_ne!(p["class"], "spam", "{p}");
+        assert_eq!(p["content_lost"], true, "{p}");
         let reason = p["reasons"][0].as_str().unwrap_or_default();
         assert!(
             reason.starts_with("Mailman lost this post's content"),
@@ -844,6 +848,17 @@ fn a_held_post_whose_content_mailman_lost_is_never_swept_nor_learned() {
     assert_eq!(report["sender"], "alice@reporter.example");
     let text = desk.ok(&["held"]);
     assert!(text.contains("Mailman lost this post's content"), "{text}");
+    // Listed and counted as lost, never as valid reports.
+    assert!(
+        text.contains("2 held: 0 spam, 0 invalid, 0 valid, 2 with content lost"),
+        "{text}"
+    );
+    for line in text
+        .lines()
+        .filter(|l| l.contains("@reporter.example") || l.contains("@lottery.example"))
+    {
+        assert!(line.contains(" lost ") && !line.contains("valid"), "{line}");
+    }
 
     let out = desk.ok(&["held", "sweep", "--class", "spam", "--yes"]);
     assert!(out.contains("nothing to sweep"), "{out}");

@@ -245,7 +245,7 @@ fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
                 subject: format!("Held post number {i}"),
                 reason: "The message is not from a list member".into(),
                 hold_date: None,
-                raw: Vec::new(),
+                raw: format!("Subject: Held post number {i}\n\nSome text.\n").into_bytes(),
             },
             verdict: Verdict {
                 class: if i % 2 == 0 {
@@ -275,6 +275,109 @@ fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
     assert!(rows[14].contains("s discard"), "{screen}");
     desk.key(KeyCode::Char('q'));
     assert!(desk.screen().contains("Needs triage") || desk.screen().contains("Triage"));
+}
+
+/// At 80×24 the held screen tells the verdicts apart as the queue does: an unsure one is
+/// marked `??`, and a post whose content Mailman lost reads `lost`, never `valid` (its
+/// verdict's class is a placeholder: nothing was classified).
+#[test]
+fn at_80x24_the_held_screen_marks_unsure_verdicts_and_lost_content() {
+    use secdesk::core::model::{Class, Outcome, Verdict};
+    use secdesk::core::moderation::{ClassifiedPost, HeldPost, LOST_REASON};
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('H'));
+    let held =
+        |id: u64, sender: &str, raw: &str, class, outcome, reasons: Vec<String>| ClassifiedPost {
+            post: HeldPost {
+                list: "security@example.org".into(),
+                request_id: id,
+                message_id: Some(format!("held-{id}@example.net")),
+                sender: sender.into(),
+                subject: format!("Post {id}"),
+                reason: "not a member".into(),
+                hold_date: None,
+                raw: raw.as_bytes().to_vec(),
+            },
+            verdict: Verdict {
+                class,
+                outcome,
+                spam_score: 0.5,
+                confidence: 0.5,
+                reasons,
+            },
+            auth: Default::default(),
+        };
+    let lost =
+        "Subject: Message content lost\nFrom: a@example.net\n\nThis held message has been lost.\n";
+    let text = "Subject: Post\n\nA heap overflow in zipfile.\n";
+    let posts = vec![
+        held(
+            1,
+            "real@example.net",
+            text,
+            Class::Valid,
+            Outcome::Ham,
+            vec![],
+        ),
+        held(
+            2,
+            "lost@example.net",
+            lost,
+            Class::Valid,
+            Outcome::Unsure,
+            vec![LOST_REASON.into()],
+        ),
+        held(
+            3,
+            "maybe@example.net",
+            text,
+            Class::Spam,
+            Outcome::Unsure,
+            vec![],
+        ),
+        held(
+            4,
+            "spam@example.net",
+            text,
+            Class::Spam,
+            Outcome::Spam,
+            vec![],
+        ),
+    ];
+    desk.act(secdesk::tui::action::Action::HeldLoaded(Ok(posts)));
+    let screen = desk.screen();
+    insta::assert_snapshot!("held_verdicts_80x24", screen);
+    let row = |sender: &str| {
+        rows(&screen)
+            .into_iter()
+            .find(|r| r.contains(sender))
+            .unwrap_or_else(|| panic!("no row for {sender}:\n{screen}"))
+            .to_string()
+    };
+    let lost = row("lost@example.net");
+    assert!(lost.starts_with("lost "), "{lost}");
+    assert!(
+        !lost.contains("valid"),
+        "a lost post reads as a report: {lost}"
+    );
+    assert!(row("maybe@example.net").starts_with("spam?? "), "{screen}");
+    let real = row("real@example.net");
+    assert!(real.starts_with("valid ") && !real.contains("??"), "{real}");
+    let spam = row("spam@example.net");
+    assert!(spam.starts_with("spam ") && !spam.contains("??"), "{spam}");
+    // The whole line still fits: the list's name ends each row at 80 columns.
+    assert!(lost.trim_end().ends_with("security@example.org"), "{lost}");
+    // Under the cursor, a lost post says what became of it and what to do.
+    desk.key(KeyCode::Char('j'));
+    let screen = desk.screen();
+    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("Mailman lost this post's content")
+            && words.contains("ask the sender to send it again"),
+        "the advice is whole at 80 columns: {screen}"
+    );
+    insta::assert_snapshot!("held_lost_under_cursor_80x24", screen);
 }
 
 #[test]

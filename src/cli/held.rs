@@ -3,7 +3,8 @@
 //! - `held [--list L] [--json]` lists held posts with Mailman's hold reason and the
 //!   classifier's verdict. `--json` is a contract: an array of objects with `list`,
 //!   `request_id`, `message_id`, `sender`, `subject`, `reason`, `hold_date`, `class`,
-//!   `outcome`, `spam_score` and `reasons`, and `auth` (SPF, DKIM and DMARC as weighed, with
+//!   `outcome`, `spam_score` and `reasons`, `content_lost` (true for a post whose content
+//!   Mailman lost: its `class` is a placeholder, `valid` and `unsure`), and `auth` (SPF, DKIM and DMARC as weighed, with
 //!   `authserv_id` and `verified`, as in `secdesk show --json`). A post's
 //!   `Authentication-Results` are read as ingest reads them (`[sync] authserv_id`): a pass
 //!   the sender wrote is neither weighed nor shown as the server's.
@@ -124,6 +125,9 @@ struct HeldJson {
     outcome: Outcome,
     spam_score: f64,
     reasons: Vec<String>,
+    /// Mailman lost the post's content: nothing was classified, and `class` is only the
+    /// placeholder a person must not read as a real report (`HeldPost::content_lost`).
+    content_lost: bool,
     /// The sender authentication the verdict weighed, and whose it is.
     auth: AuthView,
 }
@@ -143,6 +147,7 @@ impl From<&ClassifiedPost> for HeldJson {
             outcome: c.verdict.outcome,
             spam_score: c.verdict.spam_score,
             reasons: c.verdict.reasons.iter().map(|r| terminal_line(r)).collect(),
+            content_lost: p.content_lost(),
             auth: safe_auth(&c.auth),
         }
     }
@@ -363,6 +368,7 @@ fn print_posts(
     for c in posts {
         let p = &c.post;
         let v = &c.verdict;
+        let class = class_word(c);
         writeln!(
             out,
             "{:>5}  {}  {:<7} {:<6} {:.3}  {}  {}",
@@ -370,7 +376,7 @@ fn print_posts(
             p.hold_date
                 .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_else(|| "-".repeat(16)),
-            v.class.as_str(),
+            class,
             v.outcome.as_str(),
             v.spam_score,
             terminal_line(&p.sender),
@@ -384,18 +390,21 @@ fn print_posts(
         )?;
         if !v.reasons.is_empty() {
             let reasons: Vec<String> = v.reasons.iter().map(|r| terminal_line(r)).collect();
-            writeln!(
-                out,
-                "       why {}: {}",
-                v.class.as_str(),
-                reasons.join("; ")
-            )?;
+            writeln!(out, "       why {class}: {}", reasons.join("; "))?;
         }
         if let Some(line) = safe_auth(&c.auth).line() {
             writeln!(out, "       {line}")?;
         }
     }
-    let count = |class: Class| posts.iter().filter(|c| c.verdict.class == class).count();
+    // A post whose content Mailman lost was never classified: its placeholder class is not
+    // counted as a real report, but on its own.
+    let lost = posts.iter().filter(|c| c.post.content_lost()).count();
+    let count = |class: Class| {
+        posts
+            .iter()
+            .filter(|c| c.verdict.class == class && !c.post.content_lost())
+            .count()
+    };
     // A post suggested spam but left unsure is counted apart: a sweep keeps it held.
     let unsure_spam = count(Class::Spam) - moderation::spam_sweep(posts).len();
     let unsure = if unsure_spam > 0 {
@@ -403,15 +412,30 @@ fn print_posts(
     } else {
         String::new()
     };
+    let lost = if lost > 0 {
+        format!(", {lost} with content lost (not classified, never swept)")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} held: {} spam{unsure}, {} invalid, {} valid",
+        "{} held: {} spam{unsure}, {} invalid, {} valid{lost}",
         posts.len(),
         count(Class::Spam),
         count(Class::Invalid),
         count(Class::Valid)
     )?;
     Ok(())
+}
+
+/// A post's class as the listing prints it: `lost` for a post whose content Mailman lost
+/// (its verdict's class is a placeholder), else the classifier's class.
+fn class_word(c: &ClassifiedPost) -> &'static str {
+    if c.post.content_lost() {
+        "lost"
+    } else {
+        c.verdict.class.as_str()
+    }
 }
 
 /// Shows what the sweep will discard, asks, then discards with a progress bar when many.

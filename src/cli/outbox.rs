@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::core::config::Config;
-use crate::core::outbox::{self, OutboxEntry};
+use crate::core::outbox::{self, OutboxEntry, OutboxState};
 use crate::core::reply::came_encrypted;
 use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
@@ -92,10 +92,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.retry {
         let options = DeliverOptions::for_config(&config, true);
         for d in delivery::deliver_due(&config, &mut store, options)? {
-            let message_id = outbox::get(&store, d.outbox_id)?.message_id;
-            let done = matches!(d.outcome, Outcome::Sent { .. } | Outcome::Skipped { .. });
+            let now = outbox::get(&store, d.outbox_id)?;
+            let done = retry_done(&d.outcome, now.state);
             if !args.json {
-                let c = reply::report_delivery(&d, &message_id);
+                let c = reply::report_delivery(&d, &now.message_id);
                 if !done {
                     code = c;
                 }
@@ -103,8 +103,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 code = ExitCode::from(reply::EXIT_QUEUED);
             }
         }
-        if !args.json {
-            note_live_attempts(&store, options)?;
+        // A reply another delivery is still sending is not sent yet either.
+        if note_live_attempts(&store, options, !args.json)? > 0 && code == ExitCode::SUCCESS {
+            code = ExitCode::from(reply::EXIT_QUEUED);
         }
     }
     let rows = outbox::pending(&store)?;
@@ -216,12 +217,31 @@ pub fn deliver_after_sync(config: &Config, store: &mut Store) {
     }
 }
 
-/// Says which replies `--retry` left alone because an attempt is still running on them,
-/// and when they would count as interrupted.
-fn note_live_attempts(store: &Store, options: DeliverOptions) -> anyhow::Result<()> {
+/// Whether `--retry` counts one delivery as done, given the reply's state once it is over
+/// (`now`). Exit 0 means every due reply was sent or is rightly not due: sent by this run,
+/// or, when another delivery or a person took it meanwhile (`Skipped`), sent or discarded
+/// by now. A reply another delivery is still
+/// sending, or one edited meanwhile and not sent yet, is not done, and the command exits 75
+/// for it, as `reply` and `outbox --edit` do: run again later, it is settled then.
+fn retry_done(outcome: &Outcome, now: OutboxState) -> bool {
+    match outcome {
+        Outcome::Sent { .. } => true,
+        Outcome::Skipped { .. } => matches!(now, OutboxState::Sent | OutboxState::Discarded),
+        _ => false,
+    }
+}
+
+/// Says (when `say`) which replies `--retry` left alone because an attempt is still running
+/// on them, and when they would count as interrupted; returns how many.
+fn note_live_attempts(store: &Store, options: DeliverOptions, say: bool) -> anyhow::Result<usize> {
     let stale = chrono::Duration::from_std(options.stale_after).unwrap_or_default();
+    let mut live = 0;
     for r in outbox::pending(store)? {
         if r.state != outbox::OutboxState::Sending {
+            continue;
+        }
+        live += 1;
+        if !say {
             continue;
         }
         let since = r.last_attempt_at.as_deref().unwrap_or_default();
@@ -234,7 +254,7 @@ fn note_live_attempts(store: &Store, options: DeliverOptions) -> anyhow::Result<
             delivery::when(since)
         );
     }
-    Ok(())
+    Ok(live)
 }
 
 fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
@@ -277,4 +297,44 @@ fn print_table(rows: &[OutboxEntry]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `outbox --retry` exits 0 only when every due reply was sent or is rightly not due: a
+    /// reply another delivery took between the listing and the claim, or one edited meanwhile,
+    /// is not sent yet (it exited 0, while `reply` and `--edit` exit 75 for it).
+    #[test]
+    fn retry_counts_a_reply_taken_elsewhere_as_done_only_once_sent_or_dropped() {
+        let skipped = Outcome::Skipped {
+            why: "outbox #1 was just taken up by a delivery".into(),
+        };
+        for still in [
+            OutboxState::Sending,
+            OutboxState::Queued,
+            OutboxState::Uncertain,
+            OutboxState::FailedPermanent,
+            OutboxState::Failed,
+        ] {
+            assert!(!retry_done(&skipped, still), "{still}");
+        }
+        for settled in [OutboxState::Sent, OutboxState::Discarded] {
+            assert!(retry_done(&skipped, settled), "{settled}");
+        }
+        let sent = Outcome::Sent {
+            already_on_server: false,
+            resent: false,
+            states: Vec::new(),
+            state_error: None,
+            sent_copy_error: None,
+        };
+        assert!(retry_done(&sent, OutboxState::Sent));
+        let queued = Outcome::Queued {
+            error: "421 busy".into(),
+            next_attempt_at: "2026-12-03T16:00:00Z".into(),
+        };
+        assert!(!retry_done(&queued, OutboxState::Queued));
+    }
 }

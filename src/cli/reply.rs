@@ -407,9 +407,6 @@ pub fn send_and_report(
     Ok(report_delivery(&delivery, &built.message_id))
 }
 
-/// How a reply sent again after an uncertain attempt is announced (CLI and desk).
-pub const RESENT: &str = "sent again (an earlier attempt may have reached the server, but its team copy never arrived, so it was taken as not delivered; the reporter may get it twice)";
-
 /// Prints a sent reply's outcome: how it went, the report's new state, and warnings.
 fn print_sent(r: i64, outcome: &Outcome, message_id: &str) {
     let Outcome::Sent {
@@ -423,11 +420,11 @@ fn print_sent(r: i64, outcome: &Outcome, message_id: &str) {
         return;
     };
     let how = if *already_on_server {
-        "was already on the server (not sent again)"
+        "was already on the server (not sent again)".to_string()
     } else if *resent {
-        RESENT
+        format!("sent again ({})", outbox::RESENT_WHY)
     } else {
-        "sent"
+        "sent".to_string()
     };
     println!("reply to report #{r} {how}: Message-ID <{message_id}>");
     if let Some(last) = states.last() {

@@ -27,6 +27,11 @@ pub mod changed;
 pub mod state;
 pub use state::OutboxState;
 
+/// Why a reply was sent again after an uncertain attempt (its team copy never arrived, so
+/// [`verdict`] took it as not delivered): the one wording `secdesk reply`, `outbox --retry`,
+/// `sync` and the desk's status line all use, so none says less than the others.
+pub const RESENT_WHY: &str = "an earlier attempt may have reached the server, but its team copy never arrived, so it was taken as not delivered; the reporter may get it twice";
+
 /// What can go wrong with the outbox itself.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {

@@ -260,7 +260,8 @@ pub fn sync_round(
     }
     if replies_resent > 0 {
         line.push_str(&format!(
-            " ({replies_resent} sent again: an earlier attempt may have reached the server, but its team copy never arrived; the reporter may get it twice)"
+            " ({replies_resent} sent again: {})",
+            crate::core::outbox::RESENT_WHY
         ));
     }
     if let Some(last) = replies_failed.last() {

@@ -221,8 +221,8 @@ fn a_reply_sent_but_not_recorded_says_so_and_is_not_sent_twice() {
 }
 
 /// With `deadline_seconds = 1800`, a send may run for half an hour: a `sending` row 15
-/// minutes old is another delivery still at work, and `outbox --retry` leaves it alone and
-/// says so. Once older than the longest send it counts as crashed, and is looked for on the
+/// minutes old is another delivery still at work, and `outbox --retry` leaves it alone, says
+/// so and exits 75 (the reply is not sent yet: run again later). Once older than the longest send it counts as crashed, and is looked for on the
 /// server (where its team copy is) instead of being sent again.
 #[test]
 fn a_live_attempt_is_never_taken_for_a_crashed_one() {
@@ -240,8 +240,11 @@ fn a_live_attempt_is_never_taken_for_a_crashed_one() {
             [fifteen_ago.format("%Y-%m-%dT%H:%M:%SZ").to_string()],
         )
         .unwrap();
+    // Not sent yet, by anyone: 75, run again later (it was 0, as if all were sent).
     let out = desk.run(&["outbox", "--retry"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let json = desk.run(&["outbox", "--retry", "--json"], &[]);
+    assert_eq!(json.status.code(), Some(75), "{}", stderr(&json));
     assert!(
         stderr(&out).contains("outbox #1 was left alone"),
         "{}",

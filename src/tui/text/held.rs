@@ -6,6 +6,8 @@ pub const HELD_NONE: &str = "No post is held.";
 pub const HELD_TITLE: &str =
     " Held posts (Mailman) · a accept · s discard as spam · z defer · r reject · S sweep spam ";
 pub const HELD_TITLE_SHORT: &str = " Held posts (Mailman) ";
+/// The verdict cell of a post whose content Mailman lost: nothing was classified.
+pub const HELD_LOST: &str = "lost";
 pub const REJECT_REASON_TITLE: &str = "Reject {} with the reason";
 pub const OWN_REASON: &str = "own words (opens $EDITOR)";
 pub const REJECT_CANCELLED: &str = "Reject cancelled: nothing was sent.";

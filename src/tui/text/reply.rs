@@ -90,11 +90,11 @@ pub fn reply_queued(report_id: i64, outbox_id: i64) -> String {
 
 pub fn reply_sent(report_id: i64, already: bool, resent: bool, now_state: Option<&str>) -> String {
     let how = if already {
-        "was already on the server (not sent again)"
+        "was already on the server (not sent again)".to_string()
     } else if resent {
-        "sent again (an earlier attempt may have reached the server, but its team copy never arrived; the reporter may get it twice)"
+        format!("sent again ({})", crate::core::outbox::RESENT_WHY)
     } else {
-        "sent"
+        "sent".to_string()
     };
     match now_state {
         Some(s) => format!("Reply to #{report_id} {how}; the report is now {s}"),
@@ -162,4 +162,29 @@ pub fn recipient_count(n: usize, list: &str) -> String {
 
 pub fn other_senders(list: &str) -> String {
     format!("{list} (another sender in the thread; answer with secdesk reply --to)")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::outbox::RESENT_WHY;
+
+    /// The desk says why a reply went out again in the words `secdesk reply` uses: the
+    /// reporter may get it twice, and it was taken as not delivered. (The desk's copies of
+    /// that sentence had drifted from the command line's.)
+    #[test]
+    fn a_resent_reply_is_explained_on_the_desk_as_on_the_command_line() {
+        let status = super::reply_sent(7, false, true, Some("acknowledged"));
+        assert_eq!(
+            status,
+            "Reply to #7 sent again (an earlier attempt may have reached the server, but its \
+             team copy never arrived, so it was taken as not delivered; the reporter may get it \
+             twice); the report is now acknowledged"
+        );
+        let round = crate::tui::text::sync_round(0, 2, 1, &[]);
+        assert!(
+            round.contains(&format!("(1 sent again: {RESENT_WHY})")),
+            "{round}"
+        );
+        assert!(!super::reply_sent(7, false, false, None).contains("again"));
+    }
 }

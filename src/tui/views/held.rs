@@ -1,5 +1,6 @@
 //! The held screen: the mailing list's hold queue, one post a line, with the classifier's
-//! verdict first (spam in red), then the list, the request id, the sender, the subject and
+//! verdict first (spam in red; an unsure one as the queue draws it, `spam??` in reverse
+//! yellow; `lost` likewise for a post whose content Mailman lost, which was never read), then the list, the request id, the sender, the subject and
 //! Mailman's hold reason; below the post under the cursor, the sender authentication its
 //! verdict weighed and whose it is (`AuthView::line`, as the report view shows it); a
 //! sweep's progress on top while one runs; and the reject preview, the reason exactly as
@@ -12,6 +13,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::{class_style, safe};
+use crate::core::model::Outcome;
+use crate::core::moderation::{ClassifiedPost, LOST_REASON};
 use crate::core::parse::Standing;
 use crate::core::triage::view::AuthView;
 use crate::tui::app::{RejectFlow, State};
@@ -47,22 +50,40 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Some(Ok(posts)) if posts.is_empty() => lines.push(Line::raw(text::HELD_NONE)),
         Some(Ok(posts)) => {
             // The post under the cursor says whose sender authentication its verdict weighed,
-            // on a line of its own below it, as the report view does.
-            let auth = posts
-                .get(state.held_cursor)
-                .and_then(|c| AuthView::of(&c.auth).line().map(|l| (c.auth.standing, l)));
+            // on a line of its own below it, as the report view does; a post whose content
+            // Mailman lost says that instead (there was no message to authenticate).
+            let yellow = Style::new().fg(Color::Yellow);
+            let auth = posts.get(state.held_cursor).and_then(|c| {
+                if c.post.content_lost() {
+                    return Some((yellow, LOST_REASON.to_string()));
+                }
+                let line = AuthView::of(&c.auth).line()?;
+                // A verdict nothing shows to be the receiving server's is not drawn quietly.
+                let style = if c.auth.standing == Standing::Configured {
+                    Style::new().fg(Color::DarkGray)
+                } else {
+                    yellow
+                };
+                Some((style, line))
+            });
+            // Wrapped under the post's sender: the lost post's advice is longer than 80 columns.
+            let indent = VERDICT_CELLS + 6;
+            let auth = auth.map(|(style, note)| {
+                let rows = super::wrap(&safe(&note), (area.width as usize).saturating_sub(indent));
+                (style, rows)
+            });
+            let note_rows = auth.as_ref().map_or(0, |(_, rows)| rows.len());
             let visible = (area.height.saturating_sub(1) as usize)
                 .saturating_sub(lines.len())
-                .saturating_sub(usize::from(auth.is_some()))
+                .saturating_sub(note_rows)
                 .max(1);
             let top = state.held_cursor.saturating_sub(visible - 1);
             for (i, c) in posts.iter().enumerate().skip(top).take(visible) {
                 let p = &c.post;
-                let class = c.verdict.class.as_str();
                 let mut line = Line::from(vec![
-                    Span::styled(format!("{class:<8}"), class_style(Some(class))),
+                    verdict_cell(c),
                     Span::raw(format!(
-                        "{:>5} {} · {} · {} · {}",
+                        " {:>5} {} · {} · {} · {}",
                         p.request_id,
                         safe(&p.sender),
                         safe(&p.subject),
@@ -74,22 +95,39 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                     line = line.style(Style::new().add_modifier(Modifier::REVERSED));
                 }
                 lines.push(line);
-                if let Some((standing, auth)) = auth.as_ref().filter(|_| i == state.held_cursor) {
-                    // A verdict nothing shows to be the receiving server's is not drawn quietly.
-                    let style = if *standing == Standing::Configured {
-                        Style::new().fg(Color::DarkGray)
-                    } else {
-                        Style::new().fg(Color::Yellow)
-                    };
-                    lines.push(Line::from(Span::styled(
-                        format!("{:8}      {}", "", safe(auth)),
-                        style,
-                    )));
+                if let Some((style, rows)) = auth.as_ref().filter(|_| i == state.held_cursor) {
+                    lines.extend(rows.iter().map(|row| {
+                        Line::from(Span::styled(format!("{:indent$}{row}", ""), *style))
+                    }));
                 }
             }
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The verdict column's width: `invalid??` and a space.
+const VERDICT_CELLS: usize = 10;
+
+/// A post's verdict cell. An unsure verdict is marked as the queue marks it (`valid??`, in
+/// reverse yellow), and a post whose content Mailman lost reads `lost` in the same style:
+/// its "valid" only means the stand-in text was never judged, and a moderator must not take
+/// a contentless post for a real report.
+fn verdict_cell(c: &ClassifiedPost) -> Span<'static> {
+    let class = c.verdict.class.as_str();
+    let unsure = Style::new()
+        .fg(Color::Black)
+        .bg(Color::Yellow)
+        .add_modifier(Modifier::BOLD);
+    let (label, style) = if c.post.content_lost() {
+        (text::HELD_LOST.to_string(), unsure)
+    } else if c.verdict.outcome == Outcome::Unsure {
+        (format!("{class}??"), unsure)
+    } else {
+        (class.to_string(), class_style(Some(class)))
+    };
+    // The last cell stays unstyled: a marked word never runs into the request id.
+    Span::styled(format!("{label:<w$}", w = VERDICT_CELLS - 1), style)
 }
 
 /// `[#####-----]`: `done` of `total`, `width` cells inside the brackets.
