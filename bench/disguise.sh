@@ -9,7 +9,7 @@
 # `a e o p c x y i` (`pаypаl`). Every word of four letters or more gets one disguise, chosen
 # by turns with a fixed seed, so every run rewrites the same way. Ham is scored as it is
 # (the disguises are spam's tricks). Printed per corpus and tool: spam caught, unsure and
-# missed, as it is and disguised.
+# called ham (missed outright), as it is and disguised.
 #
 # Usage: bench/disguise.sh   (SECDESK_BINARY=path to measure another build; needs bogofilter)
 set -euo pipefail
@@ -116,14 +116,14 @@ def sd(kind, corpus):
 def bogo(kind, corpus):
     v = [line.split()[1] for line in open(f"{work}/bogo-{corpus}-{kind}.txt")]
     return len(v), v.count("S"), v.count("U"), None
-print("| corpus, newer half's spam | tool | as it is: caught / unsure / n | disguised: caught / unsure / n |")
+print("| corpus, newer half's spam | tool | as it is: caught / unsure / called ham / n | disguised: caught / unsure / called ham / n |")
 print("| --- | --- | ---: | ---: |")
 for corpus in ("spamassassin", "triage"):
     for tool, f in (("secdesk", sd), ("bogofilter", bogo)):
         cells = []
         for kind in ("plain", "disguised"):
             n, caught, unsure, _ = f(kind, corpus)
-            cells.append(f"{caught} ({100 * caught / n:.1f} %) / {unsure} / {n}")
+            cells.append(f"{caught} ({100 * caught / n:.1f} %) / {unsure} / {n - caught - unsure} / {n}")
         print(f"| {corpus} | {tool} | {cells[0]} | {cells[1]} |")
 print("\ncaught: scored spam at the tool's own cut-off (secdesk's chosen on the older half, "
       "bogofilter's 0.99); unsure: neither spam nor ham (secdesk: unsure; bogofilter: U).")
