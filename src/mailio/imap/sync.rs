@@ -438,8 +438,10 @@ fn settle_expunged(
 }
 
 /// Records the listed UIDs a failed FETCH left unstored, with the cause. Only the UIDs of
-/// the FETCH that failed are asked for one by one next time (one of them may be what broke
-/// it); the others were not reached.
+/// the FETCH that failed were tried (one of them may be what broke it): they are asked for
+/// one by one next time. The others were not reached, which is no attempt: one that an
+/// earlier sync (or an earlier batch of this one) recorded missing keeps that reason and its
+/// count (`Store::record_not_reached`), so it keeps its place next time.
 fn record_unfetched(
     store: &mut Store,
     examined: &Examined,
@@ -448,18 +450,23 @@ fn record_unfetched(
     error: &SyncError,
 ) -> Result<(), SyncError> {
     let reason = format!("not fetched: {error}");
-    let left: Vec<(u32, String)> = walk
+    let tried: Vec<(u32, String)> = walk
         .pending()
-        .map(|u| {
-            let why = if failed_uids.contains(&u) {
-                reason.clone()
-            } else {
-                format!("{NOT_REACHED}{reason}")
-            };
-            (u, why)
-        })
+        .filter(|u| failed_uids.contains(u))
+        .map(|u| (u, reason.clone()))
         .collect();
-    store.record_missing(&examined.mailbox, examined.uidvalidity, &left)?;
+    let not_reached: Vec<u32> = walk
+        .pending()
+        .filter(|u| !failed_uids.contains(u))
+        .collect();
+    let (mailbox, uidvalidity) = (examined.mailbox.as_str(), examined.uidvalidity);
+    store.record_missing(mailbox, uidvalidity, &tried)?;
+    store.record_not_reached(
+        mailbox,
+        uidvalidity,
+        &not_reached,
+        &format!("{NOT_REACHED}{reason}"),
+    )?;
     Ok(())
 }
 
@@ -504,11 +511,15 @@ fn list_new(
     // it comes after the rest, so it cannot keep them out (see `fetch::batches`). A UID
     // retried for the first time keeps its place, so a reply after a cut connection still
     // comes after the report it answers.
-    let last: BTreeSet<u32> = tried
+    // The one tried least comes first among them: with two such UIDs, the first in UID
+    // order would otherwise end every sync before the second is asked for again.
+    let mut last: Vec<(u32, u32)> = tried
         .iter()
         .filter(|&(_, &attempts)| attempts >= RETRIES_IN_PLACE)
-        .map(|(&uid, _)| uid)
+        .map(|(&uid, &attempts)| (attempts, uid))
         .collect();
+    last.sort_unstable();
+    let last: Vec<u32> = last.into_iter().map(|(_, uid)| uid).collect();
     let batches = fetch::batches(
         &to_fetch,
         batch_size,
