@@ -254,3 +254,46 @@ fn a_uid_not_reached_keeps_its_place_in_uid_order() {
     assert_eq!(missing, vec![2]);
     assert_eq!(desk.inbox_cursor(), 1);
 }
+
+/// A message whose every FETCH answer breaks the session, once it is fetched after the
+/// others, used to end its mailbox's sync with that error, so a mailbox listed after it
+/// (and the team round, and the outbox's deliveries) never had their turn while it stayed.
+/// Now its failure is a gap: named, the sync exits 1, and after logging in again the next
+/// mailbox is synced all the same.
+#[test]
+fn a_message_that_always_breaks_the_fetch_does_not_hold_back_later_mailboxes() {
+    let mut b = Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    };
+    let other = vec![(1, support::message("o1@example.net", "other 1", "x"))];
+    b.mailboxes.push(("Other".to_string(), other));
+    let server = BadImap::start(b);
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX", "Other"]);
+    for _ in 0..2 {
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
+    }
+    for _ in 0..2 {
+        let run = desk.sync_bounded();
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(
+            run.stderr
+                .contains("mailbox \"INBOX\": UID 3 not stored: not fetched:")
+                && run.stderr.contains("not valid IMAP"),
+            "the gap is named: {}",
+            run.stderr
+        );
+        assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
+        assert_eq!(desk.uids("Other"), vec![1], "the next mailbox is synced");
+        let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+        assert_eq!(missing, vec![3]);
+        assert_eq!(desk.cursor("INBOX"), Some(2));
+    }
+
+    server.set(|b| b.literal_too_long.clear());
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+}
