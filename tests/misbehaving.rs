@@ -405,3 +405,50 @@ fn the_desk_does_not_send_a_refused_password_again() {
     }
     assert_eq!(server.logins(), 1, "{:?}", server.commands());
 }
+
+/// The desk's round with a message in INBOX whose every FETCH answer breaks the session:
+/// once it is fetched after the others, its failure is the round's error (the gap, named)
+/// but no longer the end of the round: the desk logs in again and syncs the mailbox listed
+/// after it (there, the team's moderation mailbox).
+#[test]
+fn the_desks_round_syncs_later_mailboxes_past_a_message_that_always_breaks_the_fetch() {
+    let mut b = Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    };
+    let held = support::message("mod1@example.net", "held", "x");
+    b.mailboxes
+        .push(("Moderation".to_string(), vec![(1, held)]));
+    let server = BadImap::start(b);
+    let (dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\", \"Moderation\"]",
+        "poll_seconds = 1\ntimeout_seconds = 3",
+    );
+    let mut last = Ok(Default::default());
+    for _ in 0..3 {
+        last = watch.round().map(|r| r.new_messages);
+    }
+    let error = last.expect_err("a gap is the round's error");
+    assert!(
+        error.contains("mailbox \"INBOX\"") && error.contains("UID 3"),
+        "{error}"
+    );
+    let conn = rusqlite::Connection::open(dir.path().join("secdesk.db")).expect("store");
+    let stored: Vec<(String, u32)> = conn
+        .prepare("SELECT mailbox, uid FROM messages ORDER BY mailbox, uid")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()
+        })
+        .expect("query");
+    let uids = |m: &str| -> Vec<u32> {
+        stored
+            .iter()
+            .filter(|(b, _)| b == m)
+            .map(|(_, u)| *u)
+            .collect()
+    };
+    assert_eq!(uids("INBOX"), vec![1, 2, 4, 5]);
+    assert_eq!(uids("Moderation"), vec![1], "the next mailbox is synced");
+}

@@ -85,15 +85,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let ingestor = Ingestor::from_store(&mut store, Some(&config.dir()))?
             .with_config(&config)
             .with_pgp(gpg::engine(&config));
-        sync::sync_mailboxes(
-            &endpoint,
-            &mut session,
-            &mailboxes,
-            args.batch_size,
-            &mut store,
-            &ingestor,
-            &mut on_progress,
-        )
+        // A message that broke the session again is a gap: a new session goes on.
+        let mut relogin = || {
+            account::login(&config, imap)
+                .map(|(_, session)| session)
+                .map_err(|e| e.to_string())
+        };
+        let remote = sync::Remote {
+            endpoint: &endpoint,
+            session: &mut session,
+            batch_size: args.batch_size,
+            relogin: Some(&mut relogin),
+        };
+        sync::sync_mailboxes(remote, &mailboxes, &mut store, &ingestor, &mut on_progress)
     };
     if let Some(b) = bar {
         b.finish_and_clear();

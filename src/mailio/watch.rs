@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::core::config::Config;
+use crate::core::config::{Config, ImapConfig};
 use crate::core::ingest::Ingestor;
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, DeliverOptions, Delivery, Outcome};
@@ -71,7 +71,9 @@ impl Watch {
     }
 
     /// Syncs new mail into the store and delivers due replies. On an error the session is
-    /// dropped (the next round logs in again) and the error says what to do.
+    /// dropped (the next round logs in again) and the error says what to do. A gap in the
+    /// mail (a message listed, not stored) is such an error, given once the team round and
+    /// the replies have had their turn.
     pub fn round(&mut self) -> Result<Round, String> {
         match self.try_round() {
             Ok(round) => {
@@ -161,20 +163,11 @@ impl Watch {
             .with_config(&self.config)
             .with_pgp(crate::mailio::gpg::engine(&self.config));
         let mailboxes = imap.sync_mailboxes();
-        let reports = sync::sync_mailboxes(
-            &c.endpoint,
-            &mut c.session,
-            &mailboxes,
-            DEFAULT_BATCH_SIZE,
-            store,
-            &ingestor,
-            &mut |_, _| {},
-        )
-        .map_err(|e| e.to_string())?;
-        if let Some(report) = reports.iter().find(|r| !r.complete()) {
-            // A gap is an error the desk shows; what was stored stays, the rest is retried.
-            return Err(gap_summary(report));
-        }
+        let reports = sync_all(&self.config, &imap, c, &mailboxes, store, &ingestor)?;
+        // A gap is an error the desk shows; what was stored stays, the rest is retried.
+        // It is shown after the team round and the outbox have had their turn: a message
+        // that never arrives must not hold back moderation or replies.
+        let gap = reports.iter().find(|r| !r.complete()).map(gap_summary);
         // Moderation written back, other desks' events folded (docs/team.md).
         crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
         if mailboxes.len() > 1 {
@@ -200,8 +193,37 @@ impl Watch {
                 Err(e) => round.replies_failed.push(e.to_string()),
             }
         }
-        Ok(round)
+        match gap {
+            Some(gap) => Err(gap),
+            None => Ok(round),
+        }
     }
+}
+
+/// Syncs `mailboxes` of `imap` on `c`'s session, as `secdesk sync` does. A message that
+/// broke the session once more is a gap of the round, and a new session (logged in again)
+/// goes on with the rest.
+fn sync_all(
+    config: &Config,
+    imap: &ImapConfig,
+    c: &mut Connection,
+    mailboxes: &[String],
+    store: &mut Store,
+    ingestor: &Ingestor,
+) -> Result<Vec<sync::SyncReport>, String> {
+    let mut relogin = || {
+        account::login(config, imap)
+            .map(|(_, session)| session)
+            .map_err(|e| e.to_string())
+    };
+    let remote = sync::Remote {
+        endpoint: &c.endpoint,
+        session: &mut c.session,
+        batch_size: DEFAULT_BATCH_SIZE,
+        relogin: Some(&mut relogin),
+    };
+    sync::sync_mailboxes(remote, mailboxes, store, ingestor, &mut |_, _| {})
+        .map_err(|e| e.to_string())
 }
 
 /// `2 messages of mailbox "INBOX" not stored (UID 4: ...); the next round asks again`

@@ -36,8 +36,10 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records (or records another attempt at) UIDs of `mailbox` that were listed but not
-    /// stored, each with its reason.
+    /// Records UIDs of `mailbox` that a FETCH asked for and did not bring, each with its
+    /// reason: one attempt more each (a row recorded as not reached has 0). A sync asks for
+    /// each UID in one FETCH, so calling this once per UID per sync keeps `attempts` the
+    /// count of syncs that tried it, which decides when it is fetched after the others.
     pub fn record_missing(
         &mut self,
         mailbox: &str,
@@ -52,6 +54,33 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)
                  ON CONFLICT(mailbox, uidvalidity, uid) DO UPDATE SET reason = excluded.reason,
                  last_tried = excluded.last_tried, attempts = attempts + 1",
+            )?
+            .execute(params![mailbox, uidvalidity, uid, reason, now])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records UIDs of `mailbox` that a sync listed but did not ask for, because it ended
+    /// first, with `reason`. Not an attempt: a new row starts at 0 attempts, and a UID
+    /// already recorded with a real failure keeps that reason and its count, so the next
+    /// sync gives it the place the failure earned (in UID order, or after the others).
+    pub fn record_not_reached(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+        reason: &str,
+    ) -> Result<()> {
+        let now = timestamp(chrono::Utc::now());
+        let tx = self.conn_mut().transaction()?;
+        for uid in uids {
+            tx.prepare_cached(
+                "INSERT INTO imap_missing
+                 (mailbox, uidvalidity, uid, reason, first_seen, last_tried, attempts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)
+                 ON CONFLICT(mailbox, uidvalidity, uid) DO UPDATE SET reason = excluded.reason
+                 WHERE imap_missing.attempts = 0",
             )?
             .execute(params![mailbox, uidvalidity, uid, reason, now])?;
         }
@@ -114,9 +143,10 @@ impl Store {
         )?)
     }
 
-    /// The UIDs of `mailbox` recorded missing under `uidvalidity` (not the count gap),
-    /// except those whose reason starts with `except_reason`, each with how many syncs
-    /// have tried it.
+    /// The UIDs of `mailbox` recorded missing under `uidvalidity` (not the count gap) that
+    /// a FETCH asked for, each with how many syncs have tried it: not those never tried
+    /// (recorded as not reached), nor those whose reason starts with `except_reason` (how
+    /// older versions recorded them, with a count of their own).
     pub fn missing_uid_attempts(
         &self,
         mailbox: &str,
@@ -125,7 +155,7 @@ impl Store {
     ) -> Result<std::collections::BTreeMap<u32, u32>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT uid, attempts FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2
-             AND uid > 0 AND substr(reason, 1, length(?3)) != ?3",
+             AND uid > 0 AND attempts > 0 AND substr(reason, 1, length(?3)) != ?3",
         )?;
         let rows = stmt.query_map(params![mailbox, uidvalidity, except_reason], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -190,7 +220,45 @@ mod tests {
             .collect();
         assert_eq!(uids, vec![0, 5], "a count gap outlives the cursor");
         store.record_count_gap("INBOX", 7, None).unwrap();
+        let tried = store.missing_uid_attempts("INBOX", 7, "legacy").unwrap();
+        assert_eq!(tried.into_iter().collect::<Vec<_>>(), vec![(5, 2)]);
         store.settle_missing("INBOX", 8, 0).unwrap();
         assert!(store.missing_uids().unwrap().is_empty(), "new UIDVALIDITY");
+    }
+
+    /// A sync that ended before asking for a UID does not count an attempt at it, nor
+    /// replace the reason an earlier sync's real failure gave it.
+    #[test]
+    fn a_uid_not_reached_keeps_its_real_failure_and_its_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .record_missing("INBOX", 7, &[(10, "not fetched: broke".into())])
+            .unwrap();
+        for _ in 0..3 {
+            store
+                .record_not_reached("INBOX", 7, &[10, 11], "not reached: cut")
+                .unwrap();
+        }
+        let rows = store.missing_uids().unwrap();
+        let seen: Vec<(u32, &str, u32)> = rows
+            .iter()
+            .map(|m| (m.uid, m.reason.as_str(), m.attempts))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![(10, "not fetched: broke", 1), (11, "not reached: cut", 0)]
+        );
+        let tried = store.missing_uid_attempts("INBOX", 7, "legacy").unwrap();
+        assert_eq!(tried.into_iter().collect::<Vec<_>>(), vec![(10, 1)]);
+        store
+            .record_missing("INBOX", 7, &[(11, "not fetched: broke".into())])
+            .unwrap();
+        let tried = store.missing_uid_attempts("INBOX", 7, "legacy").unwrap();
+        assert_eq!(
+            tried.into_iter().collect::<Vec<_>>(),
+            vec![(10, 1), (11, 1)],
+            "the first real attempt counts 1"
+        );
     }
 }

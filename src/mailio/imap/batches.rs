@@ -28,15 +28,15 @@ pub struct Batch {
 /// Splits `listed` (ascending) into batches of at most `max_count` UIDs and about
 /// [`BATCH_BYTES`], keeping UID order. Messages claimed over `max_message_bytes` go in
 /// capped batches of their own; UIDs in `retry` (recorded missing before) are fetched one
-/// by one, capped; those in `last` too, but after all the others: a message whose every
-/// answer breaks the session ends each sync where it is fetched, and must not keep the
-/// mail after it out of the store.
+/// by one, capped; those in `last` too, but after all the others, in `last`'s order: a
+/// message whose every answer breaks the session ends each sync where it is fetched, and
+/// must not keep the mail after it out of the store.
 pub fn batches(
     listed: &[Listed],
     max_count: usize,
     max_message_bytes: u64,
     retry: &BTreeSet<u32>,
-    last: &BTreeSet<u32>,
+    last: &[u32],
 ) -> Vec<Batch> {
     let mut out: Vec<Batch> = Vec::new();
     let mut bytes = 0u64;
@@ -72,9 +72,8 @@ pub fn batches(
         bytes += cost;
     }
     out.extend(
-        listed
-            .iter()
-            .filter(|l| last.contains(&l.uid))
+        last.iter()
+            .filter_map(|uid| listed.iter().find(|l| l.uid == *uid))
             .map(|l| Batch {
                 uids: vec![l.uid],
                 sizes: vec![l.size],
@@ -103,7 +102,7 @@ mod tests {
     #[test]
     fn batches_keep_uid_order_and_put_huge_messages_apart() {
         let l = [listed(1, 10), listed(2, 10), listed(3, 900), listed(4, 10)];
-        let b = batches(&l, 500, 100, &BTreeSet::new(), &BTreeSet::new());
+        let b = batches(&l, 500, 100, &BTreeSet::new(), &[]);
         assert_eq!(
             shape(b),
             vec![(vec![1, 2], false), (vec![3], true), (vec![4], false)]
@@ -113,7 +112,7 @@ mod tests {
     #[test]
     fn uids_missing_before_are_fetched_alone_and_capped() {
         let l = [listed(1, 10), listed(2, 10), listed(3, 10), listed(4, 10)];
-        let b = batches(&l, 500, 100, &[2].into_iter().collect(), &BTreeSet::new());
+        let b = batches(&l, 500, 100, &[2].into_iter().collect(), &[]);
         assert_eq!(
             shape(b),
             vec![(vec![1], false), (vec![2], true), (vec![3, 4], false)]
@@ -123,16 +122,20 @@ mod tests {
     #[test]
     fn uids_that_failed_alone_before_come_after_the_others() {
         let l = [listed(1, 10), listed(2, 10), listed(3, 10), listed(4, 10)];
-        let again: BTreeSet<u32> = [2].into_iter().collect();
-        let b = batches(&l, 500, 100, &again, &again);
-        assert_eq!(shape(b), vec![(vec![1, 3, 4], false), (vec![2], true)]);
+        let again: BTreeSet<u32> = [2, 3].into_iter().collect();
+        let b = batches(&l, 500, 100, &again, &[3, 2]);
+        assert_eq!(
+            shape(b),
+            vec![(vec![1, 4], false), (vec![3], true), (vec![2], true)],
+            "in the order asked for"
+        );
     }
 
     #[test]
     fn batches_are_bounded_by_bytes() {
         let big = (BATCH_BYTES / 2 + 1) as u32;
         let l = [listed(1, big), listed(2, big), listed(3, 1)];
-        let b = batches(&l, 500, u64::MAX, &BTreeSet::new(), &BTreeSet::new());
+        let b = batches(&l, 500, u64::MAX, &BTreeSet::new(), &[]);
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].uids, vec![2, 3]);
     }

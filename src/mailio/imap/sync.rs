@@ -172,22 +172,36 @@ pub struct Remote<'a> {
     pub session: &'a mut ImapSession,
     /// UIDs per `UID FETCH`; see [`DEFAULT_BATCH_SIZE`].
     pub batch_size: usize,
+    /// Logs in again, when a UID fetched after the others (one that already broke its
+    /// FETCH twice) broke the session once more: the sync goes on with a new session, and
+    /// that UID is a gap, not the end of the mailbox (see [`run`]). Without it, such a
+    /// failure ends the mailbox's sync.
+    pub relogin: Option<&'a mut Relogin<'a>>,
 }
+
+/// A new session, logged in as the one it replaces; an error says why not.
+pub type Relogin<'r> = dyn FnMut() -> Result<ImapSession, String> + 'r;
 
 /// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
 /// code path of `secdesk sync` and the desk's sync worker. Earlier mailboxes are stored
 /// first, so a reply filed in a later one joins the report it answers. Stops at the first
 /// error; what was stored stays, and the reports of the mailboxes synced go with the error
-/// ([`SyncError::InMailbox`]), so their gaps are named too.
+/// ([`SyncError::InMailbox`]), so their gaps are named too. A UID fetched after the others
+/// whose FETCH fails again is a gap in its report, not such an error (with
+/// [`Remote::relogin`], even when it broke the session: `session` is then a new one).
 pub fn sync_mailboxes(
-    endpoint: &Endpoint,
-    session: &mut ImapSession,
+    remote: Remote<'_>,
     mailboxes: &[String],
-    batch_size: usize,
     store: &mut Store,
     ingestor: &Ingestor,
     progress: &mut dyn FnMut(&str, SyncProgress),
 ) -> Result<Vec<SyncReport>, SyncError> {
+    let Remote {
+        endpoint,
+        session,
+        batch_size,
+        mut relogin,
+    } = remote;
     let mut reports = Vec::with_capacity(mailboxes.len());
     let mut failed: Vec<(String, SyncError)> = Vec::new();
     for name in mailboxes {
@@ -198,6 +212,10 @@ pub fn sync_mailboxes(
                     endpoint,
                     session: &mut *session,
                     batch_size,
+                    relogin: match relogin {
+                        Some(ref mut r) => Some(&mut **r),
+                        None => None,
+                    },
                 };
                 fetch_new(remote, &examined, store, ingestor, &mut |p| {
                     progress(name, p)
@@ -258,6 +276,7 @@ pub fn settle_unchanged(
             endpoint,
             session: &mut *session,
             batch_size: DEFAULT_BATCH_SIZE,
+            relogin: None,
         };
         reports.push(run(remote, e, plan, store, ingestor, &mut |_| {})?);
     }
@@ -301,6 +320,7 @@ pub fn run(
         endpoint,
         session,
         batch_size,
+        relogin,
     } = remote;
     let mut report = SyncReport {
         mailbox: examined.mailbox.clone(),
@@ -318,10 +338,15 @@ pub fn run(
     super::expunged::pause_before_fetch_for_tests(todo_total);
     let Todo {
         listing,
-        batches,
+        mut batches,
+        last,
         mut walk,
         ..
     } = todo;
+    // The UIDs fetched after the others, each alone, each its own run of the pipeline (see
+    // `list_new`): their failure is a gap, not the end of the mailbox.
+    let last = batches.split_off(batches.len().saturating_sub(last));
+    let runs = std::iter::once(batches).chain(last.into_iter().map(|b| vec![b]));
     let source = Source {
         mailbox: &examined.mailbox,
         uidvalidity: examined.uidvalidity,
@@ -334,30 +359,21 @@ pub fn run(
     if bulk {
         store.set_page_cache(BULK_PAGE_CACHE_BYTES)?;
     }
-    // EXPUNGE responses seen since the listing (see `super::expunged`).
-    let mut expunges = 0;
-    let mut stored = |batch: PreparedBatch| {
-        expunges += batch.expunges;
-        store_batch(store, ingestor, examined, &mut walk, &mut report, batch)?;
-        progress(SyncProgress::Stored {
-            done: report.fetched,
-        });
-        Ok(())
-    };
-    let mut failed_uids = Vec::new();
-    let piped = pipeline(
-        endpoint,
-        session,
-        &source,
-        batches,
+    let mut sink = Sink {
+        store: &mut *store,
         ingestor,
-        &mut stored,
-        &mut failed_uids,
-    );
+        examined,
+        walk: &mut walk,
+        report: &mut report,
+        progress: &mut *progress,
+        expunges: 0,
+    };
+    let piped = fetch_runs(endpoint, session, relogin, &source, runs, &mut sink);
+    let expunges = sink.expunges;
     if bulk {
         store.set_page_cache(DEFAULT_PAGE_CACHE_BYTES)?;
     }
-    if let Err(e) = piped {
+    if let Err((e, failed_uids)) = piped {
         record_unfetched(store, examined, &walk, &failed_uids, &e)?;
         // The rows of UIDs stored meanwhile go, also those after the failure (a UID
         // fetched last, see `list_new`).
@@ -437,9 +453,114 @@ fn settle_expunged(
     Ok(())
 }
 
+/// Where a sync's fetched batches go, as they come: the store, the cursor's walk, the
+/// report and the progress.
+struct Sink<'s> {
+    store: &'s mut Store,
+    ingestor: &'s Ingestor,
+    examined: &'s Examined,
+    walk: &'s mut Walk,
+    report: &'s mut SyncReport,
+    progress: &'s mut dyn FnMut(SyncProgress),
+    /// EXPUNGE responses seen since the listing (see `super::expunged`).
+    expunges: usize,
+}
+
+/// Fetches `runs` in order, each through the [`pipeline`] into `sink`: first the batches
+/// in UID order, then each UID fetched after the others, alone. The failure of one of
+/// those is a gap of this sync, named, and the sync goes on (see [`go_on_after`]); any
+/// other failure ends it, with the UIDs of the FETCH that failed.
+fn fetch_runs(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    mut relogin: Option<&mut Relogin<'_>>,
+    source: &Source<'_>,
+    runs: impl Iterator<Item = Vec<Batch>>,
+    sink: &mut Sink<'_>,
+) -> Result<(), (SyncError, Vec<u32>)> {
+    let ingestor = sink.ingestor;
+    for (i, batches) in runs.enumerate() {
+        let mut stored = |batch: PreparedBatch| {
+            sink.expunges += batch.expunges;
+            let Sink {
+                store,
+                examined,
+                walk,
+                report,
+                ..
+            } = &mut *sink;
+            store_batch(store, ingestor, examined, walk, report, batch)?;
+            (sink.progress)(SyncProgress::Stored {
+                done: sink.report.fetched,
+            });
+            Ok(())
+        };
+        let mut failed = Vec::new();
+        let Err(e) = pipeline(
+            endpoint,
+            session,
+            source,
+            batches,
+            ingestor,
+            &mut stored,
+            &mut failed,
+        ) else {
+            continue;
+        };
+        let relogin = relogin.as_mut().map(|r| &mut **r as &mut Relogin<'_>);
+        match failed.as_slice() {
+            [uid] if i > 0 => match go_on_after(endpoint, session, relogin, sink, (*uid, &e)) {
+                Ok(true) => {}
+                Ok(false) => return Err((e, failed)),
+                Err(store) => return Err((store, Vec::new())),
+            },
+            _ => return Err((e, failed)),
+        }
+    }
+    Ok(())
+}
+
+/// After the FETCH of `failed` (a UID fetched after the others) failed with its error:
+/// records the UID as a gap of this sync, and readies the session for the next FETCH (a new
+/// one, logged in again, when the error may have left it halfway through an answer, with
+/// the mailbox examined again). False, and nothing recorded, when the sync cannot go on:
+/// no new session can be had, or the mailbox changed UIDVALIDITY meanwhile.
+fn go_on_after(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    relogin: Option<&mut Relogin<'_>>,
+    sink: &mut Sink<'_>,
+    (failed, error): (u32, &SyncError),
+) -> Result<bool, SyncError> {
+    let examined = sink.examined;
+    if !error.leaves_session_usable() {
+        let Some(relogin) = relogin else {
+            return Ok(false);
+        };
+        let Ok(new) = relogin() else {
+            return Ok(false);
+        };
+        *session = new;
+        match examine(endpoint, session, &examined.mailbox) {
+            Ok(again) if again.uidvalidity == examined.uidvalidity => {}
+            _ => return Ok(false),
+        }
+    }
+    let reason = format!("not fetched: {error}");
+    sink.store.record_missing(
+        &examined.mailbox,
+        examined.uidvalidity,
+        &[(failed, reason.clone())],
+    )?;
+    sink.report.missing.push((failed, reason));
+    Ok(true)
+}
+
 /// Records the listed UIDs a failed FETCH left unstored, with the cause. Only the UIDs of
-/// the FETCH that failed are asked for one by one next time (one of them may be what broke
-/// it); the others were not reached.
+/// the FETCH that failed were tried (one of them may be what broke it): they are asked for
+/// one by one next time. The others were not reached, which is no attempt: one that an
+/// earlier sync (or an earlier batch of this one) recorded missing keeps that reason and its
+/// count (`Store::record_not_reached`), so it keeps its place next time.
 fn record_unfetched(
     store: &mut Store,
     examined: &Examined,
@@ -448,18 +569,23 @@ fn record_unfetched(
     error: &SyncError,
 ) -> Result<(), SyncError> {
     let reason = format!("not fetched: {error}");
-    let left: Vec<(u32, String)> = walk
+    let tried: Vec<(u32, String)> = walk
         .pending()
-        .map(|u| {
-            let why = if failed_uids.contains(&u) {
-                reason.clone()
-            } else {
-                format!("{NOT_REACHED}{reason}")
-            };
-            (u, why)
-        })
+        .filter(|u| failed_uids.contains(u))
+        .map(|u| (u, reason.clone()))
         .collect();
-    store.record_missing(&examined.mailbox, examined.uidvalidity, &left)?;
+    let not_reached: Vec<u32> = walk
+        .pending()
+        .filter(|u| !failed_uids.contains(u))
+        .collect();
+    let (mailbox, uidvalidity) = (examined.mailbox.as_str(), examined.uidvalidity);
+    store.record_missing(mailbox, uidvalidity, &tried)?;
+    store.record_not_reached(
+        mailbox,
+        uidvalidity,
+        &not_reached,
+        &format!("{NOT_REACHED}{reason}"),
+    )?;
     Ok(())
 }
 
@@ -470,6 +596,8 @@ struct Todo {
     examined: Examined,
     listing: Listing,
     batches: Vec<Batch>,
+    /// How many of `batches`, at their end, hold a UID fetched after the others.
+    last: usize,
     walk: Walk,
     /// Messages to fetch.
     total: usize,
@@ -504,11 +632,15 @@ fn list_new(
     // it comes after the rest, so it cannot keep them out (see `fetch::batches`). A UID
     // retried for the first time keeps its place, so a reply after a cut connection still
     // comes after the report it answers.
-    let last: BTreeSet<u32> = tried
+    // The one tried least comes first among them: with two such UIDs, the first in UID
+    // order would otherwise end every sync before the second is asked for again.
+    let mut last: Vec<(u32, u32)> = tried
         .iter()
         .filter(|&(_, &attempts)| attempts >= RETRIES_IN_PLACE)
-        .map(|(&uid, _)| uid)
+        .map(|(&uid, &attempts)| (attempts, uid))
         .collect();
+    last.sort_unstable();
+    let last: Vec<u32> = last.into_iter().map(|(_, uid)| uid).collect();
     let batches = fetch::batches(
         &to_fetch,
         batch_size,
@@ -516,6 +648,10 @@ fn list_new(
         &retry,
         &last,
     );
+    let last = last
+        .iter()
+        .filter(|uid| to_fetch.iter().any(|l| l.uid == **uid))
+        .count();
     let mut walk = Walk {
         listed: listing.uids.iter().map(|l| l.uid).collect(),
         pos: 0,
@@ -530,6 +666,7 @@ fn list_new(
         examined: examined.clone(),
         listing,
         batches,
+        last,
         walk,
         total: to_fetch.len(),
     })
