@@ -297,3 +297,59 @@ fn a_message_that_always_breaks_the_fetch_does_not_hold_back_later_mailboxes() {
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
     assert!(desk.missing().is_empty(), "{:?}", desk.missing());
 }
+
+/// Several messages whose every FETCH answer breaks the session: each, fetched after the
+/// others, used to cost a new login (and maybe a timeout) on every sync, K of them K logins.
+/// Now one sync logs in again at most `MAX_RELOGINS` times; past that it ends with the
+/// error, saying why, and the UIDs left wait their turn in a later sync. The good mail is
+/// all stored, and every sync exits non-zero while mail is missing.
+#[test]
+fn messages_that_always_break_the_fetch_cost_at_most_two_new_logins_per_sync() {
+    let broken = vec![2, 4, 6, 8];
+    let server = BadImap::start(Behaviour {
+        literal_too_long: broken.clone(),
+        ..inbox(1..=10)
+    });
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX"]);
+    let mut said_why = false;
+    for _ in 0..8 {
+        let before = server.logins();
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
+        let logins = server.logins() - before;
+        assert!(logins <= 3, "{logins} logins in one sync: {run:?}");
+        said_why |= run
+            .stderr
+            .contains("not logged in again: this sync did 2 times already");
+    }
+    assert!(said_why, "the limit is named once it is reached");
+    assert_eq!(desk.uids("INBOX"), vec![1, 3, 5, 7, 9, 10]);
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, broken);
+}
+
+/// When the new session such a message calls for cannot be had (the login refused), the
+/// sync ends with the FETCH error, as before, and now says why it could not go on.
+#[test]
+fn a_refused_new_login_past_a_message_that_always_breaks_the_fetch_is_named() {
+    let server = BadImap::start(Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    });
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX"]);
+    // Two syncs until UID 3 is fetched after the others.
+    for _ in 0..2 {
+        desk.sync_bounded();
+    }
+    let before = server.logins();
+    server.set(|b| b.refuse_login_after = Some(before + 1));
+    let run = desk.sync_bounded();
+    assert_ne!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stderr.contains("not valid IMAP")
+            && run.stderr.contains("the sync could not go on past UID 3")
+            && run.stderr.contains("login refused"),
+        "{}",
+        run.stderr
+    );
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::core::config::Config;
 use crate::core::store::Store;
-use crate::mailio::watch::Watch;
+use crate::mailio::watch::{Round, Watch};
 use crate::tui::{self, sync::SyncSource};
 
 use super::Context;
@@ -35,19 +35,23 @@ pub fn sync_source(config: &Config) -> (Option<Box<dyn SyncSource>>, Option<Stri
     (Some(Box::new(DeskSync(Watch::new(config.clone())))), None)
 }
 
+/// A round as the desk's status line gives it: new mail, replies, and a gap in the mail.
+pub fn round_line(r: &Round) -> String {
+    tui::text::sync_round(
+        r.new_messages,
+        r.replies_sent,
+        r.replies_resent,
+        &r.replies_failed,
+        r.gap.as_deref(),
+    )
+}
+
 /// [`Watch`] as the desk's sync worker sees it: summary lines for the status line.
 struct DeskSync(Watch);
 
 impl SyncSource for DeskSync {
     fn round(&mut self) -> Result<String, String> {
-        self.0.round().map(|r| {
-            tui::text::sync_round(
-                r.new_messages,
-                r.replies_sent,
-                r.replies_resent,
-                &r.replies_failed,
-            )
-        })
+        self.0.round().map(|r| round_line(&r))
     }
 
     fn wait(&mut self) {

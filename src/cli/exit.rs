@@ -94,7 +94,7 @@ fn sync(e: &SyncError) -> Option<u8> {
     match e {
         SyncError::Imap(e) => imap(e),
         SyncError::Store(e) => store(e),
-        SyncError::InMailbox { error, .. } => sync(error),
+        SyncError::InMailbox { error, .. } | SyncError::NotResumed { error, .. } => sync(error),
         _ => None,
     }
 }

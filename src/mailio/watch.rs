@@ -36,6 +36,10 @@ pub struct Round {
     pub replies_failed: Vec<String>,
     /// Whether the next wait is an IDLE (the server has it) rather than a poll.
     pub idle: bool,
+    /// Mail listed on the server but not stored this round (a message whose FETCH keeps
+    /// failing), named: the sync is incomplete. Not a failure of the round: the session is
+    /// kept and the next round comes as usual, and asks for it again.
+    pub gap: Option<String>,
 }
 
 /// The logged-in session and what the server offers.
@@ -72,8 +76,7 @@ impl Watch {
 
     /// Syncs new mail into the store and delivers due replies. On an error the session is
     /// dropped (the next round logs in again) and the error says what to do. A gap in the
-    /// mail (a message listed, not stored) is such an error, given once the team round and
-    /// the replies have had their turn.
+    /// mail (a message listed, not stored) is no such error: it is [`Round::gap`].
     pub fn round(&mut self) -> Result<Round, String> {
         match self.try_round() {
             Ok(round) => {
@@ -109,6 +112,11 @@ impl Watch {
             }
             None => std::thread::sleep(poll),
         }
+    }
+
+    /// Failed rounds in a row: the next [`Watch::wait`] backs off when there is one.
+    pub fn failures_in_a_row(&self) -> u32 {
+        self.failures
     }
 
     /// Forgets the session and the store connection (after an error or a panic): the next
@@ -164,9 +172,9 @@ impl Watch {
             .with_pgp(crate::mailio::gpg::engine(&self.config));
         let mailboxes = imap.sync_mailboxes();
         let reports = sync_all(&self.config, &imap, c, &mailboxes, store, &ingestor)?;
-        // A gap is an error the desk shows; what was stored stays, the rest is retried.
-        // It is shown after the team round and the outbox have had their turn: a message
-        // that never arrives must not hold back moderation or replies.
+        // A gap is shown with the round, not as its failure: what was stored stays, the rest
+        // is retried next round, and a message that never arrives must not hold back
+        // moderation or replies, nor make every round a failure (logged out, backing off).
         let gap = reports.iter().find(|r| !r.complete()).map(gap_summary);
         // Moderation written back, other desks' events folded (docs/team.md).
         crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
@@ -193,10 +201,8 @@ impl Watch {
                 Err(e) => round.replies_failed.push(e.to_string()),
             }
         }
-        match gap {
-            Some(gap) => Err(gap),
-            None => Ok(round),
-        }
+        round.gap = gap;
+        Ok(round)
     }
 }
 

@@ -253,6 +253,7 @@ pub fn sync_round(
     replies_sent: usize,
     replies_resent: usize,
     replies_failed: &[String],
+    gap: Option<&str>,
 ) -> String {
     let mut line = sync_done(new);
     if replies_sent > 0 {
@@ -269,6 +270,9 @@ pub fn sync_round(
             ", {} reply(ies) still queued ({last})",
             replies_failed.len()
         ));
+    }
+    if let Some(gap) = gap {
+        line.push_str(&format!("; sync incomplete, mail missing: {gap}"));
     }
     line
 }

@@ -79,6 +79,8 @@ pub struct Behaviour {
     pub bye_at_uid: Option<u32>,
     /// Answer LOGIN with `NO [AUTHENTICATIONFAILED]` (RFC 5530), as for a wrong password.
     pub refuse_login: bool,
+    /// Answer LOGIN as `refuse_login` does once this many LOGINs were let in.
+    pub refuse_login_after: Option<usize>,
     /// UIDs listed, then gone as if another client expunged them: their bodies never
     /// come, a check `UID FETCH set (UID)` leaves them out, and NOOP answers one
     /// `* N EXPUNGE` for each (unless `silent_expunge`).
@@ -265,7 +267,16 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         if upper.starts_with("CAPABILITY") {
             let caps = b.capabilities.join(" ");
             write!(out, "* CAPABILITY IMAP4rev1 {caps}\r\n{tag} OK done\r\n")?;
-        } else if upper.starts_with("LOGIN") && b.refuse_login {
+        } else if upper.starts_with("LOGIN")
+            && (b.refuse_login
+                || b.refuse_login_after.is_some_and(|n| {
+                    let logins = lock(&shared.commands)
+                        .iter()
+                        .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
+                        .count();
+                    logins > n
+                }))
+        {
             write!(
                 out,
                 "{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"

@@ -104,6 +104,10 @@ pub enum SyncError {
         also: String,
         synced: Vec<SyncReport>,
     },
+    /// The FETCH `error` of a UID fetched after the others, and why the sync could not go
+    /// on past it (no new session, the mailbox changed, too many new sessions already).
+    #[error("{error}; {why}")]
+    NotResumed { error: Box<SyncError>, why: String },
 }
 
 impl SyncError {
@@ -182,6 +186,12 @@ pub struct Remote<'a> {
 /// A new session, logged in as the one it replaces; an error says why not.
 pub type Relogin<'r> = dyn FnMut() -> Result<ImapSession, String> + 'r;
 
+/// New sessions (`Remote::relogin`) one sync may open past UIDs whose FETCH breaks the
+/// session: each costs a login and may have cost a timeout, so K such UIDs must not cost K
+/// of them every sync. Past this, the sync ends with the error and the UIDs left are
+/// recorded not reached (no attempt: least-tried first, they get their turn later).
+pub const MAX_RELOGINS: u32 = 2;
+
 /// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
 /// code path of `secdesk sync` and the desk's sync worker. Earlier mailboxes are stored
 /// first, so a reply filed in a later one joins the report it answers. Stops at the first
@@ -200,8 +210,21 @@ pub fn sync_mailboxes(
         endpoint,
         session,
         batch_size,
-        mut relogin,
+        relogin,
     } = remote;
+    let mut relogins = 0;
+    let mut bounded = relogin.map(|r| {
+        move || {
+            if relogins >= MAX_RELOGINS {
+                return Err(format!(
+                    "not logged in again: this sync did {MAX_RELOGINS} times already; the next sync asks for the rest"
+                ));
+            }
+            relogins += 1;
+            r()
+        }
+    });
+    let mut relogin = bounded.as_mut().map(|b| b as &mut Relogin<'_>);
     let mut reports = Vec::with_capacity(mailboxes.len());
     let mut failed: Vec<(String, SyncError)> = Vec::new();
     for name in mailboxes {
@@ -510,8 +533,15 @@ fn fetch_runs(
         let relogin = relogin.as_mut().map(|r| &mut **r as &mut Relogin<'_>);
         match failed.as_slice() {
             [uid] if i > 0 => match go_on_after(endpoint, session, relogin, sink, (*uid, &e)) {
-                Ok(true) => {}
-                Ok(false) => return Err((e, failed)),
+                Ok(Ok(())) => {}
+                Ok(Err(None)) => return Err((e, failed)),
+                Ok(Err(Some(why))) => {
+                    let error = SyncError::NotResumed {
+                        error: Box::new(e),
+                        why,
+                    };
+                    return Err((error, failed));
+                }
                 Err(store) => return Err((store, Vec::new())),
             },
             _ => return Err((e, failed)),
@@ -523,27 +553,41 @@ fn fetch_runs(
 /// After the FETCH of `failed` (a UID fetched after the others) failed with its error:
 /// records the UID as a gap of this sync, and readies the session for the next FETCH (a new
 /// one, logged in again, when the error may have left it halfway through an answer, with
-/// the mailbox examined again). False, and nothing recorded, when the sync cannot go on:
-/// no new session can be had, or the mailbox changed UIDVALIDITY meanwhile.
+/// the mailbox examined again). An error, and nothing recorded, when the sync cannot go
+/// on: no new session is to be had (without `relogin`: no reason), or the mailbox changed
+/// UIDVALIDITY meanwhile; the reason is for the user, after the FETCH error.
 fn go_on_after(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     relogin: Option<&mut Relogin<'_>>,
     sink: &mut Sink<'_>,
     (failed, error): (u32, &SyncError),
-) -> Result<bool, SyncError> {
+) -> Result<Result<(), Option<String>>, SyncError> {
     let examined = sink.examined;
     if !error.leaves_session_usable() {
         let Some(relogin) = relogin else {
-            return Ok(false);
+            return Ok(Err(None));
         };
-        let Ok(new) = relogin() else {
-            return Ok(false);
+        let new = match relogin() {
+            Ok(new) => new,
+            Err(why) => {
+                return Ok(Err(Some(format!(
+                    "the sync could not go on past UID {failed}: {why}"
+                ))))
+            }
         };
         *session = new;
-        match examine(endpoint, session, &examined.mailbox) {
-            Ok(again) if again.uidvalidity == examined.uidvalidity => {}
-            _ => return Ok(false),
+        let why = match examine(endpoint, session, &examined.mailbox) {
+            Ok(again) if again.uidvalidity == examined.uidvalidity => None,
+            Ok(_) => Some(format!(
+                "the sync could not go on past UID {failed}: the mailbox's UIDVALIDITY changed during the sync; run the sync again"
+            )),
+            Err(e) => Some(format!(
+                "the sync could not go on past UID {failed}: examining the mailbox again in a new session failed: {e}"
+            )),
+        };
+        if let Some(why) = why {
+            return Ok(Err(Some(why)));
         }
     }
     let reason = format!("not fetched: {error}");
@@ -553,7 +597,7 @@ fn go_on_after(
         &[(failed, reason.clone())],
     )?;
     sink.report.missing.push((failed, reason));
-    Ok(true)
+    Ok(Ok(()))
 }
 
 /// Records the listed UIDs a failed FETCH left unstored, with the cause. Only the UIDs of
