@@ -623,6 +623,15 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS classify_copies_of ON classify_copies(copy_of);
     "#,
+    // 32 (sync): a UID an earlier FETCH's failure kept from being asked for was not tried:
+    // such rows count no attempt (`Store::record_not_reached`), but earlier versions counted
+    // one, so those UIDs were asked for after mail tried more often. Their counts go back
+    // to 0. The prefix is `mailio::imap::sync`'s wording for them. Run again, it changes
+    // nothing.
+    r#"
+    UPDATE imap_missing SET attempts = 0
+    WHERE reason LIKE 'not reached, an earlier FETCH failed: %' AND attempts > 0;
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters

@@ -186,6 +186,35 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// Rows an earlier version recorded "not reached" with an attempt counted are asked for
+    /// least-tried first once the store is upgraded: their count is 0 again, and the
+    /// others' stay.
+    #[test]
+    fn the_upgrade_takes_back_the_attempts_counted_for_uids_not_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        let not_reached = "not reached, an earlier FETCH failed: not fetched: timeout";
+        let rows = [
+            (4, "not fetched: timeout".to_string()),
+            (5, not_reached.into()),
+        ];
+        for _ in 0..3 {
+            store.record_missing("INBOX", 7, &rows).unwrap();
+        }
+        let version = crate::core::store::MIGRATIONS.len() as i64 - 1;
+        crate::core::store::rewind_to(store.conn(), version);
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let attempts: Vec<(u32, u32)> = store
+            .missing_uids()
+            .unwrap()
+            .iter()
+            .map(|m| (m.uid, m.attempts))
+            .collect();
+        assert_eq!(attempts, vec![(4, 3), (5, 0)]);
+    }
+
     #[test]
     fn missing_uids_are_recorded_retried_and_settled_by_the_cursor() {
         let dir = tempfile::tempdir().unwrap();
