@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::core::config::ClockConfig;
 use crate::core::model::{ReportId, ReportState};
-use crate::core::stats::period::Efficiency;
-use crate::core::stats::{self, Period, Stats};
+use crate::core::stats::period::{Efficiency, YearFigures};
+use crate::core::stats::{self, Period};
 use crate::core::store::queue::{QueueFilter, QueueOrder};
 use crate::core::store::Store;
 use crate::core::triage::TriageError;
@@ -26,7 +26,9 @@ pub struct StatsData {
     /// name, met, missed, share.
     pub efficiency: Vec<(String, usize, usize, Option<f64>)>,
     pub by_state: Vec<(String, u64)>,
-    /// Clock name, median hours (if any report has one), target hours, how many measured.
+    /// Clock name, median hours (if any report has one), target hours, and how many
+    /// reports were measured against the target (met or missed), spam and historical
+    /// reports left out.
     pub response: Vec<(String, Option<f64>, f64, u64)>,
     /// How many open reports are overdue, and the most overdue of them: id, subject, deadline.
     pub overdue_count: usize,
@@ -74,7 +76,7 @@ pub fn load_stats(
         .map(|(k, v)| (k.clone(), *v as u64))
         .collect();
     let efficiency = efficiency(&year.response_efficiency);
-    let response = response_times(&s, clocks);
+    let response = response_times(&year);
     let overdue = most_overdue(store, clocks, now)?;
     Ok(StatsData {
         zone: period.zone.name().to_string(),
@@ -111,29 +113,29 @@ fn efficiency(e: &Efficiency) -> Vec<(String, usize, usize, Option<f64>)> {
     .collect()
 }
 
-/// Per response clock, the median hours it took, its target in hours, and how many
-/// reports were measured.
-fn response_times(s: &Stats, clocks: &ClockConfig) -> Vec<(String, Option<f64>, f64, u64)> {
-    vec![
-        (
-            "first response".to_string(),
-            s.time_to_first_response.median_hours,
-            clocks.acknowledge_days * 24.0,
-            s.time_to_first_response.count as u64,
-        ),
-        (
-            "triage".to_string(),
-            s.time_to_triage.median_hours,
-            clocks.triage_days * 24.0,
-            s.time_to_triage.count as u64,
-        ),
-        (
-            "close".to_string(),
-            s.time_to_close.median_hours,
-            clocks.close_days * 24.0,
-            s.time_to_close.count as u64,
-        ),
+/// Per response clock, the median hours it took and its target in hours, without spam and
+/// historical reports (`stats --by`'s `response_times`, as the share met beside it is
+/// counted), and how many reports were measured against the target (met or missed), so
+/// the row's count and its share speak of the same reports.
+fn response_times(year: &YearFigures) -> Vec<(String, Option<f64>, f64, u64)> {
+    let t = &year.response_times;
+    let e = &year.response_efficiency;
+    [
+        ("first response", &t.first_response, &e.acknowledge),
+        ("triage", &t.triage, &e.triage),
+        ("close", &t.close, &e.close),
     ]
+    .into_iter()
+    .map(|(clock, span, share)| {
+        let hours = if span.unit == "days" { 24.0 } else { 1.0 };
+        (
+            clock.to_string(),
+            span.median.map(|m| m * hours),
+            span.target.unwrap_or(0.0) * hours,
+            (share.met + share.missed) as u64,
+        )
+    })
+    .collect()
 }
 
 /// The open reports past their deadline among the first [`OVERDUE_SHOWN`] of the queue
@@ -162,4 +164,84 @@ fn most_overdue(
                 .map(|d| (r.summary.id, r.summary.subject, d))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::core::ingest::{Ingestor, Origin, RawIncoming};
+    use crate::core::triage::{self, Request, Via};
+
+    fn at(day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()
+    }
+
+    fn incoming(uid: u32, date: DateTime<Utc>) -> RawIncoming {
+        RawIncoming {
+            raw: format!(
+                "Message-ID: <s{uid}@x>\nFrom: r{uid}@reporter.example\nSubject: report {uid}\nDate: {}\n\nbody\n",
+                date.to_rfc2822()
+            )
+            .into_bytes(),
+            received_at: Some(date),
+            origin: Origin::Imap {
+                mailbox: "INBOX".into(),
+                uidvalidity: 1,
+                uid,
+            },
+        }
+    }
+
+    /// A spam closed within the hour must not make the close clock's median: the share met
+    /// beside it leaves spam out, and so do the medians. A report closed in four days reads
+    /// as such, in the clock's days, and each row counts the reports its share is over.
+    #[test]
+    fn the_response_rows_leave_spam_out_like_the_share_beside_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let batch = vec![incoming(1, at(2, 10)), incoming(2, at(3, 10))];
+        Ingestor::without_classifier()
+            .ingest_batch(&mut store, batch, None)
+            .unwrap();
+        let ada = |t| Request::new("ada@example.org").at(t);
+        triage::responded(&mut store, &ada(at(2, 15)), 1, Via::Phone).unwrap();
+        triage::set_state(
+            &mut store,
+            &ada(at(6, 10)),
+            1,
+            ReportState::Resolved,
+            None,
+            None,
+        )
+        .unwrap();
+        triage::set_state(
+            &mut store,
+            &ada(at(3, 10)),
+            2,
+            ReportState::Spam,
+            None,
+            None,
+        )
+        .unwrap();
+
+        let data = load_stats(
+            &store,
+            &ClockConfig::default(),
+            &[],
+            stats::Zone::default(),
+            at(20, 0),
+        )
+        .unwrap();
+        let rows: Vec<(&str, Option<f64>, u64)> = data
+            .response
+            .iter()
+            .map(|(clock, median, _, n)| (clock.as_str(), *median, *n))
+            .collect();
+        assert_eq!(rows[0], ("first response", Some(5.0), 1));
+        assert_eq!(rows[2], ("close", Some(96.0), 1));
+        let close = &data.efficiency[2];
+        assert_eq!((close.1, close.2), (1, 0));
+    }
 }
