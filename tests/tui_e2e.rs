@@ -67,6 +67,41 @@ fn open_a_report_mark_it_quit_and_the_store_has_it() {
     assert_eq!(state_of(&db, 3), "invalid");
 }
 
+/// A desk shares its store with the commands run beside it (`secdesk list` in another
+/// terminal) and with other desks. It opens the store on several threads; a header read
+/// with a file of its own closed that file and, with it, every SQLite lock the desk held, so
+/// the next process to close the store deleted the `-wal` the desk was writing: its marks
+/// said done and were gone.
+#[test]
+fn a_mark_made_after_another_command_used_the_store_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let tmux = Tmux::start("shared", &desk_command(&db), 100, 30);
+    wait_for_queue(&tmux);
+    // Another process reads the store and closes it, as `secdesk list` does.
+    drop(Store::open(&db).unwrap());
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for(" marked spam");
+    let id: i64 = screen
+        .split(" marked spam")
+        .next()
+        .and_then(|before| before.rsplit('#').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no report id before \"marked spam\":\n{screen}"));
+    assert_eq!(
+        state_of(&db, id),
+        "spam",
+        "another process does not see the desk's mark"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_dead();
+    assert_eq!(
+        state_of(&db, id),
+        "spam",
+        "the mark is lost after the desk quit"
+    );
+}
+
 #[test]
 fn hostile_mail_shows_inert_and_touches_neither_clipboard_nor_title() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,9 @@
 //! program's database at the store path is refused, never migrated), and whole
 //! (`PRAGMA quick_check`).
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -95,21 +97,70 @@ pub fn tighten_modes(path: &Path) -> Vec<String> {
     notices
 }
 
+/// The database files this process has opened with SQLite, by device and inode.
+///
+/// POSIX record locks belong to a process and an inode, not to a file descriptor: closing
+/// *any* descriptor of the file drops every lock the process holds on it (SQLite's "How To
+/// Corrupt", §2.2). A desk opens the store on several threads; when one of them read the
+/// header with its own `File` while another connection was open, the desk lost its locks,
+/// the next process to close the store (a `secdesk list`) took itself for the last one and
+/// deleted the `-wal`, and every change the desk made after that went into the deleted file.
+/// So a file in this set is never opened again outside SQLite.
+static OPENED_BY_SQLITE: Mutex<BTreeSet<(u64, u64)>> = Mutex::new(BTreeSet::new());
+
+/// The device and inode of `path`, when it exists.
+fn inode(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Records that this process has opened `path` with SQLite: from now on [`check_header`] and
+/// [`read_header`] leave that file to SQLite: closing a file of our own would drop its locks.
+pub fn opened_by_sqlite(path: &Path) {
+    if let Some(key) = inode(path) {
+        OPENED_BY_SQLITE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key);
+    }
+}
+
+/// Whether this process has opened the file at `path` with SQLite (and so must not open it
+/// any other way).
+fn held_by_sqlite(path: &Path) -> bool {
+    inode(path).is_some_and(|key| {
+        OPENED_BY_SQLITE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+    })
+}
+
+/// The first `N` bytes of the file at `path`, read without SQLite; `None` when this process
+/// already has the file open with SQLite, whose locks a read of our own would drop (POSIX
+/// record locks belong to the process): it was checked when it was first opened.
+pub fn read_header<const N: usize>(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    if held_by_sqlite(path) {
+        return Ok(None);
+    }
+    let mut head = Vec::with_capacity(N);
+    std::fs::File::open(path)?
+        .take(N as u64)
+        .read_to_end(&mut head)?;
+    Ok(Some(head))
+}
+
 /// Refuses a file that is not an SQLite database at all, before SQLite touches it.
 pub fn check_header(path: &Path) -> Result<()> {
-    use std::io::Read;
     const MAGIC: &[u8; 16] = b"SQLite format 3\0";
-    let mut head = Vec::with_capacity(16);
-    let file = std::fs::File::open(path).map_err(|source| StoreError::File {
+    let Some(head) = read_header::<16>(path).map_err(|source| StoreError::File {
         path: path.to_path_buf(),
         source,
-    })?;
-    file.take(16)
-        .read_to_end(&mut head)
-        .map_err(|source| StoreError::File {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    })?
+    else {
+        return Ok(());
+    };
     if head.is_empty() || head.as_slice() == MAGIC {
         Ok(())
     } else {

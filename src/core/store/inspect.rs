@@ -60,6 +60,7 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(opened)?;
+    file::opened_by_sqlite(path);
     conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
     let identity = file::identify(&conn, path)?;
     let pragma = |name: &str| conn.pragma_query_value(None, name, |r| r.get::<_, i64>(0));

@@ -81,18 +81,15 @@ pub struct MailboxState {
 /// file's header (its `user_version`), without SQLite: opening a connection would create
 /// the `-wal` and `-shm` files before the store is opened and their modes checked.
 pub fn upgrade_pending(path: &Path) -> Option<u64> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut header = [0u8; 64];
-    file.read_exact(&mut header).ok()?;
-    if &header[..16] != b"SQLite format 3\0" {
+    let header = file::read_header::<64>(path).ok()??;
+    if header.len() < 64 || &header[..16] != b"SQLite format 3\0" {
         return None;
     }
     let version = i64::from(u32::from_be_bytes(header[60..64].try_into().ok()?));
     if version == 0 || version >= MIGRATIONS.len() as i64 {
         return None;
     }
-    Some(file.metadata().ok()?.len())
+    Some(std::fs::metadata(path).ok()?.len())
 }
 
 impl Store {
@@ -134,6 +131,7 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(opened)?;
+        file::opened_by_sqlite(path);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
         let identity = file::identify(&conn, path)?;
         if identity != Identity::New && !file::checked_before(path) && !as_closed {
