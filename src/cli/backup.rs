@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::core::sanitize::terminal_line;
-use crate::core::store::{salvage, Store};
+use crate::core::store::{salvage, Store, StoreError};
 
 use super::Context;
 
@@ -21,12 +21,29 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
-    let store = ctx.open_store(&config.store_path(), Store::open_for_reading)?;
-    if args.file.exists() {
+    let path = config.store_path();
+    let refuse_existing = || {
         anyhow::bail!(
             "{} already exists: secdesk never overwrites a file with a backup; choose a new name",
             args.file.display()
-        );
+        )
+    };
+    let store = match ctx.open_store(&path, Store::open_for_reading) {
+        Ok(store) => store,
+        Err(e) => match e.downcast_ref::<StoreError>() {
+            Some(StoreError::Unreadable { detail, .. }) => {
+                if args.file.exists() {
+                    return refuse_existing();
+                }
+                let report = salvage::salvage_unreadable(&path, &args.file)?;
+                let source = path.display().to_string();
+                return print_salvage(&source, detail, &report, &args.file);
+            }
+            _ => return Err(e),
+        },
+    };
+    if args.file.exists() {
+        return refuse_existing();
     }
     let source = store.path().display().to_string();
     let target = args.file.display().to_string();
@@ -46,36 +63,48 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         Some(detail) => {
             let report = salvage::salvage(&store, &args.file)?;
-            writeln!(
-                out,
-                "the store {} is damaged ({}): salvaged {} rows into a new store {}",
-                terminal_line(&source),
-                terminal_line(detail),
-                report.copied,
-                terminal_line(&target),
-            )?;
-            for t in report.tables.iter().filter(|t| t.lost > 0 || t.unreadable) {
-                if t.unreadable {
-                    writeln!(
-                        out,
-                        "  {}: {} rows copied; the rest could not be read at all, so how many rows were lost is not known",
-                        t.table, t.copied
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "  {}: {} rows copied, at most {} lost",
-                        t.table, t.copied, t.lost
-                    )?;
-                }
-            }
-            writeln!(
-                out,
-                "check the copy with `secdesk check {target}`; to use it, stop every desk, move the damaged store (and its -wal and -shm files) away and put the copy at {source}; `secdesk sync` then fetches mail the copy lacks",
-                target = terminal_line(&target),
-                source = terminal_line(&source),
-            )?;
-            Ok(ExitCode::SUCCESS)
+            print_salvage(&source, detail, &report, &args.file)
         }
     }
+}
+
+/// What a salvage of the damaged store `source` into `dest` copied and lost, and what to do.
+fn print_salvage(
+    source: &str,
+    detail: &str,
+    report: &salvage::SalvageReport,
+    dest: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let target = dest.display().to_string();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "the store {} is damaged ({}): salvaged {} rows into a new store {}",
+        terminal_line(source),
+        terminal_line(detail),
+        report.copied,
+        terminal_line(&target),
+    )?;
+    for t in report.tables.iter().filter(|t| t.lost > 0 || t.unreadable) {
+        if t.unreadable {
+            writeln!(
+                out,
+                "  {}: {} rows copied; the rest could not be read at all, so how many rows were lost is not known",
+                t.table, t.copied
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  {}: {} rows copied, at most {} lost",
+                t.table, t.copied, t.lost
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "check the copy with `secdesk check {target}`; to use it, stop every desk, move the damaged store (and its -wal and -shm files) away and put the copy at {source}; `secdesk sync` then fetches mail the copy lacks",
+        target = terminal_line(&target),
+        source = terminal_line(source),
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

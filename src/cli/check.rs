@@ -158,7 +158,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "\nthe store is damaged; secdesk opens it read-only until it is replaced. To recover:\n\
+        "\nthe store is damaged; secdesk refuses changes to it (and opens it read-only, when SQLite can read it at all) until it is replaced. To recover:\n\
          1. `secdesk backup NEW_FILE` salvages every readable row into a new store\n\
          2. `secdesk check NEW_FILE` checks the copy\n\
          3. stop every desk, move {shown} (and its -wal and -shm files) away, and move NEW_FILE to {shown}\n\

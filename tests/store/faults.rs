@@ -349,6 +349,26 @@ fn noisy_mail(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Runs `backup` of the desk's damaged store into a new file, checks the copy (whole, mode
+/// 0600), and puts it in place of the store, the damaged one kept as `damaged.db`. Returns
+/// what `backup` said.
+fn salvage_into_place(desk: &Desk) -> String {
+    let copy = desk.dir.path().join("salvaged.db");
+    let out = desk.run(&["backup", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let out = desk.run(&["check", copy.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(mode(&copy), 0o600);
+    std::fs::rename(&desk.db, desk.dir.path().join("damaged.db")).unwrap();
+    std::fs::rename(&copy, &desk.db).unwrap();
+    said
+}
+
 #[test]
 fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
     let desk = Desk::new();
@@ -403,23 +423,9 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
         "a damaged file is not read further"
     );
 
-    // `backup` salvages what can be read into a whole store.
-    let copy = desk.dir.path().join("salvaged.db");
-    let out = desk.run(&["backup", copy.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let said = String::from_utf8_lossy(&out.stdout);
+    // `backup` salvages what can be read into a whole store, put in place of the store.
+    let said = salvage_into_place(&desk);
     assert!(said.contains("salvaged"), "{said}");
-    let out = desk.run(&["check", copy.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(mode(&copy), 0o600);
-
-    // Put in place, the copy is a working store holding the readable rest.
-    std::fs::rename(&desk.db, desk.dir.path().join("damaged.db")).unwrap();
-    std::fs::rename(&copy, &desk.db).unwrap();
     desk.ok(&["note", "1", "recovered"]);
     let kept = desk.count("SELECT count(*) FROM messages");
     assert!(kept > 150 && kept < 200, "{kept} messages salvaged");
@@ -432,6 +438,82 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
         found.as_array().map(Vec::len),
         Some(desk.count("SELECT count(DISTINCT report_id) FROM messages") as usize)
     );
+}
+
+/// A store file cut short (a copy stopped half-way, a full disk under another tool):
+/// SQLite refuses the whole file when it is shorter than its header says, so no command
+/// could open it, and each one sent the user to `check` and `backup`, which could not open it
+/// either. Now the error says what is wrong, `check` reports it from the header, and
+/// `backup` salvages what the file still holds.
+#[test]
+fn a_store_cut_short_is_named_checked_and_salvaged() {
+    let desk = Desk::new();
+    desk.import_ok(&noisy_mail(200));
+    desk.ok(&["note", "1", "kept"]);
+    let conn = desk.db();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    let page: u64 = conn
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    let full = std::fs::metadata(&desk.db).unwrap().len();
+    let short = full - 3 * page;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&desk.db)
+        .unwrap()
+        .set_len(short)
+        .unwrap();
+    let before = bytes(&desk.db);
+
+    let line = desk.refused(&["list"]);
+    assert!(
+        line.contains(&format!(
+            "the store {} cannot be read at all",
+            desk.db.display()
+        )) && line.contains(&format!(
+            "cut short: {short} bytes where its header says {full}"
+        )) && line.contains("secdesk backup NEW_FILE"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("run `secdesk check`"),
+        "sent in circles: {line}"
+    );
+
+    let out = desk.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("integrity   DAMAGED") && report.contains("cut short"),
+        "{report}"
+    );
+    let out = desk.run(&["check", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["integrity_ok"], false);
+    assert_eq!(json["owner"], "secdesk");
+
+    let said = salvage_into_place(&desk);
+    assert!(
+        said.contains("salvaged") && said.contains("cut short"),
+        "{said}"
+    );
+    assert_eq!(
+        bytes(&desk.dir.path().join("damaged.db")),
+        before,
+        "the damaged store was changed"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(desk.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("salvaging"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let kept = desk.count("SELECT count(*) FROM messages");
+    assert!(kept > 150 && kept <= 200, "{kept} messages salvaged");
+    desk.ok(&["note", "1", "recovered"]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! program's database at the store path is refused, never migrated), and whole
 //! (`PRAGMA quick_check`).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -97,7 +97,8 @@ pub fn tighten_modes(path: &Path) -> Vec<String> {
     notices
 }
 
-/// The database files this process has opened with SQLite, by device and inode.
+/// The database files this process has open with SQLite, by device and inode, with how
+/// many connections hold each.
 ///
 /// POSIX record locks belong to a process and an inode, not to a file descriptor: closing
 /// *any* descriptor of the file drops every lock the process holds on it (SQLite's "How To
@@ -105,8 +106,8 @@ pub fn tighten_modes(path: &Path) -> Vec<String> {
 /// header with its own `File` while another connection was open, the desk lost its locks,
 /// the next process to close the store (a `secdesk list`) took itself for the last one and
 /// deleted the `-wal`, and every change the desk made after that went into the deleted file.
-/// So a file in this set is never opened again outside SQLite.
-static OPENED_BY_SQLITE: Mutex<BTreeSet<(u64, u64)>> = Mutex::new(BTreeSet::new());
+/// So a file in this map is never opened outside SQLite.
+static HELD_BY_SQLITE: Mutex<BTreeMap<(u64, u64), usize>> = Mutex::new(BTreeMap::new());
 
 /// The device and inode of `path`, when it exists.
 fn inode(path: &Path) -> Option<(u64, u64)> {
@@ -114,31 +115,49 @@ fn inode(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// Records that this process has opened `path` with SQLite: from now on [`check_header`] and
-/// [`read_header`] leave that file to SQLite: closing a file of our own would drop its locks.
-pub fn opened_by_sqlite(path: &Path) {
-    if let Some(key) = inode(path) {
-        OPENED_BY_SQLITE
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key);
+/// One SQLite connection to a file, as this process counts them: make it before the
+/// connection opens and drop it after the connection closed. While one lives,
+/// [`read_header`] leaves the file to SQLite.
+#[derive(Debug)]
+pub struct Held(Option<(u64, u64)>);
+
+impl Held {
+    /// Counts a connection to the (existing) file at `path`.
+    pub fn new(path: &Path) -> Held {
+        let key = inode(path);
+        if let Some(key) = key {
+            *held_map().entry(key).or_insert(0) += 1;
+        }
+        Held(key)
     }
 }
 
-/// Whether this process has opened the file at `path` with SQLite (and so must not open it
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(key) = self.0 else { return };
+        let mut map = held_map();
+        if let Some(n) = map.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&key);
+            }
+        }
+    }
+}
+
+fn held_map() -> std::sync::MutexGuard<'static, BTreeMap<(u64, u64), usize>> {
+    HELD_BY_SQLITE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether this process has the file at `path` open with SQLite (and so must not open it
 /// any other way).
 fn held_by_sqlite(path: &Path) -> bool {
-    inode(path).is_some_and(|key| {
-        OPENED_BY_SQLITE
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&key)
-    })
+    inode(path).is_some_and(|key| held_map().contains_key(&key))
 }
 
 /// The first `N` bytes of the file at `path`, read without SQLite; `None` when this process
-/// already has the file open with SQLite, whose locks a read of our own would drop (POSIX
-/// record locks belong to the process): it was checked when it was first opened.
+/// has the file open with SQLite, whose locks a read of our own would drop (POSIX record
+/// locks belong to the process): it was checked when it was first opened.
 pub fn read_header<const N: usize>(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
     if held_by_sqlite(path) {
@@ -151,18 +170,97 @@ pub fn read_header<const N: usize>(path: &Path) -> std::io::Result<Option<Vec<u8
     Ok(Some(head))
 }
 
-/// Refuses a file that is not an SQLite database at all, before SQLite touches it.
-pub fn check_header(path: &Path) -> Result<()> {
+/// What an SQLite file's first 100 bytes say about it (the database header, sqlite.org
+/// "Database File Format" §1.3), read without SQLite: what `secdesk check` can still tell
+/// of a file SQLite cannot read at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub page_size: u64,
+    /// The size in pages the header claims, when it vouches for it (its "version-valid-for"
+    /// matches its change counter; an SQLite before 3.7.0 did not keep it).
+    pub page_count: Option<u64>,
+    pub user_version: i64,
+    pub application_id: i32,
+}
+
+impl Header {
+    /// Parses an SQLite header; `None` when `bytes` is not one.
+    pub fn parse(bytes: &[u8]) -> Option<Header> {
+        if bytes.len() < 100 || &bytes[..16] != b"SQLite format 3\0" {
+            return None;
+        }
+        let be32 = |at: usize| {
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+            1 => 65536,
+            n => u64::from(n),
+        };
+        let count = u64::from(be32(28));
+        Some(Header {
+            page_size,
+            page_count: (be32(92) == be32(24) && count > 0).then_some(count),
+            user_version: i64::from(be32(60)),
+            application_id: be32(68) as i32,
+        })
+    }
+
+    /// The file's length in bytes by the header's claim.
+    pub fn claimed_bytes(&self) -> Option<u64> {
+        self.page_count.map(|n| n * self.page_size)
+    }
+}
+
+/// Why SQLite could not read the file at `path` at all, in the words `check` and the error
+/// use: a file shorter than its header says (cut short by a full disk, a copy stopped
+/// half-way, a crashed file system) is named as such.
+/// `header` is the file's, read before SQLite opened it.
+pub fn unreadable_detail(path: &Path, header: Option<Header>) -> String {
+    let len = std::fs::metadata(path).map(|m| m.len()).ok();
+    match (header.and_then(|h| h.claimed_bytes().map(|b| (h, b))), len) {
+        (Some((h, claimed)), Some(len)) if len < claimed => format!(
+            "the file is cut short: {len} bytes where its header says {claimed} ({} pages of {} bytes)",
+            h.page_count.unwrap_or(0),
+            h.page_size
+        ),
+        _ => "SQLite cannot read even its list of tables".to_string(),
+    }
+}
+
+/// `e`, or [`StoreError::Unreadable`] when it is SQLite finding the file at `path` too damaged
+/// to read at all (opening it reads its list of tables first). No stamp then vouches for
+/// the file. `header` is the file's, read before SQLite opened it ([`check_header`]).
+pub fn unreadable_if_corrupt(e: StoreError, path: &Path, header: Option<Header>) -> StoreError {
+    let corrupt = match &e {
+        StoreError::Open { source, .. } | StoreError::Sql(source) => {
+            source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt)
+        }
+        _ => false,
+    };
+    if !corrupt {
+        return e;
+    }
+    super::stamp::suspect(path);
+    StoreError::Unreadable {
+        path: path.to_path_buf(),
+        detail: unreadable_detail(path, header),
+    }
+}
+
+/// Refuses a file that is not an SQLite database at all, before SQLite touches it, and
+/// returns its header: `None` for an empty file (a store being created), and for a file
+/// this process already has open with SQLite (see [`read_header`]).
+pub fn check_header(path: &Path) -> Result<Option<Header>> {
     const MAGIC: &[u8; 16] = b"SQLite format 3\0";
-    let Some(head) = read_header::<16>(path).map_err(|source| StoreError::File {
+    let Some(head) = read_header::<100>(path).map_err(|source| StoreError::File {
         path: path.to_path_buf(),
         source,
     })?
     else {
-        return Ok(());
+        return Ok(None);
     };
-    if head.is_empty() || head.as_slice() == MAGIC {
-        Ok(())
+    if head.is_empty() || head.get(..16) == Some(MAGIC.as_slice()) {
+        Ok(Header::parse(&head))
     } else {
         Err(StoreError::Foreign {
             path: path.to_path_buf(),

@@ -50,19 +50,29 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         source,
     };
     let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
-    file::check_header(path)?;
+    let header = file::check_header(path)?;
     let opened = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     };
+    let _held = file::Held::new(path);
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(opened)?;
-    file::opened_by_sqlite(path);
     conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
-    let identity = file::identify(&conn, path)?;
+    let identity = match file::identify(&conn, path) {
+        Ok(identity) => identity,
+        Err(e) => {
+            return match file::unreadable_if_corrupt(e, path, header) {
+                StoreError::Unreadable { detail, .. } => {
+                    Ok(from_header(path, mode, header, detail))
+                }
+                other => Err(other),
+            }
+        }
+    };
     let pragma = |name: &str| conn.pragma_query_value(None, name, |r| r.get::<_, i64>(0));
     let schema_version = pragma("user_version").map_err(opened)?;
     let pages = pragma("page_count").map_err(opened)?;
@@ -98,6 +108,31 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         raw_damage: raws.listed,
         raw_unreadable: raws.unreadable,
     })
+}
+
+/// What the file's header still tells of a store SQLite cannot read at all: `detail` says why.
+fn from_header(path: &Path, mode: u32, header: Option<file::Header>, detail: String) -> Inspection {
+    let pages = header.and_then(|h| h.page_count).unwrap_or(0);
+    Inspection {
+        path: path.to_path_buf(),
+        mode,
+        identity: match header {
+            Some(h) if h.application_id == file::APPLICATION_ID => Identity::Ours,
+            _ => Identity::Unmarked,
+        },
+        schema_version: header.map_or(0, |h| h.user_version),
+        known_version: MIGRATIONS.len() as i64,
+        bytes: std::fs::metadata(path).map_or(0, |m| m.len() as i64),
+        pages: pages as i64,
+        damage: vec![format!(
+            "{detail}; SQLite cannot open it, so `secdesk backup NEW_FILE` salvages from a copy made whole with empty pages"
+        )],
+        broken_references: Vec::new(),
+        raw_checked: 0,
+        raw_damaged: 0,
+        raw_damage: Vec::new(),
+        raw_unreadable: None,
+    }
 }
 
 /// What reading back every raw message found.

@@ -57,6 +57,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     /// First, so that it is closed (and SQLite checkpointed the WAL) before `_stamp_on_close` runs.
     conn: Connection,
+    /// Counts `conn` as holding the file, so that nothing in this process opens it any
+    /// other way while it is open (`file::Held`); after `conn`, so dropped after it closed.
+    _held: file::Held,
     /// Stamps the file as cleanly closed when the store is dropped; `None` when damaged.
     _stamp_on_close: Option<stamp::CleanClose>,
     path: PathBuf,
@@ -123,17 +126,18 @@ impl Store {
         } else {
             file::tighten_modes(path)
         };
-        file::check_header(path)?;
+        let header = file::check_header(path)?;
         // Before SQLite opens it (opening creates the `-wal` the stamp describes).
         let as_closed = stamp::unchanged_since_clean_close(path);
         let opened = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
+        let held = file::Held::new(path);
         let conn = Connection::open(path).map_err(opened)?;
-        file::opened_by_sqlite(path);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
-        let identity = file::identify(&conn, path)?;
+        let identity = file::identify(&conn, path)
+            .map_err(|e| file::unreadable_if_corrupt(e, path, header))?;
         if identity != Identity::New && !file::checked_before(path) && !as_closed {
             if let Some(detail) = file::damage(&conn, path)? {
                 drop(conn);
@@ -148,6 +152,7 @@ impl Store {
                 register_functions(&conn).map_err(opened)?;
                 return Ok(Store {
                     conn,
+                    _held: held,
                     _stamp_on_close: None,
                     path: path.to_path_buf(),
                     damage: Some(detail),
@@ -157,6 +162,7 @@ impl Store {
         }
         let mut store = Store {
             conn,
+            _held: held,
             _stamp_on_close: Some(stamp::CleanClose {
                 path: path.to_path_buf(),
             }),

@@ -116,6 +116,73 @@ pub fn salvage(store: &Store, dest: &Path) -> Result<SalvageReport> {
     Ok(report)
 }
 
+/// Salvages a store SQLite cannot open at all ([`StoreError::Unreadable`]) into a new store
+/// at `dest`: the file (and its `-wal`) is copied beside `dest`, the copy made as long as its
+/// header says with empty pages (a file cut short has lost its last pages, and SQLite
+/// refuses the whole file for them), and every row still readable in the copy is
+/// salvaged. The store itself is only read; the copy is removed.
+pub fn salvage_unreadable(path: &Path, dest: &Path) -> Result<SalvageReport> {
+    let io = |at: &Path| {
+        let at = at.to_path_buf();
+        move |source| StoreError::File { path: at, source }
+    };
+    let mut copy = dest.as_os_str().to_owned();
+    copy.push(".salvaging");
+    let copy = std::path::PathBuf::from(copy);
+    let wal = |p: &Path| {
+        let mut w = p.as_os_str().to_owned();
+        w.push("-wal");
+        std::path::PathBuf::from(w)
+    };
+    let header = super::file::read_header::<100>(path)
+        .map_err(io(path))?
+        .and_then(|h| super::file::Header::parse(&h));
+    let cleanup = |copy: &Path| {
+        for f in [
+            copy.to_path_buf(),
+            wal(copy),
+            super::stamp::stamp_path(copy),
+        ] {
+            let _ = std::fs::remove_file(f);
+        }
+        let mut shm = copy.as_os_str().to_owned();
+        shm.push("-shm");
+        let _ = std::fs::remove_file(std::path::PathBuf::from(shm));
+    };
+    let copied = (|| {
+        copy_private(path, &copy)?;
+        if wal(path).exists() {
+            copy_private(&wal(path), &wal(&copy))?;
+        }
+        if let Some(claimed) = header.and_then(|h| h.claimed_bytes()) {
+            let file = std::fs::OpenOptions::new().write(true).open(&copy)?;
+            if file.metadata()?.len() < claimed {
+                file.set_len(claimed)?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(source) = copied {
+        cleanup(&copy);
+        return Err(io(&copy)(source));
+    }
+    let salvaged = Store::open_for_reading(&copy).and_then(|store| salvage(&store, dest));
+    cleanup(&copy);
+    salvaged
+}
+
+/// Copies `from` to a new file `to` with mode 0600: the store holds embargoed reports.
+fn copy_private(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)?;
+    std::io::copy(&mut std::fs::File::open(from)?, &mut out)?;
+    out.sync_all()
+}
+
 /// Copies the readable rows of one table (the columns both schemas have).
 fn copy_table(conn: &Connection, table: &str) -> Result<TableReport> {
     let mut report = TableReport {

@@ -24,7 +24,7 @@ fn key(store: &Path) -> PathBuf {
 }
 
 /// The stamp file beside the store.
-fn stamp_path(store: &Path) -> PathBuf {
+pub(super) fn stamp_path(store: &Path) -> PathBuf {
     let mut name = store.as_os_str().to_owned();
     name.push("-clean");
     name.into()
