@@ -129,18 +129,26 @@ pub fn next_due(d: &Deadlines) -> Option<DateTime<Utc>> {
     .min()
 }
 
-/// Parses a span such as `14d`, `2w` or `36h`.
+/// The longest span [`parse_span`] takes: a century, far beyond any clock, and far from
+/// the ends of the calendar that adding it to now must stay inside.
+const MAX_SPAN_DAYS: i64 = 36_525;
+
+/// Parses a span such as `14d`, `2w` or `36h`, from none up to a century.
 pub fn parse_span(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let bad = || format!("--due {s:?} is not a span: write a number and d, w or h, e.g. 14d");
     let (number, unit) = s.split_at(s.len().saturating_sub(1));
     let n: i64 = number.parse().map_err(|_| bad())?;
-    match unit {
-        "d" => Ok(Duration::days(n)),
-        "w" => Ok(Duration::weeks(n)),
-        "h" => Ok(Duration::hours(n)),
-        _ => Err(bad()),
-    }
+    let span = match unit {
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        "h" => Duration::try_hours(n),
+        _ => return Err(bad()),
+    };
+    span.filter(|d| *d >= Duration::zero() && d.num_days() <= MAX_SPAN_DAYS)
+        .ok_or_else(|| {
+            format!("--due {s:?} is out of range: a span from 0 up to {MAX_SPAN_DAYS}d (a century)")
+        })
 }
 
 #[cfg(test)]
@@ -179,5 +187,19 @@ mod tests {
         assert_eq!(parse_span("2w"), Ok(Duration::days(14)));
         assert!(parse_span("14").unwrap_err().contains("e.g. 14d"));
         assert!(parse_span("").is_err());
+        // Spans that would overflow the calendar, or run backwards, are refused, not a panic.
+        for huge in [
+            "99999999d",
+            "999999999999999d",
+            "9223372036854775807h",
+            "36526d",
+            "-1d",
+        ] {
+            assert!(
+                parse_span(huge).unwrap_err().contains("out of range"),
+                "{huge}"
+            );
+        }
+        assert_eq!(parse_span("36525d"), Ok(Duration::days(36_525)));
     }
 }
