@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod idle;
 pub mod listing;
 pub mod mailbox;
+pub mod relogin;
 pub mod stream;
 pub mod sync;
 pub mod uids;
