@@ -94,6 +94,12 @@ pub struct Behaviour {
     /// Untagged lines (warnings such as `* NO [ALERT] ...`, RFC 3501 §7.1.2) sent before
     /// the tagged OK of every body FETCH and NOOP.
     pub warnings: Vec<String>,
+    /// Greet with `* PREAUTH` (RFC 3501 §7.1.4): logged in already; LOGIN is answered BAD.
+    pub preauth: bool,
+    /// Announce LOGINDISABLED (RFC 3501 §6.2.3) and answer LOGIN with NO.
+    pub login_disabled: bool,
+    /// Greet without a `[CAPABILITY ...]` code, so capabilities are known only when asked.
+    pub bare_greeting: bool,
 }
 
 /// How a check `UID FETCH set (UID)` is answered wrongly.
@@ -247,11 +253,17 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         out.write_all(b"* OK ")?;
         return stream_bytes(&mut out, n, b'x');
     }
-    send(
-        &mut out,
-        b"* OK [CAPABILITY IMAP4rev1] badimap ready\r\n",
-        b.drip_greeting,
-    )?;
+    let disabled = if b.login_disabled {
+        " LOGINDISABLED"
+    } else {
+        ""
+    };
+    let greeting = match (b.preauth, b.bare_greeting) {
+        (true, _) => "* PREAUTH [CAPABILITY IMAP4rev1] badimap knows you already\r\n".to_string(),
+        (false, true) => "* OK badimap ready\r\n".to_string(),
+        (false, false) => format!("* OK [CAPABILITY IMAP4rev1{disabled}] badimap ready\r\n"),
+    };
+    send(&mut out, greeting.as_bytes(), b.drip_greeting)?;
     let mut selected: Option<String> = None;
     loop {
         let mut line = String::new();
@@ -266,7 +278,17 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         let upper = rest.to_ascii_uppercase();
         if upper.starts_with("CAPABILITY") {
             let caps = b.capabilities.join(" ");
-            write!(out, "* CAPABILITY IMAP4rev1 {caps}\r\n{tag} OK done\r\n")?;
+            write!(
+                out,
+                "* CAPABILITY IMAP4rev1{disabled} {caps}\r\n{tag} OK done\r\n"
+            )?;
+        } else if upper.starts_with("LOGIN") && b.preauth {
+            write!(out, "{tag} BAD already authenticated\r\n")?;
+        } else if upper.starts_with("LOGIN") && b.login_disabled {
+            write!(
+                out,
+                "{tag} NO [PRIVACYREQUIRED] Plaintext authentication disallowed\r\n"
+            )?;
         } else if upper.starts_with("LOGIN")
             && (b.refuse_login
                 || b.refuse_login_after.is_some_and(|n| {

@@ -9,8 +9,9 @@ use crate::core::secret::Secret;
 use crate::mailio::oauth::{SaslOauth, TokenError, TokenSource};
 use crate::mailio::secret::{self, SecretError};
 
-use super::connect::{classify, connect, open, Endpoint, ImapSession, ImapStream};
+use super::connect::{classify, Endpoint, ImapSession, ImapStream};
 use super::error::ImapError;
+use super::login::{connect, open, Opened};
 
 /// Why the account could not be logged in to.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +61,10 @@ fn oauth_login(
     imap: &ImapConfig,
     source: &TokenSource,
 ) -> Result<ImapSession, LoginError> {
-    let client = open(endpoint)?;
+    let client = match open(endpoint)? {
+        Opened::Preauth(session) => return Ok(session),
+        Opened::Client(client, _) => client,
+    };
     let client = match authenticate(endpoint, client, imap, &source.token()?)? {
         Ok(session) => return Ok(session),
         Err(client) => client,

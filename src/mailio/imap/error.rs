@@ -70,6 +70,10 @@ pub enum ImapError {
     },
     #[error("refusing plaintext IMAP to {host}: security = \"plain\" is only allowed for a loopback host; use \"tls\" or \"starttls\"")]
     PlainNotLoopback { host: String },
+    #[error("IMAP server {host}:{port} does not allow LOGIN on this connection (it announces LOGINDISABLED, RFC 3501 §6.2.3): set security = \"tls\" (with the server's IMAPS port, usually 993) or \"starttls\" in [imap], or auth = \"xoauth2\" or \"oauthbearer\" with oauth2_token_command if the server takes OAuth2 tokens")]
+    LoginDisabled { host: String, port: u16 },
+    #[error("IMAP server {host}:{port} greeted with PREAUTH (logged in already) before STARTTLS, so the connection could never be encrypted; refused, as this is what an attacker between secdesk and the server would send to keep TLS away (RFC 3501 §6.2.1): use security = \"tls\" with the server's IMAPS port")]
+    PreauthBeforeStartTls { host: String, port: u16 },
     #[error("login refused for user {user} at {host}: check password_command/password_env")]
     LoginRefused { user: String, host: String },
     #[error("the password for user {user} contains a line break, which IMAP LOGIN cannot send; check password_command/password_env")]
