@@ -1,7 +1,8 @@
 //! `secdesk sync` against greetings and logins a server may answer with besides `* OK` and
-//! a LOGIN that succeeds (tests/support/badimap.rs): each is understood, or refused with a
-//! message that names the real cause and the exit status a script can act on, never the
-//! "login refused ... check password_command" of a wrong password.
+//! a LOGIN that succeeds, and answers that do not fit the command (tests/support/badimap.rs):
+//! each is understood, or refused with one line that names the real cause (never the "login
+//! refused ... check password_command" of a wrong password, nor the imap crate's Debug text)
+//! and the exit status a script can act on.
 
 mod support;
 
@@ -79,6 +80,49 @@ fn logindisabled_says_to_change_the_connection_not_the_password() {
         );
         let logins = if bare_greeting { 1 } else { 0 };
         assert_eq!(server.logins(), logins, "{:?}", server.commands());
+        assert!(!desk.db().exists(), "the store is not touched");
+    }
+}
+
+/// An answer whose tag is another command's, and one that does not belong to the command
+/// (a CAPABILITY list in EXAMINE's answer): the error was the imap crate's Debug text
+/// ("Mismatched Tag: TagMismatch { expect: 3, actual: Err([120, 45, 49]) }", "Unexpected
+/// Response: Capabilities([Atom(\"IMAP4rev1\"), ...])"). Now each is one line in words,
+/// with no server bytes in it; the store is not touched.
+#[test]
+fn an_answer_that_does_not_fit_the_command_is_named_in_words() {
+    let cases: [(Behaviour, &str); 2] = [
+        (
+            Behaviour {
+                examine_tag: Some("x-1".to_string()),
+                ..inbox(1..=3)
+            },
+            "its answer ended with the tag of another command",
+        ),
+        (
+            Behaviour {
+                examine_extra: vec!["* CAPABILITY IMAP4rev1 X-EVIL".to_string()],
+                ..inbox(1..=3)
+            },
+            "it sent a CAPABILITY list where the command's answer was due",
+        ),
+    ];
+    for (behaviour, words) in cases {
+        let server = BadImap::start(behaviour);
+        let desk = SyncDesk::loopback(server.port, "");
+        let run = desk.sync_bounded();
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(
+            run.stderr
+                .contains("answered unexpectedly while opening the mailbox")
+                && run.stderr.contains(words),
+            "{}",
+            run.stderr
+        );
+        for debug in ["TagMismatch", "expect:", "Err([", "Capabilities(", "X-EVIL"] {
+            assert!(!run.stderr.contains(debug), "{debug}: {}", run.stderr);
+        }
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
         assert!(!desk.db().exists(), "the store is not touched");
     }
 }

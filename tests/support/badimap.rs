@@ -100,6 +100,10 @@ pub struct Behaviour {
     pub login_disabled: bool,
     /// Greet without a `[CAPABILITY ...]` code, so capabilities are known only when asked.
     pub bare_greeting: bool,
+    /// The tag EXAMINE's tagged OK carries instead of the command's.
+    pub examine_tag: Option<String>,
+    /// Lines sent in EXAMINE's answer before its tagged OK.
+    pub examine_extra: Vec<String>,
 }
 
 /// How a check `UID FETCH set (UID)` is answered wrongly.
@@ -335,6 +339,10 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                     sent += line.len() as u64;
                 }
             }
+            for line in &b.examine_extra {
+                write!(out, "{line}\r\n")?;
+            }
+            let tag = b.examine_tag.as_deref().unwrap_or(&tag);
             write!(out, "{tag} OK [READ-ONLY] done\r\n")?;
             selected = Some(name);
         } else if upper.starts_with("UID SEARCH") {

@@ -24,7 +24,7 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
-use super::error::ImapError;
+use super::error::{server_text, unexpected_answer, ImapError};
 pub use super::stream::{DeadlinePassed, ImapStream, TimedTcp};
 use crate::core::config::is_loopback;
 use crate::mailio::tls;
@@ -252,7 +252,7 @@ fn starttls(endpoint: &Endpoint, tcp: TimedTcp) -> Result<TimedTcp, ImapError> {
         return Err(ImapError::Greeting {
             host: endpoint.host.clone(),
             port: endpoint.port,
-            detail: greeting.trim().to_string(),
+            detail: server_text(&greeting),
         });
     }
 
@@ -285,7 +285,7 @@ fn starttls(endpoint: &Endpoint, tcp: TimedTcp) -> Result<TimedTcp, ImapError> {
             return Err(ImapError::StartTlsRefused {
                 host: endpoint.host.clone(),
                 port: endpoint.port,
-                detail: status.trim().to_string(),
+                detail: server_text(status),
             });
         }
     }
@@ -357,7 +357,7 @@ fn read_greeting<S: Read + Write>(
         return Err(ImapError::Greeting {
             host: endpoint.host.clone(),
             port: endpoint.port,
-            detail: String::from_utf8_lossy(&line).trim().to_string(),
+            detail: server_text(&String::from_utf8_lossy(&line)),
         });
     }
     Ok(String::from_utf8_lossy(&line).into_owned())
@@ -377,7 +377,7 @@ pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Err
             host: endpoint.host.clone(),
             port: endpoint.port,
             during,
-            detail: format!("the server said BYE: {}", bye.information),
+            detail: format!("the server said BYE: {}", server_text(&bye.information)),
         },
         imap::Error::Parse(_) => ImapError::NotImap {
             host: endpoint.host.clone(),
@@ -388,7 +388,7 @@ pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Err
             host: endpoint.host.clone(),
             port: endpoint.port,
             during,
-            detail: other.to_string(),
+            detail: unexpected_answer(&other),
         },
     }
 }

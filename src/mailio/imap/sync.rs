@@ -23,7 +23,7 @@ use crate::core::store::{Store, StoreError, BULK_PAGE_CACHE_BYTES, DEFAULT_PAGE_
 
 use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::cursor::{plan, Plan, Walk};
-use super::error::ImapError;
+use super::error::{server_text, ImapError};
 use super::fetch::{self, Batch, FetchedBatch, Source};
 use super::listing::{self, Listed, Listing};
 use super::relogin::Relogins;
@@ -154,7 +154,7 @@ pub fn examine(
     let bad = |detail: String| ImapError::BadMailbox {
         mailbox: mailbox.to_string(),
         host: endpoint.host.clone(),
-        detail: detail.trim().trim_end_matches('.').to_string(),
+        detail: server_text(&detail).trim_end_matches('.').to_string(),
     };
     // On the wire in modified UTF-7 (RFC 3501 §5.1.3); everywhere else as configured.
     let wire = super::mailbox::encode(mailbox);
