@@ -333,27 +333,10 @@ fn messages_that_always_break_the_fetch_cost_at_most_two_new_logins_per_sync() {
 /// mailbox's gaps are named with it (only the error was printed).
 #[test]
 fn a_refused_new_login_past_a_message_that_always_breaks_the_fetch_is_named() {
-    let server = BadImap::start(Behaviour {
-        literal_too_long: vec![3],
-        ..inbox(1..=5)
-    });
-    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX"]);
-    // Two syncs until UID 3 is fetched after the others.
-    for _ in 0..2 {
-        desk.sync_bounded();
-    }
-    let before = server.logins();
-    server.set(|b| b.refuse_login_after = Some(before + 1));
-    let run = desk.sync_bounded();
-    assert_ne!(run.code, Some(0), "{run:?}");
-    assert!(
-        run.stderr.contains("not valid IMAP")
-            && run.stderr.contains("the sync could not go on past UID 3")
-            && run.stderr.contains("login refused"),
-        "{}",
-        run.stderr
+    let (_server, desk) = past_uid_3_in_a_new_session(
+        |b, before| b.refuse_login_after = Some(before + 1),
+        "login refused",
     );
-    assert_eq!(named_gaps(&run.stderr, "INBOX"), vec![3], "{}", run.stderr);
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
 }
 
@@ -446,4 +429,82 @@ fn named_gaps(stderr: &str, mailbox: &str) -> Vec<u32> {
         .collect();
     uids.sort_unstable();
     uids
+}
+
+/// A sync past a message that always breaks the FETCH logs in again, and the mailbox then
+/// has another UIDVALIDITY (it was recreated meanwhile): its UIDs name other messages now
+/// (RFC 3501 §2.3.1.1), so the sync must not go on with the old ones, nor record anything
+/// under the new one. The error says so and to run the sync again, and names the gap.
+#[test]
+fn a_changed_uidvalidity_after_the_new_login_ends_the_sync_and_stores_nothing_under_it() {
+    let (server, desk) = past_uid_3_in_a_new_session(
+        |b, before| b.uidvalidity_after_logins = Some((before + 1, 99)),
+        "the mailbox's UIDVALIDITY changed during the sync; run the sync again",
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
+    let under_new: Vec<i64> = desk.query(
+        "SELECT count(*) FROM messages WHERE uidvalidity = 99
+         UNION ALL SELECT count(*) FROM imap_missing WHERE uidvalidity = 99
+         UNION ALL SELECT count(*) FROM mailbox_state WHERE uidvalidity = 99",
+    );
+    assert_eq!(
+        under_new,
+        vec![0, 0, 0],
+        "nothing under the new UIDVALIDITY"
+    );
+    assert_eq!(
+        desk.cursor("INBOX"),
+        Some(2),
+        "the cursor stays below UID 3"
+    );
+    assert!(server.logins() > 0);
+}
+
+/// The same, when EXAMINE is refused in the new session: the error says that examining the
+/// mailbox again failed and why (the server's reason), and names the gap.
+#[test]
+fn a_refused_examine_after_the_new_login_is_named_with_the_gap() {
+    let (_server, desk) = past_uid_3_in_a_new_session(
+        |b, before| b.refuse_examine_after_logins = Some(before + 1),
+        "examining the mailbox again in a new session failed: mailbox \"INBOX\" cannot be opened at 127.0.0.1: [UNAVAILABLE] mailbox is being rebuilt",
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![3]);
+    assert_eq!(desk.cursor("INBOX"), Some(2));
+}
+
+/// INBOX with UIDs 1 to 5, UID 3 answered with a literal longer than announced on every
+/// FETCH, synced twice so that the next sync fetches UID 3 after the others; then `change`
+/// (given the LOGINs so far) and that sync, which logs in again past UID 3 and cannot go on:
+/// it exits 1, says why after "the sync could not go on past UID 3" (`why`), with one new
+/// login, and names UID 3 as the gap.
+fn past_uid_3_in_a_new_session(
+    change: impl FnOnce(&mut Behaviour, usize),
+    why: &str,
+) -> (BadImap, SyncDesk) {
+    let server = BadImap::start(Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    });
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX"]);
+    for _ in 0..2 {
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
+    }
+    let before = server.logins();
+    server.set(|b| change(b, before));
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("not valid IMAP")
+            && run
+                .stderr
+                .contains(&format!("the sync could not go on past UID 3: {why}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(named_gaps(&run.stderr, "INBOX"), vec![3], "{}", run.stderr);
+    assert_eq!(server.logins(), before + 2, "one new login: {run:?}");
+    (server, desk)
 }

@@ -104,6 +104,11 @@ pub struct Behaviour {
     pub examine_tag: Option<String>,
     /// Lines sent in EXAMINE's answer before its tagged OK.
     pub examine_extra: Vec<String>,
+    /// Once more than this many LOGINs were let in, EXAMINE announces this UIDVALIDITY (the
+    /// mailbox was recreated meanwhile).
+    pub uidvalidity_after_logins: Option<(usize, u32)>,
+    /// Once more than this many LOGINs were let in, EXAMINE is answered NO.
+    pub refuse_examine_after_logins: Option<usize>,
 }
 
 /// How a check `UID FETCH set (UID)` is answered wrongly.
@@ -196,10 +201,7 @@ impl BadImap {
 
     /// LOGIN commands received so far.
     pub fn logins(&self) -> usize {
-        self.commands()
-            .iter()
-            .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
-            .count()
+        shared_logins(&self.shared)
     }
 
     /// Every command received so far, tag stripped.
@@ -295,13 +297,8 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             )?;
         } else if upper.starts_with("LOGIN")
             && (b.refuse_login
-                || b.refuse_login_after.is_some_and(|n| {
-                    let logins = lock(&shared.commands)
-                        .iter()
-                        .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
-                        .count();
-                    logins > n
-                }))
+                || b.refuse_login_after
+                    .is_some_and(|n| shared_logins(shared) > n))
         {
             write!(
                 out,
@@ -310,6 +307,15 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         } else if upper.starts_with("LOGIN") {
             write!(out, "{tag} OK logged in\r\n")?;
         } else if upper.starts_with("EXAMINE") || upper.starts_with("SELECT") {
+            let logins = shared_logins(shared);
+            if b.refuse_examine_after_logins.is_some_and(|n| logins > n) {
+                write!(out, "{tag} NO [UNAVAILABLE] mailbox is being rebuilt\r\n")?;
+                continue;
+            }
+            let uidvalidity = match b.uidvalidity_after_logins {
+                Some((n, changed)) if logins > n => changed,
+                _ => b.uidvalidity,
+            };
             let name = rest
                 .split_once(' ')
                 .map(|(_, n)| n.trim().trim_matches('"').to_string())
@@ -326,7 +332,7 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 out,
                 "* FLAGS (\\Seen)\r\n* {exists} EXISTS\r\n* 0 RECENT\r\n\
                  * OK [UIDVALIDITY {}] ok\r\n",
-                b.uidvalidity.max(1)
+                uidvalidity.max(1)
             )?;
             if !b.omit_uid_next {
                 write!(out, "* OK [UIDNEXT {next}] ok\r\n")?;
@@ -484,6 +490,14 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             write!(out, "{tag} BAD not in this test server\r\n")?;
         }
     }
+}
+
+/// LOGIN commands received so far, on every connection.
+fn shared_logins(shared: &Shared) -> usize {
+    lock(&shared.commands)
+        .iter()
+        .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
+        .count()
 }
 
 fn fetch_bodies(
