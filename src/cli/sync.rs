@@ -86,11 +86,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .with_config(&config)
             .with_pgp(gpg::engine(&config));
         // A message that broke the session again is a gap: a new session goes on.
-        let mut relogin = || {
-            account::login(&config, imap)
-                .map(|(_, session)| session)
-                .map_err(|e| e.to_string())
-        };
+        let mut relogin = account::relogin(&config, imap);
         let remote = sync::Remote {
             endpoint: &endpoint,
             session: &mut session,

@@ -54,6 +54,19 @@ pub fn login(config: &Config, imap: &ImapConfig) -> Result<(Endpoint, ImapSessio
     Ok((endpoint, session))
 }
 
+/// A new session logged in to `imap` as [`login`] does, for a sync that lost its session past
+/// a message whose FETCH breaks it (`sync::Remote::relogin`); the error as its line.
+pub fn relogin<'a>(
+    config: &'a Config,
+    imap: &'a ImapConfig,
+) -> impl FnMut() -> Result<ImapSession, String> + 'a {
+    move || {
+        login(config, imap)
+            .map(|(_, session)| session)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// AUTHENTICATE with the cached token; when the server refuses it, once more on the same
 /// connection with a fresh one.
 fn oauth_login(
