@@ -374,15 +374,13 @@ fn run(
     super::expunged::pause_before_fetch_for_tests(todo_total);
     let Todo {
         listing,
-        mut batches,
-        last,
+        planned,
         mut walk,
         ..
     } = todo;
     // The UIDs fetched after the others, each alone, each its own run of the pipeline (see
     // `list_new`): their failure is a gap, not the end of the mailbox.
-    let last = batches.split_off(batches.len().saturating_sub(last));
-    let runs = std::iter::once(batches).chain(last.into_iter().map(|b| vec![b]));
+    let runs = std::iter::once(planned.in_order).chain(planned.last.into_iter().map(|b| vec![b]));
     let source = Source {
         mailbox: &examined.mailbox,
         uidvalidity: examined.uidvalidity,
@@ -722,9 +720,8 @@ struct Todo {
     /// The mailbox as examined for the listing that was used.
     examined: Examined,
     listing: Listing,
-    batches: Vec<Batch>,
-    /// How many of `batches`, at their end, hold a UID fetched after the others.
-    last: usize,
+    /// The FETCHes: in UID order, then each UID fetched after the others.
+    planned: fetch::Planned,
     walk: Walk,
     /// Messages to fetch.
     total: usize,
@@ -768,17 +765,13 @@ fn list_new(
         .collect();
     last.sort_unstable();
     let last: Vec<u32> = last.into_iter().map(|(_, uid)| uid).collect();
-    let batches = fetch::batches(
+    let planned = fetch::batches(
         &to_fetch,
         batch_size,
         endpoint.max_message_bytes,
         &retry,
         &last,
     );
-    let last = last
-        .iter()
-        .filter(|uid| to_fetch.iter().any(|l| l.uid == **uid))
-        .count();
     let mut walk = Walk {
         listed: listing.uids.iter().map(|l| l.uid).collect(),
         pos: 0,
@@ -792,8 +785,7 @@ fn list_new(
     Ok(Todo {
         examined: examined.clone(),
         listing,
-        batches,
-        last,
+        planned,
         walk,
         total: to_fetch.len(),
     })
