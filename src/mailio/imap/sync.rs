@@ -209,7 +209,9 @@ pub struct Remote<'a> {
 /// error; what was stored stays, and the reports of the mailboxes synced go with the error
 /// ([`SyncError::InMailbox`]), so their gaps are named too. A UID fetched after the others
 /// whose FETCH fails again is a gap in its report, not such an error (with
-/// [`Remote::relogin`], even when it broke the session: `session` is then a new one).
+/// [`Remote::relogin`], even when it broke the session: `session` is then a new one). Past
+/// [`MAX_RELOGINS`] new logins, such UIDs left in any mailbox are not asked for: gaps too,
+/// so the session stays usable for the mailboxes after them.
 pub fn sync_mailboxes(
     remote: Remote<'_>,
     mailboxes: &[String],
