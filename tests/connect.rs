@@ -188,3 +188,37 @@ fn mailman_over_https_checks_the_certificate_against_the_same_roots() {
     assert!(msg.to_lowercase().contains("certificate"), "{msg}");
     assert!(!msg.contains(PASSWORD) && !msg.contains('\n'), "{msg}");
 }
+
+/// Dovecot with `ssl = required` announces LOGINDISABLED on its plaintext port (RFC 3501
+/// §6.2.3) to a client it does not count as local: LOGIN there is not allowed, whatever the password. That was
+/// "login refused ... check password_command" (exit 77), sending the user after a password
+/// that was right; now the error says to change the connection, and STARTTLS logs in.
+#[test]
+fn logindisabled_names_the_connection_not_the_password() {
+    let server = Dovecot::start_requiring_tls();
+    server.add_user("security", PASSWORD);
+    let mut plain = endpoint(&server, server.imap_port, Security::Plain);
+    // Dovecot trusts a client on its own address (127.0.0.1 to 127.0.0.1) as secured; from
+    // 127.0.0.1 to 127.0.0.2 it is any other plaintext client.
+    plain.host = "127.0.0.2".into();
+    let err = connect(&plain, "security", PASSWORD)
+        .err()
+        .expect("LOGIN in plaintext must be refused");
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ImapError::LoginDisabled { .. }),
+        "{msg}\n{}",
+        server.log_tail()
+    );
+    assert!(
+        msg.contains("does not allow LOGIN on this connection")
+            && msg.contains("security = \"tls\"")
+            && !msg.contains("password_command")
+            && !msg.contains(PASSWORD),
+        "{msg}"
+    );
+    let starttls = endpoint(&server, server.imap_port, Security::Starttls);
+    let mut session = connect(&starttls, "security", PASSWORD)
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log_tail()));
+    session.logout().expect("LOGOUT");
+}

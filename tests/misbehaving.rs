@@ -412,19 +412,7 @@ fn the_desk_does_not_send_a_refused_password_again() {
 /// logs in again and syncs the mailbox listed after it (there, the team's moderation mailbox).
 #[test]
 fn the_desks_round_syncs_later_mailboxes_past_a_message_that_always_breaks_the_fetch() {
-    let mut b = Behaviour {
-        literal_too_long: vec![3],
-        ..inbox(1..=5)
-    };
-    let held = support::message("mod1@example.net", "held", "x");
-    b.mailboxes
-        .push(("Moderation".to_string(), vec![(1, held)]));
-    let server = BadImap::start(b);
-    let (dir, mut watch) = watch_on(
-        server.port,
-        "[\"INBOX\", \"Moderation\"]",
-        "poll_seconds = 1\ntimeout_seconds = 3",
-    );
+    let (_server, dir, mut watch) = desk_with_broken_uids(vec![3], 5);
     // The first two rounds break on the batch holding UID 3 (as any broken session would);
     // from the third, UID 3 is fetched after the others.
     for _ in 0..2 {
@@ -444,21 +432,67 @@ fn the_desks_round_syncs_later_mailboxes_past_a_message_that_always_breaks_the_f
         // Neither logged out nor backing off: the next round comes as usual.
         assert_eq!(watch.failures_in_a_row(), 0, "{line}");
     }
-    let conn = rusqlite::Connection::open(dir.path().join("secdesk.db")).expect("store");
-    let stored: Vec<(String, u32)> = conn
-        .prepare("SELECT mailbox, uid FROM messages ORDER BY mailbox, uid")
-        .and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()
-        })
-        .expect("query");
-    let uids = |m: &str| -> Vec<u32> {
-        stored
-            .iter()
-            .filter(|(b, _)| b == m)
-            .map(|(_, u)| *u)
-            .collect()
-    };
+    let uids = stored_uids(dir.path());
     assert_eq!(uids("INBOX"), vec![1, 2, 4, 5]);
     assert_eq!(uids("Moderation"), vec![1], "the next mailbox is synced");
+}
+
+/// The desk's round with three messages in INBOX whose every FETCH answer breaks the
+/// session: once its two new logins were spent, the third failed the round (logged out,
+/// backing off) and the moderation mailbox after INBOX was never synced while the three
+/// stayed. Now the round asks for none past the limit: it names the gap, is no failure, and
+/// syncs the moderation mailbox.
+#[test]
+fn the_desks_round_goes_on_past_the_new_login_limit() {
+    let (server, dir, mut watch) = desk_with_broken_uids(vec![2, 4, 6], 8);
+    // Each of the three ends a round twice in its place in UID order first.
+    for _ in 0..5 {
+        let _ = watch.round();
+    }
+    for _ in 0..2 {
+        let before = server.logins();
+        let r = watch.round().expect("a gap is no failure of the round");
+        let line = secdesk::cli::desk::round_line(&r);
+        assert!(
+            line.contains("sync incomplete, mail missing") && line.contains("mailbox \"INBOX\""),
+            "{line}"
+        );
+        assert_eq!(watch.failures_in_a_row(), 0, "{line}");
+        assert!(server.logins() - before <= 2, "{line}");
+    }
+    let uids = stored_uids(dir.path());
+    assert_eq!(uids("INBOX"), vec![1, 3, 5, 7, 8], "the good mail of INBOX");
+    assert_eq!(uids("Moderation"), vec![1], "the next mailbox is synced");
+}
+
+/// A desk syncing INBOX (UIDs 1 to `last`, those in `broken` answered with a literal longer
+/// than announced, on every FETCH) and then a moderation mailbox holding one message.
+fn desk_with_broken_uids(broken: Vec<u32>, last: u32) -> (BadImap, tempfile::TempDir, Watch) {
+    let mut b = Behaviour {
+        literal_too_long: broken,
+        ..inbox(1..=last)
+    };
+    let held = support::message("mod1@example.net", "held", "x");
+    b.mailboxes
+        .push(("Moderation".to_string(), vec![(1, held)]));
+    let server = BadImap::start(b);
+    let (dir, watch) = watch_on(
+        server.port,
+        "[\"INBOX\", \"Moderation\"]",
+        "poll_seconds = 1\ntimeout_seconds = 3",
+    );
+    (server, dir, watch)
+}
+
+/// The UIDs stored in the desk's store in `dir`, by mailbox.
+fn stored_uids(dir: &std::path::Path) -> impl Fn(&str) -> Vec<u32> {
+    let conn = rusqlite::Connection::open(dir.join("secdesk.db")).expect("store");
+    move |mailbox: &str| {
+        conn.prepare("SELECT uid FROM messages WHERE mailbox = ?1 ORDER BY uid")
+            .and_then(|mut s| {
+                s.query_map([mailbox], |r| r.get(0))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("query")
+    }
 }

@@ -300,9 +300,9 @@ fn a_message_that_always_breaks_the_fetch_does_not_hold_back_later_mailboxes() {
 
 /// Several messages whose every FETCH answer breaks the session: each, fetched after the
 /// others, used to cost a new login (and maybe a timeout) on every sync, K of them K logins.
-/// Now one sync logs in again at most `MAX_RELOGINS` times; past that it ends with the
-/// error, saying why, and the UIDs left wait their turn in a later sync. The good mail is
-/// all stored, and every sync exits non-zero while mail is missing.
+/// Now one sync logs in again at most `MAX_RELOGINS` times; past that it asks for none of
+/// the rest, naming each as a gap and saying why, and they wait their turn in a later sync.
+/// The good mail is all stored, and every sync exits non-zero while mail is missing.
 #[test]
 fn messages_that_always_break_the_fetch_cost_at_most_two_new_logins_per_sync() {
     let broken = vec![2, 4, 6, 8];
@@ -320,7 +320,7 @@ fn messages_that_always_break_the_fetch_cost_at_most_two_new_logins_per_sync() {
         assert!(logins <= 3, "{logins} logins in one sync: {run:?}");
         said_why |= run
             .stderr
-            .contains("not logged in again: this sync did 2 times already");
+            .contains("not asked for: its FETCH broke the session before, and this sync already logged in again 2 times");
     }
     assert!(said_why, "the limit is named once it is reached");
     assert_eq!(desk.uids("INBOX"), vec![1, 3, 5, 7, 9, 10]);
@@ -329,27 +329,182 @@ fn messages_that_always_break_the_fetch_cost_at_most_two_new_logins_per_sync() {
 }
 
 /// When the new session such a message calls for cannot be had (the login refused), the
-/// sync ends with the FETCH error, as before, and now says why it could not go on.
+/// sync ends with the FETCH error, as before, and now says why it could not go on; the
+/// mailbox's gaps are named with it (only the error was printed).
 #[test]
 fn a_refused_new_login_past_a_message_that_always_breaks_the_fetch_is_named() {
+    let (_server, desk) = past_uid_3_in_a_new_session(
+        |b, before| b.refuse_login_after = Some(before + 1),
+        "login refused",
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
+}
+
+/// Three messages in INBOX whose every FETCH answer breaks the session, and a mailbox after
+/// it. Once the sync's two new logins were spent, the third ended INBOX's sync ("not logged
+/// in again") and the sync stopped there: "Other" was never synced, nor the team round run,
+/// nor replies delivered, for as long as the three stayed. Now the ones left past the limit
+/// are not asked for (named gaps, recorded not reached, the cursor below them), and the sync
+/// goes on with "Other" on the session it still has; every such sync exits 1.
+#[test]
+fn past_the_new_login_limit_the_sync_goes_on_with_later_mailboxes() {
+    let broken = vec![2, 4, 6];
+    let mut b = Behaviour {
+        literal_too_long: broken.clone(),
+        ..inbox(1..=8)
+    };
+    let other = vec![(1, support::message("o1@example.net", "other 1", "x"))];
+    b.mailboxes.push(("Other".to_string(), other));
+    let server = BadImap::start(b);
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX", "Other"]);
+    // Each of the three ends a sync twice in its place in UID order before it is fetched
+    // after the others.
+    let good = vec![1, 3, 5, 7, 8];
+    for _ in 0..8 {
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
+        if desk.uids("INBOX") == good && desk.uids("Other") == vec![1] {
+            break;
+        }
+    }
+    assert_eq!(desk.uids("INBOX"), good);
+    for _ in 0..3 {
+        let before = server.logins();
+        let run = desk.sync_bounded();
+        assert_eq!(run.code, Some(1), "a gap remains: {run:?}");
+        assert!(server.logins() - before <= 3, "{run:?}");
+        assert!(
+            run.stderr.contains("mailbox \"INBOX\": UID ")
+                && run
+                    .stderr
+                    .contains("not asked for: its FETCH broke the session before"),
+            "the UID left past the limit is named: {}",
+            run.stderr
+        );
+        assert_eq!(named_gaps(&run.stderr, "INBOX"), broken, "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("could not go on"),
+            "the sync went on: {}",
+            run.stderr
+        );
+        assert_eq!(desk.uids("Other"), vec![1], "the next mailbox is synced");
+        let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+        assert_eq!(missing, broken);
+        assert_eq!(desk.cursor("INBOX"), Some(1));
+    }
+    // New mail in "Other" keeps arriving while the three stay broken (the fault goes by
+    // UID, in every mailbox: UID 3 is a good one).
+    server.set(|b| {
+        b.mailboxes[1]
+            .1
+            .push((3, support::message("o3@example.net", "other 3", "y")))
+    });
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(desk.uids("Other"), vec![1, 3], "{run:?}");
+
+    server.set(|b| b.literal_too_long.clear());
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(desk.uids("INBOX"), (1..=8).collect::<Vec<_>>());
+    assert!(desk.missing().is_empty(), "{:?}", desk.missing());
+}
+
+/// The UIDs of `mailbox` that the gap lines of `stderr` name, ascending.
+fn named_gaps(stderr: &str, mailbox: &str) -> Vec<u32> {
+    let mut uids: Vec<u32> = stderr
+        .lines()
+        .filter_map(|l| l.split_once(&format!("mailbox \"{mailbox}\": UID")))
+        .filter_map(|(_, rest)| rest.split_once(" not stored"))
+        .flat_map(|(set, _)| {
+            set.trim_start_matches('s')
+                .trim()
+                .split(',')
+                .flat_map(|part| match part.split_once(':') {
+                    Some((a, b)) => (a.parse().unwrap_or(0)..=b.parse().unwrap_or(0)).collect(),
+                    None => vec![part.parse().unwrap_or(0)],
+                })
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    uids.sort_unstable();
+    uids
+}
+
+/// A sync past a message that always breaks the FETCH logs in again, and the mailbox then
+/// has another UIDVALIDITY (it was recreated meanwhile): its UIDs name other messages now
+/// (RFC 3501 §2.3.1.1), so the sync must not go on with the old ones, nor record anything
+/// under the new one. The error says so and to run the sync again, and names the gap.
+#[test]
+fn a_changed_uidvalidity_after_the_new_login_ends_the_sync_and_stores_nothing_under_it() {
+    let (server, desk) = past_uid_3_in_a_new_session(
+        |b, before| b.uidvalidity_after_logins = Some((before + 1, 99)),
+        "the mailbox's UIDVALIDITY changed during the sync; run the sync again",
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
+    let under_new: Vec<i64> = desk.query(
+        "SELECT count(*) FROM messages WHERE uidvalidity = 99
+         UNION ALL SELECT count(*) FROM imap_missing WHERE uidvalidity = 99
+         UNION ALL SELECT count(*) FROM mailbox_state WHERE uidvalidity = 99",
+    );
+    assert_eq!(
+        under_new,
+        vec![0, 0, 0],
+        "nothing under the new UIDVALIDITY"
+    );
+    assert_eq!(
+        desk.cursor("INBOX"),
+        Some(2),
+        "the cursor stays below UID 3"
+    );
+    assert!(server.logins() > 0);
+}
+
+/// The same, when EXAMINE is refused in the new session: the error says that examining the
+/// mailbox again failed and why (the server's reason), and names the gap.
+#[test]
+fn a_refused_examine_after_the_new_login_is_named_with_the_gap() {
+    let (_server, desk) = past_uid_3_in_a_new_session(
+        |b, before| b.refuse_examine_after_logins = Some(before + 1),
+        "examining the mailbox again in a new session failed: mailbox \"INBOX\" cannot be opened at 127.0.0.1: [UNAVAILABLE] mailbox is being rebuilt",
+    );
+    assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
+    let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
+    assert_eq!(missing, vec![3]);
+    assert_eq!(desk.cursor("INBOX"), Some(2));
+}
+
+/// INBOX with UIDs 1 to 5, UID 3 answered with a literal longer than announced on every
+/// FETCH, synced twice so that the next sync fetches UID 3 after the others; then `change`
+/// (given the LOGINs so far) and that sync, which logs in again past UID 3 and cannot go on:
+/// it exits 1, says why after "the sync could not go on past UID 3" (`why`), with one new
+/// login, and names UID 3 as the gap.
+fn past_uid_3_in_a_new_session(
+    change: impl FnOnce(&mut Behaviour, usize),
+    why: &str,
+) -> (BadImap, SyncDesk) {
     let server = BadImap::start(Behaviour {
         literal_too_long: vec![3],
         ..inbox(1..=5)
     });
     let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX"]);
-    // Two syncs until UID 3 is fetched after the others.
     for _ in 0..2 {
-        desk.sync_bounded();
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
     }
     let before = server.logins();
-    server.set(|b| b.refuse_login_after = Some(before + 1));
+    server.set(|b| change(b, before));
     let run = desk.sync_bounded();
-    assert_ne!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
         run.stderr.contains("not valid IMAP")
-            && run.stderr.contains("the sync could not go on past UID 3")
-            && run.stderr.contains("login refused"),
+            && run
+                .stderr
+                .contains(&format!("the sync could not go on past UID 3: {why}")),
         "{}",
         run.stderr
     );
+    assert_eq!(named_gaps(&run.stderr, "INBOX"), vec![3], "{}", run.stderr);
+    assert_eq!(server.logins(), before + 2, "one new login: {run:?}");
+    (server, desk)
 }

@@ -9,7 +9,7 @@
 //! | 2 | the command line itself is wrong (from clap) | fix the call |
 //! | 75 | temporary: a server unreachable, silent or cut off, the store busy, or an import that found deliveries not finished in a Maildir's `tmp/` | run again later |
 //! | 77 | a server refused the login (password or token) | fix the credentials; retrying will not help |
-//! | 78 | the config is missing, unreadable or invalid | fix the config |
+//! | 78 | the config is missing, unreadable or invalid, or asks for what the server does not allow (LOGIN where it announces LOGINDISABLED) | fix the config |
 
 use std::error::Error as StdError;
 use std::process::ExitCode;
@@ -116,6 +116,8 @@ fn imap(e: &ImapError) -> Option<u8> {
         | ImapError::Deadline { .. }
         | ImapError::ConnectionLost { .. } => Some(TEMPORARY),
         ImapError::LoginRefused { .. } => Some(LOGIN_REFUSED),
+        // The server takes no password on this connection: the config must change.
+        ImapError::LoginDisabled { .. } => Some(CONFIG),
         _ => None,
     }
 }

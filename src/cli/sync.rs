@@ -14,7 +14,7 @@ use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::store::Store;
 use crate::core::triage::history;
 use crate::mailio::gpg;
-use crate::mailio::imap::sync::{self, SyncError, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
+use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
 use crate::mailio::imap::{account, connect};
 
 use super::output::{self, counted};
@@ -86,11 +86,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .with_config(&config)
             .with_pgp(gpg::engine(&config));
         // A message that broke the session again is a gap: a new session goes on.
-        let mut relogin = || {
-            account::login(&config, imap)
-                .map(|(_, session)| session)
-                .map_err(|e| e.to_string())
-        };
+        let mut relogin = account::relogin(&config, imap);
         let remote = sync::Remote {
             endpoint: &endpoint,
             session: &mut session,
@@ -103,10 +99,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         b.finish_and_clear();
     }
     let server = format!("{}:{}", endpoint.host, endpoint.port);
-    // A mailbox that failed ends the sync; the gaps of those synced before it are named
-    // all the same (what was stored stays, the missing UIDs are asked for next time).
-    if let Err(SyncError::InMailbox { synced, .. }) = &result {
-        print_gaps(synced, &server);
+    // A mailbox that failed ends the sync; the gaps of those synced before it (and of the
+    // one that lost its session) are named all the same (what was stored stays, the missing
+    // UIDs are asked for next time).
+    if let Err(e) = &result {
+        print_gaps(e.reports_so_far(), &server);
     }
     let reports = result?;
     let team = super::team::after_mail_sync(&config, &endpoint, &mut session, &mut store)?;
@@ -134,7 +131,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Names every gap of `reports` on stderr, one line each.
-fn print_gaps(reports: &[SyncReport], server: &str) {
+fn print_gaps<'r>(reports: impl IntoIterator<Item = &'r SyncReport>, server: &str) {
     for report in reports {
         for line in gap_lines(report, server) {
             eprintln!("secdesk: {line}");

@@ -217,11 +217,7 @@ fn sync_all(
     store: &mut Store,
     ingestor: &Ingestor,
 ) -> Result<Vec<sync::SyncReport>, String> {
-    let mut relogin = || {
-        account::login(config, imap)
-            .map(|(_, session)| session)
-            .map_err(|e| e.to_string())
-    };
+    let mut relogin = account::relogin(config, imap);
     let remote = sync::Remote {
         endpoint: &c.endpoint,
         session: &mut c.session,

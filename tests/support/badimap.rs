@@ -94,6 +94,21 @@ pub struct Behaviour {
     /// Untagged lines (warnings such as `* NO [ALERT] ...`, RFC 3501 §7.1.2) sent before
     /// the tagged OK of every body FETCH and NOOP.
     pub warnings: Vec<String>,
+    /// Greet with `* PREAUTH` (RFC 3501 §7.1.4): logged in already; LOGIN is answered BAD.
+    pub preauth: bool,
+    /// Announce LOGINDISABLED (RFC 3501 §6.2.3) and answer LOGIN with NO.
+    pub login_disabled: bool,
+    /// Greet without a `[CAPABILITY ...]` code, so capabilities are known only when asked.
+    pub bare_greeting: bool,
+    /// The tag EXAMINE's tagged OK carries instead of the command's.
+    pub examine_tag: Option<String>,
+    /// Lines sent in EXAMINE's answer before its tagged OK.
+    pub examine_extra: Vec<String>,
+    /// Once more than this many LOGINs were let in, EXAMINE announces this UIDVALIDITY (the
+    /// mailbox was recreated meanwhile).
+    pub uidvalidity_after_logins: Option<(usize, u32)>,
+    /// Once more than this many LOGINs were let in, EXAMINE is answered NO.
+    pub refuse_examine_after_logins: Option<usize>,
 }
 
 /// How a check `UID FETCH set (UID)` is answered wrongly.
@@ -186,10 +201,7 @@ impl BadImap {
 
     /// LOGIN commands received so far.
     pub fn logins(&self) -> usize {
-        self.commands()
-            .iter()
-            .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
-            .count()
+        shared_logins(&self.shared)
     }
 
     /// Every command received so far, tag stripped.
@@ -247,11 +259,17 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         out.write_all(b"* OK ")?;
         return stream_bytes(&mut out, n, b'x');
     }
-    send(
-        &mut out,
-        b"* OK [CAPABILITY IMAP4rev1] badimap ready\r\n",
-        b.drip_greeting,
-    )?;
+    let disabled = if b.login_disabled {
+        " LOGINDISABLED"
+    } else {
+        ""
+    };
+    let greeting = match (b.preauth, b.bare_greeting) {
+        (true, _) => "* PREAUTH [CAPABILITY IMAP4rev1] badimap knows you already\r\n".to_string(),
+        (false, true) => "* OK badimap ready\r\n".to_string(),
+        (false, false) => format!("* OK [CAPABILITY IMAP4rev1{disabled}] badimap ready\r\n"),
+    };
+    send(&mut out, greeting.as_bytes(), b.drip_greeting)?;
     let mut selected: Option<String> = None;
     loop {
         let mut line = String::new();
@@ -266,16 +284,21 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         let upper = rest.to_ascii_uppercase();
         if upper.starts_with("CAPABILITY") {
             let caps = b.capabilities.join(" ");
-            write!(out, "* CAPABILITY IMAP4rev1 {caps}\r\n{tag} OK done\r\n")?;
+            write!(
+                out,
+                "* CAPABILITY IMAP4rev1{disabled} {caps}\r\n{tag} OK done\r\n"
+            )?;
+        } else if upper.starts_with("LOGIN") && b.preauth {
+            write!(out, "{tag} BAD already authenticated\r\n")?;
+        } else if upper.starts_with("LOGIN") && b.login_disabled {
+            write!(
+                out,
+                "{tag} NO [PRIVACYREQUIRED] Plaintext authentication disallowed\r\n"
+            )?;
         } else if upper.starts_with("LOGIN")
             && (b.refuse_login
-                || b.refuse_login_after.is_some_and(|n| {
-                    let logins = lock(&shared.commands)
-                        .iter()
-                        .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
-                        .count();
-                    logins > n
-                }))
+                || b.refuse_login_after
+                    .is_some_and(|n| shared_logins(shared) > n))
         {
             write!(
                 out,
@@ -284,6 +307,15 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         } else if upper.starts_with("LOGIN") {
             write!(out, "{tag} OK logged in\r\n")?;
         } else if upper.starts_with("EXAMINE") || upper.starts_with("SELECT") {
+            let logins = shared_logins(shared);
+            if b.refuse_examine_after_logins.is_some_and(|n| logins > n) {
+                write!(out, "{tag} NO [UNAVAILABLE] mailbox is being rebuilt\r\n")?;
+                continue;
+            }
+            let uidvalidity = match b.uidvalidity_after_logins {
+                Some((n, changed)) if logins > n => changed,
+                _ => b.uidvalidity,
+            };
             let name = rest
                 .split_once(' ')
                 .map(|(_, n)| n.trim().trim_matches('"').to_string())
@@ -300,7 +332,7 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 out,
                 "* FLAGS (\\Seen)\r\n* {exists} EXISTS\r\n* 0 RECENT\r\n\
                  * OK [UIDVALIDITY {}] ok\r\n",
-                b.uidvalidity.max(1)
+                uidvalidity.max(1)
             )?;
             if !b.omit_uid_next {
                 write!(out, "* OK [UIDNEXT {next}] ok\r\n")?;
@@ -313,6 +345,10 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
                     sent += line.len() as u64;
                 }
             }
+            for line in &b.examine_extra {
+                write!(out, "{line}\r\n")?;
+            }
+            let tag = b.examine_tag.as_deref().unwrap_or(&tag);
             write!(out, "{tag} OK [READ-ONLY] done\r\n")?;
             selected = Some(name);
         } else if upper.starts_with("UID SEARCH") {
@@ -454,6 +490,14 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             write!(out, "{tag} BAD not in this test server\r\n")?;
         }
     }
+}
+
+/// LOGIN commands received so far, on every connection.
+fn shared_logins(shared: &Shared) -> usize {
+    lock(&shared.commands)
+        .iter()
+        .filter(|c| c.to_ascii_uppercase().starts_with("LOGIN"))
+        .count()
 }
 
 fn fetch_bodies(

@@ -50,6 +50,8 @@ pub struct Dovecot {
     /// Plaintext port; offers STARTTLS unless started with [`Dovecot::start_without_tls`].
     pub imap_port: u16,
     tls: bool,
+    /// `ssl = required`: no login without TLS, even on loopback (LOGINDISABLED in plaintext).
+    tls_required: bool,
     users: Mutex<HashMap<String, String>>,
     child: Option<Child>,
     uid: u32,
@@ -66,6 +68,18 @@ impl Dovecot {
     /// For checking that STARTTLS mode refuses to continue in plaintext.
     pub fn start_without_tls() -> Self {
         Self::start_with(false)
+    }
+
+    /// Starts Dovecot as [`Dovecot::start`] does, with `ssl = required`: its plaintext port
+    /// announces LOGINDISABLED (RFC 3501 §6.2.3) until STARTTLS to a client it does not
+    /// count as local (from 127.0.0.1 to its 127.0.0.2).
+    pub fn start_requiring_tls() -> Self {
+        let mut server = Self::start_with(true);
+        server.stop();
+        server.tls_required = true;
+        server.write_config();
+        server.restart();
+        server
     }
 
     fn start_with(tls: bool) -> Self {
@@ -99,6 +113,7 @@ impl Dovecot {
             imaps_port: 0,
             imap_port: 0,
             tls,
+            tls_required: false,
             users: Mutex::new(HashMap::new()),
             child: None,
             uid,
@@ -490,7 +505,8 @@ impl Dovecot {
     fn write_config(&self) {
         let d = self.dir.path().display();
         let ssl = if self.tls {
-            format!("ssl = yes\nssl_cert = <{d}/server.crt\nssl_key = <{d}/server.key\n")
+            let ssl = if self.tls_required { "required" } else { "yes" };
+            format!("ssl = {ssl}\nssl_cert = <{d}/server.crt\nssl_key = <{d}/server.key\n")
         } else {
             "ssl = no\n".to_string()
         };

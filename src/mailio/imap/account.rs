@@ -9,8 +9,9 @@ use crate::core::secret::Secret;
 use crate::mailio::oauth::{SaslOauth, TokenError, TokenSource};
 use crate::mailio::secret::{self, SecretError};
 
-use super::connect::{classify, connect, open, Endpoint, ImapSession, ImapStream};
+use super::connect::{classify, Endpoint, ImapSession, ImapStream};
 use super::error::ImapError;
+use super::login::{connect, open, Opened};
 
 /// Why the account could not be logged in to.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,19 @@ pub fn login(config: &Config, imap: &ImapConfig) -> Result<(Endpoint, ImapSessio
     Ok((endpoint, session))
 }
 
+/// A new session logged in to `imap` as [`login`] does, for a sync that lost its session past
+/// a message whose FETCH breaks it (`sync::Remote::relogin`); the error as its line.
+pub fn relogin<'a>(
+    config: &'a Config,
+    imap: &'a ImapConfig,
+) -> impl FnMut() -> Result<ImapSession, String> + 'a {
+    move || {
+        login(config, imap)
+            .map(|(_, session)| session)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// AUTHENTICATE with the cached token; when the server refuses it, once more on the same
 /// connection with a fresh one.
 fn oauth_login(
@@ -60,7 +74,10 @@ fn oauth_login(
     imap: &ImapConfig,
     source: &TokenSource,
 ) -> Result<ImapSession, LoginError> {
-    let client = open(endpoint)?;
+    let client = match open(endpoint)? {
+        Opened::Preauth(session) => return Ok(session),
+        Opened::Client(client, _) => client,
+    };
     let client = match authenticate(endpoint, client, imap, &source.token()?)? {
         Ok(session) => return Ok(session),
         Err(client) => client,

@@ -25,6 +25,16 @@ pub struct Batch {
     pub retry: bool,
 }
 
+/// The FETCHes of one sync: those in UID order, then those after all the others.
+#[derive(Debug, Default)]
+pub struct Planned {
+    /// In UID order.
+    pub in_order: Vec<Batch>,
+    /// One UID each (listed and in `last`), in `last`'s order: each FETCH's failure is a
+    /// gap, not the end of the mailbox (see `super::sync`).
+    pub last: Vec<Batch>,
+}
+
 /// Splits `listed` (ascending) into batches of at most `max_count` UIDs and about
 /// [`BATCH_BYTES`], keeping UID order. Messages claimed over `max_message_bytes` go in
 /// capped batches of their own; UIDs in `retry` (recorded missing before) are fetched one
@@ -37,7 +47,7 @@ pub fn batches(
     max_message_bytes: u64,
     retry: &BTreeSet<u32>,
     last: &[u32],
-) -> Vec<Batch> {
+) -> Planned {
     let mut out: Vec<Batch> = Vec::new();
     let mut bytes = 0u64;
     for l in listed.iter().filter(|l| !last.contains(&l.uid)) {
@@ -71,17 +81,20 @@ pub fn batches(
         }
         bytes += cost;
     }
-    out.extend(
-        last.iter()
-            .filter_map(|uid| listed.iter().find(|l| l.uid == *uid))
-            .map(|l| Batch {
-                uids: vec![l.uid],
-                sizes: vec![l.size],
-                capped: true,
-                retry: true,
-            }),
-    );
-    out
+    let last = last
+        .iter()
+        .filter_map(|uid| listed.iter().find(|l| l.uid == *uid))
+        .map(|l| Batch {
+            uids: vec![l.uid],
+            sizes: vec![l.size],
+            capped: true,
+            retry: true,
+        })
+        .collect();
+    Planned {
+        in_order: out,
+        last,
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +103,11 @@ mod tests {
 
     fn shape(b: Vec<Batch>) -> Vec<(Vec<u32>, bool)> {
         b.into_iter().map(|b| (b.uids, b.capped)).collect()
+    }
+
+    /// Every FETCH planned, in the order they are made.
+    fn all(p: Planned) -> Vec<Batch> {
+        p.in_order.into_iter().chain(p.last).collect()
     }
 
     fn listed(uid: u32, size: u32) -> Listed {
@@ -102,7 +120,7 @@ mod tests {
     #[test]
     fn batches_keep_uid_order_and_put_huge_messages_apart() {
         let l = [listed(1, 10), listed(2, 10), listed(3, 900), listed(4, 10)];
-        let b = batches(&l, 500, 100, &BTreeSet::new(), &[]);
+        let b = all(batches(&l, 500, 100, &BTreeSet::new(), &[]));
         assert_eq!(
             shape(b),
             vec![(vec![1, 2], false), (vec![3], true), (vec![4], false)]
@@ -112,7 +130,7 @@ mod tests {
     #[test]
     fn uids_missing_before_are_fetched_alone_and_capped() {
         let l = [listed(1, 10), listed(2, 10), listed(3, 10), listed(4, 10)];
-        let b = batches(&l, 500, 100, &[2].into_iter().collect(), &[]);
+        let b = all(batches(&l, 500, 100, &[2].into_iter().collect(), &[]));
         assert_eq!(
             shape(b),
             vec![(vec![1], false), (vec![2], true), (vec![3, 4], false)]
@@ -123,11 +141,12 @@ mod tests {
     fn uids_that_failed_alone_before_come_after_the_others() {
         let l = [listed(1, 10), listed(2, 10), listed(3, 10), listed(4, 10)];
         let again: BTreeSet<u32> = [2, 3].into_iter().collect();
-        let b = batches(&l, 500, 100, &again, &[3, 2]);
+        let b = batches(&l, 500, 100, &again, &[3, 2, 9]);
+        assert_eq!(shape(b.in_order), vec![(vec![1, 4], false)]);
         assert_eq!(
-            shape(b),
-            vec![(vec![1, 4], false), (vec![3], true), (vec![2], true)],
-            "in the order asked for"
+            shape(b.last),
+            vec![(vec![3], true), (vec![2], true)],
+            "in the order asked for, only those listed"
         );
     }
 
@@ -135,7 +154,7 @@ mod tests {
     fn batches_are_bounded_by_bytes() {
         let big = (BATCH_BYTES / 2 + 1) as u32;
         let l = [listed(1, big), listed(2, big), listed(3, 1)];
-        let b = batches(&l, 500, u64::MAX, &BTreeSet::new(), &[]);
+        let b = all(batches(&l, 500, u64::MAX, &BTreeSet::new(), &[]));
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].uids, vec![2, 3]);
     }

@@ -12,6 +12,8 @@
 //!   any credential is sent. Anything the server sent after its STARTTLS
 //!   reply and before the handshake is discarded (response injection).
 //! - `plain`: only to a loopback host, for local test servers and tunnels.
+//!
+//! Logging in is [`super::login`]'s.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -22,7 +24,7 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
-use super::error::ImapError;
+use super::error::{server_text, unexpected_answer, ImapError};
 pub use super::stream::{DeadlinePassed, ImapStream, TimedTcp};
 use crate::core::config::is_loopback;
 use crate::mailio::tls;
@@ -92,18 +94,10 @@ pub fn limits(endpoint: &Endpoint) -> imap::Limits {
 /// An authenticated IMAP session.
 pub type ImapSession = imap::Session<ImapStream>;
 
-/// Connects, secures the stream as `endpoint.security` demands, and logs in.
-///
-/// The password is passed straight to LOGIN (RFC 3501 §6.2.3) and never
-/// appears in an error.
-pub fn connect(endpoint: &Endpoint, user: &str, password: &str) -> Result<ImapSession, ImapError> {
-    let client = open(endpoint)?;
-    login(endpoint, client, user, password)
-}
-
-/// Connects and secures the stream, leaving the client unauthenticated
-/// (RFC 3501 §3.1, "Not Authenticated State").
-pub fn open(endpoint: &Endpoint) -> Result<imap::Client<ImapStream>, ImapError> {
+/// Connects and secures the stream, leaving the client unauthenticated (RFC 3501 §3.1,
+/// "Not Authenticated State") unless the greeting, returned with it, says otherwise (see
+/// [`super::login`]); after STARTTLS the greeting is empty (none comes, §6.2.1).
+pub fn open(endpoint: &Endpoint) -> Result<(imap::Client<ImapStream>, String), ImapError> {
     // Checked before any packet leaves, so a misconfigured remote host never
     // sees even a plaintext greeting exchange.
     if endpoint.security == Security::Plain && !is_loopback(&endpoint.host) {
@@ -128,16 +122,16 @@ pub fn open(endpoint: &Endpoint) -> Result<imap::Client<ImapStream>, ImapError> 
         Security::Plain => {
             let tcp = timed(tcp_connect(endpoint)?);
             let mut client = new_client(ImapStream::Plain(tcp));
-            read_greeting(endpoint, &mut client)?;
-            Ok(client)
+            let greeting = read_greeting(endpoint, &mut client)?;
+            Ok((client, greeting))
         }
         Security::Tls => {
             let config = tls::client_config(endpoint.ca_file.as_deref())?;
             let tcp = timed(tcp_connect(endpoint)?);
             let stream = tls_handshake(endpoint, config, tcp)?;
             let mut client = new_client(ImapStream::Tls(Box::new(stream)));
-            read_greeting(endpoint, &mut client)?;
-            Ok(client)
+            let greeting = read_greeting(endpoint, &mut client)?;
+            Ok((client, greeting))
         }
         Security::Starttls => {
             let config = tls::client_config(endpoint.ca_file.as_deref())?;
@@ -145,7 +139,7 @@ pub fn open(endpoint: &Endpoint) -> Result<imap::Client<ImapStream>, ImapError> 
             let stream = tls_handshake(endpoint, config, tcp)?;
             // RFC 3501 §6.2.1: the server sends no new greeting after the
             // handshake; the session continues with the next command.
-            Ok(new_client(ImapStream::Tls(Box::new(stream))))
+            Ok((new_client(ImapStream::Tls(Box::new(stream))), String::new()))
         }
     }
 }
@@ -167,32 +161,6 @@ pub fn within_deadline<T>(
 pub fn logout(endpoint: &Endpoint, session: &mut ImapSession) {
     session.stream_mut().set_deadline(Some(endpoint.timeout));
     let _ = session.logout();
-}
-
-/// Authenticates with LOGIN (RFC 3501 §6.2.3).
-pub fn login(
-    endpoint: &Endpoint,
-    client: imap::Client<ImapStream>,
-    user: &str,
-    password: &str,
-) -> Result<ImapSession, ImapError> {
-    let mut session = client
-        .login(user, password)
-        .map_err(|(err, _client)| match err {
-            imap::Error::No(_) | imap::Error::Bad(_) => ImapError::LoginRefused {
-                user: user.to_string(),
-                host: endpoint.host.clone(),
-            },
-            // The crate's validation error quotes the offending character, which
-            // may come from the password: never let it through.
-            imap::Error::Validate(_) => ImapError::PasswordUnsendable {
-                user: user.to_string(),
-            },
-            other => classify(endpoint, "logging in", other),
-        })?;
-    // Logged in: later operations set deadlines of their own.
-    session.stream_mut().set_deadline(None);
-    Ok(session)
 }
 
 fn tcp_connect(endpoint: &Endpoint) -> Result<TcpStream, ImapError> {
@@ -272,11 +240,19 @@ fn starttls(endpoint: &Endpoint, tcp: TimedTcp) -> Result<TimedTcp, ImapError> {
 
     let greeting = read_line(&mut reader)
         .map_err(|e| silent_greeting(classify_io(endpoint, "starting TLS", e)))?;
+    // A PREAUTH here would be a session no TLS can ever protect: the very answer an
+    // attacker on the path gives to keep TLS away (RFC 3501 §6.2.1).
+    if is_preauth(&greeting) {
+        return Err(ImapError::PreauthBeforeStartTls {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+        });
+    }
     if !greeting.starts_with("* OK") {
         return Err(ImapError::Greeting {
             host: endpoint.host.clone(),
             port: endpoint.port,
-            detail: greeting.trim().to_string(),
+            detail: server_text(&greeting),
         });
     }
 
@@ -309,7 +285,7 @@ fn starttls(endpoint: &Endpoint, tcp: TimedTcp) -> Result<TimedTcp, ImapError> {
             return Err(ImapError::StartTlsRefused {
                 host: endpoint.host.clone(),
                 port: endpoint.port,
-                detail: status.trim().to_string(),
+                detail: server_text(status),
             });
         }
     }
@@ -357,10 +333,18 @@ fn silent_greeting(e: ImapError) -> ImapError {
     }
 }
 
+/// A greeting of `* PREAUTH` (RFC 3501 §7.1.4; keywords are case-insensitive, §9).
+pub fn is_preauth(greeting: &str) -> bool {
+    greeting
+        .get(..9)
+        .is_some_and(|start| start.eq_ignore_ascii_case("* PREAUTH"))
+}
+
+/// Reads the greeting and returns it (lossily as text: only its keywords are looked at).
 fn read_greeting<S: Read + Write>(
     endpoint: &Endpoint,
     client: &mut imap::Client<S>,
-) -> Result<(), ImapError> {
+) -> Result<String, ImapError> {
     let line = client.read_greeting().map_err(|e| {
         let e = classify(endpoint, "waiting for the greeting", e);
         match endpoint.security {
@@ -373,10 +357,10 @@ fn read_greeting<S: Read + Write>(
         return Err(ImapError::Greeting {
             host: endpoint.host.clone(),
             port: endpoint.port,
-            detail: String::from_utf8_lossy(&line).trim().to_string(),
+            detail: server_text(&String::from_utf8_lossy(&line)),
         });
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
 /// Maps an imap crate error to a user-facing error for `endpoint`.
@@ -393,7 +377,7 @@ pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Err
             host: endpoint.host.clone(),
             port: endpoint.port,
             during,
-            detail: format!("the server said BYE: {}", bye.information),
+            detail: format!("the server said BYE: {}", server_text(&bye.information)),
         },
         imap::Error::Parse(_) => ImapError::NotImap {
             host: endpoint.host.clone(),
@@ -404,7 +388,7 @@ pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Err
             host: endpoint.host.clone(),
             port: endpoint.port,
             during,
-            detail: other.to_string(),
+            detail: unexpected_answer(&other),
         },
     }
 }

@@ -10,7 +10,14 @@
 
 use std::io;
 
+use imap_proto::Response;
+
+use crate::core::sanitize::is_hidden;
 use crate::mailio::tls::TlsConfigError;
+
+/// Characters of server text kept in a message: enough for a reason ("Mailbox doesn't
+/// exist: Junk"), not a page of it.
+const SERVER_TEXT_CHARS: usize = 160;
 
 /// A failure talking to the IMAP server.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +77,10 @@ pub enum ImapError {
     },
     #[error("refusing plaintext IMAP to {host}: security = \"plain\" is only allowed for a loopback host; use \"tls\" or \"starttls\"")]
     PlainNotLoopback { host: String },
+    #[error("IMAP server {host}:{port} does not allow LOGIN on this connection (it announces LOGINDISABLED, RFC 3501 §6.2.3): set security = \"tls\" (with the server's IMAPS port, usually 993) or \"starttls\" in [imap], or auth = \"xoauth2\" or \"oauthbearer\" with oauth2_token_command if the server takes OAuth2 tokens")]
+    LoginDisabled { host: String, port: u16 },
+    #[error("IMAP server {host}:{port} greeted with PREAUTH (logged in already) before STARTTLS, so the connection could never be encrypted; refused, as this is what an attacker between secdesk and the server would send to keep TLS away (RFC 3501 §6.2.1): use security = \"tls\" with the server's IMAPS port")]
+    PreauthBeforeStartTls { host: String, port: u16 },
     #[error("login refused for user {user} at {host}: check password_command/password_env")]
     LoginRefused { user: String, host: String },
     #[error("the password for user {user} contains a line break, which IMAP LOGIN cannot send; check password_command/password_env")]
@@ -110,4 +121,75 @@ pub enum ImapError {
     },
     #[error(transparent)]
     TlsConfig(#[from] TlsConfigError),
+}
+
+/// Text the server sent (a NO's reason, a BYE's, a greeting), fit for one line of an error:
+/// control and hidden characters dropped (the server is not trusted: an escape sequence must
+/// not reach the terminal, nor a line break split the line), runs of spaces made one, and
+/// at most [`SERVER_TEXT_CHARS`] characters.
+pub fn server_text(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| !c.is_control() && !is_hidden(*c))
+        .collect();
+    let words: Vec<&str> = kept.split_whitespace().collect();
+    let line = words.join(" ");
+    match line.char_indices().nth(SERVER_TEXT_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// What an answer the imap crate could not tie to the command was, in words, for
+/// [`ImapError::Protocol`]: the crate's own text is its Debug output (`Mismatched Tag:
+/// TagMismatch { expect: 4, actual: Err([120, 45]) }`, `Unexpected Response:
+/// MailboxData(Search([1, 2]))`), with the server's bytes in it.
+pub fn unexpected_answer(err: &imap::Error) -> String {
+    match err {
+        imap::Error::TagMismatch(_) => "its answer ended with the tag of another command, so which answer belongs to which command is lost (a broken server, or something between)".to_string(),
+        imap::Error::Unexpected(response) => format!(
+            "it sent {} where the command's answer was due",
+            response_kind(response)
+        ),
+        imap::Error::No(no) => format!("it refused the command: {}", server_text(&no.information)),
+        imap::Error::Bad(bad) => format!(
+            "it called the command invalid: {}",
+            server_text(&bad.information)
+        ),
+        imap::Error::MissingStatusResponse => "its answer to STATUS held no STATUS line".to_string(),
+        imap::Error::Validate(_) => {
+            "a name to send holds a character IMAP cannot carry (a line break)".to_string()
+        }
+        other => server_text(&other.to_string()),
+    }
+}
+
+/// A response named by its kind (RFC 3501 §7), without its content.
+fn response_kind(response: &Response<'_>) -> &'static str {
+    match response {
+        Response::Capabilities(_) => "a CAPABILITY list",
+        Response::Continue { .. } => "a continuation request (\"+\")",
+        Response::Done { .. } => "a tagged status",
+        Response::Data { .. } => "an untagged status",
+        Response::Expunge(_) | Response::Vanished { .. } => "news of an expunge",
+        Response::Fetch(..) => "a FETCH",
+        Response::MailboxData(_) => "mailbox data (LIST, SEARCH, STATUS, FLAGS or counts)",
+        _ => "an extension's answer (QUOTA, ACL, ID, METADATA or another)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_is_one_short_line_without_controls() {
+        let hostile = "No\x1b]52;c;cHduZWQ=\x07 such\r\n\tmailbox\u{202e}gnp.exe";
+        assert_eq!(server_text(hostile), "No]52;c;cHduZWQ= such mailboxgnp.exe");
+        let long = "x".repeat(1000);
+        let cut = server_text(&long);
+        assert_eq!(cut.chars().count(), SERVER_TEXT_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
 }

@@ -22,7 +22,7 @@ use imap_proto::{AttributeValue, Response};
 
 use crate::core::ingest::{Origin, RawIncoming};
 
-pub use super::batches::{batches, Batch};
+pub use super::batches::{batches, Batch, Planned};
 use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::error::ImapError;
 pub use super::uids::BATCH_BYTES;

@@ -12,11 +12,14 @@ pub mod expunged;
 pub mod fetch;
 pub mod idle;
 pub mod listing;
+pub mod login;
 pub mod mailbox;
+pub mod relogin;
 pub mod stream;
 pub mod sync;
 pub mod uids;
 pub mod untagged;
 
-pub use connect::{connect, Endpoint, ImapSession, ImapStream, Security};
+pub use connect::{Endpoint, ImapSession, ImapStream, Security};
 pub use error::ImapError;
+pub use login::connect;

@@ -23,9 +23,11 @@ use crate::core::store::{Store, StoreError, BULK_PAGE_CACHE_BYTES, DEFAULT_PAGE_
 
 use super::connect::{classify, within_deadline, Endpoint, ImapSession};
 use super::cursor::{plan, Plan, Walk};
-use super::error::ImapError;
+use super::error::{server_text, ImapError};
 use super::fetch::{self, Batch, FetchedBatch, Source};
 use super::listing::{self, Listed, Listing};
+use super::relogin::Relogins;
+pub use super::relogin::{Relogin, MAX_RELOGINS};
 pub use super::uids::{uid_set, Examined};
 
 /// UIDs per `UID FETCH`: large enough that round trips do not dominate, small
@@ -106,12 +108,29 @@ pub enum SyncError {
         synced: Vec<SyncReport>,
     },
     /// The FETCH `error` of a UID fetched after the others, and why the sync could not go
-    /// on past it (no new session, the mailbox changed, too many new sessions already).
+    /// on past it (no new session, the mailbox changed); `report`: what the mailbox's sync
+    /// did until then, its gaps (that UID and those not reached) named.
     #[error("{error}; {why}")]
-    NotResumed { error: Box<SyncError>, why: String },
+    NotResumed {
+        error: Box<SyncError>,
+        why: String,
+        report: Box<SyncReport>,
+    },
 }
 
 impl SyncError {
+    /// The reports of the mailboxes synced, or partly synced, before this error ended the
+    /// sync: their gaps are still to be named.
+    pub fn reports_so_far(&self) -> Vec<&SyncReport> {
+        match self {
+            SyncError::InMailbox { error, synced, .. } => {
+                synced.iter().chain(error.reports_so_far()).collect()
+            }
+            SyncError::NotResumed { report, .. } => vec![report],
+            _ => Vec::new(),
+        }
+    }
+
     /// The session is still usable after this error: the server refused a command for
     /// this mailbox, not the connection. Other mailboxes can still be synced.
     fn leaves_session_usable(&self) -> bool {
@@ -135,7 +154,7 @@ pub fn examine(
     let bad = |detail: String| ImapError::BadMailbox {
         mailbox: mailbox.to_string(),
         host: endpoint.host.clone(),
-        detail: detail.trim().trim_end_matches('.').to_string(),
+        detail: server_text(&detail).trim_end_matches('.').to_string(),
     };
     // On the wire in modified UTF-7 (RFC 3501 §5.1.3); everywhere else as configured.
     let wire = super::mailbox::encode(mailbox);
@@ -184,22 +203,15 @@ pub struct Remote<'a> {
     pub relogin: Option<&'a mut Relogin<'a>>,
 }
 
-/// A new session, logged in as the one it replaces; an error says why not.
-pub type Relogin<'r> = dyn FnMut() -> Result<ImapSession, String> + 'r;
-
-/// New sessions (`Remote::relogin`) one sync may open past UIDs whose FETCH breaks the
-/// session: each costs a login and may have cost a timeout, so K such UIDs must not cost K
-/// of them every sync. Past this, the sync ends with the error and the UIDs left are
-/// recorded not reached (no attempt: least-tried first, they get their turn later).
-pub const MAX_RELOGINS: u32 = 2;
-
 /// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
 /// code path of `secdesk sync` and the desk's sync worker. Earlier mailboxes are stored
 /// first, so a reply filed in a later one joins the report it answers. Stops at the first
 /// error; what was stored stays, and the reports of the mailboxes synced go with the error
 /// ([`SyncError::InMailbox`]), so their gaps are named too. A UID fetched after the others
 /// whose FETCH fails again is a gap in its report, not such an error (with
-/// [`Remote::relogin`], even when it broke the session: `session` is then a new one).
+/// [`Remote::relogin`], even when it broke the session: `session` is then a new one). Past
+/// [`MAX_RELOGINS`] new logins, such UIDs left in any mailbox are not asked for: gaps too,
+/// so the session stays usable for the mailboxes after them.
 pub fn sync_mailboxes(
     remote: Remote<'_>,
     mailboxes: &[String],
@@ -213,35 +225,22 @@ pub fn sync_mailboxes(
         batch_size,
         relogin,
     } = remote;
-    let mut relogins = 0;
-    let mut bounded = relogin.map(|r| {
-        move || {
-            if relogins >= MAX_RELOGINS {
-                return Err(format!(
-                    "not logged in again: this sync did {MAX_RELOGINS} times already; the next sync asks for the rest"
-                ));
-            }
-            relogins += 1;
-            r()
-        }
-    });
-    let mut relogin = bounded.as_mut().map(|b| b as &mut Relogin<'_>);
+    // One budget of new logins for the whole sync, every mailbox (see `super::relogin`).
+    let mut relogins = Relogins::new(relogin);
     let mut reports = Vec::with_capacity(mailboxes.len());
     let mut failed: Vec<(String, SyncError)> = Vec::new();
     for name in mailboxes {
         let synced = examine(endpoint, session, name)
             .map_err(SyncError::from)
             .and_then(|examined| {
-                let remote = Remote {
+                let link = Link {
                     endpoint,
                     session: &mut *session,
                     batch_size,
-                    relogin: match relogin {
-                        Some(ref mut r) => Some(&mut **r),
-                        None => None,
-                    },
+                    relogins: &mut relogins,
                 };
-                fetch_new(remote, &examined, store, ingestor, &mut |p| {
+                let plan = plan_for(&examined, store)?;
+                run(link, &examined, plan, store, ingestor, &mut |p| {
                     progress(name, p)
                 })
             });
@@ -296,13 +295,13 @@ pub fn settle_unchanged(
     let mut reports = Vec::with_capacity(examined.len());
     for e in examined {
         let plan = plan_for(e, store)?;
-        let remote = Remote {
+        let link = Link {
             endpoint,
             session: &mut *session,
             batch_size: DEFAULT_BATCH_SIZE,
-            relogin: None,
+            relogins: &mut Relogins::new(None),
         };
-        reports.push(run(remote, e, plan, store, ingestor, &mut |_| {})?);
+        reports.push(run(link, e, plan, store, ingestor, &mut |_| {})?);
     }
     Ok(reports)
 }
@@ -326,26 +325,41 @@ pub fn fetch_new(
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
     let plan = plan_for(examined, store)?;
-    run(remote, examined, plan, store, ingestor, progress)
+    let link = Link {
+        endpoint: remote.endpoint,
+        session: remote.session,
+        batch_size: remote.batch_size,
+        relogins: &mut Relogins::new(remote.relogin),
+    };
+    run(link, examined, plan, store, ingestor, progress)
+}
+
+/// The server side of a sync of one mailbox among others: the session, and the new logins
+/// the whole sync may still make.
+struct Link<'a, 'r> {
+    endpoint: &'a Endpoint,
+    session: &'a mut ImapSession,
+    batch_size: usize,
+    relogins: &'a mut Relogins<'r>,
 }
 
 /// Fetches what `plan` calls for and stores it, batch by batch. Every UID the server lists
 /// ends stored, or recorded missing with its reason (in the report and in the store); the
 /// cursor only moves past UIDs that are stored.
-pub fn run(
-    remote: Remote<'_>,
+fn run(
+    link: Link<'_, '_>,
     examined: &Examined,
     plan: Plan,
     store: &mut Store,
     ingestor: &Ingestor,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
-    let Remote {
+    let Link {
         endpoint,
         session,
         batch_size,
-        relogin,
-    } = remote;
+        relogins,
+    } = link;
     let mut report = SyncReport {
         mailbox: examined.mailbox.clone(),
         uidvalidity_changed: plan.reset,
@@ -362,15 +376,13 @@ pub fn run(
     super::expunged::pause_before_fetch_for_tests(todo_total);
     let Todo {
         listing,
-        mut batches,
-        last,
+        planned,
         mut walk,
         ..
     } = todo;
     // The UIDs fetched after the others, each alone, each its own run of the pipeline (see
     // `list_new`): their failure is a gap, not the end of the mailbox.
-    let last = batches.split_off(batches.len().saturating_sub(last));
-    let runs = std::iter::once(batches).chain(last.into_iter().map(|b| vec![b]));
+    let runs = std::iter::once(planned.in_order).chain(planned.last.into_iter().map(|b| vec![b]));
     let source = Source {
         mailbox: &examined.mailbox,
         uidvalidity: examined.uidvalidity,
@@ -392,17 +404,27 @@ pub fn run(
         progress: &mut *progress,
         expunges: 0,
     };
-    let piped = fetch_runs(endpoint, session, relogin, &source, runs, &mut sink);
+    let piped = fetch_runs(endpoint, session, relogins, &source, runs, &mut sink);
     let expunges = sink.expunges;
     if bulk {
         store.set_page_cache(DEFAULT_PAGE_CACHE_BYTES)?;
     }
-    if let Err((e, failed_uids)) = piped {
-        record_unfetched(store, examined, &walk, &failed_uids, &e)?;
+    if let Err(stopped) = piped {
+        let Stopped { error, failed, why } = *stopped;
+        record_unfetched(store, examined, &walk, &failed, &error)?;
         // The rows of UIDs stored meanwhile go, also those after the failure (a UID
         // fetched last, see `list_new`).
         store.settle_missing(&examined.mailbox, examined.uidvalidity, walk.at)?;
-        return Err(e);
+        let Some(why) = why else {
+            return Err(error);
+        };
+        // The session is lost: the mailbox's gaps go with the error, so they are named.
+        name_unfetched(&mut report, &walk, &failed, &error);
+        return Err(SyncError::NotResumed {
+            error: Box::new(error),
+            why,
+            report: Box::new(report),
+        });
     }
     let settled = settle_expunged(
         endpoint,
@@ -493,17 +515,28 @@ struct Sink<'s> {
 /// Fetches `runs` in order, each through the [`pipeline`] into `sink`: first the batches
 /// in UID order, then each UID fetched after the others, alone. The failure of one of
 /// those is a gap of this sync, named, and the sync goes on (see [`go_on_after`]); any
-/// other failure ends it, with the UIDs of the FETCH that failed.
+/// other failure ends it, with the UIDs of the FETCH that failed. Once the sync's new
+/// logins are spent, the UIDs fetched after the others that are left are not asked for:
+/// gaps, named, and the session stays usable for the mailboxes after this one.
 fn fetch_runs(
     endpoint: &Endpoint,
     session: &mut ImapSession,
-    mut relogin: Option<&mut Relogin<'_>>,
+    relogins: &mut Relogins<'_>,
     source: &Source<'_>,
     runs: impl Iterator<Item = Vec<Batch>>,
     sink: &mut Sink<'_>,
-) -> Result<(), (SyncError, Vec<u32>)> {
+) -> Result<(), Box<Stopped>> {
     let ingestor = sink.ingestor;
-    for (i, batches) in runs.enumerate() {
+    let mut runs = runs.enumerate();
+    while let Some((i, batches)) = runs.next() {
+        if i > 0 && relogins.spent() {
+            let left: Vec<u32> = batches
+                .into_iter()
+                .chain(runs.flat_map(|(_, run)| run))
+                .flat_map(|b| b.uids)
+                .collect();
+            return not_asked(sink, &left).map_err(Stopped::bare);
+        }
         let mut stored = |batch: PreparedBatch| {
             sink.expunges += batch.expunges;
             let Sink {
@@ -520,7 +553,7 @@ fn fetch_runs(
             Ok(())
         };
         let mut failed = Vec::new();
-        let Err(e) = pipeline(
+        let Err(error) = pipeline(
             endpoint,
             session,
             source,
@@ -531,23 +564,58 @@ fn fetch_runs(
         ) else {
             continue;
         };
-        let relogin = relogin.as_mut().map(|r| &mut **r as &mut Relogin<'_>);
-        match failed.as_slice() {
-            [uid] if i > 0 => match go_on_after(endpoint, session, relogin, sink, (*uid, &e)) {
-                Ok(Ok(())) => {}
-                Ok(Err(None)) => return Err((e, failed)),
-                Ok(Err(Some(why))) => {
-                    let error = SyncError::NotResumed {
-                        error: Box::new(e),
-                        why,
-                    };
-                    return Err((error, failed));
+        let why = match failed.as_slice() {
+            [uid] if i > 0 => {
+                match go_on_after(endpoint, session, relogins, sink, (*uid, &error)) {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(why)) => why,
+                    Err(store) => return Err(Stopped::bare(store)),
                 }
-                Err(store) => return Err((store, Vec::new())),
-            },
-            _ => return Err((e, failed)),
-        }
+            }
+            _ => None,
+        };
+        return Err(Box::new(Stopped { error, failed, why }));
     }
+    Ok(())
+}
+
+/// Why [`fetch_runs`] ended a mailbox's sync: the error, the UIDs of the FETCH that failed
+/// (none when the store failed), and, when that FETCH was of a UID fetched after the others,
+/// why the sync could not go on past it.
+struct Stopped {
+    error: SyncError,
+    failed: Vec<u32>,
+    why: Option<String>,
+}
+
+impl Stopped {
+    fn bare(error: SyncError) -> Box<Stopped> {
+        Box::new(Stopped {
+            error,
+            failed: Vec::new(),
+            why: None,
+        })
+    }
+}
+
+/// Records `uids` (fetched after the others, not asked for: the sync's new logins are
+/// spent) as gaps of this sync: not reached in the store, so a real failure recorded
+/// before keeps its reason and count (`Store::record_not_reached`), and named in the report.
+fn not_asked(sink: &mut Sink<'_>, uids: &[u32]) -> Result<(), SyncError> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let reason = super::relogin::spent_reason();
+    let examined = sink.examined;
+    sink.store.record_not_reached(
+        &examined.mailbox,
+        examined.uidvalidity,
+        uids,
+        &format!("{NOT_REACHED}{reason}"),
+    )?;
+    sink.report
+        .missing
+        .extend(uids.iter().map(|&uid| (uid, reason.clone())));
     Ok(())
 }
 
@@ -555,23 +623,21 @@ fn fetch_runs(
 /// records the UID as a gap of this sync, and readies the session for the next FETCH (a new
 /// one, logged in again, when the error may have left it halfway through an answer, with
 /// the mailbox examined again). An error, and nothing recorded, when the sync cannot go
-/// on: no new session is to be had (without `relogin`: no reason), or the mailbox changed
-/// UIDVALIDITY meanwhile; the reason is for the user, after the FETCH error.
+/// on: no new session is to be had (without a way to log in again: no reason), or the
+/// mailbox changed UIDVALIDITY meanwhile; the reason is for the user, after the FETCH error.
 fn go_on_after(
     endpoint: &Endpoint,
     session: &mut ImapSession,
-    relogin: Option<&mut Relogin<'_>>,
+    relogins: &mut Relogins<'_>,
     sink: &mut Sink<'_>,
     (failed, error): (u32, &SyncError),
 ) -> Result<Result<(), Option<String>>, SyncError> {
     let examined = sink.examined;
     if !error.leaves_session_usable() {
-        let Some(relogin) = relogin else {
-            return Ok(Err(None));
-        };
-        let new = match relogin() {
-            Ok(new) => new,
-            Err(why) => {
+        let new = match relogins.login() {
+            None => return Ok(Err(None)),
+            Some(Ok(new)) => new,
+            Some(Err(why)) => {
                 return Ok(Err(Some(format!(
                     "the sync could not go on past UID {failed}: {why}"
                 ))))
@@ -634,15 +700,30 @@ fn record_unfetched(
     Ok(())
 }
 
+/// Adds to `report` the listed UIDs not stored and not named yet, as [`record_unfetched`]
+/// records them.
+fn name_unfetched(report: &mut SyncReport, walk: &Walk, failed_uids: &[u32], error: &SyncError) {
+    let reason = format!("not fetched: {error}");
+    let named: BTreeSet<u32> = report.missing.iter().map(|(uid, _)| *uid).collect();
+    let left: Vec<(u32, String)> = walk
+        .pending()
+        .filter(|u| !named.contains(u))
+        .map(|u| match failed_uids.contains(&u) {
+            true => (u, reason.clone()),
+            false => (u, format!("{NOT_REACHED}{reason}")),
+        })
+        .collect();
+    report.missing.extend(left);
+}
+
 /// What a sync has to fetch: the server's listing, the batches of UIDs not yet stored,
 /// and the walk that moves the cursor over them.
 struct Todo {
     /// The mailbox as examined for the listing that was used.
     examined: Examined,
     listing: Listing,
-    batches: Vec<Batch>,
-    /// How many of `batches`, at their end, hold a UID fetched after the others.
-    last: usize,
+    /// The FETCHes: in UID order, then each UID fetched after the others.
+    planned: fetch::Planned,
     walk: Walk,
     /// Messages to fetch.
     total: usize,
@@ -686,17 +767,13 @@ fn list_new(
         .collect();
     last.sort_unstable();
     let last: Vec<u32> = last.into_iter().map(|(_, uid)| uid).collect();
-    let batches = fetch::batches(
+    let planned = fetch::batches(
         &to_fetch,
         batch_size,
         endpoint.max_message_bytes,
         &retry,
         &last,
     );
-    let last = last
-        .iter()
-        .filter(|uid| to_fetch.iter().any(|l| l.uid == **uid))
-        .count();
     let mut walk = Walk {
         listed: listing.uids.iter().map(|l| l.uid).collect(),
         pos: 0,
@@ -710,8 +787,7 @@ fn list_new(
     Ok(Todo {
         examined: examined.clone(),
         listing,
-        batches,
-        last,
+        planned,
         walk,
         total: to_fetch.len(),
     })

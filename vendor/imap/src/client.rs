@@ -487,6 +487,13 @@ impl<T: Read + Write> Client<T> {
         Ok(Session::new(self.conn))
     }
 
+    /// secdesk patch: the session of a connection the server greeted with `* PREAUTH`
+    /// (RFC 3501 §7.1.4): it is authenticated already, by external means, so LOGIN and
+    /// AUTHENTICATE are not allowed; without this, no `Session` could be had for it.
+    pub fn preauthenticated(self) -> Session<T> {
+        Session::new(self.conn)
+    }
+
     /// Authenticate with the server using the given custom `authenticator` to handle the server's
     /// challenge.
     ///
