@@ -6,6 +6,8 @@
 //!
 //! ```text
 //! H → HeldFetch (held worker: held::fetch_loading, classified as ingest would) → HeldLoaded
+//!   (with what the listing could not show: held entries without a usable request id, a
+//!   count that disagrees; said in red above the posts, never swept)
 //! a / s / z → Moderate (held worker: Moderator::act = held::moderate_seen, then
 //!             held::record; discard as spam and accept train the classifier) → Moderated
 //!           → the status line says what was done, and the queue is fetched again
@@ -95,10 +97,11 @@ fn ask_sweep(state: &mut State) -> Vec<Request> {
 /// The held worker's answers.
 pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
     match action {
-        Action::HeldLoaded(result) => {
+        Action::HeldLoaded(result, gaps) => {
             state.held_loading = false;
-            if let Ok(posts) = &result {
-                state.held_cursor = state.held_cursor.min(posts.len().saturating_sub(1));
+            state.held_gaps = gaps;
+            if let Ok(fresh) = &result {
+                state.held_cursor = state.held_cursor.min(fresh.len().saturating_sub(1));
             }
             state.held = Some(result);
             Vec::new()
@@ -269,6 +272,7 @@ pub fn move_by(state: &mut State, delta: i64) {
 /// The held worker's side of [`Request::HeldFetch`]: every configured list's held posts,
 /// classified.
 pub fn fetch(config: &Config, store: &mut Store) -> Action {
+    let mut gaps = Vec::new();
     let mut fetched = || -> anyhow::Result<Vec<ClassifiedPost>> {
         let client = held::connect(config)?;
         let lists = held::lists(config, None);
@@ -278,9 +282,11 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
             let classifier = load_classifier(store, Some(&config.dir()))?;
             anyhow::Ok((&mut *store, classifier))
         })?;
+        gaps = listed.gaps;
         Ok(listed.posts)
     };
-    Action::HeldLoaded(fetched().map_err(|e| text::held_failed(&one_line(&e))))
+    let result = fetched().map_err(|e| text::held_failed(&one_line(&e)));
+    Action::HeldLoaded(result, gaps)
 }
 
 /// The held worker's side of [`Request::RejectReasons`]: the templates read now, so a
