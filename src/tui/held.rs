@@ -101,7 +101,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
             state.held_loading = false;
             state.held_gaps = gaps;
             if let Ok(fresh) = &result {
-                state.held_cursor = state.held_cursor.min(fresh.len().saturating_sub(1));
+                state.held_cursor = follow(posts(state), state.held_cursor, fresh);
             }
             state.held = Some(result);
             Vec::new()
@@ -260,6 +260,28 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Where the cursor goes when the queue is fetched again: on the post it was on, or, when
+/// that one is gone, on the first post after it that is still held. Never the same index
+/// alone: posts handled above it (by another moderator, or a sweep) shift the queue, and a
+/// key pressed as the new queue arrives would act on a post the moderator never aimed at.
+fn follow(old: &[ClassifiedPost], cursor: usize, fresh: &[ClassifiedPost]) -> usize {
+    let last = fresh.len().saturating_sub(1);
+    let same = |a: &ClassifiedPost, b: &ClassifiedPost| {
+        a.post.list == b.post.list
+            && a.post.request_id == b.post.request_id
+            && a.post.hold_date == b.post.hold_date
+            && a.post.message_id == b.post.message_id
+    };
+    old.iter()
+        .skip(cursor)
+        .find_map(|was| fresh.iter().position(|now| same(was, now)))
+        .unwrap_or(if old.is_empty() {
+            cursor.min(last)
+        } else {
+            last
+        })
 }
 
 /// Moves the cursor on the held screen.
