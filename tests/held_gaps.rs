@@ -2,7 +2,9 @@
 //! Mailman 3 core, through a small rewriting front on loopback that passes every request on
 //! to Mailman and alters its answers as a broken or lying server would: a held entry
 //! without its `request_id`, a held count (`held/count`, `total_size`) that disagrees with
-//! the entries given. Each step asserts what a moderator, or a script, would notice.
+//! the entries given. Each step asserts what a moderator, or a script, would notice. The
+//! last test talks to Mailman directly: a 404 that means "no such list" is not "already
+//! handled".
 
 #[path = "support/mailman.rs"]
 mod mailman;
@@ -286,6 +288,41 @@ fn a_held_count_that_disagrees_with_the_entries_is_said_and_hides_nothing() {
     assert!(stdout.contains(REPORT.2), "{stdout}");
     assert!(
         stdout.contains("NOT SHOWN: Mailman says security@example.org holds 3 posts, but gave only 1: 2 may be missing"),
+        "{stdout}"
+    );
+}
+
+/// Mailman answers a held request of a list it does not have with the same 404 as one no
+/// longer held. `held discard ID --list TYPO` said "already handled" and exited 0, the post
+/// still held; now it names the list and exits 1, and an id truly gone is still "already
+/// handled" (exit 0).
+#[test]
+fn acting_by_id_on_a_list_mailman_does_not_have_is_an_error_not_already_handled() {
+    let Some((_sink, _smtp, mm)) = start() else {
+        return;
+    };
+    hold(&mm, &[REPORT]);
+    let desk = desk(&mm.rest_url());
+    let id = mm.held_ids(LIST_ID)[0].to_string();
+
+    let out = run(
+        &desk,
+        &["held", "discard", &id, "--list", "securty@example.org"],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("already handled"), "{stdout}");
+    assert!(
+        stderr.contains("Mailman has no list \"securty@example.org\""),
+        "{stderr}"
+    );
+    assert_eq!(mm.held_ids(LIST_ID).len(), 1, "the report is still held");
+
+    let out = run(&desk, &["held", "discard", "999999"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("request 999999: already handled"),
         "{stdout}"
     );
 }

@@ -202,6 +202,19 @@ impl Client {
         }
     }
 
+    /// Whether Mailman has `list` (`GET …/lists/<list>`). Mailman answers a held request of
+    /// an unknown list with the same 404 as one no longer held, so "already handled" is
+    /// only said of a list that exists.
+    pub fn has_list(&self, list: &str) -> Result<bool, MailmanError> {
+        let url = format!("{}/lists/{list}", self.base);
+        let (status, body) = self.send(&url, None)?;
+        match status {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.unexpected(&format!("the list {list}"), status, &body)),
+        }
+    }
+
     /// Accepts, discards, rejects (with `comment` sent to the sender) or defers a held post.
     /// Mailman answers 404 for a request that is no longer held: [`Moderated::AlreadyHandled`].
     pub fn moderate(
