@@ -32,6 +32,8 @@ struct Lies {
     strip_request_id_of: Option<String>,
     /// `held/count`'s `count` and every page's `total_size` say this.
     count: Option<u64>,
+    /// A moderation POST of this request id is answered 500, not passed on.
+    fail_action_on: Option<u64>,
 }
 
 /// The rewriting front: its REST root, and the lies it tells (changeable between runs).
@@ -73,10 +75,16 @@ fn front(mm: Arc<Mailman>) -> Front {
                 let mut parts = request_line.split_whitespace();
                 let method = parts.next().unwrap_or("GET").to_string();
                 let path = parts.next().unwrap_or("/").to_string();
-                let (status, body) = mm
-                    .request(&method, &path, &String::from_utf8_lossy(&form))
-                    .expect("mailman behind the front");
                 let lies = told.lock().expect("lies").clone();
+                let failed = lies
+                    .fail_action_on
+                    .is_some_and(|id| method == "POST" && path.ends_with(&format!("/held/{id}")));
+                let (status, body) = if failed {
+                    (500, r#"{"title": "500 Internal Server Error"}"#.to_string())
+                } else {
+                    mm.request(&method, &path, &String::from_utf8_lossy(&form))
+                        .expect("mailman behind the front")
+                };
                 let body = if status == 200 {
                     alter(&path, &body, &lies)
                 } else {
@@ -186,9 +194,7 @@ fn a_held_entry_without_a_request_id_is_said_never_swept_and_exits_1() {
     let Some((_sink, _smtp, mm)) = start() else {
         return;
     };
-    let mut posts = vec![REPORT];
-    posts.extend(SPAM);
-    hold(&mm, &posts);
+    hold(&mm, &[REPORT, SPAM[0], SPAM[1]]);
     let front = front(mm.clone());
     front.lies.lock().expect("lies").strip_request_id_of = Some(format!("<{}>", REPORT.0));
     let desk = desk(&front.url);
@@ -325,4 +331,36 @@ fn acting_by_id_on_a_list_mailman_does_not_have_is_an_error_not_already_handled(
         stdout.contains("request 999999: already handled"),
         "{stdout}"
     );
+}
+
+/// `held defer A B C` whose action on B fails: A is done and said, and the error names B and
+/// says C was not tried (before, the error named B alone: C looked handled).
+#[test]
+fn acting_on_several_ids_names_the_ones_an_error_left_untried() {
+    let Some((_sink, _smtp, mm)) = start() else {
+        return;
+    };
+    hold(&mm, &[REPORT, SPAM[0], SPAM[1]]);
+    let ids: Vec<String> = mm.held_ids(LIST_ID).iter().map(u64::to_string).collect();
+    let front = front(mm.clone());
+    front.lies.lock().expect("lies").fail_action_on = ids[1].parse().ok();
+    let desk = desk(&front.url);
+
+    let mut args = vec!["held", "defer"];
+    args.extend(ids.iter().map(String::as_str));
+    let out = run(&desk, &args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("deferred request {} ", ids[0])),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "request {} (stopped there; not tried: {})",
+            ids[1], ids[2]
+        )) && stderr.contains("HTTP 500"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }

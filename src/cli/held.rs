@@ -27,6 +27,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::core::classify::load_classifier;
@@ -274,19 +275,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let action = act.action;
     let train = !act.not_spam;
     let mut refused = 0;
-    for id in act.ids {
-        let mut found = held::find(&client, &lists, *id)?;
-        if found.len() > 1 {
-            let where_ = found
-                .iter()
-                .map(|p| terminal_line(&p.list))
-                .collect::<Vec<_>>();
-            anyhow::bail!(
-                "request {id} is held in several lists ({}): say which with --list",
-                where_.join(", ")
-            );
-        }
-        let Some(post) = found.pop() else {
+    for (at, id) in act.ids.iter().enumerate() {
+        // An error stops the command: it names the ids after it, which were not tried.
+        let stopped = || stopped_at(*id, &act.ids[at + 1..]);
+        let found = held::find(&client, &lists, *id).with_context(stopped)?;
+        let found = only_one(found).with_context(stopped)?;
+        let Some(post) = found else {
             println!(
                 "request {id}: already handled (no longer held in {})",
                 terminal_line(&lists.join(", "))
@@ -304,11 +298,35 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         for seen in moderation::classify(&classifier, &trusted, vec![post]) {
-            let acted = moderator.act(&seen, action, act.comment, train)?;
+            let acted = moderator
+                .act(&seen, action, act.comment, train)
+                .with_context(stopped)?;
             println!("{}", acted_line(action, &seen, acted));
         }
     }
     Ok(refused_status(refused, act.ids.len()))
+}
+
+/// The one post found under a request id, if any; several (lists that each hold one under
+/// it) is an error asking for `--list`.
+fn only_one(mut found: Vec<HeldPost>) -> anyhow::Result<Option<HeldPost>> {
+    if found.len() > 1 {
+        let lists: Vec<String> = found.iter().map(|p| terminal_line(&p.list)).collect();
+        anyhow::bail!(
+            "it is held in several lists ({}): say which with --list",
+            lists.join(", ")
+        );
+    }
+    Ok(found.pop())
+}
+
+/// What an error at request `id` leaves undone: the ids after it were not tried.
+fn stopped_at(id: u64, rest: &[u64]) -> String {
+    if rest.is_empty() {
+        return format!("request {id}");
+    }
+    let ids: Vec<String> = rest.iter().map(u64::to_string).collect();
+    format!("request {id} (stopped there; not tried: {})", ids.join(" "))
 }
 
 /// `held --json`: the posts, then each held entry that could not be read; every gap is
