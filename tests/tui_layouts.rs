@@ -261,7 +261,10 @@ fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
             auth: Default::default(),
         })
         .collect();
-    desk.act(secdesk::tui::action::Action::HeldLoaded(Ok(posts)));
+    desk.act(secdesk::tui::action::Action::HeldLoaded(
+        Ok(posts),
+        Vec::new(),
+    ));
     for _ in 0..11 {
         desk.key(KeyCode::Char('j'));
     }
@@ -345,7 +348,10 @@ fn at_80x24_the_held_screen_marks_unsure_verdicts_and_lost_content() {
             vec![],
         ),
     ];
-    desk.act(secdesk::tui::action::Action::HeldLoaded(Ok(posts)));
+    desk.act(secdesk::tui::action::Action::HeldLoaded(
+        Ok(posts),
+        Vec::new(),
+    ));
     let screen = desk.screen();
     insta::assert_snapshot!("held_verdicts_80x24", screen);
     let row = |sender: &str| {
@@ -483,4 +489,75 @@ fn at_80x24_the_held_screens_title_is_not_cut_mid_word() {
     );
     desk.resize(120, 30);
     assert!(rows(&desk.screen())[0].contains("S sweep spam"));
+}
+
+/// At 80×24 a listing with held entries the desk could not read says so above the posts, in
+/// full (wrapped), sending the moderator to Mailman's web UI; the readable posts are still
+/// listed, and a listing with nothing readable does not claim that nothing is held.
+#[test]
+fn at_80x24_the_held_screen_says_what_the_listing_could_not_show() {
+    use secdesk::core::model::{Class, Outcome, Verdict};
+    use secdesk::core::moderation::gaps::{ListingGap, UnreadableEntry};
+    use secdesk::core::moderation::{ClassifiedPost, HeldPost};
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('H'));
+    let spam = ClassifiedPost {
+        post: HeldPost {
+            list: "security@example.org".into(),
+            request_id: 4,
+            message_id: Some("spam@example.net".into()),
+            sender: "win@lottery.example".into(),
+            subject: "You WON".into(),
+            reason: "not a member".into(),
+            hold_date: None,
+            raw: b"Subject: You WON\n\nclaim now\n".to_vec(),
+        },
+        verdict: Verdict {
+            class: Class::Spam,
+            outcome: Outcome::Spam,
+            spam_score: 1.0,
+            confidence: 1.0,
+            reasons: Vec::new(),
+        },
+        auth: Default::default(),
+    };
+    let gap = ListingGap::Unreadable {
+        list: "security@example.org".into(),
+        entries: vec![UnreadableEntry {
+            position: 2,
+            why: "`request_id` is missing".into(),
+            sender: "alice@reporter.example".into(),
+            subject: "Heap overflow in zipfile".into(),
+            message_id: String::new(),
+            hold_date: String::new(),
+        }],
+    };
+    let act = |posts, gaps| secdesk::tui::action::Action::HeldLoaded(Ok(posts), gaps);
+    desk.act(act(vec![spam], vec![gap.clone()]));
+    let screen = desk.screen();
+    let joined = rows(&screen)
+        .iter()
+        .map(|r| r.trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        joined.contains("NOT SHOWN: 1 held entry of security@example.org could not be read"),
+        "{screen}"
+    );
+    assert!(
+        joined.contains("\"Heap overflow in zipfile\" from alice@reporter.example")
+            && joined.contains("moderate it in Mailman's web UI (Postorius)"),
+        "{screen}"
+    );
+    assert!(screen.contains("win@lottery.example"), "{screen}");
+
+    desk.act(act(Vec::new(), vec![gap]));
+    let screen = desk.screen();
+    assert!(!screen.contains("No post is held"), "{screen}");
+    assert!(
+        screen.contains("No held post can be shown here"),
+        "{screen}"
+    );
+    assert!(screen.contains("NOT SHOWN: 1 held entry"), "{screen}");
 }

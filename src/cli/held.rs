@@ -5,7 +5,13 @@
 //!   `request_id`, `message_id`, `sender`, `subject`, `reason`, `hold_date`, `class`,
 //!   `outcome`, `spam_score` and `reasons`, `content_lost` (true for a post whose content
 //!   Mailman lost: its `class` is a placeholder, `valid` and `unsure`), and `auth` (SPF, DKIM and DMARC as weighed, with
-//!   `authserv_id` and `verified`, as in `secdesk show --json`). A post's
+//!   `authserv_id` and `verified`, as in `secdesk show --json`), and `unreadable` (null).
+//!   A held entry Mailman gave without a usable request id is an element too, after the
+//!   posts: `request_id` null, `unreadable` saying why, `position`, and what it says of
+//!   itself (`list`, `message_id`, `sender`, `subject`, `hold_date`); it has no verdict.
+//! - A listing that may have left held posts out (such an entry, a count of held posts over
+//!   the entries Mailman gave, a queue past 10,000 entries) says so after the posts
+//!   (`NOT SHOWN: …`; with `--json`, on stderr) and exits 1; so does a sweep. A post's
 //!   `Authentication-Results` are read as ingest reads them (`[sync] authserv_id`): a pass
 //!   the sender wrote is neither weighed nor shown as the server's.
 //! - `held accept|discard|reject|defer REQUEST_ID... [--list L] [--comment TEXT]` moderates.
@@ -21,11 +27,13 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::core::classify::load_classifier;
 use crate::core::model::{Class, Outcome};
 use crate::core::moderation::cache::Coverage;
+use crate::core::moderation::gaps::{self, ListingGap};
 use crate::core::moderation::{self, Action, ClassifiedPost, HeldPost};
 use crate::core::parse::AuthResults;
 use crate::core::sanitize::terminal_line;
@@ -130,6 +138,55 @@ struct HeldJson {
     content_lost: bool,
     /// The sender authentication the verdict weighed, and whose it is.
     auth: AuthView,
+    /// Always null for a post; see [`UnreadableJson`].
+    unreadable: Option<String>,
+}
+
+/// A held entry Mailman listed without a usable request id, as `--json` prints it beside the
+/// posts: `request_id` null, `unreadable` says why, `position` is its place in Mailman's
+/// order. It has no verdict: nothing can act on it from the desk.
+#[derive(Debug, Serialize)]
+struct UnreadableJson {
+    list: String,
+    request_id: Option<u64>,
+    position: usize,
+    unreadable: String,
+    message_id: String,
+    sender: String,
+    subject: String,
+    hold_date: String,
+}
+
+/// One element of `held --json`: a post, or an entry that could not be read.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum HeldRow {
+    Post(Box<HeldJson>),
+    Unreadable(UnreadableJson),
+}
+
+impl HeldJson {
+    /// The rows of a gap's unreadable entries (none for another gap).
+    fn unreadable(gap: &ListingGap) -> Vec<HeldRow> {
+        let ListingGap::Unreadable { list, entries } = gap else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .map(|e| {
+                HeldRow::Unreadable(UnreadableJson {
+                    list: terminal_line(list),
+                    request_id: None,
+                    position: e.position,
+                    unreadable: terminal_line(&e.why),
+                    message_id: terminal_line(&e.message_id),
+                    sender: terminal_line(&e.sender),
+                    subject: terminal_line(&e.subject),
+                    hold_date: terminal_line(&e.hold_date),
+                })
+            })
+            .collect()
+    }
 }
 
 impl From<&ClassifiedPost> for HeldJson {
@@ -149,6 +206,7 @@ impl From<&ClassifiedPost> for HeldJson {
             reasons: c.verdict.reasons.iter().map(|r| terminal_line(r)).collect(),
             content_lost: p.content_lost(),
             auth: safe_auth(&c.auth),
+            unreadable: None,
         }
     }
 }
@@ -190,22 +248,22 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         if let Some(e) = &listed.cache_error {
             eprintln!("{}", not_recorded_warning(e, &config.store_path()));
         }
-        let posts = listed.posts;
+        let (posts, gaps) = (listed.posts, listed.gaps);
         let mut moderator = Moderator {
             client: &client,
             store: &mut store,
             moderator: &config.identity.email,
         };
         if let Some(HeldCommand::Sweep(sweep)) = &args.command {
-            return run_sweep(&mut moderator, &posts, sweep);
+            let swept = run_sweep(&mut moderator, &posts, &gaps, sweep)?;
+            return Ok(listing_status(swept, &gaps));
         }
         if args.json {
-            let rows: Vec<HeldJson> = posts.iter().map(HeldJson::from).collect();
-            output::print_json(&rows)?;
+            print_json(&posts, &gaps)?;
         } else {
-            print_posts(&mut std::io::stdout().lock(), &posts, &lists)?;
+            print_posts(&mut std::io::stdout().lock(), &posts, &gaps, &lists)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(listing_status(ExitCode::SUCCESS, &gaps));
     };
     let mut store = open()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
@@ -217,19 +275,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let action = act.action;
     let train = !act.not_spam;
     let mut refused = 0;
-    for id in act.ids {
-        let mut found = held::find(&client, &lists, *id)?;
-        if found.len() > 1 {
-            let where_ = found
-                .iter()
-                .map(|p| terminal_line(&p.list))
-                .collect::<Vec<_>>();
-            anyhow::bail!(
-                "request {id} is held in several lists ({}): say which with --list",
-                where_.join(", ")
-            );
-        }
-        let Some(post) = found.pop() else {
+    for (at, id) in act.ids.iter().enumerate() {
+        // An error stops the command: it names the ids after it, which were not tried.
+        let stopped = || stopped_at(*id, &act.ids[at + 1..]);
+        let found = held::find(&client, &lists, *id).with_context(stopped)?;
+        let found = only_one(found).with_context(stopped)?;
+        let Some(post) = found else {
             println!(
                 "request {id}: already handled (no longer held in {})",
                 terminal_line(&lists.join(", "))
@@ -247,11 +298,63 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         for seen in moderation::classify(&classifier, &trusted, vec![post]) {
-            let acted = moderator.act(&seen, action, act.comment, train)?;
+            let acted = moderator
+                .act(&seen, action, act.comment, train)
+                .with_context(stopped)?;
             println!("{}", acted_line(action, &seen, acted));
         }
     }
     Ok(refused_status(refused, act.ids.len()))
+}
+
+/// The one post found under a request id, if any; several (lists that each hold one under
+/// it) is an error asking for `--list`.
+fn only_one(mut found: Vec<HeldPost>) -> anyhow::Result<Option<HeldPost>> {
+    if found.len() > 1 {
+        let lists: Vec<String> = found.iter().map(|p| terminal_line(&p.list)).collect();
+        anyhow::bail!(
+            "it is held in several lists ({}): say which with --list",
+            lists.join(", ")
+        );
+    }
+    Ok(found.pop())
+}
+
+/// What an error at request `id` leaves undone: the ids after it were not tried.
+fn stopped_at(id: u64, rest: &[u64]) -> String {
+    if rest.is_empty() {
+        return format!("request {id}");
+    }
+    let ids: Vec<String> = rest.iter().map(u64::to_string).collect();
+    format!("request {id} (stopped there; not tried: {})", ids.join(" "))
+}
+
+/// `held --json`: the posts, then each held entry that could not be read; every gap is
+/// said on stderr too.
+fn print_json(posts: &[ClassifiedPost], gaps: &[ListingGap]) -> anyhow::Result<()> {
+    let mut rows: Vec<HeldRow> = posts
+        .iter()
+        .map(|c| HeldRow::Post(Box::new(HeldJson::from(c))))
+        .collect();
+    rows.extend(gaps.iter().flat_map(HeldJson::unreadable));
+    output::print_json(&rows)?;
+    for gap in gaps {
+        eprintln!("secdesk: warning: {gap}");
+    }
+    Ok(())
+}
+
+/// Exit 1 when the listing may have left held posts out (`gaps::incomplete`): a held entry
+/// the desk could not read, a count over the entries read, a queue past the bound. The gaps
+/// were said with the listing; stderr's last line says why the status.
+fn listing_status(status: ExitCode, gaps: &[ListingGap]) -> ExitCode {
+    if !gaps::incomplete(gaps) {
+        return status;
+    }
+    eprintln!(
+        "secdesk: error: the held listing is incomplete (said above): some held posts are not shown here and were not acted on; moderate them in Mailman's web UI (Postorius)"
+    );
+    ExitCode::FAILURE
 }
 
 /// Exit 1 when any of the `asked` ids was refused, summing them up when there were several
@@ -359,10 +462,21 @@ fn acted_line(action: Action, seen: &ClassifiedPost, acted: Acted) -> String {
 fn print_posts(
     out: &mut impl Write,
     posts: &[ClassifiedPost],
+    gaps: &[ListingGap],
     lists: &[&str],
 ) -> anyhow::Result<()> {
     if posts.is_empty() {
-        writeln!(out, "nothing held in {}", terminal_line(&lists.join(", ")))?;
+        // "Nothing held" only when Mailman's answer says so throughout.
+        if gaps.is_empty() {
+            writeln!(out, "nothing held in {}", terminal_line(&lists.join(", ")))?;
+        } else {
+            writeln!(
+                out,
+                "no held post of {} can be shown here",
+                terminal_line(&lists.join(", "))
+            )?;
+        }
+        print_gaps(out, gaps)?;
         return Ok(());
     }
     for c in posts {
@@ -425,6 +539,14 @@ fn print_posts(
         count(Class::Invalid),
         count(Class::Valid)
     )?;
+    print_gaps(out, gaps)
+}
+
+/// What the listing could not show, after it: one line per gap.
+fn print_gaps(out: &mut impl Write, gaps: &[ListingGap]) -> anyhow::Result<()> {
+    for gap in gaps {
+        writeln!(out, "NOT SHOWN: {gap}")?;
+    }
     Ok(())
 }
 
@@ -439,15 +561,18 @@ fn class_word(c: &ClassifiedPost) -> &'static str {
 }
 
 /// Shows what the sweep will discard, asks, then discards with a progress bar when many.
+/// Entries the listing could not read are never swept: they are said first, and stay held.
 fn run_sweep(
     moderator: &mut Moderator<'_>,
     posts: &[ClassifiedPost],
+    gaps: &[ListingGap],
     args: &SweepArgs,
 ) -> anyhow::Result<ExitCode> {
     let SweepClass::Spam = args.class;
     let doomed = moderation::spam_sweep(posts);
     let left = posts.len() - doomed.len();
     let mut out = std::io::stdout().lock();
+    print_gaps(&mut out, gaps)?;
     if doomed.is_empty() {
         writeln!(
             out,

@@ -84,8 +84,13 @@ pub enum Action {
     AdvisoryEdited(AdvisoryForm, Result<String, String>),
     /// The form was saved (what changed), or refused (why; the form is kept for `A`).
     AdvisorySaved(AdvisoryForm, Result<String, String>),
-    /// The mailing list's held posts, classified, or why they could not be fetched.
-    HeldLoaded(Result<Vec<ClassifiedPost>, String>),
+    /// The mailing list's held posts, classified, or why they could not be fetched; and
+    /// what the listing could not show (held entries without a usable request id, a count
+    /// that disagrees), which the held screen says above the posts.
+    HeldLoaded(
+        Result<Vec<ClassifiedPost>, String>,
+        Vec<crate::core::moderation::gaps::ListingGap>,
+    ),
     /// What a moderation (or a sweep) did, as one line, or why it failed.
     Moderated(Result<String, String>),
     /// The reject reasons for the held post `r` was pressed on, each rendered for it.

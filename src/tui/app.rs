@@ -242,6 +242,8 @@ pub struct State {
     /// The held posts last fetched (or why not), the cursor among them, and whether a
     /// fetch is on its way.
     pub held: Option<Result<Vec<crate::core::moderation::ClassifiedPost>, String>>,
+    /// What the last listing could not show, said above the posts (`ListingGap`).
+    pub held_gaps: Vec<crate::core::moderation::gaps::ListingGap>,
     pub held_cursor: usize,
     pub held_loading: bool,
     /// A reject under way (`r` on the held screen).
@@ -341,6 +343,7 @@ impl State {
             stats: None,
             stats_monthly: false,
             held: None,
+            held_gaps: Vec::new(),
             held_cursor: 0,
             held_loading: false,
             held_reject: None,

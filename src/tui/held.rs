@@ -6,6 +6,8 @@
 //!
 //! ```text
 //! H → HeldFetch (held worker: held::fetch_loading, classified as ingest would) → HeldLoaded
+//!   (with what the listing could not show: held entries without a usable request id, a
+//!   count that disagrees; said in red above the posts, never swept)
 //! a / s / z → Moderate (held worker: Moderator::act = held::moderate_seen, then
 //!             held::record; discard as spam and accept train the classifier) → Moderated
 //!           → the status line says what was done, and the queue is fetched again
@@ -95,10 +97,11 @@ fn ask_sweep(state: &mut State) -> Vec<Request> {
 /// The held worker's answers.
 pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
     match action {
-        Action::HeldLoaded(result) => {
+        Action::HeldLoaded(result, gaps) => {
             state.held_loading = false;
-            if let Ok(posts) = &result {
-                state.held_cursor = state.held_cursor.min(posts.len().saturating_sub(1));
+            state.held_gaps = gaps;
+            if let Ok(fresh) = &result {
+                state.held_cursor = follow(posts(state), state.held_cursor, fresh);
             }
             state.held = Some(result);
             Vec::new()
@@ -259,6 +262,28 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
     }
 }
 
+/// Where the cursor goes when the queue is fetched again: on the post it was on, or, when
+/// that one is gone, on the first post after it that is still held. Never the same index
+/// alone: posts handled above it (by another moderator, or a sweep) shift the queue, and a
+/// key pressed as the new queue arrives would act on a post the moderator never aimed at.
+fn follow(old: &[ClassifiedPost], cursor: usize, fresh: &[ClassifiedPost]) -> usize {
+    let last = fresh.len().saturating_sub(1);
+    let same = |a: &ClassifiedPost, b: &ClassifiedPost| {
+        a.post.list == b.post.list
+            && a.post.request_id == b.post.request_id
+            && a.post.hold_date == b.post.hold_date
+            && a.post.message_id == b.post.message_id
+    };
+    old.iter()
+        .skip(cursor)
+        .find_map(|was| fresh.iter().position(|now| same(was, now)))
+        .unwrap_or(if old.is_empty() {
+            cursor.min(last)
+        } else {
+            last
+        })
+}
+
 /// Moves the cursor on the held screen.
 pub fn move_by(state: &mut State, delta: i64) {
     let len = posts(state).len();
@@ -269,6 +294,7 @@ pub fn move_by(state: &mut State, delta: i64) {
 /// The held worker's side of [`Request::HeldFetch`]: every configured list's held posts,
 /// classified.
 pub fn fetch(config: &Config, store: &mut Store) -> Action {
+    let mut gaps = Vec::new();
     let mut fetched = || -> anyhow::Result<Vec<ClassifiedPost>> {
         let client = held::connect(config)?;
         let lists = held::lists(config, None);
@@ -278,9 +304,11 @@ pub fn fetch(config: &Config, store: &mut Store) -> Action {
             let classifier = load_classifier(store, Some(&config.dir()))?;
             anyhow::Ok((&mut *store, classifier))
         })?;
+        gaps = listed.gaps;
         Ok(listed.posts)
     };
-    Action::HeldLoaded(fetched().map_err(|e| text::held_failed(&one_line(&e))))
+    let result = fetched().map_err(|e| text::held_failed(&one_line(&e)));
+    Action::HeldLoaded(result, gaps)
 }
 
 /// The held worker's side of [`Request::RejectReasons`]: the templates read now, so a

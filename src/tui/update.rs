@@ -73,7 +73,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         | Action::ReplyQueued { .. }
         | Action::ReplyNotSentInDemo { .. }
         | Action::ReplyDelivered(_)) => reply::on_action(state, reply_step),
-        held_step @ (Action::HeldLoaded(_)
+        held_step @ (Action::HeldLoaded(..)
         | Action::Moderated(_)
         | Action::SweepProgress { .. }
         | Action::RejectReasons(..)

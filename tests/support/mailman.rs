@@ -307,6 +307,21 @@ impl Drop for Mailman {
     }
 }
 
+/// A running Mailman with `list`, its outgoing mail going to an SMTP sink writing into the
+/// returned temp dir; `None`, with a plain skip line, when Debian's mailman3 is not
+/// installed.
+pub fn with_list(list: &str) -> Option<(tempfile::TempDir, crate::support::Smtp, Mailman)> {
+    if !Mailman::installed() {
+        eprintln!("skip: Debian mailman3 is not installed (scripts/test installs it)");
+        return None;
+    }
+    let sink = tempfile::tempdir().expect("temp dir");
+    let smtp = crate::support::Smtp::start(&sink.path().join("Maildir"));
+    let mm = Mailman::start(smtp.port);
+    mm.create_list(list);
+    Some((sink, smtp, mm))
+}
+
 /// The messages an SMTP sink stored in `maildir` (its `new/` folder), as text.
 /// A plain-text post to `list`, as a sender's mail client would write it.
 pub fn list_post(list: &str, message_id: &str, from: &str, subject: &str, body: &str) -> Vec<u8> {

@@ -765,6 +765,29 @@ impl Drop for Smtp {
     }
 }
 
+/// Runs `cmd` (stdin empty, stdout and stderr piped) to its end, killing it and failing the
+/// test when it is still running after `timeout`.
+#[allow(dead_code)] // each test binary uses a different subset
+pub fn output_within(mut cmd: Command, timeout: Duration) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the command");
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().expect("poll the command").is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("{cmd:?} still running after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+        .wait_with_output()
+        .expect("collect the command's output")
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

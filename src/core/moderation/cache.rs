@@ -23,6 +23,7 @@ use chrono::Utc;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
+use super::gaps::ListingGap;
 use super::{classify, settle, ClassifiedPost, HeldPost, ModerationError};
 use crate::core::classify::{Classifier, Judged};
 use crate::core::store::Store;
@@ -35,6 +36,8 @@ pub struct Classified {
     pub reused: usize,
     /// Why the cache could not be read or written; the verdicts are right all the same.
     pub cache_error: Option<ModerationError>,
+    /// What the listing could not show (filled by the caller that fetched the queue).
+    pub gaps: Vec<ListingGap>,
 }
 
 /// Which posts a listing covers, for dropping the verdicts of posts no longer held.
@@ -85,6 +88,7 @@ pub fn classify_cached(
             posts: classify(classifier, trusted, posts),
             reused: 0,
             cache_error: None,
+            gaps: Vec::new(),
         };
     };
     let digests: Vec<[u8; 32]> = posts
@@ -127,6 +131,7 @@ pub fn classify_cached(
         posts,
         reused,
         cache_error,
+        gaps: Vec::new(),
     }
 }
 

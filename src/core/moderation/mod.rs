@@ -6,10 +6,12 @@
 //! id + message id, moderator, time, how long the post was held) and, when the post is (or
 //! later becomes) a message in the store, a `moderation` event in its report's audit log.
 //! Discarding a post as spam and accepting one train the classifier, as a confirmed class
-//! does. [`stats`] derives the moderation figures of `secdesk stats`; [`reject_reasons`]
+//! does. [`gaps`] says what a listing could not show (entries without a usable request id,
+//! a count that disagrees with the entries read). [`stats`] derives the moderation figures of `secdesk stats`; [`reject_reasons`]
 //! renders the reject reasons the desk offers.
 
 pub mod cache;
+pub mod gaps;
 pub mod reject_reasons;
 pub mod stats;
 

@@ -12,10 +12,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::Utc;
 
-use super::{Client, MailmanError, Moderated};
+use super::{Client, HeldQueue, MailmanError, Moderated};
 use crate::core::classify::Classifier;
 use crate::core::config::Config;
 use crate::core::moderation::cache::{Classified, Coverage};
+use crate::core::moderation::gaps;
 use crate::core::moderation::{
     self, Action, ClassifiedPost, Decision, HeldPost, ModerationError, Recorded,
 };
@@ -67,7 +68,8 @@ pub fn lists<'a>(config: &'a Config, only: Option<&'a str>) -> Vec<&'a str> {
 /// (docs/benchmarks.md), so `load` (opening the store and loading its classifier) runs on
 /// this thread while another fetches. Verdicts this classifier gave before under the same
 /// `trusted` are reused from the store (`moderation::cache`); `coverage` says whether
-/// `lists` is the whole queue. Gives the store back with the posts.
+/// `lists` is the whole queue. Gives the store back with the posts; what the listing could
+/// not show is in `Classified::gaps`.
 pub fn fetch_loading<S: BorrowMut<Store>, E: From<QueueError>>(
     client: &Client,
     lists: &[&str],
@@ -81,9 +83,17 @@ pub fn fetch_loading<S: BorrowMut<Store>, E: From<QueueError>>(
         (fetching.join(), loaded)
     });
     // The fetch only panics on a bug: surface it, as the classifier's workers do.
-    let held = held.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let HeldQueue { posts: held, gaps } =
+        held.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     let (mut store, classifier) = loaded?;
-    let classified = match build_identity() {
+    // A listing that may miss posts does not cover the queue: the verdicts of posts it
+    // did not show are kept.
+    let coverage = if gaps::incomplete(&gaps) {
+        Coverage::Part
+    } else {
+        coverage
+    };
+    let mut classified = match build_identity() {
         Some(build) => moderation::cache::classify_cached(
             store.borrow_mut(),
             &classifier,
@@ -96,8 +106,10 @@ pub fn fetch_loading<S: BorrowMut<Store>, E: From<QueueError>>(
             posts: moderation::classify(&classifier, trusted, held),
             reused: 0,
             cache_error: None,
+            gaps: Vec::new(),
         },
     };
+    classified.gaps = gaps;
     Ok((classified, store))
 }
 
@@ -110,21 +122,35 @@ fn build_identity() -> Option<Vec<u8>> {
     Some(format!("{} {} {}", exe.display(), meta.len(), modified.as_nanos()).into_bytes())
 }
 
-/// Every held post of `lists`, in each list's order, not yet classified.
-pub fn held_posts(client: &Client, lists: &[&str]) -> Result<Vec<HeldPost>, QueueError> {
-    let mut posts = Vec::new();
+/// Every held post of `lists`, in each list's order, not yet classified, and what the
+/// listing could not show (entries without a usable request id, a count that disagrees).
+pub fn held_posts(client: &Client, lists: &[&str]) -> Result<HeldQueue, QueueError> {
+    let mut queue = HeldQueue::default();
     for list in lists {
-        posts.extend(client.held(list)?);
+        let one = client.held(list)?;
+        queue.posts.extend(one.posts);
+        queue.gaps.extend(one.gaps);
     }
-    Ok(posts)
+    Ok(queue)
 }
 
 /// The held posts with this request id, looked up in each of `lists` (request ids are
-/// per Mailman, but a moderator may name several lists).
+/// per Mailman, but a moderator may name several lists). A list Mailman does not have is
+/// an error: its 404 would otherwise read as "no longer held", and a command with a
+/// mistyped `--list` would say "already handled" and exit 0 with the post still held.
 pub fn find(client: &Client, lists: &[&str], request_id: u64) -> Result<Vec<HeldPost>, QueueError> {
     let mut found = Vec::new();
     for list in lists {
-        found.extend(client.held_post(list, request_id)?);
+        match client.held_post(list, request_id)? {
+            Some(post) => found.push(post),
+            None if !client.has_list(list)? => {
+                return Err(MailmanError::NoSuchList {
+                    list: terminal_line(list),
+                }
+                .into())
+            }
+            None => {}
+        }
     }
     Ok(found)
 }

@@ -6,10 +6,16 @@
 //!
 //! Held entries are untrusted and their key set is open: only the documented fields are read
 //! (`request_id`, `message_id`, `sender`, `subject`, `original_subject`, `reason`,
-//! `hold_date`, `msg`); `entries` is absent when nothing is held. The password never appears
+//! `hold_date`, `msg`); `entries` is absent when nothing is held. An entry without a usable
+//! `request_id` and a count that disagrees with the entries read are not dropped but given
+//! as the listing's gaps (`core::moderation::gaps`). The password never appears
 //! in an error, a `Debug` or a log line. [`held`] is what the CLI and the desk call.
 
 pub mod held;
+mod listing;
+
+pub use listing::HeldQueue;
+use listing::{held_post, MAX_HELD_ENTRIES};
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,18 +33,6 @@ use crate::core::sanitize::terminal_line;
 use crate::mailio::secret::{self, SecretError};
 use crate::mailio::tls::{self, TlsConfigError};
 
-/// Requests in flight at once while listing. Mailman builds every entry in Python (about
-/// 5 ms of CPU each: the request's pended data from SQL, the message unpickled and flattened
-/// again, the JSON hashed for its etag; docs/benchmarks.md), and a sync REST worker (two by
-/// default) serves one request at a time. So the queue is asked for in equal slices, all at
-/// once, which keeps every worker busy until the end.
-const PARALLEL_PAGES: usize = 4;
-/// The slice size bounds (`?count=`): small queues in one request, big ones in slices whose
-/// responses stay a few MB. Slice sizes are powers of two, so that a slice whose answer is
-/// over [`MAX_RESPONSE_BYTES`] is asked for again as its two halves (pages `2p-1` and `2p` of
-/// half the size cover page `p` exactly).
-const MIN_PAGE: usize = 64;
-const MAX_PAGE: usize = 512;
 /// The most a single response may hold: a page of held posts, each with its whole message.
 /// Mailman holds a post over the list's `max_message_size` (40 kB by default), so big posts
 /// gather in the held queue: a page over this is split, not refused.
@@ -100,6 +94,9 @@ pub struct Client {
     timeout: Duration,
     /// The most one answer may hold, [`MAX_RESPONSE_BYTES`] unless a test lowers it.
     response_limit: u64,
+    /// The most held entries a listing reads from one list, [`MAX_HELD_ENTRIES`] unless a
+    /// test lowers it.
+    entry_limit: usize,
 }
 
 impl fmt::Debug for Client {
@@ -156,6 +153,7 @@ impl Client {
             user: user.to_string(),
             timeout,
             response_limit: MAX_RESPONSE_BYTES,
+            entry_limit: MAX_HELD_ENTRIES,
         })
     }
 
@@ -168,165 +166,18 @@ impl Client {
         }
     }
 
+    /// The same client reading at most about `entries` held entries of a list (tests, to see
+    /// the bound without holding 10,000 posts).
+    pub fn with_entry_limit(self, entries: usize) -> Client {
+        Client {
+            entry_limit: entries,
+            ..self
+        }
+    }
+
     /// The REST root this client talks to.
     pub fn base(&self) -> &str {
         &self.base
-    }
-
-    /// Every post held for `list`, in Mailman's order. `held/count` (cheap: no entry is
-    /// built) sizes the slices; then `PARALLEL_PAGES` slices are fetched at a time, until
-    /// a slice comes back short or they cover Mailman's `total_size` (posts held meanwhile
-    /// are fetched too).
-    pub fn held(&self, list: &str) -> Result<Vec<HeldPost>, MailmanError> {
-        let held = self.held_count(list)?;
-        let size = match held {
-            Some(0) => return Ok(Vec::new()),
-            Some(n) => n
-                .div_ceil(PARALLEL_PAGES)
-                .next_power_of_two()
-                .clamp(MIN_PAGE, MAX_PAGE),
-            // A Mailman without `held/count`, or no such list: the first page says which.
-            None => MAX_PAGE,
-        };
-        let mut posts: Vec<HeldPost> = Vec::new();
-        let mut next = 1;
-        loop {
-            let pages = std::thread::scope(|s| {
-                let handles: Vec<_> = (next..next + PARALLEL_PAGES)
-                    .map(|page| s.spawn(move || self.held_slice(list, size, page, held)))
-                    .collect();
-                handles
-                    .into_iter()
-                    // A page fetch only panics on a bug; surface it, do not hide it.
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect::<Vec<_>>()
-            });
-            let mut full = true;
-            let mut total = 0;
-            let before = posts.len();
-            for page in pages {
-                let (page_posts, page_total, page_full) = page?;
-                full = page_full;
-                total = total.max(page_total.unwrap_or(u64::MAX) as usize);
-                for p in page_posts {
-                    // A post moderated meanwhile shifts the pages: never list one twice.
-                    if !posts.iter().any(|q| q.request_id == p.request_id) {
-                        posts.push(p);
-                    }
-                }
-                if !full {
-                    break;
-                }
-            }
-            // Full pages that bring no post not listed yet: the answer repeats itself (a
-            // proxy or cache that ignores `page`, a `total_size` that is missing or lies).
-            // Asking on would never end.
-            if full && posts.len() == before {
-                return Err(MailmanError::BadResponse {
-                    what: format!("the held queue of {}", terminal_line(list)),
-                    detail: format!(
-                        "pages {next} to {} of {size} posts repeat posts already listed ({} so far) instead of going on; check that nothing between secdesk and Mailman caches or rewrites its answers, then list again",
-                        next + PARALLEL_PAGES - 1,
-                        posts.len()
-                    ),
-                });
-            }
-            next += PARALLEL_PAGES;
-            // Done when a page came back short, or the pages asked for cover `total_size`.
-            if !full || (next - 1) * size >= total {
-                return Ok(posts);
-            }
-        }
-    }
-
-    /// How many posts `list` holds, from `held/count`; `None` when Mailman does not answer
-    /// it (no such list, or a Mailman older than 3.3).
-    fn held_count(&self, list: &str) -> Result<Option<usize>, MailmanError> {
-        let url = format!("{}/lists/{list}/held/count", self.base);
-        let (status, body) = self.send(&url, None)?;
-        if status != StatusCode::OK {
-            return Ok(None);
-        }
-        let json = parse_json(&format!("the held count of {list}"), &body)?;
-        Ok(json
-            .get("count")
-            .and_then(Value::as_u64)
-            .map(|n| n as usize))
-    }
-
-    /// Page `page` of `size` held posts, as [`Client::held_page`] gives it. A page whose answer
-    /// is over [`MAX_RESPONSE_BYTES`] is asked for again in smaller pages (a power of two below
-    /// the posts it holds, by `held/count`'s `held` when known), down to single posts.
-    fn held_slice(
-        &self,
-        list: &str,
-        size: usize,
-        page: usize,
-        held: Option<usize>,
-    ) -> Result<(Vec<HeldPost>, Option<u64>, bool), MailmanError> {
-        let answer = self.held_page(list, size, page);
-        let Err(MailmanError::TooLarge { .. }) = answer else {
-            return answer;
-        };
-        let first = (page - 1) * size;
-        let in_page = held.map_or(size, |n| n.saturating_sub(first).min(size));
-        if in_page <= 1 {
-            return Err(MailmanError::PostTooLarge {
-                list: terminal_line(list),
-                position: first + 1,
-                limit: self.response_limit,
-            });
-        }
-        // The largest power of two below the posts in the page: it divides `size` (itself a
-        // power of two, see MIN_PAGE), so the smaller pages cover this one exactly.
-        let smaller = 1 << (usize::BITS - 1 - (in_page - 1).leading_zeros());
-        let mut posts = Vec::new();
-        let mut total = None;
-        for sub in first / smaller + 1..=(first + size) / smaller {
-            let (sub_posts, sub_total, full) = self.held_slice(list, smaller, sub, held)?;
-            posts.extend(sub_posts);
-            total = sub_total.or(total);
-            if !full {
-                return Ok((posts, total, false));
-            }
-        }
-        Ok((posts, total, true))
-    }
-
-    /// One page of `size` held posts: its posts, `total_size`, and whether it was full.
-    fn held_page(
-        &self,
-        list: &str,
-        size: usize,
-        page: usize,
-    ) -> Result<(Vec<HeldPost>, Option<u64>, bool), MailmanError> {
-        let url = format!("{}/lists/{list}/held?count={size}&page={page}", self.base);
-        let what = format!("the held queue of {list}");
-        let (status, body) = self.send(&url, None)?;
-        match status {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => {
-                return Err(MailmanError::NoSuchList {
-                    list: list.to_string(),
-                })
-            }
-            _ => return Err(self.unexpected(&what, status, &body)),
-        }
-        let json = parse_json(&what, &body)?;
-        // `entries` is left out when nothing (more) is held.
-        let entries = match json.get("entries") {
-            None | Some(Value::Null) => &[][..],
-            Some(Value::Array(a)) => a.as_slice(),
-            Some(_) => {
-                return Err(MailmanError::BadResponse {
-                    what,
-                    detail: "`entries` is not an array".into(),
-                })
-            }
-        };
-        let total = json.get("total_size").and_then(Value::as_u64);
-        let posts = entries.iter().filter_map(|e| held_post(list, e)).collect();
-        Ok((posts, total, entries.len() >= size))
     }
 
     /// One held post, or `None` when it is no longer held.
@@ -337,11 +188,30 @@ impl Client {
         match status {
             StatusCode::OK => {
                 let json = parse_json(&what, &body)?;
-                Ok(held_post(list, &json))
+                // Never "no longer held" for an entry that is there but cannot be read.
+                held_post(list, &json)
+                    .map(Some)
+                    .map_err(|why| MailmanError::BadResponse {
+                        what,
+                        detail: format!("{why}; moderate it in Mailman's web UI (Postorius)"),
+                    })
             }
             // Also what an unknown list gives; the listing names that case.
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(self.unexpected(&what, status, &body)),
+        }
+    }
+
+    /// Whether Mailman has `list` (`GET …/lists/<list>`). Mailman answers a held request of
+    /// an unknown list with the same 404 as one no longer held, so "already handled" is
+    /// only said of a list that exists.
+    pub fn has_list(&self, list: &str) -> Result<bool, MailmanError> {
+        let url = format!("{}/lists/{list}", self.base);
+        let (status, body) = self.send(&url, None)?;
+        match status {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.unexpected(&format!("the list {list}"), status, &body)),
         }
     }
 
@@ -465,32 +335,6 @@ fn tls_config(base: &str) -> Result<TlsConfig, TlsConfigError> {
         .unversioned_rustls_crypto_provider(Arc::new(ring::default_provider()))
         .root_certs(RootCerts::new_with_certs(&roots))
         .build())
-}
-
-/// Reads the documented fields of one held entry; `None` without a usable request id.
-fn held_post(list: &str, e: &Value) -> Option<HeldPost> {
-    let text = |key: &str| e.get(key).and_then(Value::as_str).map(str::to_string);
-    let request_id = e.get("request_id").and_then(|v| {
-        v.as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-    })?;
-    let raw = text("msg").unwrap_or_default().into_bytes();
-    Some(HeldPost {
-        list: list.to_string(),
-        request_id,
-        message_id: text("message_id")
-            .as_deref()
-            .and_then(HeldPost::normalize_message_id),
-        sender: text("sender").unwrap_or_default(),
-        subject: text("subject")
-            .or_else(|| text("original_subject"))
-            .unwrap_or_default(),
-        reason: text("reason").unwrap_or_default(),
-        hold_date: text("hold_date")
-            .as_deref()
-            .and_then(HeldPost::parse_hold_date),
-        raw,
-    })
 }
 
 fn parse_json(what: &str, body: &str) -> Result<Value, MailmanError> {

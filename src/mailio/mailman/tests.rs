@@ -1,4 +1,6 @@
+use super::listing::{held_post, MAX_PAGE, MIN_PAGE, PARALLEL_PAGES};
 use super::*;
+use crate::core::moderation::gaps::{self, ListingGap};
 
 #[test]
 fn basic_credentials_are_rfc_4648_base64() {
@@ -46,7 +48,10 @@ fn held_entry_reads_only_documented_fields_and_tolerates_missing_ones() {
         p.hold_date.map(crate::core::store::timestamp).as_deref(),
         Some("2026-12-01T18:10:08Z")
     );
-    assert!(held_post("l", &serde_json::json!({"sender": "x"})).is_none());
+    assert_eq!(
+        held_post("l", &serde_json::json!({"sender": "x"})).unwrap_err(),
+        "`request_id` is missing"
+    );
 }
 
 /// A stand-in REST server: answers each request with `reply(path)` (status, body) and
@@ -129,13 +134,22 @@ fn queue(said: usize, ids: Vec<usize>) -> impl Fn(&str) -> (u16, String) {
 fn the_queue_is_fetched_in_equal_slices_at_once_with_basic_auth_and_no_post_twice() {
     let (url, seen) = serve(queue(1000, (1..=1000).collect()));
     let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
-    let posts = c.held("security@example.org").unwrap();
-    let ids: Vec<u64> = posts.iter().map(|p| p.request_id).collect();
+    let queue = c.held("security@example.org").unwrap();
+    let ids: Vec<u64> = queue.posts.iter().map(|p| p.request_id).collect();
     // Page 1 lost its last post to the shift; every other post once, in order.
     let mut want: Vec<u64> = (1..=1000).filter(|i| *i != 256).collect();
     want.sort_by_key(|i| if *i == 257 { 256 } else { *i });
     want.dedup();
     assert_eq!(ids, want);
+    // The post the shift hid is not silent: Mailman's count says one more than was read.
+    assert_eq!(
+        queue.gaps,
+        [ListingGap::Miscounted {
+            list: "security@example.org".into(),
+            said: 1000,
+            read: 999
+        }]
+    );
     let heads = seen.lock().unwrap();
     // The count, then four slices of 256, a power of two (the last one short: nothing more
     // to ask).
@@ -158,20 +172,19 @@ fn posts_held_after_the_count_are_fetched_too_and_an_empty_queue_is_one_request(
     // The count said 200; 260 are held by the time the slices are asked for.
     let (url, seen) = serve(queue(200, (1..=260).collect()));
     let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
-    let ids: std::collections::BTreeSet<u64> = c
-        .held("security@example.org")
-        .unwrap()
-        .iter()
-        .map(|p| p.request_id)
-        .collect();
+    let queue_ = c.held("security@example.org").unwrap();
+    let ids: std::collections::BTreeSet<u64> = queue_.posts.iter().map(|p| p.request_id).collect();
     assert_eq!(ids.len(), 259, "all but the shifted one");
     assert!(ids.contains(&260));
+    assert!(gaps::incomplete(&queue_.gaps), "{:?}", queue_.gaps);
     assert_eq!(seen.lock().unwrap().len(), 1 + 2 * PARALLEL_PAGES);
 
+    // A count of 0 is checked with one page, never believed outright.
     let (url, seen) = serve(queue(0, Vec::new()));
     let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
-    assert!(c.held("security@example.org").unwrap().is_empty());
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    let empty = c.held("security@example.org").unwrap();
+    assert!(empty.posts.is_empty() && empty.gaps.is_empty());
+    assert_eq!(seen.lock().unwrap().len(), 2);
 }
 
 /// A stand-in that answers every page with the same full page and no `total_size` (a
@@ -194,7 +207,7 @@ fn a_queue_whose_pages_repeat_ends_with_an_error_not_a_hang() {
     let c = Client::with_password(&url, "restadmin", "pw", Duration::from_secs(5)).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(c.held("security@example.org").map(|p| p.len()));
+        let _ = tx.send(c.held("security@example.org").map(|q| q.posts.len()));
     });
     let answer = rx
         .recv_timeout(Duration::from_secs(20))
@@ -208,6 +221,187 @@ fn a_queue_whose_pages_repeat_ends_with_an_error_not_a_hang() {
     );
     // The first round, then the one that brought nothing new.
     assert_eq!(seen.lock().unwrap().len(), 1 + 2 * PARALLEL_PAGES);
+}
+
+/// A stand-in held queue of raw `entries` (JSON objects), sliced by `count` and `page` as
+/// Mailman slices them; `held/count` says `said` and each page's `total_size` says `total`
+/// (either left out when `None`).
+fn raw_queue(
+    said: Option<usize>,
+    total: Option<usize>,
+    entries: Vec<String>,
+) -> impl Fn(&str) -> (u16, String) {
+    move |path| {
+        if path.ends_with("/held/count") {
+            return match said {
+                Some(n) => (200, format!(r#"{{"count": {n}}}"#)),
+                None => (404, String::new()),
+            };
+        }
+        let param = |name: &str| -> usize {
+            let (_, rest) = path.split_once(&format!("{name}=")).unwrap();
+            rest.split('&').next().unwrap().parse().unwrap()
+        };
+        let (count, page) = (param("count"), param("page"));
+        let start = ((page - 1) * count).min(entries.len());
+        let slice = &entries[start..(start + count).min(entries.len())];
+        let mut body = format!(r#"{{"start": {start}"#);
+        if !slice.is_empty() {
+            body.push_str(&format!(r#", "entries": [{}]"#, slice.join(",")));
+        }
+        if let Some(t) = total {
+            body.push_str(&format!(r#", "total_size": {t}"#));
+        }
+        body.push('}');
+        (200, body)
+    }
+}
+
+fn entry(id: usize) -> String {
+    format!(
+        r#"{{"request_id": {id}, "sender": "s{id}@example.net", "msg": "Subject: post {id}\n\nx\n"}}"#
+    )
+}
+
+fn client(url: &str) -> Client {
+    Client::with_password(url, "restadmin", "pw", Duration::from_secs(5)).unwrap()
+}
+
+/// Entries without a usable request id (missing, null, not a whole number, negative) are
+/// not dropped: the listing gives them as one gap, each with its place and what it says of
+/// itself, and shows every readable post.
+#[test]
+fn held_entries_without_a_usable_request_id_are_a_gap_not_dropped() {
+    let entries = vec![
+        entry(1),
+        r#"{"sender": "alice@reporter.example", "subject": "Heap overflow in zipfile", "hold_date": "2026-12-01T18:10:08"}"#.to_string(),
+        r#"{"request_id": null, "sender": "bob@reporter.example"}"#.to_string(),
+        r#"{"request_id": "seven", "subject": "x"}"#.to_string(),
+        r#"{"request_id": -3, "subject": "y"}"#.to_string(),
+        r#"{"request_id": 2.5, "subject": "z"}"#.to_string(),
+        entry(7),
+    ];
+    let (url, _) = serve(raw_queue(Some(7), Some(7), entries));
+    let queue = client(&url).held("security@example.org").unwrap();
+    let ids: Vec<u64> = queue.posts.iter().map(|p| p.request_id).collect();
+    assert_eq!(ids, [1, 7]);
+    let [ListingGap::Unreadable { list, entries }] = queue.gaps.as_slice() else {
+        panic!(
+            "one gap of unreadable entries, and no miscount: {:?}",
+            queue.gaps
+        );
+    };
+    assert_eq!(list, "security@example.org");
+    let got: Vec<(usize, &str)> = entries
+        .iter()
+        .map(|e| (e.position, e.why.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, "`request_id` is missing"),
+            (3, "`request_id` is null"),
+            (4, "`request_id` is \"seven\", not a request id"),
+            (5, "`request_id` is -3, not a request id"),
+            (6, "`request_id` is 2.5, not a request id"),
+        ]
+    );
+    let line = queue.gaps[0].to_string();
+    assert!(
+        line.starts_with("5 held entries of security@example.org could not be read: entry 2 (\"Heap overflow in zipfile\" from alice@reporter.example held 2026-12-01T18:10:08: `request_id` is missing)"),
+        "{line}"
+    );
+    assert!(gaps::incomplete(&queue.gaps));
+}
+
+/// The listing of a stand-in holding posts 1 to `held` whose counts (`held/count` and
+/// `total_size`) both say `said`, and how many requests it took.
+fn listed_with_count(said: usize, held: usize) -> (HeldQueue, usize) {
+    let (url, seen) = serve(raw_queue(
+        Some(said),
+        Some(said),
+        (1..=held).map(entry).collect(),
+    ));
+    let queue = client(&url).held("l@x").unwrap();
+    let requests = seen.lock().unwrap().len();
+    (queue, requests)
+}
+
+/// Mailman's counts are claims: a count of 0 (or fewer than it gives) hides nothing, a
+/// count over what it gives is said, and neither stops the listing early.
+#[test]
+fn a_lying_held_count_neither_hides_posts_nor_passes_unsaid() {
+    // Says 0 everywhere, holds 300: every post listed, the count said to be wrong.
+    let (queue, _) = listed_with_count(0, 300);
+    assert_eq!(queue.posts.len(), 300);
+    assert_eq!(
+        queue.gaps,
+        [ListingGap::Miscounted {
+            list: "l@x".into(),
+            said: 0,
+            read: 300
+        }]
+    );
+    assert!(!gaps::incomplete(&queue.gaps), "nothing is missing");
+
+    // Says 10 (count and total_size alike), holds 600: the old listing stopped at 256.
+    let (queue, requests) = listed_with_count(10, 600);
+    assert_eq!(queue.posts.len(), 600);
+    assert_eq!(requests, 1 + 3 * PARALLEL_PAGES, "pages of 64, 4 at a time");
+
+    // Says 1000, gives 10: the 990 it never gave may be missing.
+    let (queue, _) = listed_with_count(1000, 10);
+    assert_eq!(queue.posts.len(), 10);
+    assert!(gaps::incomplete(&queue.gaps));
+    assert!(
+        queue.gaps[0]
+            .to_string()
+            .starts_with("Mailman says l@x holds 1000 posts, but gave only 10: 990 may be missing"),
+        "{:?}",
+        queue.gaps
+    );
+
+    // Counts that agree with a queue of exactly full pages: one page more checks them.
+    let (queue, requests) = listed_with_count(256, 256);
+    assert_eq!((queue.posts.len(), queue.gaps.len()), (256, 0));
+    assert_eq!(requests, 1 + PARALLEL_PAGES + 1);
+}
+
+/// A server that answers page after page of new entries, with no count, is read only up to
+/// the bound, and the listing says it stopped there.
+#[test]
+fn an_endless_queue_is_read_up_to_the_bound_and_says_so() {
+    let (url, seen) = serve(|path| {
+        let page: usize = path
+            .split_once("page=")
+            .map_or(0, |(_, p)| p.parse().unwrap_or(0));
+        let entries: Vec<String> = (1..=MAX_PAGE).map(|i| entry(page * 10_000 + i)).collect();
+        (200, format!(r#"{{"entries": [{}]}}"#, entries.join(",")))
+    });
+    let c = client(&url).with_entry_limit(3 * MAX_PAGE);
+    let queue = c.held("l@x").unwrap();
+    assert_eq!(queue.posts.len(), PARALLEL_PAGES * MAX_PAGE);
+    assert_eq!(
+        queue.gaps,
+        [ListingGap::Truncated {
+            list: "l@x".into(),
+            read: PARALLEL_PAGES * MAX_PAGE
+        }]
+    );
+    assert!(gaps::incomplete(&queue.gaps));
+    assert_eq!(seen.lock().unwrap().len(), 1 + PARALLEL_PAGES);
+}
+
+/// Acting by id re-reads the post: an entry that is there but has no usable request id is
+/// an error naming the web UI, never "no longer held" (which the CLI reports as done).
+#[test]
+fn a_held_post_read_by_id_without_a_usable_request_id_is_an_error() {
+    let (url, _) = serve(|_| (200, r#"{"request_id": null, "sender": "a@x"}"#.into()));
+    let e = client(&url).held_post("l@x", 5).unwrap_err().to_string();
+    assert!(
+        e.contains("`request_id` is null") && e.contains("Mailman's web UI"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -184,3 +184,43 @@ fn an_editor_that_fails_on_the_reason_says_what_became_of_the_reject() {
     );
     assert!(state.previewing(), "the preview is back with the reason");
 }
+
+/// Posts handled elsewhere above the cursor (another moderator, a sweep) shift the queue: the
+/// cursor stays on the post it was on, so `s` pressed as the new queue arrives discards the
+/// spam the moderator aimed at, never the report that slid under the old index.
+#[test]
+fn the_cursor_follows_its_post_when_the_queue_is_fetched_again() {
+    let mut state = held_desk(vec![
+        post(1, Class::Spam, Outcome::Spam),
+        post(2, Class::Valid, Outcome::Ham),
+        post(3, Class::Spam, Outcome::Spam),
+        post(4, Class::Valid, Outcome::Ham),
+        post(5, Class::Valid, Outcome::Ham),
+    ]);
+    key(&mut state, 'j');
+    key(&mut state, 'j');
+    assert_eq!(state.held_cursor, 2, "on post 3");
+    let again = vec![
+        post(2, Class::Valid, Outcome::Ham),
+        post(3, Class::Spam, Outcome::Spam),
+        post(4, Class::Valid, Outcome::Ham),
+        post(5, Class::Valid, Outcome::Ham),
+    ];
+    update(&mut state, Action::HeldLoaded(Ok(again), Vec::new()));
+    let out = key(&mut state, 's');
+    let [Request::Moderate(seen, moderation::Action::Discard, None)] = out.as_slice() else {
+        panic!("{out:?}");
+    };
+    assert_eq!(seen.post.request_id, 3, "the spam aimed at, not report 4");
+
+    // Its own post gone (discarded), the cursor goes to the next one still held.
+    let gone = vec![
+        post(2, Class::Valid, Outcome::Ham),
+        post(5, Class::Valid, Outcome::Ham),
+    ];
+    update(&mut state, Action::HeldLoaded(Ok(gone), Vec::new()));
+    assert_eq!(
+        state.held_cursor, 1,
+        "on post 5, the first after 3 still held"
+    );
+}

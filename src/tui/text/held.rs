@@ -3,6 +3,10 @@
 
 pub const NO_HELD_POST: &str = "no held post here";
 pub const HELD_NONE: &str = "No post is held.";
+/// Above a gap of the listing on the held screen (`ListingGap`).
+pub const HELD_NOT_SHOWN: &str = "NOT SHOWN:";
+/// No post to show, but the listing has gaps (said above).
+pub const HELD_NONE_SHOWN: &str = "No held post can be shown here (see above).";
 pub const HELD_TITLE: &str =
     " Held posts (Mailman) · a accept · s discard as spam · z defer · r reject · S sweep spam ";
 pub const HELD_TITLE_SHORT: &str = " Held posts (Mailman) ";

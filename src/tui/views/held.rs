@@ -3,7 +3,8 @@
 //! yellow; `lost` likewise for a post whose content Mailman lost, which was never read), then the list, the request id, the sender, the subject and
 //! Mailman's hold reason; below the post under the cursor, the sender authentication its
 //! verdict weighed and whose it is (`AuthView::line`, as the report view shows it); a
-//! sweep's progress on top while one runs; and the reject preview, the reason exactly as
+//! sweep's progress on top while one runs; what the listing could not show (held entries
+//! without a usable request id, a count that disagrees) in red above the posts; and the reject preview, the reason exactly as
 //! Mailman will mail it. Every field is the sender's text: all of it passes through `safe`.
 
 use ratatui::layout::Rect;
@@ -30,15 +31,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let block = Block::default().borders(Borders::TOP).title(title);
     let mut lines: Vec<Line> = Vec::new();
     if let Some((done, total)) = state.held_sweep {
-        lines.push(Line::from(Span::styled(
-            format!(
-                "{} {}",
-                bar(done, total, 20),
-                text::sweep_progress(done, total)
-            ),
-            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
-        )));
+        lines.push(sweep_line(done, total));
     }
+    lines.extend(gap_lines(state, area.width as usize));
     match &state.held {
         None => lines.push(Line::raw(text::LOADING)),
         // Wrapped: the error says what to add to the config, past any screen's width.
@@ -47,7 +42,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
                 .into_iter()
                 .map(Line::raw),
         ),
-        Some(Ok(posts)) if posts.is_empty() => lines.push(Line::raw(text::HELD_NONE)),
+        // "Nothing held" only when the listing showed everything Mailman holds.
+        Some(Ok(posts)) if posts.is_empty() => {
+            lines.push(Line::raw(if state.held_gaps.is_empty() {
+                text::HELD_NONE
+            } else {
+                text::HELD_NONE_SHOWN
+            }))
+        }
         Some(Ok(posts)) => {
             // The post under the cursor says whose sender authentication its verdict weighed,
             // on a line of its own below it, as the report view does; a post whose content
@@ -106,6 +108,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
+/// What the listing could not show, in red and whole (wrapped), above the posts: a post
+/// held that the desk cannot show must not scroll out of sight. Nothing while the queue is
+/// loading or could not be fetched.
+fn gap_lines(state: &State, width: usize) -> Vec<Line<'static>> {
+    if !matches!(state.held, Some(Ok(_))) {
+        return Vec::new();
+    }
+    let red = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    state
+        .held_gaps
+        .iter()
+        .flat_map(|gap| super::wrap(&safe(&format!("{} {gap}", text::HELD_NOT_SHOWN)), width))
+        .map(|row| Line::from(Span::styled(row, red)))
+        .collect()
+}
+
 /// The verdict column's width: `invalid??` and a space.
 const VERDICT_CELLS: usize = 10;
 
@@ -128,6 +146,18 @@ fn verdict_cell(c: &ClassifiedPost) -> Span<'static> {
     };
     // The last cell stays unstyled: a marked word never runs into the request id.
     Span::styled(format!("{label:<w$}", w = VERDICT_CELLS - 1), style)
+}
+
+/// A sweep's progress, on top while it runs.
+fn sweep_line(done: usize, total: usize) -> Line<'static> {
+    Line::from(Span::styled(
+        format!(
+            "{} {}",
+            bar(done, total, 20),
+            text::sweep_progress(done, total)
+        ),
+        Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+    ))
 }
 
 /// `[#####-----]`: `done` of `total`, `width` cells inside the brackets.
