@@ -429,3 +429,47 @@ fn at_80x24_the_reply_preview_scrolls_to_the_quote_in_the_real_desk() {
         .unwrap();
     assert_eq!(outbox, 0);
 }
+
+/// A sync waiting on a server that accepts the connection and never speaks: the status line
+/// stayed blank for the whole timeout. The real desk now says a sync is under way, on which
+/// mailbox, until the timeout's error replaces it.
+#[test]
+fn a_sync_waiting_on_a_silent_server_says_it_is_under_way() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword_command = [\"printf\", \"pw\"]\n\
+             mailbox = \"Reports\"\n\n\
+             [store]\npath = {:?}\n\n\
+             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+             [sync]\ntimeout_seconds = 4\n",
+            dir.path().join("secdesk.db")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let command = format!(
+        "{} --config {}",
+        env!("CARGO_BIN_EXE_secdesk"),
+        config.display()
+    );
+    let tmux = Tmux::start("silent", &command, 120, 30);
+    let started = std::time::Instant::now();
+    let waiting = tmux.wait_for("syncing Reports…");
+    assert!(!waiting.contains("sync failed"), "{waiting}");
+    let failed = tmux.wait_for("did not answer within 4 s");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "the round waited for the timeout"
+    );
+    assert!(failed.contains("sync failed"), "{failed}");
+    tmux.keys(&["q"]);
+    tmux.wait_dead();
+    drop(silent);
+}
