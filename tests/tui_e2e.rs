@@ -388,3 +388,88 @@ fn hostile_subject_sender_and_body_reach_the_terminal_inert() {
     tmux.keys(&["q", "q"]);
     tmux.wait_dead();
 }
+
+/// The new-user audit's steps in the real binary at 80x24: `r`, `acknowledge`, Enter. The
+/// preview ended at "...simply reply to this message." with the signature and the quoted
+/// report below the box, and j, G, Space and Ctrl-D did nothing. They scroll it now, the
+/// bottom border says there is more, and nothing is sent until `y`.
+#[test]
+fn at_80x24_the_reply_preview_scrolls_to_the_quote_in_the_real_desk() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    // `true` as the editor keeps the template's text as it is.
+    let command = format!("env VISUAL=true EDITOR=true {}", desk_command(&db));
+    let tmux = Tmux::start("preview", &command, 80, 24);
+    wait_for_queue(&tmux);
+    tmux.keys(&["r"]);
+    tmux.wait_for("acknowledge");
+    tmux.keys(&["j", "Enter"]);
+    let top = tmux.wait_for("↓ more: lines 1-");
+    assert!(top.contains("y sends"), "{top}");
+    assert!(!top.contains("Best regards"), "{top}");
+    tmux.keys(&["C-d"]);
+    tmux.wait_until("Ctrl-D scrolled", |s| {
+        s.contains("↓ more: lines ") && !s.contains("↓ more: lines 1-")
+    });
+    tmux.keys(&["G"]);
+    let end = tmux.wait_for("(end)");
+    assert!(end.contains("y sends"), "still the preview: {end}");
+    // The quote is the last thing in the reply: the reporter's words, each line "> ".
+    assert!(end.lines().any(|l| l.starts_with("│>")), "{end}");
+    tmux.keys(&["g"]);
+    tmux.wait_for("↓ more: lines 1-");
+    tmux.keys(&["n"]);
+    tmux.wait_for("nothing was sent");
+    tmux.keys(&["q"]);
+    tmux.wait_dead();
+    let outbox: i64 = Store::open(&db)
+        .unwrap()
+        .conn()
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(outbox, 0);
+}
+
+/// A sync waiting on a server that accepts the connection and never speaks: the status line
+/// stayed blank for the whole timeout. The real desk now says a sync is under way, on which
+/// mailbox, until the timeout's error replaces it.
+#[test]
+fn a_sync_waiting_on_a_silent_server_says_it_is_under_way() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[imap]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\n\
+             username = \"security\"\npassword_command = [\"printf\", \"pw\"]\n\
+             mailbox = \"Reports\"\n\n\
+             [store]\npath = {:?}\n\n\
+             [identity]\nname = \"Test Desk\"\nemail = \"desk@example.org\"\n\n\
+             [sync]\ntimeout_seconds = 4\n",
+            dir.path().join("secdesk.db")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let command = format!(
+        "{} --config {}",
+        env!("CARGO_BIN_EXE_secdesk"),
+        config.display()
+    );
+    let tmux = Tmux::start("silent", &command, 120, 30);
+    let started = std::time::Instant::now();
+    let waiting = tmux.wait_for("syncing Reports…");
+    assert!(!waiting.contains("sync failed"), "{waiting}");
+    let failed = tmux.wait_for("did not answer within 4 s");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "the round waited for the timeout"
+    );
+    assert!(failed.contains("sync failed"), "{failed}");
+    tmux.keys(&["q"]);
+    tmux.wait_dead();
+    drop(silent);
+}

@@ -727,3 +727,108 @@ fn the_demo_writes_and_previews_a_reply_and_sends_nothing() {
         .unwrap();
     assert_eq!(outbox, 0, "nothing is queued");
 }
+
+/// The rows of the reply preview's box on screen, its borders left out.
+fn preview_rows(screen: &str) -> String {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains("y sends"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// At 80x24 the acknowledgement's body ran past the preview's box: its signature and the
+/// quoted report could not be reached, and nothing said they were there. The usual scroll
+/// keys now move through it, the bottom border says where the box is in the message, and
+/// none of them sends: `y` still does, as before.
+#[test]
+fn the_reply_preview_scrolls_to_its_last_line_and_says_there_is_more() {
+    std::env::set_var("VISUAL", "true");
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('r'));
+    desk.key(KeyCode::Char('j')); // acknowledge, after "blank"
+    desk.key(KeyCode::Enter);
+    let body = desk
+        .state
+        .reply
+        .as_ref()
+        .expect("a preview")
+        .draft
+        .body
+        .clone();
+    assert!(body.contains("simply reply to this message"), "{body}");
+    let last = body.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    let last = last.trim().chars().take(40).collect::<String>();
+    let signed = "Best regards,";
+
+    let top = desk.screen();
+    insta::assert_snapshot!("reply_preview_80x24", top);
+    assert!(top.contains("↓ more: lines 1-"), "{top}");
+    assert!(!preview_rows(&top).contains(&last), "{top}");
+
+    // Every scroll key moves it on: none of them is ignored.
+    for key in [
+        KeyCode::Char('j'),
+        KeyCode::Down,
+        KeyCode::Char(' '),
+        KeyCode::PageDown,
+    ] {
+        let before = preview_rows(&desk.screen());
+        desk.key(key);
+        assert_ne!(
+            preview_rows(&desk.screen()),
+            before,
+            "{key:?} scrolled nothing"
+        );
+        desk.key(KeyCode::Char('g'));
+    }
+    desk.ctrl('d');
+    assert!(
+        desk.screen().contains("↓ more: lines "),
+        "{}",
+        desk.screen()
+    );
+    assert!(
+        !desk.screen().contains("↓ more: lines 1-"),
+        "{}",
+        desk.screen()
+    );
+
+    desk.key(KeyCode::Char('G'));
+    let end = desk.screen();
+    assert!(preview_rows(&end).contains(&last), "{end}");
+    assert!(end.contains("(end)"), "{end}");
+    assert!(!end.contains("↓ more"), "{end}");
+    // k goes back up, one line at a time, to the signature.
+    while !preview_rows(&desk.screen()).contains(signed) {
+        let before = preview_rows(&desk.screen());
+        desk.key(KeyCode::Char('k'));
+        assert_ne!(
+            preview_rows(&desk.screen()),
+            before,
+            "k stopped short of the top"
+        );
+    }
+
+    // Scrolling sent nothing: the preview is still open until y.
+    assert!(desk.state.reply.as_ref().is_some_and(|r| r.previewing));
+    desk.key(KeyCode::Char('y'));
+    assert!(
+        desk.status().contains("would now be saved"),
+        "{}",
+        desk.status()
+    );
+
+    // At 80x50 the quote was still cut: now it is whole, or the border says where the rest is.
+    let mut tall = Desk::demo();
+    tall.resize(80, 50);
+    tall.key(KeyCode::Char('r'));
+    tall.key(KeyCode::Char('j'));
+    tall.key(KeyCode::Enter);
+    tall.key(KeyCode::Char('G'));
+    let screen = tall.screen();
+    assert!(preview_rows(&screen).contains(&last), "{screen}");
+}

@@ -561,3 +561,136 @@ fn at_80x24_the_held_screen_says_what_the_listing_could_not_show() {
     );
     assert!(screen.contains("NOT SHOWN: 1 held entry"), "{screen}");
 }
+
+/// The overdue reports listed on the stats screen, by the `#id` each row starts with.
+fn overdue_shown(screen: &str, ids: &[i64]) -> Vec<i64> {
+    ids.iter()
+        .copied()
+        .filter(|id| {
+            screen
+                .lines()
+                .any(|l| l.contains(&format!(" #{id:<5} ")) && l.contains("late"))
+        })
+        .collect()
+}
+
+/// At 80x24 the stats screen said `Overdue (14)` over 4 rows, with `j/k move` in its footer
+/// and no key doing anything. j/k and the page keys now scroll the list, its title says
+/// which of them show, and the footer says scroll.
+#[test]
+fn at_80x24_the_overdue_list_scrolls_and_says_how_many_show() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('T'));
+    let stats = desk.state.stats.clone().expect("the stats loaded");
+    let ids: Vec<i64> = stats.overdue.iter().map(|o| o.0).collect();
+    let total = stats.overdue_count;
+    let screen = desk.screen();
+    let shown = overdue_shown(&screen, &ids);
+    assert!(
+        !shown.is_empty() && shown.len() < ids.len(),
+        "the demo's list is longer than the box: {shown:?}\n{screen}"
+    );
+    assert_eq!(shown, ids[..shown.len()], "{screen}");
+    let title = format!("Overdue (1-{} of {total}, j/k)", shown.len());
+    assert!(screen.contains(&title), "{title} in\n{screen}");
+    let footer = rows(&screen).last().unwrap().to_string();
+    assert!(footer.contains("j/k scroll"), "{footer}");
+
+    desk.key(KeyCode::Char('j'));
+    let next = overdue_shown(&desk.screen(), &ids);
+    assert_eq!(next, ids[1..=shown.len()], "{}", desk.screen());
+    desk.key(KeyCode::Char('k'));
+    assert_eq!(overdue_shown(&desk.screen(), &ids), shown);
+    desk.key(KeyCode::PageDown);
+    assert_eq!(
+        overdue_shown(&desk.screen(), &ids)[0],
+        ids[shown.len()],
+        "a page on: {}",
+        desk.screen()
+    );
+    desk.key(KeyCode::Char('G'));
+    let end = desk.screen();
+    let last = overdue_shown(&end, &ids);
+    assert_eq!(last.last(), ids.last(), "{end}");
+    let title = format!(
+        "Overdue ({}-{} of {total}, j/k)",
+        ids.len() - last.len() + 1,
+        ids.len()
+    );
+    assert!(end.contains(&title), "{title} in\n{end}");
+    desk.key(KeyCode::Char('g'));
+    assert_eq!(overdue_shown(&desk.screen(), &ids), shown);
+}
+
+/// `/` on the stats screen opened the queue's search there: the typed text then filtered
+/// the queue behind it, unseen (1 of 14 on going back). It is refused with where it works.
+#[test]
+fn search_on_the_stats_screen_is_refused_and_the_queue_stays_whole() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    let total = desk.state.queue.page.total;
+    desk.key(KeyCode::Char('T'));
+    desk.key(KeyCode::Char('/'));
+    assert!(
+        matches!(desk.state.overlay, secdesk::tui::app::Overlay::None),
+        "no search prompt on the stats screen"
+    );
+    let status = desk.status();
+    assert!(
+        status.starts_with("/: search") && status.contains("not here"),
+        "{status}"
+    );
+    desk.keys("tarfile");
+    desk.key(KeyCode::Enter);
+    desk.key(KeyCode::Char('q'));
+    assert!(desk.state.search.is_none());
+    assert_eq!(desk.state.queue.page.total, total);
+    let screen = desk.screen();
+    assert!(!screen.contains("search:"), "{screen}");
+}
+
+/// Needs triage keeps the spam the classifier was unsure of (`spam??` in the class column)
+/// at its end whatever the sort; its info line said only "newest first".
+#[test]
+fn at_80x24_needs_triage_says_unsure_spam_comes_last() {
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    // The line under the queue: "Needs triage · 1/9 · newest first…".
+    let info = |desk: &Desk| {
+        let screen = desk.screen();
+        let line = rows(&screen)[desk.state.height as usize - 3].to_string();
+        assert!(line.contains(desk.state.tab.title()), "{screen}");
+        line
+    };
+    assert!(
+        info(&desk).contains("newest first, spam?? last"),
+        "{}",
+        desk.screen()
+    );
+    desk.key(KeyCode::Char('o'));
+    assert!(
+        info(&desk).contains("deadline first, spam?? last"),
+        "{}",
+        desk.screen()
+    );
+    assert!(desk.status().contains("spam?? last"), "{}", desk.status());
+    desk.key(KeyCode::Tab); // Suspected spam: no such order
+    assert!(info(&desk).contains("deadline first"), "{}", desk.screen());
+    assert!(!info(&desk).contains("spam?? last"), "{}", desk.screen());
+
+    // And it is true: the newest report, made an unsure spam verdict, goes to the end.
+    let mut desk = Desk::demo();
+    let newest = desk.current();
+    desk.store
+        .conn()
+        .execute(
+            "UPDATE reports SET class = 'spam', outcome = 'unsure' WHERE id = ?1",
+            [newest],
+        )
+        .unwrap();
+    desk.act(secdesk::tui::action::Action::StoreChanged);
+    assert_eq!(desk.queue_ids().last(), Some(&newest), "{}", desk.screen());
+    assert!(desk.screen().contains("spam??"), "{}", desk.screen());
+    assert!(info(&desk).contains("newest first, spam?? last"));
+}

@@ -51,11 +51,62 @@ fn a_failing_sync_shows_in_the_status_line_and_the_desk_goes_on() {
         tx,
     );
     let action = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(matches!(&action, Action::Syncing(Some(_))), "{action:?}");
+    desk.act(action);
+    let action = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     desk.act(action);
     let screen = desk.screen();
     assert!(screen.contains("sync failed: cannot connect"), "{screen}");
+    assert!(!screen.contains("syncing"), "the round is over: {screen}");
     desk.key(crossterm::event::KeyCode::Char('j'));
     assert_eq!(desk.state.queue.cursor, 1, "keys still work");
+}
+
+/// A sync round waiting on a server that does not answer shows as under way, from its start
+/// until its outcome replaces it: the status line was blank for the whole 30 s timeout.
+#[test]
+fn a_sync_round_under_way_shows_in_the_status_line() {
+    let mut desk = Desk::demo();
+    let (tx, rx) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
+    struct Silent<F>(sync::Polling<F>);
+    impl<F: FnMut() -> Result<String, String> + Send> sync::SyncSource for Silent<F> {
+        fn round(&mut self) -> Result<String, String> {
+            self.0.round()
+        }
+        fn wait(&mut self) {
+            self.0.wait()
+        }
+        fn what(&self) -> String {
+            "INBOX".into()
+        }
+    }
+    sync::spawn(
+        Box::new(Silent(sync::Polling {
+            round: move || {
+                // The server says nothing until the test lets it.
+                let _ = released.lock().unwrap().recv();
+                Err("reading from mail.example.org:993: timed out after 30 s".into())
+            },
+            every: Duration::from_secs(3600),
+        })),
+        tx,
+    );
+    let action = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    desk.act(action);
+    let screen = desk.screen();
+    assert!(screen.contains("syncing INBOX…"), "{screen}");
+    assert!(
+        rx.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the round is still waiting"
+    );
+    release.send(()).unwrap();
+    let action = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    desk.act(action);
+    let screen = desk.screen();
+    assert!(!screen.contains("syncing"), "{screen}");
+    assert!(screen.contains("sync failed: reading from"), "{screen}");
 }
 
 #[test]

@@ -190,6 +190,11 @@ fn the_sync_worker_idles_and_new_mail_arrives_within_seconds() {
     let (source, _) = secdesk::cli::desk::sync_source(&config);
     let (tx, rx) = mpsc::channel();
     sync::spawn(source.expect("a sync source for [imap]"), tx);
+    let round_started = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(
+        matches!(&round_started, Action::Syncing(Some(what)) if what == "INBOX"),
+        "{round_started:?}"
+    );
     let first = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(
         matches!(&first, Action::Sync(Ok(s)) if s.contains("no new mail")),
@@ -202,6 +207,8 @@ fn the_sync_worker_idles_and_new_mail_arrives_within_seconds() {
         "INBOX",
         &support::message("idle-2@reporter.example", "IDLE brought this", "hello"),
     );
+    let next = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(matches!(&next, Action::Syncing(Some(_))), "{next:?}");
     let next = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(

@@ -32,7 +32,15 @@ pub fn sync_source(config: &Config) -> (Option<Box<dyn SyncSource>>, Option<Stri
     if config.imap.is_none() {
         return (None, Some(tui::text::NO_IMAP.to_string()));
     }
-    (Some(Box::new(DeskSync(Watch::new(config.clone())))), None)
+    let what = config
+        .imap
+        .as_ref()
+        .map(|imap| imap.sync_mailboxes().join(", "))
+        .unwrap_or_default();
+    (
+        Some(Box::new(DeskSync(Watch::new(config.clone()), what))),
+        None,
+    )
 }
 
 /// A round as the desk's status line gives it: new mail, replies, and a gap in the mail.
@@ -46,8 +54,9 @@ pub fn round_line(r: &Round) -> String {
     )
 }
 
-/// [`Watch`] as the desk's sync worker sees it: summary lines for the status line.
-struct DeskSync(Watch);
+/// [`Watch`] as the desk's sync worker sees it: summary lines for the status line, and the
+/// mailboxes it syncs.
+struct DeskSync(Watch, String);
 
 impl SyncSource for DeskSync {
     fn round(&mut self) -> Result<String, String> {
@@ -60,5 +69,9 @@ impl SyncSource for DeskSync {
 
     fn recover(&mut self) {
         self.0.reset();
+    }
+
+    fn what(&self) -> String {
+        self.1.clone()
     }
 }

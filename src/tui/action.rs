@@ -47,6 +47,9 @@ pub enum Action {
     StoreChanged,
     /// The background sync finished a round: a summary line or what went wrong.
     Sync(Result<String, String>),
+    /// The background sync started a round on these mailboxes (`Some`), or a round ended
+    /// without an outcome (`None`: it panicked, and [`Action::Failed`] says so).
+    Syncing(Option<String>),
     /// A read failed, or a worker panicked; the message says what and is shown in the
     /// status line.
     Failed(String),

@@ -239,6 +239,8 @@ pub struct State {
     pub stats: Option<Box<StatsData>>,
     /// The stats screen's chart by month instead of by week (`m`).
     pub stats_monthly: bool,
+    /// The first overdue report the stats screen lists (j/k scroll the list).
+    pub stats_scroll: usize,
     /// The held posts last fetched (or why not), the cursor among them, and whether a
     /// fetch is on its way.
     pub held: Option<Result<Vec<crate::core::moderation::ClassifiedPost>, String>>,
@@ -254,6 +256,8 @@ pub struct State {
     pub status: Option<Status>,
     /// The last sync's outcome, shown at the right of the status line.
     pub sync: Option<Result<String, String>>,
+    /// The mailboxes a sync round is working on now ("INBOX"), shown until it ends.
+    pub syncing: Option<String>,
     pub undo: Vec<UndoEntry>,
     /// How many reports the counted tabs hold ([`Tab::COUNTED`]), once counted.
     pub tab_counts: Vec<(Tab, usize)>,
@@ -342,6 +346,7 @@ impl State {
             find_at: None,
             stats: None,
             stats_monthly: false,
+            stats_scroll: 0,
             held: None,
             held_gaps: Vec::new(),
             held_cursor: 0,
@@ -351,6 +356,7 @@ impl State {
             overlay: Overlay::None,
             status: None,
             sync: None,
+            syncing: None,
             undo: Vec::new(),
             messages: Default::default(),
             tab_counts: Vec::new(),

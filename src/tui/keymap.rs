@@ -82,6 +82,8 @@ pub enum Scope {
     Held,
     /// The queue, the report view and the stats screen (not the reply preview).
     Screens,
+    /// The motions: every screen, and the previews (a reply longer than the box scrolls).
+    Motions,
     /// Inside a prompt or picker: in the help only (`prompts` and `pickers` handle them).
     Prompt,
     Everywhere,
@@ -121,20 +123,20 @@ const HELP_ONLY: u8 = u8::MAX;
 #[rustfmt::skip]
 pub const KEYMAP: &[Binding] = &[
     bind(&[k(Char('?'))], "?", Command::Help, Scope::Everywhere, "this help (j/k scroll it)", "help", 0),
-    bind(&[k(Char('j')), k(Down)], "j/k", Command::Down, Scope::Screens, "move down (5j: five)", "move", 30),
-    bind(&[k(Char('k')), k(Up)], "", Command::Up, Scope::Screens, "move up", "", HELP_ONLY),
-    bind(&[k(Char('g')), k(Home)], "g/G", Command::Top, Scope::Screens, "first", "", HELP_ONLY),
-    bind(&[k(Char('G')), k(End)], "", Command::Bottom, Scope::Screens, "last", "", HELP_ONLY),
-    bind(&[ctrl('f'), k(PageDown), k(Char(' '))], "Space", Command::PageDown, Scope::Screens, "page down", "", HELP_ONLY),
-    bind(&[ctrl('b'), k(PageUp)], "", Command::PageUp, Scope::Screens, "page up", "", HELP_ONLY),
-    bind(&[ctrl('d')], "", Command::HalfPageDown, Scope::Screens, "half a page down", "", HELP_ONLY),
-    bind(&[ctrl('u')], "", Command::HalfPageUp, Scope::Screens, "half a page up", "", HELP_ONLY),
+    bind(&[k(Char('j')), k(Down)], "j/k", Command::Down, Scope::Motions, "move down; scroll a preview (5j: five)", "move", 30),
+    bind(&[k(Char('k')), k(Up)], "", Command::Up, Scope::Motions, "move up", "", HELP_ONLY),
+    bind(&[k(Char('g')), k(Home)], "g/G", Command::Top, Scope::Motions, "first", "", HELP_ONLY),
+    bind(&[k(Char('G')), k(End)], "", Command::Bottom, Scope::Motions, "last", "", HELP_ONLY),
+    bind(&[ctrl('f'), k(PageDown), k(Char(' '))], "Space", Command::PageDown, Scope::Motions, "page down", "", HELP_ONLY),
+    bind(&[ctrl('b'), k(PageUp)], "", Command::PageUp, Scope::Motions, "page up", "", HELP_ONLY),
+    bind(&[ctrl('d')], "", Command::HalfPageDown, Scope::Motions, "half a page down", "", HELP_ONLY),
+    bind(&[ctrl('u')], "", Command::HalfPageUp, Scope::Motions, "half a page up", "", HELP_ONLY),
     bind(&[k(Enter)], "Enter", Command::Open, Scope::Queue, "open the report", "open", 1),
     bind(&[k(Esc)], "Esc", Command::Close, Scope::Screens, "close view/selection/search (not quit)", "", HELP_ONLY),
     bind(&[k(Char('q'))], "q", Command::Back, Scope::Screens, "back; quit from the queue", "back", 9),
-    bind(&[k(Char('/'))], "/", Command::Search, Scope::Screens, "search (queue: mail; report: its text)", "search", 12),
-    bind(&[k(Char('n'))], "n/N", Command::NextMatch, Scope::Screens, "next match of the search", "", HELP_ONLY),
-    bind(&[k(Char('N'))], "", Command::PrevMatch, Scope::Screens, "previous match of the search", "", HELP_ONLY),
+    bind(&[k(Char('/'))], "/", Command::Search, Scope::Triage, "search (queue: mail; report: its text)", "search", 12),
+    bind(&[k(Char('n'))], "n/N", Command::NextMatch, Scope::Triage, "next match of the search", "", HELP_ONLY),
+    bind(&[k(Char('N'))], "", Command::PrevMatch, Scope::Triage, "previous match of the search", "", HELP_ONLY),
     bind(&[k(Tab)], "Tab", Command::NextTab, Scope::Queue, "next queue", "queues", 11),
     bind(&[k(BackTab)], "S-Tab", Command::PrevTab, Scope::Queue, "previous queue", "", HELP_ONLY),
     bind(&[k(Char('o'))], "o", Command::ToggleSort, Scope::Queue, "sort by age / by deadline", "sort", 25),
@@ -206,6 +208,7 @@ fn applies(scope: Scope, at: Where) -> bool {
     match scope {
         Scope::Everywhere => true,
         Scope::Screens => at != Where::ReplyPreview,
+        Scope::Motions => true,
         Scope::Queue => at == Where::Queue,
         Scope::Report => at == Where::Report,
         Scope::Triage => matches!(at, Where::Queue | Where::Report),
@@ -242,6 +245,9 @@ pub fn elsewhere(key: &KeyEvent, at: Where) -> Option<(String, &'static str, Sco
         .map(|b| (key_name(&pressed), b.help, b.scope))
 }
 
+/// The footer's word for j/k where they scroll rather than move a cursor.
+pub const SCROLL_HINT: &str = "scroll";
+
 /// The footer: the hinted bindings that apply on screen `at`, most useful first.
 pub fn hints(at: Where) -> Vec<(&'static str, &'static str)> {
     let mut hinted: Vec<&Binding> = KEYMAP
@@ -253,6 +259,8 @@ pub fn hints(at: Where) -> Vec<(&'static str, &'static str)> {
         .into_iter()
         .map(|b| match (b.command, at) {
             (Command::Back, Where::Queue) => (b.label, "quit"),
+            // Where there is no cursor, j/k scroll what does not fit (a preview, the overdue list).
+            (Command::Down, Where::ReplyPreview | Where::Stats) => (b.label, SCROLL_HINT),
             _ => (b.label, b.hint),
         })
         .collect()

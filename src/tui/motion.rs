@@ -1,5 +1,6 @@
-//! Motions: the cursor in the queue, the scroll of the report view, the help and the log,
-//! with vi's counts, half and whole pages, and n/N through a search's matches.
+//! Motions: the cursor in the queue, the scroll of the report view, the stats screen's
+//! overdue list, the help and the log, with vi's counts, half and whole pages, and n/N
+//! through a search's matches.
 
 use crossterm::event::KeyEvent;
 
@@ -35,6 +36,29 @@ pub(super) fn scroll_overlay(state: &mut State, key: KeyEvent) {
     }
 }
 
+/// A motion on a reply's preview: it scrolls by a line, half a box or a box (less a line,
+/// kept for context), as far as the message's last line reaching the bottom of the box.
+/// Returns false for a key that is no motion, which the preview handles itself.
+pub(super) fn scroll_reply_preview(state: &mut State, motion: Command) -> bool {
+    let max = views::reply::max_scroll(state) as i64;
+    let page = (state.height.saturating_sub(4) as i64 - 1).max(1);
+    let delta = match motion {
+        Command::Down => 1,
+        Command::Up => -1,
+        Command::PageDown => page,
+        Command::PageUp => -page,
+        Command::HalfPageDown => (page / 2).max(1),
+        Command::HalfPageUp => -(page / 2).max(1),
+        Command::Top => -max - 1,
+        Command::Bottom => max + 1,
+        _ => return false,
+    };
+    if let Some(flow) = state.reply.as_mut() {
+        flow.scroll = (flow.scroll as i64 + delta).clamp(0, max) as u16;
+    }
+    true
+}
+
 /// Moves the cursor (queue) or scrolls (report) by `delta` lines.
 pub(super) fn move_by(state: &mut State, delta: i64) -> Vec<Request> {
     match state.screen {
@@ -52,7 +76,11 @@ pub(super) fn move_by(state: &mut State, delta: i64) -> Vec<Request> {
             super::held::move_by(state, delta);
             Vec::new()
         }
-        Screen::Stats => Vec::new(),
+        Screen::Stats => {
+            let next = (state.stats_scroll as i64).saturating_add(delta).max(0) as usize;
+            state.stats_scroll = next.min(views::stats::overdue_max_scroll(state));
+            Vec::new()
+        }
     }
 }
 
@@ -69,7 +97,11 @@ pub(super) fn move_to(state: &mut State, pos: usize) -> Vec<Request> {
             clamp_report_scroll(state);
             Vec::new()
         }
-        Screen::Stats | Screen::Held => Vec::new(),
+        Screen::Stats => {
+            state.stats_scroll = pos.min(views::stats::overdue_max_scroll(state));
+            Vec::new()
+        }
+        Screen::Held => Vec::new(),
     }
 }
 

@@ -268,12 +268,7 @@ pub fn on_preview_command(state: &mut State, command: Command) -> Vec<Request> {
             state.quit = true;
             Vec::new()
         }
-        Command::Down => scroll(flow, 1),
-        Command::Up => scroll(flow, -1),
-        Command::PageDown => scroll(flow, 10),
-        Command::PageUp => scroll(flow, -10),
-        Command::Top => scroll(flow, -(u16::MAX as i32)),
-        Command::Bottom => scroll(flow, u16::MAX as i32),
+        // The motions scroll it (`motion::scroll_reply_preview`); nothing else does anything.
         _ => Vec::new(),
     }
 }
@@ -291,12 +286,6 @@ pub fn send(state: &mut State) -> Vec<Request> {
         }
         None => Vec::new(),
     }
-}
-
-fn scroll(flow: &mut ReplyFlow, delta: i32) -> Vec<Request> {
-    let max = flow.draft.body.lines().count() as i32;
-    flow.scroll = (flow.scroll as i32 + delta).clamp(0, max) as u16;
-    Vec::new()
 }
 
 /// What the status line says about a delivery attempt.

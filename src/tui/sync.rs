@@ -20,6 +20,11 @@ pub trait SyncSource: Send {
     fn wait(&mut self);
     /// Called after a panic: drop anything that may have been left half-used.
     fn recover(&mut self) {}
+    /// What a round works on, for the status line while it runs ("INBOX"); empty for a
+    /// source with nothing to name.
+    fn what(&self) -> String {
+        String::new()
+    }
 }
 
 /// A round run every `every`: for a source with nothing to wait on.
@@ -41,14 +46,19 @@ impl<F: FnMut() -> Result<String, String> + Send> SyncSource for Polling<F> {
 /// Runs `source` now and then whenever it says, until the UI goes away.
 pub fn spawn(mut source: Box<dyn SyncSource>, events: Sender<Action>) -> thread::JoinHandle<()> {
     thread::spawn(move || loop {
-        let action = match supervisor::catch("sync", || source.round()) {
-            Ok(result) => Action::Sync(result),
+        // Said before the round: a server that does not answer keeps it running until the
+        // timeout, and the status line shows it is under way rather than nothing.
+        if events.send(Action::Syncing(Some(source.what()))).is_err() {
+            return;
+        }
+        let actions = match supervisor::catch("sync", || source.round()) {
+            Ok(result) => vec![Action::Sync(result)],
             Err(panicked) => {
                 source.recover();
-                Action::Failed(panicked)
+                vec![Action::Syncing(None), Action::Failed(panicked)]
             }
         };
-        if events.send(action).is_err() {
+        if actions.into_iter().any(|a| events.send(a).is_err()) {
             return;
         }
         if let Err(panicked) = supervisor::catch("sync", || source.wait()) {

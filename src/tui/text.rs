@@ -42,6 +42,16 @@ pub const NOT_A_NUMBER: &str = "Type the number of the original report, e.g. 12.
 pub const EMPTY_NOTE: &str = "An empty note was not added.";
 pub const SORT_AGE: &str = "newest first";
 pub const SORT_DEADLINE: &str = "deadline first";
+/// Said after the order on a queue that keeps the spam it holds at its end (Needs triage:
+/// the verdicts the classifier was unsure of, marked `spam??` in the class column).
+pub const SPAM_LAST: &str = ", spam?? last";
+
+/// A queue's order as the status line names it: `sort` ([`SORT_AGE`] or
+/// [`SORT_DEADLINE`]), and that the spam comes last when the queue puts it there.
+pub fn queue_order(sort: &str, spam_last: bool) -> String {
+    let last = if spam_last { SPAM_LAST } else { "" };
+    format!("{sort}{last}")
+}
 pub const STATS_TITLE: &str = "Stats";
 pub const THREAD_IN: &str = "reporter";
 pub const THREAD_OUT: &str = "our reply";
@@ -127,6 +137,15 @@ pub fn undone(what: &str) -> String {
     format!("Undone: {what}")
 }
 
+/// The status line while a sync round runs on mailboxes `what` ("INBOX").
+pub fn syncing(what: &str) -> String {
+    if what.is_empty() {
+        "syncing…".to_string()
+    } else {
+        format!("syncing {what}…")
+    }
+}
+
 pub fn sync_failed(e: &str) -> String {
     format!("sync failed: {e} (the desk keeps working; retrying)")
 }
@@ -184,6 +203,15 @@ fn intake_title(what: &str, zone: &str, tail: &str, width: usize) -> String {
     }
 }
 pub const RESPONSE_TITLE: &str = " Median response vs target, share met ";
+
+pub fn overdue_title(n: usize) -> String {
+    format!(" Overdue ({n}) ")
+}
+
+/// The overdue list's title when not all of them show: which do, and the keys for the rest.
+pub fn overdue_title_part(first: usize, last: usize, total: usize) -> String {
+    format!(" Overdue ({first}-{last} of {total}, j/k) ")
+}
 
 pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";
 pub const BAD_SIGNATURE_BANNER: &str = "!!! BAD PGP SIGNATURE on a message below: it does not verify; do not trust its signed text !!!";

@@ -8,7 +8,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::action::{Action, Applied, Request, UndoEntry};
 use super::app::{Confirm, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
-use super::motion::{clamp_report_scroll, find_next, move_by, move_to, scroll_overlay};
+use super::motion::{
+    clamp_report_scroll, find_next, move_by, move_to, scroll_overlay, scroll_reply_preview,
+};
 use super::{advisory, held, pickers, prompts, reply, text, views};
 use crate::core::model::ReportId;
 use crate::core::store::queue::{QueueOrder, QueuePage};
@@ -54,6 +56,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Request> {
         Action::Applied(applied) => on_applied(state, applied),
         Action::StoreChanged => state.reload(),
         Action::Sync(result) => on_sync(state, result),
+        Action::Syncing(what) => {
+            state.syncing = what;
+            Vec::new()
+        }
         Action::Failed(message) => {
             state.error(message);
             Vec::new()
@@ -139,6 +145,7 @@ fn on_sync(state: &mut State, result: Result<String, String>) -> Vec<Request> {
         }
     }
     state.sync = Some(result);
+    state.syncing = None;
     if changed {
         state.reload()
     } else {
@@ -168,6 +175,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
                 Vec::new()
             }
             Some(command) if state.reply.as_ref().is_some_and(|r| r.previewing) => {
+                if scroll_reply_preview(state, command) {
+                    return Vec::new();
+                }
                 reply::on_preview_command(state, command)
             }
             Some(command) => held::on_preview_command(state, command),
@@ -215,13 +225,17 @@ fn place(scope: keymap::Scope) -> &'static str {
         Scope::ReplyPreview => text::ON_PREVIEW,
         Scope::Stats => text::ON_STATS,
         Scope::Held => text::ON_HELD,
-        Scope::Screens | Scope::Prompt | Scope::Everywhere => text::ON_OTHER,
+        Scope::Screens | Scope::Motions | Scope::Prompt | Scope::Everywhere => text::ON_OTHER,
     }
 }
 
 fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<Request> {
     let n = count.unwrap_or(1).max(1) as i64;
-    let page = state.page_lines() as i64;
+    let page = match state.screen {
+        // The stats screen pages its overdue list, the one part of it that scrolls.
+        Screen::Stats => views::stats::overdue_rows(state).max(1) as i64,
+        _ => state.page_lines() as i64,
+    };
     match command {
         Command::Up => move_by(state, -n),
         Command::Down => move_by(state, n),
@@ -262,6 +276,7 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
         Command::ToggleSort => toggle_sort(state),
         Command::Stats => {
             state.screen = Screen::Stats;
+            state.stats_scroll = 0;
             vec![Request::Stats]
         }
         Command::Undo => match state.undo.pop() {
@@ -308,12 +323,13 @@ fn toggle_sort(state: &mut State) -> Vec<Request> {
         QueueOrder::Age => QueueOrder::Deadline,
         QueueOrder::Deadline => QueueOrder::Age,
     };
+    let sort = match state.order {
+        QueueOrder::Age => text::SORT_AGE,
+        QueueOrder::Deadline => text::SORT_DEADLINE,
+    };
     state.info(format!(
         "sorted {}",
-        match state.order {
-            QueueOrder::Age => text::SORT_AGE,
-            QueueOrder::Deadline => text::SORT_DEADLINE,
-        }
+        text::queue_order(sort, state.filter().spam_last)
     ));
     state.new_queue()
 }

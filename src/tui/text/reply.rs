@@ -22,6 +22,16 @@ pub fn preview_title(report_id: i64) -> String {
     format!(" Reply to #{report_id} — y sends, e edits, n cancels ")
 }
 
+/// The preview's bottom border when the message is taller than the box: which rows show,
+/// and the keys that reach the rest.
+pub fn preview_position(first: usize, last: usize, total: usize) -> String {
+    if last < total {
+        format!(" ↓ more: lines {first}-{last} of {total} · j/k Space scroll ")
+    } else {
+        format!(" lines {first}-{last} of {total} (end) · k/g scroll up ")
+    }
+}
+
 pub fn reply_problem(problem: &str) -> String {
     format!("⚠ {problem} — e edits the reply")
 }

@@ -5,9 +5,9 @@ pub mod held;
 pub mod help;
 mod picker;
 mod queue;
-mod reply;
+pub mod reply;
 pub mod report;
-mod stats;
+pub mod stats;
 
 use chrono::{DateTime, Utc};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -169,7 +169,13 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State) {
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ));
     }
+    // A round under way stands in for the last one's summary; a failure stays beside it
+    // until the round ends.
+    if let Some(what) = &state.syncing {
+        right.push((text::syncing(&safe(what)), Style::new().fg(Color::DarkGray)));
+    }
     match &state.sync {
+        Some(Ok(_)) if state.syncing.is_some() => {}
         Some(Ok(s)) => right.push((safe(s), Style::new().fg(Color::DarkGray))),
         Some(Err(e)) => right.push((
             text::sync_failed(&safe(e)),
@@ -273,7 +279,12 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &State) {
     };
     let mut spans = Vec::new();
     let mut used = 0usize;
+    // A reject reason's preview is short and does not scroll: no j/k promised over it.
+    let rejecting = state.held_reject.as_ref().is_some_and(|r| r.previewing);
     for (keys, what) in keymap::hints(at) {
+        if rejecting && what == keymap::SCROLL_HINT {
+            continue;
+        }
         // The key stands out on its own background: one space between hints is enough.
         let hint = format!(" {what} ");
         let w = keys.chars().count() + hint.chars().count();

@@ -280,10 +280,13 @@ fn draw_info(frame: &mut Frame, area: Rect, state: &State) {
         } else {
             text::LOADING.to_string()
         },
-        match state.order {
-            QueueOrder::Age => text::SORT_AGE.to_string(),
-            QueueOrder::Deadline => text::SORT_DEADLINE.to_string(),
-        },
+        text::queue_order(
+            match state.order {
+                QueueOrder::Age => text::SORT_AGE,
+                QueueOrder::Deadline => text::SORT_DEADLINE,
+            },
+            state.filter().spam_last,
+        ),
     ];
     if let Some(search) = &state.search {
         parts.push(text::search_active(&safe(search)));

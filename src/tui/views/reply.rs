@@ -44,6 +44,64 @@ fn check_lines(
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
+    let lines = lines(flow, state, area.width);
+    let inner = Rect::new(
+        0,
+        0,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    let rows = rows(&lines, inner.width);
+    let shown = inner.height as usize;
+    let top = (flow.scroll as usize).min(rows.saturating_sub(shown));
+    // What does not fit is said on the bottom border, with the keys that reach it: a reply
+    // is read whole before it is sent.
+    let position = (rows > shown).then(|| {
+        let last = (top + shown).min(rows);
+        Line::from(Span::styled(
+            text::preview_position(top + 1, last, rows),
+            Style::new().add_modifier(Modifier::BOLD),
+        ))
+        .right_aligned()
+    });
+    frame.render_widget(Clear, area);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(text::preview_title(flow.draft.report_id));
+    if let Some(position) = position {
+        block = block.title_bottom(position);
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((top.min(u16::MAX as usize) as u16, 0)),
+        area,
+    );
+}
+
+/// The rows `lines` take, wrapped in `width` cells.
+fn rows(lines: &[Line], width: u16) -> usize {
+    Paragraph::new(lines.to_vec())
+        .wrap(Wrap { trim: false })
+        .line_count(width.max(1))
+}
+
+/// How far the reply preview scrolls on the desk's screen: the rows of the message past
+/// the box (the screen less the status line, the footer and the box's borders).
+pub fn max_scroll(state: &State) -> u16 {
+    let Some(flow) = state.reply.as_ref() else {
+        return 0;
+    };
+    let inner_height = state.height.saturating_sub(4) as usize;
+    let lines = lines(flow, state, state.width);
+    rows(&lines, state.width.saturating_sub(2))
+        .saturating_sub(inner_height)
+        .min(u16::MAX as usize) as u16
+}
+
+/// The preview's lines, headers then the body, for a box `width` cells wide.
+fn lines(flow: &ReplyFlow, state: &State, width: u16) -> Vec<Line<'static>> {
     let d = &flow.draft;
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let field = |name: &str, value: String| {
@@ -97,17 +155,16 @@ pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
         lines.push(field(text::PREVIEW_THEN, then));
     }
     lines.push(Line::from(Span::styled(
-        "─".repeat(area.width.saturating_sub(2) as usize),
+        "─".repeat(width.saturating_sub(2) as usize),
         Style::new().fg(Color::DarkGray),
     )));
-    let body: Vec<Line> = terminal_text(&d.body)
-        .replace('\t', "    ")
-        .lines()
-        .skip(flow.scroll as usize)
-        .map(|l| Line::raw(l.to_string()))
-        .collect();
-    lines.extend(body);
-    preview_box(frame, area, lines, text::preview_title(d.report_id));
+    lines.extend(
+        terminal_text(&d.body)
+            .replace('\t', "    ")
+            .lines()
+            .map(|l| Line::raw(l.to_string())),
+    );
+    lines
 }
 
 /// A preview over `area`: the screen under it cleared, `lines` wrapped in a box titled

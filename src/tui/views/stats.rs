@@ -1,6 +1,7 @@
 //! The stats screen: weekly (or, with `m`, monthly) intake by class as a bar chart, counts
 //! by state, median response times against their targets with the share of reports that met
-//! each target (`response_efficiency`, PEP 811's clocks too), and the overdue list.
+//! each target (`response_efficiency`, PEP 811's clocks too), and the overdue list, which
+//! j/k scroll when it is longer than its box.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -131,11 +132,39 @@ fn draw_states(frame: &mut Frame, states: Rect, stats: &StatsData) {
     );
 }
 
-/// The overdue reports, each with how late it is.
+/// How many overdue reports the list shows at once on the desk's screen.
+pub fn overdue_rows(state: &State) -> usize {
+    let Some(stats) = state.stats.as_deref() else {
+        return 0;
+    };
+    // The body: the screen less the status line and the footer.
+    let body = Rect::new(0, 0, state.width, state.height.saturating_sub(2));
+    areas(body, stats).3.height.saturating_sub(2) as usize
+}
+
+/// How far the overdue list scrolls (j/k): its last report at the bottom of its box.
+pub fn overdue_max_scroll(state: &State) -> usize {
+    let listed = state.stats.as_deref().map_or(0, |s| s.overdue.len());
+    listed.saturating_sub(overdue_rows(state))
+}
+
+/// The overdue reports, each with how late it is. A list longer than its box scrolls with
+/// j/k, and its title says which of them show.
 fn draw_overdue(frame: &mut Frame, overdue: Rect, state: &State, stats: &StatsData) {
+    let shown = overdue.height.saturating_sub(2) as usize;
+    let listed = stats.overdue.len();
+    let top = state.stats_scroll.min(listed.saturating_sub(shown));
+    let last = (top + shown).min(listed);
+    let title = if last - top < stats.overdue_count {
+        text::overdue_title_part(top + 1, last, stats.overdue_count)
+    } else {
+        text::overdue_title(stats.overdue_count)
+    };
     let overdue_lines: Vec<Line> = stats
         .overdue
         .iter()
+        .skip(top)
+        .take(shown)
         .map(|(id, subject, deadline)| {
             let (late, _) = due(state.now, *deadline);
             Line::from(vec![
@@ -145,11 +174,7 @@ fn draw_overdue(frame: &mut Frame, overdue: Rect, state: &State, stats: &StatsDa
         })
         .collect();
     frame.render_widget(
-        Paragraph::new(overdue_lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" Overdue ({}) ", stats.overdue_count)),
-        ),
+        Paragraph::new(overdue_lines).block(Block::default().borders(Borders::ALL).title(title)),
         overdue,
     );
 }
