@@ -8,6 +8,7 @@ mod support;
 mod desk;
 mod faults;
 mod hostile;
+mod idn;
 mod interactive;
 #[path = "../pgp/keys.rs"]
 mod keys;

@@ -1,0 +1,119 @@
+//! Mail addresses as one party: the form two spellings of the same address are compared
+//! in, and the ASCII form an SMTP server without SMTPUTF8 (RFC 6531) takes.
+//!
+//! A domain is case-insensitive and has two spellings, its U-label (`bücher.example`) and
+//! its A-label (`xn--bcher-kva.example`, RFC 5891 §4.4); both are brought to one form by
+//! UTS #46 processing (the `idna` crate, as lettre and browsers use it). A local part is
+//! compared without case, as the project has always compared ASCII addresses, now with
+//! Unicode case folding too (SQLite's `lower()` folds ASCII only, so `BÜCHER` and `bücher`
+//! were two parties). A local part has no ASCII form: without SMTPUTF8 it cannot be sent.
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+
+/// The SQL function `secdesk_address_key(addr)`: [`key`] of a text, `''` for NULL, so a
+/// query compares stored senders as the Rust side does.
+pub const SQL_ADDRESS_KEY: &str = "secdesk_address_key";
+
+/// The form two spellings of one address compare equal in: trimmed, the local part
+/// lowercase, the domain lowercase in its Unicode form (an A-label decoded). A domain
+/// IDNA refuses is only lowercased.
+pub fn key(addr: &str) -> String {
+    let addr = addr.trim();
+    match addr.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{}", local.to_lowercase(), domain_key(domain)),
+        None => addr.to_lowercase(),
+    }
+}
+
+/// A domain in the form [`key`] compares it in.
+pub fn domain_key(domain: &str) -> String {
+    let lower = domain.to_lowercase();
+    // The common case needs no IDNA: an ASCII domain that holds no A-label.
+    if lower.is_ascii() && !lower.split('.').any(|l| l.starts_with("xn--")) {
+        return lower;
+    }
+    match idna::domain_to_unicode(&lower) {
+        (unicode, Ok(())) => unicode,
+        (_, Err(_)) => lower,
+    }
+}
+
+/// Why an address has no ASCII form for an SMTP server without SMTPUTF8.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAscii {
+    /// RFC 6531 §3.2: only SMTPUTF8 carries a non-ASCII local part; there is no encoding.
+    #[error("its local part {local:?} is not ASCII, and a local part has no ASCII form")]
+    LocalPart { local: String },
+    #[error("its domain {domain:?} is not a valid internationalized domain name")]
+    Domain { domain: String },
+}
+
+/// `addr` as an SMTP server without SMTPUTF8 takes it: a non-ASCII domain as its A-label
+/// (RFC 5891), the local part as it is. An ASCII address is returned unchanged.
+pub fn ascii_form(addr: &str) -> Result<String, NotAscii> {
+    if addr.is_ascii() {
+        return Ok(addr.to_string());
+    }
+    let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
+    if !local.is_ascii() {
+        return Err(NotAscii::LocalPart {
+            local: local.to_string(),
+        });
+    }
+    match idna::domain_to_ascii(domain) {
+        Ok(ascii) if !ascii.is_empty() => Ok(format!("{local}@{ascii}")),
+        _ => Err(NotAscii::Domain {
+            domain: domain.to_string(),
+        }),
+    }
+}
+
+/// Makes [`SQL_ADDRESS_KEY`] available on `conn`.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function(SQL_ADDRESS_KEY, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => key(&String::from_utf8_lossy(t)),
+            _ => String::new(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_spellings_of_one_address_have_one_key() {
+        let one = key("bob@bücher.example");
+        for other in [
+            "Bob@Bücher.example",
+            "BOB@BÜCHER.EXAMPLE",
+            " bob@xn--bcher-kva.example ",
+            "bob@XN--BCHER-KVA.example",
+        ] {
+            assert_eq!(key(other), one, "{other}");
+        }
+        assert_eq!(key("Jörg@Example.ORG"), key("JÖRG@example.org"));
+        assert_ne!(key("bob@bucher.example"), one);
+        assert_eq!(key("Rita@Reporter.TEST"), "rita@reporter.test");
+    }
+
+    #[test]
+    fn an_idn_domain_goes_as_its_a_label_and_a_non_ascii_local_part_has_no_ascii_form() {
+        assert_eq!(
+            ascii_form("bob@bücher.example").as_deref(),
+            Ok("bob@xn--bcher-kva.example")
+        );
+        assert_eq!(
+            ascii_form("rita@reporter.test").as_deref(),
+            Ok("rita@reporter.test")
+        );
+        assert!(matches!(
+            ascii_form("jörg@example.org"),
+            Err(NotAscii::LocalPart { .. })
+        ));
+    }
+}
