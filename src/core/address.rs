@@ -2,7 +2,7 @@
 //! in, and the ASCII form an SMTP server without SMTPUTF8 (RFC 6531) takes.
 //!
 //! A domain is case-insensitive and has two spellings, its U-label (`bücher.example`) and
-//! its A-label (`xn--bcher-kva.example`, RFC 5891 §4.4); both are brought to one form by
+//! its A-label (`xn--bcher-kva.example`, RFC 5891 §4.4); both are brought to the A-label by
 //! UTS #46 processing (the `idna` crate, as lettre and browsers use it). A local part is
 //! compared without case, as the project has always compared ASCII addresses, now with
 //! Unicode case folding too (SQLite's `lower()` folds ASCII only, so `BÜCHER` and `bücher`
@@ -17,8 +17,10 @@ use rusqlite::Connection;
 pub const SQL_ADDRESS_KEY: &str = "secdesk_address_key";
 
 /// The form two spellings of one address compare equal in: trimmed, the local part
-/// lowercase, the domain lowercase in its Unicode form (an A-label decoded). A domain
-/// IDNA refuses is only lowercased.
+/// lowercase, the domain lowercase as its A-label (`xn--…`, as DNS has it). An ASCII domain
+/// is only lowercased, as before; a domain IDNA refuses too. The A-label rather than the
+/// Unicode form: it is also what is shown where a sender is named by this key (an "another
+/// sender" note), and a look-alike domain (`reprteąr.test`) must show as what it is.
 pub fn key(addr: &str) -> String {
     let addr = addr.trim();
     match addr.rsplit_once('@') {
@@ -30,14 +32,10 @@ pub fn key(addr: &str) -> String {
 /// A domain in the form [`key`] compares it in.
 pub fn domain_key(domain: &str) -> String {
     let lower = domain.to_lowercase();
-    // The common case needs no IDNA: an ASCII domain that holds no A-label.
-    if lower.is_ascii() && !lower.split('.').any(|l| l.starts_with("xn--")) {
+    if lower.is_ascii() {
         return lower;
     }
-    match idna::domain_to_unicode(&lower) {
-        (unicode, Ok(())) => unicode,
-        (_, Err(_)) => lower,
-    }
+    idna::domain_to_ascii(&lower).unwrap_or(lower)
 }
 
 /// Why an address has no ASCII form for an SMTP server without SMTPUTF8.

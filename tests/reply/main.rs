@@ -14,6 +14,7 @@ mod interactive;
 mod keys;
 mod pgp;
 mod pgp_keys;
+mod retry_status;
 mod uncertain;
 
 use std::time::Duration;

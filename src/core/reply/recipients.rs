@@ -136,7 +136,7 @@ pub fn reporter_mailboxes(report: &ParsedMessage) -> Vec<Mailbox> {
     }
 }
 
-/// The domain of an address in its comparison form (lowercase, an A-label decoded:
+/// The domain of an address in its comparison form (lowercase, as its A-label:
 /// [`address::domain_key`]); `None` without one.
 fn domain(addr: &str) -> Option<String> {
     addr.trim()
