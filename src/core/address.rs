@@ -68,14 +68,35 @@ pub fn ascii_form(addr: &str) -> Result<String, NotAscii> {
     }
 }
 
-/// Makes [`SQL_ADDRESS_KEY`] available on `conn`.
+/// The SQL function `secdesk_lists_address(recipients, addr)`: whether the JSON list of
+/// addresses `recipients` (an outbox row's) holds `addr` by [`key`]; NULL when `addr` is.
+pub const SQL_LISTS_ADDRESS: &str = "secdesk_lists_address";
+
+/// Whether the JSON list `recipients` holds `addr`, compared by [`key`]. A list that is not
+/// JSON is searched as text for the quoted key.
+pub fn lists(recipients: &str, addr: &str) -> bool {
+    let wanted = key(addr);
+    match serde_json::from_str::<Vec<String>>(recipients) {
+        Ok(list) => list.iter().any(|r| key(r) == wanted),
+        Err(_) => recipients.to_lowercase().contains(&format!("\"{wanted}\"")),
+    }
+}
+
+/// Makes [`SQL_ADDRESS_KEY`] and [`SQL_LISTS_ADDRESS`] available on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    conn.create_scalar_function(SQL_ADDRESS_KEY, 1, flags, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Text(t) => key(&String::from_utf8_lossy(t)),
-            _ => String::new(),
-        })
+    let text = |v: ValueRef<'_>| match v {
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        _ => None,
+    };
+    conn.create_scalar_function(SQL_ADDRESS_KEY, 1, flags, move |ctx| {
+        Ok(text(ctx.get_raw(0)).map(|a| key(&a)).unwrap_or_default())
+    })?;
+    conn.create_scalar_function(SQL_LISTS_ADDRESS, 2, flags, move |ctx| {
+        Ok(text(ctx.get_raw(1)).map(|addr| {
+            let list = text(ctx.get_raw(0)).unwrap_or_default();
+            lists(&list, &addr)
+        }))
     })
 }
 
@@ -97,6 +118,11 @@ mod tests {
         assert_eq!(key("Jörg@Example.ORG"), key("JÖRG@example.org"));
         assert_ne!(key("bob@bucher.example"), one);
         assert_eq!(key("Rita@Reporter.TEST"), "rita@reporter.test");
+        assert!(lists(
+            r#"["bob@xn--bcher-kva.example","sec@x"]"#,
+            "Bob@BÜCHER.example"
+        ));
+        assert!(!lists(r#"["bob@bucher.example"]"#, "bob@bücher.example"));
     }
 
     #[test]
