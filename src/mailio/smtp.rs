@@ -10,6 +10,8 @@
 //! may have accepted it and only its answer was lost — so the outbox checks the mailbox
 //! before sending it again; everything else — refused connection, timeout, TLS trouble,
 //! a 4xx reply, a rejected login — is transient: the reply stays queued with the error.
+//! An address with a non-ASCII local part, for a server without SMTPUTF8 (RFC 6531), is
+//! permanent too: it has no ASCII form; a non-ASCII domain goes as its A-label instead.
 //!
 //! The session is driven step by step with lettre's `SmtpConnection` rather than
 //! `SmtpTransport::send_raw`, because only then is it known whether a failure came before
@@ -459,15 +461,11 @@ impl SmtpSender {
         }
         let ascii = |role: &str, a: &Address| -> Result<Address, SendError> {
             let written = a.to_string();
-            let refused = |why: String| {
-                SendError {
+            let refused = |why: String| SendError {
                 kind: FailureKind::Permanent,
                 server: self.server.clone(),
                 unreached: false,
-                detail: format!(
-                    "the server does not accept non-ASCII addresses (no SMTPUTF8); the {role} <{written}> cannot be sent to it: {why}. Send it through a server that offers SMTPUTF8 ([smtp]), or to an ASCII address of theirs"
-                ),
-            }
+                detail: no_smtputf8(role, &written, &why),
             };
             let form =
                 crate::core::address::ascii_form(&written).map_err(|e| refused(e.to_string()))?;
@@ -514,6 +512,14 @@ impl SmtpSender {
             detail,
         }
     }
+}
+
+/// Why `role` (sender or recipient) `addr` cannot go to a server without SMTPUTF8, and
+/// what to do.
+fn no_smtputf8(role: &str, addr: &str, why: &str) -> String {
+    format!(
+        "the server does not accept non-ASCII addresses (no SMTPUTF8); the {role} <{addr}> cannot be sent to it: {why}. Send it through a server that offers SMTPUTF8 ([smtp]), or to an ASCII address of theirs"
+    )
 }
 
 /// The first line (1-based) longer than RFC 5321's 998 characters before CRLF, and its
