@@ -10,6 +10,9 @@
 //! | 75 | temporary: a server unreachable, silent or cut off, the store busy, or an import that found deliveries not finished in a Maildir's `tmp/` | run again later |
 //! | 77 | a server refused the login (password or token) | fix the credentials; retrying will not help |
 //! | 78 | the config is missing, unreadable or invalid, or asks for what the server does not allow (LOGIN where it announces LOGINDISABLED) | fix the config |
+//!
+//! A command with one outcome per reply (`outbox --retry`) exits with the most urgent of
+//! them ([`most_urgent`]): 78, then 77, then 1, then 75, then 0.
 
 use std::error::Error as StdError;
 use std::process::ExitCode;
@@ -32,6 +35,21 @@ pub const TEMPORARY: u8 = 75;
 pub const LOGIN_REFUSED: u8 = 77;
 /// The config needs fixing (`EX_CONFIG`).
 pub const CONFIG: u8 = 78;
+
+/// Of two statuses, the one that tells a script more urgently what to do, for a command
+/// with several outcomes (`outbox --retry`: one per reply), whatever their order: the config
+/// (78: nothing goes until it is fixed) over a refused login (77: nor until that is) over a
+/// failure a person must look at (1: e.g. a reply refused for good) over temporary (75: run
+/// again later) over success. Any other status ranks as 1.
+pub fn most_urgent(a: u8, b: u8) -> u8 {
+    const LEAST_FIRST: [u8; 5] = [0, TEMPORARY, 1, LOGIN_REFUSED, CONFIG];
+    let rank = |c: u8| LEAST_FIRST.iter().position(|&o| o == c).unwrap_or(2);
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
 
 /// The status for a command that failed with `e`.
 pub fn status(e: &anyhow::Error) -> ExitCode {
@@ -179,5 +197,16 @@ mod tests {
         );
         let busy: anyhow::Error = StoreError::Sql(busy).into();
         assert_eq!(code(&busy.context("while noting")), TEMPORARY);
+    }
+
+    #[test]
+    fn the_most_urgent_status_wins_in_either_order() {
+        let ordered = [0, TEMPORARY, 1, LOGIN_REFUSED, CONFIG];
+        for (i, &low) in ordered.iter().enumerate() {
+            for &high in &ordered[i..] {
+                assert_eq!(most_urgent(low, high), high, "{low} then {high}");
+                assert_eq!(most_urgent(high, low), high, "{high} then {low}");
+            }
+        }
     }
 }

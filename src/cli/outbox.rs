@@ -15,14 +15,15 @@ use crate::core::sanitize::terminal_line;
 use crate::core::store::Store;
 use crate::mailio::delivery::{self, DeliverOptions, Outcome};
 
-use super::{output, reply, Context};
+use super::{exit, output, reply, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print a JSON array instead of a table.
+    /// Print a JSON array instead of a table (with --retry: each reply's outcome too).
     #[arg(long)]
     pub json: bool,
-    /// Attempt queued replies now, whatever their backoff, and file missing Sent copies.
+    /// Attempt queued replies now, whatever their backoff, and file missing Sent copies;
+    /// exits with the most urgent of the replies' statuses (78, 77, 1, 75, 0).
     #[arg(long, conflicts_with_all = ["edit", "discard", "resend"])]
     pub retry: bool,
     /// Send an uncertain reply again (one the server may have taken, with nothing to show
@@ -88,33 +89,110 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let d = delivery::deliver_one(&config, &mut store, id)?;
         return Ok(reply::report_delivery(&d, &built.message_id));
     }
-    let mut code = ExitCode::SUCCESS;
+    let mut code = 0;
+    let mut attempts = Vec::new();
     if args.retry {
         let options = DeliverOptions::for_config(&config, true);
         for d in delivery::deliver_due(&config, &mut store, options)? {
             let now = outbox::get(&store, d.outbox_id)?;
             let done = retry_done(&d.outcome, now.state);
             if !args.json {
-                let c = reply::report_delivery(&d, &now.message_id);
-                if !done {
-                    code = c;
-                }
-            } else if !done {
-                code = ExitCode::from(reply::EXIT_QUEUED);
+                reply::report_delivery(&d, &now.message_id);
             }
+            let status = if done {
+                0
+            } else {
+                reply::delivery_status(&d.outcome)
+            };
+            // Each reply's outcome counts, in whatever order they came (README "Exit status").
+            code = exit::most_urgent(code, status);
+            attempts.push(Attempt::of(&d, status));
         }
         // A reply another delivery is still sending is not sent yet either.
-        if note_live_attempts(&store, options, !args.json)? > 0 && code == ExitCode::SUCCESS {
-            code = ExitCode::from(reply::EXIT_QUEUED);
+        if note_live_attempts(&store, options, !args.json)? > 0 {
+            code = exit::most_urgent(code, reply::EXIT_QUEUED);
         }
     }
     let rows = outbox::pending(&store)?;
-    if args.json {
+    if args.json && args.retry {
+        output::print_json(&retried_rows(&store, rows, &attempts)?)?;
+    } else if args.json {
         output::print_json(&rows)?;
     } else {
         print_table(&rows)?;
     }
-    Ok(code)
+    Ok(ExitCode::from(code))
+}
+
+/// What `--retry` did to one reply, for `--retry --json`.
+#[derive(Debug, Clone)]
+struct Attempt {
+    outbox_id: i64,
+    /// `sent`, `queued`, `refused` (for good: failed-permanent, or its report is gone),
+    /// `uncertain`, `sent-unrecorded` or `taken-elsewhere`.
+    outcome: &'static str,
+    /// What the server or the outbox said, when it was not simply sent.
+    outcome_error: Option<String>,
+    /// The status this reply alone would make the command exit with (README "Exit status").
+    exit_status: u8,
+}
+
+impl Attempt {
+    fn of(d: &delivery::Delivery, exit_status: u8) -> Attempt {
+        let (outcome, error) = match &d.outcome {
+            Outcome::Sent { .. } => ("sent", None),
+            Outcome::Queued { error, .. } => ("queued", Some(error)),
+            Outcome::Failed { error } => ("refused", Some(error)),
+            Outcome::Unverified { error } => ("uncertain", Some(error)),
+            Outcome::SentUnrecorded { error } => ("sent-unrecorded", Some(error)),
+            Outcome::Skipped { why } => ("taken-elsewhere", Some(why)),
+        };
+        Attempt {
+            outbox_id: d.outbox_id,
+            outcome,
+            outcome_error: error.cloned(),
+            exit_status,
+        }
+    }
+}
+
+/// One row of `--retry --json`: the outbox row as `outbox --json` lists it, and what this
+/// run did to it (the three fields null when it was not attempted).
+#[derive(Debug, serde::Serialize)]
+struct RetriedRow {
+    #[serde(flatten)]
+    row: OutboxEntry,
+    outcome: Option<&'static str>,
+    outcome_error: Option<String>,
+    exit_status: Option<u8>,
+}
+
+/// The rows still pending and those this run sent (state `sent`, no longer pending), by id,
+/// each with its [`Attempt`]: every reply's outcome, not only the command's one status.
+fn retried_rows(
+    store: &Store,
+    pending: Vec<OutboxEntry>,
+    attempts: &[Attempt],
+) -> anyhow::Result<Vec<RetriedRow>> {
+    let mut rows = pending;
+    for a in attempts {
+        if !rows.iter().any(|r| r.id == a.outbox_id) {
+            rows.push(outbox::get(store, a.outbox_id)?);
+        }
+    }
+    rows.sort_by_key(|r| r.id);
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let a = attempts.iter().find(|a| a.outbox_id == row.id).cloned();
+            RetriedRow {
+                row,
+                outcome: a.as_ref().map(|a| a.outcome),
+                exit_status: a.as_ref().map(|a| a.exit_status),
+                outcome_error: a.and_then(|a| a.outcome_error),
+            }
+        })
+        .collect())
 }
 
 /// Keeps the text a person edited for a reply that changed while the editor was open,
@@ -334,6 +412,7 @@ mod tests {
         let queued = Outcome::Queued {
             error: "421 busy".into(),
             next_attempt_at: "2026-12-03T16:00:00Z".into(),
+            hold: delivery::Hold::Temporary,
         };
         assert!(!retry_done(&queued, OutboxState::Queued));
     }

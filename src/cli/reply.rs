@@ -19,7 +19,7 @@ use crate::core::reply::message::{build, domain_of, new_message_id, BuiltMessage
 use crate::core::reply::{check_recipient_limit, compose_to, state_change, Draft, ReplyError};
 use crate::core::sanitize::{terminal_line, terminal_text};
 use crate::core::store::Store;
-use crate::mailio::delivery::{self, Delivery, Outcome};
+use crate::mailio::delivery::{self, Delivery, Hold, Outcome};
 use crate::mailio::gpg::{self, Sealing};
 
 use super::Context;
@@ -444,16 +444,16 @@ fn print_sent(r: i64, outcome: &Outcome, message_id: &str) {
 pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
     let r = d.report_id;
     match &d.outcome {
-        Outcome::Sent { .. } => {
-            print_sent(r, &d.outcome, message_id);
-            ExitCode::SUCCESS
-        }
+        Outcome::Sent { .. } => print_sent(r, &d.outcome, message_id),
         Outcome::Queued {
             error,
             next_attempt_at,
+            hold,
         } => {
-            let login_refused = error.contains(crate::mailio::smtp::LOGIN_REFUSED);
-            let next = if login_refused {
+            let login_refused = *hold == Hold::LoginRefused;
+            let next = if *hold == Hold::Config {
+                "fix [smtp] in the config, then `secdesk outbox --retry` sends it (or it is retried from"
+            } else if login_refused {
                 "fix the login, then `secdesk outbox --retry` sends it (or it is retried from"
             } else {
                 "it is retried from"
@@ -462,44 +462,45 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
                 "reply to report #{r} is queued as outbox #{} and not yet sent: {error}; {next} {}{}",
                 d.outbox_id,
                 delivery::when(next_attempt_at),
-                if login_refused {
+                if login_refused || *hold == Hold::Config {
                     ")"
                 } else {
                     " or now with `secdesk outbox --retry`"
                 }
             ));
-            ExitCode::from(if login_refused {
-                super::exit::LOGIN_REFUSED
-            } else {
-                EXIT_QUEUED
-            })
         }
-        Outcome::Failed { error } => {
-            warn(&format!("reply to report #{r} was refused: {error}"));
-            ExitCode::FAILURE
-        }
-        Outcome::Unverified { error } => {
-            warn(&format!(
-                "reply to report #{r} (outbox #{}): {error}",
-                d.outbox_id
-            ));
-            ExitCode::from(EXIT_QUEUED)
-        }
-        Outcome::SentUnrecorded { error } => {
-            warn(&format!(
-                "reply to report #{r} (outbox #{}) WAS sent (Message-ID <{message_id}>), but recording that failed: {error}. Do not send it again: the outbox keeps it as unfinished, and it is never resent without first being looked for on the server, or without your word",
-                d.outbox_id
-            ));
-            ExitCode::FAILURE
-        }
-        Outcome::Skipped { why } => {
-            // Not sent by this command: another delivery still has it, or it was edited or
-            // discarded meanwhile. 0 would claim a send nobody confirmed.
-            warn(&format!(
-                "reply to report #{r} was not sent by this command: {why}; `secdesk outbox` shows where it is"
-            ));
-            ExitCode::from(EXIT_QUEUED)
-        }
+        Outcome::Failed { error } => warn(&format!("reply to report #{r} was refused: {error}")),
+        Outcome::Unverified { error } => warn(&format!(
+            "reply to report #{r} (outbox #{}): {error}",
+            d.outbox_id
+        )),
+        Outcome::SentUnrecorded { error } => warn(&format!(
+            "reply to report #{r} (outbox #{}) WAS sent (Message-ID <{message_id}>), but recording that failed: {error}. Do not send it again: the outbox keeps it as unfinished, and it is never resent without first being looked for on the server, or without your word",
+            d.outbox_id
+        )),
+        // Not sent by this command: another delivery still has it, or it was edited or
+        // discarded meanwhile.
+        Outcome::Skipped { why } => warn(&format!(
+            "reply to report #{r} was not sent by this command: {why}; `secdesk outbox` shows where it is"
+        )),
+    }
+    ExitCode::from(delivery_status(&d.outcome))
+}
+
+/// The exit status one delivery stands for (README "Exit status"): 0 sent; 75 kept queued
+/// after a transient failure, perhaps delivered (uncertain), or not sent by this command
+/// (0 would claim a send nobody confirmed); 77 queued behind a refused login; 78 queued
+/// behind a config to fix; 1 refused for good, or sent and not recorded.
+pub fn delivery_status(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Sent { .. } => 0,
+        Outcome::Queued { hold, .. } => match hold {
+            Hold::Temporary => EXIT_QUEUED,
+            Hold::LoginRefused => super::exit::LOGIN_REFUSED,
+            Hold::Config => super::exit::CONFIG,
+        },
+        Outcome::Unverified { .. } | Outcome::Skipped { .. } => EXIT_QUEUED,
+        Outcome::Failed { .. } | Outcome::SentUnrecorded { .. } => 1,
     }
 }
 

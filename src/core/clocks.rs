@@ -137,10 +137,10 @@ impl Milestones {
 
 /// True for a `reply` event `e` whose message went to the reporter: the outbox row it was
 /// sent from lists the address of the report's first incoming message among its
-/// recipients. A reply with no outbox row (recorded before the outbox kept recipients) or a
+/// recipients, in any spelling of it (`core::address::lists`: case, an IDN domain's two
+/// forms). A reply with no outbox row (recorded before the outbox kept recipients) or a
 /// report with no known reporter address counts as it always did.
-const TO_REPORTER: &str =
-    "coalesce((SELECT instr(lower(o.recipients), lower('\"' || m.from_addr || '\"')) > 0
+const TO_REPORTER: &str = "coalesce((SELECT secdesk_lists_address(o.recipients, m.from_addr)
      FROM outbox o, messages m
      WHERE o.message_id = e.after AND m.id = (SELECT min(f.id) FROM messages f
          WHERE f.report_id = e.report_id AND f.direction = 'in')), 1)";
@@ -299,18 +299,43 @@ mod tests {
         use crate::core::triage::{self, Request, Via};
 
         fn one_report() -> (tempfile::TempDir, Store) {
+            report_from("r@x")
+        }
+
+        /// A store holding report #1, from `from`.
+        fn report_from(from: &str) -> (tempfile::TempDir, Store) {
             let dir = tempfile::tempdir().unwrap();
             let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+            let raw = format!(
+                "Message-ID: <a@x>\nFrom: {from}\nSubject: s\nDate: Sun, 1 Mar 2026 00:00:00 +0000\n\nb\n"
+            );
             Ingestor::without_classifier()
-                .ingest_batch(
-                    &mut store,
-                    vec![RawIncoming::file(
-                        b"Message-ID: <a@x>\nFrom: r@x\nSubject: s\nDate: Sun, 1 Mar 2026 00:00:00 +0000\n\nb\n",
-                    )],
-                    None,
-                )
+                .ingest_batch(&mut store, vec![RawIncoming::file(raw)], None)
                 .unwrap();
             (dir, store)
+        }
+
+        /// A reply to report #1 recorded as sent at hour `hour` of 1 March, with outbox
+        /// recipients `to` (a JSON list).
+        fn sent_reply(store: &Store, id: &str, to: &str, hour: u32) {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO outbox (report_id, message_id, actor, created_at, subject,
+                        envelope_from, recipients, draft, raw, next_attempt_at, state)
+                     VALUES (1, ?1, 'ada@x', '2026-03-01T00:00:00Z', 's', 'sec@x', ?2, '{}',
+                        x'00', '2026-03-01T00:00:00Z', 'sent')",
+                    rusqlite::params![id, to],
+                )
+                .unwrap();
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO events (report_id, actor, at, kind, after)
+                     VALUES (1, 'ada@x', ?1, 'reply', ?2)",
+                    rusqlite::params![timestamp(t(1, hour)), id],
+                )
+                .unwrap();
         }
 
         fn ada(hour: u32) -> Request {
@@ -356,26 +381,7 @@ mod tests {
         #[test]
         fn a_reply_that_did_not_go_to_the_reporter_is_no_response() {
             let (_d, store) = one_report();
-            let sent = |id: &str, to: &str, hour: u32| {
-                store
-                    .conn()
-                    .execute(
-                        "INSERT INTO outbox (report_id, message_id, actor, created_at, subject,
-                            envelope_from, recipients, draft, raw, next_attempt_at, state)
-                         VALUES (1, ?1, 'ada@x', '2026-03-01T00:00:00Z', 's', 'sec@x', ?2, '{}',
-                            x'00', '2026-03-01T00:00:00Z', 'sent')",
-                        rusqlite::params![id, to],
-                    )
-                    .unwrap();
-                store
-                    .conn()
-                    .execute(
-                        "INSERT INTO events (report_id, actor, at, kind, after)
-                         VALUES (1, 'ada@x', ?1, 'reply', ?2)",
-                        rusqlite::params![timestamp(t(1, hour)), id],
-                    )
-                    .unwrap();
-            };
+            let sent = |id: &str, to: &str, hour: u32| sent_reply(&store, id, to, hour);
             sent("up@x", r#"["upstream@vendor.example"]"#, 3);
             assert_eq!(
                 of(&store).responded,
@@ -384,6 +390,18 @@ mod tests {
             );
             sent("rep@x", r#"["R@X", "sec@x"]"#, 4);
             assert_eq!(of(&store).responded, Some(t(1, 4)));
+        }
+
+        /// SQLite's `lower()` folds ASCII only: a reply to `bob@xn--bcher-kva.example`, or
+        /// to `BOB@BÜCHER.example`, for a report from `bob@bücher.example` was no response.
+        #[test]
+        fn a_reply_to_another_spelling_of_the_reporters_address_is_a_response() {
+            let (_d, store) = report_from("bob@bücher.example");
+            for (hour, to) in [(3, "BOB@BÜCHER.example"), (4, "bob@xn--bcher-kva.example")] {
+                let to = serde_json::json!([to]).to_string();
+                sent_reply(&store, &format!("r{hour}@x"), &to, hour);
+            }
+            assert_eq!(of(&store).responded, Some(t(1, 3)));
         }
 
         #[test]

@@ -382,7 +382,7 @@ fn already_stored(tx: &Transaction<'_>, p: &Prepared) -> Result<bool> {
     let ours: Option<i64> = tx
         .prepare_cached(
             "SELECT id FROM messages WHERE message_id = ?1 AND direction = 'out'
-             AND lower(coalesce(from_addr, '')) = lower(?2) LIMIT 1",
+             AND secdesk_address_key(from_addr) = secdesk_address_key(?2) LIMIT 1",
         )?
         .query_row([id, from], |r| r.get(0))
         .optional()?;

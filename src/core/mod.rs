@@ -2,6 +2,7 @@
 //!
 //! Nothing below this module touches the terminal or the network.
 
+pub mod address;
 pub mod advisory;
 pub mod advisory_fields;
 pub mod classify;

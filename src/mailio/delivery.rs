@@ -24,7 +24,7 @@ use crate::core::reply::state_change;
 use crate::core::store::Store;
 use crate::mailio::gpg;
 use crate::mailio::imap::{account, mailbox, ImapSession};
-use crate::mailio::smtp::{FailureKind, SendError, SmtpSender, SmtpSetupError};
+use crate::mailio::smtp::{FailureKind, SendError, SmtpSender, SmtpSetupError, LOGIN_REFUSED};
 
 mod sent;
 mod uncertain;
@@ -88,6 +88,8 @@ pub enum Outcome {
     Queued {
         error: String,
         next_attempt_at: String,
+        /// What it waits for: time, a login, or the config.
+        hold: Hold,
     },
     /// Refused for good (5xx): kept for editing.
     Failed { error: String },
@@ -99,6 +101,38 @@ pub enum Outcome {
     SentUnrecorded { error: String },
     /// Another delivery has it (another desk, or this desk's sync): what it is waiting for.
     Skipped { why: String },
+}
+
+/// What a queued reply waits for, so a front end can say what to do (and `outbox --retry`
+/// exit with the status that says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// A server unreachable, silent or answering 4xx, a keyring to fix: retried later.
+    Temporary,
+    /// The SMTP server refused the login: the same credentials will be refused again.
+    LoginRefused,
+    /// `[smtp]` is missing, or refused as configured (plaintext to a host not on loopback).
+    Config,
+}
+
+impl Hold {
+    /// The hold a queued reply's error stands for (a refused login says [`LOGIN_REFUSED`]).
+    pub fn of_error(error: &str) -> Hold {
+        if error.contains(LOGIN_REFUSED) {
+            Hold::LoginRefused
+        } else {
+            Hold::Temporary
+        }
+    }
+
+    fn of_setup(e: &SmtpSetupError) -> Hold {
+        match e {
+            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. } => {
+                Hold::Config
+            }
+            _ => Hold::Temporary,
+        }
+    }
 }
 
 /// One reply's outcome.
@@ -184,6 +218,7 @@ fn settled_elsewhere(
             }
             OutboxState::Queued => {
                 return Ok(Outcome::Queued {
+                    hold: Hold::of_error(&error),
                     error,
                     next_attempt_at: row.next_attempt_at,
                 })
@@ -196,6 +231,9 @@ fn settled_elsewhere(
         }
     }
 }
+
+/// A reply as it goes on the wire and the sender for it, or why it waits and for what.
+type Ready = Result<(Vec<u8>, SmtpSender), (String, Hold)>;
 
 /// The connections of one delivery run, opened lazily and reused.
 struct Run<'a> {
@@ -211,7 +249,8 @@ struct Run<'a> {
     /// Why the SMTP server could not be had in this run (down, silent, TLS, login): the
     /// replies after it wait for the next run instead of each spending a whole timeout
     /// on the same failure (with 200 queued, 30 s each was 100 minutes of `--retry`).
-    unreached: Option<String>,
+    /// With what that failure waits for, which the replies left waiting share.
+    unreached: Option<(String, Hold)>,
 }
 
 impl<'a> Run<'a> {
@@ -275,17 +314,17 @@ impl<'a> Run<'a> {
     /// Makes the reply ready, then claims it and sends it. The claim comes last, so the
     /// time a row spends in `sending` is the send alone, which the deadline bounds.
     fn send(&mut self, store: &mut Store, row: &OutboxEntry) -> Result<Outcome, DeliveryError> {
-        if let Some(why) = &self.unreached {
+        if let Some((why, hold)) = &self.unreached {
             // Left as it is (its attempts and schedule too): nothing was tried.
             let error = format!("not tried in this run, as an earlier reply found {why}");
-            return self.queued(store, row.id, error);
+            return self.queued(store, row.id, error, *hold);
         }
         let (raw, sender) = match self.ready_to_send(store, row)? {
             Ok(ready) => ready,
-            Err(error) => {
+            Err((error, hold)) => {
                 // The reply waits in the queue: fixing the keyring or the config is enough.
                 outbox::mark_transient(store, row.id, &error, Utc::now())?;
-                return self.queued(store, row.id, error);
+                return self.queued(store, row.id, error, hold);
             }
         };
         if !outbox::claim(store, row, Utc::now())? {
@@ -299,11 +338,7 @@ impl<'a> Run<'a> {
 
     /// The reply as it goes on the wire (sealed when `[pgp]` says so) and an SMTP sender,
     /// or why the reply must wait (`Err`): a keyring or a config to fix.
-    fn ready_to_send(
-        &mut self,
-        store: &Store,
-        row: &OutboxEntry,
-    ) -> Result<Result<(Vec<u8>, SmtpSender), String>, DeliveryError> {
+    fn ready_to_send(&mut self, store: &Store, row: &OutboxEntry) -> Result<Ready, DeliveryError> {
         // A reply to a report that came encrypted goes out readable only if the user said so.
         // Whether it came encrypted is read again now (an encrypted message may have joined
         // since the reply was written; a row queued before the flag was kept says false). A
@@ -319,19 +354,19 @@ impl<'a> Run<'a> {
         ) {
             Ok(raw) => raw,
             Err(e @ gpg::SealError::Readable(_)) => {
-                return Ok(Err(format!(
+                return Ok(Err((format!(
                     "not sent: {e}; import the reporter's key (`secdesk pgp import-key {r}`), or, to send it readable on purpose, take it back with `secdesk outbox --discard {id}` and reply again with `secdesk reply {r} --unencrypted`",
                     r = row.report_id,
                     id = row.id
-                )))
+                ), Hold::Temporary)))
             }
-            Err(e) => return Ok(Err(e.to_string())),
+            Err(e) => return Ok(Err((e.to_string(), Hold::Temporary))),
         };
         let sender = match self.smtp.take() {
             Some(s) => s,
             None => match SmtpSender::from_config(self.config) {
                 Ok(s) => s,
-                Err(e) => return Ok(Err(e.to_string())),
+                Err(e) => return Ok(Err((e.to_string(), Hold::of_setup(&e)))),
             },
         };
         Ok(Ok((raw, sender)))
@@ -374,20 +409,28 @@ impl<'a> Run<'a> {
             }
             Err(e) => {
                 let error = e.to_string();
+                let hold = Hold::of_error(&error);
                 if e.unreached {
-                    self.unreached = Some(error.clone());
+                    self.unreached = Some((error.clone(), hold));
                 }
                 outbox::mark_transient(store, row.id, &error, Utc::now())?;
-                self.queued(store, row.id, error)
+                self.queued(store, row.id, error, hold)
             }
         }
     }
 
-    fn queued(&self, store: &Store, id: i64, error: String) -> Result<Outcome, DeliveryError> {
+    fn queued(
+        &self,
+        store: &Store,
+        id: i64,
+        error: String,
+        hold: Hold,
+    ) -> Result<Outcome, DeliveryError> {
         let row = outbox::get(store, id)?;
         Ok(Outcome::Queued {
             error,
             next_attempt_at: row.next_attempt_at,
+            hold,
         })
     }
 

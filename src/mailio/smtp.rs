@@ -10,6 +10,8 @@
 //! may have accepted it and only its answer was lost — so the outbox checks the mailbox
 //! before sending it again; everything else — refused connection, timeout, TLS trouble,
 //! a 4xx reply, a rejected login — is transient: the reply stays queued with the error.
+//! An address with a non-ASCII local part, for a server without SMTPUTF8 (RFC 6531), is
+//! permanent too: it has no ASCII form; a non-ASCII domain goes as its A-label instead.
 //!
 //! The session is driven step by step with lettre's `SmtpConnection` rather than
 //! `SmtpTransport::send_raw`, because only then is it known whether a failure came before
@@ -384,6 +386,8 @@ impl SmtpSender {
         // addresses (RFC 6531) when the server offers them.
         let mut options = Vec::new();
         let info = conn.server_info();
+        let smtputf8 = info.supports_feature(Extension::SmtpUtfEight);
+        let envelope = &self.envelope_for(envelope, smtputf8)?;
         let non_ascii = envelope
             .from()
             .into_iter()
@@ -396,9 +400,7 @@ impl SmtpSender {
             detail: format!("the server does not support {what}"),
         };
         if non_ascii {
-            if !info.supports_feature(Extension::SmtpUtfEight) {
-                return Err(unsupported("SMTPUTF8, needed for a non-ASCII address"));
-            }
+            // Only with SMTPUTF8: without it `envelope_for` gave every address its ASCII form.
             options.push(MailParameter::SmtpUtfEight);
         }
         if !raw.is_ascii() {
@@ -448,6 +450,42 @@ impl SmtpSender {
         })
     }
 
+    /// The envelope as this server takes it. With SMTPUTF8 (RFC 6531) every address goes
+    /// as it is written. Without it, a non-ASCII domain goes as its A-label (RFC 5891: the
+    /// same domain in DNS), and an address with a non-ASCII local part, which has no ASCII
+    /// form, cannot be sent at all: a permanent failure that says so, never a retry that
+    /// would meet the same server the same way every time.
+    fn envelope_for(&self, envelope: &Envelope, smtputf8: bool) -> Result<Envelope, SendError> {
+        if smtputf8 {
+            return Ok(envelope.clone());
+        }
+        let ascii = |role: &str, a: &Address| -> Result<Address, SendError> {
+            let written = a.to_string();
+            let refused = |why: String| SendError {
+                kind: FailureKind::Permanent,
+                server: self.server.clone(),
+                unreached: false,
+                detail: no_smtputf8(role, &written, &why),
+            };
+            let form =
+                crate::core::address::ascii_form(&written).map_err(|e| refused(e.to_string()))?;
+            form.parse()
+                .map_err(|e| refused(format!("its ASCII form {form:?} is invalid ({e})")))
+        };
+        let from = envelope.from().map(|f| ascii("sender", f)).transpose()?;
+        let to = envelope
+            .to()
+            .iter()
+            .map(|t| ascii("recipient", t))
+            .collect::<Result<Vec<_>, _>>()?;
+        Envelope::new(from, to).map_err(|e| SendError {
+            kind: FailureKind::Permanent,
+            server: self.server.clone(),
+            unreached: false,
+            detail: format!("the envelope is invalid ({e})"),
+        })
+    }
+
     fn classify(&self, e: &lettre::transport::smtp::Error) -> SendError {
         let detail = describe(e);
         let code = e.status().map(|c| c.to_string());
@@ -474,6 +512,14 @@ impl SmtpSender {
             detail,
         }
     }
+}
+
+/// Why `role` (sender or recipient) `addr` cannot go to a server without SMTPUTF8, and
+/// what to do.
+fn no_smtputf8(role: &str, addr: &str, why: &str) -> String {
+    format!(
+        "the server does not accept non-ASCII addresses (no SMTPUTF8); the {role} <{addr}> cannot be sent to it: {why}. Send it through a server that offers SMTPUTF8 ([smtp]), or to an ASCII address of theirs"
+    )
 }
 
 /// The first line (1-based) longer than RFC 5321's 998 characters before CRLF, and its

@@ -309,6 +309,7 @@ fn delivered(state: &mut State, d: &Delivery) {
         Outcome::Queued {
             error,
             next_attempt_at,
+            ..
         } => state.error(text::reply_still_queued(
             r,
             d.outbox_id,

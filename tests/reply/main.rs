@@ -8,11 +8,13 @@ mod support;
 mod desk;
 mod faults;
 mod hostile;
+mod idn;
 mod interactive;
 #[path = "../pgp/keys.rs"]
 mod keys;
 mod pgp;
 mod pgp_keys;
+mod retry_status;
 mod uncertain;
 
 use std::time::Duration;

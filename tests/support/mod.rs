@@ -603,6 +603,8 @@ pub struct SmtpOptions {
     pub answer_delay: Option<f64>,
     /// Answer RCPT for this address with 550 5.1.1.
     pub refuse_rcpt: Option<String>,
+    /// Offer SMTPUTF8 (RFC 6531; aiosmtpd's `-u`), which aiosmtpd does not by default.
+    pub smtputf8: bool,
 }
 
 impl SmtpOptions {
@@ -684,6 +686,13 @@ impl Smtp {
                 cmd.args(["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Mailbox"])
                     .arg("-l")
                     .arg(format!("127.0.0.1:{port}"));
+            }
+            if options.smtputf8 {
+                assert!(
+                    !options.scripted(),
+                    "SMTPUTF8 with the scripted launcher: add it there"
+                );
+                cmd.arg("-u");
             }
             if let Some(size) = options.max_size {
                 cmd.arg("-s").arg(size.to_string());

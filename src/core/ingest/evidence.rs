@@ -56,12 +56,12 @@ struct Holder {
 }
 
 /// Decides where incoming message `m` goes. `team` holds the team's own addresses
-/// (lowercase): their mail in a thread is not "another sender".
+/// (`core::address::key`): their mail in a thread is not "another sender".
 pub(super) fn place(tx: &Transaction<'_>, m: &ParsedMessage, team: &[String]) -> Result<Placement> {
     let from = m
         .from
         .as_ref()
-        .map(|f| f.addr.trim().to_lowercase())
+        .map(|f| crate::core::address::key(&f.addr))
         .unwrap_or_default();
     let mut out = Placement::default();
     if let Some(own) = m.message_id.as_deref() {
@@ -163,7 +163,7 @@ fn named_ids(m: &ParsedMessage) -> Vec<&str> {
         .collect()
 }
 
-/// The reporter of a report, lowercase: the sender of its first incoming message that is
+/// The reporter of a report, as `core::address::key` compares it: the sender of its first incoming message that is
 /// not the team's own (as `core::reply::recipients` addresses it), else of its first; with
 /// that message's DMARC verdict.
 fn reporter_of(
@@ -172,7 +172,7 @@ fn reporter_of(
     team: &[String],
 ) -> Result<Option<(String, Option<String>)>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT lower(trim(coalesce(from_addr, ''))), dmarc FROM messages
+        "SELECT secdesk_address_key(from_addr), dmarc FROM messages
          WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
     )?;
     let mut rows = stmt.query([report])?;
@@ -191,7 +191,7 @@ fn reporter_of(
 /// The stored incoming or outgoing messages holding Message-ID `id`, oldest first.
 fn holders(tx: &Transaction<'_>, id: &str) -> Result<Vec<Holder>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT report_id, lower(trim(coalesce(from_addr, ''))) FROM messages
+        "SELECT report_id, secdesk_address_key(from_addr) FROM messages
          WHERE message_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([id], |r| {

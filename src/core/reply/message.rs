@@ -83,6 +83,22 @@ pub fn domain_of(addr: &str) -> &str {
     addr.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
 }
 
+/// `m` as it is written in a header: a non-ASCII domain as its A-label (RFC 5891) when the
+/// local part is ASCII, so the header is ASCII and any server carries it; without SMTPUTF8
+/// (RFC 6531) a UTF-8 address in a header is not allowed (RFC 6532 §3.2 needs it). The
+/// envelope keeps the address as written: `mailio::smtp` sends it as the server allows. A
+/// non-ASCII local part has no ASCII form and stays as it is (only SMTPUTF8 carries it).
+fn in_header(m: &Mailbox) -> Mailbox {
+    let written = m.email.to_string();
+    match crate::core::address::ascii_form(&written) {
+        Ok(ascii) if ascii != written => match ascii.parse() {
+            Ok(email) => Mailbox::new(m.name.clone(), email),
+            Err(_) => m.clone(),
+        },
+        _ => m.clone(),
+    }
+}
+
 /// Parses one mailbox of a draft, naming the header it sits in when it is bad.
 fn mailbox(field: &'static str, value: &str) -> Result<Mailbox, ReplyError> {
     header_value(field, value)?;
@@ -112,7 +128,7 @@ pub fn build(
     let from = mailbox("From", &draft.from)?;
     let subject = super::threading::shorten(draft.subject.trim(), MAX_SUBJECT_CHARS);
     let mut builder = Message::builder()
-        .from(from.clone())
+        .from(in_header(&from))
         .subject(subject)
         .date(SystemTime::from(date))
         .message_id(Some(format!("<{}>", id_value("Message-ID", message_id)?)));
@@ -120,16 +136,16 @@ pub fn build(
     for to in &draft.to {
         let m = mailbox("To", to)?;
         recipients.push(m.email.to_string());
-        builder = builder.to(m);
+        builder = builder.to(in_header(&m));
     }
     for cc in &draft.cc {
         let m = mailbox("Cc", cc)?;
         recipients.push(m.email.to_string());
-        builder = builder.cc(m);
+        builder = builder.cc(in_header(&m));
     }
     // The same mailbox in To and Cc (or twice in one) is one RCPT: one copy each.
     let mut seen = std::collections::HashSet::new();
-    recipients.retain(|r| seen.insert(r.to_ascii_lowercase()));
+    recipients.retain(|r| seen.insert(crate::core::address::key(r)));
     if let Some(parent) = &draft.in_reply_to {
         builder = builder.in_reply_to(format!("<{}>", id_value("In-Reply-To", parent)?));
     }

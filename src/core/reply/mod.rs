@@ -229,15 +229,21 @@ pub fn check_recipient_limit(config: &Config, draft: &Draft) -> Result<(), Reply
     Ok(())
 }
 
-/// The team's own addresses, lowercased: never the reporter, never a duplicate Cc.
+/// The team's own addresses, in their comparison form (`core::address::key`): never the reporter, never a duplicate Cc.
 pub fn our_addresses(config: &Config) -> Vec<String> {
     let mut ours: Vec<String> = config
         .members()
         .iter()
-        .map(|m| m.email.to_lowercase())
+        .map(|m| crate::core::address::key(&m.email))
         .collect();
-    ours.extend(config.team.address.iter().map(|a| a.to_lowercase()));
-    ours.extend(config.reply.cc.iter().map(|a| a.to_lowercase()));
+    ours.extend(
+        config
+            .team
+            .address
+            .iter()
+            .map(|a| crate::core::address::key(a)),
+    );
+    ours.extend(config.reply.cc.iter().map(|a| crate::core::address::key(a)));
     ours
 }
 

@@ -14,6 +14,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::ReplyError;
+use crate::core::address;
 use crate::core::model::ReportId;
 use crate::core::parse::{parse_message, Mailbox, ParsedMessage};
 use crate::core::store::raw::RawMessage;
@@ -23,7 +24,7 @@ use crate::core::store::{Store, StoreError};
 /// header a sender chose).
 struct Stored {
     direction: String,
-    /// Lowercase.
+    /// Its comparison form ([`address::key`]).
     from: String,
     another_sender: bool,
     raw: Vec<u8>,
@@ -36,13 +37,13 @@ pub struct Addressing {
     pub cc: Vec<String>,
     /// The message answered.
     pub parent: ParsedMessage,
-    /// Other senders of the thread, lowercase, not addressed unless named explicitly.
+    /// Other senders of the thread ([`address::key`]), not addressed unless named explicitly.
     pub other_senders: Vec<String>,
 }
 
 /// Addresses a reply to report `report_id`. `explicit` holds addresses named by the user
 /// (`--to`); when empty the reply goes to the reporter. `ours` are the team's addresses,
-/// lowercase; `team_cc` is added as Cc.
+/// as [`address::key`] gives them; `team_cc` is added as Cc.
 pub fn address(
     store: &Store,
     report_id: ReportId,
@@ -60,7 +61,7 @@ pub fn address(
     let report = parse_message(&first.raw);
     let reporter = first.from.clone();
 
-    let explicit_lower: Vec<String> = explicit.iter().map(|m| m.addr.to_lowercase()).collect();
+    let explicit_lower: Vec<String> = explicit.iter().map(|m| address::key(&m.addr)).collect();
     // The reporter's latest mail, or the explicitly addressed sender's latest. Mail that
     // only claims the reporter's From (another sender, `core::ingest`: its DMARC check
     // failed) is not the reporter's to be quoted back to them.
@@ -86,10 +87,10 @@ pub fn address(
     } else {
         explicit.to_vec()
     };
-    let to_lower: Vec<String> = to.iter().map(|m| m.addr.to_lowercase()).collect();
+    let to_lower: Vec<String> = to.iter().map(|m| address::key(&m.addr)).collect();
     let cc = team_cc
         .map(str::trim)
-        .filter(|t| !t.is_empty() && !to_lower.contains(&t.to_lowercase()))
+        .filter(|t| !t.is_empty() && !to_lower.contains(&address::key(t)))
         .map(|t| vec![t.to_string()])
         .unwrap_or_default();
     let mut other_senders: Vec<String> = Vec::new();
@@ -135,11 +136,12 @@ pub fn reporter_mailboxes(report: &ParsedMessage) -> Vec<Mailbox> {
     }
 }
 
-/// The domain of an address, lowercase; `None` without one.
+/// The domain of an address in its comparison form (lowercase, as its A-label:
+/// [`address::domain_key`]); `None` without one.
 fn domain(addr: &str) -> Option<String> {
     addr.trim()
         .rsplit_once('@')
-        .map(|(_, d)| d.trim_end_matches('>').to_lowercase())
+        .map(|(_, d)| address::domain_key(d.trim_end_matches('>')))
         .filter(|d| !d.is_empty())
 }
 
@@ -156,7 +158,7 @@ fn load(store: &Store, report_id: ReportId) -> Result<Vec<Stored>, ReplyError> {
     }
     let mut stmt = conn
         .prepare(
-            "SELECT direction, lower(trim(coalesce(from_addr, ''))), another_sender, raw
+            "SELECT direction, secdesk_address_key(from_addr), another_sender, raw
              FROM messages WHERE report_id = ?1 ORDER BY id",
         )
         .map_err(StoreError::from)?;

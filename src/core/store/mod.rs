@@ -486,6 +486,7 @@ fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
 /// store that reads bodies or writes raw messages needs them.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     raw::register(conn)?;
+    crate::core::address::register(conn)?;
     repack::register_sql(conn)?;
     reasons::register(conn)?;
     body::register(conn)?;

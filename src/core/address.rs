@@ -1,0 +1,143 @@
+//! Mail addresses as one party: the form two spellings of the same address are compared
+//! in, and the ASCII form an SMTP server without SMTPUTF8 (RFC 6531) takes.
+//!
+//! A domain is case-insensitive and has two spellings, its U-label (`bücher.example`) and
+//! its A-label (`xn--bcher-kva.example`, RFC 5891 §4.4); both are brought to the A-label by
+//! UTS #46 processing (the `idna` crate, as lettre and browsers use it). A local part is
+//! compared without case, as the project has always compared ASCII addresses, now with
+//! Unicode case folding too (SQLite's `lower()` folds ASCII only, so `BÜCHER` and `bücher`
+//! were two parties). A local part has no ASCII form: without SMTPUTF8 it cannot be sent.
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+
+/// The SQL function `secdesk_address_key(addr)`: [`key`] of a text, `''` for NULL, so a
+/// query compares stored senders as the Rust side does.
+pub const SQL_ADDRESS_KEY: &str = "secdesk_address_key";
+
+/// The form two spellings of one address compare equal in: trimmed, the local part
+/// lowercase, the domain lowercase as its A-label (`xn--…`, as DNS has it). An ASCII domain
+/// is only lowercased, as before; a domain IDNA refuses too. The A-label rather than the
+/// Unicode form: it is also what is shown where a sender is named by this key (an "another
+/// sender" note), and a look-alike domain (`reprteąr.test`) must show as what it is.
+pub fn key(addr: &str) -> String {
+    let addr = addr.trim();
+    match addr.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{}", local.to_lowercase(), domain_key(domain)),
+        None => addr.to_lowercase(),
+    }
+}
+
+/// A domain in the form [`key`] compares it in.
+pub fn domain_key(domain: &str) -> String {
+    let lower = domain.to_lowercase();
+    if lower.is_ascii() {
+        return lower;
+    }
+    idna::domain_to_ascii(&lower).unwrap_or(lower)
+}
+
+/// Why an address has no ASCII form for an SMTP server without SMTPUTF8.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAscii {
+    /// RFC 6531 §3.2: only SMTPUTF8 carries a non-ASCII local part; there is no encoding.
+    #[error("its local part {local:?} is not ASCII, and a local part has no ASCII form")]
+    LocalPart { local: String },
+    #[error("its domain {domain:?} is not a valid internationalized domain name")]
+    Domain { domain: String },
+}
+
+/// `addr` as an SMTP server without SMTPUTF8 takes it: a non-ASCII domain as its A-label
+/// (RFC 5891), the local part as it is. An ASCII address is returned unchanged.
+pub fn ascii_form(addr: &str) -> Result<String, NotAscii> {
+    if addr.is_ascii() {
+        return Ok(addr.to_string());
+    }
+    let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
+    if !local.is_ascii() {
+        return Err(NotAscii::LocalPart {
+            local: local.to_string(),
+        });
+    }
+    match idna::domain_to_ascii(domain) {
+        Ok(ascii) if !ascii.is_empty() => Ok(format!("{local}@{ascii}")),
+        _ => Err(NotAscii::Domain {
+            domain: domain.to_string(),
+        }),
+    }
+}
+
+/// The SQL function `secdesk_lists_address(recipients, addr)`: whether the JSON list of
+/// addresses `recipients` (an outbox row's) holds `addr` by [`key`]; NULL when `addr` is.
+pub const SQL_LISTS_ADDRESS: &str = "secdesk_lists_address";
+
+/// Whether the JSON list `recipients` holds `addr`, compared by [`key`]. A list that is not
+/// JSON is searched as text for the quoted key.
+pub fn lists(recipients: &str, addr: &str) -> bool {
+    let wanted = key(addr);
+    match serde_json::from_str::<Vec<String>>(recipients) {
+        Ok(list) => list.iter().any(|r| key(r) == wanted),
+        Err(_) => recipients.to_lowercase().contains(&format!("\"{wanted}\"")),
+    }
+}
+
+/// Makes [`SQL_ADDRESS_KEY`] and [`SQL_LISTS_ADDRESS`] available on `conn`.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    let text = |v: ValueRef<'_>| match v {
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        _ => None,
+    };
+    conn.create_scalar_function(SQL_ADDRESS_KEY, 1, flags, move |ctx| {
+        Ok(text(ctx.get_raw(0)).map(|a| key(&a)).unwrap_or_default())
+    })?;
+    conn.create_scalar_function(SQL_LISTS_ADDRESS, 2, flags, move |ctx| {
+        Ok(text(ctx.get_raw(1)).map(|addr| {
+            let list = text(ctx.get_raw(0)).unwrap_or_default();
+            lists(&list, &addr)
+        }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_spellings_of_one_address_have_one_key() {
+        let one = key("bob@bücher.example");
+        for other in [
+            "Bob@Bücher.example",
+            "BOB@BÜCHER.EXAMPLE",
+            " bob@xn--bcher-kva.example ",
+            "bob@XN--BCHER-KVA.example",
+        ] {
+            assert_eq!(key(other), one, "{other}");
+        }
+        assert_eq!(key("Jörg@Example.ORG"), key("JÖRG@example.org"));
+        assert_ne!(key("bob@bucher.example"), one);
+        assert_eq!(key("Rita@Reporter.TEST"), "rita@reporter.test");
+        assert!(lists(
+            r#"["bob@xn--bcher-kva.example","sec@x"]"#,
+            "Bob@BÜCHER.example"
+        ));
+        assert!(!lists(r#"["bob@bucher.example"]"#, "bob@bücher.example"));
+    }
+
+    #[test]
+    fn an_idn_domain_goes_as_its_a_label_and_a_non_ascii_local_part_has_no_ascii_form() {
+        assert_eq!(
+            ascii_form("bob@bücher.example").as_deref(),
+            Ok("bob@xn--bcher-kva.example")
+        );
+        assert_eq!(
+            ascii_form("rita@reporter.test").as_deref(),
+            Ok("rita@reporter.test")
+        );
+        assert!(matches!(
+            ascii_form("jörg@example.org"),
+            Err(NotAscii::LocalPart { .. })
+        ));
+    }
+}
