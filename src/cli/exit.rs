@@ -84,13 +84,7 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<u8> {
         return store(e);
     }
     // A section the command needs is missing, or refused as configured.
-    let smtp_config = |e: &SmtpSetupError| {
-        matches!(
-            e,
-            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. }
-        )
-        .then_some(CONFIG)
-    };
+    let smtp_config = |e: &SmtpSetupError| e.is_config().then_some(CONFIG);
     if let Some(e) = cause.downcast_ref::<SmtpSetupError>() {
         return smtp_config(e);
     }

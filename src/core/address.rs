@@ -21,21 +21,50 @@ pub const SQL_ADDRESS_KEY: &str = "secdesk_address_key";
 /// is only lowercased, as before; a domain IDNA refuses too. The A-label rather than the
 /// Unicode form: it is also what is shown where a sender is named by this key (an "another
 /// sender" note), and a look-alike domain (`reprteąr.test`) must show as what it is.
+///
+/// Only case and the two spellings of a domain are forgiven, nothing that looks alike: the
+/// key decides whether a follow-up is the reporter's (and whether mail is the team's own),
+/// and a sender who writes `rita@ｒｅｐｏｒｔｅｒ.test` (fullwidth), `reporter。test` (an
+/// ideographic full stop) or a Kelvin sign `K` for `k` passes no DMARC check of the
+/// reporter's domain. UTS #46 maps all of those to ASCII, and Unicode lowercasing maps the
+/// Kelvin sign to `k`, so each would have had the reporter's key.
 pub fn key(addr: &str) -> String {
     let addr = addr.trim();
     match addr.rsplit_once('@') {
-        Some((local, domain)) => format!("{}@{}", local.to_lowercase(), domain_key(domain)),
-        None => addr.to_lowercase(),
+        Some((local, domain)) => format!("{}@{}", lowercase(local), domain_key(domain)),
+        None => lowercase(addr),
     }
 }
 
-/// A domain in the form [`key`] compares it in.
+/// `text` in lowercase, except that a character that is not ASCII stays as it is when its
+/// lowercase would bring ASCII in (the Kelvin sign `K` lowercases to `k`, `İ` to `i̇`): case
+/// is forgiven, a disguise is not.
+fn lowercase(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if c.to_lowercase().any(|l| l.is_ascii()) {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// A domain in the form [`key`] compares it in: its A-label only when it is written as the
+/// Unicode form of that A-label (case aside), so that UTS #46's mappings of look-alikes
+/// (fullwidth letters, other full stops, compatibility forms) never make it another domain's.
 pub fn domain_key(domain: &str) -> String {
-    let lower = domain.to_lowercase();
+    let lower = lowercase(domain);
     if lower.is_ascii() {
         return lower;
     }
-    idna::domain_to_ascii(&lower).unwrap_or(lower)
+    match idna::domain_to_ascii(&lower) {
+        Ok(ascii) if idna::domain_to_unicode(&ascii).0 == lower => ascii,
+        _ => lower,
+    }
 }
 
 /// Why an address has no ASCII form for an SMTP server without SMTPUTF8.
@@ -123,6 +152,29 @@ mod tests {
             "Bob@BÜCHER.example"
         ));
         assert!(!lists(r#"["bob@bucher.example"]"#, "bob@bücher.example"));
+    }
+
+    /// A look-alike spelling is another party: UTS #46 and Unicode lowercasing would make
+    /// each of these the reporter's (or the team's) address.
+    #[test]
+    fn a_look_alike_spelling_is_not_the_address_it_imitates() {
+        let rita = key("rita@reporter.test");
+        for other in [
+            "rita@ｒｅｐｏｒｔｅｒ.test",
+            "rita@reporter。test",
+            "rita@reporter．test",
+            "rita@repor\u{1D42D}er.test",
+            "ｒｉｔａ@reporter.test",
+            "\u{212A}rita@reporter.test",
+            "rita@\u{212A}reporter.test",
+        ] {
+            assert_ne!(key(other), rita, "{other}");
+        }
+        assert_ne!(key("sec@\u{212A}.test"), key("sec@k.test"));
+        assert_ne!(key("\u{0130}nfo@x.test"), key("i\u{307}nfo@x.test"));
+        // Case is still forgiven, in any script.
+        assert_eq!(key("RITA@REPORTER.TEST"), rita);
+        assert_eq!(key("ΑΛΦΑ@x.test"), key("αλφα@x.test"));
     }
 
     #[test]

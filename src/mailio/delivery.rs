@@ -126,11 +126,10 @@ impl Hold {
     }
 
     fn of_setup(e: &SmtpSetupError) -> Hold {
-        match e {
-            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. } => {
-                Hold::Config
-            }
-            _ => Hold::Temporary,
+        if e.is_config() {
+            Hold::Config
+        } else {
+            Hold::Temporary
         }
     }
 }

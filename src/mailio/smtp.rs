@@ -52,6 +52,17 @@ pub enum SmtpSetupError {
     Secret(#[from] SecretError),
 }
 
+impl SmtpSetupError {
+    /// Whether the config is what must change: `[smtp]` missing, or refused as it is set.
+    /// A reply held for it waits for the user, not for the server (exit status 78).
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. }
+        )
+    }
+}
+
 /// Whether retrying the same message can succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {

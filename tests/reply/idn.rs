@@ -167,3 +167,43 @@ fn a_follow_up_from_another_spelling_of_the_reporters_address_is_the_reporters()
     let text = body(&inbox[0]);
     assert!(text.contains("> Proof of concept number 3"), "{text}");
 }
+
+/// What UTS #46 and Unicode lowercasing would fold into the reporter's address (fullwidth
+/// letters, an ideographic full stop, a Kelvin sign for `k`) is another sender: such a
+/// follow-up passes no DMARC check of the reporter's domain, so it must not pass as theirs.
+#[test]
+fn a_follow_up_from_a_look_alike_of_the_reporters_address_is_another_sender() {
+    let desk = Desk::new(&report("Kim <kim@reporter.example>"), 0);
+    let look_alikes = [
+        "Kim <kim@ｒｅｐｏｒｔｅｒ.example>",
+        "Kim <kim@reporter。example>",
+        "Kim <\u{212A}im@reporter.example>",
+    ];
+    for (n, from) in (2..).zip(look_alikes) {
+        let follow_up = format!(
+            "From: {from}\r\n\
+             To: security@example.org\r\n\
+             Subject: Re: path traversal in unpack\r\n\
+             Date: Tue, 24 Nov 2026 11:0{n}:00 +0000\r\n\
+             Message-ID: <idn-report-{n}@reporter.example>\r\n\
+             In-Reply-To: <idn-report-1@reporter.example>\r\n\
+             MIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\
+             \r\n\
+             Send the bounty to my new wallet instead.\r\n"
+        );
+        desk.server
+            .append("security", "INBOX", follow_up.as_bytes());
+    }
+    let out = desk.run(&["sync"], &[]);
+    assert!(out.status.success(), "sync failed: {}", stderr(&out));
+    let show: serde_json::Value =
+        serde_json::from_slice(&desk.run(&["show", "1", "--json"], &[]).stdout)
+            .expect("show --json");
+    let messages = show["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 1 + look_alikes.len(), "{show}");
+    assert_eq!(messages[0]["another_sender"], false, "{show}");
+    for m in &messages[1..] {
+        assert_eq!(m["another_sender"], true, "{m}");
+    }
+}
