@@ -126,7 +126,7 @@ pub enum ImapError {
 /// Text the server sent (a NO's reason, a BYE's, a greeting), fit for one line of an error:
 /// control and hidden characters dropped (the server is not trusted: an escape sequence must
 /// not reach the terminal, nor a line break split the line), runs of spaces made one, and
-/// at most [`SERVER_TEXT_CHARS`] characters.
+/// at most `SERVER_TEXT_CHARS` characters.
 pub fn server_text(text: &str) -> String {
     let kept: String = text
         .chars()

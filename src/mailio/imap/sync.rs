@@ -198,7 +198,7 @@ pub struct Remote<'a> {
     pub batch_size: usize,
     /// Logs in again, when a UID fetched after the others (one that already broke its
     /// FETCH twice) broke the session once more: the sync goes on with a new session, and
-    /// that UID is a gap, not the end of the mailbox (see [`run`]). Without it, such a
+    /// that UID is a gap, not the end of the mailbox (see `run`). Without it, such a
     /// failure ends the mailbox's sync.
     pub relogin: Option<&'a mut Relogin<'a>>,
 }

@@ -58,7 +58,7 @@ impl Client {
     /// Every post held for `list`, in Mailman's order, and what the listing could not show
     /// ([`ListingGap`]). `held/count` (cheap: no entry is built) sizes the slices; then
     /// `PARALLEL_PAGES` slices are fetched at a time, until a slice comes back short (posts
-    /// held meanwhile are fetched too) or [`MAX_HELD_ENTRIES`] entries were read. Mailman's
+    /// held meanwhile are fetched too) or `MAX_HELD_ENTRIES` entries were read. Mailman's
     /// counts (`held/count`, `total_size`) are claims: a count of 0 is checked with one
     /// page, the listing never stops because a count says it is done, and a count that
     /// disagrees with the entries read is a gap.
