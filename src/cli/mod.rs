@@ -165,7 +165,14 @@ impl Context {
     /// with a notice saying how to recover.
     pub fn read_store(&self) -> anyhow::Result<(Config, Store)> {
         let config = self.config()?;
-        let store = self.open_store(&config.store_path(), Store::open_for_reading)?;
+        let path = config.store_path();
+        // A command that only reads never creates the store: a mistyped [store] path would
+        // otherwise show an empty store that a script cannot tell from an empty mailbox.
+        if !path.exists() {
+            self.remember_store(&path);
+            return Err(StoreError::Missing { path }.into());
+        }
+        let store = self.open_store(&path, Store::open_for_reading)?;
         if let Some(detail) = store.damage() {
             output::notice(&format!(
                 "the store {} is damaged ({detail}); it is open read-only: run `secdesk check`; recover what it holds with `secdesk backup NEW_FILE`",

@@ -660,3 +660,33 @@ fn check_does_not_call_messages_whole_that_it_could_not_read() {
     );
     assert!(!report.contains("all whole"), "{report}");
 }
+
+/// A mistyped `[store] path` showed an empty store to `list` (creating it, and its folders):
+/// a script could not tell it from an empty mailbox. A command that only reads never creates
+/// the store; it names the path and what creates one.
+#[test]
+fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("secdsk").join("secdesk.db");
+    let desk = Desk::with_store(dir, typo.clone(), "");
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["stats", "--json"],
+        &["show", "1"],
+    ] {
+        let line = desk.refused(args);
+        assert!(
+            line.contains(&format!("there is no store at {}", typo.display()))
+                && line.contains("[store] path"),
+            "{args:?}: {line}"
+        );
+    }
+    assert!(
+        !typo.parent().unwrap().exists(),
+        "a read created the store's folder"
+    );
+    // A command that stores mail still creates it.
+    desk.import_ok(&reports(1, "first"));
+    assert_eq!(desk.ok(&["list", "--json"]).matches("\"id\"").count(), 1);
+}

@@ -40,6 +40,8 @@ pub enum StoreError {
     },
     #[error("the store {path} is damaged ({detail}), so nothing was changed and changes are refused: run `secdesk check`; recover what it holds with `secdesk backup NEW_FILE`")]
     Damaged { path: PathBuf, detail: String },
+    #[error("there is no store at {path} yet: `secdesk sync` (or `secdesk import`, or the desk) creates it; if it should be there, check [store] path in the config")]
+    Missing { path: PathBuf },
     #[error("the store {path} cannot be read at all ({detail}); nothing was changed: `secdesk backup NEW_FILE` salvages what can still be read into a new store (or restore your latest backup)")]
     Unreadable { path: PathBuf, detail: String },
     #[error("a schema upgrade of the store {path} would break {added} reference(s) between its tables, so it was not applied: keep this secdesk's previous version and report the problem")]
