@@ -280,12 +280,9 @@ fn a_held_count_that_disagrees_with_the_entries_is_said_and_hides_nothing() {
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("held --json");
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["subject"], REPORT.2);
-    assert!(
-        stderr.contains(
-            "Mailman says security@example.org holds 0 posts, but gave 1: all 1 are listed"
-        ),
-        "{stderr}"
-    );
+    // A count under the entries read is no gap: nothing is missing, and a warning there
+    // (every post held while the pages are read) would be noise that hides the real ones.
+    assert!(!stderr.contains("Mailman says"), "{stderr}");
 
     front.lies.lock().expect("lies").count = Some(3);
     let out = run(&desk, &["held"]);

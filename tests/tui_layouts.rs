@@ -222,6 +222,40 @@ fn the_footer_keeps_the_most_useful_keys() {
     assert!(monthly.contains("n   met│"), "{monthly}");
 }
 
+/// Held post number `i` of security@example.org, classified `class` with `outcome`.
+fn held_post(
+    i: u64,
+    class: secdesk::core::model::Class,
+    outcome: secdesk::core::model::Outcome,
+) -> secdesk::core::moderation::ClassifiedPost {
+    use secdesk::core::moderation::{ClassifiedPost, HeldPost};
+    let sure = if outcome == secdesk::core::model::Outcome::Unsure {
+        0.5
+    } else {
+        1.0
+    };
+    ClassifiedPost {
+        post: HeldPost {
+            list: "security@example.org".into(),
+            request_id: i,
+            message_id: Some(format!("held-{i}@example.net")),
+            sender: format!("sender{i}@example.net"),
+            subject: format!("Held post number {i}"),
+            reason: "The message is not from a list member".into(),
+            hold_date: None,
+            raw: format!("Subject: Held post number {i}\n\nSome text.\n").into_bytes(),
+        },
+        verdict: secdesk::core::model::Verdict {
+            class,
+            outcome,
+            spam_score: sure,
+            confidence: sure,
+            reasons: Vec::new(),
+        },
+        auth: Default::default(),
+    }
+}
+
 /// The held screen (`H`) at 60×15: without `[mailman]` it says so in one line; with a long
 /// queue the cursor stays in view and the footer names the moderation keys.
 #[test]
@@ -236,29 +270,13 @@ fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
     assert!(screen.contains("held queue:"), "{screen}");
     assert!(screen.contains("mailman"), "{screen}");
     let posts: Vec<ClassifiedPost> = (1..=12)
-        .map(|i| ClassifiedPost {
-            post: HeldPost {
-                list: "security@example.org".into(),
-                request_id: i,
-                message_id: Some(format!("held-{i}@example.net")),
-                sender: format!("sender{i}@example.net"),
-                subject: format!("Held post number {i}"),
-                reason: "The message is not from a list member".into(),
-                hold_date: None,
-                raw: format!("Subject: Held post number {i}\n\nSome text.\n").into_bytes(),
-            },
-            verdict: Verdict {
-                class: if i % 2 == 0 {
-                    Class::Spam
-                } else {
-                    Class::Valid
-                },
-                outcome: Outcome::Unsure,
-                spam_score: 0.5,
-                confidence: 0.5,
-                reasons: Vec::new(),
-            },
-            auth: Default::default(),
+        .map(|i| {
+            let class = if i % 2 == 0 {
+                Class::Spam
+            } else {
+                Class::Valid
+            };
+            held_post(i, class, Outcome::Unsure)
         })
         .collect();
     desk.act(secdesk::tui::action::Action::HeldLoaded(
@@ -560,6 +578,53 @@ fn at_80x24_the_held_screen_says_what_the_listing_could_not_show() {
         "{screen}"
     );
     assert!(screen.contains("NOT SHOWN: 1 held entry"), "{screen}");
+}
+
+/// However much the listing could not show, the post under the cursor (which `a`, `s` and
+/// `z` act on) stays on screen at 80×24: the gaps take at most a third of it, and the last
+/// of their rows says how much more there is and where it is said whole.
+#[test]
+fn at_80x24_long_listing_gaps_never_push_the_post_under_the_cursor_off_screen() {
+    use secdesk::core::model::{Class, Outcome, Verdict};
+    use secdesk::core::moderation::gaps::{ListingGap, UnreadableEntry};
+    use secdesk::core::moderation::{ClassifiedPost, HeldPost};
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('H'));
+    let posts: Vec<ClassifiedPost> = (1..=30)
+        .map(|n| held_post(n, Class::Spam, Outcome::Spam))
+        .collect();
+    let long = "x".repeat(80);
+    let gaps: Vec<ListingGap> = (0..4)
+        .map(|l| ListingGap::Unreadable {
+            list: format!("list{l}@example.org"),
+            entries: (0..5)
+                .map(|i| UnreadableEntry {
+                    position: i + 1,
+                    why: format!("`request_id` is missing {long}"),
+                    sender: format!("{long}@reporter.example"),
+                    subject: long.clone(),
+                    message_id: String::new(),
+                    hold_date: String::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    desk.act(secdesk::tui::action::Action::HeldLoaded(Ok(posts), gaps));
+    for _ in 0..29 {
+        desk.key(KeyCode::Char('j'));
+    }
+    let screen = desk.screen();
+    assert!(screen.contains("post number 30"), "{screen}");
+    assert!(
+        screen.contains("rows more: `secdesk held` says them whole"),
+        "{screen}"
+    );
+    let red_rows = rows(&screen)
+        .iter()
+        .filter(|r| r.contains("NOT SHOWN") || r.contains("x".repeat(20).as_str()))
+        .count();
+    assert!(red_rows <= 23 / 3, "{red_rows} rows of gaps:\n{screen}");
 }
 
 /// The overdue reports listed on the stats screen, by the `#id` each row starts with.

@@ -209,8 +209,16 @@ pub fn overdue_title(n: usize) -> String {
 }
 
 /// The overdue list's title when not all of them show: which do, and the keys for the rest.
-pub fn overdue_title_part(first: usize, last: usize, total: usize) -> String {
-    format!(" Overdue ({first}-{last} of {total}, j/k) ")
+/// `listed` of the `total` overdue are listed (the most overdue first); when that is not all
+/// of them, the title says so, so that j/k is not expected to reach the rest.
+pub fn overdue_title_part(first: usize, last: usize, listed: usize, total: usize) -> String {
+    match (last + 1 - first < listed, listed < total) {
+        (true, false) => format!(" Overdue ({first}-{last} of {total}, j/k) "),
+        (true, true) => {
+            format!(" Overdue ({first}-{last} of the {listed} most overdue of {total}, j/k) ")
+        }
+        (false, _) => format!(" Overdue (the {listed} most overdue of {total}) "),
+    }
 }
 
 pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";
@@ -428,5 +436,30 @@ pub fn triage_error(e: &crate::core::triage::TriageError, path: &std::path::Path
     match e {
         crate::core::triage::TriageError::NoSuchReport(id) => no_such_report(*id),
         e => crate::core::store::describe_error(e, path).unwrap_or_else(|| e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overdue_title_part;
+
+    /// The stats screen lists the 50 most overdue: with more overdue than that, its title
+    /// says so, so that j/k is not expected to reach the rest.
+    #[test]
+    fn the_overdue_title_says_when_not_every_overdue_report_is_listed() {
+        assert_eq!(
+            overdue_title_part(1, 4, 13, 13),
+            " Overdue (1-4 of 13, j/k) "
+        );
+        assert_eq!(
+            overdue_title_part(47, 50, 50, 130),
+            " Overdue (47-50 of the 50 most overdue of 130, j/k) "
+        );
+        assert_eq!(
+            overdue_title_part(1, 50, 50, 130),
+            " Overdue (the 50 most overdue of 130) "
+        );
+        // A box too small for any row still has a title (no arithmetic underflow).
+        assert!(overdue_title_part(1, 0, 3, 3).contains("of 3"));
     }
 }

@@ -35,6 +35,10 @@ pub(super) const MAX_PAGE: usize = 512;
 /// ([`ListingGap::Truncated`]). Reached a round of pages at a time, so up to
 /// `PARALLEL_PAGES * MAX_PAGE` more may be read.
 pub(super) const MAX_HELD_ENTRIES: usize = 10_000;
+/// The most bytes of held messages one listing keeps from one list, beside the bound on
+/// entries: Mailman holds any post over its size limit, and 10,000 of 200 KB each would be
+/// 2 GB. Past it the listing stops and says so, as at the bound on entries.
+pub(super) const MAX_HELD_BYTES: usize = 256 << 20;
 
 /// A list's held queue as Mailman gave it: the posts, and what the listing could not show.
 #[derive(Debug, Default)]
@@ -103,7 +107,7 @@ impl Client {
             if !full {
                 break false;
             }
-            if reading.read() >= self.entry_limit {
+            if reading.read() >= self.entry_limit || reading.bytes >= self.byte_limit {
                 break true;
             }
             width = if reading.counts_agree() {
@@ -234,6 +238,10 @@ struct Reading {
     unreadable: Vec<UnreadableEntry>,
     /// The unreadable entries' digests, so that a shifted page lists none twice.
     seen_unreadable: HashSet<[u8; 32]>,
+    /// The request ids listed, so that a shifted page lists no post twice.
+    seen_posts: HashSet<u64>,
+    /// The bytes of the posts' messages kept.
+    bytes: usize,
     /// `held/count`'s count, and the latest page's `total_size`: claims.
     held: Option<u64>,
     total: Option<u64>,
@@ -252,7 +260,8 @@ impl Reading {
             self.total = page.total.or(self.total);
             for p in page.posts {
                 // A post moderated meanwhile shifts the pages: never list one twice.
-                if !self.posts.iter().any(|q| q.request_id == p.request_id) {
+                if self.seen_posts.insert(p.request_id) {
+                    self.bytes += p.raw.len();
                     self.posts.push(p);
                 }
             }
@@ -268,8 +277,11 @@ impl Reading {
         Ok(true)
     }
 
+    /// Mailman's count to check the entries against: the pages' own `total_size` when they
+    /// gave one (counted with the entries), else `held/count` (asked before the pages, so a
+    /// post handled or held meanwhile makes it differ without any post missing).
     fn counts(&self) -> impl Iterator<Item = u64> {
-        self.held.into_iter().chain(self.total)
+        self.total.or(self.held).into_iter()
     }
 
     /// True when there are counts and all of them agree with the entries read: then one
@@ -280,12 +292,11 @@ impl Reading {
     }
 
     /// The queue, with its gaps: the unreadable entries, then a stop at the bound or a count
-    /// that disagrees with the entries read (over them, posts may be missing; under them,
-    /// none is, but the claim is said all the same).
+    /// over the entries read (posts may be missing). A count under them is no gap: every
+    /// entry read is listed, and a post held while the pages were read makes it so.
     fn into_queue(self, list: &str, truncated: bool) -> HeldQueue {
         let read = self.read();
         let over = self.counts().filter(|&n| n > read as u64).max();
-        let under = self.counts().filter(|&n| n < read as u64).min();
         let mut gaps = Vec::new();
         if !self.unreadable.is_empty() {
             gaps.push(ListingGap::Unreadable {
@@ -298,7 +309,7 @@ impl Reading {
                 list: list.to_string(),
                 read,
             });
-        } else if let Some(said) = over.or(under) {
+        } else if let Some(said) = over {
             gaps.push(ListingGap::Miscounted {
                 list: list.to_string(),
                 said,

@@ -15,7 +15,7 @@ pub mod held;
 mod listing;
 
 pub use listing::HeldQueue;
-use listing::{held_post, MAX_HELD_ENTRIES};
+use listing::{held_post, MAX_HELD_BYTES, MAX_HELD_ENTRIES};
 
 use std::fmt;
 use std::sync::Arc;
@@ -97,6 +97,9 @@ pub struct Client {
     /// The most held entries a listing reads from one list, [`MAX_HELD_ENTRIES`] unless a
     /// test lowers it.
     entry_limit: usize,
+    /// The most bytes of held mail a listing keeps from one list, [`MAX_HELD_BYTES`] unless
+    /// a test lowers it.
+    byte_limit: usize,
 }
 
 impl fmt::Debug for Client {
@@ -154,6 +157,7 @@ impl Client {
             timeout,
             response_limit: MAX_RESPONSE_BYTES,
             entry_limit: MAX_HELD_ENTRIES,
+            byte_limit: MAX_HELD_BYTES,
         })
     }
 
@@ -171,6 +175,15 @@ impl Client {
     pub fn with_entry_limit(self, entries: usize) -> Client {
         Client {
             entry_limit: entries,
+            ..self
+        }
+    }
+
+    /// The same client keeping at most about `bytes` of held mail from a list (tests, to see
+    /// the bound without holding 256 MiB of posts).
+    pub fn with_byte_limit(self, bytes: usize) -> Client {
+        Client {
+            byte_limit: bytes,
             ..self
         }
     }

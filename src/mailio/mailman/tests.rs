@@ -331,18 +331,27 @@ fn listed_with_count(said: usize, held: usize) -> (HeldQueue, usize) {
 /// count over what it gives is said, and neither stops the listing early.
 #[test]
 fn a_lying_held_count_neither_hides_posts_nor_passes_unsaid() {
-    // Says 0 everywhere, holds 300: every post listed, the count said to be wrong.
+    // Says 0 everywhere, holds 300: every post listed. A count under the entries read is
+    // no gap (a post held while the pages were read makes it so): nothing is missing, and a
+    // warning on every such race would teach moderators to skip the one that matters.
     let (queue, _) = listed_with_count(0, 300);
     assert_eq!(queue.posts.len(), 300);
+    assert_eq!(queue.gaps, []);
+
+    // `held/count` (asked before the pages) says one more than the pages hold, as when a
+    // post is moderated meanwhile; the pages' own `total_size` agrees with them: no gap.
+    let (url, _) = serve(raw_queue(
+        Some(301),
+        Some(300),
+        (1..=300).map(entry).collect(),
+    ));
+    let queue = client(&url).held("l@x").unwrap();
     assert_eq!(
-        queue.gaps,
-        [ListingGap::Miscounted {
-            list: "l@x".into(),
-            said: 0,
-            read: 300
-        }]
+        (queue.posts.len(), queue.gaps.len()),
+        (300, 0),
+        "{:?}",
+        queue.gaps
     );
-    assert!(!gaps::incomplete(&queue.gaps), "nothing is missing");
 
     // Says 10 (count and total_size alike), holds 600: the old listing stopped at 256.
     let (queue, requests) = listed_with_count(10, 600);
@@ -367,17 +376,21 @@ fn a_lying_held_count_neither_hides_posts_nor_passes_unsaid() {
     assert_eq!(requests, 1 + PARALLEL_PAGES + 1);
 }
 
+/// A full page of entries not seen before, whatever page is asked for, and no count: a
+/// queue that never ends.
+fn endless_page(path: &str) -> (u16, String) {
+    let page: usize = path
+        .split_once("page=")
+        .map_or(0, |(_, p)| p.parse().unwrap_or(0));
+    let entries: Vec<String> = (1..=MAX_PAGE).map(|i| entry(page * 10_000 + i)).collect();
+    (200, format!(r#"{{"entries": [{}]}}"#, entries.join(",")))
+}
+
 /// A server that answers page after page of new entries, with no count, is read only up to
 /// the bound, and the listing says it stopped there.
 #[test]
 fn an_endless_queue_is_read_up_to_the_bound_and_says_so() {
-    let (url, seen) = serve(|path| {
-        let page: usize = path
-            .split_once("page=")
-            .map_or(0, |(_, p)| p.parse().unwrap_or(0));
-        let entries: Vec<String> = (1..=MAX_PAGE).map(|i| entry(page * 10_000 + i)).collect();
-        (200, format!(r#"{{"entries": [{}]}}"#, entries.join(",")))
-    });
+    let (url, seen) = serve(endless_page);
     let c = client(&url).with_entry_limit(3 * MAX_PAGE);
     let queue = c.held("l@x").unwrap();
     assert_eq!(queue.posts.len(), PARALLEL_PAGES * MAX_PAGE);
@@ -390,6 +403,25 @@ fn an_endless_queue_is_read_up_to_the_bound_and_says_so() {
     );
     assert!(gaps::incomplete(&queue.gaps));
     assert_eq!(seen.lock().unwrap().len(), 1 + PARALLEL_PAGES);
+}
+
+/// Held mail is bounded in bytes too: a queue of large posts (Mailman holds any post over
+/// its size limit) stops at the bound, and the listing says so.
+#[test]
+fn a_queue_of_large_posts_is_read_up_to_the_byte_bound_and_says_so() {
+    let (url, _) = serve(endless_page);
+    let queue = client(&url).with_byte_limit(1).held("l@x").unwrap();
+    assert_eq!(
+        queue.posts.len(),
+        PARALLEL_PAGES * MAX_PAGE,
+        "one round, then the stop"
+    );
+    assert!(
+        matches!(queue.gaps[..], [ListingGap::Truncated { .. }]),
+        "{:?}",
+        queue.gaps
+    );
+    assert!(queue.gaps[0].to_string().contains("in bytes of mail"));
 }
 
 /// Acting by id re-reads the post: an entry that is there but has no usable request id is

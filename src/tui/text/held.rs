@@ -5,6 +5,11 @@ pub const NO_HELD_POST: &str = "no held post here";
 pub const HELD_NONE: &str = "No post is held.";
 /// Above a gap of the listing on the held screen (`ListingGap`).
 pub const HELD_NOT_SHOWN: &str = "NOT SHOWN:";
+/// The last row of the listing's gaps when they are longer than a third of the held
+/// screen: how many rows more, and where they are said whole.
+pub fn held_gaps_cut(more: usize) -> String {
+    format!("{HELD_NOT_SHOWN} … {more} rows more: `secdesk held` says them whole; moderate those entries in Mailman's web UI")
+}
 /// No post to show, but the listing has gaps (said above).
 pub const HELD_NONE_SHOWN: &str = "No held post can be shown here (see above).";
 pub const HELD_TITLE: &str =

@@ -33,7 +33,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     if let Some((done, total)) = state.held_sweep {
         lines.push(sweep_line(done, total));
     }
-    lines.extend(gap_lines(state, area.width as usize));
+    // At most a third of the screen, so that the post under the cursor always shows.
+    let gap_rows = (area.height.saturating_sub(1) as usize / 3).max(1);
+    lines.extend(gap_lines(state, area.width as usize, gap_rows));
     match &state.held {
         None => lines.push(Line::raw(text::LOADING)),
         // Wrapped: the error says what to add to the config, past any screen's width.
@@ -108,18 +110,31 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-/// What the listing could not show, in red and whole (wrapped), above the posts: a post
-/// held that the desk cannot show must not scroll out of sight. Nothing while the queue is
-/// loading or could not be fetched.
-fn gap_lines(state: &State, width: usize) -> Vec<Line<'static>> {
+/// What the listing could not show, in red and wrapped, above the posts: a post held that
+/// the desk cannot show must not scroll out of sight. At most `max_rows` rows (a third of
+/// the screen), so that the post under the cursor, which the keys act on, always shows;
+/// past them the last row says how much more there is and where it is said whole. Nothing
+/// while the queue is loading or could not be fetched.
+fn gap_lines(state: &State, width: usize, max_rows: usize) -> Vec<Line<'static>> {
     if !matches!(state.held, Some(Ok(_))) {
         return Vec::new();
     }
     let red = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
-    state
+    let mut rows: Vec<String> = state
         .held_gaps
         .iter()
         .flat_map(|gap| super::wrap(&safe(&format!("{} {gap}", text::HELD_NOT_SHOWN)), width))
+        .collect();
+    if rows.len() > max_rows {
+        let more = rows.len() - (max_rows - 1);
+        rows.truncate(max_rows - 1);
+        rows.extend(
+            super::wrap(&text::held_gaps_cut(more), width)
+                .into_iter()
+                .take(1),
+        );
+    }
+    rows.into_iter()
         .map(|row| Line::from(Span::styled(row, red)))
         .collect()
 }
