@@ -260,8 +260,8 @@ fn held_post(
 /// queue the cursor stays in view and the footer names the moderation keys.
 #[test]
 fn the_held_screen_keeps_the_cursor_in_view_at_60x15() {
-    use secdesk::core::model::{Class, Outcome, Verdict};
-    use secdesk::core::moderation::{ClassifiedPost, HeldPost};
+    use secdesk::core::model::{Class, Outcome};
+    use secdesk::core::moderation::ClassifiedPost;
     let mut desk = Desk::demo();
     desk.resize(60, 15);
     desk.key(KeyCode::Char('H'));
@@ -585,9 +585,9 @@ fn at_80x24_the_held_screen_says_what_the_listing_could_not_show() {
 /// of their rows says how much more there is and where it is said whole.
 #[test]
 fn at_80x24_long_listing_gaps_never_push_the_post_under_the_cursor_off_screen() {
-    use secdesk::core::model::{Class, Outcome, Verdict};
+    use secdesk::core::model::{Class, Outcome};
     use secdesk::core::moderation::gaps::{ListingGap, UnreadableEntry};
-    use secdesk::core::moderation::{ClassifiedPost, HeldPost};
+    use secdesk::core::moderation::ClassifiedPost;
     let mut desk = Desk::demo();
     desk.resize(80, 24);
     desk.key(KeyCode::Char('H'));
