@@ -126,3 +126,32 @@ fn an_answer_that_does_not_fit_the_command_is_named_in_words() {
         assert!(!desk.db().exists(), "the store is not touched");
     }
 }
+
+/// An answer with another command's tag loses which answer belongs to which command: the
+/// session is not used for the next mailbox (where an answer meant for one command could be
+/// taken for another's), and the error says so. A refusal the session survives (a NO) still
+/// lets later mailboxes sync on it.
+#[test]
+fn after_an_answer_with_another_commands_tag_the_session_is_not_used_further() {
+    let mut b = Behaviour {
+        examine_tag: Some("x-1".to_string()),
+        ..inbox(1..=3)
+    };
+    let other = vec![(1, support::message("o1@example.net", "other 1", "x"))];
+    b.mailboxes.push(("Other".to_string(), other));
+    let server = BadImap::start(b);
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX", "Other"]);
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("the session is not used further"),
+        "{}",
+        run.stderr
+    );
+    let examined = server
+        .commands()
+        .iter()
+        .filter(|c| c.to_uppercase().contains("EXAMINE"))
+        .count();
+    assert_eq!(examined, 1, "{:?}", server.commands());
+}

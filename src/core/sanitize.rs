@@ -38,6 +38,16 @@ pub fn terminal_line(s: &str) -> String {
     out.finish()
 }
 
+/// Like [`terminal_line`], cut to at most `max_chars` characters (and `…`): for a
+/// server's or a program's text quoted in a one-line error, which must stay one short line.
+pub fn terminal_line_cut(s: &str, max_chars: usize) -> String {
+    let line = terminal_line(s);
+    match line.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
 /// How many zero-width characters (combining marks, conjoining vowels …) in a row are drawn
 /// on one character. Real text stacks at most three or four (Vietnamese two, Hebrew with
 /// points and cantillation four); "Zalgo" text stacks thousands, which draws over the

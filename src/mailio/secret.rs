@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use crate::core::config::DEFAULT_PASSWORD_COMMAND_TIMEOUT_SECONDS;
-use crate::core::sanitize::terminal_line;
+use crate::core::sanitize::terminal_line_cut;
 pub use crate::core::secret::Secret;
 use crate::mailio::process;
 
@@ -345,11 +345,7 @@ pub(crate) fn one_line(stderr: &[u8], stdout: &[u8]) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" / ");
-    let line = terminal_line(&joined);
-    match line.char_indices().nth(STDERR_SHOWN) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
+    terminal_line_cut(&joined, STDERR_SHOWN)
 }
 
 #[cfg(test)]

@@ -384,6 +384,12 @@ pub(crate) fn classify(endpoint: &Endpoint, during: &'static str, err: imap::Err
             port: endpoint.port,
             during,
         },
+        imap::Error::TagMismatch(_) => ImapError::Desynced {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            during,
+            detail: unexpected_answer(&err),
+        },
         other => ImapError::Protocol {
             host: endpoint.host.clone(),
             port: endpoint.port,

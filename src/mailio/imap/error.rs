@@ -12,7 +12,7 @@ use std::io;
 
 use imap_proto::Response;
 
-use crate::core::sanitize::is_hidden;
+use crate::core::sanitize::terminal_line_cut;
 use crate::mailio::tls::TlsConfigError;
 
 /// Characters of server text kept in a message: enough for a reason ("Mailbox doesn't
@@ -77,8 +77,17 @@ pub enum ImapError {
     },
     #[error("refusing plaintext IMAP to {host}: security = \"plain\" is only allowed for a loopback host; use \"tls\" or \"starttls\"")]
     PlainNotLoopback { host: String },
-    #[error("IMAP server {host}:{port} does not allow LOGIN on this connection (it announces LOGINDISABLED, RFC 3501 §6.2.3): set security = \"tls\" (with the server's IMAPS port, usually 993) or \"starttls\" in [imap], or auth = \"xoauth2\" or \"oauthbearer\" with oauth2_token_command if the server takes OAuth2 tokens")]
-    LoginDisabled { host: String, port: u16 },
+    #[error("IMAP server {host}:{port} does not allow LOGIN on this connection (it announces LOGINDISABLED, RFC 3501 §6.2.3): {}", if *.encrypted {
+        "it takes no password even over TLS: set auth = \"xoauth2\" or \"oauthbearer\" with oauth2_token_command in [imap] if the server takes OAuth2 tokens, or ask its administrator how it lets clients log in"
+    } else {
+        "set security = \"tls\" (with the server's IMAPS port, usually 993) or \"starttls\" in [imap], or auth = \"xoauth2\" or \"oauthbearer\" with oauth2_token_command if the server takes OAuth2 tokens"
+    })]
+    LoginDisabled {
+        host: String,
+        port: u16,
+        /// The connection was encrypted (TLS or STARTTLS) when LOGIN was refused.
+        encrypted: bool,
+    },
     #[error("IMAP server {host}:{port} greeted with PREAUTH (logged in already) before STARTTLS, so the connection could never be encrypted; refused, as this is what an attacker between secdesk and the server would send to keep TLS away (RFC 3501 §6.2.1): use security = \"tls\" with the server's IMAPS port")]
     PreauthBeforeStartTls { host: String, port: u16 },
     #[error("login refused for user {user} at {host}: check password_command/password_env")]
@@ -119,26 +128,26 @@ pub enum ImapError {
         during: &'static str,
         detail: String,
     },
+    /// An answer with another command's tag: which answer belongs to which command is lost,
+    /// so unlike [`ImapError::Protocol`] the session cannot go on (a sync logs in again).
+    #[error("IMAP server {host}:{port} answered unexpectedly while {during}: {detail}; the session is not used further")]
+    Desynced {
+        host: String,
+        port: u16,
+        during: &'static str,
+        detail: String,
+    },
     #[error(transparent)]
     TlsConfig(#[from] TlsConfigError),
 }
 
 /// Text the server sent (a NO's reason, a BYE's, a greeting), fit for one line of an error:
-/// control and hidden characters dropped (the server is not trusted: an escape sequence must
-/// not reach the terminal, nor a line break split the line), runs of spaces made one, and
-/// at most `SERVER_TEXT_CHARS` characters.
+/// made terminal-safe as all hostile text is (an escape loses its ESC, a bidi or hidden
+/// character shows as its code, `<U+202E>`, so the trick stays visible; a line break cannot
+/// split the line), runs of spaces made one, and at most `SERVER_TEXT_CHARS` characters.
 pub fn server_text(text: &str) -> String {
-    let kept: String = text
-        .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .filter(|c| !c.is_control() && !is_hidden(*c))
-        .collect();
-    let words: Vec<&str> = kept.split_whitespace().collect();
-    let line = words.join(" ");
-    match line.char_indices().nth(SERVER_TEXT_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    terminal_line_cut(&words.join(" "), SERVER_TEXT_CHARS)
 }
 
 /// What an answer the imap crate could not tie to the command was, in words, for
@@ -184,12 +193,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn server_text_is_one_short_line_without_controls() {
+    fn server_text_is_one_short_line_with_controls_shown_inert() {
         let hostile = "No\x1b]52;c;cHduZWQ=\x07 such\r\n\tmailbox\u{202e}gnp.exe";
-        assert_eq!(server_text(hostile), "No]52;c;cHduZWQ= such mailboxgnp.exe");
+        assert_eq!(
+            server_text(hostile),
+            "No␛]52;c;cHduZWQ=␇ such mailbox<U+202E>gnp.exe"
+        );
         let long = "x".repeat(1000);
         let cut = server_text(&long);
         assert_eq!(cut.chars().count(), SERVER_TEXT_CHARS + 1);
         assert!(cut.ends_with('…'));
+    }
+
+    /// LOGINDISABLED on a connection already encrypted is no matter of `security`: telling a
+    /// user on `tls` to set `tls` sends them round in a circle.
+    #[test]
+    fn logindisabled_advice_fits_the_connection() {
+        let said = |encrypted| {
+            ImapError::LoginDisabled {
+                host: "h".into(),
+                port: 993,
+                encrypted,
+            }
+            .to_string()
+        };
+        assert!(
+            said(false).contains("set security = \"tls\""),
+            "{}",
+            said(false)
+        );
+        assert!(
+            !said(true).contains("security =") && said(true).contains("no password even over TLS"),
+            "{}",
+            said(true)
+        );
     }
 }

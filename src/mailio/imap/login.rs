@@ -6,6 +6,7 @@
 
 use super::connect::{self, classify, is_preauth, Endpoint, ImapSession, ImapStream};
 use super::error::ImapError;
+use crate::core::config::Security;
 
 /// A connection secured as the endpoint demands, with its greeting read.
 pub enum Opened {
@@ -53,6 +54,7 @@ pub fn login(
     let disabled = || ImapError::LoginDisabled {
         host: endpoint.host.clone(),
         port: endpoint.port,
+        encrypted: endpoint.security != Security::Plain,
     };
     if announces(greeting, "LOGINDISABLED") {
         return Err(disabled());
