@@ -1,10 +1,12 @@
 //! `secdesk demo`: the desk on the bundled demo mailbox, in a temporary database (or the
 //! one named by `--db`), with a demo team so every key works without a config file.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 
 use crate::core::config::Config;
 use crate::core::ingest::{Ingestor, RawIncoming};
+use crate::core::parse::parse_message;
 use crate::core::store::reports::ListFilter;
 use crate::core::store::Store;
 use crate::tui;
@@ -36,7 +38,8 @@ authserv_id = "mx.python.org"
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
-    /// Keep the demo database at this path instead of a temporary one.
+    /// Keep the demo database at this path instead of a temporary one (a new file, or an
+    /// earlier demo's: a store with mail of its own is refused).
     #[arg(long, value_name = "FILE")]
     pub db: Option<std::path::PathBuf>,
     /// Print the reports as a table instead of opening the desk.
@@ -65,10 +68,36 @@ pub fn load_demo(store: &mut Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether `store` holds mail besides the demo's (by Message-ID; a message without one
+/// counts as other mail).
+fn holds_other_mail(store: &Store) -> anyhow::Result<bool> {
+    let demo: HashSet<String> = DEMO_MESSAGES
+        .iter()
+        .filter_map(|(_, raw)| parse_message(raw).message_id)
+        .collect();
+    let mut stmt = store.conn().prepare("SELECT message_id FROM messages")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: Option<String> = row.get(0)?;
+        if !id.is_some_and(|id| demo.contains(&id)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let path = args.db.unwrap_or_else(|| dir.path().join("demo.db"));
     let mut store = Store::open(&path)?;
+    // `--db` names a file to keep the demo in: pointed at a real store, it would have mixed
+    // the demo's fake reports (a forged "CRITICAL RCE" among them) into the team's queue.
+    if holds_other_mail(&store)? {
+        anyhow::bail!(
+            "{} is a store with mail of its own: the demo's fake reports are never loaded into it; give --db a new file (or an earlier demo's)",
+            path.display()
+        );
+    }
     load_demo(&mut store)?;
     if args.list {
         let reports = store.list_reports(&ListFilter::default())?;

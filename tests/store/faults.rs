@@ -690,3 +690,33 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
     desk.import_ok(&reports(1, "first"));
     assert_eq!(desk.ok(&["list", "--json"]).matches("\"id\"").count(), 1);
 }
+
+/// `secdesk demo --db FILE` keeps the demo in FILE; pointed at the team's store (a slip of
+/// the path), it loaded the demo's fake reports, a forged "CRITICAL RCE" among them, into
+/// the real queue without a word. It now refuses a store with mail of its own, and still
+/// opens an earlier demo's.
+#[test]
+fn the_demo_is_never_loaded_into_a_store_with_mail_of_its_own() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(1, "real"));
+    let before = desk.count("SELECT count(*) FROM messages");
+    let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+        .args(["demo", "--list", "--db"])
+        .arg(&desk.db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let line = one_line(&out, &["demo"]);
+    assert!(line.contains("is a store with mail of its own"), "{line}");
+    assert_eq!(desk.count("SELECT count(*) FROM messages"), before);
+
+    let demo = desk.dir.path().join("demo.db");
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
+            .args(["demo", "--list", "--db"])
+            .arg(&demo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+}
