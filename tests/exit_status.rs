@@ -124,3 +124,120 @@ fn a_server_that_is_down_or_silent_exits_75() {
     );
     drop(silent);
 }
+
+/// Every value the user typed that a command does not take exits 2, as clap's own errors
+/// do, with one line that names what it takes; nothing is opened or changed first.
+#[test]
+fn a_value_the_command_does_not_take_exits_2_naming_what_it_takes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let smtp = "[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"plain\"\n";
+    let config = write_config(dir.path(), 143, smtp);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["list", "--state", "bogus"],
+            "expected one of new, acknowledged",
+        ),
+        (
+            &["list", "--class", "foo"],
+            "expected spam, invalid or valid",
+        ),
+        (&["mark", "5", "bogus"], "expected spam, invalid or valid"),
+        (
+            &["mark", "5", "invalid", "--reason", "foo"],
+            "expected one of not-a-vulnerability, third-party",
+        ),
+        (
+            &["state", "5", "flying"],
+            "expected one of new, acknowledged",
+        ),
+        (
+            &["state", "5", "invalid", "--reason", "foo"],
+            "expected one of not-a-vulnerability",
+        ),
+        (&["responded", "5", "--via", "email"], "phone or other"),
+        (&["stats", "--tz", "Mars/Base"], "an IANA name such as"),
+        (
+            &["stats", "--since", "2026-13-01"],
+            "write it as YYYY-MM-DD",
+        ),
+        (&["stats", "--until", "yesterday"], "write it as YYYY-MM-DD"),
+        (
+            &["stats", "--since", "2026-02-01", "--until", "2026-01-01"],
+            "--since 2026-02-01 is after --until 2026-01-01: swap them",
+        ),
+        (
+            &["advisory", "1", "--unset", "foo"],
+            "the fields are component",
+        ),
+        (
+            &["advisory", "1", "--set", "foo=bar"],
+            "the fields are component",
+        ),
+        (&["advisory", "1", "--set", "cvss"], "write KEY=VALUE"),
+        (
+            &["notice", "1", "--template", "x", "--to", "a@example.org"],
+            "the notice template is embargo",
+        ),
+        (
+            &["reply", "1", "--template", "nosuch", "--no-edit", "--yes"],
+            "choose one of acknowledge",
+        ),
+        (
+            &[
+                "reply",
+                "1",
+                "--template",
+                "acknowledge",
+                "--to",
+                "nobody",
+                "--no-edit",
+                "--yes",
+            ],
+            "--to address \"nobody\" is not a valid mail address",
+        ),
+        (&["store"], "`secdesk store --stats`"),
+        (&["train"], "name folders to train on"),
+        // Those clap already refused stay so.
+        (&["list", "--due", "xyz"], "--due"),
+        (&["stats", "--by", "day"], "week, month, quarter or year"),
+        (&["export", "1", "--format", "pdf"], "--format"),
+        (&["show", "abc"], "abc"),
+    ];
+    for (args, says) in cases {
+        let out = secdesk(&config, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        // secdesk's own refusals are one line; clap's add a hint to --help.
+        if err.starts_with("secdesk: ") {
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        }
+    }
+}
+
+/// A `password_command` whose program does not exist is the config's to fix (78), as its
+/// message says; one that runs and fails is not.
+#[test]
+fn a_password_command_that_does_not_exist_exits_78() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let closed = support::free_port();
+    let config = write_config(dir.path(), closed, "");
+    let text = std::fs::read_to_string(&config).expect("read config");
+    let missing = text.replace(
+        "[\"printf\", \"pw\"]",
+        "[\"secdesk-no-such-password-program\"]",
+    );
+    std::fs::write(&config, missing).expect("write config");
+    let (code, line) = failure(&secdesk(&config, &["sync"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(
+        line.contains("check the program name in the config"),
+        "{line}"
+    );
+
+    let failing = text.replace("[\"printf\", \"pw\"]", "[\"false\"]");
+    std::fs::write(&config, failing).expect("write config");
+    let (code, line) = failure(&secdesk(&config, &["sync"]));
+    assert_eq!(code, Some(1), "{line}");
+    assert!(line.contains("run it by hand"), "{line}");
+}

@@ -939,3 +939,76 @@ fn a_message_with_cr_cr_lf_line_ends_shows_its_sender_subject_and_body() {
     let stored = desk.raw("1");
     assert_eq!(stored, raw.as_bytes(), "the raw bytes as they came");
 }
+
+/// In a folder given to `import`, a gzipped mbox, a plain mbox, a FIFO and a socket were
+/// passed over without a word ("imported 0 new messages", exit 0), and a plain mbox was
+/// told to be renamed to .eml. Each is named with its reason and what imports it, the
+/// import exits 1, and the FIFO is never opened (the run would wait for a writer).
+#[test]
+fn an_archive_fifo_or_socket_in_a_folder_is_named_with_how_to_import_it() {
+    let desk = Desk::new("");
+    let folder = desk.path("archive");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let mbox_text = |from: &str, subject: &str| {
+        format!(
+            "From {from} Tue Nov 24 10:00:00 2026\n{}",
+            message(from, subject, "body\n")
+        )
+    };
+    let packed = folder.join("old.mbox");
+    std::fs::write(&packed, mbox_text("gz@example.net", "kept gzipped")).expect("write");
+    assert!(Command::new("gzip")
+        .arg(&packed)
+        .status()
+        .expect("gzip")
+        .success());
+    let mbox = folder.join("reports.mbox");
+    std::fs::write(&mbox, mbox_text("mbox@example.net", "in an mbox")).expect("write");
+    let fifo = folder.join("pipe");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: mkfifo on a NUL-terminated path this test owns.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let _socket = std::os::unix::net::UnixListener::bind(folder.join("sock")).expect("socket");
+    std::fs::write(folder.join("README"), "These are the reports of 2026.\n").expect("write");
+
+    let run = desk.run(&["import", folder.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 0 new messages,")
+            && run.stdout.contains("skipped 4 entries"),
+        "{}",
+        run.stdout
+    );
+    let gunzip = format!("gunzip -k {}", folder.join("old.mbox.gz").display());
+    for line in [
+        format!("archive/old.mbox.gz: gzip-compressed, not a mail as it is: unpack it first (`{gunzip}`)"),
+        format!(
+            "archive/reports.mbox: an mbox, and only .eml files of a folder are imported; import it by its own path (`secdesk import {}`)",
+            mbox.display()
+        ),
+        "archive/pipe: a FIFO (named pipe), not a regular file: not read".to_string(),
+        "archive/sock: a socket, not a regular file: not read".to_string(),
+    ] {
+        assert!(run.stdout.contains(&line), "{line}\n{}", run.stdout);
+    }
+    assert!(!run.stdout.contains("rename it to .eml"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("4 entries not imported"),
+        "{}",
+        run.stderr
+    );
+    // Done as the lines say, both archives are stored.
+    let unpacked = Command::new("sh")
+        .arg("-c")
+        .arg(&gunzip)
+        .status()
+        .expect("sh");
+    assert!(unpacked.success());
+    let run = desk.run(&[
+        "import",
+        folder.join("old.mbox").to_str().unwrap(),
+        mbox.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    assert_eq!(desk.stored(), 2);
+}

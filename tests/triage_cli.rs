@@ -825,3 +825,71 @@ fn issue14_history_comes_in_closed_and_stays_out_of_response_times() {
         .iter()
         .all(|r| r["state"] != "new"));
 }
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A desk sharing events with the team over an IMAP server that is down, sending through
+/// an SMTP server that is down too.
+fn offline_team_desk() -> Desk {
+    Desk::with(&format!(
+        r#"events_mailbox = "secdesk"
+[imap]
+host = "127.0.0.1"
+port = {}
+security = "plain"
+username = "security"
+password_command = ["printf", "pw"]
+[smtp]
+host = "127.0.0.1"
+port = {}
+security = "plain"
+"#,
+        closed_port(),
+        closed_port()
+    ))
+}
+
+#[test]
+fn a_reply_that_needs_an_editor_without_a_terminal_is_refused_up_front() {
+    let desk = offline_team_desk();
+    let out = desk
+        .command(&["reply", "1", "--template", "acknowledge", "--yes"])
+        .env_remove("VISUAL")
+        .env_remove("EDITOR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("not replying to report #1: the editor vi (neither $VISUAL nor $EDITOR is set) needs a terminal")
+            && err.contains("pass --no-edit (with --template NAME)"),
+        "{err}"
+    );
+    assert!(!err.contains("Vim") && !err.contains("exited"), "{err}");
+    // Nothing was queued.
+    assert_eq!(desk.json(&["outbox", "--json"]), serde_json::json!([]));
+}
+
+#[test]
+fn a_reply_whose_team_cannot_be_told_says_so_once() {
+    let desk = offline_team_desk();
+    let args: Vec<&str> = "reply 1 --template acknowledge --no-edit --yes"
+        .split(' ')
+        .collect();
+    let out = desk.run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Kept queued: the SMTP server is down (75, run again later).
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert_eq!(
+        err.matches("the team hears about this reply with the next sync")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("cannot reach IMAP server 127.0.0.1"), "{err}");
+}

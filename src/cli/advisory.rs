@@ -50,14 +50,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mut changes = Vec::new();
     for key in &args.unset {
         changes.push(Change::Unset(
-            key.parse::<Key>().map_err(anyhow::Error::msg)?,
+            key.parse::<Key>().map_err(super::exit::usage)?,
         ));
     }
     for set in &args.set {
-        changes.push(
-            advisory::parse_set(set, now)
-                .map_err(|e| anyhow::anyhow!("report #{}: {e}; nothing was changed", args.id))?,
-        );
+        changes.push(advisory::parse_set(set, now).map_err(|e| {
+            super::exit::usage(format!("report #{}: {e}; nothing was changed", args.id))
+        })?);
     }
     let req = change::request(&config, &args.version_check);
     if args.edit {
@@ -118,6 +117,11 @@ fn edit(store: &mut Store, req: &Request, id: i64) -> anyhow::Result<bool> {
     let req = req
         .clone()
         .if_version(req.expected_version.or(Some(loaded)));
+    editor::check_usable().map_err(|e| {
+        anyhow::anyhow!(
+            "report #{id}: {e}; use --set KEY=VALUE and --unset KEY instead, or run it in a terminal"
+        )
+    })?;
     let mut text = form::render(id, &current);
     loop {
         let edited = editor::edit_text(&text)

@@ -23,9 +23,9 @@ pub fn request(config: &Config, check: &VersionCheck) -> Request {
 }
 
 /// Parses a word the user typed (a state, class or reason) into one line of error that lists
-/// the accepted words.
+/// the accepted words; a word it does not know is a wrong command line (exit status 2).
 pub fn parse<T: FromStr<Err = String>>(text: &str) -> anyhow::Result<T> {
-    text.trim().parse().map_err(anyhow::Error::msg)
+    text.trim().parse().map_err(super::exit::usage)
 }
 
 /// Confirms a change on stdout: `report #3: new → acknowledged (version 2)`.

@@ -6,10 +6,10 @@
 //! | --- | --- | --- |
 //! | 0 | the command did all of its job | nothing |
 //! | 1 | any other failure, or work left undone (a gap in a sync, a file not imported) | read stderr |
-//! | 2 | the command line itself is wrong (from clap) | fix the call |
+//! | 2 | the command line itself is wrong (from clap, or a [`Usage`] error: a value a flag does not take) | fix the call |
 //! | 75 | temporary: a server unreachable, silent or cut off, the store busy, or an import that found deliveries not finished in a Maildir's `tmp/` | run again later |
 //! | 77 | a server refused the login (password or token) | fix the credentials; retrying will not help |
-//! | 78 | the config is missing, unreadable or invalid, or asks for what the server does not allow (LOGIN where it announces LOGINDISABLED) | fix the config |
+//! | 78 | the config is missing, unreadable or invalid, names a password or token program that does not exist, or asks for what the server does not allow (LOGIN where it announces LOGINDISABLED) | fix the config |
 //!
 //! A command with one outcome per reply (`outbox --retry`) exits with the most urgent of
 //! them ([`most_urgent`]): 78, then 77, then 1, then 75, then 0.
@@ -27,14 +27,31 @@ use crate::mailio::imap::error::ImapError;
 use crate::mailio::imap::sync::SyncError;
 use crate::mailio::mailman::held::QueueError;
 use crate::mailio::mailman::MailmanError;
+use crate::mailio::oauth::TokenError;
+use crate::mailio::secret::SecretError;
 use crate::mailio::smtp::SmtpSetupError;
 
+/// The command line is wrong (`EX_USAGE` is 64, but clap's own errors exit 2, and one
+/// status for one meaning is what a script needs).
+pub const USAGE: u8 = 2;
 /// Run again later: the network, a server or another writer was in the way (`EX_TEMPFAIL`).
 pub const TEMPORARY: u8 = 75;
 /// A server refused the credentials (`EX_NOPERM`).
 pub const LOGIN_REFUSED: u8 = 77;
 /// The config needs fixing (`EX_CONFIG`).
 pub const CONFIG: u8 = 78;
+
+/// A value the user typed that the command does not take, or flags that contradict each
+/// other: found after clap, so raised as this to exit [`USAGE`] as clap's errors do. The
+/// message is one line that names what is accepted.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// A [`Usage`] error with `message`.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
+}
 
 /// Of two statuses, the one that tells a script more urgently what to do, for a command
 /// with several outcomes (`outbox --retry`: one per reply), whatever their order: the config
@@ -64,8 +81,17 @@ fn code(e: &anyhow::Error) -> u8 {
 /// `#[error(transparent)]` wrappers hide their inner error from the chain, so each wrapper
 /// that can carry an IMAP error is opened here.
 fn classify(cause: &(dyn StdError + 'static)) -> Option<u8> {
+    if cause.downcast_ref::<Usage>().is_some() {
+        return Some(USAGE);
+    }
     if cause.downcast_ref::<ConfigError>().is_some() {
         return Some(CONFIG);
+    }
+    if let Some(e) = cause.downcast_ref::<SecretError>() {
+        return e.is_config().then_some(CONFIG);
+    }
+    if let Some(e) = cause.downcast_ref::<TokenError>() {
+        return e.is_config().then_some(CONFIG);
     }
     if let Some(e) = cause.downcast_ref::<ImapError>() {
         return imap(e);
@@ -74,7 +100,8 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<u8> {
         return match e {
             LoginError::Imap(e) => imap(e),
             LoginError::TokenRefused { .. } => Some(LOGIN_REFUSED),
-            LoginError::Secret(_) | LoginError::Token(_) => None,
+            LoginError::Secret(e) => e.is_config().then_some(CONFIG),
+            LoginError::Token(e) => e.is_config().then_some(CONFIG),
         };
     }
     if let Some(e) = cause.downcast_ref::<SyncError>() {
@@ -116,6 +143,7 @@ fn mailman(e: &MailmanError) -> Option<u8> {
     match e {
         MailmanError::Unreachable { .. } | MailmanError::Timeout { .. } => Some(TEMPORARY),
         MailmanError::Login { .. } => Some(LOGIN_REFUSED),
+        MailmanError::Secret(e) => e.is_config().then_some(CONFIG),
         _ => None,
     }
 }

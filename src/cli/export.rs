@@ -134,7 +134,9 @@ fn check_draft(args: &Args, a: &advisory::Advisory, now: DateTime<Utc>) -> anyho
     }
     let id = args.id;
     if args.format == Format::Announce && args.out.is_none() {
-        anyhow::bail!("report #{id}: a draft announcement is written, not sent: add --out FILE");
+        return Err(super::exit::usage(format!(
+            "report #{id}: a draft announcement is written, not sent: add --out FILE"
+        )));
     }
     if let Some(until) = export::embargo_ahead(a, now) {
         eprintln!(

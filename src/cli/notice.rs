@@ -49,10 +49,10 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.template != "embargo" {
-        anyhow::bail!(
+        return Err(super::exit::usage(format!(
             "no notice template '{}': the notice template is embargo",
             args.template
-        );
+        )));
     }
     let (config, mut store) = ctx.store()?;
     // A missing report is named as such; a rejected one gets no notice (before any editor,
@@ -138,6 +138,13 @@ pub(super) fn send_mail(
         anyhow::bail!(
             "not sending the mail for report #{id}: it needs a confirmation and stdin is not a terminal; pass --yes to send without one"
         );
+    }
+    if !no_edit {
+        crate::mailio::editor::check_usable().map_err(|e| {
+            anyhow::anyhow!(
+                "not sending the mail for report #{id}: {e}; pass --no-edit to send it as composed, or run it in a terminal"
+            )
+        })?;
     }
     if config.smtp.is_none() {
         return Err(crate::mailio::smtp::SmtpSetupError::NotConfigured {

@@ -61,6 +61,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(reply::report_delivery(&d, &message_id));
     }
     if let Some(id) = args.edit {
+        crate::mailio::editor::check_usable().map_err(|e| {
+            anyhow::anyhow!("not editing outbox #{id}: {e}; run it in a terminal, or set $EDITOR")
+        })?;
         let interactive = std::io::stdin().is_terminal();
         // Failed orphans first: a reply whose report is gone is not edited.
         outbox::fail_orphans(&store, Some(id))?;

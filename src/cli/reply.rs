@@ -64,6 +64,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             args.id
         );
     }
+    if !args.no_edit {
+        editor::check_usable().map_err(|e| {
+            anyhow::anyhow!(
+                "not replying to report #{}: {e}; pass --no-edit (with --template NAME) to send a template as composed, or run it in a terminal",
+                args.id
+            )
+        })?;
+    }
     let (config, mut store) = ctx.store()?;
     if config.smtp.is_none() {
         // Say so before the user writes a reply that could not leave.
@@ -76,11 +84,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("secdesk: reply to report #{} not started", args.id);
         return Ok(ExitCode::FAILURE);
     }
-    let draft = compose_to(&config, &store, args.id, args.template.as_deref(), &args.to)?;
+    let draft = compose_to(&config, &store, args.id, args.template.as_deref(), &args.to)
+        .map_err(flag_error)?;
     let mut named = Vec::new();
     for value in &args.to {
         named.extend(
-            parse_addresses("--to", value)?
+            parse_addresses("--to", value)
+                .map_err(flag_error)?
                 .into_iter()
                 .map(|m| m.addr.to_lowercase()),
         );
@@ -99,19 +109,20 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         true => ask(p, false),
         false => Ok(true),
     };
-    if !super::team::start_reply(&config, &mut store, args.id, confirm)? {
+    let Some(started) = super::team::start_reply(&config, &mut store, args.id, confirm)? else {
         eprintln!("secdesk: reply to report #{} not started", args.id);
         return Ok(ExitCode::FAILURE);
-    }
+    };
     let settled = settle_with(&config, draft, how);
     let Ok(Some((draft, built))) = settled else {
-        super::team::end_reply(&config, &mut store, args.id, false)?;
+        super::team::end_reply(&config, &mut store, &started, args.id, false)?;
         settled?;
         eprintln!("secdesk: reply to report #{} not sent", args.id);
         return Ok(ExitCode::FAILURE);
     };
     let outcome = send_and_report(&config, &mut store, &draft, &built);
-    if let Err(e) = super::team::end_reply(&config, &mut store, args.id, outcome.is_ok()) {
+    if let Err(e) = super::team::end_reply(&config, &mut store, &started, args.id, outcome.is_ok())
+    {
         if outcome.is_err() {
             return Err(e);
         }
@@ -123,6 +134,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     outcome
+}
+
+/// A reply error that a flag the user typed caused (a `--template` there is no template
+/// by, a `--to` that is no address) is a wrong command line (exit status 2).
+fn flag_error(e: ReplyError) -> anyhow::Error {
+    use crate::core::reply::TemplateError;
+    match e {
+        ReplyError::Template(TemplateError::NotFound { .. } | TemplateError::BadName { .. })
+        | ReplyError::BadAddress { field: "--to", .. } => super::exit::usage(e.to_string()),
+        e => e.into(),
+    }
 }
 
 /// Whether a new reply to `report_id` may go: none of its replies is still being sent or

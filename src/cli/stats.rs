@@ -68,7 +68,9 @@ pub struct Args {
 fn date(flag: &str, text: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
     text.map(|t| {
         NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
-            anyhow::anyhow!("--{flag} {t:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-01")
+            super::exit::usage(format!(
+                "--{flag} {t:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-01"
+            ))
         })
     })
     .transpose()
@@ -81,7 +83,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     );
     if let (Some(s), Some(u)) = (since, until) {
         if s > u {
-            anyhow::bail!("--since {s} is after --until {u}: swap them");
+            return Err(super::exit::usage(format!(
+                "--since {s} is after --until {u}: swap them"
+            )));
         }
     }
     let tz = args
@@ -89,7 +93,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(Zone::parse)
         .transpose()
-        .map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
+        .map_err(|e| super::exit::usage(format!("--tz: {e}")))?;
     let (config, store) = ctx.read_store()?;
     let period = Period {
         since,

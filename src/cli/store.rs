@@ -24,9 +24,9 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if !args.stats {
-        anyhow::bail!(
-            "`secdesk store` needs what to do: `secdesk store --stats` shows where the space goes"
-        );
+        return Err(super::exit::usage(
+            "`secdesk store` needs what to do: `secdesk store --stats` shows where the space goes",
+        ));
     }
     let (_, store) = ctx.read_store()?;
     let s = space(store.conn())?;

@@ -142,15 +142,22 @@ fn describe(config: &Config, r: &Replying, now: DateTime<Utc>) -> String {
     )
 }
 
+/// A reply recorded as started, for [`end_reply`].
+#[derive(Debug)]
+pub struct ReplyStarted {
+    /// Whether the start could not be shared with the team (and the user was told so).
+    unshared: bool,
+}
+
 /// Before `secdesk reply` opens the editor: warns when another member is already replying
-/// (and asks, when `ask` is set), then records "reply started". `false` when the user
+/// (and asks, when `ask` is set), then records "reply started". `None` when the user
 /// chose not to go on.
 pub fn start_reply(
     config: &Config,
     store: &mut Store,
     id: i64,
     ask: impl FnOnce(&str) -> anyhow::Result<bool>,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<ReplyStarted>> {
     let now = Utc::now();
     let me = &config.identity.email;
     if let Some(other) = replying::other_replying(store, me, id, now)? {
@@ -159,31 +166,39 @@ pub fn start_reply(
             describe(config, &other, now)
         );
         if !ask("Reply anyway? [y/N] ")? {
-            return Ok(false);
+            return Ok(None);
         }
     }
     replying::start(store, me, id, now)?;
-    share_now(config, store);
-    Ok(true)
+    let unshared = !share_now(config, store, true);
+    Ok(Some(ReplyStarted { unshared }))
 }
 
-/// Records how `secdesk reply` ended.
-pub fn end_reply(config: &Config, store: &mut Store, id: i64, sent: bool) -> anyhow::Result<()> {
+/// Records how `secdesk reply` ended. When the start could not be shared either, the user
+/// has heard why once already: the same line again would only repeat it.
+pub fn end_reply(
+    config: &Config,
+    store: &mut Store,
+    started: &ReplyStarted,
+    id: i64,
+    sent: bool,
+) -> anyhow::Result<()> {
     let how = if sent {
         replying::ReplyEnd::Sent
     } else {
         replying::ReplyEnd::Abandoned
     };
     replying::end(store, &config.identity.email, id, Utc::now(), how)?;
-    share_now(config, store);
+    share_now(config, store, !started.unshared);
     Ok(())
 }
 
 /// Shares queued events at once, so other desks see "replying" on their next sync rather
-/// than after ours. Best effort: offline, the events stay queued for the next sync.
-fn share_now(config: &Config, store: &mut Store) {
+/// than after ours. Best effort: offline, the events stay queued for the next sync, which
+/// is said when `warn` is set. `false` when they could not be shared.
+fn share_now(config: &Config, store: &mut Store, warn: bool) -> bool {
     let Some(imap) = config.imap.as_ref().filter(|_| config.team_sharing()) else {
-        return;
+        return true;
     };
     let shared = account::login(config, imap)
         .map_err(anyhow::Error::from)
@@ -192,10 +207,14 @@ fn share_now(config: &Config, store: &mut Store) {
             let _ = session.logout();
             r.map_err(anyhow::Error::from)
         });
-    if let Err(e) = shared {
+    let Err(e) = shared else {
+        return true;
+    };
+    if warn {
         eprintln!(
             "secdesk: {}; the team hears about this reply with the next sync",
             terminal_line(&e.to_string())
         );
     }
+    false
 }

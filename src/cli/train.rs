@@ -38,7 +38,9 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.dirs.is_empty() && !args.empty && args.export_model.is_none() {
-        anyhow::bail!("nothing to do: name folders to train on, e.g. `secdesk train ../shared/corpora/triage`");
+        return Err(super::exit::usage(
+            "nothing to do: name folders to train on, e.g. `secdesk train ../shared/corpora/triage`",
+        ));
     }
     let (config, mut store) = ctx.store()?;
     if args.empty {

@@ -5,6 +5,7 @@
 //! travels through a private temporary file (mode 0600), never through a command line.
 //! The TUI suspends its screen around [`edit_text`] and restores it after.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -19,6 +20,8 @@ pub enum EditorError {
         var: &'static str,
         source: std::io::Error,
     },
+    #[error("the editor vi (neither $VISUAL nor $EDITOR is set) needs a terminal, and stdin or stdout is not one")]
+    NoTerminal,
     #[error("the editor {program:?} exited with {status}")]
     Failed { program: String, status: String },
     #[error("cannot read back the edited file {}: {source}", path.display())]
@@ -30,15 +33,30 @@ pub enum EditorError {
 
 /// The editor's argv and the variable it came from.
 pub fn editor_command() -> (Vec<String>, &'static str) {
-    for var in ["VISUAL", "EDITOR"] {
-        if let Ok(value) = std::env::var(var) {
-            let argv: Vec<String> = value.split_whitespace().map(str::to_string).collect();
-            if !argv.is_empty() {
-                return (argv, var);
-            }
-        }
+    named_editor().unwrap_or_else(|| (vec!["vi".to_string()], "EDITOR"))
+}
+
+/// The editor `$VISUAL` or `$EDITOR` names, if one does.
+fn named_editor() -> Option<(Vec<String>, &'static str)> {
+    ["VISUAL", "EDITOR"].into_iter().find_map(|var| {
+        let value = std::env::var(var).ok()?;
+        let argv: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+        (!argv.is_empty()).then_some((argv, var))
+    })
+}
+
+/// Whether [`edit_text`] can run here, checked before anything is written or queued: `vi`,
+/// the fallback when neither `$VISUAL` nor `$EDITOR` names an editor, needs a terminal on
+/// stdin and stdout (without one it warns "Output is not to a terminal" and waits for
+/// keys a script never sends). An editor the user named is trusted to know what it needs
+/// (`code --wait`, a script).
+pub fn check_usable() -> Result<(), EditorError> {
+    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if terminal || named_editor().is_some() {
+        Ok(())
+    } else {
+        Err(EditorError::NoTerminal)
     }
-    (vec!["vi".to_string()], "EDITOR")
 }
 
 /// Opens `initial` in the editor and returns the saved text.

@@ -78,6 +78,9 @@ pub enum SkipReason {
     /// `.eml` (an MH folder's `1`, `2`, ..., a `.msg` or `.txt` file): not imported, as only
     /// `.eml` files are, but named, so no mail is passed over unsaid.
     NotEml,
+    /// In a folder of `.eml` files, an mbox (a file that starts `From `): imported only by
+    /// its own path.
+    MboxInFolder,
     /// Message N (from 1) of an mbox does not start with a header field: not a mail.
     NotMailInMbox(usize),
     /// A compressed file (its format, the command that unpacks it): not a mail as it is.
@@ -140,7 +143,11 @@ impl std::fmt::Display for Skipped {
                 f,
                 "{path}: a symbolic link, not followed; copy the file itself in to import it"
             ),
-            SkipReason::NotRegular(kind) => write!(f, "{path}: {kind}, not a regular file"),
+            SkipReason::NotRegular(kind) => write!(
+                f,
+                "{path}: {kind}, not a regular file: not read; save the mail it would give into \
+                 a file to import it"
+            ),
             SkipReason::Unreadable(e) => write!(f, "{path}: cannot be read: {e}"),
             SkipReason::Empty => write!(f, "{path}: an empty file"),
             SkipReason::NotMail => write!(
@@ -162,6 +169,12 @@ impl std::fmt::Display for Skipped {
                 f,
                 "{path}: starts as a mail does, but only .eml files of a folder are imported; \
                  import it by its own path (`secdesk import FILE`) or rename it to .eml"
+            ),
+            SkipReason::MboxInFolder => write!(
+                f,
+                "{path}: an mbox, and only .eml files of a folder are imported; import it by \
+                 its own path (`secdesk import {}`)",
+                shell_word(&self.path)
             ),
         }
     }
@@ -517,9 +530,11 @@ fn headers_and_note(headers: &[u8], note: &str) -> Vec<u8> {
 }
 
 /// Imports the regular files under `dir` (recursively, in name order) that `keep` accepts.
-/// Hidden entries are Maildir's own state and are passed over, and so are files `keep`
-/// refuses that do not start as a mail (a README); every other entry that is not imported
-/// is recorded in `skipped`. Only `dir` itself failing to open is an error.
+/// Hidden entries are Maildir's own state and are passed over, and so are regular files
+/// `keep` refuses that are neither a mail, an mbox nor compressed (a README); every other
+/// entry that is not imported is recorded in `skipped`, with how to import it. A FIFO,
+/// socket or device is named from its metadata and never opened: reading a FIFO would
+/// wait for a writer. Only `dir` itself failing to open is an error.
 fn import_files(
     dir: &Path,
     keep: &dyn Fn(&Path) -> bool,
@@ -568,14 +583,16 @@ fn import_files(
             }
             continue;
         }
-        if !keep(&p) {
-            if meta.is_file() && starts_as_mail(&p) {
-                skipped.push(skip(SkipReason::NotEml));
-            }
-            continue;
-        }
         if meta.file_type().is_symlink() {
             skipped.push(skip(SkipReason::Symlink));
+            continue;
+        }
+        if let Some(kind) = odd_kind(&meta) {
+            skipped.push(skip(SkipReason::NotRegular(kind)));
+            continue;
+        }
+        if !keep(&p) {
+            skipped.extend(not_kept(&p).map(skip));
             continue;
         }
         match open_regular(&p, false) {
@@ -596,14 +613,23 @@ fn import_files(
     Ok(())
 }
 
-/// Whether the regular file at `path` starts as a mail does (its first 8 KiB). A file that
-/// cannot be opened or read does not: it was not asked for.
-fn starts_as_mail(path: &Path) -> bool {
-    let Ok((file, _)) = open_regular(path, false) else {
-        return false;
-    };
+/// Why the regular file at `path`, in a folder of `.eml` files and not named `.eml`, is
+/// named though not imported, from its first 8 KiB: compressed (with the command that
+/// unpacks it), an mbox, or a mail. `None` for anything else (a README), and for a file
+/// that cannot be opened or read: it was not asked for.
+fn not_kept(path: &Path) -> Option<SkipReason> {
+    let (file, _) = open_regular(path, false).ok()?;
     let mut head = Vec::new();
-    file.take(8 * 1024).read_to_end(&mut head).is_ok() && crate::core::parse::looks_like_mail(&head)
+    file.take(8 * 1024).read_to_end(&mut head).ok()?;
+    if let Some((format, command)) = compression(&head) {
+        Some(SkipReason::Compressed(format, command))
+    } else if head.starts_with(b"From ") {
+        Some(SkipReason::MboxInFolder)
+    } else if crate::core::parse::looks_like_mail(&head) {
+        Some(SkipReason::NotEml)
+    } else {
+        None
+    }
 }
 
 /// Splits an in-memory mbox into its messages (see [`mbox`]).

@@ -53,6 +53,17 @@ pub enum TokenError {
     },
 }
 
+impl TokenError {
+    /// Whether the config is what must change (exit status 78): an `oauth2_token_command`
+    /// program that does not exist or may not be run.
+    pub fn is_config(&self) -> bool {
+        match self {
+            TokenError::Spawn { source, .. } => crate::mailio::secret::spawn_is_config(source),
+            _ => false,
+        }
+    }
+}
+
 /// Where a section gets its token.
 #[derive(Debug, Clone)]
 pub struct TokenSource {

@@ -79,6 +79,27 @@ pub enum SecretError {
     NotConfigured { section: String },
 }
 
+impl SecretError {
+    /// Whether the config is what must change (exit status 78): no password configured,
+    /// or a `password_command` program that does not exist or may not be run.
+    pub fn is_config(&self) -> bool {
+        match self {
+            SecretError::NotConfigured { .. } => true,
+            SecretError::Spawn { source, .. } => spawn_is_config(source),
+            _ => false,
+        }
+    }
+}
+
+/// A command that could not be started because its program is not there or may not be
+/// run: the name in the config is wrong. Anything else (no processes left) may pass.
+pub(crate) fn spawn_is_config(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+    )
+}
+
 /// `, saying: LINE` when the command wrote anything to stderr.
 fn said(stderr: &str) -> String {
     if stderr.is_empty() {

@@ -56,10 +56,11 @@ impl SmtpSetupError {
     /// Whether the config is what must change: `[smtp]` missing, or refused as it is set.
     /// A reply held for it waits for the user, not for the server (exit status 78).
     pub fn is_config(&self) -> bool {
-        matches!(
-            self,
-            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. }
-        )
+        match self {
+            SmtpSetupError::NotConfigured { .. } | SmtpSetupError::PlainNotLoopback { .. } => true,
+            SmtpSetupError::Secret(e) => e.is_config(),
+            _ => false,
+        }
     }
 }
 

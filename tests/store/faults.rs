@@ -175,12 +175,9 @@ fn a_read_only_disk_gives_one_line_and_loses_nothing() {
     assert_eq!(desk.count("SELECT count(*) FROM messages"), 3);
 }
 
-#[test]
-fn a_store_file_without_write_permission_gives_one_line() {
-    let desk = Desk::new();
-    desk.import_ok(&reports(2, "x"));
-    desk.ok(&["note", "1", "before"]);
-    // Root may write anything: run secdesk as `nobody`, owning a store it may only read.
+/// Hands the desk's folder to `nobody` (root may write anything, so a permission test runs
+/// secdesk as `nobody`); `false`, said loudly, when the tests do not run as root.
+fn owned_by_nobody(desk: &Desk) -> bool {
     let chown = Command::new("chown")
         .args(["-R", "nobody"])
         .arg(desk.dir.path())
@@ -191,19 +188,33 @@ fn a_store_file_without_write_permission_gives_one_line() {
             "skipped: cannot chown to nobody (run the tests as root): {}",
             stderr(&chown)
         );
+    }
+    chown.status.success()
+}
+
+/// Runs secdesk with `args` on the desk as `nobody`.
+fn run_as_nobody(desk: &Desk, args: &[&str]) -> std::process::Output {
+    Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_secdesk"))
+        .arg("--config")
+        .arg(desk.dir.path().join("config.toml"))
+        .args(args)
+        .env("HOME", desk.dir.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_store_file_without_write_permission_gives_one_line() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    desk.ok(&["note", "1", "before"]);
+    if !owned_by_nobody(&desk) {
         return;
     }
     std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o400)).unwrap();
-    let as_nobody = |args: &[&str]| {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_secdesk"))
-            .arg("--config")
-            .arg(desk.dir.path().join("config.toml"))
-            .args(args)
-            .env("HOME", desk.dir.path());
-        c.output().unwrap()
-    };
+    let as_nobody = |args: &[&str]| run_as_nobody(&desk, args);
     let out = as_nobody(&["note", "1", "after"]);
     assert!(!out.status.success());
     let line = one_line(&out, &["note"]);
@@ -219,6 +230,59 @@ fn a_store_file_without_write_permission_gives_one_line() {
     assert!(out.status.success(), "{}", stderr(&out));
     let show = String::from_utf8_lossy(&out.stdout);
     assert!(show.contains("before") && !show.contains("after"), "{show}");
+}
+
+#[test]
+fn a_store_fixed_after_a_read_only_open_names_the_shm_file_still_read_only() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    if !owned_by_nobody(&desk) {
+        return;
+    }
+    let as_nobody = |args: &[&str]| run_as_nobody(&desk, args);
+    let chmod = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    let folder = desk.db.parent().unwrap().to_path_buf();
+    // The store made read-only, then its folder too: each attempt is refused as read-only.
+    chmod(&desk.db, 0o400);
+    let out = as_nobody(&["mark", "1", "spam"]);
+    let line = one_line(&out, &["mark"]);
+    assert!(
+        !out.status.success() && line.contains("is read-only"),
+        "{line}"
+    );
+    chmod(&folder, 0o500);
+    let out = as_nobody(&["mark", "1", "spam"]);
+    let line = one_line(&out, &["mark"]);
+    assert!(
+        !out.status.success() && line.contains("is read-only"),
+        "{line}"
+    );
+
+    // The user fixes what the line named; the read-only open left its -shm behind.
+    chmod(&desk.db, 0o600);
+    chmod(&folder, 0o700);
+    let shm = PathBuf::from(format!("{}-shm", desk.db.display()));
+    assert_eq!(
+        mode(&shm),
+        0o400,
+        "the read-only open made a read-only -shm"
+    );
+    let out = as_nobody(&["mark", "1", "spam"]);
+    assert!(!out.status.success());
+    let line = one_line(&out, &["mark"]);
+    assert!(
+        line.contains(&format!(
+            "its {} is read-only (mode 0400): `chmod 600` it",
+            shm.display()
+        )),
+        "{line}"
+    );
+    // Doing what it says is enough.
+    chmod(&shm, 0o600);
+    let out = as_nobody(&["mark", "1", "spam"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

@@ -113,6 +113,29 @@ pub fn describe_sqlite(e: &rusqlite::Error, path: &Path) -> Option<String> {
 }
 
 fn read_only(path: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let may_write = |p: &Path| rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok();
+    // SQLite gives the `-wal` and `-shm` files the store's mode when it creates them: a
+    // store opened while it was read-only leaves a read-only `-shm` behind, which keeps
+    // every write refused after the store and its folder are fixed.
+    if may_write(folder(path)) && may_write(path) {
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = Path::new(&side);
+            let Ok(meta) = std::fs::metadata(side) else {
+                continue;
+            };
+            if !may_write(side) {
+                return format!(
+                    "the store {}: its {} is read-only (mode {:04o}): `chmod 600` it",
+                    path.display(),
+                    side.display(),
+                    meta.permissions().mode() & 0o7777
+                );
+            }
+        }
+    }
     format!(
         "the store {} is read-only: check its permissions, its folder's, and that its disk is not mounted read-only",
         path.display()
