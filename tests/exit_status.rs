@@ -195,6 +195,10 @@ fn a_value_the_command_does_not_take_exits_2_naming_what_it_takes() {
             ],
             "--to address \"nobody\" is not a valid mail address",
         ),
+        (
+            &["notice", "1", "--to", "nobody"],
+            "--to address \"nobody\" is not a valid mail address",
+        ),
         (&["store"], "`secdesk store --stats`"),
         (&["train"], "name folders to train on"),
         // Those clap already refused stay so.

@@ -970,6 +970,10 @@ fn an_archive_fifo_or_socket_in_a_folder_is_named_with_how_to_import_it() {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let _socket = std::os::unix::net::UnixListener::bind(folder.join("sock")).expect("socket");
     std::fs::write(folder.join("README"), "These are the reports of 2026.\n").expect("write");
+    // Links not named like a mail (a `latest` folder, another name for the README) are
+    // passed over quietly, as a README is: never followed, never counted.
+    std::os::unix::fs::symlink("/nonexistent-folder", folder.join("latest")).expect("link");
+    std::os::unix::fs::symlink(folder.join("README"), folder.join("notes")).expect("link");
 
     let run = desk.run(&["import", folder.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(1), "{}{}", run.stdout, run.stderr);

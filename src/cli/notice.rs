@@ -54,6 +54,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             args.template
         )));
     }
+    // Addresses typed on the command line are checked as the command line is: exit 2.
+    for value in &args.to {
+        parse_addresses("--to", value).map_err(|e| super::exit::usage(e.to_string()))?;
+    }
     let (config, mut store) = ctx.store()?;
     // A missing report is named as such; a rejected one gets no notice (before any editor,
     // preview or send).

@@ -91,9 +91,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let tz = args
         .tz
         .as_deref()
-        .map(Zone::parse)
-        .transpose()
-        .map_err(|e| super::exit::usage(format!("--tz: {e}")))?;
+        .map(|t| {
+            // `local` is the system's zone: failing to read it is the machine's matter, not
+            // the command line's.
+            Zone::parse(t).map_err(|e| match t.eq_ignore_ascii_case("local") {
+                true => anyhow::anyhow!("--tz: {e}"),
+                false => super::exit::usage(format!("--tz: {e}")),
+            })
+        })
+        .transpose()?;
     let (config, store) = ctx.read_store()?;
     let period = Period {
         since,

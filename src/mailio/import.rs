@@ -583,8 +583,12 @@ fn import_files(
             }
             continue;
         }
+        // A link is never followed out of the folder; one named like a mail is named, any
+        // other (`latest -> 2026-12/`, a README's) is passed over quietly, as before.
         if meta.file_type().is_symlink() {
-            skipped.push(skip(SkipReason::Symlink));
+            if keep(&p) {
+                skipped.push(skip(SkipReason::Symlink));
+            }
             continue;
         }
         if let Some(kind) = odd_kind(&meta) {
