@@ -205,6 +205,34 @@ fn run_as_nobody(desk: &Desk, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A `-shm` left by another user (a command once run as root beside a desk run as the team's
+/// user) is not the user's to `chmod`: the line says whose it is and what to do instead.
+#[test]
+fn a_side_file_of_another_user_is_named_with_its_owner() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(2, "x"));
+    if !owned_by_nobody(&desk) {
+        return;
+    }
+    let shm = PathBuf::from(format!("{}-shm", desk.db.display()));
+    std::fs::write(&shm, []).unwrap();
+    std::fs::set_permissions(&shm, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run_as_nobody(&desk, &["mark", "1", "spam"]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    // Beside the notice that the file is readable by others and could not be made private.
+    let said = stderr(&out);
+    let line = said
+        .lines()
+        .find(|l| l.starts_with("secdesk: error:"))
+        .unwrap_or_else(|| panic!("no error line: {said}"));
+    assert!(
+        line.contains(&format!("its {} is read-only (mode 0644)", shm.display()))
+            && line.contains("belongs to another user (uid 0)")
+            && !line.contains("chmod 600"),
+        "{line}"
+    );
+}
+
 #[test]
 fn a_store_file_without_write_permission_gives_one_line() {
     let desk = Desk::new();

@@ -127,8 +127,18 @@ fn read_only(path: &Path) -> String {
                 continue;
             };
             if !may_write(side) {
+                use std::os::unix::fs::MetadataExt;
+                // Another user's file (a sync once run as root) is not ours to chmod.
+                let fix = if meta.uid() == rustix::process::geteuid().as_raw() {
+                    "`chmod 600` it".to_string()
+                } else {
+                    format!(
+                        "it belongs to another user (uid {}): have them remove it while no secdesk runs, or `chown` it to you",
+                        meta.uid()
+                    )
+                };
                 return format!(
-                    "the store {}: its {} is read-only (mode {:04o}): `chmod 600` it",
+                    "the store {}: its {} is read-only (mode {:04o}): {fix}",
                     path.display(),
                     side.display(),
                     meta.permissions().mode() & 0o7777
