@@ -32,6 +32,26 @@ fn desk_command(db: &Path) -> String {
     )
 }
 
+/// The desk on a store of the test's own (`demo --db` refuses a store with mail other than
+/// the demo's): a config naming it, in `dir`.
+fn own_desk_command(dir: &Path, db: &Path) -> String {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = {db:?}\n\n[identity]\nname = \"Ada\"\nemail = \"ada@example.org\"\n\n\
+             [team]\naddress = \"security@python.org\"\n"
+        ),
+    )
+    .unwrap();
+    format!(
+        "env HOME={} {} --config {}",
+        dir.display(),
+        env!("CARGO_BIN_EXE_secdesk"),
+        config.display()
+    )
+}
+
 fn state_of(db: &Path, id: i64) -> String {
     Store::open(db)
         .unwrap()
@@ -325,7 +345,7 @@ fn hostile_subject_sender_and_body_reach_the_terminal_inert() {
         let batch = vec![secdesk::core::ingest::RawIncoming::file(raw.into_bytes())];
         ingest.ingest_batch(&mut store, batch, None).unwrap();
     }
-    let tmux = Tmux::start("hostile-chars", &desk_command(&db), 160, 45);
+    let tmux = Tmux::start("hostile-chars", &own_desk_command(dir.path(), &db), 160, 45);
     tmux.wait_for(" of ");
     let title = tmux.format("#{pane_title}");
     let clean = |screen: &str, what: &str| {
