@@ -73,7 +73,7 @@ pub enum NotAscii {
     /// RFC 6531 §3.2: only SMTPUTF8 carries a non-ASCII local part; there is no encoding.
     #[error("its local part {local:?} is not ASCII, and a local part has no ASCII form")]
     LocalPart { local: String },
-    #[error("its domain {domain:?} is not a valid internationalized domain name")]
+    #[error("its domain {domain:?} is not an internationalized domain name as written (it is not valid, or IDNA would make it another domain, as a look-alike)")]
     Domain { domain: String },
 }
 
@@ -89,11 +89,16 @@ pub fn ascii_form(addr: &str) -> Result<String, NotAscii> {
             local: local.to_string(),
         });
     }
-    match idna::domain_to_ascii(domain) {
-        Ok(ascii) if !ascii.is_empty() => Ok(format!("{local}@{ascii}")),
-        _ => Err(NotAscii::Domain {
+    // The A-label of the domain as written, never of a look-alike that UTS #46 would map to
+    // another domain (`ｒｅｐｏｒｔｅｒ.test` to `reporter.test`): the reply would go to
+    // the domain it imitates, a party the desk did not show.
+    let ascii = domain_key(domain);
+    if ascii.is_ascii() && !ascii.is_empty() {
+        Ok(format!("{local}@{ascii}"))
+    } else {
+        Err(NotAscii::Domain {
             domain: domain.to_string(),
-        }),
+        })
     }
 }
 
@@ -107,7 +112,7 @@ pub fn lists(recipients: &str, addr: &str) -> bool {
     let wanted = key(addr);
     match serde_json::from_str::<Vec<String>>(recipients) {
         Ok(list) => list.iter().any(|r| key(r) == wanted),
-        Err(_) => recipients.to_lowercase().contains(&format!("\"{wanted}\"")),
+        Err(_) => lowercase(recipients).contains(&format!("\"{wanted}\"")),
     }
 }
 
@@ -172,6 +177,9 @@ mod tests {
         }
         assert_ne!(key("sec@\u{212A}.test"), key("sec@k.test"));
         assert_ne!(key("\u{0130}nfo@x.test"), key("i\u{307}nfo@x.test"));
+        // A recipient list that is not JSON is searched with the same lowercasing.
+        assert!(!lists("[\"\u{212A}im@x.test\"", "kim@x.test"));
+        assert!(lists("[\"KIM@x.test\"", "kim@x.test"));
         // Case is still forgiven, in any script.
         assert_eq!(key("RITA@REPORTER.TEST"), rita);
         assert_eq!(key("ΑΛΦΑ@x.test"), key("αλφα@x.test"));
@@ -191,5 +199,13 @@ mod tests {
             ascii_form("jörg@example.org"),
             Err(NotAscii::LocalPart { .. })
         ));
+        // A look-alike never goes to the domain it imitates.
+        for look_alike in ["rita@ｒｅｐｏｒｔｅｒ.test", "rita@reporter。test"] {
+            assert!(
+                matches!(ascii_form(look_alike), Err(NotAscii::Domain { .. })),
+                "{look_alike}: {:?}",
+                ascii_form(look_alike)
+            );
+        }
     }
 }

@@ -135,21 +135,23 @@ pub fn held_posts(client: &Client, lists: &[&str]) -> Result<HeldQueue, QueueErr
 }
 
 /// The held posts with this request id, looked up in each of `lists` (request ids are
-/// per Mailman, but a moderator may name several lists). A list Mailman does not have is
-/// an error: its 404 would otherwise read as "no longer held", and a command with a
-/// mistyped `--list` would say "already handled" and exit 0 with the post still held.
+/// per Mailman, but a moderator may name several lists). When none holds it, a list Mailman
+/// does not have is an error: its 404 would otherwise read as "no longer held", and a
+/// command with a mistyped `--list` would say "already handled" and exit 0 with the post
+/// still held. (Asked only then: a post found needs no such check.)
 pub fn find(client: &Client, lists: &[&str], request_id: u64) -> Result<Vec<HeldPost>, QueueError> {
     let mut found = Vec::new();
     for list in lists {
-        match client.held_post(list, request_id)? {
-            Some(post) => found.push(post),
-            None if !client.has_list(list)? => {
+        found.extend(client.held_post(list, request_id)?);
+    }
+    if found.is_empty() {
+        for list in lists {
+            if !client.has_list(list)? {
                 return Err(MailmanError::NoSuchList {
                     list: terminal_line(list),
                 }
-                .into())
+                .into());
             }
-            None => {}
         }
     }
     Ok(found)

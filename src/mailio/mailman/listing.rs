@@ -280,15 +280,14 @@ impl Reading {
     /// Mailman's count to check the entries against: the pages' own `total_size` when they
     /// gave one (counted with the entries), else `held/count` (asked before the pages, so a
     /// post handled or held meanwhile makes it differ without any post missing).
-    fn counts(&self) -> impl Iterator<Item = u64> {
-        self.total.or(self.held).into_iter()
+    fn count(&self) -> Option<u64> {
+        self.total.or(self.held)
     }
 
-    /// True when there are counts and all of them agree with the entries read: then one
-    /// page checks them. A count proven wrong (or none) steers nothing.
+    /// True when Mailman's count agrees with the entries read: then one page checks it. A
+    /// count proven wrong (or none) steers nothing.
     fn counts_agree(&self) -> bool {
-        let read = self.read() as u64;
-        self.counts().next().is_some() && self.counts().all(|n| n == read)
+        self.count() == Some(self.read() as u64)
     }
 
     /// The queue, with its gaps: the unreadable entries, then a stop at the bound or a count
@@ -296,7 +295,7 @@ impl Reading {
     /// entry read is listed, and a post held while the pages were read makes it so.
     fn into_queue(self, list: &str, truncated: bool) -> HeldQueue {
         let read = self.read();
-        let over = self.counts().filter(|&n| n > read as u64).max();
+        let over = self.count().filter(|&n| n > read as u64);
         let mut gaps = Vec::new();
         if !self.unreadable.is_empty() {
             gaps.push(ListingGap::Unreadable {

@@ -51,7 +51,7 @@ pub enum MailmanError {
         user: String,
         status: u16,
     },
-    #[error("Mailman has no list {list:?}: check [mailman] lists (a list id such as \"security.python.org\" or an address)")]
+    #[error("Mailman has no list {list:?}: check --list, or [mailman] lists in the config (a list id such as \"security.python.org\" or an address)")]
     NoSuchList { list: String },
     #[error("Mailman answered {what} with HTTP {status}: {detail}")]
     Status {
