@@ -21,7 +21,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
-    let path = config.store_path();
+    let path = ctx.existing_store(&config)?;
     let refuse_existing = || {
         anyhow::bail!(
             "{} already exists: secdesk never overwrites a file with a backup; choose a new name",

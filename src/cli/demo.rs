@@ -68,14 +68,24 @@ pub fn load_demo(store: &mut Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `store` holds mail besides the demo's (by Message-ID; a message without one
-/// counts as other mail).
-fn holds_other_mail(store: &Store) -> anyhow::Result<bool> {
+/// Whether the store at `path` holds mail besides the demo's (by Message-ID; a message
+/// without one counts as other mail). Read-only, before the store is opened as secdesk
+/// opens it (which tightens modes and upgrades the schema): a real store is left exactly
+/// as it was. A file that is no store says nothing here; opening it says why.
+fn holds_other_mail(path: &std::path::Path) -> anyhow::Result<bool> {
     let demo: HashSet<String> = DEMO_MESSAGES
         .iter()
         .filter_map(|(_, raw)| parse_message(raw).message_id)
         .collect();
-    let mut stmt = store.conn().prepare("SELECT message_id FROM messages")?;
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return Ok(false);
+    };
+    let Ok(mut stmt) = conn.prepare("SELECT message_id FROM messages") else {
+        return Ok(false);
+    };
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let id: Option<String> = row.get(0)?;
@@ -89,15 +99,15 @@ fn holds_other_mail(store: &Store) -> anyhow::Result<bool> {
 pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let path = args.db.unwrap_or_else(|| dir.path().join("demo.db"));
-    let mut store = Store::open(&path)?;
     // `--db` names a file to keep the demo in: pointed at a real store, it would have mixed
     // the demo's fake reports (a forged "CRITICAL RCE" among them) into the team's queue.
-    if holds_other_mail(&store)? {
+    if path.exists() && holds_other_mail(&path)? {
         anyhow::bail!(
             "{} is a store with mail of its own: the demo's fake reports are never loaded into it; give --db a new file (or an earlier demo's)",
             path.display()
         );
     }
+    let mut store = Store::open(&path)?;
     load_demo(&mut store)?;
     if args.list {
         let reports = store.list_reports(&ListFilter::default())?;

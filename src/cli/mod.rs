@@ -161,17 +161,23 @@ impl Context {
         Ok((config, store))
     }
 
-    /// Opens the store for a command that only reads: a damaged store opens read-only,
-    /// with a notice saying how to recover.
-    pub fn read_store(&self) -> anyhow::Result<(Config, Store)> {
-        let config = self.config()?;
+    /// The store's path, when there is a store there. A command that only reads never
+    /// creates the store: a mistyped [store] path would otherwise show (or back up) an empty
+    /// store that a script cannot tell from an empty mailbox.
+    pub fn existing_store(&self, config: &Config) -> anyhow::Result<PathBuf> {
         let path = config.store_path();
-        // A command that only reads never creates the store: a mistyped [store] path would
-        // otherwise show an empty store that a script cannot tell from an empty mailbox.
         if !path.exists() {
             self.remember_store(&path);
             return Err(StoreError::Missing { path }.into());
         }
+        Ok(path)
+    }
+
+    /// Opens the store for a command that only reads: a damaged store opens read-only,
+    /// with a notice saying how to recover.
+    pub fn read_store(&self) -> anyhow::Result<(Config, Store)> {
+        let config = self.config()?;
+        let path = self.existing_store(&config)?;
         let store = self.open_store(&path, Store::open_for_reading)?;
         if let Some(detail) = store.damage() {
             output::notice(&format!(

@@ -1,5 +1,5 @@
 //! Keeping the store live for the desk: one logged-in IMAP session, kept between rounds.
-//! Each round syncs new mail (the same [`sync::fetch_new`] as `secdesk sync`) and delivers
+//! Each round syncs new mail (the same [`sync::sync_mailboxes`] as `secdesk sync`) and delivers
 //! the replies that are due. Between rounds it IDLEs (RFC 2177) when the server announces
 //! IDLE, waking on `EXISTS` and at least every `[sync] poll_seconds` (so due replies go
 //! out); otherwise it sleeps `poll_seconds`. After an error the session is dropped and the

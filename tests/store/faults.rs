@@ -608,6 +608,40 @@ fn a_store_cut_short_is_named_checked_and_salvaged() {
     desk.ok(&["note", "1", "recovered"]);
 }
 
+/// A store whose list of tables is itself damaged cannot be salvaged, not even from a copy
+/// made whole: `backup` says so of the store and says what to do, instead of sending the user
+/// to `backup` again (or naming the copy it removed).
+#[test]
+fn a_store_whose_schema_is_damaged_says_nothing_can_be_salvaged() {
+    let desk = Desk::new();
+    desk.import_ok(&reports(3, "x"));
+    desk.db()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&desk.db)
+            .unwrap();
+        f.seek(SeekFrom::Start(100)).unwrap();
+        f.write_all(&[0xA5; 4000]).unwrap();
+    }
+    let before = bytes(&desk.db);
+    let copy = desk.dir.path().join("salvaged.db");
+    let line = desk.refused(&["backup", copy.to_str().unwrap()]);
+    assert!(
+        line.contains(&format!(
+            "nothing in the store {} can be read",
+            desk.db.display()
+        )) && line.contains("restore your latest backup")
+            && !line.contains("salvaging"),
+        "{line}"
+    );
+    assert_eq!(bytes(&desk.db), before, "the damaged store was changed");
+    assert!(!copy.exists());
+}
+
 #[test]
 fn a_whole_store_is_backed_up_while_in_use_and_never_over_a_file() {
     let desk = Desk::new();
@@ -774,6 +808,11 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
             "{args:?}: {line}"
         );
     }
+    // Nor does a backup: it made an empty store and backed it up, exit 0.
+    let copy = typo.parent().unwrap().with_file_name("backup.db");
+    let line = desk.refused(&["backup", copy.to_str().unwrap()]);
+    assert!(line.contains("there is no store at"), "{line}");
+    assert!(!copy.exists(), "a backup of nothing was written");
     assert!(
         !typo.parent().unwrap().exists(),
         "a read created the store's folder"
@@ -792,6 +831,7 @@ fn the_demo_is_never_loaded_into_a_store_with_mail_of_its_own() {
     let desk = Desk::new();
     desk.import_ok(&reports(1, "real"));
     let before = desk.count("SELECT count(*) FROM messages");
+    let file_before = bytes(&desk.db);
     let out = Command::new(env!("CARGO_BIN_EXE_secdesk"))
         .args(["demo", "--list", "--db"])
         .arg(&desk.db)
@@ -800,6 +840,11 @@ fn the_demo_is_never_loaded_into_a_store_with_mail_of_its_own() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let line = one_line(&out, &["demo"]);
     assert!(line.contains("is a store with mail of its own"), "{line}");
+    assert_eq!(
+        bytes(&desk.db),
+        file_before,
+        "the real store was opened for writing"
+    );
     assert_eq!(desk.count("SELECT count(*) FROM messages"), before);
 
     let demo = desk.dir.path().join("demo.db");

@@ -44,6 +44,8 @@ pub enum StoreError {
     Missing { path: PathBuf },
     #[error("the store {path} cannot be read at all ({detail}); nothing was changed: `secdesk backup NEW_FILE` salvages what can still be read into a new store (or restore your latest backup)")]
     Unreadable { path: PathBuf, detail: String },
+    #[error("nothing in the store {path} can be read ({detail}), not even from a copy made whole with empty pages: restore your latest backup (`secdesk backup` makes one), then `secdesk sync` fetches the mail it lacks")]
+    Unsalvageable { path: PathBuf, detail: String },
     #[error("a schema upgrade of the store {path} would break {added} reference(s) between its tables, so it was not applied: keep this secdesk's previous version and report the problem")]
     BrokenReferences { path: PathBuf, added: i64 },
     #[error("{0}")]

@@ -166,7 +166,16 @@ pub fn salvage_unreadable(path: &Path, dest: &Path) -> Result<SalvageReport> {
         cleanup(&copy);
         return Err(io(&copy)(source));
     }
-    let salvaged = Store::open_for_reading(&copy).and_then(|store| salvage(&store, dest));
+    // Not even the whole-length copy opens (damage beyond a cut-short end): say so of the
+    // store, not of the copy, which is gone, and not "salvage it", which was just tried.
+    let salvaged = match Store::open_for_reading(&copy) {
+        Ok(store) => salvage(&store, dest),
+        Err(StoreError::Unreadable { detail, .. }) => Err(StoreError::Unsalvageable {
+            path: path.to_path_buf(),
+            detail,
+        }),
+        Err(e) => Err(e),
+    };
     cleanup(&copy);
     salvaged
 }

@@ -314,26 +314,6 @@ fn plan_for(examined: &Examined, store: &Store) -> Result<Plan, StoreError> {
     Ok(plan(examined, state, unsettled))
 }
 
-/// One sync of an examined mailbox: plans against the cursor the store keeps for it, then
-/// fetches and stores what is new. The one code path of `secdesk sync` and the desk's sync
-/// worker.
-pub fn fetch_new(
-    remote: Remote<'_>,
-    examined: &Examined,
-    store: &mut Store,
-    ingestor: &Ingestor,
-    progress: &mut dyn FnMut(SyncProgress),
-) -> Result<SyncReport, SyncError> {
-    let plan = plan_for(examined, store)?;
-    let link = Link {
-        endpoint: remote.endpoint,
-        session: remote.session,
-        batch_size: remote.batch_size,
-        relogins: &mut Relogins::new(remote.relogin),
-    };
-    run(link, examined, plan, store, ingestor, progress)
-}
-
 /// The server side of a sync of one mailbox among others: the session, and the new logins
 /// the whole sync may still make.
 struct Link<'a, 'r> {
