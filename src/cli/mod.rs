@@ -162,7 +162,7 @@ impl Context {
     }
 
     /// The store's path, when there is a store there. A command that only reads never
-    /// creates the store: a mistyped [store] path would otherwise show (or back up) an empty
+    /// creates the store: a mistyped `[store] path` would otherwise show (or back up) an empty
     /// store that a script cannot tell from an empty mailbox.
     pub fn existing_store(&self, config: &Config) -> anyhow::Result<PathBuf> {
         let path = config.store_path();
