@@ -437,6 +437,92 @@ fn the_desks_round_syncs_later_mailboxes_past_a_message_that_always_breaks_the_f
     assert_eq!(uids("Moderation"), vec![1], "the next mailbox is synced");
 }
 
+/// The desk's round with a message whose every FETCH answer breaks the session: once it
+/// failed after the others too, each round (every poll, every new mail) asked for it again
+/// and logged in again for it, all day. Now later rounds leave it for a wait that doubles
+/// with each failure, still naming the gap and when it is asked for again; `secdesk sync`,
+/// run by hand, asks at once.
+#[test]
+fn the_desk_asks_again_for_a_message_that_always_breaks_the_fetch_only_after_a_wait() {
+    let (server, dir, mut watch) = desk_with_broken_uids(vec![3], 5);
+    let fetches_of_3 = || {
+        server
+            .commands()
+            .iter()
+            .filter(|c| c.starts_with("UID FETCH 3 ") && c.contains("BODY.PEEK"))
+            .count()
+    };
+    // Twice in its place in UID order, once after the others (a new login after it).
+    for _ in 0..3 {
+        let _ = watch.round();
+    }
+    let (fetched, logins) = (fetches_of_3(), server.logins());
+    assert_eq!(fetched, 2, "{:?}", server.commands());
+    for _ in 0..3 {
+        let r = watch.round().expect("a gap is no failure of the round");
+        let line = secdesk::cli::desk::round_line(&r);
+        assert!(
+            line.contains("sync incomplete, mail missing")
+                && line.contains("UID 3")
+                && line.contains("its FETCH failed 3 times, the desk asks for it again after"),
+            "{line}"
+        );
+    }
+    assert_eq!(fetches_of_3(), fetched, "asked for again before its wait");
+    assert_eq!(server.logins(), logins, "logged in again for nothing new");
+    assert_eq!(stored_uids(dir.path())("INBOX"), vec![1, 2, 4, 5]);
+
+    // The wait (a minute after the third failure) is over.
+    let store = rusqlite::Connection::open(dir.path().join("secdesk.db")).expect("store");
+    let minutes_ago = |m: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(m))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    store
+        .execute("UPDATE imap_missing SET last_tried = ?1", [minutes_ago(2)])
+        .expect("age the last try");
+    let r = watch.round().expect("a gap is no failure of the round");
+    assert_eq!(
+        fetches_of_3(),
+        fetched + 1,
+        "asked for once the wait is over"
+    );
+    assert!(secdesk::cli::desk::round_line(&r).contains("UID 3"));
+    // Failed a fourth time: two minutes now, so one minute ago is too early.
+    store
+        .execute("UPDATE imap_missing SET last_tried = ?1", [minutes_ago(1)])
+        .expect("age the last try");
+    let r = watch.round().expect("a gap is no failure of the round");
+    assert_eq!(
+        fetches_of_3(),
+        fetched + 1,
+        "asked for before its longer wait"
+    );
+    assert!(
+        secdesk::cli::desk::round_line(&r).contains("failed 4 times"),
+        "{r:?}"
+    );
+
+    // `secdesk sync` by hand does not wait: the mail may be wanted now.
+    let run = support::measure::run(
+        {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_secdesk"));
+            cmd.arg("--config")
+                .arg(dir.path().join("config.toml"))
+                .arg("sync");
+            cmd
+        },
+        Duration::from_secs(60),
+    );
+    assert_ne!(
+        run.code,
+        Some(0),
+        "a sync with a message missing fails: {run:?}"
+    );
+    assert!(run.stderr.contains("UID 3"), "{}", run.stderr);
+    assert_eq!(fetches_of_3(), fetched + 2, "{:?}", server.commands());
+}
+
 /// The desk's round with three messages in INBOX whose every FETCH answer breaks the
 /// session: once its two new logins were spent, the third failed the round (logged out,
 /// backing off) and the moderation mailbox after INBOX was never synced while the three

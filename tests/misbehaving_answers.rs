@@ -460,18 +460,65 @@ fn a_changed_uidvalidity_after_the_new_login_ends_the_sync_and_stores_nothing_un
     assert!(server.logins() > 0);
 }
 
-/// The same, when EXAMINE is refused in the new session: the error says that examining the
-/// mailbox again failed and why (the server's reason), and names the gap.
+/// The same, when EXAMINE is refused in the new session: the error says that the server
+/// refused to open the mailbox again and why (the server's reason), and names the gap. Not
+/// "check mailbox in [imap]": the same name opened a moment before.
 #[test]
 fn a_refused_examine_after_the_new_login_is_named_with_the_gap() {
     let (_server, desk) = past_uid_3_in_a_new_session(
         |b, before| b.refuse_examine_after_logins = Some(before + 1),
-        "examining the mailbox again in a new session failed: mailbox \"INBOX\" cannot be opened at 127.0.0.1: [UNAVAILABLE] mailbox is being rebuilt",
+        "the server refused to open the mailbox again in a new session ([UNAVAILABLE] mailbox is being rebuilt); run the sync again",
     );
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 4, 5]);
     let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
     assert_eq!(missing, vec![3]);
     assert_eq!(desk.cursor("INBOX"), Some(2));
+}
+
+/// When INBOX cannot go on past its broken UID in the new session (its UIDVALIDITY changed),
+/// that session still serves the mailbox after it: before, the sync ended there and new
+/// mail in the next mailbox waited for INBOX to be mended.
+#[test]
+fn a_mailbox_that_cannot_go_on_in_its_new_session_does_not_keep_the_next_mailbox_out() {
+    let mut b = Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    };
+    b.mailboxes.push((
+        "Other".to_string(),
+        vec![(1, support::message("o1@example.net", "other 1", "y"))],
+    ));
+    let server = BadImap::start(b);
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX", "Other"]);
+    // Each ends at UID 3 in its place, and with it the session: "Other" waits.
+    for _ in 0..2 {
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
+    }
+    let before = server.logins();
+    server.set(|b| {
+        b.uidvalidity_after_logins = Some((before + 1, 99));
+        b.mailboxes[1]
+            .1
+            .push((2, support::message("o2@example.net", "other 2", "z")));
+    });
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the sync could not go on past UID 3: the mailbox's UIDVALIDITY changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(named_gaps(&run.stderr, "INBOX"), vec![3], "{}", run.stderr);
+    assert_eq!(
+        desk.query::<String>(
+            "SELECT subject FROM messages WHERE mailbox = 'Other' ORDER BY subject"
+        ),
+        vec!["other 1", "other 2"],
+        "the next mailbox is synced in the new session: {}",
+        run.stderr
+    );
 }
 
 /// INBOX with UIDs 1 to 5, UID 3 answered with a literal longer than announced on every

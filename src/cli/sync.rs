@@ -92,6 +92,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             session: &mut session,
             batch_size: args.batch_size,
             relogin: Some(&mut relogin),
+            // Asked for: every message recorded missing is asked for again now.
+            retry: sync::Retry::EverySync,
         };
         sync::sync_mailboxes(remote, &mailboxes, &mut store, &ingestor, &mut on_progress)
     };

@@ -223,12 +223,15 @@ fn sync_all(
         session: &mut c.session,
         batch_size: DEFAULT_BATCH_SIZE,
         relogin: Some(&mut relogin),
+        // Rounds come every poll and at each new mail: a message that always breaks the
+        // FETCH is asked for again after a growing wait, not each time with a new login.
+        retry: sync::Retry::Paced,
     };
     sync::sync_mailboxes(remote, mailboxes, store, ingestor, &mut |_, _| {})
         .map_err(|e| e.to_string())
 }
 
-/// `2 messages of mailbox "INBOX" not stored (UID 4: ...); the next round asks again`
+/// `2 messages of mailbox "INBOX" not stored (UID 4: ...); later rounds ask again`
 fn gap_summary(report: &sync::SyncReport) -> String {
     let mailbox = &report.mailbox;
     let first = report
@@ -238,7 +241,7 @@ fn gap_summary(report: &sync::SyncReport) -> String {
         .or_else(|| report.problems.first().cloned())
         .unwrap_or_default();
     format!(
-        "{} listed in mailbox \"{mailbox}\" not stored, {} answers refused ({first}); the next round asks again",
+        "{} listed in mailbox \"{mailbox}\" not stored, {} answers refused ({first}); later rounds ask again",
         report.missing.len(),
         report.problems.len()
     )

@@ -210,15 +210,33 @@ pub fn overdue_title(n: usize) -> String {
 
 /// The overdue list's title when not all of them show: which do, and the keys for the rest.
 /// `listed` of the `total` overdue are listed (the most overdue first); when that is not all
-/// of them, the title says so, so that j/k is not expected to reach the rest.
-pub fn overdue_title_part(first: usize, last: usize, listed: usize, total: usize) -> String {
-    match (last + 1 - first < listed, listed < total) {
-        (true, false) => format!(" Overdue ({first}-{last} of {total}, j/k) "),
-        (true, true) => {
-            format!(" Overdue ({first}-{last} of the {listed} most overdue of {total}, j/k) ")
-        }
-        (false, _) => format!(" Overdue (the {listed} most overdue of {total}) "),
-    }
+/// of them, the title says so, so that j/k is not expected to reach the rest. The longest
+/// wording that fits `width` (the box's, borders included), else the shortest.
+pub fn overdue_title_part(
+    first: usize,
+    last: usize,
+    listed: usize,
+    total: usize,
+    width: usize,
+) -> String {
+    let wordings = match (last + 1 - first < listed, listed < total) {
+        (true, false) => vec![
+            format!(" Overdue ({first}-{last} of {total}, j/k) "),
+            format!(" Overdue {first}-{last}/{total} "),
+        ],
+        (true, true) => vec![
+            format!(" Overdue ({first}-{last} of the {listed} most overdue of {total}, j/k) "),
+            format!(" Overdue ({first}-{last} of the top {listed} of {total}, j/k) "),
+            format!(" Overdue {first}-{last}/{listed} of {total} "),
+        ],
+        (false, _) => vec![
+            format!(" Overdue (the {listed} most overdue of {total}) "),
+            format!(" Overdue (top {listed} of {total}) "),
+        ],
+    };
+    let fits = |w: &&String| w.chars().count() + 2 <= width;
+    let pick = wordings.iter().find(fits).or(wordings.last());
+    pick.cloned().unwrap_or_default()
 }
 
 pub const BAD_SIGNATURE_TITLE: &str = " ⚠ BAD PGP SIGNATURE ";
@@ -448,18 +466,41 @@ mod tests {
     #[test]
     fn the_overdue_title_says_when_not_every_overdue_report_is_listed() {
         assert_eq!(
-            overdue_title_part(1, 4, 13, 13),
+            overdue_title_part(1, 4, 13, 13, 80),
             " Overdue (1-4 of 13, j/k) "
         );
         assert_eq!(
-            overdue_title_part(47, 50, 50, 130),
+            overdue_title_part(47, 50, 50, 130, 80),
             " Overdue (47-50 of the 50 most overdue of 130, j/k) "
         );
         assert_eq!(
-            overdue_title_part(1, 50, 50, 130),
+            overdue_title_part(1, 50, 50, 130, 80),
             " Overdue (the 50 most overdue of 130) "
         );
         // A box too small for any row still has a title (no arithmetic underflow).
-        assert!(overdue_title_part(1, 0, 3, 3).contains("of 3"));
+        assert!(overdue_title_part(1, 0, 3, 3, 80).contains("of 3"));
+    }
+
+    /// In a narrow box (the stats screen's right half at 95 to 120 columns) the title was
+    /// cut mid-word, losing "of 130" and the keys: now a shorter wording that fits.
+    #[test]
+    fn the_overdue_title_keeps_its_counts_in_a_narrow_box() {
+        for width in [30, 40, 48, 55] {
+            for (first, last, listed, total) in
+                [(47, 50, 50, 130), (1, 50, 50, 130), (3, 9, 13, 13)]
+            {
+                let t = overdue_title_part(first, last, listed, total, width);
+                assert!(t.chars().count() + 2 <= width, "{width}: {t:?}");
+                assert!(t.contains(&total.to_string()), "{width}: {t:?}");
+            }
+        }
+        assert_eq!(
+            overdue_title_part(47, 50, 50, 130, 50),
+            " Overdue (47-50 of the top 50 of 130, j/k) "
+        );
+        assert_eq!(
+            overdue_title_part(47, 50, 50, 130, 30),
+            " Overdue 47-50/50 of 130 "
+        );
     }
 }

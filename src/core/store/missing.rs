@@ -12,7 +12,17 @@ use std::collections::BTreeSet;
 
 use rusqlite::params;
 
-use super::{timestamp, Result, Store};
+use super::{parse_timestamp, timestamp, Result, Store};
+
+/// How often syncs have asked for a UID recorded missing, and when one last did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tried {
+    pub attempts: u32,
+    /// Why the last try failed.
+    pub reason: String,
+    /// `None` when the stored time does not read as one (written by hand, say).
+    pub last_tried: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 /// One UID a sync could not store, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,21 +154,30 @@ impl Store {
     }
 
     /// The UIDs of `mailbox` recorded missing under `uidvalidity` (not the count gap) that
-    /// a FETCH asked for, each with how many syncs have tried it: not those never tried
-    /// (recorded as not reached), nor those whose reason starts with `except_reason` (how
-    /// older versions recorded them, with a count of their own).
+    /// a FETCH asked for, each with how many syncs have tried it and when one last did: not
+    /// those never tried (recorded as not reached), nor those whose reason starts with
+    /// `except_reason` (how older versions recorded them, with a count of their own).
     pub fn missing_uid_attempts(
         &self,
         mailbox: &str,
         uidvalidity: u32,
         except_reason: &str,
-    ) -> Result<std::collections::BTreeMap<u32, u32>> {
+    ) -> Result<std::collections::BTreeMap<u32, Tried>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT uid, attempts FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2
-             AND uid > 0 AND attempts > 0 AND substr(reason, 1, length(?3)) != ?3",
+            "SELECT uid, attempts, last_tried, reason FROM imap_missing WHERE mailbox = ?1
+             AND uidvalidity = ?2 AND uid > 0 AND attempts > 0
+             AND substr(reason, 1, length(?3)) != ?3",
         )?;
         let rows = stmt.query_map(params![mailbox, uidvalidity, except_reason], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            let last_tried: String = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                Tried {
+                    attempts: r.get(1)?,
+                    reason: r.get(3)?,
+                    last_tried: parse_timestamp(&last_tried),
+                },
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -250,7 +269,13 @@ mod tests {
         assert_eq!(uids, vec![0, 5], "a count gap outlives the cursor");
         store.record_count_gap("INBOX", 7, None).unwrap();
         let tried = store.missing_uid_attempts("INBOX", 7, "legacy").unwrap();
-        assert_eq!(tried.into_iter().collect::<Vec<_>>(), vec![(5, 2)]);
+        assert_eq!(
+            tried
+                .into_iter()
+                .map(|(uid, t)| (uid, t.attempts))
+                .collect::<Vec<_>>(),
+            vec![(5, 2)]
+        );
         store.settle_missing("INBOX", 8, 0).unwrap();
         assert!(store.missing_uids().unwrap().is_empty(), "new UIDVALIDITY");
     }
@@ -279,13 +304,22 @@ mod tests {
             vec![(10, "not fetched: broke", 1), (11, "not reached: cut", 0)]
         );
         let tried = store.missing_uid_attempts("INBOX", 7, "legacy").unwrap();
-        assert_eq!(tried.into_iter().collect::<Vec<_>>(), vec![(10, 1)]);
+        assert_eq!(
+            tried
+                .into_iter()
+                .map(|(uid, t)| (uid, t.attempts))
+                .collect::<Vec<_>>(),
+            vec![(10, 1)]
+        );
         store
             .record_missing("INBOX", 7, &[(11, "not fetched: broke".into())])
             .unwrap();
         let tried = store.missing_uid_attempts("INBOX", 7, "legacy").unwrap();
         assert_eq!(
-            tried.into_iter().collect::<Vec<_>>(),
+            tried
+                .into_iter()
+                .map(|(uid, t)| (uid, t.attempts))
+                .collect::<Vec<_>>(),
             vec![(10, 1), (11, 1)],
             "the first real attempt counts 1"
         );

@@ -46,6 +46,33 @@ const NOT_REACHED: &str = "not reached, an earlier FETCH failed: ";
 /// fetched after the rest (see `list_new`).
 const RETRIES_IN_PLACE: u32 = 2;
 
+/// The longest wait of [`Retry::Paced`] before a UID whose FETCH keeps failing is asked
+/// for again.
+const MAX_RETRY_WAIT_MINUTES: i64 = 60;
+
+/// When a sync asks again for a UID that is fetched after the others (its FETCH failed in
+/// its place in UID order, see `list_new`) and failed there too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// At every sync: `secdesk sync`, which a user or a timer runs when mail is wanted now.
+    EverySync,
+    /// After a wait that doubles with each failure, 1 minute to an hour ([`retry_wait`]):
+    /// the desk's rounds, which come every poll and at every new mail. A message whose
+    /// every FETCH breaks the session would otherwise cost a new login each round, all day.
+    /// A UID not asked for is still a gap of the sync, named with when it is asked again.
+    Paced,
+}
+
+/// How long [`Retry::Paced`] waits after the last try of a UID recorded missing with
+/// `attempts` tries: nothing while it has not been tried after the others yet, then 1, 2,
+/// 4 … minutes, at most an hour.
+pub fn retry_wait(attempts: u32) -> chrono::Duration {
+    match attempts.checked_sub(RETRIES_IN_PLACE + 1) {
+        None => chrono::Duration::zero(),
+        Some(n) => chrono::Duration::minutes((1i64 << n.min(6)).min(MAX_RETRY_WAIT_MINUTES)),
+    }
+}
+
 /// Listings tried while the mailbox keeps changing under them (each after examining it
 /// again), before the sync settles for the cursor staying where it was.
 const LISTING_TRIES: usize = 3;
@@ -115,6 +142,9 @@ pub enum SyncError {
         error: Box<SyncError>,
         why: String,
         report: Box<SyncReport>,
+        /// A new session was logged in and can still serve the mailboxes after this one
+        /// (it was this mailbox that could not be examined again, or changed UIDVALIDITY).
+        session_usable: bool,
     },
 }
 
@@ -134,15 +164,21 @@ impl SyncError {
     /// The session is still usable after this error: the server refused a command for
     /// this mailbox, not the connection. Other mailboxes can still be synced.
     fn leaves_session_usable(&self) -> bool {
-        matches!(
-            self,
-            SyncError::Imap(
-                ImapError::Protocol { .. }
-                    | ImapError::BadMailbox { .. }
-                    | ImapError::NoUidValidity { .. }
-            )
-        )
+        match self {
+            SyncError::Imap(e) => refused_only(e),
+            SyncError::NotResumed { session_usable, .. } => *session_usable,
+            _ => false,
+        }
     }
+}
+
+/// The server refused a command for one mailbox, not the connection: the session can still
+/// serve the others.
+fn refused_only(e: &ImapError) -> bool {
+    matches!(
+        e,
+        ImapError::Protocol { .. } | ImapError::BadMailbox { .. } | ImapError::NoUidValidity { .. }
+    )
 }
 
 /// Opens `mailbox` read-only with EXAMINE (RFC 3501 §6.3.2).
@@ -201,6 +237,8 @@ pub struct Remote<'a> {
     /// that UID is a gap, not the end of the mailbox (see `run`). Without it, such a
     /// failure ends the mailbox's sync.
     pub relogin: Option<&'a mut Relogin<'a>>,
+    /// When UIDs whose FETCH keeps failing are asked for again.
+    pub retry: Retry,
 }
 
 /// Syncs each of `mailboxes` in order, each with its own cursor, on one session: the one
@@ -224,6 +262,7 @@ pub fn sync_mailboxes(
         session,
         batch_size,
         relogin,
+        retry,
     } = remote;
     // One budget of new logins for the whole sync, every mailbox (see `super::relogin`).
     let mut relogins = Relogins::new(relogin);
@@ -238,6 +277,7 @@ pub fn sync_mailboxes(
                     session: &mut *session,
                     batch_size,
                     relogins: &mut relogins,
+                    retry,
                 };
                 let plan = plan_for(&examined, store)?;
                 run(link, &examined, plan, store, ingestor, &mut |p| {
@@ -300,6 +340,7 @@ pub fn settle_unchanged(
             session: &mut *session,
             batch_size: DEFAULT_BATCH_SIZE,
             relogins: &mut Relogins::new(None),
+            retry: Retry::EverySync,
         };
         reports.push(run(link, e, plan, store, ingestor, &mut |_| {})?);
     }
@@ -321,6 +362,7 @@ struct Link<'a, 'r> {
     session: &'a mut ImapSession,
     batch_size: usize,
     relogins: &'a mut Relogins<'r>,
+    retry: Retry,
 }
 
 /// Fetches what `plan` calls for and stores it, batch by batch. Every UID the server lists
@@ -339,18 +381,20 @@ fn run(
         session,
         batch_size,
         relogins,
+        retry,
     } = link;
     let mut report = SyncReport {
         mailbox: examined.mailbox.clone(),
         uidvalidity_changed: plan.reset,
         ..SyncReport::default()
     };
-    let todo = list_new(endpoint, session, examined, &plan, store, batch_size)?;
+    let todo = list_new(endpoint, session, examined, &plan, store, batch_size, retry)?;
     // The mailbox as last examined: examined again when it changed during the listing.
     let examined = &todo.examined.clone();
     report
         .problems
         .extend(todo.listing.problems.iter().cloned());
+    report.missing.extend(todo.later.iter().cloned());
     let todo_total = todo.total;
     progress(SyncProgress::Planned { total: todo_total });
     super::expunged::pause_before_fetch_for_tests(todo_total);
@@ -390,21 +434,7 @@ fn run(
         store.set_page_cache(DEFAULT_PAGE_CACHE_BYTES)?;
     }
     if let Err(stopped) = piped {
-        let Stopped { error, failed, why } = *stopped;
-        record_unfetched(store, examined, &walk, &failed, &error)?;
-        // The rows of UIDs stored meanwhile go, also those after the failure (a UID
-        // fetched last, see `list_new`).
-        store.settle_missing(&examined.mailbox, examined.uidvalidity, walk.at)?;
-        let Some(why) = why else {
-            return Err(error);
-        };
-        // The session is lost: the mailbox's gaps go with the error, so they are named.
-        name_unfetched(&mut report, &walk, &failed, &error);
-        return Err(SyncError::NotResumed {
-            error: Box::new(error),
-            why,
-            report: Box::new(report),
-        });
+        return Err(stopped_at(store, examined, &walk, report, *stopped));
     }
     let settled = settle_expunged(
         endpoint,
@@ -424,6 +454,41 @@ fn run(
     // (a full disk, another desk writing) does not fail a sync that stored everything.
     let _ = store.merge_search_index(report.stored.new_messages);
     Ok(report)
+}
+
+/// The error that ends a mailbox's sync where [`fetch_runs`] stopped, with what it left
+/// recorded in the store; past a UID fetched after the others, with the mailbox's gaps named.
+fn stopped_at(
+    store: &mut Store,
+    examined: &Examined,
+    walk: &Walk,
+    mut report: SyncReport,
+    stopped: Stopped,
+) -> SyncError {
+    let Stopped { error, failed, why } = stopped;
+    if let Err(e) = record_unfetched(store, examined, walk, &failed, &error) {
+        return e;
+    }
+    // The rows of UIDs stored meanwhile go, also those after the failure (a UID fetched
+    // last, see `list_new`).
+    if let Err(e) = store.settle_missing(&examined.mailbox, examined.uidvalidity, walk.at) {
+        return e.into();
+    }
+    let Some(Halt {
+        why,
+        session_usable,
+    }) = why
+    else {
+        return error;
+    };
+    // The mailbox's sync ends: its gaps go with the error, so they are named.
+    name_unfetched(&mut report, walk, &failed, &error);
+    SyncError::NotResumed {
+        error: Box::new(error),
+        why,
+        report: Box::new(report),
+        session_usable,
+    }
 }
 
 /// Asks the server again about the UIDs whose FETCH came back without a body: those it no
@@ -565,7 +630,14 @@ fn fetch_runs(
 struct Stopped {
     error: SyncError,
     failed: Vec<u32>,
-    why: Option<String>,
+    why: Option<Halt>,
+}
+
+/// Why the sync of a mailbox could not go on past a UID fetched after the others, and
+/// whether the session it leaves can serve the mailboxes after it.
+struct Halt {
+    why: String,
+    session_usable: bool,
 }
 
 impl Stopped {
@@ -611,30 +683,44 @@ fn go_on_after(
     relogins: &mut Relogins<'_>,
     sink: &mut Sink<'_>,
     (failed, error): (u32, &SyncError),
-) -> Result<Result<(), Option<String>>, SyncError> {
+) -> Result<Result<(), Option<Halt>>, SyncError> {
     let examined = sink.examined;
     if !error.leaves_session_usable() {
         let new = match relogins.login() {
             None => return Ok(Err(None)),
             Some(Ok(new)) => new,
             Some(Err(why)) => {
-                return Ok(Err(Some(format!(
-                    "the sync could not go on past UID {failed}: {why}"
-                ))))
+                return Ok(Err(Some(Halt {
+                    why: format!("the sync could not go on past UID {failed}: {why}"),
+                    session_usable: false,
+                })))
             }
         };
         *session = new;
-        let why = match examine(endpoint, session, &examined.mailbox) {
+        let halt = match examine(endpoint, session, &examined.mailbox) {
             Ok(again) if again.uidvalidity == examined.uidvalidity => None,
-            Ok(_) => Some(format!(
-                "the sync could not go on past UID {failed}: the mailbox's UIDVALIDITY changed during the sync; run the sync again"
-            )),
-            Err(e) => Some(format!(
-                "the sync could not go on past UID {failed}: examining the mailbox again in a new session failed: {e}"
-            )),
+            Ok(_) => Some(Halt {
+                why: format!(
+                    "the sync could not go on past UID {failed}: the mailbox's UIDVALIDITY changed during the sync; run the sync again"
+                ),
+                session_usable: true,
+            }),
+            // Opened a moment ago: the name is right, the server refused it this time.
+            Err(ImapError::BadMailbox { detail, .. }) => Some(Halt {
+                why: format!(
+                    "the sync could not go on past UID {failed}: the server refused to open the mailbox again in a new session ({detail}); run the sync again"
+                ),
+                session_usable: true,
+            }),
+            Err(e) => Some(Halt {
+                session_usable: refused_only(&e),
+                why: format!(
+                    "the sync could not go on past UID {failed}: examining the mailbox again in a new session failed: {e}"
+                ),
+            }),
         };
-        if let Some(why) = why {
-            return Ok(Err(Some(why)));
+        if let Some(halt) = halt {
+            return Ok(Err(Some(halt)));
         }
     }
     let reason = format!("not fetched: {error}");
@@ -707,6 +793,9 @@ struct Todo {
     walk: Walk,
     /// Messages to fetch.
     total: usize,
+    /// UIDs whose FETCH keeps failing, left for a later sync ([`Retry::Paced`]), each with
+    /// why and when it is asked for again: gaps of this sync.
+    later: Vec<(u32, String)>,
 }
 
 /// Lists the UIDs from the plan's first one (unless the plan says nothing is new) and
@@ -718,6 +807,7 @@ fn list_new(
     plan: &Plan,
     store: &Store,
     batch_size: usize,
+    retry: Retry,
 ) -> Result<Todo, SyncError> {
     let (examined, listing) = if plan.up_to_date {
         (examined.clone(), Listing::default())
@@ -732,8 +822,19 @@ fn list_new(
         .filter(|l| !already.contains(&l.uid))
         .copied()
         .collect();
-    let tried = store.missing_uid_attempts(&examined.mailbox, examined.uidvalidity, NOT_REACHED)?;
-    let retry: BTreeSet<u32> = tried.keys().copied().collect();
+    let mut tried =
+        store.missing_uid_attempts(&examined.mailbox, examined.uidvalidity, NOT_REACHED)?;
+    let listed: BTreeSet<u32> = to_fetch.iter().map(|l| l.uid).collect();
+    let later = match retry {
+        Retry::EverySync => Vec::new(),
+        Retry::Paced => not_due(&mut tried, &listed, chrono::Utc::now()),
+    };
+    let later_uids: BTreeSet<u32> = later.iter().map(|(uid, _)| *uid).collect();
+    let to_fetch: Vec<Listed> = to_fetch
+        .into_iter()
+        .filter(|l| !later_uids.contains(&l.uid))
+        .collect();
+    let again: BTreeSet<u32> = tried.keys().copied().collect();
     // Tried again already (alone, after the FETCH it was in failed) and still not stored:
     // it comes after the rest, so it cannot keep them out (see `fetch::batches`). A UID
     // retried for the first time keeps its place, so a reply after a cut connection still
@@ -742,8 +843,8 @@ fn list_new(
     // order would otherwise end every sync before the second is asked for again.
     let mut last: Vec<(u32, u32)> = tried
         .iter()
-        .filter(|&(_, &attempts)| attempts >= RETRIES_IN_PLACE)
-        .map(|(&uid, &attempts)| (attempts, uid))
+        .filter(|(_, t)| t.attempts >= RETRIES_IN_PLACE)
+        .map(|(&uid, t)| (t.attempts, uid))
         .collect();
     last.sort_unstable();
     let last: Vec<u32> = last.into_iter().map(|(_, uid)| uid).collect();
@@ -751,7 +852,7 @@ fn list_new(
         &to_fetch,
         batch_size,
         endpoint.max_message_bytes,
-        &retry,
+        &again,
         &last,
     );
     let mut walk = Walk {
@@ -770,7 +871,39 @@ fn list_new(
         planned,
         walk,
         total: to_fetch.len(),
+        later,
     })
+}
+
+/// Takes out of `tried` the UIDs of `listed` that [`Retry::Paced`] does not ask for yet at
+/// `now`, and names each with why and when it is asked for again. A UID whose last try has
+/// no readable time is due.
+fn not_due(
+    tried: &mut std::collections::BTreeMap<u32, crate::core::store::missing::Tried>,
+    listed: &BTreeSet<u32>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(u32, String)> {
+    let waiting: Vec<(u32, chrono::DateTime<chrono::Utc>)> = tried
+        .iter()
+        .filter(|(uid, _)| listed.contains(uid))
+        .filter_map(|(&uid, t)| Some((uid, t.last_tried? + retry_wait(t.attempts))))
+        .filter(|&(_, due)| due > now)
+        .collect();
+    waiting
+        .into_iter()
+        .filter_map(|(uid, due)| {
+            let t = tried.remove(&uid)?;
+            Some((
+                uid,
+                format!(
+                    "{}; its FETCH failed {} times, the desk asks for it again after {} UTC (`secdesk sync` asks at once)",
+                    t.reason,
+                    t.attempts,
+                    due.format("%H:%M")
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// Lists the mailbox from `first_uid`; while the server announces changes during the

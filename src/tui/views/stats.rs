@@ -156,7 +156,13 @@ fn draw_overdue(frame: &mut Frame, overdue: Rect, state: &State, stats: &StatsDa
     let top = state.stats_scroll.min(listed.saturating_sub(shown));
     let last = (top + shown).min(listed);
     let title = if last - top < stats.overdue_count {
-        text::overdue_title_part(top + 1, last, listed, stats.overdue_count)
+        text::overdue_title_part(
+            top + 1,
+            last,
+            listed,
+            stats.overdue_count,
+            overdue.width as usize,
+        )
     } else {
         text::overdue_title(stats.overdue_count)
     };
