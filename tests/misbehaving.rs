@@ -45,6 +45,26 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
     );
     let missing: Vec<u32> = desk.missing().iter().map(|m| m.0).collect();
     assert_eq!(missing, vec![4, 5], "the gap is recorded in the store");
+    // `secdesk check` names it for whoever looks later, without calling the file damaged.
+    let check = desk.run(&["check"], Duration::from_secs(30));
+    assert_eq!(check.code, Some(0), "{check:?}");
+    assert!(
+        check
+            .stdout
+            .contains("server mail 2 listed on the server and not stored yet")
+            && check
+                .stdout
+                .contains("mailbox \"INBOX\" UID 4: tried once, last ")
+            && check.stdout.contains("mailbox \"INBOX\" UID 5: tried once"),
+        "{}",
+        check.stdout
+    );
+    let json = desk.run(&["check", "--json"], Duration::from_secs(30));
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("check --json");
+    assert_eq!(v["unstored"]["count"], 2, "{v}");
+    assert_eq!(v["unstored"]["listed"][0]["uid"], 4, "{v}");
+    assert_eq!(v["unstored"]["listed"][1]["attempts"], 1, "{v}");
+    assert_eq!(v["whole"], true, "{v}");
 
     server.set(|b| b.withhold.clear());
     let run = desk.sync_bounded();
@@ -52,6 +72,14 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
     assert!(desk.missing().is_empty(), "{:?}", desk.missing());
     assert_eq!(desk.inbox_cursor(), 5);
+    let check = desk.run(&["check"], Duration::from_secs(30));
+    assert!(
+        check
+            .stdout
+            .contains("server mail every message the syncs listed is stored"),
+        "{}",
+        check.stdout
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `secdesk check [FILE] [--json]`: is the store (or a backup at FILE) whole, private, secdesk's, are
 //! its references intact, and does every raw message unpack? Reads only
 //! (`core::store::inspect`). Exit 0 when all is whole, 1 when the file or a message is
-//! damaged, with what to do.
+//! damaged, with what to do. Also names the mail a sync saw on the server and could not
+//! store yet, which is no damage to the file and leaves the status as it is.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,8 +42,30 @@ struct CheckJson<'a> {
     damage: &'a [String],
     broken_references: &'a [String],
     messages: Option<MessagesJson<'a>>,
+    /// Mail a sync saw on the server and could not store yet (asked for again by the next
+    /// sync): informational, no part of `whole`.
+    unstored: UnstoredJson,
     /// Everything checked and whole: exit 0.
     whole: bool,
+}
+
+#[derive(serde::Serialize)]
+struct UnstoredJson {
+    count: usize,
+    /// The first ones, by mailbox and UID.
+    listed: Vec<UnstoredUid>,
+}
+
+#[derive(serde::Serialize)]
+struct UnstoredUid {
+    mailbox: String,
+    uidvalidity: u32,
+    /// 0: the server's counts show mail that no listed UID names.
+    uid: u32,
+    reason: String,
+    attempts: u32,
+    /// RFC 3339, UTC; null when the store's time does not read as one.
+    last_tried: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -80,6 +103,21 @@ fn print_json(found: &Inspection) -> anyhow::Result<ExitCode> {
             damaged_listed: &found.raw_damage,
             unreadable: found.raw_unreadable.as_deref(),
         }),
+        unstored: UnstoredJson {
+            count: found.unstored_count,
+            listed: found
+                .unstored
+                .iter()
+                .map(|m| UnstoredUid {
+                    mailbox: m.mailbox.clone(),
+                    uidvalidity: m.uidvalidity,
+                    uid: m.uid,
+                    reason: m.reason.clone(),
+                    attempts: m.attempts,
+                    last_tried: m.last_tried.map(crate::core::store::timestamp),
+                })
+                .collect(),
+        },
         whole,
     })?;
     Ok(if whole {
@@ -153,6 +191,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "  (an outbox reply whose report is gone is never sent: the next `secdesk outbox --retry` or sync marks it failed; discard it with `secdesk outbox --discard ID`)"
         )?;
     }
+    unstored(&mut out, &found)?;
     if found.damage.is_empty() {
         return raw_messages(&mut out, &found);
     }
@@ -165,6 +204,49 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
          4. `secdesk sync` fetches again any mail the copy lacks"
     )?;
     Ok(ExitCode::FAILURE)
+}
+
+/// Names the mail a sync saw listed on the server and could not store: the sync named it
+/// when it ran, this says it again for whoever looks later.
+fn unstored(out: &mut impl Write, found: &Inspection) -> anyhow::Result<()> {
+    if found.unstored_count == 0 {
+        writeln!(out, "server mail every message the syncs listed is stored")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "server mail {} listed on the server and not stored yet (each sync asks again; `secdesk sync` names why):",
+        found.unstored_count
+    )?;
+    for m in &found.unstored {
+        let what = match m.uid {
+            0 => "the server's counts show mail no listed UID names".to_string(),
+            uid => format!("UID {uid}"),
+        };
+        let last = m
+            .last_tried
+            .map(|t| format!(", last {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
+        let tries = match m.attempts {
+            0 => "not tried yet".to_string(),
+            1 => "tried once".to_string(),
+            n => format!("tried {n} times"),
+        };
+        writeln!(
+            out,
+            "  mailbox \"{}\" {what}: {tries}{last}: {}",
+            terminal_line(&m.mailbox),
+            terminal_line(&m.reason)
+        )?;
+    }
+    if found.unstored_count > found.unstored.len() {
+        writeln!(
+            out,
+            "  ... and {} more",
+            found.unstored_count - found.unstored.len()
+        )?;
+    }
+    Ok(())
 }
 
 /// Reports the raw messages read back: all whole (exit 0), or which cannot be unpacked

@@ -117,7 +117,8 @@ pub enum Command {
     Held(held::Args),
     /// Copy the store into a new file, consistently, while desks keep working.
     Backup(backup::Args),
-    /// Check the store file: whole, private, secdesk's, references intact, every raw message readable.
+    /// Check the store file: whole, private, secdesk's, references intact, every raw message
+    /// readable; and name the mail a sync saw on the server and could not store yet.
     Check(check::Args),
     /// Show where the store's space goes: `secdesk store --stats [--json]`.
     Store(store::Args),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 
 use super::file::{self, Identity};
+use super::missing::{missing_on, MissingUid};
 use super::{Result, StoreError, BUSY_TIMEOUT, MIGRATIONS};
 
 /// A store file as found.
@@ -34,6 +35,10 @@ pub struct Inspection {
     pub raw_damage: Vec<String>,
     /// Why the raw messages could not be read back at all, when they could not.
     pub raw_unreadable: Option<String>,
+    /// Mail a sync saw listed on the server and could not store (recorded by the sync, asked
+    /// for again by the next one): the first `limit`, and how many in all.
+    pub unstored: Vec<MissingUid>,
+    pub unstored_count: usize,
 }
 
 impl Inspection {
@@ -93,6 +98,11 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
     } else {
         RawFrames::default()
     };
+    // A store from before the table has none recorded.
+    let (unstored, unstored_count) = match identity {
+        Identity::New => (Vec::new(), 0),
+        _ => missing_on(&conn, limit).unwrap_or_default(),
+    };
     Ok(Inspection {
         path: path.to_path_buf(),
         mode,
@@ -107,6 +117,8 @@ pub fn inspect(path: &Path, limit: usize) -> Result<Inspection> {
         raw_damaged: raws.damaged,
         raw_damage: raws.listed,
         raw_unreadable: raws.unreadable,
+        unstored,
+        unstored_count,
     })
 }
 
@@ -132,6 +144,8 @@ fn from_header(path: &Path, mode: u32, header: Option<file::Header>, detail: Str
         raw_damaged: 0,
         raw_damage: Vec::new(),
         raw_unreadable: None,
+        unstored: Vec::new(),
+        unstored_count: 0,
     }
 }
 

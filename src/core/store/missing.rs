@@ -33,6 +33,34 @@ pub struct MissingUid {
     pub reason: String,
     /// How many syncs have tried it.
     pub attempts: u32,
+    /// When a sync last tried it (`None` when the stored time does not read as one).
+    pub last_tried: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The first `limit` UIDs still missing, in every mailbox, by mailbox and UID, and how many
+/// there are in all; on any connection to a store, a read-only one included.
+pub fn missing_on(
+    conn: &rusqlite::Connection,
+    limit: usize,
+) -> rusqlite::Result<(Vec<MissingUid>, usize)> {
+    let total: i64 = conn.query_row("SELECT count(*) FROM imap_missing", [], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT mailbox, uidvalidity, uid, reason, attempts, last_tried FROM imap_missing
+         ORDER BY mailbox, uid LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        let last_tried: String = r.get(5)?;
+        Ok(MissingUid {
+            mailbox: r.get(0)?,
+            uidvalidity: r.get(1)?,
+            uid: r.get(2)?,
+            reason: r.get(3)?,
+            attempts: r.get(4)?,
+            last_tried: parse_timestamp(&last_tried),
+        })
+    })?;
+    let listed = rows.collect::<rusqlite::Result<_>>()?;
+    Ok((listed, usize::try_from(total).unwrap_or(0)))
 }
 
 impl Store {
@@ -184,20 +212,7 @@ impl Store {
 
     /// Every UID still missing, in every mailbox, by mailbox and UID.
     pub fn missing_uids(&self) -> Result<Vec<MissingUid>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT mailbox, uidvalidity, uid, reason, attempts FROM imap_missing
-             ORDER BY mailbox, uid",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(MissingUid {
-                mailbox: r.get(0)?,
-                uidvalidity: r.get(1)?,
-                uid: r.get(2)?,
-                reason: r.get(3)?,
-                attempts: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(missing_on(self.conn(), usize::MAX)?.0)
     }
 }
 
