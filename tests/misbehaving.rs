@@ -51,7 +51,7 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
     assert!(
         check
             .stdout
-            .contains("server mail 2 listed on the server and not stored yet")
+            .contains("server mail 2 gap(s) between what the server announced and what is stored")
             && check
                 .stdout
                 .contains("mailbox \"INBOX\" UID 4: tried once, last ")

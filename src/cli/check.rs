@@ -215,7 +215,7 @@ fn unstored(out: &mut impl Write, found: &Inspection) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "server mail {} listed on the server and not stored yet (each sync asks again; `secdesk sync` names why):",
+        "server mail {} gap(s) between what the server announced and what is stored (each sync asks again):",
         found.unstored_count
     )?;
     for m in &found.unstored {
