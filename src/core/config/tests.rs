@@ -79,6 +79,13 @@ fn type_errors_name_the_key_in_plain_words_and_misspellings_get_a_suggestion() {
         "{port}"
     );
     assert!(!port.contains("u16"), "{port}");
+    // Out of its type's range: the range it takes (not "0 or more", wrong for a value too large).
+    let poll = err(&format!("{MINIMAL}\n[sync]\npoll_seconds = -5\n"));
+    assert!(
+        poll.contains("key `sync.poll_seconds`")
+            && poll.contains("expected a whole number from 0 to 18446744073709551615"),
+        "{poll}"
+    );
     let list = err(&MINIMAL.replace("[imap]\n", "[imap]\nmailboxes = \"INBOX\"\n"));
     assert!(
         list.contains("key `imap.mailboxes`") && list.contains("expected a list"),

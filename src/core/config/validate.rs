@@ -428,9 +428,18 @@ fn plain_types(message: &str) -> String {
     let mut out = message.to_string();
     for (rust, plain) in [
         ("expected u16", "expected a whole number from 0 to 65535"),
-        ("expected u32", "expected a whole number, 0 or more"),
-        ("expected u64", "expected a whole number, 0 or more"),
-        ("expected usize", "expected a whole number, 0 or more"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        (
+            "expected u64",
+            "expected a whole number from 0 to 18446744073709551615",
+        ),
+        (
+            "expected usize",
+            "expected a whole number from 0 to 18446744073709551615",
+        ),
         ("expected i64", "expected a whole number"),
         ("expected f64", "expected a number"),
         (
