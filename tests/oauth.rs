@@ -429,6 +429,35 @@ fn a_failing_token_commands_stderr_never_shows_a_credential() {
     assert!(smtp.messages().is_empty());
 }
 
+/// An `[smtp]` `oauth2_token_command` whose program does not exist is the config's to fix:
+/// the reply stays queued and the command exits 78 ("fix [smtp] in the config"), as a
+/// missing IMAP one does; it exited 75, "run it again later", which cannot help.
+#[test]
+fn a_smtp_token_program_that_does_not_exist_keeps_the_reply_queued_with_exit_78() {
+    let server = server();
+    let smtp = OauthSmtp::start(KEY);
+    let desk = smtp_desk(&server, &smtp, "xoauth2");
+    let config = std::fs::read_to_string(desk.config_path()).expect("config");
+    let cat = format!("[\"cat\", \"{}/smtp-token\"]", desk.dir.path().display());
+    assert!(config.contains(&cat), "{config}");
+    let missing = config.replace(&cat, "[\"secdesk-no-such-token-program\"]");
+    std::fs::write(desk.config_path(), missing).expect("config");
+    let out = reply(&desk);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(78), "{all}");
+    assert!(
+        all.contains("check the program name in the config")
+            && all.contains("fix [smtp] in the config"),
+        "{all}"
+    );
+    let state: String = rusqlite::Connection::open(desk.dir.path().join("secdesk.db"))
+        .and_then(|db| db.query_row("SELECT state FROM outbox", [], |r| r.get(0)))
+        .expect("the reply's row");
+    assert_eq!(state, "queued", "{all}");
+    assert!(smtp.auth_log().is_empty(), "no login was tried");
+    assert!(smtp.messages().is_empty());
+}
+
 /// A token command that prints a prompt and then the token, a JSON answer, or nothing is
 /// told so in one line that holds none of its output, before any login is tried (it was
 /// sending the first line as the token, which the server refused twice, as if the token

@@ -9,7 +9,7 @@
 //! | 2 | the command line itself is wrong (from clap, or a [`Usage`] error: a value a flag does not take) | fix the call |
 //! | 75 | temporary: a server unreachable, silent or cut off, the store busy, or an import that found deliveries not finished in a Maildir's `tmp/` | run again later |
 //! | 77 | a server refused the login (password or token) | fix the credentials; retrying will not help |
-//! | 78 | the config is missing, unreadable or invalid, names a password program (or an IMAP token program) that does not exist (an SMTP token program that does not exist keeps a reply queued, 75), or asks for what the server does not allow (LOGIN where it announces LOGINDISABLED) | fix the config |
+//! | 78 | the config is missing, unreadable or invalid, names a password or token program that does not exist (for SMTP, the reply stays queued), or asks for what the server does not allow (LOGIN where it announces LOGINDISABLED, an SMTP `auth` it does not offer) | fix the config |
 //!
 //! A command with one outcome per reply (`outbox --retry`) exits with the most urgent of
 //! them ([`most_urgent`]): 78, then 77, then 1, then 75, then 0.

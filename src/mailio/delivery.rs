@@ -111,7 +111,9 @@ pub enum Hold {
     Temporary,
     /// The SMTP server refused the login: the same credentials will be refused again.
     LoginRefused,
-    /// `[smtp]` is missing, or refused as configured (plaintext to a host not on loopback).
+    /// `[smtp]` is missing, or refused as configured (plaintext to a host not on loopback),
+    /// or names an `oauth2_token_command` program that does not exist or an `auth` the
+    /// server does not offer.
     Config,
 }
 
@@ -408,7 +410,10 @@ impl<'a> Run<'a> {
             }
             Err(e) => {
                 let error = e.to_string();
-                let hold = Hold::of_error(&error);
+                let hold = match e.kind {
+                    FailureKind::Config => Hold::Config,
+                    _ => Hold::of_error(&error),
+                };
                 if e.unreached {
                     self.unreached = Some((error.clone(), hold));
                 }

@@ -74,6 +74,10 @@ pub enum FailureKind {
     /// The connection was lost after the whole message was handed over: the server may
     /// have accepted it. Resending blindly could deliver it twice.
     Uncertain,
+    /// Nothing was sent, and nothing will be until the config changes: the
+    /// `oauth2_token_command` program does not exist or may not be run, or the server does
+    /// not offer the configured `auth`. Kept queued, like [`FailureKind::Transient`].
+    Config,
 }
 
 /// A failed send, with what the server or the network said.
@@ -342,30 +346,36 @@ impl SmtpSender {
         let Some(o) = &self.oauth else {
             return connect();
         };
-        let transient = |detail: String| SendError {
-            kind: FailureKind::Transient,
+        let failed = |kind: FailureKind, detail: String| SendError {
+            kind,
             server: self.server.clone(),
             unreached: false,
             detail,
+        };
+        let transient = |detail: String| failed(FailureKind::Transient, detail);
+        // A token program that is not there is the config's to fix, not a server's.
+        let no_token = |e: crate::mailio::oauth::TokenError| match e.is_config() {
+            true => failed(FailureKind::Config, e.to_string()),
+            false => transient(e.to_string()),
         };
         // 504: the server does not know the mechanism (RFC 4954 §6) — a config matter, not
         // the token's, and not the message's.
         let login_failed = |e: lettre::transport::smtp::Error| {
             match e.status() {
-            Some(code) if code.to_string() == "504" => transient(format!(
+            Some(code) if code.to_string() == "504" => failed(FailureKind::Config, format!(
                 "the server does not offer AUTH {}: set smtp.auth to a mechanism it lists in its EHLO answer",
                 o.method.mechanism().unwrap_or("?")
             )),
             _ => self.classify(&e),
         }
         };
-        let token = o.source.token().map_err(|e| transient(e.to_string()))?;
+        let token = o.source.token().map_err(no_token)?;
         let mut conn = connect()?;
         if o.auth(&mut conn, &token).map_err(login_failed)? {
             return Ok(conn);
         }
         conn.abort();
-        let token = o.source.fresh().map_err(|e| transient(e.to_string()))?;
+        let token = o.source.fresh().map_err(no_token)?;
         let mut conn = connect()?;
         if o.auth(&mut conn, &token).map_err(login_failed)? {
             return Ok(conn);

@@ -92,7 +92,8 @@ fn a_server_without_oauthbearer_is_named_not_blamed_on_the_token() {
     cfg.oauth2_token_command = Some(vec!["echo".into(), "tok-SECRET-123".into()]);
     let sender = SmtpSender::new(&cfg, None, Duration::from_secs(5)).unwrap();
     let e = send_one(&sender);
-    assert_eq!(e.kind, FailureKind::Transient, "{e}");
+    // The config's to fix (the reply stays queued, exit 78), not the message's.
+    assert_eq!(e.kind, FailureKind::Config, "{e}");
     assert!(e.detail.contains("does not offer AUTH OAUTHBEARER"), "{e}");
     assert!(!e.to_string().contains("tok-SECRET-123"), "{e}");
 }
