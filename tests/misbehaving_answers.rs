@@ -521,6 +521,56 @@ fn a_mailbox_that_cannot_go_on_in_its_new_session_does_not_keep_the_next_mailbox
     );
 }
 
+/// When INBOX cannot go on in its new session and leaves it to "Other", and Other then
+/// cannot go on past its own broken message either (the server refuses the next login),
+/// Other's gaps are named too: its report went only into the error's text, so `secdesk
+/// sync` named no "UID 3 not stored" for Other.
+#[test]
+fn the_gaps_of_a_later_mailbox_that_cannot_go_on_either_are_named() {
+    let mut b = Behaviour {
+        literal_too_long: vec![3],
+        ..inbox(1..=5)
+    };
+    let other = (1..=4)
+        .map(|u| {
+            (
+                u,
+                support::message(&format!("o{u}@example.net"), &format!("other {u}"), "y"),
+            )
+        })
+        .collect();
+    b.mailboxes.push(("Other".to_string(), other));
+    let server = BadImap::start(b);
+    let desk = SyncDesk::loopback_mailboxes(server.port, &["INBOX", "Other"]);
+    // UID 3 of each, twice in its place (ending the sync), then after the others.
+    for _ in 0..4 {
+        let run = desk.sync_bounded();
+        assert_ne!(run.code, Some(0), "{run:?}");
+    }
+    let before = server.logins();
+    // This sync's first login is let in, and the new login past INBOX's UID 3; EXAMINE of
+    // INBOX is refused in that new session; the new login past Other's UID 3 is refused.
+    server.set(|b| {
+        b.refuse_examine_after_logins = Some(before + 1);
+        b.refuse_examine_only = Some("INBOX".to_string());
+        b.refuse_login_after = Some(before + 2);
+    });
+    let run = desk.sync_bounded();
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the server refused to open the mailbox again in a new session"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(named_gaps(&run.stderr, "INBOX"), vec![3], "{}", run.stderr);
+    assert!(
+        named_gaps(&run.stderr, "Other").contains(&3),
+        "Other's gap is named: {}",
+        run.stderr
+    );
+}
+
 /// INBOX with UIDs 1 to 5, UID 3 answered with a literal longer than announced on every
 /// FETCH, synced twice so that the next sync fetches UID 3 after the others; then `change`
 /// (given the LOGINs so far) and that sync, which logs in again past UID 3 and cannot go on:

@@ -109,6 +109,8 @@ pub struct Behaviour {
     pub uidvalidity_after_logins: Option<(usize, u32)>,
     /// Once more than this many LOGINs were let in, EXAMINE is answered NO.
     pub refuse_examine_after_logins: Option<usize>,
+    /// With `refuse_examine_after_logins`, only EXAMINE of this mailbox is refused.
+    pub refuse_examine_only: Option<String>,
 }
 
 /// How a check `UID FETCH set (UID)` is answered wrongly.
@@ -308,7 +310,14 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             write!(out, "{tag} OK logged in\r\n")?;
         } else if upper.starts_with("EXAMINE") || upper.starts_with("SELECT") {
             let logins = shared_logins(shared);
-            if b.refuse_examine_after_logins.is_some_and(|n| logins > n) {
+            let named = |m: &str| {
+                rest.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|n| n.trim_matches('"') == m)
+            };
+            if b.refuse_examine_after_logins.is_some_and(|n| logins > n)
+                && b.refuse_examine_only.as_deref().is_none_or(named)
+            {
                 write!(out, "{tag} NO [UNAVAILABLE] mailbox is being rebuilt\r\n")?;
                 continue;
             }

@@ -1,7 +1,9 @@
 //! IMAP UIDs the server listed but whose body is not stored: the record that keeps a gap
 //! accounted for. A sync writes one row per such UID with the reason, its cursor never moves
 //! past one (RFC 3501 §2.3.1.1: UIDs ascend, so the cursor is the highest UID below which
-//! everything listed is stored), and the next sync asks for them again. Rows at or below
+//! everything listed is stored), and the next sync asks for them again (the desk's rounds ask
+//! for one that failed after the others too only after a wait, from `last_tried`: see
+//! `mailio::imap::sync::Retry`). Rows at or below
 //! the cursor, or of an older UIDVALIDITY, are settled (stored since, or expunged).
 //!
 //! UID 0, never a real UID (RFC 3501 §2.3.1.1, `nz-number`), marks a gap that the

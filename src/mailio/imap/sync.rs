@@ -90,7 +90,8 @@ pub struct SyncReport {
     /// Messages over `max_message_bytes`, stored as headers and a note.
     pub too_large: usize,
     /// UIDs the server listed whose body was not stored, with why; also recorded in the
-    /// store, and asked for again by the next sync.
+    /// store, and asked for again by the next sync (with [`Retry::Paced`], once its wait is
+    /// over: those left for later are here too, with when).
     pub missing: Vec<(u32, String)>,
     /// UIDs the server listed, then no longer had when asked for their bodies: deleted by
     /// another client during the sync (see [`super::expunged`]). Not missing.
@@ -297,14 +298,26 @@ pub fn sync_mailboxes(
     let mut failed = failed.into_iter();
     match failed.next() {
         None => Ok(reports),
-        Some((mailbox, error)) if mailboxes.len() > 1 => Err(SyncError::InMailbox {
-            mailbox,
-            error: Box::new(error),
-            also: failed
-                .map(|(name, e)| format!("; mailbox \"{name}\": {e}"))
-                .collect(),
-            synced: reports,
-        }),
+        Some((mailbox, error)) if mailboxes.len() > 1 => {
+            let rest: Vec<(String, SyncError)> = failed.collect();
+            // A later mailbox that failed too may have named gaps (one that could not go
+            // on past a message, after an earlier one left its new session usable): they
+            // go with the reports, so they are named as well.
+            let mut synced = reports;
+            synced.extend(
+                rest.iter()
+                    .flat_map(|(_, e)| e.reports_so_far().into_iter().cloned()),
+            );
+            Err(SyncError::InMailbox {
+                mailbox,
+                error: Box::new(error),
+                also: rest
+                    .iter()
+                    .map(|(name, e)| format!("; mailbox \"{name}\": {e}"))
+                    .collect(),
+                synced,
+            })
+        }
         Some((_, error)) => Err(error),
     }
 }
@@ -877,7 +890,7 @@ fn list_new(
 
 /// Takes out of `tried` the UIDs of `listed` that [`Retry::Paced`] does not ask for yet at
 /// `now`, and names each with why and when it is asked for again. A UID whose last try has
-/// no readable time is due.
+/// no readable time, or one later than `now`, is due.
 fn not_due(
     tried: &mut std::collections::BTreeMap<u32, crate::core::store::missing::Tried>,
     listed: &BTreeSet<u32>,
@@ -886,7 +899,12 @@ fn not_due(
     let waiting: Vec<(u32, chrono::DateTime<chrono::Utc>)> = tried
         .iter()
         .filter(|(uid, _)| listed.contains(uid))
-        .filter_map(|(&uid, t)| Some((uid, t.last_tried? + retry_wait(t.attempts))))
+        .filter_map(|(&uid, t)| {
+            // Unreadable, or later than now (a clock set back, a store from another
+            // machine): due, or it could wait for ever, its time never written again.
+            let last = t.last_tried.filter(|&l| l <= now)?;
+            Some((uid, last + retry_wait(t.attempts)))
+        })
         .filter(|&(_, due)| due > now)
         .collect();
     waiting
@@ -899,7 +917,8 @@ fn not_due(
                     "{}; its FETCH failed {} times, the desk asks for it again after {} UTC (`secdesk sync` asks at once)",
                     t.reason,
                     t.attempts,
-                    due.format("%H:%M")
+                    // Rounded up: a round within the named minute does not ask yet.
+                    (due + chrono::Duration::seconds(59)).format("%H:%M")
                 ),
             ))
         })
