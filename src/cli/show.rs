@@ -90,6 +90,8 @@ enum EntryKind {
     ReporterMail,
     /// Mail into the thread from an address that is not the reporter's.
     AnotherSender,
+    /// Mail into the thread from one of the team's addresses (a member's reply, on Cc).
+    TeamMail,
     OurReply,
     TeamNote,
 }
@@ -103,6 +105,7 @@ impl EntryKind {
                 "MAIL from ANOTHER SENDER, not the reporter (replies do not go here)",
                 "  ! ",
             ),
+            EntryKind::TeamMail => ("MAIL from the team (a member's reply or forward)", "  » "),
             EntryKind::OurReply => ("REPLY sent by us", "  » "),
             EntryKind::TeamNote => ("TEAM NOTE, internal, never sent", "  # "),
         }
@@ -278,6 +281,8 @@ fn thread(d: &ReportDetail) -> Vec<Entry<'_>> {
                     EntryKind::OurReply
                 } else if m.another_sender {
                     EntryKind::AnotherSender
+                } else if m.from_team {
+                    EntryKind::TeamMail
                 } else {
                     EntryKind::ReporterMail
                 },

@@ -476,6 +476,16 @@ pub fn record_sent(store: &mut Store, id: i64, now: DateTime<Utc>) -> Result<Out
          VALUES (?1, ?2, ?3, 'reply', NULL, ?4, ?5)",
         params![row.report_id, row.actor, at, row.message_id, draft.template],
     )?;
+    // The other desks' clocks count it too (core::team).
+    crate::core::team::local::on_audit(
+        &tx,
+        row.report_id,
+        &row.actor,
+        &at,
+        "reply",
+        (None, Some(&row.message_id)),
+        draft.template.as_deref(),
+    )?;
     tx.execute(
         "UPDATE reports SET updated_at = ?2 WHERE id = ?1",
         params![row.report_id, at],

@@ -55,6 +55,7 @@ pub fn queue_order(sort: &str, spam_last: bool) -> String {
 pub const STATS_TITLE: &str = "Stats";
 pub const THREAD_IN: &str = "reporter";
 pub const THREAD_OUT: &str = "our reply";
+pub const THREAD_TEAM: &str = "team member";
 pub const THREAD_NOTE: &str = "team note";
 pub const SYNC_OFF: &str = "sync off";
 

@@ -26,6 +26,7 @@ pub(super) fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()>
         "class" => target.apply_class()?,
         "coordinator" => target.apply_coordinator()?,
         "note" => target.apply_note()?,
+        "responded" => target.apply_response()?,
         "advisory" => return materialize_advisory(conn, id, ev),
         "duplicate" => target.record_duplicate()?,
         _ => false,
@@ -127,7 +128,53 @@ impl Target<'_> {
             "UPDATE reports SET state = ?2, invalid_reason = ?3, duplicate_of = ?4 WHERE id = ?1",
             params![self.id, state, reason, original],
         )?;
-        self.audit("state", Some(before.0), Some(state), reason)?;
+        // As the local undo writes it, so the clocks here see the state taken back too.
+        let undo = self.ev.value.get("undo").and_then(Value::as_bool) == Some(true);
+        let detail = reason.or_else(|| undo.then(|| "undo".to_string()));
+        self.audit("state", Some(before.0), Some(state), detail)?;
+        Ok(true)
+    }
+
+    /// A `responded` event: the reporter answered by another member, by a reply sent from
+    /// secdesk (`via` `reply`: a `reply` entry, as the sending desk wrote) or elsewhere
+    /// (`phone`, `other`: a `responded` entry); or such a response taken back (`undo_by`,
+    /// `undo_at`: the entry written for it here gets its undo). Either way the first-response
+    /// clock here counts as it does on the desk that made it (core::clocks).
+    fn apply_response(&self) -> rusqlite::Result<bool> {
+        if let (Some(by), Some(given_at)) = (self.text("undo_by"), self.text("undo_at")) {
+            let given: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT e.id FROM events e WHERE e.report_id = ?1 AND e.kind = 'responded'
+                     AND e.actor = ?2 AND e.at = ?3 AND e.detail IS NOT 'undo'
+                     AND NOT EXISTS (SELECT 1 FROM events u WHERE u.report_id = e.report_id
+                         AND u.kind = 'responded' AND u.detail = 'undo'
+                         AND u.before = CAST(e.id AS TEXT))
+                     ORDER BY e.id LIMIT 1",
+                    params![self.id, by, given_at],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(given) = given else {
+                return Ok(false);
+            };
+            self.audit(
+                "responded",
+                Some(given.to_string()),
+                None,
+                Some("undo".into()),
+            )?;
+            return Ok(true);
+        }
+        match self.text("via").as_deref() {
+            Some("reply") => {
+                self.audit("reply", None, self.text("message_id"), Some("team".into()))?
+            }
+            Some(via @ ("phone" | "other")) => {
+                self.audit("responded", None, Some(via.to_string()), None)?
+            }
+            _ => return Ok(false),
+        }
         Ok(true)
     }
 

@@ -90,7 +90,7 @@ pub enum Effect {
     /// Sets a last-writer-wins register: `state`, `class`, `coordinator`, `advisory:NAME`,
     /// or `reply:ACTOR` (who is answering).
     Register(String),
-    /// Adds a note to the add-only set of notes.
+    /// Adds to an add-only set: a note, or a response to the reporter (or its undo).
     Note,
     /// Adds a duplicate link to the add-only set of links.
     Link,
@@ -122,7 +122,8 @@ impl Event {
             "reply-started" | "reply-sent" | "reply-abandoned" => {
                 Effect::Register(format!("reply:{}", self.actor))
             }
-            "note" => Effect::Note,
+            // Add-only, as notes are: every response counts, and an undo is one more.
+            "note" | "responded" => Effect::Note,
             "duplicate" => Effect::Link,
             _ => Effect::Unknown,
         }
@@ -193,6 +194,17 @@ impl Event {
             "note" => field("text")?
                 .map(|_| ())
                 .ok_or("a note without text".into()),
+            "responded" => match (field("via")?, field("undo_by")?, field("undo_at")?) {
+                (Some(via), None, None) => {
+                    known(matches!(via, "reply" | "phone" | "other"), "response", via)
+                }
+                (None, Some(_), Some(at)) => known(
+                    crate::core::store::parse_timestamp(at).is_some(),
+                    "response time",
+                    at,
+                ),
+                _ => Err("a response event without via, or undo_by and undo_at".into()),
+            },
             _ => Ok(()),
         }
     }

@@ -18,15 +18,17 @@ use crate::core::store::{MailboxState, Store};
 const SYSTEM_ACTOR: &str = crate::core::triage::SYSTEM_ACTOR;
 
 /// Called where a triage audit event is written, in the same transaction: makes the team
-/// event for it (state, class, coordinator, note, duplicate link, advisory field) and queues
-/// it for the events folder. Other kinds, undone notes and secdesk's own changes make none.
+/// event for it (state, class, coordinator, note, duplicate link, advisory field, a response
+/// to the reporter and its undo, a reply sent to the reporter) and queues it for the events
+/// folder. Other kinds, undone notes and secdesk's own changes make none. `(before, after)`
+/// are the audit entry's.
 pub fn on_audit(
     conn: &Connection,
     report_id: i64,
     actor: &str,
     at: &str,
     kind: &str,
-    after: Option<&str>,
+    (before, after): (Option<&str>, Option<&str>),
     detail: Option<&str>,
 ) -> rusqlite::Result<()> {
     if actor == SYSTEM_ACTOR {
@@ -46,7 +48,12 @@ pub fn on_audit(
                 Some(d) => report_ref(conn, d)?,
                 None => None,
             };
-            json!({"state": state, "invalid_reason": reason, "duplicate_of": dup})
+            // An undo is marked, so other desks' clocks see the state taken back too.
+            let mut value = json!({"state": state, "invalid_reason": reason, "duplicate_of": dup});
+            if detail == Some("undo") {
+                value["undo"] = Value::Bool(true);
+            }
+            value
         }
         "class" => {
             let (class, confirmed): (Option<String>, bool) = conn.query_row(
@@ -86,6 +93,17 @@ pub fn on_audit(
                 None => return Ok(()), // A link removed: the set is add-only.
             }
         }
+        // The first response stops the acknowledge clock on every desk (core::clocks).
+        "responded" => match response(conn, before, after, detail)? {
+            Some(value) => value,
+            None => return Ok(()),
+        },
+        // A reply delivered (`core::outbox::record_sent`): a response when it reached the
+        // reporter, as the clock counts it here.
+        "reply" if reached_reporter(conn, report_id, after)? => {
+            let value = json!({"via": "reply", "message_id": after});
+            return emit(conn, report_id, actor, at, "responded", value).map(|_| ());
+        }
         k if k.starts_with("advisory:") => {
             let field = &k["advisory:".len()..];
             let value = after
@@ -97,6 +115,49 @@ pub fn on_audit(
         _ => return Ok(()),
     };
     emit(conn, report_id, actor, at, kind, value).map(|_| ())
+}
+
+/// The value of the `responded` event for a `responded` audit entry: how the reporter was
+/// answered, or, for its undo (`before` the entry taken back), whose response of when is
+/// taken back: the same on every desk, where it was written under the event's actor and
+/// time. `None` when an undo names no response.
+fn response(
+    conn: &Connection,
+    before: Option<&str>,
+    after: Option<&str>,
+    detail: Option<&str>,
+) -> rusqlite::Result<Option<Value>> {
+    if detail != Some("undo") {
+        return Ok(Some(json!({ "via": after })));
+    }
+    let Some(row) = before.and_then(|b| b.parse::<i64>().ok()) else {
+        return Ok(None);
+    };
+    let given: Option<(String, String)> = conn
+        .query_row(
+            "SELECT actor, at FROM events WHERE id = ?1 AND kind = 'responded'",
+            [row],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(given.map(|(by, at)| json!({"undo_by": by, "undo_at": at})))
+}
+
+/// Whether the reply with Message-ID `message_id` was addressed to the reporter of
+/// `report_id`, as the first-response clock counts it (`core::clocks`).
+fn reached_reporter(
+    conn: &Connection,
+    report_id: i64,
+    message_id: Option<&str>,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT coalesce((SELECT secdesk_lists_address(o.recipients, m.from_addr)
+             FROM outbox o, messages m
+             WHERE o.message_id = ?2 AND m.id = (SELECT min(f.id) FROM messages f
+                 WHERE f.report_id = ?1 AND f.direction = 'in')), 1)",
+        params![report_id, message_id],
+        |r| r.get(0),
+    )
 }
 
 /// Makes a local team event about `report_id` and queues it for the events folder.

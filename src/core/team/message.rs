@@ -66,6 +66,14 @@ pub fn summary(ev: &Event, ctx: &Context) -> String {
         "reply-started" => format!("{who} is replying to {report}"),
         "reply-sent" => format!("{who} replied to {report}"),
         "reply-abandoned" => format!("{who} stopped replying to {report}"),
+        "responded" => match ev.value.get("via").and_then(serde_json::Value::as_str) {
+            Some("reply") => format!("{who}'s reply reached the reporter of {report}"),
+            Some(via) => format!(
+                "{who} answered the reporter of {report} ({})",
+                clip(via, 10)
+            ),
+            None => format!("{who} took back a response to {report}"),
+        },
         "advisory" => format!("{who} set {} on {report}", clip(&ev.value_text(), 60)),
         other => format!("{who}: {} on {report}", clip(other, 30)),
     }

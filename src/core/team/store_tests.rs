@@ -422,3 +422,148 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     }
     out
 }
+
+/// When report `id` was first answered, as `store`'s clocks count it.
+fn responded_at(store: &Store, id: i64) -> Option<chrono::DateTime<Utc>> {
+    crate::core::clocks::milestones(store.conn(), Some(id))
+        .unwrap()
+        .remove(&id)
+        .and_then(|m| m.responded)
+}
+
+/// A response recorded on one desk (`secdesk responded`) stopped the acknowledge clock there
+/// only: the other desk kept the report due, then overdue, inviting a second answer. Now it
+/// stops on both, and its undo starts it again on both.
+#[test]
+fn a_response_on_one_desk_stops_the_clock_on_the_other_and_its_undo_restarts_it() {
+    let (_a_dir, mut a) = desk(2);
+    let (_b_dir, mut b) = desk(2);
+    let applied = triage::responded(&mut a, &req(ADA), 1, triage::Via::Phone).unwrap();
+    assert!(responded_at(&a, 1).is_some());
+    ship(&a, &mut b);
+    assert_eq!(responded_at(&b, 1), responded_at(&a, 1), "bo's desk");
+    assert_eq!(responded_at(&b, 2), None, "only that report");
+
+    triage::revert(&mut a, &req(ADA), 1, &applied.undo).unwrap();
+    assert_eq!(responded_at(&a, 1), None);
+    ship(&a, &mut b);
+    assert_eq!(responded_at(&b, 1), None, "the undo reaches bo's desk");
+}
+
+/// A reply delivered to the reporter from one desk counts as the first response on the other
+/// (its `reply-sent` only said who was answering): bo's desk shows ada's reply in the log
+/// and the clock met.
+#[test]
+fn a_reply_delivered_on_one_desk_is_the_first_response_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_a_dir, mut a) = desk(1);
+    let (_b_dir, mut b) = desk(1);
+    let config = crate::core::config::Config::parse(
+        &format!("[identity]\nname = \"Ada\"\nemail = \"{ADA}\"\n"),
+        &dir.path().join("config.toml"),
+    )
+    .unwrap();
+    let draft = crate::core::reply::compose(&config, &a, 1, Some("acknowledge")).unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap();
+    let built = crate::core::reply::message::build(&draft, "m1@example.org", at).unwrap();
+    let id = crate::core::outbox::queue(&a, &draft, &built, ADA, at).unwrap();
+    let due = crate::core::outbox::due(&a, at, false, at - chrono::Duration::minutes(10)).unwrap();
+    assert!(crate::core::outbox::claim(&a, &due[0], at).unwrap());
+    crate::core::outbox::record_sent(&mut a, id, at).unwrap();
+    assert_eq!(responded_at(&a, 1), Some(at));
+
+    ship(&a, &mut b);
+    assert_eq!(
+        responded_at(&b, 1),
+        Some(at),
+        "bo's desk counts ada's reply"
+    );
+    let replies: i64 = b
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM events WHERE report_id = 1 AND kind = 'reply'
+             AND actor = ?1 AND after = 'm1@example.org'",
+            [ADA],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(replies, 1, "ada's reply in bo's log, once");
+    ship(&a, &mut b);
+    let again: i64 = b
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM events WHERE report_id = 1 AND kind = 'reply'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(again, 1, "shipped twice, applied once");
+}
+
+/// A triage state taken back (the desk's `u`) stays taken back on the other desk: it applied
+/// the undo as a plain state change, so its triage clock still counted the mistaken one.
+#[test]
+fn a_state_taken_back_is_taken_back_on_the_other_desks_clock() {
+    let (_a_dir, mut a) = desk(1);
+    let (_b_dir, mut b) = desk(1);
+    let triaged = |s: &Store| {
+        crate::core::clocks::milestones(s.conn(), Some(1))
+            .unwrap()
+            .remove(&1)
+            .and_then(|m| m.triaged)
+    };
+    let applied = triage::set_state(
+        &mut a,
+        &req(ADA),
+        1,
+        crate::core::model::ReportState::Triaged,
+        None,
+        None,
+    )
+    .unwrap();
+    ship(&a, &mut b);
+    assert!(triaged(&b).is_some());
+    triage::revert(&mut a, &req(ADA), 1, &applied.undo).unwrap();
+    ship(&a, &mut b);
+    assert_eq!(triaged(&a), None);
+    assert_eq!(triaged(&b), None, "bo's desk");
+}
+
+/// The copy of a member's reply that reaches the team mailbox on Cc joins the report's
+/// thread on the other desk: it was shown as "MAIL from the reporter", under the member's
+/// address. It is the team's now, neither the reporter's nor another sender's.
+#[test]
+fn a_members_reply_copy_is_shown_as_the_teams_not_the_reporters() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::core::config::Config::parse(
+        &format!(
+            "[identity]\nname = \"Bo\"\nemail = \"{BO}\"\n\n[team]\naddress = \"security@example.org\"\n\
+             members = [{{ name = \"Ada\", email = \"{ADA}\" }}, {{ name = \"Bo\", email = \"{BO}\" }}]\n"
+        ),
+        &dir.path().join("config.toml"),
+    )
+    .unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let copy = format!(
+        "Message-ID: <m1@example.org>\nFrom: Ada <{ADA}>\nTo: r0@reporter.example\n\
+         Cc: security@example.org\nIn-Reply-To: <r0@x>\nSubject: Re: report 0\n\
+         Date: Mon, 2 Mar 2026 11:00:00 +0000\n\nThanks, we are looking.\n"
+    );
+    let mut incoming = mail(0..1);
+    incoming.push(RawIncoming {
+        raw: copy.into_bytes(),
+        received_at: None,
+        origin: Origin::File,
+    });
+    Ingestor::without_classifier()
+        .with_config(&config)
+        .ingest_batch(&mut store, incoming, None)
+        .unwrap();
+    let d = triage::report_detail(&store, 1, &config.clocks, Utc::now()).unwrap();
+    let kinds: Vec<(bool, bool)> = d
+        .messages
+        .iter()
+        .map(|m| (m.from_team, m.another_sender))
+        .collect();
+    assert_eq!(kinds, [(false, false), (true, false)], "{:?}", d.messages);
+}

@@ -3,7 +3,7 @@
 //! a reply sent from secdesk. Confirming a class or moving a state is not a response.
 
 use super::transaction::in_transaction;
-use super::writes::{self, event, load_checking_version};
+use super::writes::{self, event, event_row, load_checking_version};
 use super::{Applied, Request, TriageError, Undo};
 use crate::core::model::ReportId;
 use crate::core::store::Store;
@@ -52,8 +52,7 @@ pub fn responded(
 ) -> Result<Applied<Option<String>>, TriageError> {
     in_transaction(store, |conn| {
         let current = load_checking_version(conn, id, req)?;
-        event(conn, id, req, RESPONDED, None, Some(via.as_str()), None)?;
-        let event_id = conn.last_insert_rowid();
+        let event_id = event_row(conn, id, req, RESPONDED, (None, Some(via.as_str())), None)?;
         let version = writes::bump(conn, &current, req)?;
         Ok(Applied {
             report_id: id,

@@ -77,6 +77,12 @@ pub struct MessageView {
     /// Sent by someone other than the reporter into the report's thread: never addressed
     /// by a reply unless chosen explicitly.
     pub another_sender: bool,
+    /// The From address alone.
+    pub from_addr: String,
+    /// Came in from one of the team's own addresses, not the reporter's (a member's reply,
+    /// whose copy reaches the team mailbox on Cc): neither the reporter's mail nor another
+    /// sender's.
+    pub from_team: bool,
     pub received_at: String,
     pub subject: String,
     pub body: String,
@@ -347,6 +353,20 @@ fn messages(conn: &Connection, id: ReportId) -> Result<Vec<MessageView>, TriageE
         mark_public_keys(conn, row_id, &mut message.attachments)?;
         out.push(message);
     }
+    // Ingest marks mail from neither the reporter nor the team as another sender
+    // (core::ingest::evidence): what else comes in from another address is the team's.
+    let reporter = out
+        .iter()
+        .find(|m| m.direction == "in")
+        .map(|m| crate::core::address::key(&m.from_addr));
+    for m in &mut out {
+        m.from_team = m.direction == "in"
+            && !m.another_sender
+            && !m.from_addr.is_empty()
+            && reporter
+                .as_ref()
+                .is_some_and(|r| *r != crate::core::address::key(&m.from_addr));
+    }
     Ok(out)
 }
 
@@ -399,12 +419,14 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, MessageView
         r.get::<_, i64>(0)?,
         MessageView {
             message_id: r.get(1)?,
-            from: crate::core::store::reports::sender(name, addr),
+            from: crate::core::store::reports::sender(name, addr.clone()),
             date: r
                 .get::<_, Option<String>>(4)?
                 .unwrap_or(received_at.clone()),
             date_header,
             another_sender: r.get(16)?,
+            from_addr: addr.unwrap_or_default(),
+            from_team: false,
             received_at,
             subject: r.get(6)?,
             body,

@@ -124,6 +124,18 @@ pub(crate) fn event(
     after: Option<&str>,
     detail: Option<&str>,
 ) -> Result<(), TriageError> {
+    event_row(conn, id, req, kind, (before, after), detail).map(|_| ())
+}
+
+/// Appends one audit event, as [`event`] does, and returns its row id.
+pub(crate) fn event_row(
+    conn: &Connection,
+    id: ReportId,
+    req: &Request,
+    kind: &str,
+    (before, after): (Option<&str>, Option<&str>),
+    detail: Option<&str>,
+) -> Result<i64, TriageError> {
     conn.execute(
         "INSERT INTO events (report_id, actor, at, kind, before, after, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -137,6 +149,8 @@ pub(crate) fn event(
             detail
         ],
     )?;
+    // Taken before the team's own rows are written.
+    let row = conn.last_insert_rowid();
     // The same change as a team event for the other desks (core::team).
     crate::core::team::local::on_audit(
         conn,
@@ -144,10 +158,10 @@ pub(crate) fn event(
         &req.actor,
         &timestamp(req.at),
         kind,
-        after,
+        (before, after),
         detail,
     )?;
-    Ok(())
+    Ok(row)
 }
 
 /// Bumps the version once per action; returns the new version.
@@ -223,7 +237,7 @@ pub(crate) fn write_state(
             &req.actor,
             &timestamp(req.at),
             "state",
-            Some(to.state.as_str()),
+            (None, Some(to.state.as_str())),
             None,
         )?;
     }

@@ -396,6 +396,8 @@ fn mail_lines<'a>(out: &mut Vec<Line<'a>>, m: &'a MessageView, subject: &str, wi
         ("◀", text::THREAD_OUT, Color::Green)
     } else if m.another_sender {
         ("▶", text::THREAD_ANOTHER_SENDER, Color::Red)
+    } else if m.from_team {
+        ("◀", text::THREAD_TEAM, Color::Green)
     } else {
         ("▶", text::THREAD_IN, Color::Cyan)
     };
