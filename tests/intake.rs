@@ -207,6 +207,81 @@ fn a_large_import_leaves_one_index_segment_that_finds_every_report() {
     assert_eq!(list[0]["subject"], "report 2999", "{}", one.stdout);
 }
 
+/// `import a.eml MISSING b.eml` stopped at the missing path: b.eml was never tried and
+/// nothing said so, and with `--historical` what a.eml brought stayed open and overdue (the
+/// history step never ran), which running it again could not mend. Now the missing path is
+/// named with the entries skipped, the rest is imported and closed as history, exit 1.
+#[test]
+fn an_unreadable_path_among_several_is_named_and_the_others_imported() {
+    let desk = Desk::new("");
+    std::fs::write(desk.path("a.eml"), message("a@x", "report a", "body a")).expect("a");
+    std::fs::write(desk.path("b.eml"), message("b@x", "report b", "body b")).expect("b");
+    let missing = desk.path("no-such-archive.mbox");
+    let run = desk.run(&[
+        "import",
+        "--historical",
+        desk.path("a.eml").to_str().unwrap(),
+        missing.to_str().unwrap(),
+        desk.path("b.eml").to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("no-such-archive.mbox: cannot be read")
+            && run.stdout.contains("2 new reports")
+            && run.stdout.contains("2 closed as history"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("1 entry not imported"),
+        "{}",
+        run.stderr
+    );
+    let open: i64 = desk
+        .db()
+        .query_row(
+            "SELECT count(*) FROM reports WHERE state NOT IN ('resolved', 'spam')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(open, 0, "both closed as history");
+    assert_eq!(desk.stored(), 2);
+}
+
+/// An import meeting another writer (a desk marking a report) waited for it, as every other
+/// command does: its transaction began as a read, and SQLite does not wait for a read that
+/// must become a write, so it failed at once, "database is locked", exit 1.
+#[test]
+fn an_import_waits_for_another_writer() {
+    let desk = Desk::new("");
+    std::fs::write(desk.path("a.eml"), message("a@x", "report a", "body a")).expect("a");
+    std::fs::write(desk.path("b.eml"), message("b@x", "report b", "body b")).expect("b");
+    let first = desk.run(&["import", desk.path("a.eml").to_str().unwrap()]);
+    assert!(first.status.success(), "{}", first.stderr);
+    let db = desk.path("secdesk.db");
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(db).expect("open");
+        conn.execute_batch("BEGIN IMMEDIATE; UPDATE reports SET id = id WHERE id = 1;")
+            .expect("hold the write lock");
+        held_tx.send(()).expect("say held");
+        // Past the start of a debug build, well within the 10 s it waits.
+        std::thread::sleep(Duration::from_secs(6));
+        conn.execute_batch("COMMIT").expect("commit");
+    });
+    held_rx.recv().expect("held");
+    let run = desk.run(&["import", desk.path("b.eml").to_str().unwrap()]);
+    writer.join().expect("writer");
+    assert!(run.status.success(), "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.took >= Duration::from_millis(1500),
+        "it waited: {:?}",
+        run.took
+    );
+    assert_eq!(desk.stored(), 2);
+}
+
 /// Runs `import PATH` for something that is not a file or folder: refused fast, with its kind.
 fn refused_at_once(path: &Path, kind: &str) {
     let desk = Desk::new("");

@@ -20,7 +20,7 @@ use crate::core::ingest::{IngestSummary, Ingestor};
 use crate::core::triage::history;
 use crate::mailio::gpg;
 use crate::mailio::import::maildir::{import_command, Unfinished};
-use crate::mailio::import::{import_path, Skipped};
+use crate::mailio::import::{import_path, ImportError, Skipped};
 
 use super::output::{self, counted};
 use super::Context;
@@ -61,24 +61,41 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         bar.set_message("importing");
         bar
     });
-    for path in &args.paths {
+    let messages_before = last_message(&store)?;
+    for (i, path) in args.paths.iter().enumerate() {
         let limit = config.sync.max_message_bytes;
         let report = import_path(&mut store, &ingestor, path, limit, &mut |n| {
             if let Some(b) = &bar {
                 b.set_position(n as u64);
             }
         });
-        let report = match report {
+        let report = match report.map_err(ImportError::into_skipped) {
             Ok(r) => r,
-            Err(e) => {
+            // The one path given: its error is the command's.
+            Err(Ok(unreadable)) if args.paths.len() == 1 => {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                // What earlier paths imported is stored: say so before the error.
-                if total.new_messages + total.duplicates > 0 {
-                    print_summary(&total, started, 0);
+                anyhow::bail!("{unreadable}");
+            }
+            // One of several: named with the others skipped, and the rest go on.
+            Err(Ok(unreadable)) => {
+                skipped.push(unreadable);
+                continue;
+            }
+            Err(Err(store_error)) => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
                 }
-                anyhow::bail!("import stopped: {e}");
+                let stopped = Stopped {
+                    last_before,
+                    messages_before,
+                    not_tried: &args.paths[i + 1..],
+                    skipped: &skipped,
+                    historical: args.historical,
+                };
+                stopped.say(&mut store, &config);
+                return Err(anyhow::Error::from(store_error).context("import stopped"));
             }
         };
         total += report.summary;
@@ -108,6 +125,58 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     print_left_out(&args.paths, &subfolders, &unfinished);
     let in_progress: usize = unfinished.iter().map(|u| u.in_progress).sum();
     Ok(status(&skipped, in_progress))
+}
+
+/// The highest message row id so far: what an import stores comes after it.
+fn last_message(store: &crate::core::store::Store) -> anyhow::Result<i64> {
+    Ok(store
+        .conn()
+        .query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+            r.get(0)
+        })?)
+}
+
+/// An import ended by the store (full, busy, damaged): what it did until then.
+struct Stopped<'a> {
+    last_before: i64,
+    messages_before: i64,
+    not_tried: &'a [PathBuf],
+    skipped: &'a [Skipped],
+    historical: bool,
+}
+
+impl Stopped<'_> {
+    /// Closes what it stored as history when asked (`--historical`, `[sync]
+    /// historical_before`), as a whole import would: run again, those messages are already
+    /// stored and would stay open. Then says what was stored, skipped and not tried.
+    fn say(&self, store: &mut crate::core::store::Store, config: &crate::core::config::Config) {
+        let closed = history::after_import(store, config, self.historical, self.last_before);
+        let counts: rusqlite::Result<(i64, i64)> = store.conn().query_row(
+            "SELECT (SELECT count(*) FROM messages WHERE id > ?1),
+                    (SELECT count(*) FROM reports WHERE id > ?2)",
+            rusqlite::params![self.messages_before, self.last_before],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        );
+        if let Ok((messages, reports)) = counts {
+            println!(
+                "stored before the import stopped: {}, {}{}",
+                counted(messages as usize, "new message", "new messages"),
+                counted(reports as usize, "new report", "new reports"),
+                closed.map(history::closed_note).unwrap_or_default()
+            );
+        }
+        for s in self.skipped {
+            println!("skipped (not imported): {s}");
+        }
+        if !self.not_tried.is_empty() {
+            let names: Vec<String> = self
+                .not_tried
+                .iter()
+                .map(|p| crate::mailio::import::shell_word(p))
+                .collect();
+            println!("not tried: {}", names.join(" "));
+        }
+    }
 }
 
 /// Names the entries not imported, and gives the exit status: 1 when there is one, else

@@ -66,7 +66,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             });
             examples.push(example);
         }
-        let tx = store.conn_mut().transaction()?;
+        let tx = store
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Folders a person chose count every message; near-copies count once only in what
         // the team's verdicts teach (docs/classifier.md, "Campaigns count once").
         let summary = train_batch_with(&tx, &items, Copies::CountEach)
@@ -93,7 +95,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         let model = load_model(&mut store)?;
         let stack = fit_stack(&model, &examples, &BayesParams::default());
-        let tx = store.conn_mut().transaction()?;
+        let tx = store
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         save_stack_in(&tx, Some(&stack))?;
         tx.commit()?;
         println!(

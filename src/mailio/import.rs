@@ -85,6 +85,35 @@ pub enum SkipReason {
     NotMailInMbox(usize),
     /// A compressed file (its format, the command that unpacks it): not a mail as it is.
     Compressed(&'static str, &'static str),
+    /// A path given on the command line that import cannot read as mail (a FIFO, a device):
+    /// why, in full.
+    NotImportable(String),
+}
+
+impl ImportError {
+    /// The entry an import of several paths lists for this path and goes on past, when the
+    /// error is the path's own (unreadable, not a file); `Err` with the error when it is the
+    /// store's, which ends the import.
+    pub fn into_skipped(self) -> Result<Skipped, StoreError> {
+        match self {
+            ImportError::Read { path, source } => Ok(Skipped {
+                path,
+                reason: SkipReason::Unreadable(source),
+            }),
+            ImportError::NotAFile { path, kind } => {
+                let why = ImportError::NotAFile {
+                    path: path.clone(),
+                    kind,
+                }
+                .to_string();
+                Ok(Skipped {
+                    path,
+                    reason: SkipReason::NotImportable(why),
+                })
+            }
+            ImportError::Store(e) => Err(e),
+        }
+    }
 }
 
 /// `path` as one word of a POSIX shell command: shown safely (`show`), and quoted when it
@@ -149,6 +178,7 @@ impl std::fmt::Display for Skipped {
                  a file to import it"
             ),
             SkipReason::Unreadable(e) => write!(f, "{path}: cannot be read: {e}"),
+            SkipReason::NotImportable(why) => write!(f, "{why}"),
             SkipReason::Empty => write!(f, "{path}: an empty file"),
             SkipReason::NotMail => write!(
                 f,

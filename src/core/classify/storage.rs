@@ -23,7 +23,14 @@ pub const ORIGIN_EMPTY: &str = "empty";
 
 /// Loads the starter model into the store when it has no model yet.
 pub fn ensure_model(store: &mut Store) -> Result<(), ClassifyError> {
-    let tx = store.conn_mut().transaction()?;
+    // Most stores have one: read only, so a read-only store opens and nothing waits for
+    // another writer.
+    if model_origin(store.conn())?.is_some() {
+        return Ok(());
+    }
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     ensure_model_in(&tx)?;
     tx.commit()?;
     Ok(())
@@ -48,7 +55,9 @@ pub fn starter_model() -> Result<Model, ClassifyError> {
 
 /// Replaces the whole model (and forgets which messages were trained).
 pub fn replace_model(store: &mut Store, origin: &str, model: &Model) -> Result<(), ClassifyError> {
-    let tx = store.conn_mut().transaction()?;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     replace_model_in(&tx, origin, model)?;
     tx.commit()?;
     Ok(())

@@ -198,7 +198,9 @@ fn keep(
         return Ok(());
     }
     let now = Utc::now().timestamp();
-    let tx = store.conn_mut().transaction()?;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
         let mut drop =
             tx.prepare_cached("DELETE FROM held_verdicts WHERE message = ?1 AND classifier = ?2")?;

@@ -341,7 +341,9 @@ pub fn fold_arriving(
 
 /// Applies events that waited for mail a sync has just stored.
 pub fn catch_up(store: &mut Store) -> Result<usize, TeamError> {
-    let tx = store.conn_mut().transaction()?;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let n = materialize_pending(&tx)?;
     tx.commit()?;
     Ok(n)

@@ -144,7 +144,9 @@ fn record(
     now: DateTime<Utc>,
     kind: &str,
 ) -> Result<(), TeamError> {
-    let tx = store.conn_mut().transaction()?;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     emit(&tx, id, actor, &timestamp(now), kind, json!({}))?;
     tx.commit()?;
     Ok(())
