@@ -66,9 +66,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             });
             examples.push(example);
         }
-        let tx = store
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = store.write_transaction()?;
         // Folders a person chose count every message; near-copies count once only in what
         // the team's verdicts teach (docs/classifier.md, "Campaigns count once").
         let summary = train_batch_with(&tx, &items, Copies::CountEach)
@@ -95,9 +93,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         let model = load_model(&mut store)?;
         let stack = fit_stack(&model, &examples, &BayesParams::default());
-        let tx = store
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = store.write_transaction()?;
         save_stack_in(&tx, Some(&stack))?;
         tx.commit()?;
         println!(

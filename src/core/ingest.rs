@@ -199,9 +199,7 @@ impl Ingestor {
         prepared: Vec<Prepared>,
         cursor: Option<&MailboxCursor>,
     ) -> Result<IngestSummary> {
-        let tx = store
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = store.write_transaction()?;
         let mut summary = IngestSummary::default();
         let mut unindexed = Vec::with_capacity(prepared.len());
         for p in &prepared {

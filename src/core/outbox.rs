@@ -464,10 +464,7 @@ pub fn record_sent(store: &mut Store, id: i64, now: DateTime<Utc>) -> Result<Out
     let raw = raw(store, id)?;
     let draft = draft(store, id)?;
     let at = timestamp(now);
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(StoreError::from)?;
+    let tx = store.write_transaction().map_err(StoreError::from)?;
     tx.execute(
         "UPDATE outbox SET state = 'sent', sent_at = ?2, sent_copy = 'pending', last_error = NULL
          WHERE id = ?1",

@@ -33,9 +33,7 @@ pub fn learn(
     report_id: ReportId,
     class: Class,
 ) -> Result<LearnSummary, ClassifyError> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     let summary = learn_in(&tx, report_id, class)?;
     tx.commit()?;
     Ok(summary)
@@ -77,9 +75,7 @@ pub fn learn_in(
 /// Untrains every message of `report_id` (for example when a class is cleared). Returns how
 /// many messages were untrained.
 pub fn forget(store: &mut Store, report_id: ReportId) -> Result<usize, ClassifyError> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     let n = forget_in(&tx, report_id)?;
     tx.commit()?;
     Ok(n)

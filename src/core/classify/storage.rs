@@ -28,9 +28,7 @@ pub fn ensure_model(store: &mut Store) -> Result<(), ClassifyError> {
     if model_origin(store.conn())?.is_some() {
         return Ok(());
     }
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     ensure_model_in(&tx)?;
     tx.commit()?;
     Ok(())
@@ -55,9 +53,7 @@ pub fn starter_model() -> Result<Model, ClassifyError> {
 
 /// Replaces the whole model (and forgets which messages were trained).
 pub fn replace_model(store: &mut Store, origin: &str, model: &Model) -> Result<(), ClassifyError> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     replace_model_in(&tx, origin, model)?;
     tx.commit()?;
     Ok(())

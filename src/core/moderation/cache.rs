@@ -198,9 +198,7 @@ fn keep(
         return Ok(());
     }
     let now = Utc::now().timestamp();
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     {
         let mut drop =
             tx.prepare_cached("DELETE FROM held_verdicts WHERE message = ?1 AND classifier = ?2")?;

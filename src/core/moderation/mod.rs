@@ -250,9 +250,7 @@ impl From<rusqlite::Error> for ModerationError {
 /// Records one action in one transaction: the `moderation` row, the report event when the
 /// post is already a message in the store, and the training.
 pub fn record(store: &mut Store, d: &Decision<'_>) -> Result<Recorded, ModerationError> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     let p = d.post;
     tx.execute(
         "INSERT INTO moderation (list, request_id, message_id, action, moderator, at, held_at,

@@ -87,9 +87,7 @@ impl Store {
         missing: &[(u32, String)],
     ) -> Result<()> {
         let now = timestamp(chrono::Utc::now());
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         for (uid, reason) in missing {
             tx.prepare_cached(
                 "INSERT INTO imap_missing (mailbox, uidvalidity, uid, reason, first_seen, last_tried)
@@ -115,9 +113,7 @@ impl Store {
         reason: &str,
     ) -> Result<()> {
         let now = timestamp(chrono::Utc::now());
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         for uid in uids {
             tx.prepare_cached(
                 "INSERT INTO imap_missing
@@ -134,9 +130,7 @@ impl Store {
 
     /// Forgets the rows of `uids` of `mailbox`: the server no longer has them (expunged).
     pub fn forget_missing(&mut self, mailbox: &str, uidvalidity: u32, uids: &[u32]) -> Result<()> {
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         for uid in uids {
             tx.prepare_cached(
                 "DELETE FROM imap_missing WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",

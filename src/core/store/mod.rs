@@ -431,6 +431,15 @@ impl Store {
         &mut self.conn
     }
 
+    /// A transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`), so it
+    /// waits for another writer as long as the busy timeout allows. One begun as a read
+    /// (SQLite's default) fails at once when it must become a write while another connection
+    /// writes: SQLite does not wait there. Every transaction that writes begins so.
+    pub fn write_transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
     /// Where the sync of `mailbox` got to, if it was ever synced.
     pub fn mailbox_state(&self, mailbox: &str) -> Result<Option<MailboxState>> {
         Ok(self

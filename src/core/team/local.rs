@@ -341,9 +341,7 @@ pub fn fold_arriving(
 
 /// Applies events that waited for mail a sync has just stored.
 pub fn catch_up(store: &mut Store) -> Result<usize, TeamError> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     let n = materialize_pending(&tx)?;
     tx.commit()?;
     Ok(n)

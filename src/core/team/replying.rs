@@ -144,9 +144,7 @@ fn record(
     now: DateTime<Utc>,
     kind: &str,
 ) -> Result<(), TeamError> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     emit(&tx, id, actor, &timestamp(now), kind, json!({}))?;
     tx.commit()?;
     Ok(())

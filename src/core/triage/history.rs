@@ -75,9 +75,7 @@ pub fn close_historical(store: &mut Store, which: Historical) -> Result<usize, T
             rusqlite::types::Value::Text(timestamp(t)),
         ),
     };
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     let candidates: Vec<(ReportId, String, Option<String>)> = {
         let mut stmt = tx.prepare(&format!(
             "SELECT r.id, r.created_at, r.class FROM reports r
