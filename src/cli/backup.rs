@@ -106,5 +106,14 @@ fn print_salvage(
         target = terminal_line(&target),
         source = terminal_line(source),
     )?;
+    // The copy is whole, but not all of the store: a script that rotates backups after a
+    // `secdesk backup` that exits 0 must not take it for one.
+    if report.tables.iter().any(|t| t.lost > 0 || t.unreadable) {
+        eprintln!(
+            "secdesk: error: the copy {} lacks rows the damaged store could not give (listed above): keep the damaged store and your earlier backups",
+            terminal_line(&target)
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,15 @@ fn a_loose_store_is_tightened_once_with_a_notice() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
     // Once private, nothing more is said.
     desk.ok(&["list"]);
+
+    // A store its owner made read-only stays read-only: only the others' bits go (it was
+    // made 0600, writable again, and the next mark was written to it).
+    std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = desk.run(&["list"]);
+    let notice = one_line(&out, &["list"]);
+    assert!(notice.contains("now 0400"), "{notice}");
+    assert_eq!(mode(&desk.db), 0o400);
+    std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 #[test]
@@ -146,6 +155,32 @@ fn desk_on(fs: &Tmpfs) -> Desk {
         fs.path().join("secdesk.db"),
         "",
     )
+}
+
+/// A backup onto a disk too small for it said "the disk holding STORE is full" (the store's
+/// disk, not the backup's) and left an empty file behind, which then refused the retry
+/// ("already exists"). Now it names the backup, leaves nothing, and the retry elsewhere works.
+#[test]
+fn a_backup_onto_a_full_disk_names_the_backup_and_leaves_nothing() {
+    let Some(fs) = Tmpfs::mount("256k") else {
+        return;
+    };
+    let desk = Desk::new();
+    desk.import_ok(&noisy_mail(120));
+    let target = fs.path().join("backup.db");
+    let out = desk.run(&["backup", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let line = one_line(&out, &["backup"]);
+    assert!(
+        line.contains(&format!("cannot write the backup {}", target.display()))
+            && line.contains("nothing was kept there"),
+        "{line}"
+    );
+    assert!(!line.contains(&desk.db.display().to_string()), "{line}");
+    let left: Vec<_> = std::fs::read_dir(fs.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    let elsewhere = desk.dir.path().join("backup.db");
+    desk.ok(&["backup", elsewhere.to_str().unwrap()]);
 }
 
 #[test]
@@ -400,7 +435,8 @@ fn a_salvage_does_not_count_a_table_it_could_not_read_as_nothing_lost() {
     damage(&desk.db, root);
     let copy = desk.dir.path().join("salvaged.db");
     let out = desk.run(&["backup", copy.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "rows lost: {}", stderr(&out));
+    assert!(stderr(&out).contains("lacks rows"), "{}", stderr(&out));
     let said = String::from_utf8_lossy(&out.stdout);
     let line = said
         .lines()
@@ -443,12 +479,25 @@ fn noisy_mail(n: usize) -> Vec<String> {
 
 /// Runs `backup` of the desk's damaged store into a new file, checks the copy (whole, mode
 /// 0600), and puts it in place of the store, the damaged one kept as `damaged.db`. Returns
-/// what `backup` said.
+/// what `backup` said. When it names rows lost, it exits 1 and says so (a copy that lacks
+/// rows is not a backup a script may rotate the last good ones out for); else 0.
 fn salvage_into_place(desk: &Desk) -> String {
     let copy = desk.dir.path().join("salvaged.db");
     let out = desk.run(&["backup", copy.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lost = said.contains(" lost") || said.contains("could not be read at all");
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(lost)),
+        "{said}{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        stderr(&out).contains("lacks rows the damaged store could not give"),
+        lost,
+        "{}",
+        stderr(&out)
+    );
     let out = desk.run(&["check", copy.to_str().unwrap()]);
     assert!(
         out.status.success(),

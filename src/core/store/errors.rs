@@ -15,6 +15,9 @@ use super::BUSY_TIMEOUT;
 /// What went wrong with the store, and to which file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A backup that could not be written whole: nothing is left at `path`.
+    #[error("cannot write the backup {path}: {detail}; nothing was kept there")]
+    Backup { path: PathBuf, detail: String },
     #[error("cannot create the store's folder {path}: {source}; create it yourself or set [store] path to a folder you may write")]
     CreateDir {
         path: PathBuf,

@@ -81,10 +81,13 @@ pub fn tighten_modes(path: &Path) -> Vec<String> {
         }
         // Refusing to open would protect nothing (the file is readable already), so a
         // file that cannot be tightened (another user's) is only reported.
+        // Only the others' bits go: an owner who made the file read-only (0444) meant it,
+        // and 0400 is then refused for writing with its own clear line.
+        let private = mode & 0o700;
         notices.push(
-            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(private)) {
                 Ok(()) => format!(
-                    "{} was readable by others (mode {mode:04o}); it holds embargoed reports, so it is now 0600",
+                    "{} was readable by others (mode {mode:04o}); it holds embargoed reports, so it is now {private:04o}",
                     file.display()
                 ),
                 Err(e) => format!(

@@ -375,19 +375,32 @@ impl Store {
                 path: dest.to_path_buf(),
                 source,
             })?;
-        let named = |source| StoreError::Open {
+        // A backup cut short (a full disk, a busy store) is not left behind as a file that
+        // looks like one, and would keep the same name from being used again.
+        self.copy_into(dest).inspect_err(|_| {
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut name = dest.as_os_str().to_owned();
+                name.push(suffix);
+                let _ = std::fs::remove_file(std::path::PathBuf::from(name));
+            }
+        })
+    }
+
+    /// [`Store::backup_to`]'s copy into the new file `dest`; errors name `dest`.
+    fn copy_into(&self, dest: &Path) -> Result<i64> {
+        let named = |e: rusqlite::Error| StoreError::Backup {
             path: dest.to_path_buf(),
-            source,
+            detail: e.to_string(),
         };
         let mut target = Connection::open(dest).map_err(named)?;
         let copied = {
             use rusqlite::backup::StepResult;
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut target).map_err(named)?;
             // All pages in one step: one read transaction, so one consistent snapshot, which
             // in WAL mode never blocks the desks writing meanwhile.
             let started = std::time::Instant::now();
             loop {
-                match backup.step(-1)? {
+                match backup.step(-1).map_err(named)? {
                     StepResult::Done => break,
                     StepResult::Busy | StepResult::Locked if started.elapsed() > BUSY_TIMEOUT => {
                         return Err(StoreError::Sql(rusqlite::Error::SqliteFailure(
