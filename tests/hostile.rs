@@ -340,7 +340,10 @@ fn a_csv_formula_behind_a_quote_or_in_full_width_is_guarded() {
     let desk = Desk::new();
     for (i, (from, subject)) in [
         ("\u{ff1d}cmd|' /C calc'!A0", "\u{ff0b}1+1"),
-        ("\" @SUM(A1)", "\u{3000}\u{ff20}SUM(A1)"),
+        // The quote behind which the formula hides is in the subject: in a display name
+        // it makes the name shown quoted (`"\" @SUM…" <addr>`), which no spreadsheet reads
+        // as a formula.
+        ("\u{3000}\u{ff20}SUM(A1)", "\" @SUM(A1)"),
     ]
     .into_iter()
     .enumerate()

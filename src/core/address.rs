@@ -53,6 +53,21 @@ fn lowercase(text: &str) -> String {
     out
 }
 
+/// `Name <addr>` as shown to a person, or the bare address. A name that holds what an
+/// address is written with (`<`, `>`, `@`, `,`, `;`, `:`, `"`) is quoted, as RFC 5322 §3.4
+/// writes it: `victim@other.example <victim@other.example>, ` as a display name would
+/// otherwise read as the sender, the real address after it cut off by a narrow column.
+pub fn display_mailbox(name: Option<&str>, addr: &str) -> String {
+    match name.filter(|n| !n.is_empty()) {
+        None => addr.to_string(),
+        Some(n) if n.contains(['<', '>', '@', ',', ';', ':', '"']) => {
+            let quoted = n.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{quoted}\" <{addr}>")
+        }
+        Some(n) => format!("{n} <{addr}>"),
+    }
+}
+
 /// A domain in the form [`key`] compares it in: its A-label only when it is written as the
 /// Unicode form of that A-label (case aside), so that UTS #46's mappings of look-alikes
 /// (fullwidth letters, other full stops, compatibility forms) never make it another domain's.
@@ -207,5 +222,29 @@ mod tests {
                 ascii_form(look_alike)
             );
         }
+    }
+
+    /// A display name written like an address (`victim@other.example <victim@…>, `) read as
+    /// the sender in `show` and `list`, the real address pushed out of a narrow column. It
+    /// is quoted now, so the real address is the one in angle brackets.
+    #[test]
+    fn a_display_name_that_looks_like_an_address_is_quoted() {
+        assert_eq!(
+            display_mailbox(
+                Some("victim@other.example <victim@other.example>, "),
+                "real@evil.example"
+            ),
+            "\"victim@other.example <victim@other.example>, \" <real@evil.example>"
+        );
+        assert_eq!(
+            display_mailbox(Some("Say \"hi\"; ok"), "a@b.example"),
+            "\"Say \\\"hi\\\"; ok\" <a@b.example>"
+        );
+        assert_eq!(
+            display_mailbox(Some("Rita Reporter"), "rita@reporter.example"),
+            "Rita Reporter <rita@reporter.example>"
+        );
+        assert_eq!(display_mailbox(Some(""), "a@b.example"), "a@b.example");
+        assert_eq!(display_mailbox(None, "a@b.example"), "a@b.example");
     }
 }

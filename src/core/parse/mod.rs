@@ -61,10 +61,7 @@ impl Mailbox {
 
     /// `Name <addr>`, or the bare address.
     pub fn display(&self) -> String {
-        match &self.name {
-            Some(n) if !n.is_empty() => format!("{n} <{}>", self.addr),
-            _ => self.addr.clone(),
-        }
+        crate::core::address::display_mailbox(self.name.as_deref(), &self.addr)
     }
 }
 

@@ -130,7 +130,7 @@ pub(super) const SUMMARY_FROM: &str = "reports r
 /// `Name <addr>`, the address or the name alone, or nothing.
 pub fn sender(name: Option<String>, addr: Option<String>) -> String {
     match (name, addr) {
-        (Some(n), Some(a)) => format!("{n} <{a}>"),
+        (Some(n), Some(a)) => crate::core::address::display_mailbox(Some(&n), &a),
         (None, Some(a)) => a,
         (Some(n), None) => n,
         (None, None) => String::new(),
