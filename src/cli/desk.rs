@@ -51,6 +51,7 @@ pub fn round_line(r: &Round) -> String {
         r.replies_resent,
         &r.replies_failed,
         r.gap.as_deref(),
+        &r.overwritten,
     )
 }
 

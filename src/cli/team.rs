@@ -55,6 +55,11 @@ pub fn after_mail_sync(
     if report.fold.by_mail > 0 {
         eprintln!("secdesk: {}", by_mail_warning(report.fold.by_mail, mailbox));
     }
+    // A claim or a state of ours that another member's concurrent change replaced: said,
+    // so nobody goes on believing a report is theirs.
+    for o in report.fold.lost_by(&config.identity.email) {
+        eprintln!("secdesk: {}", terminal_line(&o.line()));
+    }
     lines.push(summary_line(&report, took));
     Ok(lines)
 }

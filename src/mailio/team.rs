@@ -320,20 +320,29 @@ pub const DESK_POLL: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The team part of a desk's background sync round, after the mail: moderation written
 /// back, events pushed and folded, then the mail folder examined again so IDLE watches it.
+/// Returns a line for each change of this desk's member that another member's concurrent
+/// change replaced.
 pub fn desk_round(
     config: &Config,
     endpoint: &Endpoint,
     session: &mut ImapSession,
     store: &mut Store,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
+    let mut lost = Vec::new();
     let Some(imap) = &config.imap else {
-        return Ok(());
+        return Ok(lost);
     };
     let moderated =
         super::moderation::write_back(endpoint, session, imap, store).map_err(|e| e.to_string())?;
     let mut reselect = moderated.junked + moderated.restored + moderated.not_junk > 0;
     if config.team_sharing() {
         let report = sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        lost.extend(
+            report
+                .fold
+                .lost_by(&config.identity.email)
+                .map(crate::core::team::local::Overwritten::line),
+        );
         if report.fold.applied + report.fold.caught_up > 0 {
             // Another member's change may call for a restore from Junk by this desk.
             super::moderation::write_back(endpoint, session, imap, store)
@@ -346,5 +355,5 @@ pub fn desk_round(
         let first = imap.sync_mailboxes().into_iter().next().unwrap_or_default();
         examine(endpoint, session, &first).map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(lost)
 }

@@ -40,6 +40,9 @@ pub struct Round {
     /// failing), named: the sync is incomplete. Not a failure of the round: the session is
     /// kept and the next round comes as usual, and asks for it again.
     pub gap: Option<String>,
+    /// This member's changes that other members' concurrent changes replaced this round
+    /// (a claim lost to one made at the same time), one line each.
+    pub overwritten: Vec<String>,
 }
 
 /// The logged-in session and what the server offers.
@@ -177,7 +180,8 @@ impl Watch {
         // moderation or replies, nor make every round a failure (logged out, backing off).
         let gap = reports.iter().find(|r| !r.complete()).map(gap_summary);
         // Moderation written back, other desks' events folded (docs/team.md).
-        crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
+        let overwritten =
+            crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
         if mailboxes.len() > 1 {
             // IDLE watches the selected mailbox: make it the first one (the team's inbox);
             // the others are synced at least every poll_seconds.
@@ -189,6 +193,7 @@ impl Watch {
         let mut round = Round {
             new_messages: report_new,
             idle: c.idle,
+            overwritten,
             ..Round::default()
         };
         if self.config.smtp.is_some() {

@@ -309,8 +309,19 @@ pub fn sync_round(
     replies_resent: usize,
     replies_failed: &[String],
     gap: Option<&str>,
+    overwritten: &[String],
 ) -> String {
     let mut line = sync_done(new);
+    // First: the member believes a report is theirs that no longer is.
+    if let Some(first) = overwritten.first() {
+        line = format!("{first}; {line}");
+        if overwritten.len() > 1 {
+            line.push_str(&format!(
+                " ({} more of your changes replaced, see their logs)",
+                overwritten.len() - 1
+            ));
+        }
+    }
     if replies_sent > 0 {
         line.push_str(&format!(", {replies_sent} queued reply(ies) sent"));
     }
@@ -480,6 +491,20 @@ mod tests {
         );
         // A box too small for any row still has a title (no arithmetic underflow).
         assert!(overdue_title_part(1, 0, 3, 3, 80).contains("of 3"));
+    }
+
+    /// A claim of this member that another's concurrent claim replaced leads the round's
+    /// status line: the member believed the report was theirs.
+    #[test]
+    fn a_change_replaced_by_another_members_leads_the_round_line() {
+        let lost = [
+            "report #5: bo's change of its coordinator (who takes it), made at the same time as yours, won on every desk".to_string(),
+            "report #6: bo's change of its state, made at the same time as yours, won on every desk".to_string(),
+        ];
+        let line = super::sync_round(1, 0, 0, &[], None, &lost);
+        assert!(line.starts_with("report #5: bo's change"), "{line}");
+        assert!(line.contains("(1 more of your changes replaced"), "{line}");
+        assert!(!super::sync_round(1, 0, 0, &[], None, &[]).contains("replaced"));
     }
 
     /// In a narrow box (the stats screen's right half at 95 to 120 columns) the title was

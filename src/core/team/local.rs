@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
 
 use super::event::{Event, ReportRef};
-use super::merge::{apply, make, Applied, Draft};
+use super::merge::{apply, make, Applied, Draft, Replica};
 use super::store::{materialize_pending, report_ref, SqlReplica};
 use super::TeamError;
 use crate::core::store::{MailboxState, Store};
@@ -260,6 +260,51 @@ pub struct FoldSummary {
     pub by_mail: usize,
     /// Events that waited for their report's mail and were applied now.
     pub caught_up: usize,
+    /// Changes that won over a concurrent change of another member (whose desk had not seen
+    /// it), which this desk held until now: who lost a claim or a state is told.
+    pub overwritten: Vec<Overwritten>,
+}
+
+impl Overwritten {
+    /// `report #5: bo's change of its coordinator, made at the same time as yours, won on
+    /// every desk; yours is in its log as a conflict (secdesk log 5)`, told to the loser.
+    pub fn line(&self) -> String {
+        let what = match self.register.as_str() {
+            "coordinator" => "coordinator (who takes it)".to_string(),
+            r => r.strip_prefix("advisory:").unwrap_or(r).to_string(),
+        };
+        let winner = super::event::short_actor(&self.winner);
+        match self.report {
+            Some(id) => format!(
+                "report #{id}: {winner}'s change of its {what}, made at the same time as yours, won on every desk; yours is in its log as a conflict (secdesk log {id})"
+            ),
+            None => format!(
+                "{winner}'s change of a report's {what}, made at the same time as yours, won on every desk"
+            ),
+        }
+    }
+}
+
+impl FoldSummary {
+    /// The changes of `member` that other members' concurrent changes replaced.
+    pub fn lost_by<'a>(&'a self, member: &'a str) -> impl Iterator<Item = &'a Overwritten> {
+        self.overwritten
+            .iter()
+            .filter(move |o| o.loser.eq_ignore_ascii_case(member))
+    }
+}
+
+/// A member's change that a concurrent one of another member replaced on this desk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overwritten {
+    /// The local report, when its mail is here.
+    pub report: Option<i64>,
+    /// What was changed: `state`, `class`, `coordinator`, `advisory:NAME`.
+    pub register: String,
+    /// Who made the change that won.
+    pub winner: String,
+    /// Who made the change that lost.
+    pub loser: String,
 }
 
 /// Folds fetched events into the store in one transaction together with the cursor they
@@ -321,10 +366,28 @@ pub fn fold_arriving(
                     params![ev.id, arrived],
                 )?;
             }
+            // The change it may replace here, made without knowledge of it.
+            let raced = match ev.register() {
+                Some(name) if super::event::audited_register(&name) => replica
+                    .winner(&ev.report, &name)?
+                    .filter(|w| w.actor != ev.actor && ev.base.as_ref() != Some(&w.id))
+                    .map(|w| (name, w.actor)),
+                _ => None,
+            };
             match apply(&mut replica, ev)? {
                 Applied::Duplicate => summary.already_known += 1,
                 Applied::Lost => summary.lost += 1,
-                Applied::Changed | Applied::Ignored => summary.applied += 1,
+                Applied::Changed | Applied::Ignored => {
+                    summary.applied += 1;
+                    if let Some((register, loser)) = raced {
+                        summary.overwritten.push(Overwritten {
+                            report: super::report_ref::resolve(&tx, &ev.report)?,
+                            register,
+                            winner: ev.actor.clone(),
+                            loser,
+                        });
+                    }
+                }
             }
         }
     }

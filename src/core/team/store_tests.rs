@@ -134,8 +134,20 @@ fn concurrent_changes_agree_and_the_conflict_is_in_both_audit_logs() {
     let (_b, mut b) = desk(1);
     triage::take(&mut a, &req(ADA), 1).unwrap();
     triage::take(&mut b, &req(BO), 1).unwrap();
-    ship(&a, &mut b);
-    ship(&b, &mut a);
+    let at_b = ship(&a, &mut b);
+    let at_a = ship(&b, &mut a);
+    // Ada is told her claim lost (her `take` had said it was hers); Bo's stands.
+    let told: Vec<String> = at_a.lost_by(ADA).map(|o| o.line()).collect();
+    assert_eq!(
+        told,
+        ["report #1: bo's change of its coordinator (who takes it), made at the same time as yours, won on every desk; yours is in its log as a conflict (secdesk log 1)"]
+    );
+    assert_eq!(at_b.lost_by(BO).count(), 0);
+    assert_eq!(
+        at_b.lost_by(ADA).count(),
+        0,
+        "ada's event lost at bo's: nothing replaced"
+    );
     assert_eq!(row(&a, 1), row(&b, 1));
     assert_eq!(
         row(&a, 1).1.as_deref(),
