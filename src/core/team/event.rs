@@ -157,6 +157,10 @@ impl Event {
         if self.actor.is_empty() || !self.actor.contains('@') {
             return Err(format!("actor {:?} is not an email address", self.actor));
         }
+        // Written into the audit log and `updated_at`, and read by the clocks: a time.
+        if crate::core::store::parse_timestamp(&self.at).is_none() {
+            return Err(format!("time {:?} is not an RFC 3339 time", self.at));
+        }
         let (ReportRef::MessageId(reference) | ReportRef::ContentHash(reference)) = &self.report;
         if reference.is_empty() {
             return Err("an empty report reference".into());
@@ -362,6 +366,35 @@ mod tests {
         let c = ev("class", serde_json::json!({"class": 3}));
         assert!(c.validate().is_err());
         assert!(ev("note", serde_json::json!({})).validate().is_err());
+        // Its time goes into the audit log, `updated_at` and the clocks.
+        let mut t = ev("note", serde_json::json!({"text": "x"}));
+        assert_eq!(t.validate(), Ok(()));
+        t.at = "zzz not a time".into();
+        assert!(t.validate().is_err());
+        // A response names a way it was given, or the response it takes back.
+        for (value, ok) in [
+            (serde_json::json!({"via": "phone"}), true),
+            (
+                serde_json::json!({"via": "reply", "message_id": "m@x"}),
+                true,
+            ),
+            (serde_json::json!({"via": "carrier pigeon"}), false),
+            (
+                serde_json::json!({"undo_by": "ada@example.org", "undo_at": "2026-03-03T09:00:00Z"}),
+                true,
+            ),
+            (
+                serde_json::json!({"undo_by": "ada@example.org", "undo_at": "soon"}),
+                false,
+            ),
+            (serde_json::json!({}), false),
+        ] {
+            assert_eq!(
+                ev("responded", value.clone()).validate().is_ok(),
+                ok,
+                "{value}"
+            );
+        }
     }
 
     #[test]
