@@ -131,7 +131,7 @@ mod tests {
             derived.to(),
             [
                 "security@example.org",
-                "Team, Sec <team@example.org>",
+                "\"Team, Sec\" <team@example.org>",
                 "second@example.org"
             ]
         );
@@ -164,7 +164,7 @@ mod tests {
         let packed = pack(MAIL);
         assert_eq!(
             get(&packed, "to_addrs").as_deref(),
-            Some(r#"["security@example.org","Team, Sec <team@example.org>","second@example.org"]"#)
+            Some(r#"["security@example.org","\"Team, Sec\" <team@example.org>","second@example.org"]"#)
         );
         assert_eq!(
             get(&packed, "cc_addrs").as_deref(),
@@ -180,7 +180,7 @@ mod tests {
     }
 
     const TO: &str =
-        r#"["security@example.org","Team, Sec <team@example.org>","second@example.org"]"#;
+        r#"["security@example.org","\"Team, Sec\" <team@example.org>","second@example.org"]"#;
     const CC: &str = r#"["Jörg <joerg@example.net>"]"#;
     const DATE: &str = "Thu, 1 Jan 1970 00:00:00 +0000";
 
