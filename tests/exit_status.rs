@@ -219,6 +219,17 @@ fn a_value_the_command_does_not_take_exits_2_naming_what_it_takes() {
     }
 }
 
+/// `pgp import-key` without a `[pgp]` section (no keyring to import into) is the config's to
+/// fix, 78, as `sync` without `[imap]` is; it exited 1.
+#[test]
+fn a_key_import_without_a_keyring_exits_78() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), support::free_port(), "");
+    let (code, line) = failure(&secdesk(&config, &["pgp", "import-key", "1"]));
+    assert_eq!(code, Some(78), "{line}");
+    assert!(line.contains("no [pgp] section"), "{line}");
+}
+
 /// A `password_command` whose program does not exist is the config's to fix (78), as its
 /// message says; one that runs and fails is not.
 #[test]

@@ -120,11 +120,25 @@ fn print_json(found: &Inspection) -> anyhow::Result<ExitCode> {
         },
         whole,
     })?;
-    Ok(if whole {
-        ExitCode::SUCCESS
+    if whole {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The exit status's line, as every failing command gives one: the JSON says the rest.
+    let why = if !found.damage.is_empty() {
+        "it is damaged (see damage in the JSON); recover what it holds with `secdesk backup NEW_FILE`".to_string()
+    } else if found.raw_unreadable.is_some() {
+        "its raw messages could not be read back (see messages.unreadable in the JSON)".to_string()
     } else {
-        ExitCode::FAILURE
-    })
+        format!(
+            "{} of its raw messages cannot be unpacked (see messages.damaged_listed in the JSON)",
+            found.raw_damaged
+        )
+    };
+    eprintln!(
+        "secdesk: error: the store {} is not whole: {why}",
+        terminal_line(&found.path.display().to_string())
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {

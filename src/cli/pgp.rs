@@ -36,6 +36,18 @@ pub struct ImportArgs {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let PgpCommand::ImportKey(args) = args.command;
+    // Without a keyring to import into, the config is what must change (exit 78), as for
+    // `sync` without [imap] and `held` without [mailman]: said before the store is read.
+    let config = ctx.config()?;
+    if config.pgp.is_none() {
+        return Err(crate::core::config::ConfigError::Invalid {
+            path: config.source.clone(),
+            message:
+                "it has no [pgp] section: name the team keyring (gnupg_home) to import keys into"
+                    .to_string(),
+        }
+        .into());
+    }
     let (config, store) = ctx.read_store()?;
     crate::core::triage::writes::load(store.conn(), args.id)?;
     let offers = pgp_keys::offers(&config, store.conn(), args.id).map_err(anyhow::Error::msg)?;

@@ -556,6 +556,9 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
     assert!(report.contains("secdesk backup NEW_FILE"), "{report}");
     let out = desk.run(&["check", "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Exit 1 comes with its line on stderr, as README's exit table promises.
+    let line = one_line(&out, &["check", "--json"]);
+    assert!(line.contains("is not whole: it is damaged"), "{line}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["integrity_ok"], false);
     assert!(!json["damage"].as_array().unwrap().is_empty());

@@ -164,7 +164,9 @@ mod tests {
         let packed = pack(MAIL);
         assert_eq!(
             get(&packed, "to_addrs").as_deref(),
-            Some(r#"["security@example.org","\"Team, Sec\" <team@example.org>","second@example.org"]"#)
+            Some(
+                r#"["security@example.org","\"Team, Sec\" <team@example.org>","second@example.org"]"#
+            )
         );
         assert_eq!(
             get(&packed, "cc_addrs").as_deref(),
