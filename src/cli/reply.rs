@@ -147,27 +147,44 @@ fn flag_error(e: ReplyError) -> anyhow::Error {
     }
 }
 
-/// Whether a new reply to `report_id` may go: none of its replies is still being sent or
-/// unconfirmed (the reporter may have it, or get it any moment). With one, `ask` asks,
-/// else the reply is refused.
+/// Whether a new reply to `report_id` may go: none of its replies is queued, still being
+/// sent or unconfirmed (the reporter may have it, or get it any moment). With one, `ask`
+/// asks; else a queued one is only warned of, and the reply is refused for the others.
 fn no_unsettled_reply(store: &Store, report_id: i64, ask_first: bool) -> anyhow::Result<bool> {
     let Some(row) = outbox::unsettled_for_report(store, report_id)?.pop() else {
         return Ok(true);
     };
-    let next = match row.state {
-        outbox::OutboxState::Uncertain => format!(
-            "`secdesk outbox --resend {}` sends it again if it surely did not arrive",
-            row.id
+    let what = match row.state {
+        // Not sent yet, but it goes at the next delivery.
+        outbox::OutboxState::Queued => format!(
+            "report #{report_id} already has a reply queued to go: outbox #{} ({}); `secdesk outbox --edit {}` changes it, `secdesk outbox --discard {}` drops it",
+            row.id,
+            row.last_error.as_deref().unwrap_or("not attempted yet"),
+            row.id,
+            row.id,
         ),
-        _ => "once its attempt is over, `secdesk outbox --retry` looks for it on the server"
-            .to_string(),
+        state => {
+            let next = match state {
+                outbox::OutboxState::Uncertain => format!(
+                    "`secdesk outbox --resend {}` sends it again if it surely did not arrive",
+                    row.id
+                ),
+                _ => "once its attempt is over, `secdesk outbox --retry` looks for it on the server"
+                    .to_string(),
+            };
+            format!(
+                "report #{report_id} already has a reply that may have reached the reporter: outbox #{} is {} ({}); `secdesk outbox` shows it, and {next}",
+                row.id,
+                row.state,
+                row.last_error.as_deref().unwrap_or("its attempt is still running"),
+            )
+        }
     };
-    let what = format!(
-        "report #{report_id} already has a reply that may have reached the reporter: outbox #{} is {} ({}); `secdesk outbox` shows it, and {next}",
-        row.id,
-        row.state,
-        row.last_error.as_deref().unwrap_or("its attempt is still running"),
-    );
+    // A queued one has not reached anyone: with --yes (a script) the new one goes too, said.
+    if !ask_first && row.state == outbox::OutboxState::Queued {
+        warn(&what);
+        return Ok(true);
+    }
     if !ask_first {
         anyhow::bail!("not replying: {what}");
     }

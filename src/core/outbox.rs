@@ -439,12 +439,13 @@ pub fn resend_by_hand(store: &Store, id: i64, now: DateTime<Utc>) -> Result<()> 
     Ok(())
 }
 
-/// The rows of report `report_id` whose attempt is running or ended unconfirmed: a new
-/// reply now could reach the reporter next to one of these.
+/// The rows of report `report_id` queued to go, being sent or ended unconfirmed: a new
+/// reply now could reach the reporter next to one of these (a queued one goes at the next
+/// delivery), oldest first.
 pub fn unsettled_for_report(store: &Store, report_id: ReportId) -> Result<Vec<OutboxEntry>> {
     select(
         store,
-        "report_id = ?1 AND state IN ('sending', 'uncertain')",
+        "report_id = ?1 AND state IN ('queued', 'sending', 'uncertain')",
         params![report_id],
     )
 }

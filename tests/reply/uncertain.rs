@@ -274,3 +274,29 @@ fn a_live_attempt_is_never_taken_for_a_crashed_one() {
     );
     assert_eq!(copies(&desk, TEAM, "INBOX", &mid), 1);
 }
+
+/// A second reply to a report whose first one is still queued (the SMTP server down) went
+/// without a word: both reach the reporter at the next delivery. It is said now, with how to
+/// change or drop the queued one; with `--yes` (a script) the second is still queued.
+#[test]
+fn a_second_reply_while_the_first_is_queued_is_said() {
+    let desk = Desk::new(REPORT, 0);
+    desk.configure(free_port(), "");
+    let first = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(first.status.code(), Some(75), "{}", stderr(&first));
+    assert!(
+        !stderr(&first).contains("already has a reply"),
+        "{}",
+        stderr(&first)
+    );
+    let second = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
+    assert_eq!(second.status.code(), Some(75), "{}", stderr(&second));
+    let id = outbox_ids(&desk)[0].0;
+    assert!(
+        stderr(&second).contains(&format!(
+            "report #1 already has a reply queued to go: outbox #{id}"
+        )) && stderr(&second).contains(&format!("secdesk outbox --discard {id}")),
+        "{}",
+        stderr(&second)
+    );
+}
