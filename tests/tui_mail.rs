@@ -523,8 +523,9 @@ fn who(tui: &tui_support::Desk) -> Vec<String> {
         .collect()
 }
 
-/// A reply of ours that may already have reached the reporter (uncertain, or still being
-/// sent) is asked about before the editor opens, as `secdesk reply` refuses without asking.
+/// A reply of ours that is queued, or may already have reached the reporter (uncertain, or
+/// still being sent), is asked about before the editor opens, as `secdesk reply` asks on a
+/// terminal.
 #[test]
 fn r_next_to_an_unconfirmed_reply_asks_first() {
     let mail = Desk::new(REPORT, support::free_port());
@@ -537,6 +538,17 @@ fn r_next_to_an_unconfirmed_reply_asks_first() {
         "{}",
         tui.status()
     );
+    // Still queued (the server down): it goes at the next delivery, so a second reply would
+    // reach the reporter beside it. Asked about too; it went without a word.
+    tui.key(KeyCode::Char('r'));
+    tui.key(KeyCode::Enter);
+    let question = tui.screen();
+    assert!(
+        question.contains("outbox #1, a reply queued to go at the next delivery")
+            && question.contains("Write yours"),
+        "{question}"
+    );
+    tui.key(KeyCode::Char('n'));
     // As a send cut off after DATA leaves it.
     tui.store
         .conn()
