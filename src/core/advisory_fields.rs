@@ -251,6 +251,10 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
         Key::Introduced | Key::Fixed | Key::LastAffected => {
             if v.contains(char::is_whitespace) {
                 bad("has spaces")
+            } else if v.contains(['<', '>', '=', '!', '~', ',', '*', '^']) {
+                // One version each: the exports write the range around it (GHSA's
+                // `>= 1.0, < 2.0`), so `>=1.0` became `>= >=1.0`.
+                bad("is a range or a pattern, not one version: give the version alone (introduced, fixed, last_affected are the range's ends)")
             } else if looks_like_short_hash(v) {
                 bad("looks like a shortened commit hash; give the full 40-character hash")
             } else if is_commit_hash(v) {
@@ -260,10 +264,7 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
                 text(v.to_string())
             }
         }
-        Key::Cvss => match Severity::of(v) {
-            Ok(_) => text(v.to_string()),
-            Err(e) => Err(e),
-        },
+        Key::Cvss => Severity::of(v).map(|s| Value::Text(s.vector)),
         Key::Cwe => match cwe_id(v) {
             Some(id) => text(id),
             None => bad("is not a CWE id"),
@@ -289,6 +290,14 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
             None => bad("is not a date"),
         },
         Key::Notified => match parse_notified(v, now) {
+            // A notification is recorded once it was sent: a date to come (2062 for 2026)
+            // would silence the embargo's 14-day warning, which counts from it.
+            Some(n)
+                if crate::core::store::parse_timestamp(&n.at)
+                    .is_some_and(|at| at > now + chrono::Duration::days(1)) =>
+            {
+                bad("is dated in the future: record a notification once it was sent")
+            }
             Some(n) => Ok(Value::Notified(n)),
             None => bad("names nobody"),
         },
@@ -330,8 +339,12 @@ fn cwe_id(v: &str) -> Option<String> {
         .strip_prefix("CWE-")
         .or_else(|| v.strip_prefix("cwe-"))
         .unwrap_or(v);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("CWE-{digits}"))
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // CVE JSON 5 takes `CWE-[1-9][0-9]*`: `CWE-079` is CWE-79, and there is no CWE-0.
+    let digits = digits.trim_start_matches('0');
+    (!digits.is_empty()).then(|| format!("CWE-{digits}"))
 }
 
 /// A `credits` value, `NAME:TYPE`, with TYPE one of [`CREDIT_TYPES`].
@@ -407,7 +420,7 @@ fn is_cve_id(v: &str) -> bool {
         (parts.next(), parts.next(), parts.next(), parts.next()),
         (Some("CVE"), Some(y), Some(n), None)
             if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit())
-                && n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit())
+                && (4..=19).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit())
     )
 }
 
@@ -474,9 +487,15 @@ impl Severity {
                 absent.join(", ")
             ));
         }
+        // OSV's and CVE JSON 5's schemas take a v4.0 vector only with its metrics in the
+        // specification's order, which the crate writes whatever order it read.
+        let vector = match parsed {
+            cvss::Cvss::CvssV40(_) => parsed.to_string(),
+            _ => vector.trim().to_string(),
+        };
         Ok(Severity {
             version,
-            vector: vector.trim().to_string(),
+            vector,
             score: (parsed.score() * 10.0).round() / 10.0,
             rating: parsed.severity().as_str(),
         })

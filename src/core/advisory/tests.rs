@@ -76,15 +76,45 @@ fn values_are_checked_and_normalised() {
     );
     // notified: WHO:DATE, WHO may hold colons; without a date, now.
     assert_eq!(
-        set("notified=mailto:distros@vs.openwall.org:2026-11-20"),
+        set("notified=mailto:distros@vs.openwall.org:2026-10-20"),
         Change::Set(
             Key::Notified,
             Value::Notified(Notified {
                 who: "mailto:distros@vs.openwall.org".into(),
-                at: "2026-11-20T00:00:00Z".into()
+                at: "2026-10-20T00:00:00Z".into()
             })
         )
     );
+    // A date to come (2062 for 2026) silenced the embargo's 14-day warning.
+    assert!(err("notified=linux-distros:2062-12-01").contains("dated in the future"));
+    // What the OSV and CVE JSON 5 schemas take, not only what reads as an id or a vector.
+    assert_eq!(
+        set("cwe=CWE-079"),
+        Change::Set(Key::Cwe, Value::Text("CWE-79".into()))
+    );
+    assert!(err("cwe=0").contains("is not a CWE id"));
+    assert!(err("cve=CVE-2024-12345678901234567890").contains("is not a CVE id"));
+    assert_eq!(
+        set("cve=CVE-2024-1234567890123456789"),
+        Change::Set(Key::Cve, Value::Text("CVE-2024-1234567890123456789".into()))
+    );
+    // A v4.0 vector is kept in the specification's order, which the schemas' patterns want.
+    assert_eq!(
+        set("cvss=CVSS:4.0/AC:L/AV:N/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
+        Change::Set(
+            Key::Cvss,
+            Value::Text("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N".into())
+        )
+    );
+    // One version each: the exports write the range around it.
+    for range in [
+        "introduced=>=1.0",
+        "fixed=2.0,3.0",
+        "fixed=<2.0",
+        "fixed=3.12.*",
+    ] {
+        assert!(err(range).contains("not one version"), "{range}");
+    }
     assert_eq!(
         set("notified=oss-security"),
         Change::Set(
