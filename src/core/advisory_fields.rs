@@ -249,20 +249,7 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
             }
         }
         Key::Introduced | Key::Fixed | Key::LastAffected => {
-            if v.contains(char::is_whitespace) {
-                bad("has spaces")
-            } else if v.contains(['<', '>', '=', '!', '~', ',', '*', '^']) {
-                // One version each: the exports write the range around it (GHSA's
-                // `>= 1.0, < 2.0`), so `>=1.0` became `>= >=1.0`.
-                bad("is a range or a pattern, not one version: give the version alone (introduced, fixed, last_affected are the range's ends)")
-            } else if looks_like_short_hash(v) {
-                bad("looks like a shortened commit hash; give the full 40-character hash")
-            } else if is_commit_hash(v) {
-                // As OSV's GIT ranges want them.
-                text(v.to_ascii_lowercase())
-            } else {
-                text(v.to_string())
-            }
+            version(v).map_err(|why| rejected(key, v, why))
         }
         Key::Cvss => Severity::of(v).map(|s| Value::Text(s.vector)),
         Key::Cwe => match cwe_id(v) {
@@ -301,6 +288,24 @@ pub fn parse_value(key: Key, raw: &str, now: DateTime<Utc>) -> Result<Value, Str
             Some(n) => Ok(Value::Notified(n)),
             None => bad("names nobody"),
         },
+    }
+}
+
+/// One end of the affected range: a version or a full commit hash (lower-cased, as OSV's GIT
+/// ranges want them), or why not.
+fn version(v: &str) -> Result<Value, &'static str> {
+    if v.contains(char::is_whitespace) {
+        Err("has spaces")
+    } else if v.contains(['<', '>', '=', '!', '~', ',', '*', '^']) {
+        // One version each: the exports write the range around it (GHSA's `>= 1.0, < 2.0`),
+        // so `>=1.0` became `>= >=1.0`.
+        Err("is a range or a pattern, not one version: give the version alone (introduced, fixed, last_affected are the range's ends)")
+    } else if looks_like_short_hash(v) {
+        Err("looks like a shortened commit hash; give the full 40-character hash")
+    } else if is_commit_hash(v) {
+        Ok(Value::Text(v.to_ascii_lowercase()))
+    } else {
+        Ok(Value::Text(v.to_string()))
     }
 }
 
