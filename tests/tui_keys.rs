@@ -84,6 +84,104 @@ fn the_spam_sweep_confirms_exactly_the_suspected_spam() {
     assert!(desk.status().contains("5 reports"), "{}", desk.status());
 }
 
+/// Another desk's change to report `id`, made through the store, then the queue read again
+/// (Tab there and back) so this desk sees it.
+fn changed_elsewhere(desk: &mut Desk, change: impl FnOnce(&mut secdesk::core::store::Store)) {
+    let mut other = secdesk::core::store::Store::open(desk.store.path()).unwrap();
+    change(&mut other);
+    desk.key(KeyCode::Tab);
+    desk.key(KeyCode::BackTab);
+}
+
+/// Moves the cursor onto report `id` (at most 20 rows down from the top).
+fn cursor_to(desk: &mut Desk, id: i64) {
+    desk.key(KeyCode::Char('g'));
+    for _ in 0..20 {
+        if desk.current() == id {
+            return;
+        }
+        desk.key(KeyCode::Char('j'));
+    }
+    panic!("report #{id} is not in the queue");
+}
+
+/// The sweep closed a report another member had taken (a triager working on it) with no
+/// question: the moderator clearing the screen could not see the coordinator at 80 columns.
+/// Now the question counts it, and n leaves it open.
+#[test]
+fn the_spam_sweep_asks_before_closing_a_report_another_member_took() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Tab); // Suspected spam
+    let id = desk.state.queue.current().unwrap().summary.id;
+    desk.key(KeyCode::BackTab);
+    changed_elsewhere(&mut desk, |other| {
+        let grace = secdesk::core::triage::Request::new("grace@demo.example");
+        secdesk::core::triage::take(other, &grace, id).unwrap();
+    });
+    desk.key(KeyCode::Tab); // Suspected spam, read again
+    desk.key(KeyCode::Char('X'));
+    desk.key(KeyCode::Char('s'));
+    let Overlay::Confirm(c) = &desk.state.overlay else {
+        panic!("a report another member took asks first")
+    };
+    assert_eq!(c.question, "mark 5 as spam: 1 taken by grace? y/N");
+    desk.key(KeyCode::Char('n'));
+    assert_eq!(spam_count(&desk), 0, "n changes nothing");
+}
+
+/// A single s on a report a person confirmed valid closed it with no question, though the
+/// same verdict over a selection asks: it asks now, and n leaves it as it was.
+#[test]
+fn a_single_verdict_against_a_confirmed_class_asks_first() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    changed_elsewhere(&mut desk, |other| {
+        let ada = secdesk::core::triage::Request::new("ada@demo.example");
+        secdesk::core::triage::mark(other, &ada, id, secdesk::core::model::Class::Valid, None)
+            .unwrap();
+    });
+    // Confirmed, it left Needs triage: the All tab shows it.
+    for _ in 0..10 {
+        if desk.state.tab == secdesk::tui::app::Tab::All {
+            break;
+        }
+        desk.key(KeyCode::Tab);
+    }
+    cursor_to(&mut desk, id);
+    desk.key(KeyCode::Char('s'));
+    let Overlay::Confirm(c) = &desk.state.overlay else {
+        panic!("s on a confirmed valid report asks first")
+    };
+    assert_eq!(c.question, "mark 1 as spam: 1 confirmed valid? y/N");
+    desk.key(KeyCode::Char('n'));
+    assert_eq!(desk.report_field(id, "class").as_deref(), Some("valid"));
+    // A report only suggested as something else is the triager's call: no question.
+    let next = (1..=9).find(|&r| r != id).unwrap();
+    cursor_to(&mut desk, next);
+    desk.key(KeyCode::Char('s'));
+    assert!(matches!(desk.state.overlay, Overlay::None), "no question");
+    assert_eq!(desk.report_field(next, "state").as_deref(), Some("spam"));
+}
+
+/// After u the cursor kept its place while the undone reports came back above it, so it
+/// sat on an unrelated report and the next key acted on that one. It goes onto the report
+/// brought back now.
+#[test]
+fn undo_puts_the_cursor_on_the_report_it_brought_back() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('j'));
+    desk.key(KeyCode::Char('j'));
+    let first = desk.current();
+    desk.key(KeyCode::Char('v'));
+    desk.key(KeyCode::Char('j'));
+    let second = desk.current();
+    desk.key(KeyCode::Char('v'));
+    desk.key(KeyCode::Char('u'));
+    assert_eq!(desk.current(), second, "{}", desk.status());
+    desk.key(KeyCode::Char('u'));
+    assert_eq!(desk.current(), first, "{}", desk.status());
+}
+
 #[test]
 fn a_bulk_verdict_over_other_suggestions_asks_first_and_n_changes_nothing() {
     let mut desk = Desk::demo();
@@ -480,6 +578,55 @@ fn esc_typed_fast_before_a_key_is_still_an_esc() {
         acted,
         9 - 1,
         "then s marked the report under the cursor only"
+    );
+}
+
+/// In the report picker a typed number linked that report whatever line was highlighted:
+/// "#1", then Down onto #13, then Enter linked #1. The typed report is now the first line,
+/// highlighted, and Enter links the line under the cursor.
+#[test]
+fn the_report_picker_links_the_highlighted_line() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    let dup_of = |desk: &Desk| -> Option<i64> {
+        desk.store
+            .conn()
+            .query_row(
+                "SELECT duplicate_of FROM reports WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    desk.key(KeyCode::Char('d'));
+    desk.keys("#1");
+    let screen = desk.screen();
+    let first = screen
+        .lines()
+        .skip_while(|l| !l.contains("> #1"))
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first.contains("#1 tarfile"),
+        "the typed report leads: {screen}"
+    );
+    desk.key(KeyCode::Down);
+    let Some(secdesk::tui::overlay::Overlay::Picker(picker)) = Some(&desk.state.overlay) else {
+        panic!("the picker is open")
+    };
+    let highlighted = picker.matching()[picker.cursor].0.clone();
+    let want: i64 = highlighted
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix('#'))
+        .and_then(|n| n.parse().ok())
+        .expect("a report line");
+    assert_ne!(want, 1, "{highlighted}");
+    desk.key(KeyCode::Enter);
+    assert_eq!(
+        dup_of(&desk),
+        Some(want),
+        "the highlighted line, {highlighted}"
     );
 }
 

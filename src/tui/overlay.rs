@@ -68,8 +68,11 @@ impl Picker {
         }
     }
 
-    /// The items the filter lets through, best first.
-    pub fn matching(&self) -> Vec<&(String, PickerChoice)> {
+    /// The items the filter lets through, best first. In the report picker, a number typed
+    /// in full puts that report first (a line of its own when it is not listed), so the
+    /// line under the cursor is always what Enter picks.
+    pub fn matching(&self) -> Vec<std::borrow::Cow<'_, (String, PickerChoice)>> {
+        use std::borrow::Cow;
         let mut scored: Vec<(i64, usize, &(String, PickerChoice))> = self
             .items
             .iter()
@@ -77,8 +80,41 @@ impl Picker {
             .filter_map(|(i, item)| fuzzy_score(&self.filter, &item.0).map(|s| (s, i, item)))
             .collect();
         scored.sort_by_key(|(score, i, _)| (-score, *i));
-        scored.into_iter().map(|(_, _, item)| item).collect()
+        let mut out: Vec<Cow<'_, (String, PickerChoice)>> = scored
+            .into_iter()
+            .map(|(_, _, item)| Cow::Borrowed(item))
+            .collect();
+        if let Some(id) = self.typed_report() {
+            // Its line (whose choice may be its original: "duplicate: picks #N").
+            let is_it = |item: &(String, PickerChoice)| line_report(&item.0) == Some(id);
+            out.retain(|item| !is_it(item));
+            let item = match self.items.iter().find(|item| is_it(item)) {
+                Some(item) => Cow::Borrowed(item),
+                None => Cow::Owned((
+                    format!("#{id} (not listed here: by its number)"),
+                    PickerChoice::Report(id),
+                )),
+            };
+            out.insert(0, item);
+        }
+        out
     }
+
+    /// The report whose number was typed in full into the report picker.
+    fn typed_report(&self) -> Option<ReportId> {
+        (self.purpose == PickerPurpose::DuplicateOf)
+            .then(|| self.filter.trim().trim_start_matches('#').parse().ok())
+            .flatten()
+    }
+}
+
+/// The report a line of the report picker is about: its first `#N` word (after the
+/// similarity mark, `≈91% #12 subject (state)`).
+fn line_report(label: &str) -> Option<ReportId> {
+    label
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix('#'))
+        .and_then(|n| n.parse().ok())
 }
 
 /// How well `pattern` matches `text` as a subsequence, ignoring case: `None` when it does
@@ -177,6 +213,8 @@ pub struct Picked {
     pub class: Option<String>,
     pub outcome: Option<String>,
     pub confirmed: bool,
+    /// Who coordinates it (has taken it), if anyone.
+    pub coordinator: Option<String>,
 }
 
 impl Picked {
@@ -187,6 +225,7 @@ impl Picked {
             class: s.class.clone(),
             outcome: s.outcome.clone(),
             confirmed: s.class_confirmed,
+            coordinator: s.coordinator.clone(),
         }
     }
 

@@ -98,26 +98,13 @@ pub fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
     Vec::new()
 }
 
-/// Enter on a picker: the line under the cursor; in the report picker, a number typed
-/// in full names that report even when it is not listed.
+/// Enter on a picker: the line under the cursor (in the report picker, a number typed in
+/// full is the first line, even when that report is not listed: `Picker::matching`).
 fn pick(state: &mut State) -> Vec<Request> {
     let Overlay::Picker(picker) = &state.overlay else {
         return Vec::new();
     };
-    let typed_id = (picker.purpose == PickerPurpose::DuplicateOf)
-        .then(|| {
-            picker
-                .filter
-                .trim()
-                .trim_start_matches('#')
-                .parse::<ReportId>()
-                .ok()
-        })
-        .flatten();
-    let choice = match typed_id {
-        Some(id) => Some(PickerChoice::Report(id)),
-        None => picker.matching().get(picker.cursor).map(|i| i.1.clone()),
-    };
+    let choice = picker.matching().get(picker.cursor).map(|i| i.1.clone());
     let purpose = picker.purpose;
     state.overlay = Overlay::None;
     match choice {

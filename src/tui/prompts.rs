@@ -46,8 +46,8 @@ pub(super) fn batch(state: &mut State, bulk: bool, label: String, change: Change
         Change::InvalidBecause(_) => Some("invalid"),
         _ => None,
     };
-    if let Some(class) = class.filter(|_| bulk && state.screen == Screen::Queue) {
-        if let Some(question) = overruled(state, class) {
+    if let Some(class) = class {
+        if let Some(question) = overruled(state, bulk, class) {
             state.overlay = Overlay::Confirm(Confirm {
                 question,
                 on_yes: OnYes::Requests(requests, follow),
@@ -59,22 +59,57 @@ pub(super) fn batch(state: &mut State, bulk: bool, label: String, change: Change
     requests
 }
 
-/// "mark 40 as spam: 15 suggested valid, 10 unsure? y/N" when the selection holds reports
-/// not suggested as `class`; `None` when every one of them is.
-fn overruled(state: &State, class: &str) -> Option<String> {
+/// The question before a verdict of `class` that overrules what is known of its reports:
+/// "mark 40 as spam: 15 suggested valid, 10 unsure, 1 taken by grace? y/N". A selection
+/// (`bulk`) is asked about every report the classifier did not suggest as `class`; one
+/// report only when a person confirmed another class. Either way, one another member has
+/// taken: a moderator clearing a screen must not close a report a triager is working on.
+/// `None` when nothing is overruled.
+fn overruled(state: &State, bulk: bool, class: &str) -> Option<String> {
+    let picked: Vec<Picked> = match state.screen {
+        Screen::Queue if bulk && !state.selection.is_empty() => {
+            state.selection.values().cloned().collect()
+        }
+        Screen::Queue => state.queue.current().map(Picked::of).into_iter().collect(),
+        Screen::Report => state
+            .report
+            .as_ref()
+            .filter(|d| Some(d.id()) == state.report_id)
+            .map(|d| Picked {
+                version: d.report.version,
+                class: d.report.class.map(|c| c.as_str().to_string()),
+                outcome: d.report.classifier.outcome.clone(),
+                confirmed: d.report.class_confirmed,
+                coordinator: d.report.coordinator.clone(),
+            })
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let whole_selection = bulk && state.screen == Screen::Queue && !state.selection.is_empty();
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for picked in state.selection.values().filter(|p| !p.says(class)) {
-        let what = picked.suggestion();
-        match counts.iter_mut().find(|(w, _)| *w == what) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((what, 1)),
+    let mut count = |what: String| match counts.iter_mut().find(|(w, _)| *w == what) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((what, 1)),
+    };
+    for p in &picked {
+        let other_class = !p.says(class) && (whole_selection || (p.confirmed && p.class.is_some()));
+        if other_class {
+            count(p.suggestion());
+        }
+        if let Some(who) = p
+            .coordinator
+            .as_deref()
+            .filter(|c| !c.eq_ignore_ascii_case(&state.me.email))
+        {
+            count(text::taken_by(who));
         }
     }
     if counts.is_empty() {
         return None;
     }
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Some(text::confirm_bulk(state.selection.len(), class, &counts))
+    Some(text::confirm_bulk(picked.len(), class, &counts))
 }
 
 /// Where the cursor goes after a change from the queue: onto the first report after the

@@ -385,6 +385,11 @@ pub fn confirm_bulk(total: usize, class: &str, counts: &[(String, usize)]) -> St
     format!("mark {total} as {class}: {}? y/N", parts.join(", "))
 }
 
+/// A report another member has taken, as the verdict's question counts it.
+pub fn taken_by(who: &str) -> String {
+    format!("taken by {}", crate::core::team::event::short_actor(who))
+}
+
 pub fn quit_with_selection(n: usize) -> String {
     format!("quit with {n} selected (the selection is dropped, nothing else changes)? y/N")
 }

@@ -280,7 +280,19 @@ fn on_command(state: &mut State, command: Command, count: Option<usize>) -> Vec<
             vec![Request::Stats]
         }
         Command::Undo => match state.undo.pop() {
-            Some(entry) => vec![Request::Undo(entry)],
+            Some(entry) => {
+                // The cursor goes onto the report brought back (it kept its place while rows
+                // came back above it, so the next key hit an unrelated report), else stays
+                // on the one it was on.
+                if let Some(&(restored, _, _)) = entry.items.first() {
+                    state.follow = Some(super::app::Follow {
+                        acted: restored,
+                        next: state.queue.current().map(|r| r.summary.id),
+                        landed: false,
+                    });
+                }
+                vec![Request::Undo(entry)]
+            }
             None => {
                 state.info(text::NOTHING_TO_UNDO);
                 Vec::new()

@@ -59,7 +59,8 @@ pub fn draw(frame: &mut Frame, area: Rect, picker: &Picker, target: &str) {
             ),
         ]));
     }
-    for (i, (label, _)) in matching.iter().enumerate().skip(first).take(room) {
+    for (i, item) in matching.iter().enumerate().skip(first).take(room) {
+        let label = &item.0;
         let number = if typed || i >= 9 {
             String::new()
         } else {
