@@ -233,6 +233,15 @@ pub fn compute(
     for r in &rows {
         tally.add(r, &history, &method);
     }
+    // Every period of the span is shown, quiet ones as zeros: a year's chart that skipped
+    // them put July next to November.
+    let first = from.or_else(|| rows.iter().map(|r| r.created).min());
+    let last = to
+        .map(|t| t - chrono::Duration::seconds(1))
+        .or_else(|| rows.iter().map(|r| r.created).max());
+    if let (Some(first), Some(last)) = (first, last) {
+        tally.fill(&method, first, last);
+    }
     let mut f = tally.into_figures(&method, held);
     f.members = member_figures(store, &rows, members, from, to, now)?;
     Ok(f)
@@ -291,6 +300,34 @@ struct Tally {
 }
 
 impl Tally {
+    /// The longest span whose periods are filled in: past it (an all-time view of decades)
+    /// only the periods with reports are listed.
+    const MAX_FILLED_DAYS: i64 = 20 * 366;
+
+    /// Adds an empty bucket for each period from `first` to `last` that has no report.
+    fn fill(&mut self, method: &Method, first: DateTime<Utc>, last: DateTime<Utc>) {
+        let (start, end) = (
+            method.zone.local(first).date(),
+            method.zone.local(last).date(),
+        );
+        if end < start || (end - start).num_days() > Self::MAX_FILLED_DAYS {
+            return;
+        }
+        let mut day = start;
+        while day <= end {
+            let key = method.by.key(day.and_hms_opt(12, 0, 0).unwrap_or_default());
+            self.buckets.entry(key.clone()).or_insert_with(|| Bucket {
+                figures: PeriodFigures {
+                    period: key,
+                    ..PeriodFigures::default()
+                },
+                ..Bucket::default()
+            });
+            let Some(next) = day.succ_opt() else { break };
+            day = next;
+        }
+    }
+
     /// Counts one report: its bucket's intake, its invalid reason, who cleared it, and
     /// unless it is spam or historical, its clocks against the targets.
     fn add(&mut self, r: &Row, history: &History, method: &Method) {

@@ -417,3 +417,49 @@ fn time_to_fix_leaves_out_undone_moves_and_reopened_reports() {
     assert_eq!(f.time_to_fix.count, 1, "{:?}", f.time_to_fix);
     assert_eq!(f.time_to_fix.median, Some(10.0), "{:?}", f.time_to_fix);
 }
+
+/// A month (or week, quarter) with no report was left out of `by_period`, the CSV and the
+/// charts, so a year's chart put July next to November. Every period of the span is listed
+/// now, quiet ones as zeros: within `--since`/`--until`, else from the first report to the
+/// last.
+#[test]
+fn quiet_periods_are_listed_as_zeros() {
+    let (_dir, store) = store_with(vec![
+        incoming(1, at(1, 10, 9), false),
+        incoming(2, at(3, 5, 9), false),
+    ]);
+    let period = Period {
+        since: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
+        until: chrono::NaiveDate::from_ymd_opt(2026, 4, 30),
+        ..Period::default()
+    };
+    let f = compute(
+        &store,
+        period,
+        By::Month,
+        &ClockConfig::default(),
+        &[],
+        at(5, 1, 0),
+    )
+    .unwrap();
+    let months: Vec<(&str, usize)> = f
+        .by_period
+        .iter()
+        .map(|p| (p.period.as_str(), p.unclassified))
+        .collect();
+    assert_eq!(
+        months,
+        [
+            ("2026-01", 1),
+            ("2026-02", 0),
+            ("2026-03", 1),
+            ("2026-04", 0)
+        ]
+    );
+    // Without bounds: from the first report to the last.
+    let f = monthly(&store, at(5, 1, 0));
+    let months: Vec<&str> = f.by_period.iter().map(|p| p.period.as_str()).collect();
+    assert_eq!(months, ["2026-01", "2026-02", "2026-03"]);
+    // A quiet period's figures say nothing happened, not that a clock failed.
+    assert_eq!(f.by_period[1].acknowledge_efficiency, None);
+}
