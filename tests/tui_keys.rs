@@ -182,6 +182,24 @@ fn undo_puts_the_cursor_on_the_report_it_brought_back() {
     assert_eq!(desk.current(), first, "{}", desk.status());
 }
 
+/// Tab dropped the selection without a word, and the status line still said "4 selected":
+/// the next s acted on the cursor's report only. It says the selection was cleared now.
+#[test]
+fn a_new_queue_says_the_selection_was_cleared() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('X'));
+    let selected = desk.state.selection.len();
+    assert!(selected > 1);
+    desk.key(KeyCode::Tab);
+    assert!(desk.state.selection.is_empty());
+    assert!(
+        desk.status()
+            .contains(&format!("Selection cleared ({selected} unselected)")),
+        "{}",
+        desk.status()
+    );
+}
+
 #[test]
 fn a_bulk_verdict_over_other_suggestions_asks_first_and_n_changes_nothing() {
     let mut desk = Desk::demo();

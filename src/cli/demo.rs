@@ -98,6 +98,7 @@ fn holds_other_mail(path: &std::path::Path) -> anyhow::Result<bool> {
 
 pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
+    let kept = args.db.is_some();
     let path = args.db.unwrap_or_else(|| dir.path().join("demo.db"));
     // `--db` names a file to keep the demo in: pointed at a real store, it would have mixed
     // the demo's fake reports (a forged "CRITICAL RCE" among them) into the team's queue.
@@ -117,11 +118,15 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     drop(store);
     let mut config = demo_config()?;
     config.store.path = Some(path.clone());
+    let greeting = match kept {
+        true => tui::text::demo_greeting_in(&path.display().to_string()),
+        false => tui::text::DEMO_GREETING.to_string(),
+    };
     tui::run(tui::Options {
         config,
         store_path: path,
         sync: None,
-        greeting: Some(tui::text::DEMO_GREETING.to_string()),
+        greeting: Some(greeting),
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -170,6 +170,13 @@ pub const NO_IMAP: &str = "sync off: the config has no [imap] section";
 pub const SYNC_NOT_BUILT: &str = "IMAP sync is not in this build yet";
 pub const DEMO_GREETING: &str =
     "Demo mailbox loaded into a temporary database. ? shows the keys, q quits.";
+/// The greeting of `secdesk demo --db FILE`: the demo is kept in FILE, not thrown away.
+pub fn demo_greeting_in(file: &str) -> String {
+    format!(
+        "Demo mailbox loaded into {}, kept there. ? shows the keys, q quits.",
+        crate::core::sanitize::terminal_line(file)
+    )
+}
 pub const NOBODY: &str = "nobody";
 pub const REPORTER_ANSWERED: &str = "the reporter answered";
 pub const WHY_CLASS: &str = "Classifier";

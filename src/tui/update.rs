@@ -325,7 +325,11 @@ fn switch_tab(state: &mut State, forward: bool) -> Vec<Request> {
         (i + len - 1) % len
     };
     state.tab = Tab::ALL[next];
-    state.selection.clear();
+    // A selection belongs to its queue; said, so the next s does not seem to act on it.
+    if !state.selection.is_empty() {
+        state.info(text::selection_cleared(state.selection.len()));
+        state.selection.clear();
+    }
     state.new_queue()
 }
 
