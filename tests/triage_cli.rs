@@ -332,6 +332,9 @@ fn refused_commands_say_why_and_what_is_allowed_in_one_line() {
     let err = desk.refused(&["assign", "1", "mallory"]);
     assert!(err.contains("no team member 'mallory'"), "{err}");
     assert!(err.contains("Bob <bob@example.org>"), "{err}");
+    // A name that is no member is a value the command does not take: exit 2, as a state
+    // that does not exist is (README "Exit status").
+    assert_eq!(desk.run(&["assign", "1", "mallory"]).status.code(), Some(2));
     let err = desk.refused(&["show", "99"]);
     assert!(err.contains("no report #99"), "{err}");
     let err = desk.refused(&["take", "99"]);

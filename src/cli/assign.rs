@@ -23,7 +23,15 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let req = change::request(&config, &args.version_check);
-    let a = triage::assign(&mut store, &req, &config, args.id, &args.member)?;
+    let a = triage::assign(&mut store, &req, &config, args.id, &args.member).map_err(|e| {
+        // A name that is no member is a value the command does not take (exit 2), as a
+        // state or a class that does not exist is.
+        match e {
+            triage::TriageError::UnknownMember { .. }
+            | triage::TriageError::AmbiguousMember { .. } => super::exit::usage(e.to_string()),
+            e => e.into(),
+        }
+    })?;
     report(args.id, &a)
 }
 
