@@ -177,7 +177,12 @@ impl Context {
     /// Opens the store for a command that only reads: a damaged store opens read-only,
     /// with a notice saying how to recover.
     pub fn read_store(&self) -> anyhow::Result<(Config, Store)> {
-        let config = self.config()?;
+        self.read_store_of(self.config()?)
+    }
+
+    /// [`Context::read_store`] with the config already loaded (a command that checks the
+    /// config before it reads the store).
+    pub fn read_store_of(&self, config: Config) -> anyhow::Result<(Config, Store)> {
         let path = self.existing_store(&config)?;
         let store = self.open_store(&path, Store::open_for_reading)?;
         if let Some(detail) = store.damage() {

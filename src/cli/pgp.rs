@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
-    let (config, store) = ctx.read_store()?;
+    let (config, store) = ctx.read_store_of(config)?;
     crate::core::triage::writes::load(store.conn(), args.id)?;
     let offers = pgp_keys::offers(&config, store.conn(), args.id).map_err(anyhow::Error::msg)?;
     if offers.is_empty() {

@@ -131,7 +131,7 @@ impl Session {
             outbox::unsettled_for_report(&self.store, report_id)
                 .ok()
                 .and_then(|mut rows| rows.pop())
-                .map(|row| text::unsettled_reply(row.id, &row.state.to_string()))
+                .map(|row| text::unsettled_reply(row.id, row.state))
         };
         let warning = composed
             .is_ok()

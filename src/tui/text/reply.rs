@@ -66,8 +66,8 @@ pub fn is_replying(who: &str, minutes: i64) -> String {
 
 /// The `who` of [`write_anyway`] when the report has a reply of ours in the outbox that
 /// is still sending or unconfirmed.
-pub fn unsettled_reply(outbox_id: i64, state: &str) -> String {
-    if state == "queued" {
+pub fn unsettled_reply(outbox_id: i64, state: crate::core::outbox::OutboxState) -> String {
+    if state == crate::core::outbox::OutboxState::Queued {
         return format!("outbox #{outbox_id}, a reply queued to go at the next delivery,");
     }
     format!("outbox #{outbox_id}, a reply that may already have reached the reporter ({state}),")
