@@ -1091,29 +1091,35 @@ fn upper_case_commit_hashes_make_a_valid_osv_git_range() {
 }
 
 /// The CNA id and the vendor come from the config and go into the CVE record as they are: one
-/// that is no version 4 UUID, or an empty vendor, is refused (cvelib rejects both).
+/// that is no version 4 UUID, or an empty vendor, is refused (cvelib rejects both) as a wrong
+/// config value, exit 78, when the config is read: before, only `export --format cve`
+/// refused it, with exit 1, a failure to retry rather than a config to correct.
 #[test]
-fn a_cve_export_refuses_a_cna_id_that_is_no_uuid_and_an_empty_vendor() {
+fn a_cna_id_that_is_no_uuid_and_an_empty_vendor_are_config_errors() {
     let desk = Desk::new();
     desk.set_full_advisory();
     let config = desk.path("config.toml");
     let good = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, good.replace(ORG, "psf") + "vendor = \"\"\n").unwrap();
-    let err = desk.export_refused("cve", "bad-config.json");
-    assert!(
-        err.contains("[advisory] cna_org_id \"psf\" is not a UUID")
-            && err.contains("[advisory] vendor is 0 characters")
-            && err.contains("correct it in the config file"),
-        "{err}"
-    );
+    for args in [&["export", "1", "--format", "cve"][..], &["list"][..]] {
+        let out = desk.run_with(args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{args:?}: {err}");
+        assert!(
+            err.contains("key `advisory.cna_org_id` = \"psf\" is not a UUID")
+                && err.contains("key `advisory.vendor` is 0 characters"),
+            "{err}"
+        );
+    }
     // A UUID of another version than 4 is no CVE orgId either.
     std::fs::write(
         &config,
         good.replace(ORG, "28c92f92-d60d-112d-b760-e73465c3df22"),
     )
     .unwrap();
-    let err = desk.export_refused("cve", "v1.json");
-    assert!(err.contains("is not a UUID"), "{err}");
+    let out = desk.run_with(&["export", "1", "--format", "cve"], None);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a UUID"));
 }
 
 /// A report the team rejected (invalid, spam, duplicate) has no advisory to publish: every

@@ -60,6 +60,46 @@ impl AdvisoryConfig {
     }
 }
 
+impl AdvisoryConfig {
+    /// Refuses values a CVE record cannot carry: `orgId` is a version 4 UUID in the CVE
+    /// schema, and the vendor a text of 1 to 512 characters. Checked when the config is read,
+    /// so a wrong value is a config error (exit 78) for every command, and again by the CVE
+    /// export for a config built another way.
+    pub fn check_cve_fields(&self) -> Result<(), String> {
+        let mut wrong = Vec::new();
+        if let Some(org) = self.cna_org_id.as_deref().filter(|o| !is_uuid(o)) {
+            wrong.push(format!(
+                "key `advisory.cna_org_id` = {org:?} is not a UUID (the CNA's organisation id, \
+                 as CVE Services gives it: a version 4 UUID, 8-4-4-4-12 hex digits)"
+            ));
+        }
+        let vendor = self.vendor.trim().chars().count();
+        if vendor == 0 || vendor > 512 {
+            wrong.push(format!(
+                "key `advisory.vendor` is {vendor} characters and a CVE record's vendor holds 1 to 512"
+            ));
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(wrong.join("; "))
+        }
+    }
+}
+
+/// A UUID as the CVE schema's `uuidType` reads it: version 4 (random), RFC 4122 variant,
+/// hex in either case.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups[2].starts_with('4')
+        && groups[3].starts_with(['8', '9', 'a', 'b', 'A', 'B'])
+}
+
 /// The home databases in [`OSV_ID_PATTERN`], for the refusal: `PSF, PYSEC, GHSA, …`.
 fn home_databases() -> String {
     let inner = OSV_ID_PATTERN
@@ -79,6 +119,43 @@ mod tests {
             ..AdvisoryConfig::default()
         }
         .check_id_prefix()
+    }
+
+    #[test]
+    fn a_cna_id_must_be_a_version_4_uuid_and_the_vendor_fit_a_cve_record() {
+        let with = |org: &str, vendor: &str| {
+            AdvisoryConfig {
+                cna_org_id: Some(org.into()),
+                vendor: vendor.into(),
+                ..AdvisoryConfig::default()
+            }
+            .check_cve_fields()
+        };
+        assert_eq!(with("28c92f92-d60d-412d-b760-e73465c3df22", "PSF"), Ok(()));
+        assert_eq!(with("28C92F92-D60D-412D-B760-E73465C3DF22", "PSF"), Ok(()));
+        for bad in [
+            "psf",
+            "28c92f92-d60d-112d-b760-e73465c3df22",
+            "28c92f92-d60d-412d-c760-e73465c3df22",
+            "28c92f92d60d412db760e73465c3df22",
+            "28c92f92-d60d-412d-b760-e73465c3df2g",
+        ] {
+            let err = with(bad, "PSF").unwrap_err();
+            assert!(
+                err.starts_with(&format!(
+                    "key `advisory.cna_org_id` = {bad:?} is not a UUID"
+                )),
+                "{err}"
+            );
+        }
+        for (vendor, chars) in [("", 0), ("  ", 0), (&*"v".repeat(513), 513)] {
+            let err = with("28c92f92-d60d-412d-b760-e73465c3df22", vendor).unwrap_err();
+            assert_eq!(
+                err,
+                format!("key `advisory.vendor` is {chars} characters and a CVE record's vendor holds 1 to 512")
+            );
+        }
+        assert!(AdvisoryConfig::default().check_cve_fields().is_ok());
     }
 
     #[test]

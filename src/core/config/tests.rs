@@ -322,6 +322,38 @@ fn numbers_out_of_range_are_refused_naming_key_and_range() {
 }
 
 #[test]
+fn a_section_or_key_given_twice_is_named() {
+    // Before, both said only "line N: duplicate key".
+    let twice = format!("{MINIMAL}\n[sync]\ntimeout_seconds = 10\n[sync]\ndeadline_seconds = 5\n");
+    let err = Config::parse(&twice, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    let first = twice.lines().position(|l| l == "[sync]").unwrap() + 1;
+    assert!(
+        err.contains(&format!(
+            "section [sync] is given twice (first on line {first}): put its keys under one [sync]"
+        )),
+        "{err}"
+    );
+    let key = format!("{MINIMAL}\n[sync]\ntimeout_seconds = 10\ntimeout_seconds = 20\n");
+    let err = Config::parse(&key, Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    let first = key
+        .lines()
+        .position(|l| l == "timeout_seconds = 10")
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!(
+            "line {}: key `sync.timeout_seconds` is given twice (first on line {first}): keep one",
+            first + 1
+        )),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unknown_section_is_named_as_a_section() {
     let text = format!("{MINIMAL}\n[smpt]\nhost = \"x\"\n");
     let err = Config::parse(&text, Path::new("/etc/x/config.toml"))

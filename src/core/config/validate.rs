@@ -30,6 +30,7 @@ impl Config {
         self.check_addresses()?;
         self.check_authserv_ids()?;
         self.advisory.check_id_prefix()?;
+        self.advisory.check_cve_fields()?;
         if self
             .store
             .path
@@ -411,10 +412,72 @@ pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
             full(unknown)
         );
     }
+    if message.starts_with("duplicate key") {
+        // A `[section]` header given twice, or a key given twice in one section: TOML
+        // keeps neither, so say which and where the first one is.
+        if let (true, Some(s)) = (line_text.starts_with('['), &section) {
+            let first = first_line_of(text, |l| {
+                l.strip_prefix('[')
+                    .and_then(|l| l.split(']').next())
+                    .map(|n| n.trim().trim_matches('"'))
+                    == Some(s.as_str())
+            });
+            return format!(
+                "line {line}: section [{s}] is given twice{}: put its keys under one [{s}]",
+                first
+                    .filter(|f| *f < line)
+                    .map(|f| format!(" (first on line {f})"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(k) = key {
+            let starts = |l: &str| {
+                l.split_once('=')
+                    .map(|(name, _)| name.trim().trim_matches('"'))
+                    == Some(k)
+            };
+            let first = first_line_after_section(text, section.as_deref(), starts);
+            return format!(
+                "line {line}: key `{}` is given twice{}: keep one",
+                full(k),
+                first
+                    .filter(|f| *f < line)
+                    .map(|f| format!(" (first on line {f})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     match key {
         Some(k) => format!("line {line}: key `{}`: {message}", full(k)),
         None => format!("line {line}: {message}"),
     }
+}
+
+/// The number (from 1) of the first line, trimmed, that `is` accepts.
+fn first_line_of(text: &str, is: impl Fn(&str) -> bool) -> Option<usize> {
+    text.lines().position(|l| is(l.trim())).map(|i| i + 1)
+}
+
+/// The number of the first line `is` accepts within the last `[section]` of that name
+/// (or before any section when `section` is `None`).
+fn first_line_after_section(
+    text: &str,
+    section: Option<&str>,
+    is: impl Fn(&str) -> bool,
+) -> Option<usize> {
+    let mut current: Option<String> = None;
+    let mut found = None;
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if let Some(name) = l.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            current = Some(name.trim().trim_matches('"').to_string());
+            continue;
+        }
+        if current.as_deref() == section && is(l) && found.is_none() {
+            found = Some(i + 1);
+        }
+    }
+    found
 }
 
 /// The text between `open` and the next `close` after it.

@@ -218,43 +218,12 @@ fn references(a: &Advisory) -> Vec<Value> {
     references
 }
 
-/// Refuses config values the record cannot carry: `orgId` is a UUID in the CVE schema, and
-/// the vendor a non-empty text of at most 512 characters.
+/// Refuses config values the record cannot carry (the config's own check, for a config that
+/// was not read from a file).
 fn refuse_bad_config(meta: &Meta<'_>) -> Result<(), ExportError> {
-    let c = meta.config;
-    let mut wrong = Vec::new();
-    if let Some(org) = c.cna_org_id.as_deref().filter(|o| !is_uuid(o)) {
-        wrong.push(format!(
-            "[advisory] cna_org_id {org:?} is not a UUID (the CNA's organisation id, as CVE \
-             Services gives it: a version 4 UUID, 8-4-4-4-12 hex digits)"
-        ));
-    }
-    let vendor = c.vendor.trim().chars().count();
-    if vendor == 0 || vendor > 512 {
-        wrong.push(format!(
-            "[advisory] vendor is {vendor} characters and a CVE record's vendor holds 1 to 512"
-        ));
-    }
-    if wrong.is_empty() {
-        return Ok(());
-    }
-    Err(unfit(
-        meta,
-        format!("{}; correct it in the config file", wrong.join(", ")),
-    ))
-}
-
-/// A UUID as the CVE schema's `uuidType` reads it: version 4 (random), RFC 4122 variant,
-/// hex in either case.
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
-        && groups[2].starts_with('4')
-        && groups[3].starts_with(['8', '9', 'a', 'b', 'A', 'B'])
+    meta.config
+        .check_cve_fields()
+        .map_err(|wrong| unfit(meta, format!("{wrong}; correct it in the config file")))
 }
 
 fn unfit(meta: &Meta<'_>, problem: String) -> ExportError {
