@@ -413,44 +413,55 @@ pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
         );
     }
     if message.starts_with("duplicate key") {
-        // A `[section]` header given twice, or a key given twice in one section: TOML
-        // keeps neither, so say which and where the first one is.
-        if let (true, Some(s)) = (line_text.starts_with('['), &section) {
-            let first = first_line_of(text, |l| {
-                l.strip_prefix('[')
-                    .and_then(|l| l.split(']').next())
-                    .map(|n| n.trim().trim_matches('"'))
-                    == Some(s.as_str())
-            });
-            return format!(
-                "line {line}: section [{s}] is given twice{}: put its keys under one [{s}]",
-                first
-                    .filter(|f| *f < line)
-                    .map(|f| format!(" (first on line {f})"))
-                    .unwrap_or_default()
-            );
-        }
-        if let Some(k) = key {
-            let starts = |l: &str| {
-                l.split_once('=')
-                    .map(|(name, _)| name.trim().trim_matches('"'))
-                    == Some(k)
-            };
-            let first = first_line_after_section(text, section.as_deref(), starts);
-            return format!(
-                "line {line}: key `{}` is given twice{}: keep one",
-                full(k),
-                first
-                    .filter(|f| *f < line)
-                    .map(|f| format!(" (first on line {f})"))
-                    .unwrap_or_default()
-            );
+        if let Some(said) = describe_twice(text, line, line_text, section.as_deref(), key) {
+            return said;
         }
     }
     match key {
         Some(k) => format!("line {line}: key `{}`: {message}", full(k)),
         None => format!("line {line}: {message}"),
     }
+}
+
+/// A `[section]` header given twice, or a key given twice in one section: TOML keeps
+/// neither, so say which and where the first one is.
+fn describe_twice(
+    text: &str,
+    line: usize,
+    line_text: &str,
+    section: Option<&str>,
+    key: Option<&str>,
+) -> Option<String> {
+    let first_said = |first: Option<usize>| {
+        first
+            .filter(|f| *f < line)
+            .map(|f| format!(" (first on line {f})"))
+            .unwrap_or_default()
+    };
+    if let (true, Some(s)) = (line_text.starts_with('['), section) {
+        let first = first_line_of(text, |l| {
+            l.strip_prefix('[')
+                .and_then(|l| l.split(']').next())
+                .map(|n| n.trim().trim_matches('"'))
+                == Some(s)
+        });
+        return Some(format!(
+            "line {line}: section [{s}] is given twice{}: put its keys under one [{s}]",
+            first_said(first)
+        ));
+    }
+    let k = key?;
+    let starts = |l: &str| {
+        l.split_once('=')
+            .map(|(name, _)| name.trim().trim_matches('"'))
+            == Some(k)
+    };
+    let first = first_line_after_section(text, section, starts);
+    let full = section.map_or_else(|| k.to_string(), |s| format!("{s}.{k}"));
+    Some(format!(
+        "line {line}: key `{full}` is given twice{}: keep one",
+        first_said(first)
+    ))
 }
 
 /// The number (from 1) of the first line, trimmed, that `is` accepts.
