@@ -59,6 +59,16 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
         "{}",
         check.stdout
     );
+    // For monitoring, --strict makes the unstored mail a failure.
+    let strict = desk.run(&["check", "--strict"], Duration::from_secs(30));
+    assert_eq!(strict.code, Some(1), "{strict:?}");
+    assert!(
+        strict
+            .stderr
+            .contains("secdesk: error: mail the server announced is not stored yet (2 gaps under \"server mail\")"),
+        "{}",
+        strict.stderr
+    );
     let json = desk.run(&["check", "--json"], Duration::from_secs(30));
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("check --json");
     assert_eq!(v["unstored"]["count"], 2, "{v}");
@@ -72,7 +82,8 @@ fn bodies_the_server_withholds_are_named_recorded_and_fetched_by_the_next_sync()
     assert_eq!(desk.uids("INBOX"), vec![1, 2, 3, 4, 5]);
     assert!(desk.missing().is_empty(), "{:?}", desk.missing());
     assert_eq!(desk.inbox_cursor(), 5);
-    let check = desk.run(&["check"], Duration::from_secs(30));
+    let check = desk.run(&["check", "--strict"], Duration::from_secs(30));
+    assert_eq!(check.code, Some(0), "{check:?}");
     assert!(
         check
             .stdout
@@ -432,6 +443,36 @@ fn the_desk_does_not_send_a_refused_password_again() {
         assert_eq!(again, first);
     }
     assert_eq!(server.logins(), 1, "{:?}", server.commands());
+}
+
+/// A server that takes no LOGIN on this connection (LOGINDISABLED) will not take one at the
+/// next round either: the desk says what to change and does not connect again until it is
+/// restarted. Before, it connected again after every backoff, all day.
+#[test]
+fn the_desk_does_not_connect_again_to_a_server_that_takes_no_login() {
+    let server = BadImap::start(Behaviour {
+        login_disabled: true,
+        ..inbox(1..=2)
+    });
+    let (_dir, mut watch) = watch_on(
+        server.port,
+        "[\"INBOX\"]",
+        "poll_seconds = 1\ntimeout_seconds = 3",
+    );
+    let first = watch.round().expect_err("no LOGIN on this connection");
+    assert!(first.contains("LOGINDISABLED"), "{first}");
+    assert!(
+        first.contains(
+            "the desk does not try again until the config is changed and secdesk restarted"
+        ),
+        "{first}"
+    );
+    let connections = server.connections();
+    for _ in 0..3 {
+        assert_eq!(watch.round().expect_err("still refused"), first);
+    }
+    assert_eq!(server.connections(), connections);
+    assert_eq!(server.logins(), 0, "{:?}", server.commands());
 }
 
 /// The desk's round with a message in INBOX whose every FETCH answer breaks the session:

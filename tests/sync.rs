@@ -356,6 +356,118 @@ fn uidvalidity_reset_neither_duplicates_nor_loses_mail() {
     assert_eq!(bodies, 1);
 }
 
+/// A server that gives a stored UID to a new message without changing UIDVALIDITY (Courier
+/// did, its UID file rewritten after its process was killed; RFC 3501 §2.3.1.1 forbids it)
+/// is caught before its cursor is trusted: the new message is stored, not skipped for good.
+/// Dovecot is made to do it by rewriting its `dovecot-uidlist` while stopped: the new
+/// message takes UID 3, the stored third one moves to 4, the same UIDVALIDITY.
+#[test]
+fn a_server_that_gives_a_stored_uid_to_a_new_message_is_caught() {
+    let mut server = server();
+    server.append_all(
+        USER,
+        "INBOX",
+        &[
+            message("r1@x", "one", "1"),
+            message("r2@x", "two", "2"),
+            message("r3@x", "three", "3"),
+        ],
+    );
+    let desk = Desk::new(&server);
+    desk.sync_ok(&server);
+    let (validity, cursor) = desk.cursor();
+    assert_eq!(cursor, 3);
+
+    server.stop();
+    let dir = server.maildir(USER, "INBOX");
+    let uidlist = std::fs::read_to_string(dir.join("dovecot-uidlist")).expect("uidlist");
+    let mut lines = uidlist.lines();
+    let header = lines.next().expect("uidlist header");
+    let files: Vec<String> = lines
+        .map(|l| {
+            l.split_once(':')
+                .map(|(_, f)| f.to_string())
+                .unwrap_or_else(|| panic!("uidlist line {l:?}"))
+        })
+        .collect();
+    assert_eq!(files.len(), 3, "{uidlist}");
+    let new_file = "1700000000.renumbered.test:2,";
+    std::fs::write(
+        dir.join("cur").join(new_file),
+        message("r4@x", "the new one", "4"),
+    )
+    .expect("write the new message");
+    let header: Vec<String> = header
+        .split(' ')
+        .map(|f| {
+            if f.starts_with('N') {
+                "N5".to_string()
+            } else {
+                f.to_string()
+            }
+        })
+        .collect();
+    let rewritten = format!(
+        "{}\n1 :{}\n2 :{}\n3 :{new_file}\n4 :{}\n",
+        header.join(" "),
+        files[0],
+        files[1],
+        files[2]
+    );
+    std::fs::write(dir.join("dovecot-uidlist"), rewritten).expect("rewrite uidlist");
+    for entry in std::fs::read_dir(&dir).expect("maildir") {
+        let entry = entry.expect("entry");
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("dovecot.index")
+        {
+            std::fs::remove_file(entry.path()).expect("remove index");
+        }
+    }
+    server.restart();
+    assert_eq!(
+        server.uidvalidity(USER, "INBOX"),
+        validity,
+        "Dovecot kept the UIDVALIDITY of its uidlist"
+    );
+
+    let out = desk.sync_with(PASSWORD, &["--verbose"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("mailbox \"INBOX\": the server now gives UID 3 to another message than the one stored under it")
+            && stderr.contains("listed again from UID 1"),
+        "{stderr}"
+    );
+    desk.report_of("r4@x");
+    assert_eq!(desk.count("messages"), 4);
+    assert_eq!(desk.cursor(), (validity, 4));
+    // The stored messages carry the UIDs they have now, so the next sync compares them
+    // and is incremental again.
+    let uids: Vec<(String, u32)> = {
+        let conn = desk.conn();
+        let mut stmt = conn
+            .prepare("SELECT message_id, uid FROM messages ORDER BY uid")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        rows
+    };
+    let ids: Vec<(&str, u32)> = uids
+        .iter()
+        .map(|(id, uid)| (id.trim_matches(|c| c == '<' || c == '>'), *uid))
+        .collect();
+    assert_eq!(ids, [("r1@x", 1), ("r2@x", 2), ("r4@x", 3), ("r3@x", 4)]);
+    server.append(USER, "INBOX", &message("r5@x", "five", "5"));
+    let (out, bodies) = sync_counting_bodies(&desk, &server);
+    assert!(out.starts_with("fetched 1 new message"), "{out}");
+    assert_eq!(bodies, 1);
+}
+
 #[test]
 fn sync_leaves_messages_unread_on_the_server() {
     let server = server();

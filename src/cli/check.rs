@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::output::counted;
 use crate::core::sanitize::terminal_line;
 use crate::core::store::file::Identity;
 use crate::core::store::inspect::{inspect, Inspection};
@@ -24,6 +25,11 @@ pub struct Args {
     /// Print one JSON object instead (the same exit status).
     #[arg(long)]
     pub json: bool,
+    /// Also exit 1 while mail the server announced is not stored yet (for monitoring:
+    /// `secdesk check --strict || alert`). Without it, unstored mail is named and the exit
+    /// status is the store file's alone.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `check --json`: what the text says, as fields. `messages` is null when the raw messages
@@ -154,9 +160,24 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let found = inspect(&path, LIMIT)?;
-    if args.json {
-        return print_json(&found);
+    let code = if args.json {
+        print_json(&found)?
+    } else {
+        print_text(&path, &found)?
+    };
+    if args.strict && found.unstored_count > 0 && code == ExitCode::SUCCESS {
+        eprintln!(
+            "secdesk: error: mail the server announced is not stored yet ({} under \"server mail\"{}); `secdesk sync` asks for it again",
+            counted(found.unstored_count, "gap", "gaps"),
+            if args.json { ", unstored in the JSON" } else { "" }
+        );
+        return Ok(ExitCode::FAILURE);
     }
+    Ok(code)
+}
+
+/// The text `check` prints, and its exit status (the store's, not the unstored mail's).
+fn print_text(path: &std::path::Path, found: &Inspection) -> anyhow::Result<ExitCode> {
     let shown = terminal_line(&path.display().to_string());
     let mut out = std::io::stdout().lock();
     writeln!(out, "store       {shown}")?;
@@ -205,9 +226,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "  (an outbox reply whose report is gone is never sent: the next `secdesk outbox --retry` or sync marks it failed; discard it with `secdesk outbox --discard ID`)"
         )?;
     }
-    unstored(&mut out, &found)?;
+    unstored(&mut out, found)?;
     if found.damage.is_empty() {
-        return raw_messages(&mut out, &found);
+        return raw_messages(&mut out, found);
     }
     writeln!(
         out,
@@ -237,12 +258,15 @@ fn unstored(out: &mut impl Write, found: &Inspection) -> anyhow::Result<()> {
             0 => "the server's counts show mail no listed UID names".to_string(),
             uid => format!("UID {uid}"),
         };
+        // A UID a sync ended before asking for has no try yet: its time is when it was
+        // recorded, not a last try.
+        let when = if m.attempts == 0 { "recorded" } else { "last" };
         let last = m
             .last_tried
-            .map(|t| format!(", last {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .map(|t| format!(", {when} {}", t.format("%Y-%m-%d %H:%M UTC")))
             .unwrap_or_default();
         let tries = match m.attempts {
-            0 => "not tried yet".to_string(),
+            0 => "not asked for yet".to_string(),
             1 => "tried once".to_string(),
             n => format!("tried {n} times"),
         };

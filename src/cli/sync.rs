@@ -15,7 +15,7 @@ use crate::core::store::Store;
 use crate::core::triage::history;
 use crate::mailio::gpg;
 use crate::mailio::imap::sync::{self, SyncProgress, SyncReport, DEFAULT_BATCH_SIZE};
-use crate::mailio::imap::{account, connect};
+use crate::mailio::imap::{account, connect, Endpoint, ImapSession};
 
 use super::output::{self, counted};
 use super::Context;
@@ -39,6 +39,27 @@ fn imap_section(config: &Config) -> Result<&ImapConfig, ConfigError> {
     })
 }
 
+/// The cursors are trusted only once the server's word agrees with what is stored: a
+/// server that gave stored UIDs to other messages has its mailbox listed from UID 1, said on
+/// stderr. The check asks the selected mailbox (the last one examined): with several, each
+/// is selected again for it, in order, so the last one is selected after as before.
+fn verify_cursors(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &[sync::Examined],
+    store: &mut Store,
+) -> anyhow::Result<()> {
+    for e in examined {
+        if examined.len() > 1 {
+            sync::examine(endpoint, session, &e.mailbox)?;
+        }
+        if let Some(line) = sync::verify_cursor(endpoint, session, e, store)? {
+            eprintln!("secdesk: {line}");
+        }
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let config = ctx.config()?;
@@ -53,6 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut store = ctx.open_store(&config.store_path(), Store::open)?;
+    verify_cursors(&endpoint, &mut session, &examined, &mut store)?;
 
     let show_progress = output::stdout_is_terminal() && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| {

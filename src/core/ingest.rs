@@ -371,7 +371,21 @@ fn already_stored(tx: &Transaction<'_>, p: &Prepared) -> Result<bool> {
         .prepare_cached("SELECT id FROM messages WHERE content_hash = ?1")?
         .query_row([&p.hash[..]], |r| r.get(0))
         .optional()?;
-    if exists.is_some() {
+    if let Some(id) = exists {
+        // Fetched again after its server renumbered the mailbox (`forget_uids`): the row
+        // takes the UID it has now, so the next sync's check has it to compare.
+        if let Origin::Imap {
+            mailbox,
+            uidvalidity,
+            uid,
+        } = &p.incoming.origin
+        {
+            tx.prepare_cached(
+                "UPDATE messages SET uid = ?4 WHERE id = ?1 AND uid IS NULL
+                 AND mailbox = ?2 AND uidvalidity = ?3",
+            )?
+            .execute(params![id, mailbox, uidvalidity, uid])?;
+        }
         return Ok(true);
     }
     let m = &p.parsed;

@@ -140,17 +140,9 @@ impl Watch {
         }
         if self.connection.is_none() {
             let (endpoint, mut session) = account::login(&self.config, &imap).map_err(|e| {
-                let refused = matches!(
-                    e,
-                    account::LoginError::Imap(crate::mailio::imap::error::ImapError::LoginRefused { .. })
-                        | account::LoginError::TokenRefused { .. }
-                );
-                if !refused {
+                let Some(line) = not_retried(&e) else {
                     return e.to_string();
-                }
-                let line = format!(
-                    "{e}; the desk does not log in again with it (a server may lock the account after repeated failures): fix it, then restart secdesk"
-                );
+                };
                 self.login_refused = Some(line.clone());
                 line
             })?;
@@ -178,7 +170,11 @@ impl Watch {
         // A gap is shown with the round, not as its failure: what was stored stays, the rest
         // is retried next round, and a message that never arrives must not hold back
         // moderation or replies, nor make every round a failure (logged out, backing off).
-        let gap = reports.iter().find(|r| !r.complete()).map(gap_summary);
+        let gap = reports
+            .iter()
+            .find(|r| !r.complete())
+            .map(gap_summary)
+            .or_else(|| reports.iter().find_map(|r| r.renumbered.clone()));
         // Moderation written back, other desks' events folded (docs/team.md).
         let overwritten =
             crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
@@ -209,6 +205,30 @@ impl Watch {
         round.gap = gap;
         Ok(round)
     }
+}
+
+/// The line for a login failure that trying again cannot mend, so the desk stops trying
+/// until it is restarted: credentials refused (a server may lock the account after repeated
+/// failures), or a config that must change (a server that takes no LOGIN on this
+/// connection, a password or token program that does not exist). `None`: worth retrying.
+fn not_retried(e: &account::LoginError) -> Option<String> {
+    use crate::mailio::imap::error::ImapError;
+    use account::LoginError;
+    match e {
+        LoginError::Imap(ImapError::LoginRefused { .. }) | LoginError::TokenRefused { .. } => {
+            Some(format!(
+                "{e}; the desk does not log in again with it (a server may lock the account after repeated failures): fix it, then restart secdesk"
+            ))
+        }
+        LoginError::Imap(ImapError::LoginDisabled { .. }) => Some(config_line(e)),
+        LoginError::Secret(s) if s.is_config() => Some(config_line(e)),
+        LoginError::Token(t) if t.is_config() => Some(config_line(e)),
+        _ => None,
+    }
+}
+
+fn config_line(e: &account::LoginError) -> String {
+    format!("{e}; the desk does not try again until the config is changed and secdesk restarted")
 }
 
 /// Syncs `mailboxes` of `imap` on `c`'s session, as `secdesk sync` does. A message that

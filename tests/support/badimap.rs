@@ -206,6 +206,12 @@ impl BadImap {
         shared_logins(&self.shared)
     }
 
+    /// Connections accepted so far.
+    #[allow(dead_code)]
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
     /// Every command received so far, tag stripped.
     pub fn commands(&self) -> Vec<String> {
         lock(&self.shared.commands).clone()

@@ -76,6 +76,54 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The raw messages stored under the `count` highest UIDs of `mailbox` (within
+    /// `uidvalidity`) at or below `up_to`, highest first; one whose raw cannot be read is
+    /// left out. What a sync compares with the server's word (`mailio::imap::renumbered`).
+    pub fn latest_stored(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        up_to: u32,
+        count: usize,
+    ) -> Result<Vec<(u32, Vec<u8>)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT uid, raw FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2
+                AND uid IS NOT NULL AND uid <= ?3 ORDER BY uid DESC LIMIT ?4",
+        )?;
+        let limit = i64::try_from(count).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![mailbox, uidvalidity, up_to, limit])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            if let Ok(raw) = super::raw::unpack_column(row.get_ref(1)?) {
+                out.push((row.get(0)?, raw));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets which UID each stored message of `mailbox` (within `uidvalidity`) has, its
+    /// cursor and its recorded gaps, in one transaction: the server gave its UIDs to other
+    /// messages, so the next listing starts at UID 1 and asks for every UID not stored
+    /// under the new numbering (what was stored is known by its content and not stored
+    /// twice).
+    pub fn forget_uids(&mut self, mailbox: &str, uidvalidity: u32) -> Result<()> {
+        let tx = self.write_transaction()?;
+        tx.execute(
+            "UPDATE messages SET uid = NULL WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid IS NOT NULL",
+            params![mailbox, uidvalidity],
+        )?;
+        tx.execute(
+            "UPDATE mailbox_state SET last_uid = 0 WHERE mailbox = ?1 AND uidvalidity = ?2",
+            params![mailbox, uidvalidity],
+        )?;
+        tx.execute(
+            "DELETE FROM imap_missing WHERE mailbox = ?1",
+            params![mailbox],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records UIDs of `mailbox` that a FETCH asked for and did not bring, each with its
     /// reason: one attempt more each (a row recorded as not reached has 0). A sync asks for
     /// each UID in one FETCH, so calling this once per UID per sync keeps `attempts` the

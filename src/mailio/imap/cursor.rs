@@ -21,6 +21,9 @@ pub struct Plan {
     pub reset: bool,
     /// The server's UIDNEXT proves there is nothing new: skip the search.
     pub up_to_date: bool,
+    /// The store had a cursor under another UIDVALIDITY (not a mailbox synced for the
+    /// first time).
+    pub uidvalidity_changed: bool,
 }
 
 /// Decides what to fetch (RFC 3501 §2.3.1.1). `unsettled`: the store still records UIDs
@@ -37,6 +40,7 @@ pub fn plan(examined: &Examined, stored: Option<MailboxState>, unsettled: bool) 
         }
         _ => (1, true),
     };
+    let uidvalidity_changed = stored.is_some_and(|st| st.uidvalidity != examined.uidvalidity);
     let nothing_new = match examined.uid_next {
         Some(next) => next <= first_uid,
         None => examined.exists == 0,
@@ -45,6 +49,7 @@ pub fn plan(examined: &Examined, stored: Option<MailboxState>, unsettled: bool) 
         first_uid,
         reset,
         up_to_date: nothing_new && (reset || !unsettled),
+        uidvalidity_changed,
     }
 }
 
@@ -108,6 +113,21 @@ mod tests {
             !p.up_to_date,
             "UIDs still recorded missing are listed again"
         );
+    }
+
+    #[test]
+    fn only_a_stored_cursor_under_another_uidvalidity_is_a_change() {
+        // Before, a mailbox synced for the first time said "mailbox UIDVALIDITY changed"
+        // whenever two of its messages were the same.
+        let first = plan(&examined(7, 5, 4), None, false);
+        assert!(first.reset && !first.uidvalidity_changed);
+        let st = MailboxState {
+            uidvalidity: 6,
+            last_uid: 40,
+        };
+        let changed = plan(&examined(7, 5, 4), Some(st), false);
+        assert!(changed.reset && changed.uidvalidity_changed);
+        assert_eq!(changed.first_uid, 1);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod listing;
 pub mod login;
 pub mod mailbox;
 pub mod relogin;
+pub mod renumbered;
 pub mod stream;
 pub mod sync;
 pub mod uids;

@@ -28,6 +28,7 @@ use super::fetch::{self, Batch, FetchedBatch, Source};
 use super::listing::{self, Listed, Listing};
 use super::relogin::Relogins;
 pub use super::relogin::{Relogin, MAX_RELOGINS};
+use super::renumbered::{CheckError, Checked, Said};
 pub use super::uids::{uid_set, Examined};
 
 /// UIDs per `UID FETCH`: large enough that round trips do not dominate, small
@@ -87,6 +88,10 @@ pub struct SyncReport {
     pub stored: IngestSummary,
     /// The server's UIDVALIDITY differed from the stored one, so all mail was fetched again.
     pub uidvalidity_changed: bool,
+    /// The server had given stored UIDs to other messages under the same UIDVALIDITY, so
+    /// the mailbox was listed again from UID 1 (see [`super::renumbered`]): one line, said
+    /// with the sync. Not a gap: what the listing announced is stored as ever.
+    pub renumbered: Option<String>,
     /// Messages over `max_message_bytes`, stored as headers and a note.
     pub too_large: usize,
     /// UIDs the server listed whose body was not stored, with why; also recorded in the
@@ -280,10 +285,13 @@ pub fn sync_mailboxes(
                     relogins: &mut relogins,
                     retry,
                 };
+                let renumbered = verify_cursor(endpoint, link.session, &examined, store)?;
                 let plan = plan_for(&examined, store)?;
-                run(link, &examined, plan, store, ingestor, &mut |p| {
+                let mut report = run(link, &examined, plan, store, ingestor, &mut |p| {
                     progress(name, p)
-                })
+                })?;
+                report.renumbered = renumbered;
+                Ok(report)
             });
         match synced {
             Ok(report) => reports.push(report),
@@ -360,6 +368,28 @@ pub fn settle_unchanged(
     Ok(reports)
 }
 
+/// Checks the cursor of `examined`'s mailbox against the server's word (see
+/// [`super::renumbered`]): when the server renumbered its mail, the store forgets the
+/// mailbox's UIDs, so it is listed again from UID 1, and the line saying so is returned.
+pub fn verify_cursor(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: &Examined,
+    store: &mut Store,
+) -> Result<Option<String>, SyncError> {
+    let said = Said {
+        mailbox: &examined.mailbox,
+        uidvalidity: examined.uidvalidity,
+        uid_next: examined.uid_next,
+    };
+    match super::renumbered::check(endpoint, session, said, store) {
+        Ok(Checked::Agrees) => Ok(None),
+        Ok(Checked::Renumbered(line)) => Ok(Some(line)),
+        Err(CheckError::Imap(e)) => Err(e.into()),
+        Err(CheckError::Store(e)) => Err(e.into()),
+    }
+}
+
 /// The plan for `examined` from what the store keeps of it: its cursor, and whether UIDs
 /// of it are still recorded missing.
 fn plan_for(examined: &Examined, store: &Store) -> Result<Plan, StoreError> {
@@ -398,7 +428,7 @@ fn run(
     } = link;
     let mut report = SyncReport {
         mailbox: examined.mailbox.clone(),
-        uidvalidity_changed: plan.reset,
+        uidvalidity_changed: plan.uidvalidity_changed,
         ..SyncReport::default()
     };
     let todo = list_new(endpoint, session, examined, &plan, store, batch_size, retry)?;
