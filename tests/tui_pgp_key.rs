@@ -15,10 +15,9 @@ fn in_keyring(team: &Keyring, fpr: &str) -> bool {
     team.gpg(&["--list-keys", fpr], b"").status.success()
 }
 
-#[test]
-fn k_imports_the_attached_key_only_after_a_confirmation_showing_its_fingerprint() {
-    let team = Keyring::generate("Security Team <security@example.org>");
-    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+/// The demo desk whose report 1's first message carries `reporter`'s key, `another_sender`
+/// as given, with `[pgp]` on `team`'s keyring.
+fn desk_with_key(team: &Keyring, reporter: &Keyring, another_sender: bool) -> Desk {
     let demo = Desk::demo();
     let raw = format!(
         "From: Reporter <reporter@example.net>\r\nSubject: tarfile\r\nMIME-Version: 1.0\r\n\
@@ -36,8 +35,16 @@ fn k_imports_the_attached_key_only_after_a_confirmation_showing_its_fingerprint(
         )
         .unwrap();
     conn.execute(
-        "UPDATE messages SET raw = ?2, from_addr = 'reporter@example.net' WHERE id = ?1",
-        rusqlite::params![row, raw.as_bytes()],
+        "UPDATE messages SET raw = ?2, from_addr = 'reporter@example.net', another_sender = ?3,
+         notes = coalesce(?4, notes) WHERE id = ?1",
+        rusqlite::params![
+            row,
+            raw.as_bytes(),
+            another_sender,
+            another_sender.then_some(
+                r#"["another sender: its From (reporter@example.net) failed the receiving server's DMARC check (mx.example.org), so it may not be from them"]"#
+            )
+        ],
     )
     .unwrap();
     conn.execute(
@@ -55,7 +62,14 @@ fn k_imports_the_attached_key_only_after_a_confirmation_showing_its_fingerprint(
         max_output_mb: 20,
     });
     let Desk { dir, store, .. } = demo;
-    let mut desk = Desk::open(dir, store, config);
+    Desk::open(dir, store, config)
+}
+
+#[test]
+fn k_imports_the_attached_key_only_after_a_confirmation_showing_its_fingerprint() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    let mut desk = desk_with_key(&team, &reporter, false);
 
     desk.open_found("tarfile");
     let screen = desk.screen();
@@ -81,4 +95,27 @@ fn k_imports_the_attached_key_only_after_a_confirmation_showing_its_fingerprint(
     assert!(desk.status().contains("imported"), "{}", desk.status());
     assert!(desk.status().contains(first4), "{}", desk.status());
     assert!(in_keyring(&team, &reporter.fpr));
+}
+
+/// A key in a message the desk marked as another sender's (a forged From: its DMARC check
+/// failed) is not offered: `K` says why and asks nothing.
+#[test]
+fn k_refuses_a_key_from_a_message_marked_another_sender() {
+    let team = Keyring::generate("Security Team <security@example.org>");
+    let forger = Keyring::generate("Reporter <reporter@example.net>");
+    let mut desk = desk_with_key(&team, &forger, true);
+    desk.open_found("tarfile");
+    desk.key(KeyCode::Char('K'));
+    let status = desk.status();
+    assert!(
+        status.contains("nothing to import: attachment reporter.asc: it came with a message the desk marked as from ANOTHER SENDER"),
+        "{status}"
+    );
+    assert!(
+        !desk.screen().contains("Import into the team"),
+        "{}",
+        desk.screen()
+    );
+    desk.key(KeyCode::Char('y'));
+    assert!(!in_keyring(&team, &forger.fpr));
 }

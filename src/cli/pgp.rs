@@ -6,7 +6,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::core::pgp::keys::grouped;
+use crate::core::pgp::keys::{grouped, KeyInfo};
 use crate::mailio::pgp_keys::{self, Offer};
 
 use super::Context;
@@ -32,6 +32,10 @@ pub struct ImportArgs {
     /// Import without asking (the keys are still listed first).
     #[arg(short, long)]
     pub yes: bool,
+    /// With --yes: also import a key for an address that already has another key in the
+    /// keyring (replies are then encrypted to both). Without it such a key is not imported.
+    #[arg(long)]
+    pub second_key: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -67,35 +71,83 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             args.id
         );
     }
-    let mut imported = 0;
-    for offer in &offers {
-        print_offer(offer)?;
-        if offer.problem.is_some() {
-            continue;
-        }
-        if !args.yes && !ask("Import into the team keyring?")? {
-            println!("  not imported");
-            continue;
-        }
-        let done = pgp_keys::import(&config, offer)
-            .map_err(|e| anyhow::anyhow!("report #{}: {e}", args.id))?;
-        for fpr in &done {
-            println!("  imported {}", grouped(fpr));
-        }
-        imported += done.len();
-    }
+    let imported = import_each(&config, &offers, &args)?;
     if importable == 0 {
         anyhow::bail!(
             "report #{}: no attached key can be imported (see above)",
             args.id
         );
     }
-    if imported == 0 {
-        println!("nothing imported");
-    } else {
-        println!("replies to these keys' addresses can now be encrypted ([pgp] encrypt_replies = \"when-possible\")");
+    say_what_imports_do(&imported);
+    if let Some(offer) = offers.iter().find(|o| refused_second_key(o, &args)) {
+        anyhow::bail!(
+            "report #{}: not imported a second key for {}: check its fingerprint with the reporter, then run again with --yes --second-key (or delete the old key from the keyring with gpg first)",
+            args.id,
+            crate::core::sanitize::terminal_line(&offer.from)
+        );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A second key for an address that `--yes` alone does not import.
+fn refused_second_key(offer: &Offer, args: &ImportArgs) -> bool {
+    offer.problem.is_none() && !offer.already.is_empty() && args.yes && !args.second_key
+}
+
+/// Shows each offer and imports those confirmed: the keys imported.
+fn import_each(
+    config: &crate::core::config::Config,
+    offers: &[Offer],
+    args: &ImportArgs,
+) -> anyhow::Result<Vec<KeyInfo>> {
+    let mut imported = Vec::new();
+    for offer in offers {
+        print_offer(offer)?;
+        if offer.problem.is_some() {
+            continue;
+        }
+        if refused_second_key(offer, args) {
+            println!("  not imported: it would be a second key (--second-key imports it)");
+            continue;
+        }
+        let question = if offer.already.is_empty() {
+            "Import into the team keyring?"
+        } else {
+            "Import it as a SECOND key for this address?"
+        };
+        if !args.yes && !ask(question)? {
+            println!("  not imported");
+            continue;
+        }
+        let done = pgp_keys::import(config, offer)
+            .map_err(|e| anyhow::anyhow!("report #{}: {e}", args.id))?;
+        for fpr in &done {
+            let key = offer.keys.iter().find(|k| &k.fingerprint == fpr);
+            match key.and_then(KeyInfo::unusable) {
+                Some(why) => println!("  imported {} ({why}: it cannot encrypt)", grouped(fpr)),
+                None => println!("  imported {}", grouped(fpr)),
+            }
+            imported.extend(key.cloned());
+        }
+    }
+    Ok(imported)
+}
+
+/// The closing line: whether replies can now be encrypted, which only a usable key gives.
+fn say_what_imports_do(imported: &[KeyInfo]) {
+    if imported.is_empty() {
+        println!("nothing imported");
+    } else if imported.iter().any(|k| k.unusable().is_none()) {
+        println!("replies to these keys' addresses can now be encrypted ([pgp] encrypt_replies = \"when-possible\")");
+    } else {
+        let mut states: Vec<&str> = imported.iter().filter_map(KeyInfo::unusable).collect();
+        states.sort_unstable();
+        states.dedup();
+        println!(
+            "the imported key is {}, so replies cannot be encrypted to it: ask the reporter for a current key",
+            states.join(", ")
+        );
+    }
 }
 
 fn print_offer(offer: &Offer) -> std::io::Result<()> {

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::core::config::Config;
+use crate::core::pgp::keys::{self, KeyInfo};
 use crate::core::pgp::{mime, EncryptReplies, EngineRun, PgpConfig, PgpEngine};
 use crate::mailio::process;
 
@@ -101,32 +102,41 @@ impl Gpg {
         }
     }
 
+    /// The keys the keyring holds with a user id naming `address`
+    /// (`gpg --list-keys '<ADDRESS>'`), or why gpg could not be asked (not installed, stopped).
+    pub fn keys_for(&self, address: &str) -> Result<Vec<KeyInfo>, String> {
+        let run = self.run(
+            &[
+                "--with-colons".into(),
+                "--list-keys".into(),
+                "--".into(),
+                format!("<{address}>").into(),
+            ],
+            b"",
+        );
+        if let Some(why) = run.stopped {
+            return Err(why);
+        }
+        Ok(keys::read_colons(&String::from_utf8_lossy(&run.output)))
+    }
+
+    /// The fingerprints of every key for `address` a reply can be encrypted to: valid (not
+    /// expired, revoked, disabled, invalid) and able to encrypt.
+    pub fn encryption_keys(&self, address: &str) -> Result<Vec<String>, String> {
+        Ok(self
+            .keys_for(address)?
+            .into_iter()
+            .filter(|k| k.unusable().is_none() && k.can_encrypt && !k.fingerprint.is_empty())
+            .map(|k| k.fingerprint)
+            .collect())
+    }
+
     /// The addresses in `recipients` with no usable encryption key in the keyring, or why
     /// gpg could not be asked (not installed, stopped).
     pub fn missing_keys(&self, recipients: &[String]) -> Result<Vec<String>, String> {
         let mut missing = Vec::new();
         for r in recipients {
-            let run = self.run(
-                &[
-                    "--with-colons".into(),
-                    "--list-keys".into(),
-                    "--".into(),
-                    format!("<{r}>").into(),
-                ],
-                b"",
-            );
-            if let Some(why) = run.stopped {
-                return Err(why);
-            }
-            let usable = String::from_utf8_lossy(&run.output).lines().any(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                // A key that is valid (not expired, revoked, disabled, invalid) and
-                // can encrypt (capability `e`, or `E` for the whole key).
-                matches!(f.first(), Some(&"pub") | Some(&"sub"))
-                    && !matches!(f.get(1), Some(&"e" | &"r" | &"d" | &"i"))
-                    && f.get(11).is_some_and(|c| c.contains(['e', 'E']))
-            });
-            if !usable {
+            if self.encryption_keys(r)?.is_empty() {
                 missing.push(r.clone());
             }
         }
@@ -135,6 +145,11 @@ impl Gpg {
 
     /// Encrypts `raw` (a message we built) to `recipients` and the team key, signed with the
     /// team key, as PGP/MIME (RFC 3156 §4, combined signing and encryption §6.2).
+    ///
+    /// Each recipient is named by the fingerprint of every valid key its address has: given
+    /// the address, gpg takes the first matching key in the keyring and silently leaves out
+    /// the others, so an address with two keys (a reporter's old and new one) would be
+    /// encrypted to whichever was imported first.
     pub fn seal(
         &self,
         raw: &[u8],
@@ -154,8 +169,20 @@ impl Gpg {
             team_key.into(),
         ];
         for r in recipients {
-            args.push("--recipient".into());
-            args.push(format!("<{r}>").into());
+            let fingerprints = self.encryption_keys(r).map_err(|why| {
+                format!(
+                    "the reply could not be encrypted: the keys of {r} could not be listed: {why}"
+                )
+            })?;
+            if fingerprints.is_empty() {
+                return Err(format!(
+                    "the reply could not be encrypted: no usable key in the keyring for {r}"
+                ));
+            }
+            for fpr in fingerprints {
+                args.push("--recipient".into());
+                args.push(fpr.into());
+            }
         }
         let run = self.run(&args, &inner);
         if let Some(why) = run.stopped {
@@ -319,7 +346,7 @@ impl PgpEngine for Gpg {
         if run.stopped.is_some() {
             return Vec::new();
         }
-        crate::core::pgp::keys::read_colons(&String::from_utf8_lossy(&run.output))
+        keys::read_colons(&String::from_utf8_lossy(&run.output))
             .into_iter()
             .filter(|k| k.fingerprint.eq_ignore_ascii_case(fingerprint))
             .flat_map(|k| k.uids)

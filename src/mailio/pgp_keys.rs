@@ -31,8 +31,12 @@ pub struct Offer {
     pub keys: Vec<KeyInfo>,
     /// The block, exactly as shown to gpg; the same bytes are imported.
     pub data: Vec<u8>,
-    /// Why it cannot be imported (a secret key, too large, gpg found no key), in words.
+    /// Why it cannot be imported (a secret key, too large, gpg found no key, another
+    /// sender's mail), in words.
     pub problem: Option<String>,
+    /// Other keys the team keyring already holds for `from` (fingerprints): importing
+    /// this one adds a second key, and replies are encrypted to every key of the address.
+    pub already: Vec<String>,
 }
 
 impl Offer {
@@ -48,6 +52,9 @@ impl Offer {
             return out;
         }
         let from = crate::core::sanitize::terminal_line(&self.from);
+        if let Some(line) = self.second_key() {
+            out.push(format!("  {line}"));
+        }
         for k in &self.keys {
             let state = k.unusable().map(|u| format!(" ({u})")).unwrap_or_default();
             // gpg's keep-uid filter leaves such a key without a user id, so it drops it.
@@ -73,6 +80,19 @@ impl Offer {
         out
     }
 
+    /// What importing it over the keys the address already has does, when it has any.
+    pub fn second_key(&self) -> Option<String> {
+        if self.already.is_empty() {
+            return None;
+        }
+        let old: Vec<String> = self.already.iter().map(|f| keys::grouped(f)).collect();
+        Some(format!(
+            "WARNING: {} already has key {} in the team keyring; importing adds a second key, and replies would be encrypted to both",
+            crate::core::sanitize::terminal_line(&self.from),
+            old.join(", ")
+        ))
+    }
+
     /// The fingerprints it holds.
     pub fn fingerprints(&self) -> Vec<String> {
         self.keys.iter().map(|k| k.fingerprint.clone()).collect()
@@ -91,47 +111,107 @@ pub fn offers(config: &Config, conn: &Connection, id: i64) -> Result<Vec<Offer>,
     let store_err = |e: rusqlite::Error| format!("the store could not be read: {e}");
     let mut stmt = conn
         .prepare(
-            "SELECT raw, coalesce(from_addr, '') FROM messages
+            "SELECT raw, coalesce(from_addr, ''), another_sender, notes FROM messages
              WHERE report_id = ?1 AND direction = 'in' ORDER BY id",
         )
         .map_err(store_err)?;
-    let rows: Vec<(Vec<u8>, String)> = stmt
-        .query_map([id], |r| Ok((r.get::<_, RawMessage>(0)?.0, r.get(1)?)))
+    let rows: Vec<Incoming> = stmt
+        .query_map([id], |r| {
+            Ok(Incoming {
+                raw: r.get::<_, RawMessage>(0)?.0,
+                from: r.get(1)?,
+                another_sender: r.get(2)?,
+                notes: r.get(3)?,
+            })
+        })
         .map_err(store_err)?
         .collect::<rusqlite::Result<_>>()
         .map_err(store_err)?;
+    let team = pgp.team_fingerprint();
     let mut out = Vec::new();
-    for (raw, from) in rows {
-        let mut attachments = attachments_with_bodies(&raw);
-        attachments.extend(encrypted_attachments(&gpg, &raw));
+    for m in rows {
+        let mut attachments = attachments_with_bodies(&m.raw);
+        attachments.extend(encrypted_attachments(&gpg, &m.raw));
         for found in keys::find(&attachments) {
-            out.push(match found {
-                Found::Skipped { source, why } => Offer {
-                    from: from.clone(),
-                    source,
-                    keys: Vec::new(),
-                    data: Vec::new(),
-                    problem: Some(why),
-                },
-                Found::Block { source, data } => {
-                    let shown = show(&gpg, &data, pgp.team_fingerprint())
-                        .and_then(|k| for_sender(k, &from));
-                    let (keys, problem) = match shown {
-                        Ok(k) => (k, None),
-                        Err(why) => (Vec::new(), Some(why)),
-                    };
-                    Offer {
-                        from: from.clone(),
-                        source,
-                        keys,
-                        data,
-                        problem,
-                    }
-                }
-            });
+            out.push(offer(&gpg, team.clone(), &m, found));
         }
     }
     Ok(out)
+}
+
+/// One incoming message of the report, as far as its keys go.
+struct Incoming {
+    raw: Vec<u8>,
+    from: String,
+    /// `core::ingest` marked it another sender's: not the reporter's address, or the
+    /// reporter's From with a failed DMARC check.
+    another_sender: bool,
+    /// Its notes (a JSON list), which say why it is another sender's.
+    notes: Option<String>,
+}
+
+/// What `found` in message `m` would import, or why it cannot.
+fn offer(gpg: &Gpg, team: Option<String>, m: &Incoming, found: Found) -> Offer {
+    let (source, data, checked) = match found {
+        Found::Skipped { source, why } => (source, Vec::new(), Err(why)),
+        Found::Block { source, data } => {
+            // Another sender's mail brings no key at all: its From is not the reporter's,
+            // or it is and the receiving server's DMARC check says it is forged; keep-uid
+            // would import such a key for exactly the address it claims.
+            let checked = if m.another_sender {
+                Err(another_sender(m))
+            } else {
+                show(gpg, &data, team).and_then(|k| for_sender(k, &m.from))
+            };
+            (source, data, checked)
+        }
+    };
+    let (keys, problem) = match checked {
+        Ok(k) => (k, None),
+        Err(why) => (Vec::new(), Some(why)),
+    };
+    let already = if keys.is_empty() {
+        Vec::new()
+    } else {
+        other_keys(gpg, &m.from, &keys)
+    };
+    Offer {
+        from: m.from.clone(),
+        source,
+        keys,
+        data,
+        problem,
+        already,
+    }
+}
+
+/// Why a key from another sender's message is refused, with the desk's own note on it.
+fn another_sender(m: &Incoming) -> String {
+    let note = m
+        .notes
+        .as_deref()
+        .and_then(|n| serde_json::from_str::<Vec<String>>(n).ok())
+        .and_then(|notes| notes.into_iter().find(|n| n.starts_with("another sender:")))
+        .map(|n| crate::core::sanitize::terminal_line(&n))
+        .unwrap_or_else(|| "another sender: it is not from the reporter".into());
+    format!(
+        "it came with a message the desk marked as from ANOTHER SENDER ({note}); a key is imported only from the reporter's own mail: ask the reporter for their key, or check this one's fingerprint with its owner and import it with gpg yourself"
+    )
+}
+
+/// The fingerprints of the usable keys the keyring already holds for `from`, other than
+/// `offered` (an expired key being replaced is no second key: replies skip it). A listing
+/// gpg cannot give counts as none (the import itself then says what is wrong).
+fn other_keys(gpg: &Gpg, from: &str, offered: &[KeyInfo]) -> Vec<String> {
+    gpg.encryption_keys(from)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| {
+            !offered
+                .iter()
+                .any(|o| o.fingerprint.eq_ignore_ascii_case(f))
+        })
+        .collect()
 }
 
 /// The attachments inside a PGP/MIME encrypted message, decrypted again with the team key.
@@ -166,8 +246,12 @@ fn show(gpg: &Gpg, data: &[u8], team: Option<String>) -> Result<Vec<KeyInfo>, St
             "it holds a SECRET key, which is never imported (the sender should revoke it)".into(),
         );
     }
-    if found.is_empty() || found.iter().any(|k| k.fingerprint.is_empty()) {
-        return Err("gpg found no readable public key in it".into());
+    // A truncated or malformed block gives gpg a bare key packet: `pub:i:` and no user id.
+    if found.is_empty()
+        || found.iter().any(|k| k.fingerprint.is_empty())
+        || found.iter().all(|k| k.validity == 'i' || k.uids.is_empty())
+    {
+        return Err("gpg found no readable public key in it (malformed or truncated block)".into());
     }
     if let Some(team) = team {
         if found

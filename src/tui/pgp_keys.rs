@@ -37,10 +37,25 @@ pub fn find(config: &Config, store: &Store, id: i64) -> Action {
 pub fn import(config: &Config, offer: &Offer) -> Action {
     Action::KeyImported(pgp_keys::import(config, offer).map(|fprs| {
         let keys: Vec<String> = fprs.iter().map(|f| grouped(f)).collect();
-        format!(
-            "imported {} into the team keyring: replies to its address can now be encrypted",
-            keys.join(", ")
-        )
+        let unusable: Vec<&str> = offer
+            .keys
+            .iter()
+            .filter(|k| fprs.contains(&k.fingerprint))
+            .filter_map(|k| k.unusable())
+            .collect();
+        // Only a usable key lets replies be encrypted; an expired or revoked one cannot.
+        if unusable.len() < fprs.len() {
+            format!(
+                "imported {} into the team keyring: replies to its address can now be encrypted",
+                keys.join(", ")
+            )
+        } else {
+            format!(
+                "imported {} into the team keyring, but it is {}: replies cannot be encrypted to it; ask the reporter for a current key",
+                keys.join(", "),
+                unusable.join(", ")
+            )
+        }
     }))
 }
 
@@ -67,7 +82,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Request> {
                     " ({more} more: `secdesk pgp import-key {id}` lists them)"
                 ));
             }
-            question.push_str(" Import into the team keyring? y/N");
+            question.push_str(if offer.already.is_empty() {
+                " Import into the team keyring? y/N"
+            } else {
+                " Import it as a SECOND key for this address? y/N"
+            });
             state.overlay = Overlay::Confirm(Confirm {
                 question,
                 on_yes: OnYes::Requests(vec![Request::ImportKey(Box::new(offer.clone()))], None),

@@ -14,6 +14,7 @@ mod interactive;
 mod keys;
 mod pgp;
 mod pgp_keys;
+mod pgp_keys_refused;
 mod retry_status;
 mod uncertain;
 

@@ -9,7 +9,7 @@ use crate::pgp::{pgp_lines, send_ack};
 use crate::support::Smtp;
 
 /// The report, with `attachment` (name, type, body) after its text.
-fn report_with(name: &str, content_type: &str, body: &[u8]) -> String {
+pub fn report_with(name: &str, content_type: &str, body: &[u8]) -> String {
     format!(
         "From: Reporter <reporter@example.net>\r\nTo: security@example.org\r\n\
          Subject: tarfile escape\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
@@ -24,12 +24,12 @@ fn report_with(name: &str, content_type: &str, body: &[u8]) -> String {
 }
 
 /// Whether the team keyring holds a public key with this fingerprint.
-fn in_keyring(team: &Keyring, fpr: &str) -> bool {
+pub fn in_keyring(team: &Keyring, fpr: &str) -> bool {
     team.gpg(&["--list-keys", fpr], b"").status.success()
 }
 
 /// The fingerprint in gpg's groups of four, as the command shows it.
-fn grouped(fpr: &str) -> String {
+pub fn grouped(fpr: &str) -> String {
     fpr.as_bytes()
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).into_owned())
@@ -175,8 +175,9 @@ fn at_a_terminal_the_import_asks_and_only_y_imports() {
 }
 
 /// Key substitution: someone else writes into the report's thread with a key that claims
-/// the reporter's address too. Only the user id naming the address the key came from is
-/// imported, so replies to the reporter are never encrypted to that key.
+/// the reporter's address too. Mail from another sender brings no key at all; and a key in
+/// the reporter's own mail is imported only with the user ids naming the reporter's address,
+/// so it cannot stand for anyone else's (here a maintainer the report was copied to).
 #[test]
 fn a_key_claiming_the_reporters_address_from_someone_else_is_not_imported_for_it() {
     let team = Keyring::generate("Security Team <security@example.org>");
@@ -189,7 +190,17 @@ fn a_key_claiming_the_reporters_address_from_someone_else_is_not_imported_for_it
         ],
         b"",
     );
-    let desk = Desk::new(crate::REPORT, 0);
+    let reporter = Keyring::generate("Reporter <reporter@example.net>");
+    reporter.ok(
+        &[
+            "--quick-add-uid",
+            &reporter.fpr,
+            "Other Maintainer <other@example.com>",
+        ],
+        b"",
+    );
+    let report = report_with("key.asc", "application/pgp-keys", &reporter.public_key());
+    let desk = Desk::new(&report, 0);
     let smtp = Smtp::start(&desk.server.maildir(crate::desk::REPORTER, "INBOX"));
     desk.configure(smtp.port, &pgp_lines(&team));
     let follow_up = report_with("key.asc", "application/pgp-keys", &attacker.public_key())
@@ -199,7 +210,7 @@ fn a_key_claiming_the_reporters_address_from_someone_else_is_not_imported_for_it
         )
         .replace(
             "Message-ID: <report-key@reporter.example>",
-            "Message-ID: <key-2@evil.example>\r\nIn-Reply-To: <report-1@reporter.example>",
+            "Message-ID: <key-2@evil.example>\r\nIn-Reply-To: <report-key@reporter.example>",
         );
     desk.server
         .append(crate::desk::TEAM, "INBOX", follow_up.as_bytes());
@@ -208,31 +219,37 @@ fn a_key_claiming_the_reporters_address_from_someone_else_is_not_imported_for_it
 
     let out = desk.run(&["pgp", "import-key", "1", "--yes"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
     assert!(
-        stdout(&out).contains(
-            "uid Reporter <reporter@example.net>  (not imported: it names another address than the sender's, attacker@evil.example)"
+        shown.contains(
+            "uid Other Maintainer <other@example.com>  (not imported: it names another address than the sender's, reporter@example.net)"
         ),
-        "{}",
-        stdout(&out)
+        "{shown}"
     );
-    assert!(in_keyring(&team, &attacker.fpr));
+    assert!(
+        shown.contains("attachment key.asc from attacker@evil.example:\n  not importable: it came with a message the desk marked as from ANOTHER SENDER"),
+        "{shown}"
+    );
+    assert!(in_keyring(&team, &reporter.fpr));
+    assert!(!in_keyring(&team, &attacker.fpr), "{shown}");
     assert!(
         !team
-            .gpg(&["--list-keys", "<reporter@example.net>"], b"")
+            .gpg(&["--list-keys", "<other@example.com>"], b"")
             .status
             .success(),
-        "the attacker's key stands for the reporter's address"
+        "the reporter's key stands for another address"
     );
 
-    // The reply to the reporter is not encrypted to the attacker's key.
+    // The reply to the reporter is encrypted to the reporter's key alone.
     let out = send_ack(&desk);
-    assert!(
-        stdout(&out).contains(
-            "Encrypted: NO, sent readable: no key in the keyring for reporter@example.net"
-        ),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).contains("Encrypted: yes"), "{}", stdout(&out));
+    let inbox = desk.reporter_inbox();
+    let sent = String::from_utf8_lossy(&inbox[0]).into_owned();
+    let armour = &sent[sent
+        .find("-----BEGIN PGP MESSAGE-----")
+        .expect("ciphertext")..];
+    let attempt = attacker.gpg(&["--decrypt"], armour.replace("\r\n", "\n").as_bytes());
+    assert!(!attempt.status.success(), "the attacker reads the reply");
 }
 
 #[test]

@@ -41,6 +41,9 @@ pub struct KeyInfo {
     pub secret: bool,
     /// gpg's validity letter for the key: `e` expired, `r` revoked, `i` invalid, `d` disabled.
     pub validity: char,
+    /// The key as a whole can encrypt: the primary record's capabilities hold `E` (doc/DETAILS:
+    /// upper case for the usable capabilities of the primary key and its subkeys together).
+    pub can_encrypt: bool,
 }
 
 impl KeyInfo {
@@ -192,6 +195,7 @@ pub fn read_colons(listing: &str) -> Vec<KeyInfo> {
                     uids: Vec::new(),
                     secret: kind == "sec",
                     validity: f.get(1).and_then(|v| v.chars().next()).unwrap_or('-'),
+                    can_encrypt: f.get(11).is_some_and(|c| c.contains('E')),
                 });
                 want_fpr = true;
             }
@@ -318,6 +322,7 @@ mod tests {
         assert!(!keys[0].uids[0].contains('\x1b'), "{:?}", keys[0].uids);
         assert!(keys[0].names("EVE@example.net") && !keys[0].names("old@example.net"));
         assert!(!keys[0].secret && keys[0].unusable().is_none());
+        assert!(keys[0].can_encrypt && !keys[1].can_encrypt);
         assert!(keys[1].secret);
         assert_eq!(keys[1].unusable(), Some("expired"));
         assert_eq!(grouped("0123456789AB"), "0123 4567 89AB");
