@@ -199,6 +199,25 @@ fn a_value_the_command_does_not_take_exits_2_naming_what_it_takes() {
             &["notice", "1", "--to", "nobody"],
             "--to address \"nobody\" is not a valid mail address",
         ),
+        // lettre's address parser takes an address literal, its header parser does not:
+        // it was refused only after the preview ("To address … (Invalid input)"), exit 1.
+        (
+            &[
+                "reply",
+                "1",
+                "--template",
+                "acknowledge",
+                "--to",
+                "a@[127.0.0.1]",
+                "--no-edit",
+                "--yes",
+            ],
+            "--to address \"a@[127.0.0.1]\" is not a valid mail address (an address literal",
+        ),
+        (
+            &["notice", "1", "--to", "Ops <ops@[IPv6:::1]>"],
+            "(an address literal (a host's IP address in brackets) is not taken",
+        ),
         (&["store"], "`secdesk store --stats`"),
         (&["train"], "name folders to train on"),
         // Those clap already refused stay so.

@@ -23,7 +23,8 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Attempt queued replies now, whatever their backoff, and file missing Sent copies;
-    /// exits with the most urgent of the replies' statuses (78, 77, 1, 75, 0).
+    /// exits with the most urgent of the replies' statuses (78, 77, 1, 75, 0). An uncertain
+    /// reply with no team copy to look for is 1: only --resend or --discard settles it.
     #[arg(long, conflicts_with_all = ["edit", "discard", "resend"])]
     pub retry: bool,
     /// Send an uncertain reply again (one the server may have taken, with nothing to show
@@ -132,7 +133,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 struct Attempt {
     outbox_id: i64,
     /// `sent`, `queued`, `refused` (for good: failed-permanent, or its report is gone),
-    /// `uncertain`, `sent-unrecorded` or `taken-elsewhere`.
+    /// `uncertain`, `sent-unrecorded`, `uncertain-unrecorded`, `not-recorded` or
+    /// `taken-elsewhere`.
     outcome: &'static str,
     /// What the server or the outbox said, when it was not simply sent.
     outcome_error: Option<String>,
@@ -146,8 +148,10 @@ impl Attempt {
             Outcome::Sent { .. } => ("sent", None),
             Outcome::Queued { error, .. } => ("queued", Some(error)),
             Outcome::Failed { error } => ("refused", Some(error)),
-            Outcome::Unverified { error } => ("uncertain", Some(error)),
+            Outcome::Unverified { error, .. } => ("uncertain", Some(error)),
             Outcome::SentUnrecorded { error } => ("sent-unrecorded", Some(error)),
+            Outcome::UncertainUnrecorded { error } => ("uncertain-unrecorded", Some(error)),
+            Outcome::NotRecorded { error, .. } => ("not-recorded", Some(error)),
             Outcome::Skipped { why } => ("taken-elsewhere", Some(why)),
         };
         Attempt {

@@ -1,9 +1,10 @@
 //! `secdesk reply ID`: compose a reply from a template, edit it, preview it, confirm, then
 //! queue it in the outbox and send it.
 //!
-//! Exit status: 0 when sent, 75 (EX_TEMPFAIL) when kept queued after a transient failure,
-//! 77 (EX_NOPERM) when kept queued because the SMTP server refused the login, 1 when
-//! refused or cancelled (see `cli::exit`).
+//! Exit status: 0 when sent, 75 (EX_TEMPFAIL) when kept queued after a transient failure
+//! (or perhaps delivered, and looked for on the server again by itself), 77 (EX_NOPERM) when
+//! kept queued because the SMTP server refused the login, 1 when refused or cancelled,
+//! perhaps delivered with only a person to settle it, or not recorded (see `cli::exit`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -123,14 +124,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let outcome = send_and_report(&config, &mut store, &draft, &built);
     if let Err(e) = super::team::end_reply(&config, &mut store, &started, args.id, outcome.is_ok())
     {
-        if outcome.is_err() {
-            return Err(e);
-        }
-        // The delivery's outcome, said above, stands: running `reply` again would write a
-        // second reply, so the store's usual "run the command again" must not be the last word.
+        // The delivery's outcome (said above, or the error returned below) stands: running
+        // `reply` again would write a second reply, so the store's usual "run the command
+        // again" from this later failure (often the same full disk) must not be the last
+        // word, nor hide what became of the reply.
+        let line = crate::core::store::describe_error_no_rerun(e.as_ref(), store.path())
+            .unwrap_or_else(|| format!("{e:#}"));
+        let said = if outcome.is_ok() { "above" } else { "below" };
         warn(&format!(
-            "what became of the reply is said above; only recording that this reply ended failed, so other desks may still show it as in progress ({}). Do not run `secdesk reply` again for this",
-            terminal_line(&format!("{e:#}"))
+            "note: what became of the reply is said {said}; recording that this reply ended failed too, so other desks may still show it as in progress ({line}). Do not run `secdesk reply` again for this"
         ));
     }
     outcome
@@ -438,6 +440,9 @@ pub fn send_and_report(
     // The reply is in the outbox now: whatever fails next, `reply` again would write a
     // second one, so the way on is the outbox's.
     let delivery = delivery::deliver_one(config, store, id).map_err(|e| {
+        // The store's own line (a full disk …) would otherwise replace this whole message.
+        let e = crate::core::store::describe_error_no_rerun(&e, store.path())
+            .unwrap_or_else(|| e.to_string());
         anyhow::anyhow!(
             "reply to report #{} is kept in the outbox as #{id}, and what became of it could not be recorded: {e}; once that is fixed, `secdesk outbox` shows it and `secdesk outbox --retry` settles it (do not run `secdesk reply` again for it)",
             draft.report_id
@@ -509,10 +514,15 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
             ));
         }
         Outcome::Failed { error } => warn(&format!("reply to report #{r} was refused: {error}")),
-        Outcome::Unverified { error } => warn(&format!(
+        Outcome::Unverified { error, .. } => warn(&format!(
             "reply to report #{r} (outbox #{}): {error}",
             d.outbox_id
         )),
+        Outcome::UncertainUnrecorded { error } => warn(&format!(
+            "reply to report #{r}: outbox #{} may have reached the server and is kept unfinished; do not send it again (Message-ID <{message_id}>; nor run `secdesk reply` again for it): it is never resent without first being looked for on the server, or without your word. What happened: {error}",
+            d.outbox_id
+        )),
+        Outcome::NotRecorded { error, .. } => warn(&format!("reply to report #{r}: {error}")),
         Outcome::SentUnrecorded { error } => warn(&format!(
             "reply to report #{r} (outbox #{}) WAS sent (Message-ID <{message_id}>), but recording that failed: {error}. Do not send it again: the outbox keeps it as unfinished, and it is never resent without first being looked for on the server, or without your word",
             d.outbox_id
@@ -527,9 +537,11 @@ pub fn report_delivery(d: &Delivery, message_id: &str) -> ExitCode {
 }
 
 /// The exit status one delivery stands for (README "Exit status"): 0 sent; 75 kept queued
-/// after a transient failure, perhaps delivered (uncertain), or not sent by this command
-/// (0 would claim a send nobody confirmed); 77 queued behind a refused login; 78 queued
-/// behind a config to fix; 1 refused for good, or sent and not recorded.
+/// after a transient failure, perhaps delivered (uncertain) and looked for on the server
+/// again by itself, or not sent by this command (0 would claim a send nobody confirmed);
+/// 77 queued behind a refused login; 78 queued behind a config to fix; 1 refused for good,
+/// perhaps delivered with nothing to look for (a person must `--resend` or `--discard` it:
+/// running again never settles it), or not recorded (75 when the store was only busy).
 pub fn delivery_status(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Sent { .. } => 0,
@@ -538,8 +550,17 @@ pub fn delivery_status(outcome: &Outcome) -> u8 {
             Hold::LoginRefused => super::exit::LOGIN_REFUSED,
             Hold::Config => super::exit::CONFIG,
         },
+        Outcome::Unverified {
+            needs_person: true, ..
+        } => 1,
         Outcome::Unverified { .. } | Outcome::Skipped { .. } => EXIT_QUEUED,
-        Outcome::Failed { .. } | Outcome::SentUnrecorded { .. } => 1,
+        Outcome::NotRecorded {
+            temporary: true, ..
+        } => EXIT_QUEUED,
+        Outcome::Failed { .. }
+        | Outcome::SentUnrecorded { .. }
+        | Outcome::UncertainUnrecorded { .. }
+        | Outcome::NotRecorded { .. } => 1,
     }
 }
 
@@ -667,5 +688,23 @@ mod tests {
             };
             assert_eq!(report_delivery(&d, "m@x"), ExitCode::from(EXIT_QUEUED));
         }
+    }
+
+    /// An uncertain reply only a person can settle (no team copy to look for) exits 1: it
+    /// exited 75, and a cron job retrying on 75 looped on it forever without an alert. One
+    /// that is looked for again by itself stays 75.
+    #[test]
+    fn an_uncertain_reply_waiting_for_a_person_is_not_run_again_later() {
+        let unverified = |needs_person| Outcome::Unverified {
+            error: "the server may have this reply".into(),
+            needs_person,
+        };
+        assert_eq!(delivery_status(&unverified(true)), 1);
+        assert_eq!(delivery_status(&unverified(false)), EXIT_QUEUED);
+        let busy = Outcome::NotRecorded {
+            error: "the store is busy".into(),
+            temporary: true,
+        };
+        assert_eq!(delivery_status(&busy), EXIT_QUEUED);
     }
 }

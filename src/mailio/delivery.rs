@@ -40,6 +40,46 @@ pub enum DeliveryError {
     Smtp(#[from] SmtpSetupError),
 }
 
+impl DeliveryError {
+    /// SQLite's code for the store's error, when this is one.
+    fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        use crate::core::store::StoreError;
+        match self {
+            DeliveryError::Outbox(OutboxError::Store(
+                StoreError::Sql(e) | StoreError::Open { source: e, .. },
+            )) => e.sqlite_error_code(),
+            _ => None,
+        }
+    }
+
+    /// The store refuses writes as a whole (full, read-only, busy, failing): the next
+    /// reply's bookkeeping would fail the same way.
+    fn store_refuses_writes(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        matches!(
+            self.sqlite_code(),
+            Some(
+                C::DiskFull
+                    | C::ReadOnly
+                    | C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::SystemIoFailure
+                    | C::CannotOpen
+                    | C::DatabaseCorrupt
+            )
+        )
+    }
+
+    /// Only busy: another writer held the store past the busy timeout.
+    fn store_busy(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        matches!(
+            self.sqlite_code(),
+            Some(C::DatabaseBusy | C::DatabaseLocked)
+        )
+    }
+}
+
 /// How a delivery run treats the schedule.
 #[derive(Debug, Clone, Copy)]
 pub struct DeliverOptions {
@@ -95,10 +135,24 @@ pub enum Outcome {
     Failed { error: String },
     /// Left `uncertain`: whether the server got it is not known, and it is not sent again
     /// until the server shows it was not delivered, or a person resends it.
-    Unverified { error: String },
+    Unverified {
+        error: String,
+        /// Nothing will look for it on the server (it has no team copy to look for): only a
+        /// person settles it, with `secdesk outbox --resend` or `--discard`.
+        needs_person: bool,
+    },
     /// The server took it, but recording that failed (e.g. the disk is full): it must not
     /// be sent again.
     SentUnrecorded { error: String },
+    /// The server may have taken it (the connection was lost once the message was handed
+    /// over), and recording that failed: like [`Outcome::SentUnrecorded`], it must not be
+    /// sent again; the row stays `sending` and is later looked for as an interrupted attempt.
+    UncertainUnrecorded { error: String },
+    /// Nothing reached the server in this attempt, and the store could not record what
+    /// happened (a full disk, a read-only or busy store): the reply is where it was, or
+    /// left `sending` to be settled as an interrupted attempt. `temporary`: the store was
+    /// only busy.
+    NotRecorded { error: String, temporary: bool },
     /// Another delivery has it (another desk, or this desk's sync): what it is waiting for.
     Skipped { why: String },
 }
@@ -146,6 +200,11 @@ pub struct Delivery {
 
 /// Attempts every reply that is due (see [`DeliverOptions`]), then files any Sent copies
 /// still missing. An SMTP or IMAP connection is only opened when needed.
+///
+/// One reply's trouble with the store is that reply's outcome ([`Outcome::NotRecorded`] and
+/// the like), never the run's: the outcomes gathered are all returned. Once the store
+/// refuses writes (a full disk), no further reply is tried (each would be sent with nothing
+/// to record it), and the last outcome says how many were left.
 pub fn deliver_due(
     config: &Config,
     store: &mut Store,
@@ -156,12 +215,58 @@ pub fn deliver_due(
     let rows = outbox::due(store, now, options.ignore_backoff, stale_before)?;
     let mut run = Run::new(config, stale_before);
     let mut out = Vec::new();
-    for row in rows {
-        out.push(run.deliver(store, row)?);
+    let mut rows = rows.into_iter();
+    while let Some(row) = rows.next() {
+        let (outbox_id, report_id) = (row.id, row.report_id);
+        let outcome = match run.deliver(store, row) {
+            Ok(d) => d.outcome,
+            Err(e) => run.not_recorded(store, outbox_id, &e),
+        };
+        out.push(Delivery {
+            outbox_id,
+            report_id,
+            outcome,
+        });
+        if run.store_refuses {
+            if let Some(last) = out.last_mut() {
+                note_not_tried(&mut last.outcome, rows.len());
+            }
+            run.close();
+            return Ok(out);
+        }
     }
-    run.file_pending_copies(store)?;
+    if let Err((id, e)) = run.file_pending_copies(store) {
+        // A copy filed, or not, whose bookkeeping failed: that reply's outcome. Nothing is
+        // lost: the next run looks for the copy in the Sent mailbox before filing it.
+        match outbox::get(store, id) {
+            Ok(row) => out.push(Delivery {
+                outbox_id: id,
+                report_id: row.report_id,
+                outcome: run.not_recorded(store, id, &e),
+            }),
+            Err(_) if out.is_empty() => return Err(e),
+            Err(_) => {}
+        }
+    }
     run.close();
     Ok(out)
+}
+
+/// Adds to an outcome's error that `left` due replies were not tried after it.
+fn note_not_tried(outcome: &mut Outcome, left: usize) {
+    if left == 0 {
+        return;
+    }
+    let note = match left {
+        1 => "; the 1 other due reply was not tried in this run".to_string(),
+        n => format!("; the {n} other due replies were not tried in this run"),
+    };
+    match outcome {
+        Outcome::SentUnrecorded { error }
+        | Outcome::UncertainUnrecorded { error }
+        | Outcome::NotRecorded { error, .. } => error.push_str(&note),
+        _ => {}
+    }
 }
 
 /// Attempts one queued reply now (right after `secdesk reply` queued it).
@@ -186,7 +291,7 @@ pub fn deliver_one(
         let now = outbox::get(store, outbox_id)?;
         if now.state == OutboxState::Sending && now.message_id == row.message_id {
             let wait = SmtpSender::longest_send(config) + Duration::from_secs(5);
-            delivery.outcome = settled_elsewhere(store, outbox_id, wait, why.clone())?;
+            delivery.outcome = settled_elsewhere(config, store, outbox_id, wait, why.clone())?;
         }
     }
     Ok(delivery)
@@ -195,6 +300,7 @@ pub fn deliver_one(
 /// What became of a reply another delivery is sending, once it leaves `sending` (checked
 /// every 100 ms, for at most `wait`); [`Outcome::Skipped`] (with `why`) when it is still at it.
 fn settled_elsewhere(
+    config: &Config,
     store: &Store,
     id: i64,
     wait: Duration,
@@ -227,7 +333,12 @@ fn settled_elsewhere(
             OutboxState::FailedPermanent | OutboxState::Failed => {
                 return Ok(Outcome::Failed { error })
             }
-            OutboxState::Uncertain => return Ok(Outcome::Unverified { error }),
+            OutboxState::Uncertain => {
+                return Ok(Outcome::Unverified {
+                    error,
+                    needs_person: !uncertain::copy_expected(config, &row),
+                })
+            }
             OutboxState::Sending | OutboxState::Discarded => return Ok(Outcome::Skipped { why }),
         }
     }
@@ -252,6 +363,9 @@ struct Run<'a> {
     /// on the same failure (with 200 queued, 30 s each was 100 minutes of `--retry`).
     /// With what that failure waits for, which the replies left waiting share.
     unreached: Option<(String, Hold)>,
+    /// The store refused a write in this run (a full disk, a read-only or busy file): no
+    /// further reply is sent, as nothing could record it.
+    store_refuses: bool,
 }
 
 impl<'a> Run<'a> {
@@ -264,6 +378,7 @@ impl<'a> Run<'a> {
             copies_tried: Vec::new(),
             sent: None,
             unreached: None,
+            store_refuses: false,
         }
     }
 
@@ -388,7 +503,9 @@ impl<'a> Run<'a> {
                     "{e}; the reply is kept: edit it with `secdesk outbox --edit {}` or drop it with `secdesk outbox --discard {}`",
                     row.id, row.id
                 );
-                outbox::mark_permanent(store, row.id, &error)?;
+                if let Err(e) = outbox::mark_permanent(store, row.id, &error) {
+                    return Ok(self.unsent_unrecorded(store, row, &error, e.into()));
+                }
                 Ok(Outcome::Failed { error })
             }
             Err(e) if e.kind == FailureKind::Uncertain => {
@@ -404,9 +521,18 @@ impl<'a> Run<'a> {
                         id = row.id
                     ),
                 };
-                let now = Utc::now();
-                outbox::mark_uncertain(store, row.id, &error, now)?;
-                Ok(Outcome::Unverified { error })
+                if let Err(e) = outbox::mark_uncertain(store, row.id, &error, Utc::now()) {
+                    // As a send the server took: the row stays `sending`, is taken as an
+                    // interrupted attempt later and looked for, never sent again blindly.
+                    let line = self.store_line(store, &e.into());
+                    return Ok(Outcome::UncertainUnrecorded {
+                        error: format!("{error}; recording that failed: {line}"),
+                    });
+                }
+                Ok(Outcome::Unverified {
+                    error,
+                    needs_person: !self.copy_expected(row),
+                })
             }
             Err(e) => {
                 let error = e.to_string();
@@ -417,9 +543,52 @@ impl<'a> Run<'a> {
                 if e.unreached {
                     self.unreached = Some((error.clone(), hold));
                 }
-                outbox::mark_transient(store, row.id, &error, Utc::now())?;
+                if let Err(e) = outbox::mark_transient(store, row.id, &error, Utc::now()) {
+                    return Ok(self.unsent_unrecorded(store, row, &error, e.into()));
+                }
                 self.queued(store, row.id, error, hold)
             }
+        }
+    }
+
+    /// The store's own line for `e` (naming the file and what to do), else `e` as it says;
+    /// notes when the store refuses writes, so that the run sends nothing more.
+    fn store_line(&mut self, store: &Store, e: &DeliveryError) -> String {
+        self.store_refuses |= e.store_refuses_writes();
+        crate::core::store::describe_error_no_rerun(e, store.path())
+            .unwrap_or_else(|| e.to_string())
+    }
+
+    /// A claimed reply the server did not take (`error`: what it said), whose failure could
+    /// not be recorded (`e`): the row stays `sending`, and is settled as an interrupted
+    /// attempt once older than the longest one.
+    fn unsent_unrecorded(
+        &mut self,
+        store: &Store,
+        row: &OutboxEntry,
+        error: &str,
+        e: DeliveryError,
+    ) -> Outcome {
+        let line = self.store_line(store, &e);
+        Outcome::NotRecorded {
+            error: format!(
+                "outbox #{id} was not delivered ({error}), and recording that failed: {line}; it is kept unfinished (`sending`), and `secdesk outbox --retry` settles it as an interrupted attempt once that is {m} minutes old",
+                id = row.id,
+                m = (Utc::now() - self.stale_before).num_minutes(),
+            ),
+            temporary: e.store_busy(),
+        }
+    }
+
+    /// Outbox row `id`, on which this run failed with `e` before anything reached the
+    /// server: it is where it was.
+    fn not_recorded(&mut self, store: &Store, id: i64, e: &DeliveryError) -> Outcome {
+        let line = self.store_line(store, e);
+        Outcome::NotRecorded {
+            error: format!(
+                "outbox #{id}: nothing was sent, and the outbox could not be updated: {line}"
+            ),
+            temporary: e.store_busy(),
         }
     }
 
@@ -452,7 +621,7 @@ impl<'a> Run<'a> {
         let now = Utc::now();
         if let Err(e) = outbox::record_sent(store, row.id, now) {
             return Outcome::SentUnrecorded {
-                error: e.to_string(),
+                error: self.store_line(store, &e.into()),
             };
         }
         let (states, state_error) = match outbox::draft(store, row.id).map(|d| d.state_change) {
@@ -521,13 +690,18 @@ impl<'a> Run<'a> {
         Ok(error)
     }
 
-    fn file_pending_copies(&mut self, store: &Store) -> Result<(), DeliveryError> {
-        for row in outbox::sent_copies_pending(store)? {
+    /// Files the Sent copies earlier runs left pending; on a store error, which reply's
+    /// (0 when the pending ones could not be listed).
+    fn file_pending_copies(&mut self, store: &Store) -> Result<(), (i64, DeliveryError)> {
+        let pending = outbox::sent_copies_pending(store).map_err(|e| (0, e.into()))?;
+        for row in pending {
             if self.copies_tried.contains(&row.id) {
                 continue;
             }
-            if self.file_copy(store, row.id, true)?.is_some() {
-                break;
+            match self.file_copy(store, row.id, true) {
+                Ok(Some(_)) => break,
+                Ok(None) => {}
+                Err(e) => return Err((row.id, e)),
             }
         }
         Ok(())

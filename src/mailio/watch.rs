@@ -281,7 +281,9 @@ fn tally(round: &mut Round, done: &[Delivery]) {
             }
             Outcome::Queued { error, .. }
             | Outcome::Failed { error }
-            | Outcome::Unverified { error } => round.replies_failed.push(error.clone()),
+            | Outcome::Unverified { error, .. }
+            | Outcome::UncertainUnrecorded { error }
+            | Outcome::NotRecorded { error, .. } => round.replies_failed.push(error.clone()),
             Outcome::SentUnrecorded { error } => {
                 round.replies_sent += 1;
                 round.replies_failed.push(error.clone());

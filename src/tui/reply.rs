@@ -317,8 +317,12 @@ fn delivered(state: &mut State, d: &Delivery) {
             &delivery::when(next_attempt_at),
         )),
         Outcome::Failed { error } => state.error(text::reply_refused(r, error)),
-        Outcome::Unverified { error } => state.error(text::reply_unverified(r, error)),
+        Outcome::Unverified { error, .. } => state.error(text::reply_unverified(r, error)),
         Outcome::SentUnrecorded { error } => state.error(text::reply_sent_unrecorded(r, error)),
+        Outcome::UncertainUnrecorded { error } => {
+            state.error(text::reply_uncertain_unrecorded(r, d.outbox_id, error))
+        }
+        Outcome::NotRecorded { error, .. } => state.error(text::reply_not_recorded(r, error)),
         Outcome::Skipped { why } => state.info(text::reply_taken_elsewhere(why)),
     }
 }

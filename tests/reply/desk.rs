@@ -19,20 +19,26 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Desk {
     pub server: Dovecot,
     pub dir: tempfile::TempDir,
+    /// The store: in `dir`, or where [`Desk::with_store_in`] put it.
+    db: PathBuf,
 }
 
 impl Desk {
     /// Starts Dovecot with the team and reporter accounts, files `report` in the team's
     /// INBOX and syncs it into a new desk whose SMTP server is `smtp_port`.
     pub fn new(report: &str, smtp_port: u16) -> Desk {
+        Desk::with_store_in(report, smtp_port, None)
+    }
+
+    /// [`Desk::new`], with the store in `folder` (e.g. a small tmpfs) when given.
+    pub fn with_store_in(report: &str, smtp_port: u16, folder: Option<&Path>) -> Desk {
         let server = Dovecot::start();
         server.add_user(TEAM, PASSWORD);
         server.add_user(REPORTER, PASSWORD);
         server.append(TEAM, "INBOX", report.as_bytes());
-        let desk = Desk {
-            server,
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = folder.unwrap_or(dir.path()).join("secdesk.db");
+        let desk = Desk { server, dir, db };
         desk.configure(smtp_port, "");
         let out = desk.run(&["sync"], &[]);
         assert!(out.status.success(), "sync failed: {}", stderr(&out));
@@ -58,7 +64,7 @@ impl Desk {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("secdesk.db")
+        self.db.clone()
     }
 
     pub fn db(&self) -> rusqlite::Connection {

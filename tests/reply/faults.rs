@@ -44,7 +44,7 @@ pub(super) fn copies(desk: &Desk, user: &str, mailbox: &str, message_id: &str) -
         .count()
 }
 
-fn set_timeout(desk: &Desk, seconds: u64) {
+pub(super) fn set_timeout(desk: &Desk, seconds: u64) {
     let path = desk.dir.path().join("config.toml");
     let cfg = std::fs::read_to_string(&path).unwrap();
     let cfg = cfg.replace(

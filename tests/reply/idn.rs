@@ -207,3 +207,37 @@ fn a_follow_up_from_a_look_alike_of_the_reporters_address_is_another_sender() {
         assert_eq!(m["another_sender"], true, "{m}");
     }
 }
+
+/// lettre's address parser takes an address literal (`a@[127.0.0.1]`, RFC 5321 §4.1.3), its
+/// header parser does not: `--to` passed, and the reply was refused only once built ("To
+/// address … (Invalid input)"), exit 1. Now the `--to` is refused as typed, exit 2 (a
+/// value the command does not take), saying why, and nothing is queued or sent.
+#[test]
+fn an_address_literal_in_to_is_refused_as_typed() {
+    let (desk, _smtp) = desk_with_smtp("Reporter <reporter@example.net>", false);
+    for to in ["a@[127.0.0.1]", "Ops <ops@[IPv6:::1]>"] {
+        let out = desk.run(
+            &[
+                "reply",
+                "1",
+                "--template",
+                "acknowledge",
+                "--to",
+                to,
+                "--no-edit",
+                "--yes",
+            ],
+            &[],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{to}: {err}");
+        assert!(
+            err.contains("is not a valid mail address (an address literal")
+                && err.contains("name the address by its domain"),
+            "{to}: {err}"
+        );
+        assert!(!err.contains("Invalid input"), "{err}");
+    }
+    assert_eq!(desk.outbox_json(), serde_json::json!([]));
+    assert_eq!(desk.reporter_maildir_count(), 0);
+}

@@ -7,6 +7,7 @@ mod support;
 
 mod desk;
 mod faults;
+mod full_disk;
 mod hostile;
 mod idn;
 mod interactive;

@@ -103,7 +103,9 @@ fn a_send_answered_after_the_deadline_is_recorded_as_sent() {
 
 /// With `[reply] cc = ""` there is no team copy to look for: a reply cut off after DATA is
 /// never resent by itself, however long ago; the desk says how to resend it by hand, a new
-/// reply to the report is refused meanwhile, and `outbox --resend` sends it once.
+/// reply to the report is refused meanwhile, and `outbox --resend` sends it once. Only a
+/// person settles it, so `reply` and `outbox --retry` exit 1, not 75: a cron job retrying
+/// on 75 looped on it forever and never alerted anyone.
 #[test]
 fn an_uncertain_reply_with_no_copy_to_look_for_waits_for_a_person() {
     let desk = Desk::new(REPORT, 0);
@@ -120,7 +122,7 @@ fn an_uncertain_reply_with_no_copy_to_look_for_waits_for_a_person() {
     let (port, server) = drop_after_data();
     no_cc(&desk, port);
     let out = desk.run(&["reply", "1", "--no-edit", "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("secdesk outbox --resend 1"),
         "{}",
@@ -137,12 +139,17 @@ fn an_uncertain_reply_with_no_copy_to_look_for_waits_for_a_person() {
         )
         .unwrap();
     let out = desk.run(&["outbox", "--retry"], &[]);
-    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("not sent again by itself") && err.contains("secdesk outbox --resend 1"),
         "{err}"
     );
+    let json = desk.run(&["outbox", "--retry", "--json"], &[]);
+    assert_eq!(json.status.code(), Some(1), "{}", stderr(&json));
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(rows[0]["outcome"], "uncertain", "{rows}");
+    assert_eq!(rows[0]["exit_status"], 1, "{rows}");
     assert_eq!(desk.reporter_maildir_count(), 0, "resent without a word");
     assert_eq!(desk.outbox_json()[0]["state"], "uncertain");
 

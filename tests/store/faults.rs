@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::desk::{bytes, mail, one_line, reports, stderr, Desk};
+use crate::support::tmpfs::{fill, Tmpfs};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -91,61 +92,6 @@ fn an_existing_store_from_before_the_mark_still_opens() {
         .pragma_query_value(None, "application_id", |r| r.get(0))
         .unwrap();
     assert_eq!(id, 0x7365_6364);
-}
-
-/// A small tmpfs mounted for one test, unmounted on drop; `None` (with a plain message)
-/// where mounting is not allowed.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
-            Ok(o) => {
-                eprintln!(
-                    "skipped: cannot mount a tmpfs (run the tests as root): {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("skipped: cannot run mount: {e}");
-                None
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn remount(&self, how: &str) {
-        let out = Command::new("mount")
-            .args(["-o", &format!("remount,{how}")])
-            .arg(self.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "remount {how}: {}", stderr(&out));
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).output();
-    }
 }
 
 /// A desk whose config lives in a normal temporary folder and whose store is on `fs`.
@@ -728,17 +674,6 @@ fn a_whole_store_is_backed_up_while_in_use_and_never_over_a_file() {
         .query_row("SELECT count(*) FROM notes", [], |r| r.get::<_, i64>(0))
         .unwrap();
     assert_eq!(notes, 0, "the copy holds an unfinished change");
-}
-
-/// Fills the file system holding `dir` until a write fails.
-fn fill(dir: &Path) -> PathBuf {
-    use std::io::Write;
-    let filler = dir.join("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
-    let block = vec![0u8; 4096];
-    while f.write_all(&block).is_ok() {}
-    let _ = f.sync_all();
-    filler
 }
 
 #[test]

@@ -20,6 +20,7 @@ pub mod oauth2;
 pub mod proxy;
 pub mod pymap;
 pub mod syncdesk;
+pub mod tmpfs;
 
 use std::collections::HashMap;
 use std::fs;

@@ -188,6 +188,16 @@ fn addresses(line: usize, value: &str) -> Result<Vec<String>, ReplyError> {
     Ok(out)
 }
 
+/// Why `addr` cannot be a reply's recipient although it is well formed, if it cannot: an
+/// address literal (RFC 5321 §4.1.3, `user@[192.0.2.1]`), which the reply's header cannot
+/// carry and a mail server should not be asked to route to.
+fn not_sendable(addr: &str) -> Option<&'static str> {
+    let domain = addr.rsplit_once('@').map(|(_, d)| d.trim())?;
+    domain.starts_with('[').then_some(
+        "an address literal (a host's IP address in brackets) is not taken: name the address by its domain",
+    )
+}
+
 /// Reads addresses the user typed outside the editor (`--to`), each `addr` or `Name <addr>`,
 /// possibly several separated by commas; every one must be a valid mail address.
 pub fn parse_addresses(
@@ -207,9 +217,22 @@ pub fn parse_addresses(
             mailparse::MailAddr::Group(g) => g.addrs.iter().collect(),
         };
         for s in singles {
+            if let Some(why) = not_sendable(&s.addr) {
+                return Err(bad(why.into()));
+            }
             s.addr
                 .parse::<lettre::Address>()
                 .map_err(|e| bad(e.to_string()))?;
+            // The reply's header is built from `Name <addr>`, and lettre's header parser
+            // takes less than its address parser: what it would refuse at the preview is
+            // refused here, as the user typed it.
+            let mailbox = format_mailbox(s.display_name.as_deref(), &s.addr);
+            super::message::mailbox(field, &mailbox).map_err(|e| match e {
+                ReplyError::BadAddress { reason, .. } => bad(format!(
+                    "it cannot be written in the reply's header: {reason}"
+                )),
+                e => bad(e.to_string()),
+            })?;
             out.push(crate::core::parse::Mailbox {
                 name: s.display_name.clone().filter(|n| !n.trim().is_empty()),
                 addr: s.addr.clone(),

@@ -99,8 +99,10 @@ fn in_header(m: &Mailbox) -> Mailbox {
     }
 }
 
-/// Parses one mailbox of a draft, naming the header it sits in when it is bad.
-fn mailbox(field: &'static str, value: &str) -> Result<Mailbox, ReplyError> {
+/// Parses one mailbox of a draft, naming the header it sits in when it is bad: the check
+/// [`build`] makes, which `buffer::parse_addresses` makes too, so a `--to` is refused as it
+/// is typed rather than after the editor and the preview.
+pub(super) fn mailbox(field: &'static str, value: &str) -> Result<Mailbox, ReplyError> {
     header_value(field, value)?;
     Mailbox::from_str(value.trim()).map_err(|e| ReplyError::BadAddress {
         field,

@@ -80,6 +80,16 @@ pub fn describe_error(e: &(dyn StdError + 'static), path: &Path) -> Option<Strin
     None
 }
 
+/// [`describe_error`] for a step whose caller says itself what to do next (a reply's
+/// delivery, where running `secdesk reply` again would write a second reply): the full
+/// disk's line without "then run the command again".
+pub fn describe_error_no_rerun(e: &(dyn StdError + 'static), path: &Path) -> Option<String> {
+    describe_error(e, path).map(|line| line.replace(RUN_AGAIN, ""))
+}
+
+/// How [`full`]'s line ends: the advice a caller that says its own may leave out.
+const RUN_AGAIN: &str = ", then run the command again";
+
 /// The line for an SQLite result code that is about the file at `path`.
 pub fn describe_sqlite(e: &rusqlite::Error, path: &Path) -> Option<String> {
     let p = path.display();
@@ -175,7 +185,7 @@ fn folder(path: &Path) -> &Path {
 
 fn full(path: &Path) -> String {
     format!(
-        "the disk holding {} is full: nothing more was written; free some space, then run the command again",
+        "the disk holding {} is full: nothing more was written; free some space{RUN_AGAIN}",
         path.display()
     )
 }

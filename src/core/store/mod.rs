@@ -32,7 +32,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use crate::core::time::{parse_timestamp, timestamp};
-pub use errors::{describe_error, describe_sqlite, Result, StoreError};
+pub use errors::{describe_error, describe_error_no_rerun, describe_sqlite, Result, StoreError};
 #[cfg(test)]
 pub(crate) use migrations::rewind_to;
 pub use migrations::MIGRATIONS;

@@ -6,9 +6,23 @@
 use chrono::Utc;
 
 use super::{when, DeliveryError, Outcome, Run};
+use crate::core::config::Config;
 use crate::core::outbox::{self, OutboxEntry, Verdict};
 use crate::core::store::Store;
 use crate::mailio::delivery::sent::in_mailbox;
+
+/// Whether the server delivers a copy of `row` to a mailbox a delivery searches (the team
+/// address is one of its recipients and IMAP is configured): else nothing can show whether
+/// an uncertain send arrived, and only a person settles it.
+pub(super) fn copy_expected(config: &Config, row: &OutboxEntry) -> bool {
+    let team = config.team_address().map(str::trim).unwrap_or("");
+    config.imap.is_some()
+        && !team.is_empty()
+        && row
+            .recipients
+            .iter()
+            .any(|r| r.trim().eq_ignore_ascii_case(team))
+}
 
 impl Run<'_> {
     /// A `sending` row: another delivery's live attempt (left alone), or, once older than
@@ -61,13 +75,17 @@ impl Run<'_> {
                 );
                 let later = Utc::now() + chrono::Duration::minutes(5);
                 outbox::still_uncertain(store, row.id, &error, later)?;
-                return Ok(Outcome::Unverified { error });
+                return Ok(Outcome::Unverified {
+                    error,
+                    needs_person: false,
+                });
             }
         };
         let now = Utc::now();
         // When it is looked for again: the verdict's own time, else in six hours.
         let mut later = now + chrono::Duration::hours(6);
-        let error = match outbox::verdict(row, in_sent.is_some(), expected, now) {
+        let verdict = outbox::verdict(row, in_sent.is_some(), expected, now);
+        let error = match verdict {
             Verdict::Delivered => {
                 if !outbox::claim(store, row, now)? {
                     return self.taken(store, row);
@@ -89,19 +107,16 @@ impl Run<'_> {
             ),
         };
         outbox::still_uncertain(store, row.id, &error, later)?;
-        Ok(Outcome::Unverified { error })
+        Ok(Outcome::Unverified {
+            error,
+            needs_person: verdict == Verdict::AskPerson,
+        })
     }
 
     /// Whether the server delivers a copy of `row` to a mailbox [`Run::find_on_server`]
     /// searches: the team address is one of its recipients and IMAP is configured.
     pub(super) fn copy_expected(&self, row: &OutboxEntry) -> bool {
-        let team = self.config.team_address().map(str::trim).unwrap_or("");
-        self.config.imap.is_some()
-            && !team.is_empty()
-            && row
-                .recipients
-                .iter()
-                .any(|r| r.trim().eq_ignore_ascii_case(team))
+        copy_expected(self.config, row)
     }
 
     /// Looks for `message_id` in the Sent mailbox and every team mailbox (`[imap]

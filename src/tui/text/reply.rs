@@ -139,6 +139,19 @@ pub fn reply_sent_unrecorded(report_id: i64, error: &str) -> String {
     )
 }
 
+/// The server may have the reply (its connection was lost after the message), and the store
+/// could not record even that: as [`reply_sent_unrecorded`], it must not be sent again.
+pub fn reply_uncertain_unrecorded(report_id: i64, outbox_id: i64, error: &str) -> String {
+    format!(
+        "Reply to #{report_id}: outbox #{outbox_id} may have reached the server and is kept unfinished; do not send it again ({error})"
+    )
+}
+
+/// Nothing was sent, and the store could not record what happened (a full disk).
+pub fn reply_not_recorded(report_id: i64, error: &str) -> String {
+    format!("Reply to #{report_id}: {error}")
+}
+
 /// A reply this attempt did not send, and why (`mailio::delivery`'s words: another
 /// delivery has it, which may be this desk's own sync round; or it was edited or discarded).
 pub fn reply_taken_elsewhere(why: &str) -> String {
