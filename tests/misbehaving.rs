@@ -445,6 +445,49 @@ fn the_desk_does_not_send_a_refused_password_again() {
     assert_eq!(server.logins(), 1, "{:?}", server.commands());
 }
 
+/// The desk's round meets a server that gave a stored UID to a new message (same
+/// UIDVALIDITY): it stores the new message (it would never have been asked for), and its
+/// status line says the mailbox was listed again, not that mail is missing.
+#[test]
+fn the_desks_round_catches_a_server_that_gave_a_stored_uid_to_a_new_message() {
+    let server = BadImap::start(inbox(1..=3));
+    let (dir, mut watch) = watch_on(server.port, "[\"INBOX\"]", "poll_seconds = 1");
+    let first = watch.round().expect("first round");
+    assert_eq!(first.new_messages, 3);
+    let new = support::message("new@example.net", "the new report", "x");
+    server.set(|b| {
+        let inbox = &mut b.mailboxes[0].1;
+        let third = inbox[2].1.clone();
+        inbox[2].1 = new;
+        inbox.push((4, third));
+    });
+    let round = watch.round().expect("a renumbered mailbox is no failure");
+    let line = secdesk::cli::desk::round_line(&round);
+    assert!(
+        line.contains("the server now gives UID 3 to another message than the one stored under it")
+            && line.contains("listed again from UID 1")
+            && !line.contains("mail missing"),
+        "{line}"
+    );
+    assert_eq!(round.new_messages, 1, "{line}");
+    let conn = rusqlite::Connection::open(dir.path().join("secdesk.db")).unwrap();
+    let uid: u32 = conn
+        .query_row(
+            "SELECT uid FROM messages WHERE message_id IN ('new@example.net', '<new@example.net>')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the new message is stored");
+    assert_eq!(uid, 3);
+    // Agreed again: the next round is quiet.
+    let again = watch.round().expect("third round");
+    assert!(
+        !secdesk::cli::desk::round_line(&again).contains("listed again"),
+        "{}",
+        secdesk::cli::desk::round_line(&again)
+    );
+}
+
 /// A server that takes no LOGIN on this connection (LOGINDISABLED) will not take one at the
 /// next round either: the desk says what to change and does not connect again until it is
 /// restarted. Before, it connected again after every backoff, all day.

@@ -52,6 +52,7 @@ pub fn round_line(r: &Round) -> String {
         &r.replies_failed,
         r.gap.as_deref(),
         &r.overwritten,
+        &r.renumbered,
     )
 }
 

@@ -43,6 +43,10 @@ pub struct Round {
     /// This member's changes that other members' concurrent changes replaced this round
     /// (a claim lost to one made at the same time), one line each.
     pub overwritten: Vec<String>,
+    /// Mailboxes listed again from UID 1 because the server gave stored UIDs to other
+    /// messages (see `imap::renumbered`), one line each: nothing is missing, but the
+    /// server broke its word and the moderator should know.
+    pub renumbered: Vec<String>,
 }
 
 /// The logged-in session and what the server offers.
@@ -170,11 +174,11 @@ impl Watch {
         // A gap is shown with the round, not as its failure: what was stored stays, the rest
         // is retried next round, and a message that never arrives must not hold back
         // moderation or replies, nor make every round a failure (logged out, backing off).
-        let gap = reports
+        let gap = reports.iter().find(|r| !r.complete()).map(gap_summary);
+        let renumbered = reports
             .iter()
-            .find(|r| !r.complete())
-            .map(gap_summary)
-            .or_else(|| reports.iter().find_map(|r| r.renumbered.clone()));
+            .filter_map(|r| r.renumbered.clone())
+            .collect();
         // Moderation written back, other desks' events folded (docs/team.md).
         let overwritten =
             crate::mailio::team::desk_round(&self.config, &c.endpoint, &mut c.session, store)?;
@@ -190,6 +194,7 @@ impl Watch {
             new_messages: report_new,
             idle: c.idle,
             overwritten,
+            renumbered,
             ..Round::default()
         };
         if self.config.smtp.is_some() {

@@ -317,6 +317,7 @@ pub fn sync_round(
     replies_failed: &[String],
     gap: Option<&str>,
     overwritten: &[String],
+    renumbered: &[String],
 ) -> String {
     let mut line = sync_done(new);
     // First: the member believes a report is theirs that no longer is.
@@ -343,6 +344,9 @@ pub fn sync_round(
             ", {} reply(ies) still queued ({last})",
             replies_failed.len()
         ));
+    }
+    for r in renumbered {
+        line.push_str(&format!("; {r}"));
     }
     if let Some(gap) = gap {
         line.push_str(&format!("; sync incomplete, mail missing: {gap}"));
@@ -513,10 +517,10 @@ mod tests {
             "report #5: bo's change of its coordinator (who takes it), made at the same time as yours, won on every desk".to_string(),
             "report #6: bo's change of its state, made at the same time as yours, won on every desk".to_string(),
         ];
-        let line = super::sync_round(1, 0, 0, &[], None, &lost);
+        let line = super::sync_round(1, 0, 0, &[], None, &lost, &[]);
         assert!(line.starts_with("report #5: bo's change"), "{line}");
         assert!(line.contains("(1 more of your changes replaced"), "{line}");
-        assert!(!super::sync_round(1, 0, 0, &[], None, &[]).contains("replaced"));
+        assert!(!super::sync_round(1, 0, 0, &[], None, &[], &[]).contains("replaced"));
     }
 
     /// In a narrow box (the stats screen's right half at 95 to 120 columns) the title was

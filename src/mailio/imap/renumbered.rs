@@ -151,7 +151,8 @@ fn answers(raw: &[u8]) -> imap::Result<Vec<(u32, Fields)>> {
             }
         }
         if let (Some(uid), Some(header)) = (uid, header) {
-            found.push((uid, fields(header)));
+            // A server that answers with more than the header is read as far as it.
+            found.push((uid, fields(header_part(header))));
         }
     })?;
     Ok(found)

@@ -206,7 +206,7 @@ mod tests {
              team copy never arrived, so it was taken as not delivered; the reporter may get it \
              twice); the report is now acknowledged"
         );
-        let round = crate::tui::text::sync_round(0, 2, 1, &[], None, &[]);
+        let round = crate::tui::text::sync_round(0, 2, 1, &[], None, &[], &[]);
         assert!(
             round.contains(&format!("(1 sent again: {RESENT_WHY})")),
             "{round}"
