@@ -256,7 +256,9 @@ fn assign_take_state_and_note_from_the_report_view() {
         Some("ada@demo.example")
     );
 
+    // Ada has it: taking it over asks first.
     desk.key(KeyCode::Char('t'));
+    desk.key(KeyCode::Char('y'));
     assert_eq!(
         desk.report_field(id, "coordinator").as_deref(),
         Some("you@demo.example")
@@ -996,4 +998,131 @@ fn the_reply_preview_scrolls_to_its_last_line_and_says_there_is_more() {
     tall.key(KeyCode::Char('G'));
     let screen = tall.screen();
     assert!(preview_rows(&screen).contains(&last), "{screen}");
+}
+
+/// New mail arriving while the desk is open (a sync, another desk's import) came in above
+/// the cursor, and the highlight stayed on its row number, so it sat on another report; a
+/// menu already open then acted on that one ("Move #10 to state" became "#13" by itself, and
+/// `3` marked a report nobody had looked at as spam). The cursor stays on its report now.
+#[test]
+fn new_mail_above_the_cursor_leaves_it_on_its_report_and_an_open_menu_on_its_own() {
+    use secdesk::core::ingest::{Ingestor, RawIncoming};
+    let mut desk = Desk::demo();
+    desk.keys("jjj");
+    let looked_at = desk.current();
+    desk.key(KeyCode::Char('S'));
+    assert!(matches!(desk.state.overlay, Overlay::Picker(_)));
+    let mail = |n: u32| {
+        format!(
+            "From: Finder {n} <finder{n}@research.example>\r\nTo: security@python.org\r\n\
+             Subject: Path traversal in zipfile {n}\r\nMessage-ID: <new-{n}@research.example>\r\n\
+             Date: Tue, 01 Dec 2026 12:00:00 +0000\r\n\r\nThe extractor writes outside the target directory.\r\n"
+        )
+    };
+    Ingestor::without_classifier()
+        .ingest_batch(
+            &mut desk.store,
+            vec![RawIncoming::file(mail(1)), RawIncoming::file(mail(2))],
+            None,
+        )
+        .unwrap();
+    desk.act(secdesk::tui::action::Action::StoreChanged);
+    assert_eq!(desk.current(), looked_at, "{}", desk.screen());
+    // The menu opened for that report still acts on it: `1` is acknowledged.
+    desk.key(KeyCode::Char('1'));
+    assert!(
+        desk.status()
+            .contains(&format!("#{looked_at} moved to acknowledged")),
+        "{}",
+        desk.status()
+    );
+    assert_eq!(
+        desk.report_field(looked_at, "state").as_deref(),
+        Some("acknowledged")
+    );
+}
+
+/// When the report a menu was opened for leaves the queue meanwhile (another desk closed
+/// it), the menu closes and says so: its answer would have gone to the report after it.
+#[test]
+fn a_menu_for_a_report_that_left_the_queue_is_closed_with_a_word() {
+    let mut desk = Desk::demo();
+    desk.keys("jj");
+    let gone = desk.current();
+    desk.key(KeyCode::Char('S'));
+    assert!(matches!(desk.state.overlay, Overlay::Picker(_)));
+    desk.store
+        .conn()
+        .execute(
+            "UPDATE reports SET state = 'spam', version = version + 1 WHERE id = ?1",
+            [gone],
+        )
+        .unwrap();
+    desk.act(secdesk::tui::action::Action::StoreChanged);
+    assert!(matches!(desk.state.overlay, Overlay::None));
+    assert!(
+        desk.status()
+            .contains(&format!("#{gone} left this queue meanwhile")),
+        "{}",
+        desk.status()
+    );
+    assert_ne!(desk.current(), gone);
+}
+
+/// `t` took a report another member had taken without a word (the audit log said only
+/// `coordinator ada → you`), while a verdict on it asked. It asks now, and `n` keeps it
+/// theirs.
+#[test]
+fn taking_a_report_another_member_took_asks_first() {
+    let mut desk = Desk::demo();
+    let id = desk.current();
+    desk.key(KeyCode::Char('a'));
+    desk.keys("ada");
+    desk.key(KeyCode::Enter);
+    let ada = desk
+        .report_field(id, "coordinator")
+        .expect("assigned to ada");
+    assert!(ada.starts_with("ada@"), "{ada}");
+    desk.key(KeyCode::Char('t'));
+    let Overlay::Confirm(c) = &desk.state.overlay else {
+        panic!("t on ada's report asks first: {}", desk.status())
+    };
+    assert_eq!(
+        c.question,
+        format!("#{id} is taken by ada: take it over? y/N")
+    );
+    desk.key(KeyCode::Char('n'));
+    assert_eq!(desk.report_field(id, "coordinator"), Some(ada.clone()));
+    desk.key(KeyCode::Char('t'));
+    desk.key(KeyCode::Char('y'));
+    assert_eq!(
+        desk.report_field(id, "coordinator").as_deref(),
+        Some(desk.state.me.email.as_str())
+    );
+    // One's own report is taken again without a question.
+    desk.key(KeyCode::Char('t'));
+    assert!(matches!(desk.state.overlay, Overlay::None));
+}
+
+/// `:q` quit at once over a selection, while `q` asks; it asks too now, and `:q!` does not.
+#[test]
+fn colon_q_over_a_selection_asks_as_q_does() {
+    let mut desk = Desk::demo();
+    desk.key(KeyCode::Char('x'));
+    desk.keys(":q");
+    desk.key(KeyCode::Enter);
+    assert!(!desk.state.quit);
+    let Overlay::Confirm(c) = &desk.state.overlay else {
+        panic!(":q over a selection asks: {}", desk.status())
+    };
+    assert!(
+        c.question.starts_with("quit with 1 selected"),
+        "{}",
+        c.question
+    );
+    desk.key(KeyCode::Char('n'));
+    assert!(!desk.state.quit);
+    desk.keys(":q!");
+    desk.key(KeyCode::Enter);
+    assert!(desk.state.quit);
 }

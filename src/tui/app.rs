@@ -210,6 +210,15 @@ impl QueueView {
     pub fn current(&self) -> Option<&QueueRow> {
         self.row(self.cursor)
     }
+
+    /// The queue position of report `id`, if it is in the loaded part of the queue.
+    pub fn position_of(&self, id: ReportId) -> Option<usize> {
+        self.page
+            .rows
+            .iter()
+            .position(|r| r.summary.id == id)
+            .map(|i| i + self.page.offset)
+    }
 }
 
 /// The desk.
@@ -267,6 +276,10 @@ pub struct State {
     pub count: Option<usize>,
     /// Where the cursor goes when the change on its way lands.
     pub follow: Option<Follow>,
+    /// The report under the queue's cursor when the store changed under it (new mail,
+    /// another desk), and the one after it: the reload puts the cursor back on it, wherever
+    /// it now is, so the next key acts on the report the triager was looking at.
+    pub keep: Option<(ReportId, Option<ReportId>)>,
     /// The report the cursor just landed on after a change took the one before it away:
     /// highlighted until the next key, so the jump is seen.
     pub landed: Option<ReportId>,
@@ -362,6 +375,7 @@ impl State {
             tab_counts: Vec::new(),
             count: None,
             follow: None,
+            keep: None,
             landed: None,
             reply: None,
             advisory_kept: None,

@@ -46,27 +46,39 @@ pub(super) fn batch(state: &mut State, bulk: bool, label: String, change: Change
         Change::InvalidBecause(_) => Some("invalid"),
         _ => None,
     };
-    if let Some(class) = class {
-        if let Some(question) = overruled(state, bulk, class) {
-            state.overlay = Overlay::Confirm(Confirm {
-                question,
-                on_yes: OnYes::Requests(requests, follow),
-            });
-            return Vec::new();
-        }
+    let question = match (&change, class) {
+        (_, Some(class)) => overruled(state, bulk, class),
+        (Change::Take, None) => taken_over(state, &state.me.email.clone()),
+        (Change::Assign(to), None) => taken_over(state, to),
+        _ => None,
+    };
+    if let Some(question) = question {
+        state.overlay = Overlay::Confirm(Confirm {
+            question,
+            on_yes: OnYes::Requests(requests, follow),
+        });
+        return Vec::new();
     }
     state.follow = follow;
     requests
 }
 
-/// The question before a verdict of `class` that overrules what is known of its reports:
-/// "mark 40 as spam: 15 suggested valid, 10 unsure, 1 taken by grace? y/N". A selection
-/// (`bulk`) is asked about every report the classifier did not suggest as `class`; one
-/// report only when a person confirmed another class. Either way, one another member has
-/// taken: a moderator clearing a screen must not close a report a triager is working on.
-/// `None` when nothing is overruled.
-fn overruled(state: &State, bulk: bool, class: &str) -> Option<String> {
-    let picked: Vec<Picked> = match state.screen {
+/// The question before taking (or assigning to `to`) a report another member has taken:
+/// `t` took it over without a word, while a verdict on it asked.
+fn taken_over(state: &State, to: &str) -> Option<String> {
+    let picked = picked(state, false);
+    let p = picked.first()?;
+    let who = p
+        .coordinator
+        .as_deref()
+        .filter(|c| !c.eq_ignore_ascii_case(to))?;
+    let id = state.targets(false).first()?.0;
+    Some(text::take_over(id, who, to, &state.me.email))
+}
+
+/// The reports a key acts on, with what the view knows of each (see [`State::targets`]).
+fn picked(state: &State, bulk: bool) -> Vec<Picked> {
+    match state.screen {
         Screen::Queue if bulk && !state.selection.is_empty() => {
             state.selection.values().cloned().collect()
         }
@@ -85,7 +97,17 @@ fn overruled(state: &State, bulk: bool, class: &str) -> Option<String> {
             .into_iter()
             .collect(),
         _ => Vec::new(),
-    };
+    }
+}
+
+/// The question before a verdict of `class` that overrules what is known of its reports:
+/// "mark 40 as spam: 15 suggested valid, 10 unsure, 1 taken by grace? y/N". A selection
+/// (`bulk`) is asked about every report the classifier did not suggest as `class`; one
+/// report only when a person confirmed another class. Either way, one another member has
+/// taken: a moderator clearing a screen must not close a report a triager is working on.
+/// `None` when nothing is overruled.
+fn overruled(state: &State, bulk: bool, class: &str) -> Option<String> {
+    let picked = picked(state, bulk);
     let whole_selection = bulk && state.screen == Screen::Queue && !state.selection.is_empty();
     let mut counts: Vec<(String, usize)> = Vec::new();
     let mut count = |what: String| match counts.iter_mut().find(|(w, _)| *w == what) {
@@ -423,7 +445,15 @@ fn submit(state: &mut State, purpose: InputPurpose, typed: String) -> Vec<Reques
                 state.overlay = Overlay::Messages(super::views::help::messages_max_scroll(state));
                 Vec::new()
             }
-            "q" | "quit" => {
+            // As `q` in the queue: a selection is not dropped without a question (`:q!` is).
+            "q" | "quit" if !state.selection.is_empty() => {
+                state.overlay = Overlay::Confirm(Confirm {
+                    question: text::quit_with_selection(state.selection.len()),
+                    on_yes: OnYes::Quit,
+                });
+                Vec::new()
+            }
+            "q" | "quit" | "q!" | "quit!" => {
                 state.quit = true;
                 Vec::new()
             }

@@ -309,6 +309,12 @@ pub fn advisory_saved(id: i64, changed: &[&str]) -> String {
     }
 }
 
+/// A report left the queue (changed by a sync or another desk) while a menu or question
+/// was open for it.
+pub fn left_the_queue(id: i64) -> String {
+    format!("#{id} left this queue meanwhile (a sync or another desk changed it): its menu is closed and nothing was done; the cursor is on the report after it")
+}
+
 /// The sync worker's line after a round.
 pub fn sync_round(
     new: usize,
@@ -399,6 +405,19 @@ pub fn confirm_bulk(total: usize, class: &str, counts: &[(String, usize)]) -> St
 /// A report another member has taken, as the verdict's question counts it.
 pub fn taken_by(who: &str) -> String {
     format!("taken by {}", crate::core::team::event::short_actor(who))
+}
+
+/// Taking over (or assigning) a report another member has taken.
+pub fn take_over(id: i64, who: &str, to: &str, me: &str) -> String {
+    let who = crate::core::team::event::short_actor(who);
+    if to.eq_ignore_ascii_case(me) {
+        format!("#{id} is taken by {who}: take it over? y/N")
+    } else {
+        format!(
+            "#{id} is taken by {who}: assign it to {}? y/N",
+            crate::core::team::event::short_actor(to)
+        )
+    }
 }
 
 pub fn quit_with_selection(n: usize) -> String {

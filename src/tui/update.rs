@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Applied, Request, UndoEntry};
-use super::app::{Confirm, OnYes, Overlay, Screen, State, Tab};
+use super::app::{Confirm, InputPurpose, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
 use super::motion::{
     clamp_report_scroll, find_next, move_by, move_to, scroll_overlay, scroll_reply_preview,
@@ -131,7 +131,39 @@ fn on_queue_loaded(
     state.queue.marks = marks;
     state.queue.loaded = true;
     land(state);
+    keep(state);
     state.ensure_window()
+}
+
+/// After a reload the store asked for (new mail, another desk's change), the cursor goes
+/// back onto the report it was on, wherever the queue now has it. When that report left
+/// the queue, the cursor goes to the one after it, and a menu or question opened for it is
+/// closed: its answer would act on whatever report now sits under the cursor.
+fn keep(state: &mut State) {
+    let Some((id, next)) = state.keep.take() else {
+        return;
+    };
+    let q = &state.queue;
+    let position = |id: i64| q.position_of(id);
+    if let Some(pos) = position(id) {
+        state.queue.cursor = pos;
+        return;
+    }
+    if let Some(pos) = next.and_then(position) {
+        state.queue.cursor = pos;
+    }
+    let for_the_report = match &state.overlay {
+        Overlay::Picker(_) => true,
+        Overlay::Input(i) => matches!(
+            i.purpose,
+            InputPurpose::Note | InputPurpose::InvalidReasonText
+        ),
+        _ => false,
+    };
+    if state.screen == Screen::Queue && for_the_report {
+        state.overlay = Overlay::None;
+        state.info(text::left_the_queue(id));
+    }
 }
 
 /// A sync's outcome: a success reloads the queue, a new failure goes to the log.
@@ -421,13 +453,7 @@ fn land(state: &mut State) {
         return;
     };
     let q = &state.queue;
-    let position = |id: i64| {
-        q.page
-            .rows
-            .iter()
-            .position(|r| r.summary.id == id)
-            .map(|i| i + q.page.offset)
-    };
+    let position = |id: i64| q.position_of(id);
     let (acted, next) = (follow.acted, follow.next);
     state.follow = None;
     if let Some(pos) = position(acted) {

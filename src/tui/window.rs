@@ -14,6 +14,7 @@ impl State {
     /// Starts a fresh queue (another tab, sort or search): the cursor goes to the top.
     pub fn new_queue(&mut self) -> Vec<Request> {
         self.queue.generation += 1;
+        self.keep = None;
         self.queue.loaded = false;
         self.queue.cursor = 0;
         self.queue.top = 0;
@@ -21,8 +22,16 @@ impl State {
         self.ensure_window()
     }
 
-    /// Asks again for everything on screen: the store changed under it.
+    /// Asks again for everything on screen: the store changed under it. The cursor stays on
+    /// its report (see [`State::keep`]) unless a change of ours says where it goes.
     pub fn reload(&mut self) -> Vec<Request> {
+        if self.follow.is_none() && self.keep.is_none() {
+            let q = &self.queue;
+            self.keep = q.current().map(|r| {
+                let next = q.row(q.cursor + 1).map(|n| n.summary.id);
+                (r.summary.id, next)
+            });
+        }
         self.queue.requested = None;
         let mut out = self.request_window();
         out.push(Request::OutboxCount);

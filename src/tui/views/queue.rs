@@ -256,7 +256,7 @@ fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
             }),
             Column::State => Cell::from(s.state.clone()),
             Column::Coordinator => Cell::from(coordinator.clone()),
-            Column::From => Cell::from(safe_cell(&s.from)),
+            Column::From => Cell::from(from_cell(&s.from, usize::from(Column::From.width()))),
             Column::Messages => Cell::from(format!("{:>3}", s.messages)),
             Column::Subject => match state.queue.marks.get(&s.id) {
                 // The finish clock and the embargo first, so a narrow screen still shows them.
@@ -269,6 +269,20 @@ fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
         }
     };
     Row::new(cols.iter().map(cell).collect::<Vec<_>>())
+}
+
+/// The sender as the From column shows it in `width` characters: `Name <addr>` when it
+/// fits, else the address alone. Cutting from the end hid the address behind a long or
+/// spoofed display name (`"security@python.org" <attacker@evil.test>` read as the team's).
+fn from_cell(from: &str, width: usize) -> String {
+    let shown = safe_cell(from);
+    if shown.chars().count() <= width {
+        return shown;
+    }
+    match shown.rsplit_once(" <") {
+        Some((_, addr)) if addr.ends_with('>') => addr.trim_end_matches('>').to_string(),
+        _ => shown,
+    }
 }
 
 fn draw_info(frame: &mut Frame, area: Rect, state: &State) {
@@ -304,4 +318,24 @@ fn draw_info(frame: &mut Frame, area: Rect, state: &State) {
         )),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_sender_too_long_for_its_column_shows_its_address() {
+        assert_eq!(super::from_cell("Rita <r@x.test>", 22), "Rita <r@x.test>");
+        assert_eq!(
+            super::from_cell("\"security@python.org\" <attacker@evil.test>", 22),
+            "attacker@evil.test"
+        );
+        assert_eq!(
+            super::from_cell("Python Security Response Team via list <a@evil.test>", 22),
+            "a@evil.test"
+        );
+        assert_eq!(
+            super::from_cell("only-an-address-that-is-long@x.test", 22),
+            "only-an-address-that-is-long@x.test"
+        );
+    }
 }
