@@ -1126,3 +1126,47 @@ fn colon_q_over_a_selection_asks_as_q_does() {
     desk.key(KeyCode::Enter);
     assert!(desk.state.quit);
 }
+
+/// A selection of two where another desk changed one meanwhile: the refusal comes first in
+/// the status line (cut at 80 columns it was lost behind "#12 marked spam — u undoes"), and
+/// the refused report leaves the selection (it stayed selected, maybe off screen, for the
+/// next key).
+#[test]
+fn a_refusal_in_a_bulk_verdict_leads_the_status_line_and_leaves_the_selection() {
+    let mut desk = Desk::demo();
+    let first = desk.current();
+    desk.key(KeyCode::Char('x'));
+    let second = desk.current();
+    desk.key(KeyCode::Char('x'));
+    assert_eq!(desk.state.selection.len(), 2);
+    let mut other = secdesk::core::store::Store::open(desk.store.path()).unwrap();
+    triage::take(
+        &mut other,
+        &triage::Request::new("grace@demo.example").at(now()),
+        first,
+    )
+    .unwrap();
+    desk.key(KeyCode::Char('i'));
+    // `i` over the selection: pick the first reason.
+    desk.key(KeyCode::Enter);
+    if let Overlay::Confirm(_) = &desk.state.overlay {
+        desk.key(KeyCode::Char('y'));
+    }
+    let status = desk.state.status.clone().unwrap();
+    assert!(status.error, "{}", status.text);
+    assert!(
+        status.text.starts_with(&format!("report #{first}")),
+        "the refusal first: {}",
+        status.text
+    );
+    assert!(
+        status.text.contains(&format!("#{second}")),
+        "{}",
+        status.text
+    );
+    assert!(
+        desk.state.selection.is_empty(),
+        "{:?}",
+        desk.state.selection
+    );
+}

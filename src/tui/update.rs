@@ -528,12 +528,25 @@ fn on_applied(state: &mut State, applied: Applied) -> Vec<Request> {
         );
     }
     let error = !applied.refused.is_empty();
-    for (id, why) in &applied.refused {
-        if !message.is_empty() {
+    // What was refused comes first: a status line cut to the screen's width must not keep
+    // "#12 marked spam" and drop "report #13 was changed elsewhere: not marked". A refused
+    // report leaves the selection: it changed since it was picked, and may have left the
+    // screen, where a selection nobody sees would be acted on by the next key.
+    let refused: Vec<&str> = applied
+        .refused
+        .iter()
+        .map(|(_, why)| why.as_str())
+        .collect();
+    if !refused.is_empty() {
+        let done = std::mem::take(&mut message);
+        message = refused.join("; ");
+        if !done.is_empty() {
             message.push_str("; ");
+            message.push_str(&done);
         }
-        let _ = id;
-        message.push_str(why);
+    }
+    for (id, _) in &applied.refused {
+        state.selection.remove(id);
     }
     // A refused undo is gone from the stack: say what the next `u` would take back, so a
     // second `u` pressed "to try again" does not silently undo an older change.
