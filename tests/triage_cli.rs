@@ -283,7 +283,7 @@ fn a_change_from_a_stale_view_is_refused_across_processes() {
         "{err}"
     );
     assert!(
-        err.ends_with("since you loaded it (version 0, now 1): reload and retry"),
+        err.ends_with("since you loaded it (version 0, now 1): nothing was changed; look at it as it is now, then act again"),
         "{err}"
     );
     assert_eq!(desk.show("1")["state"], "new", "nothing was overwritten");
@@ -316,7 +316,10 @@ fn two_desks_racing_from_one_view_cannot_both_win() {
     assert_eq!(won, 1, "exactly one desk applies its change");
     let loser = outcomes.iter().find(|o| !o.status.success()).unwrap();
     let err = String::from_utf8_lossy(&loser.stderr);
-    assert!(err.contains("reload and retry"), "{err}");
+    assert!(
+        err.contains("nothing was changed; look at it as it is now"),
+        "{err}"
+    );
     assert_eq!(desk.show("1")["version"], 1);
 }
 

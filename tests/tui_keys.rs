@@ -331,7 +331,11 @@ fn a_change_from_a_stale_view_is_refused_visibly() {
         "{}",
         status.text
     );
-    assert!(status.text.contains("reload"), "{}", status.text);
+    assert!(
+        status.text.contains("look at it as it is now"),
+        "{}",
+        status.text
+    );
 }
 
 #[test]

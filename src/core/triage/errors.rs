@@ -21,7 +21,7 @@ pub enum TriageError {
         refused: TransitionRefused,
     },
 
-    #[error("report #{id} was changed by {by} at {at} since you loaded it (version {loaded}, now {current}): reload and retry")]
+    #[error("report #{id} was changed by {by} at {at} since you loaded it (version {loaded}, now {current}): nothing was changed; look at it as it is now, then act again")]
     StaleView {
         id: ReportId,
         by: String,

@@ -229,7 +229,7 @@ fn stale_view_is_refused_naming_who_changed_it() {
         "{err}"
     );
     assert!(
-        err.ends_with("since you loaded it (version 0, now 1): reload and retry"),
+        err.ends_with("since you loaded it (version 0, now 1): nothing was changed; look at it as it is now, then act again"),
         "{err}"
     );
     assert_eq!(detail(&s, 1).state, ReportState::New);
