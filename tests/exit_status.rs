@@ -155,6 +155,11 @@ fn a_value_the_command_does_not_take_exits_2_naming_what_it_takes() {
             "expected one of not-a-vulnerability",
         ),
         (&["responded", "5", "--via", "email"], "phone or other"),
+        // It printed words on stdout, after discarding, to a script reading JSON.
+        (
+            &["outbox", "--discard", "1", "--json"],
+            "cannot be used with '--json'",
+        ),
         (&["stats", "--tz", "Mars/Base"], "an IANA name such as"),
         (
             &["stats", "--since", "2026-13-01"],

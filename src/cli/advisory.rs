@@ -45,7 +45,15 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, mut store) = ctx.store()?;
+    // Showing the fields only reads; a change needs a store that exists (a report in it).
+    let (config, mut store) = if args.set.is_empty() && args.unset.is_empty() && !args.edit {
+        ctx.read_store()?
+    } else {
+        let config = ctx.config()?;
+        let path = ctx.existing_store(&config)?;
+        let store = ctx.open_store(&path, crate::core::store::Store::open)?;
+        (config, store)
+    };
     let now = Utc::now();
     let mut changes = Vec::new();
     for key in &args.unset {

@@ -48,7 +48,9 @@ pub struct FileVerdict {
 const BATCH: usize = 1024;
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, mut store) = ctx.store()?;
+    // Stores nothing: a mistyped `[store] path` is said, not classified against a new,
+    // empty store's starter model (verdicts a script could not tell from the team's).
+    let (config, mut store) = ctx.read_store()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
     let trusted = config.sync.trusted_authserv_ids();
     // Files are read and classified a batch at a time, so a run over a whole archive holds

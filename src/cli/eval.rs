@@ -88,7 +88,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.split.is_some() || args.replay {
         return run_held_out(ctx, &args);
     }
-    let (config, mut store) = ctx.store()?;
+    // Never changes the store: a mistyped `[store] path` is said, not measured against a
+    // new, empty store's starter model.
+    let (config, mut store) = ctx.read_store()?;
     let classifier = load_classifier(&mut store, Some(&config.dir()))?;
     let mut files = Vec::new();
     for dir in &args.dirs {

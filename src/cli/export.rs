@@ -43,7 +43,10 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (config, mut store) = ctx.store()?;
+    // An export's report must exist: a mistyped `[store] path` creates no store.
+    let config = ctx.config()?;
+    let path = ctx.existing_store(&config)?;
+    let mut store = ctx.open_store(&path, crate::core::store::Store::open)?;
     let id = args.id;
     // A missing report is named as such, not as an advisory missing every field.
     let report = crate::core::triage::writes::load(store.conn(), id)?;

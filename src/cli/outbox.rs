@@ -19,8 +19,9 @@ use super::{exit, output, reply, Context};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print a JSON array instead of a table (with --retry: each reply's outcome too).
-    #[arg(long)]
+    /// Print a JSON array instead of a table (with --retry: each reply's outcome too). Not
+    /// with --edit, --discard or --resend, which say what they did in words.
+    #[arg(long, conflicts_with_all = ["edit", "discard", "resend"])]
     pub json: bool,
     /// Attempt queued replies now, whatever their backoff, and file missing Sent copies;
     /// exits with the most urgent of the replies' statuses (78, 77, 1, 75, 0). An uncertain

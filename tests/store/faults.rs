@@ -774,6 +774,14 @@ fn check_does_not_call_messages_whole_that_it_could_not_read() {
     assert!(!report.contains("all whole"), "{report}");
 }
 
+/// The folder that holds the folder of `path` (the test's own, which exists).
+fn dir_of(path: &std::path::Path) -> std::path::PathBuf {
+    path.parent()
+        .and_then(|p| p.parent())
+        .unwrap()
+        .to_path_buf()
+}
+
 /// A mistyped `[store] path` showed an empty store to `list` (creating it, and its folders):
 /// a script could not tell it from an empty mailbox. A command that only reads never creates
 /// the store; it names the path and what creates one.
@@ -782,11 +790,24 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
     let dir = tempfile::tempdir().unwrap();
     let typo = dir.path().join("secdsk").join("secdesk.db");
     let desk = Desk::with_store(dir, typo.clone(), "");
+    // classify and eval store nothing: against a new, empty store they gave the starter
+    // model's verdicts with exit 0; advisory and export created the store, then said "no
+    // report #1".
+    let mail = dir_of(&typo).join("one.eml");
+    std::fs::write(&mail, "From: a@x.test\r\nSubject: hi\r\n\r\nhello\r\n").unwrap();
+    let labelled = dir_of(&typo).join("labelled");
+    std::fs::create_dir_all(labelled.join("spam")).unwrap();
+    std::fs::copy(&mail, labelled.join("spam").join("one.eml")).unwrap();
     for args in [
         &["list"][..],
         &["list", "--json"],
         &["stats", "--json"],
         &["show", "1"],
+        &["classify", mail.to_str().unwrap(), "--json"],
+        &["eval", labelled.to_str().unwrap(), "--json"],
+        &["advisory", "1", "--json"],
+        &["advisory", "1", "--set", "cwe=CWE-79"],
+        &["export", "1", "--format", "osv"],
     ] {
         let line = desk.refused(args);
         assert!(
@@ -795,6 +816,7 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
             "{args:?}: {line}"
         );
     }
+    assert!(!typo.exists(), "a read created the store");
     // Nor does a backup: it made an empty store and backed it up, exit 0.
     let copy = typo.parent().unwrap().with_file_name("backup.db");
     let line = desk.refused(&["backup", copy.to_str().unwrap()]);
