@@ -45,15 +45,6 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    // Showing the fields only reads; a change needs a store that exists (a report in it).
-    let (config, mut store) = if args.set.is_empty() && args.unset.is_empty() && !args.edit {
-        ctx.read_store()?
-    } else {
-        let config = ctx.config()?;
-        let path = ctx.existing_store(&config)?;
-        let store = ctx.open_store(&path, crate::core::store::Store::open)?;
-        (config, store)
-    };
     let now = Utc::now();
     let mut changes = Vec::new();
     for key in &args.unset {
@@ -66,6 +57,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             super::exit::usage(format!("report #{}: {e}; nothing was changed", args.id))
         })?);
     }
+    // Values are checked first (a wrong one is the command line's, exit 2). Showing the
+    // fields only reads; a change needs a store that exists (a report in it).
+    let (config, mut store) = if changes.is_empty() && !args.edit {
+        ctx.read_store()?
+    } else {
+        let config = ctx.config()?;
+        let path = ctx.existing_store(&config)?;
+        let store = ctx.open_store(&path, crate::core::store::Store::open)?;
+        (config, store)
+    };
     let req = change::request(&config, &args.version_check);
     if args.edit {
         if !edit(&mut store, &req, args.id)? {
