@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::core::classify::corpus::read_message;
-use crate::core::classify::{load_classifier, Judged};
+use crate::core::classify::Judged;
 use crate::core::model::{Class, Outcome};
 use crate::core::sanitize::terminal_line;
 use crate::core::triage::view::AuthView;
@@ -48,10 +48,9 @@ pub struct FileVerdict {
 const BATCH: usize = 1024;
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    // Stores nothing: a mistyped `[store] path` is said, not classified against a new,
-    // empty store's starter model (verdicts a script could not tell from the team's).
-    let (config, mut store) = ctx.read_store()?;
-    let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+    // Stores nothing, and creates no store: without one, the starter model, said.
+    let config = ctx.config()?;
+    let classifier = ctx.classifier(&config)?;
     let trusted = config.sync.trusted_authserv_ids();
     // Files are read and classified a batch at a time, so a run over a whole archive holds
     // one batch of messages in memory, not all of them.

@@ -21,7 +21,7 @@ use crate::core::classify::split::{
     read_folder, run_split, test_part, Item, SplitKind, SplitReport,
 };
 use crate::core::classify::storage::Copies;
-use crate::core::classify::{load_classifier, RuleSet};
+use crate::core::classify::RuleSet;
 use crate::core::sanitize::terminal_line;
 
 use super::{output, Context};
@@ -88,10 +88,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.split.is_some() || args.replay {
         return run_held_out(ctx, &args);
     }
-    // Never changes the store: a mistyped `[store] path` is said, not measured against a
-    // new, empty store's starter model.
-    let (config, mut store) = ctx.read_store()?;
-    let classifier = load_classifier(&mut store, Some(&config.dir()))?;
+    // Never changes the store, and creates none: without one, the starter model, said.
+    let config = ctx.config()?;
+    let classifier = ctx.classifier(&config)?;
     let mut files = Vec::new();
     for dir in &args.dirs {
         files.extend(labelled_files(dir)?);

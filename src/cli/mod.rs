@@ -194,6 +194,25 @@ impl Context {
         Ok((config, store))
     }
 
+    /// The classifier for a command that classifies and stores nothing (`classify`, `eval`):
+    /// the store's, read without creating it; with no store at the configured path, the
+    /// starter model, said on stderr (a mistyped path would otherwise pass for the team's
+    /// training).
+    pub fn classifier(&self, config: &Config) -> anyhow::Result<crate::core::classify::Classifier> {
+        if !config.store_path().exists() {
+            output::notice(&format!(
+                "there is no store at {} yet, so this classifies with the starter model, not what the team has taught it; if the store should be there, check [store] path in the config",
+                config.store_path().display()
+            ));
+            return Ok(crate::core::classify::starter_classifier(Some(
+                &config.dir(),
+            ))?);
+        }
+        let (_, mut store) = self.read_store_of(config.clone())?;
+        let classifier = crate::core::classify::load_classifier(&mut store, Some(&config.dir()))?;
+        Ok(classifier)
+    }
+
     /// Opens `path` with `open`, remembering it for error lines and printing the notices.
     /// An upgrade of a large store is announced first, so a pause is not taken for a hang.
     pub fn open_store(

@@ -790,9 +790,8 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
     let dir = tempfile::tempdir().unwrap();
     let typo = dir.path().join("secdsk").join("secdesk.db");
     let desk = Desk::with_store(dir, typo.clone(), "");
-    // classify and eval store nothing: against a new, empty store they gave the starter
-    // model's verdicts with exit 0; advisory and export created the store, then said "no
-    // report #1".
+    // classify and eval created the store and gave the starter model's verdicts as if they
+    // were the team's; advisory and export created it, then said "no report #1".
     let mail = dir_of(&typo).join("one.eml");
     std::fs::write(&mail, "From: a@x.test\r\nSubject: hi\r\n\r\nhello\r\n").unwrap();
     let labelled = dir_of(&typo).join("labelled");
@@ -803,8 +802,6 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
         &["list", "--json"],
         &["stats", "--json"],
         &["show", "1"],
-        &["classify", mail.to_str().unwrap(), "--json"],
-        &["eval", labelled.to_str().unwrap(), "--json"],
         &["advisory", "1", "--json"],
         &["advisory", "1", "--set", "cwe=CWE-79"],
         &["export", "1", "--format", "osv"],
@@ -814,6 +811,23 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
             line.contains(&format!("there is no store at {}", typo.display()))
                 && line.contains("[store] path"),
             "{args:?}: {line}"
+        );
+    }
+    // classify and eval still answer (a new user tries them before any sync), with the
+    // starter model, and say so.
+    for args in [
+        &["classify", mail.to_str().unwrap(), "--json"][..],
+        &["eval", labelled.to_str().unwrap(), "--json"],
+    ] {
+        let out = desk.run(args);
+        let err = stderr(&out);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "there is no store at {} yet, so this classifies with the starter model",
+                typo.display()
+            )),
+            "{args:?}: {err}"
         );
     }
     assert!(!typo.exists(), "a read created the store");

@@ -86,6 +86,14 @@ impl From<rusqlite::Error> for ClassifyError {
 
 /// Loads the store's model (the starter model on a fresh store) and the rules in force
 /// (`rules.toml` in `config_dir` if there is one, else the shipped rules).
+/// The classifier of a desk with no store yet: the shipped starter model and the rules
+/// (`config_dir`'s too), for a command that classifies without storing anything.
+pub fn starter_classifier(config_dir: Option<&Path>) -> Result<Classifier, ClassifyError> {
+    let model = storage::starter_model()?;
+    let rules = RuleSet::load(config_dir)?;
+    Ok(Classifier::new(model, rules))
+}
+
 pub fn load_classifier(
     store: &mut Store,
     config_dir: Option<&Path>,
