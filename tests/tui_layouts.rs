@@ -253,6 +253,7 @@ fn held_post(
             reasons: Vec::new(),
         },
         auth: Default::default(),
+        doubt: None,
     }
 }
 
@@ -328,6 +329,10 @@ fn at_80x24_the_held_screen_marks_unsure_verdicts_and_lost_content() {
                 reasons,
             },
             auth: Default::default(),
+            // Mailman's stand-in for a lost post is a doubt of the post's own.
+            doubt: raw
+                .contains("Message content lost")
+                .then_some(secdesk::core::moderation::Doubt::ContentLost),
         };
     let lost =
         "Subject: Message content lost\nFrom: a@example.net\n\nThis held message has been lost.\n";
@@ -539,6 +544,7 @@ fn at_80x24_the_held_screen_says_what_the_listing_could_not_show() {
             reasons: Vec::new(),
         },
         auth: Default::default(),
+        doubt: None,
     };
     let gap = ListingGap::Unreadable {
         list: "security@example.org".into(),

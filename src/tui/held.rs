@@ -350,6 +350,7 @@ pub fn moderate(
     Action::Moderated(match acted() {
         Ok(Acted::Done(_)) => Ok(text::moderated(action.as_str(), &what)),
         Ok(Acted::AlreadyHandled) => Ok(text::already_moderated(&what)),
+        Ok(Acted::Changed) => Err(text::changed_since_listing(&what)),
         Err(e) => Err(text::held_failed(&one_line(&e))),
     })
 }
@@ -380,7 +381,7 @@ pub fn sweep(
     };
     let result = swept();
     Action::Moderated(match result {
-        Ok(s) => Ok(text::swept(s.discarded, s.already_handled)),
+        Ok(s) => Ok(text::swept(s.discarded, s.already_handled, s.changed)),
         Err(e) => Err(text::held_failed(&one_line(&e))),
     })
 }

@@ -1,6 +1,7 @@
 //! The held screen: the mailing list's hold queue, one post a line, with the classifier's
 //! verdict first (spam in red; an unsure one as the queue draws it, `spam??` in reverse
-//! yellow; `lost` likewise for a post whose content Mailman lost, which was never read), then the list, the request id, the sender, the subject and
+//! yellow; `lost`, `mismatch` or `shared` likewise for a post whose text is in doubt, which
+//! was never judged: `core::moderation::doubt`), then the list, the request id, the sender, the subject and
 //! Mailman's hold reason; below the post under the cursor, the sender authentication its
 //! verdict weighed and whose it is (`AuthView::line`, as the report view shows it); a
 //! sweep's progress on top while one runs; what the listing could not show (held entries
@@ -15,7 +16,7 @@ use ratatui::Frame;
 
 use super::{class_style, safe};
 use crate::core::model::Outcome;
-use crate::core::moderation::{ClassifiedPost, LOST_REASON};
+use crate::core::moderation::ClassifiedPost;
 use crate::core::parse::Standing;
 use crate::core::triage::view::AuthView;
 use crate::tui::app::{RejectFlow, State};
@@ -55,11 +56,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Some(Ok(posts)) => {
             // The post under the cursor says whose sender authentication its verdict weighed,
             // on a line of its own below it, as the report view does; a post whose content
-            // Mailman lost says that instead (there was no message to authenticate).
+            // Mailman lost, or whose text is another post's, says that instead (there was no
+            // message of its own to authenticate).
             let yellow = Style::new().fg(Color::Yellow);
             let auth = posts.get(state.held_cursor).and_then(|c| {
-                if c.post.content_lost() {
-                    return Some((yellow, LOST_REASON.to_string()));
+                if let Some(doubt) = &c.doubt {
+                    return Some((yellow, doubt.reason()));
                 }
                 let line = AuthView::of(&c.auth).line()?;
                 // A verdict nothing shows to be the receiving server's is not drawn quietly.
@@ -143,17 +145,17 @@ fn gap_lines(state: &State, width: usize, max_rows: usize) -> Vec<Line<'static>>
 const VERDICT_CELLS: usize = 10;
 
 /// A post's verdict cell. An unsure verdict is marked as the queue marks it (`valid??`, in
-/// reverse yellow), and a post whose content Mailman lost reads `lost` in the same style:
-/// its "valid" only means the stand-in text was never judged, and a moderator must not take
-/// a contentless post for a real report.
+/// reverse yellow), and a post whose text is in doubt reads `lost`, `mismatch` or `shared`
+/// (`Doubt::word`) in the same style: its "valid" only means the text was never judged, and
+/// a moderator must not take it for a real report.
 fn verdict_cell(c: &ClassifiedPost) -> Span<'static> {
     let class = c.verdict.class.as_str();
     let unsure = Style::new()
         .fg(Color::Black)
         .bg(Color::Yellow)
         .add_modifier(Modifier::BOLD);
-    let (label, style) = if c.post.content_lost() {
-        (text::HELD_LOST.to_string(), unsure)
+    let (label, style) = if let Some(doubt) = &c.doubt {
+        (doubt.word().to_string(), unsure)
     } else if c.verdict.outcome == Outcome::Unsure {
         (format!("{class}??"), unsure)
     } else {
