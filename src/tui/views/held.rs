@@ -187,31 +187,52 @@ fn bar(done: usize, total: usize, width: usize) -> String {
 }
 
 /// The reject preview over the held screen: to whom, which post, and the reason as it
-/// will be sent.
+/// will be sent, scrolled as the reply preview is (j/k, Space, PgUp/PgDn; the bottom border
+/// says where it is). The fields above the reason are one row each: a subject of thousands
+/// of characters must not push the reason out of sight.
 pub fn draw_reject(frame: &mut Frame, area: Rect, flow: &RejectFlow) {
+    let lines = reject_lines(flow, area.width);
+    let title = text::reject_title(flow.post.post.request_id);
+    super::reply::preview_box(frame, area, lines, title, flow.scroll);
+}
+
+/// How far the reject preview scrolls on the desk's screen.
+pub fn reject_max_scroll(state: &State) -> u16 {
+    let Some(flow) = state.held_reject.as_ref() else {
+        return 0;
+    };
+    super::reply::preview_max_scroll(&reject_lines(flow, state.width), state)
+}
+
+/// The preview's lines for a box `width` cells wide: the fields, cut to one row, then the
+/// reason whole.
+fn reject_lines(flow: &RejectFlow, width: u16) -> Vec<Line<'static>> {
+    const NAME: usize = 14;
     let bold = Style::new().add_modifier(Modifier::BOLD);
+    // The box's borders take two cells.
+    let room = (width as usize).saturating_sub(2 + NAME).max(1);
     let field = |name: &str, value: String| {
         Line::from(vec![
-            Span::styled(format!("{name:<14}"), bold),
-            Span::raw(value),
+            Span::styled(format!("{name:<NAME$}"), bold),
+            Span::raw(super::fit(&value, room)),
         ])
     };
     let p = &flow.post.post;
     let mut lines = vec![
-        field(text::REJECT_TO, safe(&p.sender)),
-        field(text::REJECT_POST, safe(&p.subject)),
-        field(text::REJECT_HELD, safe(&p.reason)),
+        field(text::REJECT_TO, super::safe_cell(&p.sender)),
+        field(text::REJECT_POST, super::safe_cell(&p.subject)),
+        field(text::REJECT_HELD, super::safe_cell(&p.reason)),
         field(
             text::REJECT_FROM,
             text::reason_source(flow.template.as_deref()),
         ),
         Line::from(Span::styled(
-            "─".repeat(area.width.saturating_sub(2) as usize),
+            "─".repeat(width.saturating_sub(2) as usize),
             Style::new().fg(Color::DarkGray),
         )),
     ];
     lines.extend(flow.reason.lines().map(|l| Line::raw(safe(l))));
-    super::reply::preview_box(frame, area, lines, text::reject_title(p.request_id));
+    lines
 }
 
 #[cfg(test)]
