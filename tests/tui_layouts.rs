@@ -875,3 +875,44 @@ fn the_reject_preview_of_a_post_with_a_huge_subject_shows_the_whole_reason() {
     desk.key(KeyCode::Char('g'));
     assert_eq!(desk.screen(), top, "g goes back to the top");
 }
+
+/// A post Mailman lists with another post's text (same Message-ID) reads `mismatch` on the
+/// held screen, never the class its borrowed text scored, and says why under the cursor.
+#[test]
+fn at_80x24_a_post_with_another_posts_text_reads_mismatch_with_the_reason() {
+    use secdesk::core::classify::{storage::starter_model, Classifier, RuleSet};
+    use secdesk::core::moderation::{classify, HeldPost};
+    let spam = "From: Pharma <deals@pharma.example>\nSubject: Cheap pills, best price\nMessage-ID: <report-2026@research.example>\n\nBuy cheap viagra and cialis online now! Best price, no prescription.\n";
+    let report = HeldPost {
+        list: "security@example.org".into(),
+        request_id: 2,
+        message_id: Some("report-2026@research.example".into()),
+        sender: "alice@research.example".into(),
+        subject: "Heap overflow in the tarfile module (CVE request)".into(),
+        reason: "not a member".into(),
+        hold_date: None,
+        raw: spam.as_bytes().to_vec(),
+    };
+    let classifier = Classifier::new(starter_model().unwrap(), RuleSet::builtin().unwrap());
+    let posts = classify(&classifier, &[], vec![report]);
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('H'));
+    desk.act(secdesk::tui::action::Action::HeldLoaded(
+        Ok(posts),
+        Vec::new(),
+    ));
+    let screen = desk.screen();
+    let row = rows(&screen)
+        .into_iter()
+        .find(|l| l.contains("alice@research.example"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(
+        row.starts_with("mismatch ") && !row.contains("spam"),
+        "{row}"
+    );
+    assert!(
+        screen.contains("Mailman gives this post another post's text"),
+        "{screen}"
+    );
+}
