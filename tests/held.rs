@@ -189,6 +189,8 @@ fn moderating_the_held_queue_against_a_real_mailman() {
         "auth",
         // Added for posts whose content Mailman lost (false here: every post has its own).
         "content_lost",
+        // Added for posts Mailman lists with another post's text (false here too).
+        "text_mismatch",
         // Added for held entries without a usable request id (null for a post).
         "unreadable",
     ];
@@ -406,7 +408,7 @@ fn mailman_with_list() -> Option<(tempfile::TempDir, Smtp, Mailman)> {
 #[test]
 fn a_request_id_reused_by_a_new_post_under_the_same_message_id_is_not_discarded() {
     use secdesk::core::moderation::Action;
-    use secdesk::mailio::mailman::held::moderate_seen;
+    use secdesk::mailio::mailman::held::{moderate_seen, Attempt};
     let Some((_sink, _smtp, mm)) = mailman_with_list() else {
         return;
     };
@@ -452,7 +454,11 @@ fn a_request_id_reused_by_a_new_post_under_the_same_message_id_is_not_discarded(
 
     // The moderator's keystroke on the spam they saw must not discard the report.
     let acted = moderate_seen(&client, spam, Action::Discard, None).expect("moderate");
-    assert!(!acted, "the new post under the reused id was discarded");
+    assert_eq!(
+        acted,
+        Attempt::AlreadyHandled,
+        "the new post under the reused id was discarded"
+    );
     let still = seen_posts(&client);
     assert_eq!(still.len(), 1, "the report is still held");
     assert_eq!(still[0].post.sender, "alice@reporter.example");
@@ -853,4 +859,154 @@ fn a_held_post_whose_content_mailman_lost_is_never_swept_nor_learned() {
     let out = desk.ok(&["held", "discard", &spam]);
     assert!(out.contains("discarded request"), "{out}");
     assert!(!out.contains("classifier trained"), "{out}");
+}
+
+const PILLS: &str = "Buy cheap viagra and cialis online now! Best price, no prescription, discount offer, click here to order and unsubscribe.";
+const TARFILE_REPORT: &str = "Hello, tarfile in CPython 3.12.1 overflows a heap buffer when it reads a crafted pax header with a negative length. Reproducer attached: python3 repro.py evil.tar. ASAN reports a heap-buffer-overflow write in tarfile's C accelerator.";
+
+/// Mailman takes a held entry's text from its message store by Message-ID, and keeps one
+/// text per Message-ID: a real report sent under the Message-ID of a spam held before it is
+/// listed with the spam's text (its sender and subject its own). As an audit found, the
+/// report was then listed `spam 1.000 alice@research.example  Heap overflow…` with the
+/// spam's reasons, swept, and taught as spam. Both posts under that Message-ID must be left
+/// unsure with the reason, never swept; a spam with a Message-ID of its own still is.
+#[test]
+fn a_report_mailman_lists_with_a_spams_text_is_never_swept() {
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    let desk = Desk::new(&mm.rest_url(), "ada", None, "");
+    let shared = "report-2026@research.example";
+    let subject = "Heap overflow in the tarfile module (CVE request)";
+    hold(
+        &mm,
+        &[
+            (
+                shared,
+                "deals@pharma.example",
+                "Cheap pills, best price, order now",
+                PILLS,
+            ),
+            (shared, "alice@research.example", subject, TARFILE_REPORT),
+            (
+                "pills2@pharma.example",
+                "deals@pharma.example",
+                "Cheap pills, best price, order now",
+                PILLS,
+            ),
+        ],
+    );
+    let held = desk.held();
+    assert_eq!(held.len(), 3, "{held:?}");
+    let report = held
+        .iter()
+        .find(|h| h["sender"] == "alice@research.example")
+        .expect("the report is listed");
+    assert_eq!(report["subject"], subject);
+    assert_eq!(report["outcome"], "unsure", "{report}");
+    assert_ne!(report["class"], "spam", "{report}");
+    assert_eq!(report["text_mismatch"], true, "{report}");
+    assert_eq!(report["content_lost"], false, "{report}");
+    let why = report["reasons"][0].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("Mailman gives this post another post's text (its From is deals@pharma.example, not alice@research.example)"),
+        "{report}"
+    );
+    let twin = held
+        .iter()
+        .find(|h| h["message_id"] == shared && h["sender"] == "deals@pharma.example")
+        .expect("the spam under the report's Message-ID is listed");
+    assert_eq!(twin["outcome"], "unsure", "{twin}");
+    assert_eq!(twin["text_mismatch"], true, "{twin}");
+    assert_eq!(
+        by_message_id(&held, "pills2@pharma.example")["class"],
+        "spam"
+    );
+
+    // `held` says so on the report's line, in place of a class, and counts it apart.
+    let text = desk.ok(&["held"]);
+    let line = text
+        .lines()
+        .find(|l| l.contains("alice@research.example"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(" mismatch ") && !line.contains("spam"),
+        "{line}"
+    );
+    assert!(
+        text.contains("why mismatch: Mailman gives this post another post's text"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 held: 1 spam, 0 invalid, 0 valid, 2 whose text may be another post's (not classified, never swept)"),
+        "{text}"
+    );
+
+    // The sweep takes the spam with its own Message-ID, and neither post under the shared one.
+    let out = desk.ok(&["held", "sweep", "--class", "spam", "--yes"]);
+    assert!(out.contains("discarded 1"), "{out}");
+    assert!(!out.contains("alice@research.example"), "{out}");
+    let left: BTreeSet<u64> = mm.held_ids(LIST_ID).into_iter().collect();
+    let shared_ids: BTreeSet<u64> = [report, twin]
+        .iter()
+        .map(|h| h["request_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        left, shared_ids,
+        "both posts under the shared Message-ID stay held"
+    );
+
+    // A moderator who discards the report by hand teaches the classifier nothing.
+    let out = desk.ok(&["held", "discard", &report["request_id"].to_string()]);
+    assert!(out.contains("discarded request"), "{out}");
+    assert!(!out.contains("classifier trained"), "{out}");
+}
+
+/// The sweep re-reads each post before acting. A post the moderator saw as spam whose text
+/// Mailman gives differently now (here its message store lost it after the listing, so it
+/// gives "Message content lost"; an audit saw the same after a post under the same
+/// Message-ID was handled) has the same Message-ID, sender, subject and hold date: it must be
+/// reported changed and left held, not discarded as the spam the listing showed.
+#[test]
+fn a_post_whose_text_changed_since_the_listing_is_left_held_by_the_sweep() {
+    use secdesk::core::moderation::Action;
+    use secdesk::mailio::mailman::held::{moderate_seen, Acted, Attempt, Moderator};
+    let Some((_sink, _smtp, mm)) = mailman_with_list() else {
+        return;
+    };
+    hold(
+        &mm,
+        &[(
+            "pills3@pharma.example",
+            "deals@pharma.example",
+            "Cheap pills, best price, order now",
+            PILLS,
+        )],
+    );
+    let client = rest_client(&mm, Duration::from_secs(20));
+    let seen = seen_posts(&client);
+    let doomed = secdesk::core::moderation::spam_sweep(&seen);
+    assert_eq!(doomed.len(), 1, "the spam is swept: {seen:?}");
+    let spam_id = doomed[0].post.request_id;
+    // After the listing, Mailman no longer has the text the moderator saw.
+    std::fs::remove_dir_all(mm.message_store()).expect("remove Mailman's message store");
+
+    assert_eq!(
+        moderate_seen(&client, doomed[0], Action::Discard, None).expect("moderate"),
+        Attempt::Changed
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = secdesk::core::store::Store::open(&dir.path().join("s.db")).expect("store");
+    let mut moderator = Moderator {
+        client: &client,
+        store: &mut store,
+        moderator: "ada@example.org",
+    };
+    let mut outcomes = Vec::new();
+    let summary = moderator
+        .sweep(&doomed, |_, acted| outcomes.push(acted))
+        .expect("sweep");
+    assert_eq!(outcomes, [Acted::Changed]);
+    assert_eq!((summary.discarded, summary.changed), (0, 1));
+    assert_eq!(mm.held_ids(LIST_ID), vec![spam_id], "the post stays held");
 }

@@ -253,6 +253,7 @@ fn held_post(
             reasons: Vec::new(),
         },
         auth: Default::default(),
+        doubt: None,
     }
 }
 
@@ -328,6 +329,10 @@ fn at_80x24_the_held_screen_marks_unsure_verdicts_and_lost_content() {
                 reasons,
             },
             auth: Default::default(),
+            // Mailman's stand-in for a lost post is a doubt of the post's own.
+            doubt: raw
+                .contains("Message content lost")
+                .then_some(secdesk::core::moderation::Doubt::ContentLost),
         };
     let lost =
         "Subject: Message content lost\nFrom: a@example.net\n\nThis held message has been lost.\n";
@@ -539,6 +544,7 @@ fn at_80x24_the_held_screen_says_what_the_listing_could_not_show() {
             reasons: Vec::new(),
         },
         auth: Default::default(),
+        doubt: None,
     };
     let gap = ListingGap::Unreadable {
         list: "security@example.org".into(),
@@ -758,4 +764,155 @@ fn at_80x24_needs_triage_says_unsure_spam_comes_last() {
     assert_eq!(desk.queue_ids().last(), Some(&newest), "{}", desk.screen());
     assert!(desk.screen().contains("spam??"), "{}", desk.screen());
     assert!(info(&desk).contains("newest first, spam?? last"));
+}
+
+/// The reject preview shows the reason Mailman will mail, whole, before `y` sends it. A
+/// sender's subject of about 3,000 characters used to wrap over every row (in the Post field
+/// and again inside the reason through `{subject}`), with the rest of the reason off the
+/// bottom and nothing to scroll it. The Post field is one row, `{subject}` is cut at 200
+/// characters, and the preview scrolls as a reply's does and says where it is.
+#[test]
+fn the_reject_preview_of_a_post_with_a_huge_subject_shows_the_whole_reason() {
+    use secdesk::core::model::{Class, Outcome, Verdict};
+    use secdesk::core::moderation::{reject_reasons, ClassifiedPost, HeldPost};
+    let subject = format!("Heap overflow {}", "A".repeat(3_000));
+    let post = ClassifiedPost {
+        post: HeldPost {
+            list: "security@example.org".into(),
+            request_id: 7,
+            message_id: Some("huge@example.net".into()),
+            sender: "mallory@example.net".into(),
+            subject: subject.clone(),
+            reason: "The message is not from a list member".into(),
+            hold_date: None,
+            raw: format!("From: mallory@example.net\nSubject: {subject}\n\nbody\n").into_bytes(),
+        },
+        verdict: Verdict {
+            class: Class::Invalid,
+            outcome: Outcome::Ham,
+            spam_score: 0.2,
+            confidence: 0.8,
+            reasons: vec![],
+        },
+        auth: Default::default(),
+        doubt: None,
+    };
+    let config_dir = tempfile::tempdir().unwrap();
+    let reasons = reject_reasons::for_post(config_dir.path(), &post.post, "Ada", None);
+    let chosen = reasons
+        .iter()
+        .position(|r| r.name == "not-a-vulnerability")
+        .expect("the shipped reason");
+    let reason = reasons[chosen].text.clone().expect("it renders");
+    // `{subject}` is cut: the reason quotes 200 characters of it and an ellipsis.
+    assert!(
+        reason.contains(&format!("\"Heap overflow {}…\"", "A".repeat(186))),
+        "{reason}"
+    );
+    assert!(!reason.contains(&"A".repeat(187)), "{reason}");
+    for (w, h) in [(80, 24), (160, 45)] {
+        let mut desk = Desk::demo();
+        desk.resize(w, h);
+        desk.key(KeyCode::Char('H'));
+        desk.act(secdesk::tui::action::Action::HeldLoaded(
+            Ok(vec![post.clone()]),
+            Vec::new(),
+        ));
+        desk.act(secdesk::tui::action::Action::RejectReasons(
+            Box::new(post.clone()),
+            reasons.clone(),
+        ));
+        for _ in 0..chosen {
+            desk.key(KeyCode::Down);
+        }
+        desk.key(KeyCode::Enter);
+        let screen = desk.screen();
+        insta::assert_snapshot!(format!("reject_preview_huge_subject_{w}x{h}"), screen);
+        // One row for the post: the next field follows right under it; and the whole
+        // reason shows, down to the moderator's name.
+        let lines = rows(&screen);
+        let at = lines
+            .iter()
+            .position(|l| l.contains("Post          Heap overflow"))
+            .unwrap_or_else(|| panic!("{screen}"));
+        assert!(lines[at].contains('…'), "{screen}");
+        assert!(lines[at + 1].contains("Held because"), "{screen}");
+        assert!(
+            screen.contains("issue tracker.") && screen.contains("│Ada "),
+            "{screen}"
+        );
+    }
+
+    // A reason taller than the box (a moderator's own words) scrolls, and says where it is.
+    let mut long = reasons[chosen].clone();
+    long.text = Ok((1..=50)
+        .map(|n| format!("line {n} of the reason\n"))
+        .collect());
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('H'));
+    desk.act(secdesk::tui::action::Action::HeldLoaded(
+        Ok(vec![post.clone()]),
+        Vec::new(),
+    ));
+    desk.act(secdesk::tui::action::Action::RejectReasons(
+        Box::new(post.clone()),
+        vec![long],
+    ));
+    desk.key(KeyCode::Enter);
+    let top = desk.screen();
+    assert!(top.contains("↓ more: lines 1-20 of 55"), "{top}");
+    assert!(!top.contains("line 50 of"), "{top}");
+    desk.key(KeyCode::Char(' '));
+    desk.key(KeyCode::Char(' '));
+    desk.key(KeyCode::Char('j'));
+    let end = desk.screen();
+    insta::assert_snapshot!("reject_preview_long_reason_80x24_end", end);
+    assert!(
+        end.contains("line 50 of the reason") && end.contains("(end)"),
+        "{end}"
+    );
+    desk.key(KeyCode::Char('g'));
+    assert_eq!(desk.screen(), top, "g goes back to the top");
+}
+
+/// A post Mailman lists with another post's text (same Message-ID) reads `mismatch` on the
+/// held screen, never the class its borrowed text scored, and says why under the cursor.
+#[test]
+fn at_80x24_a_post_with_another_posts_text_reads_mismatch_with_the_reason() {
+    use secdesk::core::classify::{storage::starter_model, Classifier, RuleSet};
+    use secdesk::core::moderation::{classify, HeldPost};
+    let spam = "From: Pharma <deals@pharma.example>\nSubject: Cheap pills, best price\nMessage-ID: <report-2026@research.example>\n\nBuy cheap viagra and cialis online now! Best price, no prescription.\n";
+    let report = HeldPost {
+        list: "security@example.org".into(),
+        request_id: 2,
+        message_id: Some("report-2026@research.example".into()),
+        sender: "alice@research.example".into(),
+        subject: "Heap overflow in the tarfile module (CVE request)".into(),
+        reason: "not a member".into(),
+        hold_date: None,
+        raw: spam.as_bytes().to_vec(),
+    };
+    let classifier = Classifier::new(starter_model().unwrap(), RuleSet::builtin().unwrap());
+    let posts = classify(&classifier, &[], vec![report]);
+    let mut desk = Desk::demo();
+    desk.resize(80, 24);
+    desk.key(KeyCode::Char('H'));
+    desk.act(secdesk::tui::action::Action::HeldLoaded(
+        Ok(posts),
+        Vec::new(),
+    ));
+    let screen = desk.screen();
+    let row = rows(&screen)
+        .into_iter()
+        .find(|l| l.contains("alice@research.example"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(
+        row.starts_with("mismatch ") && !row.contains("spam"),
+        "{row}"
+    );
+    assert!(
+        screen.contains("Mailman gives this post another post's text"),
+        "{screen}"
+    );
 }

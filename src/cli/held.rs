@@ -4,7 +4,9 @@
 //!   classifier's verdict. `--json` is a contract: an array of objects with `list`,
 //!   `request_id`, `message_id`, `sender`, `subject`, `reason`, `hold_date`, `class`,
 //!   `outcome`, `spam_score` and `reasons`, `content_lost` (true for a post whose content
-//!   Mailman lost: its `class` is a placeholder, `valid` and `unsure`), and `auth` (SPF, DKIM and DMARC as weighed, with
+//!   Mailman lost: its `class` is a placeholder, `valid` and `unsure`), `text_mismatch`
+//!   (true when Mailman's text may be another post's: `core::moderation::doubt`; the same
+//!   placeholder), and `auth` (SPF, DKIM and DMARC as weighed, with
 //!   `authserv_id` and `verified`, as in `secdesk show --json`), and `unreadable` (null).
 //!   A held entry Mailman gave without a usable request id is an element too, after the
 //!   posts: `request_id` null, `unreadable` saying why, `position`, and what it says of
@@ -18,8 +20,9 @@
 //!   Accept, discard and reject act only on a post a listing on this desk showed
 //!   (`core::moderation::cache::was_listed`): Mailman reuses request ids.
 //! - `held sweep --class spam [--yes]` discards every post classified spam, after showing
-//!   them and asking. A post whose content Mailman lost is never spam here
-//!   (`HeldPost::content_lost`).
+//!   them and asking. A post whose content Mailman lost, or whose text may be another
+//!   post's, is never spam here (`ClassifiedPost::doubt`); one whose text changed since the
+//!   listing is left held (exit 1).
 //!
 //! All of it calls `mailio::mailman::held`, as the desk does. Held posts are hostile text:
 //! everything shown (and every JSON string) passes through `core::sanitize`.
@@ -136,6 +139,10 @@ struct HeldJson {
     /// Mailman lost the post's content: nothing was classified, and `class` is only the
     /// placeholder a person must not read as a real report (`HeldPost::content_lost`).
     content_lost: bool,
+    /// Mailman's text for the post may be another post's (its Message-ID, From or Subject
+    /// disagree with the entry, or another held entry has its Message-ID): `class` is the
+    /// same placeholder as for a lost post, and the first reason says why.
+    text_mismatch: bool,
     /// The sender authentication the verdict weighed, and whose it is.
     auth: AuthView,
     /// Always null for a post; see [`UnreadableJson`].
@@ -205,6 +212,7 @@ impl From<&ClassifiedPost> for HeldJson {
             spam_score: c.verdict.spam_score,
             reasons: c.verdict.reasons.iter().map(|r| terminal_line(r)).collect(),
             content_lost: p.content_lost(),
+            text_mismatch: c.doubt.as_ref().is_some_and(|d| d.text_mismatch()),
             auth: safe_auth(&c.auth),
             unreadable: None,
         }
@@ -301,7 +309,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             let acted = moderator
                 .act(&seen, action, act.comment, train)
                 .with_context(stopped)?;
-            println!("{}", acted_line(action, &seen, acted));
+            if acted == Acted::Changed {
+                eprintln!("secdesk: error: {}", acted_line(action, &seen, acted));
+                refused += 1;
+            } else {
+                println!("{}", acted_line(action, &seen, acted));
+            }
         }
     }
     Ok(refused_status(refused, act.ids.len()))
@@ -439,6 +452,9 @@ fn acted_line(action: Action, seen: &ClassifiedPost, acted: Acted) -> String {
     );
     match acted {
         Acted::AlreadyHandled => format!("{what}: already handled"),
+        Acted::Changed => format!(
+            "{what}: changed since the listing (Mailman now gives another text for it); nothing done, it stays held: list the held posts again"
+        ),
         Acted::Done(r) => {
             let verb = match action {
                 Action::Accept => "accepted",
@@ -510,13 +526,17 @@ fn print_posts(
             writeln!(out, "       {line}")?;
         }
     }
-    // A post whose content Mailman lost was never classified: its placeholder class is not
-    // counted as a real report, but on its own.
+    // A post whose text is in doubt (lost, or another post's) was never classified: its
+    // placeholder class is not counted as a real report, but on its own.
     let lost = posts.iter().filter(|c| c.post.content_lost()).count();
+    let mismatched = posts
+        .iter()
+        .filter(|c| c.doubt.as_ref().is_some_and(|d| d.text_mismatch()))
+        .count();
     let count = |class: Class| {
         posts
             .iter()
-            .filter(|c| c.verdict.class == class && !c.post.content_lost())
+            .filter(|c| c.verdict.class == class && c.doubt.is_none())
             .count()
     };
     // A post suggested spam but left unsure is counted apart: a sweep keeps it held.
@@ -526,11 +546,16 @@ fn print_posts(
     } else {
         String::new()
     };
-    let lost = if lost > 0 {
+    let mut lost = if lost > 0 {
         format!(", {lost} with content lost (not classified, never swept)")
     } else {
         String::new()
     };
+    if mismatched > 0 {
+        lost.push_str(&format!(
+            ", {mismatched} whose text may be another post's (not classified, never swept)"
+        ));
+    }
     writeln!(
         out,
         "{} held: {} spam{unsure}, {} invalid, {} valid{lost}",
@@ -550,13 +575,13 @@ fn print_gaps(out: &mut impl Write, gaps: &[ListingGap]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A post's class as the listing prints it: `lost` for a post whose content Mailman lost
-/// (its verdict's class is a placeholder), else the classifier's class.
+/// A post's class as the listing prints it: for a post whose text is in doubt (its
+/// verdict's class is a placeholder) what is wrong (`lost`, `mismatch`, `shared`), else the
+/// classifier's class.
 fn class_word(c: &ClassifiedPost) -> &'static str {
-    if c.post.content_lost() {
-        "lost"
-    } else {
-        c.verdict.class.as_str()
+    match &c.doubt {
+        Some(doubt) => doubt.word(),
+        None => c.verdict.class.as_str(),
     }
 }
 
@@ -622,8 +647,17 @@ fn run_sweep(
     let summary = summary?;
     println!(
         "discarded {} (classifier trained as spam); {} already handled; {} left held",
-        summary.discarded, summary.already_handled, left
+        summary.discarded,
+        summary.already_handled,
+        left + summary.changed
     );
+    if summary.changed > 0 {
+        eprintln!(
+            "secdesk: error: {} changed since the listing (Mailman now gives another text for them) and were left held: list the held posts again and decide on what they hold now",
+            output::counted(summary.changed, "post", "posts")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -173,6 +173,8 @@ pub struct RejectFlow {
     pub reason: String,
     /// Showing the preview (false while the picker or the editor is open).
     pub previewing: bool,
+    /// The preview's first row shown (j/k, Space, PgUp/PgDn scroll it).
+    pub scroll: u16,
 }
 
 /// The status line: what the last action did, or what went wrong.

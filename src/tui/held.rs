@@ -161,6 +161,7 @@ fn offer_reasons(
         template: None,
         reason: String::new(),
         previewing: false,
+        scroll: 0,
     });
     state.overlay = Overlay::Picker(Picker::new(PickerPurpose::RejectReason, items));
 }
@@ -185,6 +186,7 @@ pub fn reason_chosen(state: &mut State, template: Option<String>) -> Vec<Request
             flow.template = Some(name);
             flow.reason = reason;
             flow.previewing = true;
+            flow.scroll = 0;
             state.status = None;
         }
         Some(Err(e)) => {
@@ -216,6 +218,7 @@ fn reason_edited(state: &mut State, result: Result<String, String>) -> Vec<Reque
         Ok(t) => {
             flow.reason = format!("{}\n", t.trim());
             flow.previewing = true;
+            flow.scroll = 0;
             state.status = None;
         }
         // The preview comes back with the text as it was, when there was one.
@@ -350,6 +353,7 @@ pub fn moderate(
     Action::Moderated(match acted() {
         Ok(Acted::Done(_)) => Ok(text::moderated(action.as_str(), &what)),
         Ok(Acted::AlreadyHandled) => Ok(text::already_moderated(&what)),
+        Ok(Acted::Changed) => Err(text::changed_since_listing(&what)),
         Err(e) => Err(text::held_failed(&one_line(&e))),
     })
 }
@@ -380,7 +384,7 @@ pub fn sweep(
     };
     let result = swept();
     Action::Moderated(match result {
-        Ok(s) => Ok(text::swept(s.discarded, s.already_handled)),
+        Ok(s) => Ok(text::swept(s.discarded, s.already_handled, s.changed)),
         Err(e) => Err(text::held_failed(&one_line(&e))),
     })
 }

@@ -40,8 +40,30 @@ pub(super) fn scroll_overlay(state: &mut State, key: KeyEvent) {
 /// kept for context), as far as the message's last line reaching the bottom of the box.
 /// Returns false for a key that is no motion, which the preview handles itself.
 pub(super) fn scroll_reply_preview(state: &mut State, motion: Command) -> bool {
-    let max = views::reply::max_scroll(state) as i64;
-    let page = (state.height.saturating_sub(4) as i64 - 1).max(1);
+    let max = views::reply::max_scroll(state);
+    let page = state.height;
+    match state.reply.as_mut() {
+        Some(flow) => scroll_preview(&mut flow.scroll, max, page, motion),
+        None => false,
+    }
+}
+
+/// A motion on the reject preview, as on a reply's: the reason is read whole before `y`
+/// sends it.
+pub(super) fn scroll_reject_preview(state: &mut State, motion: Command) -> bool {
+    let max = views::held::reject_max_scroll(state);
+    let page = state.height;
+    match state.held_reject.as_mut() {
+        Some(flow) => scroll_preview(&mut flow.scroll, max, page, motion),
+        None => false,
+    }
+}
+
+/// Moves a preview's `scroll` by `motion` on a screen `height` rows high, within `max`;
+/// false for a key that is no motion.
+fn scroll_preview(scroll: &mut u16, max: u16, height: u16, motion: Command) -> bool {
+    let max = max as i64;
+    let page = (height.saturating_sub(4) as i64 - 1).max(1);
     let delta = match motion {
         Command::Down => 1,
         Command::Up => -1,
@@ -53,9 +75,7 @@ pub(super) fn scroll_reply_preview(state: &mut State, motion: Command) -> bool {
         Command::Bottom => max + 1,
         _ => return false,
     };
-    if let Some(flow) = state.reply.as_mut() {
-        flow.scroll = (flow.scroll as i64 + delta).clamp(0, max) as u16;
-    }
+    *scroll = (*scroll as i64 + delta).clamp(0, max) as u16;
     true
 }
 

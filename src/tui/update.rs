@@ -9,7 +9,8 @@ use super::action::{Action, Applied, Request, UndoEntry};
 use super::app::{Confirm, InputPurpose, OnYes, Overlay, Screen, State, Tab};
 use super::keymap::{self, Command, Where};
 use super::motion::{
-    clamp_report_scroll, find_next, move_by, move_to, scroll_overlay, scroll_reply_preview,
+    clamp_report_scroll, find_next, move_by, move_to, scroll_overlay, scroll_reject_preview,
+    scroll_reply_preview,
 };
 use super::{advisory, held, pickers, prompts, reply, text, views};
 use crate::core::model::ReportId;
@@ -212,7 +213,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Request> {
                 }
                 reply::on_preview_command(state, command)
             }
-            Some(command) => held::on_preview_command(state, command),
+            Some(command) => {
+                if scroll_reject_preview(state, command) {
+                    return Vec::new();
+                }
+                held::on_preview_command(state, command)
+            }
             None => Vec::new(),
         };
     }

@@ -116,15 +116,15 @@ pub fn classify_cached(
             (coverage == Coverage::Whole).then(|| digests.iter().collect());
         cache_error = keep(store, &key, &new, held.as_ref()).err();
     }
+    let doubts = super::doubt::doubts(&posts);
     let posts = posts
         .into_iter()
         .zip(verdicts)
-        .map(|(post, judged)| {
+        .zip(doubts)
+        .map(|((post, judged), doubt)| {
             // Every index is filled above: from the cache or freshly classified.
-            settle((
-                post,
-                judged.unwrap_or_else(|| unreachable!("each post has a verdict")),
-            ))
+            let judged = judged.unwrap_or_else(|| unreachable!("each post has a verdict"));
+            settle(post, judged, doubt)
         })
         .collect();
     Classified {

@@ -6,11 +6,13 @@
 //! id + message id, moderator, time, how long the post was held) and, when the post is (or
 //! later becomes) a message in the store, a `moderation` event in its report's audit log.
 //! Discarding a post as spam and accepting one train the classifier, as a confirmed class
-//! does. [`gaps`] says what a listing could not show (entries without a usable request id,
+//! does. [`doubt`] says when the text Mailman gives for a post is not the post's own (lost,
+//! or another post's under the same Message-ID): such a post is never judged. [`gaps`] says what a listing could not show (entries without a usable request id,
 //! a count that disagrees with the entries read). [`stats`] derives the moderation figures of `secdesk stats`; [`reject_reasons`]
 //! renders the reject reasons the desk offers.
 
 pub mod cache;
+pub mod doubt;
 pub mod gaps;
 pub mod reject_reasons;
 pub mod stats;
@@ -29,6 +31,8 @@ use crate::core::classify::{Classifier, ClassifyError, Judged};
 use crate::core::model::{Class, Outcome, Verdict};
 use crate::core::parse::{content_hash, msg_ids, parse_message, AuthResults};
 use crate::core::store::{timestamp, Store, StoreError};
+
+pub use doubt::Doubt;
 
 /// What a moderator does to a held post (Mailman's `action` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,6 +155,9 @@ impl HeldPost {
 pub struct ClassifiedPost {
     pub post: HeldPost,
     pub verdict: Verdict,
+    /// Why the text Mailman gives is not judged as the post's (lost, or another post's):
+    /// then `verdict` is a placeholder, unsure, with the doubt as its reason.
+    pub doubt: Option<Doubt>,
     /// SPF, DKIM and DMARC as read under `[sync] authserv_id` (`core::parse::parse_received`).
     pub auth: AuthResults,
 }
@@ -165,13 +172,20 @@ pub fn classify(
 ) -> Vec<ClassifiedPost> {
     let raws: Vec<&[u8]> = posts.iter().map(|p| p.raw.as_slice()).collect();
     let judged = classifier.judge_received_many(&raws, trusted);
-    posts.into_iter().zip(judged).map(settle).collect()
+    let doubts = doubt::doubts(&posts);
+    posts
+        .into_iter()
+        .zip(judged)
+        .zip(doubts)
+        .map(|((post, judged), doubt)| settle(post, judged, doubt))
+        .collect()
 }
 
-/// A post with the classifier's judgment of its message; a post whose content Mailman lost
-/// ([`HeldPost::content_lost`]) is left unsure, for a person, whatever its stand-in scored.
-fn settle((post, judged): (HeldPost, Judged)) -> ClassifiedPost {
-    if post.content_lost() {
+/// A post with the classifier's judgment of its message; a post whose text is in doubt
+/// (`doubt::doubts`: Mailman lost it, or gives another post's) is left unsure, for a
+/// person, whatever that text scored.
+fn settle(post: HeldPost, judged: Judged, doubt: Option<Doubt>) -> ClassifiedPost {
+    if let Some(doubt) = doubt {
         return ClassifiedPost {
             post,
             verdict: Verdict {
@@ -179,9 +193,10 @@ fn settle((post, judged): (HeldPost, Judged)) -> ClassifiedPost {
                 outcome: Outcome::Unsure,
                 spam_score: 0.5,
                 confidence: 0.0,
-                reasons: vec![LOST_REASON.to_string()],
+                reasons: vec![doubt.reason()],
             },
             auth: AuthResults::default(),
+            doubt: Some(doubt),
         };
     }
     let Judged { verdict, auth } = judged;
@@ -189,13 +204,14 @@ fn settle((post, judged): (HeldPost, Judged)) -> ClassifiedPost {
         post,
         verdict,
         auth,
+        doubt: None,
     }
 }
 
-/// True for a post a spam sweep may discard: classified spam with a spam outcome. A post
-/// classified valid, invalid or unsure never is.
+/// True for a post a spam sweep may discard: classified spam with a spam outcome, its text
+/// its own. A post classified valid, invalid or unsure, or one in doubt, never is.
 pub fn is_sweepable_spam(p: &ClassifiedPost) -> bool {
-    p.verdict.class == Class::Spam && p.verdict.outcome == Outcome::Spam
+    p.doubt.is_none() && p.verdict.class == Class::Spam && p.verdict.outcome == Outcome::Spam
 }
 
 /// The posts a spam sweep discards, in queue order.
@@ -344,8 +360,8 @@ fn train(
         Action::Accept => Label::Ham,
         Action::Reject | Action::Defer => return Ok(None),
     };
-    // Mailman's stand-in for a lost post says nothing about the post.
-    if post.content_lost() {
+    // Mailman's stand-in for a lost post, or another post's text, says nothing about it.
+    if doubt::own(post).is_some() {
         return Ok(None);
     }
     ensure_model_in(conn)?;

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::HeldPost;
 use crate::core::reply::{Placeholders, TemplateError, Templates};
-use crate::core::sanitize::terminal_line;
+use crate::core::sanitize::{terminal_line, terminal_line_cut};
 
 /// One reject reason, as the desk offers it: its name and its text for one post, or why
 /// the template cannot be used (shown when it is chosen).
@@ -62,7 +62,7 @@ pub fn render(
     let values = Placeholders {
         reporter_name: terminal_line(&post.sender),
         report_id: String::new(),
-        subject: terminal_line(&post.subject),
+        subject: bounded_subject(&post.subject),
         my_name: my_name.to_string(),
         quote: String::new(),
         signature: signature.unwrap_or_default().to_string(),
@@ -70,6 +70,16 @@ pub fn render(
     // Trailing blank lines (an empty signature) are not part of the reason.
     let text = tpl.render(&values);
     Ok(format!("{}\n", text.trim_end()))
+}
+
+/// The most characters of the post's subject a reason quotes (`{subject}`): the sender
+/// chooses it, and a subject of thousands of characters would bury the reason.
+pub const SUBJECT_CHARS: usize = 200;
+
+/// The post's subject as a reason quotes it: one sanitized line, at most [`SUBJECT_CHARS`]
+/// characters, cut with "…".
+fn bounded_subject(subject: &str) -> String {
+    terminal_line_cut(subject, SUBJECT_CHARS)
 }
 
 #[cfg(test)]
@@ -158,5 +168,19 @@ mod tests {
             e.contains("no reject reason named \"nope\"") && e.contains("templates/reject"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_huge_subject_is_quoted_cut_to_200_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let subject = "S".repeat(3_000);
+        for r in for_post(dir.path(), &post(&subject), "Ada", None) {
+            let text = r.text.unwrap();
+            assert!(
+                text.contains(&format!("{}…", "S".repeat(SUBJECT_CHARS))),
+                "{text}"
+            );
+            assert!(!text.contains(&"S".repeat(SUBJECT_CHARS + 1)), "{text}");
+        }
     }
 }

@@ -150,6 +150,7 @@ fn sweep_takes_only_posts_classified_spam() {
         },
         verdict: verdict(c, o),
         auth: Default::default(),
+        doubt: None,
     })
     .collect();
     let ids: Vec<u64> = spam_sweep(&posts)
@@ -238,4 +239,55 @@ fn accepting_a_post_does_not_teach_a_pass_the_listing_did_not_weigh() {
         taught(&mut store, &["mx.example.org".into()], &p),
         [true, true]
     );
+}
+
+/// A real report held under the Message-ID of a spam held before it: Mailman lists it with
+/// the spam's text. It must be left unsure with the reason (never swept), the spam too (the
+/// two share one text), and discarding the report must teach nothing.
+#[test]
+fn a_post_listed_with_another_posts_text_is_unsure_never_swept_nor_learned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let c = crate::core::classify::load_classifier(&mut store, None).unwrap();
+    let spam_text = "From: Pharma <deals@pharma.example>\nSubject: Cheap viagra cialis pills, best price, order now\nMessage-ID: <report-2026@research.example>\n\nBuy cheap viagra and cialis online now! Best price, no prescription, discount offer, click here to order.\n";
+    let spam = HeldPost {
+        request_id: 1,
+        message_id: Some("report-2026@research.example".into()),
+        sender: "deals@pharma.example".into(),
+        subject: "Cheap viagra cialis pills, best price, order now".into(),
+        raw: spam_text.as_bytes().to_vec(),
+        ..post()
+    };
+    let report = HeldPost {
+        request_id: 2,
+        sender: "alice@research.example".into(),
+        subject: "Heap overflow in the tarfile module (CVE request)".into(),
+        ..spam.clone()
+    };
+    let listed = classify(&c, &[], vec![spam.clone(), report.clone()]);
+    for seen in &listed {
+        assert_eq!(seen.verdict.outcome, Outcome::Unsure, "{seen:?}");
+        assert_ne!(seen.verdict.class, Class::Spam, "{seen:?}");
+        assert!(!is_sweepable_spam(seen));
+    }
+    assert!(matches!(listed[0].doubt, Some(Doubt::SharedMessageId(_))));
+    assert!(listed[0].verdict.reasons[0]
+        .starts_with("request 2 of security@example.org held under the same Message-ID"));
+    assert!(matches!(listed[1].doubt, Some(Doubt::OtherText(_))));
+    assert!(
+        listed[1].verdict.reasons[0]
+            .contains("its From is deals@pharma.example, not alice@research.example"),
+        "{:?}",
+        listed[1].verdict.reasons
+    );
+    assert!(spam_sweep(&listed).is_empty());
+    // Alone (as `held discard ID` classifies it), the report is still in doubt, and a
+    // discard of it teaches nothing, whatever the caller asked.
+    let alone = classify(&c, &[], vec![report.clone()]).remove(0);
+    assert!(alone.doubt.is_some());
+    let d = decision(&report, Action::Discard, 12);
+    assert_eq!(record(&mut store, &d).unwrap().trained, None);
+    // The spam listed alone is its own text, and is judged.
+    let own = classify(&c, &[], vec![spam]).remove(0);
+    assert_eq!(own.doubt, None);
 }

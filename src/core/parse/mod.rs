@@ -257,6 +257,18 @@ pub fn parse_header_fields(raw: &[u8]) -> ParsedMessage {
     out
 }
 
+/// The first `name` field of raw message bytes as written (not RFC 2047 decoded, folds
+/// kept), for comparing with a copy of the header another program kept as it found it
+/// (Mailman keeps an undecodable Subject so). `None` when there is no such field.
+pub fn raw_header_field(raw: &[u8], name: &str) -> Option<String> {
+    let raw = &*line_ends::readable(raw);
+    let (headers, _) = mailparse::parse_headers(raw).ok()?;
+    headers
+        .iter()
+        .find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+        .map(|h| String::from_utf8_lossy(h.get_value_raw()).into_owned())
+}
+
 fn read_headers(headers: &[mailparse::MailHeader<'_>], out: &mut ParsedMessage) {
     // Decode every header once (RFC 2047), then read the fields from the decoded list.
     out.headers = headers

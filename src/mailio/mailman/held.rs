@@ -3,9 +3,12 @@
 //!
 //! Safety: Mailman reuses request ids, so an action re-reads the post first and goes ahead
 //! only when it is still the one the moderator saw (same Message-ID, sender, subject and hold
-//! date); otherwise, as when Mailman answers 404, it is "already handled". Every action
-//! Mailman carried out is recorded (`core::moderation::record`), with the classifier trained
-//! on discards and accepts.
+//! date); otherwise, as when Mailman answers 404, it is "already handled". The same post with
+//! another text than the listing showed (Mailman gives the text of whichever post holds its
+//! Message-ID, or "Message content lost" once that one was handled) is "changed since the
+//! listing" and left held. Every action Mailman carried out is recorded
+//! (`core::moderation::record`), with the classifier trained on discards and accepts of
+//! posts whose text is their own.
 
 use std::borrow::BorrowMut;
 use std::time::{Duration, UNIX_EPOCH};
@@ -171,29 +174,55 @@ pub enum Acted {
     Done(Recorded),
     /// No longer held (Mailman's 404), or its request id now holds another post.
     AlreadyHandled,
+    /// Still held, but Mailman now gives another text for it than the listing showed:
+    /// nothing was done, it stays held for a person to look at again.
+    Changed,
+}
+
+/// What Mailman made of an action on the post the moderator saw ([`moderate_seen`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Mailman carried it out: record it.
+    Done,
+    /// No longer held, or its request id now holds another post: nothing done.
+    AlreadyHandled,
+    /// The same post with another text than the listing showed: nothing done.
+    Changed,
 }
 
 /// The network half of an action, for a caller that keeps the store on another thread
 /// (the desk): re-reads the post, and acts only if it still holds the message the moderator
-/// saw. Returns false when it was already handled. Record a `true` with [`record`].
+/// saw, with the text it showed. Record an [`Attempt::Done`] with [`record`].
 pub fn moderate_seen(
     client: &Client,
     seen: &ClassifiedPost,
     action: Action,
     comment: Option<&str>,
-) -> Result<bool, QueueError> {
+) -> Result<Attempt, QueueError> {
     let p = &seen.post;
     match client.held_post(&p.list, p.request_id)? {
-        Some(now) if same_post(&now, p) => {}
-        _ => return Ok(false),
+        Some(now) if same_post(&now, p) => {
+            // The text is what a discard judged and teaches: another text than the one
+            // shown (another post's, or Mailman's stand-in once it was handled) is not it.
+            if now.raw != p.raw {
+                return Ok(Attempt::Changed);
+            }
+        }
+        _ => return Ok(Attempt::AlreadyHandled),
     }
-    Ok(client.moderate(&p.list, p.request_id, action, comment)? == Moderated::Done)
+    Ok(
+        match client.moderate(&p.list, p.request_id, action, comment)? {
+            Moderated::Done => Attempt::Done,
+            Moderated::AlreadyHandled => Attempt::AlreadyHandled,
+        },
+    )
 }
 
 /// Whether the post now held under a request id is the one the moderator saw. Mailman
 /// reuses a freed request id for the next post; the Message-ID, sender and subject are the
 /// sender's to choose (spam can copy a real report's Message-ID), so the hold date, which
-/// Mailman sets, must match too.
+/// Mailman sets, must match too. The text is compared apart ([`moderate_seen`]): the same
+/// post with another text is "changed", not "already handled".
 fn same_post(now: &HeldPost, seen: &HeldPost) -> bool {
     now.message_id == seen.message_id
         && now.sender == seen.sender
@@ -202,7 +231,8 @@ fn same_post(now: &HeldPost, seen: &HeldPost) -> bool {
 }
 
 /// The store half of an action Mailman carried out: the record, the report event and the
-/// training (a discard as spam, an accept as not spam, when `train`).
+/// training (a discard as spam, an accept as not spam, when `train` and the post's text is
+/// its own: never one in doubt, `ClassifiedPost::doubt`).
 pub fn record(
     store: &mut Store,
     moderator: &str,
@@ -220,7 +250,7 @@ pub fn record(
         comment,
         verdict: Some(&seen.verdict),
         auth: Some(&seen.auth),
-        train,
+        train: train && seen.doubt.is_none(),
     };
     moderation::record(store, &decision).map_err(|source| QueueError::NotRecorded {
         action,
@@ -240,8 +270,10 @@ impl Moderator<'_> {
         comment: Option<&str>,
         train: bool,
     ) -> Result<Acted, QueueError> {
-        if !moderate_seen(self.client, seen, action, comment)? {
-            return Ok(Acted::AlreadyHandled);
+        match moderate_seen(self.client, seen, action, comment)? {
+            Attempt::Done => {}
+            Attempt::AlreadyHandled => return Ok(Acted::AlreadyHandled),
+            Attempt::Changed => return Ok(Acted::Changed),
         }
         record(self.store, self.moderator, seen, action, comment, train).map(Acted::Done)
     }
@@ -278,6 +310,7 @@ impl Moderator<'_> {
             match acted {
                 Acted::Done(_) => summary.discarded += 1,
                 Acted::AlreadyHandled => summary.already_handled += 1,
+                Acted::Changed => summary.changed += 1,
             }
             progress(post, acted);
         }
@@ -289,9 +322,10 @@ impl Moderator<'_> {
 /// fate is unknown when Mailman did not answer (it may have discarded it).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the sweep stopped at post {at} of {total}: {} discarded and recorded, {} already handled, the rest still held; at {post}: {source}; list the held posts again to see whether Mailman discarded it",
+    "the sweep stopped at post {at} of {total}: {} discarded and recorded, {} already handled, {} changed since the listing and left held, the rest still held; at {post}: {source}; list the held posts again to see whether Mailman discarded it",
     done.discarded,
-    done.already_handled
+    done.already_handled,
+    done.changed
 )]
 pub struct SweepStopped {
     /// The post it stopped at, counted from 1.
@@ -310,4 +344,6 @@ pub struct SweepStopped {
 pub struct SweepSummary {
     pub discarded: usize,
     pub already_handled: usize,
+    /// Posts Mailman now gives another text for than the listing showed: left held.
+    pub changed: usize,
 }

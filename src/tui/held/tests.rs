@@ -24,6 +24,7 @@ fn post(id: u64, class: Class, outcome: Outcome) -> ClassifiedPost {
             reasons: Vec::new(),
         },
         auth: Default::default(),
+        doubt: None,
     }
 }
 

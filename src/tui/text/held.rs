@@ -15,8 +15,6 @@ pub const HELD_NONE_SHOWN: &str = "No held post can be shown here (see above).";
 pub const HELD_TITLE: &str =
     " Held posts (Mailman) · a accept · s discard as spam · z defer · r reject · S sweep spam ";
 pub const HELD_TITLE_SHORT: &str = " Held posts (Mailman) ";
-/// The verdict cell of a post whose content Mailman lost: nothing was classified.
-pub const HELD_LOST: &str = "lost";
 pub const REJECT_REASON_TITLE: &str = "Reject {} with the reason";
 pub const OWN_REASON: &str = "own words (opens $EDITOR)";
 pub const REJECT_CANCELLED: &str = "Reject cancelled: nothing was sent.";
@@ -70,9 +68,14 @@ pub fn sweep_progress(done: usize, total: usize) -> String {
     format!("sweeping spam: {done} of {total} discarded…")
 }
 
-pub fn swept(discarded: usize, already: usize) -> String {
+pub fn swept(discarded: usize, already: usize, changed: usize) -> String {
+    let changed = if changed > 0 {
+        format!("; {changed} changed since the listing, left held: look at them again")
+    } else {
+        String::new()
+    };
     format!(
-        "swept: {discarded} held post{} discarded as spam (classifier trained); {already} already handled",
+        "swept: {discarded} held post{} discarded as spam (classifier trained); {already} already handled{changed}",
         if discarded == 1 { "" } else { "s" }
     )
 }
@@ -97,6 +100,12 @@ pub fn moderated(action: &str, what: &str) -> String {
 
 pub fn already_moderated(what: &str) -> String {
     format!("{what}: already handled by someone else; nothing done")
+}
+
+/// Mailman now gives another text for the post than the listing showed (another post's
+/// under its Message-ID, or "Message content lost").
+pub fn changed_since_listing(what: &str) -> String {
+    format!("{what}: changed since the listing (Mailman now gives another text for it); nothing done, it stays held: look at it again")
 }
 
 pub fn held_failed(e: &str) -> String {

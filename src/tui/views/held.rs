@@ -1,6 +1,7 @@
 //! The held screen: the mailing list's hold queue, one post a line, with the classifier's
 //! verdict first (spam in red; an unsure one as the queue draws it, `spam??` in reverse
-//! yellow; `lost` likewise for a post whose content Mailman lost, which was never read), then the list, the request id, the sender, the subject and
+//! yellow; `lost`, `mismatch` or `shared` likewise for a post whose text is in doubt, which
+//! was never judged: `core::moderation::doubt`), then the list, the request id, the sender, the subject and
 //! Mailman's hold reason; below the post under the cursor, the sender authentication its
 //! verdict weighed and whose it is (`AuthView::line`, as the report view shows it); a
 //! sweep's progress on top while one runs; what the listing could not show (held entries
@@ -15,7 +16,7 @@ use ratatui::Frame;
 
 use super::{class_style, safe};
 use crate::core::model::Outcome;
-use crate::core::moderation::{ClassifiedPost, LOST_REASON};
+use crate::core::moderation::ClassifiedPost;
 use crate::core::parse::Standing;
 use crate::core::triage::view::AuthView;
 use crate::tui::app::{RejectFlow, State};
@@ -55,11 +56,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Some(Ok(posts)) => {
             // The post under the cursor says whose sender authentication its verdict weighed,
             // on a line of its own below it, as the report view does; a post whose content
-            // Mailman lost says that instead (there was no message to authenticate).
+            // Mailman lost, or whose text is another post's, says that instead (there was no
+            // message of its own to authenticate).
             let yellow = Style::new().fg(Color::Yellow);
             let auth = posts.get(state.held_cursor).and_then(|c| {
-                if c.post.content_lost() {
-                    return Some((yellow, LOST_REASON.to_string()));
+                if let Some(doubt) = &c.doubt {
+                    return Some((yellow, doubt.reason()));
                 }
                 let line = AuthView::of(&c.auth).line()?;
                 // A verdict nothing shows to be the receiving server's is not drawn quietly.
@@ -143,17 +145,17 @@ fn gap_lines(state: &State, width: usize, max_rows: usize) -> Vec<Line<'static>>
 const VERDICT_CELLS: usize = 10;
 
 /// A post's verdict cell. An unsure verdict is marked as the queue marks it (`valid??`, in
-/// reverse yellow), and a post whose content Mailman lost reads `lost` in the same style:
-/// its "valid" only means the stand-in text was never judged, and a moderator must not take
-/// a contentless post for a real report.
+/// reverse yellow), and a post whose text is in doubt reads `lost`, `mismatch` or `shared`
+/// (`Doubt::word`) in the same style: its "valid" only means the text was never judged, and
+/// a moderator must not take it for a real report.
 fn verdict_cell(c: &ClassifiedPost) -> Span<'static> {
     let class = c.verdict.class.as_str();
     let unsure = Style::new()
         .fg(Color::Black)
         .bg(Color::Yellow)
         .add_modifier(Modifier::BOLD);
-    let (label, style) = if c.post.content_lost() {
-        (text::HELD_LOST.to_string(), unsure)
+    let (label, style) = if let Some(doubt) = &c.doubt {
+        (doubt.word().to_string(), unsure)
     } else if c.verdict.outcome == Outcome::Unsure {
         (format!("{class}??"), unsure)
     } else {
@@ -185,31 +187,52 @@ fn bar(done: usize, total: usize, width: usize) -> String {
 }
 
 /// The reject preview over the held screen: to whom, which post, and the reason as it
-/// will be sent.
+/// will be sent, scrolled as the reply preview is (j/k, Space, PgUp/PgDn; the bottom border
+/// says where it is). The fields above the reason are one row each: a subject of thousands
+/// of characters must not push the reason out of sight.
 pub fn draw_reject(frame: &mut Frame, area: Rect, flow: &RejectFlow) {
+    let lines = reject_lines(flow, area.width);
+    let title = text::reject_title(flow.post.post.request_id);
+    super::reply::preview_box(frame, area, lines, title, flow.scroll);
+}
+
+/// How far the reject preview scrolls on the desk's screen.
+pub fn reject_max_scroll(state: &State) -> u16 {
+    let Some(flow) = state.held_reject.as_ref() else {
+        return 0;
+    };
+    super::reply::preview_max_scroll(&reject_lines(flow, state.width), state)
+}
+
+/// The preview's lines for a box `width` cells wide: the fields, cut to one row, then the
+/// reason whole.
+fn reject_lines(flow: &RejectFlow, width: u16) -> Vec<Line<'static>> {
+    const NAME: usize = 14;
     let bold = Style::new().add_modifier(Modifier::BOLD);
+    // The box's borders take two cells.
+    let room = (width as usize).saturating_sub(2 + NAME).max(1);
     let field = |name: &str, value: String| {
         Line::from(vec![
-            Span::styled(format!("{name:<14}"), bold),
-            Span::raw(value),
+            Span::styled(format!("{name:<NAME$}"), bold),
+            Span::raw(super::fit(&value, room)),
         ])
     };
     let p = &flow.post.post;
     let mut lines = vec![
-        field(text::REJECT_TO, safe(&p.sender)),
-        field(text::REJECT_POST, safe(&p.subject)),
-        field(text::REJECT_HELD, safe(&p.reason)),
+        field(text::REJECT_TO, super::safe_cell(&p.sender)),
+        field(text::REJECT_POST, super::safe_cell(&p.subject)),
+        field(text::REJECT_HELD, super::safe_cell(&p.reason)),
         field(
             text::REJECT_FROM,
             text::reason_source(flow.template.as_deref()),
         ),
         Line::from(Span::styled(
-            "─".repeat(area.width.saturating_sub(2) as usize),
+            "─".repeat(width.saturating_sub(2) as usize),
             Style::new().fg(Color::DarkGray),
         )),
     ];
     lines.extend(flow.reason.lines().map(|l| Line::raw(safe(l))));
-    super::reply::preview_box(frame, area, lines, text::reject_title(p.request_id));
+    lines
 }
 
 #[cfg(test)]

@@ -45,43 +45,17 @@ fn check_lines(
 
 pub fn draw(frame: &mut Frame, area: Rect, flow: &ReplyFlow, state: &State) {
     let lines = lines(flow, state, area.width);
-    let inner = Rect::new(
-        0,
-        0,
-        area.width.saturating_sub(2),
-        area.height.saturating_sub(2),
-    );
-    let rows = rows(&lines, inner.width);
-    let shown = inner.height as usize;
-    let top = (flow.scroll as usize).min(rows.saturating_sub(shown));
-    // What does not fit is said on the bottom border, with the keys that reach it: a reply
-    // is read whole before it is sent.
-    let position = (rows > shown).then(|| {
-        let last = (top + shown).min(rows);
-        Line::from(Span::styled(
-            text::preview_position(top + 1, last, rows),
-            Style::new().add_modifier(Modifier::BOLD),
-        ))
-        .right_aligned()
-    });
-    frame.render_widget(Clear, area);
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .title(text::preview_title(flow.draft.report_id));
-    if let Some(position) = position {
-        block = block.title_bottom(position);
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((top.min(u16::MAX as usize) as u16, 0)),
+    preview_box(
+        frame,
         area,
+        lines,
+        text::preview_title(flow.draft.report_id),
+        flow.scroll,
     );
 }
 
 /// The rows `lines` take, wrapped in `width` cells.
-fn rows(lines: &[Line], width: u16) -> usize {
+pub(super) fn rows(lines: &[Line], width: u16) -> usize {
     Paragraph::new(lines.to_vec())
         .wrap(Wrap { trim: false })
         .line_count(width.max(1))
@@ -93,11 +67,7 @@ pub fn max_scroll(state: &State) -> u16 {
     let Some(flow) = state.reply.as_ref() else {
         return 0;
     };
-    let inner_height = state.height.saturating_sub(4) as usize;
-    let lines = lines(flow, state, state.width);
-    rows(&lines, state.width.saturating_sub(2))
-        .saturating_sub(inner_height)
-        .min(u16::MAX as usize) as u16
+    preview_max_scroll(&lines(flow, state, state.width), state)
 }
 
 /// The preview's lines, headers then the body, for a box `width` cells wide.
@@ -168,15 +138,49 @@ fn lines(flow: &ReplyFlow, state: &State, width: u16) -> Vec<Line<'static>> {
 }
 
 /// A preview over `area`: the screen under it cleared, `lines` wrapped in a box titled
-/// `title`. The reply's and the reject reason's previews look alike.
-pub fn preview_box(frame: &mut Frame, area: Rect, lines: Vec<Line>, title: String) {
+/// `title`, scrolled down `scroll` rows (as far as the last row reaching the box's bottom).
+/// The reply's and the reject reason's previews look alike: what does not fit is said on
+/// the bottom border, with the keys that reach it, since each is read whole before `y`
+/// sends it.
+pub fn preview_box(frame: &mut Frame, area: Rect, lines: Vec<Line>, title: String, scroll: u16) {
+    let inner = Rect::new(
+        0,
+        0,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    let rows = rows(&lines, inner.width);
+    let shown = inner.height as usize;
+    let top = (scroll as usize).min(rows.saturating_sub(shown));
+    let position = (rows > shown).then(|| {
+        let last = (top + shown).min(rows);
+        Line::from(Span::styled(
+            text::preview_position(top + 1, last, rows),
+            Style::new().add_modifier(Modifier::BOLD),
+        ))
+        .right_aligned()
+    });
     frame.render_widget(Clear, area);
+    let mut block = Block::default().borders(Borders::ALL).title(title);
+    if let Some(position) = position {
+        block = block.title_bottom(position);
+    }
     frame.render_widget(
         Paragraph::new(lines)
-            .block(Block::default().borders(Borders::ALL).title(title))
-            .wrap(Wrap { trim: false }),
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((top.min(u16::MAX as usize) as u16, 0)),
         area,
     );
+}
+
+/// How far a preview of `lines` scrolls on the desk's screen: the rows past the box (the
+/// screen less the status line, the footer and the box's borders).
+pub(super) fn preview_max_scroll(lines: &[Line], state: &State) -> u16 {
+    let inner_height = state.height.saturating_sub(4) as usize;
+    rows(lines, state.width.saturating_sub(2))
+        .saturating_sub(inner_height)
+        .min(u16::MAX as usize) as u16
 }
 
 /// The address of `Name <addr>`, or the text itself.
