@@ -209,6 +209,13 @@ fn moderating_the_held_queue_against_a_real_mailman() {
     assert_eq!(p["sender"], "alice@reporter.example");
     assert_eq!(p["reason"], "The message is not from a list member");
     assert!(p["hold_date"].as_str().unwrap().ends_with('Z'), "{p}");
+    // Piped, the JSON is the text as Mailman gave it, as `show --json` gives a stored
+    // message's (it was made terminal-safe, so a script could not match it to the mail).
+    let hostile = by_message_id(&held, "hostile@reporter.example");
+    assert_eq!(
+        hostile["subject"], "Crash in json \u{1b}]2;owned\u{7}\u{1b}[31m module",
+        "{hostile}"
+    );
     let text = desk.ok(&["held"]);
     assert!(
         !text.contains('\u{1b}') && !text.contains('\u{7}'),

@@ -232,6 +232,14 @@ fn a_held_entry_without_a_request_id_is_said_never_swept_and_exits_1() {
     assert_eq!(entry["subject"], REPORT.2);
     assert_eq!(entry["sender"], REPORT.1);
     assert!(entry["position"].as_u64().is_some(), "{entry}");
+    // Its time in the same form as a post's (RFC 3339, UTC), or null; never Mailman's own.
+    assert!(
+        entry["hold_date"].is_null()
+            || entry["hold_date"]
+                .as_str()
+                .is_some_and(|d| d.ends_with('Z')),
+        "{entry}"
+    );
     for post in rows.iter().filter(|r| !r["request_id"].is_null()) {
         assert_eq!(post["class"], "spam", "{post}");
         assert!(post["unreadable"].is_null(), "{post}");

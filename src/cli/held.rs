@@ -158,10 +158,12 @@ struct UnreadableJson {
     request_id: Option<u64>,
     position: usize,
     unreadable: String,
-    message_id: String,
+    /// Null when Mailman gave none, as a post's is.
+    message_id: Option<String>,
     sender: String,
     subject: String,
-    hold_date: String,
+    /// RFC 3339 in UTC, as a post's is; null when Mailman gave none it could read.
+    hold_date: Option<String>,
 }
 
 /// One element of `held --json`: a post, or an entry that could not be read.
@@ -181,15 +183,17 @@ impl HeldJson {
         entries
             .iter()
             .map(|e| {
+                // The text as Mailman gave it: `print_json` makes it safe for a terminal
+                // only when a terminal reads it (README: piped, the JSON is the text).
                 HeldRow::Unreadable(UnreadableJson {
-                    list: terminal_line(list),
+                    list: list.clone(),
                     request_id: None,
                     position: e.position,
-                    unreadable: terminal_line(&e.why),
-                    message_id: terminal_line(&e.message_id),
-                    sender: terminal_line(&e.sender),
-                    subject: terminal_line(&e.subject),
-                    hold_date: terminal_line(&e.hold_date),
+                    unreadable: e.why.clone(),
+                    message_id: Some(e.message_id.clone()).filter(|m| !m.is_empty()),
+                    sender: e.sender.clone(),
+                    subject: e.subject.clone(),
+                    hold_date: HeldPost::parse_hold_date(&e.hold_date).map(timestamp),
                 })
             })
             .collect()
@@ -199,28 +203,30 @@ impl HeldJson {
 impl From<&ClassifiedPost> for HeldJson {
     fn from(c: &ClassifiedPost) -> HeldJson {
         let p = &c.post;
+        // The text as Mailman gave it, as `show --json` gives a stored message's:
+        // `print_json` makes it safe for a terminal only when a terminal reads it.
         HeldJson {
-            list: terminal_line(&p.list),
+            list: p.list.clone(),
             request_id: p.request_id,
-            message_id: p.message_id.as_deref().map(terminal_line),
-            sender: terminal_line(&p.sender),
-            subject: terminal_line(&p.subject),
-            reason: terminal_line(&p.reason),
+            message_id: p.message_id.clone(),
+            sender: p.sender.clone(),
+            subject: p.subject.clone(),
+            reason: p.reason.clone(),
             hold_date: p.hold_date.map(timestamp),
             class: c.verdict.class,
             outcome: c.verdict.outcome,
             spam_score: c.verdict.spam_score,
-            reasons: c.verdict.reasons.iter().map(|r| terminal_line(r)).collect(),
+            reasons: c.verdict.reasons.clone(),
             content_lost: p.content_lost(),
             text_mismatch: c.doubt.as_ref().is_some_and(|d| d.text_mismatch()),
-            auth: safe_auth(&c.auth),
+            auth: AuthView::of(&c.auth),
             unreadable: None,
         }
     }
 }
 
-/// The post's sender authentication as `show --json` gives it, every string sanitized (the
-/// authserv-id is the sender's text when unverified).
+/// The post's sender authentication for the text listing, every string made safe for a
+/// terminal (the authserv-id is the sender's text when unverified).
 fn safe_auth(auth: &AuthResults) -> AuthView {
     let mut view = AuthView::of(auth);
     for field in [
