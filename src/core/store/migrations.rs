@@ -632,6 +632,17 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE imap_missing SET attempts = 0
     WHERE reason LIKE 'not reached, an earlier FETCH failed: %' AND attempts > 0;
     "#,
+    // 33 (team): events from actors not in `[team] members`, kept unapplied until the actor
+    // becomes a member (core::team::withheld), instead of dropped for good.
+    r#"
+    CREATE TABLE IF NOT EXISTS team_withheld (
+        id          TEXT PRIMARY KEY,
+        actor       TEXT NOT NULL,
+        lamport     INTEGER NOT NULL,
+        json        TEXT NOT NULL,              -- the event exactly as exchanged
+        arrived_at  TEXT NOT NULL               -- on this desk's clock
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters
