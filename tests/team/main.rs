@@ -8,6 +8,7 @@ mod support;
 mod attacks;
 mod clocks;
 mod desk;
+mod races;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
