@@ -643,6 +643,17 @@ pub const MIGRATIONS: &[&str] = &[
         arrived_at  TEXT NOT NULL               -- on this desk's clock
     ) WITHOUT ROWID;
     "#,
+    // 34 (team): clock milestones derived from the team's events, the same on every desk
+    // whatever order they arrived in (core::team::milestones, read by core::clocks and
+    // core::pep811). A report's row is written with its next team event.
+    r#"
+    CREATE TABLE IF NOT EXISTS team_milestones (
+        report_id       INTEGER PRIMARY KEY,
+        first_at        TEXT NOT NULL,          -- the report's earliest team event
+        triaged_at      TEXT,
+        coordinator_at  TEXT
+    );
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters

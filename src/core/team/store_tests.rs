@@ -26,7 +26,7 @@ fn mail(n: std::ops::Range<usize>) -> Vec<RawIncoming> {
     .collect()
 }
 
-fn desk(reports: usize) -> (tempfile::TempDir, Store) {
+pub(super) fn desk(reports: usize) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
     Ingestor::without_classifier()
@@ -40,7 +40,7 @@ fn req(actor: &str) -> Request {
 }
 
 /// Pushes `from`'s queue and folds it into `to`, as the events folder would.
-fn ship(from: &Store, to: &mut Store) -> FoldSummary {
+pub(super) fn ship(from: &Store, to: &mut Store) -> FoldSummary {
     let fetched: Vec<Fetched> = local::queued(from)
         .unwrap()
         .into_iter()
