@@ -18,6 +18,24 @@ use super::event::{Event, ReportRef};
 use super::report_ref::resolve;
 use crate::core::clocks::TRIAGE_STATES;
 
+/// Counts a newly logged event: a state or coordinator event derives the report's
+/// milestones again ([`refresh`]); any other only moves `first_at`, cheaply, since a report
+/// may gather thousands of notes.
+pub(super) fn on_logged(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
+    if matches!(ev.kind.as_str(), "state" | "coordinator") {
+        return refresh(conn, &ev.report);
+    }
+    let Some(id) = resolve(conn, &ev.report)? else {
+        return Ok(());
+    };
+    conn.execute(
+        "INSERT INTO team_milestones (report_id, first_at) VALUES (?1, ?2)
+         ON CONFLICT (report_id) DO UPDATE SET first_at = min(first_at, excluded.first_at)",
+        params![id, ev.at],
+    )?;
+    Ok(())
+}
+
 /// Derives the report's milestones from its events again; nothing when its mail is not here
 /// (`store::materialize_pending` calls this again once it is).
 pub(super) fn refresh(conn: &Connection, report: &ReportRef) -> rusqlite::Result<()> {
@@ -35,7 +53,7 @@ pub(super) fn refresh(conn: &Connection, report: &ReportRef) -> rusqlite::Result
     let events: Vec<Event> = {
         let mut stmt = conn.prepare_cached(
             "SELECT json FROM team_events WHERE report_key = ?1
-             AND kind IN ('state', 'coordinator')",
+             AND register IN ('state', 'coordinator')",
         )?;
         let rows = stmt.query_map([report.key()], |r| r.get::<_, String>(0))?;
         rows.filter_map(|j| j.ok().and_then(|j| serde_json::from_str(&j).ok()))

@@ -69,7 +69,7 @@ impl Replica for SqlReplica<'_> {
                 json
             ],
         )?;
-        super::milestones::refresh(self.conn, &ev.report)?;
+        super::milestones::on_logged(self.conn, ev)?;
         Ok(())
     }
 
