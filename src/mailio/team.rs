@@ -128,7 +128,7 @@ pub fn sync_events(
     if whole {
         let requeued = refill::requeue_absent(store, &present)?;
         report.pushed += push(endpoint, session, config, store, mailbox)?;
-        report.refilled = loss.map(|l| (l, requeued));
+        report.refilled = Some((loss.unwrap_or(FolderLoss::Unread), requeued));
     }
     Ok(report)
 }

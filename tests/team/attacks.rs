@@ -309,4 +309,17 @@ fn an_events_folder_deleted_before_everyone_read_it_is_refilled_by_the_desks_tha
     let fay = Desk::new(&server, "Fay", "fay@example.org");
     fay.sync();
     assert_eq!(fay.shared_state(), ada.shared_state());
+
+    // The team moves to another events folder: the first desk there fills it.
+    let moved = format!("{}\nevents_mailbox = \"secdesk2\"", crate::desk::MEMBERS);
+    ada.configure(server.imap_port, "Ada", &moved, "");
+    let err = crate::desk::stderr(&ada.sync());
+    assert!(
+        err.contains("the team events folder secdesk2 is new to this desk")
+            && err.contains("put back 3 team events"),
+        "{err}"
+    );
+    let gus = Desk::with_members(&server, "Gus", "gus@example.org", &moved, "");
+    gus.sync();
+    assert_eq!(gus.shared_state(), ada.shared_state());
 }

@@ -21,6 +21,8 @@ pub enum FolderLoss {
     Renumbered,
     /// It holds fewer messages than this desk knows events from it: some were expunged.
     Fewer { messages: u32, known: u64 },
+    /// This desk never read it (`[team] events_mailbox` changed): it gets what the desk holds.
+    Unread,
 }
 
 impl FolderLoss {
@@ -32,6 +34,7 @@ impl FolderLoss {
             FolderLoss::Fewer { messages, known } => format!(
                 "holds {messages} messages, fewer than the {known} events this desk read or wrote there"
             ),
+            FolderLoss::Unread => "is new to this desk (was [team] events_mailbox changed?)".into(),
         }
     }
 }
