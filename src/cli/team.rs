@@ -33,6 +33,9 @@ pub fn after_mail_sync(
         write_back(config, endpoint, session, store, &mut lines)?;
     }
     let mailbox = &config.team.events_mailbox;
+    if let Some(line) = report.refill_line(mailbox) {
+        eprintln!("secdesk: {}", terminal_line(&line));
+    }
     if let Some(warning) = report.non_member_warning(mailbox) {
         eprintln!("secdesk: {warning}");
     }

@@ -16,6 +16,11 @@
 //! - **close**: the latest move into a closed state (`disclosed` counts: "close or disclose"),
 //!   for a report that is closed now.
 //!
+//! On a team (docs/team.md), the triage milestone from the moment a report's team log begins
+//! is the team's (`core::team::milestones`): a desk's audit log holds entries for changes
+//! that won only for a while, depending on the order events arrived in, while the events are
+//! the same on every desk.
+//!
 //! Undo takes a milestone back: a state move whose next state event is an undo (detail
 //! `undo`) never happened as far as the clocks are concerned, and neither did a
 //! `responded` event that a later `responded` undo names.
@@ -177,10 +182,14 @@ pub fn milestones(
                  NOT EXISTS (SELECT 1 FROM events u WHERE u.report_id = e.report_id AND
                      u.kind = 'responded' AND u.detail = 'undo' AND u.before = CAST(e.id AS TEXT))))),
             (SELECT min(at) FROM events e WHERE e.report_id = r.id AND e.actor <> ?2 AND
-                e.kind = 'state' AND e.after IN ({triage}) AND {not_undone}),
+                e.kind = 'state' AND e.after IN ({triage}) AND {not_undone}
+                AND (tm.first_at IS NULL OR e.at < tm.first_at)),
+            tm.triaged_at,
             (SELECT max(at) FROM events e WHERE e.report_id = r.id AND
                 e.kind = 'state' AND e.after IN ({closed}))
-         FROM reports r WHERE {only}",
+         FROM reports r LEFT JOIN team_milestones tm ON tm.report_id = r.id WHERE {only}",
+        // The triage from the audit log counts only before the report's team log began;
+        // from then on it is the team's (core::team::milestones), the same on every desk.
         triage = in_list(TRIAGE_STATES),
         not_undone = NOT_UNDONE,
         to_reporter = TO_REPORTER,
@@ -206,8 +215,9 @@ pub fn milestones(
             time(1)?,
             state.parse::<ReportState>().ok(),
             time(3)?,
-            time(4)?,
-            time(5)?,
+            // The earlier of the audit log's triage (before the team log) and the team's.
+            time(4)?.into_iter().chain(time(5)?).min(),
+            time(6)?,
         ))
     })?;
     let mut out = HashMap::new();

@@ -3,7 +3,9 @@
 //! close) within 90 days of taking it on.
 //!
 //! Like the response clocks ([`crate::core::clocks`]) they are read from the audit log: the
-//! coordinator is "set" at the first `coordinator` event naming someone. They fill the
+//! coordinator is "set" at the first `coordinator` event naming someone; on a team, the first
+//! coordinator event of any member, read from the team's events (`core::team::milestones`),
+//! so every desk has the same finish deadline whatever order the events arrived in. They fill the
 //! `coordinator` and `finish` entries of [`Deadlines`]: null once met, null on a closed
 //! report, and `finish` is null until a coordinator is set (its clock has not started).
 
@@ -62,12 +64,17 @@ pub fn coordination(
     conn: &Connection,
     only: Option<ReportId>,
 ) -> rusqlite::Result<HashMap<ReportId, Coordination>> {
+    // The audit log counts only before the report's team log began; from then on the first
+    // coordinator is the team's (core::team::milestones), the same on every desk whatever
+    // order the events arrived in.
+    let before_team = "SELECT min(at) FROM events e WHERE e.report_id = r.id
+        AND e.kind = 'coordinator' AND e.after IS NOT NULL
+        AND (tm.first_at IS NULL OR e.at < tm.first_at)";
     // One statement per case, so one report is found by its key, not by a scan.
     let sql = format!(
         "SELECT r.id, r.created_at, r.state,
-            (SELECT min(at) FROM events e WHERE e.report_id = r.id
-                AND e.kind = 'coordinator' AND e.after IS NOT NULL)
-         FROM reports r WHERE {}",
+            ({before_team}), tm.coordinator_at
+         FROM reports r LEFT JOIN team_milestones tm ON tm.report_id = r.id WHERE {}",
         if only.is_some() {
             "r.id = ?1"
         } else {
@@ -81,11 +88,17 @@ pub fn coordination(
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
         ))
     })?;
     let mut out = HashMap::new();
     for row in rows {
-        let (id, created, state, set) = row?;
+        let (id, created, state, audited, team) = row?;
+        // The earlier of the audit log's (before the team log) and the team's.
+        let set = [audited, team]
+            .iter()
+            .filter_map(|t| t.as_deref().and_then(parse_timestamp))
+            .min();
         // A report whose stored time or state cannot be read has no clocks (as in clocks.rs).
         let (Some(created), Ok(state)) = (parse_timestamp(&created), state.parse::<ReportState>())
         else {
@@ -96,7 +109,7 @@ pub fn coordination(
             Coordination {
                 created,
                 closed: state.is_closed(),
-                coordinator_set: set.as_deref().and_then(parse_timestamp),
+                coordinator_set: set,
             },
         );
     }

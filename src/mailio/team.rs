@@ -7,10 +7,11 @@
 //! UIDVALIDITY reads everything again (event ids make that harmless). A STATUS (§6.3.10)
 //! answers "anything new?" in one round trip, so a sync with no change costs almost nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::core::config::Config;
 use crate::core::store::{MailboxState, Store};
+use crate::core::team::refill::{self, FolderLoss};
 use crate::core::team::{local, message, store as team_store, Fetched, FoldSummary, TeamError};
 
 use super::imap::connect::{classify, Endpoint, ImapSession};
@@ -28,9 +29,21 @@ pub struct TeamSyncReport {
     /// Messages read from the folder.
     pub fetched: usize,
     pub fold: FoldSummary,
+    /// Events this desk put back because the folder had lost them, and why it looked.
+    pub refilled: Option<(FolderLoss, usize)>,
 }
 
 impl TeamSyncReport {
+    /// The line saying this desk put back events the folder had lost, if it did.
+    pub fn refill_line(&self, mailbox: &str) -> Option<String> {
+        let (loss, n) = self.refilled.filter(|(_, n)| *n > 0)?;
+        Some(format!(
+            "the team events folder {mailbox} {}: this desk put back {n} team {} it holds that the folder no longer had, so members who had not read them still get them",
+            loss.describe(),
+            if n == 1 { "event" } else { "events" },
+        ))
+    }
+
     /// The warning line for events from people outside `[team] members`, if any.
     pub fn non_member_warning(&self, mailbox: &str) -> Option<String> {
         let counts: &BTreeMap<String, usize> = &self.fold.non_members;
@@ -43,9 +56,11 @@ impl TeamSyncReport {
             .map(|(actor, n)| format!("{} ({n})", crate::core::sanitize::terminal_line(actor)))
             .collect();
         Some(format!(
-            "ignored {total} team {} in {mailbox} from non-members: {}; add them to [team] members if they belong to the team",
+            "kept {total} team {} in {mailbox} from non-members without applying {}: {}; add them to [team] members if they belong to the team, and the next sync applies {}",
             if total == 1 { "event" } else { "events" },
-            who.join(", ")
+            if total == 1 { "it" } else { "them" },
+            who.join(", "),
+            if total == 1 { "it" } else { "them" },
         ))
     }
 }
@@ -75,44 +90,85 @@ pub fn sync_events(
     store: &mut Store,
 ) -> Result<TeamSyncReport, TeamSyncError> {
     let mailbox = config.team.events_mailbox.as_str();
-    let status = status_or_create(endpoint, session, mailbox)?;
+    let (status, created) = status_or_create(endpoint, session, mailbox)?;
     let mut report = TeamSyncReport {
         pushed: push(endpoint, session, config, store, mailbox)?,
         ..TeamSyncReport::default()
     };
     let cursor = local::cursor(store, mailbox)?;
+    let loss = match cursor {
+        Some(c) => folder_loss(store, c, &status, created)?,
+        None => None,
+    };
     let up_to_date = report.pushed == 0
+        && loss.is_none()
         && cursor.is_some_and(|c| {
             Some(c.uidvalidity) == status.uid_validity
                 && status.uid_next.is_some_and(|next| next <= c.last_uid + 1)
         });
     if up_to_date {
-        report.fold.caught_up = local::catch_up(store)?;
+        let members: Vec<String> = config.members().iter().map(|m| m.email.clone()).collect();
+        report.fold.caught_up = local::catch_up(store, &members)?;
         return Ok(report);
     }
+    // Read from the start: the folder is new to this desk, or it lost events.
+    let whole = loss.is_some() || cursor.is_none();
+    let mut present = HashSet::new();
+    let from = if whole { None } else { cursor };
     pull(
         endpoint,
         session,
         config,
         store,
         mailbox,
-        cursor,
+        from,
         &mut report,
+        &mut present,
     )?;
+    if whole {
+        let requeued = refill::requeue_absent(store, &present)?;
+        report.pushed += push(endpoint, session, config, store, mailbox)?;
+        report.refilled = Some((loss.unwrap_or(FolderLoss::Unread), requeued));
+    }
     Ok(report)
 }
 
-/// STATUS of the folder; CREATEs it first when the server says it does not exist.
+/// Whether the folder may have lost events this desk read or wrote there: it had to be
+/// created, its UIDVALIDITY changed, or it holds fewer messages than this desk knows
+/// events from it. STATUS gives all three with no extra round trip.
+fn folder_loss(
+    store: &Store,
+    cursor: MailboxState,
+    status: &imap::types::Mailbox,
+    created: bool,
+) -> Result<Option<FolderLoss>, TeamSyncError> {
+    if created {
+        return Ok(Some(FolderLoss::Recreated));
+    }
+    if status.uid_validity != Some(cursor.uidvalidity) {
+        return Ok(Some(FolderLoss::Renumbered));
+    }
+    let known = refill::known_in_folder(store)?;
+    Ok(
+        (u64::from(status.exists) < known).then_some(FolderLoss::Fewer {
+            messages: status.exists,
+            known,
+        }),
+    )
+}
+
+/// STATUS of the folder; CREATEs it first when the server says it does not exist (then
+/// `true`).
 fn status_or_create(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     mailbox: &str,
-) -> Result<imap::types::Mailbox, TeamSyncError> {
+) -> Result<(imap::types::Mailbox, bool), TeamSyncError> {
     const ITEMS: &str = "(UIDNEXT UIDVALIDITY MESSAGES)";
     // On the wire in modified UTF-7 (RFC 3501 §5.1.3).
     let wire = super::imap::mailbox::encode(mailbox);
     match session.status(&wire, ITEMS) {
-        Ok(s) => Ok(s),
+        Ok(s) => Ok((s, false)),
         Err(imap::Error::No(_)) => {
             session.create(&wire).map_err(|e| TeamSyncError::Create {
                 mailbox: mailbox.to_string(),
@@ -121,6 +177,7 @@ fn status_or_create(
             })?;
             session
                 .status(&wire, ITEMS)
+                .map(|s| (s, true))
                 .map_err(|e| classify(endpoint, "reading the team events folder", e).into())
         }
         Err(e) => Err(classify(endpoint, "reading the team events folder", e).into()),
@@ -168,7 +225,8 @@ fn push(
 }
 
 /// Reads the folder from the cursor on, in UID windows, folding each window in with the
-/// cursor it reaches.
+/// cursor it reaches. The ids of the team events read are added to `present`.
+#[allow(clippy::too_many_arguments)] // One sync's context, passed through as is.
 fn pull(
     endpoint: &Endpoint,
     session: &mut ImapSession,
@@ -177,6 +235,7 @@ fn pull(
     mailbox: &str,
     cursor: Option<MailboxState>,
     report: &mut TeamSyncReport,
+    present: &mut HashSet<String>,
 ) -> Result<(), TeamSyncError> {
     let examined = examine(endpoint, session, mailbox)?;
     let mut first = match cursor {
@@ -209,6 +268,13 @@ fn pull(
         })?;
         batch.sort_by_key(|f| f.uid);
         report.fetched += batch.len();
+        // A copy that came by mail is never applied: it does not keep an event in the team.
+        present.extend(
+            batch
+                .iter()
+                .filter(|f| !f.by_mail)
+                .filter_map(|f| f.event.as_ref().ok().map(|e| e.id.clone())),
+        );
         let reached = end.unwrap_or_else(|| batch.last().map_or(first - 1, |f| f.uid));
         let at = MailboxState {
             uidvalidity: examined.uidvalidity,
@@ -321,7 +387,7 @@ pub const DESK_POLL: std::time::Duration = std::time::Duration::from_secs(3);
 /// The team part of a desk's background sync round, after the mail: moderation written
 /// back, events pushed and folded, then the mail folder examined again so IDLE watches it.
 /// Returns a line for each change of this desk's member that another member's concurrent
-/// change replaced.
+/// change replaced, and one when this desk put back events the folder had lost.
 pub fn desk_round(
     config: &Config,
     endpoint: &Endpoint,
@@ -337,6 +403,7 @@ pub fn desk_round(
     let mut reselect = moderated.junked + moderated.restored + moderated.not_junk > 0;
     if config.team_sharing() {
         let report = sync_events(endpoint, session, config, store).map_err(|e| e.to_string())?;
+        lost.extend(report.refill_line(&config.team.events_mailbox));
         lost.extend(
             report
                 .fold

@@ -243,3 +243,83 @@ fn an_events_folder_deleted_or_renumbered_loses_nothing_and_applies_nothing_twic
     assert_eq!(ada.show(1)["notes"].as_array().map(Vec::len), Some(2));
     assert_eq!(bo.shared_state(), ada.shared_state());
 }
+
+#[test]
+fn an_events_folder_deleted_before_everyone_read_it_is_refilled_by_the_desks_that_hold_the_events()
+{
+    let server = server(1);
+    let ada = Desk::new(&server, "Ada", "ada@example.org");
+    let bo = Desk::new(&server, "Bo", "bo@example.org");
+    let cy = Desk::new(&server, "Cy", "cy@example.org");
+    for d in [&ada, &bo, &cy] {
+        d.sync();
+    }
+    ada.ok(&["take", "1"]);
+    ada.ok(&["note", "1", "reproduced on 3.12"]);
+    ada.sync();
+    // Before Bo or Cy read Ada's events, someone deletes the events folder.
+    let mut s = server.session(USER);
+    s.delete("secdesk").expect("DELETE secdesk");
+    s.logout().ok();
+    cy.ok(&["state", "1", "triaged"]);
+    cy.sync(); // creates the folder again, with Cy's event only
+    let out = ada.sync();
+    let err = crate::desk::stderr(&out);
+    assert!(
+        err.contains("the team events folder secdesk was re-created or renumbered")
+            && err.contains("this desk put back 2 team events"),
+        "{err}"
+    );
+    bo.sync();
+    cy.sync();
+    // A desk set up only now reads the whole story too.
+    let dee = Desk::new(&server, "Dee", "dee@example.org");
+    dee.sync();
+    for d in [&bo, &cy, &dee] {
+        let report = d.show(1);
+        assert_eq!(
+            report["coordinator"], "ada@example.org",
+            "{}: {report}",
+            d.email
+        );
+        assert_eq!(report["state"], "triaged", "{}: {report}", d.email);
+        let notes = report["notes"].as_array().map(Vec::len);
+        assert_eq!(notes, Some(1), "{}: {report}", d.email);
+    }
+    for d in [&bo, &cy, &dee] {
+        assert_eq!(d.shared_state(), ada.shared_state(), "{}", d.email);
+    }
+    // Put back once: the next syncs find nothing missing and say nothing.
+    let again = ada.sync();
+    assert!(!crate::desk::stderr(&again).contains("put back"));
+    assert_eq!(crate::desk::folder(&server, "secdesk").len(), 3);
+
+    // One event message expunged (Cy's state): a desk that holds it puts it back.
+    let mut s = server.session(USER);
+    s.select("secdesk").expect("SELECT secdesk");
+    s.uid_store("1", "+FLAGS (\\Deleted)").expect("flag");
+    s.expunge().expect("EXPUNGE");
+    s.logout().ok();
+    let err = crate::desk::stderr(&bo.sync());
+    assert!(
+        err.contains("holds 2 messages, fewer than the 3 events")
+            && err.contains("put back 1 team event "),
+        "{err}"
+    );
+    let fay = Desk::new(&server, "Fay", "fay@example.org");
+    fay.sync();
+    assert_eq!(fay.shared_state(), ada.shared_state());
+
+    // The team moves to another events folder: the first desk there fills it.
+    let moved = format!("{}\nevents_mailbox = \"secdesk2\"", crate::desk::MEMBERS);
+    ada.configure(server.imap_port, "Ada", &moved, "");
+    let err = crate::desk::stderr(&ada.sync());
+    assert!(
+        err.contains("the team events folder secdesk2 is new to this desk")
+            && err.contains("put back 3 team events"),
+        "{err}"
+    );
+    let gus = Desk::with_members(&server, "Gus", "gus@example.org", &moved, "");
+    gus.sync();
+    assert_eq!(gus.shared_state(), ada.shared_state());
+}

@@ -8,6 +8,7 @@ mod support;
 mod attacks;
 mod clocks;
 mod desk;
+mod races;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -129,14 +130,14 @@ fn an_event_pushed_twice_is_applied_once() {
 }
 
 #[test]
-fn an_event_from_a_non_member_is_ignored_with_a_warning() {
+fn an_event_from_a_non_member_waits_and_applies_once_they_are_a_member() {
     let server = server(1);
-    // Eve shares the account and writes events, but the team does not list her.
+    // Eve shares the account and writes events, but the team does not list her yet.
     let eve = Desk::with_members(
         &server,
         "Eve",
-        "eve@evil.example",
-        r#"[{ name = "Eve", email = "eve@evil.example" }]"#,
+        "eve@example.org",
+        r#"[{ name = "Eve", email = "eve@example.org" }]"#,
         "",
     );
     let bo = Desk::new(&server, "Bo", "bo@example.org");
@@ -148,14 +149,32 @@ fn an_event_from_a_non_member_is_ignored_with_a_warning() {
 
     let out = bo.sync();
     assert!(
-        stderr(&out)
-            .contains("ignored 2 team events in secdesk from non-members: eve@evil.example (2)"),
+        stderr(&out).contains(
+            "kept 2 team events in secdesk from non-members without applying them: eve@example.org (2)"
+        ),
         "{}",
         stderr(&out)
     );
     let report = bo.show(1);
     assert_eq!(report["coordinator"], serde_json::Value::Null);
     assert_eq!(report["state"], "new");
+    bo.sync();
+    assert_eq!(
+        bo.show(1)["state"],
+        "new",
+        "never applied while she is no member"
+    );
+
+    // The warning's advice followed: Eve joins [team] members on Bo's desk.
+    let members = MEMBERS.replace("]", r#", { name = "Eve", email = "eve@example.org" }]"#);
+    bo.configure(server.imap_port, "Bo", &members, "");
+    let out = bo.sync();
+    assert!(!stderr(&out).contains("non-members"), "{}", stderr(&out));
+    let report = bo.show(1);
+    assert_eq!(report["coordinator"], "eve@example.org", "{report}");
+    assert_eq!(report["state"], "resolved", "{report}");
+    let log = bo.ok(&["log", "1"]);
+    assert!(log.contains("eve@example.org"), "{log}");
 }
 
 /// An `$EDITOR` that waits until `release` exists, leaving the reply as composed.

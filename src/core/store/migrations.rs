@@ -632,6 +632,28 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE imap_missing SET attempts = 0
     WHERE reason LIKE 'not reached, an earlier FETCH failed: %' AND attempts > 0;
     "#,
+    // 33 (team): events from actors not in `[team] members`, kept unapplied until the actor
+    // becomes a member (core::team::withheld), instead of dropped for good.
+    r#"
+    CREATE TABLE IF NOT EXISTS team_withheld (
+        id          TEXT PRIMARY KEY,
+        actor       TEXT NOT NULL,
+        lamport     INTEGER NOT NULL,
+        json        TEXT NOT NULL,              -- the event exactly as exchanged
+        arrived_at  TEXT NOT NULL               -- on this desk's clock
+    ) WITHOUT ROWID;
+    "#,
+    // 34 (team): clock milestones derived from the team's events, the same on every desk
+    // whatever order they arrived in (core::team::milestones, read by core::clocks and
+    // core::pep811). A report's row is written with its next team event.
+    r#"
+    CREATE TABLE IF NOT EXISTS team_milestones (
+        report_id       INTEGER PRIMARY KEY,
+        first_at        TEXT NOT NULL,          -- the report's earliest team event
+        triaged_at      TEXT,
+        coordinator_at  TEXT
+    );
+    "#,
 ];
 
 /// `messages.content_hash` as its 32 bytes instead of 64 hex characters

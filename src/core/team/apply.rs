@@ -22,7 +22,12 @@ pub(super) fn materialize(conn: &Connection, ev: &Event) -> rusqlite::Result<()>
     let changed = match ev.kind.as_str() {
         // Whatever the state event did, the holds of this report and of its duplicates
         // follow the winners now (super::hold); they bump the versions they change.
-        "state" => target.apply_state()? | super::hold::settle(conn, id, &ev.at)?,
+        // The class follows a winning spam or invalid state (`implied_class`).
+        "state" => {
+            target.apply_state()?
+                | super::hold::settle(conn, id, &ev.at)?
+                | target.follow_class()?
+        }
         "class" => target.apply_class()?,
         "coordinator" => target.apply_coordinator()?,
         "note" => target.apply_note()?,
@@ -179,14 +184,37 @@ impl Target<'_> {
     }
 
     /// A `class` event: the class and whether it is confirmed, which the classifier learns.
+    /// While the winning state closes the report as spam or invalid, the class is the one that
+    /// state implies instead.
     fn apply_class(&self) -> rusqlite::Result<bool> {
-        let class = self.text("class").filter(|c| c.parse::<Class>().is_ok());
-        let confirmed = self
-            .ev
-            .value
-            .get("confirmed")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let (class, confirmed) = match implied_class(self.conn, &self.ev.report)? {
+            Some(implied) => (Some(implied), true),
+            None => class_value(self.ev),
+        };
+        self.write_class(class, confirmed)
+    }
+
+    /// After a `state` event: the class the winners call for, when the report shows another.
+    /// Once the team has set a class (the class register has a winner), a winning spam or
+    /// invalid state implies its class, confirmed, whatever that winner says (the pair a
+    /// race of `state N invalid` against `mark N spam` leaves would otherwise be one no desk
+    /// made); any other state leaves the class register's winner. A class no member set
+    /// stays this desk's own, so the result depends on the winners only, not on which
+    /// events won for a while.
+    fn follow_class(&self) -> rusqlite::Result<bool> {
+        let Some(class_winner) = winning_event(self.conn, &self.ev.report, "class")? else {
+            return Ok(false);
+        };
+        let (class, confirmed) = match implied_class(self.conn, &self.ev.report)? {
+            Some(implied) => (Some(implied), true),
+            None => class_value(&class_winner),
+        };
+        self.write_class(class, confirmed)
+    }
+
+    /// Sets the report's class, with its audit entry under the event's actor and time, and
+    /// teaches the classifier; `false` when the report already shows it.
+    fn write_class(&self, class: Option<String>, confirmed: bool) -> rusqlite::Result<bool> {
         let before: (Option<String>, bool) = self.conn.query_row(
             "SELECT class, class_confirmed FROM reports WHERE id = ?1",
             [self.id],
@@ -309,6 +337,54 @@ fn materialize_advisory(conn: &Connection, id: i64, ev: &Event) -> rusqlite::Res
         params![id, ev.at],
     )?;
     Ok(())
+}
+
+/// A `class` event's value: a class this secdesk knows (or none) and whether it is confirmed.
+fn class_value(ev: &Event) -> (Option<String>, bool) {
+    let class = ev
+        .value
+        .get("class")
+        .and_then(Value::as_str)
+        .filter(|c| c.parse::<Class>().is_ok())
+        .map(str::to_string);
+    let confirmed = ev
+        .value
+        .get("confirmed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    (class, confirmed)
+}
+
+/// The event that holds a register of `report` here, if any.
+fn winning_event(
+    conn: &Connection,
+    report: &ReportRef,
+    register: &str,
+) -> rusqlite::Result<Option<Event>> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT e.json FROM team_registers r JOIN team_events e ON e.id = r.event_id
+             WHERE r.report_key = ?1 AND r.register = ?2",
+            params![report.key(), register],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// The class the winning state of `report` implies: closing as spam or invalid is a
+/// person's verdict on the class (`core::triage::actions`), so on every desk the class
+/// follows it, whichever class event won its own register.
+fn implied_class(conn: &Connection, report: &ReportRef) -> rusqlite::Result<Option<String>> {
+    let Some(state) = winning_event(conn, report, "state")? else {
+        return Ok(None);
+    };
+    Ok(match state.value.get("state").and_then(Value::as_str) {
+        Some("spam") => Some(Class::Spam),
+        Some("invalid") => Some(Class::Invalid),
+        _ => None,
+    }
+    .map(|c| c.to_string()))
 }
 
 /// The classifier learns a class another member confirmed, as it does from a local one (and

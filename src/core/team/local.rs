@@ -252,7 +252,8 @@ pub struct FoldSummary {
     pub applied: usize,
     pub already_known: usize,
     pub lost: usize,
-    /// Events from actors not in `[team] members`, per actor.
+    /// Events from actors not in `[team] members`, per actor: kept, not applied, until the
+    /// actor is a member.
     pub non_members: BTreeMap<String, usize>,
     /// Messages in the folder that are not readable events.
     pub unreadable: usize,
@@ -340,55 +341,29 @@ pub fn fold_arriving(
             conn: &tx,
             materialize: true,
         };
+        // Kept from people who are members now: applied like any late event.
+        for (ev, kept_arrival) in super::withheld::admit(&tx, members)? {
+            fold_event(&mut replica, &ev, &kept_arrival, &mut summary)?;
+        }
         for f in fetched {
             if f.by_mail {
                 summary.by_mail += 1;
                 continue;
             }
             let ev = match &f.event {
-                Ok(ev) => ev,
-                Err(_) => {
+                Ok(ev) if ev.validate().is_ok() => ev,
+                _ => {
                     summary.unreadable += 1;
                     continue;
                 }
             };
-            if ev.validate().is_err() {
-                summary.unreadable += 1;
-                continue;
-            }
             if !members.iter().any(|m| m.eq_ignore_ascii_case(&ev.actor)) {
+                // Kept, never applied while the actor is not a member (`withheld`).
                 *summary.non_members.entry(ev.actor.clone()).or_default() += 1;
+                super::withheld::keep(&tx, ev, &arrived)?;
                 continue;
             }
-            if ev.kind == "reply-started" {
-                tx.execute(
-                    "INSERT OR IGNORE INTO team_arrivals (event_id, arrived_at) VALUES (?1, ?2)",
-                    params![ev.id, arrived],
-                )?;
-            }
-            // The change it may replace here, made without knowledge of it.
-            let raced = match ev.register() {
-                Some(name) if super::event::audited_register(&name) => replica
-                    .winner(&ev.report, &name)?
-                    .filter(|w| w.actor != ev.actor && ev.base.as_ref() != Some(&w.id))
-                    .map(|w| (name, w.actor)),
-                _ => None,
-            };
-            match apply(&mut replica, ev)? {
-                Applied::Duplicate => summary.already_known += 1,
-                Applied::Lost => summary.lost += 1,
-                Applied::Changed | Applied::Ignored => {
-                    summary.applied += 1;
-                    if let Some((register, loser)) = raced {
-                        summary.overwritten.push(Overwritten {
-                            report: super::report_ref::resolve(&tx, &ev.report)?,
-                            register,
-                            winner: ev.actor.clone(),
-                            loser,
-                        });
-                    }
-                }
-            }
+            fold_event(&mut replica, ev, &arrived, &mut summary)?;
         }
     }
     summary.caught_up = materialize_pending(&tx)?;
@@ -402,12 +377,65 @@ pub fn fold_arriving(
     Ok(summary)
 }
 
-/// Applies events that waited for mail a sync has just stored.
-pub fn catch_up(store: &mut Store) -> Result<usize, TeamError> {
+/// Applies one member's event that arrived here at `arrived`, counting what it did and
+/// noting a concurrent change of another member it replaced.
+fn fold_event(
+    replica: &mut SqlReplica<'_>,
+    ev: &Event,
+    arrived: &str,
+    summary: &mut FoldSummary,
+) -> Result<(), TeamError> {
+    let conn = replica.conn;
+    if ev.kind == "reply-started" {
+        conn.execute(
+            "INSERT OR IGNORE INTO team_arrivals (event_id, arrived_at) VALUES (?1, ?2)",
+            params![ev.id, arrived],
+        )?;
+    }
+    // The change it may replace here, made without knowledge of it.
+    let raced = match ev.register() {
+        Some(name) if super::event::audited_register(&name) => replica
+            .winner(&ev.report, &name)?
+            .filter(|w| w.actor != ev.actor && ev.base.as_ref() != Some(&w.id))
+            .map(|w| (name, w.actor)),
+        _ => None,
+    };
+    match apply(replica, ev)? {
+        Applied::Duplicate => summary.already_known += 1,
+        Applied::Lost => summary.lost += 1,
+        Applied::Changed | Applied::Ignored => {
+            summary.applied += 1;
+            if let Some((register, loser)) = raced {
+                summary.overwritten.push(Overwritten {
+                    report: super::report_ref::resolve(conn, &ev.report)?,
+                    register,
+                    winner: ev.actor.clone(),
+                    loser,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies events that waited for mail a sync has just stored, and those kept from people
+/// who are now `members`. Returns how many were applied.
+pub fn catch_up(store: &mut Store, members: &[String]) -> Result<usize, TeamError> {
     let tx = store.write_transaction()?;
+    let mut summary = FoldSummary::default();
+    let admitted = super::withheld::admit(&tx, members)?;
+    if !admitted.is_empty() {
+        let mut replica = SqlReplica {
+            conn: &tx,
+            materialize: true,
+        };
+        for (ev, arrived) in &admitted {
+            fold_event(&mut replica, ev, arrived, &mut summary)?;
+        }
+    }
     let n = materialize_pending(&tx)?;
     tx.commit()?;
-    Ok(n)
+    Ok(n + summary.applied)
 }
 
 /// The team event log of one report, oldest first by (Lamport, actor): for `show` and tests.

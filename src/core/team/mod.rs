@@ -7,8 +7,11 @@
 //!   derived conflicts, idempotent application.
 //! - [`store`]: the merge's state in SQLite; `apply`: how remote winners reach report rows.
 //! - [`local`]: local changes become queued events; fetched events are folded in.
+//! - [`refill`]: events the folder lost, put back by the desks that hold them.
 //! - [`replying`]: who is answering a report.
 //! - [`message`]: an event as a mail message (text for people, JSON for desks).
+//! - `milestones`: clock milestones from the events, the same on every desk.
+//! - `withheld`: events from non-members, kept until they are members.
 //! - `hold`: a report the team marked a duplicate of spam is held open.
 //! - [`moderation`]: spam confirmations to write back to the server (Junk, `$NotJunk`).
 //!
@@ -20,10 +23,13 @@ pub(crate) mod hold;
 pub mod local;
 pub mod merge;
 pub mod message;
+mod milestones;
 pub mod moderation;
+pub mod refill;
 pub mod replying;
 pub mod report_ref;
 pub mod store;
+mod withheld;
 
 pub use event::{Event, ReportRef};
 pub use local::{Fetched, FoldSummary};
@@ -46,6 +52,8 @@ impl From<rusqlite::Error> for TeamError {
     }
 }
 
+#[cfg(test)]
+mod milestones_tests;
 #[cfg(test)]
 mod store_tests;
 #[cfg(test)]

@@ -69,6 +69,7 @@ impl Replica for SqlReplica<'_> {
                 json
             ],
         )?;
+        super::milestones::on_logged(self.conn, ev)?;
         Ok(())
     }
 
@@ -278,6 +279,8 @@ pub fn materialize_pending(conn: &Connection) -> rusqlite::Result<usize> {
         if resolve(conn, &ev.report)?.is_none() {
             continue;
         }
+        // Its mail is here now: the report's milestones count its events.
+        super::milestones::refresh(conn, &ev.report)?;
         let is_winner = match &register {
             Some(reg) => {
                 let r = SqlReplica {

@@ -26,7 +26,7 @@ fn mail(n: std::ops::Range<usize>) -> Vec<RawIncoming> {
     .collect()
 }
 
-fn desk(reports: usize) -> (tempfile::TempDir, Store) {
+pub(super) fn desk(reports: usize) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("s.db")).unwrap();
     Ingestor::without_classifier()
@@ -40,7 +40,7 @@ fn req(actor: &str) -> Request {
 }
 
 /// Pushes `from`'s queue and folds it into `to`, as the events folder would.
-fn ship(from: &Store, to: &mut Store) -> FoldSummary {
+pub(super) fn ship(from: &Store, to: &mut Store) -> FoldSummary {
     let fetched: Vec<Fetched> = local::queued(from)
         .unwrap()
         .into_iter()
@@ -163,7 +163,7 @@ fn concurrent_changes_agree_and_the_conflict_is_in_both_audit_logs() {
 }
 
 #[test]
-fn non_members_are_ignored_and_counted() {
+fn non_members_are_counted_and_kept_until_they_are_members() {
     let (_a, mut a) = desk(1);
     let (_b, mut b) = desk(1);
     triage::take(&mut a, &req("eve@evil.example"), 1).unwrap();
@@ -171,6 +171,16 @@ fn non_members_are_ignored_and_counted() {
     assert_eq!(summary.applied, 0);
     assert_eq!(summary.non_members.get("eve@evil.example"), Some(&1));
     assert_eq!(row(&b, 1).1, None);
+    assert_eq!(
+        local::catch_up(&mut b, &[ADA.into(), BO.into()]).unwrap(),
+        0
+    );
+    assert_eq!(row(&b, 1).1, None);
+    // Eve is added to [team] members: her kept event applies at the next fold, once.
+    let members = [ADA.into(), BO.into(), "Eve@Evil.Example".into()];
+    assert_eq!(local::catch_up(&mut b, &members).unwrap(), 1);
+    assert_eq!(row(&b, 1).1.as_deref(), Some("eve@evil.example"));
+    assert_eq!(local::catch_up(&mut b, &members).unwrap(), 0);
 }
 
 #[test]
@@ -184,7 +194,10 @@ fn events_wait_for_their_reports_mail() {
     Ingestor::without_classifier()
         .ingest_batch(&mut b, mail(1..2), None)
         .unwrap();
-    assert_eq!(local::catch_up(&mut b).unwrap(), 1);
+    assert_eq!(
+        local::catch_up(&mut b, &[ADA.into(), BO.into()]).unwrap(),
+        1
+    );
     assert_eq!(row(&b, 2).1.as_deref(), Some(ADA));
 }
 
@@ -205,7 +218,7 @@ fn a_duplicate_is_linked_when_its_originals_mail_comes_later() {
     Ingestor::without_classifier()
         .ingest_batch(&mut b, mail(0..1), None)
         .unwrap();
-    local::catch_up(&mut b).unwrap();
+    local::catch_up(&mut b, &[ADA.into(), BO.into()]).unwrap();
     assert_eq!(row(&b, 1).0, "duplicate");
     assert_eq!(dup_of(&b, 1), Some(2), "r1 names r0, report 2 on desk B");
 }
