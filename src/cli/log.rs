@@ -20,7 +20,8 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (_config, store) = ctx.read_store()?;
-    let events = triage::events(&store, args.id)?;
+    let events = triage::events(&store, args.id)
+        .map_err(|e| super::Context::in_damaged(&store, args.id, e.into()))?;
     if args.json {
         output::print_json(&events)?;
         return Ok(ExitCode::SUCCESS);

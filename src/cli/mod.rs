@@ -213,6 +213,27 @@ impl Context {
         Ok(classifier)
     }
 
+    /// On a damaged store, "no report #N" may be the damage's doing: said so, with what to do,
+    /// instead of telling the user the number is wrong.
+    pub fn in_damaged(store: &Store, id: i64, e: anyhow::Error) -> anyhow::Error {
+        let missing = e.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<crate::core::triage::TriageError>(),
+                Some(crate::core::triage::TriageError::NoSuchReport(_))
+            ) || matches!(
+                c.downcast_ref::<StoreError>(),
+                Some(StoreError::NoSuchReport(_))
+            )
+        });
+        match store.damage() {
+            Some(detail) if missing => anyhow::anyhow!(
+                "report #{id} could not be read: the store {} is damaged ({detail}), so it may hold it all the same; recover what it holds with `secdesk backup NEW_FILE`, then look again in the copy",
+                store.path().display()
+            ),
+            _ => e,
+        }
+    }
+
     /// Opens `path` with `open`, remembering it for error lines and printing the notices.
     /// An upgrade of a large store is announced first, so a pause is not taken for a hang.
     pub fn open_store(

@@ -28,7 +28,8 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.read_store()?;
-    let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())?;
+    let detail = triage::report_detail(&store, args.id, &config.clocks, Utc::now())
+        .map_err(|e| Context::in_damaged(&store, args.id, e.into()))?;
     // Duplicate suggestions (core::classify::similar): earlier reports, best first.
     let similar = similar_reports(store.conn(), args.id)?;
     let now = Utc::now();

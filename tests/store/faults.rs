@@ -493,6 +493,18 @@ fn a_damaged_store_refuses_writes_reads_with_a_notice_and_is_recovered() {
         "{notice}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
+    // A report it cannot find may be the damage's doing: said so, not "no report #N" (the
+    // user was told the number was wrong while the file held the report).
+    for args in [&["show", "9999"][..], &["log", "9999"]] {
+        let out = desk.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("report #9999 could not be read: the store")
+                && err.contains("secdesk backup NEW_FILE"),
+            "{args:?}: {err}"
+        );
+    }
 
     // `check` says so, with the steps.
     let out = desk.run(&["check"]);
