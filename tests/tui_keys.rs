@@ -1103,9 +1103,31 @@ fn taking_a_report_another_member_took_asks_first() {
         desk.report_field(id, "coordinator").as_deref(),
         Some(desk.state.me.email.as_str())
     );
-    // One's own report is taken again without a question.
+    // One's own report is taken again without a question, and given away without one.
     desk.key(KeyCode::Char('t'));
     assert!(matches!(desk.state.overlay, Overlay::None));
+    desk.key(KeyCode::Char('a'));
+    desk.keys("ada");
+    desk.key(KeyCode::Enter);
+    assert!(
+        matches!(desk.state.overlay, Overlay::None),
+        "{}",
+        desk.status()
+    );
+    assert_eq!(desk.report_field(id, "coordinator"), Some(ada));
+    // Ada's, assigned to grace: asked.
+    desk.key(KeyCode::Char('a'));
+    desk.keys("grace");
+    desk.key(KeyCode::Enter);
+    let Overlay::Confirm(c) = &desk.state.overlay else {
+        panic!("a on ada's report asks first: {}", desk.status())
+    };
+    assert!(
+        c.question
+            .starts_with(&format!("#{id} is taken by ada: assign it to ")),
+        "{}",
+        c.question
+    );
 }
 
 /// `:q` quit at once over a selection, while `q` asks; it asks too now, and `:q!` does not.

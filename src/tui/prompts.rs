@@ -68,10 +68,12 @@ pub(super) fn batch(state: &mut State, bulk: bool, label: String, change: Change
 fn taken_over(state: &State, to: &str) -> Option<String> {
     let picked = picked(state, false);
     let p = picked.first()?;
+    // Another member's: not the one it goes to, and not mine (giving away my own report
+    // needs no question).
     let who = p
         .coordinator
         .as_deref()
-        .filter(|c| !c.eq_ignore_ascii_case(to))?;
+        .filter(|c| !c.eq_ignore_ascii_case(to) && !c.eq_ignore_ascii_case(&state.me.email))?;
     let id = state.targets(false).first()?.0;
     Some(text::take_over(id, who, to, &state.me.email))
 }
