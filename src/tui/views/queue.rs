@@ -68,6 +68,15 @@ impl Column {
         }
     }
 
+    /// The column's width on a table `total` wide: the sender gets more room on a wide
+    /// screen, so `Name <address>` fits more often (else the address alone shows).
+    fn width_at(self, total: u16) -> u16 {
+        match self {
+            Column::From if total >= WIDE_FROM_AT => WIDE_FROM,
+            other => other.width(),
+        }
+    }
+
     fn title(self) -> &'static str {
         match self {
             Column::Marks => "",
@@ -89,9 +98,13 @@ const SUBJECT_MIN: u16 = 30;
 
 /// The columns shown at `width`: every column while the subject keeps [`SUBJECT_MIN`]
 /// cells, dropping them in [`Column::DROP_ORDER`] until it does (or none is left to drop).
+/// From this table width on, the From column is [`WIDE_FROM`] wide.
+const WIDE_FROM_AT: u16 = 160;
+const WIDE_FROM: u16 = 40;
+
 pub fn columns(width: u16) -> Vec<Column> {
     let mut shown: Vec<Column> = Column::ORDER.to_vec();
-    let used = |cols: &[Column]| -> u16 { cols.iter().map(|c| c.width() + 1).sum::<u16>() };
+    let used = |cols: &[Column]| -> u16 { cols.iter().map(|c| c.width_at(width) + 1).sum::<u16>() };
     for drop in Column::DROP_ORDER {
         if width.saturating_sub(used(&shown)) >= SUBJECT_MIN {
             break;
@@ -169,7 +182,7 @@ fn draw_rows(frame: &mut Frame, area: Rect, state: &State) {
     let rows: Vec<Row> = (q.top..end)
         .map(|pos| {
             let row = match q.row(pos) {
-                Some(r) => report_row(r, state, &cols),
+                Some(r) => report_row(r, state, &cols, Column::From.width_at(area.width)),
                 None => Row::new([Cell::from(""), Cell::from(text::LOADING)]),
             };
             let landed = q.row(pos).map(|r| r.summary.id) == state.landed;
@@ -191,7 +204,7 @@ fn draw_rows(frame: &mut Frame, area: Rect, state: &State) {
         .iter()
         .map(|c| match c {
             Column::Subject => Constraint::Min(10),
-            other => Constraint::Length(other.width()),
+            other => Constraint::Length(other.width_at(area.width)),
         })
         .collect();
     frame.render_widget(
@@ -200,7 +213,7 @@ fn draw_rows(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
-fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
+fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column], from_width: u16) -> Row<'a> {
     let s = &r.summary;
     let selected = state.selection.contains_key(&s.id);
     let (due_text, overdue) = match r.deadline {
@@ -256,7 +269,7 @@ fn report_row<'a>(r: &'a QueueRow, state: &State, cols: &[Column]) -> Row<'a> {
             }),
             Column::State => Cell::from(s.state.clone()),
             Column::Coordinator => Cell::from(coordinator.clone()),
-            Column::From => Cell::from(from_cell(&s.from, usize::from(Column::From.width()))),
+            Column::From => Cell::from(from_cell(&s.from, usize::from(from_width))),
             Column::Messages => Cell::from(format!("{:>3}", s.messages)),
             Column::Subject => match state.queue.marks.get(&s.id) {
                 // The finish clock and the embargo first, so a narrow screen still shows them.
