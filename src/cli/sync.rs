@@ -42,19 +42,26 @@ fn imap_section(config: &Config) -> Result<&ImapConfig, ConfigError> {
 /// The cursors are trusted only once the server's word agrees with what is stored: a
 /// server that gave stored UIDs to other messages has its mailbox listed from UID 1, said on
 /// stderr. The check asks the selected mailbox (the last one examined): with several, each
-/// is selected again for it, in order, so the last one is selected after as before.
+/// is selected again for it, in order, so the last one is selected after as before. A check
+/// that asked the server examines its mailbox again: the answer may have carried news (new
+/// mail's EXISTS) that the counts `nothing_new` weighs would otherwise miss.
 fn verify_cursors(
     endpoint: &Endpoint,
     session: &mut ImapSession,
-    examined: &[sync::Examined],
+    examined: &mut [sync::Examined],
     store: &mut Store,
 ) -> anyhow::Result<()> {
-    for e in examined {
-        if examined.len() > 1 {
-            sync::examine(endpoint, session, &e.mailbox)?;
+    let several = examined.len() > 1;
+    for e in examined.iter_mut() {
+        if several {
+            *e = sync::examine(endpoint, session, &e.mailbox)?;
         }
-        if let Some(line) = sync::verify_cursor(endpoint, session, e, store)? {
+        let (renumbered, asked) = sync::verify_cursor(endpoint, session, e, store)?;
+        if let Some(line) = renumbered {
             eprintln!("secdesk: {line}");
+        }
+        if asked {
+            *e = sync::examine(endpoint, session, &e.mailbox)?;
         }
     }
     Ok(())
@@ -68,13 +75,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mailboxes = imap.sync_mailboxes();
     // Every mailbox is opened once before the store is touched, so a wrong name leaves
     // the store as it was.
-    let examined = mailboxes
+    let mut examined = mailboxes
         .iter()
         .map(|name| sync::examine(&endpoint, &mut session, name))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut store = ctx.open_store(&config.store_path(), Store::open)?;
-    verify_cursors(&endpoint, &mut session, &examined, &mut store)?;
+    verify_cursors(&endpoint, &mut session, &mut examined, &mut store)?;
 
     let show_progress = output::stdout_is_terminal() && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| {

@@ -46,6 +46,16 @@ pub struct Said<'a> {
     pub uid_next: Option<u32>,
 }
 
+/// What [`check`] found, and whether it asked the server anything.
+#[derive(Debug)]
+pub struct Verdict {
+    pub checked: Checked,
+    /// A command went to the server: its answer may have carried the mailbox's news (an
+    /// EXISTS for mail that arrived, an EXPUNGE), which the listing after it would not see,
+    /// so the caller examines the mailbox again before trusting EXAMINE's counts.
+    pub asked: bool,
+}
+
 /// Compares what the server says of the mailbox (examined, selected on `session`) with
 /// what the store holds of it, and on a disagreement makes the store list it again from UID 1
 /// (see the module documentation). A server that refuses the FETCH leaves the cursor
@@ -55,6 +65,18 @@ pub fn check(
     session: &mut ImapSession,
     examined: Said<'_>,
     store: &mut Store,
+) -> Result<Verdict, CheckError> {
+    let mut asked = false;
+    let checked = compare(endpoint, session, examined, store, &mut asked)?;
+    Ok(Verdict { checked, asked })
+}
+
+fn compare(
+    endpoint: &Endpoint,
+    session: &mut ImapSession,
+    examined: Said<'_>,
+    store: &mut Store,
+    asked: &mut bool,
 ) -> Result<Checked, CheckError> {
     let Some(state) = store.mailbox_state(examined.mailbox)? else {
         return Ok(Checked::Agrees);
@@ -75,6 +97,7 @@ pub fn check(
         )),
         _ if latest.is_empty() => None,
         _ => {
+            *asked = true;
             let on_server = fetch_fields(endpoint, session, &latest)?;
             latest.iter().find_map(|(uid, raw)| {
                 let now = on_server.iter().find(|(u, _)| u == uid)?;

@@ -285,7 +285,14 @@ pub fn sync_mailboxes(
                     relogins: &mut relogins,
                     retry,
                 };
-                let renumbered = verify_cursor(endpoint, link.session, &examined, store)?;
+                let (renumbered, asked) = verify_cursor(endpoint, link.session, &examined, store)?;
+                // The check's answer may have carried the mailbox's news (new mail's
+                // EXISTS), which the listing would then miss: its counts are asked again.
+                let examined = if asked {
+                    examine(endpoint, link.session, name)?
+                } else {
+                    examined
+                };
                 let plan = plan_for(&examined, store)?;
                 let mut report = run(link, &examined, plan, store, ingestor, &mut |p| {
                     progress(name, p)
@@ -370,21 +377,25 @@ pub fn settle_unchanged(
 
 /// Checks the cursor of `examined`'s mailbox against the server's word (see
 /// [`super::renumbered`]): when the server renumbered its mail, the store forgets the
-/// mailbox's UIDs, so it is listed again from UID 1, and the line saying so is returned.
+/// mailbox's UIDs, so it is listed again from UID 1, and the line saying so is returned;
+/// with whether a command went to the server (its answer may hold news EXAMINE's counts
+/// miss: examine again before listing).
 pub fn verify_cursor(
     endpoint: &Endpoint,
     session: &mut ImapSession,
     examined: &Examined,
     store: &mut Store,
-) -> Result<Option<String>, SyncError> {
+) -> Result<(Option<String>, bool), SyncError> {
     let said = Said {
         mailbox: &examined.mailbox,
         uidvalidity: examined.uidvalidity,
         uid_next: examined.uid_next,
     };
     match super::renumbered::check(endpoint, session, said, store) {
-        Ok(Checked::Agrees) => Ok(None),
-        Ok(Checked::Renumbered(line)) => Ok(Some(line)),
+        Ok(v) => match v.checked {
+            Checked::Agrees => Ok((None, v.asked)),
+            Checked::Renumbered(line) => Ok((Some(line), v.asked)),
+        },
         Err(CheckError::Imap(e)) => Err(e.into()),
         Err(CheckError::Store(e)) => Err(e.into()),
     }
