@@ -433,3 +433,39 @@ fn modern2_held_out_reports_stay_valid_and_invalid_reports_are_recognised() {
 
 /// Modern2 spam caught by the starter model (docs/benchmarks.md): a floor against going back.
 const SPAM_FLOOR_MODERN2: usize = 12;
+
+/// Mail of kinds the corpora lack, found by an audit on unseen mail: a prize mail whose
+/// report words (a traceback, `Lib/` paths, versions) are hidden from its reader, and valid
+/// reports that invalid rules fired on: a Windows `.cmd` argument injection that says the
+/// program never uses `shell=True`, a "serious security issue" with a `python3 poc.py`
+/// reproducer, a consultant's "Book a 30-minute call" signature, a list's unsubscribe
+/// footer. With the starter model and shipped rules.
+#[test]
+fn hidden_report_words_do_not_save_spam_and_valid_reports_escape_the_invalid_rules() {
+    use secdesk::core::classify::storage::starter_model;
+    let c = Classifier::new(starter_model().unwrap(), RuleSet::builtin().unwrap());
+    let demoting = ["shell-true-by-design", "vague-claim", "vendor-marketing"];
+    let mut seen = 0;
+    for (label, name, raw) in fixture_set("unseen") {
+        seen += 1;
+        let v = c.classify(&parse_message(&raw));
+        let reasons = v.reasons.join("\n");
+        match label {
+            Label::Spam => {
+                assert_eq!(v.class, Class::Spam, "{name}: {v:?}");
+                assert!(!reasons.contains("kept out of spam"), "{name}: {reasons}");
+            }
+            _ => {
+                assert_eq!(v.class, Class::Valid, "{name}: {reasons}");
+                assert_ne!(v.outcome, secdesk::core::model::Outcome::Spam, "{name}");
+                for rule in demoting {
+                    assert!(
+                        !reasons.contains(&format!("rule {rule} ")),
+                        "{name}: {reasons}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(seen, 5, "the fixtures are incomplete");
+}

@@ -126,3 +126,60 @@ fn a_rules_file_beside_the_config_replaces_the_shipped_one() {
     );
     assert!(e.contains("line 2"), "{e}");
 }
+
+/// The invalid rules that demoted valid reports in an audit on unseen mail still fire on
+/// what they are for, and no longer on those reports.
+#[test]
+fn demoting_rules_fire_on_their_kind_and_spare_reports_with_substance() {
+    let rules = RuleSet::builtin().unwrap();
+    let fires = |rule: &str, body: &str| {
+        let m = parse_message(format!("Subject: report\n\n{body}\n").as_bytes());
+        rules.evaluate(&m).iter().any(|f| f.name == rule)
+    };
+    let shell = "shell-true-by-design";
+    assert!(fires(
+        shell,
+        "My app runs subprocess.run(cmd, shell=True) on user input: command injection!"
+    ));
+    assert!(!fires(
+        shell,
+        "On Windows subprocess.run([\"x.bat\", arg]) goes through cmd.exe: an attacker's arg \
+         injects a command although the program never uses shell=True."
+    ));
+    assert!(!fires(
+        shell,
+        "With shell=False an attacker can still inject, unlike shell=True."
+    ));
+
+    let vague = "vague-claim";
+    assert!(fires(
+        vague,
+        "I found a critical vulnerability in Python. Please fix it."
+    ));
+    assert!(!fires(
+        vague,
+        "A serious security issue in shutil. Run: python3 race_poc.py"
+    ));
+    assert!(!fires(
+        vague,
+        "A critical vulnerability; steps to reproduce below."
+    ));
+
+    let marketing = "vendor-marketing";
+    assert!(fires(
+        marketing,
+        "Our platform detects leaks. Book a demo today!"
+    ));
+    assert!(fires(
+        marketing,
+        "Great deals every week. To unsubscribe click here."
+    ));
+    assert!(!fires(
+        marketing,
+        "email.generator refolds wrongly on 3.12.4.\n\nJordan, consultant. Book a 30-minute call: calendly.com/x"
+    ));
+    assert!(!fires(
+        marketing,
+        "http.client sends an extra header:\n\n    import http.client\n\n--\nTo unsubscribe, manage preferences."
+    ));
+}

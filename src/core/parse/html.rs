@@ -6,7 +6,9 @@
 //!   end), so a link whose text names one site and whose target is another shows both;
 //! - character references as a browser reads them ([`entities::decode`]): every name of the
 //!   standard, the old ones without their `;`, numeric ones (Windows-1252 for 128 to 159);
-//! - the white space of `<pre>`, so a reproducer keeps its indentation.
+//! - the white space of `<pre>`, so a reproducer keeps its indentation;
+//! - the text of elements a mail reader never shows ([`super::hidden`]), labelled
+//!   `[hidden: …]` and marked, like the references, as text the classifier leaves out.
 //!
 //! The text may hold anything the mail held (controls, bidi overrides in a link target):
 //! like every body it is made safe where it is shown (`core::sanitize::terminal_text`).
@@ -15,22 +17,34 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::entities::{self, Context};
+use super::hidden;
 
 /// Around what the references add, while converting; taken out, as ranges, at the end. Both
 /// are noncharacters, and any in the mail's own text become U+FFFD first.
 const MARK_START: char = '\u{fdd0}';
 const MARK_END: char = '\u{fdd1}';
+/// Around hidden text and its label, while converting; taken out like the marks above.
+const HIDDEN_START: char = '\u{fdd2}';
+const HIDDEN_END: char = '\u{fdd3}';
+/// What the text of a hidden element is shown after (and `]` after it).
+const HIDDEN_LABEL: &str = "[hidden: ";
+/// How many elements open inside a hidden one are followed; deeper ones are not, so an
+/// end tag may end the hiding early (the classifier then reads more, as before hidden
+/// text was known).
+const MAX_HIDDEN_DEPTH: usize = 256;
 
 /// Converts HTML to readable text: block elements become line breaks, entities are decoded,
 /// links get numbered references listed at the end, `<pre>` keeps its white space,
-/// script/style/head contents are dropped, and runs of blank lines are collapsed.
+/// script/style/head contents are dropped, hidden text is labelled `[hidden: …]`, and runs
+/// of blank lines are collapsed.
 pub fn html_to_text(html: &str) -> String {
     html_to_text_with_links(html).0
 }
 
-/// [`html_to_text`], with the byte ranges of the text that only the link references added
-/// (each ` [n]` and the list at the end). The classifier leaves them out, so it reads an
-/// HTML mail's words as it did before the references were there.
+/// [`html_to_text`], with the byte ranges, in order, of the text that only the link
+/// references added (each ` [n]` and the list at the end) and of the hidden text with its
+/// label. The classifier leaves them out, so it reads an HTML mail's words as it did before
+/// the references were there, and as its reader sees them.
 pub fn html_to_text_with_links(html: &str) -> (String, Vec<Range<usize>>) {
     let mut c = Converter::default();
     let mut rest = html;
@@ -100,6 +114,8 @@ struct Converter {
     current_pre: bool,
     /// The element whose contents are being dropped (script, style, head, title).
     skip_until: Option<&'static str>,
+    /// While inside a hidden element: its name, then those of the elements open inside it.
+    hidden: Vec<String>,
     /// How many `<pre>` are open.
     pre: usize,
     /// The link being read: its target and the text shown for it so far.
@@ -125,8 +141,8 @@ impl Converter {
         if self.skip_until.is_some() || raw.is_empty() {
             return;
         }
-        let decoded =
-            entities::decode(raw, Context::Text).replace([MARK_START, MARK_END], "\u{fffd}");
+        let decoded = entities::decode(raw, Context::Text)
+            .replace([MARK_START, MARK_END, HIDDEN_START, HIDDEN_END], "\u{fffd}");
         if let Some((_, shown)) = &mut self.link {
             shown.push_str(&decoded);
         }
@@ -158,6 +174,18 @@ impl Converter {
             }
             return;
         }
+        if closing {
+            self.close_inside_hidden(&name);
+        } else {
+            self.open_inside_hidden(&name);
+        }
+        let starts_hidden = !closing
+            && self.hidden.is_empty()
+            && !hidden::is_void(&name)
+            && hidden::hides(
+                attribute(tag, "style").as_deref(),
+                attribute_entry(tag, "hidden").is_some(),
+            );
         match name.as_str() {
             "script" | "style" | "head" | "title" if !closing => {
                 self.skip_until = Some(match name.as_str() {
@@ -188,6 +216,69 @@ impl Converter {
             "td" | "th" if !closing => self.out().push(' '),
             _ => {}
         }
+        // A hidden script or style is dropped whole, as any other.
+        if starts_hidden && self.skip_until.is_none() {
+            self.hidden.push(name);
+            let out = self.out();
+            out.push(HIDDEN_START);
+            out.push_str(HIDDEN_LABEL);
+        }
+    }
+
+    /// A start tag while hidden: the elements it ends without their end tag close, and it
+    /// opens inside the hidden one.
+    fn open_inside_hidden(&mut self, name: &str) {
+        if self.hidden.is_empty() {
+            return;
+        }
+        while let Some(open) = self.hidden.last() {
+            if !hidden::closes_implicitly(open, name) {
+                break;
+            }
+            self.hidden.pop();
+        }
+        if self.hidden.is_empty() {
+            self.end_hidden();
+        } else if !hidden::is_void(name) && self.hidden.len() < MAX_HIDDEN_DEPTH {
+            self.hidden.push(name.to_string());
+        }
+    }
+
+    /// An end tag while hidden: it closes its element and those opened inside it. One whose
+    /// element was not opened inside ends the hiding when it could close an element around
+    /// the hidden one (`<div><span hidden>x</div>`), as in a browser.
+    fn close_inside_hidden(&mut self, name: &str) {
+        let Some(root) = self.hidden.first() else {
+            return;
+        };
+        match self.hidden.iter().rposition(|open| open == name) {
+            Some(at) => self.hidden.truncate(at),
+            None if hidden::is_inline(name) && !hidden::is_inline(root) => return,
+            None => self.hidden.clear(),
+        }
+        if self.hidden.is_empty() {
+            self.end_hidden();
+        }
+    }
+
+    /// Closes the label of the hidden text; one that hid nothing leaves no label.
+    fn end_hidden(&mut self) {
+        self.hidden.clear();
+        let pre = self.pre > 0;
+        let out = self.out();
+        if let Some(before) = out.strip_suffix(HIDDEN_LABEL) {
+            if let Some(before) = before.strip_suffix(HIDDEN_START) {
+                let len = before.len();
+                out.truncate(len);
+                return;
+            }
+        }
+        if !pre {
+            let len = out.trim_end_matches(' ').len();
+            out.truncate(len);
+        }
+        out.push(']');
+        out.push(HIDDEN_END);
     }
 
     fn newline(&mut self) {
@@ -219,6 +310,9 @@ impl Converter {
 
     fn finish(mut self) -> (String, Vec<Range<usize>>) {
         self.close_link();
+        if !self.hidden.is_empty() {
+            self.end_hidden();
+        }
         let last = std::mem::take(&mut self.current);
         self.runs.push((self.current_pre, last));
         let mut lines: Vec<(&str, bool)> = Vec::new();
@@ -245,28 +339,49 @@ impl Converter {
     }
 }
 
-/// Takes the marks out of `text`, returning where what they enclosed now is.
+/// Takes the marks out of `text`, returning where what they enclosed now is, in order (a
+/// reference inside hidden text is part of the hidden range).
 fn unmark(text: &str) -> (String, Vec<Range<usize>>) {
     let mut out = String::with_capacity(text.len());
-    let mut marks = Vec::new();
-    let mut open = None;
+    let mut marks: Vec<Range<usize>> = Vec::new();
+    let (mut open, mut hidden_open) = (None, None);
     for c in text.chars() {
-        match c {
-            MARK_START => open = Some(out.len()),
-            MARK_END => {
-                if let Some(start) = open.take() {
-                    marks.push(start..out.len());
-                }
+        let (opened, start) = match c {
+            MARK_START | MARK_END => (&mut open, c == MARK_START),
+            HIDDEN_START | HIDDEN_END => (&mut hidden_open, c == HIDDEN_START),
+            c => {
+                out.push(c);
+                continue;
             }
-            c => out.push(c),
+        };
+        if start {
+            *opened = Some(out.len());
+        } else if let Some(from) = opened.take() {
+            marks.push(from..out.len());
         }
     }
-    (out, marks)
+    marks.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(marks.len());
+    for r in marks {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    (out, merged)
 }
 
 /// The value of attribute `name` in a start tag's text (`a href="x" class=y`), quoted with
 /// `"` or `'` or bare, with its character references decoded.
 fn attribute(tag: &str, name: &str) -> Option<String> {
+    attribute_entry(tag, name)
+        .flatten()
+        .map(|v| entities::decode(v, Context::Attribute))
+}
+
+/// Attribute `name` of a start tag: `Some(None)` when it is there without a value
+/// (`<div hidden>`), `Some(Some(value))` as written when it has one.
+fn attribute_entry<'t>(tag: &'t str, name: &str) -> Option<Option<&'t str>> {
     let mut rest = tag
         .trim_start_matches(|c: char| c.is_ascii_alphanumeric())
         .trim_start();
@@ -297,7 +412,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
             None
         };
         if key.eq_ignore_ascii_case(name) {
-            return value.map(|v| entities::decode(v, Context::Attribute));
+            return Some(value);
         }
     }
     None

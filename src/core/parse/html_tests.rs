@@ -196,3 +196,70 @@ fn a_hundred_thousand_links_each_get_their_number_and_a_repeat_keeps_its_own() {
     assert!(text.ends_with("[100000] https://x.example/99999"));
     assert_eq!(text.matches("https://x.example/7\n").count(), 1);
 }
+
+/// Text a mail reader never shows is shown to the triager, labelled, and left out of what
+/// the classifier reads: a lottery mail cannot pass for a report with a hidden traceback,
+/// and letters hidden inside a word do not break it for the rules.
+#[test]
+fn hidden_text_is_labelled_for_people_and_left_out_for_the_classifier() {
+    let html = "<p>You won 2,500,000 EUR.</p><div style=\"display:none\">Traceback \
+                (most recent call last): <b>Lib/tarfile.py</b></div><p>Claim now</p>";
+    let m = crate::core::parse::parse_message(
+        format!("Content-Type: text/html\r\n\r\n{html}").as_bytes(),
+    );
+    assert_eq!(
+        m.body_text,
+        "You won 2,500,000 EUR.\n\n[hidden: Traceback (most recent call last): Lib/tarfile.py]\n\nClaim now"
+    );
+    assert!(
+        !m.classifier_text().contains("Traceback"),
+        "{:?}",
+        m.classifier_text()
+    );
+    assert!(m.classifier_text().contains("Claim now"));
+
+    let classified = |html: &str| {
+        let m = crate::core::parse::parse_message(
+            format!("Content-Type: text/html\r\n\r\n{html}").as_bytes(),
+        );
+        m.classifier_text().into_owned()
+    };
+    assert_eq!(
+        classified(
+            "Ci<span style=display:none>xq</span>al<span style=\"font-size:0\">zz</span>is \
+             Vi<span hidden>kk</span>ag<font style='mso-hide:all'>p</font>ra"
+        ),
+        "Cialis Viagra"
+    );
+    assert_eq!(
+        html_to_text("Ci<span style=display:none>xq</span>alis"),
+        "Ci[hidden: xq]alis"
+    );
+    // White 1px text, `visibility:hidden`, nested elements and a link inside: all hidden,
+    // and what follows the hidden element is read again.
+    assert_eq!(
+        classified(
+            "a <div style=\"color:#fff;font-size:1px\">x <div>y <a href=https://h.example>z</a>\
+             </div> w</div> b <p style='visibility: hidden'>c<p>d"
+        ),
+        "a\n\nb\n\nd"
+    );
+    assert_eq!(
+        html_to_text(
+            "a <div style=\"color:#fff;font-size:1px\">x <div>y <a href=https://h.example>z</a>\
+             </div> w</div> b"
+        ),
+        "a\n[hidden: x\ny z [1]\nw]\nb\n\n[1] https://h.example"
+    );
+    // An end tag of an element around the hidden one ends the hiding, as in a browser.
+    assert_eq!(classified("<div><span hidden>x</div>seen"), "\nseen");
+    // A hidden element that hides nothing leaves no label; visible styles hide nothing.
+    assert_eq!(
+        html_to_text("a<img hidden src=x>b<span hidden></span>c"),
+        "abc"
+    );
+    assert_eq!(
+        html_to_text("<span style=\"font-size:12px;color:#ffffff\">shown</span>"),
+        "shown"
+    );
+}

@@ -8,6 +8,7 @@
 mod auth_results;
 pub mod dates;
 mod entities;
+mod hidden;
 mod html;
 mod line_ends;
 
@@ -101,7 +102,9 @@ pub struct ParsedMessage {
     pub body_html: Option<String>,
     /// Byte ranges of `body_text` shown to people and left out of
     /// [`ParsedMessage::classifier_text`]: the link references HTML-to-text added (` [n]`
-    /// markers and the list), and the text parts after the first (the classifier's model
+    /// markers and the list), the text of HTML elements a mail reader never shows (with its
+    /// `[hidden: …]` label: the classifier reads what the reader sees), and the text parts
+    /// after the first (the classifier's model
     /// and cut-offs were fitted on the first part alone).
     pub display_only: Vec<std::ops::Range<usize>>,
     pub attachments: Vec<Attachment>,
