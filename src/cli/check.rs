@@ -148,16 +148,20 @@ fn print_json(found: &Inspection) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let given = args.file.is_some();
     let path = match args.file {
         Some(f) => f,
         None => ctx.config()?.store_path(),
     };
     ctx.remember_store(&path);
     if !path.exists() {
-        anyhow::bail!(
-            "there is no store at {}: check the path ([store] path in the config)",
-            path.display()
-        );
+        // Named where it came from: the command line, or the config.
+        let whence = if given {
+            "check the file name given"
+        } else {
+            "check the path ([store] path in the config)"
+        };
+        anyhow::bail!("there is no store at {}: {whence}", path.display());
     }
     let found = inspect(&path, LIMIT)?;
     let code = if args.json {
@@ -186,7 +190,7 @@ fn print_text(path: &std::path::Path, found: &Inspection) -> anyhow::Result<Exit
     } else {
         writeln!(
             out,
-            "mode        {:04o}, readable by others: any secdesk command on it makes it 0600 (or run `chmod 600 {shown}`)",
+            "mode        {:04o}, readable by others: the next other secdesk command on it takes the others' access away (or run `chmod go= {shown}`)",
             found.mode
         )?;
     }

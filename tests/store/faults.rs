@@ -42,6 +42,16 @@ fn a_loose_store_is_tightened_once_with_a_notice() {
     let notice = one_line(&out, &["list"]);
     assert!(notice.contains("now 0400"), "{notice}");
     assert_eq!(mode(&desk.db), 0o400);
+
+    // `check` only reads: it says what the next command does (it said "makes it 0600",
+    // which a read-only store is not made), and leaves the mode.
+    std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let checked = desk.ok(&["check"]);
+    assert!(
+        checked.contains("mode        0644, readable by others: the next other secdesk command on it takes the others' access away"),
+        "{checked}"
+    );
+    assert_eq!(mode(&desk.db), 0o644);
     std::fs::set_permissions(&desk.db, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
@@ -843,6 +853,9 @@ fn a_command_that_only_reads_never_creates_a_store_at_a_mistyped_path() {
         );
     }
     assert!(!typo.exists(), "a read created the store");
+    // A file named on the command line is named as such, not as `[store] path`.
+    let line = desk.refused(&["check", typo.to_str().unwrap()]);
+    assert!(line.ends_with("check the file name given"), "{line}");
     // Nor does a backup: it made an empty store and backed it up, exit 0.
     let copy = typo.parent().unwrap().with_file_name("backup.db");
     let line = desk.refused(&["backup", copy.to_str().unwrap()]);
