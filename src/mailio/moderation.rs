@@ -329,24 +329,8 @@ fn scan_for_ids(
 
 /// The UIDs of the FETCH responses in `raw` whose Message-ID header names one of `ids`.
 fn matching_ids(raw: &[u8], ids: &[&str]) -> imap::Result<Vec<u32>> {
-    use imap_proto::{AttributeValue, Response};
     let mut found = Vec::new();
-    crate::mailio::imap::untagged::for_each(raw, |response| {
-        let Response::Fetch(_, attributes) = response else {
-            return;
-        };
-        let (mut uid, mut header) = (None, None);
-        for a in &attributes {
-            match a {
-                AttributeValue::Uid(u) => uid = Some(*u),
-                AttributeValue::BodySection { data: Some(d), .. }
-                | AttributeValue::Rfc822Header(Some(d)) => header = Some(d),
-                _ => {}
-            }
-        }
-        let (Some(uid), Some(header)) = (uid, header) else {
-            return;
-        };
+    crate::mailio::imap::untagged::for_each_header(raw, |uid, header| {
         let header = String::from_utf8_lossy(header);
         let Some((_, value)) = header.split_once(':') else {
             return;

@@ -77,21 +77,26 @@ impl Store {
     }
 
     /// The raw messages stored under the `count` highest UIDs of `mailbox` (within
-    /// `uidvalidity`) at or below `up_to`, highest first; one whose raw cannot be read is
-    /// left out. What a sync compares with the server's word (`mailio::imap::renumbered`).
+    /// `uidvalidity`) at or below `up_to`, highest first, of those at most `max_bytes` long
+    /// as they came (every sync reads them: a large one would be unpacked each time); one
+    /// whose raw cannot be read is left out. What a sync compares with the server's word
+    /// (`mailio::imap::renumbered`).
     pub fn latest_stored(
         &self,
         mailbox: &str,
         uidvalidity: u32,
         up_to: u32,
         count: usize,
+        max_bytes: i64,
     ) -> Result<Vec<(u32, Vec<u8>)>> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT uid, raw FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2
-                AND uid IS NOT NULL AND uid <= ?3 ORDER BY uid DESC LIMIT ?4",
-        )?;
+                AND uid IS NOT NULL AND uid <= ?3 AND {}(raw) <= ?5
+                ORDER BY uid DESC LIMIT ?4",
+            super::raw::SQL_UNPACKED_LEN
+        ))?;
         let limit = i64::try_from(count).unwrap_or(i64::MAX);
-        let mut rows = stmt.query(params![mailbox, uidvalidity, up_to, limit])?;
+        let mut rows = stmt.query(params![mailbox, uidvalidity, up_to, limit, max_bytes])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             if let Ok(raw) = super::raw::unpack_column(row.get_ref(1)?) {

@@ -21,6 +21,9 @@ use crate::core::store::{Store, StoreError};
 /// The highest stored UIDs asked for again: enough to see a shift, one round trip.
 const SAMPLE: usize = 3;
 
+/// Only messages up to this size (as they came) are compared: each sync unpacks them.
+const SAMPLE_MAX_BYTES: i64 = 1 << 20;
+
 /// The header fields that tell two messages apart when their UIDs are the same.
 const FIELDS: [&str; 4] = ["message-id", "date", "from", "subject"];
 
@@ -89,6 +92,7 @@ fn compare(
         examined.uidvalidity,
         state.last_uid,
         SAMPLE,
+        SAMPLE_MAX_BYTES,
     )?;
     let highest_stored = latest.first().map(|(uid, _)| *uid);
     let why = match (examined.uid_next, highest_stored) {
@@ -157,26 +161,10 @@ fn fetch_fields(
 
 /// The FETCH answers in `raw`: each UID with the fields of its header section.
 fn answers(raw: &[u8]) -> imap::Result<Vec<(u32, Fields)>> {
-    use imap_proto::{AttributeValue, Response};
     let mut found = Vec::new();
-    super::untagged::for_each(raw, |response| {
-        let Response::Fetch(_, attributes) = response else {
-            return;
-        };
-        let (mut uid, mut header) = (None, None);
-        for a in &attributes {
-            match a {
-                AttributeValue::Uid(u) => uid = Some(*u),
-                AttributeValue::BodySection { data, .. } => {
-                    header = Some(data.as_deref().unwrap_or_default());
-                }
-                _ => {}
-            }
-        }
-        if let (Some(uid), Some(header)) = (uid, header) {
-            // A server that answers with more than the header is read as far as it.
-            found.push((uid, fields(header_part(header))));
-        }
+    // A server that answers with more than the header is read as far as it.
+    super::untagged::for_each_header(raw, |uid, header| {
+        found.push((uid, fields(header_part(header))));
     })?;
     Ok(found)
 }

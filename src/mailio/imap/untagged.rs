@@ -21,3 +21,27 @@ pub fn for_each<'a>(raw: &'a [u8], mut each: impl FnMut(Response<'a>)) -> imap::
     }
     Ok(())
 }
+
+/// Calls `each` with the UID and the header section of every FETCH response in `raw` that
+/// carries both (`BODY[HEADER…]` or `RFC822.HEADER`; an empty section as empty bytes).
+pub fn for_each_header(raw: &[u8], mut each: impl FnMut(u32, &[u8])) -> imap::Result<()> {
+    use imap_proto::AttributeValue;
+    for_each(raw, |response| {
+        let Response::Fetch(_, attributes) = response else {
+            return;
+        };
+        let (mut uid, mut header) = (None, None);
+        for a in attributes {
+            match a {
+                AttributeValue::Uid(u) => uid = Some(u),
+                AttributeValue::BodySection { data, .. } | AttributeValue::Rfc822Header(data) => {
+                    header = Some(data.unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        if let (Some(uid), Some(header)) = (uid, header) {
+            each(uid, &header);
+        }
+    })
+}
